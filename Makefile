@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create and use ./.venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint typecheck services contract clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/campusedge demo
+
+# Installs Debian's mosquitto and influxdb when run as root and they are missing; without
+# them the service tests skip (or fail under CAMPUSEDGE_REQUIRE_SERVICES=1).
+services:
+	@if [ "$$(id -u)" = 0 ] && ! { command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto; } \
+	    || { [ "$$(id -u)" = 0 ] && ! command -v influxd >/dev/null 2>&1; }; then \
+	  echo "installing mosquitto and influxdb from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto influxdb >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy campusedge edge gateway drivers simulators
+
+contract: $(STAMP)
+	$(VENV)/bin/campusedge contract export --out docs/contract
+
+test: $(STAMP) services lint typecheck
+	$(VENV)/bin/campusedge contract export --out docs/contract --check
+	$(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

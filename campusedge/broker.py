@@ -1,0 +1,139 @@
+"""Run a Mosquitto process with its own config, data directory and password file."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_mosquitto() -> str | None:
+    """Path of the mosquitto binary (Debian installs it in /usr/sbin, often not on PATH)."""
+    return shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+
+
+def wait_for_port(host: str, port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s:g} s")
+            time.sleep(0.05)
+
+
+def _hash_password(binary: str, password_file: Path, users: dict[str, str]) -> None:
+    passwd = Path(binary).with_name("mosquitto_passwd")
+    tool = str(passwd) if passwd.exists() else (shutil.which("mosquitto_passwd") or "")
+    if not tool:
+        raise FileNotFoundError("mosquitto_passwd not found next to mosquitto or on PATH")
+    password_file.unlink(missing_ok=True)
+    for i, (user, password) in enumerate(users.items()):
+        flags = ["-b", "-c"] if i == 0 else ["-b"]
+        subprocess.run([tool, *flags, str(password_file), user, password], check=True,
+                       capture_output=True)
+
+
+@dataclass
+class MosquittoProcess:
+    """A Mosquitto broker on 127.0.0.1:port with persistence in data_dir and password login.
+
+    Queues are sized so that a persistent session survives a long subscriber outage without
+    the broker dropping QoS 1 messages (Mosquitto's default keeps only 1000 per client).
+    """
+
+    data_dir: Path
+    users: dict[str, str]
+    port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
+    max_inflight: int = 1000
+    max_queued: int = 2_000_000
+    binary: str | None = field(default_factory=find_mosquitto)
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "mosquitto.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "mosquitto.log"
+
+    def write_config(self) -> None:
+        if self.binary is None:
+            raise FileNotFoundError("mosquitto is not installed (Debian package 'mosquitto')")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        password_file = self.data_dir / "passwords"
+        _hash_password(self.binary, password_file, self.users)
+        self.config_path.write_text(
+            "\n".join([
+                # Stay the user that started us, so the broker can read its own temporary files.
+                "user " + _current_user(),
+                "per_listener_settings false",
+                f"listener {self.port} {self.host}",
+                "allow_anonymous false",
+                f"password_file {password_file}",
+                "persistence true",
+                f"persistence_location {self.data_dir}/",
+                "autosave_interval 1",
+                f"max_inflight_messages {self.max_inflight}",
+                f"max_queued_messages {self.max_queued}",
+                "max_queued_bytes 0",
+                f"log_dest file {self.log_path}",
+                "log_type error",
+                "log_type warning",
+                "log_type notice",
+                "",
+            ])
+        )
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        if not self.config_path.exists():
+            self.write_config()
+        assert self.binary is not None
+        self._proc = subprocess.Popen([self.binary, "-c", str(self.config_path)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(self.host, self.port, timeout_s)
+        except TimeoutError:
+            self.stop()
+            log = self.log_path.read_text() if self.log_path.exists() else ""
+            raise RuntimeError(f"mosquitto did not start on port {self.port}:\n{log}") from None
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def wait(self) -> int:
+        assert self._proc is not None
+        return self._proc.wait()
+
+
+def _current_user() -> str:
+    import getpass
+
+    return getpass.getuser()

@@ -1,0 +1,76 @@
+"""The `campusedge` command: a thin dispatcher over the subcommands of each part."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
+
+from campusedge import __version__
+
+
+class Command(Protocol):
+    """What a subcommand module provides."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+# A static table rather than a folder scan: the vocabulary package must not import the services
+# (DESIGN.md), and importing one subcommand should not load onnxruntime or FastAPI for another.
+COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
+    ("demo",): ("gateway.cli.demo", "run broker, gateway, API and a simulated PE lesson"),
+    ("broker",): ("gateway.cli.broker", "run an MQTT broker (Mosquitto if installed, else amqtt)"),
+    ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
+    ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
+    ("bench", "ingest"): ("gateway.bench.ingest", "benchmark MQTT ingest against a bare subscriber"),
+}
+
+
+def _load(module: str) -> Command:
+    return cast(Command, importlib.import_module(module))
+
+
+def _usage() -> str:
+    width = max(len(" ".join(path)) for path in COMMANDS)
+    lines = [f"campusedge {__version__}", "", "usage: campusedge COMMAND [options]", ""]
+    for path, (_, summary) in sorted(COMMANDS.items()):
+        lines.append(f"  {' '.join(path):<{width}}  {summary}")
+    lines.append("\n`campusedge COMMAND --help` shows a command's options.")
+    return "\n".join(lines)
+
+
+def _match(argv: Sequence[str]) -> tuple[tuple[str, ...], Sequence[str]] | None:
+    for size in (3, 2, 1):
+        path = tuple(argv[:size])
+        if len(path) == size and path in COMMANDS:
+            return path, argv[size:]
+    return None
+
+
+def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = print) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"}:
+        out(_usage())
+        return 0
+    if args[0] == "--version":
+        out(__version__)
+        return 0
+    found = _match(args)
+    if found is None:
+        out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
+        return 2
+    path, rest = found
+    module_name, summary = COMMANDS[path]
+    command = _load(module_name)
+    parser = argparse.ArgumentParser(prog="campusedge " + " ".join(path), description=summary)
+    command.add_arguments(parser)
+    return command.run(parser.parse_args(rest))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

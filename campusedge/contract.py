@@ -1,0 +1,152 @@
+"""Wire contract payloads: reading, event and status messages (pydantic v2)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+from campusedge.topics import DeviceKind, check_id
+from campusedge.units import Metric, Unit
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_READINGS = 64
+
+
+class TimeQuality(StrEnum):
+    """How far a device timestamp can be trusted."""
+
+    # The device has a real-time clock kept in sync (NTP, GPS, or time-sync command).
+    SYNCED = "synced"
+    # The device has a clock, but it has not been synchronised recently.
+    UNSYNCED = "unsynced"
+    # No device clock: the edge agent mapped device uptime to wall time by an estimated offset.
+    ESTIMATED = "estimated"
+    # No device time at all: the edge agent stamped the time it received the frame.
+    RECEIVED = "received"
+
+
+def _finite(v: float) -> float:
+    if not math.isfinite(v):
+        raise ValueError("value must be a finite number (no NaN or infinity)")
+    return v
+
+
+def _utc(v: datetime) -> datetime:
+    if v.tzinfo is None:
+        raise ValueError("timestamp must carry a UTC offset (e.g. 2026-09-01T08:00:00Z)")
+    return v.astimezone(UTC)
+
+
+DeviceId = Annotated[StrictStr, AfterValidator(lambda v: check_id(v, "device id"))]
+Finite = Annotated[StrictFloat | StrictInt, AfterValidator(_finite)]
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reading(_Strict):
+    """One measured value: metric, value and unit."""
+
+    metric: Metric
+    value: Finite
+    unit: Unit
+
+
+class _Header(_Strict):
+    v: Literal[1] = Field(default=SCHEMA_VERSION, description="schema version")
+    device_id: DeviceId
+    kind: DeviceKind
+    seq: StrictInt = Field(ge=0, lt=2**63, description="per-device monotonic sequence number")
+    ts: Timestamp = Field(description="device timestamp (UTC)")
+    time_quality: TimeQuality
+
+
+class ReadingMessage(_Header):
+    """Telemetry published on `…/reading`."""
+
+    readings: list[Reading] = Field(min_length=1, max_length=MAX_READINGS)
+
+
+EventValue = StrictBool | StrictInt | Finite | StrictStr | None
+
+
+class Event(_Strict):
+    """A discrete result: a finished rope test, a counted set, a gate pass, a screening record."""
+
+    type: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    readings: list[Reading] = Field(default_factory=list, max_length=MAX_READINGS)
+    attributes: dict[Annotated[str, Field(max_length=64)], EventValue] = Field(
+        default_factory=dict, max_length=64
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _short_strings(cls, v: dict[str, EventValue]) -> dict[str, EventValue]:
+        for key, item in v.items():
+            if isinstance(item, str) and len(item) > 256:
+                raise ValueError(f"attribute {key!r} is longer than 256 characters")
+        return v
+
+
+class EventMessage(_Header):
+    """A discrete result published on `…/event`."""
+
+    event: Event
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class Status(_Strict):
+    """Retained birth and last-will message on `…/status`."""
+
+    v: Literal[1] = SCHEMA_VERSION
+    device_id: DeviceId
+    kind: DeviceKind
+    state: DeviceState
+    ts: Timestamp | None = None
+    firmware: StrictStr | None = Field(default=None, max_length=64)
+    battery_pct: Annotated[Finite, Field(ge=0, le=100)] | None = None
+    model_versions: dict[str, Annotated[str, Field(max_length=64)]] = Field(default_factory=dict)
+    config_version: StrictStr | None = Field(default=None, max_length=64)
+    detail: StrictStr | None = Field(default=None, max_length=256)
+
+
+Message = ReadingMessage | EventMessage
+
+
+class EnvelopeError(ValueError):
+    """A payload does not follow the wire contract; `reason` is a short machine-readable tag."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def check_not_future(ts: datetime, now: datetime, tolerance: timedelta) -> None:
+    """Reject timestamps too far ahead of the receiver's clock (a broken or unset device clock)."""
+    if ts > now + tolerance:
+        raise EnvelopeError("future_timestamp",
+                            f"timestamp {ts.isoformat()} is more than {tolerance} ahead of "
+                            f"{now.isoformat()}")

@@ -1,0 +1,102 @@
+"""Parsing of MQTT payloads into contract messages, with a reason tag for every rejection."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from campusedge.contract import (
+    MAX_PAYLOAD_BYTES,
+    SUPPORTED_SCHEMA_VERSIONS,
+    EnvelopeError,
+    EventMessage,
+    Message,
+    Reading,
+    ReadingMessage,
+    Status,
+    check_not_future,
+)
+from campusedge.topics import Channel, DeviceTopic
+from campusedge.units import UnitError, normalize
+
+
+def _reject_constant(name: str) -> Any:
+    raise EnvelopeError("non_finite", f"JSON constant {name} is not allowed")
+
+
+def load_json(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:
+    """Decode a payload into a JSON object, rejecting oversize, non-UTF-8, NaN and non-objects."""
+    if len(payload) > max_bytes:
+        raise EnvelopeError("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EnvelopeError("not_json", f"payload is not UTF-8 ({exc.reason})") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except EnvelopeError:
+        raise
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise EnvelopeError("not_json", f"payload is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise EnvelopeError("invalid", f"payload is a JSON {type(data).__name__}, not an object")
+    version = data.get("v")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise EnvelopeError("unsupported_version",
+                            f"schema version {version!r} is not one of "
+                            f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}")
+    return data
+
+
+def _validation_reason(exc: ValidationError) -> EnvelopeError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return EnvelopeError("invalid", f"{where}: {first['msg']}")
+
+
+def _normalized(readings: list[Reading]) -> list[Reading]:
+    out: list[Reading] = []
+    for r in readings:
+        try:
+            value, unit = normalize(r.metric, float(r.value), r.unit)
+        except UnitError as exc:
+            raise EnvelopeError("out_of_range", str(exc)) from None
+        out.append(Reading(metric=r.metric, value=value, unit=unit))
+    return out
+
+
+def parse_message(
+    topic: DeviceTopic,
+    payload: bytes,
+    *,
+    now: datetime,
+    future_tolerance: timedelta = timedelta(minutes=5),
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+) -> Message | Status:
+    """Parse and normalize one payload received on *topic*; raise EnvelopeError if invalid.
+
+    Readings come back in their metric's canonical unit, so everything downstream sees one unit
+    per metric.
+    """
+    data = load_json(payload, max_bytes)
+    model: type[ReadingMessage] | type[EventMessage] | type[Status]
+    model = {Channel.READING: ReadingMessage, Channel.EVENT: EventMessage,
+             Channel.STATUS: Status}[topic.channel]
+    try:
+        msg = model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_reason(exc) from None
+    if msg.device_id != topic.device_id or msg.kind != topic.kind:
+        raise EnvelopeError("topic_mismatch",
+                            f"payload is for {msg.kind.value}/{msg.device_id}, topic for "
+                            f"{topic.kind.value}/{topic.device_id}")
+    if isinstance(msg, Status):
+        return msg
+    check_not_future(msg.ts, now, future_tolerance)
+    if isinstance(msg, ReadingMessage):
+        return msg.model_copy(update={"readings": _normalized(msg.readings)})
+    event = msg.event.model_copy(update={"readings": _normalized(msg.event.readings)})
+    return msg.model_copy(update={"event": event})

@@ -1,0 +1,1 @@
+"""Firmware configs (YAML, data only); installed as campusedge.firmware_configs."""

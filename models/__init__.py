@@ -1,0 +1,1 @@
+"""Model files (ONNX), their export scripts and model cards; installed as campusedge.models."""
