@@ -1,0 +1,1 @@
+"""The gateway service: ingest, binding, stores, fitness scoring, alerts, API and dashboard."""

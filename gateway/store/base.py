@@ -1,0 +1,88 @@
+"""The store interface the ingest path writes through, and the records it stores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from campusedge.contract import TimeQuality
+from campusedge.topics import DeviceKind
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One accepted message, normalized: the unit of idempotency is (device_id, seq).
+
+    `readings` holds (metric, value, unit) in canonical units; an event message also has
+    `event_type` and `attributes` (JSON-able scalars).
+    """
+
+    school: str
+    kind: DeviceKind
+    device_id: str
+    seq: int
+    ts: datetime
+    time_quality: TimeQuality
+    received_at: datetime
+    readings: tuple[tuple[str, float, str], ...]
+    event_type: str | None = None
+    attributes: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Input that was rejected, kept with its reason so nothing disappears silently."""
+
+    school: str | None
+    topic: str
+    reason: str
+    detail: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    inserted: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class ReadingRow:
+    """One stored value, as queries return it."""
+
+    school: str
+    kind: str
+    device_id: str
+    seq: int
+    ts: datetime
+    time_quality: str
+    metric: str
+    value: float
+    unit: str
+
+
+class Store(Protocol):
+    """A durable store. `write` returns only after the batch is committed (fsync'd or acked)."""
+
+    def write(self, messages: Sequence[StoredMessage]) -> WriteResult: ...
+
+    def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None: ...
+
+    def readings(
+        self,
+        *,
+        device_id: str | None = None,
+        metric: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[ReadingRow]: ...
+
+    def count_messages(self) -> int: ...
+
+    def duplicate_keys(self) -> int: ...
+
+    def close(self) -> None: ...
