@@ -27,7 +27,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
-    ("bench", "ingest"): ("gateway.bench.ingest", "benchmark MQTT ingest against a bare subscriber"),
+    ("bench", "ingest"): ("gateway.bench.ingest",
+                           "benchmark MQTT ingest against a bare subscriber"),
 }
 
 

@@ -22,7 +22,7 @@ from pydantic import (
 from campusedge.topics import DeviceKind, check_id
 from campusedge.units import Metric, Unit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_READINGS = 64

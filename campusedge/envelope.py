@@ -44,7 +44,8 @@ def load_json(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, A
     if not isinstance(data, dict):
         raise EnvelopeError("invalid", f"payload is a JSON {type(data).__name__}, not an object")
     version = data.get("v")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
+    # type() and not isinstance(): JSON true must not pass as version 1.
+    if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise EnvelopeError("unsupported_version",
                             f"schema version {version!r} is not one of "
                             f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}")
@@ -82,9 +83,9 @@ def parse_message(
     per metric.
     """
     data = load_json(payload, max_bytes)
-    model: type[ReadingMessage] | type[EventMessage] | type[Status]
-    model = {Channel.READING: ReadingMessage, Channel.EVENT: EventMessage,
-             Channel.STATUS: Status}[topic.channel]
+    models: dict[Channel, type[ReadingMessage | EventMessage | Status]] = {
+        Channel.READING: ReadingMessage, Channel.EVENT: EventMessage, Channel.STATUS: Status}
+    model = models[topic.channel]
     try:
         msg = model.model_validate(data)
     except ValidationError as exc:

@@ -86,7 +86,8 @@ def dead_letter_topic(school: str) -> str:
 
 def cmd_topic(school: str, edge_id: str, command: str = "config") -> str:
     """Commands to an edge box: config and model updates."""
-    return f"{ROOT}/{check_id(school, 'school id')}/edge/{check_id(edge_id, 'edge id')}/cmd/{command}"
+    school, edge_id = check_id(school, "school id"), check_id(edge_id, "edge id")
+    return f"{ROOT}/{school}/edge/{edge_id}/cmd/{command}"
 
 
 def alert_topic(school: str, severity: str, rule: str) -> str:
