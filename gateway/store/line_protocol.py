@@ -17,6 +17,10 @@ point that would read back different:
   ends the line there; there is no escape for it). String field values may hold newlines: the
   parser keeps a quoted string together across them;
 - a name or tag value ending in a backslash (it would escape the separator after it);
+- an odd run of backslashes right before a character that needs escaping (`,`, space, and
+  `=` in keys and tag values): escaped, it becomes an even run that the parser's line splitter
+  reads as escaped backslashes, leaving the separator unescaped — it then loses track of
+  quotes, and a newline inside a later string field splits the line;
 - an empty measurement, key or tag value (InfluxDB rejects an empty tag value; `point()`
   leaves such tags out, which is how InfluxDB represents an absent tag);
 - a measurement starting with `#` (the line would be a comment);
@@ -26,6 +30,7 @@ point that would read back different:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 FieldValue = bool | int | float | str
@@ -40,7 +45,12 @@ class LineProtocolError(ValueError):
     """A value cannot be written as line protocol; the message names it and why."""
 
 
-def _check_name(text: str, what: str) -> None:
+_ODD_BACKSLASHES_BEFORE_KEY_SPECIAL = re.compile(r"(?<!\\)(?:\\\\)*\\[, =]")
+_ODD_BACKSLASHES_BEFORE_NAME_SPECIAL = re.compile(r"(?<!\\)(?:\\\\)*\\[, ]")
+
+
+def _check_name(text: str, what: str,
+                odd_run: re.Pattern[str] = _ODD_BACKSLASHES_BEFORE_KEY_SPECIAL) -> None:
     if not text:
         raise LineProtocolError(f"{what} is empty")
     if "\n" in text or "\r" in text:
@@ -49,10 +59,13 @@ def _check_name(text: str, what: str) -> None:
     if text.endswith("\\"):
         raise LineProtocolError(f"{what} {text!r} ends with a backslash, which would escape "
                                 "the separator after it")
+    if odd_run.search(text):
+        raise LineProtocolError(f"{what} {text!r} has a backslash right before a comma, space "
+                                "or equals sign, which InfluxDB 1.x cannot read back reliably")
 
 
 def escape_measurement(name: str) -> str:
-    _check_name(name, "measurement")
+    _check_name(name, "measurement", _ODD_BACKSLASHES_BEFORE_NAME_SPECIAL)
     if name.startswith("#"):
         raise LineProtocolError(f"measurement {name!r} starts with '#', which makes a comment")
     return name.replace(",", "\\,").replace(" ", "\\ ")
