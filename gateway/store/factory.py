@@ -62,7 +62,7 @@ def _open_influx(url: str, scheme: str, options: dict[str, str]) -> Store:
     try:
         port = parts.port or DEFAULT_INFLUX_PORT
     except ValueError:
-        raise StoreError(f"store URL {shown!r}: the port is not a number") from None
+        raise StoreError(f"store URL {shown!r}: the port is not a number from 1 to 65535") from None
     host = parts.hostname
     if not host:
         raise StoreError(f"store URL {shown!r}: no host; write influx://host:8086/database")
