@@ -158,7 +158,11 @@ class SqliteStore:
                                check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
-        conn.execute("PRAGMA foreign_keys=OFF")
+        # Index pages of (device_id, ...) keys are hit all over the tree by interleaved
+        # devices; 32 MB of cache keeps them in memory, and checkpointing every ~40 MB of WAL
+        # instead of 4 MB means fewer fsyncs of the main file.
+        conn.execute("PRAGMA cache_size=-32000")
+        conn.execute("PRAGMA wal_autocheckpoint=10000")
         self._local.conn = conn
         with self._all_lock:
             self._all.append(conn)
@@ -189,7 +193,8 @@ class SqliteStore:
                     # New rows get rowids above the current maximum, and BEGIN IMMEDIATE holds
                     # the write lock, so the rows above `before` are exactly this batch's new
                     # messages: one executemany plus one range scan, instead of one round trip
-                    # per message to learn whether it was a duplicate.
+                    # per message to learn whether it was a duplicate. (SQLite assigns
+                    # max(rowid)+1 until rowid 2**63-1, which no campus reaches.)
                     before = conn.execute("SELECT coalesce(max(rowid), 0) FROM messages"
                                           ).fetchone()[0]
                     rows = {key: _message_row(m) for key, m in fresh.items()}
