@@ -3,7 +3,10 @@
 Schema (other tools read it directly, so the names are part of the interface):
 
 - `messages(device_id, seq, school, kind, ts, time_quality, received_at, event_type,
-  attributes)`, primary key (device_id, seq); `attributes` is a JSON object or NULL;
+  attributes, event_readings)`, primary key (device_id, seq); `attributes` is a JSON object
+  or NULL; an event also keeps its readings as a JSON list of [metric, value, unit] in
+  `event_readings`, so that listing events needs no look-up by (device_id, seq) in `readings`
+  (which has no index for that, and would need one on every insert);
 - `readings(device_id, seq, metric, value, unit, ts)`: one row per value, `ts` copied from
   the message so that (device_id, metric, ts) and (metric, ts) queries use an index alone;
 - `dead_letters(id, school, topic, reason, detail, payload, received_at)`;
@@ -55,9 +58,12 @@ CREATE TABLE IF NOT EXISTS messages (
     received_at TEXT NOT NULL,
     event_type TEXT,
     attributes TEXT,
+    event_readings TEXT,
     PRIMARY KEY (device_id, seq)
 );
 CREATE INDEX IF NOT EXISTS messages_event ON messages (event_type, ts)
+    WHERE event_type IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_event_device ON messages (device_id, ts)
     WHERE event_type IS NOT NULL;
 CREATE TABLE IF NOT EXISTS readings (
     device_id TEXT NOT NULL,
@@ -91,7 +97,8 @@ CREATE TABLE IF NOT EXISTS devices (
 
 _INSERT_MESSAGE = (
     "INSERT OR IGNORE INTO messages (device_id, seq, school, kind, ts, time_quality,"
-    " received_at, event_type, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " received_at, event_type, attributes, event_readings)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_READING = (
     "INSERT INTO readings (device_id, seq, metric, value, unit, ts) VALUES (?, ?, ?, ?, ?, ?)"
@@ -276,36 +283,14 @@ class SqliteStore:
         order = "DESC" if newest_first else "ASC"
         sql = (
             "SELECT m.school, m.kind, m.device_id, m.seq, m.ts, m.time_quality, m.event_type,"
-            f" m.attributes FROM messages m {_where(where)}"
+            f" m.attributes, m.event_readings FROM messages m {_where(where)}"
             f" ORDER BY m.ts {order}, m.device_id {order}, m.seq {order} LIMIT ?"
         )
         params.append(limit)
-        rows = self._query(sql, params)
-        values = self._event_readings([(str(r[2]), int(str(r[3]))) for r in rows])
-        out = []
-        for s, k, d, q, t, tq, et, attrs in rows:
-            key = (str(d), int(str(q)))
-            out.append(EventRow(
-                school=str(s), kind=str(k), device_id=key[0], seq=key[1], ts=parse_ts(str(t)),
-                time_quality=str(tq), event_type=str(et), attributes=_attributes(attrs),
-                readings=tuple(values.get(key, ()))))
-        return out
-
-    def _event_readings(
-        self, keys: list[tuple[str, int]]
-    ) -> dict[tuple[str, int], list[tuple[str, float, str]]]:
-        found: dict[tuple[str, int], list[tuple[str, float, str]]] = {}
-        # Chunks stay well under SQLite's default limit of bound parameters.
-        for start in range(0, len(keys), 400):
-            chunk = keys[start:start + 400]
-            cond = " OR ".join("(device_id = ? AND seq = ?)" for _ in chunk)
-            params = [p for key in chunk for p in key]
-            for d, q, metric, value, unit in self._query(
-                    "SELECT device_id, seq, metric, value, unit FROM readings"
-                    f" WHERE {cond} ORDER BY rowid", params):
-                found.setdefault((str(d), int(str(q))), []).append(
-                    (str(metric), float(str(value)), str(unit)))
-        return found
+        return [EventRow(school=str(s), kind=str(k), device_id=str(d), seq=int(str(q)),
+                         ts=parse_ts(str(t)), time_quality=str(tq), event_type=str(et),
+                         attributes=_attributes(attrs), readings=_event_readings(values))
+                for s, k, d, q, t, tq, et, attrs, values in self._query(sql, params)]
 
     def last_seen(self) -> list[DeviceSeen]:
         rows = self._query("SELECT school, kind, device_id, last_seq, last_ts, last_received_at"
@@ -343,10 +328,13 @@ class SqliteStore:
 
 
 def _message_row(m: StoredMessage) -> tuple[object, ...]:
-    attrs = (json.dumps(dict(m.attributes), ensure_ascii=False)
-             if m.event_type is not None or m.attributes else None)
+    if m.event_type is None and not m.attributes:
+        return (m.device_id, m.seq, m.school, str(m.kind), format_ts(m.ts),
+                str(m.time_quality), format_ts(m.received_at), None, None, None)
     return (m.device_id, m.seq, m.school, str(m.kind), format_ts(m.ts), str(m.time_quality),
-            format_ts(m.received_at), m.event_type, attrs)
+            format_ts(m.received_at), m.event_type,
+            json.dumps(dict(m.attributes), ensure_ascii=False),
+            json.dumps([[k, float(v), u] for k, v, u in m.readings], ensure_ascii=False))
 
 
 def _reading_and_device_rows(
@@ -385,6 +373,12 @@ def _filters(alias: str, *, device_id: str | None, since: datetime | None,
 
 def _where(conditions: list[str]) -> str:
     return "WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _event_readings(raw: object) -> tuple[tuple[str, float, str], ...]:
+    if raw is None:
+        return ()
+    return tuple((str(k), float(v), str(u)) for k, v, u in json.loads(str(raw)))
 
 
 def _attributes(raw: object) -> dict[str, Scalar]:

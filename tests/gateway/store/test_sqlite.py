@@ -30,6 +30,8 @@ def test_schema_is_readable_by_other_tools(tmp_path: Path) -> None:
                            " event_type, attributes FROM messages").fetchone()
         assert row == ("hr-01", 1, "sch-a", "hr_band", "2026-09-01T08:00:01.000000Z",
                        "synced", "2026-09-01T08:00:01.250000Z", "lap", '{"n": 1}')
+        assert conn.execute("SELECT event_readings FROM messages").fetchone() == (
+            '[["heart_rate", 120.0, "bpm"]]',)
         assert conn.execute("SELECT device_id, seq, metric, value, unit, ts FROM readings"
                             ).fetchall() == [("hr-01", 1, "heart_rate", 120.0, "bpm",
                                               "2026-09-01T08:00:01.000000Z")]
@@ -38,6 +40,10 @@ def test_schema_is_readable_by_other_tools(tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT * FROM readings WHERE device_id = 'x' AND metric = 'y'"
             " AND ts >= '2026'"))
         assert "readings_device_metric_ts" in plan
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE device_id = 'x'"
+            " AND event_type IS NOT NULL ORDER BY ts"))
+        assert "messages_event_device" in plan  # not a scan of every message of the device
 
 
 def test_synchronous_setting_is_applied(tmp_path: Path) -> None:
