@@ -13,7 +13,10 @@ Measurements:
   a message point means "this message is completely stored" (a failed write is retried whole
   and nothing is half-stored under a key that later counts as a duplicate). Tags school, kind,
   device_id, seq_block; fields seq, time_quality, ts_us, received_us;
-- `dead_letter`: tags reason, school; fields topic, detail, payload (base64), received_us.
+- `dead_letter`: no tags, so that no input, however malformed, makes a dead letter
+  unwritable (tags cannot carry every string); fields topic, reason, detail, school (absent
+  when unknown), payload (base64), received_us. Dead letters have no natural key: the point
+  time is received_at in µs plus a per-store counter in the nanoseconds.
 
 Point identity. InfluxDB identifies a point by measurement, tag set and timestamp; writing the
 same identity again overwrites it. So the timestamp is derived from the message only:
@@ -253,12 +256,12 @@ class InfluxStore:
                 with self._dead_lock:
                     self._dead_counter = (self._dead_counter + 1) % 1000
                     offset = self._dead_counter
-                lines.append(point(
-                    "dead_letter", {"reason": d.reason, "school": d.school or ""},
-                    {"topic": d.topic, "detail": d.detail,
-                     "payload": base64.b64encode(d.payload).decode(), "received_us": received,
-                     "has_school": d.school is not None},
-                    received * 1000 + offset))
+                fields: dict[str, FieldValue] = {
+                    "topic": d.topic, "reason": d.reason, "detail": d.detail,
+                    "payload": base64.b64encode(d.payload).decode(), "received_us": received}
+                if d.school is not None:
+                    fields["school"] = d.school
+                lines.append(point("dead_letter", {}, fields, received * 1000 + offset))
         except LineProtocolError as exc:
             raise StoreError(f"influx store: cannot write dead letter: {exc}") from exc
         self.write_lines(lines)
@@ -335,9 +338,9 @@ class InfluxStore:
         return [best[d] for d in sorted(best)]
 
     def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
-        rows = self._rows("SELECT topic, reason, detail, payload, received_us, school,"
-                          f" has_school FROM dead_letter ORDER BY time DESC LIMIT {int(limit)}")
-        return [DeadLetter(school=(r["school"] or "") if r["has_school"] else None,
+        rows = self._rows("SELECT topic, reason, detail, payload, received_us, school"
+                          f" FROM dead_letter ORDER BY time DESC LIMIT {int(limit)}")
+        return [DeadLetter(school=r["school"],
                            topic=r["topic"], reason=r["reason"], detail=r["detail"],
                            payload=base64.b64decode(r["payload"]),
                            received_at=from_us(int(r["received_us"])))

@@ -148,15 +148,19 @@ def test_dead_letters_are_kept_with_reason(store: Store) -> None:
                    payload=b'{"v":1,\xff\x00', received_at=at),
         DeadLetter(school=None, topic="campus/??", reason="bad_topic", detail="no school",
                    payload=b"", received_at=at + timedelta(seconds=1)),
+        DeadLetter(school="a\\,b c\n", topic="campus/a\\,b c\n/x", reason="bad topic\\",
+                   detail="", payload=bytes(range(256)), received_at=at - timedelta(seconds=1)),
         DeadLetter(school="sch-a", topic="campus/sch-a/hr_band/hr-01/reading",
                    reason="invalid_json", detail='line 1: expected "}"\nat byte 9',
                    payload=b'{"v":1,\xff\x00', received_at=at),
     ]
+    assert letters[0] == letters[3]
     store.write_dead_letters(letters)
     got = store.dead_letters()
-    assert len(got) == 3
+    assert len(got) == 4
     assert got[0] == letters[1]  # newest first
-    assert got[1:] == letters[::2]
+    assert got[1:3] == [letters[0], letters[3]]  # same content and time, both kept
+    assert got[3] == letters[2]  # unwritable as an InfluxDB tag, still kept
     assert [d.reason for d in store.dead_letters(limit=1)] == ["bad_topic"]
     assert store.count_messages() == 0
 
