@@ -41,9 +41,16 @@ batch's devices within the batch's time window. A redelivery carries the same de
 it is found; the same (device, seq) resent with a *different* device time would be stored
 twice and shows up in `duplicate_keys()`.
 
+Durability: `write` returns after InfluxDB answered 204, i.e. after the points are in its WAL
+(InfluxDB 1.x fsyncs the WAL before answering unless `wal-fsync-delay` is set).
+
+Counting: `count_messages()` is the sum over devices of `count(distinct(seq))` in `message`;
+`duplicate_keys()` reads seqs point by point only for devices whose point count exceeds it.
+
 Transient failures (connection errors, timeouts, 429, 5xx) are retried with exponential
-backoff; rewriting is safe because writes are idempotent. Other 4xx answers (bad auth, field
-type conflict, missing database) raise `StoreError` with InfluxDB's message at once.
+backoff; rewriting is safe because every point's identity is fixed before the first attempt.
+Other 4xx answers (bad auth, field type conflict, missing database) raise `StoreError` with
+InfluxDB's message at once.
 """
 
 from __future__ import annotations
