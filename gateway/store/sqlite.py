@@ -183,10 +183,13 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # A failed COMMIT (disk full, I/O error) may leave the transaction open; never
+            # leave it for the next batch to commit by accident.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def write(self, messages: Sequence[StoredMessage]) -> WriteResult:
         # First copy of each key in the batch; a redelivery can repeat a message within a batch.
