@@ -29,6 +29,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): ("gateway.bench.ingest",
                            "benchmark MQTT ingest against a bare subscriber"),
+    ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
 }
 
 
