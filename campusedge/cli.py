@@ -28,6 +28,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): ("gateway.bench.ingest", "benchmark MQTT ingest against a bare subscriber"),
+    ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
+    ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
 }
 
 

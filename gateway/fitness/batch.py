@@ -1,0 +1,198 @@
+"""Whole-school batches: JSON lines or CSV rosters in, one result per row out, bad rows named.
+
+A bad row never stops the batch: it yields an error record in its place (so output stays aligned
+with input) and one `RowError` per problem, naming the row and the column or field to fix.
+Rows are counted as a person sees them: the line number in a JSON-lines file, the spreadsheet
+row in a CSV file (the header is row 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal, TextIO
+
+from gateway.fitness.scoring import TotalScore, bmi_from, score_item, score_total, table_for
+from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard
+from gateway.fitness.values import FieldError, parse_grade, parse_item, parse_measure, parse_sex
+
+Kind = Literal["score", "total"]
+Record = dict[str, object]
+
+BODY_COLUMNS: Final = ("height_cm", "weight_kg")
+SCORE_CSV_IN: Final = ("id", "grade", "sex", "item", "value")
+SCORE_CSV_OUT: Final = ("id", "score", "bonus", "error", "column")
+TOTAL_CSV_IN: Final = ("id", "grade", "sex", *ITEM_IDS, *BODY_COLUMNS)
+TOTAL_CSV_OUT: Final = ("id", "standard_score", "bonus", "total", "level", "error", "column")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row, for a person to fix."""
+
+    row: int
+    column: str
+    id: object
+    error: str
+
+    def as_json(self) -> Record:
+        return {"row": self.row, "column": self.column, "id": self.id, "error": self.error}
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """The output record for one input row, and what was wrong with it (empty when scored)."""
+
+    record: Record
+    errors: tuple[RowError, ...]
+
+
+def _present(raw: object) -> bool:
+    return raw is not None and not (isinstance(raw, str) and raw.strip() == "")
+
+
+def _required(record: Mapping[str, object], key: str) -> object:
+    raw = record.get(key)
+    if not _present(raw):
+        raise FieldError(key, f"missing {key}")
+    return raw
+
+
+def score_record(standard: Standard, record: Mapping[str, object]) -> Record:
+    """`{"id", "grade", "sex", "item", "value"}` -> `{"id", "score", "bonus"}`."""
+    grade = parse_grade(_required(record, "grade"))
+    sex = parse_sex(_required(record, "sex"))
+    item = parse_item(_required(record, "item"))
+    if item != "bmi":
+        try:
+            table_for(standard, item, grade, sex)  # reported before any problem with the value
+        except FieldError as exc:
+            raise FieldError("item", exc.message) from None
+    value = parse_measure(item, _required(record, "value"), field="value")
+    result = score_item(standard, item, grade, sex, value)
+    return {"id": record.get("id"), "score": result.score, "bonus": result.bonus}
+
+
+def _total_json(row_id: object, total: TotalScore) -> Record:
+    return {
+        "id": row_id,
+        "standard_score": float(total.standard_score),
+        "bonus": total.bonus,
+        "total": float(total.total),
+        "level": total.level,
+    }
+
+
+def total_record(
+    standard: Standard, record: Mapping[str, object], results: Mapping[str, object], prefix: str
+) -> tuple[Record | None, list[FieldError]]:
+    """Score a whole student; returns the record or every field problem found (named in full)."""
+    problems: list[FieldError] = []
+    grade: str | None = None
+    sex: Sex | None = None
+    try:
+        grade = parse_grade(_required(record, "grade"))
+    except FieldError as exc:
+        problems.append(exc)
+    try:
+        sex = parse_sex(_required(record, "sex"))
+    except FieldError as exc:
+        problems.append(exc)
+    measures: dict[str, Decimal] = {}
+    for key, raw in results.items():
+        if not _present(raw):
+            continue
+        if key not in ITEM_IDS and key not in BODY_COLUMNS:
+            problems.append(FieldError(prefix + key, f"unknown item {key!r}"))
+            continue
+        try:
+            measures[key] = parse_measure(key, raw, field=prefix + key)
+        except FieldError as exc:
+            problems.append(exc)
+    if problems or grade is None or sex is None:
+        return None, problems
+    if "bmi" not in measures and all(k in measures for k in BODY_COLUMNS):
+        measures["bmi"] = bmi_from(measures["height_cm"], measures["weight_kg"])
+    items: dict[ItemId, Decimal] = {}
+    for item in ITEM_IDS:
+        if item in measures:
+            items[item] = measures[item]
+    try:
+        total = score_total(standard, grade, sex, items)
+    except FieldError as exc:
+        return None, [FieldError(prefix + exc.field, exc.message)]
+    return _total_json(record.get("id"), total), []
+
+
+def _score_row(standard: Standard, row: int, record: Mapping[str, object]) -> RowResult:
+    try:
+        return RowResult(score_record(standard, record), ())
+    except FieldError as exc:
+        return _failed(row, record.get("id"), [exc])
+
+
+def _total_row(
+    standard: Standard,
+    row: int,
+    record: Mapping[str, object],
+    results: Mapping[str, object],
+    prefix: str,
+) -> RowResult:
+    out, problems = total_record(standard, record, results, prefix)
+    if out is None:
+        return _failed(row, record.get("id"), problems)
+    return RowResult(out, ())
+
+
+def _failed(row: int, row_id: object, problems: list[FieldError]) -> RowResult:
+    first = problems[0]
+    errors = tuple(RowError(row, p.field, row_id, p.message) for p in problems)
+    return RowResult({"id": row_id, "error": first.message, "field": first.field}, errors)
+
+
+def run_jsonl(standard: Standard, kind: Kind, lines: Iterable[str]) -> Iterator[RowResult]:
+    """One result per non-blank input line, in order (blank lines are skipped)."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            yield _failed(number, None, [FieldError("json", f"not valid JSON: {exc.msg}")])
+            continue
+        if not isinstance(record, dict):
+            yield _failed(number, None, [FieldError("json", "expected a JSON object")])
+            continue
+        if kind == "score":
+            yield _score_row(standard, number, record)
+            continue
+        results = record.get("results")
+        if not isinstance(results, dict):
+            problem = FieldError("results", "missing results (an object of item: value)")
+            yield _failed(number, record.get("id"), [problem])
+            continue
+        yield _total_row(standard, number, record, results, "results.")
+
+
+def run_csv(standard: Standard, kind: Kind, stream: TextIO) -> Iterator[RowResult]:
+    """One result per data row of a CSV roster; columns are named in the header row."""
+    reader = csv.DictReader(stream)
+    for number, row in enumerate(reader, start=2):
+        # Cells beyond the header land under the key None; they are not ours to read.
+        record: Record = {k.strip(): v for k, v in row.items() if isinstance(k, str)}
+        if kind == "score":
+            yield _score_row(standard, number, record)
+        else:
+            columns = {k: v for k, v in record.items() if k in ITEM_IDS or k in BODY_COLUMNS}
+            yield _total_row(standard, number, record, columns, "")
+
+
+def csv_row(kind: Kind, result: RowResult) -> dict[str, object]:
+    """The output CSV row for a result (error and column filled for a failed row)."""
+    record = result.record
+    if "error" in record:
+        return {"id": record["id"], "error": record["error"], "column": record["field"]}
+    return {k: record[k] for k in (SCORE_CSV_OUT if kind == "score" else TOTAL_CSV_OUT)[:-2]}
