@@ -23,9 +23,8 @@ Kind = Literal["score", "total"]
 Record = dict[str, object]
 
 BODY_COLUMNS: Final = ("height_cm", "weight_kg")
-SCORE_CSV_IN: Final = ("id", "grade", "sex", "item", "value")
+DERIVED_BMI: Final = "bmi (from height_cm and weight_kg)"
 SCORE_CSV_OUT: Final = ("id", "score", "bonus", "error", "column")
-TOTAL_CSV_IN: Final = ("id", "grade", "sex", *ITEM_IDS, *BODY_COLUMNS)
 TOTAL_CSV_OUT: Final = ("id", "standard_score", "bonus", "total", "level", "error", "column")
 
 
@@ -115,7 +114,11 @@ def total_record(
     if problems or grade is None or sex is None:
         return None, problems
     if "bmi" not in measures and all(k in measures for k in BODY_COLUMNS):
-        measures["bmi"] = bmi_from(measures["height_cm"], measures["weight_kg"])
+        try:
+            bmi = bmi_from(measures["height_cm"], measures["weight_kg"])
+            measures["bmi"] = parse_measure("bmi", bmi, field=prefix + DERIVED_BMI)
+        except FieldError as exc:
+            return None, [exc]
     items: dict[ItemId, Decimal] = {}
     for item in ITEM_IDS:
         if item in measures:
@@ -177,22 +180,99 @@ def run_jsonl(standard: Standard, kind: Kind, lines: Iterable[str]) -> Iterator[
         yield _total_row(standard, number, record, results, "results.")
 
 
-def run_csv(standard: Standard, kind: Kind, stream: TextIO) -> Iterator[RowResult]:
-    """One result per data row of a CSV roster; columns are named in the header row."""
-    reader = csv.DictReader(stream)
-    for number, row in enumerate(reader, start=2):
-        # Cells beyond the header land under the key None; they are not ours to read.
-        record: Record = {k.strip(): v for k, v in row.items() if isinstance(k, str)}
-        if kind == "score":
-            yield _score_row(standard, number, record)
-        else:
-            columns = {k: v for k, v in record.items() if k in ITEM_IDS or k in BODY_COLUMNS}
-            yield _total_row(standard, number, record, columns, "")
+def _roster_score_row(
+    standard: Standard, row: int, record: Mapping[str, object], items: tuple[ItemId, ...]
+) -> RowResult:
+    """Score each filled item cell of one roster row; a bad cell blanks only its own columns."""
+    out: Record = {"id": record.get("id")}
+    problems: list[FieldError] = []
+    grade: str = ""
+    sex: Sex = "male"
+    try:
+        grade = parse_grade(_required(record, "grade"))
+        sex = parse_sex(_required(record, "sex"))
+    except FieldError as exc:
+        problems.append(exc)
+        items = ()
+    values: dict[str, object] = {item: record.get(item) for item in items}
+    if "bmi" in values and not _present(values["bmi"]):
+        try:
+            values["bmi"] = _bmi_from_columns(record)
+        except FieldError as exc:
+            problems.append(exc)
+    for item in items:
+        raw = values[item]
+        if not _present(raw):
+            continue
+        try:
+            if item != "bmi":
+                table_for(standard, item, grade, sex)
+            value = parse_measure(item, raw)
+            result = score_item(standard, item, grade, sex, value)
+        except FieldError as exc:
+            problems.append(exc)
+            continue
+        out[f"{item}_score"] = result.score
+        out[f"{item}_bonus"] = result.bonus
+    if problems:
+        out["error"] = problems[0].message
+        out["column"] = problems[0].field
+    errors = tuple(RowError(row, p.field, record.get("id"), p.message) for p in problems)
+    return RowResult(out, errors)
 
 
-def csv_row(kind: Kind, result: RowResult) -> dict[str, object]:
-    """The output CSV row for a result (error and column filled for a failed row)."""
+def _bmi_from_columns(record: Mapping[str, object]) -> Decimal | None:
+    """BMI from the height_cm and weight_kg columns when both are filled, else None."""
+    height, weight = record.get("height_cm"), record.get("weight_kg")
+    if not (_present(height) and _present(weight)):
+        return None
+    bmi = bmi_from(parse_measure("height_cm", height), parse_measure("weight_kg", weight))
+    return parse_measure("bmi", bmi, field=DERIVED_BMI)
+
+
+def _as_csv(result: RowResult, columns: tuple[str, ...]) -> RowResult:
     record = result.record
-    if "error" in record:
-        return {"id": record["id"], "error": record["error"], "column": record["field"]}
-    return {k: record[k] for k in (SCORE_CSV_OUT if kind == "score" else TOTAL_CSV_OUT)[:-2]}
+    if "error" in record and "field" in record:
+        record = {"id": record["id"], "error": record["error"], "column": record["field"]}
+    return RowResult({k: v for k, v in record.items() if k in columns}, result.errors)
+
+
+def run_csv(
+    standard: Standard, kind: Kind, stream: TextIO
+) -> tuple[tuple[str, ...], Iterator[RowResult]]:
+    """The output columns and one result per data row of a CSV file with a header row.
+
+    `score` reads either the long form (id, grade, sex, item, value) or a roster with one column
+    per item, answered with `<item>_score` and `<item>_bonus` columns; `total` reads a roster.
+    """
+    reader = csv.DictReader(stream)
+    header = tuple(name.strip() for name in reader.fieldnames or ())
+    roster_items = tuple(
+        item
+        for item in ITEM_IDS
+        if item in header or (item == "bmi" and all(c in header for c in BODY_COLUMNS))
+    )
+    long_form = kind == "score" and "item" in header
+    columns: tuple[str, ...]
+    if kind == "total":
+        columns = TOTAL_CSV_OUT
+    elif long_form:
+        columns = SCORE_CSV_OUT
+    else:
+        scored = tuple(f"{item}_{part}" for item in roster_items for part in ("score", "bonus"))
+        columns = ("id", *scored, "error", "column")
+
+    def rows() -> Iterator[RowResult]:
+        for number, row in enumerate(reader, start=2):
+            # Cells beyond the header land under the key None; they are not ours to read.
+            record: Record = {k.strip(): v for k, v in row.items() if isinstance(k, str)}
+            if kind == "total":
+                cells = {k: v for k, v in record.items() if k in ITEM_IDS or k in BODY_COLUMNS}
+                result = _total_row(standard, number, record, cells, "")
+            elif long_form:
+                result = _score_row(standard, number, record)
+            else:
+                result = _roster_score_row(standard, number, record, roster_items)
+            yield _as_csv(result, columns)
+
+    return columns, rows()

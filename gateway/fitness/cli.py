@@ -11,15 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from gateway.fitness.batch import (
-    SCORE_CSV_OUT,
-    TOTAL_CSV_OUT,
-    Kind,
-    RowResult,
-    csv_row,
-    run_csv,
-    run_jsonl,
-)
+from gateway.fitness.batch import Kind, RowResult, run_csv, run_jsonl
 from gateway.fitness.standard import load_standard
 
 _FORMATS = {
@@ -79,11 +71,11 @@ def run_kind(args: argparse.Namespace, kind: Kind) -> int:
     try:
         with _open_in(args.csv or args.batch) as source, _open_out(args.out) as out:
             if args.csv:
-                columns = SCORE_CSV_OUT if kind == "score" else TOTAL_CSV_OUT
+                columns, results = run_csv(standard, kind, source)
                 writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
                 writer.writeheader()
-                for result in run_csv(standard, kind, source):
-                    writer.writerow(csv_row(kind, result))
+                for result in results:
+                    writer.writerow(result.record)
                     all_good &= _report(result, sys.stderr)
             else:
                 for result in run_jsonl(standard, kind, source):
