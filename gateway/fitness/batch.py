@@ -28,6 +28,10 @@ SCORE_CSV_OUT: Final = ("id", "score", "bonus", "error", "column")
 TOTAL_CSV_OUT: Final = ("id", "standard_score", "bonus", "total", "level", "error", "column")
 
 
+class CsvFormatError(ValueError):
+    """A CSV file whose header cannot be read at all."""
+
+
 @dataclass(frozen=True)
 class RowError:
     """One problem in one row, for a person to fix."""
@@ -47,6 +51,18 @@ class RowResult:
 
     record: Record
     errors: tuple[RowError, ...]
+
+
+def _json_default(value: object) -> object:
+    # Numbers in the input are read as Decimal for exactness; an id may be one of them.
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def to_json_line(record: Record) -> str:
+    """One output or error record as a JSON line (Chinese text kept readable)."""
+    return json.dumps(record, ensure_ascii=False, default=_json_default) + "\n"
 
 
 def _present(raw: object) -> bool:
@@ -246,7 +262,10 @@ def run_csv(
     per item, answered with `<item>_score` and `<item>_bonus` columns; `total` reads a roster.
     """
     reader = csv.DictReader(stream)
-    header = tuple(name.strip() for name in reader.fieldnames or ())
+    try:
+        header = tuple(name.strip() for name in reader.fieldnames or ())
+    except csv.Error as exc:
+        raise CsvFormatError(f"row 1 (header): not readable as CSV: {exc}") from None
     roster_items = tuple(
         item
         for item in ITEM_IDS
@@ -263,7 +282,19 @@ def run_csv(
         columns = ("id", *scored, "error", "column")
 
     def rows() -> Iterator[RowResult]:
-        for number, row in enumerate(reader, start=2):
+        number = 1
+        while True:
+            number += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # The file's structure is broken here; nothing after this point can be trusted
+                # to line up with its columns, so the batch reports it and stops.
+                problem = FieldError("csv", f"not readable as CSV, stopped here: {exc}")
+                yield _as_csv(_failed(number, None, [problem]), columns)
+                return
             # Cells beyond the header land under the key None; they are not ours to read.
             record: Record = {k.strip(): v for k, v in row.items() if isinstance(k, str)}
             if kind == "total":

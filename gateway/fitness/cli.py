@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from gateway.fitness.batch import Kind, RowResult, run_csv, run_jsonl
+from gateway.fitness.batch import (
+    CsvFormatError,
+    Kind,
+    RowResult,
+    run_csv,
+    run_jsonl,
+    to_json_line,
+)
 from gateway.fitness.standard import load_standard
 
 _FORMATS = {
@@ -60,7 +66,7 @@ def _open_out(name: str | None) -> Iterator[TextIO]:
 
 def _report(result: RowResult, errors: TextIO) -> bool:
     for error in result.errors:
-        errors.write(json.dumps(error.as_json(), ensure_ascii=False) + "\n")
+        errors.write(to_json_line(error.as_json()))
     return not result.errors
 
 
@@ -79,10 +85,13 @@ def run_kind(args: argparse.Namespace, kind: Kind) -> int:
                     all_good &= _report(result, sys.stderr)
             else:
                 for result in run_jsonl(standard, kind, source):
-                    out.write(json.dumps(result.record, ensure_ascii=False) + "\n")
+                    out.write(to_json_line(result.record))
                     all_good &= _report(result, sys.stderr)
     except OSError as exc:
         print(f"campusedge fitness {kind}: cannot read or write: {exc}", file=sys.stderr)
+        return 2
+    except CsvFormatError as exc:
+        print(f"campusedge fitness {kind}: {exc}", file=sys.stderr)
         return 2
     except UnicodeDecodeError as exc:
         print(f"campusedge fitness {kind}: input is not UTF-8 text: {exc}", file=sys.stderr)

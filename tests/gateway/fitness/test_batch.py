@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.fitness.batch import RowResult, run_csv, run_jsonl
+from gateway.fitness.batch import CsvFormatError, RowResult, run_csv, run_jsonl, to_json_line
 from gateway.fitness.standard import Standard
 
 
@@ -168,6 +168,32 @@ def test_fuzz_one_result_per_non_blank_line(lines: list[str]) -> None:
         assert len(results) == sum(bool(line.strip()) for line in lines)
         for result in results:
             assert ("error" in result.record) == bool(result.errors)
+            assert json.loads(to_json_line(result.record))["id"] == result.record["id"]
+
+
+def test_numeric_ids_are_written_back_as_numbers(standard: Standard) -> None:
+    line = '{"id": 1.5, "grade": "3", "sex": "male", "item": "run_50m", "value": 9.1}'
+    (result,) = _jsonl(standard, "score", [line])
+    assert to_json_line(result.record) == '{"id": 1.5, "score": 100, "bonus": 0}\n'
+    (result,) = _jsonl(standard, "score", [line.replace("1.5", "1.0")])
+    assert to_json_line(result.record).startswith('{"id": 1,')
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_fuzz_csv_never_crashes(text: str) -> None:
+    from gateway.fitness.standard import load_standard
+
+    standard = load_standard()
+    for kind in ("score", "total"):
+        try:
+            columns, rows = run_csv(standard, kind, io.StringIO(text))  # type: ignore[arg-type]
+        except CsvFormatError as err:
+            assert "row 1" in str(err)
+            continue
+        for result in rows:
+            assert set(result.record) <= set(columns)
+            assert ("error" in result.record) == bool(result.errors)
 
 
 def test_decimal_thresholds_are_exact(standard: Standard) -> None:
@@ -184,3 +210,11 @@ def test_decimal_thresholds_are_exact(standard: Standard) -> None:
             assert result.record["score"] == level, (item, grade, sex, threshold)
             checked += 1
     assert checked == 2 * 14 * 2 * 20
+
+
+def test_broken_csv_stops_with_the_row_named(standard: Standard) -> None:
+    text = "id,grade,sex,item,value\na,1,male,run_50m,10\nb\r0,1\nc,1,male,run_50m,10\n"
+    _, rows = run_csv(standard, "score", io.StringIO(text))
+    first, broken = list(rows)
+    assert first.record == {"id": "a", "score": 100, "bonus": 0}
+    assert [(e.row, e.column) for e in broken.errors] == [(3, "csv")]
