@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
 Sex = Literal["male", "female"]
@@ -51,7 +52,7 @@ GRADE_GROUP: Final[Mapping[str, GradeGroup]] = {
 
 # The reference keeps both endurance runs in one table split by sex; the product's item ids name
 # the distance, so each sex's column becomes its own item.
-_TABLE_FOR_ITEM: Final[Mapping[str, tuple[str, tuple[Sex, ...]]]] = {
+_TABLE_FOR_ITEM: Final[Mapping[ItemId, tuple[str, tuple[Sex, ...]]]] = {
     "vital_capacity": ("vital_capacity", SEXES),
     "run_50m": ("run_50m", SEXES),
     "sit_and_reach": ("sit_and_reach", SEXES),
@@ -330,8 +331,7 @@ def parse_standard(text: str) -> Standard:
         if {k: raw["grade_levels"][k] for k in _EXPECTED_GRADE_LEVELS} != _EXPECTED_GRADE_LEVELS:
             raise _fail("grade_levels", "cut-offs differ from the ones the scoring implements")
         tables: dict[tuple[ItemId, str, Sex], ScoreTable] = {}
-        for item, (table_key, sexes) in _TABLE_FOR_ITEM.items():
-            item_id: ItemId = item  # type: ignore[assignment]
+        for item_id, (table_key, sexes) in _TABLE_FOR_ITEM.items():
             raw_table = raw["tables"][table_key]
             for grade in raw_table["grades"]:
                 if grade not in GRADES:
@@ -347,15 +347,16 @@ def parse_standard(text: str) -> Standard:
         cap = int(raw["bonus"]["total_bonus_cap"])
     except (KeyError, TypeError, IndexError) as exc:
         raise StandardDataError(f"{DATA_FILE}: missing or malformed entry: {exc!r}") from exc
+    # Read-only views: one Standard is shared by every caller in the process.
     standard = Standard(
         title=str(raw["title"]),
         official_source=str(raw["official_source"]),
         score_levels=levels,
-        tables=tables,
-        bmi_bands=bmi_bands,
-        bmi_scores=bmi_scores,
-        weights=weights,
-        bonus_rules=bonus_rules,
+        tables=MappingProxyType(tables),
+        bmi_bands=MappingProxyType(bmi_bands),
+        bmi_scores=MappingProxyType(bmi_scores),
+        weights=MappingProxyType({k: MappingProxyType(v) for k, v in weights.items()}),
+        bonus_rules=MappingProxyType(bonus_rules),
         bonus_cap=cap,
     )
     # Every item a student is weighted on must have a table for every grade of the group.
