@@ -17,7 +17,14 @@ from typing import Final, Literal, TextIO
 
 from gateway.fitness.scoring import TotalScore, bmi_from, score_item, score_total, table_for
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard
-from gateway.fitness.values import FieldError, parse_grade, parse_item, parse_measure, parse_sex
+from gateway.fitness.values import (
+    FieldError,
+    check_unit,
+    parse_grade,
+    parse_item,
+    parse_measure,
+    parse_sex,
+)
 
 Kind = Literal["score", "total"]
 Record = dict[str, object]
@@ -86,6 +93,8 @@ def score_record(standard: Standard, record: Mapping[str, object]) -> Record:
             table_for(standard, item, grade, sex)  # reported before any problem with the value
         except FieldError as exc:
             raise FieldError("item", exc.message) from None
+    if _present(record.get("unit")):
+        check_unit(item, record["unit"])
     value = parse_measure(item, _required(record, "value"), field="value")
     result = score_item(standard, item, grade, sex, value)
     return {"id": record.get("id"), "score": result.score, "bonus": result.bonus}

@@ -76,6 +76,23 @@ _CLOCK: Final = re.compile(r"^(\d{1,2}):([0-5]\d(?:\.\d+)?)$")
 _LIMIT: Final = Decimal("1e9")
 
 
+_UNIT_SPELLINGS: Final = {
+    "s": {"s", "sec", "secs", "second", "seconds", "秒"},
+    "cm": {"cm", "centimetre", "centimetres", "centimeter", "centimeters", "厘米"},
+    "mL": {"ml", "millilitre", "millilitres", "milliliter", "milliliters", "毫升"},
+    "count": {"count", "counts", "reps", "times", "次", "个"},
+    "kg/m²": {"kg/m²", "kg/m2", "kg/m^2"},
+    "kg": {"kg", "kilogram", "kilograms", "公斤", "千克"},
+}
+
+
+def check_unit(name: str, raw: object, field: str = "unit") -> None:
+    """An optional unit given with a value must be the item's own unit (no conversions)."""
+    unit = SPECS[name].unit
+    if not (isinstance(raw, str) and raw.strip().lower() in _UNIT_SPELLINGS[unit]):
+        raise FieldError(field, f"wrong unit {show(raw)} for {name}: give it in {unit}")
+
+
 def show(raw: object) -> str:
     """A value as the person typed it: numbers plain, text quoted."""
     if isinstance(raw, int | Decimal | float) and not isinstance(raw, bool):

@@ -54,6 +54,17 @@ def test_score_lines_in_order_with_errors_in_place(standard: Standard) -> None:
     assert errors == [(2, "item"), (5, "value"), (6, "json"), (7, "value"), (8, "json")]
 
 
+def test_score_line_with_a_unit(standard: Standard) -> None:
+    lines = [
+        '{"id": 1, "grade": "9", "sex": "female", "item": "run_800m", "value": 205, "unit": "s"}',
+        '{"id": 2, "grade": "9", "sex": "female", "item": "run_800m", "value": 3.5, "unit": "min"}',
+    ]
+    first, second = _jsonl(standard, "score", lines)
+    assert first.record == {"id": 1, "score": 100, "bonus": 0}
+    assert second.record["field"] == "unit"
+    assert second.record["error"] == "wrong unit 'min' for run_800m: give it in s"
+
+
 def test_total_lines(standard: Standard) -> None:
     good = {
         "id": 17,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from gateway.fitness.values import (
     SPECS,
     FieldError,
+    check_unit,
     parse_grade,
     parse_item,
     parse_measure,
@@ -70,6 +71,16 @@ def test_rejected_with_the_field_named(name: str, raw: object, words: str) -> No
     assert err.value.field == "value"
     assert words in err.value.message
     assert name in err.value.message or words == "not a plain number"
+
+
+def test_optional_unit_must_be_the_items_own() -> None:
+    check_unit("run_1000m", "s")
+    check_unit("vital_capacity", "mL")
+    check_unit("pull_up", "次")
+    for name, unit in (("run_1000m", "min"), ("vital_capacity", "L"), ("sit_and_reach", "mm")):
+        with pytest.raises(FieldError) as err:
+            check_unit(name, unit)
+        assert err.value.field == "unit" and name in err.value.message
 
 
 def test_names() -> None:
