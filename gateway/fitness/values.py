@@ -102,7 +102,9 @@ def show(raw: object) -> str:
 
 def parse_grade(raw: object, field: str = "grade") -> str:
     """A grade key: "1".."12", "univ_1_2" or "univ_3_4" (a whole number 1..12 is accepted too)."""
-    if isinstance(raw, int | Decimal) and not isinstance(raw, bool) and raw == int(raw):
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
         raw = str(int(raw))
     if isinstance(raw, str) and raw.strip() in GRADES:
         return raw.strip()

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.fitness.standard import GRADES, ITEM_IDS, SEXES
 from gateway.fitness.values import (
     SPECS,
     FieldError,
@@ -117,3 +118,24 @@ def test_fuzz_only_field_errors(name: str, raw: object) -> None:
         assert err.field == name
     else:
         assert SPECS[name].low <= value <= SPECS[name].high
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    raw=st.one_of(
+        st.text(max_size=10),
+        st.integers(),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.floats(allow_nan=True),
+        st.none(),
+        st.booleans(),
+    )
+)
+def test_fuzz_names_only_field_errors(raw: object) -> None:
+    for parse, allowed in ((parse_grade, GRADES), (parse_sex, SEXES), (parse_item, ITEM_IDS)):
+        try:
+            value = parse(raw)  # type: ignore[operator]
+        except FieldError as err:
+            assert err.field in {"grade", "sex", "item"}
+        else:
+            assert value in allowed
