@@ -193,7 +193,7 @@ class Ingest:
         # Kept minimal: this runs on paho's network thread for every message; counting and
         # time conversion happen per batch on the writer thread.
         # Blocks when the writer is behind: back-pressure instead of an unbounded buffer.
-        self._queue.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos, time.time()))
+        self._queue.put(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time()))
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         broker = MosquittoProcess(data_dir=work / "broker", users={USER: PASSWORD})
         broker.start()
         mqtt_settings = MqttSettings(host=broker.host, port=broker.port, username=USER,
-                                     password=PASSWORD)  # type: ignore[arg-type]
+                                     password=PASSWORD)
         gateway = GatewayProcess(broker, "benchgw", work)
         base_rates, gw_rates = [], []
         published = 0
