@@ -62,8 +62,10 @@ class FitnessListener:
 
     def _count(self, outcome: str, message: StoredMessage, detail: str) -> None:
         self.outcomes.labels(outcome=outcome).inc()
-        log.info("device result %s/%s not recorded (%s): %s", message.device_id, message.seq,
-                 outcome, detail)
+        # An unbound result is most often a device nobody assigned: worth a teacher's look.
+        log.log(logging.WARNING if outcome == "unbound" else logging.INFO,
+                "device result %s/%s not recorded (%s): %s", message.device_id, message.seq,
+                outcome, detail)
 
     def _result(self, message: StoredMessage) -> NewResult | None:
         try:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.api.access import Access, class_access, lesson_access, require_owner
 from gateway.api.deps import GatewayDep, Teacher, TeacherOrHealth
@@ -30,6 +30,13 @@ class ResultCreate(BaseModel):
     value: float | int | str
     unit: str | None = Field(default=None, description="checked against the item's unit")
     measured_at: datetime | None = None
+
+    @field_validator("measured_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("measured_at must carry a UTC offset (e.g. 2026-09-01T08:00:00Z)")
+        return v
 
 
 class ResultPublic(BaseModel):

@@ -259,3 +259,10 @@ def test_export_format_is_checked(campus: Campus) -> None:
     r = campus.client.get("/api/fitness/classes/5a/export?format=pdf",
                           headers=campus.auth("t1"))
     assert r.status_code == 422
+
+
+def test_measured_at_needs_an_offset(campus: Campus) -> None:
+    lesson = session(campus)
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
+                                 "measured_at": "2026-09-01T08:00:00"})
+    assert r.status_code == 422 and "UTC offset" in r.text
