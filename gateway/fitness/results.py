@@ -166,13 +166,12 @@ class FitnessResults:
                     (new.lesson_id, new.student_id, new.item, str(value), unit, score, bonus,
                      new.source, new.device_id, new.seq, new.entered_by,
                      _iso(new.measured_at), _iso(now)))
+                params: tuple[object, ...]
                 if cur.rowcount:
-                    row_id = cur.lastrowid
-                    assert row_id is not None
-                    sql, params = "SELECT * FROM fitness_results WHERE id=?", (row_id,)
-                else:
+                    sql, params = "SELECT * FROM fitness_results WHERE id=?", (cur.lastrowid,)
+                else:  # already stored: the same device message came again
                     sql = "SELECT * FROM fitness_results WHERE device_id=? AND seq=?"
-                    params = (new.device_id, new.seq)  # type: ignore[assignment]
+                    params = (new.device_id, new.seq)
                 outcomes.append(_result(conn.execute(sql, params).fetchone()))
         return outcomes
 
