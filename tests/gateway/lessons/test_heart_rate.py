@@ -53,10 +53,11 @@ def test_time_is_attributed_to_the_earlier_sample_and_long_gaps_are_no_data() ->
 
 
 def test_the_threshold_counts_at_or_above() -> None:
-    top = hr_max(10)
-    exact = top * 0.64
-    r = student_heart_rate([(at(0), exact), (at(5), exact)], 10, DEFAULTS)
-    assert r.density_pct == 100
+    # age 0 and 50 %: a threshold of exactly 104 bpm, free of rounding
+    half = HeartRateSettings(moderate_pct=50)
+    on = student_heart_rate([(at(0), 104.0), (at(5), 104.0)], 0, half)
+    below = student_heart_rate([(at(0), 103.9), (at(5), 103.9)], 0, half)
+    assert (on.threshold_bpm, on.density_pct, below.density_pct) == (104.0, 100, 0)
 
 
 def test_no_samples_or_one_sample_measure_nothing() -> None:
