@@ -30,6 +30,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bench", "ingest"): ("gateway.bench.ingest",
                            "benchmark MQTT ingest against a bare subscriber"),
     ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
+    ("bench", "fitness-listener"): ("gateway.fitness.bench",
+                                     "fitness listener cost per batch against the store write"),
     ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
     ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
 }

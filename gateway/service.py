@@ -12,7 +12,11 @@ from campusedge.settings import MqttSettings
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.devices import Devices
+from gateway.fitness.listener import FitnessListener
+from gateway.fitness.results import FitnessResults
 from gateway.ingest import Ingest, IngestSettings
+from gateway.lessons.heart_rate import HeartRateSettings
+from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.roster import Roster
 from gateway.state import StateDB
@@ -33,6 +37,7 @@ class GatewaySettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
 
 
 class Gateway:
@@ -50,6 +55,10 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
         self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+        self.fitness_results = FitnessResults(self.db, self.roster)
+        self.live_lessons = LiveLessons()
+        self.ingest.listeners.append(FitnessListener(self.roster, self.fitness_results,
+                                                     self.live_lessons, self.metrics.registry))
 
     def start(self) -> None:
         self.ingest.start()

@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from campusedge import __version__
-from gateway.api.routes import devices, health, roster
+from gateway.api.access import HeartRateReads
+from gateway.api.routes import devices, fitness, health, lessons, roster
 from gateway.service import Gateway
 
 
 def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="campusedge gateway", version=__version__)
     app.state.gateway = gateway
-    for module in (health, devices, roster):
+    app.state.heart_rate_reads = HeartRateReads(gateway.audit)
+    for module in (health, devices, roster, lessons, fitness):
         app.include_router(module.router)
     return app
