@@ -6,11 +6,17 @@ import { ago, every, fmtTime, h, num, replaceRows } from "./dom.js";
 const LOW_BATTERY_PCT = 20;
 const STALE_AFTER_S = 300; // no message for 5 minutes while said to be online
 
+// A box that publishes only its status (an edge box) is heard from by its status messages.
+function lastHeard(device) {
+  const times = [device.last_seen, device.status_at].filter(Boolean).map((t) => new Date(t).getTime());
+  return times.length ? Math.max(...times) : null;
+}
+
 export function problems(device, now = Date.now()) {
   const out = [];
   if (device.state === "offline") out.push("offline");
   if (device.battery_pct !== null && device.battery_pct < LOW_BATTERY_PCT) out.push("low-battery");
-  const seen = device.last_seen ? new Date(device.last_seen).getTime() : null;
+  const seen = lastHeard(device);
   if (device.state !== "offline" && (seen === null || now - seen > STALE_AFTER_S * 1000)) {
     out.push("stale");
   }
@@ -29,7 +35,8 @@ function row(device, now) {
     h("td", { class: "num battery" }, device.battery_pct === null ? "—" : `${num(device.battery_pct)} %`),
     h("td", {}, device.firmware ?? "—"),
     h("td", {}, models.length ? models.join(", ") : "—"),
-    h("td", { title: fmtTime(device.last_seen) }, ago(device.last_seen, now)),
+    h("td", { title: fmtTime(device.last_seen) },
+      ago(lastHeard(device) && new Date(lastHeard(device)).toISOString(), now)),
     h("td", { class: "num" }, device.messages));
 }
 

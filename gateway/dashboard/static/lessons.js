@@ -56,7 +56,9 @@ function resultsView(r) {
       h("th", { scope: "row" }, who(s)),
       items.map((i) => h("td", {}, cell(s.items[i]))),
       h("td", { class: "num" }, s.total ? num(s.total.total, 1) : "—"),
-      h("td", {}, s.total ? s.total.level : `missing: ${s.missing.join(", ") || "—"}`)))));
+      s.total ? h("td", {}, s.total.level)
+        : h("td", { class: "muted", title: `missing: ${s.missing.join(", ")}` },
+          `incomplete (${s.missing.length} missing)`)))));
 }
 
 export function showLessons(panel, say) {
