@@ -1,6 +1,7 @@
 // Campus IT: every device with its state, battery, firmware and models; problems highlighted.
 
 import { api, health } from "./api.js";
+import { DEVICE, mountAlerts } from "./alerts.js";
 import { ago, every, fmtTime, h, num, replaceRows } from "./dom.js";
 
 const LOW_BATTERY_PCT = 20;
@@ -55,7 +56,9 @@ function showHealth(list, { ok, body }) {
 
 export function showFleet(panel, say) {
   const tbody = panel.querySelector("#fleet-table tbody");
-  return every(5000, async () => {
+  const stopAlerts = mountAlerts(panel.querySelector("#device-alerts"), say,
+    { prefix: "device-alerts", accept: DEVICE, title: "Device alerts", subject: "device" });
+  const stopFleet = every(5000, async () => {
     try {
       const [devices, gw] = await Promise.all([api("/api/devices"), health()]);
       const now = Date.now();
@@ -73,4 +76,8 @@ export function showFleet(panel, say) {
       say(`Fleet: ${err.message}`);
     }
   });
+  return () => {
+    stopFleet();
+    stopAlerts();
+  };
 }
