@@ -4,6 +4,7 @@
 
 import { api, ApiError, authHeaders } from "./api.js";
 import { fmtTime, h, replaceRows } from "./dom.js";
+import { mountReferrals } from "./referrals.js";
 
 const UNAVAILABLE = "The alerts service is not available on this gateway " +
   "(it is not installed or is switched off). Alerts cannot be shown here.";
@@ -149,6 +150,8 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
 }
 
 export function showAlerts(panel, say) {
+  const reload = mountReferrals(panel.querySelector("#referrals"), say);
+  panel.querySelector("#referrals-reload").addEventListener("click", reload);
   return mountAlerts(panel.querySelector("#alerts-view"), say,
     { prefix: "alerts", accept: HEALTH, title: "Health alerts", subject: "student" });
 }

@@ -101,6 +101,15 @@ class Publisher:
                           [("body_temperature", temperature_c, "degC")],
                           {"card_id": card_id, "site": "forehead"})
 
+    def vision_screening(self, device: str, card_id: str, left: float, right: float,
+                         se_left: float, se_right: float) -> tuple[str, bytes]:
+        return self.event("vision_screener", device, "vision_screening",
+                          [("acuity_uncorrected_left", left, "acuity_5pt"),
+                           ("acuity_uncorrected_right", right, "acuity_5pt"),
+                           ("spherical_equivalent_left", se_left, "D"),
+                           ("spherical_equivalent_right", se_right, "D")],
+                          {"card_id": card_id})
+
     def status(self, kind: str, device: str, state: str, battery_pct: float | None,
                firmware: str, model_versions: dict[str, str] | None = None
                ) -> tuple[str, bytes]:
