@@ -53,6 +53,7 @@ export function mountReferrals(container, say) {
     try {
       const referrals = await api("/api/alerts/referrals");
       referrals.sort((a, b) => b.screened_at.localeCompare(a.screened_at));
+      if (!table.isConnected) container.replaceChildren(table); // back after being unavailable
       replaceRows(tbody, referrals.map(row), "No referrals.", 6);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) {

@@ -125,6 +125,32 @@ def rows(browser: Any, table: str) -> list[str]:
     return [r.text for r in browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")]
 
 
+def test_an_unknown_token_is_refused_with_a_message(browser: Any, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(site.base + "/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(site.base + "/")
+    browser.find_element(By.ID, "token").send_keys("not-a-token")
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
+    message = browser.find_element(By.ID, "message")
+    wait_for(lambda: "unknown or revoked" in message.text, 10, "the refusal")
+    assert browser.find_element(By.ID, "sign-in").is_displayed()
+    assert visible_panels(browser) == set()
+    assert browser.execute_script("return sessionStorage.length") == 0
+
+
+def test_sign_out_forgets_the_token(browser: Any, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, site, "pe_teacher")
+    assert browser.execute_script("return sessionStorage.getItem('campusedge.token')")
+    browser.find_element(By.ID, "sign-out").click()
+    wait_for(lambda: browser.find_element(By.ID, "sign-in").is_displayed(), 10, "sign-in form")
+    assert browser.execute_script("return sessionStorage.length") == 0
+    assert visible_panels(browser) == set()
+
+
 def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 
