@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from gateway.api.deps import AnyStaff, GatewayDep
@@ -35,7 +35,8 @@ def me(user: AnyStaff) -> MePublic:
 
 
 @router.get("/lessons", response_model=list[MyLesson])
-def my_lessons(gateway: GatewayDep, user: AnyStaff) -> list[MyLesson]:
+def my_lessons(gateway: GatewayDep, user: AnyStaff,
+               limit: int = Query(default=50, ge=1, le=1000)) -> list[MyLesson]:
     """Newest first: lessons a PE teacher opened or whose class they teach; all for health
     staff; none for campus IT, who read no student data."""
     if user.role is Role.CAMPUS_IT:
@@ -54,4 +55,6 @@ def my_lessons(gateway: GatewayDep, user: AnyStaff) -> list[MyLesson]:
                             kind=lesson.kind.value, started_at=lesson.started_at,
                             ended_at=lesson.ended_at,
                             class_teacher=class_teacher or user.role is Role.HEALTH_STAFF))
+        if len(out) == limit:
+            break
     return out

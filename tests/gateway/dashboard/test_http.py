@@ -97,6 +97,8 @@ def test_my_lessons_by_role(campus: Campus) -> None:
     assert ids("t2") == [(cover.id, True), (other.id, True)]
     assert ids("h1") == [(cover.id, True), (other.id, True), (mine.id, True)]
     assert ids("it1") == []
+    newest = campus.client.get("/api/me/lessons?limit=1", headers=campus.auth("h1")).json()
+    assert [item["id"] for item in newest] == [cover.id]
     first = campus.client.get("/api/me/lessons", headers=campus.auth("t1")).json()[1]
     assert first["class_name"] == "Class 5A"
     assert first["kind"] == "lesson"
