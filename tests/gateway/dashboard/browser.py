@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from campusedge.broker import free_port
 from gateway.api.app import create_app
 from gateway.service import Gateway
-from tests.services import missing
+from tests.services import REQUIRE, missing
 
 CHROMIUM = ("chromium", "/usr/bin/chromium")
 CHROMEDRIVER = ("chromedriver", "/usr/bin/chromedriver")
@@ -31,13 +32,18 @@ def _find(names: tuple[str, str]) -> str | None:
 def start_chromium(profile: Path) -> Any:
     """A headless Chromium on a profile of its own; skips (or fails in CI) when not installed."""
     chromium, driver = _find(CHROMIUM), _find(CHROMEDRIVER)
-    if chromium is None or driver is None:
-        missing("chromium and chromium-driver")
+    if chromium is None:
+        missing("chromium")
+    if driver is None:
+        missing("chromium-driver")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        missing("selenium (pip install -e '.[test]')")
+        reason = "selenium is not installed: pip install -e '.[test]'"
+        if REQUIRE:
+            pytest.fail(f"CAMPUSEDGE_REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = str(chromium)
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
