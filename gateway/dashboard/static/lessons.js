@@ -90,6 +90,7 @@ export function showLessons(panel, say) {
     stopLive = every(LIVE_EVERY_MS, async () => {
       try {
         const live = await api(`/api/lessons/${encodeURIComponent(lesson.id)}/live`);
+        if (select.value !== lesson.id) return; // another lesson was picked meanwhile
         replaceRows(tbody, live.students.map(liveRow), "No devices are assigned in this lesson.", 6);
         panel.querySelector("#live-updated").textContent =
           `updated ${new Date().toLocaleTimeString()}${live.ended_at ? " (lesson ended)" : ""}`;
@@ -102,6 +103,7 @@ export function showLessons(panel, say) {
     if (lesson.kind === "fitness_test") {
       try {
         const r = await api(`/api/fitness/sessions/${encodeURIComponent(lesson.id)}/results`);
+        if (select.value !== lesson.id) return;
         panel.querySelector("#results").replaceChildren(resultsView(r));
       } catch (err) {
         say(`Results: ${err.message}`);
@@ -114,6 +116,7 @@ export function showLessons(panel, say) {
     if (!lesson) return;
     try {
       const a = await api(`/api/lessons/${encodeURIComponent(lesson.id)}/heart-rate`);
+      if (select.value !== lesson.id) return;
       panel.querySelector("#analytics").replaceChildren(...analyticsView(a));
     } catch (err) {
       say(`Analytics: ${err.message}`);

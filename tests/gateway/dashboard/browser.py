@@ -55,18 +55,34 @@ def start_chromium(profile: Path) -> Any:
     return webdriver.Chrome(service=Service(executable_path=str(driver)), options=options)
 
 
-def serve_api(gateway: Gateway) -> tuple[uvicorn.Server, str]:
-    """The gateway's app under uvicorn in a thread, on a free port; returns (server, base URL)."""
+@dataclass
+class ApiServer:
+    """uvicorn serving the gateway's app from a thread."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    base: str
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def serve_api(gateway: Gateway) -> ApiServer:
+    """The gateway's app under uvicorn in a thread, on a free port."""
     port = free_port()
+    # An open alert stream would hold a graceful shutdown forever: cut it short.
     server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    threading.Thread(target=server.run, name="api", daemon=True).start()
+                                           log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
-    return server, f"http://127.0.0.1:{port}"
+    return ApiServer(server, thread, f"http://127.0.0.1:{port}")
 
 
 @dataclass

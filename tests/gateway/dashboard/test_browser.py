@@ -66,7 +66,7 @@ def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
                                 at=datetime.now(UTC) - timedelta(minutes=30),
                                 lesson_id="demo-test")
     gateway.start()
-    server, base = serve_api(gateway)
+    api = serve_api(gateway)
     messages = Publisher(school)
     try:
         assert gateway.ingest.connected.wait(15), "gateway did not connect to Mosquitto"
@@ -86,9 +86,9 @@ def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
                  "the seeded messages to be committed")
         shots = Path(os.environ.get("CAMPUSEDGE_DASHBOARD_SCREENSHOTS") or tmp / "shots")
         shots.mkdir(parents=True, exist_ok=True)
-        yield Site(gateway, base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots)
+        yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots)
     finally:
-        server.should_exit = True
+        api.stop()
         gateway.stop()
 
 
@@ -101,16 +101,68 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         driver.quit()
 
 
-def sign_in(browser: Any, site: Site, role: str) -> None:
+# Generous: a wait ends as soon as its condition holds, and the machine may be busy.
+PATIENCE_S = 20.0
+
+# Rows read in one go inside the page: the panels re-render every few seconds, so elements
+# found one call earlier may be gone (stale) by the next.
+ROWS_JS = """
+return [...document.querySelectorAll(arguments[0])].map((r) => ({
+  key: r.dataset.device ?? r.dataset.student ?? r.dataset.alert ?? r.dataset.referral ?? null,
+  cls: r.className, text: r.innerText}));
+"""
+
+
+def rows(browser: Any, selector: str) -> dict[str, dict[str, str]]:
+    """key (device, student, alert or referral id) -> {"cls", "text"}, in page order."""
+    return {r["key"]: r for r in browser.execute_script(ROWS_JS, selector)}
+
+
+def text_of(browser: Any, element_id: str) -> str:
+    return str(browser.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
+        element_id))
+
+
+def click(browser: Any, selector: str) -> None:
+    """Click what *selector* finds, finding it again if a re-render replaced it meanwhile."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
+    def attempt() -> bool:
+        try:
+            browser.find_element(By.CSS_SELECTOR, selector).click()
+            return True
+        except StaleElementReferenceException:
+            return False
+
+    wait_for(attempt, PATIENCE_S, f"a clickable {selector}")
+
+
+def choose(browser: Any, select_id: str, value: str) -> None:
+    """Pick an option once it exists (options arrive with the page's first API answers)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    option = f'#{select_id} option[value="{value}"]'
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, option), PATIENCE_S, option)
+    Select(browser.find_element(By.ID, select_id)).select_by_value(value)
+
+
+def open_page(browser: Any, site: Site) -> None:
     browser.get(site.base + "/")
     browser.execute_script("sessionStorage.clear()")
     browser.get(site.base + "/")
-    field = browser.find_element(By.ID, "token")
-    field.send_keys(site.tokens[role])
-    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
-    wait_for(lambda: browser.find_element(By.ID, "who").is_displayed(), 10, f"{role} signed in")
+
+
+def sign_in(browser: Any, site: Site, role: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, site)
+    browser.find_element(By.ID, "token").send_keys(site.tokens[role])
+    click(browser, "#sign-in-form button[type=submit]")
+    wait_for(lambda: browser.find_element(By.ID, "who").is_displayed(), PATIENCE_S,
+             f"{role} signed in")
 
 
 def visible_panels(browser: Any) -> set[str]:
@@ -119,22 +171,14 @@ def visible_panels(browser: Any) -> set[str]:
     return {p for p in PANELS if browser.find_element(By.ID, p).is_displayed()}
 
 
-def rows(browser: Any, table: str) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [r.text for r in browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")]
-
-
 def test_an_unknown_token_is_refused_with_a_message(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 
-    browser.get(site.base + "/")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(site.base + "/")
+    open_page(browser, site)
     browser.find_element(By.ID, "token").send_keys("not-a-token")
-    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
-    message = browser.find_element(By.ID, "message")
-    wait_for(lambda: "unknown or revoked" in message.text, 10, "the refusal")
+    click(browser, "#sign-in-form button[type=submit]")
+    wait_for(lambda: "unknown or revoked" in text_of(browser, "message"), PATIENCE_S,
+             "the refusal")
     assert browser.find_element(By.ID, "sign-in").is_displayed()
     assert visible_panels(browser) == set()
     assert browser.execute_script("return sessionStorage.length") == 0
@@ -145,73 +189,70 @@ def test_sign_out_forgets_the_token(browser: Any, site: Site) -> None:
 
     sign_in(browser, site, "pe_teacher")
     assert browser.execute_script("return sessionStorage.getItem('campusedge.token')")
-    browser.find_element(By.ID, "sign-out").click()
-    wait_for(lambda: browser.find_element(By.ID, "sign-in").is_displayed(), 10, "sign-in form")
+    click(browser, "#sign-out")
+    wait_for(lambda: browser.find_element(By.ID, "sign-in").is_displayed(), PATIENCE_S,
+             "the sign-in form")
     assert browser.execute_script("return sessionStorage.length") == 0
     assert visible_panels(browser) == set()
 
 
 def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: Site) -> None:
-    from selenium.webdriver.common.by import By
-
     sign_in(browser, site, "campus_it")
     assert visible_panels(browser) == {"fleet-panel"}
-    assert "Campus IT (campus it)" in browser.find_element(By.ID, "who").text
-    wait_for(lambda: len(rows(browser, "fleet-table")) >= 5, 10, "device rows")
-
-    def row(device: str) -> Any:
-        return browser.find_element(By.CSS_SELECTOR, f'tr[data-device="{device}"]')
-
-    assert "offline" in row("hr-03").get_attribute("class").split()
-    assert "low-battery" in row("hr-02").get_attribute("class").split()
-    assert row("hr-01").get_attribute("class") == ""
-    assert "hr-1.4.2" in row("hr-01").text and "85 %" in row("hr-01").text
-    assert "pose blazepose-full-1.0" in row("edge-pe-1").text
+    assert "Campus IT (campus it)" in text_of(browser, "who")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and len(r) >= 5 and r, PATIENCE_S, "device rows")
+    assert "offline" in fleet["hr-03"]["cls"].split()
+    assert "low-battery" in fleet["hr-02"]["cls"].split()
+    assert fleet["hr-01"]["cls"] == ""
+    assert "hr-1.4.2" in fleet["hr-01"]["text"] and "85 %" in fleet["hr-01"]["text"]
+    assert "pose blazepose-full-1.0" in fleet["edge-pe-1"]["text"]
     # Problems first: the offline and the low-battery band head the table.
-    first_two = {r.get_attribute("data-device") for r in
-                 browser.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr")[:2]}
-    assert first_two == {"hr-02", "hr-03"}
-    health = browser.find_element(By.ID, "gateway-health").text
+    assert set(list(fleet)[:2]) == {"hr-02", "hr-03"}
+    health = text_of(browser, "gateway-health")
     assert "MQTT\nconnected" in health and "Writer\nrunning" in health
-    assert "Student" not in browser.find_element(By.TAG_NAME, "main").text
+    assert "Student" not in text_of(browser, "fleet-panel")
     browser.save_screenshot(str(site.shots / "campus_it.png"))
 
 
 def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
 
     sign_in(browser, site, "pe_teacher")
     assert visible_panels(browser) == {"lessons-panel"}
-    Select(browser.find_element(By.ID, "lesson-select")).select_by_value("demo-lesson")
+    choose(browser, "lesson-select", "demo-lesson")
 
-    def live_row(student: str) -> str:
-        found = browser.find_elements(By.CSS_SELECTOR, f'#live-table tr[data-student="{student}"]')
-        return str(found[0].text) if found else ""
+    def live(student: str) -> str:
+        return rows(browser, "#live-table tbody tr[data-student]").get(
+            student, {}).get("text", "")
 
-    wait_for(lambda: "110 bpm" in live_row("S0001"), 10, "S0001's heart rate")
-    assert live_row("S0001").startswith("Student 01")
-    assert "88" in live_row("S0001")  # its rope count
-    assert "130 bpm" in live_row("S0003")
-    assert live_row("S0004").startswith("Student 04")  # assigned, nothing measured yet
+    wait_for(lambda: "110 bpm" in live("S0001"), PATIENCE_S, "S0001's heart rate")
+    assert live("S0001").startswith("Student 01")
+    assert "88" in live("S0001")  # its rope count
+    assert "130 bpm" in live("S0003")
+    assert live("S0004").startswith("Student 04")  # assigned, nothing measured yet
     # The view polls every 2 s: a new reading shows without any action in the page.
     site.publish([site.messages.heart_rate("hr-04", 163)])
-    wait_for(lambda: "163 bpm" in live_row("S0004"), 8, "the live view to pick up hr-04")
+    wait_for(lambda: "163 bpm" in live("S0004"), PATIENCE_S, "the live view to pick up hr-04")
 
-    browser.find_element(By.ID, "analytics-load").click()
-    analytics = wait_for(lambda: browser.find_element(By.ID, "analytics").text, 10, "analytics")
+    click(browser, "#analytics-load")
+    analytics = wait_for(lambda: text_of(browser, "analytics"), PATIENCE_S, "analytics")
     assert "Group:" in analytics and "Student 01" in analytics
     assert browser.find_element(By.ID, "results-section").is_displayed() is False
     exports = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#export-links button")]
     assert exports == ["Download CSV", "Download XLSX"]
     browser.save_screenshot(str(site.shots / "pe_teacher.png"))
 
-    Select(browser.find_element(By.ID, "lesson-select")).select_by_value("demo-test")
-    results = wait_for(lambda: browser.find_element(By.ID, "results").text, 10, "results")
-    assert "rope_skip_1min" in results
-    s1 = browser.find_element(By.CSS_SELECTOR, '#results tr[data-student="S0001"]').text
+    choose(browser, "lesson-select", "demo-test")
+    results = wait_for(lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S,
+                       "results")
+    assert "rope_skip_1min" in text_of(browser, "results")
+    s1 = results["S0001"]["text"]
     assert s1.startswith("Student 01") and "150 count" in s1
     assert "incomplete (6 missing)" in s1  # one item of seven entered
+    # The live view now follows the test session: its ropes, not the lesson's bands.
+    wait_for(lambda: set(rows(browser, "#live-table tbody tr[data-student]")) ==
+             {"S0001", "S0002"}, PATIENCE_S, "the test session's live rows")
     browser.save_screenshot(str(site.shots / "pe_teacher_results.png"))
 
 
@@ -228,6 +269,10 @@ def alerts_route(site: Site) -> int:
     return r.status_code
 
 
+NOT_YET = ("/api/alerts answers 404: the alerts routes are not on this branch yet; re-run "
+           "after they are merged")
+
+
 def test_health_staff_without_alerts_service_see_a_clear_message(browser: Any,
                                                                   site: Site) -> None:
     from selenium.webdriver.common.by import By
@@ -236,49 +281,46 @@ def test_health_staff_without_alerts_service_see_a_clear_message(browser: Any,
         pytest.skip("this gateway serves /api/alerts; the unavailable message is not shown")
     sign_in(browser, site, "health_staff")
     assert visible_panels(browser) == {"alerts-panel"}
-    status = browser.find_element(By.ID, "alerts-status")
-    wait_for(status.is_displayed, 10, "the unavailable notice")
-    assert "alerts service is not available" in status.text
+    wait_for(lambda: browser.find_element(By.ID, "alerts-status").is_displayed(), PATIENCE_S,
+             "the unavailable notice")
+    assert "alerts service is not available" in text_of(browser, "alerts-status")
     assert not browser.find_element(By.ID, "alerts-table").is_displayed()
     assert not browser.find_element(By.ID, "alerts-filter").is_displayed()
+    wait_for(lambda: "Referrals are not available" in text_of(browser, "referrals"),
+             PATIENCE_S, "the referrals notice")
     browser.save_screenshot(str(site.shots / "health_staff_no_alerts.png"))
 
 
 def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any,
                                                                  site: Site) -> None:
-    from selenium.webdriver.common.by import By
-
     if alerts_route(site) == 404:
-        pytest.skip("/api/alerts answers 404: the alerts routes are not on this branch yet; "
-                    "re-run after they are merged")
+        pytest.skip(NOT_YET)
     sign_in(browser, site, "health_staff")
     assert visible_panels(browser) == {"alerts-panel"}
-    live = browser.find_element(By.ID, "alerts-live")
-    wait_for(lambda: live.text == "Live updates: connected", 10, "the alert stream to connect")
+    wait_for(lambda: text_of(browser, "alerts-live") == "Live updates: connected", PATIENCE_S,
+             "the alert stream to connect")
     # Device faults are campus IT's: not in the health staff's list.
-    assert "device offline" not in browser.find_element(By.ID, "alerts-table").text
+    assert "device offline" not in text_of(browser, "alerts-table")
     # Raised only now, so the row can only come through the stream (no page reload).
     gate = "gate-" + uuid.uuid4().hex[:6]
     site.publish([site.messages.gate_pass(gate, "card-0002", 38.4)])
     selector = "#alerts-table tbody tr[data-alert]"
-    wait_for(lambda: any(gate in r.text for r in browser.find_elements(By.CSS_SELECTOR,
-                                                                         selector)),
-             15, "the fever alert to arrive over SSE")
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, selector) if gate in r.text)
-    assert "Student 02" in row.text and "fever" in row.text
-    alert_id = row.get_attribute("data-alert")
+    found = wait_for(lambda: [(k, r) for k, r in rows(browser, selector).items()
+                              if gate in r["text"]], PATIENCE_S,
+                     "the fever alert to arrive over SSE")
+    [(alert_id, row)] = found
+    assert "Student 02" in row["text"] and "fever" in row["text"]
     browser.save_screenshot(str(site.shots / "health_staff.png"))
-    row.find_element(By.XPATH, ".//button[text()='Acknowledge']").click()
+    click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="Acknowledge alert {alert_id}"]')
 
     def state() -> str:
         r = httpx.get(f"{site.base}/api/alerts/{alert_id}",
                       headers={"Authorization": f"Bearer {site.tokens['health_staff']}"})
         return str(r.json()["state"])
 
-    wait_for(lambda: state() == "acknowledged", 10, "the alert to be acknowledged")
+    wait_for(lambda: state() == "acknowledged", PATIENCE_S, "the alert to be acknowledged")
     # The list shows open alerts by default: the acknowledged one leaves it.
-    wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR,
-                                               f'tr[data-alert="{alert_id}"]'), 10,
+    wait_for(lambda: alert_id not in rows(browser, selector), PATIENCE_S,
              "the acknowledged alert to leave the open list")
 
 
@@ -287,57 +329,47 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
     from selenium.webdriver.support.ui import Select
 
     if alerts_route(site) == 404:
-        pytest.skip("/api/alerts answers 404: the alerts routes (and referrals) are not on "
-                    "this branch yet; re-run after they are merged")
+        pytest.skip(NOT_YET)
     site.publish([site.messages.vision_screening("screener-1", "card-0003", 4.7, 5.0,
                                                  -1.0, 0.0)])
     sign_in(browser, site, "health_staff")
     selector = "#referrals-table tbody tr[data-referral]"
 
-    def referral_rows() -> list[Any]:
-        browser.find_element(By.ID, "referrals-reload").click()
-        return [r for r in browser.find_elements(By.CSS_SELECTOR, selector)
-                if "Student 03" in r.text]
+    def referral() -> list[tuple[str, dict[str, str]]]:
+        click(browser, "#referrals-reload")
+        return [(k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]]
 
-    [row] = wait_for(referral_rows, 10, "the referral of Student 03")
-    assert "left: poor vision 4.7 (moderate)" in row.text
-    assert "myopia" in row.text
-    referral_id = row.get_attribute("data-referral")
-    Select(row.find_element(By.TAG_NAME, "select")).select_by_value("parents_informed")
+    [(referral_id, row)] = wait_for(referral, PATIENCE_S, "the referral of Student 03")
+    assert "left: poor vision 4.7 (moderate)" in row["text"]
+    assert "myopia" in row["text"]
+    Select(browser.find_element(By.ID, f"referral-{referral_id}-status")
+           ).select_by_value("parents_informed")
     auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
 
     def status() -> str:
         listed = httpx.get(f"{site.base}/api/alerts/referrals", headers=auth).json()
         return str(next(r["status"] for r in listed if str(r["id"]) == referral_id))
 
-    wait_for(lambda: status() == "parents_informed", 10, "the referral's new status")
+    wait_for(lambda: status() == "parents_informed", PATIENCE_S, "the referral's new status")
     browser.save_screenshot(str(site.shots / "health_staff_referrals.png"))
 
 
 def test_campus_it_sees_and_resolves_device_alerts(browser: Any, site: Site) -> None:
-    from selenium.webdriver.common.by import By
-
     if alerts_route(site) == 404:
-        pytest.skip("/api/alerts answers 404: the alerts routes are not on this branch yet; "
-                    "re-run after they are merged")
+        pytest.skip(NOT_YET)
     sign_in(browser, site, "campus_it")
     selector = "#device-alerts-table tbody tr[data-alert]"
-
-    def device_alerts() -> list[str]:
-        return [r.text for r in browser.find_elements(By.CSS_SELECTOR, selector)]
-
-    wait_for(lambda: len(device_alerts()) >= 2, 10, "the offline and low-battery alerts")
-    text = "\n".join(device_alerts())
+    alerts = wait_for(lambda: (r := rows(browser, selector)) and len(r) >= 2 and r,
+                      PATIENCE_S, "the offline and low-battery alerts")
+    text = "\n".join(r["text"] for r in alerts.values())
     assert "device offline" in text and "hr-03" in text
     assert "battery low" in text and "hr-02" in text
     assert "fever" not in text  # health alerts are not campus IT's
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, selector)
-               if "battery low" in r.text)
-    alert_id = row.get_attribute("data-alert")
+    alert_id = next(k for k, r in alerts.items() if "battery low" in r["text"])
     browser.save_screenshot(str(site.shots / "campus_it_alerts.png"))
-    row.find_element(By.XPATH, ".//button[text()='Resolve']").click()
-    wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, f'tr[data-alert="{alert_id}"]'),
-             10, "the resolved alert to leave the open list")
+    click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="Resolve alert {alert_id}"]')
+    wait_for(lambda: alert_id not in rows(browser, selector), PATIENCE_S,
+             "the resolved alert to leave the open list")
 
 
 def test_a_role_cannot_read_another_roles_data_from_the_page(browser: Any, site: Site) -> None:
