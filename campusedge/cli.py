@@ -28,6 +28,12 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): ("gateway.bench.ingest", "benchmark MQTT ingest against a bare subscriber"),
+    ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
+    ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
+    ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
+    ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
+    ("bench", "outage"): ("simulators.bench_outage",
+                          "benchmark a broker outage mid-lesson: nothing lost or doubled"),
 }
 
 

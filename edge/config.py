@@ -100,6 +100,8 @@ class BoxFile(_Strict):
     inflight: int = Field(default=200, ge=1, le=1000, description="unacknowledged publishes")
     # An RTC further off than this is not trusted: its readings get the estimated offset.
     max_rtc_error_s: float = Field(default=2.0, gt=0)
+    model_versions: dict[str, str] = Field(default_factory=dict,
+                                           description="on-device models, reported in status")
     devices: list[DeviceEntry] = Field(min_length=1)
 
 
