@@ -182,7 +182,7 @@ def test_config_command_is_applied_and_reported(tmp_path: Path,
     assert col.wait_for(lambda ms: status(ms) is not None, 10)
     topic = cmd_topic(school, "test-box")
     col.publish(topic, b'{"config_version": "2", "devices": {"ropes": {"publish_idle": 7}}}')
-    assert col.wait_for(lambda ms: "rejected" in ((s := status(ms)) and s.detail or ""), 5)
+    assert col.wait_for(lambda ms: "rejected" in (((s := status(ms)) and s.detail) or ""), 5)
     assert status(col.snapshot()).config_version == "1"  # type: ignore[union-attr]
     col.publish(topic, b'{"config_version": "2", "devices": {"ropes": {"publish_idle": false}}}')
     assert col.wait_for(lambda ms: (s := status(ms)) is not None and s.config_version == "2", 5)
