@@ -70,26 +70,48 @@ class Rope:
 class BaseStation:
     """Many ropes behind one base station; answers the edge's commands."""
 
-    def __init__(self, ropes: int, rng: random.Random, first_number: int = 1) -> None:
+    def __init__(self, ropes: int, rng: random.Random, first_number: int = 1,
+                 report_every_s: float = 0.0, idle_every_s: float = 10.0) -> None:
         self.rng = rng
+        # 0 reports on every step (contract tests); a real station reports twice a second.
+        self.report_every_s = report_every_s
+        self.idle_every_s = idle_every_s
+        self.clock_skew_s = 0.0
         self.ropes = [Rope(first_number + i, rng, rate_per_s=rng.uniform(1.8, 3.2))
                       for i in range(ropes)]
         self.uptime_ms = rng.randrange(10_000, 10_000_000)
         self.clock_unix_s = 0
         self._cmd = jr.RopeFramer()
-        self._ack_packet = 0
+        self._next_report = [rng.uniform(0, max(report_every_s, idle_every_s))
+                             for _ in self.ropes]
+        self._t = 0.0
+        self._synced_at = 0.0
 
-    def start_all(self, mode: jr.Mode, set_value: int, unix_s: int) -> None:
+    def clock(self) -> int:
+        """The ropes' clock: Unix seconds since the last time sync (0 before one)."""
+        if not self.clock_unix_s:
+            return 0
+        return int(self.clock_unix_s + self._t - self._synced_at)
+
+    def start_all(self, mode: jr.Mode, set_value: int, unix_s: int | None = None) -> None:
+        unix_s = self.clock() if unix_s is None else unix_s
         for rope in self.ropes:
             rope.start(mode, set_value, unix_s)
 
     def step(self, dt_s: float, realtime: bool) -> list[bytes]:
         """Advance all ropes; frames: realtime for running ropes (and all if *realtime*)."""
         self.uptime_ms += int(dt_s * 1000)
+        self._t += dt_s
         out = []
-        for rope in self.ropes:
+        for i, rope in enumerate(self.ropes):
             finished = rope.step(dt_s)
-            if rope.status == jr.Status.RUNNING or realtime:
+            due = self._t >= self._next_report[i]
+            if due:
+                running = rope.status == jr.Status.RUNNING
+                self._next_report[i] = self._t + (self.report_every_s if running
+                                                  else self.idle_every_s)
+            if (rope.status == jr.Status.RUNNING and (due or not self.report_every_s)) or \
+                    (realtime and (due or not self.report_every_s)):
                 out.append(rope.realtime(self.uptime_ms))
             if finished:
                 out.append(rope.realtime(self.uptime_ms))
@@ -105,13 +127,14 @@ class BaseStation:
             targets = self.ropes
             if ftype == jr.FrameType.TIME_SYNC and len(payload) == 6:
                 rope_no, unix_s = jr._TIME_SYNC.unpack(payload)
-                self.clock_unix_s = unix_s
+                self.clock_unix_s = int(unix_s + self.clock_skew_s)
+                self._synced_at = self._t
             elif ftype == jr.FrameType.CONTROL and len(payload) == 6:
                 rope_no, mode, action, set_value = jr._CONTROL.unpack(payload)
                 targets = [r for r in self.ropes if rope_no in (jr.ALL_ROPES, r.number)]
                 for rope in targets:
                     if action == jr.Action.START:
-                        rope.start(mode, set_value, self.clock_unix_s)
+                        rope.start(mode, set_value, self.clock())
                     elif action == jr.Action.END:
                         rope.status = jr.Status.FINISHED
             else:

@@ -27,7 +27,7 @@ def _figure(frame: np.ndarray, t: float, w: int, h: int) -> None:
 def write_video(path: Path, seconds: float = 2.0, fps: int = 30, width: int = 320,
                 height: int = 240) -> int:
     """Write an MJPG AVI of the figure; the number of frames written."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {path}")
     n = int(seconds * fps)
