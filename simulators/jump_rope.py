@@ -114,7 +114,8 @@ class BaseStation:
                     (realtime and (due or not self.report_every_s)):
                 out.append(rope.realtime(self.uptime_ms))
             if finished:
-                out.append(rope.realtime(self.uptime_ms))
+                if not due:  # the last count goes out once, then the result
+                    out.append(rope.realtime(self.uptime_ms))
                 out.append(rope.result(self.uptime_ms))
                 rope.status = jr.Status.IDLE
         return out
