@@ -118,8 +118,10 @@ def analyse(db: Path, outage_start_wall: float) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr,
-                                                               flush=True))
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, file=sys.stderr, flush=True)
+
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="campusedge-bench-outage-"))
     workdir.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
