@@ -79,7 +79,7 @@ def _parse_ts(value: Any) -> float:
     return datetime.fromisoformat(str(value)).timestamp()
 
 
-def analyse(db: Path, outage_start_wall: float) -> dict[str, Any]:
+def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[str, Any]:
     """Count, duplicates and order from the gateway's database."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         rows = conn.execute("SELECT rowid, device_id, seq, ts, received_at "
@@ -98,13 +98,16 @@ def analyse(db: Path, outage_start_wall: float) -> dict[str, Any]:
         order_violations += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
         gaps += max(seqs) + 1 - len(seqs)
     latencies = []
+    backlog_stored_at = outage_end_wall
     for r in rows:
         try:
-            received = _parse_ts(r[4])
-            if received < outage_start_wall:
-                latencies.append(received - _parse_ts(r[3]))
+            received, stamped = _parse_ts(r[4]), _parse_ts(r[3])
         except (TypeError, ValueError):
             continue
+        if received < outage_start_wall:
+            latencies.append(received - stamped)
+        if stamped < outage_end_wall:
+            backlog_stored_at = max(backlog_stored_at, received)
     latencies.sort()
     return {
         "stored": len(rows),
@@ -114,6 +117,9 @@ def analyse(db: Path, outage_start_wall: float) -> dict[str, Any]:
         "devices": len(by_device),
         "baseline_p50_store_latency_s": round(latencies[len(latencies) // 2], 3)
         if latencies else None,
+        # From the broker's restart until the last message buffered during the outage was
+        # stored: how long the replay took.
+        "replay_s": round(backlog_stored_at - outage_end_wall, 1),
     }
 
 
@@ -158,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
             elif "stop" in marks and "start" not in marks and \
                     wall >= marks["stop"] + args.outage:
                 marks["start"] = wall
+                marks["start_epoch"] = time.time()
                 say(f"starting the broker again at {wall:.0f} s")
                 broker.start()
 
@@ -184,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             gateway.kill()
         broker.stop()
         lesson.close()
-    facts = analyse(db, marks["stop_epoch"])
+    facts = analyse(db, marks["stop_epoch"], marks["start_epoch"])
     result = {
         "published": published,
         "stored": facts["stored"],
@@ -196,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
         "devices": facts["devices"],
         "readings_per_s": round(published / wall, 1),
         "outage_s": args.outage,
+        "replay_s": facts["replay_s"],
         "lesson_wall_s": round(wall, 1),
         "decode_errors": edge_stats["decode_errors"],
         "edge_peak_rss_mb": edge_stats["peak_rss_mb"],
