@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from drivers.pe_station import Config, SourceError, SourceKind, parse_source
@@ -31,3 +33,13 @@ def test_config_rejects_bad_source_and_unknown_keys() -> None:
         Config(source="webcam")
     with pytest.raises(ValidationError):
         Config.model_validate({"source": "usb:0", "fps": 10})
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60))
+def test_any_source_string_parses_or_says_why(text: str) -> None:
+    try:
+        src = parse_source(text)
+    except SourceError:
+        return
+    assert src.kind in SourceKind
