@@ -151,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
             raise RuntimeError(f"the gateway exited ({gateway.returncode}); see "
                                f"{workdir / 'gateway.log'}")
         edge.start()
-        lesson.wait_connected(30)
+        assert edge.proc is not None
+        lesson.wait_connected(30, edge.proc.pid)
         marks: dict[str, float] = {}
 
         def on_tick(t: float, wall: float) -> None:

@@ -67,6 +67,20 @@ def mqtt_from(args: argparse.Namespace) -> MqttSettings:
     return MqttSettings.model_validate({**s.model_dump(), **update})
 
 
+def _open_files(pid: int) -> set[str]:
+    fd_dir = Path(f"/proc/{pid}/fd")
+    out = set()
+    try:
+        for fd in fd_dir.iterdir():
+            try:
+                out.add(os.readlink(fd))
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return out
+
+
 @dataclass
 class EdgeProcess:
     """`campusedge edge run` as a child process."""
@@ -155,11 +169,26 @@ class Scenario(ABC):
             "buffer": {"path": str(buffer_path)}, "status_interval_s": 10,
             "devices": self.devices}))
 
-    def wait_connected(self, timeout_s: float) -> None:
+    def wait_connected(self, timeout_s: float, agent_pid: int | None = None) -> None:
+        """Wait until the agent is connected to every device (bytes sent before are lost).
+
+        TCP links know when a client is connected; for serial ports the agent's process is
+        asked which files it holds open (Linux /proc), else a short grace period is given.
+        """
         end = time.monotonic() + timeout_s
-        while time.monotonic() < end and not all(s.connected for s in self.servers):
+        ports = {link.port for link in self.ptys}
+        while time.monotonic() < end:
+            servers_ok = all(s.connected for s in self.servers)
+            ports_ok = not ports or (agent_pid is not None and
+                                     ports <= _open_files(agent_pid))
+            if servers_ok and ports_ok:
+                # pyserial flushes the input buffer just after opening the port.
+                time.sleep(0.3)
+                return
+            if servers_ok and ports and agent_pid is None:
+                time.sleep(0.5)
+                return
             time.sleep(0.05)
-        time.sleep(0.5)  # give the agent time to open its serial ports too
 
     def play(self, speed: float, on_tick: Any = None) -> float:
         """Run the timeline at *speed*; the wall seconds it took."""
@@ -198,7 +227,8 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         else:
             edge = EdgeProcess(box_path, mqtt_from(args), workdir / "edge-stats.json")
             edge.start()
-        scenario.wait_connected(30 if not args.no_edge else 3600)
+        scenario.wait_connected(30 if not args.no_edge else 3600,
+                                None if edge is None or edge.proc is None else edge.proc.pid)
         wall = scenario.play(args.speed)
         summary: dict[str, Any] = {
             "scenario": scenario.name, "scenario_s": scenario.duration_s,
