@@ -287,12 +287,21 @@ class EdgeAgent:
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct,
                         config_version=self.config_version,
-                        detail=None if online else (dev.runner.last_error or "")[:256] or None)
+                        detail=self._device_detail(dev, online))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
                           status.model_dump_json().encode(), retain=True)
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct
         dev.online_sent = online
+
+    @staticmethod
+    def _device_detail(dev: TrackedDevice, online: bool) -> str | None:
+        if not online:
+            return (dev.runner.last_error or "")[:256] or None
+        if dev.clock.offset is not None:
+            # Campus IT sees how far the device clock is from the box's (uptime or RTC).
+            return f"clock offset {dev.clock.offset:+.3f} s"
+        return None
 
     def _go_offline(self) -> None:
         if not self.link.connected.is_set():

@@ -6,6 +6,7 @@ queues; the agent's main loop reads them, so buffer and counters have a single o
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from campusedge.settings import MqttSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class MqttLink:
                     reason: ReasonCode, properties: object) -> None:
         if reason.is_failure:
             self.last_error = f"broker refused the connection: {reason}"
+            log.error("%s (check the MQTT username and password)", self.last_error)
             return
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
@@ -84,6 +88,7 @@ class MqttLink:
         self.connected.clear()
         if reason.is_failure:
             self.last_error = f"disconnected: {reason}"
+            log.warning("%s; buffering until the broker is back", self.last_error)
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: ReasonCode,
                     properties: object) -> None:

@@ -140,3 +140,20 @@ def test_screening_round_trip(ua: tuple[float | None, float | None],
         if r is not None:
             # The spherical equivalent does not change when the cylinder is transposed.
             assert r.minus_cylinder().spherical_equivalent == r.spherical_equivalent
+
+
+@FAST
+@given(noise=st.lists(st.binary(max_size=30), min_size=1, max_size=5))
+def test_gate_lines_survive_noise_between_them(noise: list[bytes]) -> None:
+    line = temp_gate.encode(7, datetime(2026, 9, 1, 7, 0, tzinfo=UTC), "C-0011AABB", "F", 36.5,
+                            15.0, "P")
+    driver = temp_gate.TempGate()
+    framer = driver.framer(temp_gate.Config())
+    stream = b"".join(n + b"\n" + line for n in noise)
+    good = 0
+    for frame in framer.feed(stream):
+        with contextlib.suppress(DecodeError):
+            driver.decode(frame, temp_gate.Config())
+            good += 1
+    # Noise ends with a newline, so every line that follows it is framed and decoded.
+    assert good == len(noise)
