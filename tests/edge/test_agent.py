@@ -190,3 +190,43 @@ def test_config_command_is_applied_and_reported(tmp_path: Path,
     agent.stop_event.set()
     runner.join(20)
     col.stop()
+
+
+def test_a_restarted_agent_publishes_what_it_buffered_and_continues_the_sequence(
+        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    from campusedge.broker import free_port
+
+    school = "school-restart"
+    link = PtyLink()
+    devices = [{"id": "ropes", "model": "jump_rope_ce_rbs2",
+                "transport": {"type": "serial", "port": link.port}, "ids": {"1": "rope-01"}}]
+    box = write_box(tmp_path, devices, school=school)
+    station = BaseStation(1, random.Random(2))
+    station.start_all(jr.Mode.FREE, 0, 0)
+
+    def feed(agent: EdgeAgent, steps: int, drain_s: float) -> None:
+        runner = threading.Thread(target=agent.run, kwargs={"drain_s": drain_s}, daemon=True)
+        runner.start()
+        for _ in range(steps):
+            for f in station.step(0.05, realtime=False):
+                link.write(f)
+            time.sleep(0.05)
+        time.sleep(0.3)
+        agent.stop_event.set()
+        runner.join(30)
+
+    # First run: no broker at all; everything stays in the buffer file.
+    nowhere = mqtt_settings.model_copy(update={"port": free_port()})
+    first = EdgeAgent(box, nowhere)
+    feed(first, 20, drain_s=0)
+    assert first.stats.buffered == first.stats.messages > 10
+
+    col = Collector(mqtt_settings, [f"campus/{school}/+/+/reading"], client_id="c-rs").start()
+    assert col.wait_for(lambda ms: col._client.is_connected(), 5)
+    second = EdgeAgent(box, mqtt_settings)
+    feed(second, 20, drain_s=10)
+    total = first.stats.messages + second.stats.messages
+    assert col.wait_for(lambda ms: len(ms) >= total, 10)
+    col.stop()
+    seqs = [json.loads(p)["seq"] for _, p, _ in col.snapshot()]
+    assert seqs == list(range(total))  # the old ones first, then new numbers, no reuse
