@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drivers.base import DecodeError
+
 
 class LineFramer:
     """Yields lines that begin with *start*, without their line ending.
@@ -57,9 +59,7 @@ class LineFramer:
 
 
 def ascii_fields(line: bytes, what: str) -> str:
-    """The line as text; DecodeError (via ValueError subclass) when it is not printable ASCII."""
-    from drivers.base import DecodeError
-
+    """The line as text; DecodeError when it is not printable ASCII."""
     try:
         text = line.decode("ascii")
     except UnicodeDecodeError:

@@ -65,6 +65,7 @@ class Stats:
     buffered: int = 0
     connects: int = 0
     rtc_corrected: int = 0
+    rejected: int = 0
     config_version: str = ""
     peak_rss_mb: float = 0.0
 
@@ -202,8 +203,14 @@ class EdgeAgent:
         for rec in items:
             d = rec.decoded
             dev_cfg = rec.runner.dev
-            device_id = dev_cfg.device_id(d.source if d.source is not None
-                                          else rec.transport_source)
+            try:
+                device_id = dev_cfg.device_id(d.source if d.source is not None
+                                              else rec.transport_source)
+            except ValueError as exc:
+                # A source that makes no valid device id (an odd BLE address): not publishable.
+                self.stats.rejected += 1
+                log.warning("%s: %s", dev_cfg.entry.id, exc)
+                continue
             dev = self._device(rec, device_id)
             if d.frame_id is not None:
                 if d.frame_id == dev.last_frame_id:
@@ -357,9 +364,15 @@ class EdgeAgent:
         runner = self.runners.get(str(body.get("device")))
         if runner is None or runner.dev.model.driver != "jump_rope":
             raise ValueError(f"no rope base station {body.get('device')!r} on this box")
-        action = jump_rope.Action[str(body.get("action", "")).upper()]
-        mode = jump_rope.Mode[str(body.get("mode", "free")).upper()]
+        try:
+            action = jump_rope.Action[str(body.get("action", "")).upper()]
+            mode = jump_rope.Mode[str(body.get("mode", "free")).upper()]
+        except KeyError:
+            raise ValueError("action must be start/pause/resume/end and mode "
+                             "free/countdown_time/countdown_count") from None
         rope = int(body.get("rope", jump_rope.ALL_ROPES))
+        if not 0 <= rope <= jump_rope.ALL_ROPES:
+            raise ValueError(f"rope number {rope} is outside 0..65535")
         runner.send(jump_rope.encode_time_sync(int(time.time()), rope))
         runner.send(jump_rope.encode_control(action, mode, int(body.get("set_value", 0)), rope))
         self.config_detail = f"rope {action.name.lower()} sent to {runner.dev.entry.id}"

@@ -187,6 +187,20 @@ def test_config_command_is_applied_and_reported(tmp_path: Path,
     col.publish(topic, b'{"config_version": "2", "devices": {"ropes": {"publish_idle": false}}}')
     assert col.wait_for(lambda ms: (s := status(ms)) is not None and s.config_version == "2", 5)
     assert agent.runners["ropes"].config.publish_idle is False  # type: ignore[attr-defined]
+    rope_topic = cmd_topic(school, "test-box", "rope")
+    col.publish(rope_topic, b'{"device": "ropes", "action": "jump", "mode": "free"}')
+    assert col.wait_for(lambda ms: "rejected" in (((s := status(ms)) and s.detail) or ""), 5)
+    col.publish(rope_topic, b'{"device": "ropes", "action": "start", "mode": "countdown_count",'
+                            b' "set_value": 100, "rope": 3}')
+    assert col.wait_for(lambda ms: "rope start sent" in (((s := status(ms)) and s.detail) or ""),
+                        5)
+    sent = b""
+    end = time.monotonic() + 3
+    while time.monotonic() < end and jr.encode_control(jr.Action.START, jr.Mode.COUNTDOWN_COUNT,
+                                                       100, 3) not in sent:
+        sent += link.read()
+        time.sleep(0.05)
+    assert jr.encode_control(jr.Action.START, jr.Mode.COUNTDOWN_COUNT, 100, 3) in sent
     agent.stop_event.set()
     runner.join(20)
     col.stop()
