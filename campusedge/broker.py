@@ -32,7 +32,8 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s:g} s")
+                raise TimeoutError(
+                    f"nothing listens on {host}:{port} after {timeout_s:g} s") from None
             time.sleep(0.05)
 
 
@@ -60,7 +61,7 @@ class MosquittoProcess:
     users: dict[str, str]
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
-    max_inflight: int = 1000
+    max_inflight: int = 0
     max_queued: int = 2_000_000
     binary: str | None = field(default_factory=find_mosquitto)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)

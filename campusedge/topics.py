@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,6 +61,10 @@ class DeviceTopic:
 
     @classmethod
     def parse(cls, topic: str) -> DeviceTopic:
+        return _parse_device_topic(topic)
+
+    @classmethod
+    def _parse(cls, topic: str) -> DeviceTopic:
         parts = topic.split("/")
         if len(parts) != 5 or parts[0] != ROOT:
             raise TopicError(f"topic {topic!r} is not campus/<school>/<kind>/<device>/<channel>")
@@ -74,6 +79,12 @@ class DeviceTopic:
         return cls(parts[1], kind, parts[3], channel)
 
 
+@functools.lru_cache(maxsize=16_384)
+def _parse_device_topic(topic: str) -> DeviceTopic:
+    # A campus has a few thousand devices, each on a few topics: parsing each once is enough.
+    return DeviceTopic._parse(topic)
+
+
 def device_subscriptions(school: str = "+") -> list[str]:
     """Filters a gateway subscribes to for one school (or all with '+')."""
     return [f"{ROOT}/{school}/+/+/{c.value}" for c in Channel]
@@ -86,7 +97,8 @@ def dead_letter_topic(school: str) -> str:
 
 def cmd_topic(school: str, edge_id: str, command: str = "config") -> str:
     """Commands to an edge box: config and model updates."""
-    return f"{ROOT}/{check_id(school, 'school id')}/edge/{check_id(edge_id, 'edge id')}/cmd/{command}"
+    school, edge_id = check_id(school, "school id"), check_id(edge_id, "edge id")
+    return f"{ROOT}/{school}/edge/{edge_id}/cmd/{command}"
 
 
 def alert_topic(school: str, severity: str, rule: str) -> str:

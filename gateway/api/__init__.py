@@ -1,0 +1,1 @@
+"""The gateway's HTTP API (FastAPI): routes per resource, roles checked in deps."""

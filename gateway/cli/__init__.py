@@ -1,0 +1,1 @@
+"""Subcommands of the gateway side: run, user, broker, contract export, demo."""

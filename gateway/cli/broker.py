@@ -1,0 +1,96 @@
+"""`campusedge broker`: Mosquitto when installed, else an in-process amqtt broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from campusedge.broker import MosquittoProcess, find_mosquitto
+from gateway.cli.common import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def parse_users(pairs: list[str]) -> dict[str, str]:
+    users = {}
+    for pair in pairs:
+        name, sep, password = pair.partition(":")
+        if not sep or not name or not password:
+            raise SystemExit(f"--user {pair!r}: expected NAME:PASSWORD")
+        users[name] = password
+    return users
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--data-dir", type=Path, default=Path("var/broker"))
+    parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
+                        help="a login (repeat for several); anonymous clients are refused")
+    parser.add_argument("--embedded", action="store_true",
+                        help="use the in-process amqtt broker even if Mosquitto is installed")
+
+
+def amqtt_config(port: int, password_file: Path) -> dict[str, object]:
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
+            "amqtt.plugins.authentication.FileAuthPlugin": {"password_file": str(password_file)},
+        },
+    }
+
+
+def write_amqtt_passwords(path: Path, users: dict[str, str]) -> None:
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    hasher = Argon2Hasher()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{u}:{hasher.hash(p)}\n" for u, p in users.items()))
+    path.chmod(0o600)
+
+
+async def run_amqtt(port: int, data_dir: Path, users: dict[str, str],
+                    stop: asyncio.Event) -> None:
+    """Serve until *stop* is set. QoS 1 sessions live in memory: a demo broker, not production."""
+    from amqtt.broker import Broker
+
+    password_file = data_dir / "amqtt-passwords"
+    write_amqtt_passwords(password_file, users)
+    broker = Broker(amqtt_config(port, password_file))
+    await broker.start()
+    try:
+        await stop.wait()
+    finally:
+        await broker.shutdown()
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    users = parse_users(args.user) or {"campusedge": "campusedge"}
+    if not args.embedded and find_mosquitto():
+        broker = MosquittoProcess(data_dir=args.data_dir, users=users, port=args.port)
+        broker.write_config()
+        broker.start()
+        log.info("mosquitto listening on 127.0.0.1:%d (config %s)", args.port,
+                 broker.config_path)
+        signal.signal(signal.SIGTERM, lambda *_: broker.stop())
+        try:
+            broker.wait()
+        except KeyboardInterrupt:
+            broker.stop()
+        return 0
+    log.info("mosquitto not found: running the in-process amqtt broker on 127.0.0.1:%d",
+             args.port)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_amqtt(args.port, args.data_dir, users, stop)
+
+    asyncio.run(main())
+    return 0

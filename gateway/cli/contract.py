@@ -1,0 +1,48 @@
+"""`campusedge contract export`: write the wire contract's JSON Schema files (or check them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from campusedge.contract import EventMessage, ReadingMessage, Status
+
+MODELS: dict[str, type[BaseModel]] = {
+    "reading.schema.json": ReadingMessage,
+    "event.schema.json": EventMessage,
+    "status.schema.json": Status,
+}
+
+
+def schemas() -> dict[str, str]:
+    return {name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True,
+                             ensure_ascii=False) + "\n"
+            for name, model in MODELS.items()}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("docs/contract"))
+    parser.add_argument("--check", action="store_true",
+                        help="fail if the files on disk differ from the models")
+
+
+def run(args: argparse.Namespace) -> int:
+    stale = []
+    for name, text in schemas().items():
+        path = args.out / name
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+            continue
+        args.out.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
+    if stale:
+        print("JSON Schema out of date: " + ", ".join(stale) +
+              "\nrun `campusedge contract export` and commit the result", file=sys.stderr)
+        return 1
+    return 0

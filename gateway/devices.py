@@ -1,0 +1,93 @@
+"""The fleet as the gateway sees it: each device's status (birth/last will) and last-seen time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from campusedge.contract import Status
+from gateway.state import StateDB
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    school TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'unknown',
+    firmware TEXT,
+    battery_pct REAL,
+    model_versions TEXT NOT NULL DEFAULT '{}',
+    config_version TEXT,
+    detail TEXT,
+    status_at TEXT,
+    last_seen TEXT,
+    messages INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    device_id: str
+    school: str
+    kind: str
+    state: str
+    firmware: str | None
+    battery_pct: float | None
+    model_versions: dict[str, str]
+    config_version: str | None
+    detail: str | None
+    status_at: datetime | None
+    last_seen: datetime | None
+    messages: int
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Devices:
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        db.ensure(SCHEMA)
+
+    def apply(self, statuses: Iterable[tuple[str, Status, datetime]],
+              seen: Iterable[tuple[str, str, str, datetime, int]]) -> None:
+        """Record (school, status, received) and (school, device, kind, last seen, count)."""
+        with self.db.transaction() as conn:
+            for school, status, received in statuses:
+                conn.execute(
+                    "INSERT INTO devices(device_id, school, kind, state, firmware, battery_pct, "
+                    "model_versions, config_version, detail, status_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
+                    "school=excluded.school, kind=excluded.kind, state=excluded.state, "
+                    "firmware=COALESCE(excluded.firmware, firmware), "
+                    "battery_pct=COALESCE(excluded.battery_pct, battery_pct), "
+                    "model_versions=excluded.model_versions, "
+                    "config_version=COALESCE(excluded.config_version, config_version), "
+                    "detail=excluded.detail, status_at=excluded.status_at",
+                    (status.device_id, school, status.kind.value, status.state.value,
+                     status.firmware, status.battery_pct, json.dumps(status.model_versions),
+                     status.config_version, status.detail,
+                     (status.ts or received).isoformat()))
+            conn.executemany(
+                "INSERT INTO devices(device_id, school, kind, last_seen, messages) "
+                "VALUES (?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
+                "last_seen=MAX(COALESCE(last_seen, ''), excluded.last_seen), "
+                "messages=messages + excluded.messages",
+                [(device_id, school, kind, at.isoformat(), count)
+                 for school, device_id, kind, at, count in seen])
+
+    def all(self, school: str | None = None) -> list[DeviceRecord]:
+        sql = "SELECT * FROM devices"
+        rows = (self.db.query(sql + " WHERE school=? ORDER BY device_id", (school,)) if school
+                else self.db.query(sql + " ORDER BY device_id"))
+        return [DeviceRecord(r["device_id"], r["school"], r["kind"], r["state"], r["firmware"],
+                             r["battery_pct"], json.loads(r["model_versions"]),
+                             r["config_version"], r["detail"], _dt(r["status_at"]),
+                             _dt(r["last_seen"]), r["messages"]) for r in rows]
+
+    def get(self, device_id: str) -> DeviceRecord | None:
+        return next((d for d in self.all() if d.device_id == device_id), None)

@@ -1,0 +1,238 @@
+"""Students, classes, lessons and which device a student wears in which lesson (binding)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from gateway.state import StateDB
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS classes (
+    id TEXT PRIMARY KEY,
+    school TEXT NOT NULL,
+    name TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    pe_teacher_id TEXT
+);
+CREATE TABLE IF NOT EXISTS students (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    sex TEXT NOT NULL CHECK (sex IN ('M', 'F')),
+    birth_date TEXT NOT NULL,
+    class_id TEXT NOT NULL REFERENCES classes(id)
+);
+CREATE TABLE IF NOT EXISTS cards (
+    card_id TEXT PRIMARY KEY,
+    student_id TEXT NOT NULL REFERENCES students(id)
+);
+CREATE TABLE IF NOT EXISTS lessons (
+    id TEXT PRIMARY KEY,
+    class_id TEXT NOT NULL REFERENCES classes(id),
+    teacher_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+);
+CREATE TABLE IF NOT EXISTS assignments (
+    lesson_id TEXT NOT NULL REFERENCES lessons(id),
+    device_id TEXT NOT NULL,
+    student_id TEXT NOT NULL REFERENCES students(id),
+    PRIMARY KEY (lesson_id, device_id)
+);
+CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
+"""
+
+
+class LessonKind(StrEnum):
+    LESSON = "lesson"
+    FITNESS_TEST = "fitness_test"
+
+
+class RosterError(ValueError):
+    """Roster input that cannot be accepted; the message names the row and column."""
+
+
+@dataclass(frozen=True)
+class Student:
+    id: str
+    name: str
+    sex: str
+    birth_date: date
+    class_id: str
+    grade: str
+
+    def age_on(self, day: date) -> int:
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    class_id: str
+    teacher_id: str
+    kind: LessonKind
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Who wore a device at a given time, and in which lesson."""
+
+    student_id: str
+    lesson_id: str
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat()
+
+
+class Roster:
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        db.ensure(SCHEMA)
+
+    # --- classes and students -------------------------------------------------------------
+    def add_class(self, class_id: str, school: str, name: str, grade: str,
+                  pe_teacher_id: str | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO classes(id, school, name, grade, pe_teacher_id) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET school=excluded.school, name=excluded.name, "
+                "grade=excluded.grade, pe_teacher_id=excluded.pe_teacher_id",
+                (class_id, school, name, grade, pe_teacher_id),
+            )
+
+    def add_student(self, student_id: str, name: str, sex: str, birth_date: date,
+                    class_id: str, card_id: str | None = None) -> None:
+        if sex not in ("M", "F"):
+            raise RosterError(f"student {student_id}: sex must be M or F, not {sex!r}")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
+                "birth_date=excluded.birth_date, class_id=excluded.class_id",
+                (student_id, name, sex, birth_date.isoformat(), class_id),
+            )
+            if card_id:
+                conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
+                             (card_id, student_id))
+
+    def import_csv(self, text: str) -> int:
+        """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count."""
+        reader = csv.DictReader(io.StringIO(text))
+        required = {"student_id", "name", "sex", "birth_date", "class_id"}
+        missing = required - set(reader.fieldnames or [])
+        if missing:
+            raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
+        count = 0
+        for line, row in enumerate(reader, start=2):
+            try:
+                born = date.fromisoformat(row["birth_date"])
+            except ValueError:
+                raise RosterError(f"row {line}, column birth_date: {row['birth_date']!r} is not "
+                                  "a date like 2014-09-01") from None
+            if self.class_of(row["class_id"]) is None:
+                raise RosterError(f"row {line}, column class_id: unknown class "
+                                  f"{row['class_id']!r}")
+            try:
+                self.add_student(row["student_id"], row["name"], row["sex"], born,
+                                 row["class_id"], row.get("card_id") or None)
+            except RosterError as exc:
+                raise RosterError(f"row {line}, column sex: {exc}") from None
+            count += 1
+        return count
+
+    def class_of(self, class_id: str) -> dict[str, str] | None:
+        rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))
+        return dict(rows[0]) if rows else None
+
+    def student(self, student_id: str) -> Student | None:
+        rows = self.db.query(
+            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id "
+            "WHERE s.id=?", (student_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return Student(r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]),
+                       r["class_id"], r["grade"])
+
+    def students_of_class(self, class_id: str) -> list[Student]:
+        rows = self.db.query(
+            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id "
+            "WHERE s.class_id=? ORDER BY s.id", (class_id,))
+        return [Student(r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]),
+                        r["class_id"], r["grade"]) for r in rows]
+
+    def student_for_card(self, card_id: str) -> str | None:
+        rows = self.db.query("SELECT student_id FROM cards WHERE card_id=?", (card_id,))
+        return str(rows[0]["student_id"]) if rows else None
+
+    # --- lessons and device assignments ---------------------------------------------------
+    def start_lesson(self, class_id: str, teacher_id: str, kind: LessonKind,
+                     assignments: dict[str, str], at: datetime | None = None,
+                     lesson_id: str | None = None) -> Lesson:
+        """Open a lesson and bind devices (device id -> student id) to students for its span."""
+        if self.class_of(class_id) is None:
+            raise RosterError(f"unknown class {class_id!r}")
+        lesson = Lesson(lesson_id or uuid.uuid4().hex[:12], class_id, teacher_id, kind,
+                        (at or datetime.now(UTC)).astimezone(UTC), None)
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
+                         "VALUES (?,?,?,?,?)",
+                         (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)))
+            for device_id, student_id in assignments.items():
+                conn.execute("INSERT INTO assignments(lesson_id, device_id, student_id) "
+                             "VALUES (?,?,?)", (lesson.id, device_id, student_id))
+        return lesson
+
+    def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL",
+                         (_iso(at or datetime.now(UTC)), lesson_id))
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        rows = self.db.query("SELECT * FROM lessons WHERE id=?", (lesson_id,))
+        return self._lesson(rows[0]) if rows else None
+
+    def lessons(self, *, class_id: str | None = None, teacher_id: str | None = None,
+                active_only: bool = False) -> list[Lesson]:
+        sql, params = "SELECT * FROM lessons WHERE 1=1", []
+        if class_id:
+            sql += " AND class_id=?"
+            params.append(class_id)
+        if teacher_id:
+            sql += " AND teacher_id=?"
+            params.append(teacher_id)
+        if active_only:
+            sql += " AND ended_at IS NULL"
+        return [self._lesson(r) for r in self.db.query(sql + " ORDER BY started_at",
+                                                       tuple(params))]
+
+    def assignments(self, lesson_id: str) -> dict[str, str]:
+        return {r["device_id"]: r["student_id"] for r in self.db.query(
+            "SELECT device_id, student_id FROM assignments WHERE lesson_id=?", (lesson_id,))}
+
+    def bind(self, device_id: str, at: datetime) -> Binding | None:
+        """The student wearing *device_id* at time *at*, from the lesson open at that time."""
+        rows = self.db.query(
+            "SELECT a.student_id, a.lesson_id FROM assignments a JOIN lessons l "
+            "ON l.id = a.lesson_id WHERE a.device_id=? AND l.started_at <= ? "
+            "AND (l.ended_at IS NULL OR l.ended_at >= ?) ORDER BY l.started_at DESC LIMIT 1",
+            (device_id, _iso(at), _iso(at)))
+        return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
+
+    @staticmethod
+    def _lesson(r: object) -> Lesson:
+        row = dict(r)  # type: ignore[call-overload]
+        return Lesson(row["id"], row["class_id"], row["teacher_id"], LessonKind(row["kind"]),
+                      datetime.fromisoformat(row["started_at"]),
+                      datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None)

@@ -1,0 +1,60 @@
+"""The gateway assembled: settings, state, store, ingest; started and stopped as one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from campusedge.settings import MqttSettings
+from gateway.audit import AuditLog
+from gateway.auth import Users
+from gateway.devices import Devices
+from gateway.ingest import Ingest, IngestSettings
+from gateway.metrics import GatewayMetrics
+from gateway.roster import Roster
+from gateway.state import StateDB
+from gateway.store.base import Store
+from gateway.store.factory import open_store
+
+log = logging.getLogger(__name__)
+
+
+class GatewaySettings(BaseSettings):
+    """Gateway configuration; every field can be set as CAMPUSEDGE_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUSEDGE_", extra="ignore")
+
+    store_url: str = Field(default="sqlite:///var/campusedge/readings.db",
+                           description="sqlite:///path or influx://user:pass@host:port/db")
+    state_db: Path = Path("var/campusedge/state.db")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+
+class Gateway:
+    """Owns every part of a running gateway; the API and the CLI reach them through it."""
+
+    def __init__(self, settings: GatewaySettings, mqtt: MqttSettings,
+                 store: Store | None = None) -> None:
+        self.settings = settings
+        settings.state_db.parent.mkdir(parents=True, exist_ok=True)
+        self.db = StateDB(settings.state_db)
+        self.users = Users(self.db)
+        self.audit = AuditLog(self.db)
+        self.roster = Roster(self.db)
+        self.devices = Devices(self.db)
+        self.metrics = GatewayMetrics()
+        self.store = store or open_store(settings.store_url)
+        self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+
+    def start(self) -> None:
+        self.ingest.start()
+
+    def stop(self) -> None:
+        self.ingest.stop()
+        self.store.close()
+        self.db.close()

@@ -1,0 +1,62 @@
+"""The gateway's relational state (roster, devices, users, audit, alerts) in one SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class StateDB:
+    """A SQLite database shared by the gateway's threads: one connection per thread, WAL mode.
+
+    Modules declare their own tables with `ensure(schema_sql)`; every statement is
+    `CREATE … IF NOT EXISTS`, so opening is idempotent.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        # journal_mode cannot change inside a transaction, so it is set on the bare connection.
+        self.connection().execute("PRAGMA journal_mode=WAL")
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=True)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; writers are serialised so that SQLite never returns BUSY."""
+        conn = self.connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def ensure(self, schema_sql: str) -> None:
+        with self._write_lock:
+            self.connection().executescript(schema_sql)
+
+    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[
+            sqlite3.Row]:
+        return list(self.connection().execute(sql, params))
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,110 @@
+"""Envelope parsing: every kind of malformed payload gets its reason; fuzzing never crashes it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from campusedge.contract import EnvelopeError, EventMessage, ReadingMessage, Status
+from campusedge.envelope import parse_message
+from campusedge.topics import DeviceTopic
+
+NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+TOPIC = DeviceTopic.parse("campus/s1/hr_band/hr-1/reading")
+
+
+def payload(**over: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "v": 1, "device_id": "hr-1", "kind": "hr_band", "seq": 1,
+        "ts": "2026-09-01T07:59:58Z", "time_quality": "synced",
+        "readings": [{"metric": "heart_rate", "value": 120, "unit": "bpm"}],
+    }
+    body.update(over)
+    return body
+
+
+def parse(body: object, topic: DeviceTopic = TOPIC) -> object:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return parse_message(topic, raw, now=NOW)
+
+
+def test_valid_reading_is_normalized() -> None:
+    msg = parse(payload(readings=[{"metric": "rr_interval", "value": 500, "unit": "ms"}]))
+    assert isinstance(msg, ReadingMessage)
+    assert msg.readings[0].value == 0.5 and msg.readings[0].unit == "s"
+
+
+def test_event_and_status() -> None:
+    body = payload(event={"type": "rope_test", "readings": [
+        {"metric": "rope_count", "value": 150, "unit": "count"}]})
+    del body["readings"]
+    event = parse(body, DeviceTopic.parse("campus/s1/hr_band/hr-1/event"))
+    assert isinstance(event, EventMessage)
+    status = parse({"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "offline"},
+                   DeviceTopic.parse("campus/s1/hr_band/hr-1/status"))
+    assert isinstance(status, Status)
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"not json at all", "not_json"),
+    (b"\xff\xfe\x00", "not_json"),
+    (b'{"v": 1, "seq": NaN}', "non_finite"),
+    (b'{"v": 1, "seq": Infinity}', "non_finite"),
+    (b"[1, 2, 3]", "invalid"),
+    (json.dumps(payload(v=True)).encode(), "unsupported_version"),
+    (json.dumps(payload(v=2)).encode(), "unsupported_version"),
+    (json.dumps(payload(v=None)).encode(), "unsupported_version"),
+    (json.dumps(payload(seq="one")).encode(), "invalid"),
+    (json.dumps(payload(seq=-5)).encode(), "invalid"),
+    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": "fast", "unit": "bpm"}]))
+     .encode(), "invalid"),
+    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 900, "unit": "bpm"}]))
+     .encode(), "out_of_range"),
+    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 90, "unit": "degC"}]))
+     .encode(), "out_of_range"),
+    (json.dumps(payload(ts="2026-09-01T09:00:00Z")).encode(), "future_timestamp"),
+    (json.dumps(payload(device_id="hr-2")).encode(), "topic_mismatch"),
+    (b"{" + b" " * 70_000 + b"}", "too_large"),
+])
+def test_malformed_payloads_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(EnvelopeError) as info:
+        parse_message(TOPIC, raw, now=NOW, future_tolerance=timedelta(minutes=5))
+    assert info.value.reason == reason
+    assert info.value.detail
+
+
+def test_list_payload_reason_names_the_problem() -> None:
+    with pytest.raises(EnvelopeError, match="JSON list, not an object"):
+        parse_message(TOPIC, b"[]", now=NOW)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048))
+def test_fuzz_arbitrary_bytes(raw: bytes) -> None:
+    try:
+        parse_message(TOPIC, raw, now=NOW)
+    except EnvelopeError as exc:
+        assert exc.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*list(payload()), "event", "extra"]), json_values))
+def test_fuzz_mutated_envelopes(fields: dict[str, object]) -> None:
+    body = payload()
+    body.update(fields)
+    try:
+        parse(body)
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
+                              "future_timestamp", "too_large", "non_finite", "not_json"}
