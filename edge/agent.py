@@ -81,6 +81,10 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
+def _rope_time_sync() -> list[bytes]:
+    return [jump_rope.encode_time_sync(int(time.time()))]
+
+
 class EdgeAgent:
     """Owns the buffer and the MQTT link; device threads only feed its queue."""
 
@@ -107,10 +111,8 @@ class EdgeAgent:
             for dev in box.devices:
                 if dev.model.driver not in DRIVERS:
                     continue  # cameras feed on-device inference, not this byte pipeline
-                on_open = []
-                if dev.model.driver == "jump_rope":
-                    # The ropes' clocks are set on every (re)connection of the base station.
-                    on_open.append(jump_rope.encode_time_sync(int(time.time())))
+                # The ropes' clocks are set on every (re)connection of the base station.
+                on_open = _rope_time_sync if dev.model.driver == "jump_rope" else None
                 runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue,
                                             self._stop_devices, on_open=on_open))
         self.runners = {r.dev.entry.id: r for r in runners}

@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.base import Decoded, DecodeError, Driver, DriverConfig, Framer
@@ -45,7 +46,7 @@ class DeviceRunner(threading.Thread):
 
     def __init__(self, dev: ResolvedDevice, driver: Driver, out: queue.Queue[Received],
                  stop: threading.Event, transport: ByteTransport | None = None,
-                 on_open: list[bytes] | None = None) -> None:
+                 on_open: Callable[[], list[bytes]] | None = None) -> None:
         super().__init__(name=f"device-{dev.entry.id}", daemon=True)
         self.dev = dev
         self.driver = driver
@@ -56,7 +57,8 @@ class DeviceRunner(threading.Thread):
         self._halt = stop
         self._framers: dict[str | None, Framer] = {}
         self._writes: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        self._on_open = on_open or []
+        # Commands to send whenever the link (re)opens, built at that moment (a time sync).
+        self._on_open = on_open
         self.online = False
         self.decode_errors = 0
         self.frames = 0
@@ -84,7 +86,7 @@ class DeviceRunner(threading.Thread):
             self.opens += 1
             self.online = True
             backoff = 0.2
-            for data in self._on_open:
+            for data in self._on_open() if self._on_open else []:
                 self._writes.put(data)
             try:
                 self._pump()
