@@ -16,13 +16,15 @@ from pydantic import ValidationError
 
 from campusedge.contract import (
     DeviceState,
+    Event,
     EventMessage,
+    Reading,
     ReadingMessage,
     Status,
     TimeQuality,
 )
 from campusedge.settings import MqttSettings
-from campusedge.topics import ROOT, Channel, DeviceKind, DeviceTopic
+from campusedge.topics import ROOT, Channel, DeviceKind, DeviceTopic, check_id
 from campusedge.units import Metric
 from drivers import jump_rope
 from drivers.registry import DRIVERS
@@ -41,14 +43,31 @@ class TrackedDevice:
     """What the agent tracks per device id."""
 
     kind: DeviceKind
-    firmware: str
-    runner: DeviceRunner
+    firmware: str | None
+    runner: DeviceRunner | None  # None for results made on the box (on-device inference)
     clock: OffsetEstimator = field(default_factory=OffsetEstimator)
     last_frame_id: int | None = None
     battery_pct: float | None = None
     status_sent_s: float = 0.0
     status_battery: float | None = None
     online_sent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A result made on the box itself (pose inference on a PE-station camera), to publish.
+
+    Producers call `EdgeAgent.submit` from their own thread; the agent numbers, buffers and
+    publishes these like decoded device frames.
+    """
+
+    device_id: str
+    kind: DeviceKind
+    ts: datetime
+    time_quality: TimeQuality
+    readings: list[Reading] = field(default_factory=list)
+    event: Event | None = None
+    firmware: str | None = None
 
 
 @dataclass
@@ -98,7 +117,7 @@ class EdgeAgent:
         self.config_detail: str | None = None
         self.stop_event = threading.Event()
         self._stop_devices = threading.Event()
-        self.queue: queue.Queue[Received] = queue.Queue(maxsize=20_000)
+        self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
         self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
         self.stats = Stats(config_version=self.config_version)
         self._devices: dict[str, TrackedDevice] = {}
@@ -113,7 +132,7 @@ class EdgeAgent:
                     continue  # cameras feed on-device inference, not this byte pipeline
                 # The ropes' clocks are set on every (re)connection of the base station.
                 on_open = _rope_time_sync if dev.model.driver == "jump_rope" else None
-                runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue,
+                runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue.put,
                                             self._stop_devices, on_open=on_open))
         self.runners = {r.dev.entry.id: r for r in runners}
         self._edge_topic = str(DeviceTopic(self.school, DeviceKind.EDGE, self.edge_id,
@@ -153,7 +172,7 @@ class EdgeAgent:
 
     def step(self, wait_s: float) -> None:
         """One round of the main loop: take decoded items, acks and commands; publish."""
-        items: list[Received] = []
+        items: list[Received | Submitted] = []
         try:
             items.append(self.queue.get(timeout=wait_s) if wait_s else self.queue.get_nowait())
             while len(items) < BATCH:
@@ -177,14 +196,39 @@ class EdgeAgent:
 
     # -- readings ----------------------------------------------------------------------
 
-    def _device(self, rec: Received, device_id: str) -> TrackedDevice:
+    def submit(self, item: Submitted) -> None:
+        """Queue a result made on the box; blocks while the agent is 20,000 items behind."""
+        self.queue.put(item)
+
+    def _device(self, rec: Received | Submitted, device_id: str) -> TrackedDevice:
         dev = self._devices.get(device_id)
         if dev is None:
-            runner = rec.runner
-            dev = TrackedDevice(kind=runner.dev.kind, firmware=runner.dev.model.firmware,
-                               runner=runner)
+            if isinstance(rec, Submitted):
+                dev = TrackedDevice(kind=rec.kind, firmware=rec.firmware, runner=None)
+            else:
+                dev = TrackedDevice(kind=rec.runner.dev.kind,
+                                    firmware=rec.runner.dev.model.firmware, runner=rec.runner)
             self._devices[device_id] = dev
         return dev
+
+    def _messages(self, device_id: str, kind: DeviceKind, ts: datetime, quality: TimeQuality,
+                  readings: list[Reading], event: Event | None) -> list[NewMessage]:
+        out = []
+        if readings:
+            seq = self.buffer.next_seq(device_id)
+            msg = ReadingMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
+                                 time_quality=quality, readings=readings)
+            out.append(NewMessage(device_id, seq, str(DeviceTopic(
+                self.school, kind, device_id, Channel.READING)),
+                msg.model_dump_json().encode(), is_event=False))
+        if event is not None:
+            seq = self.buffer.next_seq(device_id)
+            ev = EventMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
+                              time_quality=quality, event=event)
+            out.append(NewMessage(device_id, seq, str(DeviceTopic(
+                self.school, kind, device_id, Channel.EVENT)),
+                ev.model_dump_json().encode(), is_event=True))
+        return out
 
     def _stamp(self, dev: TrackedDevice, rec: Received) -> tuple[datetime, TimeQuality]:
         d = rec.decoded
@@ -200,9 +244,20 @@ class EdgeAgent:
             self.stats.rtc_corrected += 1
         return datetime.fromtimestamp(d.device_time_s + offset, UTC), TimeQuality.ESTIMATED
 
-    def _buffer_items(self, items: list[Received]) -> None:
+    def _buffer_items(self, items: list[Received | Submitted]) -> None:
         new: list[NewMessage] = []
         for rec in items:
+            if isinstance(rec, Submitted):
+                try:
+                    check_id(rec.device_id, "device id")
+                except ValueError as exc:
+                    self.stats.rejected += 1
+                    log.warning("submitted result: %s", exc)
+                    continue
+                self._device(rec, rec.device_id)
+                new += self._messages(rec.device_id, rec.kind, rec.ts, rec.time_quality,
+                                      rec.readings, rec.event)
+                continue
             d = rec.decoded
             dev_cfg = rec.runner.dev
             try:
@@ -223,21 +278,7 @@ class EdgeAgent:
             for r in d.readings:
                 if r.metric == Metric.BATTERY:
                     dev.battery_pct = float(r.value)
-            kind = dev_cfg.kind
-            if d.readings:
-                seq = self.buffer.next_seq(device_id)
-                msg = ReadingMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
-                                     time_quality=quality, readings=d.readings)
-                new.append(NewMessage(device_id, seq, str(DeviceTopic(
-                    self.school, kind, device_id, Channel.READING)),
-                    msg.model_dump_json().encode(), is_event=False))
-            if d.event is not None:
-                seq = self.buffer.next_seq(device_id)
-                ev = EventMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
-                                  time_quality=quality, event=d.event)
-                new.append(NewMessage(device_id, seq, str(DeviceTopic(
-                    self.school, kind, device_id, Channel.EVENT)),
-                    ev.model_dump_json().encode(), is_event=True))
+            new += self._messages(device_id, dev_cfg.kind, ts, quality, d.readings, d.event)
         self.stats.messages += len(new)
         self.stats.dropped += self.buffer.add(new, set(self._inflight.values()))
 
@@ -282,7 +323,7 @@ class EdgeAgent:
         if now - self._edge_status_s >= interval:
             self._publish_edge_status()
         for device_id, dev in self._devices.items():
-            online = dev.runner.online
+            online = dev.runner.online if dev.runner is not None else True
             battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
                              and abs(dev.battery_pct - dev.status_battery) >= 5)
             if online == dev.online_sent and not battery_moved and \
@@ -305,7 +346,7 @@ class EdgeAgent:
 
     @staticmethod
     def _device_detail(dev: TrackedDevice, online: bool) -> str | None:
-        if not online:
+        if not online and dev.runner is not None:
             return (dev.runner.last_error or "")[:256] or None
         if dev.clock.offset is not None:
             # Campus IT sees how far the device clock is from the box's (uptime or RTC).

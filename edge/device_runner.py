@@ -44,7 +44,7 @@ def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTranspo
 class DeviceRunner(threading.Thread):
     """Keeps one transport open, and reopens it with a back-off when it fails."""
 
-    def __init__(self, dev: ResolvedDevice, driver: Driver, out: queue.Queue[Received],
+    def __init__(self, dev: ResolvedDevice, driver: Driver, out: Callable[[Received], None],
                  stop: threading.Event, transport: ByteTransport | None = None,
                  on_open: Callable[[], list[bytes]] | None = None) -> None:
         super().__init__(name=f"device-{dev.entry.id}", daemon=True)
@@ -121,4 +121,4 @@ class DeviceRunner(threading.Thread):
                         log.debug("%s: %s", self.dev.entry.id, exc)
                         continue
                     for item in items:
-                        self._out.put(Received(self, source, item, now))
+                        self._out(Received(self, source, item, now))

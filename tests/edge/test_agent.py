@@ -244,3 +244,46 @@ def test_a_restarted_agent_publishes_what_it_buffered_and_continues_the_sequence
     col.stop()
     seqs = [json.loads(p)["seq"] for _, p, _ in col.snapshot()]
     assert seqs == list(range(total))  # the old ones first, then new numbers, no reuse
+
+
+def test_results_made_on_the_box_are_numbered_and_published(
+        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    from campusedge.contract import Event, Reading, TimeQuality
+    from campusedge.topics import DeviceKind
+    from campusedge.units import Metric, Unit
+    from edge.agent import Submitted
+
+    school = "school-pe"
+    col = Collector(mqtt_settings, [f"campus/{school}/pe_station/#"], client_id="c-pe").start()
+    assert col.wait_for(lambda ms: col._client.is_connected(), 5)
+    gate = StreamServer()  # a box needs a device; this one stays silent
+    box = write_box(tmp_path, [{"id": "gate", "model": "temp_gate_ce_tg200",
+                                "transport": {"type": "tcp", "host": "127.0.0.1",
+                                              "port": gate.port}}],
+                    school=school)
+    agent = EdgeAgent(box, mqtt_settings)
+    runner = _start(agent)
+    now = datetime.now(UTC)
+    for count in (1, 2, 3):
+        agent.submit(Submitted("cam-1", DeviceKind.PE_STATION, now, TimeQuality.RECEIVED,
+                               readings=[Reading(metric=Metric.REP_COUNT, value=count,
+                                                 unit=Unit.COUNT)], firmware="pose-1"))
+    agent.submit(Submitted("cam-1", DeviceKind.PE_STATION, now, TimeQuality.RECEIVED,
+                           event=Event(type="pe_set", attributes={"exercise": "situp"})))
+    agent.submit(Submitted("not a valid id", DeviceKind.PE_STATION, now, TimeQuality.RECEIVED,
+                           readings=[Reading(metric=Metric.REP_COUNT, value=1,
+                                             unit=Unit.COUNT)]))
+    assert col.wait_for(lambda ms: sum(1 for t, _, _ in ms if not t.endswith("status")) >= 4,
+                        10)
+    agent.stop_event.set()
+    runner.join(20)
+    col.stop()
+    gate.close()
+    msgs = _parsed([m for m in col.snapshot() if not m[0].endswith("/status")])
+    assert [(type(m).__name__, m.seq) for m in msgs] == [  # type: ignore[attr-defined]
+        ("ReadingMessage", 0), ("ReadingMessage", 1), ("ReadingMessage", 2),
+        ("EventMessage", 3)]
+    assert agent.stats.rejected == 1
+    statuses = [Status.model_validate_json(p) for t, p, _ in col.snapshot()
+                if t.endswith("/status")]
+    assert statuses and statuses[0].firmware == "pose-1" and statuses[0].state == "online"
