@@ -50,6 +50,11 @@ class Framer(Protocol):
     @property
     def discarded_bytes(self) -> int: ...
 
+    @property
+    def corrupted_frames(self) -> int:
+        """Frame candidates dropped whole by the framer (bad CRC, overlong line)."""
+        ...
+
 
 class Driver(Protocol):
     """A byte-stream device protocol: registered by one line in drivers.registry."""
@@ -75,6 +80,10 @@ class WholeFrames:
     @property
     def discarded_bytes(self) -> int:
         return self._discarded
+
+    @property
+    def corrupted_frames(self) -> int:
+        return 0
 
 
 def reading(metric: Metric, value: float, unit: Unit, where: str) -> Reading:

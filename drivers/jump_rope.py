@@ -165,10 +165,17 @@ class RopeFramer:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._discarded = 0
+        self._corrupted = 0
 
     @property
     def discarded_bytes(self) -> int:
         return self._discarded
+
+    @property
+    def corrupted_frames(self) -> int:
+        """Complete frame candidates whose CRC failed (a corrupted frame, or noise that began
+        with a start byte and a plausible length)."""
+        return self._corrupted
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
@@ -198,6 +205,7 @@ class RopeFramer:
             if struct.unpack_from(">H", buf, 2 + length)[0] != crc16_ccitt(body):
                 # A 0xA5 inside garbage, or a corrupted frame: resynchronise one byte later so
                 # a real frame that starts inside this window is not swallowed.
+                self._corrupted += 1
                 self._discarded += 1
                 del buf[:1]
                 continue

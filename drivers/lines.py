@@ -20,10 +20,16 @@ class LineFramer:
         self._max_len = max_len
         self._buf = bytearray()
         self._discarded = 0
+        self._corrupted = 0
 
     @property
     def discarded_bytes(self) -> int:
         return self._discarded
+
+    @property
+    def corrupted_frames(self) -> int:
+        """Lines dropped for running past the maximum length."""
+        return self._corrupted
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
@@ -47,12 +53,14 @@ class LineFramer:
             if end < 0:
                 if len(buf) > self._max_len:
                     self._discarded += len(buf)
+                    self._corrupted += 1
                     buf.clear()
                 break
             line = bytes(buf[:end]).rstrip(b"\r")
             del buf[:end + 1]
             if len(line) > self._max_len:
                 self._discarded += len(line)
+                self._corrupted += 1
                 continue
             out.append(line)
         return out

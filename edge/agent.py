@@ -78,6 +78,7 @@ class Stats:
     acked: int = 0
     decode_errors: int = 0
     discarded_bytes: int = 0
+    corrupted_frames: int = 0
     duplicate_frames: int = 0
     dropped: int = 0
     max_buffered: int = 0
@@ -304,7 +305,8 @@ class EdgeAgent:
 
     def _edge_status(self, state: DeviceState) -> bytes:
         detail = (f"buffered={self.buffer.count} dropped={self.stats.dropped} "
-                  f"decode_errors={self.stats.decode_errors}")
+                  f"decode_errors={self.stats.decode_errors} "
+                  f"corrupted_frames={self.stats.corrupted_frames}")
         if self.config_detail:
             detail += f"; {self.config_detail}"
         return Status(device_id=self.edge_id, kind=DeviceKind.EDGE, state=state,
@@ -424,6 +426,7 @@ class EdgeAgent:
         s = self.stats
         s.decode_errors = sum(r.decode_errors for r in self.runners.values())
         s.discarded_bytes = sum(r.discarded_bytes for r in self.runners.values())
+        s.corrupted_frames = sum(r.corrupted_frames for r in self.runners.values())
         s.buffered = self.buffer.count
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
         s.connects = self.link.connects

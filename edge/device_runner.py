@@ -69,6 +69,10 @@ class DeviceRunner(threading.Thread):
     def discarded_bytes(self) -> int:
         return sum(f.discarded_bytes for f in self._framers.values())
 
+    @property
+    def corrupted_frames(self) -> int:
+        return sum(f.corrupted_frames for f in self._framers.values())
+
     def send(self, data: bytes) -> None:
         """Queue bytes for the device (commands); written by this runner's thread."""
         self._writes.put(data)
