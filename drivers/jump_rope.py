@@ -159,6 +159,33 @@ def encode_control(action: Action, mode: Mode, set_value: int = 0, rope: int = A
     return frame(FrameType.CONTROL, _CONTROL.pack(rope, mode, action, set_value))
 
 
+@dataclass(frozen=True)
+class TimeSync:
+    rope: int
+    unix_s: int
+
+
+@dataclass(frozen=True)
+class Control:
+    rope: int
+    mode: int
+    action: int
+    set_value: int
+
+
+def parse_command(raw: bytes) -> TimeSync | Control:
+    """Decode an edge → base station command (what a base station, or its simulator, reads)."""
+    ftype, payload = unwrap(raw)
+    if ftype == FrameType.TIME_SYNC:
+        return TimeSync(*_exact(payload, _TIME_SYNC, "time sync"))
+    if ftype == FrameType.CONTROL:
+        cmd = Control(*_exact(payload, _CONTROL, "control"))
+        _enum_name(Mode, cmd.mode, "mode")
+        _enum_name(Action, cmd.action, "action")
+        return cmd
+    raise DecodeError(f"rope frame: type 0x{ftype:02X} is not a command")
+
+
 class RopeFramer:
     """Finds frames in a serial byte stream; skips garbage and frames whose CRC fails."""
 

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 from drivers import jump_rope as jr
+from drivers.base import DecodeError
 
 
 @dataclass
@@ -124,22 +125,22 @@ class BaseStation:
         """Handle command bytes from the edge; acknowledgement frames to send back."""
         acks = []
         for raw in self._cmd.feed(data):
-            ftype, payload = raw[2], raw[3:-2]
-            targets = self.ropes
-            if ftype == jr.FrameType.TIME_SYNC and len(payload) == 6:
-                rope_no, unix_s = jr._TIME_SYNC.unpack(payload)
-                self.clock_unix_s = int(unix_s + self.clock_skew_s)
+            try:
+                cmd = jr.parse_command(raw)
+            except DecodeError:
+                continue  # a real base station ignores what it cannot read
+            targets = [r for r in self.ropes if cmd.rope in (jr.ALL_ROPES, r.number)]
+            if isinstance(cmd, jr.TimeSync):
+                self.clock_unix_s = int(cmd.unix_s + self.clock_skew_s)
                 self._synced_at = self._t
-            elif ftype == jr.FrameType.CONTROL and len(payload) == 6:
-                rope_no, mode, action, set_value = jr._CONTROL.unpack(payload)
-                targets = [r for r in self.ropes if rope_no in (jr.ALL_ROPES, r.number)]
-                for rope in targets:
-                    if action == jr.Action.START:
-                        rope.start(mode, set_value, self.clock())
-                    elif action == jr.Action.END:
-                        rope.status = jr.Status.FINISHED
+                ftype = jr.FrameType.TIME_SYNC
             else:
-                continue
+                ftype = jr.FrameType.CONTROL
+                for rope in targets:
+                    if cmd.action == jr.Action.START:
+                        rope.start(cmd.mode, cmd.set_value, self.clock())
+                    elif cmd.action == jr.Action.END:
+                        rope.status = jr.Status.FINISHED
             for rope in targets:
                 acks.append(jr.encode_ack(rope.number, rope.next_packet(), self.uptime_ms,
                                           ftype, 0))

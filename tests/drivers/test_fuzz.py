@@ -157,3 +157,16 @@ def test_gate_lines_survive_noise_between_them(noise: list[bytes]) -> None:
             good += 1
     # Noise ends with a newline, so every line that follows it is framed and decoded.
     assert good == len(noise)
+
+
+@FAST
+@given(rope=st.integers(0, 0xFFFF), mode=st.sampled_from(list(jump_rope.Mode)),
+       action=st.sampled_from(list(jump_rope.Action)), set_value=st.integers(1, 0xFFFF),
+       unix_s=st.integers(0, 2**32 - 1))
+def test_rope_commands_round_trip(rope: int, mode: jump_rope.Mode, action: jump_rope.Action,
+                                  set_value: int, unix_s: int) -> None:
+    value = 0 if mode == jump_rope.Mode.FREE else set_value
+    control = jump_rope.parse_command(jump_rope.encode_control(action, mode, value, rope))
+    assert control == jump_rope.Control(rope, mode, action, value)
+    sync = jump_rope.parse_command(jump_rope.encode_time_sync(unix_s, rope))
+    assert sync == jump_rope.TimeSync(rope, unix_s)
