@@ -84,6 +84,7 @@ def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         rows = conn.execute("SELECT rowid, device_id, seq, ts, received_at "
                             "FROM messages").fetchall()
+        values = int(conn.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
     # (device_id, seq) is a message's identity: the agent writes the sequence number into the
     # buffered payload itself, so a replay can only repeat it, never re-number it. Counted
     # without relying on the store's primary key.
@@ -111,6 +112,7 @@ def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[
     latencies.sort()
     return {
         "stored": len(rows),
+        "values": values,
         "duplicates_stored": len(rows) - len(distinct),
         "order_violations": order_violations,
         "seq_gaps": gaps,
@@ -202,7 +204,9 @@ def run(args: argparse.Namespace) -> int:
         "order_violations": facts["order_violations"],
         "seq_gaps": facts["seq_gaps"],
         "devices": facts["devices"],
-        "readings_per_s": round(published / wall, 1),
+        # Messages (one per band notification or rope frame) and the metric values they carry.
+        "messages_per_s": round(published / wall, 1),
+        "readings_per_s": round(facts["values"] / wall, 1),
         "outage_s": args.outage,
         "replay_s": facts["replay_s"],
         "lesson_wall_s": round(wall, 1),
