@@ -64,8 +64,10 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
     skewed_gate = Gate(rng, clock_skew_s=3600)  # an hour fast: must not be trusted
     bands = [Band(i, rng) for i in range(2)]
     deadline = time.monotonic() + 10
-    while not ble.connected and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+            ble.connected and all(r.online for r in agent.runners.values())):
         time.sleep(0.05)
+    time.sleep(0.3)  # pyserial flushes its input right after opening the port
     commands = b""
     for i in range(15):
         frames = station.step(0.1, realtime=False)
