@@ -1,0 +1,326 @@
+"""Repetition counters, one per exercise, fed one pose per frame; each reports reps and form."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from statistics import median
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.pe import features as ft
+from edge.pe.zigzag import Extreme, Turn, Zigzag
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class Exercise(StrEnum):
+    ROPE_SKIP = "rope_skip"
+    JUMPING_JACK = "jumping_jack"
+    SIT_UP = "sit_up"
+    PUSH_UP = "push_up"
+    SQUAT = "squat"
+    PULL_UP = "pull_up"
+
+
+class FormFlag(StrEnum):
+    """What can be wrong with a repetition or a set."""
+
+    # The rep moved through clearly less range than the set's typical rep.
+    INCOMPLETE_RANGE = "incomplete_range"
+    # The rep did not reach the exercise's depth (joint angle or height limit).
+    SHALLOW = "shallow"
+    # The person was not found in many frames of the set: the count may be low.
+    TRACKING_LOST = "tracking_lost"
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One counted repetition."""
+
+    frame: int
+    time_s: float
+    swing: float
+    flags: tuple[FormFlag, ...] = ()
+
+
+@dataclass
+class CountResult:
+    """The state of a set: what a live display and the finished-set event carry."""
+
+    exercise: Exercise
+    reps: list[Rep] = field(default_factory=list)
+    frames: int = 0
+    frames_with_pose: int = 0
+    first_frame: int | None = None
+    last_frame: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    @property
+    def cadence_per_min(self) -> float:
+        """Reps per minute from the median time between reps (robust to one pause)."""
+        if len(self.reps) < 2:
+            return 0.0
+        gaps = [b.time_s - a.time_s for a, b in zip(self.reps, self.reps[1:], strict=False)]
+        gap = median(gaps)
+        return 60.0 / gap if gap > 0 else 0.0
+
+    @property
+    def form_flags(self) -> dict[str, int]:
+        """How many reps carry each flag, plus set-level flags (count 1)."""
+        counts: dict[str, int] = {}
+        for rep in self.reps:
+            for flag in rep.flags:
+                counts[flag.value] = counts.get(flag.value, 0) + 1
+        if self.frames and self.frames_with_pose < 0.8 * self.frames:
+            counts[FormFlag.TRACKING_LOST.value] = 1
+        return counts
+
+
+class BodyScale:
+    """Running torso length in pixels, the unit all signals are measured in.
+
+    An average over about a second follows a person walking towards the camera but not the
+    frame-to-frame noise of the keypoints.
+    """
+
+    def __init__(self, time_constant_s: float = 1.0) -> None:
+        self.time_constant_s = time_constant_s
+        self.value: float | None = None
+
+    def update(self, k: FloatArray, v: FloatArray, dt: float) -> float | None:
+        torso = ft.torso_length(k, v)
+        if math.isfinite(torso) and torso > 1.0:
+            if self.value is None:
+                self.value = torso
+            else:
+                # A sudden jump to half or double size is a keypoint error, not the person.
+                torso = min(max(torso, 0.67 * self.value), 1.5 * self.value)
+                self.value += (torso - self.value) * min(1.0, dt / self.time_constant_s)
+        return self.value
+
+
+class Ema:
+    """Exponential moving average over time (a one-pole low-pass); NaN samples are skipped."""
+
+    def __init__(self, time_constant_s: float) -> None:
+        self.time_constant_s = time_constant_s
+        self.value: float | None = None
+
+    def update(self, x: float, dt: float) -> float:
+        if math.isnan(x):
+            return math.nan
+        if self.value is None or self.time_constant_s <= 0:
+            self.value = x
+        else:
+            self.value += (x - self.value) * min(1.0, dt / self.time_constant_s)
+        return self.value
+
+
+class RepCounter(ABC):
+    """Counts one exercise; `update` is called once per frame, with None when no pose."""
+
+    exercise: Exercise
+
+    def __init__(self) -> None:
+        self.result = CountResult(self.exercise)
+        self._scale = BodyScale()
+        self._prev_time: float | None = None
+
+    def update(self, frame: int, time_s: float, keypoints: FloatArray | None,
+               visibility: FloatArray | None) -> list[Rep]:
+        """Feed one frame; returns the reps confirmed by it (usually none, sometimes one)."""
+        dt = time_s - self._prev_time if self._prev_time is not None else 0.0
+        self._prev_time = time_s
+        result = self.result
+        result.frames += 1
+        result.first_frame = frame if result.first_frame is None else result.first_frame
+        result.last_frame = frame
+        if keypoints is None or visibility is None:
+            return []
+        result.frames_with_pose += 1
+        unit = self._scale.update(keypoints, visibility, dt)
+        if unit is None:
+            return []
+        reps = self._step(frame, time_s, dt, keypoints, visibility, unit)
+        result.reps.extend(reps)
+        return reps
+
+    @abstractmethod
+    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
+              unit: float) -> list[Rep]: ...
+
+
+Signal = Callable[[FloatArray, FloatArray, float], float]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one exercise is counted from one body-normalised signal."""
+
+    signal: Signal
+    count_on: Turn  # the turn that completes the working phase of a rep
+    min_delta: float  # smallest swing that can be a rep, in the signal's units
+    smoothing_s: float  # low-pass time constant; well below the fastest rep's half period
+    min_interval_s: float  # two reps closer than this are one rep seen twice
+    # Form check at the counted turn: (signal at the turn) -> True when the rep was deep enough.
+    deep_enough: Callable[[float], bool] | None = None
+
+
+class SignalCounter(RepCounter):
+    """A rep is a swing of the exercise's signal between two turns of at least the threshold."""
+
+    spec: Spec
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ema = Ema(self.spec.smoothing_s)
+        self._zigzag = Zigzag(self.spec.min_delta)
+
+    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
+              unit: float) -> list[Rep]:
+        value = self._ema.update(self.spec.signal(k, v, unit), dt)
+        turn = self._zigzag.update(frame, time_s, value)
+        if turn is None or turn.kind != self.spec.count_on:
+            return []
+        return self._accept(turn)
+
+    def _accept(self, turn: Extreme) -> list[Rep]:
+        reps = self.result.reps
+        if reps and turn.time_s - reps[-1].time_s < self.spec.min_interval_s:
+            return []
+        flags: list[FormFlag] = []
+        typical = self._zigzag.typical_swing
+        if math.isfinite(turn.swing) and typical > 0 and turn.swing < 0.6 * typical:
+            flags.append(FormFlag.INCOMPLETE_RANGE)
+        if self.spec.deep_enough is not None and not self.spec.deep_enough(turn.value):
+            flags.append(FormFlag.SHALLOW)
+        return [Rep(turn.frame, turn.time_s, turn.swing, tuple(flags))]
+
+
+def _angle_signal(angle: Callable[[FloatArray, FloatArray], float]) -> Signal:
+    return lambda k, v, unit: angle(k, v)
+
+
+class SquatCounter(SignalCounter):
+    """Hips' height above the ankles; works from the front and the side."""
+
+    exercise = Exercise.SQUAT
+    # Standing, the hips are about 1.7 torso lengths above the ankles; a parallel squat brings
+    # them to about one.
+    spec = Spec(ft.hip_height, Turn.VALLEY, min_delta=0.3, smoothing_s=0.08,
+                min_interval_s=0.6, deep_enough=lambda h: h <= 1.25)
+
+
+class PushUpCounter(SignalCounter):
+    """Shoulders' height above the wrists (the hands stay on the floor)."""
+
+    exercise = Exercise.PUSH_UP
+    spec = Spec(ft.shoulders_over_wrists, Turn.VALLEY, min_delta=0.2, smoothing_s=0.08,
+                min_interval_s=0.5, deep_enough=lambda h: h <= 0.6)
+
+
+class SitUpCounter(SignalCounter):
+    """Angle between torso and thighs: wide lying down, narrow sitting up."""
+
+    exercise = Exercise.SIT_UP
+    spec = Spec(_angle_signal(ft.hip_angle), Turn.VALLEY, min_delta=30.0, smoothing_s=0.08,
+                min_interval_s=0.6, deep_enough=lambda a: a <= 100.0)
+
+
+class PullUpCounter(SignalCounter):
+    """Shoulders' height relative to the hands on the bar (negative while hanging)."""
+
+    exercise = Exercise.PULL_UP
+    spec = Spec(ft.shoulders_over_wrists, Turn.PEAK, min_delta=0.35, smoothing_s=0.08,
+                min_interval_s=0.6, deep_enough=lambda h: h >= -0.35)
+
+
+class JumpingJackCounter(SignalCounter):
+    """Wrists' height over the shoulders: a jack is complete with the hands overhead."""
+
+    exercise = Exercise.JUMPING_JACK
+    spec = Spec(ft.wrists_over_shoulders, Turn.PEAK, min_delta=0.6, smoothing_s=0.05,
+                min_interval_s=0.35, deep_enough=lambda h: h >= 0.5)
+
+
+FEET_L = (ft.L_ANKLE, ft.L_HEEL, ft.L_FOOT)
+FEET_R = (ft.R_ANKLE, ft.R_HEEL, ft.R_FOOT)
+TRUNK = (ft.NOSE, ft.L_SHOULDER, ft.R_SHOULDER, ft.L_HIP, ft.R_HIP)
+
+
+def _height(k: FloatArray, v: FloatArray, points: tuple[int, ...], unit: float) -> float:
+    seen = [i for i in points if v[i] >= ft.MIN_VISIBILITY]
+    if not seen:
+        return math.nan
+    return -float(np.mean(k[seen, 1])) / unit
+
+
+class RopeSkipCounter(RepCounter):
+    """One count per rope turn: per jump (two-foot, double-under) or per foot contact (step).
+
+    Two detectors run side by side. Jumps lift the whole body at once, so the jump detector
+    follows the mean height of trunk and feet. In the alternating-foot step the feet move in
+    opposite phase and the body hardly rises, so the step detector follows the height
+    difference of the two feet, each of whose turns is one contact. Whichever detector sees the
+    larger typical swing is the style being skipped and the one that counts.
+    """
+
+    exercise = Exercise.ROPE_SKIP
+    MIN_JUMP = 0.04  # body-height swing of a jump, torso lengths
+    MIN_STEP = 0.15  # foot-height difference swing of a step, torso lengths
+    MIN_INTERVAL_S = 0.1  # faster than 10 turns a second is not skipping
+    DETREND_S = 0.5  # removes walking towards or away from the camera
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._jump = Zigzag(self.MIN_JUMP, relative=0.4)
+        self._step_zz = Zigzag(self.MIN_STEP, relative=0.4)
+        self._trend = Ema(self.DETREND_S)
+
+    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
+              unit: float) -> list[Rep]:
+        left, right = _height(k, v, FEET_L, unit), _height(k, v, FEET_R, unit)
+        trunk = _height(k, v, TRUNK, unit)
+        body = (trunk + (left + right) / 2.0) / 2.0
+        trend = self._trend.update(body, dt)
+        jump = self._jump.update(frame, time_s, body - trend)
+        step = self._step_zz.update(frame, time_s, left - right)
+        stepping = self._step_zz.typical_swing > 2.0 * self._jump.typical_swing
+        turn = step if stepping else (jump if jump and jump.kind == Turn.PEAK else None)
+        if turn is None:
+            return []
+        reps = self.result.reps
+        if reps and turn.time_s - reps[-1].time_s < self.MIN_INTERVAL_S:
+            return []
+        return [Rep(turn.frame, turn.time_s, turn.swing)]
+
+
+COUNTERS: dict[Exercise, type[RepCounter]] = {
+    Exercise.ROPE_SKIP: RopeSkipCounter,
+    Exercise.JUMPING_JACK: JumpingJackCounter,
+    Exercise.SIT_UP: SitUpCounter,
+    Exercise.PUSH_UP: PushUpCounter,
+    Exercise.SQUAT: SquatCounter,
+    Exercise.PULL_UP: PullUpCounter,
+}
+
+
+def make_counter(exercise: Exercise | str) -> RepCounter:
+    try:
+        kind = Exercise(exercise)
+    except ValueError:
+        known = ", ".join(e.value for e in Exercise)
+        raise ValueError(f"unknown exercise {exercise!r}; known: {known}") from None
+    return COUNTERS[kind]()
+
+
+__all__ = ["COUNTERS", "CountResult", "Exercise", "FormFlag", "Rep", "RepCounter",
+           "make_counter"]
