@@ -28,6 +28,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): ("gateway.bench.ingest", "benchmark MQTT ingest against a bare subscriber"),
+    ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),
+    ("pe", "eval"): ("edge.pe.cli_eval", "evaluate rep counting on a folder of labelled clips"),
+    ("bench", "pose"): ("edge.pe.bench", "benchmark pose inference and counting on one thread"),
 }
 
 

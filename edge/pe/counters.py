@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -263,38 +264,63 @@ def _height(k: FloatArray, v: FloatArray, points: tuple[int, ...], unit: float) 
     return -float(np.mean(k[seen, 1])) / unit
 
 
+class Median:
+    """Running median of the last few samples: removes one-frame keypoint glitches."""
+
+    def __init__(self, size: int) -> None:
+        self._window: deque[float] = deque(maxlen=size)
+
+    def update(self, x: float) -> float:
+        if not math.isnan(x):
+            self._window.append(x)
+        return median(self._window) if self._window else math.nan
+
+
 class RopeSkipCounter(RepCounter):
     """One count per rope turn: per jump (two-foot, double-under) or per foot contact (step).
 
     Two detectors run side by side. Jumps lift the whole body at once, so the jump detector
     follows the mean height of trunk and feet. In the alternating-foot step the feet move in
-    opposite phase and the body hardly rises, so the step detector follows the height
-    difference of the two feet, each of whose turns is one contact. Whichever detector sees the
-    larger typical swing is the style being skipped and the one that counts.
+    opposite phase and the trunk hardly rises, so the step detector follows the height
+    difference of the two feet, each of whose turns is one contact. The ratio of the two
+    detectors' typical swings tells which style is being skipped, with hysteresis so that one
+    odd swing does not flip it.
     """
 
     exercise = Exercise.ROPE_SKIP
     MIN_JUMP = 0.04  # body-height swing of a jump, torso lengths
     MIN_STEP = 0.15  # foot-height difference swing of a step, torso lengths
     MIN_INTERVAL_S = 0.1  # faster than 10 turns a second is not skipping
-    DETREND_S = 0.5  # removes walking towards or away from the camera
+    DETREND_S = 0.4  # removes walking towards or away from the camera
+    MEMORY_S = 1.5  # skipping is fast: a few seconds of swings describe the current style
+    STEP_ENTER, STEP_EXIT = 1.8, 1.2  # foot-difference swing / trunk swing
 
     def __init__(self) -> None:
         super().__init__()
-        self._jump = Zigzag(self.MIN_JUMP, relative=0.4)
-        self._step_zz = Zigzag(self.MIN_STEP, relative=0.4)
+        self._jump = Zigzag(self.MIN_JUMP, relative=0.3, memory_s=self.MEMORY_S)
+        self._trunk = Zigzag(self.MIN_JUMP / 2, relative=0.3, memory_s=self.MEMORY_S)
+        self._feet = Zigzag(self.MIN_STEP, relative=0.3, memory_s=self.MEMORY_S)
         self._trend = Ema(self.DETREND_S)
+        self._trunk_trend = Ema(self.DETREND_S)
+        self._left, self._right = Median(3), Median(3)
+        self.stepping = False
 
     def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
               unit: float) -> list[Rep]:
-        left, right = _height(k, v, FEET_L, unit), _height(k, v, FEET_R, unit)
+        left = self._left.update(_height(k, v, FEET_L, unit))
+        right = self._right.update(_height(k, v, FEET_R, unit))
         trunk = _height(k, v, TRUNK, unit)
         body = (trunk + (left + right) / 2.0) / 2.0
-        trend = self._trend.update(body, dt)
-        jump = self._jump.update(frame, time_s, body - trend)
-        step = self._step_zz.update(frame, time_s, left - right)
-        stepping = self._step_zz.typical_swing > 2.0 * self._jump.typical_swing
-        turn = step if stepping else (jump if jump and jump.kind == Turn.PEAK else None)
+        jump = self._jump.update(frame, time_s, body - self._trend.update(body, dt))
+        self._trunk.update(frame, time_s, trunk - self._trunk_trend.update(trunk, dt))
+        step = self._feet.update(frame, time_s, left - right)
+        trunk_swing = max(self._trunk.typical_swing, 1e-6)
+        ratio = self._feet.typical_swing / trunk_swing
+        if self.stepping and ratio < self.STEP_EXIT:
+            self.stepping = False
+        elif not self.stepping and ratio > self.STEP_ENTER:
+            self.stepping = True
+        turn = step if self.stepping else (jump if jump and jump.kind == Turn.PEAK else None)
         if turn is None:
             return []
         reps = self.result.reps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 from statistics import median
@@ -28,39 +29,41 @@ class Zigzag:
     """Confirms a peak once the signal has fallen `delta` below it (a valley likewise).
 
     `delta` is the larger of a fixed floor, in the signal's own body-normalised units (so that
-    jitter while someone pauses never counts), and a share of the median of recent swings (so
-    that a hitch inside a big movement is not taken for a turn, whatever the person's range).
+    jitter while someone pauses never counts), and a share of the median of the swings of the
+    last `memory_s` seconds (so that a hitch inside a big movement is not taken for a turn,
+    whatever the person's range). Forgetting old swings matters: one big movement while getting
+    ready must not raise the threshold above every rep that follows.
     """
 
-    def __init__(self, min_delta: float, relative: float = 0.4, history: int = 8) -> None:
+    def __init__(self, min_delta: float, relative: float = 0.4, memory_s: float = 4.0,
+                 history: int = 8) -> None:
         if min_delta <= 0:
             raise ValueError("min_delta must be positive")
         self.min_delta = min_delta
         self.relative = relative
-        self._swings: list[float] = []
-        self._history = history
+        self.memory_s = memory_s
+        self._swings: deque[tuple[float, float]] = deque(maxlen=history)  # (time, swing)
         self._trend = 0
         self._hi: tuple[float, int, float] | None = None  # value, frame, time
         self._lo: tuple[float, int, float] | None = None
         self._last: float | None = None
+        self._now = 0.0
 
     @property
     def typical_swing(self) -> float:
-        """Median of the recent swings (0 before the second turn)."""
-        return median(self._swings[-self._history:]) if self._swings else 0.0
+        """Median of the recent swings (0 when there are none)."""
+        recent = [s for t, s in self._swings if t >= self._now - self.memory_s]
+        return median(recent) if recent else 0.0
 
     @property
     def delta(self) -> float:
-        if not self._swings:
-            return self.min_delta
-        return max(self.min_delta, self.relative * median(self._swings[-self._history:]))
+        return max(self.min_delta, self.relative * self.typical_swing)
 
     def _confirm(self, kind: Turn, point: tuple[float, int, float]) -> Extreme:
         value, frame, time_s = point
         swing = abs(value - self._last) if self._last is not None else math.nan
         if not math.isnan(swing):
-            self._swings.append(swing)
-            del self._swings[:-self._history]
+            self._swings.append((time_s, swing))
         self._last = value
         return Extreme(kind, frame, time_s, value, swing)
 
@@ -68,6 +71,7 @@ class Zigzag:
         """Feed one sample (NaN for a frame without a pose); returns a newly confirmed turn."""
         if math.isnan(value):
             return None
+        self._now = time_s
         point = (value, frame, time_s)
         if self._hi is None or self._lo is None:
             self._hi = self._lo = point
