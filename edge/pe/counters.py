@@ -37,6 +37,8 @@ class FormFlag(StrEnum):
     SHALLOW = "shallow"
     # The person was not found in many frames of the set: the count may be low.
     TRACKING_LOST = "tracking_lost"
+    # The rep was not seen but inferred from a steady rhythm around a gap (rope skipping).
+    INFERRED = "inferred"
 
 
 @dataclass(frozen=True)
@@ -88,23 +90,33 @@ class CountResult:
 class BodyScale:
     """Running torso length in pixels, the unit all signals are measured in.
 
-    An average over about a second follows a person walking towards the camera but not the
-    frame-to-frame noise of the keypoints.
+    The median of the last half second drops single bad frames; averaging it over about a
+    second follows a person walking towards the camera but not the jitter of the keypoints.
     """
+
+    WINDOW = 15
+    MIN_SAMPLES = 5
 
     def __init__(self, time_constant_s: float = 1.0) -> None:
         self.time_constant_s = time_constant_s
         self.value: float | None = None
+        self.jumped = False  # the last update replaced the scale instead of following it
+        self._recent: deque[float] = deque(maxlen=self.WINDOW)
 
     def update(self, k: FloatArray, v: FloatArray, dt: float) -> float | None:
         torso = ft.torso_length(k, v)
         if math.isfinite(torso) and torso > 1.0:
-            if self.value is None:
-                self.value = torso
-            else:
-                # A sudden jump to half or double size is a keypoint error, not the person.
-                torso = min(max(torso, 0.67 * self.value), 1.5 * self.value)
-                self.value += (torso - self.value) * min(1.0, dt / self.time_constant_s)
+            self._recent.append(torso)
+        if len(self._recent) < self.MIN_SAMPLES:
+            return self.value
+        typical = median(self._recent)
+        # Nobody changes size by a third within half a second: such a change means tracking
+        # has moved to the right person (or out of a wrong pose), so the old scale is dropped.
+        self.jumped = self.value is not None and abs(typical - self.value) > 0.33 * self.value
+        if self.value is None or self.jumped:
+            self.value = typical
+        else:
+            self.value += (typical - self.value) * min(1.0, dt / self.time_constant_s)
         return self.value
 
 
@@ -150,9 +162,16 @@ class RepCounter(ABC):
         unit = self._scale.update(keypoints, visibility, dt)
         if unit is None:
             return []
+        if self._scale.jumped:
+            # Movements measured in the old unit mean nothing in the new one.
+            self._restart_signals()
         reps = self._step(frame, time_s, dt, keypoints, visibility, unit)
         result.reps.extend(reps)
         return reps
+
+    @abstractmethod
+    def _restart_signals(self) -> None:
+        """Forget signal history (filters, turn detectors); the count is kept."""
 
     @abstractmethod
     def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
@@ -182,6 +201,9 @@ class SignalCounter(RepCounter):
 
     def __init__(self) -> None:
         super().__init__()
+        self._restart_signals()
+
+    def _restart_signals(self) -> None:
         self._ema = Ema(self.spec.smoothing_s)
         self._zigzag = Zigzag(self.spec.min_delta)
 
@@ -195,6 +217,9 @@ class SignalCounter(RepCounter):
 
     def _accept(self, turn: Extreme) -> list[Rep]:
         reps = self.result.reps
+        # The first turn has no movement leading into it (the signal starts there): not a rep.
+        if math.isnan(turn.swing):
+            return []
         if reps and turn.time_s - reps[-1].time_s < self.spec.min_interval_s:
             return []
         flags: list[FormFlag] = []
@@ -290,20 +315,24 @@ class RopeSkipCounter(RepCounter):
     exercise = Exercise.ROPE_SKIP
     MIN_JUMP = 0.04  # body-height swing of a jump, torso lengths
     MIN_STEP = 0.15  # foot-height difference swing of a step, torso lengths
-    MIN_INTERVAL_S = 0.1  # faster than 10 turns a second is not skipping
+    MIN_INTERVAL_S = 0.07  # faster than about 14 contacts a second is not skipping
     DETREND_S = 0.4  # removes walking towards or away from the camera
     MEMORY_S = 1.5  # skipping is fast: a few seconds of swings describe the current style
     STEP_ENTER, STEP_EXIT = 1.8, 1.2  # foot-difference swing / trunk swing
+    RHYTHM_REPS = 4  # steady intervals needed before a gap may be filled
 
     def __init__(self) -> None:
         super().__init__()
+        self.stepping = False
+        self._restart_signals()
+
+    def _restart_signals(self) -> None:
         self._jump = Zigzag(self.MIN_JUMP, relative=0.3, memory_s=self.MEMORY_S)
         self._trunk = Zigzag(self.MIN_JUMP / 2, relative=0.3, memory_s=self.MEMORY_S)
         self._feet = Zigzag(self.MIN_STEP, relative=0.3, memory_s=self.MEMORY_S)
         self._trend = Ema(self.DETREND_S)
         self._trunk_trend = Ema(self.DETREND_S)
         self._left, self._right = Median(3), Median(3)
-        self.stepping = False
 
     def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
               unit: float) -> list[Rep]:
@@ -321,12 +350,38 @@ class RopeSkipCounter(RepCounter):
         elif not self.stepping and ratio > self.STEP_ENTER:
             self.stepping = True
         turn = step if self.stepping else (jump if jump and jump.kind == Turn.PEAK else None)
-        if turn is None:
+        if turn is None or math.isnan(turn.swing):
             return []
         reps = self.result.reps
         if reps and turn.time_s - reps[-1].time_s < self.MIN_INTERVAL_S:
             return []
-        return [Rep(turn.frame, turn.time_s, turn.swing)]
+        rep = Rep(turn.frame, turn.time_s, turn.swing)
+        return [*self._missed_before(rep), rep]
+
+    def _missed_before(self, rep: Rep) -> list[Rep]:
+        """Turns the detectors missed, found from the rhythm: skipping is very regular.
+
+        When the last turns came at a steady interval and the gap before this one is about two
+        or three intervals, the small bounces in between were rope turns too shallow for the
+        threshold (or frames without a pose); they are counted, placed evenly in the gap.
+        """
+        reps = self.result.reps
+        if len(reps) < self.RHYTHM_REPS + 1:
+            return []
+        times = [r.time_s for r in reps[-(self.RHYTHM_REPS + 1):]]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        interval = median(gaps)
+        if interval <= 0 or max(gaps) > 1.3 * interval or min(gaps) < 0.7 * interval:
+            return []
+        gap = rep.time_s - reps[-1].time_s
+        missed = round(gap / interval) - 1
+        if missed < 1 or missed > 2 or abs(gap / interval - (missed + 1)) > 0.3:
+            return []
+        step_s = gap / (missed + 1)
+        frame_step = (rep.frame - reps[-1].frame) / (missed + 1)
+        return [Rep(round(reps[-1].frame + frame_step * (i + 1)),
+                     reps[-1].time_s + step_s * (i + 1), math.nan, (FormFlag.INFERRED,))
+                for i in range(missed)]
 
 
 COUNTERS: dict[Exercise, type[RepCounter]] = {
