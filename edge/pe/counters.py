@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from statistics import median
 
 import numpy as np
@@ -71,7 +72,7 @@ class CountResult:
         """Reps per minute from the median time between reps (robust to one pause)."""
         if len(self.reps) < 2:
             return 0.0
-        gaps = [b.time_s - a.time_s for a, b in zip(self.reps, self.reps[1:], strict=False)]
+        gaps = [b.time_s - a.time_s for a, b in pairwise(self.reps)]
         gap = median(gaps)
         return 60.0 / gap if gap > 0 else 0.0
 
@@ -369,7 +370,7 @@ class RopeSkipCounter(RepCounter):
         if len(reps) < self.RHYTHM_REPS + 1:
             return []
         times = [r.time_s for r in reps[-(self.RHYTHM_REPS + 1):]]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(times)]
         interval = median(gaps)
         if interval <= 0 or max(gaps) > 1.3 * interval or min(gaps) < 0.7 * interval:
             return []

@@ -31,6 +31,10 @@ class RepPipeline:
         self.counter: RepCounter = make_counter(exercise)
         self._prev_time: float | None = None
 
+    def start_new_set(self) -> None:
+        """A fresh counter for the next set; the tracker keeps following the person."""
+        self.counter = make_counter(self.counter.exercise)
+
     def process(self, frame: VideoFrame) -> FrameResult:
         dt = frame.time_s - self._prev_time if self._prev_time is not None else 0.0
         self._prev_time = frame.time_s

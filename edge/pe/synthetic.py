@@ -85,10 +85,10 @@ def draw_jack(width: int, height: int, phase: float) -> Frame:
 def write_jacks_clip(path: Path, *, width: int = 640, height: int = 360, fps: float = 30.0,
                      reps: int = 6, rep_s: float = 1.2, lead_s: float = 0.5) -> int:
     """Write an MJPEG .avi of *reps* jumping jacks after a still lead-in; returns frame count."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {path}")
-    total = int(round((2 * lead_s + reps * rep_s) * fps))
+    total = round((2 * lead_s + reps * rep_s) * fps)
     try:
         for i in range(total):
             t = i / fps - lead_s

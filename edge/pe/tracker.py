@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -36,14 +35,14 @@ class Pose:
 
 
 class PeopleDetector:
-    """OpenCV's HOG people detector, where the installed OpenCV still has it (4.x; 5.0 dropped it)."""
+    """OpenCV's HOG people detector, where the installed OpenCV has it (4.x; 5.0 dropped it)."""
 
     def __init__(self) -> None:
         hog_type = getattr(cv2, "HOGDescriptor", None)
         if hog_type is None:
             raise RuntimeError("this OpenCV build has no HOG people detector")
         self._hog = hog_type()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._hog.setSVMDetector(hog_type.getDefaultPeopleDetector())
 
     @staticmethod
     def available() -> bool:
