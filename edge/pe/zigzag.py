@@ -81,11 +81,11 @@ class Zigzag:
             self._hi = point
         if self._trend <= 0 and value < self._lo[0]:
             self._lo = point
-        if self._trend >= 0 and value <= self._hi[0] - delta:
+        if self._trend >= 0 and self._hi[0] - value >= delta:
             found = self._confirm(Turn.PEAK, self._hi)
             self._trend, self._lo = -1, point
             return found
-        if self._trend <= 0 and value >= self._lo[0] + delta:
+        if self._trend <= 0 and value - self._lo[0] >= delta:
             found = self._confirm(Turn.VALLEY, self._lo)
             self._trend, self._hi = 1, point
             return found
