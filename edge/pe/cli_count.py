@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="last frame to count (inclusive; default: end of video)")
     parser.add_argument("--model", type=Path, default=None, help="pose model (.onnx)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    parser.add_argument("--stride", type=int, default=None,
+                        help="run the pose model on every n-th frame (default: from the "
+                             "video's frame rate and the exercise; 1 = every frame)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object as the last line")
 
@@ -29,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = PoseModel(args.model, threads=args.threads)
         counted = count_video(args.video, args.exercise, model=model,
-                              start_frame=args.start_frame, end_frame=args.end_frame)
+                              start_frame=args.start_frame, end_frame=args.end_frame,
+                              stride=args.stride)
     except (ModelError, SourceError) as exc:
         print(f"campusedge pe count: {exc}")
         return 1

@@ -43,6 +43,9 @@ class Config(BaseModel):
                             description="ONNX pose model; a bare name is looked up in the "
                                         "installed models folder")
     threads: int = Field(default=1, ge=1, le=16, description="onnxruntime intra-op threads")
+    infer_every: int | None = Field(default=None, ge=1, le=10,
+                                    description="run the model on every n-th frame; default "
+                                                "from the camera's frame rate and the exercise")
     live_interval_s: float = Field(default=1.0, gt=0, le=60,
                                    description="at most one live reading per interval")
     set_idle_s: float = Field(default=8.0, gt=0, le=600,

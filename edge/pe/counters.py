@@ -142,6 +142,10 @@ class RepCounter(ABC):
     """Counts one exercise; `update` is called once per frame, with None when no pose."""
 
     exercise: Exercise
+    # Pose samples per second the counter needs. Slow exercises (a rep takes most of a second)
+    # are counted as well from 15 poses a second as from 30, which halves the model's work;
+    # rope skipping, with up to seven foot contacts a second, needs every frame of a camera.
+    sample_hz: float = 15.0
 
     def __init__(self) -> None:
         self.result = CountResult(self.exercise)
@@ -314,6 +318,7 @@ class RopeSkipCounter(RepCounter):
     """
 
     exercise = Exercise.ROPE_SKIP
+    sample_hz = 30.0
     MIN_JUMP = 0.04  # body-height swing of a jump, torso lengths
     MIN_STEP = 0.15  # foot-height difference swing of a step, torso lengths
     MIN_INTERVAL_S = 0.07  # faster than about 14 contacts a second is not skipping

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from campusedge.contract import Event, Reading
 from campusedge.units import METRICS, Metric
 from edge.pe.config import Config
-from edge.pe.counters import CountResult
+from edge.pe.counters import COUNTERS, CountResult
 from edge.pe.model import PoseModel
-from edge.pe.pipeline import RepPipeline
-from edge.pe.video import VideoFrame, VideoSource
+from edge.pe.pipeline import RepPipeline, infer_every
+from edge.pe.video import DEFAULT_FPS, VideoFrame, VideoSource
 
 EVENT_TYPE = "pe_set"
 
@@ -90,18 +90,19 @@ class PeStation:
         source = VideoSource(self.config.source, start_frame=self.config.start_frame,
                              end_frame=self.config.end_frame)
         with source:
-            yield from self.process(source, live=_is_live(self.config.source))
+            yield from self.process(source, live=_is_live(self.config.source), fps=source.fps)
 
-    def process(self, frames: Iterable[VideoFrame], *, live: bool = False
-                ) -> Iterator[StationOutput]:
+    def process(self, frames: Iterable[VideoFrame], *, live: bool = False,
+                fps: float = DEFAULT_FPS) -> Iterator[StationOutput]:
         """Run over any frame sequence. Recorded video is stamped from its own frame times."""
         started = self._clock()
         cfg = self.config
+        stride = cfg.infer_every or infer_every(fps, COUNTERS[cfg.exercise].sample_hz)
 
         def stamp(frame: VideoFrame) -> datetime:
             return self._clock() if live else started + timedelta(seconds=frame.time_s)
 
-        pipeline = RepPipeline(self.model, cfg.exercise)
+        pipeline = RepPipeline(self.model, cfg.exercise, stride=stride)
         last_live: float | None = None
         published = 0
         set_start: datetime | None = None
