@@ -172,6 +172,8 @@ class RepCounter(ABC):
             self._restart_signals()
         reps = self._step(frame, time_s, dt, keypoints, visibility, unit)
         result.reps.extend(reps)
+        if len(reps) > 1:
+            result.reps.sort(key=lambda r: r.time_s)
         return reps
 
     @abstractmethod
@@ -325,7 +327,7 @@ class RopeSkipCounter(RepCounter):
     DETREND_S = 0.4  # removes walking towards or away from the camera
     MEMORY_S = 1.5  # skipping is fast: a few seconds of swings describe the current style
     STEP_ENTER, STEP_EXIT = 1.8, 1.2  # foot-difference swing / trunk swing
-    RHYTHM_REPS = 4  # steady intervals needed before a gap may be filled
+    RHYTHM_WINDOW = 8  # intervals looked at to find the rhythm and the gaps in it
 
     def __init__(self) -> None:
         super().__init__()
@@ -362,32 +364,36 @@ class RopeSkipCounter(RepCounter):
         if reps and turn.time_s - reps[-1].time_s < self.MIN_INTERVAL_S:
             return []
         rep = Rep(turn.frame, turn.time_s, turn.swing)
-        return [*self._missed_before(rep), rep]
+        return [rep, *self._fill_gaps([*reps, rep])]
 
-    def _missed_before(self, rep: Rep) -> list[Rep]:
+    def _fill_gaps(self, reps: list[Rep]) -> list[Rep]:
         """Turns the detectors missed, found from the rhythm: skipping is very regular.
 
-        When the last turns came at a steady interval and the gap before this one is about two
-        or three intervals, the small bounces in between were rope turns too shallow for the
-        threshold (or frames without a pose); they are counted, placed evenly in the gap.
+        Among the last few reps, when most intervals agree and one gap is about two or three
+        of them, the rope turns in that gap were too shallow for the threshold (or fell on
+        frames without a pose); they are counted, evenly placed and flagged as inferred. A real
+        rest is longer than three turns and is left alone.
         """
-        reps = self.result.reps
-        if len(reps) < self.RHYTHM_REPS + 1:
+        window = reps[-(self.RHYTHM_WINDOW + 1):]
+        if len(window) < self.RHYTHM_WINDOW + 1:
             return []
-        times = [r.time_s for r in reps[-(self.RHYTHM_REPS + 1):]]
-        gaps = [b - a for a, b in pairwise(times)]
+        gaps = [b.time_s - a.time_s for a, b in pairwise(window)]
         interval = median(gaps)
-        if interval <= 0 or max(gaps) > 1.3 * interval or min(gaps) < 0.7 * interval:
+        steady = sum(0.75 * interval <= g <= 1.25 * interval for g in gaps)
+        if interval <= 0 or steady < len(gaps) - 2:
             return []
-        gap = rep.time_s - reps[-1].time_s
-        missed = round(gap / interval) - 1
-        if missed < 1 or missed > 2 or abs(gap / interval - (missed + 1)) > 0.3:
-            return []
-        step_s = gap / (missed + 1)
-        frame_step = (rep.frame - reps[-1].frame) / (missed + 1)
-        return [Rep(round(reps[-1].frame + frame_step * (i + 1)),
-                     reps[-1].time_s + step_s * (i + 1), math.nan, (FormFlag.INFERRED,))
-                for i in range(missed)]
+        added: list[Rep] = []
+        for a, b in pairwise(window):
+            ratio = (b.time_s - a.time_s) / interval
+            missed = round(ratio) - 1
+            if not 1 <= missed <= 2 or abs(ratio - (missed + 1)) > 0.3:
+                continue
+            for i in range(1, missed + 1):
+                share = i / (missed + 1)
+                added.append(Rep(round(a.frame + (b.frame - a.frame) * share),
+                                 a.time_s + (b.time_s - a.time_s) * share, math.nan,
+                                 (FormFlag.INFERRED,)))
+        return added
 
 
 COUNTERS: dict[Exercise, type[RepCounter]] = {

@@ -59,3 +59,23 @@ def test_switching_style_mid_set_keeps_counting() -> None:
     frames = sk.degrade(iter(joints), seed=4, noise_px=1.0)
     result = run(make_counter(Exercise.ROPE_SKIP), frames).result
     assert abs(result.count - 50) <= 2
+
+
+def test_a_rest_is_not_filled_with_inferred_jumps() -> None:
+    still = [sk.standing() for _ in range(round(1.6 * sk.FPS))]
+    joints = jumps(20, 0.4, 0.2) + still + jumps(20, 0.4, 0.2)
+    result = run(make_counter(Exercise.ROPE_SKIP), sk.degrade(iter(joints), seed=8)).result
+    assert abs(result.count - 40) <= 1
+    assert not result.form_flags.get("inferred")
+
+
+def test_a_jump_hidden_by_lost_frames_is_inferred_from_the_rhythm() -> None:
+    frames = sk.degrade(iter(jumps(30, 0.4, 0.2)), seed=9, noise_px=0.5)
+    per = round(0.4 * sk.FPS)
+    start = round(sk.FPS) + 15 * per  # the 16th jump: no pose for its whole flight
+    for i in range(start - 1, start + per + 1):
+        frames[i] = None
+    result = run(make_counter(Exercise.ROPE_SKIP), frames).result
+    assert abs(result.count - 30) <= 1
+    assert result.form_flags.get("inferred") == 1
+    assert [r.frame for r in result.reps] == sorted(r.frame for r in result.reps)
