@@ -85,11 +85,24 @@ def prune_and_rename(raw_onnx: Path, out: Path) -> None:
     input_name = model.graph.input[0].name
     model = utils.Extractor(model).extract_model([input_name], list(KEEP_OUTPUTS))
     renames = {**KEEP_OUTPUTS, input_name: INPUT_NAME}
+    # tf2onnx numbers its tensors from a global counter, so two conversions of the same file
+    # differ in names only. Naming every tensor by the order it is first used makes the
+    # export byte-for-byte reproducible (and its sha256 checkable).
     for node in model.graph.node:
+        for name in [*node.input, *node.output]:
+            if name and name not in renames:
+                renames[name] = f"t{len(renames)}"
+    for index, node in enumerate(model.graph.node):
+        node.name = f"n{index}_{node.op_type}"
         node.input[:] = [renames.get(n, n) for n in node.input]
         node.output[:] = [renames.get(n, n) for n in node.output]
-    for value in [*model.graph.input, *model.graph.output]:
+    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
         value.name = renames.get(value.name, value.name)
+    initializers = sorted(model.graph.initializer, key=lambda t: renames.get(t.name, t.name))
+    for tensor in initializers:
+        tensor.name = renames.get(tensor.name, tensor.name)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(initializers)
     model.producer_name = "campusedge models/export_pose.py (tf2onnx)"
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
