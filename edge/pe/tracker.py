@@ -18,9 +18,10 @@ Frame = npt.NDArray[np.uint8]
 
 # Below this presence probability the crop holds no person and tracking has lost them.
 PRESENCE_THRESHOLD = 0.5
-# While lost, each frame tries one more candidate region (whole frame first), so a lost person
-# costs one model run per frame, like a tracked one; the slow HOG detector runs every n-th frame.
-DETECTOR_EVERY = 8
+# While nobody is tracked, every n-th frame tries all search regions and keeps the one where
+# the model is surest a person is; the frames between are skipped, so an empty scene costs
+# about as much as tracking. The slow HOG detector (where OpenCV has it) joins that search.
+SEARCH_EVERY = 3
 DETECTOR_WIDTH = 480
 
 
@@ -112,19 +113,22 @@ class PoseTracker:
         return pose, from_alignment(points[ALIGN_CENTER], points[ALIGN_SCALE])
 
     def _acquire(self, frame: Frame) -> tuple[Pose, Roi] | None:
+        if self._lost_frames % SEARCH_EVERY:
+            return None
         height, width = frame.shape[:2]
-        regions = search_regions(width, height)
-        candidates = [regions[self._lost_frames % len(regions)]]
-        if self._detector is not None and self._lost_frames % DETECTOR_EVERY == 0:
+        candidates = search_regions(width, height)
+        if self._detector is not None:
             box = self._detector.largest(frame)
             if box is not None:
                 candidates.insert(0, from_box(*box))
-        for roi in candidates:
-            found = self._run(frame, roi)
-            if found is not None:
-                # The search crop is coarse; one more run on the crop it points to is accurate.
-                return self._run(frame, found[1]) or found
-        return None
+        found = [hit for hit in (self._run(frame, roi) for roi in candidates) if hit is not None]
+        if not found:
+            return None
+        # A wrong region can hold a half-plausible person (a body turned sideways); the region
+        # the model is surest about is the right one far more often than the first hit.
+        best = max(found, key=lambda hit: hit[0].presence)
+        # The search crop is coarse; one more run on the crop it points to is accurate.
+        return self._run(frame, best[1]) or best
 
     def process(self, frame: Frame, dt: float) -> Pose | None:
         """Keypoints of the person in *frame*, or None when nobody is found."""
