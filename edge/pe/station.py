@@ -3,7 +3,17 @@
 `PeStation` is an iterator over `LiveUpdate` and `SetFinished` items carrying the wire
 contract's `Reading` and `Event` objects. It does no publishing: the edge agent wraps them in
 envelopes (device id, sequence number) and sends them, so a set is counted the same whether it
-goes to MQTT, a test, or a log.
+goes to MQTT, a test, or a log. For example:
+
+    config = load_config(firmware_configs_dir() / "pe_station_gym.yaml")
+    for item in PeStation(config):
+        if isinstance(item, LiveUpdate):
+            publish_readings(config.device_id, item.ts, item.readings)   # the agent's code
+        else:
+            publish_event(config.device_id, item.ts, item.event)
+
+Iteration blocks on the camera; run it in its own thread (or process) next to the agent's
+publisher. `process(frames)` takes any frame sequence instead of opening the source.
 """
 
 from __future__ import annotations
