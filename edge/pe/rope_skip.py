@@ -11,7 +11,7 @@ import numpy as np
 
 from edge.pe import features as ft
 from edge.pe.base import Ema, Exercise, FloatArray, FormFlag, Rep, RepCounter
-from edge.pe.zigzag import Turn, Zigzag
+from edge.pe.zigzag import Extreme, Turn, Zigzag
 
 FEET_L = (ft.L_ANKLE, ft.L_HEEL, ft.L_FOOT)
 FEET_R = (ft.R_ANKLE, ft.R_HEEL, ft.R_FOOT)
@@ -56,6 +56,7 @@ class RopeSkipCounter(RepCounter):
     DETREND_S = 0.4  # removes walking towards or away from the camera
     MEMORY_S = 1.5  # skipping is fast: a few seconds of swings describe the current style
     STEP_ENTER, STEP_EXIT = 1.8, 1.2  # foot-difference swing / trunk swing
+    STEP_TURNS = 2  # foot turns within MEMORY_S before a high swing ratio counts as stepping
     RHYTHM_WINDOW = 8  # intervals looked at to find the rhythm and the gaps in it
 
     def __init__(self) -> None:
@@ -70,6 +71,7 @@ class RopeSkipCounter(RepCounter):
         self._trend = Ema(self.DETREND_S)
         self._trunk_trend = Ema(self.DETREND_S)
         self._left, self._right = Median(3), Median(3)
+        self._step_turns: deque[Extreme] = deque()  # foot turns of the last MEMORY_S
 
     def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
               unit: float) -> list[Rep]:
@@ -82,18 +84,35 @@ class RopeSkipCounter(RepCounter):
         step = self._feet.update(frame, time_s, left - right)
         trunk_swing = max(self._trunk.typical_swing, 1e-6)
         ratio = self._feet.typical_swing / trunk_swing
-        if self.stepping and ratio < self.STEP_EXIT:
+        # Stepping shows as a steady run of foot turns; one glitch of a foot keypoint gives one
+        # big swing, which must not switch the style on its own.
+        if step is not None and not math.isnan(step.swing):
+            self._step_turns.append(step)
+        while self._step_turns and self._step_turns[0].time_s < time_s - self.MEMORY_S:
+            self._step_turns.popleft()
+        rhythm = len(self._step_turns)
+        if self.stepping and (ratio < self.STEP_EXIT or rhythm < self.STEP_TURNS // 2):
             self.stepping = False
-        elif not self.stepping and ratio > self.STEP_ENTER:
+        elif not self.stepping and ratio > self.STEP_ENTER and rhythm >= self.STEP_TURNS:
             self.stepping = True
-        turn = step if self.stepping else (jump if jump and jump.kind == Turn.PEAK else None)
-        if turn is None or math.isnan(turn.swing):
-            return []
+            # The contacts that built up the rhythm were real: count them now.
+            return self._count(list(self._step_turns))
+        if self.stepping:
+            return self._count([step] if step is not None else [])
+        return self._count([jump] if jump is not None and jump.kind == Turn.PEAK else [])
+
+    def _count(self, turns: list[Extreme]) -> list[Rep]:
         reps = self.result.reps
-        if reps and turn.time_s - reps[-1].time_s < self.MIN_INTERVAL_S:
+        new: list[Rep] = []
+        for turn in turns:
+            last = new[-1] if new else (reps[-1] if reps else None)
+            if math.isnan(turn.swing) or (
+                    last is not None and turn.time_s - last.time_s < self.MIN_INTERVAL_S):
+                continue
+            new.append(Rep(turn.frame, turn.time_s, turn.swing))
+        if not new:
             return []
-        rep = Rep(turn.frame, turn.time_s, turn.swing)
-        return [rep, *self._fill_gaps([*reps, rep])]
+        return [*new, *self._fill_gaps([*reps, *new])]
 
     def _fill_gaps(self, reps: list[Rep]) -> list[Rep]:
         """Turns the detectors missed, found from the rhythm: skipping is very regular.

@@ -56,6 +56,11 @@ class Zigzag:
         return median(recent) if recent else 0.0
 
     @property
+    def recent_turns(self) -> int:
+        """How many swings ended in the last `memory_s` seconds."""
+        return sum(t >= self._now - self.memory_s for t, _ in self._swings)
+
+    @property
     def delta(self) -> float:
         return max(self.min_delta, self.relative * self.typical_swing)
 
