@@ -44,6 +44,8 @@ def read_manifest(folder: Path) -> list[Clip]:
         clips = []
         for line, row in enumerate(reader, start=2):
             where = f"{path} line {line}"
+            if any(row.get(column) is None for column in REQUIRED):
+                raise ManifestError(f"{where}: the row has fewer columns than the header")
             try:
                 exercise = Exercise(row["exercise"].strip())
             except ValueError:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campusedge.paths import firmware_configs_dir
 from edge.pe.config import Config, ConfigError, load_config
@@ -52,3 +55,15 @@ def test_source_forms() -> None:
         Config(device_id="a", source="x.mp4", exercise="squat", start_frame=10, end_frame=5)
     with pytest.raises(ValueError, match="device id"):
         Config(device_id="bad id!", source=0, exercise="squat")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_file_loads_or_fails_with_config_error(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "station.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_config(path)
+        except ConfigError:
+            pass
