@@ -154,7 +154,11 @@ class RepCounter(ABC):
 
     def update(self, frame: int, time_s: float, keypoints: FloatArray | None,
                visibility: FloatArray | None) -> list[Rep]:
-        """Feed one frame; returns the reps confirmed by it (usually none, sometimes one)."""
+        """Feed one frame; returns the reps confirmed by it (usually none, sometimes one).
+
+        `result` is the authority on the count: a counter may revise reps it counted in the
+        last second or two (rope skipping re-counts them when it recognises the style).
+        """
         dt = time_s - self._prev_time if self._prev_time is not None else 0.0
         self._prev_time = time_s
         result = self.result

@@ -95,7 +95,12 @@ class RopeSkipCounter(RepCounter):
             self.stepping = False
         elif not self.stepping and ratio > self.STEP_ENTER and rhythm >= self.STEP_TURNS:
             self.stepping = True
-            # The contacts that built up the rhythm were real: count them now.
+            # The style was stepping all along the foot turns that built up the rhythm: the
+            # jumps counted over that stretch become its contacts.
+            since = self._step_turns[0].time_s - self.MIN_INTERVAL_S
+            reps = self.result.reps
+            while reps and reps[-1].time_s >= since:
+                reps.pop()
             return self._count(list(self._step_turns))
         if self.stepping:
             return self._count([step] if step is not None else [])
