@@ -32,9 +32,13 @@ typecheck: $(STAMP)
 contract: $(STAMP)
 	$(VENV)/bin/campusedge contract export --out docs/contract
 
+EVAL_VIDEOS := ../shared/eval/pe_videos
+
 test: $(STAMP) services lint typecheck
 	$(VENV)/bin/campusedge contract export --out docs/contract --check
 	$(VENV)/bin/python -m pytest -q
+	@# Repetition counting on the real evaluation clips, when the folder is beside the project.
+	$(VENV)/bin/campusedge pe eval $(EVAL_VIDEOS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -34,6 +34,15 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                                      "fitness listener cost per batch against the store write"),
     ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
     ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
+    ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
+    ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
+    ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
+    ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
+    ("bench", "outage"): ("simulators.bench_outage",
+                          "benchmark a broker outage mid-lesson: nothing lost or doubled"),
+    ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),
+    ("pe", "eval"): ("edge.pe.cli_eval", "evaluate rep counting on a folder of labelled clips"),
+    ("bench", "pose"): ("edge.pe.bench", "benchmark pose inference and counting on one thread"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The edge agent: transports, buffering, MQTT publishing and on-device inference."""
