@@ -52,8 +52,8 @@ def resolve_model(model_file: str) -> Path:
 def model_version(path: Path) -> str:
     """A short id of the model file for status messages: its SHA-256, first 12 hex digits.
 
-    Taken from the model card's sidecar when it ships one (hashing 25 MB at every start is
-    slow on a small box), else computed from the file.
+    Taken from the model card's sidecar when it ships one (no need to hash 12 MB at every
+    start of a small box), else computed from the file.
     """
     sidecar = path.with_suffix(".json")
     if sidecar.is_file():
