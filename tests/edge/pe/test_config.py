@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from campusedge.paths import firmware_configs_dir
@@ -48,3 +51,20 @@ def test_field_ranges() -> None:
         Config(source="usb:0", exercise="squat", threads=0)
     with pytest.raises(ValidationError, match="duration_s"):
         Config(source="usb:0", exercise="sit_up", duration_s=0)
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=True),
+                    st.text(max_size=12), st.sampled_from([e.value for e in Exercise]))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(st.sampled_from(["exercise", "duration_s", "set_idle_s", "min_set_reps",
+                                        "live_interval_s", "threads", "infer_every", "source",
+                                        "max_fps", "end_frame", "typo"]), _VALUES, max_size=6))
+def test_any_station_settings_load_or_fail_naming_the_device(config: dict[str, object]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            write_box(Path(tmp), [{"id": "cam", "model": "pe_station_usb_cam",
+                                   "transport": {"type": "camera"}, "config": config}])
+        except ConfigError as exc:
+            assert "devices.0 (cam)" in str(exc)
