@@ -44,6 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
 
 
+def children(pid: int) -> list[int]:
+    """Child process ids of *pid*, from /proc (Linux)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
 def wait_until_stable(current: Callable[[], int], target: int, stall_s: float = 15.0) -> None:
     """Wait until *current()* reaches *target* or stops moving for *stall_s*."""
     seen, since = -1, time.monotonic()
@@ -118,7 +126,7 @@ class GatewayProcess:
             [sys.executable, "-m", "campusedge.cli", "gateway", "run", "--db", str(self.db),
              "--school", school, "--client-id", "bench-gateway", "--api-port", str(port),
              "--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
-             "--mqtt-username", USER], env=env)
+             "--mqtt-username", USER], env=env, start_new_session=True)
         self.http = httpx.Client(timeout=10)
         self._before = 0
         deadline = time.monotonic() + 30
@@ -138,13 +146,14 @@ class GatewayProcess:
 
     def pause(self) -> None:
         self._before = self.stored()
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        # The whole process group: the gateway and its MQTT process.
+        os.killpg(self.proc.pid, signal.SIGSTOP)
 
     def drain(self, expected_total: int) -> float:
         before = self._before
         first = last = 0.0
         seen = before
-        os.kill(self.proc.pid, signal.SIGCONT)
+        os.killpg(self.proc.pid, signal.SIGCONT)
         started = time.perf_counter()
         stall = time.monotonic()
         while seen < expected_total and time.monotonic() - stall < 15:
@@ -157,10 +166,11 @@ class GatewayProcess:
         return (seen - before) / (last - first) if last > first else 0.0
 
     def rss_mb(self) -> float:
-        return rss_mb(self.proc.pid)
+        """Resident memory of the gateway and its MQTT child process together."""
+        return sum(rss_mb(pid) for pid in (self.proc.pid, *children(self.proc.pid)))
 
     def stop(self) -> None:
-        os.kill(self.proc.pid, signal.SIGCONT)
+        os.killpg(self.proc.pid, signal.SIGCONT)
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.http.close()
