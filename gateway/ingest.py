@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from campusedge.contract import MAX_PAYLOAD_BYTES, EnvelopeError, EventMessage, Status
+from campusedge.contract import (
+    MAX_PAYLOAD_BYTES,
+    EnvelopeError,
+    EventMessage,
+    ReadingMessage,
+    Status,
+)
 from campusedge.envelope import parse_message
 from campusedge.settings import MqttSettings
 from campusedge.topics import (
@@ -23,6 +29,7 @@ from campusedge.topics import (
     dead_letter_topic,
     school_of,
 )
+from campusedge.units import METRICS, UnitError, normalize
 from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
@@ -101,6 +108,42 @@ def classify(item: Inbound, settings: IngestSettings) -> StoredMessage | DeadLet
     if isinstance(msg, Status):
         return (topic.school, msg)
     return to_stored(topic, msg, received_at)
+
+
+def classify_fast(item: Inbound, settings: IngestSettings) -> StoredMessage | None:
+    """The common case, cheaper: a valid reading in canonical or convertible units.
+
+    Returns None for anything else (statuses, events, any doubt, any rejection); `classify`
+    then decides, so every rejection keeps its exact reason. For what it accepts it makes the
+    same checks as `parse_message` (size, schema, topic match, clock, unit and range) but
+    builds the stored tuples directly instead of copying pydantic models.
+    """
+    topic_text = item.topic
+    if not topic_text.endswith("/reading") or len(item.payload) > settings.max_payload_bytes:
+        return None
+    try:
+        topic = DeviceTopic.parse(topic_text)
+        msg = ReadingMessage.model_validate_json(item.payload)
+    except (TopicError, ValidationError):
+        return None
+    if msg.device_id != topic.device_id or msg.kind is not topic.kind:
+        return None
+    received_at = datetime.fromtimestamp(item.received_at, UTC)
+    if msg.ts > received_at + timedelta(seconds=settings.future_tolerance_s):
+        return None
+    readings = []
+    for r in msg.readings:
+        spec = METRICS[r.metric]
+        value, unit = float(r.value), r.unit
+        if unit is not spec.unit or not spec.minimum <= value <= spec.maximum:
+            try:
+                value, unit = normalize(r.metric, value, unit)
+            except UnitError:
+                return None
+        readings.append((r.metric.value, value, unit.value))
+    return StoredMessage(
+        school=topic.school, kind=msg.kind, device_id=msg.device_id, seq=msg.seq, ts=msg.ts,
+        time_quality=msg.time_quality, received_at=received_at, readings=tuple(readings))
 
 
 def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> DeadLetter:
@@ -249,8 +292,9 @@ class Ingest:
 
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
+        settings = self.settings
         for item in batch:
-            result = classify(item, self.settings)
+            result = classify_fast(item, settings) or classify(item, settings)
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):
