@@ -227,8 +227,9 @@ class Ingest:
             wait = 0.0  # take what is already there, but do not wait for more
             if message[0] == "batch":
                 if batch and message[1] != gen:
-                    side.unread(message)  # another connection's: its own commit and acks
-                    break
+                    # Another connection's: its own commit and acks. Commit what we have first.
+                    self._commit_with_retry(side, gen, batch)
+                    batch = []
                 gen = message[1]
                 batch.extend(Inbound(*raw) for raw in message[2])
             elif message[0] == "connected":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import queue
 import signal
 import threading
 import time
@@ -231,8 +232,31 @@ class MqttSideProcess:
                                  daemon=True)
         self._proc.start()
         child_conn.close()  # only the child holds its end: its death closes the pipe
-        self._unread: tuple[Any, ...] | None = None
         self._send_lock = threading.Lock()
+        # A thread of its own drains the pipe while the writer commits: otherwise the child
+        # blocks on a full pipe during every commit, stops reading the broker, and the two
+        # processes take turns instead of working in parallel. Bounded: a few batches.
+        self._inbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=4)
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read_pipe, name="ingest-pipe-reader",
+                                        daemon=True)
+        self._reader.start()
+
+    def _read_pipe(self) -> None:
+        while not self._closed.is_set():
+            message: tuple[Any, ...] | None
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                message = None  # the child is gone
+            while not self._closed.is_set():
+                try:
+                    self._inbox.put(message, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            if message is None:
+                return
 
     @property
     def pid(self) -> int | None:
@@ -247,19 +271,15 @@ class MqttSideProcess:
 
         Raises EOFError once the child is gone.
         """
-        if self._unread is not None:
-            unread, self._unread = self._unread, None
-            return unread
         try:
-            if not self._conn.poll(timeout_s):
-                return None
-            message: tuple[Any, ...] = self._conn.recv()
-        except OSError as exc:
-            raise EOFError(str(exc)) from exc
+            message = (self._inbox.get(timeout=timeout_s) if timeout_s > 0
+                       else self._inbox.get_nowait())
+        except queue.Empty:
+            return None
+        if message is None:
+            self._inbox.put(None)  # keep saying so
+            raise EOFError("the MQTT process exited")
         return message
-
-    def unread(self, message: tuple[Any, ...]) -> None:
-        self._unread = message
 
     def _send(self, command: tuple[Any, ...]) -> None:
         try:
@@ -282,4 +302,6 @@ class MqttSideProcess:
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(5)
+        self._closed.set()
+        self._reader.join(5)
         self._conn.close()
