@@ -191,7 +191,7 @@ class Ingest:
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        self._side = MqttSideProcess(self.mqtt_settings, self.settings)
+        self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
         self._writer.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -225,24 +225,26 @@ class Ingest:
             if message is None:
                 break
             wait = 0.0  # take what is already there, but do not wait for more
-            if message[0] == "batch":
-                if batch and message[1] != gen:
-                    # Another connection's: its own commit and acks. Commit what we have first.
-                    self._commit_with_retry(side, gen, batch)
-                    batch = []
-                gen = message[1]
-                batch.extend(Inbound(*raw) for raw in message[2])
-            elif message[0] == "connected":
-                self.connected.set()
-                self.metrics.connected.set(1)
-                log.info("connected to %s:%s (session present: %s)", self.mqtt_settings.host,
-                         self.mqtt_settings.port, message[2])
-            elif message[0] == "disconnected":
-                self.connected.clear()
-                self.metrics.connected.set(0)
-                if not self._stop.is_set():
-                    log.warning("disconnected from the broker; reconnecting")
+            if batch and message[1] != gen:
+                # Another connection's: its own commit and acks. Commit what we have first.
+                self._commit_with_retry(side, gen, batch)
+                batch = []
+            gen = message[1]
+            batch.extend(Inbound(*raw) for raw in message[2])
         return gen, batch
+
+    def _connection(self, up: bool, detail: str) -> None:
+        """Connection news from the MQTT process (called on its pipe-reader thread)."""
+        if up:
+            self.connected.set()
+            self.metrics.connected.set(1)
+            log.info("connected to %s:%s (%s)", self.mqtt_settings.host,
+                     self.mqtt_settings.port, detail)
+            return
+        self.connected.clear()
+        self.metrics.connected.set(0)
+        if not self._stop.is_set():
+            log.warning("%s; reconnecting", detail)
 
     def _write_loop(self) -> None:
         delay = 1.0
@@ -260,8 +262,6 @@ class Ingest:
             except EOFError:
                 pass
             # The child died (killed, crashed): nothing of it is acknowledged any more.
-            self.connected.clear()
-            self.metrics.connected.set(0)
             if self._stop.is_set():
                 return
             log.error("the MQTT process exited (code %s); starting it again in %.0f s",
@@ -269,7 +269,7 @@ class Ingest:
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, 30.0)
-            self._side = MqttSideProcess(self.mqtt_settings, self.settings)
+            self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
 
     def _commit_with_retry(self, side: MqttSideProcess, gen: int, batch: list[Inbound]) -> None:
         delay = 0.1
@@ -281,8 +281,10 @@ class Ingest:
                 self.metrics.store_errors.inc()
                 log.exception("committing a batch of %d failed; retrying in %.1f s",
                               len(batch), delay)
-                if self._stop.wait(delay):
-                    return  # unacked: the broker redelivers after restart
+                if self._stop.wait(delay) or not side.alive():
+                    # Unacked, and no longer ours to ack: the broker redelivers the batch
+                    # after a restart, or to the next MQTT process.
+                    return
                 delay = min(delay * 2, 10.0)
         side.ack(gen, [(item.mid, item.qos) for item in batch if item.qos > 0])
         for listener in self.listeners:

@@ -26,6 +26,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Literal, Protocol
 
@@ -219,7 +220,9 @@ def run_mqtt_side(conn: Connection, mqtt_settings: MqttSettings, options: dict[s
 class MqttSideProcess:
     """The parent's handle on the child: start it, read its messages, send it commands."""
 
-    def __init__(self, mqtt_settings: MqttSettings, settings: IngestOptions) -> None:
+    def __init__(self, mqtt_settings: MqttSettings, settings: IngestOptions,
+                 on_connection: Callable[[bool, str], None]) -> None:
+        self._on_connection = on_connection
         ctx = mp.get_context("spawn")  # fork would copy the gateway's threads and locks
         self._conn, child_conn = ctx.Pipe(duplex=True)
         options = {"school": settings.school, "client_id": settings.client_id,
@@ -249,6 +252,15 @@ class MqttSideProcess:
                 message = self._conn.recv()
             except (EOFError, OSError):
                 message = None  # the child is gone
+                self._on_connection(False, "the MQTT process exited")
+            if message is not None and message[0] == "connected":
+                # Connection news is handled here, not queued behind batches, so that health
+                # stays true while the writer is busy (or retrying a failing store).
+                self._on_connection(True, f"session present: {message[2]}")
+                continue
+            if message is not None and message[0] == "disconnected":
+                self._on_connection(False, "disconnected from the broker")
+                continue
             while not self._closed.is_set():
                 try:
                     self._inbox.put(message, timeout=0.5)
@@ -265,6 +277,9 @@ class MqttSideProcess:
     @property
     def exitcode(self) -> int | None:
         return self._proc.exitcode
+
+    def alive(self) -> bool:
+        return self._proc.is_alive()
 
     def receive(self, timeout_s: float) -> tuple[Any, ...] | None:
         """The child's next message, None if there is none within *timeout_s*.
