@@ -259,6 +259,7 @@ class Ingest:
                     if batch:
                         self._commit_with_retry(side, gen, batch)
                         delay = 1.0
+                    self.metrics.queue_depth.set(side.waiting())
                     if self._stop.is_set() and (not batch or time.monotonic() > self._stop_by):
                         return
             except EOFError:

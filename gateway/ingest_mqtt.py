@@ -241,6 +241,8 @@ class MqttSideProcess:
         # processes take turns instead of working in parallel. Bounded: a few batches.
         self._inbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=4)
         self._closed = threading.Event()
+        self._waiting = 0  # messages handed over by the child and not yet taken
+        self._count_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read_pipe, name="ingest-pipe-reader",
                                         daemon=True)
         self._reader.start()
@@ -261,6 +263,9 @@ class MqttSideProcess:
             if message is not None and message[0] == "disconnected":
                 self._on_connection(False, "disconnected from the broker")
                 continue
+            if message is not None:
+                with self._count_lock:
+                    self._waiting += len(message[2])
             while not self._closed.is_set():
                 try:
                     self._inbox.put(message, timeout=0.5)
@@ -294,7 +299,13 @@ class MqttSideProcess:
         if message is None:
             self._inbox.put(None)  # keep saying so
             raise EOFError("the MQTT process exited")
+        with self._count_lock:
+            self._waiting -= len(message[2])
         return message
+
+    def waiting(self) -> int:
+        """Messages received from the broker and waiting in this process for the writer."""
+        return self._waiting
 
     def _send(self, command: tuple[Any, ...]) -> None:
         try:

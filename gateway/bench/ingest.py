@@ -6,6 +6,13 @@ measured. Publishing and consuming do not overlap: on a campus the publishers ar
 elsewhere, and on this 2-core machine they would otherwise take the consumer's CPU. Baseline
 and gateway rounds alternate so that other load on the machine hits both alike; medians are
 reported.
+
+The baseline is away by disconnecting; the gateway (a process group: the gateway and its MQTT
+process) by SIGSTOP, so that its session and connection stay as they would in service. The
+baseline's rate runs from its first to its last message; the gateway's from the resume to its
+last commit, which also counts its wake-up against it. RSS is of both gateway processes:
+`rss_mb_idle` before any message, `rss_mb_start` after the first round (caches warmed),
+`rss_mb_end` at the end.
 """
 
 from __future__ import annotations
@@ -116,11 +123,16 @@ class Baseline:
 class GatewayProcess:
     """The whole gateway as a separate process, ingesting into SQLite; paused between drains."""
 
-    def __init__(self, broker: MosquittoProcess, school: str, workdir: Path) -> None:
+    def __init__(self, broker: MosquittoProcess, school: str, workdir: Path,
+                 paused_s: float) -> None:
         self.db = workdir / "bench.db"
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/healthz"
+        # A frozen gateway sends no PINGREQ; a keepalive longer than the pause keeps the
+        # broker from dropping it, as it would not drop a gateway in service.
+        keepalive = min(3600, max(30, int(paused_s) + 30))
         env = {**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
+               "CAMPUSEDGE_MQTT_KEEPALIVE_S": str(keepalive),
                "CAMPUSEDGE_LOG_LEVEL": "WARNING"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "campusedge.cli", "gateway", "run", "--db", str(self.db),
@@ -204,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
         broker.start()
         mqtt_settings = MqttSettings(host=broker.host, port=broker.port, username=USER,
                                      password=PASSWORD)
-        gateway = GatewayProcess(broker, "benchgw", work)
+        gateway = GatewayProcess(broker, "benchgw", work, paused_s=2 * args.seconds + 30)
         base_rates, gw_rates = [], []
         published = 0
         try:
