@@ -45,7 +45,12 @@ class IngestSettings(BaseModel):
 
     school: str = Field(default="+", description="school id to ingest, '+' for all")
     client_id: str = "campusedge-gateway"
-    protocol: Literal["5", "3.1.1"] = "5"
+    # 3.1.1 by default: paho parses MQTT 5 properties on every PUBLISH, which costs the MQTT
+    # process about a third of its rate, and Mosquitto 2.0.11 serves a backlog queued behind
+    # an MQTT 5 receive window slowly (see receive_maximum). With 3.1.1 the broker's
+    # max_inflight_messages is the window: `campusedge broker run` sets it to 0 (unlimited);
+    # on another broker raise it well above batch_max, or acks after commit throttle ingest.
+    protocol: Literal["5", "3.1.1"] = "3.1.1"
     batch_max: int = Field(default=1000, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=20, ge=0, le=5_000)
     # Messages the broker may send before we acknowledge (MQTT 5). Acks follow commits, so
