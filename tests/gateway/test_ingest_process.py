@@ -98,3 +98,28 @@ def test_mqtt_process_exits_when_the_gateway_is_killed(tmp_path: Path,
             gw.wait()
 
 
+
+
+def test_mqtt5_keeps_its_session_and_acks_after_commit(tmp_path: Path,
+                                                        mqtt_settings: MqttSettings) -> None:
+    school = "v" + uuid.uuid4().hex[:8]
+    store = SqliteStore(tmp_path / "r.db")
+    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0, ingest=IngestSettings(
+        school=school, client_id=f"gw-{school}", protocol="5"))
+    gw = Gateway(settings, mqtt_settings, store=store)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(20)])
+        wait_until(lambda: gw.ingest.stats["stored"] == 20, what="20 stored over MQTT 5")
+    finally:
+        gw.stop()
+    publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(20, 30)])
+    store = SqliteStore(tmp_path / "r.db")  # stopping the gateway closed the first one
+    gw = Gateway(settings, mqtt_settings, store=store)
+    gw.start()
+    try:
+        wait_until(lambda: store.count_messages() == 30, what="the backlog after a restart")
+        assert gw.ingest.stats["duplicates"] == 0  # the first 20 were acknowledged
+    finally:
+        gw.stop()
