@@ -45,25 +45,22 @@ class IngestSettings(BaseModel):
 
     school: str = Field(default="+", description="school id to ingest, '+' for all")
     client_id: str = "campusedge-gateway"
-    # 3.1.1 by default: paho parses MQTT 5 properties on every PUBLISH, which costs the MQTT
-    # process about a third of its rate, and Mosquitto 2.0.11 serves a backlog queued behind
-    # an MQTT 5 receive window slowly (see receive_maximum). With 3.1.1 the broker's
-    # max_inflight_messages is the window: `campusedge broker run` sets it to 0 (unlimited);
-    # on another broker raise it well above batch_max, or acks after commit throttle ingest.
+    # 3.1.1 by default: in back-to-back bench runs MQTT 5 cost the gateway about 40 % of its
+    # rate (paho parses MQTT 5 properties on every PUBLISH, in the process that sets the
+    # pace). With 3.1.1 the broker's max_inflight_messages is the window: `campusedge broker
+    # run` sets it to 0 (unlimited); on another broker raise it well above batch_max, or acks
+    # after commit throttle ingest.
     protocol: Literal["5", "3.1.1"] = "3.1.1"
     batch_max: int = Field(default=1000, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=20, ge=0, le=5_000)
     # Messages the broker may send before we acknowledge (MQTT 5). Acks follow commits, so
     # the window must cover everything between the socket and the commit (the MQTT process's
     # open batch, the pipe, the parent's inbox of a few batches, the batch being committed)
-    # or the broker waits on us: at 4000 the bench ran at half speed. Beyond that, the
-    # maximum: Mosquitto 2.0.11 hands out messages queued behind a full window much more
-    # slowly than in-flight ones (a 50k backlog drained at under half the rate through a
-    # 20k window than without one), so the larger the window, the more of a backlog takes
-    # the fast path. Memory does not grow with it: the inbox is bounded, and when it is full
-    # the MQTT process blocks, paho stops reading, and the rest waits in kernel socket
-    # buffers and the broker's session. With MQTT 3.1.1 (no receive maximum) the same
-    # back-pressure is the only bound, and the broker's max_inflight_messages is the window.
+    # or the broker waits on us: at 4000 the bench ran at half the rate of 20000; the MQTT 5
+    # maximum leaves the most room. Memory does not grow with it: the inbox is bounded, and
+    # when it is full the MQTT process blocks, paho stops reading, and the rest waits in
+    # kernel socket buffers and the broker's session. With MQTT 3.1.1 (no receive maximum)
+    # the same back-pressure is the bound on our side.
     receive_maximum: int = Field(default=65535, ge=1, le=65535)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     future_tolerance_s: float = Field(default=300.0, ge=0)
