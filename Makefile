@@ -2,17 +2,23 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM := $(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
+BASE_STAMP := $(VENV)/.installed-base-$(SUM)
+TEST_STAMP := $(VENV)/.installed-test-$(SUM)
 
 .PHONY: demo test lint typecheck services contract clean
 
-$(STAMP): pyproject.toml
+$(BASE_STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-base-* && touch $(BASE_STAMP)
 
-demo: $(STAMP)
+$(TEST_STAMP): $(BASE_STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-test-* && touch $(TEST_STAMP)
+
+demo: $(BASE_STAMP)
 	$(VENV)/bin/campusedge demo
 
 # Installs the Debian packages the tests run for real (Mosquitto, InfluxDB, Chromium for the
@@ -27,18 +33,18 @@ services:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy campusedge edge gateway drivers simulators
 
-contract: $(STAMP)
+contract: $(BASE_STAMP)
 	$(VENV)/bin/campusedge contract export --out docs/contract
 
 EVAL_VIDEOS := ../shared/eval/pe_videos
 
-test: $(STAMP) services lint typecheck
+test: $(TEST_STAMP) services lint typecheck
 	$(VENV)/bin/campusedge contract export --out docs/contract --check
 	$(VENV)/bin/python -m pytest -q
 	@# Repetition counting on the real evaluation clips, when the folder is beside the project.
