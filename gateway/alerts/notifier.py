@@ -69,9 +69,9 @@ class Notifier:
             fresh = [self.lifecycle.get(a.id) or a for a in members]
             self.emit(NotificationKind.OPENED, fresh)
 
-    def held(self) -> int:
+    def held(self, rule: Rule | None = None) -> int:
         with self._lock:
-            return sum(len(v) for v in self._held.values())
+            return sum(len(v) for (_, r), v in self._held.items() if rule in (None, r))
 
     def emit(self, kind: NotificationKind, alerts: list[Alert],
              escalation_level: int | None = None) -> Notification | None:

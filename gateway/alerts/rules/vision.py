@@ -5,6 +5,7 @@ These findings build a referral list for health staff; they page nobody.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +40,15 @@ def screening_of(msg: StoredMessage) -> Screening | None:
     return Screening(acuity, se)
 
 
+def chart_line(acuity: float) -> float:
+    """The nearest 0.1 line of the 5-point chart, halves up (4.85 from a decimal → 4.9)."""
+    # round() would take 4.85 to 4.8: binary floats hold it as 4.8499…
+    return math.floor(acuity * 10 + 0.5 + 1e-9) / 10
+
+
 def grade(acuity: float, cfg: VisionConfig) -> str | None:
     """视力不良 grade of an uncorrected acuity, or None when it is not poor."""
-    # Round to the chart's 0.1 steps so that 4.85 from a decimal conversion grades as 4.9.
-    value = round(acuity, 1)
+    value = chart_line(acuity)
     if value >= cfg.poor_below:
         return None
     if value >= cfg.mild_at_least:
@@ -63,13 +69,13 @@ def findings(now: Screening, previous: Screening | None, cfg: VisionConfig) -> l
         poor = grade(acuity, cfg)
         if poor is not None:
             out.append({"eye": eye, "finding": "poor_vision", "grade": poor,
-                        "acuity": round(acuity, 1)})
+                        "acuity": chart_line(acuity)})
         se = now.spherical_equivalent[eye]
-        if round(acuity, 1) < cfg.poor_below and se is not None and se < cfg.myopia_se_below_d:
-            out.append({"eye": eye, "finding": "screening_myopia", "acuity": round(acuity, 1),
+        if chart_line(acuity) < cfg.poor_below and se is not None and se < cfg.myopia_se_below_d:
+            out.append({"eye": eye, "finding": "screening_myopia", "acuity": chart_line(acuity),
                         "spherical_equivalent_d": round(se, 2)})
         before = previous.acuity[eye] if previous is not None else None
         if before is not None and round(before - acuity, 2) >= cfg.drop_at_least:
-            out.append({"eye": eye, "finding": "acuity_drop", "from": round(before, 1),
-                        "to": round(acuity, 1)})
+            out.append({"eye": eye, "finding": "acuity_drop", "from": chart_line(before),
+                        "to": chart_line(acuity)})
     return out
