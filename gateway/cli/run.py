@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", choices=["5", "3.1.1"])
     parser.add_argument("--api-host")
     parser.add_argument("--api-port", type=int, help="0 disables the HTTP API")
+    parser.add_argument("--alerts-dir", type=Path, help="per-school alert configs "
+                        "(<school>.yaml) and the district's warning_levels.yaml")
     parser.add_argument("-v", "--verbose", action="store_true")
     add_mqtt_arguments(parser)
 
@@ -38,6 +40,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["store_url"] = args.store_url
     if args.state_db is not None:
         updates["state_db"] = args.state_db
+    if args.alerts_dir is not None:
+        updates["alerts_dir"] = args.alerts_dir
     for name in ("api_host", "api_port"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)
