@@ -38,6 +38,8 @@ class AlertService:
         self.engine = AlertEngine(db, roster, devices, self.configs, channels, clock=clock)
 
     def start(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.start()
         self.engine.start()
 
     def stop(self) -> None:

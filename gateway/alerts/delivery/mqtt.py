@@ -30,8 +30,15 @@ class MqttAlertPublisher:
         if settings.tls_ca:
             self._client.tls_set(ca_certs=settings.tls_ca)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s)
+        self._settings = settings
+        self._started = False
+
+    def start(self) -> None:
+        """Connect in the background; notifications published before that are queued."""
+        s = self._settings
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
         self._client.loop_start()
+        self._started = True
 
     def send(self, n: Notification) -> None:
         if not self.configs.for_school(n.school).delivery.mqtt:
@@ -40,5 +47,7 @@ class MqttAlertPublisher:
         self._client.publish(topic, json.dumps(notification_payload(n)).encode(), qos=1)
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        if self._started:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._started = False
