@@ -20,8 +20,10 @@ class StateDB:
         self.path = str(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        with self.transaction() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+        # Outside a transaction: SQLite refuses to change the journal mode inside one, which
+        # made reopening an existing state database fail.
+        with self._write_lock:
+            self.connection().execute("PRAGMA journal_mode=WAL")
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
