@@ -43,4 +43,5 @@ class AlertService:
         self.engine.start()
 
     def stop(self) -> None:
+        self.hub.close()
         self.engine.stop()

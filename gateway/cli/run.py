@@ -61,7 +61,9 @@ def serve(gateway: Gateway) -> None:
         from gateway.api.app import create_app
 
         server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=settings.api_host,
-                                               port=settings.api_port, log_level="warning"))
+                                               port=settings.api_port, log_level="warning",
+                                               # Open SSE streams must not hold a stop.
+                                               timeout_graceful_shutdown=3))
         server.run()
         return
     stop = threading.Event()

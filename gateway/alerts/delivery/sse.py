@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import threading
@@ -20,7 +21,8 @@ class Subscriber:
     id: int
     user: User
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Notification] = field(
+    # None is the end-of-stream mark the hub sends when the gateway stops.
+    queue: asyncio.Queue[Notification | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: int = 0
 
@@ -59,7 +61,7 @@ class SseHub:
                     self.unsubscribe(sub)
 
     @staticmethod
-    def _put(sub: Subscriber, notification: Notification) -> None:
+    def _put(sub: Subscriber, notification: Notification | None) -> None:
         try:
             sub.queue.put_nowait(notification)
         except asyncio.QueueFull:
@@ -70,5 +72,19 @@ class SseHub:
                         sub.id, sub.user.id)
 
     def close(self) -> None:
+        """End every open stream, so that the HTTP server can shut down without waiting."""
         with self._lock:
+            subs = list(self._subs.values())
             self._subs.clear()
+        for sub in subs:
+            with contextlib.suppress(RuntimeError):  # that loop has already closed
+                sub.loop.call_soon_threadsafe(self._end, sub)
+
+    @staticmethod
+    def _end(sub: Subscriber) -> None:
+        try:
+            sub.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            # Make room: the stream is ending anyway.
+            sub.queue.get_nowait()
+            sub.queue.put_nowait(None)

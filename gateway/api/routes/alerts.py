@@ -340,6 +340,8 @@ async def stream(request: Request, gateway: GatewayDep,
                         return
                     yield ": keep-alive\n\n"
                     continue
+                if n is None:
+                    return  # the gateway is stopping
                 text = _event(gateway, user, n)
                 if text is not None:
                     yield text
