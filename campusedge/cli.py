@@ -29,6 +29,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): ("gateway.bench.ingest",
                            "benchmark MQTT ingest against a bare subscriber"),
+    ("alerts", "check"): ("gateway.alerts.cli",
+                          "validate alert configs and print a school's effective rules"),
     ("bench", "alerts"): ("gateway.alerts.bench",
                           "benchmark fever alert delivery (SSE, webhook) under load"),
 }

@@ -239,7 +239,7 @@ class AlertConfigs:
                 if cfg.school is not None and cfg.school != path.stem:
                     raise AlertConfigError(f"{path}: school: {cfg.school!r} does not match the "
                                            f"file name (expected {path.stem!r})")
-                self._schools[school] = cfg
+                self._schools[school] = cfg.model_copy(update={"school": school})
         if warning_levels_file is None and directory is not None and \
                 (directory / "warning_levels.yaml").exists():
             warning_levels_file = directory / "warning_levels.yaml"

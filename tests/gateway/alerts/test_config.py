@@ -81,3 +81,15 @@ def test_any_mapping_parses_or_fails_clearly(data: dict[str, object]) -> None:
         parse_school_config(yaml.safe_dump(data), "fuzz.yaml")
     except AlertConfigError as exc:
         assert "fuzz.yaml" in str(exc)
+
+
+def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+
+    (tmp_path / "sch3.yaml").write_text("heart_rate: {high_sustain_s: 45}\n")
+    assert main(["alerts", "check", str(tmp_path), "--school", "sch3"]) == 0
+    out = capsys.readouterr().out
+    assert "1 school file(s) sch3" in out and "high_sustain_s: 45.0" in out
+    (tmp_path / "sch4.yaml").write_text("vision: {poor_below: high}\n")
+    assert main(["alerts", "check", str(tmp_path)]) == 1
+    assert "sch4.yaml: vision.poor_below" in capsys.readouterr().err
