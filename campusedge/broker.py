@@ -61,7 +61,7 @@ class MosquittoProcess:
     users: dict[str, str]
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
-    max_inflight: int = 1000
+    max_inflight: int = 0
     max_queued: int = 2_000_000
     binary: str | None = field(default_factory=find_mosquitto)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)

@@ -33,6 +33,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                           "validate alert configs and print a school's effective rules"),
     ("bench", "alerts"): ("gateway.alerts.bench",
                           "benchmark fever alert delivery (SSE, webhook) under load"),
+    ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
+    ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
+    ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
 }
 
 

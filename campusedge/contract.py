@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -53,6 +54,15 @@ def _utc(v: datetime) -> datetime:
     return v.astimezone(UTC)
 
 
+def _not_bool(v: object) -> object:
+    # JSON true equals 1 in Python; a schema version must be the number itself.
+    if isinstance(v, bool):
+        raise ValueError("schema version must be an integer, not a boolean")
+    return v
+
+
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_bool),
+                          Field(description="schema version")]
 DeviceId = Annotated[StrictStr, AfterValidator(lambda v: check_id(v, "device id"))]
 Finite = Annotated[StrictFloat | StrictInt, AfterValidator(_finite)]
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
@@ -71,7 +81,7 @@ class Reading(_Strict):
 
 
 class _Header(_Strict):
-    v: Literal[1] = Field(default=SCHEMA_VERSION, description="schema version")
+    v: SchemaVersion = SCHEMA_VERSION
     device_id: DeviceId
     kind: DeviceKind
     seq: StrictInt = Field(ge=0, lt=2**63, description="per-device monotonic sequence number")
@@ -120,7 +130,7 @@ class DeviceState(StrEnum):
 class Status(_Strict):
     """Retained birth and last-will message on `…/status`."""
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: SchemaVersion = SCHEMA_VERSION
     device_id: DeviceId
     kind: DeviceKind
     state: DeviceState

@@ -20,7 +20,11 @@ from campusedge.contract import (
     check_not_future,
 )
 from campusedge.topics import Channel, DeviceTopic
-from campusedge.units import UnitError, normalize
+from campusedge.units import METRICS, UnitError, normalize
+
+
+_MODELS: dict[Channel, type[ReadingMessage | EventMessage | Status]] = {
+    Channel.READING: ReadingMessage, Channel.EVENT: EventMessage, Channel.STATUS: Status}
 
 
 def _reject_constant(name: str) -> Any:
@@ -59,6 +63,8 @@ def _validation_reason(exc: ValidationError) -> EnvelopeError:
 
 
 def _normalized(readings: list[Reading]) -> list[Reading]:
+    if all(_canonical(r) for r in readings):
+        return readings  # the common case: nothing to convert, no copies
     out: list[Reading] = []
     for r in readings:
         try:
@@ -67,6 +73,28 @@ def _normalized(readings: list[Reading]) -> list[Reading]:
             raise EnvelopeError("out_of_range", str(exc)) from None
         out.append(Reading(metric=r.metric, value=value, unit=unit))
     return out
+
+
+def _canonical(r: Reading) -> bool:
+    spec = METRICS[r.metric]
+    return r.unit is spec.unit and spec.minimum <= r.value <= spec.maximum
+
+
+def _validate(model: type[ReadingMessage | EventMessage | Status], payload: bytes,
+              max_bytes: int) -> ReadingMessage | EventMessage | Status:
+    if len(payload) > max_bytes:
+        raise EnvelopeError("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
+    try:
+        # Fast path: pydantic's own JSON parser validates a good payload in one pass.
+        return model.model_validate_json(payload)
+    except ValidationError:
+        pass
+    # Slow path, for bad input only: find out exactly why, with a reason tag.
+    data = load_json(payload, max_bytes)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_reason(exc) from None
 
 
 def parse_message(
@@ -82,14 +110,7 @@ def parse_message(
     Readings come back in their metric's canonical unit, so everything downstream sees one unit
     per metric.
     """
-    data = load_json(payload, max_bytes)
-    models: dict[Channel, type[ReadingMessage | EventMessage | Status]] = {
-        Channel.READING: ReadingMessage, Channel.EVENT: EventMessage, Channel.STATUS: Status}
-    model = models[topic.channel]
-    try:
-        msg = model.model_validate(data)
-    except ValidationError as exc:
-        raise _validation_reason(exc) from None
+    msg = _validate(_MODELS[topic.channel], payload, max_bytes)
     if msg.device_id != topic.device_id or msg.kind != topic.kind:
         raise EnvelopeError("topic_mismatch",
                             f"payload is for {msg.kind.value}/{msg.device_id}, topic for "
@@ -98,6 +119,9 @@ def parse_message(
         return msg
     check_not_future(msg.ts, now, future_tolerance)
     if isinstance(msg, ReadingMessage):
-        return msg.model_copy(update={"readings": _normalized(msg.readings)})
-    event = msg.event.model_copy(update={"readings": _normalized(msg.event.readings)})
-    return msg.model_copy(update={"event": event})
+        readings = _normalized(msg.readings)
+        return msg if readings is msg.readings else msg.model_copy(update={"readings": readings})
+    readings = _normalized(msg.event.readings)
+    if readings is msg.event.readings:
+        return msg
+    return msg.model_copy(update={"event": msg.event.model_copy(update={"readings": readings})})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,6 +61,10 @@ class DeviceTopic:
 
     @classmethod
     def parse(cls, topic: str) -> DeviceTopic:
+        return _parse_device_topic(topic)
+
+    @classmethod
+    def _parse(cls, topic: str) -> DeviceTopic:
         parts = topic.split("/")
         if len(parts) != 5 or parts[0] != ROOT:
             raise TopicError(f"topic {topic!r} is not campus/<school>/<kind>/<device>/<channel>")
@@ -72,6 +77,12 @@ class DeviceTopic:
         except ValueError:
             raise TopicError(f"topic {topic!r}: unknown channel {parts[4]!r}") from None
         return cls(parts[1], kind, parts[3], channel)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _parse_device_topic(topic: str) -> DeviceTopic:
+    # A campus has a few thousand devices, each on a few topics: parsing each once is enough.
+    return DeviceTopic._parse(topic)
 
 
 def device_subscriptions(school: str = "+") -> list[str]:

@@ -20,10 +20,8 @@ class StateDB:
         self.path = str(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        # Outside a transaction: SQLite refuses to change the journal mode inside one, which
-        # made reopening an existing state database fail.
-        with self._write_lock:
-            self.connection().execute("PRAGMA journal_mode=WAL")
+        # journal_mode cannot change inside a transaction, so it is set on the bare connection.
+        self.connection().execute("PRAGMA journal_mode=WAL")
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

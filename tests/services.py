@@ -13,11 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campusedge.broker import MosquittoProcess, find_mosquitto, free_port, wait_for_port
+from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 
 REQUIRE = os.environ.get("CAMPUSEDGE_REQUIRE_SERVICES") == "1"
 MQTT_USER = "campusedge-test"
 MQTT_PASSWORD = "s3cret-test-pw"
+INFLUX_ADMIN = "campusedge-admin"
+INFLUX_ADMIN_PASSWORD = "influx-test-pw"
 
 
 def missing(what: str) -> None:
@@ -51,6 +53,8 @@ class InfluxProcess:
     data_dir: Path
     port: int
     proc: subprocess.Popen[bytes] | None = None
+    # With auth on, start() creates the admin INFLUX_ADMIN (allowed while no user exists).
+    auth_enabled: bool = False
 
     @property
     def url(self) -> str:
@@ -60,7 +64,7 @@ class InfluxProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "influxdb.conf"
         conf.write_text(f"""reporting-disabled = true
-bind-address = "127.0.0.1:{free_port()}"
+bind-address = "127.0.0.1:{self._rpc_port()}"
 [meta]
   dir = "{self.data_dir}/meta"
 [data]
@@ -70,6 +74,7 @@ bind-address = "127.0.0.1:{free_port()}"
 [http]
   bind-address = "127.0.0.1:{self.port}"
   log-enabled = false
+  auth-enabled = {str(self.auth_enabled).lower()}
 [monitor]
   store-enabled = false
 [continuous_queries]
@@ -77,16 +82,30 @@ bind-address = "127.0.0.1:{free_port()}"
 """)
         log = open(self.data_dir / "influxd.log", "wb")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen([self.binary, "-config", str(conf)], stdout=log, stderr=log)
-        wait_for_port("127.0.0.1", self.port, 20)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                # Typically a port taken between free_port() and bind; start_influxd retries.
+                self.proc = None
+                raise PortTaken(f"influxd exited at start; see {self.data_dir}/influxd.log")
             try:
                 if httpx.get(f"{self.url}/ping", timeout=1).status_code == 204:
+                    if self.auth_enabled:
+                        httpx.post(f"{self.url}/query", data={
+                            "q": f"CREATE USER \"{INFLUX_ADMIN}\" WITH PASSWORD "
+                                 f"'{INFLUX_ADMIN_PASSWORD}' WITH ALL PRIVILEGES"},
+                                   timeout=10).raise_for_status()
                     return
-            except httpx.HTTPError:
+            except httpx.TransportError:
                 pass
             time.sleep(0.1)
         raise RuntimeError("influxd did not answer /ping")
+
+    def _rpc_port(self) -> int:
+        port = free_port()
+        while port == self.port:
+            port = free_port()
+        return port
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -99,14 +118,25 @@ bind-address = "127.0.0.1:{free_port()}"
             self.proc = None
 
 
-def start_influxd(data_dir: Path) -> InfluxProcess:
+class PortTaken(RuntimeError):
+    """The server could not bind its port: another process took it first."""
+
+
+def start_influxd(data_dir: Path, *, auth_enabled: bool = False) -> InfluxProcess:
     binary = find_influxd()
     if binary is None:
         missing("influxdb")
     assert binary is not None
-    server = InfluxProcess(binary=binary, data_dir=data_dir, port=free_port())
-    server.start()
-    return server
+    for attempt in range(3):
+        server = InfluxProcess(binary=binary, data_dir=data_dir, port=free_port(),
+                               auth_enabled=auth_enabled)
+        try:
+            server.start()
+            return server
+        except PortTaken:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def mosquitto_fixture(tmp: Path) -> Iterator[MosquittoProcess]:

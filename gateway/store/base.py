@@ -64,8 +64,46 @@ class ReadingRow:
     unit: str
 
 
+Scalar = bool | int | float | str | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One stored event message, as queries return it."""
+
+    school: str
+    kind: str
+    device_id: str
+    seq: int
+    ts: datetime
+    time_quality: str
+    event_type: str
+    attributes: dict[str, Scalar]
+    readings: tuple[tuple[str, float, str], ...]
+
+
+@dataclass(frozen=True)
+class DeviceSeen:
+    """The newest stored message of one device (by sequence number)."""
+
+    school: str
+    kind: str
+    device_id: str
+    last_seq: int
+    last_ts: datetime
+    last_received_at: datetime
+
+
+class StoreError(RuntimeError):
+    """The store refused or could not complete an operation; the message says what and where."""
+
+
 class Store(Protocol):
-    """A durable store. `write` returns only after the batch is committed (fsync'd or acked)."""
+    """A durable store. `write` returns only after the batch is committed (fsync'd or acked).
+
+    Queries return rows ordered by device timestamp (oldest first unless `newest_first`), ties
+    broken by device id and sequence number; `since` is inclusive, `until` exclusive.
+    """
 
     def write(self, messages: Sequence[StoredMessage]) -> WriteResult: ...
 
@@ -79,7 +117,25 @@ class Store(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 10_000,
+        newest_first: bool = False,
     ) -> list[ReadingRow]: ...
+
+    def events(
+        self,
+        *,
+        device_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10_000,
+        newest_first: bool = False,
+    ) -> list[EventRow]: ...
+
+    def last_seen(self) -> list[DeviceSeen]: ...
+
+    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
+        """The newest dead letters first."""
+        ...
 
     def count_messages(self) -> int: ...
 

@@ -1,0 +1,99 @@
+"""The `campusedge fitness score|total` commands: batch files in, results out, errors on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from gateway.fitness.batch import (
+    CsvFormatError,
+    Kind,
+    RowResult,
+    run_csv,
+    run_jsonl,
+    to_json_line,
+)
+from gateway.fitness.standard import load_standard
+
+_FORMATS = {
+    "score": (
+        '{"id", "grade", "sex", "item", "value"}',
+        '{"id", "score", "bonus"}',
+    ),
+    "total": (
+        '{"id", "grade", "sex", "results": {item: value}}',
+        '{"id", "standard_score", "bonus", "total", "level"}',
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, kind: Kind) -> None:
+    """Options shared by both commands."""
+    line_in, line_out = _FORMATS[kind]
+    parser.epilog = (
+        f"JSON lines in: {line_in} per line; out: {line_out} per line, in order. A bad row is "
+        'replaced by {"id", "error", "field"} and also reported on stderr as a JSON line naming '
+        "row and column; the exit code is then 1. See docs/fitness.md."
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--batch", metavar="FILE", help="JSON lines input ('-' for stdin)")
+    source.add_argument("--csv", metavar="FILE", help="CSV input with a header row ('-' for stdin)")
+    parser.add_argument("--out", metavar="FILE", help="write results here (default: stdout)")
+
+
+@contextmanager
+def _open_in(name: str) -> Iterator[TextIO]:
+    if name == "-":
+        yield sys.stdin
+        return
+    with Path(name).open(encoding="utf-8-sig", newline="") as stream:
+        yield stream
+
+
+@contextmanager
+def _open_out(name: str | None) -> Iterator[TextIO]:
+    if name is None or name == "-":
+        yield sys.stdout
+        return
+    with Path(name).open("w", encoding="utf-8", newline="") as stream:
+        yield stream
+
+
+def _report(result: RowResult, errors: TextIO) -> bool:
+    for error in result.errors:
+        errors.write(to_json_line(error.as_json()))
+    return not result.errors
+
+
+def run_kind(args: argparse.Namespace, kind: Kind) -> int:
+    """Score a batch; 0 if every row scored, 1 if any row failed, 2 if the input can't be read."""
+    standard = load_standard()
+    all_good = True
+    try:
+        with _open_in(args.csv or args.batch) as source, _open_out(args.out) as out:
+            if args.csv:
+                columns, results = run_csv(standard, kind, source)
+                writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+                writer.writeheader()
+                for result in results:
+                    writer.writerow(result.record)
+                    all_good &= _report(result, sys.stderr)
+            else:
+                for result in run_jsonl(standard, kind, source):
+                    out.write(to_json_line(result.record))
+                    all_good &= _report(result, sys.stderr)
+    except OSError as exc:
+        print(f"campusedge fitness {kind}: cannot read or write: {exc}", file=sys.stderr)
+        return 2
+    except CsvFormatError as exc:
+        print(f"campusedge fitness {kind}: {exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"campusedge fitness {kind}: input is not UTF-8 text: {exc}", file=sys.stderr)
+        return 2
+    return 0 if all_good else 1

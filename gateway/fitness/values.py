@@ -1,0 +1,182 @@
+"""Checking what a teacher typed: grade, sex and measured values with their units and sane ranges.
+
+The ranges are the project's own choice (documented in docs/fitness.md), not part of the
+standard: wide enough for any real student, narrow enough to catch a wrong unit (litres for
+millilitres, metres for centimetres, minutes for seconds) or a typing slip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from gateway.fitness.standard import GRADES, ITEM_IDS, ItemId, Sex
+
+
+class FieldError(ValueError):
+    """Bad input in one named field; `field` is the item, key or column to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ValueSpec:
+    """Unit and plausible range of one measurement."""
+
+    unit: str
+    low: Decimal
+    high: Decimal
+    integer: bool = False
+    clock: bool = False  # "m:ss" accepted (long runs only)
+    # A value below this is almost surely in a larger unit; the hint says which.
+    wrong_unit_below: Decimal | None = None
+    wrong_unit_hint: str = ""
+
+
+def _d(text: str) -> Decimal:
+    return Decimal(text)
+
+
+SPECS: Final[Mapping[str, ValueSpec]] = {
+    "bmi": ValueSpec("kg/m²", _d("5"), _d("80")),
+    "vital_capacity": ValueSpec(
+        "mL", _d("200"), _d("10000"), wrong_unit_below=_d("20"), wrong_unit_hint="litres"
+    ),
+    "run_50m": ValueSpec("s", _d("5"), _d("30")),
+    "sit_and_reach": ValueSpec("cm", _d("-50"), _d("60")),
+    "rope_skip_1min": ValueSpec("count", _d("0"), _d("400"), integer=True),
+    "sit_up_1min": ValueSpec("count", _d("0"), _d("100"), integer=True),
+    "shuttle_50x8": ValueSpec(
+        "s", _d("60"), _d("400"), clock=True, wrong_unit_below=_d("10"), wrong_unit_hint="minutes"
+    ),
+    "standing_long_jump": ValueSpec(
+        "cm", _d("30"), _d("400"), wrong_unit_below=_d("5"), wrong_unit_hint="metres"
+    ),
+    "pull_up": ValueSpec("count", _d("0"), _d("60"), integer=True),
+    "run_1000m": ValueSpec(
+        "s", _d("120"), _d("1200"), clock=True, wrong_unit_below=_d("20"), wrong_unit_hint="minutes"
+    ),
+    "run_800m": ValueSpec(
+        "s", _d("100"), _d("1200"), clock=True, wrong_unit_below=_d("20"), wrong_unit_hint="minutes"
+    ),
+    "height_cm": ValueSpec(
+        "cm", _d("50"), _d("250"), wrong_unit_below=_d("3"), wrong_unit_hint="metres"
+    ),
+    "weight_kg": ValueSpec("kg", _d("10"), _d("250")),
+}
+
+_UNIT_WORDS: Final = {"s": "seconds", "cm": "centimetres", "mL": "millilitres", "kg": "kilograms"}
+_CLOCK: Final = re.compile(r"^(\d{1,2}):([0-5]\d(?:\.\d+)?)$")
+_LIMIT: Final = Decimal("1e9")
+
+
+_UNIT_SPELLINGS: Final = {
+    "s": {"s", "sec", "secs", "second", "seconds", "秒"},
+    "cm": {"cm", "centimetre", "centimetres", "centimeter", "centimeters", "厘米"},
+    "mL": {"ml", "millilitre", "millilitres", "milliliter", "milliliters", "毫升"},
+    "count": {"count", "counts", "reps", "times", "次", "个"},
+    "kg/m²": {"kg/m²", "kg/m2", "kg/m^2"},
+    "kg": {"kg", "kilogram", "kilograms", "公斤", "千克"},
+}
+
+
+def check_unit(name: str, raw: object, field: str = "unit") -> None:
+    """An optional unit given with a value must be the item's own unit (no conversions)."""
+    unit = SPECS[name].unit
+    if not (isinstance(raw, str) and raw.strip().lower() in _UNIT_SPELLINGS[unit]):
+        raise FieldError(field, f"wrong unit {show(raw)} for {name}: give it in {unit}")
+
+
+def show(raw: object) -> str:
+    """A value as the person typed it: numbers plain, text quoted."""
+    if isinstance(raw, int | Decimal | float) and not isinstance(raw, bool):
+        return str(raw)
+    return repr(raw)
+
+
+def parse_grade(raw: object, field: str = "grade") -> str:
+    """A grade key: "1".."12", "univ_1_2" or "univ_3_4" (a whole number 1..12 is accepted too)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
+        raw = str(int(raw))
+    if isinstance(raw, str) and raw.strip() in GRADES:
+        return raw.strip()
+    raise FieldError(field, f"unknown grade {show(raw)}; expected one of {', '.join(GRADES)}")
+
+
+def parse_sex(raw: object, field: str = "sex") -> Sex:
+    """The sex column: male or female."""
+    text = raw.strip().lower() if isinstance(raw, str) else raw
+    if text == "male":
+        return "male"
+    if text == "female":
+        return "female"
+    raise FieldError(field, f"unknown sex {show(raw)}; expected male or female")
+
+
+def parse_item(raw: object, field: str = "item") -> ItemId:
+    """One of the item ids."""
+    for item in ITEM_IDS:
+        if raw == item:
+            return item
+    raise FieldError(field, f"unknown item {show(raw)}; expected one of {', '.join(ITEM_IDS)}")
+
+
+def _to_decimal(raw: object, spec: ValueSpec, name: str, field: str) -> Decimal:
+    unit = _UNIT_WORDS.get(spec.unit, spec.unit)
+    if isinstance(raw, bool) or raw is None:
+        raise FieldError(field, f"{name} needs a number of {unit}, got {show(raw)}")
+    if isinstance(raw, int | Decimal):
+        value = Decimal(raw)
+    elif isinstance(raw, float):
+        value = Decimal(repr(raw))  # the shortest decimal that round-trips, not binary noise
+    elif isinstance(raw, str):
+        text = raw.strip()
+        clock = _CLOCK.match(text)
+        if clock and spec.clock:
+            return Decimal(int(clock.group(1)) * 60) + Decimal(clock.group(2))
+        if ":" in text or "'" in text or '"' in text:
+            raise FieldError(field, f"wrong unit: {name} is in {unit}, not minutes ({show(raw)})")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise FieldError(
+                field, f"{show(raw)} is not a plain number; {name} is in {unit} ({spec.unit})"
+            ) from None
+    else:
+        raise FieldError(field, f"{name} needs a number of {unit}, got {type(raw).__name__}")
+    if not value.is_finite() or abs(value) > _LIMIT:
+        raise FieldError(field, f"impossible value {show(raw)} for {name}")
+    return value
+
+
+def parse_measure(name: str, raw: object, field: str | None = None) -> Decimal:
+    """A measured value for `name` (an item id, "height_cm" or "weight_kg") in canonical units.
+
+    Runs may be given as "m:ss" (e.g. "3:45" = 225 s); everything else is a plain number.
+    """
+    spec = SPECS[name]
+    where = field or name
+    value = _to_decimal(raw, spec, name, where)
+    unit = _UNIT_WORDS.get(spec.unit, spec.unit)
+    if spec.wrong_unit_below is not None and Decimal(0) < value < spec.wrong_unit_below:
+        raise FieldError(
+            where,
+            f"wrong unit: {show(raw)} looks like {spec.wrong_unit_hint}; {name} is in {unit}",
+        )
+    if not spec.low <= value <= spec.high:
+        raise FieldError(
+            where,
+            f"impossible value {show(raw)} for {name}: "
+            f"expected {spec.low}..{spec.high} {spec.unit}",
+        )
+    if spec.integer and value != value.to_integral_value():
+        raise FieldError(where, f"{name} is a count; {show(raw)} is not a whole number")
+    return value

@@ -1,0 +1,446 @@
+"""InfluxDB store over the v1 HTTP API: `/write` line protocol and InfluxQL `/query`.
+
+InfluxDB 1.x serves this API natively; 2.x and 3.x serve it as v1-compatible endpoints, with
+`Authorization: Token …` instead of a username and password.
+
+Measurements:
+
+- `reading`: one point per value. Tags school, kind, device_id, metric, seq_block; fields
+  value (float), unit, seq (int), time_quality, ts_us (device time, µs since the epoch);
+- `event`: one point per event message. Tags school, kind, device_id, event_type, seq_block;
+  fields seq, time_quality, ts_us, attributes (JSON object), readings (JSON list);
+- `message`: one point per stored message, written after its readings and event are acked, so
+  a message point means "this message is completely stored" (a failed write is retried whole
+  and nothing is half-stored under a key that later counts as a duplicate). Tags school, kind,
+  device_id, seq_block; fields seq, time_quality, ts_us, received_us;
+- `dead_letter`: no tags, so that no input, however malformed, makes a dead letter
+  unwritable (tags cannot carry every string); fields topic, reason, detail, school (absent
+  when unknown), payload (base64), received_us. Dead letters have no natural key: the point
+  time is received_at in µs plus a per-store counter in the nanoseconds.
+
+Point identity. InfluxDB identifies a point by measurement, tag set and timestamp; writing the
+same identity again overwrites it. So the timestamp is derived from the message only:
+
+    time_ns = floor(device ts to the millisecond) + (seq mod 1_000_000) ns
+    tag seq_block = seq // 1_000_000
+
+Rewriting a message yields the same point (idempotent), and two seqs of one device never share
+a point: within one millisecond, seqs in one block differ in the nanosecond part, seqs in
+different blocks differ in the tag — even when a device stamps every message alike. The cost
+is one more series per device per million messages (a band at 10 messages/s opens a new one
+every 28 hours), against one series per *message* if seq itself were a tag, which would blow up
+InfluxDB's series index. The exact device time is kept in `ts_us`; time-range queries use the
+point time widened to whole milliseconds and then `ts_us` for the exact bound.
+
+Ordering of query results is by point time, i.e. by device time to the millisecond and then by
+seq within a millisecond; rows inside that are sorted exactly before they are returned, but a
+`limit` cut is made by InfluxDB on point time.
+
+Deduplication: before writing, the store asks which keys of the batch already exist among the
+batch's devices within the batch's time window. A redelivery carries the same device time, so
+it is found; the same (device, seq) resent with a *different* device time would be stored
+twice and shows up in `duplicate_keys()`.
+
+Durability: `write` returns after InfluxDB answered 204, i.e. after the points are in its WAL
+(InfluxDB 1.x fsyncs the WAL before answering unless `wal-fsync-delay` is set).
+
+Counting: `count_messages()` is the sum over devices of `count(distinct(seq))` in `message`;
+`duplicate_keys()` reads seqs point by point only for devices whose point count exceeds it.
+
+Transient failures (connection errors, timeouts, 429, 5xx) are retried with exponential
+backoff; rewriting is safe because every point's identity is fixed before the first attempt.
+Other 4xx answers (bad auth, field type conflict, missing database) raise `StoreError` with
+InfluxDB's message at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from gateway.store.base import (
+    DeadLetter,
+    DeviceSeen,
+    EventRow,
+    ReadingRow,
+    Scalar,
+    StoredMessage,
+    StoreError,
+    WriteResult,
+)
+from gateway.store.line_protocol import FieldValue, LineProtocolError, point
+
+SEQ_BLOCK = 1_000_000
+NS_PER_MS = 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def to_us(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise StoreError(f"timestamp {value!r} has no UTC offset; stores keep UTC only")
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def point_time_ns(ts: datetime, seq: int) -> int:
+    """The deterministic point time of message (ts, seq); see the module docstring."""
+    ms = to_us(ts) // 1000
+    return ms * NS_PER_MS + seq % SEQ_BLOCK
+
+
+def quote_literal(text: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass
+class Series:
+    """One series of a query answer."""
+
+    name: str
+    tags: dict[str, str]
+    columns: list[str]
+    values: list[list[Any]]
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        for row in self.values:
+            yield dict(zip(self.columns, row, strict=True)) | self.tags
+
+
+class InfluxStore:
+    """A `Store` in one InfluxDB database. Thread-safe: httpx.Client is."""
+
+    def __init__(
+        self,
+        base_url: str,
+        database: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        create_database: bool = True,
+        timeout: float = 10.0,
+        retries: int = 5,
+        backoff_s: float = 0.2,
+    ) -> None:
+        if not database:
+            raise StoreError("influx store needs a database name")
+        if token and username:
+            raise StoreError("influx store: give either username/password or a token, not both")
+        self.base_url = base_url.rstrip("/")
+        self.database = database
+        self.retries = retries
+        self.backoff_s = backoff_s
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        auth = httpx.BasicAuth(username, password or "") if username else None
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, auth=auth,
+                                    timeout=timeout)
+        # Dead letters have no natural key; a per-store counter (random start, so two gateway
+        # processes are unlikely to agree) keeps letters of the same microsecond apart.
+        self._dead_counter = random.randrange(1000)
+        self._dead_lock = threading.Lock()
+        if create_database:
+            self._request("POST", "/query", data={"q": f'CREATE DATABASE "{_ident(database)}"'})
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                 data: Mapping[str, str] | None = None,
+                 content: bytes | None = None) -> httpx.Response:
+        where = f"{method} {self.base_url}{path}"
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self._client.request(method, path, params=params, data=data,
+                                                content=content)
+            except httpx.TransportError as exc:
+                if last:
+                    raise StoreError(f"influx {where}: {type(exc).__name__}: {exc} "
+                                     f"(after {self.retries + 1} attempts)") from exc
+            else:
+                if response.status_code < 300:
+                    return response
+                message = _error_text(response)
+                if response.status_code not in RETRY_STATUS or last:
+                    hint = ""
+                    if response.status_code in (401, 403):
+                        hint = " (check the user:password or token in the store URL)"
+                    raise StoreError(f"influx {where}: HTTP {response.status_code}: "
+                                     f"{message}{hint}")
+            time.sleep(min(self.backoff_s * 2**attempt, 5.0))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def query(self, q: str) -> list[Series]:
+        """Run one InfluxQL SELECT/SHOW statement; raise StoreError on its error."""
+        response = self._request("GET", "/query", params={
+            "db": self.database, "q": q, "epoch": "ns", "chunked": "true",
+            "chunk_size": "10000"})
+        merged: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
+        # A chunked answer is one JSON document per line; a series may continue over several.
+        for line in response.text.splitlines():
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            if "error" in doc:
+                raise StoreError(f"influx query {q!r}: {doc['error']}")
+            for result in doc.get("results", []):
+                if "error" in result:
+                    raise StoreError(f"influx query {q!r}: {result['error']}")
+                for s in result.get("series", []):
+                    tags = dict(s.get("tags") or {})
+                    key = (s["name"], tuple(sorted(tags.items())))
+                    if key in merged:
+                        merged[key].values.extend(s.get("values") or [])
+                    else:
+                        merged[key] = Series(s["name"], tags, list(s["columns"]),
+                                             list(s.get("values") or []))
+        return list(merged.values())
+
+    def _rows(self, q: str) -> list[dict[str, Any]]:
+        return [row for series in self.query(q) for row in series.rows()]
+
+    def write_lines(self, lines: Iterable[str]) -> None:
+        body = "\n".join(lines)
+        if body:
+            self._request("POST", "/write", params={"db": self.database, "precision": "ns"},
+                          content=body.encode())
+
+    # -- writes -------------------------------------------------------------------------
+
+    def write(self, messages: Sequence[StoredMessage]) -> WriteResult:
+        fresh: dict[tuple[str, int], StoredMessage] = {}
+        for m in messages:
+            fresh.setdefault((m.device_id, m.seq), m)
+        for key in self._existing(fresh.values()):
+            fresh.pop(key, None)
+        try:
+            data_lines = [line for m in fresh.values() for line in _data_points(m)]
+            message_lines = [_message_point(m) for m in fresh.values()]
+        except LineProtocolError as exc:
+            raise StoreError(f"influx store: cannot write message: {exc}") from exc
+        self.write_lines(data_lines)
+        self.write_lines(message_lines)
+        return WriteResult(inserted=len(fresh), duplicates=len(messages) - len(fresh))
+
+    def _existing(self, messages: Iterable[StoredMessage]) -> set[tuple[str, int]]:
+        by_device: dict[str, list[int]] = {}
+        times: list[int] = []
+        for m in messages:
+            by_device.setdefault(m.device_id, []).append(m.seq)
+            times.append(point_time_ns(m.ts, m.seq))
+        if not times:
+            return set()
+        found: set[tuple[str, int]] = set()
+        devices = sorted(by_device)
+        # Bounded OR lists keep the query URL short.
+        for start in range(0, len(devices), 200):
+            chunk = devices[start:start + 200]
+            cond = " OR ".join(f"device_id = {quote_literal(d)}" for d in chunk)
+            for row in self._rows(f"SELECT seq, device_id FROM message WHERE time >= "
+                                  f"{min(times)} AND time <= {max(times)} AND ({cond})"):
+                found.add((row["device_id"], int(row["seq"])))
+        wanted = {(d, s) for d, seqs in by_device.items() for s in seqs}
+        return found & wanted
+
+    def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        lines = []
+        try:
+            for d in letters:
+                received = to_us(d.received_at)
+                with self._dead_lock:
+                    self._dead_counter = (self._dead_counter + 1) % 1000
+                    offset = self._dead_counter
+                fields: dict[str, FieldValue] = {
+                    "topic": d.topic, "reason": d.reason, "detail": d.detail,
+                    "payload": base64.b64encode(d.payload).decode(), "received_us": received}
+                if d.school is not None:
+                    fields["school"] = d.school
+                lines.append(point("dead_letter", {}, fields, received * 1000 + offset))
+        except LineProtocolError as exc:
+            raise StoreError(f"influx store: cannot write dead letter: {exc}") from exc
+        self.write_lines(lines)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def readings(
+        self,
+        *,
+        device_id: str | None = None,
+        metric: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10_000,
+        newest_first: bool = False,
+    ) -> list[ReadingRow]:
+        where = _time_filter(since, until)
+        if device_id is not None:
+            where.append(f"device_id = {quote_literal(device_id)}")
+        if metric is not None:
+            where.append(f"metric = {quote_literal(metric)}")
+        rows = self._rows(
+            "SELECT value, unit, seq, time_quality, ts_us, school, kind, device_id, metric"
+            f" FROM reading {_where(where)} {_order(newest_first)} LIMIT {int(limit)}")
+        out = [ReadingRow(school=r["school"] or "", kind=r["kind"] or "",
+                          device_id=r["device_id"], seq=int(r["seq"]),
+                          ts=from_us(int(r["ts_us"])), time_quality=r["time_quality"],
+                          metric=r["metric"], value=float(r["value"]), unit=r["unit"])
+               for r in rows]
+        out.sort(key=lambda r: (r.ts, r.device_id, r.seq), reverse=newest_first)
+        return out
+
+    def events(
+        self,
+        *,
+        device_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10_000,
+        newest_first: bool = False,
+    ) -> list[EventRow]:
+        where = _time_filter(since, until)
+        if device_id is not None:
+            where.append(f"device_id = {quote_literal(device_id)}")
+        if event_type is not None:
+            where.append(f"event_type = {quote_literal(event_type)}")
+        rows = self._rows(
+            "SELECT seq, time_quality, ts_us, attributes, readings, school, kind, device_id,"
+            f" event_type FROM event {_where(where)} {_order(newest_first)} LIMIT {int(limit)}")
+        out = [EventRow(school=r["school"] or "", kind=r["kind"] or "",
+                        device_id=r["device_id"], seq=int(r["seq"]),
+                        ts=from_us(int(r["ts_us"])), time_quality=r["time_quality"],
+                        event_type=r["event_type"], attributes=_attributes(r["attributes"]),
+                        readings=tuple((str(k), float(v), str(u))
+                                       for k, v, u in json.loads(r["readings"])))
+               for r in rows]
+        out.sort(key=lambda e: (e.ts, e.device_id, e.seq), reverse=newest_first)
+        return out
+
+    def last_seen(self) -> list[DeviceSeen]:
+        best: dict[str, DeviceSeen] = {}
+        # max() is a selector: the other fields come from the point holding the highest seq.
+        for series in self.query("SELECT max(seq), ts_us, received_us FROM message"
+                                 " GROUP BY device_id, school, kind"):
+            for r in series.rows():
+                seen = DeviceSeen(school=r.get("school") or "", kind=r.get("kind") or "",
+                                  device_id=r["device_id"], last_seq=int(r["max"]),
+                                  last_ts=from_us(int(r["ts_us"])),
+                                  last_received_at=from_us(int(r["received_us"])))
+                old = best.get(seen.device_id)
+                if old is None or seen.last_seq > old.last_seq:
+                    best[seen.device_id] = seen
+        return [best[d] for d in sorted(best)]
+
+    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
+        rows = self._rows("SELECT topic, reason, detail, payload, received_us, school"
+                          f" FROM dead_letter ORDER BY time DESC LIMIT {int(limit)}")
+        return [DeadLetter(school=r["school"],
+                           topic=r["topic"], reason=r["reason"], detail=r["detail"],
+                           payload=base64.b64decode(r["payload"]),
+                           received_at=from_us(int(r["received_us"])))
+                for r in rows]
+
+    def _seq_counts(self) -> list[dict[str, Any]]:
+        return [r for s in self.query("SELECT count(seq), count(distinct(seq)) FROM message"
+                                      " GROUP BY device_id") for r in s.rows()]
+
+    def count_messages(self) -> int:
+        return sum(int(r["count_1"]) for r in self._seq_counts())
+
+    def duplicate_keys(self) -> int:
+        duplicates = 0
+        # Only devices whose point count exceeds their distinct seqs can hold a duplicate key;
+        # only those are read point by point.
+        for r in self._seq_counts():
+            if int(r["count"]) == int(r["count_1"]):
+                continue
+            counts: dict[int, int] = {}
+            for row in self._rows(f"SELECT seq FROM message WHERE device_id = "
+                                  f"{quote_literal(r['device_id'])}"):
+                counts[int(row["seq"])] = counts.get(int(row["seq"]), 0) + 1
+            duplicates += sum(1 for n in counts.values() if n > 1)
+        return duplicates
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _ident(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        doc = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    if isinstance(doc, dict) and "error" in doc:
+        return str(doc["error"])
+    return response.text.strip()[:500]
+
+
+def _tags(m: StoredMessage, **extra: str) -> dict[str, str]:
+    return {"school": m.school, "kind": str(m.kind), "device_id": m.device_id,
+            "seq_block": str(m.seq // SEQ_BLOCK), **extra}
+
+
+def _data_points(m: StoredMessage) -> Iterator[str]:
+    t = point_time_ns(m.ts, m.seq)
+    ts_us = to_us(m.ts)
+    for metric, value, unit in m.readings:
+        yield point("reading", _tags(m, metric=metric), {
+            "value": float(value), "unit": unit, "seq": m.seq,
+            "time_quality": str(m.time_quality), "ts_us": ts_us}, t)
+    if m.event_type is not None:
+        fields: dict[str, FieldValue] = {
+            "seq": m.seq, "time_quality": str(m.time_quality), "ts_us": ts_us,
+            "attributes": json.dumps(dict(m.attributes), ensure_ascii=False),
+            "readings": json.dumps([list(r) for r in m.readings], ensure_ascii=False)}
+        yield point("event", _tags(m, event_type=m.event_type), fields, t)
+
+
+def _message_point(m: StoredMessage) -> str:
+    return point("message", _tags(m), {
+        "seq": m.seq, "time_quality": str(m.time_quality), "ts_us": to_us(m.ts),
+        "received_us": to_us(m.received_at)}, point_time_ns(m.ts, m.seq))
+
+
+def _time_filter(since: datetime | None, until: datetime | None) -> list[str]:
+    # The point time is the device time floored to the millisecond plus < 1 ms, so the
+    # point-time window is widened to whole milliseconds and ts_us gives the exact bound.
+    where = []
+    if since is not None:
+        us = to_us(since)
+        where += [f"time >= {us // 1000 * NS_PER_MS}", f"ts_us >= {us}"]
+    if until is not None:
+        us = to_us(until)
+        where += [f"time < {(-(-us // 1000)) * NS_PER_MS + NS_PER_MS}", f"ts_us < {us}"]
+    return where
+
+
+def _where(conditions: list[str]) -> str:
+    return "WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _order(newest_first: bool) -> str:
+    return "ORDER BY time DESC" if newest_first else ""
+
+
+def _attributes(raw: str) -> dict[str, Scalar]:
+    loaded = json.loads(raw)
+    if not isinstance(loaded, dict):
+        raise StoreError(f"event attributes hold {type(loaded).__name__}, not a JSON object")
+    return loaded

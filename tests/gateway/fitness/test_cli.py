@@ -1,0 +1,103 @@
+"""`campusedge fitness score|total`: files or stdin in, results out, errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from campusedge.cli import main
+
+SCORES = [
+    {"id": "a", "grade": "7", "sex": "male", "item": "pull_up", "value": 16},
+    {"id": "b", "grade": "7", "sex": "male", "item": "pull_up", "value": 200},
+    {"id": "c", "grade": "7", "sex": "female", "item": "run_800m", "value": "3:35"},
+]
+
+
+def test_score_jsonl_file_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in SCORES), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code = main(["fitness", "score", "--batch", str(source), "--out", str(out)])
+    assert code == 1  # one row failed; the others are still in the output
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert lines[0] == {"id": "a", "score": 100, "bonus": 3}  # 初一 100 at 13 reps
+    assert lines[1]["id"] == "b" and lines[1]["field"] == "value"
+    assert lines[2] == {"id": "c", "score": 100, "bonus": 0}  # 初一 female 100 at 215 s
+    errors = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert errors == [
+        {
+            "row": 2,
+            "column": "value",
+            "id": "b",
+            "error": "impossible value 200 for pull_up: expected 0..60 count",
+        }
+    ]
+
+
+def test_total_csv_clean_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    roster = tmp_path / "roster.csv"
+    # A spreadsheet saved as UTF-8 with a byte-order mark, as Excel does.
+    roster.write_text(
+        "id,grade,sex,bmi,vital_capacity,run_50m,sit_and_reach,rope_skip_1min\n"
+        "s1,2,male,16.0,1000,12.0,9.1,70\n",
+        encoding="utf-8-sig",
+    )
+    code = main(["fitness", "total", "--csv", str(roster)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err == ""
+    header, row = captured.out.splitlines()
+    assert header == "id,standard_score,bonus,total,level,error,column"
+    # 100×15% + 64×15% + 60×20% + 76×30% + 72×20% = 15 + 9.6 + 12 + 22.8 + 14.4
+    assert row == "s1,73.8,0,73.8,pass,,"
+
+
+def test_unreadable_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fitness", "total", "--batch", str(tmp_path / "missing.jsonl")])
+    assert code == 2
+    assert "missing.jsonl" in capsys.readouterr().err
+
+
+def test_round_trip_through_the_installed_command() -> None:
+    lines = [
+        {
+            "id": 1,
+            "grade": "12",
+            "sex": "male",
+            "results": {
+                "bmi": 21.5,
+                "vital_capacity": 5040,
+                "run_50m": 6.7,
+                "sit_and_reach": 24.9,
+                "standing_long_jump": 273,
+                "pull_up": 19,
+                "run_1000m": "3:20",
+            },
+        },
+        {"id": 2, "grade": "12", "sex": "male", "results": {"bmi": 21.5}},
+    ]
+    stdin = "".join(json.dumps(line) + "\n" for line in lines)
+    done = subprocess.run(
+        [sys.executable, "-m", "campusedge.cli", "fitness", "total", "--batch", "-"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["id"] == 1 and set(first) == {"id", "standard_score", "bonus", "total", "level"}
+    assert first["total"] == pytest.approx(first["standard_score"] + first["bonus"])
+    assert second == {
+        "id": 2,
+        "error": "missing item vital_capacity (grade 12 male takes it)",
+        "field": "results.vital_capacity",
+    }
+    (error,) = (json.loads(line) for line in done.stderr.splitlines())
+    assert (error["row"], error["column"]) == (2, "results.vital_capacity")

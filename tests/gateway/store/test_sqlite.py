@@ -1,0 +1,152 @@
+"""SQLite-only behaviour: schema names, threads, durability across kill -9, and its errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.store.base import StoreError
+from gateway.store.sqlite import SqliteStore
+from tests.gateway.store.conftest import T0, message
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_schema_is_readable_by_other_tools(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    store.write([message("hr-01", 1, event_type="lap", attributes=(("n", 1),))])
+    store.close()
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        row = conn.execute("SELECT device_id, seq, school, kind, ts, time_quality, received_at,"
+                           " event_type, attributes FROM messages").fetchone()
+        assert row == ("hr-01", 1, "sch-a", "hr_band", "2026-09-01T08:00:01.000000Z",
+                       "synced", "2026-09-01T08:00:01.250000Z", "lap", '{"n": 1}')
+        assert conn.execute("SELECT event_readings FROM messages").fetchone() == (
+            '[["heart_rate", 120.0, "bpm"]]',)
+        assert conn.execute("SELECT device_id, seq, metric, value, unit, ts FROM readings"
+                            ).fetchall() == [("hr-01", 1, "heart_rate", 120.0, "bpm",
+                                              "2026-09-01T08:00:01.000000Z")]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM readings WHERE device_id = 'x' AND metric = 'y'"
+            " AND ts >= '2026'"))
+        assert "readings_device_metric_ts" in plan
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE device_id = 'x'"
+            " AND event_type IS NOT NULL ORDER BY ts"))
+        assert "messages_event_device" in plan  # not a scan of every message of the device
+
+
+def test_synchronous_setting_is_applied(tmp_path: Path) -> None:
+    for mode, level in (("full", 2), ("normal", 1)):
+        store = SqliteStore(tmp_path / f"{mode}.db", synchronous=mode)  # type: ignore[arg-type]
+        assert store._conn().execute("PRAGMA synchronous").fetchone() == (level,)
+        store.close()
+
+
+def test_reads_from_other_threads_while_writing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    batches = 40
+    errors: list[BaseException] = []
+    seen: list[int] = []
+    done = threading.Event()
+
+    def writer() -> None:
+        try:
+            for b in range(batches):
+                store.write([message("hr-01", b * 50 + i, ts=T0 + timedelta(seconds=b * 50 + i))
+                             for i in range(50)])
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                n = store.count_messages()
+                rows = store.readings(device_id="hr-01", limit=100_000)
+                # A reader sees whole batches only: the count is a multiple of the batch size.
+                assert n % 50 == 0 and len(rows) >= n
+                seen.append(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader)
+                                                   for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert store.count_messages() == batches * 50
+    assert seen, "readers never ran"
+    store.close()
+
+
+def test_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    # The child writes, reports the acknowledgement, then waits to be killed mid-life: nothing
+    # after `write` returning (no close, no checkpoint) runs.
+    child = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from tests.gateway.store.conftest import message
+        from gateway.store.sqlite import SqliteStore
+        store = SqliteStore({str(db)!r}, synchronous=sys.argv[1])
+        for b in range(5):
+            r = store.write([message("hr-01", b * 200 + i) for i in range(200)])
+            print("acked", b, r.inserted, flush=True)
+        time.sleep(60)
+    """)
+    for mode in ("full", "normal"):
+        if db.exists():
+            for f in tmp_path.glob("s.db*"):
+                f.unlink()
+        proc = subprocess.Popen([sys.executable, "-c", child, mode], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert lines[-1].split() == ["acked", "4", "200"], lines
+        assert (tmp_path / "s.db-wal").exists()  # the data is in the WAL, not checkpointed
+        store = SqliteStore(db)
+        assert store.count_messages() == 1000, mode
+        assert len(store.readings(limit=5000)) == 1000
+        store.close()
+
+
+def test_write_after_close_is_a_clear_error(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.write([message()])
+
+
+def test_naive_timestamp_is_refused(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    with pytest.raises(StoreError, match="UTC offset"):
+        store.write([message(ts=T0.replace(tzinfo=None))])
+    assert store.count_messages() == 0  # the batch was rolled back as a whole
+    store.close()
+
+
+def test_memory_database_is_refused() -> None:
+    with pytest.raises(StoreError, match="file path"):
+        SqliteStore(":memory:")
+
+
+def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreError, match="cannot open sqlite store"):
+        SqliteStore(tmp_path / "file" / "s.db")

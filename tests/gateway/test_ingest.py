@@ -1,0 +1,209 @@
+"""Gateway ingest against a real Mosquitto: storage, deduplication, dead letters, metrics."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from campusedge.broker import MosquittoProcess
+from campusedge.settings import MqttSettings
+from gateway.api.app import create_app
+from gateway.ingest import IngestSettings
+from gateway.service import Gateway, GatewaySettings
+from gateway.store.sqlite import SqliteStore
+from tests.gateway.mqtt_helpers import Collector, publish_all, reading, wait_until
+
+pytestmark = pytest.mark.mosquitto
+
+
+def make_gateway(tmp_path: Path, mqtt_settings: MqttSettings, school: str,
+                 **store_kw: object) -> Gateway:
+    settings = GatewaySettings(
+        store_url=f"sqlite:///{tmp_path / 'readings.db'}", state_db=tmp_path / "state.db",
+        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    return Gateway(settings, mqtt_settings)
+
+
+@pytest.fixture
+def school() -> str:
+    return "s" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> Iterator[Gateway]:
+    gw = make_gateway(tmp_path, mqtt_settings, school)
+    gw.start()
+    assert gw.ingest.connected.wait(10)
+    yield gw
+    gw.stop()
+
+
+def test_readings_are_stored_once_in_canonical_units(gateway: Gateway,
+                                                     mqtt_settings: MqttSettings,
+                                                     school: str) -> None:
+    messages = [reading(school, f"hr-{d}", seq) for d in range(5) for seq in range(40)]
+    topic, body = reading(school, "hr-0", 3)
+    publish_all(mqtt_settings, [*messages, (topic, body), (topic, body)])  # resent twice
+    wait_until(lambda: gateway.ingest.stats["stored"] == 200, what="200 stored")
+    wait_until(lambda: gateway.ingest.stats["duplicates"] == 2, what="2 duplicates")
+    assert gateway.store.count_messages() == 200
+    assert gateway.store.duplicate_keys() == 0
+    rows = gateway.store.readings(device_id="hr-3", metric="heart_rate")
+    assert [r.seq for r in rows] == list(range(40))
+    assert {r.unit for r in rows} == {"bpm"}
+
+
+def test_unit_normalization_on_the_way_in(gateway: Gateway, mqtt_settings: MqttSettings,
+                                          school: str) -> None:
+    body = {"v": 1, "device_id": "gate-1", "kind": "temp_gate", "seq": 1,
+            "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
+            "readings": [{"metric": "body_temperature", "value": 99.5, "unit": "degF"}]}
+    publish_all(mqtt_settings, [(f"campus/{school}/temp_gate/gate-1/reading",
+                                 json.dumps(body).encode())])
+    wait_until(lambda: gateway.ingest.stats["stored"] == 1)
+    [row] = gateway.store.readings(device_id="gate-1")
+    assert row.unit == "degC" and row.value == pytest.approx(37.5, abs=0.01)
+
+
+def _future() -> str:
+    return (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+
+
+def _body(**over: object) -> bytes:
+    b: dict[str, object] = {"v": 1, "device_id": "hr-x", "kind": "hr_band", "seq": 1,
+                            "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
+                            "readings": [{"metric": "heart_rate", "value": 100, "unit": "bpm"}]}
+    b.update(over)
+    return json.dumps(b).encode()
+
+
+MALFORMED = {
+    "not_json": b"\x00\x01 definitely not json",
+    "wrong_types": _body(seq="twelve"),
+    "nan": b'{"v":1,"device_id":"hr-x","kind":"hr_band","seq":1,"ts":"2026-01-01T00:00:00Z",'
+           b'"time_quality":"synced","readings":[{"metric":"heart_rate","value":NaN,'
+           b'"unit":"bpm"}]}',
+    "infinity": _body().replace(b'"value": 100', b'"value": Infinity'),
+    "out_of_range": _body(readings=[{"metric": "heart_rate", "value": 1000, "unit": "bpm"}]),
+    "future_timestamp": _body(ts=_future()),
+    "too_large": _body(pad="x" * 70_000),
+    "unknown_version": _body(v=9),
+}
+EXPECTED_REASON = {"not_json": "not_json", "wrong_types": "invalid", "nan": "non_finite",
+                   "infinity": "non_finite", "out_of_range": "out_of_range",
+                   "future_timestamp": "future_timestamp", "too_large": "too_large",
+                   "unknown_version": "unsupported_version"}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_input_is_dead_lettered_and_ingest_goes_on(
+        case: str, gateway: Gateway, mqtt_settings: MqttSettings, school: str) -> None:
+    dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
+    try:
+        publish_all(mqtt_settings, [(f"campus/{school}/hr_band/hr-x/reading", MALFORMED[case]),
+                                    reading(school, "hr-ok", 1)])
+        [(_, raw)] = dead.wait_for(1)
+    finally:
+        dead.close()
+    letter = json.loads(raw)
+    assert letter["reason"] == EXPECTED_REASON[case]
+    assert letter["topic"] == f"campus/{school}/hr_band/hr-x/reading"
+    assert letter["detail"]
+    wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the valid message stored")
+    stored = gateway.store.dead_letters()
+    assert [d.reason for d in stored] == [EXPECTED_REASON[case]]
+    assert stored[0].payload == MALFORMED[case]
+    text = TestClient(create_app(gateway)).get("/metrics").text
+    assert f'campusedge_dead_letters_total{{reason="{EXPECTED_REASON[case]}"}} 1.0' in text
+
+
+def test_bad_topic_is_dead_lettered(gateway: Gateway, mqtt_settings: MqttSettings,
+                                    school: str) -> None:
+    dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
+    try:
+        publish_all(mqtt_settings, [(f"campus/{school}/toaster/t-1/reading", _body())])
+        [(_, raw)] = dead.wait_for(1)
+    finally:
+        dead.close()
+    assert json.loads(raw)["reason"] == "bad_topic"
+
+
+def test_status_updates_the_fleet_and_metrics(gateway: Gateway, mqtt_settings: MqttSettings,
+                                              school: str) -> None:
+    status = {"v": 1, "device_id": "rope-base-1", "kind": "jump_rope", "state": "online",
+              "firmware": "2.1.0", "battery_pct": 77}
+    publish_all(mqtt_settings, [
+        (f"campus/{school}/jump_rope/rope-base-1/status", json.dumps(status).encode()),
+        reading(school, "hr-9", 1)], retain=False)
+    wait_until(lambda: gateway.ingest.stats["statuses"] == 1 and
+               gateway.ingest.stats["stored"] == 1)
+    record = gateway.devices.get("rope-base-1")
+    assert record is not None and record.state == "online" and record.battery_pct == 77
+    client = TestClient(create_app(gateway))
+    assert client.get("/healthz").json()["mqtt_connected"] is True
+    text = client.get("/metrics").text
+    assert 'campusedge_device_messages_total{device_id="hr-9",kind="hr_band"} 1.0' in text
+    assert 'campusedge_device_last_seen_timestamp_seconds{device_id="hr-9"' in text
+
+
+class FlakyStore(SqliteStore):
+    """A real SQLite store whose first writes fail, as a full disk or a locked file would."""
+
+    failures = 2
+
+    def write(self, messages):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise OSError("disk I/O error (injected)")
+        return super().write(messages)
+
+
+def test_failed_commit_is_retried_and_nothing_is_acknowledged_before(
+        tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> None:
+    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0,
+                               ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    store = FlakyStore(tmp_path / "r.db")
+    gw = Gateway(settings, mqtt_settings, store=store)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(10)])
+        wait_until(lambda: gw.ingest.stats["stored"] == 10, what="stored after retries")
+        assert store.failures == 0
+        assert gw.metrics.store_errors._value.get() == 2
+    finally:
+        gw.stop()
+
+
+def test_persistent_session_keeps_messages_while_gateway_is_down(
+        tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> None:
+    gw = make_gateway(tmp_path, mqtt_settings, school)
+    gw.start()
+    assert gw.ingest.connected.wait(10)
+    gw.stop()
+    publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(300)])
+    gw = make_gateway(tmp_path, mqtt_settings, school)
+    gw.start()
+    try:
+        wait_until(lambda: gw.store.count_messages() == 300, what="backlog delivered")
+    finally:
+        gw.stop()
+
+
+def test_api_healthz_over_http(tmp_path: Path, mosquitto: MosquittoProcess,
+                               mqtt_settings: MqttSettings, school: str) -> None:
+    gw = make_gateway(tmp_path, mqtt_settings, school)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        with TestClient(create_app(gw)) as client:
+            body = client.get("/healthz").json()
+        assert body["status"] == "ok" and body["writer_alive"] is True
+    finally:
+        gw.stop()
