@@ -228,7 +228,13 @@ class AlertEngine:
         return out
 
     def _renotify(self, now: datetime) -> None:
-        for alert in self.lifecycle.unacknowledged():
+        # Only rows that some school's timing could make due: the tick runs every second
+        # and holds the engine lock, so it must not read every open alert each time.
+        schools = [c.lifecycle for c in self.configs.all()]
+        due = self.lifecycle.unacknowledged(
+            notified_before=now - timedelta(minutes=min(c.renotify_minutes for c in schools)),
+            opened_before=now - timedelta(minutes=min(c.escalate_minutes for c in schools)))
+        for alert in due:
             cfg = self.configs.for_school(alert.school).lifecycle
             if alert.last_notified_at is None:
                 continue  # held in a group, or never sent: the group flush sends it

@@ -306,9 +306,17 @@ class Lifecycle:
                                  (_iso(at), escalation_level, alert_id))
                 self._event(conn, alert_id, at, SYSTEM, action)
 
-    def unacknowledged(self) -> list[Alert]:
-        return [_alert(r) for r in self.db.query(
-            "SELECT * FROM alerts WHERE state='open' AND silenced=0 ORDER BY id")]
+    def unacknowledged(self, notified_before: datetime | None = None,
+                       opened_before: datetime | None = None) -> list[Alert]:
+        """Open, unsilenced, already notified alerts; with the cut-offs, only those that were
+        last notified before one or opened (and not yet escalated) before the other."""
+        sql = ("SELECT * FROM alerts WHERE state='open' AND silenced=0 "
+               "AND last_notified_at IS NOT NULL")
+        params: list[object] = []
+        if notified_before is not None and opened_before is not None:
+            sql += " AND (last_notified_at <= ? OR (escalation_level=0 AND opened_at <= ?))"
+            params += [notified_before.isoformat(), opened_before.isoformat()]
+        return [_alert(r) for r in self.db.query(sql + " ORDER BY id", tuple(params))]
 
     # --- reading ------------------------------------------------------------------------------
     def get(self, alert_id: int) -> Alert | None:
