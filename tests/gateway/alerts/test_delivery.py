@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from gateway.alerts.delivery.receiver import WebhookReceiver
 from gateway.api.app import create_app
 from gateway.auth import Role
 from gateway.ingest import IngestSettings
+from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
 
 pytestmark = pytest.mark.mosquitto
@@ -65,6 +66,7 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
     alerts_dir.mkdir()
     (alerts_dir / f"{school}.yaml").write_text(
         "lifecycle: {group_interval_s: 0}\n"
+        "heart_rate: {high_sustain_s: 1}\n"
         f"delivery:\n  webhooks:\n    - {{name: office, url: '{receiver.url}'}}\n")
     settings = GatewaySettings(
         store_url=f"sqlite:///{tmp_path}/readings.db", state_db=tmp_path / "state.db",
@@ -73,8 +75,11 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
     gw = Gateway(settings, mqtt_settings)
     gw.roster.add_class("c1", school, "Class 1", "7")
     gw.roster.add_student("s1", "Name One", "F", date(2014, 3, 1), "c1", card_id="card-1")
+    gw.roster.add_student("s2", "Name Two", "M", date(2014, 3, 1), "c1")
     tokens = {"nurse": gw.users.create("nurse", "Nurse", Role.HEALTH_STAFF),
-              "it": gw.users.create("it", "IT", Role.CAMPUS_IT)}
+              "it": gw.users.create("it", "IT", Role.CAMPUS_IT),
+              "t1": gw.users.create("t1", "Teacher 1", Role.PE_TEACHER),
+              "t2": gw.users.create("t2", "Teacher 2", Role.PE_TEACHER)}
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(gw), host="127.0.0.1", port=port,
                                            log_level="warning", timeout_graceful_shutdown=2))
@@ -138,6 +143,7 @@ def test_gate_fever_reaches_every_channel(running: dict[str, Any]) -> None:
     assert wait_until(lambda: len(it.events) >= 1)
     assert [e["rule"] for e in it.events] == ["device_offline"]
     assert [e["rule"] for e in nurse.events] == ["fever"]
+    assert running["sse"]["t1"].events == [] and running["sse"]["t2"].events == []
     # The stream read of health data was audited.
     gw: Gateway = running["gateway"]
     assert any(e.action == "stream_alert" and e.subject_id == "s1"
@@ -157,3 +163,23 @@ def test_redelivery_after_restart_adds_no_alert(running: dict[str, Any]) -> None
     [alert] = gw.alerts.engine.lifecycle.find(school=school)
     assert alert.count == 1
     assert len(receiver.received) == 1
+
+
+def test_runaway_heart_rate_reaches_the_lessons_teacher_only(running: dict[str, Any]) -> None:
+    school, publisher = running["school"], running["publisher"]
+    gw: Gateway = running["gateway"]
+    gw.roster.start_lesson("c1", "t1", LessonKind.LESSON, {"band-7": "s2"}, lesson_id="pe-e2e")
+    for seq in range(3):
+        publisher.publish(f"campus/{school}/hr_band/band-7/reading", json.dumps({
+            "v": 1, "device_id": "band-7", "kind": "hr_band", "seq": seq,
+            "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
+            "readings": [{"metric": "heart_rate", "value": 205, "unit": "bpm"}]}), qos=1)
+        time.sleep(0.6)
+    t1, t2, nurse = (running["sse"][who] for who in ("t1", "t2", "nurse"))
+    assert wait_until(lambda: len(t1.events) >= 1 and len(nurse.events) >= 1)
+    [event] = t1.events
+    assert event["rule"] == "hr_high"
+    assert event["alerts"][0]["student_name"] == "Name Two"
+    assert nurse.events[0]["alerts"][0]["student_name"] == "Name Two"
+    time.sleep(0.3)
+    assert t2.events == [] and running["sse"]["it"].events == []
