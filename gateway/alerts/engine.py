@@ -48,13 +48,16 @@ class AlertEngine:
         self.referrals = Referrals(db)
         self.warning_levels = WarningLevels(db)
         self.lookup = RosterLookup(roster)
-        self.heart_rate = HeartRateWatch()
+        self.heart_rate = HeartRateWatch(self.clock.now())
         self.notifier = Notifier(self.lifecycle, configs, self.clock, list(channels))
         self.tick_s = tick_s
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_silence_check: datetime | None = None
+        # Alerts opened but never notified when the gateway last stopped (held for a
+        # group): the first tick sends them. Taken now, before this engine holds any.
+        self._unsent_at_start = [a.id for a in self.lifecycle.never_notified()]
         # Keys of active device alerts, so that the all-clear of a healthy reading costs no
         # query (battery and clock readings arrive all day).
         self._device_keys = {a.key for rule in DEVICE_RULES
@@ -201,6 +204,9 @@ class AlertEngine:
     def tick(self) -> None:
         with self._lock:
             now = self.clock.now()
+            if self._unsent_at_start:
+                self._send_unsent(self._unsent_at_start)
+                self._unsent_at_start = []
             candidates = self.heart_rate.on_tick(now, self._running_lessons())
             if (self._last_silence_check is None
                     or now - self._last_silence_check >= DEVICE_SILENCE_CHECK):
@@ -216,6 +222,15 @@ class AlertEngine:
             self.process(candidates)
             self._renotify(now)
             self.notifier.flush_due()
+
+    def _send_unsent(self, alert_ids: list[int]) -> None:
+        """Alerts opened but never notified: held for a group when the gateway stopped."""
+        ids = set(alert_ids)
+        unsent = [a for a in self.lifecycle.never_notified() if a.id in ids]
+        if unsent:
+            log.info("sending %d alert(s) that were not notified before the last stop",
+                     len(unsent))
+            self.notifier.opened(unsent)
 
     def _running_lessons(self) -> list[RunningLesson]:
         out: list[RunningLesson] = []

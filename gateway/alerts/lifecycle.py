@@ -306,6 +306,11 @@ class Lifecycle:
                                  (_iso(at), escalation_level, alert_id))
                 self._event(conn, alert_id, at, SYSTEM, action)
 
+    def never_notified(self) -> list[Alert]:
+        return [_alert(r) for r in self.db.query(
+            "SELECT * FROM alerts WHERE state='open' AND silenced=0 "
+            "AND last_notified_at IS NULL ORDER BY id")]
+
     def unacknowledged(self, notified_before: datetime | None = None,
                        opened_before: datetime | None = None) -> list[Alert]:
         """Open, unsilenced, already notified alerts; with the cut-offs, only those that were

@@ -41,7 +41,11 @@ class _Track:
 class HeartRateWatch:
     """Per-band state across batches; one instance per engine (no module-level state)."""
 
-    def __init__(self) -> None:
+    def __init__(self, watching_since: datetime) -> None:
+        # Silence is counted from when this watch began at the earliest: after a gateway
+        # restart, bands of a running lesson get a full grace period to be heard again
+        # rather than all being reported lost at the first tick.
+        self.watching_since = watching_since
         self._tracks: dict[str, _Track] = {}
         self._lock = threading.Lock()
 
@@ -124,8 +128,8 @@ class HeartRateWatch:
                 for device_id, student_id in assignments.items():
                     track = self._tracks.get(device_id)
                     if track is None or track.lesson_id != lesson.id:
-                        track = _Track(lesson.id, student_id, lesson.started_at,
-                                       lesson.started_at)
+                        since = max(lesson.started_at, self.watching_since)
+                        track = _Track(lesson.id, student_id, since, since)
                         self._tracks[device_id] = track
                     silent = now - track.last_received
                     if silent > limit and not track.lost_fired:

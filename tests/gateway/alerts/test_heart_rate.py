@@ -91,3 +91,15 @@ def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> 
                                 heart_rate("band-unbound", 200.0, at)))
     w.engine.tick()
     assert not w.engine.lifecycle.find()
+
+
+def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    # The lesson began ten minutes before this engine (a gateway restart mid-lesson).
+    w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS,
+                          at=MORNING - timedelta(minutes=10), lesson_id="pe-2")
+    w.engine.tick()
+    assert not w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
+    w.clock.advance(timedelta(seconds=61))
+    w.engine.tick()
+    assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == len(BANDS)

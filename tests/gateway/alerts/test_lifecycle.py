@@ -111,3 +111,22 @@ def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
     w.engine.tick()
     fever = [n for n in w.out.notifications if n.rule is Rule.FEVER]
     assert [len(n.alerts) for n in fever] == [1, 4]
+
+
+def test_alerts_held_at_a_stop_are_sent_after_restart(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING),
+                            gate_pass("card-c2s01", 38.0, MORNING)))
+    w.engine.on_batch(batch(gate_pass("card-c2s02", 38.0, MORNING)))  # held for the group
+    assert w.engine.notifier.held(Rule.FEVER) == 1
+    # The gateway stops before the group interval ends; a new engine on the same state.
+    from gateway.alerts.engine import AlertEngine
+    from tests.gateway.alerts.scenario import Collected
+
+    out = Collected()
+    engine = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[out], clock=w.clock)
+    engine.tick()
+    [sent] = [n for n in out.notifications if n.rule is Rule.FEVER]
+    assert [a.student_id for a in sent.alerts] == ["c2s02"]
+    engine.tick()
+    assert len([n for n in out.notifications if n.rule is Rule.FEVER]) == 1
