@@ -58,7 +58,8 @@ class Gateway:
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(self.db, self.roster, self.devices, mqtt,
-                                       settings.alerts_dir, client_id=settings.ingest.client_id)
+                                       settings.alerts_dir, client_id=settings.ingest.client_id,
+                                       registry=self.metrics.registry)
             self.ingest.listeners.append(self.alerts.engine.on_batch)
 
     def start(self) -> None:

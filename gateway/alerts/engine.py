@@ -11,6 +11,7 @@ from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
 from gateway.alerts.lifecycle import Lifecycle
 from gateway.alerts.lookup import RosterLookup
+from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rule
 from gateway.alerts.notification import Channel, NotificationKind
 from gateway.alerts.notifier import Notifier
@@ -39,8 +40,9 @@ class AlertEngine:
 
     def __init__(self, db: StateDB, roster: Roster, devices: Devices, configs: AlertConfigs,
                  channels: Sequence[Channel] = (), clock: Clock | None = None,
-                 tick_s: float = 1.0) -> None:
+                 tick_s: float = 1.0, metrics: AlertMetrics | None = None) -> None:
         self.clock = clock or SystemClock()
+        self.metrics = metrics or AlertMetrics()
         self.configs = configs
         self.devices = devices
         self.roster = roster
@@ -144,11 +146,14 @@ class AlertEngine:
                 result = self.lifecycle.raise_(c, silenced=silenced)
                 if result.duplicate:
                     self.stats["duplicates"] += 1
+                    self.metrics.replayed.inc()
                     continue
                 if result.folded:
                     self.stats["folded"] += 1
+                    self.metrics.folded.inc()
                     continue
                 self.stats["opened"] += 1
+                self.metrics.opened.labels(rule=c.rule.value, severity=c.severity.value).inc()
                 if c.rule in DEVICE_RULES:
                     self._device_keys.add(c.key)
                 if silenced:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gateway.alerts.metrics import AlertMetrics
 from gateway.state import StateDB
 
 SCHEMA = """
@@ -39,13 +40,16 @@ class DeliveryRecord:
 
 
 class DeliveryLog:
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDB, metrics: AlertMetrics | None = None) -> None:
         self.db = db
+        self.metrics = metrics
         db.ensure(SCHEMA)
 
     def record(self, notification_id: str, channel: str, target: str, attempt: int,
                status: str, alert_ids: list[int], http_status: int | None = None,
                error: str | None = None) -> None:
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(target=target, status=status).inc()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO alert_deliveries(notification_id, channel, target, attempt, status, "

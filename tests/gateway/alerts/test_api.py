@@ -193,3 +193,11 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
     assert r.status_code == 422 and "student_id" in r.json()["detail"]
     assert c.get("/api/alerts/deliveries", headers=api.auth("nurse")).status_code == 403
     assert api.get("it", "/api/alerts/deliveries") == []
+
+
+def test_alert_metrics_are_exported(api: Api) -> None:
+    seed(api)
+    text = api.client.get("/metrics").text
+    assert 'campusedge_alerts_opened_total{rule="fever",severity="warning"} 1.0' in text
+    assert 'campusedge_alerts_opened_total{rule="hr_high",severity="critical"} 1.0' in text
+    assert "campusedge_alert_sse_clients 0.0" in text
