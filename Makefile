@@ -18,9 +18,8 @@ demo: $(STAMP)
 # Installs Debian's mosquitto and influxdb when run as root and they are missing; without
 # them the service tests skip (or fail under CAMPUSEDGE_REQUIRE_SERVICES=1).
 services:
-	@if [ "$$(id -u)" = 0 ] && ! { command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto; } \
-	    || { [ "$$(id -u)" = 0 ] && ! command -v influxd >/dev/null 2>&1; }; then \
-	  echo "installing mosquitto and influxdb from Debian"; \
+	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/sbin/mosquitto ] || ! command -v influxd >/dev/null 2>&1; }; then \
+	  echo "installing Debian's mosquitto and influxdb"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto influxdb >/dev/null; \
 	fi
 

@@ -22,7 +22,6 @@ from campusedge.contract import (
 from campusedge.topics import Channel, DeviceTopic
 from campusedge.units import METRICS, UnitError, normalize
 
-
 _MODELS: dict[Channel, type[ReadingMessage | EventMessage | Status]] = {
     Channel.READING: ReadingMessage, Channel.EVENT: EventMessage, Channel.STATUS: Status}
 

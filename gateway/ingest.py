@@ -22,7 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from campusedge.contract import MAX_PAYLOAD_BYTES, EnvelopeError, EventMessage, Status
 from campusedge.envelope import parse_message
 from campusedge.settings import MqttSettings
-from campusedge.topics import DeviceTopic, TopicError, dead_letter_topic, device_subscriptions
+from campusedge.topics import (
+    DeviceTopic,
+    TopicError,
+    dead_letter_topic,
+    device_subscriptions,
+    school_of,
+)
 from gateway.devices import Devices
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
@@ -50,13 +56,13 @@ class IngestSettings(BaseModel):
     max_payload_bytes: int = Field(default=MAX_PAYLOAD_BYTES, ge=256)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inbound:
     topic: str
     payload: bytes
     mid: int
     qos: int
-    received_at: datetime
+    received_at: float  # time.time() when paho handed it over
 
 
 @dataclass
@@ -86,25 +92,24 @@ def to_stored(topic: DeviceTopic, msg: Any, received_at: datetime) -> StoredMess
 def classify(item: Inbound, settings: IngestSettings) -> StoredMessage | DeadLetter | tuple[
         str, Status]:
     """Turn one inbound MQTT message into something to store, a status, or a dead letter."""
+    received_at = datetime.fromtimestamp(item.received_at, UTC)
     try:
         topic = DeviceTopic.parse(item.topic)
-        msg = parse_message(topic, item.payload, now=item.received_at,
+        msg = parse_message(topic, item.payload, now=received_at,
                             future_tolerance=timedelta(seconds=settings.future_tolerance_s),
                             max_bytes=settings.max_payload_bytes)
     except TopicError as exc:
-        return _dead(item, "bad_topic", str(exc))
+        return _dead(item, received_at, "bad_topic", str(exc))
     except EnvelopeError as exc:
-        return _dead(item, exc.reason, exc.detail)
+        return _dead(item, received_at, exc.reason, exc.detail)
     if isinstance(msg, Status):
         return (topic.school, msg)
-    return to_stored(topic, msg, item.received_at)
+    return to_stored(topic, msg, received_at)
 
 
-def _dead(item: Inbound, reason: str, detail: str) -> DeadLetter:
-    from campusedge.topics import school_of
-
+def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> DeadLetter:
     return DeadLetter(school=school_of(item.topic), topic=item.topic, reason=reason,
-                      detail=detail, payload=item.payload, received_at=item.received_at)
+                      detail=detail, payload=item.payload, received_at=received_at)
 
 
 def dead_letter_payload(letter: DeadLetter) -> bytes:
@@ -185,13 +190,10 @@ class Ingest:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        item = Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, datetime.now(UTC))
-        channel = msg.topic.rsplit("/", 1)[-1]
-        self.metrics.received.labels(channel=channel if channel in
-                                     ("reading", "event", "status") else "other").inc()
+        # Kept minimal: this runs on paho's network thread for every message; counting and
+        # time conversion happen per batch on the writer thread.
         # Blocks when the writer is behind: back-pressure instead of an unbounded buffer.
-        self._queue.put(item)
-        self.metrics.queue_depth.set(self._queue.qsize())
+        self._queue.put(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time()))
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -294,7 +296,7 @@ class Ingest:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(batch))
         self.last_commit = time.monotonic()
-        self._account(out, written.inserted if written else 0,
+        self._account(batch, out, written.inserted if written else 0,
                       written.duplicates if written else 0, seen)
         for letter in out.dead_letters:
             log.warning("dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason,
@@ -303,9 +305,16 @@ class Ingest:
                                  dead_letter_payload(letter), qos=1)
         return out
 
-    def _account(self, out: CommittedBatch, inserted: int, duplicates: int,
-                 seen: dict[tuple[str, str, str], tuple[datetime, int]]) -> None:
+    def _account(self, batch: Sequence[Inbound], out: CommittedBatch, inserted: int,
+                 duplicates: int, seen: dict[tuple[str, str, str], tuple[datetime, int]]) -> None:
         m = self.metrics
+        channels: dict[str, int] = {}
+        for item in batch:
+            channel = item.topic.rsplit("/", 1)[-1]
+            channel = channel if channel in ("reading", "event", "status") else "other"
+            channels[channel] = channels.get(channel, 0) + 1
+        for channel, count in channels.items():
+            m.received.labels(channel=channel).inc(count)
         m.stored.inc(inserted)
         m.duplicates.inc(duplicates)
         self.stats["stored"] += inserted

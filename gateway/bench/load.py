@@ -24,6 +24,7 @@ class LoadSpec:
     seconds: float
     rate_per_s: float | None = None  # None: as fast as the broker takes it
     window: int = 500  # unacknowledged publishes allowed per publisher
+    first_seq: int = 0  # later rounds continue each device's sequence
 
 
 def reading_payload(device_id: str, seq: int, hr: int) -> bytes:
@@ -68,7 +69,7 @@ def publish_worker(index: int, mqtt_settings: MqttSettings, spec: LoadSpec,
     client.connect(mqtt_settings.host, mqtt_settings.port, keepalive=60)
     client.loop_start()
     devices = [f"bench-{index:02d}-{d:04d}" for d in range(spec.devices)]
-    seqs = [0] * len(devices)
+    seqs = [spec.first_seq] * len(devices)
     start = time.monotonic()
     n = 0
     while time.monotonic() - start < spec.seconds:
