@@ -34,8 +34,16 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bench", "alerts"): ("gateway.alerts.bench",
                           "benchmark fever alert delivery (SSE, webhook) under load"),
     ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
+    ("bench", "fitness-listener"): ("gateway.fitness.bench",
+                                     "fitness listener cost per batch against the store write"),
     ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
     ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
+    ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
+    ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
+    ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
+    ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
+    ("bench", "outage"): ("simulators.bench_outage",
+                          "benchmark a broker outage mid-lesson: nothing lost or doubled"),
 }
 
 

@@ -55,6 +55,7 @@ class Metric(StrEnum):
     SPHERICAL_EQUIVALENT_RIGHT = "spherical_equivalent_right"
     REP_COUNT = "rep_count"
     CADENCE = "cadence"
+    RUN_TIME = "run_time"
     CLOCK_OFFSET = "clock_offset"
 
 
@@ -93,6 +94,8 @@ METRICS: dict[Metric, MetricSpec] = {
     Metric.SPHERICAL_EQUIVALENT_RIGHT: MetricSpec(Unit.DIOPTRE, -35, 35),
     Metric.REP_COUNT: MetricSpec(Unit.COUNT, 0, 100_000),
     Metric.CADENCE: MetricSpec(Unit.PER_MINUTE, 0, 1_000),
+    # A timed run (50 m .. 1000 m, 50 m×8) from a timing device.
+    Metric.RUN_TIME: MetricSpec(Unit.SECOND, 0, 3_600),
     Metric.CLOCK_OFFSET: MetricSpec(Unit.SECOND, -1e9, 1e9),
 }
 

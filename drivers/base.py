@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from campusedge.contract import Event, TimeQuality
 from campusedge.contract import Reading as Reading
 from campusedge.topics import DeviceKind
+from campusedge.units import Metric, Unit, UnitError, normalize
 
 
 class DecodeError(ValueError):
@@ -26,15 +27,19 @@ class DriverConfig(BaseModel):
 class Decoded:
     """What one frame said about one device.
 
-    `device_id` is the device the values belong to (one base station frames many ropes);
-    `device_time_s` is the device's own clock, when it has one, for clock-offset estimation.
+    `source` names the device inside the transport when one transport carries many (the rope
+    number behind a base station); None means the device the transport itself stands for (a
+    BLE band's address, a gate's serial port). `device_time_s` is the device's own clock in
+    seconds (Unix time for devices with a real-time clock, uptime otherwise), for clock-offset
+    estimation; `frame_id` is the device's own frame counter, used to drop radio retransmissions.
     """
 
-    device_id: str
+    source: str | None = None
     readings: list[Reading] = field(default_factory=list)
     event: Event | None = None
     device_time_s: float | None = None
     time_quality: TimeQuality | None = None
+    frame_id: int | None = None
 
 
 class Framer(Protocol):
@@ -45,9 +50,14 @@ class Framer(Protocol):
     @property
     def discarded_bytes(self) -> int: ...
 
+    @property
+    def corrupted_frames(self) -> int:
+        """Frame candidates dropped whole by the framer (bad CRC, overlong line)."""
+        ...
+
 
 class Driver(Protocol):
-    """A device protocol: registered by one line in drivers.registry."""
+    """A byte-stream device protocol: registered by one line in drivers.registry."""
 
     name: ClassVar[str]
     kind: ClassVar[DeviceKind]
@@ -56,3 +66,40 @@ class Driver(Protocol):
     def framer(self, cfg: DriverConfig) -> Framer: ...
 
     def decode(self, frame: bytes, cfg: DriverConfig) -> list[Decoded]: ...
+
+
+class WholeFrames:
+    """Framer for transports that already deliver whole frames (one BLE notification each)."""
+
+    def __init__(self) -> None:
+        self._discarded = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        return [data] if data else []
+
+    @property
+    def discarded_bytes(self) -> int:
+        return self._discarded
+
+    @property
+    def corrupted_frames(self) -> int:
+        return 0
+
+
+def reading(metric: Metric, value: float, unit: Unit, where: str) -> Reading:
+    """A reading checked against its metric's plausible range, else DecodeError naming *where*.
+
+    Checking here, rather than only at the gateway, lets the edge agent count a corrupted frame
+    as a decode error instead of publishing a value the gateway would dead-letter.
+    """
+    try:
+        normalize(metric, float(value), unit)
+    except UnitError as exc:
+        raise DecodeError(f"{where}: {exc}") from None
+    return Reading(metric=metric, value=value, unit=unit)
+
+
+def need(frame: bytes, size: int, what: str) -> None:
+    """Raise DecodeError unless *frame* holds at least *size* bytes."""
+    if len(frame) < size:
+        raise DecodeError(f"{what}: frame of {len(frame)} bytes is truncated, need {size}")

@@ -230,6 +230,19 @@ class Roster:
             (device_id, _iso(at), _iso(at)))
         return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
 
+    def assignments_open_since(self, at: datetime) -> list[tuple[str, Binding, Lesson]]:
+        """(device id, binding, lesson) for every lesson not ended before *at*, in one query,
+        for callers that bind many messages at once (`bind` does one query per message)."""
+        rows = self.db.query(
+            "SELECT a.device_id, a.student_id, l.* FROM assignments a JOIN lessons l "
+            "ON l.id = a.lesson_id WHERE l.ended_at IS NULL OR l.ended_at >= ?", (_iso(at),))
+        lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
+        out = []
+        for r in rows:
+            lesson = lessons.get(r["id"]) or lessons.setdefault(r["id"], self._lesson(r))
+            out.append((r["device_id"], Binding(r["student_id"], r["id"]), lesson))
+        return out
+
     @staticmethod
     def _lesson(r: object) -> Lesson:
         row = dict(r)  # type: ignore[call-overload]

@@ -13,7 +13,11 @@ from gateway.alerts.service import AlertService
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.devices import Devices
+from gateway.fitness.listener import FitnessListener
+from gateway.fitness.results import FitnessResults
 from gateway.ingest import Ingest, IngestSettings
+from gateway.lessons.heart_rate import HeartRateSettings
+from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.roster import Roster
 from gateway.state import StateDB
@@ -38,6 +42,7 @@ class GatewaySettings(BaseSettings):
     alerts_dir: Path | None = Field(default=None, description="per-school alert YAML files "
                                     "(<school>.yaml, warning_levels.yaml); packaged defaults "
                                     "otherwise")
+    heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
 
 
 class Gateway:
@@ -61,6 +66,10 @@ class Gateway:
                                        settings.alerts_dir, client_id=settings.ingest.client_id,
                                        registry=self.metrics.registry)
             self.ingest.listeners.append(self.alerts.engine.on_batch)
+        self.fitness_results = FitnessResults(self.db, self.roster)
+        self.live_lessons = LiveLessons()
+        self.ingest.listeners.append(FitnessListener(self.roster, self.fitness_results,
+                                                     self.live_lessons, self.metrics.registry))
 
     def start(self) -> None:
         if self.alerts is not None:

@@ -1,0 +1,1 @@
+"""The edge agent: transports, decoding, store-and-forward buffering and MQTT publishing."""

@@ -1,0 +1,433 @@
+"""The edge agent: runs a box's devices, stamps and buffers their readings, publishes them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from campusedge.contract import (
+    DeviceState,
+    Event,
+    EventMessage,
+    Reading,
+    ReadingMessage,
+    Status,
+    TimeQuality,
+)
+from campusedge.settings import MqttSettings
+from campusedge.topics import ROOT, Channel, DeviceKind, DeviceTopic, check_id
+from campusedge.units import Metric
+from drivers import jump_rope
+from drivers.registry import DRIVERS
+from edge.buffer import Buffer, NewMessage
+from edge.clock import OffsetEstimator
+from edge.config import BoxConfig, ConfigError, driver_config
+from edge.device_runner import DeviceRunner, Received
+from edge.mqtt_link import Command, MqttLink
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass
+class TrackedDevice:
+    """What the agent tracks per device id."""
+
+    kind: DeviceKind
+    firmware: str | None
+    runner: DeviceRunner | None  # None for results made on the box (on-device inference)
+    clock: OffsetEstimator = field(default_factory=OffsetEstimator)
+    last_frame_id: int | None = None
+    battery_pct: float | None = None
+    status_sent_s: float = 0.0
+    status_battery: float | None = None
+    online_sent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A result made on the box itself (pose inference on a PE-station camera), to publish.
+
+    Producers call `EdgeAgent.submit` from their own thread; the agent numbers, buffers and
+    publishes these like decoded device frames.
+    """
+
+    device_id: str
+    kind: DeviceKind
+    ts: datetime
+    time_quality: TimeQuality
+    readings: list[Reading] = field(default_factory=list)
+    event: Event | None = None
+    firmware: str | None = None
+
+
+@dataclass
+class Stats:
+    """Counters of one run; written as JSON by `edge run --stats-out`."""
+
+    messages: int = 0
+    acked: int = 0
+    decode_errors: int = 0
+    discarded_bytes: int = 0
+    corrupted_frames: int = 0
+    duplicate_frames: int = 0
+    dropped: int = 0
+    max_buffered: int = 0
+    buffered: int = 0
+    connects: int = 0
+    rtc_corrected: int = 0
+    rejected: int = 0
+    config_version: str = ""
+    peak_rss_mb: float = 0.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (VmHWM), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _rope_time_sync() -> list[bytes]:
+    return [jump_rope.encode_time_sync(int(time.time()))]
+
+
+class EdgeAgent:
+    """Owns the buffer and the MQTT link; device threads only feed its queue."""
+
+    def __init__(self, box: BoxConfig, mqtt: MqttSettings, buffer_path: Path | None = None,
+                 runners: list[DeviceRunner] | None = None) -> None:
+        self.box = box
+        b = box.box
+        self.school = b.school
+        self.edge_id = b.edge_id
+        self.config_version = b.config_version
+        self.config_detail: str | None = None
+        self.stop_event = threading.Event()
+        self._stop_devices = threading.Event()
+        self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
+        self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
+        self.stats = Stats(config_version=self.config_version)
+        self._devices: dict[str, TrackedDevice] = {}
+        self._inflight: dict[int, int] = {}
+        self._last_sent_id = 0
+        self._seen_connects = 0
+        self._edge_status_s = 0.0
+        if runners is None:
+            runners = []
+            for dev in box.devices:
+                if dev.model.driver not in DRIVERS:
+                    continue  # cameras feed on-device inference, not this byte pipeline
+                # The ropes' clocks are set on every (re)connection of the base station.
+                on_open = _rope_time_sync if dev.model.driver == "jump_rope" else None
+                runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue.put,
+                                            self._stop_devices, on_open=on_open))
+        self.runners = {r.dev.entry.id: r for r in runners}
+        self._edge_topic = str(DeviceTopic(self.school, DeviceKind.EDGE, self.edge_id,
+                                           Channel.STATUS))
+        self.link = MqttLink(mqtt, client_id=f"edge-{self.school}-{self.edge_id}",
+                             will_topic=self._edge_topic,
+                             will_payload=self._edge_status(DeviceState.OFFLINE),
+                             subscriptions=[f"{ROOT}/{self.school}/edge/{self.edge_id}/cmd/#"],
+                             max_inflight=b.inflight)
+
+    # -- running -----------------------------------------------------------------------
+
+    def run(self, duration_s: float | None = None, drain_s: float = 10.0) -> Stats:
+        """Run until `stop_event` is set or *duration_s* passed; then drain and go offline."""
+        self.link.start()
+        for r in self.runners.values():
+            r.start()
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        try:
+            while not self.stop_event.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                self.step(wait_s=0.05)
+        finally:
+            self._stop_devices.set()
+            for r in self.runners.values():
+                r.join(timeout=2)
+            self.step(wait_s=0)
+            drain_end = time.monotonic() + drain_s
+            while self.buffer.count and time.monotonic() < drain_end:
+                self.step(wait_s=0.05)
+            self._go_offline()
+            self.link.stop()
+            self._update_stats()
+            self.buffer.close()
+        return self.stats
+
+    def step(self, wait_s: float) -> None:
+        """One round of the main loop: take decoded items, acks and commands; publish."""
+        items: list[Received | Submitted] = []
+        try:
+            items.append(self.queue.get(timeout=wait_s) if wait_s else self.queue.get_nowait())
+            while len(items) < BATCH:
+                items.append(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        if items:
+            self._buffer_items(items)
+        self._take_acks()
+        while not self.link.commands.empty():
+            self._command(self.link.commands.get())
+        if self.link.connected.is_set():
+            if self.link.connects != self._seen_connects:
+                self._seen_connects = self.link.connects
+                self._publish_edge_status()
+                for dev in self._devices.values():
+                    dev.online_sent = None
+            self._publish_pending()
+            self._publish_statuses()
+        self._update_stats()
+
+    # -- readings ----------------------------------------------------------------------
+
+    def submit(self, item: Submitted) -> None:
+        """Queue a result made on the box; blocks while the agent is 20,000 items behind."""
+        self.queue.put(item)
+
+    def _device(self, rec: Received | Submitted, device_id: str) -> TrackedDevice:
+        dev = self._devices.get(device_id)
+        if dev is None:
+            if isinstance(rec, Submitted):
+                dev = TrackedDevice(kind=rec.kind, firmware=rec.firmware, runner=None)
+            else:
+                dev = TrackedDevice(kind=rec.runner.dev.kind,
+                                    firmware=rec.runner.dev.model.firmware, runner=rec.runner)
+            self._devices[device_id] = dev
+        return dev
+
+    def _messages(self, device_id: str, kind: DeviceKind, ts: datetime, quality: TimeQuality,
+                  readings: list[Reading], event: Event | None) -> list[NewMessage]:
+        out = []
+        if readings:
+            seq = self.buffer.next_seq(device_id)
+            msg = ReadingMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
+                                 time_quality=quality, readings=readings)
+            out.append(NewMessage(device_id, seq, str(DeviceTopic(
+                self.school, kind, device_id, Channel.READING)),
+                msg.model_dump_json().encode(), is_event=False))
+        if event is not None:
+            seq = self.buffer.next_seq(device_id)
+            ev = EventMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
+                              time_quality=quality, event=event)
+            out.append(NewMessage(device_id, seq, str(DeviceTopic(
+                self.school, kind, device_id, Channel.EVENT)),
+                ev.model_dump_json().encode(), is_event=True))
+        return out
+
+    def _stamp(self, dev: TrackedDevice, rec: Received) -> tuple[datetime, TimeQuality]:
+        d = rec.decoded
+        quality = d.time_quality or TimeQuality.RECEIVED
+        if d.device_time_s is None:
+            return datetime.fromtimestamp(rec.received_s, UTC), TimeQuality.RECEIVED
+        offset = dev.clock.update(d.device_time_s, rec.received_s)
+        if quality in (TimeQuality.SYNCED, TimeQuality.UNSYNCED):
+            if abs(offset) <= self.box.box.max_rtc_error_s:
+                return datetime.fromtimestamp(d.device_time_s, UTC), quality
+            # The device clock is further off than the transport delay explains: trust the
+            # offset measured here instead, and say so.
+            self.stats.rtc_corrected += 1
+        return datetime.fromtimestamp(d.device_time_s + offset, UTC), TimeQuality.ESTIMATED
+
+    def _buffer_items(self, items: list[Received | Submitted]) -> None:
+        new: list[NewMessage] = []
+        for rec in items:
+            if isinstance(rec, Submitted):
+                try:
+                    check_id(rec.device_id, "device id")
+                except ValueError as exc:
+                    self.stats.rejected += 1
+                    log.warning("submitted result: %s", exc)
+                    continue
+                self._device(rec, rec.device_id)
+                new += self._messages(rec.device_id, rec.kind, rec.ts, rec.time_quality,
+                                      rec.readings, rec.event)
+                continue
+            d = rec.decoded
+            dev_cfg = rec.runner.dev
+            try:
+                device_id = dev_cfg.device_id(d.source if d.source is not None
+                                              else rec.transport_source)
+            except ValueError as exc:
+                # A source that makes no valid device id (an odd BLE address): not publishable.
+                self.stats.rejected += 1
+                log.warning("%s: %s", dev_cfg.entry.id, exc)
+                continue
+            dev = self._device(rec, device_id)
+            if d.frame_id is not None:
+                if d.frame_id == dev.last_frame_id:
+                    self.stats.duplicate_frames += 1  # a radio or serial retransmission
+                    continue
+                dev.last_frame_id = d.frame_id
+            ts, quality = self._stamp(dev, rec)
+            for r in d.readings:
+                if r.metric == Metric.BATTERY:
+                    dev.battery_pct = float(r.value)
+            new += self._messages(device_id, dev_cfg.kind, ts, quality, d.readings, d.event)
+        self.stats.messages += len(new)
+        self.stats.dropped += self.buffer.add(new, set(self._inflight.values()))
+
+    def _take_acks(self) -> None:
+        done = []
+        while not self.link.acks.empty():
+            entry = self._inflight.pop(self.link.acks.get(), None)
+            if entry is not None:
+                done.append(entry)
+        if done:
+            self.buffer.remove(done)
+            self.stats.acked += len(done)
+
+    def _publish_pending(self) -> None:
+        room = self.box.box.inflight - len(self._inflight)
+        if room <= 0:
+            return
+        for e in self.buffer.pending(self._last_sent_id, room):
+            self._inflight[self.link.publish(e.topic, e.payload)] = e.id
+            self._last_sent_id = e.id
+
+    # -- status ------------------------------------------------------------------------
+
+    def _edge_status(self, state: DeviceState) -> bytes:
+        detail = (f"buffered={self.buffer.count} dropped={self.stats.dropped} "
+                  f"decode_errors={self.stats.decode_errors} "
+                  f"corrupted_frames={self.stats.corrupted_frames}")
+        if self.config_detail:
+            detail += f"; {self.config_detail}"
+        return Status(device_id=self.edge_id, kind=DeviceKind.EDGE, state=state,
+                      ts=datetime.now(UTC), firmware=self.box.box.firmware,
+                      model_versions=dict(self.box.box.model_versions),
+                      config_version=self.config_version,
+                      detail=detail[:256]).model_dump_json().encode()
+
+    def _publish_edge_status(self) -> None:
+        self.link.publish(self._edge_topic, self._edge_status(DeviceState.ONLINE), retain=True)
+        self._edge_status_s = time.monotonic()
+
+    def _publish_statuses(self) -> None:
+        now = time.monotonic()
+        interval = self.box.box.status_interval_s
+        if now - self._edge_status_s >= interval:
+            self._publish_edge_status()
+        for device_id, dev in self._devices.items():
+            online = dev.runner.online if dev.runner is not None else True
+            battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
+                             and abs(dev.battery_pct - dev.status_battery) >= 5)
+            if online == dev.online_sent and not battery_moved and \
+                    now - dev.status_sent_s < interval:
+                continue
+            self._publish_device_status(device_id, dev, online)
+
+    def _publish_device_status(self, device_id: str, dev: TrackedDevice, online: bool) -> None:
+        status = Status(device_id=device_id, kind=dev.kind,
+                        state=DeviceState.ONLINE if online else DeviceState.OFFLINE,
+                        ts=datetime.now(UTC), firmware=dev.firmware,
+                        battery_pct=dev.battery_pct,
+                        config_version=self.config_version,
+                        detail=self._device_detail(dev, online))
+        self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
+                          status.model_dump_json().encode(), retain=True)
+        dev.status_sent_s = time.monotonic()
+        dev.status_battery = dev.battery_pct
+        dev.online_sent = online
+
+    @staticmethod
+    def _device_detail(dev: TrackedDevice, online: bool) -> str | None:
+        if not online and dev.runner is not None:
+            return (dev.runner.last_error or "")[:256] or None
+        if dev.clock.offset is not None:
+            # Campus IT sees how far the device clock is from the box's (uptime or RTC).
+            return f"clock offset {dev.clock.offset:+.3f} s"
+        return None
+
+    def _go_offline(self) -> None:
+        if not self.link.connected.is_set():
+            return
+        for device_id, dev in self._devices.items():
+            self._publish_device_status(device_id, dev, online=False)
+        self.link.publish(self._edge_topic, self._edge_status(DeviceState.OFFLINE), retain=True)
+        time.sleep(0.2)  # let paho write the last packets before the disconnect
+
+    # -- commands ----------------------------------------------------------------------
+
+    def _command(self, cmd: Command) -> None:
+        name = cmd.topic.rsplit("/", 1)[-1]
+        try:
+            body = json.loads(cmd.payload)
+            if not isinstance(body, dict):
+                raise ValueError("the payload must be a JSON object")
+            if name == "config":
+                self._apply_config(body)
+            elif name == "rope":
+                self._rope_command(body)
+            else:
+                raise ValueError(f"unknown command {name!r} (config, rope)")
+        except (ValueError, ConfigError, ValidationError) as exc:
+            self.config_detail = f"command {name} rejected: {exc}"[:200]
+            log.warning("%s", self.config_detail)
+        if self.link.connected.is_set():
+            self._publish_edge_status()
+
+    def _apply_config(self, body: dict[str, Any]) -> None:
+        version = body.get("config_version")
+        devices = body.get("devices", {})
+        if not isinstance(version, str) or not isinstance(devices, dict):
+            raise ValueError("config needs config_version (string) and devices (object)")
+        staged = {}
+        for dev_id, overrides in devices.items():
+            runner = self.runners.get(dev_id)
+            if runner is None:
+                raise ValueError(f"no device {dev_id!r} on this box")
+            if not isinstance(overrides, dict):
+                raise ValueError(f"{dev_id}: overrides must be an object")
+            current = runner.config.model_dump()
+            staged[dev_id] = driver_config(runner.dev.model.driver, {**current, **overrides},
+                                           f"config {version} for {dev_id}")
+        # All or nothing: a half-applied config is harder to reason about than none.
+        for dev_id, cfg in staged.items():
+            self.runners[dev_id].config = cfg
+        self.config_version = version
+        self.stats.config_version = version
+        self.config_detail = f"config {version} applied to {', '.join(staged) or 'no device'}"
+
+    def _rope_command(self, body: dict[str, Any]) -> None:
+        runner = self.runners.get(str(body.get("device")))
+        if runner is None or runner.dev.model.driver != "jump_rope":
+            raise ValueError(f"no rope base station {body.get('device')!r} on this box")
+        try:
+            action = jump_rope.Action[str(body.get("action", "")).upper()]
+            mode = jump_rope.Mode[str(body.get("mode", "free")).upper()]
+        except KeyError:
+            raise ValueError("action must be start/pause/resume/end and mode "
+                             "free/countdown_time/countdown_count") from None
+        rope = int(body.get("rope", jump_rope.ALL_ROPES))
+        if not 0 <= rope <= jump_rope.ALL_ROPES:
+            raise ValueError(f"rope number {rope} is outside 0..65535")
+        runner.send(jump_rope.encode_time_sync(int(time.time()), rope))
+        runner.send(jump_rope.encode_control(action, mode, int(body.get("set_value", 0)), rope))
+        self.config_detail = f"rope {action.name.lower()} sent to {runner.dev.entry.id}"
+
+    def _update_stats(self) -> None:
+        s = self.stats
+        s.decode_errors = sum(r.decode_errors for r in self.runners.values())
+        s.discarded_bytes = sum(r.discarded_bytes for r in self.runners.values())
+        s.corrupted_frames = sum(r.corrupted_frames for r in self.runners.values())
+        s.buffered = self.buffer.count
+        s.max_buffered = max(s.max_buffered, self.buffer.max_count)
+        s.connects = self.link.connects
+        s.peak_rss_mb = round(peak_rss_mb(), 1)

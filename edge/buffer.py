@@ -1,0 +1,173 @@
+"""Store-and-forward buffer on disk (SQLite): nothing is lost while the broker is away.
+
+Every message is written here before it is published and deleted only when its PUBACK
+arrives, so a broker outage or an agent restart loses nothing; messages go out in the order
+they were written. The per-device sequence counters live in the same file and are advanced
+in the same transaction as the messages, so a restarted agent never reuses a sequence
+number (the gateway deduplicates on device id and sequence number).
+
+Bound and drop policy: the payload bytes kept are bounded by `max_bytes`. When a write
+would exceed it, the oldest *readings* (telemetry) that are not in flight are deleted first;
+events (rope results, gate passes, screening records) are deleted, oldest first, only when
+no reading is left to drop. Each drop is counted, and the count is reported in the edge
+box's status, so an operator sees that data was shed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    is_event INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seqs (device_id TEXT PRIMARY KEY, next INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One buffered message."""
+
+    id: int
+    device_id: str
+    seq: int
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    device_id: str
+    seq: int
+    topic: str
+    payload: bytes
+    is_event: bool
+
+
+class Buffer:
+    """The outbox. Not thread-safe: the agent's main loop owns it."""
+
+    def __init__(self, path: Path | str, max_bytes: int) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        # Built by whoever constructs the agent, then used only by its main loop thread.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # WAL with synchronous=NORMAL survives an agent crash (the case that matters on an
+        # edge box); a power cut may lose the last commits, which the device would resend
+        # anyway only if it had its own buffer.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._seqs: dict[str, int] = dict(self._db.execute("SELECT device_id, next FROM seqs"))
+        row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) "
+                               "FROM outbox").fetchone()
+        self.count: int = row[0]
+        self.bytes: int = row[1]
+        self.max_count = self.count
+
+    def close(self) -> None:
+        self._db.close()
+
+    def next_seq(self, device_id: str) -> int:
+        """Reserve the next sequence number of *device_id* (persisted by `add`)."""
+        seq = self._seqs.get(device_id, 0)
+        self._seqs[device_id] = seq + 1
+        return seq
+
+    def add(self, messages: Iterable[NewMessage], in_flight: set[int] | None = None) -> int:
+        """Write *messages* and the sequence counters in one transaction; return drops."""
+        rows = [(m.device_id, m.seq, m.topic, m.payload, int(m.is_event)) for m in messages]
+        if not rows:
+            return 0
+        devices = {r[0] for r in rows}
+        with self._transaction():
+            self._db.executemany("INSERT INTO outbox (device_id, seq, topic, payload, is_event) "
+                                 "VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT INTO seqs (device_id, next) VALUES (?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET next = excluded.next",
+                [(d, self._seqs[d]) for d in devices])
+            self.count += len(rows)
+            self.bytes += sum(len(r[3]) for r in rows)
+            dropped = self._enforce_bound(in_flight or set())
+        self.max_count = max(self.max_count, self.count)
+        return dropped
+
+    def _enforce_bound(self, in_flight: set[int]) -> int:
+        dropped = 0
+        for is_event in (0, 1):
+            while self.bytes > self.max_bytes:
+                batch = self._db.execute(
+                    "SELECT id, LENGTH(payload) FROM outbox WHERE is_event = ? "
+                    "ORDER BY id LIMIT 500", (is_event,)).fetchall()
+                victims = [(i, n) for i, n in batch if i not in in_flight]
+                if not victims:
+                    break
+                freed = 0
+                take = []
+                for i, n in victims:
+                    if self.bytes - freed <= self.max_bytes:
+                        break
+                    take.append(i)
+                    freed += n
+                self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in take])
+                self.count -= len(take)
+                self.bytes -= freed
+                dropped += len(take)
+        if dropped:
+            self._db.execute("INSERT INTO counters VALUES ('dropped', ?) ON CONFLICT(name) "
+                             "DO UPDATE SET value = value + excluded.value", (dropped,))
+        return dropped
+
+    def pending(self, after_id: int, limit: int) -> list[Entry]:
+        """Entries written after *after_id*, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, device_id, seq, topic, payload FROM outbox WHERE id > ? "
+            "ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
+        return [Entry(*r) for r in rows]
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Delete acknowledged entries."""
+        keys = [(i,) for i in ids]
+        if not keys:
+            return
+        with self._transaction():
+            sizes = 0
+            removed = 0
+            for (i,) in keys:
+                row = self._db.execute("DELETE FROM outbox WHERE id = ? RETURNING "
+                                       "LENGTH(payload)", (i,)).fetchone()
+                if row is not None:
+                    sizes += row[0]
+                    removed += 1
+            self.count -= removed
+            self.bytes -= sizes
+
+    def dropped_total(self) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self._db)
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

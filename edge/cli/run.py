@@ -1,0 +1,68 @@
+"""`campusedge edge run`: run an edge box from its firmware config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from pydantic import SecretStr
+
+from campusedge.settings import MqttSettings
+from edge.agent import EdgeAgent
+from edge.config import ConfigError, load_box
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=Path,
+                        help="edge-box firmware config (firmware_configs/box_*.yaml)")
+    parser.add_argument("--buffer", type=Path, help="buffer file (default: from the config)")
+    parser.add_argument("--mqtt-host", help="broker host (default: CAMPUSEDGE_MQTT_HOST)")
+    parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--mqtt-username")
+    parser.add_argument("--mqtt-password")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--drain", type=float, default=10.0,
+                        help="seconds to keep publishing the buffer when stopping")
+    parser.add_argument("--stats-out", type=Path, help="write the run's counters as JSON")
+    parser.add_argument("--log-level", default="INFO")
+
+
+def mqtt_settings(args: argparse.Namespace) -> MqttSettings:
+    base = MqttSettings()
+    updates: dict[str, object] = {}
+    if args.mqtt_host:
+        updates["host"] = args.mqtt_host
+    if args.mqtt_port:
+        updates["port"] = args.mqtt_port
+    if args.mqtt_username:
+        updates["username"] = args.mqtt_username
+    if args.mqtt_password:
+        updates["password"] = SecretStr(args.mqtt_password)
+    return base.model_copy(update=updates)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        box = load_box(args.config)
+    except ConfigError as exc:
+        print(f"campusedge edge run: {exc}", file=sys.stderr)
+        return 2
+    agent = EdgeAgent(box, mqtt_settings(args), buffer_path=args.buffer)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        agent.stop_event.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    stats = agent.run(duration_s=args.duration, drain_s=args.drain)
+    if args.stats_out:
+        args.stats_out.write_text(json.dumps(stats.__dict__) + "\n")
+    print(json.dumps(stats.__dict__))
+    return 0

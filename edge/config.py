@@ -1,0 +1,226 @@
+"""Firmware configs: device-model files and edge-box files, validated before anything starts.
+
+A device-model file (`kind: device_model`) names a driver and holds the model's defaults for
+that driver's `Config`; an edge-box file (`kind: edge_box`) lists the devices a box runs, each
+pointing at a model by file name, with its transport and config overrides. Both are checked
+against the driver's own schema when loaded, so a typo fails at start-up with the file and
+field named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from campusedge.paths import firmware_configs_dir
+from campusedge.topics import DeviceKind, check_id
+from drivers.base import DriverConfig
+from drivers.registry import CAMERAS, DRIVERS, config_model
+
+
+class ConfigError(ValueError):
+    """A firmware config file is invalid; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceModel(_Strict):
+    """One device model: which driver, which firmware, and the driver config defaults."""
+
+    kind: Literal["device_model"]
+    driver: str
+    model: str = Field(min_length=1, max_length=64)
+    vendor: str | None = None
+    firmware: str = Field(min_length=1, max_length=64)
+    has_rtc: bool = Field(description="the device has a real-time clock of its own")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class SerialTransport(_Strict):
+    type: Literal["serial"]
+    port: str
+    baudrate: int | None = Field(default=None, gt=0, description="default: the driver's")
+
+
+class TcpTransport(_Strict):
+    type: Literal["tcp"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+
+class BleSimTransport(_Strict):
+    """Notifications streamed by the band simulator over TCP (simulators/hr_band.py)."""
+
+    type: Literal["ble_sim"]
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+
+
+class CameraTransport(_Strict):
+    type: Literal["camera"]
+
+
+Transport = Annotated[
+    SerialTransport | TcpTransport | BleSimTransport | CameraTransport,
+    Field(discriminator="type"),
+]
+
+
+class DeviceEntry(_Strict):
+    """One device (or one gateway to many devices, like a rope base station) on the box."""
+
+    id: str
+    model: str = Field(description="device-model file name in firmware_configs, without .yaml")
+    transport: Transport
+    # Devices behind one transport (bands by BLE address, ropes by number) get these ids;
+    # unlisted ones get "<id>-<source>".
+    ids: dict[str, str] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class BufferConfig(_Strict):
+    path: str = "campusedge-buffer.db"
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024,
+                           description="payload bytes kept; beyond it the drop policy applies")
+
+
+class BoxFile(_Strict):
+    kind: Literal["edge_box"]
+    edge_id: str
+    school: str
+    firmware: str = "0.1.0"
+    config_version: str = "1"
+    buffer: BufferConfig = BufferConfig()
+    status_interval_s: float = Field(default=30.0, gt=0)
+    inflight: int = Field(default=200, ge=1, le=1000, description="unacknowledged publishes")
+    # An RTC further off than this is not trusted: its readings get the estimated offset.
+    max_rtc_error_s: float = Field(default=2.0, gt=0)
+    model_versions: dict[str, str] = Field(default_factory=dict,
+                                           description="on-device models, reported in status")
+    devices: list[DeviceEntry] = Field(min_length=1)
+
+
+class ResolvedDevice(_Strict):
+    """A device entry joined with its model and its validated driver config."""
+
+    entry: DeviceEntry
+    model: DeviceModel
+    driver_config: DriverConfig
+
+    @property
+    def kind(self) -> DeviceKind:
+        if self.model.driver in DRIVERS:
+            return DRIVERS[self.model.driver].kind
+        return CAMERAS[self.model.driver].kind
+
+    def device_id(self, source: str | None) -> str:
+        if source is None:
+            return self.entry.id
+        return self.entry.ids.get(source) or check_id(
+            f"{self.entry.id}-{source.replace(':', '')}", "device id")
+
+
+class BoxConfig(_Strict):
+    box: BoxFile
+    devices: list[ResolvedDevice]
+
+
+def _where(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def driver_config(driver: str, values: dict[str, Any], where: str) -> DriverConfig:
+    """Validate *values* against the Config of *driver*."""
+    try:
+        model = config_model(driver)
+    except KeyError as exc:
+        raise ConfigError(f"{where}: {exc.args[0]}") from None
+    try:
+        cfg = model.model_validate(values)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: invalid {driver} config: {_where(exc)}") from None
+    assert isinstance(cfg, DriverConfig)
+    return cfg
+
+
+def load_model(path: Path) -> DeviceModel:
+    """Load and check one device-model file, including its driver config."""
+    data = _read_yaml(path)
+    try:
+        model = DeviceModel.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_where(exc)}") from None
+    driver_config(model.driver, model.config, str(path))
+    return model
+
+
+def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
+    """Load an edge-box file and every device model it names; ConfigError on any problem."""
+    data = _read_yaml(path)
+    try:
+        box = BoxFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_where(exc)}") from None
+    try:
+        check_id(box.edge_id, "edge id")
+        check_id(box.school, "school id")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    search = [path.parent, models_dir or firmware_configs_dir()]
+    resolved = []
+    seen: set[str] = set()
+    for i, entry in enumerate(box.devices):
+        where = f"{path}: devices.{i} ({entry.id})"
+        try:
+            check_id(entry.id, "device id")
+            for dev_id in entry.ids.values():
+                check_id(dev_id, "device id")
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if entry.id in seen:
+            raise ConfigError(f"{where}: device id {entry.id!r} is used twice")
+        seen.add(entry.id)
+        model_path = next((d / f"{entry.model}.yaml" for d in search
+                           if (d / f"{entry.model}.yaml").exists()), None)
+        if model_path is None:
+            raise ConfigError(f"{where}: no device model file {entry.model}.yaml in "
+                              f"{' or '.join(str(d) for d in search)}")
+        model = load_model(model_path)
+        cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
+        is_camera = model.driver in CAMERAS
+        if is_camera != isinstance(entry.transport, CameraTransport):
+            raise ConfigError(f"{where}: driver {model.driver} needs "
+                              f"{'a camera' if is_camera else 'a byte-stream'} transport")
+        resolved.append(ResolvedDevice(entry=entry, model=model, driver_config=cfg))
+    return BoxConfig(box=box, devices=resolved)
+
+
+def load_any(path: Path) -> DeviceModel | BoxConfig:
+    """Load a firmware config of either kind (used to check the whole folder)."""
+    kind = _read_yaml(path).get("kind")
+    if kind == "device_model":
+        return load_model(path)
+    if kind == "edge_box":
+        return load_box(path)
+    raise ConfigError(f"{path}: 'kind' must be device_model or edge_box, not {kind!r}")

@@ -1,0 +1,128 @@
+"""One thread per transport: read bytes, frame, decode, hand decoded items to the agent."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drivers.base import Decoded, DecodeError, Driver, DriverConfig, Framer
+from edge.config import BleSimTransport, ResolvedDevice, SerialTransport, TcpTransport
+from edge.transports.base import ByteTransport, TransportError
+from edge.transports.ble import SimulatedBleAdapter
+from edge.transports.serial_port import SerialTransport as PySerialTransport
+from edge.transports.tcp_stream import TcpTransport as SocketTransport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    """A decoded item with where and when it arrived."""
+
+    runner: DeviceRunner
+    transport_source: str | None
+    decoded: Decoded
+    received_s: float
+
+
+def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTransport:
+    t = dev.entry.transport
+    if isinstance(t, SerialTransport):
+        baud = t.baudrate or int(getattr(driver_cfg, "baudrate", 9600))
+        return PySerialTransport(t.port, baud)
+    if isinstance(t, TcpTransport):
+        return SocketTransport(t.host, t.port)
+    if isinstance(t, BleSimTransport):
+        return SimulatedBleAdapter(t.host, t.port)
+    raise ValueError(f"{dev.entry.id}: transport {t.type} carries no bytes")
+
+
+class DeviceRunner(threading.Thread):
+    """Keeps one transport open, and reopens it with a back-off when it fails."""
+
+    def __init__(self, dev: ResolvedDevice, driver: Driver, out: Callable[[Received], None],
+                 stop: threading.Event, transport: ByteTransport | None = None,
+                 on_open: Callable[[], list[bytes]] | None = None) -> None:
+        super().__init__(name=f"device-{dev.entry.id}", daemon=True)
+        self.dev = dev
+        self.driver = driver
+        # Replaced whole by the agent on a config command; read once per frame here.
+        self.config: DriverConfig = dev.driver_config
+        self.transport = transport or make_transport(dev, dev.driver_config)
+        self._out = out
+        self._halt = stop
+        self._framers: dict[str | None, Framer] = {}
+        self._writes: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        # Commands to send whenever the link (re)opens, built at that moment (a time sync).
+        self._on_open = on_open
+        self.online = False
+        self.decode_errors = 0
+        self.frames = 0
+        self.opens = 0
+        self.last_error: str | None = None
+
+    @property
+    def discarded_bytes(self) -> int:
+        return sum(f.discarded_bytes for f in self._framers.values())
+
+    @property
+    def corrupted_frames(self) -> int:
+        return sum(f.corrupted_frames for f in self._framers.values())
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the device (commands); written by this runner's thread."""
+        self._writes.put(data)
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._halt.is_set():
+            try:
+                self.transport.open()
+            except TransportError as exc:
+                self._failed(str(exc))
+                self._halt.wait(backoff)
+                backoff = min(5.0, backoff * 2)
+                continue
+            self.opens += 1
+            self.online = True
+            backoff = 0.2
+            for data in self._on_open() if self._on_open else []:
+                self._writes.put(data)
+            try:
+                self._pump()
+            except TransportError as exc:
+                self._failed(str(exc))
+            finally:
+                self.online = False
+                self.transport.close()
+
+    def _failed(self, why: str) -> None:
+        if why != self.last_error:
+            log.warning("%s: %s", self.dev.entry.id, why)
+        self.last_error = why
+        self.online = False
+
+    def _pump(self) -> None:
+        while not self._halt.is_set():
+            while not self._writes.empty():
+                self.transport.write(self._writes.get())
+            for source, chunk in self.transport.read(0.2):
+                now = time.time()
+                framer = self._framers.get(source)
+                if framer is None:
+                    framer = self._framers[source] = self.driver.framer(self.config)
+                for frame in framer.feed(chunk):
+                    self.frames += 1
+                    try:
+                        items = self.driver.decode(frame, self.config)
+                    except DecodeError as exc:
+                        # Counted and skipped: one bad frame must not stop the device.
+                        self.decode_errors += 1
+                        log.debug("%s: %s", self.dev.entry.id, exc)
+                        continue
+                    for item in items:
+                        self._out(Received(self, source, item, now))

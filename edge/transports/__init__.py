@@ -1,0 +1,1 @@
+"""Transports that bring device bytes (or camera frames) to the edge agent."""

@@ -1,0 +1,93 @@
+"""Who may see which lesson, class and student, and whether names are shown; health-read audit.
+
+- health_staff read every lesson, class and student, with names;
+- a pe_teacher reads the classes whose PE teacher they are (with names), and lessons they
+  opened themselves (a substitute: pseudonymous ids only, no names);
+- campus_it reads no student data at all (the route's role check refuses it first).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import HTTPException, status
+
+from gateway.audit import AuditLog
+from gateway.auth import Role, User
+from gateway.roster import Lesson, Roster
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a permitted reader may see."""
+
+    show_names: bool
+
+
+def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, Access]:
+    lesson = roster.lesson(lesson_id)
+    if lesson is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lesson {lesson_id!r}")
+    cls = roster.class_of(lesson.class_id) or {}
+    if user.role is Role.HEALTH_STAFF:
+        return lesson, Access(show_names=True)
+    class_teacher = cls.get("pe_teacher_id") == user.id
+    if user.role is Role.PE_TEACHER and (class_teacher or lesson.teacher_id == user.id):
+        return lesson, Access(show_names=class_teacher)
+    raise HTTPException(status.HTTP_403_FORBIDDEN,
+                        f"lesson {lesson_id!r} is neither yours nor of a class you teach")
+
+
+def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, str], Access]:
+    cls = roster.class_of(class_id)
+    if cls is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no class {class_id!r}")
+    if user.role is Role.HEALTH_STAFF:
+        return cls, Access(show_names=True)
+    if user.role is Role.PE_TEACHER and cls.get("pe_teacher_id") == user.id:
+        return cls, Access(show_names=True)
+    raise HTTPException(status.HTTP_403_FORBIDDEN, f"class {class_id!r} is not a class you teach")
+
+
+def require_owner(roster: Roster, user: User, lesson: Lesson) -> None:
+    """Writing results: the teacher running the session or the class's PE teacher."""
+    cls = roster.class_of(lesson.class_id) or {}
+    if user.role is Role.PE_TEACHER and user.id in (lesson.teacher_id, cls.get("pe_teacher_id")):
+        return
+    raise HTTPException(status.HTTP_403_FORBIDDEN,
+                        "only the teacher running the session or the class's PE teacher may "
+                        "enter results")
+
+
+class HeartRateReads:
+    """Audits reads of students' heart rate by a person: one entry per student read.
+
+    A live view is polled every few seconds; it is recorded once per user, lesson and student
+    every `live_every_s`, so the log says who looked at whom without a row per poll.
+    """
+
+    def __init__(self, audit: AuditLog, live_every_s: float = 300.0) -> None:
+        self.audit = audit
+        self.live_every_s = live_every_s
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, str, str], float] = {}
+
+    def record(self, user: User, action: str, lesson_id: str, student_ids: Iterable[str],
+               *, throttle: bool = False) -> None:
+        now = time.monotonic()
+        due: list[str] = []
+        with self._lock:
+            for student_id in student_ids:
+                key = (user.id, lesson_id, student_id)
+                if throttle and now - self._last.get(key, -1e18) < self.live_every_s:
+                    continue
+                self._last[key] = now
+                due.append(student_id)
+            if len(self._last) > 100_000:  # bounded: forgetting only means one extra entry
+                self._last.clear()
+        for student_id in due:
+            self.audit.record(user, action, "student_heart_rate", student_id,
+                              detail=f"lesson={lesson_id}")

@@ -1,0 +1,232 @@
+"""Fitness test results: staff entry, session results, class distribution, history, export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.api.access import Access, class_access, lesson_access, require_owner
+from gateway.api.deps import GatewayDep, Teacher, TeacherOrHealth
+from gateway.fitness.export import table, to_csv, to_xlsx
+from gateway.fitness.results import MEASURES, NewResult, ResultError, TestResult, current
+from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
+from gateway.fitness.values import FieldError, check_unit
+from gateway.roster import LessonKind
+from gateway.service import Gateway
+
+router = APIRouter(prefix="/api/fitness", tags=["fitness"])
+
+
+class ResultCreate(BaseModel):
+    """A result typed in by staff: value as a number or text (runs may be "m:ss")."""
+
+    model_config = ConfigDict(extra="forbid")
+    student_id: str
+    item: str = Field(description=f"one of {', '.join(MEASURES)}")
+    value: float | int | str
+    unit: str | None = Field(default=None, description="checked against the item's unit")
+    measured_at: datetime | None = None
+
+    @field_validator("measured_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("measured_at must carry a UTC offset (e.g. 2026-09-01T08:00:00Z)")
+        return v
+
+
+class ResultPublic(BaseModel):
+    id: int
+    lesson_id: str
+    student_id: str
+    item: str
+    value: float
+    unit: str
+    score: int | None
+    bonus: int | None
+    source: str
+    device_id: str | None
+    seq: int | None
+    entered_by: str | None
+    measured_at: datetime
+    current: bool
+
+
+class ItemPublic(BaseModel):
+    value: float
+    unit: str
+    score: int | None
+    bonus: int | None
+    level: str | None
+    measured_at: datetime
+    attempts: int
+    derived: bool
+
+
+class TotalPublic(BaseModel):
+    standard_score: float
+    bonus: int
+    total: float
+    level: str
+
+
+class StudentResults(BaseModel):
+    student_id: str
+    name: str | None
+    sex: str
+    grade: str
+    items: dict[str, ItemPublic]
+    missing: list[str]
+    total: TotalPublic | None
+
+
+class SessionResults(BaseModel):
+    lesson_id: str
+    class_id: str
+    students: list[StudentResults]
+
+
+class Distribution(BaseModel):
+    class_id: str
+    lesson_ids: list[str]
+    students: int
+    items: dict[str, dict[str, int]]
+
+
+class StudentHistory(BaseModel):
+    student_id: str
+    name: str | None
+    attempts: list[ResultPublic]
+
+
+def _num(value: Decimal) -> float:
+    return float(value)
+
+
+def _public(row: TestResult, is_current: bool) -> ResultPublic:
+    return ResultPublic(id=row.id, lesson_id=row.lesson_id, student_id=row.student_id,
+                        item=row.item, value=_num(row.value), unit=row.unit, score=row.score,
+                        bonus=row.bonus, source=row.source, device_id=row.device_id,
+                        seq=row.seq, entered_by=row.entered_by, measured_at=row.measured_at,
+                        current=is_current)
+
+
+def _item(result: ItemResult) -> ItemPublic:
+    return ItemPublic(value=_num(result.value), unit=result.unit, score=result.score,
+                      bonus=result.bonus, level=result.level, measured_at=result.measured_at,
+                      attempts=result.attempts, derived=result.derived)
+
+
+def _student(summary: StudentSummary, access: Access) -> StudentResults:
+    s, total = summary.student, summary.total
+    return StudentResults(
+        student_id=s.id, name=s.name if access.show_names else None, sex=s.sex,
+        grade=s.grade, items={k: _item(v) for k, v in summary.items.items()},
+        missing=list(summary.missing),
+        total=TotalPublic(standard_score=_num(total.standard_score), bonus=total.bonus,
+                          total=_num(total.total), level=total.level) if total else None)
+
+
+def _sessions(gateway: Gateway, class_id: str, lesson_id: str | None) -> list[str]:
+    """The class's fitness_test sessions, or the one asked for (which must be one of them)."""
+    sessions = [lesson.id for lesson in gateway.roster.lessons(class_id=class_id)
+                if lesson.kind is LessonKind.FITNESS_TEST]
+    if lesson_id is None:
+        return sessions
+    if lesson_id not in sessions:
+        raise HTTPException(404, f"no fitness_test session {lesson_id!r} in class {class_id!r}")
+    return [lesson_id]
+
+
+def _class_summaries(gateway: Gateway, class_id: str, lesson_id: str | None
+                     ) -> tuple[list[str], list[StudentSummary]]:
+    sessions = _sessions(gateway, class_id, lesson_id)
+    students = gateway.roster.students_of_class(class_id)
+    rows = gateway.fitness_results.rows(lesson_ids=sessions)
+    return sessions, summarize(gateway.fitness_results.standard, students, rows)
+
+
+@router.post("/sessions/{lesson_id}/results", status_code=201, response_model=ResultPublic)
+def enter_result(lesson_id: str, body: ResultCreate, gateway: GatewayDep,
+                 user: Teacher) -> ResultPublic:
+    lesson, _ = lesson_access(gateway.roster, user, lesson_id)
+    require_owner(gateway.roster, user, lesson)
+    if body.unit is not None and body.item in MEASURES:
+        try:
+            check_unit(body.item, body.unit)
+        except FieldError as exc:
+            raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+    [outcome] = gateway.fitness_results.record([NewResult(
+        lesson_id=lesson.id, student_id=body.student_id, item=body.item, raw_value=body.value,
+        measured_at=body.measured_at or datetime.now(UTC), source="staff",
+        entered_by=user.id)])
+    if isinstance(outcome, ResultError):
+        raise HTTPException(422, f"{outcome.field}: {outcome.message}")
+    return _public(outcome, True)
+
+
+@router.get("/sessions/{lesson_id}/results", response_model=SessionResults)
+def session_results(lesson_id: str, gateway: GatewayDep,
+                    user: TeacherOrHealth) -> SessionResults:
+    lesson, access = lesson_access(gateway.roster, user, lesson_id)
+    if lesson.kind is not LessonKind.FITNESS_TEST:
+        raise HTTPException(404, f"lesson {lesson_id!r} is not a fitness_test session")
+    students = gateway.roster.students_of_class(lesson.class_id)
+    rows = gateway.fitness_results.rows(lesson_ids=[lesson.id])
+    summaries = summarize(gateway.fitness_results.standard, students, rows)
+    return SessionResults(lesson_id=lesson.id, class_id=lesson.class_id,
+                          students=[_student(s, access) for s in summaries])
+
+
+@router.get("/classes/{class_id}/distribution", response_model=Distribution)
+def class_distribution(class_id: str, gateway: GatewayDep, user: TeacherOrHealth,
+                       lesson_id: str | None = None) -> Distribution:
+    class_access(gateway.roster, user, class_id)
+    sessions, summaries = _class_summaries(gateway, class_id, lesson_id)
+    return Distribution(class_id=class_id, lesson_ids=sessions, students=len(summaries),
+                        items=distribution(gateway.fitness_results.standard, summaries))
+
+
+@router.get("/classes/{class_id}/export")
+def class_export(class_id: str, gateway: GatewayDep, user: TeacherOrHealth,
+                 format: Literal["csv", "xlsx"] = "csv",
+                 lesson_id: str | None = None) -> Response:
+    cls, access = class_access(gateway.roster, user, class_id)
+    _, summaries = _class_summaries(gateway, class_id, lesson_id)
+    items = class_items(gateway.fitness_results.standard, [s.student for s in summaries])
+    header, rows = table(summaries, items, access.show_names)
+    stem = f"fitness-{class_id}"
+    if format == "csv":
+        return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+    return Response(
+        to_xlsx(header, rows, cls.get("name") or class_id),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
+
+
+@router.get("/students/{student_id}/results", response_model=StudentHistory)
+def student_history(student_id: str, gateway: GatewayDep,
+                    user: TeacherOrHealth) -> StudentHistory:
+    student = gateway.roster.student(student_id)
+    if student is None:
+        raise HTTPException(404, f"no student {student_id!r}")
+    _, access = class_access(gateway.roster, user, student.class_id)
+    rows = gateway.fitness_results.rows(student_id=student_id)
+    latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}
+    return StudentHistory(student_id=student_id,
+                          name=student.name if access.show_names else None,
+                          attempts=[_public(r, r.id in latest) for r in reversed(rows)])
+
+
+def _current_by_session(rows: list[TestResult]) -> dict[tuple[str, str], tuple[TestResult, int]]:
+    """Current attempt per (session, item): `current` is per session, as re-tests are."""
+    out: dict[tuple[str, str], tuple[TestResult, int]] = {}
+    for lesson_id in {r.lesson_id for r in rows}:
+        for (_, item), held in current(r for r in rows if r.lesson_id == lesson_id).items():
+            out[(lesson_id, item)] = held
+    return out

@@ -1,0 +1,199 @@
+"""A lesson's live data and its heart-rate analytics, for PE teachers and health staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from gateway.api.access import HeartRateReads, lesson_access
+from gateway.api.deps import GatewayDep, TeacherOrHealth
+from gateway.lessons.heart_rate import (
+    ZONES,
+    group_heart_rate,
+    hr_max,
+    student_heart_rate,
+    zone_of,
+)
+from gateway.lessons.live import LIVE_METRICS, Latest
+from gateway.roster import Lesson, Student
+from gateway.service import Gateway
+
+router = APIRouter(prefix="/api/lessons", tags=["lessons"])
+
+
+class Value(BaseModel):
+    value: float
+    ts: datetime
+    device_id: str
+
+
+class HeartRateNow(Value):
+    pct_hr_max: float
+    zone: str
+
+
+class StudentLive(BaseModel):
+    student_id: str
+    name: str | None
+    device_ids: list[str]
+    heart_rate: HeartRateNow | None
+    rope_count: Value | None
+    rep_count: Value | None
+
+
+class LessonLive(BaseModel):
+    lesson_id: str
+    class_id: str
+    kind: str
+    started_at: datetime
+    ended_at: datetime | None
+    students: list[StudentLive]
+
+
+class StudentAnalytics(BaseModel):
+    student_id: str
+    name: str | None
+    age: int
+    hr_max_bpm: float
+    threshold_bpm: float
+    measured_s: float
+    zone_s: dict[str, float]
+    at_or_above_s: float
+    density_pct: float | None
+    density_ok: bool | None
+    mean_bpm: float | None
+    peak_bpm: float | None
+
+
+class Guidance(BaseModel):
+    group_density_min_pct: float
+    individual_density_min_pct: float
+    mean_hr_bpm: tuple[float, float]
+
+
+class GroupAnalytics(BaseModel):
+    students_measured: int
+    density_pct: float | None
+    density_ok: bool | None
+    mean_bpm: float | None
+    mean_ok: bool | None
+
+
+class LessonAnalytics(BaseModel):
+    lesson_id: str
+    class_id: str
+    since: datetime
+    until: datetime
+    moderate_pct: float
+    max_gap_s: float
+    zones_pct_hr_max: dict[str, float]
+    guidance: Guidance
+    group: GroupAnalytics
+    students: list[StudentAnalytics]
+
+
+def _students(gateway: Gateway, lesson: Lesson) -> dict[str, tuple[Student, list[str]]]:
+    """student id -> (student, device ids assigned to them in the lesson)."""
+    out: dict[str, tuple[Student, list[str]]] = {}
+    for device_id, student_id in sorted(gateway.roster.assignments(lesson.id).items()):
+        if student_id not in out:
+            student = gateway.roster.student(student_id)
+            if student is None:
+                continue
+            out[student_id] = (student, [])
+        out[student_id][1].append(device_id)
+    return out
+
+
+def _from_store(gateway: Gateway, lesson: Lesson, devices: list[str], metric: str
+                ) -> Latest | None:
+    best: Latest | None = None
+    for device_id in devices:
+        rows = gateway.store.readings(device_id=device_id, metric=metric,
+                                      since=lesson.started_at, until=lesson.ended_at,
+                                      limit=1, newest_first=True)
+        if rows and (best is None or rows[0].ts > best.ts):
+            best = Latest(rows[0].value, rows[0].ts, device_id)
+    return best
+
+
+def _hr_reads(request: Request) -> HeartRateReads:
+    reads: HeartRateReads = request.app.state.heart_rate_reads
+    return reads
+
+
+@router.get("/{lesson_id}/live", response_model=LessonLive)
+def lesson_live(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth,
+                request: Request) -> LessonLive:
+    lesson, access = lesson_access(gateway.roster, user, lesson_id)
+    held = gateway.live_lessons.snapshot(lesson.id)
+    day = lesson.started_at.date()
+    students: list[StudentLive] = []
+    for student_id, (student, devices) in _students(gateway, lesson).items():
+        latest: dict[str, Latest | None] = {}
+        for metric in LIVE_METRICS:
+            # Memory first; the store when memory does not hold it (restart, evicted lesson).
+            latest[metric] = held.get((student_id, metric)) or _from_store(gateway, lesson,
+                                                                           devices, metric)
+        hr = latest["heart_rate"]
+        heart: HeartRateNow | None = None
+        if hr is not None:
+            top = hr_max(student.age_on(day))
+            heart = HeartRateNow(value=hr.value, ts=hr.ts, device_id=hr.device_id,
+                                 pct_hr_max=round(100 * hr.value / top, 1),
+                                 zone=zone_of(hr.value, top))
+        rope, reps = latest["rope_count"], latest["rep_count"]
+        students.append(StudentLive(
+            student_id=student_id, name=student.name if access.show_names else None,
+            device_ids=devices, heart_rate=heart,
+            rope_count=Value(**vars(rope)) if rope else None,
+            rep_count=Value(**vars(reps)) if reps else None))
+    _hr_reads(request).record(user, "read_live_heart_rate", lesson.id,
+                              [s.student_id for s in students if s.heart_rate], throttle=True)
+    return LessonLive(lesson_id=lesson.id, class_id=lesson.class_id, kind=lesson.kind.value,
+                      started_at=lesson.started_at, ended_at=lesson.ended_at,
+                      students=students)
+
+
+@router.get("/{lesson_id}/heart-rate", response_model=LessonAnalytics)
+def lesson_heart_rate(
+    lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth, request: Request,
+    moderate_pct: float | None = Query(default=None, gt=0, le=100,
+                                       description="moderate threshold, % of HRmax"),
+) -> LessonAnalytics:
+    lesson, access = lesson_access(gateway.roster, user, lesson_id)
+    settings = gateway.settings.heart_rate
+    threshold = moderate_pct if moderate_pct is not None else settings.moderate_pct
+    until = lesson.ended_at or datetime.now(UTC)
+    day = lesson.started_at.date()
+    per_student = []
+    out: list[StudentAnalytics] = []
+    for student_id, (student, devices) in _students(gateway, lesson).items():
+        samples = [(r.ts, r.value) for d in devices
+                   for r in gateway.store.readings(device_id=d, metric="heart_rate",
+                                                   since=lesson.started_at, until=until,
+                                                   limit=1_000_000)]
+        result = student_heart_rate(samples, student.age_on(day), settings, threshold)
+        per_student.append(result)
+        out.append(StudentAnalytics(
+            student_id=student_id, name=student.name if access.show_names else None,
+            age=result.age, hr_max_bpm=result.hr_max_bpm, threshold_bpm=result.threshold_bpm,
+            measured_s=result.measured_s, zone_s=result.zone_s,
+            at_or_above_s=result.at_or_above_s, density_pct=result.density_pct,
+            density_ok=None if result.density_pct is None
+            else result.density_pct >= settings.individual_density_min_pct,
+            mean_bpm=result.mean_bpm, peak_bpm=result.peak_bpm))
+    group = group_heart_rate(per_student, settings)
+    _hr_reads(request).record(user, "read_heart_rate_analytics", lesson.id,
+                              [s.student_id for s in out if s.measured_s > 0])
+    return LessonAnalytics(
+        lesson_id=lesson.id, class_id=lesson.class_id, since=lesson.started_at, until=until,
+        moderate_pct=threshold, max_gap_s=settings.max_gap_s,
+        zones_pct_hr_max=dict(ZONES),
+        guidance=Guidance(group_density_min_pct=settings.group_density_min_pct,
+                          individual_density_min_pct=settings.individual_density_min_pct,
+                          mean_hr_bpm=(settings.mean_hr_low_bpm, settings.mean_hr_high_bpm)),
+        group=GroupAnalytics(**vars(group)), students=out)
+

@@ -1,0 +1,250 @@
+"""`campusedge demo`: broker, gateway with API, and a simulated PE lesson, with live progress."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from campusedge.broker import MosquittoProcess, find_mosquitto, free_port, wait_for_port
+from campusedge.settings import MqttSettings
+from gateway.auth import Role
+from gateway.cli.broker import run_amqtt
+from gateway.cli.common import setup_logging
+from gateway.ingest import IngestSettings
+from gateway.roster import LessonKind
+from gateway.service import Gateway, GatewaySettings
+
+SCHOOL = "demo-school"
+CLASS_ID = "g5-1"
+USER, PASSWORD = "campusedge-demo", "demo-password"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="stop by itself after this long and print a JSON summary")
+    parser.add_argument("--port", type=int, default=8000, help="API port")
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workdir", type=Path, default=Path("var/demo"),
+                        help="demo data (wiped at start)")
+    parser.add_argument("--embedded-broker", action="store_true",
+                        help="use the in-process broker even if Mosquitto is installed")
+
+
+@dataclass
+class Broker:
+    """Mosquitto when installed, else amqtt in a thread of this process."""
+
+    port: int
+    data_dir: Path
+    mosquitto: MosquittoProcess | None = None
+    _stop: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return "mosquitto" if self.mosquitto else "amqtt (in-process)"
+
+    def start(self, embedded: bool) -> None:
+        if not embedded and find_mosquitto():
+            self.mosquitto = MosquittoProcess(data_dir=self.data_dir, users={USER: PASSWORD},
+                                              port=self.port)
+            self.mosquitto.start()
+            return
+        ready = threading.Event()
+
+        def serve() -> None:
+            async def main() -> None:
+                self._loop = asyncio.get_running_loop()
+                self._stop = asyncio.Event()
+                ready.set()
+                await run_amqtt(self.port, self.data_dir, {USER: PASSWORD}, self._stop)
+
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=serve, name="amqtt", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        wait_for_port("127.0.0.1", self.port, 15)
+
+    def stop(self) -> None:
+        if self.mosquitto:
+            self.mosquitto.stop()
+        elif self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            if self._thread:
+                self._thread.join(10)
+
+
+def seed(gateway: Gateway, students: int) -> dict[str, str]:
+    """A class, its students, staff accounts and an open lesson with bands and ropes."""
+    roster = gateway.roster
+    roster.add_class(CLASS_ID, SCHOOL, "Grade 5 Class 1", "5", pe_teacher_id="teacher.demo")
+    assignments: dict[str, str] = {}
+    for i in range(1, students + 1):
+        student_id = f"S{i:04d}"
+        sex = "M" if i % 2 else "F"
+        roster.add_student(student_id, f"Student {i:02d}", sex, date(2015, 1 + i % 12, 1 + i % 27),
+                           CLASS_ID, card_id=f"card-{i:04d}")
+        assignments[f"hr-{i:02d}"] = student_id
+        assignments[f"rope-{i:02d}"] = student_id
+    tokens = {
+        "campus_it": gateway.users.create("it.demo", "Campus IT", Role.CAMPUS_IT),
+        "pe_teacher": gateway.users.create("teacher.demo", "PE Teacher", Role.PE_TEACHER),
+        "health_staff": gateway.users.create("nurse.demo", "School Nurse", Role.HEALTH_STAFF),
+    }
+    roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.LESSON, assignments,
+                        at=datetime.now(UTC), lesson_id="demo-lesson")
+    return tokens
+
+
+def lesson_plan(duration: float | None) -> tuple[float, float]:
+    """(lesson minutes, speed): a real-time 45-minute lesson, or one that fits the duration."""
+    if duration is None:
+        return 45.0, 1.0
+    speed = 5.0
+    # Leave a quarter of the time for start-up and for draining the edge buffer.
+    minutes = max(1.5, duration * 0.6 * speed / 60)
+    return round(minutes, 2), speed
+
+
+def alert_count(gateway: Gateway) -> int:
+    alerts = getattr(gateway, "alerts", None)
+    count = getattr(alerts, "count", None)
+    return int(count()) if callable(count) else 0
+
+
+def progress(gateway: Gateway, broker: Broker, started: float, port: int) -> Table:
+    stats = gateway.ingest.stats
+    devices = gateway.devices.all(SCHOOL)
+    online = sum(1 for d in devices if d.last_seen and
+                 (datetime.now(UTC) - d.last_seen).total_seconds() < 10)
+    table = Table(title=f"campusedge demo — API http://127.0.0.1:{port}  (Ctrl-C stops)")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, value in [
+        ("running for", f"{time.monotonic() - started:.0f} s"),
+        ("broker", broker.name),
+        ("messages stored", stats["stored"]),
+        ("duplicates absorbed", stats["duplicates"]),
+        ("dead-lettered", stats["dead_lettered"]),
+        ("devices seen / active", f"{len(devices)} / {online}"),
+        ("alerts", alert_count(gateway)),
+    ]:
+        table.add_row(name, str(value))
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    import logging
+
+    logging.getLogger().setLevel(logging.WARNING)
+    console = Console(stderr=True)
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    args.workdir.mkdir(parents=True)
+    broker = Broker(free_port(), args.workdir / "broker")
+    broker.start(args.embedded_broker)
+    mqtt = MqttSettings(host="127.0.0.1", port=broker.port, username=USER,
+                        password=PASSWORD)
+    settings = GatewaySettings(
+        store_url=f"sqlite:///{args.workdir / 'readings.db'}", state_db=args.workdir / "state.db",
+        api_port=args.port,
+        ingest=IngestSettings(school=SCHOOL, client_id="campusedge-demo-gateway",
+                              protocol="5" if broker.mosquitto else "3.1.1"))
+    gateway = Gateway(settings, mqtt)
+    tokens = seed(gateway, args.students)
+    (args.workdir / "tokens.json").write_text(json.dumps(tokens, indent=2))
+    gateway.start()
+    api = _serve_api(gateway, args.port)
+    gateway.ingest.connected.wait(15)
+    minutes, speed = lesson_plan(args.duration)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "campusedge.cli", "simulate", "lesson", "--students",
+         str(args.students), "--minutes", str(minutes), "--speed", str(speed), "--school", SCHOOL,
+         "--workdir", str(args.workdir / "lesson"), "--mqtt-host", "127.0.0.1", "--mqtt-port",
+         str(broker.port), "--mqtt-username", USER],
+        env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD}, stdout=subprocess.PIPE,
+        text=True)
+    console.print(f"API tokens (also in {args.workdir / 'tokens.json'}): "
+                  + ", ".join(f"{k}={v}" for k, v in tokens.items()))
+    started = time.monotonic()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    summary: dict[str, Any] = {}
+    try:
+        with Live(progress(gateway, broker, started, args.port), console=console,
+                  refresh_per_second=2) as live:
+            while not stop.is_set():
+                if args.duration is not None and time.monotonic() - started >= args.duration:
+                    break
+                if sim.poll() is not None and not summary:
+                    summary = _last_json(sim.stdout.read() if sim.stdout else "")
+                    if args.duration is not None:
+                        break
+                live.update(progress(gateway, broker, started, args.port))
+                stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if sim.poll() is None:
+            sim.send_signal(signal.SIGINT)
+            out, _ = sim.communicate(timeout=120)
+            summary = summary or _last_json(out or "")
+        published = int(summary.get("edge", {}).get("acked", 0))
+        _settle(gateway, published)
+        stats = dict(gateway.ingest.stats)
+        result = {"published": published, "stored": stats["stored"],
+                  "lost": max(0, published - stats["stored"]),
+                  "dead_lettered": stats["dead_lettered"], "alerts": alert_count(gateway)}
+        api.should_exit = True
+        gateway.stop()
+        broker.stop()
+    print(json.dumps(result))
+    return 0
+
+
+def _last_json(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def _settle(gateway: Gateway, published: int, timeout_s: float = 15) -> None:
+    """Wait until the gateway has stored what the edge agent had acknowledged (or stalls)."""
+    deadline = time.monotonic() + timeout_s
+    while gateway.ingest.stats["stored"] < published and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _serve_api(gateway: Gateway, port: int) -> Any:
+    import uvicorn
+
+    from gateway.api.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    # Run from a thread, uvicorn leaves the signals to the demo's main thread.
+    threading.Thread(target=server.run, name="api", daemon=True).start()
+    return server

@@ -1,0 +1,1 @@
+"""Lessons as they run: the live view and heart-rate analytics."""

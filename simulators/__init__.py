@@ -1,0 +1,1 @@
+"""Virtual devices at the transport seam and scenario scripts with fault injection."""

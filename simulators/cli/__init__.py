@@ -1,0 +1,1 @@
+"""`campusedge simulate …` commands."""

@@ -1,0 +1,22 @@
+"""`campusedge simulate lesson`: a PE lesson of bands and ropes, with a 1-minute rope test."""
+
+from __future__ import annotations
+
+import argparse
+
+from simulators.scenario import add_common_arguments, faults_from, run_scenario
+from simulators.scenarios.lesson import Lesson
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--minutes", type=float, default=45)
+    add_common_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        scenario = Lesson.build(args.students, args.minutes, faults_from(args), args.seed)
+    except ValueError as exc:
+        raise SystemExit(f"campusedge simulate lesson: {exc}") from None
+    return run_scenario(scenario, args)

@@ -1,0 +1,246 @@
+"""Scenario runner: virtual devices on their transports, an edge agent, time at any speed.
+
+The edge agent runs as its own process (`campusedge edge run`) with a box config written for
+this run, pointing at the pty paths and local ports of the virtual devices, exactly as a real
+box points at /dev/ttyUSB0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from campusedge.settings import MqttSettings
+from simulators.faults import Faults
+from simulators.links import PtyLink, StreamServer
+
+TICK_S = 0.05
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="scenario seconds per wall second (default 1: real time)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--drop-link", type=float, default=0.0, metavar="SECONDS",
+                        help="all device links down this long (scenario seconds), at 40 %%")
+    parser.add_argument("--duplicate-rate", type=float, default=0.0)
+    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--garbage-rate", type=float, default=0.0)
+    parser.add_argument("--low-battery", type=float, nargs="?", const=0.1, default=0.0,
+                        metavar="SHARE", help="share of devices starting nearly empty (0.1)")
+    parser.add_argument("--school", default="demo-school")
+    parser.add_argument("--edge-id", default=None, help="default: <scenario>-box")
+    parser.add_argument("--workdir", type=Path, help="box config and buffer (default: temp)")
+    parser.add_argument("--mqtt-host")
+    parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--mqtt-username")
+    parser.add_argument("--mqtt-password")
+    parser.add_argument("--no-edge", action="store_true",
+                        help="only run the devices; print the box config for `edge run`")
+
+
+def faults_from(args: argparse.Namespace) -> Faults:
+    return Faults(drop_link_s=args.drop_link, duplicate_rate=args.duplicate_rate,
+                  clock_skew_s=args.clock_skew, garbage_rate=args.garbage_rate,
+                  low_battery=args.low_battery)
+
+
+def mqtt_from(args: argparse.Namespace) -> MqttSettings:
+    s = MqttSettings()
+    update: dict[str, Any] = {}
+    for name in ("host", "port", "username", "password"):
+        value = getattr(args, f"mqtt_{name}")
+        if value is not None:
+            update[name] = value
+    return MqttSettings.model_validate({**s.model_dump(), **update})
+
+
+def _open_files(pid: int) -> set[str]:
+    fd_dir = Path(f"/proc/{pid}/fd")
+    out = set()
+    try:
+        for fd in fd_dir.iterdir():
+            try:
+                out.add(os.readlink(fd))
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return out
+
+
+@dataclass
+class EdgeProcess:
+    """`campusedge edge run` as a child process."""
+
+    box_path: Path
+    mqtt: MqttSettings
+    stats_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "campusedge.cli", "edge", "run", "--config",
+               str(self.box_path), "--stats-out", str(self.stats_path),
+               "--mqtt-host", self.mqtt.host, "--mqtt-port", str(self.mqtt.port),
+               "--drain", "120", "--log-level", "WARNING"]
+        if self.mqtt.username:
+            cmd += ["--mqtt-username", self.mqtt.username]
+        if self.mqtt.password:
+            cmd += ["--mqtt-password", self.mqtt.password.get_secret_value()]
+        self.log_path = self.stats_path.with_suffix(".log")
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the child
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
+
+    def stop(self, timeout_s: float = 180) -> dict[str, Any]:
+        """SIGTERM (the agent drains its buffer first); its counters."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.stats_path.exists():
+            log = self.log_path.read_text()[-2000:] if self.log_path else ""
+            raise RuntimeError(f"the edge agent wrote no stats (exit {self.proc.returncode}):"
+                               f"\n{log}")
+        stats: dict[str, Any] = json.loads(self.stats_path.read_text())
+        return stats
+
+
+@dataclass
+class Scenario(ABC):
+    """A timeline of device activity; subclasses add devices and say what happens when."""
+
+    name: str
+    duration_s: float
+    faults: Faults
+    seed: int
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    ptys: list[PtyLink] = field(default_factory=list)
+    servers: list[StreamServer] = field(default_factory=list)
+    frames_sent: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def pty(self) -> PtyLink:
+        link = PtyLink()
+        self.ptys.append(link)
+        return link
+
+    def server(self) -> StreamServer:
+        srv = StreamServer()
+        self.servers.append(srv)
+        return srv
+
+    @abstractmethod
+    def step(self, t: float, dt: float) -> None:
+        """Advance the devices from scenario time *t* by *dt* seconds, writing their bytes."""
+
+    def link_down(self, t: float) -> bool:
+        start = self.duration_s * 0.4
+        return bool(self.faults.drop_link_s) and start <= t < start + self.faults.drop_link_s
+
+    def _set_links(self, up: bool) -> None:
+        for link in self.ptys:
+            link.link_up = up
+        for srv in self.servers:
+            if up and not srv.link_up:
+                srv.restore()
+            elif not up and srv.link_up:
+                srv.drop()
+
+    def write_box(self, path: Path, school: str, edge_id: str, buffer_path: Path) -> None:
+        path.write_text(yaml.safe_dump({
+            "kind": "edge_box", "edge_id": edge_id, "school": school,
+            "config_version": f"{self.name}-sim",
+            "buffer": {"path": str(buffer_path)}, "status_interval_s": 10,
+            "devices": self.devices}))
+
+    def wait_connected(self, timeout_s: float, agent_pid: int | None = None) -> None:
+        """Wait until the agent is connected to every device (bytes sent before are lost).
+
+        TCP links know when a client is connected; for serial ports the agent's process is
+        asked which files it holds open (Linux /proc), else a short grace period is given.
+        """
+        end = time.monotonic() + timeout_s
+        ports = {link.port for link in self.ptys}
+        while time.monotonic() < end:
+            servers_ok = all(s.connected for s in self.servers)
+            ports_ok = not ports or (agent_pid is not None and
+                                     ports <= _open_files(agent_pid))
+            if servers_ok and ports_ok:
+                # pyserial flushes the input buffer just after opening the port.
+                time.sleep(0.3)
+                return
+            if servers_ok and ports and agent_pid is None:
+                time.sleep(0.5)
+                return
+            time.sleep(0.05)
+
+    def play(self, speed: float, on_tick: Any = None) -> float:
+        """Run the timeline at *speed*; the wall seconds it took."""
+        start = time.monotonic()
+        t = 0.0
+        while t < self.duration_s:
+            self._set_links(not self.link_down(t))
+            self.step(t, TICK_S * speed)
+            t += TICK_S * speed
+            if on_tick is not None:
+                on_tick(t, time.monotonic() - start)
+            lag = start + t / speed - time.monotonic()
+            if lag > 0:
+                time.sleep(lag)
+        self._set_links(True)
+        return time.monotonic() - start
+
+    def close(self) -> None:
+        for link in self.ptys:
+            link.close()
+        for srv in self.servers:
+            srv.close()
+
+
+def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
+    """Common main of `campusedge simulate …`: devices, an edge agent, a JSON summary."""
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"campusedge-{scenario.name}-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    box_path = workdir / "box.yaml"
+    edge_id = args.edge_id or f"{scenario.name}-box"
+    scenario.write_box(box_path, args.school, edge_id, workdir / "buffer.db")
+    edge = None
+    try:
+        if args.no_edge:
+            print(f"devices ready; run: campusedge edge run --config {box_path}", flush=True)
+        else:
+            edge = EdgeProcess(box_path, mqtt_from(args), workdir / "edge-stats.json")
+            edge.start()
+        scenario.wait_connected(30 if not args.no_edge else 3600,
+                                None if edge is None or edge.proc is None else edge.proc.pid)
+        wall = scenario.play(args.speed)
+        summary: dict[str, Any] = {
+            "scenario": scenario.name, "scenario_s": scenario.duration_s,
+            "wall_s": round(wall, 1), "frames_sent": scenario.frames_sent,
+            **scenario.counters,
+        }
+        if edge is not None:
+            summary["edge"] = edge.stop()
+            edge = None
+        print(json.dumps(summary))
+        return 0
+    finally:
+        if edge is not None:
+            edge.stop(10)
+        scenario.close()

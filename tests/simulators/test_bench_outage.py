@@ -1,0 +1,30 @@
+"""The outage bench, short: a 3 s broker outage mid-lesson loses and doubles nothing.
+
+It runs the real `campusedge gateway run` as the receiver, as the full bench does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from campusedge.broker import find_mosquitto
+from campusedge.cli import main
+
+pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
+
+
+def test_short_outage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    rc = main(["bench", "outage", "--students", "8", "--minutes", "2", "--speed", "10",
+               "--outage", "3", "--outage-at", "3", "--settle", "30", "--json",
+               "--workdir", str(tmp_path)])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0, result
+    assert result["published"] > 500 and result["max_buffered"] > 50
+    assert (result["lost"], result["duplicates_stored"], result["order_violations"],
+            result["seq_gaps"]) == (0, 0, 0, 0)
+    assert result["devices"] == 16

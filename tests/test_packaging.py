@@ -1,0 +1,59 @@
+"""A non-editable install carries every package, the firmware configs and the model files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(out), str(ROOT)], check=True)
+    [built] = out.glob("campusedge-*.whl")
+    return built
+
+
+def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("campusedge", "drivers", "edge", "gateway", "simulators"):
+        assert f"{package}/__init__.py" in names, f"{package} missing from the wheel"
+    configs = {Path(n).name for n in names if n.startswith("campusedge/firmware_configs/")}
+    on_disk = {p.name for p in (ROOT / "firmware_configs").glob("*.yaml")}
+    assert on_disk and on_disk <= configs
+    models = {Path(n).name for n in names if n.startswith("campusedge/models/")}
+    on_disk_models = {p.name for p in (ROOT / "models").glob("*.onnx")}
+    assert on_disk_models <= models
+    assert "campusedge/py.typed" in names
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path,
+                                                               tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(target), str(wheel)], check=True)
+    code = ("import campusedge.paths as p, json; "
+            "print(json.dumps([str(p.models_dir()), str(p.firmware_configs_dir())]))")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-I", "-c",
+                          f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    models, configs = (Path(p) for p in __import__("json").loads(out.stdout))
+    assert models.is_relative_to(target) and configs.is_relative_to(target)
+    assert list(configs.glob("*.yaml"))
+    help_text = subprocess.run([sys.executable, "-I", "-c",
+                                f"import sys; sys.path.insert(0, {str(target)!r}); "
+                                "from campusedge.cli import main; main(['--help'])"],
+                               cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert "gateway run" in help_text
