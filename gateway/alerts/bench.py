@@ -52,9 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
 
 
-def gate_pass_payload(card_id: str, seq: int, temperature: float, device_id: str = GATE,
+def gate_pass_payload(subject_id: str, seq: int, temperature: float, device_id: str = GATE,
                       site: str = "forehead") -> bytes:
-    """A temp_gate `gate_pass` event as the wire contract has it."""
+    """A temp_gate `gate_pass` event as the edge agent publishes what drivers.temp_gate decodes."""
     return json.dumps({
         "v": 1, "device_id": device_id, "kind": "temp_gate", "seq": seq,
         "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
@@ -63,8 +63,14 @@ def gate_pass_payload(card_id: str, seq: int, temperature: float, device_id: str
                                 "unit": "degC"},
                                {"metric": "ambient_temperature", "value": 22.0,
                                 "unit": "degC"}],
-                  "attributes": {"card_id": card_id, "site": site, "decision": "deny"}},
+                  "attributes": {"subject_id": subject_id, "id_type": "card", "site": site,
+                                 "decision": "deny", "gate_seq": seq}},
     }, separators=(",", ":")).encode()
+
+
+def bench_card(i: int) -> str:
+    """A card id in the gate's format (`C-` and hex digits)."""
+    return f"C-{0xBE000000 + i:08X}"
 
 
 def prepare_state(state_db: Path, students: int) -> str:
@@ -82,7 +88,7 @@ def prepare_state(state_db: Path, students: int) -> str:
                                                 date(2013, 5, 1).isoformat(),
                                                 f"bc{i % classes:02d}"))
             conn.execute("INSERT INTO cards(card_id, student_id) VALUES (?,?)",
-                         (f"bcard-{i:04d}", sid))
+                         (bench_card(i), sid))
     token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF)
     db.close()
     return token
@@ -124,7 +130,7 @@ class Arrivals:
 def _fever_cards(body: dict[str, Any]) -> list[str]:
     if body.get("rule") != "fever" or body.get("kind") != "opened":
         return []
-    return [str(a["detail"]["card_id"]) for a in body.get("alerts", [])]
+    return [str(a["detail"]["subject_id"]) for a in body.get("alerts", [])]
 
 
 def sse_client(url: str, token: str, arrivals: Arrivals, ready: threading.Event,
@@ -154,7 +160,7 @@ def mqtt_listener(settings: MqttSettings, arrivals: Arrivals) -> mqtt.Client:
         at = time.perf_counter()
         body = json.loads(msg.payload)
         if msg.topic.endswith("/event"):
-            arrivals.add("baseline", str(body["event"]["attributes"]["card_id"]), at)
+            arrivals.add("baseline", str(body["event"]["attributes"]["subject_id"]), at)
         else:
             for card in _fever_cards(body):
                 arrivals.add("mqtt", card, at)
@@ -251,7 +257,7 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         sent: dict[str, float] = {}
         sent_wall: dict[str, float] = {}
         for i in range(args.fevers):
-            card = f"bcard-{i:04d}"
+            card = bench_card(i)
             payload = gate_pass_payload(card, i, 38.0 + (i % 10) / 10)
             sent[card] = time.perf_counter()
             sent_wall[card] = time.time()

@@ -16,8 +16,8 @@ from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rul
 from gateway.alerts.notification import Channel, NotificationKind
 from gateway.alerts.notifier import Notifier
 from gateway.alerts.referrals import Referral, Referrals
-from gateway.alerts.rules import attribute, fever, vision
 from gateway.alerts.rules import devices as device_rules
+from gateway.alerts.rules import fever, identify, subject_of, vision
 from gateway.alerts.rules.heart_rate import HeartRateWatch, RunningLesson
 from gateway.alerts.rules.warning_level import SchoolLevels, WarningLevels
 from gateway.devices import Devices
@@ -102,13 +102,13 @@ class AlertEngine:
 
     def _screening(self, msg: StoredMessage) -> Referral | None:
         screening = vision.screening_of(msg)
-        card = attribute(msg, "card_id")
-        if screening is None or not isinstance(card, str):
+        subject = subject_of(msg)
+        if screening is None or subject is None:
             return None
-        student = self.lookup.student_for_card(card)
+        student = identify(subject, self.lookup)
         if student is None:
-            log.warning("vision screening %s/%d: card %s is not on the roster", msg.device_id,
-                        msg.seq, card)
+            log.warning("vision screening %s/%d: subject %s is not on the roster",
+                        msg.device_id, msg.seq, subject)
             return None
         cfg = self.configs.for_school(msg.school).vision
         if student.age_on(msg.ts.date()) < cfg.min_age_years:

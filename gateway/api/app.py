@@ -5,23 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from campusedge import __version__
-<<<<<<< HEAD
-from gateway.api.routes import alerts, devices, health, roster
-=======
 from gateway.api.access import HeartRateReads
-from gateway.api.routes import devices, fitness, health, lessons, roster
->>>>>>> main
+from gateway.api.routes import alerts, devices, fitness, health, lessons, roster
 from gateway.service import Gateway
 
 
 def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="campusedge gateway", version=__version__)
     app.state.gateway = gateway
-<<<<<<< HEAD
-    for module in (health, devices, roster, alerts):
-=======
     app.state.heart_rate_reads = HeartRateReads(gateway.audit)
-    for module in (health, devices, roster, lessons, fitness):
->>>>>>> main
+    for module in (health, devices, roster, lessons, fitness, alerts):
         app.include_router(module.router)
     return app

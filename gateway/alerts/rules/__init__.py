@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.alerts.lookup import RosterLookup
+from gateway.roster import Student
 from gateway.store.base import StoredMessage
 
 
@@ -18,3 +20,18 @@ def attribute(msg: StoredMessage, name: str) -> object:
         if key == name:
             return value
     return None
+
+
+def subject_of(msg: StoredMessage) -> str | None:
+    """The pseudonymous subject a gate or screener names: `subject_id` as the drivers send it
+    (a card `C-…`, a face template `F-…`, a class-list id `S-…`), or an older `card_id`."""
+    for name in ("subject_id", "card_id"):
+        value = attribute(msg, name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def identify(subject: str, lookup: RosterLookup) -> Student | None:
+    """The student behind a subject: an enrolled card or face id, else a roster student id."""
+    return lookup.student_for_card(subject) or lookup.student(subject)

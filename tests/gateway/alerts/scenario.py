@@ -88,7 +88,8 @@ def gate_pass(card: str, temperature: float, at: datetime, site: str = "forehead
         readings=(("body_temperature", temperature, "degC"),
                   ("ambient_temperature", 24.0, "degC")),
         event_type="gate_pass",
-        attributes=(("card_id", card), ("decision", "pass"), ("site", site)))
+        attributes=(("decision", "pass"), ("id_type", "card"), ("site", site),
+                    ("subject_id", card)))
 
 
 def heart_rate(device: str, bpm: float, at: datetime) -> StoredMessage:
@@ -106,7 +107,7 @@ def screening(card: str, at: datetime, left: float, right: float, se_left: float
                   ("acuity_uncorrected_right", right, "acuity_5pt"),
                   ("spherical_equivalent_left", se_left, "D"),
                   ("spherical_equivalent_right", se_right, "D")),
-        event_type="vision_screening", attributes=(("card_id", card),))
+        event_type="vision_screening", attributes=(("subject_id", card),))
 
 
 def device_reading(device: str, kind: DeviceKind, at: datetime, **values: float) -> StoredMessage:

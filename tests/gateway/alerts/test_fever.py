@@ -95,7 +95,18 @@ def test_unknown_card_is_alerted_by_card(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     w.engine.on_batch(batch(gate_pass("card-visitor", 38.2, MORNING)))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
-    assert alert.student_id is None and alert.key == "fever:sch1:card:card-visitor"
+    assert alert.student_id is None and alert.key == "fever:sch1:subject:card-visitor"
+
+
+def test_older_card_id_attribute_is_understood(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    w = build_world(tmp_path)
+    msg = replace(gate_pass("card-c1s04", 38.0, MORNING),
+                  attributes=(("card_id", "card-c1s04"), ("site", "wrist")))
+    w.engine.on_batch(batch(msg))
+    [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
+    assert alert.student_id == "c1s04" and alert.detail["site"] == "wrist"
 
 
 def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
