@@ -58,3 +58,11 @@ def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> 
     # A redelivered screening does not add a second referral.
     w.engine.on_batch(batch(*day))
     assert len(w.engine.referrals.find(school="sch1")) == 4
+
+
+def test_screener_may_name_the_class_list_id(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    # Screeners load the class list and send the roster's pseudonymous student id itself.
+    w.engine.on_batch(batch(screening("c2s06", MORNING, 4.5, 4.9)))
+    [ref] = w.engine.referrals.find()
+    assert ref.student_id == "c2s06" and ref.worst_grade == "severe"
