@@ -15,12 +15,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/campusedge demo
 
-# Installs Debian's mosquitto and influxdb when run as root and they are missing; without
-# them the service tests skip (or fail under CAMPUSEDGE_REQUIRE_SERVICES=1).
+# Installs the Debian packages the tests run for real (Mosquitto, InfluxDB, Chromium for the
+# dashboard) when run as root and any is missing; without them those tests skip, or fail under
+# CAMPUSEDGE_REQUIRE_SERVICES=1.
+DEBIAN_PACKAGES := mosquitto influxdb chromium chromium-driver
+
 services:
-	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/sbin/mosquitto ] || ! command -v influxd >/dev/null 2>&1; }; then \
-	  echo "installing Debian's mosquitto and influxdb"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto influxdb >/dev/null; \
+	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/sbin/mosquitto ] || ! command -v influxd >/dev/null 2>&1 \
+	    || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then \
+	  echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
 
 lint: $(STAMP)
@@ -32,9 +36,13 @@ typecheck: $(STAMP)
 contract: $(STAMP)
 	$(VENV)/bin/campusedge contract export --out docs/contract
 
+EVAL_VIDEOS := ../shared/eval/pe_videos
+
 test: $(STAMP) services lint typecheck
 	$(VENV)/bin/campusedge contract export --out docs/contract --check
 	$(VENV)/bin/python -m pytest -q
+	@# Repetition counting on the real evaluation clips, when the folder is beside the project.
+	$(VENV)/bin/campusedge pe eval $(EVAL_VIDEOS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

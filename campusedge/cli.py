@@ -44,6 +44,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
     ("bench", "outage"): ("simulators.bench_outage",
                           "benchmark a broker outage mid-lesson: nothing lost or doubled"),
+    ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),
+    ("pe", "eval"): ("edge.pe.cli_eval", "evaluate rep counting on a folder of labelled clips"),
+    ("bench", "pose"): ("edge.pe.bench", "benchmark pose inference and counting on one thread"),
 }
 
 

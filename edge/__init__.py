@@ -1,1 +1,1 @@
-"""The edge agent: transports, decoding, store-and-forward buffering and MQTT publishing."""
+"""The edge agent: transports, buffering, MQTT publishing and on-device inference."""

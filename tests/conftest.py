@@ -6,10 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from campusedge.broker import MosquittoProcess
 from campusedge.settings import MqttSettings
 from tests.services import MQTT_PASSWORD, MQTT_USER, InfluxProcess, start_influxd, start_mosquitto
+
+# The machines are shared and noisy: a slow example is not a failure of the code under test.
+settings.register_profile("campusedge", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("campusedge")
 
 
 @pytest.fixture(scope="session")

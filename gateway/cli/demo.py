@@ -135,7 +135,8 @@ def progress(gateway: Gateway, broker: Broker, started: float, port: int) -> Tab
     devices = gateway.devices.all(SCHOOL)
     online = sum(1 for d in devices if d.last_seen and
                  (datetime.now(UTC) - d.last_seen).total_seconds() < 10)
-    table = Table(title=f"campusedge demo — API http://127.0.0.1:{port}  (Ctrl-C stops)")
+    table = Table(title=f"campusedge demo — dashboard and API on http://127.0.0.1:{port}/ "
+                        "(Ctrl-C stops)")
     table.add_column("what")
     table.add_column("value", justify="right")
     for name, value in [
@@ -182,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
          str(broker.port), "--mqtt-username", USER],
         env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD}, stdout=subprocess.PIPE,
         text=True)
-    console.print(f"API tokens (also in {args.workdir / 'tokens.json'}): "
+    console.print(f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
+                  f"(also in {args.workdir / 'tokens.json'}): "
                   + ", ".join(f"{k}={v}" for k, v in tokens.items()))
     started = time.monotonic()
     stop = threading.Event()

@@ -1,0 +1,1 @@
+"""AI PE station: pose estimation on camera frames and repetition counting per exercise."""

@@ -1,0 +1,189 @@
+"""What every rep counter shares: exercises, reps, set results, body scale and filters."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+from statistics import median
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.pe import features as ft
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class Exercise(StrEnum):
+    """Exercise ids, shared with the evaluation manifests and the pe_set event."""
+
+    ROPE_SKIP = "rope_skip"
+    JUMPING_JACK = "jumping_jack"
+    SIT_UP = "sit_up"
+    PUSH_UP = "push_up"
+    SQUAT = "squat"
+    PULL_UP = "pull_up"
+
+
+class FormFlag(StrEnum):
+    """What can be wrong with a repetition or a set."""
+
+    # The rep moved through clearly less range than the set's typical rep.
+    INCOMPLETE_RANGE = "incomplete_range"
+    # The rep did not reach the exercise's depth (joint angle or height limit).
+    SHALLOW = "shallow"
+    # The person was not found in many frames of the set: the count may be low.
+    TRACKING_LOST = "tracking_lost"
+    # The rep was not seen but inferred from a steady rhythm around a gap (rope skipping).
+    INFERRED = "inferred"
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One counted repetition."""
+
+    frame: int
+    time_s: float
+    swing: float
+    flags: tuple[FormFlag, ...] = ()
+
+
+@dataclass
+class CountResult:
+    """The state of a set: what a live display and the finished-set event carry."""
+
+    exercise: Exercise
+    reps: list[Rep] = field(default_factory=list)
+    frames: int = 0
+    frames_with_pose: int = 0
+    first_frame: int | None = None
+    last_frame: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    @property
+    def cadence_per_min(self) -> float:
+        """Reps per minute from the median time between reps (robust to one pause)."""
+        if len(self.reps) < 2:
+            return 0.0
+        gaps = [b.time_s - a.time_s for a, b in pairwise(self.reps)]
+        gap = median(gaps)
+        return 60.0 / gap if gap > 0 else 0.0
+
+    @property
+    def form_flags(self) -> dict[str, int]:
+        """How many reps carry each flag, plus set-level flags (count 1)."""
+        counts: dict[str, int] = {}
+        for rep in self.reps:
+            for flag in rep.flags:
+                counts[flag.value] = counts.get(flag.value, 0) + 1
+        if self.frames and self.frames_with_pose < 0.8 * self.frames:
+            counts[FormFlag.TRACKING_LOST.value] = 1
+        return counts
+
+
+class BodyScale:
+    """Running torso length in pixels, the unit all signals are measured in.
+
+    The median of the last half second drops single bad frames; averaging it over about a
+    second follows a person walking towards the camera but not the jitter of the keypoints.
+    """
+
+    WINDOW = 15
+    MIN_SAMPLES = 5
+
+    def __init__(self, time_constant_s: float = 1.0) -> None:
+        self.time_constant_s = time_constant_s
+        self.value: float | None = None
+        self.jumped = False  # the last update replaced the scale instead of following it
+        self._recent: deque[float] = deque(maxlen=self.WINDOW)
+
+    def update(self, k: FloatArray, v: FloatArray, dt: float) -> float | None:
+        torso = ft.torso_length(k, v)
+        if math.isfinite(torso) and torso > 1.0:
+            self._recent.append(torso)
+        if len(self._recent) < self.MIN_SAMPLES:
+            return self.value
+        typical = median(self._recent)
+        # Nobody changes size by a third within half a second: such a change means tracking
+        # has moved to the right person (or out of a wrong pose), so the old scale is dropped.
+        self.jumped = self.value is not None and abs(typical - self.value) > 0.33 * self.value
+        if self.value is None or self.jumped:
+            self.value = typical
+        else:
+            self.value += (typical - self.value) * min(1.0, dt / self.time_constant_s)
+        return self.value
+
+
+class Ema:
+    """Exponential moving average over time (a one-pole low-pass); NaN samples are skipped."""
+
+    def __init__(self, time_constant_s: float) -> None:
+        self.time_constant_s = time_constant_s
+        self.value: float | None = None
+
+    def update(self, x: float, dt: float) -> float:
+        if math.isnan(x):
+            return math.nan
+        if self.value is None or self.time_constant_s <= 0:
+            self.value = x
+        else:
+            self.value += (x - self.value) * min(1.0, dt / self.time_constant_s)
+        return self.value
+
+
+class RepCounter(ABC):
+    """Counts one exercise; `update` is called once per frame, with None when no pose."""
+
+    exercise: Exercise
+    # Pose samples per second the counter needs. Slow exercises (a rep takes most of a second)
+    # are counted as well from 15 poses a second as from 30, which halves the model's work;
+    # rope skipping, with up to seven foot contacts a second, needs every frame of a camera.
+    sample_hz: float = 15.0
+
+    def __init__(self) -> None:
+        self.result = CountResult(self.exercise)
+        self._scale = BodyScale()
+        self._prev_time: float | None = None
+
+    def update(self, frame: int, time_s: float, keypoints: FloatArray | None,
+               visibility: FloatArray | None) -> list[Rep]:
+        """Feed one frame; returns the reps confirmed by it (usually none, sometimes one).
+
+        `result` is the authority on the count: a counter may revise reps it counted in the
+        last second or two (rope skipping re-counts them when it recognises the style).
+        """
+        dt = time_s - self._prev_time if self._prev_time is not None else 0.0
+        self._prev_time = time_s
+        result = self.result
+        result.frames += 1
+        result.first_frame = frame if result.first_frame is None else result.first_frame
+        result.last_frame = frame
+        if keypoints is None or visibility is None:
+            return []
+        result.frames_with_pose += 1
+        unit = self._scale.update(keypoints, visibility, dt)
+        if unit is None:
+            return []
+        if self._scale.jumped:
+            # Movements measured in the old unit mean nothing in the new one.
+            self._restart_signals()
+        reps = self._step(frame, time_s, dt, keypoints, visibility, unit)
+        result.reps.extend(reps)
+        if len(reps) > 1:
+            result.reps.sort(key=lambda r: r.time_s)
+        return reps
+
+    @abstractmethod
+    def _restart_signals(self) -> None:
+        """Forget signal history (filters, turn detectors); the count is kept."""
+
+    @abstractmethod
+    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
+              unit: float) -> list[Rep]: ...

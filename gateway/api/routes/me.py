@@ -1,0 +1,60 @@
+"""Who is signed in, and the lessons they may open: what the dashboard asks first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from gateway.api.deps import AnyStaff, GatewayDep
+from gateway.auth import Role
+
+router = APIRouter(prefix="/api/me", tags=["me"])
+
+
+class MePublic(BaseModel):
+    id: str
+    display_name: str
+    role: str
+
+
+class MyLesson(BaseModel):
+    id: str
+    class_id: str
+    class_name: str | None
+    kind: str
+    started_at: datetime
+    ended_at: datetime | None
+    class_teacher: bool  # the class's own PE teacher: names shown, results exportable
+
+
+@router.get("", response_model=MePublic)
+def me(user: AnyStaff) -> MePublic:
+    return MePublic(id=user.id, display_name=user.display_name, role=user.role.value)
+
+
+@router.get("/lessons", response_model=list[MyLesson])
+def my_lessons(gateway: GatewayDep, user: AnyStaff,
+               limit: int = Query(default=50, ge=1, le=1000)) -> list[MyLesson]:
+    """Newest first: lessons a PE teacher opened or whose class they teach; all for health
+    staff; none for campus IT, who read no student data."""
+    if user.role is Role.CAMPUS_IT:
+        return []
+    roster = gateway.roster
+    classes: dict[str, dict[str, str]] = {}
+    out: list[MyLesson] = []
+    for lesson in reversed(roster.lessons()):
+        if lesson.class_id not in classes:
+            classes[lesson.class_id] = roster.class_of(lesson.class_id) or {}
+        cls = classes[lesson.class_id]
+        class_teacher = cls.get("pe_teacher_id") == user.id
+        if user.role is Role.PE_TEACHER and not (class_teacher or lesson.teacher_id == user.id):
+            continue
+        out.append(MyLesson(id=lesson.id, class_id=lesson.class_id, class_name=cls.get("name"),
+                            kind=lesson.kind.value, started_at=lesson.started_at,
+                            ended_at=lesson.ended_at,
+                            class_teacher=class_teacher or user.role is Role.HEALTH_STAFF))
+        if len(out) == limit:
+            break
+    return out

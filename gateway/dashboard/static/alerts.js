@@ -1,0 +1,157 @@
+// Health staff: alerts with acknowledge / resolve, updated live from the gateway's SSE stream.
+// The stream is read with fetch() so the token travels in the Authorization header, not in a
+// URL where access logs would keep it (EventSource cannot send headers).
+
+import { api, ApiError, authHeaders } from "./api.js";
+import { fmtTime, h, replaceRows } from "./dom.js";
+import { mountReferrals } from "./referrals.js";
+
+const UNAVAILABLE = "The alerts service is not available on this gateway " +
+  "(it is not installed or is switched off). Alerts cannot be shown here.";
+
+// Health staff see a name where the API sends one, else the pseudonymous id.
+const SUBJECTS = {
+  student: ["Student", (a) => a.student_name ?? a.student_id ?? "—"],
+  device: ["Device", (a) => a.device_id ?? "—"],
+};
+
+// Yields {event, data} for each message of a text/event-stream body.
+export async function* sseEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) continue; // comment: subscription or keep-alive
+        const [field, ...rest] = line.split(":");
+        const text = rest.join(":").replace(/^ /, "");
+        if (field === "event") event = text;
+        else if (field === "data") data.push(text);
+      }
+      if (data.length) yield { event, data: data.join("\n") };
+    }
+  }
+}
+
+// Device faults go to campus IT, everything about a person to health staff (as the gateway
+// routes them); each role's list shows its own, so every button shown is one it may press.
+const DEVICE_RULES = new Set(["device_offline", "battery_low", "clock_drift"]);
+export const HEALTH = (a) => !DEVICE_RULES.has(a.rule);
+export const DEVICE = (a) => DEVICE_RULES.has(a.rule);
+
+const STATES = ["open", "acknowledged", "resolved"];
+
+// Builds an alerts list inside `container`: ids are prefixed with `prefix` so two lists can
+// share a page; `accept` picks the alerts this list shows. Returns stop().
+export function mountAlerts(container, say, { prefix, accept, title, subject }) {
+  const [subjectLabel, subjectOf] = SUBJECTS[subject];
+  const live = h("span", { class: "muted", id: `${prefix}-live` });
+  const status = h("p", { class: "notice", id: `${prefix}-status`, hidden: true });
+  const stateSelect = h("select", { id: `${prefix}-state`, name: "state" },
+    h("option", { value: "" }, "all"),
+    STATES.map((s) => h("option", { value: s, selected: s === "open" }, s)));
+  const filter = h("form", { class: "inline", id: `${prefix}-filter` },
+    h("label", { for: `${prefix}-state` }, "Show"), stateSelect);
+  const tbody = h("tbody");
+  const table = h("table", { id: `${prefix}-table` },
+    h("caption", {}, `${title}, newest first`),
+    h("thead", {}, h("tr", {}, ["Opened", "Severity", "Rule", subjectLabel, "Summary", "State",
+      "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+    tbody);
+  container.replaceChildren(h("p", { class: "stream" }, live), status, filter, table);
+  const aborter = new AbortController();
+  let available = true;
+
+  function unavailable() {
+    available = false;
+    status.textContent = UNAVAILABLE;
+    status.hidden = false;
+    table.hidden = true;
+    filter.hidden = true;
+    live.textContent = "";
+  }
+
+  async function act(alert, action) {
+    try {
+      await api(`/api/alerts/${alert.id}/${action}`, { method: "POST", body: {} });
+      say("");
+      await load();
+    } catch (err) {
+      say(`Alert ${alert.id}: ${err.message}`);
+    }
+  }
+
+  function row(a) {
+    const button = (action, label) => h("button", { type: "button", onclick: () => act(a, action),
+      "aria-label": `${label} alert ${a.id}` }, label);
+    return h("tr", { "data-alert": a.id, class: `state-${a.state}` },
+      h("td", {}, fmtTime(a.opened_at)),
+      h("td", { class: `sev-${a.severity}` }, a.severity),
+      h("td", {}, a.rule.replaceAll("_", " ")),
+      h("td", {}, subjectOf(a)),
+      h("td", {}, a.summary ?? ""),
+      h("td", {}, a.state),
+      h("td", { class: "actions" },
+        a.state === "open" ? button("acknowledge", "Acknowledge") : null,
+        a.state !== "resolved" ? button("resolve", "Resolve") : null));
+  }
+
+  async function load() {
+    const state = stateSelect.value;
+    try {
+      const alerts = await api(`/api/alerts${state ? `?state=${encodeURIComponent(state)}` : ""}`);
+      replaceRows(tbody, alerts.filter(accept).map(row), `No ${state || ""} alerts.`, 7);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 503)) unavailable();
+      else say(`Alerts: ${err.message}`);
+      return false;
+    }
+  }
+
+  async function follow() {
+    let delay = 1000;
+    while (available && !aborter.signal.aborted) {
+      try {
+        const response = await fetch("/api/alerts/stream", {
+          headers: authHeaders({ Accept: "text/event-stream" }), signal: aborter.signal,
+          cache: "no-store",
+        });
+        if (response.status === 404 || response.status === 503) return unavailable();
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+        live.textContent = "Live updates: connected";
+        delay = 1000;
+        for await (const { event } of sseEvents(response.body)) {
+          if (event === "alert") await load();
+        }
+        live.textContent = "Live updates: reconnecting";
+      } catch (err) {
+        if (aborter.signal.aborted) return;
+        live.textContent = `Live updates: reconnecting (${err.message})`;
+      }
+      // The stream ended or failed: wait, catch up on what was missed, then reconnect.
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 30_000);
+      if (available) await load();
+    }
+  }
+
+  stateSelect.addEventListener("change", load);
+  load().then((ok) => { if (ok) follow(); });
+  return () => aborter.abort();
+}
+
+export function showAlerts(panel, say) {
+  const reload = mountReferrals(panel.querySelector("#referrals"), say);
+  panel.querySelector("#referrals-reload").addEventListener("click", reload);
+  return mountAlerts(panel.querySelector("#alerts-view"), say,
+    { prefix: "alerts", accept: HEALTH, title: "Health alerts", subject: "student" });
+}

@@ -1,0 +1,69 @@
+// Talks to the gateway API with the signed-in bearer token; the token lives in sessionStorage
+// only (gone with the tab), and nothing the API returns is stored in the browser.
+
+const TOKEN_KEY = "campusedge.token";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value) {
+  sessionStorage.setItem(TOKEN_KEY, value);
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export function authHeaders(extra = {}) {
+  return { Authorization: `Bearer ${token()}`, ...extra };
+}
+
+async function errorOf(response) {
+  let detail = response.statusText;
+  try {
+    const body = await response.json();
+    if (typeof body.detail === "string") detail = body.detail;
+    else if (body.detail) detail = JSON.stringify(body.detail);
+  } catch {
+    // not JSON: keep the status text
+  }
+  return new ApiError(response.status, `${response.status} ${detail}`);
+}
+
+// GET (or POST with a JSON body) and return the parsed JSON; throws ApiError on a non-2xx.
+export async function api(path, { method = "GET", body } = {}) {
+  const init = { method, headers: authHeaders({ Accept: "application/json" }), cache: "no-store" };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (!response.ok) throw await errorOf(response);
+  return response.status === 204 ? null : response.json();
+}
+
+// /healthz answers 503 with a body when degraded: both are an answer worth showing.
+export async function health() {
+  const response = await fetch("/healthz", { cache: "no-store" });
+  return { ok: response.ok, body: await response.json() };
+}
+
+// Downloads need the Authorization header too, so a plain link cannot fetch them.
+export async function download(path, filename) {
+  const response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
+  if (!response.ok) throw await errorOf(response);
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,23 @@
+"""The dashboard's files ship in the wheel (package data), so an installed gateway serves them."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.test_packaging import ROOT, wheel
+
+__all__ = ["wheel"]
+
+pytestmark = pytest.mark.slow
+
+
+def test_wheel_holds_every_dashboard_file(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = ROOT / "gateway" / "dashboard" / "static"
+    on_disk = {f"gateway/dashboard/static/{p.name}" for p in static.iterdir()}
+    assert {"gateway/dashboard/static/index.html", "gateway/dashboard/static/main.js",
+            "gateway/dashboard/static/app.css"} <= on_disk
+    assert on_disk <= names
