@@ -1,8 +1,9 @@
-"""PE-station cameras: where frames come from (a video file, an RTSP URL or a USB index).
+"""PE-station cameras: the one config of a station (camera source and counting settings).
 
-A camera has no byte protocol to decode: its driver is the source config and a pure parser of
-the source string. Reading the frames is the edge agent's OpenCV transport
-(edge/transports/camera.py); pose inference on them is edge/pe.
+A camera has no byte protocol to decode: its driver is this config and a pure parser of the
+source string. A device model (pe_station_usb_cam.yaml) sets the camera part; the box entry
+adds what the station counts (exercise, set_idle_s, ...). Reading the frames
+(edge/pe/video.py) and pose inference on them (edge/pe) run on the edge box.
 
 Source strings: `file:<path>` (or a bare path ending in a video extension), `rtsp://…` /
 `rtsps://…`, `usb:<index>`.
@@ -14,12 +15,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from campusedge.topics import DeviceKind
 from drivers.base import DriverConfig
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+
+
+class Exercise(StrEnum):
+    """Exercise ids, shared with the evaluation manifests and the pe_set event."""
+
+    ROPE_SKIP = "rope_skip"
+    JUMPING_JACK = "jumping_jack"
+    SIT_UP = "sit_up"
+    PUSH_UP = "push_up"
+    SQUAT = "squat"
+    PULL_UP = "pull_up"
 
 
 class SourceKind(StrEnum):
@@ -62,14 +74,32 @@ def parse_source(text: str) -> CameraSource:
 
 
 class Config(DriverConfig):
-    """Camera settings."""
+    """One PE station: the camera, and what it counts and how results are reported."""
 
     source: str = Field(description="file:<path>, rtsp://… or usb:<index>")
     max_fps: float = Field(default=15.0, gt=0, le=120,
                            description="frames beyond this rate are skipped")
     width: int | None = Field(default=None, ge=16, le=4096)
     height: int | None = Field(default=None, ge=16, le=4096)
-    loop: bool = Field(default=False, description="replay a file source from the start")
+    # A device model leaves the exercise to the box entry; a box device must name it.
+    exercise: Exercise | None = None
+    duration_s: int | None = Field(default=None, ge=5, le=3600,
+                                   description="a timed test: the set ends this long after "
+                                               "its first rep and its event says so")
+    model_file: str = Field(default="pose_landmark_full.onnx",
+                            description="ONNX pose model; a bare name is looked up in the "
+                                        "installed models folder")
+    threads: int = Field(default=1, ge=1, le=16, description="onnxruntime intra-op threads")
+    infer_every: int | None = Field(default=None, ge=1, le=10,
+                                    description="run the model on every n-th frame; default "
+                                                "from the camera's frame rate and the exercise")
+    live_interval_s: float = Field(default=1.0, gt=0, le=60,
+                                   description="at most one live reading per interval")
+    set_idle_s: float = Field(default=8.0, gt=0, le=600,
+                              description="a set ends after this long without a rep")
+    min_set_reps: int = Field(default=1, ge=1, description="shorter sets are not reported")
+    start_frame: int = Field(default=0, ge=0, description="file sources: first frame")
+    end_frame: int | None = Field(default=None, ge=0, description="file sources: last frame")
 
     @field_validator("source")
     @classmethod
@@ -77,9 +107,16 @@ class Config(DriverConfig):
         parse_source(v)
         return v
 
+    @model_validator(mode="after")
+    def _frames_in_order(self) -> Config:
+        if self.end_frame is not None and self.end_frame < self.start_frame:
+            raise ValueError(f"end_frame {self.end_frame} is before start_frame "
+                             f"{self.start_frame}")
+        return self
+
 
 class PeStationCamera:
-    """Driver for the PE-station camera source."""
+    """Driver for a PE-station camera."""
 
     name: ClassVar[str] = "pe_station"
     kind: ClassVar[DeviceKind] = DeviceKind.PE_STATION
@@ -88,3 +125,10 @@ class PeStationCamera:
     def source(self, cfg: DriverConfig) -> CameraSource:
         assert isinstance(cfg, Config)
         return parse_source(cfg.source)
+
+    def check_device(self, cfg: DriverConfig) -> None:
+        """What a device model may leave out but a station on a box needs; ValueError if not."""
+        assert isinstance(cfg, Config)
+        if cfg.exercise is None:
+            raise ValueError("a pe_station device needs config.exercise, one of "
+                             + ", ".join(e.value for e in Exercise))

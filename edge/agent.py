@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -27,15 +27,24 @@ from campusedge.settings import MqttSettings
 from campusedge.topics import ROOT, Channel, DeviceKind, DeviceTopic, check_id
 from campusedge.units import Metric
 from drivers import jump_rope
-from drivers.registry import DRIVERS
+from drivers.registry import CAMERAS, DRIVERS
 from edge.buffer import Buffer, NewMessage
 from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
 from edge.mqtt_link import Command, MqttLink
+from edge.results import Submitted as Submitted
+from edge.station_runner import StationRunner
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+
+class LinkState(Protocol):
+    """What the agent reads from a device's thread for its status (byte link or camera)."""
+
+    online: bool
+    last_error: str | None
 
 
 @dataclass
@@ -44,30 +53,15 @@ class TrackedDevice:
 
     kind: DeviceKind
     firmware: str | None
-    runner: DeviceRunner | None  # None for results made on the box (on-device inference)
+    runner: LinkState | None  # None for results submitted by a producer the agent did not start
     clock: OffsetEstimator = field(default_factory=OffsetEstimator)
+    model_versions: dict[str, str] = field(default_factory=dict)
     last_frame_id: int | None = None
     battery_pct: float | None = None
     status_sent_s: float = 0.0
     status_battery: float | None = None
     online_sent: bool | None = None
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A result made on the box itself (pose inference on a PE-station camera), to publish.
-
-    Producers call `EdgeAgent.submit` from their own thread; the agent numbers, buffers and
-    publishes these like decoded device frames.
-    """
-
-    device_id: str
-    kind: DeviceKind
-    ts: datetime
-    time_quality: TimeQuality
-    readings: list[Reading] = field(default_factory=list)
-    event: Event | None = None
-    firmware: str | None = None
+    error_sent: str | None = None
 
 
 @dataclass
@@ -136,6 +130,18 @@ class EdgeAgent:
                 runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue.put,
                                             self._stop_devices, on_open=on_open))
         self.runners = {r.dev.entry.id: r for r in runners}
+        # PE-station cameras: each counts in its own thread and submits what it counted.
+        self.stations = {dev.entry.id: StationRunner(dev, self.submit, self._stop_devices)
+                         for dev in box.devices if dev.model.driver in CAMERAS}
+        self.model_versions = dict(b.model_versions)
+        for st in self.stations.values():
+            versions = {"pose": st.model_version} if st.model_version else {}
+            for name, version in versions.items():
+                self.model_versions.setdefault(name, version)
+            # Known before the first result, so a camera that never opens still has a status.
+            self._devices[st.device_id] = TrackedDevice(
+                kind=st.dev.kind, firmware=st.dev.model.firmware, runner=st,
+                model_versions=versions)
         self._edge_topic = str(DeviceTopic(self.school, DeviceKind.EDGE, self.edge_id,
                                            Channel.STATUS))
         self.link = MqttLink(mqtt, client_id=f"edge-{self.school}-{self.edge_id}",
@@ -151,6 +157,8 @@ class EdgeAgent:
         self.link.start()
         for r in self.runners.values():
             r.start()
+        for st in self.stations.values():
+            st.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set():
@@ -161,6 +169,8 @@ class EdgeAgent:
             self._stop_devices.set()
             for r in self.runners.values():
                 r.join(timeout=2)
+            for st in self.stations.values():
+                st.join(timeout=2)
             self.step(wait_s=0)
             drain_end = time.monotonic() + drain_s
             while self.buffer.count and time.monotonic() < drain_end:
@@ -197,9 +207,17 @@ class EdgeAgent:
 
     # -- readings ----------------------------------------------------------------------
 
-    def submit(self, item: Submitted) -> None:
-        """Queue a result made on the box; blocks while the agent is 20,000 items behind."""
-        self.queue.put(item)
+    def submit(self, item: Submitted, timeout_s: float | None = None) -> bool:
+        """Queue a result made on the box; waits while the agent is 20,000 items behind.
+
+        With *timeout_s*, gives up after that long and returns False (the producer can check
+        whether it should stop instead of waiting on a stalled agent).
+        """
+        try:
+            self.queue.put(item, timeout=timeout_s)
+        except queue.Full:
+            return False
+        return True
 
     def _device(self, rec: Received | Submitted, device_id: str) -> TrackedDevice:
         dev = self._devices.get(device_id)
@@ -311,7 +329,7 @@ class EdgeAgent:
             detail += f"; {self.config_detail}"
         return Status(device_id=self.edge_id, kind=DeviceKind.EDGE, state=state,
                       ts=datetime.now(UTC), firmware=self.box.box.firmware,
-                      model_versions=dict(self.box.box.model_versions),
+                      model_versions=dict(self.model_versions),
                       config_version=self.config_version,
                       detail=detail[:256]).model_dump_json().encode()
 
@@ -326,10 +344,11 @@ class EdgeAgent:
             self._publish_edge_status()
         for device_id, dev in self._devices.items():
             online = dev.runner.online if dev.runner is not None else True
+            error = dev.runner.last_error if dev.runner is not None else None
             battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
                              and abs(dev.battery_pct - dev.status_battery) >= 5)
-            if online == dev.online_sent and not battery_moved and \
-                    now - dev.status_sent_s < interval:
+            if online == dev.online_sent and error == dev.error_sent and not battery_moved \
+                    and now - dev.status_sent_s < interval:
                 continue
             self._publish_device_status(device_id, dev, online)
 
@@ -337,7 +356,7 @@ class EdgeAgent:
         status = Status(device_id=device_id, kind=dev.kind,
                         state=DeviceState.ONLINE if online else DeviceState.OFFLINE,
                         ts=datetime.now(UTC), firmware=dev.firmware,
-                        battery_pct=dev.battery_pct,
+                        battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version,
                         detail=self._device_detail(dev, online))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
@@ -345,11 +364,15 @@ class EdgeAgent:
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct
         dev.online_sent = online
+        dev.error_sent = dev.runner.last_error if dev.runner is not None else None
 
     @staticmethod
     def _device_detail(dev: TrackedDevice, online: bool) -> str | None:
         if not online and dev.runner is not None:
             return (dev.runner.last_error or "")[:256] or None
+        if isinstance(dev.runner, StationRunner):
+            st = dev.runner
+            return f"frames={st.frames} dropped={st.frames_dropped} results={st.submitted}"
         if dev.clock.offset is not None:
             # Campus IT sees how far the device clock is from the box's (uptime or RTC).
             return f"clock offset {dev.clock.offset:+.3f} s"

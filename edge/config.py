@@ -212,6 +212,11 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         if is_camera != isinstance(entry.transport, CameraTransport):
             raise ConfigError(f"{where}: driver {model.driver} needs "
                               f"{'a camera' if is_camera else 'a byte-stream'} transport")
+        if is_camera:
+            try:
+                CAMERAS[model.driver].check_device(cfg)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
         resolved.append(ResolvedDevice(entry=entry, model=model, driver_config=cfg))
     return BoxConfig(box=box, devices=resolved)
 

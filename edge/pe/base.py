@@ -13,20 +13,10 @@ from statistics import median
 import numpy as np
 import numpy.typing as npt
 
+from drivers.pe_station import Exercise as Exercise  # defined with the station's config
 from edge.pe import features as ft
 
 FloatArray = npt.NDArray[np.float32]
-
-
-class Exercise(StrEnum):
-    """Exercise ids, shared with the evaluation manifests and the pe_set event."""
-
-    ROPE_SKIP = "rope_skip"
-    JUMPING_JACK = "jumping_jack"
-    SIT_UP = "sit_up"
-    PUSH_UP = "push_up"
-    SQUAT = "squat"
-    PULL_UP = "pull_up"
 
 
 class FormFlag(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,32 @@ class CropPose:
 
 def default_model_path() -> Path:
     return models_dir() / MODEL_FILE
+
+
+def resolve_model(model_file: str) -> Path:
+    """A bare file name is looked up in the installed models folder; a path is used as is."""
+    path = Path(model_file)
+    return path if path.parent != Path() or path.is_absolute() else models_dir() / path
+
+
+def model_version(path: Path) -> str:
+    """A short id of the model file for status messages: its SHA-256, first 12 hex digits.
+
+    Taken from the model card's sidecar when it ships one (no need to hash 12 MB at every
+    start of a small box), else computed from the file.
+    """
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        digest = json.loads(sidecar.read_text()).get("sha256")
+        if isinstance(digest, str) and len(digest) >= 12:
+            return digest[:12]
+    if not path.is_file():
+        raise ModelError(f"pose model {path} not found")
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:12]
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:

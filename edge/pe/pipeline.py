@@ -95,7 +95,7 @@ def count_video(path: str | Path, exercise: Exercise | str, *, model: PoseModel,
     """
     frames = 0
     started = time.perf_counter()
-    with VideoSource(path, start_frame=start_frame, end_frame=end_frame) as source:
+    with VideoSource(Path(path), start_frame=start_frame, end_frame=end_frame) as source:
         counter_type = COUNTERS[Exercise(exercise)]
         step = stride or infer_every(source.fps, counter_type.sample_hz)
         pipeline = RepPipeline(model, exercise, stride=step)

@@ -1,0 +1,196 @@
+"""One PE-station camera on the box: frames -> pose pipeline -> the agent's queue, off its thread.
+
+Two threads per camera: a reader that owns the OpenCV capture and fills a small bounded frame
+queue, and the runner that counts (pose inference) and submits results. A live camera never
+waits for inference: when the queue is full the oldest frame is dropped (and counted), so
+the count follows the present, not a growing backlog. A file waits for inference instead, so
+a recorded lesson is counted whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+
+from campusedge.contract import TimeQuality
+from drivers.pe_station import Config
+from edge.config import ResolvedDevice
+from edge.pe.model import ModelError, PoseModel, model_version, resolve_model
+from edge.pe.station import LiveUpdate, PeStation, StationOutput
+from edge.pe.video import SourceError, VideoFrame, VideoSource
+from edge.results import Submitted
+
+log = logging.getLogger(__name__)
+FRAME_QUEUE = 4
+MAX_BACKOFF_S = 10.0
+
+
+class FrameQueue:
+    """Reads a source in its own thread into a bounded queue; iterate to take the frames."""
+
+    def __init__(self, source: VideoSource, stop: threading.Event,
+                 maxsize: int = FRAME_QUEUE) -> None:
+        self.source = source
+        self.dropped = 0
+        self.error: str | None = None
+        self._stop = stop
+        self._frames: queue.Queue[VideoFrame | None] = queue.Queue(maxsize=maxsize)
+        self._thread = threading.Thread(target=self._read, daemon=True,
+                                        name=f"frames-{source.source.location}")
+        self._thread.start()
+
+    def _put(self, item: VideoFrame | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._frames.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _read(self) -> None:
+        # This thread alone touches the capture, and releases it: a camera read can block
+        # for seconds, and releasing a capture another thread is reading from is unsafe.
+        try:
+            for frame in self.source:
+                if self._stop.is_set():
+                    return
+                if not self.source.live:
+                    self._put(frame)
+                    continue
+                while True:
+                    try:
+                        self._frames.put_nowait(frame)
+                        break
+                    except queue.Full:
+                        try:
+                            self._frames.get_nowait()
+                            self.dropped += 1
+                        except queue.Empty:
+                            pass
+        except Exception as exc:  # OpenCV raises cv2.error (not an OSError) on a broken stream
+            self.error = f"reading {self.source.source.location}: {exc}"
+        finally:
+            self.source.close()
+            self._put(None)
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        while not self._stop.is_set():
+            try:
+                frame = self._frames.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if frame is None:
+                return
+            yield frame
+
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+
+
+class StationRunner(threading.Thread):
+    """Runs a PeStation on one camera and submits every live update and finished set.
+
+    A camera that cannot be opened, or stops, is retried with a back-off and reported through
+    `online` / `last_error` (the device's status), never raised: the box's other devices go
+    on. A file source is counted once; the device then goes offline with "source ended".
+    """
+
+    def __init__(self, dev: ResolvedDevice, submit: Callable[[Submitted, float], bool],
+                 stop: threading.Event, *, model: PoseModel | None = None) -> None:
+        super().__init__(name=f"station-{dev.entry.id}", daemon=True)
+        assert isinstance(dev.driver_config, Config)
+        self.dev = dev
+        self.config: Config = dev.driver_config
+        self._submit = submit
+        self._halt = stop
+        self._model = model
+        self.online = False
+        self.last_error: str | None = None
+        self.opens = 0
+        self.frames = 0
+        self.frames_dropped = 0
+        self.submitted = 0
+        self.done = False
+        path = model.path if model is not None else resolve_model(self.config.model_file)
+        try:
+            self.model_version: str | None = model_version(path)
+        except (ModelError, OSError, ValueError):
+            self.model_version = None  # the run reports the missing model in the status
+
+    @property
+    def device_id(self) -> str:
+        return self.dev.entry.id
+
+    def run(self) -> None:
+        try:
+            model = self._model or PoseModel(resolve_model(self.config.model_file),
+                                             threads=self.config.threads)
+        except ModelError as exc:
+            self._failed(str(exc))
+            return
+        station = PeStation(self.config, model=model)
+        backoff = 0.5
+        while not self._halt.is_set():
+            try:
+                source = station.open()
+            except SourceError as exc:
+                self._failed(str(exc))
+                self._halt.wait(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+                continue
+            backoff = 0.5
+            self.opens += 1
+            self.online = True
+            frames = FrameQueue(source, self._halt)
+            try:
+                self._count(station, frames, live=source.live, fps=source.fps)
+            except Exception as exc:  # a pipeline bug must not take the box's other devices down
+                log.exception("%s: counting failed", self.device_id)
+                frames.error = f"counting failed: {exc}"
+            finally:
+                self.online = False
+                self.frames_dropped += frames.dropped
+                frames.join(2.0)
+            if frames.error:
+                self._failed(frames.error)
+            elif not source.live:
+                self.done = True
+                self.last_error = "source ended"
+                return
+            else:
+                self._failed(f"camera {self.config.source} stopped delivering frames")
+            self._halt.wait(backoff)
+
+    def _count(self, station: PeStation, frames: FrameQueue, *, live: bool, fps: float) -> None:
+        # A live camera is stamped by the box's clock as frames are counted; a file by its own
+        # frame times from when counting began, an estimate of when the set happened.
+        quality = TimeQuality.RECEIVED if live else TimeQuality.ESTIMATED
+
+        def counted() -> Iterator[VideoFrame]:
+            for frame in frames:
+                self.frames += 1
+                yield frame
+
+        for item in station.process(counted(), live=live, fps=fps):
+            self._hand_over(item, quality)
+
+    def _hand_over(self, item: StationOutput, quality: TimeQuality) -> None:
+        if isinstance(item, LiveUpdate):
+            result = Submitted(self.device_id, self.dev.kind, item.ts, quality,
+                               readings=item.readings, firmware=self.dev.model.firmware)
+        else:
+            result = Submitted(self.device_id, self.dev.kind, item.ts, quality,
+                               event=item.event, firmware=self.dev.model.firmware)
+        # Waits only while the agent is far behind (its queue is full), and gives up on stop.
+        while not self._halt.is_set():
+            if self._submit(result, 0.5):
+                self.submitted += 1
+                return
+
+    def _failed(self, why: str) -> None:
+        if why != self.last_error:
+            log.warning("%s: %s", self.device_id, why)
+        self.last_error = why
+        self.online = False
