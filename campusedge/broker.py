@@ -126,6 +126,11 @@ class MosquittoProcess:
             self._proc.wait()
         self._proc = None
 
+    def terminate(self) -> None:
+        """Ask Mosquitto to stop without waiting (safe from a signal handler)."""
+        if self._proc is not None:
+            self._proc.terminate()
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

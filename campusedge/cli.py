@@ -54,10 +54,11 @@ def _load(module: str) -> Command:
     return cast(Command, importlib.import_module(module))
 
 
-def _usage() -> str:
-    width = max(len(" ".join(path)) for path in COMMANDS)
+def _usage(group: str | None = None) -> str:
+    shown = {p: v for p, v in COMMANDS.items() if group is None or p[0] == group}
+    width = max(len(" ".join(path)) for path in shown)
     lines = [f"campusedge {__version__}", "", "usage: campusedge COMMAND [options]", ""]
-    for path, (_, summary) in sorted(COMMANDS.items()):
+    for path, (_, summary) in sorted(shown.items()):
         lines.append(f"  {' '.join(path):<{width}}  {summary}")
     lines.append("\n`campusedge COMMAND --help` shows a command's options.")
     return "\n".join(lines)
@@ -80,6 +81,10 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
         out(__version__)
         return 0
     found = _match(args)
+    if found is None and any(path[0] == args[0] for path in COMMANDS):
+        # A command group alone (`campusedge fitness`, `campusedge bench --help`): list it.
+        out(_usage(args[0]))
+        return 0 if args[1:2] in ([], ["-h"], ["--help"]) else 2
     if found is None:
         out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
         return 2

@@ -67,6 +67,11 @@ class Users:
         rows = self.db.query("SELECT id, display_name, role FROM users WHERE id=?", (user_id,))
         return User(rows[0]["id"], rows[0]["display_name"], Role(rows[0]["role"])) if rows else None
 
+    def delete(self, user_id: str) -> None:
+        """Revoke a user: their token stops working at once; the audit log keeps their id."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM users WHERE id=?", (user_id,))
+
     def all(self) -> list[User]:
         return [User(r["id"], r["display_name"], Role(r["role"]))
                 for r in self.db.query("SELECT id, display_name, role FROM users ORDER BY id")]

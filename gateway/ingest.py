@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -13,23 +12,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from campusedge.contract import MAX_PAYLOAD_BYTES, EnvelopeError, EventMessage, Status
+from campusedge.contract import (
+    MAX_PAYLOAD_BYTES,
+    EnvelopeError,
+    EventMessage,
+    ReadingMessage,
+    Status,
+)
 from campusedge.envelope import parse_message
 from campusedge.settings import MqttSettings
 from campusedge.topics import (
     DeviceTopic,
     TopicError,
     dead_letter_topic,
-    device_subscriptions,
     school_of,
 )
+from campusedge.units import METRICS, UnitError, normalize
 from gateway.devices import Devices
+from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
 
@@ -43,14 +45,23 @@ class IngestSettings(BaseModel):
 
     school: str = Field(default="+", description="school id to ingest, '+' for all")
     client_id: str = "campusedge-gateway"
-    protocol: Literal["5", "3.1.1"] = "5"
+    # 3.1.1 by default: in back-to-back bench runs MQTT 5 cost the gateway about 40 % of its
+    # rate (paho parses MQTT 5 properties on every PUBLISH, in the process that sets the
+    # pace). With 3.1.1 the broker's max_inflight_messages is the window: `campusedge broker
+    # run` sets it to 0 (unlimited); on another broker raise it well above batch_max, or acks
+    # after commit throttle ingest.
+    protocol: Literal["5", "3.1.1"] = "3.1.1"
     batch_max: int = Field(default=1000, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=20, ge=0, le=5_000)
-    # Bounded hand-over between the MQTT thread and the writer. When it is full the MQTT
-    # thread blocks, the broker stops sending (TCP back-pressure and the inflight window) and
-    # keeps the rest queued in our persistent session: nothing is dropped.
-    queue_max: int = Field(default=20_000, ge=10)
-    receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    # Messages the broker may send before we acknowledge (MQTT 5). Acks follow commits, so
+    # the window must cover everything between the socket and the commit (the MQTT process's
+    # open batch, the pipe, the parent's inbox of a few batches, the batch being committed)
+    # or the broker waits on us: at 4000 the bench drained about 30 % slower than at 65535
+    # in back-to-back runs; the MQTT 5 maximum leaves the most room. Memory does not grow
+    # with it: the inbox is bounded, and when it is full the MQTT process blocks, paho
+    # stops reading, and the rest waits in kernel socket buffers and the broker's session.
+    # With MQTT 3.1.1 (no receive maximum) the same back-pressure is the bound on our side.
+    receive_maximum: int = Field(default=65535, ge=1, le=65535)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     future_tolerance_s: float = Field(default=300.0, ge=0)
     max_payload_bytes: int = Field(default=MAX_PAYLOAD_BYTES, ge=256)
@@ -107,6 +118,42 @@ def classify(item: Inbound, settings: IngestSettings) -> StoredMessage | DeadLet
     return to_stored(topic, msg, received_at)
 
 
+def classify_fast(item: Inbound, settings: IngestSettings) -> StoredMessage | None:
+    """The common case, cheaper: a valid reading in canonical or convertible units.
+
+    Returns None for anything else (statuses, events, any doubt, any rejection); `classify`
+    then decides, so every rejection keeps its exact reason. For what it accepts it makes the
+    same checks as `parse_message` (size, schema, topic match, clock, unit and range) but
+    builds the stored tuples directly instead of copying pydantic models.
+    """
+    topic_text = item.topic
+    if not topic_text.endswith("/reading") or len(item.payload) > settings.max_payload_bytes:
+        return None
+    try:
+        topic = DeviceTopic.parse(topic_text)
+        msg = ReadingMessage.model_validate_json(item.payload)
+    except (TopicError, ValidationError):
+        return None
+    if msg.device_id != topic.device_id or msg.kind is not topic.kind:
+        return None
+    received_at = datetime.fromtimestamp(item.received_at, UTC)
+    if msg.ts > received_at + timedelta(seconds=settings.future_tolerance_s):
+        return None
+    readings = []
+    for r in msg.readings:
+        spec = METRICS[r.metric]
+        value, unit = float(r.value), r.unit
+        if unit is not spec.unit or not spec.minimum <= value <= spec.maximum:
+            try:
+                value, unit = normalize(r.metric, value, unit)
+            except UnitError:
+                return None
+        readings.append((r.metric.value, value, unit.value))
+    return StoredMessage(
+        school=topic.school, kind=msg.kind, device_id=msg.device_id, seq=msg.seq, ts=msg.ts,
+        time_quality=msg.time_quality, received_at=received_at, readings=tuple(readings))
+
+
 def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> DeadLetter:
     return DeadLetter(school=school_of(item.topic), topic=item.topic, reason=reason,
                       detail=detail, payload=item.payload, received_at=received_at)
@@ -125,9 +172,12 @@ def dead_letter_payload(letter: DeadLetter) -> bytes:
 class Ingest:
     """Subscribes with a persistent session at QoS 1 and writes through one writer thread.
 
-    A message is acknowledged (PUBACK) only after the batch holding it is committed, so a
-    crash before the commit makes the broker redeliver it, and the store's idempotency on
-    (device_id, seq) absorbs a redelivery after the commit.
+    The MQTT client runs in a child process (`gateway.ingest_mqtt`) that hands over raw
+    messages in batches; validation, storage, accounting and listeners run here, in the
+    gateway's process. A message is acknowledged (PUBACK) only after the batch holding it is
+    committed, so a crash before the commit makes the broker redeliver it, and the store's
+    idempotency on (device_id, seq) absorbs a redelivery after the commit. If the child dies
+    it is started again; acks for its messages are dropped, and the broker redelivers them.
     """
 
     def __init__(self, mqtt_settings: MqttSettings, store: Store, devices: Devices,
@@ -138,86 +188,29 @@ class Ingest:
         self.devices = devices
         self.metrics = metrics
         self.listeners: list[Listener] = []
-        self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=self.settings.queue_max)
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
-        self._client = self._make_client()
+        self._side: MqttSideProcess | None = None
+        self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
         self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0}
 
-    # --- MQTT side ------------------------------------------------------------------------
-    def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        v5 = s.protocol == "5"
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            clean_session=None if v5 else False, manual_ack=True,
-        )
-        if self.mqtt_settings.username:
-            password = self.mqtt_settings.password
-            client.username_pw_set(self.mqtt_settings.username,
-                                   password.get_secret_value() if password else None)
-        if self.mqtt_settings.tls_ca:
-            client.tls_set(ca_certs=self.mqtt_settings.tls_ca)
-        client.max_inflight_messages_set(1000)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        return client
-
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: Any, reason: Any,
-                    properties: Any) -> None:
-        if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
-            return
-        filters = device_subscriptions(self.settings.school)
-        client.subscribe([(f, 1) for f in filters])
-        self.metrics.connected.set(1)
-        self.connected.set()
-        log.info("connected to %s:%s (session present: %s); subscribed to %s",
-                 self.mqtt_settings.host, self.mqtt_settings.port, flags.session_present,
-                 ", ".join(filters))
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: Any, reason: Any,
-                       properties: Any) -> None:
-        self.metrics.connected.set(0)
-        self.connected.clear()
-        if not self._stop.is_set():
-            log.warning("disconnected from the broker (%s); reconnecting", reason)
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        # Kept minimal: this runs on paho's network thread for every message; counting and
-        # time conversion happen per batch on the writer thread.
-        # Blocks when the writer is behind: back-pressure instead of an unbounded buffer.
-        self._queue.put(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time()))
-
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
+        self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
         self._writer.start()
-        props = None
-        if self.settings.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = self.settings.session_expiry_s
-            props.ReceiveMaximum = self.settings.receive_maximum
-        self._client.connect_async(self.mqtt_settings.host, self.mqtt_settings.port,
-                                   keepalive=self.mqtt_settings.keepalive_s,
-                                   clean_start=False if props is not None else
-                                   mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=props)
-        self._client.loop_start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Commit and acknowledge what was received, then disconnect."""
-        deadline = time.monotonic() + timeout_s
-        while not self._queue.empty() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self._stop_by = time.monotonic() + timeout_s / 2
         self._stop.set()
-        self._writer.join(timeout=max(0.1, deadline - time.monotonic()))
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._writer.join(timeout=timeout_s)
+        if self._side is not None:
+            self._side.stop(timeout_s)
+        self.connected.clear()
+        self.metrics.connected.set(0)
 
     def writer_alive(self) -> bool:
         return self._writer.is_alive()
@@ -225,56 +218,95 @@ class Ingest:
     def healthy(self) -> bool:
         return self.connected.is_set() and self._writer.is_alive()
 
+    @property
+    def mqtt_pid(self) -> int | None:
+        """The MQTT child process's id (for monitoring and tests)."""
+        return self._side.pid if self._side is not None else None
+
     # --- writer side ----------------------------------------------------------------------
-    def _next_batch(self) -> list[Inbound]:
-        try:
-            first = self._queue.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
+    def _next_batch(self, side: MqttSideProcess) -> tuple[int, list[Inbound]]:
+        """Messages of one connection, up to batch_max; raises EOFError if the child died."""
+        gen, batch = -1, list[Inbound]()
+        wait = 0.2
         while len(batch) < self.settings.batch_max:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=remaining) if remaining > 0
-                             else self._queue.get_nowait())
-            except queue.Empty:
+            message = side.receive(wait)
+            if message is None:
                 break
-        return batch
+            wait = 0.0  # take what is already there, but do not wait for more
+            if batch and message[1] != gen:
+                # Another connection's: its own commit and acks. Commit what we have first.
+                self._commit_with_retry(side, gen, batch)
+                batch = []
+            gen = message[1]
+            batch.extend(Inbound(*raw) for raw in message[2])
+        return gen, batch
+
+    def _connection(self, up: bool, detail: str) -> None:
+        """Connection news from the MQTT process (called on its pipe-reader thread)."""
+        if up:
+            self.connected.set()
+            self.metrics.connected.set(1)
+            log.info("connected to %s:%s (%s)", self.mqtt_settings.host,
+                     self.mqtt_settings.port, detail)
+            return
+        self.connected.clear()
+        self.metrics.connected.set(0)
+        if not self._stop.is_set():
+            log.warning("%s; reconnecting", detail)
 
     def _write_loop(self) -> None:
-        while not (self._stop.is_set() and self._queue.empty()):
-            batch = self._next_batch()
-            if batch:
-                self._commit_with_retry(batch)
-                self.metrics.queue_depth.set(self._queue.qsize())
+        delay = 1.0
+        while True:
+            side = self._side
+            assert side is not None
+            try:
+                while True:
+                    gen, batch = self._next_batch(side)
+                    if batch:
+                        self._commit_with_retry(side, gen, batch)
+                        delay = 1.0
+                    self.metrics.queue_depth.set(side.waiting())
+                    if self._stop.is_set() and (not batch or time.monotonic() > self._stop_by):
+                        return
+            except EOFError:
+                pass
+            # The child died (killed, crashed): nothing of it is acknowledged any more.
+            if self._stop.is_set():
+                return
+            log.error("the MQTT process exited (code %s); starting it again in %.0f s",
+                      side.exitcode, delay)
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, 30.0)
+            self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
 
-    def _commit_with_retry(self, batch: list[Inbound]) -> None:
+    def _commit_with_retry(self, side: MqttSideProcess, gen: int, batch: list[Inbound]) -> None:
         delay = 0.1
         while True:
             try:
-                committed = self._commit(batch)
+                committed = self._commit(side, batch)
                 break
             except Exception:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
                 log.exception("committing a batch of %d failed; retrying in %.1f s",
                               len(batch), delay)
-                if self._stop.wait(delay):
-                    return  # unacked: the broker redelivers after restart
+                if self._stop.wait(delay) or not side.alive():
+                    # Unacked, and no longer ours to ack: the broker redelivers the batch
+                    # after a restart, or to the next MQTT process.
+                    return
                 delay = min(delay * 2, 10.0)
-        for item in batch:
-            if item.qos > 0:
-                self._client.ack(item.mid, item.qos)
+        side.ack(gen, [(item.mid, item.qos) for item in batch if item.qos > 0])
         for listener in self.listeners:
             try:
                 listener(committed)
             except Exception:  # a listener's bug must not stop ingest
                 log.exception("listener %r failed on a committed batch", listener)
 
-    def _commit(self, batch: Sequence[Inbound]) -> CommittedBatch:
+    def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
+        settings = self.settings
         for item in batch:
-            result = classify(item, self.settings)
+            result = classify_fast(item, settings) or classify(item, settings)
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):
@@ -301,8 +333,8 @@ class Ingest:
         for letter in out.dead_letters:
             log.warning("dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason,
                         letter.detail)
-            self._client.publish(dead_letter_topic(letter.school or "unknown"),
-                                 dead_letter_payload(letter), qos=1)
+            side.publish(dead_letter_topic(letter.school or "unknown"),
+                         dead_letter_payload(letter))
         return out
 
     def _account(self, batch: Sequence[Inbound], out: CommittedBatch, inserted: int,

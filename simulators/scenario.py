@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -190,11 +191,12 @@ class Scenario(ABC):
                 return
             time.sleep(0.05)
 
-    def play(self, speed: float, on_tick: Any = None) -> float:
-        """Run the timeline at *speed*; the wall seconds it took."""
+    def play(self, speed: float, on_tick: Any = None,
+             stop: threading.Event | None = None) -> float:
+        """Run the timeline at *speed* (until *stop* is set); the wall seconds it took."""
         start = time.monotonic()
         t = 0.0
-        while t < self.duration_s:
+        while t < self.duration_s and not (stop is not None and stop.is_set()):
             self._set_links(not self.link_down(t))
             self.step(t, TICK_S * speed)
             t += TICK_S * speed
@@ -229,9 +231,14 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
             edge.start()
         scenario.wait_connected(30 if not args.no_edge else 3600,
                                 None if edge is None or edge.proc is None else edge.proc.pid)
-        wall = scenario.play(args.speed)
+        # SIGINT or SIGTERM ends the scenario early but still drains the agent and reports.
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        wall = scenario.play(args.speed, stop=stop)
         summary: dict[str, Any] = {
             "scenario": scenario.name, "scenario_s": scenario.duration_s,
+            "interrupted": stop.is_set(),
             "wall_s": round(wall, 1), "frames_sent": scenario.frames_sent,
             **scenario.counters,
         }

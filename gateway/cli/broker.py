@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 from pathlib import Path
@@ -25,6 +26,9 @@ def parse_users(pairs: list[str]) -> dict[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (0.0.0.0 for edge boxes on the network; "
+                             "then add TLS in front or on the listener)")
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--data-dir", type=Path, default=Path("var/broker"))
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
@@ -33,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use the in-process amqtt broker even if Mosquitto is installed")
 
 
-def amqtt_config(port: int, password_file: Path) -> dict[str, object]:
+def amqtt_config(host: str, port: int, password_file: Path) -> dict[str, object]:
     return {
-        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
         "plugins": {
             "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
             "amqtt.plugins.authentication.FileAuthPlugin": {"password_file": str(password_file)},
@@ -53,13 +57,13 @@ def write_amqtt_passwords(path: Path, users: dict[str, str]) -> None:
 
 
 async def run_amqtt(port: int, data_dir: Path, users: dict[str, str],
-                    stop: asyncio.Event) -> None:
+                    stop: asyncio.Event, host: str = "127.0.0.1") -> None:
     """Serve until *stop* is set. QoS 1 sessions live in memory: a demo broker, not production."""
     from amqtt.broker import Broker
 
     password_file = data_dir / "amqtt-passwords"
     write_amqtt_passwords(password_file, users)
-    broker = Broker(amqtt_config(port, password_file))
+    broker = Broker(amqtt_config(host, port, password_file))
     await broker.start()
     try:
         await stop.wait()
@@ -69,20 +73,25 @@ async def run_amqtt(port: int, data_dir: Path, users: dict[str, str],
 
 def run(args: argparse.Namespace) -> int:
     setup_logging()
-    users = parse_users(args.user) or {"campusedge": "campusedge"}
+    users = parse_users(args.user)
+    if not users:
+        users = {"campusedge": "campusedge"}
+        log.warning("no --user given: the only login is campusedge/campusedge; give your own "
+                    "with --user NAME:PASSWORD")
     if not args.embedded and find_mosquitto():
-        broker = MosquittoProcess(data_dir=args.data_dir, users=users, port=args.port)
+        broker = MosquittoProcess(data_dir=args.data_dir, users=users, port=args.port,
+                                  host=args.host)
         broker.write_config()
         broker.start()
-        log.info("mosquitto listening on 127.0.0.1:%d (config %s)", args.port,
+        log.info("mosquitto listening on %s:%d (config %s)", args.host, args.port,
                  broker.config_path)
-        signal.signal(signal.SIGTERM, lambda *_: broker.stop())
-        try:
+        # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up.
+        signal.signal(signal.SIGTERM, lambda *_: broker.terminate())
+        with contextlib.suppress(KeyboardInterrupt):
             broker.wait()
-        except KeyboardInterrupt:
-            broker.stop()
+        broker.stop()
         return 0
-    log.info("mosquitto not found: running the in-process amqtt broker on 127.0.0.1:%d",
+    log.info("mosquitto not found: running the in-process amqtt broker on %s:%d", args.host,
              args.port)
 
     async def main() -> None:
@@ -90,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_amqtt(args.port, args.data_dir, users, stop)
+        await run_amqtt(args.port, args.data_dir, users, stop, args.host)
 
     asyncio.run(main())
     return 0

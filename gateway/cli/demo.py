@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
          "--workdir", str(args.workdir / "lesson"), "--mqtt-host", "127.0.0.1", "--mqtt-port",
          str(broker.port), "--mqtt-username", USER],
         env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD}, stdout=subprocess.PIPE,
-        text=True)
+        text=True, start_new_session=True)  # Ctrl-C reaches the demo, which stops it in order
     console.print(f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
                   f"(also in {args.workdir / 'tokens.json'}): "
                   + ", ".join(f"{k}={v}" for k, v in tokens.items()))
@@ -198,17 +198,20 @@ def run(args: argparse.Namespace) -> int:
                     break
                 if sim.poll() is not None and not summary:
                     summary = _last_json(sim.stdout.read() if sim.stdout else "")
-                    if args.duration is not None:
-                        break
                 live.update(progress(gateway, broker, started, args.port))
                 stop.wait(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        console.print()  # end the live table's line before the summary
         if sim.poll() is None:
-            sim.send_signal(signal.SIGINT)
-            out, _ = sim.communicate(timeout=120)
+            # The simulator stops its devices, lets the edge agent drain, then reports.
+            sim.send_signal(signal.SIGTERM)
+            out, _ = sim.communicate(timeout=180)
             summary = summary or _last_json(out or "")
+        if not summary:
+            console.print("[red]the lesson simulator ended without its report; the published "
+                          "count is unknown[/red]")
         published = int(summary.get("edge", {}).get("acked", 0))
         _settle(gateway, published)
         stats = dict(gateway.ingest.stats)

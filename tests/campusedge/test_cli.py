@@ -1,0 +1,32 @@
+"""The command dispatcher: help, command groups, unknown commands."""
+
+from __future__ import annotations
+
+from campusedge.cli import COMMANDS, main
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    lines: list[str] = []
+    code = main(argv, out=lines.append)
+    return code, "\n".join(lines)
+
+
+def test_help_lists_every_command() -> None:
+    code, text = run(["--help"])
+    assert code == 0
+    for path in COMMANDS:
+        assert " ".join(path) in text
+
+
+def test_group_help_lists_only_that_group() -> None:
+    code, text = run(["fitness", "--help"])
+    assert code == 0
+    assert "fitness score" in text and "fitness total" in text
+    assert "gateway run" not in text
+
+
+def test_unknown_command_exits_2_and_shows_usage() -> None:
+    code, text = run(["teleport"])
+    assert code == 2 and "unknown command" in text and "gateway run" in text
+    code, text = run(["fitness", "juggle"])
+    assert code == 2 and "fitness score" in text
