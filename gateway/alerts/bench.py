@@ -135,6 +135,16 @@ def _fever_cards(body: dict[str, Any]) -> list[str]:
 
 def sse_client(url: str, token: str, arrivals: Arrivals, ready: threading.Event,
                stop: threading.Event) -> None:
+    try:
+        _read_sse(url, token, arrivals, ready, stop)
+    except httpx.HTTPError:
+        if not stop.is_set():
+            raise
+        # The gateway was stopped under an open stream: the end of the run, not an error.
+
+
+def _read_sse(url: str, token: str, arrivals: Arrivals, ready: threading.Event,
+              stop: threading.Event) -> None:
     with httpx.Client(timeout=httpx.Timeout(5, read=None)) as http, http.stream(
             "GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
         response.raise_for_status()

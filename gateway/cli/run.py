@@ -6,6 +6,7 @@ import argparse
 import signal
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from gateway.cli.common import add_mqtt_arguments, mqtt_from_args, setup_logging
@@ -60,10 +61,18 @@ def serve(gateway: Gateway) -> None:
 
         from gateway.api.app import create_app
 
-        server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=settings.api_host,
-                                               port=settings.api_port, log_level="warning",
-                                               # Open SSE streams must not hold a stop.
-                                               timeout_graceful_shutdown=3))
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+                # End the open alert streams first: uvicorn waits for running responses,
+                # and an SSE stream never finishes by itself.
+                if gateway.alerts is not None:
+                    gateway.alerts.hub.close()
+                super().handle_exit(sig, frame)
+
+        server = Server(uvicorn.Config(create_app(gateway), host=settings.api_host,
+                                       port=settings.api_port, log_level="warning",
+                                       # A stream that still does not end must not hold a stop.
+                                       timeout_graceful_shutdown=3))
         server.run()
         return
     stop = threading.Event()
