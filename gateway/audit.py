@@ -49,6 +49,19 @@ class AuditLog:
                 (when, user.id, user.role.value, action, subject_type, subject_id, detail),
             )
 
+    def record_many(self, user: User, action: str, subjects: list[tuple[str, str, str]],
+                    at: datetime | None = None) -> None:
+        """Record several (subject_type, subject_id, detail) reads in one transaction."""
+        if not subjects:
+            return
+        when = (at or datetime.now(UTC)).isoformat()
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO audit_log(at, user_id, role, action, subject_type, subject_id, "
+                "detail) VALUES (?,?,?,?,?,?,?)",
+                [(when, user.id, user.role.value, action, subject_type, subject_id, detail)
+                 for subject_type, subject_id, detail in subjects])
+
     def entries(self, *, subject_type: str | None = None, subject_id: str | None = None,
                 user_id: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         sql = "SELECT * FROM audit_log WHERE 1=1"

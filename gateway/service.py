@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campusedge.settings import MqttSettings
+from gateway.alerts.service import AlertService
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.devices import Devices
@@ -37,6 +38,10 @@ class GatewaySettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    alerts_enabled: bool = True
+    alerts_dir: Path | None = Field(default=None, description="per-school alert YAML files "
+                                    "(<school>.yaml, warning_levels.yaml); packaged defaults "
+                                    "otherwise")
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
 
 
@@ -55,15 +60,25 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
         self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+        self.alerts: AlertService | None = None
+        if settings.alerts_enabled:
+            self.alerts = AlertService(self.db, self.roster, self.devices, mqtt,
+                                       settings.alerts_dir, client_id=settings.ingest.client_id,
+                                       registry=self.metrics.registry)
+            self.ingest.listeners.append(self.alerts.engine.on_batch)
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
         self.ingest.listeners.append(FitnessListener(self.roster, self.fitness_results,
                                                      self.live_lessons, self.metrics.registry))
 
     def start(self) -> None:
+        if self.alerts is not None:
+            self.alerts.start()
         self.ingest.start()
 
     def stop(self) -> None:
         self.ingest.stop()
+        if self.alerts is not None:
+            self.alerts.stop()
         self.store.close()
         self.db.close()

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from campusedge import __version__
 from gateway.api.access import HeartRateReads
-from gateway.api.routes import dashboard, devices, fitness, health, lessons, me, roster
+from gateway.api.routes import alerts, dashboard, devices, fitness, health, lessons, me, roster
 from gateway.service import Gateway
 
 
@@ -14,7 +14,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="campusedge gateway", version=__version__)
     app.state.gateway = gateway
     app.state.heart_rate_reads = HeartRateReads(gateway.audit)
-    for module in (health, me, devices, roster, lessons, fitness):
+    for module in (health, me, devices, roster, lessons, fitness, alerts):
         app.include_router(module.router)
     dashboard.mount(app)
     return app

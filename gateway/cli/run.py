@@ -6,6 +6,7 @@ import argparse
 import signal
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from gateway.cli.common import add_mqtt_arguments, mqtt_from_args, setup_logging
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", choices=["5", "3.1.1"])
     parser.add_argument("--api-host")
     parser.add_argument("--api-port", type=int, help="0 disables the HTTP API")
+    parser.add_argument("--alerts-dir", type=Path, help="per-school alert configs "
+                        "(<school>.yaml) and the district's warning_levels.yaml")
     parser.add_argument("-v", "--verbose", action="store_true")
     add_mqtt_arguments(parser)
 
@@ -38,6 +41,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["store_url"] = args.store_url
     if args.state_db is not None:
         updates["state_db"] = args.state_db
+    if args.alerts_dir is not None:
+        updates["alerts_dir"] = args.alerts_dir
     for name in ("api_host", "api_port"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)
@@ -56,8 +61,18 @@ def serve(gateway: Gateway) -> None:
 
         from gateway.api.app import create_app
 
-        server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=settings.api_host,
-                                               port=settings.api_port, log_level="warning"))
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+                # End the open alert streams first: uvicorn waits for running responses,
+                # and an SSE stream never finishes by itself.
+                if gateway.alerts is not None:
+                    gateway.alerts.hub.close()
+                super().handle_exit(sig, frame)
+
+        server = Server(uvicorn.Config(create_app(gateway), host=settings.api_host,
+                                       port=settings.api_port, log_level="warning",
+                                       # A stream that still does not end must not hold a stop.
+                                       timeout_graceful_shutdown=3))
         server.run()
         return
     stop = threading.Event()

@@ -1,0 +1,1 @@
+"""Health alerts: rules over ingested data, a lifecycle with audit trail, and delivery."""

@@ -1,0 +1,34 @@
+"""`campusedge alerts check`: validate an alert config directory and show a school's rules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from gateway.alerts.config import AlertConfigError, AlertConfigs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", type=Path, nargs="?",
+                        help="alert config directory (<school>.yaml, warning_levels.yaml); "
+                             "the packaged defaults when omitted")
+    parser.add_argument("--school", help="print the effective config of this school")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        configs = AlertConfigs(args.directory)
+    except AlertConfigError as exc:
+        print(f"invalid alert config:\n{exc}", file=sys.stderr)
+        return 1
+    schools = sorted(c.school or "" for c in configs.all()[1:])
+    print(f"ok: defaults, {len(schools)} school file(s) {', '.join(schools) or ''}".rstrip())
+    levels = configs.warning_levels
+    print(f"warning levels v{levels.version} by {levels.owner}")
+    if args.school:
+        effective = configs.for_school(args.school).model_dump(mode="json")
+        print(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True), end="")
+    return 0

@@ -1,0 +1,1 @@
+"""Ways alerts leave the engine: SSE for the dashboard, webhooks, MQTT for local displays."""

@@ -1,0 +1,53 @@
+"""Alerts on `campus/{school}/alert/{severity}/{rule}` for local displays (QoS 1)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from campusedge.settings import MqttSettings
+from campusedge.topics import alert_topic
+from gateway.alerts.config import AlertConfigs
+from gateway.alerts.notification import Notification, notification_payload
+
+log = logging.getLogger(__name__)
+
+
+class MqttAlertPublisher:
+    """Publishes each notification once; paho queues while the broker is away."""
+
+    def __init__(self, settings: MqttSettings, configs: AlertConfigs,
+                 client_id: str = "campusedge-alerts") -> None:
+        self.configs = configs
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        if settings.username:
+            password = settings.password
+            self._client.username_pw_set(settings.username,
+                                         password.get_secret_value() if password else None)
+        if settings.tls_ca:
+            self._client.tls_set(ca_certs=settings.tls_ca)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._settings = settings
+        self._started = False
+
+    def start(self) -> None:
+        """Connect in the background; notifications published before that are queued."""
+        s = self._settings
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+        self._client.loop_start()
+        self._started = True
+
+    def send(self, n: Notification) -> None:
+        if not self.configs.for_school(n.school).delivery.mqtt:
+            return
+        topic = alert_topic(n.school, n.severity.value, n.rule.value)
+        self._client.publish(topic, json.dumps(notification_payload(n)).encode(), qos=1)
+
+    def close(self) -> None:
+        if self._started:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._started = False

@@ -1,0 +1,171 @@
+"""Webhooks: generic JSON, WeCom and DingTalk group-robot formats, with retries and backoff."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import queue
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from gateway.alerts.config import AlertConfigs, RetryConfig, WebhookFormat, WebhookTarget
+from gateway.alerts.delivery.log import DeliveryLog
+from gateway.alerts.notification import (
+    Notification,
+    headline,
+    markdown,
+    notification_payload,
+)
+
+log = logging.getLogger(__name__)
+
+
+def body_for(target: WebhookTarget, n: Notification) -> dict[str, Any]:
+    """The request body in the target's format; no student names in any of them."""
+    if target.format is WebhookFormat.WECOM:
+        # WeCom group robot: msgtype markdown, content up to 4096 bytes.
+        return {"msgtype": "markdown", "markdown": {"content": markdown(n)[:4000]}}
+    if target.format is WebhookFormat.DINGTALK:
+        return {"msgtype": "markdown", "markdown": {"title": headline(n)[:64],
+                                                    "text": markdown(n)[:4000]}}
+    return notification_payload(n)
+
+
+def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
+    """DingTalk 加签: sign = base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}"))."""
+    timestamp = str(now_ms if now_ms is not None else int(time.time() * 1000))
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
+                      hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}timestamp={timestamp}&sign={sign}"
+
+
+def accepted(target: WebhookTarget, n: Notification) -> bool:
+    if target.escalation_only and not n.escalated:
+        return False
+    if target.rules is not None and n.rule not in target.rules:
+        return False
+    return n.severity.rank >= target.min_severity.rank or n.escalated
+
+
+def backoff(attempt: int, retry: RetryConfig) -> float:
+    """Delay before attempt number *attempt* + 1 (1-based): doubling, capped."""
+    return float(min(retry.max_delay_s, retry.first_delay_s * 2 ** (attempt - 1)))
+
+
+class WebhookSender:
+    """One worker thread per target keeps that target's notifications in order."""
+
+    def __init__(self, target: WebhookTarget, retry: RetryConfig, delivery_log: DeliveryLog,
+                 sleep: Callable[[float], bool] | None = None) -> None:
+        self.target = target
+        self.retry = retry
+        self.log = delivery_log
+        self._queue: queue.Queue[Notification | None] = queue.Queue(maxsize=10_000)
+        self._stop = threading.Event()
+        # Waiting on the stop event lets close() cut a long backoff short.
+        self._sleep = sleep or self._stop.wait
+        self._client = httpx.Client(timeout=retry.timeout_s)
+        self._thread = threading.Thread(target=self._run, name=f"webhook-{target.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def send(self, n: Notification) -> None:
+        if not accepted(self.target, n):
+            return
+        try:
+            self._queue.put_nowait(n)
+        except queue.Full:
+            self.log.record(n.id, "webhook", self.target.name, 0, "gave_up",
+                            [a.id for a in n.alerts], error="delivery queue full")
+
+    def _run(self) -> None:
+        while True:
+            n = self._queue.get()
+            if n is None:
+                return
+            self._deliver(n)
+
+    def _deliver(self, n: Notification) -> None:
+        body = body_for(self.target, n)
+        ids = [a.id for a in n.alerts]
+        for attempt in range(1, self.retry.max_attempts + 1):
+            url = self.target.url
+            if self.target.format is WebhookFormat.DINGTALK and self.target.secret:
+                url = dingtalk_signed_url(url, self.target.secret)
+            status, error = None, None
+            try:
+                response = self._client.post(url, json=body,
+                                             headers={"X-Campusedge-Notification": n.id})
+                status = response.status_code
+                if 200 <= status < 300 and self._robot_ok(response):
+                    self.log.record(n.id, "webhook", self.target.name, attempt, "delivered",
+                                    ids, http_status=status)
+                    return
+                error = response.text[:300]
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            last = attempt == self.retry.max_attempts
+            self.log.record(n.id, "webhook", self.target.name, attempt,
+                            "gave_up" if last else "failed", ids, http_status=status,
+                            error=error)
+            if last:
+                log.error("webhook %s: gave up on notification %s after %d attempts (%s)",
+                          self.target.name, n.id, attempt, error)
+                return
+            if self._sleep(backoff(attempt, self.retry)):
+                return  # closing
+
+    def _robot_ok(self, response: httpx.Response) -> bool:
+        """WeCom and DingTalk answer HTTP 200 with errcode != 0 when they reject a message."""
+        if self.target.format is WebhookFormat.GENERIC:
+            return True
+        try:
+            data = response.json()
+        except ValueError:
+            return True
+        return not isinstance(data, dict) or data.get("errcode", 0) == 0
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        self._thread.join(timeout=timeout_s)
+        self._client.close()
+
+
+class WebhookChannel:
+    """Routes each notification to the webhook targets of its school's config."""
+
+    def __init__(self, configs: AlertConfigs, delivery_log: DeliveryLog) -> None:
+        self.configs = configs
+        self.log = delivery_log
+        self._senders: dict[tuple[str, str, str], WebhookSender] = {}
+        self._lock = threading.Lock()
+
+    def _sender(self, target: WebhookTarget, retry: RetryConfig) -> WebhookSender:
+        key = (target.name, target.url, target.format.value)
+        with self._lock:
+            sender = self._senders.get(key)
+            if sender is None:
+                sender = self._senders[key] = WebhookSender(target, retry, self.log)
+            return sender
+
+    def send(self, n: Notification) -> None:
+        delivery = self.configs.for_school(n.school).delivery
+        for target in delivery.webhooks:
+            self._sender(target, delivery.retry).send(n)
+
+    def close(self) -> None:
+        with self._lock:
+            senders = list(self._senders.values())
+            self._senders.clear()
+        for sender in senders:
+            sender.close()

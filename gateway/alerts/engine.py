@@ -1,0 +1,286 @@
+"""The alert engine: committed batches and clock ticks → rules → lifecycle → notifications."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from gateway.alerts.clock import Clock, SystemClock
+from gateway.alerts.config import AlertConfigs
+from gateway.alerts.lifecycle import Lifecycle
+from gateway.alerts.lookup import RosterLookup
+from gateway.alerts.metrics import AlertMetrics
+from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rule
+from gateway.alerts.notification import Channel, NotificationKind
+from gateway.alerts.notifier import Notifier
+from gateway.alerts.referrals import Referral, Referrals
+from gateway.alerts.rules import devices as device_rules
+from gateway.alerts.rules import fever, identify, subject_of, vision
+from gateway.alerts.rules.heart_rate import HeartRateWatch, RunningLesson
+from gateway.alerts.rules.warning_level import SchoolLevels, WarningLevels
+from gateway.devices import Devices
+from gateway.ingest import CommittedBatch
+from gateway.roster import Roster
+from gateway.state import StateDB
+from gateway.store.base import StoredMessage
+
+log = logging.getLogger(__name__)
+
+DEVICE_SILENCE_CHECK = timedelta(seconds=30)
+
+
+class AlertEngine:
+    """Plugs into ingest as a listener (`on_batch`) and runs a tick thread for timed rules.
+
+    Work on the ingest writer thread stays small: SQLite writes in the state database and
+    hand-offs to channels, whose slow parts (HTTP) run on their own threads.
+    """
+
+    def __init__(self, db: StateDB, roster: Roster, devices: Devices, configs: AlertConfigs,
+                 channels: Sequence[Channel] = (), clock: Clock | None = None,
+                 tick_s: float = 1.0, metrics: AlertMetrics | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self.metrics = metrics or AlertMetrics()
+        self.configs = configs
+        self.devices = devices
+        self.roster = roster
+        self.lifecycle = Lifecycle(db, self.clock)
+        self.referrals = Referrals(db)
+        self.warning_levels = WarningLevels(db)
+        self.lookup = RosterLookup(roster)
+        self.heart_rate = HeartRateWatch(self.clock.now())
+        self.notifier = Notifier(self.lifecycle, configs, self.clock, list(channels))
+        self.tick_s = tick_s
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_silence_check: datetime | None = None
+        # Alerts opened but never notified when the gateway last stopped (held for a
+        # group): the first tick sends them. Taken now, before this engine holds any.
+        self._unsent_at_start = [a.id for a in self.lifecycle.never_notified()]
+        # Keys of active device alerts, so that the all-clear of a healthy reading costs no
+        # query (battery and clock readings arrive all day).
+        self._device_keys = {a.key for rule in DEVICE_RULES
+                             for a in self.lifecycle.find(rule=rule, limit=100_000)
+                             if a.state is not AlertState.RESOLVED}
+        self.stats = {"batches": 0, "candidates": 0, "opened": 0, "folded": 0,
+                      "duplicates": 0, "silenced": 0, "referrals": 0}
+
+    # --- ingest listener ------------------------------------------------------------------
+    def on_batch(self, batch: CommittedBatch) -> None:
+        with self._lock:
+            self.stats["batches"] += 1
+            candidates: list[Candidate] = []
+            clears: list[device_rules.Clear] = []
+            now = self.clock.now()
+            for school, status in batch.statuses:
+                cfg = self.configs.for_school(school)
+                self._split(device_rules.on_status(school, status, status.ts or now,
+                                                   cfg.devices), candidates, clears)
+            for msg in batch.messages:
+                cfg = self.configs.for_school(msg.school)
+                found = fever.evaluate(msg, cfg.fever, self.lookup)
+                if found is not None:
+                    candidates.append(found)
+                candidates.extend(self.heart_rate.on_message(msg, cfg.heart_rate, self.lookup))
+                if msg.event_type == vision.SCREENING:
+                    self._screening(msg)
+                self._split(device_rules.on_message(msg, cfg.devices), candidates, clears)
+            self._clear(clears)
+            self.process(candidates)
+
+    @staticmethod
+    def _split(items: list[Candidate | device_rules.Clear], candidates: list[Candidate],
+               clears: list[device_rules.Clear]) -> None:
+        for item in items:
+            if isinstance(item, Candidate):
+                candidates.append(item)
+            else:
+                clears.append(item)
+
+    def _screening(self, msg: StoredMessage) -> Referral | None:
+        screening = vision.screening_of(msg)
+        subject = subject_of(msg)
+        if screening is None or subject is None:
+            return None
+        student = identify(subject, self.lookup)
+        if student is None:
+            log.warning("vision screening %s/%d: subject %s is not on the roster",
+                        msg.device_id, msg.seq, subject)
+            return None
+        cfg = self.configs.for_school(msg.school).vision
+        if student.age_on(msg.ts.date()) < cfg.min_age_years:
+            found: list[dict[str, object]] = []
+        else:
+            found = vision.findings(screening, self.referrals.previous(student.id, msg.ts), cfg)
+        referral = self.referrals.record(msg.school, student.id, student.class_id, msg.ts,
+                                         msg.device_id, msg.seq, screening, found)
+        if referral is not None:
+            self.stats["referrals"] += 1
+        return referral
+
+    def _clear(self, clears: list[device_rules.Clear]) -> None:
+        resolved: list[Alert] = []
+        for c in clears:
+            if c.key in self._device_keys:
+                self._device_keys.discard(c.key)
+                alert = self.lifecycle.resolve_key(c.key, c.outcome)
+                if alert is not None:
+                    resolved.append(alert)
+        for alert in resolved:
+            self.notifier.emit(NotificationKind.RESOLVED, [alert])
+
+    # --- the common path ------------------------------------------------------------------
+    def process(self, candidates: list[Candidate]) -> list[Alert]:
+        """Raise candidates; notify the new ones; follow fevers into the warning level."""
+        opened: list[Alert] = []
+        fever_days: set[tuple[str, date]] = set()
+        with self._lock:
+            while candidates:
+                c = candidates.pop(0)
+                self.stats["candidates"] += 1
+                now = self.clock.now()
+                silenced = self.lifecycle.is_silenced(c, now)
+                result = self.lifecycle.raise_(c, silenced=silenced)
+                if result.duplicate:
+                    self.stats["duplicates"] += 1
+                    self.metrics.replayed.inc()
+                    continue
+                if result.folded:
+                    self.stats["folded"] += 1
+                    self.metrics.folded.inc()
+                    continue
+                self.stats["opened"] += 1
+                self.metrics.opened.labels(rule=c.rule.value, severity=c.severity.value).inc()
+                if c.rule in DEVICE_RULES:
+                    self._device_keys.add(c.key)
+                if silenced:
+                    self.stats["silenced"] += 1
+                else:
+                    opened.append(result.alert)
+                if c.rule is Rule.FEVER and c.student_id is not None:
+                    zone = self.configs.for_school(c.school).zone
+                    fever_days.add((c.school, c.at.astimezone(zone).date()))
+                if not candidates and fever_days:
+                    for school, day in sorted(fever_days):
+                        candidates.extend(self.warning_levels.rises(
+                            self.levels(school, day), now))
+                    fever_days.clear()
+            self.notifier.opened(opened)
+        return opened
+
+    def levels(self, school: str, day: date) -> SchoolLevels:
+        cfg = self.configs.for_school(school)
+        return self.warning_levels.compute(school, day, cfg.zone, self.configs.warning_levels)
+
+    def levels_changed(self, school: str, day: date) -> list[Alert]:
+        """Re-evaluate a day's warning levels (an absence was entered, a fever cleared)."""
+        return self.process(self.warning_levels.rises(self.levels(school, day),
+                                                      self.clock.now()))
+
+    # --- people acting on alerts ----------------------------------------------------------
+    def acknowledge(self, alert_id: int, actor: str, note: str = "") -> Alert:
+        with self._lock:
+            return self.lifecycle.acknowledge(alert_id, actor, note)
+
+    def resolve(self, alert_id: int, actor: str, outcome: str = "resolved",
+                note: str = "") -> Alert:
+        with self._lock:
+            alert = self.lifecycle.resolve(alert_id, actor, outcome, note)
+            self._device_keys.discard(alert.key)
+            self.notifier.emit(NotificationKind.RESOLVED, [alert])
+            return alert
+
+    def recheck(self, alert_id: int, actor: str, temperature_c: float,
+                method: str = "axillary") -> Alert:
+        with self._lock:
+            alert = self.lifecycle.get(alert_id)
+            threshold = (self.configs.for_school(alert.school).fever.recheck_threshold_c
+                         if alert else 37.3)
+            updated = self.lifecycle.record_recheck(alert_id, actor, temperature_c, threshold,
+                                                    method)
+            if updated.state is AlertState.RESOLVED:
+                self.notifier.emit(NotificationKind.RESOLVED, [updated])
+            return updated
+
+    # --- timed rules ----------------------------------------------------------------------
+    def tick(self) -> None:
+        with self._lock:
+            now = self.clock.now()
+            if self._unsent_at_start:
+                self._send_unsent(self._unsent_at_start)
+                self._unsent_at_start = []
+            candidates = self.heart_rate.on_tick(now, self._running_lessons())
+            if (self._last_silence_check is None
+                    or now - self._last_silence_check >= DEVICE_SILENCE_CHECK):
+                self._last_silence_check = now
+                for device in self.devices.all():
+                    key = device_rules.offline_key(device.device_id)
+                    if key in self._device_keys:
+                        continue
+                    found = device_rules.silent(device, now, self.configs.for_school(
+                        device.school))
+                    if found is not None:
+                        candidates.append(found)
+            self.process(candidates)
+            self._renotify(now)
+            self.notifier.flush_due()
+
+    def _send_unsent(self, alert_ids: list[int]) -> None:
+        """Alerts opened but never notified: held for a group when the gateway stopped."""
+        ids = set(alert_ids)
+        unsent = [a for a in self.lifecycle.never_notified() if a.id in ids]
+        if unsent:
+            log.info("sending %d alert(s) that were not notified before the last stop",
+                     len(unsent))
+            self.notifier.opened(unsent)
+
+    def _running_lessons(self) -> list[RunningLesson]:
+        out: list[RunningLesson] = []
+        for lesson in self.roster.lessons(active_only=True):
+            school = self.lookup.school_of_class(lesson.class_id)
+            if school is None:
+                continue
+            out.append((school, lesson, self.roster.assignments(lesson.id),
+                        self.configs.for_school(school).heart_rate))
+        return out
+
+    def _renotify(self, now: datetime) -> None:
+        # Only rows that some school's timing could make due: the tick runs every second
+        # and holds the engine lock, so it must not read every open alert each time.
+        schools = [c.lifecycle for c in self.configs.all()]
+        due = self.lifecycle.unacknowledged(
+            notified_before=now - timedelta(minutes=min(c.renotify_minutes for c in schools)),
+            opened_before=now - timedelta(minutes=min(c.escalate_minutes for c in schools)))
+        for alert in due:
+            cfg = self.configs.for_school(alert.school).lifecycle
+            if alert.last_notified_at is None:
+                continue  # held in a group, or never sent: the group flush sends it
+            if alert.escalation_level == 0 and \
+                    now - alert.opened_at >= timedelta(minutes=cfg.escalate_minutes):
+                self.notifier.emit(NotificationKind.ESCALATED, [alert], escalation_level=1)
+            elif now - alert.last_notified_at >= timedelta(minutes=cfg.renotify_minutes):
+                self.notifier.emit(NotificationKind.RENOTIFIED, [alert])
+
+    # --- running ----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="alert-tick", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            try:
+                self.tick()
+            except Exception:  # keep ticking: a bad row must not stop escalation for all
+                log.exception("alert tick failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.notifier.close()

@@ -1,0 +1,78 @@
+"""Cached roster look-ups for the rules: they run on the ingest writer thread and must be fast."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from gateway.roster import Binding, Lesson, Roster, Student
+
+T = TypeVar("T")
+
+
+class _TtlCache(Generic[T]):
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[str, tuple[float, T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and now - hit[0] < self.ttl_s:
+                return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._items) > 50_000:
+                self._items.clear()
+            self._items[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class RosterLookup:
+    """Students, cards, bindings and lessons, cached for a few seconds.
+
+    A binding is cached for two seconds: a band handed out when a lesson starts is recognised
+    within that time, while 1,000 readings a second cost one query per band every two seconds.
+    """
+
+    def __init__(self, roster: Roster, binding_ttl_s: float = 2.0,
+                 roster_ttl_s: float = 30.0) -> None:
+        self.roster = roster
+        self._bindings: _TtlCache[Binding | None] = _TtlCache(binding_ttl_s)
+        self._students: _TtlCache[Student | None] = _TtlCache(roster_ttl_s)
+        self._cards: _TtlCache[str | None] = _TtlCache(roster_ttl_s)
+        self._lessons: _TtlCache[Lesson | None] = _TtlCache(binding_ttl_s)
+        self._schools: _TtlCache[str | None] = _TtlCache(roster_ttl_s)
+
+    def student(self, student_id: str) -> Student | None:
+        return self._students.get(student_id, lambda: self.roster.student(student_id))
+
+    def student_for_card(self, card_id: str) -> Student | None:
+        student_id = self._cards.get(card_id, lambda: self.roster.student_for_card(card_id))
+        return self.student(student_id) if student_id else None
+
+    def bind(self, device_id: str, at: datetime) -> Binding | None:
+        return self._bindings.get(device_id, lambda: self.roster.bind(device_id, at))
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return self._lessons.get(lesson_id, lambda: self.roster.lesson(lesson_id))
+
+    def school_of_class(self, class_id: str) -> str | None:
+        def load() -> str | None:
+            row = self.roster.class_of(class_id)
+            return row["school"] if row else None
+
+        return self._schools.get(class_id, load)
+
+    def invalidate(self) -> None:
+        for cache in (self._bindings, self._students, self._cards, self._lessons):
+            cache.clear()

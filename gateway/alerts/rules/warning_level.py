@@ -1,0 +1,161 @@
+"""School warning level: daily cases per class and per school → green/yellow/orange/red."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from gateway.alerts.config import LevelThresholds, WarningLevelConfig
+from gateway.alerts.model import Candidate, Rule, Severity
+from gateway.state import StateDB
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS absences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    school TEXT NOT NULL,
+    day TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    class_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    symptoms TEXT NOT NULL DEFAULT '',
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    UNIQUE (day, student_id)
+);
+CREATE TABLE IF NOT EXISTS warning_level_state (
+    school TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    day TEXT NOT NULL,
+    level TEXT NOT NULL,
+    PRIMARY KEY (school, scope, day)
+);
+"""
+
+SCHOOL_SCOPE = "school"
+
+
+class Level(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        return list(Level).index(self)
+
+
+def level_for(cases: int, t: LevelThresholds) -> Level:
+    if cases >= t.red:
+        return Level.RED
+    if cases >= t.orange:
+        return Level.ORANGE
+    if cases >= t.yellow:
+        return Level.YELLOW
+    return Level.GREEN
+
+
+@dataclass(frozen=True)
+class ScopeLevel:
+    scope: str  # "school" or a class id
+    fevers: int
+    illness_absences: int
+    cases: int
+    level: Level
+
+
+@dataclass(frozen=True)
+class SchoolLevels:
+    school: str
+    day: date
+    school_level: ScopeLevel
+    classes: list[ScopeLevel] = field(default_factory=list)
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), zone).astimezone(UTC)
+    return start, start + timedelta(days=1)
+
+
+class WarningLevels:
+    """Counts cases from fever alerts and entered absences, and remembers the level reached."""
+
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        db.ensure(SCHEMA)
+
+    def record_absence(self, school: str, day: date, student_id: str, class_id: str,
+                       reason: str, symptoms: str, user_id: str, at: datetime) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO absences(school, day, student_id, class_id, reason, symptoms, "
+                "recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(day, student_id) "
+                "DO UPDATE SET reason=excluded.reason, symptoms=excluded.symptoms, "
+                "recorded_by=excluded.recorded_by, recorded_at=excluded.recorded_at",
+                (school, day.isoformat(), student_id, class_id, reason, symptoms, user_id,
+                 at.isoformat()))
+
+    def compute(self, school: str, day: date, zone: ZoneInfo,
+                cfg: WarningLevelConfig) -> SchoolLevels:
+        start, end = day_bounds(day, zone)
+        # A fever counts unless a recheck cleared it; one student counts once a day.
+        fevers = self.db.query(
+            "SELECT DISTINCT student_id, class_id FROM alerts WHERE school=? AND rule=? "
+            "AND student_id IS NOT NULL AND opened_at >= ? AND opened_at < ? "
+            "AND COALESCE(outcome, '') != 'cleared'",
+            (school, Rule.FEVER.value, start.isoformat(), end.isoformat()))
+        absences = self.db.query(
+            "SELECT DISTINCT student_id, class_id FROM absences WHERE school=? AND day=? "
+            "AND reason='illness'", (school, day.isoformat()))
+        fever_by: dict[str, set[str]] = {}
+        absent_by: dict[str, set[str]] = {}
+        for rows, into in ((fevers, fever_by), (absences, absent_by)):
+            for r in rows:
+                into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
+        classes = []
+        for class_id in sorted(set(fever_by) | set(absent_by)):
+            f, a = fever_by.get(class_id, set()), absent_by.get(class_id, set())
+            cases = len(f | a)
+            classes.append(ScopeLevel(class_id, len(f), len(a), cases,
+                                      level_for(cases, cfg.per_class)))
+        all_f = set().union(*fever_by.values()) if fever_by else set()
+        all_a = set().union(*absent_by.values()) if absent_by else set()
+        total = len(all_f | all_a)
+        school_level = ScopeLevel(SCHOOL_SCOPE, len(all_f), len(all_a), total,
+                                  level_for(total, cfg.per_school))
+        return SchoolLevels(school, day, school_level, classes)
+
+    def rises(self, levels: SchoolLevels, now: datetime) -> list[Candidate]:
+        """Alerts for every scope whose level rose above what it had reached that day."""
+        out: list[Candidate] = []
+        day = levels.day.isoformat()
+        with self.db.transaction() as conn:
+            for scope in [levels.school_level, *levels.classes]:
+                row = conn.execute("SELECT level FROM warning_level_state WHERE school=? AND "
+                                   "scope=? AND day=?", (levels.school, scope.scope,
+                                                         day)).fetchone()
+                before = Level(row["level"]) if row else Level.GREEN
+                if scope.level.rank <= before.rank:
+                    continue
+                conn.execute("INSERT INTO warning_level_state(school, scope, day, level) "
+                             "VALUES (?,?,?,?) ON CONFLICT(school, scope, day) DO UPDATE SET "
+                             "level=excluded.level",
+                             (levels.school, scope.scope, day, scope.level.value))
+                where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
+                out.append(Candidate(
+                    rule=Rule.WARNING_LEVEL,
+                    key=f"{Rule.WARNING_LEVEL.value}:{levels.school}:{scope.scope}:{day}:"
+                        f"{scope.level.value}",
+                    school=levels.school,
+                    severity=Severity.WARNING if scope.level is Level.YELLOW
+                    else Severity.CRITICAL,
+                    at=now, class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
+                    summary=f"warning level {scope.level.value} for {where} on {day}: "
+                            f"{scope.cases} case(s) ({scope.fevers} fever, "
+                            f"{scope.illness_absences} absent for illness)",
+                    detail={"level": scope.level.value, "scope": scope.scope, "day": day,
+                            "cases": scope.cases, "fevers": scope.fevers,
+                            "illness_absences": scope.illness_absences}))
+        return out

@@ -1,0 +1,1 @@
+"""Tests of the health alerts: rules on simulated scenarios, lifecycle, delivery, API."""

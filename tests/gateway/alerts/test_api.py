@@ -1,0 +1,203 @@
+"""The alert API through HTTP: role-based visibility, actions, audit log, referrals, levels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from campusedge.contract import DeviceState
+from campusedge.settings import MqttSettings
+from gateway.api.app import create_app
+from gateway.auth import Role
+from gateway.roster import LessonKind
+from gateway.service import Gateway, GatewaySettings
+from tests.gateway.alerts.scenario import (
+    MORNING,
+    batch,
+    gate_pass,
+    heart_rate,
+    screening,
+    status,
+)
+
+
+@dataclass
+class Api:
+    gateway: Gateway
+    client: TestClient
+    tokens: dict[str, str]
+
+    def get(self, who: str, url: str, **params: object) -> list | dict:  # type: ignore[type-arg]
+        r = self.client.get(url, params=params, headers=self.auth(who))
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def make_gateway(tmp: Path) -> Gateway:
+    settings = GatewaySettings(store_url=f"sqlite:///{tmp}/readings.db",
+                               state_db=tmp / "state.db", api_port=0)
+    # The MQTT side is not started: these tests drive the engine with committed batches.
+    gw = Gateway(settings, MqttSettings(host="127.0.0.1", port=1))
+    roster = gw.roster
+    roster.add_class("c1", "sch1", "Grade 7 class 1", "7", pe_teacher_id="teacher1")
+    roster.add_class("c2", "sch1", "Grade 7 class 2", "7", pe_teacher_id="teacher2")
+    for sid, cls in (("c1s01", "c1"), ("c1s02", "c1"), ("c1s03", "c1"), ("c2s01", "c2")):
+        roster.add_student(sid, f"Name {sid}", "F", date(2014, 3, 1), cls, card_id=f"card-{sid}")
+    return gw
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    gw = make_gateway(tmp_path)
+    tokens = {
+        "nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF),
+        "teacher1": gw.users.create("teacher1", "Teacher Li", Role.PE_TEACHER),
+        "teacher2": gw.users.create("teacher2", "Teacher Zhao", Role.PE_TEACHER),
+        "it": gw.users.create("it", "IT Chen", Role.CAMPUS_IT),
+    }
+    with TestClient(create_app(gw)) as client:
+        yield Api(gw, client, tokens)
+    assert gw.alerts is not None
+    gw.alerts.stop()
+    gw.store.close()
+
+
+def seed(api: Api) -> dict[str, int]:
+    """A fever at the gate, a runaway heart rate in teacher1's lesson, a gate going offline."""
+    engine = api.gateway.alerts.engine  # type: ignore[union-attr]
+    api.gateway.roster.start_lesson("c1", "teacher1", LessonKind.LESSON, {"band-1": "c1s02"},
+                                    at=MORNING, lesson_id="pe-1")
+    engine.on_batch(batch(gate_pass("card-c1s01", 38.1, MORNING),
+                          statuses=[status("gate-9", DeviceState.OFFLINE, MORNING)]))
+    for t in range(70):
+        engine.on_batch(batch(heart_rate("band-1", 195.0, MORNING + timedelta(seconds=t))))
+    ids = {a.rule.value: a.id for a in engine.lifecycle.find()}
+    assert set(ids) == {"fever", "hr_high", "device_offline"}
+    return ids
+
+
+def names(alerts: list) -> dict[str, str | None]:  # type: ignore[type-arg]
+    return {a["rule"]: a["student_name"] for a in alerts}
+
+
+def test_names_only_for_health_staff_and_the_lessons_teacher(api: Api) -> None:
+    seed(api)
+    assert names(api.get("nurse", "/api/alerts")) == {
+        "fever": "Name c1s01", "hr_high": "Name c1s02", "device_offline": None}
+    assert names(api.get("teacher1", "/api/alerts")) == {
+        "fever": None, "hr_high": "Name c1s02", "device_offline": None}
+    for other in ("teacher2", "it"):
+        listed = api.get(other, "/api/alerts")
+        assert all(a["student_name"] is None for a in listed)
+        by_rule = {a["rule"]: a for a in listed}
+        assert by_rule["fever"]["student_id"] == "c1s01"  # the pseudonymous id stays
+        assert "Name" not in str(listed)
+
+
+def test_every_read_of_health_data_is_audited(api: Api) -> None:
+    ids = seed(api)
+    api.get("teacher2", "/api/alerts")
+    api.get("nurse", f"/api/alerts/{ids['fever']}")
+    api.get("it", f"/api/alerts/{ids['device_offline']}")
+    entries = api.gateway.audit.entries()
+    seen = {(e.user_id, e.action, e.subject_type, e.subject_id) for e in entries}
+    assert ("teacher2", "list_alert", "student", "c1s01") in seen
+    assert ("teacher2", "list_alert", "student", "c1s02") in seen
+    assert ("nurse", "read_alert", "student", "c1s01") in seen
+    # A device alert is not health data.
+    assert not [e for e in entries if e.user_id == "it"]
+
+
+def test_acknowledge_and_resolve_by_the_right_people(api: Api) -> None:
+    ids = seed(api)
+    c = api.client
+    hr = ids["hr_high"]
+    r = c.post(f"/api/alerts/{hr}/acknowledge", json={"note": "x"}, headers=api.auth("teacher2"))
+    assert r.status_code == 403 and "another teacher's lesson" in r.json()["detail"]
+    r = c.post(f"/api/alerts/{hr}/acknowledge", json={"note": "with him"},
+               headers=api.auth("teacher1"))
+    assert r.status_code == 200 and r.json()["acknowledged_by"] == "teacher1"
+    r = c.post(f"/api/alerts/{hr}/acknowledge", json={}, headers=api.auth("nurse"))
+    assert r.status_code == 409
+    r = c.post(f"/api/alerts/{hr}/resolve", json={"outcome": "rested", "note": "fine"},
+               headers=api.auth("nurse"))
+    assert r.json()["state"] == "resolved" and r.json()["resolved_by"] == "nurse"
+    r = c.post(f"/api/alerts/{ids['fever']}/acknowledge", json={}, headers=api.auth("it"))
+    assert r.status_code == 403
+    r = c.post(f"/api/alerts/{ids['device_offline']}/resolve", json={}, headers=api.auth("it"))
+    assert r.status_code == 200
+    detail = api.get("nurse", f"/api/alerts/{hr}")
+    assert [(h["action"], h["actor"]) for h in detail["history"]][-2:] == [
+        ("acknowledged", "teacher1"), ("resolved", "nurse")]
+
+
+def test_fever_recheck_over_http(api: Api) -> None:
+    ids = seed(api)
+    url = f"/api/alerts/{ids['fever']}/recheck"
+    r = api.client.post(url, json={"temperature_c": 37.9}, headers=api.auth("teacher1"))
+    assert r.status_code == 403
+    r = api.client.post(url, json={"temperature_c": 51}, headers=api.auth("nurse"))
+    assert r.status_code == 422
+    r = api.client.post(url, json={"temperature_c": 36.8, "method": "axillary"},
+                        headers=api.auth("nurse"))
+    assert r.status_code == 200
+    assert (r.json()["state"], r.json()["outcome"]) == ("resolved", "cleared")
+
+
+def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
+    c = api.client
+    body = {"school": "sch1", "starts_at": MORNING.isoformat(),
+            "ends_at": (MORNING + timedelta(hours=2)).isoformat(), "reason": "gate service",
+            "device_id": "gate-1"}
+    assert c.post("/api/alerts/silences", json=body,
+                  headers=api.auth("teacher1")).status_code == 403
+    r = c.post("/api/alerts/silences", json=body, headers=api.auth("it"))
+    assert r.status_code == 201 and r.json()["created_by"] == "it"
+    assert [s["id"] for s in api.get("nurse", "/api/alerts/silences")] == [r.json()["id"]]
+    bad = {**body, "ends_at": MORNING.isoformat()}
+    assert c.post("/api/alerts/silences", json=bad, headers=api.auth("it")).status_code == 422
+    assert c.delete(f"/api/alerts/silences/{r.json()['id']}",
+                    headers=api.auth("it")).status_code == 204
+
+    engine = api.gateway.alerts.engine  # type: ignore[union-attr]
+    engine.on_batch(batch(screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0)))
+    assert c.get("/api/alerts/referrals", headers=api.auth("teacher1")).status_code == 403
+    [ref] = api.get("nurse", "/api/alerts/referrals")
+    assert ref["student_name"] == "Name c1s03" and ref["worst_grade"] == "moderate"
+    assert any(e.action == "read_referral" and e.subject_id == "c1s03"
+               for e in api.gateway.audit.entries(user_id="nurse"))
+    r = c.post(f"/api/alerts/referrals/{ref['id']}/status", json={"status": "parents_informed"},
+               headers=api.auth("nurse"))
+    assert r.status_code == 204
+
+    day = MORNING.date().isoformat()
+    for sid in ("c1s01", "c1s02"):
+        r = c.post("/api/alerts/absences", json={"student_id": sid, "day": day,
+                                                 "reason": "illness", "symptoms": "fever"},
+                   headers=api.auth("nurse"))
+        assert r.status_code == 201
+    assert r.json()["classes"][0] == {"scope": "c1", "fevers": 0, "illness_absences": 2,
+                                      "cases": 2, "level": "yellow"}
+    levels = api.get("nurse", "/api/alerts/warning-levels", school="sch1", day=day)
+    assert levels["school_level"]["level"] == "green" and "authority" in levels["owner"]
+    r = c.post("/api/alerts/absences", json={"student_id": "nobody", "day": day,
+                                             "reason": "illness"}, headers=api.auth("nurse"))
+    assert r.status_code == 422 and "student_id" in r.json()["detail"]
+    assert c.get("/api/alerts/deliveries", headers=api.auth("nurse")).status_code == 403
+    assert api.get("it", "/api/alerts/deliveries") == []
+
+
+def test_alert_metrics_are_exported(api: Api) -> None:
+    seed(api)
+    text = api.client.get("/metrics").text
+    assert 'campusedge_alerts_opened_total{rule="fever",severity="warning"} 1.0' in text
+    assert 'campusedge_alerts_opened_total{rule="hr_high",severity="critical"} 1.0' in text
+    assert "campusedge_alert_sse_clients 0.0" in text

@@ -1,0 +1,72 @@
+"""Device rules: last will, silence in school hours, battery, clock drift, all-clear."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from campusedge.contract import DeviceState
+from campusedge.topics import DeviceKind
+from gateway.alerts.model import AlertState, Rule
+from gateway.alerts.notification import NotificationKind
+from tests.gateway.alerts.scenario import (
+    MORNING,
+    batch,
+    build_world,
+    device_reading,
+    gate_pass,
+    status,
+)
+
+
+def test_last_will_opens_and_birth_resolves(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+    assert alert.detail["reason"] == "last_will" and alert.count == 2
+    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.ONLINE, MORNING)]))
+    resolved = w.engine.lifecycle.get(alert.id)
+    assert resolved is not None and resolved.state is AlertState.RESOLVED
+    assert resolved.resolved_by == "system" and resolved.outcome == "back_online"
+    assert [n.kind for n in w.out.notifications] == [NotificationKind.OPENED,
+                                                     NotificationKind.RESOLVED]
+
+
+def test_battery_low_and_clock_drift(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(statuses=[status("band-1", DeviceState.ONLINE, MORNING,
+                                             DeviceKind.HR_BAND, battery=12)]))
+    w.engine.on_batch(batch(device_reading("gate-2", DeviceKind.TEMP_GATE, MORNING,
+                                           clock_offset=-7.5, battery=80)))
+    [battery] = w.engine.lifecycle.find(rule=Rule.BATTERY_LOW)
+    assert battery.device_id == "band-1" and battery.detail["battery_pct"] == 12
+    [drift] = w.engine.lifecycle.find(rule=Rule.CLOCK_DRIFT)
+    assert drift.device_id == "gate-2" and drift.detail["clock_offset_s"] == -7.5
+    w.engine.on_batch(batch(device_reading("gate-2", DeviceKind.TEMP_GATE, MORNING,
+                                           clock_offset=0.3)))
+    assert w.engine.lifecycle.get(drift.id).state is AlertState.RESOLVED  # type: ignore[union-attr]
+
+
+def test_silence_counts_only_in_school_hours(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    seen = MORNING - timedelta(minutes=20)  # 07:40 local
+    w.devices.apply([], [("sch1", "gate-1", "temp_gate", seen, 1),
+                         ("sch1", "screener-1", "vision_screener", seen, 1)])
+    w.engine.tick()
+    [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+    assert alert.device_id == "gate-1" and alert.detail["reason"] == "silence"
+    # Saturday 2026-09-05, 10:00 local: not a school day.
+    (tmp_path / "weekend").mkdir()
+    w2 = build_world(tmp_path / "weekend")
+    saturday = datetime(2026, 9, 5, 2, 0, tzinfo=UTC)
+    w2.clock.set(saturday)
+    w2.devices.apply([], [("sch1", "gate-1", "temp_gate", saturday - timedelta(hours=3), 1)])
+    w2.engine.tick()
+    assert not w2.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+
+
+def test_gate_readings_do_not_trip_device_rules(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 36.5, MORNING)))
+    assert w.engine.lifecycle.find() == []

@@ -1,0 +1,105 @@
+"""Heart-rate rules on a simulated PE lesson where one student's heart rate runs away."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.alerts.model import Rule, Severity
+from gateway.alerts.rules.heart_rate import tanaka_max
+from gateway.roster import LessonKind
+from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, heart_rate
+
+BANDS = {f"band-{i}": f"c1s{i:02d}" for i in range(6)}
+
+
+def lesson_world(tmp: Path) -> tuple[World, str]:
+    w = build_world(tmp)
+    lesson = w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS, at=MORNING,
+                                   lesson_id="pe-1")
+    return w, lesson.id
+
+
+def run_lesson(w: World, seconds: int, bpm_of: dict[str, float]) -> None:
+    """One reading a second from every band; bands missing from *bpm_of* stay at 150."""
+    for t in range(seconds):
+        at = MORNING + timedelta(seconds=t + 1)
+        w.clock.set(at)
+        w.engine.on_batch(batch(*(heart_rate(d, bpm_of.get(d, 150.0), at) for d in BANDS)))
+
+
+def test_tanaka() -> None:
+    assert tanaka_max(12) == 208 - 0.7 * 12
+
+
+def test_runaway_heart_rate_alerts_teacher_and_health_staff(tmp_path: Path) -> None:
+    w, lesson_id = lesson_world(tmp_path)
+    # c1s03 is 12 on 2026-09-01: 90 % of 208 − 8.4 = 179.6 bpm.
+    run_lesson(w, 59, {"band-3": 190.0})
+    assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
+    run_lesson(w, 75, {"band-3": 190.0})
+    [alert] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
+    assert alert.student_id == "c1s03" and alert.lesson_id == lesson_id
+    assert alert.teacher_id == "t1" and alert.severity is Severity.CRITICAL
+    assert alert.detail["limit_bpm"] == 179.6 and alert.detail["age"] == 12
+    assert alert.count == 1  # one episode, one alert: no fold per reading
+    assert [a.id for n in w.out.notifications for a in n.alerts] == [alert.id]
+
+
+def test_short_spike_is_not_sustained(tmp_path: Path) -> None:
+    w, _ = lesson_world(tmp_path)
+    for t in range(180):
+        # 40 s high, 10 s normal, repeatedly: never 60 s in a row.
+        at = MORNING + timedelta(seconds=t)
+        bpm = 195.0 if t % 50 < 40 else 150.0
+        w.engine.on_batch(batch(heart_rate("band-1", bpm, at)))
+    assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
+
+
+def test_implausibly_low_heart_rate(tmp_path: Path) -> None:
+    w, _ = lesson_world(tmp_path)
+    run_lesson(w, 25, {"band-2": 38.0})
+    [alert] = w.engine.lifecycle.find(rule=Rule.HR_LOW)
+    assert alert.student_id == "c1s02" and alert.detail["held_s"] >= 20
+
+
+def test_signal_lost_while_lesson_runs(tmp_path: Path) -> None:
+    w, lesson_id = lesson_world(tmp_path)
+    run_lesson(w, 10, {})
+    # band-4 falls silent; the others keep sending.
+    bands = [d for d in BANDS if d != "band-4"]
+    for t in range(10, 80):
+        at = MORNING + timedelta(seconds=t + 1)
+        w.clock.set(at)
+        w.engine.on_batch(batch(*(heart_rate(d, 150.0, at) for d in bands)))
+        w.engine.tick()
+    [alert] = w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
+    assert alert.student_id == "c1s04" and alert.lesson_id == lesson_id
+    assert alert.device_id == "band-4" and alert.teacher_id == "t1"
+    # Last heard at 10 s; more than 60 s of silence first at 71 s.
+    assert alert.opened_at == MORNING + timedelta(seconds=71)
+
+
+def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> None:
+    w, lesson_id = lesson_world(tmp_path)
+    w.roster.end_lesson(lesson_id, at=MORNING + timedelta(seconds=5))
+    w.engine.lookup.invalidate()
+    w.clock.set(MORNING + timedelta(minutes=5))
+    for t in range(90):
+        at = MORNING + timedelta(minutes=5, seconds=t)
+        w.engine.on_batch(batch(heart_rate("band-3", 200.0, at),
+                                heart_rate("band-unbound", 200.0, at)))
+    w.engine.tick()
+    assert not w.engine.lifecycle.find()
+
+
+def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    # The lesson began ten minutes before this engine (a gateway restart mid-lesson).
+    w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS,
+                          at=MORNING - timedelta(minutes=10), lesson_id="pe-2")
+    w.engine.tick()
+    assert not w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
+    w.clock.advance(timedelta(seconds=61))
+    w.engine.tick()
+    assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == len(BANDS)

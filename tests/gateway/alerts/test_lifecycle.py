@@ -1,0 +1,132 @@
+"""Lifecycle: transitions with who and when, dedup, silences, re-notification, escalation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.alerts.config import LifecycleConfig, SchoolAlertConfig
+from gateway.alerts.lifecycle import LifecycleError
+from gateway.alerts.model import AlertState, Rule
+from gateway.alerts.notification import NotificationKind
+from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
+
+
+def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING)))
+    [alert] = w.engine.lifecycle.find()
+    assert alert.state is AlertState.OPEN and alert.opened_at == MORNING
+    w.clock.advance(timedelta(minutes=3))
+    acked = w.engine.acknowledge(alert.id, "nurse-wang", "on my way")
+    assert acked.state is AlertState.ACKNOWLEDGED
+    assert (acked.acknowledged_by, acked.acknowledged_at) == ("nurse-wang", w.clock.now())
+    with pytest.raises(LifecycleError, match="only an open alert"):
+        w.engine.acknowledge(alert.id, "nurse-li")
+    w.clock.advance(timedelta(minutes=7))
+    done = w.engine.resolve(alert.id, "nurse-li", "sent_home", "parents called")
+    assert done.state is AlertState.RESOLVED and done.outcome == "sent_home"
+    assert (done.resolved_by, done.resolved_at) == ("nurse-li", w.clock.now())
+    with pytest.raises(LifecycleError, match="already resolved"):
+        w.engine.resolve(alert.id, "nurse-li")
+    history = w.engine.lifecycle.history(alert.id)
+    assert [(e.action, e.actor) for e in history] == [
+        ("opened", "system"), ("opened", "system"), ("acknowledged", "nurse-wang"),
+        ("resolved", "nurse-li")]
+    assert history[2].detail == {"note": "on my way"}
+
+
+def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING)))
+    [first] = w.engine.lifecycle.find()
+    w.engine.resolve(first.id, "nurse")
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING + timedelta(minutes=1))))
+    assert len(w.engine.lifecycle.find(rule=Rule.FEVER)) == 2
+
+
+def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    silence = w.engine.lifecycle.add_silence(
+        "sch1", MORNING - timedelta(minutes=5), MORNING + timedelta(hours=1), "it-zhao",
+        "gate firmware update", rule=Rule.FEVER, device_id="gate-1")
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING, device="gate-1"),
+                            gate_pass("card-c1s02", 38.0, MORNING, device="gate-2")))
+    alerts = {a.device_id: a for a in w.engine.lifecycle.find(rule=Rule.FEVER)}
+    assert alerts["gate-1"].silenced and not alerts["gate-2"].silenced
+    fever_ids = [a.id for n in w.out.notifications if n.rule is Rule.FEVER for a in n.alerts]
+    assert fever_ids == [alerts["gate-2"].id]
+    # A silenced alert is not re-notified or escalated either.
+    w.clock.advance(timedelta(minutes=30))
+    w.engine.tick()
+    assert alerts["gate-1"].id not in w.out.alert_ids()
+    assert w.engine.lifecycle.delete_silence(silence.id)
+    assert w.engine.lifecycle.silences() == []
+
+
+def test_renotify_and_escalate_with_a_controlled_clock(tmp_path: Path) -> None:
+    cfg = SchoolAlertConfig(lifecycle=LifecycleConfig(renotify_minutes=5, escalate_minutes=12,
+                                                      group_interval_s=0))
+    w = build_world(tmp_path, cfg)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING),
+                            gate_pass("card-c2s01", 38.0, MORNING)))
+    a, b = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda x: x.id)
+    w.engine.acknowledge(b.id, "nurse")  # b is taken care of: never re-notified
+
+    def kinds_for(alert_id: int) -> list[str]:
+        return [n.kind.value for n in w.out.notifications
+                if alert_id in [x.id for x in n.alerts]]
+
+    for minute in range(1, 16):
+        w.clock.set(MORNING + timedelta(minutes=minute))
+        w.engine.tick()
+        if minute == 4:
+            assert kinds_for(a.id) == ["opened"]
+        if minute == 5:
+            assert kinds_for(a.id) == ["opened", "renotified"]
+    assert kinds_for(a.id) == ["opened", "renotified", "renotified", "escalated"]
+    assert kinds_for(b.id) == ["opened"]
+    escalated = w.engine.lifecycle.get(a.id)
+    assert escalated is not None and escalated.escalation_level == 1
+    assert escalated.notify_count == 4
+    esc = [n for n in w.out.notifications if n.kind is NotificationKind.ESCALATED]
+    assert esc[0].at == MORNING + timedelta(minutes=12)
+
+
+def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
+    w = build_world(tmp_path)  # default group interval: 60 s
+    for i in range(5):
+        at = MORNING + timedelta(seconds=5 * i)
+        w.clock.set(at)
+        w.engine.on_batch(batch(gate_pass(f"card-c2s{i:02d}", 37.8, at)))
+    fever = [n for n in w.out.notifications if n.rule is Rule.FEVER]
+    assert [len(n.alerts) for n in fever] == [1]
+    assert w.engine.notifier.held(Rule.FEVER) == 4
+    w.clock.set(MORNING + timedelta(seconds=59))
+    w.engine.tick()
+    assert w.engine.notifier.held(Rule.FEVER) == 4
+    w.clock.set(MORNING + timedelta(seconds=60))
+    w.engine.tick()
+    fever = [n for n in w.out.notifications if n.rule is Rule.FEVER]
+    assert [len(n.alerts) for n in fever] == [1, 4]
+
+
+def test_alerts_held_at_a_stop_are_sent_after_restart(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING),
+                            gate_pass("card-c2s01", 38.0, MORNING)))
+    w.engine.on_batch(batch(gate_pass("card-c2s02", 38.0, MORNING)))  # held for the group
+    assert w.engine.notifier.held(Rule.FEVER) == 1
+    # The gateway stops before the group interval ends; a new engine on the same state.
+    from gateway.alerts.engine import AlertEngine
+    from tests.gateway.alerts.scenario import Collected
+
+    out = Collected()
+    engine = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[out], clock=w.clock)
+    engine.tick()
+    [sent] = [n for n in out.notifications if n.rule is Rule.FEVER]
+    assert [a.student_id for a in sent.alerts] == ["c2s02"]
+    engine.tick()
+    assert len([n for n in out.notifications if n.rule is Rule.FEVER]) == 1

@@ -1,0 +1,73 @@
+"""Who is told of an alert, who sees names, and which webhooks take which notifications."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.alerts.config import WebhookTarget
+from gateway.alerts.delivery.webhook import accepted
+from gateway.alerts.model import Alert, AlertState, Rule, Severity
+from gateway.alerts.notification import Notification, NotificationKind, markdown
+from gateway.alerts.visibility import is_recipient, may_see_name
+from gateway.auth import Role, User
+
+AT = datetime(2026, 9, 1, tzinfo=UTC)
+NURSE = User("nurse", "Nurse", Role.HEALTH_STAFF)
+T1 = User("t1", "Teacher 1", Role.PE_TEACHER)
+T2 = User("t2", "Teacher 2", Role.PE_TEACHER)
+IT = User("it", "IT", Role.CAMPUS_IT)
+
+
+def alert(rule: Rule, student: str | None = "s1", lesson: str | None = None,
+          teacher: str | None = None, severity: Severity = Severity.WARNING) -> Alert:
+    return Alert(id=1, rule=rule, key="k", school="sch1", severity=severity,
+                 state=AlertState.OPEN, summary="s", student_id=student, class_id="c1",
+                 lesson_id=lesson, teacher_id=teacher, device_id="d1", detail={}, count=1,
+                 opened_at=AT, last_seen_at=AT, acknowledged_at=None, acknowledged_by=None,
+                 resolved_at=None, resolved_by=None, outcome=None, last_notified_at=None,
+                 notify_count=0, escalation_level=0, silenced=False)
+
+
+@pytest.mark.parametrize(("a", "recipients", "named"), [
+    (alert(Rule.FEVER), {"nurse"}, {"nurse"}),
+    (alert(Rule.HR_HIGH, lesson="pe-1", teacher="t1"), {"nurse", "t1"}, {"nurse", "t1"}),
+    (alert(Rule.HR_SIGNAL_LOST, lesson="pe-1", teacher="t2"), {"nurse", "t2"},
+     {"nurse", "t2"}),
+    (alert(Rule.WARNING_LEVEL, student=None), {"nurse"}, set()),
+    (alert(Rule.DEVICE_OFFLINE, student=None), {"it"}, set()),
+    (alert(Rule.BATTERY_LOW, student=None), {"it"}, set()),
+])
+def test_recipients_and_names(a: Alert, recipients: set[str], named: set[str]) -> None:
+    users = (NURSE, T1, T2, IT)
+    assert {u.id for u in users if is_recipient(u, a)} == recipients
+    assert {u.id for u in users if may_see_name(u, a)} == named
+
+
+def note(a: Alert, kind: NotificationKind = NotificationKind.OPENED) -> Notification:
+    return Notification(kind=kind, school=a.school, rule=a.rule, severity=a.severity,
+                        alerts=(a,), at=AT)
+
+
+def test_webhook_filters() -> None:
+    fever = note(alert(Rule.FEVER))
+    target = WebhookTarget(name="x", url="http://127.0.0.1/h")
+    assert accepted(target, fever)
+    assert not accepted(target.model_copy(update={"min_severity": Severity.CRITICAL}), fever)
+    assert not accepted(target.model_copy(update={"rules": [Rule.HR_HIGH]}), fever)
+    duty = target.model_copy(update={"escalation_only": True})
+    assert not accepted(duty, fever)
+    assert accepted(duty, note(alert(Rule.FEVER), NotificationKind.ESCALATED))
+    # Escalation passes a severity floor: an unanswered warning is now urgent.
+    assert accepted(target.model_copy(update={"min_severity": Severity.CRITICAL}),
+                    note(alert(Rule.FEVER), NotificationKind.ESCALATED))
+
+
+def test_markdown_carries_pseudonyms_and_caps_length() -> None:
+    many = tuple(replace(alert(Rule.FEVER), id=i, student_id=f"s{i}") for i in range(30))
+    n = Notification(kind=NotificationKind.OPENED, school="sch1", rule=Rule.FEVER,
+                     severity=Severity.WARNING, alerts=many, at=AT)
+    text = markdown(n)
+    assert "(30 alerts)" in text and "`s0`" in text and "… and 10 more" in text

@@ -1,0 +1,125 @@
+"""Webhooks against a local receiver: retries with backoff, formats, signing, no names."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import urllib.parse
+from pathlib import Path
+
+from gateway.alerts.config import (
+    DeliveryConfig,
+    LifecycleConfig,
+    RetryConfig,
+    SchoolAlertConfig,
+    WebhookFormat,
+    WebhookTarget,
+)
+from gateway.alerts.delivery.log import DeliveryLog
+from gateway.alerts.delivery.receiver import WebhookReceiver
+from gateway.alerts.delivery.webhook import WebhookChannel, backoff, dingtalk_signed_url
+from gateway.alerts.model import Severity
+from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
+
+FAST = RetryConfig(max_attempts=4, first_delay_s=0.05, max_delay_s=0.2, timeout_s=2)
+
+
+def config(*targets: WebhookTarget, retry: RetryConfig = FAST) -> SchoolAlertConfig:
+    return SchoolAlertConfig(delivery=DeliveryConfig(webhooks=list(targets), mqtt=False,
+                                                     retry=retry),
+                             lifecycle=LifecycleConfig(group_interval_s=0))
+
+
+def test_backoff_doubles_and_caps() -> None:
+    retry = RetryConfig(first_delay_s=0.5, max_delay_s=3)
+    assert [backoff(n, retry) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_retries_until_the_receiver_takes_it(tmp_path: Path) -> None:
+    receiver = WebhookReceiver(fail_first=2).start()
+    try:
+        cfg = config(WebhookTarget(name="school-office", url=receiver.url))
+        w = build_world(tmp_path, cfg)
+        log = DeliveryLog(w.db)
+        channel = WebhookChannel(w.configs, log)
+        w.engine.notifier.channels.append(channel)
+        started = time.monotonic()
+        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        assert receiver.wait_for(1, timeout_s=10)
+        elapsed = time.monotonic() - started
+        channel.close()
+    finally:
+        receiver.stop()
+    assert receiver.attempts == 3
+    assert elapsed >= 0.05 + 0.1  # two backoffs waited
+    entries = list(reversed(log.entries()))
+    assert [(e.attempt, e.status, e.http_status) for e in entries] == [
+        (1, "failed", 500), (2, "failed", 500), (3, "delivered", 200)]
+    body = receiver.received[0].body
+    assert body["type"] == "campusedge.alert" and body["rule"] == "fever"
+    [alert] = body["alerts"]
+    assert alert["student_id"] == "c1s07" and alert["detail"]["temperature_c"] == 38.3
+    # Webhooks leave the building: the student's name is never in them.
+    assert "Name c1s07" not in str(body)
+
+
+def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
+    receiver = WebhookReceiver(fail_first=100).start()
+    try:
+        retry = RetryConfig(max_attempts=3, first_delay_s=0.01, max_delay_s=0.02, timeout_s=2)
+        w = build_world(tmp_path, config(WebhookTarget(name="x", url=receiver.url),
+                                         retry=retry))
+        log = DeliveryLog(w.db)
+        channel = WebhookChannel(w.configs, log)
+        w.engine.notifier.channels.append(channel)
+        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        deadline = time.monotonic() + 5
+        while len(log.entries()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        channel.close()
+    finally:
+        receiver.stop()
+    assert [e.status for e in reversed(log.entries())] == ["failed", "failed", "gave_up"]
+
+
+def test_wecom_and_dingtalk_formats(tmp_path: Path) -> None:
+    receiver = WebhookReceiver().start()
+    try:
+        cfg = config(
+            WebhookTarget(name="wecom", url=receiver.url + "?key=abc", format=WebhookFormat.WECOM),
+            WebhookTarget(name="ding", url=receiver.url + "?access_token=t",
+                          format=WebhookFormat.DINGTALK, secret="SEC123"),
+            WebhookTarget(name="critical-only", url=receiver.url + "?c=1",
+                          min_severity=Severity.CRITICAL))
+        w = build_world(tmp_path, cfg)
+        channel = WebhookChannel(w.configs, DeliveryLog(w.db))
+        w.engine.notifier.channels.append(channel)
+        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        assert receiver.wait_for(2, timeout_s=10)
+        time.sleep(0.2)  # a third (wrong) delivery would have arrived by now
+        channel.close()
+    finally:
+        receiver.stop()
+    assert len(receiver.received) == 2  # the critical-only target took no fever warning
+    by_path = {r.path.split("?")[1].split("=")[0]: r for r in receiver.received}
+    wecom = by_path["key"].body
+    assert wecom["msgtype"] == "markdown" and set(wecom["markdown"]) == {"content"}
+    assert "fever" in wecom["markdown"]["content"] and "c1s07" in wecom["markdown"]["content"]
+    ding = by_path["access_token"]
+    assert ding.body["msgtype"] == "markdown" and set(ding.body["markdown"]) == {"title", "text"}
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(ding.path).query)
+    timestamp, sign = query["timestamp"][0], query["sign"][0]
+    expected = base64.b64encode(hmac.new(b"SEC123", f"{timestamp}\nSEC123".encode(),
+                                         hashlib.sha256).digest()).decode()
+    assert sign == expected
+    for r in receiver.received:
+        assert "Name c1s07" not in str(r.body)
+
+
+def test_dingtalk_signature_is_stable() -> None:
+    url = dingtalk_signed_url("https://example.invalid/robot/send?access_token=x", "s",
+                              now_ms=1_700_000_000_000)
+    assert url.startswith("https://example.invalid/robot/send?access_token=x&timestamp="
+                          "1700000000000&sign=")
