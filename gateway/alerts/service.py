@@ -29,6 +29,7 @@ class AlertService:
                  warning_levels_file: Path | None = None, client_id: str = "campusedge",
                  clock: Clock | None = None, configs: AlertConfigs | None = None,
                  registry: CollectorRegistry | None = None) -> None:
+        self.db = db
         # Configs are validated here, before any connection is made.
         self.configs = configs or AlertConfigs(config_dir, warning_levels_file)
         self.metrics = AlertMetrics(registry)
@@ -43,6 +44,10 @@ class AlertService:
             channels.append(self.mqtt)
         self.engine = AlertEngine(db, roster, devices, self.configs, channels, clock=clock,
                                   metrics=self.metrics)
+
+    def count(self) -> int:
+        """How many alerts have been raised (any state), for summaries such as the demo's."""
+        return int(self.db.query("SELECT COUNT(*) AS n FROM alerts")[0]["n"])
 
     def start(self) -> None:
         if self.mqtt is not None:

@@ -125,9 +125,7 @@ def lesson_plan(duration: float | None) -> tuple[float, float]:
 
 
 def alert_count(gateway: Gateway) -> int:
-    alerts = getattr(gateway, "alerts", None)
-    count = getattr(alerts, "count", None)
-    return int(count()) if callable(count) else 0
+    return gateway.alerts.count() if gateway.alerts is not None else 0
 
 
 def progress(gateway: Gateway, broker: Broker, started: float, port: int) -> Table:
