@@ -227,6 +227,13 @@ class RopeFramer:
                 continue
             total = length + 4
             if len(buf) < total:
+                # A start byte in noise with a long length would hold back the real frames
+                # behind it until enough bytes arrive. If a complete frame with a good CRC
+                # already sits further on, the candidate is noise: skip it now.
+                if _complete_frame_after(buf, 1):
+                    self._discarded += 1
+                    del buf[:1]
+                    continue
                 break
             body = bytes(buf[1:2 + length])
             if struct.unpack_from(">H", buf, 2 + length)[0] != crc16_ccitt(body):
@@ -239,6 +246,20 @@ class RopeFramer:
             out.append(bytes(buf[:total]))
             del buf[:total]
         return out
+
+
+def _complete_frame_after(buf: bytearray, pos: int) -> bool:
+    """Whether a whole frame with a valid CRC starts at or after *pos* in *buf*."""
+    i = buf.find(START, pos)
+    while i >= 0:
+        if i + 1 < len(buf):
+            length = buf[i + 1]
+            end = i + 2 + length
+            if 1 <= length <= MAX_BODY and end + 2 <= len(buf) and struct.unpack_from(
+                    ">H", buf, end)[0] == crc16_ccitt(bytes(buf[i + 1:end])):
+                return True
+        i = buf.find(START, i + 1)
+    return False
 
 
 def unwrap(raw: bytes) -> tuple[int, bytes]:
