@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,10 +85,14 @@ class Devices:
         sql = "SELECT * FROM devices"
         rows = (self.db.query(sql + " WHERE school=? ORDER BY device_id", (school,)) if school
                 else self.db.query(sql + " ORDER BY device_id"))
-        return [DeviceRecord(r["device_id"], r["school"], r["kind"], r["state"], r["firmware"],
-                             r["battery_pct"], json.loads(r["model_versions"]),
-                             r["config_version"], r["detail"], _dt(r["status_at"]),
-                             _dt(r["last_seen"]), r["messages"]) for r in rows]
+        return [_record(r) for r in rows]
 
     def get(self, device_id: str) -> DeviceRecord | None:
-        return next((d for d in self.all() if d.device_id == device_id), None)
+        rows = self.db.query("SELECT * FROM devices WHERE device_id=?", (device_id,))
+        return _record(rows[0]) if rows else None
+
+
+def _record(r: sqlite3.Row) -> DeviceRecord:
+    return DeviceRecord(r["device_id"], r["school"], r["kind"], r["state"], r["firmware"],
+                        r["battery_pct"], json.loads(r["model_versions"]), r["config_version"],
+                        r["detail"], _dt(r["status_at"]), _dt(r["last_seen"]), r["messages"])

@@ -9,9 +9,8 @@ the n notification bytes. Real BLE is optional (bleak is not a dependency).
 
 from __future__ import annotations
 
-import socket
-
 from edge.transports.base import TransportError
+from edge.transports.tcp_stream import TcpTransport
 
 RECORD_ADDRESS_BYTES = 6
 
@@ -20,12 +19,11 @@ def format_address(raw: bytes) -> str:
     return ":".join(f"{b:02X}" for b in raw)
 
 
-class SimulatedBleAdapter:
-    """Receives (address, notification) records from the band simulator."""
+class SimulatedBleAdapter(TcpTransport):
+    """Receives (address, notification) records from the band simulator over TCP."""
 
     def __init__(self, host: str, port: int) -> None:
-        self._addr = (host, port)
-        self._sock: socket.socket | None = None
+        super().__init__(host, port)
         self._buf = bytearray()
 
     @property
@@ -33,25 +31,12 @@ class SimulatedBleAdapter:
         return f"simulated BLE adapter at {self._addr[0]}:{self._addr[1]}"
 
     def open(self) -> None:
-        try:
-            self._sock = socket.create_connection(self._addr, timeout=5)
-        except OSError as exc:
-            raise TransportError(f"cannot connect to the {self.description}: {exc}") from None
+        super().open()
         self._buf.clear()
 
     def read(self, timeout_s: float) -> list[tuple[str | None, bytes]]:
-        if self._sock is None:
-            raise TransportError(f"{self.description} is not connected")
-        self._sock.settimeout(timeout_s)
-        try:
-            data = self._sock.recv(65536)
-        except TimeoutError:
-            return []
-        except OSError as exc:
-            raise TransportError(f"{self.description}: {exc}") from None
-        if not data:
-            raise TransportError(f"{self.description}: the simulator closed the connection")
-        self._buf += data
+        for _, data in super().read(timeout_s):
+            self._buf += data
         out: list[tuple[str | None, bytes]] = []
         while self._buf and len(self._buf) >= 1 + self._buf[0]:
             size = self._buf[0]
@@ -65,8 +50,3 @@ class SimulatedBleAdapter:
 
     def write(self, data: bytes) -> None:
         raise TransportError("BLE bands take no commands from the agent")
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None

@@ -8,6 +8,8 @@ from edge.transports.base import TransportError
 
 
 class TcpTransport:
+    """A byte stream from a device (or a simulator) at host:port."""
+
     def __init__(self, host: str, port: int) -> None:
         self._addr = (host, port)
         self._sock: socket.socket | None = None
@@ -33,7 +35,7 @@ class TcpTransport:
         except OSError as exc:
             raise TransportError(f"{self.description}: {exc}") from None
         if not data:
-            raise TransportError(f"{self.description}: the device closed the connection")
+            raise TransportError(f"{self.description}: the other end closed the connection")
         return [(None, data)]
 
     def write(self, data: bytes) -> None:
