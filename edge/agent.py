@@ -24,7 +24,7 @@ from campusedge.contract import (
     TimeQuality,
 )
 from campusedge.settings import MqttSettings
-from campusedge.topics import ROOT, Channel, DeviceKind, DeviceTopic, check_id
+from campusedge.topics import Channel, DeviceKind, DeviceTopic, check_id, cmd_topic
 from campusedge.units import Metric
 from drivers import jump_rope
 from drivers.registry import CAMERAS, DRIVERS
@@ -147,7 +147,7 @@ class EdgeAgent:
         self.link = MqttLink(mqtt, client_id=f"edge-{self.school}-{self.edge_id}",
                              will_topic=self._edge_topic,
                              will_payload=self._edge_status(DeviceState.OFFLINE),
-                             subscriptions=[f"{ROOT}/{self.school}/edge/{self.edge_id}/cmd/#"],
+                             subscriptions=[cmd_topic(self.school, self.edge_id, "#")],
                              max_inflight=b.inflight)
 
     # -- running -----------------------------------------------------------------------

@@ -49,13 +49,8 @@ MEASURES: Final[tuple[str, ...]] = ("height_cm", "weight_kg", *ITEM_IDS)
 Source = Literal["device", "staff"]
 
 
-class ResultError(ValueError):
+class ResultError(FieldError):
     """A result that cannot be recorded; `field` names what to fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
