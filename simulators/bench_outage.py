@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import secrets
 import shlex
 import signal
@@ -38,8 +39,7 @@ from simulators.scenario import EdgeProcess
 from simulators.scenarios.lesson import Lesson
 
 GATEWAY_CMD = ("{python} -m campusedge.cli gateway run --db {db} --mqtt-host {host} "
-               "--mqtt-port {port} --mqtt-username {username} --mqtt-password {password} "
-               "--school {school} --api-port 0")
+               "--mqtt-port {port} --mqtt-username {username} --school {school} --api-port 0")
 SCHOOL = "bench-school"
 
 
@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="max seconds to wait for the store to catch up at the end")
     parser.add_argument("--gateway-cmd", default=GATEWAY_CMD,
                         help="receiver command template ({python} {db} {host} {port} "
-                             "{username} {password} {school})")
+                             "{username} {password} {school}); the password is also in "
+                             "CAMPUSEDGE_MQTT_PASSWORD")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -142,7 +143,10 @@ def run(args: argparse.Namespace) -> int:
         python=shlex.quote(sys.executable), db=shlex.quote(str(db)), host=broker.host,
         port=broker.port, username="bench", password=shlex.quote(password), school=SCHOOL))
     gw_log = open(workdir / "gateway.log", "wb")  # noqa: SIM115 - lives with the child
-    gateway = subprocess.Popen(cmd, stdout=gw_log, stderr=gw_log)
+    # The password travels in the environment: on argv a leading "-" (token_urlsafe makes
+    # one in 1 of 64 runs) reads as an option, and argv is visible to other users.
+    gateway = subprocess.Popen(cmd, stdout=gw_log, stderr=gw_log,
+                               env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": password})
     lesson = Lesson.build(args.students, args.minutes, Faults(), args.seed)
     lesson.write_box(workdir / "box.yaml", SCHOOL, "bench-box", workdir / "buffer.db")
     edge = EdgeProcess(workdir / "box.yaml", mqtt, workdir / "edge-stats.json")

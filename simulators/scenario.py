@@ -99,11 +99,13 @@ class EdgeProcess:
                "--drain", "120", "--log-level", "WARNING"]
         if self.mqtt.username:
             cmd += ["--mqtt-username", self.mqtt.username]
+        env = {**os.environ}
         if self.mqtt.password:
-            cmd += ["--mqtt-password", self.mqtt.password.get_secret_value()]
+            # Not on argv: a password starting with "-" would read as an option there.
+            env["CAMPUSEDGE_MQTT_PASSWORD"] = self.mqtt.password.get_secret_value()
         self.log_path = self.stats_path.with_suffix(".log")
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the child
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ})
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
 
     def stop(self, timeout_s: float = 180) -> dict[str, Any]:
         """SIGTERM (the agent drains its buffer first); its counters."""

@@ -12,13 +12,17 @@ import pytest
 
 from campusedge.broker import find_mosquitto
 from campusedge.cli import main
+from simulators import bench_outage
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
 
-def test_short_outage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_short_outage(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
     if find_mosquitto() is None:
         pytest.skip("mosquitto is not installed")
+    # A password that looks like an option once broke the gateway's argv (1 run in 64).
+    monkeypatch.setattr(bench_outage.secrets, "token_urlsafe", lambda n: "-Ab_" + "x" * n)
     rc = main(["bench", "outage", "--students", "8", "--minutes", "2", "--speed", "10",
                "--outage", "3", "--outage-at", "3", "--settle", "30", "--json",
                "--workdir", str(tmp_path)])
