@@ -269,16 +269,34 @@ def alerts_route(site: Site) -> int:
     return r.status_code
 
 
-NOT_YET = ("/api/alerts answers 404: the alerts routes are not on this branch yet; re-run "
-           "after they are merged")
+@pytest.fixture(scope="module")
+def site_without_alerts(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
+                        ) -> Iterator[Site]:
+    """A second gateway with `alerts_enabled=False`: its alerts routes answer 503."""
+    tmp = tmp_path_factory.mktemp("dashboard-no-alerts")
+    school = unique_school()
+    mqtt = mqtt_settings_for(mosquitto)
+    settings = GatewaySettings(
+        store_url=f"sqlite:///{tmp / 'readings.db'}", state_db=tmp / "state.db", api_port=0,
+        alerts_enabled=False, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    gateway = Gateway(settings, mqtt)
+    tokens = seed(gateway, STUDENTS)
+    gateway.start()
+    api = serve_api(gateway)
+    try:
+        yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs),
+                   Publisher(school), tmp)
+    finally:
+        api.stop()
+        gateway.stop()
 
 
-def test_health_staff_without_alerts_service_see_a_clear_message(browser: Any,
-                                                                  site: Site) -> None:
+def test_health_staff_without_alerts_service_see_a_clear_message(
+        browser: Any, site_without_alerts: Site) -> None:
     from selenium.webdriver.common.by import By
 
-    if alerts_route(site) != 404:
-        pytest.skip("this gateway serves /api/alerts; the unavailable message is not shown")
+    site = site_without_alerts
+    assert alerts_route(site) == 503
     sign_in(browser, site, "health_staff")
     assert visible_panels(browser) == {"alerts-panel"}
     wait_for(lambda: browser.find_element(By.ID, "alerts-status").is_displayed(), PATIENCE_S,
@@ -293,8 +311,6 @@ def test_health_staff_without_alerts_service_see_a_clear_message(browser: Any,
 
 def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any,
                                                                  site: Site) -> None:
-    if alerts_route(site) == 404:
-        pytest.skip(NOT_YET)
     sign_in(browser, site, "health_staff")
     assert visible_panels(browser) == {"alerts-panel"}
     wait_for(lambda: text_of(browser, "alerts-live") == "Live updates: connected", PATIENCE_S,
@@ -328,8 +344,6 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    if alerts_route(site) == 404:
-        pytest.skip(NOT_YET)
     site.publish([site.messages.vision_screening("screener-1", "card-0003", 4.7, 5.0,
                                                  -1.0, 0.0)])
     sign_in(browser, site, "health_staff")
@@ -355,8 +369,6 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
 
 
 def test_campus_it_sees_and_resolves_device_alerts(browser: Any, site: Site) -> None:
-    if alerts_route(site) == 404:
-        pytest.skip(NOT_YET)
     sign_in(browser, site, "campus_it")
     selector = "#device-alerts-table tbody tr[data-alert]"
     alerts = wait_for(lambda: (r := rows(browser, selector)) and len(r) >= 2 and r,
