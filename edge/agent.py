@@ -27,6 +27,7 @@ from campusedge.settings import MqttSettings
 from campusedge.topics import Channel, DeviceKind, DeviceTopic, check_id, cmd_topic
 from campusedge.units import Metric
 from drivers import jump_rope
+from drivers.base import DriverConfig
 from drivers.registry import CAMERAS, DRIVERS
 from edge.buffer import Buffer, NewMessage
 from edge.clock import OffsetEstimator
@@ -411,9 +412,10 @@ class EdgeAgent:
         devices = body.get("devices", {})
         if not isinstance(version, str) or not isinstance(devices, dict):
             raise ValueError("config needs config_version (string) and devices (object)")
-        staged = {}
+        staged: dict[str, DriverConfig] = {}
         for dev_id, overrides in devices.items():
-            runner = self.runners.get(dev_id)
+            runner: DeviceRunner | StationRunner | None = (self.runners.get(dev_id)
+                                                           or self.stations.get(dev_id))
             if runner is None:
                 raise ValueError(f"no device {dev_id!r} on this box")
             if not isinstance(overrides, dict):
@@ -421,9 +423,14 @@ class EdgeAgent:
             current = runner.config.model_dump()
             staged[dev_id] = driver_config(runner.dev.model.driver, {**current, **overrides},
                                            f"config {version} for {dev_id}")
+            if isinstance(runner, StationRunner):
+                runner.check(staged[dev_id])
         # All or nothing: a half-applied config is harder to reason about than none.
         for dev_id, cfg in staged.items():
-            self.runners[dev_id].config = cfg
+            if dev_id in self.stations:
+                self.stations[dev_id].reconfigure(cfg)
+            else:
+                self.runners[dev_id].config = cfg
         self.config_version = version
         self.stats.config_version = version
         self.config_detail = f"config {version} applied to {', '.join(staged) or 'no device'}"

@@ -5,6 +5,11 @@ queue, and the runner that counts (pose inference) and submits results. A live c
 waits for inference: when the queue is full the oldest frame is dropped (and counted), so
 the count follows the present, not a growing backlog. A file waits for inference instead, so
 a recorded lesson is counted whole.
+
+A new config (the box's cmd/config) takes effect at the next frame: the set in progress is
+finished under the old settings, then counting goes on with the new ones. The camera is
+reopened only when its own settings (source, rate, size, frame range) changed, and the model
+reloaded only when its file or thread count did.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from campusedge.contract import TimeQuality
+from drivers.base import DriverConfig
 from drivers.pe_station import Config
 from edge.config import ResolvedDevice
 from edge.pe.model import ModelError, PoseModel, model_version, resolve_model
@@ -25,6 +31,9 @@ from edge.results import Submitted
 log = logging.getLogger(__name__)
 FRAME_QUEUE = 4
 MAX_BACKOFF_S = 10.0
+# Config fields whose change needs the camera reopened, or the pose model loaded again.
+CAMERA_FIELDS = ("source", "max_fps", "width", "height", "start_frame", "end_frame")
+MODEL_FIELDS = ("model_file", "threads")
 
 
 class FrameQueue:
@@ -35,14 +44,22 @@ class FrameQueue:
         self.source = source
         self.dropped = 0
         self.error: str | None = None
-        self._stop = stop
+        self._halt = stop
+        self._closed = threading.Event()
         self._frames: queue.Queue[VideoFrame | None] = queue.Queue(maxsize=maxsize)
         self._thread = threading.Thread(target=self._read, daemon=True,
                                         name=f"frames-{source.source.location}")
         self._thread.start()
 
+    def _stopped(self) -> bool:
+        return self._halt.is_set() or self._closed.is_set()
+
+    def close(self) -> None:
+        """Stop reading (the reader thread then releases the capture)."""
+        self._closed.set()
+
     def _put(self, item: VideoFrame | None) -> None:
-        while not self._stop.is_set():
+        while not self._stopped():
             try:
                 self._frames.put(item, timeout=0.2)
                 return
@@ -54,7 +71,7 @@ class FrameQueue:
         # for seconds, and releasing a capture another thread is reading from is unsafe.
         try:
             for frame in self.source:
-                if self._stop.is_set():
+                if self._stopped():
                     return
                 if not self.source.live:
                     self._put(frame)
@@ -76,7 +93,7 @@ class FrameQueue:
             self._put(None)
 
     def __iter__(self) -> Iterator[VideoFrame]:
-        while not self._stop.is_set():
+        while not self._stopped():
             try:
                 frame = self._frames.get(timeout=0.2)
             except queue.Empty:
@@ -106,6 +123,8 @@ class StationRunner(threading.Thread):
         self._submit = submit
         self._halt = stop
         self._model = model
+        # A model handed in is taken to be the one the initial config names.
+        self._model_key = (self.config.model_file, self.config.threads)
         self.online = False
         self.last_error: str | None = None
         self.opens = 0
@@ -113,6 +132,7 @@ class StationRunner(threading.Thread):
         self.frames_dropped = 0
         self.submitted = 0
         self.done = False
+        self._pending: Config | None = None  # set by the agent's thread, taken by this one
         path = model.path if model is not None else resolve_model(self.config.model_file)
         try:
             self.model_version: str | None = model_version(path)
@@ -123,16 +143,43 @@ class StationRunner(threading.Thread):
     def device_id(self) -> str:
         return self.dev.entry.id
 
-    def run(self) -> None:
+    def check(self, config: DriverConfig) -> None:
+        """Raise ValueError if *config* cannot run on this station (before anything changes)."""
+        if not isinstance(config, Config):
+            raise ValueError(f"{self.device_id}: not a PE-station config")
+        if config.exercise is None:
+            raise ValueError(f"{self.device_id}: a PE station's config must name the exercise")
+        if not resolve_model(config.model_file).is_file():
+            raise ValueError(f"{self.device_id}: no pose model {config.model_file!r} on this box")
+
+    def reconfigure(self, config: DriverConfig) -> None:
+        """Count with *config* from the next frame on (see the module docstring)."""
+        self.check(config)
+        assert isinstance(config, Config)
+        self._pending = config
+
+    def _load_model(self) -> PoseModel | None:
+        """The pose model for the current config, loaded again only when that config changed."""
+        cfg = self.config
+        key = (cfg.model_file, cfg.threads)
+        if self._model is not None and self._model_key == key:
+            return self._model
         try:
-            model = self._model or PoseModel(resolve_model(self.config.model_file),
-                                             threads=self.config.threads)
+            self._model = PoseModel(resolve_model(cfg.model_file), threads=cfg.threads)
         except ModelError as exc:
             self._failed(str(exc))
-            return
-        station = PeStation(self.config, model=model)
+            return None
+        self._model_key = key
+        self.model_version = model_version(self._model.path)
+        return self._model
+
+    def run(self) -> None:
         backoff = 0.5
         while not self._halt.is_set():
+            model = self._load_model()
+            if model is None:
+                return
+            station = PeStation(self.config, model=model)
             try:
                 source = station.open()
             except SourceError as exc:
@@ -144,15 +191,19 @@ class StationRunner(threading.Thread):
             self.opens += 1
             self.online = True
             frames = FrameQueue(source, self._halt)
+            reopen = False
             try:
-                self._count(station, frames, live=source.live, fps=source.fps)
+                reopen = self._count(station, frames, live=source.live, fps=source.fps)
             except Exception as exc:  # a pipeline bug must not take the box's other devices down
                 log.exception("%s: counting failed", self.device_id)
                 frames.error = f"counting failed: {exc}"
             finally:
                 self.online = False
+                frames.close()
                 self.frames_dropped += frames.dropped
                 frames.join(2.0)
+            if reopen:
+                continue
             if frames.error:
                 self._failed(frames.error)
             elif not source.live:
@@ -163,7 +214,8 @@ class StationRunner(threading.Thread):
                 self._failed(f"camera {self.config.source} stopped delivering frames")
             self._halt.wait(backoff)
 
-    def _count(self, station: PeStation, frames: FrameQueue, *, live: bool, fps: float) -> None:
+    def _count(self, station: PeStation, frames: FrameQueue, *, live: bool, fps: float) -> bool:
+        """Count until the frames end (False) or a new config needs the camera reopened (True)."""
         # A live camera is stamped by the box's clock as frames are counted; a file by its own
         # frame times from when counting began, an estimate of when the set happened.
         quality = TimeQuality.RECEIVED if live else TimeQuality.ESTIMATED
@@ -172,9 +224,20 @@ class StationRunner(threading.Thread):
             for frame in frames:
                 self.frames += 1
                 yield frame
+                if self._pending is not None:
+                    return  # ends the set in progress; the new config takes the next frame
 
-        for item in station.process(counted(), live=live, fps=fps):
-            self._hand_over(item, quality)
+        while True:
+            for item in station.process(counted(), live=live, fps=fps):
+                self._hand_over(item, quality)
+            new, self._pending = self._pending, None
+            if new is None:
+                return False
+            old, self.config = self.config, new
+            log.info("%s: counting %s with the new config", self.device_id, new.exercise)
+            if any(getattr(old, f) != getattr(new, f) for f in CAMERA_FIELDS + MODEL_FIELDS):
+                return True
+            station = PeStation(new, model=station.model)
 
     def _hand_over(self, item: StationOutput, quality: TimeQuality) -> None:
         if isinstance(item, LiveUpdate):

@@ -78,6 +78,7 @@ class PoseModel:
 
     def __init__(self, path: Path | None = None, threads: int = 1) -> None:
         self.path = path or default_model_path()
+        self.threads = threads
         if not self.path.is_file():
             raise ModelError(f"pose model {self.path} not found: reinstall campusedge or run "
                              "models/export_pose.py to rebuild it")
