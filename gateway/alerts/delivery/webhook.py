@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import queue
 import threading
 import time
 import urllib.parse
@@ -17,6 +16,7 @@ import httpx
 
 from gateway.alerts.config import AlertConfigs, RetryConfig, WebhookFormat, WebhookTarget
 from gateway.alerts.delivery.log import DeliveryLog
+from gateway.alerts.delivery.outbox import Pending, WebhookOutbox
 from gateway.alerts.notification import (
     Notification,
     headline,
@@ -61,16 +61,32 @@ def backoff(attempt: int, retry: RetryConfig) -> float:
     return float(min(retry.max_delay_s, retry.first_delay_s * 2 ** (attempt - 1)))
 
 
+# Deliveries waiting per target before new ones are given up (a receiver down for days).
+OUTBOX_LIMIT = 10_000
+
+
+def target_key(target: WebhookTarget) -> str:
+    """What identifies a target across restarts: a renamed or moved target is a new one."""
+    return f"{target.name}|{target.format.value}|{target.url}"
+
+
 class WebhookSender:
-    """One worker thread per target keeps that target's notifications in order."""
+    """One worker thread per target delivers that target's outbox rows in order.
+
+    A notification is written to the outbox (the state database) before `send` returns and
+    removed only when delivered or given up, so a restart resumes where the last run stopped;
+    the attempt count carries over, and so does the order.
+    """
 
     def __init__(self, target: WebhookTarget, retry: RetryConfig, delivery_log: DeliveryLog,
-                 sleep: Callable[[float], bool] | None = None) -> None:
+                 outbox: WebhookOutbox, sleep: Callable[[float], bool] | None = None) -> None:
         self.target = target
+        self.key = target_key(target)
         self.retry = retry
         self.log = delivery_log
-        self._queue: queue.Queue[Notification | None] = queue.Queue(maxsize=10_000)
+        self.outbox = outbox
         self._stop = threading.Event()
+        self._wake = threading.Event()
         # Waiting on the stop event lets close() cut a long backoff short.
         self._sleep = sleep or self._stop.wait
         self._client = httpx.Client(timeout=retry.timeout_s)
@@ -81,48 +97,56 @@ class WebhookSender:
     def send(self, n: Notification) -> None:
         if not accepted(self.target, n):
             return
-        try:
-            self._queue.put_nowait(n)
-        except queue.Full:
-            self.log.record(n.id, "webhook", self.target.name, 0, "gave_up",
-                            [a.id for a in n.alerts], error="delivery queue full")
+        ids = [a.id for a in n.alerts]
+        if self.outbox.add(self.key, n.id, ids, body_for(self.target, n), OUTBOX_LIMIT):
+            self._wake.set()
+        else:
+            self.log.record(n.id, "webhook", self.target.name, 0, "gave_up", ids,
+                            error=f"{OUTBOX_LIMIT} deliveries already waiting for this target")
 
     def _run(self) -> None:
-        while True:
-            n = self._queue.get()
-            if n is None:
-                return
-            self._deliver(n)
+        while not self._stop.is_set():
+            self._wake.clear()
+            row = self.outbox.next(self.key)
+            if row is None:
+                self._wake.wait(1.0)
+                continue
+            self._deliver(row)
 
-    def _deliver(self, n: Notification) -> None:
-        body = body_for(self.target, n)
-        ids = [a.id for a in n.alerts]
-        for attempt in range(1, self.retry.max_attempts + 1):
+    def _deliver(self, row: Pending) -> None:
+        for attempt in range(row.attempts + 1, self.retry.max_attempts + 1):
             url = self.target.url
             if self.target.format is WebhookFormat.DINGTALK and self.target.secret:
                 url = dingtalk_signed_url(url, self.target.secret)
             status, error = None, None
             try:
-                response = self._client.post(url, json=body,
-                                             headers={"X-Campusedge-Notification": n.id})
+                response = self._client.post(
+                    url, json=row.body, headers={"X-Campusedge-Notification": row.notification_id})
                 status = response.status_code
                 if 200 <= status < 300 and self._robot_ok(response):
-                    self.log.record(n.id, "webhook", self.target.name, attempt, "delivered",
-                                    ids, http_status=status)
+                    self.outbox.done(row.id)
+                    self.log.record(row.notification_id, "webhook", self.target.name, attempt,
+                                    "delivered", row.alert_ids, http_status=status)
                     return
                 error = response.text[:300]
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
-            last = attempt == self.retry.max_attempts
-            self.log.record(n.id, "webhook", self.target.name, attempt,
-                            "gave_up" if last else "failed", ids, http_status=status,
+            last = attempt >= self.retry.max_attempts
+            self.log.record(row.notification_id, "webhook", self.target.name, attempt,
+                            "gave_up" if last else "failed", row.alert_ids, http_status=status,
                             error=error)
             if last:
                 log.error("webhook %s: gave up on notification %s after %d attempts (%s)",
-                          self.target.name, n.id, attempt, error)
-                return
+                          self.target.name, row.notification_id, attempt, error)
+                break
+            self.outbox.attempted(row.id, attempt)
             if self._sleep(backoff(attempt, self.retry)):
-                return  # closing
+                return  # closing: the row stays for the next start
+        else:
+            # max_attempts was lowered below the attempts an earlier run had made.
+            self.log.record(row.notification_id, "webhook", self.target.name, row.attempts,
+                            "gave_up", row.alert_ids, error="no attempts left")
+        self.outbox.done(row.id)
 
     def _robot_ok(self, response: httpx.Response) -> bool:
         """WeCom and DingTalk answer HTTP 200 with errcode != 0 when they reject a message."""
@@ -136,26 +160,49 @@ class WebhookSender:
 
     def close(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
-        self._queue.put(None)
+        self._wake.set()
         self._thread.join(timeout=timeout_s)
         self._client.close()
 
 
 class WebhookChannel:
-    """Routes each notification to the webhook targets of its school's config."""
+    """Routes each notification to the webhook targets of its school's config.
+
+    On start it resumes the deliveries an earlier run left in the outbox; rows for a target
+    no longer in any config are given up (and logged as such).
+    """
 
     def __init__(self, configs: AlertConfigs, delivery_log: DeliveryLog) -> None:
         self.configs = configs
         self.log = delivery_log
-        self._senders: dict[tuple[str, str, str], WebhookSender] = {}
+        self.outbox = WebhookOutbox(delivery_log.db)
+        self._senders: dict[str, WebhookSender] = {}
         self._lock = threading.Lock()
+        self._resume()
+
+    def _resume(self) -> None:
+        waiting = self.outbox.targets()
+        if not waiting:
+            return
+        configured = {target_key(t): (t, cfg.delivery.retry)
+                      for cfg in self.configs.all() for t in cfg.delivery.webhooks}
+        for key in waiting:
+            if key in configured:
+                self._sender(*configured[key])
+                continue
+            for row in self.outbox.pending(key):
+                self.log.record(row.notification_id, "webhook", key.split("|", 1)[0],
+                                row.attempts, "gave_up", row.alert_ids,
+                                error="target no longer configured")
+                self.outbox.done(row.id)
 
     def _sender(self, target: WebhookTarget, retry: RetryConfig) -> WebhookSender:
-        key = (target.name, target.url, target.format.value)
+        key = target_key(target)
         with self._lock:
             sender = self._senders.get(key)
             if sender is None:
-                sender = self._senders[key] = WebhookSender(target, retry, self.log)
+                sender = self._senders[key] = WebhookSender(target, retry, self.log,
+                                                            self.outbox)
             return sender
 
     def send(self, n: Notification) -> None:

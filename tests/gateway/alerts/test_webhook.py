@@ -9,6 +9,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from gateway.alerts.config import (
     DeliveryConfig,
     LifecycleConfig,
@@ -17,6 +19,7 @@ from gateway.alerts.config import (
     WebhookFormat,
     WebhookTarget,
 )
+from gateway.alerts.delivery import webhook
 from gateway.alerts.delivery.log import DeliveryLog
 from gateway.alerts.delivery.receiver import WebhookReceiver
 from gateway.alerts.delivery.webhook import WebhookChannel, backoff, dingtalk_signed_url
@@ -123,3 +126,74 @@ def test_dingtalk_signature_is_stable() -> None:
                               now_ms=1_700_000_000_000)
     assert url.startswith("https://example.invalid/robot/send?access_token=x&timestamp="
                           "1700000000000&sign=")
+
+
+def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
+    receiver = WebhookReceiver(fail_first=1_000).start()
+    try:
+        retry = RetryConfig(max_attempts=5, first_delay_s=30, max_delay_s=30, timeout_s=2)
+        w = build_world(tmp_path, config(WebhookTarget(name="office", url=receiver.url),
+                                         retry=retry))
+        log = DeliveryLog(w.db)
+        channel = WebhookChannel(w.configs, log)
+        w.engine.notifier.channels.append(channel)
+        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        deadline = time.monotonic() + 5
+        while not log.entries() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # The gateway stops in the 30 s backoff after the first failure...
+        channel.close()
+        w.engine.notifier.channels.remove(channel)
+        [first] = log.entries()
+        assert (first.attempt, first.status) == (1, "failed")
+        # ...the receiver recovers, and the next start delivers what was waiting, once.
+        receiver.fail_first = 0
+        restarted = WebhookChannel(w.configs, log)
+        assert receiver.wait_for(1, timeout_s=10)
+        time.sleep(0.2)
+        restarted.close()
+    finally:
+        receiver.stop()
+    assert len(receiver.received) == 1
+    assert receiver.received[0].headers["X-Campusedge-Notification"] == first.notification_id
+    assert [(e.attempt, e.status) for e in reversed(log.entries())] == [
+        (1, "failed"), (2, "delivered")]
+    assert restarted.outbox.targets() == set()
+
+
+def test_waiting_deliveries_for_a_removed_target_are_given_up_on_start(tmp_path: Path) -> None:
+    w = build_world(tmp_path, config())
+    log = DeliveryLog(w.db)
+    outbox = WebhookChannel(w.configs, log).outbox
+    assert outbox.add("gone|generic|http://127.0.0.1:9/hook", "n1", [7], {"x": 1}, limit=10)
+    channel = WebhookChannel(w.configs, log)
+    channel.close()
+    [entry] = log.entries()
+    assert (entry.notification_id, entry.status, entry.error) == (
+        "n1", "gave_up", "target no longer configured")
+    assert entry.target == "gone" and entry.alert_ids == [7]
+    assert outbox.targets() == set()
+
+
+def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(webhook, "OUTBOX_LIMIT", 1)
+    receiver = WebhookReceiver(fail_first=1_000).start()
+    try:
+        retry = RetryConfig(max_attempts=5, first_delay_s=30, max_delay_s=30, timeout_s=2)
+        w = build_world(tmp_path, config(WebhookTarget(name="office", url=receiver.url),
+                                         retry=retry))
+        log = DeliveryLog(w.db)
+        channel = WebhookChannel(w.configs, log)
+        w.engine.notifier.channels.append(channel)
+        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING),
+                                gate_pass("card-c1s08", 38.6, MORNING)))
+        deadline = time.monotonic() + 5
+        while len(log.entries()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        channel.close()
+    finally:
+        receiver.stop()
+    statuses = sorted((e.status, e.error or "") for e in log.entries())
+    assert statuses[0][0] == "failed"
+    assert statuses[1] == ("gave_up", "1 deliveries already waiting for this target")
