@@ -42,6 +42,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
     ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
     ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
+    ("simulate", "ble-bands"): ("simulators.cli.ble_bands",
+                                "heart-rate bands as GATT peripherals on a virtual BLE link"),
     ("bench", "outage"): ("simulators.bench_outage",
                           "benchmark a broker outage mid-lesson: nothing lost or doubled"),
     ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),

@@ -1,0 +1,238 @@
+"""Heart-rate bands on a virtual BLE link: bumble GATT peripherals and a radio for the agent.
+
+Each simulated band is a bumble Device on its own virtual controller: a GATT server with the
+Heart Rate Service (0x180D: Heart Rate Measurement 0x2A37, notify) and the Battery Service
+(0x180F: Battery Level 0x2A19, read), advertising as a connectable peripheral at the band's
+random static address. One more virtual controller on the same link is the agent's radio,
+reached over an HCI transport such as `tcp-server:127.0.0.1:0`: the agent's BLE central then
+runs HCI, L2CAP, ATT and GATT against these peripherals exactly as against a real dongle.
+The notification bytes come from simulators.hr_band.Band, as on the `ble_sim` TCP feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bumble import data_types, gatt, hci
+from bumble.controller import Controller
+from bumble.core import AdvertisingData
+from bumble.device import Connection, Device
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport import open_transport
+from bumble.transport.common import AsyncPipeSink, Transport
+from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
+
+from simulators.hr_band import Band
+
+HEART_RATE_SERVICE = 0x180D
+HEART_RATE_MEASUREMENT = 0x2A37
+BATTERY_SERVICE = 0x180F
+BATTERY_LEVEL = 0x2A19
+MODEL_NAME = "CE-HRB40"
+
+Event = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Outage:
+    """Band *index* leaves radio range *at_s* seconds after the start, for *for_s* seconds."""
+
+    index: int
+    at_s: float
+    for_s: float
+
+    @classmethod
+    def parse(cls, text: str) -> Outage:
+        """`INDEX:AT:FOR`, e.g. `2:3:1.5`."""
+        try:
+            index, at_s, for_s = text.split(":")
+            out = cls(int(index), float(at_s), float(for_s))
+        except ValueError:
+            raise ValueError(f"outage {text!r} is not INDEX:AT_S:FOR_S") from None
+        if out.at_s < 0 or out.for_s <= 0:
+            raise ValueError(f"outage {text!r}: AT_S must be >= 0 and FOR_S positive")
+        return out
+
+
+@dataclass
+class BlePeripheralBand:
+    """One band as a GATT peripheral on the link."""
+
+    band: Band
+    device: Device
+    measurement: gatt.Characteristic[bytes]
+    battery: gatt.Characteristic[bytes]
+    connections: int = 0
+    notifications: int = 0
+    in_range: bool = True
+    # ATT bearers (one per connected central) that enabled notifications in the CCCD.
+    subscribers: set[object] = field(default_factory=set)
+
+
+def _advertising_data(name: str) -> bytes:
+    # Flags + the Heart Rate service UUID + the name: what a central filters a scan on.
+    return bytes(AdvertisingData([
+        data_types.Flags(AdvertisingData.Flags.LE_GENERAL_DISCOVERABLE_MODE
+                         | AdvertisingData.Flags.BR_EDR_NOT_SUPPORTED),
+        data_types.CompleteListOf16BitServiceUUIDs([gatt.GATT_HEART_RATE_SERVICE]),
+        data_types.CompleteLocalName(name),
+    ]))
+
+
+def _battery_byte(band: Band) -> bytes:
+    return bytes([max(0, min(100, round(band.battery_pct)))])
+
+
+class BleBandLink:
+    """N band peripherals and one agent-facing controller on one virtual link."""
+
+    def __init__(self, bands: list[Band], on_event: Event | None = None) -> None:
+        self.bands = bands
+        self._on_event = on_event or (lambda _name, _fields: None)
+        self.link = LocalLink()  # type: ignore[no-untyped-call]
+        self.peripherals: list[BlePeripheralBand] = []
+        self._radio: Controller | None = None
+        self._transport: Transport | None = None
+        self.hci_port: int | None = None
+
+    def _event(self, name: str, **fields: Any) -> None:
+        self._on_event(name, fields)
+
+    async def start(self, hci_spec: str) -> None:
+        """Power the bands on, start advertising, and open the agent's HCI transport."""
+        for band in self.bands:
+            self.peripherals.append(await self._start_band(band))
+        if hci_spec.startswith("tcp-server:") and hci_spec.endswith(":0"):
+            # Port 0: let the system pick a free one, reported in the `ready` event.
+            host = hci_spec.removeprefix("tcp-server:").rsplit(":", 1)[0]
+            sock = socket.create_server((host, 0))
+            self.hci_port = sock.getsockname()[1]
+            self._transport = await open_tcp_server_transport_with_socket(sock)
+        else:
+            self._transport = await open_transport(hci_spec)
+        self._radio = Controller("agent-radio", host_source=self._transport.source,
+                                 host_sink=self._transport.sink, link=self.link)
+
+    async def _start_band(self, band: Band) -> BlePeripheralBand:
+        controller = Controller(f"band-{band.index}", link=self.link)
+        name = f"{MODEL_NAME}-{band.index:04d}"
+        device = Device(name=name, address=hci.Address(band.address),
+                        host=Host(controller, AsyncPipeSink(controller)))
+        measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
+            gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC, gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.Permissions(0), b"")
+        battery: gatt.Characteristic[bytes] = gatt.Characteristic(
+            gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC, gatt.Characteristic.Properties.READ,
+            gatt.Characteristic.Permissions.READABLE, _battery_byte(band))
+        device.add_services([gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [measurement]),
+                             gatt.Service(gatt.GATT_BATTERY_SERVICE, [battery])])
+        peripheral = BlePeripheralBand(band, device, measurement, battery)
+
+        def on_connection(connection: Connection) -> None:
+            peripheral.connections += 1
+            self._event("connected", address=band.address, index=band.index)
+
+            def on_disconnection(reason: int) -> None:
+                peripheral.subscribers.clear()
+                self._event("disconnected", address=band.address, index=band.index,
+                            reason=reason)
+                if peripheral.in_range:
+                    # A band advertises again as soon as its central lets go of it.
+                    asyncio.get_running_loop().create_task(self._advertise(peripheral))
+
+            connection.on(connection.EVENT_DISCONNECTION, on_disconnection)
+
+        def on_subscription(bearer: object, notify: bool, indicate: bool) -> None:
+            if notify:
+                peripheral.subscribers.add(bearer)
+                self._event("subscribed", address=band.address, index=band.index)
+            else:
+                peripheral.subscribers.discard(bearer)
+
+        device.on(device.EVENT_CONNECTION, on_connection)
+        measurement.on(measurement.EVENT_SUBSCRIPTION, on_subscription)
+        await device.power_on()
+        device.advertising_data = _advertising_data(name)
+        await self._advertise(peripheral)
+        return peripheral
+
+    async def _advertise(self, peripheral: BlePeripheralBand) -> None:
+        if not peripheral.device.is_advertising:
+            await peripheral.device.start_advertising(advertising_interval_min=20.0,
+                                                      advertising_interval_max=20.0)
+
+    async def leave_range(self, peripheral: BlePeripheralBand) -> None:
+        """The band goes out of radio range: its link drops and it is not seen advertising."""
+        peripheral.in_range = False
+        self._event("out_of_range", address=peripheral.band.address, index=peripheral.band.index)
+        if peripheral.device.is_advertising:
+            await peripheral.device.stop_advertising()
+        for connection in list(peripheral.device.connections.values()):
+            await connection.disconnect()
+
+    async def return_to_range(self, peripheral: BlePeripheralBand) -> None:
+        peripheral.in_range = True
+        self._event("in_range", address=peripheral.band.address, index=peripheral.band.index)
+        await self._advertise(peripheral)
+
+    async def notify(self, peripheral: BlePeripheralBand, value: bytes) -> bool:
+        """Send one 0x2A37 notification to the subscribed central; False when none listens."""
+        peripheral.battery.value = _battery_byte(peripheral.band)
+        if not peripheral.subscribers:
+            return False
+        await peripheral.device.notify_subscribers(peripheral.measurement, value)
+        peripheral.notifications += 1
+        return True
+
+    async def close(self) -> None:
+        for peripheral in self.peripherals:
+            for connection in list(peripheral.device.connections.values()):
+                with contextlib.suppress(TimeoutError, hci.HCI_Error):
+                    await asyncio.wait_for(connection.disconnect(), 1.0)
+        if self._transport is not None:
+            await self._transport.close()
+
+
+async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: float,
+                duration_s: float | None, outages: list[Outage], rng: random.Random,
+                on_event: Event, speed: float = 1.0) -> BleBandLink:
+    """Run the bands until *duration_s* (or forever): each notifies every *period_s*."""
+    link = BleBandLink(bands, on_event)
+    await link.start(hci_spec)
+    on_event("ready", {"hci_port": link.hci_port,
+                       "bands": [p.band.address for p in link.peripherals]})
+    start = time.monotonic()
+    due = [rng.uniform(0, period_s) for _ in link.peripherals]
+    pending = sorted(outages, key=lambda o: o.at_s)
+    back: list[tuple[float, BlePeripheralBand]] = []
+    try:
+        while duration_s is None or (time.monotonic() - start) * speed < duration_s:
+            t = (time.monotonic() - start) * speed
+            while pending and pending[0].at_s <= t:
+                outage = pending.pop(0)
+                peripheral = link.peripherals[outage.index]
+                await link.leave_range(peripheral)
+                back.append((outage.at_s + outage.for_s, peripheral))
+            for when, peripheral in [b for b in back if b[0] <= t]:
+                back.remove((when, peripheral))
+                await link.return_to_range(peripheral)
+            for i, peripheral in enumerate(link.peripherals):
+                if due[i] > t:
+                    continue
+                due[i] += period_s
+                value = peripheral.band.step(period_s, activity)
+                if peripheral.in_range:
+                    await link.notify(peripheral, value)
+            next_due = min(due) if due else t + period_s
+            await asyncio.sleep(max(0.0, min(0.05, (next_due - t) / speed)))
+    finally:
+        await link.close()
+    return link

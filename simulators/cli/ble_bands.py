@@ -1,0 +1,72 @@
+"""`campusedge simulate ble-bands`: heart-rate bands as GATT peripherals on a virtual BLE link.
+
+Prints one JSON object a line: `ready` (with the HCI port when `--hci tcp-server:HOST:0` let
+the system pick one), then `connected`, `subscribed`, `disconnected`, `out_of_range`,
+`in_range` as they happen, and `done` with the counts at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+from typing import Any
+
+from simulators.ble_link import BleBandLink, Outage, serve
+from simulators.hr_band import Band
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bands", type=int, default=4, help="bands of the class kit")
+    parser.add_argument("--first", type=int, default=1,
+                        help="index of the first band (addresses CE:5E:00:00:HH:LL)")
+    parser.add_argument("--strangers", type=int, default=0,
+                        help="extra bands of another kit (index 0xFF00 up) advertising nearby")
+    parser.add_argument("--hci", default="tcp-server:127.0.0.1:0",
+                        help="HCI transport the agent's radio is reached on")
+    parser.add_argument("--period", type=float, default=1.0, help="seconds between notifications")
+    parser.add_argument("--activity", type=float, default=0.6, help="0 rest .. 1 all-out")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds to run (default: until interrupted)")
+    parser.add_argument("--outage", action="append", default=[], metavar="INDEX:AT_S:FOR_S",
+                        help="band number INDEX (0-based in --bands) leaves radio range")
+    parser.add_argument("--seed", type=int, default=1)
+
+
+def _emit(name: str, fields: dict[str, Any]) -> None:
+    print(json.dumps({"event": name, **fields}), flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    prog = "campusedge simulate ble-bands"
+    if args.bands < 1 or args.first < 0 or args.first + args.bands > 0xFF00:
+        raise SystemExit(f"{prog}: --bands must be at least 1 and the indexes below 0xFF00")
+    if args.strangers < 0 or args.period <= 0 or not 0 <= args.activity <= 1:
+        raise SystemExit(f"{prog}: --strangers >= 0, --period > 0 and --activity 0..1")
+    try:
+        outages = [Outage.parse(text) for text in args.outage]
+    except ValueError as exc:
+        raise SystemExit(f"{prog}: {exc}") from None
+    if any(o.index >= args.bands for o in outages):
+        raise SystemExit(f"{prog}: an --outage INDEX is beyond --bands {args.bands}")
+    rng = random.Random(args.seed)
+    bands = [Band(args.first + i, rng) for i in range(args.bands)]
+    bands += [Band(0xFF00 + i, rng) for i in range(args.strangers)]
+
+    async def main() -> BleBandLink:
+        return await serve(bands, args.hci, period_s=args.period, activity=args.activity,
+                           duration_s=args.duration, outages=outages, rng=rng, on_event=_emit)
+
+    try:
+        link = asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    _emit("done", {"bands": {p.band.address: {"connections": p.connections,
+                                               "notifications": p.notifications}
+                             for p in link.peripherals}})
+    return 0
