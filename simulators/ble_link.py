@@ -114,6 +114,10 @@ class BleBandLink:
             # Port 0: let the system pick a free one, reported in the `ready` event.
             host = hci_spec.removeprefix("tcp-server:").rsplit(":", 1)[0]
             sock = socket.create_server((host, 0))
+            # HCI is many small request/response packets: Nagle's algorithm against the
+            # peer's delayed ACK would add ~40 ms to each ATT round trip (accepted sockets
+            # inherit the option on Linux).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.hci_port = sock.getsockname()[1]
             self._transport = await open_tcp_server_transport_with_socket(sock)
         else:

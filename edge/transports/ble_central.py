@@ -172,6 +172,7 @@ class BleCentral:
         finally:
             for band in self.bands.values():
                 band.connected = False
+            self._ready.set()  # wakes open() when the stack failed before it was ready
 
     def _fail(self, error: str) -> None:
         with self._cond:
