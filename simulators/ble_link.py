@@ -43,7 +43,9 @@ Event = Callable[[str, dict[str, Any]], None]
 
 @dataclass
 class Outage:
-    """Band *index* leaves radio range *at_s* seconds after the start, for *for_s* seconds."""
+    """Band *index* leaves radio range for *for_s* seconds, *at_s* seconds after a central
+    first subscribed to it (counting from then keeps the schedule independent of how long the
+    agent takes to start)."""
 
     index: int
     at_s: float
@@ -75,6 +77,7 @@ class BlePeripheralBand:
     in_range: bool = True
     # ATT bearers (one per connected central) that enabled notifications in the CCCD.
     subscribers: set[object] = field(default_factory=set)
+    first_subscribed_s: float | None = None
 
 
 def _advertising_data(name: str) -> bytes:
@@ -157,6 +160,8 @@ class BleBandLink:
         def on_subscription(bearer: object, notify: bool, indicate: bool) -> None:
             if notify:
                 peripheral.subscribers.add(bearer)
+                if peripheral.first_subscribed_s is None:
+                    peripheral.first_subscribed_s = time.monotonic()
                 self._event("subscribed", address=band.address, index=band.index)
             else:
                 peripheral.subscribers.discard(bearer)
@@ -207,7 +212,7 @@ class BleBandLink:
 
 async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: float,
                 duration_s: float | None, outages: list[Outage], rng: random.Random,
-                on_event: Event, speed: float = 1.0) -> BleBandLink:
+                on_event: Event) -> BleBandLink:
     """Run the bands until *duration_s* (or forever): each notifies every *period_s*."""
     link = BleBandLink(bands, on_event)
     await link.start(hci_spec)
@@ -215,16 +220,18 @@ async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: 
                        "bands": [p.band.address for p in link.peripherals]})
     start = time.monotonic()
     due = [rng.uniform(0, period_s) for _ in link.peripherals]
-    pending = sorted(outages, key=lambda o: o.at_s)
+    pending = list(outages)
     back: list[tuple[float, BlePeripheralBand]] = []
     try:
-        while duration_s is None or (time.monotonic() - start) * speed < duration_s:
-            t = (time.monotonic() - start) * speed
-            while pending and pending[0].at_s <= t:
-                outage = pending.pop(0)
+        while duration_s is None or time.monotonic() - start < duration_s:
+            t = time.monotonic() - start
+            for outage in list(pending):
                 peripheral = link.peripherals[outage.index]
-                await link.leave_range(peripheral)
-                back.append((outage.at_s + outage.for_s, peripheral))
+                since = peripheral.first_subscribed_s
+                if since is not None and time.monotonic() - since >= outage.at_s:
+                    pending.remove(outage)
+                    await link.leave_range(peripheral)
+                    back.append((t + outage.for_s, peripheral))
             for when, peripheral in [b for b in back if b[0] <= t]:
                 back.remove((when, peripheral))
                 await link.return_to_range(peripheral)
@@ -236,7 +243,7 @@ async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: 
                 if peripheral.in_range:
                     await link.notify(peripheral, value)
             next_due = min(due) if due else t + period_s
-            await asyncio.sleep(max(0.0, min(0.05, (next_due - t) / speed)))
+            await asyncio.sleep(max(0.0, min(0.05, next_due - t)))
     finally:
         await link.close()
     return link

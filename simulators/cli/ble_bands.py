@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds to run (default: until interrupted)")
     parser.add_argument("--outage", action="append", default=[], metavar="INDEX:AT_S:FOR_S",
-                        help="band number INDEX (0-based in --bands) leaves radio range")
+                        help="band number INDEX (0-based in --bands) leaves radio range for "
+                        "FOR_S seconds, AT_S seconds after a central first subscribed to it")
     parser.add_argument("--seed", type=int, default=1)
 
 
