@@ -46,6 +46,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                                 "heart-rate bands as GATT peripherals on a virtual BLE link"),
     ("bench", "outage"): ("simulators.bench_outage",
                           "benchmark a broker outage mid-lesson: nothing lost or doubled"),
+    ("bench", "ble"): ("edge.bench_ble",
+                       "benchmark band notifications over the virtual BLE link against TCP"),
     ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),
     ("pe", "eval"): ("edge.pe.cli_eval", "evaluate rep counting on a folder of labelled clips"),
     ("bench", "pose"): ("edge.pe.bench", "benchmark pose inference and counting on one thread"),

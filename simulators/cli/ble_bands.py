@@ -2,7 +2,9 @@
 
 Prints one JSON object a line: `ready` (with the HCI port when `--hci tcp-server:HOST:0` let
 the system pick one), then `connected`, `subscribed`, `disconnected`, `out_of_range`,
-`in_range` as they happen, and `done` with the counts at the end.
+`in_range` as they happen, and `done` with the counts at the end. `--feed tcp` serves the same
+bands over the `ble_sim` record stream instead (`ready` gives its port): the baseline of
+`campusedge bench ble`.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import sys
+import time
 from typing import Any
 
 from simulators.ble_link import BleBandLink, Outage, serve
 from simulators.hr_band import Band
+from simulators.links import StreamServer, ble_record
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="band number INDEX (0-based in --bands) leaves radio range for "
                         "FOR_S seconds, AT_S seconds after a central first subscribed to it")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--feed", choices=["ble", "tcp"], default="ble",
+                        help="ble: GATT over the virtual link; tcp: the ble_sim record stream")
 
 
 def _emit(name: str, fields: dict[str, Any]) -> None:
@@ -52,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"{prog}: {exc}") from None
     if any(o.index >= args.bands for o in outages):
         raise SystemExit(f"{prog}: an --outage INDEX is beyond --bands {args.bands}")
+    # The virtual controller warns of packets for links a central has just closed: noise here.
+    logging.getLogger("bumble").setLevel(logging.ERROR)
     rng = random.Random(args.seed)
     bands = [Band(args.first + i, rng) for i in range(args.bands)]
     bands += [Band(0xFF00 + i, rng) for i in range(args.strangers)]
+
+    if args.feed == "tcp":
+        return _tcp_feed(bands, args.period, args.activity, args.duration, rng)
 
     async def main() -> BleBandLink:
         return await serve(bands, args.hci, period_s=args.period, activity=args.activity,
@@ -70,4 +82,25 @@ def run(args: argparse.Namespace) -> int:
     _emit("done", {"bands": {p.band.address: {"connections": p.connections,
                                                "notifications": p.notifications}
                              for p in link.peripherals}})
+    return 0
+
+
+def _tcp_feed(bands: list[Band], period_s: float, activity: float, duration_s: float | None,
+              rng: random.Random) -> int:
+    server = StreamServer()
+    _emit("ready", {"port": server.port, "bands": [b.address for b in bands]})
+    start = time.monotonic()
+    due = [rng.uniform(0, period_s) for _ in bands]
+    try:
+        while duration_s is None or time.monotonic() - start < duration_s:
+            t = time.monotonic() - start
+            for i, band in enumerate(bands):
+                if due[i] <= t:
+                    due[i] += period_s
+                    server.write(ble_record(band.address, band.step(period_s, activity)))
+            time.sleep(max(0.0, min(0.05, min(due) - (time.monotonic() - start))))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
     return 0
