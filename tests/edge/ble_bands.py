@@ -30,7 +30,7 @@ class BandSimulator:
             raise RuntimeError(f"the band simulator exited with {self.proc.wait()}")
         ready = json.loads(first)
         assert ready["event"] == "ready", ready
-        self.port: int = ready["hci_port"]
+        self.port: int = ready.get("hci_port") or ready["port"]
         self.hci = f"tcp-client:127.0.0.1:{self.port}"
         self.events: list[Event] = [ready]
         self._lock = threading.Lock()
