@@ -5,7 +5,9 @@
 GATT peripherals on bumble's virtual link, read by the BLE central (HCI over TCP, L2CAP, ATT,
 GATT). For each: the seconds until every band has delivered a notification, then over
 `--seconds` the notifications per second received against the rate sent, the fewest any band
-delivered, and CPU seconds of the agent side (this process) and of the simulator.
+delivered, CPU seconds of the agent side (this process) and of the simulator, and the latency
+from the simulator handing band 0's notification to its stack to `read()` returning it here
+(both processes read the same wall clock; matched by the notification's bytes).
 
 Last line: {"bands", "sent_per_s", "ble": {...}, "baseline_tcp": {...}, "ratio"}.
 """
@@ -17,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -41,15 +44,34 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str, Any]:
     proc = subprocess.Popen(
         [sys.executable, "-c", "from campusedge.cli import main; raise SystemExit(main())",
          "simulate", "ble-bands", "--bands", str(bands), "--period", str(period_s),
-         "--feed", feed], stdout=subprocess.PIPE, text=True)
+         "--feed", feed, "--trace", "0"], stdout=subprocess.PIPE, text=True)
+    sent: dict[str, float] = {}
+
+    def read_events() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event["event"] == "sent":
+                sent[event["hex"]] = event["t"]
+
     try:
         assert proc.stdout is not None
         ready = json.loads(proc.stdout.readline())
         kit = ready["bands"]
+        reader = threading.Thread(target=read_events, daemon=True)
+        reader.start()
+        arrived: dict[str, float] = {}
         transport: ByteTransport
         if feed == "tcp":
             transport = SimulatedBleAdapter("127.0.0.1", ready["port"])
@@ -67,7 +89,10 @@ def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str
             cpu_agent, cpu_sim = time.process_time(), _cpu_s(proc.pid)
             window = time.monotonic()
             while time.monotonic() - window < seconds:
-                counts.update(source for source, _ in transport.read(0.1))
+                chunks = transport.read(0.1)
+                now = time.time()
+                counts.update(source for source, _ in chunks)
+                arrived.update((note.hex(), now) for source, note in chunks if source == kit[0])
             elapsed = time.monotonic() - window
             cpu_agent, cpu_sim = time.process_time() - cpu_agent, _cpu_s(proc.pid) - cpu_sim
         finally:
@@ -75,12 +100,18 @@ def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str
     finally:
         proc.terminate()
         proc.wait(10)
+    reader.join(5)  # the simulator's last `sent` lines
+    latencies = [(arrived[h] - sent[h]) * 1000 for h in arrived if h in sent]
+    p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
     result = {
         "all_bands_heard_s": round(all_heard_s, 2),
         "received_per_s": round(sum(counts.values()) / elapsed, 1),
         "fewest_per_band": min((counts[a] for a in kit), default=0),
         "cpu_agent_s": round(cpu_agent, 2),
         "cpu_simulator_s": round(cpu_sim, 2),
+        "latency_ms_p50": None if p50 is None else round(p50, 2),
+        "latency_ms_p99": None if p99 is None else round(p99, 2),
+        "latency_samples": len(latencies),
     }
     if isinstance(transport, BleCentral):
         result["dropped"] = transport.dropped

@@ -212,8 +212,12 @@ class BleBandLink:
 
 async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: float,
                 duration_s: float | None, outages: list[Outage], rng: random.Random,
-                on_event: Event) -> BleBandLink:
-    """Run the bands until *duration_s* (or forever): each notifies every *period_s*."""
+                on_event: Event, trace: int | None = None) -> BleBandLink:
+    """Run the bands until *duration_s* (or forever): each notifies every *period_s*.
+
+    Each notification of band number *trace* is announced first as a `sent` event with its
+    bytes and the wall-clock time, from which `campusedge bench ble` measures latency.
+    """
     link = BleBandLink(bands, on_event)
     await link.start(hci_spec)
     on_event("ready", {"hci_port": link.hci_port,
@@ -241,6 +245,8 @@ async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: 
                 due[i] += period_s
                 value = peripheral.band.step(period_s, activity)
                 if peripheral.in_range:
+                    if i == trace and peripheral.subscribers:
+                        on_event("sent", {"hex": value.hex(), "t": time.time()})
                     await link.notify(peripheral, value)
             next_due = min(due) if due else t + period_s
             await asyncio.sleep(max(0.0, min(0.05, next_due - t)))

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="band number INDEX (0-based in --bands) leaves radio range for "
                         "FOR_S seconds, AT_S seconds after a central first subscribed to it")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trace", type=int, default=None, metavar="INDEX",
+                        help="print a `sent` event (bytes, time) for each notification of "
+                        "band INDEX (0-based): for latency measurements")
     parser.add_argument("--feed", choices=["ble", "tcp"], default="ble",
                         help="ble: GATT over the virtual link; tcp: the ble_sim record stream")
 
@@ -57,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         outages = [Outage.parse(text) for text in args.outage]
     except ValueError as exc:
         raise SystemExit(f"{prog}: {exc}") from None
+    if args.trace is not None and not 0 <= args.trace < args.bands:
+        raise SystemExit(f"{prog}: --trace INDEX is not one of the {args.bands} bands")
     if any(o.index >= args.bands for o in outages):
         raise SystemExit(f"{prog}: an --outage INDEX is beyond --bands {args.bands}")
     # The virtual controller warns of packets for links a central has just closed: noise here.
@@ -66,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
     bands += [Band(0xFF00 + i, rng) for i in range(args.strangers)]
 
     if args.feed == "tcp":
-        return _tcp_feed(bands, args.period, args.activity, args.duration, rng)
+        return _tcp_feed(bands, args.period, args.activity, args.duration, rng, args.trace)
 
     async def main() -> BleBandLink:
         return await serve(bands, args.hci, period_s=args.period, activity=args.activity,
-                           duration_s=args.duration, outages=outages, rng=rng, on_event=_emit)
+                           duration_s=args.duration, outages=outages, rng=rng, on_event=_emit,
+                           trace=args.trace)
 
     try:
         link = asyncio.run(main())
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tcp_feed(bands: list[Band], period_s: float, activity: float, duration_s: float | None,
-              rng: random.Random) -> int:
+              rng: random.Random, trace: int | None) -> int:
     server = StreamServer()
     _emit("ready", {"port": server.port, "bands": [b.address for b in bands]})
     start = time.monotonic()
@@ -97,7 +103,10 @@ def _tcp_feed(bands: list[Band], period_s: float, activity: float, duration_s: f
             for i, band in enumerate(bands):
                 if due[i] <= t:
                     due[i] += period_s
-                    server.write(ble_record(band.address, band.step(period_s, activity)))
+                    value = band.step(period_s, activity)
+                    if i == trace and server.connected:
+                        _emit("sent", {"hex": value.hex(), "t": time.time()})
+                    server.write(ble_record(band.address, value))
             time.sleep(max(0.0, min(0.05, min(due) - (time.monotonic() - start))))
     except KeyboardInterrupt:
         pass

@@ -26,6 +26,7 @@ def test_outages_parse_and_bad_ones_are_named() -> None:
     (["--period", "0"], "--period"),
     (["--outage", "1:1"], "INDEX:AT_S:FOR_S"),
     (["--bands", "2", "--outage", "2:1:1"], "beyond --bands 2"),
+    (["--bands", "2", "--trace", "2"], "--trace INDEX"),
 ])
 def test_bad_arguments_are_named(args: list[str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
@@ -56,4 +57,6 @@ def test_bench_ble_prints_both_feeds(capsys: pytest.CaptureFixture[str]) -> None
     for feed in ("ble", "baseline_tcp"):
         assert result[feed]["fewest_per_band"] >= 5, result
         assert 20 <= result[feed]["received_per_s"] <= 40, result
+        assert result[feed]["latency_samples"] >= 5, result
+        assert 0 < result[feed]["latency_ms_p50"] <= result[feed]["latency_ms_p99"] < 1000
     assert result["ble"]["dropped"] == 0
