@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import random
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,3 +254,46 @@ async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: 
     finally:
         await link.close()
     return link
+
+
+class ThreadedBandLink:
+    """A BleBandLink on an event loop of its own thread, for the synchronous scenarios."""
+
+    def __init__(self, bands: list[Band], hci_spec: str = "tcp-server:127.0.0.1:0") -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ble-link",
+                                        daemon=True)
+        self._thread.start()
+        self.link = BleBandLink(bands)
+        self._call(self.link.start(hci_spec), 30)
+        self.hci_port = self.link.hci_port
+        self.in_range = True
+
+    def _call(self, coro: Coroutine[Any, Any, Any], timeout_s: float) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
+
+    @property
+    def subscribed(self) -> int:
+        return sum(bool(p.subscribers) for p in self.link.peripherals)
+
+    def notify(self, index: int, value: bytes) -> None:
+        """Queue band *index*'s notification (dropped while out of range, as over the air)."""
+        if self.in_range:
+            asyncio.run_coroutine_threadsafe(self.link.notify(self.link.peripherals[index],
+                                                              value), self._loop)
+
+    def set_in_range(self, up: bool) -> None:
+        """All bands leave radio range (their links drop) or come back."""
+        if up == self.in_range:
+            return
+        self.in_range = up
+        for p in self.link.peripherals:
+            self._call(self.link.return_to_range(p) if up else self.link.leave_range(p), 10)
+
+    def close(self) -> None:
+        try:
+            self._call(self.link.close(), 10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
