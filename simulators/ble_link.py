@@ -103,31 +103,41 @@ class BleBandLink:
         self._on_event = on_event or (lambda _name, _fields: None)
         self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.peripherals: list[BlePeripheralBand] = []
-        self._radio: Controller | None = None
-        self._transport: Transport | None = None
-        self.hci_port: int | None = None
+        self._radios: list[Controller] = []
+        self._transports: list[Transport] = []
+        self.hci_ports: list[int | None] = []
 
     def _event(self, name: str, **fields: Any) -> None:
         self._on_event(name, fields)
 
-    async def start(self, hci_spec: str) -> None:
-        """Power the bands on, start advertising, and open the agent's HCI transport."""
+    async def start(self, hci_specs: list[str]) -> None:
+        """Power the bands on, start advertising, and open one agent radio per HCI transport."""
         for band in self.bands:
             self.peripherals.append(await self._start_band(band))
-        if hci_spec.startswith("tcp-server:") and hci_spec.endswith(":0"):
-            # Port 0: let the system pick a free one, reported in the `ready` event.
-            host = hci_spec.removeprefix("tcp-server:").rsplit(":", 1)[0]
-            sock = socket.create_server((host, 0))
-            # HCI is many small request/response packets: Nagle's algorithm against the
-            # peer's delayed ACK would add ~40 ms to each ATT round trip (accepted sockets
-            # inherit the option on Linux).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.hci_port = sock.getsockname()[1]
-            self._transport = await open_tcp_server_transport_with_socket(sock)
-        else:
-            self._transport = await open_transport(hci_spec)
-        self._radio = Controller("agent-radio", host_source=self._transport.source,
-                                 host_sink=self._transport.sink, link=self.link)
+        for i, spec in enumerate(hci_specs):
+            transport = await self._open_hci(spec)
+            self._transports.append(transport)
+            self._radios.append(Controller(f"agent-radio-{i}", host_source=transport.source,
+                                           host_sink=transport.sink, link=self.link))
+
+    async def _open_hci(self, spec: str) -> Transport:
+        if not (spec.startswith("tcp-server:") and spec.endswith(":0")):
+            self.hci_ports.append(None)
+            return await open_transport(spec)
+        # Port 0: let the system pick a free one, reported in the `ready` event.
+        host = spec.removeprefix("tcp-server:").rsplit(":", 1)[0]
+        sock = socket.create_server((host, 0))
+        # HCI is many small request/response packets: Nagle's algorithm against the peer's
+        # delayed ACK would add ~40 ms to each ATT round trip (accepted sockets inherit the
+        # option on Linux).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.hci_ports.append(sock.getsockname()[1])
+        return await open_tcp_server_transport_with_socket(sock)
+
+    @property
+    def hci_port(self) -> int | None:
+        """The port of the first agent radio (when the system picked it)."""
+        return self.hci_ports[0] if self.hci_ports else None
 
     async def _start_band(self, band: Band) -> BlePeripheralBand:
         controller = Controller(f"band-{band.index}", link=self.link)
@@ -207,11 +217,11 @@ class BleBandLink:
             for connection in list(peripheral.device.connections.values()):
                 with contextlib.suppress(TimeoutError, hci.HCI_Error):
                     await asyncio.wait_for(connection.disconnect(), 1.0)
-        if self._transport is not None:
-            await self._transport.close()
+        for transport in self._transports:
+            await transport.close()
 
 
-async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: float,
+async def serve(bands: list[Band], hci_specs: list[str], *, period_s: float, activity: float,
                 duration_s: float | None, outages: list[Outage], rng: random.Random,
                 on_event: Event, trace: int | None = None) -> BleBandLink:
     """Run the bands until *duration_s* (or forever): each notifies every *period_s*.
@@ -220,8 +230,8 @@ async def serve(bands: list[Band], hci_spec: str, *, period_s: float, activity: 
     bytes and the wall-clock time, from which `campusedge bench ble` measures latency.
     """
     link = BleBandLink(bands, on_event)
-    await link.start(hci_spec)
-    on_event("ready", {"hci_port": link.hci_port,
+    await link.start(hci_specs)
+    on_event("ready", {"hci_port": link.hci_port, "hci_ports": link.hci_ports,
                        "bands": [p.band.address for p in link.peripherals]})
     start = time.monotonic()
     due = [rng.uniform(0, period_s) for _ in link.peripherals]
@@ -265,7 +275,7 @@ class ThreadedBandLink:
                                         daemon=True)
         self._thread.start()
         self.link = BleBandLink(bands)
-        self._call(self.link.start(hci_spec), 30)
+        self._call(self.link.start([hci_spec]), 30)
         self.hci_port = self.link.hci_port
         self.in_range = True
 

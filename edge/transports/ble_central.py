@@ -161,6 +161,10 @@ class BleCentral:
     def connected(self) -> list[str]:
         return sorted(a for a, b in self.bands.items() if b.connected)
 
+    def links_per_controller(self) -> dict[str, int]:
+        """How many bands each controller holds now."""
+        return {r.spec: len(r.links) for r in list(self._radios)}
+
     # -- the stack's thread ---------------------------------------------------------------
 
     def _run(self) -> None:

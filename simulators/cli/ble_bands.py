@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="index of the first band (addresses CE:5E:00:00:HH:LL)")
     parser.add_argument("--strangers", type=int, default=0,
                         help="extra bands of another kit (index 0xFF00 up) advertising nearby")
-    parser.add_argument("--hci", default="tcp-server:127.0.0.1:0",
-                        help="HCI transport the agent's radio is reached on")
+    parser.add_argument("--hci", action="append", default=None,
+                        help="HCI transport an agent radio is reached on; repeat it for "
+                        "several radios (default: one, tcp-server:127.0.0.1:0)")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between notifications")
     parser.add_argument("--activity", type=float, default=0.6, help="0 rest .. 1 all-out")
     parser.add_argument("--duration", type=float, default=None,
@@ -74,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
         return _tcp_feed(bands, args.period, args.activity, args.duration, rng, args.trace)
 
     async def main() -> BleBandLink:
-        return await serve(bands, args.hci, period_s=args.period, activity=args.activity,
-                           duration_s=args.duration, outages=outages, rng=rng, on_event=_emit,
-                           trace=args.trace)
+        return await serve(bands, args.hci or ["tcp-server:127.0.0.1:0"], period_s=args.period,
+                           activity=args.activity, duration_s=args.duration, outages=outages,
+                           rng=rng, on_event=_emit, trace=args.trace)
 
     try:
         link = asyncio.run(main())

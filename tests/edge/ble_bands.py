@@ -32,6 +32,7 @@ class BandSimulator:
         assert ready["event"] == "ready", ready
         self.port: int = ready.get("hci_port") or ready["port"]
         self.hci = f"tcp-client:127.0.0.1:{self.port}"
+        self.hcis = [f"tcp-client:127.0.0.1:{p}" for p in ready.get("hci_ports", [])]
         self.events: list[Event] = [ready]
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -102,6 +102,23 @@ def test_close_stops_the_thread_and_lets_every_band_go(sim: BandSimulator) -> No
     assert not _ble_threads()
 
 
+def test_bands_spread_over_controllers_within_their_limit() -> None:
+    sim = BandSimulator(4, "--period", "0.2", "--hci", "tcp-server:127.0.0.1:0",
+                        "--hci", "tcp-server:127.0.0.1:0")
+    assert len(sim.hcis) == 2
+    central = BleCentral(sim.hcis, sim.addresses, max_connections=2)
+    central.open()
+    try:
+        assert sim.wait_for(lambda: len(central.connected) == 4, 10), central.bands
+        per_radio = central.links_per_controller()
+        got = _collect(central, 0.6)
+    finally:
+        central.close()
+        sim.stop()
+    assert per_radio == {sim.hcis[0]: 2, sim.hcis[1]: 2}
+    assert {source for source, _ in got} == set(sim.addresses)
+
+
 def test_a_full_queue_drops_the_oldest_and_counts_them(sim: BandSimulator) -> None:
     central = BleCentral([sim.hci], sim.addresses, queue_limit=4)
     central.open()
