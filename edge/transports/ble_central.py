@@ -195,10 +195,15 @@ class BleCentral:
             self._ready.set()
             watch: list[asyncio.Future[None]] = [stopping]
             watch += [r.transport.source.terminated for r in self._radios]
-            await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
-            if not stopping.done():
-                lost = next(r.spec for r in self._radios if r.transport.source.terminated.done())
-                raise TransportError(f"HCI transport {lost} closed")
+            while not stopping.done():
+                await asyncio.wait(watch, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                lost = [r.spec for r in self._radios if r.transport.source.terminated.done()]
+                if lost and not stopping.done():
+                    raise TransportError(f"HCI transport {lost[0]} closed")
+                # Once a second: a scan that failed to restart after a connection or a drop
+                # is started again here, so a missing band is never given up on.
+                for radio in self._radios:
+                    await self._scan(radio)
         finally:
             await self._shutdown()
 
@@ -224,7 +229,10 @@ class BleCentral:
         # costs the bands no scan responses.
         if not radio.device.is_scanning and self._wanted() and not radio.connecting \
                 and len(radio.links) < self._max_connections:
-            await radio.device.start_scanning(active=False, filter_duplicates=False)
+            try:
+                await radio.device.start_scanning(active=False, filter_duplicates=False)
+            except BaseBumbleError as exc:
+                log.warning("%s: cannot start scanning (tried again in 1 s): %s", radio.spec, exc)
 
     def _seen(self, radio: _Radio, adv: Advertisement) -> None:
         address = adv.address.to_string(with_type_qualifier=False)
