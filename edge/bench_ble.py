@@ -7,7 +7,8 @@ GATT). For each: the seconds until every band has delivered a notification, then
 `--seconds` the notifications per second received against the rate sent, the fewest any band
 delivered, CPU seconds of the agent side (this process) and of the simulator, and the latency
 from the simulator handing band 0's notification to its stack to `read()` returning it here
-(both processes read the same wall clock; matched by the notification's bytes).
+(both processes read the same wall clock; matched by the notification's bytes, so repeated
+identical notifications count once in `latency_samples`).
 
 Last line: {"bands", "sent_per_s", "ble": {...}, "baseline_tcp": {...}, "ratio"}.
 """
