@@ -9,11 +9,12 @@ field named.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from campusedge.paths import firmware_configs_dir
 from campusedge.topics import DeviceKind, check_id
@@ -61,12 +62,39 @@ class BleSimTransport(_Strict):
     port: int = Field(ge=1, le=65535)
 
 
+class BleTransport(_Strict):
+    """A BLE central (edge/transports/ble_central.py) on one or more HCI controllers."""
+
+    type: Literal["ble"]
+    # bumble HCI transport strings: "usb:0", "hci-socket:0", "serial:/dev/ttyACM0,1000000",
+    # "tcp-client:127.0.0.1:PORT" (the virtual link of `campusedge simulate ble-bands`).
+    hci: list[str] = Field(min_length=1)
+    # Controllers hold a few simultaneous links each (often 5-10 for USB dongles); a kit of
+    # more bands needs more controllers.
+    max_connections: int = Field(default=7, ge=1, le=64,
+                                 description="simultaneous band links one controller holds")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    read_battery: bool = Field(default=True, description="read Battery Level (0x2A19) on connect")
+
+    @field_validator("hci", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("hci")
+    @classmethod
+    def _no_blanks(cls, value: list[str]) -> list[str]:
+        if any(not spec.strip() for spec in value):
+            raise ValueError("an HCI transport string is empty")
+        return value
+
+
 class CameraTransport(_Strict):
     type: Literal["camera"]
 
 
 Transport = Annotated[
-    SerialTransport | TcpTransport | BleSimTransport | CameraTransport,
+    SerialTransport | TcpTransport | BleSimTransport | BleTransport | CameraTransport,
     Field(discriminator="type"),
 ]
 
@@ -175,6 +203,25 @@ def load_model(path: Path) -> DeviceModel:
     return model
 
 
+BLE_ADDRESS = re.compile(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}")
+
+
+def _check_ble_kit(entry: DeviceEntry, t: BleTransport, where: str) -> None:
+    """The central connects only to the bands in `ids`, so they must be there and fit."""
+    if not entry.ids:
+        raise ConfigError(f"{where}: a ble transport connects only to the bands listed in ids "
+                          "(BLE address -> device id); ids is empty")
+    for address in entry.ids:
+        if not BLE_ADDRESS.fullmatch(address):
+            raise ConfigError(f"{where}: ids key {address!r} is not a BLE address in upper "
+                              "case like CE:5E:00:00:00:01")
+    room = len(t.hci) * t.max_connections
+    if len(entry.ids) > room:
+        raise ConfigError(f"{where}: {len(entry.ids)} bands but {len(t.hci)} controller(s) x "
+                          f"max_connections {t.max_connections} hold {room}; add controllers "
+                          "to hci or raise max_connections if the controller allows it")
+
+
 def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
     """Load an edge-box file and every device model it names; ConfigError on any problem."""
     data = _read_yaml(path)
@@ -198,6 +245,8 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
                 check_id(dev_id, "device id")
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+        if isinstance(entry.transport, BleTransport):
+            _check_ble_kit(entry, entry.transport, where)
         if entry.id in seen:
             raise ConfigError(f"{where}: device id {entry.id!r} is used twice")
         seen.add(entry.id)

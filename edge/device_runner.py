@@ -10,7 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.base import Decoded, DecodeError, Driver, DriverConfig, Framer
-from edge.config import BleSimTransport, ResolvedDevice, SerialTransport, TcpTransport
+from edge.config import (
+    BleSimTransport,
+    BleTransport,
+    ResolvedDevice,
+    SerialTransport,
+    TcpTransport,
+)
 from edge.transports.base import ByteTransport, TransportError
 from edge.transports.ble import SimulatedBleAdapter
 from edge.transports.serial_port import SerialTransport as PySerialTransport
@@ -38,6 +44,12 @@ def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTranspo
         return SocketTransport(t.host, t.port)
     if isinstance(t, BleSimTransport):
         return SimulatedBleAdapter(t.host, t.port)
+    if isinstance(t, BleTransport):
+        # Imported here: the BLE stack takes most of a second to import, and only boxes with
+        # bands need it.
+        from edge.transports.ble_central import BleCentral
+        return BleCentral(t.hci, dev.entry.ids, max_connections=t.max_connections,
+                          connect_timeout_s=t.connect_timeout_s, read_battery=t.read_battery)
     raise ValueError(f"{dev.entry.id}: transport {t.type} carries no bytes")
 
 

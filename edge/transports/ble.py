@@ -1,10 +1,12 @@
-"""BLE notifications: the adapter seam, and the simulated adapter the band simulator feeds.
+"""The simulated BLE adapter (`type: ble_sim`): band notifications as records over TCP.
 
-A real adapter (BlueZ through bleak) subscribes to characteristic 0x2A37 on every band of a
-class kit and hands each notification to the agent with the band's address; the simulated
-adapter receives the same notification bytes from simulators/hr_band.py over a local TCP
-stream of records: length u8 (6 + n), the 6-byte address (most significant byte first), then
-the n notification bytes. Real BLE is optional (bleak is not a dependency).
+The real radio is edge/transports/ble_central.py (`type: ble`), a GATT central on bumble that
+subscribes to characteristic 0x2A37 on every band of the kit and hands each notification to
+the agent with the band's address. This adapter hands on the same (address, notification)
+pairs, received from the lesson scenario (simulators/hr_band.py) over a local TCP stream of
+records: length u8 (6 + n), the 6-byte address (most significant byte first), then the n
+notification bytes. It stays for the scenarios and benchmarks, which run 40 bands at 6x
+speed with ropes in one process.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from drivers import jump_rope as jr
 from simulators.faults import Faults, disturb
@@ -11,6 +13,9 @@ from simulators.hr_band import Band
 from simulators.jump_rope import BaseStation
 from simulators.links import PtyLink, StreamServer, ble_record
 from simulators.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simulators.ble_link import ThreadedBandLink
 
 BAND_PERIOD_S = 1.0  # bands notify once a second
 ROPE_TEST_S = 60
@@ -38,10 +43,13 @@ class Lesson(Scenario):
     station: BaseStation | None = None
     rope_link: PtyLink | None = None
     ble: StreamServer | None = None
+    # With --ble-link the bands are GATT peripherals on a virtual BLE link instead.
+    radio: ThreadedBandLink | None = None
     _test_started: bool = False
 
     @classmethod
-    def build(cls, students: int, minutes: float, faults: Faults, seed: int) -> Lesson:
+    def build(cls, students: int, minutes: float, faults: Faults, seed: int,
+              ble_link: bool = False) -> Lesson:
         if students < 1 or minutes <= 0:
             raise ValueError("--students must be at least 1 and --minutes positive")
         duration = minutes * 60
@@ -58,10 +66,17 @@ class Lesson(Scenario):
             if rng.random() < faults.low_battery:
                 rope.battery_pct = rng.uniform(4, 12)
         lesson.rope_link = lesson.pty()
-        lesson.ble = lesson.server()
+        if ble_link:
+            # Imported here: the BLE stack takes most of a second to load.
+            from simulators.ble_link import ThreadedBandLink
+            lesson.radio = ThreadedBandLink(lesson.bands)
+            bands_transport = {"type": "ble", "max_connections": students,
+                               "hci": f"tcp-client:127.0.0.1:{lesson.radio.hci_port}"}
+        else:
+            lesson.ble = lesson.server()
+            bands_transport = {"type": "ble_sim", "host": "127.0.0.1", "port": lesson.ble.port}
         lesson.devices = [
-            {"id": "gym-bands", "model": "hr_band_ce_hrb40",
-             "transport": {"type": "ble_sim", "host": "127.0.0.1", "port": lesson.ble.port},
+            {"id": "gym-bands", "model": "hr_band_ce_hrb40", "transport": bands_transport,
              "ids": {b.address: f"hr-{b.index:02d}" for b in lesson.bands}},
             {"id": "gym-ropes", "model": "jump_rope_ce_rbs2",
              "transport": {"type": "serial", "port": lesson.rope_link.port},
@@ -71,7 +86,7 @@ class Lesson(Scenario):
         return lesson
 
     def step(self, t: float, dt: float) -> None:
-        assert self.station is not None and self.rope_link is not None and self.ble is not None
+        assert self.station is not None and self.rope_link is not None
         rng = self.rng
         in_test = self.rope_test_at_s <= t < self.rope_test_at_s + ROPE_TEST_S + 2
         if not self._test_started and t >= self.rope_test_at_s:
@@ -87,7 +102,10 @@ class Lesson(Scenario):
             note = band.step(BAND_PERIOD_S, min(1.0, base * self._effort[i]))
             if self.faults.garbage_rate and rng.random() < self.faults.garbage_rate:
                 note = note[:1]  # a notification cut short on the radio
-            self.ble.write(ble_record(band.address, note))
+            if self.radio is not None:
+                self.radio.notify(i, note)
+            elif self.ble is not None:
+                self.ble.write(ble_record(band.address, note))
             self.counters["band_notifications"] += 1
             self.frames_sent += 1
         answer = self.station.receive(self.rope_link.read())
@@ -97,3 +115,20 @@ class Lesson(Scenario):
             self.counters["rope_frames"] += 1
             self.counters["rope_results"] += frame[2] == jr.FrameType.RESULT
             self.frames_sent += 1
+
+    def wait_connected(self, timeout_s: float, agent_pid: int | None = None) -> None:
+        end = time.monotonic() + timeout_s
+        while self.radio is not None and self.radio.subscribed < len(self.bands) \
+                and time.monotonic() < end:
+            time.sleep(0.05)
+        super().wait_connected(max(0.0, end - time.monotonic()), agent_pid)
+
+    def _set_links(self, up: bool) -> None:
+        super()._set_links(up)
+        if self.radio is not None:
+            self.radio.set_in_range(up)
+
+    def close(self) -> None:
+        super().close()
+        if self.radio is not None:
+            self.radio.close()

@@ -75,3 +75,24 @@ def test_screening_day(tmp_path: Path, mosquitto: MosquittoProcess,
     edge = s["edge"]
     assert isinstance(edge, dict)
     assert edge["messages"] == s["records"] == 12 and edge["duplicate_frames"] > 0
+
+
+def test_lesson_over_the_virtual_ble_link(
+        tmp_path: Path, mosquitto: MosquittoProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    col = Collector(mqtt_settings_for(mosquitto), ["campus/sim-ble/hr_band/+/reading"],
+                    client_id="c-sim-ble").start()
+    assert col.wait_for(lambda ms: col._client.is_connected(), 5)
+    s = _simulate(["lesson", "--ble-link", "--students", "4", "--minutes", "1", "--speed", "6",
+                   "--drop-link", "15", "--school", "sim-ble"], mosquitto, tmp_path, capsys)
+    edge = s["edge"]
+    assert isinstance(edge, dict) and edge["decode_errors"] == 0
+    assert 4 * 60 <= s["band_notifications"] <= 4 * 61  # a tick may end past the minute
+    now = datetime.now(UTC)
+    readings = [parse_message(DeviceTopic.parse(t), p, now=now) for t, p, _ in col.snapshot()]
+    per_band = {f"hr-0{i}": 0 for i in range(1, 5)}
+    for m in readings:
+        per_band[m.device_id] += 1
+    # 15 of 60 scenario seconds every band was out of range; after it each was connected again.
+    assert all(40 <= n <= 46 for n in per_band.values()), per_band
+    assert edge["connects"] == 1  # the central reconnected the bands itself, no reopen
+    col.stop()
