@@ -155,7 +155,7 @@ def test_a_station_config_without_an_exercise_or_model_is_refused(tmp_path: Path
     runner, _ = _runner_for(tmp_path, tmp_path / "unused.avi")
     with pytest.raises(ValueError, match="must name the exercise"):
         runner.reconfigure(runner.config.model_copy(update={"exercise": None}))
-    with pytest.raises(ValueError, match="no pose model 'nope.onnx'"):
+    with pytest.raises(ValueError, match=r"no pose model 'nope\.onnx'"):
         runner.reconfigure(runner.config.model_copy(update={"model_file": "nope.onnx"}))
     assert runner._pending is None
 
