@@ -55,6 +55,7 @@ class TrackedDevice:
     kind: DeviceKind
     firmware: str | None
     runner: LinkState | None  # None for results submitted by a producer the agent did not start
+    source: str | None = None  # its address behind a shared radio (a BLE band), if any
     clock: OffsetEstimator = field(default_factory=OffsetEstimator)
     model_versions: dict[str, str] = field(default_factory=dict)
     last_frame_id: int | None = None
@@ -227,7 +228,8 @@ class EdgeAgent:
                 dev = TrackedDevice(kind=rec.kind, firmware=rec.firmware, runner=None)
             else:
                 dev = TrackedDevice(kind=rec.runner.dev.kind,
-                                    firmware=rec.runner.dev.model.firmware, runner=rec.runner)
+                                    firmware=rec.runner.dev.model.firmware, runner=rec.runner,
+                                    source=rec.transport_source)
             self._devices[device_id] = dev
         return dev
 
@@ -344,8 +346,7 @@ class EdgeAgent:
         if now - self._edge_status_s >= interval:
             self._publish_edge_status()
         for device_id, dev in self._devices.items():
-            online = dev.runner.online if dev.runner is not None else True
-            error = dev.runner.last_error if dev.runner is not None else None
+            online, error = self._link(dev)
             battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
                              and abs(dev.battery_pct - dev.status_battery) >= 5)
             if online == dev.online_sent and error == dev.error_sent and not battery_moved \
@@ -353,24 +354,45 @@ class EdgeAgent:
                 continue
             self._publish_device_status(device_id, dev, online)
 
+    @staticmethod
+    def _link(dev: TrackedDevice) -> tuple[bool, str | None]:
+        """Whether the device is reachable, and why not; its battery when the radio read it.
+
+        A band behind a shared BLE radio has its own link: the radio can be up while the band
+        is out of range.
+        """
+        if dev.runner is None:
+            return True, None
+        online, error = dev.runner.online, dev.runner.last_error
+        if isinstance(dev.runner, DeviceRunner) and dev.source is not None:
+            state = dev.runner.source_state(dev.source)
+            if state is not None:
+                if state.battery_pct is not None:
+                    dev.battery_pct = state.battery_pct
+                if online and not state.online:
+                    online, error = False, state.detail
+        return online, error
+
     def _publish_device_status(self, device_id: str, dev: TrackedDevice, online: bool) -> None:
+        link_online, error = self._link(dev)
+        online = online and link_online
         status = Status(device_id=device_id, kind=dev.kind,
                         state=DeviceState.ONLINE if online else DeviceState.OFFLINE,
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version,
-                        detail=self._device_detail(dev, online))
+                        detail=self._device_detail(dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
                           status.model_dump_json().encode(), retain=True)
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct
         dev.online_sent = online
-        dev.error_sent = dev.runner.last_error if dev.runner is not None else None
+        dev.error_sent = error
 
     @staticmethod
-    def _device_detail(dev: TrackedDevice, online: bool) -> str | None:
+    def _device_detail(dev: TrackedDevice, online: bool, error: str | None) -> str | None:
         if not online and dev.runner is not None:
-            return (dev.runner.last_error or "")[:256] or None
+            return (error or "")[:256] or None
         if isinstance(dev.runner, StationRunner):
             st = dev.runner
             return f"frames={st.frames} dropped={st.frames_dropped} results={st.submitted}"

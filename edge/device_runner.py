@@ -17,7 +17,7 @@ from edge.config import (
     SerialTransport,
     TcpTransport,
 )
-from edge.transports.base import ByteTransport, TransportError
+from edge.transports.base import ByteTransport, SourceState, TransportError
 from edge.transports.ble import SimulatedBleAdapter
 from edge.transports.serial_port import SerialTransport as PySerialTransport
 from edge.transports.tcp_stream import TcpTransport as SocketTransport
@@ -84,6 +84,12 @@ class DeviceRunner(threading.Thread):
     @property
     def corrupted_frames(self) -> int:
         return sum(f.corrupted_frames for f in self._framers.values())
+
+    def source_state(self, source: str) -> SourceState | None:
+        """The link of one device behind this runner's radio, when the transport knows it."""
+        query = getattr(self.transport, "source_state", None)
+        state = query(source) if query is not None else None
+        return state if isinstance(state, SourceState) else None
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the device (commands); written by this runner's thread."""

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """The link to one device behind a shared radio (a BLE band), for that device's status.
+
+    A transport that carries many devices may offer `source_state(source) -> SourceState |
+    None`; the agent then reports each device's own link instead of the radio's.
+    """
+
+    online: bool
+    battery_pct: float | None = None
+    detail: str | None = None
 
 
 class TransportError(OSError):

@@ -29,7 +29,7 @@ from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.transport import open_transport
 from bumble.transport.common import Transport, TransportLostError
 
-from edge.transports.base import TransportError
+from edge.transports.base import SourceState, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,16 @@ class BleCentral:
         self._stopping = None
         with self._cond:
             self._queue.clear()
+
+    def source_state(self, source: str) -> SourceState | None:
+        """A band's own link: connected or not, and its Battery Level (0x2A19) when read."""
+        band = self.bands.get(source)
+        if band is None:
+            return None
+        detail = None if band.connected else (band.last_error or "band not connected "
+                                               "(out of range, or switched off)")
+        battery = float(band.battery_pct) if band.battery_pct is not None else None
+        return SourceState(band.connected, battery, detail)
 
     @property
     def connected(self) -> list[str]:

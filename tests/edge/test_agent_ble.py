@@ -12,7 +12,7 @@ import yaml
 
 from campusedge.broker import MosquittoProcess
 from campusedge.cli import main
-from campusedge.contract import ReadingMessage
+from campusedge.contract import ReadingMessage, Status
 from campusedge.envelope import parse_message
 from campusedge.topics import DeviceTopic
 from campusedge.units import Metric
@@ -70,3 +70,20 @@ def test_heart_rates_reach_the_broker_under_the_kit_ids(
     # The band that left range came back, and the agent's central connected it again.
     assert len(sim.seen("connected", sim.addresses[2])) == 2, sim.events
     assert not sim.seen("connected", "CE:5E:00:00:FF:00")
+
+    # Each band's status is its own link: hr-03 went offline while out of range (the radio
+    # stayed up) and online again; the battery is the bands' Battery Level characteristic.
+    states: dict[str, list[Status]] = defaultdict(list)
+    for topic, payload, _ in col.snapshot():
+        if topic.endswith("/status") and "/hr_band/" in topic:
+            status = Status.model_validate_json(payload)
+            states[status.device_id].append(status)
+    hr03 = [s.state for s in states["hr-03"]]
+    assert "offline" in hr03 and hr03.index("offline") < len(hr03) - 1, hr03
+    assert hr03[hr03.index("offline") + 1] == "online", hr03
+    went = next(s for s in states["hr-03"] if s.state == "offline")
+    assert went.detail and "not connected" in went.detail
+    # (The first status may come before the battery was read, so None is allowed there.)
+    for device, history in states.items():
+        batteries = [s.battery_pct for s in history]
+        assert 100 in batteries and set(batteries) <= {None, 100}, (device, batteries)
