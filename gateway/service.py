@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -73,8 +74,23 @@ class Gateway:
 
     def start(self) -> None:
         if self.alerts is not None:
+            self._resume_heart_rate_windows()
             self.alerts.start()
         self.ingest.start()
+
+    def _resume_heart_rate_windows(self) -> None:
+        """Before ingest starts: give the alert engine the heart rates it saw before a restart."""
+        assert self.alerts is not None
+        engine = self.alerts.engine
+        since = engine.clock.now() - timedelta(seconds=engine.heart_rate_memory_s())
+        try:
+            rows = self.store.readings(metric="heart_rate", since=since, limit=200_000)
+        except Exception:  # a store that cannot answer now must not stop the gateway starting
+            log.exception("could not read recent heart rates; sustained windows start empty")
+            return
+        replayed = engine.resume_heart_rate(rows)
+        if replayed:
+            log.info("heart-rate alerts resumed from %d stored readings", replayed)
 
     def stop(self) -> None:
         self.ingest.stop()

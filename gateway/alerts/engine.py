@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
+from campusedge.contract import TimeQuality
+from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
 from gateway.alerts.lifecycle import Lifecycle
@@ -24,7 +26,7 @@ from gateway.devices import Devices
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
 from gateway.state import StateDB
-from gateway.store.base import StoredMessage
+from gateway.store.base import ReadingRow, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,37 @@ class AlertEngine:
                 self._split(device_rules.on_message(msg, cfg.devices), candidates, clears)
             self._clear(clears)
             self.process(candidates)
+
+    def resume_heart_rate(self, rows: Iterable[ReadingRow]) -> int:
+        """After a restart: run the last minutes' stored heart rates through the watch again.
+
+        A "sustained" window that began before the stop then goes on where it was instead of
+        starting from zero (the broker's persistent session delivers what came during the
+        stop, so the window has no hole). Silence still counts from this start, so no band is
+        reported lost for the time the gateway was down. Returns the readings replayed.
+        """
+        replayed = 0
+        with self._lock:
+            candidates: list[Candidate] = []
+            for row in sorted(rows, key=lambda r: (r.ts, r.device_id, r.seq)):
+                if row.metric != "heart_rate" or row.kind != DeviceKind.HR_BAND.value:
+                    continue
+                msg = StoredMessage(
+                    school=row.school, kind=DeviceKind.HR_BAND, device_id=row.device_id,
+                    seq=row.seq, ts=row.ts, time_quality=TimeQuality(row.time_quality),
+                    received_at=self.heart_rate.watching_since,
+                    readings=((row.metric, row.value, row.unit),))
+                cfg = self.configs.for_school(row.school).heart_rate
+                candidates.extend(self.heart_rate.on_message(msg, cfg, self.lookup))
+                replayed += 1
+            # An alert already open folds these in (same key); one the stop cut short opens.
+            self.process(candidates)
+        return replayed
+
+    def heart_rate_memory_s(self) -> float:
+        """How far back `resume_heart_rate` needs readings: the longest sustained window."""
+        return max(max(c.heart_rate.high_sustain_s, c.heart_rate.low_sustain_s)
+                   for c in self.configs.all())
 
     @staticmethod
     def _split(items: list[Candidate | device_rules.Clear], candidates: list[Candidate],

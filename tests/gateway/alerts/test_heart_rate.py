@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from gateway.alerts.engine import AlertEngine
 from gateway.alerts.model import Rule, Severity
 from gateway.alerts.rules.heart_rate import tanaka_max
 from gateway.roster import LessonKind
+from gateway.store.factory import open_store
 from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, heart_rate
 
 BANDS = {f"band-{i}": f"c1s{i:02d}" for i in range(6)}
@@ -103,3 +105,37 @@ def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
     w.clock.advance(timedelta(seconds=61))
     w.engine.tick()
     assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == len(BANDS)
+
+
+def test_a_restart_resumes_sustained_windows_from_the_store(tmp_path: Path) -> None:
+    w, lesson_id = lesson_world(tmp_path)
+    store = open_store(f"sqlite:///{tmp_path / 'readings.db'}")
+    # 40 s of runaway heart rate before the gateway stops: not yet an alert (60 s needed).
+    for t in range(40):
+        at = MORNING + timedelta(seconds=t + 1)
+        w.clock.set(at)
+        msgs = [heart_rate(d, 190.0 if d == "band-3" else 150.0, at) for d in BANDS]
+        store.write(msgs)
+        w.engine.on_batch(batch(*msgs))
+    assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
+
+    # A new engine on the same state, as after a restart, given what the store holds.
+    restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out],
+                            clock=w.clock)
+    since = w.clock.now() - timedelta(seconds=restarted.heart_rate_memory_s())
+    assert restarted.resume_heart_rate(store.readings(metric="heart_rate", since=since)) > 0
+    w.engine = restarted
+    run_from = 40
+    for t in range(run_from, run_from + 25):
+        at = MORNING + timedelta(seconds=t + 1)
+        w.clock.set(at)
+        restarted.on_batch(batch(*(heart_rate(d, 190.0 if d == "band-3" else 150.0, at)
+                                   for d in BANDS)))
+        restarted.tick()
+    # 60 s held in all, counted across the restart (without the stored window: at 100 s).
+    [alert] = restarted.lifecycle.find(rule=Rule.HR_HIGH)
+    assert alert.student_id == "c1s03" and alert.lesson_id == lesson_id
+    assert alert.opened_at == MORNING + timedelta(seconds=61)
+    # Replayed readings do not make the bands look silent since before the restart.
+    assert not restarted.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
+    store.close()
