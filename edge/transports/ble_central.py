@@ -162,8 +162,8 @@ class BleCentral:
         band = self.bands.get(source)
         if band is None:
             return None
-        detail = None if band.connected else (band.last_error or "band not connected "
-                                               "(out of range, or switched off)")
+        detail = None if band.connected else (
+            f"band not connected: {band.last_error or 'not heard yet (out of range, or off)'}")
         battery = float(band.battery_pct) if band.battery_pct is not None else None
         return SourceState(band.connected, battery, detail)
 
@@ -280,6 +280,7 @@ class BleCentral:
                 await self._subscribe(address, connection)
                 band.connected = True
                 band.connects += 1
+                band.last_error = None
                 log.info("%s: %s connected", radio.spec, address)
         except (BaseBumbleError, TimeoutError, LookupError) as exc:
             band.last_error = f"GATT: {exc}"
@@ -323,6 +324,8 @@ class BleCentral:
         log.info("%s: %s disconnected (reason 0x%02X)", radio.spec, address, reason)
         radio.links.pop(address, None)
         self.bands[address].connected = False
+        # 0x08 is a supervision timeout: the band went out of range or its battery died.
+        self.bands[address].last_error = f"link lost (HCI reason 0x{reason:02X})"
         self._claimed.discard(address)
         if self._stopping is not None and not self._stopping.done():
             asyncio.get_running_loop().create_task(self._scan(radio))
