@@ -324,7 +324,7 @@ class EdgeAgent:
 
     # -- status ------------------------------------------------------------------------
 
-    def _edge_status(self, state: DeviceState) -> bytes:
+    def _edge_status(self, state: DeviceState, *, stopped: bool = False) -> bytes:
         detail = (f"buffered={self.buffer.count} dropped={self.stats.dropped} "
                   f"decode_errors={self.stats.decode_errors} "
                   f"corrupted_frames={self.stats.corrupted_frames}")
@@ -333,7 +333,7 @@ class EdgeAgent:
         return Status(device_id=self.edge_id, kind=DeviceKind.EDGE, state=state,
                       ts=datetime.now(UTC), firmware=self.box.box.firmware,
                       model_versions=dict(self.model_versions),
-                      config_version=self.config_version,
+                      config_version=self.config_version, stopped=stopped,
                       detail=detail[:256]).model_dump_json().encode()
 
     def _publish_edge_status(self) -> None:
@@ -373,15 +373,17 @@ class EdgeAgent:
                     online, error = False, state.detail
         return online, error
 
-    def _publish_device_status(self, device_id: str, dev: TrackedDevice, online: bool) -> None:
+    def _publish_device_status(self, device_id: str, dev: TrackedDevice, online: bool, *,
+                               stopped: bool = False) -> None:
         link_online, error = self._link(dev)
-        online = online and link_online
+        online = online and link_online and not stopped
         status = Status(device_id=device_id, kind=dev.kind,
                         state=DeviceState.ONLINE if online else DeviceState.OFFLINE,
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
-                        config_version=self.config_version,
-                        detail=self._device_detail(dev, online, error))
+                        config_version=self.config_version, stopped=stopped,
+                        detail="box stopped" if stopped else
+                        self._device_detail(dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
                           status.model_dump_json().encode(), retain=True)
         dev.status_sent_s = time.monotonic()
@@ -405,8 +407,9 @@ class EdgeAgent:
         if not self.link.connected.is_set():
             return
         for device_id, dev in self._devices.items():
-            self._publish_device_status(device_id, dev, online=False)
-        self.link.publish(self._edge_topic, self._edge_status(DeviceState.OFFLINE), retain=True)
+            self._publish_device_status(device_id, dev, online=False, stopped=True)
+        self.link.publish(self._edge_topic,
+                          self._edge_status(DeviceState.OFFLINE, stopped=True), retain=True)
         time.sleep(0.2)  # let paho write the last packets before the disconnect
 
     # -- commands ----------------------------------------------------------------------

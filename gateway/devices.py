@@ -87,6 +87,26 @@ class Devices:
                 else self.db.query(sql + " ORDER BY device_id"))
         return [_record(r) for r in rows]
 
+    def kinds(self, device_ids: Iterable[str]) -> dict[str, str]:
+        """The recorded kind of each of *device_ids* that the gateway has heard from."""
+        ids = list(device_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r["device_id"]: r["kind"] for r in self.db.query(
+            f"SELECT device_id, kind FROM devices WHERE device_id IN ({marks})", tuple(ids))}
+
+    def last_statuses(self, device_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+        """(time, state) of the last status recorded for each of *device_ids*."""
+        ids = list(device_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.query(f"SELECT device_id, status_at, state FROM devices WHERE device_id "
+                             f"IN ({marks}) AND status_at IS NOT NULL", tuple(ids))
+        return {r["device_id"]: (datetime.fromisoformat(r["status_at"]), r["state"])
+                for r in rows}
+
     def get(self, device_id: str) -> DeviceRecord | None:
         rows = self.db.query("SELECT * FROM devices WHERE device_id=?", (device_id,))
         return _record(rows[0]) if rows else None

@@ -195,7 +195,8 @@ class Ingest:
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
-        self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0}
+        self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0,
+                      "stale_statuses": 0}
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -317,6 +318,7 @@ class Ingest:
         written = self.store.write(out.messages) if out.messages else None
         if out.dead_letters:
             self.store.write_dead_letters(out.dead_letters)
+        out.statuses = self._fresh(out.statuses)
         seen: dict[tuple[str, str, str], tuple[datetime, int]] = {}
         for m in out.messages:
             key = (m.school, m.device_id, m.kind.value)
@@ -335,6 +337,26 @@ class Ingest:
                         letter.detail)
             side.publish(dead_letter_topic(letter.school or "unknown"),
                          dead_letter_payload(letter))
+        return out
+
+    def _fresh(self, statuses: list[tuple[str, Status]]) -> list[tuple[str, Status]]:
+        """Drop a status that is the one already recorded for its device (same time, state).
+
+        Statuses are retained, so the broker sends each device's last one again on every
+        reconnection of the gateway; taken as news, it would reopen the alerts it raised once
+        and count them again. (Older is not enough to drop: a last will carries the time its
+        client connected, earlier than the statuses that client sent since.)
+        """
+        if not statuses:
+            return statuses
+        recorded = self.devices.last_statuses(status.device_id for _, status in statuses)
+        out = []
+        for school, status in statuses:
+            if status.ts is not None and \
+                    recorded.get(status.device_id) == (status.ts, status.state.value):
+                self.stats["stale_statuses"] += 1
+                continue
+            out.append((school, status))
         return out
 
     def _account(self, batch: Sequence[Inbound], out: CommittedBatch, inserted: int,

@@ -276,8 +276,14 @@ class AlertEngine:
             school = self.lookup.school_of_class(lesson.class_id)
             if school is None:
                 continue
-            out.append((school, lesson, self.roster.assignments(lesson.id),
-                        self.configs.for_school(school).heart_rate))
+            # Only heart-rate bands can lose a heart-rate signal: a lesson also binds ropes
+            # (and other devices) to its students. A band the gateway has never heard from
+            # has no recorded kind and is not watched until it is.
+            assigned = self.roster.assignments(lesson.id)
+            kinds = self.devices.kinds(assigned)
+            bands = {d: s for d, s in assigned.items()
+                     if kinds.get(d) == DeviceKind.HR_BAND.value}
+            out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
         return out
 
     def _renotify(self, now: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -334,13 +334,25 @@ class Lifecycle:
 
     def find(self, *, school: str | None = None, rule: Rule | None = None,
              state: AlertState | None = None, since: datetime | None = None,
-             until: datetime | None = None, limit: int = 500) -> list[Alert]:
+             until: datetime | None = None, limit: int = 500,
+             readable: tuple[Collection[Rule], Collection[Rule], str | None] | None = None
+             ) -> list[Alert]:
+        """Newest first; `readable` (see visibility.readable) narrows it to one person's."""
         sql, params = "SELECT * FROM alerts WHERE 1=1", list[object]()
         for column, value in (("school", school), ("rule", rule and rule.value),
                               ("state", state and state.value)):
             if value is not None:
                 sql += f" AND {column}=?"
                 params.append(value)
+        if readable is not None:
+            anyone, own, teacher_id = readable
+            marks = ",".join("?" * len(anyone)) or "NULL"
+            sql += f" AND (rule IN ({marks})"
+            params.extend(r.value for r in anyone)
+            if own and teacher_id is not None:
+                sql += f" OR (rule IN ({','.join('?' * len(own))}) AND teacher_id=?)"
+                params.extend([*(r.value for r in own), teacher_id])
+            sql += ")"
         if since is not None:
             sql += " AND opened_at >= ?"
             params.append(since.isoformat())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.alerts.model import DEVICE_RULES, HEART_RATE_RULES, Alert
+from gateway.alerts.model import DEVICE_RULES, HEART_RATE_RULES, Alert, Rule
 from gateway.auth import Role, User
 
 
@@ -30,3 +30,19 @@ def may_see_name(user: User, alert: Alert) -> bool:
 def may_act(user: User, alert: Alert) -> bool:
     """Who may acknowledge or resolve: the alert's recipients."""
     return is_recipient(user, alert)
+
+
+def may_read(user: User, alert: Alert) -> bool:
+    """Device alerts are for every role; a health alert only for the people it is sent to."""
+    return alert.rule in DEVICE_RULES or user.role is Role.HEALTH_STAFF \
+        or is_recipient(user, alert)
+
+
+def readable(user: User) -> tuple[frozenset[Rule], frozenset[Rule], str | None]:
+    """`may_read` as a query: rules anyone of this role may list, rules listed only for the
+    alerts of one teacher's lessons, and that teacher."""
+    if user.role is Role.HEALTH_STAFF:
+        return frozenset(Rule), frozenset(), None
+    if user.role is Role.PE_TEACHER:
+        return frozenset(DEVICE_RULES), frozenset(HEART_RATE_RULES), user.id
+    return frozenset(DEVICE_RULES), frozenset(), None

@@ -79,6 +79,8 @@ def test_a_station_publishes_counts_and_sets_with_seq_time_and_model(
     pose = sidecar["sha256"][:12]
     assert statuses["pe-cam"].model_versions == {"pose": pose}
     assert statuses["test-box"].model_versions == {"pose": pose}
+    # The last statuses say the box was stopped on purpose: offline, but no fault to page on.
+    assert all(s.state == "offline" and s.stopped for s in statuses.values())
     # The camera that cannot open is reported, and the box ran on.
     broken = [Status.model_validate_json(p) for t, p, _ in col.snapshot()
               if t.endswith("pe-broken/status")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -22,7 +23,13 @@ class MqttAlertPublisher:
     def __init__(self, settings: MqttSettings, configs: AlertConfigs,
                  client_id: str = "campusedge-alerts") -> None:
         self.configs = configs
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        # The publisher keeps no session (it subscribes to nothing; paho resends its unacked
+        # QoS 1 messages itself), so its id only has to be unique: a fixed one would make two
+        # gateways on one broker throw each other off, again and again.
+        self.client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
+        self._client.enable_logger(log)  # paho's own errors, timestamped, not bare on stderr
+        self._client.on_disconnect = self._on_disconnect
         if settings.username:
             password = settings.password
             self._client.username_pw_set(settings.username,
@@ -32,6 +39,12 @@ class MqttAlertPublisher:
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._settings = settings
         self._started = False
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
+                       reason: object, properties: object) -> None:
+        if self._started:
+            log.warning("alert publisher %s disconnected (%s); paho reconnects and resends",
+                        self.client_id, reason)
 
     def start(self) -> None:
         """Connect in the background; notifications published before that are queued."""
@@ -48,6 +61,6 @@ class MqttAlertPublisher:
 
     def close(self) -> None:
         if self._started:
+            self._started = False  # first: this disconnect is not worth a warning
             self._client.disconnect()
             self._client.loop_stop()
-            self._started = False

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from campusedge.contract import DeviceState, Status
+from campusedge.topics import DeviceKind
 from gateway.alerts.config import DeviceConfig, SchoolAlertConfig
 from gateway.alerts.model import Candidate, Rule, Severity
 from gateway.alerts.rules import reading
@@ -47,14 +48,21 @@ def _battery(school: str, device_id: str, pct: float, at: datetime,
 def on_status(school: str, status: Status, at: datetime,
               cfg: DeviceConfig) -> list[Candidate | Clear]:
     out: list[Candidate | Clear] = []
-    if status.state is DeviceState.OFFLINE:
+    if status.state is DeviceState.OFFLINE and status.stopped:
+        pass  # a clean stop of its box: shown offline in the fleet, not a fault to page about
+    elif status.state is DeviceState.OFFLINE:
+        # An edge box's offline status that is not a clean stop is its last will (the broker
+        # publishes it when the box's connection dies); a device's comes from its box, which
+        # lost the link to it and says why in the detail.
+        lost = status.kind is DeviceKind.EDGE
+        why = "connection lost (last will)" if lost else (status.detail or "link lost")
         out.append(Candidate(rule=Rule.DEVICE_OFFLINE, key=offline_key(status.device_id),
                              school=school, severity=Severity.WARNING, at=at,
                              device_id=status.device_id,
-                             summary=f"{status.kind.value} {status.device_id} went offline "
-                                     "(last will)",
-                             detail={"reason": "last_will", "kind": status.kind.value,
-                                     "detail": status.detail}))
+                             summary=f"{status.kind.value} {status.device_id} went offline: "
+                                     f"{why}"[:200],
+                             detail={"reason": "last_will" if lost else "device_fault",
+                                     "kind": status.kind.value, "detail": status.detail}))
     else:
         out.append(Clear(offline_key(status.device_id), "back_online"))
     if status.battery_pct is not None:

@@ -17,11 +17,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.alerts.lifecycle import LifecycleError
-from gateway.alerts.model import Alert, AlertState, Rule
+from gateway.alerts.model import HEART_RATE_RULES, Alert, AlertState, Rule
 from gateway.alerts.notification import Notification
 from gateway.alerts.referrals import REFERRAL_STATES, Referral
 from gateway.alerts.service import AlertService
-from gateway.alerts.visibility import is_recipient, may_act, may_see_name
+from gateway.alerts.visibility import is_recipient, may_act, may_read, may_see_name, readable
 from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, HealthStaff
 from gateway.auth import Role, User
 from gateway.service import Gateway
@@ -357,8 +357,9 @@ async def stream(request: Request, gateway: GatewayDep,
 def list_alerts(gateway: GatewayDep, user: AnyStaff, school: str | None = None,
                 rule: Rule | None = None, state: AlertState | None = None,
                 limit: int = Query(default=200, ge=1, le=2000)) -> list[AlertPublic]:
+    # Health alerts only for the people they are sent to; device alerts for everyone.
     alerts = _service(gateway).engine.lifecycle.find(school=school, rule=rule, state=state,
-                                                     limit=limit)
+                                                     limit=limit, readable=readable(user))
     audit_alert_reads(gateway, user, alerts, "list_alert")
     return [present(gateway, user, a) for a in alerts]
 
@@ -367,18 +368,24 @@ def list_alerts(gateway: GatewayDep, user: AnyStaff, school: str | None = None,
 def get_alert(alert_id: int, gateway: GatewayDep, user: AnyStaff) -> AlertDetail:
     service = _service(gateway)
     alert = _alert_or_404(service, alert_id)
+    if not may_read(user, alert):
+        raise _not_yours(user, alert)
     audit_alert_reads(gateway, user, [alert], "read_alert")
     history = [AlertEventPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
                for e in service.engine.lifecycle.history(alert_id)]
     return AlertDetail(**present(gateway, user, alert).model_dump(), history=history)
 
 
+def _not_yours(user: User, alert: Alert) -> HTTPException:
+    mine = user.role is Role.PE_TEACHER and alert.rule in HEART_RATE_RULES
+    return HTTPException(403, f"role {user.role.value} does not handle {alert.rule.value} "
+                              "alerts" + (" of another teacher's lesson" if mine else ""))
+
+
 def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
     alert = _alert_or_404(service, alert_id)
     if not may_act(user, alert):
-        raise HTTPException(403, f"role {user.role.value} does not handle {alert.rule.value} "
-                            "alerts" + (" of another teacher's lesson"
-                                        if user.role is Role.PE_TEACHER else ""))
+        raise _not_yours(user, alert)
     return alert
 
 

@@ -92,25 +92,41 @@ def test_names_only_for_health_staff_and_the_lessons_teacher(api: Api) -> None:
     seed(api)
     assert names(api.get("nurse", "/api/alerts")) == {
         "fever": "Name c1s01", "hr_high": "Name c1s02", "device_offline": None}
+    # A health alert is listed only for the people it is sent to: the lesson's teacher sees
+    # the heart-rate alert of their own lesson (with the name), not the fever at the gate.
     assert names(api.get("teacher1", "/api/alerts")) == {
-        "fever": None, "hr_high": "Name c1s02", "device_offline": None}
+        "hr_high": "Name c1s02", "device_offline": None}
+    # Everyone else sees device alerts only: no student ids, pseudonymous or not.
     for other in ("teacher2", "it"):
         listed = api.get(other, "/api/alerts")
-        assert all(a["student_name"] is None for a in listed)
-        by_rule = {a["rule"]: a for a in listed}
-        assert by_rule["fever"]["student_id"] == "c1s01"  # the pseudonymous id stays
-        assert "Name" not in str(listed)
+        assert [a["rule"] for a in listed] == ["device_offline"]
+        assert "c1s0" not in str(listed)
+
+
+def test_a_health_alert_is_refused_to_those_it_is_not_sent_to(api: Api) -> None:
+    ids = seed(api)
+    for who, rule in (("it", "fever"), ("it", "hr_high"), ("teacher2", "hr_high"),
+                      ("teacher1", "fever")):
+        r = api.client.get(f"/api/alerts/{ids[rule]}", headers=api.auth(who))
+        assert r.status_code == 403, (who, rule)
+        assert f"does not handle {rule} alerts" in r.json()["detail"]
+    assert api.get("teacher1", f"/api/alerts/{ids['hr_high']}")["student_name"] == "Name c1s02"
+    assert api.get("it", f"/api/alerts/{ids['device_offline']}")["device_id"] == "gate-9"
+    # Asking for a rule one may not see gives nothing rather than someone else's alerts.
+    assert api.get("it", "/api/alerts", rule="fever") == []
+    # Refused reads are not health data shown: nothing audited for them.
+    assert not [e for e in api.gateway.audit.entries() if e.user_id in ("it", "teacher2")]
 
 
 def test_every_read_of_health_data_is_audited(api: Api) -> None:
     ids = seed(api)
-    api.get("teacher2", "/api/alerts")
+    api.get("teacher1", "/api/alerts")
     api.get("nurse", f"/api/alerts/{ids['fever']}")
     api.get("it", f"/api/alerts/{ids['device_offline']}")
     entries = api.gateway.audit.entries()
     seen = {(e.user_id, e.action, e.subject_type, e.subject_id) for e in entries}
-    assert ("teacher2", "list_alert", "student", "c1s01") in seen
-    assert ("teacher2", "list_alert", "student", "c1s02") in seen
+    assert ("teacher1", "list_alert", "student", "c1s02") in seen
+    assert ("teacher1", "list_alert", "student", "c1s01") not in seen  # not shown to them
     assert ("nurse", "read_alert", "student", "c1s01") in seen
     # A device alert is not health data.
     assert not [e for e in entries if e.user_id == "it"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from campusedge.contract import DeviceState
+from campusedge.contract import DeviceState, Status
 from campusedge.topics import DeviceKind
 from gateway.alerts.model import AlertState, Rule
 from gateway.alerts.notification import NotificationKind
@@ -19,12 +19,13 @@ from tests.gateway.alerts.scenario import (
 )
 
 
-def test_last_will_opens_and_birth_resolves(tmp_path: Path) -> None:
+def test_an_offline_status_opens_and_birth_resolves(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
     w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
-    assert alert.detail["reason"] == "last_will" and alert.count == 2
+    # A device's offline status comes from its box, which lost the link to it.
+    assert alert.detail["reason"] == "device_fault" and alert.count == 2
     w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.ONLINE, MORNING)]))
     resolved = w.engine.lifecycle.get(alert.id)
     assert resolved is not None and resolved.state is AlertState.RESOLVED
@@ -70,3 +71,16 @@ def test_gate_readings_do_not_trip_device_rules(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     w.engine.on_batch(batch(gate_pass("card-c1s01", 36.5, MORNING)))
     assert w.engine.lifecycle.find() == []
+
+
+def test_a_boxs_last_will_alerts_and_a_clean_stop_does_not(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    lost = Status(device_id="box-1", kind=DeviceKind.EDGE, state=DeviceState.OFFLINE,
+                  ts=MORNING)
+    stopped = [Status(device_id=d, kind=k, state=DeviceState.OFFLINE, ts=MORNING,
+                      stopped=True, detail="box stopped")
+               for d, k in (("box-2", DeviceKind.EDGE), ("gate-2", DeviceKind.TEMP_GATE))]
+    w.engine.on_batch(batch(statuses=[("sch1", lost), *(("sch1", s) for s in stopped)]))
+    [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+    assert alert.device_id == "box-1" and alert.detail["reason"] == "last_will"
+    assert alert.summary == "edge box-1 went offline: connection lost (last will)"

@@ -10,13 +10,27 @@ from gateway.alerts.model import Rule, Severity
 from gateway.alerts.rules.heart_rate import tanaka_max
 from gateway.roster import LessonKind
 from gateway.store.factory import open_store
-from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, heart_rate
+from tests.gateway.alerts.scenario import (
+    MORNING,
+    SCHOOL,
+    World,
+    batch,
+    build_world,
+    heart_rate,
+)
 
 BANDS = {f"band-{i}": f"c1s{i:02d}" for i in range(6)}
 
 
+def heard_before(w: World, devices: dict[str, str]) -> None:
+    """Record the devices' kinds, as ingest does when it first hears from them."""
+    w.devices.apply([], [(SCHOOL, d, kind, MORNING - timedelta(days=1), 1)
+                         for d, kind in devices.items()])
+
+
 def lesson_world(tmp: Path) -> tuple[World, str]:
     w = build_world(tmp)
+    heard_before(w, dict.fromkeys(BANDS, "hr_band"))
     lesson = w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS, at=MORNING,
                                    lesson_id="pe-1")
     return w, lesson.id
@@ -97,6 +111,7 @@ def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> 
 
 def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
     w = build_world(tmp_path)
+    heard_before(w, dict.fromkeys(BANDS, "hr_band"))
     # The lesson began ten minutes before this engine (a gateway restart mid-lesson).
     w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS,
                           at=MORNING - timedelta(minutes=10), lesson_id="pe-2")
@@ -139,3 +154,17 @@ def test_a_restart_resumes_sustained_windows_from_the_store(tmp_path: Path) -> N
     # Replayed readings do not make the bands look silent since before the restart.
     assert not restarted.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
     store.close()
+
+
+def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    # A lesson binds ropes to students as well as bands; ropes send no heart rate.
+    heard_before(w, {"band-1": "hr_band", "rope-1": "jump_rope"})
+    w.roster.start_lesson("c1", "t1", LessonKind.LESSON,
+                          {"band-1": "c1s01", "rope-1": "c1s02", "band-new": "c1s03"},
+                          at=MORNING, lesson_id="pe-3")
+    w.clock.advance(timedelta(seconds=61))
+    w.engine.tick()
+    # The silent band is reported; the rope is not, and neither is a band never heard of
+    # (its kind is unknown until it first connects).
+    assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == ["band-1"]
