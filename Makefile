@@ -48,7 +48,7 @@ test: $(TEST_STAMP) services lint typecheck
 	$(VENV)/bin/campusedge contract export --out docs/contract --check
 	$(VENV)/bin/python -m pytest -q
 	@# Repetition counting on the real evaluation clips, when the folder is beside the project.
-	$(VENV)/bin/campusedge pe eval $(EVAL_VIDEOS)
+	$(VENV)/bin/campusedge pe eval --if-present $(EVAL_VIDEOS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

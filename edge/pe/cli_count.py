@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from edge.pe.counters import Exercise
@@ -35,14 +36,21 @@ def run(args: argparse.Namespace) -> int:
                               start_frame=args.start_frame, end_frame=args.end_frame,
                               stride=args.stride)
     except (ModelError, SourceError) as exc:
-        print(f"campusedge pe count: {exc}")
+        print(f"campusedge pe count: {exc}", file=sys.stderr)
+        return 1
+    if counted.frames == 0:
+        print(f"campusedge pe count: {args.video} has no frames from --start-frame "
+              f"{args.start_frame}" + (f" to --end-frame {args.end_frame}"
+                                       if args.end_frame is not None else "")
+              + " (is the start past the end of the video?)", file=sys.stderr)
         return 1
     result = counted.result
     if args.json:
         print(json.dumps(counted.to_json()))
     else:
         print(f"{args.video}: {result.count} {args.exercise} reps in {counted.frames} frames "
-              f"({counted.fps:.1f} frames/s); cadence {result.cadence_per_min:.0f}/min; "
+              f"(processed at {counted.fps:.1f} frames/s); "
+              f"cadence {result.cadence_per_min:.0f}/min; "
               f"form flags {result.form_flags or 'none'}")
         print("rep frames:", " ".join(str(r.frame) for r in result.reps))
     return 0

@@ -38,9 +38,9 @@ def test_count_window_limits_frames(jacks_clip: Path,
 
 def test_count_missing_file_is_a_clear_error(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines = _run(["pe", "count", str(tmp_path / "no.mp4"), "--exercise", "squat"], capsys)
+    code = main(["pe", "count", str(tmp_path / "no.mp4"), "--exercise", "squat"])
     assert code == 1
-    assert "does not exist" in lines[-1]
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_eval_reports_mae_and_obo(jacks_clip: Path, tmp_path: Path,
@@ -57,11 +57,34 @@ def test_eval_reports_mae_and_obo(jacks_clip: Path, tmp_path: Path,
     assert summary["obo"] == 1.0
 
 
-def test_eval_without_folder_says_so_and_passes(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines = _run(["pe", "eval", str(tmp_path / "absent")], capsys)
+def test_eval_without_folder_is_an_error_unless_asked_to_skip(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["pe", "eval", str(tmp_path / "absent")])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    code, lines = _run(["pe", "eval", "--if-present", str(tmp_path / "absent")], capsys)
     assert code == 0
-    assert "does not exist" in lines[-1]
+    assert "does not exist" in lines[-1] and "skipped" in lines[-1]
+
+
+def test_eval_goes_on_past_an_unreadable_clip(jacks_clip: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "jacks.avi").symlink_to(jacks_clip)
+    (tmp_path / "manifest.csv").write_text(
+        "file,exercise,count,count_unit,start_frame,end_frame,confidence,source\n"
+        "gone.avi,jumping_jack,5,jacks,0,,made here,drawn\n"
+        f"jacks.avi,jumping_jack,{JACKS},jacks,0,,made here,drawn\n")
+    code, lines = _run(["pe", "eval", str(tmp_path), "--json"], capsys)
+    assert code == 1  # a clip could not be read: not a clean evaluation
+    assert any(line.startswith("gone.avi") and "cannot read" in line for line in lines)
+    summary = json.loads(lines[-1])
+    assert summary["unreadable"] == ["gone.avi"] and summary["obo"] == 1.0
+
+
+def test_count_past_the_end_of_the_video_is_an_error(
+        jacks_clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["pe", "count", str(jacks_clip), "--exercise", "squat",
+                 "--start-frame", "100000"])
+    assert code == 1 and "past the end" in capsys.readouterr().err
 
 
 def test_eval_bad_manifest_names_line(tmp_path: Path,
