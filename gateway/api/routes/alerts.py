@@ -390,7 +390,9 @@ def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
-def acknowledge(alert_id: int, body: Note, gateway: GatewayDep, user: AnyStaff) -> AlertPublic:
+def acknowledge(alert_id: int, gateway: GatewayDep, user: AnyStaff,
+                body: Note | None = None) -> AlertPublic:
+    body = body or Note()  # a bare POST acknowledges without a note
     service = _service(gateway)
     _acting(service, user, alert_id)
     try:
@@ -401,8 +403,9 @@ def acknowledge(alert_id: int, body: Note, gateway: GatewayDep, user: AnyStaff) 
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertPublic)
-def resolve(alert_id: int, body: Resolution, gateway: GatewayDep,
-            user: AnyStaff) -> AlertPublic:
+def resolve(alert_id: int, gateway: GatewayDep, user: AnyStaff,
+            body: Resolution | None = None) -> AlertPublic:
+    body = body or Resolution()
     service = _service(gateway)
     _acting(service, user, alert_id)
     try:

@@ -217,3 +217,13 @@ def test_alert_metrics_are_exported(api: Api) -> None:
     assert 'campusedge_alerts_opened_total{rule="fever",severity="warning"} 1.0' in text
     assert 'campusedge_alerts_opened_total{rule="hr_high",severity="critical"} 1.0' in text
     assert "campusedge_alert_sse_clients 0.0" in text
+
+
+def test_a_bare_post_acknowledges_and_refusals_name_the_reason(api: Api) -> None:
+    ids = seed(api)
+    r = api.client.post(f"/api/alerts/{ids['fever']}/acknowledge", headers=api.auth("nurse"))
+    assert r.status_code == 200 and r.json()["acknowledged_by"] == "nurse"
+    r = api.client.post(f"/api/alerts/{ids['device_offline']}/resolve",
+                        headers=api.auth("teacher1"))
+    assert r.status_code == 403
+    assert r.json()["detail"] == "role pe_teacher does not handle device_offline alerts"
