@@ -50,10 +50,8 @@ def load_settings(cls: type[S], options: Mapping[str, str], **values: Any) -> S:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
-            if field in values:
-                where = options.get(field, field)
-            else:
-                where = f"{prefix}{field}".upper()  # given by the environment, or not at all
+            # Not given on the command line: from the environment (or missing altogether).
+            where = options.get(field, field) if field in values else f"{prefix}{field}".upper()
             value = error.get("input")
             shown = f"={value!r}" if isinstance(value, str | int | float) else ""
             problems.append(f"{where}{shown}: {error['msg']}")
