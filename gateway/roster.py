@@ -118,6 +118,8 @@ class Roster:
     # --- classes and students -------------------------------------------------------------
     def add_class(self, class_id: str, school: str, name: str, grade: str,
                   pe_teacher_id: str | None = None) -> None:
+        """Create or overwrite a class, unchecked (seeding, benches, tests); the API creates
+        with `create_class` and changes with `update_class`."""
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO classes(id, school, name, grade, pe_teacher_id) VALUES (?,?,?,?,?) "
