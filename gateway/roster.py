@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -57,6 +58,20 @@ class RosterError(ValueError):
     """Roster input that cannot be accepted; the message names the row and column."""
 
 
+class RosterConflict(RosterError):
+    """What is being created exists already."""
+
+
+def sex_letter(raw: str) -> str:
+    """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case."""
+    text = raw.strip().lower()
+    if text in ("m", "male"):
+        return "M"
+    if text in ("f", "female"):
+        return "F"
+    raise ValueError(f"sex must be M, F, male or female, not {raw!r}")
+
+
 @dataclass(frozen=True)
 class Student:
     id: str
@@ -103,6 +118,8 @@ class Roster:
     # --- classes and students -------------------------------------------------------------
     def add_class(self, class_id: str, school: str, name: str, grade: str,
                   pe_teacher_id: str | None = None) -> None:
+        """Create or overwrite a class, unchecked (seeding, benches, tests); the API creates
+        with `create_class` and changes with `update_class`."""
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO classes(id, school, name, grade, pe_teacher_id) VALUES (?,?,?,?,?) "
@@ -111,45 +128,107 @@ class Roster:
                 (class_id, school, name, grade, pe_teacher_id),
             )
 
+    def create_class(self, class_id: str, school: str, name: str, grade: str,
+                     pe_teacher_id: str | None = None) -> None:
+        """A new class; RosterConflict if the id is taken (`add_class` overwrites instead)."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute("INSERT INTO classes(id, school, name, grade, pe_teacher_id) "
+                             "VALUES (?,?,?,?,?)", (class_id, school, name, grade, pe_teacher_id))
+        except sqlite3.IntegrityError:
+            raise RosterConflict(f"class {class_id!r} exists; change it with "
+                                 f"PATCH /api/classes/{class_id}") from None
+
+    def update_class(self, class_id: str,
+                     changes: dict[str, str | None]) -> dict[str, str | None]:
+        """Change the given fields of a class (school, name, grade, pe_teacher_id); the others
+        keep their values. Returns the class as stored; RosterError for an unknown class."""
+        allowed = {"school", "name", "grade", "pe_teacher_id"}
+        if set(changes) - allowed:
+            raise RosterError(f"cannot change class field(s) {sorted(set(changes) - allowed)}")
+        with self.db.transaction() as conn:
+            if changes:
+                # Column names come from the fixed set above, never from the request.
+                sets = ", ".join(f"{column}=?" for column in changes)
+                conn.execute(f"UPDATE classes SET {sets} WHERE id=?",
+                             (*changes.values(), class_id))
+            row = conn.execute("SELECT * FROM classes WHERE id=?", (class_id,)).fetchone()
+        if row is None:
+            raise RosterError(f"unknown class {class_id!r}")
+        return dict(row)
+
     def add_student(self, student_id: str, name: str, sex: str, birth_date: date,
                     class_id: str, card_id: str | None = None) -> None:
-        if sex not in ("M", "F"):
-            raise RosterError(f"student {student_id}: sex must be M or F, not {sex!r}")
+        try:
+            letter = sex_letter(sex)
+        except ValueError as exc:
+            raise RosterError(f"student {student_id}: {exc}") from None
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
-                "birth_date=excluded.birth_date, class_id=excluded.class_id",
-                (student_id, name, sex, birth_date.isoformat(), class_id),
-            )
-            if card_id:
-                conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                             (card_id, student_id))
+            self._write_student(conn, student_id, name, letter, birth_date, class_id, card_id)
+
+    @staticmethod
+    def _write_student(conn: sqlite3.Connection, student_id: str, name: str, sex: str,
+                       birth_date: date, class_id: str, card_id: str | None) -> None:
+        conn.execute(
+            "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
+            "birth_date=excluded.birth_date, class_id=excluded.class_id",
+            (student_id, name, sex, birth_date.isoformat(), class_id),
+        )
+        if card_id:
+            conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
+                         (card_id, student_id))
 
     def import_csv(self, text: str) -> int:
-        """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count."""
-        reader = csv.DictReader(io.StringIO(text))
-        required = {"student_id", "name", "sex", "birth_date", "class_id"}
-        missing = required - set(reader.fieldnames or [])
+        """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
+
+        All or nothing: every row is checked first, and a RosterError names each bad row and
+        column; only a clean file is written, in one transaction.
+        """
+        # A spreadsheet's "CSV UTF-8" starts with a byte-order mark that would rename column 1.
+        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+        required = ("student_id", "name", "sex", "birth_date", "class_id")
+        missing = set(required) - set(reader.fieldnames or [])
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
-        count = 0
+        classes = {r["id"] for r in self.db.query("SELECT id FROM classes")}
+        rows: list[tuple[str, str, str, date, str, str | None]] = []
+        problems: list[str] = []
+        seen: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
+            def bad(column: str, problem: str, line: int = line) -> None:
+                problems.append(f"row {line}, column {column}: {problem}")
+
+            values = {k: (row.get(k) or "").strip() for k in (*required, "card_id")}
+            for column in ("student_id", "name"):
+                if not values[column]:
+                    bad(column, "empty")
+            student_id = values["student_id"]
+            if student_id in seen:
+                bad("student_id", f"{student_id!r} is also on row {seen[student_id]}")
+            elif student_id:
+                seen[student_id] = line
             try:
-                born = date.fromisoformat(row["birth_date"])
+                sex = sex_letter(values["sex"])
+            except ValueError as exc:
+                bad("sex", str(exc))
+            try:
+                born = date.fromisoformat(values["birth_date"])
             except ValueError:
-                raise RosterError(f"row {line}, column birth_date: {row['birth_date']!r} is not "
-                                  "a date like 2014-09-01") from None
-            if self.class_of(row["class_id"]) is None:
-                raise RosterError(f"row {line}, column class_id: unknown class "
-                                  f"{row['class_id']!r}")
-            try:
-                self.add_student(row["student_id"], row["name"], row["sex"], born,
-                                 row["class_id"], row.get("card_id") or None)
-            except RosterError as exc:
-                raise RosterError(f"row {line}, column sex: {exc}") from None
-            count += 1
-        return count
+                bad("birth_date", f"{values['birth_date']!r} is not a date like 2014-09-01")
+            if values["class_id"] not in classes:
+                bad("class_id", f"unknown class {values['class_id']!r} (create it first with "
+                                "POST /api/classes)")
+            if len(problems) == 0:
+                rows.append((student_id, values["name"], sex, born, values["class_id"],
+                             values["card_id"] or None))
+        if problems:
+            raise RosterError(f"roster CSV not imported, {len(problems)} problem(s): "
+                              + "; ".join(problems))
+        with self.db.transaction() as conn:
+            for student in rows:
+                self._write_student(conn, *student)
+        return len(rows)
 
     def class_of(self, class_id: str) -> dict[str, str] | None:
         rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campusedge.settings import MqttSettings
+from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
 from gateway.audit import AuditLog
 from gateway.auth import Users
@@ -21,11 +22,15 @@ from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.roster import Roster
-from gateway.state import StateDB
-from gateway.store.base import Store
+from gateway.state import StateDB, StateDBError
+from gateway.store.base import Store, StoreError
 from gateway.store.factory import open_store
 
 log = logging.getLogger(__name__)
+
+
+class GatewayStartError(Exception):
+    """The gateway cannot start; the message says what to fix, naming the file, URL or variable."""
 
 
 class GatewaySettings(BaseSettings):
@@ -52,8 +57,26 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, mqtt: MqttSettings,
                  store: Store | None = None) -> None:
         self.settings = settings
-        settings.state_db.parent.mkdir(parents=True, exist_ok=True)
-        self.db = StateDB(settings.state_db)
+        try:
+            settings.state_db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GatewayStartError(f"cannot create the folder of state database "
+                                    f"{settings.state_db}: {exc.strerror}") from None
+        try:
+            self.db = StateDB(settings.state_db)
+        except StateDBError as exc:
+            raise GatewayStartError(str(exc)) from None
+        try:
+            self._assemble(settings, mqtt, store)
+        except (StoreError, AlertConfigError) as exc:
+            # What was opened before the failure is closed, so that a caller may retry.
+            if getattr(self, "store", None) is not None and store is None:
+                self.store.close()
+            self.db.close()
+            raise GatewayStartError(str(exc)) from None
+
+    def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings,
+                  store: Store | None) -> None:
         self.users = Users(self.db)
         self.audit = AuditLog(self.db)
         self.roster = Roster(self.db)

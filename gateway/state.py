@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class StateDBError(RuntimeError):
+    """The state database cannot be opened; the message names the file."""
+
+
 class StateDB:
     """A SQLite database shared by the gateway's threads: one connection per thread, WAL mode.
 
@@ -21,7 +25,11 @@ class StateDB:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         # journal_mode cannot change inside a transaction, so it is set on the bare connection.
-        self.connection().execute("PRAGMA journal_mode=WAL")
+        try:
+            self.connection().execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            self.close()
+            raise StateDBError(f"cannot open state database {self.path}: {exc}") from None
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -1,12 +1,24 @@
-"""Options shared by gateway subcommands (broker connection, logging)."""
+"""Options shared by gateway subcommands (broker connection, logging, start-up errors)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsError
 
 from campusedge.settings import MqttSettings
+from gateway.service import GatewayStartError
+
+S = TypeVar("S", bound=BaseSettings)
+
+MQTT_OPTIONS = {k: f"--mqtt-{k}" for k in ("host", "port", "username", "password")}
 
 
 def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +32,37 @@ def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
 def mqtt_from_args(args: argparse.Namespace) -> MqttSettings:
     overrides = {k: getattr(args, f"mqtt_{k}") for k in ("host", "port", "username", "password")
                  if getattr(args, f"mqtt_{k}", None) is not None}
-    return MqttSettings(**overrides)
+    return load_settings(MqttSettings, MQTT_OPTIONS, **overrides)
+
+
+def load_settings(cls: type[S], options: Mapping[str, str], **values: Any) -> S:
+    """Settings from *values* and the environment; a bad value raises GatewayStartError that
+    names the command-line option (*options*: field -> option) or the environment variable."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    try:
+        return cls(**values)
+    except SettingsError as exc:
+        # A complex field (JSON in the variable) that does not parse; only the message says which.
+        found = re.search(r'field "(\w+)"', str(exc))
+        where = f"{prefix}{found.group(1)}".upper() if found else f"a {prefix}* variable"
+        raise GatewayStartError(f"{where}: not valid JSON ({exc.__cause__ or exc})") from None
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            # Not given on the command line: from the environment (or missing altogether).
+            where = options.get(field, field) if field in values else f"{prefix}{field}".upper()
+            value = error.get("input")
+            shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+            problems.append(f"{where}{shown}: {error['msg']}")
+        raise GatewayStartError("; ".join(problems)) from None
+
+
+def start_failed(prog: str, exc: GatewayStartError) -> int:
+    """Report a start-up problem as one line on stderr; exit status 2 (a configuration error)."""
+    # One line: a YAML parser's caret diagram is folded rather than spread over the log.
+    print(f"{prog}: {' '.join(str(exc).split())}", file=sys.stderr)
+    return 2
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -23,12 +23,13 @@ from rich.table import Table
 
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port, wait_for_port
 from campusedge.settings import MqttSettings
+from gateway.api.server import ApiServer, listen
 from gateway.auth import Role
 from gateway.cli.broker import run_amqtt
-from gateway.cli.common import setup_logging
+from gateway.cli.common import load_settings, setup_logging, start_failed
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
-from gateway.service import Gateway, GatewaySettings
+from gateway.service import Gateway, GatewaySettings, GatewayStartError
 
 SCHOOL = "demo-school"
 CLASS_ID = "g5-1"
@@ -156,22 +157,34 @@ def run(args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(logging.WARNING)
     console = Console(stderr=True)
+    try:
+        # The port first: a taken one stops the demo before it wipes or starts anything.
+        sock = listen("127.0.0.1", args.port, "--port")
+    except GatewayStartError as exc:
+        return start_failed("campusedge demo", exc)
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
+    mosquitto = not args.embedded_broker and find_mosquitto() is not None
     broker = Broker(free_port(), args.workdir / "broker")
+    try:
+        mqtt = load_settings(MqttSettings, {}, host="127.0.0.1", port=broker.port,
+                             username=USER, password=PASSWORD)
+        settings = load_settings(
+            GatewaySettings, {}, store_url=f"sqlite:///{args.workdir / 'readings.db'}",
+            state_db=args.workdir / "state.db", api_port=args.port,
+            ingest=IngestSettings(school=SCHOOL, client_id="campusedge-demo-gateway",
+                                  protocol="5" if mosquitto else "3.1.1"))
+        gateway = Gateway(settings, mqtt)
+    except GatewayStartError as exc:
+        sock.close()
+        return start_failed("campusedge demo", exc)
     broker.start(args.embedded_broker)
-    mqtt = MqttSettings(host="127.0.0.1", port=broker.port, username=USER,
-                        password=PASSWORD)
-    settings = GatewaySettings(
-        store_url=f"sqlite:///{args.workdir / 'readings.db'}", state_db=args.workdir / "state.db",
-        api_port=args.port,
-        ingest=IngestSettings(school=SCHOOL, client_id="campusedge-demo-gateway",
-                              protocol="5" if broker.mosquitto else "3.1.1"))
-    gateway = Gateway(settings, mqtt)
     tokens = seed(gateway, args.students)
     (args.workdir / "tokens.json").write_text(json.dumps(tokens, indent=2))
     gateway.start()
-    api = _serve_api(gateway, args.port)
+    api = ApiServer(gateway, sock)
+    # Run from a thread, uvicorn leaves the signals to the demo's main thread.
+    threading.Thread(target=api.serve_forever, name="api", daemon=True).start()
     gateway.ingest.connected.wait(15)
     minutes, speed = lesson_plan(args.duration)
     sim = subprocess.Popen(
@@ -240,14 +253,3 @@ def _settle(gateway: Gateway, published: int, timeout_s: float = 15) -> None:
     while gateway.ingest.stats["stored"] < published and time.monotonic() < deadline:
         time.sleep(0.1)
 
-
-def _serve_api(gateway: Gateway, port: int) -> Any:
-    import uvicorn
-
-    from gateway.api.app import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    # Run from a thread, uvicorn leaves the signals to the demo's main thread.
-    threading.Thread(target=server.run, name="api", daemon=True).start()
-    return server

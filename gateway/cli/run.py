@@ -6,12 +6,17 @@ import argparse
 import signal
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from gateway.cli.common import add_mqtt_arguments, mqtt_from_args, setup_logging
-from gateway.ingest import IngestSettings
-from gateway.service import Gateway, GatewaySettings
+from gateway.api.server import ApiServer, listen
+from gateway.cli.common import (
+    add_mqtt_arguments,
+    load_settings,
+    mqtt_from_args,
+    setup_logging,
+    start_failed,
+)
+from gateway.service import Gateway, GatewaySettings, GatewayStartError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_mqtt_arguments(parser)
 
 
+OPTIONS = {"store_url": "--store-url", "state_db": "--state-db", "alerts_dir": "--alerts-dir",
+           "api_host": "--api-host", "api_port": "--api-port",
+           "ingest": "--school/--client-id/--protocol"}
+
+
 def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
-    settings = GatewaySettings()
+    """Settings from the environment with the command line's options on top."""
     updates: dict[str, Any] = {}
     if args.db is not None:
         updates["store_url"] = f"sqlite:///{args.db}"
@@ -49,32 +59,13 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
     ingest = {k: getattr(args, k) for k in ("school", "client_id", "protocol")
               if getattr(args, k) is not None}
     if ingest:
-        updates["ingest"] = IngestSettings(**{**settings.ingest.model_dump(), **ingest})
-    return settings.model_copy(update=updates)
+        # Merged by pydantic-settings with ingest settings given in the environment.
+        updates["ingest"] = ingest
+    return load_settings(GatewaySettings, OPTIONS, **updates)
 
 
-def serve(gateway: Gateway) -> None:
-    """Run until SIGINT/SIGTERM; with the API on, uvicorn owns the signals."""
-    settings = gateway.settings
-    if settings.api_port:
-        import uvicorn
-
-        from gateway.api.app import create_app
-
-        class Server(uvicorn.Server):
-            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-                # End the open alert streams first: uvicorn waits for running responses,
-                # and an SSE stream never finishes by itself.
-                if gateway.alerts is not None:
-                    gateway.alerts.hub.close()
-                super().handle_exit(sig, frame)
-
-        server = Server(uvicorn.Config(create_app(gateway), host=settings.api_host,
-                                       port=settings.api_port, log_level="warning",
-                                       # A stream that still does not end must not hold a stop.
-                                       timeout_graceful_shutdown=3))
-        server.run()
-        return
+def wait_for_signal() -> None:
+    """Without the API: run until SIGINT/SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -83,10 +74,26 @@ def serve(gateway: Gateway) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
-    gateway = Gateway(settings_from_args(args), mqtt_from_args(args))
+    prog = "campusedge gateway run"
+    sock = None
+    try:
+        settings = settings_from_args(args)
+        mqtt = mqtt_from_args(args)
+        if settings.api_port:
+            sock = listen(settings.api_host, settings.api_port, "--api-port or "
+                          "CAMPUSEDGE_API_PORT (0 disables the API)")
+        gateway = Gateway(settings, mqtt)
+    except GatewayStartError as exc:
+        if sock is not None:
+            sock.close()
+        return start_failed(prog, exc)
     gateway.start()
     try:
-        serve(gateway)
+        if sock is not None:
+            # With the API on, uvicorn owns the signals.
+            ApiServer(gateway, sock).serve_forever()
+        else:
+            wait_for_signal()
     finally:
         gateway.stop()
     return 0

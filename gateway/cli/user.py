@@ -3,51 +3,76 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from gateway.auth import Role, Users
-from gateway.state import StateDB
+from gateway.state import StateDB, StateDBError
+
+PROG = "campusedge gateway user"
+# The same file `gateway run` uses when CAMPUSEDGE_STATE_DB is set (as in the systemd unit).
+DEFAULT_STATE_DB = "var/campusedge/state.db"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["add", "rotate", "revoke", "list"],
-                        help="add a user; rotate their token; revoke their access; list users")
-    parser.add_argument("user_id", nargs="?")
-    parser.add_argument("--name", help="display name")
-    parser.add_argument("--role", choices=[r.value for r in Role])
-    parser.add_argument("--state-db", type=Path, default=Path("var/campusedge/state.db"))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-db", type=Path,
+                        default=Path(os.environ.get("CAMPUSEDGE_STATE_DB", DEFAULT_STATE_DB)),
+                        help="the gateway's state database (default: $CAMPUSEDGE_STATE_DB, "
+                             f"else {DEFAULT_STATE_DB})")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", parents=[common], help="add a user; prints their token")
+    add.add_argument("user_id")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--name", help="display name (default: the user id)")
+    rotate = actions.add_parser("rotate", parents=[common],
+                                help="give a user a new token; the old one stops working")
+    rotate.add_argument("user_id")
+    revoke = actions.add_parser("revoke", parents=[common], help="revoke a user's access")
+    revoke.add_argument("user_id")
+    actions.add_parser("list", parents=[common], help="list users and their roles")
+
+
+def say(text: str) -> None:
+    """Messages go to stderr: stdout carries only a token, for scripts."""
+    print(text, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
-    args.state_db.parent.mkdir(parents=True, exist_ok=True)
-    users = Users(StateDB(args.state_db))
-    if args.action == "list":
-        for user in users.all():
-            print(f"{user.id}\t{user.role.value}\t{user.display_name}")
-        return 0
-    if not args.user_id:
-        print("campusedge gateway user add|rotate|revoke USER_ID [--role ROLE] [--name NAME]")
+    path: Path = args.state_db
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        users = Users(StateDB(path))
+    except (OSError, StateDBError) as exc:
+        say(f"{PROG}: cannot open state database {path}: "
+            f"{exc.strerror if isinstance(exc, OSError) else exc}")
         return 2
-    existing = users.get(args.user_id)
-    if args.action == "revoke":
-        if existing is None:
-            print(f"no user {args.user_id!r}")
-            return 1
-        users.delete(args.user_id)
-        print(f"revoked {args.user_id}")
+    if args.action == "list":
+        listed = users.all()
+        for user in listed:
+            print(f"{user.id}\t{user.role.value}\t{user.display_name}")
+        if not listed:
+            say(f"no users in {path}")
         return 0
+    existing = users.get(args.user_id)
     if args.action == "add":
         if existing is not None:
-            print(f"user {args.user_id!r} exists (role {existing.role.value}); use `rotate` for "
-                  "a new token, or `revoke` first to change the role")
+            say(f"user {args.user_id!r} exists in {path} (role {existing.role.value}); use "
+                "`rotate` for a new token, or `revoke` first to change the role")
             return 1
-        if not args.role:
-            print("campusedge gateway user add USER_ID --role ROLE [--name NAME]")
-            return 2
-        print(users.create(args.user_id, args.name or args.user_id, Role(args.role)))
+        token = users.create(args.user_id, args.name or args.user_id, Role(args.role))
+        say(f"added {args.user_id} ({args.role}) to {path}; their token, shown only now:")
+        print(token)
         return 0
     if existing is None:
-        print(f"no user {args.user_id!r}")
+        say(f"no user {args.user_id!r} in {path}")
         return 1
-    print(users.create(existing.id, existing.display_name, existing.role))
+    if args.action == "revoke":
+        users.delete(args.user_id)
+        say(f"revoked {args.user_id} in {path}")
+        return 0
+    token = users.create(existing.id, existing.display_name, existing.role)
+    say(f"new token for {args.user_id} in {path}; the old one no longer works:")
+    print(token)
     return 0

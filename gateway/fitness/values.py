@@ -112,13 +112,13 @@ def parse_grade(raw: object, field: str = "grade") -> str:
 
 
 def parse_sex(raw: object, field: str = "sex") -> Sex:
-    """The sex column: male or female."""
+    """The sex column: male or female, or M/F as in the roster (any case)."""
     text = raw.strip().lower() if isinstance(raw, str) else raw
-    if text == "male":
+    if text in ("male", "m"):
         return "male"
-    if text == "female":
+    if text in ("female", "f"):
         return "female"
-    raise FieldError(field, f"unknown sex {show(raw)}; expected male or female")
+    raise FieldError(field, f"unknown sex {show(raw)}; expected male, female, M or F")
 
 
 def parse_item(raw: object, field: str = "item") -> ItemId:

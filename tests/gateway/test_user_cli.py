@@ -18,7 +18,7 @@ def test_user_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     users = Users(StateDB(tmp_path / "state.db"))
     assert users.authenticate(first) is not None
     assert main(["gateway", "user", "add", "nurse.wang", "--role", "campus_it", *db]) == 1
-    assert "exists" in capsys.readouterr().out
+    assert "exists" in capsys.readouterr().err
     user = users.get("nurse.wang")
     assert user is not None and user.role is Role.HEALTH_STAFF
     assert main(["gateway", "user", "rotate", "nurse.wang", *db]) == 0
@@ -27,3 +27,47 @@ def test_user_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["gateway", "user", "revoke", "nurse.wang", *db]) == 0
     assert users.authenticate(second) is None
     assert main(["gateway", "user", "revoke", "nurse.wang", *db]) == 1
+
+
+def test_add_says_where_and_prints_only_the_token(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "state.db"
+    assert main(["gateway", "user", "add", "t1", "--role", "pe_teacher", "--state-db",
+                 str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.split()) == 1 and Users(StateDB(path)).authenticate(out.strip()) is not None
+    assert str(path) in err and "pe_teacher" in err
+
+
+def test_state_db_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "env-state.db"
+    monkeypatch.setenv("CAMPUSEDGE_STATE_DB", str(path))
+    assert main(["gateway", "user", "add", "t1", "--role", "pe_teacher"]) == 0
+    assert Users(StateDB(path)).get("t1") is not None
+
+
+def test_add_without_role_says_role_is_required(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["gateway", "user", "add", "nurse2", "--state-db", str(tmp_path / "s.db")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--role" in err and "required" in err
+
+
+def test_list_empty_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "state.db"
+    assert main(["gateway", "user", "list", "--state-db", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and f"no users in {path}" in err
+    assert main(["gateway", "user", "add", "h1", "--role", "health_staff", "--name", "Nurse",
+                 "--state-db", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["gateway", "user", "list", "--state-db", str(path)]) == 0
+    assert capsys.readouterr().out == "h1\thealth_staff\tNurse\n"
+
+
+def test_state_db_that_cannot_be_opened(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gateway", "user", "list", "--state-db", "/proc/st.db"]) == 2
+    assert "/proc/st.db" in capsys.readouterr().err

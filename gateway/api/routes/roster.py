@@ -8,17 +8,30 @@ from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CampusIT, GatewayDep, Teacher
-from gateway.roster import LessonKind, RosterError
+from gateway.auth import Role
+from gateway.fitness.standard import GRADES
+from gateway.roster import LessonKind, RosterConflict, RosterError
+from gateway.service import Gateway
 
 router = APIRouter(prefix="/api", tags=["roster"])
 
 
 class ClassCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str
-    school: str
-    name: str
-    grade: str
+    id: str = Field(min_length=1)
+    school: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    grade: str = Field(description="1..12, univ_1_2 or univ_3_4 (as in fitness scoring)")
+    pe_teacher_id: str | None = Field(default=None, description="a user with role pe_teacher")
+
+
+class ClassUpdate(BaseModel):
+    """Only the fields sent change; `"pe_teacher_id": null` removes the teacher."""
+
+    model_config = ConfigDict(extra="forbid")
+    school: str | None = Field(default=None, min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+    grade: str | None = None
     pe_teacher_id: str | None = None
 
 
@@ -40,10 +53,44 @@ class LessonPublic(BaseModel):
     assignments: dict[str, str]
 
 
+def _check_class_fields(gateway: Gateway, grade: str | None, pe_teacher_id: str | None) -> None:
+    if grade is not None and grade not in GRADES:
+        raise HTTPException(422, f"grade: {grade!r} is not one of {', '.join(GRADES)}")
+    if pe_teacher_id is not None:
+        teacher = gateway.users.get(pe_teacher_id)
+        if teacher is None:
+            raise HTTPException(422, f"pe_teacher_id: no user {pe_teacher_id!r} (create them "
+                                "with `campusedge gateway user add ID --role pe_teacher`)")
+        if teacher.role is not Role.PE_TEACHER:
+            raise HTTPException(422, f"pe_teacher_id: user {pe_teacher_id!r} has role "
+                                f"{teacher.role.value}, not pe_teacher")
+
+
 @router.post("/classes", status_code=201)
 def add_class(body: ClassCreate, gateway: GatewayDep, user: CampusIT) -> dict[str, str]:
-    gateway.roster.add_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
+    """Create a class; an existing id answers 409 (PATCH changes a class)."""
+    _check_class_fields(gateway, body.grade, body.pe_teacher_id)
+    try:
+        gateway.roster.create_class(body.id, body.school, body.name, body.grade,
+                                    body.pe_teacher_id)
+    except RosterConflict as exc:
+        raise HTTPException(409, str(exc)) from None
     return {"id": body.id}
+
+
+@router.patch("/classes/{class_id}")
+def update_class(class_id: str, body: ClassUpdate, gateway: GatewayDep,
+                 user: CampusIT) -> dict[str, str | None]:
+    """Change the fields sent; the others keep their values."""
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("school", "name", "grade"):
+        if field in changes and changes[field] is None:
+            raise HTTPException(422, f"{field}: cannot be null")
+    _check_class_fields(gateway, changes.get("grade"), changes.get("pe_teacher_id"))
+    try:
+        return dict(gateway.roster.update_class(class_id, changes))
+    except RosterError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.post("/roster/import")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -101,3 +102,17 @@ def test_round_trip_through_the_installed_command() -> None:
     }
     (error,) = (json.loads(line) for line in done.stderr.splitlines())
     assert (error["row"], error["column"]) == (2, "results.vital_capacity")
+
+
+
+def test_score_accepts_the_roster_spelling_of_sex(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """M/F as in the roster CSV, any case, score as male/female (CSV on stdin)."""
+    rows = ["id,grade,sex,item,value", "a,7,M,pull_up,16", "c,7,f,run_800m,3:35",
+            "d,7,x,run_800m,3:35"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(rows) + "\n"))
+    assert main(["fitness", "score", "--csv", "-"]) == 1  # row d
+    captured = capsys.readouterr()
+    scored = captured.out.splitlines()
+    assert scored[1].startswith("a,100,3,") and scored[2].startswith("c,100,0,")
+    assert "expected male, female, M or F" in captured.err

@@ -89,8 +89,10 @@ def test_names() -> None:
     assert parse_grade(7) == "7"
     assert parse_grade(Decimal(12)) == "12"
     assert parse_sex(" Female ") == "female"
+    # The roster's spelling is accepted too, in any case.
+    assert [parse_sex(s) for s in ("m", "M", "f", " F ")] == ["male", "male", "female", "female"]
     assert parse_item("run_800m") == "run_800m"
-    for parse, bad in ((parse_grade, "13"), (parse_grade, "univ"), (parse_sex, "m")):
+    for parse, bad in ((parse_grade, "13"), (parse_grade, "univ"), (parse_sex, "mf")):
         with pytest.raises(FieldError):
             parse(bad)
     with pytest.raises(FieldError) as err:

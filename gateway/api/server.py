@@ -1,0 +1,58 @@
+"""The API's listening socket and uvicorn server, shared by `gateway run` and `demo`."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from types import FrameType
+
+import uvicorn
+
+from gateway.api.app import create_app
+from gateway.service import Gateway, GatewayStartError
+
+
+def listen(host: str, port: int, option: str) -> socket.socket:
+    """Bind the API's socket before anything else starts, so that a taken port stops start-up
+    with one line (uvicorn alone would log the error after ingest is already running).
+    *option* is what the user changes to pick another port, for the message."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise GatewayStartError(f"API host {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: fast restart
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = f"; choose another with {option}" if exc.errno == errno.EADDRINUSE else ""
+        raise GatewayStartError(f"cannot serve the API on {host}:{port}: {exc.strerror}"
+                                f"{hint}") from None
+    return sock
+
+
+class ApiServer(uvicorn.Server):
+    """uvicorn serving the gateway's app on a socket from `listen`."""
+
+    def __init__(self, gateway: Gateway, sock: socket.socket) -> None:
+        self.gateway = gateway
+        self.sock = sock
+        super().__init__(uvicorn.Config(create_app(gateway), log_level="warning",
+                                        # A stream that still does not end must not hold a stop.
+                                        timeout_graceful_shutdown=3))
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # End the open alert streams first: uvicorn waits for running responses, and an SSE
+        # stream never finishes by itself.
+        if self.gateway.alerts is not None:
+            self.gateway.alerts.hub.close()
+        super().handle_exit(sig, frame)
+
+    def serve_forever(self) -> None:
+        """Serve until stopped (a signal in the main thread, or `should_exit`)."""
+        try:
+            self.run(sockets=[self.sock])
+        finally:
+            self.sock.close()

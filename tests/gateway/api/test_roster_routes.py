@@ -1,0 +1,98 @@
+"""Classes and roster import through the HTTP API: validation, conflicts, all-or-nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.gateway.api.conftest import SCHOOL, Campus
+
+
+def post(campus: Campus, url: str, user: str = "it1", **kw: Any) -> Any:
+    return campus.client.post(url, headers=campus.auth(user), **kw)
+
+
+def import_csv(campus: Campus, text: str) -> Any:
+    return campus.client.post("/api/roster/import", content=text.encode(),
+                              headers={**campus.auth("it1"), "Content-Type": "text/csv"})
+
+
+HEADER = "student_id,name,sex,birth_date,class_id,card_id\n"
+
+
+def test_import_is_all_or_nothing_and_names_every_bad_row(campus: Campus) -> None:
+    text = HEADER + ("n1,New One,M,2015-02-01,5a,card-n1\n"
+                     "n2,New Two,F,2015-13-01,5a,\n"
+                     "n3,New Three,x,2015-03-01,5z,\n")
+    r = import_csv(campus, text)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    for part in ("row 3, column birth_date", "row 4, column sex", "row 4, column class_id"):
+        assert part in detail
+    assert "row 2" not in detail
+    roster = campus.gateway.roster
+    assert roster.student("n1") is None and roster.student_for_card("card-n1") is None
+
+
+def test_import_accepts_both_sex_spellings(campus: Campus) -> None:
+    text = "\ufeff" + HEADER + ("n1,One,male,2015-02-01,5a,card-n1\n"
+                                "n2,Two,Female,2015-02-01,5a,\n"
+                                "n3,Three,f,2015-02-01,5b,\n")
+    r = import_csv(campus, text)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"imported": 3}
+    roster = campus.gateway.roster
+    assert [roster.student(s).sex for s in ("n1", "n2", "n3")] == ["M", "F", "F"]  # type: ignore[union-attr]
+    assert roster.student_for_card("card-n1") == "n1"
+
+
+def test_import_rejects_a_student_twice_in_one_file(campus: Campus) -> None:
+    r = import_csv(campus, HEADER + "n1,One,M,2015-02-01,5a,\nn1,Again,M,2015-02-01,5a,\n")
+    assert r.status_code == 422
+    assert "row 3, column student_id: 'n1' is also on row 2" in r.json()["detail"]
+
+
+def test_existing_class_is_a_conflict_and_patch_keeps_other_fields(campus: Campus) -> None:
+    r = post(campus, "/api/classes", json={"id": "5a", "school": SCHOOL, "name": "Renamed",
+                                           "grade": "5"})
+    assert r.status_code == 409 and "PATCH /api/classes/5a" in r.json()["detail"]
+    roster = campus.gateway.roster
+    assert roster.class_of("5a") == {"id": "5a", "school": SCHOOL, "name": "Class 5A",
+                                     "grade": "5", "pe_teacher_id": "t1"}
+    r = campus.client.patch("/api/classes/5a", json={"name": "Class 5A (blue)"},
+                            headers=campus.auth("it1"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": "5a", "school": SCHOOL, "name": "Class 5A (blue)", "grade": "5",
+                        "pe_teacher_id": "t1"}
+    r = campus.client.patch("/api/classes/5a", json={"pe_teacher_id": "t2"},
+                            headers=campus.auth("it1"))
+    assert r.json()["pe_teacher_id"] == "t2" and r.json()["name"] == "Class 5A (blue)"
+    r = campus.client.patch("/api/classes/nope", json={"name": "x"}, headers=campus.auth("it1"))
+    assert r.status_code == 404
+    r = campus.client.patch("/api/classes/5a", json={"name": "x"}, headers=campus.auth("t1"))
+    assert r.status_code == 403
+
+
+def test_new_class_created(campus: Campus) -> None:
+    r = post(campus, "/api/classes", json={"id": "u1", "school": SCHOOL, "name": "Univ 1",
+                                           "grade": "univ_1_2", "pe_teacher_id": "t2"})
+    assert r.status_code == 201, r.text
+    assert campus.gateway.roster.class_of("u1") == {
+        "id": "u1", "school": SCHOOL, "name": "Univ 1", "grade": "univ_1_2",
+        "pe_teacher_id": "t2"}
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("grade", "13", "'13' is not one of 1, 2"),
+    ("grade", "grade5", "'grade5' is not one of"),
+    ("pe_teacher_id", "ghost", "no user 'ghost'"),
+    ("pe_teacher_id", "h1", "role health_staff, not pe_teacher"),
+])
+def test_class_fields_are_checked(campus: Campus, field: str, value: str, says: str) -> None:
+    body = {"id": "6a", "school": SCHOOL, "name": "Class 6A", "grade": "6", field: value}
+    r = post(campus, "/api/classes", json=body)
+    assert r.status_code == 422 and says in r.json()["detail"], r.text
+    assert campus.gateway.roster.class_of("6a") is None
+    r = campus.client.patch("/api/classes/5a", json={field: value}, headers=campus.auth("it1"))
+    assert r.status_code == 422 and says in r.json()["detail"], r.text
