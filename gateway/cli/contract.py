@@ -31,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.check and not args.out.is_dir():
+        print(f"campusedge contract export --check: {args.out} does not exist (run it from the "
+              "project folder, or give --out)", file=sys.stderr)
+        return 2
     stale = []
     for name, text in schemas().items():
         path = args.out / name

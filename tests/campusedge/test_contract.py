@@ -152,3 +152,13 @@ def test_exported_schema_is_current() -> None:
     folder = Path(__file__).resolve().parents[2] / "docs" / "contract"
     for name, text in schemas().items():
         assert (folder / name).read_text() == text, f"run `campusedge contract export` ({name})"
+
+
+def test_export_check_outside_the_project_says_where_it_looked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+
+    assert main(["contract", "export", "--check", "--out", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere does not exist" in capsys.readouterr().err
+    assert main(["contract", "export", "--out", str(tmp_path / "out")]) == 0
+    assert main(["contract", "export", "--check", "--out", str(tmp_path / "out")]) == 0
