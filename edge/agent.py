@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -35,7 +35,9 @@ from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
 from edge.mqtt_link import Command, MqttLink
 from edge.results import Submitted as Submitted
-from edge.station_runner import StationRunner
+
+if TYPE_CHECKING:
+    from edge.station_runner import StationRunner
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -132,9 +134,7 @@ class EdgeAgent:
                 runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue.put,
                                             self._stop_devices, on_open=on_open))
         self.runners = {r.dev.entry.id: r for r in runners}
-        # PE-station cameras: each counts in its own thread and submits what it counted.
-        self.stations = {dev.entry.id: StationRunner(dev, self.submit, self._stop_devices)
-                         for dev in box.devices if dev.model.driver in CAMERAS}
+        self.stations = self._camera_stations()
         self.model_versions = dict(b.model_versions)
         for st in self.stations.values():
             versions = {"pose": st.model_version} if st.model_version else {}
@@ -151,6 +151,17 @@ class EdgeAgent:
                              will_payload=self._edge_status(DeviceState.OFFLINE),
                              subscriptions=[cmd_topic(self.school, self.edge_id, "#")],
                              max_inflight=b.inflight)
+
+    def _camera_stations(self) -> dict[str, StationRunner]:
+        """PE-station cameras: each counts in its own thread and submits what it counted."""
+        cameras = [dev for dev in self.box.devices if dev.model.driver in CAMERAS]
+        if not cameras:
+            return {}
+        # Imported only for a box with a camera: the pose pipeline brings OpenCV, NumPy and
+        # onnxruntime, about 80 MB of resident memory that a gate or band box has no use for.
+        from edge.station_runner import StationRunner
+        return {dev.entry.id: StationRunner(dev, self.submit, self._stop_devices)
+                for dev in cameras}
 
     # -- running -----------------------------------------------------------------------
 
@@ -381,7 +392,7 @@ class EdgeAgent:
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version,
-                        detail=self._device_detail(dev, online, error))
+                        detail=self._device_detail(device_id, dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
                           status.model_dump_json().encode(), retain=True)
         dev.status_sent_s = time.monotonic()
@@ -389,12 +400,12 @@ class EdgeAgent:
         dev.online_sent = online
         dev.error_sent = error
 
-    @staticmethod
-    def _device_detail(dev: TrackedDevice, online: bool, error: str | None) -> str | None:
+    def _device_detail(self, device_id: str, dev: TrackedDevice, online: bool,
+                       error: str | None) -> str | None:
         if not online and dev.runner is not None:
             return (error or "")[:256] or None
-        if isinstance(dev.runner, StationRunner):
-            st = dev.runner
+        st = self.stations.get(device_id)
+        if st is not None and dev.runner is st:
             return f"frames={st.frames} dropped={st.frames_dropped} results={st.submitted}"
         if dev.clock.offset is not None:
             # Campus IT sees how far the device clock is from the box's (uptime or RTC).
@@ -445,8 +456,8 @@ class EdgeAgent:
             current = runner.config.model_dump()
             staged[dev_id] = driver_config(runner.dev.model.driver, {**current, **overrides},
                                            f"config {version} for {dev_id}")
-            if isinstance(runner, StationRunner):
-                runner.check(staged[dev_id])
+            if dev_id in self.stations:
+                self.stations[dev_id].check(staged[dev_id])
         # All or nothing: a half-applied config is harder to reason about than none.
         for dev_id, cfg in staged.items():
             if dev_id in self.stations:
