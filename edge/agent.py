@@ -82,6 +82,7 @@ class Stats:
     max_buffered: int = 0
     buffered: int = 0
     connects: int = 0
+    mqtt_error: str | None = None  # why the broker could not be reached, while it could not
     rtc_corrected: int = 0
     rejected: int = 0
     config_version: str = ""
@@ -493,4 +494,5 @@ class EdgeAgent:
         s.buffered = self.buffer.count
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
         s.connects = self.link.connects
+        s.mqtt_error = self.link.last_error
         s.peak_rss_mb = round(peak_rss_mb(), 1)
