@@ -116,6 +116,8 @@ class EdgeAgent:
         self.config_version = b.config_version
         self.config_detail: str | None = None
         self.stop_event = threading.Event()
+        # Set (a second SIGTERM/SIGINT) to give up the drain: what is left stays in the buffer.
+        self.abort_drain = threading.Event()
         self._stop_devices = threading.Event()
         self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
         self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
@@ -187,7 +189,8 @@ class EdgeAgent:
                 st.join(timeout=2)
             self.step(wait_s=0)
             drain_end = time.monotonic() + drain_s
-            while self.buffer.count and time.monotonic() < drain_end:
+            while (self.buffer.count and time.monotonic() < drain_end
+                   and not self.abort_drain.is_set()):
                 self.step(wait_s=0.05)
             self._go_offline()
             self.link.stop()

@@ -98,7 +98,8 @@ class MqttLink:
                          " (check the MQTT username and password)")
             return
         if self._reported is not None:
-            log.info("MQTT broker %s: connected", self.address)
+            # At the warning's level: a log kept at WARNING shows when the outage ended.
+            log.warning("MQTT broker %s: connected again", self.address)
         self._reported = None
         self.last_error = None
         for topic in self._subscriptions:

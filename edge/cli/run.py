@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     def _stop(signum: int, frame: FrameType | None) -> None:
+        # The first signal stops and drains the buffer for --drain seconds; a second one ends
+        # the drain at once (what is unsent stays in the buffer file for the next start).
+        if agent.stop_event.is_set():
+            agent.abort_drain.set()
         agent.stop_event.set()
 
     signal.signal(signal.SIGTERM, _stop)
