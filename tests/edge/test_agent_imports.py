@@ -1,4 +1,4 @@
-"""A box without a camera runs without OpenCV and onnxruntime (they cost ~80 MB of memory)."""
+"""A box loads OpenCV/onnxruntime only with a camera, bumble only with BLE bands (memory)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from campusedge.broker import free_port
 from simulators.links import StreamServer
 from tests.edge.boxes import write_box
 
-HEAVY = ("cv2", "onnxruntime", "numpy")
+PIPELINE = ("cv2", "onnxruntime", "numpy")
+HEAVY = (*PIPELINE, "bumble")
 # Runs `campusedge edge run` in a fresh interpreter, then says which heavy modules it loaded.
 PROBE = (
     "import json, sys\n"
@@ -58,4 +59,12 @@ def test_a_camera_box_does_load_it(tmp_path: Path) -> None:
     write_box(tmp_path, [
         {"id": "cam-1", "model": "pe_station_usb_cam", "transport": {"type": "camera"},
          "config": {"source": f"file:{tmp_path / 'missing.avi'}", "exercise": "rope_skip"}}])
-    assert set(_loaded_by_a_run(tmp_path / "box.yaml", tmp_path)) == set(HEAVY)
+    assert set(_loaded_by_a_run(tmp_path / "box.yaml", tmp_path)) == set(PIPELINE)
+
+
+def test_a_band_box_loads_the_ble_stack_but_not_the_pose_pipeline(tmp_path: Path) -> None:
+    # No dongle here: the central fails to open and is retried, with bumble imported.
+    write_box(tmp_path, [
+        {"id": "bands-1", "model": "hr_band_ce_hrb40",
+         "transport": {"type": "ble", "hci": "usb:0"}, "ids": {"CE:5E:00:00:00:01": "hr-01"}}])
+    assert _loaded_by_a_run(tmp_path / "box.yaml", tmp_path) == ["bumble"]
