@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -35,7 +35,9 @@ from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
 from edge.mqtt_link import Command, MqttLink
 from edge.results import Submitted as Submitted
-from edge.station_runner import StationRunner
+
+if TYPE_CHECKING:
+    from edge.station_runner import StationRunner
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -80,6 +82,7 @@ class Stats:
     max_buffered: int = 0
     buffered: int = 0
     connects: int = 0
+    mqtt_error: str | None = None  # why the broker could not be reached, while it could not
     rtc_corrected: int = 0
     rejected: int = 0
     config_version: str = ""
@@ -113,6 +116,8 @@ class EdgeAgent:
         self.config_version = b.config_version
         self.config_detail: str | None = None
         self.stop_event = threading.Event()
+        # Set (a second SIGTERM/SIGINT) to give up the drain: what is left stays in the buffer.
+        self.abort_drain = threading.Event()
         self._stop_devices = threading.Event()
         self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
         self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
@@ -132,9 +137,7 @@ class EdgeAgent:
                 runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue.put,
                                             self._stop_devices, on_open=on_open))
         self.runners = {r.dev.entry.id: r for r in runners}
-        # PE-station cameras: each counts in its own thread and submits what it counted.
-        self.stations = {dev.entry.id: StationRunner(dev, self.submit, self._stop_devices)
-                         for dev in box.devices if dev.model.driver in CAMERAS}
+        self.stations = self._camera_stations()
         self.model_versions = dict(b.model_versions)
         for st in self.stations.values():
             versions = {"pose": st.model_version} if st.model_version else {}
@@ -151,6 +154,17 @@ class EdgeAgent:
                              will_payload=self._edge_status(DeviceState.OFFLINE),
                              subscriptions=[cmd_topic(self.school, self.edge_id, "#")],
                              max_inflight=b.inflight)
+
+    def _camera_stations(self) -> dict[str, StationRunner]:
+        """PE-station cameras: each counts in its own thread and submits what it counted."""
+        cameras = [dev for dev in self.box.devices if dev.model.driver in CAMERAS]
+        if not cameras:
+            return {}
+        # Imported only for a box with a camera: the pose pipeline brings OpenCV, NumPy and
+        # onnxruntime, about 80 MB of resident memory that a gate or band box has no use for.
+        from edge.station_runner import StationRunner
+        return {dev.entry.id: StationRunner(dev, self.submit, self._stop_devices)
+                for dev in cameras}
 
     # -- running -----------------------------------------------------------------------
 
@@ -175,7 +189,8 @@ class EdgeAgent:
                 st.join(timeout=2)
             self.step(wait_s=0)
             drain_end = time.monotonic() + drain_s
-            while self.buffer.count and time.monotonic() < drain_end:
+            while (self.buffer.count and time.monotonic() < drain_end
+                   and not self.abort_drain.is_set()):
                 self.step(wait_s=0.05)
             self._go_offline()
             self.link.stop()
@@ -383,7 +398,7 @@ class EdgeAgent:
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version, stopped=stopped,
                         detail="box stopped" if stopped else
-                        self._device_detail(dev, online, error))
+                        self._device_detail(device_id, dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
                           status.model_dump_json().encode(), retain=True)
         dev.status_sent_s = time.monotonic()
@@ -391,12 +406,12 @@ class EdgeAgent:
         dev.online_sent = online
         dev.error_sent = error
 
-    @staticmethod
-    def _device_detail(dev: TrackedDevice, online: bool, error: str | None) -> str | None:
+    def _device_detail(self, device_id: str, dev: TrackedDevice, online: bool,
+                       error: str | None) -> str | None:
         if not online and dev.runner is not None:
             return (error or "")[:256] or None
-        if isinstance(dev.runner, StationRunner):
-            st = dev.runner
+        st = self.stations.get(device_id)
+        if st is not None and dev.runner is st:
             return f"frames={st.frames} dropped={st.frames_dropped} results={st.submitted}"
         if dev.clock.offset is not None:
             # Campus IT sees how far the device clock is from the box's (uptime or RTC).
@@ -448,8 +463,8 @@ class EdgeAgent:
             current = runner.config.model_dump()
             staged[dev_id] = driver_config(runner.dev.model.driver, {**current, **overrides},
                                            f"config {version} for {dev_id}")
-            if isinstance(runner, StationRunner):
-                runner.check(staged[dev_id])
+            if dev_id in self.stations:
+                self.stations[dev_id].check(staged[dev_id])
         # All or nothing: a half-applied config is harder to reason about than none.
         for dev_id, cfg in staged.items():
             if dev_id in self.stations:
@@ -485,4 +500,5 @@ class EdgeAgent:
         s.buffered = self.buffer.count
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
         s.connects = self.link.connects
+        s.mqtt_error = self.link.last_error
         s.peak_rss_mb = round(peak_rss_mb(), 1)

@@ -15,6 +15,7 @@ box's status, so an operator sees that data was shed.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +33,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS seqs (device_id TEXT PRIMARY KEY, next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+class BufferOpenError(Exception):
+    """The buffer file cannot be created or opened (folder missing or not writable, not SQLite)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot open the buffer {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -59,22 +69,43 @@ class Buffer:
 
     def __init__(self, path: Path | str, max_bytes: int) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
-        # Built by whoever constructs the agent, then used only by its main loop thread.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        # WAL with synchronous=NORMAL survives an agent crash (the case that matters on an
-        # edge box); a power cut may lose the last commits, which the device would resend
-        # anyway only if it had its own buffer.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = self._open(self.path)
         self._seqs: dict[str, int] = dict(self._db.execute("SELECT device_id, next FROM seqs"))
         row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) "
                                "FROM outbox").fetchone()
         self.count: int = row[0]
         self.bytes: int = row[1]
         self.max_count = self.count
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        """Create the folder and the file; BufferOpenError saying why when that fails."""
+        db = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Built by whoever constructs the agent, then used only by its main loop thread.
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # WAL with synchronous=NORMAL survives an agent crash (the case that matters on an
+            # edge box); a power cut may lose the last commits, which the device would resend
+            # anyway only if it had its own buffer.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            if db is not None:
+                db.close()
+            reason = str(exc)
+            if isinstance(exc, FileExistsError | NotADirectoryError):
+                reason = f"{exc.filename} is a file, not a folder"
+            elif isinstance(exc, OSError) and exc.strerror and exc.filename:
+                reason = f"{exc.strerror}: {exc.filename}"
+            elif isinstance(exc, sqlite3.Error) and path.parent.is_dir() \
+                    and not os.access(path.parent, os.W_OK | os.X_OK):
+                # SQLite only says "unable to open database file".
+                reason = f"{reason} (the folder {path.parent} is not writable)"
+            raise BufferOpenError(path, reason) from exc
+        return db
 
     def close(self) -> None:
         self._db.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -35,7 +36,8 @@ class MqttLink:
         self.commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self.connected = threading.Event()
         self.connects = 0
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # why the broker is not reachable now, if it is not
+        self._reported: str | None = None  # the failure last logged, so a retry loop logs once
         self._subscriptions = subscriptions
         self._settings = settings
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -52,6 +54,7 @@ class MqttLink:
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
@@ -71,12 +74,34 @@ class MqttLink:
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         return int(info.mid)
 
+    @property
+    def address(self) -> str:
+        return f"{self._settings.host}:{self._settings.port}"
+
+    def _failed(self, why: str, hint: str = "") -> None:
+        """Note why the broker cannot be reached; logged once per distinct reason."""
+        self.last_error = why
+        if why != self._reported:
+            self._reported = why
+            log.warning("MQTT broker %s: %s%s; buffering and retrying", self.address, why, hint)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        # paho calls this from inside its `except OSError` around the connect and passes no
+        # reason, so the exception being handled is the one that says what went wrong.
+        exc = sys.exc_info()[1]
+        self._failed(f"cannot connect: {exc}" if exc is not None else "cannot connect")
+
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
                     reason: ReasonCode, properties: object) -> None:
         if reason.is_failure:
-            self.last_error = f"broker refused the connection: {reason}"
-            log.error("%s (check the MQTT username and password)", self.last_error)
+            self._failed(f"refused the connection: {reason}",
+                         " (check the MQTT username and password)")
             return
+        if self._reported is not None:
+            # At the warning's level: a log kept at WARNING shows when the outage ended.
+            log.warning("MQTT broker %s: connected again", self.address)
+        self._reported = None
+        self.last_error = None
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         self.connects += 1
@@ -85,10 +110,11 @@ class MqttLink:
     def _on_disconnect(self, client: mqtt.Client, userdata: object,
                        flags: mqtt.DisconnectFlags, reason: ReasonCode,
                        properties: object) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
-        if reason.is_failure:
-            self.last_error = f"disconnected: {reason}"
-            log.warning("%s; buffering until the broker is back", self.last_error)
+        # A refused login also ends in a disconnect; its reason was logged by _on_connect.
+        if reason.is_failure and was_connected:
+            self._failed(f"disconnected: {reason}")
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: ReasonCode,
                     properties: object) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from campusedge.settings import MqttSettings
+from simulators.broker_check import broker_problem
 from simulators.faults import Faults
 from simulators.links import PtyLink, StreamServer
 
@@ -91,6 +93,7 @@ class EdgeProcess:
     stats_path: Path
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    _log_offset: int = 0
 
     def start(self) -> None:
         cmd = [sys.executable, "-m", "campusedge.cli", "edge", "run", "--config",
@@ -105,15 +108,45 @@ class EdgeProcess:
             env["CAMPUSEDGE_MQTT_PASSWORD"] = self.mqtt.password.get_secret_value()
         self.log_path = self.stats_path.with_suffix(".log")
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the child
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
+        # Its own session: a Ctrl-C in the terminal reaches the scenario only, which then
+        # stops the agent itself (a drain first, cut short when it is in a hurry).
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env,
+                                     start_new_session=True)
 
-    def stop(self, timeout_s: float = 180) -> dict[str, Any]:
-        """SIGTERM (the agent drains its buffer first); its counters."""
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def new_log_lines(self) -> list[str]:
+        """Lines the agent logged since the last call."""
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        self._log_offset += end
+        return data[:end].decode(errors="replace").splitlines()
+
+    def stop(self, timeout_s: float = 180, drain_s: float | None = None,
+             hurry: threading.Event | None = None) -> dict[str, Any]:
+        """SIGTERM (the agent drains its buffer first); its counters.
+
+        After *drain_s*, or as soon as *hurry* is set, a second SIGTERM ends the drain: what
+        is unsent stays in the agent's buffer file.
+        """
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
+        start = time.monotonic()
+        cut = False
+        while self.proc.poll() is None and time.monotonic() - start < timeout_s:
+            waited = time.monotonic() - start
+            if not cut and ((drain_s is not None and waited >= drain_s)
+                            or (hurry is not None and hurry.is_set())):
+                self.proc.send_signal(signal.SIGTERM)
+                cut = True
+                timeout_s = min(timeout_s, waited + 10)
+            time.sleep(0.05)
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         if not self.stats_path.exists():
@@ -172,15 +205,17 @@ class Scenario(ABC):
             "buffer": {"path": str(buffer_path)}, "status_interval_s": 10,
             "devices": self.devices}))
 
-    def wait_connected(self, timeout_s: float, agent_pid: int | None = None) -> None:
+    def wait_connected(self, timeout_s: float, agent_pid: int | None = None,
+                       stop: threading.Event | None = None) -> None:
         """Wait until the agent is connected to every device (bytes sent before are lost).
 
         TCP links know when a client is connected; for serial ports the agent's process is
         asked which files it holds open (Linux /proc), else a short grace period is given.
+        Returns early when *stop* is set.
         """
         end = time.monotonic() + timeout_s
         ports = {link.port for link in self.ptys}
-        while time.monotonic() < end:
+        while time.monotonic() < end and not (stop is not None and stop.is_set()):
             servers_ok = all(s.connected for s in self.servers)
             ports_ok = not ports or (agent_pid is not None and
                                      ports <= _open_files(agent_pid))
@@ -217,39 +252,119 @@ class Scenario(ABC):
             srv.close()
 
 
+def _say(scenario: Scenario, text: str) -> None:
+    print(f"campusedge simulate {scenario.name}: {text}", file=sys.stderr, flush=True)
+
+
+def _agent_trouble(stats: dict[str, Any]) -> str | None:
+    """Why the agent's run did not deliver everything, from its counters; None if it did."""
+    if not stats.get("connects"):
+        why = stats.get("mqtt_error") or "no answer"
+        return f"the edge agent never reached the MQTT broker ({why})"
+    if stats.get("buffered"):
+        return f"the edge agent left {stats['buffered']} messages unsent"
+    return None
+
+
 def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
-    """Common main of `campusedge simulate …`: devices, an edge agent, a JSON summary."""
+    """Common main of `campusedge simulate …`: devices, an edge agent, a JSON summary.
+
+    Exits 0 when the agent delivered everything, 2 when the broker cannot be reached or
+    refuses the login (checked before the scenario starts), 1 when the agent failed or left
+    messages unsent, 130 when interrupted (SIGINT/SIGTERM: the scenario stops at once and the
+    agent gets a few seconds to send what it holds). A temporary folder is removed after a run
+    that left nothing unsent, else it is kept, and named, with the messages in its buffer.db.
+    """
+    interrupted = threading.Event()
+    halt = threading.Event()  # interrupted, or the agent is gone: the timeline stops
+
+    def _interrupt(signum: int, frame: object) -> None:
+        interrupted.set()
+        halt.set()
+
+    old_handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    temp = args.workdir is None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"campusedge-{scenario.name}-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    box_path = workdir / "box.yaml"
-    edge_id = args.edge_id or f"{scenario.name}-box"
-    scenario.write_box(box_path, args.school, edge_id, workdir / "buffer.db")
+    disposable = False  # whether the folder holds nothing worth keeping at the end
     edge = None
     try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        box_path = workdir / "box.yaml"
+        edge_id = args.edge_id or f"{scenario.name}-box"
+        scenario.write_box(box_path, args.school, edge_id, workdir / "buffer.db")
         if args.no_edge:
             print(f"devices ready; run: campusedge edge run --config {box_path}", flush=True)
         else:
-            edge = EdgeProcess(box_path, mqtt_from(args), workdir / "edge-stats.json")
+            mqtt = mqtt_from(args)
+            # The agent would only retry quietly in its log: a wrong login or an unreachable
+            # broker is said here, before any device starts.
+            problem = broker_problem(mqtt, stop=interrupted)
+            if problem is not None:
+                _say(scenario, problem)
+                disposable = True
+                return 2
+            edge = EdgeProcess(box_path, mqtt, workdir / "edge-stats.json")
             edge.start()
         scenario.wait_connected(30 if not args.no_edge else 3600,
-                                None if edge is None or edge.proc is None else edge.proc.pid)
-        # SIGINT or SIGTERM ends the scenario early but still drains the agent and reports.
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        wall = scenario.play(args.speed, stop=stop)
+                                None if edge is None or edge.proc is None else edge.proc.pid,
+                                stop=halt)
+        watched = [0.0]
+        broker_down = threading.Event()
+
+        def watch(t: float, wall: float) -> None:
+            if edge is None or wall - watched[0] < 1.0:
+                return
+            watched[0] = wall
+            for line in edge.new_log_lines():
+                if " edge.mqtt_link: " in line:  # the broker went away, or came back
+                    said = line.split(" edge.mqtt_link: ", 1)[1]
+                    _say(scenario, f"edge agent: {said}")
+                    if said.endswith("connected again"):
+                        broker_down.clear()
+                    else:
+                        broker_down.set()
+            if not edge.running():
+                halt.set()
+
+        wall = scenario.play(args.speed, on_tick=watch, stop=halt)
         summary: dict[str, Any] = {
             "scenario": scenario.name, "scenario_s": scenario.duration_s,
-            "interrupted": stop.is_set(),
+            "interrupted": interrupted.is_set(),
             "wall_s": round(wall, 1), "frames_sent": scenario.frames_sent,
             **scenario.counters,
         }
+        trouble = None
         if edge is not None:
-            summary["edge"] = edge.stop()
-            edge = None
-        print(json.dumps(summary))
-        return 0
+            if not edge.running():
+                code = edge.proc.returncode if edge.proc is not None else None
+                trouble = f"the edge agent exited early (code {code}); see {edge.log_path}"
+            try:
+                # A short drain when it would only wait for a broker that is not there.
+                drain_s = 5 if interrupted.is_set() else 10 if broker_down.is_set() else None
+                stats = edge.stop(drain_s=drain_s, hurry=interrupted)
+            except RuntimeError as exc:
+                _say(scenario, str(exc))
+                return 1
+            finally:
+                edge = None
+            summary["edge"] = stats
+            trouble = trouble or _agent_trouble(stats)
+        print(json.dumps(summary), flush=True)
+        if trouble is not None:
+            _say(scenario, trouble)
+            return 1
+        disposable = not args.no_edge
+        return 130 if interrupted.is_set() else 0
     finally:
         if edge is not None:
-            edge.stop(10)
+            try:
+                edge.stop(30, drain_s=5)
+            except RuntimeError as exc:
+                _say(scenario, str(exc))
         scenario.close()
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        if temp and disposable:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif temp and not args.no_edge:
+            _say(scenario, f"kept {workdir}: the agent's buffer.db (unsent messages) and its log")

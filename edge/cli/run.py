@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from campusedge.settings import MqttSettings
 from edge.agent import EdgeAgent
+from edge.buffer import BufferOpenError
 from edge.config import ConfigError, load_box
 
 
@@ -54,9 +55,18 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"campusedge edge run: {exc}", file=sys.stderr)
         return 2
-    agent = EdgeAgent(box, mqtt_settings(args), buffer_path=args.buffer)
+    try:
+        agent = EdgeAgent(box, mqtt_settings(args), buffer_path=args.buffer)
+    except BufferOpenError as exc:
+        print(f"campusedge edge run: {exc} (use --buffer PATH or create the folder)",
+              file=sys.stderr)
+        return 2
 
     def _stop(signum: int, frame: FrameType | None) -> None:
+        # The first signal stops and drains the buffer for --drain seconds; a second one ends
+        # the drain at once (what is unsent stays in the buffer file for the next start).
+        if agent.stop_event.is_set():
+            agent.abort_drain.set()
         agent.stop_event.set()
 
     signal.signal(signal.SIGTERM, _stop)

@@ -18,6 +18,10 @@ Frame = npt.NDArray[np.uint8]
 # A camera that reports no frame rate is assumed to run at this rate.
 DEFAULT_FPS = 30.0
 
+# OpenCV prints its own warning ("can't open camera by index") on every open that fails, so a
+# missing camera retried with a back-off floods the log; SourceError says it once instead.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 
 class SourceError(RuntimeError):
     """A video source cannot be opened or read."""
@@ -69,7 +73,9 @@ class VideoSource:
             else self.source.location
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
-            raise SourceError(f"cannot open video source {self.source.location!r}")
+            what = (f"camera usb:{self.source.index} (/dev/video{self.source.index})"
+                    if self.source.kind == SourceKind.USB else repr(self.source.location))
+            raise SourceError(f"cannot open video source {what}")
         if width:
             self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
         if height:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -116,12 +117,13 @@ class Lesson(Scenario):
             self.counters["rope_results"] += frame[2] == jr.FrameType.RESULT
             self.frames_sent += 1
 
-    def wait_connected(self, timeout_s: float, agent_pid: int | None = None) -> None:
+    def wait_connected(self, timeout_s: float, agent_pid: int | None = None,
+                       stop: threading.Event | None = None) -> None:
         end = time.monotonic() + timeout_s
         while self.radio is not None and self.radio.subscribed < len(self.bands) \
-                and time.monotonic() < end:
+                and time.monotonic() < end and not (stop is not None and stop.is_set()):
             time.sleep(0.05)
-        super().wait_connected(max(0.0, end - time.monotonic()), agent_pid)
+        super().wait_connected(max(0.0, end - time.monotonic()), agent_pid, stop)
 
     def _set_links(self, up: bool) -> None:
         super()._set_links(up)

@@ -43,3 +43,27 @@ def test_run_for_a_while_and_report(tmp_path: Path, mosquitto: MosquittoProcess,
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed == json.loads(stats.read_text())
     assert printed["connects"] == 1 and printed["messages"] == 0
+
+
+@pytest.mark.parametrize("case", ["folder_is_a_file", "buffer_is_a_folder", "not_sqlite"])
+def test_a_buffer_that_cannot_be_opened_is_one_line_and_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    box = tmp_path / "box.yaml"
+    box.write_text("kind: edge_box\nedge_id: b3\nschool: s1\ndevices:\n"
+                   "  - id: g3\n    model: temp_gate_ce_tg100\n"
+                   "    transport: {type: serial, port: /dev/null}\n")
+    if case == "folder_is_a_file":
+        (tmp_path / "plain").write_text("not a folder")
+        buffer = tmp_path / "plain" / "lib" / "b3.db"
+    elif case == "buffer_is_a_folder":
+        buffer = tmp_path / "b3.db"
+        buffer.mkdir()
+    else:
+        buffer = tmp_path / "b3.db"
+        buffer.write_bytes(b"this is no SQLite file, " * 200)
+    rc = main(["edge", "run", "--config", str(box), "--buffer", str(buffer), "--duration", "1"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"campusedge edge run: cannot open the buffer {buffer}: ")
+    assert err.endswith("(use --buffer PATH or create the folder)")

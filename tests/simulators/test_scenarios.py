@@ -59,7 +59,8 @@ def test_lesson_with_a_dropped_link_still_delivers_rope_results(
     assert s["band_notifications"] == 4 * 90
     # 20 of 90 scenario seconds the links were down: what was sent then is gone.
     assert edge["messages"] < s["frames_sent"] * 0.9
-    assert 0 < edge["peak_rss_mb"] < 150  # the 40-band figure is in docs/benchmarks.md
+    # About 42 MB (docs/edge.md, "Memory"); the pose pipeline alone would add about 50 MB.
+    assert 0 < edge["peak_rss_mb"] < 80
     now = datetime.now(UTC)
     results = [parse_message(DeviceTopic.parse(t), p, now=now) for t, p, _ in col.snapshot()]
     ropes = {m.device_id for m in results

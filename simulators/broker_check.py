@@ -1,0 +1,53 @@
+"""Log in to the MQTT broker once, as a scenario's edge agent will, and say what went wrong."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from campusedge.settings import MqttSettings
+
+
+def broker_problem(settings: MqttSettings, timeout_s: float = 10.0,
+                   stop: threading.Event | None = None) -> str | None:
+    """None if *settings* can log in; else one line saying why not (unreachable, refused)."""
+    where = f"the MQTT broker at {settings.host}:{settings.port}"
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"campusedge-check-{os.getpid()}",
+                         protocol=mqtt.MQTTv311)
+    if settings.username is not None:
+        password = settings.password.get_secret_value() if settings.password else None
+        client.username_pw_set(settings.username, password)
+    if settings.tls_ca:
+        client.tls_set(ca_certs=settings.tls_ca)
+    answers: list[ReasonCode] = []
+
+    def on_connect(client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
+                   reason: ReasonCode, properties: object) -> None:
+        answers.append(reason)
+
+    client.on_connect = on_connect
+    try:
+        client.connect(settings.host, settings.port, keepalive=settings.keepalive_s)
+    except (OSError, ValueError) as exc:  # refused, no route, unknown host, TLS handshake
+        return f"cannot connect to {where}: {exc}"
+    client.loop_start()
+    try:
+        end = time.monotonic() + timeout_s
+        while not answers and time.monotonic() < end:
+            if stop is not None and stop.is_set():
+                return None  # interrupted: the caller stops anyway
+            time.sleep(0.05)
+        if not answers:
+            return f"{where} did not answer the login within {timeout_s:g} s"
+        if answers[0].is_failure:
+            return (f"{where} refused the login: {answers[0]} (check --mqtt-username and "
+                    "--mqtt-password, or CAMPUSEDGE_MQTT_USERNAME/_PASSWORD)")
+        return None
+    finally:
+        client.disconnect()
+        client.loop_stop()
