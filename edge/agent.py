@@ -100,6 +100,11 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
+def _unless_stopped(stopped: bool) -> set[str]:
+    """`stopped` goes on the wire only when true: a gateway older than the field rejects it."""
+    return set() if stopped else {"stopped"}
+
+
 def _rope_time_sync() -> list[bytes]:
     return [jump_rope.encode_time_sync(int(time.time()))]
 
@@ -349,7 +354,8 @@ class EdgeAgent:
                       ts=datetime.now(UTC), firmware=self.box.box.firmware,
                       model_versions=dict(self.model_versions),
                       config_version=self.config_version, stopped=stopped,
-                      detail=detail[:256]).model_dump_json().encode()
+                      detail=detail[:256]).model_dump_json(exclude=_unless_stopped(stopped)
+                                                            ).encode()
 
     def _publish_edge_status(self) -> None:
         self.link.publish(self._edge_topic, self._edge_status(DeviceState.ONLINE), retain=True)
@@ -400,7 +406,8 @@ class EdgeAgent:
                         detail="box stopped" if stopped else
                         self._device_detail(device_id, dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
-                          status.model_dump_json().encode(), retain=True)
+                          status.model_dump_json(exclude=_unless_stopped(stopped)).encode(),
+                          retain=True)
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct
         dev.online_sent = online
@@ -460,7 +467,9 @@ class EdgeAgent:
                 raise ValueError(f"no device {dev_id!r} on this box")
             if not isinstance(overrides, dict):
                 raise ValueError(f"{dev_id}: overrides must be an object")
-            current = runner.config.model_dump()
+            # A station may still hold an earlier command's config, not yet taken: amend that.
+            station = self.stations.get(dev_id)
+            current = (station.latest_config() if station else runner.config).model_dump()
             staged[dev_id] = driver_config(runner.dev.model.driver, {**current, **overrides},
                                            f"config {version} for {dev_id}")
             if dev_id in self.stations:

@@ -46,6 +46,7 @@ class FrameQueue:
         self.error: str | None = None
         self._halt = stop
         self._closed = threading.Event()
+        self.ended = False
         self._frames: queue.Queue[VideoFrame | None] = queue.Queue(maxsize=maxsize)
         self._thread = threading.Thread(target=self._read, daemon=True,
                                         name=f"frames-{source.source.location}")
@@ -93,12 +94,13 @@ class FrameQueue:
             self._put(None)
 
     def __iter__(self) -> Iterator[VideoFrame]:
-        while not self._stopped():
+        while not self._stopped() and not self.ended:
             try:
                 frame = self._frames.get(timeout=0.2)
             except queue.Empty:
                 continue
             if frame is None:
+                self.ended = True  # the reader is gone: iterating again must not wait for it
                 return
             yield frame
 
@@ -133,6 +135,7 @@ class StationRunner(threading.Thread):
         self.submitted = 0
         self.done = False
         self._pending: Config | None = None  # set by the agent's thread, taken by this one
+        self._pending_lock = threading.Lock()
         path = model.path if model is not None else resolve_model(self.config.model_file)
         try:
             self.model_version: str | None = model_version(path)
@@ -156,7 +159,18 @@ class StationRunner(threading.Thread):
         """Count with *config* from the next frame on (see the module docstring)."""
         self.check(config)
         assert isinstance(config, Config)
-        self._pending = config
+        with self._pending_lock:
+            self._pending = config
+
+    def latest_config(self) -> Config:
+        """The config waiting to be taken, else the one in use: what the next command amends."""
+        with self._pending_lock:
+            return self._pending or self.config
+
+    def _take_pending(self) -> Config | None:
+        with self._pending_lock:
+            new, self._pending = self._pending, None
+            return new
 
     def _load_model(self) -> PoseModel | None:
         """The pose model for the current config, loaded again only when that config changed."""
@@ -176,9 +190,14 @@ class StationRunner(threading.Thread):
     def run(self) -> None:
         backoff = 0.5
         while not self._halt.is_set():
+            # A config sent while the camera could not be opened (perhaps to fix its source).
+            self.config = self._take_pending() or self.config
             model = self._load_model()
             if model is None:
-                return
+                # Tried again after a back-off: a new config may name a model that loads.
+                self._halt.wait(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+                continue
             station = PeStation(self.config, model=model)
             try:
                 source = station.open()
@@ -230,14 +249,23 @@ class StationRunner(threading.Thread):
         while True:
             for item in station.process(counted(), live=live, fps=fps):
                 self._hand_over(item, quality)
-            new, self._pending = self._pending, None
+            new = self._take_pending()
             if new is None:
                 return False
             old, self.config = self.config, new
             log.info("%s: counting %s with the new config", self.device_id, new.exercise)
-            if any(getattr(old, f) != getattr(new, f) for f in CAMERA_FIELDS + MODEL_FIELDS):
+            if any(getattr(old, f) != getattr(new, f) for f in CAMERA_FIELDS):
                 return True
-            station = PeStation(new, model=station.model)
+            if frames.ended:
+                return False  # the file is done; the new config waits for the next one
+            model = self._load_model()
+            if model is None:
+                # The new model does not load: go on with the old one rather than stop.
+                self.config = new.model_copy(update={f: getattr(old, f) for f in MODEL_FIELDS})
+                model = station.model
+                self._model, self._model_key = model, (old.model_file, old.threads)
+                self.online = True  # still counting; the log and last_error say why
+            station = PeStation(self.config, model=model)
 
     def _hand_over(self, item: StationOutput, quality: TimeQuality) -> None:
         if isinstance(item, LiveUpdate):

@@ -23,14 +23,22 @@ from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
-from gateway.store.base import Store, StoreError
+from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
 
 log = logging.getLogger(__name__)
 
 
 class GatewayStartError(Exception):
-    """The gateway cannot start; the message says what to fix, naming the file, URL or variable."""
+    """The gateway cannot start; the message says what to fix, naming the file, URL or variable.
+
+    `transient`: not a configuration error but something that may pass (the store's server
+    not up yet after a power cut), so a service manager should try again.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class GatewaySettings(BaseSettings):
@@ -73,7 +81,8 @@ class Gateway:
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
             self.db.close()
-            raise GatewayStartError(str(exc)) from None
+            raise GatewayStartError(str(exc),
+                                    transient=isinstance(exc, StoreUnavailable)) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings,
                   store: Store | None) -> None:
@@ -107,7 +116,9 @@ class Gateway:
         engine = self.alerts.engine
         since = engine.clock.now() - timedelta(seconds=engine.heart_rate_memory_s())
         try:
-            rows = self.store.readings(metric="heart_rate", since=since, limit=200_000)
+            # Newest first: if a very large school hits the limit, the oldest are the ones cut.
+            rows = self.store.readings(metric="heart_rate", since=since, limit=200_000,
+                                       newest_first=True)
         except Exception:  # a store that cannot answer now must not stop the gateway starting
             log.exception("could not read recent heart rates; sustained windows start empty")
             return

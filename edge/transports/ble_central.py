@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 # fills only if the agent's thread stalls; then the oldest notifications go first, because a
 # live heart rate is worth more than a stale one, and each one dropped is counted.
 QUEUE_LIMIT = 4096
+# Strangers' addresses remembered only to log each once; phones change theirs every few
+# minutes, so the set is emptied when it reaches this size.
+STRANGERS_KEPT = 1024
 
 
 @dataclass
@@ -248,6 +251,8 @@ class BleCentral:
         address = adv.address.to_string(with_type_qualifier=False)
         if address not in self.kit:
             if adv.is_connectable and address not in self.strangers_seen:
+                if len(self.strangers_seen) >= STRANGERS_KEPT:
+                    self.strangers_seen.clear()  # phones rotate addresses: keep it bounded
                 self.strangers_seen.add(address)
                 log.debug("ignoring %s: not one of this kit's bands", address)
             return
@@ -287,6 +292,10 @@ class BleCentral:
             log.warning("%s: %s: %s", radio.spec, address, band.last_error)
             if connection is not None and radio.links.get(address) is connection:
                 await self._disconnect(connection)
+                # The disconnection event may never come (a link already gone, a timeout):
+                # free the band's claim and slot here as well; twice is harmless.
+                radio.links.pop(address, None)
+                self._claimed.discard(address)
         finally:
             await self._scan(radio)
 

@@ -115,8 +115,9 @@ class AlertEngine:
                 cfg = self.configs.for_school(row.school).heart_rate
                 candidates.extend(self.heart_rate.on_message(msg, cfg, self.lookup))
                 replayed += 1
-            # An alert already open folds these in (same key); one the stop cut short opens.
-            self.process(candidates)
+            # Only an episode the stop cut short, before its alert was raised, opens one now:
+            # an alert with the key (open, or already resolved by staff) was handled.
+            self.process([c for c in candidates if not self.lifecycle.ever(c.key)])
         return replayed
 
     def heart_rate_memory_s(self) -> float:
@@ -277,12 +278,13 @@ class AlertEngine:
             if school is None:
                 continue
             # Only heart-rate bands can lose a heart-rate signal: a lesson also binds ropes
-            # (and other devices) to its students. A band the gateway has never heard from
-            # has no recorded kind and is not watched until it is.
+            # (and other devices) to its students, and those are left out. A device the
+            # gateway has never heard from has no recorded kind; it is watched, since a band
+            # that never sends (flat, unpaired) is exactly what this rule is for.
             assigned = self.roster.assignments(lesson.id)
             kinds = self.devices.kinds(assigned)
             bands = {d: s for d, s in assigned.items()
-                     if kinds.get(d) == DeviceKind.HR_BAND.value}
+                     if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
         return out
 

@@ -328,6 +328,10 @@ class Lifecycle:
         rows = self.db.query("SELECT * FROM alerts WHERE id=?", (alert_id,))
         return _alert(rows[0]) if rows else None
 
+    def ever(self, key: str) -> bool:
+        """Whether an alert with *key* was ever raised (any state)."""
+        return bool(self.db.query("SELECT 1 FROM alerts WHERE key=? LIMIT 1", (key,)))
+
     def active(self, key: str) -> Alert | None:
         rows = self.db.query("SELECT * FROM alerts WHERE key=? AND state != 'resolved'", (key,))
         return _alert(rows[0]) if rows else None

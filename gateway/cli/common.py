@@ -59,10 +59,14 @@ def load_settings(cls: type[S], options: Mapping[str, str], **values: Any) -> S:
 
 
 def start_failed(prog: str, exc: GatewayStartError) -> int:
-    """Report a start-up problem as one line on stderr; exit status 2 (a configuration error)."""
+    """Report a start-up problem as one line on stderr.
+
+    Exit status 2 for a configuration error (the unit does not restart on it: it would fail
+    the same way), 1 for a transient one (a store not reachable yet), which systemd retries.
+    """
     # One line: a YAML parser's caret diagram is folded rather than spread over the log.
     print(f"{prog}: {' '.join(str(exc).split())}", file=sys.stderr)
-    return 2
+    return 1 if exc.transient else 2
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -98,6 +98,10 @@ class StoreError(RuntimeError):
     """The store refused or could not complete an operation; the message says what and where."""
 
 
+class StoreUnavailable(StoreError):
+    """The store did not answer (network, a server still starting): worth trying again later."""
+
+
 class Store(Protocol):
     """A durable store. `write` returns only after the batch is committed (fsync'd or acked).
 

@@ -75,6 +75,7 @@ from gateway.store.base import (
     Scalar,
     StoredMessage,
     StoreError,
+    StoreUnavailable,
     WriteResult,
 )
 from gateway.store.line_protocol import FieldValue, LineProtocolError, point
@@ -168,8 +169,8 @@ class InfluxStore:
                                                 content=content)
             except httpx.TransportError as exc:
                 if last:
-                    raise StoreError(f"influx {where}: {type(exc).__name__}: {exc} "
-                                     f"(after {self.retries + 1} attempts)") from exc
+                    raise StoreUnavailable(f"influx {where}: {type(exc).__name__}: {exc} "
+                                           f"(after {self.retries + 1} attempts)") from exc
             else:
                 if response.status_code < 300:
                     return response

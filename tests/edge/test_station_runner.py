@@ -189,3 +189,23 @@ def test_the_box_config_command_reaches_a_station(tmp_path: Path,
     agent.stop_event.set()
     thread.join(30)
     col.stop()
+
+
+def test_a_new_thread_count_reloads_the_model_without_reopening(tmp_path: Path) -> None:
+    clip = tmp_path / "jacks.avi"
+    write_jacks_clip(clip, width=640, height=360, reps=4, rep_s=1.2)
+    runner, got = _runner_for(tmp_path, clip)
+    two = runner.config.model_copy(update={"threads": 2})
+    submit = runner._submit
+
+    def submit_and_switch(item: Submitted, timeout: float) -> bool:
+        if item.readings and runner.latest_config().threads == 1:
+            runner.reconfigure(two)
+        return submit(item, timeout)
+
+    runner._submit = submit_and_switch
+    runner.start()
+    runner.join(120)
+    assert runner.done and runner.opens == 1  # the file was not started again
+    assert runner._model is not None and runner._model.threads == 2
+    assert sum(int(s["count"]) for s in _sets(got)) in (3, 4)  # type: ignore[call-overload]

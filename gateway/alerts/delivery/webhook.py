@@ -107,11 +107,16 @@ class WebhookSender:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            row = self.outbox.next(self.key)
-            if row is None:
-                self._wake.wait(1.0)
-                continue
-            self._deliver(row)
+            try:
+                row = self.outbox.next(self.key)
+                if row is None:
+                    self._wake.wait(1.0)
+                    continue
+                self._deliver(row)
+            except Exception:  # a full disk or a bug: this target's worker must live on
+                log.exception("webhook %s: delivery worker failed; trying again in 5 s",
+                              self.target.name)
+                self._stop.wait(5.0)
 
     def _deliver(self, row: Pending) -> None:
         for attempt in range(row.attempts + 1, self.retry.max_attempts + 1):

@@ -165,6 +165,29 @@ def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> N
                           at=MORNING, lesson_id="pe-3")
     w.clock.advance(timedelta(seconds=61))
     w.engine.tick()
-    # The silent band is reported; the rope is not, and neither is a band never heard of
-    # (its kind is unknown until it first connects).
-    assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == ["band-1"]
+    # The silent band is reported, and so is a device never heard of (a band that never
+    # sent: flat or unpaired); the rope, known as a rope, is not.
+    lost = sorted(a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST))
+    assert lost == ["band-1", "band-new"]
+
+
+def test_a_replay_does_not_page_again_for_an_episode_already_handled(tmp_path: Path) -> None:
+    w, _ = lesson_world(tmp_path)
+    store = open_store(f"sqlite:///{tmp_path / 'readings.db'}")
+    for t in range(30):  # 30 s implausibly low: an hr_low alert at 20 s
+        at = MORNING + timedelta(seconds=t + 1)
+        w.clock.set(at)
+        msgs = [heart_rate("band-2", 38.0, at)]
+        store.write(msgs)
+        w.engine.on_batch(batch(*msgs))
+    [alert] = w.engine.lifecycle.find(rule=Rule.HR_LOW)
+    w.engine.resolve(alert.id, "nurse", "band_refitted")
+    sent = len(w.out.notifications)
+    restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out],
+                            clock=w.clock)
+    since = w.clock.now() - timedelta(seconds=restarted.heart_rate_memory_s())
+    assert restarted.resume_heart_rate(store.readings(metric="heart_rate", since=since,
+                                                      newest_first=True)) > 0
+    assert len(restarted.lifecycle.find(rule=Rule.HR_LOW)) == 1
+    assert len(w.out.notifications) == sent
+    store.close()
