@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,18 +16,10 @@ from gateway.alerts.model import AlertState, Rule
 from gateway.ingest import IngestSettings
 from gateway.service import Gateway, GatewaySettings
 from tests.conftest import mqtt_settings_for
+from tests.gateway.alerts.test_delivery import wait_until
 from tests.services import MQTT_PASSWORD, MQTT_USER
 
 pytestmark = pytest.mark.mosquitto
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float = 15) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_resolved_offline_alert_stays_resolved_across_reconnections(
