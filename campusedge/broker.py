@@ -106,8 +106,11 @@ class MosquittoProcess:
         if not self.config_path.exists():
             self.write_config()
         assert self.binary is not None
+        # Its own session: a Ctrl-C in the terminal goes to the demo, which stops the broker
+        # last, after the gateway has let go of it, instead of the broker dying first.
         self._proc = subprocess.Popen([self.binary, "-c", str(self.config_path)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      start_new_session=True)
         try:
             wait_for_port(self.host, self.port, timeout_s)
         except TimeoutError:

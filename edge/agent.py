@@ -366,6 +366,10 @@ class EdgeAgent:
         interval = self.box.box.status_interval_s
         if now - self._edge_status_s >= interval:
             self._publish_edge_status()
+        if self._stop_devices.is_set():
+            # Stopping: the devices went offline because the box stopped them, not by a
+            # fault; `_go_offline` says so (stopped) once the buffer has drained.
+            return
         for device_id, dev in self._devices.items():
             online, error = self._link(dev)
             battery_moved = (dev.battery_pct is not None and dev.status_battery is not None

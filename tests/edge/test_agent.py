@@ -289,3 +289,34 @@ def test_results_made_on_the_box_are_numbered_and_published(
     statuses = [Status.model_validate_json(p) for t, p, _ in col.snapshot()
                 if t.endswith("/status")]
     assert statuses and statuses[0].firmware == "pose-1" and statuses[0].state == "online"
+
+
+def test_a_clean_stop_publishes_stopped_statuses_and_no_fault(
+        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    school = "school-clean-stop"
+    col = Collector(mqtt_settings, [f"campus/{school}/+/+/status"],
+                    client_id="c-clean-stop").start()
+    link = PtyLink()
+    box = write_box(tmp_path, [{"id": "ropes", "model": "jump_rope_ce_rbs2",
+                                "transport": {"type": "serial", "port": link.port},
+                                "ids": {"1": "rope-01"}}], school=school)
+    station = BaseStation(1, random.Random(3))
+    station.start_all(jr.Mode.FREE, 0, 0)
+    agent = EdgeAgent(box, mqtt_settings)
+    runner = _start(agent)
+    for _ in range(20):
+        for frame in station.step(0.05, realtime=False):
+            link.write(frame)
+        time.sleep(0.05)
+    assert col.wait_for(lambda ms: any("/rope-01/" in t for t, _, _ in ms), 10)
+    agent.stop_event.set()
+    runner.join(20)
+    assert col.wait_for(lambda ms: any(Status.model_validate_json(p).stopped
+                                       for t, p, _ in ms if "/rope-01/" in t), 5)
+    col.stop()
+    statuses = [Status.model_validate_json(p) for _, p, _ in col.snapshot()]
+    # The rope went offline because the box stopped it: only stopped statuses say offline
+    # (an offline status without it is a fault, and raises an alert at the gateway).
+    offline = [s for s in statuses if s.state == "offline"]
+    assert offline and all(s.stopped for s in offline)
+    assert {s.device_id for s in offline} == {"rope-01", "test-box"}
