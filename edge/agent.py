@@ -374,10 +374,21 @@ class EdgeAgent:
             online, error = self._link(dev)
             battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
                              and abs(dev.battery_pct - dev.status_battery) >= 5)
+            model_moved = self._refresh_model_version(device_id, dev)
             if online == dev.online_sent and error == dev.error_sent and not battery_moved \
-                    and now - dev.status_sent_s < interval:
+                    and not model_moved and now - dev.status_sent_s < interval:
                 continue
             self._publish_device_status(device_id, dev, online)
+
+    def _refresh_model_version(self, device_id: str, dev: TrackedDevice) -> bool:
+        """A station that loaded another pose model (a config command) reports the new one."""
+        station = self.stations.get(device_id)
+        version = station.model_version if station is not None else None
+        if version is None or dev.model_versions.get("pose") == version:
+            return False
+        dev.model_versions["pose"] = version
+        self.model_versions["pose"] = version
+        return True
 
     @staticmethod
     def _link(dev: TrackedDevice) -> tuple[bool, str | None]:

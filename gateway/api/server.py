@@ -17,10 +17,14 @@ def listen(host: str, port: int, option: str) -> socket.socket:
     with one line (uvicorn alone would log the error after ingest is already running).
     *option* is what the user changes to pick another port, for the message."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise GatewayStartError(f"API host {host!r}: {exc.strerror}") from None
+    # A name such as "localhost" may resolve to ::1 first; like uvicorn, prefer IPv4 unless
+    # the host is an IPv6 address, so that http://localhost:PORT reaches it either way.
+    if ":" not in host:
+        found.sort(key=lambda info: info[0] != socket.AF_INET)
+    family, kind, proto, _, address = found[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: fast restart
     try:

@@ -209,3 +209,16 @@ def test_a_new_thread_count_reloads_the_model_without_reopening(tmp_path: Path) 
     assert runner.done and runner.opens == 1  # the file was not started again
     assert runner._model is not None and runner._model.threads == 2
     assert sum(int(s["count"]) for s in _sets(got)) in (3, 4)  # type: ignore[call-overload]
+
+
+def test_a_station_that_loaded_another_model_reports_its_version(
+        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    box = write_box(tmp_path, [_camera("pe-cam", f"file:{tmp_path / 'unused.avi'}")])
+    agent = EdgeAgent(box, mqtt_settings)
+    dev = agent._devices["pe-cam"]
+    first = dev.model_versions["pose"]
+    assert not agent._refresh_model_version("pe-cam", dev)
+    agent.stations["pe-cam"].model_version = "0123456789ab"  # as _load_model sets it
+    assert agent._refresh_model_version("pe-cam", dev)
+    assert dev.model_versions["pose"] == agent.model_versions["pose"] == "0123456789ab" != first
+    agent.buffer.close()

@@ -95,3 +95,16 @@ def test_taken_api_port_stops_before_anything_starts(capsys: pytest.CaptureFixtu
     assert f"127.0.0.1:{port}" in line and "in use" in line and "--api-port" in line
     # Nothing was opened: the store and the state database were never created.
     assert not (tmp_path / "readings.db").exists() and not (tmp_path / "state.db").exists()
+
+
+def test_the_api_listens_on_ipv4_for_a_host_name() -> None:
+    import socket
+
+    from gateway.api.server import listen
+
+    sock = listen("localhost", 0, "--api-port")
+    try:
+        # "localhost" may resolve to ::1 first; clients of http://localhost still reach IPv4.
+        assert sock.family == socket.AF_INET and sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
