@@ -195,6 +195,7 @@ class Ingest:
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
+        self._drops: list[float] = []  # monotonic times of recent disconnections
         self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0,
                       "stale_statuses": 0}
 
@@ -252,8 +253,18 @@ class Ingest:
             return
         self.connected.clear()
         self.metrics.connected.set(0)
-        if not self._stop.is_set():
-            log.warning("%s; reconnecting", detail)
+        if self._stop.is_set():
+            return
+        now = time.monotonic()
+        self._drops = [t for t in self._drops if now - t < 60.0] + [now]
+        hint = ""
+        if len(self._drops) >= 3:
+            # The usual cause of a connection dropped again and again: another client with
+            # the same id (a second gateway) takes the session over each time it reconnects.
+            hint = (f" ({len(self._drops)} drops in a minute: is another client using the "
+                    f"client id {self.settings.client_id!r}? Each gateway needs its own "
+                    "--client-id)")
+        log.warning("%s; reconnecting%s", detail, hint)
 
     def _write_loop(self) -> None:
         delay = 1.0

@@ -123,3 +123,23 @@ def test_mqtt5_keeps_its_session_and_acks_after_commit(tmp_path: Path,
         assert gw.ingest.stats["duplicates"] == 0  # the first 20 were acknowledged
     finally:
         gw.stop()
+
+
+def test_two_gateways_with_one_client_id_get_a_hint_in_the_log(
+        tmp_path: Path, mqtt_settings: MqttSettings, caplog: pytest.LogCaptureFixture) -> None:
+    school = "d" + uuid.uuid4().hex[:8]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    gateways = [_gateway(tmp_path / d, mqtt_settings, school, SqliteStore(tmp_path / d / "r.db"))
+                for d in ("a", "b")]
+    with caplog.at_level("WARNING", logger="gateway.ingest"):
+        for gw in gateways:
+            gw.start()
+        try:
+            # Each one's connection throws the other's off; the log says why that may be.
+            wait_until(lambda: "is another client using the client id" in caplog.text, 30,
+                       "the hint about a shared client id")
+        finally:
+            for gw in gateways:
+                gw.stop()
+    assert f"'gw-{school}'" in caplog.text
