@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Literal, TextIO
+from typing import Final, Literal, TextIO, TypeVar
 
 from gateway.fitness.scoring import TotalScore, bmi_from, score_item, score_total, table_for
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard
@@ -72,6 +72,9 @@ def to_json_line(record: Record) -> str:
     return json.dumps(record, ensure_ascii=False, default=_json_default) + "\n"
 
 
+T = TypeVar("T")
+
+
 def _present(raw: object) -> bool:
     return raw is not None and not (isinstance(raw, str) and raw.strip() == "")
 
@@ -83,11 +86,32 @@ def _required(record: Mapping[str, object], key: str) -> object:
     return raw
 
 
+class FieldErrors(FieldError):
+    """Several problems with one record; `problems` has each of them."""
+
+    def __init__(self, problems: list[FieldError]) -> None:
+        super().__init__(problems[0].field, "; ".join(p.message for p in problems))
+        self.problems = problems
+
+
 def score_record(standard: Standard, record: Mapping[str, object]) -> Record:
-    """`{"id", "grade", "sex", "item", "value"}` -> `{"id", "score", "bonus"}`."""
-    grade = parse_grade(_required(record, "grade"))
-    sex = parse_sex(_required(record, "sex"))
-    item = parse_item(_required(record, "item"))
+    """`{"id", "grade", "sex", "item", "value"}` -> `{"id", "score", "bonus"}`.
+
+    Raises FieldError, or FieldErrors when grade, sex and item are wrong at once.
+    """
+    problems: list[FieldError] = []
+
+    def field(parse: Callable[[object], T], key: str) -> T | None:
+        try:
+            return parse(_required(record, key))
+        except FieldError as exc:
+            problems.append(exc)
+            return None
+
+    grade, sex, item = (field(parse_grade, "grade"), field(parse_sex, "sex"),
+                        field(parse_item, "item"))
+    if grade is None or sex is None or item is None:
+        raise FieldErrors(problems)
     if item != "bmi":
         try:
             table_for(standard, item, grade, sex)  # reported before any problem with the value
@@ -148,6 +172,14 @@ def total_record(
     for item in ITEM_IDS:
         if item in measures:
             items[item] = measures[item]
+    # Every item that is missing or not taken at this grade, not just the first.
+    expected = standard.items_for(grade, sex)
+    problems = [FieldError(prefix + item, f"{item} is not a test item for grade {grade} {sex} "
+                                          "students") for item in items if item not in expected]
+    problems += [FieldError(prefix + item, f"missing item {item} (grade {grade} {sex} takes it)")
+                 for item in expected if item not in items]
+    if problems:
+        return None, problems
     try:
         total = score_total(standard, grade, sex, items)
     except FieldError as exc:
@@ -158,6 +190,8 @@ def total_record(
 def _score_row(standard: Standard, row: int, record: Mapping[str, object]) -> RowResult:
     try:
         return RowResult(score_record(standard, record), ())
+    except FieldErrors as exc:
+        return _failed(row, record.get("id"), exc.problems)
     except FieldError as exc:
         return _failed(row, record.get("id"), [exc])
 

@@ -229,3 +229,10 @@ def test_broken_csv_stops_with_the_row_named(standard: Standard) -> None:
     first, broken = list(rows)
     assert first.record == {"id": "a", "score": 100, "bonus": 0}
     assert [(e.row, e.column) for e in broken.errors] == [(3, "csv")]
+
+
+def test_a_row_with_several_bad_fields_names_each(standard: Standard) -> None:
+    [result] = _jsonl(standard, "score",
+                      ['{"id": "x", "grade": "13", "sex": "boy", "item": "burpees", "value": 3}'])
+    assert [e.column for e in result.errors] == ["grade", "sex", "item"]
+    assert result.record is not None and result.record["field"] == "grade"
