@@ -87,25 +87,22 @@ class Devices:
                 else self.db.query(sql + " ORDER BY device_id"))
         return [_record(r) for r in rows]
 
+    def _rows(self, columns: str, device_ids: Iterable[str]) -> list[sqlite3.Row]:
+        """*columns* of the recorded devices among *device_ids*, one query for all."""
+        ids = tuple(device_ids)
+        if not ids:
+            return []
+        return self.db.query(f"SELECT device_id, {columns} FROM devices WHERE device_id IN "
+                             f"({','.join('?' * len(ids))})", ids)
+
     def kinds(self, device_ids: Iterable[str]) -> dict[str, str]:
         """The recorded kind of each of *device_ids* that the gateway has heard from."""
-        ids = list(device_ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        return {r["device_id"]: r["kind"] for r in self.db.query(
-            f"SELECT device_id, kind FROM devices WHERE device_id IN ({marks})", tuple(ids))}
+        return {r["device_id"]: r["kind"] for r in self._rows("kind", device_ids)}
 
     def last_statuses(self, device_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
         """(time, state) of the last status recorded for each of *device_ids*."""
-        ids = list(device_ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.db.query(f"SELECT device_id, status_at, state FROM devices WHERE device_id "
-                             f"IN ({marks}) AND status_at IS NOT NULL", tuple(ids))
         return {r["device_id"]: (datetime.fromisoformat(r["status_at"]), r["state"])
-                for r in rows}
+                for r in self._rows("status_at, state", device_ids) if r["status_at"]}
 
     def get(self, device_id: str) -> DeviceRecord | None:
         rows = self.db.query("SELECT * FROM devices WHERE device_id=?", (device_id,))

@@ -24,7 +24,7 @@ from gateway.alerts.delivery.log import DeliveryLog
 from gateway.alerts.delivery.receiver import WebhookReceiver
 from gateway.alerts.delivery.webhook import WebhookChannel, backoff, dingtalk_signed_url
 from gateway.alerts.model import Severity
-from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
+from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, gate_pass
 
 FAST = RetryConfig(max_attempts=4, first_delay_s=0.05, max_delay_s=0.2, timeout_s=2)
 
@@ -35,6 +35,26 @@ def config(*targets: WebhookTarget, retry: RetryConfig = FAST) -> SchoolAlertCon
                              lifecycle=LifecycleConfig(group_interval_s=0))
 
 
+def wired(tmp: Path, url: str, retry: RetryConfig = FAST
+          ) -> tuple[World, DeliveryLog, WebhookChannel]:
+    """A world whose engine delivers to one webhook target at *url*."""
+    w = build_world(tmp, config(WebhookTarget(name="office", url=url), retry=retry))
+    log = DeliveryLog(w.db)
+    channel = WebhookChannel(w.configs, log)
+    w.engine.notifier.channels.append(channel)
+    return w, log, channel
+
+
+def wait_for_entries(log: DeliveryLog, count: int, timeout_s: float = 5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(log.entries()) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+# Long enough that a test ends inside the backoff after the first failure.
+SLOW = RetryConfig(max_attempts=5, first_delay_s=30, max_delay_s=30, timeout_s=2)
+
+
 def test_backoff_doubles_and_caps() -> None:
     retry = RetryConfig(first_delay_s=0.5, max_delay_s=3)
     assert [backoff(n, retry) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
@@ -43,11 +63,7 @@ def test_backoff_doubles_and_caps() -> None:
 def test_retries_until_the_receiver_takes_it(tmp_path: Path) -> None:
     receiver = WebhookReceiver(fail_first=2).start()
     try:
-        cfg = config(WebhookTarget(name="school-office", url=receiver.url))
-        w = build_world(tmp_path, cfg)
-        log = DeliveryLog(w.db)
-        channel = WebhookChannel(w.configs, log)
-        w.engine.notifier.channels.append(channel)
+        w, log, channel = wired(tmp_path, receiver.url)
         started = time.monotonic()
         w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         assert receiver.wait_for(1, timeout_s=10)
@@ -72,15 +88,9 @@ def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
     receiver = WebhookReceiver(fail_first=100).start()
     try:
         retry = RetryConfig(max_attempts=3, first_delay_s=0.01, max_delay_s=0.02, timeout_s=2)
-        w = build_world(tmp_path, config(WebhookTarget(name="x", url=receiver.url),
-                                         retry=retry))
-        log = DeliveryLog(w.db)
-        channel = WebhookChannel(w.configs, log)
-        w.engine.notifier.channels.append(channel)
+        w, log, channel = wired(tmp_path, receiver.url, retry)
         w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
-        deadline = time.monotonic() + 5
-        while len(log.entries()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for_entries(log, 3)
         channel.close()
     finally:
         receiver.stop()
@@ -131,16 +141,9 @@ def test_dingtalk_signature_is_stable() -> None:
 def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
-        retry = RetryConfig(max_attempts=5, first_delay_s=30, max_delay_s=30, timeout_s=2)
-        w = build_world(tmp_path, config(WebhookTarget(name="office", url=receiver.url),
-                                         retry=retry))
-        log = DeliveryLog(w.db)
-        channel = WebhookChannel(w.configs, log)
-        w.engine.notifier.channels.append(channel)
+        w, log, channel = wired(tmp_path, receiver.url, SLOW)
         w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
-        deadline = time.monotonic() + 5
-        while not log.entries() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for_entries(log, 1)
         # The gateway stops in the 30 s backoff after the first failure...
         channel.close()
         w.engine.notifier.channels.remove(channel)
@@ -180,17 +183,10 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
     monkeypatch.setattr(webhook, "OUTBOX_LIMIT", 1)
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
-        retry = RetryConfig(max_attempts=5, first_delay_s=30, max_delay_s=30, timeout_s=2)
-        w = build_world(tmp_path, config(WebhookTarget(name="office", url=receiver.url),
-                                         retry=retry))
-        log = DeliveryLog(w.db)
-        channel = WebhookChannel(w.configs, log)
-        w.engine.notifier.channels.append(channel)
+        w, log, channel = wired(tmp_path, receiver.url, SLOW)
         w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING),
                                 gate_pass("card-c1s08", 38.6, MORNING)))
-        deadline = time.monotonic() + 5
-        while len(log.entries()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for_entries(log, 2)
         channel.close()
     finally:
         receiver.stop()

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from campusedge.broker import MosquittoProcess
+from campusedge.settings import MqttSettings
 from gateway.cli.demo import CLASS_ID, seed
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
@@ -49,17 +50,22 @@ class Site:
     shots: Path
 
 
+def seeded_gateway(tmp: Path, school: str, mqtt: MqttSettings, **settings: Any
+                   ) -> tuple[Gateway, dict[str, str]]:
+    """A gateway for *school* with its own stores in *tmp*, seeded as the demo is."""
+    gateway = Gateway(GatewaySettings(
+        store_url=f"sqlite:///{tmp / 'readings.db'}", state_db=tmp / "state.db", api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"), **settings), mqtt)
+    return gateway, seed(gateway, STUDENTS)
+
+
 @pytest.fixture(scope="module")
 def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("dashboard")
     school = unique_school()
     mqtt = mqtt_settings_for(mosquitto)
-    settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp / 'readings.db'}", state_db=tmp / "state.db", api_port=0,
-        ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
-    gateway = Gateway(settings, mqtt)
-    tokens = seed(gateway, STUDENTS)
+    gateway, tokens = seeded_gateway(tmp, school, mqtt)
     # A fitness test earlier in the day, with its own ropes, so that results can be shown.
     gateway.roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.FITNESS_TEST,
                                 {"trope-01": "S0001", "trope-02": "S0002"},
@@ -276,11 +282,7 @@ def site_without_alerts(mosquitto: MosquittoProcess, tmp_path_factory: pytest.Te
     tmp = tmp_path_factory.mktemp("dashboard-no-alerts")
     school = unique_school()
     mqtt = mqtt_settings_for(mosquitto)
-    settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp / 'readings.db'}", state_db=tmp / "state.db", api_port=0,
-        alerts_enabled=False, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
-    gateway = Gateway(settings, mqtt)
-    tokens = seed(gateway, STUDENTS)
+    gateway, tokens = seeded_gateway(tmp, school, mqtt, alerts_enabled=False)
     gateway.start()
     api = serve_api(gateway)
     try:
