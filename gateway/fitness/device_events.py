@@ -1,7 +1,7 @@
 """Which device events are fitness test results, and for which item (pure, no I/O).
 
-- `rope_result` (smart rope), mode `countdown_time` with target 60 s: rope_skip_1min, from the
-  rope_count reading;
+- `rope_result` (smart rope), mode `countdown_time` with `set_value` 60 s (the attribute names
+  of drivers/jump_rope.py): rope_skip_1min, from the rope_count reading;
 - `pe_set` (camera station), exercise `rope_skip` or `sit_up` in a 60 s set: rope_skip_1min or
   sit_up_1min, from rep_count;
 - `pe_set`, exercise `pull_up` (untimed): pull_up, from rep_count;
@@ -9,7 +9,7 @@
   run_1000m, shuttle_50x8): that item, from the run_time reading in seconds.
 
 A camera set counts as a one-minute test when it says so: attribute `duration_s` = 60, or
-`mode` = `countdown_time` with `target` = 60. Anything else (free skipping, a 30 s set, a
+`mode` = `countdown_time` with `set_value` = 60. Anything else (free skipping, a 30 s set, a
 push-up set) is practice, not a test item, and is not recorded as a result.
 """
 
@@ -56,7 +56,7 @@ def _is_number(value: Scalar, wanted: int) -> bool:
 def _one_minute(attrs: dict[str, Scalar]) -> bool:
     if _is_number(attrs.get("duration_s"), ONE_MINUTE_S):
         return True
-    return attrs.get("mode") == "countdown_time" and _is_number(attrs.get("target"),
+    return attrs.get("mode") == "countdown_time" and _is_number(attrs.get("set_value"),
                                                                 ONE_MINUTE_S)
 
 
@@ -65,7 +65,7 @@ def result_of_event(message: StoredMessage) -> DeviceResult:
     attrs = dict(message.attributes)
     kind = message.event_type
     if kind == "rope_result":
-        if attrs.get("mode") != "countdown_time" or not _is_number(attrs.get("target"),
+        if attrs.get("mode") != "countdown_time" or not _is_number(attrs.get("set_value"),
                                                                     ONE_MINUTE_S):
             raise NotATestResult("not_a_test_item", "rope result is not a 60 s countdown")
         return DeviceResult("rope_skip_1min", _reading(message, "rope_count"))

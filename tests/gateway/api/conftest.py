@@ -59,10 +59,10 @@ def event(device_id: str, seq: int, ts: datetime, event_type: str,
 
 
 def rope_result(device_id: str, seq: int, ts: datetime, count: int, *,
-                mode: str = "countdown_time", target: int = 60) -> StoredMessage:
+                mode: str = "countdown_time", set_value: int = 60) -> StoredMessage:
     return event(device_id, seq, ts, "rope_result",
                  (("rope_count", float(count), "count"), ("rope_elapsed", 60.0, "s")),
-                 mode=mode, target=target)
+                 mode=mode, set_value=set_value)
 
 
 def reading(device_id: str, seq: int, ts: datetime, metric: str, value: float,

@@ -26,7 +26,7 @@ def rope_event(school: str, device: str, seq: int, count: int) -> tuple[str, byt
             "event": {"type": "rope_result",
                       "readings": [{"metric": "rope_count", "value": count, "unit": "count"},
                                    {"metric": "rope_elapsed", "value": 60, "unit": "s"}],
-                      "attributes": {"mode": "countdown_time", "target": 60}}}
+                      "attributes": {"mode": "countdown_time", "set_value": 60}}}
     return f"campus/{school}/jump_rope/{device}/event", json.dumps(body).encode()
 
 
