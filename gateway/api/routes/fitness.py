@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.api.access import Access, class_access, lesson_access, require_owner
 from gateway.api.deps import GatewayDep, Teacher, TeacherOrHealth
+from gateway.auth import User
 from gateway.fitness.export import table, to_csv, to_xlsx
 from gateway.fitness.results import MEASURES, NewResult, ResultError, TestResult, current
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
@@ -131,6 +132,14 @@ def _student(summary: StudentSummary, access: Access) -> StudentResults:
                           total=_num(total.total), level=total.level) if total else None)
 
 
+def _audit_reads(gateway: Gateway, user: User, action: str, student_ids: list[str],
+                 detail: str) -> None:
+    """Height, weight, BMI and vital capacity are health data: one audit row per student whose
+    results this person was shown (aggregates such as the distribution name nobody)."""
+    gateway.audit.record_many(user, action, [("student_fitness", student_id, detail)
+                                             for student_id in student_ids])
+
+
 def _sessions(gateway: Gateway, class_id: str, lesson_id: str | None) -> list[str]:
     """The class's fitness_test sessions, or the one asked for (which must be one of them)."""
     sessions = [lesson.id for lesson in gateway.roster.lessons(class_id=class_id)
@@ -178,6 +187,8 @@ def session_results(lesson_id: str, gateway: GatewayDep,
     students = gateway.roster.students_of_class(lesson.class_id)
     rows = gateway.fitness_results.rows(lesson_ids=[lesson.id])
     summaries = summarize(gateway.fitness_results.standard, students, rows)
+    _audit_reads(gateway, user, "read_fitness_results",
+                 [s.student.id for s in summaries if s.items], f"lesson={lesson.id}")
     return SessionResults(lesson_id=lesson.id, class_id=lesson.class_id,
                           students=[_student(s, access) for s in summaries])
 
@@ -199,6 +210,8 @@ def class_export(class_id: str, gateway: GatewayDep, user: TeacherOrHealth,
     _, summaries = _class_summaries(gateway, class_id, lesson_id)
     items = class_items(gateway.fitness_results.standard, [s.student for s in summaries])
     header, rows = table(summaries, items, access.show_names)
+    _audit_reads(gateway, user, "export_fitness_results",
+                 [s.student.id for s in summaries if s.items], f"class={class_id}")
     stem = f"fitness-{class_id}"
     if format == "csv":
         return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8",
@@ -218,6 +231,8 @@ def student_history(student_id: str, gateway: GatewayDep,
     _, access = class_access(gateway.roster, user, student.class_id)
     rows = gateway.fitness_results.rows(student_id=student_id)
     latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}
+    _audit_reads(gateway, user, "read_fitness_history", [student_id] if rows else [],
+                 f"class={student.class_id}")
     return StudentHistory(student_id=student_id,
                           name=student.name if access.show_names else None,
                           attempts=[_public(r, r.id in latest) for r in reversed(rows)])

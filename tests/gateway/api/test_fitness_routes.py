@@ -266,3 +266,27 @@ def test_measured_at_needs_an_offset(campus: Campus) -> None:
     r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
                                  "measured_at": "2026-09-01T08:00:00"})
     assert r.status_code == 422 and "UTC offset" in r.text
+
+
+def test_reads_of_results_are_audited_per_student(campus: Campus) -> None:
+    lesson = session(campus)
+    for student in ("s1", "s2"):
+        post(campus, lesson.id, {"student_id": student, "item": "weight_kg", "value": 35})
+    assert campus.gateway.audit.entries(subject_type="student_fitness") == []  # writes aren't
+    results(campus, lesson.id, user="h1")
+    campus.client.get("/api/fitness/students/s1/results", headers=campus.auth("t1"))
+    campus.client.get("/api/fitness/students/s3/results", headers=campus.auth("t1"))  # none
+    campus.client.get("/api/fitness/classes/5a/export?format=xlsx", headers=campus.auth("t1"))
+    campus.client.get("/api/fitness/classes/5a/distribution", headers=campus.auth("t1"))
+    entries = campus.gateway.audit.entries(subject_type="student_fitness")
+    # s3 has no results: nothing about them was shown; the distribution names nobody.
+    assert sorted((e.user_id, e.action, e.subject_id, e.detail) for e in entries) == [
+        ("h1", "read_fitness_results", "s1", f"lesson={lesson.id}"),
+        ("h1", "read_fitness_results", "s2", f"lesson={lesson.id}"),
+        ("t1", "export_fitness_results", "s1", "class=5a"),
+        ("t1", "export_fitness_results", "s2", "class=5a"),
+        ("t1", "read_fitness_history", "s1", "class=5a"),
+    ]
+    # a refused read records nothing
+    campus.client.get(f"/api/fitness/sessions/{lesson.id}/results", headers=campus.auth("t2"))
+    assert len(campus.gateway.audit.entries(subject_type="student_fitness")) == 5
