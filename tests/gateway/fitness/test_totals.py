@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,40 @@ def test_item_not_taken_by_grade_is_named(standard: Standard) -> None:
     with pytest.raises(FieldError) as err:
         score_total(standard, "1", "female", results)  # type: ignore[arg-type]
     assert err.value.field == "sit_up_1min"
+
+
+def _raw_weights(raw: dict[str, Any], grade: str, sex: str) -> dict[str, int]:
+    """The reference's weights for a grade and sex, read straight from the JSON."""
+    group = {"1": "grade_1_2", "2": "grade_1_2", "3": "grade_3_4", "4": "grade_3_4",
+             "5": "grade_5_6", "6": "grade_5_6"}.get(grade, "junior_senior_university")
+    either = {"pull_up_male_or_sit_up_female": ("pull_up", "sit_up_1min"),
+              "endurance_1000m_male_or_800m_female": ("run_1000m", "run_800m")}
+    out: dict[str, int] = {}
+    for key, weight in {**raw["weights_percent"]["all_grades"],
+                        **raw["weights_percent"][group]}.items():
+        out[either[key][sex == "female"] if key in either else key] = int(weight)
+    return out
+
+
+def test_every_item_weight_of_every_grade_and_sex(standard: Standard, raw: dict[str, Any]
+                                                  ) -> None:
+    # Full marks everywhere but one item at 60 points: the total drops by 0.4 × its weight.
+    checked = 0
+    for grade in GRADES:
+        for sex in ("male", "female"):
+            weights = _raw_weights(raw, grade, sex)
+            assert set(standard.items_for(grade, sex)) == set(weights)  # type: ignore[arg-type]
+            bands = raw["bmi"]["grades"]["univ" if grade.startswith("univ") else grade][sex]
+            full: dict[str, Decimal] = {"bmi": Decimal(bands["normal"][0])}
+            for item in weights:
+                if item != "bmi":
+                    full[item] = _value(standard, item, grade, sex, 100)
+            for item, weight in weights.items():
+                results = dict(full)
+                results[item] = (Decimal(bands["obese_min"]) if item == "bmi"
+                                 else _value(standard, item, grade, sex, 60))
+                total = score_total(standard, grade, sex, results)  # type: ignore[arg-type]
+                assert total.standard_score == 100 - Decimal("0.4") * weight, (grade, sex, item)
+                assert total.bonus == 0
+                checked += 1
+    assert checked == sum(len(_raw_weights(raw, g, s)) for g in GRADES for s in ("male", "female"))
