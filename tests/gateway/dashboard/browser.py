@@ -116,7 +116,7 @@ class Publisher:
     def rope_result(self, device: str, count: int) -> tuple[str, bytes]:
         return self.event("jump_rope", device, "rope_result",
                           [("rope_count", count, "count"), ("rope_elapsed", 60, "s")],
-                          {"mode": "countdown_time", "target": 60})
+                          {"mode": "countdown_time", "set_value": 60})
 
     def gate_pass(self, device: str, card_id: str, temperature_c: float) -> tuple[str, bytes]:
         return self.event("temp_gate", device, "gate_pass",
