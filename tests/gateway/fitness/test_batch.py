@@ -70,6 +70,7 @@ def test_total_lines(standard: Standard) -> None:
         "id": 17,
         "grade": "univ_1_2",
         "sex": "female",
+        "class": "u1-3",  # not ours: ignored
         "results": {
             "height_cm": 165,
             "weight_kg": 55,

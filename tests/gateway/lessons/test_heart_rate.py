@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from gateway.lessons.heart_rate import (
     HeartRateSettings,
+    StudentHeartRate,
     group_heart_rate,
     hr_max,
     student_heart_rate,
@@ -95,3 +96,22 @@ def test_invariants(raw: list[tuple[int, float]], age: int) -> None:
         assert 0 <= r.density_pct <= 100
         assert r.mean_bpm is not None and r.peak_bpm is not None
         assert r.mean_bpm <= r.peak_bpm + 1e-9
+
+
+@pytest.mark.parametrize(("bpm", "mean_ok"), [
+    (139.9, False), (140.0, True), (160.0, True), (160.1, False),
+])
+def test_mean_heart_rate_guidance_is_140_to_160_inclusive(bpm: float, mean_ok: bool) -> None:
+    one = student_heart_rate([(at(0), bpm), (at(5), bpm)], 12, DEFAULTS)
+    assert group_heart_rate([one], DEFAULTS).mean_ok is mean_ok
+
+
+def test_group_density_guidance_is_at_least_75_percent() -> None:
+    # age 0, threshold 64 % of 208 = 133.12 bpm: 3 of 4 intervals above is exactly 75 %.
+    def student(above: int) -> StudentHeartRate:
+        bpms = [150.0] * above + [100.0] * (4 - above) + [100.0]
+        return student_heart_rate([(at(5 * i), b) for i, b in enumerate(bpms)], 0, DEFAULTS)
+
+    assert group_heart_rate([student(3)], DEFAULTS).density_pct == 75
+    assert group_heart_rate([student(3)], DEFAULTS).density_ok is True
+    assert group_heart_rate([student(3), student(2)], DEFAULTS).density_ok is False  # 62.5 %
