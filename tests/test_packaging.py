@@ -35,6 +35,8 @@ def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:
     on_disk_models = {p.name for p in (ROOT / "models").glob("*.onnx")}
     assert on_disk_models <= models
     assert "campusedge/py.typed" in names
+    # The fitness scoring tables travel as package data, provenance and confidence included.
+    assert "gateway/fitness/data/fitness_standard_2014.json" in names
     assert not any(n.startswith("tests/") for n in names)
 
 
