@@ -2,7 +2,9 @@
 
 Item levels use the standard's total cut-offs (≥ 90 excellent, 80–89 good, 60–79 pass,
 < 60 fail) on the item score: the standard defines levels for the total only, so this is the
-project's reading, the same one PE departments use for per-item reports.
+project's reading, the same one PE departments use for per-item reports. BMI is the exception:
+its level is its band (normal, low_weight, overweight, obese), as the BMI table grades it;
+80 points is underweight or overweight, not "good".
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Final
 
 from gateway.fitness.results import TestResult, current, engine_sex
 from gateway.fitness.scoring import (
+    BmiBand,
     Level,
     TotalScore,
+    bmi_band,
     bmi_from,
     level_for,
     score_item,
@@ -27,6 +31,7 @@ from gateway.fitness.values import FieldError
 from gateway.roster import Student
 
 LEVELS: Final[tuple[Level, ...]] = ("excellent", "good", "pass", "fail")
+BMI_LEVELS: Final[tuple[BmiBand, ...]] = ("normal", "low_weight", "overweight", "obese")
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class ItemResult:
     unit: str
     score: int | None
     bonus: int | None
-    level: Level | None
+    level: Level | BmiBand | None  # a BMI's level is its band
     measured_at: datetime
     attempts: int
     derived: bool = False  # BMI computed from height and weight
@@ -62,8 +67,9 @@ def _derived_bmi(standard: Standard, student: Student, items: dict[str, ItemResu
     if height is None or weight is None:
         return None
     bmi = bmi_from(height.value, weight.value)
-    score = score_item(standard, "bmi", student.grade, engine_sex(student), bmi).score
-    return ItemResult("bmi", bmi, "kg/m²", score, 0, item_level(score),
+    sex = engine_sex(student)
+    score = score_item(standard, "bmi", student.grade, sex, bmi).score
+    return ItemResult("bmi", bmi, "kg/m²", score, 0, bmi_band(standard, student.grade, sex, bmi),
                       max(height.measured_at, weight.measured_at), 1, derived=True)
 
 
@@ -76,8 +82,10 @@ def summarize(standard: Standard, students: Iterable[Student],
         items: dict[str, ItemResult] = {}
         for (student_id, item), (row, attempts) in latest.items():
             if student_id == student.id:
+                level = bmi_band(standard, student.grade, engine_sex(student), row.value) \
+                    if item == "bmi" else item_level(row.score)
                 items[item] = ItemResult(item, row.value, row.unit, row.score, row.bonus,
-                                         item_level(row.score), row.measured_at, attempts)
+                                         level, row.measured_at, attempts)
         if "bmi" not in items:
             bmi = _derived_bmi(standard, student, items)
             if bmi is not None:
@@ -103,12 +111,12 @@ def class_items(standard: Standard, students: Iterable[Student]) -> list[ItemId]
 
 def distribution(standard: Standard, summaries: list[StudentSummary]
                  ) -> dict[str, dict[str, int]]:
-    """item -> level -> number of students, plus `untested` (takes it, no result), and the same
-    for `total` (untested = no complete total)."""
+    """item -> level (for `bmi`: band) -> number of students, plus `untested` (takes it, no
+    result), and the same for `total` (untested = no complete total)."""
     out: dict[str, dict[str, int]] = {}
     students = [s.student for s in summaries]
     for item in class_items(standard, students):
-        counts = dict.fromkeys((*LEVELS, "untested"), 0)
+        counts = dict.fromkeys((*(BMI_LEVELS if item == "bmi" else LEVELS), "untested"), 0)
         for summary in summaries:
             if item not in standard.items_for(summary.student.grade,
                                               engine_sex(summary.student)):

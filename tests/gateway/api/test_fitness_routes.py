@@ -126,6 +126,7 @@ def test_staff_entries_complete_a_total(campus: Campus) -> None:
     s1 = results(campus, lesson.id)["s1"]
     bmi = s1["items"]["bmi"]
     assert (bmi["value"], bmi["score"], bmi["derived"]) == (17.9, 100, True)  # 35/1.4²
+    assert bmi["level"] == "normal"
     # 15·100 + 15·80 + 20·72 + 10·80 + 10·100 + 20·72 + 10·72 = 8100 → 81.0, +5 bonus (158)
     assert s1["missing"] == []
     assert s1["total"] == {"standard_score": 81.0, "bonus": 5, "total": 86.0, "level": "good"}
@@ -290,3 +291,20 @@ def test_reads_of_results_are_audited_per_student(campus: Campus) -> None:
     # a refused read records nothing
     campus.client.get(f"/api/fitness/sessions/{lesson.id}/results", headers=campus.auth("t2"))
     assert len(campus.gateway.audit.entries(subject_type="student_fitness")) == 5
+
+
+def test_bmi_is_distributed_by_band(campus: Campus) -> None:
+    lesson = session(campus)
+    # grade 5 male: overweight 21.5-24.1, obese >= 24.2; female: low weight <= 13.7
+    post(campus, lesson.id, {"student_id": "s1", "item": "bmi", "value": 22.0})
+    post(campus, lesson.id, {"student_id": "s2", "item": "bmi", "value": 13.0})
+    for item, value in (("height_cm", 140), ("weight_kg", 50)):  # 25.5: obese
+        post(campus, lesson.id, {"student_id": "s3", "item": item, "value": value})
+    shown = results(campus, lesson.id)
+    assert [(shown[s]["items"]["bmi"]["score"], shown[s]["items"]["bmi"]["level"])
+            for s in ("s1", "s2", "s3")] == [(80, "overweight"), (80, "low_weight"),
+                                             (60, "obese")]
+    dist = campus.client.get("/api/fitness/classes/5a/distribution",
+                             headers=campus.auth("t1")).json()
+    assert dist["items"]["bmi"] == {"normal": 0, "low_weight": 1, "overweight": 1, "obese": 1,
+                                    "untested": 0}
