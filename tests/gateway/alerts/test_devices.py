@@ -84,3 +84,40 @@ def test_a_boxs_last_will_alerts_and_a_clean_stop_does_not(tmp_path: Path) -> No
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     assert alert.device_id == "box-1" and alert.detail["reason"] == "last_will"
     assert alert.summary == "edge box-1 went offline: connection lost (last will)"
+
+
+def test_silence_beyond_n_minutes_of_each_kind_and_the_all_clear(tmp_path: Path) -> None:
+    w = build_world(tmp_path)  # temp_gate 15 min, edge 5 min; 08:00 local on a Tuesday
+    w.devices.apply([], [("sch1", "gate-1", "temp_gate", MORNING, 1),
+                         ("sch1", "box-1", "edge", MORNING, 1)])
+
+    def silent_after(minutes: float) -> set[str]:
+        w.clock.set(MORNING + timedelta(minutes=minutes))
+        w.engine.tick()
+        return {a.device_id or "" for a in w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)}
+
+    assert silent_after(5) == set()  # exactly N minutes is not beyond N
+    assert silent_after(5.6) == {"box-1"}
+    assert silent_after(15) == {"box-1"}
+    assert silent_after(15.6) == {"box-1", "gate-1"}
+    [gate] = [a for a in w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+              if a.device_id == "gate-1"]
+    assert gate.detail == {"reason": "silence", "kind": "temp_gate", "silent_minutes": 15.6}
+    # Heard again (its box says it is online): resolved by the system.
+    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.ONLINE, w.clock.now())]))
+    done = w.engine.lifecycle.get(gate.id)
+    assert done is not None and done.state is AlertState.RESOLVED
+    assert done.outcome == "back_online"
+
+
+def test_silence_after_school_hours_is_not_an_outage(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    evening = datetime(2026, 9, 1, 10, 30, tzinfo=UTC)  # 18:30 in Asia/Shanghai
+    w.devices.apply([], [("sch1", "gate-1", "temp_gate", evening - timedelta(hours=1), 1)])
+    w.clock.set(evening)
+    w.engine.tick()
+    assert w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE) == []
+    w.clock.set(datetime(2026, 9, 1, 23, 0, 30, tzinfo=UTC))  # 07:00:30 the next morning
+    w.engine.tick()
+    [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+    assert alert.device_id == "gate-1"
