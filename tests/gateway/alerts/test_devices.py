@@ -121,3 +121,17 @@ def test_silence_after_school_hours_is_not_an_outage(tmp_path: Path) -> None:
     w.engine.tick()
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     assert alert.device_id == "gate-1"
+
+
+def test_clock_drift_from_the_offset_a_box_reports_in_a_status(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    skewed = Status(device_id="gate-3", kind=DeviceKind.TEMP_GATE, state=DeviceState.ONLINE,
+                    ts=MORNING, clock_offset_s=-600.2)
+    w.engine.on_batch(batch(statuses=[("sch1", skewed)]))
+    [drift] = w.engine.lifecycle.find(rule=Rule.CLOCK_DRIFT)
+    assert drift.device_id == "gate-3" and drift.detail == {"clock_offset_s": -600.2}
+    assert drift.summary == "clock of gate-3 is off by -600.2 s"
+    fixed = skewed.model_copy(update={"clock_offset_s": 0.4})
+    w.engine.on_batch(batch(statuses=[("sch1", fixed)]))
+    done = w.engine.lifecycle.get(drift.id)
+    assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "clock_ok"

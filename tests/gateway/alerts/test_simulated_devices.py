@@ -1,5 +1,6 @@
-"""`campusedge simulate gate|screening --roster`: simulated devices name the students of a real
-roster, so a gateway with that roster raises fevers and builds referrals for them.
+"""`campusedge simulate gate|screening` against a running gateway: with `--roster` the devices
+name the students of a real roster, so the gateway raises fevers and builds referrals for them;
+a gate whose clock is off raises clock drift.
 
 Everything is real: Mosquitto, the gateway's ingest and alert engine, the simulator's devices
 and its `campusedge edge run` agent process.
@@ -132,3 +133,18 @@ def test_a_roster_without_ids_a_device_can_send_is_refused(
     roster_csv(roster)
     with pytest.raises(SystemExit, match=f"--students 13: the roster has only {STUDENTS}"):
         main(["simulate", "screening", "--roster", str(roster), "--students", "13"])
+
+
+def test_a_gate_whose_clock_is_off_raises_clock_drift(
+        tmp_path: Path, mosquitto: MosquittoProcess, gateway: Gateway,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    school = gateway.settings.ingest.school
+    # The north gate's clock runs ten minutes ahead; the south gate's is right.
+    simulate(["gate", "--students", "20", "--window-minutes", "0.2", "--speed", "2",
+              "--clock-skew", "600", "--school", school], mosquitto, tmp_path / "sim", capsys)
+    assert gateway.alerts is not None
+    lifecycle = gateway.alerts.engine.lifecycle
+    assert wait_until(lambda: bool(lifecycle.find(school=school, rule=Rule.CLOCK_DRIFT)), 20)
+    [drift] = lifecycle.find(school=school, rule=Rule.CLOCK_DRIFT)
+    assert drift.device_id == "gate-north"
+    assert -602 < drift.detail["clock_offset_s"] < -598  # the box's clock minus the gate's
