@@ -135,3 +135,18 @@ def test_clock_drift_from_the_offset_a_box_reports_in_a_status(tmp_path: Path) -
     w.engine.on_batch(batch(statuses=[("sch1", fixed)]))
     done = w.engine.lifecycle.get(drift.id)
     assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "clock_ok"
+
+
+def test_battery_low_from_a_devices_battery_reading(tmp_path: Path) -> None:
+    w = build_world(tmp_path)  # below 20 % by default
+    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING,
+                                           battery=20.0)))
+    assert w.engine.lifecycle.find(rule=Rule.BATTERY_LOW) == []
+    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING,
+                                           battery=8.0)))
+    [low] = w.engine.lifecycle.find(rule=Rule.BATTERY_LOW)
+    assert low.device_id == "rope-07" and low.summary == "battery of rope-07 at 8 % (below 20 %)"
+    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING,
+                                           battery=95.0)))
+    done = w.engine.lifecycle.get(low.id)
+    assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "battery_ok"
