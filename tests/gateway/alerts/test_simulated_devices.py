@@ -116,25 +116,6 @@ def test_a_gate_morning_of_a_real_roster_alerts_its_students(
     assert all(a.detail["subject_id"].startswith("C-") for a in alerts)
 
 
-def test_a_roster_without_ids_a_device_can_send_is_refused(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    roster = tmp_path / "roster.csv"
-    roster.write_text("student_id,name,sex,birth_date,class_id,card_id\n"
-                      "2014001,Pupil,F,2014-03-01,c7,card-1\n", encoding="utf-8")
-    with pytest.raises(SystemExit, match=r"simulate screening: --roster .*roster\.csv: no "
-                                         r"student has an id a screener can send"):
-        main(["simulate", "screening", "--roster", str(roster)])
-    with pytest.raises(SystemExit, match=r"simulate gate: --roster .*: no student has an id a "
-                                         r"gate can send"):
-        main(["simulate", "gate", "--roster", str(roster)])
-    (tmp_path / "other.csv").write_text("id,name\n1,x\n", encoding="utf-8")
-    with pytest.raises(SystemExit, match="no student_id column"):
-        main(["simulate", "screening", "--roster", str(tmp_path / "other.csv")])
-    roster_csv(roster)
-    with pytest.raises(SystemExit, match=f"--students 13: the roster has only {STUDENTS}"):
-        main(["simulate", "screening", "--roster", str(roster), "--students", "13"])
-
-
 def test_a_gate_whose_clock_is_off_raises_clock_drift(
         tmp_path: Path, mosquitto: MosquittoProcess, gateway: Gateway,
         capsys: pytest.CaptureFixture[str]) -> None:
