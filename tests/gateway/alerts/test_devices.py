@@ -150,3 +150,22 @@ def test_battery_low_from_a_devices_battery_reading(tmp_path: Path) -> None:
                                            battery=95.0)))
     done = w.engine.lifecycle.get(low.id)
     assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "battery_ok"
+
+
+def test_a_battery_reported_twice_a_second_folds_once_a_minute(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    for i in range(240):  # two minutes of a rope's realtime reports, battery falling
+        at = MORNING + timedelta(seconds=i / 2)
+        w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, at,
+                                               battery=12.0 - i / 60)))
+    [low] = w.engine.lifecycle.find(rule=Rule.BATTERY_LOW)
+    # Opened at 0 s, folded again at 60 s: not 240 writes for one low battery.
+    assert low.count == 2 and low.last_seen_at == MORNING + timedelta(seconds=60)
+    assert low.detail["battery_pct"] == 10.0
+    # Its history: opened, notified, one fold.
+    assert [e.action for e in w.engine.lifecycle.history(low.id)] == ["opened", "opened",
+                                                                       "folded"]
+    # The all-clear is never held back.
+    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE,
+                                           MORNING + timedelta(seconds=121), battery=99.0)))
+    assert w.engine.lifecycle.get(low.id).state is AlertState.RESOLVED  # type: ignore[union-attr]
