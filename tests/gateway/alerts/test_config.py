@@ -190,3 +190,30 @@ def test_every_default_and_its_source_is_in_the_docs() -> None:
             wrong.append(f"{key}={value!r}: {documented[key]!r}")
     assert not missing, f"defaults not in docs/alerts.md: {missing}"
     assert not wrong, f"docs/alerts.md states other defaults: {wrong}"
+
+
+def test_the_district_file_may_live_outside_the_schools_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+    from campusedge.settings import MqttSettings
+    from gateway.service import Gateway, GatewaySettings, GatewayStartError
+
+    district = tmp_path / "district" / "levels-2026.yaml"
+    district.parent.mkdir()
+    district.write_text("owner: Haidian CDC\nversion: '2026-10'\n"
+                        "per_class: {yellow: 3, orange: 4, red: 6}\n"
+                        "per_school: {yellow: 8, orange: 12, red: 30}\n")
+    assert main(["alerts", "check", "--warning-levels", str(district)]) == 0
+    assert "warning levels v2026-10 by Haidian CDC" in capsys.readouterr().out
+    settings = GatewaySettings(store_url=f"sqlite:///{tmp_path}/r.db",
+                               state_db=tmp_path / "state.db", warning_levels_file=district)
+    gw = Gateway(settings, MqttSettings(host="127.0.0.1", port=1))
+    try:
+        assert gw.alerts is not None
+        assert gw.alerts.configs.warning_levels.per_class.yellow == 3
+    finally:
+        gw.store.close()
+        gw.db.close()
+    missing = settings.model_copy(update={"warning_levels_file": tmp_path / "nope.yaml"})
+    with pytest.raises(GatewayStartError, match=r"nope\.yaml: cannot read the district's"):
+        Gateway(missing, MqttSettings(host="127.0.0.1", port=1))
