@@ -140,6 +140,9 @@ class Status(_Strict):
     model_versions: dict[str, Annotated[str, Field(max_length=64)]] = Field(default_factory=dict)
     config_version: StrictStr | None = Field(default=None, max_length=64)
     detail: StrictStr | None = Field(default=None, max_length=256)
+    # How far a device's own real-time clock is from its edge box's (box minus device, in
+    # seconds), for devices that have one; the gateway's clock-drift rule judges it.
+    clock_offset_s: Annotated[Finite, Field(ge=-1e9, le=1e9)] | None = None
     # Offline on purpose: the box was stopped cleanly (a restart, maintenance). A last will
     # or a device fault leaves it false, and only those raise a device-offline alert.
     stopped: StrictBool = False

@@ -35,7 +35,8 @@ from drivers.base import Decoded, DecodeError, DriverConfig, Framer, reading
 from drivers.lines import LineFramer, ascii_fields
 
 MAX_LINE = 160
-_SUBJECT = re.compile(r"^([CF])-([0-9A-F]{8,32})$")
+# The subject a gate can send: a card or face id (simulators pick these too).
+SUBJECT = re.compile(r"^([CF])-([0-9A-F]{8,32})$")
 _TEMP = re.compile(r"^-?\d{1,2}\.\d{1,2}$")
 _SEQ = re.compile(r"^\d{1,10}$")
 SITES = {"F": "forehead", "W": "wrist"}
@@ -108,7 +109,7 @@ class TempGate:
             raise DecodeError(f"gate line: time {stamp!r} is not ISO 8601") from None
         if when.tzinfo is None:
             raise DecodeError(f"gate line: time {stamp!r} has no UTC offset")
-        m = _SUBJECT.fullmatch(subject)
+        m = SUBJECT.fullmatch(subject)
         if m is None:
             raise DecodeError(f"gate line: subject {subject!r} is not C-/F- and 8-32 hex digits")
         if site not in SITES:

@@ -37,7 +37,8 @@ from drivers.crc import crc16_ccitt
 from drivers.lines import LineFramer, ascii_fields
 
 MAX_LINE = 200
-_SUBJECT = re.compile(r"^S-[0-9A-F]{8,32}$")
+# The subject a screener can send: a pseudonymous class-list id (simulators pick these too).
+SUBJECT = re.compile(r"^S-[0-9A-F]{8,32}$")
 _ACUITY = re.compile(r"^[345]\.\d$")
 _DIOPTRE = re.compile(r"^[+-]?\d{1,2}\.\d{2}$")
 _AXIS = re.compile(r"^\d{1,3}$")
@@ -132,7 +133,7 @@ def parse(frame: bytes) -> Record:
         raise DecodeError(f"screening record: {len(f)} fields, expected 13")
     if not _REC.fullmatch(f[1]):
         raise DecodeError(f"screening record: record number {f[1]!r} is not a number")
-    if not _SUBJECT.fullmatch(f[2]):
+    if not SUBJECT.fullmatch(f[2]):
         raise DecodeError(f"screening record: subject {f[2]!r} is not S- and 8-32 hex digits")
     rec = Record(
         record_no=int(f[1]),

@@ -64,6 +64,10 @@ class TrackedDevice:
     battery_pct: float | None = None
     status_sent_s: float = 0.0
     status_battery: float | None = None
+    # Whether the device stamps readings with a real-time clock of its own (not an uptime
+    # counter): only then is its clock offset a drift worth reporting.
+    rtc: bool = False
+    status_offset: float | None = None
     online_sent: bool | None = None
     error_sent: str | None = None
 
@@ -279,6 +283,7 @@ class EdgeAgent:
             return datetime.fromtimestamp(rec.received_s, UTC), TimeQuality.RECEIVED
         offset = dev.clock.update(d.device_time_s, rec.received_s)
         if quality in (TimeQuality.SYNCED, TimeQuality.UNSYNCED):
+            dev.rtc = True
             if abs(offset) <= self.box.box.max_rtc_error_s:
                 return datetime.fromtimestamp(d.device_time_s, UTC), quality
             # The device clock is further off than the transport delay explains: trust the
@@ -375,10 +380,23 @@ class EdgeAgent:
             battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
                              and abs(dev.battery_pct - dev.status_battery) >= 5)
             model_moved = self._refresh_model_version(device_id, dev)
+            # A clock first measured, or moved by more than an RTC is trusted to be off, is
+            # told at once: the gateway raises clock drift from it.
+            offset = self._rtc_offset(dev)
+            offset_moved = offset is not None and (
+                dev.status_offset is None
+                or abs(offset - dev.status_offset) > self.box.box.max_rtc_error_s)
             if online == dev.online_sent and error == dev.error_sent and not battery_moved \
-                    and not model_moved and now - dev.status_sent_s < interval:
+                    and not model_moved and not offset_moved \
+                    and now - dev.status_sent_s < interval:
                 continue
             self._publish_device_status(device_id, dev, online)
+
+    @staticmethod
+    def _rtc_offset(dev: TrackedDevice) -> float | None:
+        """Box clock minus the device's real-time clock, rounded; None without an RTC."""
+        offset = dev.clock.offset if dev.rtc else None
+        return round(offset, 3) if offset is not None else None
 
     def _refresh_model_version(self, device_id: str, dev: TrackedDevice) -> bool:
         """A station that loaded another pose model (a config command) reports the new one."""
@@ -418,6 +436,7 @@ class EdgeAgent:
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version, stopped=stopped,
+                        clock_offset_s=None if stopped else self._rtc_offset(dev),
                         detail="box stopped" if stopped else
                         self._device_detail(device_id, dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
@@ -425,6 +444,7 @@ class EdgeAgent:
                           retain=True)
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct
+        dev.status_offset = status.clock_offset_s
         dev.online_sent = online
         dev.error_sent = error
 

@@ -56,6 +56,10 @@ class GatewaySettings(BaseSettings):
     alerts_dir: Path | None = Field(default=None, description="per-school alert YAML files "
                                     "(<school>.yaml, warning_levels.yaml); packaged defaults "
                                     "otherwise")
+    warning_levels_file: Path | None = Field(
+        default=None, description="the district health authority's warning-level thresholds, "
+        "wherever the district keeps them; default <alerts_dir>/warning_levels.yaml, else the "
+        "packaged placeholders")
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
 
 
@@ -96,7 +100,8 @@ class Gateway:
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(self.db, self.roster, self.devices, mqtt,
-                                       settings.alerts_dir, client_id=settings.ingest.client_id,
+                                       settings.alerts_dir, settings.warning_levels_file,
+                                       client_id=settings.ingest.client_id,
                                        registry=self.metrics.registry)
             self.ingest.listeners.append(self.alerts.engine.on_batch)
         self.fitness_results = FitnessResults(self.db, self.roster)

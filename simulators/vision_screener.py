@@ -30,14 +30,16 @@ class Screener:
         acuity = min(5.3, max(3.0, round(acuity + self.rng.choice((-0.1, 0.0, 0.0, 0.1)), 1)))
         return acuity, Refraction(sphere, cyl, axis)
 
-    def record(self, student: int) -> bytes:
+    def record(self, student: int, subject: str | None = None) -> bytes:
+        """The record of the *student*-th child screened; *subject* is the id the screener
+        sends for them (a roster's), else one made up from the number."""
         self.record_no += 1
         myopic = self.rng.random() < self.myopia_rate
         ua_r, ref_r = self._eye(myopic)
         ua_l, ref_l = self._eye(myopic and self.rng.random() < 0.9)
         glasses = myopic and self.rng.random() < 0.5
         corrected = (5.0, 5.0) if glasses else (None, None)
-        subject = f"S-{student * 2246822519 % 2**32:08X}"
+        subject = subject or f"S-{student * 2246822519 % 2**32:08X}"
         return encode(Record(self.record_no, subject, (ua_r, ua_l), corrected, (ref_r, ref_l)))
 
 

@@ -16,11 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="alert config directory (<school>.yaml, warning_levels.yaml); "
                              "the packaged defaults when omitted")
     parser.add_argument("--school", help="print the effective config of this school")
+    parser.add_argument("--warning-levels", type=Path, metavar="FILE",
+                        help="the district's warning-level thresholds, when kept elsewhere")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        configs = AlertConfigs(args.directory)
+        configs = AlertConfigs(args.directory, args.warning_levels)
     except AlertConfigError as exc:
         print(f"invalid alert config:\n{exc}", file=sys.stderr)
         return 1

@@ -244,8 +244,12 @@ class AlertConfigs:
                 (directory / "warning_levels.yaml").exists():
             warning_levels_file = directory / "warning_levels.yaml"
         if warning_levels_file is not None:
-            self.warning_levels = parse_warning_levels(
-                warning_levels_file.read_text(encoding="utf-8"), str(warning_levels_file))
+            try:
+                text = warning_levels_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise AlertConfigError(f"{warning_levels_file}: cannot read the district's "
+                                       f"warning levels: {exc}") from None
+            self.warning_levels = parse_warning_levels(text, str(warning_levels_file))
         else:
             self.warning_levels = parse_warning_levels(
                 packaged_text("district_warning_levels.yaml"),

@@ -31,6 +31,10 @@ from gateway.store.base import ReadingRow, StoredMessage
 log = logging.getLogger(__name__)
 
 DEVICE_SILENCE_CHECK = timedelta(seconds=30)
+# A device condition already alerted (a low battery, a drifting clock) is folded again from
+# readings at most this often: a rope reports its battery twice a second, and every fold is a
+# state-database write and a history row on the ingest writer thread.
+DEVICE_READING_FOLD = timedelta(seconds=60)
 
 
 class AlertEngine:
@@ -67,6 +71,7 @@ class AlertEngine:
         self._device_keys = {a.key for rule in DEVICE_RULES
                              for a in self.lifecycle.find(rule=rule, limit=100_000)
                              if a.state is not AlertState.RESOLVED}
+        self._device_folded_at: dict[str, datetime] = {}
         self.stats = {"batches": 0, "candidates": 0, "opened": 0, "folded": 0,
                       "duplicates": 0, "silenced": 0, "referrals": 0}
 
@@ -89,7 +94,8 @@ class AlertEngine:
                 candidates.extend(self.heart_rate.on_message(msg, cfg.heart_rate, self.lookup))
                 if msg.event_type == vision.SCREENING:
                     self._screening(msg)
-                self._split(device_rules.on_message(msg, cfg.devices), candidates, clears)
+                self._split([i for i in device_rules.on_message(msg, cfg.devices)
+                             if not self._folded_lately(i)], candidates, clears)
             self._clear(clears)
             self.process(candidates)
 
@@ -134,6 +140,16 @@ class AlertEngine:
             else:
                 clears.append(item)
 
+    def _folded_lately(self, item: Candidate | device_rules.Clear) -> bool:
+        """Whether a reading's device candidate repeats an active alert folded lately."""
+        if not isinstance(item, Candidate) or item.key not in self._device_keys:
+            return False
+        last = self._device_folded_at.get(item.key)
+        if last is not None and timedelta(0) <= item.at - last < DEVICE_READING_FOLD:
+            return True
+        self._device_folded_at[item.key] = item.at
+        return False
+
     def _screening(self, msg: StoredMessage) -> Referral | None:
         screening = vision.screening_of(msg)
         subject = subject_of(msg)
@@ -160,6 +176,7 @@ class AlertEngine:
         for c in clears:
             if c.key in self._device_keys:
                 self._device_keys.discard(c.key)
+                self._device_folded_at.pop(c.key, None)
                 alert = self.lifecycle.resolve_key(c.key, c.outcome)
                 if alert is not None:
                     resolved.append(alert)
@@ -190,6 +207,7 @@ class AlertEngine:
                 self.metrics.opened.labels(rule=c.rule.value, severity=c.severity.value).inc()
                 if c.rule in DEVICE_RULES:
                     self._device_keys.add(c.key)
+                    self._device_folded_at[c.key] = c.at
                 if silenced:
                     self.stats["silenced"] += 1
                 else:
@@ -224,6 +242,7 @@ class AlertEngine:
         with self._lock:
             alert = self.lifecycle.resolve(alert_id, actor, outcome, note)
             self._device_keys.discard(alert.key)
+            self._device_folded_at.pop(alert.key, None)
             self.notifier.emit(NotificationKind.RESOLVED, [alert])
             return alert
 

@@ -40,7 +40,8 @@ class AlertService:
         channels: list[Channel] = [self.hub, self.webhooks]
         self.mqtt: MqttAlertPublisher | None = None
         if mqtt is not None:
-            self.mqtt = MqttAlertPublisher(mqtt, self.configs, client_id=f"{client_id}-alerts")
+            self.mqtt = MqttAlertPublisher(mqtt, self.configs, client_id=f"{client_id}-alerts",
+                                           delivery_log=self.delivery_log)
             channels.append(self.mqtt)
         self.engine = AlertEngine(db, roster, devices, self.configs, channels, clock=clock,
                                   metrics=self.metrics)

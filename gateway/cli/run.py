@@ -31,11 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-port", type=int, help="0 disables the HTTP API")
     parser.add_argument("--alerts-dir", type=Path, help="per-school alert configs "
                         "(<school>.yaml) and the district's warning_levels.yaml")
+    parser.add_argument("--warning-levels", type=Path, metavar="FILE",
+                        help="the district's warning-level thresholds, when kept outside "
+                        "--alerts-dir")
     parser.add_argument("-v", "--verbose", action="store_true")
     add_mqtt_arguments(parser)
 
 
 OPTIONS = {"store_url": "--store-url", "state_db": "--state-db", "alerts_dir": "--alerts-dir",
+           "warning_levels_file": "--warning-levels",
            "api_host": "--api-host", "api_port": "--api-port",
            "ingest": "--school/--client-id/--protocol"}
 
@@ -53,6 +57,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["state_db"] = args.state_db
     if args.alerts_dir is not None:
         updates["alerts_dir"] = args.alerts_dir
+    if args.warning_levels is not None:
+        updates["warning_levels_file"] = args.warning_levels
     for name in ("api_host", "api_port"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)

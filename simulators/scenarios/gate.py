@@ -19,20 +19,30 @@ class MorningGate(Scenario):
     rng: random.Random = field(default_factory=random.Random)
     serial: PtyLink | None = None
     tcp: StreamServer | None = None
+    # Card or face id of student number i at index i - 1 (a roster's); empty: made up.
+    subjects: list[str] = field(default_factory=list)
     _next: int = 0
 
     @classmethod
-    def build(cls, students: int, fever_rate: float, window_minutes: float, faults: Faults,
-              seed: int) -> MorningGate:
+    def build(cls, students: int | None, fever_rate: float, window_minutes: float,
+              faults: Faults, seed: int, subjects: list[str] | None = None) -> MorningGate:
+        """*students* arrivals (default: every one of *subjects*, else 1000), each named by
+        the next of *subjects* when given."""
+        subjects = subjects or []
+        if students is None:
+            students = len(subjects) or 1000
         if students < 1 or not 0 <= fever_rate <= 1 or window_minutes <= 0:
             raise ValueError("--students >= 1, --fever-rate in 0..1, --window-minutes > 0")
+        if subjects and students > len(subjects):
+            raise ValueError(f"--students {students}: the roster has only {len(subjects)} "
+                             "student(s) with a card or face id the gate can send")
         rng = random.Random(seed)
         window = window_minutes * 60
         # Arrivals bunch up in the middle of the window (buses, the bell).
         arrivals = sorted((rng.betavariate(2.5, 2.5) * window, i + 1, rng.random() < fever_rate,
                            rng.randrange(2)) for i in range(students))
         scenario = cls(name="gate", duration_s=window + 5, faults=faults, seed=seed,
-                       arrivals=arrivals, rng=rng,
+                       arrivals=arrivals, rng=rng, subjects=subjects[:students],
                        gates=[Gate(rng, clock_skew_s=faults.clock_skew_s), Gate(rng)])
         scenario.serial = scenario.pty()
         scenario.tcp = scenario.server()
@@ -50,7 +60,8 @@ class MorningGate(Scenario):
         while self._next < len(self.arrivals) and self.arrivals[self._next][0] <= t + dt:
             _, student, fever, gate_no = self.arrivals[self._next]
             self._next += 1
-            line = self.gates[gate_no].passing(student, datetime.now(UTC), fever)
+            subject = self.subjects[student - 1] if self.subjects else None
+            line = self.gates[gate_no].passing(student, datetime.now(UTC), fever, subject)
             if gate_no == 0:
                 self.serial.write(disturb(line, self.faults, self.rng))
             else:

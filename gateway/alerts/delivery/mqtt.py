@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -12,6 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campusedge.settings import MqttSettings
 from campusedge.topics import alert_topic
 from gateway.alerts.config import AlertConfigs
+from gateway.alerts.delivery.log import DeliveryLog
 from gateway.alerts.notification import Notification, notification_payload
 
 log = logging.getLogger(__name__)
@@ -21,8 +23,16 @@ class MqttAlertPublisher:
     """Publishes each notification once; paho queues while the broker is away."""
 
     def __init__(self, settings: MqttSettings, configs: AlertConfigs,
-                 client_id: str = "campusedge-alerts") -> None:
+                 client_id: str = "campusedge-alerts",
+                 delivery_log: DeliveryLog | None = None) -> None:
         self.configs = configs
+        # The broker's PUBACK of each notification goes in the delivery log (`delivered`), so
+        # campus IT sees the displays' feed next to the webhooks. A PUBACK may come before
+        # `publish` has returned the message id: it then waits in `_early` for `send`.
+        self.log = delivery_log
+        self._pending: dict[int, tuple[str, str, list[int]]] = {}
+        self._early: set[int] = set()
+        self._lock = threading.Lock()
         # The publisher keeps no session (it subscribes to nothing; paho resends its unacked
         # QoS 1 messages itself), so its id only has to be unique: a fixed one would make two
         # gateways on one broker throw each other off, again and again.
@@ -30,6 +40,7 @@ class MqttAlertPublisher:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
         self._client.enable_logger(log)  # paho's own errors, timestamped, not bare on stderr
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
         if settings.username:
             password = settings.password
             self._client.username_pw_set(settings.username,
@@ -57,7 +68,35 @@ class MqttAlertPublisher:
         if not self.configs.for_school(n.school).delivery.mqtt:
             return
         topic = alert_topic(n.school, n.severity.value, n.rule.value)
-        self._client.publish(topic, json.dumps(notification_payload(n)).encode(), qos=1)
+        info = self._client.publish(topic, json.dumps(notification_payload(n)).encode(), qos=1)
+        entry = (n.id, str(topic), [a.id for a in n.alerts])
+        with self._lock:
+            acked = info.mid in self._early
+            if acked:
+                self._early.discard(info.mid)
+            else:
+                self._pending[info.mid] = entry
+        if acked:
+            self._delivered(entry)
+
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: object,
+                    properties: object) -> None:
+        with self._lock:
+            entry = self._pending.pop(mid, None)
+            if entry is None:
+                self._early.add(mid)
+                return
+        self._delivered(entry)
+
+    def _delivered(self, entry: tuple[str, str, list[int]]) -> None:
+        if self.log is None:
+            return
+        notification_id, topic, alert_ids = entry
+        try:
+            self.log.record(notification_id, "mqtt", topic, 1, "delivered", alert_ids)
+        except Exception:  # a full disk must not kill paho's network thread
+            log.exception("could not log the MQTT delivery of notification %s",
+                          notification_id)
 
     def close(self) -> None:
         if self._started:

@@ -27,11 +27,21 @@ from gateway.alerts.notification import (
 log = logging.getLogger(__name__)
 
 
+# A WeCom group robot takes markdown content of at most 4096 bytes of UTF-8.
+WECOM_MAX_BYTES = 4096
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """*text* shortened to at most *limit* bytes of UTF-8, never inside a character."""
+    return text.encode()[:limit].decode(errors="ignore")
+
+
 def body_for(target: WebhookTarget, n: Notification) -> dict[str, Any]:
     """The request body in the target's format; no student names in any of them."""
     if target.format is WebhookFormat.WECOM:
-        # WeCom group robot: msgtype markdown, content up to 4096 bytes.
-        return {"msgtype": "markdown", "markdown": {"content": markdown(n)[:4000]}}
+        # The limit is in bytes: "°C", "−" and "×" in summaries take two or three each.
+        return {"msgtype": "markdown",
+                "markdown": {"content": cut_to_bytes(markdown(n), WECOM_MAX_BYTES)}}
     if target.format is WebhookFormat.DINGTALK:
         return {"msgtype": "markdown", "markdown": {"title": headline(n)[:64],
                                                     "text": markdown(n)[:4000]}}

@@ -67,6 +67,9 @@ def on_status(school: str, status: Status, at: datetime,
         out.append(Clear(offline_key(status.device_id), "back_online"))
     if status.battery_pct is not None:
         out.append(_battery(school, status.device_id, float(status.battery_pct), at, cfg))
+    if status.clock_offset_s is not None:
+        # What an edge box measured of a device's real-time clock against its own.
+        out.append(_clock(school, status.device_id, float(status.clock_offset_s), at, cfg))
     return out
 
 
@@ -77,15 +80,18 @@ def on_message(msg: StoredMessage, cfg: DeviceConfig) -> list[Candidate | Clear]
         out.append(_battery(msg.school, msg.device_id, battery, msg.received_at, cfg))
     offset = reading(msg, "clock_offset")
     if offset is not None:
-        if abs(offset) > cfg.clock_drift_s:
-            out.append(Candidate(rule=Rule.CLOCK_DRIFT, key=clock_key(msg.device_id),
-                                 school=msg.school, severity=Severity.INFO,
-                                 at=msg.received_at, device_id=msg.device_id,
-                                 summary=f"clock of {msg.device_id} is off by {offset:+.1f} s",
-                                 detail={"clock_offset_s": offset}))
-        else:
-            out.append(Clear(clock_key(msg.device_id), "clock_ok"))
+        out.append(_clock(msg.school, msg.device_id, offset, msg.received_at, cfg))
     return out
+
+
+def _clock(school: str, device_id: str, offset: float, at: datetime,
+           cfg: DeviceConfig) -> Candidate | Clear:
+    if abs(offset) > cfg.clock_drift_s:
+        return Candidate(rule=Rule.CLOCK_DRIFT, key=clock_key(device_id), school=school,
+                         severity=Severity.INFO, at=at, device_id=device_id,
+                         summary=f"clock of {device_id} is off by {offset:+.1f} s",
+                         detail={"clock_offset_s": offset})
+    return Clear(clock_key(device_id), "clock_ok")
 
 
 def in_school_hours(now: datetime, cfg: SchoolAlertConfig) -> bool:

@@ -399,6 +399,8 @@ def acknowledge(alert_id: int, gateway: GatewayDep, user: AnyStaff,
         alert = service.engine.acknowledge(alert_id, user.id, body.note)
     except LifecycleError as exc:
         raise HTTPException(409, str(exc)) from None
+    # The answer shows the alert (name, reading) to the person: a read like any other.
+    audit_alert_reads(gateway, user, [alert], "acknowledge_alert")
     return present(gateway, user, alert)
 
 
@@ -412,6 +414,7 @@ def resolve(alert_id: int, gateway: GatewayDep, user: AnyStaff,
         alert = service.engine.resolve(alert_id, user.id, body.outcome, body.note)
     except LifecycleError as exc:
         raise HTTPException(409, str(exc)) from None
+    audit_alert_reads(gateway, user, [alert], "resolve_alert")
     return present(gateway, user, alert)
 
 
@@ -424,4 +427,5 @@ def recheck(alert_id: int, body: Recheck, gateway: GatewayDep,
         alert = service.engine.recheck(alert_id, user.id, body.temperature_c, body.method)
     except LifecycleError as exc:
         raise HTTPException(409, str(exc)) from None
+    audit_alert_reads(gateway, user, [alert], "recheck_alert")
     return present(gateway, user, alert)

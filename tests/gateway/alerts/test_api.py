@@ -227,3 +227,20 @@ def test_a_bare_post_acknowledges_and_refusals_name_the_reason(api: Api) -> None
                         headers=api.auth("teacher1"))
     assert r.status_code == 403
     assert r.json()["detail"] == "role pe_teacher does not handle device_offline alerts"
+
+
+def test_acting_on_a_health_alert_is_audited_as_a_read(api: Api) -> None:
+    ids = seed(api)
+    c = api.client
+    # Each answer shows the alert (name and reading) to the person who acted.
+    assert c.post(f"/api/alerts/{ids['hr_high']}/acknowledge",
+                  headers=api.auth("teacher1")).status_code == 200
+    assert c.post(f"/api/alerts/{ids['fever']}/recheck", json={"temperature_c": 37.9},
+                  headers=api.auth("nurse")).status_code == 200
+    assert c.post(f"/api/alerts/{ids['fever']}/resolve",
+                  headers=api.auth("nurse")).status_code == 200
+    assert c.post(f"/api/alerts/{ids['device_offline']}/resolve",
+                  headers=api.auth("it")).status_code == 200
+    seen = [(e.user_id, e.action, e.subject_id) for e in reversed(api.gateway.audit.entries())]
+    assert seen == [("teacher1", "acknowledge_alert", "c1s02"),
+                    ("nurse", "recheck_alert", "c1s01"), ("nurse", "resolve_alert", "c1s01")]

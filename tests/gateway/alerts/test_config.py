@@ -93,3 +93,127 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     (tmp_path / "sch4.yaml").write_text("vision: {poor_below: high}\n")
     assert main(["alerts", "check", str(tmp_path)]) == 1
     assert "sch4.yaml: vision.poor_below" in capsys.readouterr().err
+
+
+def _documented_defaults() -> dict[str, str]:
+    """docs/alerts.md's defaults table: each setting named in a row → that row's default cell.
+
+    A row may name several settings; a bare name after the first continues its prefix
+    (`heart_rate.low_bpm`, `low_sustain_s` → heart_rate.low_sustain_s)."""
+    import re
+
+    docs = (Path(__file__).parents[3] / "docs" / "alerts.md").read_text(encoding="utf-8")
+    table = docs.split("## Defaults and where they come from", 1)[1].split("\n## ", 1)[0]
+    out: dict[str, str] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        assert cells[2], f"no source for {cells[0]}"
+        prefix = ""
+        for name in re.findall(r"`([^`]+)`", cells[0]):
+            if "." in name:
+                prefix = name.rsplit(".", 1)[0] + "."
+                out[name] = cells[1]
+            else:
+                out[prefix + name] = cells[1]
+    return out
+
+
+def _leaves(model: object, prefix: str = "") -> dict[str, object]:
+    from pydantic import BaseModel
+
+    out: dict[str, object] = {}
+    assert isinstance(model, BaseModel)
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out.update(_leaves(value, f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = value
+    return out
+
+
+def _shows(cell: str, value: object) -> bool:
+    """Whether a default cell states *value* (numbers compared as numbers)."""
+    import re
+    from datetime import time
+    from enum import Enum
+
+    text = cell.replace("−", "-")
+    numbers = {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", text)}
+    if value is None:
+        return "null" in text
+    if isinstance(value, bool):
+        return str(value).lower() in text
+    if isinstance(value, int | float):
+        return float(value) in numbers
+    if isinstance(value, Enum):
+        return str(value.value) in text
+    if isinstance(value, time):
+        return value.strftime("%H:%M") in text
+    if isinstance(value, str):
+        return value in text
+    if isinstance(value, list):
+        return (not value and "[]" in text) or (
+            bool(value) and all(_shows(cell, v) for v in (value[0], value[-1])))
+    if isinstance(value, dict):
+        return all(str(k) in text and _shows(cell, v) for k, v in value.items())
+    raise AssertionError(f"no rule to find {value!r} in the docs")
+
+
+def test_every_default_and_its_source_is_in_the_docs() -> None:
+    from gateway.alerts.config import SchoolAlertConfig, WebhookTarget
+
+    documented = _documented_defaults()
+    configs = AlertConfigs()
+    # The packaged file and the models agree, so the table describes what a school gets.
+    assert configs.default == SchoolAlertConfig()
+    defaults = {k: v for k, v in _leaves(SchoolAlertConfig()).items() if k != "school"}
+    target = WebhookTarget(name="x", url="http://x")
+    defaults.update({f"delivery.webhooks[].{k}": v for k, v in _leaves(target).items()
+                     if k not in ("name", "url", "secret")})
+    defaults.update(_leaves(configs.warning_levels))
+    del defaults["owner"], defaults["version"]
+    missing, wrong = [], []
+    for key, value in defaults.items():
+        if isinstance(value, dict) and key not in documented:
+            # A mapping may be documented key by key (fever.threshold_c.forehead, …).
+            for k, v in value.items():
+                if f"{key}.{k}" not in documented:
+                    missing.append(f"{key}.{k}")
+                elif not _shows(documented[f"{key}.{k}"], v):
+                    wrong.append(f"{key}.{k}={v!r}")
+        elif key not in documented:
+            missing.append(key)
+        elif not _shows(documented[key], value):
+            wrong.append(f"{key}={value!r}: {documented[key]!r}")
+    assert not missing, f"defaults not in docs/alerts.md: {missing}"
+    assert not wrong, f"docs/alerts.md states other defaults: {wrong}"
+
+
+def test_the_district_file_may_live_outside_the_schools_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+    from campusedge.settings import MqttSettings
+    from gateway.service import Gateway, GatewaySettings, GatewayStartError
+
+    district = tmp_path / "district" / "levels-2026.yaml"
+    district.parent.mkdir()
+    district.write_text("owner: Haidian CDC\nversion: '2026-10'\n"
+                        "per_class: {yellow: 3, orange: 4, red: 6}\n"
+                        "per_school: {yellow: 8, orange: 12, red: 30}\n")
+    assert main(["alerts", "check", "--warning-levels", str(district)]) == 0
+    assert "warning levels v2026-10 by Haidian CDC" in capsys.readouterr().out
+    settings = GatewaySettings(store_url=f"sqlite:///{tmp_path}/r.db",
+                               state_db=tmp_path / "state.db", warning_levels_file=district)
+    gw = Gateway(settings, MqttSettings(host="127.0.0.1", port=1))
+    try:
+        assert gw.alerts is not None
+        assert gw.alerts.configs.warning_levels.per_class.yellow == 3
+    finally:
+        gw.store.close()
+        gw.db.close()
+    missing = settings.model_copy(update={"warning_levels_file": tmp_path / "nope.yaml"})
+    with pytest.raises(GatewayStartError, match=r"nope\.yaml: cannot read the district's"):
+        Gateway(missing, MqttSettings(host="127.0.0.1", port=1))

@@ -137,6 +137,17 @@ def test_gate_fever_reaches_every_channel(running: dict[str, Any]) -> None:
         assert "Name One" not in json.dumps(payload)
     [event] = nurse.events
     assert event["alerts"][0]["student_name"] == "Name One"
+    # The delivery log holds the webhook's delivery and the broker's PUBACK of the display feed.
+    gw: Gateway = running["gateway"]
+    assert gw.alerts is not None
+    deliveries = gw.alerts.delivery_log
+
+    def delivered() -> set[tuple[str, str]]:
+        return {(e.channel, e.target) for e in deliveries.entries(
+            notification_id=event["notification_id"]) if e.status == "delivered"}
+
+    assert wait_until(lambda: len(delivered()) == 2)
+    assert delivered() == {("webhook", "office"), ("mqtt", topic)}
     # Campus IT is not told about a fever; it is told about a gate going offline.
     publisher.publish(f"campus/{school}/temp_gate/gate-1/status", json.dumps(
         {"v": 1, "device_id": "gate-1", "kind": "temp_gate", "state": "offline"}), qos=1)
@@ -145,7 +156,6 @@ def test_gate_fever_reaches_every_channel(running: dict[str, Any]) -> None:
     assert [e["rule"] for e in nurse.events] == ["fever"]
     assert running["sse"]["t1"].events == [] and running["sse"]["t2"].events == []
     # The stream read of health data was audited.
-    gw: Gateway = running["gateway"]
     assert any(e.action == "stream_alert" and e.subject_id == "s1"
                for e in gw.audit.entries(user_id="nurse"))
 

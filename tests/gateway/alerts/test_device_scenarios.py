@@ -1,6 +1,8 @@
-"""Rules fed by the device simulators through the real drivers: a gate morning, a screening day.
+"""Rules fed by the device simulators through the real drivers: a gate morning, a PE lesson
+where one student's heart rate runs away, a screening day.
 
-The frames come from `simulators.temp_gate` and `simulators.vision_screener`, are framed and
+The frames come from `simulators.temp_gate`, `simulators.hr_band` and
+`simulators.vision_screener`, are framed and
 decoded by `drivers.temp_gate` and `drivers.vision_screener` exactly as the edge agent does, and
 reach the engine as the stored messages the ingest path would hand it.
 """
@@ -16,7 +18,9 @@ from campusedge.topics import DeviceKind
 from drivers.base import Driver, DriverConfig
 from drivers.registry import DRIVERS
 from gateway.alerts.model import Rule
+from gateway.roster import LessonKind
 from gateway.store.base import StoredMessage
+from simulators.hr_band import Band
 from simulators.temp_gate import FLAG_AT_C, Gate
 from simulators.vision_screener import Screener
 from tests.gateway.alerts.scenario import MORNING, SCHOOL, World, batch, build_world
@@ -91,3 +95,40 @@ def test_simulated_screening_day(tmp_path: Path) -> None:
     myopic = [r for r in refs if any(f["finding"] == "screening_myopia" for f in r.findings)]
     assert myopic, "a population with 35 % myopia has screening-myopia referrals"
     assert w.out.notifications == []
+
+
+def test_simulated_lesson_where_one_heart_rate_runs_away(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    rng = random.Random(3)
+    # Six 12-year-olds (limit 90 % of 208 − 0.7 × 12 = 179.6 bpm); band 3 is pushed all-out
+    # towards a maximum of 205 while the others work at a lesson's main-part intensity.
+    bands = {f"band-{i}": Band(i, rng, resting_bpm=85, max_bpm=205 if i == 3 else 196)
+             for i in range(6)}
+    w.roster.start_lesson("c1", "t1", LessonKind.LESSON,
+                          {d: f"c1s{i:02d}" for i, d in enumerate(bands)}, at=MORNING,
+                          lesson_id="pe-sim")
+    driver = DRIVERS["hr_band"]
+    cfg = driver.Config()
+    seq = 0
+    for t in range(1, 241):
+        at = MORNING + timedelta(seconds=t)
+        w.clock.set(at)
+        messages = []
+        for device, band in bands.items():
+            note = band.step(1.0, 1.0 if band.index == 3 else 0.55)
+            [decoded] = driver.decode(note, cfg)
+            seq += 1
+            messages.append(StoredMessage(
+                school=SCHOOL, kind=DeviceKind.HR_BAND, device_id=device, seq=seq, ts=at,
+                time_quality=TimeQuality.SYNCED, received_at=at,
+                readings=tuple((r.metric.value, float(r.value), r.unit.value)
+                               for r in decoded.readings)))
+        w.engine.on_batch(batch(*messages))
+        w.engine.tick()
+    [alert] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
+    assert alert.student_id == "c1s03" and alert.device_id == "band-3"
+    assert alert.lesson_id == "pe-sim" and alert.teacher_id == "t1"
+    assert alert.detail["limit_bpm"] == 179.6 and alert.detail["bpm"] >= 179.6
+    assert w.engine.lifecycle.find(rule=Rule.HR_LOW) == []
+    assert w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST) == []
+    assert [a.id for n in w.out.notifications for a in n.alerts] == [alert.id]

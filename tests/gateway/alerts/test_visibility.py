@@ -71,3 +71,19 @@ def test_markdown_carries_pseudonyms_and_caps_length() -> None:
                      severity=Severity.WARNING, alerts=many, at=AT)
     text = markdown(n)
     assert "(30 alerts)" in text and "`s0`" in text and "… and 10 more" in text
+
+
+def test_wecom_content_fits_the_robots_byte_limit() -> None:
+    from gateway.alerts.config import WebhookFormat, WebhookTarget
+    from gateway.alerts.delivery.webhook import WECOM_MAX_BYTES, body_for
+
+    # Twenty heart-rate alerts whose summaries are long and full of multi-byte characters.
+    long = "heart rate 199 bpm above 179.6 (90 % of 208 − 0.7 × 12) ×" * 6
+    many = tuple(replace(alert(Rule.HR_HIGH), id=i, summary=long) for i in range(20))
+    n = Notification(kind=NotificationKind.OPENED, school="sch1", rule=Rule.HR_HIGH,
+                     severity=Severity.CRITICAL, alerts=many, at=AT)
+    assert len(markdown(n).encode()) > WECOM_MAX_BYTES
+    content = body_for(WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM),
+                       n)["markdown"]["content"]
+    assert WECOM_MAX_BYTES - 3 <= len(content.encode()) <= WECOM_MAX_BYTES
+    assert markdown(n).startswith(content)

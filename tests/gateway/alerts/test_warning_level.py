@@ -52,3 +52,34 @@ def test_cleared_fever_does_not_count(tmp_path: Path) -> None:
     # The next day starts green.
     tomorrow = MORNING + timedelta(days=1)
     assert w.engine.levels("sch1", tomorrow.date()).school_level.cases == 0
+
+
+def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -> None:
+    from gateway.alerts.config import AlertConfigs
+
+    alerts_dir = tmp_path / "alerts"
+    alerts_dir.mkdir()
+    (alerts_dir / "warning_levels.yaml").write_text(
+        "owner: District CDC\nversion: '2026-10'\nper_class: {yellow: 3, orange: 4, red: 6}\n"
+        "per_school: {yellow: 4, orange: 6, red: 8}\n")
+    w = build_world(tmp_path)
+    w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
+    # Two fevers in c1, two in c2: by the district's file no class reaches yellow (3), the
+    # school does (4). With the packaged placeholders both classes would be yellow.
+    w.engine.on_batch(batch(*(gate_pass(f"card-{s}", 38.0, MORNING)
+                              for s in ("c1s01", "c1s02", "c2s01", "c2s02"))))
+    levels = w.engine.levels("sch1", MORNING.date())
+    assert [(c.scope, c.cases, c.level) for c in levels.classes] == [
+        ("c1", 2, Level.GREEN), ("c2", 2, Level.GREEN)]
+    assert (levels.school_level.cases, levels.school_level.level) == (4, Level.YELLOW)
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert alert.class_id is None and alert.detail["scope"] == "school"
+    assert alert.detail["level"] == "yellow" and alert.severity is Severity.WARNING
+    # Two absences for illness in c1 take the class to orange (4) and the school to orange (6).
+    for student in ("c1s03", "c1s04"):
+        w.engine.warning_levels.record_absence("sch1", MORNING.date(), student, "c1",
+                                               "illness", "", "nurse", MORNING)
+    raised = w.engine.levels_changed("sch1", MORNING.date())
+    assert {(a.detail["scope"], a.detail["level"]) for a in raised} == {
+        ("school", "orange"), ("c1", "orange")}
+    assert all(a.severity is Severity.CRITICAL for a in raised)
