@@ -156,12 +156,21 @@ class SchoolAlertConfig(_Strict):
         return ZoneInfo(self.timezone)
 
 
+class CaseWindow(_Strict):
+    """A level reached when cases over several consecutive days add up (a slow cluster)."""
+
+    days: int = Field(ge=2, le=14, description="days ending on the day evaluated")
+    cases: int = Field(ge=1, description="distinct students with a case in those days")
+    level: Literal["yellow", "orange", "red"]
+
+
 class LevelThresholds(_Strict):
     """Case counts at which a level starts; a count below `yellow` is green."""
 
     yellow: int = Field(ge=1)
     orange: int = Field(ge=1)
     red: int = Field(ge=1)
+    window: CaseWindow | None = None
 
     def model_post_init(self, context: Any) -> None:
         if not self.yellow <= self.orange <= self.red:

@@ -47,14 +47,21 @@ class Level(StrEnum):
         return list(Level).index(self)
 
 
-def level_for(cases: int, t: LevelThresholds) -> Level:
+def level_for(cases: int, t: LevelThresholds, window_cases: int | None = None) -> Level:
+    """The day's level; a multi-day window, when configured and reached, can raise it."""
     if cases >= t.red:
-        return Level.RED
-    if cases >= t.orange:
-        return Level.ORANGE
-    if cases >= t.yellow:
-        return Level.YELLOW
-    return Level.GREEN
+        level = Level.RED
+    elif cases >= t.orange:
+        level = Level.ORANGE
+    elif cases >= t.yellow:
+        level = Level.YELLOW
+    else:
+        level = Level.GREEN
+    if t.window is not None and window_cases is not None and window_cases >= t.window.cases:
+        by_window = Level(t.window.level)
+        if by_window.rank > level.rank:
+            return by_window
+    return level
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,10 @@ class ScopeLevel:
     illness_absences: int
     cases: int
     level: Level
+    # Distinct students with a case over the configured window of days ending on this day
+    # (None when the thresholds have no window).
+    window_cases: int | None = None
+    window_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,34 +108,64 @@ class WarningLevels:
                 (school, day.isoformat(), student_id, class_id, reason, symptoms, user_id,
                  at.isoformat()))
 
-    def compute(self, school: str, day: date, zone: ZoneInfo,
-                cfg: WarningLevelConfig) -> SchoolLevels:
-        start, end = day_bounds(day, zone)
-        # A fever counts unless a recheck cleared it; one student counts once a day.
+    def _cases(self, school: str, first: date, last: date,
+                zone: ZoneInfo) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Per class: students with a fever not cleared, and students absent for illness."""
+        start, _ = day_bounds(first, zone)
+        _, end = day_bounds(last, zone)
         fevers = self.db.query(
             "SELECT DISTINCT student_id, class_id FROM alerts WHERE school=? AND rule=? "
             "AND student_id IS NOT NULL AND opened_at >= ? AND opened_at < ? "
             "AND COALESCE(outcome, '') != 'cleared'",
             (school, Rule.FEVER.value, start.isoformat(), end.isoformat()))
         absences = self.db.query(
-            "SELECT DISTINCT student_id, class_id FROM absences WHERE school=? AND day=? "
-            "AND reason='illness'", (school, day.isoformat()))
+            "SELECT DISTINCT student_id, class_id FROM absences WHERE school=? AND day >= ? "
+            "AND day <= ? AND reason='illness'", (school, first.isoformat(), last.isoformat()))
         fever_by: dict[str, set[str]] = {}
         absent_by: dict[str, set[str]] = {}
         for rows, into in ((fevers, fever_by), (absences, absent_by)):
             for r in rows:
                 into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
+        return fever_by, absent_by
+
+    def compute(self, school: str, day: date, zone: ZoneInfo,
+                cfg: WarningLevelConfig) -> SchoolLevels:
+        # A fever counts unless a recheck cleared it; one student counts once a day.
+        fever_by, absent_by = self._cases(school, day, day, zone)
+        days = max((t.window.days for t in (cfg.per_class, cfg.per_school) if t.window),
+                   default=0)
+        window_by: dict[str, set[str]] = {}
+        if days:
+            # One student counts once over the window too, however many days they were ill.
+            w_fever, w_absent = self._cases(school, day - timedelta(days=days - 1), day, zone)
+            for class_id in set(w_fever) | set(w_absent):
+                window_by[class_id] = (w_fever.get(class_id, set())
+                                       | w_absent.get(class_id, set()))
+
+        def in_window(t: LevelThresholds, students: set[str]) -> int | None:
+            return len(students) if t.window is not None else None
+
+        def span(t: LevelThresholds) -> int | None:
+            return t.window.days if t.window is not None else None
+
         classes = []
-        for class_id in sorted(set(fever_by) | set(absent_by)):
+        for class_id in sorted(set(fever_by) | set(absent_by) | set(window_by)):
             f, a = fever_by.get(class_id, set()), absent_by.get(class_id, set())
             cases = len(f | a)
+            window = in_window(cfg.per_class, window_by.get(class_id, set()))
+            if cases == 0 and not window:
+                continue
             classes.append(ScopeLevel(class_id, len(f), len(a), cases,
-                                      level_for(cases, cfg.per_class)))
+                                      level_for(cases, cfg.per_class, window), window,
+                                      span(cfg.per_class)))
         all_f = set().union(*fever_by.values()) if fever_by else set()
         all_a = set().union(*absent_by.values()) if absent_by else set()
         total = len(all_f | all_a)
+        school_window = in_window(cfg.per_school, set().union(*window_by.values())
+                                  if window_by else set())
         school_level = ScopeLevel(SCHOOL_SCOPE, len(all_f), len(all_a), total,
-                                  level_for(total, cfg.per_school))
+                                  level_for(total, cfg.per_school, school_window),
+                                  school_window, span(cfg.per_school))
         return SchoolLevels(school, day, school_level, classes)
 
     def rises(self, levels: SchoolLevels, now: datetime) -> list[Candidate]:
@@ -154,8 +195,11 @@ class WarningLevels:
                     at=now, class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
                     summary=f"warning level {scope.level.value} for {where} on {day}: "
                             f"{scope.cases} case(s) ({scope.fevers} fever, "
-                            f"{scope.illness_absences} absent for illness)",
+                            f"{scope.illness_absences} absent for illness)"
+                            + (f"; {scope.window_cases} over the last {scope.window_days} days"
+                               if scope.window_cases and scope.window_days else ""),
                     detail={"level": scope.level.value, "scope": scope.scope, "day": day,
                             "cases": scope.cases, "fevers": scope.fevers,
-                            "illness_absences": scope.illness_absences}))
+                            "illness_absences": scope.illness_absences,
+                            "window_cases": scope.window_cases}))
         return out

@@ -130,6 +130,10 @@ class ScopeLevelPublic(BaseModel):
     illness_absences: int
     cases: int
     level: str
+    # Distinct students with a case over the district's window of days ending on `day`
+    # (null when its thresholds have no window).
+    window_cases: int | None = None
+    window_days: int | None = None
 
 
 class WarningLevelsPublic(BaseModel):
@@ -281,7 +285,8 @@ def _levels(service: AlertService, school: str, day: date) -> WarningLevelsPubli
     def scope(s: Any) -> ScopeLevelPublic:
         return ScopeLevelPublic(scope=s.scope, fevers=s.fevers,
                                 illness_absences=s.illness_absences, cases=s.cases,
-                                level=s.level.value)
+                                level=s.level.value, window_cases=s.window_cases,
+                                window_days=s.window_days)
 
     return WarningLevelsPublic(school=school, day=day, owner=service.configs.warning_levels.owner,
                                school_level=scope(levels.school_level),

@@ -201,7 +201,8 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
                    headers=api.auth("nurse"))
         assert r.status_code == 201
     assert r.json()["classes"][0] == {"scope": "c1", "fevers": 0, "illness_absences": 2,
-                                      "cases": 2, "level": "yellow"}
+                                      "cases": 2, "level": "yellow", "window_cases": 2,
+                                      "window_days": 3}
     levels = api.get("nurse", "/api/alerts/warning-levels", school="sch1", day=day)
     assert levels["school_level"]["level"] == "green" and "authority" in levels["owner"]
     r = c.post("/api/alerts/absences", json={"student_id": "nobody", "day": day,

@@ -83,3 +83,43 @@ def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -
     assert {(a.detail["scope"], a.detail["level"]) for a in raised} == {
         ("school", "orange"), ("c1", "orange")}
     assert all(a.severity is Severity.CRITICAL for a in raised)
+
+
+def test_five_cases_over_three_days_in_a_class_reach_orange(tmp_path: Path) -> None:
+    # The packaged district file: a class reaches orange with 3 cases in a day, or with 5
+    # distinct students over 3 consecutive days (the 2006 reporting specification).
+    w = build_world(tmp_path)
+    day1, day2, day3 = (MORNING + timedelta(days=n) for n in range(3))
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.9, day1),
+                            gate_pass("card-c1s02", 38.0, day1)))
+    w.engine.on_batch(batch(gate_pass("card-c1s03", 38.1, day2),
+                            gate_pass("card-c1s01", 38.0, day2)))  # the same child again
+    levels = w.engine.levels("sch1", day2.date())
+    [c1] = levels.classes
+    assert (c1.cases, c1.window_cases, c1.window_days, c1.level) == (2, 3, 3, Level.YELLOW)
+    # Day 3: one new case; the day alone is green, the three days hold 5 distinct students.
+    w.engine.on_batch(batch(gate_pass("card-c1s04", 38.0, day3)))
+    w.engine.warning_levels.record_absence("sch1", day3.date(), "c1s05", "c1", "illness",
+                                           "fever", "nurse", day3)
+    raised = w.engine.levels_changed("sch1", day3.date())
+    [c1] = w.engine.levels("sch1", day3.date()).classes
+    assert (c1.cases, c1.window_cases, c1.level) == (2, 5, Level.ORANGE)
+    assert [(a.detail["scope"], a.detail["level"], a.detail["window_cases"]) for a in raised] \
+        == [("c1", "orange", 5)]
+    assert "5 over the last 3 days" in raised[0].summary
+    # A day later the first day has left the window (c1s02 was ill only then; c1s01 also
+    # on day 2): 4 students, no case that day.
+    day4 = (MORNING + timedelta(days=3)).date()
+    [c1] = w.engine.levels("sch1", day4).classes
+    assert (c1.cases, c1.window_cases, c1.level) == (0, 4, Level.GREEN)
+
+
+def test_a_window_needs_its_case_count() -> None:
+    from gateway.alerts.config import CaseWindow
+
+    t = LevelThresholds(yellow=2, orange=3, red=5,
+                        window=CaseWindow(days=3, cases=5, level="orange"))
+    assert level_for(1, t, 4) is Level.GREEN
+    assert level_for(1, t, 5) is Level.ORANGE
+    assert level_for(5, t, 5) is Level.RED  # a window never lowers the day's level
+    assert level_for(1, t) is Level.GREEN  # no window count given
