@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -25,6 +27,8 @@ from gateway.alerts.visibility import is_recipient, may_act, may_read, may_see_n
 from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, HealthStaff
 from gateway.auth import Role, User
 from gateway.service import Gateway
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -296,19 +300,36 @@ def deliveries(gateway: GatewayDep, user: CampusIT, notification_id: str | None 
 
 
 # --- the SSE stream ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamCaller:
+    """Who opened a stream, and the token they opened it with (checked again per event)."""
+
+    token: str
+    user: User
+
+
 def stream_user(gateway: GatewayDep,
                 authorization: Annotated[str | None, Header()] = None,
-                access_token: Annotated[str | None, Query()] = None) -> User:
+                access_token: Annotated[str | None, Query()] = None) -> StreamCaller:
     """Bearer header, or `?access_token=` for browsers' EventSource, which cannot set headers."""
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     token = token or access_token
     user = gateway.users.authenticate(token) if token else None
-    if user is None:
+    if token is None or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send a bearer token",
                             headers={"WWW-Authenticate": "Bearer"})
-    return user
+    return StreamCaller(token, user)
+
+
+def _still_allowed(gateway: Gateway, caller: StreamCaller) -> bool:
+    """Whether the stream's token still names the same user with the same role.
+
+    A stream lives for hours: a user revoked (or given a new token or role) since it opened
+    must stop hearing of health alerts at once, not when the browser reconnects.
+    """
+    return gateway.users.authenticate(caller.token) == caller.user
 
 
 def _event(gateway: Gateway, user: User, n: Notification) -> str | None:
@@ -324,8 +345,9 @@ def _event(gateway: Gateway, user: User, n: Notification) -> str | None:
 
 @router.get("/stream")
 async def stream(request: Request, gateway: GatewayDep,
-                 user: Annotated[User, Depends(stream_user)]) -> StreamingResponse:
+                 caller: Annotated[StreamCaller, Depends(stream_user)]) -> StreamingResponse:
     service = _service(gateway)
+    user = caller.user
     sub = service.hub.subscribe(user, asyncio.get_running_loop())
 
     async def events() -> AsyncIterator[str]:
@@ -338,10 +360,16 @@ async def stream(request: Request, gateway: GatewayDep,
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
+                    if not _still_allowed(gateway, caller):
+                        log.info("SSE stream of %s ended: access revoked", user.id)
+                        return
                     yield ": keep-alive\n\n"
                     continue
                 if n is None:
                     return  # the gateway is stopping
+                if not _still_allowed(gateway, caller):
+                    log.info("SSE stream of %s ended: access revoked", user.id)
+                    return
                 text = _event(gateway, user, n)
                 if text is not None:
                     yield text
