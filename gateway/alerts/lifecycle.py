@@ -10,7 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.alerts.clock import Clock
-from gateway.alerts.model import Alert, AlertEvent, AlertState, Candidate, Rule, Severity
+from gateway.alerts.model import (
+    SILENCEABLE_RULES,
+    Alert,
+    AlertEvent,
+    AlertState,
+    Candidate,
+    Rule,
+    Severity,
+)
 from gateway.state import StateDB
 
 SCHEMA = """
@@ -102,7 +110,10 @@ class Silence:
     reason: str
 
     def matches(self, c: Candidate | Alert, at: datetime) -> bool:
-        return (self.school == c.school and self.starts_at <= at < self.ends_at
+        # A silence is a maintenance window for hardware: it never covers a health alert,
+        # whatever it names (a fever at a gate under maintenance is still a child's fever).
+        return (c.rule in SILENCEABLE_RULES and self.school == c.school
+                and self.starts_at <= at < self.ends_at
                 and (self.rule is None or self.rule == c.rule)
                 and (self.device_id is None or self.device_id == c.device_id)
                 and (self.class_id is None or self.class_id == c.class_id))
@@ -378,6 +389,10 @@ class Lifecycle:
                     class_id: str | None = None) -> Silence:
         if ends_at <= starts_at:
             raise LifecycleError("a silence must end after it starts")
+        if rule is not None and rule not in SILENCEABLE_RULES:
+            raise LifecycleError(
+                f"rule: {rule.value} alerts are never silenced; a silence covers device rules "
+                f"only ({', '.join(sorted(r.value for r in SILENCEABLE_RULES))})")
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "

@@ -244,3 +244,13 @@ def test_acting_on_a_health_alert_is_audited_as_a_read(api: Api) -> None:
     seen = [(e.user_id, e.action, e.subject_id) for e in reversed(api.gateway.audit.entries())]
     assert seen == [("teacher1", "acknowledge_alert", "c1s02"),
                     ("nurse", "recheck_alert", "c1s01"), ("nurse", "resolve_alert", "c1s01")]
+
+
+def test_a_silence_naming_a_health_rule_is_refused(api: Api) -> None:
+    body = {"school": "sch1", "starts_at": MORNING.isoformat(),
+            "ends_at": (MORNING + timedelta(hours=2)).isoformat(), "reason": "quiet",
+            "rule": "fever"}
+    for who in ("it", "nurse"):
+        r = api.client.post("/api/alerts/silences", json=body, headers=api.auth(who))
+        assert r.status_code == 422 and "fever alerts are never silenced" in r.json()["detail"]
+    assert api.get("nurse", "/api/alerts/silences") == []
