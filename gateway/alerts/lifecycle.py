@@ -150,6 +150,19 @@ def _merge_detail(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _folded_summary(active: Alert, c: Candidate) -> str:
+    """What a folded alert says: its worst reading, like its `max_value`.
+
+    The summary is what the dashboard and "still open" messages show; a fever first seen at
+    38.5 °C and then at 39.1 °C must say 39.1. Rules without a `max_value` describe the
+    newest reading, as their detail does.
+    """
+    old, new = active.detail.get("max_value"), c.detail.get("max_value")
+    if isinstance(old, int | float) and isinstance(new, int | float) and new < old:
+        return active.summary
+    return c.summary
+
+
 class Lifecycle:
     """Alerts and their history in the gateway's state database."""
 
@@ -200,8 +213,9 @@ class Lifecycle:
         severity = c.severity if c.severity.rank > active.severity.rank else active.severity
         detail = _merge_detail(active.detail, dict(c.detail))
         conn.execute("UPDATE alerts SET count=count+1, last_seen_at=MAX(last_seen_at, ?), "
-                     "severity=?, detail=? WHERE id=?",
-                     (_iso(c.at), severity.value, json.dumps(detail), active.id))
+                     "severity=?, detail=?, summary=? WHERE id=?",
+                     (_iso(c.at), severity.value, json.dumps(detail),
+                      _folded_summary(active, c), active.id))
         self._event(conn, active.id, c.at, SYSTEM, "folded", dict(c.detail))
         self._source(conn, c, active.id)
         return self._get(conn, active.id)
