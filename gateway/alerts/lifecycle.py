@@ -316,7 +316,10 @@ class Lifecycle:
 
     # --- notification bookkeeping -------------------------------------------------------------
     def mark_notified(self, alert_ids: Iterable[int], at: datetime, action: str,
-                      escalation_level: int | None = None) -> None:
+                      escalation_level: int | None = None,
+                      detail: dict[str, Any] | None = None) -> None:
+        """Record that the alerts went out; *action* names how in their history (`notified`,
+        `renotified`, `escalated`), never `opened`, which is the alert's own first step."""
         ids = list(alert_ids)
         if not ids:
             return
@@ -329,7 +332,7 @@ class Lifecycle:
                     conn.execute("UPDATE alerts SET last_notified_at=?, "
                                  "notify_count=notify_count+1, escalation_level=? WHERE id=?",
                                  (_iso(at), escalation_level, alert_id))
-                self._event(conn, alert_id, at, SYSTEM, action)
+                self._event(conn, alert_id, at, SYSTEM, action, detail)
 
     def never_notified(self) -> list[Alert]:
         return [_alert(r) for r in self.db.query(

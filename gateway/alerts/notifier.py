@@ -80,8 +80,12 @@ class Notifier:
         n = Notification(kind=kind, school=alerts[0].school, rule=alerts[0].rule,
                          severity=_worst(alerts), alerts=tuple(alerts), at=self.clock.now())
         if kind is not NotificationKind.RESOLVED:
-            self.lifecycle.mark_notified([a.id for a in alerts], n.at, kind.value,
-                                         escalation_level)
+            # The first notification of an alert is "notified" in its history: "opened" is the
+            # alert's own first step, and two "opened" rows read as if it had opened twice.
+            action = "notified" if kind is NotificationKind.OPENED else kind.value
+            self.lifecycle.mark_notified([a.id for a in alerts], n.at, action,
+                                         escalation_level,
+                                         {"notification_id": n.id, "alerts": len(alerts)})
         for channel in self.channels:
             try:
                 channel.send(n)

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.alerts.lifecycle import LifecycleError
-from gateway.alerts.model import HEART_RATE_RULES, Alert, AlertState, Rule
+from gateway.alerts.model import Alert, AlertState, Rule
 from gateway.alerts.notification import Notification
 from gateway.alerts.referrals import REFERRAL_STATES, Referral
 from gateway.alerts.service import AlertService
@@ -186,13 +186,6 @@ def audit_alert_reads(gateway: Gateway, user: User, alerts: list[Alert], action:
     gateway.audit.record_many(user, action, [
         ("student", a.student_id, f"alert {a.id} ({a.rule.value})")
         for a in alerts if a.is_health and a.student_id is not None])
-
-
-def _alert_or_404(service: AlertService, alert_id: int) -> Alert:
-    alert = service.engine.lifecycle.get(alert_id)
-    if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    return alert
 
 
 # --- routes with fixed paths first (they would otherwise be taken for an alert id) -------------
@@ -395,25 +388,29 @@ def list_alerts(gateway: GatewayDep, user: AnyStaff, school: str | None = None,
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(alert_id: int, gateway: GatewayDep, user: AnyStaff) -> AlertDetail:
     service = _service(gateway)
-    alert = _alert_or_404(service, alert_id)
-    if not may_read(user, alert):
-        raise _not_yours(user, alert)
+    alert = _readable_or_404(service, user, alert_id)
     audit_alert_reads(gateway, user, [alert], "read_alert")
     history = [AlertEventPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
                for e in service.engine.lifecycle.history(alert_id)]
     return AlertDetail(**present(gateway, user, alert).model_dump(), history=history)
 
 
-def _not_yours(user: User, alert: Alert) -> HTTPException:
-    mine = user.role is Role.PE_TEACHER and alert.rule in HEART_RATE_RULES
-    return HTTPException(403, f"role {user.role.value} does not handle {alert.rule.value} "
-                              "alerts" + (" of another teacher's lesson" if mine else ""))
+def _readable_or_404(service: AlertService, user: User, alert_id: int) -> Alert:
+    """The alert, if this person may see it; a health alert that is not theirs is answered
+    exactly like an unknown id, so that its existence (and its kind) tells them nothing."""
+    alert = service.engine.lifecycle.get(alert_id)
+    if alert is None or not may_read(user, alert):
+        raise HTTPException(404, f"no alert {alert_id}")
+    return alert
 
 
 def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
-    alert = _alert_or_404(service, alert_id)
+    alert = _readable_or_404(service, user, alert_id)
     if not may_act(user, alert):
-        raise _not_yours(user, alert)
+        # Only alerts everyone may read get here (device alerts): naming the rule says nothing
+        # the person could not list for themselves.
+        raise HTTPException(403, f"role {user.role.value} does not handle "
+                                 f"{alert.rule.value} alerts")
     return alert
 
 
@@ -450,7 +447,7 @@ def resolve(alert_id: int, gateway: GatewayDep, user: AnyStaff,
 def recheck(alert_id: int, body: Recheck, gateway: GatewayDep,
             user: HealthStaff) -> AlertPublic:
     service = _service(gateway)
-    _alert_or_404(service, alert_id)
+    _readable_or_404(service, user, alert_id)
     try:
         alert = service.engine.recheck(alert_id, user.id, body.temperature_c, body.method)
     except LifecycleError as exc:

@@ -122,7 +122,7 @@ def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
     assert cleared.state is AlertState.RESOLVED and cleared.outcome == "cleared"
     assert cleared.resolved_by == "nurse" and cleared.resolved_at == w.clock.now()
     actions = [e.action for e in w.engine.lifecycle.history(a2.id)]
-    assert actions == ["opened", "opened", "recheck", "resolved"]
+    assert actions == ["opened", "notified", "recheck", "resolved"]
 
 
 def test_a_folded_fever_summarises_its_highest_reading(tmp_path: Path) -> None:

@@ -34,9 +34,12 @@ def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
         w.engine.resolve(alert.id, "nurse-li")
     history = w.engine.lifecycle.history(alert.id)
     assert [(e.action, e.actor) for e in history] == [
-        ("opened", "system"), ("opened", "system"), ("acknowledged", "nurse-wang"),
+        ("opened", "system"), ("notified", "system"), ("acknowledged", "nurse-wang"),
         ("resolved", "nurse-li")]
     assert history[2].detail == {"note": "on my way"}
+    # The notification step says which notification told people, and of how many alerts.
+    sent = w.out.notifications[0]
+    assert history[1].detail == {"notification_id": sent.id, "alerts": 1}
 
 
 def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
