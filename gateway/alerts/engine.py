@@ -314,15 +314,20 @@ class AlertEngine:
         due = self.lifecycle.unacknowledged(
             notified_before=now - timedelta(minutes=min(c.renotify_minutes for c in schools)),
             opened_before=now - timedelta(minutes=min(c.escalate_minutes for c in schools)))
+        escalate: list[Alert] = []
+        renotify: list[Alert] = []
         for alert in due:
             cfg = self.configs.for_school(alert.school).lifecycle
             if alert.last_notified_at is None:
                 continue  # held in a group, or never sent: the group flush sends it
             if alert.escalation_level == 0 and \
                     now - alert.opened_at >= timedelta(minutes=cfg.escalate_minutes):
-                self.notifier.emit(NotificationKind.ESCALATED, [alert], escalation_level=1)
+                escalate.append(alert)
             elif now - alert.last_notified_at >= timedelta(minutes=cfg.renotify_minutes):
-                self.notifier.emit(NotificationKind.RENOTIFIED, [alert])
+                renotify.append(alert)
+        # Grouped like new alerts: several due at once go out as one message per rule.
+        self.notifier.escalate(escalate)
+        self.notifier.renotify(renotify)
 
     # --- running ----------------------------------------------------------------------------
     def start(self) -> None:
