@@ -300,10 +300,13 @@ class AlertEngine:
             # (and other devices) to its students, and those are left out. A device the
             # gateway has never heard from has no recorded kind; it is watched, since a band
             # that never sends (flat, unpaired) is exactly what this rule is for.
+            # A band whose last status says its box stopped cleanly is silent on purpose (a
+            # restart, the end of a session): not a lost signal to page the teacher about.
             assigned = self.roster.assignments(lesson.id)
             kinds = self.devices.kinds(assigned)
-            bands = {d: s for d, s in assigned.items()
-                     if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
+            stopped = self.devices.stopped_cleanly(assigned)
+            bands = {d: s for d, s in assigned.items() if d not in stopped
+                     and kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
         return out
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from campusedge.contract import DeviceState, Status
+from campusedge.topics import DeviceKind
 from gateway.alerts.config import LifecycleConfig, SchoolAlertConfig
 from gateway.alerts.model import Rule
 from gateway.alerts.notification import NotificationKind
@@ -17,6 +19,7 @@ from tests.gateway.alerts.scenario import (
     batch,
     build_world,
     gate_pass,
+    heart_rate,
 )
 
 BANDS = {f"band-{i:02d}": f"c1s{i:02d}" for i in range(20)}
@@ -49,6 +52,31 @@ def all_lost(w: World) -> list[int]:
     lost = w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
     assert len(lost) == len(BANDS)
     return [a.id for a in lost]
+
+
+def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
+    w = lesson_world(tmp_path)
+    for t in range(10):
+        at = MORNING + timedelta(seconds=t + 1)
+        w.clock.set(at)
+        w.engine.on_batch(batch(*(heart_rate(d, 140.0, at) for d in BANDS)))
+    # The edge box is stopped cleanly while the lesson goes on: every band's last status says
+    # `stopped`; only band-19's link was lost for real (no clean stop).
+    at = w.clock.now()
+    statuses = [(SCHOOL, Status(device_id=d, kind=DeviceKind.HR_BAND, state=DeviceState.OFFLINE,
+                                ts=at, stopped=d != "band-19")) for d in BANDS]
+    w.devices.apply([(school, s, at) for school, s in statuses], [])  # as ingest records them
+    w.engine.on_batch(batch(statuses=statuses))
+    run_until(w, 180, every_s=5)
+    assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == [
+        "band-19"]
+    # Back online after the restart: that band is watched again.
+    back = [(SCHOOL, Status(device_id="band-03", kind=DeviceKind.HR_BAND,
+                            state=DeviceState.ONLINE, ts=w.clock.now()))]
+    w.devices.apply([(school, s, w.clock.now()) for school, s in back], [])
+    run_until(w, 120, every_s=5)
+    assert sorted(a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == [
+        "band-03", "band-19"]
 
 
 def test_reminders_and_escalations_of_many_alerts_go_out_grouped(tmp_path: Path) -> None:
@@ -86,3 +114,20 @@ def test_escalations_due_over_a_minute_are_held_and_sent_together(tmp_path: Path
            if n.kind is NotificationKind.ESCALATED and n.rule is Rule.FEVER]
     assert esc[1].at - esc[0].at == timedelta(seconds=60)
     assert acked.id not in [a.id for n in esc for a in n.alerts]
+
+
+def test_a_state_database_from_before_clean_stops_gets_the_column(tmp_path: Path) -> None:
+    from gateway.devices import Devices
+    from gateway.state import StateDB
+
+    db = StateDB(tmp_path / "old.db")
+    db.ensure("CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
+              "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
+              "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
+              "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
+              "messages INTEGER NOT NULL DEFAULT 0);")
+    devices = Devices(db)
+    status = Status(device_id="band-01", kind=DeviceKind.HR_BAND, state=DeviceState.OFFLINE,
+                    ts=MORNING, stopped=True)
+    devices.apply([(SCHOOL, status, MORNING)], [])
+    assert devices.stopped_cleanly(["band-01", "band-02"]) == {"band-01"}
