@@ -11,7 +11,7 @@ from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
-from gateway.alerts.lifecycle import Lifecycle
+from gateway.alerts.lifecycle import SYSTEM, Lifecycle
 from gateway.alerts.lookup import RosterLookup
 from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rule
@@ -31,6 +31,10 @@ from gateway.store.base import ReadingRow, StoredMessage
 log = logging.getLogger(__name__)
 
 DEVICE_SILENCE_CHECK = timedelta(seconds=30)
+# Alerts that mean nothing once their lesson is over: a band silent after the lesson is a
+# band taken off. A runaway or implausibly low heart rate stays open for someone to close:
+# it is about the child, whom the end of a lesson does not make well.
+LESSON_END_RULES = frozenset({Rule.HR_SIGNAL_LOST})
 # A device condition already alerted (a low battery, a drifting clock) is folded again from
 # readings at most this often: a rope reports its battery twice a second, and every fold is a
 # state-database write and a history row on the ingest writer thread.
@@ -72,6 +76,9 @@ class AlertEngine:
                              for a in self.lifecycle.find(rule=rule, limit=100_000)
                              if a.state is not AlertState.RESOLVED}
         self._device_folded_at: dict[str, datetime] = {}
+        # Lessons running at the last tick (None before the first): one missing from the next
+        # tick has ended, and its signal-lost alerts are resolved.
+        self._lessons_watched: set[str] | None = None
         self.stats = {"batches": 0, "candidates": 0, "opened": 0, "folded": 0,
                       "duplicates": 0, "silenced": 0, "referrals": 0}
 
@@ -265,7 +272,9 @@ class AlertEngine:
             if self._unsent_at_start:
                 self._send_unsent(self._unsent_at_start)
                 self._unsent_at_start = []
-            candidates = self.heart_rate.on_tick(now, self._running_lessons())
+            lessons = self._running_lessons()
+            self._resolve_ended_lessons({lesson.id for _, lesson, _, _ in lessons})
+            candidates = self.heart_rate.on_tick(now, lessons)
             if (self._last_silence_check is None
                     or now - self._last_silence_check >= DEVICE_SILENCE_CHECK):
                 self._last_silence_check = now
@@ -280,6 +289,36 @@ class AlertEngine:
             self.process(candidates)
             self._renotify(now)
             self.notifier.flush_due()
+
+    def end_lesson(self, lesson_id: str, actor: str) -> list[Alert]:
+        """End a lesson for *actor* (its teacher) and resolve its signal-lost alerts for them.
+
+        Done under the engine's lock, so that the tick cannot see the lesson ended first and
+        resolve its alerts on the system's behalf instead of the teacher's.
+        """
+        with self._lock:
+            self.roster.end_lesson(lesson_id, at=self.clock.now())
+            self.lookup.invalidate()
+            return self._lesson_ended(lesson_id, actor)
+
+    def _lesson_ended(self, lesson_id: str, actor: str) -> list[Alert]:
+        lesson = self.roster.lesson(lesson_id)
+        when = f" at {lesson.ended_at.isoformat()}" if lesson and lesson.ended_at else ""
+        resolved = self.lifecycle.resolve_lesson(
+            lesson_id, LESSON_END_RULES, actor, "lesson_ended",
+            f"lesson {lesson_id} ended{when}" + ("" if actor == SYSTEM else f" by {actor}"))
+        if self._lessons_watched is not None:
+            self._lessons_watched.discard(lesson_id)
+        self.notifier.resolved(resolved)
+        return resolved
+
+    def _resolve_ended_lessons(self, running: set[str]) -> None:
+        """Lessons ended by other means than `end_lesson` (or while the gateway was down)."""
+        if self._lessons_watched is None:
+            self._lessons_watched = self.lifecycle.lessons_with_unresolved(LESSON_END_RULES)
+        for lesson_id in sorted(self._lessons_watched - running):
+            self._lesson_ended(lesson_id, SYSTEM)
+        self._lessons_watched = set(running)
 
     def _send_unsent(self, alert_ids: list[int]) -> None:
         """Alerts opened but never notified: held for a group when the gateway stopped."""

@@ -282,6 +282,27 @@ class Lifecycle:
             self._set_resolved(conn, row["id"], now, SYSTEM, outcome)
             return self._get(conn, row["id"])
 
+    def resolve_lesson(self, lesson_id: str, rules: Collection[Rule], actor: str,
+                       outcome: str, note: str) -> list[Alert]:
+        """Resolve the unresolved alerts of *rules* raised in lesson *lesson_id*."""
+        now = self.clock.now()
+        marks = ",".join("?" * len(rules))
+        with self.db.transaction() as conn:
+            ids = [int(r["id"]) for r in conn.execute(
+                f"SELECT id FROM alerts WHERE lesson_id=? AND rule IN ({marks}) "
+                "AND state != 'resolved' ORDER BY id", (lesson_id, *(r.value for r in rules)))]
+            for alert_id in ids:
+                self._set_resolved(conn, alert_id, now, actor, outcome, note)
+            return [self._get(conn, alert_id) for alert_id in ids]
+
+    def lessons_with_unresolved(self, rules: Collection[Rule]) -> set[str]:
+        """Lessons that have an unresolved alert of one of *rules*."""
+        marks = ",".join("?" * len(rules))
+        return {r["lesson_id"] for r in self.db.query(
+            f"SELECT DISTINCT lesson_id FROM alerts WHERE rule IN ({marks}) "
+            "AND state != 'resolved' AND lesson_id IS NOT NULL",
+            tuple(r.value for r in rules))}
+
     def record_recheck(self, alert_id: int, actor: str, temperature_c: float,
                        threshold_c: float, method: str) -> Alert:
         """A contact-thermometer recheck: confirms the fever or clears the alert."""

@@ -263,3 +263,23 @@ def test_a_silence_naming_a_health_rule_is_refused(api: Api) -> None:
         r = api.client.post("/api/alerts/silences", json=body, headers=api.auth(who))
         assert r.status_code == 422 and "fever alerts are never silenced" in r.json()["detail"]
     assert api.get("nurse", "/api/alerts/silences") == []
+
+
+def test_ending_a_lesson_over_http_resolves_its_lost_bands_in_the_teachers_name(
+        api: Api) -> None:
+    from gateway.alerts.model import Candidate, Rule, Severity
+
+    ids = seed(api)
+    engine = api.gateway.alerts.engine  # type: ignore[union-attr]
+    [lost] = engine.process([Candidate(
+        rule=Rule.HR_SIGNAL_LOST, key="hr_signal_lost:pe-1:c1s02", school="sch1",
+        severity=Severity.WARNING, at=MORNING, summary="no heart-rate signal from band band-1",
+        student_id="c1s02", class_id="c1", lesson_id="pe-1", teacher_id="teacher1",
+        device_id="band-1")])
+    r = api.client.post("/api/lessons/pe-1/end", headers=api.auth("teacher1"))
+    assert r.status_code == 200, r.text
+    shown = api.get("nurse", f"/api/alerts/{lost.id}")
+    assert (shown["state"], shown["resolved_by"], shown["outcome"]) == (
+        "resolved", "teacher1", "lesson_ended")
+    # The runaway heart rate of the same lesson is still waiting for someone.
+    assert api.get("nurse", f"/api/alerts/{ids['hr_high']}")["state"] == "open"

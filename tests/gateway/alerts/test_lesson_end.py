@@ -9,7 +9,7 @@ from pathlib import Path
 from campusedge.contract import DeviceState, Status
 from campusedge.topics import DeviceKind
 from gateway.alerts.config import LifecycleConfig, SchoolAlertConfig
-from gateway.alerts.model import Rule
+from gateway.alerts.model import AlertState, Rule
 from gateway.alerts.notification import NotificationKind
 from gateway.roster import LessonKind
 from tests.gateway.alerts.scenario import (
@@ -77,6 +77,61 @@ def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
     run_until(w, 120, every_s=5)
     assert sorted(a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == [
         "band-03", "band-19"]
+
+
+def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(
+        tmp_path: Path) -> None:
+    w = lesson_world(tmp_path)
+    ids = all_lost(w)
+    # A runaway heart rate of the same lesson is about the child: it stays open.
+    for _ in range(70):
+        at = w.clock.now() + timedelta(seconds=1)
+        w.clock.set(at)
+        w.engine.on_batch(batch(heart_rate("band-05", 200.0, at)))
+    [high] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
+    w.clock.advance(timedelta(minutes=1))
+    resolved = w.engine.end_lesson("pe-1", "t1")
+    assert sorted(a.id for a in resolved) == sorted(ids)
+    for alert_id in ids:
+        alert = w.engine.lifecycle.get(alert_id)
+        assert alert is not None and alert.state is AlertState.RESOLVED
+        assert (alert.resolved_by, alert.outcome) == ("t1", "lesson_ended")
+        last = w.engine.lifecycle.history(alert_id)[-1]
+        assert last.actor == "t1" and last.detail["note"].startswith("lesson pe-1 ended at ")
+    assert sent(w, NotificationKind.RESOLVED, Rule.HR_SIGNAL_LOST) == [20]
+    still = w.engine.lifecycle.get(high.id)
+    assert still is not None and still.state is AlertState.OPEN
+    # Nothing about the lost bands is re-sent or escalated afterwards.
+    run_until(w, 30 * 60, every_s=30)
+    assert sent(w, NotificationKind.RENOTIFIED, Rule.HR_SIGNAL_LOST) == []
+    assert sent(w, NotificationKind.ESCALATED, Rule.HR_SIGNAL_LOST) == []
+
+
+def test_a_lesson_ended_elsewhere_resolves_at_the_next_tick(tmp_path: Path) -> None:
+    w = lesson_world(tmp_path)
+    ids = all_lost(w)
+    w.roster.end_lesson("pe-1", at=w.clock.now())  # not through the engine
+    w.engine.lookup.invalidate()
+    run_until(w, 1)
+    resolved = [w.engine.lifecycle.get(i) for i in ids]
+    assert {(a.state, a.resolved_by, a.outcome) for a in resolved if a is not None} == {
+        (AlertState.RESOLVED, "system", "lesson_ended")}
+    assert sent(w, NotificationKind.RESOLVED, Rule.HR_SIGNAL_LOST) == [20]
+
+
+def test_a_lesson_ended_while_the_gateway_was_down_resolves_after_the_restart(
+        tmp_path: Path) -> None:
+    w = lesson_world(tmp_path)
+    ids = all_lost(w)
+    w.roster.end_lesson("pe-1", at=w.clock.now())
+    from gateway.alerts.engine import AlertEngine
+    from tests.gateway.alerts.scenario import Collected
+
+    out = Collected()
+    engine = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[out], clock=w.clock)
+    engine.tick()
+    assert all(engine.lifecycle.get(i).state is AlertState.RESOLVED  # type: ignore[union-attr]
+               for i in ids)
 
 
 def test_reminders_and_escalations_of_many_alerts_go_out_grouped(tmp_path: Path) -> None:
