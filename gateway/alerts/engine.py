@@ -272,9 +272,9 @@ class AlertEngine:
             if self._unsent_at_start:
                 self._send_unsent(self._unsent_at_start)
                 self._unsent_at_start = []
-            lessons = self._running_lessons()
+            lessons, stopped = self._running_lessons()
             self._resolve_ended_lessons({lesson.id for _, lesson, _, _ in lessons})
-            candidates = self.heart_rate.on_tick(now, lessons)
+            candidates = self.heart_rate.on_tick(now, lessons, paused=stopped)
             if (self._last_silence_check is None
                     or now - self._last_silence_check >= DEVICE_SILENCE_CHECK):
                 self._last_silence_check = now
@@ -329,8 +329,10 @@ class AlertEngine:
                      len(unsent))
             self.notifier.opened(unsent)
 
-    def _running_lessons(self) -> list[RunningLesson]:
+    def _running_lessons(self) -> tuple[list[RunningLesson], set[str]]:
+        """The running lessons with their bands, and those bands stopped cleanly."""
         out: list[RunningLesson] = []
+        paused: set[str] = set()
         for lesson in self.roster.lessons(active_only=True):
             school = self.lookup.school_of_class(lesson.class_id)
             if school is None:
@@ -343,11 +345,11 @@ class AlertEngine:
             # restart, the end of a session): not a lost signal to page the teacher about.
             assigned = self.roster.assignments(lesson.id)
             kinds = self.devices.kinds(assigned)
-            stopped = self.devices.stopped_cleanly(assigned)
-            bands = {d: s for d, s in assigned.items() if d not in stopped
-                     and kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
+            bands = {d: s for d, s in assigned.items()
+                     if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
+            paused |= self.devices.stopped_cleanly(bands)
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
-        return out
+        return out, paused
 
     def _renotify(self, now: datetime) -> None:
         # Only rows that some school's timing could make due: the tick runs every second

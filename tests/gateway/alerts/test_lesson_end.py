@@ -70,11 +70,14 @@ def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
     run_until(w, 180, every_s=5)
     assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == [
         "band-19"]
-    # Back online after the restart: that band is watched again.
+    # Back online after the restart: that band is watched again, with a full minute from
+    # its return to be heard (its silence while stopped does not count).
     back = [(SCHOOL, Status(device_id="band-03", kind=DeviceKind.HR_BAND,
                             state=DeviceState.ONLINE, ts=w.clock.now()))]
     w.devices.apply([(school, s, w.clock.now()) for school, s in back], [])
-    run_until(w, 120, every_s=5)
+    run_until(w, 55, every_s=5)
+    assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == 1
+    run_until(w, 10, every_s=5)
     assert sorted(a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == [
         "band-03", "band-19"]
 
