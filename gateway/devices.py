@@ -24,9 +24,12 @@ CREATE TABLE IF NOT EXISTS devices (
     detail TEXT,
     status_at TEXT,
     last_seen TEXT,
-    messages INTEGER NOT NULL DEFAULT 0
+    messages INTEGER NOT NULL DEFAULT 0,
+    stopped INTEGER NOT NULL DEFAULT 0
 );
 """
+# Columns added since the first release, added to a state database made before them.
+ADDED_COLUMNS = {"stopped": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class Devices:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.ensure(SCHEMA)
+        have = {r["name"] for r in db.query("PRAGMA table_info(devices)")}
+        with db.transaction() as conn:
+            for column, decl in ADDED_COLUMNS.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE devices ADD COLUMN {column} {decl}")
 
     def apply(self, statuses: Iterable[tuple[str, Status, datetime]],
               seen: Iterable[tuple[str, str, str, datetime, int]]) -> None:
@@ -61,9 +69,10 @@ class Devices:
             for school, status, received in statuses:
                 conn.execute(
                     "INSERT INTO devices(device_id, school, kind, state, firmware, battery_pct, "
-                    "model_versions, config_version, detail, status_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
+                    "model_versions, config_version, detail, status_at, stopped) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
                     "school=excluded.school, kind=excluded.kind, state=excluded.state, "
+                    "stopped=excluded.stopped, "
                     "firmware=COALESCE(excluded.firmware, firmware), "
                     "battery_pct=COALESCE(excluded.battery_pct, battery_pct), "
                     "model_versions=excluded.model_versions, "
@@ -72,7 +81,7 @@ class Devices:
                     (status.device_id, school, status.kind.value, status.state.value,
                      status.firmware, status.battery_pct, json.dumps(status.model_versions),
                      status.config_version, status.detail,
-                     (status.ts or received).isoformat()))
+                     (status.ts or received).isoformat(), int(status.stopped)))
             conn.executemany(
                 "INSERT INTO devices(device_id, school, kind, last_seen, messages) "
                 "VALUES (?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
@@ -103,6 +112,12 @@ class Devices:
         """(time, state) of the last status recorded for each of *device_ids*."""
         return {r["device_id"]: (datetime.fromisoformat(r["status_at"]), r["state"])
                 for r in self._rows("status_at, state", device_ids) if r["status_at"]}
+
+    def stopped_cleanly(self, device_ids: Iterable[str]) -> set[str]:
+        """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of
+        their box), as opposed to a lost link or a last will."""
+        return {r["device_id"] for r in self._rows("state, stopped", device_ids)
+                if r["state"] == "offline" and r["stopped"]}
 
     def get(self, device_id: str) -> DeviceRecord | None:
         rows = self.db.query("SELECT * FROM devices WHERE device_id=?", (device_id,))

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from gateway.alerts.config import AlertConfigError, AlertConfigs
+from gateway.alerts.delivery.redact import HIDDEN, redact_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,5 +33,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"warning levels v{levels.version} by {levels.owner}")
     if args.school:
         effective = configs.for_school(args.school).model_dump(mode="json")
+        # A terminal, a ticket or a screen share is no place for a robot's key or secret.
+        for target in effective["delivery"]["webhooks"]:
+            target["url"] = redact_url(target["url"])
+            if target["secret"] is not None:
+                target["secret"] = HIDDEN
         print(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True), end="")
     return 0

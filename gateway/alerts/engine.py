@@ -11,7 +11,7 @@ from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
-from gateway.alerts.lifecycle import Lifecycle
+from gateway.alerts.lifecycle import SYSTEM, Lifecycle
 from gateway.alerts.lookup import RosterLookup
 from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rule
@@ -31,6 +31,10 @@ from gateway.store.base import ReadingRow, StoredMessage
 log = logging.getLogger(__name__)
 
 DEVICE_SILENCE_CHECK = timedelta(seconds=30)
+# Alerts that mean nothing once their lesson is over: a band silent after the lesson is a
+# band taken off. A runaway or implausibly low heart rate stays open for someone to close:
+# it is about the child, whom the end of a lesson does not make well.
+LESSON_END_RULES = frozenset({Rule.HR_SIGNAL_LOST})
 # A device condition already alerted (a low battery, a drifting clock) is folded again from
 # readings at most this often: a rope reports its battery twice a second, and every fold is a
 # state-database write and a history row on the ingest writer thread.
@@ -72,6 +76,9 @@ class AlertEngine:
                              for a in self.lifecycle.find(rule=rule, limit=100_000)
                              if a.state is not AlertState.RESOLVED}
         self._device_folded_at: dict[str, datetime] = {}
+        # Lessons running at the last tick (None before the first): one missing from the next
+        # tick has ended, and its signal-lost alerts are resolved.
+        self._lessons_watched: set[str] | None = None
         self.stats = {"batches": 0, "candidates": 0, "opened": 0, "folded": 0,
                       "duplicates": 0, "silenced": 0, "referrals": 0}
 
@@ -265,7 +272,9 @@ class AlertEngine:
             if self._unsent_at_start:
                 self._send_unsent(self._unsent_at_start)
                 self._unsent_at_start = []
-            candidates = self.heart_rate.on_tick(now, self._running_lessons())
+            lessons, stopped = self._running_lessons()
+            self._resolve_ended_lessons({lesson.id for _, lesson, _, _ in lessons})
+            candidates = self.heart_rate.on_tick(now, lessons, paused=stopped)
             if (self._last_silence_check is None
                     or now - self._last_silence_check >= DEVICE_SILENCE_CHECK):
                 self._last_silence_check = now
@@ -281,6 +290,36 @@ class AlertEngine:
             self._renotify(now)
             self.notifier.flush_due()
 
+    def end_lesson(self, lesson_id: str, actor: str) -> list[Alert]:
+        """End a lesson for *actor* (its teacher) and resolve its signal-lost alerts for them.
+
+        Done under the engine's lock, so that the tick cannot see the lesson ended first and
+        resolve its alerts on the system's behalf instead of the teacher's.
+        """
+        with self._lock:
+            self.roster.end_lesson(lesson_id, at=self.clock.now())
+            self.lookup.invalidate()
+            return self._lesson_ended(lesson_id, actor)
+
+    def _lesson_ended(self, lesson_id: str, actor: str) -> list[Alert]:
+        lesson = self.roster.lesson(lesson_id)
+        when = f" at {lesson.ended_at.isoformat()}" if lesson and lesson.ended_at else ""
+        resolved = self.lifecycle.resolve_lesson(
+            lesson_id, LESSON_END_RULES, actor, "lesson_ended",
+            f"lesson {lesson_id} ended{when}" + ("" if actor == SYSTEM else f" by {actor}"))
+        if self._lessons_watched is not None:
+            self._lessons_watched.discard(lesson_id)
+        self.notifier.resolved(resolved)
+        return resolved
+
+    def _resolve_ended_lessons(self, running: set[str]) -> None:
+        """Lessons ended by other means than `end_lesson` (or while the gateway was down)."""
+        if self._lessons_watched is None:
+            self._lessons_watched = self.lifecycle.lessons_with_unresolved(LESSON_END_RULES)
+        for lesson_id in sorted(self._lessons_watched - running):
+            self._lesson_ended(lesson_id, SYSTEM)
+        self._lessons_watched = set(running)
+
     def _send_unsent(self, alert_ids: list[int]) -> None:
         """Alerts opened but never notified: held for a group when the gateway stopped."""
         ids = set(alert_ids)
@@ -290,8 +329,10 @@ class AlertEngine:
                      len(unsent))
             self.notifier.opened(unsent)
 
-    def _running_lessons(self) -> list[RunningLesson]:
+    def _running_lessons(self) -> tuple[list[RunningLesson], set[str]]:
+        """The running lessons with their bands, and those bands stopped cleanly."""
         out: list[RunningLesson] = []
+        paused: set[str] = set()
         for lesson in self.roster.lessons(active_only=True):
             school = self.lookup.school_of_class(lesson.class_id)
             if school is None:
@@ -300,12 +341,15 @@ class AlertEngine:
             # (and other devices) to its students, and those are left out. A device the
             # gateway has never heard from has no recorded kind; it is watched, since a band
             # that never sends (flat, unpaired) is exactly what this rule is for.
+            # A band whose last status says its box stopped cleanly is silent on purpose (a
+            # restart, the end of a session): not a lost signal to page the teacher about.
             assigned = self.roster.assignments(lesson.id)
             kinds = self.devices.kinds(assigned)
             bands = {d: s for d, s in assigned.items()
                      if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
+            paused |= self.devices.stopped_cleanly(bands)
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
-        return out
+        return out, paused
 
     def _renotify(self, now: datetime) -> None:
         # Only rows that some school's timing could make due: the tick runs every second
@@ -314,15 +358,20 @@ class AlertEngine:
         due = self.lifecycle.unacknowledged(
             notified_before=now - timedelta(minutes=min(c.renotify_minutes for c in schools)),
             opened_before=now - timedelta(minutes=min(c.escalate_minutes for c in schools)))
+        escalate: list[Alert] = []
+        renotify: list[Alert] = []
         for alert in due:
             cfg = self.configs.for_school(alert.school).lifecycle
             if alert.last_notified_at is None:
                 continue  # held in a group, or never sent: the group flush sends it
             if alert.escalation_level == 0 and \
                     now - alert.opened_at >= timedelta(minutes=cfg.escalate_minutes):
-                self.notifier.emit(NotificationKind.ESCALATED, [alert], escalation_level=1)
+                escalate.append(alert)
             elif now - alert.last_notified_at >= timedelta(minutes=cfg.renotify_minutes):
-                self.notifier.emit(NotificationKind.RENOTIFIED, [alert])
+                renotify.append(alert)
+        # Grouped like new alerts: several due at once go out as one message per rule.
+        self.notifier.escalate(escalate)
+        self.notifier.renotify(renotify)
 
     # --- running ----------------------------------------------------------------------------
     def start(self) -> None:

@@ -10,7 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.alerts.clock import Clock
-from gateway.alerts.model import Alert, AlertEvent, AlertState, Candidate, Rule, Severity
+from gateway.alerts.model import (
+    SILENCEABLE_RULES,
+    Alert,
+    AlertEvent,
+    AlertState,
+    Candidate,
+    Rule,
+    Severity,
+)
 from gateway.state import StateDB
 
 SCHEMA = """
@@ -102,7 +110,10 @@ class Silence:
     reason: str
 
     def matches(self, c: Candidate | Alert, at: datetime) -> bool:
-        return (self.school == c.school and self.starts_at <= at < self.ends_at
+        # A silence is a maintenance window for hardware: it never covers a health alert,
+        # whatever it names (a fever at a gate under maintenance is still a child's fever).
+        return (c.rule in SILENCEABLE_RULES and self.school == c.school
+                and self.starts_at <= at < self.ends_at
                 and (self.rule is None or self.rule == c.rule)
                 and (self.device_id is None or self.device_id == c.device_id)
                 and (self.class_id is None or self.class_id == c.class_id))
@@ -137,6 +148,19 @@ def _merge_detail(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if key in old and key in new:
             merged[key] = max(old[key], new[key])
     return merged
+
+
+def _folded_summary(active: Alert, c: Candidate) -> str:
+    """What a folded alert says: its worst reading, like its `max_value`.
+
+    The summary is what the dashboard and "still open" messages show; a fever first seen at
+    38.5 °C and then at 39.1 °C must say 39.1. Rules without a `max_value` describe the
+    newest reading, as their detail does.
+    """
+    old, new = active.detail.get("max_value"), c.detail.get("max_value")
+    if isinstance(old, int | float) and isinstance(new, int | float) and new < old:
+        return active.summary
+    return c.summary
 
 
 class Lifecycle:
@@ -189,8 +213,9 @@ class Lifecycle:
         severity = c.severity if c.severity.rank > active.severity.rank else active.severity
         detail = _merge_detail(active.detail, dict(c.detail))
         conn.execute("UPDATE alerts SET count=count+1, last_seen_at=MAX(last_seen_at, ?), "
-                     "severity=?, detail=? WHERE id=?",
-                     (_iso(c.at), severity.value, json.dumps(detail), active.id))
+                     "severity=?, detail=?, summary=? WHERE id=?",
+                     (_iso(c.at), severity.value, json.dumps(detail),
+                      _folded_summary(active, c), active.id))
         self._event(conn, active.id, c.at, SYSTEM, "folded", dict(c.detail))
         self._source(conn, c, active.id)
         return self._get(conn, active.id)
@@ -257,6 +282,27 @@ class Lifecycle:
             self._set_resolved(conn, row["id"], now, SYSTEM, outcome)
             return self._get(conn, row["id"])
 
+    def resolve_lesson(self, lesson_id: str, rules: Collection[Rule], actor: str,
+                       outcome: str, note: str) -> list[Alert]:
+        """Resolve the unresolved alerts of *rules* raised in lesson *lesson_id*."""
+        now = self.clock.now()
+        marks = ",".join("?" * len(rules))
+        with self.db.transaction() as conn:
+            ids = [int(r["id"]) for r in conn.execute(
+                f"SELECT id FROM alerts WHERE lesson_id=? AND rule IN ({marks}) "
+                "AND state != 'resolved' ORDER BY id", (lesson_id, *(r.value for r in rules)))]
+            for alert_id in ids:
+                self._set_resolved(conn, alert_id, now, actor, outcome, note)
+            return [self._get(conn, alert_id) for alert_id in ids]
+
+    def lessons_with_unresolved(self, rules: Collection[Rule]) -> set[str]:
+        """Lessons that have an unresolved alert of one of *rules*."""
+        marks = ",".join("?" * len(rules))
+        return {r["lesson_id"] for r in self.db.query(
+            f"SELECT DISTINCT lesson_id FROM alerts WHERE rule IN ({marks}) "
+            "AND state != 'resolved' AND lesson_id IS NOT NULL",
+            tuple(r.value for r in rules))}
+
     def record_recheck(self, alert_id: int, actor: str, temperature_c: float,
                        threshold_c: float, method: str) -> Alert:
         """A contact-thermometer recheck: confirms the fever or clears the alert."""
@@ -291,7 +337,10 @@ class Lifecycle:
 
     # --- notification bookkeeping -------------------------------------------------------------
     def mark_notified(self, alert_ids: Iterable[int], at: datetime, action: str,
-                      escalation_level: int | None = None) -> None:
+                      escalation_level: int | None = None,
+                      detail: dict[str, Any] | None = None) -> None:
+        """Record that the alerts went out; *action* names how in their history (`notified`,
+        `renotified`, `escalated`), never `opened`, which is the alert's own first step."""
         ids = list(alert_ids)
         if not ids:
             return
@@ -304,7 +353,7 @@ class Lifecycle:
                     conn.execute("UPDATE alerts SET last_notified_at=?, "
                                  "notify_count=notify_count+1, escalation_level=? WHERE id=?",
                                  (_iso(at), escalation_level, alert_id))
-                self._event(conn, alert_id, at, SYSTEM, action)
+                self._event(conn, alert_id, at, SYSTEM, action, detail)
 
     def never_notified(self) -> list[Alert]:
         return [_alert(r) for r in self.db.query(
@@ -378,6 +427,10 @@ class Lifecycle:
                     class_id: str | None = None) -> Silence:
         if ends_at <= starts_at:
             raise LifecycleError("a silence must end after it starts")
+        if rule is not None and rule not in SILENCEABLE_RULES:
+            raise LifecycleError(
+                f"rule: {rule.value} alerts are never silenced; a silence covers device rules "
+                f"only ({', '.join(sorted(r.value for r in SILENCEABLE_RULES))})")
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "

@@ -46,6 +46,9 @@ HEALTH_RULES = frozenset({Rule.FEVER, Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_
                           Rule.WARNING_LEVEL})
 HEART_RATE_RULES = frozenset({Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_LOST})
 DEVICE_RULES = frozenset({Rule.DEVICE_OFFLINE, Rule.BATTERY_LOW, Rule.CLOCK_DRIFT})
+# What a silence (a maintenance window, set by campus IT or health staff) may hold back: device
+# rules only. A health alert always reaches its people; they acknowledge it to stop reminders.
+SILENCEABLE_RULES = DEVICE_RULES
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsError
 
 from campusedge.settings import MqttSettings
+from gateway.alerts.delivery.redact import quiet_http_client_logs
 from gateway.service import GatewayStartError
 
 S = TypeVar("S", bound=BaseSettings)
@@ -72,3 +73,5 @@ def start_failed(prog: str, exc: GatewayStartError) -> int:
 def setup_logging(verbose: bool = False) -> None:
     level = os.environ.get("CAMPUSEDGE_LOG_LEVEL", "DEBUG" if verbose else "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Even with --verbose: httpx logs each request's full URL, and webhook URLs are secrets.
+    quiet_http_client_logs()

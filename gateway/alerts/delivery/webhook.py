@@ -17,6 +17,7 @@ import httpx
 from gateway.alerts.config import AlertConfigs, RetryConfig, WebhookFormat, WebhookTarget
 from gateway.alerts.delivery.log import DeliveryLog
 from gateway.alerts.delivery.outbox import Pending, WebhookOutbox
+from gateway.alerts.delivery.redact import quiet_http_client_logs, redact_text
 from gateway.alerts.notification import (
     Notification,
     headline,
@@ -145,7 +146,9 @@ class WebhookSender:
                     return
                 error = response.text[:300]
             except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                # Some httpx errors quote the request URL: the robot's key must not reach the
+                # delivery log (shown to campus IT) or the gateway log.
+                error = redact_text(f"{type(exc).__name__}: {exc}", [url, self.target.url])
             last = attempt >= self.retry.max_attempts
             self.log.record(row.notification_id, "webhook", self.target.name, attempt,
                             "gave_up" if last else "failed", row.alert_ids, http_status=status,
@@ -191,6 +194,8 @@ class WebhookChannel:
         self.configs = configs
         self.log = delivery_log
         self.outbox = WebhookOutbox(delivery_log.db)
+        # httpx would log every request's URL, keys and signatures included, at INFO.
+        quiet_http_client_logs()
         self._senders: dict[str, WebhookSender] = {}
         self._lock = threading.Lock()
         self._resume()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,8 +120,13 @@ class HeartRateWatch:
             teacher_id=lesson.teacher_id if lesson else None, device_id=msg.device_id,
             detail=detail)
 
-    def on_tick(self, now: datetime, lessons: list[RunningLesson]) -> list[Candidate]:
-        """Signal lost: a band bound in a running lesson that has been silent too long."""
+    def on_tick(self, now: datetime, lessons: list[RunningLesson],
+                paused: Collection[str] = ()) -> list[Candidate]:
+        """Signal lost: a band bound in a running lesson that has been silent too long.
+
+        Bands in *paused* are silent on purpose (their box stopped cleanly): their silence
+        does not count, and once they are back they get a full `signal_lost_s` to be heard.
+        """
         out: list[Candidate] = []
         with self._lock:
             for school, lesson, assignments, cfg in lessons:
@@ -131,6 +137,9 @@ class HeartRateWatch:
                         since = max(lesson.started_at, self.watching_since)
                         track = _Track(lesson.id, student_id, since, since)
                         self._tracks[device_id] = track
+                    if device_id in paused:
+                        track.last_received = max(track.last_received, now)
+                        continue
                     silent = now - track.last_received
                     if silent > limit and not track.lost_fired:
                         track.lost_fired = True

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.alerts.lifecycle import LifecycleError
-from gateway.alerts.model import HEART_RATE_RULES, Alert, AlertState, Rule
+from gateway.alerts.model import Alert, AlertState, Rule
 from gateway.alerts.notification import Notification
 from gateway.alerts.referrals import REFERRAL_STATES, Referral
 from gateway.alerts.service import AlertService
@@ -25,6 +27,8 @@ from gateway.alerts.visibility import is_recipient, may_act, may_read, may_see_n
 from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, HealthStaff
 from gateway.auth import Role, User
 from gateway.service import Gateway
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -188,13 +192,6 @@ def audit_alert_reads(gateway: Gateway, user: User, alerts: list[Alert], action:
         for a in alerts if a.is_health and a.student_id is not None])
 
 
-def _alert_or_404(service: AlertService, alert_id: int) -> Alert:
-    alert = service.engine.lifecycle.get(alert_id)
-    if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    return alert
-
-
 # --- routes with fixed paths first (they would otherwise be taken for an alert id) -------------
 @router.get("/silences", response_model=list[SilencePublic])
 def list_silences(gateway: GatewayDep, user: AnyStaff,
@@ -301,19 +298,36 @@ def deliveries(gateway: GatewayDep, user: CampusIT, notification_id: str | None 
 
 
 # --- the SSE stream ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamCaller:
+    """Who opened a stream, and the token they opened it with (checked again per event)."""
+
+    token: str
+    user: User
+
+
 def stream_user(gateway: GatewayDep,
                 authorization: Annotated[str | None, Header()] = None,
-                access_token: Annotated[str | None, Query()] = None) -> User:
+                access_token: Annotated[str | None, Query()] = None) -> StreamCaller:
     """Bearer header, or `?access_token=` for browsers' EventSource, which cannot set headers."""
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     token = token or access_token
     user = gateway.users.authenticate(token) if token else None
-    if user is None:
+    if token is None or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send a bearer token",
                             headers={"WWW-Authenticate": "Bearer"})
-    return user
+    return StreamCaller(token, user)
+
+
+def _still_allowed(gateway: Gateway, caller: StreamCaller) -> bool:
+    """Whether the stream's token still names the same user with the same role.
+
+    A stream lives for hours: a user revoked (or given a new token or role) since it opened
+    must stop hearing of health alerts at once, not when the browser reconnects.
+    """
+    return gateway.users.authenticate(caller.token) == caller.user
 
 
 def _event(gateway: Gateway, user: User, n: Notification) -> str | None:
@@ -329,8 +343,9 @@ def _event(gateway: Gateway, user: User, n: Notification) -> str | None:
 
 @router.get("/stream")
 async def stream(request: Request, gateway: GatewayDep,
-                 user: Annotated[User, Depends(stream_user)]) -> StreamingResponse:
+                 caller: Annotated[StreamCaller, Depends(stream_user)]) -> StreamingResponse:
     service = _service(gateway)
+    user = caller.user
     sub = service.hub.subscribe(user, asyncio.get_running_loop())
 
     async def events() -> AsyncIterator[str]:
@@ -343,10 +358,16 @@ async def stream(request: Request, gateway: GatewayDep,
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
+                    if not _still_allowed(gateway, caller):
+                        log.info("SSE stream of %s ended: access revoked", user.id)
+                        return
                     yield ": keep-alive\n\n"
                     continue
                 if n is None:
                     return  # the gateway is stopping
+                if not _still_allowed(gateway, caller):
+                    log.info("SSE stream of %s ended: access revoked", user.id)
+                    return
                 text = _event(gateway, user, n)
                 if text is not None:
                     yield text
@@ -372,25 +393,29 @@ def list_alerts(gateway: GatewayDep, user: AnyStaff, school: str | None = None,
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(alert_id: int, gateway: GatewayDep, user: AnyStaff) -> AlertDetail:
     service = _service(gateway)
-    alert = _alert_or_404(service, alert_id)
-    if not may_read(user, alert):
-        raise _not_yours(user, alert)
+    alert = _readable_or_404(service, user, alert_id)
     audit_alert_reads(gateway, user, [alert], "read_alert")
     history = [AlertEventPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
                for e in service.engine.lifecycle.history(alert_id)]
     return AlertDetail(**present(gateway, user, alert).model_dump(), history=history)
 
 
-def _not_yours(user: User, alert: Alert) -> HTTPException:
-    mine = user.role is Role.PE_TEACHER and alert.rule in HEART_RATE_RULES
-    return HTTPException(403, f"role {user.role.value} does not handle {alert.rule.value} "
-                              "alerts" + (" of another teacher's lesson" if mine else ""))
+def _readable_or_404(service: AlertService, user: User, alert_id: int) -> Alert:
+    """The alert, if this person may see it; a health alert that is not theirs is answered
+    exactly like an unknown id, so that its existence (and its kind) tells them nothing."""
+    alert = service.engine.lifecycle.get(alert_id)
+    if alert is None or not may_read(user, alert):
+        raise HTTPException(404, f"no alert {alert_id}")
+    return alert
 
 
 def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
-    alert = _alert_or_404(service, alert_id)
+    alert = _readable_or_404(service, user, alert_id)
     if not may_act(user, alert):
-        raise _not_yours(user, alert)
+        # Only alerts everyone may read get here (device alerts): naming the rule says nothing
+        # the person could not list for themselves.
+        raise HTTPException(403, f"role {user.role.value} does not handle "
+                                 f"{alert.rule.value} alerts")
     return alert
 
 
@@ -427,7 +452,7 @@ def resolve(alert_id: int, gateway: GatewayDep, user: AnyStaff,
 def recheck(alert_id: int, body: Recheck, gateway: GatewayDep,
             user: HealthStaff) -> AlertPublic:
     service = _service(gateway)
-    _alert_or_404(service, alert_id)
+    _readable_or_404(service, user, alert_id)
     try:
         alert = service.engine.recheck(alert_id, user.id, body.temperature_c, body.method)
     except LifecycleError as exc:

@@ -124,7 +124,11 @@ def end_lesson(lesson_id: str, gateway: GatewayDep, user: Teacher) -> LessonPubl
         raise HTTPException(404, f"no lesson {lesson_id!r}")
     if lesson.teacher_id != user.id:
         raise HTTPException(403, "only the teacher who opened a lesson can end it")
-    gateway.roster.end_lesson(lesson_id)
+    if gateway.alerts is not None:
+        # Its signal-lost alerts are resolved in the teacher's name with the lesson.
+        gateway.alerts.engine.end_lesson(lesson_id, user.id)
+    else:
+        gateway.roster.end_lesson(lesson_id)
     ended = gateway.roster.lesson(lesson_id)
     assert ended is not None
     return LessonPublic(**vars(ended), assignments=gateway.roster.assignments(lesson_id))

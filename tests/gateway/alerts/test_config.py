@@ -95,6 +95,25 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "sch4.yaml: vision.poor_below" in capsys.readouterr().err
 
 
+def test_check_command_hides_robot_keys_and_secrets(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+
+    (tmp_path / "sch5.yaml").write_text(
+        "delivery:\n  webhooks:\n"
+        "    - {name: office, url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+        "?key=WECOM-KEY-1', format: wecom}\n"
+        "    - {name: duty, url: 'https://oapi.dingtalk.com/robot/send?access_token=DT-TOKEN',"
+        " format: dingtalk, secret: SEC-DT-SECRET, escalation_only: true}\n")
+    assert main(["alerts", "check", str(tmp_path), "--school", "sch5"]) == 0
+    out = capsys.readouterr().out
+    for secret in ("WECOM-KEY-1", "DT-TOKEN", "SEC-DT-SECRET"):
+        assert secret not in out
+    # Still says which robot is which, and that a secret is set.
+    assert "url: https://oapi.dingtalk.com/robot/send?access_token=***" in out
+    assert "secret: '***'" in out and "escalation_only: true" in out
+
+
 def _documented_defaults() -> dict[str, str]:
     """docs/alerts.md's defaults table: each setting named in a row → that row's default cell.
 

@@ -163,7 +163,7 @@ def test_a_battery_reported_twice_a_second_folds_once_a_minute(tmp_path: Path) -
     assert low.count == 2 and low.last_seen_at == MORNING + timedelta(seconds=60)
     assert low.detail["battery_pct"] == 10.0
     # Its history: opened, notified, one fold.
-    assert [e.action for e in w.engine.lifecycle.history(low.id)] == ["opened", "opened",
+    assert [e.action for e in w.engine.lifecycle.history(low.id)] == ["opened", "notified",
                                                                        "folded"]
     # The all-clear is never held back.
     w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE,

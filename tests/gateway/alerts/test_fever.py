@@ -122,4 +122,18 @@ def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
     assert cleared.state is AlertState.RESOLVED and cleared.outcome == "cleared"
     assert cleared.resolved_by == "nurse" and cleared.resolved_at == w.clock.now()
     actions = [e.action for e in w.engine.lifecycle.history(a2.id)]
-    assert actions == ["opened", "opened", "recheck", "resolved"]
+    assert actions == ["opened", "notified", "recheck", "resolved"]
+
+
+def test_a_folded_fever_summarises_its_highest_reading(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.5, MORNING)))
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 39.1, MORNING + timedelta(minutes=5))))
+    [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
+    assert alert.count == 2 and alert.detail["max_value"] == 39.1
+    assert "39.1 °C" in alert.summary and "38.5" not in alert.summary
+    # A lower pass afterwards folds in but does not lower what the alert says.
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.6, MORNING + timedelta(minutes=8))))
+    [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
+    assert alert.count == 3 and "39.1 °C" in alert.summary
+    assert alert.detail["max_value"] == 39.1

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from campusedge.contract import DeviceState
 from gateway.alerts.config import LifecycleConfig, SchoolAlertConfig
 from gateway.alerts.lifecycle import LifecycleError
-from gateway.alerts.model import AlertState, Rule
+from gateway.alerts.model import HEALTH_RULES, AlertState, Rule
 from gateway.alerts.notification import NotificationKind
-from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
+from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass, status
 
 
 def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
@@ -33,9 +34,12 @@ def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
         w.engine.resolve(alert.id, "nurse-li")
     history = w.engine.lifecycle.history(alert.id)
     assert [(e.action, e.actor) for e in history] == [
-        ("opened", "system"), ("opened", "system"), ("acknowledged", "nurse-wang"),
+        ("opened", "system"), ("notified", "system"), ("acknowledged", "nurse-wang"),
         ("resolved", "nurse-li")]
     assert history[2].detail == {"note": "on my way"}
+    # The notification step says which notification told people, and of how many alerts.
+    sent = w.out.notifications[0]
+    assert history[1].detail == {"notification_id": sent.id, "alerts": 1}
 
 
 def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
@@ -51,19 +55,45 @@ def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     silence = w.engine.lifecycle.add_silence(
         "sch1", MORNING - timedelta(minutes=5), MORNING + timedelta(hours=1), "it-zhao",
-        "gate firmware update", rule=Rule.FEVER, device_id="gate-1")
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING, device="gate-1"),
-                            gate_pass("card-c1s02", 38.0, MORNING, device="gate-2")))
-    alerts = {a.device_id: a for a in w.engine.lifecycle.find(rule=Rule.FEVER)}
+        "gate firmware update", rule=Rule.DEVICE_OFFLINE, device_id="gate-1")
+    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING),
+                                      status("gate-2", DeviceState.OFFLINE, MORNING)]))
+    alerts = {a.device_id: a for a in w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)}
     assert alerts["gate-1"].silenced and not alerts["gate-2"].silenced
-    fever_ids = [a.id for n in w.out.notifications if n.rule is Rule.FEVER for a in n.alerts]
-    assert fever_ids == [alerts["gate-2"].id]
+    assert w.out.alert_ids() == [alerts["gate-2"].id]
     # A silenced alert is not re-notified or escalated either.
     w.clock.advance(timedelta(minutes=30))
     w.engine.tick()
     assert alerts["gate-1"].id not in w.out.alert_ids()
     assert w.engine.lifecycle.delete_silence(silence.id)
     assert w.engine.lifecycle.silences() == []
+
+
+def test_a_device_maintenance_window_never_silences_a_fever(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    # Campus IT services the east gate: a silence on the device, any rule.
+    w.engine.lifecycle.add_silence("sch1", MORNING - timedelta(minutes=5),
+                                   MORNING + timedelta(hours=1), "it-zhao", "maintenance",
+                                   device_id="gate-east")
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.4, MORNING, device="gate-east"),
+                            statuses=[status("gate-east", DeviceState.OFFLINE, MORNING)]))
+    [fever] = w.engine.lifecycle.find(rule=Rule.FEVER)
+    [offline] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+    assert not fever.silenced and offline.silenced
+    assert w.out.alert_ids() == [fever.id]
+    # Nor is it held back from re-notification and escalation.
+    w.clock.advance(timedelta(minutes=15))
+    w.engine.tick()
+    kinds = [n.kind for n in w.out.notifications if n.rule is Rule.FEVER]
+    assert NotificationKind.ESCALATED in kinds
+
+
+@pytest.mark.parametrize("rule", sorted(HEALTH_RULES))
+def test_no_silence_names_a_health_rule(tmp_path: Path, rule: Rule) -> None:
+    w = build_world(tmp_path)
+    with pytest.raises(LifecycleError, match=f"rule: {rule.value} alerts are never silenced"):
+        w.engine.lifecycle.add_silence("sch1", MORNING, MORNING + timedelta(hours=1),
+                                       "nurse", "quiet please", rule=rule)
 
 
 def test_renotify_and_escalate_with_a_controlled_clock(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 import urllib.parse
 from pathlib import Path
@@ -22,6 +23,7 @@ from gateway.alerts.config import (
 from gateway.alerts.delivery import webhook
 from gateway.alerts.delivery.log import DeliveryLog
 from gateway.alerts.delivery.receiver import WebhookReceiver
+from gateway.alerts.delivery.redact import redact_text, redact_url
 from gateway.alerts.delivery.webhook import WebhookChannel, backoff, dingtalk_signed_url
 from gateway.alerts.model import Severity
 from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, gate_pass
@@ -193,3 +195,33 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
     statuses = sorted((e.status, e.error or "") for e in log.entries())
     assert statuses[0][0] == "failed"
     assert statuses[1] == ("gave_up", "1 deliveries already waiting for this target")
+
+
+def test_robot_keys_and_signatures_stay_out_of_the_log(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # As a gateway started with --verbose would have it: the root logger and httpx at INFO.
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="httpx")
+    receiver = WebhookReceiver().start()
+    try:
+        target = WebhookTarget(name="duty", url=f"{receiver.url}?access_token=TOKEN-4711",
+                               format=WebhookFormat.DINGTALK, secret="SEC-0815")
+        w = build_world(tmp_path, config(target))
+        channel = WebhookChannel(w.configs, DeliveryLog(w.db))
+        w.engine.notifier.channels.append(channel)
+        w.engine.on_batch(batch(gate_pass("card-c1s01", 38.3, MORNING)))
+        assert receiver.wait_for(1, timeout_s=10)
+        channel.close()
+    finally:
+        receiver.stop()
+    assert "access_token=TOKEN-4711" in receiver.received[0].path  # it was really sent
+    assert "TOKEN-4711" not in caplog.text and "sign=" not in caplog.text
+
+
+def test_redacted_urls_keep_where_but_not_the_keys() -> None:
+    url = "https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1&sign=x%2By"
+    assert redact_url(url) == ("https://oapi.dingtalk.com/robot/send?access_token=***"
+                               "&timestamp=***&sign=***")
+    assert redact_url("http://u:pw@influx:8086/write?db=x") == "http://***@influx:8086/write?db=***"
+    error = f"ConnectError: failed to reach {url}"
+    assert "abc" not in redact_text(error, [url])

@@ -1,0 +1,109 @@
+"""The SSE stream over real HTTP: a user revoked while their stream is open hears no more."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from campusedge.broker import free_port
+from gateway.alerts.engine import AlertEngine
+from gateway.api.app import create_app
+from gateway.auth import Role
+from gateway.service import Gateway
+from tests.gateway.alerts.scenario import MORNING, batch, gate_pass
+from tests.gateway.alerts.test_api import make_gateway
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@dataclass
+class Stream:
+    """One open `GET /api/alerts/stream`, read on a thread."""
+
+    url: str
+    token: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    ready: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> Stream:
+        threading.Thread(target=self._run, daemon=True).start()
+        assert self.ready.wait(10)
+        return self
+
+    def _run(self) -> None:
+        try:
+            with httpx.Client(timeout=httpx.Timeout(5, read=None)) as http, http.stream(
+                    "GET", self.url, params={"access_token": self.token}) as response:
+                for line in response.iter_lines():
+                    if line.startswith(": subscribed"):
+                        self.ready.set()
+                    elif line.startswith("data: "):
+                        self.events.append(json.loads(line[6:]))
+        finally:
+            self.ended.set()
+
+
+@dataclass
+class Served:
+    gateway: Gateway
+    engine: AlertEngine
+    url: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    gw = make_gateway(tmp_path)
+    tokens = {"nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF),
+              "temp": gw.users.create("h.temp", "Temp Nurse", Role.HEALTH_STAFF)}
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(gw), host="127.0.0.1", port=port,
+                                           log_level="warning", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_until(lambda: server.started)
+    assert gw.alerts is not None
+    try:
+        yield Served(gw, gw.alerts.engine, f"http://127.0.0.1:{port}/api/alerts/stream", tokens)
+    finally:
+        gw.alerts.hub.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        gw.alerts.stop()
+        gw.store.close()
+
+
+def test_a_revoked_users_open_stream_hears_no_more_and_ends(served: Served) -> None:
+    nurse = Stream(served.url, served.tokens["nurse"]).start()
+    temp = Stream(served.url, served.tokens["temp"]).start()
+    served.engine.on_batch(batch(gate_pass("card-c1s01", 38.2, MORNING)))
+    assert wait_until(lambda: len(temp.events) == 1 and len(nurse.events) == 1)
+    assert temp.events[0]["alerts"][0]["student_name"] == "Name c1s01"
+
+    served.gateway.users.delete("h.temp")  # what `campusedge gateway user revoke` does
+    served.engine.on_batch(batch(gate_pass("card-c1s02", 38.6, MORNING)))
+    assert wait_until(lambda: len(nurse.events) == 2)
+    # The revoked user's stream ends instead of carrying the second child's name.
+    assert temp.ended.wait(10)
+    assert len(temp.events) == 1
+    streamed = [e.subject_id for e in served.gateway.audit.entries(user_id="h.temp")
+                if e.action == "stream_alert"]
+    assert streamed == ["c1s01"]
+    assert not nurse.ended.is_set()
