@@ -62,6 +62,14 @@ class RosterConflict(RosterError):
     """What is being created exists already."""
 
 
+class UnknownClass(RosterError):
+    """A class id that the roster does not hold."""
+
+
+class DeviceBusy(RosterConflict):
+    """A device or student is already taken by a lesson that is still running."""
+
+
 def sex_letter(raw: str) -> str:
     """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case."""
     text = raw.strip().lower()
@@ -261,10 +269,15 @@ class Roster:
                      lesson_id: str | None = None) -> Lesson:
         """Open a lesson and bind devices (device id -> student id) to students for its span."""
         if self.class_of(class_id) is None:
-            raise RosterError(f"unknown class {class_id!r}")
+            raise UnknownClass(f"unknown class {class_id!r} (create it first with "
+                               "POST /api/classes)")
         lesson = Lesson(lesson_id or uuid.uuid4().hex[:12], class_id, teacher_id, kind,
                         (at or datetime.now(UTC)).astimezone(UTC), None)
         with self.db.transaction() as conn:
+            # Checked inside the write transaction, so two lessons started at once cannot both
+            # take a band: a device worn in two running lessons would send one child's heart
+            # rate to another.
+            self._check_free(conn, assignments)
             conn.execute("INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
                          "VALUES (?,?,?,?,?)",
                          (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)))
@@ -272,6 +285,32 @@ class Roster:
                 conn.execute("INSERT INTO assignments(lesson_id, device_id, student_id) "
                              "VALUES (?,?,?)", (lesson.id, device_id, student_id))
         return lesson
+
+    @staticmethod
+    def _check_free(conn: sqlite3.Connection, assignments: dict[str, str]) -> None:
+        """DeviceBusy naming the device (or student) and the running lesson that holds it."""
+        if not assignments:
+            return
+        marks = ",".join("?" * len(assignments))
+        held = conn.execute(
+            "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
+            f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
+            f"(a.device_id IN ({marks}) OR a.student_id IN ({marks})) "
+            "ORDER BY a.device_id",
+            (*assignments, *assignments.values())).fetchall()
+        problems = []
+        for row in held:
+            if row["device_id"] in assignments:
+                problems.append(f"device {row['device_id']!r} is assigned to student "
+                                f"{row['student_id']!r} in running lesson {row['id']!r} "
+                                f"(class {row['class_id']!r})")
+            else:
+                problems.append(f"student {row['student_id']!r} wears device "
+                                f"{row['device_id']!r} in running lesson {row['id']!r} "
+                                f"(class {row['class_id']!r})")
+        if problems:
+            raise DeviceBusy("; ".join(problems) + "; end that lesson first "
+                             "(POST /api/lessons/LESSON_ID/end)")
 
     def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
         with self.db.transaction() as conn:

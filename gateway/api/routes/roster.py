@@ -7,10 +7,17 @@ from datetime import datetime
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from campusedge.contract import DeviceId
 from gateway.api.deps import CampusIT, GatewayDep, Teacher
 from gateway.auth import Role
 from gateway.fitness.standard import GRADES
-from gateway.roster import LessonKind, RosterConflict, RosterError
+from gateway.roster import (
+    DeviceBusy,
+    LessonKind,
+    RosterConflict,
+    RosterError,
+    UnknownClass,
+)
 from gateway.service import Gateway
 
 router = APIRouter(prefix="/api", tags=["roster"])
@@ -39,8 +46,10 @@ class LessonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     class_id: str
     kind: LessonKind = LessonKind.LESSON
-    assignments: dict[str, str] = Field(default_factory=dict,
-                                        description="device id -> student id")
+    # Keys use the wire contract's device-id rule: a device that cannot publish under an id
+    # could never be bound by it.
+    assignments: dict[DeviceId, str] = Field(default_factory=dict,
+                                             description="device id -> student id")
 
 
 class LessonPublic(BaseModel):
@@ -105,6 +114,9 @@ def import_roster(gateway: GatewayDep, user: CampusIT,
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
 def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> LessonPublic:
     roster = gateway.roster
+    if roster.class_of(body.class_id) is None:
+        raise HTTPException(404, f"class_id: unknown class {body.class_id!r} (campus IT "
+                            "creates classes with POST /api/classes)")
     for device_id, student_id in body.assignments.items():
         student = roster.student(student_id)
         if student is None or student.class_id != body.class_id:
@@ -112,6 +124,10 @@ def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> Less
                                 f"in class {body.class_id!r}")
     try:
         lesson = roster.start_lesson(body.class_id, user.id, body.kind, body.assignments)
+    except DeviceBusy as exc:
+        raise HTTPException(409, str(exc)) from None
+    except UnknownClass as exc:
+        raise HTTPException(404, str(exc)) from None
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
     return LessonPublic(**vars(lesson), assignments=body.assignments)
@@ -122,8 +138,12 @@ def end_lesson(lesson_id: str, gateway: GatewayDep, user: Teacher) -> LessonPubl
     lesson = gateway.roster.lesson(lesson_id)
     if lesson is None:
         raise HTTPException(404, f"no lesson {lesson_id!r}")
-    if lesson.teacher_id != user.id:
-        raise HTTPException(403, "only the teacher who opened a lesson can end it")
+    # The class's own PE teacher may end a lesson someone else opened on their class (a
+    # substitute who left it running would otherwise hold its devices for good).
+    cls = gateway.roster.class_of(lesson.class_id) or {}
+    if user.id not in (lesson.teacher_id, cls.get("pe_teacher_id")):
+        raise HTTPException(403, "only the teacher who opened a lesson or the class's PE "
+                            "teacher can end it")
     gateway.roster.end_lesson(lesson_id)
     ended = gateway.roster.lesson(lesson_id)
     assert ended is not None
