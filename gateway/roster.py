@@ -80,6 +80,27 @@ def sex_letter(raw: str) -> str:
     raise ValueError(f"sex must be M, F, male or female, not {raw!r}")
 
 
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of an uploaded CSV and the encoding it was read with.
+
+    UTF-8 (with or without a byte-order mark) first; when that fails, GB18030, the superset of
+    GBK that Excel on Chinese Windows writes for "CSV (comma delimited)". A file that is
+    neither is refused rather than guessed at.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise RosterError(
+            f"roster CSV is neither UTF-8 nor GBK/GB18030 (undecodable byte at offset "
+            f"{exc.start}): save it as UTF-8 — in Excel, File > Save As > \"CSV UTF-8 (Comma "
+            "delimited) (*.csv)\"; in WPS or LibreOffice choose the UTF-8 character set"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Student:
     id: str

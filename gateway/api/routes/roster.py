@@ -17,6 +17,7 @@ from gateway.roster import (
     RosterConflict,
     RosterError,
     UnknownClass,
+    decode_csv,
 )
 from gateway.service import Gateway
 
@@ -104,9 +105,14 @@ def update_class(class_id: str, body: ClassUpdate, gateway: GatewayDep,
 
 @router.post("/roster/import")
 def import_roster(gateway: GatewayDep, user: CampusIT,
-                  csv_text: str = Body(..., media_type="text/csv")) -> dict[str, int]:
+                  csv_bytes: bytes = Body(..., media_type="text/csv")) -> dict[str, int | str]:
+    """UTF-8 CSV, or GBK/GB18030 as Excel on Chinese Windows saves it; the reply names the
+    encoding that was read so that a misread file shows."""
+    # Bytes, not str: a body that is not UTF-8 must reach our decoder, not FastAPI's, whose
+    # error report cannot encode the raw bytes either.
     try:
-        return {"imported": gateway.roster.import_csv(csv_text)}
+        text, encoding = decode_csv(csv_bytes)
+        return {"imported": gateway.roster.import_csv(text), "encoding": encoding}
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
 

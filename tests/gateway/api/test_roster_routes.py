@@ -41,7 +41,7 @@ def test_import_accepts_both_sex_spellings(campus: Campus) -> None:
                                 "n3,Three,f,2015-02-01,5b,\n")
     r = import_csv(campus, text)
     assert r.status_code == 200, r.text
-    assert r.json() == {"imported": 3}
+    assert r.json() == {"imported": 3, "encoding": "utf-8"}
     roster = campus.gateway.roster
     assert [roster.student(s).sex for s in ("n1", "n2", "n3")] == ["M", "F", "F"]  # type: ignore[union-attr]
     assert roster.student_for_card("card-n1") == "n1"
@@ -96,3 +96,25 @@ def test_class_fields_are_checked(campus: Campus, field: str, value: str, says: 
     assert campus.gateway.roster.class_of("6a") is None
     r = campus.client.patch("/api/classes/5a", json={field: value}, headers=campus.auth("it1"))
     assert r.status_code == 422 and says in r.json()["detail"], r.text
+
+
+def import_bytes(campus: Campus, data: bytes) -> Any:
+    return campus.client.post("/api/roster/import", content=data,
+                              headers={**campus.auth("it1"), "Content-Type": "text/csv"})
+
+
+def test_import_reads_gbk_as_excel_on_chinese_windows_saves_it(campus: Campus) -> None:
+    text = HEADER + "n1,陈小龙,M,2015-02-01,5a,\nn2,刘丽,F,2015-02-01,5b,\n"
+    r = import_bytes(campus, text.encode("gbk"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"imported": 2, "encoding": "gb18030"}
+    roster = campus.gateway.roster
+    assert [roster.student(s).name for s in ("n1", "n2")] == ["陈小龙", "刘丽"]  # type: ignore[union-attr]
+
+
+def test_import_of_an_undecodable_file_says_to_save_as_utf8(campus: Campus) -> None:
+    # 0xFF is a lead byte in neither UTF-8 nor GB18030.
+    r = import_bytes(campus, HEADER.encode() + b"n1,\xff\xfe\xff,M,2015-02-01,5a,\n")
+    assert r.status_code == 422, r.text
+    assert "UTF-8" in r.json()["detail"] and "CSV UTF-8" in r.json()["detail"]
+    assert campus.gateway.roster.student("n1") is None
