@@ -259,6 +259,12 @@ class Roster:
                 self._write_student(conn, *student)
         return len(rows)
 
+    def classes(self) -> list[dict[str, str | int | None]]:
+        """Every class with its number of students, by id."""
+        return [dict(r) for r in self.db.query(
+            "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
+            "FROM classes c ORDER BY c.id")]
+
     def class_of(self, class_id: str) -> dict[str, str] | None:
         rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))
         return dict(rows[0]) if rows else None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from campusedge.contract import DeviceId
-from gateway.api.deps import CampusIT, GatewayDep, Teacher
+from gateway.api.access import class_roster_access, visible_classes
+from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, Teacher
 from gateway.auth import Role
 from gateway.fitness.standard import GRADES
 from gateway.roster import (
@@ -41,6 +42,25 @@ class ClassUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1)
     grade: str | None = None
     pe_teacher_id: str | None = None
+
+
+class ClassPublic(BaseModel):
+    id: str
+    school: str
+    name: str
+    grade: str
+    pe_teacher_id: str | None
+    students: int
+
+
+class StudentPublic(BaseModel):
+    """Name, sex and birth date only for health staff and the class's PE teacher."""
+
+    id: str
+    class_id: str
+    name: str | None
+    sex: str | None
+    birth_date: date | None
 
 
 class LessonCreate(BaseModel):
@@ -86,6 +106,28 @@ def add_class(body: ClassCreate, gateway: GatewayDep, user: CampusIT) -> dict[st
     except RosterConflict as exc:
         raise HTTPException(409, str(exc)) from None
     return {"id": body.id}
+
+
+@router.get("/classes", response_model=list[ClassPublic])
+def list_classes(gateway: GatewayDep, user: AnyStaff) -> list[ClassPublic]:
+    """A PE teacher's own classes; every class for health staff and campus IT."""
+    return [ClassPublic.model_validate(c) for c in visible_classes(gateway.roster, user)]
+
+
+@router.get("/classes/{class_id}/students", response_model=list[StudentPublic])
+def class_students(class_id: str, gateway: GatewayDep, user: AnyStaff) -> list[StudentPublic]:
+    """The class's students by id; names only where the role allows (see access.py)."""
+    _, access = class_roster_access(gateway.roster, user, class_id)
+    students = gateway.roster.students_of_class(class_id)
+    if access.show_names:
+        # Names and birth dates are personal data: one audit row per student shown, as for
+        # the other reads of student data; an id-only list names nobody.
+        gateway.audit.record_many(user, "read_class_roster", [
+            ("student", s.id, f"class={class_id}") for s in students])
+        return [StudentPublic(id=s.id, class_id=s.class_id, name=s.name, sex=s.sex,
+                              birth_date=s.birth_date) for s in students]
+    return [StudentPublic(id=s.id, class_id=s.class_id, name=None, sex=None, birth_date=None)
+            for s in students]
 
 
 @router.patch("/classes/{class_id}")

@@ -118,3 +118,48 @@ def test_import_of_an_undecodable_file_says_to_save_as_utf8(campus: Campus) -> N
     assert r.status_code == 422, r.text
     assert "UTF-8" in r.json()["detail"] and "CSV UTF-8" in r.json()["detail"]
     assert campus.gateway.roster.student("n1") is None
+
+
+def test_classes_list_what_each_role_may_see(campus: Campus) -> None:
+    def ids(user: str) -> list[str]:
+        r = campus.client.get("/api/classes", headers=campus.auth(user))
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()]
+
+    assert ids("t1") == ["5a"] and ids("t2") == ["5b"]
+    assert ids("h1") == ["5a", "5b"] and ids("it1") == ["5a", "5b"]
+    [five_a] = [c for c in campus.client.get("/api/classes", headers=campus.auth("it1")).json()
+                if c["id"] == "5a"]
+    assert five_a == {"id": "5a", "school": SCHOOL, "name": "Class 5A", "grade": "5",
+                      "pe_teacher_id": "t1", "students": 3}
+    assert campus.client.get("/api/classes").status_code == 401
+
+
+def students(campus: Campus, user: str, class_id: str = "5a") -> Any:
+    r = campus.client.get(f"/api/classes/{class_id}/students", headers=campus.auth(user))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_class_students_names_only_where_the_role_allows(campus: Campus) -> None:
+    named = students(campus, "t1")
+    assert [s["id"] for s in named] == ["s1", "s2", "s3"]
+    assert named[0] == {"id": "s1", "class_id": "5a", "name": "王小明", "sex": "M",
+                        "birth_date": "2015-03-01"}
+    assert students(campus, "h1")[1]["name"] == "李小红"
+    # Campus IT and a teacher covering the class: pseudonymous ids, enough to assign devices.
+    for user in ("it1", "t2"):
+        shown = students(campus, user)
+        assert [s["id"] for s in shown] == ["s1", "s2", "s3"]
+        assert all(s["name"] is None and s["sex"] is None and s["birth_date"] is None
+                   for s in shown)
+    r = campus.client.get("/api/classes/nope/students", headers=campus.auth("h1"))
+    assert r.status_code == 404
+
+
+def test_class_student_reads_with_names_are_audited(campus: Campus) -> None:
+    students(campus, "t1")
+    students(campus, "it1")
+    entries = campus.gateway.audit.entries()
+    assert sorted((e.user_id, e.action, e.subject_id, e.detail) for e in entries) == [
+        ("t1", "read_class_roster", sid, "class=5a") for sid in ("s1", "s2", "s3")]
