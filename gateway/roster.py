@@ -215,16 +215,22 @@ class Roster:
         column; only a clean file is written, in one transaction.
         """
         # A spreadsheet's "CSV UTF-8" starts with a byte-order mark that would rename column 1.
-        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+        # newline="" leaves line endings to the csv module, which takes \r\n, \n and a bare \r.
+        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+        try:
+            fieldnames, records = reader.fieldnames, list(reader)
+        except csv.Error as exc:  # a NUL byte, a stray quote: nothing after it lines up
+            raise RosterError(f"roster CSV is not readable as CSV after line {reader.line_num}: "
+                              f"{exc}") from None
         required = ("student_id", "name", "sex", "birth_date", "class_id")
-        missing = set(required) - set(reader.fieldnames or [])
+        missing = set(required) - set(fieldnames or [])
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
         classes = {r["id"] for r in self.db.query("SELECT id FROM classes")}
         rows: list[tuple[str, str, str, date, str, str | None]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
-        for line, row in enumerate(reader, start=2):
+        for line, row in enumerate(records, start=2):
             def bad(column: str, problem: str, line: int = line) -> None:
                 problems.append(f"row {line}, column {column}: {problem}")
 
