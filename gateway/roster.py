@@ -310,7 +310,7 @@ class Roster:
             # Checked inside the write transaction, so two lessons started at once cannot both
             # take a band: a device worn in two running lessons would send one child's heart
             # rate to another.
-            self._check_free(conn, assignments)
+            self._check_free(conn, assignments, kind)
             conn.execute("INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
                          "VALUES (?,?,?,?,?)",
                          (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)))
@@ -320,17 +320,23 @@ class Roster:
         return lesson
 
     @staticmethod
-    def _check_free(conn: sqlite3.Connection, assignments: dict[str, str]) -> None:
-        """DeviceBusy naming the device (or student) and the running lesson that holds it."""
+    def _check_free(conn: sqlite3.Connection, assignments: dict[str, str],
+                    kind: LessonKind) -> None:
+        """DeviceBusy naming the device (or student) and the running lesson that holds it.
+
+        A device is held by any running lesson. A student only by a running lesson of the same
+        kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
+        bands), but two open lessons of one kind are one forgotten to be ended.
+        """
         if not assignments:
             return
         marks = ",".join("?" * len(assignments))
         held = conn.execute(
             "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
             f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
-            f"(a.device_id IN ({marks}) OR a.student_id IN ({marks})) "
+            f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?)) "
             "ORDER BY a.device_id",
-            (*assignments, *assignments.values())).fetchall()
+            (*assignments, *assignments.values(), kind.value)).fetchall()
         problems = []
         for row in held:
             if row["device_id"] in assignments:
@@ -339,7 +345,7 @@ class Roster:
                                 f"(class {row['class_id']!r})")
             else:
                 problems.append(f"student {row['student_id']!r} wears device "
-                                f"{row['device_id']!r} in running lesson {row['id']!r} "
+                                f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
                                 f"(class {row['class_id']!r})")
         if problems:
             raise DeviceBusy("; ".join(problems) + "; end that lesson first "

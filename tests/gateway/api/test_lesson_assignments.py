@@ -43,6 +43,10 @@ def test_a_child_in_a_running_lesson_cannot_be_in_another(campus: Campus) -> Non
     assert again.status_code == 409, again.text
     assert "student 's1'" in again.json()["detail"] and first.json()["id"] in again.json()[
         "detail"]
+    # A fitness test session may run inside the lesson, with its own devices.
+    r = campus.client.post("/api/lessons", headers=campus.auth("t1"), json={
+        "class_id": "5a", "kind": "fitness_test", "assignments": {"rope-01": "s1"}})
+    assert r.status_code == 201, r.text
     # One child wearing two devices in the same lesson is fine.
     campus.gateway.roster.add_student("s4", "Four", "F", date(2015, 1, 1), "5a")
     r = open_lesson(campus, "5a", {"hr-04": "s4", "rope-04": "s4"}, "t1")
