@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +19,19 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
 );
 """
+
+
+# User ids end up in audit rows, URLs (`pe_teacher_id`), shell commands and log lines: letters,
+# digits and `. _ @ -`, so that `t.li` and `wang@school` work and nothing needs quoting.
+_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def check_user_id(user_id: str) -> str:
+    """Return *user_id* if it is a valid new user id, else raise ValueError saying why."""
+    if not _USER_ID.fullmatch(user_id):
+        raise ValueError(f"invalid user id {user_id!r}: use 1-64 characters from A-Z a-z 0-9 "
+                         ". _ @ -, starting with a letter or digit (no spaces)")
+    return user_id
 
 
 class Role(StrEnum):

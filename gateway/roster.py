@@ -62,6 +62,14 @@ class RosterConflict(RosterError):
     """What is being created exists already."""
 
 
+class UnknownClass(RosterError):
+    """A class id that the roster does not hold."""
+
+
+class DeviceBusy(RosterConflict):
+    """A device or student is already taken by a lesson that is still running."""
+
+
 def sex_letter(raw: str) -> str:
     """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case."""
     text = raw.strip().lower()
@@ -70,6 +78,27 @@ def sex_letter(raw: str) -> str:
     if text in ("f", "female"):
         return "F"
     raise ValueError(f"sex must be M, F, male or female, not {raw!r}")
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of an uploaded CSV and the encoding it was read with.
+
+    UTF-8 (with or without a byte-order mark) first; when that fails, GB18030, the superset of
+    GBK that Excel on Chinese Windows writes for "CSV (comma delimited)". A file that is
+    neither is refused rather than guessed at.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise RosterError(
+            f"roster CSV is neither UTF-8 nor GBK/GB18030 (undecodable byte at offset "
+            f"{exc.start}): save it as UTF-8 — in Excel, File > Save As > \"CSV UTF-8 (Comma "
+            "delimited) (*.csv)\"; in WPS or LibreOffice choose the UTF-8 character set"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -186,16 +215,22 @@ class Roster:
         column; only a clean file is written, in one transaction.
         """
         # A spreadsheet's "CSV UTF-8" starts with a byte-order mark that would rename column 1.
-        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+        # newline="" leaves line endings to the csv module, which takes \r\n, \n and a bare \r.
+        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+        try:
+            fieldnames, records = reader.fieldnames, list(reader)
+        except csv.Error as exc:  # a NUL byte, a stray quote: nothing after it lines up
+            raise RosterError(f"roster CSV is not readable as CSV after line {reader.line_num}: "
+                              f"{exc}") from None
         required = ("student_id", "name", "sex", "birth_date", "class_id")
-        missing = set(required) - set(reader.fieldnames or [])
+        missing = set(required) - set(fieldnames or [])
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
         classes = {r["id"] for r in self.db.query("SELECT id FROM classes")}
         rows: list[tuple[str, str, str, date, str, str | None]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
-        for line, row in enumerate(reader, start=2):
+        for line, row in enumerate(records, start=2):
             def bad(column: str, problem: str, line: int = line) -> None:
                 problems.append(f"row {line}, column {column}: {problem}")
 
@@ -230,6 +265,12 @@ class Roster:
                 self._write_student(conn, *student)
         return len(rows)
 
+    def classes(self) -> list[dict[str, str | int | None]]:
+        """Every class with its number of students, by id."""
+        return [dict(r) for r in self.db.query(
+            "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
+            "FROM classes c ORDER BY c.id")]
+
     def class_of(self, class_id: str) -> dict[str, str] | None:
         rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))
         return dict(rows[0]) if rows else None
@@ -261,10 +302,15 @@ class Roster:
                      lesson_id: str | None = None) -> Lesson:
         """Open a lesson and bind devices (device id -> student id) to students for its span."""
         if self.class_of(class_id) is None:
-            raise RosterError(f"unknown class {class_id!r}")
+            raise UnknownClass(f"unknown class {class_id!r} (create it first with "
+                               "POST /api/classes)")
         lesson = Lesson(lesson_id or uuid.uuid4().hex[:12], class_id, teacher_id, kind,
                         (at or datetime.now(UTC)).astimezone(UTC), None)
         with self.db.transaction() as conn:
+            # Checked inside the write transaction, so two lessons started at once cannot both
+            # take a band: a device worn in two running lessons would send one child's heart
+            # rate to another.
+            self._check_free(conn, assignments, kind)
             conn.execute("INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
                          "VALUES (?,?,?,?,?)",
                          (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)))
@@ -272,6 +318,38 @@ class Roster:
                 conn.execute("INSERT INTO assignments(lesson_id, device_id, student_id) "
                              "VALUES (?,?,?)", (lesson.id, device_id, student_id))
         return lesson
+
+    @staticmethod
+    def _check_free(conn: sqlite3.Connection, assignments: dict[str, str],
+                    kind: LessonKind) -> None:
+        """DeviceBusy naming the device (or student) and the running lesson that holds it.
+
+        A device is held by any running lesson. A student only by a running lesson of the same
+        kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
+        bands), but two open lessons of one kind are one forgotten to be ended.
+        """
+        if not assignments:
+            return
+        marks = ",".join("?" * len(assignments))
+        held = conn.execute(
+            "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
+            f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
+            f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?)) "
+            "ORDER BY a.device_id",
+            (*assignments, *assignments.values(), kind.value)).fetchall()
+        problems = []
+        for row in held:
+            if row["device_id"] in assignments:
+                problems.append(f"device {row['device_id']!r} is assigned to student "
+                                f"{row['student_id']!r} in running lesson {row['id']!r} "
+                                f"(class {row['class_id']!r})")
+            else:
+                problems.append(f"student {row['student_id']!r} wears device "
+                                f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
+                                f"(class {row['class_id']!r})")
+        if problems:
+            raise DeviceBusy("; ".join(problems) + "; end that lesson first "
+                             "(POST /api/lessons/LESSON_ID/end)")
 
     def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
         with self.db.transaction() as conn:

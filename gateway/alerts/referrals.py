@@ -103,11 +103,15 @@ class Referrals:
                                                referral_id)).rowcount > 0
 
     def find(self, *, school: str | None = None, status: str | None = None,
-             device_seq: tuple[str, int] | None = None, limit: int = 1000) -> list[Referral]:
+             class_id: str | None = None, device_seq: tuple[str, int] | None = None,
+             limit: int = 1000) -> list[Referral]:
         sql, params = "SELECT * FROM referrals WHERE 1=1", list[object]()
         if school is not None:
             sql += " AND school=?"
             params.append(school)
+        if class_id is not None:
+            sql += " AND class_id=?"
+            params.append(class_id)
         if status is not None:
             sql += " AND status=?"
             params.append(status)

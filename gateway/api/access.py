@@ -3,7 +3,9 @@
 - health_staff read every lesson, class and student, with names;
 - a pe_teacher reads the classes whose PE teacher they are (with names), and lessons they
   opened themselves (a substitute: pseudonymous ids only, no names);
-- campus_it reads no student data at all (the route's role check refuses it first).
+- campus_it reads no student data at all (the route's role check refuses it first), only
+  the classes and the pseudonymous student ids it imported (`GET /api/classes/{id}/students`),
+  which other PE teachers see as well, to hand out devices when they cover a lesson.
 """
 
 from __future__ import annotations
@@ -50,6 +52,27 @@ def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, s
     if user.role is Role.PE_TEACHER and cls.get("pe_teacher_id") == user.id:
         return cls, Access(show_names=True)
     raise HTTPException(status.HTTP_403_FORBIDDEN, f"class {class_id!r} is not a class you teach")
+
+
+def class_roster_access(roster: Roster, user: User, class_id: str
+                        ) -> tuple[dict[str, str], Access]:
+    """Listing a class's students: names for health staff and the class's PE teacher; ids
+    only for campus IT (who manage the roster) and other PE teachers (who may cover a lesson
+    and assign its devices by student id)."""
+    cls = roster.class_of(class_id)
+    if cls is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no class {class_id!r}")
+    names = user.role is Role.HEALTH_STAFF or (user.role is Role.PE_TEACHER
+                                               and cls.get("pe_teacher_id") == user.id)
+    return cls, Access(show_names=names)
+
+
+def visible_classes(roster: Roster, user: User) -> list[dict[str, str | int | None]]:
+    """Classes a user may list: a PE teacher those they teach; health staff and campus IT all."""
+    classes = roster.classes()
+    if user.role is Role.PE_TEACHER:
+        return [c for c in classes if c["pe_teacher_id"] == user.id]
+    return classes
 
 
 def require_owner(roster: Roster, user: User, lesson: Lesson) -> None:

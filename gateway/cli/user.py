@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.auth import Role, Users
+from gateway.auth import Role, Users, check_user_id
 from gateway.state import StateDB, StateDBError
 
 PROG = "campusedge gateway user"
@@ -17,10 +17,9 @@ DEFAULT_STATE_DB = "var/campusedge/state.db"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-db", type=Path,
-                        default=Path(os.environ.get("CAMPUSEDGE_STATE_DB", DEFAULT_STATE_DB)),
+    common.add_argument("--state-db", type=Path, default=None,
                         help="the gateway's state database (default: $CAMPUSEDGE_STATE_DB, "
-                             f"else {DEFAULT_STATE_DB})")
+                             f"else {DEFAULT_STATE_DB}); only `add` creates a new one")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", parents=[common], help="add a user; prints their token")
     add.add_argument("user_id")
@@ -39,14 +38,50 @@ def say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+class _NoStateDB(Exception):
+    """The state database named cannot be used; the message says which and why."""
+
+
+def _state_db(given: Path | None, may_create: bool) -> tuple[Path, bool]:
+    """The state database file to use and whether it is new (only when *may_create*)."""
+    if given is None:
+        env = os.environ.get("CAMPUSEDGE_STATE_DB")
+        if env is not None and not env.strip():
+            raise _NoStateDB("CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
+                             f"state database file, or unset it for {DEFAULT_STATE_DB}")
+        given = Path(env or DEFAULT_STATE_DB)
+    path = given.absolute()
+    if path.is_dir():
+        raise _NoStateDB(f"{path} is a directory, not a state database file")
+    if path.exists():
+        return path, False
+    if not may_create:
+        # A typo or a different working directory must not quietly start an empty database
+        # that the running gateway never reads.
+        raise _NoStateDB(f"no state database at {path}: name the gateway's with --state-db or "
+                         "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)")
+    return path, True
+
+
 def run(args: argparse.Namespace) -> int:
-    path: Path = args.state_db
+    if args.action == "add":
+        try:
+            check_user_id(args.user_id)
+        except ValueError as exc:
+            say(f"{PROG}: {exc}")
+            return 2
     try:
+        path, created = _state_db(args.state_db, may_create=args.action == "add")
         path.parent.mkdir(parents=True, exist_ok=True)
         users = Users(StateDB(path))
-    except (OSError, StateDBError) as exc:
-        say(f"{PROG}: cannot open state database {path}: "
-            f"{exc.strerror if isinstance(exc, OSError) else exc}")
+    except _NoStateDB as exc:
+        say(f"{PROG}: {exc}")
+        return 2
+    except StateDBError as exc:  # its message names the file already
+        say(f"{PROG}: {exc}")
+        return 2
+    except OSError as exc:
+        say(f"{PROG}: cannot open state database {path}: {exc.strerror}")
         return 2
     if args.action == "list":
         listed = users.all()
@@ -62,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
                 "`rotate` for a new token, or `revoke` first to change the role")
             return 1
         token = users.create(args.user_id, args.name or args.user_id, Role(args.role))
+        if created:
+            say(f"created a new state database {path}: the gateway accepts this token only "
+                f"if it runs with CAMPUSEDGE_STATE_DB={path}")
         say(f"added {args.user_id} ({args.role}) to {path}; their token, shown only now:")
         print(token)
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--devices", type=int, default=200,
-                        help="heart-rate bands on the bus (2 lessons of 40 wear one)")
+                        help="heart-rate bands on the bus, at least 80 (2 lessons of 40 wear one)")
     parser.add_argument("--results-every", type=int, default=100,
                         help="one rope result event per this many messages")
 
@@ -71,6 +72,11 @@ def _messages(count: int, devices: int, results_every: int) -> list[StoredMessag
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.devices < 80:
+        # Both lessons run at once and a band can be worn in only one running lesson.
+        print("campusedge bench fitness-listener: --devices must be at least 80 (two running "
+              "lessons of 40 students, one band each)", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
         settings = GatewaySettings(store_url=f"sqlite:///{Path(tmp) / 'readings.db'}",
                                    state_db=Path(tmp) / "state.db", api_port=0)

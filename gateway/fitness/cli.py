@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser, kind: Kind) -> None:
 @contextmanager
 def _open_in(name: str) -> Iterator[TextIO]:
     if name == "-":
-        yield sys.stdin
+        # Read stdin as files are read, with utf-8-sig: a spreadsheet's "CSV UTF-8" starts
+        # with a byte-order mark that would otherwise rename the first column ("\ufeffid").
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:  # already text (an embedding program's stream)
+            yield io.StringIO(sys.stdin.read().removeprefix("\ufeff"))
+            return
+        stream = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
+        try:
+            yield stream
+        finally:
+            stream.detach()  # leave sys.stdin's buffer open for whoever owns it
         return
     with Path(name).open(encoding="utf-8-sig", newline="") as stream:
         yield stream

@@ -58,6 +58,7 @@ def test_add_without_role_says_role_is_required(tmp_path: Path,
 
 def test_list_empty_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "state.db"
+    StateDB(path).close()  # a gateway's database before anyone was added
     assert main(["gateway", "user", "list", "--state-db", str(path)]) == 0
     out, err = capsys.readouterr()
     assert out == "" and f"no users in {path}" in err
@@ -71,3 +72,65 @@ def test_list_empty_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_state_db_that_cannot_be_opened(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gateway", "user", "list", "--state-db", "/proc/st.db"]) == 2
     assert "/proc/st.db" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("action", [["list"], ["rotate", "t1"], ["revoke", "t1"]])
+def test_only_add_creates_a_state_database(tmp_path: Path, action: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    typo = tmp_path / "typo" / "x.db"
+    assert main(["gateway", "user", *action, "--state-db", str(typo)]) == 2
+    assert f"no state database at {typo}" in capsys.readouterr().err
+    assert not typo.parent.exists()
+
+
+def test_default_state_db_is_named_and_not_created_by_list(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("CAMPUSEDGE_STATE_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["gateway", "user", "list"]) == 2
+    assert not (tmp_path / "var").exists()
+    capsys.readouterr()
+    assert main(["gateway", "user", "add", "it.admin", "--role", "campus_it"]) == 0
+    err = capsys.readouterr().err
+    made = tmp_path / "var" / "campusedge" / "state.db"
+    # The full path, and that the gateway must be pointed at it for the token to work.
+    assert f"created a new state database {made}" in err
+    assert f"CAMPUSEDGE_STATE_DB={made}" in err and made.exists()
+    assert main(["gateway", "user", "add", "t.li", "--role", "pe_teacher"]) == 0
+    assert "created" not in capsys.readouterr().err
+
+
+def test_an_empty_state_db_variable_is_named(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CAMPUSEDGE_STATE_DB", "")
+    assert main(["gateway", "user", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "CAMPUSEDGE_STATE_DB is set but empty" in err
+    assert err.count("cannot open state database") == 0
+
+
+def test_a_state_database_error_is_said_once(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database, just text " * 100)
+    assert main(["gateway", "user", "list", "--state-db", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("cannot open state database") == 1 and str(junk) in err
+
+
+@pytest.mark.parametrize("user_id", ["li wei", "t/li", "", "$(id)", "a;b", "x" * 65, "张"])
+def test_unsafe_user_ids_are_refused(tmp_path: Path, user_id: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "state.db"
+    assert main(["gateway", "user", "add", user_id, "--role", "pe_teacher", "--state-db",
+                 str(path)]) == 2
+    assert "invalid user id" in capsys.readouterr().err
+    assert not path.exists()
+
+
+def test_ordinary_user_ids_are_accepted(tmp_path: Path) -> None:
+    path = str(tmp_path / "state.db")
+    for user_id in ("t.li", "nurse_wang", "wang@north-primary", "T01"):
+        assert main(["gateway", "user", "add", user_id, "--role", "pe_teacher",
+                     "--state-db", path]) == 0

@@ -225,9 +225,13 @@ def delete_silence(silence_id: int, gateway: GatewayDep, user: AnyStaff) -> None
 
 @router.get("/referrals", response_model=list[ReferralPublic])
 def list_referrals(gateway: GatewayDep, user: HealthStaff, school: str | None = None,
-                   status_: Annotated[str | None, Query(alias="status")] = None
-                   ) -> list[ReferralPublic]:
-    refs = _service(gateway).engine.referrals.find(school=school, status=status_)
+                   status_: Annotated[str | None, Query(alias="status")] = None,
+                   class_id: str | None = None) -> list[ReferralPublic]:
+    if class_id is not None and gateway.roster.class_of(class_id) is None:
+        # An unknown class is a typo to point out, not an empty list that looks like "none".
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
+    refs = _service(gateway).engine.referrals.find(school=school, status=status_,
+                                                   class_id=class_id)
     gateway.audit.record_many(user, "read_referral", [
         ("student", r.student_id, f"vision referral {r.id}") for r in refs])
     return [_referral(gateway, r) for r in refs]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -16,7 +16,7 @@ from gateway.fitness.export import table, to_csv, to_xlsx
 from gateway.fitness.results import MEASURES, NewResult, ResultError, TestResult, current
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
-from gateway.roster import LessonKind
+from gateway.roster import Lesson, LessonKind
 from gateway.service import Gateway
 
 router = APIRouter(prefix="/api/fitness", tags=["fitness"])
@@ -169,13 +169,40 @@ def enter_result(lesson_id: str, body: ResultCreate, gateway: GatewayDep,
             check_unit(body.item, body.unit)
         except FieldError as exc:
             raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+    received = datetime.now(UTC)
+    if body.measured_at is not None:
+        _check_measured_at(body.measured_at, lesson, received)
     [outcome] = gateway.fitness_results.record([NewResult(
         lesson_id=lesson.id, student_id=body.student_id, item=body.item, raw_value=body.value,
-        measured_at=body.measured_at or datetime.now(UTC), source="staff",
+        measured_at=body.measured_at or received, source="staff",
         entered_by=user.id)])
     if isinstance(outcome, ResultError):
         raise HTTPException(422, f"{outcome.field}: {outcome.message}")
-    return _public(outcome, True)
+    # An attempt entered late with an earlier measured_at does not displace a newer one, so
+    # the reply says which one is current rather than assuming the new row is.
+    held = current(gateway.fitness_results.rows(lesson_ids=[lesson.id],
+                                                student_id=outcome.student_id))
+    latest = held.get((outcome.student_id, outcome.item))
+    return _public(outcome, latest is not None and latest[0].id == outcome.id)
+
+
+# Allows for a teacher's watch or tablet being a little off the gateway's clock.
+MEASURED_AT_TOLERANCE = timedelta(minutes=5)
+
+
+def _check_measured_at(measured_at: datetime, lesson: Lesson, now: datetime) -> None:
+    """A typed-in measurement time must fall within its session and not in the future: the
+    latest measurement is the current result, so a mistyped year would stay current for good."""
+    slack = MEASURED_AT_TOLERANCE
+    if measured_at > now + slack:
+        raise HTTPException(422, f"measured_at: {measured_at.isoformat()} is in the future "
+                            f"(the gateway's clock says {now.isoformat(timespec='seconds')})")
+    end = lesson.ended_at or now
+    if not lesson.started_at - slack <= measured_at <= end + slack:
+        span = (f"{lesson.started_at.isoformat(timespec='seconds')} to "
+                + (end.isoformat(timespec='seconds') if lesson.ended_at else "now"))
+        raise HTTPException(422, f"measured_at: {measured_at.isoformat()} is outside session "
+                            f"{lesson.id!r} ({span})")
 
 
 @router.get("/sessions/{lesson_id}/results", response_model=SessionResults)

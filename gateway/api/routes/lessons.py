@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -119,6 +120,16 @@ def _from_store(gateway: Gateway, lesson: Lesson, devices: list[str], metric: st
     return best
 
 
+@overload
+def _r1(x: float) -> float: ...
+@overload
+def _r1(x: None) -> None: ...
+def _r1(x: float | None) -> float | None:
+    """One decimal for the figures shown (bpm, %, s): sensors give whole bpm, and a tenth
+    is finer than any guidance they are compared with; the checks use the exact figures."""
+    return None if x is None else round(x, 1)
+
+
 def _hr_reads(request: Request) -> HeartRateReads:
     reads: HeartRateReads = request.app.state.heart_rate_reads
     return reads
@@ -179,12 +190,14 @@ def lesson_heart_rate(
         per_student.append(result)
         out.append(StudentAnalytics(
             student_id=student_id, name=student.name if access.show_names else None,
-            age=result.age, hr_max_bpm=result.hr_max_bpm, threshold_bpm=result.threshold_bpm,
-            measured_s=result.measured_s, zone_s=result.zone_s,
-            at_or_above_s=result.at_or_above_s, density_pct=result.density_pct,
+            age=result.age, hr_max_bpm=_r1(result.hr_max_bpm),
+            threshold_bpm=_r1(result.threshold_bpm), measured_s=_r1(result.measured_s),
+            zone_s={zone: _r1(seconds) for zone, seconds in result.zone_s.items()},
+            at_or_above_s=_r1(result.at_or_above_s), density_pct=_r1(result.density_pct),
+            # judged on the exact figure: 74.96 % is short of 75 % even if shown as 75.0
             density_ok=None if result.density_pct is None
             else result.density_pct >= settings.individual_density_min_pct,
-            mean_bpm=result.mean_bpm, peak_bpm=result.peak_bpm))
+            mean_bpm=_r1(result.mean_bpm), peak_bpm=_r1(result.peak_bpm)))
     group = group_heart_rate(per_student, settings)
     _hr_reads(request).record(user, "read_heart_rate_analytics", lesson.id,
                               [s.student_id for s in out if s.measured_s > 0])
@@ -195,5 +208,8 @@ def lesson_heart_rate(
         guidance=Guidance(group_density_min_pct=settings.group_density_min_pct,
                           individual_density_min_pct=settings.individual_density_min_pct,
                           mean_hr_bpm=(settings.mean_hr_low_bpm, settings.mean_hr_high_bpm)),
-        group=GroupAnalytics(**vars(group)), students=out)
+        group=GroupAnalytics(students_measured=group.students_measured,
+                             density_pct=_r1(group.density_pct), density_ok=group.density_ok,
+                             mean_bpm=_r1(group.mean_bpm), mean_ok=group.mean_ok),
+        students=out)
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.api.deps import CampusIT, GatewayDep, Teacher
+from campusedge.contract import DeviceId
+from gateway.api.access import class_roster_access, visible_classes
+from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, Teacher
 from gateway.auth import Role
 from gateway.fitness.standard import GRADES
-from gateway.roster import LessonKind, RosterConflict, RosterError
+from gateway.roster import (
+    DeviceBusy,
+    LessonKind,
+    RosterConflict,
+    RosterError,
+    UnknownClass,
+    decode_csv,
+)
 from gateway.service import Gateway
 
 router = APIRouter(prefix="/api", tags=["roster"])
@@ -35,12 +44,33 @@ class ClassUpdate(BaseModel):
     pe_teacher_id: str | None = None
 
 
+class ClassPublic(BaseModel):
+    id: str
+    school: str
+    name: str
+    grade: str
+    pe_teacher_id: str | None
+    students: int
+
+
+class StudentPublic(BaseModel):
+    """Name, sex and birth date only for health staff and the class's PE teacher."""
+
+    id: str
+    class_id: str
+    name: str | None
+    sex: str | None
+    birth_date: date | None
+
+
 class LessonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     class_id: str
     kind: LessonKind = LessonKind.LESSON
-    assignments: dict[str, str] = Field(default_factory=dict,
-                                        description="device id -> student id")
+    # Keys use the wire contract's device-id rule: a device that cannot publish under an id
+    # could never be bound by it.
+    assignments: dict[DeviceId, str] = Field(default_factory=dict,
+                                             description="device id -> student id")
 
 
 class LessonPublic(BaseModel):
@@ -78,6 +108,28 @@ def add_class(body: ClassCreate, gateway: GatewayDep, user: CampusIT) -> dict[st
     return {"id": body.id}
 
 
+@router.get("/classes", response_model=list[ClassPublic])
+def list_classes(gateway: GatewayDep, user: AnyStaff) -> list[ClassPublic]:
+    """A PE teacher's own classes; every class for health staff and campus IT."""
+    return [ClassPublic.model_validate(c) for c in visible_classes(gateway.roster, user)]
+
+
+@router.get("/classes/{class_id}/students", response_model=list[StudentPublic])
+def class_students(class_id: str, gateway: GatewayDep, user: AnyStaff) -> list[StudentPublic]:
+    """The class's students by id; names only where the role allows (see access.py)."""
+    _, access = class_roster_access(gateway.roster, user, class_id)
+    students = gateway.roster.students_of_class(class_id)
+    if access.show_names:
+        # Names and birth dates are personal data: one audit row per student shown, as for
+        # the other reads of student data; an id-only list names nobody.
+        gateway.audit.record_many(user, "read_class_roster", [
+            ("student", s.id, f"class={class_id}") for s in students])
+        return [StudentPublic(id=s.id, class_id=s.class_id, name=s.name, sex=s.sex,
+                              birth_date=s.birth_date) for s in students]
+    return [StudentPublic(id=s.id, class_id=s.class_id, name=None, sex=None, birth_date=None)
+            for s in students]
+
+
 @router.patch("/classes/{class_id}")
 def update_class(class_id: str, body: ClassUpdate, gateway: GatewayDep,
                  user: CampusIT) -> dict[str, str | None]:
@@ -95,9 +147,14 @@ def update_class(class_id: str, body: ClassUpdate, gateway: GatewayDep,
 
 @router.post("/roster/import")
 def import_roster(gateway: GatewayDep, user: CampusIT,
-                  csv_text: str = Body(..., media_type="text/csv")) -> dict[str, int]:
+                  csv_bytes: bytes = Body(..., media_type="text/csv")) -> dict[str, int | str]:
+    """UTF-8 CSV, or GBK/GB18030 as Excel on Chinese Windows saves it; the reply names the
+    encoding that was read so that a misread file shows."""
+    # Bytes, not str: a body that is not UTF-8 must reach our decoder, not FastAPI's, whose
+    # error report cannot encode the raw bytes either.
     try:
-        return {"imported": gateway.roster.import_csv(csv_text)}
+        text, encoding = decode_csv(csv_bytes)
+        return {"imported": gateway.roster.import_csv(text), "encoding": encoding}
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -105,6 +162,9 @@ def import_roster(gateway: GatewayDep, user: CampusIT,
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
 def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> LessonPublic:
     roster = gateway.roster
+    if roster.class_of(body.class_id) is None:
+        raise HTTPException(404, f"class_id: unknown class {body.class_id!r} (campus IT "
+                            "creates classes with POST /api/classes)")
     for device_id, student_id in body.assignments.items():
         student = roster.student(student_id)
         if student is None or student.class_id != body.class_id:
@@ -112,6 +172,10 @@ def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> Less
                                 f"in class {body.class_id!r}")
     try:
         lesson = roster.start_lesson(body.class_id, user.id, body.kind, body.assignments)
+    except DeviceBusy as exc:
+        raise HTTPException(409, str(exc)) from None
+    except UnknownClass as exc:
+        raise HTTPException(404, str(exc)) from None
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
     return LessonPublic(**vars(lesson), assignments=body.assignments)
@@ -122,8 +186,12 @@ def end_lesson(lesson_id: str, gateway: GatewayDep, user: Teacher) -> LessonPubl
     lesson = gateway.roster.lesson(lesson_id)
     if lesson is None:
         raise HTTPException(404, f"no lesson {lesson_id!r}")
-    if lesson.teacher_id != user.id:
-        raise HTTPException(403, "only the teacher who opened a lesson can end it")
+    # The class's own PE teacher may end a lesson someone else opened on their class (a
+    # substitute who left it running would otherwise hold its devices for good).
+    cls = gateway.roster.class_of(lesson.class_id) or {}
+    if user.id not in (lesson.teacher_id, cls.get("pe_teacher_id")):
+        raise HTTPException(403, "only the teacher who opened a lesson or the class's PE "
+                            "teacher can end it")
     if gateway.alerts is not None:
         # Its signal-lost alerts are resolved in the teacher's name with the lesson.
         gateway.alerts.engine.end_lesson(lesson_id, user.id)

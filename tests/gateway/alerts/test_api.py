@@ -284,3 +284,22 @@ def test_ending_a_lesson_over_http_resolves_its_lost_bands_in_the_teachers_name(
         "resolved", "teacher1", "lesson_ended")
     # The runaway heart rate of the same lesson is still waiting for someone.
     assert api.get("nurse", f"/api/alerts/{ids['hr_high']}")["state"] == "open"
+
+
+def test_referrals_filter_by_class(api: Api) -> None:
+    engine = api.gateway.alerts.engine  # type: ignore[union-attr]
+    api.gateway.roster.add_student("c2s02", "Name c2s02", "M", date(2014, 3, 1), "c2",
+                                   card_id="card-c2s02")
+    engine.on_batch(batch(screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0),
+                          screening("card-c2s02", MORNING, 4.6, 4.7, -1.5, 0.0)))
+    assert {r["student_id"] for r in api.get("nurse", "/api/alerts/referrals")} == {
+        "c1s03", "c2s02"}
+    [only] = api.get("nurse", "/api/alerts/referrals", class_id="c2")
+    assert only["student_id"] == "c2s02" and only["class_id"] == "c2"
+    # The audit names only the students actually shown.
+    reads = [e.subject_id for e in api.gateway.audit.entries(user_id="nurse")
+             if e.action == "read_referral"]
+    assert reads.count("c2s02") == 2 and reads.count("c1s03") == 1
+    r = api.client.get("/api/alerts/referrals", params={"class_id": "c9"},
+                       headers=api.auth("nurse"))
+    assert r.status_code == 404 and "c9" in r.json()["detail"]

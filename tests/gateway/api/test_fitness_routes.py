@@ -308,3 +308,43 @@ def test_bmi_is_distributed_by_band(campus: Campus) -> None:
                              headers=campus.auth("t1")).json()
     assert dist["items"]["bmi"] == {"normal": 0, "low_weight": 1, "overweight": 1, "obese": 1,
                                     "untested": 0}
+
+
+@pytest.mark.parametrize("when,problem", [
+    (lambda: "2030-01-01T08:00:00+00:00", "in the future"),
+    (lambda: (now() + timedelta(minutes=20)).isoformat(), "in the future"),
+    (lambda: (now() - timedelta(days=2)).isoformat(), "outside session"),
+])
+def test_measured_at_must_fall_within_the_session(campus: Campus, when: Any,
+                                                  problem: str) -> None:
+    lesson = session(campus)
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
+                                 "measured_at": when()})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("measured_at:") and problem in r.json()["detail"]
+    assert campus.gateway.fitness_results.rows(lesson_ids=[lesson.id]) == []
+
+
+def test_measured_at_after_an_ended_session_is_refused(campus: Campus) -> None:
+    lesson = session(campus)
+    campus.gateway.roster.end_lesson(lesson.id, at=now() - timedelta(minutes=20))
+    late = (now() - timedelta(minutes=5)).isoformat()
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
+                                 "measured_at": late})
+    assert r.status_code == 422 and "outside session" in r.json()["detail"], r.text
+    inside = (now() - timedelta(minutes=25)).isoformat()
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
+                                 "measured_at": inside})
+    assert r.status_code == 201, r.text
+
+
+def test_the_reply_says_whether_the_new_attempt_is_current(campus: Campus) -> None:
+    lesson = session(campus)
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
+                                 "measured_at": (now() - timedelta(minutes=5)).isoformat()})
+    assert r.status_code == 201 and r.json()["current"] is True, r.text
+    # Typed in afterwards but measured earlier: recorded, yet the 9.0 stays current.
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.8,
+                                 "measured_at": (now() - timedelta(minutes=20)).isoformat()})
+    assert r.status_code == 201 and r.json()["current"] is False, r.text
+    assert results(campus, lesson.id)["s1"]["items"]["run_50m"]["value"] == 9.0

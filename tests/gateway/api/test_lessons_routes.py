@@ -197,3 +197,35 @@ def test_a_substitute_sees_their_lesson_without_names(campus: Campus) -> None:
     shown = live(campus, lesson_id, user="t2")
     assert shown["s1"]["heart_rate"]["value"] == 130 and shown["s1"]["name"] is None
     assert live(campus, lesson_id, user="t1")["s1"]["name"] == "王小明"
+
+
+def test_analytics_figures_are_rounded_to_one_decimal(campus: Campus) -> None:
+    """Uneven sample spacing gives figures like 76.16989244694524 %; shown to a tenth."""
+    roster = campus.gateway.roster
+    lesson = roster.start_lesson("5a", "t1", LessonKind.LESSON, {"hr-1": "s1"}, at=START)
+    roster.end_lesson(lesson.id, at=START + timedelta(minutes=10))
+    offsets = [0, 3, 10, 17, 23, 31, 37, 44]
+    bpms = [131, 137, 149, 152, 133, 121, 158, 127]
+    campus.gateway.store.write([hr("hr-1", i, START + timedelta(seconds=s), b)
+                                for i, (s, b) in enumerate(zip(offsets, bpms, strict=True))])
+    body = analytics(campus, lesson.id, query="?moderate_pct=66.7")
+    s1 = body["students"][0]
+    shown = [s1["hr_max_bpm"], s1["threshold_bpm"], s1["measured_s"], s1["at_or_above_s"],
+             s1["density_pct"], s1["mean_bpm"], *s1["zone_s"].values(),
+             body["group"]["density_pct"], body["group"]["mean_bpm"]]
+    assert all(x == round(x, 1) for x in shown), shown
+    # The exact figures (the same analysis, unrounded) are not round, so the check above
+    # has something to catch, and the shown ones are them to a tenth.
+    from gateway.lessons.heart_rate import student_heart_rate
+
+    student = roster.student("s1")
+    assert student is not None
+    exact = student_heart_rate([(START + timedelta(seconds=s), float(b))
+                                for s, b in zip(offsets, bpms, strict=True)],
+                               student.age_on(START.date()), campus.gateway.settings.heart_rate,
+                               66.7)
+    assert exact.density_pct is not None and exact.mean_bpm is not None
+    assert exact.mean_bpm != round(exact.mean_bpm, 1)
+    assert exact.density_pct != round(exact.density_pct, 1)
+    assert s1["mean_bpm"] == round(exact.mean_bpm, 1)
+    assert s1["density_pct"] == round(exact.density_pct, 1)

@@ -120,3 +120,20 @@ def test_score_accepts_the_roster_spelling_of_sex(monkeypatch: pytest.MonkeyPatc
     scored = captured.out.splitlines()
     assert scored[1].startswith("a,100,3,") and scored[2].startswith("c,100,0,")
     assert "expected male, female, M or F" in captured.err
+
+
+@pytest.mark.parametrize("command,header,row", [
+    ("score", "id,grade,sex,item,value", "a,7,M,pull_up,16"),
+    ("total", "id,grade,sex,bmi", "a,7,M,20.1"),
+])
+def test_csv_on_stdin_with_a_byte_order_mark_keeps_the_ids(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str,
+        header: str, row: str) -> None:
+    """Excel's "CSV UTF-8" begins with a BOM; piped in, it must not rename the id column."""
+    raw = ("\ufeff" + header + "\r\n" + row + "\r\n").encode("utf-8")
+    # What a process gets: a text wrapper over the byte stream, decoding plain UTF-8.
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+    main(["fitness", command, "--csv", "-"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split(",")[0] == "id"
+    assert lines[1].split(",")[0] == "a"

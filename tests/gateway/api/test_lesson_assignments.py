@@ -1,0 +1,87 @@
+"""Opening and ending lessons through the HTTP API: one band per child, who may end a lesson."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from campusedge.topics import DeviceKind
+from gateway.auth import Role
+from gateway.roster import LessonKind
+from tests.gateway.api.conftest import Campus, now, reading
+
+
+def open_lesson(campus: Campus, class_id: str, assignments: dict[str, str],
+                teacher: str) -> Any:
+    return campus.client.post("/api/lessons", headers=campus.auth(teacher),
+                              json={"class_id": class_id, "assignments": assignments})
+
+
+def test_a_band_in_a_running_lesson_cannot_be_given_to_another_child(campus: Campus) -> None:
+    first = open_lesson(campus, "5a", {"hr-01": "s1"}, "t1")
+    assert first.status_code == 201, first.text
+    taken = open_lesson(campus, "5b", {"hr-01": "s9"}, "t2")
+    assert taken.status_code == 409, taken.text
+    detail = taken.json()["detail"]
+    assert "'hr-01'" in detail and first.json()["id"] in detail
+    # Nothing of the refused lesson was written: the band still binds to s1 alone.
+    assert campus.gateway.roster.lessons(class_id="5b") == []
+    binding = campus.gateway.roster.bind("hr-01", now())
+    assert binding is not None and binding.student_id == "s1"
+    campus.feed(reading("hr-01", 1, now(), "heart_rate", 131, "bpm", DeviceKind.HR_BAND))
+    assert campus.gateway.live_lessons.lessons() == [first.json()["id"]]
+    # Once the first lesson ends the band is free again.
+    r = campus.client.post(f"/api/lessons/{first.json()['id']}/end", headers=campus.auth("t1"))
+    assert r.status_code == 200, r.text
+    assert open_lesson(campus, "5b", {"hr-01": "s9"}, "t2").status_code == 201
+
+
+def test_a_child_in_a_running_lesson_cannot_be_in_another(campus: Campus) -> None:
+    first = open_lesson(campus, "5a", {"hr-01": "s1"}, "t1")
+    assert first.status_code == 201, first.text
+    again = open_lesson(campus, "5a", {"hr-02": "s1"}, "t2")
+    assert again.status_code == 409, again.text
+    assert "student 's1'" in again.json()["detail"] and first.json()["id"] in again.json()[
+        "detail"]
+    # A fitness test session may run inside the lesson, with its own devices.
+    r = campus.client.post("/api/lessons", headers=campus.auth("t1"), json={
+        "class_id": "5a", "kind": "fitness_test", "assignments": {"rope-01": "s1"}})
+    assert r.status_code == 201, r.text
+    # One child wearing two devices in the same lesson is fine.
+    campus.gateway.roster.add_student("s4", "Four", "F", date(2015, 1, 1), "5a")
+    r = open_lesson(campus, "5a", {"hr-04": "s4", "rope-04": "s4"}, "t1")
+    assert r.status_code == 201, r.text
+
+
+def test_the_class_teacher_can_end_a_lesson_someone_else_opened(campus: Campus) -> None:
+    campus.tokens["t3"] = campus.gateway.users.create("t3", "Teacher Three", Role.PE_TEACHER)
+    opened = open_lesson(campus, "5a", {"hr-01": "s1"}, "t2")
+    assert opened.status_code == 201, opened.text
+    url = f"/api/lessons/{opened.json()['id']}/end"
+    # Neither the one who opened it nor the class's teacher: refused.
+    assert campus.client.post(url, headers=campus.auth("t3")).status_code == 403
+    r = campus.client.post(url, headers=campus.auth("t1"))
+    assert r.status_code == 200, r.text
+    assert r.json()["ended_at"] is not None
+
+
+def test_an_unknown_class_is_named_as_such(campus: Campus) -> None:
+    r = open_lesson(campus, "nope", {"hr-01": "s1"}, "t1")
+    assert r.status_code == 404, r.text
+    assert "unknown class 'nope'" in r.json()["detail"]
+    assert "student" not in r.json()["detail"]
+
+
+def test_device_ids_follow_the_wire_contract(campus: Campus) -> None:
+    r = open_lesson(campus, "5a", {"hr 01/#": "s1"}, "t1")
+    assert r.status_code == 422, r.text
+    assert "hr 01/#" in r.text and "device id" in r.text
+    assert campus.gateway.roster.lessons(class_id="5a") == []
+
+
+def test_an_ended_lesson_holds_no_devices(campus: Campus) -> None:
+    roster = campus.gateway.roster
+    old = roster.start_lesson("5b", "t2", LessonKind.LESSON, {"hr-01": "s9"},
+                              at=now() - timedelta(hours=1))
+    roster.end_lesson(old.id)
+    assert open_lesson(campus, "5a", {"hr-01": "s1"}, "t1").status_code == 201
