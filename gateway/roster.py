@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,16 @@ CREATE TABLE IF NOT EXISTS assignments (
 );
 CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
 """
+
+# An id a device sends for a student: a gate's card (C-…) or face template (F-…), a
+# screener's class-list id (S-…), or another system's card number.
+CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def split_card_ids(cell: str) -> tuple[str, ...]:
+    """The ids of a roster's card_id cell: several may be given, split by spaces or ";"."""
+    return tuple(dict.fromkeys(part for part in re.split(r"[;\s]+", cell.strip()) if part))
+
 
 
 class LessonKind(StrEnum):
@@ -193,23 +204,28 @@ class Roster:
         except ValueError as exc:
             raise RosterError(f"student {student_id}: {exc}") from None
         with self.db.transaction() as conn:
-            self._write_student(conn, student_id, name, letter, birth_date, class_id, card_id)
+            self._write_student(conn, student_id, name, letter, birth_date, class_id,
+                                split_card_ids(card_id or ""))
 
     @staticmethod
     def _write_student(conn: sqlite3.Connection, student_id: str, name: str, sex: str,
-                       birth_date: date, class_id: str, card_id: str | None) -> None:
+                       birth_date: date, class_id: str, card_ids: tuple[str, ...]) -> None:
         conn.execute(
             "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
             "birth_date=excluded.birth_date, class_id=excluded.class_id",
             (student_id, name, sex, birth_date.isoformat(), class_id),
         )
-        if card_id:
+        for card_id in card_ids:
+            # A card handed on (a lost card re-issued) moves to its new holder.
             conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
                          (card_id, student_id))
 
     def import_csv(self, text: str) -> int:
         """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
+
+        `card_id` may enrol several ids, separated by spaces or ";" (a gate card, a face
+        template and a screener's class-list id of the same child).
 
         All or nothing: every row is checked first, and a RosterError names each bad row and
         column; only a clean file is written, in one transaction.
@@ -227,9 +243,10 @@ class Roster:
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
         classes = {r["id"] for r in self.db.query("SELECT id FROM classes")}
-        rows: list[tuple[str, str, str, date, str, str | None]] = []
+        rows: list[tuple[str, str, str, date, str, tuple[str, ...]]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
+        cards_seen: dict[str, int] = {}
         for line, row in enumerate(records, start=2):
             def bad(column: str, problem: str, line: int = line) -> None:
                 problems.append(f"row {line}, column {column}: {problem}")
@@ -254,9 +271,18 @@ class Roster:
             if values["class_id"] not in classes:
                 bad("class_id", f"unknown class {values['class_id']!r} (create it first with "
                                 "POST /api/classes)")
+            card_ids = split_card_ids(values["card_id"])
+            for card_id in card_ids:
+                if not CARD_ID.fullmatch(card_id):
+                    bad("card_id", f"{card_id!r} is not an id a device sends (letters, digits "
+                                   "and - _ . : only, up to 64)")
+                elif card_id in cards_seen:
+                    bad("card_id", f"{card_id!r} is also enrolled on row {cards_seen[card_id]}")
+                else:
+                    cards_seen[card_id] = line
             if len(problems) == 0:
                 rows.append((student_id, values["name"], sex, born, values["class_id"],
-                             values["card_id"] or None))
+                             card_ids))
         if problems:
             raise RosterError(f"roster CSV not imported, {len(problems)} problem(s): "
                               + "; ".join(problems))
@@ -291,6 +317,32 @@ class Roster:
             "WHERE s.class_id=? ORDER BY s.id", (class_id,))
         return [Student(r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]),
                         r["class_id"], r["grade"]) for r in rows]
+
+    def cards_of(self, student_id: str) -> list[str]:
+        """The ids enrolled for a student (cards, face templates, class-list ids)."""
+        return [str(r["card_id"]) for r in self.db.query(
+            "SELECT card_id FROM cards WHERE student_id=? ORDER BY card_id", (student_id,))]
+
+    def enrol_card(self, student_id: str, card_id: str) -> None:
+        """Enrol one more id for a student; an id enrolled for another student moves here."""
+        if not CARD_ID.fullmatch(card_id):
+            raise RosterError(f"card_id {card_id!r} is not an id a device sends")
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM students WHERE id=?", (student_id,)).fetchone() \
+                    is None:
+                raise RosterError(f"unknown student {student_id!r}")
+            conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
+                         (card_id, student_id))
+
+    def withdraw_card(self, card_id: str) -> str | None:
+        """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
+                               (card_id,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM cards WHERE card_id=?", (card_id,))
+            return str(row["student_id"])
 
     def student_for_card(self, card_id: str) -> str | None:
         rows = self.db.query("SELECT student_id FROM cards WHERE card_id=?", (card_id,))

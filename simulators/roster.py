@@ -1,9 +1,10 @@
 """Subjects from a school's roster CSV, so that simulated gates and screeners name real students.
 
 The gateway knows a student by the roster's `student_id` and by the ids enrolled for them in
-`card_id` (a gate's card or face id, a screener's class-list id). A device can only send ids of
-its own shape (`drivers.temp_gate.SUBJECT`, `drivers.vision_screener.SUBJECT`), so each row
-gives the first of its `card_id` and `student_id` that the device could send.
+`card_id` (a gate's card or face id, a screener's class-list id; several in one cell, split by
+spaces or ";"). A device can only send ids of its own shape (`drivers.temp_gate.SUBJECT`,
+`drivers.vision_screener.SUBJECT`), so each row gives the first of its card ids and its
+`student_id` that the device could send.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ def subjects_from_roster(path: Path, shape: re.Pattern[str], device: str) -> lis
     subjects: list[str] = []
     seen: set[str] = set()
     for row in reader:
-        for column in ("card_id", "student_id"):
-            value = (row.get(column) or "").strip()
+        ids = [*re.split(r"[;\s]+", (row.get("card_id") or "").strip()),
+               (row.get("student_id") or "").strip()]
+        for value in ids:
             if shape.fullmatch(value) and value not in seen:
                 seen.add(value)
                 subjects.append(value)

@@ -159,6 +159,45 @@ def import_roster(gateway: GatewayDep, user: CampusIT,
         raise HTTPException(422, str(exc)) from None
 
 
+class CardEnrol(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card_id: str = Field(min_length=1, max_length=64,
+                         description="a gate card (C-…), face template (F-…), screener id (S-…)")
+
+
+class StudentCards(BaseModel):
+    student_id: str
+    card_ids: list[str]
+
+
+@router.get("/students/{student_id}/cards", response_model=StudentCards)
+def student_cards(student_id: str, gateway: GatewayDep, user: CampusIT) -> StudentCards:
+    """The ids enrolled for a student (pseudonymous: no name, no health data)."""
+    if gateway.roster.student(student_id) is None:
+        raise HTTPException(404, f"unknown student {student_id!r}")
+    return StudentCards(student_id=student_id, card_ids=gateway.roster.cards_of(student_id))
+
+
+@router.post("/students/{student_id}/cards", status_code=201, response_model=StudentCards)
+def enrol_card(student_id: str, body: CardEnrol, gateway: GatewayDep,
+               user: CampusIT) -> StudentCards:
+    """Enrol one more id (a new card, a face template); an id held by another student moves."""
+    if gateway.roster.student(student_id) is None:
+        raise HTTPException(404, f"unknown student {student_id!r}")
+    try:
+        gateway.roster.enrol_card(student_id, body.card_id)
+    except RosterError as exc:
+        raise HTTPException(422, f"card_id: {exc}") from None
+    return StudentCards(student_id=student_id, card_ids=gateway.roster.cards_of(student_id))
+
+
+@router.delete("/cards/{card_id}", status_code=204)
+def withdraw_card(card_id: str, gateway: GatewayDep, user: CampusIT) -> None:
+    """Forget an enrolled id (a lost card): a gate pass with it is then an unknown subject."""
+    if gateway.roster.withdraw_card(card_id) is None:
+        raise HTTPException(404, f"no enrolled card {card_id!r}")
+
+
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
 def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> LessonPublic:
     roster = gateway.roster

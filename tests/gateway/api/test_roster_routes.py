@@ -53,6 +53,52 @@ def test_import_rejects_a_student_twice_in_one_file(campus: Campus) -> None:
     assert "row 3, column student_id: 'n1' is also on row 2" in r.json()["detail"]
 
 
+def test_a_student_may_have_several_enrolled_ids(campus: Campus) -> None:
+    # The same child passes a gate by card one day and by face the next, and is screened by
+    # a class-list id: all three name them.
+    r = import_csv(campus, HEADER + "n1,One,M,2015-02-01,5a,C-0000C001;F-0000F001 S-0000A001\n")
+    assert r.status_code == 200, r.text
+    roster = campus.gateway.roster
+    assert [roster.student_for_card(c) for c in ("C-0000C001", "F-0000F001", "S-0000A001")] \
+        == ["n1"] * 3
+    r = campus.client.get("/api/students/n1/cards", headers=campus.auth("it1"))
+    assert r.json() == {"student_id": "n1",
+                        "card_ids": ["C-0000C001", "F-0000F001", "S-0000A001"]}
+
+
+def test_an_id_enrolled_twice_or_malformed_is_named(campus: Campus) -> None:
+    r = import_csv(campus, HEADER + ("n1,One,M,2015-02-01,5a,C-0000C001\n"
+                                     "n2,Two,F,2015-02-01,5a,C-0000C001;bad/id\n"))
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "row 3, column card_id: 'C-0000C001' is also enrolled on row 2" in detail
+    assert "row 3, column card_id: 'bad/id' is not an id a device sends" in detail
+    assert campus.gateway.roster.student("n1") is None
+
+
+def test_campus_it_enrols_and_withdraws_cards(campus: Campus) -> None:
+    it = campus.auth("it1")
+    r = campus.client.post("/api/students/s1/cards", json={"card_id": "F-0000F0A1"}, headers=it)
+    assert r.status_code == 201, r.text
+    assert "F-0000F0A1" in r.json()["card_ids"]
+    assert campus.gateway.roster.student_for_card("F-0000F0A1") == "s1"
+    # A card handed on moves to its new holder.
+    r = campus.client.post("/api/students/s3/cards", json={"card_id": "F-0000F0A1"}, headers=it)
+    assert r.status_code == 201 and campus.gateway.roster.student_for_card("F-0000F0A1") == "s3"
+    assert campus.client.delete("/api/cards/F-0000F0A1", headers=it).status_code == 204
+    assert campus.gateway.roster.student_for_card("F-0000F0A1") is None
+    assert campus.client.delete("/api/cards/F-0000F0A1", headers=it).status_code == 404
+    r = campus.client.post("/api/students/s1/cards", json={"card_id": "a b"}, headers=it)
+    assert r.status_code == 422 and "card_id" in r.json()["detail"]
+    r = campus.client.post("/api/students/nobody/cards", json={"card_id": "C-1"}, headers=it)
+    assert r.status_code == 404
+    # Enrolment is campus IT's job.
+    for who in ("t1", "h1"):
+        r = campus.client.post("/api/students/s1/cards", json={"card_id": "C-2"},
+                               headers=campus.auth(who))
+        assert r.status_code == 403
+
+
 def test_existing_class_is_a_conflict_and_patch_keeps_other_fields(campus: Campus) -> None:
     r = post(campus, "/api/classes", json={"id": "5a", "school": SCHOOL, "name": "Renamed",
                                            "grade": "5"})
