@@ -46,6 +46,8 @@ class DeviceRecord:
     status_at: datetime | None
     last_seen: datetime | None
     messages: int
+    # The last status was a clean stop of its box (maintenance), not a fault.
+    stopped: bool = False
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -127,4 +129,5 @@ class Devices:
 def _record(r: sqlite3.Row) -> DeviceRecord:
     return DeviceRecord(r["device_id"], r["school"], r["kind"], r["state"], r["firmware"],
                         r["battery_pct"], json.loads(r["model_versions"]), r["config_version"],
-                        r["detail"], _dt(r["status_at"]), _dt(r["last_seen"]), r["messages"])
+                        r["detail"], _dt(r["status_at"]), _dt(r["last_seen"]), r["messages"],
+                        bool(r["stopped"]))

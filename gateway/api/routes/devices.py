@@ -25,6 +25,8 @@ class DevicePublic(BaseModel):
     status_at: datetime | None
     last_seen: datetime | None
     messages: int
+    # Offline because its box was stopped cleanly (a restart, maintenance), not a fault.
+    stopped: bool
 
 
 @router.get("", response_model=list[DevicePublic])

@@ -133,13 +133,17 @@ class Publisher:
                           {"card_id": card_id})
 
     def status(self, kind: str, device: str, state: str, battery_pct: float | None,
-               firmware: str, model_versions: dict[str, str] | None = None
-               ) -> tuple[str, bytes]:
+               firmware: str, model_versions: dict[str, str] | None = None, *,
+               stopped: bool = False, detail: str | None = None) -> tuple[str, bytes]:
         body: dict[str, object] = {"v": 1, "device_id": device, "kind": kind, "state": state,
                                    "firmware": firmware,
                                    "model_versions": model_versions or {}}
         if battery_pct is not None:
             body["battery_pct"] = battery_pct
+        if stopped:
+            body["stopped"] = True
+        if detail is not None:
+            body["detail"] = detail
         return f"campus/{self.school}/{kind}/{device}/status", json.dumps(body).encode()
 
 

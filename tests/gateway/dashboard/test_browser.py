@@ -221,6 +221,57 @@ def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: 
     browser.save_screenshot(str(site.shots / "campus_it.png"))
 
 
+def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any,
+                                                                  site: Site) -> None:
+    box_stopped = "rope-s" + uuid.uuid4().hex[:4]
+    link_lost = "rope-l" + uuid.uuid4().hex[:4]
+    site.publish([
+        site.messages.status("jump_rope", box_stopped, "offline", 70, "rope-2.0",
+                             stopped=True, detail="box stopped"),
+        site.messages.status("jump_rope", link_lost, "offline", 70, "rope-2.0",
+                             detail="serial port closed"),
+    ])
+    sign_in(browser, site, "campus_it")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and {box_stopped, link_lost} <= set(r) and r, PATIENCE_S,
+                     "the two ropes' rows")
+    stopped, lost = fleet[box_stopped], fleet[link_lost]
+    assert stopped["cls"].split() == ["stopped"]
+    assert "stopped" in stopped["text"] and "offline" not in stopped["text"]
+    assert "box stopped" in stopped["text"]
+    assert "offline" in lost["cls"].split()
+    # The state is said once, with the reason the box gave under it.
+    assert lost["text"].count("offline") == 1 and "serial port closed" in lost["text"]
+    assert fleet["hr-03"]["text"].count("offline") == 1
+    # Problems first: the stopped rope is not among them, the one that lost its link is.
+    order = list(fleet)
+    assert order.index(link_lost) < order.index(box_stopped)
+    summary = text_of(browser, "fleet-summary")
+    assert "stopped on purpose" in summary
+    problems = [k for k, r in fleet.items() if {"offline", "stale", "low-battery"}
+                & set(r["cls"].split())]
+    assert box_stopped not in problems and link_lost in problems
+    assert f"{len(problems)} needing attention" in summary
+
+
+def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(browser: Any,
+                                                                    site: Site) -> None:
+    rope = "rope-u" + uuid.uuid4().hex[:4]
+    gate = "gate-c" + uuid.uuid4().hex[:4]
+    site.publish([  # as an agent before the fix reported a rope (uptime vs wall clock)
+        site.messages.status("jump_rope", rope, "online", 70, "rope-2.0",
+                             detail="clock offset +1795355161.674 s"),
+        site.messages.status("temp_gate", gate, "online", None, "tg-1.0",
+                             detail="clock offset -3.250 s"),
+    ])
+    sign_in(browser, site, "campus_it")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and {rope, gate} <= set(r) and r, PATIENCE_S, "the rope and the gate")
+    assert "clock offset" not in fleet[rope]["text"]
+    assert "1795355161" not in fleet[rope]["text"]
+    assert "clock offset -3.250 s" in fleet[gate]["text"]  # a real clock, really off
+
+
 def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 
