@@ -455,9 +455,12 @@ class EdgeAgent:
         st = self.stations.get(device_id)
         if st is not None and dev.runner is st:
             return f"frames={st.frames} dropped={st.frames_dropped} results={st.submitted}"
-        if dev.clock.offset is not None:
-            # Campus IT sees how far the device clock is from the box's (uptime or RTC).
-            return f"clock offset {dev.clock.offset:+.3f} s"
+        offset = self._rtc_offset(dev)
+        if offset is not None:
+            # Campus IT sees how far the device's real-time clock is from the box's. A device
+            # that counts only uptime (a rope base station) has no wall clock to be off: its
+            # "offset" is its boot time in Unix seconds, which means nothing to a person.
+            return f"clock offset {offset:+.3f} s"
         return None
 
     def _go_offline(self) -> None:
