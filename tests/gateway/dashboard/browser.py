@@ -96,9 +96,10 @@ class Publisher:
         self.seq += 1
         return self.seq
 
-    def heart_rate(self, device: str, bpm: float) -> tuple[str, bytes]:
+    def heart_rate(self, device: str, bpm: float, at: datetime | None = None
+                   ) -> tuple[str, bytes]:
         body = {"v": 1, "device_id": device, "kind": "hr_band", "seq": self._next(),
-                "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
+                "ts": (at or datetime.now(UTC)).isoformat(), "time_quality": "synced",
                 "readings": [{"metric": "heart_rate", "value": bpm, "unit": "bpm"}]}
         return f"campus/{self.school}/hr_band/{device}/reading", json.dumps(body).encode()
 

@@ -8,10 +8,11 @@ Screenshots go to $CAMPUSEDGE_DASHBOARD_SCREENSHOTS (default: the test's tempora
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,46 @@ def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site
     wait_for(lambda: set(rows(browser, "#live-table tbody tr[data-student]")) ==
              {"S0001", "S0002"}, PATIENCE_S, "the test session's live rows")
     browser.save_screenshot(str(site.shots / "pe_teacher_results.png"))
+
+
+def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(browser: Any,
+                                                                        site: Site) -> None:
+    roster = site.gateway.roster
+    for i in (1, 2, 3):  # three 赵磊 in one class
+        roster.add_student(f"S010{i}", "赵磊", "M", date(2015, 4, i), CLASS_ID)
+    roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.LESSON,
+                        {"hr-z1": "S0101", "hr-z2": "S0102", "hr-z3": "S0103"},
+                        at=datetime.now(UTC) - timedelta(minutes=5), lesson_id="dup-lesson")
+    # hr-z2 stopped sending 30 s ago; hr-z1 is live; hr-z3 never sent.
+    site.publish([site.messages.heart_rate("hr-z2", 131,
+                                           datetime.now(UTC) - timedelta(seconds=30))])
+    sign_in(browser, site, "pe_teacher")
+    choose(browser, "lesson-select", "dup-lesson")
+    site.publish([site.messages.heart_rate("hr-z1", 120)])
+
+    def live() -> dict[str, dict[str, str]]:
+        return rows(browser, "#live-table tbody tr[data-student]")
+
+    shown = wait_for(lambda: (r := live()) and "120 bpm" in r.get("S0101", {}).get("text", "")
+                     and "131 bpm" in r.get("S0102", {}).get("text", "") and r,
+                     PATIENCE_S, "the lesson's heart rates")
+    for i in (1, 2, 3):
+        assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
+    fresh, silent = shown["S0101"], shown["S0102"]
+    assert "stale-reading" not in fresh["cls"].split()
+    assert "stale-reading" in silent["cls"].split()
+    ages = [int(a) for a in re.findall(r"(\d+) s ago", silent["text"])]
+    assert ages and 30 <= ages[0] < 60, silent["text"]
+    assert shown["S0103"]["text"].rstrip().endswith("—")  # nothing measured: no age either
+    # The greyed-out value is really greyed: its colour is the muted one.
+    colour = browser.execute_script(
+        "return getComputedStyle(document.querySelector("
+        "'tr[data-student=\"S0102\"] td.stale-value')).color")
+    fresh_colour = browser.execute_script(
+        "return getComputedStyle(document.querySelector("
+        "'tr[data-student=\"S0101\"] td.num')).color")
+    assert colour != fresh_colour
+    browser.save_screenshot(str(site.shots / "pe_teacher_stale.png"))
 
 
 def test_teacher_export_downloads_through_the_api(browser: Any, site: Site) -> None:
