@@ -434,6 +434,25 @@ def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any,
              "the acknowledged alert to leave the open list")
 
 
+def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(browser: Any,
+                                                                       site: Site) -> None:
+    gate = "gate-" + uuid.uuid4().hex[:6]
+    card = "C-" + uuid.uuid4().hex[:8].upper()  # enrolled nowhere
+    site.publish([site.messages.gate_pass(gate, card, 38.1)])
+    auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
+    # Fevers of one school are notified one group a minute: the page is opened once the alert
+    # exists rather than waiting for the stream to tell of it.
+    wait_for(lambda: any(a["device_id"] == gate for a in
+                         httpx.get(f"{site.base}/api/alerts", headers=auth).json()),
+             PATIENCE_S, "the fever alert")
+    sign_in(browser, site, "health_staff")
+    selector = "#alerts-table tbody tr[data-alert]"
+    [row] = wait_for(lambda: [r for r in rows(browser, selector).values() if gate in r["text"]],
+                     PATIENCE_S, "the unknown card's fever alert")
+    assert f"{card} (not in the roster)" in row["text"]
+    assert "—" not in row["text"].split("\t")[3]  # the Student cell is not empty
+
+
 def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
