@@ -28,6 +28,7 @@ import yaml
 
 from campusedge.settings import MqttSettings
 from simulators.broker_check import broker_problem
+from simulators.cli_help import DefaultsHelpFormatter
 from simulators.faults import Faults
 from simulators.links import PtyLink, StreamServer
 
@@ -35,23 +36,30 @@ TICK_S = 0.05
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = DefaultsHelpFormatter
     parser.add_argument("--speed", type=float, default=1.0,
-                        help="scenario seconds per wall second (default 1: real time)")
-    parser.add_argument("--seed", type=int, default=1)
+                        help="scenario seconds per wall second (1: real time)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the scenario")
     parser.add_argument("--drop-link", type=float, default=0.0, metavar="SECONDS",
                         help="all device links down this long (scenario seconds), at 40 %%")
-    parser.add_argument("--duplicate-rate", type=float, default=0.0)
-    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
-    parser.add_argument("--garbage-rate", type=float, default=0.0)
+    parser.add_argument("--duplicate-rate", type=float, default=0.0,
+                        help="share of frames sent twice (devices with a frame counter)")
+    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
+                        help="how far the clocks of devices that have one are off")
+    parser.add_argument("--garbage-rate", type=float, default=0.0,
+                        help="share of frames with noise before them or cut short")
     parser.add_argument("--low-battery", type=float, nargs="?", const=0.1, default=0.0,
-                        metavar="SHARE", help="share of devices starting nearly empty (0.1)")
-    parser.add_argument("--school", default="demo-school")
-    parser.add_argument("--edge-id", default=None, help="default: <scenario>-box")
-    parser.add_argument("--workdir", type=Path, help="box config and buffer (default: temp)")
-    parser.add_argument("--mqtt-host")
-    parser.add_argument("--mqtt-port", type=int)
-    parser.add_argument("--mqtt-username")
-    parser.add_argument("--mqtt-password")
+                        metavar="SHARE", help="share of devices starting nearly empty "
+                        "(0.1 when given without a value)")
+    parser.add_argument("--school", default="demo-school", help="school in the MQTT topics")
+    parser.add_argument("--edge-id", default=None, help="edge box id (default: <scenario>-box)")
+    parser.add_argument("--workdir", type=Path,
+                        help="box config and buffer (default: a temporary folder)")
+    for name, fallback in (("host", "127.0.0.1"), ("port", "1883"), ("username", "none"),
+                           ("password", "none")):
+        parser.add_argument(f"--mqtt-{name}", type=int if name == "port" else str,
+                            help=f"MQTT broker {name} (default: $CAMPUSEDGE_MQTT_"
+                                 f"{name.upper()}, else {fallback})")
     parser.add_argument("--no-edge", action="store_true",
                         help="only run the devices; print the box config for `edge run`")
 
