@@ -436,6 +436,7 @@ class EdgeAgent:
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version, stopped=stopped,
+                        edge_id=self.edge_id,
                         clock_offset_s=None if stopped else self._rtc_offset(dev),
                         detail="box stopped" if stopped else
                         self._device_detail(device_id, dev, online, error))

@@ -124,6 +124,9 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
     for s in without_rtc:
         assert s.clock_offset_s is None, s
         assert "clock offset" not in (s.detail or ""), s
+    # Every device says which box it is reached through (the box's last will is the box's).
+    assert {s.edge_id for s in statuses if s.kind.value != "edge"} == {"test-box"}
+    assert all(s.edge_id is None for s in statuses if s.kind.value == "edge")
     gate_offsets = [s.clock_offset_s for s in statuses
                     if s.device_id == "gate" and s.clock_offset_s is not None]
     assert gate_offsets and all(-3602 < o < -3598 for o in gate_offsets)

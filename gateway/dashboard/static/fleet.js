@@ -24,6 +24,8 @@ export function problems(device, now = Date.now()) {
   const state = stateLabel(device);
   if (state === "stopped") return out;
   if (state === "offline") out.push("offline");
+  // Said online, but the box it is reached through died since (its last will): unknown.
+  if (state === "unknown" && device.edge_state === "offline") out.push("box-offline");
   if (device.battery_pct !== null && device.battery_pct < LOW_BATTERY_PCT) out.push("low-battery");
   const seen = lastHeard(device);
   if (state !== "offline" && (seen === null || now - seen > STALE_AFTER_S * 1000)) {
@@ -53,7 +55,9 @@ function row(device, now) {
     h("th", { scope: "row" }, device.device_id),
     h("td", {}, device.kind),
     h("td", { class: "state" }, h("span", { class: `state-${state}` }, state), flags,
-      shownDetail(device) ? h("div", { class: "detail muted" }, shownDetail(device)) : null),
+      shownDetail(device) ? h("div", { class: "detail muted" }, shownDetail(device)) : null,
+      device.edge_id ? h("div", { class: "via muted" },
+        `via ${device.edge_id}${device.edge_state ? ` (${device.edge_state})` : ""}`) : null),
     h("td", { class: "num battery" }, device.battery_pct === null ? "—" : `${num(device.battery_pct)} %`),
     h("td", {}, device.firmware ?? "—"),
     h("td", {}, models.length ? models.join(", ") : "—"),
@@ -90,7 +94,8 @@ export function showFleet(panel, say) {
       const bad = devices.filter((d) => problems(d, now).length).length;
       const stopped = devices.filter((d) => stateLabel(d) === "stopped").length;
       panel.querySelector("#fleet-summary").textContent =
-        `${devices.length} devices, ${bad} needing attention (offline, battery under ` +
+        `${devices.length} devices, ${bad} needing attention (offline or behind an offline ` +
+        `edge box, battery under ` +
         `${LOW_BATTERY_PCT} % or silent for ${STALE_AFTER_S / 60} min)` +
         (stopped ? `, ${stopped} stopped on purpose (box stopped cleanly).` : ".");
       showHealth(panel.querySelector("#gateway-health"), gw);

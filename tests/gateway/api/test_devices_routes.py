@@ -16,9 +16,43 @@ AT = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
 def status(device: str, state: DeviceState, *, stopped: bool = False,
-           kind: DeviceKind = DeviceKind.JUMP_ROPE, at: datetime = AT) -> Status:
+           kind: DeviceKind = DeviceKind.JUMP_ROPE, at: datetime = AT,
+           edge_id: str | None = None) -> Status:
     return Status(device_id=device, kind=kind, state=state, ts=at, stopped=stopped,
-                  detail="box stopped" if stopped else None)
+                  detail="box stopped" if stopped else None, edge_id=edge_id)
+
+
+def test_devices_behind_a_box_that_died_are_unknown_not_online(campus: Campus) -> None:
+    devices = campus.gateway.devices
+
+    def fleet() -> dict[str, tuple[str, str, str | None, str | None]]:
+        r = campus.client.get("/api/devices", headers=campus.auth("it1"))
+        assert r.status_code == 200
+        return {d["device_id"]: (d["state"], d["reported_state"], d["edge_id"], d["edge_state"])
+                for d in r.json()}
+
+    devices.apply([(SCHOOL, status("gym-box", DeviceState.ONLINE, kind=DeviceKind.EDGE), AT),
+                   (SCHOOL, status("rope-01", DeviceState.ONLINE, edge_id="gym-box"), AT),
+                   (SCHOOL, status("rope-02", DeviceState.OFFLINE, edge_id="gym-box"), AT),
+                   (SCHOOL, status("gate-1", DeviceState.ONLINE, kind=DeviceKind.TEMP_GATE,
+                                   edge_id="gate-box"), AT)], [])
+    assert fleet()["rope-01"] == ("online", "online", "gym-box", "online")
+    # The box's last will: the broker publishes its offline status, nothing for its ropes.
+    later = AT + timedelta(minutes=3)
+    devices.apply([(SCHOOL, status("gym-box", DeviceState.OFFLINE, kind=DeviceKind.EDGE,
+                                   at=later), later)], [])
+    shown = fleet()
+    assert shown["rope-01"] == ("unknown", "online", "gym-box", "offline")
+    assert shown["rope-02"] == ("offline", "offline", "gym-box", "offline")
+    assert shown["gym-box"] == ("offline", "offline", None, None)
+    assert shown["gate-1"] == ("online", "online", "gate-box", None)  # its box: never heard
+    one = campus.client.get("/api/devices/rope-01", headers=campus.auth("it1")).json()
+    assert (one["state"], one["edge_state"]) == ("unknown", "offline")
+    # The box is back: its birth, then its devices' statuses.
+    back = later + timedelta(minutes=1)
+    devices.apply([(SCHOOL, status("gym-box", DeviceState.ONLINE, kind=DeviceKind.EDGE,
+                                   at=back), back)], [])
+    assert fleet()["rope-01"] == ("online", "online", "gym-box", "online")
 
 
 def test_a_clean_stop_is_told_apart_from_a_fault(campus: Campus) -> None:

@@ -135,7 +135,8 @@ class Publisher:
 
     def status(self, kind: str, device: str, state: str, battery_pct: float | None,
                firmware: str, model_versions: dict[str, str] | None = None, *,
-               stopped: bool = False, detail: str | None = None) -> tuple[str, bytes]:
+               stopped: bool = False, detail: str | None = None,
+               edge_id: str | None = None) -> tuple[str, bytes]:
         body: dict[str, object] = {"v": 1, "device_id": device, "kind": kind, "state": state,
                                    "firmware": firmware,
                                    "model_versions": model_versions or {}}
@@ -145,6 +146,8 @@ class Publisher:
             body["stopped"] = True
         if detail is not None:
             body["detail"] = detail
+        if edge_id is not None:
+            body["edge_id"] = edge_id
         return f"campus/{self.school}/{kind}/{device}/status", json.dumps(body).encode()
 
 

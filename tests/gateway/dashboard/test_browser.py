@@ -255,6 +255,29 @@ def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any,
     assert f"{len(problems)} needing attention" in summary
 
 
+def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any,
+                                                                  site: Site) -> None:
+    box = "box-" + uuid.uuid4().hex[:6]
+    rope = "rope-b" + uuid.uuid4().hex[:4]
+    site.publish([site.messages.status("edge", box, "online", None, "edge-0.3.0"),
+                  site.messages.status("jump_rope", rope, "online", 80, "rope-2.0",
+                                       edge_id=box)])
+    wait_for(lambda: (d := site.gateway.devices.get(rope)) is not None and d.edge_id == box,
+             PATIENCE_S, "the rope's status")
+    # The box's connection dies: the broker publishes its last will, for the box alone.
+    site.publish([site.messages.status("edge", box, "offline", None, "edge-0.3.0")])
+    wait_for(lambda: (d := site.gateway.devices.get(box)) is not None and d.state == "offline",
+             PATIENCE_S, "the box's last will")
+    sign_in(browser, site, "campus_it")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and rope in r and r, PATIENCE_S, "the rope's row")
+    row = fleet[rope]
+    assert "box-offline" in row["cls"].split()
+    assert "unknown" in row["text"] and "box offline" in row["text"]
+    assert f"via {box} (offline)" in row["text"]
+    assert "online" not in row["text"].replace(f"via {box} (offline)", "")
+
+
 def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(browser: Any,
                                                                     site: Site) -> None:
     rope = "rope-u" + uuid.uuid4().hex[:4]
