@@ -146,6 +146,9 @@ class Status(_Strict):
     # Offline on purpose: the box was stopped cleanly (a restart, maintenance). A last will
     # or a device fault leaves it false, and only those raise a device-offline alert.
     stopped: StrictBool = False
+    # The edge box a device is reached through (absent on a box's own status): the box's last
+    # will covers only the box, so this is how the gateway knows whose devices it took along.
+    edge_id: DeviceId | None = None
 
 
 Message = ReadingMessage | EventMessage

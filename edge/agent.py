@@ -436,6 +436,7 @@ class EdgeAgent:
                         ts=datetime.now(UTC), firmware=dev.firmware,
                         battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
                         config_version=self.config_version, stopped=stopped,
+                        edge_id=self.edge_id,
                         clock_offset_s=None if stopped else self._rtc_offset(dev),
                         detail="box stopped" if stopped else
                         self._device_detail(device_id, dev, online, error))
@@ -455,9 +456,12 @@ class EdgeAgent:
         st = self.stations.get(device_id)
         if st is not None and dev.runner is st:
             return f"frames={st.frames} dropped={st.frames_dropped} results={st.submitted}"
-        if dev.clock.offset is not None:
-            # Campus IT sees how far the device clock is from the box's (uptime or RTC).
-            return f"clock offset {dev.clock.offset:+.3f} s"
+        offset = self._rtc_offset(dev)
+        if offset is not None:
+            # Campus IT sees how far the device's real-time clock is from the box's. A device
+            # that counts only uptime (a rope base station) has no wall clock to be off: its
+            # "offset" is its boot time in Unix seconds, which means nothing to a person.
+            return f"clock offset {offset:+.3f} s"
         return None
 
     def _go_offline(self) -> None:

@@ -25,11 +25,12 @@ CREATE TABLE IF NOT EXISTS devices (
     status_at TEXT,
     last_seen TEXT,
     messages INTEGER NOT NULL DEFAULT 0,
-    stopped INTEGER NOT NULL DEFAULT 0
+    stopped INTEGER NOT NULL DEFAULT 0,
+    edge_id TEXT
 );
 """
 # Columns added since the first release, added to a state database made before them.
-ADDED_COLUMNS = {"stopped": "INTEGER NOT NULL DEFAULT 0"}
+ADDED_COLUMNS = {"stopped": "INTEGER NOT NULL DEFAULT 0", "edge_id": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class DeviceRecord:
     status_at: datetime | None
     last_seen: datetime | None
     messages: int
+    # The last status was a clean stop of its box (maintenance), not a fault.
+    stopped: bool = False
+    # The edge box the device last said it is reached through (None for a box itself).
+    edge_id: str | None = None
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -69,19 +74,20 @@ class Devices:
             for school, status, received in statuses:
                 conn.execute(
                     "INSERT INTO devices(device_id, school, kind, state, firmware, battery_pct, "
-                    "model_versions, config_version, detail, status_at, stopped) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
+                    "model_versions, config_version, detail, status_at, stopped, edge_id) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
                     "school=excluded.school, kind=excluded.kind, state=excluded.state, "
                     "stopped=excluded.stopped, "
                     "firmware=COALESCE(excluded.firmware, firmware), "
                     "battery_pct=COALESCE(excluded.battery_pct, battery_pct), "
                     "model_versions=excluded.model_versions, "
                     "config_version=COALESCE(excluded.config_version, config_version), "
-                    "detail=excluded.detail, status_at=excluded.status_at",
+                    "detail=excluded.detail, status_at=excluded.status_at, "
+                    "edge_id=COALESCE(excluded.edge_id, edge_id)",
                     (status.device_id, school, status.kind.value, status.state.value,
                      status.firmware, status.battery_pct, json.dumps(status.model_versions),
                      status.config_version, status.detail,
-                     (status.ts or received).isoformat(), int(status.stopped)))
+                     (status.ts or received).isoformat(), int(status.stopped), status.edge_id))
             conn.executemany(
                 "INSERT INTO devices(device_id, school, kind, last_seen, messages) "
                 "VALUES (?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
@@ -127,4 +133,5 @@ class Devices:
 def _record(r: sqlite3.Row) -> DeviceRecord:
     return DeviceRecord(r["device_id"], r["school"], r["kind"], r["state"], r["firmware"],
                         r["battery_pct"], json.loads(r["model_versions"]), r["config_version"],
-                        r["detail"], _dt(r["status_at"]), _dt(r["last_seen"]), r["messages"])
+                        r["detail"], _dt(r["status_at"]), _dt(r["last_seen"]), r["messages"],
+                        bool(r["stopped"]), r["edge_id"])

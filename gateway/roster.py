@@ -297,6 +297,10 @@ class Roster:
             "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
             "FROM classes c ORDER BY c.id")]
 
+    def has_school(self, school: str) -> bool:
+        """Whether any class of the roster belongs to *school*."""
+        return bool(self.db.query("SELECT 1 FROM classes WHERE school=? LIMIT 1", (school,)))
+
     def class_of(self, class_id: str) -> dict[str, str] | None:
         rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))
         return dict(rows[0]) if rows else None

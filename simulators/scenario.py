@@ -12,12 +12,14 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import yaml
 
 from campusedge.settings import MqttSettings
 from simulators.broker_check import broker_problem
+from simulators.cli_help import DefaultsHelpFormatter
 from simulators.faults import Faults
 from simulators.links import PtyLink, StreamServer
 
@@ -33,23 +36,30 @@ TICK_S = 0.05
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = DefaultsHelpFormatter
     parser.add_argument("--speed", type=float, default=1.0,
-                        help="scenario seconds per wall second (default 1: real time)")
-    parser.add_argument("--seed", type=int, default=1)
+                        help="scenario seconds per wall second (1: real time)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the scenario")
     parser.add_argument("--drop-link", type=float, default=0.0, metavar="SECONDS",
                         help="all device links down this long (scenario seconds), at 40 %%")
-    parser.add_argument("--duplicate-rate", type=float, default=0.0)
-    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
-    parser.add_argument("--garbage-rate", type=float, default=0.0)
+    parser.add_argument("--duplicate-rate", type=float, default=0.0,
+                        help="share of frames sent twice (devices with a frame counter)")
+    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
+                        help="how far the clocks of devices that have one are off")
+    parser.add_argument("--garbage-rate", type=float, default=0.0,
+                        help="share of frames with noise before them or cut short")
     parser.add_argument("--low-battery", type=float, nargs="?", const=0.1, default=0.0,
-                        metavar="SHARE", help="share of devices starting nearly empty (0.1)")
-    parser.add_argument("--school", default="demo-school")
-    parser.add_argument("--edge-id", default=None, help="default: <scenario>-box")
-    parser.add_argument("--workdir", type=Path, help="box config and buffer (default: temp)")
-    parser.add_argument("--mqtt-host")
-    parser.add_argument("--mqtt-port", type=int)
-    parser.add_argument("--mqtt-username")
-    parser.add_argument("--mqtt-password")
+                        metavar="SHARE", help="share of devices starting nearly empty "
+                        "(0.1 when given without a value)")
+    parser.add_argument("--school", default="demo-school", help="school in the MQTT topics")
+    parser.add_argument("--edge-id", default=None, help="edge box id (default: <scenario>-box)")
+    parser.add_argument("--workdir", type=Path,
+                        help="box config and buffer (default: a temporary folder)")
+    for name, fallback in (("host", "127.0.0.1"), ("port", "1883"), ("username", "none"),
+                           ("password", "none")):
+        parser.add_argument(f"--mqtt-{name}", type=int if name == "port" else str,
+                            help=f"MQTT broker {name} (default: $CAMPUSEDGE_MQTT_"
+                                 f"{name.upper()}, else {fallback})")
     parser.add_argument("--no-edge", action="store_true",
                         help="only run the devices; print the box config for `edge run`")
 
@@ -266,6 +276,22 @@ def _agent_trouble(stats: dict[str, Any]) -> str | None:
     return None
 
 
+def _nothing_unsent(buffer_db: Path) -> bool:
+    """Whether an agent's buffer file is absent or holds no message waiting to be sent.
+
+    Read with sqlite3 directly (simulators do not import the edge package); a file that
+    cannot be read is taken as holding something, so it is kept.
+    """
+    if not buffer_db.exists():
+        return True
+    try:
+        with closing(sqlite3.connect(f"file:{buffer_db}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row is not None and row[0] == 0)
+
+
 def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
     """Common main of `campusedge simulate …`: devices, an edge agent, a JSON summary.
 
@@ -275,6 +301,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
     agent gets a few seconds to send what it holds). A temporary folder is removed after a run
     that left nothing unsent, else it is kept, and named, with the messages in its buffer.db.
     """
+    started = time.monotonic()
     interrupted = threading.Event()
     halt = threading.Event()  # interrupted, or the agent is gone: the timeline stops
 
@@ -326,11 +353,14 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
             if not edge.running():
                 halt.set()
 
-        wall = scenario.play(args.speed, on_tick=watch, stop=halt)
+        timeline = scenario.play(args.speed, on_tick=watch, stop=halt)
         summary: dict[str, Any] = {
             "scenario": scenario.name, "scenario_s": scenario.duration_s,
             "interrupted": interrupted.is_set(),
-            "wall_s": round(wall, 1), "frames_sent": scenario.frames_sent,
+            # The whole run (waiting for the agent included): a run stopped while waiting for
+            # a hand-started agent (--no-edge) took that long, though its timeline never ran.
+            "wall_s": round(time.monotonic() - started, 1),
+            "timeline_wall_s": round(timeline, 1), "frames_sent": scenario.frames_sent,
             **scenario.counters,
         }
         trouble = None
@@ -353,7 +383,9 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         if trouble is not None:
             _say(scenario, trouble)
             return 1
-        disposable = not args.no_edge
+        # With --no-edge the agent was started by hand on this folder's box.yaml: its buffer
+        # tells whether it left anything to send later.
+        disposable = not args.no_edge or _nothing_unsent(workdir / "buffer.db")
         return 130 if interrupted.is_set() else 0
     finally:
         if edge is not None:
@@ -366,5 +398,5 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
         if temp and disposable:
             shutil.rmtree(workdir, ignore_errors=True)
-        elif temp and not args.no_edge:
+        elif temp:
             _say(scenario, f"kept {workdir}: the agent's buffer.db (unsent messages) and its log")

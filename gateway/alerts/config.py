@@ -264,6 +264,11 @@ class AlertConfigs:
                 packaged_text("district_warning_levels.yaml"),
                 "gateway/alerts/district_warning_levels.yaml")
 
+    def configured(self, school: str) -> bool:
+        """Whether *school* has a config of its own (a file in the alerts folder)."""
+        with self._lock:
+            return school in self._schools
+
     def for_school(self, school: str) -> SchoolAlertConfig:
         with self._lock:
             return self._schools.get(school, self.default)

@@ -19,11 +19,13 @@ import time
 from typing import Any
 
 from simulators.ble_link import BleBandLink, Outage, serve
+from simulators.cli_help import DefaultsHelpFormatter
 from simulators.hr_band import Band
 from simulators.links import StreamServer, ble_record
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = DefaultsHelpFormatter
     parser.add_argument("--bands", type=int, default=4, help="bands of the class kit")
     parser.add_argument("--first", type=int, default=1,
                         help="index of the first band (addresses CE:5E:00:00:HH:LL)")
@@ -36,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--activity", type=float, default=0.6, help="0 rest .. 1 all-out")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds to run (default: until interrupted)")
-    parser.add_argument("--outage", action="append", default=[], metavar="INDEX:AT_S:FOR_S",
+    parser.add_argument("--outage", action="append", default=None, metavar="INDEX:AT_S:FOR_S",
                         help="band number INDEX (0-based in --bands) leaves radio range for "
                         "FOR_S seconds, AT_S seconds after a central first subscribed to it")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the bands")
     parser.add_argument("--trace", type=int, default=None, metavar="INDEX",
                         help="print a `sent` event (bytes, time) for each notification of "
                         "band INDEX (0-based): for latency measurements")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.strangers < 0 or args.period <= 0 or not 0 <= args.activity <= 1:
         raise SystemExit(f"{prog}: --strangers >= 0, --period > 0 and --activity 0..1")
     try:
-        outages = [Outage.parse(text) for text in args.outage]
+        outages = [Outage.parse(text) for text in args.outage or []]
     except ValueError as exc:
         raise SystemExit(f"{prog}: {exc}") from None
     if args.trace is not None and not 0 <= args.trace < args.bands:

@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the roster CSV imported into the gateway: its students pass, "
                              "each with the C-…/F-… id in card_id or student_id (default: "
                              "made-up ids no roster knows)")
-    parser.add_argument("--fever-rate", type=float, default=0.01)
+    parser.add_argument("--fever-rate", type=float, default=0.01,
+                        help="share of students passing with a fever")
     parser.add_argument("--window-minutes", type=float, default=30,
                         help="how long arrivals take")
     add_common_arguments(parser)

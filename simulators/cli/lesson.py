@@ -9,8 +9,9 @@ from simulators.scenarios.lesson import Lesson
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--students", type=int, default=40)
-    parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--students", type=int, default=40,
+                        help="students in the class, each with a band and a rope")
+    parser.add_argument("--minutes", type=float, default=45, help="length of the lesson")
     parser.add_argument("--ble-link", action="store_true",
                         help="serve the bands as GATT peripherals on a virtual BLE link, read "
                         "by the agent's BLE central (default: the ble_sim TCP feed)")

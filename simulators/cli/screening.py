@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the roster CSV imported into the gateway: screen its students, "
                              "each named by the S-… id in card_id or student_id (default: "
                              "made-up ids no roster knows)")
-    parser.add_argument("--seconds-per-student", type=float, default=40)
+    parser.add_argument("--seconds-per-student", type=float, default=40,
+                        help="scenario seconds each screening takes")
     add_common_arguments(parser)
 
 

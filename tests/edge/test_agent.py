@@ -117,6 +117,19 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
                 if t.endswith("/status")]
     assert any(s.device_id == "rope-01" and s.battery_pct is not None for s in statuses)
     assert statuses[-1].device_id == "test-box" and statuses[-1].state == "offline"
+    # Only the gate has a real-time clock: the ropes' base station counts uptime and the
+    # bands send no time, so neither has a clock offset to report, in the field or the detail.
+    without_rtc = [s for s in statuses if s.kind.value in ("jump_rope", "hr_band")]
+    assert {s.kind.value for s in without_rtc} == {"jump_rope", "hr_band"}
+    for s in without_rtc:
+        assert s.clock_offset_s is None, s
+        assert "clock offset" not in (s.detail or ""), s
+    # Every device says which box it is reached through (the box's last will is the box's).
+    assert {s.edge_id for s in statuses if s.kind.value != "edge"} == {"test-box"}
+    assert all(s.edge_id is None for s in statuses if s.kind.value == "edge")
+    gate_offsets = [s.clock_offset_s for s in statuses
+                    if s.device_id == "gate" and s.clock_offset_s is not None]
+    assert gate_offsets and all(-3602 < o < -3598 for o in gate_offsets)
 
 
 def test_broker_outage_loses_nothing_and_keeps_order(tmp_path: Path,

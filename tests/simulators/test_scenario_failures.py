@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,47 @@ def test_a_broker_lost_mid_run_is_said_and_the_messages_are_kept(
     with sqlite3.connect(folder / "buffer.db") as db:
         kept = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     assert kept == summary["edge"]["buffered"]
+
+
+def _no_edge_child(tmp: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`simulate gate --no-edge` waiting for an agent started by hand, and its folder."""
+    child = _simulate_in_child(tmp, ["gate", "--students", "5", "--no-edge"])
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        folders = _folders(tmp)
+        if folders and (folders[0] / "box.yaml").exists():
+            return child, folders[0]
+        time.sleep(0.1)
+    child.kill()
+    raise AssertionError("the scenario wrote no box config")
+
+
+@pytest.mark.slow
+def test_no_edge_stopped_while_waiting_reports_its_real_time_and_cleans_up(
+        tmp_path: Path) -> None:
+    child, folder = _no_edge_child(tmp_path)
+    time.sleep(2.5)  # nobody starts an agent; then the run is given up (a timeout's SIGTERM)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["interrupted"] is True
+    assert summary["wall_s"] >= 2.5  # it waited that long, though the timeline never ran
+    assert summary["timeline_wall_s"] < 1
+    assert not folder.exists()  # no agent ever used it: nothing unsent to keep
+
+
+@pytest.mark.slow
+def test_no_edge_keeps_the_folder_when_the_agent_left_messages(tmp_path: Path) -> None:
+    from edge.buffer import _SCHEMA
+
+    child, folder = _no_edge_child(tmp_path)
+    # What an agent started by hand on this folder leaves when it could not send everything.
+    with closing(sqlite3.connect(folder / "buffer.db")) as db, db:
+        db.executescript(_SCHEMA)
+        db.execute("INSERT INTO outbox(device_id, seq, topic, payload, is_event) "
+                   "VALUES ('gate', 0, 'campus/s/temp_gate/gate/event', x'7b7d', 1)")
+    child.send_signal(signal.SIGTERM)
+    _out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert folder.exists() and f"kept {folder}" in err

@@ -274,6 +274,11 @@ def record_absence(body: AbsenceCreate, gateway: GatewayDep,
 def warning_levels(gateway: GatewayDep, user: HealthStaff, school: str,
                    day: date | None = None) -> WarningLevelsPublic:
     service = _service(gateway)
+    # Every school has a level, green when nothing happened: a misspelt or foreign school
+    # would read as all clear. Only a school the gateway knows is answered.
+    if not (gateway.roster.has_school(school) or service.configs.configured(school)):
+        raise HTTPException(404, f"unknown school {school!r}: no class of the roster and no "
+                                 "alert config belongs to it")
     if day is None:
         zone = service.configs.for_school(school).zone
         day = service.engine.clock.now().astimezone(zone).date()

@@ -7,7 +7,7 @@ from os import PathLike, stat_result
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
@@ -30,6 +30,12 @@ SECURITY_HEADERS = {
 def index() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> RedirectResponse:
+    """Clients that ask for the icon by the old fixed name (not reading the page's link)."""
+    return RedirectResponse("/static/favicon.svg", status_code=308)
 
 
 # Browsers refuse module scripts and stylesheets sent with another type under `nosniff`; the

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.api.deps import CampusIT, GatewayDep
+from gateway.devices import DeviceRecord
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
@@ -16,7 +17,10 @@ class DevicePublic(BaseModel):
     device_id: str
     school: str
     kind: str
-    state: str
+    state: str = Field(description="online, offline, or unknown: said online, but the edge box "
+                       "it is reached through has gone offline since (its last will), so "
+                       "nothing can tell any more")
+    reported_state: str = Field(description="the state of the device's own last status")
     firmware: str | None
     battery_pct: float | None
     model_versions: dict[str, str]
@@ -25,12 +29,34 @@ class DevicePublic(BaseModel):
     status_at: datetime | None
     last_seen: datetime | None
     messages: int
+    # Offline because its box was stopped cleanly (a restart, maintenance), not a fault.
+    stopped: bool
+    edge_id: str | None = Field(description="the edge box the device is reached through")
+    edge_state: str | None = Field(description="that box's last recorded state")
+
+
+def _public(device: DeviceRecord, boxes: dict[str, DeviceRecord]) -> DevicePublic:
+    box = boxes.get(device.edge_id) if device.edge_id else None
+    edge_state = box.state if box is not None else None
+    # A box's last will covers the box alone: the retained "online" of the devices behind it
+    # stays as it was, though no one can vouch for them any longer.
+    state = "unknown" if device.state == "online" and edge_state == "offline" else device.state
+    fields = vars(device) | {"state": state, "reported_state": device.state,
+                             "edge_state": edge_state}
+    return DevicePublic(**fields)
 
 
 @router.get("", response_model=list[DevicePublic])
 def list_devices(gateway: GatewayDep, user: CampusIT,
                  school: str | None = None) -> list[DevicePublic]:
-    return [DevicePublic(**vars(d)) for d in gateway.devices.all(school)]
+    devices = gateway.devices.all(school)
+    boxes = {d.device_id: d for d in devices if d.kind == "edge"}
+    missing = {d.edge_id for d in devices if d.edge_id and d.edge_id not in boxes}
+    for edge_id in missing:  # a box filed under another school (or none heard yet)
+        box = gateway.devices.get(edge_id)
+        if box is not None:
+            boxes[edge_id] = box
+    return [_public(d, boxes) for d in devices]
 
 
 @router.get("/{device_id}", response_model=DevicePublic)
@@ -38,4 +64,5 @@ def get_device(device_id: str, gateway: GatewayDep, user: CampusIT) -> DevicePub
     record = gateway.devices.get(device_id)
     if record is None:
         raise HTTPException(404, f"no device {device_id!r} has been seen")
-    return DevicePublic(**vars(record))
+    box = gateway.devices.get(record.edge_id) if record.edge_id else None
+    return _public(record, {box.device_id: box} if box is not None else {})

@@ -50,6 +50,9 @@ class LessonLive(BaseModel):
     kind: str
     started_at: datetime
     ended_at: datetime | None
+    # The gateway's clock when it answered: a reading's age is as_of - ts, whatever the
+    # browser's own clock says.
+    as_of: datetime
     students: list[StudentLive]
 
 
@@ -165,7 +168,7 @@ def lesson_live(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth,
                               [s.student_id for s in students if s.heart_rate], throttle=True)
     return LessonLive(lesson_id=lesson.id, class_id=lesson.class_id, kind=lesson.kind.value,
                       started_at=lesson.started_at, ended_at=lesson.ended_at,
-                      students=students)
+                      as_of=datetime.now(UTC), students=students)
 
 
 @router.get("/{lesson_id}/heart-rate", response_model=LessonAnalytics)

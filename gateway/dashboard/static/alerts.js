@@ -9,9 +9,17 @@ import { mountReferrals } from "./referrals.js";
 const UNAVAILABLE = "The alerts service is not available on this gateway " +
   "(it is not installed or is switched off). Alerts cannot be shown here.";
 
-// Health staff see a name where the API sends one, else the pseudonymous id.
+// Health staff see a name where the API sends one, else the pseudonymous id. A fever of a
+// card or face the roster does not know has no student: the gate's subject id is what staff
+// can act on (find the card holder, enrol the card), so it is shown, marked as unknown.
+export function studentOf(a) {
+  if (a.student_name || a.student_id) return a.student_name ?? a.student_id;
+  const subject = a.detail?.subject_id;
+  return subject ? `${subject} (not in the roster)` : "—";
+}
+
 const SUBJECTS = {
-  student: ["Student", (a) => a.student_name ?? a.student_id ?? "—"],
+  student: ["Student", studentOf],
   device: ["Device", (a) => a.device_id ?? "—"],
 };
 

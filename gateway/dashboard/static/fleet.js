@@ -13,26 +13,51 @@ function lastHeard(device) {
   return times.length ? Math.max(...times) : null;
 }
 
+// A device its box stopped cleanly (maintenance, a restart) is offline on purpose: shown as
+// "stopped", not as something to attend to.
+export function stateLabel(device) {
+  return device.state === "offline" && device.stopped ? "stopped" : device.state;
+}
+
 export function problems(device, now = Date.now()) {
   const out = [];
-  if (device.state === "offline") out.push("offline");
+  const state = stateLabel(device);
+  if (state === "stopped") return out;
+  if (state === "offline") out.push("offline");
+  // Said online, but the box it is reached through died since (its last will): unknown.
+  if (state === "unknown" && device.edge_state === "offline") out.push("box-offline");
   if (device.battery_pct !== null && device.battery_pct < LOW_BATTERY_PCT) out.push("low-battery");
   const seen = lastHeard(device);
-  if (device.state !== "offline" && (seen === null || now - seen > STALE_AFTER_S * 1000)) {
+  if (state !== "offline" && (seen === null || now - seen > STALE_AFTER_S * 1000)) {
     out.push("stale");
   }
   return out;
 }
 
+// Agents before the fix reported a device's uptime counter against the wall clock as a
+// "clock offset" (its boot time, ~1.8e9 s): no clock is that far off, so it is not shown.
+const UPTIME_AS_OFFSET = /^clock offset [+-]?\d{7,}(\.\d+)? s$/;
+
+export function shownDetail(device) {
+  const detail = device.detail ?? "";
+  return UPTIME_AS_OFFSET.test(detail) ? "" : detail;
+}
+
 function row(device, now) {
   const issues = problems(device, now);
+  const state = stateLabel(device);
   const models = Object.entries(device.model_versions || {}).map(([k, v]) => `${k} ${v}`);
-  const flags = issues.map((issue) => h("span", { class: issue === "low-battery" ? "flag warn" : "flag" },
-    issue.replace("-", " ")));
-  return h("tr", { class: issues.join(" "), "data-device": device.device_id },
+  // The state is already the cell's text: a flag repeating it ("offline offline") says nothing.
+  const flags = issues.filter((issue) => issue !== state).map((issue) =>
+    h("span", { class: issue === "low-battery" ? "flag warn" : "flag" }, issue.replace("-", " ")));
+  return h("tr", { class: [...issues, state === "stopped" ? "stopped" : null].filter(Boolean).join(" "),
+    "data-device": device.device_id },
     h("th", { scope: "row" }, device.device_id),
     h("td", {}, device.kind),
-    h("td", {}, device.state, flags),
+    h("td", { class: "state" }, h("span", { class: `state-${state}` }, state), flags,
+      shownDetail(device) ? h("div", { class: "detail muted" }, shownDetail(device)) : null,
+      device.edge_id ? h("div", { class: "via muted" },
+        `via ${device.edge_id}${device.edge_state ? ` (${device.edge_state})` : ""}`) : null),
     h("td", { class: "num battery" }, device.battery_pct === null ? "—" : `${num(device.battery_pct)} %`),
     h("td", {}, device.firmware ?? "—"),
     h("td", {}, models.length ? models.join(", ") : "—"),
@@ -67,9 +92,12 @@ export function showFleet(panel, say) {
         || a.device_id.localeCompare(b.device_id));
       replaceRows(tbody, devices.map((d) => row(d, now)), "No device has reported yet.", 8);
       const bad = devices.filter((d) => problems(d, now).length).length;
+      const stopped = devices.filter((d) => stateLabel(d) === "stopped").length;
       panel.querySelector("#fleet-summary").textContent =
-        `${devices.length} devices, ${bad} needing attention (offline, battery under ` +
-        `${LOW_BATTERY_PCT} % or silent for ${STALE_AFTER_S / 60} min).`;
+        `${devices.length} devices, ${bad} needing attention (offline or behind an offline ` +
+        `edge box, battery under ` +
+        `${LOW_BATTERY_PCT} % or silent for ${STALE_AFTER_S / 60} min)` +
+        (stopped ? `, ${stopped} stopped on purpose (box stopped cleanly).` : ".");
       showHealth(panel.querySelector("#gateway-health"), gw);
       say("");
     } catch (err) {

@@ -6,18 +6,51 @@ import { every, fmtTime, h, num, replaceRows } from "./dom.js";
 
 const LIVE_EVERY_MS = 2000;
 
+// After this long without a heart rate a band is taken as no longer sending: its last value
+// is greyed out with its age, so it cannot be read as a child's heart rate now.
+export const STALE_READING_S = 10;
+
 // The API sends a name only to the class's own PE teacher; everyone else sees the id.
 const who = (s) => s.name ?? s.student_id;
 
-function liveRow(s) {
+// Names repeat within a class (three 赵磊 in one class is common): the student id goes with
+// the name so that the rows can be told apart.
+function studentCell(s) {
+  return h("th", { scope: "row" }, who(s),
+    s.name ? h("span", { class: "student-id muted" }, ` ${s.student_id}`) : null);
+}
+
+// Seconds between a value's device time and the gateway's answer (not the browser's clock).
+function ageS(value, asOf) {
+  if (!value) return null;
+  return Math.max(0, Math.round((new Date(asOf).getTime() - new Date(value.ts).getTime()) / 1000));
+}
+
+function fmtAge(s) {
+  if (s === null) return "—";
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
+}
+
+function liveRow(s, asOf) {
   const hr = s.heart_rate;
-  return h("tr", { "data-student": s.student_id },
-    h("th", { scope: "row" }, who(s)),
-    h("td", { class: "num" }, hr ? `${num(hr.value)} bpm` : "—"),
-    h("td", { class: "num" }, hr ? `${num(hr.pct_hr_max)} %` : "—"),
-    h("td", {}, hr ? h("span", { class: `zone zone-${hr.zone}` }, hr.zone.replace("_", " ")) : "—"),
+  const hrAge = ageS(hr, asOf);
+  const stale = hrAge !== null && hrAge > STALE_READING_S;
+  const ages = [hr, s.rope_count, s.rep_count].map((v) => ageS(v, asOf)).filter((a) => a !== null);
+  const newest = ages.length ? Math.min(...ages) : null;
+  const hrCell = (text) => h("td", { class: stale ? "num stale-value" : "num" }, text);
+  return h("tr", { "data-student": s.student_id, class: stale ? "stale-reading" : null },
+    studentCell(s),
+    hrCell(hr ? `${num(hr.value)} bpm` : "—"),
+    hrCell(hr ? `${num(hr.pct_hr_max)} %` : "—"),
+    h("td", { class: stale ? "stale-value" : null },
+      hr ? h("span", { class: `zone zone-${hr.zone}` }, hr.zone.replace("_", " ")) : "—"),
     h("td", { class: "num" }, s.rope_count ? num(s.rope_count.value) : "—"),
-    h("td", { class: "num" }, s.rep_count ? num(s.rep_count.value) : "—"));
+    h("td", { class: "num" }, s.rep_count ? num(s.rep_count.value) : "—"),
+    h("td", { class: stale ? "num last-reading stale-value" : "num last-reading",
+      title: stale ? `no heart rate for ${fmtAge(hrAge).replace(" ago", "")}` : null },
+    fmtAge(stale ? hrAge : newest)));
 }
 
 function analyticsView(a) {
@@ -37,7 +70,7 @@ function analyticsView(a) {
         ["Student", "Mean", "Peak", "Density", ...zones.map((z) => `${z.replace("_", " ")} (s)`)]
           .map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, a.students.map((s) => h("tr", {},
-        h("th", { scope: "row" }, who(s)),
+        studentCell(s),
         h("td", { class: "num" }, num(s.mean_bpm)),
         h("td", { class: "num" }, num(s.peak_bpm)),
         h("td", { class: "num" }, s.density_pct === null ? "—" : `${num(s.density_pct, 1)} %${mark(s.density_ok)}`),
@@ -53,7 +86,7 @@ function resultsView(r) {
     h("thead", {}, h("tr", {},
       ["Student", ...items, "Total", "Level"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, r.students.map((s) => h("tr", { "data-student": s.student_id },
-      h("th", { scope: "row" }, who(s)),
+      studentCell(s),
       items.map((i) => h("td", {}, cell(s.items[i]))),
       h("td", { class: "num" }, s.total ? num(s.total.total, 1) : "—"),
       s.total ? h("td", {}, s.total.level)
@@ -74,7 +107,7 @@ export function showLessons(panel, say) {
     const lesson = current();
     panel.querySelector("#analytics").replaceChildren();
     panel.querySelector("#results").replaceChildren();
-    replaceRows(tbody, [], lesson ? "Loading…" : "No lesson.", 6);
+    replaceRows(tbody, [], lesson ? "Loading…" : "No lesson.", 7);
     const exports = panel.querySelector("#export-links");
     exports.replaceChildren();
     if (!lesson) return;
@@ -91,7 +124,8 @@ export function showLessons(panel, say) {
       try {
         const live = await api(`/api/lessons/${encodeURIComponent(lesson.id)}/live`);
         if (select.value !== lesson.id) return; // another lesson was picked meanwhile
-        replaceRows(tbody, live.students.map(liveRow), "No devices are assigned in this lesson.", 6);
+        replaceRows(tbody, live.students.map((s) => liveRow(s, live.as_of)),
+          "No devices are assigned in this lesson.", 7);
         panel.querySelector("#live-updated").textContent =
           `updated ${new Date().toLocaleTimeString()}${live.ended_at ? " (lesson ended)" : ""}`;
       } catch (err) {

@@ -214,11 +214,35 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
                                       "window_days": 3}
     levels = api.get("nurse", "/api/alerts/warning-levels", school="sch1", day=day)
     assert levels["school_level"]["level"] == "green" and "authority" in levels["owner"]
+    # A school nobody configured or enrolled is not "green": it is not known here.
+    r = c.get("/api/alerts/warning-levels", params={"school": "sch-typo", "day": day},
+              headers=api.auth("nurse"))
+    assert r.status_code == 404 and "unknown school 'sch-typo'" in r.json()["detail"]
+    r = c.get("/api/alerts/warning-levels", headers=api.auth("nurse"))
+    assert r.status_code == 422 and "school" in r.text  # the parameter is required
     r = c.post("/api/alerts/absences", json={"student_id": "nobody", "day": day,
                                              "reason": "illness"}, headers=api.auth("nurse"))
     assert r.status_code == 422 and "student_id" in r.json()["detail"]
     assert c.get("/api/alerts/deliveries", headers=api.auth("nurse")).status_code == 403
     assert api.get("it", "/api/alerts/deliveries") == []
+
+
+def test_warning_levels_of_a_school_known_only_by_its_alert_config(tmp_path: Path) -> None:
+    """A school with a config file but no classes yet is known: its level is answered."""
+    folder = tmp_path / "alerts"
+    folder.mkdir()
+    (folder / "sch-new.yaml").write_text("fever:\n  threshold_c: {forehead: 37.5}\n")
+    gw = Gateway(GatewaySettings(store_url=f"sqlite:///{tmp_path}/readings.db",
+                                 state_db=tmp_path / "state.db", api_port=0, alerts_dir=folder),
+                 MqttSettings(host="127.0.0.1", port=1))
+    assert gw.alerts is not None
+    token = gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF)
+    with TestClient(create_app(gw)) as client:
+        r = client.get("/api/alerts/warning-levels", params={"school": "sch-new"},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["school_level"]["level"] == "green"
+    gw.alerts.stop()
+    gw.store.close()
 
 
 def test_alert_metrics_are_exported(api: Api) -> None:

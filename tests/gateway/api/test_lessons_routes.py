@@ -146,6 +146,22 @@ def test_live_view_from_the_listener(campus: Campus) -> None:
     assert "s3" not in shown
 
 
+def test_live_view_says_when_it_answered_so_ages_need_no_browser_clock(campus: Campus) -> None:
+    lesson_id = campus.gateway.roster.start_lesson(
+        "5a", "t1", LessonKind.LESSON, {"hr-1": "s1"}, at=now() - timedelta(minutes=5)).id
+    t = now() - timedelta(seconds=30)  # a band that stopped sending half a minute ago
+    campus.feed(hr("hr-1", 1, t, 120))
+    before = now()
+    r = campus.client.get(f"/api/lessons/{lesson_id}/live", headers=campus.auth("t1"))
+    after = now()
+    body = r.json()
+    as_of = datetime.fromisoformat(body["as_of"])
+    assert before <= as_of <= after
+    [s1] = [s for s in body["students"] if s["student_id"] == "s1"]
+    age = (as_of - datetime.fromisoformat(s1["heart_rate"]["ts"])).total_seconds()
+    assert 30 <= age < 40
+
+
 def test_live_view_is_rebuilt_from_the_store_after_a_restart(tmp_path: Path) -> None:
     from tests.gateway.api.conftest import populate
 

@@ -96,9 +96,10 @@ class Publisher:
         self.seq += 1
         return self.seq
 
-    def heart_rate(self, device: str, bpm: float) -> tuple[str, bytes]:
+    def heart_rate(self, device: str, bpm: float, at: datetime | None = None
+                   ) -> tuple[str, bytes]:
         body = {"v": 1, "device_id": device, "kind": "hr_band", "seq": self._next(),
-                "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
+                "ts": (at or datetime.now(UTC)).isoformat(), "time_quality": "synced",
                 "readings": [{"metric": "heart_rate", "value": bpm, "unit": "bpm"}]}
         return f"campus/{self.school}/hr_band/{device}/reading", json.dumps(body).encode()
 
@@ -133,13 +134,20 @@ class Publisher:
                           {"card_id": card_id})
 
     def status(self, kind: str, device: str, state: str, battery_pct: float | None,
-               firmware: str, model_versions: dict[str, str] | None = None
-               ) -> tuple[str, bytes]:
+               firmware: str, model_versions: dict[str, str] | None = None, *,
+               stopped: bool = False, detail: str | None = None,
+               edge_id: str | None = None) -> tuple[str, bytes]:
         body: dict[str, object] = {"v": 1, "device_id": device, "kind": kind, "state": state,
                                    "firmware": firmware,
                                    "model_versions": model_versions or {}}
         if battery_pct is not None:
             body["battery_pct"] = battery_pct
+        if stopped:
+            body["stopped"] = True
+        if detail is not None:
+            body["detail"] = detail
+        if edge_id is not None:
+            body["edge_id"] = edge_id
         return f"campus/{self.school}/{kind}/{device}/status", json.dumps(body).encode()
 
 

@@ -8,10 +8,11 @@ Screenshots go to $CAMPUSEDGE_DASHBOARD_SCREENSHOTS (default: the test's tempora
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,80 @@ def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: 
     browser.save_screenshot(str(site.shots / "campus_it.png"))
 
 
+def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any,
+                                                                  site: Site) -> None:
+    box_stopped = "rope-s" + uuid.uuid4().hex[:4]
+    link_lost = "rope-l" + uuid.uuid4().hex[:4]
+    site.publish([
+        site.messages.status("jump_rope", box_stopped, "offline", 70, "rope-2.0",
+                             stopped=True, detail="box stopped"),
+        site.messages.status("jump_rope", link_lost, "offline", 70, "rope-2.0",
+                             detail="serial port closed"),
+    ])
+    sign_in(browser, site, "campus_it")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and {box_stopped, link_lost} <= set(r) and r, PATIENCE_S,
+                     "the two ropes' rows")
+    stopped, lost = fleet[box_stopped], fleet[link_lost]
+    assert stopped["cls"].split() == ["stopped"]
+    assert "stopped" in stopped["text"] and "offline" not in stopped["text"]
+    assert "box stopped" in stopped["text"]
+    assert "offline" in lost["cls"].split()
+    # The state is said once, with the reason the box gave under it.
+    assert lost["text"].count("offline") == 1 and "serial port closed" in lost["text"]
+    assert fleet["hr-03"]["text"].count("offline") == 1
+    # Problems first: the stopped rope is not among them, the one that lost its link is.
+    order = list(fleet)
+    assert order.index(link_lost) < order.index(box_stopped)
+    summary = text_of(browser, "fleet-summary")
+    assert "stopped on purpose" in summary
+    problems = [k for k, r in fleet.items() if {"offline", "stale", "low-battery"}
+                & set(r["cls"].split())]
+    assert box_stopped not in problems and link_lost in problems
+    assert f"{len(problems)} needing attention" in summary
+
+
+def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any,
+                                                                  site: Site) -> None:
+    box = "box-" + uuid.uuid4().hex[:6]
+    rope = "rope-b" + uuid.uuid4().hex[:4]
+    site.publish([site.messages.status("edge", box, "online", None, "edge-0.3.0"),
+                  site.messages.status("jump_rope", rope, "online", 80, "rope-2.0",
+                                       edge_id=box)])
+    wait_for(lambda: (d := site.gateway.devices.get(rope)) is not None and d.edge_id == box,
+             PATIENCE_S, "the rope's status")
+    # The box's connection dies: the broker publishes its last will, for the box alone.
+    site.publish([site.messages.status("edge", box, "offline", None, "edge-0.3.0")])
+    wait_for(lambda: (d := site.gateway.devices.get(box)) is not None and d.state == "offline",
+             PATIENCE_S, "the box's last will")
+    sign_in(browser, site, "campus_it")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and rope in r and r, PATIENCE_S, "the rope's row")
+    row = fleet[rope]
+    assert "box-offline" in row["cls"].split()
+    assert "unknown" in row["text"] and "box offline" in row["text"]
+    assert f"via {box} (offline)" in row["text"]
+    assert "online" not in row["text"].replace(f"via {box} (offline)", "")
+
+
+def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(browser: Any,
+                                                                    site: Site) -> None:
+    rope = "rope-u" + uuid.uuid4().hex[:4]
+    gate = "gate-c" + uuid.uuid4().hex[:4]
+    site.publish([  # as an agent before the fix reported a rope (uptime vs wall clock)
+        site.messages.status("jump_rope", rope, "online", 70, "rope-2.0",
+                             detail="clock offset +1795355161.674 s"),
+        site.messages.status("temp_gate", gate, "online", None, "tg-1.0",
+                             detail="clock offset -3.250 s"),
+    ])
+    sign_in(browser, site, "campus_it")
+    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                     and {rope, gate} <= set(r) and r, PATIENCE_S, "the rope and the gate")
+    assert "clock offset" not in fleet[rope]["text"]
+    assert "1795355161" not in fleet[rope]["text"]
+    assert "clock offset -3.250 s" in fleet[gate]["text"]  # a real clock, really off
+
+
 def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 
@@ -260,6 +335,46 @@ def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site
     wait_for(lambda: set(rows(browser, "#live-table tbody tr[data-student]")) ==
              {"S0001", "S0002"}, PATIENCE_S, "the test session's live rows")
     browser.save_screenshot(str(site.shots / "pe_teacher_results.png"))
+
+
+def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(browser: Any,
+                                                                        site: Site) -> None:
+    roster = site.gateway.roster
+    for i in (1, 2, 3):  # three 赵磊 in one class
+        roster.add_student(f"S010{i}", "赵磊", "M", date(2015, 4, i), CLASS_ID)
+    roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.LESSON,
+                        {"hr-z1": "S0101", "hr-z2": "S0102", "hr-z3": "S0103"},
+                        at=datetime.now(UTC) - timedelta(minutes=5), lesson_id="dup-lesson")
+    # hr-z2 stopped sending 30 s ago; hr-z1 is live; hr-z3 never sent.
+    site.publish([site.messages.heart_rate("hr-z2", 131,
+                                           datetime.now(UTC) - timedelta(seconds=30))])
+    sign_in(browser, site, "pe_teacher")
+    choose(browser, "lesson-select", "dup-lesson")
+    site.publish([site.messages.heart_rate("hr-z1", 120)])
+
+    def live() -> dict[str, dict[str, str]]:
+        return rows(browser, "#live-table tbody tr[data-student]")
+
+    shown = wait_for(lambda: (r := live()) and "120 bpm" in r.get("S0101", {}).get("text", "")
+                     and "131 bpm" in r.get("S0102", {}).get("text", "") and r,
+                     PATIENCE_S, "the lesson's heart rates")
+    for i in (1, 2, 3):
+        assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
+    fresh, silent = shown["S0101"], shown["S0102"]
+    assert "stale-reading" not in fresh["cls"].split()
+    assert "stale-reading" in silent["cls"].split()
+    ages = [int(a) for a in re.findall(r"(\d+) s ago", silent["text"])]
+    assert ages and 30 <= ages[0] < 60, silent["text"]
+    assert shown["S0103"]["text"].rstrip().endswith("—")  # nothing measured: no age either
+    # The greyed-out value is really greyed: its colour is the muted one.
+    colour = browser.execute_script(
+        "return getComputedStyle(document.querySelector("
+        "'tr[data-student=\"S0102\"] td.stale-value')).color")
+    fresh_colour = browser.execute_script(
+        "return getComputedStyle(document.querySelector("
+        "'tr[data-student=\"S0101\"] td.num')).color")
+    assert colour != fresh_colour
+    browser.save_screenshot(str(site.shots / "pe_teacher_stale.png"))
 
 
 def test_teacher_export_downloads_through_the_api(browser: Any, site: Site) -> None:
@@ -340,6 +455,25 @@ def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any,
     # The list shows open alerts by default: the acknowledged one leaves it.
     wait_for(lambda: alert_id not in rows(browser, selector), PATIENCE_S,
              "the acknowledged alert to leave the open list")
+
+
+def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(browser: Any,
+                                                                       site: Site) -> None:
+    gate = "gate-" + uuid.uuid4().hex[:6]
+    card = "C-" + uuid.uuid4().hex[:8].upper()  # enrolled nowhere
+    site.publish([site.messages.gate_pass(gate, card, 38.1)])
+    auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
+    # Fevers of one school are notified one group a minute: the page is opened once the alert
+    # exists rather than waiting for the stream to tell of it.
+    wait_for(lambda: any(a["device_id"] == gate for a in
+                         httpx.get(f"{site.base}/api/alerts", headers=auth).json()),
+             PATIENCE_S, "the fever alert")
+    sign_in(browser, site, "health_staff")
+    selector = "#alerts-table tbody tr[data-alert]"
+    [row] = wait_for(lambda: [r for r in rows(browser, selector).values() if gate in r["text"]],
+                     PATIENCE_S, "the unknown card's fever alert")
+    assert f"{card} (not in the roster)" in row["text"]
+    assert "—" not in row["text"].split("\t")[3]  # the Student cell is not empty
 
 
 def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> None:

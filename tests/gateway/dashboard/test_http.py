@@ -35,6 +35,19 @@ def test_static_files_have_their_content_type(campus: Campus, path: str,
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
+def test_the_page_has_an_icon(campus: Campus) -> None:
+    """Without one every page load logs a 404 for /favicon.ico."""
+    page = campus.client.get("/").text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = campus.client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/svg+xml"
+    assert icon.text.startswith("<svg")
+    old_name = campus.client.get("/favicon.ico", follow_redirects=False)
+    assert old_name.status_code == 308
+    assert old_name.headers["location"] == "/static/favicon.svg"
+
+
 def test_every_module_the_page_imports_is_served(campus: Campus) -> None:
     """A missing or misspelt module would leave the page blank in a browser without a build."""
     pending, seen = ["main.js"], set()
@@ -58,7 +71,9 @@ def test_nothing_is_loaded_from_elsewhere(campus: Campus) -> None:
     names = [p.name for p in STATIC_DIR.iterdir()]
     assert len(names) >= 8
     for name in names:
-        text = campus.client.get(f"/static/{name}").text
+        # An SVG's XML namespace is a name, not something fetched.
+        text = campus.client.get(f"/static/{name}").text.replace(
+            'xmlns="http://www.w3.org/2000/svg"', "")
         assert not re.search(r"https?://", text), f"{name} refers to another origin"
         assert "localStorage" not in text, f"{name} uses localStorage"
 
