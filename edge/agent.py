@@ -104,11 +104,6 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
-def _unless_stopped(stopped: bool) -> set[str]:
-    """`stopped` goes on the wire only when true: a gateway older than the field rejects it."""
-    return set() if stopped else {"stopped"}
-
-
 def _rope_time_sync() -> list[bytes]:
     return [jump_rope.encode_time_sync(int(time.time()))]
 
@@ -359,8 +354,7 @@ class EdgeAgent:
                       ts=datetime.now(UTC), firmware=self.box.box.firmware,
                       model_versions=dict(self.model_versions),
                       config_version=self.config_version, stopped=stopped,
-                      detail=detail[:256]).model_dump_json(exclude=_unless_stopped(stopped)
-                                                            ).encode()
+                      detail=detail[:256]).wire()
 
     def _publish_edge_status(self) -> None:
         self.link.publish(self._edge_topic, self._edge_status(DeviceState.ONLINE), retain=True)
@@ -441,7 +435,7 @@ class EdgeAgent:
                         detail="box stopped" if stopped else
                         self._device_detail(device_id, dev, online, error))
         self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
-                          status.model_dump_json(exclude=_unless_stopped(stopped)).encode(),
+                          status.wire(),
                           retain=True)
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct

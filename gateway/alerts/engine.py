@@ -80,7 +80,7 @@ class AlertEngine:
         # tick has ended, and its signal-lost alerts are resolved.
         self._lessons_watched: set[str] | None = None
         self.stats = {"batches": 0, "candidates": 0, "opened": 0, "folded": 0,
-                      "duplicates": 0, "silenced": 0, "referrals": 0}
+                      "duplicates": 0, "silenced": 0, "referrals": 0, "errors": 0}
 
     # --- ingest listener ------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:
@@ -200,8 +200,15 @@ class AlertEngine:
                 c = candidates.pop(0)
                 self.stats["candidates"] += 1
                 now = self.clock.now()
-                silenced = self.lifecycle.is_silenced(c, now)
-                result = self.lifecycle.raise_(c, silenced=silenced)
+                try:
+                    silenced = self.lifecycle.is_silenced(c, now)
+                    result = self.lifecycle.raise_(c, silenced=silenced)
+                except Exception:
+                    # One candidate's failure must not take the rest of the batch (a fever
+                    # behind a battery status) or the notifications already due with it.
+                    self.stats["errors"] += 1
+                    log.exception("alert candidate %s could not be raised", c.key)
+                    continue
                 if result.duplicate:
                     self.stats["duplicates"] += 1
                     self.metrics.replayed.inc()

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.alerts.clock import Clock
@@ -117,6 +117,12 @@ class Silence:
                 and (self.rule is None or self.rule == c.rule)
                 and (self.device_id is None or self.device_id == c.device_id)
                 and (self.class_id is None or self.class_id == c.class_id))
+
+
+def _aware(text: str) -> datetime:
+    """A stored time; one stored without an offset (older rows) is taken as UTC."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -425,6 +431,9 @@ class Lifecycle:
     def add_silence(self, school: str, starts_at: datetime, ends_at: datetime, created_by: str,
                     reason: str, rule: Rule | None = None, device_id: str | None = None,
                     class_id: str | None = None) -> Silence:
+        if starts_at.tzinfo is None or ends_at.tzinfo is None:
+            raise LifecycleError("a silence's starts_at and ends_at need a UTC offset")
+        starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
         if ends_at <= starts_at:
             raise LifecycleError("a silence must end after it starts")
         if rule is not None and rule not in SILENCEABLE_RULES:
@@ -451,13 +460,15 @@ class Lifecycle:
         if school is not None:
             sql += " AND school=?"
             params.append(school)
-        if active_at is not None:
-            sql += " AND starts_at <= ? AND ends_at > ?"
-            params += [active_at.isoformat(), active_at.isoformat()]
-        return [Silence(r["id"], r["school"], Rule(r["rule"]) if r["rule"] else None,
-                        r["device_id"], r["class_id"], datetime.fromisoformat(r["starts_at"]),
-                        datetime.fromisoformat(r["ends_at"]), r["created_by"], r["reason"])
-                for r in self.db.query(sql + " ORDER BY id", tuple(params))]
+        found = [Silence(r["id"], r["school"], Rule(r["rule"]) if r["rule"] else None,
+                         r["device_id"], r["class_id"], _aware(r["starts_at"]),
+                         _aware(r["ends_at"]), r["created_by"], r["reason"])
+                 for r in self.db.query(sql + " ORDER BY id", tuple(params))]
+        if active_at is None:
+            return found
+        # Compared as instants, not as text: rows written before times were kept in UTC may
+        # carry another offset, whose text does not sort with ours.
+        return [s for s in found if s.starts_at <= active_at < s.ends_at]
 
     def is_silenced(self, c: Candidate | Alert, at: datetime) -> bool:
         return any(s.matches(c, at) for s in self.silences(c.school, active_at=at))

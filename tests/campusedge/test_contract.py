@@ -162,3 +162,25 @@ def test_export_check_outside_the_project_says_where_it_looked(
     assert "nowhere does not exist" in capsys.readouterr().err
     assert main(["contract", "export", "--out", str(tmp_path / "out")]) == 0
     assert main(["contract", "export", "--check", "--out", str(tmp_path / "out")]) == 0
+
+
+def test_a_status_on_the_wire_carries_later_fields_only_when_set() -> None:
+    import json
+
+    from campusedge.contract import DeviceKind, DeviceState, Status
+
+    # The fields Status had when schema version 1 was first published: a gateway of that
+    # time forbids anything else, so a box's own status and its last will must fit them.
+    later = {"clock_offset_s", "stopped", "edge_id"}
+    first = set(Status.model_fields) - later
+    box = Status(device_id="box-1", kind=DeviceKind.EDGE, state=DeviceState.OFFLINE)
+    assert set(json.loads(box.wire())) <= first
+    band = Status(device_id="hr-01", kind=DeviceKind.HR_BAND, state=DeviceState.ONLINE,
+                  edge_id="box-1")
+    assert set(json.loads(band.wire())) - first == {"edge_id"}
+    gate = Status(device_id="gate-1", kind=DeviceKind.TEMP_GATE, state=DeviceState.OFFLINE,
+                  clock_offset_s=0.0, stopped=True)
+    assert set(json.loads(gate.wire())) - first == {"clock_offset_s", "stopped"}
+    # What goes out reads back as the same status.
+    for status in (box, band, gate):
+        assert Status.model_validate_json(status.wire()) == status

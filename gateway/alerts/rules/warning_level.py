@@ -132,27 +132,28 @@ class WarningLevels:
                 cfg: WarningLevelConfig) -> SchoolLevels:
         # A fever counts unless a recheck cleared it; one student counts once a day.
         fever_by, absent_by = self._cases(school, day, day, zone)
-        days = max((t.window.days for t in (cfg.per_class, cfg.per_school) if t.window),
-                   default=0)
-        window_by: dict[str, set[str]] = {}
-        if days:
-            # One student counts once over the window too, however many days they were ill.
-            w_fever, w_absent = self._cases(school, day - timedelta(days=days - 1), day, zone)
-            for class_id in set(w_fever) | set(w_absent):
-                window_by[class_id] = (w_fever.get(class_id, set())
-                                       | w_absent.get(class_id, set()))
 
-        def in_window(t: LevelThresholds, students: set[str]) -> int | None:
-            return len(students) if t.window is not None else None
+        def over_window(t: LevelThresholds) -> dict[str, set[str]] | None:
+            """Per class, the students with a case over t's window (None: no window).
+
+            Each scope over its own days; one student counts once however many days ill."""
+            if t.window is None:
+                return None
+            w_fever, w_absent = self._cases(school, day - timedelta(days=t.window.days - 1),
+                                            day, zone)
+            return {class_id: w_fever.get(class_id, set()) | w_absent.get(class_id, set())
+                    for class_id in set(w_fever) | set(w_absent)}
 
         def span(t: LevelThresholds) -> int | None:
             return t.window.days if t.window is not None else None
 
+        class_window = over_window(cfg.per_class)
         classes = []
-        for class_id in sorted(set(fever_by) | set(absent_by) | set(window_by)):
+        for class_id in sorted(set(fever_by) | set(absent_by) | set(class_window or {})):
             f, a = fever_by.get(class_id, set()), absent_by.get(class_id, set())
             cases = len(f | a)
-            window = in_window(cfg.per_class, window_by.get(class_id, set()))
+            window = (len(class_window.get(class_id, set())) if class_window is not None
+                      else None)
             if cases == 0 and not window:
                 continue
             classes.append(ScopeLevel(class_id, len(f), len(a), cases,
@@ -161,8 +162,9 @@ class WarningLevels:
         all_f = set().union(*fever_by.values()) if fever_by else set()
         all_a = set().union(*absent_by.values()) if absent_by else set()
         total = len(all_f | all_a)
-        school_window = in_window(cfg.per_school, set().union(*window_by.values())
-                                  if window_by else set())
+        school_by = over_window(cfg.per_school)
+        school_window = (len(set().union(*school_by.values())) if school_by else 0) \
+            if school_by is not None else None
         school_level = ScopeLevel(SCHOOL_SCOPE, len(all_f), len(all_a), total,
                                   level_for(total, cfg.per_school, school_window),
                                   school_window, span(cfg.per_school))

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gateway.alerts.lifecycle import LifecycleError
 from gateway.alerts.model import Alert, AlertState, Rule
@@ -89,15 +89,32 @@ class Recheck(BaseModel):
 class SilenceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     school: str
-    starts_at: datetime
-    ends_at: datetime
+    # With a UTC offset ("2026-09-01T13:00:00+08:00"): a bare local time is ambiguous.
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=200)
     rule: Rule | None = None
     device_id: str | None = None
+    class_id: str | None = Field(default=None, description="not accepted: device alerts "
+                                 "have no class, and health alerts are never silenced")
+
+    @field_validator("class_id")
+    @classmethod
+    def _no_class(cls, v: str | None) -> None:
+        if v is not None:
+            raise ValueError("a silence cannot name a class: it covers device alerts, which "
+                             "have no class (name a device_id or a rule instead)")
+        return None
+
+
+class SilencePublic(BaseModel):
+    school: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    rule: Rule | None = None
+    device_id: str | None = None
     class_id: str | None = None
-
-
-class SilencePublic(SilenceCreate):
     id: int
     created_by: str
 

@@ -189,6 +189,13 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
     assert [s["id"] for s in api.get("nurse", "/api/alerts/silences")] == [r.json()["id"]]
     bad = {**body, "ends_at": MORNING.isoformat()}
     assert c.post("/api/alerts/silences", json=bad, headers=api.auth("it")).status_code == 422
+    # A local time without its offset is ambiguous, and a class is not something to silence.
+    naive = {**body, "starts_at": "2026-09-01T13:00:00", "ends_at": "2026-09-01T17:00:00"}
+    refused = c.post("/api/alerts/silences", json=naive, headers=api.auth("it"))
+    assert refused.status_code == 422 and "timezone" in refused.text
+    refused = c.post("/api/alerts/silences", json={**body, "class_id": "c1"},
+                     headers=api.auth("it"))
+    assert refused.status_code == 422 and "cannot name a class" in refused.text
     assert c.delete(f"/api/alerts/silences/{r.json()['id']}",
                     headers=api.auth("it")).status_code == 204
 

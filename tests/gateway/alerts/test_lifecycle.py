@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,6 +87,51 @@ def test_a_device_maintenance_window_never_silences_a_fever(tmp_path: Path) -> N
     w.engine.tick()
     kinds = [n.kind for n in w.out.notifications if n.rule is Rule.FEVER]
     assert NotificationKind.ESCALATED in kinds
+
+
+def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
+    w = build_world(tmp_path)
+    # Written as the school writes it (+08:00); the engine's clock runs in UTC.
+    local = timezone(timedelta(hours=8))
+    start = MORNING.astimezone(local) - timedelta(minutes=5)
+    w.engine.lifecycle.add_silence("sch1", start, start + timedelta(hours=1), "it-zhao",
+                                   "gate firmware update", device_id="gate-1")
+    [stored] = w.engine.lifecycle.silences()
+    assert stored.starts_at.utcoffset() == timedelta(0) and stored.starts_at == start
+    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    [offline] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
+    assert offline.silenced
+    # A row written before times were kept in UTC, with its own offset, still matches.
+    with w.engine.lifecycle.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
+            "created_by, reason) VALUES ('sch1', NULL, 'gate-2', NULL, ?, ?, 'it', 'old')",
+            (start.isoformat(), (start + timedelta(hours=1)).isoformat()))
+    assert [s.device_id for s in w.engine.lifecycle.silences("sch1", active_at=MORNING)] == [
+        "gate-1", "gate-2"]
+    with pytest.raises(LifecycleError, match="need a UTC offset"):
+        w.engine.lifecycle.add_silence("sch1", start.replace(tzinfo=None),
+                                       start.replace(tzinfo=None) + timedelta(hours=1),
+                                       "it-zhao", "naive")
+
+
+def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = build_world(tmp_path)
+    real = w.engine.lifecycle.raise_
+
+    def flaky(c: Any, **kw: Any) -> Any:
+        if c.rule is Rule.DEVICE_OFFLINE:
+            raise RuntimeError("disk full")
+        return real(c, **kw)
+
+    monkeypatch.setattr(w.engine.lifecycle, "raise_", flaky)
+    # Statuses are handled before readings: the offline gate fails first.
+    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.9, MORNING),
+                            statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    [fever] = w.engine.lifecycle.find(rule=Rule.FEVER)
+    assert w.out.alert_ids() == [fever.id]
+    assert w.engine.stats["errors"] == 1
 
 
 @pytest.mark.parametrize("rule", sorted(HEALTH_RULES))

@@ -123,3 +123,26 @@ def test_a_window_needs_its_case_count() -> None:
     assert level_for(1, t, 5) is Level.ORANGE
     assert level_for(5, t, 5) is Level.RED  # a window never lowers the day's level
     assert level_for(1, t) is Level.GREEN  # no window count given
+
+
+def test_each_scope_counts_over_its_own_window(tmp_path: Path) -> None:
+    from gateway.alerts.config import AlertConfigs
+
+    alerts_dir = tmp_path / "alerts"
+    alerts_dir.mkdir()
+    (alerts_dir / "warning_levels.yaml").write_text(
+        "owner: District CDC\nversion: '2026-11'\n"
+        "per_class: {yellow: 2, orange: 3, red: 5, window: {days: 3, cases: 5, level: orange}}\n"
+        "per_school: {yellow: 5, orange: 10, red: 20, window: {days: 7, cases: 5, "
+        "level: yellow}}\n")
+    w = build_world(tmp_path)
+    w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
+    six_days_ago = (MORNING - timedelta(days=6)).date()
+    for student in ("c1s01", "c1s02", "c1s03", "c1s04", "c1s05"):
+        w.engine.warning_levels.record_absence("sch1", six_days_ago, student, "c1", "illness",
+                                               "", "nurse", MORNING - timedelta(days=6))
+    levels = w.engine.levels("sch1", MORNING.date())
+    # Six days ago is inside the school's 7 days but outside the class's 3.
+    assert [(c.scope, c.window_cases, c.window_days, c.level) for c in levels.classes] == []
+    school = levels.school_level
+    assert (school.window_cases, school.window_days, school.level) == (5, 7, Level.YELLOW)
