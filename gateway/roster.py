@@ -54,9 +54,18 @@ CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
+# A gate's or a screener's id: the devices send the hex in capitals, a spreadsheet may not.
+_DEVICE_HEX_ID = re.compile(r"[CFScfs]-[0-9A-Fa-f]{8,32}")
+
+
+def normal_card_id(card_id: str) -> str:
+    return card_id.upper() if _DEVICE_HEX_ID.fullmatch(card_id) else card_id
+
+
 def split_card_ids(cell: str) -> tuple[str, ...]:
     """The ids of a roster's card_id cell: several may be given, split by spaces or ";"."""
-    return tuple(dict.fromkeys(part for part in re.split(r"[;\s]+", cell.strip()) if part))
+    return tuple(dict.fromkeys(normal_card_id(part)
+                               for part in re.split(r"[;\s]+", cell.strip()) if part))
 
 
 
@@ -329,6 +338,7 @@ class Roster:
 
     def enrol_card(self, student_id: str, card_id: str) -> None:
         """Enrol one more id for a student; an id enrolled for another student moves here."""
+        card_id = normal_card_id(card_id)
         if not CARD_ID.fullmatch(card_id):
             raise RosterError(f"card_id {card_id!r} is not an id a device sends")
         with self.db.transaction() as conn:
@@ -340,6 +350,7 @@ class Roster:
 
     def withdraw_card(self, card_id: str) -> str | None:
         """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
+        card_id = normal_card_id(card_id)
         with self.db.transaction() as conn:
             row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
                                (card_id,)).fetchone()

@@ -56,7 +56,8 @@ def test_import_rejects_a_student_twice_in_one_file(campus: Campus) -> None:
 def test_a_student_may_have_several_enrolled_ids(campus: Campus) -> None:
     # The same child passes a gate by card one day and by face the next, and is screened by
     # a class-list id: all three name them.
-    r = import_csv(campus, HEADER + "n1,One,M,2015-02-01,5a,C-0000C001;F-0000F001 S-0000A001\n")
+    # (The face id typed in lower case: the gate sends its hex in capitals.)
+    r = import_csv(campus, HEADER + "n1,One,M,2015-02-01,5a,C-0000C001;f-0000f001 S-0000A001\n")
     assert r.status_code == 200, r.text
     roster = campus.gateway.roster
     assert [roster.student_for_card(c) for c in ("C-0000C001", "F-0000F001", "S-0000A001")] \
