@@ -30,6 +30,7 @@ from campusedge.topics import (
     school_of,
 )
 from campusedge.units import METRICS, UnitError, normalize
+from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
@@ -74,6 +75,8 @@ class Inbound:
     mid: int
     qos: int
     received_at: float  # time.time() when paho handed it over
+    # Sent because it is retained (on a (re)subscription), not live from its publisher.
+    retain: bool = False
 
 
 @dataclass
@@ -197,10 +200,14 @@ class Ingest:
         self.last_commit: float | None = None
         self._drops: list[float] = []  # monotonic times of recent disconnections
         self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0,
-                      "stale_statuses": 0}
+                      "stale_statuses": 0, "retained_dead_letter_repeats": 0,
+                      "retained_cleared": 0}
+        self._dead_memory = DeadLetterMemory()
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
+        # A restart must not dead-letter the retained bad messages it dead-lettered before.
+        self._dead_memory.seed(self.store.dead_letters(limit=self._dead_memory.max_topics))
         self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
         self._writer.start()
 
@@ -317,12 +324,22 @@ class Ingest:
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
         settings = self.settings
+        cleared: list[str] = []
+        repeats: list[DeadLetter] = []
         for item in batch:
+            if not item.payload:
+                # An empty payload is how a retained message is cleared (`mosquitto_pub -r -n`):
+                # the broker passes the clearing on to subscribers; it is no device message.
+                cleared.append(item.topic)
+                continue
             result = classify_fast(item, settings) or classify(item, settings)
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):
-                out.dead_letters.append(result)
+                if self._dead_memory.is_repeat(result, item.retain):
+                    repeats.append(result)
+                else:
+                    out.dead_letters.append(result)
             else:
                 out.statuses.append(result)
         started = time.perf_counter()
@@ -343,11 +360,20 @@ class Ingest:
         self.last_commit = time.monotonic()
         self._account(batch, out, written.inserted if written else 0,
                       written.duplicates if written else 0, seen)
+        self.stats["retained_dead_letter_repeats"] += len(repeats)
+        self.stats["retained_cleared"] += len(cleared)
+        for topic in cleared:
+            log.info("the retained message on %s was cleared", topic)
+        for letter in repeats:
+            log.info("the retained message on %s is still the one dead-lettered before (%s); "
+                     "not again. Clear it: mosquitto_pub -r -n -t '%s'", letter.topic,
+                     letter.reason, letter.topic)
         for letter in out.dead_letters:
             log.warning("dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason,
                         letter.detail)
             side.publish(dead_letter_topic(letter.school or "unknown"),
                          dead_letter_payload(letter))
+        self._dead_memory.remember(out.dead_letters)
         return out
 
     def _fresh(self, statuses: list[tuple[str, Status]]) -> list[tuple[str, Status]]:

@@ -94,11 +94,12 @@ MALFORMED = {
     "future_timestamp": _body(ts=_future()),
     "too_large": _body(pad="x" * 70_000),
     "unknown_version": _body(v=9),
+    "no_version_bad_fields": b'{"device_id": "hr-x", "kind": "hr_band"}',
 }
 EXPECTED_REASON = {"not_json": "not_json", "wrong_types": "invalid", "nan": "non_finite",
                    "infinity": "non_finite", "out_of_range": "out_of_range",
                    "future_timestamp": "future_timestamp", "too_large": "too_large",
-                   "unknown_version": "unsupported_version"}
+                   "unknown_version": "unsupported_version", "no_version_bad_fields": "invalid"}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
