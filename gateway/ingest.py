@@ -162,6 +162,17 @@ def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> Dea
                       detail=detail, payload=item.payload, received_at=received_at)
 
 
+# The device label of dead letters from devices the gateway has not heard from: in brackets,
+# which no device id may contain, so it never merges with a real device's series.
+UNKNOWN_DEVICE = "(unknown)"
+
+
+def _topic_device(topic: str) -> str | None:
+    """The device id part of a device topic, None when *topic* has none."""
+    parts = topic.split("/")
+    return parts[3] if len(parts) >= 5 and parts[0] == "campus" else None
+
+
 def dead_letter_payload(letter: DeadLetter) -> bytes:
     """What is republished on the dead-letter topic: the reason and the original bytes."""
     return json.dumps({
@@ -412,10 +423,15 @@ class Ingest:
         self.stats["duplicates"] += duplicates
         self.stats["dead_lettered"] += len(out.dead_letters)
         self.stats["statuses"] += len(out.statuses)
-        for letter in out.dead_letters:
+        # The device label comes from the topic, which anyone allowed to publish chooses:
+        # only devices the registry knows get a series of their own, so garbage on made-up
+        # topics cannot create unlimited series.
+        devices = [_topic_device(letter.topic) for letter in out.dead_letters]
+        known = self.devices.kinds({d for d in devices if d is not None})
+        for letter, device in zip(out.dead_letters, devices, strict=True):
             m.dead_letters.labels(reason=letter.reason).inc()
-            device = letter.topic.split("/")[3] if letter.topic.count("/") >= 4 else "unknown"
-            m.device_dead_letters.labels(device_id=device[:64]).inc()
+            label = device if device is not None and device in known else UNKNOWN_DEVICE
+            m.device_dead_letters.labels(device_id=label).inc()
         for (_, device_id, kind), (at, count) in seen.items():
             m.device_last_seen.labels(device_id=device_id, kind=kind).set(at.timestamp())
             m.device_messages.labels(device_id=device_id, kind=kind).inc(count)
