@@ -218,7 +218,11 @@ class Ingest:
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         # A restart must not dead-letter the retained bad messages it dead-lettered before.
-        self._dead_memory.seed(self.store.dead_letters(limit=self._dead_memory.max_topics))
+        try:
+            self._dead_memory.seed(self.store.dead_letters(limit=self._dead_memory.max_topics))
+        except Exception:  # a store that cannot answer now must not stop ingest starting
+            log.exception("could not read the stored dead letters; bad retained messages are "
+                          "dead-lettered once more")
         self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
         self._writer.start()
 
@@ -374,7 +378,8 @@ class Ingest:
         self.stats["retained_dead_letter_repeats"] += len(repeats)
         self.stats["retained_cleared"] += len(cleared)
         for topic in cleared:
-            log.info("the retained message on %s was cleared", topic)
+            log.info("an empty message on %s: taken as the clearing of its retained message",
+                     topic)
         for letter in repeats:
             log.info("the retained message on %s is still the one dead-lettered before (%s); "
                      "not again. Clear it: mosquitto_pub -r -n -t '%s'", letter.topic,
