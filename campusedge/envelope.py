@@ -46,12 +46,15 @@ def load_json(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, A
         raise EnvelopeError("not_json", f"payload is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise EnvelopeError("invalid", f"payload is a JSON {type(data).__name__}, not an object")
-    version = data.get("v")
-    # type() and not isinstance(): JSON true must not pass as version 1.
-    if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise EnvelopeError("unsupported_version",
-                            f"schema version {version!r} is not one of "
-                            f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}")
+    # Without `v` a payload is version 1 (the schema's default), so what is wrong with it is
+    # told by the schema (`invalid`, naming the field), not blamed on a version it never gave.
+    if "v" in data:
+        version = data["v"]
+        # type() and not isinstance(): JSON true must not pass as version 1.
+        if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
+            raise EnvelopeError("unsupported_version",
+                                f"schema version {version!r} is not one of "
+                                f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}")
     return data
 
 

@@ -6,6 +6,17 @@ they were written. The per-device sequence counters live in the same file and ar
 in the same transaction as the messages, so a restarted agent never reuses a sequence
 number (the gateway deduplicates on device id and sequence number).
 
+A buffer that has no counter yet for a device (a new box, a re-imaged one, a band kit moved
+to another box, a simulator's fresh folder) starts that device at the wall-clock time in
+milliseconds, not at 0: an earlier buffer that numbered the same device started at its own,
+earlier time and used one number per message, far fewer than one a millisecond, so the new
+numbers lie above every number it used and the gateway stores them instead of discarding
+them as duplicates. The start stays far below 2**53 (exact in JSON) until the year 287396.
+A box clock that is merely wrong keeps this safe unless its reading lands inside the few
+numbers an earlier buffer used; a clock that was never set (before `CLOCK_FLOOR_MS`, e.g.
+1970 after a boot without a real-time clock or NTP) would make every such box start at the
+same numbers, so the start is then drawn at random above the floor, and a warning is logged.
+
 Bound and drop policy: the payload bytes kept are bounded by `max_bytes`. When a write
 would exceed it, the oldest *readings* (telemetry) that are not in flight are deleted first;
 events (rope results, gate passes, screening records) are deleted, oldest first, only when
@@ -15,9 +26,12 @@ box's status, so an operator sees that data was shed.
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +47,26 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS seqs (device_id TEXT PRIMARY KEY, next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+log = logging.getLogger(__name__)
+
+# 2026-01-01T00:00:00Z: a box clock reading earlier than this has never been set.
+CLOCK_FLOOR_MS = 1_767_225_600_000
+# An unset clock's start is drawn from [floor, floor + 2**32 ms) (about 50 days): two such
+# buffers of a million messages each overlap with a chance of about 1 in 2000.
+UNSET_CLOCK_SPREAD_MS = 2**32
+
+
+def wall_clock_ms() -> int:
+    """The box's wall-clock time in milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def first_seq(now_ms: int, rng: random.Random) -> int:
+    """The first sequence number a fresh buffer gives a device, at wall-clock *now_ms*."""
+    if now_ms >= CLOCK_FLOOR_MS:
+        return now_ms
+    return CLOCK_FLOOR_MS + rng.randrange(UNSET_CLOCK_SPREAD_MS)
 
 
 class BufferOpenError(Exception):
@@ -67,9 +101,13 @@ class NewMessage:
 class Buffer:
     """The outbox. Not thread-safe: the agent's main loop owns it."""
 
-    def __init__(self, path: Path | str, max_bytes: int) -> None:
+    def __init__(self, path: Path | str, max_bytes: int,
+                 clock_ms: Callable[[], int] = wall_clock_ms,
+                 rng: random.Random | None = None) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
+        self._clock_ms = clock_ms
+        self._rng = rng or random.Random()
         self._db = self._open(self.path)
         self._seqs: dict[str, int] = dict(self._db.execute("SELECT device_id, next FROM seqs"))
         row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) "
@@ -111,8 +149,21 @@ class Buffer:
         self._db.close()
 
     def next_seq(self, device_id: str) -> int:
-        """Reserve the next sequence number of *device_id* (persisted by `add`)."""
-        seq = self._seqs.get(device_id, 0)
+        """Reserve the next sequence number of *device_id* (persisted by `add`).
+
+        A device this buffer has not numbered yet starts at `first_seq` (see the module
+        docstring for why not at 0).
+        """
+        seq = self._seqs.get(device_id)
+        if seq is None:
+            now_ms = self._clock_ms()
+            seq = first_seq(now_ms, self._rng)
+            if seq != now_ms:
+                log.warning("the box clock reads %d ms since the epoch, before %d: it was never "
+                            "set; numbering %s from the random start %d. Sync the clock (NTP) "
+                            "before the agent starts, or an earlier box's numbers may repeat "
+                            "and be discarded as duplicates", now_ms, CLOCK_FLOOR_MS,
+                            device_id, seq)
         self._seqs[device_id] = seq + 1
         return seq
 

@@ -30,6 +30,7 @@ from campusedge.topics import (
     school_of,
 )
 from campusedge.units import METRICS, UnitError, normalize
+from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
@@ -74,6 +75,8 @@ class Inbound:
     mid: int
     qos: int
     received_at: float  # time.time() when paho handed it over
+    # Sent because it is retained (on a (re)subscription), not live from its publisher.
+    retain: bool = False
 
 
 @dataclass
@@ -159,6 +162,17 @@ def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> Dea
                       detail=detail, payload=item.payload, received_at=received_at)
 
 
+# The device label of dead letters from devices the gateway has not heard from: in brackets,
+# which no device id may contain, so it never merges with a real device's series.
+UNKNOWN_DEVICE = "(unknown)"
+
+
+def _topic_device(topic: str) -> str | None:
+    """The device id part of a device topic, None when *topic* has none."""
+    parts = topic.split("/")
+    return parts[3] if len(parts) >= 5 and parts[0] == "campus" else None
+
+
 def dead_letter_payload(letter: DeadLetter) -> bytes:
     """What is republished on the dead-letter topic: the reason and the original bytes."""
     return json.dumps({
@@ -197,10 +211,18 @@ class Ingest:
         self.last_commit: float | None = None
         self._drops: list[float] = []  # monotonic times of recent disconnections
         self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0,
-                      "stale_statuses": 0}
+                      "stale_statuses": 0, "retained_dead_letter_repeats": 0,
+                      "retained_cleared": 0}
+        self._dead_memory = DeadLetterMemory()
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
+        # A restart must not dead-letter the retained bad messages it dead-lettered before.
+        try:
+            self._dead_memory.seed(self.store.dead_letters(limit=self._dead_memory.max_topics))
+        except Exception:  # a store that cannot answer now must not stop ingest starting
+            log.exception("could not read the stored dead letters; bad retained messages are "
+                          "dead-lettered once more")
         self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
         self._writer.start()
 
@@ -317,12 +339,22 @@ class Ingest:
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
         settings = self.settings
+        cleared: list[str] = []
+        repeats: list[DeadLetter] = []
         for item in batch:
+            if not item.payload:
+                # An empty payload is how a retained message is cleared (`mosquitto_pub -r -n`):
+                # the broker passes the clearing on to subscribers; it is no device message.
+                cleared.append(item.topic)
+                continue
             result = classify_fast(item, settings) or classify(item, settings)
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):
-                out.dead_letters.append(result)
+                if self._dead_memory.is_repeat(result, item.retain):
+                    repeats.append(result)
+                else:
+                    out.dead_letters.append(result)
             else:
                 out.statuses.append(result)
         started = time.perf_counter()
@@ -343,11 +375,21 @@ class Ingest:
         self.last_commit = time.monotonic()
         self._account(batch, out, written.inserted if written else 0,
                       written.duplicates if written else 0, seen)
+        self.stats["retained_dead_letter_repeats"] += len(repeats)
+        self.stats["retained_cleared"] += len(cleared)
+        for topic in cleared:
+            log.info("an empty message on %s: taken as the clearing of its retained message",
+                     topic)
+        for letter in repeats:
+            log.info("the retained message on %s is still the one dead-lettered before (%s); "
+                     "not again. Clear it: mosquitto_pub -r -n -t '%s'", letter.topic,
+                     letter.reason, letter.topic)
         for letter in out.dead_letters:
             log.warning("dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason,
                         letter.detail)
             side.publish(dead_letter_topic(letter.school or "unknown"),
                          dead_letter_payload(letter))
+        self._dead_memory.remember(out.dead_letters)
         return out
 
     def _fresh(self, statuses: list[tuple[str, Status]]) -> list[tuple[str, Status]]:
@@ -386,10 +428,15 @@ class Ingest:
         self.stats["duplicates"] += duplicates
         self.stats["dead_lettered"] += len(out.dead_letters)
         self.stats["statuses"] += len(out.statuses)
-        for letter in out.dead_letters:
+        # The device label comes from the topic, which anyone allowed to publish chooses:
+        # only devices the registry knows get a series of their own, so garbage on made-up
+        # topics cannot create unlimited series.
+        devices = [_topic_device(letter.topic) for letter in out.dead_letters]
+        known = self.devices.kinds({d for d in devices if d is not None})
+        for letter, device in zip(out.dead_letters, devices, strict=True):
             m.dead_letters.labels(reason=letter.reason).inc()
-            device = letter.topic.split("/")[3] if letter.topic.count("/") >= 4 else "unknown"
-            m.device_dead_letters.labels(device_id=device[:64]).inc()
+            label = device if device is not None and device in known else UNKNOWN_DEVICE
+            m.device_dead_letters.labels(device_id=label).inc()
         for (_, device_id, kind), (at, count) in seen.items():
             m.device_last_seen.labels(device_id=device_id, kind=kind).set(at.timestamp())
             m.device_messages.labels(device_id=device_id, kind=kind).inc(count)

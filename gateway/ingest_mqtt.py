@@ -9,7 +9,7 @@ pipe closes and this process exits at once, acking nothing more; the broker rede
 Messages on the pipe (each one pickle):
 
 - child -> parent: `("connected", gen, session_present)`, `("disconnected", gen)`,
-  `("batch", gen, [(topic, payload, mid, qos, received_at), ...])`;
+  `("batch", gen, [(topic, payload, mid, qos, received_at, retain), ...])`;
 - parent -> child: `("ack", gen, [(mid, qos), ...])`, `("publish", topic, payload)`,
   `("stop",)`.
 
@@ -40,7 +40,7 @@ from campusedge.topics import device_subscriptions
 
 log = logging.getLogger(__name__)
 
-RawMessage = tuple[str, bytes, int, int, float]
+RawMessage = tuple[str, bytes, int, int, float, bool]
 _PUBACK = 0x40
 
 
@@ -140,7 +140,8 @@ class MqttSide:
         with self._lock:
             if not self._pending:
                 self._pending_since = time.monotonic()
-            self._pending.append((msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time()))
+            self._pending.append((msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(),
+                                  bool(msg.retain)))
             if len(self._pending) >= self.batch_max:
                 self._flush_locked()
 

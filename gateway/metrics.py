@@ -36,7 +36,8 @@ class GatewayMetrics:
                                        "Messages stored per device", ["device_id", "kind"],
                                        registry=r)
         self.device_dead_letters = Counter("campusedge_device_dead_letters",
-                                           "Rejected messages per device", ["device_id"],
+                                           "Rejected messages per known device; others "
+                                           "under device_id=\"(unknown)\"", ["device_id"],
                                            registry=r)
         self.store_errors = Counter("campusedge_store_errors",
                                     "Failed batch commits (retried)", registry=r)

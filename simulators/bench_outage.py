@@ -98,7 +98,9 @@ def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[
     for items in by_device.values():
         seqs = [seq for _, seq in sorted(items)]
         order_violations += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
-        gaps += max(seqs) + 1 - len(seqs)
+        # A fresh buffer starts each device at the wall clock in ms, not at 0: gaps are
+        # counted from the lowest number stored (one lost before it shows in `lost`).
+        gaps += max(seqs) - min(seqs) + 1 - len(set(seqs))
     latencies = []
     backlog_stored_at = outage_end_wall
     for r in rows:

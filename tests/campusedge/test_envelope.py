@@ -58,6 +58,10 @@ def test_event_and_status() -> None:
     (json.dumps(payload(v=True)).encode(), "unsupported_version"),
     (json.dumps(payload(v=2)).encode(), "unsupported_version"),
     (json.dumps(payload(v=None)).encode(), "unsupported_version"),
+    (json.dumps(payload(v="1")).encode(), "unsupported_version"),
+    # No `v` at all is version 1 by default: what is wrong is the schema, not the version.
+    (json.dumps({k: v for k, v in payload(seq="one").items() if k != "v"}).encode(), "invalid"),
+    (b'{"state": "maybe"}', "invalid"),
     (json.dumps(payload(seq="one")).encode(), "invalid"),
     (json.dumps(payload(seq=-5)).encode(), "invalid"),
     (json.dumps(payload(readings=[{"metric": "heart_rate", "value": "fast", "unit": "bpm"}]))
@@ -75,6 +79,22 @@ def test_malformed_payloads_are_rejected_with_a_reason(raw: bytes, reason: str) 
         parse_message(TOPIC, raw, now=NOW, future_tolerance=timedelta(minutes=5))
     assert info.value.reason == reason
     assert info.value.detail
+
+
+def test_a_status_without_version_and_fields_is_invalid_naming_a_field() -> None:
+    # A retained garbage status once came back as "unsupported_version (schema version None)".
+    status_topic = DeviceTopic.parse("campus/s1/hr_band/hr-1/status")
+    with pytest.raises(EnvelopeError) as info:
+        parse_message(status_topic, b'{"state": "maybe"}', now=NOW)
+    assert info.value.reason == "invalid"
+    assert "device_id" in info.value.detail and "None" not in info.value.detail
+
+
+def test_a_valid_payload_without_version_is_version_1() -> None:
+    body = payload()
+    del body["v"]
+    msg = parse(body)
+    assert isinstance(msg, ReadingMessage) and msg.v == 1
 
 
 def test_list_payload_reason_names_the_problem() -> None:

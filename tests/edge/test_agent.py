@@ -57,6 +57,7 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
          "transport": {"type": "ble_sim", "port": ble.port}},
     ], school=school)
     agent = EdgeAgent(box, mqtt_settings)
+    started_ms = time.time_ns() // 1_000_000
     runner = _start(agent)
     rng = random.Random(5)
     station = BaseStation(2, rng)
@@ -97,7 +98,10 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
     assert {"rope-01", "ropes-2", "gate", "bands-CE5E00000000", "bands-CE5E00000001"} <= set(
         by_device)
     for device, items in by_device.items():
-        assert [m.seq for m in items] == list(range(len(items))), device
+        # A fresh buffer numbers each device from the wall clock in ms, then one by one.
+        first = items[0].seq
+        assert abs(first - started_ms) < 60_000, device
+        assert [m.seq for m in items] == list(range(first, first + len(items))), device
     assert agent.stats.duplicate_frames == 1
     assert agent.stats.decode_errors == 1  # the gate line with the wrong checksum
     assert agent.stats.discarded_bytes >= 8 and agent.stats.corrupted_frames >= 1
@@ -176,7 +180,8 @@ def test_broker_outage_loses_nothing_and_keeps_order(tmp_path: Path,
     for topic, seqs in seen.items():
         first_arrivals = list(dict.fromkeys(seqs))
         assert first_arrivals == sorted(first_arrivals), topic  # order kept per device
-        assert first_arrivals == list(range(len(first_arrivals))), topic
+        start = first_arrivals[0]
+        assert first_arrivals == list(range(start, start + len(first_arrivals))), topic
     assert agent.stats.buffered == 0 and agent.stats.connects >= 2
 
 
@@ -258,7 +263,8 @@ def test_a_restarted_agent_publishes_what_it_buffered_and_continues_the_sequence
     assert col.wait_for(lambda ms: len(ms) >= total, 10)
     col.stop()
     seqs = [json.loads(p)["seq"] for _, p, _ in col.snapshot()]
-    assert seqs == list(range(total))  # the old ones first, then new numbers, no reuse
+    # The old ones first, then new numbers going on from the stored counter, no reuse.
+    assert seqs == list(range(seqs[0], seqs[0] + total))
 
 
 def test_results_made_on_the_box_are_numbered_and_published(
@@ -295,7 +301,8 @@ def test_results_made_on_the_box_are_numbered_and_published(
     col.stop()
     gate.close()
     msgs = _parsed([m for m in col.snapshot() if not m[0].endswith("/status")])
-    assert [(type(m).__name__, m.seq) for m in msgs] == [  # type: ignore[attr-defined]
+    start = msgs[0].seq  # type: ignore[attr-defined]
+    assert [(type(m).__name__, m.seq - start) for m in msgs] == [  # type: ignore[attr-defined]
         ("ReadingMessage", 0), ("ReadingMessage", 1), ("ReadingMessage", 2),
         ("EventMessage", 3)]
     assert agent.stats.rejected == 1

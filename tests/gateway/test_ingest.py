@@ -94,11 +94,12 @@ MALFORMED = {
     "future_timestamp": _body(ts=_future()),
     "too_large": _body(pad="x" * 70_000),
     "unknown_version": _body(v=9),
+    "no_version_bad_fields": b'{"device_id": "hr-x", "kind": "hr_band"}',
 }
 EXPECTED_REASON = {"not_json": "not_json", "wrong_types": "invalid", "nan": "non_finite",
                    "infinity": "non_finite", "out_of_range": "out_of_range",
                    "future_timestamp": "future_timestamp", "too_large": "too_large",
-                   "unknown_version": "unsupported_version"}
+                   "unknown_version": "unsupported_version", "no_version_bad_fields": "invalid"}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
@@ -207,3 +208,20 @@ def test_api_healthz_over_http(tmp_path: Path, mosquitto: MosquittoProcess,
         assert body["status"] == "ok" and body["writer_alive"] is True
     finally:
         gw.stop()
+
+
+def test_dead_letters_per_device_label_only_known_devices(gateway: Gateway,
+                                                          mqtt_settings: MqttSettings,
+                                                          school: str) -> None:
+    # hr-known has sent a valid reading, so the gateway knows it; the 40 others are made-up
+    # ids in the topics of garbage, which must not each become a metric series.
+    publish_all(mqtt_settings, [reading(school, "hr-known", 1)])
+    wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="hr-known stored")
+    garbage = [(f"campus/{school}/hr_band/made-up-{i}/reading", b"garbage") for i in range(40)]
+    publish_all(mqtt_settings, [*garbage, (f"campus/{school}/hr_band/hr-known/reading", b"x")])
+    wait_until(lambda: gateway.ingest.stats["dead_lettered"] == 41, what="41 dead letters")
+    samples = {s.labels["device_id"]: s.value
+               for metric in gateway.metrics.registry.collect()
+               if metric.name == "campusedge_device_dead_letters"
+               for s in metric.samples if s.name.endswith("_total")}
+    assert samples == {"(unknown)": 40.0, "hr-known": 1.0}

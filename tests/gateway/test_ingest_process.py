@@ -14,7 +14,7 @@ from campusedge.settings import MqttSettings
 from gateway.ingest import IngestSettings
 from gateway.ingest_mqtt import puback_packets
 from gateway.service import Gateway, GatewaySettings
-from gateway.store.base import WriteResult
+from gateway.store.base import DeadLetter, StoreUnavailable, WriteResult
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.mqtt_helpers import publish_all, reading, wait_until
 from tests.gateway.test_crash import start_gateway
@@ -143,3 +143,24 @@ def test_two_gateways_with_one_client_id_get_a_hint_in_the_log(
             for gw in gateways:
                 gw.stop()
     assert f"'gw-{school}'" in caplog.text
+
+
+class DeadLettersUnreadable(SqliteStore):
+    """A real SQLite store that cannot list its dead letters (as an InfluxDB not up yet)."""
+
+    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
+        raise StoreUnavailable("influx query: ConnectError (injected)")
+
+
+def test_ingest_starts_when_the_stored_dead_letters_cannot_be_read(
+        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    school = "d" + uuid.uuid4().hex[:8]
+    store = DeadLettersUnreadable(tmp_path / "store.db")
+    gw = _gateway(tmp_path, mqtt_settings, school, store)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [reading(school, "hr-1", 1)])
+        wait_until(lambda: store.count_messages() == 1, 20, "the reading stored")
+    finally:
+        gw.stop()

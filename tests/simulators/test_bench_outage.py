@@ -6,6 +6,7 @@ It runs the real `campusedge gateway run` as the receiver, as the full bench doe
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,24 @@ def test_short_outage(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert (result["lost"], result["duplicates_stored"], result["order_violations"],
             result["seq_gaps"]) == (0, 0, 0, 0)
     assert result["devices"] == 16
+
+
+def _gateway_db(path: Path, seqs: dict[str, list[int]]) -> Path:
+    """A gateway database holding just what `analyse` reads."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE messages (device_id, seq, ts, received_at)")
+        conn.execute("CREATE TABLE readings (device_id, seq)")
+        conn.executemany("INSERT INTO messages VALUES (?, ?, 100.0, 100.5)",
+                         [(d, s) for d, items in seqs.items() for s in items])
+    return path
+
+
+def test_gaps_count_from_a_devices_first_number_not_from_zero(tmp_path: Path) -> None:
+    # A fresh edge buffer numbers a device from the wall clock in milliseconds.
+    start = 1_795_000_000_000
+    whole = _gateway_db(tmp_path / "whole.db", {"hr-1": [start, start + 1, start + 2],
+                                                "hr-2": [start + 7, start + 8]})
+    assert bench_outage.analyse(whole, 200.0, 210.0)["seq_gaps"] == 0
+    holed = _gateway_db(tmp_path / "holed.db", {"hr-1": [start, start + 3],
+                                                "hr-2": [start + 7, start + 8]})
+    assert bench_outage.analyse(holed, 200.0, 210.0)["seq_gaps"] == 2

@@ -9,6 +9,7 @@ import uuid
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from campusedge.settings import MqttSettings
 from campusedge.topics import alert_topic
@@ -17,6 +18,8 @@ from gateway.alerts.delivery.log import DeliveryLog
 from gateway.alerts.notification import Notification, notification_payload
 
 log = logging.getLogger(__name__)
+# paho's log levels (MQTT_LOG_*) as the logging module's.
+_LEVELS = {int(k): v for k, v in mqtt.LOGGING_LEVEL.items()}
 
 
 class MqttAlertPublisher:
@@ -38,7 +41,11 @@ class MqttAlertPublisher:
         # gateways on one broker throw each other off, again and again.
         self.client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
-        self._client.enable_logger(log)  # paho's own errors, timestamped, not bare on stderr
+        # paho's own messages go through `_on_log` into our log, timestamped, not bare on
+        # stderr; its "not connected" error, repeated at every retry, is said once an outage.
+        self._unreachable_said = False
+        self._client.on_log = self._on_log
+        self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         if settings.username:
@@ -50,6 +57,32 @@ class MqttAlertPublisher:
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._settings = settings
         self._started = False
+
+    def _on_log(self, client: mqtt.Client, userdata: object, level: int, buf: str) -> None:
+        if buf.startswith("Client is not connected."):
+            # paho (2.2, client.py `_loop`) says this, with a stray ")" after the socket, on
+            # every reconnection attempt while the broker is down: once in our words instead.
+            state = buf.rsplit(":", 1)[-1].strip()
+            if self._unreachable_said or not self._started:
+                log.debug("alert publisher %s: still not connected (%s)", self.client_id, state)
+                return
+            self._unreachable_said = True
+            log.warning("alert publisher %s: not connected to the MQTT broker %s:%s (paho's "
+                        "connection state: %s); notifications wait while paho retries",
+                        self.client_id, self._settings.host, self._settings.port, state)
+            return
+        log.log(_LEVELS.get(level, logging.DEBUG), "paho: %s", buf)
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
+                    reason: ReasonCode, properties: object) -> None:
+        if reason.is_failure:
+            log.warning("alert publisher %s: the MQTT broker refused the connection: %s",
+                        self.client_id, reason)
+            return
+        if self._unreachable_said:
+            log.warning("alert publisher %s: connected to the MQTT broker again",
+                        self.client_id)
+        self._unreachable_said = False
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
                        reason: object, properties: object) -> None:
