@@ -17,6 +17,7 @@ from gateway.api.app import create_app
 from gateway.ingest import IngestSettings
 from gateway.service import Gateway, GatewaySettings
 from gateway.store.sqlite import SqliteStore
+from tests.conftest import mqtt_settings_for
 from tests.gateway.mqtt_helpers import Collector, publish_all, reading, wait_until
 
 pytestmark = pytest.mark.mosquitto
@@ -205,5 +206,25 @@ def test_api_healthz_over_http(tmp_path: Path, mosquitto: MosquittoProcess,
         with TestClient(create_app(gw)) as client:
             body = client.get("/healthz").json()
         assert body["status"] == "ok" and body["writer_alive"] is True
+    finally:
+        gw.stop()
+
+
+def test_healthz_is_503_while_the_broker_is_gone(tmp_path: Path,
+                                                 own_mosquitto: MosquittoProcess,
+                                                 school: str) -> None:
+    gw = make_gateway(tmp_path, mqtt_settings_for(own_mosquitto), school)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        client = TestClient(create_app(gw))
+        assert client.get("/healthz").status_code == 200
+        own_mosquitto.stop()
+        wait_until(lambda: not gw.ingest.connected.is_set(), what="the broker's loss noticed")
+        answer = client.get("/healthz")
+        assert answer.status_code == 503
+        assert answer.json()["status"] == "degraded"
+        assert answer.json()["mqtt_connected"] is False
+        assert "campusedge_mqtt_connected 0.0" in client.get("/metrics").text
     finally:
         gw.stop()
