@@ -89,11 +89,15 @@ json_values = st.recursive(
     max_leaves=20)
 
 
+CHANNEL_TOPICS = [DeviceTopic.parse(f"campus/s1/hr_band/hr-1/{c}")
+                  for c in ("reading", "event", "status")]
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2048))
-def test_fuzz_arbitrary_bytes(raw: bytes) -> None:
+@given(st.sampled_from(CHANNEL_TOPICS), st.binary(max_size=2048))
+def test_fuzz_arbitrary_bytes(topic: DeviceTopic, raw: bytes) -> None:
     try:
-        parse_message(TOPIC, raw, now=NOW)
+        parse_message(topic, raw, now=NOW)
     except EnvelopeError as exc:
         assert exc.reason
 
@@ -105,6 +109,31 @@ def test_fuzz_mutated_envelopes(fields: dict[str, object]) -> None:
     body.update(fields)
     try:
         parse(body)
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
+                              "future_timestamp", "too_large", "non_finite", "not_json"}
+
+
+def valid_body(channel: str) -> dict[str, object]:
+    if channel == "status":
+        return {"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "online"}
+    body = payload(event={"type": "rope_test"})
+    del body["readings"]
+    return body
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CHANNEL_TOPICS[1:]),
+       st.dictionaries(st.sampled_from([*list(payload()), "event", "state", "firmware",
+                                        "battery_pct", "model_versions", "extra"]),
+                       json_values, max_size=3))
+def test_fuzz_mutated_events_and_statuses(topic: DeviceTopic,
+                                          fields: dict[str, object]) -> None:
+    body = valid_body(topic.channel.value)
+    assert parse(body, topic) is not None  # the unmutated body is valid
+    body.update(fields)
+    try:
+        parse(body, topic)
     except EnvelopeError as exc:
         assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
                               "future_timestamp", "too_large", "non_finite", "not_json"}
