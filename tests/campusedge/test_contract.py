@@ -162,3 +162,18 @@ def test_export_check_outside_the_project_says_where_it_looked(
     assert "nowhere does not exist" in capsys.readouterr().err
     assert main(["contract", "export", "--out", str(tmp_path / "out")]) == 0
     assert main(["contract", "export", "--check", "--out", str(tmp_path / "out")]) == 0
+
+
+def test_export_check_fails_on_a_stale_schema(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+
+    out = tmp_path / "contract"
+    assert main(["contract", "export", "--out", str(out)]) == 0
+    stale = out / "status.schema.json"
+    stale.write_text(stale.read_text().replace('"battery_pct"', '"battery"', 1))
+    capsys.readouterr()
+    assert main(["contract", "export", "--check", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert str(stale) in err and "out of date" in err
+    assert "reading.schema.json" not in err
