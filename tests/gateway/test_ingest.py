@@ -228,3 +228,34 @@ def test_healthz_is_503_while_the_broker_is_gone(tmp_path: Path,
         assert "campusedge_mqtt_connected 0.0" in client.get("/metrics").text
     finally:
         gw.stop()
+
+
+class BrokenStore(SqliteStore):
+    """A real SQLite store that cannot commit anything, as a full disk would."""
+
+    def write(self, messages):  # type: ignore[no-untyped-def]
+        raise OSError("disk full (injected)")
+
+
+def test_nothing_uncommitted_is_acknowledged(tmp_path: Path, mqtt_settings: MqttSettings,
+                                             school: str) -> None:
+    # A gateway that never manages to commit stops; the broker must still hold every
+    # message for the next one on the same session, so none was acknowledged.
+    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0,
+                               ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    broken = Gateway(settings, mqtt_settings, store=BrokenStore(tmp_path / "broken.db"))
+    broken.start()
+    try:
+        assert broken.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(10)])
+        wait_until(lambda: broken.metrics.store_errors._value.get() >= 2,
+                   what="failed commits")
+    finally:
+        broken.stop()
+    assert broken.ingest.stats["stored"] == 0
+    healthy = make_gateway(tmp_path, mqtt_settings, school)
+    healthy.start()
+    try:
+        wait_until(lambda: healthy.store.count_messages() == 10, what="all 10 redelivered")
+    finally:
+        healthy.stop()
