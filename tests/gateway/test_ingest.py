@@ -58,6 +58,10 @@ def test_readings_are_stored_once_in_canonical_units(gateway: Gateway,
     rows = gateway.store.readings(device_id="hr-3", metric="heart_rate")
     assert [r.seq for r in rows] == list(range(40))
     assert {r.unit for r in rows} == {"bpm"}
+    # Written in batches, not one commit per message.
+    registry = gateway.metrics.registry
+    assert registry.get_sample_value("campusedge_batch_size_sum") == 202
+    assert registry.get_sample_value("campusedge_batch_size_count") < 202 / 2
 
 
 def test_unit_normalization_on_the_way_in(gateway: Gateway, mqtt_settings: MqttSettings,
