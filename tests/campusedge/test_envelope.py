@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -69,6 +69,11 @@ def test_event_and_status() -> None:
     (json.dumps(payload(ts="2026-09-01T09:00:00Z")).encode(), "future_timestamp"),
     (json.dumps(payload(device_id="hr-2")).encode(), "topic_mismatch"),
     (b"{" + b" " * 70_000 + b"}", "too_large"),
+    # Poison payloads that once escaped as ValueError/OverflowError and stalled ingest.
+    (b'{"v": 1, "seq": ' + b"7" * 5000 + b"}", "invalid"),
+    (json.dumps(payload(ts="0001-01-01T00:00:00+23:59")).encode(), "invalid"),
+    (json.dumps(payload(ts="9999-12-31T23:59:59-23:59")).encode(), "invalid"),
+    (json.dumps(payload(ts="1900-01-01T00:00:00Z")).encode(), "invalid"),
 ])
 def test_malformed_payloads_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(EnvelopeError) as info:
@@ -137,3 +142,23 @@ def test_fuzz_mutated_events_and_statuses(topic: DeviceTopic,
     except EnvelopeError as exc:
         assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
                               "future_timestamp", "too_large", "non_finite", "not_json"}
+
+
+offset_times = st.builds(
+    lambda when, minutes: when.replace(tzinfo=timezone(timedelta(minutes=minutes))),
+    st.datetimes(), st.integers(-1439, 1439))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CHANNEL_TOPICS), offset_times)
+def test_fuzz_timestamps_of_any_year_and_offset(topic: DeviceTopic, when: datetime) -> None:
+    body = valid_body(topic.channel.value) if topic.channel.value != "reading" else payload()
+    body["ts"] = when.isoformat()
+    try:
+        msg = parse(body, topic)
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "future_timestamp"}
+    else:
+        assert isinstance(msg, ReadingMessage | EventMessage | Status) and msg.ts is not None
+        assert datetime(1970, 1, 1, tzinfo=UTC) <= msg.ts <= NOW + timedelta(minutes=5) or \
+            isinstance(msg, Status)
