@@ -43,8 +43,13 @@ class TimeQuality(StrEnum):
 
 
 def _finite(v: float) -> float:
-    if not math.isfinite(v):
-        raise ValueError("value must be a finite number (no NaN or infinity)")
+    try:
+        finite = math.isfinite(v)
+    except OverflowError:  # an integer too large for any float (JSON allows 1 followed by 400 0s)
+        finite = False
+    if not finite:
+        raise ValueError("value must be a finite number (no NaN, infinity or integer beyond "
+                         "the float range)")
     return v
 
 

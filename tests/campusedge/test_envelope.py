@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -74,6 +75,10 @@ def test_event_and_status() -> None:
     (json.dumps(payload(ts="0001-01-01T00:00:00+23:59")).encode(), "invalid"),
     (json.dumps(payload(ts="9999-12-31T23:59:59-23:59")).encode(), "invalid"),
     (json.dumps(payload(ts="1900-01-01T00:00:00Z")).encode(), "invalid"),
+    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 10**400, "unit": "bpm"}]))
+     .encode(), "invalid"),
+    (json.dumps(payload(readings=[{"metric": "rr_interval", "value": -(10**400), "unit": "ms"}]))
+     .encode(), "invalid"),
 ])
 def test_malformed_payloads_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(EnvelopeError) as info:
@@ -87,8 +92,11 @@ def test_list_payload_reason_names_the_problem() -> None:
         parse_message(TOPIC, b"[]", now=NOW)
 
 
+# Integers beyond the float range are valid JSON; they once escaped as OverflowError.
+big_integers = st.sampled_from([2**63, -(2**63) - 1, 10**400, -(10**400)])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none() | st.booleans() | st.integers() | big_integers | st.floats(allow_nan=False)
+    | st.text(),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20)
@@ -162,3 +170,23 @@ def test_fuzz_timestamps_of_any_year_and_offset(topic: DeviceTopic, when: dateti
         assert isinstance(msg, ReadingMessage | EventMessage | Status) and msg.ts is not None
         assert datetime(1970, 1, 1, tzinfo=UTC) <= msg.ts <= NOW + timedelta(minutes=5) or \
             isinstance(msg, Status)
+
+
+METRIC_UNITS = [("heart_rate", "bpm"), ("rr_interval", "ms"), ("rr_interval", "s"),
+                ("body_temperature", "degF"), ("body_temperature", "degC"),
+                ("energy_expended", "kcal"), ("battery", "%"), ("rope_count", "count")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(METRIC_UNITS),
+                          st.integers() | big_integers | st.floats(allow_nan=False)),
+                min_size=1, max_size=3))
+def test_fuzz_reading_values(values: list[tuple[tuple[str, str], object]]) -> None:
+    readings = [{"metric": m, "value": v, "unit": u} for (m, u), v in values]
+    try:
+        msg = parse(payload(readings=readings))
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "out_of_range", "non_finite"}
+    else:
+        assert isinstance(msg, ReadingMessage)
+        assert all(math.isfinite(r.value) for r in msg.readings)

@@ -103,12 +103,15 @@ MALFORMED = {
     "huge_number": b'{"v": 1, "seq": ' + b"7" * 5000 + b"}",
     "timestamp_out_of_range": _body(ts="0001-01-01T00:00:00+23:59"),
     "clock_not_set": _body(ts="1900-01-01T00:00:00Z"),
+    "integer_beyond_float": _body(readings=[{"metric": "heart_rate", "value": 10**400,
+                                             "unit": "bpm"}]),
 }
 EXPECTED_REASON = {"not_json": "not_json", "wrong_types": "invalid", "nan": "non_finite",
                    "infinity": "non_finite", "out_of_range": "out_of_range",
                    "future_timestamp": "future_timestamp", "too_large": "too_large",
                    "unknown_version": "unsupported_version", "huge_number": "invalid",
-                   "timestamp_out_of_range": "invalid", "clock_not_set": "invalid"}
+                   "timestamp_out_of_range": "invalid", "clock_not_set": "invalid",
+                   "integer_beyond_float": "invalid"}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
