@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+import gateway.ingest as ingest_module
 from campusedge.broker import MosquittoProcess
 from campusedge.settings import MqttSettings
 from gateway.api.app import create_app
@@ -271,3 +273,30 @@ def test_nothing_uncommitted_is_acknowledged(tmp_path: Path, mqtt_settings: Mqtt
         wait_until(lambda: healthy.store.count_messages() == 10, what="all 10 redelivered")
     finally:
         healthy.stop()
+
+
+def test_a_parser_failure_on_one_message_is_dead_lettered_not_retried(
+        gateway: Gateway, mqtt_settings: MqttSettings, school: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever slips past the parser's own checks (as a 5000-digit number once did) must
+    # cost that message only, not hold its batch, and ingest, in a retry loop.
+    real = ingest_module.parse_message
+
+    def parse_with_a_bug(topic: Any, payload: bytes, **kw: Any) -> Any:
+        if b"trigger-the-bug" in payload:
+            raise RuntimeError("a bug in the parser (injected)")
+        return real(topic, payload, **kw)
+
+    monkeypatch.setattr(ingest_module, "parse_message", parse_with_a_bug)
+    dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
+    try:
+        publish_all(mqtt_settings, [
+            (f"campus/{school}/hr_band/hr-x/status", b'{"trigger-the-bug": 1}'),
+            reading(school, "hr-ok", 1)])
+        [(_, raw)] = dead.wait_for(1)
+    finally:
+        dead.close()
+    letter = json.loads(raw)
+    assert letter["reason"] == "internal_error" and "RuntimeError" in letter["detail"]
+    wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the valid message stored")
+    assert gateway.metrics.store_errors._value.get() == 0
