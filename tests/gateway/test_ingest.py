@@ -21,6 +21,7 @@ from gateway.service import Gateway, GatewaySettings
 from gateway.store.sqlite import SqliteStore
 from tests.conftest import mqtt_settings_for
 from tests.gateway.mqtt_helpers import Collector, publish_all, reading, wait_until
+from tests.services import InfluxProcess
 
 pytestmark = pytest.mark.mosquitto
 
@@ -300,3 +301,25 @@ def test_a_parser_failure_on_one_message_is_dead_lettered_not_retried(
     assert letter["reason"] == "internal_error" and "RuntimeError" in letter["detail"]
     wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the valid message stored")
     assert gateway.metrics.store_errors._value.get() == 0
+
+
+@pytest.mark.influxdb
+def test_oversize_payload_is_dead_lettered_with_influxdb_as_the_store(
+        tmp_path: Path, mqtt_settings: MqttSettings, school: str,
+        influxd: InfluxProcess) -> None:
+    settings = GatewaySettings(
+        store_url=f"influx://127.0.0.1:{influxd.port}/gw_{school}", state_db=tmp_path / "s.db",
+        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    gw = Gateway(settings, mqtt_settings)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [(f"campus/{school}/hr_band/hr-x/reading",
+                                     MALFORMED["too_large"]), reading(school, "hr-ok", 1)])
+        wait_until(lambda: gw.ingest.stats["stored"] == 1, what="the valid message stored")
+        [letter] = gw.store.dead_letters()
+        assert letter.reason == "too_large"
+        assert MALFORMED["too_large"].startswith(letter.payload)
+        assert gw.metrics.store_errors._value.get() == 0
+    finally:
+        gw.stop()
