@@ -33,7 +33,9 @@ def run_without(name: str, tmp_path: Path, require: bool) -> subprocess.Complete
     finder, start, _ = SERVICES[name]
     test = tmp_path / f"test_without_{name}.py"
     test.write_text(NEEDS_SERVICE.format(name=name, finder=finder, start=start))
-    env = {k: v for k, v in os.environ.items() if k != "CAMPUSEDGE_REQUIRE_SERVICES"}
+    # The outer run's options (PYTEST_ADDOPTS, e.g. a --basetemp) are not for the inner one.
+    env = {k: v for k, v in os.environ.items()
+           if k != "CAMPUSEDGE_REQUIRE_SERVICES" and not k.startswith("PYTEST_")}
     if require:
         env["CAMPUSEDGE_REQUIRE_SERVICES"] = "1"
     env["PYTHONPATH"] = str(ROOT)
