@@ -37,7 +37,7 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(TEST_STAMP)
-	$(VENV)/bin/mypy campusedge edge gateway drivers simulators
+	$(VENV)/bin/mypy campusedge edge gateway drivers simulators models firmware_configs
 
 contract: $(BASE_STAMP)
 	$(VENV)/bin/campusedge contract export --out docs/contract

@@ -43,15 +43,32 @@ class TimeQuality(StrEnum):
 
 
 def _finite(v: float) -> float:
-    if not math.isfinite(v):
-        raise ValueError("value must be a finite number (no NaN or infinity)")
+    try:
+        finite = math.isfinite(v)
+    except OverflowError:  # an integer too large for any float (JSON allows 1 followed by 400 0s)
+        finite = False
+    if not finite:
+        raise ValueError("value must be a finite number (no NaN, infinity or integer beyond "
+                         "the float range)")
     return v
+
+
+# Earlier device times are a clock that was never set; they are refused rather than stored,
+# also because InfluxDB cannot hold times before 1677 and would refuse the whole batch.
+EARLIEST_TS = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _utc(v: datetime) -> datetime:
     if v.tzinfo is None:
         raise ValueError("timestamp must carry a UTC offset (e.g. 2026-09-01T08:00:00Z)")
-    return v.astimezone(UTC)
+    try:
+        v = v.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 has no UTC time in range
+        raise ValueError(f"timestamp {v.isoformat()} is out of range in UTC") from None
+    if v < EARLIEST_TS:
+        raise ValueError(f"timestamp {v.isoformat()} is before 1970-01-01T00:00:00Z: the "
+                         "device clock is not set")
+    return v
 
 
 def _not_bool(v: object) -> object:

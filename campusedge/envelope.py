@@ -44,6 +44,9 @@ def load_json(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, A
         raise
     except (json.JSONDecodeError, RecursionError) as exc:
         raise EnvelopeError("not_json", f"payload is not JSON: {exc}") from None
+    except ValueError as exc:  # JSON, but a number Python will not read (over 4300 digits)
+        raise EnvelopeError("invalid", f"payload holds a number that cannot be read: {exc}"
+                            ) from None
     if not isinstance(data, dict):
         raise EnvelopeError("invalid", f"payload is a JSON {type(data).__name__}, not an object")
     # Without `v` a payload is version 1 (the schema's default), so what is wrong with it is

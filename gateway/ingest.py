@@ -347,7 +347,14 @@ class Ingest:
                 # the broker passes the clearing on to subscribers; it is no device message.
                 cleared.append(item.topic)
                 continue
-            result = classify_fast(item, settings) or classify(item, settings)
+            try:
+                result = classify_fast(item, settings) or classify(item, settings)
+            except Exception as exc:
+                # A parser bug on one message must not become a "store failure" that holds
+                # the batch, unacknowledged, for ever: dead-letter it and go on.
+                log.exception("classifying a message on %s failed", item.topic)
+                result = _dead(item, datetime.fromtimestamp(item.received_at, UTC),
+                               "internal_error", f"{type(exc).__name__}: {exc}")
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):

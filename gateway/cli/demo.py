@@ -215,11 +215,7 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         console.print()  # end the live table's line before the summary
-        if sim.poll() is None:
-            # The simulator stops its devices, lets the edge agent drain, then reports.
-            sim.send_signal(signal.SIGTERM)
-            out, _ = sim.communicate(timeout=180)
-            summary = summary or _last_json(out or "")
+        summary = summary or lesson_report(sim)
         if not summary:
             console.print("[red]the lesson simulator ended without its report; the published "
                           "count is unknown[/red]")
@@ -234,6 +230,19 @@ def run(args: argparse.Namespace) -> int:
         broker.stop()
     print(json.dumps(result))
     return 0
+
+
+def lesson_report(sim: subprocess.Popen[str]) -> dict[str, Any]:
+    """The lesson simulator's JSON report, stopping it first if it still runs.
+
+    Read whether or not it is still running: when it ends between the last look and the end
+    of the duration, its report is still waiting in the pipe.
+    """
+    if sim.poll() is None:
+        # The simulator stops its devices, lets the edge agent drain, then reports.
+        sim.send_signal(signal.SIGTERM)
+    out, _ = sim.communicate(timeout=180)
+    return _last_json(out or "")
 
 
 def _last_json(text: str) -> dict[str, Any]:

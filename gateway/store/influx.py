@@ -16,7 +16,9 @@ Measurements:
 - `dead_letter`: no tags, so that no input, however malformed, makes a dead letter
   unwritable (tags cannot carry every string); fields topic, reason, detail, school (absent
   when unknown), payload (base64), received_us. Dead letters have no natural key: the point
-  time is received_at in µs plus a per-store counter in the nanoseconds.
+  time is received_at in µs plus a per-store counter in the nanoseconds. For the same reason
+  the payload keeps its first 48 KiB (64 KiB in base64, InfluxDB's string limit) and topic and
+  detail their first 8192 characters.
 
 Point identity. InfluxDB identifies a point by measurement, tag set and timestamp; writing the
 same identity again overwrites it. So the timestamp is derived from the message only:
@@ -119,6 +121,13 @@ class Series:
     def rows(self) -> Iterator[dict[str, Any]]:
         for row in self.values:
             yield dict(zip(self.columns, row, strict=True)) | self.tags
+
+
+# What of a dead letter fits InfluxDB's 64 KiB string fields whatever it holds: 48 KiB of
+# payload is 64 KiB of base64, and 8192 characters are at most 32 KiB even when every one is
+# a 4-byte character or a backslash that escaping doubles.
+DEAD_PAYLOAD_BYTES = 48 * 1024
+DEAD_TEXT_CHARS = 8192
 
 
 class InfluxStore:
@@ -265,8 +274,10 @@ class InfluxStore:
                     self._dead_counter = (self._dead_counter + 1) % 1000
                     offset = self._dead_counter
                 fields: dict[str, FieldValue] = {
-                    "topic": d.topic, "reason": d.reason, "detail": d.detail,
-                    "payload": base64.b64encode(d.payload).decode(), "received_us": received}
+                    "topic": d.topic[:DEAD_TEXT_CHARS], "reason": d.reason[:DEAD_TEXT_CHARS],
+                    "detail": d.detail[:DEAD_TEXT_CHARS],
+                    "payload": base64.b64encode(d.payload[:DEAD_PAYLOAD_BYTES]).decode(),
+                    "received_us": received}
                 if d.school is not None:
                     fields["school"] = d.school
                 lines.append(point("dead_letter", {}, fields, received * 1000 + offset))

@@ -184,3 +184,18 @@ def test_a_status_on_the_wire_carries_later_fields_only_when_set() -> None:
     # What goes out reads back as the same status.
     for status in (box, band, gate):
         assert Status.model_validate_json(status.wire()) == status
+
+
+def test_export_check_fails_on_a_stale_schema(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from campusedge.cli import main
+
+    out = tmp_path / "contract"
+    assert main(["contract", "export", "--out", str(out)]) == 0
+    stale = out / "status.schema.json"
+    stale.write_text(stale.read_text().replace('"battery_pct"', '"battery"', 1))
+    capsys.readouterr()
+    assert main(["contract", "export", "--check", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert str(stale) in err and "out of date" in err
+    assert "reading.schema.json" not in err

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -73,6 +74,15 @@ def test_event_and_status() -> None:
     (json.dumps(payload(ts="2026-09-01T09:00:00Z")).encode(), "future_timestamp"),
     (json.dumps(payload(device_id="hr-2")).encode(), "topic_mismatch"),
     (b"{" + b" " * 70_000 + b"}", "too_large"),
+    # Poison payloads that once escaped as ValueError/OverflowError and stalled ingest.
+    (b'{"v": 1, "seq": ' + b"7" * 5000 + b"}", "invalid"),
+    (json.dumps(payload(ts="0001-01-01T00:00:00+23:59")).encode(), "invalid"),
+    (json.dumps(payload(ts="9999-12-31T23:59:59-23:59")).encode(), "invalid"),
+    (json.dumps(payload(ts="1900-01-01T00:00:00Z")).encode(), "invalid"),
+    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 10**400, "unit": "bpm"}]))
+     .encode(), "invalid"),
+    (json.dumps(payload(readings=[{"metric": "rr_interval", "value": -(10**400), "unit": "ms"}]))
+     .encode(), "invalid"),
 ])
 def test_malformed_payloads_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(EnvelopeError) as info:
@@ -102,18 +112,25 @@ def test_list_payload_reason_names_the_problem() -> None:
         parse_message(TOPIC, b"[]", now=NOW)
 
 
+# Integers beyond the float range are valid JSON; they once escaped as OverflowError.
+big_integers = st.sampled_from([2**63, -(2**63) - 1, 10**400, -(10**400)])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none() | st.booleans() | st.integers() | big_integers | st.floats(allow_nan=False)
+    | st.text(),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20)
 
 
+CHANNEL_TOPICS = [DeviceTopic.parse(f"campus/s1/hr_band/hr-1/{c}")
+                  for c in ("reading", "event", "status")]
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2048))
-def test_fuzz_arbitrary_bytes(raw: bytes) -> None:
+@given(st.sampled_from(CHANNEL_TOPICS), st.binary(max_size=2048))
+def test_fuzz_arbitrary_bytes(topic: DeviceTopic, raw: bytes) -> None:
     try:
-        parse_message(TOPIC, raw, now=NOW)
+        parse_message(topic, raw, now=NOW)
     except EnvelopeError as exc:
         assert exc.reason
 
@@ -128,3 +145,68 @@ def test_fuzz_mutated_envelopes(fields: dict[str, object]) -> None:
     except EnvelopeError as exc:
         assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
                               "future_timestamp", "too_large", "non_finite", "not_json"}
+
+
+def valid_body(channel: str) -> dict[str, object]:
+    if channel == "status":
+        return {"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "online"}
+    body = payload(event={"type": "rope_test"})
+    del body["readings"]
+    return body
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CHANNEL_TOPICS[1:]),
+       st.dictionaries(st.sampled_from([*list(payload()), "event", "state", "firmware",
+                                        "battery_pct", "model_versions", "extra"]),
+                       json_values, max_size=3))
+def test_fuzz_mutated_events_and_statuses(topic: DeviceTopic,
+                                          fields: dict[str, object]) -> None:
+    body = valid_body(topic.channel.value)
+    assert parse(body, topic) is not None  # the unmutated body is valid
+    body.update(fields)
+    try:
+        parse(body, topic)
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
+                              "future_timestamp", "too_large", "non_finite", "not_json"}
+
+
+offset_times = st.builds(
+    lambda when, minutes: when.replace(tzinfo=timezone(timedelta(minutes=minutes))),
+    st.datetimes(), st.integers(-1439, 1439))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CHANNEL_TOPICS), offset_times)
+def test_fuzz_timestamps_of_any_year_and_offset(topic: DeviceTopic, when: datetime) -> None:
+    body = valid_body(topic.channel.value) if topic.channel.value != "reading" else payload()
+    body["ts"] = when.isoformat()
+    try:
+        msg = parse(body, topic)
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "future_timestamp"}
+    else:
+        assert isinstance(msg, ReadingMessage | EventMessage | Status) and msg.ts is not None
+        assert datetime(1970, 1, 1, tzinfo=UTC) <= msg.ts <= NOW + timedelta(minutes=5) or \
+            isinstance(msg, Status)
+
+
+METRIC_UNITS = [("heart_rate", "bpm"), ("rr_interval", "ms"), ("rr_interval", "s"),
+                ("body_temperature", "degF"), ("body_temperature", "degC"),
+                ("energy_expended", "kcal"), ("battery", "%"), ("rope_count", "count")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(METRIC_UNITS),
+                          st.integers() | big_integers | st.floats(allow_nan=False)),
+                min_size=1, max_size=3))
+def test_fuzz_reading_values(values: list[tuple[tuple[str, str], object]]) -> None:
+    readings = [{"metric": m, "value": v, "unit": u} for (m, u), v in values]
+    try:
+        msg = parse(payload(readings=readings))
+    except EnvelopeError as exc:
+        assert exc.reason in {"invalid", "out_of_range", "non_finite"}
+    else:
+        assert isinstance(msg, ReadingMessage)
+        assert all(math.isfinite(r.value) for r in msg.readings)

@@ -1,13 +1,17 @@
-"""`campusedge demo` stops with one line when it cannot start, before starting anything."""
+"""`campusedge demo`: one line when it cannot start; with --duration, the JSON summary last."""
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from campusedge.cli import main
+from gateway.cli.demo import lesson_report
 
 
 def test_taken_port_stops_the_demo_first(capsys: pytest.CaptureFixture[str],
@@ -38,3 +42,32 @@ def test_bad_environment_stops_the_demo(capsys: pytest.CaptureFixture[str],
                  "--duration", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("campusedge demo: CAMPUSEDGE_MQTT_KEEPALIVE_S='forever'"), err
+
+
+def test_report_of_a_simulator_that_ended_on_its_own_is_still_read() -> None:
+    # The lesson can end between the demo's last look at it and the end of --duration; its
+    # report then waits in the pipe and must not be taken for a missing one.
+    report = {"scenario": "lesson", "edge": {"acked": 12}}
+    sim = subprocess.Popen([sys.executable, "-c",
+                            f"print('devices ready'); print({json.dumps(report)!r})"],
+                           stdout=subprocess.PIPE, text=True)
+    sim.wait(30)
+    assert lesson_report(sim) == report
+
+
+@pytest.mark.slow
+def test_demo_with_a_duration_ends_with_the_json_summary(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "campusedge.cli", "demo", "--duration", "8", "--students", "3",
+         "--port", str(port), "--workdir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(summary) == {"published", "stored", "lost", "dead_lettered", "alerts"}
+    assert summary["published"] > 0, done.stderr[-2000:]
+    assert summary["stored"] >= summary["published"]
+    assert summary["lost"] == 0 and summary["dead_lettered"] == 0
+    assert "without its report" not in done.stderr

@@ -7,17 +7,21 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+import gateway.ingest as ingest_module
 from campusedge.broker import MosquittoProcess
 from campusedge.settings import MqttSettings
 from gateway.api.app import create_app
 from gateway.ingest import IngestSettings
 from gateway.service import Gateway, GatewaySettings
 from gateway.store.sqlite import SqliteStore
+from tests.conftest import mqtt_settings_for
 from tests.gateway.mqtt_helpers import Collector, publish_all, reading, wait_until
+from tests.services import InfluxProcess
 
 pytestmark = pytest.mark.mosquitto
 
@@ -57,6 +61,10 @@ def test_readings_are_stored_once_in_canonical_units(gateway: Gateway,
     rows = gateway.store.readings(device_id="hr-3", metric="heart_rate")
     assert [r.seq for r in rows] == list(range(40))
     assert {r.unit for r in rows} == {"bpm"}
+    # Written in batches, not one commit per message.
+    registry = gateway.metrics.registry
+    assert registry.get_sample_value("campusedge_batch_size_sum") == 202
+    assert registry.get_sample_value("campusedge_batch_size_count") < 202 / 2
 
 
 def test_unit_normalization_on_the_way_in(gateway: Gateway, mqtt_settings: MqttSettings,
@@ -95,11 +103,20 @@ MALFORMED = {
     "too_large": _body(pad="x" * 70_000),
     "unknown_version": _body(v=9),
     "no_version_bad_fields": b'{"device_id": "hr-x", "kind": "hr_band"}',
+    # Once poison: they raised past the parser, and the batch was retried for ever.
+    "huge_number": b'{"v": 1, "seq": ' + b"7" * 5000 + b"}",
+    "timestamp_out_of_range": _body(ts="0001-01-01T00:00:00+23:59"),
+    "clock_not_set": _body(ts="1900-01-01T00:00:00Z"),
+    "integer_beyond_float": _body(readings=[{"metric": "heart_rate", "value": 10**400,
+                                             "unit": "bpm"}]),
 }
 EXPECTED_REASON = {"not_json": "not_json", "wrong_types": "invalid", "nan": "non_finite",
                    "infinity": "non_finite", "out_of_range": "out_of_range",
                    "future_timestamp": "future_timestamp", "too_large": "too_large",
-                   "unknown_version": "unsupported_version", "no_version_bad_fields": "invalid"}
+                   "unknown_version": "unsupported_version", "no_version_bad_fields": "invalid",
+                   "huge_number": "invalid",
+                   "timestamp_out_of_range": "invalid", "clock_not_set": "invalid",
+                   "integer_beyond_float": "invalid"}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
@@ -225,3 +242,106 @@ def test_dead_letters_per_device_label_only_known_devices(gateway: Gateway,
                if metric.name == "campusedge_device_dead_letters"
                for s in metric.samples if s.name.endswith("_total")}
     assert samples == {"(unknown)": 40.0, "hr-known": 1.0}
+
+
+def test_healthz_is_503_while_the_broker_is_gone(tmp_path: Path,
+                                                 own_mosquitto: MosquittoProcess,
+                                                 school: str) -> None:
+    gw = make_gateway(tmp_path, mqtt_settings_for(own_mosquitto), school)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        client = TestClient(create_app(gw))
+        assert client.get("/healthz").status_code == 200
+        own_mosquitto.stop()
+        wait_until(lambda: not gw.ingest.connected.is_set(), what="the broker's loss noticed")
+        answer = client.get("/healthz")
+        assert answer.status_code == 503
+        assert answer.json()["status"] == "degraded"
+        assert answer.json()["mqtt_connected"] is False
+        assert "campusedge_mqtt_connected 0.0" in client.get("/metrics").text
+    finally:
+        gw.stop()
+
+
+class BrokenStore(SqliteStore):
+    """A real SQLite store that cannot commit anything, as a full disk would."""
+
+    def write(self, messages):  # type: ignore[no-untyped-def]
+        raise OSError("disk full (injected)")
+
+
+def test_nothing_uncommitted_is_acknowledged(tmp_path: Path, mqtt_settings: MqttSettings,
+                                             school: str) -> None:
+    # A gateway that never manages to commit stops; the broker must still hold every
+    # message for the next one on the same session, so none was acknowledged.
+    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0,
+                               ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    broken = Gateway(settings, mqtt_settings, store=BrokenStore(tmp_path / "broken.db"))
+    broken.start()
+    try:
+        assert broken.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(10)])
+        wait_until(lambda: broken.metrics.store_errors._value.get() >= 2,
+                   what="failed commits")
+    finally:
+        broken.stop()
+    assert broken.ingest.stats["stored"] == 0
+    healthy = make_gateway(tmp_path, mqtt_settings, school)
+    healthy.start()
+    try:
+        wait_until(lambda: healthy.store.count_messages() == 10, what="all 10 redelivered")
+    finally:
+        healthy.stop()
+
+
+def test_a_parser_failure_on_one_message_is_dead_lettered_not_retried(
+        gateway: Gateway, mqtt_settings: MqttSettings, school: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever slips past the parser's own checks (as a 5000-digit number once did) must
+    # cost that message only, not hold its batch, and ingest, in a retry loop.
+    real = ingest_module.parse_message
+
+    def parse_with_a_bug(topic: Any, payload: bytes, **kw: Any) -> Any:
+        if b"trigger-the-bug" in payload:
+            raise RuntimeError("a bug in the parser (injected)")
+        return real(topic, payload, **kw)
+
+    monkeypatch.setattr(ingest_module, "parse_message", parse_with_a_bug)
+    dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
+    try:
+        publish_all(mqtt_settings, [
+            (f"campus/{school}/hr_band/hr-x/status", b'{"trigger-the-bug": 1}'),
+            reading(school, "hr-ok", 1)])
+        [(_, raw)] = dead.wait_for(1)
+    finally:
+        dead.close()
+    letter = json.loads(raw)
+    assert letter["reason"] == "internal_error" and "RuntimeError" in letter["detail"]
+    wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the valid message stored")
+    assert gateway.metrics.store_errors._value.get() == 0
+
+
+@pytest.mark.influxdb
+def test_every_kind_of_malformed_input_is_dead_lettered_with_influxdb_as_the_store(
+        tmp_path: Path, mqtt_settings: MqttSettings, school: str,
+        influxd: InfluxProcess) -> None:
+    settings = GatewaySettings(
+        store_url=f"influx://127.0.0.1:{influxd.port}/gw_{school}", state_db=tmp_path / "s.db",
+        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    gw = Gateway(settings, mqtt_settings)
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        cases = sorted(MALFORMED)
+        publish_all(mqtt_settings, [
+            *((f"campus/{school}/hr_band/hr-x/reading", MALFORMED[c]) for c in cases),
+            reading(school, "hr-ok", 1)])
+        wait_until(lambda: gw.ingest.stats["stored"] == 1, what="the valid message stored")
+        letters = gw.store.dead_letters()
+        assert sorted(d.reason for d in letters) == sorted(EXPECTED_REASON[c] for c in cases)
+        for letter in letters:  # an oversize one keeps a prefix in InfluxDB
+            assert any(MALFORMED[c].startswith(letter.payload) for c in cases)
+        assert gw.metrics.store_errors._value.get() == 0
+    finally:
+        gw.stop()

@@ -46,7 +46,7 @@ def test_anything_else_is_left_to_the_classifier() -> None:
 readings = st.lists(st.fixed_dictionaries({
     "metric": st.sampled_from(METRICS),
     "value": st.one_of(st.integers(-10, 2000), st.floats(allow_nan=False, allow_infinity=False),
-                       st.text(max_size=3)),
+                       st.text(max_size=3), st.sampled_from([10**400, -(10**400)])),
     "unit": st.sampled_from(UNITS)}), min_size=0, max_size=3)
 
 

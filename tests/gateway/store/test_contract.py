@@ -165,6 +165,20 @@ def test_dead_letters_are_kept_with_reason(store: Store) -> None:
     assert store.count_messages() == 0
 
 
+
+def test_dead_letters_of_any_size_are_kept(store: Store) -> None:
+    # An oversize payload is a dead letter of its own; storing it must not fail the batch
+    # (a backend may keep only a prefix: InfluxDB's string fields hold 64 KiB).
+    at = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+    big = DeadLetter(school="sch-a", topic="campus/sch-a/x/" + "\\" * 40_000, reason="too_large",
+                     detail="é" * 100_000, payload=bytes(range(256)) * 400, received_at=at)
+    store.write_dead_letters([big])
+    [got] = store.dead_letters()
+    assert (got.school, got.reason, got.received_at) == (big.school, big.reason, at)
+    assert big.payload.startswith(got.payload) and len(got.payload) >= 48 * 1024
+    assert big.topic.startswith(got.topic) and len(got.topic) >= 8192
+    assert big.detail.startswith(got.detail) and len(got.detail) >= 8192
+
 def test_special_and_unicode_ids(store: Store) -> None:
     odd = ["hr 01", "hr,01", "hr=01", 'hr"01', "hr\\01", "hr'01", "手环-01", "hr\u00e9:01.a_b"]
     store.write([message(d, 1, school="школа 1", readings=(("heart_rate", 99.0, "bpm"),))

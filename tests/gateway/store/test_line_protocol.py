@@ -37,6 +37,11 @@ VECTORS = [
     ("m", {}, {"s": "", "end": "ends\\"}, 8, 'm s="",end="ends\\\\" 8'),
     ("m", {"t": "a\\\\,b"}, {"f key": 1}, 9, "m,t=a\\\\\\,b f\\ key=1i 9"),
     ("m\\=", {"t\\\\ ": "\\\\="}, {"f": 1}, 9, "m\\=,t\\\\\\ =\\\\\\= f=1i 9"),
+    # Quotes are literal everywhere but in string field values; commas, equals signs and
+    # spaces in field keys are escaped, and in string field values they are not.
+    ("m", {"t": 'a "q"', 'k"': "v"}, {"a,b=c": 1.5, "s": "a=b, c"}, 10,
+     'm,k"=v,t=a\\ "q" a\\,b\\=c=1.5,s="a=b, c" 10'),
+    ('m"', {"t": "x"}, {'f"': '""'}, 11, 'm",t=x f"="\\"\\"" 11'),
 ]
 
 
