@@ -133,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(text, file=sys.stderr, flush=True)
 
+    lesson_s = args.minutes * 60 / args.speed
+    if args.outage_at + args.outage >= lesson_s:
+        # Checked before anything starts: the broker must come back while the lesson runs.
+        print(f"campusedge bench outage: the lesson lasts {lesson_s:.0f} s (--minutes "
+              f"{args.minutes:g} at --speed {args.speed:g}), so an outage from "
+              f"{args.outage_at:g} s for {args.outage:g} s would outlast it; use a longer "
+              "--minutes, a lower --speed or a smaller --outage-at/--outage", file=sys.stderr)
+        return 2
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="campusedge-bench-outage-"))
     workdir.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)

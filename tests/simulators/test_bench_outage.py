@@ -26,7 +26,9 @@ def test_short_outage(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     # A password that looks like an option once broke the gateway's argv (1 run in 64).
     monkeypatch.setattr(bench_outage.secrets, "token_urlsafe", lambda n: "-Ab_" + "x" * n)
     rc = main(["bench", "outage", "--students", "8", "--minutes", "2", "--speed", "10",
-               "--outage", "3", "--outage-at", "3", "--settle", "30", "--json",
+               # settle: how long the drain may take at most; on a busy machine 30 s was
+               # once too short, and waiting costs nothing when the drain is quick.
+               "--outage", "3", "--outage-at", "3", "--settle", "90", "--json",
                "--workdir", str(tmp_path)])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0, result
@@ -34,6 +36,16 @@ def test_short_outage(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert (result["lost"], result["duplicates_stored"], result["order_violations"],
             result["seq_gaps"]) == (0, 0, 0, 0)
     assert result["devices"] == 16
+
+
+def test_an_outage_longer_than_the_lesson_is_refused_up_front(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["bench", "outage", "--minutes", "3", "--outage", "20", "--json",
+               "--workdir", str(tmp_path / "w")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "the lesson lasts 30 s" in err and "--outage-at" in err
+    assert not (tmp_path / "w").exists()  # nothing was started
 
 
 def _gateway_db(path: Path, seqs: dict[str, list[int]]) -> Path:
