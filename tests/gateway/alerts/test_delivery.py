@@ -14,18 +14,16 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-import uvicorn
 from paho.mqtt.enums import CallbackAPIVersion
 
-from campusedge.broker import free_port
 from campusedge.settings import MqttSettings
 from gateway.alerts.bench import gate_pass_payload
 from gateway.alerts.delivery.receiver import WebhookReceiver
-from gateway.api.app import create_app
 from gateway.auth import Role
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
+from tests.gateway.api_server import serve_api
 
 pytestmark = pytest.mark.mosquitto
 
@@ -80,14 +78,9 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
               "it": gw.users.create("it", "IT", Role.CAMPUS_IT),
               "t1": gw.users.create("t1", "Teacher 1", Role.PE_TEACHER),
               "t2": gw.users.create("t2", "Teacher 2", Role.PE_TEACHER)}
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(gw), host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=2))
-    api = threading.Thread(target=server.run, daemon=True)
-    api.start()
+    api = serve_api(gw)
     gw.start()
     assert gw.ingest.connected.wait(10)
-    assert wait_until(lambda: server.started)
     alerts_seen: list[tuple[str, dict[str, Any]]] = []
     listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"display-{school}")
     assert mqtt_settings.username and mqtt_settings.password
@@ -100,7 +93,7 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
     publisher.username_pw_set(mqtt_settings.username, mqtt_settings.password.get_secret_value())
     publisher.connect(mqtt_settings.host, mqtt_settings.port)
     publisher.loop_start()
-    base = f"http://127.0.0.1:{port}/api/alerts/stream"
+    base = f"{api.base}/api/alerts/stream"
     readers = {who: SseReader(base, token) for who, token in tokens.items()}
     assert all(r.ready.wait(10) for r in readers.values())
     time.sleep(0.3)  # the display's subscription is in place
@@ -112,8 +105,7 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
         listener.loop_stop()
         assert gw.alerts is not None
         gw.alerts.hub.close()  # ends the streams, as Gateway.stop does
-        server.should_exit = True
-        api.join(timeout=10)
+        api.stop()
         gw.stop()
         receiver.stop()
 

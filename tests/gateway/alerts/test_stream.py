@@ -12,15 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from campusedge.broker import free_port
 from gateway.alerts.engine import AlertEngine
-from gateway.api.app import create_app
 from gateway.auth import Role
 from gateway.service import Gateway
 from tests.gateway.alerts.scenario import MORNING, batch, gate_pass
 from tests.gateway.alerts.test_api import make_gateway
+from tests.gateway.api_server import serve_api
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float = 10) -> bool:
@@ -73,19 +71,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
     gw = make_gateway(tmp_path)
     tokens = {"nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF),
               "temp": gw.users.create("h.temp", "Temp Nurse", Role.HEALTH_STAFF)}
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(gw), host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_until(lambda: server.started)
+    api = serve_api(gw)
     assert gw.alerts is not None
     try:
-        yield Served(gw, gw.alerts.engine, f"http://127.0.0.1:{port}/api/alerts/stream", tokens)
+        yield Served(gw, gw.alerts.engine, f"{api.base}/api/alerts/stream", tokens)
     finally:
         gw.alerts.hub.close()
-        server.should_exit = True
-        thread.join(timeout=10)
+        api.stop()
         gw.alerts.stop()
         gw.store.close()
 

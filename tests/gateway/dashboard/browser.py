@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -14,11 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from campusedge.broker import free_port
-from gateway.api.app import create_app
-from gateway.service import Gateway
 from tests.services import REQUIRE, missing
 
 CHROMIUM = ("chromium", "/usr/bin/chromium")
@@ -53,36 +48,6 @@ def start_chromium(profile: Path) -> Any:
         options.add_argument(arg)
     # The driver is given by path, so selenium never looks one up or downloads one.
     return webdriver.Chrome(service=Service(executable_path=str(driver)), options=options)
-
-
-@dataclass
-class ApiServer:
-    """uvicorn serving the gateway's app from a thread."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-    base: str
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def serve_api(gateway: Gateway) -> ApiServer:
-    """The gateway's app under uvicorn in a thread, on a free port."""
-    port = free_port()
-    # An open alert stream would hold a graceful shutdown forever: cut it short.
-    server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    return ApiServer(server, thread, f"http://127.0.0.1:{port}")
 
 
 @dataclass

@@ -26,9 +26,9 @@ from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
 from tests.conftest import mqtt_settings_for
+from tests.gateway.api_server import serve_api
 from tests.gateway.dashboard.browser import (
     Publisher,
-    serve_api,
     start_chromium,
     unique_school,
     wait_for,
