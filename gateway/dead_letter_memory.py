@@ -5,6 +5,8 @@ every start and reconnection of the gateway. A bad retained message (a garbage s
 be republished on the dead-letter topic, stored and counted each time, as if it were new. The
 memory holds a digest of the last dead-lettered payload of each topic; a *retained* delivery
 with that same payload is a repeat. A live message is always news, however often it comes.
+Only a status is retained in the contract, so a restart learns from stored status dead letters
+alone, and the digest covers the prefix a store keeps, so that it matches after a restart too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from gateway.store.base import DeadLetter
+from gateway.store.base import DEAD_LETTER_PAYLOAD_BYTES, DeadLetter
 
 # Topics remembered at most: bounded, since topics come from whoever can publish. When it
 # overflows the least recently dead-lettered topic is forgotten, and a retained message of
@@ -22,7 +24,7 @@ MAX_TOPICS = 10_000
 
 
 def _digest(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=16).digest()
+    return hashlib.blake2b(payload[:DEAD_LETTER_PAYLOAD_BYTES], digest_size=16).digest()
 
 
 class DeadLetterMemory:

@@ -219,7 +219,10 @@ class Ingest:
     def start(self) -> None:
         # A restart must not dead-letter the retained bad messages it dead-lettered before.
         try:
-            self._dead_memory.seed(self.store.dead_letters(limit=self._dead_memory.max_topics))
+            # Statuses only: the one retained channel, and a flood of bad readings from one
+            # device cannot push them out of what is read back.
+            self._dead_memory.seed(self.store.dead_letters(
+                limit=self._dead_memory.max_topics, topic_suffix="/status"))
         except Exception:  # a store that cannot answer now must not stop ingest starting
             log.exception("could not read the stored dead letters; bad retained messages are "
                           "dead-lettered once more")

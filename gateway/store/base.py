@@ -10,6 +10,10 @@ from typing import Protocol
 from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
 
+# What a store keeps of a dead letter's payload: plenty to diagnose a bad device, and a
+# bound on what reading dead letters back costs (an oversize message is a dead letter too).
+DEAD_LETTER_PAYLOAD_BYTES = 48 * 1024
+
 
 @dataclass(frozen=True)
 class StoredMessage:
@@ -137,8 +141,9 @@ class Store(Protocol):
 
     def last_seen(self) -> list[DeviceSeen]: ...
 
-    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
-        """The newest dead letters first."""
+    def dead_letters(self, *, limit: int = 1_000,
+                     topic_suffix: str | None = None) -> list[DeadLetter]:
+        """The newest dead letters first; with topic_suffix only topics ending with it."""
         ...
 
     def count_messages(self) -> int: ...

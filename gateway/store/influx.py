@@ -60,6 +60,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -70,6 +71,7 @@ from typing import Any
 import httpx
 
 from gateway.store.base import (
+    DEAD_LETTER_PAYLOAD_BYTES,
     DeadLetter,
     DeviceSeen,
     EventRow,
@@ -126,7 +128,6 @@ class Series:
 # What of a dead letter fits InfluxDB's 64 KiB string fields whatever it holds: 48 KiB of
 # payload is 64 KiB of base64, and 8192 characters are at most 32 KiB even when every one is
 # a 4-byte character or a backslash that escaping doubles.
-DEAD_PAYLOAD_BYTES = 48 * 1024
 DEAD_TEXT_CHARS = 8192
 
 
@@ -276,7 +277,7 @@ class InfluxStore:
                 fields: dict[str, FieldValue] = {
                     "topic": d.topic[:DEAD_TEXT_CHARS], "reason": d.reason[:DEAD_TEXT_CHARS],
                     "detail": d.detail[:DEAD_TEXT_CHARS],
-                    "payload": base64.b64encode(d.payload[:DEAD_PAYLOAD_BYTES]).decode(),
+                    "payload": base64.b64encode(d.payload[:DEAD_LETTER_PAYLOAD_BYTES]).decode(),
                     "received_us": received}
                 if d.school is not None:
                     fields["school"] = d.school
@@ -356,9 +357,13 @@ class InfluxStore:
                     best[seen.device_id] = seen
         return [best[d] for d in sorted(best)]
 
-    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
+    def dead_letters(self, *, limit: int = 1_000,
+                     topic_suffix: str | None = None) -> list[DeadLetter]:
+        # InfluxQL regex literal: the suffix escaped as a regex, and its slashes for the /…/.
+        where = (" WHERE topic =~ /" + re.escape(topic_suffix).replace("/", "\\/") + "$/"
+                 if topic_suffix else "")
         rows = self._rows("SELECT topic, reason, detail, payload, received_us, school"
-                          f" FROM dead_letter ORDER BY time DESC LIMIT {int(limit)}")
+                          f" FROM dead_letter{where} ORDER BY time DESC LIMIT {int(limit)}")
         return [DeadLetter(school=r["school"],
                            topic=r["topic"], reason=r["reason"], detail=r["detail"],
                            payload=base64.b64decode(r["payload"]),

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 from gateway.store.base import (
+    DEAD_LETTER_PAYLOAD_BYTES,
     DeadLetter,
     DeviceSeen,
     EventRow,
@@ -220,8 +221,9 @@ class SqliteStore:
         return WriteResult(inserted=len(inserted), duplicates=len(messages) - len(inserted))
 
     def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
-        rows = [(d.school, d.topic, d.reason, d.detail, bytes(d.payload),
-                 format_ts(d.received_at)) for d in letters]
+        rows = [(d.school, d.topic, d.reason, d.detail,
+                 bytes(d.payload[:DEAD_LETTER_PAYLOAD_BYTES]), format_ts(d.received_at))
+                for d in letters]
         with self._write_lock:
             try:
                 with self._transaction() as conn:
@@ -302,10 +304,15 @@ class SqliteStore:
                            last_ts=parse_ts(str(t)), last_received_at=parse_ts(str(r)))
                 for s, k, d, q, t, r in rows]
 
-    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
+    def dead_letters(self, *, limit: int = 1_000,
+                     topic_suffix: str | None = None) -> list[DeadLetter]:
+        where, params = "", tuple[object, ...]()
+        if topic_suffix:
+            escaped = topic_suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where, params = " WHERE topic LIKE ? ESCAPE '\\'", ("%" + escaped,)
         rows = self._query("SELECT school, topic, reason, detail, payload, received_at"
-                           " FROM dead_letters ORDER BY received_at DESC, id DESC LIMIT ?",
-                           (limit,))
+                           f" FROM dead_letters{where} ORDER BY received_at DESC, id DESC"
+                           " LIMIT ?", (*params, limit))
         return [DeadLetter(school=None if s is None else str(s), topic=str(t), reason=str(r),
                            detail=str(d), payload=bytes(p) if isinstance(p, bytes) else b"",
                            received_at=parse_ts(str(at)))

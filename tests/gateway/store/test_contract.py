@@ -179,6 +179,18 @@ def test_dead_letters_of_any_size_are_kept(store: Store) -> None:
     assert big.topic.startswith(got.topic) and len(got.topic) >= 8192
     assert big.detail.startswith(got.detail) and len(got.detail) >= 8192
 
+def test_dead_letters_of_one_channel(store: Store) -> None:
+    at = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+    topics = ["campus/s/hr_band/a/status", "campus/s/hr_band/a/reading",
+              "campus/s/hr_band/b/xstatus", "campus/s/hr_band/c_%/status"]
+    store.write_dead_letters([
+        DeadLetter(school="s", topic=t, reason="invalid", detail="", payload=b"{}",
+                   received_at=at + timedelta(seconds=i)) for i, t in enumerate(topics)])
+    got = [d.topic for d in store.dead_letters(topic_suffix="/status")]
+    assert got == ["campus/s/hr_band/c_%/status", "campus/s/hr_band/a/status"]
+    assert len(store.dead_letters()) == 4
+
+
 def test_special_and_unicode_ids(store: Store) -> None:
     odd = ["hr 01", "hr,01", "hr=01", 'hr"01', "hr\\01", "hr'01", "手环-01", "hr\u00e9:01.a_b"]
     store.write([message(d, 1, school="школа 1", readings=(("heart_rate", 99.0, "bpm"),))
