@@ -345,9 +345,11 @@ class Ingest:
         cleared: list[str] = []
         repeats: list[DeadLetter] = []
         for item in batch:
-            if not item.payload:
+            if not item.payload and item.topic.endswith("/status"):
                 # An empty payload is how a retained message is cleared (`mosquitto_pub -r -n`):
                 # the broker passes the clearing on to subscribers; it is no device message.
+                # Only a status is retained; an empty reading or event is a bad message (the
+                # parser dead-letters it as not JSON).
                 cleared.append(item.topic)
                 continue
             try:

@@ -64,6 +64,11 @@ def test_a_bad_retained_status_is_dead_lettered_once(tmp_path: Path,
             publish_all(mqtt_settings, [reading(school, "hr-ok", 2)])
             wait_until(lambda: gateway.ingest.stats["stored"] == 2, what="a reading after it")
             assert len(dead.messages) == 2
+            # An empty reading is no clearing (only a status is retained): a bad message.
+            publish_all(mqtt_settings, [(f"campus/{school}/hr_band/hr-ok/reading", b"")])
+            [*_, (_, raw)] = dead.wait_for(3)
+            assert json.loads(raw)["reason"] == "not_json"
+            assert gateway.ingest.stats["retained_cleared"] == 1
         finally:
             gateway.stop()
     finally:
