@@ -119,6 +119,11 @@ class Silence:
                 and (self.class_id is None or self.class_id == c.class_id))
 
 
+def _silence_text(at: datetime) -> str:
+    """A silence's time as stored: UTC, fixed width, so that SQL compares it as text."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _aware(text: str) -> datetime:
     """A stored time; one stored without an offset (older rows) is taken as UTC."""
     at = datetime.fromisoformat(text)
@@ -176,6 +181,17 @@ class Lifecycle:
         self.db = db
         self.clock = clock
         db.ensure(SCHEMA)
+        self._silence_times_in_utc()
+
+    def _silence_times_in_utc(self) -> None:
+        """Rewrite silence times stored in another form (an offset other than UTC, none at
+        all) as fixed-width UTC text, so that SQL compares them as instants."""
+        with self.db.transaction() as conn:
+            for row in conn.execute("SELECT id, starts_at, ends_at FROM silences").fetchall():
+                starts, ends = (_silence_text(_aware(row[k])) for k in ("starts_at", "ends_at"))
+                if (starts, ends) != (row["starts_at"], row["ends_at"]):
+                    conn.execute("UPDATE silences SET starts_at=?, ends_at=? WHERE id=?",
+                                 (starts, ends, row["id"]))
 
     # --- raising ------------------------------------------------------------------------------
     def raise_(self, c: Candidate, silenced: bool = False) -> RaiseResult:
@@ -444,8 +460,8 @@ class Lifecycle:
             cur = conn.execute(
                 "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
                 "created_by, reason) VALUES (?,?,?,?,?,?,?,?)",
-                (school, rule.value if rule else None, device_id, class_id, _iso(starts_at),
-                 _iso(ends_at), created_by, reason))
+                (school, rule.value if rule else None, device_id, class_id,
+                 _silence_text(starts_at), _silence_text(ends_at), created_by, reason))
             silence_id = int(cur.lastrowid or 0)
         found = [s for s in self.silences() if s.id == silence_id]
         return found[0]
@@ -460,17 +476,18 @@ class Lifecycle:
         if school is not None:
             sql += " AND school=?"
             params.append(school)
-        found = [Silence(r["id"], r["school"], Rule(r["rule"]) if r["rule"] else None,
-                         r["device_id"], r["class_id"], _aware(r["starts_at"]),
-                         _aware(r["ends_at"]), r["created_by"], r["reason"])
-                 for r in self.db.query(sql + " ORDER BY id", tuple(params))]
-        if active_at is None:
-            return found
-        # Compared as instants, not as text: rows written before times were kept in UTC may
-        # carry another offset, whose text does not sort with ours.
-        return [s for s in found if s.starts_at <= active_at < s.ends_at]
+        if active_at is not None:
+            # Fixed-width UTC text on both sides: text order is time order.
+            sql += " AND starts_at <= ? AND ends_at > ?"
+            params += [_silence_text(active_at)] * 2
+        return [Silence(r["id"], r["school"], Rule(r["rule"]) if r["rule"] else None,
+                        r["device_id"], r["class_id"], _aware(r["starts_at"]),
+                        _aware(r["ends_at"]), r["created_by"], r["reason"])
+                for r in self.db.query(sql + " ORDER BY id", tuple(params))]
 
     def is_silenced(self, c: Candidate | Alert, at: datetime) -> bool:
+        if c.rule not in SILENCEABLE_RULES:
+            return False  # no query for the alerts no silence can cover
         return any(s.matches(c, at) for s in self.silences(c.school, active_at=at))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from campusedge.contract import DeviceState
 from gateway.alerts.config import LifecycleConfig, SchoolAlertConfig
-from gateway.alerts.lifecycle import LifecycleError
+from gateway.alerts.lifecycle import Lifecycle, LifecycleError
 from gateway.alerts.model import HEALTH_RULES, AlertState, Rule
 from gateway.alerts.notification import NotificationKind
 from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass, status
@@ -107,8 +107,11 @@ def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
             "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
             "created_by, reason) VALUES ('sch1', NULL, 'gate-2', NULL, ?, ?, 'it', 'old')",
             (start.isoformat(), (start + timedelta(hours=1)).isoformat()))
-    assert [s.device_id for s in w.engine.lifecycle.silences("sch1", active_at=MORNING)] == [
+    # It is rewritten in UTC when the gateway starts.
+    restarted = Lifecycle(w.engine.lifecycle.db, w.clock)
+    assert [s.device_id for s in restarted.silences("sch1", active_at=MORNING)] == [
         "gate-1", "gate-2"]
+    assert restarted.silences("sch1", active_at=MORNING + timedelta(hours=1)) == []
     with pytest.raises(LifecycleError, match="need a UTC offset"):
         w.engine.lifecycle.add_silence("sch1", start.replace(tzinfo=None),
                                        start.replace(tzinfo=None) + timedelta(hours=1),
