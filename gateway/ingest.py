@@ -444,7 +444,13 @@ class Ingest:
         # only devices the registry knows get a series of their own, so garbage on made-up
         # topics cannot create unlimited series.
         devices = [_topic_device(letter.topic) for letter in out.dead_letters]
-        known = self.devices.kinds({d for d in devices if d is not None})
+        try:
+            known = self.devices.kinds({d for d in devices if d is not None})
+        except Exception:
+            # After the commit nothing may raise into the retry loop (the batch's dead letters
+            # would be written again): without the registry every label is the unknown one.
+            log.exception("could not look up the devices of %d dead letter(s)", len(devices))
+            known = {}
         for letter, device in zip(out.dead_letters, devices, strict=True):
             m.dead_letters.labels(reason=letter.reason).inc()
             label = device if device is not None and device in known else UNKNOWN_DEVICE

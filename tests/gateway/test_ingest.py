@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -345,3 +346,18 @@ def test_every_kind_of_malformed_input_is_dead_lettered_with_influxdb_as_the_sto
         assert gw.metrics.store_errors._value.get() == 0
     finally:
         gw.stop()
+
+
+def test_a_registry_failure_after_the_commit_does_not_write_dead_letters_twice(
+        gateway: Gateway, mqtt_settings: MqttSettings, school: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def registry_down(device_ids: Any) -> dict[str, str]:
+        raise sqlite3.OperationalError("database is locked (injected)")
+
+    monkeypatch.setattr(gateway.devices, "kinds", registry_down)
+    publish_all(mqtt_settings, [(f"campus/{school}/hr_band/hr-x/reading", b"garbage"),
+                                reading(school, "hr-ok", 1)])
+    wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the batch committed")
+    wait_until(lambda: gateway.ingest.stats["dead_lettered"] == 1, what="the letter counted")
+    assert len(gateway.store.dead_letters()) == 1
+    assert gateway.metrics.store_errors._value.get() == 0
