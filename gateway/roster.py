@@ -163,6 +163,17 @@ class Roster:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.ensure(SCHEMA)
+        self._card_ids_in_capitals()
+
+    def _card_ids_in_capitals(self) -> None:
+        """Gate and screener ids enrolled in lower case (before they were normalised) would
+        never match what the devices send: store them in capitals, unless that id is taken."""
+        with self.db.transaction() as conn:
+            for row in conn.execute("SELECT card_id FROM cards").fetchall():
+                card_id = str(row["card_id"])
+                if normal_card_id(card_id) != card_id:
+                    conn.execute("UPDATE OR IGNORE cards SET card_id=? WHERE card_id=?",
+                                 (normal_card_id(card_id), card_id))
 
     # --- classes and students -------------------------------------------------------------
     def add_class(self, class_id: str, school: str, name: str, grade: str,
@@ -350,10 +361,14 @@ class Roster:
 
     def withdraw_card(self, card_id: str) -> str | None:
         """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
-        card_id = normal_card_id(card_id)
         with self.db.transaction() as conn:
+            # As given first (an id left in lower case by a clash), then as devices send it.
             row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
                                (card_id,)).fetchone()
+            if row is None:
+                card_id = normal_card_id(card_id)
+                row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
+                                   (card_id,)).fetchone()
             if row is None:
                 return None
             conn.execute("DELETE FROM cards WHERE card_id=?", (card_id,))

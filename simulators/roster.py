@@ -14,6 +14,8 @@ import io
 import re
 from pathlib import Path
 
+_DEVICE_HEX_ID = re.compile(r"[CFScfs]-[0-9A-Fa-f]{8,32}")
+
 
 class RosterFileError(ValueError):
     """A roster file the simulator cannot take students from; the message names the file."""
@@ -40,6 +42,8 @@ def subjects_from_roster(path: Path, shape: re.Pattern[str], device: str) -> lis
     for row in reader:
         ids = [*re.split(r"[;\s]+", (row.get("card_id") or "").strip()),
                (row.get("student_id") or "").strip()]
+        # The gateway stores gate and screener ids in capitals, as the devices send them.
+        ids = [v.upper() if _DEVICE_HEX_ID.fullmatch(v) else v for v in ids]
         for value in ids:
             if shape.fullmatch(value) and value not in seen:
                 seen.add(value)

@@ -17,7 +17,7 @@ ROSTER = (
     "2014003,Pupil 3,F,2014-03-01,c7,F-0000F003\n"           # a face id; no class-list id
     "2014004,Pupil 4,M,2014-03-01,c7,card-4\n"               # nothing a device can send
     "S-0000A005,Pupil 5,F,2014-03-01,c7,S-0000B005\n"        # a screener id enrolled as card
-    "2014006,Pupil 6,M,2014-03-01,c7,C-0000C006;S-0000B006\n"  # a card and a class-list id
+    "2014006,Pupil 6,M,2014-03-01,c7,c-0000c006;S-0000B006\n"  # a card and a class-list id
 )
 
 

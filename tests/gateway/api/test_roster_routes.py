@@ -225,3 +225,15 @@ def test_awkward_csv_is_imported_or_refused_never_a_500(campus: Campus, body: by
         assert r.json()["imported"] == 2
     else:
         assert "not readable as CSV after line 1" in r.json()["detail"]
+
+
+def test_ids_enrolled_in_lower_case_before_are_put_in_capitals(campus: Campus) -> None:
+    from gateway.roster import Roster
+
+    with campus.gateway.roster.db.transaction() as conn:
+        conn.execute("INSERT INTO cards(card_id, student_id) VALUES ('C-00a1b2c3', 's1')")
+    roster = Roster(campus.gateway.roster.db)  # the next start of the gateway
+    assert roster.student_for_card("C-00A1B2C3") == "s1"
+    assert "C-00A1B2C3" in roster.cards_of("s1")
+    r = campus.client.delete("/api/cards/c-00a1b2c3", headers=campus.auth("it1"))
+    assert r.status_code == 204 and roster.cards_of("s1") == []
