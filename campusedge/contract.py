@@ -144,6 +144,10 @@ class DeviceState(StrEnum):
     OFFLINE = "offline"
 
 
+# The largest clock offset a status may state (about 31 years).
+CLOCK_OFFSET_LIMIT_S = 1e9
+
+
 class Status(_Strict):
     """Retained birth and last-will message on `…/status`."""
 
@@ -159,7 +163,8 @@ class Status(_Strict):
     detail: StrictStr | None = Field(default=None, max_length=256)
     # How far a device's own real-time clock is from its edge box's (box minus device, in
     # seconds), for devices that have one; the gateway's clock-drift rule judges it.
-    clock_offset_s: Annotated[Finite, Field(ge=-1e9, le=1e9)] | None = None
+    clock_offset_s: Annotated[Finite, Field(ge=-CLOCK_OFFSET_LIMIT_S,
+                                            le=CLOCK_OFFSET_LIMIT_S)] | None = None
     # Offline on purpose: the box was stopped cleanly (a restart, maintenance). A last will
     # or a device fault leaves it false, and only those raise a device-offline alert.
     stopped: StrictBool = False

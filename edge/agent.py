@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from campusedge.contract import (
+    CLOCK_OFFSET_LIMIT_S,
     DeviceState,
     Event,
     EventMessage,
@@ -390,7 +391,11 @@ class EdgeAgent:
     def _rtc_offset(dev: TrackedDevice) -> float | None:
         """Box clock minus the device's real-time clock, rounded; None without an RTC."""
         offset = dev.clock.offset if dev.rtc else None
-        return round(offset, 3) if offset is not None else None
+        if offset is None:
+            return None
+        # Within the contract's bound (about 31 years): a box whose own clock was never set
+        # (1970) is that far from a gate's, and an out-of-range status would not be built.
+        return round(max(-CLOCK_OFFSET_LIMIT_S, min(CLOCK_OFFSET_LIMIT_S, offset)), 3)
 
     def _refresh_model_version(self, device_id: str, dev: TrackedDevice) -> bool:
         """A station that loaded another pose model (a config command) reports the new one."""

@@ -340,3 +340,21 @@ def test_a_clean_stop_publishes_stopped_statuses_and_no_fault(
     offline = [s for s in statuses if s.state == "offline"]
     assert offline and all(s.stopped for s in offline)
     assert {s.device_id for s in offline} == {"rope-01", "test-box"}
+
+
+def test_a_clock_offset_beyond_the_contracts_bound_is_clamped_not_a_crash() -> None:
+    from types import SimpleNamespace
+
+    from campusedge.contract import CLOCK_OFFSET_LIMIT_S, DeviceState, Status
+    from campusedge.topics import DeviceKind
+    from edge.agent import EdgeAgent
+
+    # A box that booted without a clock (1970) reading a gate whose own clock is right.
+    gate = SimpleNamespace(rtc=True, clock=SimpleNamespace(offset=-1.8e9))
+    offset = EdgeAgent._rtc_offset(gate)  # type: ignore[arg-type]
+    assert offset == -CLOCK_OFFSET_LIMIT_S
+    Status(device_id="gate-1", kind=DeviceKind.TEMP_GATE, state=DeviceState.ONLINE,
+           clock_offset_s=offset)  # builds: the status still goes out, drift and all
+    assert EdgeAgent._rtc_offset(SimpleNamespace(rtc=True, clock=SimpleNamespace(  # type: ignore[arg-type]
+        offset=12.3456))) == 12.346
+    assert EdgeAgent._rtc_offset(SimpleNamespace(rtc=False, clock=None)) is None  # type: ignore[arg-type]
