@@ -19,6 +19,7 @@ from campusedge.settings import MqttSettings
 from gateway.api.app import create_app
 from gateway.ingest import IngestSettings
 from gateway.service import Gateway, GatewaySettings
+from gateway.store.base import DEAD_LETTER_PAYLOAD_BYTES
 from gateway.store.sqlite import SqliteStore
 from tests.conftest import mqtt_settings_for
 from tests.gateway.mqtt_helpers import Collector, publish_all, reading, wait_until
@@ -137,7 +138,9 @@ def test_malformed_input_is_dead_lettered_and_ingest_goes_on(
     wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the valid message stored")
     stored = gateway.store.dead_letters()
     assert [d.reason for d in stored] == [EXPECTED_REASON[case]]
-    assert stored[0].payload == MALFORMED[case]
+    # The store keeps the payload, or its first 48 KiB for an oversize one.
+    kept = MALFORMED[case][:DEAD_LETTER_PAYLOAD_BYTES]
+    assert stored[0].payload == kept and len(kept) == min(len(MALFORMED[case]), 48 * 1024)
     text = TestClient(create_app(gateway)).get("/metrics").text
     assert f'campusedge_dead_letters_total{{reason="{EXPECTED_REASON[case]}"}} 1.0' in text
 
