@@ -148,7 +148,8 @@ def test_two_gateways_with_one_client_id_get_a_hint_in_the_log(
 class DeadLettersUnreadable(SqliteStore):
     """A real SQLite store that cannot list its dead letters (as an InfluxDB not up yet)."""
 
-    def dead_letters(self, *, limit: int = 1_000) -> list[DeadLetter]:
+    def dead_letters(self, *, limit: int = 1_000,
+                     topic_suffix: str | None = None) -> list[DeadLetter]:
         raise StoreUnavailable("influx query: ConnectError (injected)")
 
 
