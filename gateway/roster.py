@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from drivers.subject_ids import as_sent
 from gateway.state import StateDB
 
 SCHEMA = """
@@ -54,17 +55,9 @@ CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
-# A gate's or a screener's id: the devices send the hex in capitals, a spreadsheet may not.
-_DEVICE_HEX_ID = re.compile(r"[CFScfs]-[0-9A-Fa-f]{8,32}")
-
-
-def normal_card_id(card_id: str) -> str:
-    return card_id.upper() if _DEVICE_HEX_ID.fullmatch(card_id) else card_id
-
-
 def split_card_ids(cell: str) -> tuple[str, ...]:
     """The ids of a roster's card_id cell: several may be given, split by spaces or ";"."""
-    return tuple(dict.fromkeys(normal_card_id(part)
+    return tuple(dict.fromkeys(as_sent(part)
                                for part in re.split(r"[;\s]+", cell.strip()) if part))
 
 
@@ -171,9 +164,9 @@ class Roster:
         with self.db.transaction() as conn:
             for row in conn.execute("SELECT card_id FROM cards").fetchall():
                 card_id = str(row["card_id"])
-                if normal_card_id(card_id) != card_id:
+                if as_sent(card_id) != card_id:
                     conn.execute("UPDATE OR IGNORE cards SET card_id=? WHERE card_id=?",
-                                 (normal_card_id(card_id), card_id))
+                                 (as_sent(card_id), card_id))
 
     # --- classes and students -------------------------------------------------------------
     def add_class(self, class_id: str, school: str, name: str, grade: str,
@@ -349,7 +342,7 @@ class Roster:
 
     def enrol_card(self, student_id: str, card_id: str) -> None:
         """Enrol one more id for a student; an id enrolled for another student moves here."""
-        card_id = normal_card_id(card_id)
+        card_id = as_sent(card_id)
         if not CARD_ID.fullmatch(card_id):
             raise RosterError(f"card_id {card_id!r} is not an id a device sends")
         with self.db.transaction() as conn:
@@ -366,7 +359,7 @@ class Roster:
             row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
                                (card_id,)).fetchone()
             if row is None:
-                card_id = normal_card_id(card_id)
+                card_id = as_sent(card_id)
                 row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
                                    (card_id,)).fetchone()
             if row is None:

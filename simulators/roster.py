@@ -14,7 +14,7 @@ import io
 import re
 from pathlib import Path
 
-_DEVICE_HEX_ID = re.compile(r"[CFScfs]-[0-9A-Fa-f]{8,32}")
+from drivers.subject_ids import as_sent
 
 
 class RosterFileError(ValueError):
@@ -43,7 +43,7 @@ def subjects_from_roster(path: Path, shape: re.Pattern[str], device: str) -> lis
         ids = [*re.split(r"[;\s]+", (row.get("card_id") or "").strip()),
                (row.get("student_id") or "").strip()]
         # The gateway stores gate and screener ids in capitals, as the devices send them.
-        ids = [v.upper() if _DEVICE_HEX_ID.fullmatch(v) else v for v in ids]
+        ids = [as_sent(v) for v in ids]
         for value in ids:
             if shape.fullmatch(value) and value not in seen:
                 seen.add(value)
