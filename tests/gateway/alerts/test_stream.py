@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,16 +17,8 @@ from gateway.auth import Role
 from gateway.service import Gateway
 from tests.gateway.alerts.scenario import MORNING, batch, gate_pass
 from tests.gateway.alerts.test_api import make_gateway
+from tests.gateway.alerts.test_delivery import wait_until
 from tests.gateway.api_server import serve_api
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float = 10) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @dataclass

@@ -49,6 +49,23 @@ def _gateway(tmp_path: Path, mqtt_settings: MqttSettings) -> tuple[Gateway, str]
     return Gateway(settings, mqtt_settings), school
 
 
+def _open_session(client: TestClient, auth: dict[str, str], device: str) -> str:
+    """A fitness test session of class 5a with *device* handed to student s1."""
+    r = client.post("/api/lessons", headers=auth, json={
+        "class_id": "5a", "kind": "fitness_test", "assignments": {device: "s1"}})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _s1_item(client: TestClient, auth: dict[str, str], lesson_id: str,
+             item: str) -> dict[str, object] | None:
+    """Student s1's current result for *item* in the session, None while there is none."""
+    r = client.get(f"/api/fitness/sessions/{lesson_id}/results", headers=auth)
+    s1 = next(s for s in r.json()["students"] if s["student_id"] == "s1")
+    found: dict[str, object] | None = s1["items"].get(item)
+    return found
+
+
 def test_rope_result_over_mqtt_is_scored_and_served(tmp_path: Path,
                                                     mqtt_settings: MqttSettings) -> None:
     gateway, school = _gateway(tmp_path, mqtt_settings)
@@ -58,20 +75,14 @@ def test_rope_result_over_mqtt_is_scored_and_served(tmp_path: Path,
     try:
         assert gateway.ingest.connected.wait(10)
         with TestClient(create_app(gateway)) as client:
-            r = client.post("/api/lessons", headers=auth, json={
-                "class_id": "5a", "kind": "fitness_test", "assignments": {"rope-1": "s1"}})
-            assert r.status_code == 201, r.text
-            lesson_id = r.json()["id"]
+            lesson_id = _open_session(client, auth, "rope-1")
             event = rope_event(school, "rope-1", 7, 150)
             publish_all(mqtt_settings, [event, event])  # the rope resends: stored once
             wait_until(lambda: gateway.ingest.stats["stored"] + gateway.ingest.stats[
                 "duplicates"] == 2, what="both copies committed")
 
             def rope() -> dict[str, object] | None:
-                r = client.get(f"/api/fitness/sessions/{lesson_id}/results", headers=auth)
-                s1 = next(s for s in r.json()["students"] if s["student_id"] == "s1")
-                item: dict[str, object] | None = s1["items"].get("rope_skip_1min")
-                return item
+                return _s1_item(client, auth, lesson_id, "rope_skip_1min")
 
             wait_until(lambda: rope() is not None, what="the scored rope result")
             shown = rope()
@@ -92,10 +103,7 @@ def test_timed_runs_over_mqtt_are_scored_and_kept_as_history(
     try:
         assert gateway.ingest.connected.wait(10)
         with TestClient(create_app(gateway)) as client:
-            r = client.post("/api/lessons", headers=auth, json={
-                "class_id": "5a", "kind": "fitness_test", "assignments": {"gate-1": "s1"}})
-            assert r.status_code == 201, r.text
-            lesson_id = r.json()["id"]
+            lesson_id = _open_session(client, auth, "gate-1")
             # Two attempts at the 50 m sprint, then a run the device could not place.
             publish_all(mqtt_settings, [
                 run_time_event(school, "gate-1", 1, "run_50m", 9.3),
@@ -104,9 +112,7 @@ def test_timed_runs_over_mqtt_are_scored_and_kept_as_history(
             wait_until(lambda: gateway.ingest.stats["stored"] == 3, what="three events stored")
 
             def sprint() -> dict[str, object] | None:
-                r = client.get(f"/api/fitness/sessions/{lesson_id}/results", headers=auth)
-                s1 = next(s for s in r.json()["students"] if s["student_id"] == "s1")
-                item: dict[str, object] | None = s1["items"].get("run_50m")
+                item = _s1_item(client, auth, lesson_id, "run_50m")
                 return item if item and item.get("attempts") == 2 else None
 
             wait_until(lambda: sprint() is not None, what="both scored sprint attempts")
