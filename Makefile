@@ -35,6 +35,7 @@ services:
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy campusedge edge gateway drivers simulators models firmware_configs

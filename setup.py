@@ -13,7 +13,8 @@ setup(
         # static files), so that their files install as package data.
         *find_namespace_packages(
             include=["campusedge*", "edge*", "gateway*", "drivers*", "simulators*"],
-            exclude=["*.__pycache__", "*.__pycache__.*"]),
+            exclude=["*.__pycache__", "*.__pycache__.*"],
+        ),
         *DATA_PACKAGES,
     ],
     package_dir=DATA_PACKAGES,

@@ -33,7 +33,8 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> None:
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"nothing listens on {host}:{port} after {timeout_s:g} s") from None
+                    f"nothing listens on {host}:{port} after {timeout_s:g} s"
+                ) from None
             time.sleep(0.05)
 
 
@@ -45,8 +46,9 @@ def _hash_password(binary: str, password_file: Path, users: dict[str, str]) -> N
     password_file.unlink(missing_ok=True)
     for i, (user, password) in enumerate(users.items()):
         flags = ["-b", "-c"] if i == 0 else ["-b"]
-        subprocess.run([tool, *flags, str(password_file), user, password], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [tool, *flags, str(password_file), user, password], check=True, capture_output=True
+        )
 
 
 @dataclass
@@ -81,25 +83,27 @@ class MosquittoProcess:
         password_file = self.data_dir / "passwords"
         _hash_password(self.binary, password_file, self.users)
         self.config_path.write_text(
-            "\n".join([
-                # Stay the user that started us, so the broker can read its own temporary files.
-                "user " + _current_user(),
-                "per_listener_settings false",
-                f"listener {self.port} {self.host}",
-                "allow_anonymous false",
-                f"password_file {password_file}",
-                "persistence true",
-                f"persistence_location {self.data_dir}/",
-                "autosave_interval 1",
-                f"max_inflight_messages {self.max_inflight}",
-                f"max_queued_messages {self.max_queued}",
-                "max_queued_bytes 0",
-                f"log_dest file {self.log_path}",
-                "log_type error",
-                "log_type warning",
-                "log_type notice",
-                "",
-            ])
+            "\n".join(
+                [
+                    # Stay the user that started us, so the broker can read its own temporary files.
+                    "user " + _current_user(),
+                    "per_listener_settings false",
+                    f"listener {self.port} {self.host}",
+                    "allow_anonymous false",
+                    f"password_file {password_file}",
+                    "persistence true",
+                    f"persistence_location {self.data_dir}/",
+                    "autosave_interval 1",
+                    f"max_inflight_messages {self.max_inflight}",
+                    f"max_queued_messages {self.max_queued}",
+                    "max_queued_bytes 0",
+                    f"log_dest file {self.log_path}",
+                    "log_type error",
+                    "log_type warning",
+                    "log_type notice",
+                    "",
+                ]
+            )
         )
 
     def start(self, timeout_s: float = 10.0) -> None:
@@ -108,9 +112,12 @@ class MosquittoProcess:
         assert self.binary is not None
         # Its own session: a Ctrl-C in the terminal goes to the demo, which stops the broker
         # last, after the gateway has let go of it, instead of the broker dying first.
-        self._proc = subprocess.Popen([self.binary, "-c", str(self.config_path)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            [self.binary, "-c", str(self.config_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             wait_for_port(self.host, self.port, timeout_s)
         except TimeoutError:

@@ -48,8 +48,9 @@ def _finite(v: float) -> float:
     except OverflowError:  # an integer too large for any float (JSON allows 1 followed by 400 0s)
         finite = False
     if not finite:
-        raise ValueError("value must be a finite number (no NaN, infinity or integer beyond "
-                         "the float range)")
+        raise ValueError(
+            "value must be a finite number (no NaN, infinity or integer beyond the float range)"
+        )
     return v
 
 
@@ -66,8 +67,9 @@ def _utc(v: datetime) -> datetime:
     except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 has no UTC time in range
         raise ValueError(f"timestamp {v.isoformat()} is out of range in UTC") from None
     if v < EARLIEST_TS:
-        raise ValueError(f"timestamp {v.isoformat()} is before 1970-01-01T00:00:00Z: the "
-                         "device clock is not set")
+        raise ValueError(
+            f"timestamp {v.isoformat()} is before 1970-01-01T00:00:00Z: the device clock is not set"
+        )
     return v
 
 
@@ -78,8 +80,9 @@ def _not_bool(v: object) -> object:
     return v
 
 
-SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_bool),
-                          Field(description="schema version")]
+SchemaVersion = Annotated[
+    Literal[1], BeforeValidator(_not_bool), Field(description="schema version")
+]
 DeviceId = Annotated[StrictStr, AfterValidator(lambda v: check_id(v, "device id"))]
 Finite = Annotated[StrictFloat | StrictInt, AfterValidator(_finite)]
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
@@ -163,8 +166,9 @@ class Status(_Strict):
     detail: StrictStr | None = Field(default=None, max_length=256)
     # How far a device's own real-time clock is from its edge box's (box minus device, in
     # seconds), for devices that have one; the gateway's clock-drift rule judges it.
-    clock_offset_s: Annotated[Finite, Field(ge=-CLOCK_OFFSET_LIMIT_S,
-                                            le=CLOCK_OFFSET_LIMIT_S)] | None = None
+    clock_offset_s: (
+        Annotated[Finite, Field(ge=-CLOCK_OFFSET_LIMIT_S, le=CLOCK_OFFSET_LIMIT_S)] | None
+    ) = None
     # Offline on purpose: the box was stopped cleanly (a restart, maintenance). A last will
     # or a device fault leaves it false, and only those raise a device-offline alert.
     stopped: StrictBool = False
@@ -176,8 +180,11 @@ class Status(_Strict):
         """The JSON to publish: fields added to schema version 1 later (a clock offset, a
         clean stop, the edge box) go only when set, so an older gateway, whose Status forbids
         fields it does not know, still takes every status that does not need them."""
-        later = {"clock_offset_s": self.clock_offset_s is None, "stopped": not self.stopped,
-                 "edge_id": self.edge_id is None}
+        later = {
+            "clock_offset_s": self.clock_offset_s is None,
+            "stopped": not self.stopped,
+            "edge_id": self.edge_id is None,
+        }
         return self.model_dump_json(exclude={k for k, unset in later.items() if unset}).encode()
 
 
@@ -196,6 +203,7 @@ class EnvelopeError(ValueError):
 def check_not_future(ts: datetime, now: datetime, tolerance: timedelta) -> None:
     """Reject timestamps too far ahead of the receiver's clock (a broken or unset device clock)."""
     if ts > now + tolerance:
-        raise EnvelopeError("future_timestamp",
-                            f"timestamp {ts.isoformat()} is more than {tolerance} ahead of "
-                            f"{now.isoformat()}")
+        raise EnvelopeError(
+            "future_timestamp",
+            f"timestamp {ts.isoformat()} is more than {tolerance} ahead of {now.isoformat()}",
+        )

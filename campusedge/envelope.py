@@ -23,7 +23,10 @@ from campusedge.topics import Channel, DeviceTopic
 from campusedge.units import METRICS, UnitError, normalize
 
 _MODELS: dict[Channel, type[ReadingMessage | EventMessage | Status]] = {
-    Channel.READING: ReadingMessage, Channel.EVENT: EventMessage, Channel.STATUS: Status}
+    Channel.READING: ReadingMessage,
+    Channel.EVENT: EventMessage,
+    Channel.STATUS: Status,
+}
 
 
 def _reject_constant(name: str) -> Any:
@@ -45,8 +48,9 @@ def load_json(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, A
     except (json.JSONDecodeError, RecursionError) as exc:
         raise EnvelopeError("not_json", f"payload is not JSON: {exc}") from None
     except ValueError as exc:  # JSON, but a number Python will not read (over 4300 digits)
-        raise EnvelopeError("invalid", f"payload holds a number that cannot be read: {exc}"
-                            ) from None
+        raise EnvelopeError(
+            "invalid", f"payload holds a number that cannot be read: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise EnvelopeError("invalid", f"payload is a JSON {type(data).__name__}, not an object")
     # Without `v` a payload is version 1 (the schema's default), so what is wrong with it is
@@ -55,9 +59,10 @@ def load_json(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, A
         version = data["v"]
         # type() and not isinstance(): JSON true must not pass as version 1.
         if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
-            raise EnvelopeError("unsupported_version",
-                                f"schema version {version!r} is not one of "
-                                f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}")
+            raise EnvelopeError(
+                "unsupported_version",
+                f"schema version {version!r} is not one of {sorted(SUPPORTED_SCHEMA_VERSIONS)}",
+            )
     return data
 
 
@@ -85,8 +90,9 @@ def _canonical(r: Reading) -> bool:
     return r.unit is spec.unit and spec.minimum <= r.value <= spec.maximum
 
 
-def _validate(model: type[ReadingMessage | EventMessage | Status], payload: bytes,
-              max_bytes: int) -> ReadingMessage | EventMessage | Status:
+def _validate(
+    model: type[ReadingMessage | EventMessage | Status], payload: bytes, max_bytes: int
+) -> ReadingMessage | EventMessage | Status:
     if len(payload) > max_bytes:
         raise EnvelopeError("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
     try:
@@ -117,9 +123,11 @@ def parse_message(
     """
     msg = _validate(_MODELS[topic.channel], payload, max_bytes)
     if msg.device_id != topic.device_id or msg.kind != topic.kind:
-        raise EnvelopeError("topic_mismatch",
-                            f"payload is for {msg.kind.value}/{msg.device_id}, topic for "
-                            f"{topic.kind.value}/{topic.device_id}")
+        raise EnvelopeError(
+            "topic_mismatch",
+            f"payload is for {msg.kind.value}/{msg.device_id}, topic for "
+            f"{topic.kind.value}/{topic.device_id}",
+        )
     if isinstance(msg, Status):
         return msg
     check_not_future(msg.ts, now, future_tolerance)

@@ -38,8 +38,10 @@ class TopicError(ValueError):
 def check_id(value: str, what: str) -> str:
     """Return *value* if it is a valid school or device id, else raise TopicError."""
     if not _ID.fullmatch(value):
-        raise TopicError(f"invalid {what} {value!r}: use 1-64 characters from A-Z a-z 0-9 _ . : -, "
-                         "starting with a letter or digit")
+        raise TopicError(
+            f"invalid {what} {value!r}: use 1-64 characters from A-Z a-z 0-9 _ . : -, "
+            "starting with a letter or digit"
+        )
     return value
 
 

@@ -129,10 +129,13 @@ def normalize(metric: Metric, value: float, unit: Unit) -> tuple[float, Unit]:
     if unit != spec.unit:
         convert = CONVERSIONS.get((unit, spec.unit))
         if convert is None:
-            raise UnitError(f"{metric.value}: unit {unit.value!r} cannot be converted to "
-                            f"{spec.unit.value!r}")
+            raise UnitError(
+                f"{metric.value}: unit {unit.value!r} cannot be converted to {spec.unit.value!r}"
+            )
         value = convert(value)
     if not spec.minimum <= value <= spec.maximum:
-        raise UnitError(f"{metric.value}: {value:g} {spec.unit.value} is outside the plausible "
-                        f"range {spec.minimum:g}..{spec.maximum:g}")
+        raise UnitError(
+            f"{metric.value}: {value:g} {spec.unit.value} is outside the plausible "
+            f"range {spec.minimum:g}..{spec.maximum:g}"
+        )
     return value, spec.unit

@@ -52,8 +52,9 @@ class Config(DriverConfig):
     # A band that supports contact detection but reports no contact measures nothing useful;
     # many bands still send a stale or zero heart rate then.
     drop_without_contact: bool = True
-    max_rr_per_frame: int = Field(default=9, ge=0, le=9,
-                                  description="a 20-byte notification holds at most 9 RR values")
+    max_rr_per_frame: int = Field(
+        default=9, ge=0, le=9, description="a 20-byte notification holds at most 9 RR values"
+    )
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,16 @@ def parse(frame: bytes) -> Measurement:
     rest = len(frame) - pos
     if flags & FLAG_RR:
         if rest == 0 or rest % 2:
-            raise DecodeError(f"heart rate measurement: RR-interval field of {rest} bytes at "
-                              f"offset {pos} is not a whole number of uint16 values")
+            raise DecodeError(
+                f"heart rate measurement: RR-interval field of {rest} bytes at "
+                f"offset {pos} is not a whole number of uint16 values"
+            )
         rr = list(struct.unpack_from(f"<{rest // 2}H", frame, pos))
     elif rest:
-        raise DecodeError(f"heart rate measurement: {rest} trailing bytes at offset {pos} "
-                          "with no RR-interval flag")
+        raise DecodeError(
+            f"heart rate measurement: {rest} trailing bytes at offset {pos} "
+            "with no RR-interval flag"
+        )
     return Measurement(
         heart_rate=hr,
         contact_supported=bool(flags & FLAG_CONTACT_SUPPORTED),
@@ -140,19 +145,31 @@ class HrBand:
         assert isinstance(cfg, Config)
         m = parse(frame)
         if m.contact_supported and not m.contact_detected and cfg.drop_without_contact:
-            return [Decoded(readings=[reading(Metric.SKIN_CONTACT, 0, Unit.BOOL, "contact")],
-                            time_quality=TimeQuality.RECEIVED)]
+            return [
+                Decoded(
+                    readings=[reading(Metric.SKIN_CONTACT, 0, Unit.BOOL, "contact")],
+                    time_quality=TimeQuality.RECEIVED,
+                )
+            ]
         readings: list[Reading] = [
             reading(Metric.HEART_RATE, m.heart_rate, Unit.BPM, "heart rate"),
         ]
         if m.contact_supported:
-            readings.append(reading(Metric.SKIN_CONTACT, int(m.contact_detected), Unit.BOOL,
-                                    "contact"))
+            readings.append(
+                reading(Metric.SKIN_CONTACT, int(m.contact_detected), Unit.BOOL, "contact")
+            )
         if m.energy_kj is not None:
-            readings.append(reading(Metric.ENERGY_EXPENDED, m.energy_kj, Unit.KILOJOULE,
-                                    "energy expended"))
+            readings.append(
+                reading(Metric.ENERGY_EXPENDED, m.energy_kj, Unit.KILOJOULE, "energy expended")
+            )
         if cfg.emit_rr_intervals:
             for i, rr in enumerate(m.rr_1024[: cfg.max_rr_per_frame]):
-                readings.append(reading(Metric.RR_INTERVAL, round(rr / RR_UNITS_PER_SECOND, 6),
-                                        Unit.SECOND, f"RR interval {i}"))
+                readings.append(
+                    reading(
+                        Metric.RR_INTERVAL,
+                        round(rr / RR_UNITS_PER_SECOND, 6),
+                        Unit.SECOND,
+                        f"RR interval {i}",
+                    )
+                )
         return [Decoded(readings=readings, time_quality=TimeQuality.RECEIVED)]

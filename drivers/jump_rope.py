@@ -117,9 +117,20 @@ class Realtime:
     battery_pct: int
 
     def encode(self) -> bytes:
-        return frame(FrameType.REALTIME, _REALTIME.pack(
-            self.rope, self.packet, self.base_ms, self.status, self.mode, self.set_value,
-            self.elapsed_s, self.count, self.battery_pct))
+        return frame(
+            FrameType.REALTIME,
+            _REALTIME.pack(
+                self.rope,
+                self.packet,
+                self.base_ms,
+                self.status,
+                self.mode,
+                self.set_value,
+                self.elapsed_s,
+                self.count,
+                self.battery_pct,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -137,10 +148,22 @@ class Result:
     trips: int
 
     def encode(self) -> bytes:
-        return frame(FrameType.RESULT, _RESULT.pack(
-            self.rope, self.packet, self.base_ms, self.started_unix_s, self.mode,
-            self.set_value, self.total_time_s, self.total_count, self.avg_rate, self.max_rate,
-            self.trips))
+        return frame(
+            FrameType.RESULT,
+            _RESULT.pack(
+                self.rope,
+                self.packet,
+                self.base_ms,
+                self.started_unix_s,
+                self.mode,
+                self.set_value,
+                self.total_time_s,
+                self.total_count,
+                self.avg_rate,
+                self.max_rate,
+                self.trips,
+            ),
+        )
 
 
 def encode_ack(rope: int, packet: int, base_ms: int, command: int, result: int) -> bytes:
@@ -235,7 +258,7 @@ class RopeFramer:
                     del buf[:1]
                     continue
                 break
-            body = bytes(buf[1:2 + length])
+            body = bytes(buf[1 : 2 + length])
             if struct.unpack_from(">H", buf, 2 + length)[0] != crc16_ccitt(body):
                 # A 0xA5 inside garbage, or a corrupted frame: resynchronise one byte later so
                 # a real frame that starts inside this window is not swallowed.
@@ -255,8 +278,11 @@ def _complete_frame_after(buf: bytearray, pos: int) -> bool:
         if i + 1 < len(buf):
             length = buf[i + 1]
             end = i + 2 + length
-            if 1 <= length <= MAX_BODY and end + 2 <= len(buf) and struct.unpack_from(
-                    ">H", buf, end)[0] == crc16_ccitt(bytes(buf[i + 1:end])):
+            if (
+                1 <= length <= MAX_BODY
+                and end + 2 <= len(buf)
+                and struct.unpack_from(">H", buf, end)[0] == crc16_ccitt(bytes(buf[i + 1 : end]))
+            ):
                 return True
         i = buf.find(START, i + 1)
     return False
@@ -271,13 +297,12 @@ def unwrap(raw: bytes) -> tuple[int, bytes]:
     if not 1 <= length <= MAX_BODY:
         raise DecodeError(f"rope frame: length byte {length} outside 1..{MAX_BODY}")
     if len(raw) != length + 4:
-        raise DecodeError(f"rope frame: {len(raw)} bytes, but the length byte says "
-                          f"{length + 4}")
-    body = raw[1:2 + length]
+        raise DecodeError(f"rope frame: {len(raw)} bytes, but the length byte says {length + 4}")
+    body = raw[1 : 2 + length]
     crc = struct.unpack_from(">H", raw, 2 + length)[0]
     if crc != crc16_ccitt(body):
         raise DecodeError(f"rope frame: CRC 0x{crc:04X} does not match 0x{crc16_ccitt(body):04X}")
-    return raw[2], bytes(raw[3:2 + length])
+    return raw[2], bytes(raw[3 : 2 + length])
 
 
 def _exact(payload: bytes, st: struct.Struct, what: str) -> tuple[int, ...]:
@@ -333,9 +358,15 @@ class JumpRope:
                     reading(Metric.ROPE_COUNT, rec.count, Unit.COUNT, "count"),
                     reading(Metric.ROPE_ELAPSED, rec.elapsed_s, Unit.SECOND, "elapsed time"),
                 ]
-            return [Decoded(source=str(rec.rope), readings=readings,
-                            device_time_s=rec.base_ms / 1000.0,
-                            time_quality=TimeQuality.ESTIMATED, frame_id=rec.packet)]
+            return [
+                Decoded(
+                    source=str(rec.rope),
+                    readings=readings,
+                    device_time_s=rec.base_ms / 1000.0,
+                    time_quality=TimeQuality.ESTIMATED,
+                    frame_id=rec.packet,
+                )
+            ]
         if isinstance(rec, Result):
             event = Event(
                 type="rope_result",
@@ -352,11 +383,26 @@ class JumpRope:
                     "started_unix_s": rec.started_unix_s,
                 },
             )
-            return [Decoded(source=str(rec.rope), event=event,
-                            device_time_s=rec.base_ms / 1000.0,
-                            time_quality=TimeQuality.ESTIMATED, frame_id=rec.packet)]
+            return [
+                Decoded(
+                    source=str(rec.rope),
+                    event=event,
+                    device_time_s=rec.base_ms / 1000.0,
+                    time_quality=TimeQuality.ESTIMATED,
+                    frame_id=rec.packet,
+                )
+            ]
         rope, packet, base_ms, cmd, result = rec
-        ack = Event(type="rope_command_ack",
-                    attributes={"command": f"0x{cmd:02X}", "ok": result == 0, "result": result})
-        return [Decoded(source=str(rope), event=ack, device_time_s=base_ms / 1000.0,
-                        time_quality=TimeQuality.ESTIMATED, frame_id=packet)]
+        ack = Event(
+            type="rope_command_ack",
+            attributes={"command": f"0x{cmd:02X}", "ok": result == 0, "result": result},
+        )
+        return [
+            Decoded(
+                source=str(rope),
+                event=ack,
+                device_time_s=base_ms / 1000.0,
+                time_quality=TimeQuality.ESTIMATED,
+                frame_id=packet,
+            )
+        ]

@@ -57,7 +57,7 @@ class LineFramer:
                     buf.clear()
                 break
             line = bytes(buf[:end]).rstrip(b"\r")
-            del buf[:end + 1]
+            del buf[: end + 1]
             if len(line) > self._max_len:
                 self._discarded += len(line)
                 self._corrupted += 1

@@ -69,34 +69,45 @@ def parse_source(text: str) -> CameraSource:
         return CameraSource(SourceKind.FILE, path)
     if text.lower().endswith(VIDEO_EXTENSIONS):
         return CameraSource(SourceKind.FILE, text)
-    raise SourceError(f"camera source {text!r}: use file:<path>, rtsp://host/stream or "
-                      "usb:<index>")
+    raise SourceError(f"camera source {text!r}: use file:<path>, rtsp://host/stream or usb:<index>")
 
 
 class Config(DriverConfig):
     """One PE station: the camera, and what it counts and how results are reported."""
 
     source: str = Field(description="file:<path>, rtsp://… or usb:<index>")
-    max_fps: float = Field(default=15.0, gt=0, le=120,
-                           description="frames beyond this rate are skipped")
+    max_fps: float = Field(
+        default=15.0, gt=0, le=120, description="frames beyond this rate are skipped"
+    )
     width: int | None = Field(default=None, ge=16, le=4096)
     height: int | None = Field(default=None, ge=16, le=4096)
     # A device model leaves the exercise to the box entry; a box device must name it.
     exercise: Exercise | None = None
-    duration_s: int | None = Field(default=None, ge=5, le=3600,
-                                   description="a timed test: the set ends this long after "
-                                               "its first rep and its event says so")
-    model_file: str = Field(default="pose_landmark_full.onnx",
-                            description="ONNX pose model; a bare name is looked up in the "
-                                        "installed models folder")
+    duration_s: int | None = Field(
+        default=None,
+        ge=5,
+        le=3600,
+        description="a timed test: the set ends this long after "
+        "its first rep and its event says so",
+    )
+    model_file: str = Field(
+        default="pose_landmark_full.onnx",
+        description="ONNX pose model; a bare name is looked up in the installed models folder",
+    )
     threads: int = Field(default=1, ge=1, le=16, description="onnxruntime intra-op threads")
-    infer_every: int | None = Field(default=None, ge=1, le=10,
-                                    description="run the model on every n-th frame; default "
-                                                "from the camera's frame rate and the exercise")
-    live_interval_s: float = Field(default=1.0, gt=0, le=60,
-                                   description="at most one live reading per interval")
-    set_idle_s: float = Field(default=8.0, gt=0, le=600,
-                              description="a set ends after this long without a rep")
+    infer_every: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="run the model on every n-th frame; default "
+        "from the camera's frame rate and the exercise",
+    )
+    live_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="at most one live reading per interval"
+    )
+    set_idle_s: float = Field(
+        default=8.0, gt=0, le=600, description="a set ends after this long without a rep"
+    )
     min_set_reps: int = Field(default=1, ge=1, description="shorter sets are not reported")
     start_frame: int = Field(default=0, ge=0, description="file sources: first frame")
     end_frame: int | None = Field(default=None, ge=0, description="file sources: last frame")
@@ -110,8 +121,7 @@ class Config(DriverConfig):
     @model_validator(mode="after")
     def _frames_in_order(self) -> Config:
         if self.end_frame is not None and self.end_frame < self.start_frame:
-            raise ValueError(f"end_frame {self.end_frame} is before start_frame "
-                             f"{self.start_frame}")
+            raise ValueError(f"end_frame {self.end_frame} is before start_frame {self.start_frame}")
         return self
 
 
@@ -130,5 +140,7 @@ class PeStationCamera:
         """What a device model may leave out but a station on a box needs; ValueError if not."""
         assert isinstance(cfg, Config)
         if cfg.exercise is None:
-            raise ValueError("a pe_station device needs config.exercise, one of "
-                             + ", ".join(e.value for e in Exercise))
+            raise ValueError(
+                "a pe_station device needs config.exercise, one of "
+                + ", ".join(e.value for e in Exercise)
+            )

@@ -63,8 +63,15 @@ def checksum(body: str) -> str:
     return f"{x:02X}"
 
 
-def encode(seq: int, time: datetime, subject: str, site: str, temp_c: float, ambient_c: float,
-           decision: str) -> bytes:
+def encode(
+    seq: int,
+    time: datetime,
+    subject: str,
+    site: str,
+    temp_c: float,
+    ambient_c: float,
+    decision: str,
+) -> bytes:
     """One gate line (used by the simulator and the round-trip tests)."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{time.microsecond // 1000:03d}Z"
     body = f"TG,{seq},{stamp},{subject},{site},{temp_c:.1f},{ambient_c:.1f},{decision}"
@@ -122,8 +129,12 @@ class TempGate:
             type="gate_pass",
             readings=[
                 reading(Metric.BODY_TEMPERATURE, body_c, Unit.CELSIUS, "temperature"),
-                reading(Metric.AMBIENT_TEMPERATURE, _temp(ambient, "ambient"), Unit.CELSIUS,
-                        "ambient temperature"),
+                reading(
+                    Metric.AMBIENT_TEMPERATURE,
+                    _temp(ambient, "ambient"),
+                    Unit.CELSIUS,
+                    "ambient temperature",
+                ),
             ],
             attributes={
                 "subject_id": subject,
@@ -134,5 +145,8 @@ class TempGate:
             },
         )
         quality = TimeQuality.SYNCED if cfg.clock_synced else TimeQuality.UNSYNCED
-        return [Decoded(event=event, device_time_s=when.timestamp(), time_quality=quality,
-                        frame_id=int(seq))]
+        return [
+            Decoded(
+                event=event, device_time_s=when.timestamp(), time_quality=quality, frame_id=int(seq)
+            )
+        ]

@@ -89,8 +89,9 @@ def encode(rec: Record) -> bytes:
     parts = ["#VS", str(rec.record_no), rec.subject]
     parts += [_fmt(v, ".1f") for v in (*rec.uncorrected, *rec.corrected)]
     for r in rec.refraction:
-        parts += ["", "", ""] if r is None else [f"{r.sphere:+.2f}", f"{r.cylinder:+.2f}",
-                                                 str(r.axis)]
+        parts += (
+            ["", "", ""] if r is None else [f"{r.sphere:+.2f}", f"{r.cylinder:+.2f}", str(r.axis)]
+        )
     text = ",".join(parts)
     return f"{text};{crc16_ccitt(text.encode('ascii')):04X}\r\n".encode("ascii")
 
@@ -107,12 +108,14 @@ def _refraction(s: str, c: str, a: str, eye: str) -> Refraction | None:
     if not (s or c or a):
         return None
     if not (s and c and a):
-        raise DecodeError(f"screening record: {eye} eye refraction needs sphere, cylinder and "
-                          "axis together")
+        raise DecodeError(
+            f"screening record: {eye} eye refraction needs sphere, cylinder and axis together"
+        )
     for value, what in ((s, "sphere"), (c, "cylinder")):
         if not _DIOPTRE.fullmatch(value):
-            raise DecodeError(f"screening record: {eye} {what} {value!r} is not dioptres like "
-                              "-1.25")
+            raise DecodeError(
+                f"screening record: {eye} {what} {value!r} is not dioptres like -1.25"
+            )
     if not _AXIS.fullmatch(a) or int(a) > 180:
         raise DecodeError(f"screening record: {eye} axis {a!r} is not 0-180 degrees")
     return Refraction(float(s), float(c), int(a))
@@ -138,12 +141,15 @@ def parse(frame: bytes) -> Record:
     rec = Record(
         record_no=int(f[1]),
         subject=f[2],
-        uncorrected=(_acuity(f[3], "right uncorrected acuity"),
-                     _acuity(f[4], "left uncorrected acuity")),
-        corrected=(_acuity(f[5], "right corrected acuity"),
-                   _acuity(f[6], "left corrected acuity")),
-        refraction=(_refraction(f[7], f[8], f[9], "right"),
-                    _refraction(f[10], f[11], f[12], "left")),
+        uncorrected=(
+            _acuity(f[3], "right uncorrected acuity"),
+            _acuity(f[4], "left uncorrected acuity"),
+        ),
+        corrected=(_acuity(f[5], "right corrected acuity"), _acuity(f[6], "left corrected acuity")),
+        refraction=(
+            _refraction(f[7], f[8], f[9], "right"),
+            _refraction(f[10], f[11], f[12], "left"),
+        ),
     )
     if rec.uncorrected == (None, None) and rec.refraction == (None, None):
         raise DecodeError("screening record: neither acuity nor refraction was measured")
@@ -157,10 +163,13 @@ _ACUITY_METRICS = {
     ("corrected", 1): Metric.ACUITY_CORRECTED_LEFT,
 }
 _REFRACTION_METRICS = (
-    (Metric.SPHERE_RIGHT, Metric.CYLINDER_RIGHT, Metric.AXIS_RIGHT,
-     Metric.SPHERICAL_EQUIVALENT_RIGHT),
-    (Metric.SPHERE_LEFT, Metric.CYLINDER_LEFT, Metric.AXIS_LEFT,
-     Metric.SPHERICAL_EQUIVALENT_LEFT),
+    (
+        Metric.SPHERE_RIGHT,
+        Metric.CYLINDER_RIGHT,
+        Metric.AXIS_RIGHT,
+        Metric.SPHERICAL_EQUIVALENT_RIGHT,
+    ),
+    (Metric.SPHERE_LEFT, Metric.CYLINDER_LEFT, Metric.AXIS_LEFT, Metric.SPHERICAL_EQUIVALENT_LEFT),
 )
 
 
@@ -195,6 +204,9 @@ class VisionScreener:
                 reading(axis, refr.axis, Unit.DEGREE, axis.value),
                 reading(se, refr.spherical_equivalent, Unit.DIOPTRE, se.value),
             ]
-        event = Event(type="vision_screening", readings=readings,
-                      attributes={"subject_id": rec.subject, "record_no": rec.record_no})
+        event = Event(
+            type="vision_screening",
+            readings=readings,
+            attributes={"subject_id": rec.subject, "record_no": rec.record_no},
+        )
         return [Decoded(event=event, time_quality=TimeQuality.RECEIVED, frame_id=rec.record_no)]

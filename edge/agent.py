@@ -112,8 +112,13 @@ def _rope_time_sync() -> list[bytes]:
 class EdgeAgent:
     """Owns the buffer and the MQTT link; device threads only feed its queue."""
 
-    def __init__(self, box: BoxConfig, mqtt: MqttSettings, buffer_path: Path | None = None,
-                 runners: list[DeviceRunner] | None = None) -> None:
+    def __init__(
+        self,
+        box: BoxConfig,
+        mqtt: MqttSettings,
+        buffer_path: Path | None = None,
+        runners: list[DeviceRunner] | None = None,
+    ) -> None:
         self.box = box
         b = box.box
         self.school = b.school
@@ -139,8 +144,15 @@ class EdgeAgent:
                     continue  # cameras feed on-device inference, not this byte pipeline
                 # The ropes' clocks are set on every (re)connection of the base station.
                 on_open = _rope_time_sync if dev.model.driver == "jump_rope" else None
-                runners.append(DeviceRunner(dev, DRIVERS[dev.model.driver], self.queue.put,
-                                            self._stop_devices, on_open=on_open))
+                runners.append(
+                    DeviceRunner(
+                        dev,
+                        DRIVERS[dev.model.driver],
+                        self.queue.put,
+                        self._stop_devices,
+                        on_open=on_open,
+                    )
+                )
         self.runners = {r.dev.entry.id: r for r in runners}
         self.stations = self._camera_stations()
         self.model_versions = dict(b.model_versions)
@@ -150,15 +162,19 @@ class EdgeAgent:
                 self.model_versions.setdefault(name, version)
             # Known before the first result, so a camera that never opens still has a status.
             self._devices[st.device_id] = TrackedDevice(
-                kind=st.dev.kind, firmware=st.dev.model.firmware, runner=st,
-                model_versions=versions)
-        self._edge_topic = str(DeviceTopic(self.school, DeviceKind.EDGE, self.edge_id,
-                                           Channel.STATUS))
-        self.link = MqttLink(mqtt, client_id=f"edge-{self.school}-{self.edge_id}",
-                             will_topic=self._edge_topic,
-                             will_payload=self._edge_status(DeviceState.OFFLINE),
-                             subscriptions=[cmd_topic(self.school, self.edge_id, "#")],
-                             max_inflight=b.inflight)
+                kind=st.dev.kind, firmware=st.dev.model.firmware, runner=st, model_versions=versions
+            )
+        self._edge_topic = str(
+            DeviceTopic(self.school, DeviceKind.EDGE, self.edge_id, Channel.STATUS)
+        )
+        self.link = MqttLink(
+            mqtt,
+            client_id=f"edge-{self.school}-{self.edge_id}",
+            will_topic=self._edge_topic,
+            will_payload=self._edge_status(DeviceState.OFFLINE),
+            subscriptions=[cmd_topic(self.school, self.edge_id, "#")],
+            max_inflight=b.inflight,
+        )
 
     def _camera_stations(self) -> dict[str, StationRunner]:
         """PE-station cameras: each counts in its own thread and submits what it counted."""
@@ -168,8 +184,10 @@ class EdgeAgent:
         # Imported only for a box with a camera: the pose pipeline brings OpenCV, NumPy and
         # onnxruntime, about 80 MB of resident memory that a gate or band box has no use for.
         from edge.station_runner import StationRunner
-        return {dev.entry.id: StationRunner(dev, self.submit, self._stop_devices)
-                for dev in cameras}
+
+        return {
+            dev.entry.id: StationRunner(dev, self.submit, self._stop_devices) for dev in cameras
+        }
 
     # -- running -----------------------------------------------------------------------
 
@@ -194,8 +212,9 @@ class EdgeAgent:
                 st.join(timeout=2)
             self.step(wait_s=0)
             drain_end = time.monotonic() + drain_s
-            while (self.buffer.count and time.monotonic() < drain_end
-                   and not self.abort_drain.is_set()):
+            while (
+                self.buffer.count and time.monotonic() < drain_end and not self.abort_drain.is_set()
+            ):
                 self.step(wait_s=0.05)
             self._go_offline()
             self.link.stop()
@@ -247,29 +266,58 @@ class EdgeAgent:
             if isinstance(rec, Submitted):
                 dev = TrackedDevice(kind=rec.kind, firmware=rec.firmware, runner=None)
             else:
-                dev = TrackedDevice(kind=rec.runner.dev.kind,
-                                    firmware=rec.runner.dev.model.firmware, runner=rec.runner,
-                                    source=rec.transport_source)
+                dev = TrackedDevice(
+                    kind=rec.runner.dev.kind,
+                    firmware=rec.runner.dev.model.firmware,
+                    runner=rec.runner,
+                    source=rec.transport_source,
+                )
             self._devices[device_id] = dev
         return dev
 
-    def _messages(self, device_id: str, kind: DeviceKind, ts: datetime, quality: TimeQuality,
-                  readings: list[Reading], event: Event | None) -> list[NewMessage]:
+    def _messages(
+        self,
+        device_id: str,
+        kind: DeviceKind,
+        ts: datetime,
+        quality: TimeQuality,
+        readings: list[Reading],
+        event: Event | None,
+    ) -> list[NewMessage]:
         out = []
         if readings:
             seq = self.buffer.next_seq(device_id)
-            msg = ReadingMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
-                                 time_quality=quality, readings=readings)
-            out.append(NewMessage(device_id, seq, str(DeviceTopic(
-                self.school, kind, device_id, Channel.READING)),
-                msg.model_dump_json().encode(), is_event=False))
+            msg = ReadingMessage(
+                device_id=device_id,
+                kind=kind,
+                seq=seq,
+                ts=ts,
+                time_quality=quality,
+                readings=readings,
+            )
+            out.append(
+                NewMessage(
+                    device_id,
+                    seq,
+                    str(DeviceTopic(self.school, kind, device_id, Channel.READING)),
+                    msg.model_dump_json().encode(),
+                    is_event=False,
+                )
+            )
         if event is not None:
             seq = self.buffer.next_seq(device_id)
-            ev = EventMessage(device_id=device_id, kind=kind, seq=seq, ts=ts,
-                              time_quality=quality, event=event)
-            out.append(NewMessage(device_id, seq, str(DeviceTopic(
-                self.school, kind, device_id, Channel.EVENT)),
-                ev.model_dump_json().encode(), is_event=True))
+            ev = EventMessage(
+                device_id=device_id, kind=kind, seq=seq, ts=ts, time_quality=quality, event=event
+            )
+            out.append(
+                NewMessage(
+                    device_id,
+                    seq,
+                    str(DeviceTopic(self.school, kind, device_id, Channel.EVENT)),
+                    ev.model_dump_json().encode(),
+                    is_event=True,
+                )
+            )
         return out
 
     def _stamp(self, dev: TrackedDevice, rec: Received) -> tuple[datetime, TimeQuality]:
@@ -298,14 +346,16 @@ class EdgeAgent:
                     log.warning("submitted result: %s", exc)
                     continue
                 self._device(rec, rec.device_id)
-                new += self._messages(rec.device_id, rec.kind, rec.ts, rec.time_quality,
-                                      rec.readings, rec.event)
+                new += self._messages(
+                    rec.device_id, rec.kind, rec.ts, rec.time_quality, rec.readings, rec.event
+                )
                 continue
             d = rec.decoded
             dev_cfg = rec.runner.dev
             try:
-                device_id = dev_cfg.device_id(d.source if d.source is not None
-                                              else rec.transport_source)
+                device_id = dev_cfg.device_id(
+                    d.source if d.source is not None else rec.transport_source
+                )
             except ValueError as exc:
                 # A source that makes no valid device id (an odd BLE address): not publishable.
                 self.stats.rejected += 1
@@ -346,16 +396,24 @@ class EdgeAgent:
     # -- status ------------------------------------------------------------------------
 
     def _edge_status(self, state: DeviceState, *, stopped: bool = False) -> bytes:
-        detail = (f"buffered={self.buffer.count} dropped={self.stats.dropped} "
-                  f"decode_errors={self.stats.decode_errors} "
-                  f"corrupted_frames={self.stats.corrupted_frames}")
+        detail = (
+            f"buffered={self.buffer.count} dropped={self.stats.dropped} "
+            f"decode_errors={self.stats.decode_errors} "
+            f"corrupted_frames={self.stats.corrupted_frames}"
+        )
         if self.config_detail:
             detail += f"; {self.config_detail}"
-        return Status(device_id=self.edge_id, kind=DeviceKind.EDGE, state=state,
-                      ts=datetime.now(UTC), firmware=self.box.box.firmware,
-                      model_versions=dict(self.model_versions),
-                      config_version=self.config_version, stopped=stopped,
-                      detail=detail[:256]).wire()
+        return Status(
+            device_id=self.edge_id,
+            kind=DeviceKind.EDGE,
+            state=state,
+            ts=datetime.now(UTC),
+            firmware=self.box.box.firmware,
+            model_versions=dict(self.model_versions),
+            config_version=self.config_version,
+            stopped=stopped,
+            detail=detail[:256],
+        ).wire()
 
     def _publish_edge_status(self) -> None:
         self.link.publish(self._edge_topic, self._edge_status(DeviceState.ONLINE), retain=True)
@@ -372,18 +430,27 @@ class EdgeAgent:
             return
         for device_id, dev in self._devices.items():
             online, error = self._link(dev)
-            battery_moved = (dev.battery_pct is not None and dev.status_battery is not None
-                             and abs(dev.battery_pct - dev.status_battery) >= 5)
+            battery_moved = (
+                dev.battery_pct is not None
+                and dev.status_battery is not None
+                and abs(dev.battery_pct - dev.status_battery) >= 5
+            )
             model_moved = self._refresh_model_version(device_id, dev)
             # A clock first measured, or moved by more than an RTC is trusted to be off, is
             # told at once: the gateway raises clock drift from it.
             offset = self._rtc_offset(dev)
             offset_moved = offset is not None and (
                 dev.status_offset is None
-                or abs(offset - dev.status_offset) > self.box.box.max_rtc_error_s)
-            if online == dev.online_sent and error == dev.error_sent and not battery_moved \
-                    and not model_moved and not offset_moved \
-                    and now - dev.status_sent_s < interval:
+                or abs(offset - dev.status_offset) > self.box.box.max_rtc_error_s
+            )
+            if (
+                online == dev.online_sent
+                and error == dev.error_sent
+                and not battery_moved
+                and not model_moved
+                and not offset_moved
+                and now - dev.status_sent_s < interval
+            ):
                 continue
             self._publish_device_status(device_id, dev, online)
 
@@ -426,30 +493,39 @@ class EdgeAgent:
                     online, error = False, state.detail
         return online, error
 
-    def _publish_device_status(self, device_id: str, dev: TrackedDevice, online: bool, *,
-                               stopped: bool = False) -> None:
+    def _publish_device_status(
+        self, device_id: str, dev: TrackedDevice, online: bool, *, stopped: bool = False
+    ) -> None:
         link_online, error = self._link(dev)
         online = online and link_online and not stopped
-        status = Status(device_id=device_id, kind=dev.kind,
-                        state=DeviceState.ONLINE if online else DeviceState.OFFLINE,
-                        ts=datetime.now(UTC), firmware=dev.firmware,
-                        battery_pct=dev.battery_pct, model_versions=dict(dev.model_versions),
-                        config_version=self.config_version, stopped=stopped,
-                        edge_id=self.edge_id,
-                        clock_offset_s=None if stopped else self._rtc_offset(dev),
-                        detail="box stopped" if stopped else
-                        self._device_detail(device_id, dev, online, error))
-        self.link.publish(str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
-                          status.wire(),
-                          retain=True)
+        status = Status(
+            device_id=device_id,
+            kind=dev.kind,
+            state=DeviceState.ONLINE if online else DeviceState.OFFLINE,
+            ts=datetime.now(UTC),
+            firmware=dev.firmware,
+            battery_pct=dev.battery_pct,
+            model_versions=dict(dev.model_versions),
+            config_version=self.config_version,
+            stopped=stopped,
+            edge_id=self.edge_id,
+            clock_offset_s=None if stopped else self._rtc_offset(dev),
+            detail="box stopped" if stopped else self._device_detail(device_id, dev, online, error),
+        )
+        self.link.publish(
+            str(DeviceTopic(self.school, dev.kind, device_id, Channel.STATUS)),
+            status.wire(),
+            retain=True,
+        )
         dev.status_sent_s = time.monotonic()
         dev.status_battery = dev.battery_pct
         dev.status_offset = status.clock_offset_s
         dev.online_sent = online
         dev.error_sent = error
 
-    def _device_detail(self, device_id: str, dev: TrackedDevice, online: bool,
-                       error: str | None) -> str | None:
+    def _device_detail(
+        self, device_id: str, dev: TrackedDevice, online: bool, error: str | None
+    ) -> str | None:
         if not online and dev.runner is not None:
             return (error or "")[:256] or None
         st = self.stations.get(device_id)
@@ -468,8 +544,9 @@ class EdgeAgent:
             return
         for device_id, dev in self._devices.items():
             self._publish_device_status(device_id, dev, online=False, stopped=True)
-        self.link.publish(self._edge_topic,
-                          self._edge_status(DeviceState.OFFLINE, stopped=True), retain=True)
+        self.link.publish(
+            self._edge_topic, self._edge_status(DeviceState.OFFLINE, stopped=True), retain=True
+        )
         time.sleep(0.2)  # let paho write the last packets before the disconnect
 
     # -- commands ----------------------------------------------------------------------
@@ -499,8 +576,9 @@ class EdgeAgent:
             raise ValueError("config needs config_version (string) and devices (object)")
         staged: dict[str, DriverConfig] = {}
         for dev_id, overrides in devices.items():
-            runner: DeviceRunner | StationRunner | None = (self.runners.get(dev_id)
-                                                           or self.stations.get(dev_id))
+            runner: DeviceRunner | StationRunner | None = self.runners.get(
+                dev_id
+            ) or self.stations.get(dev_id)
             if runner is None:
                 raise ValueError(f"no device {dev_id!r} on this box")
             if not isinstance(overrides, dict):
@@ -508,8 +586,9 @@ class EdgeAgent:
             # A station may still hold an earlier command's config, not yet taken: amend that.
             station = self.stations.get(dev_id)
             current = (station.latest_config() if station else runner.config).model_dump()
-            staged[dev_id] = driver_config(runner.dev.model.driver, {**current, **overrides},
-                                           f"config {version} for {dev_id}")
+            staged[dev_id] = driver_config(
+                runner.dev.model.driver, {**current, **overrides}, f"config {version} for {dev_id}"
+            )
             if dev_id in self.stations:
                 self.stations[dev_id].check(staged[dev_id])
         # All or nothing: a half-applied config is harder to reason about than none.
@@ -530,8 +609,9 @@ class EdgeAgent:
             action = jump_rope.Action[str(body.get("action", "")).upper()]
             mode = jump_rope.Mode[str(body.get("mode", "free")).upper()]
         except KeyError:
-            raise ValueError("action must be start/pause/resume/end and mode "
-                             "free/countdown_time/countdown_count") from None
+            raise ValueError(
+                "action must be start/pause/resume/end and mode free/countdown_time/countdown_count"
+            ) from None
         rope = int(body.get("rope", jump_rope.ALL_ROPES))
         if not 0 <= rope <= jump_rope.ALL_ROPES:
             raise ValueError(f"rope number {rope} is outside 0..65535")

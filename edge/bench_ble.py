@@ -33,8 +33,12 @@ from edge.transports.ble_central import BleCentral
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bands", type=int, default=40)
-    parser.add_argument("--period", type=float, default=1 / 6,
-                        help="seconds between one band's notifications (1/6: a lesson at 6x)")
+    parser.add_argument(
+        "--period",
+        type=float,
+        default=1 / 6,
+        help="seconds between one band's notifications (1/6: a lesson at 6x)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window per feed")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
 
@@ -54,9 +58,24 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str, Any]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from campusedge.cli import main; raise SystemExit(main())",
-         "simulate", "ble-bands", "--bands", str(bands), "--period", str(period_s),
-         "--feed", feed, "--trace", "0"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from campusedge.cli import main; raise SystemExit(main())",
+            "simulate",
+            "ble-bands",
+            "--bands",
+            str(bands),
+            "--period",
+            str(period_s),
+            "--feed",
+            feed,
+            "--trace",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     sent: dict[str, float] = {}
 
     def read_events() -> None:
@@ -77,8 +96,9 @@ def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str
         if feed == "tcp":
             transport = SimulatedBleAdapter("127.0.0.1", ready["port"])
         else:
-            transport = BleCentral([f"tcp-client:127.0.0.1:{ready['hci_port']}"], kit,
-                                   max_connections=bands)
+            transport = BleCentral(
+                [f"tcp-client:127.0.0.1:{ready['hci_port']}"], kit, max_connections=bands
+            )
         started = time.monotonic()
         transport.open()
         try:
@@ -124,14 +144,26 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("campusedge bench ble: --bands >= 1, --period and --seconds > 0")
     sent = args.bands / args.period
     if not args.json:
-        print(f"{args.bands} bands, {sent:.0f} notifications/s sent; baseline tcp feed...",
-              file=sys.stderr, flush=True)
+        print(
+            f"{args.bands} bands, {sent:.0f} notifications/s sent; baseline tcp feed...",
+            file=sys.stderr,
+            flush=True,
+        )
     baseline = _measure("tcp", args.bands, args.period, args.seconds)
     if not args.json:
         print(f"baseline: {baseline}\nBLE virtual link...", file=sys.stderr, flush=True)
     ble = _measure("ble", args.bands, args.period, args.seconds)
-    print(json.dumps({"bands": args.bands, "sent_per_s": round(sent, 1), "ble": ble,
-                      "baseline_tcp": baseline,
-                      "ratio": round(ble["received_per_s"] / baseline["received_per_s"], 3)
-                      if baseline["received_per_s"] else None}))
+    print(
+        json.dumps(
+            {
+                "bands": args.bands,
+                "sent_per_s": round(sent, 1),
+                "ble": ble,
+                "baseline_tcp": baseline,
+                "ratio": round(ble["received_per_s"] / baseline["received_per_s"], 3)
+                if baseline["received_per_s"]
+                else None,
+            }
+        )
+    )
     return 0

@@ -101,17 +101,22 @@ class NewMessage:
 class Buffer:
     """The outbox. Not thread-safe: the agent's main loop owns it."""
 
-    def __init__(self, path: Path | str, max_bytes: int,
-                 clock_ms: Callable[[], int] = wall_clock_ms,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        max_bytes: int,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        rng: random.Random | None = None,
+    ) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
         self._clock_ms = clock_ms
         self._rng = rng or random.Random()
         self._db = self._open(self.path)
         self._seqs: dict[str, int] = dict(self._db.execute("SELECT device_id, next FROM seqs"))
-        row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) "
-                               "FROM outbox").fetchone()
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
+        ).fetchone()
         self.count: int = row[0]
         self.bytes: int = row[1]
         self.max_count = self.count
@@ -138,8 +143,11 @@ class Buffer:
                 reason = f"{exc.filename} is a file, not a folder"
             elif isinstance(exc, OSError) and exc.strerror and exc.filename:
                 reason = f"{exc.strerror}: {exc.filename}"
-            elif isinstance(exc, sqlite3.Error) and path.parent.is_dir() \
-                    and not os.access(path.parent, os.W_OK | os.X_OK):
+            elif (
+                isinstance(exc, sqlite3.Error)
+                and path.parent.is_dir()
+                and not os.access(path.parent, os.W_OK | os.X_OK)
+            ):
                 # SQLite only says "unable to open database file".
                 reason = f"{reason} (the folder {path.parent} is not writable)"
             raise BufferOpenError(path, reason) from exc
@@ -159,11 +167,16 @@ class Buffer:
             now_ms = self._clock_ms()
             seq = first_seq(now_ms, self._rng)
             if seq != now_ms:
-                log.warning("the box clock reads %d ms since the epoch, before %d: it was never "
-                            "set; numbering %s from the random start %d. Sync the clock (NTP) "
-                            "before the agent starts, or an earlier box's numbers may repeat "
-                            "and be discarded as duplicates", now_ms, CLOCK_FLOOR_MS,
-                            device_id, seq)
+                log.warning(
+                    "the box clock reads %d ms since the epoch, before %d: it was never "
+                    "set; numbering %s from the random start %d. Sync the clock (NTP) "
+                    "before the agent starts, or an earlier box's numbers may repeat "
+                    "and be discarded as duplicates",
+                    now_ms,
+                    CLOCK_FLOOR_MS,
+                    device_id,
+                    seq,
+                )
         self._seqs[device_id] = seq + 1
         return seq
 
@@ -174,12 +187,16 @@ class Buffer:
             return 0
         devices = {r[0] for r in rows}
         with self._transaction():
-            self._db.executemany("INSERT INTO outbox (device_id, seq, topic, payload, is_event) "
-                                 "VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT INTO outbox (device_id, seq, topic, payload, is_event) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
             self._db.executemany(
                 "INSERT INTO seqs (device_id, next) VALUES (?, ?) "
                 "ON CONFLICT(device_id) DO UPDATE SET next = excluded.next",
-                [(d, self._seqs[d]) for d in devices])
+                [(d, self._seqs[d]) for d in devices],
+            )
             self.count += len(rows)
             self.bytes += sum(len(r[3]) for r in rows)
             dropped = self._enforce_bound(in_flight or set())
@@ -192,7 +209,9 @@ class Buffer:
             while self.bytes > self.max_bytes:
                 batch = self._db.execute(
                     "SELECT id, LENGTH(payload) FROM outbox WHERE is_event = ? "
-                    "ORDER BY id LIMIT 500", (is_event,)).fetchall()
+                    "ORDER BY id LIMIT 500",
+                    (is_event,),
+                ).fetchall()
                 victims = [(i, n) for i, n in batch if i not in in_flight]
                 if not victims:
                     break
@@ -208,15 +227,20 @@ class Buffer:
                 self.bytes -= freed
                 dropped += len(take)
         if dropped:
-            self._db.execute("INSERT INTO counters VALUES ('dropped', ?) ON CONFLICT(name) "
-                             "DO UPDATE SET value = value + excluded.value", (dropped,))
+            self._db.execute(
+                "INSERT INTO counters VALUES ('dropped', ?) ON CONFLICT(name) "
+                "DO UPDATE SET value = value + excluded.value",
+                (dropped,),
+            )
         return dropped
 
     def pending(self, after_id: int, limit: int) -> list[Entry]:
         """Entries written after *after_id*, oldest first."""
         rows = self._db.execute(
             "SELECT id, device_id, seq, topic, payload FROM outbox WHERE id > ? "
-            "ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
+            "ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
         return [Entry(*r) for r in rows]
 
     def remove(self, ids: Iterable[int]) -> None:
@@ -228,8 +252,9 @@ class Buffer:
             sizes = 0
             removed = 0
             for (i,) in keys:
-                row = self._db.execute("DELETE FROM outbox WHERE id = ? RETURNING "
-                                       "LENGTH(payload)", (i,)).fetchone()
+                row = self._db.execute(
+                    "DELETE FROM outbox WHERE id = ? RETURNING LENGTH(payload)", (i,)
+                ).fetchone()
                 if row is not None:
                     sizes += row[0]
                     removed += 1

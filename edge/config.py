@@ -71,8 +71,9 @@ class BleTransport(_Strict):
     hci: list[str] = Field(min_length=1)
     # Controllers hold a few simultaneous links each (often 5-10 for USB dongles); a kit of
     # more bands needs more controllers.
-    max_connections: int = Field(default=7, ge=1, le=64,
-                                 description="simultaneous band links one controller holds")
+    max_connections: int = Field(
+        default=7, ge=1, le=64, description="simultaneous band links one controller holds"
+    )
     connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     read_battery: bool = Field(default=True, description="read Battery Level (0x2A19) on connect")
 
@@ -113,8 +114,11 @@ class DeviceEntry(_Strict):
 
 class BufferConfig(_Strict):
     path: str = "campusedge-buffer.db"
-    max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024,
-                           description="payload bytes kept; beyond it the drop policy applies")
+    max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="payload bytes kept; beyond it the drop policy applies",
+    )
 
 
 class BoxFile(_Strict):
@@ -128,8 +132,9 @@ class BoxFile(_Strict):
     inflight: int = Field(default=200, ge=1, le=1000, description="unacknowledged publishes")
     # An RTC further off than this is not trusted: its readings get the estimated offset.
     max_rtc_error_s: float = Field(default=2.0, gt=0)
-    model_versions: dict[str, str] = Field(default_factory=dict,
-                                           description="on-device models, reported in status")
+    model_versions: dict[str, str] = Field(
+        default_factory=dict, description="on-device models, reported in status"
+    )
     devices: list[DeviceEntry] = Field(min_length=1)
 
 
@@ -150,7 +155,8 @@ class ResolvedDevice(_Strict):
         if source is None:
             return self.entry.id
         return self.entry.ids.get(source) or check_id(
-            f"{self.entry.id}-{source.replace(':', '')}", "device id")
+            f"{self.entry.id}-{source.replace(':', '')}", "device id"
+        )
 
 
 class BoxConfig(_Strict):
@@ -209,17 +215,23 @@ BLE_ADDRESS = re.compile(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}")
 def _check_ble_kit(entry: DeviceEntry, t: BleTransport, where: str) -> None:
     """The central connects only to the bands in `ids`, so they must be there and fit."""
     if not entry.ids:
-        raise ConfigError(f"{where}: a ble transport connects only to the bands listed in ids "
-                          "(BLE address -> device id); ids is empty")
+        raise ConfigError(
+            f"{where}: a ble transport connects only to the bands listed in ids "
+            "(BLE address -> device id); ids is empty"
+        )
     for address in entry.ids:
         if not BLE_ADDRESS.fullmatch(address):
-            raise ConfigError(f"{where}: ids key {address!r} is not a BLE address in upper "
-                              "case like CE:5E:00:00:00:01")
+            raise ConfigError(
+                f"{where}: ids key {address!r} is not a BLE address in upper "
+                "case like CE:5E:00:00:00:01"
+            )
     room = len(t.hci) * t.max_connections
     if len(entry.ids) > room:
-        raise ConfigError(f"{where}: {len(entry.ids)} bands but {len(t.hci)} controller(s) x "
-                          f"max_connections {t.max_connections} hold {room}; add controllers "
-                          "to hci or raise max_connections if the controller allows it")
+        raise ConfigError(
+            f"{where}: {len(entry.ids)} bands but {len(t.hci)} controller(s) x "
+            f"max_connections {t.max_connections} hold {room}; add controllers "
+            "to hci or raise max_connections if the controller allows it"
+        )
 
 
 def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
@@ -250,17 +262,23 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         if entry.id in seen:
             raise ConfigError(f"{where}: device id {entry.id!r} is used twice")
         seen.add(entry.id)
-        model_path = next((d / f"{entry.model}.yaml" for d in search
-                           if (d / f"{entry.model}.yaml").exists()), None)
+        model_path = next(
+            (d / f"{entry.model}.yaml" for d in search if (d / f"{entry.model}.yaml").exists()),
+            None,
+        )
         if model_path is None:
-            raise ConfigError(f"{where}: no device model file {entry.model}.yaml in "
-                              f"{' or '.join(str(d) for d in search)}")
+            raise ConfigError(
+                f"{where}: no device model file {entry.model}.yaml in "
+                f"{' or '.join(str(d) for d in search)}"
+            )
         model = load_model(model_path)
         cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
         is_camera = model.driver in CAMERAS
         if is_camera != isinstance(entry.transport, CameraTransport):
-            raise ConfigError(f"{where}: driver {model.driver} needs "
-                              f"{'a camera' if is_camera else 'a byte-stream'} transport")
+            raise ConfigError(
+                f"{where}: driver {model.driver} needs "
+                f"{'a camera' if is_camera else 'a byte-stream'} transport"
+            )
         if is_camera:
             try:
                 CAMERAS[model.driver].check_device(cfg)

@@ -48,17 +48,29 @@ def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTranspo
         # Imported here: the BLE stack takes most of a second to import, and only boxes with
         # bands need it.
         from edge.transports.ble_central import BleCentral
-        return BleCentral(t.hci, dev.entry.ids, max_connections=t.max_connections,
-                          connect_timeout_s=t.connect_timeout_s, read_battery=t.read_battery)
+
+        return BleCentral(
+            t.hci,
+            dev.entry.ids,
+            max_connections=t.max_connections,
+            connect_timeout_s=t.connect_timeout_s,
+            read_battery=t.read_battery,
+        )
     raise ValueError(f"{dev.entry.id}: transport {t.type} carries no bytes")
 
 
 class DeviceRunner(threading.Thread):
     """Keeps one transport open, and reopens it with a back-off when it fails."""
 
-    def __init__(self, dev: ResolvedDevice, driver: Driver, out: Callable[[Received], None],
-                 stop: threading.Event, transport: ByteTransport | None = None,
-                 on_open: Callable[[], list[bytes]] | None = None) -> None:
+    def __init__(
+        self,
+        dev: ResolvedDevice,
+        driver: Driver,
+        out: Callable[[Received], None],
+        stop: threading.Event,
+        transport: ByteTransport | None = None,
+        on_open: Callable[[], list[bytes]] | None = None,
+    ) -> None:
         super().__init__(name=f"device-{dev.entry.id}", daemon=True)
         self.dev = dev
         self.driver = driver

@@ -30,8 +30,15 @@ class Command:
 class MqttLink:
     """One client session; `acks` holds PUBACKed message ids, `commands` incoming commands."""
 
-    def __init__(self, settings: MqttSettings, client_id: str, will_topic: str,
-                 will_payload: bytes, subscriptions: list[str], max_inflight: int) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        client_id: str,
+        will_topic: str,
+        will_payload: bytes,
+        subscriptions: list[str],
+        max_inflight: int,
+    ) -> None:
         self.acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self.connected = threading.Event()
@@ -40,8 +47,12 @@ class MqttLink:
         self._reported: str | None = None  # the failure last logged, so a retry loop logs once
         self._subscriptions = subscriptions
         self._settings = settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
         if settings.username is not None:
             password = settings.password.get_secret_value() if settings.password else None
             client.username_pw_set(settings.username, password)
@@ -61,8 +72,9 @@ class MqttLink:
         self._client = client
 
     def start(self) -> None:
-        self._client.connect_async(self._settings.host, self._settings.port,
-                                   keepalive=self._settings.keepalive_s)
+        self._client.connect_async(
+            self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s
+        )
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -91,11 +103,18 @@ class MqttLink:
         exc = sys.exc_info()[1]
         self._failed(f"cannot connect: {exc}" if exc is not None else "cannot connect")
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
-                    reason: ReasonCode, properties: object) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
         if reason.is_failure:
-            self._failed(f"refused the connection: {reason}",
-                         " (check the MQTT username and password)")
+            self._failed(
+                f"refused the connection: {reason}", " (check the MQTT username and password)"
+            )
             return
         if self._reported is not None:
             # At the warning's level: a log kept at WARNING shows when the outage ended.
@@ -107,19 +126,29 @@ class MqttLink:
         self.connects += 1
         self.connected.set()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object,
-                       flags: mqtt.DisconnectFlags, reason: ReasonCode,
-                       properties: object) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
         was_connected = self.connected.is_set()
         self.connected.clear()
         # A refused login also ends in a disconnect; its reason was logged by _on_connect.
         if reason.is_failure and was_connected:
             self._failed(f"disconnected: {reason}")
 
-    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: ReasonCode,
-                    properties: object) -> None:
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
         self.acks.put(mid)
 
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         self.commands.put(Command(message.topic, bytes(message.payload)))

@@ -39,8 +39,9 @@ MODEL_FIELDS = ("model_file", "threads")
 class FrameQueue:
     """Reads a source in its own thread into a bounded queue; iterate to take the frames."""
 
-    def __init__(self, source: VideoSource, stop: threading.Event,
-                 maxsize: int = FRAME_QUEUE) -> None:
+    def __init__(
+        self, source: VideoSource, stop: threading.Event, maxsize: int = FRAME_QUEUE
+    ) -> None:
         self.source = source
         self.dropped = 0
         self.error: str | None = None
@@ -48,8 +49,9 @@ class FrameQueue:
         self._closed = threading.Event()
         self.ended = False
         self._frames: queue.Queue[VideoFrame | None] = queue.Queue(maxsize=maxsize)
-        self._thread = threading.Thread(target=self._read, daemon=True,
-                                        name=f"frames-{source.source.location}")
+        self._thread = threading.Thread(
+            target=self._read, daemon=True, name=f"frames-{source.source.location}"
+        )
         self._thread.start()
 
     def _stopped(self) -> bool:
@@ -116,8 +118,14 @@ class StationRunner(threading.Thread):
     on. A file source is counted once; the device then goes offline with "source ended".
     """
 
-    def __init__(self, dev: ResolvedDevice, submit: Callable[[Submitted, float], bool],
-                 stop: threading.Event, *, model: PoseModel | None = None) -> None:
+    def __init__(
+        self,
+        dev: ResolvedDevice,
+        submit: Callable[[Submitted, float], bool],
+        stop: threading.Event,
+        *,
+        model: PoseModel | None = None,
+    ) -> None:
         super().__init__(name=f"station-{dev.entry.id}", daemon=True)
         assert isinstance(dev.driver_config, Config)
         self.dev = dev
@@ -269,11 +277,23 @@ class StationRunner(threading.Thread):
 
     def _hand_over(self, item: StationOutput, quality: TimeQuality) -> None:
         if isinstance(item, LiveUpdate):
-            result = Submitted(self.device_id, self.dev.kind, item.ts, quality,
-                               readings=item.readings, firmware=self.dev.model.firmware)
+            result = Submitted(
+                self.device_id,
+                self.dev.kind,
+                item.ts,
+                quality,
+                readings=item.readings,
+                firmware=self.dev.model.firmware,
+            )
         else:
-            result = Submitted(self.device_id, self.dev.kind, item.ts, quality,
-                               event=item.event, firmware=self.dev.model.firmware)
+            result = Submitted(
+                self.device_id,
+                self.dev.kind,
+                item.ts,
+                quality,
+                event=item.event,
+                firmware=self.dev.model.firmware,
+            )
         # Waits only while the agent is far behind (its queue is full), and gives up on stop.
         while not self._halt.is_set():
             if self._submit(result, 0.5):

@@ -39,8 +39,15 @@ class AuditLog:
         self.db = db
         db.ensure(SCHEMA)
 
-    def record(self, user: User, action: str, subject_type: str, subject_id: str,
-               detail: str = "", at: datetime | None = None) -> None:
+    def record(
+        self,
+        user: User,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> None:
         when = (at or datetime.now(UTC)).isoformat()
         with self.db.transaction() as conn:
             conn.execute(
@@ -49,8 +56,13 @@ class AuditLog:
                 (when, user.id, user.role.value, action, subject_type, subject_id, detail),
             )
 
-    def record_many(self, user: User, action: str, subjects: list[tuple[str, str, str]],
-                    at: datetime | None = None) -> None:
+    def record_many(
+        self,
+        user: User,
+        action: str,
+        subjects: list[tuple[str, str, str]],
+        at: datetime | None = None,
+    ) -> None:
         """Record several (subject_type, subject_id, detail) reads in one transaction."""
         if not subjects:
             return
@@ -59,20 +71,41 @@ class AuditLog:
             conn.executemany(
                 "INSERT INTO audit_log(at, user_id, role, action, subject_type, subject_id, "
                 "detail) VALUES (?,?,?,?,?,?,?)",
-                [(when, user.id, user.role.value, action, subject_type, subject_id, detail)
-                 for subject_type, subject_id, detail in subjects])
+                [
+                    (when, user.id, user.role.value, action, subject_type, subject_id, detail)
+                    for subject_type, subject_id, detail in subjects
+                ],
+            )
 
-    def entries(self, *, subject_type: str | None = None, subject_id: str | None = None,
-                user_id: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+    def entries(
+        self,
+        *,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        user_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
         sql = "SELECT * FROM audit_log WHERE 1=1"
         params: list[object] = []
-        for column, value in (("subject_type", subject_type), ("subject_id", subject_id),
-                              ("user_id", user_id)):
+        for column, value in (
+            ("subject_type", subject_type),
+            ("subject_id", subject_id),
+            ("user_id", user_id),
+        ):
             if value is not None:
                 sql += f" AND {column}=?"
                 params.append(value)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
-        return [AuditEntry(datetime.fromisoformat(r["at"]), r["user_id"], r["role"], r["action"],
-                           r["subject_type"], r["subject_id"], r["detail"])
-                for r in self.db.query(sql, tuple(params))]
+        return [
+            AuditEntry(
+                datetime.fromisoformat(r["at"]),
+                r["user_id"],
+                r["role"],
+                r["action"],
+                r["subject_type"],
+                r["subject_id"],
+                r["detail"],
+            )
+            for r in self.db.query(sql, tuple(params))
+        ]

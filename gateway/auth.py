@@ -29,8 +29,10 @@ _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 def check_user_id(user_id: str) -> str:
     """Return *user_id* if it is a valid new user id, else raise ValueError saying why."""
     if not _USER_ID.fullmatch(user_id):
-        raise ValueError(f"invalid user id {user_id!r}: use 1-64 characters from A-Z a-z 0-9 "
-                         ". _ @ -, starting with a letter or digit (no spaces)")
+        raise ValueError(
+            f"invalid user id {user_id!r}: use 1-64 characters from A-Z a-z 0-9 "
+            ". _ @ -, starting with a letter or digit (no spaces)"
+        )
     return user_id
 
 
@@ -70,8 +72,9 @@ class Users:
         return token
 
     def authenticate(self, token: str) -> User | None:
-        rows = self.db.query("SELECT id, display_name, role FROM users WHERE token_sha256=?",
-                             (_digest(token),))
+        rows = self.db.query(
+            "SELECT id, display_name, role FROM users WHERE token_sha256=?", (_digest(token),)
+        )
         if not rows:
             return None
         row = rows[0]
@@ -87,5 +90,7 @@ class Users:
             conn.execute("DELETE FROM users WHERE id=?", (user_id,))
 
     def all(self) -> list[User]:
-        return [User(r["id"], r["display_name"], Role(r["role"]))
-                for r in self.db.query("SELECT id, display_name, role FROM users ORDER BY id")]
+        return [
+            User(r["id"], r["display_name"], Role(r["role"]))
+            for r in self.db.query("SELECT id, display_name, role FROM users ORDER BY id")
+        ]

@@ -67,8 +67,11 @@ class Devices:
                 if column not in have:
                     conn.execute(f"ALTER TABLE devices ADD COLUMN {column} {decl}")
 
-    def apply(self, statuses: Iterable[tuple[str, Status, datetime]],
-              seen: Iterable[tuple[str, str, str, datetime, int]]) -> None:
+    def apply(
+        self,
+        statuses: Iterable[tuple[str, Status, datetime]],
+        seen: Iterable[tuple[str, str, str, datetime, int]],
+    ) -> None:
         """Record (school, status, received) and (school, device, kind, last seen, count)."""
         with self.db.transaction() as conn:
             for school, status, received in statuses:
@@ -84,22 +87,39 @@ class Devices:
                     "config_version=COALESCE(excluded.config_version, config_version), "
                     "detail=excluded.detail, status_at=excluded.status_at, "
                     "edge_id=COALESCE(excluded.edge_id, edge_id)",
-                    (status.device_id, school, status.kind.value, status.state.value,
-                     status.firmware, status.battery_pct, json.dumps(status.model_versions),
-                     status.config_version, status.detail,
-                     (status.ts or received).isoformat(), int(status.stopped), status.edge_id))
+                    (
+                        status.device_id,
+                        school,
+                        status.kind.value,
+                        status.state.value,
+                        status.firmware,
+                        status.battery_pct,
+                        json.dumps(status.model_versions),
+                        status.config_version,
+                        status.detail,
+                        (status.ts or received).isoformat(),
+                        int(status.stopped),
+                        status.edge_id,
+                    ),
+                )
             conn.executemany(
                 "INSERT INTO devices(device_id, school, kind, last_seen, messages) "
                 "VALUES (?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
                 "last_seen=MAX(COALESCE(last_seen, ''), excluded.last_seen), "
                 "messages=messages + excluded.messages",
-                [(device_id, school, kind, at.isoformat(), count)
-                 for school, device_id, kind, at, count in seen])
+                [
+                    (device_id, school, kind, at.isoformat(), count)
+                    for school, device_id, kind, at, count in seen
+                ],
+            )
 
     def all(self, school: str | None = None) -> list[DeviceRecord]:
         sql = "SELECT * FROM devices"
-        rows = (self.db.query(sql + " WHERE school=? ORDER BY device_id", (school,)) if school
-                else self.db.query(sql + " ORDER BY device_id"))
+        rows = (
+            self.db.query(sql + " WHERE school=? ORDER BY device_id", (school,))
+            if school
+            else self.db.query(sql + " ORDER BY device_id")
+        )
         return [_record(r) for r in rows]
 
     def _rows(self, columns: str, device_ids: Iterable[str]) -> list[sqlite3.Row]:
@@ -107,8 +127,11 @@ class Devices:
         ids = tuple(device_ids)
         if not ids:
             return []
-        return self.db.query(f"SELECT device_id, {columns} FROM devices WHERE device_id IN "
-                             f"({','.join('?' * len(ids))})", ids)
+        return self.db.query(
+            f"SELECT device_id, {columns} FROM devices WHERE device_id IN "
+            f"({','.join('?' * len(ids))})",
+            ids,
+        )
 
     def kinds(self, device_ids: Iterable[str]) -> dict[str, str]:
         """The recorded kind of each of *device_ids* that the gateway has heard from."""
@@ -116,14 +139,20 @@ class Devices:
 
     def last_statuses(self, device_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
         """(time, state) of the last status recorded for each of *device_ids*."""
-        return {r["device_id"]: (datetime.fromisoformat(r["status_at"]), r["state"])
-                for r in self._rows("status_at, state", device_ids) if r["status_at"]}
+        return {
+            r["device_id"]: (datetime.fromisoformat(r["status_at"]), r["state"])
+            for r in self._rows("status_at, state", device_ids)
+            if r["status_at"]
+        }
 
     def stopped_cleanly(self, device_ids: Iterable[str]) -> set[str]:
         """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of
         their box), as opposed to a lost link or a last will."""
-        return {r["device_id"] for r in self._rows("state, stopped", device_ids)
-                if r["state"] == "offline" and r["stopped"]}
+        return {
+            r["device_id"]
+            for r in self._rows("state, stopped", device_ids)
+            if r["state"] == "offline" and r["stopped"]
+        }
 
     def get(self, device_id: str) -> DeviceRecord | None:
         rows = self.db.query("SELECT * FROM devices WHERE device_id=?", (device_id,))
@@ -131,7 +160,19 @@ class Devices:
 
 
 def _record(r: sqlite3.Row) -> DeviceRecord:
-    return DeviceRecord(r["device_id"], r["school"], r["kind"], r["state"], r["firmware"],
-                        r["battery_pct"], json.loads(r["model_versions"]), r["config_version"],
-                        r["detail"], _dt(r["status_at"]), _dt(r["last_seen"]), r["messages"],
-                        bool(r["stopped"]), r["edge_id"])
+    return DeviceRecord(
+        r["device_id"],
+        r["school"],
+        r["kind"],
+        r["state"],
+        r["firmware"],
+        r["battery_pct"],
+        json.loads(r["model_versions"]),
+        r["config_version"],
+        r["detail"],
+        _dt(r["status_at"]),
+        _dt(r["last_seen"]),
+        r["messages"],
+        bool(r["stopped"]),
+        r["edge_id"],
+    )

@@ -95,23 +95,33 @@ def to_stored(topic: DeviceTopic, msg: Any, received_at: datetime) -> StoredMess
     event = msg.event if isinstance(msg, EventMessage) else None
     readings = event.readings if event is not None else msg.readings
     return StoredMessage(
-        school=topic.school, kind=msg.kind, device_id=msg.device_id, seq=msg.seq, ts=msg.ts,
-        time_quality=msg.time_quality, received_at=received_at,
+        school=topic.school,
+        kind=msg.kind,
+        device_id=msg.device_id,
+        seq=msg.seq,
+        ts=msg.ts,
+        time_quality=msg.time_quality,
+        received_at=received_at,
         readings=tuple((r.metric.value, float(r.value), r.unit.value) for r in readings),
         event_type=event.type if event is not None else None,
         attributes=tuple(sorted(event.attributes.items())) if event is not None else (),
     )
 
 
-def classify(item: Inbound, settings: IngestSettings) -> StoredMessage | DeadLetter | tuple[
-        str, Status]:
+def classify(
+    item: Inbound, settings: IngestSettings
+) -> StoredMessage | DeadLetter | tuple[str, Status]:
     """Turn one inbound MQTT message into something to store, a status, or a dead letter."""
     received_at = datetime.fromtimestamp(item.received_at, UTC)
     try:
         topic = DeviceTopic.parse(item.topic)
-        msg = parse_message(topic, item.payload, now=received_at,
-                            future_tolerance=timedelta(seconds=settings.future_tolerance_s),
-                            max_bytes=settings.max_payload_bytes)
+        msg = parse_message(
+            topic,
+            item.payload,
+            now=received_at,
+            future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+            max_bytes=settings.max_payload_bytes,
+        )
     except TopicError as exc:
         return _dead(item, received_at, "bad_topic", str(exc))
     except EnvelopeError as exc:
@@ -153,13 +163,26 @@ def classify_fast(item: Inbound, settings: IngestSettings) -> StoredMessage | No
                 return None
         readings.append((r.metric.value, value, unit.value))
     return StoredMessage(
-        school=topic.school, kind=msg.kind, device_id=msg.device_id, seq=msg.seq, ts=msg.ts,
-        time_quality=msg.time_quality, received_at=received_at, readings=tuple(readings))
+        school=topic.school,
+        kind=msg.kind,
+        device_id=msg.device_id,
+        seq=msg.seq,
+        ts=msg.ts,
+        time_quality=msg.time_quality,
+        received_at=received_at,
+        readings=tuple(readings),
+    )
 
 
 def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> DeadLetter:
-    return DeadLetter(school=school_of(item.topic), topic=item.topic, reason=reason,
-                      detail=detail, payload=item.payload, received_at=received_at)
+    return DeadLetter(
+        school=school_of(item.topic),
+        topic=item.topic,
+        reason=reason,
+        detail=detail,
+        payload=item.payload,
+        received_at=received_at,
+    )
 
 
 # The device label of dead letters from devices the gateway has not heard from: in brackets,
@@ -175,12 +198,16 @@ def _topic_device(topic: str) -> str | None:
 
 def dead_letter_payload(letter: DeadLetter) -> bytes:
     """What is republished on the dead-letter topic: the reason and the original bytes."""
-    return json.dumps({
-        "reason": letter.reason, "detail": letter.detail, "topic": letter.topic,
-        "received_at": letter.received_at.isoformat(),
-        "payload_b64": base64.b64encode(letter.payload[:16384]).decode(),
-        "payload_bytes": len(letter.payload),
-    }).encode()
+    return json.dumps(
+        {
+            "reason": letter.reason,
+            "detail": letter.detail,
+            "topic": letter.topic,
+            "received_at": letter.received_at.isoformat(),
+            "payload_b64": base64.b64encode(letter.payload[:16384]).decode(),
+            "payload_bytes": len(letter.payload),
+        }
+    ).encode()
 
 
 class Ingest:
@@ -194,8 +221,14 @@ class Ingest:
     it is started again; acks for its messages are dropped, and the broker redelivers them.
     """
 
-    def __init__(self, mqtt_settings: MqttSettings, store: Store, devices: Devices,
-                 metrics: GatewayMetrics, settings: IngestSettings | None = None) -> None:
+    def __init__(
+        self,
+        mqtt_settings: MqttSettings,
+        store: Store,
+        devices: Devices,
+        metrics: GatewayMetrics,
+        settings: IngestSettings | None = None,
+    ) -> None:
         self.mqtt_settings = mqtt_settings
         self.settings = settings or IngestSettings()
         self.store = store
@@ -203,16 +236,21 @@ class Ingest:
         self.metrics = metrics
         self.listeners: list[Listener] = []
         self._stop = threading.Event()
-        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
-                                        daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._side: MqttSideProcess | None = None
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
         self._drops: list[float] = []  # monotonic times of recent disconnections
-        self.stats = {"stored": 0, "duplicates": 0, "dead_lettered": 0, "statuses": 0,
-                      "stale_statuses": 0, "retained_dead_letter_repeats": 0,
-                      "retained_cleared": 0}
+        self.stats = {
+            "stored": 0,
+            "duplicates": 0,
+            "dead_lettered": 0,
+            "statuses": 0,
+            "stale_statuses": 0,
+            "retained_dead_letter_repeats": 0,
+            "retained_cleared": 0,
+        }
         self._dead_memory = DeadLetterMemory()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -221,11 +259,14 @@ class Ingest:
         try:
             # Statuses only: the one retained channel, and a flood of bad readings from one
             # device cannot push them out of what is read back.
-            self._dead_memory.seed(self.store.dead_letters(
-                limit=self._dead_memory.max_topics, topic_suffix="/status"))
+            self._dead_memory.seed(
+                self.store.dead_letters(limit=self._dead_memory.max_topics, topic_suffix="/status")
+            )
         except Exception:  # a store that cannot answer now must not stop ingest starting
-            log.exception("could not read the stored dead letters; bad retained messages are "
-                          "dead-lettered once more")
+            log.exception(
+                "could not read the stored dead letters; bad retained messages are "
+                "dead-lettered once more"
+            )
         self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
         self._writer.start()
 
@@ -273,8 +314,9 @@ class Ingest:
         if up:
             self.connected.set()
             self.metrics.connected.set(1)
-            log.info("connected to %s:%s (%s)", self.mqtt_settings.host,
-                     self.mqtt_settings.port, detail)
+            log.info(
+                "connected to %s:%s (%s)", self.mqtt_settings.host, self.mqtt_settings.port, detail
+            )
             return
         self.connected.clear()
         self.metrics.connected.set(0)
@@ -286,9 +328,11 @@ class Ingest:
         if len(self._drops) >= 3:
             # The usual cause of a connection dropped again and again: another client with
             # the same id (a second gateway) takes the session over each time it reconnects.
-            hint = (f" ({len(self._drops)} drops in a minute: is another client using the "
-                    f"client id {self.settings.client_id!r}? Each gateway needs its own "
-                    "--client-id)")
+            hint = (
+                f" ({len(self._drops)} drops in a minute: is another client using the "
+                f"client id {self.settings.client_id!r}? Each gateway needs its own "
+                "--client-id)"
+            )
         log.warning("%s; reconnecting%s", detail, hint)
 
     def _write_loop(self) -> None:
@@ -310,8 +354,11 @@ class Ingest:
             # The child died (killed, crashed): nothing of it is acknowledged any more.
             if self._stop.is_set():
                 return
-            log.error("the MQTT process exited (code %s); starting it again in %.0f s",
-                      side.exitcode, delay)
+            log.error(
+                "the MQTT process exited (code %s); starting it again in %.0f s",
+                side.exitcode,
+                delay,
+            )
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, 30.0)
@@ -325,8 +372,9 @@ class Ingest:
                 break
             except Exception:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
-                log.exception("committing a batch of %d failed; retrying in %.1f s",
-                              len(batch), delay)
+                log.exception(
+                    "committing a batch of %d failed; retrying in %.1f s", len(batch), delay
+                )
                 if self._stop.wait(delay) or not side.alive():
                     # Unacked, and no longer ours to ack: the broker redelivers the batch
                     # after a restart, or to the next MQTT process.
@@ -358,8 +406,12 @@ class Ingest:
                 # A parser bug on one message must not become a "store failure" that holds
                 # the batch, unacknowledged, for ever: dead-letter it and go on.
                 log.exception("classifying a message on %s failed", item.topic)
-                result = _dead(item, datetime.fromtimestamp(item.received_at, UTC),
-                               "internal_error", f"{type(exc).__name__}: {exc}")
+                result = _dead(
+                    item,
+                    datetime.fromtimestamp(item.received_at, UTC),
+                    "internal_error",
+                    f"{type(exc).__name__}: {exc}",
+                )
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):
@@ -381,26 +433,35 @@ class Ingest:
             seen[key] = (max(last, m.received_at), count + 1)
         self.devices.apply(
             [(school, status, datetime.now(UTC)) for school, status in out.statuses],
-            [(school, dev, kind, at, n) for (school, dev, kind), (at, n) in seen.items()])
+            [(school, dev, kind, at, n) for (school, dev, kind), (at, n) in seen.items()],
+        )
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(batch))
         self.last_commit = time.monotonic()
-        self._account(batch, out, written.inserted if written else 0,
-                      written.duplicates if written else 0, seen)
+        self._account(
+            batch,
+            out,
+            written.inserted if written else 0,
+            written.duplicates if written else 0,
+            seen,
+        )
         self.stats["retained_dead_letter_repeats"] += len(repeats)
         self.stats["retained_cleared"] += len(cleared)
         for topic in cleared:
-            log.info("an empty message on %s: taken as the clearing of its retained message",
-                     topic)
+            log.info("an empty message on %s: taken as the clearing of its retained message", topic)
         for letter in repeats:
-            log.info("the retained message on %s is still the one dead-lettered before (%s); "
-                     "not again. Clear it: mosquitto_pub -r -n -t '%s'", letter.topic,
-                     letter.reason, letter.topic)
+            log.info(
+                "the retained message on %s is still the one dead-lettered before (%s); "
+                "not again. Clear it: mosquitto_pub -r -n -t '%s'",
+                letter.topic,
+                letter.reason,
+                letter.topic,
+            )
         for letter in out.dead_letters:
-            log.warning("dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason,
-                        letter.detail)
-            side.publish(dead_letter_topic(letter.school or "unknown"),
-                         dead_letter_payload(letter))
+            log.warning(
+                "dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason, letter.detail
+            )
+            side.publish(dead_letter_topic(letter.school or "unknown"), dead_letter_payload(letter))
         self._dead_memory.remember(out.dead_letters)
         return out
 
@@ -417,15 +478,23 @@ class Ingest:
         recorded = self.devices.last_statuses(status.device_id for _, status in statuses)
         out = []
         for school, status in statuses:
-            if status.ts is not None and \
-                    recorded.get(status.device_id) == (status.ts, status.state.value):
+            if status.ts is not None and recorded.get(status.device_id) == (
+                status.ts,
+                status.state.value,
+            ):
                 self.stats["stale_statuses"] += 1
                 continue
             out.append((school, status))
         return out
 
-    def _account(self, batch: Sequence[Inbound], out: CommittedBatch, inserted: int,
-                 duplicates: int, seen: dict[tuple[str, str, str], tuple[datetime, int]]) -> None:
+    def _account(
+        self,
+        batch: Sequence[Inbound],
+        out: CommittedBatch,
+        inserted: int,
+        duplicates: int,
+        seen: dict[tuple[str, str, str], tuple[datetime, int]],
+    ) -> None:
         m = self.metrics
         channels: dict[str, int] = {}
         for item in batch:

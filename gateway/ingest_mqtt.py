@@ -69,9 +69,19 @@ def puback_packets(mids: list[int]) -> bytes:
 class MqttSide:
     """One paho client, its network thread, and the pipe to the parent."""
 
-    def __init__(self, conn: Connection, mqtt_settings: MqttSettings, *, school: str,
-                 client_id: str, protocol: Literal["5", "3.1.1"], receive_maximum: int,
-                 session_expiry_s: int, batch_max: int, batch_wait_ms: int) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        mqtt_settings: MqttSettings,
+        *,
+        school: str,
+        client_id: str,
+        protocol: Literal["5", "3.1.1"],
+        receive_maximum: int,
+        session_expiry_s: int,
+        batch_max: int,
+        batch_wait_ms: int,
+    ) -> None:
         self.conn = conn
         self.mqtt_settings = mqtt_settings
         self.school = school
@@ -90,14 +100,17 @@ class MqttSide:
     def _make_client(self, client_id: str) -> mqtt.Client:
         v5 = self.protocol == "5"
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id,
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            clean_session=None if v5 else False, manual_ack=True,
+            clean_session=None if v5 else False,
+            manual_ack=True,
         )
         s = self.mqtt_settings
         if s.username:
-            client.username_pw_set(s.username,
-                                   s.password.get_secret_value() if s.password else None)
+            client.username_pw_set(
+                s.username, s.password.get_secret_value() if s.password else None
+            )
         if s.tls_ca:
             client.tls_set(ca_certs=s.tls_ca)
         client.max_inflight_messages_set(1000)
@@ -114,8 +127,9 @@ class MqttSide:
         except OSError:  # the parent is gone: nothing may be acknowledged any more
             os._exit(0)
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             log.error("broker refused the connection: %s", reason)
             return
@@ -126,8 +140,9 @@ class MqttSide:
         client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
         self._send(("connected", gen, bool(flags.session_present)))
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
+    ) -> None:
         with self._lock:
             self._flush_locked()
             gen = self.gen
@@ -140,8 +155,9 @@ class MqttSide:
         with self._lock:
             if not self._pending:
                 self._pending_since = time.monotonic()
-            self._pending.append((msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(),
-                                  bool(msg.retain)))
+            self._pending.append(
+                (msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), bool(msg.retain))
+            )
             if len(self._pending) >= self.batch_max:
                 self._flush_locked()
 
@@ -179,9 +195,13 @@ class MqttSide:
             props.SessionExpiryInterval = self.session_expiry_s
             props.ReceiveMaximum = self.receive_maximum
         s = self.mqtt_settings
-        self.client.connect_async(s.host, s.port, keepalive=s.keepalive_s,
-                                  clean_start=False if props is not None else
-                                  mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=props)
+        self.client.connect_async(
+            s.host,
+            s.port,
+            keepalive=s.keepalive_s,
+            clean_start=False if props is not None else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
         self.client.loop_start()
 
     def serve(self) -> None:
@@ -206,13 +226,15 @@ class MqttSide:
                 return
 
 
-def run_mqtt_side(conn: Connection, mqtt_settings: MqttSettings, options: dict[str, Any],
-                  log_level: int) -> None:
+def run_mqtt_side(
+    conn: Connection, mqtt_settings: MqttSettings, options: dict[str, Any], log_level: int
+) -> None:
     """Entry point of the child process."""
     # Ctrl-C reaches the whole process group; the parent decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level,
-                        format="%(asctime)s %(levelname)s mqtt-side %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level, format="%(asctime)s %(levelname)s mqtt-side %(name)s: %(message)s"
+    )
     side = MqttSide(conn, mqtt_settings, **options)
     side.connect()
     side.serve()
@@ -221,19 +243,30 @@ def run_mqtt_side(conn: Connection, mqtt_settings: MqttSettings, options: dict[s
 class MqttSideProcess:
     """The parent's handle on the child: start it, read its messages, send it commands."""
 
-    def __init__(self, mqtt_settings: MqttSettings, settings: IngestOptions,
-                 on_connection: Callable[[bool, str], None]) -> None:
+    def __init__(
+        self,
+        mqtt_settings: MqttSettings,
+        settings: IngestOptions,
+        on_connection: Callable[[bool, str], None],
+    ) -> None:
         self._on_connection = on_connection
         ctx = mp.get_context("spawn")  # fork would copy the gateway's threads and locks
         self._conn, child_conn = ctx.Pipe(duplex=True)
-        options = {"school": settings.school, "client_id": settings.client_id,
-                   "protocol": settings.protocol, "receive_maximum": settings.receive_maximum,
-                   "session_expiry_s": settings.session_expiry_s,
-                   "batch_max": settings.batch_max, "batch_wait_ms": settings.batch_wait_ms}
-        self._proc = ctx.Process(target=run_mqtt_side, name="campusedge-mqtt",
-                                 args=(child_conn, mqtt_settings, options,
-                                       logging.getLogger().getEffectiveLevel()),
-                                 daemon=True)
+        options = {
+            "school": settings.school,
+            "client_id": settings.client_id,
+            "protocol": settings.protocol,
+            "receive_maximum": settings.receive_maximum,
+            "session_expiry_s": settings.session_expiry_s,
+            "batch_max": settings.batch_max,
+            "batch_wait_ms": settings.batch_wait_ms,
+        }
+        self._proc = ctx.Process(
+            target=run_mqtt_side,
+            name="campusedge-mqtt",
+            args=(child_conn, mqtt_settings, options, logging.getLogger().getEffectiveLevel()),
+            daemon=True,
+        )
         self._proc.start()
         child_conn.close()  # only the child holds its end: its death closes the pipe
         self._send_lock = threading.Lock()
@@ -244,8 +277,9 @@ class MqttSideProcess:
         self._closed = threading.Event()
         self._waiting = 0  # messages handed over by the child and not yet taken
         self._count_lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read_pipe, name="ingest-pipe-reader",
-                                        daemon=True)
+        self._reader = threading.Thread(
+            target=self._read_pipe, name="ingest-pipe-reader", daemon=True
+        )
         self._reader.start()
 
     def _read_pipe(self) -> None:
@@ -293,8 +327,9 @@ class MqttSideProcess:
         Raises EOFError once the child is gone.
         """
         try:
-            message = (self._inbox.get(timeout=timeout_s) if timeout_s > 0
-                       else self._inbox.get_nowait())
+            message = (
+                self._inbox.get(timeout=timeout_s) if timeout_s > 0 else self._inbox.get_nowait()
+            )
         except queue.Empty:
             return None
         if message is None:

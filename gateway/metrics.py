@@ -11,33 +11,54 @@ class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.received = Counter("campusedge_messages_received", "MQTT messages received",
-                                ["channel"], registry=r)
+        self.received = Counter(
+            "campusedge_messages_received", "MQTT messages received", ["channel"], registry=r
+        )
         self.stored = Counter("campusedge_messages_stored", "Messages durably stored", registry=r)
-        self.duplicates = Counter("campusedge_messages_duplicate",
-                                  "Messages already stored (redelivery or device resend)",
-                                  registry=r)
-        self.dead_letters = Counter("campusedge_dead_letters", "Rejected messages by reason",
-                                    ["reason"], registry=r)
-        self.batch_seconds = Histogram("campusedge_batch_commit_seconds",
-                                       "Time to commit one batch to the store", registry=r,
-                                       buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                0.25, 0.5, 1.0, 2.5))
-        self.batch_size = Histogram("campusedge_batch_size", "Messages per committed batch",
-                                    registry=r, buckets=(1, 10, 50, 100, 250, 500, 1000, 2000))
-        self.queue_depth = Gauge("campusedge_ingest_queue_depth",
-                                 "Messages received but not yet committed", registry=r)
-        self.connected = Gauge("campusedge_mqtt_connected", "1 while connected to the broker",
-                               registry=r)
-        self.device_last_seen = Gauge("campusedge_device_last_seen_timestamp_seconds",
-                                      "When a device's last message was received",
-                                      ["device_id", "kind"], registry=r)
-        self.device_messages = Counter("campusedge_device_messages",
-                                       "Messages stored per device", ["device_id", "kind"],
-                                       registry=r)
-        self.device_dead_letters = Counter("campusedge_device_dead_letters",
-                                           "Rejected messages per known device; others "
-                                           "under device_id=\"(unknown)\"", ["device_id"],
-                                           registry=r)
-        self.store_errors = Counter("campusedge_store_errors",
-                                    "Failed batch commits (retried)", registry=r)
+        self.duplicates = Counter(
+            "campusedge_messages_duplicate",
+            "Messages already stored (redelivery or device resend)",
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "campusedge_dead_letters", "Rejected messages by reason", ["reason"], registry=r
+        )
+        self.batch_seconds = Histogram(
+            "campusedge_batch_commit_seconds",
+            "Time to commit one batch to the store",
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
+        self.batch_size = Histogram(
+            "campusedge_batch_size",
+            "Messages per committed batch",
+            registry=r,
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000),
+        )
+        self.queue_depth = Gauge(
+            "campusedge_ingest_queue_depth", "Messages received but not yet committed", registry=r
+        )
+        self.connected = Gauge(
+            "campusedge_mqtt_connected", "1 while connected to the broker", registry=r
+        )
+        self.device_last_seen = Gauge(
+            "campusedge_device_last_seen_timestamp_seconds",
+            "When a device's last message was received",
+            ["device_id", "kind"],
+            registry=r,
+        )
+        self.device_messages = Counter(
+            "campusedge_device_messages",
+            "Messages stored per device",
+            ["device_id", "kind"],
+            registry=r,
+        )
+        self.device_dead_letters = Counter(
+            "campusedge_device_dead_letters",
+            'Rejected messages per known device; others under device_id="(unknown)"',
+            ["device_id"],
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "campusedge_store_errors", "Failed batch commits (retried)", registry=r
+        )

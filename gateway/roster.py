@@ -57,9 +57,7 @@ CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 def split_card_ids(cell: str) -> tuple[str, ...]:
     """The ids of a roster's card_id cell: several may be given, split by spaces or ";"."""
-    return tuple(dict.fromkeys(as_sent(part)
-                               for part in re.split(r"[;\s]+", cell.strip()) if part))
-
+    return tuple(dict.fromkeys(as_sent(part) for part in re.split(r"[;\s]+", cell.strip()) if part))
 
 
 class LessonKind(StrEnum):
@@ -109,8 +107,8 @@ def decode_csv(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         raise RosterError(
             f"roster CSV is neither UTF-8 nor GBK/GB18030 (undecodable byte at offset "
-            f"{exc.start}): save it as UTF-8 — in Excel, File > Save As > \"CSV UTF-8 (Comma "
-            "delimited) (*.csv)\"; in WPS or LibreOffice choose the UTF-8 character set"
+            f'{exc.start}): save it as UTF-8 — in Excel, File > Save As > "CSV UTF-8 (Comma '
+            'delimited) (*.csv)"; in WPS or LibreOffice choose the UTF-8 character set'
         ) from None
 
 
@@ -165,12 +163,15 @@ class Roster:
             for row in conn.execute("SELECT card_id FROM cards").fetchall():
                 card_id = str(row["card_id"])
                 if as_sent(card_id) != card_id:
-                    conn.execute("UPDATE OR IGNORE cards SET card_id=? WHERE card_id=?",
-                                 (as_sent(card_id), card_id))
+                    conn.execute(
+                        "UPDATE OR IGNORE cards SET card_id=? WHERE card_id=?",
+                        (as_sent(card_id), card_id),
+                    )
 
     # --- classes and students -------------------------------------------------------------
-    def add_class(self, class_id: str, school: str, name: str, grade: str,
-                  pe_teacher_id: str | None = None) -> None:
+    def add_class(
+        self, class_id: str, school: str, name: str, grade: str, pe_teacher_id: str | None = None
+    ) -> None:
         """Create or overwrite a class, unchecked (seeding, benches, tests); the API creates
         with `create_class` and changes with `update_class`."""
         with self.db.transaction() as conn:
@@ -181,19 +182,23 @@ class Roster:
                 (class_id, school, name, grade, pe_teacher_id),
             )
 
-    def create_class(self, class_id: str, school: str, name: str, grade: str,
-                     pe_teacher_id: str | None = None) -> None:
+    def create_class(
+        self, class_id: str, school: str, name: str, grade: str, pe_teacher_id: str | None = None
+    ) -> None:
         """A new class; RosterConflict if the id is taken (`add_class` overwrites instead)."""
         try:
             with self.db.transaction() as conn:
-                conn.execute("INSERT INTO classes(id, school, name, grade, pe_teacher_id) "
-                             "VALUES (?,?,?,?,?)", (class_id, school, name, grade, pe_teacher_id))
+                conn.execute(
+                    "INSERT INTO classes(id, school, name, grade, pe_teacher_id) "
+                    "VALUES (?,?,?,?,?)",
+                    (class_id, school, name, grade, pe_teacher_id),
+                )
         except sqlite3.IntegrityError:
-            raise RosterConflict(f"class {class_id!r} exists; change it with "
-                                 f"PATCH /api/classes/{class_id}") from None
+            raise RosterConflict(
+                f"class {class_id!r} exists; change it with PATCH /api/classes/{class_id}"
+            ) from None
 
-    def update_class(self, class_id: str,
-                     changes: dict[str, str | None]) -> dict[str, str | None]:
+    def update_class(self, class_id: str, changes: dict[str, str | None]) -> dict[str, str | None]:
         """Change the given fields of a class (school, name, grade, pe_teacher_id); the others
         keep their values. Returns the class as stored; RosterError for an unknown class."""
         allowed = {"school", "name", "grade", "pe_teacher_id"}
@@ -203,26 +208,40 @@ class Roster:
             if changes:
                 # Column names come from the fixed set above, never from the request.
                 sets = ", ".join(f"{column}=?" for column in changes)
-                conn.execute(f"UPDATE classes SET {sets} WHERE id=?",
-                             (*changes.values(), class_id))
+                conn.execute(f"UPDATE classes SET {sets} WHERE id=?", (*changes.values(), class_id))
             row = conn.execute("SELECT * FROM classes WHERE id=?", (class_id,)).fetchone()
         if row is None:
             raise RosterError(f"unknown class {class_id!r}")
         return dict(row)
 
-    def add_student(self, student_id: str, name: str, sex: str, birth_date: date,
-                    class_id: str, card_id: str | None = None) -> None:
+    def add_student(
+        self,
+        student_id: str,
+        name: str,
+        sex: str,
+        birth_date: date,
+        class_id: str,
+        card_id: str | None = None,
+    ) -> None:
         try:
             letter = sex_letter(sex)
         except ValueError as exc:
             raise RosterError(f"student {student_id}: {exc}") from None
         with self.db.transaction() as conn:
-            self._write_student(conn, student_id, name, letter, birth_date, class_id,
-                                split_card_ids(card_id or ""))
+            self._write_student(
+                conn, student_id, name, letter, birth_date, class_id, split_card_ids(card_id or "")
+            )
 
     @staticmethod
-    def _write_student(conn: sqlite3.Connection, student_id: str, name: str, sex: str,
-                       birth_date: date, class_id: str, card_ids: tuple[str, ...]) -> None:
+    def _write_student(
+        conn: sqlite3.Connection,
+        student_id: str,
+        name: str,
+        sex: str,
+        birth_date: date,
+        class_id: str,
+        card_ids: tuple[str, ...],
+    ) -> None:
         conn.execute(
             "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
@@ -231,8 +250,10 @@ class Roster:
         )
         for card_id in card_ids:
             # A card handed on (a lost card re-issued) moves to its new holder.
-            conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                         (card_id, student_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
+                (card_id, student_id),
+            )
 
     def import_csv(self, text: str) -> int:
         """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
@@ -249,8 +270,9 @@ class Roster:
         try:
             fieldnames, records = reader.fieldnames, list(reader)
         except csv.Error as exc:  # a NUL byte, a stray quote: nothing after it lines up
-            raise RosterError(f"roster CSV is not readable as CSV after line {reader.line_num}: "
-                              f"{exc}") from None
+            raise RosterError(
+                f"roster CSV is not readable as CSV after line {reader.line_num}: {exc}"
+            ) from None
         required = ("student_id", "name", "sex", "birth_date", "class_id")
         missing = set(required) - set(fieldnames or [])
         if missing:
@@ -261,6 +283,7 @@ class Roster:
         seen: dict[str, int] = {}
         cards_seen: dict[str, int] = {}
         for line, row in enumerate(records, start=2):
+
             def bad(column: str, problem: str, line: int = line) -> None:
                 problems.append(f"row {line}, column {column}: {problem}")
 
@@ -282,23 +305,29 @@ class Roster:
             except ValueError:
                 bad("birth_date", f"{values['birth_date']!r} is not a date like 2014-09-01")
             if values["class_id"] not in classes:
-                bad("class_id", f"unknown class {values['class_id']!r} (create it first with "
-                                "POST /api/classes)")
+                bad(
+                    "class_id",
+                    f"unknown class {values['class_id']!r} (create it first with "
+                    "POST /api/classes)",
+                )
             card_ids = split_card_ids(values["card_id"])
             for card_id in card_ids:
                 if not CARD_ID.fullmatch(card_id):
-                    bad("card_id", f"{card_id!r} is not an id a device sends (letters, digits "
-                                   "and - _ . : only, up to 64)")
+                    bad(
+                        "card_id",
+                        f"{card_id!r} is not an id a device sends (letters, digits "
+                        "and - _ . : only, up to 64)",
+                    )
                 elif card_id in cards_seen:
                     bad("card_id", f"{card_id!r} is also enrolled on row {cards_seen[card_id]}")
                 else:
                     cards_seen[card_id] = line
             if len(problems) == 0:
-                rows.append((student_id, values["name"], sex, born, values["class_id"],
-                             card_ids))
+                rows.append((student_id, values["name"], sex, born, values["class_id"], card_ids))
         if problems:
-            raise RosterError(f"roster CSV not imported, {len(problems)} problem(s): "
-                              + "; ".join(problems))
+            raise RosterError(
+                f"roster CSV not imported, {len(problems)} problem(s): " + "; ".join(problems)
+            )
         with self.db.transaction() as conn:
             for student in rows:
                 self._write_student(conn, *student)
@@ -306,9 +335,13 @@ class Roster:
 
     def classes(self) -> list[dict[str, str | int | None]]:
         """Every class with its number of students, by id."""
-        return [dict(r) for r in self.db.query(
-            "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
-            "FROM classes c ORDER BY c.id")]
+        return [
+            dict(r)
+            for r in self.db.query(
+                "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
+                "FROM classes c ORDER BY c.id"
+            )
+        ]
 
     def has_school(self, school: str) -> bool:
         """Whether any class of the roster belongs to *school*."""
@@ -320,25 +353,47 @@ class Roster:
 
     def student(self, student_id: str) -> Student | None:
         rows = self.db.query(
-            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id "
-            "WHERE s.id=?", (student_id,))
+            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id WHERE s.id=?",
+            (student_id,),
+        )
         if not rows:
             return None
         r = rows[0]
-        return Student(r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]),
-                       r["class_id"], r["grade"])
+        return Student(
+            r["id"],
+            r["name"],
+            r["sex"],
+            date.fromisoformat(r["birth_date"]),
+            r["class_id"],
+            r["grade"],
+        )
 
     def students_of_class(self, class_id: str) -> list[Student]:
         rows = self.db.query(
             "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id "
-            "WHERE s.class_id=? ORDER BY s.id", (class_id,))
-        return [Student(r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]),
-                        r["class_id"], r["grade"]) for r in rows]
+            "WHERE s.class_id=? ORDER BY s.id",
+            (class_id,),
+        )
+        return [
+            Student(
+                r["id"],
+                r["name"],
+                r["sex"],
+                date.fromisoformat(r["birth_date"]),
+                r["class_id"],
+                r["grade"],
+            )
+            for r in rows
+        ]
 
     def cards_of(self, student_id: str) -> list[str]:
         """The ids enrolled for a student (cards, face templates, class-list ids)."""
-        return [str(r["card_id"]) for r in self.db.query(
-            "SELECT card_id FROM cards WHERE student_id=? ORDER BY card_id", (student_id,))]
+        return [
+            str(r["card_id"])
+            for r in self.db.query(
+                "SELECT card_id FROM cards WHERE student_id=? ORDER BY card_id", (student_id,)
+            )
+        ]
 
     def enrol_card(self, student_id: str, card_id: str) -> None:
         """Enrol one more id for a student; an id enrolled for another student moves here."""
@@ -346,22 +401,25 @@ class Roster:
         if not CARD_ID.fullmatch(card_id):
             raise RosterError(f"card_id {card_id!r} is not an id a device sends")
         with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM students WHERE id=?", (student_id,)).fetchone() \
-                    is None:
+            if conn.execute("SELECT 1 FROM students WHERE id=?", (student_id,)).fetchone() is None:
                 raise RosterError(f"unknown student {student_id!r}")
-            conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                         (card_id, student_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
+                (card_id, student_id),
+            )
 
     def withdraw_card(self, card_id: str) -> str | None:
         """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
         with self.db.transaction() as conn:
             # As given first (an id left in lower case by a clash), then as devices send it.
-            row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
-                               (card_id,)).fetchone()
+            row = conn.execute(
+                "SELECT student_id FROM cards WHERE card_id=?", (card_id,)
+            ).fetchone()
             if row is None:
                 card_id = as_sent(card_id)
-                row = conn.execute("SELECT student_id FROM cards WHERE card_id=?",
-                                   (card_id,)).fetchone()
+                row = conn.execute(
+                    "SELECT student_id FROM cards WHERE card_id=?", (card_id,)
+                ).fetchone()
             if row is None:
                 return None
             conn.execute("DELETE FROM cards WHERE card_id=?", (card_id,))
@@ -372,31 +430,49 @@ class Roster:
         return str(rows[0]["student_id"]) if rows else None
 
     # --- lessons and device assignments ---------------------------------------------------
-    def start_lesson(self, class_id: str, teacher_id: str, kind: LessonKind,
-                     assignments: dict[str, str], at: datetime | None = None,
-                     lesson_id: str | None = None) -> Lesson:
+    def start_lesson(
+        self,
+        class_id: str,
+        teacher_id: str,
+        kind: LessonKind,
+        assignments: dict[str, str],
+        at: datetime | None = None,
+        lesson_id: str | None = None,
+    ) -> Lesson:
         """Open a lesson and bind devices (device id -> student id) to students for its span."""
         if self.class_of(class_id) is None:
-            raise UnknownClass(f"unknown class {class_id!r} (create it first with "
-                               "POST /api/classes)")
-        lesson = Lesson(lesson_id or uuid.uuid4().hex[:12], class_id, teacher_id, kind,
-                        (at or datetime.now(UTC)).astimezone(UTC), None)
+            raise UnknownClass(
+                f"unknown class {class_id!r} (create it first with POST /api/classes)"
+            )
+        lesson = Lesson(
+            lesson_id or uuid.uuid4().hex[:12],
+            class_id,
+            teacher_id,
+            kind,
+            (at or datetime.now(UTC)).astimezone(UTC),
+            None,
+        )
         with self.db.transaction() as conn:
             # Checked inside the write transaction, so two lessons started at once cannot both
             # take a band: a device worn in two running lessons would send one child's heart
             # rate to another.
             self._check_free(conn, assignments, kind)
-            conn.execute("INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
-                         "VALUES (?,?,?,?,?)",
-                         (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)))
+            conn.execute(
+                "INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
+                "VALUES (?,?,?,?,?)",
+                (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)),
+            )
             for device_id, student_id in assignments.items():
-                conn.execute("INSERT INTO assignments(lesson_id, device_id, student_id) "
-                             "VALUES (?,?,?)", (lesson.id, device_id, student_id))
+                conn.execute(
+                    "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
+                    (lesson.id, device_id, student_id),
+                )
         return lesson
 
     @staticmethod
-    def _check_free(conn: sqlite3.Connection, assignments: dict[str, str],
-                    kind: LessonKind) -> None:
+    def _check_free(
+        conn: sqlite3.Connection, assignments: dict[str, str], kind: LessonKind
+    ) -> None:
         """DeviceBusy naming the device (or student) and the running lesson that holds it.
 
         A device is held by any running lesson. A student only by a running lesson of the same
@@ -411,32 +487,45 @@ class Roster:
             f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
             f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?)) "
             "ORDER BY a.device_id",
-            (*assignments, *assignments.values(), kind.value)).fetchall()
+            (*assignments, *assignments.values(), kind.value),
+        ).fetchall()
         problems = []
         for row in held:
             if row["device_id"] in assignments:
-                problems.append(f"device {row['device_id']!r} is assigned to student "
-                                f"{row['student_id']!r} in running lesson {row['id']!r} "
-                                f"(class {row['class_id']!r})")
+                problems.append(
+                    f"device {row['device_id']!r} is assigned to student "
+                    f"{row['student_id']!r} in running lesson {row['id']!r} "
+                    f"(class {row['class_id']!r})"
+                )
             else:
-                problems.append(f"student {row['student_id']!r} wears device "
-                                f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
-                                f"(class {row['class_id']!r})")
+                problems.append(
+                    f"student {row['student_id']!r} wears device "
+                    f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
+                    f"(class {row['class_id']!r})"
+                )
         if problems:
-            raise DeviceBusy("; ".join(problems) + "; end that lesson first "
-                             "(POST /api/lessons/LESSON_ID/end)")
+            raise DeviceBusy(
+                "; ".join(problems) + "; end that lesson first (POST /api/lessons/LESSON_ID/end)"
+            )
 
     def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL",
-                         (_iso(at or datetime.now(UTC)), lesson_id))
+            conn.execute(
+                "UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL",
+                (_iso(at or datetime.now(UTC)), lesson_id),
+            )
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         rows = self.db.query("SELECT * FROM lessons WHERE id=?", (lesson_id,))
         return self._lesson(rows[0]) if rows else None
 
-    def lessons(self, *, class_id: str | None = None, teacher_id: str | None = None,
-                active_only: bool = False) -> list[Lesson]:
+    def lessons(
+        self,
+        *,
+        class_id: str | None = None,
+        teacher_id: str | None = None,
+        active_only: bool = False,
+    ) -> list[Lesson]:
         sql, params = "SELECT * FROM lessons WHERE 1=1", []
         if class_id:
             sql += " AND class_id=?"
@@ -446,12 +535,15 @@ class Roster:
             params.append(teacher_id)
         if active_only:
             sql += " AND ended_at IS NULL"
-        return [self._lesson(r) for r in self.db.query(sql + " ORDER BY started_at",
-                                                       tuple(params))]
+        return [self._lesson(r) for r in self.db.query(sql + " ORDER BY started_at", tuple(params))]
 
     def assignments(self, lesson_id: str) -> dict[str, str]:
-        return {r["device_id"]: r["student_id"] for r in self.db.query(
-            "SELECT device_id, student_id FROM assignments WHERE lesson_id=?", (lesson_id,))}
+        return {
+            r["device_id"]: r["student_id"]
+            for r in self.db.query(
+                "SELECT device_id, student_id FROM assignments WHERE lesson_id=?", (lesson_id,)
+            )
+        }
 
     def bind(self, device_id: str, at: datetime) -> Binding | None:
         """The student wearing *device_id* at time *at*, from the lesson open at that time."""
@@ -459,7 +551,8 @@ class Roster:
             "SELECT a.student_id, a.lesson_id FROM assignments a JOIN lessons l "
             "ON l.id = a.lesson_id WHERE a.device_id=? AND l.started_at <= ? "
             "AND (l.ended_at IS NULL OR l.ended_at >= ?) ORDER BY l.started_at DESC LIMIT 1",
-            (device_id, _iso(at), _iso(at)))
+            (device_id, _iso(at), _iso(at)),
+        )
         return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
 
     def assignments_open_since(self, at: datetime) -> list[tuple[str, Binding, Lesson]]:
@@ -467,7 +560,9 @@ class Roster:
         for callers that bind many messages at once (`bind` does one query per message)."""
         rows = self.db.query(
             "SELECT a.device_id, a.student_id, l.* FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE l.ended_at IS NULL OR l.ended_at >= ?", (_iso(at),))
+            "ON l.id = a.lesson_id WHERE l.ended_at IS NULL OR l.ended_at >= ?",
+            (_iso(at),),
+        )
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
         for r in rows:
@@ -478,6 +573,11 @@ class Roster:
     @staticmethod
     def _lesson(r: object) -> Lesson:
         row = dict(r)  # type: ignore[call-overload]
-        return Lesson(row["id"], row["class_id"], row["teacher_id"], LessonKind(row["kind"]),
-                      datetime.fromisoformat(row["started_at"]),
-                      datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None)
+        return Lesson(
+            row["id"],
+            row["class_id"],
+            row["teacher_id"],
+            LessonKind(row["kind"]),
+            datetime.fromisoformat(row["started_at"]),
+            datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+        )

@@ -46,34 +46,43 @@ class GatewaySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CAMPUSEDGE_", extra="ignore")
 
-    store_url: str = Field(default="sqlite:///var/campusedge/readings.db",
-                           description="sqlite:///path or influx://user:pass@host:port/db")
+    store_url: str = Field(
+        default="sqlite:///var/campusedge/readings.db",
+        description="sqlite:///path or influx://user:pass@host:port/db",
+    )
     state_db: Path = Path("var/campusedge/state.db")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     alerts_enabled: bool = True
-    alerts_dir: Path | None = Field(default=None, description="per-school alert YAML files "
-                                    "(<school>.yaml, warning_levels.yaml); packaged defaults "
-                                    "otherwise")
+    alerts_dir: Path | None = Field(
+        default=None,
+        description="per-school alert YAML files "
+        "(<school>.yaml, warning_levels.yaml); packaged defaults "
+        "otherwise",
+    )
     warning_levels_file: Path | None = Field(
-        default=None, description="the district health authority's warning-level thresholds, "
+        default=None,
+        description="the district health authority's warning-level thresholds, "
         "wherever the district keeps them; default <alerts_dir>/warning_levels.yaml, else the "
-        "packaged placeholders")
+        "packaged placeholders",
+    )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
 
 
 class Gateway:
     """Owns every part of a running gateway; the API and the CLI reach them through it."""
 
-    def __init__(self, settings: GatewaySettings, mqtt: MqttSettings,
-                 store: Store | None = None) -> None:
+    def __init__(
+        self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None = None
+    ) -> None:
         self.settings = settings
         try:
             settings.state_db.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise GatewayStartError(f"cannot create the folder of state database "
-                                    f"{settings.state_db}: {exc.strerror}") from None
+            raise GatewayStartError(
+                f"cannot create the folder of state database {settings.state_db}: {exc.strerror}"
+            ) from None
         try:
             self.db = StateDB(settings.state_db)
         except StateDBError as exc:
@@ -85,11 +94,9 @@ class Gateway:
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
             self.db.close()
-            raise GatewayStartError(str(exc),
-                                    transient=isinstance(exc, StoreUnavailable)) from None
+            raise GatewayStartError(str(exc), transient=isinstance(exc, StoreUnavailable)) from None
 
-    def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings,
-                  store: Store | None) -> None:
+    def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
         self.audit = AuditLog(self.db)
         self.roster = Roster(self.db)
@@ -99,15 +106,24 @@ class Gateway:
         self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
-            self.alerts = AlertService(self.db, self.roster, self.devices, mqtt,
-                                       settings.alerts_dir, settings.warning_levels_file,
-                                       client_id=settings.ingest.client_id,
-                                       registry=self.metrics.registry)
+            self.alerts = AlertService(
+                self.db,
+                self.roster,
+                self.devices,
+                mqtt,
+                settings.alerts_dir,
+                settings.warning_levels_file,
+                client_id=settings.ingest.client_id,
+                registry=self.metrics.registry,
+            )
             self.ingest.listeners.append(self.alerts.engine.on_batch)
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
-        self.ingest.listeners.append(FitnessListener(self.roster, self.fitness_results,
-                                                     self.live_lessons, self.metrics.registry))
+        self.ingest.listeners.append(
+            FitnessListener(
+                self.roster, self.fitness_results, self.live_lessons, self.metrics.registry
+            )
+        )
 
     def start(self) -> None:
         if self.alerts is not None:
@@ -122,8 +138,9 @@ class Gateway:
         since = engine.clock.now() - timedelta(seconds=engine.heart_rate_memory_s())
         try:
             # Newest first: if a very large school hits the limit, the oldest are the ones cut.
-            rows = self.store.readings(metric="heart_rate", since=since, limit=200_000,
-                                       newest_first=True)
+            rows = self.store.readings(
+                metric="heart_rate", since=since, limit=200_000, newest_first=True
+            )
         except Exception:  # a store that cannot answer now must not stop the gateway starting
             log.exception("could not read recent heart rates; sustained windows start empty")
             return

@@ -34,8 +34,9 @@ class StateDB:
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=True)
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=True
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -59,8 +60,9 @@ class StateDB:
         with self._write_lock:
             self.connection().executescript(schema_sql)
 
-    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[
-            sqlite3.Row]:
+    def query(
+        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
+    ) -> list[sqlite3.Row]:
         return list(self.connection().execute(sql, params))
 
     def close(self) -> None:

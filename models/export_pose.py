@@ -55,9 +55,22 @@ def sha256(path: Path) -> str:
 def fetch_tflite(work: Path) -> Path:
     """Download the pinned mediapipe wheel (no dependencies) and extract the landmark model."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--python-version", "3.11", "--platform", "manylinux_2_17_x86_64",
-         f"mediapipe=={MEDIAPIPE_VERSION}", "-d", str(work)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_17_x86_64",
+            f"mediapipe=={MEDIAPIPE_VERSION}",
+            "-d",
+            str(work),
+        ],
         check=True,
     )
     wheels = glob.glob(str(work / f"mediapipe-{MEDIAPIPE_VERSION}-*.whl"))
@@ -71,8 +84,17 @@ def fetch_tflite(work: Path) -> Path:
 
 def convert(tflite: Path, raw_onnx: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "tf2onnx.convert", "--tflite", str(tflite),
-         "--opset", str(OPSET), "--output", str(raw_onnx)],
+        [
+            sys.executable,
+            "-m",
+            "tf2onnx.convert",
+            "--tflite",
+            str(tflite),
+            "--opset",
+            str(OPSET),
+            "--output",
+            str(raw_onnx),
+        ],
         check=True,
     )
 
@@ -110,8 +132,11 @@ def prune_and_rename(raw_onnx: Path, out: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tflite", type=Path,
-                        help="use this pose_landmark_full.tflite instead of downloading the wheel")
+    parser.add_argument(
+        "--tflite",
+        type=Path,
+        help="use this pose_landmark_full.tflite instead of downloading the wheel",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "pose_landmark_full.onnx")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pose-export-") as tmp:
@@ -119,8 +144,10 @@ def main() -> int:
         tflite = args.tflite or fetch_tflite(work)
         got = sha256(tflite)
         if got != SOURCE_SHA256:
-            raise SystemExit(f"{tflite}: sha256 {got} is not the expected {SOURCE_SHA256} of "
-                             f"mediapipe {MEDIAPIPE_VERSION}'s {MEMBER}")
+            raise SystemExit(
+                f"{tflite}: sha256 {got} is not the expected {SOURCE_SHA256} of "
+                f"mediapipe {MEDIAPIPE_VERSION}'s {MEMBER}"
+            )
         raw = work / "raw.onnx"
         convert(tflite, raw)
         prune_and_rename(raw, args.out)
@@ -131,12 +158,18 @@ def main() -> int:
         "source_sha256": SOURCE_SHA256,
         "license": "Apache-2.0",
         "opset": OPSET,
-        "input": {"name": INPUT_NAME, "shape": [1, 256, 256, 3], "dtype": "float32",
-                  "layout": "NHWC RGB in [0, 1]"},
+        "input": {
+            "name": INPUT_NAME,
+            "shape": [1, 256, 256, 3],
+            "dtype": "float32",
+            "layout": "NHWC RGB in [0, 1]",
+        },
         "outputs": {
-            "landmarks": {"shape": [1, 195],
-                          "layout": "39 x [x, y (input pixels), z, visibility logit, "
-                                    "presence logit]; the first 33 are body keypoints"},
+            "landmarks": {
+                "shape": [1, 195],
+                "layout": "39 x [x, y (input pixels), z, visibility logit, "
+                "presence logit]; the first 33 are body keypoints",
+            },
             "pose_flag": {"shape": [1, 1], "layout": "probability that a person is present"},
         },
     }

@@ -38,25 +38,42 @@ from simulators.faults import Faults
 from simulators.scenario import EdgeProcess
 from simulators.scenarios.lesson import Lesson
 
-GATEWAY_CMD = ("{python} -m campusedge.cli gateway run --db {db} --mqtt-host {host} "
-               "--mqtt-port {port} --mqtt-username {username} --school {school} --api-port 0")
+GATEWAY_CMD = (
+    "{python} -m campusedge.cli gateway run --db {db} --mqtt-host {host} "
+    "--mqtt-port {port} --mqtt-username {username} --school {school} --api-port 0"
+)
 SCHOOL = "bench-school"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--minutes", type=float, default=15, help="lesson length (scenario)")
-    parser.add_argument("--speed", type=float, default=6.0,
-                        help="scenario speed; 40 bands at 6x send 240 notifications/s")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=6.0,
+        help="scenario speed; 40 bands at 6x send 240 notifications/s",
+    )
     parser.add_argument("--outage", type=float, default=60.0, help="broker down, seconds")
-    parser.add_argument("--outage-at", type=float, default=40.0,
-                        help="wall seconds into the lesson when the broker stops")
-    parser.add_argument("--settle", type=float, default=240.0,
-                        help="max seconds to wait for the store to catch up at the end")
-    parser.add_argument("--gateway-cmd", default=GATEWAY_CMD,
-                        help="receiver command template ({python} {db} {host} {port} "
-                             "{username} {password} {school}); the password is also in "
-                             "CAMPUSEDGE_MQTT_PASSWORD")
+    parser.add_argument(
+        "--outage-at",
+        type=float,
+        default=40.0,
+        help="wall seconds into the lesson when the broker stops",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=240.0,
+        help="max seconds to wait for the store to catch up at the end",
+    )
+    parser.add_argument(
+        "--gateway-cmd",
+        default=GATEWAY_CMD,
+        help="receiver command template ({python} {db} {host} {port} "
+        "{username} {password} {school}); the password is also in "
+        "CAMPUSEDGE_MQTT_PASSWORD",
+    )
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -83,8 +100,9 @@ def _parse_ts(value: Any) -> float:
 def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[str, Any]:
     """Count, duplicates and order from the gateway's database."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT rowid, device_id, seq, ts, received_at "
-                            "FROM messages").fetchall()
+        rows = conn.execute(
+            "SELECT rowid, device_id, seq, ts, received_at FROM messages"
+        ).fetchall()
         values = int(conn.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
     # (device_id, seq) is a message's identity: the agent writes the sequence number into the
     # buffered payload itself, so a replay can only repeat it, never re-number it. Counted
@@ -121,7 +139,8 @@ def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[
         "seq_gaps": gaps,
         "devices": len(by_device),
         "baseline_p50_store_latency_s": round(latencies[len(latencies) // 2], 3)
-        if latencies else None,
+        if latencies
+        else None,
         # From the broker's restart until the last message buffered during the outage was
         # stored: how long the replay took.
         "replay_s": round(backlog_stored_at - outage_end_wall, 1),
@@ -136,27 +155,40 @@ def run(args: argparse.Namespace) -> int:
     lesson_s = args.minutes * 60 / args.speed
     if args.outage_at + args.outage >= lesson_s:
         # Checked before anything starts: the broker must come back while the lesson runs.
-        print(f"campusedge bench outage: the lesson lasts {lesson_s:.0f} s (--minutes "
-              f"{args.minutes:g} at --speed {args.speed:g}), so an outage from "
-              f"{args.outage_at:g} s for {args.outage:g} s would outlast it; use a longer "
-              "--minutes, a lower --speed or a smaller --outage-at/--outage", file=sys.stderr)
+        print(
+            f"campusedge bench outage: the lesson lasts {lesson_s:.0f} s (--minutes "
+            f"{args.minutes:g} at --speed {args.speed:g}), so an outage from "
+            f"{args.outage_at:g} s for {args.outage:g} s would outlast it; use a longer "
+            "--minutes, a lower --speed or a smaller --outage-at/--outage",
+            file=sys.stderr,
+        )
         return 2
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="campusedge-bench-outage-"))
     workdir.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
     broker = MosquittoProcess(data_dir=workdir / "broker", users={"bench": password})
     broker.start()
-    mqtt = MqttSettings(host=broker.host, port=broker.port, username="bench",
-                        password=SecretStr(password))
+    mqtt = MqttSettings(
+        host=broker.host, port=broker.port, username="bench", password=SecretStr(password)
+    )
     db = workdir / "gateway.db"
-    cmd = shlex.split(args.gateway_cmd.format(
-        python=shlex.quote(sys.executable), db=shlex.quote(str(db)), host=broker.host,
-        port=broker.port, username="bench", password=shlex.quote(password), school=SCHOOL))
+    cmd = shlex.split(
+        args.gateway_cmd.format(
+            python=shlex.quote(sys.executable),
+            db=shlex.quote(str(db)),
+            host=broker.host,
+            port=broker.port,
+            username="bench",
+            password=shlex.quote(password),
+            school=SCHOOL,
+        )
+    )
     gw_log = open(workdir / "gateway.log", "wb")  # noqa: SIM115 - lives with the child
     # The password travels in the environment: on argv a leading "-" (token_urlsafe makes
     # one in 1 of 64 runs) reads as an option, and argv is visible to other users.
-    gateway = subprocess.Popen(cmd, stdout=gw_log, stderr=gw_log,
-                               env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": password})
+    gateway = subprocess.Popen(
+        cmd, stdout=gw_log, stderr=gw_log, env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": password}
+    )
     lesson = Lesson.build(args.students, args.minutes, Faults(), args.seed)
     lesson.write_box(workdir / "box.yaml", SCHOOL, "bench-box", workdir / "buffer.db")
     edge = EdgeProcess(workdir / "box.yaml", mqtt, workdir / "edge-stats.json")
@@ -164,8 +196,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         time.sleep(2)  # let the gateway subscribe before the first reading
         if gateway.poll() is not None:
-            raise RuntimeError(f"the gateway exited ({gateway.returncode}); see "
-                               f"{workdir / 'gateway.log'}")
+            raise RuntimeError(
+                f"the gateway exited ({gateway.returncode}); see {workdir / 'gateway.log'}"
+            )
         edge.start()
         assert edge.proc is not None
         lesson.wait_connected(30, edge.proc.pid)
@@ -178,8 +211,7 @@ def run(args: argparse.Namespace) -> int:
                 marks["stored_before"] = _stored(db)
                 say(f"stopping the broker at {wall:.0f} s for {args.outage:g} s")
                 broker.stop()
-            elif "stop" in marks and "start" not in marks and \
-                    wall >= marks["stop"] + args.outage:
+            elif "stop" in marks and "start" not in marks and wall >= marks["stop"] + args.outage:
                 marks["start"] = wall
                 marks["start_epoch"] = time.time()
                 say(f"starting the broker again at {wall:.0f} s")
@@ -189,8 +221,10 @@ def run(args: argparse.Namespace) -> int:
         if "start" not in marks:
             if "stop" in marks:
                 broker.start()
-            raise RuntimeError(f"the lesson ({wall:.0f} s) ended before the outage was over; "
-                               "use a longer --minutes or a smaller --outage-at")
+            raise RuntimeError(
+                f"the lesson ({wall:.0f} s) ended before the outage was over; "
+                "use a longer --minutes or a smaller --outage-at"
+            )
         say(f"lesson over after {wall:.0f} s; draining the edge buffer")
         edge_stats = edge.stop()
         published = int(edge_stats["messages"])
@@ -226,10 +260,13 @@ def run(args: argparse.Namespace) -> int:
         "lesson_wall_s": round(wall, 1),
         "decode_errors": edge_stats["decode_errors"],
         "edge_peak_rss_mb": edge_stats["peak_rss_mb"],
-        "baseline": {"stored_before_outage": marks.get("stored_before"),
-                     "p50_store_latency_s": facts["baseline_p50_store_latency_s"]},
+        "baseline": {
+            "stored_before_outage": marks.get("stored_before"),
+            "p50_store_latency_s": facts["baseline_p50_store_latency_s"],
+        },
     }
     print(json.dumps(result))
-    ok = result["lost"] == 0 and result["duplicates_stored"] == 0 and \
-        result["order_violations"] == 0
+    ok = (
+        result["lost"] == 0 and result["duplicates_stored"] == 0 and result["order_violations"] == 0
+    )
     return 0 if ok else 1

@@ -83,12 +83,18 @@ class BlePeripheralBand:
 
 def _advertising_data(name: str) -> bytes:
     # Flags + the Heart Rate service UUID + the name: what a central filters a scan on.
-    return bytes(AdvertisingData([
-        data_types.Flags(AdvertisingData.Flags.LE_GENERAL_DISCOVERABLE_MODE
-                         | AdvertisingData.Flags.BR_EDR_NOT_SUPPORTED),
-        data_types.CompleteListOf16BitServiceUUIDs([gatt.GATT_HEART_RATE_SERVICE]),
-        data_types.CompleteLocalName(name),
-    ]))
+    return bytes(
+        AdvertisingData(
+            [
+                data_types.Flags(
+                    AdvertisingData.Flags.LE_GENERAL_DISCOVERABLE_MODE
+                    | AdvertisingData.Flags.BR_EDR_NOT_SUPPORTED
+                ),
+                data_types.CompleteListOf16BitServiceUUIDs([gatt.GATT_HEART_RATE_SERVICE]),
+                data_types.CompleteLocalName(name),
+            ]
+        )
+    )
 
 
 def _battery_byte(band: Band) -> bytes:
@@ -117,8 +123,14 @@ class BleBandLink:
         for i, spec in enumerate(hci_specs):
             transport = await self._open_hci(spec)
             self._transports.append(transport)
-            self._radios.append(Controller(f"agent-radio-{i}", host_source=transport.source,
-                                           host_sink=transport.sink, link=self.link))
+            self._radios.append(
+                Controller(
+                    f"agent-radio-{i}",
+                    host_source=transport.source,
+                    host_sink=transport.sink,
+                    link=self.link,
+                )
+            )
 
     async def _open_hci(self, spec: str) -> Transport:
         if not (spec.startswith("tcp-server:") and spec.endswith(":0")):
@@ -142,16 +154,29 @@ class BleBandLink:
     async def _start_band(self, band: Band) -> BlePeripheralBand:
         controller = Controller(f"band-{band.index}", link=self.link)
         name = f"{MODEL_NAME}-{band.index:04d}"
-        device = Device(name=name, address=hci.Address(band.address),
-                        host=Host(controller, AsyncPipeSink(controller)))
+        device = Device(
+            name=name,
+            address=hci.Address(band.address),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
         measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
-            gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC, gatt.Characteristic.Properties.NOTIFY,
-            gatt.Characteristic.Permissions(0), b"")
+            gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC,
+            gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.Permissions(0),
+            b"",
+        )
         battery: gatt.Characteristic[bytes] = gatt.Characteristic(
-            gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC, gatt.Characteristic.Properties.READ,
-            gatt.Characteristic.Permissions.READABLE, _battery_byte(band))
-        device.add_services([gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [measurement]),
-                             gatt.Service(gatt.GATT_BATTERY_SERVICE, [battery])])
+            gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
+            gatt.Characteristic.Properties.READ,
+            gatt.Characteristic.Permissions.READABLE,
+            _battery_byte(band),
+        )
+        device.add_services(
+            [
+                gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [measurement]),
+                gatt.Service(gatt.GATT_BATTERY_SERVICE, [battery]),
+            ]
+        )
         peripheral = BlePeripheralBand(band, device, measurement, battery)
 
         def on_connection(connection: Connection) -> None:
@@ -160,8 +185,7 @@ class BleBandLink:
 
             def on_disconnection(reason: int) -> None:
                 peripheral.subscribers.clear()
-                self._event("disconnected", address=band.address, index=band.index,
-                            reason=reason)
+                self._event("disconnected", address=band.address, index=band.index, reason=reason)
                 if peripheral.in_range:
                     # A band advertises again as soon as its central lets go of it.
                     asyncio.get_running_loop().create_task(self._advertise(peripheral))
@@ -186,8 +210,9 @@ class BleBandLink:
 
     async def _advertise(self, peripheral: BlePeripheralBand) -> None:
         if not peripheral.device.is_advertising:
-            await peripheral.device.start_advertising(advertising_interval_min=20.0,
-                                                      advertising_interval_max=20.0)
+            await peripheral.device.start_advertising(
+                advertising_interval_min=20.0, advertising_interval_max=20.0
+            )
 
     async def leave_range(self, peripheral: BlePeripheralBand) -> None:
         """The band goes out of radio range: its link drops and it is not seen advertising."""
@@ -221,9 +246,18 @@ class BleBandLink:
             await transport.close()
 
 
-async def serve(bands: list[Band], hci_specs: list[str], *, period_s: float, activity: float,
-                duration_s: float | None, outages: list[Outage], rng: random.Random,
-                on_event: Event, trace: int | None = None) -> BleBandLink:
+async def serve(
+    bands: list[Band],
+    hci_specs: list[str],
+    *,
+    period_s: float,
+    activity: float,
+    duration_s: float | None,
+    outages: list[Outage],
+    rng: random.Random,
+    on_event: Event,
+    trace: int | None = None,
+) -> BleBandLink:
     """Run the bands until *duration_s* (or forever): each notifies every *period_s*.
 
     Each notification of band number *trace* is announced first as a `sent` event with its
@@ -231,8 +265,14 @@ async def serve(bands: list[Band], hci_specs: list[str], *, period_s: float, act
     """
     link = BleBandLink(bands, on_event)
     await link.start(hci_specs)
-    on_event("ready", {"hci_port": link.hci_port, "hci_ports": link.hci_ports,
-                       "bands": [p.band.address for p in link.peripherals]})
+    on_event(
+        "ready",
+        {
+            "hci_port": link.hci_port,
+            "hci_ports": link.hci_ports,
+            "bands": [p.band.address for p in link.peripherals],
+        },
+    )
     start = time.monotonic()
     due = [rng.uniform(0, period_s) for _ in link.peripherals]
     pending = list(outages)
@@ -271,8 +311,7 @@ class ThreadedBandLink:
 
     def __init__(self, bands: list[Band], hci_spec: str = "tcp-server:127.0.0.1:0") -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="ble-link",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ble-link", daemon=True)
         self._thread.start()
         self.link = BleBandLink(bands)
         self._call(self.link.start([hci_spec]), 30)
@@ -289,8 +328,9 @@ class ThreadedBandLink:
     def notify(self, index: int, value: bytes) -> None:
         """Queue band *index*'s notification (dropped while out of range, as over the air)."""
         if self.in_range:
-            asyncio.run_coroutine_threadsafe(self.link.notify(self.link.peripherals[index],
-                                                              value), self._loop)
+            asyncio.run_coroutine_threadsafe(
+                self.link.notify(self.link.peripherals[index], value), self._loop
+            )
 
     def set_in_range(self, up: bool) -> None:
         """All bands leave radio range (their links drop) or come back."""

@@ -13,12 +13,16 @@ from paho.mqtt.reasoncodes import ReasonCode
 from campusedge.settings import MqttSettings
 
 
-def broker_problem(settings: MqttSettings, timeout_s: float = 10.0,
-                   stop: threading.Event | None = None) -> str | None:
+def broker_problem(
+    settings: MqttSettings, timeout_s: float = 10.0, stop: threading.Event | None = None
+) -> str | None:
     """None if *settings* can log in; else one line saying why not (unreachable, refused)."""
     where = f"the MQTT broker at {settings.host}:{settings.port}"
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"campusedge-check-{os.getpid()}",
-                         protocol=mqtt.MQTTv311)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"campusedge-check-{os.getpid()}",
+        protocol=mqtt.MQTTv311,
+    )
     if settings.username is not None:
         password = settings.password.get_secret_value() if settings.password else None
         client.username_pw_set(settings.username, password)
@@ -26,8 +30,13 @@ def broker_problem(settings: MqttSettings, timeout_s: float = 10.0,
         client.tls_set(ca_certs=settings.tls_ca)
     answers: list[ReasonCode] = []
 
-    def on_connect(client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
-                   reason: ReasonCode, properties: object) -> None:
+    def on_connect(
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
         answers.append(reason)
 
     client.on_connect = on_connect
@@ -45,8 +54,10 @@ def broker_problem(settings: MqttSettings, timeout_s: float = 10.0,
         if not answers:
             return f"{where} did not answer the login within {timeout_s:g} s"
         if answers[0].is_failure:
-            return (f"{where} refused the login: {answers[0]} (check --mqtt-username and "
-                    "--mqtt-password, or CAMPUSEDGE_MQTT_USERNAME/_PASSWORD)")
+            return (
+                f"{where} refused the login: {answers[0]} (check --mqtt-username and "
+                "--mqtt-password, or CAMPUSEDGE_MQTT_USERNAME/_PASSWORD)"
+            )
         return None
     finally:
         client.disconnect()

@@ -16,8 +16,13 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         text = action.help or ""
         default = action.default
         # Identity, not equality: a default of 0.0 (no fault injected) is worth saying.
-        if (default is None or default is False or default is argparse.SUPPRESS
-                or not action.option_strings or "default" in text):
+        if (
+            default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+            or "default" in text
+        ):
             return text
         shown = default if isinstance(default, str) else "%(default)s"
         return f"{text} (default: {shown})".lstrip()

@@ -28,16 +28,17 @@ class Faults:
         for name in ("duplicate_rate", "garbage_rate", "low_battery"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"--{name.replace('_', '-')} must be between 0 and 1, not "
-                                 f"{value}")
+                raise ValueError(f"--{name.replace('_', '-')} must be between 0 and 1, not {value}")
         if self.drop_link_s < 0:
             raise ValueError("--drop-link must not be negative")
 
 
 def garbage(rng: random.Random) -> bytes:
     """Line noise: random bytes that may contain start bytes of every protocol."""
-    return bytes(rng.choice((0xA5, 0x24, 0x23, 0x0A, rng.randrange(256)))
-                 for _ in range(rng.randrange(1, 24)))
+    return bytes(
+        rng.choice((0xA5, 0x24, 0x23, 0x0A, rng.randrange(256)))
+        for _ in range(rng.randrange(1, 24))
+    )
 
 
 def disturb(frame: bytes, faults: Faults, rng: random.Random) -> bytes:

@@ -47,13 +47,15 @@ class Band:
         for _ in range(min(int(beats), 4)):
             rr.append(max(1, round(60.0 / self.heart_rate * 1024 + self.rng.gauss(0, 10))))
         self._beat_phase = beats - int(beats)
-        return encode(Measurement(
-            heart_rate=round(self.heart_rate) if self.contact else 0,
-            contact_supported=True,
-            contact_detected=self.contact,
-            energy_kj=min(0xFFFF, int(self.energy_kj)),
-            rr_1024=rr if self.contact else [],
-        ))
+        return encode(
+            Measurement(
+                heart_rate=round(self.heart_rate) if self.contact else 0,
+                contact_supported=True,
+                contact_detected=self.contact,
+                energy_kj=min(0xFFFF, int(self.energy_kj)),
+                rr_1024=rr if self.contact else [],
+            )
+        )
 
 
 def sample_frames(rng: random.Random, n: int = 20) -> list[bytes]:

@@ -49,42 +49,66 @@ class Rope:
         self.count += rate * dt_s
         self.rates.append(rate * 60)
         done = (self.mode == jr.Mode.COUNTDOWN_TIME and self.elapsed_s >= self.set_value) or (
-            self.mode == jr.Mode.COUNTDOWN_COUNT and self.count >= self.set_value)
+            self.mode == jr.Mode.COUNTDOWN_COUNT and self.count >= self.set_value
+        )
         if done:
             self.status = jr.Status.FINISHED
         return done
 
     def realtime(self, base_ms: int) -> bytes:
-        return jr.Realtime(self.number, self.next_packet(), base_ms & 0xFFFFFFFF, self.status,
-                           self.mode, self.set_value, min(0xFFFF, int(self.elapsed_s)),
-                           min(0xFFFF, int(self.count)), int(self.battery_pct)).encode()
+        return jr.Realtime(
+            self.number,
+            self.next_packet(),
+            base_ms & 0xFFFFFFFF,
+            self.status,
+            self.mode,
+            self.set_value,
+            min(0xFFFF, int(self.elapsed_s)),
+            min(0xFFFF, int(self.count)),
+            int(self.battery_pct),
+        ).encode()
 
     def result(self, base_ms: int) -> bytes:
         elapsed = max(1, round(self.elapsed_s))
         count = int(self.count)
-        return jr.Result(self.number, self.next_packet(), base_ms & 0xFFFFFFFF,
-                         self.started_unix_s, self.mode, self.set_value, elapsed, count,
-                         int(count * 60 / elapsed), int(max(self.rates, default=0)),
-                         min(255, self.trips)).encode()
+        return jr.Result(
+            self.number,
+            self.next_packet(),
+            base_ms & 0xFFFFFFFF,
+            self.started_unix_s,
+            self.mode,
+            self.set_value,
+            elapsed,
+            count,
+            int(count * 60 / elapsed),
+            int(max(self.rates, default=0)),
+            min(255, self.trips),
+        ).encode()
 
 
 class BaseStation:
     """Many ropes behind one base station; answers the edge's commands."""
 
-    def __init__(self, ropes: int, rng: random.Random, first_number: int = 1,
-                 report_every_s: float = 0.0, idle_every_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        ropes: int,
+        rng: random.Random,
+        first_number: int = 1,
+        report_every_s: float = 0.0,
+        idle_every_s: float = 10.0,
+    ) -> None:
         self.rng = rng
         # 0 reports on every step (contract tests); a real station reports twice a second.
         self.report_every_s = report_every_s
         self.idle_every_s = idle_every_s
         self.clock_skew_s = 0.0
-        self.ropes = [Rope(first_number + i, rng, rate_per_s=rng.uniform(1.8, 3.2))
-                      for i in range(ropes)]
+        self.ropes = [
+            Rope(first_number + i, rng, rate_per_s=rng.uniform(1.8, 3.2)) for i in range(ropes)
+        ]
         self.uptime_ms = rng.randrange(10_000, 10_000_000)
         self.clock_unix_s = 0
         self._cmd = jr.RopeFramer()
-        self._next_report = [rng.uniform(0, max(report_every_s, idle_every_s))
-                             for _ in self.ropes]
+        self._next_report = [rng.uniform(0, max(report_every_s, idle_every_s)) for _ in self.ropes]
         self._t = 0.0
         self._synced_at = 0.0
 
@@ -109,10 +133,12 @@ class BaseStation:
             due = self._t >= self._next_report[i]
             if due:
                 running = rope.status == jr.Status.RUNNING
-                self._next_report[i] = self._t + (self.report_every_s if running
-                                                  else self.idle_every_s)
-            if (rope.status == jr.Status.RUNNING and (due or not self.report_every_s)) or \
-                    (realtime and (due or not self.report_every_s)):
+                self._next_report[i] = self._t + (
+                    self.report_every_s if running else self.idle_every_s
+                )
+            if (rope.status == jr.Status.RUNNING and (due or not self.report_every_s)) or (
+                realtime and (due or not self.report_every_s)
+            ):
                 out.append(rope.realtime(self.uptime_ms))
             if finished:
                 if not due:  # the last count goes out once, then the result
@@ -142,8 +168,9 @@ class BaseStation:
                     elif cmd.action == jr.Action.END:
                         rope.status = jr.Status.FINISHED
             for rope in targets:
-                acks.append(jr.encode_ack(rope.number, rope.next_packet(), self.uptime_ms,
-                                          ftype, 0))
+                acks.append(
+                    jr.encode_ack(rope.number, rope.next_packet(), self.uptime_ms, ftype, 0)
+                )
         return acks
 
 

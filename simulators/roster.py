@@ -34,14 +34,18 @@ def subjects_from_roster(path: Path, shape: re.Pattern[str], device: str) -> lis
         raise RosterFileError(f"--roster {path}: cannot read it: {exc}") from None
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     if "student_id" not in (reader.fieldnames or []):
-        raise RosterFileError(f"--roster {path}: no student_id column (expected the roster CSV "
-                              "the gateway imports: student_id,name,sex,birth_date,class_id"
-                              "[,card_id])")
+        raise RosterFileError(
+            f"--roster {path}: no student_id column (expected the roster CSV "
+            "the gateway imports: student_id,name,sex,birth_date,class_id"
+            "[,card_id])"
+        )
     subjects: list[str] = []
     seen: set[str] = set()
     for row in reader:
-        ids = [*re.split(r"[;\s]+", (row.get("card_id") or "").strip()),
-               (row.get("student_id") or "").strip()]
+        ids = [
+            *re.split(r"[;\s]+", (row.get("card_id") or "").strip()),
+            (row.get("student_id") or "").strip(),
+        ]
         # The gateway stores gate and screener ids in capitals, as the devices send them.
         ids = [as_sent(v) for v in ids]
         for value in ids:
@@ -52,5 +56,6 @@ def subjects_from_roster(path: Path, shape: re.Pattern[str], device: str) -> lis
     if not subjects:
         raise RosterFileError(
             f"--roster {path}: no student has an id a {device} can send ({shape.pattern}); "
-            f"enrol the {device}'s id for each student in the card_id column")
+            f"enrol the {device}'s id for each student in the card_id column"
+        )
     return subjects

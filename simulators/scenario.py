@@ -37,37 +37,76 @@ TICK_S = 0.05
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = DefaultsHelpFormatter
-    parser.add_argument("--speed", type=float, default=1.0,
-                        help="scenario seconds per wall second (1: real time)")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="scenario seconds per wall second (1: real time)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the scenario")
-    parser.add_argument("--drop-link", type=float, default=0.0, metavar="SECONDS",
-                        help="all device links down this long (scenario seconds), at 40 %%")
-    parser.add_argument("--duplicate-rate", type=float, default=0.0,
-                        help="share of frames sent twice (devices with a frame counter)")
-    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
-                        help="how far the clocks of devices that have one are off")
-    parser.add_argument("--garbage-rate", type=float, default=0.0,
-                        help="share of frames with noise before them or cut short")
-    parser.add_argument("--low-battery", type=float, nargs="?", const=0.1, default=0.0,
-                        metavar="SHARE", help="share of devices starting nearly empty "
-                        "(0.1 when given without a value)")
+    parser.add_argument(
+        "--drop-link",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="all device links down this long (scenario seconds), at 40 %%",
+    )
+    parser.add_argument(
+        "--duplicate-rate",
+        type=float,
+        default=0.0,
+        help="share of frames sent twice (devices with a frame counter)",
+    )
+    parser.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how far the clocks of devices that have one are off",
+    )
+    parser.add_argument(
+        "--garbage-rate",
+        type=float,
+        default=0.0,
+        help="share of frames with noise before them or cut short",
+    )
+    parser.add_argument(
+        "--low-battery",
+        type=float,
+        nargs="?",
+        const=0.1,
+        default=0.0,
+        metavar="SHARE",
+        help="share of devices starting nearly empty (0.1 when given without a value)",
+    )
     parser.add_argument("--school", default="demo-school", help="school in the MQTT topics")
     parser.add_argument("--edge-id", default=None, help="edge box id (default: <scenario>-box)")
-    parser.add_argument("--workdir", type=Path,
-                        help="box config and buffer (default: a temporary folder)")
-    for name, fallback in (("host", "127.0.0.1"), ("port", "1883"), ("username", "none"),
-                           ("password", "none")):
-        parser.add_argument(f"--mqtt-{name}", type=int if name == "port" else str,
-                            help=f"MQTT broker {name} (default: $CAMPUSEDGE_MQTT_"
-                                 f"{name.upper()}, else {fallback})")
-    parser.add_argument("--no-edge", action="store_true",
-                        help="only run the devices; print the box config for `edge run`")
+    parser.add_argument(
+        "--workdir", type=Path, help="box config and buffer (default: a temporary folder)"
+    )
+    for name, fallback in (
+        ("host", "127.0.0.1"),
+        ("port", "1883"),
+        ("username", "none"),
+        ("password", "none"),
+    ):
+        parser.add_argument(
+            f"--mqtt-{name}",
+            type=int if name == "port" else str,
+            help=f"MQTT broker {name} (default: $CAMPUSEDGE_MQTT_{name.upper()}, else {fallback})",
+        )
+    parser.add_argument(
+        "--no-edge",
+        action="store_true",
+        help="only run the devices; print the box config for `edge run`",
+    )
 
 
 def faults_from(args: argparse.Namespace) -> Faults:
-    return Faults(drop_link_s=args.drop_link, duplicate_rate=args.duplicate_rate,
-                  clock_skew_s=args.clock_skew, garbage_rate=args.garbage_rate,
-                  low_battery=args.low_battery)
+    return Faults(
+        drop_link_s=args.drop_link,
+        duplicate_rate=args.duplicate_rate,
+        clock_skew_s=args.clock_skew,
+        garbage_rate=args.garbage_rate,
+        low_battery=args.low_battery,
+    )
 
 
 def mqtt_from(args: argparse.Namespace) -> MqttSettings:
@@ -106,10 +145,25 @@ class EdgeProcess:
     _log_offset: int = 0
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "campusedge.cli", "edge", "run", "--config",
-               str(self.box_path), "--stats-out", str(self.stats_path),
-               "--mqtt-host", self.mqtt.host, "--mqtt-port", str(self.mqtt.port),
-               "--drain", "120", "--log-level", "WARNING"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "campusedge.cli",
+            "edge",
+            "run",
+            "--config",
+            str(self.box_path),
+            "--stats-out",
+            str(self.stats_path),
+            "--mqtt-host",
+            self.mqtt.host,
+            "--mqtt-port",
+            str(self.mqtt.port),
+            "--drain",
+            "120",
+            "--log-level",
+            "WARNING",
+        ]
         if self.mqtt.username:
             cmd += ["--mqtt-username", self.mqtt.username]
         env = {**os.environ}
@@ -120,8 +174,7 @@ class EdgeProcess:
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the child
         # Its own session: a Ctrl-C in the terminal reaches the scenario only, which then
         # stops the agent itself (a drain first, cut short when it is in a hurry).
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -137,8 +190,12 @@ class EdgeProcess:
         self._log_offset += end
         return data[:end].decode(errors="replace").splitlines()
 
-    def stop(self, timeout_s: float = 180, drain_s: float | None = None,
-             hurry: threading.Event | None = None) -> dict[str, Any]:
+    def stop(
+        self,
+        timeout_s: float = 180,
+        drain_s: float | None = None,
+        hurry: threading.Event | None = None,
+    ) -> dict[str, Any]:
         """SIGTERM (the agent drains its buffer first); its counters.
 
         After *drain_s*, or as soon as *hurry* is set, a second SIGTERM ends the drain: what
@@ -150,8 +207,10 @@ class EdgeProcess:
         cut = False
         while self.proc.poll() is None and time.monotonic() - start < timeout_s:
             waited = time.monotonic() - start
-            if not cut and ((drain_s is not None and waited >= drain_s)
-                            or (hurry is not None and hurry.is_set())):
+            if not cut and (
+                (drain_s is not None and waited >= drain_s)
+                or (hurry is not None and hurry.is_set())
+            ):
                 self.proc.send_signal(signal.SIGTERM)
                 cut = True
                 timeout_s = min(timeout_s, waited + 10)
@@ -161,8 +220,9 @@ class EdgeProcess:
             self.proc.wait()
         if not self.stats_path.exists():
             log = self.log_path.read_text()[-2000:] if self.log_path else ""
-            raise RuntimeError(f"the edge agent wrote no stats (exit {self.proc.returncode}):"
-                               f"\n{log}")
+            raise RuntimeError(
+                f"the edge agent wrote no stats (exit {self.proc.returncode}):\n{log}"
+            )
         stats: dict[str, Any] = json.loads(self.stats_path.read_text())
         return stats
 
@@ -209,14 +269,23 @@ class Scenario(ABC):
                 srv.drop()
 
     def write_box(self, path: Path, school: str, edge_id: str, buffer_path: Path) -> None:
-        path.write_text(yaml.safe_dump({
-            "kind": "edge_box", "edge_id": edge_id, "school": school,
-            "config_version": f"{self.name}-sim",
-            "buffer": {"path": str(buffer_path)}, "status_interval_s": 10,
-            "devices": self.devices}))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "kind": "edge_box",
+                    "edge_id": edge_id,
+                    "school": school,
+                    "config_version": f"{self.name}-sim",
+                    "buffer": {"path": str(buffer_path)},
+                    "status_interval_s": 10,
+                    "devices": self.devices,
+                }
+            )
+        )
 
-    def wait_connected(self, timeout_s: float, agent_pid: int | None = None,
-                       stop: threading.Event | None = None) -> None:
+    def wait_connected(
+        self, timeout_s: float, agent_pid: int | None = None, stop: threading.Event | None = None
+    ) -> None:
         """Wait until the agent is connected to every device (bytes sent before are lost).
 
         TCP links know when a client is connected; for serial ports the agent's process is
@@ -227,8 +296,7 @@ class Scenario(ABC):
         ports = {link.port for link in self.ptys}
         while time.monotonic() < end and not (stop is not None and stop.is_set()):
             servers_ok = all(s.connected for s in self.servers)
-            ports_ok = not ports or (agent_pid is not None and
-                                     ports <= _open_files(agent_pid))
+            ports_ok = not ports or (agent_pid is not None and ports <= _open_files(agent_pid))
             if servers_ok and ports_ok:
                 # pyserial flushes the input buffer just after opening the port.
                 time.sleep(0.3)
@@ -238,8 +306,7 @@ class Scenario(ABC):
                 return
             time.sleep(0.05)
 
-    def play(self, speed: float, on_tick: Any = None,
-             stop: threading.Event | None = None) -> float:
+    def play(self, speed: float, on_tick: Any = None, stop: threading.Event | None = None) -> float:
         """Run the timeline at *speed* (until *stop* is set); the wall seconds it took."""
         start = time.monotonic()
         t = 0.0
@@ -332,9 +399,11 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
                 return 2
             edge = EdgeProcess(box_path, mqtt, workdir / "edge-stats.json")
             edge.start()
-        scenario.wait_connected(30 if not args.no_edge else 3600,
-                                None if edge is None or edge.proc is None else edge.proc.pid,
-                                stop=halt)
+        scenario.wait_connected(
+            30 if not args.no_edge else 3600,
+            None if edge is None or edge.proc is None else edge.proc.pid,
+            stop=halt,
+        )
         watched = [0.0]
         broker_down = threading.Event()
 
@@ -355,12 +424,14 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
 
         timeline = scenario.play(args.speed, on_tick=watch, stop=halt)
         summary: dict[str, Any] = {
-            "scenario": scenario.name, "scenario_s": scenario.duration_s,
+            "scenario": scenario.name,
+            "scenario_s": scenario.duration_s,
             "interrupted": interrupted.is_set(),
             # The whole run (waiting for the agent included): a run stopped while waiting for
             # a hand-started agent (--no-edge) took that long, though its timeline never ran.
             "wall_s": round(time.monotonic() - started, 1),
-            "timeline_wall_s": round(timeline, 1), "frames_sent": scenario.frames_sent,
+            "timeline_wall_s": round(timeline, 1),
+            "frames_sent": scenario.frames_sent,
             **scenario.counters,
         }
         trouble = None

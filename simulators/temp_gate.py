@@ -20,8 +20,9 @@ class Gate:
     ambient_c: float = 16.0
     seq: int = 0
 
-    def passing(self, student: int, now: datetime, fever: bool,
-                subject: str | None = None) -> bytes:
+    def passing(
+        self, student: int, now: datetime, fever: bool, subject: str | None = None
+    ) -> bytes:
         """The line the gate sends when *student* walks through at *now* (true time); *subject*
         is their card or face id (a roster's), else one made up from the number."""
         self.seq += 1
@@ -33,8 +34,9 @@ class Gate:
             temp = min(temp, FLAG_AT_C - 0.1)
         self.ambient_c += self.rng.gauss(0, 0.05)
         if subject is None:
-            subject = (f"{'C' if self.rng.random() < 0.8 else 'F'}-"
-                       f"{student * 2654435761 % 2**32:08X}")
+            subject = (
+                f"{'C' if self.rng.random() < 0.8 else 'F'}-{student * 2654435761 % 2**32:08X}"
+            )
         decision = "D" if temp >= FLAG_AT_C else "P"
         clock = now + timedelta(seconds=self.clock_skew_s)
         return temp_gate.encode(self.seq, clock, subject, site, temp, self.ambient_c, decision)

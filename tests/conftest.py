@@ -13,8 +13,7 @@ from campusedge.settings import MqttSettings
 from tests.services import MQTT_PASSWORD, MQTT_USER, InfluxProcess, start_influxd, start_mosquitto
 
 # The machines are shared and noisy: a slow example is not a failure of the code under test.
-settings.register_profile("campusedge", deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("campusedge", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("campusedge")
 
 
@@ -35,8 +34,9 @@ def own_mosquitto(tmp_path: Path) -> Iterator[MosquittoProcess]:
 
 
 def mqtt_settings_for(broker: MosquittoProcess) -> MqttSettings:
-    return MqttSettings(host=broker.host, port=broker.port, username=MQTT_USER,
-                        password=MQTT_PASSWORD)  # type: ignore[arg-type]
+    return MqttSettings(
+        host=broker.host, port=broker.port, username=MQTT_USER, password=MQTT_PASSWORD
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture

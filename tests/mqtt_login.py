@@ -8,8 +8,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 
-def login_answer(host: str, port: int, username: str | None = None,
-                 password: str | None = None) -> str:
+def login_answer(
+    host: str, port: int, username: str | None = None, password: str | None = None
+) -> str:
     """The broker's CONNACK reason, e.g. 'Success' or 'Not authorized'."""
     answered = threading.Event()
     answer: list[str] = []
@@ -17,8 +18,7 @@ def login_answer(host: str, port: int, username: str | None = None,
     if username is not None:
         client.username_pw_set(username, password)
 
-    def on_connect(_c: object, _u: object, _flags: object, reason: object,
-                   _props: object) -> None:
+    def on_connect(_c: object, _u: object, _flags: object, reason: object, _props: object) -> None:
         answer.append(str(reason))
         answered.set()
 

@@ -24,8 +24,7 @@ INFLUX_ADMIN_PASSWORD = "influx-test-pw"
 
 def missing(what: str) -> None:
     """Skip the test, or fail it when CI requires the real services."""
-    reason = (f"{what} is not installed (Debian package); `make test` installs it when run as "
-              "root")
+    reason = f"{what} is not installed (Debian package); `make test` installs it when run as root"
     if REQUIRE:
         pytest.fail(f"CAMPUSEDGE_REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
@@ -91,10 +90,14 @@ bind-address = "127.0.0.1:{self._rpc_port()}"
             try:
                 if httpx.get(f"{self.url}/ping", timeout=1).status_code == 204:
                     if self.auth_enabled:
-                        httpx.post(f"{self.url}/query", data={
-                            "q": f"CREATE USER \"{INFLUX_ADMIN}\" WITH PASSWORD "
-                                 f"'{INFLUX_ADMIN_PASSWORD}' WITH ALL PRIVILEGES"},
-                                   timeout=10).raise_for_status()
+                        httpx.post(
+                            f"{self.url}/query",
+                            data={
+                                "q": f'CREATE USER "{INFLUX_ADMIN}" WITH PASSWORD '
+                                f"'{INFLUX_ADMIN_PASSWORD}' WITH ALL PRIVILEGES"
+                            },
+                            timeout=10,
+                        ).raise_for_status()
                     return
             except httpx.TransportError:
                 pass
@@ -128,8 +131,9 @@ def start_influxd(data_dir: Path, *, auth_enabled: bool = False) -> InfluxProces
         missing("influxdb")
     assert binary is not None
     for attempt in range(3):
-        server = InfluxProcess(binary=binary, data_dir=data_dir, port=free_port(),
-                               auth_enabled=auth_enabled)
+        server = InfluxProcess(
+            binary=binary, data_dir=data_dir, port=free_port(), auth_enabled=auth_enabled
+        )
         try:
             server.start()
             return server

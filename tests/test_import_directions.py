@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = {"campusedge", "drivers", "edge", "gateway", "simulators", "models",
-           "firmware_configs", "tests"}
+PROJECT = {
+    "campusedge",
+    "drivers",
+    "edge",
+    "gateway",
+    "simulators",
+    "models",
+    "firmware_configs",
+    "tests",
+}
 ALLOWED = {
     "campusedge": {"campusedge"},
     "drivers": {"campusedge", "drivers"},
@@ -42,13 +50,20 @@ def test_imports_follow_design(path: Path) -> None:
     package = path.relative_to(ROOT).parts[0]
     roots = imported_roots(path)
     wrong = {r for r in roots if r in PROJECT and r not in ALLOWED[package]}
-    assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}; DESIGN.md allows " \
-                      f"{sorted(ALLOWED[package])}"
+    assert not wrong, (
+        f"{path.relative_to(ROOT)} imports {sorted(wrong)}; DESIGN.md allows "
+        f"{sorted(ALLOWED[package])}"
+    )
     if package == "campusedge":
-        outside = {r for r in roots - PROJECT
-                   if r not in sys.stdlib_module_names and r not in CAMPUSEDGE_THIRD_PARTY}
-        assert not outside, f"{path.relative_to(ROOT)} imports {sorted(outside)}; the " \
-                            "vocabulary package may use only the standard library and pydantic"
+        outside = {
+            r
+            for r in roots - PROJECT
+            if r not in sys.stdlib_module_names and r not in CAMPUSEDGE_THIRD_PARTY
+        }
+        assert not outside, (
+            f"{path.relative_to(ROOT)} imports {sorted(outside)}; the "
+            "vocabulary package may use only the standard library and pydantic"
+        )
 
 
 def test_edge_and_gateway_never_import_each_other() -> None:

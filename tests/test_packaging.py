@@ -18,8 +18,21 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), str(ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+    )
     [built] = out.glob("campusedge-*.whl")
     return built
 
@@ -40,42 +53,90 @@ def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:
     assert not any(n.startswith("tests/") for n in names)
 
 
-def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path,
-                                                               tmp_path: Path) -> None:
+def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
-                    str(target), str(wheel)], check=True)
-    code = ("import campusedge.paths as p, json; "
-            "print(json.dumps([str(p.models_dir()), str(p.firmware_configs_dir())]))")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    code = (
+        "import campusedge.paths as p, json; "
+        "print(json.dumps([str(p.models_dir()), str(p.firmware_configs_dir())]))"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-I", "-c",
-                          f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     models, configs = (Path(p) for p in __import__("json").loads(out.stdout))
     assert models.is_relative_to(target) and configs.is_relative_to(target)
     assert list(configs.glob("*.yaml"))
     on_disk_models = {p.name for p in (ROOT / "models").glob("*.onnx")}
     assert on_disk_models and {p.name for p in models.glob("*.onnx")} == on_disk_models
-    help_text = subprocess.run([sys.executable, "-I", "-c",
-                                f"import sys; sys.path.insert(0, {str(target)!r}); "
-                                "from campusedge.cli import main; main(['--help'])"],
-                               cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(target)!r}); "
+            "from campusedge.cli import main; main(['--help'])",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "gateway run" in help_text
 
 
 def test_console_script_runs_from_the_installed_copy(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
-                    str(target), str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
     script = target / "bin" / "campusedge"
     assert script.is_file(), "the wheel declares no `campusedge` console script"
     env = {**os.environ, "PYTHONPATH": str(target)}
     # The installed box configs load, with the device models they name, from the copy.
-    done = subprocess.run([str(script), "--help"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [str(script), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
     assert "demo" in done.stdout and "gateway run" in done.stdout
-    code = ("from campusedge.paths import firmware_configs_dir as d; from edge.config import "
-            "load_box; print(sum(len(load_box(p).devices) for p in d().glob('box_*.yaml')), d())")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "from campusedge.paths import firmware_configs_dir as d; from edge.config import "
+        "load_box; print(sum(len(load_box(p).devices) for p in d().glob('box_*.yaml')), d())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert int(out[0]) > 0 and Path(out[1]).is_relative_to(target)

@@ -15,13 +15,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-NEEDS_SERVICE = '''
+NEEDS_SERVICE = """
 import tests.services as services
 
 def test_needs_{name}(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "{finder}", lambda: None)
     services.{start}(tmp_path)
-'''
+"""
 
 SERVICES = {
     "mosquitto": ("find_mosquitto", "start_mosquitto", "mosquitto"),
@@ -34,14 +34,33 @@ def run_without(name: str, tmp_path: Path, require: bool) -> subprocess.Complete
     test = tmp_path / f"test_without_{name}.py"
     test.write_text(NEEDS_SERVICE.format(name=name, finder=finder, start=start))
     # The outer run's options (PYTEST_ADDOPTS, e.g. a --basetemp) are not for the inner one.
-    env = {k: v for k, v in os.environ.items()
-           if k != "CAMPUSEDGE_REQUIRE_SERVICES" and not k.startswith("PYTEST_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "CAMPUSEDGE_REQUIRE_SERVICES" and not k.startswith("PYTEST_")
+    }
     if require:
         env["CAMPUSEDGE_REQUIRE_SERVICES"] = "1"
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider",
-                           "--rootdir", str(tmp_path), str(test)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rsf",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            str(test),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -50,8 +69,10 @@ def test_missing_service_skips_with_the_reason(name: str, tmp_path: Path) -> Non
     package = SERVICES[name][2]
     assert done.returncode == 0, done.stdout
     assert "1 skipped" in done.stdout, done.stdout
-    assert f"{package} is not installed (Debian package); `make test` installs it when run " \
-           "as root" in done.stdout
+    assert (
+        f"{package} is not installed (Debian package); `make test` installs it when run "
+        "as root" in done.stdout
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))

@@ -19,16 +19,24 @@ from edge.config import ConfigError, load_box
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, type=Path,
-                        help="edge-box firmware config (firmware_configs/box_*.yaml)")
+    parser.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="edge-box firmware config (firmware_configs/box_*.yaml)",
+    )
     parser.add_argument("--buffer", type=Path, help="buffer file (default: from the config)")
     parser.add_argument("--mqtt-host", help="broker host (default: CAMPUSEDGE_MQTT_HOST)")
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--mqtt-username")
     parser.add_argument("--mqtt-password")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
-    parser.add_argument("--drain", type=float, default=10.0,
-                        help="seconds to keep publishing the buffer when stopping")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=10.0,
+        help="seconds to keep publishing the buffer when stopping",
+    )
     parser.add_argument("--stats-out", type=Path, help="write the run's counters as JSON")
     parser.add_argument("--log-level", default="INFO")
 
@@ -48,8 +56,9 @@ def mqtt_settings(args: argparse.Namespace) -> MqttSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         box = load_box(args.config)
     except ConfigError as exc:
@@ -58,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         agent = EdgeAgent(box, mqtt_settings(args), buffer_path=args.buffer)
     except BufferOpenError as exc:
-        print(f"campusedge edge run: {exc} (use --buffer PATH or create the folder)",
-              file=sys.stderr)
+        print(
+            f"campusedge edge run: {exc} (use --buffer PATH or create the folder)", file=sys.stderr
+        )
         return 2
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -142,8 +142,9 @@ class RepCounter(ABC):
         self._scale = BodyScale()
         self._prev_time: float | None = None
 
-    def update(self, frame: int, time_s: float, keypoints: FloatArray | None,
-               visibility: FloatArray | None) -> list[Rep]:
+    def update(
+        self, frame: int, time_s: float, keypoints: FloatArray | None, visibility: FloatArray | None
+    ) -> list[Rep]:
         """Feed one frame; returns the reps confirmed by it (usually none, sometimes one).
 
         `result` is the authority on the count: a counter may revise reps it counted in the
@@ -175,5 +176,6 @@ class RepCounter(ABC):
         """Forget signal history (filters, turn detectors); the count is kept."""
 
     @abstractmethod
-    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
-              unit: float) -> list[Rep]: ...
+    def _step(
+        self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray, unit: float
+    ) -> list[Rep]: ...

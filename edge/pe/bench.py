@@ -94,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
         write_jacks_clip(clip, width=WIDTH, height=HEIGHT, fps=FPS, reps=args.reps)
         figures = measure(clip, model)
     if not args.json:
-        print(f"pose pipeline on a {WIDTH}x{HEIGHT} clip of {figures['frames']} frames, "
-              f"one onnxruntime thread, decode included:")
+        print(
+            f"pose pipeline on a {WIDTH}x{HEIGHT} clip of {figures['frames']} frames, "
+            f"one onnxruntime thread, decode included:"
+        )
         for key, value in figures.items():
             print(f"  {key:<24} {value}")
     print(json.dumps(figures))

@@ -16,41 +16,61 @@ from edge.pe.video import SourceError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="video file")
     parser.add_argument("--exercise", required=True, choices=[e.value for e in Exercise])
-    parser.add_argument("--start-frame", type=int, default=0,
-                        help="first frame to count (index from 0)")
-    parser.add_argument("--end-frame", type=int, default=None,
-                        help="last frame to count (inclusive; default: end of video)")
+    parser.add_argument(
+        "--start-frame", type=int, default=0, help="first frame to count (index from 0)"
+    )
+    parser.add_argument(
+        "--end-frame",
+        type=int,
+        default=None,
+        help="last frame to count (inclusive; default: end of video)",
+    )
     parser.add_argument("--model", type=Path, default=None, help="pose model (.onnx)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
-    parser.add_argument("--stride", type=int, default=None,
-                        help="run the pose model on every n-th frame (default: from the "
-                             "video's frame rate and the exercise; 1 = every frame)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object as the last line")
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=None,
+        help="run the pose model on every n-th frame (default: from the "
+        "video's frame rate and the exercise; 1 = every frame)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object as the last line"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         model = PoseModel(args.model, threads=args.threads)
-        counted = count_video(args.video, args.exercise, model=model,
-                              start_frame=args.start_frame, end_frame=args.end_frame,
-                              stride=args.stride)
+        counted = count_video(
+            args.video,
+            args.exercise,
+            model=model,
+            start_frame=args.start_frame,
+            end_frame=args.end_frame,
+            stride=args.stride,
+        )
     except (ModelError, SourceError) as exc:
         print(f"campusedge pe count: {exc}", file=sys.stderr)
         return 1
     if counted.frames == 0:
-        print(f"campusedge pe count: {args.video} has no frames from --start-frame "
-              f"{args.start_frame}" + (f" to --end-frame {args.end_frame}"
-                                       if args.end_frame is not None else "")
-              + " (is the start past the end of the video?)", file=sys.stderr)
+        print(
+            f"campusedge pe count: {args.video} has no frames from --start-frame "
+            f"{args.start_frame}"
+            + (f" to --end-frame {args.end_frame}" if args.end_frame is not None else "")
+            + " (is the start past the end of the video?)",
+            file=sys.stderr,
+        )
         return 1
     result = counted.result
     if args.json:
         print(json.dumps(counted.to_json()))
     else:
-        print(f"{args.video}: {result.count} {args.exercise} reps in {counted.frames} frames "
-              f"(processed at {counted.fps:.1f} frames/s); "
-              f"cadence {result.cadence_per_min:.0f}/min; "
-              f"form flags {result.form_flags or 'none'}")
+        print(
+            f"{args.video}: {result.count} {args.exercise} reps in {counted.frames} frames "
+            f"(processed at {counted.fps:.1f} frames/s); "
+            f"cadence {result.cadence_per_min:.0f}/min; "
+            f"form flags {result.form_flags or 'none'}"
+        )
         print("rep frames:", " ".join(str(r.frame) for r in result.reps))
     return 0

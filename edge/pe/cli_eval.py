@@ -17,10 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="folder holding manifest.csv and the clips")
     parser.add_argument("--model", type=Path, default=None, help="pose model (.onnx)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
-    parser.add_argument("--json", action="store_true",
-                        help="print a JSON summary as the last line")
-    parser.add_argument("--if-present", action="store_true",
-                        help="a folder without manifest.csv is skipped (exit 0), not an error")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    parser.add_argument(
+        "--if-present",
+        action="store_true",
+        help="a folder without manifest.csv is skipped (exit 0), not an error",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,8 +32,11 @@ def run(args: argparse.Namespace) -> int:
             # `make test` evaluates where the shared clips exist; elsewhere there is nothing to do.
             print(f"campusedge pe eval: {manifest} does not exist; no clips to evaluate, skipped")
             return 0
-        print(f"campusedge pe eval: {manifest} does not exist (a folder with manifest.csv "
-              "and the clips it lists; see docs/pe.md)", file=sys.stderr)
+        print(
+            f"campusedge pe eval: {manifest} does not exist (a folder with manifest.csv "
+            "and the clips it lists; see docs/pe.md)",
+            file=sys.stderr,
+        )
         return 2
     try:
         clips = read_manifest(args.folder)
@@ -48,22 +53,40 @@ def run(args: argparse.Namespace) -> int:
     failed: list[str] = []
     for clip in clips:
         try:
-            counted = count_video(clip.path, clip.exercise, model=model,
-                                  start_frame=clip.start_frame, end_frame=clip.end_frame)
+            counted = count_video(
+                clip.path,
+                clip.exercise,
+                model=model,
+                start_frame=clip.start_frame,
+                end_frame=clip.end_frame,
+            )
         except SourceError as exc:
             # One unreadable clip must not hide the results of the others.
-            print(f"{clip.path.name:<40} {clip.exercise.value:<13} {clip.count:>5} "
-                  f"{'-':>5} {'-':>6} {'-':>6}  cannot read: {exc}", flush=True)
+            print(
+                f"{clip.path.name:<40} {clip.exercise.value:<13} {clip.count:>5} "
+                f"{'-':>5} {'-':>6} {'-':>6}  cannot read: {exc}",
+                flush=True,
+            )
             failed.append(clip.path.name)
             continue
         pred = counted.result.count
         error = abs(pred - clip.count) / clip.count
         errors.append(error)
         within_one += abs(pred - clip.count) <= 1
-        rows.append({"clip": clip.path.name, "exercise": clip.exercise.value, "gt": clip.count,
-                     "pred": pred, "fps": round(counted.fps, 1)})
-        print(f"{clip.path.name:<40} {clip.exercise.value:<13} {clip.count:>5} {pred:>5} "
-              f"{error:>6.3f} {counted.fps:>6.1f}", flush=True)
+        rows.append(
+            {
+                "clip": clip.path.name,
+                "exercise": clip.exercise.value,
+                "gt": clip.count,
+                "pred": pred,
+                "fps": round(counted.fps, 1),
+            }
+        )
+        print(
+            f"{clip.path.name:<40} {clip.exercise.value:<13} {clip.count:>5} {pred:>5} "
+            f"{error:>6.3f} {counted.fps:>6.1f}",
+            flush=True,
+        )
     if not clips:
         print("manifest lists no clips")
         return 0
@@ -73,9 +96,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     mae = sum(errors) / len(errors)
     obo = within_one / len(errors)
-    print(f"clips {len(errors)}  MAE {mae:.3f}  OBO {obo:.2f}"
-          + (f"  ({len(failed)} unreadable: {', '.join(failed)})" if failed else ""))
+    print(
+        f"clips {len(errors)}  MAE {mae:.3f}  OBO {obo:.2f}"
+        + (f"  ({len(failed)} unreadable: {', '.join(failed)})" if failed else "")
+    )
     if args.json:
-        print(json.dumps({"clips": rows, "mae": round(mae, 4), "obo": round(obo, 4),
-                          "unreadable": failed}))
+        print(
+            json.dumps(
+                {"clips": rows, "mae": round(mae, 4), "obo": round(obo, 4), "unreadable": failed}
+            )
+        )
     return 1 if failed else 0

@@ -49,8 +49,9 @@ class SignalCounter(RepCounter):
         self._ema = Ema(self.spec.smoothing_s)
         self._zigzag = Zigzag(self.spec.min_delta)
 
-    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
-              unit: float) -> list[Rep]:
+    def _step(
+        self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray, unit: float
+    ) -> list[Rep]:
         value = self._ema.update(self.spec.signal(k, v, unit), dt)
         turn = self._zigzag.update(frame, time_s, value)
         if turn is None or turn.kind != self.spec.count_on:
@@ -83,40 +84,70 @@ class SquatCounter(SignalCounter):
     exercise = Exercise.SQUAT
     # Standing, the hips are about 1.7 torso lengths above the ankles; a parallel squat brings
     # them to about one.
-    spec = Spec(ft.hip_height, Turn.VALLEY, min_delta=0.3, smoothing_s=0.08,
-                min_interval_s=0.6, deep_enough=lambda h: h <= 1.25)
+    spec = Spec(
+        ft.hip_height,
+        Turn.VALLEY,
+        min_delta=0.3,
+        smoothing_s=0.08,
+        min_interval_s=0.6,
+        deep_enough=lambda h: h <= 1.25,
+    )
 
 
 class PushUpCounter(SignalCounter):
     """Shoulders' height above the wrists (the hands stay on the floor)."""
 
     exercise = Exercise.PUSH_UP
-    spec = Spec(ft.shoulders_over_wrists, Turn.VALLEY, min_delta=0.2, smoothing_s=0.08,
-                min_interval_s=0.5, deep_enough=lambda h: h <= 0.6)
+    spec = Spec(
+        ft.shoulders_over_wrists,
+        Turn.VALLEY,
+        min_delta=0.2,
+        smoothing_s=0.08,
+        min_interval_s=0.5,
+        deep_enough=lambda h: h <= 0.6,
+    )
 
 
 class SitUpCounter(SignalCounter):
     """Angle between torso and thighs: wide lying down, narrow sitting up."""
 
     exercise = Exercise.SIT_UP
-    spec = Spec(_angle_signal(ft.hip_angle), Turn.VALLEY, min_delta=30.0, smoothing_s=0.08,
-                min_interval_s=0.6, deep_enough=lambda a: a <= 100.0)
+    spec = Spec(
+        _angle_signal(ft.hip_angle),
+        Turn.VALLEY,
+        min_delta=30.0,
+        smoothing_s=0.08,
+        min_interval_s=0.6,
+        deep_enough=lambda a: a <= 100.0,
+    )
 
 
 class PullUpCounter(SignalCounter):
     """Shoulders' height relative to the hands on the bar (negative while hanging)."""
 
     exercise = Exercise.PULL_UP
-    spec = Spec(ft.shoulders_over_wrists, Turn.PEAK, min_delta=0.35, smoothing_s=0.08,
-                min_interval_s=0.6, deep_enough=lambda h: h >= -0.35)
+    spec = Spec(
+        ft.shoulders_over_wrists,
+        Turn.PEAK,
+        min_delta=0.35,
+        smoothing_s=0.08,
+        min_interval_s=0.6,
+        deep_enough=lambda h: h >= -0.35,
+    )
 
 
 class JumpingJackCounter(SignalCounter):
     """Wrists' height over the shoulders: a jack is complete with the hands overhead."""
 
     exercise = Exercise.JUMPING_JACK
-    spec = Spec(ft.wrists_over_shoulders, Turn.PEAK, min_delta=0.6, smoothing_s=0.05,
-                min_interval_s=0.35, deep_enough=lambda h: h >= 0.5)
+    spec = Spec(
+        ft.wrists_over_shoulders,
+        Turn.PEAK,
+        min_delta=0.6,
+        smoothing_s=0.05,
+        min_interval_s=0.35,
+        deep_enough=lambda h: h >= 0.5,
+    )
 
 
 COUNTERS: dict[Exercise, type[RepCounter]] = {
@@ -138,5 +169,14 @@ def make_counter(exercise: Exercise | str) -> RepCounter:
     return COUNTERS[kind]()
 
 
-__all__ = ["COUNTERS", "BodyScale", "CountResult", "Exercise", "FormFlag", "Rep", "RepCounter",
-           "RopeSkipCounter", "make_counter"]
+__all__ = [
+    "COUNTERS",
+    "BodyScale",
+    "CountResult",
+    "Exercise",
+    "FormFlag",
+    "Rep",
+    "RepCounter",
+    "RopeSkipCounter",
+    "make_counter",
+]

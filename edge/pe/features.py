@@ -54,8 +54,9 @@ def _angle(k: FloatArray, a: int, b: int, c: int) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
-def side_angle(k: FloatArray, v: FloatArray, left: tuple[int, int, int],
-               right: tuple[int, int, int]) -> float:
+def side_angle(
+    k: FloatArray, v: FloatArray, left: tuple[int, int, int], right: tuple[int, int, int]
+) -> float:
     """The joint angle on the better-seen side (a side view hides the far limb)."""
     score_l = float(min(v[i] for i in left))
     score_r = float(min(v[i] for i in right))

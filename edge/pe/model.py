@@ -80,22 +80,27 @@ class PoseModel:
         self.path = path or default_model_path()
         self.threads = threads
         if not self.path.is_file():
-            raise ModelError(f"pose model {self.path} not found: reinstall campusedge or run "
-                             "models/export_pose.py to rebuild it")
+            raise ModelError(
+                f"pose model {self.path} not found: reinstall campusedge or run "
+                "models/export_pose.py to rebuild it"
+            )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self._session = ort.InferenceSession(str(self.path), options,
-                                                 providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
             raise ModelError(f"pose model {self.path} could not be loaded: {exc}") from exc
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or list(inputs[0].shape) != [1, INPUT_SIZE, INPUT_SIZE, 3]:
-            raise ModelError(f"pose model {self.path}: expected one input of shape "
-                             f"[1, {INPUT_SIZE}, {INPUT_SIZE}, 3]")
+            raise ModelError(
+                f"pose model {self.path}: expected one input of shape "
+                f"[1, {INPUT_SIZE}, {INPUT_SIZE}, 3]"
+            )
         self._input = inputs[0].name
         outputs = [o.name for o in self._session.get_outputs()]
         # The first output holds the landmarks, the second the presence flag (export order).
@@ -115,5 +120,8 @@ class PoseModel:
             raise ValueError(f"crop must be {INPUT_SIZE}x{INPUT_SIZE}x3, got {crop_rgb.shape}")
         landmarks, flag = self._session.run(self._outputs, {self._input: crop_rgb[None]})
         values = np.asarray(landmarks, dtype=np.float32).reshape(NUM_POINTS, 5)
-        return CropPose(points=values[:, :3].copy(), visibility=_sigmoid(values[:, 3]),
-                        presence=float(np.asarray(flag).reshape(-1)[0]))
+        return CropPose(
+            points=values[:, :3].copy(),
+            visibility=_sigmoid(values[:, 3]),
+            presence=float(np.asarray(flag).reshape(-1)[0]),
+        )

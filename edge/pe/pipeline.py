@@ -59,9 +59,12 @@ class RepPipeline:
         dt = frame.time_s - self._prev_time if self._prev_time is not None else 0.0
         self._prev_time = frame.time_s
         pose = self.tracker.process(frame.image, dt)
-        new = self.counter.update(frame.index, frame.time_s,
-                                  pose.keypoints if pose else None,
-                                  pose.visibility if pose else None)
+        new = self.counter.update(
+            frame.index,
+            frame.time_s,
+            pose.keypoints if pose else None,
+            pose.visibility if pose else None,
+        )
         return FrameResult(frame, pose, new, self.counter.result)
 
     def run(self, frames: Iterable[VideoFrame]) -> Iterator[FrameResult]:
@@ -82,13 +85,23 @@ class VideoCount:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, object]:
-        return {"count": self.result.count, "reps": [r.frame for r in self.result.reps],
-                "frames": self.frames, "fps": round(self.fps, 1)}
+        return {
+            "count": self.result.count,
+            "reps": [r.frame for r in self.result.reps],
+            "frames": self.frames,
+            "fps": round(self.fps, 1),
+        }
 
 
-def count_video(path: str | Path, exercise: Exercise | str, *, model: PoseModel,
-                start_frame: int = 0, end_frame: int | None = None,
-                stride: int | None = None) -> VideoCount:
+def count_video(
+    path: str | Path,
+    exercise: Exercise | str,
+    *,
+    model: PoseModel,
+    start_frame: int = 0,
+    end_frame: int | None = None,
+    stride: int | None = None,
+) -> VideoCount:
     """Count the reps of *exercise* in a video file; time includes decoding.
 
     `stride` None picks it from the video's frame rate and the exercise (`infer_every`).

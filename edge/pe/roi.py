@@ -39,8 +39,13 @@ class Roi:
 
     def crop(self, frame_bgr: npt.NDArray[np.uint8]) -> FloatArray:
         """The model input: RGB float32 in [0, 1], zero padding outside the frame."""
-        patch = cv2.warpAffine(frame_bgr, self.to_crop(), (INPUT_SIZE, INPUT_SIZE),
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        patch = cv2.warpAffine(
+            frame_bgr,
+            self.to_crop(),
+            (INPUT_SIZE, INPUT_SIZE),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
         rgb = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB)
         return np.asarray(rgb, dtype=np.float32) * np.float32(1.0 / 255.0)
 

@@ -73,8 +73,9 @@ class RopeSkipCounter(RepCounter):
         self._left, self._right = Median(3), Median(3)
         self._step_turns: deque[Extreme] = deque()  # foot turns of the last MEMORY_S
 
-    def _step(self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray,
-              unit: float) -> list[Rep]:
+    def _step(
+        self, frame: int, time_s: float, dt: float, k: FloatArray, v: FloatArray, unit: float
+    ) -> list[Rep]:
         left = self._left.update(_height(k, v, FEET_L, unit))
         right = self._right.update(_height(k, v, FEET_R, unit))
         trunk = _height(k, v, TRUNK, unit)
@@ -112,7 +113,8 @@ class RopeSkipCounter(RepCounter):
         for turn in turns:
             last = new[-1] if new else (reps[-1] if reps else None)
             if math.isnan(turn.swing) or (
-                    last is not None and turn.time_s - last.time_s < self.MIN_INTERVAL_S):
+                last is not None and turn.time_s - last.time_s < self.MIN_INTERVAL_S
+            ):
                 continue
             new.append(Rep(turn.frame, turn.time_s, turn.swing))
         if not new:
@@ -127,7 +129,7 @@ class RopeSkipCounter(RepCounter):
         frames without a pose); they are counted, evenly placed and flagged as inferred. A real
         rest is longer than three turns and is left alone.
         """
-        window = reps[-(self.RHYTHM_WINDOW + 1):]
+        window = reps[-(self.RHYTHM_WINDOW + 1) :]
         if len(window) < self.RHYTHM_WINDOW + 1:
             return []
         gaps = [b.time_s - a.time_s for a, b in pairwise(window)]
@@ -143,7 +145,12 @@ class RopeSkipCounter(RepCounter):
                 continue
             for i in range(1, missed + 1):
                 share = i / (missed + 1)
-                added.append(Rep(round(a.frame + (b.frame - a.frame) * share),
-                                 a.time_s + (b.time_s - a.time_s) * share, math.nan,
-                                 (FormFlag.INFERRED,)))
+                added.append(
+                    Rep(
+                        round(a.frame + (b.frame - a.frame) * share),
+                        a.time_s + (b.time_s - a.time_s) * share,
+                        math.nan,
+                        (FormFlag.INFERRED,),
+                    )
+                )
         return added

@@ -22,8 +22,9 @@ class OneEuroFilter:
     child near the camera and one far away.
     """
 
-    def __init__(self, min_cutoff_hz: float = 1.5, beta: float = 0.5,
-                 derivative_cutoff_hz: float = 1.0) -> None:
+    def __init__(
+        self, min_cutoff_hz: float = 1.5, beta: float = 0.5, derivative_cutoff_hz: float = 1.0
+    ) -> None:
         self.min_cutoff_hz = min_cutoff_hz
         self.beta = beta
         self.derivative_cutoff_hz = derivative_cutoff_hz

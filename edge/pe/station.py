@@ -52,8 +52,11 @@ StationOutput = LiveUpdate | SetFinished
 def _readings(result: CountResult) -> list[Reading]:
     return [
         Reading(metric=Metric.REP_COUNT, value=result.count, unit=METRICS[Metric.REP_COUNT].unit),
-        Reading(metric=Metric.CADENCE, value=round(result.cadence_per_min, 1),
-                unit=METRICS[Metric.CADENCE].unit),
+        Reading(
+            metric=Metric.CADENCE,
+            value=round(result.cadence_per_min, 1),
+            unit=METRICS[Metric.CADENCE].unit,
+        ),
     ]
 
 
@@ -92,8 +95,13 @@ class PeStation:
     `live_interval_s`.
     """
 
-    def __init__(self, config: Config, *, model: PoseModel | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        model: PoseModel | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.config = config
         self.exercise = _exercise(config)
         self.model = model or PoseModel(resolve_model(config.model_file), threads=config.threads)
@@ -102,15 +110,22 @@ class PeStation:
     def open(self) -> VideoSource:
         """The configured camera or file (SourceError if it cannot be opened)."""
         cfg = self.config
-        return VideoSource(cfg.source, start_frame=cfg.start_frame, end_frame=cfg.end_frame,
-                           max_fps=cfg.max_fps, width=cfg.width, height=cfg.height)
+        return VideoSource(
+            cfg.source,
+            start_frame=cfg.start_frame,
+            end_frame=cfg.end_frame,
+            max_fps=cfg.max_fps,
+            width=cfg.width,
+            height=cfg.height,
+        )
 
     def __iter__(self) -> Iterator[StationOutput]:
         with self.open() as source:
             yield from self.process(source, live=source.live, fps=source.fps)
 
-    def process(self, frames: Iterable[VideoFrame], *, live: bool = False,
-                fps: float = DEFAULT_FPS) -> Iterator[StationOutput]:
+    def process(
+        self, frames: Iterable[VideoFrame], *, live: bool = False, fps: float = DEFAULT_FPS
+    ) -> Iterator[StationOutput]:
         """Run over any frame sequence. Recorded video is stamped from its own frame times."""
         started = self._clock()
         cfg = self.config
@@ -130,13 +145,19 @@ class PeStation:
             result = step.result
             if step.new_reps and set_start is None:
                 set_start = stamp(frame)
-            if result.count and result.count != published and (
-                    last_live is None or frame.time_s - last_live >= cfg.live_interval_s):
+            if (
+                result.count
+                and result.count != published
+                and (last_live is None or frame.time_s - last_live >= cfg.live_interval_s)
+            ):
                 yield LiveUpdate(stamp(frame), frame.index, _readings(result))
                 published, last_live = result.count, frame.time_s
             idle = frame.time_s - result.reps[-1].time_s if result.reps else 0.0
-            over = cfg.duration_s is not None and bool(result.reps) and \
-                frame.time_s - result.reps[0].time_s >= cfg.duration_s
+            over = (
+                cfg.duration_s is not None
+                and bool(result.reps)
+                and frame.time_s - result.reps[0].time_s >= cfg.duration_s
+            )
             if result.reps and (idle >= cfg.set_idle_s or over):
                 yield from self._finish(pipeline, set_start or stamp(frame), frame, stamp)
                 pipeline.start_new_set()
@@ -144,8 +165,13 @@ class PeStation:
         if last is not None and pipeline.counter.result.reps:
             yield from self._finish(pipeline, set_start or stamp(last), last, stamp)
 
-    def _finish(self, pipeline: RepPipeline, start: datetime, frame: VideoFrame,
-                stamp: Callable[[VideoFrame], datetime]) -> Iterator[StationOutput]:
+    def _finish(
+        self,
+        pipeline: RepPipeline,
+        start: datetime,
+        frame: VideoFrame,
+        stamp: Callable[[VideoFrame], datetime],
+    ) -> Iterator[StationOutput]:
         result = pipeline.counter.result
         if self.config.duration_s is not None and result.reps:
             # Reps after the test window do not count (the frame that closes it may add one).

@@ -53,8 +53,7 @@ class PeopleDetector:
         width = frame.shape[1]
         scale = min(1.0, DETECTOR_WIDTH / max(width, 1))
         small = cv2.resize(frame, None, fx=scale, fy=scale) if scale < 1.0 else frame
-        boxes, _ = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8),
-                                              scale=1.05)
+        boxes, _ = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
         if len(boxes) == 0:
             return None
         x, y, w, h = max(boxes, key=lambda b: float(b[2] * b[3]))
@@ -68,8 +67,11 @@ def search_regions(width: int, height: int) -> list[Roi]:
     or sit-ups), then squares along the long side of the frame (a small person off-centre).
     """
     full = whole_frame(width, height)
-    regions = [full, Roi(full.cx, full.cy, full.size, math.pi / 2),
-               Roi(full.cx, full.cy, full.size, -math.pi / 2)]
+    regions = [
+        full,
+        Roi(full.cx, full.cy, full.size, math.pi / 2),
+        Roi(full.cx, full.cy, full.size, -math.pi / 2),
+    ]
     short, long_ = min(width, height), max(width, height)
     if long_ > 1.3 * short:
         steps = 3
@@ -88,14 +90,12 @@ class PoseTracker:
     detector; a hit is refined by a second run on the crop its landmarks give.
     """
 
-    def __init__(self, model: PoseModel, *, smooth: bool = True,
-                 use_detector: bool = True) -> None:
+    def __init__(self, model: PoseModel, *, smooth: bool = True, use_detector: bool = True) -> None:
         self.model = model
         self._roi: Roi | None = None
         self._lost_frames = 0
         self._filter = OneEuroFilter() if smooth else None
-        self._detector = (PeopleDetector() if use_detector and PeopleDetector.available()
-                          else None)
+        self._detector = PeopleDetector() if use_detector and PeopleDetector.available() else None
 
     def reset(self) -> None:
         self._roi = None
@@ -108,8 +108,7 @@ class PoseTracker:
         if result.presence < PRESENCE_THRESHOLD:
             return None
         points = roi.to_frame(result.points)
-        pose = Pose(points[:NUM_KEYPOINTS], result.visibility[:NUM_KEYPOINTS], result.presence,
-                    roi)
+        pose = Pose(points[:NUM_KEYPOINTS], result.visibility[:NUM_KEYPOINTS], result.presence, roi)
         return pose, from_alignment(points[ALIGN_CENTER], points[ALIGN_SCALE])
 
     def _acquire(self, frame: Frame) -> tuple[Pose, Roi] | None:

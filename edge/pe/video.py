@@ -58,9 +58,16 @@ class VideoSource:
     out at. Iteration ends when a file ends or a camera stops delivering.
     """
 
-    def __init__(self, source: CameraSource | str | Path, *, start_frame: int = 0,
-                 end_frame: int | None = None, max_fps: float | None = None,
-                 width: int | None = None, height: int | None = None) -> None:
+    def __init__(
+        self,
+        source: CameraSource | str | Path,
+        *,
+        start_frame: int = 0,
+        end_frame: int | None = None,
+        max_fps: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> None:
         if start_frame < 0:
             raise SourceError(f"start frame must be >= 0, got {start_frame}")
         if end_frame is not None and end_frame < start_frame:
@@ -69,12 +76,16 @@ class VideoSource:
         self.live = self.source.kind != SourceKind.FILE
         if not self.live and not Path(self.source.location).is_file():
             raise SourceError(f"video file {self.source.location} does not exist")
-        target: int | str = self.source.index if self.source.index is not None \
-            else self.source.location
+        target: int | str = (
+            self.source.index if self.source.index is not None else self.source.location
+        )
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
-            what = (f"camera usb:{self.source.index} (/dev/video{self.source.index})"
-                    if self.source.kind == SourceKind.USB else repr(self.source.location))
+            what = (
+                f"camera usb:{self.source.index} (/dev/video{self.source.index})"
+                if self.source.kind == SourceKind.USB
+                else repr(self.source.location)
+            )
             raise SourceError(f"cannot open video source {what}")
         if width:
             self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -84,8 +95,9 @@ class VideoSource:
         self.native_fps = fps if 1.0 <= fps <= 1000.0 else DEFAULT_FPS
         self.max_fps = max_fps
         # Files: skip by frame index so the output rate matches max_fps in video time.
-        self._keep_every = 1 if self.live or not max_fps \
-            else max(1, round(self.native_fps / max_fps))
+        self._keep_every = (
+            1 if self.live or not max_fps else max(1, round(self.native_fps / max_fps))
+        )
         self.fps = self.native_fps / self._keep_every
         if self.live and max_fps:
             self.fps = min(self.fps, max_fps)
@@ -128,5 +140,6 @@ class VideoSource:
             if (index - 1 - self.start_frame) % self._keep_every:
                 self.frames_skipped += 1
                 continue
-            yield VideoFrame(index - 1, (index - 1) / self.native_fps,
-                             np.asarray(image, dtype=np.uint8))
+            yield VideoFrame(
+                index - 1, (index - 1) / self.native_fps, np.asarray(image, dtype=np.uint8)
+            )

@@ -35,8 +35,9 @@ class Zigzag:
     ready must not raise the threshold above every rep that follows.
     """
 
-    def __init__(self, min_delta: float, relative: float = 0.4, memory_s: float = 4.0,
-                 history: int = 8) -> None:
+    def __init__(
+        self, min_delta: float, relative: float = 0.4, memory_s: float = 4.0, history: int = 8
+    ) -> None:
         if min_delta <= 0:
             raise ValueError("min_delta must be positive")
         self.min_delta = min_delta

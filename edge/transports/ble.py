@@ -44,10 +44,11 @@ class SimulatedBleAdapter(TcpTransport):
             size = self._buf[0]
             if size <= RECORD_ADDRESS_BYTES:
                 raise TransportError(f"{self.description}: record of {size} bytes is too short")
-            record = bytes(self._buf[1:1 + size])
-            del self._buf[:1 + size]
-            out.append((format_address(record[:RECORD_ADDRESS_BYTES]),
-                        record[RECORD_ADDRESS_BYTES:]))
+            record = bytes(self._buf[1 : 1 + size])
+            del self._buf[: 1 + size]
+            out.append(
+                (format_address(record[:RECORD_ADDRESS_BYTES]), record[RECORD_ADDRESS_BYTES:])
+            )
         return out
 
     def write(self, data: bytes) -> None:

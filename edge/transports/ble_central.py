@@ -73,17 +73,25 @@ def normalize_address(address: str) -> str:
     try:
         return ":".join(f"{int(p, 16):02X}" for p in parts)
     except ValueError:
-        raise ValueError(f"BLE address {address!r} is not six hex bytes "
-                         "like CE:5E:00:00:00:01") from None
+        raise ValueError(
+            f"BLE address {address!r} is not six hex bytes like CE:5E:00:00:00:01"
+        ) from None
 
 
 class BleCentral:
     """The box's BLE radios: connect the kit's bands, hand on their 0x2A37 notifications."""
 
-    def __init__(self, hci_specs: Sequence[str], kit: Iterable[str], *,
-                 max_connections: int = 7, connect_timeout_s: float = 5.0,
-                 read_battery: bool = True, open_timeout_s: float = 10.0,
-                 queue_limit: int = QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        hci_specs: Sequence[str],
+        kit: Iterable[str],
+        *,
+        max_connections: int = 7,
+        connect_timeout_s: float = 5.0,
+        read_battery: bool = True,
+        open_timeout_s: float = 10.0,
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
         if not hci_specs:
             raise ValueError("a BLE central needs at least one HCI transport")
         self._specs = list(hci_specs)
@@ -145,9 +153,11 @@ class BleCentral:
         if thread is None:
             return
         if loop is not None and stopping is not None:
+
             def stop() -> None:
                 if not stopping.done():
                     stopping.set_result(None)
+
             # RuntimeError: the loop has already ended (the stack failed).
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stop)
@@ -165,8 +175,13 @@ class BleCentral:
         band = self.bands.get(source)
         if band is None:
             return None
-        detail = None if band.connected else (
-            f"band not connected: {band.last_error or 'not heard yet (out of range, or off)'}")
+        detail = (
+            None
+            if band.connected
+            else (
+                f"band not connected: {band.last_error or 'not heard yet (out of range, or off)'}"
+            )
+        )
         battery = float(band.battery_pct) if band.battery_pct is not None else None
         return SourceState(band.connected, battery, detail)
 
@@ -226,8 +241,12 @@ class BleCentral:
         except (OSError, BaseBumbleError, ValueError, TimeoutError) as exc:
             raise TransportError(f"cannot open HCI transport {spec}: {exc}") from None
         # A fresh random static address each time: two boxes in one gym must not collide.
-        device = Device.with_hci(f"campusedge-{index}", hci.Address.generate_static_address(),
-                                 transport.source, transport.sink)
+        device = Device.with_hci(
+            f"campusedge-{index}",
+            hci.Address.generate_static_address(),
+            transport.source,
+            transport.sink,
+        )
         radio = _Radio(spec, transport, device)
         self._radios.append(radio)  # before powering on, so that _shutdown closes it
         device.on(device.EVENT_ADVERTISEMENT, lambda adv: self._seen(radio, adv))
@@ -240,8 +259,12 @@ class BleCentral:
     async def _scan(self, radio: _Radio) -> None:
         # Passive: the address and the connectable flag are all the central needs, and it
         # costs the bands no scan responses.
-        if not radio.device.is_scanning and self._wanted() and not radio.connecting \
-                and len(radio.links) < self._max_connections:
+        if (
+            not radio.device.is_scanning
+            and self._wanted()
+            and not radio.connecting
+            and len(radio.links) < self._max_connections
+        ):
             try:
                 await radio.device.start_scanning(active=False, filter_duplicates=False)
             except BaseBumbleError as exc:
@@ -256,8 +279,12 @@ class BleCentral:
                 self.strangers_seen.add(address)
                 log.debug("ignoring %s: not one of this kit's bands", address)
             return
-        if (address in self._claimed or not adv.is_connectable or radio.connecting
-                or len(radio.links) >= self._max_connections):
+        if (
+            address in self._claimed
+            or not adv.is_connectable
+            or radio.connecting
+            or len(radio.links) >= self._max_connections
+        ):
             return
         self._claimed.add(address)
         radio.connecting = True
@@ -270,10 +297,10 @@ class BleCentral:
             # Many controllers cannot scan and initiate at once.
             if radio.device.is_scanning:
                 await radio.device.stop_scanning()
-            connection = await radio.device.connect(peer_address,
-                                                    timeout=self._connect_timeout_s)
-            connection.on(connection.EVENT_DISCONNECTION,
-                          lambda reason: self._lost(radio, address, reason))
+            connection = await radio.device.connect(peer_address, timeout=self._connect_timeout_s)
+            connection.on(
+                connection.EVENT_DISCONNECTION, lambda reason: self._lost(radio, address, reason)
+            )
             radio.links[address] = connection
         except (BaseBumbleError, TimeoutError) as exc:
             band.last_error = f"connect: {exc}"
@@ -305,7 +332,8 @@ class BleCentral:
         if not services:
             raise LookupError("no Heart Rate service (0x180D)")
         chars = await peer.discover_characteristics(
-            [gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC], services[0])
+            [gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC], services[0]
+        )
         if not chars:
             raise LookupError("no Heart Rate Measurement characteristic (0x2A37)")
         band = self.bands[address]
@@ -324,7 +352,8 @@ class BleCentral:
             battery = await peer.discover_service(gatt.GATT_BATTERY_SERVICE)
             if battery:
                 levels = await peer.discover_characteristics(
-                    [gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC], battery[0])
+                    [gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC], battery[0]
+                )
                 if levels:
                     value = await peer.read_value(levels[0])
                     band.battery_pct = value[0] if value else None
@@ -352,4 +381,3 @@ class BleCentral:
             radio.links.clear()
             await radio.transport.close()
         self._radios = []
-

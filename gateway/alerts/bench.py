@@ -42,30 +42,53 @@ GATE = "bench-gate-1"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="background load time")
-    parser.add_argument("--rate", type=float, default=1000.0,
-                        help="background readings per second (all publishers together)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="background readings per second (all publishers together)",
+    )
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--fevers", type=int, default=150, help="fever gate events to publish")
-    parser.add_argument("--no-nice-load", dest="nice_load", action="store_false",
-                        help="run the load publishers at normal priority (default: nice 10, "
-                             "since real devices do not share the gateway's CPU)")
+    parser.add_argument(
+        "--no-nice-load",
+        dest="nice_load",
+        action="store_false",
+        help="run the load publishers at normal priority (default: nice 10, "
+        "since real devices do not share the gateway's CPU)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
 
 
-def gate_pass_payload(subject_id: str, seq: int, temperature: float, device_id: str = GATE,
-                      site: str = "forehead") -> bytes:
+def gate_pass_payload(
+    subject_id: str, seq: int, temperature: float, device_id: str = GATE, site: str = "forehead"
+) -> bytes:
     """A temp_gate `gate_pass` event as the edge agent publishes what drivers.temp_gate decodes."""
-    return json.dumps({
-        "v": 1, "device_id": device_id, "kind": "temp_gate", "seq": seq,
-        "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
-        "event": {"type": "gate_pass",
-                  "readings": [{"metric": "body_temperature", "value": temperature,
-                                "unit": "degC"},
-                               {"metric": "ambient_temperature", "value": 22.0,
-                                "unit": "degC"}],
-                  "attributes": {"subject_id": subject_id, "id_type": "card", "site": site,
-                                 "decision": "deny", "gate_seq": seq}},
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "v": 1,
+            "device_id": device_id,
+            "kind": "temp_gate",
+            "seq": seq,
+            "ts": datetime.now(UTC).isoformat(),
+            "time_quality": "synced",
+            "event": {
+                "type": "gate_pass",
+                "readings": [
+                    {"metric": "body_temperature", "value": temperature, "unit": "degC"},
+                    {"metric": "ambient_temperature", "value": 22.0, "unit": "degC"},
+                ],
+                "attributes": {
+                    "subject_id": subject_id,
+                    "id_type": "card",
+                    "site": site,
+                    "decision": "deny",
+                    "gate_seq": seq,
+                },
+            },
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def bench_card(i: int) -> str:
@@ -83,12 +106,19 @@ def prepare_state(state_db: Path, students: int) -> str:
     with db.transaction() as conn:
         for i in range(students):
             sid = f"bs{i:04d}"
-            conn.execute("INSERT INTO students(id, name, sex, birth_date, class_id) "
-                         "VALUES (?,?,?,?,?)", (sid, f"Bench {i}", "MF"[i % 2],
-                                                date(2013, 5, 1).isoformat(),
-                                                f"bc{i % classes:02d}"))
-            conn.execute("INSERT INTO cards(card_id, student_id) VALUES (?,?)",
-                         (bench_card(i), sid))
+            conn.execute(
+                "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?)",
+                (
+                    sid,
+                    f"Bench {i}",
+                    "MF"[i % 2],
+                    date(2013, 5, 1).isoformat(),
+                    f"bc{i % classes:02d}",
+                ),
+            )
+            conn.execute(
+                "INSERT INTO cards(card_id, student_id) VALUES (?,?)", (bench_card(i), sid)
+            )
     token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF)
     db.close()
     return token
@@ -101,7 +131,8 @@ def write_alert_config(directory: Path, webhook_url: str) -> None:
     (directory / f"{SCHOOL}.yaml").write_text(
         "lifecycle:\n  group_interval_s: 0\n"
         "delivery:\n  mqtt: true\n  webhooks:\n"
-        f"    - {{name: bench, url: '{webhook_url}', format: generic}}\n")
+        f"    - {{name: bench, url: '{webhook_url}', format: generic}}\n"
+    )
 
 
 @dataclass
@@ -133,8 +164,9 @@ def _fever_cards(body: dict[str, Any]) -> list[str]:
     return [str(a["detail"]["subject_id"]) for a in body.get("alerts", [])]
 
 
-def sse_client(url: str, token: str, arrivals: Arrivals, ready: threading.Event,
-               stop: threading.Event) -> None:
+def sse_client(
+    url: str, token: str, arrivals: Arrivals, ready: threading.Event, stop: threading.Event
+) -> None:
     try:
         _read_sse(url, token, arrivals, ready, stop)
     except httpx.HTTPError:
@@ -143,10 +175,13 @@ def sse_client(url: str, token: str, arrivals: Arrivals, ready: threading.Event,
         # The gateway was stopped under an open stream: the end of the run, not an error.
 
 
-def _read_sse(url: str, token: str, arrivals: Arrivals, ready: threading.Event,
-              stop: threading.Event) -> None:
-    with httpx.Client(timeout=httpx.Timeout(5, read=None)) as http, http.stream(
-            "GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
+def _read_sse(
+    url: str, token: str, arrivals: Arrivals, ready: threading.Event, stop: threading.Event
+) -> None:
+    with (
+        httpx.Client(timeout=httpx.Timeout(5, read=None)) as http,
+        http.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
         response.raise_for_status()
         for line in response.iter_lines():
             if stop.is_set():
@@ -178,8 +213,7 @@ def mqtt_listener(settings: MqttSettings, arrivals: Arrivals) -> mqtt.Client:
     client.on_message = on_message
     client.on_subscribe = lambda *_: subscribed.set()
     client.connect(settings.host, settings.port)
-    client.subscribe([(f"campus/{SCHOOL}/temp_gate/+/event", 1),
-                      (f"campus/{SCHOOL}/alert/#", 1)])
+    client.subscribe([(f"campus/{SCHOOL}/temp_gate/+/event", 1), (f"campus/{SCHOOL}/alert/#", 1)])
     client.loop_start()
     subscribed.wait(5)
     return client
@@ -215,32 +249,62 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     proc: subprocess.Popen[bytes] | None = None
     listener: mqtt.Client | None = None
     try:
-        settings = MqttSettings(host=broker.host, port=broker.port, username=USER,
-                                password=PASSWORD)
+        settings = MqttSettings(
+            host=broker.host, port=broker.port, username=USER, password=PASSWORD
+        )
         state_db = work / "state.db"
         token = prepare_state(state_db, args.fevers)
         write_alert_config(work / "alerts", receiver.url)
         api_port = free_port()
-        env = {**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
-               "CAMPUSEDGE_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
+            "CAMPUSEDGE_LOG_LEVEL": "WARNING",
+        }
         proc = subprocess.Popen(
-            [sys.executable, "-m", "campusedge.cli", "gateway", "run", "--db",
-             str(work / "readings.db"), "--state-db", str(state_db), "--alerts-dir",
-             str(work / "alerts"), "--school", SCHOOL, "--client-id", "bench-alerts-gw",
-             "--api-port", str(api_port), "--mqtt-host", broker.host, "--mqtt-port",
-             str(broker.port), "--mqtt-username", USER], env=env)
+            [
+                sys.executable,
+                "-m",
+                "campusedge.cli",
+                "gateway",
+                "run",
+                "--db",
+                str(work / "readings.db"),
+                "--state-db",
+                str(state_db),
+                "--alerts-dir",
+                str(work / "alerts"),
+                "--school",
+                SCHOOL,
+                "--client-id",
+                "bench-alerts-gw",
+                "--api-port",
+                str(api_port),
+                "--mqtt-host",
+                broker.host,
+                "--mqtt-port",
+                str(broker.port),
+                "--mqtt-username",
+                USER,
+            ],
+            env=env,
+        )
         base = f"http://127.0.0.1:{api_port}"
         _wait_healthy(f"{base}/healthz", proc)
         ready = threading.Event()
-        sse = threading.Thread(target=sse_client, daemon=True,
-                               args=(f"{base}/api/alerts/stream", token, arrivals, ready, stop))
+        sse = threading.Thread(
+            target=sse_client,
+            daemon=True,
+            args=(f"{base}/api/alerts/stream", token, arrivals, ready, stop),
+        )
         sse.start()
         if not ready.wait(10):
             raise RuntimeError("the SSE stream did not open")
         listener = mqtt_listener(settings, arrivals)
 
-        spec = LoadSpec(f"{SCHOOL}", devices=50, seconds=args.seconds,
-                        rate_per_s=args.rate / args.publishers)
+        spec = LoadSpec(
+            f"{SCHOOL}", devices=50, seconds=args.seconds, rate_per_s=args.rate / args.publishers
+        )
         background: dict[str, int] = {}
 
         def load_devices() -> None:
@@ -276,9 +340,9 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         load.join()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and (
-                arrivals.seen("sse") < args.fevers
-                or sum(len(_fever_cards(r.body)) for r in list(receiver.received))
-                < args.fevers):
+            arrivals.seen("sse") < args.fevers
+            or sum(len(_fever_cards(r.body)) for r in list(receiver.received)) < args.fevers
+        ):
             time.sleep(0.1)
         time.sleep(1.0)  # a late duplicate would show up now
         for r in receiver.received:
@@ -302,17 +366,24 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         broker.stop()
 
     def latencies(channel: str) -> list[float]:
-        return [(arrivals.times[(channel, card)] - t0) * 1000 for card, t0 in sent.items()
-                if (channel, card) in arrivals.times]
+        return [
+            (arrivals.times[(channel, card)] - t0) * 1000
+            for card, t0 in sent.items()
+            if (channel, card) in arrivals.times
+        ]
 
     delivered_lat = latencies("sse") + latencies("webhook")
-    duplicates = sum(n - 1 for (ch, _), n in arrivals.counts.items()
-                     if ch in ("sse", "webhook") and n > 1)
+    duplicates = sum(
+        n - 1 for (ch, _), n in arrivals.counts.items() if ch in ("sse", "webhook") and n > 1
+    )
     base_lat = latencies("baseline")
     # Publish → the gateway emitting the notification: broker, ingest (batch window, store
     # commit) and the engine. The rest of each latency is delivery.
-    to_engine = [(arrivals.emitted[card] - t0) * 1000 for card, t0 in sent_wall.items()
-                 if card in arrivals.emitted]
+    to_engine = [
+        (arrivals.emitted[card] - t0) * 1000
+        for card, t0 in sent_wall.items()
+        if card in arrivals.emitted
+    ]
     return {
         "p50_ms": round(_pct(delivered_lat, 0.50), 1),
         "p99_ms": round(_pct(delivered_lat, 0.99), 1),
@@ -339,10 +410,15 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="campusedge-bench-alerts-") as tmp:
         result = measure(Path(tmp), args)
     if not args.json:
-        ok = (result["p99_ms"] <= 250 and result["delivered"] == result["expected"]
-              and result["duplicates"] == 0)
-        print(f"alerts: {result['delivered']}/{result['expected']} delivered, p99 "
-              f"{result['p99_ms']} ms (baseline MQTT p99 {result['baseline_p99_ms']} ms) under "
-              f"{result['background_rate_per_s']} readings/s: {'PASS' if ok else 'FAIL'}")
+        ok = (
+            result["p99_ms"] <= 250
+            and result["delivered"] == result["expected"]
+            and result["duplicates"] == 0
+        )
+        print(
+            f"alerts: {result['delivered']}/{result['expected']} delivered, p99 "
+            f"{result['p99_ms']} ms (baseline MQTT p99 {result['baseline_p99_ms']} ms) under "
+            f"{result['background_rate_per_s']} readings/s: {'PASS' if ok else 'FAIL'}"
+        )
     print(json.dumps(result))
     return 0

@@ -13,12 +13,20 @@ from gateway.alerts.delivery.redact import HIDDEN, redact_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", type=Path, nargs="?",
-                        help="alert config directory (<school>.yaml, warning_levels.yaml); "
-                             "the packaged defaults when omitted")
+    parser.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        help="alert config directory (<school>.yaml, warning_levels.yaml); "
+        "the packaged defaults when omitted",
+    )
     parser.add_argument("--school", help="print the effective config of this school")
-    parser.add_argument("--warning-levels", type=Path, metavar="FILE",
-                        help="the district's warning-level thresholds, when kept elsewhere")
+    parser.add_argument(
+        "--warning-levels",
+        type=Path,
+        metavar="FILE",
+        help="the district's warning-level thresholds, when kept elsewhere",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -83,9 +83,11 @@ class DeviceConfig(_Strict):
     # Minutes of silence during school hours after which a device counts as offline; kinds
     # not listed (a screener idle between screening days) are never judged by silence.
     silence_minutes: dict[str, float] = Field(
-        default_factory=lambda: {"temp_gate": 15.0, "edge": 5.0})
+        default_factory=lambda: {"temp_gate": 15.0, "edge": 5.0}
+    )
     school_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
-        default_factory=lambda: [1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday")
+        default_factory=lambda: [1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday"
+    )
     school_start: time = time(7, 0)
     school_end: time = time(18, 0)
 
@@ -147,8 +149,9 @@ class SchoolAlertConfig(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name like Asia/Shanghai)")\
-                from None
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name like Asia/Shanghai)"
+            ) from None
         return v
 
     @property
@@ -229,12 +232,16 @@ class AlertConfigs:
     error rather than leaving a school half-configured).
     """
 
-    def __init__(self, directory: Path | None = None,
-                 warning_levels_file: Path | None = None,
-                 overrides: dict[str, SchoolAlertConfig] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | None = None,
+        warning_levels_file: Path | None = None,
+        overrides: dict[str, SchoolAlertConfig] | None = None,
+    ) -> None:
         self.directory = directory
-        self.default = parse_school_config(packaged_text("defaults.yaml"),
-                                           "gateway/alerts/defaults.yaml")
+        self.default = parse_school_config(
+            packaged_text("defaults.yaml"), "gateway/alerts/defaults.yaml"
+        )
         self._schools: dict[str, SchoolAlertConfig] = dict(overrides or {})
         self._lock = threading.Lock()
         if directory is not None:
@@ -246,23 +253,30 @@ class AlertConfigs:
                 cfg = parse_school_config(path.read_text(encoding="utf-8"), str(path))
                 school = cfg.school or path.stem
                 if cfg.school is not None and cfg.school != path.stem:
-                    raise AlertConfigError(f"{path}: school: {cfg.school!r} does not match the "
-                                           f"file name (expected {path.stem!r})")
+                    raise AlertConfigError(
+                        f"{path}: school: {cfg.school!r} does not match the "
+                        f"file name (expected {path.stem!r})"
+                    )
                 self._schools[school] = cfg.model_copy(update={"school": school})
-        if warning_levels_file is None and directory is not None and \
-                (directory / "warning_levels.yaml").exists():
+        if (
+            warning_levels_file is None
+            and directory is not None
+            and (directory / "warning_levels.yaml").exists()
+        ):
             warning_levels_file = directory / "warning_levels.yaml"
         if warning_levels_file is not None:
             try:
                 text = warning_levels_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                raise AlertConfigError(f"{warning_levels_file}: cannot read the district's "
-                                       f"warning levels: {exc}") from None
+                raise AlertConfigError(
+                    f"{warning_levels_file}: cannot read the district's warning levels: {exc}"
+                ) from None
             self.warning_levels = parse_warning_levels(text, str(warning_levels_file))
         else:
             self.warning_levels = parse_warning_levels(
                 packaged_text("district_warning_levels.yaml"),
-                "gateway/alerts/district_warning_levels.yaml")
+                "gateway/alerts/district_warning_levels.yaml",
+            )
 
     def configured(self, school: str) -> bool:
         """Whether *school* has a config of its own (a file in the alerts folder)."""

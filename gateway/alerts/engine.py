@@ -48,9 +48,17 @@ class AlertEngine:
     hand-offs to channels, whose slow parts (HTTP) run on their own threads.
     """
 
-    def __init__(self, db: StateDB, roster: Roster, devices: Devices, configs: AlertConfigs,
-                 channels: Sequence[Channel] = (), clock: Clock | None = None,
-                 tick_s: float = 1.0, metrics: AlertMetrics | None = None) -> None:
+    def __init__(
+        self,
+        db: StateDB,
+        roster: Roster,
+        devices: Devices,
+        configs: AlertConfigs,
+        channels: Sequence[Channel] = (),
+        clock: Clock | None = None,
+        tick_s: float = 1.0,
+        metrics: AlertMetrics | None = None,
+    ) -> None:
         self.clock = clock or SystemClock()
         self.metrics = metrics or AlertMetrics()
         self.configs = configs
@@ -72,15 +80,26 @@ class AlertEngine:
         self._unsent_at_start = [a.id for a in self.lifecycle.never_notified()]
         # Keys of active device alerts, so that the all-clear of a healthy reading costs no
         # query (battery and clock readings arrive all day).
-        self._device_keys = {a.key for rule in DEVICE_RULES
-                             for a in self.lifecycle.find(rule=rule, limit=100_000)
-                             if a.state is not AlertState.RESOLVED}
+        self._device_keys = {
+            a.key
+            for rule in DEVICE_RULES
+            for a in self.lifecycle.find(rule=rule, limit=100_000)
+            if a.state is not AlertState.RESOLVED
+        }
         self._device_folded_at: dict[str, datetime] = {}
         # Lessons running at the last tick (None before the first): one missing from the next
         # tick has ended, and its signal-lost alerts are resolved.
         self._lessons_watched: set[str] | None = None
-        self.stats = {"batches": 0, "candidates": 0, "opened": 0, "folded": 0,
-                      "duplicates": 0, "silenced": 0, "referrals": 0, "errors": 0}
+        self.stats = {
+            "batches": 0,
+            "candidates": 0,
+            "opened": 0,
+            "folded": 0,
+            "duplicates": 0,
+            "silenced": 0,
+            "referrals": 0,
+            "errors": 0,
+        }
 
     # --- ingest listener ------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:
@@ -91,8 +110,11 @@ class AlertEngine:
             now = self.clock.now()
             for school, status in batch.statuses:
                 cfg = self.configs.for_school(school)
-                self._split(device_rules.on_status(school, status, status.ts or now,
-                                                   cfg.devices), candidates, clears)
+                self._split(
+                    device_rules.on_status(school, status, status.ts or now, cfg.devices),
+                    candidates,
+                    clears,
+                )
             for msg in batch.messages:
                 cfg = self.configs.for_school(msg.school)
                 found = fever.evaluate(msg, cfg.fever, self.lookup)
@@ -101,8 +123,15 @@ class AlertEngine:
                 candidates.extend(self.heart_rate.on_message(msg, cfg.heart_rate, self.lookup))
                 if msg.event_type == vision.SCREENING:
                     self._screening(msg)
-                self._split([i for i in device_rules.on_message(msg, cfg.devices)
-                             if not self._folded_lately(i)], candidates, clears)
+                self._split(
+                    [
+                        i
+                        for i in device_rules.on_message(msg, cfg.devices)
+                        if not self._folded_lately(i)
+                    ],
+                    candidates,
+                    clears,
+                )
             self._clear(clears)
             self.process(candidates)
 
@@ -121,10 +150,15 @@ class AlertEngine:
                 if row.metric != "heart_rate" or row.kind != DeviceKind.HR_BAND.value:
                     continue
                 msg = StoredMessage(
-                    school=row.school, kind=DeviceKind.HR_BAND, device_id=row.device_id,
-                    seq=row.seq, ts=row.ts, time_quality=TimeQuality(row.time_quality),
+                    school=row.school,
+                    kind=DeviceKind.HR_BAND,
+                    device_id=row.device_id,
+                    seq=row.seq,
+                    ts=row.ts,
+                    time_quality=TimeQuality(row.time_quality),
                     received_at=self.heart_rate.watching_since,
-                    readings=((row.metric, row.value, row.unit),))
+                    readings=((row.metric, row.value, row.unit),),
+                )
                 cfg = self.configs.for_school(row.school).heart_rate
                 candidates.extend(self.heart_rate.on_message(msg, cfg, self.lookup))
                 replayed += 1
@@ -135,12 +169,16 @@ class AlertEngine:
 
     def heart_rate_memory_s(self) -> float:
         """How far back `resume_heart_rate` needs readings: the longest sustained window."""
-        return max(max(c.heart_rate.high_sustain_s, c.heart_rate.low_sustain_s)
-                   for c in self.configs.all())
+        return max(
+            max(c.heart_rate.high_sustain_s, c.heart_rate.low_sustain_s) for c in self.configs.all()
+        )
 
     @staticmethod
-    def _split(items: list[Candidate | device_rules.Clear], candidates: list[Candidate],
-               clears: list[device_rules.Clear]) -> None:
+    def _split(
+        items: list[Candidate | device_rules.Clear],
+        candidates: list[Candidate],
+        clears: list[device_rules.Clear],
+    ) -> None:
         for item in items:
             if isinstance(item, Candidate):
                 candidates.append(item)
@@ -164,16 +202,28 @@ class AlertEngine:
             return None
         student = identify(subject, self.lookup)
         if student is None:
-            log.warning("vision screening %s/%d: subject %s is not on the roster",
-                        msg.device_id, msg.seq, subject)
+            log.warning(
+                "vision screening %s/%d: subject %s is not on the roster",
+                msg.device_id,
+                msg.seq,
+                subject,
+            )
             return None
         cfg = self.configs.for_school(msg.school).vision
         if student.age_on(msg.ts.date()) < cfg.min_age_years:
             found: list[dict[str, object]] = []
         else:
             found = vision.findings(screening, self.referrals.previous(student.id, msg.ts), cfg)
-        referral = self.referrals.record(msg.school, student.id, student.class_id, msg.ts,
-                                         msg.device_id, msg.seq, screening, found)
+        referral = self.referrals.record(
+            msg.school,
+            student.id,
+            student.class_id,
+            msg.ts,
+            msg.device_id,
+            msg.seq,
+            screening,
+            found,
+        )
         if referral is not None:
             self.stats["referrals"] += 1
         return referral
@@ -231,8 +281,7 @@ class AlertEngine:
                     fever_days.add((c.school, c.at.astimezone(zone).date()))
                 if not candidates and fever_days:
                     for school, day in sorted(fever_days):
-                        candidates.extend(self.warning_levels.rises(
-                            self.levels(school, day), now))
+                        candidates.extend(self.warning_levels.rises(self.levels(school, day), now))
                     fever_days.clear()
             self.notifier.opened(opened)
         return opened
@@ -243,16 +292,16 @@ class AlertEngine:
 
     def levels_changed(self, school: str, day: date) -> list[Alert]:
         """Re-evaluate a day's warning levels (an absence was entered, a fever cleared)."""
-        return self.process(self.warning_levels.rises(self.levels(school, day),
-                                                      self.clock.now()))
+        return self.process(self.warning_levels.rises(self.levels(school, day), self.clock.now()))
 
     # --- people acting on alerts ----------------------------------------------------------
     def acknowledge(self, alert_id: int, actor: str, note: str = "") -> Alert:
         with self._lock:
             return self.lifecycle.acknowledge(alert_id, actor, note)
 
-    def resolve(self, alert_id: int, actor: str, outcome: str = "resolved",
-                note: str = "") -> Alert:
+    def resolve(
+        self, alert_id: int, actor: str, outcome: str = "resolved", note: str = ""
+    ) -> Alert:
         with self._lock:
             alert = self.lifecycle.resolve(alert_id, actor, outcome, note)
             self._device_keys.discard(alert.key)
@@ -260,14 +309,17 @@ class AlertEngine:
             self.notifier.emit(NotificationKind.RESOLVED, [alert])
             return alert
 
-    def recheck(self, alert_id: int, actor: str, temperature_c: float,
-                method: str = "axillary") -> Alert:
+    def recheck(
+        self, alert_id: int, actor: str, temperature_c: float, method: str = "axillary"
+    ) -> Alert:
         with self._lock:
             alert = self.lifecycle.get(alert_id)
-            threshold = (self.configs.for_school(alert.school).fever.recheck_threshold_c
-                         if alert else 37.3)
-            updated = self.lifecycle.record_recheck(alert_id, actor, temperature_c, threshold,
-                                                    method)
+            threshold = (
+                self.configs.for_school(alert.school).fever.recheck_threshold_c if alert else 37.3
+            )
+            updated = self.lifecycle.record_recheck(
+                alert_id, actor, temperature_c, threshold, method
+            )
             if updated.state is AlertState.RESOLVED:
                 self.notifier.emit(NotificationKind.RESOLVED, [updated])
             return updated
@@ -282,15 +334,16 @@ class AlertEngine:
             lessons, stopped = self._running_lessons()
             self._resolve_ended_lessons({lesson.id for _, lesson, _, _ in lessons})
             candidates = self.heart_rate.on_tick(now, lessons, paused=stopped)
-            if (self._last_silence_check is None
-                    or now - self._last_silence_check >= DEVICE_SILENCE_CHECK):
+            if (
+                self._last_silence_check is None
+                or now - self._last_silence_check >= DEVICE_SILENCE_CHECK
+            ):
                 self._last_silence_check = now
                 for device in self.devices.all():
                     key = device_rules.offline_key(device.device_id)
                     if key in self._device_keys:
                         continue
-                    found = device_rules.silent(device, now, self.configs.for_school(
-                        device.school))
+                    found = device_rules.silent(device, now, self.configs.for_school(device.school))
                     if found is not None:
                         candidates.append(found)
             self.process(candidates)
@@ -312,8 +365,12 @@ class AlertEngine:
         lesson = self.roster.lesson(lesson_id)
         when = f" at {lesson.ended_at.isoformat()}" if lesson and lesson.ended_at else ""
         resolved = self.lifecycle.resolve_lesson(
-            lesson_id, LESSON_END_RULES, actor, "lesson_ended",
-            f"lesson {lesson_id} ended{when}" + ("" if actor == SYSTEM else f" by {actor}"))
+            lesson_id,
+            LESSON_END_RULES,
+            actor,
+            "lesson_ended",
+            f"lesson {lesson_id} ended{when}" + ("" if actor == SYSTEM else f" by {actor}"),
+        )
         if self._lessons_watched is not None:
             self._lessons_watched.discard(lesson_id)
         self.notifier.resolved(resolved)
@@ -332,8 +389,7 @@ class AlertEngine:
         ids = set(alert_ids)
         unsent = [a for a in self.lifecycle.never_notified() if a.id in ids]
         if unsent:
-            log.info("sending %d alert(s) that were not notified before the last stop",
-                     len(unsent))
+            log.info("sending %d alert(s) that were not notified before the last stop", len(unsent))
             self.notifier.opened(unsent)
 
     def _running_lessons(self) -> tuple[list[RunningLesson], set[str]]:
@@ -352,8 +408,11 @@ class AlertEngine:
             # restart, the end of a session): not a lost signal to page the teacher about.
             assigned = self.roster.assignments(lesson.id)
             kinds = self.devices.kinds(assigned)
-            bands = {d: s for d, s in assigned.items()
-                     if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value}
+            bands = {
+                d: s
+                for d, s in assigned.items()
+                if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value
+            }
             paused |= self.devices.stopped_cleanly(bands)
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
         return out, paused
@@ -364,15 +423,17 @@ class AlertEngine:
         schools = [c.lifecycle for c in self.configs.all()]
         due = self.lifecycle.unacknowledged(
             notified_before=now - timedelta(minutes=min(c.renotify_minutes for c in schools)),
-            opened_before=now - timedelta(minutes=min(c.escalate_minutes for c in schools)))
+            opened_before=now - timedelta(minutes=min(c.escalate_minutes for c in schools)),
+        )
         escalate: list[Alert] = []
         renotify: list[Alert] = []
         for alert in due:
             cfg = self.configs.for_school(alert.school).lifecycle
             if alert.last_notified_at is None:
                 continue  # held in a group, or never sent: the group flush sends it
-            if alert.escalation_level == 0 and \
-                    now - alert.opened_at >= timedelta(minutes=cfg.escalate_minutes):
+            if alert.escalation_level == 0 and now - alert.opened_at >= timedelta(
+                minutes=cfg.escalate_minutes
+            ):
                 escalate.append(alert)
             elif now - alert.last_notified_at >= timedelta(minutes=cfg.renotify_minutes):
                 renotify.append(alert)

@@ -112,11 +112,14 @@ class Silence:
     def matches(self, c: Candidate | Alert, at: datetime) -> bool:
         # A silence is a maintenance window for hardware: it never covers a health alert,
         # whatever it names (a fever at a gate under maintenance is still a child's fever).
-        return (c.rule in SILENCEABLE_RULES and self.school == c.school
-                and self.starts_at <= at < self.ends_at
-                and (self.rule is None or self.rule == c.rule)
-                and (self.device_id is None or self.device_id == c.device_id)
-                and (self.class_id is None or self.class_id == c.class_id))
+        return (
+            c.rule in SILENCEABLE_RULES
+            and self.school == c.school
+            and self.starts_at <= at < self.ends_at
+            and (self.rule is None or self.rule == c.rule)
+            and (self.device_id is None or self.device_id == c.device_id)
+            and (self.class_id is None or self.class_id == c.class_id)
+        )
 
 
 def _silence_text(at: datetime) -> str:
@@ -141,15 +144,32 @@ def _dt(v: str | None) -> datetime | None:
 def _alert(r: sqlite3.Row) -> Alert:
     opened = datetime.fromisoformat(r["opened_at"])
     return Alert(
-        id=r["id"], rule=Rule(r["rule"]), key=r["key"], school=r["school"],
-        severity=Severity(r["severity"]), state=AlertState(r["state"]), summary=r["summary"],
-        student_id=r["student_id"], class_id=r["class_id"], lesson_id=r["lesson_id"],
-        teacher_id=r["teacher_id"], device_id=r["device_id"], detail=json.loads(r["detail"]),
-        count=r["count"], opened_at=opened, last_seen_at=datetime.fromisoformat(r["last_seen_at"]),
-        acknowledged_at=_dt(r["acknowledged_at"]), acknowledged_by=r["acknowledged_by"],
-        resolved_at=_dt(r["resolved_at"]), resolved_by=r["resolved_by"], outcome=r["outcome"],
-        last_notified_at=_dt(r["last_notified_at"]), notify_count=r["notify_count"],
-        escalation_level=r["escalation_level"], silenced=bool(r["silenced"]))
+        id=r["id"],
+        rule=Rule(r["rule"]),
+        key=r["key"],
+        school=r["school"],
+        severity=Severity(r["severity"]),
+        state=AlertState(r["state"]),
+        summary=r["summary"],
+        student_id=r["student_id"],
+        class_id=r["class_id"],
+        lesson_id=r["lesson_id"],
+        teacher_id=r["teacher_id"],
+        device_id=r["device_id"],
+        detail=json.loads(r["detail"]),
+        count=r["count"],
+        opened_at=opened,
+        last_seen_at=datetime.fromisoformat(r["last_seen_at"]),
+        acknowledged_at=_dt(r["acknowledged_at"]),
+        acknowledged_by=r["acknowledged_by"],
+        resolved_at=_dt(r["resolved_at"]),
+        resolved_by=r["resolved_by"],
+        outcome=r["outcome"],
+        last_notified_at=_dt(r["last_notified_at"]),
+        notify_count=r["notify_count"],
+        escalation_level=r["escalation_level"],
+        silenced=bool(r["silenced"]),
+    )
 
 
 def _merge_detail(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -190,8 +210,10 @@ class Lifecycle:
             for row in conn.execute("SELECT id, starts_at, ends_at FROM silences").fetchall():
                 starts, ends = (_silence_text(_aware(row[k])) for k in ("starts_at", "ends_at"))
                 if (starts, ends) != (row["starts_at"], row["ends_at"]):
-                    conn.execute("UPDATE silences SET starts_at=?, ends_at=? WHERE id=?",
-                                 (starts, ends, row["id"]))
+                    conn.execute(
+                        "UPDATE silences SET starts_at=?, ends_at=? WHERE id=?",
+                        (starts, ends, row["id"]),
+                    )
 
     # --- raising ------------------------------------------------------------------------------
     def raise_(self, c: Candidate, silenced: bool = False) -> RaiseResult:
@@ -201,16 +223,19 @@ class Lifecycle:
                 row = conn.execute(
                     "SELECT a.* FROM alert_sources s JOIN alerts a ON a.id = s.alert_id "
                     "WHERE s.rule=? AND s.device_id=? AND s.seq=?",
-                    (c.rule.value, c.source[0], c.source[1])).fetchone()
+                    (c.rule.value, c.source[0], c.source[1]),
+                ).fetchone()
                 if row is not None:
                     return RaiseResult(_alert(row), created=False, folded=False, duplicate=True)
-            row = conn.execute("SELECT * FROM alerts WHERE key=? AND state != 'resolved'",
-                               (c.key,)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM alerts WHERE key=? AND state != 'resolved'", (c.key,)
+            ).fetchone()
             if row is not None:
                 active = _alert(row)
                 if c.fold_window is None or c.at - active.last_seen_at <= c.fold_window:
-                    return RaiseResult(self._fold(conn, active, c), created=False, folded=True,
-                                       duplicate=False)
+                    return RaiseResult(
+                        self._fold(conn, active, c), created=False, folded=True, duplicate=False
+                    )
                 # Outside the fold window: the old alert is stale; close it so the new one
                 # can take the key (still visible in history as expired).
                 self._set_resolved(conn, active.id, c.at, SYSTEM, "expired")
@@ -222,22 +247,44 @@ class Lifecycle:
             "INSERT INTO alerts(key, rule, school, severity, state, summary, student_id, "
             "class_id, lesson_id, teacher_id, device_id, detail, opened_at, last_seen_at, "
             "silenced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (c.key, c.rule.value, c.school, c.severity.value, AlertState.OPEN.value, c.summary,
-             c.student_id, c.class_id, c.lesson_id, c.teacher_id, c.device_id,
-             json.dumps(dict(c.detail)), _iso(c.at), _iso(c.at), int(silenced)))
+            (
+                c.key,
+                c.rule.value,
+                c.school,
+                c.severity.value,
+                AlertState.OPEN.value,
+                c.summary,
+                c.student_id,
+                c.class_id,
+                c.lesson_id,
+                c.teacher_id,
+                c.device_id,
+                json.dumps(dict(c.detail)),
+                _iso(c.at),
+                _iso(c.at),
+                int(silenced),
+            ),
+        )
         alert_id = int(cur.lastrowid or 0)
-        self._event(conn, alert_id, c.at, SYSTEM, "opened",
-                    {"summary": c.summary, "silenced": silenced, **dict(c.detail)})
+        self._event(
+            conn,
+            alert_id,
+            c.at,
+            SYSTEM,
+            "opened",
+            {"summary": c.summary, "silenced": silenced, **dict(c.detail)},
+        )
         self._source(conn, c, alert_id)
         return self._get(conn, alert_id)
 
     def _fold(self, conn: sqlite3.Connection, active: Alert, c: Candidate) -> Alert:
         severity = c.severity if c.severity.rank > active.severity.rank else active.severity
         detail = _merge_detail(active.detail, dict(c.detail))
-        conn.execute("UPDATE alerts SET count=count+1, last_seen_at=MAX(last_seen_at, ?), "
-                     "severity=?, detail=?, summary=? WHERE id=?",
-                     (_iso(c.at), severity.value, json.dumps(detail),
-                      _folded_summary(active, c), active.id))
+        conn.execute(
+            "UPDATE alerts SET count=count+1, last_seen_at=MAX(last_seen_at, ?), "
+            "severity=?, detail=?, summary=? WHERE id=?",
+            (_iso(c.at), severity.value, json.dumps(detail), _folded_summary(active, c), active.id),
+        )
         self._event(conn, active.id, c.at, SYSTEM, "folded", dict(c.detail))
         self._source(conn, c, active.id)
         return self._get(conn, active.id)
@@ -245,15 +292,25 @@ class Lifecycle:
     @staticmethod
     def _source(conn: sqlite3.Connection, c: Candidate, alert_id: int) -> None:
         if c.source is not None:
-            conn.execute("INSERT OR IGNORE INTO alert_sources(rule, device_id, seq, alert_id) "
-                         "VALUES (?,?,?,?)", (c.rule.value, c.source[0], c.source[1], alert_id))
+            conn.execute(
+                "INSERT OR IGNORE INTO alert_sources(rule, device_id, seq, alert_id) "
+                "VALUES (?,?,?,?)",
+                (c.rule.value, c.source[0], c.source[1], alert_id),
+            )
 
     @staticmethod
-    def _event(conn: sqlite3.Connection, alert_id: int, at: datetime, actor: str, action: str,
-               detail: dict[str, Any] | None = None) -> None:
-        conn.execute("INSERT INTO alert_events(alert_id, at, actor, action, detail) "
-                     "VALUES (?,?,?,?,?)",
-                     (alert_id, _iso(at), actor, action, json.dumps(detail or {}, default=str)))
+    def _event(
+        conn: sqlite3.Connection,
+        alert_id: int,
+        at: datetime,
+        actor: str,
+        action: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO alert_events(alert_id, at, actor, action, detail) VALUES (?,?,?,?,?)",
+            (alert_id, _iso(at), actor, action, json.dumps(detail or {}, default=str)),
+        )
 
     @staticmethod
     def _get(conn: sqlite3.Connection, alert_id: int) -> Alert:
@@ -268,16 +325,20 @@ class Lifecycle:
         with self.db.transaction() as conn:
             alert = self._get(conn, alert_id)
             if alert.state is not AlertState.OPEN:
-                raise LifecycleError(f"alert {alert_id} is {alert.state.value}; only an open "
-                                     "alert can be acknowledged")
-            conn.execute("UPDATE alerts SET state=?, acknowledged_at=?, acknowledged_by=? "
-                         "WHERE id=?", (AlertState.ACKNOWLEDGED.value, _iso(now), actor,
-                                        alert_id))
+                raise LifecycleError(
+                    f"alert {alert_id} is {alert.state.value}; only an open "
+                    "alert can be acknowledged"
+                )
+            conn.execute(
+                "UPDATE alerts SET state=?, acknowledged_at=?, acknowledged_by=? WHERE id=?",
+                (AlertState.ACKNOWLEDGED.value, _iso(now), actor, alert_id),
+            )
             self._event(conn, alert_id, now, actor, "acknowledged", {"note": note})
             return self._get(conn, alert_id)
 
-    def resolve(self, alert_id: int, actor: str, outcome: str = "resolved",
-                note: str = "") -> Alert:
+    def resolve(
+        self, alert_id: int, actor: str, outcome: str = "resolved", note: str = ""
+    ) -> Alert:
         now = self.clock.now()
         with self.db.transaction() as conn:
             alert = self._get(conn, alert_id)
@@ -286,33 +347,48 @@ class Lifecycle:
             self._set_resolved(conn, alert_id, now, actor, outcome, note)
             return self._get(conn, alert_id)
 
-    def _set_resolved(self, conn: sqlite3.Connection, alert_id: int, at: datetime, actor: str,
-                      outcome: str, note: str = "") -> None:
-        conn.execute("UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, outcome=? "
-                     "WHERE id=?", (AlertState.RESOLVED.value, _iso(at), actor, outcome,
-                                    alert_id))
+    def _set_resolved(
+        self,
+        conn: sqlite3.Connection,
+        alert_id: int,
+        at: datetime,
+        actor: str,
+        outcome: str,
+        note: str = "",
+    ) -> None:
+        conn.execute(
+            "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, outcome=? WHERE id=?",
+            (AlertState.RESOLVED.value, _iso(at), actor, outcome, alert_id),
+        )
         self._event(conn, alert_id, at, actor, "resolved", {"outcome": outcome, "note": note})
 
     def resolve_key(self, key: str, outcome: str) -> Alert | None:
         """Resolve the active alert with *key* on the system's behalf (a device came back)."""
         now = self.clock.now()
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT id FROM alerts WHERE key=? AND state != 'resolved'",
-                               (key,)).fetchone()
+            row = conn.execute(
+                "SELECT id FROM alerts WHERE key=? AND state != 'resolved'", (key,)
+            ).fetchone()
             if row is None:
                 return None
             self._set_resolved(conn, row["id"], now, SYSTEM, outcome)
             return self._get(conn, row["id"])
 
-    def resolve_lesson(self, lesson_id: str, rules: Collection[Rule], actor: str,
-                       outcome: str, note: str) -> list[Alert]:
+    def resolve_lesson(
+        self, lesson_id: str, rules: Collection[Rule], actor: str, outcome: str, note: str
+    ) -> list[Alert]:
         """Resolve the unresolved alerts of *rules* raised in lesson *lesson_id*."""
         now = self.clock.now()
         marks = ",".join("?" * len(rules))
         with self.db.transaction() as conn:
-            ids = [int(r["id"]) for r in conn.execute(
-                f"SELECT id FROM alerts WHERE lesson_id=? AND rule IN ({marks}) "
-                "AND state != 'resolved' ORDER BY id", (lesson_id, *(r.value for r in rules)))]
+            ids = [
+                int(r["id"])
+                for r in conn.execute(
+                    f"SELECT id FROM alerts WHERE lesson_id=? AND rule IN ({marks}) "
+                    "AND state != 'resolved' ORDER BY id",
+                    (lesson_id, *(r.value for r in rules)),
+                )
+            ]
             for alert_id in ids:
                 self._set_resolved(conn, alert_id, now, actor, outcome, note)
             return [self._get(conn, alert_id) for alert_id in ids]
@@ -320,47 +396,80 @@ class Lifecycle:
     def lessons_with_unresolved(self, rules: Collection[Rule]) -> set[str]:
         """Lessons that have an unresolved alert of one of *rules*."""
         marks = ",".join("?" * len(rules))
-        return {r["lesson_id"] for r in self.db.query(
-            f"SELECT DISTINCT lesson_id FROM alerts WHERE rule IN ({marks}) "
-            "AND state != 'resolved' AND lesson_id IS NOT NULL",
-            tuple(r.value for r in rules))}
+        return {
+            r["lesson_id"]
+            for r in self.db.query(
+                f"SELECT DISTINCT lesson_id FROM alerts WHERE rule IN ({marks}) "
+                "AND state != 'resolved' AND lesson_id IS NOT NULL",
+                tuple(r.value for r in rules),
+            )
+        }
 
-    def record_recheck(self, alert_id: int, actor: str, temperature_c: float,
-                       threshold_c: float, method: str) -> Alert:
+    def record_recheck(
+        self, alert_id: int, actor: str, temperature_c: float, threshold_c: float, method: str
+    ) -> Alert:
         """A contact-thermometer recheck: confirms the fever or clears the alert."""
         now = self.clock.now()
         with self.db.transaction() as conn:
             alert = self._get(conn, alert_id)
             if alert.rule is not Rule.FEVER:
-                raise LifecycleError(f"alert {alert_id} is a {alert.rule.value} alert; only "
-                                     "fever alerts take a recheck")
+                raise LifecycleError(
+                    f"alert {alert_id} is a {alert.rule.value} alert; only "
+                    "fever alerts take a recheck"
+                )
             if alert.state is AlertState.RESOLVED:
                 raise LifecycleError(f"alert {alert_id} is already resolved")
             confirmed = temperature_c >= threshold_c
-            detail = {**alert.detail, "recheck_c": temperature_c, "recheck_method": method,
-                      "recheck_by": actor, "recheck_at": _iso(now),
-                      "confirmed": confirmed}
-            conn.execute("UPDATE alerts SET detail=? WHERE id=?", (json.dumps(detail),
-                                                                   alert_id))
-            self._event(conn, alert_id, now, actor, "recheck",
-                        {"temperature_c": temperature_c, "method": method,
-                         "threshold_c": threshold_c, "confirmed": confirmed})
+            detail = {
+                **alert.detail,
+                "recheck_c": temperature_c,
+                "recheck_method": method,
+                "recheck_by": actor,
+                "recheck_at": _iso(now),
+                "confirmed": confirmed,
+            }
+            conn.execute("UPDATE alerts SET detail=? WHERE id=?", (json.dumps(detail), alert_id))
+            self._event(
+                conn,
+                alert_id,
+                now,
+                actor,
+                "recheck",
+                {
+                    "temperature_c": temperature_c,
+                    "method": method,
+                    "threshold_c": threshold_c,
+                    "confirmed": confirmed,
+                },
+            )
             if confirmed:
                 if alert.state is AlertState.OPEN:
-                    conn.execute("UPDATE alerts SET state=?, acknowledged_at=?, "
-                                 "acknowledged_by=? WHERE id=?",
-                                 (AlertState.ACKNOWLEDGED.value, _iso(now), actor, alert_id))
-                    self._event(conn, alert_id, now, actor, "acknowledged",
-                                {"note": "fever confirmed by recheck"})
+                    conn.execute(
+                        "UPDATE alerts SET state=?, acknowledged_at=?, "
+                        "acknowledged_by=? WHERE id=?",
+                        (AlertState.ACKNOWLEDGED.value, _iso(now), actor, alert_id),
+                    )
+                    self._event(
+                        conn,
+                        alert_id,
+                        now,
+                        actor,
+                        "acknowledged",
+                        {"note": "fever confirmed by recheck"},
+                    )
             else:
-                self._set_resolved(conn, alert_id, now, actor, "cleared",
-                                   "recheck below threshold")
+                self._set_resolved(conn, alert_id, now, actor, "cleared", "recheck below threshold")
             return self._get(conn, alert_id)
 
     # --- notification bookkeeping -------------------------------------------------------------
-    def mark_notified(self, alert_ids: Iterable[int], at: datetime, action: str,
-                      escalation_level: int | None = None,
-                      detail: dict[str, Any] | None = None) -> None:
+    def mark_notified(
+        self,
+        alert_ids: Iterable[int],
+        at: datetime,
+        action: str,
+        escalation_level: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         """Record that the alerts went out; *action* names how in their history (`notified`,
         `renotified`, `escalated`), never `opened`, which is the alert's own first step."""
         ids = list(alert_ids)
@@ -369,25 +478,37 @@ class Lifecycle:
         with self.db.transaction() as conn:
             for alert_id in ids:
                 if escalation_level is None:
-                    conn.execute("UPDATE alerts SET last_notified_at=?, "
-                                 "notify_count=notify_count+1 WHERE id=?", (_iso(at), alert_id))
+                    conn.execute(
+                        "UPDATE alerts SET last_notified_at=?, "
+                        "notify_count=notify_count+1 WHERE id=?",
+                        (_iso(at), alert_id),
+                    )
                 else:
-                    conn.execute("UPDATE alerts SET last_notified_at=?, "
-                                 "notify_count=notify_count+1, escalation_level=? WHERE id=?",
-                                 (_iso(at), escalation_level, alert_id))
+                    conn.execute(
+                        "UPDATE alerts SET last_notified_at=?, "
+                        "notify_count=notify_count+1, escalation_level=? WHERE id=?",
+                        (_iso(at), escalation_level, alert_id),
+                    )
                 self._event(conn, alert_id, at, SYSTEM, action, detail)
 
     def never_notified(self) -> list[Alert]:
-        return [_alert(r) for r in self.db.query(
-            "SELECT * FROM alerts WHERE state='open' AND silenced=0 "
-            "AND last_notified_at IS NULL ORDER BY id")]
+        return [
+            _alert(r)
+            for r in self.db.query(
+                "SELECT * FROM alerts WHERE state='open' AND silenced=0 "
+                "AND last_notified_at IS NULL ORDER BY id"
+            )
+        ]
 
-    def unacknowledged(self, notified_before: datetime | None = None,
-                       opened_before: datetime | None = None) -> list[Alert]:
+    def unacknowledged(
+        self, notified_before: datetime | None = None, opened_before: datetime | None = None
+    ) -> list[Alert]:
         """Open, unsilenced, already notified alerts; with the cut-offs, only those that were
         last notified before one or opened (and not yet escalated) before the other."""
-        sql = ("SELECT * FROM alerts WHERE state='open' AND silenced=0 "
-               "AND last_notified_at IS NOT NULL")
+        sql = (
+            "SELECT * FROM alerts WHERE state='open' AND silenced=0 "
+            "AND last_notified_at IS NOT NULL"
+        )
         params: list[object] = []
         if notified_before is not None and opened_before is not None:
             sql += " AND (last_notified_at <= ? OR (escalation_level=0 AND opened_at <= ?))"
@@ -407,15 +528,24 @@ class Lifecycle:
         rows = self.db.query("SELECT * FROM alerts WHERE key=? AND state != 'resolved'", (key,))
         return _alert(rows[0]) if rows else None
 
-    def find(self, *, school: str | None = None, rule: Rule | None = None,
-             state: AlertState | None = None, since: datetime | None = None,
-             until: datetime | None = None, limit: int = 500,
-             readable: tuple[Collection[Rule], Collection[Rule], str | None] | None = None
-             ) -> list[Alert]:
+    def find(
+        self,
+        *,
+        school: str | None = None,
+        rule: Rule | None = None,
+        state: AlertState | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+        readable: tuple[Collection[Rule], Collection[Rule], str | None] | None = None,
+    ) -> list[Alert]:
         """Newest first; `readable` (see visibility.readable) narrows it to one person's."""
         sql, params = "SELECT * FROM alerts WHERE 1=1", list[object]()
-        for column, value in (("school", school), ("rule", rule and rule.value),
-                              ("state", state and state.value)):
+        for column, value in (
+            ("school", school),
+            ("rule", rule and rule.value),
+            ("state", state and state.value),
+        ):
             if value is not None:
                 sql += f" AND {column}=?"
                 params.append(value)
@@ -438,15 +568,31 @@ class Lifecycle:
         return [_alert(r) for r in self.db.query(sql, (*params, limit))]
 
     def history(self, alert_id: int) -> list[AlertEvent]:
-        return [AlertEvent(r["alert_id"], datetime.fromisoformat(r["at"]), r["actor"],
-                           r["action"], json.loads(r["detail"]))
-                for r in self.db.query("SELECT * FROM alert_events WHERE alert_id=? ORDER BY id",
-                                       (alert_id,))]
+        return [
+            AlertEvent(
+                r["alert_id"],
+                datetime.fromisoformat(r["at"]),
+                r["actor"],
+                r["action"],
+                json.loads(r["detail"]),
+            )
+            for r in self.db.query(
+                "SELECT * FROM alert_events WHERE alert_id=? ORDER BY id", (alert_id,)
+            )
+        ]
 
     # --- silences -----------------------------------------------------------------------------
-    def add_silence(self, school: str, starts_at: datetime, ends_at: datetime, created_by: str,
-                    reason: str, rule: Rule | None = None, device_id: str | None = None,
-                    class_id: str | None = None) -> Silence:
+    def add_silence(
+        self,
+        school: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        reason: str,
+        rule: Rule | None = None,
+        device_id: str | None = None,
+        class_id: str | None = None,
+    ) -> Silence:
         if starts_at.tzinfo is None or ends_at.tzinfo is None:
             raise LifecycleError("a silence's starts_at and ends_at need a UTC offset")
         starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
@@ -455,13 +601,23 @@ class Lifecycle:
         if rule is not None and rule not in SILENCEABLE_RULES:
             raise LifecycleError(
                 f"rule: {rule.value} alerts are never silenced; a silence covers device rules "
-                f"only ({', '.join(sorted(r.value for r in SILENCEABLE_RULES))})")
+                f"only ({', '.join(sorted(r.value for r in SILENCEABLE_RULES))})"
+            )
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
                 "created_by, reason) VALUES (?,?,?,?,?,?,?,?)",
-                (school, rule.value if rule else None, device_id, class_id,
-                 _silence_text(starts_at), _silence_text(ends_at), created_by, reason))
+                (
+                    school,
+                    rule.value if rule else None,
+                    device_id,
+                    class_id,
+                    _silence_text(starts_at),
+                    _silence_text(ends_at),
+                    created_by,
+                    reason,
+                ),
+            )
             silence_id = int(cur.lastrowid or 0)
         found = [s for s in self.silences() if s.id == silence_id]
         return found[0]
@@ -470,8 +626,9 @@ class Lifecycle:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM silences WHERE id=?", (silence_id,)).rowcount > 0
 
-    def silences(self, school: str | None = None, active_at: datetime | None = None) -> list[
-            Silence]:
+    def silences(
+        self, school: str | None = None, active_at: datetime | None = None
+    ) -> list[Silence]:
         sql, params = "SELECT * FROM silences WHERE 1=1", list[object]()
         if school is not None:
             sql += " AND school=?"
@@ -480,10 +637,20 @@ class Lifecycle:
             # Fixed-width UTC text on both sides: text order is time order.
             sql += " AND starts_at <= ? AND ends_at > ?"
             params += [_silence_text(active_at)] * 2
-        return [Silence(r["id"], r["school"], Rule(r["rule"]) if r["rule"] else None,
-                        r["device_id"], r["class_id"], _aware(r["starts_at"]),
-                        _aware(r["ends_at"]), r["created_by"], r["reason"])
-                for r in self.db.query(sql + " ORDER BY id", tuple(params))]
+        return [
+            Silence(
+                r["id"],
+                r["school"],
+                Rule(r["rule"]) if r["rule"] else None,
+                r["device_id"],
+                r["class_id"],
+                _aware(r["starts_at"]),
+                _aware(r["ends_at"]),
+                r["created_by"],
+                r["reason"],
+            )
+            for r in self.db.query(sql + " ORDER BY id", tuple(params))
+        ]
 
     def is_silenced(self, c: Candidate | Alert, at: datetime) -> bool:
         if c.rule not in SILENCEABLE_RULES:

@@ -44,8 +44,9 @@ class RosterLookup:
     within that time, while 1,000 readings a second cost one query per band every two seconds.
     """
 
-    def __init__(self, roster: Roster, binding_ttl_s: float = 2.0,
-                 roster_ttl_s: float = 30.0) -> None:
+    def __init__(
+        self, roster: Roster, binding_ttl_s: float = 2.0, roster_ttl_s: float = 30.0
+    ) -> None:
         self.roster = roster
         self._bindings: _TtlCache[Binding | None] = _TtlCache(binding_ttl_s)
         self._students: _TtlCache[Student | None] = _TtlCache(roster_ttl_s)

@@ -42,8 +42,9 @@ class Rule(StrEnum):
 
 
 # Alerts about a person's health; device alerts are about hardware and carry no student.
-HEALTH_RULES = frozenset({Rule.FEVER, Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_LOST,
-                          Rule.WARNING_LEVEL})
+HEALTH_RULES = frozenset(
+    {Rule.FEVER, Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_LOST, Rule.WARNING_LEVEL}
+)
 HEART_RATE_RULES = frozenset({Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_LOST})
 DEVICE_RULES = frozenset({Rule.DEVICE_OFFLINE, Rule.BATTERY_LOW, Rule.CLOCK_DRIFT})
 # What a silence (a maintenance window, set by campus IT or health staff) may hold back: device

@@ -44,28 +44,44 @@ class Channel(Protocol):
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """An alert as it may leave the building: pseudonymous student id, never a name."""
     return {
-        "id": alert.id, "rule": alert.rule.value, "severity": alert.severity.value,
-        "state": alert.state.value, "summary": alert.summary, "school": alert.school,
-        "student_id": alert.student_id, "class_id": alert.class_id,
-        "lesson_id": alert.lesson_id, "device_id": alert.device_id, "count": alert.count,
-        "opened_at": alert.opened_at.isoformat(), "last_seen_at": alert.last_seen_at.isoformat(),
+        "id": alert.id,
+        "rule": alert.rule.value,
+        "severity": alert.severity.value,
+        "state": alert.state.value,
+        "summary": alert.summary,
+        "school": alert.school,
+        "student_id": alert.student_id,
+        "class_id": alert.class_id,
+        "lesson_id": alert.lesson_id,
+        "device_id": alert.device_id,
+        "count": alert.count,
+        "opened_at": alert.opened_at.isoformat(),
+        "last_seen_at": alert.last_seen_at.isoformat(),
         "detail": alert.detail,
     }
 
 
 def notification_payload(n: Notification) -> dict[str, Any]:
     return {
-        "type": "campusedge.alert", "notification_id": n.id, "kind": n.kind.value,
-        "school": n.school, "rule": n.rule.value, "severity": n.severity.value,
-        "at": n.at.isoformat(), "alerts": [alert_payload(a) for a in n.alerts],
+        "type": "campusedge.alert",
+        "notification_id": n.id,
+        "kind": n.kind.value,
+        "school": n.school,
+        "rule": n.rule.value,
+        "severity": n.severity.value,
+        "at": n.at.isoformat(),
+        "alerts": [alert_payload(a) for a in n.alerts],
     }
 
 
 def headline(n: Notification) -> str:
     many = f" ({len(n.alerts)} alerts)" if len(n.alerts) > 1 else ""
-    verb = {NotificationKind.OPENED: "", NotificationKind.RENOTIFIED: "still open: ",
-            NotificationKind.ESCALATED: "ESCALATED: ",
-            NotificationKind.RESOLVED: "resolved: "}[n.kind]
+    verb = {
+        NotificationKind.OPENED: "",
+        NotificationKind.RENOTIFIED: "still open: ",
+        NotificationKind.ESCALATED: "ESCALATED: ",
+        NotificationKind.RESOLVED: "resolved: ",
+    }[n.kind]
     return f"[{n.severity.value}] {verb}{n.rule.value} at {n.school}{many}"
 
 

@@ -29,8 +29,7 @@ def _by_school_rule(alerts: list[Alert]) -> dict[tuple[str, Rule], list[Alert]]:
 # A group of notifications: one kind (opened, still open, escalated) of one rule at one school.
 GroupKey = tuple[NotificationKind, str, Rule]
 # Kinds sent grouped over the school's `group_interval_s`; a resolution goes out at once.
-GROUPED_KINDS = (NotificationKind.OPENED, NotificationKind.RENOTIFIED,
-                 NotificationKind.ESCALATED)
+GROUPED_KINDS = (NotificationKind.OPENED, NotificationKind.RENOTIFIED, NotificationKind.ESCALATED)
 
 
 class Notifier:
@@ -42,8 +41,9 @@ class Notifier:
     bands lost in one lesson are one "still open" message and one escalation, not twenty.
     """
 
-    def __init__(self, lifecycle: Lifecycle, configs: AlertConfigs, clock: Clock,
-                 channels: list[Channel]) -> None:
+    def __init__(
+        self, lifecycle: Lifecycle, configs: AlertConfigs, clock: Clock, channels: list[Channel]
+    ) -> None:
         self.lifecycle = lifecycle
         self.configs = configs
         self.clock = clock
@@ -112,28 +112,40 @@ class Notifier:
             self._send(kind, fresh)
 
     def _send(self, kind: NotificationKind, alerts: list[Alert]) -> None:
-        self.emit(kind, alerts,
-                  escalation_level=1 if kind is NotificationKind.ESCALATED else None)
+        self.emit(kind, alerts, escalation_level=1 if kind is NotificationKind.ESCALATED else None)
 
-    def held(self, rule: Rule | None = None,
-             kind: NotificationKind | None = None) -> int:
+    def held(self, rule: Rule | None = None, kind: NotificationKind | None = None) -> int:
         with self._lock:
-            return sum(len(v) for (k, _, r), v in self._held.items()
-                       if rule in (None, r) and kind in (None, k))
+            return sum(
+                len(v)
+                for (k, _, r), v in self._held.items()
+                if rule in (None, r) and kind in (None, k)
+            )
 
-    def emit(self, kind: NotificationKind, alerts: list[Alert],
-             escalation_level: int | None = None) -> Notification | None:
+    def emit(
+        self, kind: NotificationKind, alerts: list[Alert], escalation_level: int | None = None
+    ) -> Notification | None:
         if not alerts:
             return None
-        n = Notification(kind=kind, school=alerts[0].school, rule=alerts[0].rule,
-                         severity=_worst(alerts), alerts=tuple(alerts), at=self.clock.now())
+        n = Notification(
+            kind=kind,
+            school=alerts[0].school,
+            rule=alerts[0].rule,
+            severity=_worst(alerts),
+            alerts=tuple(alerts),
+            at=self.clock.now(),
+        )
         if kind is not NotificationKind.RESOLVED:
             # The first notification of an alert is "notified" in its history: "opened" is the
             # alert's own first step, and two "opened" rows read as if it had opened twice.
             action = "notified" if kind is NotificationKind.OPENED else kind.value
-            self.lifecycle.mark_notified([a.id for a in alerts], n.at, action,
-                                         escalation_level,
-                                         {"notification_id": n.id, "alerts": len(alerts)})
+            self.lifecycle.mark_notified(
+                [a.id for a in alerts],
+                n.at,
+                action,
+                escalation_level,
+                {"notification_id": n.id, "alerts": len(alerts)},
+            )
         for channel in self.channels:
             try:
                 channel.send(n)

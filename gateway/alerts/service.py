@@ -24,11 +24,19 @@ from gateway.state import StateDB
 class AlertService:
     """Everything the alert feature needs, built once per gateway; `start`/`stop` with it."""
 
-    def __init__(self, db: StateDB, roster: Roster, devices: Devices,
-                 mqtt: MqttSettings | None, config_dir: Path | None = None,
-                 warning_levels_file: Path | None = None, client_id: str = "campusedge",
-                 clock: Clock | None = None, configs: AlertConfigs | None = None,
-                 registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        db: StateDB,
+        roster: Roster,
+        devices: Devices,
+        mqtt: MqttSettings | None,
+        config_dir: Path | None = None,
+        warning_levels_file: Path | None = None,
+        client_id: str = "campusedge",
+        clock: Clock | None = None,
+        configs: AlertConfigs | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.db = db
         # Configs are validated here, before any connection is made.
         self.configs = configs or AlertConfigs(config_dir, warning_levels_file)
@@ -40,11 +48,13 @@ class AlertService:
         channels: list[Channel] = [self.hub, self.webhooks]
         self.mqtt: MqttAlertPublisher | None = None
         if mqtt is not None:
-            self.mqtt = MqttAlertPublisher(mqtt, self.configs, client_id=f"{client_id}-alerts",
-                                           delivery_log=self.delivery_log)
+            self.mqtt = MqttAlertPublisher(
+                mqtt, self.configs, client_id=f"{client_id}-alerts", delivery_log=self.delivery_log
+            )
             channels.append(self.mqtt)
-        self.engine = AlertEngine(db, roster, devices, self.configs, channels, clock=clock,
-                                  metrics=self.metrics)
+        self.engine = AlertEngine(
+            db, roster, devices, self.configs, channels, clock=clock, metrics=self.metrics
+        )
 
     def count(self) -> int:
         """How many alerts have been raised (any state), for summaries such as the demo's."""

@@ -13,8 +13,11 @@ def is_recipient(user: User, alert: Alert) -> bool:
     if user.role is Role.HEALTH_STAFF:
         return True
     # Heart-rate alerts go to the PE teacher of that lesson as well as to health staff.
-    return (alert.rule in HEART_RATE_RULES and user.role is Role.PE_TEACHER
-            and alert.teacher_id == user.id)
+    return (
+        alert.rule in HEART_RATE_RULES
+        and user.role is Role.PE_TEACHER
+        and alert.teacher_id == user.id
+    )
 
 
 def may_see_name(user: User, alert: Alert) -> bool:
@@ -23,8 +26,9 @@ def may_see_name(user: User, alert: Alert) -> bool:
         return False
     if user.role is Role.HEALTH_STAFF:
         return True
-    return (user.role is Role.PE_TEACHER and alert.lesson_id is not None
-            and alert.teacher_id == user.id)
+    return (
+        user.role is Role.PE_TEACHER and alert.lesson_id is not None and alert.teacher_id == user.id
+    )
 
 
 def may_act(user: User, alert: Alert) -> bool:
@@ -34,8 +38,7 @@ def may_act(user: User, alert: Alert) -> bool:
 
 def may_read(user: User, alert: Alert) -> bool:
     """Device alerts are for every role; a health alert only for the people it is sent to."""
-    return alert.rule in DEVICE_RULES or user.role is Role.HEALTH_STAFF \
-        or is_recipient(user, alert)
+    return alert.rule in DEVICE_RULES or user.role is Role.HEALTH_STAFF or is_recipient(user, alert)
 
 
 def readable(user: User) -> tuple[frozenset[Rule], frozenset[Rule], str | None]:

@@ -39,8 +39,9 @@ def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, A
     class_teacher = cls.get("pe_teacher_id") == user.id
     if user.role is Role.PE_TEACHER and (class_teacher or lesson.teacher_id == user.id):
         return lesson, Access(show_names=class_teacher)
-    raise HTTPException(status.HTTP_403_FORBIDDEN,
-                        f"lesson {lesson_id!r} is neither yours nor of a class you teach")
+    raise HTTPException(
+        status.HTTP_403_FORBIDDEN, f"lesson {lesson_id!r} is neither yours nor of a class you teach"
+    )
 
 
 def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, str], Access]:
@@ -54,16 +55,16 @@ def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, s
     raise HTTPException(status.HTTP_403_FORBIDDEN, f"class {class_id!r} is not a class you teach")
 
 
-def class_roster_access(roster: Roster, user: User, class_id: str
-                        ) -> tuple[dict[str, str], Access]:
+def class_roster_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, str], Access]:
     """Listing a class's students: names for health staff and the class's PE teacher; ids
     only for campus IT (who manage the roster) and other PE teachers (who may cover a lesson
     and assign its devices by student id)."""
     cls = roster.class_of(class_id)
     if cls is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no class {class_id!r}")
-    names = user.role is Role.HEALTH_STAFF or (user.role is Role.PE_TEACHER
-                                               and cls.get("pe_teacher_id") == user.id)
+    names = user.role is Role.HEALTH_STAFF or (
+        user.role is Role.PE_TEACHER and cls.get("pe_teacher_id") == user.id
+    )
     return cls, Access(show_names=names)
 
 
@@ -80,9 +81,10 @@ def require_owner(roster: Roster, user: User, lesson: Lesson) -> None:
     cls = roster.class_of(lesson.class_id) or {}
     if user.role is Role.PE_TEACHER and user.id in (lesson.teacher_id, cls.get("pe_teacher_id")):
         return
-    raise HTTPException(status.HTTP_403_FORBIDDEN,
-                        "only the teacher running the session or the class's PE teacher may "
-                        "enter results")
+    raise HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        "only the teacher running the session or the class's PE teacher may enter results",
+    )
 
 
 class HeartRateReads:
@@ -98,8 +100,15 @@ class HeartRateReads:
         self._lock = threading.Lock()
         self._last: dict[tuple[str, str, str], float] = {}
 
-    def record(self, user: User, action: str, lesson_id: str, student_ids: Iterable[str],
-               *, throttle: bool = False) -> None:
+    def record(
+        self,
+        user: User,
+        action: str,
+        lesson_id: str,
+        student_ids: Iterable[str],
+        *,
+        throttle: bool = False,
+    ) -> None:
         now = time.monotonic()
         due: list[str] = []
         with self._lock:
@@ -112,5 +121,6 @@ class HeartRateReads:
             if len(self._last) > 100_000:  # bounded: forgetting only means one extra entry
                 self._last.clear()
         for student_id in due:
-            self.audit.record(user, action, "student_heart_rate", student_id,
-                              detail=f"lesson={lesson_id}")
+            self.audit.record(
+                user, action, "student_heart_rate", student_id, detail=f"lesson={lesson_id}"
+            )

@@ -32,8 +32,9 @@ def listen(host: str, port: int, option: str) -> socket.socket:
     except OSError as exc:
         sock.close()
         hint = f"; choose another with {option}" if exc.errno == errno.EADDRINUSE else ""
-        raise GatewayStartError(f"cannot serve the API on {host}:{port}: {exc.strerror}"
-                                f"{hint}") from None
+        raise GatewayStartError(
+            f"cannot serve the API on {host}:{port}: {exc.strerror}{hint}"
+        ) from None
     return sock
 
 
@@ -43,9 +44,14 @@ class ApiServer(uvicorn.Server):
     def __init__(self, gateway: Gateway, sock: socket.socket) -> None:
         self.gateway = gateway
         self.sock = sock
-        super().__init__(uvicorn.Config(create_app(gateway), log_level="warning",
-                                        # A stream that still does not end must not hold a stop.
-                                        timeout_graceful_shutdown=3))
+        super().__init__(
+            uvicorn.Config(
+                create_app(gateway),
+                log_level="warning",
+                # A stream that still does not end must not hold a stop.
+                timeout_graceful_shutdown=3,
+            )
+        )
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # End the open alert streams first: uvicorn waits for running responses, and an SSE

@@ -43,8 +43,9 @@ USER, PASSWORD = "bench", "bench-password"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=10.0,
-                        help="publishing time per round and consumer")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="publishing time per round and consumer"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=50, help="devices per publisher")
@@ -94,8 +95,9 @@ class Baseline:
             self.last = now
 
     def connect(self) -> None:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-baseline",
-                             clean_session=False)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-baseline", clean_session=False
+        )
         client.username_pw_set(USER, PASSWORD)
         client.on_message = self._on_message
         subscribed = threading.Event()
@@ -123,22 +125,46 @@ class Baseline:
 class GatewayProcess:
     """The whole gateway as a separate process, ingesting into SQLite; paused between drains."""
 
-    def __init__(self, broker: MosquittoProcess, school: str, workdir: Path,
-                 paused_s: float) -> None:
+    def __init__(
+        self, broker: MosquittoProcess, school: str, workdir: Path, paused_s: float
+    ) -> None:
         self.db = workdir / "bench.db"
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/healthz"
         # A frozen gateway sends no PINGREQ; a keepalive longer than the pause keeps the
         # broker from dropping it, as it would not drop a gateway in service.
         keepalive = min(3600, max(30, int(paused_s) + 30))
-        env = {**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
-               "CAMPUSEDGE_MQTT_KEEPALIVE_S": str(keepalive),
-               "CAMPUSEDGE_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
+            "CAMPUSEDGE_MQTT_KEEPALIVE_S": str(keepalive),
+            "CAMPUSEDGE_LOG_LEVEL": "WARNING",
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "campusedge.cli", "gateway", "run", "--db", str(self.db),
-             "--school", school, "--client-id", "bench-gateway", "--api-port", str(port),
-             "--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
-             "--mqtt-username", USER], env=env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "campusedge.cli",
+                "gateway",
+                "run",
+                "--db",
+                str(self.db),
+                "--school",
+                school,
+                "--client-id",
+                "bench-gateway",
+                "--api-port",
+                str(port),
+                "--mqtt-host",
+                broker.host,
+                "--mqtt-port",
+                str(broker.port),
+                "--mqtt-username",
+                USER,
+            ],
+            env=env,
+            start_new_session=True,
+        )
         self.http = httpx.Client(timeout=10)
         self._before = 0
         deadline = time.monotonic() + 30
@@ -202,8 +228,10 @@ class GatewayProcess:
     def counts(self) -> tuple[int, int]:
         with sqlite3.connect(self.db) as conn:
             stored = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
-            dupes = conn.execute("SELECT COUNT(*) FROM (SELECT device_id, seq FROM messages "
-                                 "GROUP BY device_id, seq HAVING COUNT(*) > 1)").fetchone()[0]
+            dupes = conn.execute(
+                "SELECT COUNT(*) FROM (SELECT device_id, seq FROM messages "
+                "GROUP BY device_id, seq HAVING COUNT(*) > 1)"
+            ).fetchone()[0]
         return int(stored), int(dupes)
 
 
@@ -216,8 +244,9 @@ def run(args: argparse.Namespace) -> int:
         work = Path(tmp)
         broker = MosquittoProcess(data_dir=work / "broker", users={USER: PASSWORD})
         broker.start()
-        mqtt_settings = MqttSettings(host=broker.host, port=broker.port, username=USER,
-                                     password=PASSWORD)
+        mqtt_settings = MqttSettings(
+            host=broker.host, port=broker.port, username=USER, password=PASSWORD
+        )
         gateway = GatewayProcess(broker, "benchgw", work, paused_s=2 * args.seconds + 30)
         base_rates, gw_rates = [], []
         published = 0
@@ -227,38 +256,49 @@ def run(args: argparse.Namespace) -> int:
             for round_no in range(args.rounds):
                 # Each round continues every device's sequence, so nothing repeats a key.
                 seq0 = round_no * 10_000_000
-                n = run_publishers(mqtt_settings, LoadSpec("benchbase", args.devices,
-                                                           args.seconds, first_seq=seq0),
-                                   args.publishers)
+                n = run_publishers(
+                    mqtt_settings,
+                    LoadSpec("benchbase", args.devices, args.seconds, first_seq=seq0),
+                    args.publishers,
+                )
                 base_rates.append(baseline.drain(n))
                 gateway.pause()
-                n = run_publishers(mqtt_settings, LoadSpec("benchgw", args.devices,
-                                                           args.seconds, first_seq=seq0),
-                                   args.publishers)
+                n = run_publishers(
+                    mqtt_settings,
+                    LoadSpec("benchgw", args.devices, args.seconds, first_seq=seq0),
+                    args.publishers,
+                )
                 published += n
                 gw_rates.append(gateway.drain(published))
                 if round_no == 0:
                     rss_start = gateway.rss_mb()  # after warm-up: caches filled once
                 if not args.json:
-                    print(f"round {round_no + 1}: baseline {base_rates[-1]:.0f}/s, "
-                          f"gateway {gw_rates[-1]:.0f}/s ({n} messages), "
-                          f"gateway RSS {gateway.rss_mb():.1f} MB", file=sys.stderr)
+                    print(
+                        f"round {round_no + 1}: baseline {base_rates[-1]:.0f}/s, "
+                        f"gateway {gw_rates[-1]:.0f}/s ({n} messages), "
+                        f"gateway RSS {gateway.rss_mb():.1f} MB",
+                        file=sys.stderr,
+                    )
             rss_end = gateway.rss_mb()
         finally:
             gateway.stop()
             broker.stop()
         stored, dupes = gateway.counts()
     base, gw = statistics.median(base_rates), statistics.median(gw_rates)
-    print(json.dumps({
-        "baseline_rate_per_s": round(base, 1),
-        "rate_per_s": round(gw, 1),
-        "ratio": round(gw / base, 3) if base else 0.0,
-        "published": published,
-        "stored": stored,
-        "lost": max(0, published - stored),
-        "duplicates_stored": dupes,
-        "rss_mb_idle": round(rss_idle, 1),
-        "rss_mb_start": round(rss_start, 1),
-        "rss_mb_end": round(rss_end, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "baseline_rate_per_s": round(base, 1),
+                "rate_per_s": round(gw, 1),
+                "ratio": round(gw / base, 3) if base else 0.0,
+                "published": published,
+                "stored": stored,
+                "lost": max(0, published - stored),
+                "duplicates_stored": dupes,
+                "rss_mb_idle": round(rss_idle, 1),
+                "rss_mb_start": round(rss_start, 1),
+                "rss_mb_end": round(rss_end, 1),
+            }
+        )
+    )
     return 0

@@ -28,12 +28,21 @@ class LoadSpec:
 
 
 def reading_payload(device_id: str, seq: int, hr: int) -> bytes:
-    return json.dumps({
-        "v": 1, "device_id": device_id, "kind": "hr_band", "seq": seq,
-        "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
-        "readings": [{"metric": "heart_rate", "value": hr, "unit": "bpm"},
-                     {"metric": "rr_interval", "value": round(60000 / hr), "unit": "ms"}],
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "v": 1,
+            "device_id": device_id,
+            "kind": "hr_band",
+            "seq": seq,
+            "ts": datetime.now(UTC).isoformat(),
+            "time_quality": "synced",
+            "readings": [
+                {"metric": "heart_rate", "value": hr, "unit": "bpm"},
+                {"metric": "rr_interval", "value": round(60000 / hr), "unit": "ms"},
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def rss_mb(pid: int | None = None) -> float:
@@ -45,8 +54,13 @@ def rss_mb(pid: int | None = None) -> float:
     raise RuntimeError("VmRSS not found")
 
 
-def publish_worker(index: int, mqtt_settings: MqttSettings, spec: LoadSpec,
-                   published: Synchronized[int], go: threading.Event | None = None) -> None:
+def publish_worker(
+    index: int,
+    mqtt_settings: MqttSettings,
+    spec: LoadSpec,
+    published: Synchronized[int],
+    go: threading.Event | None = None,
+) -> None:
     """Publish readings for `spec.devices` devices until `spec.seconds` have passed.
 
     Counts a message as published only once the broker has acknowledged it (PUBACK).
@@ -75,8 +89,11 @@ def publish_worker(index: int, mqtt_settings: MqttSettings, spec: LoadSpec,
     while time.monotonic() - start < spec.seconds:
         d = n % len(devices)
         window.acquire()
-        client.publish(f"campus/{spec.school}/hr_band/{devices[d]}/reading",
-                       reading_payload(devices[d], seqs[d], 90 + n % 90), qos=1)
+        client.publish(
+            f"campus/{spec.school}/hr_band/{devices[d]}/reading",
+            reading_payload(devices[d], seqs[d], 90 + n % 90),
+            qos=1,
+        )
         seqs[d] += 1
         n += 1
         if spec.rate_per_s:
@@ -96,8 +113,10 @@ def run_publishers(mqtt_settings: MqttSettings, spec: LoadSpec, processes: int) 
     """Run publisher processes to the end and return how many messages the broker acked."""
     ctx = mp.get_context("spawn")
     published = ctx.Value("q", 0)
-    procs = [ctx.Process(target=publish_worker, args=(i, mqtt_settings, spec, published))
-             for i in range(processes)]
+    procs = [
+        ctx.Process(target=publish_worker, args=(i, mqtt_settings, spec, published))
+        for i in range(processes)
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -26,15 +26,26 @@ def parse_users(pairs: list[str]) -> dict[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (0.0.0.0 for edge boxes on the network; "
-                             "then add TLS in front or on the listener)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0 for edge boxes on the network; "
+        "then add TLS in front or on the listener)",
+    )
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--data-dir", type=Path, default=Path("var/broker"))
-    parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                        help="a login (repeat for several); anonymous clients are refused")
-    parser.add_argument("--embedded", action="store_true",
-                        help="use the in-process amqtt broker even if Mosquitto is installed")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="a login (repeat for several); anonymous clients are refused",
+    )
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="use the in-process amqtt broker even if Mosquitto is installed",
+    )
 
 
 def amqtt_config(host: str, port: int, password_file: Path) -> dict[str, object]:
@@ -56,8 +67,9 @@ def write_amqtt_passwords(path: Path, users: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-async def run_amqtt(port: int, data_dir: Path, users: dict[str, str],
-                    stop: asyncio.Event, host: str = "127.0.0.1") -> None:
+async def run_amqtt(
+    port: int, data_dir: Path, users: dict[str, str], stop: asyncio.Event, host: str = "127.0.0.1"
+) -> None:
     """Serve until *stop* is set. QoS 1 sessions live in memory: a demo broker, not production."""
     from amqtt.broker import Broker
 
@@ -76,23 +88,28 @@ def run(args: argparse.Namespace) -> int:
     users = parse_users(args.user)
     if not users:
         users = {"campusedge": "campusedge"}
-        log.warning("no --user given: the only login is campusedge/campusedge; give your own "
-                    "with --user NAME:PASSWORD")
+        log.warning(
+            "no --user given: the only login is campusedge/campusedge; give your own "
+            "with --user NAME:PASSWORD"
+        )
     if not args.embedded and find_mosquitto():
-        broker = MosquittoProcess(data_dir=args.data_dir, users=users, port=args.port,
-                                  host=args.host)
+        broker = MosquittoProcess(
+            data_dir=args.data_dir, users=users, port=args.port, host=args.host
+        )
         broker.write_config()
         broker.start()
-        log.info("mosquitto listening on %s:%d (config %s)", args.host, args.port,
-                 broker.config_path)
+        log.info(
+            "mosquitto listening on %s:%d (config %s)", args.host, args.port, broker.config_path
+        )
         # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up.
         signal.signal(signal.SIGTERM, lambda *_: broker.terminate())
         with contextlib.suppress(KeyboardInterrupt):
             broker.wait()
         broker.stop()
         return 0
-    log.info("mosquitto not found: running the in-process amqtt broker on %s:%d", args.host,
-             args.port)
+    log.info(
+        "mosquitto not found: running the in-process amqtt broker on %s:%d", args.host, args.port
+    )
 
     async def main() -> None:
         stop = asyncio.Event()

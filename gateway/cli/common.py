@@ -31,8 +31,11 @@ def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def mqtt_from_args(args: argparse.Namespace) -> MqttSettings:
-    overrides = {k: getattr(args, f"mqtt_{k}") for k in ("host", "port", "username", "password")
-                 if getattr(args, f"mqtt_{k}", None) is not None}
+    overrides = {
+        k: getattr(args, f"mqtt_{k}")
+        for k in ("host", "port", "username", "password")
+        if getattr(args, f"mqtt_{k}", None) is not None
+    }
     return load_settings(MqttSettings, MQTT_OPTIONS, **overrides)
 
 

@@ -19,21 +19,27 @@ MODELS: dict[str, type[BaseModel]] = {
 
 
 def schemas() -> dict[str, str]:
-    return {name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True,
-                             ensure_ascii=False) + "\n"
-            for name, model in MODELS.items()}
+    return {
+        name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+        for name, model in MODELS.items()
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/contract"))
-    parser.add_argument("--check", action="store_true",
-                        help="fail if the files on disk differ from the models")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the files on disk differ from the models"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.check and not args.out.is_dir():
-        print(f"campusedge contract export --check: {args.out} does not exist (run it from the "
-              "project folder, or give --out)", file=sys.stderr)
+        print(
+            f"campusedge contract export --check: {args.out} does not exist (run it from the "
+            "project folder, or give --out)",
+            file=sys.stderr,
+        )
         return 2
     stale = []
     for name, text in schemas().items():
@@ -46,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(text)
         print(f"wrote {path}")
     if stale:
-        print("JSON Schema out of date: " + ", ".join(stale) +
-              "\nrun `campusedge contract export` and commit the result", file=sys.stderr)
+        print(
+            "JSON Schema out of date: "
+            + ", ".join(stale)
+            + "\nrun `campusedge contract export` and commit the result",
+            file=sys.stderr,
+        )
         return 1
     return 0

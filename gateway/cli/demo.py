@@ -37,14 +37,22 @@ USER, PASSWORD = "campusedge-demo", "demo-password"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
-                        help="stop by itself after this long and print a JSON summary")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop by itself after this long and print a JSON summary",
+    )
     parser.add_argument("--port", type=int, default=8000, help="API port")
     parser.add_argument("--students", type=int, default=40)
-    parser.add_argument("--workdir", type=Path, default=Path("var/demo"),
-                        help="demo data (wiped at start)")
-    parser.add_argument("--embedded-broker", action="store_true",
-                        help="use the in-process broker even if Mosquitto is installed")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("var/demo"), help="demo data (wiped at start)"
+    )
+    parser.add_argument(
+        "--embedded-broker",
+        action="store_true",
+        help="use the in-process broker even if Mosquitto is installed",
+    )
 
 
 @dataclass
@@ -64,8 +72,9 @@ class Broker:
 
     def start(self, embedded: bool) -> None:
         if not embedded and find_mosquitto():
-            self.mosquitto = MosquittoProcess(data_dir=self.data_dir, users={USER: PASSWORD},
-                                              port=self.port)
+            self.mosquitto = MosquittoProcess(
+                data_dir=self.data_dir, users={USER: PASSWORD}, port=self.port
+            )
             self.mosquitto.start()
             return
         ready = threading.Event()
@@ -101,8 +110,14 @@ def seed(gateway: Gateway, students: int) -> dict[str, str]:
     for i in range(1, students + 1):
         student_id = f"S{i:04d}"
         sex = "M" if i % 2 else "F"
-        roster.add_student(student_id, f"Student {i:02d}", sex, date(2015, 1 + i % 12, 1 + i % 27),
-                           CLASS_ID, card_id=f"card-{i:04d}")
+        roster.add_student(
+            student_id,
+            f"Student {i:02d}",
+            sex,
+            date(2015, 1 + i % 12, 1 + i % 27),
+            CLASS_ID,
+            card_id=f"card-{i:04d}",
+        )
         assignments[f"hr-{i:02d}"] = student_id
         assignments[f"rope-{i:02d}"] = student_id
     tokens = {
@@ -110,8 +125,14 @@ def seed(gateway: Gateway, students: int) -> dict[str, str]:
         "pe_teacher": gateway.users.create("teacher.demo", "PE Teacher", Role.PE_TEACHER),
         "health_staff": gateway.users.create("nurse.demo", "School Nurse", Role.HEALTH_STAFF),
     }
-    roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.LESSON, assignments,
-                        at=datetime.now(UTC), lesson_id="demo-lesson")
+    roster.start_lesson(
+        CLASS_ID,
+        "teacher.demo",
+        LessonKind.LESSON,
+        assignments,
+        at=datetime.now(UTC),
+        lesson_id="demo-lesson",
+    )
     return tokens
 
 
@@ -132,10 +153,12 @@ def alert_count(gateway: Gateway) -> int:
 def progress(gateway: Gateway, broker: Broker, started: float, port: int) -> Table:
     stats = gateway.ingest.stats
     devices = gateway.devices.all(SCHOOL)
-    online = sum(1 for d in devices if d.last_seen and
-                 (datetime.now(UTC) - d.last_seen).total_seconds() < 10)
-    table = Table(title=f"campusedge demo — dashboard and API on http://127.0.0.1:{port}/ "
-                        "(Ctrl-C stops)")
+    online = sum(
+        1 for d in devices if d.last_seen and (datetime.now(UTC) - d.last_seen).total_seconds() < 10
+    )
+    table = Table(
+        title=f"campusedge demo — dashboard and API on http://127.0.0.1:{port}/ (Ctrl-C stops)"
+    )
     table.add_column("what")
     table.add_column("value", justify="right")
     for name, value in [
@@ -167,13 +190,21 @@ def run(args: argparse.Namespace) -> int:
     mosquitto = not args.embedded_broker and find_mosquitto() is not None
     broker = Broker(free_port(), args.workdir / "broker")
     try:
-        mqtt = load_settings(MqttSettings, {}, host="127.0.0.1", port=broker.port,
-                             username=USER, password=PASSWORD)
+        mqtt = load_settings(
+            MqttSettings, {}, host="127.0.0.1", port=broker.port, username=USER, password=PASSWORD
+        )
         settings = load_settings(
-            GatewaySettings, {}, store_url=f"sqlite:///{args.workdir / 'readings.db'}",
-            state_db=args.workdir / "state.db", api_port=args.port,
-            ingest=IngestSettings(school=SCHOOL, client_id="campusedge-demo-gateway",
-                                  protocol="5" if mosquitto else "3.1.1"))
+            GatewaySettings,
+            {},
+            store_url=f"sqlite:///{args.workdir / 'readings.db'}",
+            state_db=args.workdir / "state.db",
+            api_port=args.port,
+            ingest=IngestSettings(
+                school=SCHOOL,
+                client_id="campusedge-demo-gateway",
+                protocol="5" if mosquitto else "3.1.1",
+            ),
+        )
         gateway = Gateway(settings, mqtt)
     except GatewayStartError as exc:
         sock.close()
@@ -188,22 +219,47 @@ def run(args: argparse.Namespace) -> int:
     gateway.ingest.connected.wait(15)
     minutes, speed = lesson_plan(args.duration)
     sim = subprocess.Popen(
-        [sys.executable, "-m", "campusedge.cli", "simulate", "lesson", "--students",
-         str(args.students), "--minutes", str(minutes), "--speed", str(speed), "--school", SCHOOL,
-         "--workdir", str(args.workdir / "lesson"), "--mqtt-host", "127.0.0.1", "--mqtt-port",
-         str(broker.port), "--mqtt-username", USER],
-        env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD}, stdout=subprocess.PIPE,
-        text=True, start_new_session=True)  # Ctrl-C reaches the demo, which stops it in order
-    console.print(f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
-                  f"(also in {args.workdir / 'tokens.json'}): "
-                  + ", ".join(f"{k}={v}" for k, v in tokens.items()))
+        [
+            sys.executable,
+            "-m",
+            "campusedge.cli",
+            "simulate",
+            "lesson",
+            "--students",
+            str(args.students),
+            "--minutes",
+            str(minutes),
+            "--speed",
+            str(speed),
+            "--school",
+            SCHOOL,
+            "--workdir",
+            str(args.workdir / "lesson"),
+            "--mqtt-host",
+            "127.0.0.1",
+            "--mqtt-port",
+            str(broker.port),
+            "--mqtt-username",
+            USER,
+        ],
+        env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # Ctrl-C reaches the demo, which stops it in order
+    console.print(
+        f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
+        f"(also in {args.workdir / 'tokens.json'}): "
+        + ", ".join(f"{k}={v}" for k, v in tokens.items())
+    )
     started = time.monotonic()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     summary: dict[str, Any] = {}
     try:
-        with Live(progress(gateway, broker, started, args.port), console=console,
-                  refresh_per_second=2) as live:
+        with Live(
+            progress(gateway, broker, started, args.port), console=console, refresh_per_second=2
+        ) as live:
             while not stop.is_set():
                 if args.duration is not None and time.monotonic() - started >= args.duration:
                     break
@@ -217,14 +273,20 @@ def run(args: argparse.Namespace) -> int:
         console.print()  # end the live table's line before the summary
         summary = summary or lesson_report(sim)
         if not summary:
-            console.print("[red]the lesson simulator ended without its report; the published "
-                          "count is unknown[/red]")
+            console.print(
+                "[red]the lesson simulator ended without its report; the published "
+                "count is unknown[/red]"
+            )
         published = int(summary.get("edge", {}).get("acked", 0))
         _settle(gateway, published)
         stats = dict(gateway.ingest.stats)
-        result = {"published": published, "stored": stats["stored"],
-                  "lost": max(0, published - stats["stored"]),
-                  "dead_lettered": stats["dead_lettered"], "alerts": alert_count(gateway)}
+        result = {
+            "published": published,
+            "stored": stats["stored"],
+            "lost": max(0, published - stats["stored"]),
+            "dead_lettered": stats["dead_lettered"],
+            "alerts": alert_count(gateway),
+        }
         api.should_exit = True
         gateway.stop()
         broker.stop()
@@ -261,4 +323,3 @@ def _settle(gateway: Gateway, published: int, timeout_s: float = 15) -> None:
     deadline = time.monotonic() + timeout_s
     while gateway.ingest.stats["stored"] < published and time.monotonic() < deadline:
         time.sleep(0.1)
-

@@ -24,24 +24,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store-url", help="sqlite:///path or influx://user:pass@host:port/db")
     parser.add_argument("--state-db", type=Path, help="roster/devices/users/alerts SQLite file")
     parser.add_argument("--school", help="school id to ingest ('+' for all)")
-    parser.add_argument("--client-id", help="MQTT client id (one per gateway: it names the "
-                        "persistent session)")
+    parser.add_argument(
+        "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
+    )
     parser.add_argument("--protocol", choices=["5", "3.1.1"])
     parser.add_argument("--api-host")
     parser.add_argument("--api-port", type=int, help="0 disables the HTTP API")
-    parser.add_argument("--alerts-dir", type=Path, help="per-school alert configs "
-                        "(<school>.yaml) and the district's warning_levels.yaml")
-    parser.add_argument("--warning-levels", type=Path, metavar="FILE",
-                        help="the district's warning-level thresholds, when kept outside "
-                        "--alerts-dir")
+    parser.add_argument(
+        "--alerts-dir",
+        type=Path,
+        help="per-school alert configs (<school>.yaml) and the district's warning_levels.yaml",
+    )
+    parser.add_argument(
+        "--warning-levels",
+        type=Path,
+        metavar="FILE",
+        help="the district's warning-level thresholds, when kept outside --alerts-dir",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     add_mqtt_arguments(parser)
 
 
-OPTIONS = {"store_url": "--store-url", "state_db": "--state-db", "alerts_dir": "--alerts-dir",
-           "warning_levels_file": "--warning-levels",
-           "api_host": "--api-host", "api_port": "--api-port",
-           "ingest": "--school/--client-id/--protocol"}
+OPTIONS = {
+    "store_url": "--store-url",
+    "state_db": "--state-db",
+    "alerts_dir": "--alerts-dir",
+    "warning_levels_file": "--warning-levels",
+    "api_host": "--api-host",
+    "api_port": "--api-port",
+    "ingest": "--school/--client-id/--protocol",
+}
 
 
 def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
@@ -62,8 +74,11 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
     for name in ("api_host", "api_port"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)
-    ingest = {k: getattr(args, k) for k in ("school", "client_id", "protocol")
-              if getattr(args, k) is not None}
+    ingest = {
+        k: getattr(args, k)
+        for k in ("school", "client_id", "protocol")
+        if getattr(args, k) is not None
+    }
     if ingest:
         # Merged by pydantic-settings with ingest settings given in the environment.
         updates["ingest"] = ingest
@@ -86,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         mqtt = mqtt_from_args(args)
         if settings.api_port:
-            sock = listen(settings.api_host, settings.api_port, "--api-port or "
-                          "CAMPUSEDGE_API_PORT (0 disables the API)")
+            sock = listen(
+                settings.api_host,
+                settings.api_port,
+                "--api-port or CAMPUSEDGE_API_PORT (0 disables the API)",
+            )
         gateway = Gateway(settings, mqtt)
     except GatewayStartError as exc:
         if sock is not None:

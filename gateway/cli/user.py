@@ -17,16 +17,21 @@ DEFAULT_STATE_DB = "var/campusedge/state.db"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-db", type=Path, default=None,
-                        help="the gateway's state database (default: $CAMPUSEDGE_STATE_DB, "
-                             f"else {DEFAULT_STATE_DB}); only `add` creates a new one")
+    common.add_argument(
+        "--state-db",
+        type=Path,
+        default=None,
+        help="the gateway's state database (default: $CAMPUSEDGE_STATE_DB, "
+        f"else {DEFAULT_STATE_DB}); only `add` creates a new one",
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", parents=[common], help="add a user; prints their token")
     add.add_argument("user_id")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--name", help="display name (default: the user id)")
-    rotate = actions.add_parser("rotate", parents=[common],
-                                help="give a user a new token; the old one stops working")
+    rotate = actions.add_parser(
+        "rotate", parents=[common], help="give a user a new token; the old one stops working"
+    )
     rotate.add_argument("user_id")
     revoke = actions.add_parser("revoke", parents=[common], help="revoke a user's access")
     revoke.add_argument("user_id")
@@ -47,8 +52,10 @@ def _state_db(given: Path | None, may_create: bool) -> tuple[Path, bool]:
     if given is None:
         env = os.environ.get("CAMPUSEDGE_STATE_DB")
         if env is not None and not env.strip():
-            raise _NoStateDB("CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
-                             f"state database file, or unset it for {DEFAULT_STATE_DB}")
+            raise _NoStateDB(
+                "CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
+                f"state database file, or unset it for {DEFAULT_STATE_DB}"
+            )
         given = Path(env or DEFAULT_STATE_DB)
     path = given.absolute()
     if path.is_dir():
@@ -58,8 +65,10 @@ def _state_db(given: Path | None, may_create: bool) -> tuple[Path, bool]:
     if not may_create:
         # A typo or a different working directory must not quietly start an empty database
         # that the running gateway never reads.
-        raise _NoStateDB(f"no state database at {path}: name the gateway's with --state-db or "
-                         "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)")
+        raise _NoStateDB(
+            f"no state database at {path}: name the gateway's with --state-db or "
+            "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)"
+        )
     return path, True
 
 
@@ -93,13 +102,17 @@ def run(args: argparse.Namespace) -> int:
     existing = users.get(args.user_id)
     if args.action == "add":
         if existing is not None:
-            say(f"user {args.user_id!r} exists in {path} (role {existing.role.value}); use "
-                "`rotate` for a new token, or `revoke` first to change the role")
+            say(
+                f"user {args.user_id!r} exists in {path} (role {existing.role.value}); use "
+                "`rotate` for a new token, or `revoke` first to change the role"
+            )
             return 1
         token = users.create(args.user_id, args.name or args.user_id, Role(args.role))
         if created:
-            say(f"created a new state database {path}: the gateway accepts this token only "
-                f"if it runs with CAMPUSEDGE_STATE_DB={path}")
+            say(
+                f"created a new state database {path}: the gateway accepts this token only "
+                f"if it runs with CAMPUSEDGE_STATE_DB={path}"
+            )
         say(f"added {args.user_id} ({args.role}) to {path}; their token, shown only now:")
         print(token)
         return 0

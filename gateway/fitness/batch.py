@@ -108,8 +108,11 @@ def score_record(standard: Standard, record: Mapping[str, object]) -> Record:
             problems.append(exc)
             return None
 
-    grade, sex, item = (field(parse_grade, "grade"), field(parse_sex, "sex"),
-                        field(parse_item, "item"))
+    grade, sex, item = (
+        field(parse_grade, "grade"),
+        field(parse_sex, "sex"),
+        field(parse_item, "item"),
+    )
     if grade is None or sex is None or item is None:
         raise FieldErrors(problems)
     if item != "bmi":
@@ -174,10 +177,16 @@ def total_record(
             items[item] = measures[item]
     # Every item that is missing or not taken at this grade, not just the first.
     expected = standard.items_for(grade, sex)
-    problems = [FieldError(prefix + item, f"{item} is not a test item for grade {grade} {sex} "
-                                          "students") for item in items if item not in expected]
-    problems += [FieldError(prefix + item, f"missing item {item} (grade {grade} {sex} takes it)")
-                 for item in expected if item not in items]
+    problems = [
+        FieldError(prefix + item, f"{item} is not a test item for grade {grade} {sex} students")
+        for item in items
+        if item not in expected
+    ]
+    problems += [
+        FieldError(prefix + item, f"missing item {item} (grade {grade} {sex} takes it)")
+        for item in expected
+        if item not in items
+    ]
     if problems:
         return None, problems
     try:

@@ -29,10 +29,18 @@ T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--devices", type=int, default=200,
-                        help="heart-rate bands on the bus, at least 80 (2 lessons of 40 wear one)")
-    parser.add_argument("--results-every", type=int, default=100,
-                        help="one rope result event per this many messages")
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=200,
+        help="heart-rate bands on the bus, at least 80 (2 lessons of 40 wear one)",
+    )
+    parser.add_argument(
+        "--results-every",
+        type=int,
+        default=100,
+        help="one rope result event per this many messages",
+    )
 
 
 def _campus(gateway: Gateway, devices: int) -> None:
@@ -43,8 +51,9 @@ def _campus(gateway: Gateway, devices: int) -> None:
         students = {}
         for s in range(40):
             sid = f"c{c}-s{s:02d}"
-            roster.add_student(sid, f"Student {sid}", "M" if s % 2 else "F",
-                               date(2015, 1, 1 + s % 28), f"c{c}")
+            roster.add_student(
+                sid, f"Student {sid}", "M" if s % 2 else "F", date(2015, 1, 1 + s % 28), f"c{c}"
+            )
             students[f"hr-{(c * 40 + s) % devices:04d}"] = sid
             students[f"rope-{c * 40 + s:04d}"] = sid
         roster.start_lesson(f"c{c}", "t1", kind, students, at=T0 - timedelta(minutes=5))
@@ -55,37 +64,60 @@ def _messages(count: int, devices: int, results_every: int) -> list[StoredMessag
     for i in range(count):
         ts = T0 + timedelta(milliseconds=i * 5)
         if results_every and i % results_every == 0:
-            out.append(StoredMessage(
-                school="sch-bench", kind=DeviceKind.JUMP_ROPE,
-                device_id=f"rope-{(i // results_every) % 80:04d}", seq=i, ts=ts,
-                time_quality=TimeQuality.SYNCED, received_at=ts,
-                readings=(("rope_count", float(100 + i % 50), "count"),
-                          ("rope_elapsed", 60.0, "s")),
-                event_type="rope_result",
-                attributes=(("mode", "countdown_time"), ("target", 60))))
+            out.append(
+                StoredMessage(
+                    school="sch-bench",
+                    kind=DeviceKind.JUMP_ROPE,
+                    device_id=f"rope-{(i // results_every) % 80:04d}",
+                    seq=i,
+                    ts=ts,
+                    time_quality=TimeQuality.SYNCED,
+                    received_at=ts,
+                    readings=(
+                        ("rope_count", float(100 + i % 50), "count"),
+                        ("rope_elapsed", 60.0, "s"),
+                    ),
+                    event_type="rope_result",
+                    attributes=(("mode", "countdown_time"), ("target", 60)),
+                )
+            )
             continue
-        out.append(StoredMessage(
-            school="sch-bench", kind=DeviceKind.HR_BAND, device_id=f"hr-{i % devices:04d}",
-            seq=i, ts=ts, time_quality=TimeQuality.SYNCED, received_at=ts,
-            readings=(("heart_rate", 100.0 + i % 60, "bpm"),)))
+        out.append(
+            StoredMessage(
+                school="sch-bench",
+                kind=DeviceKind.HR_BAND,
+                device_id=f"hr-{i % devices:04d}",
+                seq=i,
+                ts=ts,
+                time_quality=TimeQuality.SYNCED,
+                received_at=ts,
+                readings=(("heart_rate", 100.0 + i % 60, "bpm"),),
+            )
+        )
     return out
 
 
 def run(args: argparse.Namespace) -> int:
     if args.devices < 80:
         # Both lessons run at once and a band can be worn in only one running lesson.
-        print("campusedge bench fitness-listener: --devices must be at least 80 (two running "
-              "lessons of 40 students, one band each)", file=sys.stderr)
+        print(
+            "campusedge bench fitness-listener: --devices must be at least 80 (two running "
+            "lessons of 40 students, one band each)",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        settings = GatewaySettings(store_url=f"sqlite:///{Path(tmp) / 'readings.db'}",
-                                   state_db=Path(tmp) / "state.db", api_port=0)
+        settings = GatewaySettings(
+            store_url=f"sqlite:///{Path(tmp) / 'readings.db'}",
+            state_db=Path(tmp) / "state.db",
+            api_port=0,
+        )
         gateway = Gateway(settings, MqttSettings())
         _campus(gateway, args.devices)
         messages = _messages(args.messages, args.devices, args.results_every)
         store_s = listener_s = 0.0
         for i in range(0, len(messages), args.batch):
-            chunk = messages[i:i + args.batch]
+            chunk = messages[i : i + args.batch]
             started = time.perf_counter()
             gateway.store.write(chunk)
             store_s += time.perf_counter() - started
@@ -97,12 +129,21 @@ def run(args: argparse.Namespace) -> int:
         recorded = len(gateway.fitness_results.rows())
         gateway.store.close()
         gateway.db.close()
-    print(json.dumps({
-        "benchmark": "fitness-listener", "messages": len(messages), "batch": args.batch,
-        "devices": args.devices, "results_recorded": recorded,
-        "baseline_store_write_msgs_per_s": round(len(messages) / store_s),
-        "listener_msgs_per_s": round(len(messages) / listener_s),
-        "listener_ms_per_batch": round(1000 * listener_s / -(-len(messages) // args.batch), 2),
-        "listener_share": round(listener_s / (store_s + listener_s), 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "fitness-listener",
+                "messages": len(messages),
+                "batch": args.batch,
+                "devices": args.devices,
+                "results_recorded": recorded,
+                "baseline_store_write_msgs_per_s": round(len(messages) / store_s),
+                "listener_msgs_per_s": round(len(messages) / listener_s),
+                "listener_ms_per_batch": round(
+                    1000 * listener_s / -(-len(messages) // args.batch), 2
+                ),
+                "listener_share": round(listener_s / (store_s + listener_s), 3),
+            }
+        )
+    )
     return 0

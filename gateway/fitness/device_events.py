@@ -56,8 +56,9 @@ def _is_number(value: Scalar, wanted: int) -> bool:
 def _one_minute(attrs: dict[str, Scalar]) -> bool:
     if _is_number(attrs.get("duration_s"), ONE_MINUTE_S):
         return True
-    return attrs.get("mode") == "countdown_time" and _is_number(attrs.get("set_value"),
-                                                                ONE_MINUTE_S)
+    return attrs.get("mode") == "countdown_time" and _is_number(
+        attrs.get("set_value"), ONE_MINUTE_S
+    )
 
 
 def result_of_event(message: StoredMessage) -> DeviceResult:
@@ -65,8 +66,9 @@ def result_of_event(message: StoredMessage) -> DeviceResult:
     attrs = dict(message.attributes)
     kind = message.event_type
     if kind == "rope_result":
-        if attrs.get("mode") != "countdown_time" or not _is_number(attrs.get("set_value"),
-                                                                    ONE_MINUTE_S):
+        if attrs.get("mode") != "countdown_time" or not _is_number(
+            attrs.get("set_value"), ONE_MINUTE_S
+        ):
             raise NotATestResult("not_a_test_item", "rope result is not a 60 s countdown")
         return DeviceResult("rope_skip_1min", _reading(message, "rope_count"))
     if kind == "pe_set":

@@ -21,26 +21,32 @@ Cell = str | int | float | None
 MEASUREMENT_COLUMNS: Final = ("height_cm", "weight_kg")
 
 
-def table(summaries: list[StudentSummary], items: list[ItemId],
-          with_names: bool) -> tuple[list[str], list[list[Cell]]]:
+def table(
+    summaries: list[StudentSummary], items: list[ItemId], with_names: bool
+) -> tuple[list[str], list[list[Cell]]]:
     header = ["student_id", *(["name"] if with_names else []), "sex", *MEASUREMENT_COLUMNS]
     for item in items:
         header += [item, f"{item}_score", f"{item}_bonus"]
     header += ["standard_score", "bonus", "total", "level"]
     rows: list[list[Cell]] = []
     for s in summaries:
-        row: list[Cell] = [s.student.id, *([s.student.name] if with_names else []),
-                           s.student.sex]
+        row: list[Cell] = [s.student.id, *([s.student.name] if with_names else []), s.student.sex]
         for name in MEASUREMENT_COLUMNS:
             held = s.items.get(name)
             row.append(_number(held.value) if held else None)
         for item in items:
             result = s.items.get(item)
-            row += [_number(result.value), result.score, result.bonus] if result else \
-                [None, None, None]
+            row += (
+                [_number(result.value), result.score, result.bonus]
+                if result
+                else [None, None, None]
+            )
         total = s.total
-        row += [_number(total.standard_score), total.bonus, _number(total.total), total.level] \
-            if total else [None, None, None, None]
+        row += (
+            [_number(total.standard_score), total.bonus, _number(total.total), total.level]
+            if total
+            else [None, None, None, None]
+        )
         rows.append(row)
     return header, rows
 

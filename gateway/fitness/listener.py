@@ -44,18 +44,30 @@ class BatchBinder:
 class FitnessListener:
     """Binds device messages to students through the roster at the message's device time."""
 
-    def __init__(self, roster: Roster, results: FitnessResults, live: LiveLessons,
-                 registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        roster: Roster,
+        results: FitnessResults,
+        live: LiveLessons,
+        registry: CollectorRegistry,
+    ) -> None:
         self.roster = roster
         self.results = results
         self.live = live
-        self.outcomes = Counter("campusedge_fitness_device_results",
-                                "Device result events by outcome (accepted, unbound, ...)",
-                                ["outcome"], registry=registry)
+        self.outcomes = Counter(
+            "campusedge_fitness_device_results",
+            "Device result events by outcome (accepted, unbound, ...)",
+            ["outcome"],
+            registry=registry,
+        )
 
     def __call__(self, batch: CommittedBatch) -> None:
-        relevant = [m for m in batch.messages if m.event_type in RESULT_EVENTS
-                    or any(metric in LIVE_METRICS for metric, _, _ in m.readings)]
+        relevant = [
+            m
+            for m in batch.messages
+            if m.event_type in RESULT_EVENTS
+            or any(metric in LIVE_METRICS for metric, _, _ in m.readings)
+        ]
         if not relevant:
             return
         binder = BatchBinder(self.roster, min(m.ts for m in relevant))
@@ -74,42 +86,70 @@ class FitnessListener:
     def _live(self, message: StoredMessage, binding: Binding) -> None:
         for metric, value, _unit in message.readings:
             if metric in LIVE_METRICS:
-                self.live.update(binding.lesson_id, binding.student_id, metric,
-                                 Latest(value, message.ts, message.device_id))
+                self.live.update(
+                    binding.lesson_id,
+                    binding.student_id,
+                    metric,
+                    Latest(value, message.ts, message.device_id),
+                )
 
     def _count(self, outcome: str, message: StoredMessage, detail: str) -> None:
         self.outcomes.labels(outcome=outcome).inc()
         # An unbound result is most often a device nobody assigned: worth a teacher's look.
-        log.log(logging.WARNING if outcome == "unbound" else logging.INFO,
-                "device result %s/%s not recorded (%s): %s", message.device_id, message.seq,
-                outcome, detail)
+        log.log(
+            logging.WARNING if outcome == "unbound" else logging.INFO,
+            "device result %s/%s not recorded (%s): %s",
+            message.device_id,
+            message.seq,
+            outcome,
+            detail,
+        )
 
-    def _result(self, message: StoredMessage,
-                bound: tuple[Binding, Lesson] | None) -> NewResult | None:
+    def _result(
+        self, message: StoredMessage, bound: tuple[Binding, Lesson] | None
+    ) -> NewResult | None:
         try:
             found = result_of_event(message)
         except NotATestResult as exc:
             self._count(exc.reason, message, str(exc))
             return None
         if bound is None:
-            self._count("unbound", message, f"no lesson binds {message.device_id} at "
-                        f"{message.ts.isoformat()}")
+            self._count(
+                "unbound",
+                message,
+                f"no lesson binds {message.device_id} at {message.ts.isoformat()}",
+            )
             return None
         binding, lesson = bound
         if lesson.kind is not LessonKind.FITNESS_TEST:
-            self._count("not_test_session", message,
-                        f"lesson {binding.lesson_id} is not a fitness_test session")
+            self._count(
+                "not_test_session",
+                message,
+                f"lesson {binding.lesson_id} is not a fitness_test session",
+            )
             return None
-        return NewResult(lesson_id=binding.lesson_id, student_id=binding.student_id,
-                         item=found.item, raw_value=found.value, measured_at=message.ts,
-                         source="device", device_id=message.device_id, seq=message.seq)
+        return NewResult(
+            lesson_id=binding.lesson_id,
+            student_id=binding.student_id,
+            item=found.item,
+            raw_value=found.value,
+            measured_at=message.ts,
+            source="device",
+            device_id=message.device_id,
+            seq=message.seq,
+        )
 
     def _record(self, pending: list[NewResult]) -> None:
         for new, outcome in zip(pending, self.results.record(pending), strict=True):
             if isinstance(outcome, ResultError):
                 self.outcomes.labels(outcome="rejected").inc()
-                log.warning("device result %s/%s for student %s refused: %s", new.device_id,
-                            new.seq, new.student_id, outcome)
+                log.warning(
+                    "device result %s/%s for student %s refused: %s",
+                    new.device_id,
+                    new.seq,
+                    new.student_id,
+                    outcome,
+                )
             else:
                 # A redelivery is accepted again (and stored once).
                 self.outcomes.labels(outcome="accepted").inc()

@@ -116,15 +116,21 @@ class FitnessResults:
         if lesson is None:
             raise ResultError("lesson_id", f"no test session {new.lesson_id!r}")
         if lesson.kind is not LessonKind.FITNESS_TEST:
-            raise ResultError("lesson_id", f"lesson {new.lesson_id!r} is a {lesson.kind.value}, "
-                              "not a fitness_test session")
+            raise ResultError(
+                "lesson_id",
+                f"lesson {new.lesson_id!r} is a {lesson.kind.value}, not a fitness_test session",
+            )
         student = self.roster.student(new.student_id)
         if student is None or student.class_id != lesson.class_id:
-            raise ResultError("student_id", f"student {new.student_id!r} is not in class "
-                              f"{lesson.class_id!r} of session {lesson.id!r}")
+            raise ResultError(
+                "student_id",
+                f"student {new.student_id!r} is not in class "
+                f"{lesson.class_id!r} of session {lesson.id!r}",
+            )
         if new.item not in MEASURES:
-            raise ResultError("item", f"unknown item {new.item!r}; expected one of "
-                              f"{', '.join(MEASURES)}")
+            raise ResultError(
+                "item", f"unknown item {new.item!r}; expected one of {', '.join(MEASURES)}"
+            )
         try:
             value = canonical(parse_measure(new.item, new.raw_value, "value"))
         except FieldError as exc:
@@ -134,8 +140,9 @@ class FitnessResults:
         item: ItemId = next(i for i in ITEM_IDS if i == new.item)
         sex = engine_sex(student)
         if item not in self.standard.items_for(student.grade, sex):
-            raise ResultError("item", f"{item} is not a test item for grade {student.grade} "
-                              f"{sex} students")
+            raise ResultError(
+                "item", f"{item} is not a test item for grade {student.grade} {sex} students"
+            )
         scored = score_item(self.standard, item, student.grade, sex, value)
         return value, SPECS[item].unit, scored.score, scored.bonus
 
@@ -158,9 +165,22 @@ class FitnessResults:
                     " bonus, source, device_id, seq, entered_by, measured_at, recorded_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
                     " ON CONFLICT(device_id, seq) WHERE device_id IS NOT NULL DO NOTHING",
-                    (new.lesson_id, new.student_id, new.item, str(value), unit, score, bonus,
-                     new.source, new.device_id, new.seq, new.entered_by,
-                     _iso(new.measured_at), _iso(now)))
+                    (
+                        new.lesson_id,
+                        new.student_id,
+                        new.item,
+                        str(value),
+                        unit,
+                        score,
+                        bonus,
+                        new.source,
+                        new.device_id,
+                        new.seq,
+                        new.entered_by,
+                        _iso(new.measured_at),
+                        _iso(now),
+                    ),
+                )
                 params: tuple[object, ...]
                 if cur.rowcount:
                     sql, params = "SELECT * FROM fitness_results WHERE id=?", (cur.lastrowid,)
@@ -171,11 +191,15 @@ class FitnessResults:
         return outcomes
 
     def is_recorded(self, device_id: str, seq: int) -> bool:
-        return bool(self.db.query("SELECT 1 FROM fitness_results WHERE device_id=? AND seq=?",
-                                  (device_id, seq)))
+        return bool(
+            self.db.query(
+                "SELECT 1 FROM fitness_results WHERE device_id=? AND seq=?", (device_id, seq)
+            )
+        )
 
-    def rows(self, *, lesson_ids: Iterable[str] | None = None,
-             student_id: str | None = None) -> list[TestResult]:
+    def rows(
+        self, *, lesson_ids: Iterable[str] | None = None, student_id: str | None = None
+    ) -> list[TestResult]:
         """Every attempt (history), oldest first by measurement time."""
         sql, params = "SELECT * FROM fitness_results WHERE 1=1", []
         if lesson_ids is not None:
@@ -187,8 +211,7 @@ class FitnessResults:
         if student_id is not None:
             sql += " AND student_id=?"
             params.append(student_id)
-        return [_result(r) for r in self.db.query(sql + " ORDER BY measured_at, id",
-                                                  tuple(params))]
+        return [_result(r) for r in self.db.query(sql + " ORDER BY measured_at, id", tuple(params))]
 
 
 def current(rows: Iterable[TestResult]) -> dict[tuple[str, str], tuple[TestResult, int]]:
@@ -200,16 +223,27 @@ def current(rows: Iterable[TestResult]) -> dict[tuple[str, str], tuple[TestResul
         if held is None:
             out[key] = (row, 1)
         else:
-            best = row if (row.measured_at, row.id) >= (held[0].measured_at, held[0].id) \
-                else held[0]
+            best = (
+                row if (row.measured_at, row.id) >= (held[0].measured_at, held[0].id) else held[0]
+            )
             out[key] = (best, held[1] + 1)
     return out
 
 
 def _result(r: sqlite3.Row) -> TestResult:
     return TestResult(
-        id=r["id"], lesson_id=r["lesson_id"], student_id=r["student_id"], item=r["item"],
-        value=Decimal(r["value"]), unit=r["unit"], score=r["score"], bonus=r["bonus"],
-        source=r["source"], device_id=r["device_id"], seq=r["seq"], entered_by=r["entered_by"],
+        id=r["id"],
+        lesson_id=r["lesson_id"],
+        student_id=r["student_id"],
+        item=r["item"],
+        value=Decimal(r["value"]),
+        unit=r["unit"],
+        score=r["score"],
+        bonus=r["bonus"],
+        source=r["source"],
+        device_id=r["device_id"],
+        seq=r["seq"],
+        entered_by=r["entered_by"],
         measured_at=datetime.fromisoformat(r["measured_at"]),
-        recorded_at=datetime.fromisoformat(r["recorded_at"]))
+        recorded_at=datetime.fromisoformat(r["recorded_at"]),
+    )

@@ -61,20 +61,31 @@ def item_level(score: int | None) -> Level | None:
     return None if score is None else level_for(Decimal(score))
 
 
-def _derived_bmi(standard: Standard, student: Student, items: dict[str, ItemResult]
-                 ) -> ItemResult | None:
+def _derived_bmi(
+    standard: Standard, student: Student, items: dict[str, ItemResult]
+) -> ItemResult | None:
     height, weight = items.get("height_cm"), items.get("weight_kg")
     if height is None or weight is None:
         return None
     bmi = bmi_from(height.value, weight.value)
     sex = engine_sex(student)
     score = score_item(standard, "bmi", student.grade, sex, bmi).score
-    return ItemResult("bmi", bmi, "kg/m²", score, 0, bmi_band(standard, student.grade, sex, bmi),
-                      max(height.measured_at, weight.measured_at), 1, derived=True)
+    return ItemResult(
+        "bmi",
+        bmi,
+        "kg/m²",
+        score,
+        0,
+        bmi_band(standard, student.grade, sex, bmi),
+        max(height.measured_at, weight.measured_at),
+        1,
+        derived=True,
+    )
 
 
-def summarize(standard: Standard, students: Iterable[Student],
-              rows: Iterable[TestResult]) -> list[StudentSummary]:
+def summarize(
+    standard: Standard, students: Iterable[Student], rows: Iterable[TestResult]
+) -> list[StudentSummary]:
     """Current results per student over the given attempts; totals when every item is there."""
     latest = current(rows)
     out: list[StudentSummary] = []
@@ -82,10 +93,21 @@ def summarize(standard: Standard, students: Iterable[Student],
         items: dict[str, ItemResult] = {}
         for (student_id, item), (row, attempts) in latest.items():
             if student_id == student.id:
-                level = bmi_band(standard, student.grade, engine_sex(student), row.value) \
-                    if item == "bmi" else item_level(row.score)
-                items[item] = ItemResult(item, row.value, row.unit, row.score, row.bonus,
-                                         level, row.measured_at, attempts)
+                level = (
+                    bmi_band(standard, student.grade, engine_sex(student), row.value)
+                    if item == "bmi"
+                    else item_level(row.score)
+                )
+                items[item] = ItemResult(
+                    item,
+                    row.value,
+                    row.unit,
+                    row.score,
+                    row.bonus,
+                    level,
+                    row.measured_at,
+                    attempts,
+                )
         if "bmi" not in items:
             bmi = _derived_bmi(standard, student, items)
             if bmi is not None:
@@ -95,8 +117,9 @@ def summarize(standard: Standard, students: Iterable[Student],
         total = None
         if not missing:
             try:
-                total = score_total(standard, student.grade, engine_sex(student),
-                                    {i: items[i].value for i in takes})
+                total = score_total(
+                    standard, student.grade, engine_sex(student), {i: items[i].value for i in takes}
+                )
             except FieldError:  # cannot happen for stored rows; a total is then just absent
                 total = None
         out.append(StudentSummary(student, items, missing, total))
@@ -109,8 +132,7 @@ def class_items(standard: Standard, students: Iterable[Student]) -> list[ItemId]
     return [i for i in ITEM_IDS if i in taken]
 
 
-def distribution(standard: Standard, summaries: list[StudentSummary]
-                 ) -> dict[str, dict[str, int]]:
+def distribution(standard: Standard, summaries: list[StudentSummary]) -> dict[str, dict[str, int]]:
     """item -> level (for `bmi`: band) -> number of students, plus `untested` (takes it, no
     result), and the same for `total` (untested = no complete total)."""
     out: dict[str, dict[str, int]] = {}
@@ -118,8 +140,7 @@ def distribution(standard: Standard, summaries: list[StudentSummary]
     for item in class_items(standard, students):
         counts = dict.fromkeys((*(BMI_LEVELS if item == "bmi" else LEVELS), "untested"), 0)
         for summary in summaries:
-            if item not in standard.items_for(summary.student.grade,
-                                              engine_sex(summary.student)):
+            if item not in standard.items_for(summary.student.grade, engine_sex(summary.student)):
                 continue
             result = summary.items.get(item)
             counts[result.level if result and result.level else "untested"] += 1

@@ -38,10 +38,12 @@ class HeartRateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    moderate_pct: float = Field(default=64.0, gt=0, le=100,
-                                description="moderate-intensity threshold, % of HRmax")
-    max_gap_s: float = Field(default=10.0, gt=0, le=600,
-                             description="longest gap between samples still counted as worn")
+    moderate_pct: float = Field(
+        default=64.0, gt=0, le=100, description="moderate-intensity threshold, % of HRmax"
+    )
+    max_gap_s: float = Field(
+        default=10.0, gt=0, le=600, description="longest gap between samples still counted as worn"
+    )
     group_density_min_pct: float = Field(default=75.0, ge=0, le=100)
     individual_density_min_pct: float = Field(default=50.0, ge=0, le=100)
     mean_hr_low_bpm: float = Field(default=140.0, gt=0)
@@ -95,9 +97,12 @@ class GroupHeartRate:
     mean_ok: bool | None
 
 
-def student_heart_rate(samples: Iterable[tuple[datetime, float]], age: int,
-                       settings: HeartRateSettings,
-                       moderate_pct: float | None = None) -> StudentHeartRate:
+def student_heart_rate(
+    samples: Iterable[tuple[datetime, float]],
+    age: int,
+    settings: HeartRateSettings,
+    moderate_pct: float | None = None,
+) -> StudentHeartRate:
     """Analyse one student's samples (any order); zero or absent readings are skipped."""
     top = hr_max(age)
     threshold = top * (moderate_pct if moderate_pct is not None else settings.moderate_pct) / 100
@@ -114,16 +119,22 @@ def student_heart_rate(samples: Iterable[tuple[datetime, float]], age: int,
         if bpm >= threshold:
             above += dt
     return StudentHeartRate(
-        age=age, hr_max_bpm=round(top, 1), threshold_bpm=round(threshold, 1),
-        measured_s=measured, zone_s=zone_s, at_or_above_s=above,
+        age=age,
+        hr_max_bpm=round(top, 1),
+        threshold_bpm=round(threshold, 1),
+        measured_s=measured,
+        zone_s=zone_s,
+        at_or_above_s=above,
         density_pct=100.0 * above / measured if measured else None,
         mean_bpm=weighted / measured if measured else None,
         peak_bpm=max((bpm for _, bpm in points), default=None),
-        weighted_sum=weighted)
+        weighted_sum=weighted,
+    )
 
 
-def group_heart_rate(students: Sequence[StudentHeartRate],
-                     settings: HeartRateSettings) -> GroupHeartRate:
+def group_heart_rate(
+    students: Sequence[StudentHeartRate], settings: HeartRateSettings
+) -> GroupHeartRate:
     """Group density = mean of individual densities (each student counts once); mean HR is
     pooled over all measured student-seconds."""
     measured = [s for s in students if s.measured_s > 0]
@@ -132,6 +143,9 @@ def group_heart_rate(students: Sequence[StudentHeartRate],
     density = sum(s.density_pct or 0.0 for s in measured) / len(measured)
     mean = sum(s.weighted_sum for s in measured) / sum(s.measured_s for s in measured)
     return GroupHeartRate(
-        students_measured=len(measured), density_pct=density, mean_bpm=mean,
+        students_measured=len(measured),
+        density_pct=density,
+        mean_bpm=mean,
         density_ok=density >= settings.group_density_min_pct,
-        mean_ok=settings.mean_hr_low_bpm <= mean <= settings.mean_hr_high_bpm)
+        mean_ok=settings.mean_hr_low_bpm <= mean <= settings.mean_hr_high_bpm,
+    )

@@ -141,8 +141,9 @@ class Store(Protocol):
 
     def last_seen(self) -> list[DeviceSeen]: ...
 
-    def dead_letters(self, *, limit: int = 1_000,
-                     topic_suffix: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, *, limit: int = 1_000, topic_suffix: str | None = None
+    ) -> list[DeadLetter]:
         """The newest dead letters first; with topic_suffix only topics ending with it."""
         ...
 

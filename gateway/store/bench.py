@@ -29,11 +29,18 @@ def make_messages(count: int, devices: int) -> list[StoredMessage]:
     out = []
     for i in range(count):
         ts = t0 + timedelta(milliseconds=i * 5)
-        out.append(StoredMessage(
-            school="sch-bench", kind=DeviceKind.HR_BAND, device_id=f"hr-{i % devices:04d}",
-            seq=i // devices, ts=ts, time_quality=TimeQuality.SYNCED,
-            received_at=ts + timedelta(milliseconds=40),
-            readings=(("heart_rate", 100.0 + i % 60, "bpm"),)))
+        out.append(
+            StoredMessage(
+                school="sch-bench",
+                kind=DeviceKind.HR_BAND,
+                device_id=f"hr-{i % devices:04d}",
+                seq=i // devices,
+                ts=ts,
+                time_quality=TimeQuality.SYNCED,
+                received_at=ts + timedelta(milliseconds=40),
+                readings=(("heart_rate", 100.0 + i % 60, "bpm"),),
+            )
+        )
     return out
 
 
@@ -46,14 +53,31 @@ def _baseline(path: Path, messages: list[StoredMessage], batch: int) -> float:
     conn.execute("CREATE TABLE r (device_id, seq, metric, value, unit, ts)")
     start = time.perf_counter()
     for i in range(0, len(messages), batch):
-        chunk = messages[i:i + batch]
+        chunk = messages[i : i + batch]
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO m VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (m.device_id, m.seq, m.school, str(m.kind), m.ts.isoformat(),
-             str(m.time_quality), m.received_at.isoformat()) for m in chunk])
-        conn.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?)", [
-            (m.device_id, m.seq, k, v, u, m.ts.isoformat()) for m in chunk
-            for k, v, u in m.readings])
+        conn.executemany(
+            "INSERT INTO m VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    m.device_id,
+                    m.seq,
+                    m.school,
+                    str(m.kind),
+                    m.ts.isoformat(),
+                    str(m.time_quality),
+                    m.received_at.isoformat(),
+                )
+                for m in chunk
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO r VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (m.device_id, m.seq, k, v, u, m.ts.isoformat())
+                for m in chunk
+                for k, v, u in m.readings
+            ],
+        )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()
@@ -71,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             cpu_start = time.process_time()
             inserted = 0
             for i in range(0, len(messages), args.batch):
-                inserted += store.write(messages[i:i + args.batch]).inserted
+                inserted += store.write(messages[i : i + args.batch]).inserted
             elapsed = time.perf_counter() - start
             cpu = time.process_time() - cpu_start
             # A second pass over the first batches: the redelivery path (all duplicates).
@@ -79,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             redo_start = time.perf_counter()
             dups = 0
             for i in range(0, redo_n, args.batch):
-                dups += store.write(messages[i:i + args.batch]).duplicates
+                dups += store.write(messages[i : i + args.batch]).duplicates
             redo_elapsed = time.perf_counter() - redo_start
             result = {
                 "bench": "store",

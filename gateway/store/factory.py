@@ -30,15 +30,19 @@ def open_store(url: str) -> Store:
         return _open_sqlite(url, parts.netloc, parts.path, options)
     if parts.scheme in ("influx", "influxs"):
         return _open_influx(url, parts.scheme, options)
-    raise StoreError(f"store URL {_redact(url)!r}: unknown scheme {parts.scheme!r}; use "
-                     "sqlite:///path/to.db, influx://user:pass@host:8086/db, "
-                     "influxs://… or influx://host:8086/db?token=…")
+    raise StoreError(
+        f"store URL {_redact(url)!r}: unknown scheme {parts.scheme!r}; use "
+        "sqlite:///path/to.db, influx://user:pass@host:8086/db, "
+        "influxs://… or influx://host:8086/db?token=…"
+    )
 
 
 def _open_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> Store:
     if netloc:
-        raise StoreError(f"store URL {url!r}: sqlite takes no host ({netloc!r}); write "
-                         "sqlite:///relative.db or sqlite:////absolute.db")
+        raise StoreError(
+            f"store URL {url!r}: sqlite takes no host ({netloc!r}); write "
+            "sqlite:///relative.db or sqlite:////absolute.db"
+        )
     file = unquote(path[1:]) if path.startswith("/") else unquote(path)
     if not file:
         raise StoreError(f"store URL {url!r}: no database file; write sqlite:///path/to.db")
@@ -68,8 +72,10 @@ def _open_influx(url: str, scheme: str, options: dict[str, str]) -> Store:
         raise StoreError(f"store URL {shown!r}: no host; write influx://host:8086/database")
     database = unquote(parts.path.strip("/"))
     if not database or "/" in database:
-        raise StoreError(f"store URL {shown!r}: give exactly one database name as the path, "
-                         "e.g. influx://host:8086/campusedge")
+        raise StoreError(
+            f"store URL {shown!r}: give exactly one database name as the path, "
+            "e.g. influx://host:8086/campusedge"
+        )
     token = options.get("token") or None
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
@@ -79,12 +85,18 @@ def _open_influx(url: str, scheme: str, options: dict[str, str]) -> Store:
     try:
         timeout = float(options.get("timeout", "10"))
     except ValueError:
-        raise StoreError(f"store URL {shown!r}: timeout must be seconds, e.g. timeout=10"
-                         ) from None
+        raise StoreError(f"store URL {shown!r}: timeout must be seconds, e.g. timeout=10") from None
     http = "https" if scheme == "influxs" else "http"
     host_part = f"[{host}]" if ":" in host else host
-    return InfluxStore(f"{http}://{host_part}:{port}", database, username=username,
-                       password=password, token=token, create_database=create, timeout=timeout)
+    return InfluxStore(
+        f"{http}://{host_part}:{port}",
+        database,
+        username=username,
+        password=password,
+        token=token,
+        create_database=create,
+        timeout=timeout,
+    )
 
 
 def _redact(url: str) -> str:
@@ -93,6 +105,9 @@ def _redact(url: str) -> str:
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
-    query = "&".join("token=***" if q.startswith("token=") else q
-                     for q in parts.query.split("&")) if parts.query else ""
+    query = (
+        "&".join("token=***" if q.startswith("token=") else q for q in parts.query.split("&"))
+        if parts.query
+        else ""
+    )
     return parts._replace(netloc=netloc, query=query).geturl()

@@ -157,8 +157,9 @@ class InfluxStore:
         self.backoff_s = backoff_s
         headers = {"Authorization": f"Token {token}"} if token else {}
         auth = httpx.BasicAuth(username, password or "") if username else None
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, auth=auth,
-                                    timeout=timeout)
+        self._client = httpx.Client(
+            base_url=self.base_url, headers=headers, auth=auth, timeout=timeout
+        )
         # Dead letters have no natural key; a per-store counter (random start, so two gateway
         # processes are unlikely to agree) keeps letters of the same microsecond apart.
         self._dead_counter = random.randrange(1000)
@@ -168,19 +169,28 @@ class InfluxStore:
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                 data: Mapping[str, str] | None = None,
-                 content: bytes | None = None) -> httpx.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         where = f"{method} {self.base_url}{path}"
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                response = self._client.request(method, path, params=params, data=data,
-                                                content=content)
+                response = self._client.request(
+                    method, path, params=params, data=data, content=content
+                )
             except httpx.TransportError as exc:
                 if last:
-                    raise StoreUnavailable(f"influx {where}: {type(exc).__name__}: {exc} "
-                                           f"(after {self.retries + 1} attempts)") from exc
+                    raise StoreUnavailable(
+                        f"influx {where}: {type(exc).__name__}: {exc} "
+                        f"(after {self.retries + 1} attempts)"
+                    ) from exc
             else:
                 if response.status_code < 300:
                     return response
@@ -189,16 +199,25 @@ class InfluxStore:
                     hint = ""
                     if response.status_code in (401, 403):
                         hint = " (check the user:password or token in the store URL)"
-                    raise StoreError(f"influx {where}: HTTP {response.status_code}: "
-                                     f"{message}{hint}")
+                    raise StoreError(
+                        f"influx {where}: HTTP {response.status_code}: {message}{hint}"
+                    )
             time.sleep(min(self.backoff_s * 2**attempt, 5.0))
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def query(self, q: str) -> list[Series]:
         """Run one InfluxQL SELECT/SHOW statement; raise StoreError on its error."""
-        response = self._request("GET", "/query", params={
-            "db": self.database, "q": q, "epoch": "ns", "chunked": "true",
-            "chunk_size": "10000"})
+        response = self._request(
+            "GET",
+            "/query",
+            params={
+                "db": self.database,
+                "q": q,
+                "epoch": "ns",
+                "chunked": "true",
+                "chunk_size": "10000",
+            },
+        )
         merged: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
         # A chunked answer is one JSON document per line; a series may continue over several.
         for line in response.text.splitlines():
@@ -216,8 +235,9 @@ class InfluxStore:
                     if key in merged:
                         merged[key].values.extend(s.get("values") or [])
                     else:
-                        merged[key] = Series(s["name"], tags, list(s["columns"]),
-                                             list(s.get("values") or []))
+                        merged[key] = Series(
+                            s["name"], tags, list(s["columns"]), list(s.get("values") or [])
+                        )
         return list(merged.values())
 
     def _rows(self, q: str) -> list[dict[str, Any]]:
@@ -226,8 +246,12 @@ class InfluxStore:
     def write_lines(self, lines: Iterable[str]) -> None:
         body = "\n".join(lines)
         if body:
-            self._request("POST", "/write", params={"db": self.database, "precision": "ns"},
-                          content=body.encode())
+            self._request(
+                "POST",
+                "/write",
+                params={"db": self.database, "precision": "ns"},
+                content=body.encode(),
+            )
 
     # -- writes -------------------------------------------------------------------------
 
@@ -258,10 +282,12 @@ class InfluxStore:
         devices = sorted(by_device)
         # Bounded OR lists keep the query URL short.
         for start in range(0, len(devices), 200):
-            chunk = devices[start:start + 200]
+            chunk = devices[start : start + 200]
             cond = " OR ".join(f"device_id = {quote_literal(d)}" for d in chunk)
-            for row in self._rows(f"SELECT seq, device_id FROM message WHERE time >= "
-                                  f"{min(times)} AND time <= {max(times)} AND ({cond})"):
+            for row in self._rows(
+                f"SELECT seq, device_id FROM message WHERE time >= "
+                f"{min(times)} AND time <= {max(times)} AND ({cond})"
+            ):
                 found.add((row["device_id"], int(row["seq"])))
         wanted = {(d, s) for d, seqs in by_device.items() for s in seqs}
         return found & wanted
@@ -275,10 +301,12 @@ class InfluxStore:
                     self._dead_counter = (self._dead_counter + 1) % 1000
                     offset = self._dead_counter
                 fields: dict[str, FieldValue] = {
-                    "topic": d.topic[:DEAD_TEXT_CHARS], "reason": d.reason[:DEAD_TEXT_CHARS],
+                    "topic": d.topic[:DEAD_TEXT_CHARS],
+                    "reason": d.reason[:DEAD_TEXT_CHARS],
                     "detail": d.detail[:DEAD_TEXT_CHARS],
                     "payload": base64.b64encode(d.payload[:DEAD_LETTER_PAYLOAD_BYTES]).decode(),
-                    "received_us": received}
+                    "received_us": received,
+                }
                 if d.school is not None:
                     fields["school"] = d.school
                 lines.append(point("dead_letter", {}, fields, received * 1000 + offset))
@@ -305,12 +333,22 @@ class InfluxStore:
             where.append(f"metric = {quote_literal(metric)}")
         rows = self._rows(
             "SELECT value, unit, seq, time_quality, ts_us, school, kind, device_id, metric"
-            f" FROM reading {_where(where)} {_order(newest_first)} LIMIT {int(limit)}")
-        out = [ReadingRow(school=r["school"] or "", kind=r["kind"] or "",
-                          device_id=r["device_id"], seq=int(r["seq"]),
-                          ts=from_us(int(r["ts_us"])), time_quality=r["time_quality"],
-                          metric=r["metric"], value=float(r["value"]), unit=r["unit"])
-               for r in rows]
+            f" FROM reading {_where(where)} {_order(newest_first)} LIMIT {int(limit)}"
+        )
+        out = [
+            ReadingRow(
+                school=r["school"] or "",
+                kind=r["kind"] or "",
+                device_id=r["device_id"],
+                seq=int(r["seq"]),
+                ts=from_us(int(r["ts_us"])),
+                time_quality=r["time_quality"],
+                metric=r["metric"],
+                value=float(r["value"]),
+                unit=r["unit"],
+            )
+            for r in rows
+        ]
         out.sort(key=lambda r: (r.ts, r.device_id, r.seq), reverse=newest_first)
         return out
 
@@ -331,48 +369,78 @@ class InfluxStore:
             where.append(f"event_type = {quote_literal(event_type)}")
         rows = self._rows(
             "SELECT seq, time_quality, ts_us, attributes, readings, school, kind, device_id,"
-            f" event_type FROM event {_where(where)} {_order(newest_first)} LIMIT {int(limit)}")
-        out = [EventRow(school=r["school"] or "", kind=r["kind"] or "",
-                        device_id=r["device_id"], seq=int(r["seq"]),
-                        ts=from_us(int(r["ts_us"])), time_quality=r["time_quality"],
-                        event_type=r["event_type"], attributes=_attributes(r["attributes"]),
-                        readings=tuple((str(k), float(v), str(u))
-                                       for k, v, u in json.loads(r["readings"])))
-               for r in rows]
+            f" event_type FROM event {_where(where)} {_order(newest_first)} LIMIT {int(limit)}"
+        )
+        out = [
+            EventRow(
+                school=r["school"] or "",
+                kind=r["kind"] or "",
+                device_id=r["device_id"],
+                seq=int(r["seq"]),
+                ts=from_us(int(r["ts_us"])),
+                time_quality=r["time_quality"],
+                event_type=r["event_type"],
+                attributes=_attributes(r["attributes"]),
+                readings=tuple((str(k), float(v), str(u)) for k, v, u in json.loads(r["readings"])),
+            )
+            for r in rows
+        ]
         out.sort(key=lambda e: (e.ts, e.device_id, e.seq), reverse=newest_first)
         return out
 
     def last_seen(self) -> list[DeviceSeen]:
         best: dict[str, DeviceSeen] = {}
         # max() is a selector: the other fields come from the point holding the highest seq.
-        for series in self.query("SELECT max(seq), ts_us, received_us FROM message"
-                                 " GROUP BY device_id, school, kind"):
+        for series in self.query(
+            "SELECT max(seq), ts_us, received_us FROM message GROUP BY device_id, school, kind"
+        ):
             for r in series.rows():
-                seen = DeviceSeen(school=r.get("school") or "", kind=r.get("kind") or "",
-                                  device_id=r["device_id"], last_seq=int(r["max"]),
-                                  last_ts=from_us(int(r["ts_us"])),
-                                  last_received_at=from_us(int(r["received_us"])))
+                seen = DeviceSeen(
+                    school=r.get("school") or "",
+                    kind=r.get("kind") or "",
+                    device_id=r["device_id"],
+                    last_seq=int(r["max"]),
+                    last_ts=from_us(int(r["ts_us"])),
+                    last_received_at=from_us(int(r["received_us"])),
+                )
                 old = best.get(seen.device_id)
                 if old is None or seen.last_seq > old.last_seq:
                     best[seen.device_id] = seen
         return [best[d] for d in sorted(best)]
 
-    def dead_letters(self, *, limit: int = 1_000,
-                     topic_suffix: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, *, limit: int = 1_000, topic_suffix: str | None = None
+    ) -> list[DeadLetter]:
         # InfluxQL regex literal: the suffix escaped as a regex, and its slashes for the /…/.
-        where = (" WHERE topic =~ /" + re.escape(topic_suffix).replace("/", "\\/") + "$/"
-                 if topic_suffix else "")
-        rows = self._rows("SELECT topic, reason, detail, payload, received_us, school"
-                          f" FROM dead_letter{where} ORDER BY time DESC LIMIT {int(limit)}")
-        return [DeadLetter(school=r["school"],
-                           topic=r["topic"], reason=r["reason"], detail=r["detail"],
-                           payload=base64.b64decode(r["payload"]),
-                           received_at=from_us(int(r["received_us"])))
-                for r in rows]
+        where = (
+            " WHERE topic =~ /" + re.escape(topic_suffix).replace("/", "\\/") + "$/"
+            if topic_suffix
+            else ""
+        )
+        rows = self._rows(
+            "SELECT topic, reason, detail, payload, received_us, school"
+            f" FROM dead_letter{where} ORDER BY time DESC LIMIT {int(limit)}"
+        )
+        return [
+            DeadLetter(
+                school=r["school"],
+                topic=r["topic"],
+                reason=r["reason"],
+                detail=r["detail"],
+                payload=base64.b64decode(r["payload"]),
+                received_at=from_us(int(r["received_us"])),
+            )
+            for r in rows
+        ]
 
     def _seq_counts(self) -> list[dict[str, Any]]:
-        return [r for s in self.query("SELECT count(seq), count(distinct(seq)) FROM message"
-                                      " GROUP BY device_id") for r in s.rows()]
+        return [
+            r
+            for s in self.query(
+                "SELECT count(seq), count(distinct(seq)) FROM message GROUP BY device_id"
+            )
+            for r in s.rows()
+        ]
 
     def count_messages(self) -> int:
         return sum(int(r["count_1"]) for r in self._seq_counts())
@@ -385,8 +453,9 @@ class InfluxStore:
             if int(r["count"]) == int(r["count_1"]):
                 continue
             counts: dict[int, int] = {}
-            for row in self._rows(f"SELECT seq FROM message WHERE device_id = "
-                                  f"{quote_literal(r['device_id'])}"):
+            for row in self._rows(
+                f"SELECT seq FROM message WHERE device_id = {quote_literal(r['device_id'])}"
+            ):
                 counts[int(row["seq"])] = counts.get(int(row["seq"]), 0) + 1
             duplicates += sum(1 for n in counts.values() if n > 1)
         return duplicates
@@ -410,29 +479,54 @@ def _error_text(response: httpx.Response) -> str:
 
 
 def _tags(m: StoredMessage, **extra: str) -> dict[str, str]:
-    return {"school": m.school, "kind": str(m.kind), "device_id": m.device_id,
-            "seq_block": str(m.seq // SEQ_BLOCK), **extra}
+    return {
+        "school": m.school,
+        "kind": str(m.kind),
+        "device_id": m.device_id,
+        "seq_block": str(m.seq // SEQ_BLOCK),
+        **extra,
+    }
 
 
 def _data_points(m: StoredMessage) -> Iterator[str]:
     t = point_time_ns(m.ts, m.seq)
     ts_us = to_us(m.ts)
     for metric, value, unit in m.readings:
-        yield point("reading", _tags(m, metric=metric), {
-            "value": float(value), "unit": unit, "seq": m.seq,
-            "time_quality": str(m.time_quality), "ts_us": ts_us}, t)
+        yield point(
+            "reading",
+            _tags(m, metric=metric),
+            {
+                "value": float(value),
+                "unit": unit,
+                "seq": m.seq,
+                "time_quality": str(m.time_quality),
+                "ts_us": ts_us,
+            },
+            t,
+        )
     if m.event_type is not None:
         fields: dict[str, FieldValue] = {
-            "seq": m.seq, "time_quality": str(m.time_quality), "ts_us": ts_us,
+            "seq": m.seq,
+            "time_quality": str(m.time_quality),
+            "ts_us": ts_us,
             "attributes": json.dumps(dict(m.attributes), ensure_ascii=False),
-            "readings": json.dumps([list(r) for r in m.readings], ensure_ascii=False)}
+            "readings": json.dumps([list(r) for r in m.readings], ensure_ascii=False),
+        }
         yield point("event", _tags(m, event_type=m.event_type), fields, t)
 
 
 def _message_point(m: StoredMessage) -> str:
-    return point("message", _tags(m), {
-        "seq": m.seq, "time_quality": str(m.time_quality), "ts_us": to_us(m.ts),
-        "received_us": to_us(m.received_at)}, point_time_ns(m.ts, m.seq))
+    return point(
+        "message",
+        _tags(m),
+        {
+            "seq": m.seq,
+            "time_quality": str(m.time_quality),
+            "ts_us": to_us(m.ts),
+            "received_us": to_us(m.received_at),
+        },
+        point_time_ns(m.ts, m.seq),
+    )
 
 
 def _time_filter(since: datetime | None, until: datetime | None) -> list[str]:

@@ -50,19 +50,25 @@ _ODD_BACKSLASHES_BEFORE_KEY_SPECIAL = re.compile(r"(?<!\\)(?:\\\\)*\\[, =]")
 _ODD_BACKSLASHES_BEFORE_NAME_SPECIAL = re.compile(r"(?<!\\)(?:\\\\)*\\[, ]")
 
 
-def _check_name(text: str, what: str,
-                odd_run: re.Pattern[str] = _ODD_BACKSLASHES_BEFORE_KEY_SPECIAL) -> None:
+def _check_name(
+    text: str, what: str, odd_run: re.Pattern[str] = _ODD_BACKSLASHES_BEFORE_KEY_SPECIAL
+) -> None:
     if not text:
         raise LineProtocolError(f"{what} is empty")
     if "\n" in text or "\r" in text:
-        raise LineProtocolError(f"{what} {text!r} contains a line break, which line protocol "
-                                "cannot carry outside string field values")
+        raise LineProtocolError(
+            f"{what} {text!r} contains a line break, which line protocol "
+            "cannot carry outside string field values"
+        )
     if text.endswith("\\"):
-        raise LineProtocolError(f"{what} {text!r} ends with a backslash, which would escape "
-                                "the separator after it")
+        raise LineProtocolError(
+            f"{what} {text!r} ends with a backslash, which would escape the separator after it"
+        )
     if odd_run.search(text):
-        raise LineProtocolError(f"{what} {text!r} has a backslash right before a comma, space "
-                                "or equals sign, which InfluxDB 1.x cannot read back reliably")
+        raise LineProtocolError(
+            f"{what} {text!r} has a backslash right before a comma, space "
+            "or equals sign, which InfluxDB 1.x cannot read back reliably"
+        )
 
 
 def escape_measurement(name: str) -> str:
@@ -84,8 +90,10 @@ def escape_key(key: str, what: str = "key") -> str:
 def escape_string(value: str) -> str:
     """A string field value, quotes included."""
     if len(value.encode()) > MAX_STRING_BYTES:
-        raise LineProtocolError(f"string field value of {len(value.encode())} bytes is longer "
-                                f"than InfluxDB's limit of {MAX_STRING_BYTES}")
+        raise LineProtocolError(
+            f"string field value of {len(value.encode())} bytes is longer "
+            f"than InfluxDB's limit of {MAX_STRING_BYTES}"
+        )
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -105,8 +113,9 @@ def format_field(value: FieldValue) -> str:
         return repr(value)
     if isinstance(value, str):
         return escape_string(value)
-    raise LineProtocolError(f"field value {value!r} is a {type(value).__name__}, not "
-                            "bool, int, float or str")
+    raise LineProtocolError(
+        f"field value {value!r} is a {type(value).__name__}, not bool, int, float or str"
+    )
 
 
 def point(
@@ -129,8 +138,10 @@ def point(
         _reserved(key, "tag key")
         parts.append(f"{escape_key(key, 'tag key')}={escape_key(value, f'tag {key!r} value')}")
     head = ",".join(parts)
-    body = ",".join(f"{escape_key(_reserved(k, 'field key'), 'field key')}={format_field(v)}"
-                    for k, v in fields.items())
+    body = ",".join(
+        f"{escape_key(_reserved(k, 'field key'), 'field key')}={format_field(v)}"
+        for k, v in fields.items()
+    )
     if time_ns is None:
         return f"{head} {body}"
     if not INT64_MIN <= time_ns <= INT64_MAX:

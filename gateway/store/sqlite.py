@@ -162,8 +162,7 @@ class SqliteStore:
             raise StoreError(f"sqlite store {self.path} is closed")
         # check_same_thread=False only so that close() may close every thread's connection;
         # each connection is otherwise used by the thread that opened it.
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
         # Index pages of (device_id, ...) keys are hit all over the tree by interleaved
@@ -206,12 +205,14 @@ class SqliteStore:
                     # messages: one executemany plus one range scan, instead of one round trip
                     # per message to learn whether it was a duplicate. (SQLite assigns
                     # max(rowid)+1 until rowid 2**63-1, which no campus reaches.)
-                    before = conn.execute("SELECT coalesce(max(rowid), 0) FROM messages"
-                                          ).fetchone()[0]
+                    before = conn.execute(
+                        "SELECT coalesce(max(rowid), 0) FROM messages"
+                    ).fetchone()[0]
                     rows = {key: _message_row(m) for key, m in fresh.items()}
                     conn.executemany(_INSERT_MESSAGE, rows.values())
-                    for key in conn.execute("SELECT device_id, seq FROM messages WHERE rowid > ?",
-                                            (before,)):
+                    for key in conn.execute(
+                        "SELECT device_id, seq FROM messages WHERE rowid > ?", (before,)
+                    ):
                         inserted.append(fresh[key])
                     readings, devices = _reading_and_device_rows(inserted, rows)
                     conn.executemany(_INSERT_READING, readings)
@@ -221,18 +222,29 @@ class SqliteStore:
         return WriteResult(inserted=len(inserted), duplicates=len(messages) - len(inserted))
 
     def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
-        rows = [(d.school, d.topic, d.reason, d.detail,
-                 bytes(d.payload[:DEAD_LETTER_PAYLOAD_BYTES]), format_ts(d.received_at))
-                for d in letters]
+        rows = [
+            (
+                d.school,
+                d.topic,
+                d.reason,
+                d.detail,
+                bytes(d.payload[:DEAD_LETTER_PAYLOAD_BYTES]),
+                format_ts(d.received_at),
+            )
+            for d in letters
+        ]
         with self._write_lock:
             try:
                 with self._transaction() as conn:
                     conn.executemany(
                         "INSERT INTO dead_letters (school, topic, reason, detail, payload,"
-                        " received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                        " received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
             except sqlite3.Error as exc:
-                raise StoreError(f"sqlite store {self.path}: dead-letter write failed: {exc}"
-                                 ) from exc
+                raise StoreError(
+                    f"sqlite store {self.path}: dead-letter write failed: {exc}"
+                ) from exc
 
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:
@@ -264,9 +276,17 @@ class SqliteStore:
         )
         params.append(limit)
         return [
-            ReadingRow(school=str(s), kind=str(k), device_id=str(d), seq=int(str(q)),
-                       ts=parse_ts(str(t)), time_quality=str(tq), metric=str(mt),
-                       value=float(str(v)), unit=str(u))
+            ReadingRow(
+                school=str(s),
+                kind=str(k),
+                device_id=str(d),
+                seq=int(str(q)),
+                ts=parse_ts(str(t)),
+                time_quality=str(tq),
+                metric=str(mt),
+                value=float(str(v)),
+                unit=str(u),
+            )
             for s, k, d, q, t, tq, mt, v, u in self._query(sql, params)
         ]
 
@@ -292,31 +312,63 @@ class SqliteStore:
             f" ORDER BY m.ts {order}, m.device_id {order}, m.seq {order} LIMIT ?"
         )
         params.append(limit)
-        return [EventRow(school=str(s), kind=str(k), device_id=str(d), seq=int(str(q)),
-                         ts=parse_ts(str(t)), time_quality=str(tq), event_type=str(et),
-                         attributes=_attributes(attrs), readings=_event_readings(values))
-                for s, k, d, q, t, tq, et, attrs, values in self._query(sql, params)]
+        return [
+            EventRow(
+                school=str(s),
+                kind=str(k),
+                device_id=str(d),
+                seq=int(str(q)),
+                ts=parse_ts(str(t)),
+                time_quality=str(tq),
+                event_type=str(et),
+                attributes=_attributes(attrs),
+                readings=_event_readings(values),
+            )
+            for s, k, d, q, t, tq, et, attrs, values in self._query(sql, params)
+        ]
 
     def last_seen(self) -> list[DeviceSeen]:
-        rows = self._query("SELECT school, kind, device_id, last_seq, last_ts, last_received_at"
-                           " FROM devices ORDER BY device_id", ())
-        return [DeviceSeen(school=str(s), kind=str(k), device_id=str(d), last_seq=int(str(q)),
-                           last_ts=parse_ts(str(t)), last_received_at=parse_ts(str(r)))
-                for s, k, d, q, t, r in rows]
+        rows = self._query(
+            "SELECT school, kind, device_id, last_seq, last_ts, last_received_at"
+            " FROM devices ORDER BY device_id",
+            (),
+        )
+        return [
+            DeviceSeen(
+                school=str(s),
+                kind=str(k),
+                device_id=str(d),
+                last_seq=int(str(q)),
+                last_ts=parse_ts(str(t)),
+                last_received_at=parse_ts(str(r)),
+            )
+            for s, k, d, q, t, r in rows
+        ]
 
-    def dead_letters(self, *, limit: int = 1_000,
-                     topic_suffix: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, *, limit: int = 1_000, topic_suffix: str | None = None
+    ) -> list[DeadLetter]:
         where, params = "", tuple[object, ...]()
         if topic_suffix:
             escaped = topic_suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where, params = " WHERE topic LIKE ? ESCAPE '\\'", ("%" + escaped,)
-        rows = self._query("SELECT school, topic, reason, detail, payload, received_at"
-                           f" FROM dead_letters{where} ORDER BY received_at DESC, id DESC"
-                           " LIMIT ?", (*params, limit))
-        return [DeadLetter(school=None if s is None else str(s), topic=str(t), reason=str(r),
-                           detail=str(d), payload=bytes(p) if isinstance(p, bytes) else b"",
-                           received_at=parse_ts(str(at)))
-                for s, t, r, d, p, at in rows]
+        rows = self._query(
+            "SELECT school, topic, reason, detail, payload, received_at"
+            f" FROM dead_letters{where} ORDER BY received_at DESC, id DESC"
+            " LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            DeadLetter(
+                school=None if s is None else str(s),
+                topic=str(t),
+                reason=str(r),
+                detail=str(d),
+                payload=bytes(p) if isinstance(p, bytes) else b"",
+                received_at=parse_ts(str(at)),
+            )
+            for s, t, r, d, p, at in rows
+        ]
 
     def count_messages(self) -> int:
         return int(str(self._query("SELECT count(*) FROM messages", ())[0][0]))
@@ -324,8 +376,11 @@ class SqliteStore:
     def duplicate_keys(self) -> int:
         # The primary key makes this 0; it is counted rather than assumed so that a schema
         # edited by hand (or a table created without the key) shows up in the benchmark.
-        rows = self._query("SELECT count(*) FROM (SELECT 1 FROM messages"
-                           " GROUP BY device_id, seq HAVING count(*) > 1)", ())
+        rows = self._query(
+            "SELECT count(*) FROM (SELECT 1 FROM messages"
+            " GROUP BY device_id, seq HAVING count(*) > 1)",
+            (),
+        )
         return int(str(rows[0][0]))
 
     def close(self) -> None:
@@ -339,16 +394,34 @@ class SqliteStore:
 
 def _message_row(m: StoredMessage) -> tuple[object, ...]:
     if m.event_type is None and not m.attributes:
-        return (m.device_id, m.seq, m.school, str(m.kind), format_ts(m.ts),
-                str(m.time_quality), format_ts(m.received_at), None, None, None)
-    return (m.device_id, m.seq, m.school, str(m.kind), format_ts(m.ts), str(m.time_quality),
-            format_ts(m.received_at), m.event_type,
-            json.dumps(dict(m.attributes), ensure_ascii=False),
-            json.dumps([[k, float(v), u] for k, v, u in m.readings], ensure_ascii=False))
+        return (
+            m.device_id,
+            m.seq,
+            m.school,
+            str(m.kind),
+            format_ts(m.ts),
+            str(m.time_quality),
+            format_ts(m.received_at),
+            None,
+            None,
+            None,
+        )
+    return (
+        m.device_id,
+        m.seq,
+        m.school,
+        str(m.kind),
+        format_ts(m.ts),
+        str(m.time_quality),
+        format_ts(m.received_at),
+        m.event_type,
+        json.dumps(dict(m.attributes), ensure_ascii=False),
+        json.dumps([[k, float(v), u] for k, v, u in m.readings], ensure_ascii=False),
+    )
 
 
 def _reading_and_device_rows(
-        messages: Iterable[StoredMessage], rows: dict[tuple[str, int], tuple[object, ...]]
+    messages: Iterable[StoredMessage], rows: dict[tuple[str, int], tuple[object, ...]]
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """Readings and device rows of the inserted messages, reusing their formatted times."""
     readings: list[tuple[object, ...]] = []
@@ -357,16 +430,19 @@ def _reading_and_device_rows(
     for m in messages:
         row = rows[m.device_id, m.seq]
         ts = row[4]
-        readings.extend((m.device_id, m.seq, metric, float(value), unit, ts)
-                        for metric, value, unit in m.readings)
+        readings.extend(
+            (m.device_id, m.seq, metric, float(value), unit, ts)
+            for metric, value, unit in m.readings
+        )
         if m.seq > newest.get(m.device_id, -1):
             newest[m.device_id] = m.seq
             devices[m.device_id] = (m.device_id, m.school, str(m.kind), m.seq, ts, row[6])
     return readings, list(devices.values())
 
 
-def _filters(alias: str, *, device_id: str | None, since: datetime | None,
-             until: datetime | None) -> tuple[list[str], list[object]]:
+def _filters(
+    alias: str, *, device_id: str | None, since: datetime | None, until: datetime | None
+) -> tuple[list[str], list[object]]:
     where: list[str] = []
     params: list[object] = []
     if device_id is not None:

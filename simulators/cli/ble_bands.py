@@ -27,26 +27,50 @@ from simulators.links import StreamServer, ble_record
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = DefaultsHelpFormatter
     parser.add_argument("--bands", type=int, default=4, help="bands of the class kit")
-    parser.add_argument("--first", type=int, default=1,
-                        help="index of the first band (addresses CE:5E:00:00:HH:LL)")
-    parser.add_argument("--strangers", type=int, default=0,
-                        help="extra bands of another kit (index 0xFF00 up) advertising nearby")
-    parser.add_argument("--hci", action="append", default=None,
-                        help="HCI transport an agent radio is reached on; repeat it for "
-                        "several radios (default: one, tcp-server:127.0.0.1:0)")
+    parser.add_argument(
+        "--first", type=int, default=1, help="index of the first band (addresses CE:5E:00:00:HH:LL)"
+    )
+    parser.add_argument(
+        "--strangers",
+        type=int,
+        default=0,
+        help="extra bands of another kit (index 0xFF00 up) advertising nearby",
+    )
+    parser.add_argument(
+        "--hci",
+        action="append",
+        default=None,
+        help="HCI transport an agent radio is reached on; repeat it for "
+        "several radios (default: one, tcp-server:127.0.0.1:0)",
+    )
     parser.add_argument("--period", type=float, default=1.0, help="seconds between notifications")
     parser.add_argument("--activity", type=float, default=0.6, help="0 rest .. 1 all-out")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds to run (default: until interrupted)")
-    parser.add_argument("--outage", action="append", default=None, metavar="INDEX:AT_S:FOR_S",
-                        help="band number INDEX (0-based in --bands) leaves radio range for "
-                        "FOR_S seconds, AT_S seconds after a central first subscribed to it")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds to run (default: until interrupted)"
+    )
+    parser.add_argument(
+        "--outage",
+        action="append",
+        default=None,
+        metavar="INDEX:AT_S:FOR_S",
+        help="band number INDEX (0-based in --bands) leaves radio range for "
+        "FOR_S seconds, AT_S seconds after a central first subscribed to it",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the bands")
-    parser.add_argument("--trace", type=int, default=None, metavar="INDEX",
-                        help="print a `sent` event (bytes, time) for each notification of "
-                        "band INDEX (0-based): for latency measurements")
-    parser.add_argument("--feed", choices=["ble", "tcp"], default="ble",
-                        help="ble: GATT over the virtual link; tcp: the ble_sim record stream")
+    parser.add_argument(
+        "--trace",
+        type=int,
+        default=None,
+        metavar="INDEX",
+        help="print a `sent` event (bytes, time) for each notification of "
+        "band INDEX (0-based): for latency measurements",
+    )
+    parser.add_argument(
+        "--feed",
+        choices=["ble", "tcp"],
+        default="ble",
+        help="ble: GATT over the virtual link; tcp: the ble_sim record stream",
+    )
 
 
 def _emit(name: str, fields: dict[str, Any]) -> None:
@@ -77,9 +101,17 @@ def run(args: argparse.Namespace) -> int:
         return _tcp_feed(bands, args.period, args.activity, args.duration, rng, args.trace)
 
     async def main() -> BleBandLink:
-        return await serve(bands, args.hci or ["tcp-server:127.0.0.1:0"], period_s=args.period,
-                           activity=args.activity, duration_s=args.duration, outages=outages,
-                           rng=rng, on_event=_emit, trace=args.trace)
+        return await serve(
+            bands,
+            args.hci or ["tcp-server:127.0.0.1:0"],
+            period_s=args.period,
+            activity=args.activity,
+            duration_s=args.duration,
+            outages=outages,
+            rng=rng,
+            on_event=_emit,
+            trace=args.trace,
+        )
 
     try:
         link = asyncio.run(main())
@@ -88,14 +120,26 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
-    _emit("done", {"bands": {p.band.address: {"connections": p.connections,
-                                               "notifications": p.notifications}
-                             for p in link.peripherals}})
+    _emit(
+        "done",
+        {
+            "bands": {
+                p.band.address: {"connections": p.connections, "notifications": p.notifications}
+                for p in link.peripherals
+            }
+        },
+    )
     return 0
 
 
-def _tcp_feed(bands: list[Band], period_s: float, activity: float, duration_s: float | None,
-              rng: random.Random, trace: int | None) -> int:
+def _tcp_feed(
+    bands: list[Band],
+    period_s: float,
+    activity: float,
+    duration_s: float | None,
+    rng: random.Random,
+    trace: int | None,
+) -> int:
     server = StreamServer()
     _emit("ready", {"port": server.port, "bands": [b.address for b in bands]})
     start = time.monotonic()

@@ -24,8 +24,15 @@ class MorningGate(Scenario):
     _next: int = 0
 
     @classmethod
-    def build(cls, students: int | None, fever_rate: float, window_minutes: float,
-              faults: Faults, seed: int, subjects: list[str] | None = None) -> MorningGate:
+    def build(
+        cls,
+        students: int | None,
+        fever_rate: float,
+        window_minutes: float,
+        faults: Faults,
+        seed: int,
+        subjects: list[str] | None = None,
+    ) -> MorningGate:
         """*students* arrivals (default: every one of *subjects*, else 1000), each named by
         the next of *subjects* when given."""
         subjects = subjects or []
@@ -34,23 +41,40 @@ class MorningGate(Scenario):
         if students < 1 or not 0 <= fever_rate <= 1 or window_minutes <= 0:
             raise ValueError("--students >= 1, --fever-rate in 0..1, --window-minutes > 0")
         if subjects and students > len(subjects):
-            raise ValueError(f"--students {students}: the roster has only {len(subjects)} "
-                             "student(s) with a card or face id the gate can send")
+            raise ValueError(
+                f"--students {students}: the roster has only {len(subjects)} "
+                "student(s) with a card or face id the gate can send"
+            )
         rng = random.Random(seed)
         window = window_minutes * 60
         # Arrivals bunch up in the middle of the window (buses, the bell).
-        arrivals = sorted((rng.betavariate(2.5, 2.5) * window, i + 1, rng.random() < fever_rate,
-                           rng.randrange(2)) for i in range(students))
-        scenario = cls(name="gate", duration_s=window + 5, faults=faults, seed=seed,
-                       arrivals=arrivals, rng=rng, subjects=subjects[:students],
-                       gates=[Gate(rng, clock_skew_s=faults.clock_skew_s), Gate(rng)])
+        arrivals = sorted(
+            (rng.betavariate(2.5, 2.5) * window, i + 1, rng.random() < fever_rate, rng.randrange(2))
+            for i in range(students)
+        )
+        scenario = cls(
+            name="gate",
+            duration_s=window + 5,
+            faults=faults,
+            seed=seed,
+            arrivals=arrivals,
+            rng=rng,
+            subjects=subjects[:students],
+            gates=[Gate(rng, clock_skew_s=faults.clock_skew_s), Gate(rng)],
+        )
         scenario.serial = scenario.pty()
         scenario.tcp = scenario.server()
         scenario.devices = [
-            {"id": "gate-north", "model": "temp_gate_ce_tg100",
-             "transport": {"type": "serial", "port": scenario.serial.port}},
-            {"id": "gate-south", "model": "temp_gate_ce_tg200",
-             "transport": {"type": "tcp", "host": "127.0.0.1", "port": scenario.tcp.port}},
+            {
+                "id": "gate-north",
+                "model": "temp_gate_ce_tg100",
+                "transport": {"type": "serial", "port": scenario.serial.port},
+            },
+            {
+                "id": "gate-south",
+                "model": "temp_gate_ce_tg200",
+                "transport": {"type": "tcp", "host": "127.0.0.1", "port": scenario.tcp.port},
+            },
         ]
         scenario.counters = {"passes": 0, "fevers": 0}
         return scenario

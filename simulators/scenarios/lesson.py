@@ -49,16 +49,27 @@ class Lesson(Scenario):
     _test_started: bool = False
 
     @classmethod
-    def build(cls, students: int, minutes: float, faults: Faults, seed: int,
-              ble_link: bool = False) -> Lesson:
+    def build(
+        cls, students: int, minutes: float, faults: Faults, seed: int, ble_link: bool = False
+    ) -> Lesson:
         if students < 1 or minutes <= 0:
             raise ValueError("--students must be at least 1 and --minutes positive")
         duration = minutes * 60
-        lesson = cls(name="lesson", duration_s=duration, faults=faults, seed=seed,
-                     students=students, rope_test_at_s=max(0.0, duration * 0.5 - ROPE_TEST_S / 2))
+        lesson = cls(
+            name="lesson",
+            duration_s=duration,
+            faults=faults,
+            seed=seed,
+            students=students,
+            rope_test_at_s=max(0.0, duration * 0.5 - ROPE_TEST_S / 2),
+        )
         rng = lesson.rng = random.Random(seed)
-        lesson.bands = [Band(i + 1, rng, resting_bpm=rng.uniform(75, 95),
-                             max_bpm=208 - 0.7 * rng.uniform(9, 15)) for i in range(students)]
+        lesson.bands = [
+            Band(
+                i + 1, rng, resting_bpm=rng.uniform(75, 95), max_bpm=208 - 0.7 * rng.uniform(9, 15)
+            )
+            for i in range(students)
+        ]
         lesson._band_due = [rng.uniform(0, BAND_PERIOD_S) for _ in lesson.bands]
         lesson._effort = [rng.uniform(0.8, 1.15) for _ in lesson.bands]
         station = lesson.station = BaseStation(students, rng, report_every_s=0.5)
@@ -70,18 +81,29 @@ class Lesson(Scenario):
         if ble_link:
             # Imported here: the BLE stack takes most of a second to load.
             from simulators.ble_link import ThreadedBandLink
+
             lesson.radio = ThreadedBandLink(lesson.bands)
-            bands_transport = {"type": "ble", "max_connections": students,
-                               "hci": f"tcp-client:127.0.0.1:{lesson.radio.hci_port}"}
+            bands_transport = {
+                "type": "ble",
+                "max_connections": students,
+                "hci": f"tcp-client:127.0.0.1:{lesson.radio.hci_port}",
+            }
         else:
             lesson.ble = lesson.server()
             bands_transport = {"type": "ble_sim", "host": "127.0.0.1", "port": lesson.ble.port}
         lesson.devices = [
-            {"id": "gym-bands", "model": "hr_band_ce_hrb40", "transport": bands_transport,
-             "ids": {b.address: f"hr-{b.index:02d}" for b in lesson.bands}},
-            {"id": "gym-ropes", "model": "jump_rope_ce_rbs2",
-             "transport": {"type": "serial", "port": lesson.rope_link.port},
-             "ids": {str(r.number): f"rope-{r.number:02d}" for r in station.ropes}},
+            {
+                "id": "gym-bands",
+                "model": "hr_band_ce_hrb40",
+                "transport": bands_transport,
+                "ids": {b.address: f"hr-{b.index:02d}" for b in lesson.bands},
+            },
+            {
+                "id": "gym-ropes",
+                "model": "jump_rope_ce_rbs2",
+                "transport": {"type": "serial", "port": lesson.rope_link.port},
+                "ids": {str(r.number): f"rope-{r.number:02d}" for r in station.ropes},
+            },
         ]
         lesson.counters = {"band_notifications": 0, "rope_frames": 0, "rope_results": 0}
         return lesson
@@ -117,11 +139,16 @@ class Lesson(Scenario):
             self.counters["rope_results"] += frame[2] == jr.FrameType.RESULT
             self.frames_sent += 1
 
-    def wait_connected(self, timeout_s: float, agent_pid: int | None = None,
-                       stop: threading.Event | None = None) -> None:
+    def wait_connected(
+        self, timeout_s: float, agent_pid: int | None = None, stop: threading.Event | None = None
+    ) -> None:
         end = time.monotonic() + timeout_s
-        while self.radio is not None and self.radio.subscribed < len(self.bands) \
-                and time.monotonic() < end and not (stop is not None and stop.is_set()):
+        while (
+            self.radio is not None
+            and self.radio.subscribed < len(self.bands)
+            and time.monotonic() < end
+            and not (stop is not None and stop.is_set())
+        ):
             time.sleep(0.05)
         super().wait_connected(max(0.0, end - time.monotonic()), agent_pid, stop)
 

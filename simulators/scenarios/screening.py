@@ -22,8 +22,14 @@ class ScreeningDay(Scenario):
     _next: int = 0
 
     @classmethod
-    def build(cls, students: int | None, seconds_per_student: float, faults: Faults,
-              seed: int, subjects: list[str] | None = None) -> ScreeningDay:
+    def build(
+        cls,
+        students: int | None,
+        seconds_per_student: float,
+        faults: Faults,
+        seed: int,
+        subjects: list[str] | None = None,
+    ) -> ScreeningDay:
         """*students* children (default: every one of *subjects*, else 200), each named by
         the next of *subjects* when given."""
         subjects = subjects or []
@@ -32,18 +38,33 @@ class ScreeningDay(Scenario):
         if students < 1 or seconds_per_student <= 0:
             raise ValueError("--students must be at least 1 and --seconds-per-student positive")
         if subjects and students > len(subjects):
-            raise ValueError(f"--students {students}: the roster has only {len(subjects)} "
-                             "student(s) with an id the screener can send")
+            raise ValueError(
+                f"--students {students}: the roster has only {len(subjects)} "
+                "student(s) with an id the screener can send"
+            )
         rng = random.Random(seed)
         times, t = [], 0.0
         for _ in range(students):
             t += rng.uniform(0.6, 1.4) * seconds_per_student
             times.append(t)
-        day = cls(name="screening", duration_s=t + 2, faults=faults, seed=seed, times=times,
-                  screener=Screener(rng), rng=rng, subjects=subjects[:students])
+        day = cls(
+            name="screening",
+            duration_s=t + 2,
+            faults=faults,
+            seed=seed,
+            times=times,
+            screener=Screener(rng),
+            rng=rng,
+            subjects=subjects[:students],
+        )
         day.link = day.pty()
-        day.devices = [{"id": "screener-1", "model": "vision_screener_ce_vs1",
-                        "transport": {"type": "serial", "port": day.link.port}}]
+        day.devices = [
+            {
+                "id": "screener-1",
+                "model": "vision_screener_ce_vs1",
+                "transport": {"type": "serial", "port": day.link.port},
+            }
+        ]
         day.counters = {"records": 0}
         return day
 

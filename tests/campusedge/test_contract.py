@@ -33,9 +33,13 @@ TS = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 def reading_message(**over: object) -> ReadingMessage:
     fields: dict[str, object] = dict(
-        device_id="hr-0001", kind=DeviceKind.HR_BAND, seq=7, ts=TS,
+        device_id="hr-0001",
+        kind=DeviceKind.HR_BAND,
+        seq=7,
+        ts=TS,
         time_quality=TimeQuality.SYNCED,
-        readings=[Reading(metric=Metric.HEART_RATE, value=128, unit=Unit.BPM)])
+        readings=[Reading(metric=Metric.HEART_RATE, value=128, unit=Unit.BPM)],
+    )
     fields.update(over)
     return ReadingMessage(**fields)  # type: ignore[arg-type]
 
@@ -46,19 +50,30 @@ def test_topic_round_trip() -> None:
     assert DeviceTopic.parse(str(topic)) == topic
 
 
-@pytest.mark.parametrize("bad", [
-    "campus/s1/hr_band/dev/reading/extra", "campus/s1/toaster/dev/reading",
-    "campus/s1/hr_band/dev/gossip", "other/s1/hr_band/dev/reading", "campus/s 1/hr_band/d/reading",
-    "campus/s1/hr_band/+/reading", "campus/s1/hr_band/#/reading", "campus//hr_band/d/reading",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "campus/s1/hr_band/dev/reading/extra",
+        "campus/s1/toaster/dev/reading",
+        "campus/s1/hr_band/dev/gossip",
+        "other/s1/hr_band/dev/reading",
+        "campus/s 1/hr_band/d/reading",
+        "campus/s1/hr_band/+/reading",
+        "campus/s1/hr_band/#/reading",
+        "campus//hr_band/d/reading",
+    ],
+)
 def test_topic_parse_rejects(bad: str) -> None:
     with pytest.raises(TopicError):
         DeviceTopic.parse(bad)
 
 
 def test_topic_helpers() -> None:
-    assert device_subscriptions("s1") == ["campus/s1/+/+/reading", "campus/s1/+/+/event",
-                                          "campus/s1/+/+/status"]
+    assert device_subscriptions("s1") == [
+        "campus/s1/+/+/reading",
+        "campus/s1/+/+/event",
+        "campus/s1/+/+/status",
+    ]
     assert dead_letter_topic("s1") == "campus/s1/deadletter"
     assert cmd_topic("s1", "box-1") == "campus/s1/edge/box-1/cmd/config"
     with pytest.raises(TopicError):
@@ -73,30 +88,45 @@ def test_reading_message_json_round_trip() -> None:
 
 
 def test_event_message_round_trip() -> None:
-    msg = EventMessage(device_id="rope-1", kind=DeviceKind.JUMP_ROPE, seq=0, ts=TS,
-                       time_quality=TimeQuality.ESTIMATED,
-                       event=Event(type="rope_test",
-                                   readings=[Reading(metric=Metric.ROPE_COUNT, value=151,
-                                                     unit=Unit.COUNT)],
-                                   attributes={"mode": "countdown_time", "duration_s": 60}))
+    msg = EventMessage(
+        device_id="rope-1",
+        kind=DeviceKind.JUMP_ROPE,
+        seq=0,
+        ts=TS,
+        time_quality=TimeQuality.ESTIMATED,
+        event=Event(
+            type="rope_test",
+            readings=[Reading(metric=Metric.ROPE_COUNT, value=151, unit=Unit.COUNT)],
+            attributes={"mode": "countdown_time", "duration_s": 60},
+        ),
+    )
     assert EventMessage.model_validate_json(msg.model_dump_json()) == msg
 
 
 def test_status_round_trip() -> None:
-    status = Status(device_id="box-1", kind=DeviceKind.EDGE, state="online",  # type: ignore[arg-type]
-                    firmware="1.2.0", battery_pct=88.5, model_versions={"pose": "full-1"})
+    status = Status(
+        device_id="box-1",
+        kind=DeviceKind.EDGE,
+        state="online",  # type: ignore[arg-type]
+        firmware="1.2.0",
+        battery_pct=88.5,
+        model_versions={"pose": "full-1"},
+    )
     assert Status.model_validate_json(status.model_dump_json()) == status
 
 
-@pytest.mark.parametrize("override, field", [
-    ({"seq": -1}, "seq"),
-    ({"seq": "7"}, "seq"),
-    ({"ts": datetime(2026, 9, 1, 8, 0)}, "ts"),
-    ({"device_id": "has space"}, "device_id"),
-    ({"readings": []}, "readings"),
-    ({"time_quality": "sundial"}, "time_quality"),
-    ({"v": 2}, "v"),
-])
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ({"seq": -1}, "seq"),
+        ({"seq": "7"}, "seq"),
+        ({"ts": datetime(2026, 9, 1, 8, 0)}, "ts"),
+        ({"device_id": "has space"}, "device_id"),
+        ({"readings": []}, "readings"),
+        ({"time_quality": "sundial"}, "time_quality"),
+        ({"v": 2}, "v"),
+    ],
+)
 def test_reading_message_rejects(override: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as info:
         reading_message(**override)
@@ -121,26 +151,33 @@ def test_timestamps_are_utc() -> None:
     assert msg.ts.tzinfo is UTC
 
 
-@pytest.mark.parametrize("metric, value, unit, expected", [
-    (Metric.BODY_TEMPERATURE, 98.6, Unit.FAHRENHEIT, 37.0),
-    (Metric.RR_INTERVAL, 750, Unit.MILLISECOND, 0.75),
-    (Metric.ENERGY_EXPENDED, 10, Unit.KILOCALORIE, 41.84),
-    (Metric.ACUITY_UNCORRECTED_LEFT, 0.8, Unit.DECIMAL_ACUITY, 4.9),
-    (Metric.HEART_RATE, 120, Unit.BPM, 120),
-])
-def test_normalize_converts_to_canonical_units(metric: Metric, value: float, unit: Unit,
-                                               expected: float) -> None:
+@pytest.mark.parametrize(
+    "metric, value, unit, expected",
+    [
+        (Metric.BODY_TEMPERATURE, 98.6, Unit.FAHRENHEIT, 37.0),
+        (Metric.RR_INTERVAL, 750, Unit.MILLISECOND, 0.75),
+        (Metric.ENERGY_EXPENDED, 10, Unit.KILOCALORIE, 41.84),
+        (Metric.ACUITY_UNCORRECTED_LEFT, 0.8, Unit.DECIMAL_ACUITY, 4.9),
+        (Metric.HEART_RATE, 120, Unit.BPM, 120),
+    ],
+)
+def test_normalize_converts_to_canonical_units(
+    metric: Metric, value: float, unit: Unit, expected: float
+) -> None:
     converted, canonical = normalize(metric, value, unit)
     assert converted == pytest.approx(expected, abs=0.01)
     assert canonical is not unit or unit is Unit.BPM
 
 
-@pytest.mark.parametrize("metric, value, unit", [
-    (Metric.HEART_RATE, 400, Unit.BPM),
-    (Metric.BODY_TEMPERATURE, 37, Unit.BPM),
-    (Metric.BODY_TEMPERATURE, 150, Unit.FAHRENHEIT),
-    (Metric.BATTERY, -1, Unit.PERCENT),
-])
+@pytest.mark.parametrize(
+    "metric, value, unit",
+    [
+        (Metric.HEART_RATE, 400, Unit.BPM),
+        (Metric.BODY_TEMPERATURE, 37, Unit.BPM),
+        (Metric.BODY_TEMPERATURE, 150, Unit.FAHRENHEIT),
+        (Metric.BATTERY, -1, Unit.PERCENT),
+    ],
+)
 def test_normalize_rejects(metric: Metric, value: float, unit: Unit) -> None:
     with pytest.raises(UnitError):
         normalize(metric, value, unit)
@@ -155,7 +192,8 @@ def test_exported_schema_is_current() -> None:
 
 
 def test_export_check_outside_the_project_says_where_it_looked(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from campusedge.cli import main
 
     assert main(["contract", "export", "--check", "--out", str(tmp_path / "nowhere")]) == 2
@@ -175,19 +213,26 @@ def test_a_status_on_the_wire_carries_later_fields_only_when_set() -> None:
     first = set(Status.model_fields) - later
     box = Status(device_id="box-1", kind=DeviceKind.EDGE, state=DeviceState.OFFLINE)
     assert set(json.loads(box.wire())) <= first
-    band = Status(device_id="hr-01", kind=DeviceKind.HR_BAND, state=DeviceState.ONLINE,
-                  edge_id="box-1")
+    band = Status(
+        device_id="hr-01", kind=DeviceKind.HR_BAND, state=DeviceState.ONLINE, edge_id="box-1"
+    )
     assert set(json.loads(band.wire())) - first == {"edge_id"}
-    gate = Status(device_id="gate-1", kind=DeviceKind.TEMP_GATE, state=DeviceState.OFFLINE,
-                  clock_offset_s=0.0, stopped=True)
+    gate = Status(
+        device_id="gate-1",
+        kind=DeviceKind.TEMP_GATE,
+        state=DeviceState.OFFLINE,
+        clock_offset_s=0.0,
+        stopped=True,
+    )
     assert set(json.loads(gate.wire())) - first == {"clock_offset_s", "stopped"}
     # What goes out reads back as the same status.
     for status in (box, band, gate):
         assert Status.model_validate_json(status.wire()) == status
 
 
-def test_export_check_fails_on_a_stale_schema(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_check_fails_on_a_stale_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from campusedge.cli import main
 
     out = tmp_path / "contract"

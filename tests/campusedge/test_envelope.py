@@ -20,8 +20,12 @@ TOPIC = DeviceTopic.parse("campus/s1/hr_band/hr-1/reading")
 
 def payload(**over: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "v": 1, "device_id": "hr-1", "kind": "hr_band", "seq": 1,
-        "ts": "2026-09-01T07:59:58Z", "time_quality": "synced",
+        "v": 1,
+        "device_id": "hr-1",
+        "kind": "hr_band",
+        "seq": 1,
+        "ts": "2026-09-01T07:59:58Z",
+        "time_quality": "synced",
         "readings": [{"metric": "heart_rate", "value": 120, "unit": "bpm"}],
     }
     body.update(over)
@@ -40,50 +44,79 @@ def test_valid_reading_is_normalized() -> None:
 
 
 def test_event_and_status() -> None:
-    body = payload(event={"type": "rope_test", "readings": [
-        {"metric": "rope_count", "value": 150, "unit": "count"}]})
+    body = payload(
+        event={
+            "type": "rope_test",
+            "readings": [{"metric": "rope_count", "value": 150, "unit": "count"}],
+        }
+    )
     del body["readings"]
     event = parse(body, DeviceTopic.parse("campus/s1/hr_band/hr-1/event"))
     assert isinstance(event, EventMessage)
-    status = parse({"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "offline"},
-                   DeviceTopic.parse("campus/s1/hr_band/hr-1/status"))
+    status = parse(
+        {"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "offline"},
+        DeviceTopic.parse("campus/s1/hr_band/hr-1/status"),
+    )
     assert isinstance(status, Status)
 
 
-@pytest.mark.parametrize("raw, reason", [
-    (b"not json at all", "not_json"),
-    (b"\xff\xfe\x00", "not_json"),
-    (b'{"v": 1, "seq": NaN}', "non_finite"),
-    (b'{"v": 1, "seq": Infinity}', "non_finite"),
-    (b"[1, 2, 3]", "invalid"),
-    (json.dumps(payload(v=True)).encode(), "unsupported_version"),
-    (json.dumps(payload(v=2)).encode(), "unsupported_version"),
-    (json.dumps(payload(v=None)).encode(), "unsupported_version"),
-    (json.dumps(payload(v="1")).encode(), "unsupported_version"),
-    # No `v` at all is version 1 by default: what is wrong is the schema, not the version.
-    (json.dumps({k: v for k, v in payload(seq="one").items() if k != "v"}).encode(), "invalid"),
-    (b'{"state": "maybe"}', "invalid"),
-    (json.dumps(payload(seq="one")).encode(), "invalid"),
-    (json.dumps(payload(seq=-5)).encode(), "invalid"),
-    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": "fast", "unit": "bpm"}]))
-     .encode(), "invalid"),
-    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 900, "unit": "bpm"}]))
-     .encode(), "out_of_range"),
-    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 90, "unit": "degC"}]))
-     .encode(), "out_of_range"),
-    (json.dumps(payload(ts="2026-09-01T09:00:00Z")).encode(), "future_timestamp"),
-    (json.dumps(payload(device_id="hr-2")).encode(), "topic_mismatch"),
-    (b"{" + b" " * 70_000 + b"}", "too_large"),
-    # Poison payloads that once escaped as ValueError/OverflowError and stalled ingest.
-    (b'{"v": 1, "seq": ' + b"7" * 5000 + b"}", "invalid"),
-    (json.dumps(payload(ts="0001-01-01T00:00:00+23:59")).encode(), "invalid"),
-    (json.dumps(payload(ts="9999-12-31T23:59:59-23:59")).encode(), "invalid"),
-    (json.dumps(payload(ts="1900-01-01T00:00:00Z")).encode(), "invalid"),
-    (json.dumps(payload(readings=[{"metric": "heart_rate", "value": 10**400, "unit": "bpm"}]))
-     .encode(), "invalid"),
-    (json.dumps(payload(readings=[{"metric": "rr_interval", "value": -(10**400), "unit": "ms"}]))
-     .encode(), "invalid"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"not json at all", "not_json"),
+        (b"\xff\xfe\x00", "not_json"),
+        (b'{"v": 1, "seq": NaN}', "non_finite"),
+        (b'{"v": 1, "seq": Infinity}', "non_finite"),
+        (b"[1, 2, 3]", "invalid"),
+        (json.dumps(payload(v=True)).encode(), "unsupported_version"),
+        (json.dumps(payload(v=2)).encode(), "unsupported_version"),
+        (json.dumps(payload(v=None)).encode(), "unsupported_version"),
+        (json.dumps(payload(v="1")).encode(), "unsupported_version"),
+        # No `v` at all is version 1 by default: what is wrong is the schema, not the version.
+        (json.dumps({k: v for k, v in payload(seq="one").items() if k != "v"}).encode(), "invalid"),
+        (b'{"state": "maybe"}', "invalid"),
+        (json.dumps(payload(seq="one")).encode(), "invalid"),
+        (json.dumps(payload(seq=-5)).encode(), "invalid"),
+        (
+            json.dumps(
+                payload(readings=[{"metric": "heart_rate", "value": "fast", "unit": "bpm"}])
+            ).encode(),
+            "invalid",
+        ),
+        (
+            json.dumps(
+                payload(readings=[{"metric": "heart_rate", "value": 900, "unit": "bpm"}])
+            ).encode(),
+            "out_of_range",
+        ),
+        (
+            json.dumps(
+                payload(readings=[{"metric": "heart_rate", "value": 90, "unit": "degC"}])
+            ).encode(),
+            "out_of_range",
+        ),
+        (json.dumps(payload(ts="2026-09-01T09:00:00Z")).encode(), "future_timestamp"),
+        (json.dumps(payload(device_id="hr-2")).encode(), "topic_mismatch"),
+        (b"{" + b" " * 70_000 + b"}", "too_large"),
+        # Poison payloads that once escaped as ValueError/OverflowError and stalled ingest.
+        (b'{"v": 1, "seq": ' + b"7" * 5000 + b"}", "invalid"),
+        (json.dumps(payload(ts="0001-01-01T00:00:00+23:59")).encode(), "invalid"),
+        (json.dumps(payload(ts="9999-12-31T23:59:59-23:59")).encode(), "invalid"),
+        (json.dumps(payload(ts="1900-01-01T00:00:00Z")).encode(), "invalid"),
+        (
+            json.dumps(
+                payload(readings=[{"metric": "heart_rate", "value": 10**400, "unit": "bpm"}])
+            ).encode(),
+            "invalid",
+        ),
+        (
+            json.dumps(
+                payload(readings=[{"metric": "rr_interval", "value": -(10**400), "unit": "ms"}])
+            ).encode(),
+            "invalid",
+        ),
+    ],
+)
 def test_malformed_payloads_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(EnvelopeError) as info:
         parse_message(TOPIC, raw, now=NOW, future_tolerance=timedelta(minutes=5))
@@ -115,15 +148,22 @@ def test_list_payload_reason_names_the_problem() -> None:
 # Integers beyond the float range are valid JSON; they once escaped as OverflowError.
 big_integers = st.sampled_from([2**63, -(2**63) - 1, 10**400, -(10**400)])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | big_integers | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | big_integers
+    | st.floats(allow_nan=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20)
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
-CHANNEL_TOPICS = [DeviceTopic.parse(f"campus/s1/hr_band/hr-1/{c}")
-                  for c in ("reading", "event", "status")]
+CHANNEL_TOPICS = [
+    DeviceTopic.parse(f"campus/s1/hr_band/hr-1/{c}") for c in ("reading", "event", "status")
+]
 
 
 @settings(max_examples=300, deadline=None)
@@ -143,8 +183,16 @@ def test_fuzz_mutated_envelopes(fields: dict[str, object]) -> None:
     try:
         parse(body)
     except EnvelopeError as exc:
-        assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
-                              "future_timestamp", "too_large", "non_finite", "not_json"}
+        assert exc.reason in {
+            "invalid",
+            "unsupported_version",
+            "out_of_range",
+            "topic_mismatch",
+            "future_timestamp",
+            "too_large",
+            "non_finite",
+            "not_json",
+        }
 
 
 def valid_body(channel: str) -> dict[str, object]:
@@ -156,25 +204,48 @@ def valid_body(channel: str) -> dict[str, object]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(CHANNEL_TOPICS[1:]),
-       st.dictionaries(st.sampled_from([*list(payload()), "event", "state", "firmware",
-                                        "battery_pct", "model_versions", "extra"]),
-                       json_values, max_size=3))
-def test_fuzz_mutated_events_and_statuses(topic: DeviceTopic,
-                                          fields: dict[str, object]) -> None:
+@given(
+    st.sampled_from(CHANNEL_TOPICS[1:]),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                *list(payload()),
+                "event",
+                "state",
+                "firmware",
+                "battery_pct",
+                "model_versions",
+                "extra",
+            ]
+        ),
+        json_values,
+        max_size=3,
+    ),
+)
+def test_fuzz_mutated_events_and_statuses(topic: DeviceTopic, fields: dict[str, object]) -> None:
     body = valid_body(topic.channel.value)
     assert parse(body, topic) is not None  # the unmutated body is valid
     body.update(fields)
     try:
         parse(body, topic)
     except EnvelopeError as exc:
-        assert exc.reason in {"invalid", "unsupported_version", "out_of_range", "topic_mismatch",
-                              "future_timestamp", "too_large", "non_finite", "not_json"}
+        assert exc.reason in {
+            "invalid",
+            "unsupported_version",
+            "out_of_range",
+            "topic_mismatch",
+            "future_timestamp",
+            "too_large",
+            "non_finite",
+            "not_json",
+        }
 
 
 offset_times = st.builds(
     lambda when, minutes: when.replace(tzinfo=timezone(timedelta(minutes=minutes))),
-    st.datetimes(), st.integers(-1439, 1439))
+    st.datetimes(),
+    st.integers(-1439, 1439),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -188,19 +259,33 @@ def test_fuzz_timestamps_of_any_year_and_offset(topic: DeviceTopic, when: dateti
         assert exc.reason in {"invalid", "future_timestamp"}
     else:
         assert isinstance(msg, ReadingMessage | EventMessage | Status) and msg.ts is not None
-        assert datetime(1970, 1, 1, tzinfo=UTC) <= msg.ts <= NOW + timedelta(minutes=5) or \
-            isinstance(msg, Status)
+        assert datetime(1970, 1, 1, tzinfo=UTC) <= msg.ts <= NOW + timedelta(
+            minutes=5
+        ) or isinstance(msg, Status)
 
 
-METRIC_UNITS = [("heart_rate", "bpm"), ("rr_interval", "ms"), ("rr_interval", "s"),
-                ("body_temperature", "degF"), ("body_temperature", "degC"),
-                ("energy_expended", "kcal"), ("battery", "%"), ("rope_count", "count")]
+METRIC_UNITS = [
+    ("heart_rate", "bpm"),
+    ("rr_interval", "ms"),
+    ("rr_interval", "s"),
+    ("body_temperature", "degF"),
+    ("body_temperature", "degC"),
+    ("energy_expended", "kcal"),
+    ("battery", "%"),
+    ("rope_count", "count"),
+]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(METRIC_UNITS),
-                          st.integers() | big_integers | st.floats(allow_nan=False)),
-                min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(METRIC_UNITS), st.integers() | big_integers | st.floats(allow_nan=False)
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
 def test_fuzz_reading_values(values: list[tuple[tuple[str, str], object]]) -> None:
     readings = [{"metric": m, "value": v, "unit": u} for (m, u), v in values]
     try:

@@ -39,12 +39,16 @@ def load_cases(driver: str | None = None) -> list[Case]:
         cfg = folder / "config.json"
         exp = folder / "expected.json"
         err = folder / "expected.err"
-        cases.append(Case(
-            driver=name, name=folder.name, data=data,
-            config=json.loads(cfg.read_text()) if cfg.exists() else {},
-            expected=json.loads(exp.read_text()) if exp.exists() else None,
-            error=err.read_text().strip() if err.exists() else None,
-        ))
+        cases.append(
+            Case(
+                driver=name,
+                name=folder.name,
+                data=data,
+                config=json.loads(cfg.read_text()) if cfg.exists() else {},
+                expected=json.loads(exp.read_text()) if exp.exists() else None,
+                error=err.read_text().strip() if err.exists() else None,
+            )
+        )
     return cases
 
 
@@ -52,9 +56,11 @@ def as_plain(d: Decoded) -> dict[str, Any]:
     """A decoded item in the same plain form as expected.json."""
     event = None
     if d.event is not None:
-        event = {"type": d.event.type,
-                 "readings": [[r.metric.value, r.value, r.unit.value] for r in d.event.readings],
-                 "attributes": dict(d.event.attributes)}
+        event = {
+            "type": d.event.type,
+            "readings": [[r.metric.value, r.value, r.unit.value] for r in d.event.readings],
+            "attributes": dict(d.event.attributes),
+        }
     return {
         "source": d.source,
         "readings": [[r.metric.value, r.value, r.unit.value] for r in d.readings],

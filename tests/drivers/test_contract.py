@@ -80,15 +80,18 @@ def test_every_driver_has_a_device_model() -> None:
 
 def test_config_typo_is_named(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("kind: device_model\ndriver: jump_rope\nmodel: X\nfirmware: '1'\n"
-                    "has_rtc: false\nconfig: {baudrat: 9600}\n")
+    path.write_text(
+        "kind: device_model\ndriver: jump_rope\nmodel: X\nfirmware: '1'\n"
+        "has_rtc: false\nconfig: {baudrat: 9600}\n"
+    )
     with pytest.raises(ConfigError, match=r"bad.yaml.*baudrat"):
         load_model(path)
 
 
 def test_unknown_driver_is_named(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("kind: device_model\ndriver: toaster\nmodel: X\nfirmware: '1'\n"
-                    "has_rtc: false\n")
+    path.write_text(
+        "kind: device_model\ndriver: toaster\nmodel: X\nfirmware: '1'\nhas_rtc: false\n"
+    )
     with pytest.raises(ConfigError, match="unknown driver 'toaster'"):
         load_model(path)

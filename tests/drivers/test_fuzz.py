@@ -30,8 +30,7 @@ def test_decode_random_bytes_raises_only_decode_error(name: str, data: bytes) ->
 
 
 @FAST
-@given(name=st.sampled_from(sorted(DRIVERS)),
-       chunks=st.lists(st.binary(max_size=80), max_size=20))
+@given(name=st.sampled_from(sorted(DRIVERS)), chunks=st.lists(st.binary(max_size=80), max_size=20))
 def test_framer_and_decoder_survive_any_stream(name: str, chunks: list[bytes]) -> None:
     driver = DRIVERS[name]
     cfg = driver.Config()
@@ -65,17 +64,22 @@ def test_hr_band_round_trip(m: hr_band.Measurement) -> None:
 
 
 realtimes = st.builds(
-    jump_rope.Realtime, rope=st.integers(0, 0xFFFE), packet=st.integers(0, 255),
-    base_ms=st.integers(0, 2**32 - 1), status=st.sampled_from(list(jump_rope.Status)),
-    mode=st.sampled_from(list(jump_rope.Mode)), set_value=st.integers(0, 0xFFFF),
-    elapsed_s=st.integers(0, 0xFFFF), count=st.integers(0, 0xFFFF),
-    battery_pct=st.integers(0, 100))
+    jump_rope.Realtime,
+    rope=st.integers(0, 0xFFFE),
+    packet=st.integers(0, 255),
+    base_ms=st.integers(0, 2**32 - 1),
+    status=st.sampled_from(list(jump_rope.Status)),
+    mode=st.sampled_from(list(jump_rope.Mode)),
+    set_value=st.integers(0, 0xFFFF),
+    elapsed_s=st.integers(0, 0xFFFF),
+    count=st.integers(0, 0xFFFF),
+    battery_pct=st.integers(0, 100),
+)
 
 
 @FAST
 @given(rt=realtimes, flip=st.integers(0, 10_000))
-def test_rope_frames_round_trip_and_reject_corruption(
-        rt: jump_rope.Realtime, flip: int) -> None:
+def test_rope_frames_round_trip_and_reject_corruption(rt: jump_rope.Realtime, flip: int) -> None:
     frame = rt.encode()
     assert jump_rope.parse(frame) == rt
     bad = bytearray(frame)
@@ -102,12 +106,18 @@ def test_rope_framer_resynchronises(garbage: bytes) -> None:
 
 
 @FAST
-@given(seq=st.integers(0, 10**9), temp=st.floats(30, 43), amb=st.floats(-20, 40),
-       site=st.sampled_from("FW"), decision=st.sampled_from("PD"),
-       subject=st.from_regex(r"[CF]-[0-9A-F]{8,32}", fullmatch=True),
-       ms=st.integers(0, 10**12))
-def test_gate_round_trip(seq: int, temp: float, amb: float, site: str, decision: str,
-                         subject: str, ms: int) -> None:
+@given(
+    seq=st.integers(0, 10**9),
+    temp=st.floats(30, 43),
+    amb=st.floats(-20, 40),
+    site=st.sampled_from("FW"),
+    decision=st.sampled_from("PD"),
+    subject=st.from_regex(r"[CF]-[0-9A-F]{8,32}", fullmatch=True),
+    ms=st.integers(0, 10**12),
+)
+def test_gate_round_trip(
+    seq: int, temp: float, amb: float, site: str, decision: str, subject: str, ms: int
+) -> None:
     when = datetime.fromtimestamp(1.7e9 + ms / 1000, UTC)
     line = temp_gate.encode(seq, when, subject, site, temp, amb, decision)
     [d] = temp_gate.TempGate().decode(line, temp_gate.Config())
@@ -118,18 +128,26 @@ def test_gate_round_trip(seq: int, temp: float, amb: float, site: str, decision:
 
 acuity = st.none() | st.integers(30, 53).map(lambda v: v / 10)
 refraction = st.none() | st.builds(
-    vision_screener.Refraction, sphere=st.integers(-80, 40).map(lambda v: v / 4),
-    cylinder=st.integers(-16, 16).map(lambda v: v / 4), axis=st.integers(0, 180))
+    vision_screener.Refraction,
+    sphere=st.integers(-80, 40).map(lambda v: v / 4),
+    cylinder=st.integers(-16, 16).map(lambda v: v / 4),
+    axis=st.integers(0, 180),
+)
 
 
 @FAST
-@given(ua=st.tuples(acuity, acuity), ca=st.tuples(acuity, acuity),
-       ref=st.tuples(refraction, refraction), rec_no=st.integers(0, 10**9))
-def test_screening_round_trip(ua: tuple[float | None, float | None],
-                              ca: tuple[float | None, float | None],
-                              ref: tuple[vision_screener.Refraction | None,
-                                         vision_screener.Refraction | None],
-                              rec_no: int) -> None:
+@given(
+    ua=st.tuples(acuity, acuity),
+    ca=st.tuples(acuity, acuity),
+    ref=st.tuples(refraction, refraction),
+    rec_no=st.integers(0, 10**9),
+)
+def test_screening_round_trip(
+    ua: tuple[float | None, float | None],
+    ca: tuple[float | None, float | None],
+    ref: tuple[vision_screener.Refraction | None, vision_screener.Refraction | None],
+    rec_no: int,
+) -> None:
     rec = vision_screener.Record(rec_no, "S-00112233", ua, ca, ref)
     line = vision_screener.encode(rec)
     try:
@@ -147,8 +165,9 @@ def test_screening_round_trip(ua: tuple[float | None, float | None],
 @FAST
 @given(noise=st.lists(st.binary(max_size=30), min_size=1, max_size=5))
 def test_gate_lines_survive_noise_between_them(noise: list[bytes]) -> None:
-    line = temp_gate.encode(7, datetime(2026, 9, 1, 7, 0, tzinfo=UTC), "C-0011AABB", "F", 36.5,
-                            15.0, "P")
+    line = temp_gate.encode(
+        7, datetime(2026, 9, 1, 7, 0, tzinfo=UTC), "C-0011AABB", "F", 36.5, 15.0, "P"
+    )
     driver = temp_gate.TempGate()
     framer = driver.framer(temp_gate.Config())
     stream = b"".join(n + b"\n" + line for n in noise)
@@ -162,11 +181,16 @@ def test_gate_lines_survive_noise_between_them(noise: list[bytes]) -> None:
 
 
 @FAST
-@given(rope=st.integers(0, 0xFFFF), mode=st.sampled_from(list(jump_rope.Mode)),
-       action=st.sampled_from(list(jump_rope.Action)), set_value=st.integers(1, 0xFFFF),
-       unix_s=st.integers(0, 2**32 - 1))
-def test_rope_commands_round_trip(rope: int, mode: jump_rope.Mode, action: jump_rope.Action,
-                                  set_value: int, unix_s: int) -> None:
+@given(
+    rope=st.integers(0, 0xFFFF),
+    mode=st.sampled_from(list(jump_rope.Mode)),
+    action=st.sampled_from(list(jump_rope.Action)),
+    set_value=st.integers(1, 0xFFFF),
+    unix_s=st.integers(0, 2**32 - 1),
+)
+def test_rope_commands_round_trip(
+    rope: int, mode: jump_rope.Mode, action: jump_rope.Action, set_value: int, unix_s: int
+) -> None:
     value = 0 if mode == jump_rope.Mode.FREE else set_value
     control = jump_rope.parse_command(jump_rope.encode_control(action, mode, value, rope))
     assert control == jump_rope.Control(rope, mode, action, value)

@@ -10,13 +10,16 @@ from pydantic import ValidationError
 from drivers.pe_station import Config, SourceError, SourceKind, parse_source
 
 
-@pytest.mark.parametrize(("text", "kind", "index"), [
-    ("usb:0", SourceKind.USB, 0),
-    ("usb:12", SourceKind.USB, 12),
-    ("rtsp://192.0.2.10:554/stream1", SourceKind.RTSP, None),
-    ("file:/data/lesson.mp4", SourceKind.FILE, None),
-    ("/data/lesson.MP4", SourceKind.FILE, None),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "index"),
+    [
+        ("usb:0", SourceKind.USB, 0),
+        ("usb:12", SourceKind.USB, 12),
+        ("rtsp://192.0.2.10:554/stream1", SourceKind.RTSP, None),
+        ("file:/data/lesson.mp4", SourceKind.FILE, None),
+        ("/data/lesson.MP4", SourceKind.FILE, None),
+    ],
+)
 def test_sources(text: str, kind: SourceKind, index: int | None) -> None:
     src = parse_source(text)
     assert (src.kind, src.index) == (kind, index)

@@ -21,9 +21,19 @@ class BandSimulator:
     def __init__(self, bands: int, *args: str) -> None:
         self.addresses = [address(i + 1) for i in range(bands)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from campusedge.cli import main; raise SystemExit(main())",
-             "simulate", "ble-bands", "--bands", str(bands), *args],
-            stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-c",
+                "from campusedge.cli import main; raise SystemExit(main())",
+                "simulate",
+                "ble-bands",
+                "--bands",
+                str(bands),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline()
         if not first:
@@ -46,8 +56,11 @@ class BandSimulator:
 
     def seen(self, event: str, addr: str | None = None) -> list[Event]:
         with self._lock:
-            return [e for e in self.events
-                    if e["event"] == event and (addr is None or e.get("address") == addr)]
+            return [
+                e
+                for e in self.events
+                if e["event"] == event and (addr is None or e.get("address") == addr)
+            ]
 
     def wait_for(self, check: Callable[[], bool], timeout_s: float) -> bool:
         end = time.monotonic() + timeout_s

@@ -10,9 +10,15 @@ from edge.config import BoxConfig, load_box
 
 
 def write_box(tmp: Path, devices: list[dict[str, object]], **box: object) -> BoxConfig:
-    data = {"kind": "edge_box", "edge_id": "test-box", "school": "test-school",
-            "buffer": {"path": str(tmp / "buffer.db")}, "status_interval_s": 1,
-            "devices": devices, **box}
+    data = {
+        "kind": "edge_box",
+        "edge_id": "test-box",
+        "school": "test-school",
+        "buffer": {"path": str(tmp / "buffer.db")},
+        "status_interval_s": 1,
+        "devices": devices,
+        **box,
+    }
     path = tmp / "box.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_box(path)

@@ -21,8 +21,7 @@ class Collector:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> Collector:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                        clean_session=False)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False)
         pw = self.settings.password.get_secret_value() if self.settings.password else None
         c.username_pw_set(self.settings.username, pw)
         c.on_connect = lambda cl, u, f, rc, p: [cl.subscribe(t, qos=1) for t in self.topics]

@@ -32,30 +32,49 @@ pytestmark = pytest.mark.mosquitto
 
 def _parsed(messages: list[tuple[str, bytes, bool]]) -> list[object]:
     now = datetime.now(UTC)
-    return [parse_message(DeviceTopic.parse(t), p, now=now) for t, p, _ in messages
-            if DeviceTopic.parse(t).kind.value != "edge"]
+    return [
+        parse_message(DeviceTopic.parse(t), p, now=now)
+        for t, p, _ in messages
+        if DeviceTopic.parse(t).kind.value != "edge"
+    ]
 
 
 def _start(agent: EdgeAgent, duration_s: float | None = None) -> threading.Thread:
-    t = threading.Thread(target=agent.run, kwargs={"duration_s": duration_s, "drain_s": 10},
-                         daemon=True)
+    t = threading.Thread(
+        target=agent.run, kwargs={"duration_s": duration_s, "drain_s": 10}, daemon=True
+    )
     t.start()
     return t
 
 
-def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
-                                                      mqtt_settings: MqttSettings) -> None:
+def test_devices_reach_the_broker_stamped_and_cleaned(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "school-devs"
     col = Collector(mqtt_settings, [f"campus/{school}/#"], client_id="c-devs").start()
     ropes, gate, ble = PtyLink(), PtyLink(), StreamServer()
-    box = write_box(tmp_path, [
-        {"id": "ropes", "model": "jump_rope_ce_rbs2",
-         "transport": {"type": "serial", "port": ropes.port}, "ids": {"1": "rope-01"}},
-        {"id": "gate", "model": "temp_gate_ce_tg100",
-         "transport": {"type": "serial", "port": gate.port}},
-        {"id": "bands", "model": "hr_band_ce_hrb40",
-         "transport": {"type": "ble_sim", "port": ble.port}},
-    ], school=school)
+    box = write_box(
+        tmp_path,
+        [
+            {
+                "id": "ropes",
+                "model": "jump_rope_ce_rbs2",
+                "transport": {"type": "serial", "port": ropes.port},
+                "ids": {"1": "rope-01"},
+            },
+            {
+                "id": "gate",
+                "model": "temp_gate_ce_tg100",
+                "transport": {"type": "serial", "port": gate.port},
+            },
+            {
+                "id": "bands",
+                "model": "hr_band_ce_hrb40",
+                "transport": {"type": "ble_sim", "port": ble.port},
+            },
+        ],
+        school=school,
+    )
     agent = EdgeAgent(box, mqtt_settings)
     started_ms = time.time_ns() // 1_000_000
     runner = _start(agent)
@@ -66,7 +85,8 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
     bands = [Band(i, rng) for i in range(2)]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not (
-            ble.connected and all(r.online for r in agent.runners.values())):
+        ble.connected and all(r.online for r in agent.runners.values())
+    ):
         time.sleep(0.05)
     time.sleep(0.3)  # pyserial flushes its input right after opening the port
     commands = b""
@@ -96,7 +116,8 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
         assert isinstance(m, ReadingMessage | EventMessage)
         by_device[m.device_id].append(m)
     assert {"rope-01", "ropes-2", "gate", "bands-CE5E00000000", "bands-CE5E00000001"} <= set(
-        by_device)
+        by_device
+    )
     for device, items in by_device.items():
         # A fresh buffer numbers each device from the wall clock in ms, then one by one.
         first = items[0].seq
@@ -117,8 +138,9 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
     assert results and results[0].event.type == "rope_result"
     # The agent set the ropes' clock when it opened the base station.
     assert commands.startswith(b"\xa5\x07\x80\xff\xff")
-    statuses = [Status.model_validate_json(p) for t, p, _ in col.snapshot()
-                if t.endswith("/status")]
+    statuses = [
+        Status.model_validate_json(p) for t, p, _ in col.snapshot() if t.endswith("/status")
+    ]
     assert any(s.device_id == "rope-01" and s.battery_pct is not None for s in statuses)
     assert statuses[-1].device_id == "test-box" and statuses[-1].state == "offline"
     # Only the gate has a real-time clock: the ropes' base station counts uptime and the
@@ -131,21 +153,31 @@ def test_devices_reach_the_broker_stamped_and_cleaned(tmp_path: Path,
     # Every device says which box it is reached through (the box's last will is the box's).
     assert {s.edge_id for s in statuses if s.kind.value != "edge"} == {"test-box"}
     assert all(s.edge_id is None for s in statuses if s.kind.value == "edge")
-    gate_offsets = [s.clock_offset_s for s in statuses
-                    if s.device_id == "gate" and s.clock_offset_s is not None]
+    gate_offsets = [
+        s.clock_offset_s for s in statuses if s.device_id == "gate" and s.clock_offset_s is not None
+    ]
     assert gate_offsets and all(-3602 < o < -3598 for o in gate_offsets)
 
 
-def test_broker_outage_loses_nothing_and_keeps_order(tmp_path: Path,
-                                                     own_mosquitto: MosquittoProcess) -> None:
+def test_broker_outage_loses_nothing_and_keeps_order(
+    tmp_path: Path, own_mosquitto: MosquittoProcess
+) -> None:
     settings = mqtt_settings_for(own_mosquitto)
     school = "school-outage"
     col = Collector(settings, [f"campus/{school}/+/+/reading"], client_id="c-out").start()
     assert col.wait_for(lambda ms: col._client.is_connected(), 5)
     link = PtyLink()
-    box = write_box(tmp_path, [{"id": "ropes", "model": "jump_rope_ce_rbs2",
-                                "transport": {"type": "serial", "port": link.port}}],
-                    school=school)
+    box = write_box(
+        tmp_path,
+        [
+            {
+                "id": "ropes",
+                "model": "jump_rope_ce_rbs2",
+                "transport": {"type": "serial", "port": link.port},
+            }
+        ],
+        school=school,
+    )
     agent = EdgeAgent(box, settings)
     runner = _start(agent)
     station = BaseStation(10, random.Random(9))
@@ -185,14 +217,23 @@ def test_broker_outage_loses_nothing_and_keeps_order(tmp_path: Path,
     assert agent.stats.buffered == 0 and agent.stats.connects >= 2
 
 
-def test_config_command_is_applied_and_reported(tmp_path: Path,
-                                                mqtt_settings: MqttSettings) -> None:
+def test_config_command_is_applied_and_reported(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "school-cmd"
     col = Collector(mqtt_settings, [f"campus/{school}/edge/+/status"], client_id="c-cmd").start()
     link = PtyLink()
-    box = write_box(tmp_path, [{"id": "ropes", "model": "jump_rope_ce_rbs2",
-                                "transport": {"type": "serial", "port": link.port}}],
-                    school=school)
+    box = write_box(
+        tmp_path,
+        [
+            {
+                "id": "ropes",
+                "model": "jump_rope_ce_rbs2",
+                "transport": {"type": "serial", "port": link.port},
+            }
+        ],
+        school=school,
+    )
     agent = EdgeAgent(box, mqtt_settings)
     runner = _start(agent)
 
@@ -210,14 +251,18 @@ def test_config_command_is_applied_and_reported(tmp_path: Path,
     rope_topic = cmd_topic(school, "test-box", "rope")
     col.publish(rope_topic, b'{"device": "ropes", "action": "jump", "mode": "free"}')
     assert col.wait_for(lambda ms: "rejected" in (((s := status(ms)) and s.detail) or ""), 5)
-    col.publish(rope_topic, b'{"device": "ropes", "action": "start", "mode": "countdown_count",'
-                            b' "set_value": 100, "rope": 3}')
-    assert col.wait_for(lambda ms: "rope start sent" in (((s := status(ms)) and s.detail) or ""),
-                        5)
+    col.publish(
+        rope_topic,
+        b'{"device": "ropes", "action": "start", "mode": "countdown_count",'
+        b' "set_value": 100, "rope": 3}',
+    )
+    assert col.wait_for(lambda ms: "rope start sent" in (((s := status(ms)) and s.detail) or ""), 5)
     sent = b""
     end = time.monotonic() + 3
-    while time.monotonic() < end and jr.encode_control(jr.Action.START, jr.Mode.COUNTDOWN_COUNT,
-                                                       100, 3) not in sent:
+    while (
+        time.monotonic() < end
+        and jr.encode_control(jr.Action.START, jr.Mode.COUNTDOWN_COUNT, 100, 3) not in sent
+    ):
         sent += link.read()
         time.sleep(0.05)
     assert jr.encode_control(jr.Action.START, jr.Mode.COUNTDOWN_COUNT, 100, 3) in sent
@@ -227,13 +272,20 @@ def test_config_command_is_applied_and_reported(tmp_path: Path,
 
 
 def test_a_restarted_agent_publishes_what_it_buffered_and_continues_the_sequence(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     from campusedge.broker import free_port
 
     school = "school-restart"
     link = PtyLink()
-    devices = [{"id": "ropes", "model": "jump_rope_ce_rbs2",
-                "transport": {"type": "serial", "port": link.port}, "ids": {"1": "rope-01"}}]
+    devices = [
+        {
+            "id": "ropes",
+            "model": "jump_rope_ce_rbs2",
+            "transport": {"type": "serial", "port": link.port},
+            "ids": {"1": "rope-01"},
+        }
+    ]
     box = write_box(tmp_path, devices, school=school)
     station = BaseStation(1, random.Random(2))
     station.start_all(jr.Mode.FREE, 0, 0)
@@ -268,7 +320,8 @@ def test_a_restarted_agent_publishes_what_it_buffered_and_continues_the_sequence
 
 
 def test_results_made_on_the_box_are_numbered_and_published(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     from campusedge.contract import Event, Reading, TimeQuality
     from campusedge.topics import DeviceKind
     from campusedge.units import Metric, Unit
@@ -278,24 +331,50 @@ def test_results_made_on_the_box_are_numbered_and_published(
     col = Collector(mqtt_settings, [f"campus/{school}/pe_station/#"], client_id="c-pe").start()
     assert col.wait_for(lambda ms: col._client.is_connected(), 5)
     gate = StreamServer()  # a box needs a device; this one stays silent
-    box = write_box(tmp_path, [{"id": "gate", "model": "temp_gate_ce_tg200",
-                                "transport": {"type": "tcp", "host": "127.0.0.1",
-                                              "port": gate.port}}],
-                    school=school)
+    box = write_box(
+        tmp_path,
+        [
+            {
+                "id": "gate",
+                "model": "temp_gate_ce_tg200",
+                "transport": {"type": "tcp", "host": "127.0.0.1", "port": gate.port},
+            }
+        ],
+        school=school,
+    )
     agent = EdgeAgent(box, mqtt_settings)
     runner = _start(agent)
     now = datetime.now(UTC)
     for count in (1, 2, 3):
-        agent.submit(Submitted("cam-1", DeviceKind.PE_STATION, now, TimeQuality.RECEIVED,
-                               readings=[Reading(metric=Metric.REP_COUNT, value=count,
-                                                 unit=Unit.COUNT)], firmware="pose-1"))
-    agent.submit(Submitted("cam-1", DeviceKind.PE_STATION, now, TimeQuality.RECEIVED,
-                           event=Event(type="pe_set", attributes={"exercise": "situp"})))
-    agent.submit(Submitted("not a valid id", DeviceKind.PE_STATION, now, TimeQuality.RECEIVED,
-                           readings=[Reading(metric=Metric.REP_COUNT, value=1,
-                                             unit=Unit.COUNT)]))
-    assert col.wait_for(lambda ms: sum(1 for t, _, _ in ms if not t.endswith("status")) >= 4,
-                        10)
+        agent.submit(
+            Submitted(
+                "cam-1",
+                DeviceKind.PE_STATION,
+                now,
+                TimeQuality.RECEIVED,
+                readings=[Reading(metric=Metric.REP_COUNT, value=count, unit=Unit.COUNT)],
+                firmware="pose-1",
+            )
+        )
+    agent.submit(
+        Submitted(
+            "cam-1",
+            DeviceKind.PE_STATION,
+            now,
+            TimeQuality.RECEIVED,
+            event=Event(type="pe_set", attributes={"exercise": "situp"}),
+        )
+    )
+    agent.submit(
+        Submitted(
+            "not a valid id",
+            DeviceKind.PE_STATION,
+            now,
+            TimeQuality.RECEIVED,
+            readings=[Reading(metric=Metric.REP_COUNT, value=1, unit=Unit.COUNT)],
+        )
+    )
+    assert col.wait_for(lambda ms: sum(1 for t, _, _ in ms if not t.endswith("status")) >= 4, 10)
     agent.stop_event.set()
     runner.join(20)
     col.stop()
@@ -303,23 +382,38 @@ def test_results_made_on_the_box_are_numbered_and_published(
     msgs = _parsed([m for m in col.snapshot() if not m[0].endswith("/status")])
     start = msgs[0].seq  # type: ignore[attr-defined]
     assert [(type(m).__name__, m.seq - start) for m in msgs] == [  # type: ignore[attr-defined]
-        ("ReadingMessage", 0), ("ReadingMessage", 1), ("ReadingMessage", 2),
-        ("EventMessage", 3)]
+        ("ReadingMessage", 0),
+        ("ReadingMessage", 1),
+        ("ReadingMessage", 2),
+        ("EventMessage", 3),
+    ]
     assert agent.stats.rejected == 1
-    statuses = [Status.model_validate_json(p) for t, p, _ in col.snapshot()
-                if t.endswith("/status")]
+    statuses = [
+        Status.model_validate_json(p) for t, p, _ in col.snapshot() if t.endswith("/status")
+    ]
     assert statuses and statuses[0].firmware == "pose-1" and statuses[0].state == "online"
 
 
 def test_a_clean_stop_publishes_stopped_statuses_and_no_fault(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "school-clean-stop"
-    col = Collector(mqtt_settings, [f"campus/{school}/+/+/status"],
-                    client_id="c-clean-stop").start()
+    col = Collector(
+        mqtt_settings, [f"campus/{school}/+/+/status"], client_id="c-clean-stop"
+    ).start()
     link = PtyLink()
-    box = write_box(tmp_path, [{"id": "ropes", "model": "jump_rope_ce_rbs2",
-                                "transport": {"type": "serial", "port": link.port},
-                                "ids": {"1": "rope-01"}}], school=school)
+    box = write_box(
+        tmp_path,
+        [
+            {
+                "id": "ropes",
+                "model": "jump_rope_ce_rbs2",
+                "transport": {"type": "serial", "port": link.port},
+                "ids": {"1": "rope-01"},
+            }
+        ],
+        school=school,
+    )
     station = BaseStation(1, random.Random(3))
     station.start_all(jr.Mode.FREE, 0, 0)
     agent = EdgeAgent(box, mqtt_settings)
@@ -331,8 +425,10 @@ def test_a_clean_stop_publishes_stopped_statuses_and_no_fault(
     assert col.wait_for(lambda ms: any("/rope-01/" in t for t, _, _ in ms), 10)
     agent.stop_event.set()
     runner.join(20)
-    assert col.wait_for(lambda ms: any(Status.model_validate_json(p).stopped
-                                       for t, p, _ in ms if "/rope-01/" in t), 5)
+    assert col.wait_for(
+        lambda ms: any(Status.model_validate_json(p).stopped for t, p, _ in ms if "/rope-01/" in t),
+        5,
+    )
     col.stop()
     statuses = [Status.model_validate_json(p) for _, p, _ in col.snapshot()]
     # The rope went offline because the box stopped it: only stopped statuses say offline
@@ -353,8 +449,21 @@ def test_a_clock_offset_beyond_the_contracts_bound_is_clamped_not_a_crash() -> N
     gate = SimpleNamespace(rtc=True, clock=SimpleNamespace(offset=-1.8e9))
     offset = EdgeAgent._rtc_offset(gate)  # type: ignore[arg-type]
     assert offset == -CLOCK_OFFSET_LIMIT_S
-    Status(device_id="gate-1", kind=DeviceKind.TEMP_GATE, state=DeviceState.ONLINE,
-           clock_offset_s=offset)  # builds: the status still goes out, drift and all
-    assert EdgeAgent._rtc_offset(SimpleNamespace(rtc=True, clock=SimpleNamespace(  # type: ignore[arg-type]
-        offset=12.3456))) == 12.346
+    Status(
+        device_id="gate-1",
+        kind=DeviceKind.TEMP_GATE,
+        state=DeviceState.ONLINE,
+        clock_offset_s=offset,
+    )  # builds: the status still goes out, drift and all
+    assert (
+        EdgeAgent._rtc_offset(
+            SimpleNamespace(
+                rtc=True,
+                clock=SimpleNamespace(  # type: ignore[arg-type]
+                    offset=12.3456
+                ),
+            )
+        )
+        == 12.346
+    )
     assert EdgeAgent._rtc_offset(SimpleNamespace(rtc=False, clock=None)) is None  # type: ignore[arg-type]

@@ -25,28 +25,59 @@ pytestmark = pytest.mark.mosquitto
 
 
 def test_heart_rates_reach_the_broker_under_the_kit_ids(
-        tmp_path: Path, mosquitto: MosquittoProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, mosquitto: MosquittoProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
     school = "school-ble"
     sim = BandSimulator(3, "--strangers", "1", "--period", "0.25", "--outage", "2:1.5:0.8")
-    col = Collector(mqtt_settings_for(mosquitto), [f"campus/{school}/#"],
-                    client_id="c-ble").start()
+    col = Collector(mqtt_settings_for(mosquitto), [f"campus/{school}/#"], client_id="c-ble").start()
     ids = {addr: f"hr-{i + 1:02d}" for i, addr in enumerate(sim.addresses)}
     box = tmp_path / "box.yaml"
-    box.write_text(yaml.safe_dump({
-        "kind": "edge_box", "edge_id": "ble-box", "school": school,
-        "devices": [{"id": "gym-bands", "model": "hr_band_ce_hrb40",
-                     "transport": {"type": "ble", "hci": sim.hci, "max_connections": 4},
-                     "ids": ids}]}))
+    box.write_text(
+        yaml.safe_dump(
+            {
+                "kind": "edge_box",
+                "edge_id": "ble-box",
+                "school": school,
+                "devices": [
+                    {
+                        "id": "gym-bands",
+                        "model": "hr_band_ce_hrb40",
+                        "transport": {"type": "ble", "hci": sim.hci, "max_connections": 4},
+                        "ids": ids,
+                    }
+                ],
+            }
+        )
+    )
     stats = tmp_path / "stats.json"
     try:
-        rc = main(["edge", "run", "--config", str(box), "--buffer", str(tmp_path / "b.db"),
-                   "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
-                   "--mqtt-username", MQTT_USER, "--mqtt-password", MQTT_PASSWORD,
-                   "--duration", "4", "--stats-out", str(stats)])
+        rc = main(
+            [
+                "edge",
+                "run",
+                "--config",
+                str(box),
+                "--buffer",
+                str(tmp_path / "b.db"),
+                "--mqtt-host",
+                mosquitto.host,
+                "--mqtt-port",
+                str(mosquitto.port),
+                "--mqtt-username",
+                MQTT_USER,
+                "--mqtt-password",
+                MQTT_PASSWORD,
+                "--duration",
+                "4",
+                "--stats-out",
+                str(stats),
+            ]
+        )
         assert rc == 0
         printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        col.wait_for(lambda ms: sum(t.endswith("/reading") for t, _, _ in ms)
-                     >= printed["messages"] - 3, 5)
+        col.wait_for(
+            lambda ms: sum(t.endswith("/reading") for t, _, _ in ms) >= printed["messages"] - 3, 5
+        )
     finally:
         col.stop()
         sim.stop()
@@ -60,8 +91,9 @@ def test_heart_rates_reach_the_broker_under_the_kit_ids(
         msg = parse_message(DeviceTopic.parse(topic), payload, now=now)
         assert isinstance(msg, ReadingMessage)
         assert msg.time_quality == "received"  # bands have no clock
-        heart_rates[msg.device_id] += [r.value for r in msg.readings
-                                       if r.metric == Metric.HEART_RATE]
+        heart_rates[msg.device_id] += [
+            r.value for r in msg.readings if r.metric == Metric.HEART_RATE
+        ]
     # Attributed to the kit's ids, never "<entry>-<address>"; the stranger never appears.
     assert set(heart_rates) == set(ids.values())
     for device, values in heart_rates.items():

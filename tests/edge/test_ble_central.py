@@ -103,8 +103,9 @@ def test_close_stops_the_thread_and_lets_every_band_go(sim: BandSimulator) -> No
 
 
 def test_bands_spread_over_controllers_within_their_limit() -> None:
-    sim = BandSimulator(4, "--period", "0.2", "--hci", "tcp-server:127.0.0.1:0",
-                        "--hci", "tcp-server:127.0.0.1:0")
+    sim = BandSimulator(
+        4, "--period", "0.2", "--hci", "tcp-server:127.0.0.1:0", "--hci", "tcp-server:127.0.0.1:0"
+    )
     assert len(sim.hcis) == 2
     central = BleCentral(sim.hcis, sim.addresses, max_connections=2)
     central.open()
@@ -123,8 +124,7 @@ def test_a_full_queue_drops_the_oldest_and_counts_them(sim: BandSimulator) -> No
     central = BleCentral([sim.hci], sim.addresses, queue_limit=4)
     central.open()
     try:
-        assert sim.wait_for(lambda: sum(b.notifications for b in central.bands.values()) >= 12,
-                            10)
+        assert sim.wait_for(lambda: sum(b.notifications for b in central.bands.values()) >= 12, 10)
         got = central.read(0.1)
     finally:
         central.close()
@@ -150,8 +150,7 @@ def test_an_unreachable_controller_fails_open_with_its_name() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens there once closed
-    central = BleCentral([f"tcp-client:127.0.0.1:{port}"], ["CE:5E:00:00:00:01"],
-                         open_timeout_s=3)
+    central = BleCentral([f"tcp-client:127.0.0.1:{port}"], ["CE:5E:00:00:00:01"], open_timeout_s=3)
     with pytest.raises(TransportError, match=f"tcp-client:127.0.0.1:{port}"):
         central.open()
     assert not _ble_threads()

@@ -19,18 +19,26 @@ def _buffer(path: Path, max_bytes: int = 1 << 20, now_ms: int = T) -> Buffer:
     return Buffer(path, max_bytes=max_bytes, clock_ms=lambda: now_ms)
 
 
-def _msgs(buf: Buffer, device: str, n: int, size: int = 100,
-          event: bool = False) -> list[NewMessage]:
-    return [NewMessage(device, buf.next_seq(device), f"t/{device}", b"x" * size, event)
-            for _ in range(n)]
+def _msgs(
+    buf: Buffer, device: str, n: int, size: int = 100, event: bool = False
+) -> list[NewMessage]:
+    return [
+        NewMessage(device, buf.next_seq(device), f"t/{device}", b"x" * size, event)
+        for _ in range(n)
+    ]
 
 
 def test_order_and_removal(tmp_path: Path) -> None:
     buf = _buffer(tmp_path / "b.db")
     buf.add(_msgs(buf, "a", 3) + _msgs(buf, "b", 2))
     first = buf.pending(0, 10)
-    assert [(e.device_id, e.seq - T) for e in first] == [("a", 0), ("a", 1), ("a", 2),
-                                                         ("b", 0), ("b", 1)]
+    assert [(e.device_id, e.seq - T) for e in first] == [
+        ("a", 0),
+        ("a", 1),
+        ("a", 2),
+        ("b", 0),
+        ("b", 1),
+    ]
     assert [e.id for e in buf.pending(first[1].id, 2)] == [first[2].id, first[3].id]
     buf.remove([first[0].id, first[3].id])
     assert [e.seq - T for e in buf.pending(0, 10)] == [1, 2, 1]
@@ -72,12 +80,14 @@ def test_a_second_fresh_buffer_numbers_above_the_first(tmp_path: Path) -> None:
 
 
 def test_an_unset_clock_starts_at_random_above_the_floor_and_says_so(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     boot = 42_000  # 42 s after 1970-01-01: no real-time clock, no NTP yet
     starts = []
     for i in range(2):
-        buf = Buffer(tmp_path / f"b{i}.db", max_bytes=1 << 20, clock_ms=lambda: boot,
-                     rng=random.Random(i))
+        buf = Buffer(
+            tmp_path / f"b{i}.db", max_bytes=1 << 20, clock_ms=lambda: boot, rng=random.Random(i)
+        )
         with caplog.at_level(logging.WARNING, logger="edge.buffer"):
             starts.append(buf.next_seq("hr-1"))
         assert buf.next_seq("hr-1") == starts[-1] + 1
@@ -94,8 +104,12 @@ def test_bound_drops_oldest_readings_first_and_spares_in_flight(tmp_path: Path) 
     left = buf.pending(0, 100)
     assert dropped == 2 and buf.bytes == 1000
     # Both events survive; the in-flight reading survives; the next-oldest readings went.
-    assert [(e.device_id, e.seq - T) for e in left][:4] == [("gate", 0), ("gate", 1),
-                                                            ("band", 0), ("band", 3)]
+    assert [(e.device_id, e.seq - T) for e in left][:4] == [
+        ("gate", 0),
+        ("gate", 1),
+        ("band", 0),
+        ("band", 3),
+    ]
     assert buf.dropped_total() == 2
 
 

@@ -13,31 +13,55 @@ from simulators.links import StreamServer
 from tests.services import MQTT_PASSWORD, MQTT_USER
 
 
-def test_a_bad_box_config_is_named_and_exits_2(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_box_config_is_named_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     box = tmp_path / "box.yaml"
-    box.write_text("kind: edge_box\nedge_id: b1\nschool: s1\ndevices:\n"
-                   "  - id: g1\n    model: temp_gate_ce_tg100\n"
-                   "    transport: {type: serial, port: /dev/null}\n"
-                   "    config: {forehead_offset_c: 9}\n")
+    box.write_text(
+        "kind: edge_box\nedge_id: b1\nschool: s1\ndevices:\n"
+        "  - id: g1\n    model: temp_gate_ce_tg100\n"
+        "    transport: {type: serial, port: /dev/null}\n"
+        "    config: {forehead_offset_c: 9}\n"
+    )
     assert main(["edge", "run", "--config", str(box)]) == 2
     err = capsys.readouterr().err
     assert "box.yaml" in err and "g1" in err and "forehead_offset_c" in err
 
 
 @pytest.mark.mosquitto
-def test_run_for_a_while_and_report(tmp_path: Path, mosquitto: MosquittoProcess,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_for_a_while_and_report(
+    tmp_path: Path, mosquitto: MosquittoProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
     gate = StreamServer()
     box = tmp_path / "box.yaml"
-    box.write_text("kind: edge_box\nedge_id: b2\nschool: cli-school\ndevices:\n"
-                   "  - id: g2\n    model: temp_gate_ce_tg200\n"
-                   f"    transport: {{type: tcp, host: 127.0.0.1, port: {gate.port}}}\n")
+    box.write_text(
+        "kind: edge_box\nedge_id: b2\nschool: cli-school\ndevices:\n"
+        "  - id: g2\n    model: temp_gate_ce_tg200\n"
+        f"    transport: {{type: tcp, host: 127.0.0.1, port: {gate.port}}}\n"
+    )
     stats = tmp_path / "stats.json"
-    rc = main(["edge", "run", "--config", str(box), "--buffer", str(tmp_path / "b.db"),
-               "--mqtt-host", mosquitto.host, "--mqtt-port", str(mosquitto.port),
-               "--mqtt-username", MQTT_USER, "--mqtt-password", MQTT_PASSWORD,
-               "--duration", "1.5", "--stats-out", str(stats)])
+    rc = main(
+        [
+            "edge",
+            "run",
+            "--config",
+            str(box),
+            "--buffer",
+            str(tmp_path / "b.db"),
+            "--mqtt-host",
+            mosquitto.host,
+            "--mqtt-port",
+            str(mosquitto.port),
+            "--mqtt-username",
+            MQTT_USER,
+            "--mqtt-password",
+            MQTT_PASSWORD,
+            "--duration",
+            "1.5",
+            "--stats-out",
+            str(stats),
+        ]
+    )
     gate.close()
     assert rc == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -47,11 +71,14 @@ def test_run_for_a_while_and_report(tmp_path: Path, mosquitto: MosquittoProcess,
 
 @pytest.mark.parametrize("case", ["folder_is_a_file", "buffer_is_a_folder", "not_sqlite"])
 def test_a_buffer_that_cannot_be_opened_is_one_line_and_exit_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     box = tmp_path / "box.yaml"
-    box.write_text("kind: edge_box\nedge_id: b3\nschool: s1\ndevices:\n"
-                   "  - id: g3\n    model: temp_gate_ce_tg100\n"
-                   "    transport: {type: serial, port: /dev/null}\n")
+    box.write_text(
+        "kind: edge_box\nedge_id: b3\nschool: s1\ndevices:\n"
+        "  - id: g3\n    model: temp_gate_ce_tg100\n"
+        "    transport: {type: serial, port: /dev/null}\n"
+    )
     if case == "folder_is_a_file":
         (tmp_path / "plain").write_text("not a folder")
         buffer = tmp_path / "plain" / "lib" / "b3.db"

@@ -27,35 +27,54 @@ JACKS = 3
 
 
 def _camera(dev_id: str, source: str) -> dict[str, object]:
-    return {"id": dev_id, "model": "pe_station_usb_cam", "transport": {"type": "camera"},
-            "config": {"source": source, "exercise": "jumping_jack", "max_fps": 30,
-                       "live_interval_s": 0.5, "set_idle_s": 3.0}}
+    return {
+        "id": dev_id,
+        "model": "pe_station_usb_cam",
+        "transport": {"type": "camera"},
+        "config": {
+            "source": source,
+            "exercise": "jumping_jack",
+            "max_fps": 30,
+            "live_interval_s": 0.5,
+            "set_idle_s": 3.0,
+        },
+    }
 
 
 def test_a_station_publishes_counts_and_sets_with_seq_time_and_model(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     clip = tmp_path / "jacks.avi"
     write_jacks_clip(clip, width=640, height=360, reps=JACKS, rep_s=1.2)
     school = "school-station"
     col = Collector(mqtt_settings, [f"campus/{school}/#"], client_id="c-station").start()
     assert col.wait_for(lambda ms: col._client.is_connected(), 5)
-    box = write_box(tmp_path, [_camera("pe-cam", f"file:{clip}"),
-                               _camera("pe-broken", f"file:{tmp_path / 'missing.avi'}")],
-                    school=school)
+    box = write_box(
+        tmp_path,
+        [
+            _camera("pe-cam", f"file:{clip}"),
+            _camera("pe-broken", f"file:{tmp_path / 'missing.avi'}"),
+        ],
+        school=school,
+    )
     agent = EdgeAgent(box, mqtt_settings)
     runner = threading.Thread(target=agent.run, kwargs={"drain_s": 10}, daemon=True)
     runner.start()
     assert col.wait_for(lambda ms: any(t.endswith("pe-cam/event") for t, _, _ in ms), 120)
-    assert col.wait_for(lambda ms: any(t.endswith("pe-broken/status") and b"missing.avi" in p
-                                       for t, p, _ in ms), 10)
+    assert col.wait_for(
+        lambda ms: any(t.endswith("pe-broken/status") and b"missing.avi" in p for t, p, _ in ms), 10
+    )
     agent.stop_event.set()
     runner.join(30)
     assert not runner.is_alive()
     col.stop()
 
     now = datetime.now(UTC)
-    msgs = [parse_message(DeviceTopic.parse(t), p, now=now) for t, p, _ in col.snapshot()
-            if "/pe-cam/" in t and not t.endswith("/status")]
+    msgs = [
+        parse_message(DeviceTopic.parse(t), p, now=now)
+        for t, p, _ in col.snapshot()
+        if "/pe-cam/" in t and not t.endswith("/status")
+    ]
     seqs = [m.seq for m in msgs]  # type: ignore[union-attr]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # consecutive from a fresh start
     readings = [m for m in msgs if isinstance(m, ReadingMessage)]
@@ -74,8 +93,11 @@ def test_a_station_publishes_counts_and_sets_with_seq_time_and_model(
     late = Collector(mqtt_settings, [f"campus/{school}/+/+/status"], client_id="c-late").start()
     assert late.wait_for(lambda ms: len(ms) >= 3, 10)
     late.stop()
-    statuses = {Status.model_validate_json(p).device_id: Status.model_validate_json(p)
-                for _, p, retained in late.snapshot() if retained}
+    statuses = {
+        Status.model_validate_json(p).device_id: Status.model_validate_json(p)
+        for _, p, retained in late.snapshot()
+        if retained
+    }
     sidecar = json.loads((models_dir() / "pose_landmark_full.json").read_text())
     pose = sidecar["sha256"][:12]
     assert statuses["pe-cam"].model_versions == {"pose": pose}
@@ -83,8 +105,11 @@ def test_a_station_publishes_counts_and_sets_with_seq_time_and_model(
     # The last statuses say the box was stopped on purpose: offline, but no fault to page on.
     assert all(s.state == "offline" and s.stopped for s in statuses.values())
     # The camera that cannot open is reported, and the box ran on.
-    broken = [Status.model_validate_json(p) for t, p, _ in col.snapshot()
-              if t.endswith("pe-broken/status")]
+    broken = [
+        Status.model_validate_json(p)
+        for t, p, _ in col.snapshot()
+        if t.endswith("pe-broken/status")
+    ]
     assert all(s.state == "offline" for s in broken)
     assert any("missing.avi does not exist" in (s.detail or "") for s in broken)
     assert agent.stations["pe-broken"].opens == 0
@@ -100,8 +125,11 @@ def _runner_for(tmp_path: Path, clip: Path) -> tuple[StationRunner, list[Submitt
 
 
 def _sets(got: list[Submitted]) -> list[dict[str, object]]:
-    return [{**s.event.attributes, "count": s.event.readings[0].value}
-            for s in got if s.event is not None]
+    return [
+        {**s.event.attributes, "count": s.event.readings[0].value}
+        for s in got
+        if s.event is not None
+    ]
 
 
 def test_a_new_config_finishes_the_set_and_counts_on_without_reopening(tmp_path: Path) -> None:
@@ -163,13 +191,15 @@ def test_a_station_config_without_an_exercise_or_model_is_refused(tmp_path: Path
     assert runner._pending is None
 
 
-def test_the_box_config_command_reaches_a_station(tmp_path: Path,
-                                                  mqtt_settings: MqttSettings) -> None:
+def test_the_box_config_command_reaches_a_station(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     clip = tmp_path / "jacks.avi"
     write_jacks_clip(clip, width=640, height=360, reps=2, rep_s=1.2)
     school = "school-station-cmd"
-    col = Collector(mqtt_settings, [f"campus/{school}/edge/+/status"],
-                    client_id="c-station-cmd").start()
+    col = Collector(
+        mqtt_settings, [f"campus/{school}/edge/+/status"], client_id="c-station-cmd"
+    ).start()
     box = write_box(tmp_path, [_camera("pe-cam", f"file:{clip}")], school=school)
     agent = EdgeAgent(box, mqtt_settings)
     thread = threading.Thread(target=agent.run, kwargs={"drain_s": 5}, daemon=True)
@@ -213,7 +243,8 @@ def test_a_new_thread_count_reloads_the_model_without_reopening(tmp_path: Path) 
 
 
 def test_a_station_that_loaded_another_model_reports_its_version(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     box = write_box(tmp_path, [_camera("pe-cam", f"file:{tmp_path / 'unused.avi'}")])
     agent = EdgeAgent(box, mqtt_settings)
     dev = agent._devices["pe-cam"]

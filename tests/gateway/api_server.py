@@ -38,10 +38,14 @@ def serve_api(gateway: Gateway) -> ApiServer:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # An open alert stream would hold a graceful shutdown forever: cut it short.
-    server = uvicorn.Server(uvicorn.Config(create_app(gateway), log_level="warning",
-                                           lifespan="off", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="api",
-                              daemon=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(gateway), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        )
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="api", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:

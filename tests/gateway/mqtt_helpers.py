@@ -15,10 +15,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campusedge.settings import MqttSettings
 
 
-def client(settings: MqttSettings, client_id: str | None = None,
-           clean: bool = True) -> mqtt.Client:
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or uuid.uuid4().hex,
-                    clean_session=clean)
+def client(settings: MqttSettings, client_id: str | None = None, clean: bool = True) -> mqtt.Client:
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id or uuid.uuid4().hex, clean_session=clean
+    )
     pw = settings.password
     c.username_pw_set(settings.username, pw.get_secret_value() if pw else None)
     c.max_inflight_messages_set(200)
@@ -27,8 +27,9 @@ def client(settings: MqttSettings, client_id: str | None = None,
     return c
 
 
-def publish_all(settings: MqttSettings, messages: Iterable[tuple[str, bytes]],
-                retain: bool = False) -> int:
+def publish_all(
+    settings: MqttSettings, messages: Iterable[tuple[str, bytes]], retain: bool = False
+) -> int:
     c = client(settings)
     infos = [c.publish(topic, payload, qos=1, retain=retain) for topic, payload in messages]
     for info in infos:
@@ -38,11 +39,18 @@ def publish_all(settings: MqttSettings, messages: Iterable[tuple[str, bytes]],
     return len(infos)
 
 
-def reading(school: str, device: str, seq: int, hr: float = 120, *,
-            ts: datetime | None = None) -> tuple[str, bytes]:
-    body = {"v": 1, "device_id": device, "kind": "hr_band", "seq": seq,
-            "ts": (ts or datetime.now(UTC)).isoformat(), "time_quality": "synced",
-            "readings": [{"metric": "heart_rate", "value": hr, "unit": "bpm"}]}
+def reading(
+    school: str, device: str, seq: int, hr: float = 120, *, ts: datetime | None = None
+) -> tuple[str, bytes]:
+    body = {
+        "v": 1,
+        "device_id": device,
+        "kind": "hr_band",
+        "seq": seq,
+        "ts": (ts or datetime.now(UTC)).isoformat(),
+        "time_quality": "synced",
+        "readings": [{"metric": "heart_rate", "value": hr, "unit": "bpm"}],
+    }
     return f"campus/{school}/hr_band/{device}/reading", json.dumps(body).encode()
 
 

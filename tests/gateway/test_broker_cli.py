@@ -14,18 +14,33 @@ from tests.mqtt_login import login_answer
 from tests.services import missing
 
 
-@pytest.mark.parametrize("embedded", [pytest.param(False, marks=pytest.mark.mosquitto), True],
-                         ids=["mosquitto", "amqtt"])
-def test_broker_command_serves_logins_only_and_stops_on_sigterm(tmp_path: Path,
-                                                                embedded: bool) -> None:
+@pytest.mark.parametrize(
+    "embedded", [pytest.param(False, marks=pytest.mark.mosquitto), True], ids=["mosquitto", "amqtt"]
+)
+def test_broker_command_serves_logins_only_and_stops_on_sigterm(
+    tmp_path: Path, embedded: bool
+) -> None:
     if not embedded and find_mosquitto() is None:
         missing("mosquitto")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "campusedge.cli", "broker", "--port", str(port), "--user",
-         "ann:pw-1", "--data-dir", str(tmp_path / "broker"),
-         *(["--embedded"] if embedded else [])],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "campusedge.cli",
+            "broker",
+            "--port",
+            str(port),
+            "--user",
+            "ann:pw-1",
+            "--data-dir",
+            str(tmp_path / "broker"),
+            *(["--embedded"] if embedded else []),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for_port("127.0.0.1", port, 30)
         assert login_answer("127.0.0.1", port) == "Not authorized"

@@ -21,13 +21,37 @@ pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
 
 def start_gateway(db: Path, settings: MqttSettings, school: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": settings.password.get_secret_value()
-           if settings.password else "", "CAMPUSEDGE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CAMPUSEDGE_MQTT_PASSWORD": settings.password.get_secret_value()
+        if settings.password
+        else "",
+        "CAMPUSEDGE_LOG_LEVEL": "WARNING",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "campusedge.cli", "gateway", "run", "--db", str(db),
-         "--school", school, "--client-id", f"crash-{school}", "--api-port", "0",
-         "--mqtt-host", settings.host, "--mqtt-port", str(settings.port),
-         "--mqtt-username", settings.username or ""], env=env)
+        [
+            sys.executable,
+            "-m",
+            "campusedge.cli",
+            "gateway",
+            "run",
+            "--db",
+            str(db),
+            "--school",
+            school,
+            "--client-id",
+            f"crash-{school}",
+            "--api-port",
+            "0",
+            "--mqtt-host",
+            settings.host,
+            "--mqtt-port",
+            str(settings.port),
+            "--mqtt-username",
+            settings.username or "",
+        ],
+        env=env,
+    )
 
 
 def stored(db: Path) -> list[tuple[str, int]]:
@@ -40,8 +64,9 @@ def stored(db: Path) -> list[tuple[str, int]]:
             return []
 
 
-def test_kill_9_mid_stream_loses_and_duplicates_nothing(tmp_path: Path,
-                                                        mqtt_settings: MqttSettings) -> None:
+def test_kill_9_mid_stream_loses_and_duplicates_nothing(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "crash" + uuid.uuid4().hex[:6]
     db = tmp_path / "readings.db"
     gw = start_gateway(db, mqtt_settings, school)

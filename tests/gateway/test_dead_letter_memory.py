@@ -11,8 +11,9 @@ AT = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
 def letter(topic: str, payload: bytes) -> DeadLetter:
-    return DeadLetter(school="s1", topic=topic, reason="invalid", detail="x", payload=payload,
-                      received_at=AT)
+    return DeadLetter(
+        school="s1", topic=topic, reason="invalid", detail="x", payload=payload, received_at=AT
+    )
 
 
 def test_only_a_retained_delivery_of_the_same_payload_is_a_repeat() -> None:

@@ -14,16 +14,18 @@ from campusedge.cli import main
 from gateway.cli.demo import lesson_report
 
 
-def test_taken_port_stops_the_demo_first(capsys: pytest.CaptureFixture[str],
-                                         tmp_path: Path) -> None:
+def test_taken_port_stops_the_demo_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     workdir = tmp_path / "demo"
     workdir.mkdir()
     (workdir / "keep").write_text("the demo wipes its workdir only once it can run")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-        assert main(["demo", "--port", str(port), "--workdir", str(workdir),
-                     "--duration", "1"]) == 2
+        assert (
+            main(["demo", "--port", str(port), "--workdir", str(workdir), "--duration", "1"]) == 2
+        )
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("campusedge demo: "), captured.err
@@ -32,14 +34,17 @@ def test_taken_port_stops_the_demo_first(capsys: pytest.CaptureFixture[str],
     assert (workdir / "keep").exists()
 
 
-def test_bad_environment_stops_the_demo(capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_bad_environment_stops_the_demo(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("CAMPUSEDGE_MQTT_KEEPALIVE_S", "forever")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    assert main(["demo", "--port", str(port), "--workdir", str(tmp_path / "demo"),
-                 "--duration", "1"]) == 2
+    assert (
+        main(["demo", "--port", str(port), "--workdir", str(tmp_path / "demo"), "--duration", "1"])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("campusedge demo: CAMPUSEDGE_MQTT_KEEPALIVE_S='forever'"), err
 
@@ -48,9 +53,11 @@ def test_report_of_a_simulator_that_ended_on_its_own_is_still_read() -> None:
     # The lesson can end between the demo's last look at it and the end of --duration; its
     # report then waits in the pipe and must not be taken for a missing one.
     report = {"scenario": "lesson", "edge": {"acked": 12}}
-    sim = subprocess.Popen([sys.executable, "-c",
-                            f"print('devices ready'); print({json.dumps(report)!r})"],
-                           stdout=subprocess.PIPE, text=True)
+    sim = subprocess.Popen(
+        [sys.executable, "-c", f"print('devices ready'); print({json.dumps(report)!r})"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     sim.wait(30)
     assert lesson_report(sim) == report
 
@@ -61,9 +68,25 @@ def test_demo_with_a_duration_ends_with_the_json_summary(tmp_path: Path) -> None
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     done = subprocess.run(
-        [sys.executable, "-m", "campusedge.cli", "demo", "--duration", "8", "--students", "3",
-         "--port", str(port), "--workdir", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "campusedge.cli",
+            "demo",
+            "--duration",
+            "8",
+            "--students",
+            "3",
+            "--port",
+            str(port),
+            "--workdir",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(summary) == {"published", "stored", "lost", "dead_lettered", "alerts"}

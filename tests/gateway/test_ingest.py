@@ -28,11 +28,15 @@ from tests.services import InfluxProcess
 pytestmark = pytest.mark.mosquitto
 
 
-def make_gateway(tmp_path: Path, mqtt_settings: MqttSettings, school: str,
-                 **store_kw: object) -> Gateway:
+def make_gateway(
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str, **store_kw: object
+) -> Gateway:
     settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp_path / 'readings.db'}", state_db=tmp_path / "state.db",
-        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+        store_url=f"sqlite:///{tmp_path / 'readings.db'}",
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     return Gateway(settings, mqtt_settings)
 
 
@@ -50,9 +54,9 @@ def gateway(tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> Iterato
     gw.stop()
 
 
-def test_readings_are_stored_once_in_canonical_units(gateway: Gateway,
-                                                     mqtt_settings: MqttSettings,
-                                                     school: str) -> None:
+def test_readings_are_stored_once_in_canonical_units(
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str
+) -> None:
     messages = [reading(school, f"hr-{d}", seq) for d in range(5) for seq in range(40)]
     topic, body = reading(school, "hr-0", 3)
     publish_all(mqtt_settings, [*messages, (topic, body), (topic, body)])  # resent twice
@@ -69,13 +73,21 @@ def test_readings_are_stored_once_in_canonical_units(gateway: Gateway,
     assert registry.get_sample_value("campusedge_batch_size_count") < 202 / 2
 
 
-def test_unit_normalization_on_the_way_in(gateway: Gateway, mqtt_settings: MqttSettings,
-                                          school: str) -> None:
-    body = {"v": 1, "device_id": "gate-1", "kind": "temp_gate", "seq": 1,
-            "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
-            "readings": [{"metric": "body_temperature", "value": 99.5, "unit": "degF"}]}
-    publish_all(mqtt_settings, [(f"campus/{school}/temp_gate/gate-1/reading",
-                                 json.dumps(body).encode())])
+def test_unit_normalization_on_the_way_in(
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str
+) -> None:
+    body = {
+        "v": 1,
+        "device_id": "gate-1",
+        "kind": "temp_gate",
+        "seq": 1,
+        "ts": datetime.now(UTC).isoformat(),
+        "time_quality": "synced",
+        "readings": [{"metric": "body_temperature", "value": 99.5, "unit": "degF"}],
+    }
+    publish_all(
+        mqtt_settings, [(f"campus/{school}/temp_gate/gate-1/reading", json.dumps(body).encode())]
+    )
     wait_until(lambda: gateway.ingest.stats["stored"] == 1)
     [row] = gateway.store.readings(device_id="gate-1")
     assert row.unit == "degC" and row.value == pytest.approx(37.5, abs=0.01)
@@ -86,9 +98,15 @@ def _future() -> str:
 
 
 def _body(**over: object) -> bytes:
-    b: dict[str, object] = {"v": 1, "device_id": "hr-x", "kind": "hr_band", "seq": 1,
-                            "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
-                            "readings": [{"metric": "heart_rate", "value": 100, "unit": "bpm"}]}
+    b: dict[str, object] = {
+        "v": 1,
+        "device_id": "hr-x",
+        "kind": "hr_band",
+        "seq": 1,
+        "ts": datetime.now(UTC).isoformat(),
+        "time_quality": "synced",
+        "readings": [{"metric": "heart_rate", "value": 100, "unit": "bpm"}],
+    }
     b.update(over)
     return json.dumps(b).encode()
 
@@ -97,8 +115,8 @@ MALFORMED = {
     "not_json": b"\x00\x01 definitely not json",
     "wrong_types": _body(seq="twelve"),
     "nan": b'{"v":1,"device_id":"hr-x","kind":"hr_band","seq":1,"ts":"2026-01-01T00:00:00Z",'
-           b'"time_quality":"synced","readings":[{"metric":"heart_rate","value":NaN,'
-           b'"unit":"bpm"}]}',
+    b'"time_quality":"synced","readings":[{"metric":"heart_rate","value":NaN,'
+    b'"unit":"bpm"}]}',
     "infinity": _body().replace(b'"value": 100', b'"value": Infinity'),
     "out_of_range": _body(readings=[{"metric": "heart_rate", "value": 1000, "unit": "bpm"}]),
     "future_timestamp": _body(ts=_future()),
@@ -109,25 +127,40 @@ MALFORMED = {
     "huge_number": b'{"v": 1, "seq": ' + b"7" * 5000 + b"}",
     "timestamp_out_of_range": _body(ts="0001-01-01T00:00:00+23:59"),
     "clock_not_set": _body(ts="1900-01-01T00:00:00Z"),
-    "integer_beyond_float": _body(readings=[{"metric": "heart_rate", "value": 10**400,
-                                             "unit": "bpm"}]),
+    "integer_beyond_float": _body(
+        readings=[{"metric": "heart_rate", "value": 10**400, "unit": "bpm"}]
+    ),
 }
-EXPECTED_REASON = {"not_json": "not_json", "wrong_types": "invalid", "nan": "non_finite",
-                   "infinity": "non_finite", "out_of_range": "out_of_range",
-                   "future_timestamp": "future_timestamp", "too_large": "too_large",
-                   "unknown_version": "unsupported_version", "no_version_bad_fields": "invalid",
-                   "huge_number": "invalid",
-                   "timestamp_out_of_range": "invalid", "clock_not_set": "invalid",
-                   "integer_beyond_float": "invalid"}
+EXPECTED_REASON = {
+    "not_json": "not_json",
+    "wrong_types": "invalid",
+    "nan": "non_finite",
+    "infinity": "non_finite",
+    "out_of_range": "out_of_range",
+    "future_timestamp": "future_timestamp",
+    "too_large": "too_large",
+    "unknown_version": "unsupported_version",
+    "no_version_bad_fields": "invalid",
+    "huge_number": "invalid",
+    "timestamp_out_of_range": "invalid",
+    "clock_not_set": "invalid",
+    "integer_beyond_float": "invalid",
+}
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_malformed_input_is_dead_lettered_and_ingest_goes_on(
-        case: str, gateway: Gateway, mqtt_settings: MqttSettings, school: str) -> None:
+    case: str, gateway: Gateway, mqtt_settings: MqttSettings, school: str
+) -> None:
     dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
     try:
-        publish_all(mqtt_settings, [(f"campus/{school}/hr_band/hr-x/reading", MALFORMED[case]),
-                                    reading(school, "hr-ok", 1)])
+        publish_all(
+            mqtt_settings,
+            [
+                (f"campus/{school}/hr_band/hr-x/reading", MALFORMED[case]),
+                reading(school, "hr-ok", 1),
+            ],
+        )
         [(_, raw)] = dead.wait_for(1)
     finally:
         dead.close()
@@ -145,8 +178,9 @@ def test_malformed_input_is_dead_lettered_and_ingest_goes_on(
     assert f'campusedge_dead_letters_total{{reason="{EXPECTED_REASON[case]}"}} 1.0' in text
 
 
-def test_bad_topic_is_dead_lettered(gateway: Gateway, mqtt_settings: MqttSettings,
-                                    school: str) -> None:
+def test_bad_topic_is_dead_lettered(
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str
+) -> None:
     dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
     try:
         publish_all(mqtt_settings, [(f"campus/{school}/toaster/t-1/reading", _body())])
@@ -156,15 +190,28 @@ def test_bad_topic_is_dead_lettered(gateway: Gateway, mqtt_settings: MqttSetting
     assert json.loads(raw)["reason"] == "bad_topic"
 
 
-def test_status_updates_the_fleet_and_metrics(gateway: Gateway, mqtt_settings: MqttSettings,
-                                              school: str) -> None:
-    status = {"v": 1, "device_id": "rope-base-1", "kind": "jump_rope", "state": "online",
-              "firmware": "2.1.0", "battery_pct": 77}
-    publish_all(mqtt_settings, [
-        (f"campus/{school}/jump_rope/rope-base-1/status", json.dumps(status).encode()),
-        reading(school, "hr-9", 1)], retain=False)
-    wait_until(lambda: gateway.ingest.stats["statuses"] == 1 and
-               gateway.ingest.stats["stored"] == 1)
+def test_status_updates_the_fleet_and_metrics(
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str
+) -> None:
+    status = {
+        "v": 1,
+        "device_id": "rope-base-1",
+        "kind": "jump_rope",
+        "state": "online",
+        "firmware": "2.1.0",
+        "battery_pct": 77,
+    }
+    publish_all(
+        mqtt_settings,
+        [
+            (f"campus/{school}/jump_rope/rope-base-1/status", json.dumps(status).encode()),
+            reading(school, "hr-9", 1),
+        ],
+        retain=False,
+    )
+    wait_until(
+        lambda: gateway.ingest.stats["statuses"] == 1 and gateway.ingest.stats["stored"] == 1
+    )
     record = gateway.devices.get("rope-base-1")
     assert record is not None and record.state == "online" and record.battery_pct == 77
     client = TestClient(create_app(gateway))
@@ -187,9 +234,13 @@ class FlakyStore(SqliteStore):
 
 
 def test_failed_commit_is_retried_and_nothing_is_acknowledged_before(
-        tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> None:
-    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0,
-                               ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str
+) -> None:
+    settings = GatewaySettings(
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     store = FlakyStore(tmp_path / "r.db")
     gw = Gateway(settings, mqtt_settings, store=store)
     gw.start()
@@ -204,7 +255,8 @@ def test_failed_commit_is_retried_and_nothing_is_acknowledged_before(
 
 
 def test_persistent_session_keeps_messages_while_gateway_is_down(
-        tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str
+) -> None:
     gw = make_gateway(tmp_path, mqtt_settings, school)
     gw.start()
     assert gw.ingest.connected.wait(10)
@@ -218,8 +270,9 @@ def test_persistent_session_keeps_messages_while_gateway_is_down(
         gw.stop()
 
 
-def test_api_healthz_over_http(tmp_path: Path, mosquitto: MosquittoProcess,
-                               mqtt_settings: MqttSettings, school: str) -> None:
+def test_api_healthz_over_http(
+    tmp_path: Path, mosquitto: MosquittoProcess, mqtt_settings: MqttSettings, school: str
+) -> None:
     gw = make_gateway(tmp_path, mqtt_settings, school)
     gw.start()
     try:
@@ -231,9 +284,9 @@ def test_api_healthz_over_http(tmp_path: Path, mosquitto: MosquittoProcess,
         gw.stop()
 
 
-def test_dead_letters_per_device_label_only_known_devices(gateway: Gateway,
-                                                          mqtt_settings: MqttSettings,
-                                                          school: str) -> None:
+def test_dead_letters_per_device_label_only_known_devices(
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str
+) -> None:
     # hr-known has sent a valid reading, so the gateway knows it; the 40 others are made-up
     # ids in the topics of garbage, which must not each become a metric series.
     publish_all(mqtt_settings, [reading(school, "hr-known", 1)])
@@ -241,16 +294,19 @@ def test_dead_letters_per_device_label_only_known_devices(gateway: Gateway,
     garbage = [(f"campus/{school}/hr_band/made-up-{i}/reading", b"garbage") for i in range(40)]
     publish_all(mqtt_settings, [*garbage, (f"campus/{school}/hr_band/hr-known/reading", b"x")])
     wait_until(lambda: gateway.ingest.stats["dead_lettered"] == 41, what="41 dead letters")
-    samples = {s.labels["device_id"]: s.value
-               for metric in gateway.metrics.registry.collect()
-               if metric.name == "campusedge_device_dead_letters"
-               for s in metric.samples if s.name.endswith("_total")}
+    samples = {
+        s.labels["device_id"]: s.value
+        for metric in gateway.metrics.registry.collect()
+        if metric.name == "campusedge_device_dead_letters"
+        for s in metric.samples
+        if s.name.endswith("_total")
+    }
     assert samples == {"(unknown)": 40.0, "hr-known": 1.0}
 
 
-def test_healthz_is_503_while_the_broker_is_gone(tmp_path: Path,
-                                                 own_mosquitto: MosquittoProcess,
-                                                 school: str) -> None:
+def test_healthz_is_503_while_the_broker_is_gone(
+    tmp_path: Path, own_mosquitto: MosquittoProcess, school: str
+) -> None:
     gw = make_gateway(tmp_path, mqtt_settings_for(own_mosquitto), school)
     gw.start()
     try:
@@ -275,19 +331,22 @@ class BrokenStore(SqliteStore):
         raise OSError("disk full (injected)")
 
 
-def test_nothing_uncommitted_is_acknowledged(tmp_path: Path, mqtt_settings: MqttSettings,
-                                             school: str) -> None:
+def test_nothing_uncommitted_is_acknowledged(
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str
+) -> None:
     # A gateway that never manages to commit stops; the broker must still hold every
     # message for the next one on the same session, so none was acknowledged.
-    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0,
-                               ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+    settings = GatewaySettings(
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     broken = Gateway(settings, mqtt_settings, store=BrokenStore(tmp_path / "broken.db"))
     broken.start()
     try:
         assert broken.ingest.connected.wait(10)
         publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(10)])
-        wait_until(lambda: broken.metrics.store_errors._value.get() >= 2,
-                   what="failed commits")
+        wait_until(lambda: broken.metrics.store_errors._value.get() >= 2, what="failed commits")
     finally:
         broken.stop()
     assert broken.ingest.stats["stored"] == 0
@@ -300,8 +359,8 @@ def test_nothing_uncommitted_is_acknowledged(tmp_path: Path, mqtt_settings: Mqtt
 
 
 def test_a_parser_failure_on_one_message_is_dead_lettered_not_retried(
-        gateway: Gateway, mqtt_settings: MqttSettings, school: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Whatever slips past the parser's own checks (as a 5000-digit number once did) must
     # cost that message only, not hold its batch, and ingest, in a retry loop.
     real = ingest_module.parse_message
@@ -314,9 +373,13 @@ def test_a_parser_failure_on_one_message_is_dead_lettered_not_retried(
     monkeypatch.setattr(ingest_module, "parse_message", parse_with_a_bug)
     dead = Collector(mqtt_settings, f"campus/{school}/deadletter")
     try:
-        publish_all(mqtt_settings, [
-            (f"campus/{school}/hr_band/hr-x/status", b'{"trigger-the-bug": 1}'),
-            reading(school, "hr-ok", 1)])
+        publish_all(
+            mqtt_settings,
+            [
+                (f"campus/{school}/hr_band/hr-x/status", b'{"trigger-the-bug": 1}'),
+                reading(school, "hr-ok", 1),
+            ],
+        )
         [(_, raw)] = dead.wait_for(1)
     finally:
         dead.close()
@@ -328,19 +391,26 @@ def test_a_parser_failure_on_one_message_is_dead_lettered_not_retried(
 
 @pytest.mark.influxdb
 def test_every_kind_of_malformed_input_is_dead_lettered_with_influxdb_as_the_store(
-        tmp_path: Path, mqtt_settings: MqttSettings, school: str,
-        influxd: InfluxProcess) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str, influxd: InfluxProcess
+) -> None:
     settings = GatewaySettings(
-        store_url=f"influx://127.0.0.1:{influxd.port}/gw_{school}", state_db=tmp_path / "s.db",
-        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+        store_url=f"influx://127.0.0.1:{influxd.port}/gw_{school}",
+        state_db=tmp_path / "s.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     gw = Gateway(settings, mqtt_settings)
     gw.start()
     try:
         assert gw.ingest.connected.wait(10)
         cases = sorted(MALFORMED)
-        publish_all(mqtt_settings, [
-            *((f"campus/{school}/hr_band/hr-x/reading", MALFORMED[c]) for c in cases),
-            reading(school, "hr-ok", 1)])
+        publish_all(
+            mqtt_settings,
+            [
+                *((f"campus/{school}/hr_band/hr-x/reading", MALFORMED[c]) for c in cases),
+                reading(school, "hr-ok", 1),
+            ],
+        )
         wait_until(lambda: gw.ingest.stats["stored"] == 1, what="the valid message stored")
         letters = gw.store.dead_letters()
         assert sorted(d.reason for d in letters) == sorted(EXPECTED_REASON[c] for c in cases)
@@ -352,14 +422,16 @@ def test_every_kind_of_malformed_input_is_dead_lettered_with_influxdb_as_the_sto
 
 
 def test_a_registry_failure_after_the_commit_does_not_write_dead_letters_twice(
-        gateway: Gateway, mqtt_settings: MqttSettings, school: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    gateway: Gateway, mqtt_settings: MqttSettings, school: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def registry_down(device_ids: Any) -> dict[str, str]:
         raise sqlite3.OperationalError("database is locked (injected)")
 
     monkeypatch.setattr(gateway.devices, "kinds", registry_down)
-    publish_all(mqtt_settings, [(f"campus/{school}/hr_band/hr-x/reading", b"garbage"),
-                                reading(school, "hr-ok", 1)])
+    publish_all(
+        mqtt_settings,
+        [(f"campus/{school}/hr_band/hr-x/reading", b"garbage"), reading(school, "hr-ok", 1)],
+    )
     wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="the batch committed")
     wait_until(lambda: gateway.ingest.stats["dead_lettered"] == 1, what="the letter counted")
     assert len(gateway.store.dead_letters()) == 1

@@ -29,10 +29,14 @@ class BrokenStore(SqliteStore):
         raise OSError("disk I/O error (injected)")
 
 
-def _gateway(tmp_path: Path, mqtt_settings: MqttSettings, school: str,
-             store: SqliteStore) -> Gateway:
-    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0,
-                               ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+def _gateway(
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str, store: SqliteStore
+) -> Gateway:
+    settings = GatewaySettings(
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     return Gateway(settings, mqtt_settings, store=store)
 
 
@@ -49,7 +53,8 @@ def test_puback_bytes() -> None:
 
 
 def test_killed_mqtt_process_is_restarted_and_acks_nothing_uncommitted(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "k" + uuid.uuid4().hex[:8]
     gw = _gateway(tmp_path, mqtt_settings, school, BrokenStore(tmp_path / "broken.db"))
     gw.start()
@@ -60,8 +65,11 @@ def test_killed_mqtt_process_is_restarted_and_acks_nothing_uncommitted(
         publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(50)])
         wait_until(lambda: gw.metrics.store_errors._value.get() >= 1, what="a failed commit")
         os.kill(first, signal.SIGKILL)
-        wait_until(lambda: gw.ingest.mqtt_pid != first and gw.ingest.connected.is_set(), 30,
-                   "a new MQTT process connected")
+        wait_until(
+            lambda: gw.ingest.mqtt_pid != first and gw.ingest.connected.is_set(),
+            30,
+            "a new MQTT process connected",
+        )
         assert gw.ingest.stats["stored"] == 0
     finally:
         gw.stop()
@@ -77,15 +85,17 @@ def test_killed_mqtt_process_is_restarted_and_acks_nothing_uncommitted(
         gw.stop()
 
 
-def test_mqtt_process_exits_when_the_gateway_is_killed(tmp_path: Path,
-                                                       mqtt_settings: MqttSettings) -> None:
+def test_mqtt_process_exits_when_the_gateway_is_killed(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     gw = start_gateway(tmp_path / "r.db", mqtt_settings, "p" + uuid.uuid4().hex[:8])
     try:
         children: list[int] = []
 
         def found() -> bool:
-            children.extend(int(c) for c in
-                            Path(f"/proc/{gw.pid}/task/{gw.pid}/children").read_text().split())
+            children.extend(
+                int(c) for c in Path(f"/proc/{gw.pid}/task/{gw.pid}/children").read_text().split()
+            )
             return bool(children)
 
         wait_until(found, 30, "the MQTT child process")
@@ -98,14 +108,16 @@ def test_mqtt_process_exits_when_the_gateway_is_killed(tmp_path: Path,
             gw.wait()
 
 
-
-
-def test_mqtt5_keeps_its_session_and_acks_after_commit(tmp_path: Path,
-                                                        mqtt_settings: MqttSettings) -> None:
+def test_mqtt5_keeps_its_session_and_acks_after_commit(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "v" + uuid.uuid4().hex[:8]
     store = SqliteStore(tmp_path / "r.db")
-    settings = GatewaySettings(state_db=tmp_path / "state.db", api_port=0, ingest=IngestSettings(
-        school=school, client_id=f"gw-{school}", protocol="5"))
+    settings = GatewaySettings(
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}", protocol="5"),
+    )
     gw = Gateway(settings, mqtt_settings, store=store)
     gw.start()
     try:
@@ -126,19 +138,25 @@ def test_mqtt5_keeps_its_session_and_acks_after_commit(tmp_path: Path,
 
 
 def test_two_gateways_with_one_client_id_get_a_hint_in_the_log(
-        tmp_path: Path, mqtt_settings: MqttSettings, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings, caplog: pytest.LogCaptureFixture
+) -> None:
     school = "d" + uuid.uuid4().hex[:8]
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    gateways = [_gateway(tmp_path / d, mqtt_settings, school, SqliteStore(tmp_path / d / "r.db"))
-                for d in ("a", "b")]
+    gateways = [
+        _gateway(tmp_path / d, mqtt_settings, school, SqliteStore(tmp_path / d / "r.db"))
+        for d in ("a", "b")
+    ]
     with caplog.at_level("WARNING", logger="gateway.ingest"):
         for gw in gateways:
             gw.start()
         try:
             # Each one's connection throws the other's off; the log says why that may be.
-            wait_until(lambda: "is another client using the client id" in caplog.text, 30,
-                       "the hint about a shared client id")
+            wait_until(
+                lambda: "is another client using the client id" in caplog.text,
+                30,
+                "the hint about a shared client id",
+            )
         finally:
             for gw in gateways:
                 gw.stop()
@@ -148,13 +166,15 @@ def test_two_gateways_with_one_client_id_get_a_hint_in_the_log(
 class DeadLettersUnreadable(SqliteStore):
     """A real SQLite store that cannot list its dead letters (as an InfluxDB not up yet)."""
 
-    def dead_letters(self, *, limit: int = 1_000,
-                     topic_suffix: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, *, limit: int = 1_000, topic_suffix: str | None = None
+    ) -> list[DeadLetter]:
         raise StoreUnavailable("influx query: ConnectError (injected)")
 
 
 def test_ingest_starts_when_the_stored_dead_letters_cannot_be_read(
-        tmp_path: Path, mqtt_settings: MqttSettings) -> None:
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "d" + uuid.uuid4().hex[:8]
     store = DeadLettersUnreadable(tmp_path / "store.db")
     gw = _gateway(tmp_path, mqtt_settings, school, store)

@@ -18,8 +18,9 @@ from tests.gateway.test_ingest import make_gateway
 pytestmark = pytest.mark.mosquitto
 
 
-def test_a_bad_retained_status_is_dead_lettered_once(tmp_path: Path,
-                                                       mqtt_settings: MqttSettings) -> None:
+def test_a_bad_retained_status_is_dead_lettered_once(
+    tmp_path: Path, mqtt_settings: MqttSettings
+) -> None:
     school = "r" + uuid.uuid4().hex[:8]
     topic = f"campus/{school}/hr_band/hr-z/status"
     publish_all(mqtt_settings, [(topic, b'{"state": "maybe"}')], retain=True)
@@ -40,14 +41,19 @@ def test_a_bad_retained_status_is_dead_lettered_once(tmp_path: Path,
         gateway = make_gateway(tmp_path, mqtt_settings, school)
         gateway.start()
         try:
-            wait_until(lambda: gateway.ingest.stats["retained_dead_letter_repeats"] == 1,
-                       what="the retained message recognised after a restart")
+            wait_until(
+                lambda: gateway.ingest.stats["retained_dead_letter_repeats"] == 1,
+                what="the retained message recognised after a restart",
+            )
             # A reconnection of the running gateway (its MQTT process replaced) does the same.
             first = gateway.ingest.mqtt_pid
             assert first is not None
             os.kill(first, signal.SIGKILL)
-            wait_until(lambda: gateway.ingest.stats["retained_dead_letter_repeats"] == 2, 30,
-                       "the retained message recognised after a reconnection")
+            wait_until(
+                lambda: gateway.ingest.stats["retained_dead_letter_repeats"] == 2,
+                30,
+                "the retained message recognised after a reconnection",
+            )
             publish_all(mqtt_settings, [reading(school, "hr-ok", 1)])
             wait_until(lambda: gateway.ingest.stats["stored"] == 1, what="a reading after it")
             assert len(dead.messages) == 1
@@ -59,8 +65,9 @@ def test_a_bad_retained_status_is_dead_lettered_once(tmp_path: Path,
             dead.wait_for(2)
             # Clearing the retained message, as docs/gateway.md tells an operator to.
             publish_all(mqtt_settings, [(topic, b"")], retain=True)
-            wait_until(lambda: gateway.ingest.stats["retained_cleared"] == 1,
-                       what="the clearing seen")
+            wait_until(
+                lambda: gateway.ingest.stats["retained_cleared"] == 1, what="the clearing seen"
+            )
             publish_all(mqtt_settings, [reading(school, "hr-ok", 2)])
             wait_until(lambda: gateway.ingest.stats["stored"] == 2, what="a reading after it")
             assert len(dead.messages) == 2

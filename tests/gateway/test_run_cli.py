@@ -27,8 +27,7 @@ def files(tmp_path: Path) -> list[str]:
 
 
 def test_unknown_store_scheme(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    line = run_fails(capsys, "--store-url", "postgres://x/y", "--state-db",
-                     str(tmp_path / "s.db"))
+    line = run_fails(capsys, "--store-url", "postgres://x/y", "--state-db", str(tmp_path / "s.db"))
     assert "'postgres://x/y'" in line and "unknown scheme 'postgres'" in line
 
 
@@ -41,20 +40,28 @@ def test_unreachable_influx(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     port = free_port()  # nothing listens there
     # Exit 1, not 2: the server may still be starting (after a power cut), so systemd, which
     # does not restart on 2 (a configuration error), tries again.
-    line = run_fails(capsys, "--store-url", f"influx://127.0.0.1:{port}/campus",
-                     "--state-db", str(tmp_path / "s.db"), code=1)
+    line = run_fails(
+        capsys,
+        "--store-url",
+        f"influx://127.0.0.1:{port}/campus",
+        "--state-db",
+        str(tmp_path / "s.db"),
+        code=1,
+    )
     assert f"127.0.0.1:{port}" in line and "refused" in line
 
 
-def test_missing_alerts_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                            files: list[str]) -> None:
+def test_missing_alerts_dir(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: list[str]
+) -> None:
     missing = tmp_path / "etc" / "alerts"
     line = run_fails(capsys, *files, "--alerts-dir", str(missing))
     assert str(missing) in line and "does not exist" in line
 
 
-def test_bad_alert_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                        files: list[str]) -> None:
+def test_bad_alert_yaml(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: list[str]
+) -> None:
     alerts = tmp_path / "alerts"
     alerts.mkdir()
     (alerts / "sch1.yaml").write_text("rules: [\n")
@@ -62,31 +69,39 @@ def test_bad_alert_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     assert str(alerts / "sch1.yaml") in line and "YAML" in line
 
 
-def test_state_db_that_cannot_be_opened(capsys: pytest.CaptureFixture[str],
-                                        tmp_path: Path) -> None:
+def test_state_db_that_cannot_be_opened(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     line = run_fails(capsys, "--db", str(tmp_path / "r.db"), "--state-db", "/proc/st.db")
     assert "/proc/st.db" in line
 
 
-@pytest.mark.parametrize(("variable", "value"), [("CAMPUSEDGE_MQTT_PORT", "abc"),
-                                                 ("CAMPUSEDGE_API_PORT", "99999"),
-                                                 ("CAMPUSEDGE_INGEST", "{not json")])
-def test_bad_environment_variable(capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch, files: list[str],
-                                  variable: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CAMPUSEDGE_MQTT_PORT", "abc"),
+        ("CAMPUSEDGE_API_PORT", "99999"),
+        ("CAMPUSEDGE_INGEST", "{not json"),
+    ],
+)
+def test_bad_environment_variable(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    files: list[str],
+    variable: str,
+    value: str,
+) -> None:
     monkeypatch.setenv(variable, value)
     line = run_fails(capsys, *files)
     assert variable in line
 
 
-def test_bad_option_names_the_option(capsys: pytest.CaptureFixture[str],
-                                     files: list[str]) -> None:
+def test_bad_option_names_the_option(capsys: pytest.CaptureFixture[str], files: list[str]) -> None:
     line = run_fails(capsys, *files, "--api-port", "99999")
     assert "--api-port" in line and "65535" in line
 
 
-def test_taken_api_port_stops_before_anything_starts(capsys: pytest.CaptureFixture[str],
-                                                     tmp_path: Path, files: list[str]) -> None:
+def test_taken_api_port_stops_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: list[str]
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

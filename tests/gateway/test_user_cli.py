@@ -29,26 +29,30 @@ def test_user_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["gateway", "user", "revoke", "nurse.wang", *db]) == 1
 
 
-def test_add_says_where_and_prints_only_the_token(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_add_says_where_and_prints_only_the_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "state.db"
-    assert main(["gateway", "user", "add", "t1", "--role", "pe_teacher", "--state-db",
-                 str(path)]) == 0
+    assert (
+        main(["gateway", "user", "add", "t1", "--role", "pe_teacher", "--state-db", str(path)]) == 0
+    )
     out, err = capsys.readouterr()
     assert len(out.split()) == 1 and Users(StateDB(path)).authenticate(out.strip()) is not None
     assert str(path) in err and "pe_teacher" in err
 
 
-def test_state_db_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_state_db_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "env-state.db"
     monkeypatch.setenv("CAMPUSEDGE_STATE_DB", str(path))
     assert main(["gateway", "user", "add", "t1", "--role", "pe_teacher"]) == 0
     assert Users(StateDB(path)).get("t1") is not None
 
 
-def test_add_without_role_says_role_is_required(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_add_without_role_says_role_is_required(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["gateway", "user", "add", "nurse2", "--state-db", str(tmp_path / "s.db")])
     assert exit_.value.code == 2
@@ -62,8 +66,23 @@ def test_list_empty_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["gateway", "user", "list", "--state-db", str(path)]) == 0
     out, err = capsys.readouterr()
     assert out == "" and f"no users in {path}" in err
-    assert main(["gateway", "user", "add", "h1", "--role", "health_staff", "--name", "Nurse",
-                 "--state-db", str(path)]) == 0
+    assert (
+        main(
+            [
+                "gateway",
+                "user",
+                "add",
+                "h1",
+                "--role",
+                "health_staff",
+                "--name",
+                "Nurse",
+                "--state-db",
+                str(path),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["gateway", "user", "list", "--state-db", str(path)]) == 0
     assert capsys.readouterr().out == "h1\thealth_staff\tNurse\n"
@@ -75,8 +94,9 @@ def test_state_db_that_cannot_be_opened(capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.mark.parametrize("action", [["list"], ["rotate", "t1"], ["revoke", "t1"]])
-def test_only_add_creates_a_state_database(tmp_path: Path, action: list[str],
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_only_add_creates_a_state_database(
+    tmp_path: Path, action: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     typo = tmp_path / "typo" / "x.db"
     assert main(["gateway", "user", *action, "--state-db", str(typo)]) == 2
     assert f"no state database at {typo}" in capsys.readouterr().err
@@ -84,8 +104,8 @@ def test_only_add_creates_a_state_database(tmp_path: Path, action: list[str],
 
 
 def test_default_state_db_is_named_and_not_created_by_list(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("CAMPUSEDGE_STATE_DB", raising=False)
     monkeypatch.chdir(tmp_path)
     assert main(["gateway", "user", "list"]) == 2
@@ -101,8 +121,9 @@ def test_default_state_db_is_named_and_not_created_by_list(
     assert "created" not in capsys.readouterr().err
 
 
-def test_an_empty_state_db_variable_is_named(monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_state_db_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CAMPUSEDGE_STATE_DB", "")
     assert main(["gateway", "user", "list"]) == 2
     err = capsys.readouterr().err
@@ -110,8 +131,9 @@ def test_an_empty_state_db_variable_is_named(monkeypatch: pytest.MonkeyPatch,
     assert err.count("cannot open state database") == 0
 
 
-def test_a_state_database_error_is_said_once(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_state_database_error_is_said_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database, just text " * 100)
     assert main(["gateway", "user", "list", "--state-db", str(junk)]) == 2
@@ -120,11 +142,14 @@ def test_a_state_database_error_is_said_once(tmp_path: Path,
 
 
 @pytest.mark.parametrize("user_id", ["li wei", "t/li", "", "$(id)", "a;b", "x" * 65, "张"])
-def test_unsafe_user_ids_are_refused(tmp_path: Path, user_id: str,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_unsafe_user_ids_are_refused(
+    tmp_path: Path, user_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "state.db"
-    assert main(["gateway", "user", "add", user_id, "--role", "pe_teacher", "--state-db",
-                 str(path)]) == 2
+    assert (
+        main(["gateway", "user", "add", user_id, "--role", "pe_teacher", "--state-db", str(path)])
+        == 2
+    )
     assert "invalid user id" in capsys.readouterr().err
     assert not path.exists()
 
@@ -132,5 +157,7 @@ def test_unsafe_user_ids_are_refused(tmp_path: Path, user_id: str,
 def test_ordinary_user_ids_are_accepted(tmp_path: Path) -> None:
     path = str(tmp_path / "state.db")
     for user_id in ("t.li", "nurse_wang", "wang@north-primary", "T01"):
-        assert main(["gateway", "user", "add", user_id, "--role", "pe_teacher",
-                     "--state-db", path]) == 0
+        assert (
+            main(["gateway", "user", "add", user_id, "--role", "pe_teacher", "--state-db", path])
+            == 0
+        )

@@ -21,13 +21,16 @@ def test_outages_parse_and_bad_ones_are_named() -> None:
             Outage.parse(bad)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--bands", "0"], "--bands"),
-    (["--period", "0"], "--period"),
-    (["--outage", "1:1"], "INDEX:AT_S:FOR_S"),
-    (["--bands", "2", "--outage", "2:1:1"], "beyond --bands 2"),
-    (["--bands", "2", "--trace", "2"], "--trace INDEX"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bands", "0"], "--bands"),
+        (["--period", "0"], "--period"),
+        (["--outage", "1:1"], "INDEX:AT_S:FOR_S"),
+        (["--bands", "2", "--outage", "2:1:1"], "beyond --bands 2"),
+        (["--bands", "2", "--trace", "2"], "--trace INDEX"),
+    ],
+)
 def test_bad_arguments_are_named(args: list[str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         main(["simulate", "ble-bands", *args])
@@ -50,8 +53,9 @@ def test_the_tcp_feed_serves_the_same_bands() -> None:
 
 
 def test_bench_ble_prints_both_feeds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "ble", "--bands", "3", "--period", "0.1", "--seconds", "1",
-                 "--json"]) == 0
+    assert (
+        main(["bench", "ble", "--bands", "3", "--period", "0.1", "--seconds", "1", "--json"]) == 0
+    )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["sent_per_s"] == 30.0
     for feed in ("ble", "baseline_tcp"):

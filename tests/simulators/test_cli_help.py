@@ -25,8 +25,11 @@ def test_every_default_is_in_the_help(path: tuple[str, ...]) -> None:
     text = " ".join(parser.format_help().split())  # unwrapped
     checked = 0
     for action in parser._actions:
-        if not action.option_strings or action.default in (None, argparse.SUPPRESS) \
-                or action.default is False:
+        if (
+            not action.option_strings
+            or action.default in (None, argparse.SUPPRESS)
+            or action.default is False
+        ):
             continue
         shown = action.default if isinstance(action.default, str) else repr(action.default)
         assert action.help, f"{action.option_strings[0]} has no help"
@@ -37,10 +40,12 @@ def test_every_default_is_in_the_help(path: tuple[str, ...]) -> None:
 
 def test_the_common_options_say_their_defaults() -> None:
     text = " ".join(_parser(("simulate", "gate")).format_help().split())
-    for shown in ("--speed SPEED scenario seconds per wall second (1: real time) (default: 1.0)",
-                  "(default: demo-school)", "--duplicate-rate DUPLICATE_RATE share of frames "
-                  "sent twice (devices with a frame counter) (default: 0.0)",
-                  "(default: $CAMPUSEDGE_MQTT_HOST, else 127.0.0.1)",
-                  "--fever-rate FEVER_RATE share of students passing with a fever "
-                  "(default: 0.01)"):
+    for shown in (
+        "--speed SPEED scenario seconds per wall second (1: real time) (default: 1.0)",
+        "(default: demo-school)",
+        "--duplicate-rate DUPLICATE_RATE share of frames "
+        "sent twice (devices with a frame counter) (default: 0.0)",
+        "(default: $CAMPUSEDGE_MQTT_HOST, else 127.0.0.1)",
+        "--fever-rate FEVER_RATE share of students passing with a fever (default: 0.01)",
+    ):
         assert shown in text

@@ -23,8 +23,16 @@ pytestmark = pytest.mark.mosquitto
 
 
 def _login(broker: MosquittoProcess, password: str = MQTT_PASSWORD) -> list[str]:
-    return ["--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
-            "--mqtt-username", MQTT_USER, "--mqtt-password", password]
+    return [
+        "--mqtt-host",
+        broker.host,
+        "--mqtt-port",
+        str(broker.port),
+        "--mqtt-username",
+        MQTT_USER,
+        "--mqtt-password",
+        password,
+    ]
 
 
 def _folders(tmp: Path) -> list[Path]:
@@ -39,8 +47,8 @@ def own_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_wrong_password_is_one_line_exit_2_and_leaves_no_folder(
-        own_tempdir: Path, mosquitto: MosquittoProcess,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    own_tempdir: Path, mosquitto: MosquittoProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
     start = time.monotonic()
     rc = main(["simulate", "gate", "--students", "5", *_login(mosquitto, "wrong")])
     out, err = capsys.readouterr()
@@ -51,20 +59,45 @@ def test_a_wrong_password_is_one_line_exit_2_and_leaves_no_folder(
     assert _folders(own_tempdir) == []
 
 
-def test_an_unreachable_broker_is_named(own_tempdir: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreachable_broker_is_named(
+    own_tempdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = free_port()
-    rc = main(["simulate", "screening", "--students", "2", "--mqtt-host", "127.0.0.1",
-               "--mqtt-port", str(port)])
+    rc = main(
+        [
+            "simulate",
+            "screening",
+            "--students",
+            "2",
+            "--mqtt-host",
+            "127.0.0.1",
+            "--mqtt-port",
+            str(port),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2
     assert f"127.0.0.1:{port}" in err and "Connection refused" in err
 
 
-def test_a_clean_run_removes_its_temp_folder(own_tempdir: Path, mosquitto: MosquittoProcess,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["simulate", "gate", "--students", "5", "--window-minutes", "0.1", "--speed", "3",
-               "--school", "sim-clean", *_login(mosquitto)])
+def test_a_clean_run_removes_its_temp_folder(
+    own_tempdir: Path, mosquitto: MosquittoProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "simulate",
+            "gate",
+            "--students",
+            "5",
+            "--window-minutes",
+            "0.1",
+            "--speed",
+            "3",
+            "--school",
+            "sim-clean",
+            *_login(mosquitto),
+        ]
+    )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0
     assert summary["edge"]["messages"] == 5 and summary["edge"]["buffered"] == 0
@@ -73,8 +106,13 @@ def test_a_clean_run_removes_its_temp_folder(own_tempdir: Path, mosquitto: Mosqu
 
 def _simulate_in_child(tmp: Path, argv: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "TMPDIR": str(tmp)}
-    return subprocess.Popen([sys.executable, "-m", "campusedge.cli", "simulate", *argv],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "campusedge.cli", "simulate", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for_agent(tmp: Path, timeout_s: float = 30) -> Path:
@@ -89,9 +127,11 @@ def _wait_for_agent(tmp: Path, timeout_s: float = 30) -> Path:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_promptly_and_reports_interrupted(
-        tmp_path: Path, mosquitto: MosquittoProcess) -> None:
-    child = _simulate_in_child(tmp_path, ["gate", "--students", "1000", "--school", "sim-int",
-                                          *_login(mosquitto)])
+    tmp_path: Path, mosquitto: MosquittoProcess
+) -> None:
+    child = _simulate_in_child(
+        tmp_path, ["gate", "--students", "1000", "--school", "sim-int", *_login(mosquitto)]
+    )
     _wait_for_agent(tmp_path)
     time.sleep(2)
     sent = time.monotonic()
@@ -107,9 +147,21 @@ def test_ctrl_c_stops_promptly_and_reports_interrupted(
 
 @pytest.mark.slow
 def test_a_broker_lost_mid_run_is_said_and_the_messages_are_kept(
-        tmp_path: Path, own_mosquitto: MosquittoProcess) -> None:
-    child = _simulate_in_child(tmp_path, ["gate", "--students", "40", "--window-minutes", "0.25",
-                                          "--school", "sim-lost", *_login(own_mosquitto)])
+    tmp_path: Path, own_mosquitto: MosquittoProcess
+) -> None:
+    child = _simulate_in_child(
+        tmp_path,
+        [
+            "gate",
+            "--students",
+            "40",
+            "--window-minutes",
+            "0.25",
+            "--school",
+            "sim-lost",
+            *_login(own_mosquitto),
+        ],
+    )
     folder = _wait_for_agent(tmp_path)
     time.sleep(3)
     own_mosquitto.stop()
@@ -138,8 +190,7 @@ def _no_edge_child(tmp: Path) -> tuple[subprocess.Popen[str], Path]:
 
 
 @pytest.mark.slow
-def test_no_edge_stopped_while_waiting_reports_its_real_time_and_cleans_up(
-        tmp_path: Path) -> None:
+def test_no_edge_stopped_while_waiting_reports_its_real_time_and_cleans_up(tmp_path: Path) -> None:
     child, folder = _no_edge_child(tmp_path)
     time.sleep(2.5)  # nobody starts an agent; then the run is given up (a timeout's SIGTERM)
     child.send_signal(signal.SIGTERM)
@@ -160,8 +211,10 @@ def test_no_edge_keeps_the_folder_when_the_agent_left_messages(tmp_path: Path) -
     # What an agent started by hand on this folder leaves when it could not send everything.
     with closing(sqlite3.connect(folder / "buffer.db")) as db, db:
         db.executescript(_SCHEMA)
-        db.execute("INSERT INTO outbox(device_id, seq, topic, payload, is_event) "
-                   "VALUES ('gate', 0, 'campus/s/temp_gate/gate/event', x'7b7d', 1)")
+        db.execute(
+            "INSERT INTO outbox(device_id, seq, topic, payload, is_event) "
+            "VALUES ('gate', 0, 'campus/s/temp_gate/gate/event', x'7b7d', 1)"
+        )
     child.send_signal(signal.SIGTERM)
     _out, err = child.communicate(timeout=30)
     assert child.returncode == 130, err

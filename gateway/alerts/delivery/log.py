@@ -45,21 +45,39 @@ class DeliveryLog:
         self.metrics = metrics
         db.ensure(SCHEMA)
 
-    def record(self, notification_id: str, channel: str, target: str, attempt: int,
-               status: str, alert_ids: list[int], http_status: int | None = None,
-               error: str | None = None) -> None:
+    def record(
+        self,
+        notification_id: str,
+        channel: str,
+        target: str,
+        attempt: int,
+        status: str,
+        alert_ids: list[int],
+        http_status: int | None = None,
+        error: str | None = None,
+    ) -> None:
         if self.metrics is not None:
             self.metrics.deliveries.labels(target=target, status=status).inc()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO alert_deliveries(notification_id, channel, target, attempt, status, "
                 "http_status, error, alert_ids, at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (notification_id, channel, target, attempt, status, http_status,
-                 (error or "")[:500] or None, json.dumps(alert_ids),
-                 datetime.now(UTC).isoformat()))
+                (
+                    notification_id,
+                    channel,
+                    target,
+                    attempt,
+                    status,
+                    http_status,
+                    (error or "")[:500] or None,
+                    json.dumps(alert_ids),
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
 
-    def entries(self, *, notification_id: str | None = None, target: str | None = None,
-                limit: int = 500) -> list[DeliveryRecord]:
+    def entries(
+        self, *, notification_id: str | None = None, target: str | None = None, limit: int = 500
+    ) -> list[DeliveryRecord]:
         sql, params = "SELECT * FROM alert_deliveries WHERE 1=1", []
         if notification_id is not None:
             sql += " AND notification_id=?"
@@ -68,7 +86,17 @@ class DeliveryLog:
             sql += " AND target=?"
             params.append(target)
         sql += " ORDER BY id DESC LIMIT ?"
-        return [DeliveryRecord(r["notification_id"], r["channel"], r["target"], r["attempt"],
-                               r["status"], r["http_status"], r["error"],
-                               json.loads(r["alert_ids"]), datetime.fromisoformat(r["at"]))
-                for r in self.db.query(sql, (*params, limit))]
+        return [
+            DeliveryRecord(
+                r["notification_id"],
+                r["channel"],
+                r["target"],
+                r["attempt"],
+                r["status"],
+                r["http_status"],
+                r["error"],
+                json.loads(r["alert_ids"]),
+                datetime.fromisoformat(r["at"]),
+            )
+            for r in self.db.query(sql, (*params, limit))
+        ]

@@ -25,9 +25,13 @@ _LEVELS = {int(k): v for k, v in mqtt.LOGGING_LEVEL.items()}
 class MqttAlertPublisher:
     """Publishes each notification once; paho queues while the broker is away."""
 
-    def __init__(self, settings: MqttSettings, configs: AlertConfigs,
-                 client_id: str = "campusedge-alerts",
-                 delivery_log: DeliveryLog | None = None) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        configs: AlertConfigs,
+        client_id: str = "campusedge-alerts",
+        delivery_log: DeliveryLog | None = None,
+    ) -> None:
         self.configs = configs
         # The broker's PUBACK of each notification goes in the delivery log (`delivered`), so
         # campus IT sees the displays' feed next to the webhooks. A PUBACK may come before
@@ -50,8 +54,9 @@ class MqttAlertPublisher:
         self._client.on_publish = self._on_publish
         if settings.username:
             password = settings.password
-            self._client.username_pw_set(settings.username,
-                                         password.get_secret_value() if password else None)
+            self._client.username_pw_set(
+                settings.username, password.get_secret_value() if password else None
+            )
         if settings.tls_ca:
             self._client.tls_set(ca_certs=settings.tls_ca)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -67,28 +72,50 @@ class MqttAlertPublisher:
                 log.debug("alert publisher %s: still not connected (%s)", self.client_id, state)
                 return
             self._unreachable_said = True
-            log.warning("alert publisher %s: not connected to the MQTT broker %s:%s (paho's "
-                        "connection state: %s); notifications wait while paho retries",
-                        self.client_id, self._settings.host, self._settings.port, state)
+            log.warning(
+                "alert publisher %s: not connected to the MQTT broker %s:%s (paho's "
+                "connection state: %s); notifications wait while paho retries",
+                self.client_id,
+                self._settings.host,
+                self._settings.port,
+                state,
+            )
             return
         log.log(_LEVELS.get(level, logging.DEBUG), "paho: %s", buf)
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
-                    reason: ReasonCode, properties: object) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
         if reason.is_failure:
-            log.warning("alert publisher %s: the MQTT broker refused the connection: %s",
-                        self.client_id, reason)
+            log.warning(
+                "alert publisher %s: the MQTT broker refused the connection: %s",
+                self.client_id,
+                reason,
+            )
             return
         if self._unreachable_said:
-            log.warning("alert publisher %s: connected to the MQTT broker again",
-                        self.client_id)
+            log.warning("alert publisher %s: connected to the MQTT broker again", self.client_id)
         self._unreachable_said = False
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
-                       reason: object, properties: object) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: object,
+        properties: object,
+    ) -> None:
         if self._started:
-            log.warning("alert publisher %s disconnected (%s); paho reconnects and resends",
-                        self.client_id, reason)
+            log.warning(
+                "alert publisher %s disconnected (%s); paho reconnects and resends",
+                self.client_id,
+                reason,
+            )
 
     def start(self) -> None:
         """Connect in the background; notifications published before that are queued."""
@@ -112,8 +139,9 @@ class MqttAlertPublisher:
         if acked:
             self._delivered(entry)
 
-    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: object,
-                    properties: object) -> None:
+    def _on_publish(
+        self, client: mqtt.Client, userdata: object, mid: int, reason: object, properties: object
+    ) -> None:
         with self._lock:
             entry = self._pending.pop(mid, None)
             if entry is None:
@@ -128,8 +156,7 @@ class MqttAlertPublisher:
         try:
             self.log.record(notification_id, "mqtt", topic, 1, "delivered", alert_ids)
         except Exception:  # a full disk must not kill paho's network thread
-            log.exception("could not log the MQTT delivery of notification %s",
-                          notification_id)
+            log.exception("could not log the MQTT delivery of notification %s", notification_id)
 
     def close(self) -> None:
         if self._started:

@@ -41,30 +41,49 @@ class WebhookOutbox:
         self.db = db
         db.ensure(SCHEMA)
 
-    def add(self, target: str, notification_id: str, alert_ids: list[int],
-            body: dict[str, Any], limit: int) -> bool:
+    def add(
+        self,
+        target: str,
+        notification_id: str,
+        alert_ids: list[int],
+        body: dict[str, Any],
+        limit: int,
+    ) -> bool:
         """Queue a delivery; False when the target already has *limit* waiting."""
         with self.db.transaction() as conn:
-            waiting = conn.execute("SELECT COUNT(*) FROM webhook_outbox WHERE target=?",
-                                   (target,)).fetchone()[0]
+            waiting = conn.execute(
+                "SELECT COUNT(*) FROM webhook_outbox WHERE target=?", (target,)
+            ).fetchone()[0]
             if waiting >= limit:
                 return False
             # The same notification queued twice for one target is one delivery.
             conn.execute(
                 "INSERT OR IGNORE INTO webhook_outbox(target, notification_id, alert_ids, body, "
                 "queued_at) VALUES (?,?,?,?,?)",
-                (target, notification_id, json.dumps(alert_ids), json.dumps(body),
-                 datetime.now(UTC).isoformat()))
+                (
+                    target,
+                    notification_id,
+                    json.dumps(alert_ids),
+                    json.dumps(body),
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
         return True
 
     def next(self, target: str) -> Pending | None:
-        rows = self.db.query("SELECT * FROM webhook_outbox WHERE target=? ORDER BY id LIMIT 1",
-                             (target,))
+        rows = self.db.query(
+            "SELECT * FROM webhook_outbox WHERE target=? ORDER BY id LIMIT 1", (target,)
+        )
         if not rows:
             return None
         r = rows[0]
-        return Pending(r["id"], r["notification_id"], json.loads(r["alert_ids"]),
-                       json.loads(r["body"]), r["attempts"])
+        return Pending(
+            r["id"],
+            r["notification_id"],
+            json.loads(r["alert_ids"]),
+            json.loads(r["body"]),
+            r["attempts"],
+        )
 
     def attempted(self, row_id: int, attempts: int) -> None:
         with self.db.transaction() as conn:
@@ -80,5 +99,13 @@ class WebhookOutbox:
 
     def pending(self, target: str) -> list[Pending]:
         rows = self.db.query("SELECT * FROM webhook_outbox WHERE target=? ORDER BY id", (target,))
-        return [Pending(r["id"], r["notification_id"], json.loads(r["alert_ids"]),
-                        json.loads(r["body"]), r["attempts"]) for r in rows]
+        return [
+            Pending(
+                r["id"],
+                r["notification_id"],
+                json.loads(r["alert_ids"]),
+                json.loads(r["body"]),
+                r["attempts"],
+            )
+            for r in rows
+        ]

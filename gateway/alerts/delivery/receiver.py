@@ -38,8 +38,14 @@ class WebhookReceiver:
                     receiver.attempts += 1
                     fail = receiver.attempts <= receiver.fail_first
                     if not fail:
-                        receiver.received.append(Received(self.path, json.loads(raw or b"null"),
-                                                          dict(self.headers.items()), at))
+                        receiver.received.append(
+                            Received(
+                                self.path,
+                                json.loads(raw or b"null"),
+                                dict(self.headers.items()),
+                                at,
+                            )
+                        )
                         receiver._arrived.notify_all()
                 self.send_response(500 if fail else 200)
                 self.send_header("Content-Type", "application/json")
@@ -51,8 +57,9 @@ class WebhookReceiver:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="webhook-receiver")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="webhook-receiver"
+        )
 
     @property
     def url(self) -> str:

@@ -28,8 +28,10 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{HIDDEN}@{netloc.rsplit('@', 1)[1]}"
-    query = "&".join(f"{name}={HIDDEN}" if sep else name for name, sep, _ in
-                     (item.partition("=") for item in parts.query.split("&") if item))
+    query = "&".join(
+        f"{name}={HIDDEN}" if sep else name
+        for name, sep, _ in (item.partition("=") for item in parts.query.split("&") if item)
+    )
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 

@@ -23,7 +23,8 @@ class Subscriber:
     loop: asyncio.AbstractEventLoop
     # None is the end-of-stream mark the hub sends when the gateway stops.
     queue: asyncio.Queue[Notification | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=1000))
+        default_factory=lambda: asyncio.Queue(maxsize=1000)
+    )
     dropped: int = 0
 
 
@@ -68,8 +69,9 @@ class SseHub:
             # A dashboard that stopped reading must not hold memory without bound; it can
             # reload the list from the REST API.
             sub.dropped += 1
-            log.warning("SSE subscriber %d (%s) is not reading; dropped a notification",
-                        sub.id, sub.user.id)
+            log.warning(
+                "SSE subscriber %d (%s) is not reading; dropped a notification", sub.id, sub.user.id
+            )
 
     def close(self) -> None:
         """End every open stream, so that the HTTP server can shut down without waiting."""

@@ -41,19 +41,22 @@ def body_for(target: WebhookTarget, n: Notification) -> dict[str, Any]:
     """The request body in the target's format; no student names in any of them."""
     if target.format is WebhookFormat.WECOM:
         # The limit is in bytes: "°C", "−" and "×" in summaries take two or three each.
-        return {"msgtype": "markdown",
-                "markdown": {"content": cut_to_bytes(markdown(n), WECOM_MAX_BYTES)}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"content": cut_to_bytes(markdown(n), WECOM_MAX_BYTES)},
+        }
     if target.format is WebhookFormat.DINGTALK:
-        return {"msgtype": "markdown", "markdown": {"title": headline(n)[:64],
-                                                    "text": markdown(n)[:4000]}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"title": headline(n)[:64], "text": markdown(n)[:4000]},
+        }
     return notification_payload(n)
 
 
 def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
     """DingTalk 加签: sign = base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}"))."""
     timestamp = str(now_ms if now_ms is not None else int(time.time() * 1000))
-    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
     sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}timestamp={timestamp}&sign={sign}"
@@ -89,8 +92,14 @@ class WebhookSender:
     the attempt count carries over, and so does the order.
     """
 
-    def __init__(self, target: WebhookTarget, retry: RetryConfig, delivery_log: DeliveryLog,
-                 outbox: WebhookOutbox, sleep: Callable[[float], bool] | None = None) -> None:
+    def __init__(
+        self,
+        target: WebhookTarget,
+        retry: RetryConfig,
+        delivery_log: DeliveryLog,
+        outbox: WebhookOutbox,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
         self.target = target
         self.key = target_key(target)
         self.retry = retry
@@ -101,8 +110,9 @@ class WebhookSender:
         # Waiting on the stop event lets close() cut a long backoff short.
         self._sleep = sleep or self._stop.wait
         self._client = httpx.Client(timeout=retry.timeout_s)
-        self._thread = threading.Thread(target=self._run, name=f"webhook-{target.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"webhook-{target.name}", daemon=True
+        )
         self._thread.start()
 
     def send(self, n: Notification) -> None:
@@ -112,8 +122,15 @@ class WebhookSender:
         if self.outbox.add(self.key, n.id, ids, body_for(self.target, n), OUTBOX_LIMIT):
             self._wake.set()
         else:
-            self.log.record(n.id, "webhook", self.target.name, 0, "gave_up", ids,
-                            error=f"{OUTBOX_LIMIT} deliveries already waiting for this target")
+            self.log.record(
+                n.id,
+                "webhook",
+                self.target.name,
+                0,
+                "gave_up",
+                ids,
+                error=f"{OUTBOX_LIMIT} deliveries already waiting for this target",
+            )
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -125,8 +142,9 @@ class WebhookSender:
                     continue
                 self._deliver(row)
             except Exception:  # a full disk or a bug: this target's worker must live on
-                log.exception("webhook %s: delivery worker failed; trying again in 5 s",
-                              self.target.name)
+                log.exception(
+                    "webhook %s: delivery worker failed; trying again in 5 s", self.target.name
+                )
                 self._stop.wait(5.0)
 
     def _deliver(self, row: Pending) -> None:
@@ -137,12 +155,20 @@ class WebhookSender:
             status, error = None, None
             try:
                 response = self._client.post(
-                    url, json=row.body, headers={"X-Campusedge-Notification": row.notification_id})
+                    url, json=row.body, headers={"X-Campusedge-Notification": row.notification_id}
+                )
                 status = response.status_code
                 if 200 <= status < 300 and self._robot_ok(response):
                     self.outbox.done(row.id)
-                    self.log.record(row.notification_id, "webhook", self.target.name, attempt,
-                                    "delivered", row.alert_ids, http_status=status)
+                    self.log.record(
+                        row.notification_id,
+                        "webhook",
+                        self.target.name,
+                        attempt,
+                        "delivered",
+                        row.alert_ids,
+                        http_status=status,
+                    )
                     return
                 error = response.text[:300]
             except httpx.HTTPError as exc:
@@ -150,20 +176,39 @@ class WebhookSender:
                 # delivery log (shown to campus IT) or the gateway log.
                 error = redact_text(f"{type(exc).__name__}: {exc}", [url, self.target.url])
             last = attempt >= self.retry.max_attempts
-            self.log.record(row.notification_id, "webhook", self.target.name, attempt,
-                            "gave_up" if last else "failed", row.alert_ids, http_status=status,
-                            error=error)
+            self.log.record(
+                row.notification_id,
+                "webhook",
+                self.target.name,
+                attempt,
+                "gave_up" if last else "failed",
+                row.alert_ids,
+                http_status=status,
+                error=error,
+            )
             if last:
-                log.error("webhook %s: gave up on notification %s after %d attempts (%s)",
-                          self.target.name, row.notification_id, attempt, error)
+                log.error(
+                    "webhook %s: gave up on notification %s after %d attempts (%s)",
+                    self.target.name,
+                    row.notification_id,
+                    attempt,
+                    error,
+                )
                 break
             self.outbox.attempted(row.id, attempt)
             if self._sleep(backoff(attempt, self.retry)):
                 return  # closing: the row stays for the next start
         else:
             # max_attempts was lowered below the attempts an earlier run had made.
-            self.log.record(row.notification_id, "webhook", self.target.name, row.attempts,
-                            "gave_up", row.alert_ids, error="no attempts left")
+            self.log.record(
+                row.notification_id,
+                "webhook",
+                self.target.name,
+                row.attempts,
+                "gave_up",
+                row.alert_ids,
+                error="no attempts left",
+            )
         self.outbox.done(row.id)
 
     def _robot_ok(self, response: httpx.Response) -> bool:
@@ -204,16 +249,25 @@ class WebhookChannel:
         waiting = self.outbox.targets()
         if not waiting:
             return
-        configured = {target_key(t): (t, cfg.delivery.retry)
-                      for cfg in self.configs.all() for t in cfg.delivery.webhooks}
+        configured = {
+            target_key(t): (t, cfg.delivery.retry)
+            for cfg in self.configs.all()
+            for t in cfg.delivery.webhooks
+        }
         for key in waiting:
             if key in configured:
                 self._sender(*configured[key])
                 continue
             for row in self.outbox.pending(key):
-                self.log.record(row.notification_id, "webhook", key.split("|", 1)[0],
-                                row.attempts, "gave_up", row.alert_ids,
-                                error="target no longer configured")
+                self.log.record(
+                    row.notification_id,
+                    "webhook",
+                    key.split("|", 1)[0],
+                    row.attempts,
+                    "gave_up",
+                    row.alert_ids,
+                    error="target no longer configured",
+                )
                 self.outbox.done(row.id)
 
     def _sender(self, target: WebhookTarget, retry: RetryConfig) -> WebhookSender:
@@ -221,8 +275,7 @@ class WebhookChannel:
         with self._lock:
             sender = self._senders.get(key)
             if sender is None:
-                sender = self._senders[key] = WebhookSender(target, retry, self.log,
-                                                            self.outbox)
+                sender = self._senders[key] = WebhookSender(target, retry, self.log, self.outbox)
             return sender
 
     def send(self, n: Notification) -> None:

@@ -34,19 +34,26 @@ def clock_key(device_id: str) -> str:
     return f"{Rule.CLOCK_DRIFT.value}:{device_id}"
 
 
-def _battery(school: str, device_id: str, pct: float, at: datetime,
-             cfg: DeviceConfig) -> Candidate | Clear:
+def _battery(
+    school: str, device_id: str, pct: float, at: datetime, cfg: DeviceConfig
+) -> Candidate | Clear:
     if pct < cfg.battery_low_pct:
-        return Candidate(rule=Rule.BATTERY_LOW, key=battery_key(device_id), school=school,
-                         severity=Severity.INFO, at=at, device_id=device_id,
-                         summary=f"battery of {device_id} at {pct:.0f} % "
-                                 f"(below {cfg.battery_low_pct:.0f} %)",
-                         detail={"battery_pct": pct})
+        return Candidate(
+            rule=Rule.BATTERY_LOW,
+            key=battery_key(device_id),
+            school=school,
+            severity=Severity.INFO,
+            at=at,
+            device_id=device_id,
+            summary=f"battery of {device_id} at {pct:.0f} % (below {cfg.battery_low_pct:.0f} %)",
+            detail={"battery_pct": pct},
+        )
     return Clear(battery_key(device_id), "battery_ok")
 
 
-def on_status(school: str, status: Status, at: datetime,
-              cfg: DeviceConfig) -> list[Candidate | Clear]:
+def on_status(
+    school: str, status: Status, at: datetime, cfg: DeviceConfig
+) -> list[Candidate | Clear]:
     out: list[Candidate | Clear] = []
     if status.state is DeviceState.OFFLINE and status.stopped:
         pass  # a clean stop of its box: shown offline in the fleet, not a fault to page about
@@ -56,13 +63,22 @@ def on_status(school: str, status: Status, at: datetime,
         # lost the link to it and says why in the detail.
         lost = status.kind is DeviceKind.EDGE
         why = "connection lost (last will)" if lost else (status.detail or "link lost")
-        out.append(Candidate(rule=Rule.DEVICE_OFFLINE, key=offline_key(status.device_id),
-                             school=school, severity=Severity.WARNING, at=at,
-                             device_id=status.device_id,
-                             summary=f"{status.kind.value} {status.device_id} went offline: "
-                                     f"{why}"[:200],
-                             detail={"reason": "last_will" if lost else "device_fault",
-                                     "kind": status.kind.value, "detail": status.detail}))
+        out.append(
+            Candidate(
+                rule=Rule.DEVICE_OFFLINE,
+                key=offline_key(status.device_id),
+                school=school,
+                severity=Severity.WARNING,
+                at=at,
+                device_id=status.device_id,
+                summary=f"{status.kind.value} {status.device_id} went offline: {why}"[:200],
+                detail={
+                    "reason": "last_will" if lost else "device_fault",
+                    "kind": status.kind.value,
+                    "detail": status.detail,
+                },
+            )
+        )
     else:
         out.append(Clear(offline_key(status.device_id), "back_online"))
     if status.battery_pct is not None:
@@ -84,13 +100,20 @@ def on_message(msg: StoredMessage, cfg: DeviceConfig) -> list[Candidate | Clear]
     return out
 
 
-def _clock(school: str, device_id: str, offset: float, at: datetime,
-           cfg: DeviceConfig) -> Candidate | Clear:
+def _clock(
+    school: str, device_id: str, offset: float, at: datetime, cfg: DeviceConfig
+) -> Candidate | Clear:
     if abs(offset) > cfg.clock_drift_s:
-        return Candidate(rule=Rule.CLOCK_DRIFT, key=clock_key(device_id), school=school,
-                         severity=Severity.INFO, at=at, device_id=device_id,
-                         summary=f"clock of {device_id} is off by {offset:+.1f} s",
-                         detail={"clock_offset_s": offset})
+        return Candidate(
+            rule=Rule.CLOCK_DRIFT,
+            key=clock_key(device_id),
+            school=school,
+            severity=Severity.INFO,
+            at=at,
+            device_id=device_id,
+            summary=f"clock of {device_id} is off by {offset:+.1f} s",
+            detail={"clock_offset_s": offset},
+        )
     return Clear(clock_key(device_id), "clock_ok")
 
 
@@ -107,15 +130,17 @@ def silent(device: DeviceRecord, now: datetime, cfg: SchoolAlertConfig) -> Candi
         return None
     if not in_school_hours(now, cfg):
         return None
-    heard = max((t for t in (device.last_seen, device.status_at) if t is not None),
-                default=None)
+    heard = max((t for t in (device.last_seen, device.status_at) if t is not None), default=None)
     if heard is None or now - heard <= timedelta(minutes=minutes):
         return None
     quiet = (now - heard).total_seconds() / 60
-    return Candidate(rule=Rule.DEVICE_OFFLINE, key=offline_key(device.device_id),
-                     school=device.school, severity=Severity.WARNING, at=now,
-                     device_id=device.device_id,
-                     summary=f"{device.kind} {device.device_id} silent for {quiet:.0f} min in "
-                             "school hours",
-                     detail={"reason": "silence", "kind": device.kind,
-                             "silent_minutes": round(quiet, 1)})
+    return Candidate(
+        rule=Rule.DEVICE_OFFLINE,
+        key=offline_key(device.device_id),
+        school=device.school,
+        severity=Severity.WARNING,
+        at=now,
+        device_id=device.device_id,
+        summary=f"{device.kind} {device.device_id} silent for {quiet:.0f} min in school hours",
+        detail={"reason": "silence", "kind": device.kind, "silent_minutes": round(quiet, 1)},
+    )

@@ -22,8 +22,13 @@ def evaluate(msg: StoredMessage, cfg: FeverConfig, lookup: RosterLookup) -> Cand
     if temperature is None:
         return None
     site_attr = attribute(msg, "site")
-    site: Site = "wrist" if site_attr == "wrist" else \
-        "forehead" if site_attr == "forehead" else cfg.default_site
+    site: Site = (
+        "wrist"
+        if site_attr == "wrist"
+        else "forehead"
+        if site_attr == "forehead"
+        else cfg.default_site
+    )
     threshold = cfg.threshold_c.get(site, 37.3)
     if temperature < threshold:
         return None
@@ -33,12 +38,23 @@ def evaluate(msg: StoredMessage, cfg: FeverConfig, lookup: RosterLookup) -> Cand
     # an unknown card still fold together and staff can find the child at the gate.
     key_subject = student.id if student else f"subject:{subject}"
     return Candidate(
-        rule=Rule.FEVER, key=f"fever:{msg.school}:{key_subject}", school=msg.school,
-        severity=cfg.severity, at=msg.ts,
+        rule=Rule.FEVER,
+        key=f"fever:{msg.school}:{key_subject}",
+        school=msg.school,
+        severity=cfg.severity,
+        at=msg.ts,
         summary=f"suspected fever: {temperature:.1f} °C ({site}) at gate {msg.device_id}",
         student_id=student.id if student else None,
-        class_id=student.class_id if student else None, device_id=msg.device_id,
-        detail={"temperature_c": round(temperature, 2), "max_value": round(temperature, 2),
-                "site": site, "threshold_c": threshold, "subject_id": subject,
-                "decision": attribute(msg, "decision")},
-        source=(msg.device_id, msg.seq), fold_window=timedelta(minutes=cfg.fold_minutes))
+        class_id=student.class_id if student else None,
+        device_id=msg.device_id,
+        detail={
+            "temperature_c": round(temperature, 2),
+            "max_value": round(temperature, 2),
+            "site": site,
+            "threshold_c": threshold,
+            "subject_id": subject,
+            "decision": attribute(msg, "decision"),
+        },
+        source=(msg.device_id, msg.seq),
+        fold_window=timedelta(minutes=cfg.fold_minutes),
+    )

@@ -50,8 +50,9 @@ class HeartRateWatch:
         self._tracks: dict[str, _Track] = {}
         self._lock = threading.Lock()
 
-    def on_message(self, msg: StoredMessage, cfg: HeartRateConfig,
-                   lookup: RosterLookup) -> list[Candidate]:
+    def on_message(
+        self, msg: StoredMessage, cfg: HeartRateConfig, lookup: RosterLookup
+    ) -> list[Candidate]:
         if msg.kind is not DeviceKind.HR_BAND:
             return []
         bpm = reading(msg, "heart_rate")
@@ -74,8 +75,14 @@ class HeartRateWatch:
             track.lost_fired = False
             return self._judge(track, msg, bpm, cfg, lookup)
 
-    def _judge(self, track: _Track, msg: StoredMessage, bpm: float, cfg: HeartRateConfig,
-               lookup: RosterLookup) -> list[Candidate]:
+    def _judge(
+        self,
+        track: _Track,
+        msg: StoredMessage,
+        bpm: float,
+        cfg: HeartRateConfig,
+        lookup: RosterLookup,
+    ) -> list[Candidate]:
         student = lookup.student(track.student_id)
         if student is None:
             return []
@@ -87,12 +94,25 @@ class HeartRateWatch:
             held = (msg.ts - track.high_since).total_seconds()
             if held >= cfg.high_sustain_s and not track.high_fired:
                 track.high_fired = True
-                out.append(self._candidate(Rule.HR_HIGH, track, msg, lookup, student.class_id,
-                                           f"heart rate {bpm:.0f} bpm above {limit:.0f} "
-                                           f"({cfg.high_share_of_max:.0%} of "
-                                           f"208 − 0.7 × {age}) for {held:.0f} s",
-                                           {"bpm": bpm, "limit_bpm": round(limit, 1),
-                                            "age": age, "held_s": held, "max_value": bpm}))
+                out.append(
+                    self._candidate(
+                        Rule.HR_HIGH,
+                        track,
+                        msg,
+                        lookup,
+                        student.class_id,
+                        f"heart rate {bpm:.0f} bpm above {limit:.0f} "
+                        f"({cfg.high_share_of_max:.0%} of "
+                        f"208 − 0.7 × {age}) for {held:.0f} s",
+                        {
+                            "bpm": bpm,
+                            "limit_bpm": round(limit, 1),
+                            "age": age,
+                            "held_s": held,
+                            "max_value": bpm,
+                        },
+                    )
+                )
         else:
             track.high_since, track.high_fired = None, False
         if bpm < cfg.low_bpm:
@@ -100,28 +120,50 @@ class HeartRateWatch:
             held = (msg.ts - track.low_since).total_seconds()
             if held >= cfg.low_sustain_s and not track.low_fired:
                 track.low_fired = True
-                out.append(self._candidate(Rule.HR_LOW, track, msg, lookup, student.class_id,
-                                           f"heart rate {bpm:.0f} bpm below {cfg.low_bpm:.0f} "
-                                           f"for {held:.0f} s",
-                                           {"bpm": bpm, "limit_bpm": cfg.low_bpm,
-                                            "held_s": held}))
+                out.append(
+                    self._candidate(
+                        Rule.HR_LOW,
+                        track,
+                        msg,
+                        lookup,
+                        student.class_id,
+                        f"heart rate {bpm:.0f} bpm below {cfg.low_bpm:.0f} for {held:.0f} s",
+                        {"bpm": bpm, "limit_bpm": cfg.low_bpm, "held_s": held},
+                    )
+                )
         else:
             track.low_since, track.low_fired = None, False
         return out
 
     @staticmethod
-    def _candidate(rule: Rule, track: _Track, msg: StoredMessage, lookup: RosterLookup,
-                   class_id: str, summary: str, detail: dict[str, object]) -> Candidate:
+    def _candidate(
+        rule: Rule,
+        track: _Track,
+        msg: StoredMessage,
+        lookup: RosterLookup,
+        class_id: str,
+        summary: str,
+        detail: dict[str, object],
+    ) -> Candidate:
         lesson = lookup.lesson(track.lesson_id)
         return Candidate(
-            rule=rule, key=f"{rule.value}:{track.lesson_id}:{track.student_id}",
-            school=msg.school, severity=Severity.CRITICAL, at=msg.ts, summary=summary,
-            student_id=track.student_id, class_id=class_id, lesson_id=track.lesson_id,
-            teacher_id=lesson.teacher_id if lesson else None, device_id=msg.device_id,
-            detail=detail)
+            rule=rule,
+            key=f"{rule.value}:{track.lesson_id}:{track.student_id}",
+            school=msg.school,
+            severity=Severity.CRITICAL,
+            at=msg.ts,
+            summary=summary,
+            student_id=track.student_id,
+            class_id=class_id,
+            lesson_id=track.lesson_id,
+            teacher_id=lesson.teacher_id if lesson else None,
+            device_id=msg.device_id,
+            detail=detail,
+        )
 
-    def on_tick(self, now: datetime, lessons: list[RunningLesson],
-                paused: Collection[str] = ()) -> list[Candidate]:
+    def on_tick(
+        self, now: datetime, lessons: list[RunningLesson], paused: Collection[str] = ()
+    ) -> list[Candidate]:
         """Signal lost: a band bound in a running lesson that has been silent too long.
 
         Bands in *paused* are silent on purpose (their box stopped cleanly): their silence
@@ -143,19 +185,29 @@ class HeartRateWatch:
                     silent = now - track.last_received
                     if silent > limit and not track.lost_fired:
                         track.lost_fired = True
-                        out.append(Candidate(
-                            rule=Rule.HR_SIGNAL_LOST,
-                            key=f"{Rule.HR_SIGNAL_LOST.value}:{lesson.id}:{student_id}",
-                            school=school, severity=Severity.WARNING, at=now,
-                            summary=f"no heart-rate signal from band {device_id} for "
-                                    f"{silent.total_seconds():.0f} s during the lesson",
-                            student_id=student_id, lesson_id=lesson.id,
-                            class_id=lesson.class_id, teacher_id=lesson.teacher_id,
-                            device_id=device_id,
-                            detail={"silent_s": round(silent.total_seconds(), 1)}))
+                        out.append(
+                            Candidate(
+                                rule=Rule.HR_SIGNAL_LOST,
+                                key=f"{Rule.HR_SIGNAL_LOST.value}:{lesson.id}:{student_id}",
+                                school=school,
+                                severity=Severity.WARNING,
+                                at=now,
+                                summary=f"no heart-rate signal from band {device_id} for "
+                                f"{silent.total_seconds():.0f} s during the lesson",
+                                student_id=student_id,
+                                lesson_id=lesson.id,
+                                class_id=lesson.class_id,
+                                teacher_id=lesson.teacher_id,
+                                device_id=device_id,
+                                detail={"silent_s": round(silent.total_seconds(), 1)},
+                            )
+                        )
             # Forget bands of lessons that have ended.
             running = {lesson.id for _, lesson, _, _ in lessons}
-            for device_id in [d for d, t in self._tracks.items() if t.lesson_id not in running
-                              and (now - t.last_received) > timedelta(minutes=10)]:
+            for device_id in [
+                d
+                for d, t in self._tracks.items()
+                if t.lesson_id not in running and (now - t.last_received) > timedelta(minutes=10)
+            ]:
                 del self._tracks[device_id]
         return out

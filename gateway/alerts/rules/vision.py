@@ -58,8 +58,7 @@ def grade(acuity: float, cfg: VisionConfig) -> str | None:
     return "severe"
 
 
-def findings(now: Screening, previous: Screening | None, cfg: VisionConfig) -> list[dict[str,
-                                                                                        Any]]:
+def findings(now: Screening, previous: Screening | None, cfg: VisionConfig) -> list[dict[str, Any]]:
     """What makes this screening worth a referral; empty when nothing does."""
     out: list[dict[str, Any]] = []
     for eye in EYES:
@@ -68,14 +67,27 @@ def findings(now: Screening, previous: Screening | None, cfg: VisionConfig) -> l
             continue
         poor = grade(acuity, cfg)
         if poor is not None:
-            out.append({"eye": eye, "finding": "poor_vision", "grade": poor,
-                        "acuity": chart_line(acuity)})
+            out.append(
+                {"eye": eye, "finding": "poor_vision", "grade": poor, "acuity": chart_line(acuity)}
+            )
         se = now.spherical_equivalent[eye]
         if chart_line(acuity) < cfg.poor_below and se is not None and se < cfg.myopia_se_below_d:
-            out.append({"eye": eye, "finding": "screening_myopia", "acuity": chart_line(acuity),
-                        "spherical_equivalent_d": round(se, 2)})
+            out.append(
+                {
+                    "eye": eye,
+                    "finding": "screening_myopia",
+                    "acuity": chart_line(acuity),
+                    "spherical_equivalent_d": round(se, 2),
+                }
+            )
         before = previous.acuity[eye] if previous is not None else None
         if before is not None and round(before - acuity, 2) >= cfg.drop_at_least:
-            out.append({"eye": eye, "finding": "acuity_drop", "from": chart_line(before),
-                        "to": chart_line(acuity)})
+            out.append(
+                {
+                    "eye": eye,
+                    "finding": "acuity_drop",
+                    "from": chart_line(before),
+                    "to": chart_line(acuity),
+                }
+            )
     return out

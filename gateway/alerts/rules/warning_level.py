@@ -97,19 +97,38 @@ class WarningLevels:
         self.db = db
         db.ensure(SCHEMA)
 
-    def record_absence(self, school: str, day: date, student_id: str, class_id: str,
-                       reason: str, symptoms: str, user_id: str, at: datetime) -> None:
+    def record_absence(
+        self,
+        school: str,
+        day: date,
+        student_id: str,
+        class_id: str,
+        reason: str,
+        symptoms: str,
+        user_id: str,
+        at: datetime,
+    ) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO absences(school, day, student_id, class_id, reason, symptoms, "
                 "recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(day, student_id) "
                 "DO UPDATE SET reason=excluded.reason, symptoms=excluded.symptoms, "
                 "recorded_by=excluded.recorded_by, recorded_at=excluded.recorded_at",
-                (school, day.isoformat(), student_id, class_id, reason, symptoms, user_id,
-                 at.isoformat()))
+                (
+                    school,
+                    day.isoformat(),
+                    student_id,
+                    class_id,
+                    reason,
+                    symptoms,
+                    user_id,
+                    at.isoformat(),
+                ),
+            )
 
-    def _cases(self, school: str, first: date, last: date,
-                zone: ZoneInfo) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    def _cases(
+        self, school: str, first: date, last: date, zone: ZoneInfo
+    ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         """Per class: students with a fever not cleared, and students absent for illness."""
         start, _ = day_bounds(first, zone)
         _, end = day_bounds(last, zone)
@@ -117,10 +136,13 @@ class WarningLevels:
             "SELECT DISTINCT student_id, class_id FROM alerts WHERE school=? AND rule=? "
             "AND student_id IS NOT NULL AND opened_at >= ? AND opened_at < ? "
             "AND COALESCE(outcome, '') != 'cleared'",
-            (school, Rule.FEVER.value, start.isoformat(), end.isoformat()))
+            (school, Rule.FEVER.value, start.isoformat(), end.isoformat()),
+        )
         absences = self.db.query(
             "SELECT DISTINCT student_id, class_id FROM absences WHERE school=? AND day >= ? "
-            "AND day <= ? AND reason='illness'", (school, first.isoformat(), last.isoformat()))
+            "AND day <= ? AND reason='illness'",
+            (school, first.isoformat(), last.isoformat()),
+        )
         fever_by: dict[str, set[str]] = {}
         absent_by: dict[str, set[str]] = {}
         for rows, into in ((fevers, fever_by), (absences, absent_by)):
@@ -128,8 +150,9 @@ class WarningLevels:
                 into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
         return fever_by, absent_by
 
-    def compute(self, school: str, day: date, zone: ZoneInfo,
-                cfg: WarningLevelConfig) -> SchoolLevels:
+    def compute(
+        self, school: str, day: date, zone: ZoneInfo, cfg: WarningLevelConfig
+    ) -> SchoolLevels:
         # A fever counts unless a recheck cleared it; one student counts once a day.
         fever_by, absent_by = self._cases(school, day, day, zone)
 
@@ -139,10 +162,13 @@ class WarningLevels:
             Each scope over its own days; one student counts once however many days ill."""
             if t.window is None:
                 return None
-            w_fever, w_absent = self._cases(school, day - timedelta(days=t.window.days - 1),
-                                            day, zone)
-            return {class_id: w_fever.get(class_id, set()) | w_absent.get(class_id, set())
-                    for class_id in set(w_fever) | set(w_absent)}
+            w_fever, w_absent = self._cases(
+                school, day - timedelta(days=t.window.days - 1), day, zone
+            )
+            return {
+                class_id: w_fever.get(class_id, set()) | w_absent.get(class_id, set())
+                for class_id in set(w_fever) | set(w_absent)
+            }
 
         def span(t: LevelThresholds) -> int | None:
             return t.window.days if t.window is not None else None
@@ -152,22 +178,38 @@ class WarningLevels:
         for class_id in sorted(set(fever_by) | set(absent_by) | set(class_window or {})):
             f, a = fever_by.get(class_id, set()), absent_by.get(class_id, set())
             cases = len(f | a)
-            window = (len(class_window.get(class_id, set())) if class_window is not None
-                      else None)
+            window = len(class_window.get(class_id, set())) if class_window is not None else None
             if cases == 0 and not window:
                 continue
-            classes.append(ScopeLevel(class_id, len(f), len(a), cases,
-                                      level_for(cases, cfg.per_class, window), window,
-                                      span(cfg.per_class)))
+            classes.append(
+                ScopeLevel(
+                    class_id,
+                    len(f),
+                    len(a),
+                    cases,
+                    level_for(cases, cfg.per_class, window),
+                    window,
+                    span(cfg.per_class),
+                )
+            )
         all_f = set().union(*fever_by.values()) if fever_by else set()
         all_a = set().union(*absent_by.values()) if absent_by else set()
         total = len(all_f | all_a)
         school_by = over_window(cfg.per_school)
-        school_window = (len(set().union(*school_by.values())) if school_by else 0) \
-            if school_by is not None else None
-        school_level = ScopeLevel(SCHOOL_SCOPE, len(all_f), len(all_a), total,
-                                  level_for(total, cfg.per_school, school_window),
-                                  school_window, span(cfg.per_school))
+        school_window = (
+            (len(set().union(*school_by.values())) if school_by else 0)
+            if school_by is not None
+            else None
+        )
+        school_level = ScopeLevel(
+            SCHOOL_SCOPE,
+            len(all_f),
+            len(all_a),
+            total,
+            level_for(total, cfg.per_school, school_window),
+            school_window,
+            span(cfg.per_school),
+        )
         return SchoolLevels(school, day, school_level, classes)
 
     def rises(self, levels: SchoolLevels, now: datetime) -> list[Candidate]:
@@ -176,32 +218,48 @@ class WarningLevels:
         day = levels.day.isoformat()
         with self.db.transaction() as conn:
             for scope in [levels.school_level, *levels.classes]:
-                row = conn.execute("SELECT level FROM warning_level_state WHERE school=? AND "
-                                   "scope=? AND day=?", (levels.school, scope.scope,
-                                                         day)).fetchone()
+                row = conn.execute(
+                    "SELECT level FROM warning_level_state WHERE school=? AND scope=? AND day=?",
+                    (levels.school, scope.scope, day),
+                ).fetchone()
                 before = Level(row["level"]) if row else Level.GREEN
                 if scope.level.rank <= before.rank:
                     continue
-                conn.execute("INSERT INTO warning_level_state(school, scope, day, level) "
-                             "VALUES (?,?,?,?) ON CONFLICT(school, scope, day) DO UPDATE SET "
-                             "level=excluded.level",
-                             (levels.school, scope.scope, day, scope.level.value))
+                conn.execute(
+                    "INSERT INTO warning_level_state(school, scope, day, level) "
+                    "VALUES (?,?,?,?) ON CONFLICT(school, scope, day) DO UPDATE SET "
+                    "level=excluded.level",
+                    (levels.school, scope.scope, day, scope.level.value),
+                )
                 where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
-                out.append(Candidate(
-                    rule=Rule.WARNING_LEVEL,
-                    key=f"{Rule.WARNING_LEVEL.value}:{levels.school}:{scope.scope}:{day}:"
+                out.append(
+                    Candidate(
+                        rule=Rule.WARNING_LEVEL,
+                        key=f"{Rule.WARNING_LEVEL.value}:{levels.school}:{scope.scope}:{day}:"
                         f"{scope.level.value}",
-                    school=levels.school,
-                    severity=Severity.WARNING if scope.level is Level.YELLOW
-                    else Severity.CRITICAL,
-                    at=now, class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
-                    summary=f"warning level {scope.level.value} for {where} on {day}: "
-                            f"{scope.cases} case(s) ({scope.fevers} fever, "
-                            f"{scope.illness_absences} absent for illness)"
-                            + (f"; {scope.window_cases} over the last {scope.window_days} days"
-                               if scope.window_cases and scope.window_days else ""),
-                    detail={"level": scope.level.value, "scope": scope.scope, "day": day,
-                            "cases": scope.cases, "fevers": scope.fevers,
+                        school=levels.school,
+                        severity=Severity.WARNING
+                        if scope.level is Level.YELLOW
+                        else Severity.CRITICAL,
+                        at=now,
+                        class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
+                        summary=f"warning level {scope.level.value} for {where} on {day}: "
+                        f"{scope.cases} case(s) ({scope.fevers} fever, "
+                        f"{scope.illness_absences} absent for illness)"
+                        + (
+                            f"; {scope.window_cases} over the last {scope.window_days} days"
+                            if scope.window_cases and scope.window_days
+                            else ""
+                        ),
+                        detail={
+                            "level": scope.level.value,
+                            "scope": scope.scope,
+                            "day": day,
+                            "cases": scope.cases,
+                            "fevers": scope.fevers,
                             "illness_absences": scope.illness_absences,
-                            "window_cases": scope.window_cases}))
+                            "window_cases": scope.window_cases,
+                        },
+                    )
+                )
         return out

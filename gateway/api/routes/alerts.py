@@ -42,8 +42,9 @@ class AlertPublic(BaseModel):
     summary: str
     school: str
     student_id: str | None
-    student_name: str | None = Field(description="only for health staff and the PE teacher "
-                                     "of the lesson; null for everyone else")
+    student_name: str | None = Field(
+        description="only for health staff and the PE teacher of the lesson; null for everyone else"
+    )
     class_id: str | None
     lesson_id: str | None
     device_id: str | None
@@ -95,15 +96,20 @@ class SilenceCreate(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
     rule: Rule | None = None
     device_id: str | None = None
-    class_id: str | None = Field(default=None, description="not accepted: device alerts "
-                                 "have no class, and health alerts are never silenced")
+    class_id: str | None = Field(
+        default=None,
+        description="not accepted: device alerts "
+        "have no class, and health alerts are never silenced",
+    )
 
     @field_validator("class_id")
     @classmethod
     def _no_class(cls, v: str | None) -> None:
         if v is not None:
-            raise ValueError("a silence cannot name a class: it covers device alerts, which "
-                             "have no class (name a device_id or a rule instead)")
+            raise ValueError(
+                "a silence cannot name a class: it covers device alerts, which "
+                "have no class (name a device_id or a rule instead)"
+            )
         return None
 
 
@@ -192,31 +198,63 @@ def _name(gateway: Gateway, student_id: str | None) -> str | None:
 def present(gateway: Gateway, user: User, alert: Alert) -> AlertPublic:
     name = _name(gateway, alert.student_id) if may_see_name(user, alert) else None
     return AlertPublic(
-        id=alert.id, rule=alert.rule, severity=alert.severity.value, state=alert.state,
-        summary=alert.summary, school=alert.school, student_id=alert.student_id,
-        student_name=name, class_id=alert.class_id, lesson_id=alert.lesson_id,
-        device_id=alert.device_id, detail=alert.detail, count=alert.count,
-        opened_at=alert.opened_at, last_seen_at=alert.last_seen_at,
-        acknowledged_at=alert.acknowledged_at, acknowledged_by=alert.acknowledged_by,
-        resolved_at=alert.resolved_at, resolved_by=alert.resolved_by, outcome=alert.outcome,
-        escalation_level=alert.escalation_level, silenced=alert.silenced)
+        id=alert.id,
+        rule=alert.rule,
+        severity=alert.severity.value,
+        state=alert.state,
+        summary=alert.summary,
+        school=alert.school,
+        student_id=alert.student_id,
+        student_name=name,
+        class_id=alert.class_id,
+        lesson_id=alert.lesson_id,
+        device_id=alert.device_id,
+        detail=alert.detail,
+        count=alert.count,
+        opened_at=alert.opened_at,
+        last_seen_at=alert.last_seen_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        resolved_at=alert.resolved_at,
+        resolved_by=alert.resolved_by,
+        outcome=alert.outcome,
+        escalation_level=alert.escalation_level,
+        silenced=alert.silenced,
+    )
 
 
 def audit_alert_reads(gateway: Gateway, user: User, alerts: list[Alert], action: str) -> None:
     """One audit row per student whose health data this person was shown."""
-    gateway.audit.record_many(user, action, [
-        ("student", a.student_id, f"alert {a.id} ({a.rule.value})")
-        for a in alerts if a.is_health and a.student_id is not None])
+    gateway.audit.record_many(
+        user,
+        action,
+        [
+            ("student", a.student_id, f"alert {a.id} ({a.rule.value})")
+            for a in alerts
+            if a.is_health and a.student_id is not None
+        ],
+    )
 
 
 # --- routes with fixed paths first (they would otherwise be taken for an alert id) -------------
 @router.get("/silences", response_model=list[SilencePublic])
-def list_silences(gateway: GatewayDep, user: AnyStaff,
-                  school: str | None = None) -> list[SilencePublic]:
-    return [SilencePublic(id=s.id, school=s.school, starts_at=s.starts_at, ends_at=s.ends_at,
-                          reason=s.reason, rule=s.rule, device_id=s.device_id,
-                          class_id=s.class_id, created_by=s.created_by)
-            for s in _service(gateway).engine.lifecycle.silences(school)]
+def list_silences(
+    gateway: GatewayDep, user: AnyStaff, school: str | None = None
+) -> list[SilencePublic]:
+    return [
+        SilencePublic(
+            id=s.id,
+            school=s.school,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            reason=s.reason,
+            rule=s.rule,
+            device_id=s.device_id,
+            class_id=s.class_id,
+            created_by=s.created_by,
+        )
+        for s in _service(gateway).engine.lifecycle.silences(school)
+    ]
 
 
 @router.post("/silences", status_code=201, response_model=SilencePublic)
@@ -225,8 +263,15 @@ def add_silence(body: SilenceCreate, gateway: GatewayDep, user: AnyStaff) -> Sil
         raise HTTPException(403, "silences are set by campus IT or health staff")
     try:
         s = _service(gateway).engine.lifecycle.add_silence(
-            body.school, body.starts_at, body.ends_at, user.id, body.reason, body.rule,
-            body.device_id, body.class_id)
+            body.school,
+            body.starts_at,
+            body.ends_at,
+            user.id,
+            body.reason,
+            body.rule,
+            body.device_id,
+            body.class_id,
+        )
     except LifecycleError as exc:
         raise HTTPException(422, str(exc)) from None
     return SilencePublic(id=s.id, created_by=s.created_by, **body.model_dump())
@@ -241,39 +286,54 @@ def delete_silence(silence_id: int, gateway: GatewayDep, user: AnyStaff) -> None
 
 
 @router.get("/referrals", response_model=list[ReferralPublic])
-def list_referrals(gateway: GatewayDep, user: HealthStaff, school: str | None = None,
-                   status_: Annotated[str | None, Query(alias="status")] = None,
-                   class_id: str | None = None) -> list[ReferralPublic]:
+def list_referrals(
+    gateway: GatewayDep,
+    user: HealthStaff,
+    school: str | None = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    class_id: str | None = None,
+) -> list[ReferralPublic]:
     if class_id is not None and gateway.roster.class_of(class_id) is None:
         # An unknown class is a typo to point out, not an empty list that looks like "none".
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
-    refs = _service(gateway).engine.referrals.find(school=school, status=status_,
-                                                   class_id=class_id)
-    gateway.audit.record_many(user, "read_referral", [
-        ("student", r.student_id, f"vision referral {r.id}") for r in refs])
+    refs = _service(gateway).engine.referrals.find(school=school, status=status_, class_id=class_id)
+    gateway.audit.record_many(
+        user, "read_referral", [("student", r.student_id, f"vision referral {r.id}") for r in refs]
+    )
     return [_referral(gateway, r) for r in refs]
 
 
 def _referral(gateway: Gateway, r: Referral) -> ReferralPublic:
-    return ReferralPublic(id=r.id, school=r.school, student_id=r.student_id,
-                          student_name=_name(gateway, r.student_id), class_id=r.class_id,
-                          screened_at=r.screened_at, device_id=r.device_id,
-                          findings=r.findings, worst_grade=r.worst_grade, status=r.status)
+    return ReferralPublic(
+        id=r.id,
+        school=r.school,
+        student_id=r.student_id,
+        student_name=_name(gateway, r.student_id),
+        class_id=r.class_id,
+        screened_at=r.screened_at,
+        device_id=r.device_id,
+        findings=r.findings,
+        worst_grade=r.worst_grade,
+        status=r.status,
+    )
 
 
 @router.post("/referrals/{referral_id}/status", status_code=204)
-def update_referral(referral_id: int, body: ReferralUpdate, gateway: GatewayDep,
-                    user: HealthStaff) -> None:
+def update_referral(
+    referral_id: int, body: ReferralUpdate, gateway: GatewayDep, user: HealthStaff
+) -> None:
     service = _service(gateway)
     assert body.status in REFERRAL_STATES
-    if not service.engine.referrals.set_status(referral_id, body.status, user.id,
-                                               service.engine.clock.now()):
+    if not service.engine.referrals.set_status(
+        referral_id, body.status, user.id, service.engine.clock.now()
+    ):
         raise HTTPException(404, f"no referral {referral_id}")
 
 
 @router.post("/absences", status_code=201, response_model=WarningLevelsPublic)
-def record_absence(body: AbsenceCreate, gateway: GatewayDep,
-                   user: HealthStaff) -> WarningLevelsPublic:
+def record_absence(
+    body: AbsenceCreate, gateway: GatewayDep, user: HealthStaff
+) -> WarningLevelsPublic:
     service = _service(gateway)
     student = gateway.roster.student(body.student_id)
     klass = gateway.roster.class_of(student.class_id) if student else None
@@ -281,21 +341,31 @@ def record_absence(body: AbsenceCreate, gateway: GatewayDep,
         raise HTTPException(422, f"student_id: {body.student_id!r} is not on the roster")
     school = klass["school"]
     service.engine.warning_levels.record_absence(
-        school, body.day, student.id, student.class_id, body.reason, body.symptoms, user.id,
-        service.engine.clock.now())
+        school,
+        body.day,
+        student.id,
+        student.class_id,
+        body.reason,
+        body.symptoms,
+        user.id,
+        service.engine.clock.now(),
+    )
     service.engine.levels_changed(school, body.day)
     return _levels(service, school, body.day)
 
 
 @router.get("/warning-levels", response_model=WarningLevelsPublic)
-def warning_levels(gateway: GatewayDep, user: HealthStaff, school: str,
-                   day: date | None = None) -> WarningLevelsPublic:
+def warning_levels(
+    gateway: GatewayDep, user: HealthStaff, school: str, day: date | None = None
+) -> WarningLevelsPublic:
     service = _service(gateway)
     # Every school has a level, green when nothing happened: a misspelt or foreign school
     # would read as all clear. Only a school the gateway knows is answered.
     if not (gateway.roster.has_school(school) or service.configs.configured(school)):
-        raise HTTPException(404, f"unknown school {school!r}: no class of the roster and no "
-                                 "alert config belongs to it")
+        raise HTTPException(
+            404,
+            f"unknown school {school!r}: no class of the roster and no alert config belongs to it",
+        )
     if day is None:
         zone = service.configs.for_school(school).zone
         day = service.engine.clock.now().astimezone(zone).date()
@@ -306,21 +376,38 @@ def _levels(service: AlertService, school: str, day: date) -> WarningLevelsPubli
     levels = service.engine.levels(school, day)
 
     def scope(s: Any) -> ScopeLevelPublic:
-        return ScopeLevelPublic(scope=s.scope, fevers=s.fevers,
-                                illness_absences=s.illness_absences, cases=s.cases,
-                                level=s.level.value, window_cases=s.window_cases,
-                                window_days=s.window_days)
+        return ScopeLevelPublic(
+            scope=s.scope,
+            fevers=s.fevers,
+            illness_absences=s.illness_absences,
+            cases=s.cases,
+            level=s.level.value,
+            window_cases=s.window_cases,
+            window_days=s.window_days,
+        )
 
-    return WarningLevelsPublic(school=school, day=day, owner=service.configs.warning_levels.owner,
-                               school_level=scope(levels.school_level),
-                               classes=[scope(c) for c in levels.classes])
+    return WarningLevelsPublic(
+        school=school,
+        day=day,
+        owner=service.configs.warning_levels.owner,
+        school_level=scope(levels.school_level),
+        classes=[scope(c) for c in levels.classes],
+    )
 
 
 @router.get("/deliveries", response_model=list[DeliveryPublic])
-def deliveries(gateway: GatewayDep, user: CampusIT, notification_id: str | None = None,
-               limit: int = Query(default=200, ge=1, le=5000)) -> list[DeliveryPublic]:
-    return [DeliveryPublic(**vars(e)) for e in _service(gateway).delivery_log.entries(
-        notification_id=notification_id, limit=limit)]
+def deliveries(
+    gateway: GatewayDep,
+    user: CampusIT,
+    notification_id: str | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[DeliveryPublic]:
+    return [
+        DeliveryPublic(**vars(e))
+        for e in _service(gateway).delivery_log.entries(
+            notification_id=notification_id, limit=limit
+        )
+    ]
 
 
 # --- the SSE stream ---------------------------------------------------------------------------
@@ -332,9 +419,11 @@ class StreamCaller:
     user: User
 
 
-def stream_user(gateway: GatewayDep,
-                authorization: Annotated[str | None, Header()] = None,
-                access_token: Annotated[str | None, Query()] = None) -> StreamCaller:
+def stream_user(
+    gateway: GatewayDep,
+    authorization: Annotated[str | None, Header()] = None,
+    access_token: Annotated[str | None, Query()] = None,
+) -> StreamCaller:
     """Bearer header, or `?access_token=` for browsers' EventSource, which cannot set headers."""
     token = None
     if authorization and authorization.lower().startswith("bearer "):
@@ -342,8 +431,11 @@ def stream_user(gateway: GatewayDep,
     token = token or access_token
     user = gateway.users.authenticate(token) if token else None
     if token is None or user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send a bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "send a bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return StreamCaller(token, user)
 
 
@@ -361,15 +453,22 @@ def _event(gateway: Gateway, user: User, n: Notification) -> str | None:
     if not visible:
         return None
     audit_alert_reads(gateway, user, visible, "stream_alert")
-    body = {"notification_id": n.id, "kind": n.kind.value, "school": n.school,
-            "rule": n.rule.value, "severity": n.severity.value, "at": n.at.isoformat(),
-            "alerts": [present(gateway, user, a).model_dump(mode="json") for a in visible]}
+    body = {
+        "notification_id": n.id,
+        "kind": n.kind.value,
+        "school": n.school,
+        "rule": n.rule.value,
+        "severity": n.severity.value,
+        "at": n.at.isoformat(),
+        "alerts": [present(gateway, user, a).model_dump(mode="json") for a in visible],
+    }
     return f"id: {n.id}\nevent: alert\ndata: {json.dumps(body)}\n\n"
 
 
 @router.get("/stream")
-async def stream(request: Request, gateway: GatewayDep,
-                 caller: Annotated[StreamCaller, Depends(stream_user)]) -> StreamingResponse:
+async def stream(
+    request: Request, gateway: GatewayDep, caller: Annotated[StreamCaller, Depends(stream_user)]
+) -> StreamingResponse:
     service = _service(gateway)
     user = caller.user
     sub = service.hub.subscribe(user, asyncio.get_running_loop())
@@ -400,18 +499,27 @@ async def stream(request: Request, gateway: GatewayDep,
         finally:
             service.hub.unsubscribe(sub)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 # --- alerts -----------------------------------------------------------------------------------
 @router.get("", response_model=list[AlertPublic])
-def list_alerts(gateway: GatewayDep, user: AnyStaff, school: str | None = None,
-                rule: Rule | None = None, state: AlertState | None = None,
-                limit: int = Query(default=200, ge=1, le=2000)) -> list[AlertPublic]:
+def list_alerts(
+    gateway: GatewayDep,
+    user: AnyStaff,
+    school: str | None = None,
+    rule: Rule | None = None,
+    state: AlertState | None = None,
+    limit: int = Query(default=200, ge=1, le=2000),
+) -> list[AlertPublic]:
     # Health alerts only for the people they are sent to; device alerts for everyone.
-    alerts = _service(gateway).engine.lifecycle.find(school=school, rule=rule, state=state,
-                                                     limit=limit, readable=readable(user))
+    alerts = _service(gateway).engine.lifecycle.find(
+        school=school, rule=rule, state=state, limit=limit, readable=readable(user)
+    )
     audit_alert_reads(gateway, user, alerts, "list_alert")
     return [present(gateway, user, a) for a in alerts]
 
@@ -421,8 +529,10 @@ def get_alert(alert_id: int, gateway: GatewayDep, user: AnyStaff) -> AlertDetail
     service = _service(gateway)
     alert = _readable_or_404(service, user, alert_id)
     audit_alert_reads(gateway, user, [alert], "read_alert")
-    history = [AlertEventPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
-               for e in service.engine.lifecycle.history(alert_id)]
+    history = [
+        AlertEventPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
+        for e in service.engine.lifecycle.history(alert_id)
+    ]
     return AlertDetail(**present(gateway, user, alert).model_dump(), history=history)
 
 
@@ -440,14 +550,16 @@ def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
     if not may_act(user, alert):
         # Only alerts everyone may read get here (device alerts): naming the rule says nothing
         # the person could not list for themselves.
-        raise HTTPException(403, f"role {user.role.value} does not handle "
-                                 f"{alert.rule.value} alerts")
+        raise HTTPException(
+            403, f"role {user.role.value} does not handle {alert.rule.value} alerts"
+        )
     return alert
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
-def acknowledge(alert_id: int, gateway: GatewayDep, user: AnyStaff,
-                body: Note | None = None) -> AlertPublic:
+def acknowledge(
+    alert_id: int, gateway: GatewayDep, user: AnyStaff, body: Note | None = None
+) -> AlertPublic:
     body = body or Note()  # a bare POST acknowledges without a note
     service = _service(gateway)
     _acting(service, user, alert_id)
@@ -461,8 +573,9 @@ def acknowledge(alert_id: int, gateway: GatewayDep, user: AnyStaff,
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertPublic)
-def resolve(alert_id: int, gateway: GatewayDep, user: AnyStaff,
-            body: Resolution | None = None) -> AlertPublic:
+def resolve(
+    alert_id: int, gateway: GatewayDep, user: AnyStaff, body: Resolution | None = None
+) -> AlertPublic:
     body = body or Resolution()
     service = _service(gateway)
     _acting(service, user, alert_id)
@@ -475,8 +588,7 @@ def resolve(alert_id: int, gateway: GatewayDep, user: AnyStaff,
 
 
 @router.post("/{alert_id}/recheck", response_model=AlertPublic)
-def recheck(alert_id: int, body: Recheck, gateway: GatewayDep,
-            user: HealthStaff) -> AlertPublic:
+def recheck(alert_id: int, body: Recheck, gateway: GatewayDep, user: HealthStaff) -> AlertPublic:
     service = _service(gateway)
     _readable_or_404(service, user, alert_id)
     try:

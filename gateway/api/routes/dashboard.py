@@ -20,7 +20,7 @@ STATIC_DIR = Path(str(files("gateway.dashboard").joinpath("static")))
 # The page loads only its own files; no inline script, nothing from elsewhere.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                               "base-uri 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -28,8 +28,11 @@ SECURITY_HEADERS = {
 
 @router.get("/", include_in_schema=False)
 def index() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
-                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    return FileResponse(
+        STATIC_DIR / "index.html",
+        media_type="text/html; charset=utf-8",
+        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -40,15 +43,24 @@ def favicon() -> RedirectResponse:
 
 # Browsers refuse module scripts and stylesheets sent with another type under `nosniff`; the
 # platform's MIME table (e.g. a Windows registry mapping .js to text/plain) is not trusted.
-CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                 ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml"}
+CONTENT_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 
 
 class DashboardFiles(StaticFiles):
     """StaticFiles with fixed content types and the security headers on every file."""
 
-    def file_response(self, full_path: PathLike[str] | str, stat_result: stat_result,
-                      scope: Scope, status_code: int = 200) -> Response:
+    def file_response(
+        self,
+        full_path: PathLike[str] | str,
+        stat_result: stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         kind = CONTENT_TYPES.get(Path(full_path).suffix)
         if kind is not None:

@@ -17,9 +17,11 @@ class DevicePublic(BaseModel):
     device_id: str
     school: str
     kind: str
-    state: str = Field(description="online, offline, or unknown: said online, but the edge box "
-                       "it is reached through has gone offline since (its last will), so "
-                       "nothing can tell any more")
+    state: str = Field(
+        description="online, offline, or unknown: said online, but the edge box "
+        "it is reached through has gone offline since (its last will), so "
+        "nothing can tell any more"
+    )
     reported_state: str = Field(description="the state of the device's own last status")
     firmware: str | None
     battery_pct: float | None
@@ -41,14 +43,18 @@ def _public(device: DeviceRecord, boxes: dict[str, DeviceRecord]) -> DevicePubli
     # A box's last will covers the box alone: the retained "online" of the devices behind it
     # stays as it was, though no one can vouch for them any longer.
     state = "unknown" if device.state == "online" and edge_state == "offline" else device.state
-    fields = vars(device) | {"state": state, "reported_state": device.state,
-                             "edge_state": edge_state}
+    fields = vars(device) | {
+        "state": state,
+        "reported_state": device.state,
+        "edge_state": edge_state,
+    }
     return DevicePublic(**fields)
 
 
 @router.get("", response_model=list[DevicePublic])
-def list_devices(gateway: GatewayDep, user: CampusIT,
-                 school: str | None = None) -> list[DevicePublic]:
+def list_devices(
+    gateway: GatewayDep, user: CampusIT, school: str | None = None
+) -> list[DevicePublic]:
     devices = gateway.devices.all(school)
     boxes = {d.device_id: d for d in devices if d.kind == "edge"}
     missing = {d.edge_id for d in devices if d.edge_id and d.edge_id not in boxes}

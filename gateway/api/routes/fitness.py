@@ -109,41 +109,74 @@ def _num(value: Decimal) -> float:
 
 
 def _public(row: TestResult, is_current: bool) -> ResultPublic:
-    return ResultPublic(id=row.id, lesson_id=row.lesson_id, student_id=row.student_id,
-                        item=row.item, value=_num(row.value), unit=row.unit, score=row.score,
-                        bonus=row.bonus, source=row.source, device_id=row.device_id,
-                        seq=row.seq, entered_by=row.entered_by, measured_at=row.measured_at,
-                        current=is_current)
+    return ResultPublic(
+        id=row.id,
+        lesson_id=row.lesson_id,
+        student_id=row.student_id,
+        item=row.item,
+        value=_num(row.value),
+        unit=row.unit,
+        score=row.score,
+        bonus=row.bonus,
+        source=row.source,
+        device_id=row.device_id,
+        seq=row.seq,
+        entered_by=row.entered_by,
+        measured_at=row.measured_at,
+        current=is_current,
+    )
 
 
 def _item(result: ItemResult) -> ItemPublic:
-    return ItemPublic(value=_num(result.value), unit=result.unit, score=result.score,
-                      bonus=result.bonus, level=result.level, measured_at=result.measured_at,
-                      attempts=result.attempts, derived=result.derived)
+    return ItemPublic(
+        value=_num(result.value),
+        unit=result.unit,
+        score=result.score,
+        bonus=result.bonus,
+        level=result.level,
+        measured_at=result.measured_at,
+        attempts=result.attempts,
+        derived=result.derived,
+    )
 
 
 def _student(summary: StudentSummary, access: Access) -> StudentResults:
     s, total = summary.student, summary.total
     return StudentResults(
-        student_id=s.id, name=s.name if access.show_names else None, sex=s.sex,
-        grade=s.grade, items={k: _item(v) for k, v in summary.items.items()},
+        student_id=s.id,
+        name=s.name if access.show_names else None,
+        sex=s.sex,
+        grade=s.grade,
+        items={k: _item(v) for k, v in summary.items.items()},
         missing=list(summary.missing),
-        total=TotalPublic(standard_score=_num(total.standard_score), bonus=total.bonus,
-                          total=_num(total.total), level=total.level) if total else None)
+        total=TotalPublic(
+            standard_score=_num(total.standard_score),
+            bonus=total.bonus,
+            total=_num(total.total),
+            level=total.level,
+        )
+        if total
+        else None,
+    )
 
 
-def _audit_reads(gateway: Gateway, user: User, action: str, student_ids: list[str],
-                 detail: str) -> None:
+def _audit_reads(
+    gateway: Gateway, user: User, action: str, student_ids: list[str], detail: str
+) -> None:
     """Height, weight, BMI and vital capacity are health data: one audit row per student whose
     results this person was shown (aggregates such as the distribution name nobody)."""
-    gateway.audit.record_many(user, action, [("student_fitness", student_id, detail)
-                                             for student_id in student_ids])
+    gateway.audit.record_many(
+        user, action, [("student_fitness", student_id, detail) for student_id in student_ids]
+    )
 
 
 def _sessions(gateway: Gateway, class_id: str, lesson_id: str | None) -> list[str]:
     """The class's fitness_test sessions, or the one asked for (which must be one of them)."""
-    sessions = [lesson.id for lesson in gateway.roster.lessons(class_id=class_id)
-                if lesson.kind is LessonKind.FITNESS_TEST]
+    sessions = [
+        lesson.id
+        for lesson in gateway.roster.lessons(class_id=class_id)
+        if lesson.kind is LessonKind.FITNESS_TEST
+    ]
     if lesson_id is None:
         return sessions
     if lesson_id not in sessions:
@@ -151,8 +184,9 @@ def _sessions(gateway: Gateway, class_id: str, lesson_id: str | None) -> list[st
     return [lesson_id]
 
 
-def _class_summaries(gateway: Gateway, class_id: str, lesson_id: str | None
-                     ) -> tuple[list[str], list[StudentSummary]]:
+def _class_summaries(
+    gateway: Gateway, class_id: str, lesson_id: str | None
+) -> tuple[list[str], list[StudentSummary]]:
     sessions = _sessions(gateway, class_id, lesson_id)
     students = gateway.roster.students_of_class(class_id)
     rows = gateway.fitness_results.rows(lesson_ids=sessions)
@@ -160,8 +194,9 @@ def _class_summaries(gateway: Gateway, class_id: str, lesson_id: str | None
 
 
 @router.post("/sessions/{lesson_id}/results", status_code=201, response_model=ResultPublic)
-def enter_result(lesson_id: str, body: ResultCreate, gateway: GatewayDep,
-                 user: Teacher) -> ResultPublic:
+def enter_result(
+    lesson_id: str, body: ResultCreate, gateway: GatewayDep, user: Teacher
+) -> ResultPublic:
     lesson, _ = lesson_access(gateway.roster, user, lesson_id)
     require_owner(gateway.roster, user, lesson)
     if body.unit is not None and body.item in MEASURES:
@@ -172,16 +207,26 @@ def enter_result(lesson_id: str, body: ResultCreate, gateway: GatewayDep,
     received = datetime.now(UTC)
     if body.measured_at is not None:
         _check_measured_at(body.measured_at, lesson, received)
-    [outcome] = gateway.fitness_results.record([NewResult(
-        lesson_id=lesson.id, student_id=body.student_id, item=body.item, raw_value=body.value,
-        measured_at=body.measured_at or received, source="staff",
-        entered_by=user.id)])
+    [outcome] = gateway.fitness_results.record(
+        [
+            NewResult(
+                lesson_id=lesson.id,
+                student_id=body.student_id,
+                item=body.item,
+                raw_value=body.value,
+                measured_at=body.measured_at or received,
+                source="staff",
+                entered_by=user.id,
+            )
+        ]
+    )
     if isinstance(outcome, ResultError):
         raise HTTPException(422, f"{outcome.field}: {outcome.message}")
     # An attempt entered late with an earlier measured_at does not displace a newer one, so
     # the reply says which one is current rather than assuming the new row is.
-    held = current(gateway.fitness_results.rows(lesson_ids=[lesson.id],
-                                                student_id=outcome.student_id))
+    held = current(
+        gateway.fitness_results.rows(lesson_ids=[lesson.id], student_id=outcome.student_id)
+    )
     latest = held.get((outcome.student_id, outcome.item))
     return _public(outcome, latest is not None and latest[0].id == outcome.id)
 
@@ -195,74 +240,110 @@ def _check_measured_at(measured_at: datetime, lesson: Lesson, now: datetime) -> 
     latest measurement is the current result, so a mistyped year would stay current for good."""
     slack = MEASURED_AT_TOLERANCE
     if measured_at > now + slack:
-        raise HTTPException(422, f"measured_at: {measured_at.isoformat()} is in the future "
-                            f"(the gateway's clock says {now.isoformat(timespec='seconds')})")
+        raise HTTPException(
+            422,
+            f"measured_at: {measured_at.isoformat()} is in the future "
+            f"(the gateway's clock says {now.isoformat(timespec='seconds')})",
+        )
     end = lesson.ended_at or now
     if not lesson.started_at - slack <= measured_at <= end + slack:
-        span = (f"{lesson.started_at.isoformat(timespec='seconds')} to "
-                + (end.isoformat(timespec='seconds') if lesson.ended_at else "now"))
-        raise HTTPException(422, f"measured_at: {measured_at.isoformat()} is outside session "
-                            f"{lesson.id!r} ({span})")
+        span = f"{lesson.started_at.isoformat(timespec='seconds')} to " + (
+            end.isoformat(timespec="seconds") if lesson.ended_at else "now"
+        )
+        raise HTTPException(
+            422, f"measured_at: {measured_at.isoformat()} is outside session {lesson.id!r} ({span})"
+        )
 
 
 @router.get("/sessions/{lesson_id}/results", response_model=SessionResults)
-def session_results(lesson_id: str, gateway: GatewayDep,
-                    user: TeacherOrHealth) -> SessionResults:
+def session_results(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth) -> SessionResults:
     lesson, access = lesson_access(gateway.roster, user, lesson_id)
     if lesson.kind is not LessonKind.FITNESS_TEST:
         raise HTTPException(404, f"lesson {lesson_id!r} is not a fitness_test session")
     students = gateway.roster.students_of_class(lesson.class_id)
     rows = gateway.fitness_results.rows(lesson_ids=[lesson.id])
     summaries = summarize(gateway.fitness_results.standard, students, rows)
-    _audit_reads(gateway, user, "read_fitness_results",
-                 [s.student.id for s in summaries if s.items], f"lesson={lesson.id}")
-    return SessionResults(lesson_id=lesson.id, class_id=lesson.class_id,
-                          students=[_student(s, access) for s in summaries])
+    _audit_reads(
+        gateway,
+        user,
+        "read_fitness_results",
+        [s.student.id for s in summaries if s.items],
+        f"lesson={lesson.id}",
+    )
+    return SessionResults(
+        lesson_id=lesson.id,
+        class_id=lesson.class_id,
+        students=[_student(s, access) for s in summaries],
+    )
 
 
 @router.get("/classes/{class_id}/distribution", response_model=Distribution)
-def class_distribution(class_id: str, gateway: GatewayDep, user: TeacherOrHealth,
-                       lesson_id: str | None = None) -> Distribution:
+def class_distribution(
+    class_id: str, gateway: GatewayDep, user: TeacherOrHealth, lesson_id: str | None = None
+) -> Distribution:
     class_access(gateway.roster, user, class_id)
     sessions, summaries = _class_summaries(gateway, class_id, lesson_id)
-    return Distribution(class_id=class_id, lesson_ids=sessions, students=len(summaries),
-                        items=distribution(gateway.fitness_results.standard, summaries))
+    return Distribution(
+        class_id=class_id,
+        lesson_ids=sessions,
+        students=len(summaries),
+        items=distribution(gateway.fitness_results.standard, summaries),
+    )
 
 
 @router.get("/classes/{class_id}/export")
-def class_export(class_id: str, gateway: GatewayDep, user: TeacherOrHealth,
-                 format: Literal["csv", "xlsx"] = "csv",
-                 lesson_id: str | None = None) -> Response:
+def class_export(
+    class_id: str,
+    gateway: GatewayDep,
+    user: TeacherOrHealth,
+    format: Literal["csv", "xlsx"] = "csv",
+    lesson_id: str | None = None,
+) -> Response:
     cls, access = class_access(gateway.roster, user, class_id)
     _, summaries = _class_summaries(gateway, class_id, lesson_id)
     items = class_items(gateway.fitness_results.standard, [s.student for s in summaries])
     header, rows = table(summaries, items, access.show_names)
-    _audit_reads(gateway, user, "export_fitness_results",
-                 [s.student.id for s in summaries if s.items], f"class={class_id}")
+    _audit_reads(
+        gateway,
+        user,
+        "export_fitness_results",
+        [s.student.id for s in summaries if s.items],
+        f"class={class_id}",
+    )
     stem = f"fitness-{class_id}"
     if format == "csv":
-        return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+        return Response(
+            to_csv(header, rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+        )
     return Response(
         to_xlsx(header, rows, cls.get("name") or class_id),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
+        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+    )
 
 
 @router.get("/students/{student_id}/results", response_model=StudentHistory)
-def student_history(student_id: str, gateway: GatewayDep,
-                    user: TeacherOrHealth) -> StudentHistory:
+def student_history(student_id: str, gateway: GatewayDep, user: TeacherOrHealth) -> StudentHistory:
     student = gateway.roster.student(student_id)
     if student is None:
         raise HTTPException(404, f"no student {student_id!r}")
     _, access = class_access(gateway.roster, user, student.class_id)
     rows = gateway.fitness_results.rows(student_id=student_id)
     latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}
-    _audit_reads(gateway, user, "read_fitness_history", [student_id] if rows else [],
-                 f"class={student.class_id}")
-    return StudentHistory(student_id=student_id,
-                          name=student.name if access.show_names else None,
-                          attempts=[_public(r, r.id in latest) for r in reversed(rows)])
+    _audit_reads(
+        gateway,
+        user,
+        "read_fitness_history",
+        [student_id] if rows else [],
+        f"class={student.class_id}",
+    )
+    return StudentHistory(
+        student_id=student_id,
+        name=student.name if access.show_names else None,
+        attempts=[_public(r, r.id in latest) for r in reversed(rows)],
+    )
 
 
 def _current_by_session(rows: list[TestResult]) -> dict[tuple[str, str], tuple[TestResult, int]]:

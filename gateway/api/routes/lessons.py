@@ -111,13 +111,17 @@ def _students(gateway: Gateway, lesson: Lesson) -> dict[str, tuple[Student, list
     return out
 
 
-def _from_store(gateway: Gateway, lesson: Lesson, devices: list[str], metric: str
-                ) -> Latest | None:
+def _from_store(gateway: Gateway, lesson: Lesson, devices: list[str], metric: str) -> Latest | None:
     best: Latest | None = None
     for device_id in devices:
-        rows = gateway.store.readings(device_id=device_id, metric=metric,
-                                      since=lesson.started_at, until=lesson.ended_at,
-                                      limit=1, newest_first=True)
+        rows = gateway.store.readings(
+            device_id=device_id,
+            metric=metric,
+            since=lesson.started_at,
+            until=lesson.ended_at,
+            limit=1,
+            newest_first=True,
+        )
         if rows and (best is None or rows[0].ts > best.ts):
             best = Latest(rows[0].value, rows[0].ts, device_id)
     return best
@@ -139,8 +143,9 @@ def _hr_reads(request: Request) -> HeartRateReads:
 
 
 @router.get("/{lesson_id}/live", response_model=LessonLive)
-def lesson_live(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth,
-                request: Request) -> LessonLive:
+def lesson_live(
+    lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth, request: Request
+) -> LessonLive:
     lesson, access = lesson_access(gateway.roster, user, lesson_id)
     held = gateway.live_lessons.snapshot(lesson.id)
     day = lesson.started_at.date()
@@ -149,33 +154,58 @@ def lesson_live(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth,
         latest: dict[str, Latest | None] = {}
         for metric in LIVE_METRICS:
             # Memory first; the store when memory does not hold it (restart, evicted lesson).
-            latest[metric] = held.get((student_id, metric)) or _from_store(gateway, lesson,
-                                                                           devices, metric)
+            latest[metric] = held.get((student_id, metric)) or _from_store(
+                gateway, lesson, devices, metric
+            )
         hr = latest["heart_rate"]
         heart: HeartRateNow | None = None
         if hr is not None:
             top = hr_max(student.age_on(day))
-            heart = HeartRateNow(value=hr.value, ts=hr.ts, device_id=hr.device_id,
-                                 pct_hr_max=round(100 * hr.value / top, 1),
-                                 zone=zone_of(hr.value, top))
+            heart = HeartRateNow(
+                value=hr.value,
+                ts=hr.ts,
+                device_id=hr.device_id,
+                pct_hr_max=round(100 * hr.value / top, 1),
+                zone=zone_of(hr.value, top),
+            )
         rope, reps = latest["rope_count"], latest["rep_count"]
-        students.append(StudentLive(
-            student_id=student_id, name=student.name if access.show_names else None,
-            device_ids=devices, heart_rate=heart,
-            rope_count=Value(**vars(rope)) if rope else None,
-            rep_count=Value(**vars(reps)) if reps else None))
-    _hr_reads(request).record(user, "read_live_heart_rate", lesson.id,
-                              [s.student_id for s in students if s.heart_rate], throttle=True)
-    return LessonLive(lesson_id=lesson.id, class_id=lesson.class_id, kind=lesson.kind.value,
-                      started_at=lesson.started_at, ended_at=lesson.ended_at,
-                      as_of=datetime.now(UTC), students=students)
+        students.append(
+            StudentLive(
+                student_id=student_id,
+                name=student.name if access.show_names else None,
+                device_ids=devices,
+                heart_rate=heart,
+                rope_count=Value(**vars(rope)) if rope else None,
+                rep_count=Value(**vars(reps)) if reps else None,
+            )
+        )
+    _hr_reads(request).record(
+        user,
+        "read_live_heart_rate",
+        lesson.id,
+        [s.student_id for s in students if s.heart_rate],
+        throttle=True,
+    )
+    return LessonLive(
+        lesson_id=lesson.id,
+        class_id=lesson.class_id,
+        kind=lesson.kind.value,
+        started_at=lesson.started_at,
+        ended_at=lesson.ended_at,
+        as_of=datetime.now(UTC),
+        students=students,
+    )
 
 
 @router.get("/{lesson_id}/heart-rate", response_model=LessonAnalytics)
 def lesson_heart_rate(
-    lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth, request: Request,
-    moderate_pct: float | None = Query(default=None, gt=0, le=100,
-                                       description="moderate threshold, % of HRmax"),
+    lesson_id: str,
+    gateway: GatewayDep,
+    user: TeacherOrHealth,
+    request: Request,
+    moderate_pct: float | None = Query(
+        default=None, gt=0, le=100, description="moderate threshold, % of HRmax"
+    ),
 ) -> LessonAnalytics:
     lesson, access = lesson_access(gateway.roster, user, lesson_id)
     settings = gateway.settings.heart_rate
@@ -185,34 +215,64 @@ def lesson_heart_rate(
     per_student = []
     out: list[StudentAnalytics] = []
     for student_id, (student, devices) in _students(gateway, lesson).items():
-        samples = [(r.ts, r.value) for d in devices
-                   for r in gateway.store.readings(device_id=d, metric="heart_rate",
-                                                   since=lesson.started_at, until=until,
-                                                   limit=1_000_000)]
+        samples = [
+            (r.ts, r.value)
+            for d in devices
+            for r in gateway.store.readings(
+                device_id=d,
+                metric="heart_rate",
+                since=lesson.started_at,
+                until=until,
+                limit=1_000_000,
+            )
+        ]
         result = student_heart_rate(samples, student.age_on(day), settings, threshold)
         per_student.append(result)
-        out.append(StudentAnalytics(
-            student_id=student_id, name=student.name if access.show_names else None,
-            age=result.age, hr_max_bpm=_r1(result.hr_max_bpm),
-            threshold_bpm=_r1(result.threshold_bpm), measured_s=_r1(result.measured_s),
-            zone_s={zone: _r1(seconds) for zone, seconds in result.zone_s.items()},
-            at_or_above_s=_r1(result.at_or_above_s), density_pct=_r1(result.density_pct),
-            # judged on the exact figure: 74.96 % is short of 75 % even if shown as 75.0
-            density_ok=None if result.density_pct is None
-            else result.density_pct >= settings.individual_density_min_pct,
-            mean_bpm=_r1(result.mean_bpm), peak_bpm=_r1(result.peak_bpm)))
+        out.append(
+            StudentAnalytics(
+                student_id=student_id,
+                name=student.name if access.show_names else None,
+                age=result.age,
+                hr_max_bpm=_r1(result.hr_max_bpm),
+                threshold_bpm=_r1(result.threshold_bpm),
+                measured_s=_r1(result.measured_s),
+                zone_s={zone: _r1(seconds) for zone, seconds in result.zone_s.items()},
+                at_or_above_s=_r1(result.at_or_above_s),
+                density_pct=_r1(result.density_pct),
+                # judged on the exact figure: 74.96 % is short of 75 % even if shown as 75.0
+                density_ok=None
+                if result.density_pct is None
+                else result.density_pct >= settings.individual_density_min_pct,
+                mean_bpm=_r1(result.mean_bpm),
+                peak_bpm=_r1(result.peak_bpm),
+            )
+        )
     group = group_heart_rate(per_student, settings)
-    _hr_reads(request).record(user, "read_heart_rate_analytics", lesson.id,
-                              [s.student_id for s in out if s.measured_s > 0])
+    _hr_reads(request).record(
+        user,
+        "read_heart_rate_analytics",
+        lesson.id,
+        [s.student_id for s in out if s.measured_s > 0],
+    )
     return LessonAnalytics(
-        lesson_id=lesson.id, class_id=lesson.class_id, since=lesson.started_at, until=until,
-        moderate_pct=threshold, max_gap_s=settings.max_gap_s,
+        lesson_id=lesson.id,
+        class_id=lesson.class_id,
+        since=lesson.started_at,
+        until=until,
+        moderate_pct=threshold,
+        max_gap_s=settings.max_gap_s,
         zones_pct_hr_max=dict(ZONES),
-        guidance=Guidance(group_density_min_pct=settings.group_density_min_pct,
-                          individual_density_min_pct=settings.individual_density_min_pct,
-                          mean_hr_bpm=(settings.mean_hr_low_bpm, settings.mean_hr_high_bpm)),
-        group=GroupAnalytics(students_measured=group.students_measured,
-                             density_pct=_r1(group.density_pct), density_ok=group.density_ok,
-                             mean_bpm=_r1(group.mean_bpm), mean_ok=group.mean_ok),
-        students=out)
-
+        guidance=Guidance(
+            group_density_min_pct=settings.group_density_min_pct,
+            individual_density_min_pct=settings.individual_density_min_pct,
+            mean_hr_bpm=(settings.mean_hr_low_bpm, settings.mean_hr_high_bpm),
+        ),
+        group=GroupAnalytics(
+            students_measured=group.students_measured,
+            density_pct=_r1(group.density_pct),
+            density_ok=group.density_ok,
+            mean_bpm=_r1(group.mean_bpm),
+            mean_ok=group.mean_ok,
+        ),
+        students=out,
+    )

@@ -35,8 +35,9 @@ def me(user: AnyStaff) -> MePublic:
 
 
 @router.get("/lessons", response_model=list[MyLesson])
-def my_lessons(gateway: GatewayDep, user: AnyStaff,
-               limit: int = Query(default=50, ge=1, le=1000)) -> list[MyLesson]:
+def my_lessons(
+    gateway: GatewayDep, user: AnyStaff, limit: int = Query(default=50, ge=1, le=1000)
+) -> list[MyLesson]:
     """Newest first: lessons a PE teacher opened or whose class they teach; all for health
     staff; none for campus IT, who read no student data."""
     if user.role is Role.CAMPUS_IT:
@@ -51,10 +52,17 @@ def my_lessons(gateway: GatewayDep, user: AnyStaff,
         class_teacher = cls.get("pe_teacher_id") == user.id
         if user.role is Role.PE_TEACHER and not (class_teacher or lesson.teacher_id == user.id):
             continue
-        out.append(MyLesson(id=lesson.id, class_id=lesson.class_id, class_name=cls.get("name"),
-                            kind=lesson.kind.value, started_at=lesson.started_at,
-                            ended_at=lesson.ended_at,
-                            class_teacher=class_teacher or user.role is Role.HEALTH_STAFF))
+        out.append(
+            MyLesson(
+                id=lesson.id,
+                class_id=lesson.class_id,
+                class_name=cls.get("name"),
+                kind=lesson.kind.value,
+                started_at=lesson.started_at,
+                ended_at=lesson.ended_at,
+                class_teacher=class_teacher or user.role is Role.HEALTH_STAFF,
+            )
+        )
         if len(out) == limit:
             break
     return out

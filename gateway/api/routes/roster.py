@@ -69,8 +69,9 @@ class LessonCreate(BaseModel):
     kind: LessonKind = LessonKind.LESSON
     # Keys use the wire contract's device-id rule: a device that cannot publish under an id
     # could never be bound by it.
-    assignments: dict[DeviceId, str] = Field(default_factory=dict,
-                                             description="device id -> student id")
+    assignments: dict[DeviceId, str] = Field(
+        default_factory=dict, description="device id -> student id"
+    )
 
 
 class LessonPublic(BaseModel):
@@ -89,11 +90,17 @@ def _check_class_fields(gateway: Gateway, grade: str | None, pe_teacher_id: str 
     if pe_teacher_id is not None:
         teacher = gateway.users.get(pe_teacher_id)
         if teacher is None:
-            raise HTTPException(422, f"pe_teacher_id: no user {pe_teacher_id!r} (create them "
-                                "with `campusedge gateway user add ID --role pe_teacher`)")
+            raise HTTPException(
+                422,
+                f"pe_teacher_id: no user {pe_teacher_id!r} (create them "
+                "with `campusedge gateway user add ID --role pe_teacher`)",
+            )
         if teacher.role is not Role.PE_TEACHER:
-            raise HTTPException(422, f"pe_teacher_id: user {pe_teacher_id!r} has role "
-                                f"{teacher.role.value}, not pe_teacher")
+            raise HTTPException(
+                422,
+                f"pe_teacher_id: user {pe_teacher_id!r} has role "
+                f"{teacher.role.value}, not pe_teacher",
+            )
 
 
 @router.post("/classes", status_code=201)
@@ -101,8 +108,7 @@ def add_class(body: ClassCreate, gateway: GatewayDep, user: CampusIT) -> dict[st
     """Create a class; an existing id answers 409 (PATCH changes a class)."""
     _check_class_fields(gateway, body.grade, body.pe_teacher_id)
     try:
-        gateway.roster.create_class(body.id, body.school, body.name, body.grade,
-                                    body.pe_teacher_id)
+        gateway.roster.create_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
     except RosterConflict as exc:
         raise HTTPException(409, str(exc)) from None
     return {"id": body.id}
@@ -122,17 +128,25 @@ def class_students(class_id: str, gateway: GatewayDep, user: AnyStaff) -> list[S
     if access.show_names:
         # Names and birth dates are personal data: one audit row per student shown, as for
         # the other reads of student data; an id-only list names nobody.
-        gateway.audit.record_many(user, "read_class_roster", [
-            ("student", s.id, f"class={class_id}") for s in students])
-        return [StudentPublic(id=s.id, class_id=s.class_id, name=s.name, sex=s.sex,
-                              birth_date=s.birth_date) for s in students]
-    return [StudentPublic(id=s.id, class_id=s.class_id, name=None, sex=None, birth_date=None)
-            for s in students]
+        gateway.audit.record_many(
+            user, "read_class_roster", [("student", s.id, f"class={class_id}") for s in students]
+        )
+        return [
+            StudentPublic(
+                id=s.id, class_id=s.class_id, name=s.name, sex=s.sex, birth_date=s.birth_date
+            )
+            for s in students
+        ]
+    return [
+        StudentPublic(id=s.id, class_id=s.class_id, name=None, sex=None, birth_date=None)
+        for s in students
+    ]
 
 
 @router.patch("/classes/{class_id}")
-def update_class(class_id: str, body: ClassUpdate, gateway: GatewayDep,
-                 user: CampusIT) -> dict[str, str | None]:
+def update_class(
+    class_id: str, body: ClassUpdate, gateway: GatewayDep, user: CampusIT
+) -> dict[str, str | None]:
     """Change the fields sent; the others keep their values."""
     changes = body.model_dump(exclude_unset=True)
     for field in ("school", "name", "grade"):
@@ -146,8 +160,9 @@ def update_class(class_id: str, body: ClassUpdate, gateway: GatewayDep,
 
 
 @router.post("/roster/import")
-def import_roster(gateway: GatewayDep, user: CampusIT,
-                  csv_bytes: bytes = Body(..., media_type="text/csv")) -> dict[str, int | str]:
+def import_roster(
+    gateway: GatewayDep, user: CampusIT, csv_bytes: bytes = Body(..., media_type="text/csv")
+) -> dict[str, int | str]:
     """UTF-8 CSV, or GBK/GB18030 as Excel on Chinese Windows saves it; the reply names the
     encoding that was read so that a misread file shows."""
     # Bytes, not str: a body that is not UTF-8 must reach our decoder, not FastAPI's, whose
@@ -161,8 +176,11 @@ def import_roster(gateway: GatewayDep, user: CampusIT,
 
 class CardEnrol(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    card_id: str = Field(min_length=1, max_length=64,
-                         description="a gate card (C-…), face template (F-…), screener id (S-…)")
+    card_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="a gate card (C-…), face template (F-…), screener id (S-…)",
+    )
 
 
 class StudentCards(BaseModel):
@@ -179,8 +197,9 @@ def student_cards(student_id: str, gateway: GatewayDep, user: CampusIT) -> Stude
 
 
 @router.post("/students/{student_id}/cards", status_code=201, response_model=StudentCards)
-def enrol_card(student_id: str, body: CardEnrol, gateway: GatewayDep,
-               user: CampusIT) -> StudentCards:
+def enrol_card(
+    student_id: str, body: CardEnrol, gateway: GatewayDep, user: CampusIT
+) -> StudentCards:
     """Enrol one more id (a new card, a face template); an id held by another student moves."""
     if gateway.roster.student(student_id) is None:
         raise HTTPException(404, f"unknown student {student_id!r}")
@@ -202,13 +221,19 @@ def withdraw_card(card_id: str, gateway: GatewayDep, user: CampusIT) -> None:
 def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> LessonPublic:
     roster = gateway.roster
     if roster.class_of(body.class_id) is None:
-        raise HTTPException(404, f"class_id: unknown class {body.class_id!r} (campus IT "
-                            "creates classes with POST /api/classes)")
+        raise HTTPException(
+            404,
+            f"class_id: unknown class {body.class_id!r} (campus IT "
+            "creates classes with POST /api/classes)",
+        )
     for device_id, student_id in body.assignments.items():
         student = roster.student(student_id)
         if student is None or student.class_id != body.class_id:
-            raise HTTPException(422, f"assignments.{device_id}: student {student_id!r} is not "
-                                f"in class {body.class_id!r}")
+            raise HTTPException(
+                422,
+                f"assignments.{device_id}: student {student_id!r} is not "
+                f"in class {body.class_id!r}",
+            )
     try:
         lesson = roster.start_lesson(body.class_id, user.id, body.kind, body.assignments)
     except DeviceBusy as exc:
@@ -229,8 +254,9 @@ def end_lesson(lesson_id: str, gateway: GatewayDep, user: Teacher) -> LessonPubl
     # substitute who left it running would otherwise hold its devices for good).
     cls = gateway.roster.class_of(lesson.class_id) or {}
     if user.id not in (lesson.teacher_id, cls.get("pe_teacher_id")):
-        raise HTTPException(403, "only the teacher who opened a lesson or the class's PE "
-                            "teacher can end it")
+        raise HTTPException(
+            403, "only the teacher who opened a lesson or the class's PE teacher can end it"
+        )
     if gateway.alerts is not None:
         # Its signal-lost alerts are resolved in the teacher's name with the lesson.
         gateway.alerts.engine.end_lesson(lesson_id, user.id)

@@ -20,9 +20,18 @@ TORSO = 100.0  # pixels
 def _to_keypoints(j: Joints) -> FloatArray:
     k = np.zeros((33, 3), dtype=np.float32)
     names = {
-        ft.NOSE: "nose", ft.L_SHOULDER: "l_sh", ft.R_SHOULDER: "r_sh", ft.L_ELBOW: "l_el",
-        ft.R_ELBOW: "r_el", ft.L_WRIST: "l_wr", ft.R_WRIST: "r_wr", ft.L_HIP: "l_hip",
-        ft.R_HIP: "r_hip", ft.L_KNEE: "l_kn", ft.R_KNEE: "r_kn", ft.L_ANKLE: "l_an",
+        ft.NOSE: "nose",
+        ft.L_SHOULDER: "l_sh",
+        ft.R_SHOULDER: "r_sh",
+        ft.L_ELBOW: "l_el",
+        ft.R_ELBOW: "r_el",
+        ft.L_WRIST: "l_wr",
+        ft.R_WRIST: "r_wr",
+        ft.L_HIP: "l_hip",
+        ft.R_HIP: "r_hip",
+        ft.L_KNEE: "l_kn",
+        ft.R_KNEE: "r_kn",
+        ft.L_ANKLE: "l_an",
         ft.R_ANKLE: "r_an",
     }
     for index, name in names.items():
@@ -40,8 +49,15 @@ def _to_keypoints(j: Joints) -> FloatArray:
     return k
 
 
-def standing(phase_lift: float = 0.0, *, arms_up: float = 0.0, hip_drop: float = 0.0,
-             feet_apart: float = 0.0, lift_l: float = 0.0, lift_r: float = 0.0) -> Joints:
+def standing(
+    phase_lift: float = 0.0,
+    *,
+    arms_up: float = 0.0,
+    hip_drop: float = 0.0,
+    feet_apart: float = 0.0,
+    lift_l: float = 0.0,
+    lift_r: float = 0.0,
+) -> Joints:
     """A person facing the camera; all offsets are in torso lengths (image y grows down)."""
     t = TORSO
     floor = 600.0 - phase_lift * t
@@ -60,8 +76,16 @@ def standing(phase_lift: float = 0.0, *, arms_up: float = 0.0, hip_drop: float =
         hip = (cx + s * 0.2 * t, hip_y)
         an = (cx + s * (0.2 + feet_apart) * t, an_y_l if s < 0 else an_y_r)
         kn = ((hip[0] + an[0]) / 2 + s * knee_out, (hip[1] + an[1]) / 2)
-        j.update({f"{side}_sh": sh, f"{side}_el": el, f"{side}_wr": wr, f"{side}_hip": hip,
-                  f"{side}_kn": kn, f"{side}_an": an})
+        j.update(
+            {
+                f"{side}_sh": sh,
+                f"{side}_el": el,
+                f"{side}_wr": wr,
+                f"{side}_hip": hip,
+                f"{side}_kn": kn,
+                f"{side}_an": an,
+            }
+        )
     return j
 
 
@@ -76,9 +100,16 @@ def push_up(depth: float) -> Joints:
     el = (wr_x + 0.3 * t * depth, (sh_y + floor) / 2)
     j: Joints = {"nose": (wr_x - 0.4 * t, sh_y - 0.1 * t)}
     for side in ("l", "r"):
-        j.update({f"{side}_sh": (wr_x, sh_y), f"{side}_el": el, f"{side}_wr": (wr_x, floor),
-                  f"{side}_hip": hip, f"{side}_kn": ((hip[0] + an[0]) / 2, (hip[1] + an[1]) / 2),
-                  f"{side}_an": an})
+        j.update(
+            {
+                f"{side}_sh": (wr_x, sh_y),
+                f"{side}_el": el,
+                f"{side}_wr": (wr_x, floor),
+                f"{side}_hip": hip,
+                f"{side}_kn": ((hip[0] + an[0]) / 2, (hip[1] + an[1]) / 2),
+                f"{side}_an": an,
+            }
+        )
     return j
 
 
@@ -92,9 +123,16 @@ def sit_up(rise: float) -> Joints:
     sh = (hip[0] + t * math.cos(angle), hip[1] - t * math.sin(angle))
     j: Joints = {"nose": (sh[0] + 0.3 * t * math.cos(angle), sh[1] - 0.3 * t * math.sin(angle))}
     for side in ("l", "r"):
-        j.update({f"{side}_sh": sh, f"{side}_el": (sh[0] + 0.3 * t, sh[1] - 0.1 * t),
-                  f"{side}_wr": (sh[0] + 0.6 * t, sh[1] - 0.2 * t), f"{side}_hip": hip,
-                  f"{side}_kn": kn, f"{side}_an": an})
+        j.update(
+            {
+                f"{side}_sh": sh,
+                f"{side}_el": (sh[0] + 0.3 * t, sh[1] - 0.1 * t),
+                f"{side}_wr": (sh[0] + 0.6 * t, sh[1] - 0.2 * t),
+                f"{side}_hip": hip,
+                f"{side}_kn": kn,
+                f"{side}_an": an,
+            }
+        )
     return j
 
 
@@ -122,9 +160,16 @@ class Sequence:
     count: int
 
 
-def cycles(pose: Callable[[float], Joints], *, reps: int, period_s: float,
-           amplitudes: list[float] | None = None, pause_after: int | None = None,
-           pause_s: float = 0.0, lead_s: float = 1.0) -> Iterator[Joints]:
+def cycles(
+    pose: Callable[[float], Joints],
+    *,
+    reps: int,
+    period_s: float,
+    amplitudes: list[float] | None = None,
+    pause_after: int | None = None,
+    pause_s: float = 0.0,
+    lead_s: float = 1.0,
+) -> Iterator[Joints]:
     """Joint positions for `reps` smooth cycles 0 -> amplitude -> 0, with still lead-in/out."""
     amps = amplitudes or [1.0] * reps
     still = round(lead_s * FPS)
@@ -138,8 +183,9 @@ def cycles(pose: Callable[[float], Joints], *, reps: int, period_s: float,
     yield from (pose(0.0) for _ in range(still))
 
 
-def degrade(joints: Iterator[Joints], *, seed: int, noise_px: float = 2.0,
-            miss_rate: float = 0.0) -> list[FloatArray | None]:
+def degrade(
+    joints: Iterator[Joints], *, seed: int, noise_px: float = 2.0, miss_rate: float = 0.0
+) -> list[FloatArray | None]:
     """Add Gaussian keypoint noise and drop random frames (missed detections)."""
     rng = np.random.default_rng(seed)
     out: list[FloatArray | None] = []

@@ -29,19 +29,37 @@ def test_gym_box_camera_counts_one_minute_rope_tests() -> None:
 
 def test_a_box_camera_without_exercise_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"devices\.0 \(cam\): .*needs config\.exercise"):
-        write_box(tmp_path, [{"id": "cam", "model": "pe_station_usb_cam",
-                              "transport": {"type": "camera"}}])
+        write_box(
+            tmp_path,
+            [{"id": "cam", "model": "pe_station_usb_cam", "transport": {"type": "camera"}}],
+        )
 
 
 def test_bad_station_settings_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\(cam\): invalid pe_station config: exercise"):
-        write_box(tmp_path, [{"id": "cam", "model": "pe_station_usb_cam",
-                              "transport": {"type": "camera"},
-                              "config": {"exercise": "burpee"}}])
+        write_box(
+            tmp_path,
+            [
+                {
+                    "id": "cam",
+                    "model": "pe_station_usb_cam",
+                    "transport": {"type": "camera"},
+                    "config": {"exercise": "burpee"},
+                }
+            ],
+        )
     with pytest.raises(ConfigError, match=r"set_idl"):
-        write_box(tmp_path, [{"id": "cam", "model": "pe_station_usb_cam",
-                              "transport": {"type": "camera"},
-                              "config": {"exercise": "squat", "set_idl_s": 3}}])
+        write_box(
+            tmp_path,
+            [
+                {
+                    "id": "cam",
+                    "model": "pe_station_usb_cam",
+                    "transport": {"type": "camera"},
+                    "config": {"exercise": "squat", "set_idl_s": 3},
+                }
+            ],
+        )
 
 
 def test_field_ranges() -> None:
@@ -53,18 +71,51 @@ def test_field_ranges() -> None:
         Config(source="usb:0", exercise="sit_up", duration_s=0)
 
 
-_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=True),
-                    st.text(max_size=12), st.sampled_from([e.value for e in Exercise]))
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5000),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from([e.value for e in Exercise]),
+)
 
 
 @settings(max_examples=120, deadline=None)
-@given(st.dictionaries(st.sampled_from(["exercise", "duration_s", "set_idle_s", "min_set_reps",
-                                        "live_interval_s", "threads", "infer_every", "source",
-                                        "max_fps", "end_frame", "typo"]), _VALUES, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "exercise",
+                "duration_s",
+                "set_idle_s",
+                "min_set_reps",
+                "live_interval_s",
+                "threads",
+                "infer_every",
+                "source",
+                "max_fps",
+                "end_frame",
+                "typo",
+            ]
+        ),
+        _VALUES,
+        max_size=6,
+    )
+)
 def test_any_station_settings_load_or_fail_naming_the_device(config: dict[str, object]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            write_box(Path(tmp), [{"id": "cam", "model": "pe_station_usb_cam",
-                                   "transport": {"type": "camera"}, "config": config}])
+            write_box(
+                Path(tmp),
+                [
+                    {
+                        "id": "cam",
+                        "model": "pe_station_usb_cam",
+                        "transport": {"type": "camera"},
+                        "config": config,
+                    }
+                ],
+            )
         except ConfigError as exc:
             assert "devices.0 (cam)" in str(exc)

@@ -20,8 +20,12 @@ def run(counter: RepCounter, frames: list[sk.FloatArray | None]) -> RepCounter:
 
 POSES: dict[Exercise, tuple[Callable[[float], sk.Joints], float]] = {
     Exercise.SQUAT: (lambda a: sk.standing(hip_drop=0.85 * a), 2.0),
-    Exercise.JUMPING_JACK: (lambda a: sk.standing(arms_up=a, feet_apart=0.5 * a,
-                                                  phase_lift=0.1 * math.sin(math.pi * a)), 1.0),
+    Exercise.JUMPING_JACK: (
+        lambda a: sk.standing(
+            arms_up=a, feet_apart=0.5 * a, phase_lift=0.1 * math.sin(math.pi * a)
+        ),
+        1.0,
+    ),
     Exercise.PUSH_UP: (sk.push_up, 1.6),
     Exercise.SIT_UP: (sk.sit_up, 2.2),
     Exercise.PULL_UP: (sk.pull_up, 2.5),
@@ -32,8 +36,9 @@ POSES: dict[Exercise, tuple[Callable[[float], sk.Joints], float]] = {
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_counts_clean_reps_with_noise_and_missed_frames(exercise: Exercise, seed: int) -> None:
     pose, period = POSES[exercise]
-    frames = sk.degrade(sk.cycles(pose, reps=7, period_s=period), seed=seed, noise_px=2.0,
-                        miss_rate=0.08)
+    frames = sk.degrade(
+        sk.cycles(pose, reps=7, period_s=period), seed=seed, noise_px=2.0, miss_rate=0.08
+    )
     result = run(make_counter(exercise), frames).result
     assert result.count == 7
     assert not result.form_flags.get(FormFlag.INCOMPLETE_RANGE.value)
@@ -44,8 +49,9 @@ def test_counts_clean_reps_with_noise_and_missed_frames(exercise: Exercise, seed
 @pytest.mark.parametrize("exercise", list(POSES))
 def test_a_pause_mid_set_neither_adds_nor_loses_reps(exercise: Exercise) -> None:
     pose, period = POSES[exercise]
-    frames = sk.degrade(sk.cycles(pose, reps=6, period_s=period, pause_after=2, pause_s=4.0),
-                        seed=7, noise_px=2.5)
+    frames = sk.degrade(
+        sk.cycles(pose, reps=6, period_s=period, pause_after=2, pause_s=4.0), seed=7, noise_px=2.5
+    )
     assert run(make_counter(exercise), frames).result.count == 6
 
 
@@ -53,8 +59,11 @@ def test_a_pause_mid_set_neither_adds_nor_loses_reps(exercise: Exercise) -> None
 def test_half_reps_count_but_are_flagged_and_twitches_do_not_count(exercise: Exercise) -> None:
     pose, period = POSES[exercise]
     amplitudes = [1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 0.08, 1.0, 0.5, 1.0, 1.0]
-    frames = sk.degrade(sk.cycles(pose, reps=len(amplitudes), period_s=period,
-                                  amplitudes=amplitudes), seed=11, noise_px=1.5)
+    frames = sk.degrade(
+        sk.cycles(pose, reps=len(amplitudes), period_s=period, amplitudes=amplitudes),
+        seed=11,
+        noise_px=1.5,
+    )
     result = run(make_counter(exercise), frames).result
     assert result.count == 10  # the 8 % twitch is not a rep
     assert result.form_flags.get(FormFlag.INCOMPLETE_RANGE.value) == 2
@@ -77,8 +86,11 @@ def test_long_tracking_loss_is_flagged() -> None:
 
 
 def test_squat_depth_is_checked() -> None:
-    shallow = sk.degrade(sk.cycles(lambda a: sk.standing(hip_drop=0.35 * a), reps=4,
-                                   period_s=2.0), seed=2, noise_px=1.0)
+    shallow = sk.degrade(
+        sk.cycles(lambda a: sk.standing(hip_drop=0.35 * a), reps=4, period_s=2.0),
+        seed=2,
+        noise_px=1.0,
+    )
     result = run(make_counter(Exercise.SQUAT), shallow).result
     assert result.count == 4
     assert result.form_flags.get(FormFlag.SHALLOW.value) == 4
@@ -86,8 +98,11 @@ def test_squat_depth_is_checked() -> None:
 
 def test_rep_frames_are_at_the_bottom_of_each_squat() -> None:
     period = 2.0
-    frames = sk.degrade(sk.cycles(lambda a: sk.standing(hip_drop=0.85 * a), reps=3,
-                                  period_s=period), seed=1, noise_px=0.5)
+    frames = sk.degrade(
+        sk.cycles(lambda a: sk.standing(hip_drop=0.85 * a), reps=3, period_s=period),
+        seed=1,
+        noise_px=0.5,
+    )
     reps = run(make_counter(Exercise.SQUAT), frames).result.reps
     lead, per = round(sk.FPS), round(period * sk.FPS)
     expected = [lead + i * per + per // 2 for i in range(3)]

@@ -15,8 +15,11 @@ def jumps(n: int, period_s: float, height: float, lead_s: float = 1.0) -> list[s
     """Two-foot jumps: the whole body rises and lands once per period."""
     per = round(period_s * sk.FPS)
     still = [sk.standing() for _ in range(round(lead_s * sk.FPS))]
-    moving = [sk.standing(phase_lift=height * max(0.0, math.sin(math.pi * i / per)) ** 2)
-              for _ in range(n) for i in range(per)]
+    moving = [
+        sk.standing(phase_lift=height * max(0.0, math.sin(math.pi * i / per)) ** 2)
+        for _ in range(n)
+        for i in range(per)
+    ]
     return still + moving + still
 
 
@@ -29,17 +32,22 @@ def steps(n_contacts: int, contact_s: float, lift: float, lead_s: float = 1.0) -
         for i in range(per):
             up = lift * math.sin(math.pi * i / per)
             bounce = 0.03 * math.sin(math.pi * i / per)
-            moving.append(sk.standing(phase_lift=bounce, lift_l=up if c % 2 == 0 else 0.0,
-                                      lift_r=up if c % 2 == 1 else 0.0))
+            moving.append(
+                sk.standing(
+                    phase_lift=bounce,
+                    lift_l=up if c % 2 == 0 else 0.0,
+                    lift_r=up if c % 2 == 1 else 0.0,
+                )
+            )
     return still + moving + still
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize(("period_s", "height"), [(0.4, 0.2), (0.55, 0.35), (0.33, 0.12)])
-def test_two_foot_and_double_under_jumps_count_once_each(seed: int, period_s: float,
-                                                         height: float) -> None:
-    frames = sk.degrade(iter(jumps(40, period_s, height)), seed=seed, noise_px=1.0,
-                        miss_rate=0.03)
+def test_two_foot_and_double_under_jumps_count_once_each(
+    seed: int, period_s: float, height: float
+) -> None:
+    frames = sk.degrade(iter(jumps(40, period_s, height)), seed=seed, noise_px=1.0, miss_rate=0.03)
     result = run(make_counter(Exercise.ROPE_SKIP), frames).result
     assert abs(result.count - 40) <= 1
     assert result.cadence_per_min == pytest.approx(60 / period_s, rel=0.1)

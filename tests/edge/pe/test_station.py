@@ -19,8 +19,13 @@ T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
 def test_one_set_from_a_file(jacks_clip: Path, pose_model: PoseModel) -> None:
-    config = Config(source=f"file:{jacks_clip}", exercise="jumping_jack",
-                    live_interval_s=0.5, set_idle_s=3.0, max_fps=30)
+    config = Config(
+        source=f"file:{jacks_clip}",
+        exercise="jumping_jack",
+        live_interval_s=0.5,
+        set_idle_s=3.0,
+        max_fps=30,
+    )
     outputs = list(PeStation(config, model=pose_model, clock=lambda: T0))
     live = [o for o in outputs if isinstance(o, LiveUpdate)]
     done = [o for o in outputs if isinstance(o, SetFinished)]
@@ -36,10 +41,22 @@ def test_one_set_from_a_file(jacks_clip: Path, pose_model: PoseModel) -> None:
     assert event.attributes["start"] < event.attributes["end"]  # ISO strings sort by time
     assert "duration_s" not in event.attributes  # not a timed test
     # The edge agent can wrap both in envelopes unchanged.
-    EventMessage(device_id="pe-test-1", kind=DeviceKind.PE_STATION, seq=1, ts=done[0].ts,
-                 time_quality=TimeQuality.ESTIMATED, event=event)
-    ReadingMessage(device_id="pe-test-1", kind=DeviceKind.PE_STATION, seq=0, ts=live[0].ts,
-                   time_quality=TimeQuality.ESTIMATED, readings=live[0].readings)
+    EventMessage(
+        device_id="pe-test-1",
+        kind=DeviceKind.PE_STATION,
+        seq=1,
+        ts=done[0].ts,
+        time_quality=TimeQuality.ESTIMATED,
+        event=event,
+    )
+    ReadingMessage(
+        device_id="pe-test-1",
+        kind=DeviceKind.PE_STATION,
+        seq=0,
+        ts=live[0].ts,
+        time_quality=TimeQuality.ESTIMATED,
+        readings=live[0].readings,
+    )
 
 
 def _frames(phases: list[float]) -> list[VideoFrame]:
@@ -54,8 +71,7 @@ def test_a_long_rest_splits_two_sets(pose_model: PoseModel) -> None:
     config = Config(source="usb:0", exercise="jumping_jack", set_idle_s=2.5, min_set_reps=1)
     station = PeStation(config, model=pose_model, clock=lambda: T0)
     done = [o for o in station.process(_frames(phases)) if isinstance(o, SetFinished)]
-    counts = [next(r.value for r in o.event.readings if r.metric is Metric.REP_COUNT)
-              for o in done]
+    counts = [next(r.value for r in o.event.readings if r.metric is Metric.REP_COUNT) for o in done]
     assert counts == [2, 2]
 
 

@@ -12,8 +12,7 @@ from edge.pe.tracker import PoseTracker, search_regions
 
 def lying_person() -> np.ndarray:
     """The drawn figure turned a quarter clockwise (head to the right), in a 640x360 frame."""
-    figure = cv2.resize(cv2.rotate(draw_jack(480, 480, 0.0), cv2.ROTATE_90_CLOCKWISE),
-                        (360, 360))
+    figure = cv2.resize(cv2.rotate(draw_jack(480, 480, 0.0), cv2.ROTATE_90_CLOCKWISE), (360, 360))
     frame = np.full((360, 640, 3), WALL, dtype=np.uint8)
     frame[:, 140:500] = figure
     return frame

@@ -17,7 +17,8 @@ PROBE = (
 
 
 def test_a_missing_camera_is_said_once_per_try_by_us_not_opencv() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                          timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
     assert proc.stdout.splitlines() == ["cannot open video source camera usb:57 (/dev/video57)"] * 3
     assert "WARN" not in proc.stderr and "can't open camera" not in proc.stderr, proc.stderr

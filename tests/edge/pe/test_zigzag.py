@@ -43,10 +43,13 @@ def test_min_delta_must_be_positive() -> None:
         Zigzag(0.0)
 
 
-@given(st.lists(st.floats(allow_nan=True, allow_infinity=False, width=32), max_size=300),
-       st.floats(min_value=1e-3, max_value=10))
-def test_any_input_gives_alternating_turns_with_big_enough_swings(values: list[float],
-                                                                   min_delta: float) -> None:
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=False, width=32), max_size=300),
+    st.floats(min_value=1e-3, max_value=10),
+)
+def test_any_input_gives_alternating_turns_with_big_enough_swings(
+    values: list[float], min_delta: float
+) -> None:
     zz = Zigzag(min_delta)
     found = []
     for i, v in enumerate(values):

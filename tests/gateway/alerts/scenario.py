@@ -53,8 +53,9 @@ class World:
     students: list[str] = field(default_factory=list)
 
 
-def build_world(tmp: Path, config: SchoolAlertConfig | None = None,
-                students_per_class: int = 30) -> World:
+def build_world(
+    tmp: Path, config: SchoolAlertConfig | None = None, students_per_class: int = 30
+) -> World:
     db = StateDB(tmp / "state.db")
     roster = Roster(db)
     devices = Devices(db)
@@ -66,11 +67,13 @@ def build_world(tmp: Path, config: SchoolAlertConfig | None = None,
     # costs seconds for a school's worth of children on a slow disk.
     with db.transaction() as conn:
         for i, sid in enumerate(students):
-            conn.execute("INSERT INTO students(id, name, sex, birth_date, class_id) "
-                         "VALUES (?,?,?,?,?)", (sid, f"Name {sid}", "MF"[i % 2],
-                                                "2014-03-01", sid[:2]))
-            conn.execute("INSERT INTO cards(card_id, student_id) VALUES (?,?)",
-                         (f"card-{sid}", sid))
+            conn.execute(
+                "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?)",
+                (sid, f"Name {sid}", "MF"[i % 2], "2014-03-01", sid[:2]),
+            )
+            conn.execute(
+                "INSERT INTO cards(card_id, student_id) VALUES (?,?)", (f"card-{sid}", sid)
+            )
     roster.add_student("k1s00", "Little One", "F", date(2022, 1, 1), "k1", card_id="card-k1s00")
     clock = ManualClock(MORNING)
     configs = AlertConfigs(overrides={SCHOOL: config} if config else None)
@@ -79,49 +82,99 @@ def build_world(tmp: Path, config: SchoolAlertConfig | None = None,
     return World(db, roster, devices, clock, configs, engine, out, students)
 
 
-def gate_pass(card: str, temperature: float, at: datetime, site: str = "forehead",
-              device: str = "gate-1", seq: int | None = None) -> StoredMessage:
+def gate_pass(
+    card: str,
+    temperature: float,
+    at: datetime,
+    site: str = "forehead",
+    device: str = "gate-1",
+    seq: int | None = None,
+) -> StoredMessage:
     return StoredMessage(
-        school=SCHOOL, kind=DeviceKind.TEMP_GATE, device_id=device,
-        seq=next(_seq) if seq is None else seq, ts=at, time_quality=TimeQuality.SYNCED,
+        school=SCHOOL,
+        kind=DeviceKind.TEMP_GATE,
+        device_id=device,
+        seq=next(_seq) if seq is None else seq,
+        ts=at,
+        time_quality=TimeQuality.SYNCED,
         received_at=at,
-        readings=(("body_temperature", temperature, "degC"),
-                  ("ambient_temperature", 24.0, "degC")),
+        readings=(("body_temperature", temperature, "degC"), ("ambient_temperature", 24.0, "degC")),
         event_type="gate_pass",
-        attributes=(("decision", "pass"), ("id_type", "card"), ("site", site),
-                    ("subject_id", card)))
+        attributes=(
+            ("decision", "pass"),
+            ("id_type", "card"),
+            ("site", site),
+            ("subject_id", card),
+        ),
+    )
 
 
 def heart_rate(device: str, bpm: float, at: datetime) -> StoredMessage:
-    return StoredMessage(school=SCHOOL, kind=DeviceKind.HR_BAND, device_id=device,
-                         seq=next(_seq), ts=at, time_quality=TimeQuality.SYNCED,
-                         received_at=at, readings=(("heart_rate", bpm, "bpm"),))
-
-
-def screening(card: str, at: datetime, left: float, right: float, se_left: float = 0.0,
-              se_right: float = 0.0, device: str = "screener-1") -> StoredMessage:
     return StoredMessage(
-        school=SCHOOL, kind=DeviceKind.VISION_SCREENER, device_id=device, seq=next(_seq),
-        ts=at, time_quality=TimeQuality.SYNCED, received_at=at,
-        readings=(("acuity_uncorrected_left", left, "acuity_5pt"),
-                  ("acuity_uncorrected_right", right, "acuity_5pt"),
-                  ("spherical_equivalent_left", se_left, "D"),
-                  ("spherical_equivalent_right", se_right, "D")),
-        event_type="vision_screening", attributes=(("subject_id", card),))
+        school=SCHOOL,
+        kind=DeviceKind.HR_BAND,
+        device_id=device,
+        seq=next(_seq),
+        ts=at,
+        time_quality=TimeQuality.SYNCED,
+        received_at=at,
+        readings=(("heart_rate", bpm, "bpm"),),
+    )
+
+
+def screening(
+    card: str,
+    at: datetime,
+    left: float,
+    right: float,
+    se_left: float = 0.0,
+    se_right: float = 0.0,
+    device: str = "screener-1",
+) -> StoredMessage:
+    return StoredMessage(
+        school=SCHOOL,
+        kind=DeviceKind.VISION_SCREENER,
+        device_id=device,
+        seq=next(_seq),
+        ts=at,
+        time_quality=TimeQuality.SYNCED,
+        received_at=at,
+        readings=(
+            ("acuity_uncorrected_left", left, "acuity_5pt"),
+            ("acuity_uncorrected_right", right, "acuity_5pt"),
+            ("spherical_equivalent_left", se_left, "D"),
+            ("spherical_equivalent_right", se_right, "D"),
+        ),
+        event_type="vision_screening",
+        attributes=(("subject_id", card),),
+    )
 
 
 def device_reading(device: str, kind: DeviceKind, at: datetime, **values: float) -> StoredMessage:
     units = {"battery": "%", "clock_offset": "s"}
-    return StoredMessage(school=SCHOOL, kind=kind, device_id=device, seq=next(_seq), ts=at,
-                         time_quality=TimeQuality.SYNCED, received_at=at,
-                         readings=tuple((m, v, units[m]) for m, v in values.items()))
+    return StoredMessage(
+        school=SCHOOL,
+        kind=kind,
+        device_id=device,
+        seq=next(_seq),
+        ts=at,
+        time_quality=TimeQuality.SYNCED,
+        received_at=at,
+        readings=tuple((m, v, units[m]) for m, v in values.items()),
+    )
 
 
-def status(device: str, state: DeviceState, at: datetime, kind: DeviceKind = DeviceKind.TEMP_GATE,
-           battery: float | None = None) -> tuple[str, Status]:
+def status(
+    device: str,
+    state: DeviceState,
+    at: datetime,
+    kind: DeviceKind = DeviceKind.TEMP_GATE,
+    battery: float | None = None,
+) -> tuple[str, Status]:
     return SCHOOL, Status(device_id=device, kind=kind, state=state, ts=at, battery_pct=battery)
 
 
-def batch(*messages: StoredMessage, statuses: list[tuple[str, Status]] | None = None
-          ) -> CommittedBatch:
+def batch(
+    *messages: StoredMessage, statuses: list[tuple[str, Status]] | None = None
+) -> CommittedBatch:
     return CommittedBatch(messages=list(messages), statuses=statuses or [])

@@ -42,8 +42,9 @@ class Api:
 
 
 def make_gateway(tmp: Path) -> Gateway:
-    settings = GatewaySettings(store_url=f"sqlite:///{tmp}/readings.db",
-                               state_db=tmp / "state.db", api_port=0)
+    settings = GatewaySettings(
+        store_url=f"sqlite:///{tmp}/readings.db", state_db=tmp / "state.db", api_port=0
+    )
     # The MQTT side is not started: these tests drive the engine with committed batches.
     gw = Gateway(settings, MqttSettings(host="127.0.0.1", port=1))
     roster = gw.roster
@@ -73,10 +74,15 @@ def api(tmp_path: Path) -> Iterator[Api]:
 def seed(api: Api) -> dict[str, int]:
     """A fever at the gate, a runaway heart rate in teacher1's lesson, a gate going offline."""
     engine = api.gateway.alerts.engine  # type: ignore[union-attr]
-    api.gateway.roster.start_lesson("c1", "teacher1", LessonKind.LESSON, {"band-1": "c1s02"},
-                                    at=MORNING, lesson_id="pe-1")
-    engine.on_batch(batch(gate_pass("card-c1s01", 38.1, MORNING),
-                          statuses=[status("gate-9", DeviceState.OFFLINE, MORNING)]))
+    api.gateway.roster.start_lesson(
+        "c1", "teacher1", LessonKind.LESSON, {"band-1": "c1s02"}, at=MORNING, lesson_id="pe-1"
+    )
+    engine.on_batch(
+        batch(
+            gate_pass("card-c1s01", 38.1, MORNING),
+            statuses=[status("gate-9", DeviceState.OFFLINE, MORNING)],
+        )
+    )
     for t in range(70):
         engine.on_batch(batch(heart_rate("band-1", 195.0, MORNING + timedelta(seconds=t))))
     ids = {a.rule.value: a.id for a in engine.lifecycle.find()}
@@ -91,11 +97,16 @@ def names(alerts: list) -> dict[str, str | None]:  # type: ignore[type-arg]
 def test_names_only_for_health_staff_and_the_lessons_teacher(api: Api) -> None:
     seed(api)
     assert names(api.get("nurse", "/api/alerts")) == {
-        "fever": "Name c1s01", "hr_high": "Name c1s02", "device_offline": None}
+        "fever": "Name c1s01",
+        "hr_high": "Name c1s02",
+        "device_offline": None,
+    }
     # A health alert is listed only for the people it is sent to: the lesson's teacher sees
     # the heart-rate alert of their own lesson (with the name), not the fever at the gate.
     assert names(api.get("teacher1", "/api/alerts")) == {
-        "hr_high": "Name c1s02", "device_offline": None}
+        "hr_high": "Name c1s02",
+        "device_offline": None,
+    }
     # Everyone else sees device alerts only: no student ids, pseudonymous or not.
     for other in ("teacher2", "it"):
         listed = api.get(other, "/api/alerts")
@@ -108,13 +119,16 @@ def test_a_health_alert_is_refused_to_those_it_is_not_sent_to(api: Api) -> None:
     unknown = max(ids.values()) + 100
     nothing = api.client.get(f"/api/alerts/{unknown}", headers=api.auth("it"))
     assert nothing.status_code == 404
-    for who, rule in (("it", "fever"), ("it", "hr_high"), ("teacher2", "hr_high"),
-                      ("teacher1", "fever")):
+    for who, rule in (
+        ("it", "fever"),
+        ("it", "hr_high"),
+        ("teacher2", "hr_high"),
+        ("teacher1", "fever"),
+    ):
         # Answered exactly like an id that does not exist: neither that the alert is there
         # nor what kind of alert it is.
         for method, path in (("GET", ""), ("POST", "/acknowledge"), ("POST", "/resolve")):
-            r = api.client.request(method, f"/api/alerts/{ids[rule]}{path}",
-                                   headers=api.auth(who))
+            r = api.client.request(method, f"/api/alerts/{ids[rule]}{path}", headers=api.auth(who))
             assert r.status_code == 404, (who, rule, path)
             assert r.json()["detail"] == f"no alert {ids[rule]}"
             assert rule not in r.text
@@ -146,13 +160,17 @@ def test_acknowledge_and_resolve_by_the_right_people(api: Api) -> None:
     hr = ids["hr_high"]
     r = c.post(f"/api/alerts/{hr}/acknowledge", json={"note": "x"}, headers=api.auth("teacher2"))
     assert r.status_code == 404  # another teacher's lesson: not theirs to know of
-    r = c.post(f"/api/alerts/{hr}/acknowledge", json={"note": "with him"},
-               headers=api.auth("teacher1"))
+    r = c.post(
+        f"/api/alerts/{hr}/acknowledge", json={"note": "with him"}, headers=api.auth("teacher1")
+    )
     assert r.status_code == 200 and r.json()["acknowledged_by"] == "teacher1"
     r = c.post(f"/api/alerts/{hr}/acknowledge", json={}, headers=api.auth("nurse"))
     assert r.status_code == 409
-    r = c.post(f"/api/alerts/{hr}/resolve", json={"outcome": "rested", "note": "fine"},
-               headers=api.auth("nurse"))
+    r = c.post(
+        f"/api/alerts/{hr}/resolve",
+        json={"outcome": "rested", "note": "fine"},
+        headers=api.auth("nurse"),
+    )
     assert r.json()["state"] == "resolved" and r.json()["resolved_by"] == "nurse"
     r = c.post(f"/api/alerts/{ids['fever']}/acknowledge", json={}, headers=api.auth("it"))
     assert r.status_code == 404
@@ -160,8 +178,11 @@ def test_acknowledge_and_resolve_by_the_right_people(api: Api) -> None:
     assert r.status_code == 200
     detail = api.get("nurse", f"/api/alerts/{hr}")
     assert [(h["action"], h["actor"]) for h in detail["history"]] == [
-        ("opened", "system"), ("notified", "system"), ("acknowledged", "teacher1"),
-        ("resolved", "nurse")]
+        ("opened", "system"),
+        ("notified", "system"),
+        ("acknowledged", "teacher1"),
+        ("resolved", "nurse"),
+    ]
 
 
 def test_fever_recheck_over_http(api: Api) -> None:
@@ -171,19 +192,25 @@ def test_fever_recheck_over_http(api: Api) -> None:
     assert r.status_code == 403
     r = api.client.post(url, json={"temperature_c": 51}, headers=api.auth("nurse"))
     assert r.status_code == 422
-    r = api.client.post(url, json={"temperature_c": 36.8, "method": "axillary"},
-                        headers=api.auth("nurse"))
+    r = api.client.post(
+        url, json={"temperature_c": 36.8, "method": "axillary"}, headers=api.auth("nurse")
+    )
     assert r.status_code == 200
     assert (r.json()["state"], r.json()["outcome"]) == ("resolved", "cleared")
 
 
 def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
     c = api.client
-    body = {"school": "sch1", "starts_at": MORNING.isoformat(),
-            "ends_at": (MORNING + timedelta(hours=2)).isoformat(), "reason": "gate service",
-            "device_id": "gate-1"}
-    assert c.post("/api/alerts/silences", json=body,
-                  headers=api.auth("teacher1")).status_code == 403
+    body = {
+        "school": "sch1",
+        "starts_at": MORNING.isoformat(),
+        "ends_at": (MORNING + timedelta(hours=2)).isoformat(),
+        "reason": "gate service",
+        "device_id": "gate-1",
+    }
+    assert (
+        c.post("/api/alerts/silences", json=body, headers=api.auth("teacher1")).status_code == 403
+    )
     r = c.post("/api/alerts/silences", json=body, headers=api.auth("it"))
     assert r.status_code == 201 and r.json()["created_by"] == "it"
     assert [s["id"] for s in api.get("nurse", "/api/alerts/silences")] == [r.json()["id"]]
@@ -193,42 +220,64 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
     naive = {**body, "starts_at": "2026-09-01T13:00:00", "ends_at": "2026-09-01T17:00:00"}
     refused = c.post("/api/alerts/silences", json=naive, headers=api.auth("it"))
     assert refused.status_code == 422 and "timezone" in refused.text
-    refused = c.post("/api/alerts/silences", json={**body, "class_id": "c1"},
-                     headers=api.auth("it"))
+    refused = c.post(
+        "/api/alerts/silences", json={**body, "class_id": "c1"}, headers=api.auth("it")
+    )
     assert refused.status_code == 422 and "cannot name a class" in refused.text
-    assert c.delete(f"/api/alerts/silences/{r.json()['id']}",
-                    headers=api.auth("it")).status_code == 204
+    assert (
+        c.delete(f"/api/alerts/silences/{r.json()['id']}", headers=api.auth("it")).status_code
+        == 204
+    )
 
     engine = api.gateway.alerts.engine  # type: ignore[union-attr]
     engine.on_batch(batch(screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0)))
     assert c.get("/api/alerts/referrals", headers=api.auth("teacher1")).status_code == 403
     [ref] = api.get("nurse", "/api/alerts/referrals")
     assert ref["student_name"] == "Name c1s03" and ref["worst_grade"] == "moderate"
-    assert any(e.action == "read_referral" and e.subject_id == "c1s03"
-               for e in api.gateway.audit.entries(user_id="nurse"))
-    r = c.post(f"/api/alerts/referrals/{ref['id']}/status", json={"status": "parents_informed"},
-               headers=api.auth("nurse"))
+    assert any(
+        e.action == "read_referral" and e.subject_id == "c1s03"
+        for e in api.gateway.audit.entries(user_id="nurse")
+    )
+    r = c.post(
+        f"/api/alerts/referrals/{ref['id']}/status",
+        json={"status": "parents_informed"},
+        headers=api.auth("nurse"),
+    )
     assert r.status_code == 204
 
     day = MORNING.date().isoformat()
     for sid in ("c1s01", "c1s02"):
-        r = c.post("/api/alerts/absences", json={"student_id": sid, "day": day,
-                                                 "reason": "illness", "symptoms": "fever"},
-                   headers=api.auth("nurse"))
+        r = c.post(
+            "/api/alerts/absences",
+            json={"student_id": sid, "day": day, "reason": "illness", "symptoms": "fever"},
+            headers=api.auth("nurse"),
+        )
         assert r.status_code == 201
-    assert r.json()["classes"][0] == {"scope": "c1", "fevers": 0, "illness_absences": 2,
-                                      "cases": 2, "level": "yellow", "window_cases": 2,
-                                      "window_days": 3}
+    assert r.json()["classes"][0] == {
+        "scope": "c1",
+        "fevers": 0,
+        "illness_absences": 2,
+        "cases": 2,
+        "level": "yellow",
+        "window_cases": 2,
+        "window_days": 3,
+    }
     levels = api.get("nurse", "/api/alerts/warning-levels", school="sch1", day=day)
     assert levels["school_level"]["level"] == "green" and "authority" in levels["owner"]
     # A school nobody configured or enrolled is not "green": it is not known here.
-    r = c.get("/api/alerts/warning-levels", params={"school": "sch-typo", "day": day},
-              headers=api.auth("nurse"))
+    r = c.get(
+        "/api/alerts/warning-levels",
+        params={"school": "sch-typo", "day": day},
+        headers=api.auth("nurse"),
+    )
     assert r.status_code == 404 and "unknown school 'sch-typo'" in r.json()["detail"]
     r = c.get("/api/alerts/warning-levels", headers=api.auth("nurse"))
     assert r.status_code == 422 and "school" in r.text  # the parameter is required
-    r = c.post("/api/alerts/absences", json={"student_id": "nobody", "day": day,
-                                             "reason": "illness"}, headers=api.auth("nurse"))
+    r = c.post(
+        "/api/alerts/absences",
+        json={"student_id": "nobody", "day": day, "reason": "illness"},
+        headers=api.auth("nurse"),
+    )
     assert r.status_code == 422 and "student_id" in r.json()["detail"]
     assert c.get("/api/alerts/deliveries", headers=api.auth("nurse")).status_code == 403
     assert api.get("it", "/api/alerts/deliveries") == []
@@ -239,14 +288,23 @@ def test_warning_levels_of_a_school_known_only_by_its_alert_config(tmp_path: Pat
     folder = tmp_path / "alerts"
     folder.mkdir()
     (folder / "sch-new.yaml").write_text("fever:\n  threshold_c: {forehead: 37.5}\n")
-    gw = Gateway(GatewaySettings(store_url=f"sqlite:///{tmp_path}/readings.db",
-                                 state_db=tmp_path / "state.db", api_port=0, alerts_dir=folder),
-                 MqttSettings(host="127.0.0.1", port=1))
+    gw = Gateway(
+        GatewaySettings(
+            store_url=f"sqlite:///{tmp_path}/readings.db",
+            state_db=tmp_path / "state.db",
+            api_port=0,
+            alerts_dir=folder,
+        ),
+        MqttSettings(host="127.0.0.1", port=1),
+    )
     assert gw.alerts is not None
     token = gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF)
     with TestClient(create_app(gw)) as client:
-        r = client.get("/api/alerts/warning-levels", params={"school": "sch-new"},
-                       headers={"Authorization": f"Bearer {token}"})
+        r = client.get(
+            "/api/alerts/warning-levels",
+            params={"school": "sch-new"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 200 and r.json()["school_level"]["level"] == "green"
     gw.alerts.stop()
     gw.store.close()
@@ -264,8 +322,9 @@ def test_a_bare_post_acknowledges_and_refusals_name_the_reason(api: Api) -> None
     ids = seed(api)
     r = api.client.post(f"/api/alerts/{ids['fever']}/acknowledge", headers=api.auth("nurse"))
     assert r.status_code == 200 and r.json()["acknowledged_by"] == "nurse"
-    r = api.client.post(f"/api/alerts/{ids['device_offline']}/resolve",
-                        headers=api.auth("teacher1"))
+    r = api.client.post(
+        f"/api/alerts/{ids['device_offline']}/resolve", headers=api.auth("teacher1")
+    )
     assert r.status_code == 403
     assert r.json()["detail"] == "role pe_teacher does not handle device_offline alerts"
 
@@ -274,63 +333,108 @@ def test_acting_on_a_health_alert_is_audited_as_a_read(api: Api) -> None:
     ids = seed(api)
     c = api.client
     # Each answer shows the alert (name and reading) to the person who acted.
-    assert c.post(f"/api/alerts/{ids['hr_high']}/acknowledge",
-                  headers=api.auth("teacher1")).status_code == 200
-    assert c.post(f"/api/alerts/{ids['fever']}/recheck", json={"temperature_c": 37.9},
-                  headers=api.auth("nurse")).status_code == 200
-    assert c.post(f"/api/alerts/{ids['fever']}/resolve",
-                  headers=api.auth("nurse")).status_code == 200
-    assert c.post(f"/api/alerts/{ids['device_offline']}/resolve",
-                  headers=api.auth("it")).status_code == 200
+    assert (
+        c.post(
+            f"/api/alerts/{ids['hr_high']}/acknowledge", headers=api.auth("teacher1")
+        ).status_code
+        == 200
+    )
+    assert (
+        c.post(
+            f"/api/alerts/{ids['fever']}/recheck",
+            json={"temperature_c": 37.9},
+            headers=api.auth("nurse"),
+        ).status_code
+        == 200
+    )
+    assert (
+        c.post(f"/api/alerts/{ids['fever']}/resolve", headers=api.auth("nurse")).status_code == 200
+    )
+    assert (
+        c.post(f"/api/alerts/{ids['device_offline']}/resolve", headers=api.auth("it")).status_code
+        == 200
+    )
     seen = [(e.user_id, e.action, e.subject_id) for e in reversed(api.gateway.audit.entries())]
-    assert seen == [("teacher1", "acknowledge_alert", "c1s02"),
-                    ("nurse", "recheck_alert", "c1s01"), ("nurse", "resolve_alert", "c1s01")]
+    assert seen == [
+        ("teacher1", "acknowledge_alert", "c1s02"),
+        ("nurse", "recheck_alert", "c1s01"),
+        ("nurse", "resolve_alert", "c1s01"),
+    ]
 
 
 def test_a_silence_naming_a_health_rule_is_refused(api: Api) -> None:
-    body = {"school": "sch1", "starts_at": MORNING.isoformat(),
-            "ends_at": (MORNING + timedelta(hours=2)).isoformat(), "reason": "quiet",
-            "rule": "fever"}
+    body = {
+        "school": "sch1",
+        "starts_at": MORNING.isoformat(),
+        "ends_at": (MORNING + timedelta(hours=2)).isoformat(),
+        "reason": "quiet",
+        "rule": "fever",
+    }
     for who in ("it", "nurse"):
         r = api.client.post("/api/alerts/silences", json=body, headers=api.auth(who))
         assert r.status_code == 422 and "fever alerts are never silenced" in r.json()["detail"]
     assert api.get("nurse", "/api/alerts/silences") == []
 
 
-def test_ending_a_lesson_over_http_resolves_its_lost_bands_in_the_teachers_name(
-        api: Api) -> None:
+def test_ending_a_lesson_over_http_resolves_its_lost_bands_in_the_teachers_name(api: Api) -> None:
     from gateway.alerts.model import Candidate, Rule, Severity
 
     ids = seed(api)
     engine = api.gateway.alerts.engine  # type: ignore[union-attr]
-    [lost] = engine.process([Candidate(
-        rule=Rule.HR_SIGNAL_LOST, key="hr_signal_lost:pe-1:c1s02", school="sch1",
-        severity=Severity.WARNING, at=MORNING, summary="no heart-rate signal from band band-1",
-        student_id="c1s02", class_id="c1", lesson_id="pe-1", teacher_id="teacher1",
-        device_id="band-1")])
+    [lost] = engine.process(
+        [
+            Candidate(
+                rule=Rule.HR_SIGNAL_LOST,
+                key="hr_signal_lost:pe-1:c1s02",
+                school="sch1",
+                severity=Severity.WARNING,
+                at=MORNING,
+                summary="no heart-rate signal from band band-1",
+                student_id="c1s02",
+                class_id="c1",
+                lesson_id="pe-1",
+                teacher_id="teacher1",
+                device_id="band-1",
+            )
+        ]
+    )
     r = api.client.post("/api/lessons/pe-1/end", headers=api.auth("teacher1"))
     assert r.status_code == 200, r.text
     shown = api.get("nurse", f"/api/alerts/{lost.id}")
     assert (shown["state"], shown["resolved_by"], shown["outcome"]) == (
-        "resolved", "teacher1", "lesson_ended")
+        "resolved",
+        "teacher1",
+        "lesson_ended",
+    )
     # The runaway heart rate of the same lesson is still waiting for someone.
     assert api.get("nurse", f"/api/alerts/{ids['hr_high']}")["state"] == "open"
 
 
 def test_referrals_filter_by_class(api: Api) -> None:
     engine = api.gateway.alerts.engine  # type: ignore[union-attr]
-    api.gateway.roster.add_student("c2s02", "Name c2s02", "M", date(2014, 3, 1), "c2",
-                                   card_id="card-c2s02")
-    engine.on_batch(batch(screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0),
-                          screening("card-c2s02", MORNING, 4.6, 4.7, -1.5, 0.0)))
+    api.gateway.roster.add_student(
+        "c2s02", "Name c2s02", "M", date(2014, 3, 1), "c2", card_id="card-c2s02"
+    )
+    engine.on_batch(
+        batch(
+            screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0),
+            screening("card-c2s02", MORNING, 4.6, 4.7, -1.5, 0.0),
+        )
+    )
     assert {r["student_id"] for r in api.get("nurse", "/api/alerts/referrals")} == {
-        "c1s03", "c2s02"}
+        "c1s03",
+        "c2s02",
+    }
     [only] = api.get("nurse", "/api/alerts/referrals", class_id="c2")
     assert only["student_id"] == "c2s02" and only["class_id"] == "c2"
     # The audit names only the students actually shown.
-    reads = [e.subject_id for e in api.gateway.audit.entries(user_id="nurse")
-             if e.action == "read_referral"]
+    reads = [
+        e.subject_id
+        for e in api.gateway.audit.entries(user_id="nurse")
+        if e.action == "read_referral"
+    ]
     assert reads.count("c2s02") == 2 and reads.count("c1s03") == 1
-    r = api.client.get("/api/alerts/referrals", params={"class_id": "c9"},
-                       headers=api.auth("nurse"))
+    r = api.client.get(
+        "/api/alerts/referrals", params={"class_id": "c9"}, headers=api.auth("nurse")
+    )
     assert r.status_code == 404 and "c9" in r.json()["detail"]

@@ -22,19 +22,25 @@ def test_defaults_carry_the_reference_figures() -> None:
     assert cfg.fever.threshold_c == {"forehead": 37.3, "wrist": 37.3}
     assert cfg.fever.recheck_threshold_c == 37.3
     assert (cfg.vision.poor_below, cfg.vision.mild_at_least, cfg.vision.moderate_at_least) == (
-        5.0, 4.9, 4.6)
+        5.0,
+        4.9,
+        4.6,
+    )
     assert cfg.vision.myopia_se_below_d == -0.5
     assert configs.warning_levels.per_class.yellow == 2
 
 
 def test_school_file_overrides_and_district_file(tmp_path: Path) -> None:
-    (tmp_path / "sch9.yaml").write_text("fever:\n  threshold_c: {forehead: 37.5, wrist: 37.3}\n"
-                                        "delivery:\n  webhooks:\n    - name: office\n"
-                                        "      url: http://127.0.0.1:9/hook\n"
-                                        "      format: wecom\n")
+    (tmp_path / "sch9.yaml").write_text(
+        "fever:\n  threshold_c: {forehead: 37.5, wrist: 37.3}\n"
+        "delivery:\n  webhooks:\n    - name: office\n"
+        "      url: http://127.0.0.1:9/hook\n"
+        "      format: wecom\n"
+    )
     (tmp_path / "warning_levels.yaml").write_text(
         "owner: District CDC\nversion: '1'\nper_class: {yellow: 3, orange: 4, red: 6}\n"
-        "per_school: {yellow: 8, orange: 12, red: 30}\n")
+        "per_school: {yellow: 8, orange: 12, red: 30}\n"
+    )
     configs = AlertConfigs(tmp_path)
     assert configs.for_school("sch9").fever.threshold_c["forehead"] == 37.5
     assert configs.for_school("sch9").delivery.webhooks[0].format.value == "wecom"
@@ -57,8 +63,10 @@ def test_errors_name_the_file_and_the_field(tmp_path: Path) -> None:
     with pytest.raises(AlertConfigError, match="unknown time zone"):
         AlertConfigs(tmp_path)
     with pytest.raises(AlertConfigError, match="must rise"):
-        parse_warning_levels("owner: x\nversion: '1'\nper_class: {yellow: 5, orange: 3, red: 9}"
-                             "\nper_school: {yellow: 1, orange: 2, red: 3}\n")
+        parse_warning_levels(
+            "owner: x\nversion: '1'\nper_class: {yellow: 5, orange: 3, red: 9}"
+            "\nper_school: {yellow: 1, orange: 2, red: 3}\n"
+        )
 
 
 @settings(max_examples=80, deadline=None)
@@ -71,9 +79,17 @@ def test_any_text_parses_or_fails_clearly(text: str) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.dictionaries(st.sampled_from(["fever", "heart_rate", "vision", "devices", "x"]),
-                       st.one_of(st.none(), st.integers(), st.text(max_size=5),
-                                 st.dictionaries(st.text(max_size=8), st.floats()))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["fever", "heart_rate", "vision", "devices", "x"]),
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.text(max_size=5),
+            st.dictionaries(st.text(max_size=8), st.floats()),
+        ),
+    )
+)
 def test_any_mapping_parses_or_fails_clearly(data: dict[str, object]) -> None:
     import yaml
 
@@ -96,7 +112,8 @@ def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_check_command_hides_robot_keys_and_secrets(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from campusedge.cli import main
 
     (tmp_path / "sch5.yaml").write_text(
@@ -104,7 +121,8 @@ def test_check_command_hides_robot_keys_and_secrets(
         "    - {name: office, url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
         "?key=WECOM-KEY-1', format: wecom}\n"
         "    - {name: duty, url: 'https://oapi.dingtalk.com/robot/send?access_token=DT-TOKEN',"
-        " format: dingtalk, secret: SEC-DT-SECRET, escalation_only: true}\n")
+        " format: dingtalk, secret: SEC-DT-SECRET, escalation_only: true}\n"
+    )
     assert main(["alerts", "check", str(tmp_path), "--school", "sch5"]) == 0
     out = capsys.readouterr().out
     for secret in ("WECOM-KEY-1", "DT-TOKEN", "SEC-DT-SECRET"):
@@ -175,7 +193,8 @@ def _shows(cell: str, value: object) -> bool:
         return value in text
     if isinstance(value, list):
         return (not value and "[]" in text) or (
-            bool(value) and all(_shows(cell, v) for v in (value[0], value[-1])))
+            bool(value) and all(_shows(cell, v) for v in (value[0], value[-1]))
+        )
     if isinstance(value, dict):
         return all(str(k) in text and _shows(cell, v) for k, v in value.items())
     raise AssertionError(f"no rule to find {value!r} in the docs")
@@ -190,8 +209,13 @@ def test_every_default_and_its_source_is_in_the_docs() -> None:
     assert configs.default == SchoolAlertConfig()
     defaults = {k: v for k, v in _leaves(SchoolAlertConfig()).items() if k != "school"}
     target = WebhookTarget(name="x", url="http://x")
-    defaults.update({f"delivery.webhooks[].{k}": v for k, v in _leaves(target).items()
-                     if k not in ("name", "url", "secret")})
+    defaults.update(
+        {
+            f"delivery.webhooks[].{k}": v
+            for k, v in _leaves(target).items()
+            if k not in ("name", "url", "secret")
+        }
+    )
     defaults.update(_leaves(configs.warning_levels))
     del defaults["owner"], defaults["version"]
     missing, wrong = [], []
@@ -212,20 +236,26 @@ def test_every_default_and_its_source_is_in_the_docs() -> None:
 
 
 def test_the_district_file_may_live_outside_the_schools_folder(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from campusedge.cli import main
     from campusedge.settings import MqttSettings
     from gateway.service import Gateway, GatewaySettings, GatewayStartError
 
     district = tmp_path / "district" / "levels-2026.yaml"
     district.parent.mkdir()
-    district.write_text("owner: Haidian CDC\nversion: '2026-10'\n"
-                        "per_class: {yellow: 3, orange: 4, red: 6}\n"
-                        "per_school: {yellow: 8, orange: 12, red: 30}\n")
+    district.write_text(
+        "owner: Haidian CDC\nversion: '2026-10'\n"
+        "per_class: {yellow: 3, orange: 4, red: 6}\n"
+        "per_school: {yellow: 8, orange: 12, red: 30}\n"
+    )
     assert main(["alerts", "check", "--warning-levels", str(district)]) == 0
     assert "warning levels v2026-10 by Haidian CDC" in capsys.readouterr().out
-    settings = GatewaySettings(store_url=f"sqlite:///{tmp_path}/r.db",
-                               state_db=tmp_path / "state.db", warning_levels_file=district)
+    settings = GatewaySettings(
+        store_url=f"sqlite:///{tmp_path}/r.db",
+        state_db=tmp_path / "state.db",
+        warning_levels_file=district,
+    )
     gw = Gateway(settings, MqttSettings(host="127.0.0.1", port=1))
     try:
         assert gw.alerts is not None

@@ -47,8 +47,10 @@ class SseReader:
         self._thread.start()
 
     def _run(self, url: str, token: str) -> None:
-        with httpx.Client(timeout=httpx.Timeout(5, read=None)) as http, http.stream(
-                "GET", url, params={"access_token": token}) as response:
+        with (
+            httpx.Client(timeout=httpx.Timeout(5, read=None)) as http,
+            http.stream("GET", url, params={"access_token": token}) as response,
+        ):
             for line in response.iter_lines():
                 if line.startswith(": subscribed"):
                     self.ready.set()
@@ -65,19 +67,24 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
     (alerts_dir / f"{school}.yaml").write_text(
         "lifecycle: {group_interval_s: 0}\n"
         "heart_rate: {high_sustain_s: 1}\n"
-        f"delivery:\n  webhooks:\n    - {{name: office, url: '{receiver.url}'}}\n")
+        f"delivery:\n  webhooks:\n    - {{name: office, url: '{receiver.url}'}}\n"
+    )
     settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp_path}/readings.db", state_db=tmp_path / "state.db",
+        store_url=f"sqlite:///{tmp_path}/readings.db",
+        state_db=tmp_path / "state.db",
         alerts_dir=alerts_dir,
-        ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     gw = Gateway(settings, mqtt_settings)
     gw.roster.add_class("c1", school, "Class 1", "7")
     gw.roster.add_student("s1", "Name One", "F", date(2014, 3, 1), "c1", card_id="card-1")
     gw.roster.add_student("s2", "Name Two", "M", date(2014, 3, 1), "c1")
-    tokens = {"nurse": gw.users.create("nurse", "Nurse", Role.HEALTH_STAFF),
-              "it": gw.users.create("it", "IT", Role.CAMPUS_IT),
-              "t1": gw.users.create("t1", "Teacher 1", Role.PE_TEACHER),
-              "t2": gw.users.create("t2", "Teacher 2", Role.PE_TEACHER)}
+    tokens = {
+        "nurse": gw.users.create("nurse", "Nurse", Role.HEALTH_STAFF),
+        "it": gw.users.create("it", "IT", Role.CAMPUS_IT),
+        "t1": gw.users.create("t1", "Teacher 1", Role.PE_TEACHER),
+        "t2": gw.users.create("t2", "Teacher 2", Role.PE_TEACHER),
+    }
     api = serve_api(gw)
     gw.start()
     assert gw.ingest.connected.wait(10)
@@ -98,8 +105,14 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
     assert all(r.ready.wait(10) for r in readers.values())
     time.sleep(0.3)  # the display's subscription is in place
     try:
-        yield {"school": school, "publisher": publisher, "receiver": receiver,
-               "mqtt": alerts_seen, "sse": readers, "gateway": gw}
+        yield {
+            "school": school,
+            "publisher": publisher,
+            "receiver": receiver,
+            "mqtt": alerts_seen,
+            "sse": readers,
+            "gateway": gw,
+        }
     finally:
         publisher.loop_stop()
         listener.loop_stop()
@@ -112,8 +125,11 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
 
 def test_gate_fever_reaches_every_channel(running: dict[str, Any]) -> None:
     school, publisher = running["school"], running["publisher"]
-    publisher.publish(f"campus/{school}/temp_gate/gate-1/event",
-                      gate_pass_payload("card-1", 1, 38.4, device_id="gate-1"), qos=1)
+    publisher.publish(
+        f"campus/{school}/temp_gate/gate-1/event",
+        gate_pass_payload("card-1", 1, 38.4, device_id="gate-1"),
+        qos=1,
+    )
     receiver: WebhookReceiver = running["receiver"]
     assert receiver.wait_for(1, timeout_s=10)
     assert wait_until(lambda: len(running["mqtt"]) >= 1)
@@ -135,21 +151,29 @@ def test_gate_fever_reaches_every_channel(running: dict[str, Any]) -> None:
     deliveries = gw.alerts.delivery_log
 
     def delivered() -> set[tuple[str, str]]:
-        return {(e.channel, e.target) for e in deliveries.entries(
-            notification_id=event["notification_id"]) if e.status == "delivered"}
+        return {
+            (e.channel, e.target)
+            for e in deliveries.entries(notification_id=event["notification_id"])
+            if e.status == "delivered"
+        }
 
     assert wait_until(lambda: len(delivered()) == 2)
     assert delivered() == {("webhook", "office"), ("mqtt", topic)}
     # Campus IT is not told about a fever; it is told about a gate going offline.
-    publisher.publish(f"campus/{school}/temp_gate/gate-1/status", json.dumps(
-        {"v": 1, "device_id": "gate-1", "kind": "temp_gate", "state": "offline"}), qos=1)
+    publisher.publish(
+        f"campus/{school}/temp_gate/gate-1/status",
+        json.dumps({"v": 1, "device_id": "gate-1", "kind": "temp_gate", "state": "offline"}),
+        qos=1,
+    )
     assert wait_until(lambda: len(it.events) >= 1)
     assert [e["rule"] for e in it.events] == ["device_offline"]
     assert [e["rule"] for e in nurse.events] == ["fever"]
     assert running["sse"]["t1"].events == [] and running["sse"]["t2"].events == []
     # The stream read of health data was audited.
-    assert any(e.action == "stream_alert" and e.subject_id == "s1"
-               for e in gw.audit.entries(user_id="nurse"))
+    assert any(
+        e.action == "stream_alert" and e.subject_id == "s1"
+        for e in gw.audit.entries(user_id="nurse")
+    )
 
 
 def test_redelivery_after_restart_adds_no_alert(running: dict[str, Any]) -> None:
@@ -172,10 +196,21 @@ def test_runaway_heart_rate_reaches_the_lessons_teacher_only(running: dict[str, 
     gw: Gateway = running["gateway"]
     gw.roster.start_lesson("c1", "t1", LessonKind.LESSON, {"band-7": "s2"}, lesson_id="pe-e2e")
     for seq in range(3):
-        publisher.publish(f"campus/{school}/hr_band/band-7/reading", json.dumps({
-            "v": 1, "device_id": "band-7", "kind": "hr_band", "seq": seq,
-            "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
-            "readings": [{"metric": "heart_rate", "value": 205, "unit": "bpm"}]}), qos=1)
+        publisher.publish(
+            f"campus/{school}/hr_band/band-7/reading",
+            json.dumps(
+                {
+                    "v": 1,
+                    "device_id": "band-7",
+                    "kind": "hr_band",
+                    "seq": seq,
+                    "ts": datetime.now(UTC).isoformat(),
+                    "time_quality": "synced",
+                    "readings": [{"metric": "heart_rate", "value": 205, "unit": "bpm"}],
+                }
+            ),
+            qos=1,
+        )
         time.sleep(0.6)
     t1, t2, nurse = (running["sse"][who] for who in ("t1", "t2", "nurse"))
     assert wait_until(lambda: len(t1.events) >= 1 and len(nurse.events) >= 1)

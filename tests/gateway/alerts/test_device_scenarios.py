@@ -38,17 +38,26 @@ def decode_all(driver: Driver, cfg: DriverConfig, frames: list[bytes]) -> list[E
 
 def stored(kind: DeviceKind, device: str, seq: int, event: Event, at: object) -> StoredMessage:
     return StoredMessage(
-        school=SCHOOL, kind=kind, device_id=device, seq=seq, ts=at,  # type: ignore[arg-type]
-        time_quality=TimeQuality.SYNCED, received_at=at,  # type: ignore[arg-type]
+        school=SCHOOL,
+        kind=kind,
+        device_id=device,
+        seq=seq,
+        ts=at,  # type: ignore[arg-type]
+        time_quality=TimeQuality.SYNCED,
+        received_at=at,  # type: ignore[arg-type]
         readings=tuple((r.metric.value, float(r.value), r.unit.value) for r in event.readings),
-        event_type=event.type, attributes=tuple(sorted(event.attributes.items())))
+        event_type=event.type,
+        attributes=tuple(sorted(event.attributes.items())),
+    )
 
 
 def enrol(w: World, subjects: dict[int, str], students: list[str]) -> None:
     with w.db.transaction() as conn:
         for number, subject in subjects.items():
-            conn.execute("INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                         (subject, students[number]))
+            conn.execute(
+                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
+                (subject, students[number]),
+            )
 
 
 def test_simulated_gate_morning(tmp_path: Path) -> None:
@@ -64,10 +73,12 @@ def test_simulated_gate_morning(tmp_path: Path) -> None:
     driver = DRIVERS["temp_gate"]
     events = decode_all(driver, driver.Config(), frames)
     assert len(events) == 200
-    messages = [stored(DeviceKind.TEMP_GATE, "gate-north", i, e, MORNING + timedelta(seconds=4 * i))
-                for i, e in enumerate(events)]
+    messages = [
+        stored(DeviceKind.TEMP_GATE, "gate-north", i, e, MORNING + timedelta(seconds=4 * i))
+        for i, e in enumerate(events)
+    ]
     for i in range(0, 200, 20):
-        w.engine.on_batch(batch(*messages[i:i + 20]))
+        w.engine.on_batch(batch(*messages[i : i + 20]))
     alerts = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert sorted(a.student_id for a in alerts) == sorted(w.students[i] for i in fevers)
     for a in alerts:
@@ -85,12 +96,23 @@ def test_simulated_screening_day(tmp_path: Path) -> None:
     # The screener names students by their class-list id: enrol those ids as the roster's.
     subjects = {i: str(dict(e.attributes)["subject_id"]) for i, e in enumerate(events)}
     enrol(w, subjects, w.students)
-    w.engine.on_batch(batch(*(stored(DeviceKind.VISION_SCREENER, "screener-1", i, e, MORNING)
-                              for i, e in enumerate(events))))
+    w.engine.on_batch(
+        batch(
+            *(
+                stored(DeviceKind.VISION_SCREENER, "screener-1", i, e, MORNING)
+                for i, e in enumerate(events)
+            )
+        )
+    )
     refs = w.engine.referrals.find(school=SCHOOL)
-    poor = {w.students[i] for i, e in enumerate(events)
-            if any(r.metric.value.startswith("acuity_uncorrected") and round(r.value, 1) < 5.0
-                   for r in e.readings)}
+    poor = {
+        w.students[i]
+        for i, e in enumerate(events)
+        if any(
+            r.metric.value.startswith("acuity_uncorrected") and round(r.value, 1) < 5.0
+            for r in e.readings
+        )
+    }
     assert refs and {r.student_id for r in refs} == poor
     myopic = [r for r in refs if any(f["finding"] == "screening_myopia" for f in r.findings)]
     assert myopic, "a population with 35 % myopia has screening-myopia referrals"
@@ -102,11 +124,17 @@ def test_simulated_lesson_where_one_heart_rate_runs_away(tmp_path: Path) -> None
     rng = random.Random(3)
     # Six 12-year-olds (limit 90 % of 208 − 0.7 × 12 = 179.6 bpm); band 3 is pushed all-out
     # towards a maximum of 205 while the others work at a lesson's main-part intensity.
-    bands = {f"band-{i}": Band(i, rng, resting_bpm=85, max_bpm=205 if i == 3 else 196)
-             for i in range(6)}
-    w.roster.start_lesson("c1", "t1", LessonKind.LESSON,
-                          {d: f"c1s{i:02d}" for i, d in enumerate(bands)}, at=MORNING,
-                          lesson_id="pe-sim")
+    bands = {
+        f"band-{i}": Band(i, rng, resting_bpm=85, max_bpm=205 if i == 3 else 196) for i in range(6)
+    }
+    w.roster.start_lesson(
+        "c1",
+        "t1",
+        LessonKind.LESSON,
+        {d: f"c1s{i:02d}" for i, d in enumerate(bands)},
+        at=MORNING,
+        lesson_id="pe-sim",
+    )
     driver = DRIVERS["hr_band"]
     cfg = driver.Config()
     seq = 0
@@ -118,11 +146,20 @@ def test_simulated_lesson_where_one_heart_rate_runs_away(tmp_path: Path) -> None
             note = band.step(1.0, 1.0 if band.index == 3 else 0.55)
             [decoded] = driver.decode(note, cfg)
             seq += 1
-            messages.append(StoredMessage(
-                school=SCHOOL, kind=DeviceKind.HR_BAND, device_id=device, seq=seq, ts=at,
-                time_quality=TimeQuality.SYNCED, received_at=at,
-                readings=tuple((r.metric.value, float(r.value), r.unit.value)
-                               for r in decoded.readings)))
+            messages.append(
+                StoredMessage(
+                    school=SCHOOL,
+                    kind=DeviceKind.HR_BAND,
+                    device_id=device,
+                    seq=seq,
+                    ts=at,
+                    time_quality=TimeQuality.SYNCED,
+                    received_at=at,
+                    readings=tuple(
+                        (r.metric.value, float(r.value), r.unit.value) for r in decoded.readings
+                    ),
+                )
+            )
         w.engine.on_batch(batch(*messages))
         w.engine.tick()
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)

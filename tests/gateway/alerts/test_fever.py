@@ -24,8 +24,9 @@ def gate_morning(students: list[str]) -> tuple[list, dict[str, float]]:
         temp = fevers.get(student)
         if temp is None:
             temp = round(rng.uniform(35.9, 37.2), 1)
-        messages.append(gate_pass(f"card-{student}", temp, at, site=rng.choice(
-            ["forehead", "wrist"])))
+        messages.append(
+            gate_pass(f"card-{student}", temp, at, site=rng.choice(["forehead", "wrist"]))
+        )
     # c1s03 comes back through the gate ten minutes later, still warm: same alert.
     messages.append(gate_pass("card-c1s03", 37.9, MORNING + timedelta(minutes=10)))
     return messages, fevers
@@ -35,7 +36,7 @@ def test_gate_morning_opens_one_alert_per_feverish_student(tmp_path: Path) -> No
     w = build_world(tmp_path, students_per_class=150)
     messages, fevers = gate_morning(w.students)
     for i in range(0, len(messages), 25):
-        w.engine.on_batch(batch(*messages[i:i + 25]))
+        w.engine.on_batch(batch(*messages[i : i + 25]))
     alerts = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert sorted(a.student_id for a in alerts) == sorted(fevers)
     by_student = {a.student_id: a for a in alerts}
@@ -61,8 +62,10 @@ def test_gate_morning_opens_one_alert_per_feverish_student(tmp_path: Path) -> No
 
 def test_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    b = batch(gate_pass("card-c1s01", 38.0, MORNING, seq=9001),
-              gate_pass("card-c1s01", 38.1, MORNING + timedelta(minutes=1), seq=9002))
+    b = batch(
+        gate_pass("card-c1s01", 38.0, MORNING, seq=9001),
+        gate_pass("card-c1s01", 38.1, MORNING + timedelta(minutes=1), seq=9002),
+    )
     w.engine.on_batch(b)
     w.engine.on_batch(b)  # the broker redelivered after a gateway crash
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
@@ -80,11 +83,16 @@ def test_repeat_after_fold_window_opens_a_new_alert(tmp_path: Path) -> None:
     assert new.state is AlertState.OPEN and new.count == 1
 
 
-@pytest.mark.parametrize(("site", "temperature", "fever"), [
-    ("forehead", 37.2, False), ("forehead", 37.3, True), ("wrist", 37.4, False),
-    ("wrist", 37.5, True)])
-def test_per_site_thresholds(tmp_path: Path, site: str, temperature: float,
-                             fever: bool) -> None:
+@pytest.mark.parametrize(
+    ("site", "temperature", "fever"),
+    [
+        ("forehead", 37.2, False),
+        ("forehead", 37.3, True),
+        ("wrist", 37.4, False),
+        ("wrist", 37.5, True),
+    ],
+)
+def test_per_site_thresholds(tmp_path: Path, site: str, temperature: float, fever: bool) -> None:
     cfg = SchoolAlertConfig(fever=FeverConfig(threshold_c={"forehead": 37.3, "wrist": 37.5}))
     w = build_world(tmp_path, cfg)
     w.engine.on_batch(batch(gate_pass("card-c1s01", temperature, MORNING, site=site)))
@@ -102,8 +110,10 @@ def test_older_card_id_attribute_is_understood(tmp_path: Path) -> None:
     from dataclasses import replace
 
     w = build_world(tmp_path)
-    msg = replace(gate_pass("card-c1s04", 38.0, MORNING),
-                  attributes=(("card_id", "card-c1s04"), ("site", "wrist")))
+    msg = replace(
+        gate_pass("card-c1s04", 38.0, MORNING),
+        attributes=(("card_id", "card-c1s04"), ("site", "wrist")),
+    )
     w.engine.on_batch(batch(msg))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.student_id == "c1s04" and alert.detail["site"] == "wrist"
@@ -111,8 +121,9 @@ def test_older_card_id_attribute_is_understood(tmp_path: Path) -> None:
 
 def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.6, MORNING),
-                            gate_pass("card-c1s02", 37.5, MORNING)))
+    w.engine.on_batch(
+        batch(gate_pass("card-c1s01", 37.6, MORNING), gate_pass("card-c1s02", 37.5, MORNING))
+    )
     a1, a2 = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda a: a.student_id or "")
     w.clock.advance(timedelta(minutes=20))
     confirmed = w.engine.recheck(a1.id, "nurse", 37.8)

@@ -24,15 +24,17 @@ BANDS = {f"band-{i}": f"c1s{i:02d}" for i in range(6)}
 
 def heard_before(w: World, devices: dict[str, str]) -> None:
     """Record the devices' kinds, as ingest does when it first hears from them."""
-    w.devices.apply([], [(SCHOOL, d, kind, MORNING - timedelta(days=1), 1)
-                         for d, kind in devices.items()])
+    w.devices.apply(
+        [], [(SCHOOL, d, kind, MORNING - timedelta(days=1), 1) for d, kind in devices.items()]
+    )
 
 
 def lesson_world(tmp: Path) -> tuple[World, str]:
     w = build_world(tmp)
     heard_before(w, dict.fromkeys(BANDS, "hr_band"))
-    lesson = w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS, at=MORNING,
-                                   lesson_id="pe-1")
+    lesson = w.roster.start_lesson(
+        "c1", "t1", LessonKind.LESSON, BANDS, at=MORNING, lesson_id="pe-1"
+    )
     return w, lesson.id
 
 
@@ -103,8 +105,9 @@ def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> 
     w.clock.set(MORNING + timedelta(minutes=5))
     for t in range(90):
         at = MORNING + timedelta(minutes=5, seconds=t)
-        w.engine.on_batch(batch(heart_rate("band-3", 200.0, at),
-                                heart_rate("band-unbound", 200.0, at)))
+        w.engine.on_batch(
+            batch(heart_rate("band-3", 200.0, at), heart_rate("band-unbound", 200.0, at))
+        )
     w.engine.tick()
     assert not w.engine.lifecycle.find()
 
@@ -113,8 +116,9 @@ def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     heard_before(w, dict.fromkeys(BANDS, "hr_band"))
     # The lesson began ten minutes before this engine (a gateway restart mid-lesson).
-    w.roster.start_lesson("c1", "t1", LessonKind.LESSON, BANDS,
-                          at=MORNING - timedelta(minutes=10), lesson_id="pe-2")
+    w.roster.start_lesson(
+        "c1", "t1", LessonKind.LESSON, BANDS, at=MORNING - timedelta(minutes=10), lesson_id="pe-2"
+    )
     w.engine.tick()
     assert not w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
     w.clock.advance(timedelta(seconds=61))
@@ -135,8 +139,7 @@ def test_a_restart_resumes_sustained_windows_from_the_store(tmp_path: Path) -> N
     assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
 
     # A new engine on the same state, as after a restart, given what the store holds.
-    restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out],
-                            clock=w.clock)
+    restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out], clock=w.clock)
     since = w.clock.now() - timedelta(seconds=restarted.heart_rate_memory_s())
     assert restarted.resume_heart_rate(store.readings(metric="heart_rate", since=since)) > 0
     w.engine = restarted
@@ -144,8 +147,9 @@ def test_a_restart_resumes_sustained_windows_from_the_store(tmp_path: Path) -> N
     for t in range(run_from, run_from + 25):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        restarted.on_batch(batch(*(heart_rate(d, 190.0 if d == "band-3" else 150.0, at)
-                                   for d in BANDS)))
+        restarted.on_batch(
+            batch(*(heart_rate(d, 190.0 if d == "band-3" else 150.0, at) for d in BANDS))
+        )
         restarted.tick()
     # 60 s held in all, counted across the restart (without the stored window: at 100 s).
     [alert] = restarted.lifecycle.find(rule=Rule.HR_HIGH)
@@ -160,9 +164,14 @@ def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> N
     w = build_world(tmp_path)
     # A lesson binds ropes to students as well as bands; ropes send no heart rate.
     heard_before(w, {"band-1": "hr_band", "rope-1": "jump_rope"})
-    w.roster.start_lesson("c1", "t1", LessonKind.LESSON,
-                          {"band-1": "c1s01", "rope-1": "c1s02", "band-new": "c1s03"},
-                          at=MORNING, lesson_id="pe-3")
+    w.roster.start_lesson(
+        "c1",
+        "t1",
+        LessonKind.LESSON,
+        {"band-1": "c1s01", "rope-1": "c1s02", "band-new": "c1s03"},
+        at=MORNING,
+        lesson_id="pe-3",
+    )
     w.clock.advance(timedelta(seconds=61))
     w.engine.tick()
     # The silent band is reported, and so is a device never heard of (a band that never
@@ -183,11 +192,14 @@ def test_a_replay_does_not_page_again_for_an_episode_already_handled(tmp_path: P
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_LOW)
     w.engine.resolve(alert.id, "nurse", "band_refitted")
     sent = len(w.out.notifications)
-    restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out],
-                            clock=w.clock)
+    restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out], clock=w.clock)
     since = w.clock.now() - timedelta(seconds=restarted.heart_rate_memory_s())
-    assert restarted.resume_heart_rate(store.readings(metric="heart_rate", since=since,
-                                                      newest_first=True)) > 0
+    assert (
+        restarted.resume_heart_rate(
+            store.readings(metric="heart_rate", since=since, newest_first=True)
+        )
+        > 0
+    )
     assert len(restarted.lifecycle.find(rule=Rule.HR_LOW)) == 1
     assert len(w.out.notifications) == sent
     store.close()

@@ -42,25 +42,60 @@ def gate_port() -> Iterator[PtyLink]:
 def start_agent(box: Path, broker: MosquittoProcess, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "campusedge.cli", "edge", "run", "--config", str(box),
-             "--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
-             "--mqtt-username", MQTT_USER, "--log-level", "WARNING"],
-            stdout=out, stderr=out, start_new_session=True,
-            env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": MQTT_PASSWORD})
+            [
+                sys.executable,
+                "-m",
+                "campusedge.cli",
+                "edge",
+                "run",
+                "--config",
+                str(box),
+                "--mqtt-host",
+                broker.host,
+                "--mqtt-port",
+                str(broker.port),
+                "--mqtt-username",
+                MQTT_USER,
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": MQTT_PASSWORD},
+        )
 
 
 def test_a_killed_box_is_reported_by_its_last_will_and_cleared_when_back(
-        tmp_path: Path, mosquitto: MosquittoProcess, gate_port: PtyLink) -> None:
+    tmp_path: Path, mosquitto: MosquittoProcess, gate_port: PtyLink
+) -> None:
     school = f"lw{uuid.uuid4().hex[:6]}"
     box = tmp_path / "box.yaml"
-    box.write_text(yaml.safe_dump({
-        "kind": "edge_box", "edge_id": "gate-box", "school": school, "config_version": "t1",
-        "buffer": {"path": str(tmp_path / "buffer.db")}, "status_interval_s": 10,
-        "devices": [{"id": "gate-north", "model": "temp_gate_ce_tg100",
-                     "transport": {"type": "serial", "port": gate_port.port}}]}))
+    box.write_text(
+        yaml.safe_dump(
+            {
+                "kind": "edge_box",
+                "edge_id": "gate-box",
+                "school": school,
+                "config_version": "t1",
+                "buffer": {"path": str(tmp_path / "buffer.db")},
+                "status_interval_s": 10,
+                "devices": [
+                    {
+                        "id": "gate-north",
+                        "model": "temp_gate_ce_tg100",
+                        "transport": {"type": "serial", "port": gate_port.port},
+                    }
+                ],
+            }
+        )
+    )
     settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp_path / 'readings.db'}", state_db=tmp_path / "state.db",
-        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+        store_url=f"sqlite:///{tmp_path / 'readings.db'}",
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     gw = Gateway(settings, mqtt_settings_for(mosquitto))
     gw.start()
     agent = start_agent(box, mosquitto, tmp_path / "agent.log")
@@ -71,8 +106,7 @@ def test_a_killed_box_is_reported_by_its_last_will_and_cleared_when_back(
             found = [d for d in gw.devices.all(school) if d.device_id == "gate-box"]
             return found[0].state if found else None
 
-        assert wait_until(lambda: box_state() == "online", 20), \
-            (tmp_path / "agent.log").read_text()
+        assert wait_until(lambda: box_state() == "online", 20), (tmp_path / "agent.log").read_text()
         assert gw.alerts is not None
         lifecycle = gw.alerts.engine.lifecycle
         assert lifecycle.find(rule=Rule.DEVICE_OFFLINE) == []
@@ -86,8 +120,10 @@ def test_a_killed_box_is_reported_by_its_last_will_and_cleared_when_back(
 
         # The box comes back: its birth status resolves the alert on the system's behalf.
         agent = start_agent(box, mosquitto, tmp_path / "agent.log")
-        assert wait_until(lambda: (a := lifecycle.get(alert.id)) is not None
-                          and a.state is AlertState.RESOLVED, 20)
+        assert wait_until(
+            lambda: (a := lifecycle.get(alert.id)) is not None and a.state is AlertState.RESOLVED,
+            20,
+        )
         done = lifecycle.get(alert.id)
         assert done is not None and done.outcome == "back_online"
     finally:

@@ -63,27 +63,47 @@ def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
     # The edge box is stopped cleanly while the lesson goes on: every band's last status says
     # `stopped`; only band-19's link was lost for real (no clean stop).
     at = w.clock.now()
-    statuses = [(SCHOOL, Status(device_id=d, kind=DeviceKind.HR_BAND, state=DeviceState.OFFLINE,
-                                ts=at, stopped=d != "band-19")) for d in BANDS]
+    statuses = [
+        (
+            SCHOOL,
+            Status(
+                device_id=d,
+                kind=DeviceKind.HR_BAND,
+                state=DeviceState.OFFLINE,
+                ts=at,
+                stopped=d != "band-19",
+            ),
+        )
+        for d in BANDS
+    ]
     w.devices.apply([(school, s, at) for school, s in statuses], [])  # as ingest records them
     w.engine.on_batch(batch(statuses=statuses))
     run_until(w, 180, every_s=5)
-    assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == [
-        "band-19"]
+    assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == ["band-19"]
     # Back online after the restart: that band is watched again, with a full minute from
     # its return to be heard (its silence while stopped does not count).
-    back = [(SCHOOL, Status(device_id="band-03", kind=DeviceKind.HR_BAND,
-                            state=DeviceState.ONLINE, ts=w.clock.now()))]
+    back = [
+        (
+            SCHOOL,
+            Status(
+                device_id="band-03",
+                kind=DeviceKind.HR_BAND,
+                state=DeviceState.ONLINE,
+                ts=w.clock.now(),
+            ),
+        )
+    ]
     w.devices.apply([(school, s, w.clock.now()) for school, s in back], [])
     run_until(w, 55, every_s=5)
     assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == 1
     run_until(w, 10, every_s=5)
     assert sorted(a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == [
-        "band-03", "band-19"]
+        "band-03",
+        "band-19",
+    ]
 
 
-def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(
-        tmp_path: Path) -> None:
+def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(tmp_path: Path) -> None:
     w = lesson_world(tmp_path)
     ids = all_lost(w)
     # A runaway heart rate of the same lesson is about the child: it stays open.
@@ -118,12 +138,14 @@ def test_a_lesson_ended_elsewhere_resolves_at_the_next_tick(tmp_path: Path) -> N
     run_until(w, 1)
     resolved = [w.engine.lifecycle.get(i) for i in ids]
     assert {(a.state, a.resolved_by, a.outcome) for a in resolved if a is not None} == {
-        (AlertState.RESOLVED, "system", "lesson_ended")}
+        (AlertState.RESOLVED, "system", "lesson_ended")
+    }
     assert sent(w, NotificationKind.RESOLVED, Rule.HR_SIGNAL_LOST) == [20]
 
 
 def test_a_lesson_ended_while_the_gateway_was_down_resolves_after_the_restart(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     w = lesson_world(tmp_path)
     ids = all_lost(w)
     w.roster.end_lesson("pe-1", at=w.clock.now())
@@ -133,8 +155,10 @@ def test_a_lesson_ended_while_the_gateway_was_down_resolves_after_the_restart(
     out = Collected()
     engine = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[out], clock=w.clock)
     engine.tick()
-    assert all(engine.lifecycle.get(i).state is AlertState.RESOLVED  # type: ignore[union-attr]
-               for i in ids)
+    assert all(
+        engine.lifecycle.get(i).state is AlertState.RESOLVED  # type: ignore[union-attr]
+        for i in ids
+    )
 
 
 def test_reminders_and_escalations_of_many_alerts_go_out_grouped(tmp_path: Path) -> None:
@@ -145,13 +169,11 @@ def test_reminders_and_escalations_of_many_alerts_go_out_grouped(tmp_path: Path)
     # One "still open" message and one escalation for the twenty, not twenty of each.
     assert sent(w, NotificationKind.RENOTIFIED, Rule.HR_SIGNAL_LOST) == [20]
     assert sent(w, NotificationKind.ESCALATED, Rule.HR_SIGNAL_LOST) == [20]
-    assert all(a.escalation_level == 1
-               for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST))
+    assert all(a.escalation_level == 1 for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST))
 
 
 def test_escalations_due_over_a_minute_are_held_and_sent_together(tmp_path: Path) -> None:
-    cfg = SchoolAlertConfig(lifecycle=LifecycleConfig(renotify_minutes=60,
-                                                      escalate_minutes=15))
+    cfg = SchoolAlertConfig(lifecycle=LifecycleConfig(renotify_minutes=60, escalate_minutes=15))
     w = build_world(tmp_path, cfg)
     # Five fevers within 20 s: opened 1 + 4 (group interval 60 s), so their escalations fall
     # due at 15:00, 15:05, 15:10 … and are grouped the same way.
@@ -168,8 +190,11 @@ def test_escalations_due_over_a_minute_are_held_and_sent_together(tmp_path: Path
     run_until(w, 3 * 60)
     # The first at once, the rest (without the acknowledged one) when the interval ends.
     assert sent(w, NotificationKind.ESCALATED, Rule.FEVER) == [1, 3]
-    esc = [n for n in w.out.notifications
-           if n.kind is NotificationKind.ESCALATED and n.rule is Rule.FEVER]
+    esc = [
+        n
+        for n in w.out.notifications
+        if n.kind is NotificationKind.ESCALATED and n.rule is Rule.FEVER
+    ]
     assert esc[1].at - esc[0].at == timedelta(seconds=60)
     assert acked.id not in [a.id for n in esc for a in n.alerts]
 
@@ -179,13 +204,20 @@ def test_a_state_database_from_before_clean_stops_gets_the_column(tmp_path: Path
     from gateway.state import StateDB
 
     db = StateDB(tmp_path / "old.db")
-    db.ensure("CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
-              "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
-              "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
-              "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
-              "messages INTEGER NOT NULL DEFAULT 0);")
+    db.ensure(
+        "CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
+        "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
+        "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
+        "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
+        "messages INTEGER NOT NULL DEFAULT 0);"
+    )
     devices = Devices(db)
-    status = Status(device_id="band-01", kind=DeviceKind.HR_BAND, state=DeviceState.OFFLINE,
-                    ts=MORNING, stopped=True)
+    status = Status(
+        device_id="band-01",
+        kind=DeviceKind.HR_BAND,
+        state=DeviceState.OFFLINE,
+        ts=MORNING,
+        stopped=True,
+    )
     devices.apply([(SCHOOL, status, MORNING)], [])
     assert devices.stopped_cleanly(["band-01", "band-02"]) == {"band-01"}

@@ -35,8 +35,11 @@ def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
         w.engine.resolve(alert.id, "nurse-li")
     history = w.engine.lifecycle.history(alert.id)
     assert [(e.action, e.actor) for e in history] == [
-        ("opened", "system"), ("notified", "system"), ("acknowledged", "nurse-wang"),
-        ("resolved", "nurse-li")]
+        ("opened", "system"),
+        ("notified", "system"),
+        ("acknowledged", "nurse-wang"),
+        ("resolved", "nurse-li"),
+    ]
     assert history[2].detail == {"note": "on my way"}
     # The notification step says which notification told people, and of how many alerts.
     sent = w.out.notifications[0]
@@ -55,10 +58,22 @@ def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
 def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     silence = w.engine.lifecycle.add_silence(
-        "sch1", MORNING - timedelta(minutes=5), MORNING + timedelta(hours=1), "it-zhao",
-        "gate firmware update", rule=Rule.DEVICE_OFFLINE, device_id="gate-1")
-    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING),
-                                      status("gate-2", DeviceState.OFFLINE, MORNING)]))
+        "sch1",
+        MORNING - timedelta(minutes=5),
+        MORNING + timedelta(hours=1),
+        "it-zhao",
+        "gate firmware update",
+        rule=Rule.DEVICE_OFFLINE,
+        device_id="gate-1",
+    )
+    w.engine.on_batch(
+        batch(
+            statuses=[
+                status("gate-1", DeviceState.OFFLINE, MORNING),
+                status("gate-2", DeviceState.OFFLINE, MORNING),
+            ]
+        )
+    )
     alerts = {a.device_id: a for a in w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)}
     assert alerts["gate-1"].silenced and not alerts["gate-2"].silenced
     assert w.out.alert_ids() == [alerts["gate-2"].id]
@@ -73,11 +88,20 @@ def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
 def test_a_device_maintenance_window_never_silences_a_fever(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     # Campus IT services the east gate: a silence on the device, any rule.
-    w.engine.lifecycle.add_silence("sch1", MORNING - timedelta(minutes=5),
-                                   MORNING + timedelta(hours=1), "it-zhao", "maintenance",
-                                   device_id="gate-east")
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.4, MORNING, device="gate-east"),
-                            statuses=[status("gate-east", DeviceState.OFFLINE, MORNING)]))
+    w.engine.lifecycle.add_silence(
+        "sch1",
+        MORNING - timedelta(minutes=5),
+        MORNING + timedelta(hours=1),
+        "it-zhao",
+        "maintenance",
+        device_id="gate-east",
+    )
+    w.engine.on_batch(
+        batch(
+            gate_pass("card-c1s01", 38.4, MORNING, device="gate-east"),
+            statuses=[status("gate-east", DeviceState.OFFLINE, MORNING)],
+        )
+    )
     [fever] = w.engine.lifecycle.find(rule=Rule.FEVER)
     [offline] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     assert not fever.silenced and offline.silenced
@@ -94,8 +118,14 @@ def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
     # Written as the school writes it (+08:00); the engine's clock runs in UTC.
     local = timezone(timedelta(hours=8))
     start = MORNING.astimezone(local) - timedelta(minutes=5)
-    w.engine.lifecycle.add_silence("sch1", start, start + timedelta(hours=1), "it-zhao",
-                                   "gate firmware update", device_id="gate-1")
+    w.engine.lifecycle.add_silence(
+        "sch1",
+        start,
+        start + timedelta(hours=1),
+        "it-zhao",
+        "gate firmware update",
+        device_id="gate-1",
+    )
     [stored] = w.engine.lifecycle.silences()
     assert stored.starts_at.utcoffset() == timedelta(0) and stored.starts_at == start
     w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
@@ -106,20 +136,28 @@ def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
         conn.execute(
             "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
             "created_by, reason) VALUES ('sch1', NULL, 'gate-2', NULL, ?, ?, 'it', 'old')",
-            (start.isoformat(), (start + timedelta(hours=1)).isoformat()))
+            (start.isoformat(), (start + timedelta(hours=1)).isoformat()),
+        )
     # It is rewritten in UTC when the gateway starts.
     restarted = Lifecycle(w.engine.lifecycle.db, w.clock)
     assert [s.device_id for s in restarted.silences("sch1", active_at=MORNING)] == [
-        "gate-1", "gate-2"]
+        "gate-1",
+        "gate-2",
+    ]
     assert restarted.silences("sch1", active_at=MORNING + timedelta(hours=1)) == []
     with pytest.raises(LifecycleError, match="need a UTC offset"):
-        w.engine.lifecycle.add_silence("sch1", start.replace(tzinfo=None),
-                                       start.replace(tzinfo=None) + timedelta(hours=1),
-                                       "it-zhao", "naive")
+        w.engine.lifecycle.add_silence(
+            "sch1",
+            start.replace(tzinfo=None),
+            start.replace(tzinfo=None) + timedelta(hours=1),
+            "it-zhao",
+            "naive",
+        )
 
 
 def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     w = build_world(tmp_path)
     real = w.engine.lifecycle.raise_
 
@@ -130,8 +168,12 @@ def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
 
     monkeypatch.setattr(w.engine.lifecycle, "raise_", flaky)
     # Statuses are handled before readings: the offline gate fails first.
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.9, MORNING),
-                            statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    w.engine.on_batch(
+        batch(
+            gate_pass("card-c1s01", 38.9, MORNING),
+            statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)],
+        )
+    )
     [fever] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert w.out.alert_ids() == [fever.id]
     assert w.engine.stats["errors"] == 1
@@ -141,22 +183,24 @@ def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
 def test_no_silence_names_a_health_rule(tmp_path: Path, rule: Rule) -> None:
     w = build_world(tmp_path)
     with pytest.raises(LifecycleError, match=f"rule: {rule.value} alerts are never silenced"):
-        w.engine.lifecycle.add_silence("sch1", MORNING, MORNING + timedelta(hours=1),
-                                       "nurse", "quiet please", rule=rule)
+        w.engine.lifecycle.add_silence(
+            "sch1", MORNING, MORNING + timedelta(hours=1), "nurse", "quiet please", rule=rule
+        )
 
 
 def test_renotify_and_escalate_with_a_controlled_clock(tmp_path: Path) -> None:
-    cfg = SchoolAlertConfig(lifecycle=LifecycleConfig(renotify_minutes=5, escalate_minutes=12,
-                                                      group_interval_s=0))
+    cfg = SchoolAlertConfig(
+        lifecycle=LifecycleConfig(renotify_minutes=5, escalate_minutes=12, group_interval_s=0)
+    )
     w = build_world(tmp_path, cfg)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING),
-                            gate_pass("card-c2s01", 38.0, MORNING)))
+    w.engine.on_batch(
+        batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING))
+    )
     a, b = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda x: x.id)
     w.engine.acknowledge(b.id, "nurse")  # b is taken care of: never re-notified
 
     def kinds_for(alert_id: int) -> list[str]:
-        return [n.kind.value for n in w.out.notifications
-                if alert_id in [x.id for x in n.alerts]]
+        return [n.kind.value for n in w.out.notifications if alert_id in [x.id for x in n.alerts]]
 
     for minute in range(1, 16):
         w.clock.set(MORNING + timedelta(minutes=minute))
@@ -194,8 +238,9 @@ def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
 
 def test_alerts_held_at_a_stop_are_sent_after_restart(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING),
-                            gate_pass("card-c2s01", 38.0, MORNING)))
+    w.engine.on_batch(
+        batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING))
+    )
     w.engine.on_batch(batch(gate_pass("card-c2s02", 38.0, MORNING)))  # held for the group
     assert w.engine.notifier.held(Rule.FEVER) == 1
     # The gateway stops before the group interval ends; a new engine on the same state.

@@ -23,21 +23,33 @@ pytestmark = pytest.mark.mosquitto
 
 
 def test_a_resolved_offline_alert_stays_resolved_across_reconnections(
-        tmp_path: Path, mosquitto: MosquittoProcess) -> None:
+    tmp_path: Path, mosquitto: MosquittoProcess
+) -> None:
     school = "sch-" + uuid.uuid4().hex[:6]
     mqtt_settings = mqtt_settings_for(mosquitto)
     settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp_path / 'readings.db'}", state_db=tmp_path / "state.db",
-        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+        store_url=f"sqlite:///{tmp_path / 'readings.db'}",
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{school}")
     publisher.username_pw_set(MQTT_USER, MQTT_PASSWORD)
     publisher.connect(mosquitto.host, mosquitto.port)
     publisher.loop_start()
-    status = json.dumps({"v": 1, "device_id": "gate-7", "kind": "temp_gate",
-                         "state": "offline", "ts": datetime.now(UTC).isoformat(),
-                         "detail": "serial port /dev/ttyUSB0 gone"})
-    publisher.publish(f"campus/{school}/temp_gate/gate-7/status", status, qos=1,
-                      retain=True).wait_for_publish(5)
+    status = json.dumps(
+        {
+            "v": 1,
+            "device_id": "gate-7",
+            "kind": "temp_gate",
+            "state": "offline",
+            "ts": datetime.now(UTC).isoformat(),
+            "detail": "serial port /dev/ttyUSB0 gone",
+        }
+    )
+    publisher.publish(
+        f"campus/{school}/temp_gate/gate-7/status", status, qos=1, retain=True
+    ).wait_for_publish(5)
 
     gateway = Gateway(settings, mqtt_settings)
     gateway.start()
@@ -65,9 +77,12 @@ def test_a_resolved_offline_alert_stays_resolved_across_reconnections(
         finally:
             gateway.stop()
     # A new status from the device (a later time) is news again.
-    publisher.publish(f"campus/{school}/temp_gate/gate-7/status", json.dumps(
-        {**json.loads(status), "ts": datetime.now(UTC).isoformat()}), qos=1,
-        retain=True).wait_for_publish(5)
+    publisher.publish(
+        f"campus/{school}/temp_gate/gate-7/status",
+        json.dumps({**json.loads(status), "ts": datetime.now(UTC).isoformat()}),
+        qos=1,
+        retain=True,
+    ).wait_for_publish(5)
     gateway = Gateway(settings, mqtt_settings)
     gateway.start()
     try:

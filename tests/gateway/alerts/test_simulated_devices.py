@@ -33,8 +33,10 @@ def roster_csv(path: Path) -> list[str]:
     """A class list as a school exports it: screener ids as student ids, gate cards enrolled."""
     ids = [f"S-{0x5C000000 + i:08X}" for i in range(STUDENTS)]
     rows = ["student_id,name,sex,birth_date,class_id,card_id"]
-    rows += [f"{sid},Pupil {i},{'MF'[i % 2]},2014-0{1 + i % 9}-15,c7,C-{0xCA000000 + i:08X}"
-             for i, sid in enumerate(ids)]
+    rows += [
+        f"{sid},Pupil {i},{'MF'[i % 2]},2014-0{1 + i % 9}-15,c7,C-{0xCA000000 + i:08X}"
+        for i, sid in enumerate(ids)
+    ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return ids
 
@@ -43,8 +45,11 @@ def roster_csv(path: Path) -> list[str]:
 def gateway(tmp_path: Path, mosquitto: MosquittoProcess) -> Iterator[Gateway]:
     school = f"ros{uuid.uuid4().hex[:6]}"
     settings = GatewaySettings(
-        store_url=f"sqlite:///{tmp_path / 'readings.db'}", state_db=tmp_path / "state.db",
-        api_port=0, ingest=IngestSettings(school=school, client_id=f"gw-{school}"))
+        store_url=f"sqlite:///{tmp_path / 'readings.db'}",
+        state_db=tmp_path / "state.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
     gw = Gateway(settings, mqtt_settings_for(mosquitto))
     gw.roster.add_class("c7", school, "Grade 7 class 7", "7")
     gw.start()
@@ -55,37 +60,73 @@ def gateway(tmp_path: Path, mosquitto: MosquittoProcess) -> Iterator[Gateway]:
         gw.stop()
 
 
-def simulate(argv: list[str], broker: MosquittoProcess, tmp: Path,
-             capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
-    rc = main(["simulate", *argv, "--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
-               "--mqtt-username", MQTT_USER, "--mqtt-password", MQTT_PASSWORD,
-               "--workdir", str(tmp)])
+def simulate(
+    argv: list[str], broker: MosquittoProcess, tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> dict[str, object]:
+    rc = main(
+        [
+            "simulate",
+            *argv,
+            "--mqtt-host",
+            broker.host,
+            "--mqtt-port",
+            str(broker.port),
+            "--mqtt-username",
+            MQTT_USER,
+            "--mqtt-password",
+            MQTT_PASSWORD,
+            "--workdir",
+            str(tmp),
+        ]
+    )
     assert rc == 0
     summary: dict[str, object] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     return summary
 
 
 def test_a_screening_day_of_a_real_roster_builds_its_referral_list(
-        tmp_path: Path, mosquitto: MosquittoProcess, gateway: Gateway,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    mosquitto: MosquittoProcess,
+    gateway: Gateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     roster = tmp_path / "roster.csv"
     ids = roster_csv(roster)
     assert gateway.roster.import_csv(roster.read_text(encoding="utf-8")) == STUDENTS
     school = gateway.settings.ingest.school
-    summary = simulate(["screening", "--roster", str(roster), "--seconds-per-student", "2",
-                        "--speed", "8", "--school", school], mosquitto, tmp_path / "sim",
-                       capsys)
+    summary = simulate(
+        [
+            "screening",
+            "--roster",
+            str(roster),
+            "--seconds-per-student",
+            "2",
+            "--speed",
+            "8",
+            "--school",
+            school,
+        ],
+        mosquitto,
+        tmp_path / "sim",
+        capsys,
+    )
     assert summary["records"] == STUDENTS  # --students defaults to the whole roster
     assert gateway.alerts is not None
     engine = gateway.alerts.engine
     # Every child on the roster was screened and recognised (none "not on the roster").
-    assert wait_until(lambda: len(gateway.db.query(
-        "SELECT 1 FROM vision_screenings WHERE school=?", (school,))) == STUDENTS, 20)
-    rows = gateway.db.query("SELECT student_id, acuity_left, acuity_right FROM "
-                           "vision_screenings WHERE school=?", (school,))
+    assert wait_until(
+        lambda: (
+            len(gateway.db.query("SELECT 1 FROM vision_screenings WHERE school=?", (school,)))
+            == STUDENTS
+        ),
+        20,
+    )
+    rows = gateway.db.query(
+        "SELECT student_id, acuity_left, acuity_right FROM vision_screenings WHERE school=?",
+        (school,),
+    )
     assert sorted(r["student_id"] for r in rows) == sorted(ids)
-    poor = {r["student_id"] for r in rows
-            if min(r["acuity_left"], r["acuity_right"]) < 5.0}
+    poor = {r["student_id"] for r in rows if min(r["acuity_left"], r["acuity_right"]) < 5.0}
     assert poor, "a population with 35 % myopia has children with poor vision"
     referrals = engine.referrals.find(school=school)
     assert {r.student_id for r in referrals} == poor
@@ -95,15 +136,33 @@ def test_a_screening_day_of_a_real_roster_builds_its_referral_list(
 
 
 def test_a_gate_morning_of_a_real_roster_alerts_its_students(
-        tmp_path: Path, mosquitto: MosquittoProcess, gateway: Gateway,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    mosquitto: MosquittoProcess,
+    gateway: Gateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     roster = tmp_path / "roster.csv"
     roster_csv(roster)
     gateway.roster.import_csv(roster.read_text(encoding="utf-8"))
     school = gateway.settings.ingest.school
-    summary = simulate(["gate", "--roster", str(roster), "--fever-rate", "0.4",
-                        "--window-minutes", "0.3", "--speed", "4", "--school", school],
-                       mosquitto, tmp_path / "sim", capsys)
+    summary = simulate(
+        [
+            "gate",
+            "--roster",
+            str(roster),
+            "--fever-rate",
+            "0.4",
+            "--window-minutes",
+            "0.3",
+            "--speed",
+            "4",
+            "--school",
+            school,
+        ],
+        mosquitto,
+        tmp_path / "sim",
+        capsys,
+    )
     assert summary["passes"] == STUDENTS
     fevers = summary["fevers"]
     assert isinstance(fevers, int) and fevers > 0
@@ -117,12 +176,31 @@ def test_a_gate_morning_of_a_real_roster_alerts_its_students(
 
 
 def test_a_gate_whose_clock_is_off_raises_clock_drift(
-        tmp_path: Path, mosquitto: MosquittoProcess, gateway: Gateway,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    mosquitto: MosquittoProcess,
+    gateway: Gateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     school = gateway.settings.ingest.school
     # The north gate's clock runs ten minutes ahead; the south gate's is right.
-    simulate(["gate", "--students", "20", "--window-minutes", "0.2", "--speed", "2",
-              "--clock-skew", "600", "--school", school], mosquitto, tmp_path / "sim", capsys)
+    simulate(
+        [
+            "gate",
+            "--students",
+            "20",
+            "--window-minutes",
+            "0.2",
+            "--speed",
+            "2",
+            "--clock-skew",
+            "600",
+            "--school",
+            school,
+        ],
+        mosquitto,
+        tmp_path / "sim",
+        capsys,
+    )
     assert gateway.alerts is not None
     lifecycle = gateway.alerts.engine.lifecycle
     assert wait_until(lambda: bool(lifecycle.find(school=school, rule=Rule.CLOCK_DRIFT)), 20)

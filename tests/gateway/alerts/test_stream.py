@@ -38,8 +38,10 @@ class Stream:
 
     def _run(self) -> None:
         try:
-            with httpx.Client(timeout=httpx.Timeout(5, read=None)) as http, http.stream(
-                    "GET", self.url, params={"access_token": self.token}) as response:
+            with (
+                httpx.Client(timeout=httpx.Timeout(5, read=None)) as http,
+                http.stream("GET", self.url, params={"access_token": self.token}) as response,
+            ):
                 for line in response.iter_lines():
                     if line.startswith(": subscribed"):
                         self.ready.set()
@@ -60,8 +62,10 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     gw = make_gateway(tmp_path)
-    tokens = {"nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF),
-              "temp": gw.users.create("h.temp", "Temp Nurse", Role.HEALTH_STAFF)}
+    tokens = {
+        "nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF),
+        "temp": gw.users.create("h.temp", "Temp Nurse", Role.HEALTH_STAFF),
+    }
     api = serve_api(gw)
     assert gw.alerts is not None
     try:
@@ -86,7 +90,10 @@ def test_a_revoked_users_open_stream_hears_no_more_and_ends(served: Served) -> N
     # The revoked user's stream ends instead of carrying the second child's name.
     assert temp.ended.wait(10)
     assert len(temp.events) == 1
-    streamed = [e.subject_id for e in served.gateway.audit.entries(user_id="h.temp")
-                if e.action == "stream_alert"]
+    streamed = [
+        e.subject_id
+        for e in served.gateway.audit.entries(user_id="h.temp")
+        if e.action == "stream_alert"
+    ]
     assert streamed == ["c1s01"]
     assert not nurse.ended.is_set()

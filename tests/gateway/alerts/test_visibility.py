@@ -21,25 +21,53 @@ T2 = User("t2", "Teacher 2", Role.PE_TEACHER)
 IT = User("it", "IT", Role.CAMPUS_IT)
 
 
-def alert(rule: Rule, student: str | None = "s1", lesson: str | None = None,
-          teacher: str | None = None, severity: Severity = Severity.WARNING) -> Alert:
-    return Alert(id=1, rule=rule, key="k", school="sch1", severity=severity,
-                 state=AlertState.OPEN, summary="s", student_id=student, class_id="c1",
-                 lesson_id=lesson, teacher_id=teacher, device_id="d1", detail={}, count=1,
-                 opened_at=AT, last_seen_at=AT, acknowledged_at=None, acknowledged_by=None,
-                 resolved_at=None, resolved_by=None, outcome=None, last_notified_at=None,
-                 notify_count=0, escalation_level=0, silenced=False)
+def alert(
+    rule: Rule,
+    student: str | None = "s1",
+    lesson: str | None = None,
+    teacher: str | None = None,
+    severity: Severity = Severity.WARNING,
+) -> Alert:
+    return Alert(
+        id=1,
+        rule=rule,
+        key="k",
+        school="sch1",
+        severity=severity,
+        state=AlertState.OPEN,
+        summary="s",
+        student_id=student,
+        class_id="c1",
+        lesson_id=lesson,
+        teacher_id=teacher,
+        device_id="d1",
+        detail={},
+        count=1,
+        opened_at=AT,
+        last_seen_at=AT,
+        acknowledged_at=None,
+        acknowledged_by=None,
+        resolved_at=None,
+        resolved_by=None,
+        outcome=None,
+        last_notified_at=None,
+        notify_count=0,
+        escalation_level=0,
+        silenced=False,
+    )
 
 
-@pytest.mark.parametrize(("a", "recipients", "named"), [
-    (alert(Rule.FEVER), {"nurse"}, {"nurse"}),
-    (alert(Rule.HR_HIGH, lesson="pe-1", teacher="t1"), {"nurse", "t1"}, {"nurse", "t1"}),
-    (alert(Rule.HR_SIGNAL_LOST, lesson="pe-1", teacher="t2"), {"nurse", "t2"},
-     {"nurse", "t2"}),
-    (alert(Rule.WARNING_LEVEL, student=None), {"nurse"}, set()),
-    (alert(Rule.DEVICE_OFFLINE, student=None), {"it"}, set()),
-    (alert(Rule.BATTERY_LOW, student=None), {"it"}, set()),
-])
+@pytest.mark.parametrize(
+    ("a", "recipients", "named"),
+    [
+        (alert(Rule.FEVER), {"nurse"}, {"nurse"}),
+        (alert(Rule.HR_HIGH, lesson="pe-1", teacher="t1"), {"nurse", "t1"}, {"nurse", "t1"}),
+        (alert(Rule.HR_SIGNAL_LOST, lesson="pe-1", teacher="t2"), {"nurse", "t2"}, {"nurse", "t2"}),
+        (alert(Rule.WARNING_LEVEL, student=None), {"nurse"}, set()),
+        (alert(Rule.DEVICE_OFFLINE, student=None), {"it"}, set()),
+        (alert(Rule.BATTERY_LOW, student=None), {"it"}, set()),
+    ],
+)
 def test_recipients_and_names(a: Alert, recipients: set[str], named: set[str]) -> None:
     users = (NURSE, T1, T2, IT)
     assert {u.id for u in users if is_recipient(u, a)} == recipients
@@ -47,8 +75,9 @@ def test_recipients_and_names(a: Alert, recipients: set[str], named: set[str]) -
 
 
 def note(a: Alert, kind: NotificationKind = NotificationKind.OPENED) -> Notification:
-    return Notification(kind=kind, school=a.school, rule=a.rule, severity=a.severity,
-                        alerts=(a,), at=AT)
+    return Notification(
+        kind=kind, school=a.school, rule=a.rule, severity=a.severity, alerts=(a,), at=AT
+    )
 
 
 def test_webhook_filters() -> None:
@@ -61,14 +90,22 @@ def test_webhook_filters() -> None:
     assert not accepted(duty, fever)
     assert accepted(duty, note(alert(Rule.FEVER), NotificationKind.ESCALATED))
     # Escalation passes a severity floor: an unanswered warning is now urgent.
-    assert accepted(target.model_copy(update={"min_severity": Severity.CRITICAL}),
-                    note(alert(Rule.FEVER), NotificationKind.ESCALATED))
+    assert accepted(
+        target.model_copy(update={"min_severity": Severity.CRITICAL}),
+        note(alert(Rule.FEVER), NotificationKind.ESCALATED),
+    )
 
 
 def test_markdown_carries_pseudonyms_and_caps_length() -> None:
     many = tuple(replace(alert(Rule.FEVER), id=i, student_id=f"s{i}") for i in range(30))
-    n = Notification(kind=NotificationKind.OPENED, school="sch1", rule=Rule.FEVER,
-                     severity=Severity.WARNING, alerts=many, at=AT)
+    n = Notification(
+        kind=NotificationKind.OPENED,
+        school="sch1",
+        rule=Rule.FEVER,
+        severity=Severity.WARNING,
+        alerts=many,
+        at=AT,
+    )
     text = markdown(n)
     assert "(30 alerts)" in text and "`s0`" in text and "… and 10 more" in text
 
@@ -80,10 +117,17 @@ def test_wecom_content_fits_the_robots_byte_limit() -> None:
     # Twenty heart-rate alerts whose summaries are long and full of multi-byte characters.
     long = "heart rate 199 bpm above 179.6 (90 % of 208 − 0.7 × 12) ×" * 6
     many = tuple(replace(alert(Rule.HR_HIGH), id=i, summary=long) for i in range(20))
-    n = Notification(kind=NotificationKind.OPENED, school="sch1", rule=Rule.HR_HIGH,
-                     severity=Severity.CRITICAL, alerts=many, at=AT)
+    n = Notification(
+        kind=NotificationKind.OPENED,
+        school="sch1",
+        rule=Rule.HR_HIGH,
+        severity=Severity.CRITICAL,
+        alerts=many,
+        at=AT,
+    )
     assert len(markdown(n).encode()) > WECOM_MAX_BYTES
-    content = body_for(WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM),
-                       n)["markdown"]["content"]
+    content = body_for(WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM), n)[
+        "markdown"
+    ]["content"]
     assert WECOM_MAX_BYTES - 3 <= len(content.encode()) <= WECOM_MAX_BYTES
     assert markdown(n).startswith(content)

@@ -12,9 +12,20 @@ from gateway.alerts.rules.vision import Screening, findings, grade
 from tests.gateway.alerts.scenario import MORNING, batch, build_world, screening
 
 
-@pytest.mark.parametrize(("acuity", "expected"), [
-    (5.1, None), (5.0, None), (4.9, "mild"), (4.8, "moderate"), (4.6, "moderate"),
-    (4.5, "severe"), (4.0, "severe"), (4.95, None), (4.85, "mild")])
+@pytest.mark.parametrize(
+    ("acuity", "expected"),
+    [
+        (5.1, None),
+        (5.0, None),
+        (4.9, "mild"),
+        (4.8, "moderate"),
+        (4.6, "moderate"),
+        (4.5, "severe"),
+        (4.0, "severe"),
+        (4.95, None),
+        (4.85, "mild"),
+    ],
+)
 def test_grades(acuity: float, expected: str | None) -> None:
     assert grade(acuity, VisionConfig()) == expected
 
@@ -26,8 +37,10 @@ def test_screening_myopia_needs_both_low_acuity_and_negative_se() -> None:
     at_limit = Screening({"left": 4.8, "right": 5.0}, {"left": -0.50, "right": 0.0})
     assert [f["finding"] for f in findings(at_limit, None, cfg)] == ["poor_vision"]
     myopic = Screening({"left": 4.8, "right": 5.0}, {"left": -0.75, "right": 0.0})
-    assert [f["finding"] for f in findings(myopic, None, cfg)] == ["poor_vision",
-                                                                  "screening_myopia"]
+    assert [f["finding"] for f in findings(myopic, None, cfg)] == [
+        "poor_vision",
+        "screening_myopia",
+    ]
 
 
 def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> None:
@@ -35,20 +48,19 @@ def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> 
     last_term = MORNING - timedelta(days=180)
     w.engine.on_batch(batch(screening("card-c1s05", last_term, 5.0, 5.0)))
     day = [
-        screening("card-c1s01", MORNING, 5.0, 5.1),                # normal
-        screening("card-c1s02", MORNING, 4.9, 5.0),                # mild, left
-        screening("card-c1s03", MORNING, 4.7, 4.6, -1.25, -1.5),   # moderate + myopia
-        screening("card-c1s04", MORNING, 4.4, 4.8),                # severe
-        screening("card-c1s05", MORNING, 4.8, 5.0),                # drop from 5.0
-        screening("card-k1s00", MORNING, 4.6, 4.6),                # under 6: no referral
+        screening("card-c1s01", MORNING, 5.0, 5.1),  # normal
+        screening("card-c1s02", MORNING, 4.9, 5.0),  # mild, left
+        screening("card-c1s03", MORNING, 4.7, 4.6, -1.25, -1.5),  # moderate + myopia
+        screening("card-c1s04", MORNING, 4.4, 4.8),  # severe
+        screening("card-c1s05", MORNING, 4.8, 5.0),  # drop from 5.0
+        screening("card-k1s00", MORNING, 4.6, 4.6),  # under 6: no referral
     ]
     w.engine.on_batch(batch(*day))
     refs = {r.student_id: r for r in w.engine.referrals.find(school="sch1")}
     assert set(refs) == {"c1s02", "c1s03", "c1s04", "c1s05"}
     assert refs["c1s02"].worst_grade == "mild"
     assert refs["c1s03"].worst_grade == "moderate"
-    assert {f["finding"] for f in refs["c1s03"].findings} == {"poor_vision",
-                                                               "screening_myopia"}
+    assert {f["finding"] for f in refs["c1s03"].findings} == {"poor_vision", "screening_myopia"}
     assert refs["c1s04"].worst_grade == "severe"
     drop = [f for f in refs["c1s05"].findings if f["finding"] == "acuity_drop"]
     assert drop == [{"eye": "left", "finding": "acuity_drop", "from": 5.0, "to": 4.8}]

@@ -14,31 +14,42 @@ from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
 def test_level_for() -> None:
     t = LevelThresholds(yellow=2, orange=3, red=5)
     assert [level_for(n, t) for n in (0, 1, 2, 3, 4, 5, 9)] == [
-        Level.GREEN, Level.GREEN, Level.YELLOW, Level.ORANGE, Level.ORANGE, Level.RED,
-        Level.RED]
+        Level.GREEN,
+        Level.GREEN,
+        Level.YELLOW,
+        Level.ORANGE,
+        Level.ORANGE,
+        Level.RED,
+        Level.RED,
+    ]
 
 
 def test_levels_rise_with_fevers_and_absences(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     day = MORNING.date()
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.9, MORNING),
-                            gate_pass("card-c1s02", 38.2, MORNING)))
+    w.engine.on_batch(
+        batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING))
+    )
     levels = w.engine.levels("sch1", day)
     [c1] = levels.classes
     assert (c1.scope, c1.fevers, c1.cases, c1.level) == ("c1", 2, 2, Level.YELLOW)
     assert levels.school_level.level is Level.GREEN
     # An absence for illness of a feverish student counts once; a new one adds a case.
     for student in ("c1s01", "c1s03"):
-        w.engine.warning_levels.record_absence("sch1", day, student, "c1", "illness", "cough",
-                                               "nurse", MORNING)
-    w.engine.warning_levels.record_absence("sch1", day, "c1s04", "c1", "personal", "",
-                                           "nurse", MORNING)
+        w.engine.warning_levels.record_absence(
+            "sch1", day, student, "c1", "illness", "cough", "nurse", MORNING
+        )
+    w.engine.warning_levels.record_absence(
+        "sch1", day, "c1s04", "c1", "personal", "", "nurse", MORNING
+    )
     w.engine.levels_changed("sch1", day)
     [c1] = w.engine.levels("sch1", day).classes
     assert (c1.fevers, c1.illness_absences, c1.cases, c1.level) == (2, 2, 3, Level.ORANGE)
     alerts = sorted(w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL), key=lambda a: a.id)
     assert [(a.detail["scope"], a.detail["level"], a.severity) for a in alerts] == [
-        ("c1", "yellow", Severity.WARNING), ("c1", "orange", Severity.CRITICAL)]
+        ("c1", "yellow", Severity.WARNING),
+        ("c1", "orange", Severity.CRITICAL),
+    ]
     # Evaluating again raises nothing new.
     assert w.engine.levels_changed("sch1", day) == []
 
@@ -61,27 +72,36 @@ def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -
     alerts_dir.mkdir()
     (alerts_dir / "warning_levels.yaml").write_text(
         "owner: District CDC\nversion: '2026-10'\nper_class: {yellow: 3, orange: 4, red: 6}\n"
-        "per_school: {yellow: 4, orange: 6, red: 8}\n")
+        "per_school: {yellow: 4, orange: 6, red: 8}\n"
+    )
     w = build_world(tmp_path)
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     # Two fevers in c1, two in c2: by the district's file no class reaches yellow (3), the
     # school does (4). With the packaged placeholders both classes would be yellow.
-    w.engine.on_batch(batch(*(gate_pass(f"card-{s}", 38.0, MORNING)
-                              for s in ("c1s01", "c1s02", "c2s01", "c2s02"))))
+    w.engine.on_batch(
+        batch(
+            *(gate_pass(f"card-{s}", 38.0, MORNING) for s in ("c1s01", "c1s02", "c2s01", "c2s02"))
+        )
+    )
     levels = w.engine.levels("sch1", MORNING.date())
     assert [(c.scope, c.cases, c.level) for c in levels.classes] == [
-        ("c1", 2, Level.GREEN), ("c2", 2, Level.GREEN)]
+        ("c1", 2, Level.GREEN),
+        ("c2", 2, Level.GREEN),
+    ]
     assert (levels.school_level.cases, levels.school_level.level) == (4, Level.YELLOW)
     [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
     assert alert.class_id is None and alert.detail["scope"] == "school"
     assert alert.detail["level"] == "yellow" and alert.severity is Severity.WARNING
     # Two absences for illness in c1 take the class to orange (4) and the school to orange (6).
     for student in ("c1s03", "c1s04"):
-        w.engine.warning_levels.record_absence("sch1", MORNING.date(), student, "c1",
-                                               "illness", "", "nurse", MORNING)
+        w.engine.warning_levels.record_absence(
+            "sch1", MORNING.date(), student, "c1", "illness", "", "nurse", MORNING
+        )
     raised = w.engine.levels_changed("sch1", MORNING.date())
     assert {(a.detail["scope"], a.detail["level"]) for a in raised} == {
-        ("school", "orange"), ("c1", "orange")}
+        ("school", "orange"),
+        ("c1", "orange"),
+    }
     assert all(a.severity is Severity.CRITICAL for a in raised)
 
 
@@ -90,22 +110,26 @@ def test_five_cases_over_three_days_in_a_class_reach_orange(tmp_path: Path) -> N
     # distinct students over 3 consecutive days (the 2006 reporting specification).
     w = build_world(tmp_path)
     day1, day2, day3 = (MORNING + timedelta(days=n) for n in range(3))
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.9, day1),
-                            gate_pass("card-c1s02", 38.0, day1)))
-    w.engine.on_batch(batch(gate_pass("card-c1s03", 38.1, day2),
-                            gate_pass("card-c1s01", 38.0, day2)))  # the same child again
+    w.engine.on_batch(
+        batch(gate_pass("card-c1s01", 37.9, day1), gate_pass("card-c1s02", 38.0, day1))
+    )
+    w.engine.on_batch(
+        batch(gate_pass("card-c1s03", 38.1, day2), gate_pass("card-c1s01", 38.0, day2))
+    )  # the same child again
     levels = w.engine.levels("sch1", day2.date())
     [c1] = levels.classes
     assert (c1.cases, c1.window_cases, c1.window_days, c1.level) == (2, 3, 3, Level.YELLOW)
     # Day 3: one new case; the day alone is green, the three days hold 5 distinct students.
     w.engine.on_batch(batch(gate_pass("card-c1s04", 38.0, day3)))
-    w.engine.warning_levels.record_absence("sch1", day3.date(), "c1s05", "c1", "illness",
-                                           "fever", "nurse", day3)
+    w.engine.warning_levels.record_absence(
+        "sch1", day3.date(), "c1s05", "c1", "illness", "fever", "nurse", day3
+    )
     raised = w.engine.levels_changed("sch1", day3.date())
     [c1] = w.engine.levels("sch1", day3.date()).classes
     assert (c1.cases, c1.window_cases, c1.level) == (2, 5, Level.ORANGE)
-    assert [(a.detail["scope"], a.detail["level"], a.detail["window_cases"]) for a in raised] \
-        == [("c1", "orange", 5)]
+    assert [(a.detail["scope"], a.detail["level"], a.detail["window_cases"]) for a in raised] == [
+        ("c1", "orange", 5)
+    ]
     assert "5 over the last 3 days" in raised[0].summary
     # A day later the first day has left the window (c1s02 was ill only then; c1s01 also
     # on day 2): 4 students, no case that day.
@@ -117,8 +141,9 @@ def test_five_cases_over_three_days_in_a_class_reach_orange(tmp_path: Path) -> N
 def test_a_window_needs_its_case_count() -> None:
     from gateway.alerts.config import CaseWindow
 
-    t = LevelThresholds(yellow=2, orange=3, red=5,
-                        window=CaseWindow(days=3, cases=5, level="orange"))
+    t = LevelThresholds(
+        yellow=2, orange=3, red=5, window=CaseWindow(days=3, cases=5, level="orange")
+    )
     assert level_for(1, t, 4) is Level.GREEN
     assert level_for(1, t, 5) is Level.ORANGE
     assert level_for(5, t, 5) is Level.RED  # a window never lowers the day's level
@@ -134,13 +159,15 @@ def test_each_scope_counts_over_its_own_window(tmp_path: Path) -> None:
         "owner: District CDC\nversion: '2026-11'\n"
         "per_class: {yellow: 2, orange: 3, red: 5, window: {days: 3, cases: 5, level: orange}}\n"
         "per_school: {yellow: 5, orange: 10, red: 20, window: {days: 7, cases: 5, "
-        "level: yellow}}\n")
+        "level: yellow}}\n"
+    )
     w = build_world(tmp_path)
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     six_days_ago = (MORNING - timedelta(days=6)).date()
     for student in ("c1s01", "c1s02", "c1s03", "c1s04", "c1s05"):
-        w.engine.warning_levels.record_absence("sch1", six_days_ago, student, "c1", "illness",
-                                               "", "nurse", MORNING - timedelta(days=6))
+        w.engine.warning_levels.record_absence(
+            "sch1", six_days_ago, student, "c1", "illness", "", "nurse", MORNING - timedelta(days=6)
+        )
     levels = w.engine.levels("sch1", MORNING.date())
     # Six days ago is inside the school's 7 days but outside the class's 3.
     assert [(c.scope, c.window_cases, c.window_days, c.level) for c in levels.classes] == []

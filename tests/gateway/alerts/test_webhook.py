@@ -32,13 +32,15 @@ FAST = RetryConfig(max_attempts=4, first_delay_s=0.05, max_delay_s=0.2, timeout_
 
 
 def config(*targets: WebhookTarget, retry: RetryConfig = FAST) -> SchoolAlertConfig:
-    return SchoolAlertConfig(delivery=DeliveryConfig(webhooks=list(targets), mqtt=False,
-                                                     retry=retry),
-                             lifecycle=LifecycleConfig(group_interval_s=0))
+    return SchoolAlertConfig(
+        delivery=DeliveryConfig(webhooks=list(targets), mqtt=False, retry=retry),
+        lifecycle=LifecycleConfig(group_interval_s=0),
+    )
 
 
-def wired(tmp: Path, url: str, retry: RetryConfig = FAST
-          ) -> tuple[World, DeliveryLog, WebhookChannel]:
+def wired(
+    tmp: Path, url: str, retry: RetryConfig = FAST
+) -> tuple[World, DeliveryLog, WebhookChannel]:
     """A world whose engine delivers to one webhook target at *url*."""
     w = build_world(tmp, config(WebhookTarget(name="office", url=url), retry=retry))
     log = DeliveryLog(w.db)
@@ -77,7 +79,10 @@ def test_retries_until_the_receiver_takes_it(tmp_path: Path) -> None:
     assert elapsed >= 0.05 + 0.1  # two backoffs waited
     entries = list(reversed(log.entries()))
     assert [(e.attempt, e.status, e.http_status) for e in entries] == [
-        (1, "failed", 500), (2, "failed", 500), (3, "delivered", 200)]
+        (1, "failed", 500),
+        (2, "failed", 500),
+        (3, "delivered", 200),
+    ]
     body = receiver.received[0].body
     assert body["type"] == "campusedge.alert" and body["rule"] == "fever"
     [alert] = body["alerts"]
@@ -104,10 +109,16 @@ def test_wecom_and_dingtalk_formats(tmp_path: Path) -> None:
     try:
         cfg = config(
             WebhookTarget(name="wecom", url=receiver.url + "?key=abc", format=WebhookFormat.WECOM),
-            WebhookTarget(name="ding", url=receiver.url + "?access_token=t",
-                          format=WebhookFormat.DINGTALK, secret="SEC123"),
-            WebhookTarget(name="critical-only", url=receiver.url + "?c=1",
-                          min_severity=Severity.CRITICAL))
+            WebhookTarget(
+                name="ding",
+                url=receiver.url + "?access_token=t",
+                format=WebhookFormat.DINGTALK,
+                secret="SEC123",
+            ),
+            WebhookTarget(
+                name="critical-only", url=receiver.url + "?c=1", min_severity=Severity.CRITICAL
+            ),
+        )
         w = build_world(tmp_path, cfg)
         channel = WebhookChannel(w.configs, DeliveryLog(w.db))
         w.engine.notifier.channels.append(channel)
@@ -126,18 +137,21 @@ def test_wecom_and_dingtalk_formats(tmp_path: Path) -> None:
     assert ding.body["msgtype"] == "markdown" and set(ding.body["markdown"]) == {"title", "text"}
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(ding.path).query)
     timestamp, sign = query["timestamp"][0], query["sign"][0]
-    expected = base64.b64encode(hmac.new(b"SEC123", f"{timestamp}\nSEC123".encode(),
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(b"SEC123", f"{timestamp}\nSEC123".encode(), hashlib.sha256).digest()
+    ).decode()
     assert sign == expected
     for r in receiver.received:
         assert "Name c1s07" not in str(r.body)
 
 
 def test_dingtalk_signature_is_stable() -> None:
-    url = dingtalk_signed_url("https://example.invalid/robot/send?access_token=x", "s",
-                              now_ms=1_700_000_000_000)
-    assert url.startswith("https://example.invalid/robot/send?access_token=x&timestamp="
-                          "1700000000000&sign=")
+    url = dingtalk_signed_url(
+        "https://example.invalid/robot/send?access_token=x", "s", now_ms=1_700_000_000_000
+    )
+    assert url.startswith(
+        "https://example.invalid/robot/send?access_token=x&timestamp=1700000000000&sign="
+    )
 
 
 def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
@@ -162,7 +176,9 @@ def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
     assert len(receiver.received) == 1
     assert receiver.received[0].headers["X-Campusedge-Notification"] == first.notification_id
     assert [(e.attempt, e.status) for e in reversed(log.entries())] == [
-        (1, "failed"), (2, "delivered")]
+        (1, "failed"),
+        (2, "delivered"),
+    ]
     assert restarted.outbox.targets() == set()
 
 
@@ -175,19 +191,24 @@ def test_waiting_deliveries_for_a_removed_target_are_given_up_on_start(tmp_path:
     channel.close()
     [entry] = log.entries()
     assert (entry.notification_id, entry.status, entry.error) == (
-        "n1", "gave_up", "target no longer configured")
+        "n1",
+        "gave_up",
+        "target no longer configured",
+    )
     assert entry.target == "gone" and entry.alert_ids == [7]
     assert outbox.targets() == set()
 
 
 def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(webhook, "OUTBOX_LIMIT", 1)
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
         w, log, channel = wired(tmp_path, receiver.url, SLOW)
-        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING),
-                                gate_pass("card-c1s08", 38.6, MORNING)))
+        w.engine.on_batch(
+            batch(gate_pass("card-c1s07", 38.3, MORNING), gate_pass("card-c1s08", 38.6, MORNING))
+        )
         wait_for_entries(log, 2)
         channel.close()
     finally:
@@ -198,14 +219,19 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
 
 
 def test_robot_keys_and_signatures_stay_out_of_the_log(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # As a gateway started with --verbose would have it: the root logger and httpx at INFO.
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.INFO, logger="httpx")
     receiver = WebhookReceiver().start()
     try:
-        target = WebhookTarget(name="duty", url=f"{receiver.url}?access_token=TOKEN-4711",
-                               format=WebhookFormat.DINGTALK, secret="SEC-0815")
+        target = WebhookTarget(
+            name="duty",
+            url=f"{receiver.url}?access_token=TOKEN-4711",
+            format=WebhookFormat.DINGTALK,
+            secret="SEC-0815",
+        )
         w = build_world(tmp_path, config(target))
         channel = WebhookChannel(w.configs, DeliveryLog(w.db))
         w.engine.notifier.channels.append(channel)
@@ -220,8 +246,9 @@ def test_robot_keys_and_signatures_stay_out_of_the_log(
 
 def test_redacted_urls_keep_where_but_not_the_keys() -> None:
     url = "https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1&sign=x%2By"
-    assert redact_url(url) == ("https://oapi.dingtalk.com/robot/send?access_token=***"
-                               "&timestamp=***&sign=***")
+    assert redact_url(url) == (
+        "https://oapi.dingtalk.com/robot/send?access_token=***&timestamp=***&sign=***"
+    )
     assert redact_url("http://u:pw@influx:8086/write?db=x") == "http://***@influx:8086/write?db=***"
     error = f"ConnectError: failed to reach {url}"
     assert "abc" not in redact_text(error, [url])

@@ -50,31 +50,76 @@ class Campus:
         return 0.0 if value is None else value
 
 
-def event(device_id: str, seq: int, ts: datetime, event_type: str,
-          readings: tuple[tuple[str, float, str], ...],
-          kind: DeviceKind = DeviceKind.JUMP_ROPE, **attributes: Scalar) -> StoredMessage:
-    return StoredMessage(school=SCHOOL, kind=kind, device_id=device_id, seq=seq, ts=ts,
-                         time_quality=TimeQuality.SYNCED, received_at=ts, readings=readings,
-                         event_type=event_type, attributes=tuple(sorted(attributes.items())))
+def event(
+    device_id: str,
+    seq: int,
+    ts: datetime,
+    event_type: str,
+    readings: tuple[tuple[str, float, str], ...],
+    kind: DeviceKind = DeviceKind.JUMP_ROPE,
+    **attributes: Scalar,
+) -> StoredMessage:
+    return StoredMessage(
+        school=SCHOOL,
+        kind=kind,
+        device_id=device_id,
+        seq=seq,
+        ts=ts,
+        time_quality=TimeQuality.SYNCED,
+        received_at=ts,
+        readings=readings,
+        event_type=event_type,
+        attributes=tuple(sorted(attributes.items())),
+    )
 
 
-def rope_result(device_id: str, seq: int, ts: datetime, count: int, *,
-                mode: str = "countdown_time", set_value: int = 60) -> StoredMessage:
-    return event(device_id, seq, ts, "rope_result",
-                 (("rope_count", float(count), "count"), ("rope_elapsed", 60.0, "s")),
-                 mode=mode, set_value=set_value)
+def rope_result(
+    device_id: str,
+    seq: int,
+    ts: datetime,
+    count: int,
+    *,
+    mode: str = "countdown_time",
+    set_value: int = 60,
+) -> StoredMessage:
+    return event(
+        device_id,
+        seq,
+        ts,
+        "rope_result",
+        (("rope_count", float(count), "count"), ("rope_elapsed", 60.0, "s")),
+        mode=mode,
+        set_value=set_value,
+    )
 
 
-def reading(device_id: str, seq: int, ts: datetime, metric: str, value: float,
-            unit: str, kind: DeviceKind = DeviceKind.HR_BAND) -> StoredMessage:
-    return StoredMessage(school=SCHOOL, kind=kind, device_id=device_id, seq=seq, ts=ts,
-                         time_quality=TimeQuality.SYNCED, received_at=ts,
-                         readings=((metric, value, unit),))
+def reading(
+    device_id: str,
+    seq: int,
+    ts: datetime,
+    metric: str,
+    value: float,
+    unit: str,
+    kind: DeviceKind = DeviceKind.HR_BAND,
+) -> StoredMessage:
+    return StoredMessage(
+        school=SCHOOL,
+        kind=kind,
+        device_id=device_id,
+        seq=seq,
+        ts=ts,
+        time_quality=TimeQuality.SYNCED,
+        received_at=ts,
+        readings=((metric, value, unit),),
+    )
 
 
 def build_campus(tmp_path: Path) -> Gateway:
-    settings = GatewaySettings(store_url=f"sqlite:///{tmp_path / 'readings.db'}",
-                               state_db=tmp_path / "state.db", api_port=0)
+    settings = GatewaySettings(
+        store_url=f"sqlite:///{tmp_path / 'readings.db'}",
+        state_db=tmp_path / "state.db",
+        api_port=0,
+    )
     return Gateway(settings, MqttSettings())
 
 

@@ -15,11 +15,24 @@ from tests.gateway.api.conftest import SCHOOL, Campus
 AT = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
-def status(device: str, state: DeviceState, *, stopped: bool = False,
-           kind: DeviceKind = DeviceKind.JUMP_ROPE, at: datetime = AT,
-           edge_id: str | None = None) -> Status:
-    return Status(device_id=device, kind=kind, state=state, ts=at, stopped=stopped,
-                  detail="box stopped" if stopped else None, edge_id=edge_id)
+def status(
+    device: str,
+    state: DeviceState,
+    *,
+    stopped: bool = False,
+    kind: DeviceKind = DeviceKind.JUMP_ROPE,
+    at: datetime = AT,
+    edge_id: str | None = None,
+) -> Status:
+    return Status(
+        device_id=device,
+        kind=kind,
+        state=state,
+        ts=at,
+        stopped=stopped,
+        detail="box stopped" if stopped else None,
+        edge_id=edge_id,
+    )
 
 
 def test_devices_behind_a_box_that_died_are_unknown_not_online(campus: Campus) -> None:
@@ -28,19 +41,31 @@ def test_devices_behind_a_box_that_died_are_unknown_not_online(campus: Campus) -
     def fleet() -> dict[str, tuple[str, str, str | None, str | None]]:
         r = campus.client.get("/api/devices", headers=campus.auth("it1"))
         assert r.status_code == 200
-        return {d["device_id"]: (d["state"], d["reported_state"], d["edge_id"], d["edge_state"])
-                for d in r.json()}
+        return {
+            d["device_id"]: (d["state"], d["reported_state"], d["edge_id"], d["edge_state"])
+            for d in r.json()
+        }
 
-    devices.apply([(SCHOOL, status("gym-box", DeviceState.ONLINE, kind=DeviceKind.EDGE), AT),
-                   (SCHOOL, status("rope-01", DeviceState.ONLINE, edge_id="gym-box"), AT),
-                   (SCHOOL, status("rope-02", DeviceState.OFFLINE, edge_id="gym-box"), AT),
-                   (SCHOOL, status("gate-1", DeviceState.ONLINE, kind=DeviceKind.TEMP_GATE,
-                                   edge_id="gate-box"), AT)], [])
+    devices.apply(
+        [
+            (SCHOOL, status("gym-box", DeviceState.ONLINE, kind=DeviceKind.EDGE), AT),
+            (SCHOOL, status("rope-01", DeviceState.ONLINE, edge_id="gym-box"), AT),
+            (SCHOOL, status("rope-02", DeviceState.OFFLINE, edge_id="gym-box"), AT),
+            (
+                SCHOOL,
+                status("gate-1", DeviceState.ONLINE, kind=DeviceKind.TEMP_GATE, edge_id="gate-box"),
+                AT,
+            ),
+        ],
+        [],
+    )
     assert fleet()["rope-01"] == ("online", "online", "gym-box", "online")
     # The box's last will: the broker publishes its offline status, nothing for its ropes.
     later = AT + timedelta(minutes=3)
-    devices.apply([(SCHOOL, status("gym-box", DeviceState.OFFLINE, kind=DeviceKind.EDGE,
-                                   at=later), later)], [])
+    devices.apply(
+        [(SCHOOL, status("gym-box", DeviceState.OFFLINE, kind=DeviceKind.EDGE, at=later), later)],
+        [],
+    )
     shown = fleet()
     assert shown["rope-01"] == ("unknown", "online", "gym-box", "offline")
     assert shown["rope-02"] == ("offline", "offline", "gym-box", "offline")
@@ -50,24 +75,33 @@ def test_devices_behind_a_box_that_died_are_unknown_not_online(campus: Campus) -
     assert (one["state"], one["edge_state"]) == ("unknown", "offline")
     # The box is back: its birth, then its devices' statuses.
     back = later + timedelta(minutes=1)
-    devices.apply([(SCHOOL, status("gym-box", DeviceState.ONLINE, kind=DeviceKind.EDGE,
-                                   at=back), back)], [])
+    devices.apply(
+        [(SCHOOL, status("gym-box", DeviceState.ONLINE, kind=DeviceKind.EDGE, at=back), back)], []
+    )
     assert fleet()["rope-01"] == ("online", "online", "gym-box", "online")
 
 
 def test_a_clean_stop_is_told_apart_from_a_fault(campus: Campus) -> None:
     campus.gateway.devices.apply(
-        [(SCHOOL, status("rope-01", DeviceState.OFFLINE, stopped=True), AT),
-         (SCHOOL, status("rope-02", DeviceState.OFFLINE), AT),
-         (SCHOOL, status("rope-03", DeviceState.ONLINE), AT)], [])
+        [
+            (SCHOOL, status("rope-01", DeviceState.OFFLINE, stopped=True), AT),
+            (SCHOOL, status("rope-02", DeviceState.OFFLINE), AT),
+            (SCHOOL, status("rope-03", DeviceState.ONLINE), AT),
+        ],
+        [],
+    )
     r = campus.client.get("/api/devices", headers=campus.auth("it1"))
     assert r.status_code == 200
     got = {d["device_id"]: (d["state"], d["stopped"]) for d in r.json()}
-    assert got == {"rope-01": ("offline", True), "rope-02": ("offline", False),
-                   "rope-03": ("online", False)}
+    assert got == {
+        "rope-01": ("offline", True),
+        "rope-02": ("offline", False),
+        "rope-03": ("online", False),
+    }
     # The box comes back: its birth clears the stop.
     campus.gateway.devices.apply(
-        [(SCHOOL, status("rope-01", DeviceState.ONLINE, at=AT + timedelta(minutes=5)), AT)], [])
+        [(SCHOOL, status("rope-01", DeviceState.ONLINE, at=AT + timedelta(minutes=5)), AT)], []
+    )
     one = campus.client.get("/api/devices/rope-01", headers=campus.auth("it1")).json()
     assert (one["state"], one["stopped"]) == ("online", False)
 
@@ -75,18 +109,30 @@ def test_a_clean_stop_is_told_apart_from_a_fault(campus: Campus) -> None:
 def test_a_state_database_from_before_the_stopped_column_is_upgraded(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
-                     "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
-                     "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
-                     "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
-                     "messages INTEGER NOT NULL DEFAULT 0)")
-        conn.execute("INSERT INTO devices(device_id, school, kind, state) "
-                     "VALUES ('gate-1', 'sch1', 'temp_gate', 'online')")
+        conn.execute(
+            "CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
+            "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
+            "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
+            "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
+            "messages INTEGER NOT NULL DEFAULT 0)"
+        )
+        conn.execute(
+            "INSERT INTO devices(device_id, school, kind, state) "
+            "VALUES ('gate-1', 'sch1', 'temp_gate', 'online')"
+        )
     db = StateDB(path)
     devices = Devices(db)
     [old] = devices.all()
     assert (old.device_id, old.state, old.stopped) == ("gate-1", "online", False)
-    devices.apply([("sch1", status("gate-1", DeviceState.OFFLINE, stopped=True,
-                                   kind=DeviceKind.TEMP_GATE), AT)], [])
+    devices.apply(
+        [
+            (
+                "sch1",
+                status("gate-1", DeviceState.OFFLINE, stopped=True, kind=DeviceKind.TEMP_GATE),
+                AT,
+            )
+        ],
+        [],
+    )
     assert devices.get("gate-1").stopped is True  # type: ignore[union-attr]
     db.close()

@@ -15,28 +15,40 @@ from gateway.roster import Lesson, LessonKind
 from tests.gateway.api.conftest import Campus, event, now, rope_result
 
 
-def session(campus: Campus, teacher: str = "t1", class_id: str = "5a",
-            assignments: dict[str, str] | None = None,
-            kind: LessonKind = LessonKind.FITNESS_TEST) -> Lesson:
+def session(
+    campus: Campus,
+    teacher: str = "t1",
+    class_id: str = "5a",
+    assignments: dict[str, str] | None = None,
+    kind: LessonKind = LessonKind.FITNESS_TEST,
+) -> Lesson:
     at = now() - timedelta(minutes=30)
     return campus.gateway.roster.start_lesson(class_id, teacher, kind, assignments or {}, at=at)
 
 
 def results(campus: Campus, lesson_id: str, user: str = "t1") -> dict[str, Any]:
-    r = campus.client.get(f"/api/fitness/sessions/{lesson_id}/results",
-                          headers=campus.auth(user))
+    r = campus.client.get(f"/api/fitness/sessions/{lesson_id}/results", headers=campus.auth(user))
     assert r.status_code == 200, r.text
     return {s["student_id"]: s for s in r.json()["students"]}
 
 
 def post(campus: Campus, lesson_id: str, body: dict[str, Any], user: str = "t1") -> Any:
-    return campus.client.post(f"/api/fitness/sessions/{lesson_id}/results", json=body,
-                              headers=campus.auth(user))
+    return campus.client.post(
+        f"/api/fitness/sessions/{lesson_id}/results", json=body, headers=campus.auth(user)
+    )
 
 
 # Grade 5 male, by the 2014 tables: rope 148 = 100 points, +1 bonus per 2 skips over.
-FULL_S1 = {"height_cm": 140, "weight_kg": 35, "vital_capacity": 2200, "run_50m": 9.6,
-           "sit_and_reach": 9.4, "rope_skip_1min": 158, "sit_up_1min": 30, "shuttle_50x8": 120}
+FULL_S1 = {
+    "height_cm": 140,
+    "weight_kg": 35,
+    "vital_capacity": 2200,
+    "run_50m": 9.6,
+    "sit_and_reach": 9.4,
+    "rope_skip_1min": 158,
+    "sit_up_1min": 30,
+    "shuttle_50x8": 120,
+}
 
 
 def test_device_result_is_bound_scored_and_shown(campus: Campus) -> None:
@@ -44,32 +56,35 @@ def test_device_result_is_bound_scored_and_shown(campus: Campus) -> None:
     campus.feed(rope_result("rope-1", 1, now() - timedelta(minutes=5), 150))
     s1 = results(campus, lesson.id)["s1"]
     rope = s1["items"]["rope_skip_1min"]
-    assert (rope["value"], rope["score"], rope["bonus"], rope["level"]) == (150, 100, 1,
-                                                                           "excellent")
+    assert (rope["value"], rope["score"], rope["bonus"], rope["level"]) == (
+        150,
+        100,
+        1,
+        "excellent",
+    )
     assert rope["attempts"] == 1 and s1["name"] == "王小明"
     assert "rope_skip_1min" not in s1["missing"] and s1["total"] is None
-    history = campus.client.get("/api/fitness/students/s1/results",
-                                headers=campus.auth("t1")).json()
+    history = campus.client.get(
+        "/api/fitness/students/s1/results", headers=campus.auth("t1")
+    ).json()
     [attempt] = history["attempts"]
     assert (attempt["source"], attempt["device_id"], attempt["seq"]) == ("device", "rope-1", 1)
     assert campus.metric("campusedge_fitness_device_results_total", outcome="accepted") == 1
 
 
-def test_events_of_unbound_devices_and_practice_are_counted_not_recorded(
-        campus: Campus) -> None:
+def test_events_of_unbound_devices_and_practice_are_counted_not_recorded(campus: Campus) -> None:
     lesson = session(campus, assignments={"rope-1": "s1"})
-    practice = session(campus, class_id="5a", assignments={"rope-7": "s3"},
-                       kind=LessonKind.LESSON)
+    practice = session(campus, class_id="5a", assignments={"rope-7": "s3"}, kind=LessonKind.LESSON)
     t = now() - timedelta(minutes=1)
-    campus.feed(rope_result("rope-9", 1, t, 120),             # nobody wears rope-9
-                rope_result("rope-1", 2, t - timedelta(hours=2), 120),  # before the session
-                rope_result("rope-1", 3, t, 120, mode="free"),  # free skipping
-                rope_result("rope-7", 1, t, 120))               # an ordinary lesson
+    campus.feed(
+        rope_result("rope-9", 1, t, 120),  # nobody wears rope-9
+        rope_result("rope-1", 2, t - timedelta(hours=2), 120),  # before the session
+        rope_result("rope-1", 3, t, 120, mode="free"),  # free skipping
+        rope_result("rope-7", 1, t, 120),
+    )  # an ordinary lesson
     assert campus.metric("campusedge_fitness_device_results_total", outcome="unbound") == 2
-    assert campus.metric("campusedge_fitness_device_results_total",
-                         outcome="not_a_test_item") == 1
-    assert campus.metric("campusedge_fitness_device_results_total",
-                         outcome="not_test_session") == 1
+    assert campus.metric("campusedge_fitness_device_results_total", outcome="not_a_test_item") == 1
+    assert campus.metric("campusedge_fitness_device_results_total", outcome="not_test_session") == 1
     assert campus.gateway.fitness_results.rows() == []
     assert all(not s["items"] for s in results(campus, lesson.id).values())
     assert practice.kind is LessonKind.LESSON
@@ -84,17 +99,17 @@ def test_retests_are_history_and_the_latest_measurement_is_current(campus: Campu
     campus.feed(rope_result("rope-1", 3, t - timedelta(minutes=1), 60))
     rope = results(campus, lesson.id)["s1"]["items"]["rope_skip_1min"]
     assert (rope["value"], rope["attempts"]) == (140, 3)
-    history = campus.client.get("/api/fitness/students/s1/results",
-                                headers=campus.auth("t1")).json()["attempts"]
-    assert [(a["value"], a["current"]) for a in history] == [(140, True), (100, False),
-                                                           (60, False)]
+    history = campus.client.get(
+        "/api/fitness/students/s1/results", headers=campus.auth("t1")
+    ).json()["attempts"]
+    assert [(a["value"], a["current"]) for a in history] == [(140, True), (100, False), (60, False)]
 
 
 def test_redelivered_results_are_stored_once(campus: Campus) -> None:
     lesson = session(campus, assignments={"rope-1": "s1"})
     message = rope_result("rope-1", 5, now() - timedelta(minutes=3), 130)
     campus.feed(message, message)  # twice in one batch, as a redelivery can be
-    campus.feed(message)           # and again after a "crash"
+    campus.feed(message)  # and again after a "crash"
     assert len(campus.gateway.fitness_results.rows()) == 1
     assert results(campus, lesson.id)["s1"]["items"]["rope_skip_1min"]["attempts"] == 1
 
@@ -103,13 +118,36 @@ def test_camera_and_timing_device_results_map_to_items(campus: Campus) -> None:
     lesson = session(campus, assignments={"cam-1": "s1", "timer-1": "s2", "cam-2": "s2"})
     t = now() - timedelta(minutes=2)
     campus.feed(
-        event("cam-1", 1, t, "pe_set", (("rep_count", 30.0, "count"), ("cadence", 30.0, "1/min")),
-              kind=DeviceKind.PE_STATION, exercise="sit_up", duration_s=60),
-        event("timer-1", 1, t, "run_time", (("run_time", 9.6, "s"),),
-              kind=DeviceKind.PE_STATION, item="run_50m"),
+        event(
+            "cam-1",
+            1,
+            t,
+            "pe_set",
+            (("rep_count", 30.0, "count"), ("cadence", 30.0, "1/min")),
+            kind=DeviceKind.PE_STATION,
+            exercise="sit_up",
+            duration_s=60,
+        ),
+        event(
+            "timer-1",
+            1,
+            t,
+            "run_time",
+            (("run_time", 9.6, "s"),),
+            kind=DeviceKind.PE_STATION,
+            item="run_50m",
+        ),
         # pull-ups are not a grade-5 item: refused (and counted), not stored.
-        event("cam-2", 1, t, "pe_set", (("rep_count", 5.0, "count"),),
-              kind=DeviceKind.PE_STATION, exercise="pull_up"))
+        event(
+            "cam-2",
+            1,
+            t,
+            "pe_set",
+            (("rep_count", 5.0, "count"),),
+            kind=DeviceKind.PE_STATION,
+            exercise="pull_up",
+        ),
+    )
     shown = results(campus, lesson.id)
     assert shown["s1"]["items"]["sit_up_1min"]["score"] == 72  # grade 5 male: 30 = 72
     assert shown["s2"]["items"]["run_50m"]["value"] == 9.6
@@ -133,15 +171,18 @@ def test_staff_entries_complete_a_total(campus: Campus) -> None:
     assert results(campus, lesson.id)["s2"]["total"] is None
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"student_id": "s1", "item": "vital_capacity", "value": 2.2}, "litres"),
-    ({"student_id": "s1", "item": "pull_up", "value": 5}, "not a test item"),
-    ({"student_id": "s9", "item": "run_50m", "value": 9.0}, "not in class"),
-    ({"student_id": "s1", "item": "run_50m", "value": 9.0, "unit": "min"}, "wrong unit"),
-    ({"student_id": "s1", "item": "run_50m", "value": "9.6s"}, "not a plain number"),
-    ({"student_id": "s1", "item": "long_jump", "value": 150}, "unknown item"),
-    ({"student_id": "s1", "item": "rope_skip_1min", "value": 120.5}, "whole number"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"student_id": "s1", "item": "vital_capacity", "value": 2.2}, "litres"),
+        ({"student_id": "s1", "item": "pull_up", "value": 5}, "not a test item"),
+        ({"student_id": "s9", "item": "run_50m", "value": 9.0}, "not in class"),
+        ({"student_id": "s1", "item": "run_50m", "value": 9.0, "unit": "min"}, "wrong unit"),
+        ({"student_id": "s1", "item": "run_50m", "value": "9.6s"}, "not a plain number"),
+        ({"student_id": "s1", "item": "long_jump", "value": 150}, "unknown item"),
+        ({"student_id": "s1", "item": "rope_skip_1min", "value": 120.5}, "whole number"),
+    ],
+)
 def test_staff_entries_are_checked(campus: Campus, body: dict[str, Any], field: str) -> None:
     lesson = session(campus)
     r = post(campus, lesson.id, body)
@@ -158,8 +199,12 @@ def test_results_go_to_test_sessions_only(campus: Campus) -> None:
 def test_roles(campus: Campus) -> None:
     lesson = session(campus, assignments={"rope-1": "s1"})
     campus.feed(rope_result("rope-1", 1, now() - timedelta(minutes=5), 150))
-    reads = [f"/api/fitness/sessions/{lesson.id}/results", "/api/fitness/classes/5a/distribution",
-             "/api/fitness/classes/5a/export?format=csv", "/api/fitness/students/s1/results"]
+    reads = [
+        f"/api/fitness/sessions/{lesson.id}/results",
+        "/api/fitness/classes/5a/distribution",
+        "/api/fitness/classes/5a/export?format=csv",
+        "/api/fitness/students/s1/results",
+    ]
     for url in reads:
         assert campus.client.get(url).status_code == 401
         assert campus.client.get(url, headers=campus.auth("it1")).status_code == 403, url
@@ -175,15 +220,18 @@ def test_roles(campus: Campus) -> None:
 
 def test_a_substitute_runs_a_session_without_seeing_names(campus: Campus) -> None:
     lesson = session(campus, teacher="t2")  # t2 stands in for t1 in class 5a
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": "9.0"},
-             user="t2")
+    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": "9.0"}, user="t2")
     assert r.status_code == 201, r.text
     shown = results(campus, lesson.id, user="t2")
     assert shown["s1"]["items"]["run_50m"]["score"] == 78 and shown["s1"]["name"] is None
     assert results(campus, lesson.id, user="t1")["s1"]["name"] == "王小明"
     # the class itself stays t1's
-    assert campus.client.get("/api/fitness/classes/5a/distribution",
-                             headers=campus.auth("t2")).status_code == 403
+    assert (
+        campus.client.get(
+            "/api/fitness/classes/5a/distribution", headers=campus.auth("t2")
+        ).status_code
+        == 403
+    )
 
 
 def test_class_distribution_per_item_and_level(campus: Campus) -> None:
@@ -192,57 +240,90 @@ def test_class_distribution_per_item_and_level(campus: Campus) -> None:
         post(campus, first.id, {"student_id": student, "item": "rope_skip_1min", "value": value})
     later = session(campus)
     # a re-test in a later session replaces s2's result in the class view
-    post(campus, later.id, {"student_id": "s2", "item": "rope_skip_1min", "value": 140,
-                            "measured_at": (now() + timedelta(minutes=1)).isoformat()})
-    dist = campus.client.get("/api/fitness/classes/5a/distribution",
-                             headers=campus.auth("t1")).json()
+    post(
+        campus,
+        later.id,
+        {
+            "student_id": "s2",
+            "item": "rope_skip_1min",
+            "value": 140,
+            "measured_at": (now() + timedelta(minutes=1)).isoformat(),
+        },
+    )
+    dist = campus.client.get(
+        "/api/fitness/classes/5a/distribution", headers=campus.auth("t1")
+    ).json()
     assert dist["students"] == 3 and dist["lesson_ids"] == [first.id, later.id]
     # grade 5: s1 (male) 150 = 100, excellent; s2 (female) 140 = 85, good; s3 untested
-    assert dist["items"]["rope_skip_1min"] == {"excellent": 1, "good": 1, "pass": 0,
-                                               "fail": 0, "untested": 1}
+    assert dist["items"]["rope_skip_1min"] == {
+        "excellent": 1,
+        "good": 1,
+        "pass": 0,
+        "fail": 0,
+        "untested": 1,
+    }
     assert dist["items"]["total"]["untested"] == 3
-    assert set(dist["items"]) == {"bmi", "vital_capacity", "run_50m", "sit_and_reach",
-                                  "rope_skip_1min", "sit_up_1min", "shuttle_50x8", "total"}
-    only_first = campus.client.get(f"/api/fitness/classes/5a/distribution?lesson_id={first.id}",
-                                   headers=campus.auth("t1")).json()
+    assert set(dist["items"]) == {
+        "bmi",
+        "vital_capacity",
+        "run_50m",
+        "sit_and_reach",
+        "rope_skip_1min",
+        "sit_up_1min",
+        "shuttle_50x8",
+        "total",
+    }
+    only_first = campus.client.get(
+        f"/api/fitness/classes/5a/distribution?lesson_id={first.id}", headers=campus.auth("t1")
+    ).json()
     # s2's 50 in the first session = 30 points, fail
     assert only_first["items"]["rope_skip_1min"]["fail"] == 1
-    assert campus.client.get("/api/fitness/classes/5a/distribution?lesson_id=nope",
-                             headers=campus.auth("t1")).status_code == 404
+    assert (
+        campus.client.get(
+            "/api/fitness/classes/5a/distribution?lesson_id=nope", headers=campus.auth("t1")
+        ).status_code
+        == 404
+    )
 
 
 def _export_rows(campus: Campus) -> None:
     lesson = session(campus)
     for item, value in FULL_S1.items():
-        assert post(campus, lesson.id, {"student_id": "s1", "item": item,
-                                        "value": value}).status_code == 201
+        assert (
+            post(campus, lesson.id, {"student_id": "s1", "item": item, "value": value}).status_code
+            == 201
+        )
     post(campus, lesson.id, {"student_id": "s2", "item": "run_50m", "value": "10.2"})
 
 
 def test_export_csv(campus: Campus) -> None:
     _export_rows(campus)
-    r = campus.client.get("/api/fitness/classes/5a/export?format=csv",
-                          headers=campus.auth("t1"))
+    r = campus.client.get("/api/fitness/classes/5a/export?format=csv", headers=campus.auth("t1"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [row["student_id"] for row in rows] == ["s1", "s2", "s3"]
     s1 = rows[0]
-    assert (s1["name"], s1["sex"], s1["height_cm"], s1["weight_kg"]) == ("王小明", "M", "140",
-                                                                         "35")
+    assert (s1["name"], s1["sex"], s1["height_cm"], s1["weight_kg"]) == ("王小明", "M", "140", "35")
     assert (s1["rope_skip_1min"], s1["rope_skip_1min_score"], s1["rope_skip_1min_bonus"]) == (
-        "158", "100", "5")
+        "158",
+        "100",
+        "5",
+    )
     assert (s1["bmi"], s1["bmi_score"]) == ("17.9", "100")
-    assert (s1["standard_score"], s1["bonus"], s1["total"], s1["level"]) == ("81", "5", "86",
-                                                                             "good")
+    assert (s1["standard_score"], s1["bonus"], s1["total"], s1["level"]) == (
+        "81",
+        "5",
+        "86",
+        "good",
+    )
     assert (rows[1]["run_50m"], rows[1]["total"]) == ("10.2", "")
     assert rows[2]["run_50m"] == "" and rows[2]["level"] == ""
 
 
 def test_export_xlsx(campus: Campus) -> None:
     _export_rows(campus)
-    r = campus.client.get("/api/fitness/classes/5a/export?format=xlsx",
-                          headers=campus.auth("h1"))
+    r = campus.client.get("/api/fitness/classes/5a/export?format=xlsx", headers=campus.auth("h1"))
     assert r.status_code == 200 and "spreadsheetml" in r.headers["content-type"]
     sheet = load_workbook(io.BytesIO(r.content)).active
     assert sheet.title == "Class 5A"
@@ -257,15 +338,17 @@ def test_export_xlsx(campus: Campus) -> None:
 
 
 def test_export_format_is_checked(campus: Campus) -> None:
-    r = campus.client.get("/api/fitness/classes/5a/export?format=pdf",
-                          headers=campus.auth("t1"))
+    r = campus.client.get("/api/fitness/classes/5a/export?format=pdf", headers=campus.auth("t1"))
     assert r.status_code == 422
 
 
 def test_measured_at_needs_an_offset(campus: Campus) -> None:
     lesson = session(campus)
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
-                                 "measured_at": "2026-09-01T08:00:00"})
+    r = post(
+        campus,
+        lesson.id,
+        {"student_id": "s1", "item": "run_50m", "value": 9.0, "measured_at": "2026-09-01T08:00:00"},
+    )
     assert r.status_code == 422 and "UTC offset" in r.text
 
 
@@ -301,25 +384,37 @@ def test_bmi_is_distributed_by_band(campus: Campus) -> None:
     for item, value in (("height_cm", 140), ("weight_kg", 50)):  # 25.5: obese
         post(campus, lesson.id, {"student_id": "s3", "item": item, "value": value})
     shown = results(campus, lesson.id)
-    assert [(shown[s]["items"]["bmi"]["score"], shown[s]["items"]["bmi"]["level"])
-            for s in ("s1", "s2", "s3")] == [(80, "overweight"), (80, "low_weight"),
-                                             (60, "obese")]
-    dist = campus.client.get("/api/fitness/classes/5a/distribution",
-                             headers=campus.auth("t1")).json()
-    assert dist["items"]["bmi"] == {"normal": 0, "low_weight": 1, "overweight": 1, "obese": 1,
-                                    "untested": 0}
+    assert [
+        (shown[s]["items"]["bmi"]["score"], shown[s]["items"]["bmi"]["level"])
+        for s in ("s1", "s2", "s3")
+    ] == [(80, "overweight"), (80, "low_weight"), (60, "obese")]
+    dist = campus.client.get(
+        "/api/fitness/classes/5a/distribution", headers=campus.auth("t1")
+    ).json()
+    assert dist["items"]["bmi"] == {
+        "normal": 0,
+        "low_weight": 1,
+        "overweight": 1,
+        "obese": 1,
+        "untested": 0,
+    }
 
 
-@pytest.mark.parametrize("when,problem", [
-    (lambda: "2030-01-01T08:00:00+00:00", "in the future"),
-    (lambda: (now() + timedelta(minutes=20)).isoformat(), "in the future"),
-    (lambda: (now() - timedelta(days=2)).isoformat(), "outside session"),
-])
-def test_measured_at_must_fall_within_the_session(campus: Campus, when: Any,
-                                                  problem: str) -> None:
+@pytest.mark.parametrize(
+    "when,problem",
+    [
+        (lambda: "2030-01-01T08:00:00+00:00", "in the future"),
+        (lambda: (now() + timedelta(minutes=20)).isoformat(), "in the future"),
+        (lambda: (now() - timedelta(days=2)).isoformat(), "outside session"),
+    ],
+)
+def test_measured_at_must_fall_within_the_session(campus: Campus, when: Any, problem: str) -> None:
     lesson = session(campus)
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
-                                 "measured_at": when()})
+    r = post(
+        campus,
+        lesson.id,
+        {"student_id": "s1", "item": "run_50m", "value": 9.0, "measured_at": when()},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith("measured_at:") and problem in r.json()["detail"]
     assert campus.gateway.fitness_results.rows(lesson_ids=[lesson.id]) == []
@@ -329,22 +424,44 @@ def test_measured_at_after_an_ended_session_is_refused(campus: Campus) -> None:
     lesson = session(campus)
     campus.gateway.roster.end_lesson(lesson.id, at=now() - timedelta(minutes=20))
     late = (now() - timedelta(minutes=5)).isoformat()
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
-                                 "measured_at": late})
+    r = post(
+        campus,
+        lesson.id,
+        {"student_id": "s1", "item": "run_50m", "value": 9.0, "measured_at": late},
+    )
     assert r.status_code == 422 and "outside session" in r.json()["detail"], r.text
     inside = (now() - timedelta(minutes=25)).isoformat()
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
-                                 "measured_at": inside})
+    r = post(
+        campus,
+        lesson.id,
+        {"student_id": "s1", "item": "run_50m", "value": 9.0, "measured_at": inside},
+    )
     assert r.status_code == 201, r.text
 
 
 def test_the_reply_says_whether_the_new_attempt_is_current(campus: Campus) -> None:
     lesson = session(campus)
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.0,
-                                 "measured_at": (now() - timedelta(minutes=5)).isoformat()})
+    r = post(
+        campus,
+        lesson.id,
+        {
+            "student_id": "s1",
+            "item": "run_50m",
+            "value": 9.0,
+            "measured_at": (now() - timedelta(minutes=5)).isoformat(),
+        },
+    )
     assert r.status_code == 201 and r.json()["current"] is True, r.text
     # Typed in afterwards but measured earlier: recorded, yet the 9.0 stays current.
-    r = post(campus, lesson.id, {"student_id": "s1", "item": "run_50m", "value": 9.8,
-                                 "measured_at": (now() - timedelta(minutes=20)).isoformat()})
+    r = post(
+        campus,
+        lesson.id,
+        {
+            "student_id": "s1",
+            "item": "run_50m",
+            "value": 9.8,
+            "measured_at": (now() - timedelta(minutes=20)).isoformat(),
+        },
+    )
     assert r.status_code == 201 and r.json()["current"] is False, r.text
     assert results(campus, lesson.id)["s1"]["items"]["run_50m"]["value"] == 9.0

@@ -11,10 +11,12 @@ from gateway.roster import LessonKind
 from tests.gateway.api.conftest import Campus, now, reading
 
 
-def open_lesson(campus: Campus, class_id: str, assignments: dict[str, str],
-                teacher: str) -> Any:
-    return campus.client.post("/api/lessons", headers=campus.auth(teacher),
-                              json={"class_id": class_id, "assignments": assignments})
+def open_lesson(campus: Campus, class_id: str, assignments: dict[str, str], teacher: str) -> Any:
+    return campus.client.post(
+        "/api/lessons",
+        headers=campus.auth(teacher),
+        json={"class_id": class_id, "assignments": assignments},
+    )
 
 
 def test_a_band_in_a_running_lesson_cannot_be_given_to_another_child(campus: Campus) -> None:
@@ -41,11 +43,13 @@ def test_a_child_in_a_running_lesson_cannot_be_in_another(campus: Campus) -> Non
     assert first.status_code == 201, first.text
     again = open_lesson(campus, "5a", {"hr-02": "s1"}, "t2")
     assert again.status_code == 409, again.text
-    assert "student 's1'" in again.json()["detail"] and first.json()["id"] in again.json()[
-        "detail"]
+    assert "student 's1'" in again.json()["detail"] and first.json()["id"] in again.json()["detail"]
     # A fitness test session may run inside the lesson, with its own devices.
-    r = campus.client.post("/api/lessons", headers=campus.auth("t1"), json={
-        "class_id": "5a", "kind": "fitness_test", "assignments": {"rope-01": "s1"}})
+    r = campus.client.post(
+        "/api/lessons",
+        headers=campus.auth("t1"),
+        json={"class_id": "5a", "kind": "fitness_test", "assignments": {"rope-01": "s1"}},
+    )
     assert r.status_code == 201, r.text
     # One child wearing two devices in the same lesson is fine.
     campus.gateway.roster.add_student("s4", "Four", "F", date(2015, 1, 1), "5a")
@@ -81,7 +85,8 @@ def test_device_ids_follow_the_wire_contract(campus: Campus) -> None:
 
 def test_an_ended_lesson_holds_no_devices(campus: Campus) -> None:
     roster = campus.gateway.roster
-    old = roster.start_lesson("5b", "t2", LessonKind.LESSON, {"hr-01": "s9"},
-                              at=now() - timedelta(hours=1))
+    old = roster.start_lesson(
+        "5b", "t2", LessonKind.LESSON, {"hr-01": "s9"}, at=now() - timedelta(hours=1)
+    )
     roster.end_lesson(old.id)
     assert open_lesson(campus, "5a", {"hr-01": "s1"}, "t1").status_code == 201

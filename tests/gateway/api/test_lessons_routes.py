@@ -32,11 +32,13 @@ def known_lesson(campus: Campus) -> Lesson:
     class mean (125·200 + 170·300) / 500 = 152 bpm (within 140–160).
     """
     roster = campus.gateway.roster
-    lesson = roster.start_lesson("5a", "t1", LessonKind.LESSON,
-                                 {"hr-1": "s1", "hr-2": "s2", "hr-3": "s3"}, at=START)
+    lesson = roster.start_lesson(
+        "5a", "t1", LessonKind.LESSON, {"hr-1": "s1", "hr-2": "s2", "hr-3": "s3"}, at=START
+    )
     roster.end_lesson(lesson.id, at=START + timedelta(minutes=10))
-    messages = [hr("hr-1", i, START + timedelta(seconds=5 * i), 150 if i < 20 else 100)
-                for i in range(41)]
+    messages = [
+        hr("hr-1", i, START + timedelta(seconds=5 * i), 150 if i < 20 else 100) for i in range(41)
+    ]
     messages.append(hr("hr-1", 99, START + timedelta(seconds=300), 150))
     messages += [hr("hr-2", i, START + timedelta(seconds=5 * i), 170) for i in range(61)]
     # outside the lesson: must not count
@@ -48,8 +50,7 @@ def known_lesson(campus: Campus) -> Lesson:
 
 
 def analytics(campus: Campus, lesson_id: str, user: str = "t1", query: str = "") -> Any:
-    r = campus.client.get(f"/api/lessons/{lesson_id}/heart-rate{query}",
-                          headers=campus.auth(user))
+    r = campus.client.get(f"/api/lessons/{lesson_id}/heart-rate{query}", headers=campus.auth(user))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -63,17 +64,33 @@ def test_heart_rate_analytics_known_answers(campus: Campus) -> None:
     assert s1["measured_s"] == 200 and s1["at_or_above_s"] == 100
     assert s1["density_pct"] == 50 and s1["density_ok"] is True  # individual ≥ 50 %
     assert s1["mean_bpm"] == 125 and s1["peak_bpm"] == 150
-    assert s1["zone_s"] == {"very_light": 100, "light": 0, "moderate": 100, "vigorous": 0,
-                            "near_maximal": 0}
+    assert s1["zone_s"] == {
+        "very_light": 100,
+        "light": 0,
+        "moderate": 100,
+        "vigorous": 0,
+        "near_maximal": 0,
+    }
     assert (s2["age"], s2["hr_max_bpm"], s2["measured_s"], s2["density_pct"]) == (
-        14, 198.2, 300, 100)
+        14,
+        198.2,
+        300,
+        100,
+    )
     assert s2["zone_s"]["vigorous"] == 300 and s2["mean_bpm"] == 170
     assert s3["measured_s"] == 0 and s3["density_pct"] is None and s3["density_ok"] is None
-    assert body["group"] == {"students_measured": 2, "density_pct": 75, "density_ok": True,
-                             "mean_bpm": 152, "mean_ok": True}
+    assert body["group"] == {
+        "students_measured": 2,
+        "density_pct": 75,
+        "density_ok": True,
+        "mean_bpm": 152,
+        "mean_ok": True,
+    }
     assert body["moderate_pct"] == 64 and body["guidance"] == {
-        "group_density_min_pct": 75, "individual_density_min_pct": 50,
-        "mean_hr_bpm": [140, 160]}
+        "group_density_min_pct": 75,
+        "individual_density_min_pct": 50,
+        "mean_hr_bpm": [140, 160],
+    }
     assert s1["name"] == "王小明"
 
 
@@ -84,8 +101,12 @@ def test_the_moderate_threshold_is_configurable(campus: Campus) -> None:
     students = {s["student_id"]: s for s in body["students"]}
     assert students["s1"]["density_pct"] == 0 and students["s2"]["density_pct"] == 100
     assert body["group"]["density_pct"] == 50 and body["group"]["density_ok"] is False
-    assert campus.client.get(f"/api/lessons/{lesson.id}/heart-rate?moderate_pct=120",
-                             headers=campus.auth("t1")).status_code == 422
+    assert (
+        campus.client.get(
+            f"/api/lessons/{lesson.id}/heart-rate?moderate_pct=120", headers=campus.auth("t1")
+        ).status_code
+        == 422
+    )
 
 
 def test_gateway_settings_set_the_default_threshold(tmp_path: Path) -> None:
@@ -107,13 +128,16 @@ def test_analytics_reads_are_audited_per_student(campus: Campus) -> None:
     entries = campus.gateway.audit.entries(user_id="h1")
     assert sorted(e.subject_id for e in entries) == ["s1", "s2"]  # s3 has no heart rate
     assert {(e.action, e.subject_type, e.detail) for e in entries} == {
-        ("read_heart_rate_analytics", "student_heart_rate", f"lesson={lesson.id}")}
+        ("read_heart_rate_analytics", "student_heart_rate", f"lesson={lesson.id}")
+    }
 
 
 def open_lesson(campus: Campus, teacher: str = "t1") -> str:
-    r = campus.client.post("/api/lessons", headers=campus.auth(teacher),
-                           json={"class_id": "5a", "assignments": {"hr-1": "s1", "rope-1": "s1",
-                                                                   "hr-2": "s2"}})
+    r = campus.client.post(
+        "/api/lessons",
+        headers=campus.auth(teacher),
+        json={"class_id": "5a", "assignments": {"hr-1": "s1", "rope-1": "s1", "hr-2": "s2"}},
+    )
     assert r.status_code == 201, r.text
     lesson_id: str = r.json()["id"]
     return lesson_id
@@ -128,9 +152,12 @@ def live(campus: Campus, lesson_id: str, user: str = "t1") -> dict[str, Any]:
 def test_live_view_from_the_listener(campus: Campus) -> None:
     lesson_id = open_lesson(campus)
     t = now()
-    campus.feed(hr("hr-1", 1, t, 120), hr("hr-1", 2, t + timedelta(seconds=1), 150),
-                reading("rope-1", 1, t, "rope_count", 42, "count", DeviceKind.JUMP_ROPE),
-                hr("hr-9", 1, t, 99))  # unassigned band: ignored
+    campus.feed(
+        hr("hr-1", 1, t, 120),
+        hr("hr-1", 2, t + timedelta(seconds=1), 150),
+        reading("rope-1", 1, t, "rope_count", 42, "count", DeviceKind.JUMP_ROPE),
+        hr("hr-9", 1, t, 99),
+    )  # unassigned band: ignored
     campus.feed(hr("hr-1", 1, t, 120))  # a late redelivery must not go back in time
     shown = live(campus, lesson_id)
     s1 = shown["s1"]
@@ -148,7 +175,8 @@ def test_live_view_from_the_listener(campus: Campus) -> None:
 
 def test_live_view_says_when_it_answered_so_ages_need_no_browser_clock(campus: Campus) -> None:
     lesson_id = campus.gateway.roster.start_lesson(
-        "5a", "t1", LessonKind.LESSON, {"hr-1": "s1"}, at=now() - timedelta(minutes=5)).id
+        "5a", "t1", LessonKind.LESSON, {"hr-1": "s1"}, at=now() - timedelta(minutes=5)
+    ).id
     t = now() - timedelta(seconds=30)  # a band that stopped sending half a minute ago
     campus.feed(hr("hr-1", 1, t, 120))
     before = now()
@@ -171,8 +199,11 @@ def test_live_view_is_rebuilt_from_the_store_after_a_restart(tmp_path: Path) -> 
         campus = Campus(gateway, client, tokens)
         lesson_id = open_lesson(campus)
         t = now()
-        campus.feed(hr("hr-1", 1, t, 120), hr("hr-1", 2, t + timedelta(seconds=1), 165),
-                    rope_result("rope-1", 1, t, 88))
+        campus.feed(
+            hr("hr-1", 1, t, 120),
+            hr("hr-1", 2, t + timedelta(seconds=1), 165),
+            rope_result("rope-1", 1, t, 88),
+        )
         before = live(campus, lesson_id)
     gateway.store.close()
     restarted = build_campus(tmp_path)  # same files, empty memory
@@ -203,8 +234,9 @@ def test_lesson_roles(campus: Campus, path: str) -> None:
     assert campus.client.get(url, headers=campus.auth("t2")).status_code == 403
     assert campus.client.get(url, headers=campus.auth("h1")).status_code == 200
     assert campus.client.get(url, headers=campus.auth("t1")).status_code == 200
-    assert campus.client.get("/api/lessons/nope/" + path,
-                             headers=campus.auth("t1")).status_code == 404
+    assert (
+        campus.client.get("/api/lessons/nope/" + path, headers=campus.auth("t1")).status_code == 404
+    )
 
 
 def test_a_substitute_sees_their_lesson_without_names(campus: Campus) -> None:
@@ -222,13 +254,25 @@ def test_analytics_figures_are_rounded_to_one_decimal(campus: Campus) -> None:
     roster.end_lesson(lesson.id, at=START + timedelta(minutes=10))
     offsets = [0, 3, 10, 17, 23, 31, 37, 44]
     bpms = [131, 137, 149, 152, 133, 121, 158, 127]
-    campus.gateway.store.write([hr("hr-1", i, START + timedelta(seconds=s), b)
-                                for i, (s, b) in enumerate(zip(offsets, bpms, strict=True))])
+    campus.gateway.store.write(
+        [
+            hr("hr-1", i, START + timedelta(seconds=s), b)
+            for i, (s, b) in enumerate(zip(offsets, bpms, strict=True))
+        ]
+    )
     body = analytics(campus, lesson.id, query="?moderate_pct=66.7")
     s1 = body["students"][0]
-    shown = [s1["hr_max_bpm"], s1["threshold_bpm"], s1["measured_s"], s1["at_or_above_s"],
-             s1["density_pct"], s1["mean_bpm"], *s1["zone_s"].values(),
-             body["group"]["density_pct"], body["group"]["mean_bpm"]]
+    shown = [
+        s1["hr_max_bpm"],
+        s1["threshold_bpm"],
+        s1["measured_s"],
+        s1["at_or_above_s"],
+        s1["density_pct"],
+        s1["mean_bpm"],
+        *s1["zone_s"].values(),
+        body["group"]["density_pct"],
+        body["group"]["mean_bpm"],
+    ]
     assert all(x == round(x, 1) for x in shown), shown
     # The exact figures (the same analysis, unrounded) are not round, so the check above
     # has something to catch, and the shown ones are them to a tenth.
@@ -236,10 +280,12 @@ def test_analytics_figures_are_rounded_to_one_decimal(campus: Campus) -> None:
 
     student = roster.student("s1")
     assert student is not None
-    exact = student_heart_rate([(START + timedelta(seconds=s), float(b))
-                                for s, b in zip(offsets, bpms, strict=True)],
-                               student.age_on(START.date()), campus.gateway.settings.heart_rate,
-                               66.7)
+    exact = student_heart_rate(
+        [(START + timedelta(seconds=s), float(b)) for s, b in zip(offsets, bpms, strict=True)],
+        student.age_on(START.date()),
+        campus.gateway.settings.heart_rate,
+        66.7,
+    )
     assert exact.density_pct is not None and exact.mean_bpm is not None
     assert exact.mean_bpm != round(exact.mean_bpm, 1)
     assert exact.density_pct != round(exact.density_pct, 1)

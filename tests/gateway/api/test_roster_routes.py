@@ -14,17 +14,22 @@ def post(campus: Campus, url: str, user: str = "it1", **kw: Any) -> Any:
 
 
 def import_csv(campus: Campus, text: str) -> Any:
-    return campus.client.post("/api/roster/import", content=text.encode(),
-                              headers={**campus.auth("it1"), "Content-Type": "text/csv"})
+    return campus.client.post(
+        "/api/roster/import",
+        content=text.encode(),
+        headers={**campus.auth("it1"), "Content-Type": "text/csv"},
+    )
 
 
 HEADER = "student_id,name,sex,birth_date,class_id,card_id\n"
 
 
 def test_import_is_all_or_nothing_and_names_every_bad_row(campus: Campus) -> None:
-    text = HEADER + ("n1,New One,M,2015-02-01,5a,card-n1\n"
-                     "n2,New Two,F,2015-13-01,5a,\n"
-                     "n3,New Three,x,2015-03-01,5z,\n")
+    text = HEADER + (
+        "n1,New One,M,2015-02-01,5a,card-n1\n"
+        "n2,New Two,F,2015-13-01,5a,\n"
+        "n3,New Three,x,2015-03-01,5z,\n"
+    )
     r = import_csv(campus, text)
     assert r.status_code == 422
     detail = r.json()["detail"]
@@ -36,9 +41,15 @@ def test_import_is_all_or_nothing_and_names_every_bad_row(campus: Campus) -> Non
 
 
 def test_import_accepts_both_sex_spellings(campus: Campus) -> None:
-    text = "\ufeff" + HEADER + ("n1,One,male,2015-02-01,5a,card-n1\n"
-                                "n2,Two,Female,2015-02-01,5a,\n"
-                                "n3,Three,f,2015-02-01,5b,\n")
+    text = (
+        "\ufeff"
+        + HEADER
+        + (
+            "n1,One,male,2015-02-01,5a,card-n1\n"
+            "n2,Two,Female,2015-02-01,5a,\n"
+            "n3,Three,f,2015-02-01,5b,\n"
+        )
+    )
     r = import_csv(campus, text)
     assert r.status_code == 200, r.text
     assert r.json() == {"imported": 3, "encoding": "utf-8"}
@@ -60,16 +71,18 @@ def test_a_student_may_have_several_enrolled_ids(campus: Campus) -> None:
     r = import_csv(campus, HEADER + "n1,One,M,2015-02-01,5a,C-0000C001;f-0000f001 S-0000A001\n")
     assert r.status_code == 200, r.text
     roster = campus.gateway.roster
-    assert [roster.student_for_card(c) for c in ("C-0000C001", "F-0000F001", "S-0000A001")] \
-        == ["n1"] * 3
+    assert [roster.student_for_card(c) for c in ("C-0000C001", "F-0000F001", "S-0000A001")] == [
+        "n1"
+    ] * 3
     r = campus.client.get("/api/students/n1/cards", headers=campus.auth("it1"))
-    assert r.json() == {"student_id": "n1",
-                        "card_ids": ["C-0000C001", "F-0000F001", "S-0000A001"]}
+    assert r.json() == {"student_id": "n1", "card_ids": ["C-0000C001", "F-0000F001", "S-0000A001"]}
 
 
 def test_an_id_enrolled_twice_or_malformed_is_named(campus: Campus) -> None:
-    r = import_csv(campus, HEADER + ("n1,One,M,2015-02-01,5a,C-0000C001\n"
-                                     "n2,Two,F,2015-02-01,5a,C-0000C001;bad/id\n"))
+    r = import_csv(
+        campus,
+        HEADER + ("n1,One,M,2015-02-01,5a,C-0000C001\nn2,Two,F,2015-02-01,5a,C-0000C001;bad/id\n"),
+    )
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert "row 3, column card_id: 'C-0000C001' is also enrolled on row 2" in detail
@@ -95,25 +108,39 @@ def test_campus_it_enrols_and_withdraws_cards(campus: Campus) -> None:
     assert r.status_code == 404
     # Enrolment is campus IT's job.
     for who in ("t1", "h1"):
-        r = campus.client.post("/api/students/s1/cards", json={"card_id": "C-2"},
-                               headers=campus.auth(who))
+        r = campus.client.post(
+            "/api/students/s1/cards", json={"card_id": "C-2"}, headers=campus.auth(who)
+        )
         assert r.status_code == 403
 
 
 def test_existing_class_is_a_conflict_and_patch_keeps_other_fields(campus: Campus) -> None:
-    r = post(campus, "/api/classes", json={"id": "5a", "school": SCHOOL, "name": "Renamed",
-                                           "grade": "5"})
+    r = post(
+        campus, "/api/classes", json={"id": "5a", "school": SCHOOL, "name": "Renamed", "grade": "5"}
+    )
     assert r.status_code == 409 and "PATCH /api/classes/5a" in r.json()["detail"]
     roster = campus.gateway.roster
-    assert roster.class_of("5a") == {"id": "5a", "school": SCHOOL, "name": "Class 5A",
-                                     "grade": "5", "pe_teacher_id": "t1"}
-    r = campus.client.patch("/api/classes/5a", json={"name": "Class 5A (blue)"},
-                            headers=campus.auth("it1"))
+    assert roster.class_of("5a") == {
+        "id": "5a",
+        "school": SCHOOL,
+        "name": "Class 5A",
+        "grade": "5",
+        "pe_teacher_id": "t1",
+    }
+    r = campus.client.patch(
+        "/api/classes/5a", json={"name": "Class 5A (blue)"}, headers=campus.auth("it1")
+    )
     assert r.status_code == 200, r.text
-    assert r.json() == {"id": "5a", "school": SCHOOL, "name": "Class 5A (blue)", "grade": "5",
-                        "pe_teacher_id": "t1"}
-    r = campus.client.patch("/api/classes/5a", json={"pe_teacher_id": "t2"},
-                            headers=campus.auth("it1"))
+    assert r.json() == {
+        "id": "5a",
+        "school": SCHOOL,
+        "name": "Class 5A (blue)",
+        "grade": "5",
+        "pe_teacher_id": "t1",
+    }
+    r = campus.client.patch(
+        "/api/classes/5a", json={"pe_teacher_id": "t2"}, headers=campus.auth("it1")
+    )
     assert r.json()["pe_teacher_id"] == "t2" and r.json()["name"] == "Class 5A (blue)"
     r = campus.client.patch("/api/classes/nope", json={"name": "x"}, headers=campus.auth("it1"))
     assert r.status_code == 404
@@ -122,20 +149,36 @@ def test_existing_class_is_a_conflict_and_patch_keeps_other_fields(campus: Campu
 
 
 def test_new_class_created(campus: Campus) -> None:
-    r = post(campus, "/api/classes", json={"id": "u1", "school": SCHOOL, "name": "Univ 1",
-                                           "grade": "univ_1_2", "pe_teacher_id": "t2"})
+    r = post(
+        campus,
+        "/api/classes",
+        json={
+            "id": "u1",
+            "school": SCHOOL,
+            "name": "Univ 1",
+            "grade": "univ_1_2",
+            "pe_teacher_id": "t2",
+        },
+    )
     assert r.status_code == 201, r.text
     assert campus.gateway.roster.class_of("u1") == {
-        "id": "u1", "school": SCHOOL, "name": "Univ 1", "grade": "univ_1_2",
-        "pe_teacher_id": "t2"}
+        "id": "u1",
+        "school": SCHOOL,
+        "name": "Univ 1",
+        "grade": "univ_1_2",
+        "pe_teacher_id": "t2",
+    }
 
 
-@pytest.mark.parametrize(("field", "value", "says"), [
-    ("grade", "13", "'13' is not one of 1, 2"),
-    ("grade", "grade5", "'grade5' is not one of"),
-    ("pe_teacher_id", "ghost", "no user 'ghost'"),
-    ("pe_teacher_id", "h1", "role health_staff, not pe_teacher"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("grade", "13", "'13' is not one of 1, 2"),
+        ("grade", "grade5", "'grade5' is not one of"),
+        ("pe_teacher_id", "ghost", "no user 'ghost'"),
+        ("pe_teacher_id", "h1", "role health_staff, not pe_teacher"),
+    ],
+)
 def test_class_fields_are_checked(campus: Campus, field: str, value: str, says: str) -> None:
     body = {"id": "6a", "school": SCHOOL, "name": "Class 6A", "grade": "6", field: value}
     r = post(campus, "/api/classes", json=body)
@@ -146,8 +189,11 @@ def test_class_fields_are_checked(campus: Campus, field: str, value: str, says: 
 
 
 def import_bytes(campus: Campus, data: bytes) -> Any:
-    return campus.client.post("/api/roster/import", content=data,
-                              headers={**campus.auth("it1"), "Content-Type": "text/csv"})
+    return campus.client.post(
+        "/api/roster/import",
+        content=data,
+        headers={**campus.auth("it1"), "Content-Type": "text/csv"},
+    )
 
 
 def test_import_reads_gbk_as_excel_on_chinese_windows_saves_it(campus: Campus) -> None:
@@ -175,10 +221,19 @@ def test_classes_list_what_each_role_may_see(campus: Campus) -> None:
 
     assert ids("t1") == ["5a"] and ids("t2") == ["5b"]
     assert ids("h1") == ["5a", "5b"] and ids("it1") == ["5a", "5b"]
-    [five_a] = [c for c in campus.client.get("/api/classes", headers=campus.auth("it1")).json()
-                if c["id"] == "5a"]
-    assert five_a == {"id": "5a", "school": SCHOOL, "name": "Class 5A", "grade": "5",
-                      "pe_teacher_id": "t1", "students": 3}
+    [five_a] = [
+        c
+        for c in campus.client.get("/api/classes", headers=campus.auth("it1")).json()
+        if c["id"] == "5a"
+    ]
+    assert five_a == {
+        "id": "5a",
+        "school": SCHOOL,
+        "name": "Class 5A",
+        "grade": "5",
+        "pe_teacher_id": "t1",
+        "students": 3,
+    }
     assert campus.client.get("/api/classes").status_code == 401
 
 
@@ -191,15 +246,21 @@ def students(campus: Campus, user: str, class_id: str = "5a") -> Any:
 def test_class_students_names_only_where_the_role_allows(campus: Campus) -> None:
     named = students(campus, "t1")
     assert [s["id"] for s in named] == ["s1", "s2", "s3"]
-    assert named[0] == {"id": "s1", "class_id": "5a", "name": "王小明", "sex": "M",
-                        "birth_date": "2015-03-01"}
+    assert named[0] == {
+        "id": "s1",
+        "class_id": "5a",
+        "name": "王小明",
+        "sex": "M",
+        "birth_date": "2015-03-01",
+    }
     assert students(campus, "h1")[1]["name"] == "李小红"
     # Campus IT and a teacher covering the class: pseudonymous ids, enough to assign devices.
     for user in ("it1", "t2"):
         shown = students(campus, user)
         assert [s["id"] for s in shown] == ["s1", "s2", "s3"]
-        assert all(s["name"] is None and s["sex"] is None and s["birth_date"] is None
-                   for s in shown)
+        assert all(
+            s["name"] is None and s["sex"] is None and s["birth_date"] is None for s in shown
+        )
     r = campus.client.get("/api/classes/nope/students", headers=campus.auth("h1"))
     assert r.status_code == 404
 
@@ -209,15 +270,19 @@ def test_class_student_reads_with_names_are_audited(campus: Campus) -> None:
     students(campus, "it1")
     entries = campus.gateway.audit.entries()
     assert sorted((e.user_id, e.action, e.subject_id, e.detail) for e in entries) == [
-        ("t1", "read_class_roster", sid, "class=5a") for sid in ("s1", "s2", "s3")]
+        ("t1", "read_class_roster", sid, "class=5a") for sid in ("s1", "s2", "s3")
+    ]
 
 
-@pytest.mark.parametrize("body", [
-    # A bare carriage return (an old Mac export) once tripped the csv module: now a line end.
-    (HEADER + "n1,One,M,2015-02-01,5a,\rn2,Two,F,2015-02-01,5a,\r").encode(),
-    # One field beyond the csv module's limit: a 422 naming the line, not a 500.
-    (HEADER + "n1," + "x" * 200_000 + ",M,2015-02-01,5a,\n").encode(),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A bare carriage return (an old Mac export) once tripped the csv module: now a line end.
+        (HEADER + "n1,One,M,2015-02-01,5a,\rn2,Two,F,2015-02-01,5a,\r").encode(),
+        # One field beyond the csv module's limit: a 422 naming the line, not a 500.
+        (HEADER + "n1," + "x" * 200_000 + ",M,2015-02-01,5a,\n").encode(),
+    ],
+)
 def test_awkward_csv_is_imported_or_refused_never_a_500(campus: Campus, body: bytes) -> None:
     r = import_bytes(campus, body)
     assert r.status_code in (200, 422), r.text

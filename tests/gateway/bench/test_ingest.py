@@ -16,16 +16,39 @@ pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 def test_short_ingest_bench(capsys: pytest.CaptureFixture[str]) -> None:
     if find_mosquitto() is None:
         missing("mosquitto")
-    rc = main(["bench", "ingest", "--seconds", "1", "--rounds", "1", "--publishers", "1",
-               "--devices", "5", "--json"])
+    rc = main(
+        [
+            "bench",
+            "ingest",
+            "--seconds",
+            "1",
+            "--rounds",
+            "1",
+            "--publishers",
+            "1",
+            "--devices",
+            "5",
+            "--json",
+        ]
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert rc == 0
     result = json.loads(out[-1])
-    assert {"baseline_rate_per_s", "rate_per_s", "ratio", "published", "stored", "lost",
-            "duplicates_stored", "rss_mb_start", "rss_mb_end"} <= set(result)
+    assert {
+        "baseline_rate_per_s",
+        "rate_per_s",
+        "ratio",
+        "published",
+        "stored",
+        "lost",
+        "duplicates_stored",
+        "rss_mb_start",
+        "rss_mb_end",
+    } <= set(result)
     assert result["published"] > 100 and result["stored"] == result["published"]
     assert result["lost"] == 0 and result["duplicates_stored"] == 0
     assert result["baseline_rate_per_s"] > 0 and result["rate_per_s"] > 0
-    assert result["ratio"] == pytest.approx(result["rate_per_s"] / result["baseline_rate_per_s"],
-                                            abs=0.001)
+    assert result["ratio"] == pytest.approx(
+        result["rate_per_s"] / result["baseline_rate_per_s"], abs=0.001
+    )
     assert result["rss_mb_start"] > 0 and result["rss_mb_end"] > 0

@@ -41,10 +41,19 @@ def start_chromium(profile: Path) -> Any:
         pytest.skip(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = str(chromium)
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                "--window-size=1280,900", f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
     # The driver is given by path, so selenium never looks one up or downloads one.
     return webdriver.Chrome(service=Service(executable_path=str(driver)), options=options)
@@ -61,50 +70,96 @@ class Publisher:
         self.seq += 1
         return self.seq
 
-    def heart_rate(self, device: str, bpm: float, at: datetime | None = None
-                   ) -> tuple[str, bytes]:
-        body = {"v": 1, "device_id": device, "kind": "hr_band", "seq": self._next(),
-                "ts": (at or datetime.now(UTC)).isoformat(), "time_quality": "synced",
-                "readings": [{"metric": "heart_rate", "value": bpm, "unit": "bpm"}]}
+    def heart_rate(self, device: str, bpm: float, at: datetime | None = None) -> tuple[str, bytes]:
+        body = {
+            "v": 1,
+            "device_id": device,
+            "kind": "hr_band",
+            "seq": self._next(),
+            "ts": (at or datetime.now(UTC)).isoformat(),
+            "time_quality": "synced",
+            "readings": [{"metric": "heart_rate", "value": bpm, "unit": "bpm"}],
+        }
         return f"campus/{self.school}/hr_band/{device}/reading", json.dumps(body).encode()
 
-    def event(self, kind: str, device: str, event_type: str,
-              readings: list[tuple[str, float, str]],
-              attributes: dict[str, str | int]) -> tuple[str, bytes]:
-        body = {"v": 1, "device_id": device, "kind": kind, "seq": self._next(),
-                "ts": datetime.now(UTC).isoformat(), "time_quality": "synced",
-                "event": {"type": event_type,
-                          "readings": [{"metric": m, "value": v, "unit": u}
-                                       for m, v, u in readings],
-                          "attributes": attributes}}
+    def event(
+        self,
+        kind: str,
+        device: str,
+        event_type: str,
+        readings: list[tuple[str, float, str]],
+        attributes: dict[str, str | int],
+    ) -> tuple[str, bytes]:
+        body = {
+            "v": 1,
+            "device_id": device,
+            "kind": kind,
+            "seq": self._next(),
+            "ts": datetime.now(UTC).isoformat(),
+            "time_quality": "synced",
+            "event": {
+                "type": event_type,
+                "readings": [{"metric": m, "value": v, "unit": u} for m, v, u in readings],
+                "attributes": attributes,
+            },
+        }
         return f"campus/{self.school}/{kind}/{device}/event", json.dumps(body).encode()
 
     def rope_result(self, device: str, count: int) -> tuple[str, bytes]:
-        return self.event("jump_rope", device, "rope_result",
-                          [("rope_count", count, "count"), ("rope_elapsed", 60, "s")],
-                          {"mode": "countdown_time", "set_value": 60})
+        return self.event(
+            "jump_rope",
+            device,
+            "rope_result",
+            [("rope_count", count, "count"), ("rope_elapsed", 60, "s")],
+            {"mode": "countdown_time", "set_value": 60},
+        )
 
     def gate_pass(self, device: str, card_id: str, temperature_c: float) -> tuple[str, bytes]:
-        return self.event("temp_gate", device, "gate_pass",
-                          [("body_temperature", temperature_c, "degC")],
-                          {"card_id": card_id, "site": "forehead"})
+        return self.event(
+            "temp_gate",
+            device,
+            "gate_pass",
+            [("body_temperature", temperature_c, "degC")],
+            {"card_id": card_id, "site": "forehead"},
+        )
 
-    def vision_screening(self, device: str, card_id: str, left: float, right: float,
-                         se_left: float, se_right: float) -> tuple[str, bytes]:
-        return self.event("vision_screener", device, "vision_screening",
-                          [("acuity_uncorrected_left", left, "acuity_5pt"),
-                           ("acuity_uncorrected_right", right, "acuity_5pt"),
-                           ("spherical_equivalent_left", se_left, "D"),
-                           ("spherical_equivalent_right", se_right, "D")],
-                          {"card_id": card_id})
+    def vision_screening(
+        self, device: str, card_id: str, left: float, right: float, se_left: float, se_right: float
+    ) -> tuple[str, bytes]:
+        return self.event(
+            "vision_screener",
+            device,
+            "vision_screening",
+            [
+                ("acuity_uncorrected_left", left, "acuity_5pt"),
+                ("acuity_uncorrected_right", right, "acuity_5pt"),
+                ("spherical_equivalent_left", se_left, "D"),
+                ("spherical_equivalent_right", se_right, "D"),
+            ],
+            {"card_id": card_id},
+        )
 
-    def status(self, kind: str, device: str, state: str, battery_pct: float | None,
-               firmware: str, model_versions: dict[str, str] | None = None, *,
-               stopped: bool = False, detail: str | None = None,
-               edge_id: str | None = None) -> tuple[str, bytes]:
-        body: dict[str, object] = {"v": 1, "device_id": device, "kind": kind, "state": state,
-                                   "firmware": firmware,
-                                   "model_versions": model_versions or {}}
+    def status(
+        self,
+        kind: str,
+        device: str,
+        state: str,
+        battery_pct: float | None,
+        firmware: str,
+        model_versions: dict[str, str] | None = None,
+        *,
+        stopped: bool = False,
+        detail: str | None = None,
+        edge_id: str | None = None,
+    ) -> tuple[str, bytes]:
+        body: dict[str, object] = {
+            "v": 1,
+            "device_id": device,
+            "kind": kind,
+            "state": state,
+            "firmware": firmware,
+            "model_versions": model_versions or {},
+        }
         if battery_pct is not None:
             body["battery_pct"] = battery_pct
         if stopped:
@@ -129,4 +184,3 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
-

@@ -51,46 +51,64 @@ class Site:
     shots: Path
 
 
-def seeded_gateway(tmp: Path, school: str, mqtt: MqttSettings, **settings: Any
-                   ) -> tuple[Gateway, dict[str, str]]:
+def seeded_gateway(
+    tmp: Path, school: str, mqtt: MqttSettings, **settings: Any
+) -> tuple[Gateway, dict[str, str]]:
     """A gateway for *school* with its own stores in *tmp*, seeded as the demo is."""
-    gateway = Gateway(GatewaySettings(
-        store_url=f"sqlite:///{tmp / 'readings.db'}", state_db=tmp / "state.db", api_port=0,
-        ingest=IngestSettings(school=school, client_id=f"gw-{school}"), **settings), mqtt)
+    gateway = Gateway(
+        GatewaySettings(
+            store_url=f"sqlite:///{tmp / 'readings.db'}",
+            state_db=tmp / "state.db",
+            api_port=0,
+            ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+            **settings,
+        ),
+        mqtt,
+    )
     return gateway, seed(gateway, STUDENTS)
 
 
 @pytest.fixture(scope="module")
-def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
+def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("dashboard")
     school = unique_school()
     mqtt = mqtt_settings_for(mosquitto)
     gateway, tokens = seeded_gateway(tmp, school, mqtt)
     # A fitness test earlier in the day, with its own ropes, so that results can be shown.
-    gateway.roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.FITNESS_TEST,
-                                {"trope-01": "S0001", "trope-02": "S0002"},
-                                at=datetime.now(UTC) - timedelta(minutes=30),
-                                lesson_id="demo-test")
+    gateway.roster.start_lesson(
+        CLASS_ID,
+        "teacher.demo",
+        LessonKind.FITNESS_TEST,
+        {"trope-01": "S0001", "trope-02": "S0002"},
+        at=datetime.now(UTC) - timedelta(minutes=30),
+        lesson_id="demo-test",
+    )
     gateway.start()
     api = serve_api(gateway)
     messages = Publisher(school)
     try:
         assert gateway.ingest.connected.wait(15), "gateway did not connect to Mosquitto"
         batch = [messages.heart_rate(f"hr-{i:02d}", 100 + 10 * i) for i in range(1, 4)]
-        batch += [messages.rope_result("rope-01", 88), messages.rope_result("trope-01", 150),
-                  messages.rope_result("trope-02", 60)]
+        batch += [
+            messages.rope_result("rope-01", 88),
+            messages.rope_result("trope-01", 150),
+            messages.rope_result("trope-02", 60),
+        ]
         batch += [
             messages.status("hr_band", "hr-01", "online", 85, "hr-1.4.2"),
             messages.status("hr_band", "hr-02", "online", 9, "hr-1.4.2"),
             messages.status("hr_band", "hr-03", "offline", 60, "hr-1.4.1"),
-            messages.status("edge", "edge-pe-1", "online", None, "edge-0.3.0",
-                            {"pose": "blazepose-full-1.0"}),
+            messages.status(
+                "edge", "edge-pe-1", "online", None, "edge-0.3.0", {"pose": "blazepose-full-1.0"}
+            ),
         ]
         publish_all(mqtt, batch)
         stats = gateway.ingest.stats
-        wait_for(lambda: stats["stored"] + stats["statuses"] >= len(batch), 20,
-                 "the seeded messages to be committed")
+        wait_for(
+            lambda: stats["stored"] + stats["statuses"] >= len(batch),
+            20,
+            "the seeded messages to be committed",
+        )
         shots = Path(os.environ.get("CAMPUSEDGE_DASHBOARD_SCREENSHOTS") or tmp / "shots")
         shots.mkdir(parents=True, exist_ok=True)
         yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots)
@@ -126,9 +144,12 @@ def rows(browser: Any, selector: str) -> dict[str, dict[str, str]]:
 
 
 def text_of(browser: Any, element_id: str) -> str:
-    return str(browser.execute_script(
-        "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
-        element_id))
+    return str(
+        browser.execute_script(
+            "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
+            element_id,
+        )
+    )
 
 
 def click(browser: Any, selector: str) -> None:
@@ -168,8 +189,9 @@ def sign_in(browser: Any, site: Site, role: str) -> None:
     open_page(browser, site)
     browser.find_element(By.ID, "token").send_keys(site.tokens[role])
     click(browser, "#sign-in-form button[type=submit]")
-    wait_for(lambda: browser.find_element(By.ID, "who").is_displayed(), PATIENCE_S,
-             f"{role} signed in")
+    wait_for(
+        lambda: browser.find_element(By.ID, "who").is_displayed(), PATIENCE_S, f"{role} signed in"
+    )
 
 
 def visible_panels(browser: Any) -> set[str]:
@@ -184,8 +206,7 @@ def test_an_unknown_token_is_refused_with_a_message(browser: Any, site: Site) ->
     open_page(browser, site)
     browser.find_element(By.ID, "token").send_keys("not-a-token")
     click(browser, "#sign-in-form button[type=submit]")
-    wait_for(lambda: "unknown or revoked" in text_of(browser, "message"), PATIENCE_S,
-             "the refusal")
+    wait_for(lambda: "unknown or revoked" in text_of(browser, "message"), PATIENCE_S, "the refusal")
     assert browser.find_element(By.ID, "sign-in").is_displayed()
     assert visible_panels(browser) == set()
     assert browser.execute_script("return sessionStorage.length") == 0
@@ -197,8 +218,11 @@ def test_sign_out_forgets_the_token(browser: Any, site: Site) -> None:
     sign_in(browser, site, "pe_teacher")
     assert browser.execute_script("return sessionStorage.getItem('campusedge.token')")
     click(browser, "#sign-out")
-    wait_for(lambda: browser.find_element(By.ID, "sign-in").is_displayed(), PATIENCE_S,
-             "the sign-in form")
+    wait_for(
+        lambda: browser.find_element(By.ID, "sign-in").is_displayed(),
+        PATIENCE_S,
+        "the sign-in form",
+    )
     assert browser.execute_script("return sessionStorage.length") == 0
     assert visible_panels(browser) == set()
 
@@ -207,8 +231,11 @@ def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: 
     sign_in(browser, site, "campus_it")
     assert visible_panels(browser) == {"fleet-panel"}
     assert "Campus IT (campus it)" in text_of(browser, "who")
-    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
-                     and len(r) >= 5 and r, PATIENCE_S, "device rows")
+    fleet = wait_for(
+        lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and len(r) >= 5 and r,
+        PATIENCE_S,
+        "device rows",
+    )
     assert "offline" in fleet["hr-03"]["cls"].split()
     assert "low-battery" in fleet["hr-02"]["cls"].split()
     assert fleet["hr-01"]["cls"] == ""
@@ -222,20 +249,35 @@ def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: 
     browser.save_screenshot(str(site.shots / "campus_it.png"))
 
 
-def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any,
-                                                                  site: Site) -> None:
+def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any, site: Site) -> None:
     box_stopped = "rope-s" + uuid.uuid4().hex[:4]
     link_lost = "rope-l" + uuid.uuid4().hex[:4]
-    site.publish([
-        site.messages.status("jump_rope", box_stopped, "offline", 70, "rope-2.0",
-                             stopped=True, detail="box stopped"),
-        site.messages.status("jump_rope", link_lost, "offline", 70, "rope-2.0",
-                             detail="serial port closed"),
-    ])
+    site.publish(
+        [
+            site.messages.status(
+                "jump_rope",
+                box_stopped,
+                "offline",
+                70,
+                "rope-2.0",
+                stopped=True,
+                detail="box stopped",
+            ),
+            site.messages.status(
+                "jump_rope", link_lost, "offline", 70, "rope-2.0", detail="serial port closed"
+            ),
+        ]
+    )
     sign_in(browser, site, "campus_it")
-    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
-                     and {box_stopped, link_lost} <= set(r) and r, PATIENCE_S,
-                     "the two ropes' rows")
+    fleet = wait_for(
+        lambda: (
+            (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+            and {box_stopped, link_lost} <= set(r)
+            and r
+        ),
+        PATIENCE_S,
+        "the two ropes' rows",
+    )
     stopped, lost = fleet[box_stopped], fleet[link_lost]
     assert stopped["cls"].split() == ["stopped"]
     assert "stopped" in stopped["text"] and "offline" not in stopped["text"]
@@ -249,28 +291,40 @@ def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any,
     assert order.index(link_lost) < order.index(box_stopped)
     summary = text_of(browser, "fleet-summary")
     assert "stopped on purpose" in summary
-    problems = [k for k, r in fleet.items() if {"offline", "stale", "low-battery"}
-                & set(r["cls"].split())]
+    problems = [
+        k for k, r in fleet.items() if {"offline", "stale", "low-battery"} & set(r["cls"].split())
+    ]
     assert box_stopped not in problems and link_lost in problems
     assert f"{len(problems)} needing attention" in summary
 
 
-def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any,
-                                                                  site: Site) -> None:
+def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any, site: Site) -> None:
     box = "box-" + uuid.uuid4().hex[:6]
     rope = "rope-b" + uuid.uuid4().hex[:4]
-    site.publish([site.messages.status("edge", box, "online", None, "edge-0.3.0"),
-                  site.messages.status("jump_rope", rope, "online", 80, "rope-2.0",
-                                       edge_id=box)])
-    wait_for(lambda: (d := site.gateway.devices.get(rope)) is not None and d.edge_id == box,
-             PATIENCE_S, "the rope's status")
+    site.publish(
+        [
+            site.messages.status("edge", box, "online", None, "edge-0.3.0"),
+            site.messages.status("jump_rope", rope, "online", 80, "rope-2.0", edge_id=box),
+        ]
+    )
+    wait_for(
+        lambda: (d := site.gateway.devices.get(rope)) is not None and d.edge_id == box,
+        PATIENCE_S,
+        "the rope's status",
+    )
     # The box's connection dies: the broker publishes its last will, for the box alone.
     site.publish([site.messages.status("edge", box, "offline", None, "edge-0.3.0")])
-    wait_for(lambda: (d := site.gateway.devices.get(box)) is not None and d.state == "offline",
-             PATIENCE_S, "the box's last will")
+    wait_for(
+        lambda: (d := site.gateway.devices.get(box)) is not None and d.state == "offline",
+        PATIENCE_S,
+        "the box's last will",
+    )
     sign_in(browser, site, "campus_it")
-    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
-                     and rope in r and r, PATIENCE_S, "the rope's row")
+    fleet = wait_for(
+        lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and rope in r and r,
+        PATIENCE_S,
+        "the rope's row",
+    )
     row = fleet[rope]
     assert "box-offline" in row["cls"].split()
     assert "unknown" in row["text"] and "box offline" in row["text"]
@@ -278,19 +332,31 @@ def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any,
     assert "online" not in row["text"].replace(f"via {box} (offline)", "")
 
 
-def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(browser: Any,
-                                                                    site: Site) -> None:
+def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(
+    browser: Any, site: Site
+) -> None:
     rope = "rope-u" + uuid.uuid4().hex[:4]
     gate = "gate-c" + uuid.uuid4().hex[:4]
-    site.publish([  # as an agent before the fix reported a rope (uptime vs wall clock)
-        site.messages.status("jump_rope", rope, "online", 70, "rope-2.0",
-                             detail="clock offset +1795355161.674 s"),
-        site.messages.status("temp_gate", gate, "online", None, "tg-1.0",
-                             detail="clock offset -3.250 s"),
-    ])
+    site.publish(
+        [  # as an agent before the fix reported a rope (uptime vs wall clock)
+            site.messages.status(
+                "jump_rope", rope, "online", 70, "rope-2.0", detail="clock offset +1795355161.674 s"
+            ),
+            site.messages.status(
+                "temp_gate", gate, "online", None, "tg-1.0", detail="clock offset -3.250 s"
+            ),
+        ]
+    )
     sign_in(browser, site, "campus_it")
-    fleet = wait_for(lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]"))
-                     and {rope, gate} <= set(r) and r, PATIENCE_S, "the rope and the gate")
+    fleet = wait_for(
+        lambda: (
+            (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+            and {rope, gate} <= set(r)
+            and r
+        ),
+        PATIENCE_S,
+        "the rope and the gate",
+    )
     assert "clock offset" not in fleet[rope]["text"]
     assert "1795355161" not in fleet[rope]["text"]
     assert "clock offset -3.250 s" in fleet[gate]["text"]  # a real clock, really off
@@ -304,8 +370,7 @@ def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site
     choose(browser, "lesson-select", "demo-lesson")
 
     def live(student: str) -> str:
-        return rows(browser, "#live-table tbody tr[data-student]").get(
-            student, {}).get("text", "")
+        return rows(browser, "#live-table tbody tr[data-student]").get(student, {}).get("text", "")
 
     wait_for(lambda: "110 bpm" in live("S0001"), PATIENCE_S, "S0001's heart rate")
     assert live("S0001").startswith("Student 01")
@@ -325,29 +390,38 @@ def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site
     browser.save_screenshot(str(site.shots / "pe_teacher.png"))
 
     choose(browser, "lesson-select", "demo-test")
-    results = wait_for(lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S,
-                       "results")
+    results = wait_for(lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S, "results")
     assert "rope_skip_1min" in text_of(browser, "results")
     s1 = results["S0001"]["text"]
     assert s1.startswith("Student 01") and "150 count" in s1
     assert "incomplete (6 missing)" in s1  # one item of seven entered
     # The live view now follows the test session: its ropes, not the lesson's bands.
-    wait_for(lambda: set(rows(browser, "#live-table tbody tr[data-student]")) ==
-             {"S0001", "S0002"}, PATIENCE_S, "the test session's live rows")
+    wait_for(
+        lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0001", "S0002"},
+        PATIENCE_S,
+        "the test session's live rows",
+    )
     browser.save_screenshot(str(site.shots / "pe_teacher_results.png"))
 
 
-def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(browser: Any,
-                                                                        site: Site) -> None:
+def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(
+    browser: Any, site: Site
+) -> None:
     roster = site.gateway.roster
     for i in (1, 2, 3):  # three 赵磊 in one class
         roster.add_student(f"S010{i}", "赵磊", "M", date(2015, 4, i), CLASS_ID)
-    roster.start_lesson(CLASS_ID, "teacher.demo", LessonKind.LESSON,
-                        {"hr-z1": "S0101", "hr-z2": "S0102", "hr-z3": "S0103"},
-                        at=datetime.now(UTC) - timedelta(minutes=5), lesson_id="dup-lesson")
+    roster.start_lesson(
+        CLASS_ID,
+        "teacher.demo",
+        LessonKind.LESSON,
+        {"hr-z1": "S0101", "hr-z2": "S0102", "hr-z3": "S0103"},
+        at=datetime.now(UTC) - timedelta(minutes=5),
+        lesson_id="dup-lesson",
+    )
     # hr-z2 stopped sending 30 s ago; hr-z1 is live; hr-z3 never sent.
-    site.publish([site.messages.heart_rate("hr-z2", 131,
-                                           datetime.now(UTC) - timedelta(seconds=30))])
+    site.publish(
+        [site.messages.heart_rate("hr-z2", 131, datetime.now(UTC) - timedelta(seconds=30))]
+    )
     sign_in(browser, site, "pe_teacher")
     choose(browser, "lesson-select", "dup-lesson")
     site.publish([site.messages.heart_rate("hr-z1", 120)])
@@ -355,9 +429,16 @@ def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(browser:
     def live() -> dict[str, dict[str, str]]:
         return rows(browser, "#live-table tbody tr[data-student]")
 
-    shown = wait_for(lambda: (r := live()) and "120 bpm" in r.get("S0101", {}).get("text", "")
-                     and "131 bpm" in r.get("S0102", {}).get("text", "") and r,
-                     PATIENCE_S, "the lesson's heart rates")
+    shown = wait_for(
+        lambda: (
+            (r := live())
+            and "120 bpm" in r.get("S0101", {}).get("text", "")
+            and "131 bpm" in r.get("S0102", {}).get("text", "")
+            and r
+        ),
+        PATIENCE_S,
+        "the lesson's heart rates",
+    )
     for i in (1, 2, 3):
         assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
     fresh, silent = shown["S0101"], shown["S0102"]
@@ -369,30 +450,36 @@ def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(browser:
     # The greyed-out value is really greyed: its colour is the muted one.
     colour = browser.execute_script(
         "return getComputedStyle(document.querySelector("
-        "'tr[data-student=\"S0102\"] td.stale-value')).color")
+        "'tr[data-student=\"S0102\"] td.stale-value')).color"
+    )
     fresh_colour = browser.execute_script(
-        "return getComputedStyle(document.querySelector("
-        "'tr[data-student=\"S0101\"] td.num')).color")
+        "return getComputedStyle(document.querySelector('tr[data-student=\"S0101\"] td.num')).color"
+    )
     assert colour != fresh_colour
     browser.save_screenshot(str(site.shots / "pe_teacher_stale.png"))
 
 
 def test_teacher_export_downloads_through_the_api(browser: Any, site: Site) -> None:
     """The export buttons fetch with the bearer token; the same request, checked from Python."""
-    r = httpx.get(f"{site.base}/api/fitness/classes/{CLASS_ID}/export?format=csv",
-                  headers={"Authorization": f"Bearer {site.tokens['pe_teacher']}"})
+    r = httpx.get(
+        f"{site.base}/api/fitness/classes/{CLASS_ID}/export?format=csv",
+        headers={"Authorization": f"Bearer {site.tokens['pe_teacher']}"},
+    )
     assert r.status_code == 200 and "Student 01" in r.text
 
 
 def alerts_route(site: Site) -> int:
-    r = httpx.get(f"{site.base}/api/alerts",
-                  headers={"Authorization": f"Bearer {site.tokens['health_staff']}"})
+    r = httpx.get(
+        f"{site.base}/api/alerts",
+        headers={"Authorization": f"Bearer {site.tokens['health_staff']}"},
+    )
     return r.status_code
 
 
 @pytest.fixture(scope="module")
-def site_without_alerts(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
-                        ) -> Iterator[Site]:
+def site_without_alerts(
+    mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     """A second gateway with `alerts_enabled=False`: its alerts routes answer 503."""
     tmp = tmp_path_factory.mktemp("dashboard-no-alerts")
     school = unique_school()
@@ -401,77 +488,103 @@ def site_without_alerts(mosquitto: MosquittoProcess, tmp_path_factory: pytest.Te
     gateway.start()
     api = serve_api(gateway)
     try:
-        yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs),
-                   Publisher(school), tmp)
+        yield Site(
+            gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), Publisher(school), tmp
+        )
     finally:
         api.stop()
         gateway.stop()
 
 
 def test_health_staff_without_alerts_service_see_a_clear_message(
-        browser: Any, site_without_alerts: Site) -> None:
+    browser: Any, site_without_alerts: Site
+) -> None:
     from selenium.webdriver.common.by import By
 
     site = site_without_alerts
     assert alerts_route(site) == 503
     sign_in(browser, site, "health_staff")
     assert visible_panels(browser) == {"alerts-panel"}
-    wait_for(lambda: browser.find_element(By.ID, "alerts-status").is_displayed(), PATIENCE_S,
-             "the unavailable notice")
+    wait_for(
+        lambda: browser.find_element(By.ID, "alerts-status").is_displayed(),
+        PATIENCE_S,
+        "the unavailable notice",
+    )
     assert "alerts service is not available" in text_of(browser, "alerts-status")
     assert not browser.find_element(By.ID, "alerts-table").is_displayed()
     assert not browser.find_element(By.ID, "alerts-filter").is_displayed()
-    wait_for(lambda: "Referrals are not available" in text_of(browser, "referrals"),
-             PATIENCE_S, "the referrals notice")
+    wait_for(
+        lambda: "Referrals are not available" in text_of(browser, "referrals"),
+        PATIENCE_S,
+        "the referrals notice",
+    )
     browser.save_screenshot(str(site.shots / "health_staff_no_alerts.png"))
 
 
-def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any,
-                                                                 site: Site) -> None:
+def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any, site: Site) -> None:
     sign_in(browser, site, "health_staff")
     assert visible_panels(browser) == {"alerts-panel"}
-    wait_for(lambda: text_of(browser, "alerts-live") == "Live updates: connected", PATIENCE_S,
-             "the alert stream to connect")
+    wait_for(
+        lambda: text_of(browser, "alerts-live") == "Live updates: connected",
+        PATIENCE_S,
+        "the alert stream to connect",
+    )
     # Device faults are campus IT's: not in the health staff's list.
     assert "device offline" not in text_of(browser, "alerts-table")
     # Raised only now, so the row can only come through the stream (no page reload).
     gate = "gate-" + uuid.uuid4().hex[:6]
     site.publish([site.messages.gate_pass(gate, "card-0002", 38.4)])
     selector = "#alerts-table tbody tr[data-alert]"
-    found = wait_for(lambda: [(k, r) for k, r in rows(browser, selector).items()
-                              if gate in r["text"]], PATIENCE_S,
-                     "the fever alert to arrive over SSE")
+    found = wait_for(
+        lambda: [(k, r) for k, r in rows(browser, selector).items() if gate in r["text"]],
+        PATIENCE_S,
+        "the fever alert to arrive over SSE",
+    )
     [(alert_id, row)] = found
     assert "Student 02" in row["text"] and "fever" in row["text"]
     browser.save_screenshot(str(site.shots / "health_staff.png"))
     click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="Acknowledge alert {alert_id}"]')
 
     def state() -> str:
-        r = httpx.get(f"{site.base}/api/alerts/{alert_id}",
-                      headers={"Authorization": f"Bearer {site.tokens['health_staff']}"})
+        r = httpx.get(
+            f"{site.base}/api/alerts/{alert_id}",
+            headers={"Authorization": f"Bearer {site.tokens['health_staff']}"},
+        )
         return str(r.json()["state"])
 
     wait_for(lambda: state() == "acknowledged", PATIENCE_S, "the alert to be acknowledged")
     # The list shows open alerts by default: the acknowledged one leaves it.
-    wait_for(lambda: alert_id not in rows(browser, selector), PATIENCE_S,
-             "the acknowledged alert to leave the open list")
+    wait_for(
+        lambda: alert_id not in rows(browser, selector),
+        PATIENCE_S,
+        "the acknowledged alert to leave the open list",
+    )
 
 
-def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(browser: Any,
-                                                                       site: Site) -> None:
+def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(
+    browser: Any, site: Site
+) -> None:
     gate = "gate-" + uuid.uuid4().hex[:6]
     card = "C-" + uuid.uuid4().hex[:8].upper()  # enrolled nowhere
     site.publish([site.messages.gate_pass(gate, card, 38.1)])
     auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
     # Fevers of one school are notified one group a minute: the page is opened once the alert
     # exists rather than waiting for the stream to tell of it.
-    wait_for(lambda: any(a["device_id"] == gate for a in
-                         httpx.get(f"{site.base}/api/alerts", headers=auth).json()),
-             PATIENCE_S, "the fever alert")
+    wait_for(
+        lambda: any(
+            a["device_id"] == gate
+            for a in httpx.get(f"{site.base}/api/alerts", headers=auth).json()
+        ),
+        PATIENCE_S,
+        "the fever alert",
+    )
     sign_in(browser, site, "health_staff")
     selector = "#alerts-table tbody tr[data-alert]"
-    [row] = wait_for(lambda: [r for r in rows(browser, selector).values() if gate in r["text"]],
-                     PATIENCE_S, "the unknown card's fever alert")
+    [row] = wait_for(
+        lambda: [r for r in rows(browser, selector).values() if gate in r["text"]],
+        PATIENCE_S,
+        "the unknown card's fever alert",
+    )
     assert f"{card} (not in the roster)" in row["text"]
     assert "—" not in row["text"].split("\t")[3]  # the Student cell is not empty
 
@@ -480,8 +593,7 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    site.publish([site.messages.vision_screening("screener-1", "card-0003", 4.7, 5.0,
-                                                 -1.0, 0.0)])
+    site.publish([site.messages.vision_screening("screener-1", "card-0003", 4.7, 5.0, -1.0, 0.0)])
     sign_in(browser, site, "health_staff")
     selector = "#referrals-table tbody tr[data-referral]"
 
@@ -492,8 +604,9 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
     [(referral_id, row)] = wait_for(referral, PATIENCE_S, "the referral of Student 03")
     assert "left: poor vision 4.7 (moderate)" in row["text"]
     assert "myopia" in row["text"]
-    Select(browser.find_element(By.ID, f"referral-{referral_id}-status")
-           ).select_by_value("parents_informed")
+    Select(browser.find_element(By.ID, f"referral-{referral_id}-status")).select_by_value(
+        "parents_informed"
+    )
     auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
 
     def status() -> str:
@@ -507,8 +620,11 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
 def test_campus_it_sees_and_resolves_device_alerts(browser: Any, site: Site) -> None:
     sign_in(browser, site, "campus_it")
     selector = "#device-alerts-table tbody tr[data-alert]"
-    alerts = wait_for(lambda: (r := rows(browser, selector)) and len(r) >= 2 and r,
-                      PATIENCE_S, "the offline and low-battery alerts")
+    alerts = wait_for(
+        lambda: (r := rows(browser, selector)) and len(r) >= 2 and r,
+        PATIENCE_S,
+        "the offline and low-battery alerts",
+    )
     text = "\n".join(r["text"] for r in alerts.values())
     assert "device offline" in text and "hr-03" in text
     assert "battery low" in text and "hr-02" in text
@@ -516,8 +632,11 @@ def test_campus_it_sees_and_resolves_device_alerts(browser: Any, site: Site) -> 
     alert_id = next(k for k, r in alerts.items() if "battery low" in r["text"])
     browser.save_screenshot(str(site.shots / "campus_it_alerts.png"))
     click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="Resolve alert {alert_id}"]')
-    wait_for(lambda: alert_id not in rows(browser, selector), PATIENCE_S,
-             "the resolved alert to leave the open list")
+    wait_for(
+        lambda: alert_id not in rows(browser, selector),
+        PATIENCE_S,
+        "the resolved alert to leave the open list",
+    )
 
 
 def test_a_role_cannot_read_another_roles_data_from_the_page(browser: Any, site: Site) -> None:

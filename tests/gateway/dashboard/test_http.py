@@ -21,14 +21,16 @@ def test_index_is_the_dashboard_page(campus: Campus) -> None:
     assert '<label for="token">' in r.text
 
 
-@pytest.mark.parametrize(("path", "content_type"), [
-    ("/static/main.js", "text/javascript; charset=utf-8"),
-    ("/static/api.js", "text/javascript; charset=utf-8"),
-    ("/static/alerts.js", "text/javascript; charset=utf-8"),
-    ("/static/app.css", "text/css; charset=utf-8"),
-])
-def test_static_files_have_their_content_type(campus: Campus, path: str,
-                                              content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/static/main.js", "text/javascript; charset=utf-8"),
+        ("/static/api.js", "text/javascript; charset=utf-8"),
+        ("/static/alerts.js", "text/javascript; charset=utf-8"),
+        ("/static/app.css", "text/css; charset=utf-8"),
+    ],
+)
+def test_static_files_have_their_content_type(campus: Campus, path: str, content_type: str) -> None:
     r = campus.client.get(path)
     assert r.status_code == 200
     assert r.headers["content-type"] == content_type
@@ -73,14 +75,20 @@ def test_nothing_is_loaded_from_elsewhere(campus: Campus) -> None:
     for name in names:
         # An SVG's XML namespace is a name, not something fetched.
         text = campus.client.get(f"/static/{name}").text.replace(
-            'xmlns="http://www.w3.org/2000/svg"', "")
+            'xmlns="http://www.w3.org/2000/svg"', ""
+        )
         assert not re.search(r"https?://", text), f"{name} refers to another origin"
         assert "localStorage" not in text, f"{name} uses localStorage"
 
 
-@pytest.mark.parametrize(("user", "name", "role"), [
-    ("t1", "Teacher One", "pe_teacher"), ("h1", "Nurse", "health_staff"),
-    ("it1", "Admin", "campus_it")])
+@pytest.mark.parametrize(
+    ("user", "name", "role"),
+    [
+        ("t1", "Teacher One", "pe_teacher"),
+        ("h1", "Nurse", "health_staff"),
+        ("it1", "Admin", "campus_it"),
+    ],
+)
 def test_me_says_who_and_which_role(campus: Campus, user: str, name: str, role: str) -> None:
     r = campus.client.get("/api/me", headers=campus.auth(user))
     assert r.status_code == 200
@@ -98,8 +106,9 @@ def test_my_lessons_by_role(campus: Campus) -> None:
     roster = campus.gateway.roster
     t0 = datetime(2026, 9, 1, 8, tzinfo=UTC)
     mine = roster.start_lesson("5a", "t1", LessonKind.LESSON, {"hr-1": "s1"}, at=t0)
-    other = roster.start_lesson("5b", "t2", LessonKind.FITNESS_TEST, {"hr-9": "s9"},
-                                at=t0 + timedelta(hours=1))
+    other = roster.start_lesson(
+        "5b", "t2", LessonKind.FITNESS_TEST, {"hr-9": "s9"}, at=t0 + timedelta(hours=1)
+    )
     # t1 covers for t2 in 5b: t1's own lesson, but not t1's class (so no names for t1).
     cover = roster.start_lesson("5b", "t1", LessonKind.LESSON, {}, at=t0 + timedelta(hours=2))
 

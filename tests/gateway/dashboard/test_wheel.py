@@ -18,6 +18,9 @@ def test_wheel_holds_every_dashboard_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     static = ROOT / "gateway" / "dashboard" / "static"
     on_disk = {f"gateway/dashboard/static/{p.name}" for p in static.iterdir()}
-    assert {"gateway/dashboard/static/index.html", "gateway/dashboard/static/main.js",
-            "gateway/dashboard/static/app.css"} <= on_disk
+    assert {
+        "gateway/dashboard/static/index.html",
+        "gateway/dashboard/static/main.js",
+        "gateway/dashboard/static/app.css",
+    } <= on_disk
     assert on_disk <= names

@@ -233,7 +233,10 @@ def test_broken_csv_stops_with_the_row_named(standard: Standard) -> None:
 
 
 def test_a_row_with_several_bad_fields_names_each(standard: Standard) -> None:
-    [result] = _jsonl(standard, "score",
-                      ['{"id": "x", "grade": "13", "sex": "boy", "item": "burpees", "value": 3}'])
+    [result] = _jsonl(
+        standard,
+        "score",
+        ['{"id": "x", "grade": "13", "sex": "boy", "item": "burpees", "value": 3}'],
+    )
     assert [e.column for e in result.errors] == ["grade", "sex", "item"]
     assert result.record is not None and result.record["field"] == "grade"

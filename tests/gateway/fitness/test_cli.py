@@ -104,16 +104,28 @@ def test_round_trip_through_the_installed_command() -> None:
     errors = [json.loads(line) for line in done.stderr.splitlines()]
     assert {e["row"] for e in errors} == {2}
     assert [e["column"] for e in errors] == [
-        f"results.{item}" for item in ("vital_capacity", "run_50m", "sit_and_reach",
-                                       "standing_long_jump", "pull_up", "run_1000m")]
+        f"results.{item}"
+        for item in (
+            "vital_capacity",
+            "run_50m",
+            "sit_and_reach",
+            "standing_long_jump",
+            "pull_up",
+            "run_1000m",
+        )
+    ]
 
 
-
-def test_score_accepts_the_roster_spelling_of_sex(monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_accepts_the_roster_spelling_of_sex(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """M/F as in the roster CSV, any case, score as male/female (CSV on stdin)."""
-    rows = ["id,grade,sex,item,value", "a,7,M,pull_up,16", "c,7,f,run_800m,3:35",
-            "d,7,x,run_800m,3:35"]
+    rows = [
+        "id,grade,sex,item,value",
+        "a,7,M,pull_up,16",
+        "c,7,f,run_800m,3:35",
+        "d,7,x,run_800m,3:35",
+    ]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(rows) + "\n"))
     assert main(["fitness", "score", "--csv", "-"]) == 1  # row d
     captured = capsys.readouterr()
@@ -122,13 +134,20 @@ def test_score_accepts_the_roster_spelling_of_sex(monkeypatch: pytest.MonkeyPatc
     assert "expected male, female, M or F" in captured.err
 
 
-@pytest.mark.parametrize("command,header,row", [
-    ("score", "id,grade,sex,item,value", "a,7,M,pull_up,16"),
-    ("total", "id,grade,sex,bmi", "a,7,M,20.1"),
-])
+@pytest.mark.parametrize(
+    "command,header,row",
+    [
+        ("score", "id,grade,sex,item,value", "a,7,M,pull_up,16"),
+        ("total", "id,grade,sex,bmi", "a,7,M,20.1"),
+    ],
+)
 def test_csv_on_stdin_with_a_byte_order_mark_keeps_the_ids(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str,
-        header: str, row: str) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    header: str,
+    row: str,
+) -> None:
     """Excel's "CSV UTF-8" begins with a BOM; piped in, it must not rename the id column."""
     raw = ("\ufeff" + header + "\r\n" + row + "\r\n").encode("utf-8")
     # What a process gets: a text wrapper over the byte stream, decoding plain UTF-8.

@@ -21,11 +21,13 @@ def test_batch_binding_matches_roster_bind(tmp_path: Path) -> None:
     # (started later) wins while both are open; one lesson is still open.
     first = roster.start_lesson("c1", "t1", LessonKind.LESSON, {"rope-1": "a"}, at=T0)
     roster.end_lesson(first.id, at=T0 + timedelta(minutes=40))
-    second = roster.start_lesson("c1", "t1", LessonKind.FITNESS_TEST, {"rope-1": "b"},
-                                 at=T0 + timedelta(minutes=50))
+    second = roster.start_lesson(
+        "c1", "t1", LessonKind.FITNESS_TEST, {"rope-1": "b"}, at=T0 + timedelta(minutes=50)
+    )
     roster.end_lesson(second.id, at=T0 + timedelta(minutes=90))
-    roster.start_lesson("c1", "t2", LessonKind.LESSON, {"rope-1": "c", "hr-1": "c"},
-                        at=T0 + timedelta(minutes=80))
+    roster.start_lesson(
+        "c1", "t2", LessonKind.LESSON, {"rope-1": "c", "hr-1": "c"}, at=T0 + timedelta(minutes=80)
+    )
     times = [T0 + timedelta(minutes=m, seconds=s) for m in range(-5, 130, 5) for s in (0, 1)]
     binder = BatchBinder(roster, min(times))
     for device in ("rope-1", "hr-1", "hr-9"):

@@ -125,19 +125,28 @@ def test_item_not_taken_by_grade_is_named(standard: Standard) -> None:
 
 def _raw_weights(raw: dict[str, Any], grade: str, sex: str) -> dict[str, int]:
     """The reference's weights for a grade and sex, read straight from the JSON."""
-    group = {"1": "grade_1_2", "2": "grade_1_2", "3": "grade_3_4", "4": "grade_3_4",
-             "5": "grade_5_6", "6": "grade_5_6"}.get(grade, "junior_senior_university")
-    either = {"pull_up_male_or_sit_up_female": ("pull_up", "sit_up_1min"),
-              "endurance_1000m_male_or_800m_female": ("run_1000m", "run_800m")}
+    group = {
+        "1": "grade_1_2",
+        "2": "grade_1_2",
+        "3": "grade_3_4",
+        "4": "grade_3_4",
+        "5": "grade_5_6",
+        "6": "grade_5_6",
+    }.get(grade, "junior_senior_university")
+    either = {
+        "pull_up_male_or_sit_up_female": ("pull_up", "sit_up_1min"),
+        "endurance_1000m_male_or_800m_female": ("run_1000m", "run_800m"),
+    }
     out: dict[str, int] = {}
-    for key, weight in {**raw["weights_percent"]["all_grades"],
-                        **raw["weights_percent"][group]}.items():
+    for key, weight in {
+        **raw["weights_percent"]["all_grades"],
+        **raw["weights_percent"][group],
+    }.items():
         out[either[key][sex == "female"] if key in either else key] = int(weight)
     return out
 
 
-def test_every_item_weight_of_every_grade_and_sex(standard: Standard, raw: dict[str, Any]
-                                                  ) -> None:
+def test_every_item_weight_of_every_grade_and_sex(standard: Standard, raw: dict[str, Any]) -> None:
     # Full marks everywhere but one item at 60 points: the total drops by 0.4 × its weight.
     checked = 0
     for grade in GRADES:
@@ -151,8 +160,11 @@ def test_every_item_weight_of_every_grade_and_sex(standard: Standard, raw: dict[
                     full[item] = _value(standard, item, grade, sex, 100)
             for item, weight in weights.items():
                 results = dict(full)
-                results[item] = (Decimal(bands["obese_min"]) if item == "bmi"
-                                 else _value(standard, item, grade, sex, 60))
+                results[item] = (
+                    Decimal(bands["obese_min"])
+                    if item == "bmi"
+                    else _value(standard, item, grade, sex, 60)
+                )
                 total = score_total(standard, grade, sex, results)  # type: ignore[arg-type]
                 assert total.standard_score == 100 - Decimal("0.4") * weight, (grade, sex, item)
                 assert total.bonus == 0

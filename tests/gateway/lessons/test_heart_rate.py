@@ -31,18 +31,34 @@ def test_tanaka() -> None:
     assert hr_max(0) == 208.0
 
 
-@pytest.mark.parametrize(("pct", "zone"), [
-    (56.9, "very_light"), (57.0, "light"), (63.9, "light"), (64.0, "moderate"),
-    (76.9, "moderate"), (77.0, "vigorous"), (95.9, "vigorous"), (96.0, "near_maximal"),
-    (110.0, "near_maximal"), (0.0, "very_light"),
-])
+@pytest.mark.parametrize(
+    ("pct", "zone"),
+    [
+        (56.9, "very_light"),
+        (57.0, "light"),
+        (63.9, "light"),
+        (64.0, "moderate"),
+        (76.9, "moderate"),
+        (77.0, "vigorous"),
+        (95.9, "vigorous"),
+        (96.0, "near_maximal"),
+        (110.0, "near_maximal"),
+        (0.0, "very_light"),
+    ],
+)
 def test_zone_boundaries_are_acsm_classes(pct: float, zone: str) -> None:
     assert zone_of(pct * 2, 200.0) == zone
 
 
 def test_time_is_attributed_to_the_earlier_sample_and_long_gaps_are_no_data() -> None:
-    samples = [(at(0), 150.0), (at(10), 100.0), (at(15), 150.0), (at(40), 150.0),
-               (at(41), 0.0), (at(42), 150.0)]
+    samples = [
+        (at(0), 150.0),
+        (at(10), 100.0),
+        (at(15), 150.0),
+        (at(40), 150.0),
+        (at(41), 0.0),
+        (at(42), 150.0),
+    ]
     r = student_heart_rate(reversed(samples), age=10, settings=DEFAULTS)
     # 0→10: 10 s at 150; 10→15: 5 s at 100; 15→40 is a 25 s gap (> 10 s): dropped;
     # the 0 bpm sample is no reading, so 40→42: 2 s at 150.
@@ -86,8 +102,9 @@ def test_settings_are_checked() -> None:
         HeartRateSettings(unknown=1)  # type: ignore[call-arg]
 
 
-@given(st.lists(st.tuples(st.integers(0, 3600), st.floats(0, 250)), max_size=60),
-       st.integers(6, 25))
+@given(
+    st.lists(st.tuples(st.integers(0, 3600), st.floats(0, 250)), max_size=60), st.integers(6, 25)
+)
 def test_invariants(raw: list[tuple[int, float]], age: int) -> None:
     r = student_heart_rate([(at(s), bpm) for s, bpm in raw], age, DEFAULTS)
     assert sum(r.zone_s.values()) == pytest.approx(r.measured_s)
@@ -98,9 +115,15 @@ def test_invariants(raw: list[tuple[int, float]], age: int) -> None:
         assert r.mean_bpm <= r.peak_bpm + 1e-9
 
 
-@pytest.mark.parametrize(("bpm", "mean_ok"), [
-    (139.9, False), (140.0, True), (160.0, True), (160.1, False),
-])
+@pytest.mark.parametrize(
+    ("bpm", "mean_ok"),
+    [
+        (139.9, False),
+        (140.0, True),
+        (160.0, True),
+        (160.1, False),
+    ],
+)
 def test_mean_heart_rate_guidance_is_140_to_160_inclusive(bpm: float, mean_ok: bool) -> None:
     one = student_heart_rate([(at(0), bpm), (at(5), bpm)], 12, DEFAULTS)
     assert group_heart_rate([one], DEFAULTS).mean_ok is mean_ok

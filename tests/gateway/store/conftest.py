@@ -33,9 +33,16 @@ def message(
 ) -> StoredMessage:
     stamp = ts if ts is not None else T0 + timedelta(seconds=seq)
     return StoredMessage(
-        school=school, kind=kind, device_id=device_id, seq=seq, ts=stamp, time_quality=quality,
-        received_at=stamp + timedelta(milliseconds=250), readings=readings,
-        event_type=event_type, attributes=attributes,
+        school=school,
+        kind=kind,
+        device_id=device_id,
+        seq=seq,
+        ts=stamp,
+        time_quality=quality,
+        received_at=stamp + timedelta(milliseconds=250),
+        readings=readings,
+        event_type=event_type,
+        attributes=attributes,
     )
 
 

@@ -26,23 +26,25 @@ def test_sqlite_absolute_and_relative(tmp_path: Path, monkeypatch: pytest.Monkey
     store.close()
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("postgres://x/y", "unknown scheme 'postgres'"),
-    ("/just/a/path.db", "unknown scheme ''"),
-    ("sqlite://host/x.db", "takes no host"),
-    ("sqlite:///", "no database file"),
-    ("sqlite:///x.db?synchronous=off", "'full' or 'normal'"),
-    ("sqlite:///x.db?journal=delete", "unknown sqlite option"),
-    ("influx://host:8086", "exactly one database"),
-    ("influx://host:8086/a/b", "exactly one database"),
-    ("influx://host:port/db", "port is not a number"),
-    ("influx:///db", "no host"),
-    ("influx://u:p@host/db?token=t", "not both"),
-    ("influx://host/db?precision=s", "unknown influx option"),
-    ("influx://host/db?timeout=soon", "timeout must be seconds"),
-])
-def test_bad_urls(url: str, message: str, tmp_path: Path,
-                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgres://x/y", "unknown scheme 'postgres'"),
+        ("/just/a/path.db", "unknown scheme ''"),
+        ("sqlite://host/x.db", "takes no host"),
+        ("sqlite:///", "no database file"),
+        ("sqlite:///x.db?synchronous=off", "'full' or 'normal'"),
+        ("sqlite:///x.db?journal=delete", "unknown sqlite option"),
+        ("influx://host:8086", "exactly one database"),
+        ("influx://host:8086/a/b", "exactly one database"),
+        ("influx://host:port/db", "port is not a number"),
+        ("influx:///db", "no host"),
+        ("influx://u:p@host/db?token=t", "not both"),
+        ("influx://host/db?precision=s", "unknown influx option"),
+        ("influx://host/db?timeout=soon", "timeout must be seconds"),
+    ],
+)
+def test_bad_urls(url: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(StoreError, match=message):
         open_store(url)
@@ -61,8 +63,9 @@ def test_errors_hide_secrets() -> None:
 def test_influx_urls(tmp_path: Path) -> None:
     server: InfluxProcess = start_influxd(tmp_path / "influxd", auth_enabled=True)
     try:
-        store = open_store(f"influx://{INFLUX_ADMIN}:{INFLUX_ADMIN_PASSWORD}@127.0.0.1:"
-                           f"{server.port}/from_url")
+        store = open_store(
+            f"influx://{INFLUX_ADMIN}:{INFLUX_ADMIN_PASSWORD}@127.0.0.1:{server.port}/from_url"
+        )
         assert isinstance(store, InfluxStore)
         assert store.base_url == f"http://127.0.0.1:{server.port}"
         assert store.database == "from_url"

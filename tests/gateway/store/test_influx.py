@@ -43,22 +43,27 @@ def test_point_time_is_deterministic_and_collision_free() -> None:
 
 
 def test_basic_auth(influxd_auth: InfluxProcess) -> None:
-    store = InfluxStore(influxd_auth.url, "authed", username=INFLUX_ADMIN,
-                        password=INFLUX_ADMIN_PASSWORD)
+    store = InfluxStore(
+        influxd_auth.url, "authed", username=INFLUX_ADMIN, password=INFLUX_ADMIN_PASSWORD
+    )
     assert store.write([message()]) == WriteResult(1, 0)
     assert [r.seq for r in store.readings()] == [1]
     store.close()
 
 
-@pytest.mark.parametrize("credentials", [
-    {"username": INFLUX_ADMIN, "password": "wrong"},
-    {},
-    # InfluxDB 1.6 has no token scheme, so a token is refused like a bad password; the
-    # header itself is checked in test_token_header.
-    {"token": "some-token"},
-])
-def test_bad_credentials_are_a_clear_error(influxd_auth: InfluxProcess,
-                                           credentials: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"username": INFLUX_ADMIN, "password": "wrong"},
+        {},
+        # InfluxDB 1.6 has no token scheme, so a token is refused like a bad password; the
+        # header itself is checked in test_token_header.
+        {"token": "some-token"},
+    ],
+)
+def test_bad_credentials_are_a_clear_error(
+    influxd_auth: InfluxProcess, credentials: dict[str, str]
+) -> None:
     start = time.monotonic()
     with pytest.raises(StoreError, match=r"HTTP 401: .*check the user:password or token"):
         InfluxStore(influxd_auth.url, "authed", **credentials)  # type: ignore[arg-type]
@@ -77,8 +82,9 @@ def test_field_type_conflict_is_a_clear_error(influxd: InfluxProcess) -> None:
     store = open_influx(influxd)
     assert isinstance(store, InfluxStore)
     # Something else wrote `value` as a string into the same shard.
-    store.write_lines([point("reading", {"device_id": "other"}, {"value": "high"},
-                             point_time_ns(T0, 0))])
+    store.write_lines(
+        [point("reading", {"device_id": "other"}, {"value": "high"}, point_time_ns(T0, 0))]
+    )
     start = time.monotonic()
     with pytest.raises(StoreError, match=r"HTTP 400: .*field type conflict"):
         store.write([message("hr-01", 1)])
@@ -125,10 +131,16 @@ def test_duplicate_keys_finds_one_key_at_two_times(influxd: InfluxProcess) -> No
     store.write([message("hr-01", s) for s in (1, 2, 3)])
     assert store.duplicate_keys() == 0
     # The same (device, seq) resent with a different device time is a second point.
-    store.write_lines([point("message", {"school": "sch-a", "kind": "hr_band",
-                                         "device_id": "hr-01", "seq_block": "0"},
-                             {"seq": 2, "time_quality": "synced", "ts_us": 0,
-                              "received_us": 0}, 5_000)])
+    store.write_lines(
+        [
+            point(
+                "message",
+                {"school": "sch-a", "kind": "hr_band", "device_id": "hr-01", "seq_block": "0"},
+                {"seq": 2, "time_quality": "synced", "ts_us": 0, "received_us": 0},
+                5_000,
+            )
+        ]
+    )
     assert store.duplicate_keys() == 1
     assert store.count_messages() == 3
     store.close()

@@ -26,23 +26,43 @@ def test_schema_is_readable_by_other_tools(tmp_path: Path) -> None:
     store.write([message("hr-01", 1, event_type="lap", attributes=(("n", 1),))])
     store.close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
-        row = conn.execute("SELECT device_id, seq, school, kind, ts, time_quality, received_at,"
-                           " event_type, attributes FROM messages").fetchone()
-        assert row == ("hr-01", 1, "sch-a", "hr_band", "2026-09-01T08:00:01.000000Z",
-                       "synced", "2026-09-01T08:00:01.250000Z", "lap", '{"n": 1}')
+        row = conn.execute(
+            "SELECT device_id, seq, school, kind, ts, time_quality, received_at,"
+            " event_type, attributes FROM messages"
+        ).fetchone()
+        assert row == (
+            "hr-01",
+            1,
+            "sch-a",
+            "hr_band",
+            "2026-09-01T08:00:01.000000Z",
+            "synced",
+            "2026-09-01T08:00:01.250000Z",
+            "lap",
+            '{"n": 1}',
+        )
         assert conn.execute("SELECT event_readings FROM messages").fetchone() == (
-            '[["heart_rate", 120.0, "bpm"]]',)
-        assert conn.execute("SELECT device_id, seq, metric, value, unit, ts FROM readings"
-                            ).fetchall() == [("hr-01", 1, "heart_rate", 120.0, "bpm",
-                                              "2026-09-01T08:00:01.000000Z")]
+            '[["heart_rate", 120.0, "bpm"]]',
+        )
+        assert conn.execute(
+            "SELECT device_id, seq, metric, value, unit, ts FROM readings"
+        ).fetchall() == [("hr-01", 1, "heart_rate", 120.0, "bpm", "2026-09-01T08:00:01.000000Z")]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        plan = " ".join(str(r) for r in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM readings WHERE device_id = 'x' AND metric = 'y'"
-            " AND ts >= '2026'"))
+        plan = " ".join(
+            str(r)
+            for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT * FROM readings WHERE device_id = 'x' AND metric = 'y'"
+                " AND ts >= '2026'"
+            )
+        )
         assert "readings_device_metric_ts" in plan
-        plan = " ".join(str(r) for r in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE device_id = 'x'"
-            " AND event_type IS NOT NULL ORDER BY ts"))
+        plan = " ".join(
+            str(r)
+            for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE device_id = 'x'"
+                " AND event_type IS NOT NULL ORDER BY ts"
+            )
+        )
         assert "messages_event_device" in plan  # not a scan of every message of the device
 
 
@@ -63,8 +83,12 @@ def test_reads_from_other_threads_while_writing(tmp_path: Path) -> None:
     def writer() -> None:
         try:
             for b in range(batches):
-                store.write([message("hr-01", b * 50 + i, ts=T0 + timedelta(seconds=b * 50 + i))
-                             for i in range(50)])
+                store.write(
+                    [
+                        message("hr-01", b * 50 + i, ts=T0 + timedelta(seconds=b * 50 + i))
+                        for i in range(50)
+                    ]
+                )
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
         finally:
@@ -81,8 +105,9 @@ def test_reads_from_other_threads_while_writing(tmp_path: Path) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader)
-                                                   for _ in range(3)]
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -112,8 +137,9 @@ def test_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
         if db.exists():
             for f in tmp_path.glob("s.db*"):
                 f.unlink()
-        proc = subprocess.Popen([sys.executable, "-c", child, mode], stdout=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", child, mode], stdout=subprocess.PIPE, text=True
+        )
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(5)]
         os.kill(proc.pid, signal.SIGKILL)

@@ -20,12 +20,16 @@ LOGGER = "gateway.alerts.delivery.mqtt"
 
 
 def _said(caplog: pytest.LogCaptureFixture, text: str, level: int | None = None) -> int:
-    return sum(1 for r in caplog.records if r.name == LOGGER and text in r.getMessage()
-               and (level is None or r.levelno == level))
+    return sum(
+        1
+        for r in caplog.records
+        if r.name == LOGGER and text in r.getMessage() and (level is None or r.levelno == level)
+    )
 
 
 def test_a_broker_outage_is_said_once_and_its_end_too(
-        own_mosquitto: MosquittoProcess, caplog: pytest.LogCaptureFixture) -> None:
+    own_mosquitto: MosquittoProcess, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     publisher = MqttAlertPublisher(mqtt_settings_for(own_mosquitto), AlertConfigs())
     publisher.start()
@@ -36,8 +40,7 @@ def test_a_broker_outage_is_said_once_and_its_end_too(
             own_mosquitto.stop()
             # paho retries after 1 s, then 2 s, 4 s: wait until it failed at least twice.
             assert wait_until(lambda b=before: _said(caplog, "not connected") >= b + 2, 15)
-            assert _said(caplog, "not connected to the MQTT broker",
-                         logging.WARNING) == outage
+            assert _said(caplog, "not connected to the MQTT broker", logging.WARNING) == outage
             own_mosquitto.start()
             assert wait_until(lambda: publisher._client.is_connected(), 40)
             assert _said(caplog, "connected to the MQTT broker again") == outage
