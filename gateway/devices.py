@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from campusedge.contract import Status
-from gateway.state import StateDB
+from sqlalchemy import RowMapping, func, select
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT PRIMARY KEY,
-    school TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'unknown',
-    firmware TEXT,
-    battery_pct REAL,
-    model_versions TEXT NOT NULL DEFAULT '{}',
-    config_version TEXT,
-    detail TEXT,
-    status_at TEXT,
-    last_seen TEXT,
-    messages INTEGER NOT NULL DEFAULT 0,
-    stopped INTEGER NOT NULL DEFAULT 0,
-    edge_id TEXT
-);
-"""
-# Columns added since the first release, added to a state database made before them.
-ADDED_COLUMNS = {"stopped": "INTEGER NOT NULL DEFAULT 0", "edge_id": "TEXT"}
+from campusedge.contract import Status
+from gateway.state import StateDB, dialect_insert
+from gateway.tables.devices import devices
 
 
 @dataclass(frozen=True)
@@ -60,12 +41,6 @@ def _dt(value: str | None) -> datetime | None:
 class Devices:
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
-        have = {r["name"] for r in db.query("PRAGMA table_info(devices)")}
-        with db.transaction() as conn:
-            for column, decl in ADDED_COLUMNS.items():
-                if column not in have:
-                    conn.execute(f"ALTER TABLE devices ADD COLUMN {column} {decl}")
 
     def apply(
         self,
@@ -75,62 +50,82 @@ class Devices:
         """Record (school, status, received) and (school, device, kind, last seen, count)."""
         with self.db.transaction() as conn:
             for school, status, received in statuses:
-                conn.execute(
-                    "INSERT INTO devices(device_id, school, kind, state, firmware, battery_pct, "
-                    "model_versions, config_version, detail, status_at, stopped, edge_id) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
-                    "school=excluded.school, kind=excluded.kind, state=excluded.state, "
-                    "stopped=excluded.stopped, "
-                    "firmware=COALESCE(excluded.firmware, firmware), "
-                    "battery_pct=COALESCE(excluded.battery_pct, battery_pct), "
-                    "model_versions=excluded.model_versions, "
-                    "config_version=COALESCE(excluded.config_version, config_version), "
-                    "detail=excluded.detail, status_at=excluded.status_at, "
-                    "edge_id=COALESCE(excluded.edge_id, edge_id)",
-                    (
-                        status.device_id,
-                        school,
-                        status.kind.value,
-                        status.state.value,
-                        status.firmware,
-                        status.battery_pct,
-                        json.dumps(status.model_versions),
-                        status.config_version,
-                        status.detail,
-                        (status.ts or received).isoformat(),
-                        int(status.stopped),
-                        status.edge_id,
-                    ),
+                stmt = dialect_insert(conn, devices).values(
+                    device_id=status.device_id,
+                    school=school,
+                    kind=status.kind.value,
+                    state=status.state.value,
+                    firmware=status.firmware,
+                    battery_pct=status.battery_pct,
+                    model_versions=json.dumps(status.model_versions),
+                    config_version=status.config_version,
+                    detail=status.detail,
+                    status_at=(status.ts or received).isoformat(),
+                    stopped=int(status.stopped),
+                    edge_id=status.edge_id,
                 )
-            conn.executemany(
-                "INSERT INTO devices(device_id, school, kind, last_seen, messages) "
-                "VALUES (?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET "
-                "last_seen=MAX(COALESCE(last_seen, ''), excluded.last_seen), "
-                "messages=messages + excluded.messages",
-                [
-                    (device_id, school, kind, at.isoformat(), count)
-                    for school, device_id, kind, at, count in seen
-                ],
-            )
+                new = stmt.excluded
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[devices.c.device_id],
+                        set_={
+                            "school": new.school,
+                            "kind": new.kind,
+                            "state": new.state,
+                            "stopped": new.stopped,
+                            "firmware": func.coalesce(new.firmware, devices.c.firmware),
+                            "battery_pct": func.coalesce(new.battery_pct, devices.c.battery_pct),
+                            "model_versions": new.model_versions,
+                            "config_version": func.coalesce(
+                                new.config_version, devices.c.config_version
+                            ),
+                            "detail": new.detail,
+                            "status_at": new.status_at,
+                            "edge_id": func.coalesce(new.edge_id, devices.c.edge_id),
+                        },
+                    )
+                )
+            rows = [
+                {
+                    "device_id": device_id,
+                    "school": school,
+                    "kind": kind,
+                    "last_seen": at.isoformat(),
+                    "messages": count,
+                }
+                for school, device_id, kind, at, count in seen
+            ]
+            if rows:
+                stmt = dialect_insert(conn, devices)
+                # The later of two times: SQLite's two-argument max() is PostgreSQL's greatest().
+                later = func.greatest if conn.dialect.name == "postgresql" else func.max
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[devices.c.device_id],
+                        set_={
+                            "last_seen": later(
+                                func.coalesce(devices.c.last_seen, ""), stmt.excluded.last_seen
+                            ),
+                            "messages": devices.c.messages + stmt.excluded.messages,
+                        },
+                    ),
+                    rows,
+                )
 
     def all(self, school: str | None = None) -> list[DeviceRecord]:
-        sql = "SELECT * FROM devices"
-        rows = (
-            self.db.query(sql + " WHERE school=? ORDER BY device_id", (school,))
-            if school
-            else self.db.query(sql + " ORDER BY device_id")
-        )
-        return [_record(r) for r in rows]
+        query = select(devices).order_by(devices.c.device_id)
+        if school:
+            query = query.where(devices.c.school == school)
+        return [_record(r) for r in self.db.query(query)]
 
-    def _rows(self, columns: str, device_ids: Iterable[str]) -> list[sqlite3.Row]:
-        """*columns* of the recorded devices among *device_ids*, one query for all."""
+    def _rows(self, columns: str, device_ids: Iterable[str]) -> Sequence[RowMapping]:
+        """*columns* (comma-separated names) of the recorded devices among *device_ids*."""
         ids = tuple(device_ids)
         if not ids:
             return []
+        wanted = [devices.c[name.strip()] for name in columns.split(",")]
         return self.db.query(
-            f"SELECT device_id, {columns} FROM devices WHERE device_id IN "
-            f"({','.join('?' * len(ids))})",
-            ids,
+            select(devices.c.device_id, *wanted).where(devices.c.device_id.in_(ids))
         )
 
     def kinds(self, device_ids: Iterable[str]) -> dict[str, str]:
@@ -155,11 +150,11 @@ class Devices:
         }
 
     def get(self, device_id: str) -> DeviceRecord | None:
-        rows = self.db.query("SELECT * FROM devices WHERE device_id=?", (device_id,))
+        rows = self.db.query(select(devices).where(devices.c.device_id == device_id))
         return _record(rows[0]) if rows else None
 
 
-def _record(r: sqlite3.Row) -> DeviceRecord:
+def _record(r: RowMapping) -> DeviceRecord:
     return DeviceRecord(
         r["device_id"],
         r["school"],

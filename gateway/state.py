@@ -1,72 +1,167 @@
-"""The gateway's relational state (roster, devices, users, audit, alerts) in one SQLite file."""
+"""The gateway's relational state on one SQLAlchemy engine: a SQLite file or a PostgreSQL URL."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path, PurePath
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    Table,
+    create_engine,
+    event,
+    exc,
+    make_url,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Executable
 
 
 class StateDBError(RuntimeError):
-    """The state database cannot be opened; the message names the file."""
+    """The state database cannot be used; the message names the file or server."""
+
+
+class StateDBUnavailable(StateDBError):
+    """The state database's server cannot be reached now; the same call may succeed later."""
+
+
+def state_url(target: str | PurePath) -> str:
+    """The SQLAlchemy URL for *target*: a SQLite file path, or a `postgresql://` URL (psycopg 3)."""
+    value = str(target)
+    if value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        rest = value.split("://", 1)[1]
+        return f"postgresql+psycopg://{rest}"
+    if "://" in value and not value.startswith("sqlite:"):
+        raise StateDBError(
+            f"state database {value!r}: give a SQLite file path or a postgresql:// URL"
+        )
+    if value.startswith("sqlite:"):
+        return value
+    return f"sqlite:///{Path(value)}"
+
+
+def _sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # The driver's own transaction handling is turned off so that `begin` below decides how a
+    # transaction starts (BEGIN IMMEDIATE for writers: SQLite then never returns BUSY midway).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    # journal_mode cannot change inside a transaction, so it is set here on the bare connection.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("campusedge_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class StateDB:
-    """A SQLite database shared by the gateway's threads: one connection per thread, WAL mode.
+    """Roster, devices, users, audit and alerts: SQLite (WAL, zero setup) or PostgreSQL.
 
-    Modules declare their own tables with `ensure(schema_sql)`; every statement is
-    `CREATE … IF NOT EXISTS`, so opening is idempotent.
+    The schema is Alembic's (gateway/migrations): opening upgrades it to this code's head
+    unless `migrate=False`, and refuses a schema newer than the code. Writers use
+    `transaction()`; one thread's reads inside its own transaction see its writes.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
+    def __init__(self, target: str | PurePath, *, migrate: bool = True) -> None:
+        self.url = state_url(target)
+        url = make_url(self.url)
+        self.dialect = url.get_backend_name()
+        # Where the database is, for messages: never the password.
+        self.where = (url.database or "") if self.dialect == "sqlite" else url.render_as_string()
+        self.path = self.where  # the SQLite file (kept for callers that name it)
         self._local = threading.local()
-        self._write_lock = threading.Lock()
-        # journal_mode cannot change inside a transaction, so it is set on the bare connection.
-        try:
-            self.connection().execute("PRAGMA journal_mode=WAL")
-        except sqlite3.Error as exc:
-            self.close()
-            raise StateDBError(f"cannot open state database {self.path}: {exc}") from None
-
-    def connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=True
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        if self.dialect == "sqlite":
+            self.engine: Engine = create_engine(self.url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            # pre_ping: a connection the server dropped (a restart) is replaced, not used.
+            self.engine = create_engine(
+                self.url, pool_pre_ping=True, connect_args={"connect_timeout": 5}
             )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except exc.DBAPIError as error:
+            self.engine.dispose()
+            raise self._failure(error) from None
+        if migrate:
+            from gateway.migrations import upgrade  # the migrations import this module
+
+            try:
+                upgrade(self)
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    def _failure(self, error: exc.DBAPIError) -> StateDBError:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if self.dialect == "sqlite":
+            return StateDBError(f"cannot open state database {self.where}: {reason}")
+        return StateDBUnavailable(f"state database {self.where} is not reachable: {reason}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; writers are serialised so that SQLite never returns BUSY."""
-        conn = self.connection()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+    def _translated(self) -> Iterator[None]:
+        """A server that went away is StateDBUnavailable naming it, not a driver traceback."""
+        try:
+            yield
+        except exc.OperationalError as error:
+            if self.dialect == "sqlite":
                 raise
-            conn.execute("COMMIT")
+            raise self._failure(error) from None
 
-    def ensure(self, schema_sql: str) -> None:
-        with self._write_lock:
-            self.connection().executescript(schema_sql)
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, committed at the end of the block, rolled back on error."""
+        lock: AbstractContextManager[object] = self._write_lock or nullcontext()
+        with self._translated(), lock, self.engine.connect() as conn:
+            conn.execution_options(campusedge_write=True)
+            with conn.begin():
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
 
     def query(
-        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
-    ) -> list[sqlite3.Row]:
-        return list(self.connection().execute(sql, params))
+        self, sql: str | Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[RowMapping]:
+        """Rows of one read as mappings; inside this thread's transaction, on its connection."""
+        statement = text(sql) if isinstance(sql, str) else sql
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            return current.execute(statement, params or {}).mappings().all()
+        with self._translated(), self.engine.connect() as conn:
+            return conn.execute(statement, params or {}).mappings().all()
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.engine.dispose()
+
+
+def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The connection's dialect's INSERT for *table*: it has `on_conflict_do_nothing` and
+    `on_conflict_do_update`, which SQLite and PostgreSQL spell the same way."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def upsert(
+    conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]
+) -> sqlite.Insert | postgresql.Insert:
+    """INSERT *values*, or on a clash of *keys* overwrite the row's other columns with them."""
+    stmt = dialect_insert(conn, table).values(**values)
+    changed = {c: stmt.excluded[c] for c in values if c not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)

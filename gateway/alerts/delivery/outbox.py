@@ -7,20 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.state import StateDB
+from sqlalchemy import RowMapping, delete, func, select, update
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS webhook_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    target TEXT NOT NULL,
-    notification_id TEXT NOT NULL,
-    alert_ids TEXT NOT NULL,
-    body TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    queued_at TEXT NOT NULL,
-    UNIQUE (target, notification_id)
-);
-"""
+from gateway.state import StateDB, dialect_insert
+from gateway.tables.alerts import webhook_outbox as outbox
 
 
 @dataclass(frozen=True)
@@ -39,7 +29,6 @@ class WebhookOutbox:
 
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def add(
         self,
@@ -52,60 +41,52 @@ class WebhookOutbox:
         """Queue a delivery; False when the target already has *limit* waiting."""
         with self.db.transaction() as conn:
             waiting = conn.execute(
-                "SELECT COUNT(*) FROM webhook_outbox WHERE target=?", (target,)
-            ).fetchone()[0]
+                select(func.count()).select_from(outbox).where(outbox.c.target == target)
+            ).scalar_one()
             if waiting >= limit:
                 return False
             # The same notification queued twice for one target is one delivery.
             conn.execute(
-                "INSERT OR IGNORE INTO webhook_outbox(target, notification_id, alert_ids, body, "
-                "queued_at) VALUES (?,?,?,?,?)",
-                (
-                    target,
-                    notification_id,
-                    json.dumps(alert_ids),
-                    json.dumps(body),
-                    datetime.now(UTC).isoformat(),
-                ),
+                dialect_insert(conn, outbox)
+                .values(
+                    target=target,
+                    notification_id=notification_id,
+                    alert_ids=json.dumps(alert_ids),
+                    body=json.dumps(body),
+                    queued_at=datetime.now(UTC).isoformat(),
+                )
+                .on_conflict_do_nothing()
             )
         return True
 
     def next(self, target: str) -> Pending | None:
         rows = self.db.query(
-            "SELECT * FROM webhook_outbox WHERE target=? ORDER BY id LIMIT 1", (target,)
+            select(outbox).where(outbox.c.target == target).order_by(outbox.c.id).limit(1)
         )
-        if not rows:
-            return None
-        r = rows[0]
-        return Pending(
-            r["id"],
-            r["notification_id"],
-            json.loads(r["alert_ids"]),
-            json.loads(r["body"]),
-            r["attempts"],
-        )
+        return _pending(rows[0]) if rows else None
 
     def attempted(self, row_id: int, attempts: int) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE webhook_outbox SET attempts=? WHERE id=?", (attempts, row_id))
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(attempts=attempts))
 
     def done(self, row_id: int) -> None:
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM webhook_outbox WHERE id=?", (row_id,))
+            conn.execute(delete(outbox).where(outbox.c.id == row_id))
 
     def targets(self) -> set[str]:
         """Targets with deliveries waiting (left by an earlier run, after a restart)."""
-        return {r["target"] for r in self.db.query("SELECT DISTINCT target FROM webhook_outbox")}
+        return {r["target"] for r in self.db.query(select(outbox.c.target).distinct())}
 
     def pending(self, target: str) -> list[Pending]:
-        rows = self.db.query("SELECT * FROM webhook_outbox WHERE target=? ORDER BY id", (target,))
-        return [
-            Pending(
-                r["id"],
-                r["notification_id"],
-                json.loads(r["alert_ids"]),
-                json.loads(r["body"]),
-                r["attempts"],
-            )
-            for r in rows
-        ]
+        rows = self.db.query(select(outbox).where(outbox.c.target == target).order_by(outbox.c.id))
+        return [_pending(r) for r in rows]
+
+
+def _pending(r: RowMapping) -> Pending:
+    return Pending(
+        r["id"],
+        r["notification_id"],
+        json.loads(r["alert_ids"]),
+        json.loads(r["body"]),
+        r["attempts"],
+    )
