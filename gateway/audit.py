@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.auth import User
 from sqlalchemy import insert, select
 
+from gateway.auth import User
 from gateway.state import StateDB
 from gateway.tables.people import audit_log
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import RowMapping, case, func, select
 
 from campusedge.contract import Status
 from gateway.state import StateDB, dialect_insert
@@ -97,14 +97,15 @@ class Devices:
             ]
             if rows:
                 stmt = dialect_insert(conn, devices)
-                # The later of two times: SQLite's two-argument max() is PostgreSQL's greatest().
-                later = func.greatest if conn.dialect.name == "postgresql" else func.max
+                seen_before = func.coalesce(devices.c.last_seen, "")
                 conn.execute(
                     stmt.on_conflict_do_update(
                         index_elements=[devices.c.device_id],
                         set_={
-                            "last_seen": later(
-                                func.coalesce(devices.c.last_seen, ""), stmt.excluded.last_seen
+                            # The later of the two times (text order is time order).
+                            "last_seen": case(
+                                (seen_before > stmt.excluded.last_seen, seen_before),
+                                else_=stmt.excluded.last_seen,
                             ),
                             "messages": devices.c.messages + stmt.excluded.messages,
                         },

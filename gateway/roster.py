@@ -5,50 +5,29 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from drivers.subject_ids import as_sent
-from gateway.state import StateDB
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    delete,
+    exc,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql import Executable
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS classes (
-    id TEXT PRIMARY KEY,
-    school TEXT NOT NULL,
-    name TEXT NOT NULL,
-    grade TEXT NOT NULL,
-    pe_teacher_id TEXT
-);
-CREATE TABLE IF NOT EXISTS students (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    sex TEXT NOT NULL CHECK (sex IN ('M', 'F')),
-    birth_date TEXT NOT NULL,
-    class_id TEXT NOT NULL REFERENCES classes(id)
-);
-CREATE TABLE IF NOT EXISTS cards (
-    card_id TEXT PRIMARY KEY,
-    student_id TEXT NOT NULL REFERENCES students(id)
-);
-CREATE TABLE IF NOT EXISTS lessons (
-    id TEXT PRIMARY KEY,
-    class_id TEXT NOT NULL REFERENCES classes(id),
-    teacher_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    ended_at TEXT
-);
-CREATE TABLE IF NOT EXISTS assignments (
-    lesson_id TEXT NOT NULL REFERENCES lessons(id),
-    device_id TEXT NOT NULL,
-    student_id TEXT NOT NULL REFERENCES students(id),
-    PRIMARY KEY (lesson_id, device_id)
-);
-CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
-"""
+from drivers.subject_ids import as_sent
+from gateway.state import StateDB, serialize, upsert
+from gateway.tables import roster as rt
+from gateway.tables.roster import cards, classes, students
 
 # An id a device sends for a student: a gate's card (C-…) or face template (F-…), a
 # screener's class-list id (S-…), or another system's card number.
@@ -153,20 +132,6 @@ def _iso(ts: datetime) -> str:
 class Roster:
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
-        self._card_ids_in_capitals()
-
-    def _card_ids_in_capitals(self) -> None:
-        """Gate and screener ids enrolled in lower case (before they were normalised) would
-        never match what the devices send: store them in capitals, unless that id is taken."""
-        with self.db.transaction() as conn:
-            for row in conn.execute("SELECT card_id FROM cards").fetchall():
-                card_id = str(row["card_id"])
-                if as_sent(card_id) != card_id:
-                    conn.execute(
-                        "UPDATE OR IGNORE cards SET card_id=? WHERE card_id=?",
-                        (as_sent(card_id), card_id),
-                    )
 
     # --- classes and students -------------------------------------------------------------
     def add_class(
@@ -176,10 +141,12 @@ class Roster:
         with `create_class` and changes with `update_class`."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO classes(id, school, name, grade, pe_teacher_id) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET school=excluded.school, name=excluded.name, "
-                "grade=excluded.grade, pe_teacher_id=excluded.pe_teacher_id",
-                (class_id, school, name, grade, pe_teacher_id),
+                upsert(
+                    conn,
+                    classes,
+                    _class_row(class_id, school, name, grade, pe_teacher_id),
+                    keys=["id"],
+                )
             )
 
     def create_class(
@@ -189,11 +156,9 @@ class Roster:
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO classes(id, school, name, grade, pe_teacher_id) "
-                    "VALUES (?,?,?,?,?)",
-                    (class_id, school, name, grade, pe_teacher_id),
+                    insert(classes).values(_class_row(class_id, school, name, grade, pe_teacher_id))
                 )
-        except sqlite3.IntegrityError:
+        except exc.IntegrityError:
             raise RosterConflict(
                 f"class {class_id!r} exists; change it with PATCH /api/classes/{class_id}"
             ) from None
@@ -206,10 +171,8 @@ class Roster:
             raise RosterError(f"cannot change class field(s) {sorted(set(changes) - allowed)}")
         with self.db.transaction() as conn:
             if changes:
-                # Column names come from the fixed set above, never from the request.
-                sets = ", ".join(f"{column}=?" for column in changes)
-                conn.execute(f"UPDATE classes SET {sets} WHERE id=?", (*changes.values(), class_id))
-            row = conn.execute("SELECT * FROM classes WHERE id=?", (class_id,)).fetchone()
+                conn.execute(update(classes).where(classes.c.id == class_id).values(changes))
+            row = conn.execute(select(classes).where(classes.c.id == class_id)).mappings().first()
         if row is None:
             raise RosterError(f"unknown class {class_id!r}")
         return dict(row)
@@ -234,7 +197,7 @@ class Roster:
 
     @staticmethod
     def _write_student(
-        conn: sqlite3.Connection,
+        conn: Connection,
         student_id: str,
         name: str,
         sex: str,
@@ -242,18 +205,17 @@ class Roster:
         class_id: str,
         card_ids: tuple[str, ...],
     ) -> None:
-        conn.execute(
-            "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
-            "birth_date=excluded.birth_date, class_id=excluded.class_id",
-            (student_id, name, sex, birth_date.isoformat(), class_id),
-        )
+        row = {
+            "id": student_id,
+            "name": name,
+            "sex": sex,
+            "birth_date": birth_date.isoformat(),
+            "class_id": class_id,
+        }
+        conn.execute(upsert(conn, students, row, keys=["id"]))
         for card_id in card_ids:
             # A card handed on (a lost card re-issued) moves to its new holder.
-            conn.execute(
-                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                (card_id, student_id),
-            )
+            conn.execute(_enrol(conn, card_id, student_id))
 
     def import_csv(self, text: str) -> int:
         """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
@@ -277,7 +239,7 @@ class Roster:
         missing = set(required) - set(fieldnames or [])
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
-        classes = {r["id"] for r in self.db.query("SELECT id FROM classes")}
+        known_classes = {r["id"] for r in self.db.query(select(classes.c.id))}
         rows: list[tuple[str, str, str, date, str, tuple[str, ...]]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
@@ -304,7 +266,7 @@ class Roster:
                 born = date.fromisoformat(values["birth_date"])
             except ValueError:
                 bad("birth_date", f"{values['birth_date']!r} is not a date like 2014-09-01")
-            if values["class_id"] not in classes:
+            if values["class_id"] not in known_classes:
                 bad(
                     "class_id",
                     f"unknown class {values['class_id']!r} (create it first with "
@@ -335,63 +297,43 @@ class Roster:
 
     def classes(self) -> list[dict[str, str | int | None]]:
         """Every class with its number of students, by id."""
+        size = (
+            select(func.count())
+            .select_from(students)
+            .where(students.c.class_id == classes.c.id)
+            .scalar_subquery()
+        )
         return [
             dict(r)
-            for r in self.db.query(
-                "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
-                "FROM classes c ORDER BY c.id"
-            )
+            for r in self.db.query(select(classes, size.label("students")).order_by(classes.c.id))
         ]
 
     def has_school(self, school: str) -> bool:
         """Whether any class of the roster belongs to *school*."""
-        return bool(self.db.query("SELECT 1 FROM classes WHERE school=? LIMIT 1", (school,)))
+        return bool(self.db.query(select(classes.c.id).where(classes.c.school == school).limit(1)))
 
     def class_of(self, class_id: str) -> dict[str, str] | None:
-        rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))
+        rows = self.db.query(select(classes).where(classes.c.id == class_id))
         return dict(rows[0]) if rows else None
 
     def student(self, student_id: str) -> Student | None:
-        rows = self.db.query(
-            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id WHERE s.id=?",
-            (student_id,),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        return Student(
-            r["id"],
-            r["name"],
-            r["sex"],
-            date.fromisoformat(r["birth_date"]),
-            r["class_id"],
-            r["grade"],
-        )
+        rows = self.db.query(_STUDENT.where(students.c.id == student_id))
+        return _student(rows[0]) if rows else None
 
     def students_of_class(self, class_id: str) -> list[Student]:
         rows = self.db.query(
-            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id "
-            "WHERE s.class_id=? ORDER BY s.id",
-            (class_id,),
+            _STUDENT.where(students.c.class_id == class_id).order_by(students.c.id)
         )
-        return [
-            Student(
-                r["id"],
-                r["name"],
-                r["sex"],
-                date.fromisoformat(r["birth_date"]),
-                r["class_id"],
-                r["grade"],
-            )
-            for r in rows
-        ]
+        return [_student(r) for r in rows]
 
     def cards_of(self, student_id: str) -> list[str]:
         """The ids enrolled for a student (cards, face templates, class-list ids)."""
         return [
             str(r["card_id"])
             for r in self.db.query(
-                "SELECT card_id FROM cards WHERE student_id=? ORDER BY card_id", (student_id,)
+                select(cards.c.card_id)
+                .where(cards.c.student_id == student_id)
+                .order_by(cards.c.card_id)
             )
         ]
 
@@ -401,32 +343,26 @@ class Roster:
         if not CARD_ID.fullmatch(card_id):
             raise RosterError(f"card_id {card_id!r} is not an id a device sends")
         with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM students WHERE id=?", (student_id,)).fetchone() is None:
+            found = conn.execute(select(students.c.id).where(students.c.id == student_id))
+            if found.first() is None:
                 raise RosterError(f"unknown student {student_id!r}")
-            conn.execute(
-                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                (card_id, student_id),
-            )
+            conn.execute(_enrol(conn, card_id, student_id))
 
     def withdraw_card(self, card_id: str) -> str | None:
         """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
         with self.db.transaction() as conn:
             # As given first (an id left in lower case by a clash), then as devices send it.
-            row = conn.execute(
-                "SELECT student_id FROM cards WHERE card_id=?", (card_id,)
-            ).fetchone()
-            if row is None:
+            holder = conn.execute(_HOLDER, {"card_id": card_id}).scalar()
+            if holder is None:
                 card_id = as_sent(card_id)
-                row = conn.execute(
-                    "SELECT student_id FROM cards WHERE card_id=?", (card_id,)
-                ).fetchone()
-            if row is None:
+                holder = conn.execute(_HOLDER, {"card_id": card_id}).scalar()
+            if holder is None:
                 return None
-            conn.execute("DELETE FROM cards WHERE card_id=?", (card_id,))
-            return str(row["student_id"])
+            conn.execute(delete(cards).where(cards.c.card_id == card_id))
+            return str(holder)
 
     def student_for_card(self, card_id: str) -> str | None:
-        rows = self.db.query("SELECT student_id FROM cards WHERE card_id=?", (card_id,))
+        rows = self.db.query(_HOLDER, {"card_id": card_id})
         return str(rows[0]["student_id"]) if rows else None
 
     # --- lessons and device assignments ---------------------------------------------------
@@ -455,43 +391,60 @@ class Roster:
         with self.db.transaction() as conn:
             # Checked inside the write transaction, so two lessons started at once cannot both
             # take a band: a device worn in two running lessons would send one child's heart
-            # rate to another.
+            # rate to another. On PostgreSQL the named lock makes the check-then-insert one
+            # step across gateway workers.
+            serialize(conn, "roster.lessons")
             self._check_free(conn, assignments, kind)
             conn.execute(
-                "INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
-                "VALUES (?,?,?,?,?)",
-                (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)),
+                insert(rt.lessons).values(
+                    id=lesson.id,
+                    class_id=class_id,
+                    teacher_id=teacher_id,
+                    kind=kind.value,
+                    started_at=_iso(lesson.started_at),
+                )
             )
-            for device_id, student_id in assignments.items():
+            if assignments:
                 conn.execute(
-                    "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
-                    (lesson.id, device_id, student_id),
+                    insert(rt.assignments),
+                    [
+                        {"lesson_id": lesson.id, "device_id": device_id, "student_id": student_id}
+                        for device_id, student_id in assignments.items()
+                    ],
                 )
         return lesson
 
     @staticmethod
-    def _check_free(
-        conn: sqlite3.Connection, assignments: dict[str, str], kind: LessonKind
-    ) -> None:
+    def _check_free(conn: Connection, wanted: dict[str, str], kind: LessonKind) -> None:
         """DeviceBusy naming the device (or student) and the running lesson that holds it.
 
         A device is held by any running lesson. A student only by a running lesson of the same
         kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
         bands), but two open lessons of one kind are one forgotten to be ended.
         """
-        if not assignments:
+        if not wanted:
             return
-        marks = ",".join("?" * len(assignments))
         held = conn.execute(
-            "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
-            f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
-            f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?)) "
-            "ORDER BY a.device_id",
-            (*assignments, *assignments.values(), kind.value),
-        ).fetchall()
+            select(
+                rt.assignments.c.device_id,
+                rt.assignments.c.student_id,
+                rt.lessons.c.id,
+                rt.lessons.c.class_id,
+            )
+            .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
+            .where(
+                rt.lessons.c.ended_at.is_(None),
+                or_(
+                    rt.assignments.c.device_id.in_(list(wanted)),
+                    (rt.assignments.c.student_id.in_(list(wanted.values())))
+                    & (rt.lessons.c.kind == kind.value),
+                ),
+            )
+            .order_by(rt.assignments.c.device_id)
+        ).mappings()
         problems = []
         for row in held:
-            if row["device_id"] in assignments:
+            if row["device_id"] in wanted:
                 problems.append(
                     f"device {row['device_id']!r} is assigned to student "
                     f"{row['student_id']!r} in running lesson {row['id']!r} "
@@ -511,12 +464,13 @@ class Roster:
     def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL",
-                (_iso(at or datetime.now(UTC)), lesson_id),
+                update(rt.lessons)
+                .where(rt.lessons.c.id == lesson_id, rt.lessons.c.ended_at.is_(None))
+                .values(ended_at=_iso(at or datetime.now(UTC)))
             )
 
     def lesson(self, lesson_id: str) -> Lesson | None:
-        rows = self.db.query("SELECT * FROM lessons WHERE id=?", (lesson_id,))
+        rows = self.db.query(select(rt.lessons).where(rt.lessons.c.id == lesson_id))
         return self._lesson(rows[0]) if rows else None
 
     def lessons(
@@ -526,32 +480,40 @@ class Roster:
         teacher_id: str | None = None,
         active_only: bool = False,
     ) -> list[Lesson]:
-        sql, params = "SELECT * FROM lessons WHERE 1=1", []
+        query = select(rt.lessons)
         if class_id:
-            sql += " AND class_id=?"
-            params.append(class_id)
+            query = query.where(rt.lessons.c.class_id == class_id)
         if teacher_id:
-            sql += " AND teacher_id=?"
-            params.append(teacher_id)
+            query = query.where(rt.lessons.c.teacher_id == teacher_id)
         if active_only:
-            sql += " AND ended_at IS NULL"
-        return [self._lesson(r) for r in self.db.query(sql + " ORDER BY started_at", tuple(params))]
+            query = query.where(rt.lessons.c.ended_at.is_(None))
+        # id breaks ties of one start time, so that both databases list in one order.
+        query = query.order_by(rt.lessons.c.started_at, rt.lessons.c.id)
+        return [self._lesson(r) for r in self.db.query(query)]
 
     def assignments(self, lesson_id: str) -> dict[str, str]:
         return {
             r["device_id"]: r["student_id"]
             for r in self.db.query(
-                "SELECT device_id, student_id FROM assignments WHERE lesson_id=?", (lesson_id,)
+                select(rt.assignments.c.device_id, rt.assignments.c.student_id).where(
+                    rt.assignments.c.lesson_id == lesson_id
+                )
             )
         }
 
     def bind(self, device_id: str, at: datetime) -> Binding | None:
         """The student wearing *device_id* at time *at*, from the lesson open at that time."""
+        when = _iso(at)
         rows = self.db.query(
-            "SELECT a.student_id, a.lesson_id FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE a.device_id=? AND l.started_at <= ? "
-            "AND (l.ended_at IS NULL OR l.ended_at >= ?) ORDER BY l.started_at DESC LIMIT 1",
-            (device_id, _iso(at), _iso(at)),
+            select(rt.assignments.c.student_id, rt.assignments.c.lesson_id)
+            .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
+            .where(
+                rt.assignments.c.device_id == device_id,
+                rt.lessons.c.started_at <= when,
+                or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= when),
+            )
+            .order_by(rt.lessons.c.started_at.desc())
+            .limit(1)
         )
         return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
 
@@ -559,9 +521,9 @@ class Roster:
         """(device id, binding, lesson) for every lesson not ended before *at*, in one query,
         for callers that bind many messages at once (`bind` does one query per message)."""
         rows = self.db.query(
-            "SELECT a.device_id, a.student_id, l.* FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE l.ended_at IS NULL OR l.ended_at >= ?",
-            (_iso(at),),
+            select(rt.assignments.c.device_id, rt.assignments.c.student_id, rt.lessons)
+            .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
+            .where(or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= _iso(at)))
         )
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
@@ -571,8 +533,7 @@ class Roster:
         return out
 
     @staticmethod
-    def _lesson(r: object) -> Lesson:
-        row = dict(r)  # type: ignore[call-overload]
+    def _lesson(row: RowMapping) -> Lesson:
         return Lesson(
             row["id"],
             row["class_id"],
@@ -581,3 +542,30 @@ class Roster:
             datetime.fromisoformat(row["started_at"]),
             datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
         )
+
+
+def _class_row(
+    class_id: str, school: str, name: str, grade: str, pe_teacher_id: str | None
+) -> dict[str, str | None]:
+    return {
+        "id": class_id,
+        "school": school,
+        "name": name,
+        "grade": grade,
+        "pe_teacher_id": pe_teacher_id,
+    }
+
+
+def _enrol(conn: Connection, card_id: str, student_id: str) -> Executable:
+    """Enrol *card_id* for *student_id*, taking it from whoever held it."""
+    return upsert(conn, cards, {"card_id": card_id, "student_id": student_id}, keys=["card_id"])
+
+
+_STUDENT = select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
+_HOLDER = select(cards.c.student_id).where(cards.c.card_id == bindparam("card_id"))
+
+
+def _student(r: RowMapping) -> Student:
+    return Student(
+        r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]), r["class_id"], r["grade"]
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campusedge.settings import MqttSettings
@@ -21,8 +22,9 @@ from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
+from gateway.migrations import require_head
 from gateway.roster import Roster
-from gateway.state import StateDB, StateDBError
+from gateway.state import StateDB, StateDBError, StateDBUnavailable, is_sqlite_path
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
 
@@ -41,6 +43,15 @@ class GatewayStartError(Exception):
         self.transient = transient
 
 
+def _as_text(value: object) -> object:
+    return str(value) if isinstance(value, PurePath) else value
+
+
+# A path (given as a Path by callers such as the demo) or a postgresql:// URL, kept as text:
+# a Path would fold the URL's "//".
+StateTarget = Annotated[str, BeforeValidator(_as_text)]
+
+
 class GatewaySettings(BaseSettings):
     """Gateway configuration; every field can be set as CAMPUSEDGE_<FIELD> in the environment."""
 
@@ -50,7 +61,16 @@ class GatewaySettings(BaseSettings):
         default="sqlite:///var/campusedge/readings.db",
         description="sqlite:///path or influx://user:pass@host:port/db",
     )
-    state_db: Path = Path("var/campusedge/state.db")
+    state_db: StateTarget = Field(
+        default="var/campusedge/state.db",
+        description="the relational state: a SQLite file path, or "
+        "postgresql://user:pass@host:port/db for several workers sharing one PostgreSQL",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="upgrade the state database's schema at start; when off, the gateway "
+        "refuses to start on a schema older than the code (run `campusedge gateway migrate`)",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -70,6 +90,35 @@ class GatewaySettings(BaseSettings):
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
 
 
+def open_state(target: str, *, migrate: bool = True) -> StateDB:
+    """The state database at *target*, its schema at this code's head, or GatewayStartError:
+    transient when a PostgreSQL server is not reachable (yet), so that systemd retries."""
+    if is_sqlite_path(target):
+        folder = Path(target).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GatewayStartError(
+                f"cannot create the folder of state database {target}: {exc.strerror}"
+            ) from None
+    try:
+        db = StateDB(target, migrate=migrate)
+    except StateDBUnavailable as exc:
+        raise GatewayStartError(
+            f"{exc}; will retry (is PostgreSQL running and the URL in CAMPUSEDGE_STATE_DB right?)",
+            transient=True,
+        ) from None
+    except StateDBError as exc:  # the message names the database and what to do
+        raise GatewayStartError(str(exc)) from None
+    if not migrate:
+        try:
+            require_head(db)
+        except StateDBError as exc:
+            db.close()
+            raise GatewayStartError(str(exc)) from None
+    return db
+
+
 class Gateway:
     """Owns every part of a running gateway; the API and the CLI reach them through it."""
 
@@ -77,16 +126,7 @@ class Gateway:
         self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None = None
     ) -> None:
         self.settings = settings
-        try:
-            settings.state_db.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise GatewayStartError(
-                f"cannot create the folder of state database {settings.state_db}: {exc.strerror}"
-            ) from None
-        try:
-            self.db = StateDB(settings.state_db)
-        except StateDBError as exc:
-            raise GatewayStartError(str(exc)) from None
+        self.db = open_state(settings.state_db, migrate=settings.migrate_on_start)
         try:
             self._assemble(settings, mqtt, store)
         except (StoreError, AlertConfigError) as exc:

@@ -33,6 +33,11 @@ class StateDBUnavailable(StateDBError):
     """The state database's server cannot be reached now; the same call may succeed later."""
 
 
+def is_sqlite_path(target: str | PurePath) -> bool:
+    """Whether *target* names a SQLite file by its path (not a URL)."""
+    return "://" not in str(target)
+
+
 def state_url(target: str | PurePath) -> str:
     """The SQLAlchemy URL for *target*: a SQLite file path, or a `postgresql://` URL (psycopg 3)."""
     value = str(target)
@@ -165,3 +170,11 @@ def upsert(
     stmt = dialect_insert(conn, table).values(**values)
     changed = {c: stmt.excluded[c] for c in values if c not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)
+
+
+def serialize(conn: Connection, name: str) -> None:
+    """Hold a lock named *name* until *conn*'s transaction ends, so that read-check-write
+    sequences under that name run one at a time across processes. PostgreSQL takes a
+    transaction advisory lock; SQLite's writers are serialised already (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -96,14 +96,38 @@ def drop_pg_database(server: PostgresProcess, name: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def state_backend(request: pytest.FixtureRequest) -> str:
+    """Each state test runs twice: on a SQLite file and on a real PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_state(
+    state_backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str]]:
+    """Makes a fresh state database of the test's backend per call (a file, or a database
+    copied from the migrated template); the test's databases are dropped after it."""
+    made: list[str] = []
+    server: PostgresProcess | None = (
+        request.getfixturevalue("postgres") if state_backend == "postgresql" else None
+    )
+
+    def make() -> str:
+        if server is None:
+            path = tmp_path / f"state-{len(made)}.db" if made else tmp_path / "state.db"
+            made.append(str(path))
+            return str(path)
+        name = fresh_pg_database(server)
+        made.append(name)
+        return server.url(name)
+
+    yield make
+    if server is not None:
+        for name in made:
+            drop_pg_database(server, name)
+
+
+@pytest.fixture
+def state_url(new_state: Callable[[], str]) -> str:
     """Where a state test's database is: a SQLite file, then a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "state.db")
-        return
-    server: PostgresProcess = request.getfixturevalue("postgres")
-    name = fresh_pg_database(server)
-    try:
-        yield server.url(name)
-    finally:
-        drop_pg_database(server, name)
+    return new_state()

@@ -22,7 +22,15 @@ from gateway.service import Gateway, GatewaySettings, GatewayStartError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="SQLite store file (shortcut for --store-url)")
     parser.add_argument("--store-url", help="sqlite:///path or influx://user:pass@host:port/db")
-    parser.add_argument("--state-db", type=Path, help="roster/devices/users/alerts SQLite file")
+    parser.add_argument(
+        "--state-db",
+        help="roster/devices/users/alerts: a SQLite file or a postgresql:// URL",
+    )
+    parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not upgrade the state schema at start; refuse to start if it is not current",
+    )
     parser.add_argument("--school", help="school id to ingest ('+' for all)")
     parser.add_argument(
         "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
@@ -62,11 +70,13 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
     if args.db is not None:
         updates["store_url"] = f"sqlite:///{args.db}"
         if args.state_db is None:
-            updates["state_db"] = args.db.with_name(args.db.stem + "-state.db")
+            updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
     if args.store_url:
         updates["store_url"] = args.store_url
     if args.state_db is not None:
         updates["state_db"] = args.state_db
+    if args.no_migrate:
+        updates["migrate_on_start"] = False
     if args.alerts_dir is not None:
         updates["alerts_dir"] = args.alerts_dir
     if args.warning_levels is not None:
