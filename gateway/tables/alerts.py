@@ -116,5 +116,8 @@ webhook_outbox = Table(
     Column("body", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("queued_at", Text, nullable=False),
+    # The worker delivering the row, and when its claim lapses (revision 5).
+    Column("claimed_by", Text),
+    Column("claimed_until", Text),
     UniqueConstraint("target", "notification_id"),
 )

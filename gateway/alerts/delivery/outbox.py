@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import RowMapping, delete, func, or_, select, update
 
 from gateway.state import StateDB, dialect_insert
 from gateway.tables.alerts import webhook_outbox as outbox
@@ -24,11 +25,30 @@ class Pending:
     attempts: int  # attempts already made, by this process or one before it
 
 
-class WebhookOutbox:
-    """Rows in order of queueing per target; a row goes when delivered or given up."""
+# How long a claimed delivery stays with a worker that stopped renewing it (it died).
+CLAIM_LEASE = timedelta(minutes=10)
 
-    def __init__(self, db: StateDB) -> None:
+
+def _utc_text(at: datetime) -> str:
+    """Fixed-width UTC text: SQL compares claim times as instants."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class WebhookOutbox:
+    """Rows in order of queueing per target; a row goes when delivered or given up.
+
+    Gateway workers sharing one PostgreSQL take rows with `claim`: a row is delivered by one
+    worker at a time, and another takes it over only when that worker's lease lapses.
+    """
+
+    def __init__(
+        self, db: StateDB, worker: str | None = None, lease: timedelta = CLAIM_LEASE
+    ) -> None:
         self.db = db
+        # Stable across restarts of one host's gateway, so that it takes its own rows back at
+        # once; workers on one host that share a state database each need their own name.
+        self.worker = worker or socket.gethostname()
+        self.lease = lease
 
     def add(
         self,
@@ -65,9 +85,54 @@ class WebhookOutbox:
         )
         return _pending(rows[0]) if rows else None
 
-    def attempted(self, row_id: int, attempts: int) -> None:
+    def claim(self, target: str, now: datetime | None = None) -> Pending | None:
+        """The oldest delivery for *target* that no other worker holds, now held by this one.
+
+        One transaction: on PostgreSQL the row is read `FOR UPDATE SKIP LOCKED`, so that two
+        workers claiming at once take different rows, never the same one.
+        """
+        at = now or datetime.now(UTC)
+        o = outbox.c
         with self.db.transaction() as conn:
-            conn.execute(update(outbox).where(outbox.c.id == row_id).values(attempts=attempts))
+            row = (
+                conn.execute(
+                    select(outbox)
+                    .where(
+                        o.target == target,
+                        or_(
+                            o.claimed_until.is_(None),
+                            o.claimed_until < _utc_text(at),
+                            o.claimed_by == self.worker,
+                        ),
+                    )
+                    .order_by(o.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            conn.execute(
+                update(outbox)
+                .where(o.id == row["id"])
+                .values(claimed_by=self.worker, claimed_until=_utc_text(at + self.lease))
+            )
+        return _pending(row)
+
+    def attempted(self, row_id: int, attempts: int) -> None:
+        """Count an attempt; the claim is renewed, as the worker is alive."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(
+                    attempts=attempts,
+                    claimed_by=self.worker,
+                    claimed_until=_utc_text(datetime.now(UTC) + self.lease),
+                )
+            )
 
     def done(self, row_id: int) -> None:
         with self.db.transaction() as conn:
