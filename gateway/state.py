@@ -88,13 +88,21 @@ class StateDB:
         self._local = threading.local()
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
-            self.engine: Engine = create_engine(self.url, connect_args={"timeout": 30})
+            # The API's worker threads, ingest and the alert engine each hold a connection for
+            # a moment; SQLite connections are cheap, so the pool is roomy.
+            self.engine: Engine = create_engine(
+                self.url, connect_args={"timeout": 30}, pool_size=10, max_overflow=30
+            )
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             # pre_ping: a connection the server dropped (a restart) is replaced, not used.
             self.engine = create_engine(
-                self.url, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+                self.url,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                connect_args={"connect_timeout": 5},
             )
         try:
             with self.engine.connect() as conn:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from gateway.cli.common import load_settings, start_failed
 from gateway.migrations import require_head, status
 from gateway.service import GatewaySettings, GatewayStartError, open_state
-from gateway.state import StateDB, StateDBError
+from gateway.state import StateDB, StateDBError, is_sqlite_path
 
 PROG = "campusedge gateway migrate"
 
@@ -43,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(target: str) -> int:
+    if is_sqlite_path(target) and not Path(target).is_file():
+        # Checking must not leave an empty database behind.
+        print(f"{PROG}: no state database at {Path(target).absolute()}", file=sys.stderr)
+        return 1
     try:
         db = StateDB(target, migrate=False)
     except StateDBError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -43,7 +44,9 @@ def _config(conn: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def scripts() -> ScriptDirectory:
+    """The revisions shipped with this code (read once: they do not change while it runs)."""
     return ScriptDirectory.from_config(_config())
 
 

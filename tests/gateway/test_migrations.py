@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import exc, func, inspect, select, text
 
 from campusedge.cli import main
 from gateway.alerts.clock import ManualClock
@@ -171,3 +171,20 @@ def test_an_empty_sqlite_file_and_settings_paths_work(tmp_path: Path) -> None:
     assert status(db).at_head and (tmp_path / "deep" / "state.db").exists()
     url = "postgresql://u:secret@db.example:5432/campus"
     assert GatewaySettings(state_db=url).state_db == url  # a URL is not folded like a path
+
+
+def test_check_on_a_missing_file_says_so_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "nowhere" / "state.db"
+    assert main(["gateway", "migrate", "--check", "--state-db", str(path)]) == 1
+    assert "no state database at" in capsys.readouterr().err
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_a_sqlite_state_file_keeps_wal_and_foreign_keys(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / "state.db")
+    assert db.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+    assert db.query("PRAGMA foreign_keys")[0]["foreign_keys"] == 1
+    with pytest.raises(exc.IntegrityError, match="FOREIGN KEY"), db.transaction() as conn:
+        conn.execute(text("INSERT INTO cards(card_id, student_id) VALUES ('C-1', 'nobody')"))
