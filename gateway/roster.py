@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 
 from drivers.subject_ids import as_sent
-from gateway.state import StateDB, serialize, upsert
+from gateway.state import StateDB, serialize, upsert, upsert_rows
 from gateway.tables import roster as rt
 from gateway.tables.roster import cards, classes, students
 
@@ -291,8 +291,28 @@ class Roster:
                 f"roster CSV not imported, {len(problems)} problem(s): " + "; ".join(problems)
             )
         with self.db.transaction() as conn:
-            for student in rows:
-                self._write_student(conn, *student)
+            # Two statements for the whole file (a school's roster is thousands of rows).
+            people = [
+                {
+                    "id": student_id,
+                    "name": name,
+                    "sex": sex,
+                    "birth_date": born.isoformat(),
+                    "class_id": class_id,
+                }
+                for student_id, name, sex, born, class_id, _ in rows
+            ]
+            if people:
+                conn.execute(upsert_rows(conn, students, list(people[0]), ["id"]), people)
+            enrolled = [
+                {"card_id": card_id, "student_id": student_id}
+                for student_id, *_, card_ids in rows
+                for card_id in card_ids
+            ]
+            if enrolled:
+                conn.execute(
+                    upsert_rows(conn, cards, ["card_id", "student_id"], ["card_id"]), enrolled
+                )
         return len(rows)
 
     def classes(self) -> list[dict[str, str | int | None]]:

@@ -66,8 +66,10 @@ def _sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get("campusedge_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # Writers take the write lock up front; a read runs in the driver's autocommit mode, one
+    # statement being one consistent snapshot, without a BEGIN and ROLLBACK around it.
+    if conn.get_execution_options().get("campusedge_write", False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class StateDB:
@@ -175,8 +177,15 @@ def upsert(
     conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]
 ) -> sqlite.Insert | postgresql.Insert:
     """INSERT *values*, or on a clash of *keys* overwrite the row's other columns with them."""
-    stmt = dialect_insert(conn, table).values(**values)
-    changed = {c: stmt.excluded[c] for c in values if c not in keys}
+    return upsert_rows(conn, table, list(values), keys).values(**values)
+
+
+def upsert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[str]
+) -> sqlite.Insert | postgresql.Insert:
+    """`upsert` without values, to execute with a list of rows (one round trip for many)."""
+    stmt = dialect_insert(conn, table)
+    changed = {c: stmt.excluded[c] for c in columns if c not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
