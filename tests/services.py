@@ -277,13 +277,15 @@ class PostgresProcess:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres() -> PostgresProcess:
+def start_postgres(parent: Path | None = None) -> PostgresProcess:
+    """A server in a new folder inside *parent* (default: the system temp dir; under root it
+    must be a folder the `postgres` user can reach, which pytest's tmp_path is not)."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         missing("postgresql")
     assert bin_dir is not None
     for attempt in range(3):
-        root = Path(tempfile.mkdtemp(prefix="campusedge-pg-"))
+        root = Path(tempfile.mkdtemp(prefix="campusedge-pg-", dir=parent))
         server = PostgresProcess(bin_dir=bin_dir, root=root, port=free_port())
         try:
             server.start()

@@ -188,3 +188,22 @@ def test_a_sqlite_state_file_keeps_wal_and_foreign_keys(tmp_path: Path) -> None:
     assert db.query("PRAGMA foreign_keys")[0]["foreign_keys"] == 1
     with pytest.raises(exc.IntegrityError, match="FOREIGN KEY"), db.transaction() as conn:
         conn.execute(text("INSERT INTO cards(card_id, student_id) VALUES ('C-1', 'nobody')"))
+
+
+def test_tables_made_outside_the_revisions_still_open_on_both_databases(state_url: str) -> None:
+    db = StateDB(state_url)
+    schema = """
+    CREATE TABLE IF NOT EXISTS later_cursor (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        consumer TEXT NOT NULL UNIQUE,
+        position REAL NOT NULL
+    );
+    -- opened twice: harmless
+    """
+    db.ensure(schema)
+    db.ensure(schema)
+    with db.transaction() as conn:
+        conn.execute(text("INSERT INTO later_cursor(consumer, position) VALUES ('a', 1.5)"))
+    assert [dict(r) for r in db.query("SELECT id, consumer, position FROM later_cursor")] == [
+        {"id": 1, "consumer": "a", "position": 1.5}
+    ]
