@@ -44,6 +44,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "benchmark fever alert delivery (SSE, webhook) under load",
     ),
     ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
+    ("bench", "state"): (
+        "gateway.bench.state",
+        "time the state database's hot paths on SQLite and PostgreSQL",
+    ),
     ("bench", "fitness-listener"): (
         "gateway.fitness.bench",
         "fitness listener cost per batch against the store write",
