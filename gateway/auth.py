@@ -54,18 +54,16 @@ class Users:
     def create(self, user_id: str, display_name: str, role: Role) -> str:
         token = secrets.token_urlsafe(24)
         with self.db.transaction() as conn:
-            conn.execute(
-                upsert(
-                    conn,
-                    users,
-                    {
-                        "id": user_id,
-                        "display_name": display_name,
-                        "role": role.value,
-                        "token_sha256": _digest(token),
-                    },
-                    keys=["id"],
-                )
+            upsert(
+                conn,
+                users,
+                {
+                    "id": user_id,
+                    "display_name": display_name,
+                    "role": role.value,
+                    "token_sha256": _digest(token),
+                },
+                keys=["id"],
             )
         return token
 

@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.sql import Executable
 
 from drivers.subject_ids import as_sent
 from gateway.state import StateDB, serialize, upsert, upsert_rows
@@ -140,13 +139,8 @@ class Roster:
         """Create or overwrite a class, unchecked (seeding, benches, tests); the API creates
         with `create_class` and changes with `update_class`."""
         with self.db.transaction() as conn:
-            conn.execute(
-                upsert(
-                    conn,
-                    classes,
-                    _class_row(class_id, school, name, grade, pe_teacher_id),
-                    keys=["id"],
-                )
+            upsert(
+                conn, classes, _class_row(class_id, school, name, grade, pe_teacher_id), keys=["id"]
             )
 
     def create_class(
@@ -212,10 +206,10 @@ class Roster:
             "birth_date": birth_date.isoformat(),
             "class_id": class_id,
         }
-        conn.execute(upsert(conn, students, row, keys=["id"]))
+        upsert(conn, students, row, keys=["id"])
         for card_id in card_ids:
             # A card handed on (a lost card re-issued) moves to its new holder.
-            conn.execute(_enrol(conn, card_id, student_id))
+            _enrol(conn, card_id, student_id)
 
     def import_csv(self, text: str) -> int:
         """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
@@ -366,7 +360,7 @@ class Roster:
             found = conn.execute(select(students.c.id).where(students.c.id == student_id))
             if found.first() is None:
                 raise RosterError(f"unknown student {student_id!r}")
-            conn.execute(_enrol(conn, card_id, student_id))
+            _enrol(conn, card_id, student_id)
 
     def withdraw_card(self, card_id: str) -> str | None:
         """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
@@ -576,9 +570,9 @@ def _class_row(
     }
 
 
-def _enrol(conn: Connection, card_id: str, student_id: str) -> Executable:
+def _enrol(conn: Connection, card_id: str, student_id: str) -> None:
     """Enrol *card_id* for *student_id*, taking it from whoever held it."""
-    return upsert(conn, cards, {"card_id": card_id, "student_id": student_id}, keys=["card_id"])
+    upsert(conn, cards, {"card_id": card_id, "student_id": student_id}, keys=["card_id"])
 
 
 _STUDENT = select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)

@@ -6,6 +6,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -179,10 +180,31 @@ class StateDB:
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             return current.execute(statement, params or {}).mappings().all()
+        if self.dialect == "sqlite":
+            reader = self._reader()
+            try:
+                return reader.execute(statement, params or {}).mappings().all()
+            finally:
+                reader.rollback()  # ends SQLAlchemy's transaction; SQLite opened none
         with self._translated(), self.engine.connect() as conn:
             return conn.execute(statement, params or {}).mappings().all()
 
+    def _reader(self) -> Connection:
+        """This thread's SQLite connection for reads, as the release before kept one per
+        thread: a pool checkout costs about as much as a read by primary key. Detached from
+        the pool, so that threads holding one never exhaust it; it closes with its thread."""
+        reader: Connection | None = getattr(self._local, "reader", None)
+        if reader is None or reader.closed:
+            reader = self.engine.connect()
+            reader.detach()
+            self._local.reader = reader
+        return reader
+
     def close(self) -> None:
+        reader: Connection | None = getattr(self._local, "reader", None)
+        if reader is not None:
+            reader.close()
+            self._local.reader = None
         self.engine.dispose()
 
 
@@ -194,18 +216,44 @@ def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql
     return sqlite.insert(table)
 
 
+def insert_or_ignore(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT into *table* that does nothing on a clash of any unique key (execute it with
+    the row as parameters)."""
+    return _insert_or_ignore(conn.dialect.name, table)
+
+
+@lru_cache(maxsize=64)
+def _insert_or_ignore(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_nothing()
+
+
 def upsert(
-    conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]
-) -> sqlite.Insert | postgresql.Insert:
-    """INSERT *values*, or on a clash of *keys* overwrite the row's other columns with them."""
-    return upsert_rows(conn, table, list(values), keys).values(**values)
+    conn: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    keys: Sequence[str],
+    keep: Sequence[str] = (),
+) -> None:
+    """INSERT *values*, or on a clash of *keys* overwrite the row's other columns with them
+    (except those in *keep*, which only a new row takes)."""
+    changed = [c for c in values if c not in keep]
+    conn.execute(_upsert_statement(conn.dialect.name, table, tuple(changed), tuple(keys)), values)
 
 
 def upsert_rows(
     conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[str]
 ) -> sqlite.Insert | postgresql.Insert:
-    """`upsert` without values, to execute with a list of rows (one round trip for many)."""
-    stmt = dialect_insert(conn, table)
+    """`upsert` as a statement without values, to execute with a list of rows at once."""
+    return _upsert_statement(conn.dialect.name, table, tuple(columns), tuple(keys))
+
+
+@lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]
+) -> sqlite.Insert | postgresql.Insert:
+    # Built once per shape: making an ON CONFLICT statement costs more than running it.
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     changed = {c: stmt.excluded[c] for c in columns if c not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)
 

@@ -31,7 +31,7 @@ from gateway.alerts.model import (
     Rule,
     Severity,
 )
-from gateway.state import StateDB, dialect_insert, serialize
+from gateway.state import StateDB, insert_or_ignore, serialize
 from gateway.tables.alerts import alert_events, alert_sources, alerts, silences
 
 SYSTEM = "system"
@@ -192,25 +192,24 @@ class Lifecycle:
 
     def _insert(self, conn: Connection, c: Candidate, silenced: bool) -> Alert:
         alert_id: int = conn.execute(
-            insert(alerts)
-            .values(
-                key=c.key,
-                rule=c.rule.value,
-                school=c.school,
-                severity=c.severity.value,
-                state=AlertState.OPEN.value,
-                summary=c.summary,
-                student_id=c.student_id,
-                class_id=c.class_id,
-                lesson_id=c.lesson_id,
-                teacher_id=c.teacher_id,
-                device_id=c.device_id,
-                detail=json.dumps(dict(c.detail)),
-                opened_at=_iso(c.at),
-                last_seen_at=_iso(c.at),
-                silenced=int(silenced),
-            )
-            .returning(alerts.c.id)
+            _INSERT_ALERT,
+            {
+                "key": c.key,
+                "rule": c.rule.value,
+                "school": c.school,
+                "severity": c.severity.value,
+                "state": AlertState.OPEN.value,
+                "summary": c.summary,
+                "student_id": c.student_id,
+                "class_id": c.class_id,
+                "lesson_id": c.lesson_id,
+                "teacher_id": c.teacher_id,
+                "device_id": c.device_id,
+                "detail": json.dumps(dict(c.detail)),
+                "opened_at": _iso(c.at),
+                "last_seen_at": _iso(c.at),
+                "silenced": int(silenced),
+            },
         ).scalar_one()
         self._event(
             conn,
@@ -248,11 +247,13 @@ class Lifecycle:
     def _source(conn: Connection, c: Candidate, alert_id: int) -> None:
         if c.source is not None:
             conn.execute(
-                dialect_insert(conn, alert_sources)
-                .values(
-                    rule=c.rule.value, device_id=c.source[0], seq=c.source[1], alert_id=alert_id
-                )
-                .on_conflict_do_nothing()
+                insert_or_ignore(conn, alert_sources),
+                {
+                    "rule": c.rule.value,
+                    "device_id": c.source[0],
+                    "seq": c.source[1],
+                    "alert_id": alert_id,
+                },
             )
 
     @staticmethod
@@ -265,13 +266,14 @@ class Lifecycle:
         detail: dict[str, Any] | None = None,
     ) -> None:
         conn.execute(
-            insert(alert_events).values(
-                alert_id=alert_id,
-                at=_iso(at),
-                actor=actor,
-                action=action,
-                detail=json.dumps(detail or {}, default=str),
-            )
+            _INSERT_EVENT,
+            {
+                "alert_id": alert_id,
+                "at": _iso(at),
+                "actor": actor,
+                "action": action,
+                "detail": json.dumps(detail or {}, default=str),
+            },
         )
 
     @staticmethod
@@ -631,6 +633,9 @@ class Lifecycle:
         return any(s.matches(c, at) for s in self.silences(c.school, active_at=at))
 
 
+# Statements built once: building one costs more than running it on SQLite.
+_INSERT_ALERT = insert(alerts).returning(alerts.c.id)
+_INSERT_EVENT = insert(alert_events)
 _ACTIVE = select(alerts).where(
     alerts.c.key == bindparam("key"), alerts.c.state != AlertState.RESOLVED.value
 )

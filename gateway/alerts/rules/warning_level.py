@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from gateway.alerts.config import LevelThresholds, WarningLevelConfig
 from gateway.alerts.model import Candidate, Rule, Severity
@@ -72,6 +72,31 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+# Built once: the rule runs on every fever.
+_FEVER_CASES = (
+    select(alerts.c.student_id, alerts.c.class_id)
+    .distinct()
+    .where(
+        alerts.c.school == bindparam("school"),
+        alerts.c.rule == bindparam("rule"),
+        alerts.c.student_id.is_not(None),
+        alerts.c.opened_at >= bindparam("start"),
+        alerts.c.opened_at < bindparam("end"),
+        func.coalesce(alerts.c.outcome, "") != "cleared",
+    )
+)
+_ILLNESS_ABSENCES = (
+    select(absences.c.student_id, absences.c.class_id)
+    .distinct()
+    .where(
+        absences.c.school == bindparam("school"),
+        absences.c.day >= bindparam("first"),
+        absences.c.day <= bindparam("last"),
+        absences.c.reason == "illness",
+    )
+)
+
+
 class WarningLevels:
     """Counts cases from fever alerts and entered absences, and remembers the level reached."""
 
@@ -92,15 +117,16 @@ class WarningLevels:
         with self.db.transaction() as conn:
             # A second entry for the student that day overwrites what it says, not who and where.
             row = {
+                "school": school,
                 "day": day.isoformat(),
                 "student_id": student_id,
+                "class_id": class_id,
                 "reason": reason,
                 "symptoms": symptoms,
                 "recorded_by": user_id,
                 "recorded_at": at.isoformat(),
             }
-            stmt = upsert(conn, absences, row, keys=["day", "student_id"])
-            conn.execute(stmt.values(school=school, class_id=class_id))
+            upsert(conn, absences, row, keys=["day", "student_id"], keep=["school", "class_id"])
 
     def _cases(
         self, school: str, first: date, last: date, zone: ZoneInfo
@@ -108,28 +134,18 @@ class WarningLevels:
         """Per class: students with a fever not cleared, and students absent for illness."""
         start, _ = day_bounds(first, zone)
         _, end = day_bounds(last, zone)
-        a, ab = alerts.c, absences.c
         fevers = self.db.query(
-            select(a.student_id, a.class_id)
-            .distinct()
-            .where(
-                a.school == school,
-                a.rule == Rule.FEVER.value,
-                a.student_id.is_not(None),
-                a.opened_at >= start.isoformat(),
-                a.opened_at < end.isoformat(),
-                func.coalesce(a.outcome, "") != "cleared",
-            )
+            _FEVER_CASES,
+            {
+                "school": school,
+                "rule": Rule.FEVER.value,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
         )
         absent = self.db.query(
-            select(ab.student_id, ab.class_id)
-            .distinct()
-            .where(
-                ab.school == school,
-                ab.day >= first.isoformat(),
-                ab.day <= last.isoformat(),
-                ab.reason == "illness",
-            )
+            _ILLNESS_ABSENCES,
+            {"school": school, "first": first.isoformat(), "last": last.isoformat()},
         )
         fever_by: dict[str, set[str]] = {}
         absent_by: dict[str, set[str]] = {}
@@ -217,18 +233,16 @@ class WarningLevels:
                 before = Level(reached) if reached else Level.GREEN
                 if scope.level.rank <= before.rank:
                     continue
-                conn.execute(
-                    upsert(
-                        conn,
-                        warning_level_state,
-                        {
-                            "school": levels.school,
-                            "scope": scope.scope,
-                            "day": day,
-                            "level": scope.level.value,
-                        },
-                        keys=["school", "scope", "day"],
-                    )
+                upsert(
+                    conn,
+                    warning_level_state,
+                    {
+                        "school": levels.school,
+                        "scope": scope.scope,
+                        "day": day,
+                        "level": scope.level.value,
+                    },
+                    keys=["school", "scope", "day"],
                 )
                 where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
                 out.append(
