@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import RowMapping, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from campusedge.contract import Status
-from gateway.state import StateDB, dialect_insert
+from gateway.state import StateDB
 from gateway.tables.devices import devices
 
 
@@ -48,70 +50,39 @@ class Devices:
         seen: Iterable[tuple[str, str, str, datetime, int]],
     ) -> None:
         """Record (school, status, received) and (school, device, kind, last seen, count)."""
+        reported = [
+            {
+                "device_id": status.device_id,
+                "school": school,
+                "kind": status.kind.value,
+                "state": status.state.value,
+                "firmware": status.firmware,
+                "battery_pct": status.battery_pct,
+                "model_versions": json.dumps(status.model_versions),
+                "config_version": status.config_version,
+                "detail": status.detail,
+                "status_at": (status.ts or received).isoformat(),
+                "stopped": int(status.stopped),
+                "edge_id": status.edge_id,
+            }
+            for school, status, received in statuses
+        ]
+        heard = [
+            {
+                "device_id": device_id,
+                "school": school,
+                "kind": kind,
+                "last_seen": at.isoformat(),
+                "messages": count,
+            }
+            for school, device_id, kind, at, count in seen
+        ]
         with self.db.transaction() as conn:
-            for school, status, received in statuses:
-                stmt = dialect_insert(conn, devices).values(
-                    device_id=status.device_id,
-                    school=school,
-                    kind=status.kind.value,
-                    state=status.state.value,
-                    firmware=status.firmware,
-                    battery_pct=status.battery_pct,
-                    model_versions=json.dumps(status.model_versions),
-                    config_version=status.config_version,
-                    detail=status.detail,
-                    status_at=(status.ts or received).isoformat(),
-                    stopped=int(status.stopped),
-                    edge_id=status.edge_id,
-                )
-                new = stmt.excluded
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[devices.c.device_id],
-                        set_={
-                            "school": new.school,
-                            "kind": new.kind,
-                            "state": new.state,
-                            "stopped": new.stopped,
-                            "firmware": func.coalesce(new.firmware, devices.c.firmware),
-                            "battery_pct": func.coalesce(new.battery_pct, devices.c.battery_pct),
-                            "model_versions": new.model_versions,
-                            "config_version": func.coalesce(
-                                new.config_version, devices.c.config_version
-                            ),
-                            "detail": new.detail,
-                            "status_at": new.status_at,
-                            "edge_id": func.coalesce(new.edge_id, devices.c.edge_id),
-                        },
-                    )
-                )
-            rows = [
-                {
-                    "device_id": device_id,
-                    "school": school,
-                    "kind": kind,
-                    "last_seen": at.isoformat(),
-                    "messages": count,
-                }
-                for school, device_id, kind, at, count in seen
-            ]
-            if rows:
-                stmt = dialect_insert(conn, devices)
-                seen_before = func.coalesce(devices.c.last_seen, "")
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[devices.c.device_id],
-                        set_={
-                            # The later of the two times (text order is time order).
-                            "last_seen": case(
-                                (seen_before > stmt.excluded.last_seen, seen_before),
-                                else_=stmt.excluded.last_seen,
-                            ),
-                            "messages": devices.c.messages + stmt.excluded.messages,
-                        },
-                    ),
-                    rows,
-                )
+            # One at a time: a batch may hold two statuses of one device, the later one wins.
+            for row in reported:
+                conn.execute(_status_upsert(conn.dialect.name), row)
+            if heard:
+                conn.execute(_seen_upsert(conn.dialect.name), heard)
 
     def all(self, school: str | None = None) -> list[DeviceRecord]:
         query = select(devices).order_by(devices.c.device_id)
@@ -153,6 +124,46 @@ class Devices:
     def get(self, device_id: str) -> DeviceRecord | None:
         rows = self.db.query(select(devices).where(devices.c.device_id == device_id))
         return _record(rows[0]) if rows else None
+
+
+@cache
+def _status_upsert(dialect: str) -> sqlite.Insert | postgresql.Insert:
+    """A status overwrites what it says; what it leaves out (firmware, battery, config
+    version, edge box) keeps the value from before."""
+    stmt = postgresql.insert(devices) if dialect == "postgresql" else sqlite.insert(devices)
+    new, old = stmt.excluded, devices.c
+    return stmt.on_conflict_do_update(
+        index_elements=[old.device_id],
+        set_={
+            "school": new.school,
+            "kind": new.kind,
+            "state": new.state,
+            "stopped": new.stopped,
+            "firmware": func.coalesce(new.firmware, old.firmware),
+            "battery_pct": func.coalesce(new.battery_pct, old.battery_pct),
+            "model_versions": new.model_versions,
+            "config_version": func.coalesce(new.config_version, old.config_version),
+            "detail": new.detail,
+            "status_at": new.status_at,
+            "edge_id": func.coalesce(new.edge_id, old.edge_id),
+        },
+    )
+
+
+@cache
+def _seen_upsert(dialect: str) -> sqlite.Insert | postgresql.Insert:
+    """Traffic adds up; the last time seen is the later of the two (text order is time order)."""
+    stmt = postgresql.insert(devices) if dialect == "postgresql" else sqlite.insert(devices)
+    before = func.coalesce(devices.c.last_seen, "")
+    return stmt.on_conflict_do_update(
+        index_elements=[devices.c.device_id],
+        set_={
+            "last_seen": case(
+                (before > stmt.excluded.last_seen, before), else_=stmt.excluded.last_seen
+            ),
+            "messages": devices.c.messages + stmt.excluded.messages,
+        },
+    )
 
 
 def _record(r: RowMapping) -> DeviceRecord:

@@ -517,28 +517,13 @@ class Roster:
 
     def bind(self, device_id: str, at: datetime) -> Binding | None:
         """The student wearing *device_id* at time *at*, from the lesson open at that time."""
-        when = _iso(at)
-        rows = self.db.query(
-            select(rt.assignments.c.student_id, rt.assignments.c.lesson_id)
-            .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
-            .where(
-                rt.assignments.c.device_id == device_id,
-                rt.lessons.c.started_at <= when,
-                or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= when),
-            )
-            .order_by(rt.lessons.c.started_at.desc())
-            .limit(1)
-        )
+        rows = self.db.query(_BOUND, {"device_id": device_id, "at": _iso(at)})
         return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
 
     def assignments_open_since(self, at: datetime) -> list[tuple[str, Binding, Lesson]]:
         """(device id, binding, lesson) for every lesson not ended before *at*, in one query,
         for callers that bind many messages at once (`bind` does one query per message)."""
-        rows = self.db.query(
-            select(rt.assignments.c.device_id, rt.assignments.c.student_id, rt.lessons)
-            .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
-            .where(or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= _iso(at)))
-        )
+        rows = self.db.query(_OPEN_SINCE, {"since": _iso(at)})
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
         for r in rows:
@@ -575,6 +560,23 @@ def _enrol(conn: Connection, card_id: str, student_id: str) -> None:
     upsert(conn, cards, {"card_id": card_id, "student_id": student_id}, keys=["card_id"])
 
 
+# Built once: run for every batch that ingest commits, and for its messages.
+_BOUND = (
+    select(rt.assignments.c.student_id, rt.assignments.c.lesson_id)
+    .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
+    .where(
+        rt.assignments.c.device_id == bindparam("device_id"),
+        rt.lessons.c.started_at <= bindparam("at"),
+        or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= bindparam("at")),
+    )
+    .order_by(rt.lessons.c.started_at.desc())
+    .limit(1)
+)
+_OPEN_SINCE = (
+    select(rt.assignments.c.device_id, rt.assignments.c.student_id, rt.lessons)
+    .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
+    .where(or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= bindparam("since")))
+)
 _STUDENT = select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
 _HOLDER = select(cards.c.student_id).where(cards.c.card_id == bindparam("card_id"))
 
