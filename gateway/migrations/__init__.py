@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from gateway.state import StateDB, StateDBError
 
 HERE = Path(__file__).parent
+# Alembic announces each of its plugins at INFO when it loads; the revisions it runs are news.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 # One number for every campusedge, so that two workers upgrading one PostgreSQL take turns.
 _ADVISORY_LOCK = 0x63616D70
 
@@ -57,7 +59,16 @@ def head() -> str:
 
 
 def _current(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision recorded in the database (Alembic's table), None before any.
+
+    Read directly rather than through Alembic's MigrationContext, which logs its set-up at
+    INFO on every open of the database."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    versions: list[str] = list(
+        conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    )
+    return str(versions[0]) if versions else None
 
 
 def _refuse_unknown(db: StateDB, current: str | None) -> None:
