@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,8 +14,6 @@ from sqlalchemy import Connection, inspect, text
 from gateway.state import StateDB, StateDBError
 
 HERE = Path(__file__).parent
-# Alembic announces each of its plugins at INFO when it loads; the revisions it runs are news.
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 # One number for every campusedge, so that two workers upgrading one PostgreSQL take turns.
 _ADVISORY_LOCK = 0x63616D70
 
