@@ -159,6 +159,9 @@ def test_check_says_when_the_schema_is_behind_and_migrate_brings_it_to_head(
     # A gateway told not to migrate refuses to start on it, and says what to run.
     with pytest.raises(GatewayStartError, match="campusedge gateway migrate"):
         open_state(target, migrate=False)
+    run = ["gateway", "run", "--state-db", target, "--no-migrate", "--api-port", "0"]
+    assert main(run) == 2  # a setting to fix, not a server to wait for
+    assert "campusedge gateway migrate" in capsys.readouterr().err
     assert main(["gateway", "migrate", "--state-db", target]) == 0
     assert main(["gateway", "migrate", "--check", "--state-db", target]) == 0
     assert f"at schema revision {head()}" in capsys.readouterr().out
