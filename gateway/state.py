@@ -74,6 +74,25 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_BYTE_ORDER = {"C", "POSIX", "C.UTF-8", "C.utf8"}
+
+
+def _text_order(conn: Connection) -> str | None:
+    """None when *conn*'s database compares text byte by byte (SQLite always does); else the
+    collation it uses instead."""
+    if conn.dialect.name != "postgresql":
+        return None
+    row = (
+        conn.execute(text("SELECT * FROM pg_database WHERE datname = current_database()"))
+        .mappings()
+        .one()
+    )
+    # PostgreSQL 15 added ICU as a database's locale provider ("i"); older ones use libc.
+    if row.get("datlocprovider", "c") != "c":
+        return f"the ICU locale {row.get('daticulocale')!r}"
+    return None if row["datcollate"] in _BYTE_ORDER else f"the locale {row['datcollate']!r}"
+
+
 class StateDB:
     """Roster, devices, users, audit and alerts: SQLite (WAL, zero setup) or PostgreSQL.
 
@@ -111,9 +130,18 @@ class StateDB:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+                collation = _text_order(conn)
         except exc.DBAPIError as error:
             self.engine.dispose()
             raise self._failure(error) from None
+        if collation is not None:
+            self.engine.dispose()
+            raise StateDBError(
+                f"state database {self.where} sorts text by {collation}: campusedge stores "
+                "times as ISO text and compares them as text, which needs byte order. Create "
+                "the database with `createdb --locale=C --template=template0 NAME` (or "
+                "LC_COLLATE 'C' and the libc provider)"
+            )
         if migrate:
             from gateway.migrations import upgrade  # the migrations import this module
 

@@ -21,7 +21,7 @@ from gateway.auth import Role, Users
 from gateway.devices import Devices
 from gateway.roster import DeviceBusy, LessonKind, Roster
 from gateway.service import GatewayStartError, open_state
-from gateway.state import StateDB, StateDBUnavailable
+from gateway.state import StateDB, StateDBError, StateDBUnavailable
 from tests.conftest import drop_pg_database, fresh_pg_database
 from tests.services import PostgresProcess, start_postgres
 
@@ -214,3 +214,20 @@ def test_a_postgresql_that_goes_away_fails_clearly_and_comes_back() -> None:
         db.close()
     finally:
         server.remove()
+
+
+def test_a_database_that_sorts_text_by_a_language_is_refused_with_how_to_make_one(
+    postgres: PostgresProcess,
+) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute(
+            "CREATE DATABASE by_language TEMPLATE template0 LOCALE_PROVIDER icu "
+            "ICU_LOCALE 'en-US' LOCALE 'C'"
+        )
+    try:
+        with pytest.raises(StateDBError, match=r"en-US.*--locale=C --template=template0"):
+            StateDB(postgres.url("by_language"))
+    finally:
+        drop_pg_database(postgres, "by_language")
