@@ -36,6 +36,7 @@ from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +243,10 @@ class Ingest:
         devices: Devices,
         metrics: GatewayMetrics,
         settings: IngestSettings | None = None,
+        watermarks: StoredWatermarks | None = None,
     ) -> None:
         self.mqtt_settings = mqtt_settings
+        self.watermarks = watermarks
         self.settings = settings or IngestSettings()
         self.store = store
         self.devices = devices
@@ -417,6 +420,7 @@ class Ingest:
                         self._commit_with_retry(side, gen, batch)
                         delay = 1.0
                     self.metrics.queue_depth.set(side.waiting())
+                    self._publish_watermarks(side, committed=[])
                     if self._stop.is_set() and (not batch or time.monotonic() > self._stop_by):
                         return
                     self._watch(side)
@@ -434,6 +438,18 @@ class Ingest:
                 return
             delay = min(delay * 2, 30.0)
             self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
+
+    def _publish_watermarks(self, side: MqttSideProcess, committed: list[StoredMessage]) -> None:
+        """Tell edge boxes what of theirs is stored now (at most once a second per box)."""
+        if self.watermarks is None:
+            return
+        try:
+            self.watermarks.observe(committed)
+            due = self.watermarks.due(self.devices.edge_boxes, self.devices.edge_box_ids)
+            for topic, payload in due:
+                side.publish(topic, payload, retain=True)
+        except Exception:  # boxes then keep their copies longer; ingest goes on
+            log.exception("could not update the stored watermarks")
 
     def _watch(self, side: MqttSideProcess) -> None:
         """Restart the MQTT process if it stopped making progress (the watchdog)."""
@@ -476,6 +492,7 @@ class Ingest:
                 delay = min(delay * 2, 10.0)
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
+        self._publish_watermarks(side, committed.messages)
         for listener in self.listeners:
             try:
                 listener(committed)

@@ -25,6 +25,7 @@ from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,10 @@ class Gateway:
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
-        self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+        self.watermarks = StoredWatermarks(self.db)
+        self.ingest = Ingest(
+            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+        )
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
