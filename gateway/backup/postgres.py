@@ -97,7 +97,9 @@ def other_sessions(url: str) -> int:
     rows = _psql(
         url,
         "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        # Not autovacuum and other workers, which come and go on their own.
+        "AND backend_type = 'client backend'",
     )
     return int(rows[0]) if rows else 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -85,10 +86,9 @@ def holders(path: Path) -> list[int]:
 def _links(fds: list[Path]) -> set[str]:
     out = set()
     for fd in fds:
-        try:
+        # Closed since the listing (the listing's own descriptor, for one): not a holder.
+        with contextlib.suppress(OSError):
             out.add(os.readlink(fd))
-        except OSError:
-            pass  # closed since the listing (the listing's own descriptor, for one)
     return out
 
 
