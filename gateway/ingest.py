@@ -35,6 +35,7 @@ from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.store_write_health import StoreWriteFailure, StoreWriteHealth
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,7 @@ class Ingest:
             "retained_cleared": 0,
         }
         self._dead_memory = DeadLetterMemory()
+        self.store_health = StoreWriteHealth(metrics.registry)
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -370,22 +372,43 @@ class Ingest:
             try:
                 committed = self._commit(side, batch)
                 break
-            except Exception:  # any store failure: keep the batch, unacked, and retry
+            except Exception as exc:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
+                failure = self.store_health.failed(exc)
                 log.exception(
-                    "committing a batch of %d failed; retrying in %.1f s", len(batch), delay
+                    "committing a batch of %d failed (%s); nothing is acknowledged, the broker "
+                    "keeps the messages; retrying in %.1f s",
+                    len(batch),
+                    failure.reason,
+                    delay,
                 )
                 if self._stop.wait(delay) or not side.alive():
                     # Unacked, and no longer ours to ack: the broker redelivers the batch
                     # after a restart, or to the next MQTT process.
                     return
                 delay = min(delay * 2, 10.0)
+        self._store_writes_again()
         side.ack(gen, [(item.mid, item.qos) for item in batch if item.qos > 0])
         for listener in self.listeners:
             try:
                 listener(committed)
             except Exception:  # a listener's bug must not stop ingest
                 log.exception("listener %r failed on a committed batch", listener)
+
+    def store_write_failure(self) -> StoreWriteFailure | None:
+        """Why commits fail now (`disk_full`, …), None while they succeed: for health."""
+        return self.store_health.failure()
+
+    def _store_writes_again(self) -> None:
+        failure = self.store_health.failure()
+        if failure is not None:
+            log.warning(
+                "the store takes writes again after %.0f s of %s (%d failed commits)",
+                time.monotonic() - failure.since,
+                failure.reason,
+                failure.attempts,
+            )
+            self.store_health.succeeded()
 
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
