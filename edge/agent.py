@@ -31,6 +31,7 @@ from drivers import jump_rope
 from drivers.base import DriverConfig
 from drivers.registry import CAMERAS, DRIVERS
 from edge.buffer import Buffer, NewMessage
+from edge.buffer_guard import BufferGuard
 from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
@@ -84,6 +85,9 @@ class Stats:
     corrupted_frames: int = 0
     duplicate_frames: int = 0
     dropped: int = 0
+    # Published live without a copy in the buffer, which took no writes (a full disk).
+    unbuffered: int = 0
+    buffer_unavailable: str | None = None  # why the buffer takes no writes, while it does not
     max_buffered: int = 0
     buffered: int = 0
     connects: int = 0
@@ -131,6 +135,8 @@ class EdgeAgent:
         self._stop_devices = threading.Event()
         self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
         self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
+        self.buffer_guard = BufferGuard(self.buffer)
+        self._buffer_state_sent: str | None = None
         self.stats = Stats(config_version=self.config_version)
         self._devices: dict[str, TrackedDevice] = {}
         self._inflight: dict[int, int] = {}
@@ -242,6 +248,11 @@ class EdgeAgent:
                 self._publish_edge_status()
                 for dev in self._devices.values():
                     dev.online_sent = None
+            if self.buffer_guard.unavailable != self._buffer_state_sent:
+                # The buffer stopped or started taking writes: told now, not at the next
+                # status interval.
+                self._buffer_state_sent = self.buffer_guard.unavailable
+                self._publish_edge_status()
             self._publish_pending()
             self._publish_statuses()
         self._update_stats()
@@ -373,7 +384,20 @@ class EdgeAgent:
                     dev.battery_pct = float(r.value)
             new += self._messages(device_id, dev_cfg.kind, ts, quality, d.readings, d.event)
         self.stats.messages += len(new)
-        self.stats.dropped += self.buffer.add(new, set(self._inflight.values()))
+        dropped = self.buffer_guard.add(new, set(self._inflight.values()))
+        if dropped is None:
+            self._publish_unbuffered(new)
+        else:
+            self.stats.dropped += dropped
+
+    def _publish_unbuffered(self, new: list[NewMessage]) -> None:
+        """The buffer takes no writes (a full disk): live readings go out without a copy."""
+        if not self.link.connected.is_set():
+            self.stats.dropped += len(new)  # neither a copy nor a broker: shed, and counted
+            return
+        for m in new:
+            self.link.publish(m.topic, m.payload)
+        self.stats.unbuffered += len(new)
 
     def _take_acks(self) -> None:
         done = []
@@ -382,7 +406,7 @@ class EdgeAgent:
             if entry is not None:
                 done.append(entry)
         if done:
-            self.buffer.remove(done)
+            self.buffer_guard.remove(done)
             self.stats.acked += len(done)
 
     def _publish_pending(self) -> None:
@@ -401,6 +425,11 @@ class EdgeAgent:
             f"decode_errors={self.stats.decode_errors} "
             f"corrupted_frames={self.stats.corrupted_frames}"
         )
+        if self.buffer_guard.unavailable:
+            detail += (
+                f"; buffer unavailable ({self.buffer_guard.unavailable}), "
+                f"unbuffered={self.stats.unbuffered}"
+            )
         if self.config_detail:
             detail += f"; {self.config_detail}"
         return Status(
@@ -625,6 +654,7 @@ class EdgeAgent:
         s.discarded_bytes = sum(r.discarded_bytes for r in self.runners.values())
         s.corrupted_frames = sum(r.corrupted_frames for r in self.runners.values())
         s.buffered = self.buffer.count
+        s.buffer_unavailable = self.buffer_guard.unavailable
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
         s.connects = self.link.connects
         s.mqtt_error = self.link.last_error

@@ -261,6 +261,16 @@ class Buffer:
             self.count -= removed
             self.bytes -= sizes
 
+    def recover_from_failed_write(self) -> None:
+        """After a write that raised (a full disk): end the transaction SQLite may have left
+        open, and count again what the file holds, which the failed write may have moved."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
+        ).fetchone()
+        self.count, self.bytes = row[0], row[1]
+
     def dropped_total(self) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
         return int(row[0]) if row else 0
