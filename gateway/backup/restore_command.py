@@ -85,7 +85,7 @@ def restore(args: argparse.Namespace) -> int:
                 print(_put_back(member, target))
     print(
         f"restored {', '.join(wanted)} from {args.file} (taken {manifest['created_at']} by "
-        f"campusedge {manifest['campusedge_version']}); start the gateway"
+        f"campusedge {manifest['campusedge_version']}); start the gateway (restart it, if it ran)"
     )
     return 0
 

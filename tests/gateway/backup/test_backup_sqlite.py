@@ -18,6 +18,9 @@ from gateway.backup.archive import read_manifest
 from gateway.ingest import IngestSettings
 from gateway.service import Gateway, GatewaySettings
 from tests.gateway.mqtt_helpers import client, reading, wait_until
+from tests.small_disk import small_disk
+
+__all__ = ["small_disk"]  # the fixture
 
 
 def _rows(db: Path) -> set[tuple[str, int]]:
@@ -211,3 +214,16 @@ def test_scheduled_backups_keep_the_newest_n_and_nothing_else_is_touched(tmp_pat
     assert left == [mine[-1].name, left[1], "notes.txt"]
     assert read_manifest(folder / left[1])["members"]["state"]["kind"] == "sqlite"
     assert main(["backup", "--out", str(tmp_path / "x.tar.gz"), "--keep", "2"]) == 2
+
+
+def test_a_backup_that_does_not_fit_fails_clearly_and_leaves_nothing(
+    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.db"
+    with sqlite3.connect(state) as conn:
+        conn.execute("CREATE TABLE audit (entry BLOB)")
+        conn.executemany("INSERT INTO audit VALUES (randomblob(4096))", [()] * 1000)  # 4 MB
+    out = small_disk / "backups" / "b.tar.gz"
+    assert main(["backup", "--out", str(out), "--state-db", str(state), "--no-readings"]) == 1
+    assert "database or disk is full" in capsys.readouterr().err
+    assert list((small_disk / "backups").iterdir()) == []
