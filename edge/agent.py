@@ -30,8 +30,8 @@ from campusedge.units import Metric
 from drivers import jump_rope
 from drivers.base import DriverConfig
 from drivers.registry import CAMERAS, DRIVERS
-from edge.buffer import Buffer, NewMessage
-from edge.buffer_guard import BufferGuard
+from edge.buffer import NewMessage
+from edge.buffer_guard import open_buffer
 from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
@@ -134,8 +134,8 @@ class EdgeAgent:
         self.abort_drain = threading.Event()
         self._stop_devices = threading.Event()
         self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
-        self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
-        self.buffer_guard = BufferGuard(self.buffer)
+        self.buffer_guard = open_buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
+        self.buffer = self.buffer_guard.buffer
         self._buffer_state_sent: str | None = None
         self.stats = Stats(config_version=self.config_version)
         self._devices: dict[str, TrackedDevice] = {}
@@ -225,6 +225,13 @@ class EdgeAgent:
             self._go_offline()
             self.link.stop()
             self._update_stats()
+            if self.buffer_guard.in_memory and self.buffer.count:
+                log.error(
+                    "%d message(s) in the memory buffer are lost: the buffer file could not "
+                    "be opened (%s)",
+                    self.buffer.count,
+                    self.buffer_guard.unavailable,
+                )
             self.buffer.close()
         return self.stats
 
@@ -237,6 +244,12 @@ class EdgeAgent:
                 items.append(self.queue.get_nowait())
         except queue.Empty:
             pass
+        reopened = self.buffer_guard.reopen()
+        if reopened is not None:
+            # From the file's oldest entry: its own from before, then those moved from memory.
+            self.buffer = reopened
+            self._inflight.clear()
+            self._last_sent_id = 0
         if items:
             self._buffer_items(items)
         self._take_acks()

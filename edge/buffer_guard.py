@@ -6,18 +6,32 @@ copy on disk; instead the agent publishes what it cannot buffer straight away, s
 status that the buffer is unavailable, and tries the buffer again with the next batch, so
 buffering resumes by itself when space returns. What cannot be buffered and finds no broker
 is counted as dropped.
+
+An agent started while the disk is full cannot even open its file (SQLite must create the
+WAL index beside it): it then buffers in memory, bounded, and opens the file as soon as it
+can, moving into it what the memory holds. A fresh buffer numbers each device from the wall
+clock, above anything the file's numbering reached (see `edge.buffer`), so numbers made in
+memory never repeat the file's.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
-from edge.buffer import Buffer, NewMessage
+from edge.buffer import Buffer, BufferOpenError, NewMessage
 
 log = logging.getLogger(__name__)
+
+# The memory buffer is bounded well below the agent's memory limit (256 MB in the unit).
+MEMORY_BUFFER_BYTES = 8 * 1024 * 1024
+REOPEN_EVERY_S = 5.0
+# Below this much free space an I/O error in opening the file is taken for a full disk.
+NEARLY_FULL_BYTES = 1024 * 1024
 
 
 def write_failure(exc: sqlite3.Error) -> str:
@@ -27,14 +41,76 @@ def write_failure(exc: sqlite3.Error) -> str:
     return " ".join(str(exc).split())[:80]
 
 
+def open_failure(exc: BufferOpenError) -> str | None:
+    """Why the file cannot be opened when the disk is to blame (full, failing), else None:
+    a missing folder or a wrong owner is a configuration error to stop on."""
+    cause = exc.__cause__
+    if not isinstance(cause, sqlite3.OperationalError):
+        return None
+    code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return "disk full"
+    if code == sqlite3.SQLITE_IOERR:
+        # An existing WAL file on a full disk fails in creating its -shm index, as I/O.
+        try:
+            stat = os.statvfs(exc.path.parent)
+        except OSError:
+            return "disk I/O error"
+        return (
+            "disk full" if stat.f_bavail * stat.f_frsize < NEARLY_FULL_BYTES else "disk I/O error"
+        )
+    return None
+
+
+def open_buffer(path: Path, max_bytes: int) -> BufferGuard:
+    """The buffer file, or a memory buffer while the disk keeps the file from opening."""
+    try:
+        return BufferGuard(Buffer(path, max_bytes))
+    except BufferOpenError as exc:
+        reason = open_failure(exc)
+        if reason is None:
+            raise
+        log.error(
+            "%s (%s): buffering in memory, at most %d bytes and lost if the agent stops, "
+            "until the file can be opened; free space there",
+            exc,
+            reason,
+            min(max_bytes, MEMORY_BUFFER_BYTES),
+        )
+        memory = Buffer(":memory:", min(max_bytes, MEMORY_BUFFER_BYTES))
+        return BufferGuard(memory, file=(path, max_bytes), reason=reason)
+
+
 class BufferGuard:
     """Adds to and removes from the buffer; remembers why it could not, until it can."""
 
-    def __init__(self, buffer: Buffer) -> None:
+    def __init__(
+        self,
+        buffer: Buffer,
+        *,
+        file: tuple[Path, int] | None = None,
+        reason: str | None = None,
+    ) -> None:
         self.buffer = buffer
-        self.unavailable: str | None = None  # why the buffer takes no writes now
-        self.since: float | None = None  # time.monotonic() when it stopped taking them
+        self._file = file  # set while running on a memory buffer instead of this file
+        self._memory_reason = reason
+        self._failing: str | None = None  # why the last write failed
+        self.since: float | None = time.monotonic() if file is not None else None
+        self._next_reopen = time.monotonic() + REOPEN_EVERY_S
         self._unremoved: set[int] = set()  # acknowledged, but not yet deleted from the file
+
+    @property
+    def in_memory(self) -> bool:
+        return self._file is not None
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the buffer file takes no writes now, None while it does."""
+        if self._failing is not None:
+            return self._failing
+        if self._memory_reason is not None:
+            return f"{self._memory_reason}, buffering in memory"
+        return None
 
     def add(self, messages: list[NewMessage], in_flight: set[int]) -> int | None:
         """`Buffer.add`; None when the write failed (the messages are not buffered)."""
@@ -65,6 +141,41 @@ class BufferGuard:
         self._unremoved.clear()
         self._ok()
 
+    def reopen(self) -> Buffer | None:
+        """On a memory buffer: try the file (every few seconds); when it opens, move what the
+        memory holds into it and return it, now the buffer. Entries then in flight are
+        published again from the file, and the gateway discards the duplicates."""
+        if self._file is None or time.monotonic() < self._next_reopen:
+            return None
+        self._next_reopen = time.monotonic() + REOPEN_EVERY_S
+        path, max_bytes = self._file
+        try:
+            file = Buffer(path, max_bytes)
+        except BufferOpenError as exc:
+            self._memory_reason = open_failure(exc) or exc.reason
+            return None
+        try:
+            dropped = file.take_over(self.buffer)
+        except sqlite3.OperationalError as exc:
+            # Opened, but no room for what the memory holds yet.
+            file.recover_from_failed_write()
+            file.close()
+            self._memory_reason = write_failure(exc)
+            return None
+        moved = self.buffer.count
+        self.buffer.close()
+        self.buffer, self._file, self._memory_reason = file, None, None
+        self._unremoved.clear()  # ids of the memory buffer, which is gone
+        log.warning(
+            "the buffer %s is open again after %.0f s: %d message(s) moved in from memory%s",
+            path,
+            time.monotonic() - (self.since or time.monotonic()),
+            moved,
+            f", {dropped} dropped for its bound" if dropped else "",
+        )
+        self._ok()
+        return file
+
     def _failed(self, exc: sqlite3.OperationalError) -> None:
         self.buffer.recover_from_failed_write()
         reason = write_failure(exc)
@@ -76,15 +187,16 @@ class BufferGuard:
                 self.buffer.path,
                 reason,
             )
-        self.unavailable = reason
+        self._failing = reason
 
     def _ok(self) -> None:
-        if self.unavailable is not None:
+        if self._failing is not None:
             log.warning(
                 "the buffer %s takes writes again after %.0f s (%s); buffering resumed",
                 self.buffer.path,
                 time.monotonic() - (self.since or time.monotonic()),
-                self.unavailable,
+                self._failing,
             )
-        self.unavailable = None
-        self.since = None
+        self._failing = None
+        if self._file is None:
+            self.since = None
