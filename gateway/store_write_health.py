@@ -46,6 +46,14 @@ def failure_reason(exc: BaseException) -> str:
     return WRITE_FAILED
 
 
+def disk_trouble(message: str) -> bool:
+    """Whether a start-up error is the disk's (full, or failing), which may pass, rather than
+    the configuration's. Opening an existing WAL database on a full disk fails in creating
+    its index file, and SQLite calls that a "disk I/O error"."""
+    text = message.lower()
+    return "disk i/o error" in text or any(full in text for full in _FULL_TEXT)
+
+
 @dataclass(frozen=True)
 class StoreWriteFailure:
     reason: str

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from campusedge.settings import MqttSettings
 from gateway.api.app import create_app
 from gateway.ingest import IngestSettings
-from gateway.service import Gateway, GatewaySettings
-from tests.gateway.mqtt_helpers import publish_all, reading, wait_until
+from gateway.service import Gateway, GatewaySettings, GatewayStartError
+from tests.gateway.mqtt_helpers import publish_all, reading, wait_subscribed, wait_until
 from tests.small_disk import fill, small_disk
 
 __all__ = ["small_disk"]  # the fixture
@@ -36,6 +36,13 @@ def _gateway(folder: Path, mqtt_settings: MqttSettings, school: str) -> Gateway:
     return gw
 
 
+def _started(folder: Path, mqtt_settings: MqttSettings, school: str) -> Gateway:
+    """A gateway whose subscription is in place: it has stored the probe reading."""
+    gw = _gateway(folder, mqtt_settings, school)
+    wait_subscribed(mqtt_settings, school, lambda: gw.ingest.stats["stored"])
+    return gw
+
+
 def _no_slack(folder: Path) -> None:
     """Fold the WAL files into their databases and cut them to nothing, so that the next
     commit needs new space (a WAL reuses its file's length without asking the disk)."""
@@ -45,8 +52,10 @@ def _no_slack(folder: Path) -> None:
 
 
 def _stored(folder: Path) -> list[tuple[str, int]]:
+    """The stored readings, without the probe."""
     with sqlite3.connect(folder / "readings.db") as conn:
-        return [(str(d), int(s)) for d, s in conn.execute("SELECT device_id, seq FROM messages")]
+        rows = conn.execute("SELECT device_id, seq FROM messages WHERE device_id != 'probe'")
+        return [(str(d), int(s)) for d, s in rows]
 
 
 def _failing(client: TestClient) -> bool:
@@ -59,11 +68,11 @@ def test_a_full_disk_stops_acknowledging_says_so_and_resumes_when_space_returns(
     small_disk: Path, mqtt_settings: MqttSettings
 ) -> None:
     school = "s" + uuid.uuid4().hex[:8]
-    gw = _gateway(small_disk, mqtt_settings, school)
+    gw = _started(small_disk, mqtt_settings, school)
     try:
         client = TestClient(create_app(gw))
         publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(20)])
-        wait_until(lambda: gw.ingest.stats["stored"] == 20, what="20 stored with room")
+        wait_until(lambda: gw.ingest.stats["stored"] == 21, what="20 stored with room")
         assert client.get("/healthz").json()["store_write_failure"] is None
 
         _no_slack(small_disk)
@@ -77,11 +86,11 @@ def test_a_full_disk_stops_acknowledging_says_so_and_resumes_when_space_returns(
         assert 'campusedge_store_write_failing{reason="store_write_failed"} 0.0' in metrics
         # Retried, never committed, so never acknowledged: the store holds what it held.
         wait_until(lambda: gw.metrics.store_errors._value.get() >= 3, what="three retries")
-        assert gw.ingest.stats["stored"] == 20 and len(_stored(small_disk)) == 20
+        assert gw.ingest.stats["stored"] == 21 and len(_stored(small_disk)) == 20
         assert _failing(client)
 
         filler.unlink()
-        wait_until(lambda: gw.ingest.stats["stored"] == 620, 40, "everything stored")
+        wait_until(lambda: gw.ingest.stats["stored"] == 621, 40, "everything stored")
         assert client.get("/healthz").status_code == 200
         assert client.get("/healthz").json()["store_write_failure"] is None
         assert (
@@ -99,7 +108,7 @@ def test_messages_a_full_disk_kept_from_the_store_are_still_at_the_broker(
     # The gateway stops while the disk is full: nothing of the backlog was acknowledged, so
     # the broker gives all of it to the next gateway on the same session.
     school = "s" + uuid.uuid4().hex[:8]
-    gw = _gateway(small_disk, mqtt_settings, school)
+    gw = _started(small_disk, mqtt_settings, school)
     try:
         client = TestClient(create_app(gw))
         _no_slack(small_disk)
@@ -108,7 +117,7 @@ def test_messages_a_full_disk_kept_from_the_store_are_still_at_the_broker(
         wait_until(lambda: _failing(client), what="/healthz failing with disk_full")
     finally:
         gw.stop()
-    assert gw.ingest.stats["stored"] == 0
+    assert gw.ingest.stats["stored"] == 1  # the probe
     filler.unlink()
     gw = _gateway(small_disk, mqtt_settings, school)
     try:
@@ -116,3 +125,18 @@ def test_messages_a_full_disk_kept_from_the_store_are_still_at_the_broker(
     finally:
         gw.stop()
     assert sorted(_stored(small_disk)) == [("hr-1", s) for s in range(200)]
+
+
+def test_a_gateway_started_on_a_full_disk_exits_as_transient_so_systemd_retries(
+    small_disk: Path, mqtt_settings: MqttSettings
+) -> None:
+    school = "s" + uuid.uuid4().hex[:8]
+    _gateway(small_disk, mqtt_settings, school).stop()
+    filler = fill(small_disk)
+    with pytest.raises(GatewayStartError) as failed:
+        _gateway(small_disk, mqtt_settings, school)
+    # Exit status 1, not 2: the unit's RestartPreventExitStatus=2 must not end the retries.
+    assert failed.value.transient
+    assert "state.db" in str(failed.value)
+    filler.unlink()
+    _gateway(small_disk, mqtt_settings, school).stop()

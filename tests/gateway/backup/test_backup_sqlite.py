@@ -17,7 +17,7 @@ from campusedge.settings import MqttSettings
 from gateway.backup.archive import read_manifest
 from gateway.ingest import IngestSettings
 from gateway.service import Gateway, GatewaySettings
-from tests.gateway.mqtt_helpers import client, reading, wait_until
+from tests.gateway.mqtt_helpers import client, reading, wait_subscribed, wait_until
 from tests.small_disk import small_disk
 
 __all__ = ["small_disk"]  # the fixture
@@ -73,6 +73,7 @@ def gateway(tmp_path: Path, mqtt_settings: MqttSettings, school: str) -> Iterato
     gw = Gateway(settings, mqtt_settings)
     gw.start()
     assert gw.ingest.connected.wait(10)
+    wait_subscribed(mqtt_settings, school, lambda: gw.ingest.stats["stored"])
     yield gw
     gw.stop()
 
@@ -108,7 +109,7 @@ def test_a_backup_taken_during_ingest_restores_every_acknowledged_row(
         publisher.stop.set()
         publisher.join(30)
     wait_until(
-        lambda: gateway.ingest.stats["stored"] == publisher.sent,
+        lambda: gateway.ingest.stats["stored"] == publisher.sent + 1,  # and the probe
         60,
         f"the rest stored: {publisher.sent} sent, {gateway.ingest.stats}",
     )
@@ -123,7 +124,7 @@ def test_a_backup_taken_during_ingest_restores_every_acknowledged_row(
     # A restore while the gateway holds its files is refused, and changes nothing.
     assert main(["restore", str(out), "--state-db", str(state), "--db", str(readings)]) == 1
     assert "is open by process" in capsys.readouterr().err
-    assert len(_rows(readings)) == publisher.sent
+    assert len(_rows(readings)) == publisher.sent + 1
 
     new_state, new_readings = tmp_path / "restored" / "state.db", tmp_path / "restored" / "r.db"
     assert main(["restore", str(out), "--state-db", str(new_state), "--db", str(new_readings)]) == 0
