@@ -114,3 +114,14 @@ def school_of(topic: str) -> str | None:
     if len(parts) >= 2 and parts[0] == ROOT and _ID.fullmatch(parts[1]):
         return parts[1]
     return None
+
+
+# A topic comes from whoever may publish, up to 65,535 bytes: log lines carry at most this much.
+LOGGED_TOPIC_CHARS = 160
+
+
+def short_topic(topic: str, limit: int = LOGGED_TOPIC_CHARS) -> str:
+    """*topic* cut to *limit* characters for a log line, saying how much was left out."""
+    if len(topic) <= limit:
+        return topic
+    return f"{topic[:limit]}…(+{len(topic) - limit} chars)"

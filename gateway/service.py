@@ -25,7 +25,7 @@ from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
-from gateway.store_write_health import disk_trouble
+from gateway.store_failure import disk_trouble
 
 log = logging.getLogger(__name__)
 

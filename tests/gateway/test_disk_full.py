@@ -60,8 +60,8 @@ def _stored(folder: Path) -> list[tuple[str, int]]:
 
 def _failing(client: TestClient) -> bool:
     answer = client.get("/healthz")
-    failure = answer.json()["store_write_failure"]
-    return answer.status_code == 503 and failure is not None and failure["reason"] == "disk_full"
+    problems = answer.json()["problems"]
+    return answer.status_code == 503 and "disk_full" in problems and "store_failing" in problems
 
 
 def test_a_full_disk_stops_acknowledging_says_so_and_resumes_when_space_returns(
@@ -73,7 +73,7 @@ def test_a_full_disk_stops_acknowledging_says_so_and_resumes_when_space_returns(
         client = TestClient(create_app(gw))
         publish_all(mqtt_settings, [reading(school, "hr-1", s) for s in range(20)])
         wait_until(lambda: gw.ingest.stats["stored"] == 21, what="20 stored with room")
-        assert client.get("/healthz").json()["store_write_failure"] is None
+        assert client.get("/healthz").json()["problems"] == {}
 
         _no_slack(small_disk)
         filler = fill(small_disk)
@@ -82,8 +82,11 @@ def test_a_full_disk_stops_acknowledging_says_so_and_resumes_when_space_returns(
         )
         wait_until(lambda: _failing(client), what="/healthz failing with disk_full")
         metrics = client.get("/metrics").text
-        assert 'campusedge_store_write_failing{reason="disk_full"} 1.0' in metrics
-        assert 'campusedge_store_write_failing{reason="store_write_failed"} 0.0' in metrics
+        assert 'campusedge_health_problem{reason="disk_full"} 1.0' in metrics
+        assert 'campusedge_health_problem{reason="store_failing"} 1.0' in metrics
+        assert (
+            "database or disk is full" in client.get("/healthz").json()["problems"]["store_failing"]
+        )
         # Retried, never committed, so never acknowledged: the store holds what it held.
         wait_until(lambda: gw.metrics.store_errors._value.get() >= 3, what="three retries")
         assert gw.ingest.stats["stored"] == 21 and len(_stored(small_disk)) == 20
@@ -92,10 +95,8 @@ def test_a_full_disk_stops_acknowledging_says_so_and_resumes_when_space_returns(
         filler.unlink()
         wait_until(lambda: gw.ingest.stats["stored"] == 621, 40, "everything stored")
         assert client.get("/healthz").status_code == 200
-        assert client.get("/healthz").json()["store_write_failure"] is None
-        assert (
-            'campusedge_store_write_failing{reason="disk_full"} 0.0' in client.get("/metrics").text
-        )
+        assert client.get("/healthz").json()["problems"] == {}
+        assert 'campusedge_health_problem{reason="disk_full"} 0.0' in client.get("/metrics").text
         rows = _stored(small_disk)
         assert len(rows) == len(set(rows)) == 620
     finally:
