@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import tarfile
 import threading
@@ -185,7 +186,7 @@ def test_bad_input_is_refused_with_a_clear_message_and_no_file_left(
             data = src.extractfile(info).read()  # type: ignore[union-attr]
             if info.name == "state.db":
                 data = data[:-10] + b"x" * 10
-            dst.addfile(info, __import__("io").BytesIO(data))
+            dst.addfile(info, io.BytesIO(data))
     target = tmp_path / "target.db"
     capsys.readouterr()
     assert main(["restore", str(damaged), "--state-db", str(target), "--only", "state"]) == 1
