@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from campusedge import __version__
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, extract, read_manifest
 from gateway.backup.targets import Target, readings_target, state_target
@@ -83,6 +84,11 @@ def restore(args: argparse.Namespace) -> int:
                 target = targets[member.role]
                 assert target is not None
                 print(_put_back(member, target))
+    if manifest["campusedge_version"] != __version__:
+        print(
+            f"note: the backup was taken by campusedge {manifest['campusedge_version']}, this is "
+            f"{__version__}: the gateway brings the schema up to date when it starts"
+        )
     print(
         f"restored {', '.join(wanted)} from {args.file} (taken {manifest['created_at']} by "
         f"campusedge {manifest['campusedge_version']}); start the gateway (restart it, if it ran)"
