@@ -36,6 +36,7 @@ from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.store_failure import DISK_FULL, failure_reason
 from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ HEALTH_REASONS = (
     "broker_unreachable",
     "writer_stopped",
     "store_failing",
+    "disk_full",
     "commit_stalled",
     "mqtt_wedged",
 )
@@ -264,6 +266,8 @@ class Ingest:
         # Set while commits fail (the store unreachable, its disk full): since when, and why.
         self.store_failing_since: float | None = None
         self.store_error: str | None = None
+        # The kind of failure (`disk_full`, `store_unreachable`, `store_write_failed`).
+        self.store_failure: str | None = None
         # The watchdog's last restart of a wedged MQTT process: when, and why.
         self.wedged_at: float | None = None
         self.wedged_reason: str | None = None
@@ -316,7 +320,8 @@ class Ingest:
         """What keeps ingest from working now, by reason code; empty while it works.
 
         The codes: `broker_unreachable`, `writer_stopped`, `store_failing` (commits fail and
-        are retried, nothing is acknowledged), `commit_stalled` (messages wait and nothing was
+        are retried, nothing is acknowledged), `disk_full` (with `store_failing`, when the
+        store's disk is full: space must be freed), `commit_stalled` (messages wait and nothing was
         committed for `stall_after_s`), `mqtt_wedged` (the watchdog restarted the MQTT process
         in the last `stall_after_s`, or it is not running).
         """
@@ -335,6 +340,11 @@ class Ingest:
                 f"writes to the store have failed for {now - self.store_failing_since:.0f} s "
                 f"({self.store_error}); nothing is acknowledged until they succeed"
             )
+            if self.store_failure == DISK_FULL:
+                found["disk_full"] = (
+                    "the store's disk is full: free space there; ingest resumes by itself, and "
+                    "the broker keeps the messages until then"
+                )
         side = self._side
         waiting = self.waiting()
         last = self.last_commit if self.last_commit is not None else self.started_at
@@ -473,16 +483,20 @@ class Ingest:
         while True:
             try:
                 committed = self._commit(side, batch)
-                self.store_failing_since = None
-                self.store_error = None
+                self._store_writes_again()
                 break
             except Exception as exc:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
                 if self.store_failing_since is None:
                     self.store_failing_since = time.monotonic()
                 self.store_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.store_failure = failure_reason(exc)
                 log.exception(
-                    "committing a batch of %d failed; retrying in %.1f s", len(batch), delay
+                    "committing a batch of %d failed (%s); nothing is acknowledged, the broker "
+                    "keeps the messages; retrying in %.1f s",
+                    len(batch),
+                    self.store_failure,
+                    delay,
                 )
                 if self._stop.wait(delay) or not side.alive():
                     # Unacked, and no longer ours to ack: the broker redelivers the batch
@@ -498,6 +512,17 @@ class Ingest:
                 listener(committed)
             except Exception:  # a listener's bug must not stop ingest
                 log.exception("listener %r failed on a committed batch", listener)
+
+    def _store_writes_again(self) -> None:
+        if self.store_failing_since is not None:
+            log.warning(
+                "the store takes writes again after %.0f s (%s)",
+                time.monotonic() - self.store_failing_since,
+                self.store_failure,
+            )
+        self.store_failing_since = None
+        self.store_error = None
+        self.store_failure = None
 
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
