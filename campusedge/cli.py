@@ -30,6 +30,11 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "gateway.cli.migrate",
         "upgrade the state database's schema (--check: only say whether it is current)",
     ),
+    ("backup",): (
+        "gateway.backup.backup_command",
+        "copy the gateway's state (and SQLite readings) to a backup file, online",
+    ),
+    ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",
@@ -65,6 +70,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bench", "outage"): (
         "simulators.bench_outage",
         "benchmark a broker outage mid-lesson: nothing lost or doubled",
+    ),
+    ("bench", "soak"): (
+        "simulators.bench_soak",
+        "soak: a school day again and again with broker and gateway faults; nothing lost",
     ),
     ("bench", "ble"): (
         "edge.bench_ble",

@@ -103,6 +103,11 @@ def cmd_topic(school: str, edge_id: str, command: str = "config") -> str:
     return f"{ROOT}/{school}/edge/{edge_id}/cmd/{command}"
 
 
+def stored_topic(school: str, edge_id: str) -> str:
+    """Where the gateway tells an edge box what of it is stored (retained, gateway only)."""
+    return cmd_topic(school, edge_id, "stored")
+
+
 def alert_topic(school: str, severity: str, rule: str) -> str:
     """Alerts for local displays."""
     return f"{ROOT}/{check_id(school, 'school id')}/alert/{severity}/{rule}"

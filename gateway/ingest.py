@@ -36,6 +36,8 @@ from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.store_failure import DISK_FULL, failure_reason
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ HEALTH_REASONS = (
     "broker_unreachable",
     "writer_stopped",
     "store_failing",
+    "disk_full",
     "commit_stalled",
     "mqtt_wedged",
 )
@@ -242,8 +245,10 @@ class Ingest:
         devices: Devices,
         metrics: GatewayMetrics,
         settings: IngestSettings | None = None,
+        watermarks: StoredWatermarks | None = None,
     ) -> None:
         self.mqtt_settings = mqtt_settings
+        self.watermarks = watermarks
         self.settings = settings or IngestSettings()
         self.store = store
         self.devices = devices
@@ -261,6 +266,8 @@ class Ingest:
         # Set while commits fail (the store unreachable, its disk full): since when, and why.
         self.store_failing_since: float | None = None
         self.store_error: str | None = None
+        # The kind of failure (`disk_full`, `store_unreachable`, `store_write_failed`).
+        self.store_failure: str | None = None
         # The watchdog's last restart of a wedged MQTT process: when, and why.
         self.wedged_at: float | None = None
         self.wedged_reason: str | None = None
@@ -313,7 +320,8 @@ class Ingest:
         """What keeps ingest from working now, by reason code; empty while it works.
 
         The codes: `broker_unreachable`, `writer_stopped`, `store_failing` (commits fail and
-        are retried, nothing is acknowledged), `commit_stalled` (messages wait and nothing was
+        are retried, nothing is acknowledged), `disk_full` (with `store_failing`, when the
+        store's disk is full: space must be freed), `commit_stalled` (messages wait and nothing was
         committed for `stall_after_s`), `mqtt_wedged` (the watchdog restarted the MQTT process
         in the last `stall_after_s`, or it is not running).
         """
@@ -332,6 +340,11 @@ class Ingest:
                 f"writes to the store have failed for {now - self.store_failing_since:.0f} s "
                 f"({self.store_error}); nothing is acknowledged until they succeed"
             )
+            if self.store_failure == DISK_FULL:
+                found["disk_full"] = (
+                    "the store's disk is full: free space there; ingest resumes by itself, and "
+                    "the broker keeps the messages until then"
+                )
         side = self._side
         waiting = self.waiting()
         last = self.last_commit if self.last_commit is not None else self.started_at
@@ -417,6 +430,7 @@ class Ingest:
                         self._commit_with_retry(side, gen, batch)
                         delay = 1.0
                     self.metrics.queue_depth.set(side.waiting())
+                    self._publish_watermarks(side, committed=[])
                     if self._stop.is_set() and (not batch or time.monotonic() > self._stop_by):
                         return
                     self._watch(side)
@@ -434,6 +448,18 @@ class Ingest:
                 return
             delay = min(delay * 2, 30.0)
             self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
+
+    def _publish_watermarks(self, side: MqttSideProcess, committed: list[StoredMessage]) -> None:
+        """Tell edge boxes what of theirs is stored now (at most once a second per box)."""
+        if self.watermarks is None:
+            return
+        try:
+            self.watermarks.observe(committed)
+            due = self.watermarks.due(self.devices.edge_boxes, self.devices.edge_box_ids)
+            for topic, payload in due:
+                side.publish(topic, payload, retain=True)
+        except Exception:  # boxes then keep their copies longer; ingest goes on
+            log.exception("could not update the stored watermarks")
 
     def _watch(self, side: MqttSideProcess) -> None:
         """Restart the MQTT process if it stopped making progress (the watchdog)."""
@@ -457,16 +483,20 @@ class Ingest:
         while True:
             try:
                 committed = self._commit(side, batch)
-                self.store_failing_since = None
-                self.store_error = None
+                self._store_writes_again()
                 break
             except Exception as exc:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
                 if self.store_failing_since is None:
                     self.store_failing_since = time.monotonic()
                 self.store_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.store_failure = failure_reason(exc)
                 log.exception(
-                    "committing a batch of %d failed; retrying in %.1f s", len(batch), delay
+                    "committing a batch of %d failed (%s); nothing is acknowledged, the broker "
+                    "keeps the messages; retrying in %.1f s",
+                    len(batch),
+                    self.store_failure,
+                    delay,
                 )
                 if self._stop.wait(delay) or not side.alive():
                     # Unacked, and no longer ours to ack: the broker redelivers the batch
@@ -476,11 +506,23 @@ class Ingest:
                 delay = min(delay * 2, 10.0)
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
+        self._publish_watermarks(side, committed.messages)
         for listener in self.listeners:
             try:
                 listener(committed)
             except Exception:  # a listener's bug must not stop ingest
                 log.exception("listener %r failed on a committed batch", listener)
+
+    def _store_writes_again(self) -> None:
+        if self.store_failing_since is not None:
+            log.warning(
+                "the store takes writes again after %.0f s (%s)",
+                time.monotonic() - self.store_failing_since,
+                self.store_failure,
+            )
+        self.store_failing_since = None
+        self.store_error = None
+        self.store_failure = None
 
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()

@@ -77,6 +77,7 @@ class Ack:
 class Publish:
     topic: str
     payload: bytes
+    retain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +284,7 @@ class MqttSide:
             if isinstance(command, Ack):
                 self.ack(command)
             elif isinstance(command, Publish):
-                self.client.publish(command.topic, command.payload, qos=1)
+                self.client.publish(command.topic, command.payload, qos=1, retain=command.retain)
             elif isinstance(command, Stop):
                 # DISCONNECT is queued behind the acks already queued, so they go out first.
                 self.client.disconnect()
@@ -502,13 +503,17 @@ class MqttSideProcess:
                 self._acks.append(Ack(gen, mids))
                 self._wake.notify()
 
-    def publish(self, topic: str, payload: bytes) -> bool:
-        """Ask the child to publish at QoS 1; returns at once. False if dropped (queue full)."""
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Ask the child to publish at QoS 1; returns at once. False if dropped (queue full).
+
+        A retained message (a box's stored watermark: one a box a second at most) is never
+        dropped, since no later notice would repeat it.
+        """
         with self._wake:
-            if len(self._publications) >= self.PUBLISH_SLOTS:
+            if not retain and len(self._publications) >= self.PUBLISH_SLOTS:
                 self.publications_dropped += 1
                 return False
-            self._publications.append(Publish(topic, payload))
+            self._publications.append(Publish(topic, payload, retain))
             self._wake.notify()
         return True
 

@@ -27,6 +27,8 @@ from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError, StateDBUnavailable, is_sqlite_path
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
+from gateway.store_failure import disk_trouble
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,8 @@ def open_state(target: str, *, migrate: bool = True) -> StateDB:
             transient=True,
         ) from None
     except StateDBError as exc:  # the message names the database and what to do
-        raise GatewayStartError(str(exc)) from None
+        # A full disk may pass: exit as transient, so that systemd keeps trying.
+        raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
     if not migrate:
         try:
             require_head(db)
@@ -134,7 +137,8 @@ class Gateway:
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
             self.db.close()
-            raise GatewayStartError(str(exc), transient=isinstance(exc, StoreUnavailable)) from None
+            transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
+            raise GatewayStartError(str(exc), transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
@@ -143,7 +147,10 @@ class Gateway:
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
-        self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+        self.watermarks = StoredWatermarks(self.db)
+        self.ingest = Ingest(
+            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+        )
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(

@@ -14,6 +14,14 @@ metadata = MetaData()
 
 def all_tables() -> MetaData:
     """The MetaData with every area's tables declared on it."""
-    from gateway.tables import alerts, devices, fitness, health, people, roster  # noqa: F401
+    from gateway.tables import (  # noqa: F401
+        alerts,
+        devices,
+        fitness,
+        health,
+        ingest,
+        people,
+        roster,
+    )
 
     return metadata
