@@ -231,3 +231,21 @@ def test_a_database_that_sorts_text_by_a_language_is_refused_with_how_to_make_on
             StateDB(postgres.url("by_language"))
     finally:
         drop_pg_database(postgres, "by_language")
+
+
+def test_workers_starting_at_once_on_an_empty_database_upgrade_it_once(
+    postgres: PostgresProcess,
+) -> None:
+    from gateway.migrations import head, status
+
+    name = fresh_pg_database(postgres, migrated=False)
+    try:
+        url = postgres.url(name)
+        results = at_once([lambda: StateDB(url) for _ in range(4)])
+        opened = [r for r in results if isinstance(r, StateDB)]
+        assert len(opened) == 4, results  # none failed on a table the other was creating
+        assert status(opened[0]).current == head()
+        for db in opened:
+            db.close()
+    finally:
+        drop_pg_database(postgres, name)
