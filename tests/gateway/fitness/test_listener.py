@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from gateway.fitness.listener import BatchBinder
 from gateway.roster import LessonKind, Roster
@@ -12,8 +11,8 @@ from gateway.state import StateDB
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
-def test_batch_binding_matches_roster_bind(tmp_path: Path) -> None:
-    roster = Roster(StateDB(tmp_path / "state.db"))
+def test_batch_binding_matches_roster_bind(state_url: str) -> None:
+    roster = Roster(StateDB(state_url))
     roster.add_class("c1", "sch", "C1", "5", "t1")
     for s in ("a", "b", "c"):
         roster.add_student(s, s.upper(), "M", date(2015, 1, 1), "c1")
