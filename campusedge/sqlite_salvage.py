@@ -58,10 +58,9 @@ def check(path: Path) -> str | None:
         return None
     if size == 0:
         return "the file is empty (zero length)"
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return str(exc)
+    # Opened as its owner opens it (a read-only open of a WAL file can fail for reasons that
+    # are not damage); errors other than damage (locked, unreadable) are raised, not reported.
+    db = sqlite3.connect(path)
     try:
         rows = db.execute("PRAGMA quick_check(5)").fetchall()
     except sqlite3.DatabaseError as exc:
@@ -72,6 +71,25 @@ def check(path: Path) -> str | None:
         db.close()
     problems = [str(r[0]) for r in rows if r[0] != "ok"]
     return "; ".join(problems)[:400] if problems else None
+
+
+def foreign(path: Path) -> bool:
+    """Whether *path* is no SQLite file at all, not even a damaged one (so not ours to move).
+
+    A file without the SQLite magic whose schema no rebuilt header makes readable: a path
+    given by mistake (a config file, a log) rather than a damaged database.
+    """
+    with path.open("rb") as f:
+        if f.read(16) == b"SQLite format 3\x00":
+            return False
+    with tempfile.TemporaryDirectory(prefix="salvage-", dir=path.parent) as scratch:
+        copy = Path(scratch) / "copy.db"
+        shutil.copyfile(path, copy)
+        db = _open_readable(copy, Salvage())
+        if db is None:
+            return True
+        db.close()
+        return False
 
 
 def move_aside(path: Path, now: datetime | None = None) -> Path:
