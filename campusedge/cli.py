@@ -26,6 +26,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("broker",): ("gateway.cli.broker", "run an MQTT broker (Mosquitto if installed, else amqtt)"),
     ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("gateway", "repair"): (
+        "gateway.cli.repair",
+        "check the gateway's state database; --salvage rebuilds a damaged one",
+    ),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",

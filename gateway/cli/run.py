@@ -16,6 +16,7 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
 
 
@@ -99,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     sock = None
     try:
         settings = settings_from_args(args)
+        try:
+            check_state(settings.state_db)
+        except StateDamaged as exc:
+            raise GatewayStartError(str(exc)) from None
         mqtt = mqtt_from_args(args)
         if settings.api_port:
             sock = listen(
