@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from campusedge.processes import child_options
 from campusedge.settings import MqttSettings
 from simulators.broker_check import broker_problem
 from simulators.cli_help import DefaultsHelpFormatter
@@ -173,8 +174,9 @@ class EdgeProcess:
         self.log_path = self.stats_path.with_suffix(".log")
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the child
         # Its own session: a Ctrl-C in the terminal reaches the scenario only, which then
-        # stops the agent itself (a drain first, cut short when it is in a hurry).
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
+        # stops the agent itself (a drain first, cut short when it is in a hurry); SIGTERM
+        # reaches it should the scenario die without doing so.
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, **child_options())
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -364,7 +366,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
 
     Exits 0 when the agent delivered everything, 2 when the broker cannot be reached or
     refuses the login (checked before the scenario starts), 1 when the agent failed or left
-    messages unsent, 130 when interrupted (SIGINT/SIGTERM: the scenario stops at once and the
+    messages unsent, 130 when interrupted (SIGINT/SIGTERM/SIGHUP: the scenario stops at once and the
     agent gets a few seconds to send what it holds). A temporary folder is removed after a run
     that left nothing unsent, else it is kept, and named, with the messages in its buffer.db.
     """
@@ -376,7 +378,10 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         interrupted.set()
         halt.set()
 
-    old_handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old_handlers = {
+        sig: signal.signal(sig, _interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     temp = args.workdir is None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"campusedge-{scenario.name}-"))
     disposable = False  # whether the folder holds nothing worth keeping at the end

@@ -87,9 +87,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
 
 
 def wait_for_signal() -> None:
-    """Without the API: run until SIGINT/SIGTERM."""
+    """Without the API: run until SIGINT/SIGTERM/SIGHUP."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
 
@@ -119,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     gateway.start()
     try:
         if sock is not None:
-            # With the API on, uvicorn owns the signals.
+            # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went
+            # away) is made a SIGTERM, so that it too ends the gateway in order.
+            signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
             ApiServer(gateway, sock).serve_forever()
         else:
             wait_for_signal()
