@@ -60,20 +60,26 @@ def die_with_parent(sig: int = signal.SIGTERM, parent_pid: int | None = None) ->
         os.kill(os.getpid(), sig)
 
 
-def child_options(sig: int = signal.SIGTERM) -> dict[str, Any]:
+def child_options(sig: int = signal.SIGTERM, *, own_session: bool = True) -> dict[str, Any]:
     """Popen keyword arguments for a child that ends with this process.
 
-    Its own session keeps a terminal's Ctrl-C and SIGHUP away from it, so that the command
-    stops it in order (last, after what uses it); *sig* reaches it should this process die
-    without doing so. SIGKILL suits a child that may be stopped (SIGSTOP), as a stopped
-    process does not act on SIGTERM.
+    Its own session (or, without *own_session*, its own process group) keeps a terminal's
+    Ctrl-C and SIGHUP away from it, so that the command stops it in order (last, after what
+    uses it); *sig* reaches it should this process die without doing so.
+
+    A child that may be stopped (SIGSTOP) with children of its own wants SIGKILL and its own
+    process group in this session: a stopped process does not act on SIGTERM, and when this
+    process dies the kernel sends SIGHUP and SIGCONT to a process group that it leaves
+    orphaned with stopped members (POSIX job control), which its own session would not get.
     """
     parent = os.getpid()
 
     def _in_child() -> None:
         die_with_parent(sig, parent)
 
-    return {"start_new_session": True, "preexec_fn": _in_child}
+    if own_session:
+        return {"start_new_session": True, "preexec_fn": _in_child}
+    return {"process_group": 0, "preexec_fn": _in_child}
 
 
 def stop_group(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:

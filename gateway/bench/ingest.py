@@ -164,9 +164,10 @@ class GatewayProcess:
                 USER,
             ],
             env=env,
-            # SIGKILL on this process's death: the bench pauses the gateway (SIGSTOP), and a
-            # stopped process does not act on SIGTERM.
-            **child_options(signal.SIGKILL),
+            # The bench pauses the gateway and its MQTT process (SIGSTOP to the group): should
+            # the bench die without continuing and stopping them, SIGKILL ends the gateway and
+            # the kernel's SIGHUP to the orphaned stopped group ends its MQTT process.
+            **child_options(signal.SIGKILL, own_session=False),
         )
         self.http = httpx.Client(timeout=10)
         self._before = 0
