@@ -31,6 +31,11 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "gateway.cli.repair",
         "check the gateway's state database; --salvage rebuilds a damaged one",
     ),
+    ("backup",): (
+        "gateway.backup.backup_command",
+        "copy the gateway's state (and SQLite readings) to a backup file, online",
+    ),
+    ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",

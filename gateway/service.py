@@ -25,6 +25,8 @@ from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
+from gateway.store_failure import disk_trouble
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,8 @@ class Gateway:
         try:
             self.db = StateDB(settings.state_db)
         except StateDBError as exc:
-            raise GatewayStartError(str(exc)) from None
+            # A full disk may pass: exit as transient, so that systemd keeps trying.
+            raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
         try:
             self._assemble(settings, mqtt, store)
         except (StoreError, AlertConfigError) as exc:
@@ -94,7 +97,8 @@ class Gateway:
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
             self.db.close()
-            raise GatewayStartError(str(exc), transient=isinstance(exc, StoreUnavailable)) from None
+            transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
+            raise GatewayStartError(str(exc), transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
@@ -103,7 +107,10 @@ class Gateway:
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
-        self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+        self.watermarks = StoredWatermarks(self.db)
+        self.ingest = Ingest(
+            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+        )
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
