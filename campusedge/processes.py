@@ -72,14 +72,18 @@ def child_options(sig: int = signal.SIGTERM, *, own_session: bool = True) -> dic
     process dies the kernel sends SIGHUP and SIGCONT to a process group that it leaves
     orphaned with stopped members (POSIX job control), which its own session would not get.
     """
+    session: dict[str, Any] = {"start_new_session": True} if own_session else {"process_group": 0}
+    if threading.current_thread() is not threading.main_thread():
+        # The kernel sends the parent-death signal when the *thread* that started the child
+        # ends: a child started from a passing thread (a fault injector restarting a broker)
+        # would die with that thread. Such a child is left to its command's cleanup.
+        return session
     parent = os.getpid()
 
     def _in_child() -> None:
         die_with_parent(sig, parent)
 
-    if own_session:
-        return {"start_new_session": True, "preexec_fn": _in_child}
-    return {"process_group": 0, "preexec_fn": _in_child}
+    return {**session, "preexec_fn": _in_child}
 
 
 def stop_group(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:

@@ -129,6 +129,10 @@ def _bench_outage(tmp: Path, broker: MosquittoProcess) -> list[str]:
     return ["bench", "outage", "--students", "4", "--workdir", str(tmp / "o")]
 
 
+def _bench_soak(tmp: Path, broker: MosquittoProcess) -> list[str]:
+    return ["bench", "soak", "--minutes", "5", "--workdir", str(tmp / "soak")]
+
+
 def _bench_ble(tmp: Path, broker: MosquittoProcess) -> list[str]:
     return ["bench", "ble", "--bands", "2", "--seconds", "30"]
 
@@ -150,6 +154,7 @@ COMMANDS: dict[str, tuple[Command, int]] = {
     "bench alerts": (_bench_alerts, 4),  # mosquitto, gateway, its MQTT process, publishers
     "bench outage": (_bench_outage, 3),  # mosquitto, gateway (and its MQTT process), agent
     "bench ble": (_bench_ble, 1),  # the band simulator
+    "bench soak": (_bench_soak, 4),  # mosquitto, gateway, its MQTT process, an edge agent
 }
 # SIGKILL gives the command no chance to clean up: its children's parent-death signal must.
 SIGNALS = {
