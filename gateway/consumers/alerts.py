@@ -1,0 +1,34 @@
+"""The alert consumer: committed messages and statuses through the alert engine's rules."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from gateway.alerts.engine import AlertEngine
+from gateway.ingest import CommittedBatch
+from gateway.store.commit_log import Committed
+
+
+class AlertConsumer:
+    """Feeds the engine one entry at a time, so that one bad message costs only itself.
+
+    Holds the engine's lock around a step: the tick thread and people acting on alerts take
+    that lock before the state database's, and so does this consumer.
+    """
+
+    name = "alerts"
+
+    def __init__(self, engine: AlertEngine) -> None:
+        self.engine = engine
+
+    def exclusive(self) -> AbstractContextManager[object]:
+        return self.engine.lock
+
+    def handle(self, entry: Committed) -> None:
+        if entry.message is not None:
+            self.engine.on_batch(CommittedBatch(messages=[entry.message]))
+        elif entry.status is not None:
+            self.engine.on_batch(CommittedBatch(statuses=[entry.status]))
+
+    def finish(self) -> None:
+        pass
