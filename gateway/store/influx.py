@@ -392,7 +392,7 @@ class InfluxStore:
         return out
 
     def last_seen(self) -> list[DeviceSeen]:
-        best: dict[str, DeviceSeen] = {}
+        best: dict[tuple[str, str], DeviceSeen] = {}
         # max() is a selector: the other fields come from the point holding the highest seq.
         for series in self.query(
             "SELECT max(seq), ts_us, received_us FROM message GROUP BY device_id, school, kind"
@@ -406,10 +406,11 @@ class InfluxStore:
                     last_ts=from_us(int(r["ts_us"])),
                     last_received_at=from_us(int(r["received_us"])),
                 )
-                old = best.get(seen.device_id)
+                key = (seen.device_id, seen.school)
+                old = best.get(key)
                 if old is None or seen.last_seq > old.last_seq:
-                    best[seen.device_id] = seen
-        return [best[d] for d in sorted(best)]
+                    best[key] = seen
+        return [best[k] for k in sorted(best)]
 
     def dead_letters(
         self, *, limit: int = 1_000, topic_suffix: str | None = None

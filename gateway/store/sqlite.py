@@ -381,7 +381,7 @@ class SqliteStore:
     def last_seen(self) -> list[DeviceSeen]:
         rows = self._query(
             "SELECT school, kind, device_id, last_seq, last_ts, last_received_at"
-            " FROM devices ORDER BY device_id",
+            " FROM devices ORDER BY device_id, school",
             (),
         )
         return [
