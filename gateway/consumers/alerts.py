@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from gateway.alerts.engine import AlertEngine
 from gateway.ingest import CommittedBatch
@@ -13,7 +14,8 @@ class AlertConsumer:
     """Feeds the engine one entry at a time, so that one bad message costs only itself.
 
     Holds the engine's lock around a step: the tick thread and people acting on alerts take
-    that lock before the state database's, and so does this consumer.
+    that lock before the state database's, and so does this consumer. Sends to channels
+    outside the state database wait for the step's commit (`Notifier.after_commit`).
     """
 
     name = "alerts"
@@ -21,8 +23,11 @@ class AlertConsumer:
     def __init__(self, engine: AlertEngine) -> None:
         self.engine = engine
 
-    def exclusive(self) -> AbstractContextManager[object]:
-        return self.engine.lock
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        # Notifications leave (MQTT, SSE) once the step's transaction has committed.
+        with self.engine.lock, self.engine.notifier.after_commit():
+            yield
 
     def handle(self, entry: Committed) -> None:
         if entry.message is not None:

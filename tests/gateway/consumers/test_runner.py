@@ -119,6 +119,7 @@ def test_a_crash_mid_step_keeps_neither_the_alert_nor_the_cursor_and_the_restart
     # The engine raised the fever inside the step; the crash rolled it back with the cursor.
     assert w.engine.lifecycle.find(rule=Rule.FEVER) == []
     assert dying.cursors.get("alerts") == 0
+    assert w.out.notifications == []  # nothing was sent for the alert that was rolled back
 
     # The restart: a new engine and consumers on the same state and log.
     engine = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out], clock=w.clock)
@@ -128,6 +129,7 @@ def test_a_crash_mid_step_keeps_neither_the_alert_nor_the_cursor_and_the_restart
     consumers.catch_up()
     [fever] = engine.lifecycle.find(rule=Rule.FEVER)
     assert fever.student_id == "c1s01"
+    assert w.out.alert_ids() == [fever.id]  # sent once, after its step committed
     assert consumers.cursors.get("alerts") == log.head()
     # The gate sending the same pass again (a new seq) folds into the same alert.
     log.append([gate_pass("card-c1s01", 38.4, MORNING, seq=10_000)])
