@@ -125,6 +125,7 @@ class ConsumerRunner:
             failed = self._run(entries)
             self._position = entries[-1].position
         self.metrics.handled.labels(consumer=self.name).inc(len(entries))
+        self.metrics.lag.labels(consumer=self.name).set(max(0, self.log.head() - self._position))
         for entry, exc in failed:
             self.metrics.errors.labels(consumer=self.name).inc()
             log.error(
