@@ -141,6 +141,16 @@ class AlertEngine:
             self._clear(clears)
             self.process(candidates)
 
+    @staticmethod
+    def concerns(msg: StoredMessage) -> bool:
+        """Whether any rule of `on_batch` can act on *msg*: a gate pass, a screening, a bound
+        band's heart rate, a device's battery or clock (the others cost the consumer nothing)."""
+        if msg.kind is DeviceKind.TEMP_GATE or msg.event_type == vision.SCREENING:
+            return True
+        if msg.kind is DeviceKind.HR_BAND and msg.student_id is not None:
+            return True
+        return any(metric in device_rules.DEVICE_METRICS for metric, _, _ in msg.readings)
+
     def resume_heart_rate(self, messages: Iterable[StoredMessage]) -> int:
         """After a restart: run the last minutes' handled heart rates through the watch again.
 

@@ -19,6 +19,7 @@ class AlertConsumer:
     """
 
     name = "alerts"
+    savepoints = True
 
     def __init__(self, engine: AlertEngine) -> None:
         self.engine = engine
@@ -28,6 +29,11 @@ class AlertConsumer:
         # Notifications leave (MQTT, SSE) once the step's transaction has committed.
         with self.engine.lock, self.engine.notifier.after_commit():
             yield
+
+    def wants(self, entry: Committed) -> bool:
+        return entry.status is not None or (
+            entry.message is not None and self.engine.concerns(entry.message)
+        )
 
     def handle(self, entry: Committed) -> None:
         if entry.message is not None:

@@ -15,6 +15,7 @@ class DeviceRegistryConsumer:
     """Records each status and, per step, each device's newest message time and count."""
 
     name = "devices"
+    savepoints = False  # gathers in memory; `finish` writes the step's changes at once
 
     def __init__(self, devices: Devices) -> None:
         self.devices = devices
@@ -23,6 +24,9 @@ class DeviceRegistryConsumer:
 
     def exclusive(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
+
+    def wants(self, entry: Committed) -> bool:
+        return entry.dead_letter is None
 
     def handle(self, entry: Committed) -> None:
         if entry.status is not None:

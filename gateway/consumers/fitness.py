@@ -25,6 +25,7 @@ class FitnessConsumer:
     """Records the test results that device events of a bound student carry."""
 
     name = "fitness_results"
+    savepoints = True
 
     def __init__(
         self, roster: Roster, results: FitnessResults, registry: CollectorRegistry
@@ -40,6 +41,9 @@ class FitnessConsumer:
 
     def exclusive(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
+
+    def wants(self, entry: Committed) -> bool:
+        return entry.message is not None and entry.message.event_type in RESULT_EVENTS
 
     def handle(self, entry: Committed) -> None:
         message = entry.message

@@ -13,12 +13,17 @@ class LiveLessonsConsumer:
     """Keeps `LiveLessons` (in memory) up to date from bound messages."""
 
     name = "live_lessons"
+    savepoints = False  # memory only
 
     def __init__(self, live: LiveLessons) -> None:
         self.live = live
 
     def exclusive(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
+
+    def wants(self, entry: Committed) -> bool:
+        m = entry.message
+        return m is not None and m.student_id is not None and m.lesson_id is not None
 
     def handle(self, entry: Committed) -> None:
         m = entry.message

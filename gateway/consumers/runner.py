@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -40,6 +40,16 @@ class Consumer(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def savepoints(self) -> bool:
+        """Whether `handle` writes to the state database, so that each entry needs a
+        savepoint of its own to be undone alone (False: it only gathers, `finish` writes)."""
+        ...
+
+    def wants(self, entry: Committed) -> bool:
+        """Cheap: whether the entry concerns this consumer at all (others are skipped)."""
+        ...
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Held around a step, taken before the state transaction (the consumer's own lock,
@@ -95,9 +105,11 @@ class ConsumerRunner:
         db: StateDB,
         cursors: Cursors,
         metrics: ConsumerMetrics,
-        batch_limit: int = 200,
+        batch_limit: int = 1000,
+        idle: Callable[[], None] | None = None,
     ) -> None:
         self.consumer = consumer
+        self._idle = idle
         self.name = consumer.name
         self.log = commit_log
         self.db = db
@@ -139,17 +151,24 @@ class ConsumerRunner:
 
     def _run(self, entries: Sequence[Committed]) -> list[tuple[Committed, Exception]]:
         failed: list[tuple[Committed, Exception]] = []
-        with self.consumer.exclusive(), self.db.transaction() as conn:
+        consumer = self.consumer
+        savepoints = consumer.savepoints
+        with consumer.exclusive(), self.db.transaction() as conn:
             for entry in entries:
-                conn.execute("SAVEPOINT consumer_entry")
+                if not consumer.wants(entry):
+                    continue
+                if savepoints:
+                    conn.execute("SAVEPOINT consumer_entry")
                 try:
-                    self.consumer.handle(entry)
+                    consumer.handle(entry)
                 except Exception as exc:
-                    conn.execute("ROLLBACK TO consumer_entry")
+                    if savepoints:
+                        conn.execute("ROLLBACK TO consumer_entry")
                     Cursors.dead_letter(conn, self.name, entry, exc)
                     failed.append((entry, exc))
-                conn.execute("RELEASE consumer_entry")
-            self.consumer.finish()
+                if savepoints:
+                    conn.execute("RELEASE consumer_entry")
+            consumer.finish()
             Cursors.save(conn, self.name, entries[-1].position)
         return failed
 
@@ -197,6 +216,8 @@ class ConsumerRunner:
                 continue
             if handled:
                 continue
+            if self._idle is not None:
+                self._idle()
             # Caught up: sleep until ingest commits again (or a second passes, so that a
             # missed wake-up costs a second at most).
             self._wake.wait(1.0)
@@ -211,7 +232,7 @@ class Consumers:
         commit_log: CommitLog,
         db: StateDB,
         registry: CollectorRegistry,
-        batch_limit: int = 200,
+        batch_limit: int = 1000,
     ) -> None:
         self.log = commit_log
         self.db = db
@@ -226,7 +247,13 @@ class Consumers:
         if consumer.name in self.runners:
             raise ValueError(f"two consumers named {consumer.name!r}")
         runner = ConsumerRunner(
-            consumer, self.log, self.db, self.cursors, self.metrics, self.batch_limit
+            consumer,
+            self.log,
+            self.db,
+            self.cursors,
+            self.metrics,
+            self.batch_limit,
+            idle=self._prune_when_due,
         )
         self.runners[consumer.name] = runner
         return runner
@@ -243,6 +270,9 @@ class Consumers:
         """Ingest committed: every consumer looks at the log again."""
         for runner in self.runners.values():
             runner.wake()
+
+    def _prune_when_due(self) -> None:
+        """Called by consumers when they are idle: pruning is not ingest's work."""
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self.prune()
 
@@ -270,7 +300,7 @@ class Consumers:
                 return
             below = min(r.position for r in self.runners.values())
             try:
-                self.log.prune(below, datetime.now(UTC) - LOG_RETENTION)
+                self.log.prune(below, LOG_RETENTION.total_seconds())
                 self.update_lag()
             except Exception:  # housekeeping: tried again at the next prune
                 log.exception("could not prune the commit log")

@@ -19,14 +19,18 @@ then, once. A redelivery after both commits is ignored by the log as by the stor
 
 Schema: `commits(position, entry, school, device_id, seq, committed_at, body)`, `entry` one of
 `message`, `status`, `dead_letter`, `body` JSON. Durability follows the store's: with
-`synchronous=full` every append is fsync'd before the acknowledgement.
+`synchronous=full` every append is fsync'd before the acknowledgement. Positions grow with
+commit time, so what is old enough to prune is found from positions noted at each append.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,8 +53,12 @@ CREATE TABLE IF NOT EXISTS commits (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS commits_message ON commits (school, device_id, seq)
     WHERE entry = 'message';
-CREATE INDEX IF NOT EXISTS commits_at ON commits (committed_at);
 """
+# JSON of a message body; one encoder for all (json.dumps with options builds one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Entries appended by this process, kept parsed for the consumers: they read what ingest has
+# just appended, and would otherwise each parse it again from the file.
+RECENT_ENTRIES = 20_000
 _INSERT = (
     "INSERT OR IGNORE INTO commits (entry, school, device_id, seq, committed_at, body)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -78,6 +86,13 @@ class CommitLog:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Every entry after position `_covered_after` is in `_recent` (in order), once this
+        # process has appended: positions may skip (an ignored redelivery uses one up).
+        self._recent: list[Committed] = []
+        self._covered_after: int | None = None
+        self._recent_lock = threading.Lock()
+        # (monotonic time, head position) after each append, for pruning by age.
+        self._heads: deque[tuple[float, int]] = deque()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(_SCHEMA)
@@ -121,7 +136,17 @@ class CommitLog:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                before = int(
+                    conn.execute("SELECT coalesce(max(position), 0) FROM commits").fetchone()[0]
+                )
                 conn.executemany(_INSERT, rows)
+                # The rows above `before` are this append's (the write lock is held): which
+                # messages were new, at which positions, in one range scan.
+                added = conn.execute(
+                    "SELECT position, entry, school, device_id, seq FROM commits"
+                    " WHERE position > ? ORDER BY position",
+                    (before,),
+                ).fetchall()
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -129,9 +154,45 @@ class CommitLog:
                 raise
         except sqlite3.Error as exc:
             raise StoreError(f"commit log {self.path}: append failed: {exc}") from exc
+        self._remember(before, added, messages, statuses, dead_letters)
+
+    def _remember(
+        self,
+        before: int,
+        added: list[tuple[Any, ...]],
+        messages: Sequence[StoredMessage],
+        statuses: Sequence[tuple[str, Status]],
+        dead_letters: Sequence[DeadLetter],
+    ) -> None:
+        """Keep this append's entries parsed, by position (statuses and dead letters are never
+        ignored, so they come back in the order they went in)."""
+        by_key = {(m.school, m.device_id, m.seq): m for m in messages}
+        status_queue, letter_queue = iter(statuses), iter(dead_letters)
+        entries: list[Committed] = []
+        for position, entry, school, device_id, seq in added:
+            if entry == "message":
+                entries.append(Committed(position, message=by_key[school, device_id, seq]))
+            elif entry == "status":
+                entries.append(Committed(position, status=next(status_queue)))
+            else:
+                entries.append(Committed(position, dead_letter=next(letter_queue)))
+        with self._recent_lock:
+            if self._covered_after is None:
+                self._covered_after = before
+            self._recent.extend(entries)
+            excess = len(self._recent) - RECENT_ENTRIES
+            if excess > 0:
+                self._covered_after = self._recent[excess - 1].position
+                del self._recent[:excess]
+            if entries:
+                self._heads.append((time.monotonic(), entries[-1].position))
 
     def since(self, position: int, limit: int = 500) -> list[Committed]:
         """Entries after *position*, oldest first, at most *limit*."""
+        with self._recent_lock:
+            if self._covered_after is not None and position >= self._covered_after:
+                start = bisect.bisect_right(self._recent, position, key=lambda e: e.position)
+                return self._recent[start : start + limit]
         try:
             rows = self._conn().execute(
                 "SELECT position, entry, school, device_id, seq, body FROM commits"
@@ -169,18 +230,31 @@ class CommitLog:
         row = self._conn().execute("SELECT coalesce(max(position), 0) FROM commits").fetchone()
         return int(row[0])
 
-    def prune(self, below: int, before: datetime) -> int:
-        """Forget entries every consumer has read (position <= *below*) and logged before
-        *before*; the age keeps the keys that absorb a late redelivery for a while."""
+    def prune(self, below: int, age_s: float) -> int:
+        """Forget entries every consumer has read (position <= *below*) and appended at least
+        *age_s* seconds ago; the age keeps the keys that absorb a late redelivery for a while.
+        (Entries from before this process started count as appended at its first append.)"""
+        cutoff = time.monotonic() - age_s
+        old_enough = 0
+        with self._recent_lock:
+            while self._heads and self._heads[0][0] <= cutoff:
+                old_enough = self._heads.popleft()[1]
+            if old_enough:
+                self._heads.appendleft((cutoff, old_enough))  # still old enough next time
+        upto = min(below, old_enough)
+        if upto <= 0:
+            return 0
         conn = self._conn()
         try:
-            cur = conn.execute(
-                "DELETE FROM commits WHERE position <= ? AND committed_at < ?",
-                (below, before.astimezone(UTC).isoformat()),
-            )
-            return cur.rowcount
+            cur = conn.execute("DELETE FROM commits WHERE position <= ?", (upto,))
         except sqlite3.Error as exc:
             raise StoreError(f"commit log {self.path}: prune failed: {exc}") from exc
+        with self._recent_lock:
+            if self._covered_after is not None:
+                start = bisect.bisect_right(self._recent, upto, key=lambda e: e.position)
+                del self._recent[:start]
+                self._covered_after = max(self._covered_after, upto)
+        return cur.rowcount
 
     def close(self) -> None:
         with self._lock:
@@ -191,7 +265,7 @@ class CommitLog:
 
 
 def _message_body(m: StoredMessage) -> str:
-    return json.dumps(
+    return _ENCODE(
         [
             m.kind.value,
             m.ts.isoformat(),
@@ -202,9 +276,7 @@ def _message_body(m: StoredMessage) -> str:
             m.attributes,
             m.student_id,
             m.lesson_id,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     )
 
 

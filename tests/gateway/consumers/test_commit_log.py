@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+import time
 from pathlib import Path
 
 from campusedge.contract import DeviceState, Status
@@ -62,8 +62,16 @@ def test_a_message_is_logged_once_per_school_device_and_seq(tmp_path: Path) -> N
 def test_prune_forgets_only_what_every_consumer_read_and_is_old_enough(tmp_path: Path) -> None:
     log = CommitLog(tmp_path / "commits.db")
     log.append([message("hr-01", s) for s in range(1, 11)])
-    now = datetime.now(UTC)
-    assert log.prune(5, now - timedelta(minutes=15)) == 0  # all too young
-    assert log.prune(5, now + timedelta(seconds=1)) == 5
-    assert [e.message.seq for e in log.since(0) if e.message] == list(range(6, 11))
+    assert log.prune(5, age_s=900) == 0  # all too young
+    time.sleep(0.05)
+    log.append([message("hr-01", 11)])
+    assert log.prune(5, age_s=0.04) == 5  # read by every consumer and old enough
+    assert log.prune(100, age_s=0.04) == 5  # the newest append is too young still
+    assert [e.message.seq for e in log.since(0) if e.message] == [11]
     log.close()
+    # After a restart the file's entries count as appended at the first append.
+    reopened = CommitLog(tmp_path / "commits.db")
+    assert reopened.prune(100, age_s=0) == 0  # nothing appended by this process yet
+    reopened.append([message("hr-01", 12)])
+    assert reopened.prune(100, age_s=0) == 2
+    reopened.close()

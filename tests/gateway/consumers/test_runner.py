@@ -22,6 +22,7 @@ class Recorder:
     """Writes each message's seq to a table of the state database; raises on one seq."""
 
     name = "recorder"
+    savepoints = True
 
     def __init__(self, db: StateDB, poison_seq: int | None = None) -> None:
         self.db = db
@@ -30,6 +31,9 @@ class Recorder:
 
     def exclusive(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
+
+    def wants(self, entry: Committed) -> bool:
+        return entry.message is not None
 
     def handle(self, entry: Committed) -> None:
         assert entry.message is not None
