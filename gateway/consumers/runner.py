@@ -121,6 +121,7 @@ class ConsumerRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
 
     @property
     def position(self) -> int:
@@ -182,6 +183,7 @@ class ConsumerRunner:
     # --- thread -----------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is None:
+            self._started = True
             self._thread = threading.Thread(
                 target=self._loop, name=f"consumer-{self.name}", daemon=True
             )
@@ -199,6 +201,10 @@ class ConsumerRunner:
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     def _loop(self) -> None:
         delay = 0.5
@@ -275,6 +281,19 @@ class Consumers:
         """Called by consumers when they are idle: pruning is not ingest's work."""
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self.prune()
+
+    def status(self) -> dict[str, dict[str, int | bool]]:
+        """Per consumer: its position, how far behind the log's head, whether it runs (a
+        consumer never started, as in tools and tests, counts as running)."""
+        head = self.log.head()
+        return {
+            name: {
+                "position": r.position,
+                "lag": max(0, head - r.position),
+                "alive": r.alive() or not r.started,
+            }
+            for name, r in self.runners.items()
+        }
 
     def catch_up(self, timeout_s: float = 30.0) -> None:
         """Run every consumer inline until it has read the whole log (tools and tests)."""

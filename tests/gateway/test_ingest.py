@@ -280,7 +280,19 @@ def test_api_healthz_over_http(
         assert gw.ingest.connected.wait(10)
         with TestClient(create_app(gw)) as client:
             body = client.get("/healthz").json()
-        assert body["status"] == "ok" and body["writer_alive"] is True
+            assert body["status"] == "ok" and body["writer_alive"] is True
+            assert set(body["consumers"]) == {
+                "alerts",
+                "devices",
+                "fitness_results",
+                "live_lessons",
+            }
+            assert all(c["alive"] for c in body["consumers"].values())
+            # A consumer thread that dies leaves alerts unraised: the gateway says so.
+            gw.consumers.runners["alerts"].stop()
+            response = client.get("/healthz")
+            assert response.status_code == 503
+            assert response.json()["consumers"]["alerts"]["alive"] is False
     finally:
         gw.stop()
 

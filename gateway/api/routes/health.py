@@ -17,14 +17,18 @@ router = APIRouter(tags=["health"])
 def healthz(gateway: GatewayDep) -> JSONResponse:
     ingest = gateway.ingest
     age = None if ingest.last_commit is None else round(time.monotonic() - ingest.last_commit, 3)
+    consumers = gateway.consumers.status()
+    # A consumer thread that died would leave alerts unraised while ingest looks fine.
+    healthy = ingest.healthy() and all(c["alive"] for c in consumers.values())
     body = {
-        "status": "ok" if ingest.healthy() else "degraded",
+        "status": "ok" if healthy else "degraded",
         "mqtt_connected": ingest.connected.is_set(),
         "writer_alive": ingest.writer_alive(),
         "last_commit_age_s": age,
         **ingest.stats,
+        "consumers": consumers,
     }
-    return JSONResponse(body, status_code=200 if ingest.healthy() else 503)
+    return JSONResponse(body, status_code=200 if healthy else 503)
 
 
 @router.get("/metrics")
