@@ -65,6 +65,9 @@ class MosquittoProcess:
     host: str = "127.0.0.1"
     max_inflight: int = 0
     max_queued: int = 2_000_000
+    # Seconds between saves of the in-memory state: what arrived since the last save is lost
+    # if the broker is killed (edge boxes keep their copies until the gateway has them).
+    autosave_interval: int = 1
     binary: str | None = field(default_factory=find_mosquitto)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -93,7 +96,7 @@ class MosquittoProcess:
                     f"password_file {password_file}",
                     "persistence true",
                     f"persistence_location {self.data_dir}/",
-                    "autosave_interval 1",
+                    f"autosave_interval {self.autosave_interval}",
                     f"max_inflight_messages {self.max_inflight}",
                     f"max_queued_messages {self.max_queued}",
                     "max_queued_bytes 0",
@@ -135,6 +138,13 @@ class MosquittoProcess:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+
+    def kill(self) -> None:
+        """kill -9: the broker gets no chance to save what it holds."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
 
     def terminate(self) -> None:
         """Ask Mosquitto to stop without waiting (safe from a signal handler)."""

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL,
     is_event INTEGER NOT NULL
 );
+-- The gateway's stored watermark deletes a device's entries up to a seq.
+CREATE INDEX IF NOT EXISTS outbox_device_seq ON outbox (device_id, seq);
 CREATE TABLE IF NOT EXISTS seqs (device_id TEXT PRIMARY KEY, next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
@@ -260,6 +262,74 @@ class Buffer:
                     removed += 1
             self.count -= removed
             self.bytes -= sizes
+
+    def get(self, ids: Iterable[int]) -> list[Entry]:
+        """The entries among *ids* still in the buffer, oldest first."""
+        wanted = list(ids)
+        out: list[Entry] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            out += [
+                Entry(*r)
+                for r in self._db.execute(
+                    "SELECT id, device_id, seq, topic, payload FROM outbox WHERE id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            ]
+        return sorted(out, key=lambda e: e.id)
+
+    def remove_through(self, device_id: str, seq: int) -> int:
+        """Delete *device_id*'s entries up to *seq* (the gateway has them); how many."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox "
+                "WHERE device_id = ? AND seq <= ?",
+                (device_id, seq),
+            ).fetchone()
+            if row[0]:
+                self._db.execute(
+                    "DELETE FROM outbox WHERE device_id = ? AND seq <= ?", (device_id, seq)
+                )
+                self.count -= row[0]
+                self.bytes -= row[1]
+        return int(row[0])
+
+    def recover_from_failed_write(self) -> None:
+        """After a write that raised (a full disk): end the transaction SQLite may have left
+        open, and count again what the file holds, which the failed write may have moved."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
+        ).fetchone()
+        self.count, self.bytes = row[0], row[1]
+
+    def take_over(self, other: Buffer) -> int:
+        """Move *other*'s entries into this buffer, after its own, and persist every device's
+        counter as the higher of the two; return drops. *other* is the memory buffer the agent
+        ran on while this file could not be opened (a full disk)."""
+        rows = other._db.execute(
+            "SELECT device_id, seq, topic, payload, is_event FROM outbox ORDER BY id"
+        ).fetchall()
+        for device, following in other._seqs.items():
+            self._seqs[device] = max(self._seqs.get(device, following), following)
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO outbox (device_id, seq, topic, payload, is_event) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.executemany(
+                "INSERT INTO seqs (device_id, next) VALUES (?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET next = excluded.next",
+                list(self._seqs.items()),
+            )
+            self.count += len(rows)
+            self.bytes += sum(len(r[3]) for r in rows)
+            dropped = self._enforce_bound(set())
+        self.max_count = max(self.max_count, self.count)
+        return dropped
 
     def dropped_total(self) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()

@@ -31,6 +31,8 @@ from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.commit_log import CommitLog
 from gateway.store.factory import open_store
+from gateway.store_failure import disk_trouble
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,8 @@ class Gateway:
         try:
             self.db = StateDB(settings.state_db)
         except StateDBError as exc:
-            raise GatewayStartError(str(exc)) from None
+            # A full disk may pass: exit as transient, so that systemd keeps trying.
+            raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
         try:
             self._assemble(settings, mqtt, store)
         except (StoreError, AlertConfigError) as exc:
@@ -107,7 +110,8 @@ class Gateway:
             if getattr(self, "commit_log", None) is not None:
                 self.commit_log.close()
             self.db.close()
-            raise GatewayStartError(str(exc), transient=isinstance(exc, StoreUnavailable)) from None
+            transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
+            raise GatewayStartError(str(exc), transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
@@ -121,6 +125,7 @@ class Gateway:
             synchronous=getattr(self.store, "synchronous", "full"),
         )
         self.binder = Binder(self.roster)
+        self.watermarks = StoredWatermarks(self.db)
         self.ingest = Ingest(
             mqtt,
             self.store,
@@ -129,6 +134,7 @@ class Gateway:
             self.binder,
             self.commit_log,
             settings.ingest,
+            self.watermarks,
         )
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)

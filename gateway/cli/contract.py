@@ -9,12 +9,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from campusedge.contract import EventMessage, ReadingMessage, Status
+from campusedge.contract import EventMessage, ReadingMessage, Status, StoredWatermark
 
 MODELS: dict[str, type[BaseModel]] = {
     "reading.schema.json": ReadingMessage,
     "event.schema.json": EventMessage,
     "status.schema.json": Status,
+    "stored.schema.json": StoredWatermark,
 }
 
 

@@ -129,6 +129,11 @@ class ConsumerRunner:
             self._position = self.cursors.get(self.name)
         return self._position
 
+    def reset(self) -> None:
+        """Forget the cached position (read again from the state database)."""
+        with self._step_lock:
+            self._position = None
+
     def step(self) -> int:
         """Handle the next entries after the cursor; returns how many (0: caught up)."""
         with self._step_lock:
@@ -265,8 +270,28 @@ class Consumers:
         return runner
 
     def start(self) -> None:
+        self.check_cursors()
         for runner in self.runners.values():
             runner.start()
+
+    def check_cursors(self) -> None:
+        """A cursor beyond everything the log ever held means the log is not the one it was
+        read from (a new file: deleted, or a state restored onto another machine): the
+        consumer starts at the beginning of this log instead of skipping what it will hold."""
+        head = self.log.head()
+        for name, runner in self.runners.items():
+            if runner.position > head:
+                log.warning(
+                    "consumer %s had read the commit log up to %d, but %s holds entries up to "
+                    "%d only: a new log; reading it from the start",
+                    name,
+                    runner.position,
+                    self.log.path,
+                    head,
+                )
+                with self.db.transaction() as conn:
+                    Cursors.save(conn, name, 0)
+                runner.reset()
 
     def stop(self) -> None:
         for runner in self.runners.values():

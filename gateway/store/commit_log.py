@@ -226,8 +226,15 @@ class CommitLog:
         ]
 
     def head(self) -> int:
-        """The position of the newest entry (0 when the log is empty)."""
-        row = self._conn().execute("SELECT coalesce(max(position), 0) FROM commits").fetchone()
+        """The position of the newest entry ever appended (0 for a new log), pruned or not."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'commits'),"
+                " (SELECT max(position) FROM commits), 0)"
+            )
+            .fetchone()
+        )
         return int(row[0])
 
     def prune(self, below: int, age_s: float) -> int:

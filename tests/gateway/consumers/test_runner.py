@@ -139,3 +139,22 @@ def test_a_crash_mid_step_keeps_neither_the_alert_nor_the_cursor_and_the_restart
     log.append([gate_pass("card-c1s01", 38.4, MORNING, seq=10_000)])
     consumers.catch_up()
     assert len(engine.lifecycle.find(rule=Rule.FEVER)) == 1
+
+
+def test_a_cursor_beyond_a_new_log_starts_that_log_from_its_beginning(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / "state.db")
+    old = CommitLog(tmp_path / "commits.db")
+    old.append([heart_rate("band-1", 120.0, MORNING) for _ in range(5)])
+    Consumers(old, db, CollectorRegistry()).add(Recorder(db)).catch_up()
+    old.prune(old.head(), age_s=0)  # pruned to nothing: the head stays where it was
+    assert old.head() == 5 and old.since(0) == []
+    old.close()
+    # The log file is lost (a state restored onto another machine): a new one starts at 1.
+    (tmp_path / "commits.db").unlink()
+    new = CommitLog(tmp_path / "commits.db")
+    new.append([heart_rate("band-2", 120.0, MORNING) for _ in range(2)])
+    consumers = Consumers(new, db, CollectorRegistry())
+    consumers.add(Recorder(db))
+    consumers.check_cursors()
+    consumers.catch_up()
+    assert len(Recorder(db).recorded()) == 7  # the new log's two are not skipped
