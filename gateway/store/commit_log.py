@@ -136,17 +136,24 @@ class CommitLog:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                before = int(
-                    conn.execute("SELECT coalesce(max(position), 0) FROM commits").fetchone()[0]
-                )
+                before = self._sequence(conn)
+                changes = conn.total_changes
                 conn.executemany(_INSERT, rows)
-                # The rows above `before` are this append's (the write lock is held): which
-                # messages were new, at which positions, in one range scan.
-                added = conn.execute(
-                    "SELECT position, entry, school, device_id, seq FROM commits"
-                    " WHERE position > ? ORDER BY position",
-                    (before,),
-                ).fetchall()
+                inserted = conn.total_changes - changes
+                if inserted == len(rows) and self._sequence(conn) == before + inserted:
+                    # Nothing was a redelivery: the rows took the next positions in order.
+                    added = [
+                        (before + 1 + i, row[0], row[1], row[2], row[3])
+                        for i, row in enumerate(rows)
+                    ]
+                else:
+                    # The rows above `before` are this append's (the write lock is held):
+                    # which messages were new, at which positions, in one range scan.
+                    added = conn.execute(
+                        "SELECT position, entry, school, device_id, seq FROM commits"
+                        " WHERE position > ? ORDER BY position",
+                        (before,),
+                    ).fetchall()
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -155,6 +162,14 @@ class CommitLog:
         except sqlite3.Error as exc:
             raise StoreError(f"commit log {self.path}: append failed: {exc}") from exc
         self._remember(before, added, messages, statuses, dead_letters)
+
+    @staticmethod
+    def _sequence(conn: sqlite3.Connection) -> int:
+        """The highest position ever used (an ignored redelivery uses one up too)."""
+        row = conn.execute(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'commits'), 0)"
+        ).fetchone()
+        return int(row[0])
 
     def _remember(
         self,
@@ -227,15 +242,7 @@ class CommitLog:
 
     def head(self) -> int:
         """The position of the newest entry ever appended (0 for a new log), pruned or not."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'commits'),"
-                " (SELECT max(position) FROM commits), 0)"
-            )
-            .fetchone()
-        )
-        return int(row[0])
+        return self._sequence(self._conn())
 
     def prune(self, below: int, age_s: float) -> int:
         """Forget entries every consumer has read (position <= *below*) and appended at least
