@@ -61,8 +61,9 @@ class GatewaySettings(BaseSettings):
     state_db: Path = Path("var/campusedge/state.db")
     commit_log: Path | None = Field(
         default=None,
-        description="the commit log consumers read (SQLite file); default commits.db beside "
-        "the state database",
+        description="the commit log consumers read (SQLite file); default beside the state "
+        "database, named after it (state.db: state.commits.db), since consumer cursors in one "
+        "state database belong to one log",
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
@@ -121,7 +122,8 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
         self.commit_log = CommitLog(
-            settings.commit_log or settings.state_db.with_name("commits.db"),
+            settings.commit_log
+            or settings.state_db.with_name(settings.state_db.stem + ".commits.db"),
             synchronous=getattr(self.store, "synchronous", "full"),
         )
         self.binder = Binder(self.roster)

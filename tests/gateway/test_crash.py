@@ -169,7 +169,7 @@ def test_kill_9_right_after_a_fever_is_stored_alerts_exactly_once(
     school = "fever" + uuid.uuid4().hex[:6]
     db = tmp_path / "readings.db"
     state = tmp_path / "readings-state.db"  # where `gateway run --db` keeps its state
-    commits = tmp_path / "commits.db"
+    commits = tmp_path / "readings-state.commits.db"  # named after the state database
     students = [f"s{i}" for i in range(3)]
     cards = {s: f"C-{i + 1:08X}" for i, s in enumerate(students)}
     state_db = StateDB(state)
