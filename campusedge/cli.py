@@ -63,6 +63,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "simulators.bench_outage",
         "benchmark a broker outage mid-lesson: nothing lost or doubled",
     ),
+    ("bench", "soak"): (
+        "simulators.bench_soak",
+        "soak: a school day again and again with broker and gateway faults; nothing lost",
+    ),
     ("bench", "ble"): (
         "edge.bench_ble",
         "benchmark band notifications over the virtual BLE link against TCP",
