@@ -43,6 +43,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the scenario")
     parser.add_argument(
+        "--delete-on",
+        choices=("gateway", "broker"),
+        default="gateway",
+        help="when the edge agent deletes a sent message: once the gateway's stored watermark "
+        "covers it, or on the broker's PUBACK (a broker with no campusedge gateway behind it)",
+    )
+    parser.add_argument(
         "--drop-link",
         type=float,
         default=0.0,
@@ -270,7 +277,14 @@ class Scenario(ABC):
             elif not up and srv.link_up:
                 srv.drop()
 
-    def write_box(self, path: Path, school: str, edge_id: str, buffer_path: Path) -> None:
+    def write_box(
+        self,
+        path: Path,
+        school: str,
+        edge_id: str,
+        buffer_path: Path,
+        delete_on: str = "gateway",
+    ) -> None:
         path.write_text(
             yaml.safe_dump(
                 {
@@ -280,6 +294,7 @@ class Scenario(ABC):
                     "config_version": f"{self.name}-sim",
                     "buffer": {"path": str(buffer_path)},
                     "status_interval_s": 10,
+                    "delete_on": delete_on,
                     "devices": self.devices,
                 }
             )
@@ -390,7 +405,9 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         box_path = workdir / "box.yaml"
         edge_id = args.edge_id or f"{scenario.name}-box"
-        scenario.write_box(box_path, args.school, edge_id, workdir / "buffer.db")
+        scenario.write_box(
+            box_path, args.school, edge_id, workdir / "buffer.db", delete_on=args.delete_on
+        )
         if args.no_edge:
             print(f"devices ready; run: campusedge edge run --config {box_path}", flush=True)
         else:
