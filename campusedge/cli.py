@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from campusedge import __version__
+from campusedge.processes import shutdown_on_signals
 
 
 class Command(Protocol):
@@ -29,6 +30,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("gateway", "migrate"): (
         "gateway.cli.migrate",
         "upgrade the state database's schema (--check: only say whether it is current)",
+    ),
+    ("gateway", "repair"): (
+        "gateway.cli.repair",
+        "check the gateway's state database; --salvage rebuilds a damaged one",
     ),
     ("backup",): (
         "gateway.backup.backup_command",
@@ -124,11 +129,14 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
         out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
         return 2
     path, rest = found
-    module_name, summary = COMMANDS[path]
-    command = _load(module_name)
-    parser = argparse.ArgumentParser(prog="campusedge " + " ".join(path), description=summary)
-    command.add_arguments(parser)
-    return command.run(parser.parse_args(rest))
+    # Before anything starts: a SIGTERM or SIGHUP then unwinds the command through its
+    # `finally` blocks, which stop the processes it started, instead of ending it on the spot.
+    with shutdown_on_signals():
+        module_name, summary = COMMANDS[path]
+        command = _load(module_name)
+        parser = argparse.ArgumentParser(prog="campusedge " + " ".join(path), description=summary)
+        command.add_arguments(parser)
+        return command.run(parser.parse_args(rest))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.sql import Executable
 
 from drivers.subject_ids import as_sent
 from gateway.state import StateDB, serialize, upsert, upsert_rows
@@ -515,20 +516,26 @@ class Roster:
             )
         }
 
-    def bind(self, device_id: str, at: datetime) -> Binding | None:
-        """The student wearing *device_id* at time *at*, from the lesson open at that time."""
-        rows = self.db.query(_BOUND, {"device_id": device_id, "at": _iso(at)})
-        return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
+    def assignments_open_since(self, at: datetime) -> list[tuple[str, str, Binding, Lesson]]:
+        """(device id, school, binding, lesson) for every lesson not ended before *at*, in one
+        query; `gateway.binding` decides which of them binds a message."""
+        return self._assignments(_OPEN_SINCE, {"since": _iso(at)})
 
-    def assignments_open_since(self, at: datetime) -> list[tuple[str, Binding, Lesson]]:
-        """(device id, binding, lesson) for every lesson not ended before *at*, in one query,
-        for callers that bind many messages at once (`bind` does one query per message)."""
-        rows = self.db.query(_OPEN_SINCE, {"since": _iso(at)})
+    def assignments_of_device(self, device_id: str) -> list[tuple[str, str, Binding, Lesson]]:
+        """(device id, school, binding, lesson) for every lesson that ever assigned *device_id*."""
+        return self._assignments(_OF_DEVICE, {"device_id": device_id})
+
+    def _assignments(
+        self, query: Executable, params: dict[str, str]
+    ) -> list[tuple[str, str, Binding, Lesson]]:
+        rows = self.db.query(query, params)
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
         for r in rows:
             lesson = lessons.get(r["id"]) or lessons.setdefault(r["id"], self._lesson(r))
-            out.append((r["device_id"], Binding(r["student_id"], r["id"]), lesson))
+            out.append(
+                (r["device_id"], r["class_school"], Binding(r["student_id"], r["id"]), lesson)
+            )
         return out
 
     @staticmethod
@@ -560,23 +567,21 @@ def _enrol(conn: Connection, card_id: str, student_id: str) -> None:
     upsert(conn, cards, {"card_id": card_id, "student_id": student_id}, keys=["card_id"])
 
 
-# Built once: run for every batch that ingest commits, and for its messages.
-_BOUND = (
-    select(rt.assignments.c.student_id, rt.assignments.c.lesson_id)
-    .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
-    .where(
-        rt.assignments.c.device_id == bindparam("device_id"),
-        rt.lessons.c.started_at <= bindparam("at"),
-        or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= bindparam("at")),
+# Built once: run for every batch that ingest commits.
+_ASSIGNED = (
+    select(
+        rt.assignments.c.device_id,
+        rt.assignments.c.student_id,
+        classes.c.school.label("class_school"),
+        rt.lessons,
     )
-    .order_by(rt.lessons.c.started_at.desc())
-    .limit(1)
-)
-_OPEN_SINCE = (
-    select(rt.assignments.c.device_id, rt.assignments.c.student_id, rt.lessons)
     .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
-    .where(or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= bindparam("since")))
+    .join(classes, classes.c.id == rt.lessons.c.class_id)
 )
+_OPEN_SINCE = _ASSIGNED.where(
+    or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= bindparam("since"))
+)
+_OF_DEVICE = _ASSIGNED.where(rt.assignments.c.device_id == bindparam("device_id"))
 _STUDENT = select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
 _HOLDER = select(cards.c.student_id).where(cards.c.card_id == bindparam("card_id"))
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 from campusedge.settings import MqttSettings
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
 from gateway.audit import AuditLog
 from gateway.auth import Users
+from gateway.binding import Binder
+from gateway.consumers.alerts import AlertConsumer
+from gateway.consumers.devices import DeviceRegistryConsumer
+from gateway.consumers.fitness import FitnessConsumer
+from gateway.consumers.live_lessons import LiveLessonsConsumer
+from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
-from gateway.fitness.listener import FitnessListener
 from gateway.fitness.results import FitnessResults
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
@@ -24,8 +30,15 @@ from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.migrations import require_head
 from gateway.roster import Roster
-from gateway.state import StateDB, StateDBError, StateDBUnavailable, is_sqlite_path
+from gateway.state import (
+    StateDB,
+    StateDBError,
+    StateDBUnavailable,
+    is_sqlite_path,
+    state_url,
+)
 from gateway.store.base import Store, StoreError, StoreUnavailable
+from gateway.store.commit_log import CommitLog
 from gateway.store.factory import open_store
 from gateway.store_failure import disk_trouble
 from gateway.watermarks import StoredWatermarks
@@ -73,6 +86,13 @@ class GatewaySettings(BaseSettings):
         description="upgrade the state database's schema at start; when off, the gateway "
         "refuses to start on a schema older than the code (run `campusedge gateway migrate`)",
     )
+    commit_log: Path | None = Field(
+        default=None,
+        description="the commit log consumers read (SQLite file); default beside a SQLite "
+        "state database, named after it (state.db: state.commits.db), since consumer cursors "
+        "in one state database belong to one log; with a PostgreSQL state, "
+        "var/campusedge/<database>.commits.db",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -90,6 +110,16 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+
+
+def commit_log_beside(state: str) -> Path:
+    """The default commit log of a state database: beside its file, named after it; for a
+    PostgreSQL state, named after its database under var/campusedge."""
+    if is_sqlite_path(state):
+        path = Path(state)
+        return path.with_name(path.stem + ".commits.db")
+    name = make_url(state_url(state)).database or "state"
+    return Path("var/campusedge") / f"{name}.commits.db"
 
 
 def open_state(target: str, *, migrate: bool = True) -> StateDB:
@@ -136,6 +166,8 @@ class Gateway:
             # What was opened before the failure is closed, so that a caller may retry.
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
+            if getattr(self, "commit_log", None) is not None:
+                self.commit_log.close()
             self.db.close()
             transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
             raise GatewayStartError(str(exc), transient=transient) from None
@@ -147,10 +179,25 @@ class Gateway:
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
         self.store = store or open_store(settings.store_url)
+        self.commit_log = CommitLog(
+            settings.commit_log or commit_log_beside(settings.state_db),
+            synchronous=getattr(self.store, "synchronous", "full"),
+        )
+        self.binder = Binder(self.roster)
         self.watermarks = StoredWatermarks(self.db)
         self.ingest = Ingest(
-            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+            mqtt,
+            self.store,
+            self.devices,
+            self.metrics,
+            self.binder,
+            self.commit_log,
+            settings.ingest,
+            self.watermarks,
         )
+        self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
+        self.ingest.on_commit.append(self.consumers.wake)
+        self.consumers.add(DeviceRegistryConsumer(self.devices))
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
@@ -163,41 +210,42 @@ class Gateway:
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
             )
-            self.ingest.listeners.append(self.alerts.engine.on_batch)
+            self.consumers.add(AlertConsumer(self.alerts.engine))
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
-        self.ingest.listeners.append(
-            FitnessListener(
-                self.roster, self.fitness_results, self.live_lessons, self.metrics.registry
-            )
+        self.consumers.add(
+            FitnessConsumer(self.roster, self.fitness_results, self.metrics.registry)
         )
+        self.consumers.add(LiveLessonsConsumer(self.live_lessons))
 
     def start(self) -> None:
         if self.alerts is not None:
             self._resume_heart_rate_windows()
             self.alerts.start()
+        self.consumers.start()
         self.ingest.start()
 
     def _resume_heart_rate_windows(self) -> None:
-        """Before ingest starts: give the alert engine the heart rates it saw before a restart."""
+        """Before the consumers start: give the alert engine the heart rates it handled before
+        a restart (up to its cursor; what lies after it, the consumer handles next)."""
         assert self.alerts is not None
         engine = self.alerts.engine
-        since = engine.clock.now() - timedelta(seconds=engine.heart_rate_memory_s())
+        since = datetime.now(UTC) - timedelta(seconds=engine.heart_rate_memory_s() + 60)
         try:
-            # Newest first: if a very large school hits the limit, the oldest are the ones cut.
-            rows = self.store.readings(
-                metric="heart_rate", since=since, limit=200_000, newest_first=True
-            )
-        except Exception:  # a store that cannot answer now must not stop the gateway starting
+            handled = self.consumers.runners[AlertConsumer.name].position
+            messages = self.commit_log.messages_between(since, handled, metric="heart_rate")
+        except Exception:  # a log that cannot answer now must not stop the gateway starting
             log.exception("could not read recent heart rates; sustained windows start empty")
             return
-        replayed = engine.resume_heart_rate(rows)
+        replayed = engine.resume_heart_rate(messages)
         if replayed:
-            log.info("heart-rate alerts resumed from %d stored readings", replayed)
+            log.info("heart-rate alerts resumed from %d committed readings", replayed)
 
     def stop(self) -> None:
         self.ingest.stop()
+        self.consumers.stop()
         if self.alerts is not None:
             self.alerts.stop()
         self.store.close()
+        self.commit_log.close()
         self.db.close()

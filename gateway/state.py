@@ -169,7 +169,17 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One write transaction, committed at the end of the block, rolled back on error."""
+        """One write transaction, committed at the end of the block, rolled back on error.
+
+        Nested in another transaction of the same thread it is a savepoint of that one: a
+        consumer holds one transaction around a batch (its cursor and every effect), and the
+        modules it calls open their own as they do anywhere else.
+        """
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            with current.begin_nested():
+                yield current
+            return
         lock: AbstractContextManager[object] = self._write_lock or nullcontext()
         with self._translated(), lock, self.engine.connect() as conn:
             conn.execution_options(campusedge_write=True)

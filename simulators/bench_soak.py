@@ -39,6 +39,7 @@ from pydantic import SecretStr
 
 from campusedge.broker import MosquittoProcess, free_port
 from campusedge.mqtt_client import make_client
+from campusedge.processes import Shutdown, child_options
 from campusedge.settings import MqttSettings
 from simulators.faults import Faults
 from simulators.scenario import EdgeProcess, Scenario
@@ -124,7 +125,7 @@ class GatewayRunner:
             self.mqtt.username or "",
         ]
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=self.log, env=env, start_new_session=True
+            cmd, stdout=self.log, stderr=self.log, env=env, **child_options()
         )
 
     def kill(self) -> None:
@@ -231,10 +232,11 @@ def run(args: argparse.Namespace) -> int:
     edges: list[EdgeProcess] = []
 
     def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # the finally below ends everything this command started
+        # The finally below ends everything this command started; exit 128 + the signal,
+        # without a traceback.
+        raise Shutdown(128 + signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _terminate)
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def readers() -> None:
         with httpx.Client(timeout=5) as http:
@@ -279,8 +281,8 @@ def run(args: argparse.Namespace) -> int:
         round_no = 0
         while time.monotonic() < deadline:
             for box_id, scenario in _scenarios(round_no, args):
-                if time.monotonic() >= deadline:
-                    break
+                if round_no and time.monotonic() >= deadline:
+                    break  # the first round always runs whole: "start" is measured after it
                 box = workdir / f"{box_id}.yaml"
                 scenario.write_box(box, SCHOOL, box_id, workdir / f"{box_id}-buffer.db")
                 edge = EdgeProcess(box, mqtt, workdir / f"{box_id}-{round_no}-stats.json")
@@ -322,6 +324,8 @@ def run(args: argparse.Namespace) -> int:
                 edge.proc.wait()
         gateway.stop()
         broker.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     stored = _count(gateway.db, "SELECT COUNT(*) FROM messages")
     distinct = _count(
         gateway.db, "SELECT COUNT(*) FROM (SELECT DISTINCT device_id, seq FROM messages)"

@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
         log.info(
             "mosquitto listening on %s:%d (config %s)", args.host, args.port, broker.config_path
         )
-        # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up.
-        signal.signal(signal.SIGTERM, lambda *_: broker.terminate())
+        # Forward SIGTERM and SIGHUP to Mosquitto; the wait below then returns and we clean up.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda *_: broker.terminate())
         with contextlib.suppress(KeyboardInterrupt):
             broker.wait()
         broker.stop()
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
         await run_amqtt(args.port, args.data_dir, users, stop, args.host)
 

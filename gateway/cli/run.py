@@ -16,7 +16,9 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
+from gateway.state import is_sqlite_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,9 +98,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
 
 
 def wait_for_signal() -> None:
-    """Without the API: run until SIGINT/SIGTERM."""
+    """Without the API: run until SIGINT/SIGTERM/SIGHUP."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
 
@@ -109,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     sock = None
     try:
         settings = settings_from_args(args)
+        try:
+            if is_sqlite_path(settings.state_db):  # a server's database is its own to check
+                check_state(Path(settings.state_db))
+        except StateDamaged as exc:
+            raise GatewayStartError(str(exc)) from None
         mqtt = mqtt_from_args(args)
         if settings.api_port:
             sock = listen(
@@ -124,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
     gateway.start()
     try:
         if sock is not None:
-            # With the API on, uvicorn owns the signals.
+            # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went
+            # away) is made a SIGTERM, so that it too ends the gateway in order.
+            signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
             ApiServer(gateway, sock).serve_forever()
         else:
             wait_for_signal()

@@ -73,7 +73,7 @@ def test_simulated_gate_morning(state_url: str) -> None:
         for i, e in enumerate(events)
     ]
     for i in range(0, 200, 20):
-        w.engine.on_batch(batch(*messages[i : i + 20]))
+        w.feed(batch(*messages[i : i + 20]))
     alerts = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert sorted(a.student_id for a in alerts) == sorted(w.students[i] for i in fevers)
     for a in alerts:
@@ -91,7 +91,7 @@ def test_simulated_screening_day(state_url: str) -> None:
     # The screener names students by their class-list id: enrol those ids as the roster's.
     subjects = {i: str(dict(e.attributes)["subject_id"]) for i, e in enumerate(events)}
     enrol(w, subjects, w.students)
-    w.engine.on_batch(
+    w.feed(
         batch(
             *(
                 stored(DeviceKind.VISION_SCREENER, "screener-1", i, e, MORNING)
@@ -155,7 +155,7 @@ def test_simulated_lesson_where_one_heart_rate_runs_away(state_url: str) -> None
                     ),
                 )
             )
-        w.engine.on_batch(batch(*messages))
+        w.feed(batch(*messages))
         w.engine.tick()
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
     assert alert.student_id == "c1s03" and alert.device_id == "band-3"
