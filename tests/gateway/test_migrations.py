@@ -210,3 +210,24 @@ def test_tables_made_outside_the_revisions_still_open_on_both_databases(state_ur
     assert [dict(r) for r in db.query("SELECT id, consumer, position FROM later_cursor")] == [
         {"id": 1, "consumer": "a", "position": 1.5}
     ]
+
+
+def test_tables_a_later_release_made_at_start_are_kept_with_their_rows(tmp_path: Path) -> None:
+    """Stored watermarks and consumer cursors were made by `CREATE TABLE IF NOT EXISTS` for a
+    while before revisions 6 and 7: such a file upgrades without losing them."""
+    path = old_state_file(tmp_path / "state.db")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executescript(
+            "CREATE TABLE stored_watermarks (school TEXT NOT NULL, device_id TEXT NOT NULL, "
+            "seq INTEGER NOT NULL, PRIMARY KEY (school, device_id));"
+            "INSERT INTO stored_watermarks VALUES ('sch1', 'band-01', 41);"
+            "CREATE TABLE consumer_cursors (consumer TEXT PRIMARY KEY, "
+            "position INTEGER NOT NULL, updated_at TEXT NOT NULL);"
+            "INSERT INTO consumer_cursors VALUES ('alerts', 1234, '2026-09-01T00:00:00+00:00');"
+        )
+    db = StateDB(path)
+    assert status(db).at_head
+    assert [dict(r) for r in db.query("SELECT device_id, seq FROM stored_watermarks")] == [
+        {"device_id": "band-01", "seq": 41}
+    ]
+    assert db.query("SELECT position FROM consumer_cursors")[0]["position"] == 1234
