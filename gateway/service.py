@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from campusedge.settings import MqttSettings
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
+from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.devices import Devices
@@ -53,6 +54,12 @@ class GatewaySettings(BaseSettings):
     state_db: Path = Path("var/campusedge/state.db")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
+    api_max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        description="larger request bodies are refused with 413 before they are read; "
+        "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
+    )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
