@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from campusedge.contract import MAX_PAYLOAD_BYTES
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -56,7 +58,15 @@ class MosquittoProcess:
     """A Mosquitto broker on 127.0.0.1:port with persistence in data_dir and password login.
 
     Queues are sized so that a persistent session survives a long subscriber outage without
-    the broker dropping QoS 1 messages (Mosquitto's default keeps only 1000 per client).
+    the broker dropping QoS 1 messages (Mosquitto's default keeps only 1000 per client), and
+    bounded, so that no client can make the broker hold memory and disk without end:
+
+    - `message_size_limit`: the gateway's own payload limit, so the broker refuses what the
+      gateway would only dead-letter, before it is queued, retained or persisted (1 MB
+      payloads once left 410 MB retained); 0 turns it off;
+    - `max_queued_bytes` next to `max_queued_messages`, per client;
+    - `persistent_client_expiration`: a persistent session whose client has not come back
+      for that long is removed with its queue (stale sessions grew mosquitto.db to 1.6 GB).
     """
 
     data_dir: Path
@@ -64,7 +74,11 @@ class MosquittoProcess:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     max_inflight: int = 0
-    max_queued: int = 2_000_000
+    max_queued: int = 1_000_000
+    max_queued_bytes: int = 512 * 1024 * 1024
+    message_size_limit: int = MAX_PAYLOAD_BYTES
+    # Mosquitto's duration syntax: a number and h, d, w, m or y.
+    session_expiry: str = "7d"
     binary: str | None = field(default_factory=find_mosquitto)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -96,7 +110,9 @@ class MosquittoProcess:
                     "autosave_interval 1",
                     f"max_inflight_messages {self.max_inflight}",
                     f"max_queued_messages {self.max_queued}",
-                    "max_queued_bytes 0",
+                    f"max_queued_bytes {self.max_queued_bytes}",
+                    f"message_size_limit {self.message_size_limit}",
+                    f"persistent_client_expiration {self.session_expiry}",
                     f"log_dest file {self.log_path}",
                     "log_type error",
                     "log_type warning",

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from pathlib import Path
 
@@ -25,6 +26,14 @@ def parse_users(pairs: list[str]) -> dict[str, str]:
     return users
 
 
+def session_expiry(value: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]*[hdwmy]", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected a number and h, d, w, m or y (e.g. 7d)"
+        )
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
@@ -40,6 +49,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME:PASSWORD",
         help="a login (repeat for several); anonymous clients are refused",
+    )
+    limits = parser.add_argument_group("limits (Mosquitto only)")
+    limits.add_argument(
+        "--max-queued-messages",
+        type=int,
+        default=MosquittoProcess.max_queued,
+        metavar="N",
+        help="messages queued per persistent session while its client is away "
+        "(default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-queued-bytes",
+        type=int,
+        default=MosquittoProcess.max_queued_bytes,
+        metavar="BYTES",
+        help="bytes queued per persistent session (default %(default)s)",
+    )
+    limits.add_argument(
+        "--session-expiry",
+        type=session_expiry,
+        default=MosquittoProcess.session_expiry,
+        metavar="DURATION",
+        help="remove a persistent session whose client has not come back for this long "
+        "(a number and h, d, w, m or y; default %(default)s)",
     )
     parser.add_argument(
         "--embedded",
@@ -94,17 +127,33 @@ def run(args: argparse.Namespace) -> int:
         )
     if not args.embedded and find_mosquitto():
         broker = MosquittoProcess(
-            data_dir=args.data_dir, users=users, port=args.port, host=args.host
+            data_dir=args.data_dir,
+            users=users,
+            port=args.port,
+            host=args.host,
+            max_queued=args.max_queued_messages,
+            max_queued_bytes=args.max_queued_bytes,
+            session_expiry=args.session_expiry,
         )
         broker.write_config()
+        # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up. Set
+        # before the start: a SIGTERM while it starts would otherwise leave Mosquitto (in a
+        # session of its own) running without us.
+        terminated = False
+
+        def on_sigterm(*_: object) -> None:
+            nonlocal terminated
+            terminated = True
+            broker.terminate()
+
+        signal.signal(signal.SIGTERM, on_sigterm)
         broker.start()
         log.info(
             "mosquitto listening on %s:%d (config %s)", args.host, args.port, broker.config_path
         )
-        # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up.
-        signal.signal(signal.SIGTERM, lambda *_: broker.terminate())
-        with contextlib.suppress(KeyboardInterrupt):
-            broker.wait()
+        if not terminated:
+            with contextlib.suppress(KeyboardInterrupt):
+                broker.wait()
         broker.stop()
         return 0
     log.info(
