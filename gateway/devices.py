@@ -125,13 +125,16 @@ class Devices:
     def _rows(self, columns: str, device_ids: Iterable[str]) -> list[sqlite3.Row]:
         """*columns* of the recorded devices among *device_ids*, one query for all."""
         ids = tuple(device_ids)
-        if not ids:
-            return []
-        return self.db.query(
-            f"SELECT device_id, {columns} FROM devices WHERE device_id IN "
-            f"({','.join('?' * len(ids))})",
-            ids,
-        )
+        rows: list[sqlite3.Row] = []
+        # In slices: SQLite allows 32,766 variables a statement.
+        for start in range(0, len(ids), 10_000):
+            part = ids[start : start + 10_000]
+            rows += self.db.query(
+                f"SELECT device_id, {columns} FROM devices WHERE device_id IN "
+                f"({','.join('?' * len(part))})",
+                part,
+            )
+        return rows
 
     def kinds(self, device_ids: Iterable[str]) -> dict[str, str]:
         """The recorded kind of each of *device_ids* that the gateway has heard from."""

@@ -52,6 +52,9 @@ CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
 
 # An id a device sends for a student: a gate's card (C-…) or face template (F-…), a
 # screener's class-list id (S-…), or another system's card number.
+# Rows per statement where a statement names each row (`IN (...)`): well under SQLite's limit
+# of 32,766 variables.
+SQL_SLICE = 10_000
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
@@ -462,11 +465,13 @@ class Roster:
                 "VALUES (?,?,?,?,?)",
                 (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)),
             )
-            for device_id, student_id in assignments.items():
-                conn.execute(
-                    "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
-                    (lesson.id, device_id, student_id),
-                )
+            conn.executemany(
+                "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
+                [
+                    (lesson.id, device_id, student_id)
+                    for device_id, student_id in assignments.items()
+                ],
+            )
         return lesson
 
     @staticmethod
@@ -479,29 +484,35 @@ class Roster:
         kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
         bands), but two open lessons of one kind are one forgotten to be ended.
         """
-        if not assignments:
-            return
-        marks = ",".join("?" * len(assignments))
-        held = conn.execute(
-            "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
-            f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
-            f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?)) "
-            "ORDER BY a.device_id",
-            (*assignments, *assignments.values(), kind.value),
-        ).fetchall()
+        items = list(assignments.items())
+        held: set[tuple[str, str, str, str]] = set()
+        # In slices: SQLite allows 32,766 variables a statement, and a statement holds two per
+        # assignment.
+        for start in range(0, len(items), SQL_SLICE):
+            part = items[start : start + SQL_SLICE]
+            marks = ",".join("?" * len(part))
+            held.update(
+                tuple(row)
+                for row in conn.execute(
+                    "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
+                    f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
+                    f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?))",
+                    (*(d for d, _ in part), *(s for _, s in part), kind.value),
+                )
+            )
         problems = []
-        for row in held:
-            if row["device_id"] in assignments:
+        for device_id, student_id, lesson_id, class_id in sorted(held):
+            if device_id in assignments:
                 problems.append(
-                    f"device {row['device_id']!r} is assigned to student "
-                    f"{row['student_id']!r} in running lesson {row['id']!r} "
-                    f"(class {row['class_id']!r})"
+                    f"device {device_id!r} is assigned to student "
+                    f"{student_id!r} in running lesson {lesson_id!r} "
+                    f"(class {class_id!r})"
                 )
             else:
                 problems.append(
-                    f"student {row['student_id']!r} wears device "
-                    f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
-                    f"(class {row['class_id']!r})"
+                    f"student {student_id!r} wears device "
+                    f"{device_id!r} in running {kind.value} {lesson_id!r} "
+                    f"(class {class_id!r})"
                 )
         if problems:
             raise DeviceBusy(

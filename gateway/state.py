@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+SQLITE_MAX_VARIABLES = 32_766
+
 
 class StateDBError(RuntimeError):
     """The state database cannot be opened; the message names the file."""
@@ -38,6 +40,9 @@ class StateDB:
                 self.path, timeout=30, isolation_level=None, check_same_thread=True
             )
             conn.row_factory = sqlite3.Row
+            # SQLite's own default (Debian builds allow 250,000): a statement too large for
+            # some builds fails here too, not only on the machine it is deployed to.
+            conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, SQLITE_MAX_VARIABLES)
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
