@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind, check_id
 from campusedge.units import Metric, Unit
 
@@ -191,10 +192,16 @@ class Status(_Strict):
 Message = ReadingMessage | EventMessage
 
 
+# Longest detail of a dead letter; the payload itself is kept beside it.
+DETAIL_CHARS = 500
+
+
 class EnvelopeError(ValueError):
     """A payload does not follow the wire contract; `reason` is a short machine-readable tag."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        # The detail may quote the payload: bounded, since it is logged and stored.
+        detail = excerpt(detail, DETAIL_CHARS)
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
