@@ -169,6 +169,17 @@ class Devices:
             r["device_id"] for r in self._rows("status_at", device_ids, school) if r["status_at"]
         }
 
+    def enrolled_pairs(self, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of *devices* (school, device id) that are enrolled (see `enrolled`)."""
+        by_school: dict[str, set[str]] = {}
+        for school, device_id in devices:
+            by_school.setdefault(school, set()).add(device_id)
+        return {
+            (school, device_id)
+            for school, ids in by_school.items()
+            for device_id in self.enrolled(ids, school)
+        }
+
     def stopped_cleanly(self, device_ids: Iterable[str], school: str | None = None) -> set[str]:
         """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of
         their box), as opposed to a lost link or a last will."""
