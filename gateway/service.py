@@ -22,6 +22,7 @@ from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
+from gateway.retention import RetentionSettings, RetentionSweep
 from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
@@ -75,6 +76,7 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class Gateway:
@@ -131,12 +133,20 @@ class Gateway:
                 self.roster, self.fitness_results, self.live_lessons, self.metrics.registry
             )
         )
+        self.retention = RetentionSweep(
+            settings.retention,
+            self.store,
+            self.alerts.delivery_log if self.alerts is not None else None,
+            self.alerts.webhooks.outbox if self.alerts is not None else None,
+            self.metrics.registry,
+        )
 
     def start(self) -> None:
         if self.alerts is not None:
             self._resume_heart_rate_windows()
             self.alerts.start()
         self.ingest.start()
+        self.retention.start()
 
     def _resume_heart_rate_windows(self) -> None:
         """Before ingest starts: give the alert engine the heart rates it saw before a restart."""
@@ -156,6 +166,7 @@ class Gateway:
             log.info("heart-rate alerts resumed from %d stored readings", replayed)
 
     def stop(self) -> None:
+        self.retention.stop()
         self.ingest.stop()
         if self.alerts is not None:
             self.alerts.stop()
