@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -157,12 +158,31 @@ class MosquittoProcess:
         if self._proc is not None:
             self._proc.terminate()
 
+    def rotate_log(self, max_bytes: int, backups: int = 3) -> bool:
+        """Rotate the broker's log file when it has grown past *max_bytes*: mosquitto.log
+        becomes mosquitto.log.1 (older ones shift up, the oldest beyond *backups* goes) and
+        Mosquitto, sent SIGHUP, reopens a fresh file. Returns whether it rotated."""
+        try:
+            if self.log_path.stat().st_size <= max_bytes:
+                return False
+        except FileNotFoundError:
+            return False
+        for n in range(backups - 1, 0, -1):
+            older = self.log_path.with_name(f"{self.log_path.name}.{n}")
+            if older.exists():
+                older.replace(self.log_path.with_name(f"{self.log_path.name}.{n + 1}"))
+        self.log_path.replace(self.log_path.with_name(f"{self.log_path.name}.1"))
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)  # Mosquitto reopens its log file on HUP
+        return True
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def wait(self) -> int:
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for Mosquitto to end; subprocess.TimeoutExpired after *timeout* seconds."""
         assert self._proc is not None
-        return self._proc.wait()
+        return self._proc.wait(timeout)
 
 
 def _current_user() -> str:

@@ -8,12 +8,16 @@ import contextlib
 import logging
 import re
 import signal
+import subprocess
 from pathlib import Path
 
 from campusedge.broker import MosquittoProcess, find_mosquitto
 from gateway.cli.common import setup_logging
 
 log = logging.getLogger(__name__)
+
+# How often the broker's log file size is looked at.
+LOG_CHECK_S = 60.0
 
 
 def parse_users(pairs: list[str]) -> dict[str, str]:
@@ -73,6 +77,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="remove a persistent session whose client has not come back for this long "
         "(a number and h, d, w, m or y; default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-log-bytes",
+        type=int,
+        default=50_000_000,
+        metavar="BYTES",
+        help="rotate mosquitto.log past this size, keeping 3 older files (default %(default)s)",
     )
     parser.add_argument(
         "--embedded",
@@ -151,9 +162,12 @@ def run(args: argparse.Namespace) -> int:
         log.info(
             "mosquitto listening on %s:%d (config %s)", args.host, args.port, broker.config_path
         )
-        if not terminated:
-            with contextlib.suppress(KeyboardInterrupt):
-                broker.wait()
+        with contextlib.suppress(KeyboardInterrupt):
+            while not terminated and broker.running():
+                # Mosquitto writes its log file itself and never rotates it.
+                broker.rotate_log(args.max_log_bytes)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    broker.wait(timeout=LOG_CHECK_S)
         broker.stop()
         return 0
     log.info(

@@ -116,3 +116,34 @@ def test_broker_command_refuses_a_bad_session_expiry(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "expected a number and h, d, w, m or y" in proc.stderr
+
+
+def test_the_broker_log_is_rotated_and_reopened(tmp_path: Path) -> None:
+    if find_mosquitto() is None:
+        missing("mosquitto")
+    broker = MosquittoProcess(data_dir=tmp_path / "broker", users={MQTT_USER: MQTT_PASSWORD})
+    broker.start()
+    try:
+        settings = mqtt_settings_for(broker)
+        for _ in range(5):  # each login is a notice line in the log
+            publish_all(settings, [("campus/s1/x/y", b"1")])
+        size = broker.log_path.stat().st_size
+        assert size > 0
+        assert not broker.rotate_log(max_bytes=size)  # not past the limit yet
+        assert broker.rotate_log(max_bytes=10)
+        rotated = broker.log_path.with_name("mosquitto.log.1")
+        assert rotated.stat().st_size == size
+
+        def reopened() -> bool:
+            publish_all(settings, [("campus/s1/x/y", b"1")])
+            return broker.log_path.exists() and broker.log_path.stat().st_size > 0
+
+        deadline = time.monotonic() + 10
+        while not reopened():
+            assert time.monotonic() < deadline, "Mosquitto did not reopen its log"
+            time.sleep(0.1)
+        assert broker.running()
+        assert broker.rotate_log(max_bytes=10)
+        assert rotated.exists() and broker.log_path.with_name("mosquitto.log.2").exists()
+    finally:
+        broker.stop()
