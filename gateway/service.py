@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campusedge.settings import MqttSettings
@@ -51,6 +51,11 @@ class GatewaySettings(BaseSettings):
     store_url: str = Field(
         default="sqlite:///var/campusedge/readings.db",
         description="sqlite:///path or influx://user:pass@host:port/db",
+    )
+    store_password: SecretStr | None = Field(
+        default=None,
+        description="the store's password (with a user in store_url) or token (without), "
+        "kept out of the URL and so out of the process list",
     )
     state_db: Path = Path("var/campusedge/state.db")
     api_host: str = "127.0.0.1"
@@ -111,7 +116,10 @@ class Gateway:
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
-        self.store = store or open_store(settings.store_url)
+        password = settings.store_password
+        self.store = store or open_store(
+            settings.store_url, password.get_secret_value() if password else None
+        )
         self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
