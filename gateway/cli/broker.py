@@ -158,7 +158,12 @@ def run(args: argparse.Namespace) -> int:
             broker.terminate()
 
         signal.signal(signal.SIGTERM, on_sigterm)
-        broker.start()
+        try:
+            broker.start()
+        except RuntimeError:
+            if not terminated:
+                raise
+            return 0  # stopped while it started: nothing to wait for
         log.info(
             "mosquitto listening on %s:%d (config %s)", args.host, args.port, broker.config_path
         )
