@@ -80,6 +80,9 @@ class MosquittoProcess:
     message_size_limit: int = MAX_PAYLOAD_BYTES
     # Mosquitto's duration syntax: a number and h, d, w, m or y.
     session_expiry: str = "7d"
+    # Seconds between saves of the in-memory state: what arrived since the last save is lost
+    # if the broker is killed (edge boxes keep their copies until the gateway has them).
+    autosave_interval: int = 1
     binary: str | None = field(default_factory=find_mosquitto)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -108,7 +111,7 @@ class MosquittoProcess:
                     f"password_file {password_file}",
                     "persistence true",
                     f"persistence_location {self.data_dir}/",
-                    "autosave_interval 1",
+                    f"autosave_interval {self.autosave_interval}",
                     f"max_inflight_messages {self.max_inflight}",
                     f"max_queued_messages {self.max_queued}",
                     f"max_queued_bytes {self.max_queued_bytes}",
@@ -152,6 +155,13 @@ class MosquittoProcess:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+
+    def kill(self) -> None:
+        """kill -9: the broker gets no chance to save what it holds."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
 
     def terminate(self) -> None:
         """Ask Mosquitto to stop without waiting (safe from a signal handler)."""

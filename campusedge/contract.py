@@ -355,6 +355,23 @@ class Status(_Strict):
         return self.model_dump_json(exclude={k for k, unset in later.items() if unset}).encode()
 
 
+# The gateway repeats each box's stored watermark at least this often; a box that has heard
+# none for 2.5 times as long takes the gateway to be away (and resends nothing).
+STORED_HEARTBEAT_S = 10.0
+
+
+class StoredWatermark(_Strict):
+    """What the gateway has durably stored of one edge box's devices, retained on
+    `campus/{school}/edge/{edge_id}/cmd/stored`: per device, the highest sequence number up to
+    which every message is stored. The box deletes from its buffer only up to it, so a broker
+    that loses messages it had acknowledged (a crash before it saved them) loses nothing."""
+
+    v: SchemaVersion = SCHEMA_VERSION
+    edge_id: DeviceId
+    ts: Timestamp
+    devices: dict[DeviceId, Annotated[int, Field(ge=0, strict=True)]] = Field(max_length=10_000)
+
+
 Message = ReadingMessage | EventMessage
 
 

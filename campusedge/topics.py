@@ -111,6 +111,11 @@ def cmd_topic(school: str, edge_id: str, command: str = "config") -> str:
     return f"{ROOT}/{school}/edge/{edge_id}/cmd/{command}"
 
 
+def stored_topic(school: str, edge_id: str) -> str:
+    """Where the gateway tells an edge box what of it is stored (retained, gateway only)."""
+    return cmd_topic(school, edge_id, "stored")
+
+
 def alert_topic(school: str, severity: str, rule: str) -> str:
     """Alerts for local displays."""
     return f"{ROOT}/{check_id(school, 'school id')}/alert/{severity}/{rule}"
@@ -122,3 +127,14 @@ def school_of(topic: str) -> str | None:
     if len(parts) >= 2 and parts[0] == ROOT and _ID.fullmatch(parts[1]):
         return parts[1]
     return None
+
+
+# A topic comes from whoever may publish, up to 65,535 bytes: log lines carry at most this much.
+LOGGED_TOPIC_CHARS = 160
+
+
+def short_topic(topic: str, limit: int = LOGGED_TOPIC_CHARS) -> str:
+    """*topic* cut to *limit* characters for a log line, saying how much was left out."""
+    if len(topic) <= limit:
+        return topic
+    return f"{topic[:limit]}…(+{len(topic) - limit} chars)"

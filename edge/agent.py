@@ -22,6 +22,7 @@ from campusedge.contract import (
     Reading,
     ReadingMessage,
     Status,
+    StoredWatermark,
     TimeQuality,
 )
 from campusedge.excerpt import excerpt
@@ -37,6 +38,7 @@ from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
 from edge.mqtt_link import Command, MqttLink
 from edge.results import Submitted as Submitted
+from edge.stored_marks import StoredMarks
 
 if TYPE_CHECKING:
     from edge.station_runner import StationRunner
@@ -135,6 +137,8 @@ class EdgeAgent:
         self.stats = Stats(config_version=self.config_version)
         self._devices: dict[str, TrackedDevice] = {}
         self._inflight: dict[int, int] = {}
+        self._inflight_keys: dict[int, tuple[str, int]] = {}  # entry id -> (device, seq)
+        self.stored_marks = StoredMarks(b.resend_after_s)
         self._last_sent_id = 0
         self._seen_connects = 0
         self._edge_status_s = 0.0
@@ -244,6 +248,8 @@ class EdgeAgent:
                 for dev in self._devices.values():
                     dev.online_sent = None
             self._publish_pending()
+            if self.box.box.delete_on == "gateway":
+                self._resend()
             self._publish_statuses()
         self._update_stats()
 
@@ -374,7 +380,13 @@ class EdgeAgent:
                     dev.battery_pct = float(r.value)
             new += self._messages(device_id, dev_cfg.kind, ts, quality, d.readings, d.event)
         self.stats.messages += len(new)
-        self.stats.dropped += self.buffer.add(new, set(self._inflight.values()))
+        dropped = self.buffer.add(new, set(self._inflight.values()))
+        self.stats.dropped += dropped
+        if dropped and len(self.stored_marks) > self.buffer.count:
+            # The bound dropped some that were waiting for the gateway: forget those too.
+            waiting = self.stored_marks.ids()
+            kept = {e.id for e in self.buffer.get(waiting)}
+            self.stored_marks.forget(i for i in waiting if i not in kept)
 
     def _take_acks(self) -> None:
         done = []
@@ -382,9 +394,29 @@ class EdgeAgent:
             entry = self._inflight.pop(self.link.acks.get(), None)
             if entry is not None:
                 done.append(entry)
-        if done:
+        if not done:
+            return
+        self.stats.acked += len(done)
+        keys = [(i, *self._inflight_keys.pop(i)) for i in done if i in self._inflight_keys]
+        if self.box.box.delete_on == "broker":
             self.buffer.remove(done)
-            self.stats.acked += len(done)
+        else:
+            self.stored_marks.acked(keys)
+
+    def _take_stored(self, payload: bytes) -> None:
+        """The gateway's stored watermark: delete what it covers from the buffer."""
+        mark = StoredWatermark.model_validate_json(payload)
+        if mark.edge_id != self.edge_id:
+            raise ValueError(f"a watermark for edge box {mark.edge_id!r}, not this one")
+        for device_id, seq in self.stored_marks.watermark(mark).items():
+            self.buffer.remove_through(device_id, seq)
+
+    def _resend(self) -> None:
+        """Send again what the gateway evidently missed (see edge.stored_marks)."""
+        room = self.box.box.inflight - len(self._inflight)
+        for e in self.buffer.get(self.stored_marks.due(room)):
+            self._inflight[self.link.publish(e.topic, e.payload)] = e.id
+            self._inflight_keys[e.id] = (e.device_id, e.seq)
 
     def _publish_pending(self) -> None:
         room = self.box.box.inflight - len(self._inflight)
@@ -392,6 +424,7 @@ class EdgeAgent:
             return
         for e in self.buffer.pending(self._last_sent_id, room):
             self._inflight[self.link.publish(e.topic, e.payload)] = e.id
+            self._inflight_keys[e.id] = (e.device_id, e.seq)
             self._last_sent_id = e.id
 
     # -- status ------------------------------------------------------------------------
@@ -554,6 +587,12 @@ class EdgeAgent:
 
     def _command(self, cmd: Command) -> None:
         name = cmd.topic.rsplit("/", 1)[-1]
+        if name == "stored":
+            try:
+                self._take_stored(cmd.payload)
+            except (ValueError, ValidationError) as exc:
+                log.warning("ignored a stored watermark: %s", str(exc)[:200])
+            return  # one a second: no status for it
         try:
             body = json.loads(cmd.payload)
             if not isinstance(body, dict):
@@ -563,7 +602,7 @@ class EdgeAgent:
             elif name == "rope":
                 self._rope_command(body)
             else:
-                raise ValueError(f"unknown command {name!r} (config, rope)")
+                raise ValueError(f"unknown command {name!r} (config, rope, stored)")
         except (ValueError, ConfigError, ValidationError) as exc:
             self.config_detail = excerpt(f"command {name} rejected: {exc}", 200)
             log.warning("%s", self.config_detail)

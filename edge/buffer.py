@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL,
     is_event INTEGER NOT NULL
 );
+-- The gateway's stored watermark deletes a device's entries up to a seq.
+CREATE INDEX IF NOT EXISTS outbox_device_seq ON outbox (device_id, seq);
 CREATE TABLE IF NOT EXISTS seqs (device_id TEXT PRIMARY KEY, next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
@@ -260,6 +262,38 @@ class Buffer:
                     removed += 1
             self.count -= removed
             self.bytes -= sizes
+
+    def get(self, ids: Iterable[int]) -> list[Entry]:
+        """The entries among *ids* still in the buffer, oldest first."""
+        wanted = list(ids)
+        out: list[Entry] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            out += [
+                Entry(*r)
+                for r in self._db.execute(
+                    "SELECT id, device_id, seq, topic, payload FROM outbox WHERE id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            ]
+        return sorted(out, key=lambda e: e.id)
+
+    def remove_through(self, device_id: str, seq: int) -> int:
+        """Delete *device_id*'s entries up to *seq* (the gateway has them); how many."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox "
+                "WHERE device_id = ? AND seq <= ?",
+                (device_id, seq),
+            ).fetchone()
+            if row[0]:
+                self._db.execute(
+                    "DELETE FROM outbox WHERE device_id = ? AND seq <= ?", (device_id, seq)
+                )
+                self.count -= row[0]
+                self.bytes -= row[1]
+        return int(row[0])
 
     def dropped_total(self) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()

@@ -130,6 +130,13 @@ class BoxFile(_Strict):
     buffer: BufferConfig = BufferConfig()
     status_interval_s: float = Field(default=30.0, gt=0)
     inflight: int = Field(default=200, ge=1, le=1000, description="unacknowledged publishes")
+    # When a buffered message may go: "gateway" once the gateway's stored watermark covers
+    # it, so a broker that loses what it acknowledged (a crash before it saved) loses nothing;
+    # "broker" on the broker's PUBACK, for a gateway that publishes no watermarks.
+    delete_on: Literal["gateway", "broker"] = "gateway"
+    resend_after_s: float = Field(
+        default=30.0, gt=0, description="send again what the gateway has not stored by then"
+    )
     # An RTC further off than this is not trusted: its readings get the estimated offset.
     max_rtc_error_s: float = Field(default=2.0, gt=0)
     model_versions: dict[str, str] = Field(

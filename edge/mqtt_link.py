@@ -13,9 +13,9 @@ import threading
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from campusedge.mqtt_client import make_client
 from campusedge.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -47,23 +47,13 @@ class MqttLink:
         self._reported: str | None = None  # the failure last logged, so a retry loop logs once
         self._subscriptions = subscriptions
         self._settings = settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
-        if settings.username is not None:
-            password = settings.password.get_secret_value() if settings.password else None
-            client.username_pw_set(settings.username, password)
-        if settings.tls_ca:
-            client.tls_set(ca_certs=settings.tls_ca)
+        # A box retries quickly: its buffer fills while it is away.
+        client = make_client(settings, client_id, persistent=True, reconnect_max_s=5)
         client.will_set(will_topic, will_payload, qos=1, retain=True)
         client.max_inflight_messages_set(max_inflight)
         # Queue without limit inside paho: the agent never publishes while disconnected, so
         # only messages in flight at a disconnect wait there for paho to resend them.
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

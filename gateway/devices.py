@@ -146,6 +146,19 @@ class Devices:
             )
         return rows
 
+    def edge_box_ids(self) -> list[tuple[str, str]]:
+        """(school, edge id) of every edge box that has sent a status."""
+        rows = self.db.query("SELECT school, device_id FROM devices WHERE kind = 'edge'")
+        return [(r["school"], r["device_id"]) for r in rows]
+
+    def edge_boxes(self, school: str, device_ids: Iterable[str]) -> dict[str, str]:
+        """The edge box each of *device_ids* of *school* is reached through, where known."""
+        return {
+            r["device_id"]: r["edge_id"]
+            for r in self._rows("edge_id", device_ids, school)
+            if r["edge_id"]
+        }
+
     def kinds(self, device_ids: Iterable[str], school: str | None = None) -> dict[str, str]:
         """The recorded kind of each of *device_ids* that the gateway has heard from (in
         *school*; without one, in any school)."""

@@ -28,6 +28,7 @@ from campusedge.topics import (
     TopicError,
     dead_letter_topic,
     school_of,
+    short_topic,
 )
 from campusedge.units import METRICS, UnitError, normalize
 from gateway.dead_letter_memory import DeadLetterMemory
@@ -35,8 +36,18 @@ from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
+
+
+HEALTH_REASONS = (
+    "broker_unreachable",
+    "writer_stopped",
+    "store_failing",
+    "commit_stalled",
+    "mqtt_wedged",
+)
 
 
 class IngestSettings(BaseModel):
@@ -66,6 +77,10 @@ class IngestSettings(BaseModel):
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     future_tolerance_s: float = Field(default=300.0, ge=0)
     max_payload_bytes: int = Field(default=MAX_PAYLOAD_BYTES, ge=256)
+    # Health: messages waiting this long with no commit make the gateway unhealthy (a store
+    # that cannot write, a writer that stopped), and the MQTT process is restarted when it
+    # makes no progress for this long (see MqttSideProcess.stalled).
+    stall_after_s: float = Field(default=30.0, ge=1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +243,10 @@ class Ingest:
         devices: Devices,
         metrics: GatewayMetrics,
         settings: IngestSettings | None = None,
+        watermarks: StoredWatermarks | None = None,
     ) -> None:
         self.mqtt_settings = mqtt_settings
+        self.watermarks = watermarks
         self.settings = settings or IngestSettings()
         self.store = store
         self.devices = devices
@@ -241,6 +258,15 @@ class Ingest:
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
+        self.started_at = time.monotonic()
+        self.last_connected_at: float | None = None
+        self._in_hand = 0  # messages of the batch being committed (or retried)
+        # Set while commits fail (the store unreachable, its disk full): since when, and why.
+        self.store_failing_since: float | None = None
+        self.store_error: str | None = None
+        # The watchdog's last restart of a wedged MQTT process: when, and why.
+        self.wedged_at: float | None = None
+        self.wedged_reason: str | None = None
         self._drops: list[float] = []  # monotonic times of recent disconnections
         self.stats = {
             "stored": 0,
@@ -284,7 +310,53 @@ class Ingest:
         return self._writer.is_alive()
 
     def healthy(self) -> bool:
-        return self.connected.is_set() and self._writer.is_alive()
+        return not self.problems()
+
+    def problems(self) -> dict[str, str]:
+        """What keeps ingest from working now, by reason code; empty while it works.
+
+        The codes: `broker_unreachable`, `writer_stopped`, `store_failing` (commits fail and
+        are retried, nothing is acknowledged), `commit_stalled` (messages wait and nothing was
+        committed for `stall_after_s`), `mqtt_wedged` (the watchdog restarted the MQTT process
+        in the last `stall_after_s`, or it is not running).
+        """
+        now = time.monotonic()
+        stall = self.settings.stall_after_s
+        found: dict[str, str] = {}
+        if not self.connected.is_set():
+            found["broker_unreachable"] = (
+                f"not connected to the MQTT broker {self.mqtt_settings.host}:"
+                f"{self.mqtt_settings.port}"
+            )
+        if not self._writer.is_alive():
+            found["writer_stopped"] = "the ingest writer thread is not running"
+        if self.store_failing_since is not None:
+            found["store_failing"] = (
+                f"writes to the store have failed for {now - self.store_failing_since:.0f} s "
+                f"({self.store_error}); nothing is acknowledged until they succeed"
+            )
+        side = self._side
+        waiting = self.waiting()
+        last = self.last_commit if self.last_commit is not None else self.started_at
+        if waiting > 0 and now - last > stall:
+            found["commit_stalled"] = (
+                f"{waiting} message(s) wait and nothing was committed for {now - last:.0f} s"
+            )
+        if self.wedged_at is not None and now - self.wedged_at < stall:
+            found["mqtt_wedged"] = (
+                f"the MQTT process was restarted {now - self.wedged_at:.0f} s ago: "
+                f"{self.wedged_reason}"
+            )
+        elif side is not None and not side.alive() and not self._stop.is_set():
+            found["mqtt_wedged"] = "the MQTT process is not running; it is being restarted"
+        for reason in HEALTH_REASONS:
+            self.metrics.health_problem.labels(reason=reason).set(1 if reason in found else 0)
+        return found
+
+    def waiting(self) -> int:
+        """Messages received from the broker and not yet committed."""
+        side = self._side
+        return self._in_hand + (side.waiting() if side is not None else 0)
 
     @property
     def mqtt_pid(self) -> int | None:
@@ -301,17 +373,18 @@ class Ingest:
             if message is None:
                 break
             wait = 0.0  # take what is already there, but do not wait for more
-            if batch and message[1] != gen:
+            if batch and message.gen != gen:
                 # Another connection's: its own commit and acks. Commit what we have first.
                 self._commit_with_retry(side, gen, batch)
                 batch = []
-            gen = message[1]
-            batch.extend(Inbound(*raw) for raw in message[2])
+            gen = message.gen
+            batch.extend(Inbound(*raw) for raw in message.messages)
         return gen, batch
 
     def _connection(self, up: bool, detail: str) -> None:
         """Connection news from the MQTT process (called on its pipe-reader thread)."""
         if up:
+            self.last_connected_at = time.monotonic()
             self.connected.set()
             self.metrics.connected.set(1)
             log.info(
@@ -347,8 +420,10 @@ class Ingest:
                         self._commit_with_retry(side, gen, batch)
                         delay = 1.0
                     self.metrics.queue_depth.set(side.waiting())
+                    self._publish_watermarks(side, committed=[])
                     if self._stop.is_set() and (not batch or time.monotonic() > self._stop_by):
                         return
+                    self._watch(side)
             except EOFError:
                 pass
             # The child died (killed, crashed): nothing of it is acknowledged any more.
@@ -364,23 +439,60 @@ class Ingest:
             delay = min(delay * 2, 30.0)
             self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
 
+    def _publish_watermarks(self, side: MqttSideProcess, committed: list[StoredMessage]) -> None:
+        """Tell edge boxes what of theirs is stored now (at most once a second per box)."""
+        if self.watermarks is None:
+            return
+        try:
+            self.watermarks.observe(committed)
+            due = self.watermarks.due(self.devices.edge_boxes, self.devices.edge_box_ids)
+            for topic, payload in due:
+                side.publish(topic, payload, retain=True)
+        except Exception:  # boxes then keep their copies longer; ingest goes on
+            log.exception("could not update the stored watermarks")
+
+    def _watch(self, side: MqttSideProcess) -> None:
+        """Restart the MQTT process if it stopped making progress (the watchdog)."""
+        why = side.stalled(self.settings.stall_after_s)
+        if why is None:
+            return
+        self.wedged_at = time.monotonic()
+        self.wedged_reason = why
+        self.metrics.mqtt_side_restarts.inc()
+        log.error(
+            "the MQTT process (pid %s) is making no progress: %s; restarting it (what it held "
+            "unacknowledged the broker sends again)",
+            side.pid,
+            why,
+        )
+        side.kill()  # the next receive() raises EOFError and the write loop starts a new one
+
     def _commit_with_retry(self, side: MqttSideProcess, gen: int, batch: list[Inbound]) -> None:
         delay = 0.1
+        self._in_hand = len(batch)
         while True:
             try:
                 committed = self._commit(side, batch)
+                self.store_failing_since = None
+                self.store_error = None
                 break
-            except Exception:  # any store failure: keep the batch, unacked, and retry
+            except Exception as exc:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
+                if self.store_failing_since is None:
+                    self.store_failing_since = time.monotonic()
+                self.store_error = f"{type(exc).__name__}: {exc}"[:300]
                 log.exception(
                     "committing a batch of %d failed; retrying in %.1f s", len(batch), delay
                 )
                 if self._stop.wait(delay) or not side.alive():
                     # Unacked, and no longer ours to ack: the broker redelivers the batch
                     # after a restart, or to the next MQTT process.
+                    self._in_hand = 0
                     return
                 delay = min(delay * 2, 10.0)
-        side.ack(gen, [(item.mid, item.qos) for item in batch if item.qos > 0])
+        self._in_hand = 0
+        side.ack(gen, [item.mid for item in batch if item.qos == 1])
+        self._publish_watermarks(side, committed.messages)
         for listener in self.listeners:
             try:
                 listener(committed)
@@ -405,7 +517,7 @@ class Ingest:
             except Exception as exc:
                 # A parser bug on one message must not become a "store failure" that holds
                 # the batch, unacknowledged, for ever: dead-letter it and go on.
-                log.exception("classifying a message on %s failed", item.topic)
+                log.exception("classifying a message on %s failed", short_topic(item.topic))
                 result = _dead(
                     item,
                     datetime.fromtimestamp(item.received_at, UTC),
@@ -448,20 +560,30 @@ class Ingest:
         self.stats["retained_dead_letter_repeats"] += len(repeats)
         self.stats["retained_cleared"] += len(cleared)
         for topic in cleared:
-            log.info("an empty message on %s: taken as the clearing of its retained message", topic)
+            log.info(
+                "an empty message on %s: taken as the clearing of its retained message",
+                short_topic(topic),
+            )
         for letter in repeats:
             log.info(
                 "the retained message on %s is still the one dead-lettered before (%s); "
                 "not again. Clear it: mosquitto_pub -r -n -t '%s'",
-                letter.topic,
+                short_topic(letter.topic),
                 letter.reason,
-                letter.topic,
+                letter.topic if len(letter.topic) <= 1024 else "<the topic>",
             )
         for letter in out.dead_letters:
             log.warning(
-                "dead-lettered a message on %s: %s (%s)", letter.topic, letter.reason, letter.detail
+                "dead-lettered a message on %s: %s (%s)",
+                short_topic(letter.topic),
+                letter.reason,
+                letter.detail[:300],
             )
-            side.publish(dead_letter_topic(letter.school or "unknown"), dead_letter_payload(letter))
+            if not side.publish(
+                dead_letter_topic(letter.school or "unknown"), dead_letter_payload(letter)
+            ):
+                # Stored already; only the notice on the dead-letter topic is not sent.
+                self.metrics.dead_letter_notices_dropped.inc()
         self._dead_memory.remember(out.dead_letters)
         return out
 

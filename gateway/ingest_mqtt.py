@@ -6,19 +6,23 @@ for one GIL. This process never decides to acknowledge anything: it sends a PUBA
 when the parent says the batch holding that message is committed. If the parent dies, the
 pipe closes and this process exits at once, acking nothing more; the broker redelivers.
 
-Messages on the pipe (each one pickle):
+The pipe carries the typed messages below (each one pickle). `gen` counts connections: after a
+reconnect the broker redelivers what was not acknowledged, so acks meant for an earlier
+connection are dropped rather than sent on the new one.
 
-- child -> parent: `("connected", gen, session_present)`, `("disconnected", gen)`,
-  `("batch", gen, [(topic, payload, mid, qos, received_at, retain), ...])`;
-- parent -> child: `("ack", gen, [(mid, qos), ...])`, `("publish", topic, payload)`,
-  `("stop",)`.
-
-`gen` counts connections: after a reconnect the broker redelivers what was not acknowledged,
-so acks meant for an earlier connection are dropped rather than sent on the new one.
+No thread on either side sends into the pipe while it holds a lock, and the parent's writer
+never sends at all: it hands acks and publications to a sender thread of its own and goes on.
+Each side has exactly one thread that may wait for the other (the child's sender on a full
+pipe, the parent's reader on a full inbox), and what they wait for never waits on them, so the
+two processes cannot hold each other up (they did, under a flood of dead letters: the writer
+blocked republishing into the pipe while the child, holding its lock, blocked sending a batch
+into the parent's full inbox). A watchdog in the parent restarts the child if it still stops
+making progress.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
 import os
@@ -26,22 +30,67 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
+from campusedge.mqtt_client import connect_properties, make_client
 from campusedge.settings import MqttSettings
-from campusedge.topics import device_subscriptions
+from campusedge.topics import device_subscriptions, short_topic
 
 log = logging.getLogger(__name__)
 
 RawMessage = tuple[str, bytes, int, int, float, bool]
-_PUBACK = 0x40
+
+
+# --- what crosses the pipe ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Connected:
+    gen: int
+    session_present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    gen: int
+    # (topic, payload, mid, qos, received_at, retain): tuples, not objects, because this is
+    # the one message sent thousands of times a second and pickling tuples is cheapest.
+    messages: list[RawMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    gen: int
+    mids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    pass
+
+
+FromChild = Connected | Disconnected | Batch
+ToChild = Ack | Publish | Stop
+
+# Shared progress marks (time.monotonic(), which is system-wide on Linux, so both processes
+# read the same clock): written by the child, read by the parent's watchdog.
+_SERVE_TICK, _SEND_SINCE, _CHILD_WAITING = 0, 1, 2
 
 
 class IngestOptions(Protocol):
@@ -61,18 +110,24 @@ def puback_packets(mids: list[int]) -> bytes:
     """PUBACKs for *mids* as one byte string: fixed header 0x40, length 2, packet id.
 
     In MQTT 5 a PUBACK of remaining length 2 means reason Success with no properties
-    (MQTT 5.0 section 3.4.2.1), so the same bytes serve both protocol versions.
+    (MQTT 5.0 section 3.4.2.1), so the same bytes serve both protocol versions. Used by tests
+    that speak raw MQTT; the gateway acks through paho's `ack`.
     """
     return b"".join(b"\x40\x02" + mid.to_bytes(2, "big") for mid in mids)
 
 
 class MqttSide:
-    """One paho client, its network thread, and the pipe to the parent."""
+    """One paho client, its network thread, a sender thread, and the pipe to the parent."""
+
+    # Batches (or connection news) waiting for the sender: while it is full the network thread
+    # waits in on_message, paho stops reading, and the rest waits in the broker's session.
+    OUTBOX_SLOTS = 4
 
     def __init__(
         self,
         conn: Connection,
         mqtt_settings: MqttSettings,
+        marks: Any,
         *,
         school: str,
         client_id: str,
@@ -84,6 +139,7 @@ class MqttSide:
     ) -> None:
         self.conn = conn
         self.mqtt_settings = mqtt_settings
+        self.marks = marks
         self.school = school
         self.protocol = protocol
         self.receive_maximum = receive_maximum
@@ -93,40 +149,52 @@ class MqttSide:
         self.gen = 0
         self._pending: list[RawMessage] = []
         self._pending_since = 0.0
-        self._lock = threading.Lock()  # guards _pending and gen
-        self._send_lock = threading.Lock()  # one pickle at a time on the pipe
-        self.client = self._make_client(client_id)
-
-    def _make_client(self, client_id: str) -> mqtt.Client:
-        v5 = self.protocol == "5"
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            clean_session=None if v5 else False,
+        self._lock = threading.Lock()  # guards _pending and gen; never held while waiting
+        self._outbox: queue.Queue[FromChild] = queue.Queue(maxsize=self.OUTBOX_SLOTS)
+        self._outbox_messages = 0  # messages in _outbox, for the parent's view of what waits
+        self.client = make_client(
+            mqtt_settings,
+            client_id,
+            protocol=protocol,
+            persistent=True,
             manual_ack=True,
         )
-        s = self.mqtt_settings
-        if s.username:
-            client.username_pw_set(
-                s.username, s.password.get_secret_value() if s.password else None
-            )
-        if s.tls_ca:
-            client.tls_set(ca_certs=s.tls_ca)
-        client.max_inflight_messages_set(1000)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        return client
+        # Dead-letter notices are the only publications: a bounded number in flight and queued
+        # (a broker away for long drops the newest notices, never a reading).
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(1000)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self._sender = threading.Thread(
+            target=self._send_loop, name="mqtt-side-sender", daemon=True
+        )
 
-    def _send(self, message: tuple[Any, ...]) -> None:
-        try:
-            with self._send_lock:
-                self.conn.send(message)
-        except OSError:  # the parent is gone: nothing may be acknowledged any more
-            os._exit(0)
+    # --- to the parent ----------------------------------------------------------------------
+    def _put(self, item: FromChild) -> None:
+        """Queue *item* for the parent; waits (holding no lock) while the outbox is full."""
+        if isinstance(item, Batch):
+            self._count(len(item.messages))
+        self._outbox.put(item)
 
+    def _count(self, delta: int) -> None:
+        with self._lock:
+            self._outbox_messages += delta
+            self.marks[_CHILD_WAITING] = self._outbox_messages + len(self._pending)
+
+    def _send_loop(self) -> None:
+        while True:
+            item = self._outbox.get()
+            self.marks[_SEND_SINCE] = time.monotonic()
+            try:
+                self.conn.send(item)
+            except OSError:  # the parent is gone: nothing may be acknowledged any more
+                os._exit(0)
+            self.marks[_SEND_SINCE] = 0.0
+            if isinstance(item, Batch):
+                self._count(-len(item.messages))
+
+    # --- paho's callbacks (its network thread) ----------------------------------------------
     def _on_connect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
     ) -> None:
@@ -134,67 +202,66 @@ class MqttSide:
             log.error("broker refused the connection: %s", reason)
             return
         with self._lock:
-            self._flush_locked()
+            batch = self._take_locked()
             self.gen += 1
             gen = self.gen
+        if batch is not None:
+            self._put(batch)
         client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
-        self._send(("connected", gen, bool(flags.session_present)))
+        self._put(Connected(gen, bool(flags.session_present)))
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
     ) -> None:
         with self._lock:
-            self._flush_locked()
+            batch = self._take_locked()
             gen = self.gen
-        self._send(("disconnected", gen))
+        if batch is not None:
+            self._put(batch)
+        self._put(Disconnected(gen))
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        # Runs on paho's network thread for every message: keep it to an append. A full
-        # batch is sent from here, so a parent that falls behind blocks this thread, paho
-        # stops reading the socket and the broker keeps the rest in the persistent session.
-        with self._lock:
-            if not self._pending:
-                self._pending_since = time.monotonic()
-            self._pending.append(
-                (msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), bool(msg.retain))
+        # Runs on paho's network thread for every message: keep it to an append. An exception
+        # here would end paho's thread (and with it the connection) for good, so none escapes.
+        try:
+            with self._lock:
+                if not self._pending:
+                    self._pending_since = time.monotonic()
+                self._pending.append(
+                    (msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), bool(msg.retain))
+                )
+                self.marks[_CHILD_WAITING] = self._outbox_messages + len(self._pending)
+                batch = self._take_locked() if len(self._pending) >= self.batch_max else None
+            if batch is not None:
+                self._put(batch)
+        except Exception:
+            log.exception(
+                "taking a message on %s failed; the broker redelivers it", short_topic(msg.topic)
             )
-            if len(self._pending) >= self.batch_max:
-                self._flush_locked()
 
-    def _flush_locked(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self._send(("batch", self.gen, batch))
+    def _take_locked(self) -> Batch | None:
+        if not self._pending:
+            return None
+        batch, self._pending = self._pending, []
+        return Batch(self.gen, batch)
 
     def flush_if_due(self) -> None:
         with self._lock:
-            if self._pending and time.monotonic() - self._pending_since >= self.batch_wait_s:
-                self._flush_locked()
+            due = self._pending and time.monotonic() - self._pending_since >= self.batch_wait_s
+            batch = self._take_locked() if due else None
+        if batch is not None:
+            self._put(batch)
 
-    def ack(self, gen: int, acks: list[tuple[int, int]]) -> None:
-        # Read without the lock: it may be held by the network thread while it waits for
-        # the parent to take a batch, and the parent may be waiting for this ack to go out.
-        if gen != self.gen:
+    # --- from the parent --------------------------------------------------------------------
+    def ack(self, command: Ack) -> None:
+        if command.gen != self.gen:
             return  # an earlier connection's messages: the broker redelivers them
-        mids = [mid for mid, qos in acks if qos == 1]
-        if not mids:
-            return
-        queue_packet = getattr(self.client, "_packet_queue", None)
-        if queue_packet is None:  # a paho without the hook: one call per message
-            for mid in mids:
-                self.client.ack(mid, 1)
-            return
-        # One write for the whole batch instead of a queued packet, a wake-up of the network
-        # thread and a send() per message.
-        queue_packet(_PUBACK, puback_packets(mids), 0, 0)
+        for mid in command.mids:
+            self.client.ack(mid, 1)
 
     def connect(self) -> None:
-        props = None
-        if self.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = self.session_expiry_s
-            props.ReceiveMaximum = self.receive_maximum
         s = self.mqtt_settings
+        props = connect_properties(self.protocol, self.session_expiry_s, self.receive_maximum)
         self.client.connect_async(
             s.host,
             s.port,
@@ -202,46 +269,69 @@ class MqttSide:
             clean_start=False if props is not None else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             properties=props,
         )
+        self._sender.start()
         self.client.loop_start()
 
     def serve(self) -> None:
         """Obey the parent until it says stop or goes away."""
         while True:
+            self.marks[_SERVE_TICK] = time.monotonic()
             try:
                 ready = self.conn.poll(self.batch_wait_s or 0.01)
                 command = self.conn.recv() if ready else None
             except (EOFError, OSError):
                 os._exit(0)  # the parent died: exit without acknowledging anything more
-            if command is None:
-                self.flush_if_due()
-            elif command[0] == "ack":
-                self.ack(command[1], command[2])
-                self.flush_if_due()
-            elif command[0] == "publish":
-                self.client.publish(command[1], command[2], qos=1)
-            elif command[0] == "stop":
+            if isinstance(command, Ack):
+                self.ack(command)
+            elif isinstance(command, Publish):
+                self.client.publish(command.topic, command.payload, qos=1, retain=command.retain)
+            elif isinstance(command, Stop):
                 # DISCONNECT is queued behind the acks already queued, so they go out first.
                 self.client.disconnect()
                 self.client.loop_stop()
                 return
+            self.flush_if_due()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (a kill -9 leaves no orphan)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the closed pipe still ends this process
+        pass
 
 
 def run_mqtt_side(
-    conn: Connection, mqtt_settings: MqttSettings, options: dict[str, Any], log_level: int
+    conn: Connection,
+    mqtt_settings: MqttSettings,
+    options: dict[str, Any],
+    marks: Any,
+    log_level: int,
 ) -> None:
     """Entry point of the child process."""
-    # Ctrl-C reaches the whole process group; the parent decides when this process stops.
+    _die_with_parent()
+    # Ctrl-C and a terminal's hang-up reach the whole process group; the parent decides when
+    # this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s mqtt-side %(name)s: %(message)s"
     )
-    side = MqttSide(conn, mqtt_settings, **options)
+    side = MqttSide(conn, mqtt_settings, marks, **options)
     side.connect()
     side.serve()
 
 
 class MqttSideProcess:
     """The parent's handle on the child: start it, read its messages, send it commands."""
+
+    # Dead-letter publications waiting for the pipe. They are a notice (the dead letter itself
+    # is already in the store), so past this many the newest are dropped and counted rather
+    # than waited for.
+    PUBLISH_SLOTS = 1000
+    # The child's messages read from the pipe and not yet taken by the writer: a few batches.
+    INBOX_SLOTS = 4
 
     def __init__(
         self,
@@ -252,6 +342,10 @@ class MqttSideProcess:
         self._on_connection = on_connection
         ctx = mp.get_context("spawn")  # fork would copy the gateway's threads and locks
         self._conn, child_conn = ctx.Pipe(duplex=True)
+        # lock=False: each mark has one writer, and a torn read of a float is not possible
+        # for an aligned 8-byte value on the platforms we run on.
+        self.marks: Any = ctx.Array("d", 3, lock=False)
+        self.marks[_SERVE_TICK] = time.monotonic()
         options = {
             "school": settings.school,
             "client_id": settings.client_id,
@@ -264,43 +358,64 @@ class MqttSideProcess:
         self._proc = ctx.Process(
             target=run_mqtt_side,
             name="campusedge-mqtt",
-            args=(child_conn, mqtt_settings, options, logging.getLogger().getEffectiveLevel()),
+            args=(
+                child_conn,
+                mqtt_settings,
+                options,
+                self.marks,
+                logging.getLogger().getEffectiveLevel(),
+            ),
             daemon=True,
         )
         self._proc.start()
+        self.started_at = time.monotonic()
         child_conn.close()  # only the child holds its end: its death closes the pipe
-        self._send_lock = threading.Lock()
         # A thread of its own drains the pipe while the writer commits: otherwise the child
         # blocks on a full pipe during every commit, stops reading the broker, and the two
         # processes take turns instead of working in parallel. Bounded: a few batches.
-        self._inbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=4)
+        self._inbox: queue.Queue[Batch | None] = queue.Queue(maxsize=self.INBOX_SLOTS)
         self._closed = threading.Event()
         self._waiting = 0  # messages handed over by the child and not yet taken
         self._count_lock = threading.Lock()
+        self.last_received = time.monotonic()  # when the reader last took a message
+        # What the writer asks of the child, sent by a thread of its own so the writer never
+        # waits on the pipe: acks without a bound (they are fewer than the messages received,
+        # which the inbox bounds), publications bounded and dropped past it.
+        self._acks: deque[Ack] = deque()
+        self._publications: deque[Publish] = deque()
+        self._stop_requested = False
+        self._wake = threading.Condition()
+        self.publications_dropped = 0
         self._reader = threading.Thread(
             target=self._read_pipe, name="ingest-pipe-reader", daemon=True
         )
+        self._sender = threading.Thread(
+            target=self._send_loop, name="ingest-pipe-sender", daemon=True
+        )
         self._reader.start()
+        self._sender.start()
 
+    # --- from the child ---------------------------------------------------------------------
     def _read_pipe(self) -> None:
         while not self._closed.is_set():
-            message: tuple[Any, ...] | None
+            message: FromChild | None
             try:
                 message = self._conn.recv()
             except (EOFError, OSError):
                 message = None  # the child is gone
                 self._on_connection(False, "the MQTT process exited")
-            if message is not None and message[0] == "connected":
+            self.last_received = time.monotonic()
+            if isinstance(message, Connected):
                 # Connection news is handled here, not queued behind batches, so that health
                 # stays true while the writer is busy (or retrying a failing store).
-                self._on_connection(True, f"session present: {message[2]}")
+                self._on_connection(True, f"session present: {message.session_present}")
                 continue
-            if message is not None and message[0] == "disconnected":
+            if isinstance(message, Disconnected):
                 self._on_connection(False, "disconnected from the broker")
                 continue
             if message is not None:
                 with self._count_lock:
-                    self._waiting += len(message[2])
+                    self._waiting += len(message.messages)
             while not self._closed.is_set():
                 try:
                     self._inbox.put(message, timeout=0.5)
@@ -321,8 +436,8 @@ class MqttSideProcess:
     def alive(self) -> bool:
         return self._proc.is_alive()
 
-    def receive(self, timeout_s: float) -> tuple[Any, ...] | None:
-        """The child's next message, None if there is none within *timeout_s*.
+    def receive(self, timeout_s: float) -> Batch | None:
+        """The child's next batch, None if there is none within *timeout_s*.
 
         Raises EOFError once the child is gone.
         """
@@ -336,34 +451,86 @@ class MqttSideProcess:
             self._inbox.put(None)  # keep saying so
             raise EOFError("the MQTT process exited")
         with self._count_lock:
-            self._waiting -= len(message[2])
+            self._waiting -= len(message.messages)
         return message
 
     def waiting(self) -> int:
-        """Messages received from the broker and waiting in this process for the writer."""
-        return self._waiting
+        """Messages received from the broker and not yet taken by the writer (both processes)."""
+        return self._waiting + int(self.marks[_CHILD_WAITING])
 
-    def _send(self, command: tuple[Any, ...]) -> None:
-        try:
-            with self._send_lock:
+    def stalled(self, after_s: float) -> str | None:
+        """Why the child has stopped making progress for *after_s* seconds, None while it moves.
+
+        Waiting for the parent is progress of a kind (back-pressure while the writer commits);
+        a child whose command loop stopped turning, or whose pipe stays full while this side's
+        reader has room to take from it, is wedged.
+        """
+        now = time.monotonic()
+        if now - self.started_at < after_s:
+            return None
+        if now - self.marks[_SERVE_TICK] > after_s:
+            return f"its command loop has not turned for {now - self.marks[_SERVE_TICK]:.0f} s"
+        since = self.marks[_SEND_SINCE]
+        if since and now - since > after_s and not self._inbox.full():
+            return f"it has been sending one message for {now - since:.0f} s"
+        return None
+
+    # --- to the child -----------------------------------------------------------------------
+    def _send_loop(self) -> None:
+        while True:
+            with self._wake:
+                while not (self._acks or self._publications or self._stop_requested):
+                    self._wake.wait()
+                # Acks first: they free the broker's window; a notice can wait.
+                command: ToChild
+                if self._acks:
+                    command = self._acks.popleft()
+                elif self._publications:
+                    command = self._publications.popleft()
+                else:
+                    command = Stop()
+            try:
                 self._conn.send(command)
-        except OSError:
-            pass  # the child is gone; receive() reports it, and nothing is acknowledged
+            except OSError:
+                return  # the child is gone; receive() reports it, and nothing is acknowledged
+            if isinstance(command, Stop):
+                return
 
-    def ack(self, gen: int, acks: list[tuple[int, int]]) -> None:
-        if acks:
-            self._send(("ack", gen, acks))
+    def ack(self, gen: int, mids: list[int]) -> None:
+        """Ask the child to acknowledge *mids*; returns at once."""
+        if mids:
+            with self._wake:
+                self._acks.append(Ack(gen, mids))
+                self._wake.notify()
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        self._send(("publish", topic, payload))
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Ask the child to publish at QoS 1; returns at once. False if dropped (queue full).
+
+        A retained message (a box's stored watermark: one a box a second at most) is never
+        dropped, since no later notice would repeat it.
+        """
+        with self._wake:
+            if not retain and len(self._publications) >= self.PUBLISH_SLOTS:
+                self.publications_dropped += 1
+                return False
+            self._publications.append(Publish(topic, payload, retain))
+            self._wake.notify()
+        return True
 
     def stop(self, timeout_s: float) -> None:
-        """Ask the child to disconnect (after the acks already sent), then wait for it."""
-        self._send(("stop",))
+        """Ask the child to disconnect (after the acks already asked for), then wait for it."""
+        with self._wake:
+            self._stop_requested = True
+            self._wake.notify()
         self._proc.join(timeout_s)
+        self.kill()
+        self._closed.set()
+        self._reader.join(5)
+        self._sender.join(5)
+        self._conn.close()
+
+    def kill(self) -> None:
+        """End the child now; what it held unacknowledged the broker sends again."""
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(5)
-        self._closed.set()
-        self._reader.join(5)
-        self._conn.close()

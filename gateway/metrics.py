@@ -66,6 +66,22 @@ class GatewayMetrics:
             ["device_id"],
             registry=r,
         )
+        self.health_problem = Gauge(
+            "campusedge_health_problem",
+            "1 while this reason makes /healthz fail (see Ingest.problems)",
+            ["reason"],
+            registry=r,
+        )
+        self.mqtt_side_restarts = Counter(
+            "campusedge_mqtt_process_restarts",
+            "Times the watchdog restarted an MQTT process that made no progress",
+            registry=r,
+        )
+        self.dead_letter_notices_dropped = Counter(
+            "campusedge_dead_letter_notices_dropped",
+            "Dead letters stored but not republished on the dead-letter topic (queue full)",
+            registry=r,
+        )
         self.store_errors = Counter(
             "campusedge_store_errors", "Failed batch commits (retried)", registry=r
         )

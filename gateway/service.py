@@ -27,6 +27,7 @@ from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.factory import open_store
+from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,10 @@ class Gateway:
         self.store = store or open_store(
             settings.store_url, password.get_secret_value() if password else None
         )
-        self.ingest = Ingest(mqtt, self.store, self.devices, self.metrics, settings.ingest)
+        self.watermarks = StoredWatermarks(self.db)
+        self.ingest = Ingest(
+            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+        )
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(

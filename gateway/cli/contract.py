@@ -9,12 +9,19 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from campusedge.contract import EventMessage, ReadingMessage, Status, event_attributes_schema
+from campusedge.contract import (
+    EventMessage,
+    ReadingMessage,
+    Status,
+    StoredWatermark,
+    event_attributes_schema,
+)
 
 MODELS: dict[str, type[BaseModel]] = {
     "reading.schema.json": ReadingMessage,
     "event.schema.json": EventMessage,
     "status.schema.json": Status,
+    "stored.schema.json": StoredWatermark,
 }
 
 

@@ -16,6 +16,9 @@ def write_box(tmp: Path, devices: list[dict[str, object]], **box: object) -> Box
         "school": "test-school",
         "buffer": {"path": str(tmp / "buffer.db")},
         "status_interval_s": 1,
+        # These agents talk to a broker alone, with no gateway to say what it stored; the
+        # tests that run a gateway ask for delete_on "gateway" (the default of a real box).
+        "delete_on": "broker",
         "devices": devices,
         **box,
     }

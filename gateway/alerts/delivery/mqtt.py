@@ -8,9 +8,9 @@ import threading
 import uuid
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from campusedge.mqtt_client import make_client
 from campusedge.settings import MqttSettings
 from campusedge.topics import alert_topic
 from gateway.alerts.config import AlertConfigs
@@ -44,7 +44,7 @@ class MqttAlertPublisher:
         # QoS 1 messages itself), so its id only has to be unique: a fixed one would make two
         # gateways on one broker throw each other off, again and again.
         self.client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
+        self._client = make_client(settings, self.client_id, persistent=False)
         # paho's own messages go through `_on_log` into our log, timestamped, not bare on
         # stderr; its "not connected" error, repeated at every retry, is said once an outage.
         self._unreachable_said = False
@@ -52,14 +52,6 @@ class MqttAlertPublisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
-        if settings.username:
-            password = settings.password
-            self._client.username_pw_set(
-                settings.username, password.get_secret_value() if password else None
-            )
-        if settings.tls_ca:
-            self._client.tls_set(ca_certs=settings.tls_ca)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._settings = settings
         self._started = False
 

@@ -13,18 +13,35 @@ from gateway.api.deps import GatewayDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz(gateway: GatewayDep) -> JSONResponse:
+def _health(gateway: GatewayDep, *, ready: bool) -> JSONResponse:
     ingest = gateway.ingest
     age = None if ingest.last_commit is None else round(time.monotonic() - ingest.last_commit, 3)
+    problems = ingest.problems()
+    if ready and ingest.last_connected_at is None:
+        problems = {"starting": "not yet connected to the broker once", **problems}
     body = {
-        "status": "ok" if ingest.healthy() else "degraded",
+        "status": "degraded" if problems else "ok",
+        "problems": problems,
         "mqtt_connected": ingest.connected.is_set(),
         "writer_alive": ingest.writer_alive(),
         "last_commit_age_s": age,
+        "waiting": ingest.waiting(),
         **ingest.stats,
     }
-    return JSONResponse(body, status_code=200 if ingest.healthy() else 503)
+    return JSONResponse(body, status_code=503 if problems else 200)
+
+
+@router.get("/healthz")
+def healthz(gateway: GatewayDep) -> JSONResponse:
+    """200 while ingest works; 503 with the reasons (codes and sentences) in `problems`."""
+    return _health(gateway, ready=False)
+
+
+@router.get("/readyz")
+def readyz(gateway: GatewayDep) -> JSONResponse:
+    """Like /healthz, and also 503 until the first connection to the broker (for systemd and
+    load balancers that should send no traffic to a gateway still starting)."""
+    return _health(gateway, ready=True)
 
 
 @router.get("/metrics")
