@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-# Long enough for every valid topic (five segments of at most 64 characters, plus slashes).
+# Longer than any valid topic (campus/, two ids of at most 64 characters, a kind, a channel),
+# and than most details.
 EXCERPT_CHARS = 340
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

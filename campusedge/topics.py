@@ -134,7 +134,6 @@ LOGGED_TOPIC_CHARS = 160
 
 
 def short_topic(topic: str, limit: int = LOGGED_TOPIC_CHARS) -> str:
-    """*topic* cut to *limit* characters for a log line, saying how much was left out."""
-    if len(topic) <= limit:
-        return topic
-    return f"{topic[:limit]}…(+{len(topic) - limit} chars)"
+    """*topic* cut to *limit* characters for a log line, saying how long it was; control
+    characters escaped (the one excerpt helper, campusedge.excerpt, with a topic's limit)."""
+    return excerpt(topic, limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from campusedge.excerpt import EXCERPT_CHARS, excerpt
+from campusedge.topics import short_topic
 
 
 def test_a_valid_topic_is_kept_whole() -> None:
@@ -25,3 +26,9 @@ def test_control_characters_cannot_start_a_log_line_of_their_own() -> None:
     out = excerpt("campus/s1\n2026-01-01 INFO forged line\r\x1b[2J")
     assert "\n" not in out and "\r" not in out and "\x1b" not in out
     assert out == "campus/s1\\x0a2026-01-01 INFO forged line\\x0d\\x1b[2J"
+
+
+def test_topics_in_log_lines_use_the_same_excerpt() -> None:
+    longest = "campus/" + "/".join(["s" * 64, "vision_screener", "d" * 64, "reading"])
+    assert short_topic(longest) == longest  # every valid topic whole
+    assert short_topic("campus/x\n" + "y" * 1000) == excerpt("campus/x\n" + "y" * 1000, 160)
