@@ -78,8 +78,8 @@ class MosquittoProcess:
     max_queued: int = 1_000_000
     max_queued_bytes: int = 512 * 1024 * 1024
     message_size_limit: int = MAX_PAYLOAD_BYTES
-    # Mosquitto's duration syntax: a number and h, d, w, m or y.
-    session_expiry: str = "7d"
+    # Mosquitto's duration syntax: a number and h, d, w, m or y; None keeps sessions for ever.
+    session_expiry: str | None = "7d"
     # Seconds between saves of the in-memory state: what arrived since the last save is lost
     # if the broker is killed (edge boxes keep their copies until the gateway has them).
     autosave_interval: int = 1
@@ -116,7 +116,11 @@ class MosquittoProcess:
                     f"max_queued_messages {self.max_queued}",
                     f"max_queued_bytes {self.max_queued_bytes}",
                     f"message_size_limit {self.message_size_limit}",
-                    f"persistent_client_expiration {self.session_expiry}",
+                    *(
+                        [f"persistent_client_expiration {self.session_expiry}"]
+                        if self.session_expiry
+                        else []
+                    ),
                     f"log_dest file {self.log_path}",
                     "log_type error",
                     "log_type warning",
