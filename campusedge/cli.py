@@ -26,6 +26,11 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("broker",): ("gateway.cli.broker", "run an MQTT broker (Mosquitto if installed, else amqtt)"),
     ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("backup",): (
+        "gateway.backup.backup_command",
+        "copy the gateway's state (and SQLite readings) to a backup file, online",
+    ),
+    ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",
@@ -57,6 +62,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bench", "outage"): (
         "simulators.bench_outage",
         "benchmark a broker outage mid-lesson: nothing lost or doubled",
+    ),
+    ("bench", "soak"): (
+        "simulators.bench_soak",
+        "soak: a school day again and again with broker and gateway faults; nothing lost",
     ),
     ("bench", "ble"): (
         "edge.bench_ble",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ from campusedge.units import Metric
 from drivers import jump_rope
 from drivers.base import DriverConfig
 from drivers.registry import CAMERAS, DRIVERS
-from edge.buffer import Buffer, NewMessage
+from edge.buffer import NewMessage
+from edge.buffer_guard import open_buffer
 from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
@@ -87,6 +89,9 @@ class Stats:
     corrupted_frames: int = 0
     duplicate_frames: int = 0
     dropped: int = 0
+    # Published live without a copy in the buffer, which took no writes (a full disk).
+    unbuffered: int = 0
+    buffer_unavailable: str | None = None  # why the buffer takes no writes, while it does not
     max_buffered: int = 0
     buffered: int = 0
     connects: int = 0
@@ -133,7 +138,9 @@ class EdgeAgent:
         self.abort_drain = threading.Event()
         self._stop_devices = threading.Event()
         self.queue: queue.Queue[Received | Submitted] = queue.Queue(maxsize=20_000)
-        self.buffer = Buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
+        self.buffer_guard = open_buffer(buffer_path or Path(b.buffer.path), b.buffer.max_bytes)
+        self.buffer = self.buffer_guard.buffer
+        self._buffer_state_sent: str | None = None
         self.stats = Stats(config_version=self.config_version)
         self._devices: dict[str, TrackedDevice] = {}
         self._inflight: dict[int, int] = {}
@@ -224,6 +231,13 @@ class EdgeAgent:
             self._go_offline()
             self.link.stop()
             self._update_stats()
+            if self.buffer_guard.in_memory and self.buffer.count:
+                log.error(
+                    "%d message(s) in the memory buffer are lost: the buffer file could not "
+                    "be opened (%s)",
+                    self.buffer.count,
+                    self.buffer_guard.unavailable,
+                )
             self.buffer.close()
         return self.stats
 
@@ -236,6 +250,14 @@ class EdgeAgent:
                 items.append(self.queue.get_nowait())
         except queue.Empty:
             pass
+        reopened = self.buffer_guard.reopen()
+        if reopened is not None:
+            # From the file's oldest entry: its own from before, then those moved from memory.
+            self.buffer = reopened
+            self._inflight.clear()
+            self._inflight_keys.clear()
+            self.stored_marks.forget(self.stored_marks.ids())  # ids of the memory buffer
+            self._last_sent_id = 0
         if items:
             self._buffer_items(items)
         self._take_acks()
@@ -247,6 +269,11 @@ class EdgeAgent:
                 self._publish_edge_status()
                 for dev in self._devices.values():
                     dev.online_sent = None
+            if self.buffer_guard.unavailable != self._buffer_state_sent:
+                # The buffer stopped or started taking writes: told now, not at the next
+                # status interval.
+                self._buffer_state_sent = self.buffer_guard.unavailable
+                self._publish_edge_status()
             self._publish_pending()
             if self.box.box.delete_on == "gateway":
                 self._resend()
@@ -380,13 +407,25 @@ class EdgeAgent:
                     dev.battery_pct = float(r.value)
             new += self._messages(device_id, dev_cfg.kind, ts, quality, d.readings, d.event)
         self.stats.messages += len(new)
-        dropped = self.buffer.add(new, set(self._inflight.values()))
+        dropped = self.buffer_guard.add(new, set(self._inflight.values()))
+        if dropped is None:
+            self._publish_unbuffered(new)
+            return
         self.stats.dropped += dropped
         if dropped and len(self.stored_marks) > self.buffer.count:
             # The bound dropped some that were waiting for the gateway: forget those too.
             waiting = self.stored_marks.ids()
             kept = {e.id for e in self.buffer.get(waiting)}
             self.stored_marks.forget(i for i in waiting if i not in kept)
+
+    def _publish_unbuffered(self, new: list[NewMessage]) -> None:
+        """The buffer takes no writes (a full disk): live readings go out without a copy."""
+        if not self.link.connected.is_set():
+            self.stats.dropped += len(new)  # neither a copy nor a broker: shed, and counted
+            return
+        for m in new:
+            self.link.publish(m.topic, m.payload)
+        self.stats.unbuffered += len(new)
 
     def _take_acks(self) -> None:
         done = []
@@ -399,7 +438,7 @@ class EdgeAgent:
         self.stats.acked += len(done)
         keys = [(i, *self._inflight_keys.pop(i)) for i in done if i in self._inflight_keys]
         if self.box.box.delete_on == "broker":
-            self.buffer.remove(done)
+            self.buffer_guard.remove(done)
         else:
             self.stored_marks.acked(keys)
 
@@ -408,8 +447,14 @@ class EdgeAgent:
         mark = StoredWatermark.model_validate_json(payload)
         if mark.edge_id != self.edge_id:
             raise ValueError(f"a watermark for edge box {mark.edge_id!r}, not this one")
-        for device_id, seq in self.stored_marks.watermark(mark).items():
-            self.buffer.remove_through(device_id, seq)
+        covered = self.stored_marks.watermark(mark)
+        try:
+            for device_id, seq in covered.items():
+                self.buffer.remove_through(device_id, seq)
+        except sqlite3.OperationalError as exc:
+            # A full disk: the entries stay and go with the next watermark (a heartbeat
+            # repeats it within seconds); the gateway discards any copy sent meanwhile.
+            log.warning("could not delete stored entries from the buffer: %s", exc)
 
     def _resend(self) -> None:
         """Send again what the gateway evidently missed (see edge.stored_marks)."""
@@ -435,6 +480,11 @@ class EdgeAgent:
             f"decode_errors={self.stats.decode_errors} "
             f"corrupted_frames={self.stats.corrupted_frames}"
         )
+        if self.buffer_guard.unavailable:
+            detail += (
+                f"; buffer unavailable ({self.buffer_guard.unavailable}), "
+                f"unbuffered={self.stats.unbuffered}"
+            )
         if self.config_detail:
             detail += f"; {self.config_detail}"
         return Status(
@@ -665,6 +715,7 @@ class EdgeAgent:
         s.discarded_bytes = sum(r.discarded_bytes for r in self.runners.values())
         s.corrupted_frames = sum(r.corrupted_frames for r in self.runners.values())
         s.buffered = self.buffer.count
+        s.buffer_unavailable = self.buffer_guard.unavailable
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
         s.connects = self.link.connects
         s.mqtt_error = self.link.last_error

@@ -295,6 +295,42 @@ class Buffer:
                 self.bytes -= row[1]
         return int(row[0])
 
+    def recover_from_failed_write(self) -> None:
+        """After a write that raised (a full disk): end the transaction SQLite may have left
+        open, and count again what the file holds, which the failed write may have moved."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
+        ).fetchone()
+        self.count, self.bytes = row[0], row[1]
+
+    def take_over(self, other: Buffer) -> int:
+        """Move *other*'s entries into this buffer, after its own, and persist every device's
+        counter as the higher of the two; return drops. *other* is the memory buffer the agent
+        ran on while this file could not be opened (a full disk)."""
+        rows = other._db.execute(
+            "SELECT device_id, seq, topic, payload, is_event FROM outbox ORDER BY id"
+        ).fetchall()
+        for device, following in other._seqs.items():
+            self._seqs[device] = max(self._seqs.get(device, following), following)
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO outbox (device_id, seq, topic, payload, is_event) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.executemany(
+                "INSERT INTO seqs (device_id, next) VALUES (?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET next = excluded.next",
+                list(self._seqs.items()),
+            )
+            self.count += len(rows)
+            self.bytes += sum(len(r[3]) for r in rows)
+            dropped = self._enforce_bound(set())
+        self.max_count = max(self.max_count, self.count)
+        return dropped
+
     def dropped_total(self) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
         return int(row[0]) if row else 0

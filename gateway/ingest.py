@@ -31,11 +31,14 @@ from campusedge.topics import (
     short_topic,
 )
 from campusedge.units import METRICS, UnitError, normalize
+from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.store.commit_log import CommitLog
+from gateway.store_failure import DISK_FULL, failure_reason
 from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ HEALTH_REASONS = (
     "broker_unreachable",
     "writer_stopped",
     "store_failing",
+    "disk_full",
     "commit_stalled",
     "mqtt_wedged",
 )
@@ -96,14 +100,11 @@ class Inbound:
 
 @dataclass
 class CommittedBatch:
-    """What one commit made durable; handed to listeners (alerts, fitness, live views)."""
+    """What one commit made durable (the alert engine takes its entries in this form too)."""
 
     messages: list[StoredMessage] = field(default_factory=list)
     statuses: list[tuple[str, Status]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-
-
-Listener = Callable[[CommittedBatch], None]
 
 
 def to_stored(topic: DeviceTopic, msg: Any, received_at: datetime) -> StoredMessage:
@@ -229,11 +230,14 @@ class Ingest:
     """Subscribes with a persistent session at QoS 1 and writes through one writer thread.
 
     The MQTT client runs in a child process (`gateway.ingest_mqtt`) that hands over raw
-    messages in batches; validation, storage, accounting and listeners run here, in the
-    gateway's process. A message is acknowledged (PUBACK) only after the batch holding it is
-    committed, so a crash before the commit makes the broker redeliver it, and the store's
-    idempotency on (device_id, seq) absorbs a redelivery after the commit. If the child dies
-    it is started again; acks for its messages are dropped, and the broker redelivers them.
+    messages in batches; validation, binding, storage and accounting run here, in the
+    gateway's process: validate → bind → store → log → ack. A message is acknowledged
+    (PUBACK) only after the batch holding it is in the store and in the commit log, so a
+    crash before makes the broker redeliver it, and the idempotency of both on (school,
+    device_id, seq) absorbs a redelivery after. What follows a reading (alerts, fitness
+    results, live lessons, the device registry) is done by consumers reading the commit log;
+    ingest only wakes them (`on_commit`). If the child dies it is started again; acks for its
+    messages are dropped, and the broker redelivers them.
     """
 
     def __init__(
@@ -242,6 +246,8 @@ class Ingest:
         store: Store,
         devices: Devices,
         metrics: GatewayMetrics,
+        binder: Binder,
+        commit_log: CommitLog,
         settings: IngestSettings | None = None,
         watermarks: StoredWatermarks | None = None,
     ) -> None:
@@ -251,7 +257,11 @@ class Ingest:
         self.store = store
         self.devices = devices
         self.metrics = metrics
-        self.listeners: list[Listener] = []
+        self.binder = binder
+        self.commit_log = commit_log
+        # Called after each acknowledged commit (the consumers' wake-up); nothing else runs
+        # on the writer thread after a commit.
+        self.on_commit: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._side: MqttSideProcess | None = None
@@ -264,6 +274,8 @@ class Ingest:
         # Set while commits fail (the store unreachable, its disk full): since when, and why.
         self.store_failing_since: float | None = None
         self.store_error: str | None = None
+        # The kind of failure (`disk_full`, `store_unreachable`, `store_write_failed`).
+        self.store_failure: str | None = None
         # The watchdog's last restart of a wedged MQTT process: when, and why.
         self.wedged_at: float | None = None
         self.wedged_reason: str | None = None
@@ -316,7 +328,8 @@ class Ingest:
         """What keeps ingest from working now, by reason code; empty while it works.
 
         The codes: `broker_unreachable`, `writer_stopped`, `store_failing` (commits fail and
-        are retried, nothing is acknowledged), `commit_stalled` (messages wait and nothing was
+        are retried, nothing is acknowledged), `disk_full` (with `store_failing`, when the
+        store's disk is full: space must be freed), `commit_stalled` (messages wait and nothing was
         committed for `stall_after_s`), `mqtt_wedged` (the watchdog restarted the MQTT process
         in the last `stall_after_s`, or it is not running).
         """
@@ -335,6 +348,11 @@ class Ingest:
                 f"writes to the store have failed for {now - self.store_failing_since:.0f} s "
                 f"({self.store_error}); nothing is acknowledged until they succeed"
             )
+            if self.store_failure == DISK_FULL:
+                found["disk_full"] = (
+                    "the store's disk is full: free space there; ingest resumes by itself, and "
+                    "the broker keeps the messages until then"
+                )
         side = self._side
         waiting = self.waiting()
         last = self.last_commit if self.last_commit is not None else self.started_at
@@ -473,16 +491,20 @@ class Ingest:
         while True:
             try:
                 committed = self._commit(side, batch)
-                self.store_failing_since = None
-                self.store_error = None
+                self._store_writes_again()
                 break
             except Exception as exc:  # any store failure: keep the batch, unacked, and retry
                 self.metrics.store_errors.inc()
                 if self.store_failing_since is None:
                     self.store_failing_since = time.monotonic()
                 self.store_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.store_failure = failure_reason(exc)
                 log.exception(
-                    "committing a batch of %d failed; retrying in %.1f s", len(batch), delay
+                    "committing a batch of %d failed (%s); nothing is acknowledged, the broker "
+                    "keeps the messages; retrying in %.1f s",
+                    len(batch),
+                    self.store_failure,
+                    delay,
                 )
                 if self._stop.wait(delay) or not side.alive():
                     # Unacked, and no longer ours to ack: the broker redelivers the batch
@@ -493,11 +515,22 @@ class Ingest:
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
         self._publish_watermarks(side, committed.messages)
-        for listener in self.listeners:
+        for wake in self.on_commit:
             try:
-                listener(committed)
-            except Exception:  # a listener's bug must not stop ingest
-                log.exception("listener %r failed on a committed batch", listener)
+                wake()
+            except Exception:  # waking is best effort: consumers also look every second
+                log.exception("waking %r after a commit failed", wake)
+
+    def _store_writes_again(self) -> None:
+        if self.store_failing_since is not None:
+            log.warning(
+                "the store takes writes again after %.0f s (%s)",
+                time.monotonic() - self.store_failing_since,
+                self.store_failure,
+            )
+        self.store_failing_since = None
+        self.store_error = None
+        self.store_failure = None
 
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
@@ -534,19 +567,19 @@ class Ingest:
             else:
                 out.statuses.append(result)
         started = time.perf_counter()
+        out.messages = self.binder.bind_messages(out.messages)
         written = self.store.write(out.messages) if out.messages else None
         if out.dead_letters:
             self.store.write_dead_letters(out.dead_letters)
         out.statuses = self._fresh(out.statuses)
+        # Every message of the batch, duplicates of the store included: the log keeps each
+        # key once, and takes here what a crash kept out of it after the store had it.
+        self.commit_log.append(out.messages, out.statuses, out.dead_letters)
         seen: dict[tuple[str, str, str], tuple[datetime, int]] = {}
         for m in out.messages:
             key = (m.school, m.device_id, m.kind.value)
             last, count = seen.get(key, (m.received_at, 0))
             seen[key] = (max(last, m.received_at), count + 1)
-        self.devices.apply(
-            [(school, status, datetime.now(UTC)) for school, status in out.statuses],
-            [(school, dev, kind, at, n) for (school, dev, kind), (at, n) in seen.items()],
-        )
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(batch))
         self.last_commit = time.monotonic()

@@ -556,29 +556,30 @@ class Roster:
             )
         }
 
-    def bind(self, device_id: str, at: datetime) -> Binding | None:
-        """The student wearing *device_id* at time *at*, from the lesson open at that time."""
-        rows = self.db.query(
-            "SELECT a.student_id, a.lesson_id FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE a.device_id=? AND l.started_at <= ? "
-            "AND (l.ended_at IS NULL OR l.ended_at >= ?) ORDER BY l.started_at DESC LIMIT 1",
-            (device_id, _iso(at), _iso(at)),
-        )
-        return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
+    def assignments_open_since(self, at: datetime) -> list[tuple[str, str, Binding, Lesson]]:
+        """(device id, school, binding, lesson) for every lesson not ended before *at*, in one
+        query; `gateway.binding` decides which of them binds a message."""
+        return self._assignments("WHERE l.ended_at IS NULL OR l.ended_at >= ?", (_iso(at),))
 
-    def assignments_open_since(self, at: datetime) -> list[tuple[str, Binding, Lesson]]:
-        """(device id, binding, lesson) for every lesson not ended before *at*, in one query,
-        for callers that bind many messages at once (`bind` does one query per message)."""
+    def assignments_of_device(self, device_id: str) -> list[tuple[str, str, Binding, Lesson]]:
+        """(device id, school, binding, lesson) for every lesson that ever assigned *device_id*."""
+        return self._assignments("WHERE a.device_id = ?", (device_id,))
+
+    def _assignments(
+        self, where: str, params: tuple[object, ...]
+    ) -> list[tuple[str, str, Binding, Lesson]]:
         rows = self.db.query(
-            "SELECT a.device_id, a.student_id, l.* FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE l.ended_at IS NULL OR l.ended_at >= ?",
-            (_iso(at),),
+            "SELECT a.device_id, a.student_id, c.school AS class_school, l.* FROM assignments a "
+            "JOIN lessons l ON l.id = a.lesson_id JOIN classes c ON c.id = l.class_id " + where,
+            params,
         )
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
         for r in rows:
             lesson = lessons.get(r["id"]) or lessons.setdefault(r["id"], self._lesson(r))
-            out.append((r["device_id"], Binding(r["student_id"], r["id"]), lesson))
+            out.append(
+                (r["device_id"], r["class_school"], Binding(r["student_id"], r["id"]), lesson)
+            )
         return out
 
     @staticmethod

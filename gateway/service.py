@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -15,8 +15,13 @@ from gateway.alerts.service import AlertService
 from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.audit import AuditLog
 from gateway.auth import Users
+from gateway.binding import Binder
+from gateway.consumers.alerts import AlertConsumer
+from gateway.consumers.devices import DeviceRegistryConsumer
+from gateway.consumers.fitness import FitnessConsumer
+from gateway.consumers.live_lessons import LiveLessonsConsumer
+from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
-from gateway.fitness.listener import FitnessListener
 from gateway.fitness.results import FitnessResults
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
@@ -26,7 +31,9 @@ from gateway.retention import RetentionSettings, RetentionSweep
 from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
+from gateway.store.commit_log import CommitLog
 from gateway.store.factory import open_store
+from gateway.store_failure import disk_trouble
 from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
@@ -59,6 +66,12 @@ class GatewaySettings(BaseSettings):
         "kept out of the URL and so out of the process list",
     )
     state_db: Path = Path("var/campusedge/state.db")
+    commit_log: Path | None = Field(
+        default=None,
+        description="the commit log consumers read (SQLite file); default beside the state "
+        "database, named after it (state.db: state.commits.db), since consumer cursors in one "
+        "state database belong to one log",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
     api_max_body_bytes: int = Field(
@@ -101,15 +114,19 @@ class Gateway:
         try:
             self.db = StateDB(settings.state_db)
         except StateDBError as exc:
-            raise GatewayStartError(str(exc)) from None
+            # A full disk may pass: exit as transient, so that systemd keeps trying.
+            raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
         try:
             self._assemble(settings, mqtt, store)
         except (StoreError, AlertConfigError) as exc:
             # What was opened before the failure is closed, so that a caller may retry.
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
+            if getattr(self, "commit_log", None) is not None:
+                self.commit_log.close()
             self.db.close()
-            raise GatewayStartError(str(exc), transient=isinstance(exc, StoreUnavailable)) from None
+            transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
+            raise GatewayStartError(str(exc), transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
@@ -121,10 +138,26 @@ class Gateway:
         self.store = store or open_store(
             settings.store_url, password.get_secret_value() if password else None
         )
+        self.commit_log = CommitLog(
+            settings.commit_log
+            or settings.state_db.with_name(settings.state_db.stem + ".commits.db"),
+            synchronous=getattr(self.store, "synchronous", "full"),
+        )
+        self.binder = Binder(self.roster)
         self.watermarks = StoredWatermarks(self.db)
         self.ingest = Ingest(
-            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+            mqtt,
+            self.store,
+            self.devices,
+            self.metrics,
+            self.binder,
+            self.commit_log,
+            settings.ingest,
+            self.watermarks,
         )
+        self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
+        self.ingest.on_commit.append(self.consumers.wake)
+        self.consumers.add(DeviceRegistryConsumer(self.devices))
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
@@ -137,14 +170,13 @@ class Gateway:
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
             )
-            self.ingest.listeners.append(self.alerts.engine.on_batch)
+            self.consumers.add(AlertConsumer(self.alerts.engine))
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
-        self.ingest.listeners.append(
-            FitnessListener(
-                self.roster, self.fitness_results, self.live_lessons, self.metrics.registry
-            )
+        self.consumers.add(
+            FitnessConsumer(self.roster, self.fitness_results, self.metrics.registry)
         )
+        self.consumers.add(LiveLessonsConsumer(self.live_lessons))
         self.retention = RetentionSweep(
             settings.retention,
             self.store,
@@ -157,30 +189,32 @@ class Gateway:
         if self.alerts is not None:
             self._resume_heart_rate_windows()
             self.alerts.start()
+        self.consumers.start()
         self.ingest.start()
         self.retention.start()
 
     def _resume_heart_rate_windows(self) -> None:
-        """Before ingest starts: give the alert engine the heart rates it saw before a restart."""
+        """Before the consumers start: give the alert engine the heart rates it handled before
+        a restart (up to its cursor; what lies after it, the consumer handles next)."""
         assert self.alerts is not None
         engine = self.alerts.engine
-        since = engine.clock.now() - timedelta(seconds=engine.heart_rate_memory_s())
+        since = datetime.now(UTC) - timedelta(seconds=engine.heart_rate_memory_s() + 60)
         try:
-            # Newest first: if a very large school hits the limit, the oldest are the ones cut.
-            rows = self.store.readings(
-                metric="heart_rate", since=since, limit=200_000, newest_first=True
-            )
-        except Exception:  # a store that cannot answer now must not stop the gateway starting
+            handled = self.consumers.runners[AlertConsumer.name].position
+            messages = self.commit_log.messages_between(since, handled, metric="heart_rate")
+        except Exception:  # a log that cannot answer now must not stop the gateway starting
             log.exception("could not read recent heart rates; sustained windows start empty")
             return
-        replayed = engine.resume_heart_rate(rows)
+        replayed = engine.resume_heart_rate(messages)
         if replayed:
-            log.info("heart-rate alerts resumed from %d stored readings", replayed)
+            log.info("heart-rate alerts resumed from %d committed readings", replayed)
 
     def stop(self) -> None:
         self.retention.stop()
         self.ingest.stop()
+        self.consumers.stop()
         if self.alerts is not None:
             self.alerts.stop()
         self.store.close()
+        self.commit_log.close()
         self.db.close()

@@ -229,8 +229,8 @@ class GatewayProcess:
         with sqlite3.connect(self.db) as conn:
             stored = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
             dupes = conn.execute(
-                "SELECT COUNT(*) FROM (SELECT device_id, seq FROM messages "
-                "GROUP BY device_id, seq HAVING COUNT(*) > 1)"
+                "SELECT COUNT(*) FROM (SELECT school, device_id, seq FROM messages "
+                "GROUP BY school, device_id, seq HAVING COUNT(*) > 1)"
             ).fetchone()[0]
         return int(stored), int(dupes)
 

@@ -87,3 +87,22 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.02)
+
+
+def wait_subscribed(
+    settings: MqttSettings, school: str, stored: Callable[[], int], timeout: float = 20
+) -> None:
+    """Publish a probe reading (device `probe`, seq 0) until the gateway has stored it.
+
+    The gateway reports itself connected when it sends SUBSCRIBE, not when the broker has
+    taken it: a message published in between is not for its (new) session. Afterwards
+    *stored* counts the probe too.
+    """
+    deadline = time.monotonic() + timeout
+    while stored() < 1:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the gateway stored no probe within {timeout} s")
+        publish_all(settings, [reading(school, "probe", 0)])
+        end = time.monotonic() + 0.5
+        while stored() < 1 and time.monotonic() < end:
+            time.sleep(0.02)

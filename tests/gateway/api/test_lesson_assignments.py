@@ -8,7 +8,7 @@ from typing import Any
 from campusedge.topics import DeviceKind
 from gateway.auth import Role
 from gateway.roster import LessonKind
-from tests.gateway.api.conftest import Campus, now, reading
+from tests.gateway.api.conftest import SCHOOL, Campus, now, reading
 
 
 def open_lesson(campus: Campus, class_id: str, assignments: dict[str, str], teacher: str) -> Any:
@@ -28,7 +28,7 @@ def test_a_band_in_a_running_lesson_cannot_be_given_to_another_child(campus: Cam
     assert "'hr-01'" in detail and first.json()["id"] in detail
     # Nothing of the refused lesson was written: the band still binds to s1 alone.
     assert campus.gateway.roster.lessons(class_id="5b") == []
-    binding = campus.gateway.roster.bind("hr-01", now())
+    binding = campus.gateway.binder.bind(SCHOOL, "hr-01", now())
     assert binding is not None and binding.student_id == "s1"
     campus.feed(reading("hr-01", 1, now(), "heart_rate", 131, "bpm", DeviceKind.HR_BAND))
     assert campus.gateway.live_lessons.lessons() == [first.json()["id"]]

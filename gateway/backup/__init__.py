@@ -1,0 +1,1 @@
+"""Backups of the gateway's state: online copies, a manifest, restore, retention."""

@@ -1,0 +1,138 @@
+"""`campusedge restore FILE`: put a backup's state (and SQLite readings) back."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from campusedge import __version__
+from gateway.backup import postgres, sqlite_copy
+from gateway.backup.archive import BackupError, Member, extract, read_manifest
+from gateway.backup.targets import Target, readings_target, state_target
+
+PROG = "campusedge restore"
+STOP_FIRST = "stop the gateway first (systemctl stop campusedge-gateway), or give --force"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="a file written by `campusedge backup`")
+    parser.add_argument(
+        "--state-db",
+        metavar="PATH_OR_URL",
+        help="where to restore the state: a SQLite file or a postgresql:// URL "
+        "(default CAMPUSEDGE_STATE_DB)",
+    )
+    parser.add_argument("--store-url", help="the readings store (default CAMPUSEDGE_STORE_URL)")
+    parser.add_argument("--db", type=Path, help="SQLite readings file (shortcut for --store-url)")
+    parser.add_argument(
+        "--only", choices=["state", "readings"], help="restore one part of the backup only"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="restore even while another process (a running gateway) has the database open",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="verify the file and print its manifest; change nothing",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.check:
+            manifest = read_manifest(args.file)
+            with tempfile.TemporaryDirectory() as tmp:
+                extract(args.file, Path(tmp))  # verifies every checksum
+            print(
+                f"{args.file}: a good backup of {', '.join(manifest['members'])}, taken "
+                f"{manifest['created_at']} by campusedge {manifest['campusedge_version']}"
+            )
+            return 0
+        return restore(args)
+    except BackupError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def restore(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise BackupError(f"{args.file}: no such file")
+    manifest = read_manifest(args.file)
+    targets: dict[str, Target | None] = {
+        "state": state_target(args.state_db),
+        "readings": readings_target(args.store_url, args.db),
+    }
+    wanted = [r for r in manifest["members"] if args.only in (None, r)]
+    if not wanted:
+        raise BackupError(f"{args.file} holds no {args.only} ({', '.join(manifest['members'])})")
+    # Every check before anything is written: a refusal leaves everything as it was.
+    for role in wanted:
+        _check(role, manifest["members"][role]["kind"], targets[role], args.force)
+    # Extracted beside the state file, which has room for it, rather than in a small /tmp.
+    state = targets["state"]
+    room = state.path.parent if state is not None and state.path is not None else None
+    if room is not None:
+        room.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".campusedge-restore-", dir=room) as tmp:
+        _, members = extract(args.file, Path(tmp))
+        for member in members:
+            if member.role in wanted:
+                target = targets[member.role]
+                assert target is not None
+                print(_put_back(member, target))
+    if manifest["campusedge_version"] != __version__:
+        print(
+            f"note: the backup was taken by campusedge {manifest['campusedge_version']}, this is "
+            f"{__version__}: the gateway brings the schema up to date when it starts"
+        )
+    print(
+        f"restored {', '.join(wanted)} from {args.file} (taken {manifest['created_at']} by "
+        f"campusedge {manifest['campusedge_version']}); start the gateway (restart it, if it ran)"
+    )
+    return 0
+
+
+def _check(role: str, kind: str, target: Target | None, force: bool) -> None:
+    if target is None:
+        raise BackupError(
+            f"the backup's {role} is a SQLite file but the store is not SQLite; give "
+            "--db FILE (or --store-url sqlite:///FILE) to restore it to a file, or --only state"
+        )
+    if target.kind != kind:
+        raise BackupError(
+            f"the backup's {role} is {kind}, the target is {target.kind}: "
+            f"give --state-db with a {'postgresql:// URL' if kind == 'postgresql' else 'file'}"
+        )
+    if force:
+        return
+    if target.kind == "postgresql":
+        assert target.url is not None
+        others = postgres.other_sessions(target.url)
+        if others:
+            raise BackupError(
+                f"{postgres.redact(target.url)} has {others} other connection(s), a running "
+                f"gateway's perhaps: {STOP_FIRST}"
+            )
+        return
+    assert target.path is not None
+    pids = sqlite_copy.holders(target.path)
+    if pids:
+        raise BackupError(
+            f"{target.path} is open by process {', '.join(map(str, pids))} (a running "
+            f"gateway?): {STOP_FIRST}"
+        )
+
+
+def _put_back(member: Member, target: Target) -> str:
+    if target.kind == "postgresql":
+        assert target.url is not None
+        postgres.restore(member.path, target.url)
+        return f"{member.role}: restored into {postgres.redact(target.url)}"
+    assert target.path is not None
+    kept = sqlite_copy.restore_into(member.path, target.path)
+    where = f"; its previous contents are in {kept}" if kept else ""
+    return f"{member.role}: restored into {target.path}{where}"

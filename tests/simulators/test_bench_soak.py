@@ -1,0 +1,69 @@
+"""The soak bench, short: one compressed school day with faults every few seconds.
+
+Broker restarts and kill -9, gateway kill -9, link drops and floods of bad input: every message
+the edge agents published is stored once, every fever raised an alert, and nothing the command
+started is left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from campusedge.broker import find_mosquitto
+from campusedge.cli import main
+from tests.services import missing
+
+pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
+
+
+def _running_in(folder: Path) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(folder) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_a_short_soak_loses_nothing_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if find_mosquitto() is None:
+        missing("mosquitto")
+    rc = main(
+        [
+            "bench",
+            "soak",
+            "--minutes",
+            "0.1",
+            "--speed",
+            "30",
+            "--students",
+            "5",
+            "--fault-every",
+            "6",
+            "--seed",
+            "3",
+            "--json",
+            "--workdir",
+            str(tmp_path),
+        ]
+    )
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0, result
+    assert result["published"] > 1000
+    assert (result["lost"], result["duplicates_stored"]) == (0, 0), result
+    assert result["alerts_expected"] > 0
+    assert result["alerts_delivered"] == result["alerts_expected"], result
+    assert sum(result["faults"].values()) >= 2, result
+    assert result["bad_messages_sent"] > 0
+    assert _running_in(tmp_path) == []
