@@ -111,5 +111,5 @@ def test_a_lesson_with_40000_assignments_opens_and_a_busy_device_among_them_is_n
     r = open_lesson(campus, "5a", big, "t1")
     assert r.status_code == 201, r.text[:300]
     assert campus.gateway.roster.assignments(r.json()["id"]) == big
-    binding = campus.gateway.roster.bind("hr-39999", now())
+    binding = campus.gateway.binder.bind(SCHOOL, "hr-39999", now())
     assert binding is not None and binding.student_id == "b39999"
