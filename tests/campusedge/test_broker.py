@@ -129,10 +129,11 @@ def test_the_broker_log_is_rotated_and_reopened(tmp_path: Path) -> None:
             publish_all(settings, [("campus/s1/x/y", b"1")])
         size = broker.log_path.stat().st_size
         assert size > 0
-        assert not broker.rotate_log(max_bytes=size)  # not past the limit yet
+        # Not past the limit yet (the broker may still be noting the last disconnection).
+        assert not broker.rotate_log(max_bytes=size + 10_000)
         assert broker.rotate_log(max_bytes=10)
         rotated = broker.log_path.with_name("mosquitto.log.1")
-        assert rotated.stat().st_size == size
+        assert rotated.stat().st_size >= size
 
         def reopened() -> bool:
             publish_all(settings, [("campus/s1/x/y", b"1")])
