@@ -314,6 +314,20 @@ class DeviceState(StrEnum):
     OFFLINE = "offline"
 
 
+class BufferRepair(_Strict):
+    """An edge box found its store-and-forward buffer file damaged and rebuilt it.
+
+    The damaged file is kept beside the new one under `moved_to`; the messages that could
+    still be read were carried over and are being published, the rest is lost.
+    """
+
+    at: Timestamp = Field(description="when the damage was found (UTC)")
+    reason: StrictStr = Field(max_length=256, description="what SQLite said was wrong")
+    moved_to: StrictStr = Field(max_length=256, description="file name the damaged buffer kept")
+    recovered: StrictInt = Field(ge=0, description="buffered messages carried over")
+    repairs: StrictInt = Field(ge=1, description="buffer repairs since the agent started")
+
+
 # The largest clock offset a status may state (about 31 years).
 CLOCK_OFFSET_LIMIT_S = 1e9
 
@@ -342,15 +356,19 @@ class Status(_Strict):
     # The edge box a device is reached through (absent on a box's own status): the box's last
     # will covers only the box, so this is how the gateway knows whose devices it took along.
     edge_id: DeviceId | None = None
+    # On a box's own status: the last time its buffer file was found damaged and rebuilt.
+    buffer_repair: BufferRepair | None = None
 
     def wire(self) -> bytes:
         """The JSON to publish: fields added to schema version 1 later (a clock offset, a
-        clean stop, the edge box) go only when set, so an older gateway, whose Status forbids
-        fields it does not know, still takes every status that does not need them."""
+        clean stop, the edge box, a buffer repair) go only when set, so an older gateway,
+        whose Status forbids fields it does not know, still takes every status that does not
+        need them."""
         later = {
             "clock_offset_s": self.clock_offset_s is None,
             "stopped": not self.stopped,
             "edge_id": self.edge_id is None,
+            "buffer_repair": self.buffer_repair is None,
         }
         return self.model_dump_json(exclude={k for k, unset in later.items() if unset}).encode()
 

@@ -22,7 +22,6 @@ making progress.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing as mp
 import os
@@ -39,6 +38,7 @@ from typing import Any, Literal, Protocol
 import paho.mqtt.client as mqtt
 
 from campusedge.mqtt_client import connect_properties, make_client
+from campusedge.processes import die_with_parent
 from campusedge.settings import MqttSettings
 from campusedge.topics import device_subscriptions, short_topic
 
@@ -293,24 +293,17 @@ class MqttSide:
             self.flush_if_due()
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (a kill -9 leaves no orphan)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the closed pipe still ends this process
-        pass
-
-
 def run_mqtt_side(
     conn: Connection,
     mqtt_settings: MqttSettings,
     options: dict[str, Any],
     marks: Any,
     log_level: int,
+    parent_pid: int,
 ) -> None:
     """Entry point of the child process."""
-    _die_with_parent()
+    # Killed with the gateway (a kill -9 of it leaves no orphan acking nothing for ever).
+    die_with_parent(signal.SIGKILL, parent_pid)
     # Ctrl-C and a terminal's hang-up reach the whole process group; the parent decides when
     # this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -364,6 +357,7 @@ class MqttSideProcess:
                 options,
                 self.marks,
                 logging.getLogger().getEffectiveLevel(),
+                os.getpid(),
             ),
             daemon=True,
         )

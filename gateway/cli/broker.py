@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
             session_expiry=args.session_expiry,
         )
         broker.write_config()
-        # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up. Set
-        # before the start: a SIGTERM while it starts would otherwise leave Mosquitto (in a
+        # Forward SIGTERM and SIGHUP to Mosquitto; the wait below then returns and we clean up.
+        # Set before the start: a SIGTERM while it starts would otherwise leave Mosquitto (in a
         # session of its own) running without us.
         terminated = False
 
@@ -157,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
             terminated = True
             broker.terminate()
 
-        signal.signal(signal.SIGTERM, on_sigterm)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, on_sigterm)
         try:
             broker.start()
         except RuntimeError:
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
         await run_amqtt(args.port, args.data_dir, users, stop, args.host)
 

@@ -17,6 +17,7 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
 from gateway.store.factory import has_secret
 
@@ -115,9 +116,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
 
 
 def wait_for_signal() -> None:
-    """Without the API: run until SIGINT/SIGTERM."""
+    """Without the API: run until SIGINT/SIGTERM/SIGHUP."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
 
@@ -128,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     sock = None
     try:
         settings = settings_from_args(args)
+        try:
+            check_state(settings.state_db)
+        except StateDamaged as exc:
+            raise GatewayStartError(str(exc)) from None
         mqtt = mqtt_from_args(args)
         if settings.api_port:
             sock = listen(
@@ -143,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
     gateway.start()
     try:
         if sock is not None:
-            # With the API on, uvicorn owns the signals.
+            # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went
+            # away) is made a SIGTERM, so that it too ends the gateway in order.
+            signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
             ApiServer(gateway, sock).serve_forever()
         else:
             wait_for_signal()
