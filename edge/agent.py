@@ -27,6 +27,7 @@ from campusedge.contract import (
     StoredWatermark,
     TimeQuality,
 )
+from campusedge.excerpt import excerpt
 from campusedge.settings import MqttSettings
 from campusedge.topics import Channel, DeviceKind, DeviceTopic, check_id, cmd_topic
 from campusedge.units import Metric
@@ -683,7 +684,7 @@ class EdgeAgent:
             else:
                 raise ValueError(f"unknown command {name!r} (config, rope, stored)")
         except (ValueError, ConfigError, ValidationError) as exc:
-            self.config_detail = f"command {name} rejected: {exc}"[:200]
+            self.config_detail = excerpt(f"command {name} rejected: {exc}", 200)
             log.warning("%s", self.config_detail)
         if self.link.connected.is_set():
             self._publish_edge_status()

@@ -1,4 +1,8 @@
-"""The fleet as the gateway sees it: each device's status (birth/last will) and last-seen time."""
+"""The fleet as the gateway sees it: each device's status (birth/last will) and last-seen time.
+
+A device is known by its school and its id together: device ids are chosen per school (every
+school has its `hr-01`), and a district's gateway hears many schools.
+"""
 
 from __future__ import annotations
 
@@ -85,20 +89,30 @@ class Devices:
                 conn.execute(_seen_upsert(conn.dialect.name), heard)
 
     def all(self, school: str | None = None) -> list[DeviceRecord]:
-        query = select(devices).order_by(devices.c.device_id)
-        if school:
-            query = query.where(devices.c.school == school)
+        d = devices.c
+        query = (
+            select(devices).where(d.school == school).order_by(d.device_id)
+            if school
+            else select(devices).order_by(d.device_id, d.school)
+        )
         return [_record(r) for r in self.db.query(query)]
 
-    def _rows(self, columns: str, device_ids: Iterable[str]) -> Sequence[RowMapping]:
-        """*columns* (comma-separated names) of the recorded devices among *device_ids*."""
+    def _rows(
+        self, columns: str, device_ids: Iterable[str], school: str | None
+    ) -> Sequence[RowMapping]:
+        """*columns* (comma-separated names) of the recorded devices among *device_ids* (of
+        *school*, or of any)."""
         ids = tuple(device_ids)
-        if not ids:
-            return []
-        wanted = [devices.c[name.strip()] for name in columns.split(",")]
-        return self.db.query(
-            select(devices.c.device_id, *wanted).where(devices.c.device_id.in_(ids))
-        )
+        d = devices.c
+        wanted = [d[name.strip()] for name in columns.split(",")]
+        rows: list[RowMapping] = []
+        # In slices: SQLite allows 32,766 variables a statement.
+        for start in range(0, len(ids), 10_000):
+            query = select(d.device_id, *wanted).where(d.device_id.in_(ids[start : start + 10_000]))
+            if school is not None:
+                query = query.where(d.school == school)
+            rows += self.db.query(query)
+        return rows
 
     def edge_box_ids(self) -> list[tuple[str, str]]:
         """(school, edge id) of every edge box that has sent a status."""
@@ -111,34 +125,66 @@ class Devices:
         """The edge box each of *device_ids* of *school* is reached through, where known."""
         return {
             r["device_id"]: r["edge_id"]
-            for r in self._rows("school, edge_id", device_ids)
-            if r["edge_id"] and r["school"] == school
+            for r in self._rows("edge_id", device_ids, school)
+            if r["edge_id"]
         }
 
-    def kinds(self, device_ids: Iterable[str]) -> dict[str, str]:
-        """The recorded kind of each of *device_ids* that the gateway has heard from."""
-        return {r["device_id"]: r["kind"] for r in self._rows("kind", device_ids)}
+    def kinds(self, device_ids: Iterable[str], school: str | None = None) -> dict[str, str]:
+        """The recorded kind of each of *device_ids* that the gateway has heard from (in
+        *school*; without one, in any school)."""
+        return {r["device_id"]: r["kind"] for r in self._rows("kind", device_ids, school)}
 
-    def last_statuses(self, device_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
-        """(time, state) of the last status recorded for each of *device_ids*."""
+    def last_statuses(
+        self, device_ids: Iterable[str], school: str | None = None
+    ) -> dict[str, tuple[datetime, str]]:
+        """(time, state) of the last status recorded for each of *device_ids* (in *school*)."""
         return {
             r["device_id"]: (datetime.fromisoformat(r["status_at"]), r["state"])
-            for r in self._rows("status_at, state", device_ids)
+            for r in self._rows("status_at, state", device_ids, school)
             if r["status_at"]
         }
 
-    def stopped_cleanly(self, device_ids: Iterable[str]) -> set[str]:
+    def enrolled(self, device_ids: Iterable[str], school: str | None = None) -> set[str]:
+        """Those of *device_ids* that have announced themselves with a status (their box's
+        birth message), as every device an edge agent runs does; an id that only ever sent
+        readings is not enrolled (anyone who may publish can invent one)."""
+        return {
+            r["device_id"] for r in self._rows("status_at", device_ids, school) if r["status_at"]
+        }
+
+    def enrolled_pairs(self, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of *devices* (school, device id) that are enrolled (see `enrolled`)."""
+        by_school: dict[str, set[str]] = {}
+        for school, device_id in devices:
+            by_school.setdefault(school, set()).add(device_id)
+        return {
+            (school, device_id)
+            for school, ids in by_school.items()
+            for device_id in self.enrolled(ids, school)
+        }
+
+    def stopped_cleanly(self, device_ids: Iterable[str], school: str | None = None) -> set[str]:
         """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of
         their box), as opposed to a lost link or a last will."""
         return {
             r["device_id"]
-            for r in self._rows("state, stopped", device_ids)
+            for r in self._rows("state, stopped", device_ids, school)
             if r["state"] == "offline" and r["stopped"]
         }
 
-    def get(self, device_id: str) -> DeviceRecord | None:
-        rows = self.db.query(select(devices).where(devices.c.device_id == device_id))
-        return _record(rows[0]) if rows else None
+    def get(self, device_id: str, school: str | None = None) -> DeviceRecord | None:
+        """The device *device_id* of *school*; without a school, the one device of that id
+        (None when no school or several have it)."""
+        found = self.find(device_id, school)
+        return found[0] if len(found) == 1 else None
+
+    def find(self, device_id: str, school: str | None = None) -> list[DeviceRecord]:
+        """Every recorded device with id *device_id* (of *school*), by school."""
+        d = devices.c
+        query = select(devices).where(d.device_id == device_id).order_by(d.school)
+        if school is not None:
+            query = query.where(d.school == school)
+        return [_record(r) for r in self.db.query(query)]
 
 
 @cache
@@ -148,9 +194,8 @@ def _status_upsert(dialect: str) -> sqlite.Insert | postgresql.Insert:
     stmt = postgresql.insert(devices) if dialect == "postgresql" else sqlite.insert(devices)
     new, old = stmt.excluded, devices.c
     return stmt.on_conflict_do_update(
-        index_elements=[old.device_id],
+        index_elements=[old.school, old.device_id],
         set_={
-            "school": new.school,
             "kind": new.kind,
             "state": new.state,
             "stopped": new.stopped,
@@ -171,7 +216,7 @@ def _seen_upsert(dialect: str) -> sqlite.Insert | postgresql.Insert:
     stmt = postgresql.insert(devices) if dialect == "postgresql" else sqlite.insert(devices)
     before = func.coalesce(devices.c.last_seen, "")
     return stmt.on_conflict_do_update(
-        index_elements=[devices.c.device_id],
+        index_elements=[devices.c.school, devices.c.device_id],
         set_={
             "last_seen": case(
                 (before > stmt.excluded.last_seen, before), else_=stmt.excluded.last_seen

@@ -31,6 +31,9 @@ from gateway.tables.roster import cards, classes, students
 
 # An id a device sends for a student: a gate's card (C-…) or face template (F-…), a
 # screener's class-list id (S-…), or another system's card number.
+# Rows per statement where a statement names each row (`IN (...)`): well under SQLite's limit
+# of 32,766 variables.
+SQL_SLICE = 10_000
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
@@ -437,39 +440,40 @@ class Roster:
         kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
         bands), but two open lessons of one kind are one forgotten to be ended.
         """
-        if not wanted:
-            return
-        held = conn.execute(
-            select(
-                rt.assignments.c.device_id,
-                rt.assignments.c.student_id,
-                rt.lessons.c.id,
-                rt.lessons.c.class_id,
+        items = list(wanted.items())
+        held: set[tuple[str, str, str, str]] = set()
+        a, lesson = rt.assignments.c, rt.lessons.c
+        # In slices: SQLite allows 32,766 variables a statement, and a statement holds two per
+        # assignment.
+        for start in range(0, len(items), SQL_SLICE):
+            part = items[start : start + SQL_SLICE]
+            held.update(
+                (row.device_id, row.student_id, row.id, row.class_id)
+                for row in conn.execute(
+                    select(a.device_id, a.student_id, lesson.id, lesson.class_id)
+                    .join(rt.lessons, lesson.id == a.lesson_id)
+                    .where(
+                        lesson.ended_at.is_(None),
+                        or_(
+                            a.device_id.in_([d for d, _ in part]),
+                            a.student_id.in_([s for _, s in part]) & (lesson.kind == kind.value),
+                        ),
+                    )
+                )
             )
-            .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
-            .where(
-                rt.lessons.c.ended_at.is_(None),
-                or_(
-                    rt.assignments.c.device_id.in_(list(wanted)),
-                    (rt.assignments.c.student_id.in_(list(wanted.values())))
-                    & (rt.lessons.c.kind == kind.value),
-                ),
-            )
-            .order_by(rt.assignments.c.device_id)
-        ).mappings()
         problems = []
-        for row in held:
-            if row["device_id"] in wanted:
+        for device_id, student_id, lesson_id, class_id in sorted(held):
+            if device_id in wanted:
                 problems.append(
-                    f"device {row['device_id']!r} is assigned to student "
-                    f"{row['student_id']!r} in running lesson {row['id']!r} "
-                    f"(class {row['class_id']!r})"
+                    f"device {device_id!r} is assigned to student "
+                    f"{student_id!r} in running lesson {lesson_id!r} "
+                    f"(class {class_id!r})"
                 )
             else:
                 problems.append(
-                    f"student {row['student_id']!r} wears device "
-                    f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
-                    f"(class {row['class_id']!r})"
+                    f"student {student_id!r} wears device "
+                    f"{device_id!r} in running {kind.value} {lesson_id!r} "
+                    f"(class {class_id!r})"
                 )
         if problems:
             raise DeviceBusy(

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
 from campusedge.settings import MqttSettings
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
+from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.binding import Binder
@@ -29,6 +30,7 @@ from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.migrations import require_head
+from gateway.retention import RetentionSettings, RetentionSweep
 from gateway.roster import Roster
 from gateway.state import (
     StateDB,
@@ -76,6 +78,11 @@ class GatewaySettings(BaseSettings):
         default="sqlite:///var/campusedge/readings.db",
         description="sqlite:///path or influx://user:pass@host:port/db",
     )
+    store_password: SecretStr | None = Field(
+        default=None,
+        description="the store's password (with a user in store_url) or token (without), "
+        "kept out of the URL and so out of the process list",
+    )
     state_db: StateTarget = Field(
         default="var/campusedge/state.db",
         description="the relational state: a SQLite file path, or "
@@ -95,6 +102,12 @@ class GatewaySettings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
+    api_max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        description="larger request bodies are refused with 413 before they are read; "
+        "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
+    )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
@@ -110,6 +123,7 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 def commit_log_beside(state: str) -> Path:
@@ -178,7 +192,10 @@ class Gateway:
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
-        self.store = store or open_store(settings.store_url)
+        password = settings.store_password
+        self.store = store or open_store(
+            settings.store_url, password.get_secret_value() if password else None
+        )
         self.commit_log = CommitLog(
             settings.commit_log or commit_log_beside(settings.state_db),
             synchronous=getattr(self.store, "synchronous", "full"),
@@ -217,6 +234,13 @@ class Gateway:
             FitnessConsumer(self.roster, self.fitness_results, self.metrics.registry)
         )
         self.consumers.add(LiveLessonsConsumer(self.live_lessons))
+        self.retention = RetentionSweep(
+            settings.retention,
+            self.store,
+            self.alerts.delivery_log if self.alerts is not None else None,
+            self.alerts.webhooks.outbox if self.alerts is not None else None,
+            self.metrics.registry,
+        )
 
     def start(self) -> None:
         if self.alerts is not None:
@@ -224,6 +248,7 @@ class Gateway:
             self.alerts.start()
         self.consumers.start()
         self.ingest.start()
+        self.retention.start()
 
     def _resume_heart_rate_windows(self) -> None:
         """Before the consumers start: give the alert engine the heart rates it handled before
@@ -242,6 +267,7 @@ class Gateway:
             log.info("heart-rate alerts resumed from %d committed readings", replayed)
 
     def stop(self) -> None:
+        self.retention.stop()
         self.ingest.stop()
         self.consumers.stop()
         if self.alerts is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -25,6 +26,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
+
+SQLITE_MAX_VARIABLES = 32_766
+
+
+# Bound parameters one statement may carry on SQLite (its compiled-in default); PostgreSQL
+# takes up to 65,535.
+SQLITE_MAX_VARIABLES = 32_766
 
 
 class StateDBError(RuntimeError):
@@ -63,6 +71,9 @@ def _sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     # journal_mode cannot change inside a transaction, so it is set here on the bare connection.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # SQLite's own default (Debian builds allow 250,000): a statement too large for some
+    # builds fails here too, not only on the machine it is deployed to.
+    dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, SQLITE_MAX_VARIABLES)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

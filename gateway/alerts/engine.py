@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
+from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
@@ -213,7 +214,7 @@ class AlertEngine:
                 "vision screening %s/%d: subject %s is not on the roster",
                 msg.device_id,
                 msg.seq,
-                subject,
+                excerpt(subject),
             )
             return None
         cfg = self.configs.for_school(msg.school).vision
@@ -414,13 +415,13 @@ class AlertEngine:
             # A band whose last status says its box stopped cleanly is silent on purpose (a
             # restart, the end of a session): not a lost signal to page the teacher about.
             assigned = self.roster.assignments(lesson.id)
-            kinds = self.devices.kinds(assigned)
+            kinds = self.devices.kinds(assigned, school)
             bands = {
                 d: s
                 for d, s in assigned.items()
                 if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value
             }
-            paused |= self.devices.stopped_cleanly(bands)
+            paused |= self.devices.stopped_cleanly(bands, school)
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
         return out, paused
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -19,14 +20,29 @@ from gateway.cli.common import (
 from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
 from gateway.state import is_sqlite_path
+from gateway.store.factory import has_secret
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="SQLite store file (shortcut for --store-url)")
-    parser.add_argument("--store-url", help="sqlite:///path or influx://user:pass@host:port/db")
+    parser.add_argument(
+        "--store-url",
+        help="sqlite:///path or influx://user@host:port/db; give the password in "
+        "CAMPUSEDGE_STORE_PASSWORD, not here (the command line is visible to every user)",
+    )
+    parser.add_argument(
+        "--store-url-file",
+        type=Path,
+        metavar="FILE",
+        help="read the store URL from FILE (readable by the gateway's user alone), "
+        "password and all",
+    )
     parser.add_argument(
         "--state-db",
-        help="roster/devices/users/alerts: a SQLite file or a postgresql:// URL",
+        help="roster/devices/users/alerts: a SQLite file or a postgresql:// URL (put a "
+        "password in CAMPUSEDGE_STATE_DB, not here: the command line is visible)",
     )
     parser.add_argument(
         "--no-migrate",
@@ -73,8 +89,22 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["store_url"] = f"sqlite:///{args.db}"
         if args.state_db is None:
             updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
+    if args.store_url and args.store_url_file is not None:
+        raise GatewayStartError("give --store-url or --store-url-file, not both")
     if args.store_url:
         updates["store_url"] = args.store_url
+        if has_secret(args.store_url):
+            log.warning(
+                "the store password in --store-url can be read by every user of this machine "
+                "(ps); give it in CAMPUSEDGE_STORE_PASSWORD or the URL in --store-url-file"
+            )
+    if args.store_url_file is not None:
+        try:
+            updates["store_url"] = args.store_url_file.read_text().strip()
+        except OSError as exc:
+            raise GatewayStartError(
+                f"--store-url-file {args.store_url_file}: {exc.strerror}"
+            ) from None
     if args.state_db is not None:
         updates["state_db"] = args.state_db
     if args.no_migrate:

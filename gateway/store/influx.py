@@ -437,6 +437,24 @@ class InfluxStore:
             for r in rows
         ]
 
+    def delete_dead_letters(self, before: datetime) -> int:
+        # A dead letter's point time is its receipt time (plus a counter's nanoseconds).
+        until = f"time < {to_us(before) * 1000}"
+        counted = self._rows(f"SELECT count(reason) FROM dead_letter WHERE {until}")
+        found = int(counted[0]["count"]) if counted else 0
+        if found:
+            # InfluxQL's DELETE (1.x; 2.x and 3.x keep it out of their v1 API: there a bucket
+            # retention period does this job, docs/gateway.md).
+            response = self._request(
+                "POST",
+                "/query",
+                data={"db": self.database, "q": f"DELETE FROM dead_letter WHERE {until}"},
+            )
+            for result in response.json().get("results", []):
+                if "error" in result:
+                    raise StoreError(f"influx dead-letter retention: {result['error']}")
+        return found
+
     def _seq_counts(self) -> list[dict[str, Any]]:
         return [
             r

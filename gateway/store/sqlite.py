@@ -297,6 +297,19 @@ class SqliteStore:
                     f"sqlite store {self.path}: dead-letter write failed: {exc}"
                 ) from exc
 
+    def delete_dead_letters(self, before: datetime) -> int:
+        with self._write_lock:
+            try:
+                with self._transaction() as conn:
+                    cursor = conn.execute(
+                        "DELETE FROM dead_letters WHERE received_at < ?", (format_ts(before),)
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"sqlite store {self.path}: dead-letter retention failed: {exc}"
+                ) from exc
+        return cursor.rowcount
+
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:
             return self._conn().execute(sql, params).fetchall()

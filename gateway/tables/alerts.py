@@ -104,6 +104,7 @@ alert_deliveries = Table(
     Column("alert_ids", Text, nullable=False),
     Column("at", Text, nullable=False),
     Index("alert_deliveries_notification", "notification_id"),
+    Index("alert_deliveries_at", "at"),  # the retention sweep deletes by age (revision 9)
 )
 
 webhook_outbox = Table(

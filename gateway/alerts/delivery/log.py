@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from gateway.alerts.metrics import AlertMetrics
 from gateway.state import StateDB
@@ -58,6 +58,15 @@ class DeliveryLog:
                     at=datetime.now(UTC).isoformat(),
                 )
             )
+
+    def delete_before(self, before: datetime) -> int:
+        """Remove entries older than *before* (retention); returns how many."""
+        with self.db.transaction() as conn:
+            return conn.execute(
+                delete(alert_deliveries).where(
+                    alert_deliveries.c.at < before.astimezone(UTC).isoformat()
+                )
+            ).rowcount
 
     def entries(
         self, *, notification_id: str | None = None, target: str | None = None, limit: int = 500

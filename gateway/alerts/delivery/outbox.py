@@ -138,6 +138,21 @@ class WebhookOutbox:
         with self.db.transaction() as conn:
             conn.execute(delete(outbox).where(outbox.c.id == row_id))
 
+    def expire(self, before: datetime) -> list[tuple[str, Pending]]:
+        """Remove deliveries queued before *before* (retention: a receiver down for longer
+        will not want them); returns (target, delivery) of each, for the delivery log."""
+        cutoff = before.astimezone(UTC).isoformat()
+        with self.db.transaction() as conn:
+            rows = (
+                conn.execute(
+                    select(outbox).where(outbox.c.queued_at < cutoff).order_by(outbox.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            conn.execute(delete(outbox).where(outbox.c.queued_at < cutoff))
+        return [(r["target"], _pending(r)) for r in rows]
+
     def targets(self) -> set[str]:
         """Targets with deliveries waiting (left by an earlier run, after a restart)."""
         return {r["target"] for r in self.db.query(select(outbox.c.target).distinct())}
