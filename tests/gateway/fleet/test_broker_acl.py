@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from campusedge.cli import main
 from campusedge.credentials import load_credentials
 from campusedge.settings import MqttSettings
 from gateway.fleet.ca import CampusCA
+from simulators.links import StreamServer
 from tests.gateway.fleet.peer import Peer, connect_answer, wait_until
 from tests.services import missing
 
@@ -57,8 +59,9 @@ def campus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campus]:
         assert main(["provision", *args, "--state-db", str(state_db)]) == 0
 
     provision(
-        "box", "--school", SCHOOL, "--box", "boxa", "--device", "hr-a", "--out", f"{root}/boxa"
-    )
+        "box", "--school", SCHOOL, "--box", "boxa", "--device", "hr-a", "--out", f"{root}/boxa",
+        "--broker-host", "127.0.0.1", "--broker-port", str(tls_port),
+    )  # fmt: skip
     provision(
         "box", "--school", SCHOOL, "--box", "boxb", "--device", "hr-b", "--out", f"{root}/boxb"
     )
@@ -204,3 +207,33 @@ def test_revocation_and_rotation_take_effect_without_restart(campus: Campus) -> 
     finally:
         connected.close()
     assert campus.proc.poll() is None
+
+
+def test_an_edge_box_runs_over_tls_from_its_credentials_file(
+    campus: Campus, gateway: Peer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gate = StreamServer()
+    box = tmp_path / "box.yaml"
+    box.write_text(
+        f"kind: edge_box\nedge_id: boxa\nschool: {SCHOOL}\n"
+        f"mqtt_credentials: {campus.root / 'boxa' / 'credentials.json'}\ndevices:\n"
+        "  - id: hr-a\n    model: temp_gate_ce_tg200\n"
+        f"    transport: {{type: tcp, host: 127.0.0.1, port: {gate.port}}}\n"
+    )
+    try:
+        argv = ["edge", "run", "--config", str(box), "--buffer", str(tmp_path / "b.db")]
+        assert main([*argv, "--duration", "1.5"]) == 0
+    finally:
+        gate.close()
+    stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert stats["connects"] == 1
+    # Its birth message came in over the TLS listener, the only one the file names.
+    states = [
+        json.loads(p)["state"]
+        for t, p in gateway.messages
+        if t == f"campus/{SCHOOL}/edge/boxa/status"
+    ]
+    assert "online" in states, gateway.messages
+    assert json.loads((campus.root / "boxa" / "credentials.json").read_text())["port"] == (
+        campus.tls_port
+    )
