@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_CERT = "ca.crt"
@@ -55,7 +55,7 @@ class CampusCA:
     """A CA certificate and key in a folder (ca.crt, ca.key); made on first use."""
 
     cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     folder: Path
 
     @property
@@ -118,8 +118,10 @@ class CampusCA:
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         except (ValueError, TypeError) as exc:
             raise CAError(f"{cert_path.parent}: not a PEM CA certificate and key ({exc})") from None
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise CAError(f"{key_path}: an EC (P-256) key is expected")
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise CAError(f"{key_path}: an EC or RSA key is expected")
+        if _spki(cert.public_key()) != _spki(key.public_key()):
+            raise CAError(f"{key_path}: not the key of {cert_path}")
         return cls(cert, key, folder)
 
     def issue(
@@ -150,6 +152,14 @@ class CampusCA:
             )
         cert = builder.sign(self.key, hashes.SHA256())
         return _key_pem(key), cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _spki(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | object) -> bytes:
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        return b""
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _general_name(name: str) -> x509.GeneralName:
