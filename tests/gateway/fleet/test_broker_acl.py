@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from campusedge.broker import find_mosquitto, free_port, wait_for_port
 from campusedge.cli import main
 from campusedge.credentials import load_credentials
 from campusedge.settings import MqttSettings
+from gateway.cli.common import add_mqtt_arguments, mqtt_from_args
 from gateway.fleet.ca import CampusCA
 from simulators.links import StreamServer
 from tests.gateway.fleet.peer import Peer, connect_answer, wait_until
@@ -237,3 +239,20 @@ def test_an_edge_box_runs_over_tls_from_its_credentials_file(
     assert json.loads((campus.root / "boxa" / "credentials.json").read_text())["port"] == (
         campus.tls_port
     )
+
+
+def test_the_gateway_reads_over_tls_from_its_credentials_file(campus: Campus, box_a: Peer) -> None:
+    parser = argparse.ArgumentParser()
+    add_mqtt_arguments(parser)
+    creds = str(campus.root / "gw" / "credentials.json")
+    args = ["--mqtt-credentials", creds, "--mqtt-host", "127.0.0.1"]
+    settings = mqtt_from_args(parser.parse_args([*args, "--mqtt-port", str(campus.tls_port)]))
+    assert settings.tls_cert is not None and settings.username == "gateway/w1"
+    gateway = Peer(settings, "gw-tls")
+    try:
+        assert str(gateway.subscribe(f"campus/{SCHOOL}/+/+/reading")) == "Granted QoS 1"
+        topic = f"campus/{SCHOOL}/hr_band/hr-a/reading"
+        box_a.publish(topic, b"to-tls-gateway")
+        gateway.wait_for(topic, b"to-tls-gateway")
+    finally:
+        gateway.close()
