@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
@@ -74,3 +75,18 @@ def check_tls_files(settings: MqttSettings) -> None:
             raise CredentialsError(f"{path}: {name} file does not exist")
         if name == "tls_key":
             _private(path)
+    # Parse them now as the TLS handshake will, so a wrong file is named here, not in a
+    # reconnect loop's log.
+    context = ssl.create_default_context()
+    try:
+        if settings.tls_ca:
+            context.load_verify_locations(settings.tls_ca)
+    except ssl.SSLError as exc:
+        raise CredentialsError(f"{settings.tls_ca}: not a PEM CA certificate ({exc})") from None
+    try:
+        if settings.tls_cert and settings.tls_key:
+            context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except ssl.SSLError as exc:
+        raise CredentialsError(
+            f"{settings.tls_cert}: not a PEM certificate whose key is {settings.tls_key} ({exc})"
+        ) from None

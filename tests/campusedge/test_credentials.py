@@ -13,6 +13,7 @@ from campusedge.credentials import CredentialsError, check_tls_files, load_crede
 from campusedge.mqtt_client import make_client
 from campusedge.settings import MqttSettings
 from gateway.cli.common import add_mqtt_arguments, mqtt_from_args
+from gateway.fleet.ca import CampusCA
 from gateway.service import GatewayStartError
 
 
@@ -83,3 +84,21 @@ def test_the_gateway_stops_on_a_missing_key(tmp_path: Path) -> None:
     args = parser.parse_args(["--mqtt-credentials", str(path)])
     with pytest.raises(GatewayStartError, match=f"{folder / 'client.key'}: tls_key file"):
         mqtt_from_args(args)
+
+
+def test_a_key_that_is_not_the_certificates_is_named(tmp_path: Path) -> None:
+    ca = CampusCA.open(tmp_path / "ca")
+    key_a, cert_a = ca.issue("a")
+    key_b, _ = ca.issue("b")
+    for name, data in (("a.crt", cert_a), ("b.key", key_b), ("not-ca.crt", b"junk")):
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "b.key").chmod(0o600)
+    good = MqttSettings(
+        tls_ca=str(ca.cert_path), tls_cert=str(tmp_path / "a.crt"), tls_key=str(tmp_path / "b.key")
+    )
+    with pytest.raises(CredentialsError, match=f"{tmp_path / 'a.crt'}: not a PEM certificate"):
+        check_tls_files(good)
+    with pytest.raises(CredentialsError, match=f"{tmp_path / 'not-ca.crt'}: not a PEM CA"):
+        check_tls_files(good.model_copy(update={"tls_ca": str(tmp_path / "not-ca.crt")}))
+    (tmp_path / "b.key").write_bytes(key_a)
+    check_tls_files(good)
