@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gateway.alerts.lifecycle import LifecycleError
@@ -25,6 +24,7 @@ from gateway.alerts.referrals import REFERRAL_STATES, Referral
 from gateway.alerts.service import AlertService
 from gateway.alerts.visibility import is_recipient, may_act, may_read, may_see_name, readable
 from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, HealthStaff
+from gateway.api.event_stream import EventStream
 from gateway.auth import Role, User
 from gateway.service import Gateway
 
@@ -468,7 +468,7 @@ def _event(gateway: Gateway, user: User, n: Notification) -> str | None:
 @router.get("/stream")
 async def stream(
     request: Request, gateway: GatewayDep, caller: Annotated[StreamCaller, Depends(stream_user)]
-) -> StreamingResponse:
+) -> EventStream:
     service = _service(gateway)
     user = caller.user
     sub = service.hub.subscribe(user, asyncio.get_running_loop())
@@ -499,11 +499,7 @@ async def stream(
         finally:
             service.hub.unsubscribe(sub)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(events(), sub.cut)
 
 
 # --- alerts -----------------------------------------------------------------------------------
