@@ -679,6 +679,11 @@ class Ingest:
             m.dead_letters.labels(reason=letter.reason).inc()
             label = device if device is not None and device in known else UNKNOWN_DEVICE
             m.device_dead_letters.labels(device_id=label).inc()
-        for (_, device_id, kind), (at, count) in seen.items():
-            m.device_last_seen.labels(device_id=device_id, kind=kind).set(at.timestamp())
-            m.device_messages.labels(device_id=device_id, kind=kind).inc(count)
+        # Per-device series only for enrolled devices (they have sent a status): valid
+        # messages on made-up device ids must not each create series either.
+        try:
+            enrolled = self.devices.enrolled_pairs((s, d) for s, d, _ in seen)
+        except Exception:
+            log.exception("could not look up the enrolled devices")
+            enrolled = set()
+        m.count_devices(seen, enrolled)

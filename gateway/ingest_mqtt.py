@@ -166,6 +166,8 @@ class MqttSide:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self._subscribing: tuple[int, int, bool] | None = None  # (mid, gen, session present)
         self._sender = threading.Thread(
             target=self._send_loop, name="mqtt-side-sender", daemon=True
         )
@@ -207,8 +209,24 @@ class MqttSide:
             gen = self.gen
         if batch is not None:
             self._put(batch)
-        client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
-        self._put(Connected(gen, bool(flags.session_present)))
+        # Connected is said once the broker has taken the subscriptions (SUBACK), not on
+        # CONNACK: a message published in between would reach no subscription of a new session.
+        _, mid = client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
+        if mid is None:  # not sent (the connection already lost): the next connect says it
+            return
+        with self._lock:
+            self._subscribing = (mid, gen, bool(flags.session_present))
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        with self._lock:
+            waiting, self._subscribing = self._subscribing, None
+        if waiting is None or waiting[0] != mid:
+            return
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error("the broker refused a subscription: %s (check the ACL)", reasons)
+        self._put(Connected(waiting[1], waiting[2]))
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
