@@ -19,6 +19,7 @@ def all_tables() -> MetaData:
         consumers,
         devices,
         fitness,
+        fleet,
         health,
         ingest,
         people,
