@@ -118,6 +118,8 @@ def build_campus(tmp_path: Path, state: str | None = None) -> Gateway:
     settings = GatewaySettings(
         store_url=f"sqlite:///{tmp_path / 'readings.db'}",
         state_db=state or str(tmp_path / "state.db"),
+        # Beside the test's files: a PostgreSQL state's default log is under var/campusedge.
+        commit_log=tmp_path / "commits.db",
         api_port=0,
     )
     return Gateway(settings, MqttSettings())
