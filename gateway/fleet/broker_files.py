@@ -95,9 +95,14 @@ def conf_text(out: Path, options: BrokerOptions, run_as: str) -> str:
             "",
             "# Plain MQTT for processes on this host only.",
             f"listener {options.port} 127.0.0.1",
+            # A client's id is its login (a listener setting, so on each listener): nobody
+            # can take over another's persistent session, such as the gateway's queue of
+            # unacknowledged readings, by connecting with its client id.
+            "use_username_as_clientid true",
             "",
             "# Everyone else: TLS with a certificate from the campus CA, and a password.",
             f"listener {options.tls_port} {options.tls_bind}",
+            "use_username_as_clientid true",
             f"cafile {tls / 'ca.crt'}",
             f"certfile {tls / 'server.crt'}",
             f"keyfile {tls / 'server.key'}",

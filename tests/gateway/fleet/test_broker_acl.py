@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 from pydantic import SecretStr
 
 from campusedge.broker import find_mosquitto, free_port, wait_for_port
 from campusedge.cli import main
 from campusedge.credentials import load_credentials
+from campusedge.mqtt_client import make_client
 from campusedge.settings import MqttSettings
 from gateway.cli.common import add_mqtt_arguments, mqtt_from_args
 from gateway.fleet.ca import CampusCA
@@ -256,3 +260,46 @@ def test_the_gateway_reads_over_tls_from_its_credentials_file(campus: Campus, bo
         gateway.wait_for(topic, b"to-tls-gateway")
     finally:
         gateway.close()
+
+
+def test_nobody_takes_over_the_gateways_session_by_using_its_client_id(
+    campus: Campus, box_a: Peer
+) -> None:
+    """Readings queued for an offline gateway go to the gateway, never to a client that
+    connects with the gateway's client id (before, 100 of 100 went to such an intruder)."""
+    got: dict[str, list[bytes]] = {"gateway": [], "intruder": []}
+
+    def connect(who: str, settings: MqttSettings, subscribe: bool) -> mqtt.Client:
+        client = make_client(settings, "campusedge-gateway", persistent=True)
+        subscribed = threading.Event()
+        client.on_message = lambda _c, _u, m: got[who].append(bytes(m.payload))
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.connect(settings.host, settings.port)
+        client.loop_start()
+        if subscribe:
+            client.subscribe("campus/#", qos=1)
+            assert subscribed.wait(10)
+        return client
+
+    gw = connect("gateway", campus.settings("gw"), subscribe=True)
+    gw.disconnect()
+    gw.loop_stop()
+    topic = f"campus/{SCHOOL}/hr_band/hr-a/reading"
+    for n in range(5):
+        assert str(box_a.publish(topic, f"queued-{n}".encode())) == "Success"
+    intruder = connect("intruder", campus.settings("boxb"), subscribe=False)
+    time.sleep(2)
+    intruder.disconnect()
+    intruder.loop_stop()
+    assert got["intruder"] == []
+    gw = connect("gateway", campus.settings("gw"), subscribe=False)
+
+    def queued() -> list[bytes]:  # earlier tests' retained messages come along
+        return [p for p in got["gateway"] if p.startswith(b"queued-")]
+
+    deadline = time.monotonic() + 10
+    while len(queued()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    gw.disconnect()
+    gw.loop_stop()
+    assert queued() == [f"queued-{n}".encode() for n in range(5)]
