@@ -1,4 +1,8 @@
-"""Request dependencies: the running gateway, the signed-in user, role checks."""
+"""Request dependencies: the gateway's services one by one, the signed-in user, role checks.
+
+Routes ask for the service they use (`Alerts`, `RosterDep`, `AuditDep`, …), not for the whole
+gateway, so a route module shows what it touches and a test can see what it needs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
-from gateway.auth import Role, User
+from gateway.alerts.service import AlertService
+from gateway.audit import AuditLog
+from gateway.auth import Role, User, Users
+from gateway.devices import Devices
+from gateway.roster import Roster
 from gateway.service import Gateway
 
 
@@ -19,16 +27,43 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def current_user(
-    gateway: GatewayDep, authorization: Annotated[str | None, Header()] = None
-) -> User:
+def get_alerts(gateway: GatewayDep) -> AlertService:
+    if gateway.alerts is None:
+        raise HTTPException(503, "alerts are disabled on this gateway (alerts_enabled=false)")
+    return gateway.alerts
+
+
+def get_roster(gateway: GatewayDep) -> Roster:
+    return gateway.roster
+
+
+def get_audit(gateway: GatewayDep) -> AuditLog:
+    return gateway.audit
+
+
+def get_users(gateway: GatewayDep) -> Users:
+    return gateway.users
+
+
+def get_devices(gateway: GatewayDep) -> Devices:
+    return gateway.devices
+
+
+Alerts = Annotated[AlertService, Depends(get_alerts)]
+RosterDep = Annotated[Roster, Depends(get_roster)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
+UsersDep = Annotated[Users, Depends(get_users)]
+DevicesDep = Annotated[Devices, Depends(get_devices)]
+
+
+def current_user(users: UsersDep, authorization: Annotated[str | None, Header()] = None) -> User:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "send 'Authorization: Bearer <token>' (campusedge gateway user add)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = gateway.users.authenticate(authorization[7:].strip())
+    user = users.authenticate(authorization[7:].strip())
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
