@@ -15,8 +15,12 @@ from gateway.alerts.service import AlertService
 from gateway.audit import AuditLog
 from gateway.auth import Role, User, Users
 from gateway.devices import Devices
+from gateway.fitness.results import FitnessResults
+from gateway.lessons.heart_rate import HeartRateSettings
+from gateway.lessons.live import LiveLessons
 from gateway.roster import Roster
 from gateway.service import Gateway
+from gateway.store.base import Store
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -49,7 +53,29 @@ def get_devices(gateway: GatewayDep) -> Devices:
     return gateway.devices
 
 
+def get_fitness_results(gateway: GatewayDep) -> FitnessResults:
+    return gateway.fitness_results
+
+
+def get_store(gateway: GatewayDep) -> Store:
+    return gateway.store
+
+
+def get_live_lessons(gateway: GatewayDep) -> LiveLessons:
+    return gateway.live_lessons
+
+
 Alerts = Annotated[AlertService, Depends(get_alerts)]
+FitnessDep = Annotated[FitnessResults, Depends(get_fitness_results)]
+StoreDep = Annotated[Store, Depends(get_store)]
+LiveLessonsDep = Annotated[LiveLessons, Depends(get_live_lessons)]
+
+
+def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:
+    return gateway.settings.heart_rate
+
+
+HeartRateSettingsDep = Annotated[HeartRateSettings, Depends(get_heart_rate_settings)]
 RosterDep = Annotated[Roster, Depends(get_roster)]
 AuditDep = Annotated[AuditLog, Depends(get_audit)]
 UsersDep = Annotated[Users, Depends(get_users)]
