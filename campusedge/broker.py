@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from campusedge.contract import MAX_PAYLOAD_BYTES
+from campusedge.processes import child_options
 
 
 def free_port() -> int:
@@ -56,7 +60,15 @@ class MosquittoProcess:
     """A Mosquitto broker on 127.0.0.1:port with persistence in data_dir and password login.
 
     Queues are sized so that a persistent session survives a long subscriber outage without
-    the broker dropping QoS 1 messages (Mosquitto's default keeps only 1000 per client).
+    the broker dropping QoS 1 messages (Mosquitto's default keeps only 1000 per client), and
+    bounded, so that no client can make the broker hold memory and disk without end:
+
+    - `message_size_limit`: the gateway's own payload limit, so the broker refuses what the
+      gateway would only dead-letter, before it is queued, retained or persisted (1 MB
+      payloads once left 410 MB retained); 0 turns it off;
+    - `max_queued_bytes` next to `max_queued_messages`, per client;
+    - `persistent_client_expiration`: a persistent session whose client has not come back
+      for that long is removed with its queue (stale sessions grew mosquitto.db to 1.6 GB).
     """
 
     data_dir: Path
@@ -64,7 +76,11 @@ class MosquittoProcess:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     max_inflight: int = 0
-    max_queued: int = 2_000_000
+    max_queued: int = 1_000_000
+    max_queued_bytes: int = 512 * 1024 * 1024
+    message_size_limit: int = MAX_PAYLOAD_BYTES
+    # Mosquitto's duration syntax: a number and h, d, w, m or y; None keeps sessions for ever.
+    session_expiry: str | None = "7d"
     # Seconds between saves of the in-memory state: what arrived since the last save is lost
     # if the broker is killed (edge boxes keep their copies until the gateway has them).
     autosave_interval: int = 1
@@ -99,7 +115,13 @@ class MosquittoProcess:
                     f"autosave_interval {self.autosave_interval}",
                     f"max_inflight_messages {self.max_inflight}",
                     f"max_queued_messages {self.max_queued}",
-                    "max_queued_bytes 0",
+                    f"max_queued_bytes {self.max_queued_bytes}",
+                    f"message_size_limit {self.message_size_limit}",
+                    *(
+                        [f"persistent_client_expiration {self.session_expiry}"]
+                        if self.session_expiry
+                        else []
+                    ),
                     f"log_dest file {self.log_path}",
                     "log_type error",
                     "log_type warning",
@@ -114,12 +136,13 @@ class MosquittoProcess:
             self.write_config()
         assert self.binary is not None
         # Its own session: a Ctrl-C in the terminal goes to the demo, which stops the broker
-        # last, after the gateway has let go of it, instead of the broker dying first.
+        # last, after the gateway has let go of it, instead of the broker dying first; and it
+        # ends with the process that started it, should that one die without stopping it.
         self._proc = subprocess.Popen(
             [self.binary, "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+            stderr=subprocess.DEVNULL,
+            **child_options(),
         )
         try:
             wait_for_port(self.host, self.port, timeout_s)
@@ -151,12 +174,31 @@ class MosquittoProcess:
         if self._proc is not None:
             self._proc.terminate()
 
+    def rotate_log(self, max_bytes: int, backups: int = 3) -> bool:
+        """Rotate the broker's log file when it has grown past *max_bytes*: mosquitto.log
+        becomes mosquitto.log.1 (older ones shift up, the oldest beyond *backups* goes) and
+        Mosquitto, sent SIGHUP, reopens a fresh file. Returns whether it rotated."""
+        try:
+            if self.log_path.stat().st_size <= max_bytes:
+                return False
+        except FileNotFoundError:
+            return False
+        for n in range(backups - 1, 0, -1):
+            older = self.log_path.with_name(f"{self.log_path.name}.{n}")
+            if older.exists():
+                older.replace(self.log_path.with_name(f"{self.log_path.name}.{n + 1}"))
+        self.log_path.replace(self.log_path.with_name(f"{self.log_path.name}.1"))
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)  # Mosquitto reopens its log file on HUP
+        return True
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def wait(self) -> int:
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for Mosquitto to end; subprocess.TimeoutExpired after *timeout* seconds."""
         assert self._proc is not None
-        return self._proc.wait()
+        return self._proc.wait(timeout)
 
 
 def _current_user() -> str:

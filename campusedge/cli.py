@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from campusedge import __version__
+from campusedge.processes import shutdown_on_signals
 
 
 class Command(Protocol):
@@ -26,6 +27,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("broker",): ("gateway.cli.broker", "run an MQTT broker (Mosquitto if installed, else amqtt)"),
     ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("gateway", "repair"): (
+        "gateway.cli.repair",
+        "check the gateway's state database; --salvage rebuilds a damaged one",
+    ),
     ("backup",): (
         "gateway.backup.backup_command",
         "copy the gateway's state (and SQLite readings) to a backup file, online",
@@ -116,11 +121,14 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
         out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
         return 2
     path, rest = found
-    module_name, summary = COMMANDS[path]
-    command = _load(module_name)
-    parser = argparse.ArgumentParser(prog="campusedge " + " ".join(path), description=summary)
-    command.add_arguments(parser)
-    return command.run(parser.parse_args(rest))
+    # Before anything starts: a SIGTERM or SIGHUP then unwinds the command through its
+    # `finally` blocks, which stop the processes it started, instead of ending it on the spot.
+    with shutdown_on_signals():
+        module_name, summary = COMMANDS[path]
+        command = _load(module_name)
+        parser = argparse.ArgumentParser(prog="campusedge " + " ".join(path), description=summary)
+        command.add_arguments(parser)
+        return command.run(parser.parse_args(rest))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind, check_id
 from campusedge.units import Metric, Unit
 
@@ -142,9 +145,187 @@ class EventMessage(_Header):
     event: Event
 
 
+# --- which events each kind sends, and their attributes ---------------------------------------
+# Attributes are data a device measured or decided, never free text: a string attribute is an
+# id, a code, a time or a file name, so that no name (a student's, anyone's) can travel in one.
+TOKEN = r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}"
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """What one event attribute may hold (None is allowed for every attribute: not known)."""
+
+    kind: Literal["integer", "number", "boolean", "string"]
+    pattern: str = TOKEN  # strings only; the whole value must match
+    description: str = ""
+
+    def accepts(self, value: EventValue) -> bool:
+        if value is None:
+            return True
+        if self.kind == "boolean":
+            return isinstance(value, bool)
+        if isinstance(value, bool):
+            return False
+        if self.kind == "integer":
+            return isinstance(value, int)
+        if self.kind == "number":
+            return isinstance(value, int | float)
+        return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+
+
+def _int(description: str = "") -> AttributeSpec:
+    return AttributeSpec("integer", description=description)
+
+
+def _number(description: str = "") -> AttributeSpec:
+    return AttributeSpec("number", description=description)
+
+
+def _token(description: str = "", pattern: str = TOKEN) -> AttributeSpec:
+    return AttributeSpec("string", pattern, description)
+
+
+# kind -> event type -> attribute name -> spec. A name ending in "*" covers every attribute
+# that starts with what comes before it.
+EVENT_ATTRIBUTES: Final[dict[DeviceKind, dict[str, dict[str, AttributeSpec]]]] = {
+    DeviceKind.JUMP_ROPE: {
+        "rope_result": {
+            "mode": _token("free, countdown_time or countdown_count", r"[a-z_]{1,32}"),
+            "set_value": _int("seconds or jumps the countdown was set to"),
+            "avg_rate_per_min": _number(),
+            "max_rate_per_min": _number(),
+            "trips": _int(),
+            "started_unix_s": _number(),
+        },
+        "rope_command_ack": {
+            "command": _token("the command byte, e.g. 0x21", r"0x[0-9A-F]{2}"),
+            "ok": AttributeSpec("boolean"),
+            "result": _int(),
+        },
+    },
+    DeviceKind.TEMP_GATE: {
+        "gate_pass": {
+            "subject_id": _token("the card or face id the gate read (enrolled in the roster)"),
+            "card_id": _token("the older name of subject_id"),
+            "id_type": _token("card or face", r"[a-z_]{1,32}"),
+            "site": _token("forehead or wrist", r"[a-z_]{1,32}"),
+            "decision": _token("pass or deny", r"[a-z_]{1,32}"),
+            "gate_seq": _int(),
+        },
+    },
+    DeviceKind.VISION_SCREENER: {
+        "vision_screening": {
+            "subject_id": _token("the class-list id the screener was given"),
+            "card_id": _token("the older name of subject_id"),
+            "record_no": _int(),
+        },
+    },
+    DeviceKind.PE_STATION: {
+        "pe_set": {
+            "exercise": _token(pattern=r"[a-z_]{1,32}"),
+            "start": _token("ISO 8601 time"),
+            "end": _token("ISO 8601 time"),
+            "start_frame": _int(),
+            "end_frame": _int(),
+            "form_flags": _token("flags, comma-separated", r"([a-z_]{1,32}(,[a-z_]{1,32})*)?"),
+            "model": _token("the pose model's file name"),
+            "duration_s": _number("length of a timed test"),
+            "form_*": _int("reps with that form flag"),
+        },
+        "run_time": {"item": _token("the timed run, e.g. run_50m", r"[a-z0-9_]{1,32}")},
+    },
+}
+
+# Attribute names that could hold a person's name: refused with a reason of their own.
+_NAMELIKE = re.compile(r"name|xingming|姓名", re.IGNORECASE)
+
+
+def check_event(kind: DeviceKind, event: Event) -> None:
+    """Raise EnvelopeError unless *event* is one that *kind* sends, with attributes of its
+    schema (EVENT_ATTRIBUTES)."""
+    types = EVENT_ATTRIBUTES.get(kind, {})
+    schema = types.get(event.type)
+    if schema is None:
+        known = ", ".join(sorted(types)) or "none"
+        raise EnvelopeError(
+            "unknown_event",
+            f"{kind.value} devices send no {event.type!r} event (the contract's: {known})",
+        )
+    for name, value in event.attributes.items():
+        spec = schema.get(name) or next(
+            (s for k, s in schema.items() if k.endswith("*") and name.startswith(k[:-1])), None
+        )
+        if spec is None:
+            if _NAMELIKE.search(name):
+                raise EnvelopeError(
+                    "personal_name",
+                    f"{event.type} attribute {name!r}: names never travel on the wire; the "
+                    "gateway binds a device to its student from the roster",
+                )
+            raise EnvelopeError(
+                "bad_attribute",
+                f"{event.type} has no attribute {name!r} (the contract's: "
+                f"{', '.join(sorted(schema))})",
+            )
+        if not spec.accepts(value):
+            want = spec.kind if spec.kind != "string" else f"a string matching {spec.pattern}"
+            raise EnvelopeError(
+                "bad_attribute", f"{event.type} attribute {name!r}: {value!r} is not {want}"
+            )
+
+
+def event_attributes_schema() -> dict[str, Any]:
+    """EVENT_ATTRIBUTES as a JSON Schema document, for the contract export."""
+    kinds: dict[str, Any] = {}
+    for kind, types in EVENT_ATTRIBUTES.items():
+        kinds[kind.value] = {}
+        for event_type, attributes in types.items():
+            properties: dict[str, Any] = {}
+            patterns: dict[str, Any] = {}
+            for name, spec in attributes.items():
+                field: dict[str, Any] = {"type": [spec.kind, "null"]}
+                if spec.kind == "string":
+                    field["pattern"] = f"^{spec.pattern}$"
+                if spec.description:
+                    field["description"] = spec.description
+                if name.endswith("*"):
+                    patterns[f"^{re.escape(name[:-1])}"] = field
+                else:
+                    properties[name] = field
+            schema: dict[str, Any] = {
+                "type": "object",
+                "properties": properties,
+                "additionalProperties": False,
+            }
+            if patterns:
+                schema["patternProperties"] = patterns
+            kinds[kind.value][event_type] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "event attributes by device kind and event type",
+        "description": "`event.attributes` of an event message must follow the schema of its "
+        "kind and event type; other events and attributes are dead-lettered.",
+        "kinds": kinds,
+    }
+
+
 class DeviceState(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
+
+
+class BufferRepair(_Strict):
+    """An edge box found its store-and-forward buffer file damaged and rebuilt it.
+
+    The damaged file is kept beside the new one under `moved_to`; the messages that could
+    still be read were carried over and are being published, the rest is lost.
+    """
+
+    at: Timestamp = Field(description="when the damage was found (UTC)")
+    reason: StrictStr = Field(max_length=256, description="what SQLite said was wrong")
+    moved_to: StrictStr = Field(max_length=256, description="file name the damaged buffer kept")
+    recovered: StrictInt = Field(ge=0, description="buffered messages carried over")
+    repairs: StrictInt = Field(ge=1, description="buffer repairs since the agent started")
 
 
 # The largest clock offset a status may state (about 31 years).
@@ -175,15 +356,19 @@ class Status(_Strict):
     # The edge box a device is reached through (absent on a box's own status): the box's last
     # will covers only the box, so this is how the gateway knows whose devices it took along.
     edge_id: DeviceId | None = None
+    # On a box's own status: the last time its buffer file was found damaged and rebuilt.
+    buffer_repair: BufferRepair | None = None
 
     def wire(self) -> bytes:
         """The JSON to publish: fields added to schema version 1 later (a clock offset, a
-        clean stop, the edge box) go only when set, so an older gateway, whose Status forbids
-        fields it does not know, still takes every status that does not need them."""
+        clean stop, the edge box, a buffer repair) go only when set, so an older gateway,
+        whose Status forbids fields it does not know, still takes every status that does not
+        need them."""
         later = {
             "clock_offset_s": self.clock_offset_s is None,
             "stopped": not self.stopped,
             "edge_id": self.edge_id is None,
+            "buffer_repair": self.buffer_repair is None,
         }
         return self.model_dump_json(exclude={k for k, unset in later.items() if unset}).encode()
 
@@ -208,10 +393,16 @@ class StoredWatermark(_Strict):
 Message = ReadingMessage | EventMessage
 
 
+# Longest detail of a dead letter; the payload itself is kept beside it.
+DETAIL_CHARS = 500
+
+
 class EnvelopeError(ValueError):
     """A payload does not follow the wire contract; `reason` is a short machine-readable tag."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        # The detail may quote the payload: bounded, since it is logged and stored.
+        detail = excerpt(detail, DETAIL_CHARS)
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail

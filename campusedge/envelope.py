@@ -17,6 +17,7 @@ from campusedge.contract import (
     Reading,
     ReadingMessage,
     Status,
+    check_event,
     check_not_future,
 )
 from campusedge.topics import Channel, DeviceTopic
@@ -134,6 +135,7 @@ def parse_message(
     if isinstance(msg, ReadingMessage):
         readings = _normalized(msg.readings)
         return msg if readings is msg.readings else msg.model_copy(update={"readings": readings})
+    check_event(msg.kind, msg.event)
     readings = _normalized(msg.event.readings)
     if readings is msg.event.readings:
         return msg

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from campusedge.excerpt import excerpt
+
 ROOT = "campus"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -39,7 +41,7 @@ def check_id(value: str, what: str) -> str:
     """Return *value* if it is a valid school or device id, else raise TopicError."""
     if not _ID.fullmatch(value):
         raise TopicError(
-            f"invalid {what} {value!r}: use 1-64 characters from A-Z a-z 0-9 _ . : -, "
+            f"invalid {what} {excerpt(value)!r}: use 1-64 characters from A-Z a-z 0-9 _ . : -, "
             "starting with a letter or digit"
         )
     return value
@@ -69,15 +71,21 @@ class DeviceTopic:
     def _parse(cls, topic: str) -> DeviceTopic:
         parts = topic.split("/")
         if len(parts) != 5 or parts[0] != ROOT:
-            raise TopicError(f"topic {topic!r} is not campus/<school>/<kind>/<device>/<channel>")
+            raise TopicError(
+                f"topic {excerpt(topic)!r} is not campus/<school>/<kind>/<device>/<channel>"
+            )
         try:
             kind = DeviceKind(parts[2])
         except ValueError:
-            raise TopicError(f"topic {topic!r}: unknown device kind {parts[2]!r}") from None
+            raise TopicError(
+                f"topic {excerpt(topic)!r}: unknown device kind {excerpt(parts[2], 64)!r}"
+            ) from None
         try:
             channel = Channel(parts[4])
         except ValueError:
-            raise TopicError(f"topic {topic!r}: unknown channel {parts[4]!r}") from None
+            raise TopicError(
+                f"topic {excerpt(topic)!r}: unknown channel {excerpt(parts[4], 64)!r}"
+            ) from None
         return cls(parts[1], kind, parts[3], channel)
 
 
@@ -126,7 +134,6 @@ LOGGED_TOPIC_CHARS = 160
 
 
 def short_topic(topic: str, limit: int = LOGGED_TOPIC_CHARS) -> str:
-    """*topic* cut to *limit* characters for a log line, saying how much was left out."""
-    if len(topic) <= limit:
-        return topic
-    return f"{topic[:limit]}…(+{len(topic) - limit} chars)"
+    """*topic* cut to *limit* characters for a log line, saying how long it was; control
+    characters escaped (the one excerpt helper, campusedge.excerpt, with a topic's limit)."""
+    return excerpt(topic, limit)

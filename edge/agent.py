@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from campusedge.contract import (
     CLOCK_OFFSET_LIMIT_S,
+    BufferRepair,
     DeviceState,
     Event,
     EventMessage,
@@ -26,6 +27,7 @@ from campusedge.contract import (
     StoredWatermark,
     TimeQuality,
 )
+from campusedge.excerpt import excerpt
 from campusedge.settings import MqttSettings
 from campusedge.topics import Channel, DeviceKind, DeviceTopic, check_id, cmd_topic
 from campusedge.units import Metric
@@ -99,6 +101,9 @@ class Stats:
     rejected: int = 0
     config_version: str = ""
     peak_rss_mb: float = 0.0
+    # Damaged buffer files moved aside and rebuilt, and the messages carried over from them.
+    buffer_repairs: int = 0
+    buffer_recovered: int = 0
 
 
 def peak_rss_mb() -> float:
@@ -148,6 +153,7 @@ class EdgeAgent:
         self._last_sent_id = 0
         self._seen_connects = 0
         self._edge_status_s = 0.0
+        self._repairs_sent = 0
         if runners is None:
             runners = []
             for dev in box.devices:
@@ -273,6 +279,8 @@ class EdgeAgent:
                 # status interval.
                 self._buffer_state_sent = self.buffer_guard.unavailable
                 self._publish_edge_status()
+            if len(self.buffer.repairs) != self._repairs_sent:
+                self._publish_edge_status()  # a buffer rebuilt while running is told at once
             self._publish_pending()
             if self.box.box.delete_on == "gateway":
                 self._resend()
@@ -486,6 +494,14 @@ class EdgeAgent:
             )
         if self.config_detail:
             detail += f"; {self.config_detail}"
+        repair = self._buffer_repair()
+        if repair is not None:
+            # First, so that the fleet view's one-line detail shows it before anything else.
+            detail = (
+                f"buffer damaged and rebuilt ({repair.repairs}x, last "
+                f"{repair.at:%Y-%m-%d %H:%M}Z): {repair.recovered} messages recovered, "
+                f"damaged file kept as {repair.moved_to}; {detail}"
+            )
         return Status(
             device_id=self.edge_id,
             kind=DeviceKind.EDGE,
@@ -496,11 +512,26 @@ class EdgeAgent:
             config_version=self.config_version,
             stopped=stopped,
             detail=detail[:256],
+            buffer_repair=repair,
         ).wire()
+
+    def _buffer_repair(self) -> BufferRepair | None:
+        repairs = self.buffer.repairs
+        if not repairs:
+            return None
+        last = repairs[-1]
+        return BufferRepair(
+            at=last.at,
+            reason=last.reason[:256],
+            moved_to=last.moved_to.name[:256],
+            recovered=last.recovered,
+            repairs=len(repairs),
+        )
 
     def _publish_edge_status(self) -> None:
         self.link.publish(self._edge_topic, self._edge_status(DeviceState.ONLINE), retain=True)
         self._edge_status_s = time.monotonic()
+        self._repairs_sent = len(self.buffer.repairs)
 
     def _publish_statuses(self) -> None:
         now = time.monotonic()
@@ -653,7 +684,7 @@ class EdgeAgent:
             else:
                 raise ValueError(f"unknown command {name!r} (config, rope, stored)")
         except (ValueError, ConfigError, ValidationError) as exc:
-            self.config_detail = f"command {name} rejected: {exc}"[:200]
+            self.config_detail = excerpt(f"command {name} rejected: {exc}", 200)
             log.warning("%s", self.config_detail)
         if self.link.connected.is_set():
             self._publish_edge_status()
@@ -719,3 +750,5 @@ class EdgeAgent:
         s.connects = self.link.connects
         s.mqtt_error = self.link.last_error
         s.peak_rss_mb = round(peak_rss_mb(), 1)
+        s.buffer_repairs = len(self.buffer.repairs)
+        s.buffer_recovered = sum(r.recovered for r in self.buffer.repairs)

@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from campusedge.processes import child_options
 from edge.transports.base import ByteTransport
 from edge.transports.ble import SimulatedBleAdapter
 from edge.transports.ble_central import BleCentral
@@ -75,6 +76,7 @@ def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str
         ],
         stdout=subprocess.PIPE,
         text=True,
+        **child_options(),
     )
     sent: dict[str, float] = {}
 

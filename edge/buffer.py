@@ -22,6 +22,12 @@ would exceed it, the oldest *readings* (telemetry) that are not in flight are de
 events (rope results, gate passes, screening records) are deleted, oldest first, only when
 no reading is left to drop. Each drop is counted, and the count is reported in the edge
 box's status, so an operator sees that data was shed.
+
+Damage: a buffer file that SQLite finds damaged, on opening (a quick check) or while running
+(a "malformed" error), is moved aside as `<name>.damaged-<UTC time>` with its WAL, what can
+still be read from it is carried into a fresh buffer (`campusedge.sqlite_salvage`), and the
+agent goes on; each repair is logged, counted and kept in `repairs` for the box's status. A
+zero-length file is treated the same way (reported, not silently reused as a new buffer).
 """
 
 from __future__ import annotations
@@ -33,7 +39,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+from campusedge import sqlite_salvage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -51,6 +61,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # 2026-01-01T00:00:00Z: a box clock reading earlier than this has never been set.
 CLOCK_FLOOR_MS = 1_767_225_600_000
@@ -78,6 +89,17 @@ class BufferOpenError(Exception):
         super().__init__(f"cannot open the buffer {path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A damaged buffer file that was moved aside and rebuilt from what could be read."""
+
+    at: datetime
+    reason: str
+    moved_to: Path
+    recovered: int  # buffered messages carried over
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -114,14 +136,88 @@ class Buffer:
         self.max_bytes = max_bytes
         self._clock_ms = clock_ms
         self._rng = rng or random.Random()
-        self._db = self._open(self.path)
-        self._seqs: dict[str, int] = dict(self._db.execute("SELECT device_id, next FROM seqs"))
+        self.repairs: list[Repair] = []
+        self._seqs: dict[str, int] = {}
+        self.count = 0
+        self.bytes = 0
+        try:
+            problem = sqlite_salvage.check(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise BufferOpenError(self.path, str(exc)) from exc
+        if problem is not None and sqlite_salvage.foreign(self.path):
+            raise BufferOpenError(
+                self.path,
+                f"{problem}: not a SQLite file, nor a damaged one, so it was left as it is",
+            )
+        if problem is not None:
+            self._db = self._rebuild(problem)
+        else:
+            self._db = self._open(self.path)
+            self._guard(self._load)
+        self.max_count = self.count
+
+    def _load(self) -> None:
+        """Counters and totals from the file (kept sequence numbers never go back)."""
+        for device_id, nxt in self._db.execute("SELECT device_id, next FROM seqs"):
+            self._seqs[device_id] = max(nxt, self._seqs.get(device_id, nxt))
         row = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
         ).fetchone()
-        self.count: int = row[0]
-        self.bytes: int = row[1]
-        self.max_count = self.count
+        self.count = row[0]
+        self.bytes = row[1]
+
+    def _rebuild(self, problem: str) -> sqlite3.Connection:
+        """Move the damaged file aside, carry what reads into a fresh one; return it open."""
+        try:
+            aside = sqlite_salvage.move_aside(self.path)
+        except OSError as exc:
+            raise BufferOpenError(
+                self.path, f"it is damaged ({problem}) and cannot be moved aside: {exc}"
+            ) from exc
+        db = self._open(self.path)
+        try:
+            if aside.stat().st_size:
+                salvage = sqlite_salvage.salvage(aside, db)
+                summary = salvage.summary()
+            else:
+                summary = "nothing to recover"
+        except (OSError, sqlite3.Error) as exc:
+            # Nothing more can be had from it; the fresh buffer is still better than none.
+            summary = f"recovery failed: {exc}"
+        self._db = db
+        # A device's next number is above every number still buffered for it; a device whose
+        # counter was lost starts from the wall clock again, above all it used (see the top).
+        db.execute(
+            "UPDATE seqs SET next = MAX(next, (SELECT MAX(seq) + 1 FROM outbox "
+            "WHERE outbox.device_id = seqs.device_id)) "
+            "WHERE EXISTS (SELECT 1 FROM outbox WHERE outbox.device_id = seqs.device_id)"
+        )
+        self._load()
+        repair = Repair(datetime.now(UTC), problem[:200], aside, self.count, summary)
+        self.repairs.append(repair)
+        log.error(
+            "the buffer %s was damaged (%s): kept as %s; %s; %d messages carried over "
+            "(buffer repair %d since start)",
+            self.path,
+            repair.reason,
+            aside.name,
+            summary,
+            repair.recovered,
+            len(self.repairs),
+        )
+        return db
+
+    def _guard(self, op: Callable[[], T]) -> T:
+        """Run *op*; when it finds the file damaged, rebuild the buffer and run it once more."""
+        try:
+            return op()
+        except sqlite3.DatabaseError as exc:
+            if not sqlite_salvage.is_damage(exc):
+                raise
+            problem = str(exc)
+        self._db.close()
+        self._db = self._rebuild(problem)
+        return op()
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -187,7 +283,20 @@ class Buffer:
         rows = [(m.device_id, m.seq, m.topic, m.payload, int(m.is_event)) for m in messages]
         if not rows:
             return 0
+        return self._guard(lambda: self._add(rows, in_flight or set()))
+
+    def _add(self, rows: list[tuple[str, int, str, bytes, int]], in_flight: set[int]) -> int:
         devices = {r[0] for r in rows}
+        count, size = self.count, self.bytes
+        try:
+            return self._add_rows(rows, devices, in_flight)
+        except BaseException:
+            self.count, self.bytes = count, size  # rolled back
+            raise
+
+    def _add_rows(
+        self, rows: list[tuple[str, int, str, bytes, int]], devices: set[str], in_flight: set[int]
+    ) -> int:
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO outbox (device_id, seq, topic, payload, is_event) "
@@ -201,7 +310,7 @@ class Buffer:
             )
             self.count += len(rows)
             self.bytes += sum(len(r[3]) for r in rows)
-            dropped = self._enforce_bound(in_flight or set())
+            dropped = self._enforce_bound(in_flight)
         self.max_count = max(self.max_count, self.count)
         return dropped
 
@@ -238,18 +347,23 @@ class Buffer:
 
     def pending(self, after_id: int, limit: int) -> list[Entry]:
         """Entries written after *after_id*, oldest first."""
-        rows = self._db.execute(
-            "SELECT id, device_id, seq, topic, payload FROM outbox WHERE id > ? "
-            "ORDER BY id LIMIT ?",
-            (after_id, limit),
-        ).fetchall()
+        rows = self._guard(
+            lambda: self._db.execute(
+                "SELECT id, device_id, seq, topic, payload FROM outbox WHERE id > ? "
+                "ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        )
         return [Entry(*r) for r in rows]
 
     def remove(self, ids: Iterable[int]) -> None:
         """Delete acknowledged entries."""
         keys = [(i,) for i in ids]
-        if not keys:
-            return
+        if keys:
+            # A repair keeps the ids of the messages it carries over, so removal still finds them.
+            self._guard(lambda: self._remove(keys))
+
+    def _remove(self, keys: list[tuple[int]]) -> None:
         with self._transaction():
             sizes = 0
             removed = 0
@@ -265,7 +379,9 @@ class Buffer:
 
     def get(self, ids: Iterable[int]) -> list[Entry]:
         """The entries among *ids* still in the buffer, oldest first."""
-        wanted = list(ids)
+        return self._guard(lambda: self._get(list(ids)))
+
+    def _get(self, wanted: list[int]) -> list[Entry]:
         out: list[Entry] = []
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
@@ -281,6 +397,9 @@ class Buffer:
 
     def remove_through(self, device_id: str, seq: int) -> int:
         """Delete *device_id*'s entries up to *seq* (the gateway has them); how many."""
+        return self._guard(lambda: self._remove_through(device_id, seq))
+
+    def _remove_through(self, device_id: str, seq: int) -> int:
         with self._transaction():
             row = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox "
@@ -332,7 +451,9 @@ class Buffer:
         return dropped
 
     def dropped_total(self) -> int:
-        row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+        row = self._guard(
+            lambda: self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+        )
         return int(row[0]) if row else 0
 
     def _transaction(self) -> _Tx:
@@ -347,4 +468,8 @@ class _Tx:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:
+            # SQLite may have rolled back already (it does on some errors, damage among them).
+            self._db.execute("ROLLBACK")

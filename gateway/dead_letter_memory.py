@@ -27,36 +27,41 @@ def _digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload[:DEAD_LETTER_PAYLOAD_BYTES], digest_size=16).digest()
 
 
+def _key(topic: str) -> bytes:
+    # A digest, not the topic: 10,000 topics of 60 KB each would otherwise hold 600 MB.
+    return hashlib.blake2b(topic.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class DeadLetterMemory:
     """Last dead-lettered payload per topic, least recently used first. Not thread-safe."""
 
     def __init__(self, max_topics: int = MAX_TOPICS) -> None:
         self.max_topics = max_topics
-        self._last: OrderedDict[str, bytes] = OrderedDict()
+        self._last: OrderedDict[bytes, bytes] = OrderedDict()
 
     def seed(self, newest_first: Iterable[DeadLetter]) -> None:
         """Learn from stored dead letters (newest first), so that a restart remembers too."""
-        seeded: dict[str, bytes] = {}
+        seeded: dict[bytes, bytes] = {}
         for letter in newest_first:
             if len(seeded) >= self.max_topics:
                 break
-            seeded.setdefault(letter.topic, _digest(letter.payload))
-        for topic, digest in reversed(seeded.items()):  # the newest ends most recent
-            self._put(topic, digest)
+            seeded.setdefault(_key(letter.topic), _digest(letter.payload))
+        for key, digest in reversed(seeded.items()):  # the newest ends most recent
+            self._put(key, digest)
 
     def is_repeat(self, letter: DeadLetter, retained: bool) -> bool:
         """Whether *letter* is a retained redelivery of the last payload dead-lettered on its
         topic."""
-        return retained and self._last.get(letter.topic) == _digest(letter.payload)
+        return retained and self._last.get(_key(letter.topic)) == _digest(letter.payload)
 
     def remember(self, letters: Iterable[DeadLetter]) -> None:
         """Record dead letters once they are stored and published."""
         for letter in letters:
-            self._put(letter.topic, _digest(letter.payload))
+            self._put(_key(letter.topic), _digest(letter.payload))
 
-    def _put(self, topic: str, digest: bytes) -> None:
-        self._last[topic] = digest
-        self._last.move_to_end(topic)
+    def _put(self, key: bytes, digest: bytes) -> None:
+        self._last[key] = digest
+        self._last.move_to_end(key)
         while len(self._last) > self.max_topics:
             self._last.popitem(last=False)
 

@@ -31,11 +31,13 @@ from campusedge.topics import (
     short_topic,
 )
 from campusedge.units import METRICS, UnitError, normalize
+from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
+from gateway.store.commit_log import CommitLog
 from gateway.store_failure import DISK_FULL, failure_reason
 from gateway.watermarks import StoredWatermarks
 
@@ -98,14 +100,11 @@ class Inbound:
 
 @dataclass
 class CommittedBatch:
-    """What one commit made durable; handed to listeners (alerts, fitness, live views)."""
+    """What one commit made durable (the alert engine takes its entries in this form too)."""
 
     messages: list[StoredMessage] = field(default_factory=list)
     statuses: list[tuple[str, Status]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-
-
-Listener = Callable[[CommittedBatch], None]
 
 
 def to_stored(topic: DeviceTopic, msg: Any, received_at: datetime) -> StoredMessage:
@@ -231,11 +230,14 @@ class Ingest:
     """Subscribes with a persistent session at QoS 1 and writes through one writer thread.
 
     The MQTT client runs in a child process (`gateway.ingest_mqtt`) that hands over raw
-    messages in batches; validation, storage, accounting and listeners run here, in the
-    gateway's process. A message is acknowledged (PUBACK) only after the batch holding it is
-    committed, so a crash before the commit makes the broker redeliver it, and the store's
-    idempotency on (device_id, seq) absorbs a redelivery after the commit. If the child dies
-    it is started again; acks for its messages are dropped, and the broker redelivers them.
+    messages in batches; validation, binding, storage and accounting run here, in the
+    gateway's process: validate → bind → store → log → ack. A message is acknowledged
+    (PUBACK) only after the batch holding it is in the store and in the commit log, so a
+    crash before makes the broker redeliver it, and the idempotency of both on (school,
+    device_id, seq) absorbs a redelivery after. What follows a reading (alerts, fitness
+    results, live lessons, the device registry) is done by consumers reading the commit log;
+    ingest only wakes them (`on_commit`). If the child dies it is started again; acks for its
+    messages are dropped, and the broker redelivers them.
     """
 
     def __init__(
@@ -244,6 +246,8 @@ class Ingest:
         store: Store,
         devices: Devices,
         metrics: GatewayMetrics,
+        binder: Binder,
+        commit_log: CommitLog,
         settings: IngestSettings | None = None,
         watermarks: StoredWatermarks | None = None,
     ) -> None:
@@ -253,7 +257,11 @@ class Ingest:
         self.store = store
         self.devices = devices
         self.metrics = metrics
-        self.listeners: list[Listener] = []
+        self.binder = binder
+        self.commit_log = commit_log
+        # Called after each acknowledged commit (the consumers' wake-up); nothing else runs
+        # on the writer thread after a commit.
+        self.on_commit: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._side: MqttSideProcess | None = None
@@ -507,11 +515,11 @@ class Ingest:
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
         self._publish_watermarks(side, committed.messages)
-        for listener in self.listeners:
+        for wake in self.on_commit:
             try:
-                listener(committed)
-            except Exception:  # a listener's bug must not stop ingest
-                log.exception("listener %r failed on a committed batch", listener)
+                wake()
+            except Exception:  # waking is best effort: consumers also look every second
+                log.exception("waking %r after a commit failed", wake)
 
     def _store_writes_again(self) -> None:
         if self.store_failing_since is not None:
@@ -559,19 +567,19 @@ class Ingest:
             else:
                 out.statuses.append(result)
         started = time.perf_counter()
+        out.messages = self.binder.bind_messages(out.messages)
         written = self.store.write(out.messages) if out.messages else None
         if out.dead_letters:
             self.store.write_dead_letters(out.dead_letters)
         out.statuses = self._fresh(out.statuses)
+        # Every message of the batch, duplicates of the store included: the log keeps each
+        # key once, and takes here what a crash kept out of it after the store had it.
+        self.commit_log.append(out.messages, out.statuses, out.dead_letters)
         seen: dict[tuple[str, str, str], tuple[datetime, int]] = {}
         for m in out.messages:
             key = (m.school, m.device_id, m.kind.value)
             last, count = seen.get(key, (m.received_at, 0))
             seen[key] = (max(last, m.received_at), count + 1)
-        self.devices.apply(
-            [(school, status, datetime.now(UTC)) for school, status in out.statuses],
-            [(school, dev, kind, at, n) for (school, dev, kind), (at, n) in seen.items()],
-        )
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(batch))
         self.last_commit = time.monotonic()
@@ -671,6 +679,11 @@ class Ingest:
             m.dead_letters.labels(reason=letter.reason).inc()
             label = device if device is not None and device in known else UNKNOWN_DEVICE
             m.device_dead_letters.labels(device_id=label).inc()
-        for (_, device_id, kind), (at, count) in seen.items():
-            m.device_last_seen.labels(device_id=device_id, kind=kind).set(at.timestamp())
-            m.device_messages.labels(device_id=device_id, kind=kind).inc(count)
+        # Per-device series only for enrolled devices (they have sent a status): valid
+        # messages on made-up device ids must not each create series either.
+        try:
+            enrolled = self.devices.enrolled_pairs((s, d) for s, d, _ in seen)
+        except Exception:
+            log.exception("could not look up the enrolled devices")
+            enrolled = set()
+        m.count_devices(seen, enrolled)

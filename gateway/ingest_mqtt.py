@@ -22,7 +22,6 @@ making progress.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing as mp
 import os
@@ -39,6 +38,7 @@ from typing import Any, Literal, Protocol
 import paho.mqtt.client as mqtt
 
 from campusedge.mqtt_client import connect_properties, make_client
+from campusedge.processes import die_with_parent
 from campusedge.settings import MqttSettings
 from campusedge.topics import device_subscriptions, short_topic
 
@@ -166,6 +166,8 @@ class MqttSide:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self._subscribing: tuple[int, int, bool] | None = None  # (mid, gen, session present)
         self._sender = threading.Thread(
             target=self._send_loop, name="mqtt-side-sender", daemon=True
         )
@@ -207,8 +209,24 @@ class MqttSide:
             gen = self.gen
         if batch is not None:
             self._put(batch)
-        client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
-        self._put(Connected(gen, bool(flags.session_present)))
+        # Connected is said once the broker has taken the subscriptions (SUBACK), not on
+        # CONNACK: a message published in between would reach no subscription of a new session.
+        _, mid = client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
+        if mid is None:  # not sent (the connection already lost): the next connect says it
+            return
+        with self._lock:
+            self._subscribing = (mid, gen, bool(flags.session_present))
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        with self._lock:
+            waiting, self._subscribing = self._subscribing, None
+        if waiting is None or waiting[0] != mid:
+            return
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error("the broker refused a subscription: %s (check the ACL)", reasons)
+        self._put(Connected(waiting[1], waiting[2]))
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
@@ -293,24 +311,17 @@ class MqttSide:
             self.flush_if_due()
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (a kill -9 leaves no orphan)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the closed pipe still ends this process
-        pass
-
-
 def run_mqtt_side(
     conn: Connection,
     mqtt_settings: MqttSettings,
     options: dict[str, Any],
     marks: Any,
     log_level: int,
+    parent_pid: int,
 ) -> None:
     """Entry point of the child process."""
-    _die_with_parent()
+    # Killed with the gateway (a kill -9 of it leaves no orphan acking nothing for ever).
+    die_with_parent(signal.SIGKILL, parent_pid)
     # Ctrl-C and a terminal's hang-up reach the whole process group; the parent decides when
     # this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -364,6 +375,7 @@ class MqttSideProcess:
                 options,
                 self.marks,
                 logging.getLogger().getEffectiveLevel(),
+                os.getpid(),
             ),
             daemon=True,
         )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from datetime import datetime
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# The device label of devices that are not enrolled: in brackets, which no device id may
+# contain, so it never merges with a real device's series.
+UNKNOWN_DEVICE = "(unknown)"
 
 
 class GatewayMetrics:
@@ -78,3 +85,27 @@ class GatewayMetrics:
         self.store_errors = Counter(
             "campusedge_store_errors", "Failed batch commits (retried)", registry=r
         )
+
+    def count_devices(
+        self,
+        seen: Mapping[tuple[str, str, str], tuple[datetime, int]],
+        enrolled: Collection[tuple[str, str]],
+    ) -> None:
+        """Per-device last-seen time and message count of a committed batch; *seen* maps
+        (school, device id, kind) to (last received, messages).
+
+        Only enrolled devices (school, device id) get series of their own: a device id is
+        whatever a publisher puts in the topic, and /metrics must not grow three series per
+        invented id. The others are counted together under UNKNOWN_DEVICE, per kind.
+        """
+        unknown: dict[str, tuple[float, int]] = {}
+        for (school, device_id, kind), (at, count) in seen.items():
+            if (school, device_id) in enrolled:
+                self.device_last_seen.labels(device_id=device_id, kind=kind).set(at.timestamp())
+                self.device_messages.labels(device_id=device_id, kind=kind).inc(count)
+            else:
+                last, total = unknown.get(kind, (0.0, 0))
+                unknown[kind] = (max(last, at.timestamp()), total + count)
+        for kind, (last, total) in unknown.items():
+            self.device_last_seen.labels(device_id=UNKNOWN_DEVICE, kind=kind).set(last)
+            self.device_messages.labels(device_id=UNKNOWN_DEVICE, kind=kind).inc(total)

@@ -52,6 +52,9 @@ CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
 
 # An id a device sends for a student: a gate's card (C-…) or face template (F-…), a
 # screener's class-list id (S-…), or another system's card number.
+# Rows per statement where a statement names each row (`IN (...)`): well under SQLite's limit
+# of 32,766 variables.
+SQL_SLICE = 10_000
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
@@ -462,11 +465,13 @@ class Roster:
                 "VALUES (?,?,?,?,?)",
                 (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)),
             )
-            for device_id, student_id in assignments.items():
-                conn.execute(
-                    "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
-                    (lesson.id, device_id, student_id),
-                )
+            conn.executemany(
+                "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
+                [
+                    (lesson.id, device_id, student_id)
+                    for device_id, student_id in assignments.items()
+                ],
+            )
         return lesson
 
     @staticmethod
@@ -479,29 +484,35 @@ class Roster:
         kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
         bands), but two open lessons of one kind are one forgotten to be ended.
         """
-        if not assignments:
-            return
-        marks = ",".join("?" * len(assignments))
-        held = conn.execute(
-            "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
-            f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
-            f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?)) "
-            "ORDER BY a.device_id",
-            (*assignments, *assignments.values(), kind.value),
-        ).fetchall()
+        items = list(assignments.items())
+        held: set[tuple[str, str, str, str]] = set()
+        # In slices: SQLite allows 32,766 variables a statement, and a statement holds two per
+        # assignment.
+        for start in range(0, len(items), SQL_SLICE):
+            part = items[start : start + SQL_SLICE]
+            marks = ",".join("?" * len(part))
+            held.update(
+                tuple(row)
+                for row in conn.execute(
+                    "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
+                    f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
+                    f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?))",
+                    (*(d for d, _ in part), *(s for _, s in part), kind.value),
+                )
+            )
         problems = []
-        for row in held:
-            if row["device_id"] in assignments:
+        for device_id, student_id, lesson_id, class_id in sorted(held):
+            if device_id in assignments:
                 problems.append(
-                    f"device {row['device_id']!r} is assigned to student "
-                    f"{row['student_id']!r} in running lesson {row['id']!r} "
-                    f"(class {row['class_id']!r})"
+                    f"device {device_id!r} is assigned to student "
+                    f"{student_id!r} in running lesson {lesson_id!r} "
+                    f"(class {class_id!r})"
                 )
             else:
                 problems.append(
-                    f"student {row['student_id']!r} wears device "
-                    f"{row['device_id']!r} in running {kind.value} {row['id']!r} "
-                    f"(class {row['class_id']!r})"
+                    f"student {student_id!r} wears device "
+                    f"{device_id!r} in running {kind.value} {lesson_id!r} "
+                    f"(class {class_id!r})"
                 )
         if problems:
             raise DeviceBusy(
@@ -545,29 +556,30 @@ class Roster:
             )
         }
 
-    def bind(self, device_id: str, at: datetime) -> Binding | None:
-        """The student wearing *device_id* at time *at*, from the lesson open at that time."""
-        rows = self.db.query(
-            "SELECT a.student_id, a.lesson_id FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE a.device_id=? AND l.started_at <= ? "
-            "AND (l.ended_at IS NULL OR l.ended_at >= ?) ORDER BY l.started_at DESC LIMIT 1",
-            (device_id, _iso(at), _iso(at)),
-        )
-        return Binding(rows[0]["student_id"], rows[0]["lesson_id"]) if rows else None
+    def assignments_open_since(self, at: datetime) -> list[tuple[str, str, Binding, Lesson]]:
+        """(device id, school, binding, lesson) for every lesson not ended before *at*, in one
+        query; `gateway.binding` decides which of them binds a message."""
+        return self._assignments("WHERE l.ended_at IS NULL OR l.ended_at >= ?", (_iso(at),))
 
-    def assignments_open_since(self, at: datetime) -> list[tuple[str, Binding, Lesson]]:
-        """(device id, binding, lesson) for every lesson not ended before *at*, in one query,
-        for callers that bind many messages at once (`bind` does one query per message)."""
+    def assignments_of_device(self, device_id: str) -> list[tuple[str, str, Binding, Lesson]]:
+        """(device id, school, binding, lesson) for every lesson that ever assigned *device_id*."""
+        return self._assignments("WHERE a.device_id = ?", (device_id,))
+
+    def _assignments(
+        self, where: str, params: tuple[object, ...]
+    ) -> list[tuple[str, str, Binding, Lesson]]:
         rows = self.db.query(
-            "SELECT a.device_id, a.student_id, l.* FROM assignments a JOIN lessons l "
-            "ON l.id = a.lesson_id WHERE l.ended_at IS NULL OR l.ended_at >= ?",
-            (_iso(at),),
+            "SELECT a.device_id, a.student_id, c.school AS class_school, l.* FROM assignments a "
+            "JOIN lessons l ON l.id = a.lesson_id JOIN classes c ON c.id = l.class_id " + where,
+            params,
         )
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
         for r in rows:
             lesson = lessons.get(r["id"]) or lessons.setdefault(r["id"], self._lesson(r))
-            out.append((r["device_id"], Binding(r["student_id"], r["id"]), lesson))
+            out.append(
+                (r["device_id"], r["class_school"], Binding(r["student_id"], r["id"]), lesson)
+            )
         return out
 
     @staticmethod

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campusedge.settings import MqttSettings
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
+from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.audit import AuditLog
 from gateway.auth import Users
+from gateway.binding import Binder
+from gateway.consumers.alerts import AlertConsumer
+from gateway.consumers.devices import DeviceRegistryConsumer
+from gateway.consumers.fitness import FitnessConsumer
+from gateway.consumers.live_lessons import LiveLessonsConsumer
+from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
-from gateway.fitness.listener import FitnessListener
 from gateway.fitness.results import FitnessResults
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
+from gateway.retention import RetentionSettings, RetentionSweep
 from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError
 from gateway.store.base import Store, StoreError, StoreUnavailable
+from gateway.store.commit_log import CommitLog
 from gateway.store.factory import open_store
 from gateway.store_failure import disk_trouble
 from gateway.watermarks import StoredWatermarks
@@ -52,9 +60,26 @@ class GatewaySettings(BaseSettings):
         default="sqlite:///var/campusedge/readings.db",
         description="sqlite:///path or influx://user:pass@host:port/db",
     )
+    store_password: SecretStr | None = Field(
+        default=None,
+        description="the store's password (with a user in store_url) or token (without), "
+        "kept out of the URL and so out of the process list",
+    )
     state_db: Path = Path("var/campusedge/state.db")
+    commit_log: Path | None = Field(
+        default=None,
+        description="the commit log consumers read (SQLite file); default beside the state "
+        "database, named after it (state.db: state.commits.db), since consumer cursors in one "
+        "state database belong to one log",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
+    api_max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        description="larger request bodies are refused with 413 before they are read; "
+        "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
+    )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
@@ -70,6 +95,7 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class Gateway:
@@ -96,6 +122,8 @@ class Gateway:
             # What was opened before the failure is closed, so that a caller may retry.
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
+            if getattr(self, "commit_log", None) is not None:
+                self.commit_log.close()
             self.db.close()
             transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
             raise GatewayStartError(str(exc), transient=transient) from None
@@ -106,11 +134,30 @@ class Gateway:
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
-        self.store = store or open_store(settings.store_url)
+        password = settings.store_password
+        self.store = store or open_store(
+            settings.store_url, password.get_secret_value() if password else None
+        )
+        self.commit_log = CommitLog(
+            settings.commit_log
+            or settings.state_db.with_name(settings.state_db.stem + ".commits.db"),
+            synchronous=getattr(self.store, "synchronous", "full"),
+        )
+        self.binder = Binder(self.roster)
         self.watermarks = StoredWatermarks(self.db)
         self.ingest = Ingest(
-            mqtt, self.store, self.devices, self.metrics, settings.ingest, self.watermarks
+            mqtt,
+            self.store,
+            self.devices,
+            self.metrics,
+            self.binder,
+            self.commit_log,
+            settings.ingest,
+            self.watermarks,
         )
+        self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
+        self.ingest.on_commit.append(self.consumers.wake)
+        self.consumers.add(DeviceRegistryConsumer(self.devices))
         self.alerts: AlertService | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
@@ -123,41 +170,51 @@ class Gateway:
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
             )
-            self.ingest.listeners.append(self.alerts.engine.on_batch)
+            self.consumers.add(AlertConsumer(self.alerts.engine))
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
-        self.ingest.listeners.append(
-            FitnessListener(
-                self.roster, self.fitness_results, self.live_lessons, self.metrics.registry
-            )
+        self.consumers.add(
+            FitnessConsumer(self.roster, self.fitness_results, self.metrics.registry)
+        )
+        self.consumers.add(LiveLessonsConsumer(self.live_lessons))
+        self.retention = RetentionSweep(
+            settings.retention,
+            self.store,
+            self.alerts.delivery_log if self.alerts is not None else None,
+            self.alerts.webhooks.outbox if self.alerts is not None else None,
+            self.metrics.registry,
         )
 
     def start(self) -> None:
         if self.alerts is not None:
             self._resume_heart_rate_windows()
             self.alerts.start()
+        self.consumers.start()
         self.ingest.start()
+        self.retention.start()
 
     def _resume_heart_rate_windows(self) -> None:
-        """Before ingest starts: give the alert engine the heart rates it saw before a restart."""
+        """Before the consumers start: give the alert engine the heart rates it handled before
+        a restart (up to its cursor; what lies after it, the consumer handles next)."""
         assert self.alerts is not None
         engine = self.alerts.engine
-        since = engine.clock.now() - timedelta(seconds=engine.heart_rate_memory_s())
+        since = datetime.now(UTC) - timedelta(seconds=engine.heart_rate_memory_s() + 60)
         try:
-            # Newest first: if a very large school hits the limit, the oldest are the ones cut.
-            rows = self.store.readings(
-                metric="heart_rate", since=since, limit=200_000, newest_first=True
-            )
-        except Exception:  # a store that cannot answer now must not stop the gateway starting
+            handled = self.consumers.runners[AlertConsumer.name].position
+            messages = self.commit_log.messages_between(since, handled, metric="heart_rate")
+        except Exception:  # a log that cannot answer now must not stop the gateway starting
             log.exception("could not read recent heart rates; sustained windows start empty")
             return
-        replayed = engine.resume_heart_rate(rows)
+        replayed = engine.resume_heart_rate(messages)
         if replayed:
-            log.info("heart-rate alerts resumed from %d stored readings", replayed)
+            log.info("heart-rate alerts resumed from %d committed readings", replayed)
 
     def stop(self) -> None:
+        self.retention.stop()
         self.ingest.stop()
+        self.consumers.stop()
         if self.alerts is not None:
             self.alerts.stop()
         self.store.close()
+        self.commit_log.close()
         self.db.close()

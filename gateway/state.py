@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+SQLITE_MAX_VARIABLES = 32_766
+
 
 class StateDBError(RuntimeError):
     """The state database cannot be opened; the message names the file."""
@@ -38,6 +40,9 @@ class StateDB:
                 self.path, timeout=30, isolation_level=None, check_same_thread=True
             )
             conn.row_factory = sqlite3.Row
+            # SQLite's own default (Debian builds allow 250,000): a statement too large for
+            # some builds fails here too, not only on the machine it is deployed to.
+            conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, SQLITE_MAX_VARIABLES)
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
@@ -45,15 +50,38 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; writers are serialised so that SQLite never returns BUSY."""
+        """A write transaction; writers are serialised so that SQLite never returns BUSY.
+
+        Nested in another transaction of the same thread it is a savepoint of that one: a
+        consumer holds one transaction around a batch (its cursor and every effect), and the
+        modules it calls open their own as they do anywhere else.
+        """
         conn = self.connection()
+        depth: int = getattr(self._local, "depth", 0)
+        if depth:
+            name = f"nested_{depth}"
+            conn.execute(f"SAVEPOINT {name}")
+            self._local.depth = depth + 1
+            try:
+                yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            finally:
+                self._local.depth = depth
+            conn.execute(f"RELEASE {name}")
+            return
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
             try:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.depth = 0
             conn.execute("COMMIT")
 
     def ensure(self, schema_sql: str) -> None:

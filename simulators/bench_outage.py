@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import shlex
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from campusedge.broker import MosquittoProcess
+from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
 from simulators.faults import Faults
 from simulators.scenario import EdgeProcess
@@ -186,9 +186,17 @@ def run(args: argparse.Namespace) -> int:
     gw_log = open(workdir / "gateway.log", "wb")  # noqa: SIM115 - lives with the child
     # The password travels in the environment: on argv a leading "-" (token_urlsafe makes
     # one in 1 of 64 runs) reads as an option, and argv is visible to other users.
-    gateway = subprocess.Popen(
-        cmd, stdout=gw_log, stderr=gw_log, env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": password}
-    )
+    try:
+        gateway = subprocess.Popen(
+            cmd,
+            stdout=gw_log,
+            stderr=gw_log,
+            env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": password},
+            **child_options(),
+        )
+    except BaseException:
+        broker.stop()
+        raise
     lesson = Lesson.build(args.students, args.minutes, Faults(), args.seed)
     lesson.write_box(workdir / "box.yaml", SCHOOL, "bench-box", workdir / "buffer.db")
     edge = EdgeProcess(workdir / "box.yaml", mqtt, workdir / "edge-stats.json")
@@ -235,11 +243,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if edge.proc is not None and edge.proc.poll() is None:
             edge.proc.kill()
-        gateway.send_signal(signal.SIGTERM)
-        try:
-            gateway.wait(20)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
+        stop_group(gateway, 20)  # the gateway and its MQTT process
         broker.stop()
         lesson.close()
     facts = analyse(db, marks["stop_epoch"], marks["start_epoch"])

@@ -39,6 +39,7 @@ from pydantic import SecretStr
 
 from campusedge.broker import MosquittoProcess, free_port
 from campusedge.mqtt_client import make_client
+from campusedge.processes import Shutdown, child_options
 from campusedge.settings import MqttSettings
 from simulators.faults import Faults
 from simulators.scenario import EdgeProcess, Scenario
@@ -124,7 +125,7 @@ class GatewayRunner:
             self.mqtt.username or "",
         ]
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=self.log, env=env, start_new_session=True
+            cmd, stdout=self.log, stderr=self.log, env=env, **child_options()
         )
 
     def kill(self) -> None:
@@ -231,7 +232,9 @@ def run(args: argparse.Namespace) -> int:
     edges: list[EdgeProcess] = []
 
     def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # the finally below ends everything this command started
+        # The finally below ends everything this command started; exit 128 + the signal,
+        # without a traceback.
+        raise Shutdown(128 + signum)
 
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from campusedge.processes import child_options
 from campusedge.settings import MqttSettings
 from simulators.broker_check import broker_problem
 from simulators.cli_help import DefaultsHelpFormatter
@@ -41,6 +42,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=1.0, help="scenario seconds per wall second (1: real time)"
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the scenario")
+    parser.add_argument(
+        "--delete-on",
+        choices=("gateway", "broker"),
+        default="gateway",
+        help="when the edge agent deletes a sent message: once the gateway's stored watermark "
+        "covers it, or on the broker's PUBACK (a broker with no campusedge gateway behind it)",
+    )
     parser.add_argument(
         "--drop-link",
         type=float,
@@ -173,8 +181,9 @@ class EdgeProcess:
         self.log_path = self.stats_path.with_suffix(".log")
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the child
         # Its own session: a Ctrl-C in the terminal reaches the scenario only, which then
-        # stops the agent itself (a drain first, cut short when it is in a hurry).
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
+        # stops the agent itself (a drain first, cut short when it is in a hurry); SIGTERM
+        # reaches it should the scenario die without doing so.
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, **child_options())
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -268,7 +277,14 @@ class Scenario(ABC):
             elif not up and srv.link_up:
                 srv.drop()
 
-    def write_box(self, path: Path, school: str, edge_id: str, buffer_path: Path) -> None:
+    def write_box(
+        self,
+        path: Path,
+        school: str,
+        edge_id: str,
+        buffer_path: Path,
+        delete_on: str = "gateway",
+    ) -> None:
         path.write_text(
             yaml.safe_dump(
                 {
@@ -278,6 +294,7 @@ class Scenario(ABC):
                     "config_version": f"{self.name}-sim",
                     "buffer": {"path": str(buffer_path)},
                     "status_interval_s": 10,
+                    "delete_on": delete_on,
                     "devices": self.devices,
                 }
             )
@@ -364,7 +381,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
 
     Exits 0 when the agent delivered everything, 2 when the broker cannot be reached or
     refuses the login (checked before the scenario starts), 1 when the agent failed or left
-    messages unsent, 130 when interrupted (SIGINT/SIGTERM: the scenario stops at once and the
+    messages unsent, 130 when interrupted (SIGINT/SIGTERM/SIGHUP: the scenario stops at once and the
     agent gets a few seconds to send what it holds). A temporary folder is removed after a run
     that left nothing unsent, else it is kept, and named, with the messages in its buffer.db.
     """
@@ -376,7 +393,10 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         interrupted.set()
         halt.set()
 
-    old_handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old_handlers = {
+        sig: signal.signal(sig, _interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     temp = args.workdir is None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"campusedge-{scenario.name}-"))
     disposable = False  # whether the folder holds nothing worth keeping at the end
@@ -385,7 +405,9 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         box_path = workdir / "box.yaml"
         edge_id = args.edge_id or f"{scenario.name}-box"
-        scenario.write_box(box_path, args.school, edge_id, workdir / "buffer.db")
+        scenario.write_box(
+            box_path, args.school, edge_id, workdir / "buffer.db", delete_on=args.delete_on
+        )
         if args.no_edge:
             print(f"devices ready; run: campusedge edge run --config {box_path}", flush=True)
         else:

@@ -33,7 +33,11 @@ def missing(what: str) -> None:
 def start_mosquitto(data_dir: Path) -> MosquittoProcess:
     if find_mosquitto() is None:
         missing("mosquitto")
-    broker = MosquittoProcess(data_dir=data_dir, users={MQTT_USER: MQTT_PASSWORD})
+    # Without the broker's payload limit, so that the gateway's own check (for brokers not
+    # configured by us) stays reachable; tests/campusedge/test_broker.py checks the limit.
+    broker = MosquittoProcess(
+        data_dir=data_dir, users={MQTT_USER: MQTT_PASSWORD}, message_size_limit=0
+    )
     broker.start()
     return broker
 

@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
             agent.abort_drain.set()
         agent.stop_event.set()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop)
     stats = agent.run(duration_s=args.duration, drain_s=args.drain)
     if args.stats_out:
         args.stats_out.write_text(json.dumps(stats.__dict__) + "\n")

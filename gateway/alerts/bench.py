@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
+from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
 from gateway.alerts.delivery.receiver import WebhookReceiver
 from gateway.auth import Role, Users
@@ -288,6 +289,7 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                 USER,
             ],
             env=env,
+            **child_options(),
         )
         base = f"http://127.0.0.1:{api_port}"
         _wait_healthy(f"{base}/healthz", proc)
@@ -356,12 +358,7 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
             listener.loop_stop()
             listener.disconnect()
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_group(proc)  # the gateway and its MQTT process
         receiver.stop()
         broker.stop()
 

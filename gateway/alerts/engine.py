@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from campusedge.contract import TimeQuality
+from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
@@ -26,7 +27,7 @@ from gateway.devices import Devices
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
 from gateway.state import StateDB
-from gateway.store.base import ReadingRow, StoredMessage
+from gateway.store.base import StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,10 @@ DEVICE_READING_FOLD = timedelta(seconds=60)
 
 
 class AlertEngine:
-    """Plugs into ingest as a listener (`on_batch`) and runs a tick thread for timed rules.
+    """Takes committed messages and statuses (`on_batch`, from the alert consumer, which
+    reads the commit log) and runs a tick thread for timed rules.
 
-    Work on the ingest writer thread stays small: SQLite writes in the state database and
+    Work on the consumer's thread stays small: SQLite writes in the state database and
     hand-offs to channels, whose slow parts (HTTP) run on their own threads.
     """
 
@@ -101,7 +103,12 @@ class AlertEngine:
             "errors": 0,
         }
 
-    # --- ingest listener ------------------------------------------------------------------
+    @property
+    def lock(self) -> threading.RLock:
+        """Taken before any state transaction of the engine's (consumer, tick, people)."""
+        return self._lock
+
+    # --- committed messages ---------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:
         with self._lock:
             self.stats["batches"] += 1
@@ -135,8 +142,18 @@ class AlertEngine:
             self._clear(clears)
             self.process(candidates)
 
-    def resume_heart_rate(self, rows: Iterable[ReadingRow]) -> int:
-        """After a restart: run the last minutes' stored heart rates through the watch again.
+    @staticmethod
+    def concerns(msg: StoredMessage) -> bool:
+        """Whether any rule of `on_batch` can act on *msg*: a gate pass, a screening, a bound
+        band's heart rate, a device's battery or clock (the others cost the consumer nothing)."""
+        if msg.kind is DeviceKind.TEMP_GATE or msg.event_type == vision.SCREENING:
+            return True
+        if msg.kind is DeviceKind.HR_BAND and msg.student_id is not None:
+            return True
+        return any(metric in device_rules.DEVICE_METRICS for metric, _, _ in msg.readings)
+
+    def resume_heart_rate(self, messages: Iterable[StoredMessage]) -> int:
+        """After a restart: run the last minutes' handled heart rates through the watch again.
 
         A "sustained" window that began before the stop then goes on where it was instead of
         starting from zero (the broker's persistent session delivers what came during the
@@ -146,20 +163,11 @@ class AlertEngine:
         replayed = 0
         with self._lock:
             candidates: list[Candidate] = []
-            for row in sorted(rows, key=lambda r: (r.ts, r.device_id, r.seq)):
-                if row.metric != "heart_rate" or row.kind != DeviceKind.HR_BAND.value:
+            for stored in sorted(messages, key=lambda m: (m.ts, m.device_id, m.seq)):
+                if stored.kind is not DeviceKind.HR_BAND:
                     continue
-                msg = StoredMessage(
-                    school=row.school,
-                    kind=DeviceKind.HR_BAND,
-                    device_id=row.device_id,
-                    seq=row.seq,
-                    ts=row.ts,
-                    time_quality=TimeQuality(row.time_quality),
-                    received_at=self.heart_rate.watching_since,
-                    readings=((row.metric, row.value, row.unit),),
-                )
-                cfg = self.configs.for_school(row.school).heart_rate
+                msg = dataclasses.replace(stored, received_at=self.heart_rate.watching_since)
+                cfg = self.configs.for_school(stored.school).heart_rate
                 candidates.extend(self.heart_rate.on_message(msg, cfg, self.lookup))
                 replayed += 1
             # Only an episode the stop cut short, before its alert was raised, opens one now:
@@ -206,7 +214,7 @@ class AlertEngine:
                 "vision screening %s/%d: subject %s is not on the roster",
                 msg.device_id,
                 msg.seq,
-                subject,
+                excerpt(subject),
             )
             return None
         cfg = self.configs.for_school(msg.school).vision
@@ -407,13 +415,13 @@ class AlertEngine:
             # A band whose last status says its box stopped cleanly is silent on purpose (a
             # restart, the end of a session): not a lost signal to page the teacher about.
             assigned = self.roster.assignments(lesson.id)
-            kinds = self.devices.kinds(assigned)
+            kinds = self.devices.kinds(assigned, school)
             bands = {
                 d: s
                 for d, s in assigned.items()
                 if kinds.get(d, DeviceKind.HR_BAND.value) == DeviceKind.HR_BAND.value
             }
-            paused |= self.devices.stopped_cleanly(bands)
+            paused |= self.devices.stopped_cleanly(bands, school)
             out.append((school, lesson, bands, self.configs.for_school(school).heart_rate))
         return out, paused
 

@@ -1,14 +1,13 @@
-"""Cached roster look-ups for the rules: they run on the ingest writer thread and must be fast."""
+"""Cached roster look-ups for the rules: students, cards and lessons for every message."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Generic, TypeVar
 
-from gateway.roster import Binding, Lesson, Roster, Student
+from gateway.roster import Lesson, Roster, Student
 
 T = TypeVar("T")
 
@@ -38,20 +37,19 @@ class _TtlCache(Generic[T]):
 
 
 class RosterLookup:
-    """Students, cards, bindings and lessons, cached for a few seconds.
+    """Students, cards and lessons, cached for a few seconds.
 
-    A binding is cached for two seconds: a band handed out when a lesson starts is recognised
-    within that time, while 1,000 readings a second cost one query per band every two seconds.
+    Which student wears a device is no look-up here: ingest binds every message at its own
+    time (`gateway.binding`), and the rules read it from the stored message.
     """
 
     def __init__(
-        self, roster: Roster, binding_ttl_s: float = 2.0, roster_ttl_s: float = 30.0
+        self, roster: Roster, lesson_ttl_s: float = 2.0, roster_ttl_s: float = 30.0
     ) -> None:
         self.roster = roster
-        self._bindings: _TtlCache[Binding | None] = _TtlCache(binding_ttl_s)
         self._students: _TtlCache[Student | None] = _TtlCache(roster_ttl_s)
         self._cards: _TtlCache[str | None] = _TtlCache(roster_ttl_s)
-        self._lessons: _TtlCache[Lesson | None] = _TtlCache(binding_ttl_s)
+        self._lessons: _TtlCache[Lesson | None] = _TtlCache(lesson_ttl_s)
         self._schools: _TtlCache[str | None] = _TtlCache(roster_ttl_s)
 
     def student(self, student_id: str) -> Student | None:
@@ -60,9 +58,6 @@ class RosterLookup:
     def student_for_card(self, card_id: str) -> Student | None:
         student_id = self._cards.get(card_id, lambda: self.roster.student_for_card(card_id))
         return self.student(student_id) if student_id else None
-
-    def bind(self, device_id: str, at: datetime) -> Binding | None:
-        return self._bindings.get(device_id, lambda: self.roster.bind(device_id, at))
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         return self._lessons.get(lesson_id, lambda: self.roster.lesson(lesson_id))
@@ -75,5 +70,5 @@ class RosterLookup:
         return self._schools.get(class_id, load)
 
     def invalidate(self) -> None:
-        for cache in (self._bindings, self._students, self._cards, self._lessons):
+        for cache in (self._students, self._cards, self._lessons):
             cache.clear()

@@ -35,5 +35,11 @@ class AlertMetrics:
             "campusedge_alert_sse_clients", "Dashboards connected to the alert stream", registry=r
         )
 
+        self.sse_cut = Counter(
+            "campusedge_alert_sse_clients_cut",
+            "Alert streams cut off because their client fell too far behind (not reading)",
+            registry=r,
+        )
+
     def watch_sse(self, count: Callable[[], int]) -> None:
         self.sse_clients.set_function(count)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from gateway.alerts.clock import Clock
@@ -54,6 +56,9 @@ class Notifier:
         # found again at every tick) until its group goes out, and must be held only once.
         self._held_ids: set[int] = set()
         self._lock = threading.Lock()
+        # While a consumer's transaction is open: sends to channels that keep nothing in the
+        # state database, held until it commits (see `after_commit`).
+        self._deferred: list[tuple[Channel, Notification]] | None = None
 
     def opened(self, alerts: list[Alert]) -> None:
         self._group(NotificationKind.OPENED, alerts)
@@ -147,11 +152,40 @@ class Notifier:
                 {"notification_id": n.id, "alerts": len(alerts)},
             )
         for channel in self.channels:
-            try:
-                channel.send(n)
-            except Exception:  # one broken channel must not keep the others from their alerts
-                log.exception("channel %r failed to take notification %s", channel, n.id)
+            if self._deferred is not None and not getattr(channel, "transactional", False):
+                self._deferred.append((channel, n))
+            else:
+                self._deliver(channel, n)
         return n
+
+    @staticmethod
+    def _deliver(channel: Channel, n: Notification) -> None:
+        try:
+            channel.send(n)
+        except Exception:  # one broken channel must not keep the others from their alerts
+            log.exception("channel %r failed to take notification %s", channel, n.id)
+
+    @contextmanager
+    def after_commit(self) -> Iterator[None]:
+        """Hold sends to channels outside the state database until the block ends cleanly.
+
+        The alert consumer wraps its step in this, outside its state transaction: an alert
+        it raises is sent on MQTT and SSE only once raised for good, never for a step that
+        a crash or an error rolls back (and that raises it again later), and no channel's
+        own writes (its delivery log) wait on a transaction held by the step that sends.
+        A channel marked `transactional` (the webhook outbox, a row in the state database)
+        is written inside the transaction, and commits or rolls back with the alert. Every
+        caller holds the engine's lock, so one step defers at a time.
+        """
+        self._deferred = []
+        try:
+            yield
+        except BaseException:
+            self._deferred = None
+            raise
+        pending, self._deferred = self._deferred, None
+        for channel, n in pending:
+            self._deliver(channel, n)
 
     def close(self) -> None:
         for channel in self.channels:

@@ -47,7 +47,7 @@ class AlertService:
         # Configs are validated here, before any connection is made.
         self.configs = configs or AlertConfigs(config_dir, warning_levels_file)
         self.metrics = AlertMetrics(registry)
-        self.hub = SseHub()
+        self.hub = SseHub(on_cut=self.metrics.sse_cut.inc)
         self.metrics.watch_sse(lambda: self.hub.subscribers)
         self.delivery_log = DeliveryLog(db, self.metrics)
         self.webhooks = WebhookChannel(self.configs, self.delivery_log)

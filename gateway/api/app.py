@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from campusedge import __version__
 from gateway.api.access import HeartRateReads
+from gateway.api.body_limit import BodyLimit
 from gateway.api.routes import (
     absences,
     alert_stream,
@@ -35,4 +36,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     for module in (health, me, devices, roster, lessons, fitness, *alert_resources, alerts):
         app.include_router(module.router)
     dashboard.mount(app)
+    # Outside the routes and their dependencies: an oversize body costs no parsing and no
+    # token check.
+    app.add_middleware(BodyLimit, limit=gateway.settings.api_max_body_bytes)
     return app

@@ -36,6 +36,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
+from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
 from gateway.bench.load import LoadSpec, rss_mb, run_publishers
 
@@ -163,15 +164,22 @@ class GatewayProcess:
                 USER,
             ],
             env=env,
-            start_new_session=True,
+            # The bench pauses the gateway and its MQTT process (SIGSTOP to the group): should
+            # the bench die without continuing and stopping them, SIGKILL ends the gateway and
+            # the kernel's SIGHUP to the orphaned stopped group ends its MQTT process.
+            **child_options(signal.SIGKILL, own_session=False),
         )
         self.http = httpx.Client(timeout=10)
         self._before = 0
         deadline = time.monotonic() + 30
-        while not self._healthy():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not become healthy")
-            time.sleep(0.1)
+        try:
+            while not self._healthy():
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not become healthy")
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
 
     def _healthy(self) -> bool:
         try:
@@ -220,17 +228,17 @@ class GatewayProcess:
         return sum(rss_mb(pid) for pid in (self.proc.pid, *children(self.proc.pid)))
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGCONT)
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        # The whole group, continued first: the gateway may be paused, and its MQTT process
+        # must not outlive it.
+        stop_group(self.proc)
         self.http.close()
 
     def counts(self) -> tuple[int, int]:
         with sqlite3.connect(self.db) as conn:
             stored = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
             dupes = conn.execute(
-                "SELECT COUNT(*) FROM (SELECT device_id, seq FROM messages "
-                "GROUP BY device_id, seq HAVING COUNT(*) > 1)"
+                "SELECT COUNT(*) FROM (SELECT school, device_id, seq FROM messages "
+                "GROUP BY school, device_id, seq HAVING COUNT(*) > 1)"
             ).fetchone()[0]
         return int(stored), int(dupes)
 
@@ -247,7 +255,11 @@ def run(args: argparse.Namespace) -> int:
         mqtt_settings = MqttSettings(
             host=broker.host, port=broker.port, username=USER, password=PASSWORD
         )
-        gateway = GatewayProcess(broker, "benchgw", work, paused_s=2 * args.seconds + 30)
+        try:
+            gateway = GatewayProcess(broker, "benchgw", work, paused_s=2 * args.seconds + 30)
+        except BaseException:
+            broker.stop()
+            raise
         base_rates, gw_rates = [], []
         published = 0
         try:

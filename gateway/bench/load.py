@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from multiprocessing.sharedctypes import Synchronized
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from campusedge.processes import die_with_parent
 from campusedge.settings import MqttSettings
 
 
@@ -65,6 +67,10 @@ def publish_worker(
 
     Counts a message as published only once the broker has acknowledged it (PUBACK).
     """
+    parent = mp.parent_process()
+    if parent is not None and parent.pid is not None:
+        # Gone with the bench, even one killed without the chance to stop its publishers.
+        die_with_parent(signal.SIGKILL, parent.pid)
     window = threading.Semaphore(spec.window)
     acked = 0
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}-{index}")
@@ -113,12 +119,19 @@ def run_publishers(mqtt_settings: MqttSettings, spec: LoadSpec, processes: int) 
     """Run publisher processes to the end and return how many messages the broker acked."""
     ctx = mp.get_context("spawn")
     published = ctx.Value("q", 0)
+    # Daemons: a bench that stops early (a signal, an error) ends them rather than waiting.
     procs = [
-        ctx.Process(target=publish_worker, args=(i, mqtt_settings, spec, published))
+        ctx.Process(target=publish_worker, args=(i, mqtt_settings, spec, published), daemon=True)
         for i in range(processes)
     ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
+    try:
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
     return int(published.value)

@@ -6,13 +6,18 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
+import subprocess
 from pathlib import Path
 
 from campusedge.broker import MosquittoProcess, find_mosquitto
 from gateway.cli.common import setup_logging
 
 log = logging.getLogger(__name__)
+
+# How often the broker's log file size is looked at.
+LOG_CHECK_S = 60.0
 
 
 def parse_users(pairs: list[str]) -> dict[str, str]:
@@ -23,6 +28,14 @@ def parse_users(pairs: list[str]) -> dict[str, str]:
             raise SystemExit(f"--user {pair!r}: expected NAME:PASSWORD")
         users[name] = password
     return users
+
+
+def session_expiry(value: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]*[hdwmy]", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected a number and h, d, w, m or y (e.g. 7d)"
+        )
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +53,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME:PASSWORD",
         help="a login (repeat for several); anonymous clients are refused",
+    )
+    limits = parser.add_argument_group("limits (Mosquitto only)")
+    limits.add_argument(
+        "--max-queued-messages",
+        type=int,
+        default=MosquittoProcess.max_queued,
+        metavar="N",
+        help="messages queued per persistent session while its client is away "
+        "(default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-queued-bytes",
+        type=int,
+        default=MosquittoProcess.max_queued_bytes,
+        metavar="BYTES",
+        help="bytes queued per persistent session (default %(default)s)",
+    )
+    limits.add_argument(
+        "--session-expiry",
+        type=session_expiry,
+        default=MosquittoProcess.session_expiry,
+        metavar="DURATION",
+        help="remove a persistent session whose client has not come back for this long "
+        "(a number and h, d, w, m or y; default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-log-bytes",
+        type=int,
+        default=50_000_000,
+        metavar="BYTES",
+        help="rotate mosquitto.log past this size, keeping 3 older files (default %(default)s)",
     )
     parser.add_argument(
         "--embedded",
@@ -94,17 +138,42 @@ def run(args: argparse.Namespace) -> int:
         )
     if not args.embedded and find_mosquitto():
         broker = MosquittoProcess(
-            data_dir=args.data_dir, users=users, port=args.port, host=args.host
+            data_dir=args.data_dir,
+            users=users,
+            port=args.port,
+            host=args.host,
+            max_queued=args.max_queued_messages,
+            max_queued_bytes=args.max_queued_bytes,
+            session_expiry=args.session_expiry,
         )
         broker.write_config()
-        broker.start()
+        # Forward SIGTERM and SIGHUP to Mosquitto; the wait below then returns and we clean up.
+        # Set before the start: a SIGTERM while it starts would otherwise leave Mosquitto (in a
+        # session of its own) running without us.
+        terminated = False
+
+        def on_sigterm(*_: object) -> None:
+            nonlocal terminated
+            terminated = True
+            broker.terminate()
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, on_sigterm)
+        try:
+            broker.start()
+        except RuntimeError:
+            if not terminated:
+                raise
+            return 0  # stopped while it started: nothing to wait for
         log.info(
             "mosquitto listening on %s:%d (config %s)", args.host, args.port, broker.config_path
         )
-        # Forward SIGTERM to Mosquitto; the wait below then returns and we clean up.
-        signal.signal(signal.SIGTERM, lambda *_: broker.terminate())
         with contextlib.suppress(KeyboardInterrupt):
-            broker.wait()
+            while not terminated and broker.running():
+                # Mosquitto writes its log file itself and never rotates it.
+                broker.rotate_log(args.max_log_bytes)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    broker.wait(timeout=LOG_CHECK_S)
         broker.stop()
         return 0
     log.info(
@@ -114,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
         await run_amqtt(args.port, args.data_dir, users, stop, args.host)
 

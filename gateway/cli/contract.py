@@ -9,7 +9,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from campusedge.contract import EventMessage, ReadingMessage, Status, StoredWatermark
+from campusedge.contract import (
+    EventMessage,
+    ReadingMessage,
+    Status,
+    StoredWatermark,
+    event_attributes_schema,
+)
 
 MODELS: dict[str, type[BaseModel]] = {
     "reading.schema.json": ReadingMessage,
@@ -20,10 +26,11 @@ MODELS: dict[str, type[BaseModel]] = {
 
 
 def schemas() -> dict[str, str]:
+    documents = {name: model.model_json_schema() for name, model in MODELS.items()}
+    documents["event_attributes.schema.json"] = event_attributes_schema()
     return {
-        name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
-        + "\n"
-        for name, model in MODELS.items()
+        name: json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        for name, document in documents.items()
     }
 
 

@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.table import Table
 
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port, wait_for_port
+from campusedge.processes import child_options
 from campusedge.settings import MqttSettings
 from gateway.api.server import ApiServer, listen
 from gateway.auth import Role
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
         env={**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD},
         stdout=subprocess.PIPE,
         text=True,
-        start_new_session=True,
+        **child_options(),
     )  # Ctrl-C reaches the demo, which stops it in order
     console.print(
         f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
@@ -254,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
     summary: dict[str, Any] = {}
     try:
         with Live(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -16,12 +17,27 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
+from gateway.store.factory import has_secret
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="SQLite store file (shortcut for --store-url)")
-    parser.add_argument("--store-url", help="sqlite:///path or influx://user:pass@host:port/db")
+    parser.add_argument(
+        "--store-url",
+        help="sqlite:///path or influx://user@host:port/db; give the password in "
+        "CAMPUSEDGE_STORE_PASSWORD, not here (the command line is visible to every user)",
+    )
+    parser.add_argument(
+        "--store-url-file",
+        type=Path,
+        metavar="FILE",
+        help="read the store URL from FILE (readable by the gateway's user alone), "
+        "password and all",
+    )
     parser.add_argument("--state-db", type=Path, help="roster/devices/users/alerts SQLite file")
     parser.add_argument("--school", help="school id to ingest ('+' for all)")
     parser.add_argument(
@@ -63,8 +79,22 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["store_url"] = f"sqlite:///{args.db}"
         if args.state_db is None:
             updates["state_db"] = args.db.with_name(args.db.stem + "-state.db")
+    if args.store_url and args.store_url_file is not None:
+        raise GatewayStartError("give --store-url or --store-url-file, not both")
     if args.store_url:
         updates["store_url"] = args.store_url
+        if has_secret(args.store_url):
+            log.warning(
+                "the store password in --store-url can be read by every user of this machine "
+                "(ps); give it in CAMPUSEDGE_STORE_PASSWORD or the URL in --store-url-file"
+            )
+    if args.store_url_file is not None:
+        try:
+            updates["store_url"] = args.store_url_file.read_text().strip()
+        except OSError as exc:
+            raise GatewayStartError(
+                f"--store-url-file {args.store_url_file}: {exc.strerror}"
+            ) from None
     if args.state_db is not None:
         updates["state_db"] = args.state_db
     if args.alerts_dir is not None:
@@ -86,9 +116,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
 
 
 def wait_for_signal() -> None:
-    """Without the API: run until SIGINT/SIGTERM."""
+    """Without the API: run until SIGINT/SIGTERM/SIGHUP."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
 
@@ -99,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     sock = None
     try:
         settings = settings_from_args(args)
+        try:
+            check_state(settings.state_db)
+        except StateDamaged as exc:
+            raise GatewayStartError(str(exc)) from None
         mqtt = mqtt_from_args(args)
         if settings.api_port:
             sock = listen(
@@ -114,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
     gateway.start()
     try:
         if sock is not None:
-            # With the API on, uvicorn owns the signals.
+            # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went
+            # away) is made a SIGTERM, so that it too ends the gateway in order.
+            signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
             ApiServer(gateway, sock).serve_forever()
         else:
             wait_for_signal()

@@ -1,6 +1,6 @@
 """The live view of open lessons: each student's latest heart rate, rope count and rep count.
 
-Kept in memory from the ingest listener, bounded (least recently updated lessons are dropped
+Kept in memory by the live-lesson consumer, bounded (least recently updated lessons are dropped
 first), and refilled from the store for students it does not hold (after a restart, or a
 lesson it dropped), so the view is never wrong for long, only sometimes slower to build.
 """

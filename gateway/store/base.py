@@ -17,10 +17,11 @@ DEAD_LETTER_PAYLOAD_BYTES = 48 * 1024
 
 @dataclass(frozen=True)
 class StoredMessage:
-    """One accepted message, normalized: the unit of idempotency is (device_id, seq).
+    """One accepted message, normalized: the unit of idempotency is (school, device_id, seq).
 
     `readings` holds (metric, value, unit) in canonical units; an event message also has
-    `event_type` and `attributes` (JSON-able scalars).
+    `event_type` and `attributes` (JSON-able scalars). `student_id` and `lesson_id` are the
+    binding at the message's device time (`gateway.binding`), None when no lesson binds it.
     """
 
     school: str
@@ -33,6 +34,8 @@ class StoredMessage:
     readings: tuple[tuple[str, float, str], ...]
     event_type: str | None = None
     attributes: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+    student_id: str | None = None
+    lesson_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,10 @@ class Store(Protocol):
         self, *, limit: int = 1_000, topic_suffix: str | None = None
     ) -> list[DeadLetter]:
         """The newest dead letters first; with topic_suffix only topics ending with it."""
+        ...
+
+    def delete_dead_letters(self, before: datetime) -> int:
+        """Remove dead letters received before *before* (retention); returns how many."""
         ...
 
     def count_messages(self) -> int: ...

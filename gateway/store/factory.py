@@ -9,6 +9,10 @@ URLs:
 - `influx://host[:port]/database?token=TOKEN` for the v1-compatible API of InfluxDB 2.x/3.x
   (`Authorization: Token …`); option `create=0` skips CREATE DATABASE (a 2.x/3.x database
   is a bucket mapped by DBRP and cannot be created over the v1 API).
+
+The secret may be given apart from the URL (`password`: CAMPUSEDGE_STORE_PASSWORD), so that it
+is not on a command line, which every user of the machine can read: with a user in the URL it
+is that user's password, without one it is the token.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ from gateway.store.sqlite import SqliteStore
 DEFAULT_INFLUX_PORT = 8086
 
 
-def open_store(url: str) -> Store:
-    """Open the store a URL names; raise StoreError saying what is wrong with a bad URL."""
+def open_store(url: str, password: str | None = None) -> Store:
+    """Open the store a URL names; raise StoreError saying what is wrong with a bad URL.
+    *password*: the store's password or token, when the URL holds none."""
     parts = urlsplit(url)
     options = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     if parts.scheme == "sqlite":
         return _open_sqlite(url, parts.netloc, parts.path, options)
     if parts.scheme in ("influx", "influxs"):
-        return _open_influx(url, parts.scheme, options)
+        return _open_influx(url, parts.scheme, options, password)
     raise StoreError(
         f"store URL {_redact(url)!r}: unknown scheme {parts.scheme!r}; use "
         "sqlite:///path/to.db, influx://user:pass@host:8086/db, "
@@ -57,7 +62,13 @@ def _open_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> S
     raise StoreError(f"store URL {url!r}: synchronous must be 'full' or 'normal', not {sync!r}")
 
 
-def _open_influx(url: str, scheme: str, options: dict[str, str]) -> Store:
+def has_secret(url: str) -> bool:
+    """Whether *url* holds a password or a token."""
+    parts = urlsplit(url)
+    return parts.password is not None or "token" in parse_qs(parts.query)
+
+
+def _open_influx(url: str, scheme: str, options: dict[str, str], secret: str | None) -> Store:
     shown = _redact(url)
     parts = urlsplit(url)
     unknown = set(options) - {"token", "create", "timeout"}
@@ -81,6 +92,16 @@ def _open_influx(url: str, scheme: str, options: dict[str, str]) -> Store:
     password = unquote(parts.password) if parts.password else None
     if token and username:
         raise StoreError(f"store URL {shown!r}: give either user:password or a token, not both")
+    if secret:
+        if password or token:
+            raise StoreError(
+                f"store URL {shown!r} holds a password or token, and CAMPUSEDGE_STORE_PASSWORD "
+                "gives one too: keep it in one place (the variable)"
+            )
+        if username:
+            password = secret
+        else:
+            token = secret
     create = options.get("create", "1") not in ("0", "false", "no")
     try:
         timeout = float(options.get("timeout", "10"))

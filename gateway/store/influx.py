@@ -12,7 +12,8 @@ Measurements:
 - `message`: one point per stored message, written after its readings and event are acked, so
   a message point means "this message is completely stored" (a failed write is retried whole
   and nothing is half-stored under a key that later counts as a duplicate). Tags school, kind,
-  device_id, seq_block; fields seq, time_quality, ts_us, received_us;
+  device_id, seq_block; fields seq, time_quality, ts_us, received_us, and student_id and
+  lesson_id when the message is bound (absent when it is not);
 - `dead_letter`: no tags, so that no input, however malformed, makes a dead letter
   unwritable (tags cannot carry every string); fields topic, reason, detail, school (absent
   when unknown), payload (base64), received_us. Dead letters have no natural key: the point
@@ -38,8 +39,10 @@ Ordering of query results is by point time, i.e. by device time to the milliseco
 seq within a millisecond; rows inside that are sorted exactly before they are returned, but a
 `limit` cut is made by InfluxDB on point time.
 
-Deduplication: before writing, the store asks which keys of the batch already exist among the
-batch's devices within the batch's time window. A redelivery carries the same device time, so
+Deduplication is on (school, device_id, seq): the school is a tag of every point, so the same
+device id and seq in two schools are two series and two messages. Before writing, the store
+asks which keys of the batch already exist among the batch's devices within the batch's time
+window. A redelivery carries the same device time, so
 it is found; the same (device, seq) resent with a *different* device time would be stored
 twice and shows up in `duplicate_keys()`.
 
@@ -256,9 +259,9 @@ class InfluxStore:
     # -- writes -------------------------------------------------------------------------
 
     def write(self, messages: Sequence[StoredMessage]) -> WriteResult:
-        fresh: dict[tuple[str, int], StoredMessage] = {}
+        fresh: dict[tuple[str, str, int], StoredMessage] = {}
         for m in messages:
-            fresh.setdefault((m.device_id, m.seq), m)
+            fresh.setdefault((m.school, m.device_id, m.seq), m)
         for key in self._existing(fresh.values()):
             fresh.pop(key, None)
         try:
@@ -270,26 +273,26 @@ class InfluxStore:
         self.write_lines(message_lines)
         return WriteResult(inserted=len(fresh), duplicates=len(messages) - len(fresh))
 
-    def _existing(self, messages: Iterable[StoredMessage]) -> set[tuple[str, int]]:
-        by_device: dict[str, list[int]] = {}
+    def _existing(self, messages: Iterable[StoredMessage]) -> set[tuple[str, str, int]]:
+        by_device: dict[tuple[str, str], list[int]] = {}
         times: list[int] = []
         for m in messages:
-            by_device.setdefault(m.device_id, []).append(m.seq)
+            by_device.setdefault((m.school, m.device_id), []).append(m.seq)
             times.append(point_time_ns(m.ts, m.seq))
         if not times:
             return set()
-        found: set[tuple[str, int]] = set()
-        devices = sorted(by_device)
+        found: set[tuple[str, str, int]] = set()
+        devices = sorted({device_id for _, device_id in by_device})
         # Bounded OR lists keep the query URL short.
         for start in range(0, len(devices), 200):
             chunk = devices[start : start + 200]
             cond = " OR ".join(f"device_id = {quote_literal(d)}" for d in chunk)
             for row in self._rows(
-                f"SELECT seq, device_id FROM message WHERE time >= "
+                f"SELECT seq, device_id, school FROM message WHERE time >= "
                 f"{min(times)} AND time <= {max(times)} AND ({cond})"
             ):
-                found.add((row["device_id"], int(row["seq"])))
-        wanted = {(d, s) for d, seqs in by_device.items() for s in seqs}
+                found.add((row["school"] or "", row["device_id"], int(row["seq"])))
+        wanted = {(school, d, s) for (school, d), seqs in by_device.items() for s in seqs}
         return found & wanted
 
     def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
@@ -389,7 +392,7 @@ class InfluxStore:
         return out
 
     def last_seen(self) -> list[DeviceSeen]:
-        best: dict[str, DeviceSeen] = {}
+        best: dict[tuple[str, str], DeviceSeen] = {}
         # max() is a selector: the other fields come from the point holding the highest seq.
         for series in self.query(
             "SELECT max(seq), ts_us, received_us FROM message GROUP BY device_id, school, kind"
@@ -403,10 +406,11 @@ class InfluxStore:
                     last_ts=from_us(int(r["ts_us"])),
                     last_received_at=from_us(int(r["received_us"])),
                 )
-                old = best.get(seen.device_id)
+                key = (seen.device_id, seen.school)
+                old = best.get(key)
                 if old is None or seen.last_seq > old.last_seq:
-                    best[seen.device_id] = seen
-        return [best[d] for d in sorted(best)]
+                    best[key] = seen
+        return [best[k] for k in sorted(best)]
 
     def dead_letters(
         self, *, limit: int = 1_000, topic_suffix: str | None = None
@@ -433,11 +437,29 @@ class InfluxStore:
             for r in rows
         ]
 
+    def delete_dead_letters(self, before: datetime) -> int:
+        # A dead letter's point time is its receipt time (plus a counter's nanoseconds).
+        until = f"time < {to_us(before) * 1000}"
+        counted = self._rows(f"SELECT count(reason) FROM dead_letter WHERE {until}")
+        found = int(counted[0]["count"]) if counted else 0
+        if found:
+            # InfluxQL's DELETE (1.x; 2.x and 3.x keep it out of their v1 API: there a bucket
+            # retention period does this job, docs/gateway.md).
+            response = self._request(
+                "POST",
+                "/query",
+                data={"db": self.database, "q": f"DELETE FROM dead_letter WHERE {until}"},
+            )
+            for result in response.json().get("results", []):
+                if "error" in result:
+                    raise StoreError(f"influx dead-letter retention: {result['error']}")
+        return found
+
     def _seq_counts(self) -> list[dict[str, Any]]:
         return [
             r
             for s in self.query(
-                "SELECT count(seq), count(distinct(seq)) FROM message GROUP BY device_id"
+                "SELECT count(seq), count(distinct(seq)) FROM message GROUP BY school, device_id"
             )
             for r in s.rows()
         ]
@@ -455,6 +477,7 @@ class InfluxStore:
             counts: dict[int, int] = {}
             for row in self._rows(
                 f"SELECT seq FROM message WHERE device_id = {quote_literal(r['device_id'])}"
+                f" AND school = {quote_literal(r.get('school') or '')}"
             ):
                 counts[int(row["seq"])] = counts.get(int(row["seq"]), 0) + 1
             duplicates += sum(1 for n in counts.values() if n > 1)
@@ -516,17 +539,17 @@ def _data_points(m: StoredMessage) -> Iterator[str]:
 
 
 def _message_point(m: StoredMessage) -> str:
-    return point(
-        "message",
-        _tags(m),
-        {
-            "seq": m.seq,
-            "time_quality": str(m.time_quality),
-            "ts_us": to_us(m.ts),
-            "received_us": to_us(m.received_at),
-        },
-        point_time_ns(m.ts, m.seq),
-    )
+    fields: dict[str, FieldValue] = {
+        "seq": m.seq,
+        "time_quality": str(m.time_quality),
+        "ts_us": to_us(m.ts),
+        "received_us": to_us(m.received_at),
+    }
+    if m.student_id is not None:
+        fields["student_id"] = m.student_id
+    if m.lesson_id is not None:
+        fields["lesson_id"] = m.lesson_id
+    return point("message", _tags(m), fields, point_time_ns(m.ts, m.seq))
 
 
 def _time_filter(since: datetime | None, until: datetime | None) -> list[str]:

@@ -1,17 +1,23 @@
-"""The default store: one SQLite file in WAL mode, idempotent on (device_id, seq).
+"""The default store: one SQLite file in WAL mode, idempotent on (school, device_id, seq).
 
 Schema (other tools read it directly, so the names are part of the interface):
 
 - `messages(device_id, seq, school, kind, ts, time_quality, received_at, event_type,
-  attributes, event_readings)`, primary key (device_id, seq); `attributes` is a JSON object
-  or NULL; an event also keeps its readings as a JSON list of [metric, value, unit] in
-  `event_readings`, so that listing events needs no look-up by (device_id, seq) in `readings`
-  (which has no index for that, and would need one on every insert);
-- `readings(device_id, seq, metric, value, unit, ts)`: one row per value, `ts` copied from
-  the message so that (device_id, metric, ts) and (metric, ts) queries use an index alone;
+  attributes, event_readings, student_id, lesson_id)`, primary key (school, device_id, seq);
+  `attributes` is a JSON object or NULL; an event also keeps its readings as a JSON list of
+  [metric, value, unit] in `event_readings`, so that listing events needs no look-up in
+  `readings` (which has no index for that, and would need one on every insert);
+  `student_id` and `lesson_id` are the binding at the message's time, NULL when unbound;
+- `readings(device_id, seq, metric, value, unit, ts, school)`: one row per value, `ts` copied
+  from the message so that (device_id, metric, ts) and (metric, ts) queries use an index alone;
 - `dead_letters(id, school, topic, reason, detail, payload, received_at)`;
-- `devices(device_id, school, kind, last_seq, last_ts, last_received_at)`: the newest message
-  per device, kept up to date inside the write transaction so that fleet views need no scan.
+- `devices(device_id, school, kind, last_seq, last_ts, last_received_at)`, primary key
+  (school, device_id): the newest message per device, kept up to date inside the write
+  transaction so that fleet views need no scan.
+
+A file made before the school was part of the key (primary key (device_id, seq)) is upgraded
+in place when it is opened, in one transaction: device ids are unique per school only, and
+`hr-01` seq 1000 of one school must not make another school's `hr-01` seq 1000 a duplicate.
 
 Timestamps are ISO-8601 UTC text with a fixed width (`2026-09-01T08:00:00.000000Z`), so that
 text order is time order and `sqlite3` users can read them.
@@ -60,7 +66,9 @@ CREATE TABLE IF NOT EXISTS messages (
     event_type TEXT,
     attributes TEXT,
     event_readings TEXT,
-    PRIMARY KEY (device_id, seq)
+    student_id TEXT,
+    lesson_id TEXT,
+    PRIMARY KEY (school, device_id, seq)
 );
 CREATE INDEX IF NOT EXISTS messages_event ON messages (event_type, ts)
     WHERE event_type IS NOT NULL;
@@ -72,7 +80,8 @@ CREATE TABLE IF NOT EXISTS readings (
     metric TEXT NOT NULL,
     value REAL NOT NULL,
     unit TEXT NOT NULL,
-    ts TEXT NOT NULL
+    ts TEXT NOT NULL,
+    school TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS readings_device_metric_ts ON readings (device_id, metric, ts);
 CREATE INDEX IF NOT EXISTS readings_metric_ts ON readings (metric, ts);
@@ -87,29 +96,54 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_letters_received ON dead_letters (received_at);
 CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
     school TEXT NOT NULL,
     kind TEXT NOT NULL,
     last_seq INTEGER NOT NULL,
     last_ts TEXT NOT NULL,
-    last_received_at TEXT NOT NULL
+    last_received_at TEXT NOT NULL,
+    PRIMARY KEY (school, device_id)
 );
+"""
+
+# From the first schema, keyed (device_id, seq), to the school-keyed one. Readings learn their
+# school from their message while the old key can still find it; the tables whose primary key
+# changes are rebuilt (SQLite cannot alter a key), keeping every rowid.
+_UPGRADE_SCHOOL_KEY = """
+ALTER TABLE readings ADD COLUMN school TEXT NOT NULL DEFAULT '';
+UPDATE readings SET school = coalesce((SELECT m.school FROM messages m
+    WHERE m.device_id = readings.device_id AND m.seq = readings.seq), '');
+DROP INDEX IF EXISTS messages_event;
+DROP INDEX IF EXISTS messages_event_device;
+ALTER TABLE messages RENAME TO messages_v1;
+ALTER TABLE devices RENAME TO devices_v1;
+"""
+_UPGRADE_COPY = """
+INSERT INTO messages (rowid, device_id, seq, school, kind, ts, time_quality, received_at,
+    event_type, attributes, event_readings)
+    SELECT rowid, device_id, seq, school, kind, ts, time_quality, received_at, event_type,
+    attributes, event_readings FROM messages_v1;
+INSERT INTO devices (device_id, school, kind, last_seq, last_ts, last_received_at)
+    SELECT device_id, school, kind, last_seq, last_ts, last_received_at FROM devices_v1;
+DROP TABLE messages_v1;
+DROP TABLE devices_v1;
 """
 
 _INSERT_MESSAGE = (
     "INSERT OR IGNORE INTO messages (device_id, seq, school, kind, ts, time_quality,"
-    " received_at, event_type, attributes, event_readings)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " received_at, event_type, attributes, event_readings, student_id, lesson_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_READING = (
-    "INSERT INTO readings (device_id, seq, metric, value, unit, ts) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO readings (device_id, seq, metric, value, unit, ts, school)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # Only moves forward: a late redelivery of an old seq must not make a device look older.
 _UPSERT_DEVICE = """
 INSERT INTO devices (device_id, school, kind, last_seq, last_ts, last_received_at)
 VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (device_id) DO UPDATE SET
-    school = excluded.school, kind = excluded.kind, last_seq = excluded.last_seq,
+ON CONFLICT (school, device_id) DO UPDATE SET
+    kind = excluded.kind, last_seq = excluded.last_seq,
     last_ts = excluded.last_ts, last_received_at = excluded.last_received_at
 WHERE excluded.last_seq > devices.last_seq
 """
@@ -150,9 +184,26 @@ class SqliteStore:
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._upgrade(self._conn())
             self._conn().executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open sqlite store {self.path}: {exc}") from exc
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
+        """Bring a file made by an earlier release to the current schema, in one transaction."""
+        key = {str(r[1]): int(r[5]) for r in conn.execute("PRAGMA table_info(messages)")}
+        if not key or key.get("school", 0) > 0:
+            return  # a new file, or one keyed by school already
+        with self._transaction() as tx:
+            for statement in _UPGRADE_SCHOOL_KEY.split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip().startswith("CREATE TABLE"):
+                    tx.execute(statement)
+            for statement in _UPGRADE_COPY.split(";"):
+                if statement.strip():
+                    tx.execute(statement)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -193,9 +244,9 @@ class SqliteStore:
 
     def write(self, messages: Sequence[StoredMessage]) -> WriteResult:
         # First copy of each key in the batch; a redelivery can repeat a message within a batch.
-        fresh: dict[tuple[str, int], StoredMessage] = {}
+        fresh: dict[tuple[str, str, int], StoredMessage] = {}
         for m in messages:
-            fresh.setdefault((m.device_id, m.seq), m)
+            fresh.setdefault((m.school, m.device_id, m.seq), m)
         inserted: list[StoredMessage] = []
         with self._write_lock:
             try:
@@ -211,7 +262,7 @@ class SqliteStore:
                     rows = {key: _message_row(m) for key, m in fresh.items()}
                     conn.executemany(_INSERT_MESSAGE, rows.values())
                     for key in conn.execute(
-                        "SELECT device_id, seq FROM messages WHERE rowid > ?", (before,)
+                        "SELECT school, device_id, seq FROM messages WHERE rowid > ?", (before,)
                     ):
                         inserted.append(fresh[key])
                     readings, devices = _reading_and_device_rows(inserted, rows)
@@ -246,6 +297,19 @@ class SqliteStore:
                     f"sqlite store {self.path}: dead-letter write failed: {exc}"
                 ) from exc
 
+    def delete_dead_letters(self, before: datetime) -> int:
+        with self._write_lock:
+            try:
+                with self._transaction() as conn:
+                    cursor = conn.execute(
+                        "DELETE FROM dead_letters WHERE received_at < ?", (format_ts(before),)
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"sqlite store {self.path}: dead-letter retention failed: {exc}"
+                ) from exc
+        return cursor.rowcount
+
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:
             return self._conn().execute(sql, params).fetchall()
@@ -270,7 +334,7 @@ class SqliteStore:
         sql = (
             "SELECT m.school, m.kind, r.device_id, r.seq, r.ts, m.time_quality, r.metric,"
             " r.value, r.unit FROM readings r JOIN messages m"
-            " ON m.device_id = r.device_id AND m.seq = r.seq"
+            " ON m.school = r.school AND m.device_id = r.device_id AND m.seq = r.seq"
             f" {_where(where)} ORDER BY r.ts {order}, r.device_id {order}, r.seq {order},"
             f" r.rowid {order} LIMIT ?"
         )
@@ -330,7 +394,7 @@ class SqliteStore:
     def last_seen(self) -> list[DeviceSeen]:
         rows = self._query(
             "SELECT school, kind, device_id, last_seq, last_ts, last_received_at"
-            " FROM devices ORDER BY device_id",
+            " FROM devices ORDER BY device_id, school",
             (),
         )
         return [
@@ -378,7 +442,7 @@ class SqliteStore:
         # edited by hand (or a table created without the key) shows up in the benchmark.
         rows = self._query(
             "SELECT count(*) FROM (SELECT 1 FROM messages"
-            " GROUP BY device_id, seq HAVING count(*) > 1)",
+            " GROUP BY school, device_id, seq HAVING count(*) > 1)",
             (),
         )
         return int(str(rows[0][0]))
@@ -405,6 +469,8 @@ def _message_row(m: StoredMessage) -> tuple[object, ...]:
             None,
             None,
             None,
+            m.student_id,
+            m.lesson_id,
         )
     return (
         m.device_id,
@@ -417,26 +483,29 @@ def _message_row(m: StoredMessage) -> tuple[object, ...]:
         m.event_type,
         json.dumps(dict(m.attributes), ensure_ascii=False),
         json.dumps([[k, float(v), u] for k, v, u in m.readings], ensure_ascii=False),
+        m.student_id,
+        m.lesson_id,
     )
 
 
 def _reading_and_device_rows(
-    messages: Iterable[StoredMessage], rows: dict[tuple[str, int], tuple[object, ...]]
+    messages: Iterable[StoredMessage], rows: dict[tuple[str, str, int], tuple[object, ...]]
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """Readings and device rows of the inserted messages, reusing their formatted times."""
     readings: list[tuple[object, ...]] = []
-    devices: dict[str, tuple[object, ...]] = {}
-    newest: dict[str, int] = {}
+    devices: dict[tuple[str, str], tuple[object, ...]] = {}
+    newest: dict[tuple[str, str], int] = {}
     for m in messages:
-        row = rows[m.device_id, m.seq]
+        row = rows[m.school, m.device_id, m.seq]
         ts = row[4]
         readings.extend(
-            (m.device_id, m.seq, metric, float(value), unit, ts)
+            (m.device_id, m.seq, metric, float(value), unit, ts, m.school)
             for metric, value, unit in m.readings
         )
-        if m.seq > newest.get(m.device_id, -1):
-            newest[m.device_id] = m.seq
-            devices[m.device_id] = (m.device_id, m.school, str(m.kind), m.seq, ts, row[6])
+        device = (m.school, m.device_id)
+        if m.seq > newest.get(device, -1):
+            newest[device] = m.seq
+            devices[device] = (m.device_id, m.school, str(m.kind), m.seq, ts, row[6])
     return readings, list(devices.values())
 
 

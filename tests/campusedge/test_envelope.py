@@ -43,15 +43,25 @@ def test_valid_reading_is_normalized() -> None:
     assert msg.readings[0].value == 0.5 and msg.readings[0].unit == "s"
 
 
-def test_event_and_status() -> None:
+ROPE_EVENT_TOPIC = DeviceTopic.parse("campus/s1/jump_rope/rope-1/event")
+
+
+def rope_result(**attributes: object) -> dict[str, object]:
     body = payload(
+        device_id="rope-1",
+        kind="jump_rope",
         event={
-            "type": "rope_test",
+            "type": "rope_result",
             "readings": [{"metric": "rope_count", "value": 150, "unit": "count"}],
-        }
+            "attributes": {"mode": "countdown_time", "set_value": 60, **attributes},
+        },
     )
     del body["readings"]
-    event = parse(body, DeviceTopic.parse("campus/s1/hr_band/hr-1/event"))
+    return body
+
+
+def test_event_and_status() -> None:
+    event = parse(rope_result(), ROPE_EVENT_TOPIC)
     assert isinstance(event, EventMessage)
     status = parse(
         {"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "offline"},
@@ -162,7 +172,9 @@ json_values = st.recursive(
 
 
 CHANNEL_TOPICS = [
-    DeviceTopic.parse(f"campus/s1/hr_band/hr-1/{c}") for c in ("reading", "event", "status")
+    DeviceTopic.parse("campus/s1/hr_band/hr-1/reading"),
+    ROPE_EVENT_TOPIC,
+    DeviceTopic.parse("campus/s1/hr_band/hr-1/status"),
 ]
 
 
@@ -192,15 +204,16 @@ def test_fuzz_mutated_envelopes(fields: dict[str, object]) -> None:
             "too_large",
             "non_finite",
             "not_json",
+            "unknown_event",
+            "bad_attribute",
+            "personal_name",
         }
 
 
 def valid_body(channel: str) -> dict[str, object]:
     if channel == "status":
         return {"v": 1, "device_id": "hr-1", "kind": "hr_band", "state": "online"}
-    body = payload(event={"type": "rope_test"})
-    del body["readings"]
-    return body
+    return rope_result()
 
 
 @settings(max_examples=300, deadline=None)
@@ -238,6 +251,9 @@ def test_fuzz_mutated_events_and_statuses(topic: DeviceTopic, fields: dict[str, 
             "too_large",
             "non_finite",
             "not_json",
+            "unknown_event",
+            "bad_attribute",
+            "personal_name",
         }
 
 
@@ -295,3 +311,63 @@ def test_fuzz_reading_values(values: list[tuple[tuple[str, str], object]]) -> No
     else:
         assert isinstance(msg, ReadingMessage)
         assert all(math.isfinite(r.value) for r in msg.readings)
+
+
+@pytest.mark.parametrize(
+    "change, reason, said",
+    [
+        ({"student_name": "王小明"}, "personal_name", "names never travel on the wire"),
+        ({"Name": "Wang"}, "personal_name", "'Name'"),
+        ({"colour": "red"}, "bad_attribute", "no attribute 'colour'"),
+        ({"mode": "王小明的跳绳"}, "bad_attribute", "'mode'"),
+        ({"set_value": "sixty"}, "bad_attribute", "is not integer"),
+        ({"set_value": True}, "bad_attribute", "is not integer"),
+    ],
+)
+def test_event_attributes_follow_the_contract(
+    change: dict[str, object], reason: str, said: str
+) -> None:
+    with pytest.raises(EnvelopeError) as err:
+        parse(rope_result(**change), ROPE_EVENT_TOPIC)
+    assert err.value.reason == reason
+    assert said in err.value.detail
+
+
+def test_an_event_its_kind_does_not_send_is_refused() -> None:
+    body = rope_result()
+    body["event"] = {"type": "free_text", "attributes": {"note": "x"}}
+    with pytest.raises(EnvelopeError) as err:
+        parse(body, ROPE_EVENT_TOPIC)
+    assert err.value.reason == "unknown_event"
+    assert "rope_command_ack, rope_result" in err.value.detail
+
+
+def test_every_event_the_drivers_and_stations_make_is_in_the_contract() -> None:
+    """What the project's own devices send passes: pattern attributes and nulls included."""
+    pe_set = payload(
+        device_id="cam-1",
+        kind="pe_station",
+        event={
+            "type": "pe_set",
+            "readings": [{"metric": "rep_count", "value": 12, "unit": "count"}],
+            "attributes": {
+                "exercise": "sit_up",
+                "start": "2026-09-01T07:58:00.123456+00:00",
+                "end": "2026-09-01T07:59:00+00:00",
+                "start_frame": 3,
+                "end_frame": None,
+                "form_flags": "incomplete_range,shallow",
+                "model": "pose_landmark_full.onnx",
+                "duration_s": 60,
+                "form_shallow": 2,
+                "form_incomplete_range": 1,
+            },
+        },
+    )
+    del pe_set["readings"]
+    assert isinstance(
+        parse(pe_set, DeviceTopic.parse("campus/s1/pe_station/cam-1/event")), EventMessage
+    )
+    pe_set["event"]["attributes"]["form_flags"] = "shallow, 王"  # type: ignore[index]
+    with pytest.raises(EnvelopeError, match="form_flags"):
+        parse(pe_set, DeviceTopic.parse("campus/s1/pe_station/cam-1/event"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from campusedge.contract import check_event
 from campusedge.paths import firmware_configs_dir
 from drivers.base import DecodeError
 from drivers.registry import CAMERAS, DRIVERS
@@ -45,6 +46,10 @@ def test_decodes_its_simulators_frames(name: str) -> None:
             decoded += driver.decode(frame, cfg)
     assert framer.discarded_bytes == 0
     assert decoded and all(d.readings or d.event for d in decoded)
+    # Every event it makes is one its kind may send, with the contract's attributes.
+    for d in decoded:
+        if d.event is not None:
+            check_event(driver.kind, d.event)
 
 
 @pytest.mark.parametrize("name", NAMES)

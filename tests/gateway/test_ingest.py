@@ -6,7 +6,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from campusedge.broker import MosquittoProcess
 from campusedge.settings import MqttSettings
 from gateway.api.app import create_app
 from gateway.ingest import IngestSettings
+from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
 from gateway.store.base import DEAD_LETTER_PAYLOAD_BYTES
 from gateway.store.sqlite import SqliteStore
@@ -217,8 +218,10 @@ def test_status_updates_the_fleet_and_metrics(
     client = TestClient(create_app(gateway))
     assert client.get("/healthz").json()["mqtt_connected"] is True
     text = client.get("/metrics").text
-    assert 'campusedge_device_messages_total{device_id="hr-9",kind="hr_band"} 1.0' in text
-    assert 'campusedge_device_last_seen_timestamp_seconds{device_id="hr-9"' in text
+    # hr-9 has sent no status, so it is not enrolled: counted with the unknown, no series of
+    # its own (anyone may publish on made-up device ids).
+    assert 'campusedge_device_messages_total{device_id="(unknown)",kind="hr_band"} 1.0' in text
+    assert 'device_id="hr-9"' not in text
 
 
 class FlakyStore(SqliteStore):
@@ -279,7 +282,19 @@ def test_api_healthz_over_http(
         assert gw.ingest.connected.wait(10)
         with TestClient(create_app(gw)) as client:
             body = client.get("/healthz").json()
-        assert body["status"] == "ok" and body["writer_alive"] is True
+            assert body["status"] == "ok" and body["writer_alive"] is True
+            assert set(body["consumers"]) == {
+                "alerts",
+                "devices",
+                "fitness_results",
+                "live_lessons",
+            }
+            assert all(c["alive"] for c in body["consumers"].values())
+            # A consumer thread that dies leaves alerts unraised: the gateway says so.
+            gw.consumers.runners["alerts"].stop()
+            response = client.get("/healthz")
+            assert response.status_code == 503
+            assert response.json()["consumers"]["alerts"]["alive"] is False
     finally:
         gw.stop()
 
@@ -417,6 +432,49 @@ def test_every_kind_of_malformed_input_is_dead_lettered_with_influxdb_as_the_sto
         for letter in letters:  # an oversize one keeps a prefix in InfluxDB
             assert any(MALFORMED[c].startswith(letter.payload) for c in cases)
         assert gw.metrics.store_errors._value.get() == 0
+    finally:
+        gw.stop()
+
+
+@pytest.mark.influxdb
+def test_with_influxdb_as_the_store_messages_are_bound_and_consumers_follow(
+    tmp_path: Path, mqtt_settings: MqttSettings, school: str, influxd: InfluxProcess
+) -> None:
+    settings = GatewaySettings(
+        store_url=f"influx://127.0.0.1:{influxd.port}/gw_{school}",
+        state_db=tmp_path / "s.db",
+        api_port=0,
+        ingest=IngestSettings(school=school, client_id=f"gw-{school}"),
+    )
+    gw = Gateway(settings, mqtt_settings)
+    gw.roster.add_class("c1", school, "Class 1", "5")
+    gw.roster.add_student("s1", "Student One", "F", date(2015, 1, 1), "c1")
+    lesson = gw.roster.start_lesson(
+        "c1", "t1", LessonKind.LESSON, {"hr-1": "s1"}, at=datetime.now(UTC) - timedelta(minutes=1)
+    )
+    gw.start()
+    try:
+        assert gw.ingest.connected.wait(10)
+        publish_all(mqtt_settings, [reading(school, "hr-1", 1, 150), reading(school, "hr-2", 1)])
+        wait_until(lambda: gw.ingest.stats["stored"] == 2, what="both stored")
+        # The binding is kept in InfluxDB with the message...
+        rows = {
+            r["device_id"]: (r.get("student_id"), r.get("lesson_id"))
+            for series in gw.store.query(  # type: ignore[attr-defined]
+                "SELECT student_id, lesson_id, seq FROM message GROUP BY device_id"
+            )
+            for r in series.rows()
+        }
+        assert rows == {"hr-1": ("s1", lesson.id), "hr-2": (None, None)}
+        # ...and the consumers read it from the commit log, as with SQLite.
+        wait_until(
+            lambda: gw.live_lessons.snapshot(lesson.id).get(("s1", "heart_rate")) is not None,
+            what="the live view fed by its consumer",
+        )
+        wait_until(
+            lambda: gw.devices.get("hr-2") is not None, what="the registry fed by its consumer"
+        )
+        wait_until(gw.consumers.caught_up, what="every consumer caught up")
     finally:
         gw.stop()
 

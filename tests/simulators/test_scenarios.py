@@ -37,6 +37,9 @@ def _simulate(
             MQTT_PASSWORD,
             "--workdir",
             str(tmp),
+            # A broker alone, no gateway to publish stored watermarks.
+            "--delete-on",
+            "broker",
         ]
     )
     assert rc == 0

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alert_deliveries_notification ON alert_deliveries(notification_id);
+CREATE INDEX IF NOT EXISTS alert_deliveries_at ON alert_deliveries(at);
 """
 
 
@@ -74,6 +75,13 @@ class DeliveryLog:
                     datetime.now(UTC).isoformat(),
                 ),
             )
+
+    def delete_before(self, before: datetime) -> int:
+        """Remove entries older than *before* (retention); returns how many."""
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM alert_deliveries WHERE at < ?", (before.astimezone(UTC).isoformat(),)
+            ).rowcount
 
     def entries(
         self, *, notification_id: str | None = None, target: str | None = None, limit: int = 500

@@ -93,6 +93,29 @@ class WebhookOutbox:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM webhook_outbox WHERE id=?", (row_id,))
 
+    def expire(self, before: datetime) -> list[tuple[str, Pending]]:
+        """Remove deliveries queued before *before* (retention: a receiver down for longer
+        will not want them); returns (target, delivery) of each, for the delivery log."""
+        cutoff = before.astimezone(UTC).isoformat()
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT * FROM webhook_outbox WHERE queued_at < ? ORDER BY id", (cutoff,)
+            ).fetchall()
+            conn.execute("DELETE FROM webhook_outbox WHERE queued_at < ?", (cutoff,))
+        return [
+            (
+                r["target"],
+                Pending(
+                    r["id"],
+                    r["notification_id"],
+                    json.loads(r["alert_ids"]),
+                    json.loads(r["body"]),
+                    r["attempts"],
+                ),
+            )
+            for r in rows
+        ]
+
     def targets(self) -> set[str]:
         """Targets with deliveries waiting (left by an earlier run, after a restart)."""
         return {r["target"] for r in self.db.query("SELECT DISTINCT target FROM webhook_outbox")}

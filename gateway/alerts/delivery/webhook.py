@@ -92,6 +92,10 @@ class WebhookSender:
     the attempt count carries over, and so does the order.
     """
 
+    # `send` only writes the outbox, in the state database: inside a consumer's transaction
+    # it commits or rolls back with the alert it tells of.
+    transactional = True
+
     def __init__(
         self,
         target: WebhookTarget,

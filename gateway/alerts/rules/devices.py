@@ -89,6 +89,10 @@ def on_status(
     return out
 
 
+# The readings `on_message` looks at.
+DEVICE_METRICS = frozenset({"battery", "clock_offset"})
+
+
 def on_message(msg: StoredMessage, cfg: DeviceConfig) -> list[Candidate | Clear]:
     out: list[Candidate | Clear] = []
     battery = reading(msg, "battery")

@@ -58,13 +58,12 @@ class HeartRateWatch:
         bpm = reading(msg, "heart_rate")
         if bpm is None:
             return []
-        binding = lookup.bind(msg.device_id, msg.ts)
-        if binding is None:
-            return []  # a band nobody wears in a running lesson
+        if msg.student_id is None or msg.lesson_id is None:
+            return []  # a band nobody wears in a running lesson (bound at ingest)
         with self._lock:
             track = self._tracks.get(msg.device_id)
-            if track is None or track.lesson_id != binding.lesson_id:
-                track = _Track(binding.lesson_id, binding.student_id, msg.ts, msg.received_at)
+            if track is None or track.lesson_id != msg.lesson_id:
+                track = _Track(msg.lesson_id, msg.student_id, msg.ts, msg.received_at)
                 self._tracks[msg.device_id] = track
             gap = (msg.ts - track.last_ts).total_seconds()
             if gap > cfg.signal_lost_s:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
 
 from gateway.alerts.notification import Notification
 from gateway.alerts.visibility import is_recipient
 from gateway.api.alert_views import audit_alert_reads, present
 from gateway.api.deps import Alerts, AuditDep, RosterDep, UsersDep
+from gateway.api.event_stream import EventStream
 from gateway.audit import AuditLog
 from gateway.auth import User, Users
 from gateway.roster import Roster
@@ -90,7 +90,7 @@ async def stream(
     audit: AuditDep,
     users: UsersDep,
     caller: Annotated[StreamCaller, Depends(stream_user)],
-) -> StreamingResponse:
+) -> EventStream:
     user = caller.user
     sub = alerts.hub.subscribe(user, asyncio.get_running_loop())
 
@@ -120,8 +120,4 @@ async def stream(
         finally:
             alerts.hub.unsubscribe(sub)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(events(), sub.cut)

@@ -37,8 +37,14 @@ class DevicePublic(BaseModel):
     edge_state: str | None = Field(description="that box's last recorded state")
 
 
-def _public(device: DeviceRecord, boxes: dict[str, DeviceRecord]) -> DevicePublic:
-    box = boxes.get(device.edge_id) if device.edge_id else None
+# Edge boxes by (school, box id); under school None a box found in another school.
+Boxes = dict[tuple[str | None, str], DeviceRecord]
+
+
+def _public(device: DeviceRecord, boxes: Boxes) -> DevicePublic:
+    box = None
+    if device.edge_id:
+        box = boxes.get((device.school, device.edge_id)) or boxes.get((None, device.edge_id))
     edge_state = box.state if box is not None else None
     # A box's last will covers the box alone: the retained "online" of the devices behind it
     # stays as it was, though no one can vouch for them any longer.
@@ -56,19 +62,34 @@ def list_devices(
     gateway: GatewayDep, user: CampusIT, school: str | None = None
 ) -> list[DevicePublic]:
     devices = gateway.devices.all(school)
-    boxes = {d.device_id: d for d in devices if d.kind == "edge"}
-    missing = {d.edge_id for d in devices if d.edge_id and d.edge_id not in boxes}
+    boxes: Boxes = {(d.school, d.device_id): d for d in devices if d.kind == "edge"}
+    missing = {d.edge_id for d in devices if d.edge_id and (d.school, d.edge_id) not in boxes}
     for edge_id in missing:  # a box filed under another school (or none heard yet)
         box = gateway.devices.get(edge_id)
         if box is not None:
-            boxes[edge_id] = box
+            boxes[(None, edge_id)] = box
     return [_public(d, boxes) for d in devices]
 
 
 @router.get("/{device_id}", response_model=DevicePublic)
-def get_device(device_id: str, gateway: GatewayDep, user: CampusIT) -> DevicePublic:
-    record = gateway.devices.get(device_id)
-    if record is None:
-        raise HTTPException(404, f"no device {device_id!r} has been seen")
-    box = gateway.devices.get(record.edge_id) if record.edge_id else None
-    return _public(record, {box.device_id: box} if box is not None else {})
+def get_device(
+    device_id: str, gateway: GatewayDep, user: CampusIT, school: str | None = None
+) -> DevicePublic:
+    """A device by id; `?school=` picks one when schools share the id (each school names its
+    own devices)."""
+    found = gateway.devices.find(device_id, school)
+    if not found:
+        where = f" in school {school!r}" if school else ""
+        raise HTTPException(404, f"no device {device_id!r} has been seen{where}")
+    if len(found) > 1:
+        schools = ", ".join(d.school for d in found)
+        raise HTTPException(
+            409, f"device id {device_id!r} is used in schools {schools}: add ?school=SCHOOL"
+        )
+    record = found[0]
+    box = None
+    if record.edge_id:
+        box = gateway.devices.get(record.edge_id, record.school) or gateway.devices.get(
+            record.edge_id
+        )
+    return _public(record, {(None, box.device_id): box} if box is not None else {})

@@ -19,6 +19,11 @@ def _health(gateway: GatewayDep, *, ready: bool) -> JSONResponse:
     problems = ingest.problems()
     if ready and ingest.last_connected_at is None:
         problems = {"starting": "not yet connected to the broker once", **problems}
+    consumers = gateway.consumers.status()
+    # A consumer thread that died would leave alerts unraised while ingest looks fine.
+    dead = sorted(name for name, c in consumers.items() if not c["alive"])
+    if dead:
+        problems = {**problems, "consumer_stopped": f"consumer thread(s) not running: {dead}"}
     body = {
         "status": "degraded" if problems else "ok",
         "problems": problems,
@@ -27,6 +32,7 @@ def _health(gateway: GatewayDep, *, ready: bool) -> JSONResponse:
         "last_commit_age_s": age,
         "waiting": ingest.waiting(),
         **ingest.stats,
+        "consumers": consumers,
     }
     return JSONResponse(body, status_code=503 if problems else 200)
 

@@ -226,9 +226,10 @@ def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> Less
             f"class_id: unknown class {body.class_id!r} (campus IT "
             "creates classes with POST /api/classes)",
         )
+    # One query for the class, not one per assignment (a lesson may hand out thousands).
+    in_class = {student.id for student in roster.students_of_class(body.class_id)}
     for device_id, student_id in body.assignments.items():
-        student = roster.student(student_id)
-        if student is None or student.class_id != body.class_id:
+        if student_id not in in_class:
             raise HTTPException(
                 422,
                 f"assignments.{device_id}: student {student_id!r} is not "

@@ -13,6 +13,7 @@ from gateway.alerts.clock import ManualClock
 from gateway.alerts.config import AlertConfigs, SchoolAlertConfig
 from gateway.alerts.engine import AlertEngine
 from gateway.alerts.notification import Notification
+from gateway.binding import Binder
 from gateway.devices import Devices
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
@@ -51,6 +52,10 @@ class World:
     engine: AlertEngine
     out: Collected
     students: list[str] = field(default_factory=list)
+
+    def feed(self, committed: CommittedBatch) -> None:
+        """What the alert consumer hands the engine: the messages bound as ingest binds them."""
+        self.engine.on_batch(bound(self.roster, committed))
 
 
 def build_world(
@@ -178,3 +183,12 @@ def batch(
     *messages: StoredMessage, statuses: list[tuple[str, Status]] | None = None
 ) -> CommittedBatch:
     return CommittedBatch(messages=list(messages), statuses=statuses or [])
+
+
+def bound(roster: Roster, committed: CommittedBatch) -> CommittedBatch:
+    """*committed* with its messages bound to students and lessons, as ingest stores them."""
+    return CommittedBatch(
+        messages=Binder(roster).bind_messages(committed.messages),
+        statuses=committed.statuses,
+        dead_letters=committed.dead_letters,
+    )

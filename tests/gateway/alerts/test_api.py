@@ -14,11 +14,13 @@ from campusedge.contract import DeviceState
 from campusedge.settings import MqttSettings
 from gateway.api.app import create_app
 from gateway.auth import Role
+from gateway.ingest import CommittedBatch
 from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
 from tests.gateway.alerts.scenario import (
     MORNING,
     batch,
+    bound,
     gate_pass,
     heart_rate,
     screening,
@@ -71,20 +73,27 @@ def api(tmp_path: Path) -> Iterator[Api]:
     gw.store.close()
 
 
+def feed(api: Api, committed: CommittedBatch) -> None:
+    """What the alert consumer hands the engine: messages bound as ingest binds them."""
+    assert api.gateway.alerts is not None
+    api.gateway.alerts.engine.on_batch(bound(api.gateway.roster, committed))
+
+
 def seed(api: Api) -> dict[str, int]:
     """A fever at the gate, a runaway heart rate in teacher1's lesson, a gate going offline."""
     engine = api.gateway.alerts.engine  # type: ignore[union-attr]
     api.gateway.roster.start_lesson(
         "c1", "teacher1", LessonKind.LESSON, {"band-1": "c1s02"}, at=MORNING, lesson_id="pe-1"
     )
-    engine.on_batch(
+    feed(
+        api,
         batch(
             gate_pass("card-c1s01", 38.1, MORNING),
             statuses=[status("gate-9", DeviceState.OFFLINE, MORNING)],
-        )
+        ),
     )
     for t in range(70):
-        engine.on_batch(batch(heart_rate("band-1", 195.0, MORNING + timedelta(seconds=t))))
+        feed(api, batch(heart_rate("band-1", 195.0, MORNING + timedelta(seconds=t))))
     ids = {a.rule.value: a.id for a in engine.lifecycle.find()}
     assert set(ids) == {"fever", "hr_high", "device_offline"}
     return ids
@@ -229,8 +238,7 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
         == 204
     )
 
-    engine = api.gateway.alerts.engine  # type: ignore[union-attr]
-    engine.on_batch(batch(screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0)))
+    feed(api, batch(screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0)))
     assert c.get("/api/alerts/referrals", headers=api.auth("teacher1")).status_code == 403
     [ref] = api.get("nurse", "/api/alerts/referrals")
     assert ref["student_name"] == "Name c1s03" and ref["worst_grade"] == "moderate"
@@ -411,15 +419,15 @@ def test_ending_a_lesson_over_http_resolves_its_lost_bands_in_the_teachers_name(
 
 
 def test_referrals_filter_by_class(api: Api) -> None:
-    engine = api.gateway.alerts.engine  # type: ignore[union-attr]
     api.gateway.roster.add_student(
         "c2s02", "Name c2s02", "M", date(2014, 3, 1), "c2", card_id="card-c2s02"
     )
-    engine.on_batch(
+    feed(
+        api,
         batch(
             screening("card-c1s03", MORNING, 4.7, 5.0, -1.0, 0.0),
             screening("card-c2s02", MORNING, 4.6, 4.7, -1.5, 0.0),
-        )
+        ),
     )
     assert {r["student_id"] for r in api.get("nurse", "/api/alerts/referrals")} == {
         "c1s03",

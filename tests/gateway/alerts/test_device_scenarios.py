@@ -78,7 +78,7 @@ def test_simulated_gate_morning(tmp_path: Path) -> None:
         for i, e in enumerate(events)
     ]
     for i in range(0, 200, 20):
-        w.engine.on_batch(batch(*messages[i : i + 20]))
+        w.feed(batch(*messages[i : i + 20]))
     alerts = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert sorted(a.student_id for a in alerts) == sorted(w.students[i] for i in fevers)
     for a in alerts:
@@ -96,7 +96,7 @@ def test_simulated_screening_day(tmp_path: Path) -> None:
     # The screener names students by their class-list id: enrol those ids as the roster's.
     subjects = {i: str(dict(e.attributes)["subject_id"]) for i, e in enumerate(events)}
     enrol(w, subjects, w.students)
-    w.engine.on_batch(
+    w.feed(
         batch(
             *(
                 stored(DeviceKind.VISION_SCREENER, "screener-1", i, e, MORNING)
@@ -160,7 +160,7 @@ def test_simulated_lesson_where_one_heart_rate_runs_away(tmp_path: Path) -> None
                     ),
                 )
             )
-        w.engine.on_batch(batch(*messages))
+        w.feed(batch(*messages))
         w.engine.tick()
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
     assert alert.student_id == "c1s03" and alert.device_id == "band-3"

@@ -21,12 +21,12 @@ from tests.gateway.alerts.scenario import (
 
 def test_an_offline_status_opens_and_birth_resolves(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
-    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    w.feed(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    w.feed(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     # A device's offline status comes from its box, which lost the link to it.
     assert alert.detail["reason"] == "device_fault" and alert.count == 2
-    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.ONLINE, MORNING)]))
+    w.feed(batch(statuses=[status("gate-1", DeviceState.ONLINE, MORNING)]))
     resolved = w.engine.lifecycle.get(alert.id)
     assert resolved is not None and resolved.state is AlertState.RESOLVED
     assert resolved.resolved_by == "system" and resolved.outcome == "back_online"
@@ -38,12 +38,12 @@ def test_an_offline_status_opens_and_birth_resolves(tmp_path: Path) -> None:
 
 def test_battery_low_and_clock_drift(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(
+    w.feed(
         batch(
             statuses=[status("band-1", DeviceState.ONLINE, MORNING, DeviceKind.HR_BAND, battery=12)]
         )
     )
-    w.engine.on_batch(
+    w.feed(
         batch(
             device_reading("gate-2", DeviceKind.TEMP_GATE, MORNING, clock_offset=-7.5, battery=80)
         )
@@ -52,9 +52,7 @@ def test_battery_low_and_clock_drift(tmp_path: Path) -> None:
     assert battery.device_id == "band-1" and battery.detail["battery_pct"] == 12
     [drift] = w.engine.lifecycle.find(rule=Rule.CLOCK_DRIFT)
     assert drift.device_id == "gate-2" and drift.detail["clock_offset_s"] == -7.5
-    w.engine.on_batch(
-        batch(device_reading("gate-2", DeviceKind.TEMP_GATE, MORNING, clock_offset=0.3))
-    )
+    w.feed(batch(device_reading("gate-2", DeviceKind.TEMP_GATE, MORNING, clock_offset=0.3)))
     assert w.engine.lifecycle.get(drift.id).state is AlertState.RESOLVED  # type: ignore[union-attr]
 
 
@@ -83,7 +81,7 @@ def test_silence_counts_only_in_school_hours(tmp_path: Path) -> None:
 
 def test_gate_readings_do_not_trip_device_rules(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 36.5, MORNING)))
+    w.feed(batch(gate_pass("card-c1s01", 36.5, MORNING)))
     assert w.engine.lifecycle.find() == []
 
 
@@ -101,7 +99,7 @@ def test_a_boxs_last_will_alerts_and_a_clean_stop_does_not(tmp_path: Path) -> No
         )
         for d, k in (("box-2", DeviceKind.EDGE), ("gate-2", DeviceKind.TEMP_GATE))
     ]
-    w.engine.on_batch(batch(statuses=[("sch1", lost), *(("sch1", s) for s in stopped)]))
+    w.feed(batch(statuses=[("sch1", lost), *(("sch1", s) for s in stopped)]))
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     assert alert.device_id == "box-1" and alert.detail["reason"] == "last_will"
     assert alert.summary == "edge box-1 went offline: connection lost (last will)"
@@ -127,7 +125,7 @@ def test_silence_beyond_n_minutes_of_each_kind_and_the_all_clear(tmp_path: Path)
     ]
     assert gate.detail == {"reason": "silence", "kind": "temp_gate", "silent_minutes": 15.6}
     # Heard again (its box says it is online): resolved by the system.
-    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.ONLINE, w.clock.now())]))
+    w.feed(batch(statuses=[status("gate-1", DeviceState.ONLINE, w.clock.now())]))
     done = w.engine.lifecycle.get(gate.id)
     assert done is not None and done.state is AlertState.RESOLVED
     assert done.outcome == "back_online"
@@ -155,24 +153,24 @@ def test_clock_drift_from_the_offset_a_box_reports_in_a_status(tmp_path: Path) -
         ts=MORNING,
         clock_offset_s=-600.2,
     )
-    w.engine.on_batch(batch(statuses=[("sch1", skewed)]))
+    w.feed(batch(statuses=[("sch1", skewed)]))
     [drift] = w.engine.lifecycle.find(rule=Rule.CLOCK_DRIFT)
     assert drift.device_id == "gate-3" and drift.detail == {"clock_offset_s": -600.2}
     assert drift.summary == "clock of gate-3 is off by -600.2 s"
     fixed = skewed.model_copy(update={"clock_offset_s": 0.4})
-    w.engine.on_batch(batch(statuses=[("sch1", fixed)]))
+    w.feed(batch(statuses=[("sch1", fixed)]))
     done = w.engine.lifecycle.get(drift.id)
     assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "clock_ok"
 
 
 def test_battery_low_from_a_devices_battery_reading(tmp_path: Path) -> None:
     w = build_world(tmp_path)  # below 20 % by default
-    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=20.0)))
+    w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=20.0)))
     assert w.engine.lifecycle.find(rule=Rule.BATTERY_LOW) == []
-    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=8.0)))
+    w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=8.0)))
     [low] = w.engine.lifecycle.find(rule=Rule.BATTERY_LOW)
     assert low.device_id == "rope-07" and low.summary == "battery of rope-07 at 8 % (below 20 %)"
-    w.engine.on_batch(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=95.0)))
+    w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=95.0)))
     done = w.engine.lifecycle.get(low.id)
     assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "battery_ok"
 
@@ -181,9 +179,7 @@ def test_a_battery_reported_twice_a_second_folds_once_a_minute(tmp_path: Path) -
     w = build_world(tmp_path)
     for i in range(240):  # two minutes of a rope's realtime reports, battery falling
         at = MORNING + timedelta(seconds=i / 2)
-        w.engine.on_batch(
-            batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, at, battery=12.0 - i / 60))
-        )
+        w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, at, battery=12.0 - i / 60)))
     [low] = w.engine.lifecycle.find(rule=Rule.BATTERY_LOW)
     # Opened at 0 s, folded again at 60 s: not 240 writes for one low battery.
     assert low.count == 2 and low.last_seen_at == MORNING + timedelta(seconds=60)
@@ -195,7 +191,7 @@ def test_a_battery_reported_twice_a_second_folds_once_a_minute(tmp_path: Path) -
         "folded",
     ]
     # The all-clear is never held back.
-    w.engine.on_batch(
+    w.feed(
         batch(
             device_reading(
                 "rope-07", DeviceKind.JUMP_ROPE, MORNING + timedelta(seconds=121), battery=99.0

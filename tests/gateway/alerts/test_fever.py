@@ -36,7 +36,7 @@ def test_gate_morning_opens_one_alert_per_feverish_student(tmp_path: Path) -> No
     w = build_world(tmp_path, students_per_class=150)
     messages, fevers = gate_morning(w.students)
     for i in range(0, len(messages), 25):
-        w.engine.on_batch(batch(*messages[i : i + 25]))
+        w.feed(batch(*messages[i : i + 25]))
     alerts = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert sorted(a.student_id for a in alerts) == sorted(fevers)
     by_student = {a.student_id: a for a in alerts}
@@ -66,8 +66,8 @@ def test_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
         gate_pass("card-c1s01", 38.0, MORNING, seq=9001),
         gate_pass("card-c1s01", 38.1, MORNING + timedelta(minutes=1), seq=9002),
     )
-    w.engine.on_batch(b)
-    w.engine.on_batch(b)  # the broker redelivered after a gateway crash
+    w.feed(b)
+    w.feed(b)  # the broker redelivered after a gateway crash
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.count == 2
     assert len(w.out.notifications) == 1
@@ -76,8 +76,8 @@ def test_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
 
 def test_repeat_after_fold_window_opens_a_new_alert(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING)))
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING + timedelta(minutes=31))))
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING)))
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING + timedelta(minutes=31))))
     old, new = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda a: a.id)
     assert old.state is AlertState.RESOLVED and old.outcome == "expired"
     assert new.state is AlertState.OPEN and new.count == 1
@@ -95,13 +95,13 @@ def test_repeat_after_fold_window_opens_a_new_alert(tmp_path: Path) -> None:
 def test_per_site_thresholds(tmp_path: Path, site: str, temperature: float, fever: bool) -> None:
     cfg = SchoolAlertConfig(fever=FeverConfig(threshold_c={"forehead": 37.3, "wrist": 37.5}))
     w = build_world(tmp_path, cfg)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", temperature, MORNING, site=site)))
+    w.feed(batch(gate_pass("card-c1s01", temperature, MORNING, site=site)))
     assert bool(w.engine.lifecycle.find(rule=Rule.FEVER)) is fever
 
 
 def test_unknown_card_is_alerted_by_card(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-visitor", 38.2, MORNING)))
+    w.feed(batch(gate_pass("card-visitor", 38.2, MORNING)))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.student_id is None and alert.key == "fever:sch1:subject:card-visitor"
 
@@ -114,16 +114,14 @@ def test_older_card_id_attribute_is_understood(tmp_path: Path) -> None:
         gate_pass("card-c1s04", 38.0, MORNING),
         attributes=(("card_id", "card-c1s04"), ("site", "wrist")),
     )
-    w.engine.on_batch(batch(msg))
+    w.feed(batch(msg))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.student_id == "c1s04" and alert.detail["site"] == "wrist"
 
 
 def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(
-        batch(gate_pass("card-c1s01", 37.6, MORNING), gate_pass("card-c1s02", 37.5, MORNING))
-    )
+    w.feed(batch(gate_pass("card-c1s01", 37.6, MORNING), gate_pass("card-c1s02", 37.5, MORNING)))
     a1, a2 = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda a: a.student_id or "")
     w.clock.advance(timedelta(minutes=20))
     confirmed = w.engine.recheck(a1.id, "nurse", 37.8)
@@ -138,13 +136,13 @@ def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
 
 def test_a_folded_fever_summarises_its_highest_reading(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.5, MORNING)))
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 39.1, MORNING + timedelta(minutes=5))))
+    w.feed(batch(gate_pass("card-c1s01", 38.5, MORNING)))
+    w.feed(batch(gate_pass("card-c1s01", 39.1, MORNING + timedelta(minutes=5))))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.count == 2 and alert.detail["max_value"] == 39.1
     assert "39.1 °C" in alert.summary and "38.5" not in alert.summary
     # A lower pass afterwards folds in but does not lower what the alert says.
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.6, MORNING + timedelta(minutes=8))))
+    w.feed(batch(gate_pass("card-c1s01", 37.6, MORNING + timedelta(minutes=8))))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.count == 3 and "39.1 °C" in alert.summary
     assert alert.detail["max_value"] == 39.1

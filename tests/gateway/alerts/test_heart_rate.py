@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.alerts.engine import AlertEngine
 from gateway.alerts.model import Rule, Severity
 from gateway.alerts.rules.heart_rate import tanaka_max
 from gateway.roster import LessonKind
-from gateway.store.factory import open_store
+from gateway.store.commit_log import CommitLog
 from tests.gateway.alerts.scenario import (
     MORNING,
     SCHOOL,
     World,
     batch,
+    bound,
     build_world,
     heart_rate,
 )
@@ -43,7 +44,7 @@ def run_lesson(w: World, seconds: int, bpm_of: dict[str, float]) -> None:
     for t in range(seconds):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        w.engine.on_batch(batch(*(heart_rate(d, bpm_of.get(d, 150.0), at) for d in BANDS)))
+        w.feed(batch(*(heart_rate(d, bpm_of.get(d, 150.0), at) for d in BANDS)))
 
 
 def test_tanaka() -> None:
@@ -70,7 +71,7 @@ def test_short_spike_is_not_sustained(tmp_path: Path) -> None:
         # 40 s high, 10 s normal, repeatedly: never 60 s in a row.
         at = MORNING + timedelta(seconds=t)
         bpm = 195.0 if t % 50 < 40 else 150.0
-        w.engine.on_batch(batch(heart_rate("band-1", bpm, at)))
+        w.feed(batch(heart_rate("band-1", bpm, at)))
     assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
 
 
@@ -89,7 +90,7 @@ def test_signal_lost_while_lesson_runs(tmp_path: Path) -> None:
     for t in range(10, 80):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        w.engine.on_batch(batch(*(heart_rate(d, 150.0, at) for d in bands)))
+        w.feed(batch(*(heart_rate(d, 150.0, at) for d in bands)))
         w.engine.tick()
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
     assert alert.student_id == "c1s04" and alert.lesson_id == lesson_id
@@ -105,9 +106,7 @@ def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> 
     w.clock.set(MORNING + timedelta(minutes=5))
     for t in range(90):
         at = MORNING + timedelta(minutes=5, seconds=t)
-        w.engine.on_batch(
-            batch(heart_rate("band-3", 200.0, at), heart_rate("band-unbound", 200.0, at))
-        )
+        w.feed(batch(heart_rate("band-3", 200.0, at), heart_rate("band-unbound", 200.0, at)))
     w.engine.tick()
     assert not w.engine.lifecycle.find()
 
@@ -126,30 +125,32 @@ def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
     assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == len(BANDS)
 
 
-def test_a_restart_resumes_sustained_windows_from_the_store(tmp_path: Path) -> None:
+def test_a_restart_resumes_sustained_windows_from_the_commit_log(tmp_path: Path) -> None:
     w, lesson_id = lesson_world(tmp_path)
-    store = open_store(f"sqlite:///{tmp_path / 'readings.db'}")
+    log = CommitLog(tmp_path / "commits.db")
     # 40 s of runaway heart rate before the gateway stops: not yet an alert (60 s needed).
     for t in range(40):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        msgs = [heart_rate(d, 190.0 if d == "band-3" else 150.0, at) for d in BANDS]
-        store.write(msgs)
-        w.engine.on_batch(batch(*msgs))
+        committed = bound(
+            w.roster,
+            batch(*(heart_rate(d, 190.0 if d == "band-3" else 150.0, at) for d in BANDS)),
+        )
+        log.append(committed.messages)
+        w.feed(committed)
     assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
 
-    # A new engine on the same state, as after a restart, given what the store holds.
+    # A new engine on the same state, as after a restart, given what the log holds up to
+    # the alert consumer's cursor.
     restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out], clock=w.clock)
-    since = w.clock.now() - timedelta(seconds=restarted.heart_rate_memory_s())
-    assert restarted.resume_heart_rate(store.readings(metric="heart_rate", since=since)) > 0
+    since = datetime.now(UTC) - timedelta(seconds=restarted.heart_rate_memory_s() + 60)
+    assert restarted.resume_heart_rate(log.messages_between(since, log.head())) > 0
     w.engine = restarted
     run_from = 40
     for t in range(run_from, run_from + 25):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        restarted.on_batch(
-            batch(*(heart_rate(d, 190.0 if d == "band-3" else 150.0, at) for d in BANDS))
-        )
+        w.feed(batch(*(heart_rate(d, 190.0 if d == "band-3" else 150.0, at) for d in BANDS)))
         restarted.tick()
     # 60 s held in all, counted across the restart (without the stored window: at 100 s).
     [alert] = restarted.lifecycle.find(rule=Rule.HR_HIGH)
@@ -157,7 +158,7 @@ def test_a_restart_resumes_sustained_windows_from_the_store(tmp_path: Path) -> N
     assert alert.opened_at == MORNING + timedelta(seconds=61)
     # Replayed readings do not make the bands look silent since before the restart.
     assert not restarted.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)
-    store.close()
+    log.close()
 
 
 def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> None:
@@ -182,24 +183,19 @@ def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> N
 
 def test_a_replay_does_not_page_again_for_an_episode_already_handled(tmp_path: Path) -> None:
     w, _ = lesson_world(tmp_path)
-    store = open_store(f"sqlite:///{tmp_path / 'readings.db'}")
+    log = CommitLog(tmp_path / "commits.db")
     for t in range(30):  # 30 s implausibly low: an hr_low alert at 20 s
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        msgs = [heart_rate("band-2", 38.0, at)]
-        store.write(msgs)
-        w.engine.on_batch(batch(*msgs))
+        committed = bound(w.roster, batch(heart_rate("band-2", 38.0, at)))
+        log.append(committed.messages)
+        w.feed(committed)
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_LOW)
     w.engine.resolve(alert.id, "nurse", "band_refitted")
     sent = len(w.out.notifications)
     restarted = AlertEngine(w.db, w.roster, w.devices, w.configs, channels=[w.out], clock=w.clock)
-    since = w.clock.now() - timedelta(seconds=restarted.heart_rate_memory_s())
-    assert (
-        restarted.resume_heart_rate(
-            store.readings(metric="heart_rate", since=since, newest_first=True)
-        )
-        > 0
-    )
+    since = datetime.now(UTC) - timedelta(seconds=restarted.heart_rate_memory_s() + 60)
+    assert restarted.resume_heart_rate(log.messages_between(since, log.head())) > 0
     assert len(restarted.lifecycle.find(rule=Rule.HR_LOW)) == 1
     assert len(w.out.notifications) == sent
-    store.close()
+    log.close()

@@ -59,7 +59,7 @@ def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
     for t in range(10):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
-        w.engine.on_batch(batch(*(heart_rate(d, 140.0, at) for d in BANDS)))
+        w.feed(batch(*(heart_rate(d, 140.0, at) for d in BANDS)))
     # The edge box is stopped cleanly while the lesson goes on: every band's last status says
     # `stopped`; only band-19's link was lost for real (no clean stop).
     at = w.clock.now()
@@ -77,7 +77,7 @@ def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
         for d in BANDS
     ]
     w.devices.apply([(school, s, at) for school, s in statuses], [])  # as ingest records them
-    w.engine.on_batch(batch(statuses=statuses))
+    w.feed(batch(statuses=statuses))
     run_until(w, 180, every_s=5)
     assert [a.device_id for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)] == ["band-19"]
     # Back online after the restart: that band is watched again, with a full minute from
@@ -110,7 +110,7 @@ def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(tmp_p
     for _ in range(70):
         at = w.clock.now() + timedelta(seconds=1)
         w.clock.set(at)
-        w.engine.on_batch(batch(heart_rate("band-05", 200.0, at)))
+        w.feed(batch(heart_rate("band-05", 200.0, at)))
     [high] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
     w.clock.advance(timedelta(minutes=1))
     resolved = w.engine.end_lesson("pe-1", "t1")
@@ -180,7 +180,7 @@ def test_escalations_due_over_a_minute_are_held_and_sent_together(tmp_path: Path
     for i in range(5):
         at = MORNING + timedelta(seconds=5 * i)
         w.clock.set(at)
-        w.engine.on_batch(batch(gate_pass(f"card-c2s{i:02d}", 38.0, at)))
+        w.feed(batch(gate_pass(f"card-c2s{i:02d}", 38.0, at)))
     acked = w.engine.lifecycle.find(rule=Rule.FEVER)[0]  # the newest: taken care of
     w.clock.set(MORNING + timedelta(minutes=1))
     w.engine.tick()

@@ -18,7 +18,7 @@ from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
 
 def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING)))
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING)))
     [alert] = w.engine.lifecycle.find()
     assert alert.state is AlertState.OPEN and alert.opened_at == MORNING
     w.clock.advance(timedelta(minutes=3))
@@ -48,10 +48,10 @@ def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
 
 def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING)))
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING)))
     [first] = w.engine.lifecycle.find()
     w.engine.resolve(first.id, "nurse")
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 38.0, MORNING + timedelta(minutes=1))))
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING + timedelta(minutes=1))))
     assert len(w.engine.lifecycle.find(rule=Rule.FEVER)) == 2
 
 
@@ -66,7 +66,7 @@ def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
         rule=Rule.DEVICE_OFFLINE,
         device_id="gate-1",
     )
-    w.engine.on_batch(
+    w.feed(
         batch(
             statuses=[
                 status("gate-1", DeviceState.OFFLINE, MORNING),
@@ -96,7 +96,7 @@ def test_a_device_maintenance_window_never_silences_a_fever(tmp_path: Path) -> N
         "maintenance",
         device_id="gate-east",
     )
-    w.engine.on_batch(
+    w.feed(
         batch(
             gate_pass("card-c1s01", 38.4, MORNING, device="gate-east"),
             statuses=[status("gate-east", DeviceState.OFFLINE, MORNING)],
@@ -128,7 +128,7 @@ def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
     )
     [stored] = w.engine.lifecycle.silences()
     assert stored.starts_at.utcoffset() == timedelta(0) and stored.starts_at == start
-    w.engine.on_batch(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
+    w.feed(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
     [offline] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     assert offline.silenced
     # A row written before times were kept in UTC, with its own offset, still matches.
@@ -168,7 +168,7 @@ def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
 
     monkeypatch.setattr(w.engine.lifecycle, "raise_", flaky)
     # Statuses are handled before readings: the offline gate fails first.
-    w.engine.on_batch(
+    w.feed(
         batch(
             gate_pass("card-c1s01", 38.9, MORNING),
             statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)],
@@ -193,9 +193,7 @@ def test_renotify_and_escalate_with_a_controlled_clock(tmp_path: Path) -> None:
         lifecycle=LifecycleConfig(renotify_minutes=5, escalate_minutes=12, group_interval_s=0)
     )
     w = build_world(tmp_path, cfg)
-    w.engine.on_batch(
-        batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING))
-    )
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING)))
     a, b = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda x: x.id)
     w.engine.acknowledge(b.id, "nurse")  # b is taken care of: never re-notified
 
@@ -223,7 +221,7 @@ def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
     for i in range(5):
         at = MORNING + timedelta(seconds=5 * i)
         w.clock.set(at)
-        w.engine.on_batch(batch(gate_pass(f"card-c2s{i:02d}", 37.8, at)))
+        w.feed(batch(gate_pass(f"card-c2s{i:02d}", 37.8, at)))
     fever = [n for n in w.out.notifications if n.rule is Rule.FEVER]
     assert [len(n.alerts) for n in fever] == [1]
     assert w.engine.notifier.held(Rule.FEVER) == 4
@@ -238,10 +236,8 @@ def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
 
 def test_alerts_held_at_a_stop_are_sent_after_restart(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(
-        batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING))
-    )
-    w.engine.on_batch(batch(gate_pass("card-c2s02", 38.0, MORNING)))  # held for the group
+    w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING)))
+    w.feed(batch(gate_pass("card-c2s02", 38.0, MORNING)))  # held for the group
     assert w.engine.notifier.held(Rule.FEVER) == 1
     # The gateway stops before the group interval ends; a new engine on the same state.
     from gateway.alerts.engine import AlertEngine

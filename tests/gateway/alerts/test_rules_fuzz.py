@@ -71,6 +71,6 @@ def test_any_message_is_judged_or_ignored(
         event_type=event,
         attributes=tuple(sorted(attributes.items())),
     )  # type: ignore[arg-type]
-    world.engine.on_batch(batch(msg))
+    world.feed(batch(msg))
     for alert in world.engine.lifecycle.find(limit=5):
         assert alert.rule in set(Rule)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from gateway.alerts.engine import AlertEngine
+from gateway.alerts.notification import Notification, NotificationKind
 from gateway.auth import Role
 from gateway.service import Gateway
 from tests.gateway.alerts.scenario import MORNING, batch, gate_pass
@@ -97,3 +101,47 @@ def test_a_revoked_users_open_stream_hears_no_more_and_ends(served: Served) -> N
     ]
     assert streamed == ["c1s01"]
     assert not nurse.ended.is_set()
+
+
+def test_a_client_that_never_reads_is_cut_off_at_its_queue_and_counted(served: Served) -> None:
+    hub = served.gateway.alerts.hub  # type: ignore[union-attr]
+    hub.queue_size = 20
+    served.engine.on_batch(batch(gate_pass("card-c1s01", 38.2, MORNING)))
+    [alert] = served.engine.lifecycle.find(school="sch1")
+    notification = Notification(
+        NotificationKind.RENOTIFIED, "sch1", alert.rule, alert.severity, (alert,), MORNING
+    )
+    url = urlsplit(served.url)
+    with socket.socket() as sock:
+        # A small receive window: the server's writes block soon, as with a stalled client.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((url.hostname, url.port))
+        sock.sendall(
+            f"GET {url.path}?access_token={served.tokens['nurse']} HTTP/1.1\r\n"
+            f"Host: {url.netloc}\r\n\r\n".encode()
+        )
+        assert wait_until(lambda: hub.subscribers == 1)
+        sent = 0
+        while hub.subscribers and sent < 20_000:
+            hub.send(notification)
+            sent += 1
+            if sent % 20 == 0:
+                time.sleep(0.01)  # let the stream take what it can
+        assert hub.subscribers == 0, f"still subscribed after {sent} notifications"
+        assert (
+            served.gateway.metrics.registry.get_sample_value(
+                "campusedge_alert_sse_clients_cut_total"
+            )
+            == 1.0
+        )
+        # The server closes the connection: what it wrote before, then the end.
+        sock.settimeout(10)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200")
+    assert received.count(b"event: alert") < sent
+    # A new stream is served as usual.
+    again = Stream(served.url, served.tokens["nurse"]).start()
+    hub.send(notification)
+    assert wait_until(lambda: len(again.events) == 1)

@@ -46,7 +46,7 @@ def test_screening_myopia_needs_both_low_acuity_and_negative_se() -> None:
 def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     last_term = MORNING - timedelta(days=180)
-    w.engine.on_batch(batch(screening("card-c1s05", last_term, 5.0, 5.0)))
+    w.feed(batch(screening("card-c1s05", last_term, 5.0, 5.0)))
     day = [
         screening("card-c1s01", MORNING, 5.0, 5.1),  # normal
         screening("card-c1s02", MORNING, 4.9, 5.0),  # mild, left
@@ -55,7 +55,7 @@ def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> 
         screening("card-c1s05", MORNING, 4.8, 5.0),  # drop from 5.0
         screening("card-k1s00", MORNING, 4.6, 4.6),  # under 6: no referral
     ]
-    w.engine.on_batch(batch(*day))
+    w.feed(batch(*day))
     refs = {r.student_id: r for r in w.engine.referrals.find(school="sch1")}
     assert set(refs) == {"c1s02", "c1s03", "c1s04", "c1s05"}
     assert refs["c1s02"].worst_grade == "mild"
@@ -68,13 +68,13 @@ def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> 
     # Referrals page nobody.
     assert w.out.notifications == []
     # A redelivered screening does not add a second referral.
-    w.engine.on_batch(batch(*day))
+    w.feed(batch(*day))
     assert len(w.engine.referrals.find(school="sch1")) == 4
 
 
 def test_screener_may_name_the_class_list_id(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     # Screeners load the class list and send the roster's pseudonymous student id itself.
-    w.engine.on_batch(batch(screening("c2s06", MORNING, 4.5, 4.9)))
+    w.feed(batch(screening("c2s06", MORNING, 4.5, 4.9)))
     [ref] = w.engine.referrals.find()
     assert ref.student_id == "c2s06" and ref.worst_grade == "severe"

@@ -27,9 +27,7 @@ def test_level_for() -> None:
 def test_levels_rise_with_fevers_and_absences(tmp_path: Path) -> None:
     w = build_world(tmp_path)
     day = MORNING.date()
-    w.engine.on_batch(
-        batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING))
-    )
+    w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
     levels = w.engine.levels("sch1", day)
     [c1] = levels.classes
     assert (c1.scope, c1.fevers, c1.cases, c1.level) == ("c1", 2, 2, Level.YELLOW)
@@ -56,7 +54,7 @@ def test_levels_rise_with_fevers_and_absences(tmp_path: Path) -> None:
 
 def test_cleared_fever_does_not_count(tmp_path: Path) -> None:
     w = build_world(tmp_path)
-    w.engine.on_batch(batch(gate_pass("card-c1s01", 37.9, MORNING)))
+    w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING)))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     w.engine.recheck(alert.id, "nurse", 36.6)
     assert w.engine.levels("sch1", MORNING.date()).classes == []
@@ -78,7 +76,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     # Two fevers in c1, two in c2: by the district's file no class reaches yellow (3), the
     # school does (4). With the packaged placeholders both classes would be yellow.
-    w.engine.on_batch(
+    w.feed(
         batch(
             *(gate_pass(f"card-{s}", 38.0, MORNING) for s in ("c1s01", "c1s02", "c2s01", "c2s02"))
         )
@@ -110,17 +108,15 @@ def test_five_cases_over_three_days_in_a_class_reach_orange(tmp_path: Path) -> N
     # distinct students over 3 consecutive days (the 2006 reporting specification).
     w = build_world(tmp_path)
     day1, day2, day3 = (MORNING + timedelta(days=n) for n in range(3))
-    w.engine.on_batch(
-        batch(gate_pass("card-c1s01", 37.9, day1), gate_pass("card-c1s02", 38.0, day1))
-    )
-    w.engine.on_batch(
+    w.feed(batch(gate_pass("card-c1s01", 37.9, day1), gate_pass("card-c1s02", 38.0, day1)))
+    w.feed(
         batch(gate_pass("card-c1s03", 38.1, day2), gate_pass("card-c1s01", 38.0, day2))
     )  # the same child again
     levels = w.engine.levels("sch1", day2.date())
     [c1] = levels.classes
     assert (c1.cases, c1.window_cases, c1.window_days, c1.level) == (2, 3, 3, Level.YELLOW)
     # Day 3: one new case; the day alone is green, the three days hold 5 distinct students.
-    w.engine.on_batch(batch(gate_pass("card-c1s04", 38.0, day3)))
+    w.feed(batch(gate_pass("card-c1s04", 38.0, day3)))
     w.engine.warning_levels.record_absence(
         "sch1", day3.date(), "c1s05", "c1", "illness", "fever", "nurse", day3
     )

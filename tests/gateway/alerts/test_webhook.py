@@ -69,7 +69,7 @@ def test_retries_until_the_receiver_takes_it(tmp_path: Path) -> None:
     try:
         w, log, channel = wired(tmp_path, receiver.url)
         started = time.monotonic()
-        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         assert receiver.wait_for(1, timeout_s=10)
         elapsed = time.monotonic() - started
         channel.close()
@@ -96,7 +96,7 @@ def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
     try:
         retry = RetryConfig(max_attempts=3, first_delay_s=0.01, max_delay_s=0.02, timeout_s=2)
         w, log, channel = wired(tmp_path, receiver.url, retry)
-        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         wait_for_entries(log, 3)
         channel.close()
     finally:
@@ -122,7 +122,7 @@ def test_wecom_and_dingtalk_formats(tmp_path: Path) -> None:
         w = build_world(tmp_path, cfg)
         channel = WebhookChannel(w.configs, DeliveryLog(w.db))
         w.engine.notifier.channels.append(channel)
-        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         assert receiver.wait_for(2, timeout_s=10)
         time.sleep(0.2)  # a third (wrong) delivery would have arrived by now
         channel.close()
@@ -158,7 +158,7 @@ def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
         w, log, channel = wired(tmp_path, receiver.url, SLOW)
-        w.engine.on_batch(batch(gate_pass("card-c1s07", 38.3, MORNING)))
+        w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         wait_for_entries(log, 1)
         # The gateway stops in the 30 s backoff after the first failure...
         channel.close()
@@ -206,7 +206,7 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
         w, log, channel = wired(tmp_path, receiver.url, SLOW)
-        w.engine.on_batch(
+        w.feed(
             batch(gate_pass("card-c1s07", 38.3, MORNING), gate_pass("card-c1s08", 38.6, MORNING))
         )
         wait_for_entries(log, 2)
@@ -235,7 +235,7 @@ def test_robot_keys_and_signatures_stay_out_of_the_log(
         w = build_world(tmp_path, config(target))
         channel = WebhookChannel(w.configs, DeliveryLog(w.db))
         w.engine.notifier.channels.append(channel)
-        w.engine.on_batch(batch(gate_pass("card-c1s01", 38.3, MORNING)))
+        w.feed(batch(gate_pass("card-c1s01", 38.3, MORNING)))
         assert receiver.wait_for(1, timeout_s=10)
         channel.close()
     finally:

@@ -1,7 +1,7 @@
 """A campus for API tests: a real Gateway on temporary files, users, two classes, a TestClient.
 
-Ingest is not started: tests write messages to the store and hand the listeners the
-CommittedBatch the writer thread would, which is exactly the seam ingest uses.
+Ingest is not started: tests bind, store and log messages as the writer thread does, then run
+the consumers until they have read the commit log, which is exactly the seam ingest uses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from campusedge.settings import MqttSettings
 from campusedge.topics import DeviceKind
 from gateway.api.app import create_app
 from gateway.auth import Role
-from gateway.ingest import CommittedBatch
 from gateway.service import Gateway, GatewaySettings
 from gateway.store.base import Scalar, StoredMessage
 
@@ -39,11 +38,11 @@ class Campus:
         return self.client.get(url, headers=self.auth(user), **kw)  # type: ignore[arg-type]
 
     def feed(self, *messages: StoredMessage) -> None:
-        """What ingest does after a commit: store, then every listener gets the batch."""
-        self.gateway.store.write(messages)
-        batch = CommittedBatch(messages=list(messages))
-        for listener in self.gateway.ingest.listeners:
-            listener(batch)
+        """What ingest does with a batch (bind, store, log), then the consumers read it."""
+        bound = self.gateway.binder.bind_messages(messages)
+        self.gateway.store.write(bound)
+        self.gateway.commit_log.append(bound)
+        self.gateway.consumers.catch_up()
 
     def metric(self, name: str, **labels: str) -> float:
         value = self.gateway.metrics.registry.get_sample_value(name, labels)

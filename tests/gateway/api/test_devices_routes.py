@@ -136,3 +136,58 @@ def test_a_state_database_from_before_the_stopped_column_is_upgraded(tmp_path: P
     )
     assert devices.get("gate-1").stopped is True  # type: ignore[union-attr]
     db.close()
+
+
+def test_two_schools_each_have_their_own_hr_01(campus: Campus) -> None:
+    """Device ids are chosen per school: school-b's hr-01 is another band than school-a's."""
+    devices = campus.gateway.devices
+    later = AT + timedelta(minutes=1)
+    devices.apply(
+        [
+            ("school-a", status("hr-01", DeviceState.ONLINE, kind=DeviceKind.HR_BAND), AT),
+            ("school-b", status("hr-01", DeviceState.OFFLINE, kind=DeviceKind.HR_BAND), AT),
+        ],
+        [("school-a", "hr-01", "hr_band", later, 5), ("school-b", "hr-01", "hr_band", AT, 2)],
+    )
+    a, b = devices.get("hr-01", "school-a"), devices.get("hr-01", "school-b")
+    assert a is not None and (a.state, a.messages, a.last_seen) == ("online", 5, later)
+    assert b is not None and (b.state, b.messages, b.last_seen) == ("offline", 2, AT)
+    assert devices.get("hr-01") is None  # ambiguous without the school
+    assert devices.last_statuses(["hr-01"], "school-b") == {"hr-01": (AT, "offline")}
+    assert devices.enrolled(["hr-01", "hr-99"], "school-a") == {"hr-01"}
+    r = campus.client.get("/api/devices/hr-01", headers=campus.auth("it1"))
+    assert r.status_code == 409 and "?school=" in r.json()["detail"]
+    r = campus.client.get("/api/devices/hr-01?school=school-b", headers=campus.auth("it1"))
+    assert r.status_code == 200 and r.json()["state"] == "offline"
+    listed = campus.client.get("/api/devices", headers=campus.auth("it1")).json()
+    assert sorted((d["school"], d["device_id"], d["messages"]) for d in listed) == [
+        ("school-a", "hr-01", 5),
+        ("school-b", "hr-01", 2),
+    ]
+
+
+def test_a_state_database_keyed_by_device_id_alone_is_upgraded_in_place(tmp_path: Path) -> None:
+    """The file is what the gateway wrote before devices were keyed by school (its dump)."""
+    path = tmp_path / "state.db"
+    dump = Path(__file__).parent.parent / "testdata" / "state_devices_by_id.sql"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(dump.read_text())
+    db = StateDB(path)
+    devices = Devices(db)
+    keyed = [r["name"] for r in db.query("PRAGMA table_info(devices)") if r["pk"]]
+    assert sorted(keyed) == ["device_id", "school"]
+    rows = {(d.school, d.device_id): d for d in devices.all()}
+    assert set(rows) == {("school-a", "box-1"), ("school-a", "gate-1"), ("school-a", "hr-01")}
+    hr = rows[("school-a", "hr-01")]
+    assert (hr.firmware, hr.battery_pct, hr.messages, hr.edge_id) == ("1.2.0", 81.0, 42, "box-1")
+    # After the upgrade a second school's hr-01 is a device of its own.
+    devices.apply(
+        [], [("school-b", "hr-01", "hr_band", AT, 3), ("school-a", "hr-01", "hr_band", AT, 1)]
+    )
+    assert devices.get("hr-01", "school-a").messages == 43  # type: ignore[union-attr]
+    assert devices.get("hr-01", "school-b").messages == 3  # type: ignore[union-attr]
+    db.close()
+    # Opening it again changes nothing.
+    db = StateDB(path)
+    assert len(Devices(db).all()) == 4
+    db.close()

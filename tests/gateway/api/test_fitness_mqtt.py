@@ -97,6 +97,8 @@ def test_rope_result_over_mqtt_is_scored_and_served(
 ) -> None:
     gateway, school = _gateway(tmp_path, mqtt_settings)
     tokens = populate(gateway)
+    # Devices are bound within their own school: class 5a is at the school this test publishes as.
+    gateway.roster.update_class("5a", {"school": school})
     auth = {"Authorization": f"Bearer {tokens['t1']}"}
     gateway.start()
     try:
@@ -132,6 +134,8 @@ def test_timed_runs_over_mqtt_are_scored_and_kept_as_history(
 ) -> None:
     gateway, school = _gateway(tmp_path, mqtt_settings)
     tokens = populate(gateway)
+    # Devices are bound within their own school: class 5a is at the school this test publishes as.
+    gateway.roster.update_class("5a", {"school": school})
     auth = {"Authorization": f"Bearer {tokens['t1']}"}
     gateway.start()
     try:

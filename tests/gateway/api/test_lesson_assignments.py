@@ -8,7 +8,7 @@ from typing import Any
 from campusedge.topics import DeviceKind
 from gateway.auth import Role
 from gateway.roster import LessonKind
-from tests.gateway.api.conftest import Campus, now, reading
+from tests.gateway.api.conftest import SCHOOL, Campus, now, reading
 
 
 def open_lesson(campus: Campus, class_id: str, assignments: dict[str, str], teacher: str) -> Any:
@@ -28,7 +28,7 @@ def test_a_band_in_a_running_lesson_cannot_be_given_to_another_child(campus: Cam
     assert "'hr-01'" in detail and first.json()["id"] in detail
     # Nothing of the refused lesson was written: the band still binds to s1 alone.
     assert campus.gateway.roster.lessons(class_id="5b") == []
-    binding = campus.gateway.roster.bind("hr-01", now())
+    binding = campus.gateway.binder.bind(SCHOOL, "hr-01", now())
     assert binding is not None and binding.student_id == "s1"
     campus.feed(reading("hr-01", 1, now(), "heart_rate", 131, "bpm", DeviceKind.HR_BAND))
     assert campus.gateway.live_lessons.lessons() == [first.json()["id"]]
@@ -90,3 +90,26 @@ def test_an_ended_lesson_holds_no_devices(campus: Campus) -> None:
     )
     roster.end_lesson(old.id)
     assert open_lesson(campus, "5a", {"hr-01": "s1"}, "t1").status_code == 201
+
+
+def test_a_lesson_with_40000_assignments_opens_and_a_busy_device_among_them_is_named(
+    campus: Campus,
+) -> None:
+    """More assignments than SQLite has variables for one statement (32,766): once a 500."""
+    n = 40_000
+    rows = "".join(f"b{i:05d},Student {i},M,2015-01-01,5a\n" for i in range(n))
+    campus.gateway.roster.import_csv("student_id,name,sex,birth_date,class_id\n" + rows)
+    big = {f"hr-{i:05d}": f"b{i:05d}" for i in range(n)}
+    # A band near the end of the list is held by a running lesson of class 5b.
+    held = open_lesson(campus, "5b", {"hr-39999": "s9"}, "t2")
+    assert held.status_code == 201, held.text
+    r = open_lesson(campus, "5a", big, "t1")
+    assert r.status_code == 409, r.text[:300]
+    assert "'hr-39999'" in r.json()["detail"]
+    assert campus.gateway.roster.lessons(class_id="5a") == []
+    campus.client.post(f"/api/lessons/{held.json()['id']}/end", headers=campus.auth("t2"))
+    r = open_lesson(campus, "5a", big, "t1")
+    assert r.status_code == 201, r.text[:300]
+    assert campus.gateway.roster.assignments(r.json()["id"]) == big
+    binding = campus.gateway.binder.bind(SCHOOL, "hr-39999", now())
+    assert binding is not None and binding.student_id == "b39999"

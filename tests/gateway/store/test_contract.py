@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
 from gateway.store.base import DeadLetter, ReadingRow, Store, WriteResult
+from gateway.store.influx import InfluxStore
+from gateway.store.sqlite import SqliteStore
 from tests.gateway.store.conftest import T0, message
 
 
@@ -314,3 +318,41 @@ def test_empty_writes(store: Store) -> None:
     assert store.events() == []
     assert store.last_seen() == []
     assert store.dead_letters() == []
+
+
+def test_the_same_device_and_seq_in_two_schools_are_two_messages(store: Store) -> None:
+    theirs = message("hr-01", 1000, school="school-b", readings=(("heart_rate", 90.0, "bpm"),))
+    ours = message("hr-01", 1000, school="school-a", readings=(("heart_rate", 140.0, "bpm"),))
+    assert store.write([theirs]) == WriteResult(inserted=1, duplicates=0)
+    # school-b's hr-01 seq 1000 does not make school-a's a duplicate...
+    assert store.write([ours]) == WriteResult(inserted=1, duplicates=0)
+    # ...while a redelivery of either still is one.
+    assert store.write([ours, theirs]) == WriteResult(inserted=0, duplicates=2)
+    assert store.count_messages() == 2
+    assert store.duplicate_keys() == 0
+    rows = store.readings(device_id="hr-01")
+    assert sorted((r.school, r.value) for r in rows) == [("school-a", 140.0), ("school-b", 90.0)]
+    assert sorted((d.school, d.device_id, d.last_seq) for d in store.last_seen()) == [
+        ("school-a", "hr-01", 1000),
+        ("school-b", "hr-01", 1000),
+    ]
+
+
+def test_the_binding_is_kept_with_the_message(store: Store) -> None:
+    bound = dataclasses.replace(message("hr-01", 1), student_id="s-17", lesson_id="pe-3")
+    store.write([bound, message("hr-02", 1)])
+    assert stored_bindings(store) == {"hr-01": ("s-17", "pe-3"), "hr-02": (None, None)}
+
+
+def stored_bindings(store: Store) -> dict[str, tuple[str | None, str | None]]:
+    """device id -> (student_id, lesson_id) as the backend keeps them (no query returns them)."""
+    if isinstance(store, SqliteStore):
+        with sqlite3.connect(store.path) as conn:
+            rows = conn.execute("SELECT device_id, student_id, lesson_id FROM messages").fetchall()
+        return {d: (s, lesson) for d, s, lesson in rows}
+    assert isinstance(store, InfluxStore)
+    found = {}
+    for series in store.query("SELECT student_id, lesson_id, seq FROM message GROUP BY device_id"):
+        for row in series.rows():
+            found[row["device_id"]] = (row["student_id"], row["lesson_id"])
+    return found

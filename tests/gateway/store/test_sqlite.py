@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store.base import StoreError
+from gateway.store.base import StoreError, WriteResult
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.store.conftest import T0, message
 
@@ -176,3 +177,50 @@ def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(StoreError, match="cannot open sqlite store"):
         SqliteStore(tmp_path / "file" / "s.db")
+
+
+# Made by the release before the school joined the key (primary key (device_id, seq)):
+# school-a's hr-01 seqs 1000-1004, rope-1's rope_result event seq 7, school-c's gate-1 seq 1,
+# and one dead letter.
+BEFORE_SCHOOL_KEY = Path(__file__).parent / "testdata" / "readings-before-school-key.db"
+
+
+def test_a_file_keyed_without_the_school_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "readings.db"
+    shutil.copy(BEFORE_SCHOOL_KEY, path)
+    store = SqliteStore(path)
+    # Everything stored before is there, with its school.
+    assert store.count_messages() == 7
+    rows = store.readings(device_id="hr-01")
+    assert [(r.school, r.seq, r.value) for r in rows] == [
+        ("school-a", 1000 + i, 120.0 + i) for i in range(5)
+    ]
+    [rope] = store.events(device_id="rope-1")
+    assert (rope.school, rope.seq, rope.attributes) == (
+        "school-a",
+        7,
+        {"mode": "countdown_time", "set_value": 60},
+    )
+    assert [(d.school, d.device_id, d.last_seq) for d in store.last_seen()] == [
+        ("school-c", "gate-1", 1),
+        ("school-a", "hr-01", 1004),
+        ("school-a", "rope-1", 7),
+    ]
+    assert len(store.dead_letters()) == 1
+    # Redeliveries of what was stored are still duplicates; another school's hr-01 is not.
+    before = message("hr-01", 1000, school="school-a", ts=rows[0].ts)
+    assert store.write([before]) == WriteResult(inserted=0, duplicates=1)
+    assert store.write([message("hr-01", 1000, school="school-b")]) == WriteResult(1, 0)
+    assert store.duplicate_keys() == 0
+    store.close()
+    with sqlite3.connect(path) as conn:
+        key = {r[1]: r[5] for r in conn.execute("PRAGMA table_info(messages)")}
+        assert (key["school"], key["device_id"], key["seq"]) == (1, 2, 3)
+        assert conn.execute("SELECT count(*) FROM readings WHERE school = ''").fetchone() == (0,)
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert "messages_v1" not in names and "devices_v1" not in names
+        assert {"messages_event", "messages_event_device"} <= names
+    # Opening it again changes nothing.
+    again = SqliteStore(path)
+    assert again.count_messages() == 8
+    again.close()

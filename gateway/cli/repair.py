@@ -1,0 +1,67 @@
+"""`campusedge gateway repair`: check the state database; with --salvage, rebuild a damaged one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from campusedge import sqlite_salvage
+from gateway.repair import rebuild
+
+PROG = "campusedge gateway repair"
+DEFAULT_STATE_DB = "var/campusedge/state.db"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-db",
+        type=Path,
+        help="the gateway's state database "
+        f"(default: $CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+    )
+    parser.add_argument(
+        "--salvage",
+        action="store_true",
+        help="when it is damaged: move it aside (<name>.damaged-<time>) and rebuild it from "
+        "the rows that still read. Stop the gateway first",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.state_db or Path(os.environ.get("CAMPUSEDGE_STATE_DB") or DEFAULT_STATE_DB)
+    if not path.is_file():
+        print(
+            f"{PROG}: no state database file at {path} (name it with --state-db)", file=sys.stderr
+        )
+        return 2
+    try:
+        problem = sqlite_salvage.check(path)
+    except sqlite3.Error as exc:
+        print(f"{PROG}: cannot read {path}: {exc} (is the gateway running?)", file=sys.stderr)
+        return 1
+    if problem is None:
+        print(f"{path}: sound, nothing to repair")
+        return 0
+    print(f"{path}: damaged: {problem}")
+    if not args.salvage:
+        print("run again with --salvage to move it aside and rebuild it from what still reads")
+        return 1
+    try:
+        done = rebuild(path)
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    print(f"kept the damaged file as {done.moved_to}")
+    print(f"rebuilt {path}: {done.salvage.summary()}")
+    for name, table in sorted(done.salvage.tables.items()):
+        if table.read_errors:
+            print(f"  {name}: {table.rows} rows, {table.read_errors} damaged places skipped")
+    if done.foreign_key_problems:
+        print(
+            f"  {done.foreign_key_problems} rows refer to rows that were lost "
+            "(PRAGMA foreign_key_check lists them)"
+        )
+    return 0 if done.salvage.schema_readable else 1
