@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS cards (
     card_id TEXT PRIMARY KEY,
     student_id TEXT NOT NULL REFERENCES students(id)
 );
+-- What happened to lessons, in order, for those who follow them (the alert engine resolves a
+-- lesson's signal-lost alerts when it ends): read by position with a saved cursor.
+CREATE TABLE IF NOT EXISTS lesson_events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lessons (
     id TEXT PRIMARY KEY,
     class_id TEXT NOT NULL REFERENCES classes(id),
@@ -139,6 +148,17 @@ class Lesson:
     kind: LessonKind
     started_at: datetime
     ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LessonEvent:
+    """Something that happened to a lesson (`ended`), at a position of `lesson_events`."""
+
+    position: int
+    lesson_id: str
+    event: str
+    actor: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -519,12 +539,39 @@ class Roster:
                 "; ".join(problems) + "; end that lesson first (POST /api/lessons/LESSON_ID/end)"
             )
 
-    def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
+    def end_lesson(self, lesson_id: str, at: datetime | None = None, actor: str = "system") -> bool:
+        """End a running lesson (by *actor*) and say so in `lesson_events`; False if it had
+        ended already. The roster owns this: whoever follows lessons reads the event."""
+        when = _iso(at or datetime.now(UTC))
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL",
-                (_iso(at or datetime.now(UTC)), lesson_id),
+            cur = conn.execute(
+                "UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL", (when, lesson_id)
             )
+            if cur.rowcount == 0:
+                return False
+            conn.execute(
+                "INSERT INTO lesson_events (lesson_id, event, actor, at) VALUES (?, ?, ?, ?)",
+                (lesson_id, "ended", actor, when),
+            )
+        return True
+
+    def lesson_events(self, after: int, limit: int = 500) -> list[LessonEvent]:
+        """Lesson events after position *after*, oldest first."""
+        rows = self.db.query(
+            "SELECT position, lesson_id, event, actor, at FROM lesson_events WHERE position > ? "
+            "ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [
+            LessonEvent(
+                r["position"],
+                r["lesson_id"],
+                r["event"],
+                r["actor"],
+                datetime.fromisoformat(r["at"]),
+            )
+            for r in rows
+        ]
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         rows = self.db.query("SELECT * FROM lessons WHERE id=?", (lesson_id,))

@@ -112,6 +112,10 @@ class AlertService:
     def delete_silence(self, silence_id: int) -> bool:
         return self.engine.lifecycle.delete_silence(silence_id)
 
+    def follow_lessons(self) -> list[Alert]:
+        """Act now on lessons the roster has ended since the engine last looked."""
+        return self.engine.follow_lessons()
+
     def now(self) -> datetime:
         return self.engine.clock.now()
 

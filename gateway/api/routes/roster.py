@@ -258,11 +258,11 @@ def end_lesson(lesson_id: str, gateway: GatewayDep, user: Teacher) -> LessonPubl
         raise HTTPException(
             403, "only the teacher who opened a lesson or the class's PE teacher can end it"
         )
+    gateway.roster.end_lesson(lesson_id, actor=user.id)
     if gateway.alerts is not None:
-        # Its signal-lost alerts are resolved in the teacher's name with the lesson.
-        gateway.alerts.engine.end_lesson(lesson_id, user.id)
-    else:
-        gateway.roster.end_lesson(lesson_id)
+        # The engine follows the roster's lesson events; asked now, the lesson's signal-lost
+        # alerts are resolved (in the teacher's name) before this answer, not at its next tick.
+        gateway.alerts.follow_lessons()
     ended = gateway.roster.lesson(lesson_id)
     assert ended is not None
     return LessonPublic(**vars(ended), assignments=gateway.roster.assignments(lesson_id))
