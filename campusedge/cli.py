@@ -26,6 +26,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("demo",): ("gateway.cli.demo", "run broker, gateway, API and a simulated PE lesson"),
     ("broker",): ("gateway.cli.broker", "run an MQTT broker (Mosquitto if installed, else amqtt)"),
     ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
+    ("provision",): (
+        "gateway.cli.provision",
+        "MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files",
+    ),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
     ("gateway", "repair"): (
         "gateway.cli.repair",

@@ -9,6 +9,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from campusedge.credentials import check_tls_files
 from campusedge.settings import MqttSettings
 
 # paho reconnects by itself (its network thread's loop); this is that loop's one policy:
@@ -29,6 +30,8 @@ def make_client(
 ) -> mqtt.Client:
     """A paho client logged in and (with `tls_ca`) encrypted as *settings* say, not connected.
 
+    CredentialsError if a TLS file named in *settings* is missing or its key is unsafe.
+
     `persistent`: the broker keeps the session (subscriptions and unacknowledged QoS 1
     messages) across disconnections; a client that only publishes may do without.
     """
@@ -44,8 +47,11 @@ def make_client(
     if settings.username:
         password = settings.password.get_secret_value() if settings.password else None
         client.username_pw_set(settings.username, password)
+    check_tls_files(settings)
     if settings.tls_ca:
-        client.tls_set(ca_certs=settings.tls_ca)
+        client.tls_set(
+            ca_certs=settings.tls_ca, certfile=settings.tls_cert, keyfile=settings.tls_key
+        )
     client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=reconnect_max_s)
     return client
 

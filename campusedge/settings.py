@@ -16,4 +16,6 @@ class MqttSettings(BaseSettings):
     username: str | None = None
     password: SecretStr | None = None
     tls_ca: str | None = Field(default=None, description="CA file; enables TLS when set")
+    tls_cert: str | None = Field(default=None, description="client certificate (PEM), with tls_ca")
+    tls_key: str | None = Field(default=None, description="client certificate's key (PEM, 0600)")
     keepalive_s: int = Field(default=30, ge=5, le=3600)

@@ -142,6 +142,11 @@ class BoxFile(_Strict):
     model_versions: dict[str, str] = Field(
         default_factory=dict, description="on-device models, reported in status"
     )
+    mqtt_credentials: str | None = Field(
+        default=None,
+        description="the box's credentials file from `campusedge provision box` "
+        "(relative to this file)",
+    )
     devices: list[DeviceEntry] = Field(min_length=1)
 
 
@@ -253,6 +258,8 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         check_id(box.school, "school id")
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if box.mqtt_credentials is not None:
+        box = box.model_copy(update={"mqtt_credentials": str(path.parent / box.mqtt_credentials)})
     search = [path.parent, models_dir or firmware_configs_dir()]
     resolved = []
     seen: set[str] = set()

@@ -7,9 +7,10 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from campusedge.credentials import CredentialsError
+from campusedge.mqtt_client import make_client
 from campusedge.settings import MqttSettings
 
 
@@ -18,16 +19,11 @@ def broker_problem(
 ) -> str | None:
     """None if *settings* can log in; else one line saying why not (unreachable, refused)."""
     where = f"the MQTT broker at {settings.host}:{settings.port}"
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"campusedge-check-{os.getpid()}",
-        protocol=mqtt.MQTTv311,
-    )
-    if settings.username is not None:
-        password = settings.password.get_secret_value() if settings.password else None
-        client.username_pw_set(settings.username, password)
-    if settings.tls_ca:
-        client.tls_set(ca_certs=settings.tls_ca)
+    try:
+        # The same client as the edge agent's, so TLS client certificates are checked too.
+        client = make_client(settings, f"campusedge-check-{os.getpid()}", persistent=False)
+    except CredentialsError as exc:
+        return str(exc)
     answers: list[ReasonCode] = []
 
     def on_connect(

@@ -12,6 +12,7 @@ from types import FrameType
 
 from pydantic import SecretStr
 
+from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
 from edge.agent import EdgeAgent
 from edge.buffer import BufferOpenError
@@ -41,9 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO")
 
 
-def mqtt_settings(args: argparse.Namespace) -> MqttSettings:
+def mqtt_settings(args: argparse.Namespace, credentials: Path | None = None) -> MqttSettings:
+    """Settings from the environment, then the box's credentials file, then the options."""
     base = MqttSettings()
-    updates: dict[str, object] = {}
+    updates: dict[str, object] = load_credentials(credentials) if credentials else {}
     if args.mqtt_host:
         updates["host"] = args.mqtt_host
     if args.mqtt_port:
@@ -64,8 +66,15 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"campusedge edge run: {exc}", file=sys.stderr)
         return 2
+    credentials = box.box.mqtt_credentials
     try:
-        agent = EdgeAgent(box, mqtt_settings(args), buffer_path=args.buffer)
+        settings = mqtt_settings(args, Path(credentials) if credentials else None)
+        check_tls_files(settings)
+    except CredentialsError as exc:
+        print(f"campusedge edge run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        agent = EdgeAgent(box, settings, buffer_path=args.buffer)
     except BufferOpenError as exc:
         print(
             f"campusedge edge run: {exc} (use --buffer PATH or create the folder)", file=sys.stderr

@@ -8,11 +8,13 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsError
 
+from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
 from gateway.alerts.delivery.redact import quiet_http_client_logs
 from gateway.service import GatewayStartError
@@ -28,15 +30,32 @@ def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--mqtt-port", type=int)
     g.add_argument("--mqtt-username")
     g.add_argument("--mqtt-password", help="prefer CAMPUSEDGE_MQTT_PASSWORD: argv is visible")
+    g.add_argument(
+        "--mqtt-credentials",
+        type=Path,
+        help="this worker's credentials file from `campusedge provision gateway` "
+        "(login and TLS files; the options above override it)",
+    )
 
 
 def mqtt_from_args(args: argparse.Namespace) -> MqttSettings:
-    overrides = {
-        k: getattr(args, f"mqtt_{k}")
-        for k in ("host", "port", "username", "password")
-        if getattr(args, f"mqtt_{k}", None) is not None
-    }
-    return load_settings(MqttSettings, MQTT_OPTIONS, **overrides)
+    overrides: dict[str, object] = {}
+    credentials = getattr(args, "mqtt_credentials", None)
+    try:
+        if credentials is not None:
+            overrides.update(load_credentials(credentials))
+        overrides.update(
+            {
+                k: getattr(args, f"mqtt_{k}")
+                for k in ("host", "port", "username", "password")
+                if getattr(args, f"mqtt_{k}", None) is not None
+            }
+        )
+        settings = load_settings(MqttSettings, MQTT_OPTIONS, **overrides)
+        check_tls_files(settings)
+    except CredentialsError as exc:
+        raise GatewayStartError(str(exc)) from None
+    return settings
 
 
 def load_settings(cls: type[S], options: Mapping[str, str], **values: Any) -> S:

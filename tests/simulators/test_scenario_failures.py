@@ -95,6 +95,9 @@ def test_a_clean_run_removes_its_temp_folder(
             "3",
             "--school",
             "sim-clean",
+            # No gateway behind this broker to say what it stored.
+            "--delete-on",
+            "broker",
             *_login(mosquitto),
         ]
     )

@@ -1,0 +1,199 @@
+"""`campusedge provision`: enrol boxes and gateway workers, write their and the broker's files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from campusedge.topics import TopicError
+from gateway.cli.user import DEFAULT_STATE_DB
+from gateway.fleet.broker_files import (
+    BrokerOptions,
+    ReloadError,
+    reload_broker,
+    write_access_files,
+    write_broker,
+)
+from gateway.fleet.ca import CAError, CampusCA, write_private
+from gateway.fleet.registry import (
+    FleetError,
+    FleetRegistry,
+    Issued,
+    box_username,
+    gateway_username,
+)
+from gateway.state import StateDB, StateDBError
+
+PROG = "campusedge provision"
+CREDENTIALS = "credentials.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-db",
+        type=Path,
+        help="the gateway's state database "
+        f"(default: $CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+    )
+    common.add_argument(
+        "--ca-dir",
+        type=Path,
+        help="campus CA folder with ca.crt and ca.key (default: ca/ beside the state "
+        "database; made on first use)",
+    )
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument("--out", type=Path, required=True, help="folder for the credentials")
+    client.add_argument("--broker-host", help="broker host written into the credentials")
+    client.add_argument("--broker-port", type=int, help="broker port (the TLS port)")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    box = actions.add_parser(
+        "box", parents=[common, client], help="enrol an edge box and write its credentials"
+    )
+    box.add_argument("--school", required=True)
+    box.add_argument("--box", required=True, help="the box's edge id")
+    box.add_argument(
+        "--device", action="append", default=[], help="a device id the box publishes for"
+    )
+    gw = actions.add_parser(
+        "gateway", parents=[common, client], help="enrol a gateway worker, write credentials"
+    )
+    gw.add_argument("--worker", required=True)
+    broker = actions.add_parser(
+        "broker", parents=[common], help="write mosquitto.conf, passwords, ACL and TLS files"
+    )
+    broker.add_argument("--out", type=Path, required=True)
+    broker.add_argument("--port", type=int, default=1883, help="plain MQTT on 127.0.0.1")
+    broker.add_argument("--tls-port", type=int, default=8883)
+    broker.add_argument("--tls-bind", default="0.0.0.0", help="address of the TLS listener")
+    broker.add_argument(
+        "--server-name",
+        action="append",
+        help="a host name or address clients use for the broker (default: localhost, "
+        "127.0.0.1 and this host's name)",
+    )
+    for name, text in (
+        ("revoke", "take an identity's login away (reloads the running broker)"),
+        ("rotate", "a new secret for an identity; the old one stops working"),
+    ):
+        act = actions.add_parser(
+            name, parents=[common] + ([client] if name == "rotate" else []), help=text
+        )
+        who = act.add_mutually_exclusive_group(required=True)
+        who.add_argument("--box", help="edge id (with --school)")
+        who.add_argument("--worker", help="gateway worker")
+        act.add_argument("--school")
+        act.add_argument(
+            "--broker-dir", type=Path, help="broker folder (default: the last `provision broker`)"
+        )
+    actions.add_parser("list", parents=[common], help="list enrolled identities")
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _state_db_path(given: Path | None) -> Path:
+    return (given or Path(os.environ.get("CAMPUSEDGE_STATE_DB") or DEFAULT_STATE_DB)).absolute()
+
+
+def _ca(args: argparse.Namespace, state_db: Path) -> CampusCA:
+    return CampusCA.open(args.ca_dir or state_db.parent / "ca")
+
+
+def _write_credentials(args: argparse.Namespace, issued: Issued, ca: CampusCA) -> Path:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    key, cert = ca.issue(issued.identity.username)
+    write_private(out / "client.key", key)
+    (out / "client.crt").write_bytes(cert)
+    (out / "ca.crt").write_bytes(ca.cert_path.read_bytes())
+    fields: dict[str, object] = {
+        "username": issued.identity.username,
+        "password": issued.password,
+        "tls_ca": "ca.crt",
+        "tls_cert": "client.crt",
+        "tls_key": "client.key",
+    }
+    if args.broker_host:
+        fields["host"] = args.broker_host
+    if args.broker_port:
+        fields["port"] = args.broker_port
+    path = out / CREDENTIALS
+    write_private(path, (json.dumps(fields, indent=2) + "\n").encode())
+    return path
+
+
+def _refresh_broker(registry: FleetRegistry, given: Path | None) -> None:
+    """Rewrite the broker's password and ACL files and make a running broker reread them."""
+    remembered = registry.broker_dir()
+    out = given or (Path(remembered) if remembered else None)
+    if out is None:
+        say(f"{PROG}: no broker folder yet; `{PROG} broker --out DIR` writes one")
+        return
+    write_access_files(out, registry.active())
+    pid = reload_broker(out)
+    say(
+        f"{PROG}: {out}: passwords and ACL rewritten; "
+        + (f"broker {pid} reloaded" if pid else "no broker running there")
+    )
+
+
+def _username(args: argparse.Namespace) -> str:
+    if args.box is not None:
+        if args.school is None:
+            raise FleetError("--box needs --school")
+        return box_username(args.school, args.box)
+    return gateway_username(args.worker)
+
+
+def run(args: argparse.Namespace) -> int:
+    state_db = _state_db_path(args.state_db)
+    if args.action in {"box", "gateway", "broker"}:
+        state_db.parent.mkdir(parents=True, exist_ok=True)
+    elif not state_db.exists():
+        # A typo must not start an empty registry that the gateway never reads.
+        say(f"{PROG}: no state database at {state_db}: name it with --state-db")
+        return 2
+    try:
+        registry = FleetRegistry(StateDB(state_db))
+        if args.action == "list":
+            for ident in registry.active():
+                devices = f" devices={','.join(ident.devices)}" if ident.devices else ""
+                print(f"{ident.username} {ident.role.value}{devices}")
+            return 0
+        if args.action == "broker":
+            options = BrokerOptions(
+                port=args.port,
+                tls_port=args.tls_port,
+                tls_bind=args.tls_bind,
+                server_names=tuple(
+                    args.server_name or ["localhost", "127.0.0.1", socket.gethostname()]
+                ),
+            )
+            conf = write_broker(args.out, registry.active(), _ca(args, state_db), options)
+            registry.set_broker_dir(str(conf.parent))
+            print(conf)
+            return 0
+        if args.action == "revoke":
+            registry.revoke(_username(args))
+            _refresh_broker(registry, args.broker_dir)
+            return 0
+        ca = _ca(args, state_db)
+        if args.action == "box":
+            issued = registry.enrol_box(args.school, args.box, args.device)
+        elif args.action == "gateway":
+            issued = registry.enrol_gateway(args.worker)
+        else:
+            issued = registry.rotate(_username(args))
+        print(_write_credentials(args, issued, ca))
+        _refresh_broker(registry, getattr(args, "broker_dir", None))
+        return 0
+    except (FleetError, TopicError, CAError, ReloadError, StateDBError) as exc:
+        say(f"{PROG}: {exc}")
+        return 2
