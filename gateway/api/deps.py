@@ -14,10 +14,13 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from gateway.alerts.service import AlertService
 from gateway.audit import AuditLog
 from gateway.auth import Role, User, Users
+from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.ingest import Ingest
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
+from gateway.metrics import GatewayMetrics
 from gateway.roster import Roster
 from gateway.service import Gateway
 from gateway.store.base import Store
@@ -65,7 +68,28 @@ def get_live_lessons(gateway: GatewayDep) -> LiveLessons:
     return gateway.live_lessons
 
 
+def get_optional_alerts(gateway: GatewayDep) -> AlertService | None:
+    return gateway.alerts
+
+
+def get_ingest(gateway: GatewayDep) -> Ingest:
+    return gateway.ingest
+
+
+def get_consumers(gateway: GatewayDep) -> Consumers:
+    return gateway.consumers
+
+
+def get_metrics(gateway: GatewayDep) -> GatewayMetrics:
+    return gateway.metrics
+
+
+IngestDep = Annotated[Ingest, Depends(get_ingest)]
+ConsumersDep = Annotated[Consumers, Depends(get_consumers)]
+MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
 Alerts = Annotated[AlertService, Depends(get_alerts)]
+# For routes that work with alerts off too (ending a lesson).
+MaybeAlerts = Annotated[AlertService | None, Depends(get_optional_alerts)]
 FitnessDep = Annotated[FitnessResults, Depends(get_fitness_results)]
 StoreDep = Annotated[Store, Depends(get_store)]
 LiveLessonsDep = Annotated[LiveLessons, Depends(get_live_lessons)]
