@@ -91,7 +91,18 @@ def _gateway(tmp: Path, broker: MosquittoProcess) -> list[str]:
 
 def _lesson(tmp: Path, broker: MosquittoProcess) -> list[str]:
     return [
-        *("simulate", "lesson", "--students", "4", "--minutes", "10", "--speed", "1"),
+        *(
+            "simulate",
+            "lesson",
+            "--students",
+            "4",
+            "--minutes",
+            "10",
+            "--speed",
+            "1",
+            "--delete-on",
+            "broker",
+        ),
         *("--school", "orphans", "--workdir", str(tmp / "lesson")),
         *(*MQTT, "--mqtt-port", str(broker.port)),
     ]

@@ -103,10 +103,10 @@ class Broker:
                 self._thread.join(10)
 
 
-def seed(gateway: Gateway, students: int) -> dict[str, str]:
+def seed(gateway: Gateway, students: int, school: str = SCHOOL) -> dict[str, str]:
     """A class, its students, staff accounts and an open lesson with bands and ropes."""
     roster = gateway.roster
-    roster.add_class(CLASS_ID, SCHOOL, "Grade 5 Class 1", "5", pe_teacher_id="teacher.demo")
+    roster.add_class(CLASS_ID, school, "Grade 5 Class 1", "5", pe_teacher_id="teacher.demo")
     assignments: dict[str, str] = {}
     for i in range(1, students + 1):
         student_id = f"S{i:04d}"

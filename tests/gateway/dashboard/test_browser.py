@@ -65,7 +65,8 @@ def seeded_gateway(
         ),
         mqtt,
     )
-    return gateway, seed(gateway, STUDENTS)
+    # The class is the school's whose devices publish: a device binds only in its own school.
+    return gateway, seed(gateway, STUDENTS, school)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,8 @@ def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory) 
             20,
             "the seeded messages to be committed",
         )
+        # Results, alerts and live views follow the commits on consumer threads of their own.
+        wait_for(gateway.consumers.caught_up, 30, "the consumers to follow the commits")
         shots = Path(os.environ.get("CAMPUSEDGE_DASHBOARD_SCREENSHOTS") or tmp / "shots")
         shots.mkdir(parents=True, exist_ok=True)
         yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots)
@@ -590,6 +593,7 @@ def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(
 
 
 def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -604,9 +608,18 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
     [(referral_id, row)] = wait_for(referral, PATIENCE_S, "the referral of Student 03")
     assert "left: poor vision 4.7 (moderate)" in row["text"]
     assert "myopia" in row["text"]
-    Select(browser.find_element(By.ID, f"referral-{referral_id}-status")).select_by_value(
-        "parents_informed"
-    )
+
+    def choose_status() -> bool:
+        # The list may be drawn again (the reload clicked above answers late): find it anew.
+        try:
+            Select(browser.find_element(By.ID, f"referral-{referral_id}-status")).select_by_value(
+                "parents_informed"
+            )
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait_for(choose_status, PATIENCE_S, "the referral's status menu")
     auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
 
     def status() -> str:
