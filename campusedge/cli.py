@@ -31,6 +31,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files",
     ),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("gateway", "migrate"): (
+        "gateway.cli.migrate",
+        "upgrade the state database's schema (--check: only say whether it is current)",
+    ),
     ("gateway", "repair"): (
         "gateway.cli.repair",
         "check the gateway's state database; --salvage rebuilds a damaged one",
@@ -54,6 +58,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "benchmark fever alert delivery (SSE, webhook) under load",
     ),
     ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
+    ("bench", "state"): (
+        "gateway.bench.state",
+        "time the state database's hot paths on SQLite and PostgreSQL",
+    ),
     ("bench", "fitness-listener"): (
         "gateway.fitness.bench",
         "fitness listener cost per batch against the store write",

@@ -5,22 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import insert, select
+
 from gateway.auth import User
 from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    action TEXT NOT NULL,
-    subject_type TEXT NOT NULL,
-    subject_id TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS audit_subject ON audit_log(subject_type, subject_id);
-"""
+from gateway.tables.people import audit_log
 
 
 @dataclass(frozen=True)
@@ -37,7 +26,6 @@ class AuditEntry:
 class AuditLog:
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def record(
         self,
@@ -51,9 +39,8 @@ class AuditLog:
         when = (at or datetime.now(UTC)).isoformat()
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO audit_log(at, user_id, role, action, subject_type, subject_id, "
-                "detail) VALUES (?,?,?,?,?,?,?)",
-                (when, user.id, user.role.value, action, subject_type, subject_id, detail),
+                insert(audit_log),
+                [_row(when, user, action, subject_type, subject_id, detail)],
             )
 
     def record_many(
@@ -68,11 +55,10 @@ class AuditLog:
             return
         when = (at or datetime.now(UTC)).isoformat()
         with self.db.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO audit_log(at, user_id, role, action, subject_type, subject_id, "
-                "detail) VALUES (?,?,?,?,?,?,?)",
+            conn.execute(
+                insert(audit_log),
                 [
-                    (when, user.id, user.role.value, action, subject_type, subject_id, detail)
+                    _row(when, user, action, subject_type, subject_id, detail)
                     for subject_type, subject_id, detail in subjects
                 ],
             )
@@ -85,18 +71,14 @@ class AuditLog:
         user_id: str | None = None,
         limit: int = 1000,
     ) -> list[AuditEntry]:
-        sql = "SELECT * FROM audit_log WHERE 1=1"
-        params: list[object] = []
+        query = select(audit_log)
         for column, value in (
-            ("subject_type", subject_type),
-            ("subject_id", subject_id),
-            ("user_id", user_id),
+            (audit_log.c.subject_type, subject_type),
+            (audit_log.c.subject_id, subject_id),
+            (audit_log.c.user_id, user_id),
         ):
             if value is not None:
-                sql += f" AND {column}=?"
-                params.append(value)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
+                query = query.where(column == value)
         return [
             AuditEntry(
                 datetime.fromisoformat(r["at"]),
@@ -107,5 +89,19 @@ class AuditLog:
                 r["subject_id"],
                 r["detail"],
             )
-            for r in self.db.query(sql, tuple(params))
+            for r in self.db.query(query.order_by(audit_log.c.id.desc()).limit(limit))
         ]
+
+
+def _row(
+    when: str, user: User, action: str, subject_type: str, subject_id: str, detail: str
+) -> dict[str, str]:
+    return {
+        "at": when,
+        "user_id": user.id,
+        "role": user.role.value,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "detail": detail,
+    }

@@ -8,18 +8,10 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateway.state import StateDB
+from sqlalchemy import RowMapping, delete, select
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    token_sha256 TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
-);
-"""
-
+from gateway.state import StateDB, upsert
+from gateway.tables.people import users
 
 # User ids end up in audit rows, URLs (`pe_teacher_id`), shell commands and log lines: letters,
 # digits and `. _ @ -`, so that `t.li` and `wang@school` work and nothing needs quoting.
@@ -58,39 +50,42 @@ class Users:
 
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def create(self, user_id: str, display_name: str, role: Role) -> str:
         token = secrets.token_urlsafe(24)
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO users(id, display_name, role, token_sha256) VALUES (?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET display_name=excluded.display_name, "
-                "role=excluded.role, token_sha256=excluded.token_sha256",
-                (user_id, display_name, role.value, _digest(token)),
+            upsert(
+                conn,
+                users,
+                {
+                    "id": user_id,
+                    "display_name": display_name,
+                    "role": role.value,
+                    "token_sha256": _digest(token),
+                },
+                keys=["id"],
             )
         return token
 
     def authenticate(self, token: str) -> User | None:
-        rows = self.db.query(
-            "SELECT id, display_name, role FROM users WHERE token_sha256=?", (_digest(token),)
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return User(row["id"], row["display_name"], Role(row["role"]))
+        rows = self.db.query(_USER.where(users.c.token_sha256 == _digest(token)))
+        return _user(rows[0]) if rows else None
 
     def get(self, user_id: str) -> User | None:
-        rows = self.db.query("SELECT id, display_name, role FROM users WHERE id=?", (user_id,))
-        return User(rows[0]["id"], rows[0]["display_name"], Role(rows[0]["role"])) if rows else None
+        rows = self.db.query(_USER.where(users.c.id == user_id))
+        return _user(rows[0]) if rows else None
 
     def delete(self, user_id: str) -> None:
         """Revoke a user: their token stops working at once; the audit log keeps their id."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM users WHERE id=?", (user_id,))
+            conn.execute(delete(users).where(users.c.id == user_id))
 
     def all(self) -> list[User]:
-        return [
-            User(r["id"], r["display_name"], Role(r["role"]))
-            for r in self.db.query("SELECT id, display_name, role FROM users ORDER BY id")
-        ]
+        return [_user(r) for r in self.db.query(_USER.order_by(users.c.id))]
+
+
+_USER = select(users.c.id, users.c.display_name, users.c.role)
+
+
+def _user(row: RowMapping) -> User:
+    return User(row["id"], row["display_name"], Role(row["role"]))

@@ -7,35 +7,17 @@ school has its `hr-01`), and a district's gateway hears many schools.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+
+from sqlalchemy import RowMapping, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from campusedge.contract import Status
 from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT NOT NULL,
-    school TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'unknown',
-    firmware TEXT,
-    battery_pct REAL,
-    model_versions TEXT NOT NULL DEFAULT '{}',
-    config_version TEXT,
-    detail TEXT,
-    status_at TEXT,
-    last_seen TEXT,
-    messages INTEGER NOT NULL DEFAULT 0,
-    stopped INTEGER NOT NULL DEFAULT 0,
-    edge_id TEXT,
-    PRIMARY KEY (school, device_id)
-);
-"""
-# Columns added since the first release, added to a state database made before them.
-ADDED_COLUMNS = {"stopped": "INTEGER NOT NULL DEFAULT 0", "edge_id": "TEXT"}
+from gateway.tables.devices import devices
 
 
 @dataclass(frozen=True)
@@ -65,14 +47,6 @@ def _dt(value: str | None) -> datetime | None:
 class Devices:
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
-        have = {r["name"]: r["pk"] for r in db.query("PRAGMA table_info(devices)")}
-        with db.transaction() as conn:
-            for column, decl in ADDED_COLUMNS.items():
-                if column not in have:
-                    conn.execute(f"ALTER TABLE devices ADD COLUMN {column} {decl}")
-            if not have.get("school"):
-                _key_by_school(conn)
 
     def apply(
         self,
@@ -80,75 +54,71 @@ class Devices:
         seen: Iterable[tuple[str, str, str, datetime, int]],
     ) -> None:
         """Record (school, status, received) and (school, device, kind, last seen, count)."""
+        reported = [
+            {
+                "device_id": status.device_id,
+                "school": school,
+                "kind": status.kind.value,
+                "state": status.state.value,
+                "firmware": status.firmware,
+                "battery_pct": status.battery_pct,
+                "model_versions": json.dumps(status.model_versions),
+                "config_version": status.config_version,
+                "detail": status.detail,
+                "status_at": (status.ts or received).isoformat(),
+                "stopped": int(status.stopped),
+                "edge_id": status.edge_id,
+            }
+            for school, status, received in statuses
+        ]
+        heard = [
+            {
+                "device_id": device_id,
+                "school": school,
+                "kind": kind,
+                "last_seen": at.isoformat(),
+                "messages": count,
+            }
+            for school, device_id, kind, at, count in seen
+        ]
         with self.db.transaction() as conn:
-            for school, status, received in statuses:
-                conn.execute(
-                    "INSERT INTO devices(device_id, school, kind, state, firmware, battery_pct, "
-                    "model_versions, config_version, detail, status_at, stopped, edge_id) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(school, device_id) DO UPDATE SET "
-                    "kind=excluded.kind, state=excluded.state, "
-                    "stopped=excluded.stopped, "
-                    "firmware=COALESCE(excluded.firmware, firmware), "
-                    "battery_pct=COALESCE(excluded.battery_pct, battery_pct), "
-                    "model_versions=excluded.model_versions, "
-                    "config_version=COALESCE(excluded.config_version, config_version), "
-                    "detail=excluded.detail, status_at=excluded.status_at, "
-                    "edge_id=COALESCE(excluded.edge_id, edge_id)",
-                    (
-                        status.device_id,
-                        school,
-                        status.kind.value,
-                        status.state.value,
-                        status.firmware,
-                        status.battery_pct,
-                        json.dumps(status.model_versions),
-                        status.config_version,
-                        status.detail,
-                        (status.ts or received).isoformat(),
-                        int(status.stopped),
-                        status.edge_id,
-                    ),
-                )
-            conn.executemany(
-                "INSERT INTO devices(device_id, school, kind, last_seen, messages) "
-                "VALUES (?,?,?,?,?) ON CONFLICT(school, device_id) DO UPDATE SET "
-                "last_seen=MAX(COALESCE(last_seen, ''), excluded.last_seen), "
-                "messages=messages + excluded.messages",
-                [
-                    (device_id, school, kind, at.isoformat(), count)
-                    for school, device_id, kind, at, count in seen
-                ],
-            )
+            # One at a time: a batch may hold two statuses of one device, the later one wins.
+            for row in reported:
+                conn.execute(_status_upsert(conn.dialect.name), row)
+            if heard:
+                conn.execute(_seen_upsert(conn.dialect.name), heard)
 
     def all(self, school: str | None = None) -> list[DeviceRecord]:
-        sql = "SELECT * FROM devices"
-        rows = (
-            self.db.query(sql + " WHERE school=? ORDER BY device_id", (school,))
+        d = devices.c
+        query = (
+            select(devices).where(d.school == school).order_by(d.device_id)
             if school
-            else self.db.query(sql + " ORDER BY device_id, school")
+            else select(devices).order_by(d.device_id, d.school)
         )
-        return [_record(r) for r in rows]
+        return [_record(r) for r in self.db.query(query)]
 
     def _rows(
         self, columns: str, device_ids: Iterable[str], school: str | None
-    ) -> list[sqlite3.Row]:
-        """*columns* of the recorded devices among *device_ids* (of *school*, or of any)."""
+    ) -> Sequence[RowMapping]:
+        """*columns* (comma-separated names) of the recorded devices among *device_ids* (of
+        *school*, or of any)."""
         ids = tuple(device_ids)
-        rows: list[sqlite3.Row] = []
-        where = "" if school is None else "school=? AND "
+        d = devices.c
+        wanted = [d[name.strip()] for name in columns.split(",")]
+        rows: list[RowMapping] = []
         # In slices: SQLite allows 32,766 variables a statement.
         for start in range(0, len(ids), 10_000):
-            part = ids[start : start + 10_000]
-            rows += self.db.query(
-                f"SELECT device_id, {columns} FROM devices WHERE {where}device_id IN "
-                f"({','.join('?' * len(part))})",
-                part if school is None else (school, *part),
-            )
+            query = select(d.device_id, *wanted).where(d.device_id.in_(ids[start : start + 10_000]))
+            if school is not None:
+                query = query.where(d.school == school)
+            rows += self.db.query(query)
         return rows
 
     def edge_box_ids(self) -> list[tuple[str, str]]:
         """(school, edge id) of every edge box that has sent a status."""
-        rows = self.db.query("SELECT school, device_id FROM devices WHERE kind = 'edge'")
+        rows = self.db.query(
+            select(devices.c.school, devices.c.device_id).where(devices.c.kind == "edge")
+        )
         return [(r["school"], r["device_id"]) for r in rows]
 
     def edge_boxes(self, school: str, device_ids: Iterable[str]) -> dict[str, str]:
@@ -210,28 +180,53 @@ class Devices:
 
     def find(self, device_id: str, school: str | None = None) -> list[DeviceRecord]:
         """Every recorded device with id *device_id* (of *school*), by school."""
-        if school is None:
-            rows = self.db.query(
-                "SELECT * FROM devices WHERE device_id=? ORDER BY school", (device_id,)
-            )
-        else:
-            rows = self.db.query(
-                "SELECT * FROM devices WHERE school=? AND device_id=?", (school, device_id)
-            )
-        return [_record(r) for r in rows]
+        d = devices.c
+        query = select(devices).where(d.device_id == device_id).order_by(d.school)
+        if school is not None:
+            query = query.where(d.school == school)
+        return [_record(r) for r in self.db.query(query)]
 
 
-def _key_by_school(conn: sqlite3.Connection) -> None:
-    """Rebuild a devices table keyed by device id alone (before devices were keyed by school)
-    with the (school, device_id) key, rows kept. SQLite cannot change a primary key in place."""
-    columns = ", ".join(r["name"] for r in conn.execute("PRAGMA table_info(devices)"))
-    conn.execute("ALTER TABLE devices RENAME TO devices_by_id")
-    conn.execute(SCHEMA)  # one statement: executescript would end the transaction
-    conn.execute(f"INSERT INTO devices ({columns}) SELECT {columns} FROM devices_by_id")
-    conn.execute("DROP TABLE devices_by_id")
+@cache
+def _status_upsert(dialect: str) -> sqlite.Insert | postgresql.Insert:
+    """A status overwrites what it says; what it leaves out (firmware, battery, config
+    version, edge box) keeps the value from before."""
+    stmt = postgresql.insert(devices) if dialect == "postgresql" else sqlite.insert(devices)
+    new, old = stmt.excluded, devices.c
+    return stmt.on_conflict_do_update(
+        index_elements=[old.school, old.device_id],
+        set_={
+            "kind": new.kind,
+            "state": new.state,
+            "stopped": new.stopped,
+            "firmware": func.coalesce(new.firmware, old.firmware),
+            "battery_pct": func.coalesce(new.battery_pct, old.battery_pct),
+            "model_versions": new.model_versions,
+            "config_version": func.coalesce(new.config_version, old.config_version),
+            "detail": new.detail,
+            "status_at": new.status_at,
+            "edge_id": func.coalesce(new.edge_id, old.edge_id),
+        },
+    )
 
 
-def _record(r: sqlite3.Row) -> DeviceRecord:
+@cache
+def _seen_upsert(dialect: str) -> sqlite.Insert | postgresql.Insert:
+    """Traffic adds up; the last time seen is the later of the two (text order is time order)."""
+    stmt = postgresql.insert(devices) if dialect == "postgresql" else sqlite.insert(devices)
+    before = func.coalesce(devices.c.last_seen, "")
+    return stmt.on_conflict_do_update(
+        index_elements=[devices.c.school, devices.c.device_id],
+        set_={
+            "last_seen": case(
+                (before > stmt.excluded.last_seen, before), else_=stmt.excluded.last_seen
+            ),
+            "messages": devices.c.messages + stmt.excluded.messages,
+        },
+    )
+
+
+def _record(r: RowMapping) -> DeviceRecord:
     return DeviceRecord(
         r["device_id"],
         r["school"],

@@ -5,59 +5,29 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from drivers.subject_ids import as_sent
-from gateway.state import StateDB
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    delete,
+    exc,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql import Executable
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS classes (
-    id TEXT PRIMARY KEY,
-    school TEXT NOT NULL,
-    name TEXT NOT NULL,
-    grade TEXT NOT NULL,
-    pe_teacher_id TEXT
-);
-CREATE TABLE IF NOT EXISTS students (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    sex TEXT NOT NULL CHECK (sex IN ('M', 'F')),
-    birth_date TEXT NOT NULL,
-    class_id TEXT NOT NULL REFERENCES classes(id)
-);
-CREATE TABLE IF NOT EXISTS cards (
-    card_id TEXT PRIMARY KEY,
-    student_id TEXT NOT NULL REFERENCES students(id)
-);
--- What happened to lessons, in order, for those who follow them (the alert engine resolves a
--- lesson's signal-lost alerts when it ends): read by position with a saved cursor.
-CREATE TABLE IF NOT EXISTS lesson_events (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
-    lesson_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS lessons (
-    id TEXT PRIMARY KEY,
-    class_id TEXT NOT NULL REFERENCES classes(id),
-    teacher_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    ended_at TEXT
-);
-CREATE TABLE IF NOT EXISTS assignments (
-    lesson_id TEXT NOT NULL REFERENCES lessons(id),
-    device_id TEXT NOT NULL,
-    student_id TEXT NOT NULL REFERENCES students(id),
-    PRIMARY KEY (lesson_id, device_id)
-);
-CREATE INDEX IF NOT EXISTS assignments_device ON assignments(device_id);
-"""
+from drivers.subject_ids import as_sent
+from gateway.state import StateDB, serialize, upsert, upsert_rows
+from gateway.tables import roster as rt
+from gateway.tables.roster import cards, classes, students
 
 # An id a device sends for a student: a gate's card (C-…) or face template (F-…), a
 # screener's class-list id (S-…), or another system's card number.
@@ -176,20 +146,6 @@ def _iso(ts: datetime) -> str:
 class Roster:
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
-        self._card_ids_in_capitals()
-
-    def _card_ids_in_capitals(self) -> None:
-        """Gate and screener ids enrolled in lower case (before they were normalised) would
-        never match what the devices send: store them in capitals, unless that id is taken."""
-        with self.db.transaction() as conn:
-            for row in conn.execute("SELECT card_id FROM cards").fetchall():
-                card_id = str(row["card_id"])
-                if as_sent(card_id) != card_id:
-                    conn.execute(
-                        "UPDATE OR IGNORE cards SET card_id=? WHERE card_id=?",
-                        (as_sent(card_id), card_id),
-                    )
 
     # --- classes and students -------------------------------------------------------------
     def add_class(
@@ -198,11 +154,8 @@ class Roster:
         """Create or overwrite a class, unchecked (seeding, benches, tests); the API creates
         with `create_class` and changes with `update_class`."""
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO classes(id, school, name, grade, pe_teacher_id) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET school=excluded.school, name=excluded.name, "
-                "grade=excluded.grade, pe_teacher_id=excluded.pe_teacher_id",
-                (class_id, school, name, grade, pe_teacher_id),
+            upsert(
+                conn, classes, _class_row(class_id, school, name, grade, pe_teacher_id), keys=["id"]
             )
 
     def create_class(
@@ -212,11 +165,9 @@ class Roster:
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO classes(id, school, name, grade, pe_teacher_id) "
-                    "VALUES (?,?,?,?,?)",
-                    (class_id, school, name, grade, pe_teacher_id),
+                    insert(classes).values(_class_row(class_id, school, name, grade, pe_teacher_id))
                 )
-        except sqlite3.IntegrityError:
+        except exc.IntegrityError:
             raise RosterConflict(
                 f"class {class_id!r} exists; change it with PATCH /api/classes/{class_id}"
             ) from None
@@ -229,10 +180,8 @@ class Roster:
             raise RosterError(f"cannot change class field(s) {sorted(set(changes) - allowed)}")
         with self.db.transaction() as conn:
             if changes:
-                # Column names come from the fixed set above, never from the request.
-                sets = ", ".join(f"{column}=?" for column in changes)
-                conn.execute(f"UPDATE classes SET {sets} WHERE id=?", (*changes.values(), class_id))
-            row = conn.execute("SELECT * FROM classes WHERE id=?", (class_id,)).fetchone()
+                conn.execute(update(classes).where(classes.c.id == class_id).values(changes))
+            row = conn.execute(select(classes).where(classes.c.id == class_id)).mappings().first()
         if row is None:
             raise RosterError(f"unknown class {class_id!r}")
         return dict(row)
@@ -257,7 +206,7 @@ class Roster:
 
     @staticmethod
     def _write_student(
-        conn: sqlite3.Connection,
+        conn: Connection,
         student_id: str,
         name: str,
         sex: str,
@@ -265,18 +214,17 @@ class Roster:
         class_id: str,
         card_ids: tuple[str, ...],
     ) -> None:
-        conn.execute(
-            "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET name=excluded.name, sex=excluded.sex, "
-            "birth_date=excluded.birth_date, class_id=excluded.class_id",
-            (student_id, name, sex, birth_date.isoformat(), class_id),
-        )
+        row = {
+            "id": student_id,
+            "name": name,
+            "sex": sex,
+            "birth_date": birth_date.isoformat(),
+            "class_id": class_id,
+        }
+        upsert(conn, students, row, keys=["id"])
         for card_id in card_ids:
             # A card handed on (a lost card re-issued) moves to its new holder.
-            conn.execute(
-                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                (card_id, student_id),
-            )
+            _enrol(conn, card_id, student_id)
 
     def import_csv(self, text: str) -> int:
         """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
@@ -300,7 +248,7 @@ class Roster:
         missing = set(required) - set(fieldnames or [])
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
-        classes = {r["id"] for r in self.db.query("SELECT id FROM classes")}
+        known_classes = {r["id"] for r in self.db.query(select(classes.c.id))}
         rows: list[tuple[str, str, str, date, str, tuple[str, ...]]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
@@ -327,7 +275,7 @@ class Roster:
                 born = date.fromisoformat(values["birth_date"])
             except ValueError:
                 bad("birth_date", f"{values['birth_date']!r} is not a date like 2014-09-01")
-            if values["class_id"] not in classes:
+            if values["class_id"] not in known_classes:
                 bad(
                     "class_id",
                     f"unknown class {values['class_id']!r} (create it first with "
@@ -352,69 +300,69 @@ class Roster:
                 f"roster CSV not imported, {len(problems)} problem(s): " + "; ".join(problems)
             )
         with self.db.transaction() as conn:
-            for student in rows:
-                self._write_student(conn, *student)
+            # Two statements for the whole file (a school's roster is thousands of rows).
+            people = [
+                {
+                    "id": student_id,
+                    "name": name,
+                    "sex": sex,
+                    "birth_date": born.isoformat(),
+                    "class_id": class_id,
+                }
+                for student_id, name, sex, born, class_id, _ in rows
+            ]
+            if people:
+                conn.execute(upsert_rows(conn, students, list(people[0]), ["id"]), people)
+            enrolled = [
+                {"card_id": card_id, "student_id": student_id}
+                for student_id, *_, card_ids in rows
+                for card_id in card_ids
+            ]
+            if enrolled:
+                conn.execute(
+                    upsert_rows(conn, cards, ["card_id", "student_id"], ["card_id"]), enrolled
+                )
         return len(rows)
 
     def classes(self) -> list[dict[str, str | int | None]]:
         """Every class with its number of students, by id."""
+        size = (
+            select(func.count())
+            .select_from(students)
+            .where(students.c.class_id == classes.c.id)
+            .scalar_subquery()
+        )
         return [
             dict(r)
-            for r in self.db.query(
-                "SELECT c.*, (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id) AS students "
-                "FROM classes c ORDER BY c.id"
-            )
+            for r in self.db.query(select(classes, size.label("students")).order_by(classes.c.id))
         ]
 
     def has_school(self, school: str) -> bool:
         """Whether any class of the roster belongs to *school*."""
-        return bool(self.db.query("SELECT 1 FROM classes WHERE school=? LIMIT 1", (school,)))
+        return bool(self.db.query(select(classes.c.id).where(classes.c.school == school).limit(1)))
 
     def class_of(self, class_id: str) -> dict[str, str] | None:
-        rows = self.db.query("SELECT * FROM classes WHERE id=?", (class_id,))
+        rows = self.db.query(select(classes).where(classes.c.id == class_id))
         return dict(rows[0]) if rows else None
 
     def student(self, student_id: str) -> Student | None:
-        rows = self.db.query(
-            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id WHERE s.id=?",
-            (student_id,),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        return Student(
-            r["id"],
-            r["name"],
-            r["sex"],
-            date.fromisoformat(r["birth_date"]),
-            r["class_id"],
-            r["grade"],
-        )
+        rows = self.db.query(_STUDENT.where(students.c.id == student_id))
+        return _student(rows[0]) if rows else None
 
     def students_of_class(self, class_id: str) -> list[Student]:
         rows = self.db.query(
-            "SELECT s.*, c.grade FROM students s JOIN classes c ON c.id = s.class_id "
-            "WHERE s.class_id=? ORDER BY s.id",
-            (class_id,),
+            _STUDENT.where(students.c.class_id == class_id).order_by(students.c.id)
         )
-        return [
-            Student(
-                r["id"],
-                r["name"],
-                r["sex"],
-                date.fromisoformat(r["birth_date"]),
-                r["class_id"],
-                r["grade"],
-            )
-            for r in rows
-        ]
+        return [_student(r) for r in rows]
 
     def cards_of(self, student_id: str) -> list[str]:
         """The ids enrolled for a student (cards, face templates, class-list ids)."""
         return [
             str(r["card_id"])
             for r in self.db.query(
-                "SELECT card_id FROM cards WHERE student_id=? ORDER BY card_id", (student_id,)
+                select(cards.c.card_id)
+                .where(cards.c.student_id == student_id)
+                .order_by(cards.c.card_id)
             )
         ]
 
@@ -424,32 +372,26 @@ class Roster:
         if not CARD_ID.fullmatch(card_id):
             raise RosterError(f"card_id {card_id!r} is not an id a device sends")
         with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM students WHERE id=?", (student_id,)).fetchone() is None:
+            found = conn.execute(select(students.c.id).where(students.c.id == student_id))
+            if found.first() is None:
                 raise RosterError(f"unknown student {student_id!r}")
-            conn.execute(
-                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                (card_id, student_id),
-            )
+            _enrol(conn, card_id, student_id)
 
     def withdraw_card(self, card_id: str) -> str | None:
         """Forget an enrolled id (a lost card); returns whose it was, None if unknown."""
         with self.db.transaction() as conn:
             # As given first (an id left in lower case by a clash), then as devices send it.
-            row = conn.execute(
-                "SELECT student_id FROM cards WHERE card_id=?", (card_id,)
-            ).fetchone()
-            if row is None:
+            holder = conn.execute(_HOLDER, {"card_id": card_id}).scalar()
+            if holder is None:
                 card_id = as_sent(card_id)
-                row = conn.execute(
-                    "SELECT student_id FROM cards WHERE card_id=?", (card_id,)
-                ).fetchone()
-            if row is None:
+                holder = conn.execute(_HOLDER, {"card_id": card_id}).scalar()
+            if holder is None:
                 return None
-            conn.execute("DELETE FROM cards WHERE card_id=?", (card_id,))
-            return str(row["student_id"])
+            conn.execute(delete(cards).where(cards.c.card_id == card_id))
+            return str(holder)
 
     def student_for_card(self, card_id: str) -> str | None:
-        rows = self.db.query("SELECT student_id FROM cards WHERE card_id=?", (card_id,))
+        rows = self.db.query(_HOLDER, {"card_id": card_id})
         return str(rows[0]["student_id"]) if rows else None
 
     # --- lessons and device assignments ---------------------------------------------------
@@ -478,51 +420,61 @@ class Roster:
         with self.db.transaction() as conn:
             # Checked inside the write transaction, so two lessons started at once cannot both
             # take a band: a device worn in two running lessons would send one child's heart
-            # rate to another.
+            # rate to another. On PostgreSQL the named lock makes the check-then-insert one
+            # step across gateway workers.
+            serialize(conn, "roster.lessons")
             self._check_free(conn, assignments, kind)
             conn.execute(
-                "INSERT INTO lessons(id, class_id, teacher_id, kind, started_at) "
-                "VALUES (?,?,?,?,?)",
-                (lesson.id, class_id, teacher_id, kind.value, _iso(lesson.started_at)),
+                insert(rt.lessons).values(
+                    id=lesson.id,
+                    class_id=class_id,
+                    teacher_id=teacher_id,
+                    kind=kind.value,
+                    started_at=_iso(lesson.started_at),
+                )
             )
-            conn.executemany(
-                "INSERT INTO assignments(lesson_id, device_id, student_id) VALUES (?,?,?)",
-                [
-                    (lesson.id, device_id, student_id)
-                    for device_id, student_id in assignments.items()
-                ],
-            )
+            if assignments:
+                conn.execute(
+                    insert(rt.assignments),
+                    [
+                        {"lesson_id": lesson.id, "device_id": device_id, "student_id": student_id}
+                        for device_id, student_id in assignments.items()
+                    ],
+                )
         return lesson
 
     @staticmethod
-    def _check_free(
-        conn: sqlite3.Connection, assignments: dict[str, str], kind: LessonKind
-    ) -> None:
+    def _check_free(conn: Connection, wanted: dict[str, str], kind: LessonKind) -> None:
         """DeviceBusy naming the device (or student) and the running lesson that holds it.
 
         A device is held by any running lesson. A student only by a running lesson of the same
         kind: a fitness test session may run inside a PE lesson (test ropes beside the heart-rate
         bands), but two open lessons of one kind are one forgotten to be ended.
         """
-        items = list(assignments.items())
+        items = list(wanted.items())
         held: set[tuple[str, str, str, str]] = set()
+        a, lesson = rt.assignments.c, rt.lessons.c
         # In slices: SQLite allows 32,766 variables a statement, and a statement holds two per
         # assignment.
         for start in range(0, len(items), SQL_SLICE):
             part = items[start : start + SQL_SLICE]
-            marks = ",".join("?" * len(part))
             held.update(
-                tuple(row)
+                (row.device_id, row.student_id, row.id, row.class_id)
                 for row in conn.execute(
-                    "SELECT a.device_id, a.student_id, l.id, l.class_id FROM assignments a "
-                    f"JOIN lessons l ON l.id = a.lesson_id WHERE l.ended_at IS NULL AND "
-                    f"(a.device_id IN ({marks}) OR (a.student_id IN ({marks}) AND l.kind = ?))",
-                    (*(d for d, _ in part), *(s for _, s in part), kind.value),
+                    select(a.device_id, a.student_id, lesson.id, lesson.class_id)
+                    .join(rt.lessons, lesson.id == a.lesson_id)
+                    .where(
+                        lesson.ended_at.is_(None),
+                        or_(
+                            a.device_id.in_([d for d, _ in part]),
+                            a.student_id.in_([s for _, s in part]) & (lesson.kind == kind.value),
+                        ),
+                    )
                 )
             )
         problems = []
         for device_id, student_id, lesson_id, class_id in sorted(held):
-            if device_id in assignments:
+            if device_id in wanted:
                 problems.append(
                     f"device {device_id!r} is assigned to student "
                     f"{student_id!r} in running lesson {lesson_id!r} "
@@ -544,27 +496,29 @@ class Roster:
         ended already. The roster owns this: whoever follows lessons reads the event."""
         when = _iso(at or datetime.now(UTC))
         with self.db.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE lessons SET ended_at=? WHERE id=? AND ended_at IS NULL", (when, lesson_id)
+            ended = conn.execute(
+                update(rt.lessons)
+                .where(rt.lessons.c.id == lesson_id, rt.lessons.c.ended_at.is_(None))
+                .values(ended_at=when)
             )
-            if cur.rowcount == 0:
+            if ended.rowcount == 0:
                 return False
             conn.execute(
-                "INSERT INTO lesson_events (lesson_id, event, actor, at) VALUES (?, ?, ?, ?)",
-                (lesson_id, "ended", actor, when),
+                insert(rt.lesson_events).values(
+                    lesson_id=lesson_id, event="ended", actor=actor, at=when
+                )
             )
         return True
 
     def lesson_events(self, after: int, limit: int = 500) -> list[LessonEvent]:
         """Lesson events after position *after*, oldest first."""
+        e = rt.lesson_events
         rows = self.db.query(
-            "SELECT position, lesson_id, event, actor, at FROM lesson_events WHERE position > ? "
-            "ORDER BY position LIMIT ?",
-            (after, limit),
+            select(e).where(e.c.position > after).order_by(e.c.position).limit(limit)
         )
         return [
             LessonEvent(
-                r["position"],
+                int(r["position"]),
                 r["lesson_id"],
                 r["event"],
                 r["actor"],
@@ -574,7 +528,7 @@ class Roster:
         ]
 
     def lesson(self, lesson_id: str) -> Lesson | None:
-        rows = self.db.query("SELECT * FROM lessons WHERE id=?", (lesson_id,))
+        rows = self.db.query(select(rt.lessons).where(rt.lessons.c.id == lesson_id))
         return self._lesson(rows[0]) if rows else None
 
     def lessons(
@@ -584,42 +538,40 @@ class Roster:
         teacher_id: str | None = None,
         active_only: bool = False,
     ) -> list[Lesson]:
-        sql, params = "SELECT * FROM lessons WHERE 1=1", []
+        query = select(rt.lessons)
         if class_id:
-            sql += " AND class_id=?"
-            params.append(class_id)
+            query = query.where(rt.lessons.c.class_id == class_id)
         if teacher_id:
-            sql += " AND teacher_id=?"
-            params.append(teacher_id)
+            query = query.where(rt.lessons.c.teacher_id == teacher_id)
         if active_only:
-            sql += " AND ended_at IS NULL"
-        return [self._lesson(r) for r in self.db.query(sql + " ORDER BY started_at", tuple(params))]
+            query = query.where(rt.lessons.c.ended_at.is_(None))
+        # id breaks ties of one start time, so that both databases list in one order.
+        query = query.order_by(rt.lessons.c.started_at, rt.lessons.c.id)
+        return [self._lesson(r) for r in self.db.query(query)]
 
     def assignments(self, lesson_id: str) -> dict[str, str]:
         return {
             r["device_id"]: r["student_id"]
             for r in self.db.query(
-                "SELECT device_id, student_id FROM assignments WHERE lesson_id=?", (lesson_id,)
+                select(rt.assignments.c.device_id, rt.assignments.c.student_id).where(
+                    rt.assignments.c.lesson_id == lesson_id
+                )
             )
         }
 
     def assignments_open_since(self, at: datetime) -> list[tuple[str, str, Binding, Lesson]]:
         """(device id, school, binding, lesson) for every lesson not ended before *at*, in one
         query; `gateway.binding` decides which of them binds a message."""
-        return self._assignments("WHERE l.ended_at IS NULL OR l.ended_at >= ?", (_iso(at),))
+        return self._assignments(_OPEN_SINCE, {"since": _iso(at)})
 
     def assignments_of_device(self, device_id: str) -> list[tuple[str, str, Binding, Lesson]]:
         """(device id, school, binding, lesson) for every lesson that ever assigned *device_id*."""
-        return self._assignments("WHERE a.device_id = ?", (device_id,))
+        return self._assignments(_OF_DEVICE, {"device_id": device_id})
 
     def _assignments(
-        self, where: str, params: tuple[object, ...]
+        self, query: Executable, params: dict[str, str]
     ) -> list[tuple[str, str, Binding, Lesson]]:
-        rows = self.db.query(
-            "SELECT a.device_id, a.student_id, c.school AS class_school, l.* FROM assignments a "
-            "JOIN lessons l ON l.id = a.lesson_id JOIN classes c ON c.id = l.class_id " + where,
-            params,
-        )
+        rows = self.db.query(query, params)
         lessons: dict[str, Lesson] = {}  # parsed once per lesson, not once per device
         out = []
         for r in rows:
@@ -630,8 +582,7 @@ class Roster:
         return out
 
     @staticmethod
-    def _lesson(r: object) -> Lesson:
-        row = dict(r)  # type: ignore[call-overload]
+    def _lesson(row: RowMapping) -> Lesson:
         return Lesson(
             row["id"],
             row["class_id"],
@@ -640,3 +591,45 @@ class Roster:
             datetime.fromisoformat(row["started_at"]),
             datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
         )
+
+
+def _class_row(
+    class_id: str, school: str, name: str, grade: str, pe_teacher_id: str | None
+) -> dict[str, str | None]:
+    return {
+        "id": class_id,
+        "school": school,
+        "name": name,
+        "grade": grade,
+        "pe_teacher_id": pe_teacher_id,
+    }
+
+
+def _enrol(conn: Connection, card_id: str, student_id: str) -> None:
+    """Enrol *card_id* for *student_id*, taking it from whoever held it."""
+    upsert(conn, cards, {"card_id": card_id, "student_id": student_id}, keys=["card_id"])
+
+
+# Built once: run for every batch that ingest commits.
+_ASSIGNED = (
+    select(
+        rt.assignments.c.device_id,
+        rt.assignments.c.student_id,
+        classes.c.school.label("class_school"),
+        rt.lessons,
+    )
+    .join(rt.lessons, rt.lessons.c.id == rt.assignments.c.lesson_id)
+    .join(classes, classes.c.id == rt.lessons.c.class_id)
+)
+_OPEN_SINCE = _ASSIGNED.where(
+    or_(rt.lessons.c.ended_at.is_(None), rt.lessons.c.ended_at >= bindparam("since"))
+)
+_OF_DEVICE = _ASSIGNED.where(rt.assignments.c.device_id == bindparam("device_id"))
+_STUDENT = select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
+_HOLDER = select(cards.c.student_id).where(cards.c.card_id == bindparam("card_id"))
+
+
+def _student(r: RowMapping) -> Student:
+    return Student(
+        r["id"], r["name"], r["sex"], date.fromisoformat(r["birth_date"]), r["class_id"], r["grade"]
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 from campusedge.settings import MqttSettings
 from gateway.alerts.config import AlertConfigError
@@ -27,9 +29,16 @@ from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
+from gateway.migrations import require_head
 from gateway.retention import RetentionSettings, RetentionSweep
 from gateway.roster import Roster
-from gateway.state import StateDB, StateDBError
+from gateway.state import (
+    StateDB,
+    StateDBError,
+    StateDBUnavailable,
+    is_sqlite_path,
+    state_url,
+)
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.commit_log import CommitLog
 from gateway.store.factory import open_store
@@ -51,6 +60,15 @@ class GatewayStartError(Exception):
         self.transient = transient
 
 
+def _as_text(value: object) -> object:
+    return str(value) if isinstance(value, PurePath) else value
+
+
+# A path (given as a Path by callers such as the demo) or a postgresql:// URL, kept as text:
+# a Path would fold the URL's "//".
+StateTarget = Annotated[str, BeforeValidator(_as_text)]
+
+
 class GatewaySettings(BaseSettings):
     """Gateway configuration; every field can be set as CAMPUSEDGE_<FIELD> in the environment."""
 
@@ -65,12 +83,22 @@ class GatewaySettings(BaseSettings):
         description="the store's password (with a user in store_url) or token (without), "
         "kept out of the URL and so out of the process list",
     )
-    state_db: Path = Path("var/campusedge/state.db")
+    state_db: StateTarget = Field(
+        default="var/campusedge/state.db",
+        description="the relational state: a SQLite file path, or "
+        "postgresql://user:pass@host:port/db for several workers sharing one PostgreSQL",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="upgrade the state database's schema at start; when off, the gateway "
+        "refuses to start on a schema older than the code (run `campusedge gateway migrate`)",
+    )
     commit_log: Path | None = Field(
         default=None,
-        description="the commit log consumers read (SQLite file); default beside the state "
-        "database, named after it (state.db: state.commits.db), since consumer cursors in one "
-        "state database belong to one log",
+        description="the commit log consumers read (SQLite file); default beside a SQLite "
+        "state database, named after it (state.db: state.commits.db), since consumer cursors "
+        "in one state database belong to one log; with a PostgreSQL state, "
+        "var/campusedge/<database>.commits.db",
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535, description="0 disables the API")
@@ -98,6 +126,46 @@ class GatewaySettings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
+def commit_log_beside(state: str) -> Path:
+    """The default commit log of a state database: beside its file, named after it; for a
+    PostgreSQL state, named after its database under var/campusedge."""
+    if is_sqlite_path(state):
+        path = Path(state)
+        return path.with_name(path.stem + ".commits.db")
+    name = make_url(state_url(state)).database or "state"
+    return Path("var/campusedge") / f"{name}.commits.db"
+
+
+def open_state(target: str, *, migrate: bool = True) -> StateDB:
+    """The state database at *target*, its schema at this code's head, or GatewayStartError:
+    transient when a PostgreSQL server is not reachable (yet), so that systemd retries."""
+    if is_sqlite_path(target):
+        folder = Path(target).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GatewayStartError(
+                f"cannot create the folder of state database {target}: {exc.strerror}"
+            ) from None
+    try:
+        db = StateDB(target, migrate=migrate)
+    except StateDBUnavailable as exc:
+        raise GatewayStartError(
+            f"{exc}; will retry (is PostgreSQL running and the URL in CAMPUSEDGE_STATE_DB right?)",
+            transient=True,
+        ) from None
+    except StateDBError as exc:  # the message names the database and what to do
+        # A full disk may pass: exit as transient, so that systemd keeps trying.
+        raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
+    if not migrate:
+        try:
+            require_head(db)
+        except StateDBError as exc:
+            db.close()
+            raise GatewayStartError(str(exc)) from None
+    return db
+
+
 class Gateway:
     """Owns every part of a running gateway; the API and the CLI reach them through it."""
 
@@ -105,17 +173,7 @@ class Gateway:
         self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None = None
     ) -> None:
         self.settings = settings
-        try:
-            settings.state_db.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise GatewayStartError(
-                f"cannot create the folder of state database {settings.state_db}: {exc.strerror}"
-            ) from None
-        try:
-            self.db = StateDB(settings.state_db)
-        except StateDBError as exc:
-            # A full disk may pass: exit as transient, so that systemd keeps trying.
-            raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
+        self.db = open_state(settings.state_db, migrate=settings.migrate_on_start)
         try:
             self._assemble(settings, mqtt, store)
         except (StoreError, AlertConfigError) as exc:
@@ -139,8 +197,7 @@ class Gateway:
             settings.store_url, password.get_secret_value() if password else None
         )
         self.commit_log = CommitLog(
-            settings.commit_log
-            or settings.state_db.with_name(settings.state_db.stem + ".commits.db"),
+            settings.commit_log or commit_log_beside(settings.state_db),
             synchronous=getattr(self.store, "synchronous", "full"),
         )
         self.binder = Binder(self.roster)

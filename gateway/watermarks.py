@@ -13,21 +13,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from campusedge.contract import STORED_HEARTBEAT_S, StoredWatermark
 from campusedge.topics import stored_topic
-from gateway.state import StateDB
+from gateway.state import StateDB, upsert_rows
 from gateway.store.base import StoredMessage
+from gateway.tables.ingest import stored_watermarks
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS stored_watermarks (
-    school TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (school, device_id)
-);
-"""
 
 # Seqs stored above a gap that are remembered per device while the gap waits to be filled; a
 # device past it has its gap skipped at once (the box resends within a minute, so a gap this
@@ -61,14 +55,13 @@ class StoredWatermarks:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
-        db.ensure(SCHEMA)
         self.publish_every_s = publish_every_s
         self.heartbeat_s = heartbeat_s
         self.gap_skip_s = gap_skip_s
         self._clock = clock
         self._devices: dict[tuple[str, str], _Device] = {
             (r["school"], r["device_id"]): _Device(int(r["seq"]))
-            for r in db.query("SELECT school, device_id, seq FROM stored_watermarks")
+            for r in db.query(select(stored_watermarks))
         }
         self._last_publish = 0.0
         self._box_marks: dict[tuple[str, str], dict[str, int]] = {}
@@ -162,12 +155,20 @@ class StoredWatermarks:
         for school, device in changed:
             schools.setdefault(school, set()).add(device)
         box_of = {school: boxes(school, devices) for school, devices in schools.items()}
-        with self.db.transaction() as conn:
-            conn.executemany(  # (nothing when only heartbeats are due)
-                "INSERT INTO stored_watermarks (school, device_id, seq) VALUES (?, ?, ?) "
-                "ON CONFLICT (school, device_id) DO UPDATE SET seq = excluded.seq",
-                [(school, device, dev.seq) for (school, device), dev in changed.items()],
-            )
+        if changed:  # (nothing when only heartbeats are due)
+            with self.db.transaction() as conn:
+                conn.execute(
+                    upsert_rows(
+                        conn,
+                        stored_watermarks,
+                        ["school", "device_id", "seq"],
+                        ["school", "device_id"],
+                    ),
+                    [
+                        {"school": school, "device_id": device, "seq": dev.seq}
+                        for (school, device), dev in changed.items()
+                    ],
+                )
         touched: set[tuple[str, str]] = set(quiet)
         for (school, device), dev in changed.items():
             dev.changed = False

@@ -77,3 +77,35 @@ def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from gateway.ingest import Ingest\nimport edge.pe\n")
     assert imported_roots(bad) == {"gateway", "edge"}
+
+
+# The relational state's libraries belong to the gateway (DESIGN.md: "relational state ...
+# through SQLAlchemy Core"): edge boxes, drivers and simulators stay free of them.
+STATE_LIBRARIES = {"sqlalchemy", "alembic", "psycopg"}
+
+
+def test_only_the_gateway_uses_the_state_database_libraries() -> None:
+    for package in ("campusedge", "drivers", "edge", "simulators"):
+        for path in (ROOT / package).rglob("*.py"):
+            used = imported_roots(path) & STATE_LIBRARIES
+            assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
+
+
+def test_state_tables_and_revisions_import_no_gateway_service() -> None:
+    """Table declarations and schema revisions stand alone: a revision must run the same way
+    whatever the services become, so it may use only the tables and the shared codecs."""
+    for folder in ("gateway/tables", "gateway/migrations/versions"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            modules = {
+                node.module
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            } | {
+                alias.name
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import)
+                for alias in node.names
+            }
+            gateway = {m for m in modules if m.split(".")[0] == "gateway"}
+            assert gateway <= {"gateway.tables"}, f"{path.relative_to(ROOT)} imports {gateway}"

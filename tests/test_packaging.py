@@ -50,6 +50,11 @@ def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:
     assert "campusedge/py.typed" in names
     # The fitness scoring tables travel as package data, provenance and confidence included.
     assert "gateway/fitness/data/fitness_standard_2014.json" in names
+    # The state database's schema revisions run from the installed package.
+    assert "gateway/migrations/env.py" in names
+    revisions = {Path(n).name for n in names if n.startswith("gateway/migrations/versions/")}
+    on_disk_revisions = {p.name for p in (ROOT / "gateway/migrations/versions").glob("*.py")}
+    assert on_disk_revisions and on_disk_revisions <= revisions
     assert not any(n.startswith("tests/") for n in names)
 
 
@@ -101,6 +106,20 @@ def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path, tmp_
         check=True,
     ).stdout
     assert "gateway run" in help_text
+    migrated = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(target)!r}); from campusedge.cli import main; "
+            f"sys.exit(main(['gateway', 'migrate', '--state-db', {str(tmp_path / 's.db')!r}]))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert "at schema revision" in migrated.stdout
 
 
 def test_console_script_runs_from_the_installed_copy(wheel: Path, tmp_path: Path) -> None:

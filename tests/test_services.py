@@ -1,4 +1,4 @@
-"""A missing Mosquitto or influxd skips its tests with the reason, or fails them in CI.
+"""A missing Mosquitto, influxd or PostgreSQL skips its tests with the reason, or fails them in CI.
 
 The Debian binaries are found off PATH too (/usr/sbin/mosquitto), so hiding them from PATH
 does not make them missing; the generated test below makes the lookup find nothing instead.
@@ -26,6 +26,7 @@ def test_needs_{name}(tmp_path, monkeypatch):
 SERVICES = {
     "mosquitto": ("find_mosquitto", "start_mosquitto", "mosquitto"),
     "influxd": ("find_influxd", "start_influxd", "influxdb"),
+    "postgres": ("find_pg_bin", "start_postgres", "postgresql"),
 }
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import insert
 
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
@@ -35,6 +36,8 @@ from gateway.auth import Role, Users
 from gateway.bench.load import LoadSpec, run_publishers
 from gateway.roster import Roster
 from gateway.state import StateDB
+from gateway.tables.roster import cards
+from gateway.tables.roster import students as students_table
 
 USER, PASSWORD = "bench", "bench-password"
 SCHOOL = "benchalerts"
@@ -105,21 +108,23 @@ def prepare_state(state_db: Path, students: int) -> str:
     for c in range(classes):
         roster.add_class(f"bc{c:02d}", SCHOOL, f"Bench class {c}", "7")
     with db.transaction() as conn:
-        for i in range(students):
-            sid = f"bs{i:04d}"
-            conn.execute(
-                "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?)",
-                (
-                    sid,
-                    f"Bench {i}",
-                    "MF"[i % 2],
-                    date(2013, 5, 1).isoformat(),
-                    f"bc{i % classes:02d}",
-                ),
-            )
-            conn.execute(
-                "INSERT INTO cards(card_id, student_id) VALUES (?,?)", (bench_card(i), sid)
-            )
+        conn.execute(
+            insert(students_table),
+            [
+                {
+                    "id": f"bs{i:04d}",
+                    "name": f"Bench {i}",
+                    "sex": "MF"[i % 2],
+                    "birth_date": date(2013, 5, 1).isoformat(),
+                    "class_id": f"bc{i % classes:02d}",
+                }
+                for i in range(students)
+            ],
+        )
+        conn.execute(
+            insert(cards),
+            [{"card_id": bench_card(i), "student_id": f"bs{i:04d}"} for i in range(students)],
+        )
     token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF)
     db.close()
     return token

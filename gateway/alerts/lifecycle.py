@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from gateway.alerts.clock import Clock
 from gateway.alerts.model import (
@@ -19,68 +31,8 @@ from gateway.alerts.model import (
     Rule,
     Severity,
 )
-from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    school TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    state TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    student_id TEXT,
-    class_id TEXT,
-    lesson_id TEXT,
-    teacher_id TEXT,
-    device_id TEXT,
-    detail TEXT NOT NULL DEFAULT '{}',
-    count INTEGER NOT NULL DEFAULT 1,
-    opened_at TEXT NOT NULL,
-    last_seen_at TEXT NOT NULL,
-    acknowledged_at TEXT,
-    acknowledged_by TEXT,
-    resolved_at TEXT,
-    resolved_by TEXT,
-    outcome TEXT,
-    last_notified_at TEXT,
-    notify_count INTEGER NOT NULL DEFAULT 0,
-    escalation_level INTEGER NOT NULL DEFAULT 0,
-    silenced INTEGER NOT NULL DEFAULT 0
-);
--- At most one unresolved alert per key: the database enforces the deduplication.
-CREATE UNIQUE INDEX IF NOT EXISTS alerts_active_key ON alerts(key) WHERE state != 'resolved';
-CREATE INDEX IF NOT EXISTS alerts_school_opened ON alerts(school, opened_at);
-CREATE TABLE IF NOT EXISTS alert_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id INTEGER NOT NULL REFERENCES alerts(id),
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS alert_events_alert ON alert_events(alert_id);
--- Which stored message fed which alert: a redelivered message is recognised and ignored.
-CREATE TABLE IF NOT EXISTS alert_sources (
-    rule TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    alert_id INTEGER NOT NULL REFERENCES alerts(id),
-    PRIMARY KEY (rule, device_id, seq)
-);
-CREATE TABLE IF NOT EXISTS silences (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    school TEXT NOT NULL,
-    rule TEXT,
-    device_id TEXT,
-    class_id TEXT,
-    starts_at TEXT NOT NULL,
-    ends_at TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-"""
+from gateway.state import StateDB, insert_or_ignore, serialize
+from gateway.tables.alerts import alert_events, alert_sources, alerts, silences
 
 SYSTEM = "system"
 
@@ -141,7 +93,7 @@ def _dt(v: str | None) -> datetime | None:
     return datetime.fromisoformat(v) if v else None
 
 
-def _alert(r: sqlite3.Row) -> Alert:
+def _alert(r: RowMapping) -> Alert:
     opened = datetime.fromisoformat(r["opened_at"])
     return Alert(
         id=r["id"],
@@ -200,36 +152,32 @@ class Lifecycle:
     def __init__(self, db: StateDB, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        db.ensure(SCHEMA)
-        self._silence_times_in_utc()
-
-    def _silence_times_in_utc(self) -> None:
-        """Rewrite silence times stored in another form (an offset other than UTC, none at
-        all) as fixed-width UTC text, so that SQL compares them as instants."""
-        with self.db.transaction() as conn:
-            for row in conn.execute("SELECT id, starts_at, ends_at FROM silences").fetchall():
-                starts, ends = (_silence_text(_aware(row[k])) for k in ("starts_at", "ends_at"))
-                if (starts, ends) != (row["starts_at"], row["ends_at"]):
-                    conn.execute(
-                        "UPDATE silences SET starts_at=?, ends_at=? WHERE id=?",
-                        (starts, ends, row["id"]),
-                    )
 
     # --- raising ------------------------------------------------------------------------------
     def raise_(self, c: Candidate, silenced: bool = False) -> RaiseResult:
         """Open an alert for *c*, fold it into the open alert with its key, or ignore a replay."""
         with self.db.transaction() as conn:
+            # Two gateway workers raising one key take turns (PostgreSQL), so that the second
+            # folds into the first's alert instead of failing on the one-active-key index.
+            serialize(conn, f"alert:{c.key}")
             if c.source is not None:
-                row = conn.execute(
-                    "SELECT a.* FROM alert_sources s JOIN alerts a ON a.id = s.alert_id "
-                    "WHERE s.rule=? AND s.device_id=? AND s.seq=?",
-                    (c.rule.value, c.source[0], c.source[1]),
-                ).fetchone()
+                s = alert_sources.c
+                row = (
+                    conn.execute(
+                        select(alerts)
+                        .join(alert_sources, alerts.c.id == s.alert_id)
+                        .where(
+                            s.rule == c.rule.value,
+                            s.device_id == c.source[0],
+                            s.seq == c.source[1],
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
                 if row is not None:
                     return RaiseResult(_alert(row), created=False, folded=False, duplicate=True)
-            row = conn.execute(
-                "SELECT * FROM alerts WHERE key=? AND state != 'resolved'", (c.key,)
-            ).fetchone()
+            row = conn.execute(_ACTIVE, {"key": c.key}).mappings().first()
             if row is not None:
                 active = _alert(row)
                 if c.fold_window is None or c.at - active.last_seen_at <= c.fold_window:
@@ -242,30 +190,27 @@ class Lifecycle:
             alert = self._insert(conn, c, silenced)
             return RaiseResult(alert, created=True, folded=False, duplicate=False)
 
-    def _insert(self, conn: sqlite3.Connection, c: Candidate, silenced: bool) -> Alert:
-        cur = conn.execute(
-            "INSERT INTO alerts(key, rule, school, severity, state, summary, student_id, "
-            "class_id, lesson_id, teacher_id, device_id, detail, opened_at, last_seen_at, "
-            "silenced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                c.key,
-                c.rule.value,
-                c.school,
-                c.severity.value,
-                AlertState.OPEN.value,
-                c.summary,
-                c.student_id,
-                c.class_id,
-                c.lesson_id,
-                c.teacher_id,
-                c.device_id,
-                json.dumps(dict(c.detail)),
-                _iso(c.at),
-                _iso(c.at),
-                int(silenced),
-            ),
-        )
-        alert_id = int(cur.lastrowid or 0)
+    def _insert(self, conn: Connection, c: Candidate, silenced: bool) -> Alert:
+        alert_id: int = conn.execute(
+            _INSERT_ALERT,
+            {
+                "key": c.key,
+                "rule": c.rule.value,
+                "school": c.school,
+                "severity": c.severity.value,
+                "state": AlertState.OPEN.value,
+                "summary": c.summary,
+                "student_id": c.student_id,
+                "class_id": c.class_id,
+                "lesson_id": c.lesson_id,
+                "teacher_id": c.teacher_id,
+                "device_id": c.device_id,
+                "detail": json.dumps(dict(c.detail)),
+                "opened_at": _iso(c.at),
+                "last_seen_at": _iso(c.at),
+                "silenced": int(silenced),
+            },
+        ).scalar_one()
         self._event(
             conn,
             alert_id,
@@ -277,30 +222,43 @@ class Lifecycle:
         self._source(conn, c, alert_id)
         return self._get(conn, alert_id)
 
-    def _fold(self, conn: sqlite3.Connection, active: Alert, c: Candidate) -> Alert:
+    def _fold(self, conn: Connection, active: Alert, c: Candidate) -> Alert:
         severity = c.severity if c.severity.rank > active.severity.rank else active.severity
         detail = _merge_detail(active.detail, dict(c.detail))
+        seen = _iso(c.at)
         conn.execute(
-            "UPDATE alerts SET count=count+1, last_seen_at=MAX(last_seen_at, ?), "
-            "severity=?, detail=?, summary=? WHERE id=?",
-            (_iso(c.at), severity.value, json.dumps(detail), _folded_summary(active, c), active.id),
+            update(alerts)
+            .where(alerts.c.id == active.id)
+            .values(
+                count=alerts.c.count + 1,
+                last_seen_at=case(
+                    (alerts.c.last_seen_at > seen, alerts.c.last_seen_at), else_=seen
+                ),
+                severity=severity.value,
+                detail=json.dumps(detail),
+                summary=_folded_summary(active, c),
+            )
         )
         self._event(conn, active.id, c.at, SYSTEM, "folded", dict(c.detail))
         self._source(conn, c, active.id)
         return self._get(conn, active.id)
 
     @staticmethod
-    def _source(conn: sqlite3.Connection, c: Candidate, alert_id: int) -> None:
+    def _source(conn: Connection, c: Candidate, alert_id: int) -> None:
         if c.source is not None:
             conn.execute(
-                "INSERT OR IGNORE INTO alert_sources(rule, device_id, seq, alert_id) "
-                "VALUES (?,?,?,?)",
-                (c.rule.value, c.source[0], c.source[1], alert_id),
+                insert_or_ignore(conn, alert_sources),
+                {
+                    "rule": c.rule.value,
+                    "device_id": c.source[0],
+                    "seq": c.source[1],
+                    "alert_id": alert_id,
+                },
             )
 
     @staticmethod
     def _event(
-        conn: sqlite3.Connection,
+        conn: Connection,
         alert_id: int,
         at: datetime,
         actor: str,
@@ -308,13 +266,22 @@ class Lifecycle:
         detail: dict[str, Any] | None = None,
     ) -> None:
         conn.execute(
-            "INSERT INTO alert_events(alert_id, at, actor, action, detail) VALUES (?,?,?,?,?)",
-            (alert_id, _iso(at), actor, action, json.dumps(detail or {}, default=str)),
+            _INSERT_EVENT,
+            {
+                "alert_id": alert_id,
+                "at": _iso(at),
+                "actor": actor,
+                "action": action,
+                "detail": json.dumps(detail or {}, default=str),
+            },
         )
 
     @staticmethod
-    def _get(conn: sqlite3.Connection, alert_id: int) -> Alert:
-        row = conn.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
+    def _get(conn: Connection, alert_id: int, *, lock: bool = False) -> Alert:
+        """The alert; with *lock*, its row stays locked until the transaction ends
+        (PostgreSQL), so that a transition reads and writes it as one step."""
+        query = select(alerts).where(alerts.c.id == alert_id)
+        row = conn.execute(query.with_for_update() if lock else query).mappings().first()
         if row is None:
             raise LifecycleError(f"no alert {alert_id}")
         return _alert(row)
@@ -323,16 +290,13 @@ class Lifecycle:
     def acknowledge(self, alert_id: int, actor: str, note: str = "") -> Alert:
         now = self.clock.now()
         with self.db.transaction() as conn:
-            alert = self._get(conn, alert_id)
+            alert = self._get(conn, alert_id, lock=True)
             if alert.state is not AlertState.OPEN:
                 raise LifecycleError(
                     f"alert {alert_id} is {alert.state.value}; only an open "
                     "alert can be acknowledged"
                 )
-            conn.execute(
-                "UPDATE alerts SET state=?, acknowledged_at=?, acknowledged_by=? WHERE id=?",
-                (AlertState.ACKNOWLEDGED.value, _iso(now), actor, alert_id),
-            )
+            self._set_acknowledged(conn, alert_id, now, actor)
             self._event(conn, alert_id, now, actor, "acknowledged", {"note": note})
             return self._get(conn, alert_id)
 
@@ -341,15 +305,25 @@ class Lifecycle:
     ) -> Alert:
         now = self.clock.now()
         with self.db.transaction() as conn:
-            alert = self._get(conn, alert_id)
+            alert = self._get(conn, alert_id, lock=True)
             if alert.state is AlertState.RESOLVED:
                 raise LifecycleError(f"alert {alert_id} is already resolved")
             self._set_resolved(conn, alert_id, now, actor, outcome, note)
             return self._get(conn, alert_id)
 
+    @staticmethod
+    def _set_acknowledged(conn: Connection, alert_id: int, at: datetime, actor: str) -> None:
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.id == alert_id)
+            .values(
+                state=AlertState.ACKNOWLEDGED.value, acknowledged_at=_iso(at), acknowledged_by=actor
+            )
+        )
+
     def _set_resolved(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         alert_id: int,
         at: datetime,
         actor: str,
@@ -357,8 +331,14 @@ class Lifecycle:
         note: str = "",
     ) -> None:
         conn.execute(
-            "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, outcome=? WHERE id=?",
-            (AlertState.RESOLVED.value, _iso(at), actor, outcome, alert_id),
+            update(alerts)
+            .where(alerts.c.id == alert_id)
+            .values(
+                state=AlertState.RESOLVED.value,
+                resolved_at=_iso(at),
+                resolved_by=actor,
+                outcome=outcome,
+            )
         )
         self._event(conn, alert_id, at, actor, "resolved", {"outcome": outcome, "note": note})
 
@@ -366,9 +346,8 @@ class Lifecycle:
         """Resolve the active alert with *key* on the system's behalf (a device came back)."""
         now = self.clock.now()
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT id FROM alerts WHERE key=? AND state != 'resolved'", (key,)
-            ).fetchone()
+            serialize(conn, f"alert:{key}")
+            row = conn.execute(_ACTIVE.with_for_update(), {"key": key}).mappings().first()
             if row is None:
                 return None
             self._set_resolved(conn, row["id"], now, SYSTEM, outcome)
@@ -379,29 +358,35 @@ class Lifecycle:
     ) -> list[Alert]:
         """Resolve the unresolved alerts of *rules* raised in lesson *lesson_id*."""
         now = self.clock.now()
-        marks = ",".join("?" * len(rules))
         with self.db.transaction() as conn:
-            ids = [
-                int(r["id"])
-                for r in conn.execute(
-                    f"SELECT id FROM alerts WHERE lesson_id=? AND rule IN ({marks}) "
-                    "AND state != 'resolved' ORDER BY id",
-                    (lesson_id, *(r.value for r in rules)),
-                )
-            ]
+            ids: list[int] = list(
+                conn.execute(
+                    select(alerts.c.id)
+                    .where(
+                        alerts.c.lesson_id == lesson_id,
+                        alerts.c.rule.in_([r.value for r in rules]),
+                        alerts.c.state != AlertState.RESOLVED.value,
+                    )
+                    .order_by(alerts.c.id)
+                    .with_for_update()
+                ).scalars()
+            )
             for alert_id in ids:
                 self._set_resolved(conn, alert_id, now, actor, outcome, note)
             return [self._get(conn, alert_id) for alert_id in ids]
 
     def lessons_with_unresolved(self, rules: Collection[Rule]) -> set[str]:
         """Lessons that have an unresolved alert of one of *rules*."""
-        marks = ",".join("?" * len(rules))
         return {
             r["lesson_id"]
             for r in self.db.query(
-                f"SELECT DISTINCT lesson_id FROM alerts WHERE rule IN ({marks}) "
-                "AND state != 'resolved' AND lesson_id IS NOT NULL",
-                tuple(r.value for r in rules),
+                select(alerts.c.lesson_id)
+                .distinct()
+                .where(
+                    alerts.c.rule.in_([r.value for r in rules]),
+                    alerts.c.state != AlertState.RESOLVED.value,
+                    alerts.c.lesson_id.is_not(None),
+                )
             )
         }
 
@@ -411,7 +396,7 @@ class Lifecycle:
         """A contact-thermometer recheck: confirms the fever or clears the alert."""
         now = self.clock.now()
         with self.db.transaction() as conn:
-            alert = self._get(conn, alert_id)
+            alert = self._get(conn, alert_id, lock=True)
             if alert.rule is not Rule.FEVER:
                 raise LifecycleError(
                     f"alert {alert_id} is a {alert.rule.value} alert; only "
@@ -428,7 +413,9 @@ class Lifecycle:
                 "recheck_at": _iso(now),
                 "confirmed": confirmed,
             }
-            conn.execute("UPDATE alerts SET detail=? WHERE id=?", (json.dumps(detail), alert_id))
+            conn.execute(
+                update(alerts).where(alerts.c.id == alert_id).values(detail=json.dumps(detail))
+            )
             self._event(
                 conn,
                 alert_id,
@@ -444,11 +431,7 @@ class Lifecycle:
             )
             if confirmed:
                 if alert.state is AlertState.OPEN:
-                    conn.execute(
-                        "UPDATE alerts SET state=?, acknowledged_at=?, "
-                        "acknowledged_by=? WHERE id=?",
-                        (AlertState.ACKNOWLEDGED.value, _iso(now), actor, alert_id),
-                    )
+                    self._set_acknowledged(conn, alert_id, now, actor)
                     self._event(
                         conn,
                         alert_id,
@@ -477,26 +460,20 @@ class Lifecycle:
             return
         with self.db.transaction() as conn:
             for alert_id in ids:
-                if escalation_level is None:
-                    conn.execute(
-                        "UPDATE alerts SET last_notified_at=?, "
-                        "notify_count=notify_count+1 WHERE id=?",
-                        (_iso(at), alert_id),
-                    )
-                else:
-                    conn.execute(
-                        "UPDATE alerts SET last_notified_at=?, "
-                        "notify_count=notify_count+1, escalation_level=? WHERE id=?",
-                        (_iso(at), escalation_level, alert_id),
-                    )
+                changes: dict[str, Any] = {
+                    "last_notified_at": _iso(at),
+                    "notify_count": alerts.c.notify_count + 1,
+                }
+                if escalation_level is not None:
+                    changes["escalation_level"] = escalation_level
+                conn.execute(update(alerts).where(alerts.c.id == alert_id).values(changes))
                 self._event(conn, alert_id, at, SYSTEM, action, detail)
 
     def never_notified(self) -> list[Alert]:
         return [
             _alert(r)
             for r in self.db.query(
-                "SELECT * FROM alerts WHERE state='open' AND silenced=0 "
-                "AND last_notified_at IS NULL ORDER BY id"
+                _UNSILENCED_OPEN.where(alerts.c.last_notified_at.is_(None)).order_by(alerts.c.id)
             )
         ]
 
@@ -505,27 +482,28 @@ class Lifecycle:
     ) -> list[Alert]:
         """Open, unsilenced, already notified alerts; with the cut-offs, only those that were
         last notified before one or opened (and not yet escalated) before the other."""
-        sql = (
-            "SELECT * FROM alerts WHERE state='open' AND silenced=0 "
-            "AND last_notified_at IS NOT NULL"
-        )
-        params: list[object] = []
+        a = alerts.c
+        query = _UNSILENCED_OPEN.where(a.last_notified_at.is_not(None))
         if notified_before is not None and opened_before is not None:
-            sql += " AND (last_notified_at <= ? OR (escalation_level=0 AND opened_at <= ?))"
-            params += [notified_before.isoformat(), opened_before.isoformat()]
-        return [_alert(r) for r in self.db.query(sql + " ORDER BY id", tuple(params))]
+            query = query.where(
+                or_(
+                    a.last_notified_at <= notified_before.isoformat(),
+                    (a.escalation_level == 0) & (a.opened_at <= opened_before.isoformat()),
+                )
+            )
+        return [_alert(r) for r in self.db.query(query.order_by(a.id))]
 
     # --- reading ------------------------------------------------------------------------------
     def get(self, alert_id: int) -> Alert | None:
-        rows = self.db.query("SELECT * FROM alerts WHERE id=?", (alert_id,))
+        rows = self.db.query(select(alerts).where(alerts.c.id == alert_id))
         return _alert(rows[0]) if rows else None
 
     def ever(self, key: str) -> bool:
         """Whether an alert with *key* was ever raised (any state)."""
-        return bool(self.db.query("SELECT 1 FROM alerts WHERE key=? LIMIT 1", (key,)))
+        return bool(self.db.query(select(alerts.c.id).where(alerts.c.key == key).limit(1)))
 
     def active(self, key: str) -> Alert | None:
-        rows = self.db.query("SELECT * FROM alerts WHERE key=? AND state != 'resolved'", (key,))
+        rows = self.db.query(_ACTIVE, {"key": key})
         return _alert(rows[0]) if rows else None
 
     def find(
@@ -540,32 +518,29 @@ class Lifecycle:
         readable: tuple[Collection[Rule], Collection[Rule], str | None] | None = None,
     ) -> list[Alert]:
         """Newest first; `readable` (see visibility.readable) narrows it to one person's."""
-        sql, params = "SELECT * FROM alerts WHERE 1=1", list[object]()
+        a = alerts.c
+        query = select(alerts)
         for column, value in (
-            ("school", school),
-            ("rule", rule and rule.value),
-            ("state", state and state.value),
+            (a.school, school),
+            (a.rule, rule and rule.value),
+            (a.state, state and state.value),
         ):
             if value is not None:
-                sql += f" AND {column}=?"
-                params.append(value)
+                query = query.where(column == value)
         if readable is not None:
             anyone, own, teacher_id = readable
-            marks = ",".join("?" * len(anyone)) or "NULL"
-            sql += f" AND (rule IN ({marks})"
-            params.extend(r.value for r in anyone)
+            # An empty IN () matches nothing, on both databases.
+            allowed: ColumnElement[bool] = a.rule.in_([r.value for r in anyone])
             if own and teacher_id is not None:
-                sql += f" OR (rule IN ({','.join('?' * len(own))}) AND teacher_id=?)"
-                params.extend([*(r.value for r in own), teacher_id])
-            sql += ")"
+                allowed = or_(
+                    allowed, a.rule.in_([r.value for r in own]) & (a.teacher_id == teacher_id)
+                )
+            query = query.where(allowed)
         if since is not None:
-            sql += " AND opened_at >= ?"
-            params.append(since.isoformat())
+            query = query.where(a.opened_at >= since.isoformat())
         if until is not None:
-            sql += " AND opened_at < ?"
-            params.append(until.isoformat())
-        sql += " ORDER BY id DESC LIMIT ?"
-        return [_alert(r) for r in self.db.query(sql, (*params, limit))]
+            query = query.where(a.opened_at < until.isoformat())
+        return [_alert(r) for r in self.db.query(query.order_by(a.id.desc()).limit(limit))]
 
     def history(self, alert_id: int) -> list[AlertEvent]:
         return [
@@ -577,7 +552,9 @@ class Lifecycle:
                 json.loads(r["detail"]),
             )
             for r in self.db.query(
-                "SELECT * FROM alert_events WHERE alert_id=? ORDER BY id", (alert_id,)
+                select(alert_events)
+                .where(alert_events.c.alert_id == alert_id)
+                .order_by(alert_events.c.id)
             )
         ]
 
@@ -604,39 +581,37 @@ class Lifecycle:
                 f"only ({', '.join(sorted(r.value for r in SILENCEABLE_RULES))})"
             )
         with self.db.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
-                "created_by, reason) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    school,
-                    rule.value if rule else None,
-                    device_id,
-                    class_id,
-                    _silence_text(starts_at),
-                    _silence_text(ends_at),
-                    created_by,
-                    reason,
-                ),
-            )
-            silence_id = int(cur.lastrowid or 0)
+            silence_id: int = conn.execute(
+                insert(silences)
+                .values(
+                    school=school,
+                    rule=rule.value if rule else None,
+                    device_id=device_id,
+                    class_id=class_id,
+                    starts_at=_silence_text(starts_at),
+                    ends_at=_silence_text(ends_at),
+                    created_by=created_by,
+                    reason=reason,
+                )
+                .returning(silences.c.id)
+            ).scalar_one()
         found = [s for s in self.silences() if s.id == silence_id]
         return found[0]
 
     def delete_silence(self, silence_id: int) -> bool:
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM silences WHERE id=?", (silence_id,)).rowcount > 0
+            return conn.execute(delete(silences).where(silences.c.id == silence_id)).rowcount > 0
 
     def silences(
         self, school: str | None = None, active_at: datetime | None = None
     ) -> list[Silence]:
-        sql, params = "SELECT * FROM silences WHERE 1=1", list[object]()
+        query = select(silences)
         if school is not None:
-            sql += " AND school=?"
-            params.append(school)
+            query = query.where(silences.c.school == school)
         if active_at is not None:
             # Fixed-width UTC text on both sides: text order is time order.
-            sql += " AND starts_at <= ? AND ends_at > ?"
-            params += [_silence_text(active_at)] * 2
+            at = _silence_text(active_at)
+            query = query.where(silences.c.starts_at <= at, silences.c.ends_at > at)
         return [
             Silence(
                 r["id"],
@@ -649,13 +624,24 @@ class Lifecycle:
                 r["created_by"],
                 r["reason"],
             )
-            for r in self.db.query(sql + " ORDER BY id", tuple(params))
+            for r in self.db.query(query.order_by(silences.c.id))
         ]
 
     def is_silenced(self, c: Candidate | Alert, at: datetime) -> bool:
         if c.rule not in SILENCEABLE_RULES:
             return False  # no query for the alerts no silence can cover
         return any(s.matches(c, at) for s in self.silences(c.school, active_at=at))
+
+
+# Statements built once: building one costs more than running it on SQLite.
+_INSERT_ALERT = insert(alerts).returning(alerts.c.id)
+_INSERT_EVENT = insert(alert_events)
+_ACTIVE = select(alerts).where(
+    alerts.c.key == bindparam("key"), alerts.c.state != AlertState.RESOLVED.value
+)
+_UNSILENCED_OPEN = select(alerts).where(
+    alerts.c.state == AlertState.OPEN.value, alerts.c.silenced == 0
+)
 
 
 def minutes(value: float) -> timedelta:

@@ -7,37 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.alerts.rules.vision import EYES, Screening
-from gateway.state import StateDB
+from sqlalchemy import select, update
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS vision_screenings (
-    device_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    school TEXT NOT NULL,
-    student_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    acuity_left REAL, acuity_right REAL,
-    se_left REAL, se_right REAL,
-    PRIMARY KEY (device_id, seq)
-);
-CREATE INDEX IF NOT EXISTS vision_screenings_student ON vision_screenings(student_id, at);
-CREATE TABLE IF NOT EXISTS referrals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    school TEXT NOT NULL,
-    student_id TEXT NOT NULL,
-    class_id TEXT,
-    screened_at TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    findings TEXT NOT NULL,
-    worst_grade TEXT,
-    status TEXT NOT NULL DEFAULT 'open',
-    updated_by TEXT,
-    updated_at TEXT,
-    UNIQUE (device_id, seq)
-);
-"""
+from gateway.alerts.rules.vision import EYES, Screening
+from gateway.state import StateDB, dialect_insert
+from gateway.tables.health import referrals, vision_screenings
 
 REFERRAL_STATES = ("open", "parents_informed", "seen_by_optometrist", "closed")
 _GRADE_ORDER = {"mild": 1, "moderate": 2, "severe": 3}
@@ -61,13 +35,14 @@ class Referral:
 class Referrals:
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def previous(self, student_id: str, before: datetime) -> Screening | None:
+        v = vision_screenings.c
         rows = self.db.query(
-            "SELECT * FROM vision_screenings WHERE student_id=? AND at < ? "
-            "ORDER BY at DESC LIMIT 1",
-            (student_id, before.isoformat()),
+            select(vision_screenings)
+            .where(v.student_id == student_id, v.at < before.isoformat())
+            .order_by(v.at.desc())
+            .limit(1)
         )
         if not rows:
             return None
@@ -91,35 +66,35 @@ class Referrals:
         """Store a screening and, when it has findings, its referral; a replay changes nothing."""
         with self.db.transaction() as conn:
             inserted = conn.execute(
-                "INSERT OR IGNORE INTO vision_screenings(device_id, seq, school, student_id, at, "
-                "acuity_left, acuity_right, se_left, se_right) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    device_id,
-                    seq,
-                    school,
-                    student_id,
-                    at.isoformat(),
-                    *(screening.acuity[e] for e in EYES),
-                    *(screening.spherical_equivalent[e] for e in EYES),
-                ),
+                dialect_insert(conn, vision_screenings)
+                .values(
+                    device_id=device_id,
+                    seq=seq,
+                    school=school,
+                    student_id=student_id,
+                    at=at.isoformat(),
+                    **{f"acuity_{e}": screening.acuity[e] for e in EYES},
+                    **{f"se_{e}": screening.spherical_equivalent[e] for e in EYES},
+                )
+                .on_conflict_do_nothing()
             ).rowcount
             if not inserted or not findings:
                 return None
             grades = [f["grade"] for f in findings if "grade" in f]
             worst = max(grades, key=lambda g: _GRADE_ORDER[g]) if grades else None
             conn.execute(
-                "INSERT OR IGNORE INTO referrals(school, student_id, class_id, screened_at, "
-                "device_id, seq, findings, worst_grade) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    school,
-                    student_id,
-                    class_id,
-                    at.isoformat(),
-                    device_id,
-                    seq,
-                    json.dumps(findings),
-                    worst,
-                ),
+                dialect_insert(conn, referrals)
+                .values(
+                    school=school,
+                    student_id=student_id,
+                    class_id=class_id,
+                    screened_at=at.isoformat(),
+                    device_id=device_id,
+                    seq=seq,
+                    findings=json.dumps(findings),
+                    worst_grade=worst,
+                )
+                .on_conflict_do_nothing()
             )
         return self.find(device_seq=(device_id, seq))[0]
 
@@ -129,8 +104,9 @@ class Referrals:
         with self.db.transaction() as conn:
             return (
                 conn.execute(
-                    "UPDATE referrals SET status=?, updated_by=?, updated_at=? WHERE id=?",
-                    (status, user_id, at.isoformat(), referral_id),
+                    update(referrals)
+                    .where(referrals.c.id == referral_id)
+                    .values(status=status, updated_by=user_id, updated_at=at.isoformat())
                 ).rowcount
                 > 0
             )
@@ -144,20 +120,17 @@ class Referrals:
         device_seq: tuple[str, int] | None = None,
         limit: int = 1000,
     ) -> list[Referral]:
-        sql, params = "SELECT * FROM referrals WHERE 1=1", list[object]()
+        r_ = referrals.c
+        query = select(referrals)
         if school is not None:
-            sql += " AND school=?"
-            params.append(school)
+            query = query.where(r_.school == school)
         if class_id is not None:
-            sql += " AND class_id=?"
-            params.append(class_id)
+            query = query.where(r_.class_id == class_id)
         if status is not None:
-            sql += " AND status=?"
-            params.append(status)
+            query = query.where(r_.status == status)
         if device_seq is not None:
-            sql += " AND device_id=? AND seq=?"
-            params += [device_seq[0], device_seq[1]]
-        sql += " ORDER BY screened_at DESC, id DESC LIMIT ?"
+            query = query.where(r_.device_id == device_seq[0], r_.seq == device_seq[1])
+        query = query.order_by(r_.screened_at.desc(), r_.id.desc()).limit(limit)
         return [
             Referral(
                 r["id"],
@@ -172,5 +145,5 @@ class Referrals:
                 r["updated_by"],
                 datetime.fromisoformat(r["updated_at"]) if r["updated_at"] else None,
             )
-            for r in self.db.query(sql, (*params, limit))
+            for r in self.db.query(query)
         ]

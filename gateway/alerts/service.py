@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
 
 from campusedge.settings import MqttSettings
 from gateway.alerts.clock import Clock
@@ -25,6 +26,7 @@ from gateway.alerts.visibility import Readable
 from gateway.devices import Devices
 from gateway.roster import Roster
 from gateway.state import StateDB
+from gateway.tables.alerts import alerts
 
 
 class AlertService:
@@ -156,7 +158,7 @@ class AlertService:
 
     def count(self) -> int:
         """How many alerts have been raised (any state), for summaries such as the demo's."""
-        return int(self.db.query("SELECT COUNT(*) AS n FROM alerts")[0]["n"])
+        return int(self.db.query(select(func.count().label("n")).select_from(alerts))[0]["n"])
 
     def start(self) -> None:
         if self.mqtt is not None:

@@ -19,6 +19,7 @@ from gateway.cli.common import (
 )
 from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
+from gateway.state import is_sqlite_path
 from gateway.store.factory import has_secret
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the store URL from FILE (readable by the gateway's user alone), "
         "password and all",
     )
-    parser.add_argument("--state-db", type=Path, help="roster/devices/users/alerts SQLite file")
+    parser.add_argument(
+        "--state-db",
+        help="roster/devices/users/alerts: a SQLite file or a postgresql:// URL (put a "
+        "password in CAMPUSEDGE_STATE_DB, not here: the command line is visible)",
+    )
+    parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not upgrade the state schema at start; refuse to start if it is not current",
+    )
     parser.add_argument("--school", help="school id to ingest ('+' for all)")
     parser.add_argument(
         "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
@@ -78,7 +88,7 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
     if args.db is not None:
         updates["store_url"] = f"sqlite:///{args.db}"
         if args.state_db is None:
-            updates["state_db"] = args.db.with_name(args.db.stem + "-state.db")
+            updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
     if args.store_url and args.store_url_file is not None:
         raise GatewayStartError("give --store-url or --store-url-file, not both")
     if args.store_url:
@@ -97,6 +107,8 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
             ) from None
     if args.state_db is not None:
         updates["state_db"] = args.state_db
+    if args.no_migrate:
+        updates["migrate_on_start"] = False
     if args.alerts_dir is not None:
         updates["alerts_dir"] = args.alerts_dir
     if args.warning_levels is not None:
@@ -130,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         try:
-            check_state(settings.state_db)
+            if is_sqlite_path(settings.state_db):  # a server's database is its own to check
+                check_state(Path(settings.state_db))
         except StateDamaged as exc:
             raise GatewayStartError(str(exc)) from None
         mqtt = mqtt_from_args(args)

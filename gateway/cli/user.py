@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from gateway.auth import Role, Users, check_user_id
-from gateway.state import StateDB, StateDBError
+from gateway.state import StateDB, StateDBError, is_sqlite_path
 
 PROG = "campusedge gateway user"
 # The same file `gateway run` uses when CAMPUSEDGE_STATE_DB is set (as in the systemd unit).
@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--state-db",
-        type=Path,
         default=None,
-        help="the gateway's state database (default: $CAMPUSEDGE_STATE_DB, "
+        help="the gateway's state database, a file or a postgresql:// URL "
+        "(default: $CAMPUSEDGE_STATE_DB, "
         f"else {DEFAULT_STATE_DB}); only `add` creates a new one",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -47,8 +47,8 @@ class _NoStateDB(Exception):
     """The state database named cannot be used; the message says which and why."""
 
 
-def _state_db(given: Path | None, may_create: bool) -> tuple[Path, bool]:
-    """The state database file to use and whether it is new (only when *may_create*)."""
+def _state_db(given: str | None, may_create: bool) -> tuple[str, bool]:
+    """The state database to use and whether it is a new file (only when *may_create*)."""
     if given is None:
         env = os.environ.get("CAMPUSEDGE_STATE_DB")
         if env is not None and not env.strip():
@@ -56,12 +56,14 @@ def _state_db(given: Path | None, may_create: bool) -> tuple[Path, bool]:
                 "CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
                 f"state database file, or unset it for {DEFAULT_STATE_DB}"
             )
-        given = Path(env or DEFAULT_STATE_DB)
-    path = given.absolute()
+        given = env or DEFAULT_STATE_DB
+    if not is_sqlite_path(given):
+        return given, False  # a server's database: StateDB says if it cannot be reached
+    path = Path(given).absolute()
     if path.is_dir():
         raise _NoStateDB(f"{path} is a directory, not a state database file")
     if path.exists():
-        return path, False
+        return str(path), False
     if not may_create:
         # A typo or a different working directory must not quietly start an empty database
         # that the running gateway never reads.
@@ -69,7 +71,7 @@ def _state_db(given: Path | None, may_create: bool) -> tuple[Path, bool]:
             f"no state database at {path}: name the gateway's with --state-db or "
             "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)"
         )
-    return path, True
+    return str(path), True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         path, created = _state_db(args.state_db, may_create=args.action == "add")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        users = Users(StateDB(path))
+        if created:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = StateDB(path)
+        path = db.where  # never a password in what is printed
+        users = Users(db)
     except _NoStateDB as exc:
         say(f"{PROG}: {exc}")
         return 2

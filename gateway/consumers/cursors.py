@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.state import StateDB
-from gateway.store.commit_log import Committed
+from sqlalchemy import Connection, insert, select
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS consumer_cursors (
-    consumer TEXT PRIMARY KEY,
-    position INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS consumer_dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    consumer TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    entry TEXT NOT NULL,
-    school TEXT,
-    device_id TEXT,
-    seq INTEGER,
-    error TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    failed_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS consumer_dead_letters_consumer
-    ON consumer_dead_letters (consumer, id);
-"""
+from gateway.state import StateDB, upsert
+from gateway.store.commit_log import Committed
+from gateway.tables.consumers import consumer_cursors, consumer_dead_letters
 
 
 @dataclass(frozen=True)
@@ -53,33 +33,35 @@ class Cursors:
 
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def get(self, consumer: str) -> int:
         """The last position *consumer* handled; 0 (the start of the log) for a new one."""
-        rows = self.db.query("SELECT position FROM consumer_cursors WHERE consumer=?", (consumer,))
+        c = consumer_cursors.c
+        rows = self.db.query(select(c.position).where(c.consumer == consumer))
         return int(rows[0]["position"]) if rows else 0
 
     def all(self) -> dict[str, int]:
         return {
             str(r["consumer"]): int(r["position"])
-            for r in self.db.query("SELECT consumer, position FROM consumer_cursors")
+            for r in self.db.query(select(consumer_cursors.c.consumer, consumer_cursors.c.position))
         }
 
     @staticmethod
-    def save(conn: sqlite3.Connection, consumer: str, position: int) -> None:
+    def save(conn: Connection, consumer: str, position: int) -> None:
         """Inside the consumer's transaction: its cursor moves with its effects, or neither."""
-        conn.execute(
-            "INSERT INTO consumer_cursors(consumer, position, updated_at) VALUES (?,?,?) "
-            "ON CONFLICT(consumer) DO UPDATE SET position=excluded.position, "
-            "updated_at=excluded.updated_at",
-            (consumer, position, datetime.now(UTC).isoformat()),
+        upsert(
+            conn,
+            consumer_cursors,
+            {
+                "consumer": consumer,
+                "position": position,
+                "updated_at": datetime.now(UTC).isoformat(),
+            },
+            keys=["consumer"],
         )
 
     @staticmethod
-    def dead_letter(
-        conn: sqlite3.Connection, consumer: str, entry: Committed, exc: BaseException
-    ) -> None:
+    def dead_letter(conn: Connection, consumer: str, entry: Committed, exc: BaseException) -> None:
         school: str | None
         if entry.message is not None:
             kind, school, device, seq = (
@@ -94,31 +76,28 @@ class Cursors:
             letter = entry.dead_letter
             kind, school, device, seq = "dead_letter", letter.school if letter else None, None, None
         conn.execute(
-            "INSERT INTO consumer_dead_letters(consumer, position, entry, school, device_id, "
-            "seq, error, detail, failed_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                consumer,
-                entry.position,
-                kind,
-                school,
-                device,
-                seq,
-                f"{type(exc).__name__}: {exc}"[:2000],
-                "".join(traceback.format_exception(exc))[-8000:],
-                datetime.now(UTC).isoformat(),
-            ),
+            insert(consumer_dead_letters).values(
+                consumer=consumer,
+                position=entry.position,
+                entry=kind,
+                school=school,
+                device_id=device,
+                seq=seq,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                detail="".join(traceback.format_exception(exc))[-8000:],
+                failed_at=datetime.now(UTC).isoformat(),
+            )
         )
 
     def dead_letters(
         self, consumer: str | None = None, limit: int = 100
     ) -> list[ConsumerDeadLetter]:
         """The newest dead letters first, of one consumer or of all."""
-        where, params = ("WHERE consumer=? ", (consumer,)) if consumer else ("", ())
-        rows = self.db.query(
-            "SELECT consumer, position, entry, school, device_id, seq, error, detail, failed_at "
-            f"FROM consumer_dead_letters {where}ORDER BY id DESC LIMIT ?",
-            (*params, limit),
-        )
+        d = consumer_dead_letters.c
+        query = select(consumer_dead_letters)
+        if consumer:
+            query = query.where(d.consumer == consumer)
+        rows = self.db.query(query.order_by(d.id.desc()).limit(limit))
         return [
             ConsumerDeadLetter(
                 r["consumer"],

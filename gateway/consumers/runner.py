@@ -163,17 +163,18 @@ class ConsumerRunner:
             for entry in entries:
                 if not consumer.wants(entry):
                     continue
-                if savepoints:
-                    conn.execute("SAVEPOINT consumer_entry")
+                # A savepoint per entry: a failing one leaves nothing of its effects behind.
+                entry_savepoint = conn.begin_nested() if savepoints else None
                 try:
                     consumer.handle(entry)
                 except Exception as exc:
-                    if savepoints:
-                        conn.execute("ROLLBACK TO consumer_entry")
+                    if entry_savepoint is not None:
+                        entry_savepoint.rollback()
                     Cursors.dead_letter(conn, self.name, entry, exc)
                     failed.append((entry, exc))
-                if savepoints:
-                    conn.execute("RELEASE consumer_entry")
+                else:
+                    if entry_savepoint is not None:
+                        entry_savepoint.commit()
             consumer.finish()
             Cursors.save(conn, self.name, entries[-1].position)
         return failed

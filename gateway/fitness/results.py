@@ -7,42 +7,20 @@ idempotent on (device_id, seq), so a message redelivered after a crash adds noth
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final, Literal
 
+from sqlalchemy import RowMapping, select
+
 from gateway.fitness.scoring import score_item
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard, load_standard
 from gateway.fitness.values import SPECS, FieldError, parse_measure
 from gateway.roster import LessonKind, Roster, Student
-from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS fitness_results (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    lesson_id TEXT NOT NULL REFERENCES lessons(id),
-    student_id TEXT NOT NULL REFERENCES students(id),
-    item TEXT NOT NULL,
-    value TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    score INTEGER,
-    bonus INTEGER,
-    source TEXT NOT NULL CHECK (source IN ('device', 'staff')),
-    device_id TEXT,
-    seq INTEGER,
-    entered_by TEXT,
-    measured_at TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    CHECK ((source = 'device') = (device_id IS NOT NULL AND seq IS NOT NULL))
-);
-CREATE UNIQUE INDEX IF NOT EXISTS fitness_results_device_seq
-    ON fitness_results(device_id, seq) WHERE device_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS fitness_results_lesson ON fitness_results(lesson_id, student_id);
-CREATE INDEX IF NOT EXISTS fitness_results_student ON fitness_results(student_id);
-"""
+from gateway.state import StateDB, dialect_insert
+from gateway.tables.fitness import fitness_results
 
 # What can be recorded: the engine's items plus the two measurements BMI is computed from.
 MEASURES: Final[tuple[str, ...]] = ("height_cm", "weight_kg", *ITEM_IDS)
@@ -108,7 +86,6 @@ class FitnessResults:
         self.db = db
         self.roster = roster
         self.standard = standard or load_standard()
-        db.ensure(SCHEMA)
 
     def check(self, new: NewResult) -> tuple[Decimal, str, int | None, int | None]:
         """Validate and score one result: (value, unit, score, bonus), or a ResultError."""
@@ -160,58 +137,65 @@ class FitnessResults:
                 except ResultError as exc:
                     outcomes.append(exc)
                     continue
-                cur = conn.execute(
-                    "INSERT INTO fitness_results(lesson_id, student_id, item, value, unit, score,"
-                    " bonus, source, device_id, seq, entered_by, measured_at, recorded_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT(device_id, seq) WHERE device_id IS NOT NULL DO NOTHING",
-                    (
-                        new.lesson_id,
-                        new.student_id,
-                        new.item,
-                        str(value),
-                        unit,
-                        score,
-                        bonus,
-                        new.source,
-                        new.device_id,
-                        new.seq,
-                        new.entered_by,
-                        _iso(new.measured_at),
-                        _iso(now),
-                    ),
+                f = fitness_results.c
+                stored = (
+                    conn.execute(
+                        dialect_insert(conn, fitness_results)
+                        .values(
+                            lesson_id=new.lesson_id,
+                            student_id=new.student_id,
+                            item=new.item,
+                            value=str(value),
+                            unit=unit,
+                            score=score,
+                            bonus=bonus,
+                            source=new.source,
+                            device_id=new.device_id,
+                            seq=new.seq,
+                            entered_by=new.entered_by,
+                            measured_at=_iso(new.measured_at),
+                            recorded_at=_iso(now),
+                        )
+                        .on_conflict_do_nothing(
+                            index_elements=[f.device_id, f.seq],
+                            index_where=f.device_id.is_not(None),
+                        )
+                        .returning(fitness_results)
+                    )
+                    .mappings()
+                    .first()
                 )
-                params: tuple[object, ...]
-                if cur.rowcount:
-                    sql, params = "SELECT * FROM fitness_results WHERE id=?", (cur.lastrowid,)
-                else:  # already stored: the same device message came again
-                    sql = "SELECT * FROM fitness_results WHERE device_id=? AND seq=?"
-                    params = (new.device_id, new.seq)
-                outcomes.append(_result(conn.execute(sql, params).fetchone()))
+                if stored is None:  # already stored: the same device message came again
+                    stored = (
+                        conn.execute(
+                            select(fitness_results).where(
+                                f.device_id == new.device_id, f.seq == new.seq
+                            )
+                        )
+                        .mappings()
+                        .one()
+                    )
+                outcomes.append(_result(stored))
         return outcomes
 
     def is_recorded(self, device_id: str, seq: int) -> bool:
-        return bool(
-            self.db.query(
-                "SELECT 1 FROM fitness_results WHERE device_id=? AND seq=?", (device_id, seq)
-            )
-        )
+        f = fitness_results.c
+        return bool(self.db.query(select(f.id).where(f.device_id == device_id, f.seq == seq)))
 
     def rows(
         self, *, lesson_ids: Iterable[str] | None = None, student_id: str | None = None
     ) -> list[TestResult]:
         """Every attempt (history), oldest first by measurement time."""
-        sql, params = "SELECT * FROM fitness_results WHERE 1=1", []
+        f = fitness_results.c
+        query = select(fitness_results)
         if lesson_ids is not None:
             ids = list(lesson_ids)
             if not ids:
                 return []
-            sql += f" AND lesson_id IN ({','.join('?' * len(ids))})"
-            params.extend(ids)
+            query = query.where(f.lesson_id.in_(ids))
         if student_id is not None:
-            sql += " AND student_id=?"
-            params.append(student_id)
-        return [_result(r) for r in self.db.query(sql + " ORDER BY measured_at, id", tuple(params))]
+            query = query.where(f.student_id == student_id)
+        return [_result(r) for r in self.db.query(query.order_by(f.measured_at, f.id))]
 
 
 def current(rows: Iterable[TestResult]) -> dict[tuple[str, str], tuple[TestResult, int]]:
@@ -230,7 +214,7 @@ def current(rows: Iterable[TestResult]) -> dict[tuple[str, str], tuple[TestResul
     return out
 
 
-def _result(r: sqlite3.Row) -> TestResult:
+def _result(r: RowMapping) -> TestResult:
     return TestResult(
         id=r["id"],
         lesson_id=r["lesson_id"],

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from sqlalchemy import Connection, RowMapping, delete, select, update
+
 from campusedge.topics import check_id
 from gateway.fleet.passwords import mosquitto_hash, new_secret
-from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS fleet_identity (
-    username TEXT PRIMARY KEY,
-    role TEXT NOT NULL CHECK (role IN ('box', 'gateway')),
-    school TEXT,
-    box TEXT,
-    password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS fleet_device (
-    school TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    username TEXT NOT NULL REFERENCES fleet_identity(username) ON DELETE CASCADE,
-    PRIMARY KEY (school, device_id)
-);
-CREATE TABLE IF NOT EXISTS fleet_broker (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    out_dir TEXT NOT NULL
-);
-"""
+from gateway.state import StateDB, upsert
+from gateway.tables.fleet import fleet_broker, fleet_device, fleet_identity
 
 
 class Role(StrEnum):
@@ -76,12 +56,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_ACTIVE = select(fleet_identity).where(fleet_identity.c.revoked_at.is_(None))
+
+
 class FleetRegistry:
     """Identities in the gateway's state database; only hashes of their secrets are kept."""
 
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def enrol_box(self, school: str, box: str, devices: list[str]) -> Issued:
         """Enrol (or re-enrol with a new secret and device list) a box with its devices."""
@@ -94,20 +76,22 @@ class FleetRegistry:
         with self.db.transaction() as conn:
             for device in devices:
                 owner = conn.execute(
-                    "SELECT username FROM fleet_device WHERE school = ? AND device_id = ?",
-                    (school, device),
-                ).fetchone()
-                if owner is not None and owner[0] != username:
+                    select(fleet_device.c.username).where(
+                        fleet_device.c.school == school, fleet_device.c.device_id == device
+                    )
+                ).scalar()
+                if owner is not None and owner != username:
                     raise FleetError(
-                        f"device {device} of school {school} belongs to {owner[0]}: "
+                        f"device {device} of school {school} belongs to {owner}: "
                         "revoke that box first or give another device id"
                     )
             self._put(conn, username, Role.BOX, password, school, box)
-            conn.execute("DELETE FROM fleet_device WHERE username = ?", (username,))
-            conn.executemany(
-                "INSERT INTO fleet_device (school, device_id, username) VALUES (?, ?, ?)",
-                [(school, d, username) for d in devices],
-            )
+            conn.execute(delete(fleet_device).where(fleet_device.c.username == username))
+            if devices:
+                conn.execute(
+                    fleet_device.insert(),
+                    [{"school": school, "device_id": d, "username": username} for d in devices],
+                )
         return Issued(self.get(username), password)
 
     def enrol_gateway(self, worker: str) -> Issued:
@@ -119,18 +103,28 @@ class FleetRegistry:
 
     def _put(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         username: str,
         role: Role,
         password: str,
         school: str | None,
         box: str | None,
     ) -> None:
-        conn.execute(
-            "INSERT INTO fleet_identity (username, role, school, box, password_hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
-            " password_hash = excluded.password_hash, revoked_at = NULL",
-            (username, role.value, school, box, mosquitto_hash(password), _now()),
+        # Re-enrolling gives a new secret and lifts a revocation; the rest stays as enrolled.
+        upsert(
+            conn,
+            fleet_identity,
+            {
+                "username": username,
+                "role": role.value,
+                "school": school,
+                "box": box,
+                "password_hash": mosquitto_hash(password),
+                "created_at": _now(),
+                "revoked_at": None,
+            },
+            keys=["username"],
+            keep=["role", "school", "box", "created_at"],
         )
 
     def rotate(self, username: str) -> Issued:
@@ -139,8 +133,9 @@ class FleetRegistry:
         password = new_secret()
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE fleet_identity SET password_hash = ? WHERE username = ?",
-                (mosquitto_hash(password), username),
+                update(fleet_identity)
+                .where(fleet_identity.c.username == username)
+                .values(password_hash=mosquitto_hash(password))
             )
         return Issued(self.get(username), password)
 
@@ -149,29 +144,28 @@ class FleetRegistry:
         self.get(username)
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE fleet_identity SET revoked_at = ? WHERE username = ?", (_now(), username)
+                update(fleet_identity)
+                .where(fleet_identity.c.username == username)
+                .values(revoked_at=_now())
             )
-            conn.execute("DELETE FROM fleet_device WHERE username = ?", (username,))
+            conn.execute(delete(fleet_device).where(fleet_device.c.username == username))
 
     def get(self, username: str) -> Identity:
-        rows = self.db.query(
-            "SELECT * FROM fleet_identity WHERE username = ? AND revoked_at IS NULL", (username,)
-        )
+        rows = self.db.query(_ACTIVE.where(fleet_identity.c.username == username))
         if not rows:
             raise FleetError(f"no enrolled identity {username!r} (see `campusedge provision list`)")
         return self._identity(rows[0])
 
     def active(self) -> list[Identity]:
         """Every identity that may log in, in a stable order (the broker files are diffable)."""
-        rows = self.db.query(
-            "SELECT * FROM fleet_identity WHERE revoked_at IS NULL ORDER BY username"
-        )
+        rows = self.db.query(_ACTIVE.order_by(fleet_identity.c.username))
         return [self._identity(r) for r in rows]
 
-    def _identity(self, row: sqlite3.Row) -> Identity:
+    def _identity(self, row: RowMapping) -> Identity:
         devices = self.db.query(
-            "SELECT device_id FROM fleet_device WHERE username = ? ORDER BY device_id",
-            (row["username"],),
+            select(fleet_device.c.device_id)
+            .where(fleet_device.c.username == row["username"])
+            .order_by(fleet_device.c.device_id)
         )
         return Identity(
             username=row["username"],
@@ -179,18 +173,14 @@ class FleetRegistry:
             password_hash=row["password_hash"],
             school=row["school"],
             box=row["box"],
-            devices=tuple(d[0] for d in devices),
+            devices=tuple(d["device_id"] for d in devices),
         )
 
     def broker_dir(self) -> str | None:
         """Where `provision broker` last wrote the broker's files (to regenerate them there)."""
-        rows = self.db.query("SELECT out_dir FROM fleet_broker WHERE id = 1")
-        return str(rows[0][0]) if rows else None
+        rows = self.db.query(select(fleet_broker.c.out_dir).where(fleet_broker.c.id == 1))
+        return str(rows[0]["out_dir"]) if rows else None
 
     def set_broker_dir(self, out_dir: str) -> None:
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO fleet_broker (id, out_dir) VALUES (1, ?)"
-                " ON CONFLICT (id) DO UPDATE SET out_dir = excluded.out_dir",
-                (out_dir,),
-            )
+            upsert(conn, fleet_broker, {"id": 1, "out_dir": out_dir}, keys=["id"])

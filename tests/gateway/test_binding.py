@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
@@ -30,8 +29,8 @@ def message(school: str, device_id: str, at: datetime) -> StoredMessage:
     )
 
 
-def roster_with_lessons(tmp_path: Path) -> Roster:
-    roster = Roster(StateDB(tmp_path / "state.db"))
+def roster_with_lessons(state: str) -> Roster:
+    roster = Roster(StateDB(state))
     roster.add_class("c1", "sch", "C1", "5", "t1")
     for s in ("a", "b", "c"):
         roster.add_student(s, s.upper(), "M", date(2015, 1, 1), "c1")
@@ -61,8 +60,8 @@ def roster_with_lessons(tmp_path: Path) -> Roster:
     return roster
 
 
-def test_the_binding_at_a_messages_own_time(tmp_path: Path) -> None:
-    binder = Binder(roster_with_lessons(tmp_path))
+def test_the_binding_at_a_messages_own_time(state_url: str) -> None:
+    binder = Binder(roster_with_lessons(state_url))
 
     def who(device: str, minutes: float) -> tuple[str, str] | None:
         found = binder.bind("sch", device, T0 + timedelta(minutes=minutes))
@@ -79,8 +78,8 @@ def test_the_binding_at_a_messages_own_time(tmp_path: Path) -> None:
     assert who("hr-9", 85) is None  # assigned nowhere
 
 
-def test_a_batch_is_bound_as_each_message_alone(tmp_path: Path) -> None:
-    roster = roster_with_lessons(tmp_path)
+def test_a_batch_is_bound_as_each_message_alone(state_url: str) -> None:
+    roster = roster_with_lessons(state_url)
     binder = Binder(roster)
     times = [T0 + timedelta(minutes=m, seconds=s) for m in range(-5, 130, 5) for s in (0, 1)]
     messages = [message("sch", d, at) for d in ("rope-1", "hr-1", "hr-9") for at in times]
@@ -91,8 +90,8 @@ def test_a_batch_is_bound_as_each_message_alone(tmp_path: Path) -> None:
         ), (m.device_id, m.ts)
 
 
-def test_a_device_of_another_school_with_the_same_id_is_not_bound(tmp_path: Path) -> None:
-    binder = Binder(roster_with_lessons(tmp_path))
+def test_a_device_of_another_school_with_the_same_id_is_not_bound(state_url: str) -> None:
+    binder = Binder(roster_with_lessons(state_url))
     at = T0 + timedelta(minutes=85)
     ours, theirs = binder.bind_messages([message("sch", "hr-1", at), message("other", "hr-1", at)])
     assert (ours.student_id, ours.lesson_id) == ("c", "third")

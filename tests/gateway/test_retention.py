@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from campusedge.settings import MqttSettings
 from gateway.retention import RetentionSettings
 from gateway.service import Gateway, GatewaySettings
@@ -49,12 +51,12 @@ def test_the_gateways_sweep_removes_what_is_past_retention_and_keeps_the_rest(
             assert outbox.add("robot|https://example.invalid/hook", f"q{n}", [n], {"n": n}, 100)
         with gw.db.transaction() as conn:  # age some of them, as time would
             conn.execute(
-                "UPDATE alert_deliveries SET at=? WHERE notification_id IN ('n0', 'n1')",
-                ((now - timedelta(days=91)).isoformat(),),
+                text("UPDATE alert_deliveries SET at=:at WHERE notification_id IN ('n0', 'n1')"),
+                {"at": (now - timedelta(days=91)).isoformat()},
             )
             conn.execute(
-                "UPDATE webhook_outbox SET queued_at=? WHERE notification_id='q0'",
-                ((now - timedelta(days=8)).isoformat(),),
+                text("UPDATE webhook_outbox SET queued_at=:at WHERE notification_id='q0'"),
+                {"at": (now - timedelta(days=8)).isoformat()},
             )
 
         assert gw.retention.sweep() == {"dead_letters": 1, "delivery_log": 2, "webhook_outbox": 1}

@@ -11,11 +11,13 @@ from gateway.auth import Role, Users
 from gateway.state import StateDB
 
 
-def test_user_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = ["--state-db", str(tmp_path / "state.db")]
+def test_user_lifecycle(state_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--state-db", state_url]
     assert main(["gateway", "user", "add", "nurse.wang", "--role", "health_staff", *db]) == 0
-    first = capsys.readouterr().out.strip()
-    users = Users(StateDB(tmp_path / "state.db"))
+    first, said = capsys.readouterr()
+    assert "pg-test-pw" not in said  # a PostgreSQL URL is named without its password
+    first = first.strip()
+    users = Users(StateDB(state_url))
     assert users.authenticate(first) is not None
     assert main(["gateway", "user", "add", "nurse.wang", "--role", "campus_it", *db]) == 1
     assert "exists" in capsys.readouterr().err

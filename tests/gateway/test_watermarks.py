@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from campusedge.contract import DeviceKind, TimeQuality
 from gateway.state import StateDB
@@ -46,9 +45,9 @@ def _published(marks: StoredWatermarks) -> dict[str, dict[str, int]]:
     }
 
 
-def test_the_watermark_stops_at_a_gap_and_moves_when_it_is_filled(tmp_path: Path) -> None:
+def test_the_watermark_stops_at_a_gap_and_moves_when_it_is_filled(state_url: str) -> None:
     clock = Clock()
-    marks = StoredWatermarks(StateDB(tmp_path / "s.db"), clock=clock)
+    marks = StoredWatermarks(StateDB(state_url), clock=clock)
     marks.observe([_msg(s) for s in (100, 101, 102, 104, 105)])
     assert _published(marks) == {"campus/s1/edge/box-1/cmd/stored": {"hr-1": 102}}
     marks.observe([_msg(103)])
@@ -57,19 +56,19 @@ def test_the_watermark_stops_at_a_gap_and_moves_when_it_is_filled(tmp_path: Path
     assert marks.seq("s1", "hr-1") == 105
 
 
-def test_watermarks_survive_a_restart(tmp_path: Path) -> None:
-    marks = StoredWatermarks(StateDB(tmp_path / "s.db"))
+def test_watermarks_survive_a_restart(state_url: str) -> None:
+    marks = StoredWatermarks(StateDB(state_url))
     marks.observe([_msg(s) for s in range(10, 20)])
     marks.due(_boxes, lambda: [], force=True)  # persisted when published
-    again = StoredWatermarks(StateDB(tmp_path / "s.db"))
+    again = StoredWatermarks(StateDB(state_url))
     assert again.seq("s1", "hr-1") == 19
     again.observe([_msg(21)])  # 20 is missing: after a restart a gap is still a gap
     assert again.seq("s1", "hr-1") == 19
 
 
-def test_an_old_gap_is_given_up_so_one_lost_message_cannot_hold_a_box(tmp_path: Path) -> None:
+def test_an_old_gap_is_given_up_so_one_lost_message_cannot_hold_a_box(state_url: str) -> None:
     clock = Clock()
-    marks = StoredWatermarks(StateDB(tmp_path / "s.db"), clock=clock, gap_skip_s=600)
+    marks = StoredWatermarks(StateDB(state_url), clock=clock, gap_skip_s=600)
     marks.observe([_msg(1), _msg(3), _msg(4)])
     clock.now += 599
     marks.observe([])
@@ -80,9 +79,9 @@ def test_an_old_gap_is_given_up_so_one_lost_message_cannot_hold_a_box(tmp_path: 
     assert marks.gaps_skipped == 1
 
 
-def test_schools_keep_apart_and_every_known_box_hears_a_heartbeat(tmp_path: Path) -> None:
+def test_schools_keep_apart_and_every_known_box_hears_a_heartbeat(state_url: str) -> None:
     clock = Clock()
-    marks = StoredWatermarks(StateDB(tmp_path / "s.db"), clock=clock, heartbeat_s=10)
+    marks = StoredWatermarks(StateDB(state_url), clock=clock, heartbeat_s=10)
     marks.observe([_msg(5, school="s1"), _msg(9, school="s2")])
     first = marks.due(_boxes, lambda: [("s3", "box-9")])
     topics = {t for t, _ in first}

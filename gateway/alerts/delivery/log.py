@@ -6,25 +6,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import delete, insert, select
+
 from gateway.alerts.metrics import AlertMetrics
 from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    notification_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    target TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    http_status INTEGER,
-    error TEXT,
-    alert_ids TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alert_deliveries_notification ON alert_deliveries(notification_id);
-CREATE INDEX IF NOT EXISTS alert_deliveries_at ON alert_deliveries(at);
-"""
+from gateway.tables.alerts import alert_deliveries
 
 
 @dataclass(frozen=True)
@@ -44,7 +30,6 @@ class DeliveryLog:
     def __init__(self, db: StateDB, metrics: AlertMetrics | None = None) -> None:
         self.db = db
         self.metrics = metrics
-        db.ensure(SCHEMA)
 
     def record(
         self,
@@ -61,39 +46,37 @@ class DeliveryLog:
             self.metrics.deliveries.labels(target=target, status=status).inc()
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO alert_deliveries(notification_id, channel, target, attempt, status, "
-                "http_status, error, alert_ids, at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    notification_id,
-                    channel,
-                    target,
-                    attempt,
-                    status,
-                    http_status,
-                    (error or "")[:500] or None,
-                    json.dumps(alert_ids),
-                    datetime.now(UTC).isoformat(),
-                ),
+                insert(alert_deliveries).values(
+                    notification_id=notification_id,
+                    channel=channel,
+                    target=target,
+                    attempt=attempt,
+                    status=status,
+                    http_status=http_status,
+                    error=(error or "")[:500] or None,
+                    alert_ids=json.dumps(alert_ids),
+                    at=datetime.now(UTC).isoformat(),
+                )
             )
 
     def delete_before(self, before: datetime) -> int:
         """Remove entries older than *before* (retention); returns how many."""
         with self.db.transaction() as conn:
             return conn.execute(
-                "DELETE FROM alert_deliveries WHERE at < ?", (before.astimezone(UTC).isoformat(),)
+                delete(alert_deliveries).where(
+                    alert_deliveries.c.at < before.astimezone(UTC).isoformat()
+                )
             ).rowcount
 
     def entries(
         self, *, notification_id: str | None = None, target: str | None = None, limit: int = 500
     ) -> list[DeliveryRecord]:
-        sql, params = "SELECT * FROM alert_deliveries WHERE 1=1", []
+        query = select(alert_deliveries)
         if notification_id is not None:
-            sql += " AND notification_id=?"
-            params.append(notification_id)
+            query = query.where(alert_deliveries.c.notification_id == notification_id)
         if target is not None:
-            sql += " AND target=?"
-            params.append(target)
-        sql += " ORDER BY id DESC LIMIT ?"
+            query = query.where(alert_deliveries.c.target == target)
+        query = query.order_by(alert_deliveries.c.id.desc()).limit(limit)
         return [
             DeliveryRecord(
                 r["notification_id"],
@@ -106,5 +89,5 @@ class DeliveryLog:
                 json.loads(r["alert_ids"]),
                 datetime.fromisoformat(r["at"]),
             )
-            for r in self.db.query(sql, (*params, limit))
+            for r in self.db.query(query)
         ]

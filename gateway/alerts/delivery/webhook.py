@@ -140,7 +140,8 @@ class WebhookSender:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                row = self.outbox.next(self.key)
+                # Claimed, so that another gateway worker sharing the state does not send it too.
+                row = self.outbox.claim(self.key)
                 if row is None:
                     self._wake.wait(1.0)
                     continue

@@ -7,31 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, func, select
+
 from gateway.alerts.config import LevelThresholds, WarningLevelConfig
 from gateway.alerts.model import Candidate, Rule, Severity
-from gateway.state import StateDB
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS absences (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    school TEXT NOT NULL,
-    day TEXT NOT NULL,
-    student_id TEXT NOT NULL,
-    class_id TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    symptoms TEXT NOT NULL DEFAULT '',
-    recorded_by TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    UNIQUE (day, student_id)
-);
-CREATE TABLE IF NOT EXISTS warning_level_state (
-    school TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    day TEXT NOT NULL,
-    level TEXT NOT NULL,
-    PRIMARY KEY (school, scope, day)
-);
-"""
+from gateway.state import StateDB, serialize, upsert
+from gateway.tables.alerts import alerts
+from gateway.tables.health import absences, warning_level_state
 
 SCHOOL_SCOPE = "school"
 
@@ -90,12 +72,36 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+# Built once: the rule runs on every fever.
+_FEVER_CASES = (
+    select(alerts.c.student_id, alerts.c.class_id)
+    .distinct()
+    .where(
+        alerts.c.school == bindparam("school"),
+        alerts.c.rule == bindparam("rule"),
+        alerts.c.student_id.is_not(None),
+        alerts.c.opened_at >= bindparam("start"),
+        alerts.c.opened_at < bindparam("end"),
+        func.coalesce(alerts.c.outcome, "") != "cleared",
+    )
+)
+_ILLNESS_ABSENCES = (
+    select(absences.c.student_id, absences.c.class_id)
+    .distinct()
+    .where(
+        absences.c.school == bindparam("school"),
+        absences.c.day >= bindparam("first"),
+        absences.c.day <= bindparam("last"),
+        absences.c.reason == "illness",
+    )
+)
+
+
 class WarningLevels:
     """Counts cases from fever alerts and entered absences, and remembers the level reached."""
 
     def __init__(self, db: StateDB) -> None:
         self.db = db
-        db.ensure(SCHEMA)
 
     def record_absence(
         self,
@@ -109,22 +115,18 @@ class WarningLevels:
         at: datetime,
     ) -> None:
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO absences(school, day, student_id, class_id, reason, symptoms, "
-                "recorded_by, recorded_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(day, student_id) "
-                "DO UPDATE SET reason=excluded.reason, symptoms=excluded.symptoms, "
-                "recorded_by=excluded.recorded_by, recorded_at=excluded.recorded_at",
-                (
-                    school,
-                    day.isoformat(),
-                    student_id,
-                    class_id,
-                    reason,
-                    symptoms,
-                    user_id,
-                    at.isoformat(),
-                ),
-            )
+            # A second entry for the student that day overwrites what it says, not who and where.
+            row = {
+                "school": school,
+                "day": day.isoformat(),
+                "student_id": student_id,
+                "class_id": class_id,
+                "reason": reason,
+                "symptoms": symptoms,
+                "recorded_by": user_id,
+                "recorded_at": at.isoformat(),
+            }
+            upsert(conn, absences, row, keys=["day", "student_id"], keep=["school", "class_id"])
 
     def _cases(
         self, school: str, first: date, last: date, zone: ZoneInfo
@@ -133,19 +135,21 @@ class WarningLevels:
         start, _ = day_bounds(first, zone)
         _, end = day_bounds(last, zone)
         fevers = self.db.query(
-            "SELECT DISTINCT student_id, class_id FROM alerts WHERE school=? AND rule=? "
-            "AND student_id IS NOT NULL AND opened_at >= ? AND opened_at < ? "
-            "AND COALESCE(outcome, '') != 'cleared'",
-            (school, Rule.FEVER.value, start.isoformat(), end.isoformat()),
+            _FEVER_CASES,
+            {
+                "school": school,
+                "rule": Rule.FEVER.value,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
         )
-        absences = self.db.query(
-            "SELECT DISTINCT student_id, class_id FROM absences WHERE school=? AND day >= ? "
-            "AND day <= ? AND reason='illness'",
-            (school, first.isoformat(), last.isoformat()),
+        absent = self.db.query(
+            _ILLNESS_ABSENCES,
+            {"school": school, "first": first.isoformat(), "last": last.isoformat()},
         )
         fever_by: dict[str, set[str]] = {}
         absent_by: dict[str, set[str]] = {}
-        for rows, into in ((fevers, fever_by), (absences, absent_by)):
+        for rows, into in ((fevers, fever_by), (absent, absent_by)):
             for r in rows:
                 into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
         return fever_by, absent_by
@@ -216,20 +220,29 @@ class WarningLevels:
         """Alerts for every scope whose level rose above what it had reached that day."""
         out: list[Candidate] = []
         day = levels.day.isoformat()
+        w = warning_level_state.c
         with self.db.transaction() as conn:
+            # Two gateway workers computing one school's level raise each rise once.
+            serialize(conn, f"warning_level:{levels.school}")
             for scope in [levels.school_level, *levels.classes]:
-                row = conn.execute(
-                    "SELECT level FROM warning_level_state WHERE school=? AND scope=? AND day=?",
-                    (levels.school, scope.scope, day),
-                ).fetchone()
-                before = Level(row["level"]) if row else Level.GREEN
+                reached = conn.execute(
+                    select(w.level).where(
+                        w.school == levels.school, w.scope == scope.scope, w.day == day
+                    )
+                ).scalar()
+                before = Level(reached) if reached else Level.GREEN
                 if scope.level.rank <= before.rank:
                     continue
-                conn.execute(
-                    "INSERT INTO warning_level_state(school, scope, day, level) "
-                    "VALUES (?,?,?,?) ON CONFLICT(school, scope, day) DO UPDATE SET "
-                    "level=excluded.level",
-                    (levels.school, scope.scope, day, scope.level.value),
+                upsert(
+                    conn,
+                    warning_level_state,
+                    {
+                        "school": levels.school,
+                        "scope": scope.scope,
+                        "day": day,
+                        "level": scope.level.value,
+                    },
+                    keys=["school", "scope", "day"],
                 )
                 where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
                 out.append(

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy import insert
+
 from campusedge.contract import DeviceState, Status, TimeQuality
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import ManualClock
@@ -19,6 +21,8 @@ from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
 from gateway.state import StateDB
 from gateway.store.base import StoredMessage
+from gateway.tables.roster import cards
+from gateway.tables.roster import students as students_table
 
 SCHOOL = "sch1"
 # Tuesday 2026-09-01, 08:00 in Asia/Shanghai: a school morning.
@@ -59,9 +63,10 @@ class World:
 
 
 def build_world(
-    tmp: Path, config: SchoolAlertConfig | None = None, students_per_class: int = 30
+    tmp: Path | str, config: SchoolAlertConfig | None = None, students_per_class: int = 30
 ) -> World:
-    db = StateDB(tmp / "state.db")
+    # A folder (a SQLite file in it), or a state database's path or URL (the state_url fixture).
+    db = StateDB(tmp / "state.db" if isinstance(tmp, Path) else tmp)
     roster = Roster(db)
     devices = Devices(db)
     roster.add_class("c1", SCHOOL, "Grade 7 class 1", "7", pe_teacher_id="t1")
@@ -71,14 +76,22 @@ def build_world(
     # One transaction for the whole roster: Roster.add_student commits per student, which
     # costs seconds for a school's worth of children on a slow disk.
     with db.transaction() as conn:
-        for i, sid in enumerate(students):
-            conn.execute(
-                "INSERT INTO students(id, name, sex, birth_date, class_id) VALUES (?,?,?,?,?)",
-                (sid, f"Name {sid}", "MF"[i % 2], "2014-03-01", sid[:2]),
-            )
-            conn.execute(
-                "INSERT INTO cards(card_id, student_id) VALUES (?,?)", (f"card-{sid}", sid)
-            )
+        conn.execute(
+            insert(students_table),
+            [
+                {
+                    "id": sid,
+                    "name": f"Name {sid}",
+                    "sex": "MF"[i % 2],
+                    "birth_date": "2014-03-01",
+                    "class_id": sid[:2],
+                }
+                for i, sid in enumerate(students)
+            ],
+        )
+        conn.execute(
+            insert(cards), [{"card_id": f"card-{sid}", "student_id": sid} for sid in students]
+        )
     roster.add_student("k1s00", "Little One", "F", date(2022, 1, 1), "k1", card_id="card-k1s00")
     clock = ManualClock(MORNING)
     configs = AlertConfigs(overrides={SCHOOL: config} if config else None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
 from campusedge.contract import Event, TimeQuality
 from campusedge.topics import DeviceKind
@@ -52,16 +51,12 @@ def stored(kind: DeviceKind, device: str, seq: int, event: Event, at: object) ->
 
 
 def enrol(w: World, subjects: dict[int, str], students: list[str]) -> None:
-    with w.db.transaction() as conn:
-        for number, subject in subjects.items():
-            conn.execute(
-                "INSERT OR REPLACE INTO cards(card_id, student_id) VALUES (?,?)",
-                (subject, students[number]),
-            )
+    for number, subject in subjects.items():
+        w.roster.enrol_card(students[number], subject)
 
 
-def test_simulated_gate_morning(tmp_path: Path) -> None:
-    w = build_world(tmp_path, students_per_class=100)
+def test_simulated_gate_morning(state_url: str) -> None:
+    w = build_world(state_url, students_per_class=100)
     gate = Gate(random.Random(11))
     fevers = {17, 42, 150}
     frames, subjects = [], {}
@@ -86,8 +81,8 @@ def test_simulated_gate_morning(tmp_path: Path) -> None:
         assert a.detail["subject_id"] == subjects[w.students.index(a.student_id)]  # type: ignore[arg-type]
 
 
-def test_simulated_screening_day(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_simulated_screening_day(state_url: str) -> None:
+    w = build_world(state_url)
     screener = Screener(random.Random(5))
     frames = [screener.record(i) for i in range(40)]
     driver = DRIVERS["vision_screener"]
@@ -119,8 +114,8 @@ def test_simulated_screening_day(tmp_path: Path) -> None:
     assert w.out.notifications == []
 
 
-def test_simulated_lesson_where_one_heart_rate_runs_away(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_simulated_lesson_where_one_heart_rate_runs_away(state_url: str) -> None:
+    w = build_world(state_url)
     rng = random.Random(3)
     # Six 12-year-olds (limit 90 % of 208 − 0.7 × 12 = 179.6 bpm); band 3 is pushed all-out
     # towards a maximum of 205 while the others work at a lesson's main-part intensity.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from campusedge.contract import DeviceState, Status
 from campusedge.topics import DeviceKind
@@ -19,8 +19,8 @@ from tests.gateway.alerts.scenario import (
 )
 
 
-def test_an_offline_status_opens_and_birth_resolves(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_an_offline_status_opens_and_birth_resolves(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
     w.feed(batch(statuses=[status("gate-1", DeviceState.OFFLINE, MORNING)]))
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
@@ -36,8 +36,8 @@ def test_an_offline_status_opens_and_birth_resolves(tmp_path: Path) -> None:
     ]
 
 
-def test_battery_low_and_clock_drift(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_battery_low_and_clock_drift(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(
         batch(
             statuses=[status("band-1", DeviceState.ONLINE, MORNING, DeviceKind.HR_BAND, battery=12)]
@@ -56,8 +56,8 @@ def test_battery_low_and_clock_drift(tmp_path: Path) -> None:
     assert w.engine.lifecycle.get(drift.id).state is AlertState.RESOLVED  # type: ignore[union-attr]
 
 
-def test_silence_counts_only_in_school_hours(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_silence_counts_only_in_school_hours(state_url: str, new_state: Callable[[], str]) -> None:
+    w = build_world(state_url)
     seen = MORNING - timedelta(minutes=20)  # 07:40 local
     w.devices.apply(
         [],
@@ -70,8 +70,7 @@ def test_silence_counts_only_in_school_hours(tmp_path: Path) -> None:
     [alert] = w.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
     assert alert.device_id == "gate-1" and alert.detail["reason"] == "silence"
     # Saturday 2026-09-05, 10:00 local: not a school day.
-    (tmp_path / "weekend").mkdir()
-    w2 = build_world(tmp_path / "weekend")
+    w2 = build_world(new_state())
     saturday = datetime(2026, 9, 5, 2, 0, tzinfo=UTC)
     w2.clock.set(saturday)
     w2.devices.apply([], [("sch1", "gate-1", "temp_gate", saturday - timedelta(hours=3), 1)])
@@ -79,14 +78,14 @@ def test_silence_counts_only_in_school_hours(tmp_path: Path) -> None:
     assert not w2.engine.lifecycle.find(rule=Rule.DEVICE_OFFLINE)
 
 
-def test_gate_readings_do_not_trip_device_rules(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_gate_readings_do_not_trip_device_rules(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 36.5, MORNING)))
     assert w.engine.lifecycle.find() == []
 
 
-def test_a_boxs_last_will_alerts_and_a_clean_stop_does_not(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_a_boxs_last_will_alerts_and_a_clean_stop_does_not(state_url: str) -> None:
+    w = build_world(state_url)
     lost = Status(device_id="box-1", kind=DeviceKind.EDGE, state=DeviceState.OFFLINE, ts=MORNING)
     stopped = [
         Status(
@@ -105,8 +104,8 @@ def test_a_boxs_last_will_alerts_and_a_clean_stop_does_not(tmp_path: Path) -> No
     assert alert.summary == "edge box-1 went offline: connection lost (last will)"
 
 
-def test_silence_beyond_n_minutes_of_each_kind_and_the_all_clear(tmp_path: Path) -> None:
-    w = build_world(tmp_path)  # temp_gate 15 min, edge 5 min; 08:00 local on a Tuesday
+def test_silence_beyond_n_minutes_of_each_kind_and_the_all_clear(state_url: str) -> None:
+    w = build_world(state_url)  # temp_gate 15 min, edge 5 min; 08:00 local on a Tuesday
     w.devices.apply(
         [], [("sch1", "gate-1", "temp_gate", MORNING, 1), ("sch1", "box-1", "edge", MORNING, 1)]
     )
@@ -131,8 +130,8 @@ def test_silence_beyond_n_minutes_of_each_kind_and_the_all_clear(tmp_path: Path)
     assert done.outcome == "back_online"
 
 
-def test_silence_after_school_hours_is_not_an_outage(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_silence_after_school_hours_is_not_an_outage(state_url: str) -> None:
+    w = build_world(state_url)
     evening = datetime(2026, 9, 1, 10, 30, tzinfo=UTC)  # 18:30 in Asia/Shanghai
     w.devices.apply([], [("sch1", "gate-1", "temp_gate", evening - timedelta(hours=1), 1)])
     w.clock.set(evening)
@@ -144,8 +143,8 @@ def test_silence_after_school_hours_is_not_an_outage(tmp_path: Path) -> None:
     assert alert.device_id == "gate-1"
 
 
-def test_clock_drift_from_the_offset_a_box_reports_in_a_status(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_clock_drift_from_the_offset_a_box_reports_in_a_status(state_url: str) -> None:
+    w = build_world(state_url)
     skewed = Status(
         device_id="gate-3",
         kind=DeviceKind.TEMP_GATE,
@@ -163,8 +162,8 @@ def test_clock_drift_from_the_offset_a_box_reports_in_a_status(tmp_path: Path) -
     assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "clock_ok"
 
 
-def test_battery_low_from_a_devices_battery_reading(tmp_path: Path) -> None:
-    w = build_world(tmp_path)  # below 20 % by default
+def test_battery_low_from_a_devices_battery_reading(state_url: str) -> None:
+    w = build_world(state_url)  # below 20 % by default
     w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=20.0)))
     assert w.engine.lifecycle.find(rule=Rule.BATTERY_LOW) == []
     w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, MORNING, battery=8.0)))
@@ -175,8 +174,8 @@ def test_battery_low_from_a_devices_battery_reading(tmp_path: Path) -> None:
     assert done is not None and done.state is AlertState.RESOLVED and done.outcome == "battery_ok"
 
 
-def test_a_battery_reported_twice_a_second_folds_once_a_minute(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_a_battery_reported_twice_a_second_folds_once_a_minute(state_url: str) -> None:
+    w = build_world(state_url)
     for i in range(240):  # two minutes of a rope's realtime reports, battery falling
         at = MORNING + timedelta(seconds=i / 2)
         w.feed(batch(device_reading("rope-07", DeviceKind.JUMP_ROPE, at, battery=12.0 - i / 60)))

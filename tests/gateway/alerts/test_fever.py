@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -32,8 +31,8 @@ def gate_morning(students: list[str]) -> tuple[list, dict[str, float]]:
     return messages, fevers
 
 
-def test_gate_morning_opens_one_alert_per_feverish_student(tmp_path: Path) -> None:
-    w = build_world(tmp_path, students_per_class=150)
+def test_gate_morning_opens_one_alert_per_feverish_student(state_url: str) -> None:
+    w = build_world(state_url, students_per_class=150)
     messages, fevers = gate_morning(w.students)
     for i in range(0, len(messages), 25):
         w.feed(batch(*messages[i : i + 25]))
@@ -60,8 +59,8 @@ def test_gate_morning_opens_one_alert_per_feverish_student(tmp_path: Path) -> No
     assert level.class_id == "c1" and level.detail["level"] == "yellow"
 
 
-def test_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_redelivered_batch_changes_nothing(state_url: str) -> None:
+    w = build_world(state_url)
     b = batch(
         gate_pass("card-c1s01", 38.0, MORNING, seq=9001),
         gate_pass("card-c1s01", 38.1, MORNING + timedelta(minutes=1), seq=9002),
@@ -74,8 +73,8 @@ def test_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
     assert w.engine.stats["duplicates"] == 2
 
 
-def test_repeat_after_fold_window_opens_a_new_alert(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_repeat_after_fold_window_opens_a_new_alert(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING)))
     w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING + timedelta(minutes=31))))
     old, new = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda a: a.id)
@@ -92,24 +91,24 @@ def test_repeat_after_fold_window_opens_a_new_alert(tmp_path: Path) -> None:
         ("wrist", 37.5, True),
     ],
 )
-def test_per_site_thresholds(tmp_path: Path, site: str, temperature: float, fever: bool) -> None:
+def test_per_site_thresholds(state_url: str, site: str, temperature: float, fever: bool) -> None:
     cfg = SchoolAlertConfig(fever=FeverConfig(threshold_c={"forehead": 37.3, "wrist": 37.5}))
-    w = build_world(tmp_path, cfg)
+    w = build_world(state_url, cfg)
     w.feed(batch(gate_pass("card-c1s01", temperature, MORNING, site=site)))
     assert bool(w.engine.lifecycle.find(rule=Rule.FEVER)) is fever
 
 
-def test_unknown_card_is_alerted_by_card(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_unknown_card_is_alerted_by_card(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-visitor", 38.2, MORNING)))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     assert alert.student_id is None and alert.key == "fever:sch1:subject:card-visitor"
 
 
-def test_older_card_id_attribute_is_understood(tmp_path: Path) -> None:
+def test_older_card_id_attribute_is_understood(state_url: str) -> None:
     from dataclasses import replace
 
-    w = build_world(tmp_path)
+    w = build_world(state_url)
     msg = replace(
         gate_pass("card-c1s04", 38.0, MORNING),
         attributes=(("card_id", "card-c1s04"), ("site", "wrist")),
@@ -119,8 +118,8 @@ def test_older_card_id_attribute_is_understood(tmp_path: Path) -> None:
     assert alert.student_id == "c1s04" and alert.detail["site"] == "wrist"
 
 
-def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_recheck_confirms_or_clears(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 37.6, MORNING), gate_pass("card-c1s02", 37.5, MORNING)))
     a1, a2 = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda a: a.student_id or "")
     w.clock.advance(timedelta(minutes=20))
@@ -134,8 +133,8 @@ def test_recheck_confirms_or_clears(tmp_path: Path) -> None:
     assert actions == ["opened", "notified", "recheck", "resolved"]
 
 
-def test_a_folded_fever_summarises_its_highest_reading(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_a_folded_fever_summarises_its_highest_reading(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 38.5, MORNING)))
     w.feed(batch(gate_pass("card-c1s01", 39.1, MORNING + timedelta(minutes=5))))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)

@@ -30,7 +30,7 @@ def heard_before(w: World, devices: dict[str, str]) -> None:
     )
 
 
-def lesson_world(tmp: Path) -> tuple[World, str]:
+def lesson_world(tmp: Path | str) -> tuple[World, str]:
     w = build_world(tmp)
     heard_before(w, dict.fromkeys(BANDS, "hr_band"))
     lesson = w.roster.start_lesson(
@@ -51,8 +51,8 @@ def test_tanaka() -> None:
     assert tanaka_max(12) == 208 - 0.7 * 12
 
 
-def test_runaway_heart_rate_alerts_teacher_and_health_staff(tmp_path: Path) -> None:
-    w, lesson_id = lesson_world(tmp_path)
+def test_runaway_heart_rate_alerts_teacher_and_health_staff(state_url: str) -> None:
+    w, lesson_id = lesson_world(state_url)
     # c1s03 is 12 on 2026-09-01: 90 % of 208 − 8.4 = 179.6 bpm.
     run_lesson(w, 59, {"band-3": 190.0})
     assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
@@ -65,8 +65,8 @@ def test_runaway_heart_rate_alerts_teacher_and_health_staff(tmp_path: Path) -> N
     assert [a.id for n in w.out.notifications for a in n.alerts] == [alert.id]
 
 
-def test_short_spike_is_not_sustained(tmp_path: Path) -> None:
-    w, _ = lesson_world(tmp_path)
+def test_short_spike_is_not_sustained(state_url: str) -> None:
+    w, _ = lesson_world(state_url)
     for t in range(180):
         # 40 s high, 10 s normal, repeatedly: never 60 s in a row.
         at = MORNING + timedelta(seconds=t)
@@ -75,15 +75,15 @@ def test_short_spike_is_not_sustained(tmp_path: Path) -> None:
     assert not w.engine.lifecycle.find(rule=Rule.HR_HIGH)
 
 
-def test_implausibly_low_heart_rate(tmp_path: Path) -> None:
-    w, _ = lesson_world(tmp_path)
+def test_implausibly_low_heart_rate(state_url: str) -> None:
+    w, _ = lesson_world(state_url)
     run_lesson(w, 25, {"band-2": 38.0})
     [alert] = w.engine.lifecycle.find(rule=Rule.HR_LOW)
     assert alert.student_id == "c1s02" and alert.detail["held_s"] >= 20
 
 
-def test_signal_lost_while_lesson_runs(tmp_path: Path) -> None:
-    w, lesson_id = lesson_world(tmp_path)
+def test_signal_lost_while_lesson_runs(state_url: str) -> None:
+    w, lesson_id = lesson_world(state_url)
     run_lesson(w, 10, {})
     # band-4 falls silent; the others keep sending.
     bands = [d for d in BANDS if d != "band-4"]
@@ -99,8 +99,8 @@ def test_signal_lost_while_lesson_runs(tmp_path: Path) -> None:
     assert alert.opened_at == MORNING + timedelta(seconds=71)
 
 
-def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> None:
-    w, lesson_id = lesson_world(tmp_path)
+def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(state_url: str) -> None:
+    w, lesson_id = lesson_world(state_url)
     w.roster.end_lesson(lesson_id, at=MORNING + timedelta(seconds=5))
     w.engine.lookup.invalidate()
     w.clock.set(MORNING + timedelta(minutes=5))
@@ -111,8 +111,8 @@ def test_no_alert_after_the_lesson_ends_or_for_unbound_bands(tmp_path: Path) -> 
     assert not w.engine.lifecycle.find()
 
 
-def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_restart_gives_running_lessons_a_grace_period(state_url: str) -> None:
+    w = build_world(state_url)
     heard_before(w, dict.fromkeys(BANDS, "hr_band"))
     # The lesson began ten minutes before this engine (a gateway restart mid-lesson).
     w.roster.start_lesson(
@@ -125,8 +125,10 @@ def test_restart_gives_running_lessons_a_grace_period(tmp_path: Path) -> None:
     assert len(w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST)) == len(BANDS)
 
 
-def test_a_restart_resumes_sustained_windows_from_the_commit_log(tmp_path: Path) -> None:
-    w, lesson_id = lesson_world(tmp_path)
+def test_a_restart_resumes_sustained_windows_from_the_commit_log(
+    tmp_path: Path, state_url: str
+) -> None:
+    w, lesson_id = lesson_world(state_url)
     log = CommitLog(tmp_path / "commits.db")
     # 40 s of runaway heart rate before the gateway stops: not yet an alert (60 s needed).
     for t in range(40):
@@ -161,8 +163,8 @@ def test_a_restart_resumes_sustained_windows_from_the_commit_log(tmp_path: Path)
     log.close()
 
 
-def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(state_url: str) -> None:
+    w = build_world(state_url)
     # A lesson binds ropes to students as well as bands; ropes send no heart rate.
     heard_before(w, {"band-1": "hr_band", "rope-1": "jump_rope"})
     w.roster.start_lesson(
@@ -181,8 +183,10 @@ def test_only_heart_rate_bands_can_lose_a_heart_rate_signal(tmp_path: Path) -> N
     assert lost == ["band-1", "band-new"]
 
 
-def test_a_replay_does_not_page_again_for_an_episode_already_handled(tmp_path: Path) -> None:
-    w, _ = lesson_world(tmp_path)
+def test_a_replay_does_not_page_again_for_an_episode_already_handled(
+    tmp_path: Path, state_url: str
+) -> None:
+    w, _ = lesson_world(state_url)
     log = CommitLog(tmp_path / "commits.db")
     for t in range(30):  # 30 s implausibly low: an hr_low alert at 20 s
         at = MORNING + timedelta(seconds=t + 1)

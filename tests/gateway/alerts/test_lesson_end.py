@@ -3,6 +3,8 @@ re-notifications and escalations of many alerts go out grouped."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from tests.gateway.alerts.scenario import (
 BANDS = {f"band-{i:02d}": f"c1s{i:02d}" for i in range(20)}
 
 
-def lesson_world(tmp: Path, config: SchoolAlertConfig | None = None) -> World:
+def lesson_world(tmp: Path | str, config: SchoolAlertConfig | None = None) -> World:
     """Twenty bands bound in lesson pe-1 of teacher t1, each heard once before it began."""
     w = build_world(tmp, config)
     w.devices.apply([], [(SCHOOL, d, "hr_band", MORNING - timedelta(days=1), 1) for d in BANDS])
@@ -54,8 +56,8 @@ def all_lost(w: World) -> list[int]:
     return [a.id for a in lost]
 
 
-def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
-    w = lesson_world(tmp_path)
+def test_a_band_stopped_cleanly_is_not_a_lost_signal(state_url: str) -> None:
+    w = lesson_world(state_url)
     for t in range(10):
         at = MORNING + timedelta(seconds=t + 1)
         w.clock.set(at)
@@ -103,8 +105,8 @@ def test_a_band_stopped_cleanly_is_not_a_lost_signal(tmp_path: Path) -> None:
     ]
 
 
-def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(tmp_path: Path) -> None:
-    w = lesson_world(tmp_path)
+def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(state_url: str) -> None:
+    w = lesson_world(state_url)
     ids = all_lost(w)
     # A runaway heart rate of the same lesson is about the child: it stays open.
     for _ in range(70):
@@ -132,8 +134,8 @@ def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(tmp_p
     assert sent(w, NotificationKind.ESCALATED, Rule.HR_SIGNAL_LOST) == []
 
 
-def test_a_lesson_ended_elsewhere_resolves_at_the_next_tick(tmp_path: Path) -> None:
-    w = lesson_world(tmp_path)
+def test_a_lesson_ended_elsewhere_resolves_at_the_next_tick(state_url: str) -> None:
+    w = lesson_world(state_url)
     ids = all_lost(w)
     w.roster.end_lesson("pe-1", at=w.clock.now())  # not through the engine
     w.engine.lookup.invalidate()
@@ -146,9 +148,9 @@ def test_a_lesson_ended_elsewhere_resolves_at_the_next_tick(tmp_path: Path) -> N
 
 
 def test_a_lesson_ended_while_the_gateway_was_down_resolves_after_the_restart(
-    tmp_path: Path,
+    state_url: str,
 ) -> None:
-    w = lesson_world(tmp_path)
+    w = lesson_world(state_url)
     ids = all_lost(w)
     w.roster.end_lesson("pe-1", at=w.clock.now())
     from gateway.alerts.engine import AlertEngine
@@ -163,8 +165,8 @@ def test_a_lesson_ended_while_the_gateway_was_down_resolves_after_the_restart(
     )
 
 
-def test_reminders_and_escalations_of_many_alerts_go_out_grouped(tmp_path: Path) -> None:
-    w = lesson_world(tmp_path)  # renotify 10 min, escalate 15 min, group 60 s
+def test_reminders_and_escalations_of_many_alerts_go_out_grouped(state_url: str) -> None:
+    w = lesson_world(state_url)  # renotify 10 min, escalate 15 min, group 60 s
     all_lost(w)
     assert sent(w, NotificationKind.OPENED, Rule.HR_SIGNAL_LOST) == [20]
     run_until(w, 16 * 60, every_s=5)
@@ -174,9 +176,9 @@ def test_reminders_and_escalations_of_many_alerts_go_out_grouped(tmp_path: Path)
     assert all(a.escalation_level == 1 for a in w.engine.lifecycle.find(rule=Rule.HR_SIGNAL_LOST))
 
 
-def test_escalations_due_over_a_minute_are_held_and_sent_together(tmp_path: Path) -> None:
+def test_escalations_due_over_a_minute_are_held_and_sent_together(state_url: str) -> None:
     cfg = SchoolAlertConfig(lifecycle=LifecycleConfig(renotify_minutes=60, escalate_minutes=15))
-    w = build_world(tmp_path, cfg)
+    w = build_world(state_url, cfg)
     # Five fevers within 20 s: opened 1 + 4 (group interval 60 s), so their escalations fall
     # due at 15:00, 15:05, 15:10 … and are grouped the same way.
     for i in range(5):
@@ -205,15 +207,16 @@ def test_a_state_database_from_before_clean_stops_gets_the_column(tmp_path: Path
     from gateway.devices import Devices
     from gateway.state import StateDB
 
-    db = StateDB(tmp_path / "old.db")
-    db.ensure(
-        "CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
-        "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
-        "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
-        "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
-        "messages INTEGER NOT NULL DEFAULT 0);"
-    )
-    devices = Devices(db)
+    # The devices table as the first release made it, in a file without schema revisions.
+    with closing(sqlite3.connect(tmp_path / "old.db")) as conn:
+        conn.execute(
+            "CREATE TABLE devices (device_id TEXT PRIMARY KEY, school TEXT NOT NULL, "
+            "kind TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', firmware TEXT, "
+            "battery_pct REAL, model_versions TEXT NOT NULL DEFAULT '{}', "
+            "config_version TEXT, detail TEXT, status_at TEXT, last_seen TEXT, "
+            "messages INTEGER NOT NULL DEFAULT 0);"
+        )
+    devices = Devices(StateDB(tmp_path / "old.db"))
     status = Status(
         device_id="band-01",
         kind=DeviceKind.HR_BAND,

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from campusedge.contract import DeviceState
 from gateway.alerts.config import LifecycleConfig, SchoolAlertConfig
 from gateway.alerts.lifecycle import Lifecycle, LifecycleError
 from gateway.alerts.model import HEALTH_RULES, AlertState, Rule
 from gateway.alerts.notification import NotificationKind
+from gateway.tables.alerts import silences
 from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass, status
+from tests.gateway.state_helpers import reopened_from
 
 
-def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_open_acknowledge_resolve_records_who_and_when(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING)))
     [alert] = w.engine.lifecycle.find()
     assert alert.state is AlertState.OPEN and alert.opened_at == MORNING
@@ -46,8 +48,8 @@ def test_open_acknowledge_resolve_records_who_and_when(tmp_path: Path) -> None:
     assert history[1].detail == {"notification_id": sent.id, "alerts": 1}
 
 
-def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_resolved_key_opens_fresh(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING)))
     [first] = w.engine.lifecycle.find()
     w.engine.resolve(first.id, "nurse")
@@ -55,8 +57,8 @@ def test_resolved_key_opens_fresh(tmp_path: Path) -> None:
     assert len(w.engine.lifecycle.find(rule=Rule.FEVER)) == 2
 
 
-def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_silence_records_but_does_not_notify(state_url: str) -> None:
+    w = build_world(state_url)
     silence = w.engine.lifecycle.add_silence(
         "sch1",
         MORNING - timedelta(minutes=5),
@@ -85,8 +87,8 @@ def test_silence_records_but_does_not_notify(tmp_path: Path) -> None:
     assert w.engine.lifecycle.silences() == []
 
 
-def test_a_device_maintenance_window_never_silences_a_fever(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_a_device_maintenance_window_never_silences_a_fever(state_url: str) -> None:
+    w = build_world(state_url)
     # Campus IT services the east gate: a silence on the device, any rule.
     w.engine.lifecycle.add_silence(
         "sch1",
@@ -113,8 +115,8 @@ def test_a_device_maintenance_window_never_silences_a_fever(tmp_path: Path) -> N
     assert NotificationKind.ESCALATED in kinds
 
 
-def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_a_silence_in_local_time_covers_its_window(state_url: str) -> None:
+    w = build_world(state_url)
     # Written as the school writes it (+08:00); the engine's clock runs in UTC.
     local = timezone(timedelta(hours=8))
     start = MORNING.astimezone(local) - timedelta(minutes=5)
@@ -134,12 +136,17 @@ def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
     # A row written before times were kept in UTC, with its own offset, still matches.
     with w.engine.lifecycle.db.transaction() as conn:
         conn.execute(
-            "INSERT INTO silences(school, rule, device_id, class_id, starts_at, ends_at, "
-            "created_by, reason) VALUES ('sch1', NULL, 'gate-2', NULL, ?, ?, 'it', 'old')",
-            (start.isoformat(), (start + timedelta(hours=1)).isoformat()),
+            insert(silences).values(
+                school="sch1",
+                device_id="gate-2",
+                starts_at=start.isoformat(),
+                ends_at=(start + timedelta(hours=1)).isoformat(),
+                created_by="it",
+                reason="old",
+            )
         )
-    # It is rewritten in UTC when the gateway starts.
-    restarted = Lifecycle(w.engine.lifecycle.db, w.clock)
+    # It is rewritten in UTC when the gateway of a release before revision 4 is upgraded.
+    restarted = Lifecycle(reopened_from(w.engine.lifecycle.db, "0003"), w.clock)
     assert [s.device_id for s in restarted.silences("sch1", active_at=MORNING)] == [
         "gate-1",
         "gate-2",
@@ -156,9 +163,9 @@ def test_a_silence_in_local_time_covers_its_window(tmp_path: Path) -> None:
 
 
 def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    w = build_world(tmp_path)
+    w = build_world(state_url)
     real = w.engine.lifecycle.raise_
 
     def flaky(c: Any, **kw: Any) -> Any:
@@ -180,19 +187,19 @@ def test_one_failing_candidate_does_not_drop_the_rest_of_its_batch(
 
 
 @pytest.mark.parametrize("rule", sorted(HEALTH_RULES))
-def test_no_silence_names_a_health_rule(tmp_path: Path, rule: Rule) -> None:
-    w = build_world(tmp_path)
+def test_no_silence_names_a_health_rule(state_url: str, rule: Rule) -> None:
+    w = build_world(state_url)
     with pytest.raises(LifecycleError, match=f"rule: {rule.value} alerts are never silenced"):
         w.engine.lifecycle.add_silence(
             "sch1", MORNING, MORNING + timedelta(hours=1), "nurse", "quiet please", rule=rule
         )
 
 
-def test_renotify_and_escalate_with_a_controlled_clock(tmp_path: Path) -> None:
+def test_renotify_and_escalate_with_a_controlled_clock(state_url: str) -> None:
     cfg = SchoolAlertConfig(
         lifecycle=LifecycleConfig(renotify_minutes=5, escalate_minutes=12, group_interval_s=0)
     )
-    w = build_world(tmp_path, cfg)
+    w = build_world(state_url, cfg)
     w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING)))
     a, b = sorted(w.engine.lifecycle.find(rule=Rule.FEVER), key=lambda x: x.id)
     w.engine.acknowledge(b.id, "nurse")  # b is taken care of: never re-notified
@@ -216,8 +223,8 @@ def test_renotify_and_escalate_with_a_controlled_clock(tmp_path: Path) -> None:
     assert esc[0].at == MORNING + timedelta(minutes=12)
 
 
-def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
-    w = build_world(tmp_path)  # default group interval: 60 s
+def test_grouping_sends_one_notification_for_a_cluster(state_url: str) -> None:
+    w = build_world(state_url)  # default group interval: 60 s
     for i in range(5):
         at = MORNING + timedelta(seconds=5 * i)
         w.clock.set(at)
@@ -234,8 +241,8 @@ def test_grouping_sends_one_notification_for_a_cluster(tmp_path: Path) -> None:
     assert [len(n.alerts) for n in fever] == [1, 4]
 
 
-def test_alerts_held_at_a_stop_are_sent_after_restart(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_alerts_held_at_a_stop_are_sent_after_restart(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 38.0, MORNING), gate_pass("card-c2s01", 38.0, MORNING)))
     w.feed(batch(gate_pass("card-c2s02", 38.0, MORNING)))  # held for the group
     assert w.engine.notifier.held(Rule.FEVER) == 1

@@ -116,14 +116,18 @@ def test_a_screening_day_of_a_real_roster_builds_its_referral_list(
     # Every child on the roster was screened and recognised (none "not on the roster").
     assert wait_until(
         lambda: (
-            len(gateway.db.query("SELECT 1 FROM vision_screenings WHERE school=?", (school,)))
+            len(
+                gateway.db.query(
+                    "SELECT 1 FROM vision_screenings WHERE school=:school", {"school": school}
+                )
+            )
             == STUDENTS
         ),
         20,
     )
     rows = gateway.db.query(
-        "SELECT student_id, acuity_left, acuity_right FROM vision_screenings WHERE school=?",
-        (school,),
+        "SELECT student_id, acuity_left, acuity_right FROM vision_screenings WHERE school=:school",
+        {"school": school},
     )
     assert sorted(r["student_id"] for r in rows) == sorted(ids)
     poor = {r["student_id"] for r in rows if min(r["acuity_left"], r["acuity_right"]) < 5.0}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -43,8 +42,8 @@ def test_screening_myopia_needs_both_low_acuity_and_negative_se() -> None:
     ]
 
 
-def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_screening_day_builds_a_referral_list_without_paging(state_url: str) -> None:
+    w = build_world(state_url)
     last_term = MORNING - timedelta(days=180)
     w.feed(batch(screening("card-c1s05", last_term, 5.0, 5.0)))
     day = [
@@ -72,8 +71,8 @@ def test_screening_day_builds_a_referral_list_without_paging(tmp_path: Path) -> 
     assert len(w.engine.referrals.find(school="sch1")) == 4
 
 
-def test_screener_may_name_the_class_list_id(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_screener_may_name_the_class_list_id(state_url: str) -> None:
+    w = build_world(state_url)
     # Screeners load the class list and send the roster's pseudonymous student id itself.
     w.feed(batch(screening("c2s06", MORNING, 4.5, 4.9)))
     [ref] = w.engine.referrals.find()

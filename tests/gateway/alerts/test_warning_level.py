@@ -24,8 +24,8 @@ def test_level_for() -> None:
     ]
 
 
-def test_levels_rise_with_fevers_and_absences(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
+    w = build_world(state_url)
     day = MORNING.date()
     w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
     levels = w.engine.levels("sch1", day)
@@ -52,8 +52,8 @@ def test_levels_rise_with_fevers_and_absences(tmp_path: Path) -> None:
     assert w.engine.levels_changed("sch1", day) == []
 
 
-def test_cleared_fever_does_not_count(tmp_path: Path) -> None:
-    w = build_world(tmp_path)
+def test_cleared_fever_does_not_count(state_url: str) -> None:
+    w = build_world(state_url)
     w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING)))
     [alert] = w.engine.lifecycle.find(rule=Rule.FEVER)
     w.engine.recheck(alert.id, "nurse", 36.6)
@@ -63,7 +63,9 @@ def test_cleared_fever_does_not_count(tmp_path: Path) -> None:
     assert w.engine.levels("sch1", tomorrow.date()).school_level.cases == 0
 
 
-def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -> None:
+def test_school_level_and_the_district_file_set_the_thresholds(
+    tmp_path: Path, state_url: str
+) -> None:
     from gateway.alerts.config import AlertConfigs
 
     alerts_dir = tmp_path / "alerts"
@@ -72,7 +74,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -
         "owner: District CDC\nversion: '2026-10'\nper_class: {yellow: 3, orange: 4, red: 6}\n"
         "per_school: {yellow: 4, orange: 6, red: 8}\n"
     )
-    w = build_world(tmp_path)
+    w = build_world(state_url)
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     # Two fevers in c1, two in c2: by the district's file no class reaches yellow (3), the
     # school does (4). With the packaged placeholders both classes would be yellow.
@@ -103,10 +105,10 @@ def test_school_level_and_the_district_file_set_the_thresholds(tmp_path: Path) -
     assert all(a.severity is Severity.CRITICAL for a in raised)
 
 
-def test_five_cases_over_three_days_in_a_class_reach_orange(tmp_path: Path) -> None:
+def test_five_cases_over_three_days_in_a_class_reach_orange(state_url: str) -> None:
     # The packaged district file: a class reaches orange with 3 cases in a day, or with 5
     # distinct students over 3 consecutive days (the 2006 reporting specification).
-    w = build_world(tmp_path)
+    w = build_world(state_url)
     day1, day2, day3 = (MORNING + timedelta(days=n) for n in range(3))
     w.feed(batch(gate_pass("card-c1s01", 37.9, day1), gate_pass("card-c1s02", 38.0, day1)))
     w.feed(
@@ -146,7 +148,7 @@ def test_a_window_needs_its_case_count() -> None:
     assert level_for(1, t) is Level.GREEN  # no window count given
 
 
-def test_each_scope_counts_over_its_own_window(tmp_path: Path) -> None:
+def test_each_scope_counts_over_its_own_window(tmp_path: Path, state_url: str) -> None:
     from gateway.alerts.config import AlertConfigs
 
     alerts_dir = tmp_path / "alerts"
@@ -157,7 +159,7 @@ def test_each_scope_counts_over_its_own_window(tmp_path: Path) -> None:
         "per_school: {yellow: 5, orange: 10, red: 20, window: {days: 7, cases: 5, "
         "level: yellow}}\n"
     )
-    w = build_world(tmp_path)
+    w = build_world(state_url)
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     six_days_ago = (MORNING - timedelta(days=6)).date()
     for student in ("c1s01", "c1s02", "c1s03", "c1s04", "c1s05"):

@@ -39,7 +39,7 @@ def config(*targets: WebhookTarget, retry: RetryConfig = FAST) -> SchoolAlertCon
 
 
 def wired(
-    tmp: Path, url: str, retry: RetryConfig = FAST
+    tmp: Path | str, url: str, retry: RetryConfig = FAST
 ) -> tuple[World, DeliveryLog, WebhookChannel]:
     """A world whose engine delivers to one webhook target at *url*."""
     w = build_world(tmp, config(WebhookTarget(name="office", url=url), retry=retry))
@@ -64,10 +64,10 @@ def test_backoff_doubles_and_caps() -> None:
     assert [backoff(n, retry) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
-def test_retries_until_the_receiver_takes_it(tmp_path: Path) -> None:
+def test_retries_until_the_receiver_takes_it(state_url: str) -> None:
     receiver = WebhookReceiver(fail_first=2).start()
     try:
-        w, log, channel = wired(tmp_path, receiver.url)
+        w, log, channel = wired(state_url, receiver.url)
         started = time.monotonic()
         w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         assert receiver.wait_for(1, timeout_s=10)
@@ -91,11 +91,11 @@ def test_retries_until_the_receiver_takes_it(tmp_path: Path) -> None:
     assert "Name c1s07" not in str(body)
 
 
-def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
+def test_gives_up_after_max_attempts(state_url: str) -> None:
     receiver = WebhookReceiver(fail_first=100).start()
     try:
         retry = RetryConfig(max_attempts=3, first_delay_s=0.01, max_delay_s=0.02, timeout_s=2)
-        w, log, channel = wired(tmp_path, receiver.url, retry)
+        w, log, channel = wired(state_url, receiver.url, retry)
         w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         wait_for_entries(log, 3)
         channel.close()
@@ -104,7 +104,7 @@ def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
     assert [e.status for e in reversed(log.entries())] == ["failed", "failed", "gave_up"]
 
 
-def test_wecom_and_dingtalk_formats(tmp_path: Path) -> None:
+def test_wecom_and_dingtalk_formats(state_url: str) -> None:
     receiver = WebhookReceiver().start()
     try:
         cfg = config(
@@ -119,7 +119,7 @@ def test_wecom_and_dingtalk_formats(tmp_path: Path) -> None:
                 name="critical-only", url=receiver.url + "?c=1", min_severity=Severity.CRITICAL
             ),
         )
-        w = build_world(tmp_path, cfg)
+        w = build_world(state_url, cfg)
         channel = WebhookChannel(w.configs, DeliveryLog(w.db))
         w.engine.notifier.channels.append(channel)
         w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
@@ -154,10 +154,10 @@ def test_dingtalk_signature_is_stable() -> None:
     )
 
 
-def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
+def test_a_restart_resumes_the_deliveries_left_waiting(state_url: str) -> None:
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
-        w, log, channel = wired(tmp_path, receiver.url, SLOW)
+        w, log, channel = wired(state_url, receiver.url, SLOW)
         w.feed(batch(gate_pass("card-c1s07", 38.3, MORNING)))
         wait_for_entries(log, 1)
         # The gateway stops in the 30 s backoff after the first failure...
@@ -182,8 +182,8 @@ def test_a_restart_resumes_the_deliveries_left_waiting(tmp_path: Path) -> None:
     assert restarted.outbox.targets() == set()
 
 
-def test_waiting_deliveries_for_a_removed_target_are_given_up_on_start(tmp_path: Path) -> None:
-    w = build_world(tmp_path, config())
+def test_waiting_deliveries_for_a_removed_target_are_given_up_on_start(state_url: str) -> None:
+    w = build_world(state_url, config())
     log = DeliveryLog(w.db)
     outbox = WebhookChannel(w.configs, log).outbox
     assert outbox.add("gone|generic|http://127.0.0.1:9/hook", "n1", [7], {"x": 1}, limit=10)
@@ -200,12 +200,12 @@ def test_waiting_deliveries_for_a_removed_target_are_given_up_on_start(tmp_path:
 
 
 def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(webhook, "OUTBOX_LIMIT", 1)
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
-        w, log, channel = wired(tmp_path, receiver.url, SLOW)
+        w, log, channel = wired(state_url, receiver.url, SLOW)
         w.feed(
             batch(gate_pass("card-c1s07", 38.3, MORNING), gate_pass("card-c1s08", 38.6, MORNING))
         )
@@ -219,7 +219,7 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
 
 
 def test_robot_keys_and_signatures_stay_out_of_the_log(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    state_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # As a gateway started with --verbose would have it: the root logger and httpx at INFO.
     caplog.set_level(logging.INFO)
@@ -232,7 +232,7 @@ def test_robot_keys_and_signatures_stay_out_of_the_log(
             format=WebhookFormat.DINGTALK,
             secret="SEC-0815",
         )
-        w = build_world(tmp_path, config(target))
+        w = build_world(state_url, config(target))
         channel = WebhookChannel(w.configs, DeliveryLog(w.db))
         w.engine.notifier.channels.append(channel)
         w.feed(batch(gate_pass("card-c1s01", 38.3, MORNING)))

@@ -113,10 +113,13 @@ def reading(
     )
 
 
-def build_campus(tmp_path: Path) -> Gateway:
+def build_campus(tmp_path: Path, state: str | None = None) -> Gateway:
+    """A gateway on files in *tmp_path*; its state in *state* (a path or URL) when given."""
     settings = GatewaySettings(
         store_url=f"sqlite:///{tmp_path / 'readings.db'}",
-        state_db=tmp_path / "state.db",
+        state_db=state or str(tmp_path / "state.db"),
+        # Beside the test's files: a PostgreSQL state's default log is under var/campusedge.
+        commit_log=tmp_path / "commits.db",
         api_port=0,
     )
     return Gateway(settings, MqttSettings())
@@ -142,8 +145,9 @@ def populate(gateway: Gateway) -> dict[str, str]:
 
 
 @pytest.fixture
-def campus(tmp_path: Path) -> Iterator[Campus]:
-    gateway = build_campus(tmp_path)
+def campus(tmp_path: Path, state_url: str) -> Iterator[Campus]:
+    """Every API test runs on a SQLite state file and on PostgreSQL."""
+    gateway = build_campus(tmp_path, state_url)
     tokens = populate(gateway)
     with TestClient(create_app(gateway)) as client:
         yield Campus(gateway, client, tokens)

@@ -6,6 +6,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import inspect
+
 from campusedge.contract import DeviceState, Status
 from campusedge.topics import DeviceKind
 from gateway.devices import Devices
@@ -174,7 +176,7 @@ def test_a_state_database_keyed_by_device_id_alone_is_upgraded_in_place(tmp_path
         conn.executescript(dump.read_text())
     db = StateDB(path)
     devices = Devices(db)
-    keyed = [r["name"] for r in db.query("PRAGMA table_info(devices)") if r["pk"]]
+    keyed = inspect(db.engine).get_pk_constraint("devices")["constrained_columns"]
     assert sorted(keyed) == ["device_id", "school"]
     rows = {(d.school, d.device_id): d for d in devices.all()}
     assert set(rows) == {("school-a", "box-1"), ("school-a", "gate-1"), ("school-a", "hr-01")}

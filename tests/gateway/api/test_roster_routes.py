@@ -293,11 +293,16 @@ def test_awkward_csv_is_imported_or_refused_never_a_500(campus: Campus, body: by
 
 
 def test_ids_enrolled_in_lower_case_before_are_put_in_capitals(campus: Campus) -> None:
+    from sqlalchemy import insert
+
     from gateway.roster import Roster
+    from gateway.tables.roster import cards
+    from tests.gateway.state_helpers import reopened_from
 
     with campus.gateway.roster.db.transaction() as conn:
-        conn.execute("INSERT INTO cards(card_id, student_id) VALUES ('C-00a1b2c3', 's1')")
-    roster = Roster(campus.gateway.roster.db)  # the next start of the gateway
+        conn.execute(insert(cards).values(card_id="C-00a1b2c3", student_id="s1"))
+    # The next start of a gateway that was at revision 2, before ids were put in capitals.
+    roster = Roster(reopened_from(campus.gateway.roster.db, "0002"))
     assert roster.student_for_card("C-00A1B2C3") == "s1"
     assert "C-00A1B2C3" in roster.cards_of("s1")
     r = campus.client.delete("/api/cards/c-00a1b2c3", headers=campus.auth("it1"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
 
 from gateway.alerts.engine import AlertEngine
 from gateway.alerts.model import Rule
@@ -27,7 +28,10 @@ class Recorder:
     def __init__(self, db: StateDB, poison_seq: int | None = None) -> None:
         self.db = db
         self.poison_seq = poison_seq
-        db.ensure("CREATE TABLE IF NOT EXISTS recorded (seq INTEGER NOT NULL)")
+        db.ensure(
+            "CREATE TABLE IF NOT EXISTS recorded "
+            "(id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL)"
+        )
 
     def exclusive(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
@@ -38,7 +42,9 @@ class Recorder:
     def handle(self, entry: Committed) -> None:
         assert entry.message is not None
         with self.db.transaction() as conn:  # a module opening its own, as they all do
-            conn.execute("INSERT INTO recorded(seq) VALUES (?)", (entry.message.seq,))
+            conn.execute(
+                text("INSERT INTO recorded(seq) VALUES (:seq)"), {"seq": entry.message.seq}
+            )
             if entry.message.seq == self.poison_seq:
                 raise ValueError(f"cannot handle seq {entry.message.seq}")
 
@@ -46,7 +52,7 @@ class Recorder:
         pass
 
     def recorded(self) -> list[int]:
-        return [r["seq"] for r in self.db.query("SELECT seq FROM recorded ORDER BY rowid")]
+        return [r["seq"] for r in self.db.query("SELECT seq FROM recorded ORDER BY id")]
 
 
 class Crash(BaseException):
@@ -61,9 +67,9 @@ class CrashingAlerts(AlertConsumer):
 
 
 def test_an_entry_a_consumer_raises_on_is_counted_dead_lettered_and_skipped(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
-    db = StateDB(tmp_path / "state.db")
+    db = StateDB(state_url)
     log = CommitLog(tmp_path / "commits.db")
     registry = CollectorRegistry()
     consumers = Consumers(log, db, registry)
@@ -93,8 +99,8 @@ def test_an_entry_a_consumer_raises_on_is_counted_dead_lettered_and_skipped(
     assert handled == 5.0
 
 
-def test_a_restarted_consumer_resumes_from_its_cursor(tmp_path: Path) -> None:
-    db = StateDB(tmp_path / "state.db")
+def test_a_restarted_consumer_resumes_from_its_cursor(tmp_path: Path, state_url: str) -> None:
+    db = StateDB(state_url)
     log = CommitLog(tmp_path / "commits.db")
     log.append([heart_rate("band-1", 120.0, MORNING) for _ in range(3)])
     Consumers(log, db, CollectorRegistry()).add(Recorder(db)).catch_up()
@@ -110,9 +116,9 @@ def test_a_restarted_consumer_resumes_from_its_cursor(tmp_path: Path) -> None:
 
 
 def test_a_crash_mid_step_keeps_neither_the_alert_nor_the_cursor_and_the_restart_alerts_once(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
-    w = build_world(tmp_path)
+    w = build_world(state_url)
     log = CommitLog(tmp_path / "commits.db")
     log.append([heart_rate("band-1", 120.0, MORNING), gate_pass("card-c1s01", 38.4, MORNING)])
 
@@ -141,8 +147,10 @@ def test_a_crash_mid_step_keeps_neither_the_alert_nor_the_cursor_and_the_restart
     assert len(engine.lifecycle.find(rule=Rule.FEVER)) == 1
 
 
-def test_a_cursor_beyond_a_new_log_starts_that_log_from_its_beginning(tmp_path: Path) -> None:
-    db = StateDB(tmp_path / "state.db")
+def test_a_cursor_beyond_a_new_log_starts_that_log_from_its_beginning(
+    tmp_path: Path, state_url: str
+) -> None:
+    db = StateDB(state_url)
     old = CommitLog(tmp_path / "commits.db")
     old.append([heart_rate("band-1", 120.0, MORNING) for _ in range(5)])
     Consumers(old, db, CollectorRegistry()).add(Recorder(db)).catch_up()

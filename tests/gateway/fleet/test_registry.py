@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,9 @@ from gateway.state import StateDB
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> FleetRegistry:
-    return FleetRegistry(StateDB(tmp_path / "state.db"))
+def registry(state_url: str) -> FleetRegistry:
+    """On a SQLite state file and on PostgreSQL."""
+    return FleetRegistry(StateDB(state_url))
 
 
 def test_a_device_belongs_to_one_box(registry: FleetRegistry) -> None:
@@ -31,7 +31,7 @@ def test_a_device_belongs_to_one_box(registry: FleetRegistry) -> None:
 def test_only_a_hash_is_stored_and_it_matches_the_secret(registry: FleetRegistry) -> None:
     issued = registry.enrol_gateway("w1")
     assert issued.identity.role is Role.GATEWAY
-    stored = registry.db.query("SELECT password_hash FROM fleet_identity")[0][0]
+    stored = registry.db.query("SELECT password_hash FROM fleet_identity")[0]["password_hash"]
     assert issued.password not in stored
     _, scheme, iterations, salt, digest = stored.split("$")
     assert scheme == "7"
