@@ -121,6 +121,17 @@ class Lesson:
 
 
 @dataclass(frozen=True)
+class LessonEvent:
+    """Something that happened to a lesson (`ended`), at a position of `lesson_events`."""
+
+    position: int
+    lesson_id: str
+    event: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Binding:
     """Who wore a device at a given time, and in which lesson."""
 
@@ -480,13 +491,41 @@ class Roster:
                 "; ".join(problems) + "; end that lesson first (POST /api/lessons/LESSON_ID/end)"
             )
 
-    def end_lesson(self, lesson_id: str, at: datetime | None = None) -> None:
+    def end_lesson(self, lesson_id: str, at: datetime | None = None, actor: str = "system") -> bool:
+        """End a running lesson (by *actor*) and say so in `lesson_events`; False if it had
+        ended already. The roster owns this: whoever follows lessons reads the event."""
+        when = _iso(at or datetime.now(UTC))
         with self.db.transaction() as conn:
-            conn.execute(
+            ended = conn.execute(
                 update(rt.lessons)
                 .where(rt.lessons.c.id == lesson_id, rt.lessons.c.ended_at.is_(None))
-                .values(ended_at=_iso(at or datetime.now(UTC)))
+                .values(ended_at=when)
             )
+            if ended.rowcount == 0:
+                return False
+            conn.execute(
+                insert(rt.lesson_events).values(
+                    lesson_id=lesson_id, event="ended", actor=actor, at=when
+                )
+            )
+        return True
+
+    def lesson_events(self, after: int, limit: int = 500) -> list[LessonEvent]:
+        """Lesson events after position *after*, oldest first."""
+        e = rt.lesson_events
+        rows = self.db.query(
+            select(e).where(e.c.position > after).order_by(e.c.position).limit(limit)
+        )
+        return [
+            LessonEvent(
+                int(r["position"]),
+                r["lesson_id"],
+                r["event"],
+                r["actor"],
+                datetime.fromisoformat(r["at"]),
+            )
+            for r in rows
+        ]
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         rows = self.db.query(select(rt.lessons).where(rt.lessons.c.id == lesson_id))

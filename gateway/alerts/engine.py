@@ -23,6 +23,7 @@ from gateway.alerts.rules import devices as device_rules
 from gateway.alerts.rules import fever, identify, subject_of, vision
 from gateway.alerts.rules.heart_rate import HeartRateWatch, RunningLesson
 from gateway.alerts.rules.warning_level import SchoolLevels, WarningLevels
+from gateway.consumers.cursors import Cursors
 from gateway.devices import Devices
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
@@ -40,6 +41,10 @@ LESSON_END_RULES = frozenset({Rule.HR_SIGNAL_LOST})
 # readings at most this often: a rope reports its battery twice a second, and every fold is a
 # state-database write and a history row on the ingest writer thread.
 DEVICE_READING_FOLD = timedelta(seconds=60)
+
+
+# The engine's cursor over the roster's lesson events (beside the consumers' cursors).
+LESSON_EVENTS = "alerts.lesson_events"
 
 
 class AlertEngine:
@@ -70,6 +75,8 @@ class AlertEngine:
         self.referrals = Referrals(db)
         self.warning_levels = WarningLevels(db)
         self.lookup = RosterLookup(roster)
+        self.db = db
+        self._lesson_cursor = Cursors(db)
         self.heart_rate = HeartRateWatch(self.clock.now())
         self.notifier = Notifier(self.lifecycle, configs, self.clock, list(channels))
         self.tick_s = tick_s
@@ -339,6 +346,7 @@ class AlertEngine:
             if self._unsent_at_start:
                 self._send_unsent(self._unsent_at_start)
                 self._unsent_at_start = []
+            self.follow_lessons()
             lessons, stopped = self._running_lessons()
             self._resolve_ended_lessons({lesson.id for _, lesson, _, _ in lessons})
             candidates = self.heart_rate.on_tick(now, lessons, paused=stopped)
@@ -358,16 +366,24 @@ class AlertEngine:
             self._renotify(now)
             self.notifier.flush_due()
 
-    def end_lesson(self, lesson_id: str, actor: str) -> list[Alert]:
-        """End a lesson for *actor* (its teacher) and resolve its signal-lost alerts for them.
-
-        Done under the engine's lock, so that the tick cannot see the lesson ended first and
-        resolve its alerts on the system's behalf instead of the teacher's.
-        """
+    def follow_lessons(self) -> list[Alert]:
+        """Take the roster's lesson events since this engine's cursor: an ended lesson's
+        signal-lost alerts are resolved for whoever ended it. The cursor moves in the same
+        transaction as the resolutions, so each event is acted on once, whoever calls this
+        (the tick, or the API right after a teacher ends a lesson)."""
+        resolved: list[Alert] = []
         with self._lock:
-            self.roster.end_lesson(lesson_id, at=self.clock.now())
-            self.lookup.invalidate()
-            return self._lesson_ended(lesson_id, actor)
+            while True:
+                after = self._lesson_cursor.get(LESSON_EVENTS)
+                events = self.roster.lesson_events(after)
+                if not events:
+                    return resolved
+                self.lookup.invalidate()
+                with self.db.transaction() as conn:
+                    for event in events:
+                        if event.event == "ended":
+                            resolved += self._lesson_ended(event.lesson_id, event.actor)
+                    Cursors.save(conn, LESSON_EVENTS, events[-1].position)
 
     def _lesson_ended(self, lesson_id: str, actor: str) -> list[Alert]:
         lesson = self.roster.lesson(lesson_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -10,13 +11,18 @@ from sqlalchemy import func, select
 from campusedge.settings import MqttSettings
 from gateway.alerts.clock import Clock
 from gateway.alerts.config import AlertConfigs
-from gateway.alerts.delivery.log import DeliveryLog
+from gateway.alerts.delivery.log import DeliveryLog, DeliveryRecord
 from gateway.alerts.delivery.mqtt import MqttAlertPublisher
 from gateway.alerts.delivery.sse import SseHub
 from gateway.alerts.delivery.webhook import WebhookChannel
 from gateway.alerts.engine import AlertEngine
+from gateway.alerts.lifecycle import Silence
 from gateway.alerts.metrics import AlertMetrics
+from gateway.alerts.model import Alert, AlertEvent, AlertState, Rule
 from gateway.alerts.notification import Channel
+from gateway.alerts.referrals import Referrals
+from gateway.alerts.rules.warning_level import SchoolLevels
+from gateway.alerts.visibility import Readable
 from gateway.devices import Devices
 from gateway.roster import Roster
 from gateway.state import StateDB
@@ -57,6 +63,98 @@ class AlertService:
         self.engine = AlertEngine(
             db, roster, devices, self.configs, channels, clock=clock, metrics=self.metrics
         )
+
+    # --- what people do with alerts (the API's entry points; the engine's parts stay inside) ---
+    def find(
+        self,
+        *,
+        school: str | None = None,
+        rule: Rule | None = None,
+        state: AlertState | None = None,
+        limit: int = 500,
+        readable: Readable | None = None,
+    ) -> list[Alert]:
+        """Newest first; *readable* (see visibility.readable) narrows it to one person's."""
+        return self.engine.lifecycle.find(
+            school=school, rule=rule, state=state, limit=limit, readable=readable
+        )
+
+    def get(self, alert_id: int) -> Alert | None:
+        return self.engine.lifecycle.get(alert_id)
+
+    def history(self, alert_id: int) -> list[AlertEvent]:
+        return self.engine.lifecycle.history(alert_id)
+
+    def acknowledge(self, alert_id: int, actor: str, note: str = "") -> Alert:
+        return self.engine.acknowledge(alert_id, actor, note)
+
+    def resolve(self, alert_id: int, actor: str, outcome: str, note: str = "") -> Alert:
+        return self.engine.resolve(alert_id, actor, outcome, note)
+
+    def recheck(self, alert_id: int, actor: str, temperature_c: float, method: str) -> Alert:
+        return self.engine.recheck(alert_id, actor, temperature_c, method)
+
+    def silences(self, school: str | None = None) -> list[Silence]:
+        return self.engine.lifecycle.silences(school)
+
+    def add_silence(
+        self,
+        school: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        reason: str,
+        rule: Rule | None = None,
+        device_id: str | None = None,
+    ) -> Silence:
+        return self.engine.lifecycle.add_silence(
+            school, starts_at, ends_at, created_by, reason, rule, device_id
+        )
+
+    def delete_silence(self, silence_id: int) -> bool:
+        return self.engine.lifecycle.delete_silence(silence_id)
+
+    def follow_lessons(self) -> list[Alert]:
+        """Act now on lessons the roster has ended since the engine last looked."""
+        return self.engine.follow_lessons()
+
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    def today(self, school: str) -> date:
+        """The date now in *school*'s time zone."""
+        return self.now().astimezone(self.configs.for_school(school).zone).date()
+
+    def levels(self, school: str, day: date) -> SchoolLevels:
+        return self.engine.levels(school, day)
+
+    def levels_changed(self, school: str, day: date) -> None:
+        """Re-evaluate a day's warning levels after new counts (an absence entered)."""
+        self.engine.levels_changed(school, day)
+
+    @property
+    def referrals(self) -> Referrals:
+        """Vision referrals raised from screenings, followed up by health staff."""
+        return self.engine.referrals
+
+    def record_absence(
+        self,
+        school: str,
+        day: date,
+        student_id: str,
+        class_id: str,
+        reason: str,
+        symptoms: str,
+        user_id: str,
+    ) -> None:
+        """An absence entered by health staff; counts towards the day's warning levels."""
+        self.engine.warning_levels.record_absence(
+            school, day, student_id, class_id, reason, symptoms, user_id, self.now()
+        )
+        self.levels_changed(school, day)
+
+    def deliveries(self, notification_id: str | None, limit: int) -> list[DeliveryRecord]:
+        return self.delivery_log.entries(notification_id=notification_id, limit=limit)
 
     def count(self) -> int:
         """How many alerts have been raised (any state), for summaries such as the demo's."""

@@ -41,7 +41,11 @@ def may_read(user: User, alert: Alert) -> bool:
     return alert.rule in DEVICE_RULES or user.role is Role.HEALTH_STAFF or is_recipient(user, alert)
 
 
-def readable(user: User) -> tuple[frozenset[Rule], frozenset[Rule], str | None]:
+# Rules anyone of a role may list, rules listed only for one teacher's lessons, that teacher.
+Readable = tuple[frozenset[Rule], frozenset[Rule], str | None]
+
+
+def readable(user: User) -> Readable:
     """`may_read` as a query: rules anyone of this role may list, rules listed only for the
     alerts of one teacher's lessons, and that teacher."""
     if user.role is Role.HEALTH_STAFF:

@@ -7,7 +7,22 @@ from fastapi import FastAPI
 from campusedge import __version__
 from gateway.api.access import HeartRateReads
 from gateway.api.body_limit import BodyLimit
-from gateway.api.routes import alerts, dashboard, devices, fitness, health, lessons, me, roster
+from gateway.api.routes import (
+    absences,
+    alert_stream,
+    alerts,
+    dashboard,
+    deliveries,
+    devices,
+    fitness,
+    health,
+    lessons,
+    me,
+    referrals,
+    roster,
+    silences,
+    warning_levels,
+)
 from gateway.service import Gateway
 
 
@@ -15,7 +30,10 @@ def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="campusedge gateway", version=__version__)
     app.state.gateway = gateway
     app.state.heart_rate_reads = HeartRateReads(gateway.audit)
-    for module in (health, me, devices, roster, lessons, fitness, alerts):
+    # The alert resources with fixed paths come before /api/alerts/{alert_id}, which would
+    # otherwise take "silences" or "stream" for an alert id.
+    alert_resources = (silences, referrals, absences, warning_levels, deliveries, alert_stream)
+    for module in (health, me, devices, roster, lessons, fitness, *alert_resources, alerts):
         app.include_router(module.router)
     dashboard.mount(app)
     # Outside the routes and their dependencies: an oversize body costs no parsing and no

@@ -1,4 +1,8 @@
-"""Request dependencies: the running gateway, the signed-in user, role checks."""
+"""Request dependencies: the gateway's services one by one, the signed-in user, role checks.
+
+Routes ask for the service they use (`Alerts`, `RosterDep`, `AuditDep`, …), not for the whole
+gateway, so a route module shows what it touches and a test can see what it needs.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,19 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
-from gateway.auth import Role, User
+from gateway.alerts.service import AlertService
+from gateway.audit import AuditLog
+from gateway.auth import Role, User, Users
+from gateway.consumers.runner import Consumers
+from gateway.devices import Devices
+from gateway.fitness.results import FitnessResults
+from gateway.ingest import Ingest
+from gateway.lessons.heart_rate import HeartRateSettings
+from gateway.lessons.live import LiveLessons
+from gateway.metrics import GatewayMetrics
+from gateway.roster import Roster
 from gateway.service import Gateway
+from gateway.store.base import Store
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -19,16 +34,86 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def current_user(
-    gateway: GatewayDep, authorization: Annotated[str | None, Header()] = None
-) -> User:
+def get_alerts(gateway: GatewayDep) -> AlertService:
+    if gateway.alerts is None:
+        raise HTTPException(503, "alerts are disabled on this gateway (alerts_enabled=false)")
+    return gateway.alerts
+
+
+def get_roster(gateway: GatewayDep) -> Roster:
+    return gateway.roster
+
+
+def get_audit(gateway: GatewayDep) -> AuditLog:
+    return gateway.audit
+
+
+def get_users(gateway: GatewayDep) -> Users:
+    return gateway.users
+
+
+def get_devices(gateway: GatewayDep) -> Devices:
+    return gateway.devices
+
+
+def get_fitness_results(gateway: GatewayDep) -> FitnessResults:
+    return gateway.fitness_results
+
+
+def get_store(gateway: GatewayDep) -> Store:
+    return gateway.store
+
+
+def get_live_lessons(gateway: GatewayDep) -> LiveLessons:
+    return gateway.live_lessons
+
+
+def get_optional_alerts(gateway: GatewayDep) -> AlertService | None:
+    return gateway.alerts
+
+
+def get_ingest(gateway: GatewayDep) -> Ingest:
+    return gateway.ingest
+
+
+def get_consumers(gateway: GatewayDep) -> Consumers:
+    return gateway.consumers
+
+
+def get_metrics(gateway: GatewayDep) -> GatewayMetrics:
+    return gateway.metrics
+
+
+IngestDep = Annotated[Ingest, Depends(get_ingest)]
+ConsumersDep = Annotated[Consumers, Depends(get_consumers)]
+MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
+Alerts = Annotated[AlertService, Depends(get_alerts)]
+# For routes that work with alerts off too (ending a lesson).
+MaybeAlerts = Annotated[AlertService | None, Depends(get_optional_alerts)]
+FitnessDep = Annotated[FitnessResults, Depends(get_fitness_results)]
+StoreDep = Annotated[Store, Depends(get_store)]
+LiveLessonsDep = Annotated[LiveLessons, Depends(get_live_lessons)]
+
+
+def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:
+    return gateway.settings.heart_rate
+
+
+HeartRateSettingsDep = Annotated[HeartRateSettings, Depends(get_heart_rate_settings)]
+RosterDep = Annotated[Roster, Depends(get_roster)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
+UsersDep = Annotated[Users, Depends(get_users)]
+DevicesDep = Annotated[Devices, Depends(get_devices)]
+
+
+def current_user(users: UsersDep, authorization: Annotated[str | None, Header()] = None) -> User:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "send 'Authorization: Bearer <token>' (campusedge gateway user add)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = gateway.users.authenticate(authorization[7:].strip())
+    user = users.authenticate(authorization[7:].strip())
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

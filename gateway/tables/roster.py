@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Table, Text
 
 from gateway.tables import metadata
 
@@ -51,4 +51,16 @@ assignments = Table(
     Column("device_id", Text, primary_key=True),
     Column("student_id", Text, ForeignKey("students.id"), nullable=False),
     Index("assignments_device", "device_id"),
+)
+
+# What happened to lessons, in order, for those who follow them (the alert engine resolves a
+# lesson's signal-lost alerts when it ends): read by position with a saved cursor.
+lesson_events = Table(
+    "lesson_events",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("lesson_id", Text, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at", Text, nullable=False),
 )

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CampusIT, GatewayDep
+from gateway.api.deps import CampusIT, DevicesDep
 from gateway.devices import DeviceRecord
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
@@ -59,13 +59,13 @@ def _public(device: DeviceRecord, boxes: Boxes) -> DevicePublic:
 
 @router.get("", response_model=list[DevicePublic])
 def list_devices(
-    gateway: GatewayDep, user: CampusIT, school: str | None = None
+    registry: DevicesDep, user: CampusIT, school: str | None = None
 ) -> list[DevicePublic]:
-    devices = gateway.devices.all(school)
+    devices = registry.all(school)
     boxes: Boxes = {(d.school, d.device_id): d for d in devices if d.kind == "edge"}
     missing = {d.edge_id for d in devices if d.edge_id and (d.school, d.edge_id) not in boxes}
     for edge_id in missing:  # a box filed under another school (or none heard yet)
-        box = gateway.devices.get(edge_id)
+        box = registry.get(edge_id)
         if box is not None:
             boxes[(None, edge_id)] = box
     return [_public(d, boxes) for d in devices]
@@ -73,11 +73,11 @@ def list_devices(
 
 @router.get("/{device_id}", response_model=DevicePublic)
 def get_device(
-    device_id: str, gateway: GatewayDep, user: CampusIT, school: str | None = None
+    device_id: str, devices: DevicesDep, user: CampusIT, school: str | None = None
 ) -> DevicePublic:
     """A device by id; `?school=` picks one when schools share the id (each school names its
     own devices)."""
-    found = gateway.devices.find(device_id, school)
+    found = devices.find(device_id, school)
     if not found:
         where = f" in school {school!r}" if school else ""
         raise HTTPException(404, f"no device {device_id!r} has been seen{where}")
@@ -89,7 +89,5 @@ def get_device(
     record = found[0]
     box = None
     if record.edge_id:
-        box = gateway.devices.get(record.edge_id, record.school) or gateway.devices.get(
-            record.edge_id
-        )
+        box = devices.get(record.edge_id, record.school) or devices.get(record.edge_id)
     return _public(record, {(None, box.device_id): box} if box is not None else {})

@@ -10,14 +10,21 @@ from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.api.access import Access, class_access, lesson_access, require_owner
-from gateway.api.deps import GatewayDep, Teacher, TeacherOrHealth
+from gateway.api.deps import AuditDep, FitnessDep, RosterDep, Teacher, TeacherOrHealth
+from gateway.audit import AuditLog
 from gateway.auth import User
 from gateway.fitness.export import table, to_csv, to_xlsx
-from gateway.fitness.results import MEASURES, NewResult, ResultError, TestResult, current
+from gateway.fitness.results import (
+    MEASURES,
+    FitnessResults,
+    NewResult,
+    ResultError,
+    TestResult,
+    current,
+)
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
-from gateway.roster import Lesson, LessonKind
-from gateway.service import Gateway
+from gateway.roster import Lesson, LessonKind, Roster
 
 router = APIRouter(prefix="/api/fitness", tags=["fitness"])
 
@@ -161,20 +168,20 @@ def _student(summary: StudentSummary, access: Access) -> StudentResults:
 
 
 def _audit_reads(
-    gateway: Gateway, user: User, action: str, student_ids: list[str], detail: str
+    audit: AuditLog, user: User, action: str, student_ids: list[str], detail: str
 ) -> None:
     """Height, weight, BMI and vital capacity are health data: one audit row per student whose
     results this person was shown (aggregates such as the distribution name nobody)."""
-    gateway.audit.record_many(
+    audit.record_many(
         user, action, [("student_fitness", student_id, detail) for student_id in student_ids]
     )
 
 
-def _sessions(gateway: Gateway, class_id: str, lesson_id: str | None) -> list[str]:
+def _sessions(roster: Roster, class_id: str, lesson_id: str | None) -> list[str]:
     """The class's fitness_test sessions, or the one asked for (which must be one of them)."""
     sessions = [
         lesson.id
-        for lesson in gateway.roster.lessons(class_id=class_id)
+        for lesson in roster.lessons(class_id=class_id)
         if lesson.kind is LessonKind.FITNESS_TEST
     ]
     if lesson_id is None:
@@ -185,20 +192,20 @@ def _sessions(gateway: Gateway, class_id: str, lesson_id: str | None) -> list[st
 
 
 def _class_summaries(
-    gateway: Gateway, class_id: str, lesson_id: str | None
+    roster: Roster, results: FitnessResults, class_id: str, lesson_id: str | None
 ) -> tuple[list[str], list[StudentSummary]]:
-    sessions = _sessions(gateway, class_id, lesson_id)
-    students = gateway.roster.students_of_class(class_id)
-    rows = gateway.fitness_results.rows(lesson_ids=sessions)
-    return sessions, summarize(gateway.fitness_results.standard, students, rows)
+    sessions = _sessions(roster, class_id, lesson_id)
+    students = roster.students_of_class(class_id)
+    rows = results.rows(lesson_ids=sessions)
+    return sessions, summarize(results.standard, students, rows)
 
 
 @router.post("/sessions/{lesson_id}/results", status_code=201, response_model=ResultPublic)
 def enter_result(
-    lesson_id: str, body: ResultCreate, gateway: GatewayDep, user: Teacher
+    lesson_id: str, body: ResultCreate, roster: RosterDep, results: FitnessDep, user: Teacher
 ) -> ResultPublic:
-    lesson, _ = lesson_access(gateway.roster, user, lesson_id)
-    require_owner(gateway.roster, user, lesson)
+    lesson, _ = lesson_access(roster, user, lesson_id)
+    require_owner(roster, user, lesson)
     if body.unit is not None and body.item in MEASURES:
         try:
             check_unit(body.item, body.unit)
@@ -207,7 +214,7 @@ def enter_result(
     received = datetime.now(UTC)
     if body.measured_at is not None:
         _check_measured_at(body.measured_at, lesson, received)
-    [outcome] = gateway.fitness_results.record(
+    [outcome] = results.record(
         [
             NewResult(
                 lesson_id=lesson.id,
@@ -224,9 +231,7 @@ def enter_result(
         raise HTTPException(422, f"{outcome.field}: {outcome.message}")
     # An attempt entered late with an earlier measured_at does not displace a newer one, so
     # the reply says which one is current rather than assuming the new row is.
-    held = current(
-        gateway.fitness_results.rows(lesson_ids=[lesson.id], student_id=outcome.student_id)
-    )
+    held = current(results.rows(lesson_ids=[lesson.id], student_id=outcome.student_id))
     latest = held.get((outcome.student_id, outcome.item))
     return _public(outcome, latest is not None and latest[0].id == outcome.id)
 
@@ -256,15 +261,17 @@ def _check_measured_at(measured_at: datetime, lesson: Lesson, now: datetime) -> 
 
 
 @router.get("/sessions/{lesson_id}/results", response_model=SessionResults)
-def session_results(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth) -> SessionResults:
-    lesson, access = lesson_access(gateway.roster, user, lesson_id)
+def session_results(
+    lesson_id: str, roster: RosterDep, results: FitnessDep, audit: AuditDep, user: TeacherOrHealth
+) -> SessionResults:
+    lesson, access = lesson_access(roster, user, lesson_id)
     if lesson.kind is not LessonKind.FITNESS_TEST:
         raise HTTPException(404, f"lesson {lesson_id!r} is not a fitness_test session")
-    students = gateway.roster.students_of_class(lesson.class_id)
-    rows = gateway.fitness_results.rows(lesson_ids=[lesson.id])
-    summaries = summarize(gateway.fitness_results.standard, students, rows)
+    students = roster.students_of_class(lesson.class_id)
+    rows = results.rows(lesson_ids=[lesson.id])
+    summaries = summarize(results.standard, students, rows)
     _audit_reads(
-        gateway,
+        audit,
         user,
         "read_fitness_results",
         [s.student.id for s in summaries if s.items],
@@ -279,32 +286,38 @@ def session_results(lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth) 
 
 @router.get("/classes/{class_id}/distribution", response_model=Distribution)
 def class_distribution(
-    class_id: str, gateway: GatewayDep, user: TeacherOrHealth, lesson_id: str | None = None
+    class_id: str,
+    roster: RosterDep,
+    results: FitnessDep,
+    user: TeacherOrHealth,
+    lesson_id: str | None = None,
 ) -> Distribution:
-    class_access(gateway.roster, user, class_id)
-    sessions, summaries = _class_summaries(gateway, class_id, lesson_id)
+    class_access(roster, user, class_id)
+    sessions, summaries = _class_summaries(roster, results, class_id, lesson_id)
     return Distribution(
         class_id=class_id,
         lesson_ids=sessions,
         students=len(summaries),
-        items=distribution(gateway.fitness_results.standard, summaries),
+        items=distribution(results.standard, summaries),
     )
 
 
 @router.get("/classes/{class_id}/export")
 def class_export(
     class_id: str,
-    gateway: GatewayDep,
+    roster: RosterDep,
+    results: FitnessDep,
+    audit: AuditDep,
     user: TeacherOrHealth,
     format: Literal["csv", "xlsx"] = "csv",
     lesson_id: str | None = None,
 ) -> Response:
-    cls, access = class_access(gateway.roster, user, class_id)
-    _, summaries = _class_summaries(gateway, class_id, lesson_id)
-    items = class_items(gateway.fitness_results.standard, [s.student for s in summaries])
+    cls, access = class_access(roster, user, class_id)
+    _, summaries = _class_summaries(roster, results, class_id, lesson_id)
+    items = class_items(results.standard, [s.student for s in summaries])
     header, rows = table(summaries, items, access.show_names)
     _audit_reads(
-        gateway,
+        audit,
         user,
         "export_fitness_results",
         [s.student.id for s in summaries if s.items],
@@ -325,15 +338,17 @@ def class_export(
 
 
 @router.get("/students/{student_id}/results", response_model=StudentHistory)
-def student_history(student_id: str, gateway: GatewayDep, user: TeacherOrHealth) -> StudentHistory:
-    student = gateway.roster.student(student_id)
+def student_history(
+    student_id: str, roster: RosterDep, results: FitnessDep, audit: AuditDep, user: TeacherOrHealth
+) -> StudentHistory:
+    student = roster.student(student_id)
     if student is None:
         raise HTTPException(404, f"no student {student_id!r}")
-    _, access = class_access(gateway.roster, user, student.class_id)
-    rows = gateway.fitness_results.rows(student_id=student_id)
+    _, access = class_access(roster, user, student.class_id)
+    rows = results.rows(student_id=student_id)
     latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}
     _audit_reads(
-        gateway,
+        audit,
         user,
         "read_fitness_history",
         [student_id] if rows else [],

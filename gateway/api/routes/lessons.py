@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from gateway.api.access import HeartRateReads, lesson_access
-from gateway.api.deps import GatewayDep, TeacherOrHealth
+from gateway.api.deps import (
+    HeartRateSettingsDep,
+    LiveLessonsDep,
+    RosterDep,
+    StoreDep,
+    TeacherOrHealth,
+)
 from gateway.lessons.heart_rate import (
     ZONES,
     group_heart_rate,
@@ -18,8 +24,8 @@ from gateway.lessons.heart_rate import (
     zone_of,
 )
 from gateway.lessons.live import LIVE_METRICS, Latest
-from gateway.roster import Lesson, Student
-from gateway.service import Gateway
+from gateway.roster import Lesson, Roster, Student
+from gateway.store.base import Store
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
@@ -98,12 +104,12 @@ class LessonAnalytics(BaseModel):
     students: list[StudentAnalytics]
 
 
-def _students(gateway: Gateway, lesson: Lesson) -> dict[str, tuple[Student, list[str]]]:
+def _students(roster: Roster, lesson: Lesson) -> dict[str, tuple[Student, list[str]]]:
     """student id -> (student, device ids assigned to them in the lesson)."""
     out: dict[str, tuple[Student, list[str]]] = {}
-    for device_id, student_id in sorted(gateway.roster.assignments(lesson.id).items()):
+    for device_id, student_id in sorted(roster.assignments(lesson.id).items()):
         if student_id not in out:
-            student = gateway.roster.student(student_id)
+            student = roster.student(student_id)
             if student is None:
                 continue
             out[student_id] = (student, [])
@@ -111,10 +117,10 @@ def _students(gateway: Gateway, lesson: Lesson) -> dict[str, tuple[Student, list
     return out
 
 
-def _from_store(gateway: Gateway, lesson: Lesson, devices: list[str], metric: str) -> Latest | None:
+def _from_store(store: Store, lesson: Lesson, devices: list[str], metric: str) -> Latest | None:
     best: Latest | None = None
     for device_id in devices:
-        rows = gateway.store.readings(
+        rows = store.readings(
             device_id=device_id,
             metric=metric,
             since=lesson.started_at,
@@ -144,18 +150,23 @@ def _hr_reads(request: Request) -> HeartRateReads:
 
 @router.get("/{lesson_id}/live", response_model=LessonLive)
 def lesson_live(
-    lesson_id: str, gateway: GatewayDep, user: TeacherOrHealth, request: Request
+    lesson_id: str,
+    roster: RosterDep,
+    store: StoreDep,
+    live: LiveLessonsDep,
+    user: TeacherOrHealth,
+    request: Request,
 ) -> LessonLive:
-    lesson, access = lesson_access(gateway.roster, user, lesson_id)
-    held = gateway.live_lessons.snapshot(lesson.id)
+    lesson, access = lesson_access(roster, user, lesson_id)
+    held = live.snapshot(lesson.id)
     day = lesson.started_at.date()
     students: list[StudentLive] = []
-    for student_id, (student, devices) in _students(gateway, lesson).items():
+    for student_id, (student, devices) in _students(roster, lesson).items():
         latest: dict[str, Latest | None] = {}
         for metric in LIVE_METRICS:
             # Memory first; the store when memory does not hold it (restart, evicted lesson).
             latest[metric] = held.get((student_id, metric)) or _from_store(
-                gateway, lesson, devices, metric
+                store, lesson, devices, metric
             )
         hr = latest["heart_rate"]
         heart: HeartRateNow | None = None
@@ -200,25 +211,26 @@ def lesson_live(
 @router.get("/{lesson_id}/heart-rate", response_model=LessonAnalytics)
 def lesson_heart_rate(
     lesson_id: str,
-    gateway: GatewayDep,
+    roster: RosterDep,
+    store: StoreDep,
+    settings: HeartRateSettingsDep,
     user: TeacherOrHealth,
     request: Request,
     moderate_pct: float | None = Query(
         default=None, gt=0, le=100, description="moderate threshold, % of HRmax"
     ),
 ) -> LessonAnalytics:
-    lesson, access = lesson_access(gateway.roster, user, lesson_id)
-    settings = gateway.settings.heart_rate
+    lesson, access = lesson_access(roster, user, lesson_id)
     threshold = moderate_pct if moderate_pct is not None else settings.moderate_pct
     until = lesson.ended_at or datetime.now(UTC)
     day = lesson.started_at.date()
     per_student = []
     out: list[StudentAnalytics] = []
-    for student_id, (student, devices) in _students(gateway, lesson).items():
+    for student_id, (student, devices) in _students(roster, lesson).items():
         samples = [
             (r.ts, r.value)
             for d in devices
-            for r in gateway.store.readings(
+            for r in store.readings(
                 device_id=d,
                 metric="heart_rate",
                 since=lesson.started_at,

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.api.deps import AnyStaff, GatewayDep
+from gateway.api.deps import AnyStaff, RosterDep
 from gateway.auth import Role
 
 router = APIRouter(prefix="/api/me", tags=["me"])
@@ -36,13 +36,12 @@ def me(user: AnyStaff) -> MePublic:
 
 @router.get("/lessons", response_model=list[MyLesson])
 def my_lessons(
-    gateway: GatewayDep, user: AnyStaff, limit: int = Query(default=50, ge=1, le=1000)
+    roster: RosterDep, user: AnyStaff, limit: int = Query(default=50, ge=1, le=1000)
 ) -> list[MyLesson]:
     """Newest first: lessons a PE teacher opened or whose class they teach; all for health
     staff; none for campus IT, who read no student data."""
     if user.role is Role.CAMPUS_IT:
         return []
-    roster = gateway.roster
     classes: dict[str, dict[str, str]] = {}
     out: list[MyLesson] = []
     for lesson in reversed(roster.lessons()):

@@ -9,8 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from campusedge.contract import DeviceId
 from gateway.api.access import class_roster_access, visible_classes
-from gateway.api.deps import AnyStaff, CampusIT, GatewayDep, Teacher
-from gateway.auth import Role
+from gateway.api.deps import (
+    AnyStaff,
+    AuditDep,
+    CampusIT,
+    MaybeAlerts,
+    RosterDep,
+    Teacher,
+    UsersDep,
+)
+from gateway.auth import Role, Users
 from gateway.fitness.standard import GRADES
 from gateway.roster import (
     DeviceBusy,
@@ -20,7 +28,6 @@ from gateway.roster import (
     UnknownClass,
     decode_csv,
 )
-from gateway.service import Gateway
 
 router = APIRouter(prefix="/api", tags=["roster"])
 
@@ -84,11 +91,11 @@ class LessonPublic(BaseModel):
     assignments: dict[str, str]
 
 
-def _check_class_fields(gateway: Gateway, grade: str | None, pe_teacher_id: str | None) -> None:
+def _check_class_fields(users: Users, grade: str | None, pe_teacher_id: str | None) -> None:
     if grade is not None and grade not in GRADES:
         raise HTTPException(422, f"grade: {grade!r} is not one of {', '.join(GRADES)}")
     if pe_teacher_id is not None:
-        teacher = gateway.users.get(pe_teacher_id)
+        teacher = users.get(pe_teacher_id)
         if teacher is None:
             raise HTTPException(
                 422,
@@ -104,31 +111,35 @@ def _check_class_fields(gateway: Gateway, grade: str | None, pe_teacher_id: str 
 
 
 @router.post("/classes", status_code=201)
-def add_class(body: ClassCreate, gateway: GatewayDep, user: CampusIT) -> dict[str, str]:
+def add_class(
+    body: ClassCreate, roster: RosterDep, users: UsersDep, user: CampusIT
+) -> dict[str, str]:
     """Create a class; an existing id answers 409 (PATCH changes a class)."""
-    _check_class_fields(gateway, body.grade, body.pe_teacher_id)
+    _check_class_fields(users, body.grade, body.pe_teacher_id)
     try:
-        gateway.roster.create_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
+        roster.create_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
     except RosterConflict as exc:
         raise HTTPException(409, str(exc)) from None
     return {"id": body.id}
 
 
 @router.get("/classes", response_model=list[ClassPublic])
-def list_classes(gateway: GatewayDep, user: AnyStaff) -> list[ClassPublic]:
+def list_classes(roster: RosterDep, user: AnyStaff) -> list[ClassPublic]:
     """A PE teacher's own classes; every class for health staff and campus IT."""
-    return [ClassPublic.model_validate(c) for c in visible_classes(gateway.roster, user)]
+    return [ClassPublic.model_validate(c) for c in visible_classes(roster, user)]
 
 
 @router.get("/classes/{class_id}/students", response_model=list[StudentPublic])
-def class_students(class_id: str, gateway: GatewayDep, user: AnyStaff) -> list[StudentPublic]:
+def class_students(
+    class_id: str, roster: RosterDep, audit: AuditDep, user: AnyStaff
+) -> list[StudentPublic]:
     """The class's students by id; names only where the role allows (see access.py)."""
-    _, access = class_roster_access(gateway.roster, user, class_id)
-    students = gateway.roster.students_of_class(class_id)
+    _, access = class_roster_access(roster, user, class_id)
+    students = roster.students_of_class(class_id)
     if access.show_names:
         # Names and birth dates are personal data: one audit row per student shown, as for
         # the other reads of student data; an id-only list names nobody.
-        gateway.audit.record_many(
+        audit.record_many(
             user, "read_class_roster", [("student", s.id, f"class={class_id}") for s in students]
         )
         return [
@@ -145,23 +156,23 @@ def class_students(class_id: str, gateway: GatewayDep, user: AnyStaff) -> list[S
 
 @router.patch("/classes/{class_id}")
 def update_class(
-    class_id: str, body: ClassUpdate, gateway: GatewayDep, user: CampusIT
+    class_id: str, body: ClassUpdate, roster: RosterDep, users: UsersDep, user: CampusIT
 ) -> dict[str, str | None]:
     """Change the fields sent; the others keep their values."""
     changes = body.model_dump(exclude_unset=True)
     for field in ("school", "name", "grade"):
         if field in changes and changes[field] is None:
             raise HTTPException(422, f"{field}: cannot be null")
-    _check_class_fields(gateway, changes.get("grade"), changes.get("pe_teacher_id"))
+    _check_class_fields(users, changes.get("grade"), changes.get("pe_teacher_id"))
     try:
-        return dict(gateway.roster.update_class(class_id, changes))
+        return dict(roster.update_class(class_id, changes))
     except RosterError as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @router.post("/roster/import")
 def import_roster(
-    gateway: GatewayDep, user: CampusIT, csv_bytes: bytes = Body(..., media_type="text/csv")
+    roster: RosterDep, user: CampusIT, csv_bytes: bytes = Body(..., media_type="text/csv")
 ) -> dict[str, int | str]:
     """UTF-8 CSV, or GBK/GB18030 as Excel on Chinese Windows saves it; the reply names the
     encoding that was read so that a misread file shows."""
@@ -169,7 +180,7 @@ def import_roster(
     # error report cannot encode the raw bytes either.
     try:
         text, encoding = decode_csv(csv_bytes)
-        return {"imported": gateway.roster.import_csv(text), "encoding": encoding}
+        return {"imported": roster.import_csv(text), "encoding": encoding}
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -189,37 +200,35 @@ class StudentCards(BaseModel):
 
 
 @router.get("/students/{student_id}/cards", response_model=StudentCards)
-def student_cards(student_id: str, gateway: GatewayDep, user: CampusIT) -> StudentCards:
+def student_cards(student_id: str, roster: RosterDep, user: CampusIT) -> StudentCards:
     """The ids enrolled for a student (pseudonymous: no name, no health data)."""
-    if gateway.roster.student(student_id) is None:
+    if roster.student(student_id) is None:
         raise HTTPException(404, f"unknown student {student_id!r}")
-    return StudentCards(student_id=student_id, card_ids=gateway.roster.cards_of(student_id))
+    return StudentCards(student_id=student_id, card_ids=roster.cards_of(student_id))
 
 
 @router.post("/students/{student_id}/cards", status_code=201, response_model=StudentCards)
-def enrol_card(
-    student_id: str, body: CardEnrol, gateway: GatewayDep, user: CampusIT
-) -> StudentCards:
+def enrol_card(student_id: str, body: CardEnrol, roster: RosterDep, user: CampusIT) -> StudentCards:
     """Enrol one more id (a new card, a face template); an id held by another student moves."""
-    if gateway.roster.student(student_id) is None:
+    if roster.student(student_id) is None:
         raise HTTPException(404, f"unknown student {student_id!r}")
     try:
-        gateway.roster.enrol_card(student_id, body.card_id)
+        roster.enrol_card(student_id, body.card_id)
     except RosterError as exc:
         raise HTTPException(422, f"card_id: {exc}") from None
-    return StudentCards(student_id=student_id, card_ids=gateway.roster.cards_of(student_id))
+    return StudentCards(student_id=student_id, card_ids=roster.cards_of(student_id))
 
 
 @router.delete("/cards/{card_id}", status_code=204)
-def withdraw_card(card_id: str, gateway: GatewayDep, user: CampusIT) -> None:
+def withdraw_card(card_id: str, roster: RosterDep, user: CampusIT) -> None:
     """Forget an enrolled id (a lost card): a gate pass with it is then an unknown subject."""
-    if gateway.roster.withdraw_card(card_id) is None:
+    if roster.withdraw_card(card_id) is None:
         raise HTTPException(404, f"no enrolled card {card_id!r}")
 
 
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
-def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> LessonPublic:
-    roster = gateway.roster
+def start_lesson(body: LessonCreate, roster: RosterDep, user: Teacher) -> LessonPublic:
+    roster = roster
     if roster.class_of(body.class_id) is None:
         raise HTTPException(
             404,
@@ -247,22 +256,24 @@ def start_lesson(body: LessonCreate, gateway: GatewayDep, user: Teacher) -> Less
 
 
 @router.post("/lessons/{lesson_id}/end", response_model=LessonPublic)
-def end_lesson(lesson_id: str, gateway: GatewayDep, user: Teacher) -> LessonPublic:
-    lesson = gateway.roster.lesson(lesson_id)
+def end_lesson(
+    lesson_id: str, roster: RosterDep, alerts: MaybeAlerts, user: Teacher
+) -> LessonPublic:
+    lesson = roster.lesson(lesson_id)
     if lesson is None:
         raise HTTPException(404, f"no lesson {lesson_id!r}")
     # The class's own PE teacher may end a lesson someone else opened on their class (a
     # substitute who left it running would otherwise hold its devices for good).
-    cls = gateway.roster.class_of(lesson.class_id) or {}
+    cls = roster.class_of(lesson.class_id) or {}
     if user.id not in (lesson.teacher_id, cls.get("pe_teacher_id")):
         raise HTTPException(
             403, "only the teacher who opened a lesson or the class's PE teacher can end it"
         )
-    if gateway.alerts is not None:
-        # Its signal-lost alerts are resolved in the teacher's name with the lesson.
-        gateway.alerts.engine.end_lesson(lesson_id, user.id)
-    else:
-        gateway.roster.end_lesson(lesson_id)
-    ended = gateway.roster.lesson(lesson_id)
+    roster.end_lesson(lesson_id, actor=user.id)
+    if alerts is not None:
+        # The engine follows the roster's lesson events; asked now, the lesson's signal-lost
+        # alerts are resolved (in the teacher's name) before this answer, not at its next tick.
+        alerts.follow_lessons()
+    ended = roster.lesson(lesson_id)
     assert ended is not None
-    return LessonPublic(**vars(ended), assignments=gateway.roster.assignments(lesson_id))
+    return LessonPublic(**vars(ended), assignments=roster.assignments(lesson_id))

@@ -115,7 +115,9 @@ def test_ending_the_lesson_resolves_its_signal_lost_alerts_for_the_teacher(state
         w.feed(batch(heart_rate("band-05", 200.0, at)))
     [high] = w.engine.lifecycle.find(rule=Rule.HR_HIGH)
     w.clock.advance(timedelta(minutes=1))
-    resolved = w.engine.end_lesson("pe-1", "t1")
+    assert w.roster.end_lesson("pe-1", at=w.clock.now(), actor="t1")
+    resolved = w.engine.follow_lessons()
+    assert w.engine.follow_lessons() == []  # each lesson event is acted on once
     assert sorted(a.id for a in resolved) == sorted(ids)
     for alert_id in ids:
         alert = w.engine.lifecycle.get(alert_id)

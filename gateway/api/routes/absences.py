@@ -1,0 +1,37 @@
+"""Absences entered by health staff: an illness absence counts towards the warning levels."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.api.deps import Alerts, HealthStaff, RosterDep
+from gateway.api.routes.warning_levels import WarningLevelsPublic, levels_public
+
+router = APIRouter(prefix="/api/alerts", tags=["absences"])
+
+
+class AbsenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    student_id: str
+    day: date
+    reason: Literal["illness", "other"]
+    symptoms: str = Field(default="", max_length=200)
+
+
+@router.post("/absences", status_code=201, response_model=WarningLevelsPublic)
+def record_absence(
+    body: AbsenceCreate, alerts: Alerts, roster: RosterDep, user: HealthStaff
+) -> WarningLevelsPublic:
+    student = roster.student(body.student_id)
+    klass = roster.class_of(student.class_id) if student else None
+    if student is None or klass is None:
+        raise HTTPException(422, f"student_id: {body.student_id!r} is not on the roster")
+    school = klass["school"]
+    alerts.record_absence(
+        school, body.day, student.id, student.class_id, body.reason, body.symptoms, user.id
+    )
+    return levels_public(alerts, school, body.day)
