@@ -122,7 +122,11 @@ def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str
             transport.close()
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # a simulator stuck in its stop: end it anyway
+            proc.kill()
+            proc.wait()
     reader.join(5)  # the simulator's last `sent` lines
     latencies = [(arrived[h] - sent[h]) * 1000 for h in arrived if h in sent]
     p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
