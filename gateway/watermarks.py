@@ -64,6 +64,7 @@ class StoredWatermarks:
             for r in db.query(select(stored_watermarks))
         }
         self._last_publish = 0.0
+        self._gapped: set[tuple[str, str]] = set()  # devices with seqs stored beyond a gap
         self._box_marks: dict[tuple[str, str], dict[str, int]] = {}
         self._box_published: dict[tuple[str, str], float] = {}
         self._boxes_listed_at = float("-inf")
@@ -94,11 +95,15 @@ class StoredWatermarks:
                 dev.above.add(m.seq)
                 if dev.gap_since is None:
                     dev.gap_since = now
-        for key, dev in self._devices.items():
-            if (
-                dev.above
-                and dev.gap_since is not None
-                and (now - dev.gap_since > self.gap_skip_s or len(dev.above) > MAX_ABOVE)
+                self._gapped.add(key)
+        # Only devices with a gap open: this runs for every batch and every idle turn.
+        for key in list(self._gapped):
+            dev = self._devices[key]
+            if not dev.above:
+                self._gapped.discard(key)
+                continue
+            if dev.gap_since is not None and (
+                now - dev.gap_since > self.gap_skip_s or len(dev.above) > MAX_ABOVE
             ):
                 self._skip_gap(key, dev, now)
 
