@@ -312,7 +312,8 @@ class Ingest:
         """Commit and acknowledge what was received, then disconnect."""
         self._stop_by = time.monotonic() + timeout_s / 2
         self._stop.set()
-        self._writer.join(timeout=timeout_s)
+        if self._writer.ident is not None:  # a stop during start may come before it runs
+            self._writer.join(timeout=timeout_s)
         if self._side is not None:
             self._side.stop(timeout_s)
         self.connected.clear()

@@ -158,8 +158,10 @@ def run(args: argparse.Namespace) -> int:
         if sock is not None:
             sock.close()
         return start_failed(prog, exc)
-    gateway.start()
     try:
+        # Inside the try: a SIGTERM while it starts (a service manager, or the parent-death
+        # signal of a bench that was killed) still stops what has started, in order.
+        gateway.start()
         if sock is not None:
             # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went
             # away) is made a SIGTERM, so that it too ends the gateway in order.
