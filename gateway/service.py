@@ -124,6 +124,12 @@ class GatewaySettings(BaseSettings):
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    tracemalloc: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="seconds between allocation snapshots whose growth since warm-up is "
+        "logged (gateway.memory_trace); 0, the default, traces nothing (tracing costs CPU)",
+    )
 
 
 def commit_log_beside(state: str) -> Path:

@@ -17,6 +17,7 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.memory_trace import MemoryTrace
 from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
 from gateway.state import is_sqlite_path
@@ -158,7 +159,10 @@ def run(args: argparse.Namespace) -> int:
         if sock is not None:
             sock.close()
         return start_failed(prog, exc)
+    trace = MemoryTrace(settings.tracemalloc) if settings.tracemalloc else None
     try:
+        if trace is not None:
+            trace.start()
         # Inside the try: a SIGTERM while it starts (a service manager, or the parent-death
         # signal of a bench that was killed) still stops what has started, in order.
         gateway.start()
@@ -171,4 +175,6 @@ def run(args: argparse.Namespace) -> int:
             wait_for_signal()
     finally:
         gateway.stop()
+        if trace is not None:
+            trace.stop()
     return 0
