@@ -32,7 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -194,7 +194,7 @@ class CommitLog:
             elif entry == "status":
                 entries.append(Committed(position, status=next(status_queue)))
             else:
-                entries.append(Committed(position, dead_letter=next(letter_queue)))
+                entries.append(Committed(position, dead_letter=_as_logged(next(letter_queue))))
         with self._recent_lock:
             if self._covered_after is None:
                 self._covered_after = before
@@ -298,12 +298,23 @@ def _message_body(m: StoredMessage) -> str:
     )
 
 
+# Of a dead letter's detail, the log keeps this much (the store keeps it all).
+DEAD_LETTER_DETAIL_CHARS = 1024
+
+
+def _as_logged(d: DeadLetter) -> DeadLetter:
+    """A dead letter as the log holds it: without its payload (up to 64 KiB, in the store)
+    and with the detail cut as in the file. Kept whole in the window of recent entries, each
+    burst of large bad payloads stayed in memory for as long as the window held it."""
+    return replace(d, payload=b"", detail=d.detail[:DEAD_LETTER_DETAIL_CHARS])
+
+
 def _dead_letter_body(d: DeadLetter) -> str:
     return json.dumps(
         {
             "topic": d.topic,
             "reason": d.reason,
-            "detail": d.detail[:1024],
+            "detail": d.detail[:DEAD_LETTER_DETAIL_CHARS],
             "received_at": d.received_at.isoformat(),
         },
         ensure_ascii=False,

@@ -47,6 +47,26 @@ def test_entries_come_back_in_commit_order_as_they_went_in(tmp_path: Path) -> No
     log.close()
 
 
+def test_a_dead_letter_is_kept_in_memory_as_the_file_keeps_it(tmp_path: Path) -> None:
+    # A 60 KiB bad payload is in the store; the log's window of recent entries must not hold
+    # it as well (a flood of them stayed in memory for as long as the window held them).
+    letter = DeadLetter(
+        "sch-a", "campus/sch-a/hr_band/hr-01/reading", "bad_json", "y" * 5000, b"\xff" * 61_440, T0
+    )
+    log = CommitLog(tmp_path / "commits.db")
+    log.append([], [], [letter])
+    [recent] = log.since(0)
+    log.close()
+    reader = CommitLog(tmp_path / "commits.db")  # another process: reads the file
+    [from_file] = reader.since(0)
+    reader.close()
+    assert recent == from_file
+    assert recent.dead_letter is not None
+    assert recent.dead_letter.payload == b""
+    assert recent.dead_letter.detail == "y" * 1024
+    assert recent.dead_letter.topic == letter.topic
+
+
 def test_a_message_is_logged_once_per_school_device_and_seq(tmp_path: Path) -> None:
     log = CommitLog(tmp_path / "commits.db")
     log.append([message("hr-01", 1), message("hr-01", 2)])
