@@ -9,9 +9,12 @@ that they show at any log level the service runs with.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,60 @@ _IGNORE = (
 )
 
 
+def _sqlite_memory_used() -> Callable[[], int] | None:
+    """SQLite's own count of the heap it holds (page caches, statements), which tracemalloc
+    does not see; None where the sqlite3 module is not linked to a shared libsqlite3."""
+    try:
+        import _sqlite3
+
+        used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    except (ImportError, OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return lambda: int(used())
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _malloc_info() -> Callable[[], tuple[int, int]] | None:
+    """glibc's (bytes in use, bytes free but kept) over all malloc arenas: the free part is
+    fragmentation that RSS still counts. None without glibc 2.33's mallinfo2."""
+    try:
+        info = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    info.restype = _MallInfo2
+
+    def read() -> tuple[int, int]:
+        m = info()
+        return int(m.uordblks + m.hblkhd), int(m.fordblks)
+
+    return read
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class MemoryTrace:
     """A daemon thread that snapshots tracemalloc every *interval_s* and logs the growth."""
 
@@ -36,6 +93,18 @@ class MemoryTrace:
         self.name = name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-trace", daemon=True)
+        self._sqlite = _sqlite_memory_used()
+        self._malloc = _malloc_info()
+
+    def _outside(self) -> str:
+        """What tracemalloc does not count: the process's RSS, SQLite's heap (inside malloc's
+        figures) and glibc malloc's (pymalloc's arenas are mmapped apart from it)."""
+        sqlite = f", sqlite heap {self._sqlite() / 1e6:.1f} MB" if self._sqlite else ""
+        malloc = ""
+        if self._malloc:
+            used, free = self._malloc()
+            malloc = f", malloc in use {used / 1e6:.1f} MB, free in arenas {free / 1e6:.1f} MB"
+        return f"rss {_rss_mb():.1f} MB{sqlite}{malloc}"
 
     def start(self) -> None:
         tracemalloc.start(FRAMES)
@@ -55,7 +124,12 @@ class MemoryTrace:
             return
         first = self._snapshot()
         started = sum(s.size for s in first.statistics("filename"))
-        log.warning("tracemalloc %s: baseline %.1f MB traced", self.name, started / 1e6)
+        log.warning(
+            "tracemalloc %s: baseline %.1f MB traced (%s)",
+            self.name,
+            started / 1e6,
+            self._outside(),
+        )
         turn = 0
         while not self._stop.wait(self.interval_s):
             turn += 1
@@ -67,17 +141,22 @@ class MemoryTrace:
                 for s in now.compare_to(first, "lineno")[:TOP]
             ]
             paths = [
-                f"{s.size_diff / 1e6:+.2f} MB via "
-                + " <- ".join(f"{_short(f.filename)}:{f.lineno}" for f in s.traceback[:FRAMES])
+                f"{s.size_diff / 1e6:+.2f} MB at "
+                + " <- ".join(
+                    f"{_short(f.filename)}:{f.lineno}"
+                    for f in reversed(s.traceback)  # oldest frame first: innermost first here
+                    if not f.filename.endswith("threading.py")
+                )
                 for s in now.compare_to(first, "traceback")[: TOP // 2]
             ]
             log.warning(
-                "tracemalloc %s turn %d: %.1f MB traced (%+.1f MB since baseline)\n  %s\n"
+                "tracemalloc %s turn %d: %.1f MB traced (%+.1f MB since baseline; %s)\n  %s\n"
                 "  call paths:\n  %s",
                 self.name,
                 turn,
                 total / 1e6,
                 (total - started) / 1e6,
+                self._outside(),
                 "\n  ".join(lines),
                 "\n  ".join(paths),
             )
@@ -85,8 +164,6 @@ class MemoryTrace:
 
 def _short(filename: str) -> str:
     """The path from the package folder on: site-packages/…/x.py reads as …/x.py."""
-    for marker in ("site-packages/", "/lib/python3"):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    parts = filename.rsplit("/", 3)
-    return "/".join(parts[-3:])
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1]
+    return "/".join(filename.rsplit("/", 3)[-3:])
