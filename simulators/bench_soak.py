@@ -2,11 +2,14 @@
 
 Each round plays a morning at the temperature gates, a PE lesson with bands and ropes, and a
 vision screening, each through its own edge agent (`campusedge edge run`, its own process and
-buffer) into a real Mosquitto and one gateway (`campusedge gateway run`, SQLite). Meanwhile
-API readers poll the gateway, bursts of bad input hit its reading topics, and at random times
-(seeded) the broker is restarted or killed -9, or the gateway is killed -9 and started again;
-device links drop and carry line noise inside the scenarios. At the end every agent drains
-and the gateway's database is read directly.
+buffer) into a real Mosquitto and one gateway (`campusedge gateway run`) on the SQLite store,
+or with `--store influx` on an influxd of its own (password login, the password in the
+gateway's environment). Meanwhile API readers poll the gateway, bursts of bad input hit its
+reading topics, and at random times (seeded) the broker is restarted or killed -9, the
+gateway is killed -9 and started again, or (influx store) influxd is stopped for 20–60 s and
+started again on its data directory and port; device links drop and carry line noise inside
+the scenarios. At the end every agent drains and the store is read directly: (device, seq)
+rows of the SQLite file, or `message` points of the school per (device, seq) in InfluxDB.
 
 Last line: {"published", "stored", "lost", "duplicates_stored", "rss_mb_start", "rss_mb_end",
 "open_fds_start", "open_fds_end", "threads_start", "threads_end", "alerts_expected",
@@ -38,6 +41,7 @@ import httpx
 from pydantic import SecretStr
 
 from campusedge.broker import MosquittoProcess, free_port
+from campusedge.influxd import InfluxProcess, PortTaken, find_influxd
 from campusedge.mqtt_client import make_client
 from campusedge.processes import Shutdown, child_options
 from campusedge.settings import MqttSettings
@@ -48,7 +52,16 @@ from simulators.scenarios.lesson import Lesson
 from simulators.scenarios.screening import ScreeningDay
 
 SCHOOL = "soak-school"
-FAULTS = ("broker_restart", "broker_kill", "gateway_kill")
+STORES = ("sqlite", "influx")
+# The faults each store can take; influx_stop stops the soak's own influxd.
+FAULTS = {
+    "sqlite": ("broker_restart", "broker_kill", "gateway_kill"),
+    "influx": ("broker_restart", "broker_kill", "gateway_kill", "influx_stop"),
+}
+INFLUX_USER = "soak"
+INFLUX_DB = "soak"
+# How long influx_stop keeps InfluxDB down (wall seconds, drawn at random in between).
+INFLUX_OUTAGE_S = (20.0, 60.0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,10 +72,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fault-every", type=float, default=60.0, help="mean wall seconds between faults"
     )
     parser.add_argument(
+        "--store",
+        choices=STORES,
+        default="sqlite",
+        help="the gateway's store: a SQLite file, or an influxd the soak starts on its own",
+    )
+    parser.add_argument(
         "--faults",
-        default=",".join(FAULTS),
-        help="which faults to inject, comma-separated; without gateway_kill the gateway is one "
-        "process from start to end, so its memory, descriptors and threads compare as such",
+        help="which faults to inject, comma-separated, of broker_restart, broker_kill, "
+        "gateway_kill and (with --store influx) influx_stop; default: all the store can take. "
+        "Without gateway_kill the gateway is one process from start to end, so its memory, "
+        "descriptors and threads compare as such",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path)
@@ -89,13 +109,20 @@ def _proc_facts(pid: int) -> tuple[float, int, int]:
 
 
 class GatewayRunner:
-    """The gateway as a child process in its own process group; killed and started at will."""
+    """The gateway as a child process in its own process group; killed and started at will.
 
-    def __init__(self, workdir: Path, mqtt: MqttSettings) -> None:
+    *influx*: the store is this influxd (its admin's password goes in the environment, never
+    on the command line); without it, the SQLite file `readings.db`.
+    """
+
+    def __init__(
+        self, workdir: Path, mqtt: MqttSettings, influx: InfluxProcess | None = None
+    ) -> None:
         self.db = workdir / "readings.db"
         self.state = workdir / "state.db"
         self.port = free_port()
         self.mqtt = mqtt
+        self.influx = influx
         self.log = open(workdir / "gateway.log", "ab")  # noqa: SIM115 - lives with the runs
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
@@ -107,14 +134,19 @@ class GatewayRunner:
             "CAMPUSEDGE_MQTT_PASSWORD": self.mqtt.password.get_secret_value(),
             "CAMPUSEDGE_LOG_LEVEL": "WARNING",
         }
+        if self.influx is not None and self.influx.admin is not None:
+            user, password = self.influx.admin
+            store = ["--store-url", f"influx://{user}@127.0.0.1:{self.influx.port}/{INFLUX_DB}"]
+            env["CAMPUSEDGE_STORE_PASSWORD"] = password
+        else:
+            store = ["--db", str(self.db)]
         cmd = [
             sys.executable,
             "-m",
             "campusedge.cli",
             "gateway",
             "run",
-            "--db",
-            str(self.db),
+            *store,
             "--state-db",
             str(self.state),
             "--school",
@@ -214,19 +246,74 @@ def _count(db: Path, sql: str) -> int:
         return 0
 
 
+def _influx_counts(influx: InfluxProcess) -> tuple[int, int]:
+    """(message points, distinct (device, seq)) of the school in InfluxDB; (0, 0) while it is
+    down or the database not made yet. The store keys a message by (school, device, seq) and
+    its point time by the device time (gateway/store/influx.py), so a (device, seq) stored
+    twice is two points with one seq."""
+    try:
+        answer = json.loads(
+            influx.query(
+                f"SELECT count(seq), count(distinct(seq)) FROM {INFLUX_DB}..message "
+                f"WHERE school = '{SCHOOL}' GROUP BY device_id"
+            )
+        )
+    except OSError:
+        return 0, 0
+    points = distinct = 0
+    for result in answer.get("results", []):
+        for series in result.get("series", []):
+            for row in series["values"]:
+                points += int(row[1])
+                distinct += int(row[2])
+    return points, distinct
+
+
+def _stored(gateway: GatewayRunner) -> tuple[int, int]:
+    """(messages stored, distinct (device, seq) among them)."""
+    if gateway.influx is not None:
+        return _influx_counts(gateway.influx)
+    stored = _count(gateway.db, "SELECT COUNT(*) FROM messages")
+    distinct = _count(
+        gateway.db, "SELECT COUNT(*) FROM (SELECT DISTINCT device_id, seq FROM messages)"
+    )
+    return stored, distinct
+
+
+def _start_influx(influx: InfluxProcess) -> None:
+    """Start it on a free port, another one if that was taken meanwhile; later starts (after
+    influx_stop) keep the port, as a server that comes back does."""
+    for attempt in range(3):
+        try:
+            influx.start()
+            return
+        except PortTaken:
+            if attempt == 2:
+                raise
+            influx.port = free_port()
+
+
+def _fault_kinds(store: str, given: str | None) -> list[str] | str:
+    """The faults to inject, or what is wrong with *given*."""
+    if given is None:
+        return list(FAULTS[store])
+    kinds = [f for f in given.split(",") if f]
+    if "influx_stop" in kinds and store != "influx":
+        return "influx_stop stops the soak's InfluxDB: it needs --store influx"
+    unknown = set(kinds) - set(FAULTS[store])
+    if unknown or not kinds:
+        return f"--faults takes some of {', '.join(FAULTS[store])}, not {given!r}"
+    return kinds
+
+
 def run(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         if not args.json:
             print(text, file=sys.stderr, flush=True)
 
-    kinds = [f for f in args.faults.split(",") if f]
-    unknown = set(kinds) - set(FAULTS)
-    if unknown or not kinds:
-        print(
-            f"campusedge bench soak: --faults takes some of {', '.join(FAULTS)}, not "
-            f"{args.faults!r}",
-            file=sys.stderr,
-        )
+    kinds = _fault_kinds(args.store, args.faults)
+    if isinstance(kinds, str):
+        print(f"campusedge bench soak: {kinds}", file=sys.stderr)
         return 2
 
     rng = random.Random(args.seed)
@@ -237,7 +324,19 @@ def run(args: argparse.Namespace) -> int:
     mqtt = MqttSettings(
         host=broker.host, port=broker.port, username="soak", password=SecretStr(password)
     )
-    gateway = GatewayRunner(workdir, mqtt)
+    influx: InfluxProcess | None = None
+    if args.store == "influx":
+        binary = find_influxd()
+        if binary is None:
+            print(
+                "campusedge bench soak: --store influx needs influxd (Debian package 'influxdb')",
+                file=sys.stderr,
+            )
+            return 2
+        influx = InfluxProcess(
+            binary, workdir / "influxd", admin=(INFLUX_USER, secrets.token_urlsafe(12))
+        )
+    gateway = GatewayRunner(workdir, mqtt, influx)
     stop = threading.Event()
     faults: Counter[str] = Counter()
     fevers: set[str] = set()
@@ -280,6 +379,11 @@ def run(args: argparse.Namespace) -> int:
                 broker.kill()
                 stop.wait(rng.uniform(1, 5))
                 broker.start()
+            elif fault == "influx_stop":
+                assert influx is not None
+                influx.stop()
+                stop.wait(rng.uniform(*INFLUX_OUTAGE_S))
+                influx.start()
             else:
                 gateway.kill()
                 gateway.restarts += 1
@@ -289,6 +393,8 @@ def run(args: argparse.Namespace) -> int:
     threads = [threading.Thread(target=f, daemon=True) for f in (readers, flooder, fault_maker)]
     deadline = time.monotonic() + args.minutes * 60
     try:
+        if influx is not None:
+            _start_influx(influx)
         broker.start()
         gateway.start()
         time.sleep(3)
@@ -322,16 +428,19 @@ def run(args: argparse.Namespace) -> int:
             t.join(60)
         if not broker.running():
             broker.start()
+        if influx is not None and not influx.running():
+            influx.start()
         if gateway.proc is None or gateway.proc.poll() is not None:
             gateway.start()
         settle = time.monotonic() + 300
         while time.monotonic() < settle:
-            if _count(gateway.db, "SELECT COUNT(*) FROM messages") >= published:
+            if _stored(gateway)[1] >= published:
                 break
             time.sleep(1)
         time.sleep(3)  # the alert engine follows the commits
         assert gateway.proc is not None
         facts["end"] = _proc_facts(gateway.proc.pid)
+        stored, distinct = _stored(gateway)
     finally:
         stop.set()
         for edge in edges:
@@ -340,12 +449,10 @@ def run(args: argparse.Namespace) -> int:
                 edge.proc.wait()
         gateway.stop()
         broker.stop()
+        if influx is not None:
+            influx.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    stored = _count(gateway.db, "SELECT COUNT(*) FROM messages")
-    distinct = _count(
-        gateway.db, "SELECT COUNT(*) FROM (SELECT DISTINCT device_id, seq FROM messages)"
-    )
     keys = [f"fever:{SCHOOL}:subject:{s}" for s in fevers]
     delivered = 0
     if keys:
@@ -377,6 +484,7 @@ def run(args: argparse.Namespace) -> int:
         "bad_messages_sent": flood.sent,
         "api_errors": dict(api_errors),
         "minutes": args.minutes,
+        "store": args.store,
     }
     print(json.dumps(result))
     ok = result["lost"] == 0 and result["duplicates_stored"] == 0

@@ -1,8 +1,8 @@
 """The soak bench, short: one compressed school day with faults every few seconds.
 
-Broker restarts and kill -9, gateway kill -9, link drops and floods of bad input: every message
-the edge agents published is stored once, every fever raised an alert, and nothing the command
-started is left running.
+Broker restarts and kill -9, gateway kill -9, link drops and floods of bad input, or with the
+InfluxDB store its server stopped for 20-60 s: every message the edge agents published is
+stored once, every fever raised an alert, and nothing the command started is left running.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from campusedge.broker import find_mosquitto
 from campusedge.cli import main
+from campusedge.influxd import find_influxd
 from tests.services import missing
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -67,3 +68,59 @@ def test_a_short_soak_loses_nothing_and_leaves_nothing(
     assert sum(result["faults"].values()) >= 2, result
     assert result["bad_messages_sent"] > 0
     assert _running_in(tmp_path) == []
+
+
+def test_with_the_influx_store_an_influxdb_outage_loses_nothing_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if find_mosquitto() is None:
+        missing("mosquitto")
+    if find_influxd() is None:
+        missing("influxdb")
+    rc = main(
+        [
+            "bench",
+            "soak",
+            "--store",
+            "influx",
+            "--faults",
+            "influx_stop",
+            "--minutes",
+            "0.1",
+            "--speed",
+            "30",
+            "--students",
+            "5",
+            "--fault-every",
+            "25",
+            "--seed",
+            "5",
+            "--json",
+            "--workdir",
+            str(tmp_path),
+        ]
+    )
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0, result
+    assert result["store"] == "influx"
+    assert result["published"] > 1000
+    assert (result["lost"], result["duplicates_stored"]) == (0, 0), result
+    assert result["faults"].get("influx_stop", 0) >= 1, result
+    assert result["alerts_delivered"] == result["alerts_expected"], result
+    # The outage reached the gateway: its store writes failed while influxd was down, and
+    # went through again once it was back.
+    log = (tmp_path / "gateway.log").read_text(errors="replace")
+    assert "(store_unreachable); nothing is acknowledged" in log
+    assert "the store takes writes again" in log
+    assert _running_in(tmp_path) == []
+
+
+def test_influx_stop_needs_the_influx_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["bench", "soak", "--faults", "broker_kill,influx_stop", "--workdir", str(tmp_path)])
+    assert rc == 2
+    assert "influx_stop stops the soak's InfluxDB: it needs --store influx" in (
+        capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing was started
