@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from gateway.store.base import StoreError, WriteResult
-from gateway.store.sqlite import SqliteStore
+from gateway.store.commit_log import APPENDER_CACHE, CommitLog
+from gateway.store.sqlite import WRITER_CACHE, SqliteStore
 from tests.gateway.store.conftest import T0, message
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -224,3 +225,31 @@ def test_a_file_keyed_without_the_school_is_upgraded_in_place(tmp_path: Path) ->
     again = SqliteStore(path)
     assert again.count_messages() == 8
     again.close()
+
+
+def _cache_size(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA cache_size").fetchone()[0])
+
+
+def test_only_the_writing_connections_have_the_large_page_caches(tmp_path: Path) -> None:
+    # Every thread has connections of its own, and each page cache fills up to its size over
+    # a long run: readers keep SQLite's default, so the bound is one large cache per file.
+    store = SqliteStore(tmp_path / "readings.db")
+    log = CommitLog(tmp_path / "commits.db")
+    store.write([message("hr-01", 1)])
+    log.append([message("hr-01", 1)])
+    assert _cache_size(store._conn()) == WRITER_CACHE
+    assert _cache_size(log._conn()) == APPENDER_CACHE
+    seen: list[int] = []
+
+    def read() -> None:
+        assert store.count_messages() == 1
+        assert log.head() == 1
+        seen.extend((_cache_size(store._conn()), _cache_size(log._conn())))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    assert seen == [-2000, -2000]
+    store.close()
+    log.close()
