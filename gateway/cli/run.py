@@ -17,6 +17,7 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.heap_trim import HeapTrimmer
 from gateway.memory_trace import MemoryTrace
 from gateway.repair import StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
@@ -160,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
             sock.close()
         return start_failed(prog, exc)
     trace = MemoryTrace(settings.tracemalloc) if settings.tracemalloc else None
+    trimmer = HeapTrimmer()
     try:
+        trimmer.start()
         if trace is not None:
             trace.start()
         # Inside the try: a SIGTERM while it starts (a service manager, or the parent-death
@@ -175,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
             wait_for_signal()
     finally:
         gateway.stop()
+        trimmer.stop()
         if trace is not None:
             trace.stop()
     return 0
