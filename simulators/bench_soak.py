@@ -443,6 +443,11 @@ def run(args: argparse.Namespace) -> int:
         stored, distinct = _stored(gateway)
     finally:
         stop.set()
+        # A fault under way finishes first: one that restarts the broker or InfluxDB after
+        # the stops below would leave it running (seen when a soak was stopped by SIGTERM).
+        for t in threads:
+            if t.is_alive():
+                t.join(90)
         for edge in edges:
             if edge.running() and edge.proc is not None:
                 edge.proc.kill()
