@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
+from gateway.fitness.headers import GRADE_NAMES
 from gateway.fitness.standard import GRADES, ITEM_IDS, ItemId, Sex
 from gateway.roster import sex_letter
 
@@ -102,13 +103,16 @@ def show(raw: object) -> str:
 
 
 def parse_grade(raw: object, field: str = "grade") -> str:
-    """A grade key: "1".."12", "univ_1_2" or "univ_3_4" (a whole number 1..12 is accepted too)."""
+    """A grade key: "1".."12", "univ_1_2" or "univ_3_4" (a whole number 1..12 is accepted too,
+    and the Chinese names 一年级..九年级, 初一..初三, 高一..高三)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
         raw = str(int(raw))
     if isinstance(raw, str) and raw.strip() in GRADES:
         return raw.strip()
+    if isinstance(raw, str) and raw.strip() in GRADE_NAMES:
+        return GRADE_NAMES[raw.strip()]
     raise FieldError(field, f"unknown grade {show(raw)}; expected one of {', '.join(GRADES)}")
 
 

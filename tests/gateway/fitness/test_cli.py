@@ -159,3 +159,34 @@ def test_csv_on_stdin_with_a_byte_order_mark_keeps_the_ids(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(",")[0] == "id"
     assert lines[1].split(",")[0] == "a"
+
+
+def test_a_gbk_results_file_with_chinese_headers_scores_like_the_roster_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As Excel on Chinese Windows saves "CSV (comma delimited)": GBK, headers as the 2014
+    # standard names the items, grades and sex as the class list writes them.
+    source = tmp_path / "成绩.csv"
+    source.write_bytes(
+        (
+            "学号,姓名,性别,年级,1分钟跳绳,引体向上\ns1,张三,男,初一,,16\ns2,李四,女,三年级,120,\n"
+        ).encode("gbk")
+    )
+    out = tmp_path / "out.csv"
+    assert main(["fitness", "score", "--csv", str(source), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "id,rope_skip_1min_score,rope_skip_1min_bonus,pull_up_score,pull_up_bonus,error,column",
+        "s1,,,100,3,,",  # 初一 boy, 16 pull-ups: 100 and 3 bonus points
+        "s2,85,0,,,,",  # 三年级 girl, 120 skips: 85
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_results_file_without_an_id_column_is_refused_naming_the_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "results.csv"
+    source.write_text("number,grade,sex,pull_up\n1,7,M,16\n", encoding="utf-8")
+    assert main(["fitness", "score", "--csv", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "no id column" in err and "学号" in err and "number, grade, sex, pull_up" in err
