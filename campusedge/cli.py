@@ -44,6 +44,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "copy the gateway's state (and SQLite readings) to a backup file, online",
     ),
     ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
+    ("student", "forget"): (
+        "gateway.privacy.forget_command",
+        "erase one student's personal data from the state and the readings store",
+    ),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",

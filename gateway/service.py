@@ -257,6 +257,7 @@ class Gateway:
             self.alerts.delivery_log if self.alerts is not None else None,
             self.alerts.webhooks.outbox if self.alerts is not None else None,
             self.metrics.registry,
+            db=self.db,
         )
 
     def start(self) -> None:
