@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from gateway.fitness.standard import GRADES, ITEM_IDS, ItemId, Sex
+from gateway.roster import sex_letter
 
 
 class FieldError(ValueError):
@@ -112,13 +113,13 @@ def parse_grade(raw: object, field: str = "grade") -> str:
 
 
 def parse_sex(raw: object, field: str = "sex") -> Sex:
-    """The sex column: male or female, or M/F as in the roster (any case)."""
-    text = raw.strip().lower() if isinstance(raw, str) else raw
-    if text in ("male", "m"):
-        return "male"
-    if text in ("female", "f"):
-        return "female"
-    raise FieldError(field, f"unknown sex {show(raw)}; expected male, female, M or F")
+    """The sex column, spelled as the roster accepts it (`gateway.roster.sex_letter`)."""
+    try:
+        return "male" if sex_letter(raw if isinstance(raw, str) else "") == "M" else "female"
+    except ValueError:
+        raise FieldError(
+            field, f"unknown sex {show(raw)}; expected 男/女, male/female, M/F or 1/2"
+        ) from None
 
 
 def parse_item(raw: object, field: str = "item") -> ItemId:

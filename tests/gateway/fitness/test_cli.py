@@ -119,19 +119,22 @@ def test_round_trip_through_the_installed_command() -> None:
 def test_score_accepts_the_roster_spelling_of_sex(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """M/F as in the roster CSV, any case, score as male/female (CSV on stdin)."""
+    """M/F or 男/女 as in the roster CSV, any case, score as male/female (CSV on stdin)."""
     rows = [
         "id,grade,sex,item,value",
         "a,7,M,pull_up,16",
         "c,7,f,run_800m,3:35",
         "d,7,x,run_800m,3:35",
+        "e,7,男,pull_up,16",
+        "g,7,女,run_800m,3:35",
     ]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(rows) + "\n"))
     assert main(["fitness", "score", "--csv", "-"]) == 1  # row d
     captured = capsys.readouterr()
     scored = captured.out.splitlines()
     assert scored[1].startswith("a,100,3,") and scored[2].startswith("c,100,0,")
-    assert "expected male, female, M or F" in captured.err
+    assert scored[4].startswith("e,100,3,") and scored[5].startswith("g,100,0,")
+    assert "expected 男/女, male/female, M/F or 1/2" in captured.err
 
 
 @pytest.mark.parametrize(
