@@ -149,12 +149,12 @@ class AlertEngine:
     @staticmethod
     def concerns(msg: StoredMessage) -> bool:
         """Whether any rule of `on_batch` can act on *msg*: a gate pass, a bound band's heart
-        rate, a device's battery or clock (the others cost the consumer nothing). Screenings
-        are the health consumer's."""
+        rate or rope count, a device's battery or clock (the others cost the consumer
+        nothing). Screenings are the health consumer's."""
         if msg.kind is DeviceKind.TEMP_GATE:
             return True
-        if msg.kind is DeviceKind.HR_BAND and msg.student_id is not None:
-            return True
+        if msg.kind in (DeviceKind.HR_BAND, DeviceKind.JUMP_ROPE) and msg.student_id is not None:
+            return True  # a rope counting tells the heart-rate rules a test is on
         return any(metric in device_rules.DEVICE_METRICS for metric, _, _ in msg.readings)
 
     def resume_heart_rate(self, messages: Iterable[StoredMessage]) -> int:
