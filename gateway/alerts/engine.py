@@ -290,11 +290,18 @@ class AlertEngine:
         notify: list[Alert] = []
         resolved: list[Alert] = []
         school, day = levels.school, levels.day.isoformat()
-        following = {
-            str(a.detail.get("scope")): a
-            for a in self.lifecycle.find(school=school, rule=Rule.WARNING_LEVEL, limit=10_000)
-            if a.state is not AlertState.RESOLVED
-        }
+        following: dict[str, Alert] = {}
+        for a in sorted(
+            self.lifecycle.find(school=school, rule=Rule.WARNING_LEVEL, limit=10_000),
+            key=lambda a: a.id,
+        ):
+            if a.state is AlertState.RESOLVED:
+                continue
+            older = following.get(str(a.detail.get("scope")))
+            if older is not None:
+                # Releases before this one opened an alert per rise: the newest follows on.
+                resolved.append(self.lifecycle.resolve(older.id, SYSTEM, "superseded"))
+            following[str(a.detail.get("scope"))] = a
         scopes = {s.scope: s for s in [levels.school_level, *levels.classes]}
         for name in sorted(set(scopes) | set(following)):
             scope, alert = scopes.get(name), following.get(name)
