@@ -132,6 +132,11 @@ class GatewaySettings(BaseSettings):
         default="zh-CN",
         description="the language of what people read (robot messages, exports): zh-CN or en",
     )
+    dashboard_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="the address people open the dashboard at, linked from alert messages",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("language")
@@ -246,6 +251,8 @@ class Gateway:
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
                 absences=self.absences,
+                catalogs=self.catalogs,
+                dashboard_url=settings.dashboard_url,
             )
             self.consumers.add(AlertConsumer(self.alerts.engine))
             # The vision thresholds are part of each school's alert config, which a gateway

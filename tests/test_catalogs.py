@@ -47,7 +47,9 @@ def fields(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def code_ids() -> set[MessageId]:
-    return extracted()
+    ids = extracted()
+    assert ids, "no messages extracted: is babel.cfg right?"
+    return ids
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

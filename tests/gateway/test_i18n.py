@@ -84,6 +84,20 @@ def test_accept_language_picks_the_preferred_catalog(header: str | None, expecte
     assert negotiate(header, "zh_CN") == expected
 
 
+def test_packaged_catalogs_speak_chinese_by_default_and_english_on_request() -> None:
+    missing: list[tuple[str, str]] = []
+    catalogs = Catalogs(on_missing=lambda lang, msg: missing.append((lang, msg)))
+    assert catalogs.translator().gettext("Suspected fever") == "疑似发热"
+    assert catalogs.translator("en").gettext("Suspected fever") == "Suspected fever"
+    assert catalogs.translator("zh_CN").ngettext("{count} alert", "{count} alerts", 3) == (
+        "{count} 条"
+    )
+    assert catalogs.translator("en").ngettext("{count} alert", "{count} alerts", 3) == (
+        "{count} alerts"
+    )
+    assert missing == []
+
+
 def test_a_missing_translation_falls_back_to_english_and_is_counted(tmp_path: Path) -> None:
     write_catalog(tmp_path, "en", {"Low battery": "Low battery", "Device": "Device"})
     write_catalog(tmp_path, "zh_CN", {"Device": "设备"})
