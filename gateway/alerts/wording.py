@@ -118,7 +118,17 @@ def _measured(alert: Alert, w: Wording) -> list[tuple[str, str]]:
             return []
         site = w.name(SITE_NAMES, d.get("site", "forehead"))
         value = t.gettext("{temperature} °C ({site})").format(temperature=temperature, site=site)
-        return [(t.gettext("Temperature and site"), value)]
+        lines = [(t.gettext("Temperature and site"), value)]
+        recheck = _number(d.get("recheck_c"), 1)
+        if recheck is not None:
+            # A contact thermometer's reading, which confirms the screen or clears it.
+            value = (
+                t.gettext("{temperature} °C, fever confirmed")
+                if d.get("confirmed")
+                else t.gettext("{temperature} °C, no fever")
+            ).format(temperature=recheck)
+            lines.append((t.gettext("Recheck"), value))
+        return lines
     if rule in (Rule.HR_HIGH, Rule.HR_EXTREME, Rule.HR_LOW):
         bpm = _number(d.get("max_value", d.get("bpm")), 0)
         held, limit = _number(d.get("held_s"), 0), _number(d.get("limit_bpm"), 0)
@@ -153,6 +163,14 @@ def _measured(alert: Alert, w: Wording) -> list[tuple[str, str]]:
                 absences=_number(d.get("illness_absences"), 0) or "0",
             )
             out.append((t.gettext("Cases"), value))
+        pending = d.get("unconfirmed_screens")
+        if isinstance(pending, int) and not isinstance(pending, bool) and pending > 0:
+            value = t.ngettext(
+                "{count} student with a fever screen",
+                "{count} students with a fever screen",
+                pending,
+            ).format(count=pending)
+            out.append((t.gettext("Awaiting recheck"), value))
         return out
     if rule is Rule.DEVICE_OFFLINE:
         kind = w.name(DEVICE_KIND_NAMES, d.get("kind", ""))

@@ -89,6 +89,19 @@ CASES: list[tuple[Alert, list[str], list[str]]] = [
         ],
     ),
     (
+        alert(
+            Rule.FEVER,
+            {"max_value": 38.0, "site": "forehead", "recheck_c": 37.0, "confirmed": False},
+        ),
+        ["> 体温与测量部位：38.0 °C（额温）", "> 复测体温：37.0 °C，未发热"],
+        ["> Recheck: 37.0 °C, no fever"],
+    ),
+    (
+        alert(Rule.FEVER, {"max_value": 38.0, "recheck_c": 38.4, "confirmed": True}),
+        ["> 复测体温：38.4 °C，确认发热"],
+        ["> Recheck: 38.4 °C, fever confirmed"],
+    ),
+    (
         alert(Rule.HR_HIGH, HR),
         ["类别：心率过高", "> 心率：203 次/分，持续 61 秒（上限 180 次/分）"],
         ["> Heart rate: 203 bpm for 61 s (limit 180 bpm)"],
@@ -123,6 +136,7 @@ CASES: list[tuple[Alert, list[str], list[str]]] = [
                 "fevers": 3,
                 "illness_absences": 1,
                 "window_cases": 0,
+                "unconfirmed_screens": 2,
             },
             student_id=None,
             device_id=None,
@@ -133,8 +147,13 @@ CASES: list[tuple[Alert, list[str], list[str]]] = [
             "> 学校/班级：sch1 / 班级 5a",
             "> 等级：橙色",
             "> 病例：2026-12-04 共 4 例（发热 3 例，因病缺勤 1 例）",
+            "> 待复测：2 名学生筛查体温异常",
         ],
-        ["> Level: orange", "> Cases: 4 on 2026-12-04 (3 with fever, 1 absent for illness)"],
+        [
+            "> Level: orange",
+            "> Cases: 4 on 2026-12-04 (3 with fever, 1 absent for illness)",
+            "> Awaiting recheck: 2 students with a fever screen",
+        ],
     ),
     (
         alert(
