@@ -20,8 +20,15 @@ def compile_catalogs(locale_dir: Path) -> list[Path]:
     standard library's gettext to read them, and Babel is a build requirement alone. Beside the
     .po, not only in the build folder, so that an editable install finds them too.
     """
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
+    try:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+    except ImportError:
+        # A build without isolation in an environment without the build requirements.
+        raise SystemExit(
+            "building campusedge compiles its message catalogs with Babel, which is not "
+            "installed here: pip install 'Babel>=2.14,<3' (a build requirement in pyproject.toml)"
+        ) from None
 
     written = []
     for po in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
