@@ -85,6 +85,16 @@ class GatewayMetrics:
         self.store_errors = Counter(
             "campusedge_store_errors", "Failed batch commits (retried)", registry=r
         )
+        self.translations_missing = Counter(
+            "campusedge_translations_missing",
+            "Messages shown in English because the language's catalog lacks them",
+            ["language"],
+            registry=r,
+        )
+
+    def count_missing_translation(self, language: str, message: str) -> None:
+        """The hook of gateway.i18n.Catalogs; by language only, as message ids are long."""
+        self.translations_missing.labels(language=language).inc()
 
     def count_devices(
         self,

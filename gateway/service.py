@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -29,6 +29,7 @@ from gateway.fitness.results import FitnessResults
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
 from gateway.health.screenings import Screenings
+from gateway.i18n import Catalogs, checked_language
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -127,7 +128,22 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+    language: str = Field(
+        default="zh-CN",
+        description="the language of what people read (robot messages, exports): zh-CN or en",
+    )
+    dashboard_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="the address people open the dashboard at, linked from alert messages",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, v: str) -> str:
+        # Checked with the rest of the settings, so that a typo stops the start with its name.
+        return checked_language(v)
 
 
 def commit_log_beside(state: str) -> Path:
@@ -196,6 +212,7 @@ class Gateway:
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
+        self.catalogs = Catalogs(settings.language, self.metrics.count_missing_translation)
         password = settings.store_password
         self.store = store or open_store(
             settings.store_url, password.get_secret_value() if password else None
@@ -234,6 +251,8 @@ class Gateway:
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
                 absences=self.absences,
+                catalogs=self.catalogs,
+                dashboard_url=settings.dashboard_url,
             )
             self.consumers.add(AlertConsumer(self.alerts.engine))
             # The vision thresholds are part of each school's alert config, which a gateway

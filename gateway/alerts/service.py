@@ -24,6 +24,7 @@ from gateway.alerts.rules.warning_level import SchoolLevels
 from gateway.alerts.visibility import Readable
 from gateway.devices import Devices
 from gateway.health.absences import IllnessAbsences
+from gateway.i18n import Catalogs
 from gateway.roster import Roster
 from gateway.state import StateDB
 from gateway.tables.alerts import alerts
@@ -45,6 +46,8 @@ class AlertService:
         configs: AlertConfigs | None = None,
         registry: CollectorRegistry | None = None,
         absences: IllnessAbsences | None = None,
+        catalogs: Catalogs | None = None,
+        dashboard_url: str | None = None,
     ) -> None:
         self.db = db
         # Configs are validated here, before any connection is made.
@@ -53,7 +56,7 @@ class AlertService:
         self.hub = SseHub(on_cut=self.metrics.sse_cut.inc)
         self.metrics.watch_sse(lambda: self.hub.subscribers)
         self.delivery_log = DeliveryLog(db, self.metrics)
-        self.webhooks = WebhookChannel(self.configs, self.delivery_log)
+        self.webhooks = WebhookChannel(self.configs, self.delivery_log, catalogs, dashboard_url)
         channels: list[Channel] = [self.hub, self.webhooks]
         self.mqtt: MqttAlertPublisher | None = None
         if mqtt is not None:

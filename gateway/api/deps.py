@@ -19,6 +19,7 @@ from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
+from gateway.i18n import negotiate
 from gateway.ingest import Ingest
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -109,6 +110,17 @@ StoreDep = Annotated[Store, Depends(get_store)]
 LiveLessonsDep = Annotated[LiveLessons, Depends(get_live_lessons)]
 ReferralsDep = Annotated[Referrals, Depends(get_referrals)]
 AbsencesDep = Annotated[Absences, Depends(get_absences)]
+
+
+def get_language(
+    gateway: GatewayDep, accept_language: Annotated[str | None, Header()] = None
+) -> str:
+    """The catalog a person reads: the one their browser asks for first (Accept-Language),
+    else the deployment's (CAMPUSEDGE_LANGUAGE); an unknown language gets the default."""
+    return negotiate(accept_language, gateway.catalogs.default)
+
+
+LanguageDep = Annotated[str, Depends(get_language)]
 
 
 def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:

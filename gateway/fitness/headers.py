@@ -44,6 +44,41 @@ PERSON_HEADERS: Final[dict[str, str]] = {
 }
 HEADERS: Final[dict[str, str]] = {**ITEM_HEADERS, **PERSON_HEADERS}
 
+# What this project writes for people reading Chinese, one name per item: the first spelling
+# above, the standard's own.
+ITEM_NAMES: Final[dict[str, str]] = {item: name for name, item in reversed(ITEM_HEADERS.items())}
+# The standard's 评定等级 and the other columns of a results table.
+LEVEL_NAMES: Final[dict[str, str]] = {
+    "excellent": "优秀",
+    "good": "良好",
+    "pass": "及格",
+    "fail": "不及格",
+}
+SEX_NAMES: Final[dict[str, str]] = {"M": "男", "F": "女"}
+COLUMN_NAMES: Final[dict[str, str]] = {
+    "student_id": "学号",
+    "name": "姓名",
+    "sex": "性别",
+    "standard_score": "标准分",
+    "bonus": "附加分",
+    "total": "总分",
+    "level": "等级",
+}
+# An item's score and bonus columns: 50米跑得分, 1分钟跳绳附加分.
+SCORE_SUFFIX: Final = "得分"
+BONUS_SUFFIX: Final = "附加分"
+
+
+def chinese_column(column: str) -> str:
+    """The Chinese header of one of our column ids (run_50m_score: 50米跑得分); an id without
+    one as it is."""
+    for suffix, name in (("_score", SCORE_SUFFIX), ("_bonus", BONUS_SUFFIX)):
+        item = column.removesuffix(suffix)
+        if item != column and item in ITEM_NAMES:
+            return ITEM_NAMES[item] + name
+    return ITEM_NAMES.get(column) or COLUMN_NAMES.get(column, column)
+
+
 _NUMERALS = "一二三四五六七八九"
 # 一年级..九年级, 初一..初三 (grades 7-9), 高一..高三 (10-12).
 GRADE_NAMES: Final[dict[str, str]] = {

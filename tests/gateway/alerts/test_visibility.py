@@ -12,7 +12,9 @@ from gateway.alerts.delivery.webhook import accepted
 from gateway.alerts.model import Alert, AlertState, Rule, Severity
 from gateway.alerts.notification import Notification, NotificationKind, markdown
 from gateway.alerts.visibility import is_recipient, may_see_name
+from gateway.alerts.wording import Wording
 from gateway.auth import Role, User
+from gateway.i18n import Catalogs
 
 AT = datetime(2026, 9, 1, tzinfo=UTC)
 NURSE = User("nurse", "Nurse", Role.HEALTH_STAFF)
@@ -106,17 +108,23 @@ def test_markdown_carries_pseudonyms_and_caps_length() -> None:
         alerts=many,
         at=AT,
     )
-    text = markdown(n)
-    assert "(30 alerts)" in text and "`s0`" in text and "… and 10 more" in text
+    text = markdown(n, Wording(Catalogs().translator("en")))
+    assert "(30 alerts)" in text and "Student: s0\n" in text and "… and 10 more" in text
+    assert "Student: s19\n" in text and "s20" not in text
+    text = markdown(n, Wording(Catalogs().translator("zh_CN")))
+    assert "（30 条）" in text and "学生：s0\n" in text and "……另有 10 条" in text
 
 
 def test_wecom_content_fits_the_robots_byte_limit() -> None:
     from gateway.alerts.config import WebhookFormat, WebhookTarget
     from gateway.alerts.delivery.webhook import WECOM_MAX_BYTES, body_for
 
-    # Twenty heart-rate alerts whose summaries are long and full of multi-byte characters.
-    long = "heart rate 199 bpm above 179.6 (90 % of 208 − 0.7 × 12) ×" * 6
-    many = tuple(replace(alert(Rule.HR_HIGH), id=i, summary=long) for i in range(20))
+    # Twenty heart-rate alerts in Chinese (three bytes a character), their classes long names.
+    detail = {"bpm": 199, "max_value": 199, "limit_bpm": 179.6, "held_s": 61, "age": 12}
+    long = "高一（3）班体育选修" * 6
+    many = tuple(
+        replace(alert(Rule.HR_HIGH), id=i, class_id=long, detail=detail) for i in range(20)
+    )
     n = Notification(
         kind=NotificationKind.OPENED,
         school="sch1",
@@ -125,9 +133,9 @@ def test_wecom_content_fits_the_robots_byte_limit() -> None:
         alerts=many,
         at=AT,
     )
-    assert len(markdown(n).encode()) > WECOM_MAX_BYTES
-    content = body_for(WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM), n)[
-        "markdown"
-    ]["content"]
+    w = Wording(Catalogs().translator("zh_CN"))
+    assert len(markdown(n, w).encode()) > WECOM_MAX_BYTES
+    target = WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM)
+    content = body_for(target, n, w)["markdown"]["content"]
     assert WECOM_MAX_BYTES - 3 <= len(content.encode()) <= WECOM_MAX_BYTES
-    assert markdown(n).startswith(content)
+    assert markdown(n, w).startswith(content)
