@@ -76,6 +76,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ),
     ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
     ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
+    ("fitness", "export-national"): (
+        "gateway.fitness.national_command",
+        "a school year's upload workbook for the national student fitness platform",
+    ),
     ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
     ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
     ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
