@@ -25,6 +25,8 @@ from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.fleet.enrolment import Enrolment
+from gateway.fleet.registry import FleetRegistry
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -109,6 +111,12 @@ class GatewaySettings(BaseSettings):
         "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
     )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    strict_enrolment: bool = Field(
+        default=True,
+        description="admit only messages of devices the fleet registry lists under their "
+        "school (`campusedge provision box`); others are dead-lettered as unknown_device. "
+        "Off only for the demo and for trials with simulated devices",
+    )
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
         default=None,
@@ -211,6 +219,7 @@ class Gateway:
             self.commit_log,
             settings.ingest,
             self.watermarks,
+            Enrolment(FleetRegistry(self.db)) if settings.strict_enrolment else None,
         )
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)

@@ -284,6 +284,8 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                 SCHOOL,
                 "--client-id",
                 "bench-alerts-gw",
+                # Its simulated devices are made up by the scenario: none is enrolled.
+                "--no-strict-enrolment",
                 "--api-port",
                 str(api_port),
                 "--mqtt-host",

@@ -200,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
             store_url=f"sqlite:///{args.workdir / 'readings.db'}",
             state_db=args.workdir / "state.db",
             api_port=args.port,
+            # The simulated lesson's devices are made up as it starts: none is enrolled.
+            strict_enrolment=False,
             ingest=IngestSettings(
                 school=SCHOOL,
                 client_id="campusedge-demo-gateway",
