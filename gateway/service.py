@@ -110,6 +110,13 @@ class GatewaySettings(BaseSettings):
         description="larger request bodies are refused with 413 before they are read; "
         "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
     )
+    api_login_failures: int = Field(
+        default=10,
+        ge=1,
+        description="failed sign-ins (unknown or expired tokens) one source address may make "
+        "in api_login_window_s before it is answered 429 with Retry-After",
+    )
+    api_login_window_s: float = Field(default=60.0, gt=0)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     strict_enrolment: bool = Field(
         default=True,

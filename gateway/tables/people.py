@@ -14,6 +14,8 @@ users = Table(
     Column("role", Text, nullable=False),
     Column("token_sha256", Text, nullable=False, unique=True),
     Column("created_at", Text, nullable=False),  # the database fills it in
+    # When the token stops working (ISO text, UTC); set with every new token.
+    Column("token_expires_at", Text),
 )
 
 audit_log = Table(
