@@ -12,6 +12,7 @@ from gateway.api.routes import (
     absences,
     alert_stream,
     alerts,
+    audit,
     dashboard,
     deliveries,
     devices,
@@ -37,7 +38,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     # The alert resources with fixed paths come before /api/alerts/{alert_id}, which would
     # otherwise take "silences" or "stream" for an alert id.
     alert_resources = (silences, referrals, absences, warning_levels, deliveries, alert_stream)
-    for module in (health, me, devices, roster, lessons, fitness, *alert_resources, alerts):
+    for module in (health, me, devices, roster, lessons, fitness, audit, *alert_resources, alerts):
         app.include_router(module.router)
     dashboard.mount(app)
     # Outside the routes and their dependencies: an oversize body costs no parsing and no
