@@ -135,7 +135,7 @@ def sign_in(request: Request, users: Users, limiter: FailedLogins, token: str | 
     found = users.verify(token)
     if isinstance(found, User):
         return found
-    limiter.failed(source)
+    limiter.failed(source, token)
     raise HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "token expired: ask campus IT for a new one (campusedge gateway user rotate ID)"

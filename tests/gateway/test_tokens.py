@@ -107,21 +107,33 @@ def test_the_cli_issues_tokens_with_the_configured_lifetime(
 
 def test_failed_sign_ins_are_limited_per_source_in_a_sliding_window() -> None:
     limiter = FailedLogins(max_failures=3, window_s=60)
-    for at in (0.0, 10.0, 20.0):
+    for n, at in enumerate((0.0, 10.0, 20.0)):
         assert limiter.retry_after("10.0.0.1", now=at) == 0
-        limiter.failed("10.0.0.1", now=at)
+        limiter.failed("10.0.0.1", f"guess-{n}", now=at)
     assert limiter.retry_after("10.0.0.1", now=21.0) == 39  # until the first leaves the window
     assert limiter.retry_after("10.0.0.2", now=21.0) == 0  # another address is not affected
     assert limiter.retry_after("10.0.0.1", now=60.5) == 0  # one failure left the window
-    limiter.failed("10.0.0.1", now=61.0)
+    limiter.failed("10.0.0.1", "guess-3", now=61.0)
     assert limiter.retry_after("10.0.0.1", now=61.0) == 9
     assert limiter.retry_after("10.0.0.1", now=200.0) == 0
+
+
+def test_one_stale_token_sent_again_and_again_counts_once() -> None:
+    # A dashboard left open with a revoked token, behind a school's one NAT address.
+    limiter = FailedLogins(max_failures=3, window_s=60)
+    for at in range(100):
+        limiter.failed("10.0.0.1", "revoked-token", now=float(at))
+        assert limiter.retry_after("10.0.0.1", now=float(at)) == 0
+    limiter.failed("10.0.0.1", "guess-1", now=100.0)
+    limiter.failed("10.0.0.1", "guess-2", now=101.0)
+    # The stale token was last tried at 99: it counts with the two guesses.
+    assert limiter.retry_after("10.0.0.1", now=101.0) == 58
 
 
 def test_the_limiter_forgets_the_least_recent_sources_beyond_its_bound() -> None:
     limiter = FailedLogins(max_failures=1, window_s=60, max_sources=100)
     for i in range(1000):
-        limiter.failed(f"10.0.{i // 256}.{i % 256}", now=1.0)
+        limiter.failed(f"10.0.{i // 256}.{i % 256}", "guess", now=1.0)
     assert len(limiter._failures) == 100
     assert limiter.retry_after("10.0.3.231", now=2.0) > 0  # the last one is kept
     assert limiter.retry_after("10.0.0.0", now=2.0) == 0
