@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from gateway.state import StateDB, upsert
-from gateway.tables.people import users
+from gateway.tables.people import user_schools, users
 
 # User ids end up in audit rows, URLs (`pe_teacher_id`), shell commands and log lines: letters,
 # digits and `. _ @ -`, so that `t.li` and `wang@school` work and nothing needs quoting.
@@ -66,6 +67,8 @@ class User:
     id: str
     display_name: str
     role: Role
+    # The schools whose alerts, referrals and lessons this user sees; none: no school's.
+    schools: frozenset[str] = field(default=frozenset())
 
 
 def _digest(token: str) -> str:
@@ -92,6 +95,7 @@ class Users:
         display_name: str,
         role: Role,
         lifetime: timedelta | None = None,
+        schools: Iterable[str] = (),
     ) -> str:
         token = secrets.token_urlsafe(24)  # 24 bytes: 192 random bits
         expires = datetime.now(UTC) + (lifetime or self.token_lifetime)
@@ -108,7 +112,26 @@ class Users:
                 },
                 keys=["id"],
             )
+            self._put_schools(conn, user_id, schools)
         return token
+
+    def set_schools(self, user_id: str, schools: Iterable[str]) -> None:
+        """Make *schools* the user's schools (KeyError if there is no such user)."""
+        with self.db.transaction() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+                raise KeyError(user_id)
+            self._put_schools(conn, user_id, schools)
+
+    @staticmethod
+    def _put_schools(conn: Connection, user_id: str, schools: Iterable[str]) -> None:
+        conn.execute(delete(user_schools).where(user_schools.c.user_id == user_id))
+        rows = [{"user_id": user_id, "school": school} for school in sorted(set(schools))]
+        if rows:
+            conn.execute(user_schools.insert(), rows)
+
+    def _schools(self, user_id: str) -> frozenset[str]:
+        rows = self.db.query(select(user_schools.c.school).where(user_schools.c.user_id == user_id))
+        return frozenset(r["school"] for r in rows)
 
     def rotate(self, user_id: str, lifetime: timedelta | None = None) -> str:
         """A new token for *user_id* (KeyError if there is none); the old one stops at once."""
@@ -137,7 +160,7 @@ class Users:
         # A row without an expiry was never given one by this code: refused, as expired.
         if expires is None or datetime.fromisoformat(expires) <= (now or datetime.now(UTC)):
             return Refused.EXPIRED
-        return _user(rows[0])
+        return self._user(rows[0])
 
     def authenticate(self, token: str, now: datetime | None = None) -> User | None:
         found = self.verify(token, now)
@@ -150,7 +173,7 @@ class Users:
 
     def get(self, user_id: str) -> User | None:
         rows = self.db.query(_USER.where(users.c.id == user_id))
-        return _user(rows[0]) if rows else None
+        return self._user(rows[0]) if rows else None
 
     def delete(self, user_id: str) -> None:
         """Revoke a user: their token stops working at once; the audit log keeps their id."""
@@ -158,11 +181,10 @@ class Users:
             conn.execute(delete(users).where(users.c.id == user_id))
 
     def all(self) -> list[User]:
-        return [_user(r) for r in self.db.query(_USER.order_by(users.c.id))]
+        return [self._user(r) for r in self.db.query(_USER.order_by(users.c.id))]
+
+    def _user(self, row: RowMapping) -> User:
+        return User(row["id"], row["display_name"], Role(row["role"]), self._schools(row["id"]))
 
 
 _USER = select(users.c.id, users.c.display_name, users.c.role)
-
-
-def _user(row: RowMapping) -> User:
-    return User(row["id"], row["display_name"], Role(row["role"]))

@@ -125,7 +125,7 @@ def prepare_state(state_db: Path, students: int) -> str:
             insert(cards),
             [{"card_id": bench_card(i), "student_id": f"bs{i:04d}"} for i in range(students)],
         )
-    token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF)
+    token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF, schools=[SCHOOL])
     db.close()
     return token
 

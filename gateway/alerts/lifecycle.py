@@ -516,10 +516,14 @@ class Lifecycle:
         until: datetime | None = None,
         limit: int = 500,
         readable: tuple[Collection[Rule], Collection[Rule], str | None] | None = None,
+        schools: Collection[str] | None = None,
     ) -> list[Alert]:
-        """Newest first; `readable` (see visibility.readable) narrows it to one person's."""
+        """Newest first; `readable` (see visibility.readable) narrows it to one person's,
+        *schools* to those schools' alerts."""
         a = alerts.c
         query = select(alerts)
+        if schools is not None:
+            query = query.where(a.school.in_(sorted(schools)))
         for column, value in (
             (a.school, school),
             (a.rule, rule and rule.value),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from pathlib import Path
 
@@ -73,10 +74,17 @@ class AlertService:
         state: AlertState | None = None,
         limit: int = 500,
         readable: Readable | None = None,
+        schools: Collection[str] | None = None,
     ) -> list[Alert]:
-        """Newest first; *readable* (see visibility.readable) narrows it to one person's."""
+        """Newest first; *readable* (see visibility.readable) narrows it to one person's,
+        *schools* to those schools' alerts."""
         return self.engine.lifecycle.find(
-            school=school, rule=rule, state=state, limit=limit, readable=readable
+            school=school,
+            rule=rule,
+            state=state,
+            limit=limit,
+            readable=readable,
+            schools=schools,
         )
 
     def get(self, alert_id: int) -> Alert | None:

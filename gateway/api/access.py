@@ -1,5 +1,6 @@
 """Who may see which lesson, class and student, and whether names are shown; health-read audit.
 
+- nobody sees a lesson of a school they do not belong to (answered 404, as an unknown id);
 - health_staff read every lesson, class and student, with names;
 - a pe_teacher reads the classes whose PE teacher they are (with names), and lessons they
   opened themselves (a substitute: pseudonymous ids only, no names);
@@ -31,9 +32,10 @@ class Access:
 
 def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, Access]:
     lesson = roster.lesson(lesson_id)
-    if lesson is None:
+    cls = roster.class_of(lesson.class_id) if lesson is not None else None
+    # Another school's lesson is answered as an unknown one: its id tells nothing.
+    if lesson is None or cls is None or cls["school"] not in user.schools:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lesson {lesson_id!r}")
-    cls = roster.class_of(lesson.class_id) or {}
     if user.role is Role.HEALTH_STAFF:
         return lesson, Access(show_names=True)
     class_teacher = cls.get("pe_teacher_id") == user.id

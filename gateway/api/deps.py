@@ -185,3 +185,10 @@ HealthStaff = Annotated[User, Depends(require(Role.HEALTH_STAFF))]
 TeacherOrHealth = Annotated[User, Depends(require(Role.PE_TEACHER, Role.HEALTH_STAFF))]
 AnyStaff = Annotated[User, Depends(require(Role.CAMPUS_IT, Role.PE_TEACHER, Role.HEALTH_STAFF))]
 Auditor = Annotated[User, Depends(require(Role.AUDITOR))]
+
+
+def check_school(user: User, school: str | None) -> None:
+    """404 for a school the user does not belong to, as for one that does not exist: another
+    school's id tells them nothing, not even that it exists."""
+    if school is not None and school not in user.schools:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no school {school!r}")

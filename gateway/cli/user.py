@@ -38,6 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("user_id")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--name", help="display name (default: the user id)")
+    add.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        help="a school whose alerts, referrals and lessons the user sees (repeat for more)",
+    )
+    schools = actions.add_parser(
+        "schools", parents=[common], help="set the schools a user sees (replaces the list)"
+    )
+    schools.add_argument("user_id")
+    schools.add_argument("--school", action="append", default=[], help="a school (repeat)")
     rotate = actions.add_parser(
         "rotate",
         parents=[common, issue],
@@ -132,7 +143,11 @@ def run(args: argparse.Namespace) -> int:
         for user in listed:
             expires = users.expires_at(user.id)
             until = expires.isoformat(timespec="minutes") if expires else "-"
-            print(f"{user.id}\t{user.role.value}\t{user.display_name}\ttoken until {until}")
+            schools = ",".join(sorted(user.schools)) or "-"
+            print(
+                f"{user.id}\t{user.role.value}\t{user.display_name}\ttoken until {until}"
+                f"\tschools {schools}"
+            )
         if not listed:
             say(f"no users in {path}")
         return 0
@@ -144,7 +159,14 @@ def run(args: argparse.Namespace) -> int:
                 "`rotate` for a new token, or `revoke` first to change the role"
             )
             return 1
-        token = users.create(args.user_id, args.name or args.user_id, Role(args.role))
+        token = users.create(
+            args.user_id, args.name or args.user_id, Role(args.role), schools=args.school
+        )
+        if not args.school and Role(args.role) is not Role.AUDITOR:
+            say(
+                f"{args.user_id} belongs to no school yet and sees no school's alerts, "
+                f"referrals or lessons: `{PROG} schools {args.user_id} --school S`"
+            )
         if created:
             say(
                 f"created a new state database {path}: the gateway accepts this token only "
@@ -159,6 +181,11 @@ def run(args: argparse.Namespace) -> int:
     if existing is None:
         say(f"no user {args.user_id!r} in {path}")
         return 1
+    if args.action == "schools":
+        users.set_schools(args.user_id, args.school)
+        listed_schools = ", ".join(sorted(set(args.school))) or "none"
+        say(f"{args.user_id} in {path} now sees the schools: {listed_schools}")
+        return 0
     if args.action == "revoke":
         users.delete(args.user_id)
         say(f"revoked {args.user_id} in {path}")

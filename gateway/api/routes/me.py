@@ -49,6 +49,8 @@ def my_lessons(
         if lesson.class_id not in classes:
             classes[lesson.class_id] = roster.class_of(lesson.class_id) or {}
         cls = classes[lesson.class_id]
+        if cls.get("school") not in user.schools:
+            continue
         class_teacher = cls.get("pe_teacher_id") == user.id
         if user.role is Role.PE_TEACHER and not (class_teacher or lesson.teacher_id == user.id):
             continue

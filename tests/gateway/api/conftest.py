@@ -130,10 +130,10 @@ def populate(gateway: Gateway) -> dict[str, str]:
     students."""
     users = gateway.users
     tokens = {
-        "t1": users.create("t1", "Teacher One", Role.PE_TEACHER),
-        "t2": users.create("t2", "Teacher Two", Role.PE_TEACHER),
-        "h1": users.create("h1", "Nurse", Role.HEALTH_STAFF),
-        "it1": users.create("it1", "Admin", Role.CAMPUS_IT),
+        "t1": users.create("t1", "Teacher One", Role.PE_TEACHER, schools=[SCHOOL]),
+        "t2": users.create("t2", "Teacher Two", Role.PE_TEACHER, schools=[SCHOOL]),
+        "h1": users.create("h1", "Nurse", Role.HEALTH_STAFF, schools=[SCHOOL]),
+        "it1": users.create("it1", "Admin", Role.CAMPUS_IT, schools=[SCHOOL]),
         "au1": users.create("au1", "Auditor", Role.AUDITOR),
     }
     roster = gateway.roster

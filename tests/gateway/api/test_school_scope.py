@@ -1,0 +1,199 @@
+"""People see only their schools: another school's alerts, referrals and lessons are 404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from gateway.alerts.model import Alert, Candidate, Rule, Severity
+from gateway.alerts.rules.vision import Screening
+from gateway.alerts.visibility import is_recipient, may_read
+from gateway.auth import Role
+from gateway.roster import LessonKind
+from tests.gateway.api.conftest import SCHOOL, Campus
+
+OTHER = "sch2"
+AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class TwoSchools:
+    campus: Campus
+    fever: dict[str, Alert]  # school -> its fever alert
+    offline: dict[str, Alert]  # school -> its device-offline alert
+    referral: dict[str, int]  # school -> its referral id
+    lesson: dict[str, str]  # school -> its lesson id
+
+
+def _alert(campus: Campus, school: str, rule: Rule, student: str | None, key: str) -> Alert:
+    assert campus.gateway.alerts is not None
+    candidate = Candidate(
+        rule=rule,
+        key=key,
+        school=school,
+        severity=Severity.WARNING,
+        at=AT,
+        summary=f"{rule.value} in {school}",
+        student_id=student,
+        device_id=f"dev-{key}",
+    )
+    return campus.gateway.alerts.engine.lifecycle.raise_(candidate).alert
+
+
+def _referral(campus: Campus, school: str, student: str, class_id: str, seq: int) -> int:
+    assert campus.gateway.alerts is not None
+    screening = Screening({"left": 4.6, "right": 4.7}, {"left": -1.5, "right": -1.0})
+    found = campus.gateway.alerts.referrals.record(
+        school, student, class_id, AT, "vs-1", seq, screening, [{"eye": "left", "grade": "mild"}]
+    )
+    assert found is not None
+    return found.id
+
+
+@pytest.fixture
+def two(campus: Campus) -> TwoSchools:
+    gw = campus.gateway
+    gw.roster.add_class("9a", OTHER, "Class 9A", "5", "t9")
+    gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
+    campus.tokens["h2"] = gw.users.create("h2", "Nurse Two", Role.HEALTH_STAFF, schools=[OTHER])
+    campus.tokens["t9"] = gw.users.create("t9", "Teacher Nine", Role.PE_TEACHER, schools=[OTHER])
+    campus.tokens["h0"] = gw.users.create("h0", "Nurse of none", Role.HEALTH_STAFF)
+    lessons = {
+        SCHOOL: gw.roster.start_lesson("5a", "t1", LessonKind.LESSON, {}, lesson_id="l1").id,
+        OTHER: gw.roster.start_lesson("9a", "t9", LessonKind.LESSON, {}, lesson_id="l9").id,
+    }
+    return TwoSchools(
+        campus,
+        fever={
+            SCHOOL: _alert(campus, SCHOOL, Rule.FEVER, "s1", "f1"),
+            OTHER: _alert(campus, OTHER, Rule.FEVER, "s90", "f9"),
+        },
+        offline={
+            SCHOOL: _alert(campus, SCHOOL, Rule.DEVICE_OFFLINE, None, "o1"),
+            OTHER: _alert(campus, OTHER, Rule.DEVICE_OFFLINE, None, "o9"),
+        },
+        referral={
+            SCHOOL: _referral(campus, SCHOOL, "s1", "5a", 1),
+            OTHER: _referral(campus, OTHER, "s90", "9a", 2),
+        },
+        lesson=lessons,
+    )
+
+
+def _no_trace_of_the_other_school(two: TwoSchools, body: object) -> None:
+    text = str(body)
+    assert "s90" not in text and "孙九十" not in text and OTHER not in text
+
+
+@pytest.mark.parametrize("user", ["h1", "t1", "it1"])
+def test_alerts_of_another_school_are_not_listed_and_their_ids_are_404(
+    two: TwoSchools, user: str
+) -> None:
+    campus = two.campus
+    listed = campus.client.get("/api/alerts", headers=campus.auth(user))
+    assert listed.status_code == 200
+    assert {a["school"] for a in listed.json()} <= {SCHOOL}
+    assert any(a["id"] == two.offline[SCHOOL].id for a in listed.json())  # their own, yes
+    _no_trace_of_the_other_school(two, listed.json())
+    other = campus.client.get("/api/alerts", headers=campus.auth(user), params={"school": OTHER})
+    assert other.status_code == 404 and other.json() == {"detail": f"no school {OTHER!r}"}
+    for alert in (two.fever[OTHER], two.offline[OTHER]):
+        path = f"/api/alerts/{alert.id}"
+        for method, url in (
+            ("GET", path),
+            ("POST", f"{path}/acknowledge"),
+            ("POST", f"{path}/resolve"),
+        ):
+            response = campus.client.request(method, url, headers=campus.auth(user))
+            assert response.status_code == 404, (method, url)
+            assert response.json() == {"detail": f"no alert {alert.id}"}
+    recheck = campus.client.post(
+        f"/api/alerts/{two.fever[OTHER].id}/recheck",
+        headers=campus.auth("h1"),
+        json={"temperature_c": 37.0},
+    )
+    assert recheck.status_code == 404
+    assert two.campus.gateway.alerts.get(two.offline[OTHER].id).state.value == "open"  # type: ignore[union-attr]
+    assert campus.gateway.audit.entries(subject_id="s90") == []
+
+
+def test_the_other_schools_staff_see_theirs_and_nobody_of_no_school_sees_any(
+    two: TwoSchools,
+) -> None:
+    campus = two.campus
+    listed = campus.client.get("/api/alerts", headers=campus.auth("h2")).json()
+    assert {a["school"] for a in listed} == {OTHER}
+    one = campus.client.get(f"/api/alerts/{two.fever[OTHER].id}", headers=campus.auth("h2"))
+    assert one.status_code == 200 and one.json()["student_name"] == "孙九十"
+    assert campus.client.get("/api/alerts", headers=campus.auth("h0")).json() == []
+    fever = campus.client.get(f"/api/alerts/{two.fever[SCHOOL].id}", headers=campus.auth("h0"))
+    assert fever.status_code == 404
+
+
+def test_the_alert_stream_tells_nobody_of_another_schools_alerts(two: TwoSchools) -> None:
+    users = two.campus.gateway.users
+    nurse, other_nurse = users.get("h1"), users.get("h2")
+    assert nurse is not None and other_nurse is not None
+    assert is_recipient(nurse, two.fever[SCHOOL]) and not is_recipient(nurse, two.fever[OTHER])
+    assert is_recipient(other_nurse, two.fever[OTHER])
+    assert not may_read(nurse, two.offline[OTHER])
+
+
+def test_referrals_of_another_school_are_not_listed_and_cannot_be_changed(
+    two: TwoSchools,
+) -> None:
+    campus = two.campus
+    h1 = campus.auth("h1")
+    listed = campus.client.get("/api/alerts/referrals", headers=h1)
+    assert [r["id"] for r in listed.json()] == [two.referral[SCHOOL]]
+    _no_trace_of_the_other_school(two, listed.json())
+    for params in ({"school": OTHER}, {"class_id": "9a"}):
+        response = campus.client.get("/api/alerts/referrals", headers=h1, params=params)
+        assert response.status_code == 404, params
+    change = campus.client.post(
+        f"/api/alerts/referrals/{two.referral[OTHER]}/status", headers=h1, json={"status": "closed"}
+    )
+    assert change.status_code == 404
+    theirs = campus.client.get("/api/alerts/referrals", headers=campus.auth("h2")).json()
+    assert [(r["id"], r["status"]) for r in theirs] == [(two.referral[OTHER], "open")]
+    assert campus.gateway.audit.entries(subject_id="s90", user_id="h1") == []
+
+
+@pytest.mark.parametrize("user", ["h1", "t1"])
+def test_another_schools_lesson_is_404_in_the_live_view(two: TwoSchools, user: str) -> None:
+    campus = two.campus
+    for view in ("live", "heart-rate"):
+        response = campus.client.get(
+            f"/api/lessons/{two.lesson[OTHER]}/{view}", headers=campus.auth(user)
+        )
+        assert response.status_code == 404, view
+        assert response.json() == {"detail": f"no lesson {two.lesson[OTHER]!r}"}
+    own = campus.client.get(f"/api/lessons/{two.lesson[SCHOOL]}/live", headers=campus.auth(user))
+    assert own.status_code == 200
+    mine = campus.client.get("/api/me/lessons", headers=campus.auth(user)).json()
+    assert [lesson["id"] for lesson in mine] == [two.lesson[SCHOOL]]
+    theirs = campus.client.get(f"/api/lessons/{two.lesson[OTHER]}/live", headers=campus.auth("t9"))
+    assert theirs.status_code == 200
+
+
+def test_a_user_of_no_school_sees_no_lesson(two: TwoSchools) -> None:
+    campus = two.campus
+    response = campus.client.get(
+        f"/api/lessons/{two.lesson[SCHOOL]}/live", headers=campus.auth("h0")
+    )
+    assert response.status_code == 404
+    assert campus.client.get("/api/me/lessons", headers=campus.auth("h0")).json() == []
+
+
+def test_referral_ages_do_not_leak_through_time(two: TwoSchools) -> None:
+    # A later referral of the other school changes nothing this school's staff see.
+    before = two.campus.client.get("/api/alerts/referrals", headers=two.campus.auth("h1")).json()
+    assert two.campus.gateway.alerts is not None
+    screening = Screening({"left": 4.5, "right": 4.5}, {"left": -2.0, "right": -2.0})
+    two.campus.gateway.alerts.referrals.record(
+        OTHER, "s90", "9a", AT + timedelta(days=1), "vs-1", 3, screening, [{"eye": "left"}]
+    )
+    after = two.campus.client.get("/api/alerts/referrals", headers=two.campus.auth("h1")).json()
+    assert after == before
