@@ -48,6 +48,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "copy the gateway's state (and SQLite readings) to a backup file, online",
     ),
     ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
+    ("student", "forget"): (
+        "gateway.privacy.forget_command",
+        "erase one student's personal data from the state and the readings store",
+    ),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",
@@ -124,7 +128,9 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help"}:
         out(_usage())
-        return 0
+        # Help asked for is a success; no command at all is a usage error (a script that
+        # forgot its command must not go on as if something had run).
+        return 0 if args else 2
     if args[0] == "--version":
         out(__version__)
         return 0
@@ -132,7 +138,7 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     if found is None and any(path[0] == args[0] for path in COMMANDS):
         # A command group alone (`campusedge fitness`, `campusedge bench --help`): list it.
         out(_usage(args[0]))
-        return 0 if args[1:2] in ([], ["-h"], ["--help"]) else 2
+        return 0 if args[1:2] in (["-h"], ["--help"]) else 2
     if found is None:
         out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
         return 2

@@ -64,13 +64,14 @@ class DeviceBusy(RosterConflict):
 
 
 def sex_letter(raw: str) -> str:
-    """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case."""
+    """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case,
+    男/女 (as Chinese school rosters write it), or the national sex codes 1/2 (GB/T 2261.1)."""
     text = raw.strip().lower()
-    if text in ("m", "male"):
+    if text in ("m", "male", "男", "1"):
         return "M"
-    if text in ("f", "female"):
+    if text in ("f", "female", "女", "2"):
         return "F"
-    raise ValueError(f"sex must be M, F, male or female, not {raw!r}")
+    raise ValueError(f"sex must be 男/女, M/F, male/female or 1/2, not {raw!r}")
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:

@@ -21,12 +21,16 @@ from gateway.binding import Binder
 from gateway.consumers.alerts import AlertConsumer
 from gateway.consumers.devices import DeviceRegistryConsumer
 from gateway.consumers.fitness import FitnessConsumer
+from gateway.consumers.health import HealthConsumer
 from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.enrolment import Enrolment
 from gateway.fleet.registry import FleetRegistry
+from gateway.health.absences import Absences
+from gateway.health.referrals import Referrals
+from gateway.health.screenings import Screenings
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -231,7 +235,10 @@ class Gateway:
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)
         self.consumers.add(DeviceRegistryConsumer(self.devices))
+        self.absences = Absences(self.db)
         self.alerts: AlertService | None = None
+        # None when nothing keeps the referral list (alerts off: see below).
+        self.referrals: Referrals | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
                 self.db,
@@ -242,8 +249,18 @@ class Gateway:
                 settings.warning_levels_file,
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
+                absences=self.absences,
             )
             self.consumers.add(AlertConsumer(self.alerts.engine))
+            # The vision thresholds are part of each school's alert config, which a gateway
+            # with alerts off does not load: it judges no screening and keeps no referrals.
+            configs = self.alerts.configs
+            self.referrals = Referrals(self.db)
+            self.consumers.add(
+                HealthConsumer(
+                    Screenings(self.referrals, self.roster, lambda s: configs.for_school(s).vision)
+                )
+            )
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
         self.consumers.add(
@@ -256,6 +273,7 @@ class Gateway:
             self.alerts.delivery_log if self.alerts is not None else None,
             self.alerts.webhooks.outbox if self.alerts is not None else None,
             self.metrics.registry,
+            db=self.db,
         )
 
     def start(self) -> None:

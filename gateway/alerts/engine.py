@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
@@ -18,13 +17,13 @@ from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rule
 from gateway.alerts.notification import Channel, NotificationKind
 from gateway.alerts.notifier import Notifier
-from gateway.alerts.referrals import Referral, Referrals
 from gateway.alerts.rules import devices as device_rules
-from gateway.alerts.rules import fever, identify, subject_of, vision
+from gateway.alerts.rules import fever
 from gateway.alerts.rules.heart_rate import HeartRateWatch, RunningLesson
 from gateway.alerts.rules.warning_level import SchoolLevels, WarningLevels
 from gateway.consumers.cursors import Cursors
 from gateway.devices import Devices
+from gateway.health.absences import Absences, IllnessAbsences
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
 from gateway.state import StateDB
@@ -65,6 +64,7 @@ class AlertEngine:
         clock: Clock | None = None,
         tick_s: float = 1.0,
         metrics: AlertMetrics | None = None,
+        absences: IllnessAbsences | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.metrics = metrics or AlertMetrics()
@@ -72,8 +72,8 @@ class AlertEngine:
         self.devices = devices
         self.roster = roster
         self.lifecycle = Lifecycle(db, self.clock)
-        self.referrals = Referrals(db)
-        self.warning_levels = WarningLevels(db)
+        # The health records' absences, read for the warning levels (not written here).
+        self.warning_levels = WarningLevels(db, absences or Absences(db))
         self.lookup = RosterLookup(roster)
         self.db = db
         self._lesson_cursor = Cursors(db)
@@ -106,7 +106,6 @@ class AlertEngine:
             "folded": 0,
             "duplicates": 0,
             "silenced": 0,
-            "referrals": 0,
             "errors": 0,
         }
 
@@ -135,8 +134,6 @@ class AlertEngine:
                 if found is not None:
                     candidates.append(found)
                 candidates.extend(self.heart_rate.on_message(msg, cfg.heart_rate, self.lookup))
-                if msg.event_type == vision.SCREENING:
-                    self._screening(msg)
                 self._split(
                     [
                         i
@@ -151,9 +148,10 @@ class AlertEngine:
 
     @staticmethod
     def concerns(msg: StoredMessage) -> bool:
-        """Whether any rule of `on_batch` can act on *msg*: a gate pass, a screening, a bound
-        band's heart rate, a device's battery or clock (the others cost the consumer nothing)."""
-        if msg.kind is DeviceKind.TEMP_GATE or msg.event_type == vision.SCREENING:
+        """Whether any rule of `on_batch` can act on *msg*: a gate pass, a bound band's heart
+        rate, a device's battery or clock (the others cost the consumer nothing). Screenings
+        are the health consumer's."""
+        if msg.kind is DeviceKind.TEMP_GATE:
             return True
         if msg.kind is DeviceKind.HR_BAND and msg.student_id is not None:
             return True
@@ -209,39 +207,6 @@ class AlertEngine:
             return True
         self._device_folded_at[item.key] = item.at
         return False
-
-    def _screening(self, msg: StoredMessage) -> Referral | None:
-        screening = vision.screening_of(msg)
-        subject = subject_of(msg)
-        if screening is None or subject is None:
-            return None
-        student = identify(subject, self.lookup)
-        if student is None:
-            log.warning(
-                "vision screening %s/%d: subject %s is not on the roster",
-                msg.device_id,
-                msg.seq,
-                excerpt(subject),
-            )
-            return None
-        cfg = self.configs.for_school(msg.school).vision
-        if student.age_on(msg.ts.date()) < cfg.min_age_years:
-            found: list[dict[str, object]] = []
-        else:
-            found = vision.findings(screening, self.referrals.previous(student.id, msg.ts), cfg)
-        referral = self.referrals.record(
-            msg.school,
-            student.id,
-            student.class_id,
-            msg.ts,
-            msg.device_id,
-            msg.seq,
-            screening,
-            found,
-        )
-        if referral is not None:
-            self.stats["referrals"] += 1
-        return referral
 
     def _clear(self, clears: list[device_rules.Clear]) -> None:
         resolved: list[Alert] = []

@@ -21,10 +21,10 @@ from gateway.alerts.lifecycle import Silence
 from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import Alert, AlertEvent, AlertState, Rule
 from gateway.alerts.notification import Channel
-from gateway.alerts.referrals import Referrals
 from gateway.alerts.rules.warning_level import SchoolLevels
 from gateway.alerts.visibility import Readable
 from gateway.devices import Devices
+from gateway.health.absences import IllnessAbsences
 from gateway.roster import Roster
 from gateway.state import StateDB
 from gateway.tables.alerts import alerts
@@ -45,6 +45,7 @@ class AlertService:
         clock: Clock | None = None,
         configs: AlertConfigs | None = None,
         registry: CollectorRegistry | None = None,
+        absences: IllnessAbsences | None = None,
     ) -> None:
         self.db = db
         # Configs are validated here, before any connection is made.
@@ -62,7 +63,14 @@ class AlertService:
             )
             channels.append(self.mqtt)
         self.engine = AlertEngine(
-            db, roster, devices, self.configs, channels, clock=clock, metrics=self.metrics
+            db,
+            roster,
+            devices,
+            self.configs,
+            channels,
+            clock=clock,
+            metrics=self.metrics,
+            absences=absences,
         )
 
     # --- what people do with alerts (the API's entry points; the engine's parts stay inside) ---
@@ -139,27 +147,6 @@ class AlertService:
     def levels_changed(self, school: str, day: date) -> None:
         """Re-evaluate a day's warning levels after new counts (an absence entered)."""
         self.engine.levels_changed(school, day)
-
-    @property
-    def referrals(self) -> Referrals:
-        """Vision referrals raised from screenings, followed up by health staff."""
-        return self.engine.referrals
-
-    def record_absence(
-        self,
-        school: str,
-        day: date,
-        student_id: str,
-        class_id: str,
-        reason: str,
-        symptoms: str,
-        user_id: str,
-    ) -> None:
-        """An absence entered by health staff; counts towards the day's warning levels."""
-        self.engine.warning_levels.record_absence(
-            school, day, student_id, class_id, reason, symptoms, user_id, self.now()
-        )
-        self.levels_changed(school, day)
 
     def deliveries(self, notification_id: str | None, limit: int) -> list[DeliveryRecord]:
         return self.delivery_log.entries(notification_id=notification_id, limit=limit)

@@ -18,6 +18,8 @@ from gateway.auth import Refused, Role, User, Users
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.health.absences import Absences
+from gateway.health.referrals import Referrals
 from gateway.ingest import Ingest
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -39,6 +41,18 @@ def get_alerts(gateway: GatewayDep) -> AlertService:
     if gateway.alerts is None:
         raise HTTPException(503, "alerts are disabled on this gateway (alerts_enabled=false)")
     return gateway.alerts
+
+
+def get_referrals(gateway: GatewayDep) -> Referrals:
+    if gateway.referrals is None:
+        raise HTTPException(
+            503, "referrals are kept only with alerts on (alerts_enabled=false on this gateway)"
+        )
+    return gateway.referrals
+
+
+def get_absences(gateway: GatewayDep) -> Absences:
+    return gateway.absences
 
 
 def get_roster(gateway: GatewayDep) -> Roster:
@@ -94,6 +108,8 @@ MaybeAlerts = Annotated[AlertService | None, Depends(get_optional_alerts)]
 FitnessDep = Annotated[FitnessResults, Depends(get_fitness_results)]
 StoreDep = Annotated[Store, Depends(get_store)]
 LiveLessonsDep = Annotated[LiveLessons, Depends(get_live_lessons)]
+ReferralsDep = Annotated[Referrals, Depends(get_referrals)]
+AbsencesDep = Annotated[Absences, Depends(get_absences)]
 
 
 def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -26,7 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="SQLite store file (shortcut for --store-url)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite readings file (shortcut for --store-url); the state database goes beside "
+        "it as <name>-state.db unless --state-db or CAMPUSEDGE_STATE_DB names one",
+    )
     parser.add_argument(
         "--store-url",
         help="sqlite:///path or influx://user@host:port/db; give the password in "
@@ -95,7 +101,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
     updates: dict[str, Any] = {}
     if args.db is not None:
         updates["store_url"] = f"sqlite:///{args.db}"
-        if args.state_db is None:
+        if args.state_db is None and not os.environ.get("CAMPUSEDGE_STATE_DB"):
+            # A quick start with one option: the state beside the readings. Never over a
+            # state database the environment names (the one `gateway user add` also uses).
             updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
     if args.store_url and args.store_url_file is not None:
         raise GatewayStartError("give --store-url or --store-url-file, not both")
@@ -162,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
                 "--api-port or CAMPUSEDGE_API_PORT (0 disables the API)",
             )
         gateway = Gateway(settings, mqtt)
+        # Said at every start: users, tokens and alerts live there, and `gateway user`,
+        # `backup` and `student forget` must be pointed at the same one.
+        log.info("state database: %s", gateway.db.where)
     except GatewayStartError as exc:
         if sock is not None:
             sock.close()

@@ -274,6 +274,22 @@ class CommitLog:
                 self._covered_after = max(self._covered_after, upto)
         return cur.rowcount
 
+    def forget_student(self, student_id: str) -> int:
+        """Remove the messages bound to *student_id* (a student's erasure); returns how many.
+        A consumer that had not read them yet never will: erasure wins over processing."""
+        try:
+            cur = self._conn().execute(
+                "DELETE FROM commits WHERE entry = 'message' AND json_extract(body, '$[7]') = ?",
+                (student_id,),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"commit log {self.path}: erasure failed: {exc}") from exc
+        with self._recent_lock:
+            self._recent = [
+                e for e in self._recent if e.message is None or e.message.student_id != student_id
+            ]
+        return cur.rowcount
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []

@@ -11,9 +11,10 @@ from sqlalchemy import bindparam, func, select
 
 from gateway.alerts.config import LevelThresholds, WarningLevelConfig
 from gateway.alerts.model import Candidate, Rule, Severity
+from gateway.health.absences import IllnessAbsences
 from gateway.state import StateDB, serialize, upsert
 from gateway.tables.alerts import alerts
-from gateway.tables.health import absences, warning_level_state
+from gateway.tables.health import warning_level_state
 
 SCHOOL_SCOPE = "school"
 
@@ -85,48 +86,15 @@ _FEVER_CASES = (
         func.coalesce(alerts.c.outcome, "") != "cleared",
     )
 )
-_ILLNESS_ABSENCES = (
-    select(absences.c.student_id, absences.c.class_id)
-    .distinct()
-    .where(
-        absences.c.school == bindparam("school"),
-        absences.c.day >= bindparam("first"),
-        absences.c.day <= bindparam("last"),
-        absences.c.reason == "illness",
-    )
-)
 
 
 class WarningLevels:
-    """Counts cases from fever alerts and entered absences, and remembers the level reached."""
+    """Counts cases from fever alerts and the health records' absences, and remembers the
+    level reached."""
 
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDB, absences: IllnessAbsences) -> None:
         self.db = db
-
-    def record_absence(
-        self,
-        school: str,
-        day: date,
-        student_id: str,
-        class_id: str,
-        reason: str,
-        symptoms: str,
-        user_id: str,
-        at: datetime,
-    ) -> None:
-        with self.db.transaction() as conn:
-            # A second entry for the student that day overwrites what it says, not who and where.
-            row = {
-                "school": school,
-                "day": day.isoformat(),
-                "student_id": student_id,
-                "class_id": class_id,
-                "reason": reason,
-                "symptoms": symptoms,
-                "recorded_by": user_id,
-                "recorded_at": at.isoformat(),
-            }
-            upsert(conn, absences, row, keys=["day", "student_id"], keep=["school", "class_id"])
+        self.absences = absences
 
     def _cases(
         self, school: str, first: date, last: date, zone: ZoneInfo
@@ -143,15 +111,12 @@ class WarningLevels:
                 "end": end.isoformat(),
             },
         )
-        absent = self.db.query(
-            _ILLNESS_ABSENCES,
-            {"school": school, "first": first.isoformat(), "last": last.isoformat()},
-        )
         fever_by: dict[str, set[str]] = {}
+        for r in fevers:
+            fever_by.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
         absent_by: dict[str, set[str]] = {}
-        for rows, into in ((fevers, fever_by), (absent, absent_by)):
-            for r in rows:
-                into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
+        for a in self.absences.absent_for_illness(school, first, last):
+            absent_by.setdefault(a.class_id, set()).add(a.student_id)
         return fever_by, absent_by
 
     def compute(

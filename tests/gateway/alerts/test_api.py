@@ -75,9 +75,11 @@ def api(tmp_path: Path) -> Iterator[Api]:
 
 
 def feed(api: Api, committed: CommittedBatch) -> None:
-    """What the alert consumer hands the engine: messages bound as ingest binds them."""
-    assert api.gateway.alerts is not None
-    api.gateway.alerts.engine.on_batch(bound(api.gateway.roster, committed))
+    """What ingest commits (messages bound as it binds them), read by the gateway's consumers:
+    the alert consumer's rules, the health consumer's referrals."""
+    committed = bound(api.gateway.roster, committed)
+    api.gateway.commit_log.append(committed.messages, committed.statuses)
+    api.gateway.consumers.catch_up()
 
 
 def seed(api: Api) -> dict[str, int]:

@@ -34,12 +34,8 @@ def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
     assert levels.school_level.level is Level.GREEN
     # An absence for illness of a feverish student counts once; a new one adds a case.
     for student in ("c1s01", "c1s03"):
-        w.engine.warning_levels.record_absence(
-            "sch1", day, student, "c1", "illness", "cough", "nurse", MORNING
-        )
-    w.engine.warning_levels.record_absence(
-        "sch1", day, "c1s04", "c1", "personal", "", "nurse", MORNING
-    )
+        w.absences.record("sch1", day, student, "c1", "illness", "cough", "nurse", MORNING)
+    w.absences.record("sch1", day, "c1s04", "c1", "other", "", "nurse", MORNING)
     w.engine.levels_changed("sch1", day)
     [c1] = w.engine.levels("sch1", day).classes
     assert (c1.fevers, c1.illness_absences, c1.cases, c1.level) == (2, 2, 3, Level.ORANGE)
@@ -94,9 +90,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(
     assert alert.detail["level"] == "yellow" and alert.severity is Severity.WARNING
     # Two absences for illness in c1 take the class to orange (4) and the school to orange (6).
     for student in ("c1s03", "c1s04"):
-        w.engine.warning_levels.record_absence(
-            "sch1", MORNING.date(), student, "c1", "illness", "", "nurse", MORNING
-        )
+        w.absences.record("sch1", MORNING.date(), student, "c1", "illness", "", "nurse", MORNING)
     raised = w.engine.levels_changed("sch1", MORNING.date())
     assert {(a.detail["scope"], a.detail["level"]) for a in raised} == {
         ("school", "orange"),
@@ -119,9 +113,7 @@ def test_five_cases_over_three_days_in_a_class_reach_orange(state_url: str) -> N
     assert (c1.cases, c1.window_cases, c1.window_days, c1.level) == (2, 3, 3, Level.YELLOW)
     # Day 3: one new case; the day alone is green, the three days hold 5 distinct students.
     w.feed(batch(gate_pass("card-c1s04", 38.0, day3)))
-    w.engine.warning_levels.record_absence(
-        "sch1", day3.date(), "c1s05", "c1", "illness", "fever", "nurse", day3
-    )
+    w.absences.record("sch1", day3.date(), "c1s05", "c1", "illness", "fever", "nurse", day3)
     raised = w.engine.levels_changed("sch1", day3.date())
     [c1] = w.engine.levels("sch1", day3.date()).classes
     assert (c1.cases, c1.window_cases, c1.level) == (2, 5, Level.ORANGE)
@@ -163,7 +155,7 @@ def test_each_scope_counts_over_its_own_window(tmp_path: Path, state_url: str) -
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     six_days_ago = (MORNING - timedelta(days=6)).date()
     for student in ("c1s01", "c1s02", "c1s03", "c1s04", "c1s05"):
-        w.engine.warning_levels.record_absence(
+        w.absences.record(
             "sch1", six_days_ago, student, "c1", "illness", "", "nurse", MORNING - timedelta(days=6)
         )
     levels = w.engine.levels("sch1", MORNING.date())

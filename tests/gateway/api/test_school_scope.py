@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gateway.alerts.model import Alert, Candidate, Rule, Severity
-from gateway.alerts.rules.vision import Screening
 from gateway.alerts.visibility import is_recipient, may_read
 from gateway.auth import Role
+from gateway.health.vision import Screening
 from gateway.roster import LessonKind
 from tests.gateway.api.conftest import SCHOOL, Campus
 
@@ -43,9 +43,9 @@ def _alert(campus: Campus, school: str, rule: Rule, student: str | None, key: st
 
 
 def _referral(campus: Campus, school: str, student: str, class_id: str, seq: int) -> int:
-    assert campus.gateway.alerts is not None
+    assert campus.gateway.referrals is not None
     screening = Screening({"left": 4.6, "right": 4.7}, {"left": -1.5, "right": -1.0})
-    found = campus.gateway.alerts.referrals.record(
+    found = campus.gateway.referrals.record(
         school, student, class_id, AT, "vs-1", seq, screening, [{"eye": "left", "grade": "mild"}]
     )
     assert found is not None
@@ -190,9 +190,9 @@ def test_a_user_of_no_school_sees_no_lesson(two: TwoSchools) -> None:
 def test_referral_ages_do_not_leak_through_time(two: TwoSchools) -> None:
     # A later referral of the other school changes nothing this school's staff see.
     before = two.campus.client.get("/api/alerts/referrals", headers=two.campus.auth("h1")).json()
-    assert two.campus.gateway.alerts is not None
+    assert two.campus.gateway.referrals is not None
     screening = Screening({"left": 4.5, "right": 4.5}, {"left": -2.0, "right": -2.0})
-    two.campus.gateway.alerts.referrals.record(
+    two.campus.gateway.referrals.record(
         OTHER, "s90", "9a", AT + timedelta(days=1), "vs-1", 3, screening, [{"eye": "left"}]
     )
     after = two.campus.client.get("/api/alerts/referrals", headers=two.campus.auth("h1")).json()

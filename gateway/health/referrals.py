@@ -1,4 +1,4 @@
-"""Vision screenings and the referral list they build (stored with the alert state)."""
+"""Vision screenings and the referral list they build, followed up by health staff."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from gateway.alerts.rules.vision import EYES, Screening
+from gateway.health.vision import EYES, Screening
 from gateway.state import StateDB, dialect_insert
 from gateway.tables.health import referrals, vision_screenings
 
@@ -20,6 +20,8 @@ _GRADE_ORDER = {"mild": 1, "moderate": 2, "severe": 3}
 
 @dataclass(frozen=True)
 class Referral:
+    """A child a screening sent on to an optometrist, and where the follow-up stands."""
+
     id: int
     school: str
     student_id: str
@@ -34,10 +36,13 @@ class Referral:
 
 
 class Referrals:
+    """The screenings and referrals tables: written by the health consumer, read by the API."""
+
     def __init__(self, db: StateDB) -> None:
         self.db = db
 
     def previous(self, student_id: str, before: datetime) -> Screening | None:
+        """The student's last screening before *before* (an acuity drop is judged against it)."""
         v = vision_screenings.c
         rows = self.db.query(
             select(vision_screenings)
