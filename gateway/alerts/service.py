@@ -127,8 +127,8 @@ class AlertService:
             school, starts_at, ends_at, created_by, reason, rule, device_id
         )
 
-    def delete_silence(self, silence_id: int) -> bool:
-        return self.engine.lifecycle.delete_silence(silence_id)
+    def delete_silence(self, silence_id: int, schools: Collection[str] | None = None) -> bool:
+        return self.engine.lifecycle.delete_silence(silence_id, schools)
 
     def follow_lessons(self) -> list[Alert]:
         """Act now on lessons the roster has ended since the engine last looked."""

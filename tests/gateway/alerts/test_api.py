@@ -281,6 +281,14 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
         params={"school": "sch-typo", "day": day},
         headers=api.auth("nurse"),
     )
+    assert r.status_code == 404 and r.json()["detail"] == "no school 'sch-typo'"  # not hers
+    # Hers by a typo when her account was made: the gateway knows nothing of that school.
+    api.gateway.users.set_schools("nurse", ["sch1", "sch-typo"])
+    r = c.get(
+        "/api/alerts/warning-levels",
+        params={"school": "sch-typo", "day": day},
+        headers=api.auth("nurse"),
+    )
     assert r.status_code == 404 and "unknown school 'sch-typo'" in r.json()["detail"]
     r = c.get("/api/alerts/warning-levels", headers=api.auth("nurse"))
     assert r.status_code == 422 and "school" in r.text  # the parameter is required
@@ -309,7 +317,7 @@ def test_warning_levels_of_a_school_known_only_by_its_alert_config(tmp_path: Pat
         MqttSettings(host="127.0.0.1", port=1),
     )
     assert gw.alerts is not None
-    token = gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF, schools=[SCHOOL])
+    token = gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF, schools=["sch-new"])
     with TestClient(create_app(gw)) as client:
         r = client.get(
             "/api/alerts/warning-levels",

@@ -197,3 +197,55 @@ def test_referral_ages_do_not_leak_through_time(two: TwoSchools) -> None:
     )
     after = two.campus.client.get("/api/alerts/referrals", headers=two.campus.auth("h1")).json()
     assert after == before
+
+
+def test_silences_of_another_school_are_not_listed_set_or_ended(two: TwoSchools) -> None:
+    campus = two.campus
+    assert campus.gateway.alerts is not None
+    theirs = campus.gateway.alerts.add_silence(
+        OTHER, AT, AT + timedelta(days=365), "h2", "maintenance", Rule.DEVICE_OFFLINE
+    )
+    ours = campus.gateway.alerts.add_silence(
+        SCHOOL, AT, AT + timedelta(days=365), "it1", "maintenance", Rule.DEVICE_OFFLINE
+    )
+    for user in ("it1", "h1", "t1"):
+        listed = campus.client.get("/api/alerts/silences", headers=campus.auth(user))
+        assert [s["id"] for s in listed.json()] == [ours.id], user
+        asked = campus.client.get(
+            "/api/alerts/silences", headers=campus.auth(user), params={"school": OTHER}
+        )
+        assert asked.status_code == 404
+    body = {
+        "school": OTHER,
+        "starts_at": AT.isoformat(),
+        "ends_at": (AT + timedelta(hours=1)).isoformat(),
+        "reason": "drill",
+    }
+    refused = campus.client.post("/api/alerts/silences", json=body, headers=campus.auth("it1"))
+    assert refused.status_code == 404 and refused.json() == {"detail": f"no school {OTHER!r}"}
+    gone = campus.client.delete(f"/api/alerts/silences/{theirs.id}", headers=campus.auth("it1"))
+    assert gone.status_code == 404
+    assert [s.id for s in campus.gateway.alerts.silences(OTHER)] == [theirs.id]
+
+
+def test_another_schools_warning_level_and_absences_are_not_the_users(two: TwoSchools) -> None:
+    campus = two.campus
+    day = AT.date().isoformat()
+    level = campus.client.get(
+        "/api/alerts/warning-levels",
+        headers=campus.auth("h1"),
+        params={"school": OTHER, "day": day},
+    )
+    assert level.status_code == 404
+    own = campus.client.get(
+        "/api/alerts/warning-levels",
+        headers=campus.auth("h1"),
+        params={"school": SCHOOL, "day": day},
+    )
+    assert own.status_code == 200
+    absent = {"student_id": "s90", "day": day, "reason": "illness"}
+    refused = campus.client.post("/api/alerts/absences", json=absent, headers=campus.auth("h1"))
+    assert refused.status_code == 422
+    assert refused.json() == {"detail": "student_id: 's90' is not on the roster"}
+    taken = campus.client.post("/api/alerts/absences", json=absent, headers=campus.auth("h2"))
+    assert taken.status_code == 201 and taken.json()["school"] == OTHER
