@@ -249,3 +249,73 @@ def test_another_schools_warning_level_and_absences_are_not_the_users(two: TwoSc
     assert refused.json() == {"detail": "student_id: 's90' is not on the roster"}
     taken = campus.client.post("/api/alerts/absences", json=absent, headers=campus.auth("h2"))
     assert taken.status_code == 201 and taken.json()["school"] == OTHER
+
+
+@pytest.mark.parametrize("user", ["h1", "t1", "it1"])
+def test_another_schools_classes_and_students_are_404(two: TwoSchools, user: str) -> None:
+    campus = two.campus
+    headers = campus.auth(user)
+    classes = campus.client.get("/api/classes", headers=headers).json()
+    assert "9a" not in {c["id"] for c in classes}
+    _no_trace_of_the_other_school(two, classes)
+    students = campus.client.get("/api/classes/9a/students", headers=headers)
+    assert students.status_code == 404 and students.json() == {"detail": "no class '9a'"}
+    if user != "it1":
+        for url, unknown in (
+            ("/api/fitness/classes/9a/distribution", "no class '9a'"),
+            ("/api/fitness/classes/9a/export", "no class '9a'"),
+            ("/api/fitness/students/s90/results", "no student 's90'"),
+        ):
+            response = campus.client.get(url, headers=headers)
+            # Answered as an unknown id would be: the id asked for, nothing more.
+            assert response.status_code == 404, url
+            assert response.json() == {"detail": unknown}, url
+    assert campus.gateway.audit.entries(subject_id="s90") == []
+
+
+def test_campus_it_cannot_touch_another_schools_roster(two: TwoSchools) -> None:
+    campus = two.campus
+    it = campus.auth("it1")
+    for method, url, body in (
+        ("GET", "/api/students/s90/cards", None),
+        ("POST", "/api/students/s90/cards", {"card_id": "C-0090"}),
+        ("PATCH", "/api/classes/9a", {"name": "taken over"}),
+        ("POST", "/api/classes", {"id": "9z", "school": OTHER, "name": "Z", "grade": "5"}),
+        ("PATCH", "/api/classes/5a", {"school": OTHER}),  # nor move one there
+    ):
+        response = campus.client.request(method, url, headers=it, json=body)
+        assert response.status_code == 404, (method, url)
+    assert campus.gateway.roster.class_of("9a")["name"] == "Class 9A"  # type: ignore[index]
+    assert campus.gateway.roster.class_of("5a")["school"] == SCHOOL  # type: ignore[index]
+    assert campus.gateway.roster.class_of("9z") is None
+    assert campus.gateway.roster.cards_of("s90") == []
+
+
+def test_teachers_cannot_open_or_end_lessons_of_another_school(two: TwoSchools) -> None:
+    campus = two.campus
+    opened = campus.client.post(
+        "/api/lessons", headers=campus.auth("t1"), json={"class_id": "9a", "kind": "lesson"}
+    )
+    assert opened.status_code == 404 and "unknown class '9a'" in opened.json()["detail"]
+    ended = campus.client.post(f"/api/lessons/{two.lesson[OTHER]}/end", headers=campus.auth("t1"))
+    assert ended.status_code == 404
+    assert campus.gateway.roster.lesson(two.lesson[OTHER]).ended_at is None  # type: ignore[union-attr]
+
+
+def test_another_schools_devices_are_not_listed_or_found(two: TwoSchools) -> None:
+    from campusedge.contract import DeviceState, Status
+    from campusedge.topics import DeviceKind
+
+    campus = two.campus
+    band = Status(device_id="hr-90", kind=DeviceKind.HR_BAND, state=DeviceState.ONLINE)
+    mine = Status(device_id="hr-10", kind=DeviceKind.HR_BAND, state=DeviceState.ONLINE)
+    campus.gateway.devices.apply([(OTHER, band, AT), (SCHOOL, mine, AT)], [])
+    it = campus.auth("it1")
+    listed = campus.client.get("/api/devices", headers=it).json()
+    assert [d["device_id"] for d in listed] == ["hr-10"]
+    found = campus.client.get("/api/devices/hr-90", headers=it)
+    assert found.status_code == 404 and found.json() == {
+        "detail": "no device 'hr-90' has been seen"
+    }
+    asked = campus.client.get("/api/devices", headers=it, params={"school": OTHER})
+    assert asked.status_code == 404
