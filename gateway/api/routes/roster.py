@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from campusedge.contract import DeviceId
+from drivers.subject_ids import as_sent
 from gateway.api.access import (
     class_roster_access,
     in_schools,
@@ -192,7 +193,7 @@ def import_roster(
     # error report cannot encode the raw bytes either.
     try:
         text, encoding = decode_csv(csv_bytes)
-        return {"imported": roster.import_csv(text), "encoding": encoding}
+        return {"imported": roster.import_csv(text, user.schools), "encoding": encoding}
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -232,6 +233,11 @@ def enrol_card(student_id: str, body: CardEnrol, roster: RosterDep, user: Campus
 @router.delete("/cards/{card_id}", status_code=204)
 def withdraw_card(card_id: str, roster: RosterDep, user: CampusIT) -> None:
     """Forget an enrolled id (a lost card): a gate pass with it is then an unknown subject."""
+    holder = roster.student_for_card(card_id) or roster.student_for_card(as_sent(card_id))
+    student = roster.student(holder) if holder is not None else None
+    # A card of another school's child is answered as an unknown card.
+    if student is not None and not in_schools(roster, user, student.class_id):
+        raise HTTPException(404, f"no enrolled card {card_id!r}")
     if roster.withdraw_card(card_id) is None:
         raise HTTPException(404, f"no enrolled card {card_id!r}")
 

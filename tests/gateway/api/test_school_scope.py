@@ -319,3 +319,37 @@ def test_another_schools_devices_are_not_listed_or_found(two: TwoSchools) -> Non
     }
     asked = campus.client.get("/api/devices", headers=it, params={"school": OTHER})
     assert asked.status_code == 404
+
+
+def test_a_roster_import_cannot_reach_into_another_school(two: TwoSchools) -> None:
+    campus = two.campus
+    roster = campus.gateway.roster
+    roster.enrol_card("s90", "C-0090")
+    header = "student_id,name,sex,birth_date,class_id,card_id\n"
+
+    def import_(rows: str) -> object:
+        return campus.client.post(
+            "/api/roster/import",
+            content=(header + rows).encode(),
+            headers={**campus.auth("it1"), "Content-Type": "text/csv"},
+        )
+
+    for row, problem in (
+        ("s50,New,M,2015-01-01,9a,\n", "row 2, column class_id: unknown class '9a'"),
+        ("s90,Renamed,F,2015-02-02,5a,\n", "'s90' is taken (a student of another school)"),
+        ("s51,New,M,2015-01-01,5a,C-0090\n", "'C-0090' is enrolled for a student of another"),
+    ):
+        response = import_(row)
+        assert response.status_code == 422, row  # type: ignore[attr-defined]
+        assert problem in response.json()["detail"], row  # type: ignore[attr-defined]
+    assert roster.student("s90").name == "孙九十"  # type: ignore[union-attr]
+    assert roster.student("s90").class_id == "9a"  # type: ignore[union-attr]
+    assert roster.student_for_card("C-0090") == "s90"
+    assert roster.student("s50") is None and roster.student("s51") is None
+    ok = import_("s52,New,M,2015-01-01,5a,C-0052\n")
+    assert ok.status_code == 200 and ok.json()["imported"] == 1  # type: ignore[attr-defined]
+    # Nor withdraw another school's child's card.
+    gone = campus.client.delete("/api/cards/C-0090", headers=campus.auth("it1"))
+    assert gone.status_code == 404 and gone.json() == {"detail": "no enrolled card 'C-0090'"}
+    assert roster.student_for_card("C-0090") == "s90"
+    assert campus.client.delete("/api/cards/C-0052", headers=campus.auth("it1")).status_code == 204
