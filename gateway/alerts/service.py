@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -150,6 +150,19 @@ class AlertService:
 
     def deliveries(self, notification_id: str | None, limit: int) -> list[DeliveryRecord]:
         return self.delivery_log.entries(notification_id=notification_id, limit=limit)
+
+    def schools_of(self, alert_ids: Iterable[int]) -> dict[int, str]:
+        """The school of each of *alert_ids* that exists."""
+        ids = sorted(set(alert_ids))
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 10_000):  # SQLite's limit on a statement's variables
+            rows = self.db.query(
+                select(alerts.c.id, alerts.c.school).where(
+                    alerts.c.id.in_(ids[start : start + 10_000])
+                )
+            )
+            found.update((r["id"], r["school"]) for r in rows)
+        return found
 
     def count(self) -> int:
         """How many alerts have been raised (any state), for summaries such as the demo's."""

@@ -353,3 +353,31 @@ def test_a_roster_import_cannot_reach_into_another_school(two: TwoSchools) -> No
     assert gone.status_code == 404 and gone.json() == {"detail": "no enrolled card 'C-0090'"}
     assert roster.student_for_card("C-0090") == "s90"
     assert campus.client.delete("/api/cards/C-0052", headers=campus.auth("it1")).status_code == 204
+
+
+def test_the_delivery_log_shows_only_the_users_schools_notifications(two: TwoSchools) -> None:
+    campus = two.campus
+    assert campus.gateway.alerts is not None
+    log = campus.gateway.alerts.delivery_log
+    log.record(
+        "n-ours",
+        "mqtt",
+        "campus/sch1/alert/device_offline",
+        1,
+        "delivered",
+        [two.offline[SCHOOL].id],
+    )
+    log.record(
+        "n-theirs",
+        "mqtt",
+        "campus/sch2/alert/device_offline",
+        1,
+        "delivered",
+        [two.offline[OTHER].id],
+    )
+    listed = campus.client.get("/api/alerts/deliveries", headers=campus.auth("it1")).json()
+    assert [d["notification_id"] for d in listed] == ["n-ours"]
+    asked = campus.client.get(
+        "/api/alerts/deliveries", headers=campus.auth("it1"), params={"notification_id": "n-theirs"}
+    )
+    assert asked.status_code == 200 and asked.json() == []
