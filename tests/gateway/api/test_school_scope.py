@@ -172,6 +172,15 @@ def test_another_schools_lesson_is_404_in_the_live_view(two: TwoSchools, user: s
         assert response.json() == {"detail": f"no lesson {two.lesson[OTHER]!r}"}
     own = campus.client.get(f"/api/lessons/{two.lesson[SCHOOL]}/live", headers=campus.auth(user))
     assert own.status_code == 200
+    results = f"/api/fitness/sessions/{two.lesson[OTHER]}/results"
+    assert campus.client.get(results, headers=campus.auth(user)).status_code == 404
+    if user == "t1":
+        entered = campus.client.post(
+            results,
+            headers=campus.auth(user),
+            json={"student_id": "s90", "item": "sit_and_reach", "value": 10},
+        )
+        assert entered.status_code == 404
     mine = campus.client.get("/api/me/lessons", headers=campus.auth(user)).json()
     assert [lesson["id"] for lesson in mine] == [two.lesson[SCHOOL]]
     theirs = campus.client.get(f"/api/lessons/{two.lesson[OTHER]}/live", headers=campus.auth("t9"))
@@ -381,3 +390,94 @@ def test_the_delivery_log_shows_only_the_users_schools_notifications(two: TwoSch
         "/api/alerts/deliveries", headers=campus.auth("it1"), params={"notification_id": "n-theirs"}
     )
     assert asked.status_code == 200 and asked.json() == []
+
+
+# Every API route and how it keeps to the user's schools: the test above that shows another
+# school's ids answered as unknown ones, or why the route holds no school's data. A new route
+# fails here until it says which.
+NO_SCHOOL_DATA = "no school's data"
+ROUTES = {
+    "GET /api/me": NO_SCHOOL_DATA,  # the user's own account
+    "GET /api/me/lessons": "test_another_schools_lesson_is_404_in_the_live_view",
+    "GET /api/audit": NO_SCHOOL_DATA,  # the auditor's, whole (docs/security.md)
+    "GET /api/devices": "test_another_schools_devices_are_not_listed_or_found",
+    "GET /api/devices/{device_id}": "test_another_schools_devices_are_not_listed_or_found",
+    "POST /api/classes": "test_campus_it_cannot_touch_another_schools_roster",
+    "GET /api/classes": "test_another_schools_classes_and_students_are_404",
+    "GET /api/classes/{class_id}/students": "test_another_schools_classes_and_students_are_404",
+    "PATCH /api/classes/{class_id}": "test_campus_it_cannot_touch_another_schools_roster",
+    "POST /api/roster/import": "test_a_roster_import_cannot_reach_into_another_school",
+    "GET /api/students/{student_id}/cards": "test_campus_it_cannot_touch_another_schools_roster",
+    "POST /api/students/{student_id}/cards": "test_campus_it_cannot_touch_another_schools_roster",
+    "DELETE /api/cards/{card_id}": "test_a_roster_import_cannot_reach_into_another_school",
+    "POST /api/lessons": "test_teachers_cannot_open_or_end_lessons_of_another_school",
+    "POST /api/lessons/{lesson_id}/end": (
+        "test_teachers_cannot_open_or_end_lessons_of_another_school"
+    ),
+    "GET /api/lessons/{lesson_id}/live": "test_another_schools_lesson_is_404_in_the_live_view",
+    "GET /api/lessons/{lesson_id}/heart-rate": (
+        "test_another_schools_lesson_is_404_in_the_live_view"
+    ),
+    "POST /api/fitness/sessions/{lesson_id}/results": (
+        "test_another_schools_lesson_is_404_in_the_live_view"
+    ),
+    "GET /api/fitness/sessions/{lesson_id}/results": (
+        "test_another_schools_lesson_is_404_in_the_live_view"
+    ),
+    "GET /api/fitness/classes/{class_id}/distribution": (
+        "test_another_schools_classes_and_students_are_404"
+    ),
+    "GET /api/fitness/classes/{class_id}/export": (
+        "test_another_schools_classes_and_students_are_404"
+    ),
+    "GET /api/fitness/students/{student_id}/results": (
+        "test_another_schools_classes_and_students_are_404"
+    ),
+    "GET /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",
+    "POST /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",
+    "DELETE /api/alerts/silences/{silence_id}": (
+        "test_silences_of_another_school_are_not_listed_set_or_ended"
+    ),
+    "GET /api/alerts/referrals": (
+        "test_referrals_of_another_school_are_not_listed_and_cannot_be_changed"
+    ),
+    "POST /api/alerts/referrals/{referral_id}/status": (
+        "test_referrals_of_another_school_are_not_listed_and_cannot_be_changed"
+    ),
+    "POST /api/alerts/absences": (
+        "test_another_schools_warning_level_and_absences_are_not_the_users"
+    ),
+    "GET /api/alerts/warning-levels": (
+        "test_another_schools_warning_level_and_absences_are_not_the_users"
+    ),
+    "GET /api/alerts/deliveries": (
+        "test_the_delivery_log_shows_only_the_users_schools_notifications"
+    ),
+    "GET /api/alerts/stream": "test_the_alert_stream_tells_nobody_of_another_schools_alerts",
+    "GET /api/alerts": "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404",
+    "GET /api/alerts/{alert_id}": (
+        "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
+    ),
+    "POST /api/alerts/{alert_id}/acknowledge": (
+        "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
+    ),
+    "POST /api/alerts/{alert_id}/resolve": (
+        "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
+    ),
+    "POST /api/alerts/{alert_id}/recheck": (
+        "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
+    ),
+}
+
+
+def test_every_api_route_says_how_it_keeps_to_the_users_schools(campus: Campus) -> None:
+    schema = campus.client.app.openapi()  # type: ignore[attr-defined]
+    routes = {
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/")
+        for method in operations
+    }
+    assert routes == set(ROUTES)
+    for route, proof in ROUTES.items():
+        assert proof == NO_SCHOOL_DATA or callable(globals().get(proof)), route
