@@ -65,6 +65,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "gateway.alerts.bench",
         "benchmark fever alert delivery (SSE, webhook) under load",
     ),
+    ("bench", "hr-alerts"): (
+        "gateway.alerts.bench_heart_rate",
+        "heart-rate alerts a simulated class raises per lesson, by rule and severity",
+    ),
     ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
     ("bench", "state"): (
         "gateway.bench.state",

@@ -342,6 +342,34 @@ class Lifecycle:
         )
         self._event(conn, alert_id, at, actor, "resolved", {"outcome": outcome, "note": note})
 
+    def change(self, alert_id: int, c: Candidate) -> Alert:
+        """Move an open alert to what *c* now says (a warning level that rose or fell, but not
+        to green): severity, summary and detail follow, even downwards, and its history keeps
+        the step."""
+        with self.db.transaction() as conn:
+            before = self._get(conn, alert_id, lock=True)
+            if before.state is AlertState.RESOLVED:
+                raise LifecycleError(f"alert {alert_id} is resolved")
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(
+                    severity=c.severity.value,
+                    summary=c.summary,
+                    detail=json.dumps(dict(c.detail)),
+                    last_seen_at=_iso(c.at),
+                )
+            )
+            self._event(
+                conn,
+                alert_id,
+                c.at,
+                SYSTEM,
+                "changed",
+                {"summary": c.summary, "severity": c.severity.value, **dict(c.detail)},
+            )
+            return self._get(conn, alert_id)
+
     def resolve_key(self, key: str, outcome: str) -> Alert | None:
         """Resolve the active alert with *key* on the system's behalf (a device came back)."""
         now = self.clock.now()

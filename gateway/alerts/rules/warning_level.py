@@ -12,9 +12,8 @@ from sqlalchemy import bindparam, func, select
 from gateway.alerts.config import LevelThresholds, WarningLevelConfig
 from gateway.alerts.model import Candidate, Rule, Severity
 from gateway.health.absences import IllnessAbsences
-from gateway.state import StateDB, serialize, upsert
+from gateway.state import StateDB
 from gateway.tables.alerts import alerts
-from gateway.tables.health import warning_level_state
 
 SCHOOL_SCOPE = "school"
 
@@ -181,63 +180,37 @@ class WarningLevels:
         )
         return SchoolLevels(school, day, school_level, classes)
 
-    def rises(self, levels: SchoolLevels, now: datetime) -> list[Candidate]:
-        """Alerts for every scope whose level rose above what it had reached that day."""
-        out: list[Candidate] = []
+    @staticmethod
+    def key(school: str, scope: str) -> str:
+        """One alert per class or school, across days: it follows the level up and down."""
+        return f"{Rule.WARNING_LEVEL.value}:{school}:{scope}"
+
+    def candidate(self, levels: SchoolLevels, scope: ScopeLevel, now: datetime) -> Candidate:
+        """What the alert of *scope* says at its level now (not green)."""
         day = levels.day.isoformat()
-        w = warning_level_state.c
-        with self.db.transaction() as conn:
-            # Two gateway workers computing one school's level raise each rise once.
-            serialize(conn, f"warning_level:{levels.school}")
-            for scope in [levels.school_level, *levels.classes]:
-                reached = conn.execute(
-                    select(w.level).where(
-                        w.school == levels.school, w.scope == scope.scope, w.day == day
-                    )
-                ).scalar()
-                before = Level(reached) if reached else Level.GREEN
-                if scope.level.rank <= before.rank:
-                    continue
-                upsert(
-                    conn,
-                    warning_level_state,
-                    {
-                        "school": levels.school,
-                        "scope": scope.scope,
-                        "day": day,
-                        "level": scope.level.value,
-                    },
-                    keys=["school", "scope", "day"],
-                )
-                where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
-                out.append(
-                    Candidate(
-                        rule=Rule.WARNING_LEVEL,
-                        key=f"{Rule.WARNING_LEVEL.value}:{levels.school}:{scope.scope}:{day}:"
-                        f"{scope.level.value}",
-                        school=levels.school,
-                        severity=Severity.WARNING
-                        if scope.level is Level.YELLOW
-                        else Severity.CRITICAL,
-                        at=now,
-                        class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
-                        summary=f"warning level {scope.level.value} for {where} on {day}: "
-                        f"{scope.cases} case(s) ({scope.fevers} fever, "
-                        f"{scope.illness_absences} absent for illness)"
-                        + (
-                            f"; {scope.window_cases} over the last {scope.window_days} days"
-                            if scope.window_cases and scope.window_days
-                            else ""
-                        ),
-                        detail={
-                            "level": scope.level.value,
-                            "scope": scope.scope,
-                            "day": day,
-                            "cases": scope.cases,
-                            "fevers": scope.fevers,
-                            "illness_absences": scope.illness_absences,
-                            "window_cases": scope.window_cases,
-                        },
-                    )
-                )
-        return out
+        where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
+        return Candidate(
+            rule=Rule.WARNING_LEVEL,
+            key=self.key(levels.school, scope.scope),
+            school=levels.school,
+            severity=Severity.WARNING if scope.level is Level.YELLOW else Severity.CRITICAL,
+            at=now,
+            class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
+            summary=f"warning level {scope.level.value} for {where} on {day}: "
+            f"{scope.cases} case(s) ({scope.fevers} fever, "
+            f"{scope.illness_absences} absent for illness)"
+            + (
+                f"; {scope.window_cases} over the last {scope.window_days} days"
+                if scope.window_cases and scope.window_days
+                else ""
+            ),
+            detail={
+                "level": scope.level.value,
+                "scope": scope.scope,
+                "day": day,
+                "cases": scope.cases,
+                "fevers": scope.fevers,
+                "illness_absences": scope.illness_absences,
+                "window_cases": scope.window_cases,
+            },
+        )

@@ -333,7 +333,7 @@ def test_alert_metrics_are_exported(api: Api) -> None:
     seed(api)
     text = api.client.get("/metrics").text
     assert 'campusedge_alerts_opened_total{rule="fever",severity="warning"} 1.0' in text
-    assert 'campusedge_alerts_opened_total{rule="hr_high",severity="critical"} 1.0' in text
+    assert 'campusedge_alerts_opened_total{rule="hr_high",severity="warning"} 1.0' in text
     assert "campusedge_alert_sse_clients 0.0" in text
 
 

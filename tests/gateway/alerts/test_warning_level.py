@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.alerts.config import LevelThresholds
-from gateway.alerts.model import Rule, Severity
+from gateway.alerts.model import AlertState, Rule, Severity
 from gateway.alerts.rules.warning_level import Level, level_for
 from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
 
@@ -39,13 +39,58 @@ def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
     w.engine.levels_changed("sch1", day)
     [c1] = w.engine.levels("sch1", day).classes
     assert (c1.fevers, c1.illness_absences, c1.cases, c1.level) == (2, 2, 3, Level.ORANGE)
-    alerts = sorted(w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL), key=lambda a: a.id)
-    assert [(a.detail["scope"], a.detail["level"], a.severity) for a in alerts] == [
-        ("c1", "yellow", Severity.WARNING),
-        ("c1", "orange", Severity.CRITICAL),
-    ]
+    # One alert for the class, which followed its level up, with the step in its history.
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert (alert.detail["scope"], alert.detail["level"], alert.severity) == (
+        "c1",
+        "orange",
+        Severity.CRITICAL,
+    )
+    steps = [e.action for e in w.engine.lifecycle.history(alert.id) if e.action != "notified"]
+    assert steps == ["opened", "changed"]
     # Evaluating again raises nothing new.
     assert w.engine.levels_changed("sch1", day) == []
+
+
+def test_a_level_that_falls_moves_its_alert_down_and_back_to_green_resolves_it(
+    state_url: str,
+) -> None:
+    w = build_world(state_url)
+    day = MORNING.date()
+    w.feed(batch(*(gate_pass(f"card-c1s0{n}", 38.0, MORNING) for n in (1, 2, 3))))
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert (alert.detail["level"], alert.severity) == ("orange", Severity.CRITICAL)
+    fevers = {a.student_id: a for a in w.engine.lifecycle.find(rule=Rule.FEVER)}
+    w.engine.recheck(fevers["c1s03"].id, "nurse", 36.6)  # cleared: 2 cases, yellow
+    w.engine.levels_changed("sch1", day)
+    alert = w.engine.lifecycle.get(alert.id)  # type: ignore[assignment]
+    assert (alert.detail["level"], alert.severity, alert.state) == (
+        "yellow",
+        Severity.WARNING,
+        AlertState.OPEN,
+    )
+    for student in ("c1s01", "c1s02"):
+        w.engine.recheck(fevers[student].id, "nurse", 36.7)
+    w.engine.levels_changed("sch1", day)
+    alert = w.engine.lifecycle.get(alert.id)  # type: ignore[assignment]
+    assert alert.state is AlertState.RESOLVED and alert.outcome == "level_fell"
+    assert [e.action for e in w.engine.lifecycle.history(alert.id) if e.action != "notified"] == [
+        "opened",
+        "changed",
+        "resolved",
+    ]
+    assert len(w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)) == 1  # still one alert
+
+
+def test_a_new_day_brings_the_level_down_without_any_new_case(state_url: str) -> None:
+    w = build_world(state_url)
+    w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert alert.detail["level"] == "yellow"
+    w.clock.set(MORNING + timedelta(days=1))
+    w.engine.tick()  # the periodic look at open levels
+    alert = w.engine.lifecycle.get(alert.id)  # type: ignore[assignment]
+    assert alert.state is AlertState.RESOLVED and alert.outcome == "level_fell"
 
 
 def test_cleared_fever_does_not_count(state_url: str) -> None:
