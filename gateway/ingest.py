@@ -653,9 +653,7 @@ class Ingest:
             why = enrolment.refusal(school, device_id, kind, claimed)
         if why is None:
             return result
-        channel = item.topic.rsplit("/", 1)[-1]
-        self.metrics.unknown_device.labels(channel=channel).inc()
-        self.stats["unknown_device"] += 1
+        # Counted in `_account`, after the commit: a batch retried is not counted twice.
         return _dead(
             item, datetime.fromtimestamp(item.received_at, UTC), UNKNOWN_DEVICE_REASON, why
         )
@@ -717,6 +715,9 @@ class Ingest:
             known = {}
         for letter, device in zip(out.dead_letters, devices, strict=True):
             m.dead_letters.labels(reason=letter.reason).inc()
+            if letter.reason == UNKNOWN_DEVICE_REASON:
+                m.unknown_device.labels(channel=letter.topic.rsplit("/", 1)[-1]).inc()
+                self.stats["unknown_device"] += 1
             label = (
                 device
                 if device is not None and device in known and letter.reason != UNKNOWN_DEVICE_REASON
