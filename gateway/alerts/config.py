@@ -200,6 +200,10 @@ class WarningLevelConfig(_Strict):
     # on that day; a student counts once a day.
     per_class: LevelThresholds
     per_school: LevelThresholds
+    # The district's choice: whether a fever screen (an infrared gate) counts as a case before
+    # a contact-thermometer recheck confirms it. Either way the unconfirmed screens are counted
+    # and shown beside the cases.
+    count_unconfirmed_screens: bool = False
 
 
 def _format_errors(exc: ValidationError, where: str) -> str:

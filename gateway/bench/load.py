@@ -87,6 +87,8 @@ def publish_worker(
     if mqtt_settings.username:
         pw = mqtt_settings.password
         client.username_pw_set(mqtt_settings.username, pw.get_secret_value() if pw else None)
+    if mqtt_settings.tls_ca:
+        client.tls_set(ca_certs=mqtt_settings.tls_ca)
     client.max_inflight_messages_set(spec.window)
     client.max_queued_messages_set(0)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from gateway.alerts.config import LevelThresholds
 from gateway.alerts.model import AlertState, Rule, Severity
 from gateway.alerts.rules.warning_level import Level, level_for
-from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
+from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, gate_pass
 
 
 def test_level_for() -> None:
@@ -24,8 +24,34 @@ def test_level_for() -> None:
     ]
 
 
-def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
+def counting_screens(w: World) -> World:
+    """The district's choice that a fever screen counts as a case before its recheck."""
+    w.configs.warning_levels = w.configs.warning_levels.model_copy(
+        update={"count_unconfirmed_screens": True}
+    )
+    return w
+
+
+def test_unconfirmed_screens_are_shown_and_count_only_once_confirmed(state_url: str) -> None:
+    # The packaged default: a gate's screen is no case until a recheck confirms it.
     w = build_world(state_url)
+    day = MORNING.date()
+    w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
+    [c1] = w.engine.levels("sch1", day).classes
+    assert (c1.cases, c1.unconfirmed_screens, c1.level) == (0, 2, Level.GREEN)
+    assert not w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    fevers = {a.student_id: a for a in w.engine.lifecycle.find(rule=Rule.FEVER)}
+    for student in ("c1s01", "c1s02"):
+        w.engine.recheck(fevers[student].id, "nurse", 38.0)  # confirmed
+    w.engine.levels_changed("sch1", day)
+    [c1] = w.engine.levels("sch1", day).classes
+    assert (c1.cases, c1.fevers, c1.unconfirmed_screens, c1.level) == (2, 2, 0, Level.YELLOW)
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert alert.detail["level"] == "yellow"
+
+
+def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
+    w = counting_screens(build_world(state_url))
     day = MORNING.date()
     w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
     levels = w.engine.levels("sch1", day)
@@ -55,7 +81,7 @@ def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
 def test_a_level_that_falls_moves_its_alert_down_and_back_to_green_resolves_it(
     state_url: str,
 ) -> None:
-    w = build_world(state_url)
+    w = counting_screens(build_world(state_url))
     day = MORNING.date()
     w.feed(batch(*(gate_pass(f"card-c1s0{n}", 38.0, MORNING) for n in (1, 2, 3))))
     [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
@@ -83,7 +109,7 @@ def test_a_level_that_falls_moves_its_alert_down_and_back_to_green_resolves_it(
 
 
 def test_a_new_day_brings_the_level_down_without_any_new_case(state_url: str) -> None:
-    w = build_world(state_url)
+    w = counting_screens(build_world(state_url))
     w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
     [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
     assert alert.detail["level"] == "yellow"
@@ -113,7 +139,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(
     alerts_dir.mkdir()
     (alerts_dir / "warning_levels.yaml").write_text(
         "owner: District CDC\nversion: '2026-10'\nper_class: {yellow: 3, orange: 4, red: 6}\n"
-        "per_school: {yellow: 4, orange: 6, red: 8}\n"
+        "per_school: {yellow: 4, orange: 6, red: 8}\ncount_unconfirmed_screens: true\n"
     )
     w = build_world(state_url)
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
@@ -147,7 +173,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(
 def test_five_cases_over_three_days_in_a_class_reach_orange(state_url: str) -> None:
     # The packaged district file: a class reaches orange with 3 cases in a day, or with 5
     # distinct students over 3 consecutive days (the 2006 reporting specification).
-    w = build_world(state_url)
+    w = counting_screens(build_world(state_url))
     day1, day2, day3 = (MORNING + timedelta(days=n) for n in range(3))
     w.feed(batch(gate_pass("card-c1s01", 37.9, day1), gate_pass("card-c1s02", 38.0, day1)))
     w.feed(

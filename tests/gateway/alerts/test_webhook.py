@@ -206,6 +206,11 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
         w, log, channel = wired(state_url, receiver.url, SLOW)
+        # Two notifications at once: the first fever, and the class's warning level that two
+        # fevers raise when the district counts screens before their recheck.
+        w.configs.warning_levels = w.configs.warning_levels.model_copy(
+            update={"count_unconfirmed_screens": True}
+        )
         w.feed(
             batch(gate_pass("card-c1s07", 38.3, MORNING), gate_pass("card-c1s08", 38.6, MORNING))
         )
