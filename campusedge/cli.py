@@ -31,6 +31,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files",
     ),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("audit", "export"): (
+        "gateway.cli.audit",
+        "write the audit log of a time range as CSV (the export is audited too)",
+    ),
     ("gateway", "migrate"): (
         "gateway.cli.migrate",
         "upgrade the state database's schema (--check: only say whether it is current)",

@@ -66,6 +66,14 @@ class GatewayMetrics:
             ["device_id"],
             registry=r,
         )
+        # By channel only: the device ids are whatever an unenrolled publisher makes up.
+        self.unknown_device = Counter(
+            "campusedge_unknown_device_messages",
+            "Messages refused by strict enrolment (device not in the fleet registry under "
+            "its school, or a status claiming another box)",
+            ["channel"],
+            registry=r,
+        )
         self.health_problem = Gauge(
             "campusedge_health_problem",
             "1 while this reason makes /healthz fail (see Ingest.problems)",

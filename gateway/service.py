@@ -26,6 +26,8 @@ from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.fleet.enrolment import Enrolment
+from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
 from gateway.health.screenings import Screenings
@@ -113,7 +115,20 @@ class GatewaySettings(BaseSettings):
         description="larger request bodies are refused with 413 before they are read; "
         "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
     )
+    api_login_failures: int = Field(
+        default=10,
+        ge=1,
+        description="failed sign-ins (unknown or expired tokens) one source address may make "
+        "in api_login_window_s before it is answered 429 with Retry-After",
+    )
+    api_login_window_s: float = Field(default=60.0, gt=0)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    strict_enrolment: bool = Field(
+        default=True,
+        description="admit only messages of devices the fleet registry lists under their "
+        "school (`campusedge provision box`); others are dead-lettered as unknown_device. "
+        "Off only for the demo and for trials with simulated devices",
+    )
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
         default=None,
@@ -232,6 +247,7 @@ class Gateway:
             self.commit_log,
             settings.ingest,
             self.watermarks,
+            Enrolment(FleetRegistry(self.db)) if settings.strict_enrolment else None,
         )
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -84,10 +85,17 @@ class AlertService:
         state: AlertState | None = None,
         limit: int = 500,
         readable: Readable | None = None,
+        schools: Collection[str] | None = None,
     ) -> list[Alert]:
-        """Newest first; *readable* (see visibility.readable) narrows it to one person's."""
+        """Newest first; *readable* (see visibility.readable) narrows it to one person's,
+        *schools* to those schools' alerts."""
         return self.engine.lifecycle.find(
-            school=school, rule=rule, state=state, limit=limit, readable=readable
+            school=school,
+            rule=rule,
+            state=state,
+            limit=limit,
+            readable=readable,
+            schools=schools,
         )
 
     def get(self, alert_id: int) -> Alert | None:
@@ -122,8 +130,8 @@ class AlertService:
             school, starts_at, ends_at, created_by, reason, rule, device_id
         )
 
-    def delete_silence(self, silence_id: int) -> bool:
-        return self.engine.lifecycle.delete_silence(silence_id)
+    def delete_silence(self, silence_id: int, schools: Collection[str] | None = None) -> bool:
+        return self.engine.lifecycle.delete_silence(silence_id, schools)
 
     def follow_lessons(self) -> list[Alert]:
         """Act now on lessons the roster has ended since the engine last looked."""
@@ -145,6 +153,19 @@ class AlertService:
 
     def deliveries(self, notification_id: str | None, limit: int) -> list[DeliveryRecord]:
         return self.delivery_log.entries(notification_id=notification_id, limit=limit)
+
+    def schools_of(self, alert_ids: Iterable[int]) -> dict[int, str]:
+        """The school of each of *alert_ids* that exists."""
+        ids = sorted(set(alert_ids))
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 10_000):  # SQLite's limit on a statement's variables
+            rows = self.db.query(
+                select(alerts.c.id, alerts.c.school).where(
+                    alerts.c.id.in_(ids[start : start + 10_000])
+                )
+            )
+            found.update((r["id"], r["school"]) for r in rows)
+        return found
 
     def count(self) -> int:
         """How many alerts have been raised (any state), for summaries such as the demo's."""

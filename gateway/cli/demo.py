@@ -123,9 +123,13 @@ def seed(gateway: Gateway, students: int, school: str = SCHOOL) -> dict[str, str
         assignments[f"hr-{i:02d}"] = student_id
         assignments[f"rope-{i:02d}"] = student_id
     tokens = {
-        "campus_it": gateway.users.create("it.demo", "Campus IT", Role.CAMPUS_IT),
-        "pe_teacher": gateway.users.create("teacher.demo", "PE Teacher", Role.PE_TEACHER),
-        "health_staff": gateway.users.create("nurse.demo", "School Nurse", Role.HEALTH_STAFF),
+        "campus_it": gateway.users.create("it.demo", "Campus IT", Role.CAMPUS_IT, schools=[school]),
+        "pe_teacher": gateway.users.create(
+            "teacher.demo", "PE Teacher", Role.PE_TEACHER, schools=[school]
+        ),
+        "health_staff": gateway.users.create(
+            "nurse.demo", "School Nurse", Role.HEALTH_STAFF, schools=[school]
+        ),
     }
     roster.start_lesson(
         CLASS_ID,
@@ -254,6 +258,8 @@ def run(args: argparse.Namespace) -> int:
             store_url=f"sqlite:///{args.workdir / 'readings.db'}",
             state_db=args.workdir / "state.db",
             api_port=args.port,
+            # The simulated lesson's devices are made up as it starts: none is enrolled.
+            strict_enrolment=False,
             ingest=IngestSettings(
                 school=SCHOOL,
                 client_id="campusedge-demo-gateway",

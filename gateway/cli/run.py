@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--school", help="school id to ingest ('+' for all)")
     parser.add_argument(
+        "--strict-enrolment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="admit only devices enrolled in the fleet registry (default: on; "
+        "--no-strict-enrolment for trials with simulated devices)",
+    )
+    parser.add_argument(
         "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
     )
     parser.add_argument("--protocol", choices=["5", "3.1.1"])
@@ -85,6 +92,7 @@ OPTIONS = {
     "api_host": "--api-host",
     "api_port": "--api-port",
     "ingest": "--school/--client-id/--protocol",
+    "strict_enrolment": "--strict-enrolment",
 }
 
 
@@ -121,7 +129,7 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["alerts_dir"] = args.alerts_dir
     if args.warning_levels is not None:
         updates["warning_levels_file"] = args.warning_levels
-    for name in ("api_host", "api_port"):
+    for name in ("api_host", "api_port", "strict_enrolment"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)
     ingest = {

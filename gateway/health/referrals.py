@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,15 +104,24 @@ class Referrals:
             )
         return self.find(device_seq=(device_id, seq))[0]
 
-    def set_status(self, referral_id: int, status: str, user_id: str, at: datetime) -> bool:
+    def set_status(
+        self,
+        referral_id: int,
+        status: str,
+        user_id: str,
+        at: datetime,
+        schools: Collection[str] | None = None,
+    ) -> bool:
+        """Whether referral *referral_id* (of one of *schools*, when given) was found and set."""
         if status not in REFERRAL_STATES:
             raise ValueError(f"status must be one of {', '.join(REFERRAL_STATES)}")
+        change = update(referrals).where(referrals.c.id == referral_id)
+        if schools is not None:
+            change = change.where(referrals.c.school.in_(sorted(schools)))
         with self.db.transaction() as conn:
             return (
                 conn.execute(
-                    update(referrals)
-                    .where(referrals.c.id == referral_id)
-                    .values(status=status, updated_by=user_id, updated_at=at.isoformat())
+                    change.values(status=status, updated_by=user_id, updated_at=at.isoformat())
                 ).rowcount
                 > 0
             )
@@ -124,9 +134,13 @@ class Referrals:
         class_id: str | None = None,
         device_seq: tuple[str, int] | None = None,
         limit: int = 1000,
+        schools: Collection[str] | None = None,
     ) -> list[Referral]:
+        """Newest first; *schools* narrows it to those schools' referrals."""
         r_ = referrals.c
         query = select(referrals)
+        if schools is not None:
+            query = query.where(r_.school.in_(sorted(schools)))
         if school is not None:
             query = query.where(r_.school == school)
         if class_id is not None:

@@ -32,7 +32,8 @@ def record_absence(
 ) -> WarningLevelsPublic:
     student = roster.student(body.student_id)
     klass = roster.class_of(student.class_id) if student else None
-    if student is None or klass is None:
+    # A student of another school is answered like one not on the roster.
+    if student is None or klass is None or klass["school"] not in user.schools:
         raise HTTPException(422, f"student_id: {body.student_id!r} is not on the roster")
     school = klass["school"]
     absences.record(

@@ -9,7 +9,13 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.api.access import Access, class_access, lesson_access, require_owner
+from gateway.api.access import (
+    Access,
+    class_access,
+    lesson_access,
+    require_owner,
+    student_or_404,
+)
 from gateway.api.deps import (
     AuditDep,
     FitnessDep,
@@ -351,9 +357,7 @@ def class_export(
 def student_history(
     student_id: str, roster: RosterDep, results: FitnessDep, audit: AuditDep, user: TeacherOrHealth
 ) -> StudentHistory:
-    student = roster.student(student_id)
-    if student is None:
-        raise HTTPException(404, f"no student {student_id!r}")
+    student = student_or_404(roster, user, student_id, f"no student {student_id!r}")
     _, access = class_access(roster, user, student.class_id)
     rows = results.rows(student_id=student_id)
     latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from gateway.api.alert_views import student_name
-from gateway.api.deps import AuditDep, HealthStaff, ReferralsDep, RosterDep
+from gateway.api.deps import AuditDep, HealthStaff, ReferralsDep, RosterDep, check_school
 from gateway.health.referrals import REFERRAL_STATES, Referral
 from gateway.roster import Roster
 
@@ -47,10 +47,14 @@ def list_referrals(
     status_: Annotated[str | None, Query(alias="status")] = None,
     class_id: str | None = None,
 ) -> list[ReferralPublic]:
-    if class_id is not None and roster.class_of(class_id) is None:
-        # An unknown class is a typo to point out, not an empty list that looks like "none".
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
-    refs = referrals.find(school=school, status=status_, class_id=class_id)
+    check_school(user, school)
+    if class_id is not None:
+        cls = roster.class_of(class_id)
+        if cls is None or cls["school"] not in user.schools:
+            # An unknown class is a typo to point out, not an empty list that looks like
+            # "none"; another school's is answered the same way.
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
+    refs = referrals.find(school=school, status=status_, class_id=class_id, schools=user.schools)
     audit.record_many(
         user, "read_referral", [("student", r.student_id, f"vision referral {r.id}") for r in refs]
     )
@@ -77,5 +81,7 @@ def update_referral(
     referral_id: int, body: ReferralUpdate, referrals: ReferralsDep, user: HealthStaff
 ) -> None:
     assert body.status in REFERRAL_STATES
-    if not referrals.set_status(referral_id, body.status, user.id, datetime.now(UTC)):
+    if not referrals.set_status(
+        referral_id, body.status, user.id, datetime.now(UTC), schools=user.schools
+    ):
         raise HTTPException(404, f"no referral {referral_id}")

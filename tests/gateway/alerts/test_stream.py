@@ -19,7 +19,7 @@ from gateway.alerts.engine import AlertEngine
 from gateway.alerts.notification import Notification, NotificationKind
 from gateway.auth import Role
 from gateway.service import Gateway
-from tests.gateway.alerts.scenario import MORNING, batch, gate_pass
+from tests.gateway.alerts.scenario import MORNING, SCHOOL, batch, gate_pass
 from tests.gateway.alerts.test_api import make_gateway
 from tests.gateway.alerts.test_delivery import wait_until
 from tests.gateway.api_server import serve_api
@@ -67,8 +67,8 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     gw = make_gateway(tmp_path)
     tokens = {
-        "nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF),
-        "temp": gw.users.create("h.temp", "Temp Nurse", Role.HEALTH_STAFF),
+        "nurse": gw.users.create("nurse", "Nurse Wang", Role.HEALTH_STAFF, schools=[SCHOOL]),
+        "temp": gw.users.create("h.temp", "Temp Nurse", Role.HEALTH_STAFF, schools=[SCHOOL]),
     }
     api = serve_api(gw)
     assert gw.alerts is not None

@@ -11,16 +11,17 @@ from gateway.alerts.config import WebhookTarget
 from gateway.alerts.delivery.webhook import accepted
 from gateway.alerts.model import Alert, AlertState, Rule, Severity
 from gateway.alerts.notification import Notification, NotificationKind, markdown
-from gateway.alerts.visibility import is_recipient, may_see_name
+from gateway.alerts.visibility import is_recipient, may_read, may_see_name
 from gateway.alerts.wording import Wording
 from gateway.auth import Role, User
 from gateway.i18n import Catalogs
 
 AT = datetime(2026, 9, 1, tzinfo=UTC)
-NURSE = User("nurse", "Nurse", Role.HEALTH_STAFF)
-T1 = User("t1", "Teacher 1", Role.PE_TEACHER)
-T2 = User("t2", "Teacher 2", Role.PE_TEACHER)
-IT = User("it", "IT", Role.CAMPUS_IT)
+SCHOOLS = frozenset({"sch1"})
+NURSE = User("nurse", "Nurse", Role.HEALTH_STAFF, SCHOOLS)
+T1 = User("t1", "Teacher 1", Role.PE_TEACHER, SCHOOLS)
+T2 = User("t2", "Teacher 2", Role.PE_TEACHER, SCHOOLS)
+IT = User("it", "IT", Role.CAMPUS_IT, SCHOOLS)
 
 
 def alert(
@@ -74,6 +75,15 @@ def test_recipients_and_names(a: Alert, recipients: set[str], named: set[str]) -
     users = (NURSE, T1, T2, IT)
     assert {u.id for u in users if is_recipient(u, a)} == recipients
     assert {u.id for u in users if may_see_name(u, a)} == named
+
+
+@pytest.mark.parametrize("rule", list(Rule))
+def test_nobody_hears_of_reads_or_is_named_in_another_schools_alerts(rule: Rule) -> None:
+    other = replace(alert(rule, lesson="pe-1", teacher="t1"), school="sch2")
+    for user in (NURSE, T1, T2, IT):
+        assert not is_recipient(user, other)
+        assert not may_read(user, other)
+        assert not may_see_name(user, other)
 
 
 def note(a: Alert, kind: NotificationKind = NotificationKind.OPENED) -> Notification:
