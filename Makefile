@@ -6,7 +6,7 @@ SUM := $(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
 BASE_STAMP := $(VENV)/.installed-base-$(SUM)
 TEST_STAMP := $(VENV)/.installed-test-$(SUM)
 
-.PHONY: demo test lint typecheck services contract clean
+.PHONY: demo test lint typecheck services contract messages clean
 
 $(BASE_STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ typecheck: $(TEST_STAMP)
 
 contract: $(BASE_STAMP)
 	$(VENV)/bin/campusedge contract export --out docs/contract
+
+# Message catalogs: extract the ids from the code, merge them into each language's .po (new ones
+# empty, to be translated; gone ones dropped), and compile the .mo files the gateway reads. The
+# package build compiles them too (setup.py); tests/test_catalogs.py checks the .po files.
+LOCALES := gateway/locale
+messages: $(TEST_STAMP)
+	mkdir -p build
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-wrap --sort-by-file --add-location=file \
+	  --project campusedge -o build/campusedge.pot gateway campusedge
+	$(VENV)/bin/pybabel update -i build/campusedge.pot -d $(LOCALES) -D campusedge \
+	  --no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d $(LOCALES) -D campusedge --statistics
 
 EVAL_VIDEOS := ../shared/eval/pe_videos
 

@@ -84,6 +84,10 @@ class MosquittoProcess:
     # Seconds between saves of the in-memory state: what arrived since the last save is lost
     # if the broker is killed (edge boxes keep their copies until the gateway has them).
     autosave_interval: int = 1
+    # TLS on the listener: (CA file, certificate, key) in PEM; plain MQTT without.
+    tls: tuple[Path, Path, Path] | None = None
+    # Mosquitto's acl_file: which user may read and write which topics (None: all may).
+    acl_file: Path | None = None
     binary: str | None = field(default_factory=find_mosquitto)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -108,6 +112,16 @@ class MosquittoProcess:
                     "user " + _current_user(),
                     "per_listener_settings false",
                     f"listener {self.port} {self.host}",
+                    *(
+                        [
+                            f"cafile {self.tls[0]}",
+                            f"certfile {self.tls[1]}",
+                            f"keyfile {self.tls[2]}",
+                        ]
+                        if self.tls
+                        else []
+                    ),
+                    *([f"acl_file {self.acl_file}"] if self.acl_file else []),
                     "allow_anonymous false",
                     f"password_file {password_file}",
                     "persistence true",

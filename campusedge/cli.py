@@ -31,6 +31,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files",
     ),
     ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("audit", "export"): (
+        "gateway.cli.audit",
+        "write the audit log of a time range as CSV (the export is audited too)",
+    ),
     ("gateway", "migrate"): (
         "gateway.cli.migrate",
         "upgrade the state database's schema (--check: only say whether it is current)",
@@ -44,6 +48,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "copy the gateway's state (and SQLite readings) to a backup file, online",
     ),
     ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
+    ("student", "forget"): (
+        "gateway.privacy.forget_command",
+        "erase one student's personal data from the state and the readings store",
+    ),
     ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
     ("bench", "ingest"): (
         "gateway.bench.ingest",
@@ -57,6 +65,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "gateway.alerts.bench",
         "benchmark fever alert delivery (SSE, webhook) under load",
     ),
+    ("bench", "hr-alerts"): (
+        "gateway.alerts.bench_heart_rate",
+        "heart-rate alerts a simulated class raises per lesson, by rule and severity",
+    ),
     ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
     ("bench", "state"): (
         "gateway.bench.state",
@@ -68,6 +80,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ),
     ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
     ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
+    ("fitness", "export-national"): (
+        "gateway.fitness.national_command",
+        "a school year's upload workbook for the national student fitness platform",
+    ),
     ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
     ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
     ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
@@ -120,7 +136,9 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help"}:
         out(_usage())
-        return 0
+        # Help asked for is a success; no command at all is a usage error (a script that
+        # forgot its command must not go on as if something had run).
+        return 0 if args else 2
     if args[0] == "--version":
         out(__version__)
         return 0
@@ -128,7 +146,7 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     if found is None and any(path[0] == args[0] for path in COMMANDS):
         # A command group alone (`campusedge fitness`, `campusedge bench --help`): list it.
         out(_usage(args[0]))
-        return 0 if args[1:2] in ([], ["-h"], ["--help"]) else 2
+        return 0 if args[1:2] in (["-h"], ["--help"]) else 2
     if found is None:
         out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
         return 2

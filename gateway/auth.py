@@ -1,17 +1,21 @@
-"""API users, their roles and bearer tokens (only a token's SHA-256 is stored)."""
+"""API users, their roles and bearer tokens (only a token's SHA-256 is stored; tokens expire)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import RowMapping, delete, select
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from gateway.state import StateDB, upsert
-from gateway.tables.people import users
+from gateway.tables.people import user_schools, users
 
 # User ids end up in audit rows, URLs (`pe_teacher_id`), shell commands and log lines: letters,
 # digits and `. _ @ -`, so that `t.li` and `wang@school` work and nothing needs quoting.
@@ -32,6 +36,30 @@ class Role(StrEnum):
     CAMPUS_IT = "campus_it"
     PE_TEACHER = "pe_teacher"
     HEALTH_STAFF = "health_staff"
+    # Reads the audit log (who read which student's health data), and nothing else.
+    AUDITOR = "auditor"
+
+
+DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+
+
+class TokenSettings(BaseSettings):
+    """How long a new API token works: CAMPUSEDGE_TOKEN_LIFETIME_DAYS (default 30)."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUSEDGE_TOKEN_", extra="ignore")
+
+    lifetime_days: float = Field(default=DEFAULT_TOKEN_LIFETIME.days, gt=0, le=3650)
+
+    @property
+    def lifetime(self) -> timedelta:
+        return timedelta(days=self.lifetime_days)
+
+
+class Refused(StrEnum):
+    """Why a token was not accepted."""
+
+    UNKNOWN = "unknown"  # never issued, rotated away, or its user revoked
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -39,20 +67,38 @@ class User:
     id: str
     display_name: str
     role: Role
+    # The schools whose alerts, referrals and lessons this user sees; none: no school's.
+    schools: frozenset[str] = field(default=frozenset())
 
 
 def _digest(token: str) -> str:
+    # A fast hash is enough here, unlike for passwords: a token is 192 random bits, so there
+    # is no guessable space for a slow hash to protect (see docs/security.md).
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
 class Users:
-    """User accounts; tokens are shown once at creation and never stored in clear."""
+    """User accounts; tokens are shown once when issued, never stored in clear, and expire
+    after *token_lifetime* (each new token: at `create` and `rotate`)."""
 
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDB, token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME) -> None:
         self.db = db
+        self.token_lifetime = token_lifetime
 
-    def create(self, user_id: str, display_name: str, role: Role) -> str:
-        token = secrets.token_urlsafe(24)
+    def create(
+        self,
+        user_id: str,
+        display_name: str,
+        role: Role,
+        lifetime: timedelta | None = None,
+        schools: Iterable[str] = (),
+    ) -> str:
+        token = secrets.token_urlsafe(24)  # 24 bytes: 192 random bits
+        expires = datetime.now(UTC) + (lifetime or self.token_lifetime)
         with self.db.transaction() as conn:
             upsert(
                 conn,
@@ -62,18 +108,72 @@ class Users:
                     "display_name": display_name,
                     "role": role.value,
                     "token_sha256": _digest(token),
+                    "token_expires_at": _iso(expires),
                 },
                 keys=["id"],
             )
+            self._put_schools(conn, user_id, schools)
         return token
 
-    def authenticate(self, token: str) -> User | None:
-        rows = self.db.query(_USER.where(users.c.token_sha256 == _digest(token)))
-        return _user(rows[0]) if rows else None
+    def set_schools(self, user_id: str, schools: Iterable[str]) -> None:
+        """Make *schools* the user's schools (KeyError if there is no such user)."""
+        with self.db.transaction() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+                raise KeyError(user_id)
+            self._put_schools(conn, user_id, schools)
+
+    @staticmethod
+    def _put_schools(conn: Connection, user_id: str, schools: Iterable[str]) -> None:
+        conn.execute(delete(user_schools).where(user_schools.c.user_id == user_id))
+        rows = [{"user_id": user_id, "school": school} for school in sorted(set(schools))]
+        if rows:
+            conn.execute(user_schools.insert(), rows)
+
+    def _schools(self, user_id: str) -> frozenset[str]:
+        rows = self.db.query(select(user_schools.c.school).where(user_schools.c.user_id == user_id))
+        return frozenset(r["school"] for r in rows)
+
+    def rotate(self, user_id: str, lifetime: timedelta | None = None) -> str:
+        """A new token for *user_id* (KeyError if there is none); the old one stops at once."""
+        token = secrets.token_urlsafe(24)
+        expires = datetime.now(UTC) + (lifetime or self.token_lifetime)
+        with self.db.transaction() as conn:
+            changed = conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(token_sha256=_digest(token), token_expires_at=_iso(expires))
+            ).rowcount
+        if not changed:
+            raise KeyError(user_id)
+        return token
+
+    def verify(self, token: str, now: datetime | None = None) -> User | Refused:
+        """The user *token* belongs to, or why it is refused."""
+        rows = self.db.query(
+            _USER.add_columns(users.c.token_expires_at).where(
+                users.c.token_sha256 == _digest(token)
+            )
+        )
+        if not rows:
+            return Refused.UNKNOWN
+        expires = rows[0]["token_expires_at"]
+        # A row without an expiry was never given one by this code: refused, as expired.
+        if expires is None or datetime.fromisoformat(expires) <= (now or datetime.now(UTC)):
+            return Refused.EXPIRED
+        return self._user(rows[0])
+
+    def authenticate(self, token: str, now: datetime | None = None) -> User | None:
+        found = self.verify(token, now)
+        return found if isinstance(found, User) else None
+
+    def expires_at(self, user_id: str) -> datetime | None:
+        rows = self.db.query(select(users.c.token_expires_at).where(users.c.id == user_id))
+        value = rows[0]["token_expires_at"] if rows else None
+        return datetime.fromisoformat(value) if value else None
 
     def get(self, user_id: str) -> User | None:
         rows = self.db.query(_USER.where(users.c.id == user_id))
-        return _user(rows[0]) if rows else None
+        return self._user(rows[0]) if rows else None
 
     def delete(self, user_id: str) -> None:
         """Revoke a user: their token stops working at once; the audit log keeps their id."""
@@ -81,11 +181,10 @@ class Users:
             conn.execute(delete(users).where(users.c.id == user_id))
 
     def all(self) -> list[User]:
-        return [_user(r) for r in self.db.query(_USER.order_by(users.c.id))]
+        return [self._user(r) for r in self.db.query(_USER.order_by(users.c.id))]
+
+    def _user(self, row: RowMapping) -> User:
+        return User(row["id"], row["display_name"], Role(row["role"]), self._schools(row["id"]))
 
 
 _USER = select(users.c.id, users.c.display_name, users.c.role)
-
-
-def _user(row: RowMapping) -> User:
-    return User(row["id"], row["display_name"], Role(row["role"]))

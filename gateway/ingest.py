@@ -34,6 +34,7 @@ from campusedge.units import METRICS, UnitError, normalize
 from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
+from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON, Enrolment
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
@@ -250,8 +251,11 @@ class Ingest:
         commit_log: CommitLog,
         settings: IngestSettings | None = None,
         watermarks: StoredWatermarks | None = None,
+        enrolment: Enrolment | None = None,
     ) -> None:
         self.mqtt_settings = mqtt_settings
+        # Strict enrolment when set: only devices the fleet registry lists are admitted.
+        self.enrolment = enrolment
         self.watermarks = watermarks
         self.settings = settings or IngestSettings()
         self.store = store
@@ -288,8 +292,11 @@ class Ingest:
             "stale_statuses": 0,
             "retained_dead_letter_repeats": 0,
             "retained_cleared": 0,
+            "unknown_device": 0,
         }
         self._dead_memory = DeadLetterMemory()
+        self._batch_number = 0
+        self._enrolment_checked_at = -1
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -535,6 +542,9 @@ class Ingest:
 
     def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
         out = CommittedBatch()
+        self._batch_number += 1
+        if self.enrolment is not None:
+            self.enrolment.refresh()
         settings = self.settings
         cleared: list[str] = []
         repeats: list[DeadLetter] = []
@@ -558,6 +568,8 @@ class Ingest:
                     "internal_error",
                     f"{type(exc).__name__}: {exc}",
                 )
+            if self.enrolment is not None and not isinstance(result, DeadLetter):
+                result = self._admitted(item, result)
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
             elif isinstance(result, DeadLetter):
@@ -621,6 +633,31 @@ class Ingest:
         self._dead_memory.remember(out.dead_letters)
         return out
 
+    def _admitted(
+        self, item: Inbound, result: StoredMessage | tuple[str, Status]
+    ) -> StoredMessage | tuple[str, Status] | DeadLetter:
+        """*result*, or its dead letter when strict enrolment refuses its device."""
+        enrolment = self.enrolment
+        assert enrolment is not None
+        if isinstance(result, StoredMessage):
+            school, device_id, kind, claimed = result.school, result.device_id, result.kind, None
+        else:
+            school, status = result
+            device_id, kind, claimed = status.device_id, status.kind, status.edge_id
+        why = enrolment.refusal(school, device_id, kind, claimed)
+        if why is not None and self._enrolment_checked_at != self._batch_number:
+            # Perhaps enrolled since the copy was read: look at the registry's counter, once
+            # a batch at most.
+            self._enrolment_checked_at = self._batch_number
+            enrolment.refresh(now=True)
+            why = enrolment.refusal(school, device_id, kind, claimed)
+        if why is None:
+            return result
+        # Counted in `_account`, after the commit: a batch retried is not counted twice.
+        return _dead(
+            item, datetime.fromtimestamp(item.received_at, UTC), UNKNOWN_DEVICE_REASON, why
+        )
+
     def _fresh(self, statuses: list[tuple[str, Status]]) -> list[tuple[str, Status]]:
         """Drop a status that is the one already recorded for its device (same time, state).
 
@@ -678,7 +715,14 @@ class Ingest:
             known = {}
         for letter, device in zip(out.dead_letters, devices, strict=True):
             m.dead_letters.labels(reason=letter.reason).inc()
-            label = device if device is not None and device in known else UNKNOWN_DEVICE
+            if letter.reason == UNKNOWN_DEVICE_REASON:
+                m.unknown_device.labels(channel=letter.topic.rsplit("/", 1)[-1]).inc()
+                self.stats["unknown_device"] += 1
+            label = (
+                device
+                if device is not None and device in known and letter.reason != UNKNOWN_DEVICE_REASON
+                else UNKNOWN_DEVICE
+            )
             m.device_dead_letters.labels(device_id=label).inc()
         # Per-device series only for enrolled devices (they have sent a status): valid
         # messages on made-up device ids must not each create series either.

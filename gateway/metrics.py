@@ -66,6 +66,14 @@ class GatewayMetrics:
             ["device_id"],
             registry=r,
         )
+        # By channel only: the device ids are whatever an unenrolled publisher makes up.
+        self.unknown_device = Counter(
+            "campusedge_unknown_device_messages",
+            "Messages refused by strict enrolment (device not in the fleet registry under "
+            "its school, or a status claiming another box)",
+            ["channel"],
+            registry=r,
+        )
         self.health_problem = Gauge(
             "campusedge_health_problem",
             "1 while this reason makes /healthz fail (see Ingest.problems)",
@@ -85,6 +93,16 @@ class GatewayMetrics:
         self.store_errors = Counter(
             "campusedge_store_errors", "Failed batch commits (retried)", registry=r
         )
+        self.translations_missing = Counter(
+            "campusedge_translations_missing",
+            "Messages shown in English because the language's catalog lacks them",
+            ["language"],
+            registry=r,
+        )
+
+    def count_missing_translation(self, language: str, message: str) -> None:
+        """The hook of gateway.i18n.Catalogs; by language only, as message ids are long."""
+        self.translations_missing.labels(language=language).inc()
 
     def count_devices(
         self,

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -64,13 +65,14 @@ class DeviceBusy(RosterConflict):
 
 
 def sex_letter(raw: str) -> str:
-    """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case."""
+    """A student's sex as stored in the roster, "M" or "F", from M/F/male/female in any case,
+    男/女 (as Chinese school rosters write it), or the national sex codes 1/2 (GB/T 2261.1)."""
     text = raw.strip().lower()
-    if text in ("m", "male"):
+    if text in ("m", "male", "男", "1"):
         return "M"
-    if text in ("f", "female"):
+    if text in ("f", "female", "女", "2"):
         return "F"
-    raise ValueError(f"sex must be M, F, male or female, not {raw!r}")
+    raise ValueError(f"sex must be 男/女, M/F, male/female or 1/2, not {raw!r}")
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
@@ -226,8 +228,11 @@ class Roster:
             # A card handed on (a lost card re-issued) moves to its new holder.
             _enrol(conn, card_id, student_id)
 
-    def import_csv(self, text: str) -> int:
+    def import_csv(self, text: str, schools: Collection[str] | None = None) -> int:
         """Import `student_id,name,sex,birth_date,class_id[,card_id]` rows; returns the count.
+
+        With *schools*, only into classes of those schools, and no row may take over a
+        student id or a card of a child of another school (both are keys of their own).
 
         `card_id` may enrol several ids, separated by spaces or ";" (a gate card, a face
         template and a screener's class-list id of the same child).
@@ -248,7 +253,22 @@ class Roster:
         missing = set(required) - set(fieldnames or [])
         if missing:
             raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
-        known_classes = {r["id"] for r in self.db.query(select(classes.c.id))}
+        in_schools = classes.c.school.in_(sorted(schools)) if schools is not None else None
+        known = select(classes.c.id)
+        known_classes = {
+            r["id"]
+            for r in self.db.query(known.where(in_schools) if in_schools is not None else known)
+        }
+        # Students and cards of other schools' children: not to be overwritten from here.
+        foreign_students: set[str] = set()
+        foreign_cards: set[str] = set()
+        if in_schools is not None:
+            elsewhere = select(students.c.id).where(
+                students.c.class_id.not_in(select(classes.c.id).where(in_schools))
+            )
+            foreign_students = {r["id"] for r in self.db.query(elsewhere)}
+            held = select(cards.c.card_id).where(cards.c.student_id.in_(elsewhere))
+            foreign_cards = {r["card_id"] for r in self.db.query(held)}
         rows: list[tuple[str, str, str, date, str, tuple[str, ...]]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
@@ -267,6 +287,8 @@ class Roster:
                 bad("student_id", f"{student_id!r} is also on row {seen[student_id]}")
             elif student_id:
                 seen[student_id] = line
+            if student_id in foreign_students:
+                bad("student_id", f"{student_id!r} is taken (a student of another school)")
             try:
                 sex = sex_letter(values["sex"])
             except ValueError as exc:
@@ -289,6 +311,8 @@ class Roster:
                         f"{card_id!r} is not an id a device sends (letters, digits "
                         "and - _ . : only, up to 64)",
                     )
+                elif card_id in foreign_cards:
+                    bad("card_id", f"{card_id!r} is enrolled for a student of another school")
                 elif card_id in cards_seen:
                     bad("card_id", f"{card_id!r} is also enrolled on row {cards_seen[card_id]}")
                 else:

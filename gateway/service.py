@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -21,10 +21,17 @@ from gateway.binding import Binder
 from gateway.consumers.alerts import AlertConsumer
 from gateway.consumers.devices import DeviceRegistryConsumer
 from gateway.consumers.fitness import FitnessConsumer
+from gateway.consumers.health import HealthConsumer
 from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.fleet.enrolment import Enrolment
+from gateway.fleet.registry import FleetRegistry
+from gateway.health.absences import Absences
+from gateway.health.referrals import Referrals
+from gateway.health.screenings import Screenings
+from gateway.i18n import Catalogs, checked_language
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -108,7 +115,20 @@ class GatewaySettings(BaseSettings):
         description="larger request bodies are refused with 413 before they are read; "
         "the largest legitimate one is a roster import (2,000 students: about 0.25 MB)",
     )
+    api_login_failures: int = Field(
+        default=10,
+        ge=1,
+        description="failed sign-ins (unknown or expired tokens) one source address may make "
+        "in api_login_window_s before it is answered 429 with Retry-After",
+    )
+    api_login_window_s: float = Field(default=60.0, gt=0)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    strict_enrolment: bool = Field(
+        default=True,
+        description="admit only messages of devices the fleet registry lists under their "
+        "school (`campusedge provision box`); others are dead-lettered as unknown_device. "
+        "Off only for the demo and for trials with simulated devices",
+    )
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
         default=None,
@@ -123,6 +143,15 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+    language: str = Field(
+        default="zh-CN",
+        description="the language of what people read (robot messages, exports): zh-CN or en",
+    )
+    dashboard_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="the address people open the dashboard at, linked from alert messages",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tracemalloc: float = Field(
         default=0.0,
@@ -130,6 +159,12 @@ class GatewaySettings(BaseSettings):
         description="seconds between allocation snapshots whose growth since warm-up is "
         "logged (gateway.memory_trace); 0, the default, traces nothing (tracing costs CPU)",
     )
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, v: str) -> str:
+        # Checked with the rest of the settings, so that a typo stops the start with its name.
+        return checked_language(v)
 
 
 def commit_log_beside(state: str) -> Path:
@@ -198,6 +233,7 @@ class Gateway:
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
         self.metrics = GatewayMetrics()
+        self.catalogs = Catalogs(settings.language, self.metrics.count_missing_translation)
         password = settings.store_password
         self.store = store or open_store(
             settings.store_url, password.get_secret_value() if password else None
@@ -217,11 +253,15 @@ class Gateway:
             self.commit_log,
             settings.ingest,
             self.watermarks,
+            Enrolment(FleetRegistry(self.db)) if settings.strict_enrolment else None,
         )
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)
         self.consumers.add(DeviceRegistryConsumer(self.devices))
+        self.absences = Absences(self.db)
         self.alerts: AlertService | None = None
+        # None when nothing keeps the referral list (alerts off: see below).
+        self.referrals: Referrals | None = None
         if settings.alerts_enabled:
             self.alerts = AlertService(
                 self.db,
@@ -232,8 +272,20 @@ class Gateway:
                 settings.warning_levels_file,
                 client_id=settings.ingest.client_id,
                 registry=self.metrics.registry,
+                absences=self.absences,
+                catalogs=self.catalogs,
+                dashboard_url=settings.dashboard_url,
             )
             self.consumers.add(AlertConsumer(self.alerts.engine))
+            # The vision thresholds are part of each school's alert config, which a gateway
+            # with alerts off does not load: it judges no screening and keeps no referrals.
+            configs = self.alerts.configs
+            self.referrals = Referrals(self.db)
+            self.consumers.add(
+                HealthConsumer(
+                    Screenings(self.referrals, self.roster, lambda s: configs.for_school(s).vision)
+                )
+            )
         self.fitness_results = FitnessResults(self.db, self.roster)
         self.live_lessons = LiveLessons()
         self.consumers.add(
@@ -246,6 +298,7 @@ class Gateway:
             self.alerts.delivery_log if self.alerts is not None else None,
             self.alerts.webhooks.outbox if self.alerts is not None else None,
             self.metrics.registry,
+            db=self.db,
         )
 
     def start(self) -> None:

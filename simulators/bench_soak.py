@@ -153,6 +153,8 @@ class GatewayRunner:
             SCHOOL,
             "--client-id",
             "soak-gateway",
+            # Its simulated devices are made up by the scenario: none is enrolled.
+            "--no-strict-enrolment",
             "--api-port",
             str(self.port),
             "--mqtt-host",

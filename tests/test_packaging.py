@@ -56,6 +56,9 @@ def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:
     on_disk_revisions = {p.name for p in (ROOT / "gateway/migrations/versions").glob("*.py")}
     assert on_disk_revisions and on_disk_revisions <= revisions
     assert not any(n.startswith("tests/") for n in names)
+    # The message catalogs, compiled by the build from the .po files in the repository.
+    for language in ("zh_CN", "en"):
+        assert f"gateway/locale/{language}/LC_MESSAGES/campusedge.mo" in names, language
 
 
 def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
@@ -106,6 +109,20 @@ def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path, tmp_
         check=True,
     ).stdout
     assert "gateway run" in help_text
+    translated = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(target)!r}); from gateway.i18n import Catalogs; "
+            "print(Catalogs().translator().gettext('Suspected fever'))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert translated.stdout.strip() == "疑似发热", translated.stderr
     migrated = subprocess.run(
         [
             sys.executable,

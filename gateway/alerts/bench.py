@@ -125,7 +125,7 @@ def prepare_state(state_db: Path, students: int) -> str:
             insert(cards),
             [{"card_id": bench_card(i), "student_id": f"bs{i:04d}"} for i in range(students)],
         )
-    token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF)
+    token = Users(db).create("bench-nurse", "Bench nurse", Role.HEALTH_STAFF, schools=[SCHOOL])
     db.close()
     return token
 
@@ -284,6 +284,8 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                 SCHOOL,
                 "--client-id",
                 "bench-alerts-gw",
+                # Its simulated devices are made up by the scenario: none is enrolled.
+                "--no-strict-enrolment",
                 "--api-port",
                 str(api_port),
                 "--mqtt-host",

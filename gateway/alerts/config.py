@@ -51,9 +51,20 @@ class FeverConfig(_Strict):
 
 class HeartRateConfig(_Strict):
     # Project choice (no published school thresholds exist): 90 % of the Tanaka maximum
-    # (208 − 0.7 × age) held for 60 s is beyond the 140–160 bpm a PE lesson aims for.
+    # (208 − 0.7 × age) held for 60 s is beyond the 140–160 bpm a PE lesson aims for. It is
+    # effort, not danger: a warning for the teacher, and not raised while the student is in
+    # a test (their own rope counting, or a fitness-test lesson) or recovering from one.
     high_share_of_max: float = Field(default=0.90, gt=0.5, le=1.2)
     high_sustain_s: float = Field(default=60, ge=0)
+    # Project choice: after the student's rope stops counting, a high rate is expected for
+    # this long (recovery from a maximal minute takes one to three minutes).
+    exertion_recovery_s: float = Field(default=120, ge=0)
+    # Project choice: above any maximum expected of a school child (the Tanaka prediction is
+    # 203 bpm at 7 years, with a spread of about 10 bpm, so a healthy 9-year-old's maximal
+    # minute may touch 215), held for 20 s, is a rhythm problem or a child in trouble, at
+    # rest or in a test: critical.
+    extreme_bpm: float = Field(default=220, ge=150, le=300)
+    extreme_sustain_s: float = Field(default=20, ge=0)
     # Project choice: below 45 bpm for 20 s is implausible for a child in a PE lesson —
     # a band that slipped or a child in trouble; either way someone should look.
     low_bpm: float = Field(default=45, ge=0, le=120)
@@ -189,6 +200,10 @@ class WarningLevelConfig(_Strict):
     # on that day; a student counts once a day.
     per_class: LevelThresholds
     per_school: LevelThresholds
+    # The district's choice: whether a fever screen (an infrared gate) counts as a case before
+    # a contact-thermometer recheck confirms it. Either way the unconfirmed screens are counted
+    # and shown beside the cases.
+    count_unconfirmed_screens: bool = False
 
 
 def _format_errors(exc: ValidationError, where: str) -> str:

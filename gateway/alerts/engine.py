@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind
 from gateway.alerts.clock import Clock, SystemClock
 from gateway.alerts.config import AlertConfigs
@@ -18,13 +17,13 @@ from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import DEVICE_RULES, Alert, AlertState, Candidate, Rule
 from gateway.alerts.notification import Channel, NotificationKind
 from gateway.alerts.notifier import Notifier
-from gateway.alerts.referrals import Referral, Referrals
 from gateway.alerts.rules import devices as device_rules
-from gateway.alerts.rules import fever, identify, subject_of, vision
+from gateway.alerts.rules import fever
 from gateway.alerts.rules.heart_rate import HeartRateWatch, RunningLesson
-from gateway.alerts.rules.warning_level import SchoolLevels, WarningLevels
+from gateway.alerts.rules.warning_level import Level, SchoolLevels, WarningLevels
 from gateway.consumers.cursors import Cursors
 from gateway.devices import Devices
+from gateway.health.absences import Absences, IllnessAbsences
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
 from gateway.state import StateDB
@@ -33,6 +32,8 @@ from gateway.store.base import StoredMessage
 log = logging.getLogger(__name__)
 
 DEVICE_SILENCE_CHECK = timedelta(seconds=30)
+# How often the open warning levels are followed into today without new cases.
+LEVEL_CHECK = timedelta(minutes=10)
 # Alerts that mean nothing once their lesson is over: a band silent after the lesson is a
 # band taken off. A runaway or implausibly low heart rate stays open for someone to close:
 # it is about the child, whom the end of a lesson does not make well.
@@ -65,6 +66,7 @@ class AlertEngine:
         clock: Clock | None = None,
         tick_s: float = 1.0,
         metrics: AlertMetrics | None = None,
+        absences: IllnessAbsences | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.metrics = metrics or AlertMetrics()
@@ -72,12 +74,13 @@ class AlertEngine:
         self.devices = devices
         self.roster = roster
         self.lifecycle = Lifecycle(db, self.clock)
-        self.referrals = Referrals(db)
-        self.warning_levels = WarningLevels(db)
+        # The health records' absences, read for the warning levels (not written here).
+        self.warning_levels = WarningLevels(db, absences or Absences(db))
         self.lookup = RosterLookup(roster)
         self.db = db
         self._lesson_cursor = Cursors(db)
         self.heart_rate = HeartRateWatch(self.clock.now())
+        self._last_level_check: datetime | None = None
         self.notifier = Notifier(self.lifecycle, configs, self.clock, list(channels))
         self.tick_s = tick_s
         self._lock = threading.RLock()
@@ -106,7 +109,6 @@ class AlertEngine:
             "folded": 0,
             "duplicates": 0,
             "silenced": 0,
-            "referrals": 0,
             "errors": 0,
         }
 
@@ -135,8 +137,6 @@ class AlertEngine:
                 if found is not None:
                     candidates.append(found)
                 candidates.extend(self.heart_rate.on_message(msg, cfg.heart_rate, self.lookup))
-                if msg.event_type == vision.SCREENING:
-                    self._screening(msg)
                 self._split(
                     [
                         i
@@ -151,12 +151,13 @@ class AlertEngine:
 
     @staticmethod
     def concerns(msg: StoredMessage) -> bool:
-        """Whether any rule of `on_batch` can act on *msg*: a gate pass, a screening, a bound
-        band's heart rate, a device's battery or clock (the others cost the consumer nothing)."""
-        if msg.kind is DeviceKind.TEMP_GATE or msg.event_type == vision.SCREENING:
+        """Whether any rule of `on_batch` can act on *msg*: a gate pass, a bound band's heart
+        rate or rope count, a device's battery or clock (the others cost the consumer
+        nothing). Screenings are the health consumer's."""
+        if msg.kind is DeviceKind.TEMP_GATE:
             return True
-        if msg.kind is DeviceKind.HR_BAND and msg.student_id is not None:
-            return True
+        if msg.kind in (DeviceKind.HR_BAND, DeviceKind.JUMP_ROPE) and msg.student_id is not None:
+            return True  # a rope counting tells the heart-rate rules a test is on
         return any(metric in device_rules.DEVICE_METRICS for metric, _, _ in msg.readings)
 
     def resume_heart_rate(self, messages: Iterable[StoredMessage]) -> int:
@@ -209,39 +210,6 @@ class AlertEngine:
             return True
         self._device_folded_at[item.key] = item.at
         return False
-
-    def _screening(self, msg: StoredMessage) -> Referral | None:
-        screening = vision.screening_of(msg)
-        subject = subject_of(msg)
-        if screening is None or subject is None:
-            return None
-        student = identify(subject, self.lookup)
-        if student is None:
-            log.warning(
-                "vision screening %s/%d: subject %s is not on the roster",
-                msg.device_id,
-                msg.seq,
-                excerpt(subject),
-            )
-            return None
-        cfg = self.configs.for_school(msg.school).vision
-        if student.age_on(msg.ts.date()) < cfg.min_age_years:
-            found: list[dict[str, object]] = []
-        else:
-            found = vision.findings(screening, self.referrals.previous(student.id, msg.ts), cfg)
-        referral = self.referrals.record(
-            msg.school,
-            student.id,
-            student.class_id,
-            msg.ts,
-            msg.device_id,
-            msg.seq,
-            screening,
-            found,
-        )
-        if referral is not None:
-            self.stats["referrals"] += 1
-        return referral
 
     def _clear(self, clears: list[device_rules.Clear]) -> None:
         resolved: list[Alert] = []
@@ -296,7 +264,7 @@ class AlertEngine:
                     fever_days.add((c.school, c.at.astimezone(zone).date()))
                 if not candidates and fever_days:
                     for school, day in sorted(fever_days):
-                        candidates.extend(self.warning_levels.rises(self.levels(school, day), now))
+                        opened += self._follow_levels(self.levels(school, day), now)
                     fever_days.clear()
             self.notifier.opened(opened)
         return opened
@@ -306,8 +274,72 @@ class AlertEngine:
         return self.warning_levels.compute(school, day, cfg.zone, self.configs.warning_levels)
 
     def levels_changed(self, school: str, day: date) -> list[Alert]:
-        """Re-evaluate a day's warning levels (an absence was entered, a fever cleared)."""
-        return self.process(self.warning_levels.rises(self.levels(school, day), self.clock.now()))
+        """Re-evaluate a day's warning levels (an absence was entered, a fever cleared);
+        the alerts opened, or raised to a higher level (those are notified)."""
+        with self._lock:
+            raised = self._follow_levels(self.levels(school, day), self.clock.now())
+            self.notifier.opened(raised)
+        return raised
+
+    def _follow_levels(self, levels: SchoolLevels, now: datetime) -> list[Alert]:
+        """Each class's and the school's one warning-level alert follows its level: opened
+        above green, changed (with history) when the level moves, resolved when it is back
+        to green. Returns the alerts to notify: opened, or raised to a higher level. A day
+        older than the one an alert last followed changes nothing (a late fever of last
+        week must not undo today's level)."""
+        notify: list[Alert] = []
+        resolved: list[Alert] = []
+        school, day = levels.school, levels.day.isoformat()
+        following: dict[str, Alert] = {}
+        for a in sorted(
+            self.lifecycle.find(school=school, rule=Rule.WARNING_LEVEL, limit=10_000),
+            key=lambda a: a.id,
+        ):
+            if a.state is AlertState.RESOLVED:
+                continue
+            older = following.get(str(a.detail.get("scope")))
+            if older is not None:
+                # Releases before this one opened an alert per rise: the newest follows on.
+                resolved.append(self.lifecycle.resolve(older.id, SYSTEM, "superseded"))
+            following[str(a.detail.get("scope"))] = a
+        scopes = {s.scope: s for s in [levels.school_level, *levels.classes]}
+        for name in sorted(set(scopes) | set(following)):
+            scope, alert = scopes.get(name), following.get(name)
+            if alert is not None and str(alert.detail.get("day", "")) > day:
+                continue
+            level = scope.level if scope is not None else Level.GREEN
+            try:
+                if level is Level.GREEN:
+                    if alert is not None:
+                        resolved.append(
+                            self.lifecycle.resolve(
+                                alert.id,
+                                SYSTEM,
+                                "level_fell",
+                                f"back to green on {day}",
+                            )
+                        )
+                    continue
+                assert scope is not None
+                c = self.warning_levels.candidate(levels, scope, now)
+                if alert is None:
+                    result = self.lifecycle.raise_(c)
+                    if result.created:
+                        self.stats["opened"] += 1
+                        self.metrics.opened.labels(
+                            rule=c.rule.value, severity=c.severity.value
+                        ).inc()
+                        notify.append(result.alert)
+                elif alert.detail.get("level") != level.value:
+                    was = Level(str(alert.detail.get("level", Level.GREEN.value)))
+                    changed = self.lifecycle.change(alert.id, c)
+                    if level.rank > was.rank:
+                        notify.append(changed)
+            except Exception:  # one scope's failure must not keep the others from following
+                self.stats["errors"] += 1
+                log.exception("the warning level of %s %s could not be followed", school, name)
+        self.notifier.emit(NotificationKind.RESOLVED, resolved)
+        return notify
 
     # --- people acting on alerts ----------------------------------------------------------
     def acknowledge(self, alert_id: int, actor: str, note: str = "") -> Alert:
@@ -363,8 +395,23 @@ class AlertEngine:
                     if found is not None:
                         candidates.append(found)
             self.process(candidates)
+            if self._last_level_check is None or now - self._last_level_check >= LEVEL_CHECK:
+                self._last_level_check = now
+                self._levels_today(now)
             self._renotify(now)
             self.notifier.flush_due()
+
+    def _levels_today(self, now: datetime) -> None:
+        """A school's level also falls with time alone (a window moves past its cases, a
+        new day starts): the schools with a warning-level alert open follow today's."""
+        schools = {
+            a.school
+            for a in self.lifecycle.find(rule=Rule.WARNING_LEVEL, limit=10_000)
+            if a.state is not AlertState.RESOLVED
+        }
+        for school in sorted(schools):
+            today = now.astimezone(self.configs.for_school(school).zone).date()
+            self.notifier.opened(self._follow_levels(self.levels(school, today), now))
 
     def follow_lessons(self) -> list[Alert]:
         """Take the roster's lesson events since this engine's cursor: an ended lesson's

@@ -342,6 +342,34 @@ class Lifecycle:
         )
         self._event(conn, alert_id, at, actor, "resolved", {"outcome": outcome, "note": note})
 
+    def change(self, alert_id: int, c: Candidate) -> Alert:
+        """Move an open alert to what *c* now says (a warning level that rose or fell, but not
+        to green): severity, summary and detail follow, even downwards, and its history keeps
+        the step."""
+        with self.db.transaction() as conn:
+            before = self._get(conn, alert_id, lock=True)
+            if before.state is AlertState.RESOLVED:
+                raise LifecycleError(f"alert {alert_id} is resolved")
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(
+                    severity=c.severity.value,
+                    summary=c.summary,
+                    detail=json.dumps(dict(c.detail)),
+                    last_seen_at=_iso(c.at),
+                )
+            )
+            self._event(
+                conn,
+                alert_id,
+                c.at,
+                SYSTEM,
+                "changed",
+                {"summary": c.summary, "severity": c.severity.value, **dict(c.detail)},
+            )
+            return self._get(conn, alert_id)
+
     def resolve_key(self, key: str, outcome: str) -> Alert | None:
         """Resolve the active alert with *key* on the system's behalf (a device came back)."""
         now = self.clock.now()
@@ -516,10 +544,14 @@ class Lifecycle:
         until: datetime | None = None,
         limit: int = 500,
         readable: tuple[Collection[Rule], Collection[Rule], str | None] | None = None,
+        schools: Collection[str] | None = None,
     ) -> list[Alert]:
-        """Newest first; `readable` (see visibility.readable) narrows it to one person's."""
+        """Newest first; `readable` (see visibility.readable) narrows it to one person's,
+        *schools* to those schools' alerts."""
         a = alerts.c
         query = select(alerts)
+        if schools is not None:
+            query = query.where(a.school.in_(sorted(schools)))
         for column, value in (
             (a.school, school),
             (a.rule, rule and rule.value),
@@ -598,9 +630,13 @@ class Lifecycle:
         found = [s for s in self.silences() if s.id == silence_id]
         return found[0]
 
-    def delete_silence(self, silence_id: int) -> bool:
+    def delete_silence(self, silence_id: int, schools: Collection[str] | None = None) -> bool:
+        """Whether silence *silence_id* (of one of *schools*, when given) was found and ended."""
+        gone = delete(silences).where(silences.c.id == silence_id)
+        if schools is not None:
+            gone = gone.where(silences.c.school.in_(sorted(schools)))
         with self.db.transaction() as conn:
-            return conn.execute(delete(silences).where(silences.c.id == silence_id)).rowcount > 0
+            return conn.execute(gone).rowcount > 0
 
     def silences(
         self, school: str | None = None, active_at: datetime | None = None

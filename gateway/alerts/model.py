@@ -33,6 +33,7 @@ class Rule(StrEnum):
 
     FEVER = "fever"
     HR_HIGH = "hr_high"
+    HR_EXTREME = "hr_extreme"
     HR_LOW = "hr_low"
     HR_SIGNAL_LOST = "hr_signal_lost"
     DEVICE_OFFLINE = "device_offline"
@@ -43,9 +44,16 @@ class Rule(StrEnum):
 
 # Alerts about a person's health; device alerts are about hardware and carry no student.
 HEALTH_RULES = frozenset(
-    {Rule.FEVER, Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_LOST, Rule.WARNING_LEVEL}
+    {
+        Rule.FEVER,
+        Rule.HR_HIGH,
+        Rule.HR_EXTREME,
+        Rule.HR_LOW,
+        Rule.HR_SIGNAL_LOST,
+        Rule.WARNING_LEVEL,
+    }
 )
-HEART_RATE_RULES = frozenset({Rule.HR_HIGH, Rule.HR_LOW, Rule.HR_SIGNAL_LOST})
+HEART_RATE_RULES = frozenset({Rule.HR_HIGH, Rule.HR_EXTREME, Rule.HR_LOW, Rule.HR_SIGNAL_LOST})
 DEVICE_RULES = frozenset({Rule.DEVICE_OFFLINE, Rule.BATTERY_LOW, Rule.CLOCK_DRIFT})
 # What a silence (a maintenance window, set by campus IT or health staff) may hold back: device
 # rules only. A health alert always reaches its people; they acknowledge it to stop reminders.

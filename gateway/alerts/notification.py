@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from gateway.alerts.model import Alert, Rule, Severity
+from gateway.alerts.wording import RULE_NAMES, SEVERITY_NAMES, Wording, facts
+from gateway.i18n import N_
 
 
 class NotificationKind(StrEnum):
@@ -74,24 +76,51 @@ def notification_payload(n: Notification) -> dict[str, Any]:
     }
 
 
-def headline(n: Notification) -> str:
-    many = f" ({len(n.alerts)} alerts)" if len(n.alerts) > 1 else ""
-    verb = {
-        NotificationKind.OPENED: "",
-        NotificationKind.RENOTIFIED: "still open: ",
-        NotificationKind.ESCALATED: "ESCALATED: ",
-        NotificationKind.RESOLVED: "resolved: ",
-    }[n.kind]
-    return f"[{n.severity.value}] {verb}{n.rule.value} at {n.school}{many}"
+KIND_NAMES: Final[dict[NotificationKind, str]] = {
+    NotificationKind.OPENED: N_("New"),
+    NotificationKind.RENOTIFIED: N_("Still open"),
+    NotificationKind.ESCALATED: N_("ESCALATED"),
+    NotificationKind.RESOLVED: N_("Resolved"),
+}
+# Alerts shown one by one in a robot message; the rest are counted.
+SHOWN_ALERTS: Final = 20
 
 
-def markdown(n: Notification) -> str:
-    """Markdown body for group robots; pseudonymous ids only."""
-    lines = [f"**{headline(n)}**", ""]
-    for a in n.alerts[:20]:
-        who = f" · student `{a.student_id}`" if a.student_id else ""
-        where = f" · class {a.class_id}" if a.class_id else ""
-        lines.append(f"> #{a.id} {a.summary}{who}{where}")
-    if len(n.alerts) > 20:
-        lines.append(f"> … and {len(n.alerts) - 20} more")
+def headline(n: Notification, w: Wording) -> str:
+    """One line: severity, what happened to the alert, its kind, the school, how many."""
+    t = w.translator
+    text = t.gettext("[{severity}] {kind}: {rule} at {school}").format(
+        severity=w.name(SEVERITY_NAMES, n.severity),
+        kind=w.name(KIND_NAMES, n.kind),
+        rule=w.name(RULE_NAMES, n.rule),
+        school=n.school,
+    )
+    if len(n.alerts) > 1:
+        many = t.ngettext("{count} alert", "{count} alerts", len(n.alerts))
+        text = t.gettext("{headline} ({alerts})").format(
+            headline=text, alerts=many.format(count=len(n.alerts))
+        )
+    return text
+
+
+def markdown(n: Notification, w: Wording) -> str:
+    """Markdown body for group robots, in the reader's language; pseudonymous ids only."""
+    t = w.translator
+    # Chinese puts a full-width colon after a label.
+    line = t.gettext("{label}: {value}").format
+    lines = [
+        f"**{headline(n, w)}**",
+        line(label=t.gettext("Category"), value=w.name(RULE_NAMES, n.rule)),
+    ]
+    for a in n.alerts[:SHOWN_ALERTS]:
+        lines.append("")
+        lines.append(f"> **#{a.id}**")
+        lines += [f"> {line(label=label, value=value)}" for label, value in facts(a, w)]
+    if len(n.alerts) > SHOWN_ALERTS:
+        lines.append("")
+        lines.append(t.gettext("… and {count} more").format(count=len(n.alerts) - SHOWN_ALERTS))
+    link = w.link()
+    if link is not None:
+        lines.append("")
+        lines.append(line(label=t.gettext("Open in dashboard"), value=f"[{link}]({link})"))
     return "\n".join(lines)

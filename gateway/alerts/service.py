@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from gateway.alerts.lifecycle import Silence
 from gateway.alerts.metrics import AlertMetrics
 from gateway.alerts.model import Alert, AlertEvent, AlertState, Rule
 from gateway.alerts.notification import Channel
-from gateway.alerts.referrals import Referrals
 from gateway.alerts.rules.warning_level import SchoolLevels
 from gateway.alerts.visibility import Readable
 from gateway.devices import Devices
+from gateway.health.absences import IllnessAbsences
+from gateway.i18n import Catalogs
 from gateway.roster import Roster
 from gateway.state import StateDB
 from gateway.tables.alerts import alerts
@@ -44,6 +46,9 @@ class AlertService:
         clock: Clock | None = None,
         configs: AlertConfigs | None = None,
         registry: CollectorRegistry | None = None,
+        absences: IllnessAbsences | None = None,
+        catalogs: Catalogs | None = None,
+        dashboard_url: str | None = None,
     ) -> None:
         self.db = db
         # Configs are validated here, before any connection is made.
@@ -52,7 +57,7 @@ class AlertService:
         self.hub = SseHub(on_cut=self.metrics.sse_cut.inc)
         self.metrics.watch_sse(lambda: self.hub.subscribers)
         self.delivery_log = DeliveryLog(db, self.metrics)
-        self.webhooks = WebhookChannel(self.configs, self.delivery_log)
+        self.webhooks = WebhookChannel(self.configs, self.delivery_log, catalogs, dashboard_url)
         channels: list[Channel] = [self.hub, self.webhooks]
         self.mqtt: MqttAlertPublisher | None = None
         if mqtt is not None:
@@ -61,7 +66,14 @@ class AlertService:
             )
             channels.append(self.mqtt)
         self.engine = AlertEngine(
-            db, roster, devices, self.configs, channels, clock=clock, metrics=self.metrics
+            db,
+            roster,
+            devices,
+            self.configs,
+            channels,
+            clock=clock,
+            metrics=self.metrics,
+            absences=absences,
         )
 
     # --- what people do with alerts (the API's entry points; the engine's parts stay inside) ---
@@ -73,10 +85,17 @@ class AlertService:
         state: AlertState | None = None,
         limit: int = 500,
         readable: Readable | None = None,
+        schools: Collection[str] | None = None,
     ) -> list[Alert]:
-        """Newest first; *readable* (see visibility.readable) narrows it to one person's."""
+        """Newest first; *readable* (see visibility.readable) narrows it to one person's,
+        *schools* to those schools' alerts."""
         return self.engine.lifecycle.find(
-            school=school, rule=rule, state=state, limit=limit, readable=readable
+            school=school,
+            rule=rule,
+            state=state,
+            limit=limit,
+            readable=readable,
+            schools=schools,
         )
 
     def get(self, alert_id: int) -> Alert | None:
@@ -111,8 +130,8 @@ class AlertService:
             school, starts_at, ends_at, created_by, reason, rule, device_id
         )
 
-    def delete_silence(self, silence_id: int) -> bool:
-        return self.engine.lifecycle.delete_silence(silence_id)
+    def delete_silence(self, silence_id: int, schools: Collection[str] | None = None) -> bool:
+        return self.engine.lifecycle.delete_silence(silence_id, schools)
 
     def follow_lessons(self) -> list[Alert]:
         """Act now on lessons the roster has ended since the engine last looked."""
@@ -132,29 +151,21 @@ class AlertService:
         """Re-evaluate a day's warning levels after new counts (an absence entered)."""
         self.engine.levels_changed(school, day)
 
-    @property
-    def referrals(self) -> Referrals:
-        """Vision referrals raised from screenings, followed up by health staff."""
-        return self.engine.referrals
-
-    def record_absence(
-        self,
-        school: str,
-        day: date,
-        student_id: str,
-        class_id: str,
-        reason: str,
-        symptoms: str,
-        user_id: str,
-    ) -> None:
-        """An absence entered by health staff; counts towards the day's warning levels."""
-        self.engine.warning_levels.record_absence(
-            school, day, student_id, class_id, reason, symptoms, user_id, self.now()
-        )
-        self.levels_changed(school, day)
-
     def deliveries(self, notification_id: str | None, limit: int) -> list[DeliveryRecord]:
         return self.delivery_log.entries(notification_id=notification_id, limit=limit)
+
+    def schools_of(self, alert_ids: Iterable[int]) -> dict[int, str]:
+        """The school of each of *alert_ids* that exists."""
+        ids = sorted(set(alert_ids))
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 10_000):  # SQLite's limit on a statement's variables
+            rows = self.db.query(
+                select(alerts.c.id, alerts.c.school).where(
+                    alerts.c.id.in_(ids[start : start + 10_000])
+                )
+            )
+            found.update((r["id"], r["school"]) for r in rows)
+        return found
 
     def count(self) -> int:
         """How many alerts have been raised (any state), for summaries such as the demo's."""

@@ -6,8 +6,16 @@ from gateway.alerts.model import DEVICE_RULES, HEART_RATE_RULES, Alert, Rule
 from gateway.auth import Role, User
 
 
+def in_schools(user: User, alert: Alert) -> bool:
+    """Whether *alert* is of one of *user*'s schools: nobody hears of, reads or acts on
+    another school's alerts."""
+    return alert.school in user.schools
+
+
 def is_recipient(user: User, alert: Alert) -> bool:
     """Whether *user* is notified of *alert* (the SSE stream sends only these)."""
+    if not in_schools(user, alert):
+        return False
     if alert.rule in DEVICE_RULES:
         return user.role is Role.CAMPUS_IT
     if user.role is Role.HEALTH_STAFF:
@@ -22,7 +30,7 @@ def is_recipient(user: User, alert: Alert) -> bool:
 
 def may_see_name(user: User, alert: Alert) -> bool:
     """Health staff see names; a PE teacher only for an alert from their own lesson."""
-    if alert.student_id is None:
+    if alert.student_id is None or not in_schools(user, alert):
         return False
     if user.role is Role.HEALTH_STAFF:
         return True
@@ -37,7 +45,10 @@ def may_act(user: User, alert: Alert) -> bool:
 
 
 def may_read(user: User, alert: Alert) -> bool:
-    """Device alerts are for every role; a health alert only for the people it is sent to."""
+    """Within the user's schools: device alerts for every role; a health alert only for the
+    people it is sent to."""
+    if not in_schools(user, alert):
+        return False
     return alert.rule in DEVICE_RULES or user.role is Role.HEALTH_STAFF or is_recipient(user, alert)
 
 

@@ -1,5 +1,7 @@
 """Who may see which lesson, class and student, and whether names are shown; health-read audit.
 
+- nobody sees a lesson or class of a school they do not belong to (answered 404, as an
+  unknown id);
 - health_staff read every lesson, class and student, with names;
 - a pe_teacher reads the classes whose PE teacher they are (with names), and lessons they
   opened themselves (a substitute: pseudonymous ids only, no names);
@@ -19,7 +21,7 @@ from fastapi import HTTPException, status
 
 from gateway.audit import AuditLog
 from gateway.auth import Role, User
-from gateway.roster import Lesson, Roster
+from gateway.roster import Lesson, Roster, Student
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,10 @@ class Access:
 
 def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, Access]:
     lesson = roster.lesson(lesson_id)
-    if lesson is None:
+    cls = roster.class_of(lesson.class_id) if lesson is not None else None
+    # Another school's lesson is answered as an unknown one: its id tells nothing.
+    if lesson is None or cls is None or cls["school"] not in user.schools:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lesson {lesson_id!r}")
-    cls = roster.class_of(lesson.class_id) or {}
     if user.role is Role.HEALTH_STAFF:
         return lesson, Access(show_names=True)
     class_teacher = cls.get("pe_teacher_id") == user.id
@@ -44,10 +47,32 @@ def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, A
     )
 
 
-def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, str], Access]:
+def _class_or_404(roster: Roster, user: User, class_id: str) -> dict[str, str]:
+    """The class, if it is of one of the user's schools; another school's is answered as an
+    unknown one."""
     cls = roster.class_of(class_id)
-    if cls is None:
+    if cls is None or cls["school"] not in user.schools:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no class {class_id!r}")
+    return cls
+
+
+def in_schools(roster: Roster, user: User, class_id: str) -> bool:
+    """Whether class *class_id* exists and is of one of the user's schools."""
+    cls = roster.class_of(class_id)
+    return cls is not None and cls["school"] in user.schools
+
+
+def student_or_404(roster: Roster, user: User, student_id: str, message: str) -> Student:
+    """The student, if of a class of one of the user's schools; else 404 with *message*, as
+    for an unknown student."""
+    student = roster.student(student_id)
+    if student is None or not in_schools(roster, user, student.class_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, message)
+    return student
+
+
+def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, str], Access]:
+    cls = _class_or_404(roster, user, class_id)
     if user.role is Role.HEALTH_STAFF:
         return cls, Access(show_names=True)
     if user.role is Role.PE_TEACHER and cls.get("pe_teacher_id") == user.id:
@@ -59,9 +84,7 @@ def class_roster_access(roster: Roster, user: User, class_id: str) -> tuple[dict
     """Listing a class's students: names for health staff and the class's PE teacher; ids
     only for campus IT (who manage the roster) and other PE teachers (who may cover a lesson
     and assign its devices by student id)."""
-    cls = roster.class_of(class_id)
-    if cls is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no class {class_id!r}")
+    cls = _class_or_404(roster, user, class_id)
     names = user.role is Role.HEALTH_STAFF or (
         user.role is Role.PE_TEACHER and cls.get("pe_teacher_id") == user.id
     )
@@ -69,8 +92,9 @@ def class_roster_access(roster: Roster, user: User, class_id: str) -> tuple[dict
 
 
 def visible_classes(roster: Roster, user: User) -> list[dict[str, str | int | None]]:
-    """Classes a user may list: a PE teacher those they teach; health staff and campus IT all."""
-    classes = roster.classes()
+    """Classes a user may list, of the user's schools: a PE teacher those they teach; health
+    staff and campus IT all."""
+    classes = [c for c in roster.classes() if c["school"] in user.schools]
     if user.role is Role.PE_TEACHER:
         return [c for c in classes if c["pe_teacher_id"] == user.id]
     return classes

@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from campusedge import __version__
 from gateway.api.access import HeartRateReads
 from gateway.api.body_limit import BodyLimit
+from gateway.api.login_limit import FailedLogins
 from gateway.api.routes import (
     absences,
     alert_stream,
     alerts,
+    audit,
     dashboard,
     deliveries,
     devices,
@@ -30,10 +32,13 @@ def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="campusedge gateway", version=__version__)
     app.state.gateway = gateway
     app.state.heart_rate_reads = HeartRateReads(gateway.audit)
+    app.state.failed_logins = FailedLogins(
+        gateway.settings.api_login_failures, gateway.settings.api_login_window_s
+    )
     # The alert resources with fixed paths come before /api/alerts/{alert_id}, which would
     # otherwise take "silences" or "stream" for an alert id.
     alert_resources = (silences, referrals, absences, warning_levels, deliveries, alert_stream)
-    for module in (health, me, devices, roster, lessons, fitness, *alert_resources, alerts):
+    for module in (health, me, devices, roster, lessons, fitness, audit, *alert_resources, alerts):
         app.include_router(module.router)
     dashboard.mount(app)
     # Outside the routes and their dependencies: an oversize body costs no parsing and no

@@ -12,11 +12,15 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from gateway.alerts.service import AlertService
+from gateway.api.login_limit import FailedLogins
 from gateway.audit import AuditLog
-from gateway.auth import Role, User, Users
+from gateway.auth import Refused, Role, User, Users
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.health.absences import Absences
+from gateway.health.referrals import Referrals
+from gateway.i18n import negotiate
 from gateway.ingest import Ingest
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -38,6 +42,18 @@ def get_alerts(gateway: GatewayDep) -> AlertService:
     if gateway.alerts is None:
         raise HTTPException(503, "alerts are disabled on this gateway (alerts_enabled=false)")
     return gateway.alerts
+
+
+def get_referrals(gateway: GatewayDep) -> Referrals:
+    if gateway.referrals is None:
+        raise HTTPException(
+            503, "referrals are kept only with alerts on (alerts_enabled=false on this gateway)"
+        )
+    return gateway.referrals
+
+
+def get_absences(gateway: GatewayDep) -> Absences:
+    return gateway.absences
 
 
 def get_roster(gateway: GatewayDep) -> Roster:
@@ -93,6 +109,19 @@ MaybeAlerts = Annotated[AlertService | None, Depends(get_optional_alerts)]
 FitnessDep = Annotated[FitnessResults, Depends(get_fitness_results)]
 StoreDep = Annotated[Store, Depends(get_store)]
 LiveLessonsDep = Annotated[LiveLessons, Depends(get_live_lessons)]
+ReferralsDep = Annotated[Referrals, Depends(get_referrals)]
+AbsencesDep = Annotated[Absences, Depends(get_absences)]
+
+
+def get_language(
+    gateway: GatewayDep, accept_language: Annotated[str | None, Header()] = None
+) -> str:
+    """The catalog a person reads: the one their browser asks for first (Accept-Language),
+    else the deployment's (CAMPUSEDGE_LANGUAGE); an unknown language gets the default."""
+    return negotiate(accept_language, gateway.catalogs.default)
+
+
+LanguageDep = Annotated[str, Depends(get_language)]
 
 
 def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:
@@ -106,21 +135,57 @@ UsersDep = Annotated[Users, Depends(get_users)]
 DevicesDep = Annotated[Devices, Depends(get_devices)]
 
 
-def current_user(users: UsersDep, authorization: Annotated[str | None, Header()] = None) -> User:
-    if not authorization or not authorization.lower().startswith("bearer "):
+def get_failed_logins(request: Request) -> FailedLogins:
+    limiter: FailedLogins = request.app.state.failed_logins
+    return limiter
+
+
+FailedLoginsDep = Annotated[FailedLogins, Depends(get_failed_logins)]
+
+
+def sign_in(request: Request, users: Users, limiter: FailedLogins, token: str | None) -> User:
+    """The user of *token*, or 401 (no, unknown or expired token) or 429 (too many failures
+    from this address: Retry-After says when to try again)."""
+    source = request.client.host if request.client is not None else "unknown"
+    wait = limiter.retry_after(source)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins from {source}; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "send 'Authorization: Bearer <token>' (campusedge gateway user add)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = users.authenticate(authorization[7:].strip())
-    if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown or revoked token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return user
+    found = users.verify(token)
+    if isinstance(found, User):
+        return found
+    limiter.failed(source, token)
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "token expired: ask campus IT for a new one (campusedge gateway user rotate ID)"
+        if found is Refused.EXPIRED
+        else "unknown or revoked token",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return None
+
+
+def current_user(
+    request: Request,
+    users: UsersDep,
+    limiter: FailedLoginsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> User:
+    return sign_in(request, users, limiter, bearer_token(authorization))
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -147,3 +212,11 @@ Teacher = Annotated[User, Depends(require(Role.PE_TEACHER))]
 HealthStaff = Annotated[User, Depends(require(Role.HEALTH_STAFF))]
 TeacherOrHealth = Annotated[User, Depends(require(Role.PE_TEACHER, Role.HEALTH_STAFF))]
 AnyStaff = Annotated[User, Depends(require(Role.CAMPUS_IT, Role.PE_TEACHER, Role.HEALTH_STAFF))]
+Auditor = Annotated[User, Depends(require(Role.AUDITOR))]
+
+
+def check_school(user: User, school: str | None) -> None:
+    """404 for a school the user does not belong to, as for one that does not exist: another
+    school's id tells them nothing, not even that it exists."""
+    if school is not None and school not in user.schools:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no school {school!r}")

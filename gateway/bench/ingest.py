@@ -38,7 +38,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
-from gateway.bench.load import LoadSpec, rss_mb, run_publishers
+from gateway.bench.load import LoadSpec, bench_devices, rss_mb, run_publishers
+from gateway.fleet.registry import FleetRegistry
+from gateway.state import StateDB
 
 USER, PASSWORD = "bench", "bench-password"
 
@@ -127,9 +129,21 @@ class GatewayProcess:
     """The whole gateway as a separate process, ingesting into SQLite; paused between drains."""
 
     def __init__(
-        self, broker: MosquittoProcess, school: str, workdir: Path, paused_s: float
+        self,
+        broker: MosquittoProcess,
+        school: str,
+        workdir: Path,
+        paused_s: float,
+        devices: list[str],
     ) -> None:
         self.db = workdir / "bench.db"
+        state = workdir / "bench-state.db"
+        # Enrolled, as a deployment's devices are: the bench measures strict enrolment too.
+        registry_db = StateDB(state)
+        try:
+            FleetRegistry(registry_db).enrol_box(school, "bench-box", devices)
+        finally:
+            registry_db.close()
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/healthz"
         # A frozen gateway sends no PINGREQ; a keepalive longer than the pause keeps the
@@ -150,6 +164,8 @@ class GatewayProcess:
                 "run",
                 "--db",
                 str(self.db),
+                "--state-db",
+                str(state),
                 "--school",
                 school,
                 "--client-id",
@@ -256,7 +272,13 @@ def run(args: argparse.Namespace) -> int:
             host=broker.host, port=broker.port, username=USER, password=PASSWORD
         )
         try:
-            gateway = GatewayProcess(broker, "benchgw", work, paused_s=2 * args.seconds + 30)
+            gateway = GatewayProcess(
+                broker,
+                "benchgw",
+                work,
+                paused_s=2 * args.seconds + 30,
+                devices=bench_devices(args.publishers, args.devices),
+            )
         except BaseException:
             broker.stop()
             raise

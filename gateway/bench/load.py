@@ -56,6 +56,16 @@ def rss_mb(pid: int | None = None) -> float:
     raise RuntimeError("VmRSS not found")
 
 
+def publisher_devices(index: int, devices: int) -> list[str]:
+    """The device ids publisher *index* publishes for."""
+    return [f"bench-{index:02d}-{d:04d}" for d in range(devices)]
+
+
+def bench_devices(publishers: int, devices: int) -> list[str]:
+    """Every device id of a bench run with *publishers* publishers of *devices* each."""
+    return [d for i in range(publishers) for d in publisher_devices(i, devices)]
+
+
 def publish_worker(
     index: int,
     mqtt_settings: MqttSettings,
@@ -77,6 +87,8 @@ def publish_worker(
     if mqtt_settings.username:
         pw = mqtt_settings.password
         client.username_pw_set(mqtt_settings.username, pw.get_secret_value() if pw else None)
+    if mqtt_settings.tls_ca:
+        client.tls_set(ca_certs=mqtt_settings.tls_ca)
     client.max_inflight_messages_set(spec.window)
     client.max_queued_messages_set(0)
 
@@ -88,7 +100,7 @@ def publish_worker(
     client.on_publish = on_publish
     client.connect(mqtt_settings.host, mqtt_settings.port, keepalive=60)
     client.loop_start()
-    devices = [f"bench-{index:02d}-{d:04d}" for d in range(spec.devices)]
+    devices = publisher_devices(index, spec.devices)
     seqs = [spec.first_seq] * len(devices)
     start = time.monotonic()
     n = 0

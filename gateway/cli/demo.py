@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -122,9 +123,13 @@ def seed(gateway: Gateway, students: int, school: str = SCHOOL) -> dict[str, str
         assignments[f"hr-{i:02d}"] = student_id
         assignments[f"rope-{i:02d}"] = student_id
     tokens = {
-        "campus_it": gateway.users.create("it.demo", "Campus IT", Role.CAMPUS_IT),
-        "pe_teacher": gateway.users.create("teacher.demo", "PE Teacher", Role.PE_TEACHER),
-        "health_staff": gateway.users.create("nurse.demo", "School Nurse", Role.HEALTH_STAFF),
+        "campus_it": gateway.users.create("it.demo", "Campus IT", Role.CAMPUS_IT, schools=[school]),
+        "pe_teacher": gateway.users.create(
+            "teacher.demo", "PE Teacher", Role.PE_TEACHER, schools=[school]
+        ),
+        "health_staff": gateway.users.create(
+            "nurse.demo", "School Nurse", Role.HEALTH_STAFF, schools=[school]
+        ),
     }
     roster.start_lesson(
         CLASS_ID,
@@ -147,11 +152,57 @@ def lesson_plan(duration: float | None) -> tuple[float, float]:
     return round(minutes, 2), speed
 
 
+# The rope test starts at this lesson minute, after a minute of warm-up, so that a newcomer
+# sees ropes counted within the demo's first two minutes (earlier in a short, faster demo).
+ROPE_TEST_AT_MIN = 1.0
+
+
+def rope_test_minute(minutes: float) -> float:
+    return max(0.0, min(ROPE_TEST_AT_MIN, minutes - 1.0))
+
+
+def lesson_line(elapsed_s: float, minutes: float, speed: float) -> str:
+    """Where the simulated lesson is, and when the rope test comes."""
+    now = min(minutes, elapsed_s * speed / 60)
+    start = rope_test_minute(minutes)
+    if now < start:
+        test = f"rope test in {(start - now) * 60 / speed:.0f} s"
+    elif now < start + 1:
+        test = "rope test now (1 minute, watch the results grid)"
+    else:
+        test = "rope test done"
+    return f"minute {now:.1f} of {minutes:g}; {test}"
+
+
+def lock_workdir(workdir: Path) -> TextIO:
+    """Hold the demo's working directory for this process, or say who holds it: a second
+    demo would otherwise wipe the running one's files under it."""
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    lock = workdir.with_name(workdir.name + ".lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise GatewayStartError(
+            f"{workdir} is in use by the demo with pid {holder}; stop it first, or give this "
+            "one its own --workdir (and --port)"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
 def alert_count(gateway: Gateway) -> int:
     return gateway.alerts.count() if gateway.alerts is not None else 0
 
 
-def progress(gateway: Gateway, broker: Broker, started: float, port: int) -> Table:
+def progress(
+    gateway: Gateway, broker: Broker, started: float, port: int, plan: tuple[float, float]
+) -> Table:
     stats = gateway.ingest.stats
     devices = gateway.devices.all(SCHOOL)
     online = sum(
@@ -164,6 +215,7 @@ def progress(gateway: Gateway, broker: Broker, started: float, port: int) -> Tab
     table.add_column("value", justify="right")
     for name, value in [
         ("running for", f"{time.monotonic() - started:.0f} s"),
+        ("lesson", lesson_line(time.monotonic() - started, *plan)),
         ("broker", broker.name),
         ("messages stored", stats["stored"]),
         ("duplicates absorbed", stats["duplicates"]),
@@ -182,8 +234,14 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     console = Console(stderr=True)
     try:
-        # The port first: a taken one stops the demo before it wipes or starts anything.
-        sock = listen("127.0.0.1", args.port, "--port")
+        # The working directory and the port first: a demo running there, or a taken port,
+        # stops this one before it wipes or starts anything.
+        lock = lock_workdir(args.workdir)
+        try:
+            sock = listen("127.0.0.1", args.port, "--port")
+        except GatewayStartError:
+            lock.close()
+            raise
     except GatewayStartError as exc:
         return start_failed("campusedge demo", exc)
     shutil.rmtree(args.workdir, ignore_errors=True)
@@ -200,6 +258,8 @@ def run(args: argparse.Namespace) -> int:
             store_url=f"sqlite:///{args.workdir / 'readings.db'}",
             state_db=args.workdir / "state.db",
             api_port=args.port,
+            # The simulated lesson's devices are made up as it starts: none is enrolled.
+            strict_enrolment=False,
             ingest=IngestSettings(
                 school=SCHOOL,
                 client_id="campusedge-demo-gateway",
@@ -209,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
         gateway = Gateway(settings, mqtt)
     except GatewayStartError as exc:
         sock.close()
+        lock.close()
         return start_failed("campusedge demo", exc)
     broker.start(args.embedded_broker)
     tokens = seed(gateway, args.students)
@@ -230,6 +291,8 @@ def run(args: argparse.Namespace) -> int:
             str(args.students),
             "--minutes",
             str(minutes),
+            "--rope-test-at",
+            str(rope_test_minute(minutes)),
             "--speed",
             str(speed),
             "--school",
@@ -260,14 +323,16 @@ def run(args: argparse.Namespace) -> int:
     summary: dict[str, Any] = {}
     try:
         with Live(
-            progress(gateway, broker, started, args.port), console=console, refresh_per_second=2
+            progress(gateway, broker, started, args.port, (minutes, speed)),
+            console=console,
+            refresh_per_second=2,
         ) as live:
             while not stop.is_set():
                 if args.duration is not None and time.monotonic() - started >= args.duration:
                     break
                 if sim.poll() is not None and not summary:
                     summary = _last_json(sim.stdout.read() if sim.stdout else "")
-                live.update(progress(gateway, broker, started, args.port))
+                live.update(progress(gateway, broker, started, args.port, (minutes, speed)))
                 stop.wait(0.5)
     except KeyboardInterrupt:
         pass
@@ -292,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
         api.should_exit = True
         gateway.stop()
         broker.stop()
+        lock.close()
     print(json.dumps(result))
     return 0
 

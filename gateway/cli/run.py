@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -28,7 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="SQLite store file (shortcut for --store-url)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite readings file (shortcut for --store-url); the state database goes beside "
+        "it as <name>-state.db unless --state-db or CAMPUSEDGE_STATE_DB names one",
+    )
     parser.add_argument(
         "--store-url",
         help="sqlite:///path or influx://user@host:port/db; give the password in "
@@ -52,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not upgrade the state schema at start; refuse to start if it is not current",
     )
     parser.add_argument("--school", help="school id to ingest ('+' for all)")
+    parser.add_argument(
+        "--strict-enrolment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="admit only devices enrolled in the fleet registry (default: on; "
+        "--no-strict-enrolment for trials with simulated devices)",
+    )
     parser.add_argument(
         "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
     )
@@ -81,6 +94,7 @@ OPTIONS = {
     "api_host": "--api-host",
     "api_port": "--api-port",
     "ingest": "--school/--client-id/--protocol",
+    "strict_enrolment": "--strict-enrolment",
 }
 
 
@@ -89,7 +103,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
     updates: dict[str, Any] = {}
     if args.db is not None:
         updates["store_url"] = f"sqlite:///{args.db}"
-        if args.state_db is None:
+        if args.state_db is None and not os.environ.get("CAMPUSEDGE_STATE_DB"):
+            # A quick start with one option: the state beside the readings. Never over a
+            # state database the environment names (the one `gateway user add` also uses).
             updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
     if args.store_url and args.store_url_file is not None:
         raise GatewayStartError("give --store-url or --store-url-file, not both")
@@ -115,7 +131,7 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["alerts_dir"] = args.alerts_dir
     if args.warning_levels is not None:
         updates["warning_levels_file"] = args.warning_levels
-    for name in ("api_host", "api_port"):
+    for name in ("api_host", "api_port", "strict_enrolment"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)
     ingest = {
@@ -156,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
                 "--api-port or CAMPUSEDGE_API_PORT (0 disables the API)",
             )
         gateway = Gateway(settings, mqtt)
+        # Said at every start: users, tokens and alerts live there, and `gateway user`,
+        # `backup` and `student forget` must be pointed at the same one.
+        log.info("state database: %s", gateway.db.where)
     except GatewayStartError as exc:
         if sock is not None:
             sock.close()

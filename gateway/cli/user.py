@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
-from gateway.auth import Role, Users, check_user_id
+from pydantic import ValidationError
+
+from gateway.auth import Role, TokenSettings, Users, check_user_id
 from gateway.state import StateDB, StateDBError, is_sqlite_path
 
 PROG = "campusedge gateway user"
@@ -24,13 +27,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: $CAMPUSEDGE_STATE_DB, "
         f"else {DEFAULT_STATE_DB}); only `add` creates a new one",
     )
+    issue = argparse.ArgumentParser(add_help=False)
+    issue.add_argument(
+        "--lifetime-days",
+        type=float,
+        help="days the new token works (default: $CAMPUSEDGE_TOKEN_LIFETIME_DAYS, else 30)",
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", parents=[common], help="add a user; prints their token")
+    add = actions.add_parser("add", parents=[common, issue], help="add a user; prints their token")
     add.add_argument("user_id")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--name", help="display name (default: the user id)")
+    add.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        help="a school whose alerts, referrals and lessons the user sees (repeat for more)",
+    )
+    schools = actions.add_parser(
+        "schools", parents=[common], help="set the schools a user sees (replaces the list)"
+    )
+    schools.add_argument("user_id")
+    schools.add_argument("--school", action="append", default=[], help="a school (repeat)")
     rotate = actions.add_parser(
-        "rotate", parents=[common], help="give a user a new token; the old one stops working"
+        "rotate",
+        parents=[common, issue],
+        help="give a user a new token; the old one stops working",
     )
     rotate.add_argument("user_id")
     revoke = actions.add_parser("revoke", parents=[common], help="revoke a user's access")
@@ -74,7 +96,26 @@ def _state_db(given: str | None, may_create: bool) -> tuple[str, bool]:
     return str(path), True
 
 
+def _lifetime(args: argparse.Namespace) -> timedelta:
+    """The new token's lifetime: --lifetime-days, else the environment's, else 30 days."""
+    given = getattr(args, "lifetime_days", None)
+    if given is None:
+        return TokenSettings().lifetime
+    if not 0 < given <= 3650:
+        raise ValueError(f"--lifetime-days {given:g}: give a number of days from 0 to 3650")
+    return timedelta(days=given)
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        # Only a new token needs it: a bad variable must not stop `list` or `revoke`.
+        lifetime = _lifetime(args) if args.action in ("add", "rotate") else None
+    except ValidationError as exc:
+        say(f"{PROG}: CAMPUSEDGE_TOKEN_LIFETIME_DAYS: {exc.errors()[0]['msg']}")
+        return 2
+    except ValueError as exc:
+        say(f"{PROG}: {exc}")
+        return 2
     if args.action == "add":
         try:
             check_user_id(args.user_id)
@@ -87,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = StateDB(path)
         path = db.where  # never a password in what is printed
-        users = Users(db)
+        users = Users(db, lifetime) if lifetime is not None else Users(db)
     except _NoStateDB as exc:
         say(f"{PROG}: {exc}")
         return 2
@@ -100,7 +141,13 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         listed = users.all()
         for user in listed:
-            print(f"{user.id}\t{user.role.value}\t{user.display_name}")
+            expires = users.expires_at(user.id)
+            until = expires.isoformat(timespec="minutes") if expires else "-"
+            schools = ",".join(sorted(user.schools)) or "-"
+            print(
+                f"{user.id}\t{user.role.value}\t{user.display_name}\ttoken until {until}"
+                f"\tschools {schools}"
+            )
         if not listed:
             say(f"no users in {path}")
         return 0
@@ -112,23 +159,46 @@ def run(args: argparse.Namespace) -> int:
                 "`rotate` for a new token, or `revoke` first to change the role"
             )
             return 1
-        token = users.create(args.user_id, args.name or args.user_id, Role(args.role))
+        token = users.create(
+            args.user_id, args.name or args.user_id, Role(args.role), schools=args.school
+        )
+        if not args.school and Role(args.role) is not Role.AUDITOR:
+            say(
+                f"{args.user_id} belongs to no school yet and sees no school's alerts, "
+                f"referrals or lessons: `{PROG} schools {args.user_id} --school S`"
+            )
         if created:
             say(
                 f"created a new state database {path}: the gateway accepts this token only "
                 f"if it runs with CAMPUSEDGE_STATE_DB={path}"
             )
-        say(f"added {args.user_id} ({args.role}) to {path}; their token, shown only now:")
+        say(
+            f"added {args.user_id} ({args.role}) to {path}; their token, shown only now, "
+            f"works until {_until(users, args.user_id)}:"
+        )
         print(token)
         return 0
     if existing is None:
         say(f"no user {args.user_id!r} in {path}")
         return 1
+    if args.action == "schools":
+        users.set_schools(args.user_id, args.school)
+        listed_schools = ", ".join(sorted(set(args.school))) or "none"
+        say(f"{args.user_id} in {path} now sees the schools: {listed_schools}")
+        return 0
     if args.action == "revoke":
         users.delete(args.user_id)
         say(f"revoked {args.user_id} in {path}")
         return 0
-    token = users.create(existing.id, existing.display_name, existing.role)
-    say(f"new token for {args.user_id} in {path}; the old one no longer works:")
+    token = users.rotate(existing.id)
+    say(
+        f"new token for {args.user_id} in {path}, until {_until(users, args.user_id)}; "
+        "the old one no longer works:"
+    )
     print(token)
     return 0
+
+
+def _until(users: Users, user_id: str) -> str:
+    expires = users.expires_at(user_id)
+    return expires.isoformat(timespec="minutes") if expires else "-"

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 # heart rates of its longest sustained window after a restart.
 LOG_RETENTION = timedelta(minutes=15)
 PRUNE_EVERY_S = 60.0
+# A step whose entries all pass this consumer by changes nothing but its cursor: that is then
+# saved when the consumer has caught up, or at most this often while entries keep coming,
+# instead of in a transaction per step. Reading again what it passed by changes nothing.
+PASSED_BY_SAVE_S = 5.0
 
 
 class Consumer(Protocol):
@@ -117,6 +121,8 @@ class ConsumerRunner:
         self.metrics = metrics
         self.batch_limit = batch_limit
         self._position: int | None = None
+        self._saved: int | None = None  # the position the state database holds
+        self._saved_at = time.monotonic()
         self._step_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -126,22 +132,29 @@ class ConsumerRunner:
     @property
     def position(self) -> int:
         if self._position is None:
-            self._position = self.cursors.get(self.name)
+            self._position = self._saved = self.cursors.get(self.name)
         return self._position
 
     def reset(self) -> None:
         """Forget the cached position (read again from the state database)."""
         with self._step_lock:
-            self._position = None
+            self._position = self._saved = None
 
     def step(self) -> int:
         """Handle the next entries after the cursor; returns how many (0: caught up)."""
         with self._step_lock:
             entries = self.log.since(self.position, self.batch_limit)
             if not entries:
+                self._save_passed_by()
                 return 0
-            failed = self._run(entries)
+            if any(self.consumer.wants(entry) for entry in entries):
+                failed = self._run(entries)
+                self._saved, self._saved_at = entries[-1].position, time.monotonic()
+            else:
+                failed = []
             self._position = entries[-1].position
+            if time.monotonic() - self._saved_at >= PASSED_BY_SAVE_S:
+                self._save_passed_by()
         self.metrics.handled.labels(consumer=self.name).inc(len(entries))
         self.metrics.lag.labels(consumer=self.name).set(max(0, self.log.head() - self._position))
         for entry, exc in failed:
@@ -154,6 +167,15 @@ class ConsumerRunner:
                 exc_info=exc,
             )
         return len(entries)
+
+    def _save_passed_by(self) -> None:
+        """Save a cursor that moved past entries this consumer did not want (under the step
+        lock)."""
+        if self._position is None or self._position == self._saved:
+            return
+        with self.db.transaction() as conn:
+            Cursors.save(conn, self.name, self._position)
+        self._saved, self._saved_at = self._position, time.monotonic()
 
     def _run(self, entries: Sequence[Committed]) -> list[tuple[Committed, Exception]]:
         failed: list[tuple[Committed, Exception]] = []
@@ -204,6 +226,11 @@ class ConsumerRunner:
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
             self._thread = None
+        try:
+            with self._step_lock:
+                self._save_passed_by()
+        except Exception:  # only costs reading again what this consumer passes by
+            log.exception("consumer %s: could not save its cursor at stop", self.name)
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

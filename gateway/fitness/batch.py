@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal, TextIO, TypeVar
 
+from gateway.fitness.headers import column_id
 from gateway.fitness.scoring import TotalScore, bmi_from, score_item, score_total, table_for
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard
 from gateway.fitness.values import (
@@ -315,9 +316,18 @@ def run_csv(
     """
     reader = csv.DictReader(stream)
     try:
-        header = tuple(name.strip() for name in reader.fieldnames or ())
+        written = tuple(reader.fieldnames or ())
     except csv.Error as exc:
         raise CsvFormatError(f"row 1 (header): not readable as CSV: {exc}") from None
+    # Chinese headers (学号, 性别, 1分钟跳绳, ...) read as our column ids.
+    header = tuple(column_id(name) for name in written)
+    reader.fieldnames = list(header)
+    if "id" not in header:
+        # Without it every result would be nobody's: refuse the file, not each row.
+        raise CsvFormatError(
+            "row 1 (header): no id column; name the students' column id, 学号 or 学籍号 "
+            f"(the header has: {', '.join(written) or 'nothing'})"
+        )
     roster_items = tuple(
         item
         for item in ITEM_IDS

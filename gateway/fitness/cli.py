@@ -20,6 +20,7 @@ from gateway.fitness.batch import (
     to_json_line,
 )
 from gateway.fitness.standard import load_standard
+from gateway.roster import RosterError, decode_csv
 
 _FORMATS = {
     "score": (
@@ -48,10 +49,25 @@ def add_arguments(parser: argparse.ArgumentParser, kind: Kind) -> None:
 
 
 @contextmanager
-def _open_in(name: str) -> Iterator[TextIO]:
+def _open_in(name: str, *, spreadsheet: bool = False) -> Iterator[TextIO]:
+    if spreadsheet:
+        # A CSV from a spreadsheet: read whole and decoded as the roster import decodes it
+        # (UTF-8 with or without a byte-order mark, else GB18030, Excel's default on Chinese
+        # Windows), so that the same file works for both.
+        buffer = getattr(sys.stdin, "buffer", None) if name == "-" else None
+        if name == "-" and buffer is None:  # already text (an embedding program's stream)
+            yield io.StringIO(sys.stdin.read().removeprefix("\ufeff"), newline="")
+            return
+        data = buffer.read() if buffer is not None else Path(name).read_bytes()
+        try:
+            text, _ = decode_csv(data)
+        except RosterError as exc:
+            raise CsvFormatError(str(exc).replace("roster CSV", "the CSV")) from None
+        yield io.StringIO(text, newline="")
+        return
     if name == "-":
-        # Read stdin as files are read, with utf-8-sig: a spreadsheet's "CSV UTF-8" starts
-        # with a byte-order mark that would otherwise rename the first column ("\ufeffid").
+        # Read stdin as files are read, with utf-8-sig: a byte-order mark would otherwise
+        # be read as part of the first line.
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # already text (an embedding program's stream)
             yield io.StringIO(sys.stdin.read().removeprefix("\ufeff"))
@@ -86,7 +102,8 @@ def run_kind(args: argparse.Namespace, kind: Kind) -> int:
     standard = load_standard()
     all_good = True
     try:
-        with _open_in(args.csv or args.batch) as source, _open_out(args.out) as out:
+        source_name, spreadsheet = args.csv or args.batch, bool(args.csv)
+        with _open_in(source_name, spreadsheet=spreadsheet) as source, _open_out(args.out) as out:
             if args.csv:
                 columns, results = run_csv(standard, kind, source)
                 writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")

@@ -1,7 +1,9 @@
 """A class's results as a table: one row per student, written as CSV or XLSX.
 
 Columns: student_id, [name], sex, then per item `<item>`, `<item>_score`, `<item>_bonus`
-(height_cm and weight_kg first, values only), then standard_score, bonus, total, level.
+(height_cm and weight_kg first, values only), then standard_score, bonus, total, level. In
+Chinese (zh_CN) the headers, levels and sexes are the standard's words (学号, 50米跑,
+50米跑得分, 等级: 优秀), from gateway/fitness/headers.py, which also reads them back.
 CSV is UTF-8 with a byte-order mark so that Excel shows Chinese names correctly.
 """
 
@@ -14,6 +16,7 @@ from typing import Final
 
 from openpyxl import Workbook
 
+from gateway.fitness.headers import LEVEL_NAMES, SEX_NAMES, chinese_column
 from gateway.fitness.standard import ItemId
 from gateway.fitness.summary import StudentSummary
 
@@ -22,15 +25,18 @@ MEASUREMENT_COLUMNS: Final = ("height_cm", "weight_kg")
 
 
 def table(
-    summaries: list[StudentSummary], items: list[ItemId], with_names: bool
+    summaries: list[StudentSummary], items: list[ItemId], with_names: bool, language: str = "en"
 ) -> tuple[list[str], list[list[Cell]]]:
+    """The header and rows; *language* zh_CN writes them in Chinese, en as our column ids."""
+    chinese = language == "zh_CN"
     header = ["student_id", *(["name"] if with_names else []), "sex", *MEASUREMENT_COLUMNS]
     for item in items:
         header += [item, f"{item}_score", f"{item}_bonus"]
     header += ["standard_score", "bonus", "total", "level"]
     rows: list[list[Cell]] = []
     for s in summaries:
-        row: list[Cell] = [s.student.id, *([s.student.name] if with_names else []), s.student.sex]
+        sex = SEX_NAMES.get(s.student.sex, s.student.sex) if chinese else s.student.sex
+        row: list[Cell] = [s.student.id, *([s.student.name] if with_names else []), sex]
         for name in MEASUREMENT_COLUMNS:
             held = s.items.get(name)
             row.append(_number(held.value) if held else None)
@@ -42,13 +48,14 @@ def table(
                 else [None, None, None]
             )
         total = s.total
+        level = (LEVEL_NAMES[total.level] if chinese else total.level) if total else None
         row += (
-            [_number(total.standard_score), total.bonus, _number(total.total), total.level]
+            [_number(total.standard_score), total.bonus, _number(total.total), level]
             if total
             else [None, None, None, None]
         )
         rows.append(row)
-    return header, rows
+    return ([chinese_column(c) for c in header] if chinese else header), rows
 
 
 def _number(value: Decimal) -> int | float:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
+from gateway.fitness.headers import GRADE_NAMES
 from gateway.fitness.standard import GRADES, ITEM_IDS, ItemId, Sex
+from gateway.roster import sex_letter
 
 
 class FieldError(ValueError):
@@ -101,24 +103,27 @@ def show(raw: object) -> str:
 
 
 def parse_grade(raw: object, field: str = "grade") -> str:
-    """A grade key: "1".."12", "univ_1_2" or "univ_3_4" (a whole number 1..12 is accepted too)."""
+    """A grade key: "1".."12", "univ_1_2" or "univ_3_4" (a whole number 1..12 is accepted too,
+    and the Chinese names 一年级..九年级, 初一..初三, 高一..高三)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
         raw = str(int(raw))
     if isinstance(raw, str) and raw.strip() in GRADES:
         return raw.strip()
+    if isinstance(raw, str) and raw.strip() in GRADE_NAMES:
+        return GRADE_NAMES[raw.strip()]
     raise FieldError(field, f"unknown grade {show(raw)}; expected one of {', '.join(GRADES)}")
 
 
 def parse_sex(raw: object, field: str = "sex") -> Sex:
-    """The sex column: male or female, or M/F as in the roster (any case)."""
-    text = raw.strip().lower() if isinstance(raw, str) else raw
-    if text in ("male", "m"):
-        return "male"
-    if text in ("female", "f"):
-        return "female"
-    raise FieldError(field, f"unknown sex {show(raw)}; expected male, female, M or F")
+    """The sex column, spelled as the roster accepts it (`gateway.roster.sex_letter`)."""
+    try:
+        return "male" if sex_letter(raw if isinstance(raw, str) else "") == "M" else "female"
+    except ValueError:
+        raise FieldError(
+            field, f"unknown sex {show(raw)}; expected 男/女, male/female, M/F or 1/2"
+        ) from None
 
 
 def parse_item(raw: object, field: str = "item") -> ItemId:

@@ -10,8 +10,8 @@ from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from campusedge.topics import check_id
 from gateway.fleet.passwords import mosquitto_hash, new_secret
-from gateway.state import StateDB, upsert
-from gateway.tables.fleet import fleet_broker, fleet_device, fleet_identity
+from gateway.state import StateDB, dialect_insert, upsert
+from gateway.tables.fleet import fleet_broker, fleet_changes, fleet_device, fleet_identity
 
 
 class Role(StrEnum):
@@ -36,6 +36,17 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Enrolled:
+    """Who may publish for what, as of one generation of the registry."""
+
+    generation: int
+    # (school, device id) -> the box that publishes for it
+    devices: dict[tuple[str, str], str]
+    # (school, box id) of every box, which publishes its own status
+    boxes: frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class Issued:
     """An identity just enrolled or rotated, with its secret (shown once, never stored)."""
 
@@ -57,6 +68,17 @@ def _now() -> str:
 
 
 _ACTIVE = select(fleet_identity).where(fleet_identity.c.revoked_at.is_(None))
+
+
+def _changed(conn: Connection) -> None:
+    """Count a change of the registry (in the transaction that makes it)."""
+    stmt = dialect_insert(conn, fleet_changes)
+    conn.execute(
+        stmt.values(id=1, generation=1).on_conflict_do_update(
+            index_elements=[fleet_changes.c.id],
+            set_={"generation": fleet_changes.c.generation + 1},
+        )
+    )
 
 
 class FleetRegistry:
@@ -92,6 +114,7 @@ class FleetRegistry:
                     fleet_device.insert(),
                     [{"school": school, "device_id": d, "username": username} for d in devices],
                 )
+            _changed(conn)
         return Issued(self.get(username), password)
 
     def enrol_gateway(self, worker: str) -> Issued:
@@ -99,6 +122,7 @@ class FleetRegistry:
         password = new_secret()
         with self.db.transaction() as conn:
             self._put(conn, username, Role.GATEWAY, password, None, None)
+            _changed(conn)
         return Issued(self.get(username), password)
 
     def _put(
@@ -137,6 +161,7 @@ class FleetRegistry:
                 .where(fleet_identity.c.username == username)
                 .values(password_hash=mosquitto_hash(password))
             )
+            _changed(conn)
         return Issued(self.get(username), password)
 
     def revoke(self, username: str) -> None:
@@ -149,6 +174,7 @@ class FleetRegistry:
                 .values(revoked_at=_now())
             )
             conn.execute(delete(fleet_device).where(fleet_device.c.username == username))
+            _changed(conn)
 
     def get(self, username: str) -> Identity:
         rows = self.db.query(_ACTIVE.where(fleet_identity.c.username == username))
@@ -174,6 +200,33 @@ class FleetRegistry:
             school=row["school"],
             box=row["box"],
             devices=tuple(d["device_id"] for d in devices),
+        )
+
+    def generation(self) -> int:
+        """How many changes the registry has had: a cheap test of whether it changed."""
+        rows = self.db.query(select(fleet_changes.c.generation).where(fleet_changes.c.id == 1))
+        return int(rows[0]["generation"]) if rows else 0
+
+    def enrolled(self) -> Enrolled:
+        """Every enrolled device with its box, and every box.
+
+        The generation is read first: a change made while the rest is read leaves a newer
+        generation behind, so whoever keeps this copy reads it again at its next check.
+        """
+        generation = self.generation()
+        i, d = fleet_identity.c, fleet_device.c
+        boxes = self.db.query(
+            select(i.school, i.box).where(i.revoked_at.is_(None), i.role == Role.BOX.value)
+        )
+        devices = self.db.query(
+            select(d.school, d.device_id, i.box)
+            .join(fleet_identity, i.username == d.username)
+            .where(i.revoked_at.is_(None))
+        )
+        return Enrolled(
+            generation=generation,
+            devices={(r["school"], r["device_id"]): r["box"] for r in devices},
+            boxes=frozenset((r["school"], r["box"]) for r in boxes),
         )
 
     def broker_dir(self) -> str | None:

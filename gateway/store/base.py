@@ -154,6 +154,17 @@ class Store(Protocol):
         """Remove dead letters received before *before* (retention); returns how many."""
         ...
 
+    def delete_messages(self, before: datetime) -> int:
+        """Remove messages (readings, events) from before *before* (retention of raw
+        readings): by receipt time where the store keeps it in order (SQLite), else by device
+        time (InfluxDB's time axis); returns how many messages."""
+        ...
+
+    def forget_student(self, student_id: str) -> int:
+        """Remove every message bound to *student_id* with its readings and event; returns
+        how many messages (a student's erasure)."""
+        ...
+
     def count_messages(self) -> int: ...
 
     def duplicate_keys(self) -> int: ...

@@ -95,6 +95,9 @@ class CommitLog:
         self._recent_lock = threading.Lock()
         # (monotonic time, head position) after each append, for pruning by age.
         self._heads: deque[tuple[float, int]] = deque()
+        # The highest position used, once this process has appended (it alone appends): the
+        # consumers ask after every step for their lag, and need no query for it.
+        self._head: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(_SCHEMA)
@@ -152,7 +155,8 @@ class CommitLog:
                 changes = conn.total_changes
                 conn.executemany(_INSERT, rows)
                 inserted = conn.total_changes - changes
-                if inserted == len(rows) and self._sequence(conn) == before + inserted:
+                head = self._sequence(conn)
+                if inserted == len(rows) and head == before + inserted:
                     # Nothing was a redelivery: the rows took the next positions in order.
                     added = [
                         (before + 1 + i, row[0], row[1], row[2], row[3])
@@ -173,6 +177,7 @@ class CommitLog:
                 raise
         except sqlite3.Error as exc:
             raise StoreError(f"commit log {self.path}: append failed: {exc}") from exc
+        self._head = head
         self._remember(before, added, messages, statuses, dead_letters)
 
     @staticmethod
@@ -254,6 +259,8 @@ class CommitLog:
 
     def head(self) -> int:
         """The position of the newest entry ever appended (0 for a new log), pruned or not."""
+        if self._head is not None:
+            return self._head
         return self._sequence(self._conn())
 
     def prune(self, below: int, age_s: float) -> int:
@@ -280,6 +287,22 @@ class CommitLog:
                 start = bisect.bisect_right(self._recent, upto, key=lambda e: e.position)
                 del self._recent[:start]
                 self._covered_after = max(self._covered_after, upto)
+        return cur.rowcount
+
+    def forget_student(self, student_id: str) -> int:
+        """Remove the messages bound to *student_id* (a student's erasure); returns how many.
+        A consumer that had not read them yet never will: erasure wins over processing."""
+        try:
+            cur = self._conn().execute(
+                "DELETE FROM commits WHERE entry = 'message' AND json_extract(body, '$[7]') = ?",
+                (student_id,),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"commit log {self.path}: erasure failed: {exc}") from exc
+        with self._recent_lock:
+            self._recent = [
+                e for e in self._recent if e.message is None or e.message.student_id != student_id
+            ]
         return cur.rowcount
 
     def close(self) -> None:

@@ -443,17 +443,57 @@ class InfluxStore:
         counted = self._rows(f"SELECT count(reason) FROM dead_letter WHERE {until}")
         found = int(counted[0]["count"]) if counted else 0
         if found:
-            # InfluxQL's DELETE (1.x; 2.x and 3.x keep it out of their v1 API: there a bucket
-            # retention period does this job, docs/gateway.md).
-            response = self._request(
-                "POST",
-                "/query",
-                data={"db": self.database, "q": f"DELETE FROM dead_letter WHERE {until}"},
-            )
-            for result in response.json().get("results", []):
-                if "error" in result:
-                    raise StoreError(f"influx dead-letter retention: {result['error']}")
+            self._delete(f"DELETE FROM dead_letter WHERE {until}", "dead-letter retention")
         return found
+
+    def _delete(self, statement: str, what: str) -> None:
+        # InfluxQL's DELETE (1.x; 2.x and 3.x keep it out of their v1 API: there a bucket
+        # retention period does the retention's job, docs/gateway.md).
+        response = self._request("POST", "/query", data={"db": self.database, "q": statement})
+        for result in response.json().get("results", []):
+            if "error" in result:
+                raise StoreError(f"influx {what}: {result['error']}")
+
+    def delete_messages(self, before: datetime) -> int:
+        # A point's time is its device time to the millisecond (plus seq in the nanoseconds).
+        until = f"time < {to_us(before) * 1000}"
+        counted = self._rows(f"SELECT count(seq) FROM message WHERE {until}")
+        found = sum(int(r["count"]) for r in counted)
+        if found:
+            # The message point last: it is what says "completely stored".
+            for measurement in ("reading", "event", "message"):
+                self._delete(f"DELETE FROM {measurement} WHERE {until}", "readings retention")
+        return found
+
+    def forget_student(self, student_id: str) -> int:
+        """InfluxQL deletes by tag and time only, and the student is a field of `message`:
+        so per device, the spans of consecutive message points that are all this student's
+        are found and deleted as time ranges (one or a few per lesson, not one per point)."""
+        found = self.query(
+            f"SELECT seq FROM message WHERE student_id = {quote_literal(student_id)}"
+            " GROUP BY school, device_id"
+        )
+        forgotten = 0
+        for series in found:
+            times = sorted(int(row[0]) for row in series.values)
+            device = (
+                f"school = {quote_literal(series.tags['school'])}"
+                f" AND device_id = {quote_literal(series.tags['device_id'])}"
+            )
+            around = self.query(
+                f"SELECT student_id, seq FROM message WHERE {device}"
+                f" AND time >= {times[0]} AND time <= {times[-1]}"
+            )
+            points = sorted((int(row[0]), row[1]) for s in around for row in s.values)
+            for first, last in _runs(points, student_id):
+                for measurement in ("reading", "event", "message"):
+                    self._delete(
+                        f"DELETE FROM {measurement} WHERE {device}"
+                        f" AND time >= {first} AND time <= {last}",
+                        "forgetting a student",
+                    )
+            forgotten += len(times)
+        return forgotten
 
     def _seq_counts(self) -> list[dict[str, Any]]:
         return [
@@ -485,6 +525,23 @@ class InfluxStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _runs(points: list[tuple[int, Any]], student_id: str) -> list[tuple[int, int]]:
+    """(first, last) times of each run of consecutive points bound to *student_id*."""
+    runs: list[tuple[int, int]] = []
+    first: int | None = None
+    last = 0
+    for at, who in points:
+        if who == student_id:
+            first = at if first is None else first
+            last = at
+        elif first is not None:
+            runs.append((first, last))
+            first = None
+    if first is not None:
+        runs.append((first, last))
+    return runs
 
 
 def _ident(name: str) -> str:

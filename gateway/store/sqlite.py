@@ -151,6 +151,10 @@ WHERE excluded.last_seq > devices.last_seq
 """
 
 
+# Messages removed per transaction by the retention sweep.
+_RETENTION_SLICE = 2000
+
+
 def format_ts(value: datetime) -> str:
     """Fixed-width ISO-8601 UTC text; naive datetimes are refused rather than guessed."""
     if value.tzinfo is not UTC:
@@ -316,6 +320,65 @@ class SqliteStore:
                     f"sqlite store {self.path}: dead-letter retention failed: {exc}"
                 ) from exc
         return cursor.rowcount
+
+    def delete_messages(self, before: datetime) -> int:
+        """Messages *received* before *before*, oldest first, in slices.
+
+        By receipt time, the gateway's clock: a device with a wrong clock keeps its data as
+        long as the others. Rows are inserted as they are received, so rowid order is receipt
+        order and the oldest are a prefix of it, found without scanning the table; each slice
+        is its own short transaction, so ingest never waits long for the write lock."""
+        cut = format_ts(before)
+        removed = 0
+        while True:
+            with self._write_lock:
+                try:
+                    with self._transaction() as conn:
+                        head = conn.execute(
+                            "SELECT rowid, device_id, seq, school, received_at FROM messages"
+                            " ORDER BY rowid LIMIT ?",
+                            (_RETENTION_SLICE,),
+                        ).fetchall()
+                        old = []
+                        for row in head:
+                            if row[4] >= cut:
+                                break
+                            old.append(row)
+                        if old:
+                            conn.executemany(
+                                "DELETE FROM readings"
+                                " WHERE device_id = ? AND seq = ? AND school = ?",
+                                [row[1:4] for row in old],
+                            )
+                            conn.execute("DELETE FROM messages WHERE rowid <= ?", (old[-1][0],))
+                except sqlite3.Error as exc:
+                    raise StoreError(
+                        f"sqlite store {self.path}: readings retention failed: {exc}"
+                    ) from exc
+            removed += len(old)
+            if len(old) < _RETENTION_SLICE:
+                return removed
+
+    def forget_student(self, student_id: str) -> int:
+        with self._write_lock:
+            try:
+                with self._transaction() as conn:
+                    keys = conn.execute(
+                        "SELECT device_id, seq, school FROM messages WHERE student_id = ?",
+                        (student_id,),
+                    ).fetchall()
+                    # Readings have no student column: found by their message's key (the
+                    # device index narrows each delete to one device's rows).
+                    conn.executemany(
+                        "DELETE FROM readings WHERE device_id = ? AND seq = ? AND school = ?",
+                        keys,
+                    )
+                    conn.execute("DELETE FROM messages WHERE student_id = ?", (student_id,))
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"sqlite store {self.path}: forgetting a student failed: {exc}"
+                ) from exc
+        return len(keys)
 
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:

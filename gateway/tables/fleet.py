@@ -37,3 +37,12 @@ fleet_broker = Table(
     Column("id", Integer, CheckConstraint("id = 1"), primary_key=True, autoincrement=False),
     Column("out_dir", Text, nullable=False),
 )
+
+# One row, bumped by every change of the registry, so that a running gateway can tell with one
+# read by primary key whether its in-memory copy of the enrolled devices is still current.
+fleet_changes = Table(
+    "fleet_changes",
+    metadata,
+    Column("id", Integer, CheckConstraint("id = 1"), primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, Table, Text
 
 from gateway.tables import metadata
 
@@ -14,6 +14,16 @@ users = Table(
     Column("role", Text, nullable=False),
     Column("token_sha256", Text, nullable=False, unique=True),
     Column("created_at", Text, nullable=False),  # the database fills it in
+    # When the token stops working (ISO text, UTC); set with every new token.
+    Column("token_expires_at", Text),
+)
+
+# The schools whose data a user sees (alerts, referrals, lessons); none: no school's.
+user_schools = Table(
+    "user_schools",
+    metadata,
+    Column("user_id", Text, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("school", Text, primary_key=True),
 )
 
 audit_log = Table(

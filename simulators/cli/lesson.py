@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--minutes", type=float, default=45, help="length of the lesson")
     parser.add_argument(
+        "--rope-test-at",
+        type=float,
+        metavar="MINUTE",
+        help="lesson minute at which the 1-minute rope test starts (default: mid-lesson)",
+    )
+    parser.add_argument(
         "--ble-link",
         action="store_true",
         help="serve the bands as GATT peripherals on a virtual BLE link, read "
@@ -28,7 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         scenario = Lesson.build(
-            args.students, args.minutes, faults_from(args), args.seed, ble_link=args.ble_link
+            args.students,
+            args.minutes,
+            faults_from(args),
+            args.seed,
+            ble_link=args.ble_link,
+            rope_test_at_min=args.rope_test_at,
         )
     except ValueError as exc:
         raise SystemExit(f"campusedge simulate lesson: {exc}") from None

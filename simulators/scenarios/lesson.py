@@ -50,18 +50,30 @@ class Lesson(Scenario):
 
     @classmethod
     def build(
-        cls, students: int, minutes: float, faults: Faults, seed: int, ble_link: bool = False
+        cls,
+        students: int,
+        minutes: float,
+        faults: Faults,
+        seed: int,
+        ble_link: bool = False,
+        rope_test_at_min: float | None = None,
     ) -> Lesson:
         if students < 1 or minutes <= 0:
             raise ValueError("--students must be at least 1 and --minutes positive")
         duration = minutes * 60
+        if rope_test_at_min is not None and not 0 <= rope_test_at_min * 60 < duration:
+            raise ValueError("--rope-test-at must be a minute inside the lesson")
         lesson = cls(
             name="lesson",
             duration_s=duration,
             faults=faults,
             seed=seed,
             students=students,
-            rope_test_at_s=max(0.0, duration * 0.5 - ROPE_TEST_S / 2),
+            rope_test_at_s=(
+                rope_test_at_min * 60
+                if rope_test_at_min is not None
+                else max(0.0, duration * 0.5 - ROPE_TEST_S / 2)
+            ),
         )
         rng = lesson.rng = random.Random(seed)
         lesson.bands = [

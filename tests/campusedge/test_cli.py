@@ -30,3 +30,11 @@ def test_unknown_command_exits_2_and_shows_usage() -> None:
     assert code == 2 and "unknown command" in text and "gateway run" in text
     code, text = run(["fitness", "juggle"])
     assert code == 2 and "fitness score" in text
+
+
+def test_no_command_or_a_group_alone_shows_usage_and_exits_2() -> None:
+    # A script that forgot its command must not carry on as if something had run.
+    code, text = run([])
+    assert code == 2 and "gateway run" in text
+    code, text = run(["fitness"])
+    assert code == 2 and "fitness score" in text

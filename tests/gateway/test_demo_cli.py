@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from campusedge.cli import main
-from gateway.cli.demo import lesson_report
+from gateway.cli.demo import (
+    lesson_line,
+    lesson_plan,
+    lesson_report,
+    lock_workdir,
+    rope_test_minute,
+)
 
 
 def test_taken_port_stops_the_demo_first(
@@ -94,3 +101,29 @@ def test_demo_with_a_duration_ends_with_the_json_summary(tmp_path: Path) -> None
     assert summary["stored"] >= summary["published"]
     assert summary["lost"] == 0 and summary["dead_lettered"] == 0
     assert "without its report" not in done.stderr
+
+
+def test_a_second_demo_on_a_working_directory_in_use_refuses_naming_the_other(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    workdir = tmp_path / "demo"
+    workdir.mkdir()
+    (workdir / "state.db").write_text("the running demo's")
+    held = lock_workdir(workdir)  # as the running demo holds it
+    try:
+        assert main(["demo", "--workdir", str(workdir), "--duration", "1", "--port", "0"]) == 2
+    finally:
+        held.close()
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("campusedge demo: ") and f"pid {os.getpid()}" in err, err
+    assert (workdir / "state.db").read_text() == "the running demo's"
+
+
+def test_the_demo_says_when_the_rope_test_comes_and_runs_it_within_two_minutes() -> None:
+    minutes, speed = lesson_plan(None)  # the real-time 45-minute lesson
+    assert rope_test_minute(minutes) * 60 / speed <= 120
+    assert lesson_line(0, minutes, speed).endswith("rope test in 60 s")
+    assert "rope test now" in lesson_line(90, minutes, speed)
+    assert lesson_line(200, minutes, speed).endswith("rope test done")
+    short, _ = lesson_plan(30)  # `--duration 30`: a 1.5-minute lesson at 5x
+    assert rope_test_minute(short) >= 0 and rope_test_minute(short) + 1 <= short

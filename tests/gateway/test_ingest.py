@@ -287,6 +287,7 @@ def test_api_healthz_over_http(
                 "alerts",
                 "devices",
                 "fitness_results",
+                "health",
                 "live_lessons",
             }
             assert all(c["alive"] for c in body["consumers"].values())

@@ -19,11 +19,11 @@ from gateway.alerts.clock import ManualClock
 from gateway.alerts.delivery.outbox import WebhookOutbox
 from gateway.alerts.lifecycle import Lifecycle
 from gateway.alerts.model import AlertState
-from gateway.alerts.referrals import Referrals
 from gateway.audit import AuditLog
 from gateway.auth import Role, Users
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.health.referrals import Referrals
 from gateway.migrations import SchemaBehind, SchemaTooNew, head, require_head, status
 from gateway.roster import Roster
 from gateway.service import GatewaySettings, GatewayStartError, open_state

@@ -59,7 +59,18 @@ def test_the_gateways_sweep_removes_what_is_past_retention_and_keeps_the_rest(
                 {"at": (now - timedelta(days=8)).isoformat()},
             )
 
-        assert gw.retention.sweep() == {"dead_letters": 1, "delivery_log": 2, "webhook_outbox": 1}
+        removed = gw.retention.sweep()
+        assert {k: removed[k] for k in ("dead_letters", "delivery_log", "webhook_outbox")} == {
+            "dead_letters": 1,
+            "delivery_log": 2,
+            "webhook_outbox": 1,
+        }
+        # Students' data: nothing old enough here (tests/gateway/test_erasure.py has them).
+        assert {
+            v
+            for k, v in removed.items()
+            if k not in ("dead_letters", "delivery_log", "webhook_outbox")
+        } == {0}
 
         assert [d.detail for d in gw.store.dead_letters()] == ["letter 2"]
         entries = {(e.notification_id, e.status) for e in log.entries()}
@@ -78,7 +89,7 @@ def test_the_gateways_sweep_removes_what_is_past_retention_and_keeps_the_rest(
             == 2.0
         )
         # Nothing more to remove: a second sweep removes nothing.
-        assert gw.retention.sweep() == {"dead_letters": 0, "delivery_log": 0, "webhook_outbox": 0}
+        assert set(gw.retention.sweep().values()) == {0}
     finally:
         gw.alerts.stop()  # type: ignore[union-attr]
         gw.store.close()

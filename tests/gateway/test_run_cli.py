@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from campusedge.broker import free_port
 from campusedge.cli import main
+from gateway.cli import run as run_command
+from gateway.cli.run import settings_from_args
 
 
 def run_fails(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 2) -> str:
@@ -123,3 +126,16 @@ def test_the_api_listens_on_ipv4_for_a_host_name() -> None:
         assert sock.family == socket.AF_INET and sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+def test_db_never_overrides_the_state_database_the_environment_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parser = argparse.ArgumentParser()
+    run_command.add_arguments(parser)
+    args = parser.parse_args(["--db", str(tmp_path / "readings.db")])
+    monkeypatch.delenv("CAMPUSEDGE_STATE_DB", raising=False)
+    assert str(settings_from_args(args).state_db).endswith("readings-state.db")
+    monkeypatch.setenv("CAMPUSEDGE_STATE_DB", str(tmp_path / "users.db"))
+    # `gateway user add` writes tokens there: `run --db` must use the same file.
+    assert str(settings_from_args(args).state_db) == str(tmp_path / "users.db")

@@ -87,7 +87,12 @@ def test_list_empty_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     )
     capsys.readouterr()
     assert main(["gateway", "user", "list", "--state-db", str(path)]) == 0
-    assert capsys.readouterr().out == "h1\thealth_staff\tNurse\n"
+    listed = capsys.readouterr().out
+    assert (
+        listed.startswith("h1\thealth_staff\tNurse\ttoken until 20")
+        and "\tschools " in listed
+        and listed.count("\n") == 1
+    )
 
 
 def test_state_db_that_cannot_be_opened(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,6 +24,8 @@ from gateway.alerts.notification import (
     markdown,
     notification_payload,
 )
+from gateway.alerts.wording import Wording
+from gateway.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +39,22 @@ def cut_to_bytes(text: str, limit: int) -> str:
     return text.encode()[:limit].decode(errors="ignore")
 
 
-def body_for(target: WebhookTarget, n: Notification) -> dict[str, Any]:
-    """The request body in the target's format; no student names in any of them."""
+def body_for(target: WebhookTarget, n: Notification, w: Wording) -> dict[str, Any]:
+    """The request body in the target's format, its text in *w*'s language; no student names
+    in any of them."""
     if target.format is WebhookFormat.WECOM:
-        # The limit is in bytes: "°C", "−" and "×" in summaries take two or three each.
+        # The limit is in bytes: a Chinese character takes three, "°C" and "…" more than one.
         return {
             "msgtype": "markdown",
-            "markdown": {"content": cut_to_bytes(markdown(n), WECOM_MAX_BYTES)},
+            "markdown": {"content": cut_to_bytes(markdown(n, w), WECOM_MAX_BYTES)},
         }
     if target.format is WebhookFormat.DINGTALK:
         return {
             "msgtype": "markdown",
-            "markdown": {"title": headline(n)[:64], "text": markdown(n)[:4000]},
+            "markdown": {"title": headline(n, w)[:64], "text": markdown(n, w)[:4000]},
         }
-    return notification_payload(n)
+    # The machine fields as the MQTT alert topic has them, and the text people read.
+    return {**notification_payload(n), "title": headline(n, w), "text": markdown(n, w)}
 
 
 def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
@@ -119,11 +123,11 @@ class WebhookSender:
         )
         self._thread.start()
 
-    def send(self, n: Notification) -> None:
+    def send(self, n: Notification, w: Wording) -> None:
         if not accepted(self.target, n):
             return
         ids = [a.id for a in n.alerts]
-        if self.outbox.add(self.key, n.id, ids, body_for(self.target, n), OUTBOX_LIMIT):
+        if self.outbox.add(self.key, n.id, ids, body_for(self.target, n, w), OUTBOX_LIMIT):
             self._wake.set()
         else:
             self.log.record(
@@ -237,12 +241,22 @@ class WebhookChannel:
     """Routes each notification to the webhook targets of its school's config.
 
     On start it resumes the deliveries an earlier run left in the outbox; rows for a target
-    no longer in any config are given up (and logged as such).
+    no longer in any config are given up (and logged as such). The messages are written in
+    the deployment's language (*catalogs*' default) on the school's clock, linking to the
+    dashboard at *dashboard_url* when one is given.
     """
 
-    def __init__(self, configs: AlertConfigs, delivery_log: DeliveryLog) -> None:
+    def __init__(
+        self,
+        configs: AlertConfigs,
+        delivery_log: DeliveryLog,
+        catalogs: Catalogs | None = None,
+        dashboard_url: str | None = None,
+    ) -> None:
         self.configs = configs
         self.log = delivery_log
+        self.catalogs = catalogs or Catalogs()
+        self.dashboard_url = dashboard_url
         self.outbox = WebhookOutbox(delivery_log.db)
         # httpx would log every request's URL, keys and signatures included, at INFO.
         quiet_http_client_logs()
@@ -284,9 +298,11 @@ class WebhookChannel:
             return sender
 
     def send(self, n: Notification) -> None:
-        delivery = self.configs.for_school(n.school).delivery
+        cfg = self.configs.for_school(n.school)
+        delivery = cfg.delivery
+        w = Wording(self.catalogs.translator(), cfg.zone, self.dashboard_url)
         for target in delivery.webhooks:
-            self._sender(target, delivery.retry).send(n)
+            self._sender(target, delivery.retry).send(n, w)
 
     def close(self) -> None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Alert rules, one module per family: fever, heart rate, vision, devices, warning level."""
+"""Alert rules, one module per family: fever, heart rate, devices, warning level."""
 
 from __future__ import annotations
 

@@ -1,19 +1,21 @@
-"""Heart rate in PE: sustained high (share of 208 − 0.7 × age), sustained low, signal lost."""
+"""Heart rate in PE: sustained high and extreme, sustained low, signal lost; tests expected."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from campusedge.topics import DeviceKind
 from gateway.alerts.config import HeartRateConfig
 from gateway.alerts.lookup import RosterLookup
 from gateway.alerts.model import Candidate, Rule, Severity
 from gateway.alerts.rules import reading
-from gateway.roster import Lesson
+from gateway.roster import Lesson, LessonKind
 from gateway.store.base import StoredMessage
+
+_FORGET = timedelta(hours=1)
 
 # (school, lesson, device id -> student id, the school's heart-rate config)
 RunningLesson = tuple[str, Lesson, dict[str, str], HeartRateConfig]
@@ -34,7 +36,9 @@ class _Track:
     last_received: datetime
     high_since: datetime | None = None
     low_since: datetime | None = None
+    extreme_since: datetime | None = None
     high_fired: bool = False
+    extreme_fired: bool = False
     low_fired: bool = False
     lost_fired: bool = False
 
@@ -48,11 +52,18 @@ class HeartRateWatch:
         # rather than all being reported lost at the first tick.
         self.watching_since = watching_since
         self._tracks: dict[str, _Track] = {}
+        # A student's maximal effort is expected while their own rope counts: per student, the
+        # device time their rope last counted up, and per rope its last count.
+        self._exerting: dict[str, datetime] = {}
+        self._rope_counts: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def on_message(
         self, msg: StoredMessage, cfg: HeartRateConfig, lookup: RosterLookup
     ) -> list[Candidate]:
+        if msg.kind is DeviceKind.JUMP_ROPE:
+            self._note_rope(msg)
+            return []
         if msg.kind is not DeviceKind.HR_BAND:
             return []
         bpm = reading(msg, "heart_rate")
@@ -74,6 +85,27 @@ class HeartRateWatch:
             track.lost_fired = False
             return self._judge(track, msg, bpm, cfg, lookup)
 
+    def _note_rope(self, msg: StoredMessage) -> None:
+        count = reading(msg, "rope_count")
+        if count is None or msg.student_id is None:
+            return
+        with self._lock:
+            before = self._rope_counts.get(msg.device_id)
+            self._rope_counts[msg.device_id] = count
+            if before is not None and count > before:
+                last = self._exerting.get(msg.student_id)
+                self._exerting[msg.student_id] = msg.ts if last is None else max(last, msg.ts)
+
+    def exerting_until(
+        self, student_id: str, lesson: Lesson | None, cfg: HeartRateConfig
+    ) -> datetime | None:
+        """Until when a high rate is expected of this student: in a fitness-test lesson, all
+        of it; else while their rope counts and `exertion_recovery_s` after."""
+        if lesson is not None and lesson.kind is LessonKind.FITNESS_TEST:
+            return datetime.max.replace(tzinfo=UTC)
+        last = self._exerting.get(student_id)
+        return None if last is None else last + timedelta(seconds=cfg.exertion_recovery_s)
+
     def _judge(
         self,
         track: _Track,
@@ -88,14 +120,46 @@ class HeartRateWatch:
         age = student.age_on(msg.ts.date())
         limit = cfg.high_share_of_max * tanaka_max(age)
         out: list[Candidate] = []
-        if bpm >= limit:
-            track.high_since = track.high_since or msg.ts
+        if bpm >= cfg.extreme_bpm:
+            track.extreme_since = track.extreme_since or msg.ts
+            held = (msg.ts - track.extreme_since).total_seconds()
+            if held >= cfg.extreme_sustain_s and not track.extreme_fired:
+                track.extreme_fired = True
+                out.append(
+                    self._candidate(
+                        Rule.HR_EXTREME,
+                        Severity.CRITICAL,
+                        track,
+                        msg,
+                        lookup,
+                        student.class_id,
+                        f"heart rate {bpm:.0f} bpm, at or above {cfg.extreme_bpm:.0f}, "
+                        f"for {held:.0f} s",
+                        {
+                            "bpm": bpm,
+                            "limit_bpm": cfg.extreme_bpm,
+                            "held_s": held,
+                            "max_value": bpm,
+                        },
+                    )
+                )
+        else:
+            track.extreme_since, track.extreme_fired = None, False
+        expected = self.exerting_until(track.student_id, lookup.lesson(track.lesson_id), cfg)
+        if bpm >= limit and (expected is None or msg.ts > expected):
+            # Counted from the end of the test and its recovery at the earliest: a rate that
+            # stays high after that is not the test's.
+            start = msg.ts if track.high_since is None else track.high_since
+            if expected is not None:
+                start = max(start, expected)
+            track.high_since = start
             held = (msg.ts - track.high_since).total_seconds()
             if held >= cfg.high_sustain_s and not track.high_fired:
                 track.high_fired = True
                 out.append(
                     self._candidate(
                         Rule.HR_HIGH,
+                        Severity.WARNING,
                         track,
                         msg,
                         lookup,
@@ -112,7 +176,7 @@ class HeartRateWatch:
                         },
                     )
                 )
-        else:
+        elif bpm < limit:
             track.high_since, track.high_fired = None, False
         if bpm < cfg.low_bpm:
             track.low_since = track.low_since or msg.ts
@@ -122,6 +186,7 @@ class HeartRateWatch:
                 out.append(
                     self._candidate(
                         Rule.HR_LOW,
+                        Severity.CRITICAL,
                         track,
                         msg,
                         lookup,
@@ -137,6 +202,7 @@ class HeartRateWatch:
     @staticmethod
     def _candidate(
         rule: Rule,
+        severity: Severity,
         track: _Track,
         msg: StoredMessage,
         lookup: RosterLookup,
@@ -149,7 +215,7 @@ class HeartRateWatch:
             rule=rule,
             key=f"{rule.value}:{track.lesson_id}:{track.student_id}",
             school=msg.school,
-            severity=Severity.CRITICAL,
+            severity=severity,
             at=msg.ts,
             summary=summary,
             student_id=track.student_id,
@@ -209,4 +275,9 @@ class HeartRateWatch:
                 if t.lesson_id not in running and (now - t.last_received) > timedelta(minutes=10)
             ]:
                 del self._tracks[device_id]
+            # Bounded: a rope that counted more than an hour ago exempts nobody any more.
+            for student_id in [s for s, at in self._exerting.items() if now - at > _FORGET]:
+                del self._exerting[student_id]
+            if len(self._rope_counts) > 10_000:
+                self._rope_counts.clear()  # forgetting only costs one reading's comparison
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -11,9 +12,9 @@ from sqlalchemy import bindparam, func, select
 
 from gateway.alerts.config import LevelThresholds, WarningLevelConfig
 from gateway.alerts.model import Candidate, Rule, Severity
-from gateway.state import StateDB, serialize, upsert
+from gateway.health.absences import IllnessAbsences
+from gateway.state import StateDB
 from gateway.tables.alerts import alerts
-from gateway.tables.health import absences, warning_level_state
 
 SCHOOL_SCOPE = "school"
 
@@ -57,6 +58,9 @@ class ScopeLevel:
     # (None when the thresholds have no window).
     window_cases: int | None = None
     window_days: int | None = None
+    # Students with a fever screen no recheck has confirmed or cleared yet: shown beside the
+    # cases, and among them only if the district counts unconfirmed screens.
+    unconfirmed_screens: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,65 +77,30 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 # Built once: the rule runs on every fever.
-_FEVER_CASES = (
-    select(alerts.c.student_id, alerts.c.class_id)
-    .distinct()
-    .where(
-        alerts.c.school == bindparam("school"),
-        alerts.c.rule == bindparam("rule"),
-        alerts.c.student_id.is_not(None),
-        alerts.c.opened_at >= bindparam("start"),
-        alerts.c.opened_at < bindparam("end"),
-        func.coalesce(alerts.c.outcome, "") != "cleared",
-    )
-)
-_ILLNESS_ABSENCES = (
-    select(absences.c.student_id, absences.c.class_id)
-    .distinct()
-    .where(
-        absences.c.school == bindparam("school"),
-        absences.c.day >= bindparam("first"),
-        absences.c.day <= bindparam("last"),
-        absences.c.reason == "illness",
-    )
+_FEVER_CASES = select(alerts.c.student_id, alerts.c.class_id, alerts.c.detail).where(
+    alerts.c.school == bindparam("school"),
+    alerts.c.rule == bindparam("rule"),
+    alerts.c.student_id.is_not(None),
+    alerts.c.opened_at >= bindparam("start"),
+    alerts.c.opened_at < bindparam("end"),
+    func.coalesce(alerts.c.outcome, "") != "cleared",
 )
 
 
 class WarningLevels:
-    """Counts cases from fever alerts and entered absences, and remembers the level reached."""
+    """Counts cases from fever alerts and the health records' absences, and remembers the
+    level reached."""
 
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDB, absences: IllnessAbsences) -> None:
         self.db = db
-
-    def record_absence(
-        self,
-        school: str,
-        day: date,
-        student_id: str,
-        class_id: str,
-        reason: str,
-        symptoms: str,
-        user_id: str,
-        at: datetime,
-    ) -> None:
-        with self.db.transaction() as conn:
-            # A second entry for the student that day overwrites what it says, not who and where.
-            row = {
-                "school": school,
-                "day": day.isoformat(),
-                "student_id": student_id,
-                "class_id": class_id,
-                "reason": reason,
-                "symptoms": symptoms,
-                "recorded_by": user_id,
-                "recorded_at": at.isoformat(),
-            }
-            upsert(conn, absences, row, keys=["day", "student_id"], keep=["school", "class_id"])
+        self.absences = absences
 
     def _cases(
-        self, school: str, first: date, last: date, zone: ZoneInfo
-    ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-        """Per class: students with a fever not cleared, and students absent for illness."""
+        self, school: str, first: date, last: date, zone: ZoneInfo, count_unconfirmed: bool
+    ) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+        """Per class: students with a fever that counts (confirmed by a recheck, and with
+        *count_unconfirmed* a screen not rechecked yet too), students with an unconfirmed
+        screen, and students absent for illness. A cleared fever is none of them."""
         start, _ = day_bounds(first, zone)
         _, end = day_bounds(last, zone)
         fevers = self.db.query(
@@ -143,22 +112,32 @@ class WarningLevels:
                 "end": end.isoformat(),
             },
         )
-        absent = self.db.query(
-            _ILLNESS_ABSENCES,
-            {"school": school, "first": first.isoformat(), "last": last.isoformat()},
-        )
-        fever_by: dict[str, set[str]] = {}
+        confirmed_by: dict[str, set[str]] = {}
+        pending_by: dict[str, set[str]] = {}
+        for r in fevers:
+            rechecked = "recheck_c" in json.loads(r["detail"] or "{}")
+            into = confirmed_by if rechecked else pending_by
+            into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
+        # A student with a confirmed fever that day awaits no recheck.
+        pending_by = {
+            c: left for c, ids in pending_by.items() if (left := ids - confirmed_by.get(c, set()))
+        }
+        fever_by = {c: set(ids) for c, ids in confirmed_by.items()}
+        if count_unconfirmed:
+            for c, ids in pending_by.items():
+                fever_by.setdefault(c, set()).update(ids)
         absent_by: dict[str, set[str]] = {}
-        for rows, into in ((fevers, fever_by), (absent, absent_by)):
-            for r in rows:
-                into.setdefault(r["class_id"] or "?", set()).add(r["student_id"])
-        return fever_by, absent_by
+        for a in self.absences.absent_for_illness(school, first, last):
+            absent_by.setdefault(a.class_id, set()).add(a.student_id)
+        return fever_by, pending_by, absent_by
 
     def compute(
         self, school: str, day: date, zone: ZoneInfo, cfg: WarningLevelConfig
     ) -> SchoolLevels:
-        # A fever counts unless a recheck cleared it; one student counts once a day.
-        fever_by, absent_by = self._cases(school, day, day, zone)
+        # A fever counts once confirmed by a recheck (or, if the district so decides, from the
+        # screen on, unless a recheck cleared it); one student counts once a day.
+        unconfirmed = cfg.count_unconfirmed_screens
+        fever_by, screens_by, absent_by = self._cases(school, day, day, zone, unconfirmed)
 
         def over_window(t: LevelThresholds) -> dict[str, set[str]] | None:
             """Per class, the students with a case over t's window (None: no window).
@@ -166,8 +145,8 @@ class WarningLevels:
             Each scope over its own days; one student counts once however many days ill."""
             if t.window is None:
                 return None
-            w_fever, w_absent = self._cases(
-                school, day - timedelta(days=t.window.days - 1), day, zone
+            w_fever, _, w_absent = self._cases(
+                school, day - timedelta(days=t.window.days - 1), day, zone, unconfirmed
             )
             return {
                 class_id: w_fever.get(class_id, set()) | w_absent.get(class_id, set())
@@ -179,11 +158,12 @@ class WarningLevels:
 
         class_window = over_window(cfg.per_class)
         classes = []
-        for class_id in sorted(set(fever_by) | set(absent_by) | set(class_window or {})):
+        scopes = set(fever_by) | set(absent_by) | set(class_window or {}) | set(screens_by)
+        for class_id in sorted(scopes):
             f, a = fever_by.get(class_id, set()), absent_by.get(class_id, set())
             cases = len(f | a)
             window = len(class_window.get(class_id, set())) if class_window is not None else None
-            if cases == 0 and not window:
+            if cases == 0 and not window and not screens_by.get(class_id):
                 continue
             classes.append(
                 ScopeLevel(
@@ -194,6 +174,7 @@ class WarningLevels:
                     level_for(cases, cfg.per_class, window),
                     window,
                     span(cfg.per_class),
+                    len(screens_by.get(class_id, set())),
                 )
             )
         all_f = set().union(*fever_by.values()) if fever_by else set()
@@ -213,66 +194,47 @@ class WarningLevels:
             level_for(total, cfg.per_school, school_window),
             school_window,
             span(cfg.per_school),
+            len(set().union(*screens_by.values())) if screens_by else 0,
         )
         return SchoolLevels(school, day, school_level, classes)
 
-    def rises(self, levels: SchoolLevels, now: datetime) -> list[Candidate]:
-        """Alerts for every scope whose level rose above what it had reached that day."""
-        out: list[Candidate] = []
+    @staticmethod
+    def key(school: str, scope: str) -> str:
+        """One alert per class or school, across days: it follows the level up and down."""
+        return f"{Rule.WARNING_LEVEL.value}:{school}:{scope}"
+
+    def candidate(self, levels: SchoolLevels, scope: ScopeLevel, now: datetime) -> Candidate:
+        """What the alert of *scope* says at its level now (not green)."""
         day = levels.day.isoformat()
-        w = warning_level_state.c
-        with self.db.transaction() as conn:
-            # Two gateway workers computing one school's level raise each rise once.
-            serialize(conn, f"warning_level:{levels.school}")
-            for scope in [levels.school_level, *levels.classes]:
-                reached = conn.execute(
-                    select(w.level).where(
-                        w.school == levels.school, w.scope == scope.scope, w.day == day
-                    )
-                ).scalar()
-                before = Level(reached) if reached else Level.GREEN
-                if scope.level.rank <= before.rank:
-                    continue
-                upsert(
-                    conn,
-                    warning_level_state,
-                    {
-                        "school": levels.school,
-                        "scope": scope.scope,
-                        "day": day,
-                        "level": scope.level.value,
-                    },
-                    keys=["school", "scope", "day"],
-                )
-                where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
-                out.append(
-                    Candidate(
-                        rule=Rule.WARNING_LEVEL,
-                        key=f"{Rule.WARNING_LEVEL.value}:{levels.school}:{scope.scope}:{day}:"
-                        f"{scope.level.value}",
-                        school=levels.school,
-                        severity=Severity.WARNING
-                        if scope.level is Level.YELLOW
-                        else Severity.CRITICAL,
-                        at=now,
-                        class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
-                        summary=f"warning level {scope.level.value} for {where} on {day}: "
-                        f"{scope.cases} case(s) ({scope.fevers} fever, "
-                        f"{scope.illness_absences} absent for illness)"
-                        + (
-                            f"; {scope.window_cases} over the last {scope.window_days} days"
-                            if scope.window_cases and scope.window_days
-                            else ""
-                        ),
-                        detail={
-                            "level": scope.level.value,
-                            "scope": scope.scope,
-                            "day": day,
-                            "cases": scope.cases,
-                            "fevers": scope.fevers,
-                            "illness_absences": scope.illness_absences,
-                            "window_cases": scope.window_cases,
-                        },
-                    )
-                )
-        return out
+        where = "the school" if scope.scope == SCHOOL_SCOPE else f"class {scope.scope}"
+        return Candidate(
+            rule=Rule.WARNING_LEVEL,
+            key=self.key(levels.school, scope.scope),
+            school=levels.school,
+            severity=Severity.WARNING if scope.level is Level.YELLOW else Severity.CRITICAL,
+            at=now,
+            class_id=None if scope.scope == SCHOOL_SCOPE else scope.scope,
+            summary=f"warning level {scope.level.value} for {where} on {day}: "
+            f"{scope.cases} case(s) ({scope.fevers} fever, "
+            f"{scope.illness_absences} absent for illness)"
+            + (
+                f"; {scope.unconfirmed_screens} fever screen(s) not rechecked yet"
+                if scope.unconfirmed_screens
+                else ""
+            )
+            + (
+                f"; {scope.window_cases} over the last {scope.window_days} days"
+                if scope.window_cases and scope.window_days
+                else ""
+            ),
+            detail={
+                "level": scope.level.value,
+                "scope": scope.scope,
+                "day": day,
+                "cases": scope.cases,
+                "fevers": scope.fevers,
+                "illness_absences": scope.illness_absences,
+                "window_cases": scope.window_cases,
+                "unconfirmed_screens": scope.unconfirmed_screens,
+            },
+        )

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.api.deps import Alerts, HealthStaff, RosterDep
+from gateway.api.deps import AbsencesDep, Alerts, HealthStaff, RosterDep
 from gateway.api.routes.warning_levels import WarningLevelsPublic, levels_public
 
 router = APIRouter(prefix="/api/alerts", tags=["absences"])
@@ -24,14 +24,28 @@ class AbsenceCreate(BaseModel):
 
 @router.post("/absences", status_code=201, response_model=WarningLevelsPublic)
 def record_absence(
-    body: AbsenceCreate, alerts: Alerts, roster: RosterDep, user: HealthStaff
+    body: AbsenceCreate,
+    absences: AbsencesDep,
+    alerts: Alerts,
+    roster: RosterDep,
+    user: HealthStaff,
 ) -> WarningLevelsPublic:
     student = roster.student(body.student_id)
     klass = roster.class_of(student.class_id) if student else None
-    if student is None or klass is None:
+    # A student of another school is answered like one not on the roster.
+    if student is None or klass is None or klass["school"] not in user.schools:
         raise HTTPException(422, f"student_id: {body.student_id!r} is not on the roster")
     school = klass["school"]
-    alerts.record_absence(
-        school, body.day, student.id, student.class_id, body.reason, body.symptoms, user.id
+    absences.record(
+        school,
+        body.day,
+        student.id,
+        student.class_id,
+        body.reason,
+        body.symptoms,
+        user.id,
+        alerts.now(),
     )
+    # The new count may raise the day's level: its alert is raised now, not at the next fever.
+    alerts.levels_changed(school, body.day)
     return levels_public(alerts, school, body.day)

@@ -12,12 +12,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from gateway.alerts.notification import Notification
 from gateway.alerts.visibility import is_recipient
 from gateway.api.alert_views import audit_alert_reads, present
-from gateway.api.deps import Alerts, AuditDep, RosterDep, UsersDep
+from gateway.api.deps import (
+    Alerts,
+    AuditDep,
+    FailedLoginsDep,
+    RosterDep,
+    UsersDep,
+    bearer_token,
+    sign_in,
+)
 from gateway.api.event_stream import EventStream
 from gateway.audit import AuditLog
 from gateway.auth import User, Users
@@ -37,22 +45,16 @@ class StreamCaller:
 
 
 def stream_user(
+    request: Request,
     users: UsersDep,
+    limiter: FailedLoginsDep,
     authorization: Annotated[str | None, Header()] = None,
     access_token: Annotated[str | None, Query()] = None,
 ) -> StreamCaller:
     """Bearer header, or `?access_token=` for browsers' EventSource, which cannot set headers."""
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    token = token or access_token
-    user = users.authenticate(token) if token else None
-    if token is None or user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "send a bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    token = bearer_token(authorization) or access_token
+    user = sign_in(request, users, limiter, token)
+    assert token is not None  # sign_in refuses a request without one
     return StreamCaller(token, user)
 
 

@@ -19,7 +19,7 @@ from gateway.alerts.model import Alert, AlertState, Rule
 from gateway.alerts.service import AlertService
 from gateway.alerts.visibility import may_act, may_read, readable
 from gateway.api.alert_views import AlertPublic, audit_alert_reads, present
-from gateway.api.deps import Alerts, AnyStaff, AuditDep, HealthStaff, RosterDep
+from gateway.api.deps import Alerts, AnyStaff, AuditDep, HealthStaff, RosterDep, check_school
 from gateway.auth import User
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -62,8 +62,17 @@ def list_alerts(
     state: AlertState | None = None,
     limit: int = Query(default=200, ge=1, le=2000),
 ) -> list[AlertPublic]:
-    # Health alerts only for the people they are sent to; device alerts for everyone.
-    found = alerts.find(school=school, rule=rule, state=state, limit=limit, readable=readable(user))
+    check_school(user, school)
+    # Health alerts only for the people they are sent to; device alerts for everyone; each
+    # only within the user's schools.
+    found = alerts.find(
+        school=school,
+        rule=rule,
+        state=state,
+        limit=limit,
+        readable=readable(user),
+        schools=user.schools,
+    )
     audit_alert_reads(audit, user, found, "list_alert")
     return [present(roster, user, a) for a in found]
 

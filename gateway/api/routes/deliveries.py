@@ -31,4 +31,11 @@ def deliveries(
     notification_id: str | None = None,
     limit: int = Query(default=200, ge=1, le=5000),
 ) -> list[DeliveryPublic]:
-    return [DeliveryPublic(**vars(e)) for e in alerts.deliveries(notification_id, limit)]
+    records = alerts.deliveries(notification_id, limit)
+    schools = alerts.schools_of(i for r in records for i in r.alert_ids)
+    # Only notifications about the user's schools' alerts (a page may then hold fewer).
+    return [
+        DeliveryPublic(**vars(r))
+        for r in records
+        if all(schools.get(i) in user.schools for i in r.alert_ids)
+    ]

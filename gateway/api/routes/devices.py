@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CampusIT, DevicesDep
+from gateway.api.deps import CampusIT, DevicesDep, check_school
 from gateway.devices import DeviceRecord
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
@@ -61,7 +61,8 @@ def _public(device: DeviceRecord, boxes: Boxes) -> DevicePublic:
 def list_devices(
     registry: DevicesDep, user: CampusIT, school: str | None = None
 ) -> list[DevicePublic]:
-    devices = registry.all(school)
+    check_school(user, school)
+    devices = [d for d in registry.all(school) if d.school in user.schools]
     boxes: Boxes = {(d.school, d.device_id): d for d in devices if d.kind == "edge"}
     missing = {d.edge_id for d in devices if d.edge_id and (d.school, d.edge_id) not in boxes}
     for edge_id in missing:  # a box filed under another school (or none heard yet)
@@ -77,7 +78,9 @@ def get_device(
 ) -> DevicePublic:
     """A device by id; `?school=` picks one when schools share the id (each school names its
     own devices)."""
-    found = devices.find(device_id, school)
+    check_school(user, school)
+    # Another school's device is answered as one never seen.
+    found = [d for d in devices.find(device_id, school) if d.school in user.schools]
     if not found:
         where = f" in school {school!r}" if school else ""
         raise HTTPException(404, f"no device {device_id!r} has been seen{where}")

@@ -9,8 +9,21 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.api.access import Access, class_access, lesson_access, require_owner
-from gateway.api.deps import AuditDep, FitnessDep, RosterDep, Teacher, TeacherOrHealth
+from gateway.api.access import (
+    Access,
+    class_access,
+    lesson_access,
+    require_owner,
+    student_or_404,
+)
+from gateway.api.deps import (
+    AuditDep,
+    FitnessDep,
+    LanguageDep,
+    RosterDep,
+    Teacher,
+    TeacherOrHealth,
+)
 from gateway.audit import AuditLog
 from gateway.auth import User
 from gateway.fitness.export import table, to_csv, to_xlsx
@@ -309,13 +322,14 @@ def class_export(
     results: FitnessDep,
     audit: AuditDep,
     user: TeacherOrHealth,
+    language: LanguageDep,
     format: Literal["csv", "xlsx"] = "csv",
     lesson_id: str | None = None,
 ) -> Response:
     cls, access = class_access(roster, user, class_id)
     _, summaries = _class_summaries(roster, results, class_id, lesson_id)
     items = class_items(results.standard, [s.student for s in summaries])
-    header, rows = table(summaries, items, access.show_names)
+    header, rows = table(summaries, items, access.show_names, language)
     _audit_reads(
         audit,
         user,
@@ -324,16 +338,18 @@ def class_export(
         f"class={class_id}",
     )
     stem = f"fitness-{class_id}"
+    # Chosen by Accept-Language: a cache must not give one reader's language to another.
+    spoken = {"Content-Language": language.replace("_", "-"), "Vary": "Accept-Language"}
     if format == "csv":
         return Response(
             to_csv(header, rows),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"', **spoken},
         )
     return Response(
         to_xlsx(header, rows, cls.get("name") or class_id),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"', **spoken},
     )
 
 
@@ -341,9 +357,7 @@ def class_export(
 def student_history(
     student_id: str, roster: RosterDep, results: FitnessDep, audit: AuditDep, user: TeacherOrHealth
 ) -> StudentHistory:
-    student = roster.student(student_id)
-    if student is None:
-        raise HTTPException(404, f"no student {student_id!r}")
+    student = student_or_404(roster, user, student_id, f"no student {student_id!r}")
     _, access = class_access(roster, user, student.class_id)
     rows = results.rows(student_id=student_id)
     latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.api.deps import AnyStaff, RosterDep
+from gateway.api.deps import CurrentUser, RosterDep
 from gateway.auth import Role
 
 router = APIRouter(prefix="/api/me", tags=["me"])
@@ -30,17 +30,18 @@ class MyLesson(BaseModel):
 
 
 @router.get("", response_model=MePublic)
-def me(user: AnyStaff) -> MePublic:
+def me(user: CurrentUser) -> MePublic:
+    """Any signed-in user, whatever the role: the dashboard asks this first."""
     return MePublic(id=user.id, display_name=user.display_name, role=user.role.value)
 
 
 @router.get("/lessons", response_model=list[MyLesson])
 def my_lessons(
-    roster: RosterDep, user: AnyStaff, limit: int = Query(default=50, ge=1, le=1000)
+    roster: RosterDep, user: CurrentUser, limit: int = Query(default=50, ge=1, le=1000)
 ) -> list[MyLesson]:
     """Newest first: lessons a PE teacher opened or whose class they teach; all for health
-    staff; none for campus IT, who read no student data."""
-    if user.role is Role.CAMPUS_IT:
+    staff; none for campus IT and auditors, who read no student data."""
+    if user.role in (Role.CAMPUS_IT, Role.AUDITOR):
         return []
     classes: dict[str, dict[str, str]] = {}
     out: list[MyLesson] = []
@@ -48,6 +49,8 @@ def my_lessons(
         if lesson.class_id not in classes:
             classes[lesson.class_id] = roster.class_of(lesson.class_id) or {}
         cls = classes[lesson.class_id]
+        if cls.get("school") not in user.schools:
+            continue
         class_teacher = cls.get("pe_teacher_id") == user.id
         if user.role is Role.PE_TEACHER and not (class_teacher or lesson.teacher_id == user.id):
             continue

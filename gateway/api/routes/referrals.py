@@ -5,15 +5,15 @@ Names are shown (health staff only) and every list is audited per student.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
-from gateway.alerts.referrals import REFERRAL_STATES, Referral
 from gateway.api.alert_views import student_name
-from gateway.api.deps import Alerts, AuditDep, HealthStaff, RosterDep
+from gateway.api.deps import AuditDep, HealthStaff, ReferralsDep, RosterDep, check_school
+from gateway.health.referrals import REFERRAL_STATES, Referral
 from gateway.roster import Roster
 
 router = APIRouter(prefix="/api/alerts", tags=["referrals"])
@@ -39,7 +39,7 @@ class ReferralUpdate(BaseModel):
 
 @router.get("/referrals", response_model=list[ReferralPublic])
 def list_referrals(
-    alerts: Alerts,
+    referrals: ReferralsDep,
     roster: RosterDep,
     audit: AuditDep,
     user: HealthStaff,
@@ -47,10 +47,14 @@ def list_referrals(
     status_: Annotated[str | None, Query(alias="status")] = None,
     class_id: str | None = None,
 ) -> list[ReferralPublic]:
-    if class_id is not None and roster.class_of(class_id) is None:
-        # An unknown class is a typo to point out, not an empty list that looks like "none".
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
-    refs = alerts.referrals.find(school=school, status=status_, class_id=class_id)
+    check_school(user, school)
+    if class_id is not None:
+        cls = roster.class_of(class_id)
+        if cls is None or cls["school"] not in user.schools:
+            # An unknown class is a typo to point out, not an empty list that looks like
+            # "none"; another school's is answered the same way.
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
+    refs = referrals.find(school=school, status=status_, class_id=class_id, schools=user.schools)
     audit.record_many(
         user, "read_referral", [("student", r.student_id, f"vision referral {r.id}") for r in refs]
     )
@@ -74,8 +78,10 @@ def _referral(roster: Roster, r: Referral) -> ReferralPublic:
 
 @router.post("/referrals/{referral_id}/status", status_code=204)
 def update_referral(
-    referral_id: int, body: ReferralUpdate, alerts: Alerts, user: HealthStaff
+    referral_id: int, body: ReferralUpdate, referrals: ReferralsDep, user: HealthStaff
 ) -> None:
     assert body.status in REFERRAL_STATES
-    if not alerts.referrals.set_status(referral_id, body.status, user.id, alerts.now()):
+    if not referrals.set_status(
+        referral_id, body.status, user.id, datetime.now(UTC), schools=user.schools
+    ):
         raise HTTPException(404, f"no referral {referral_id}")

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from campusedge.contract import DeviceId
-from gateway.api.access import class_roster_access, visible_classes
+from drivers.subject_ids import as_sent
+from gateway.api.access import (
+    class_roster_access,
+    in_schools,
+    student_or_404,
+    visible_classes,
+)
 from gateway.api.deps import (
     AnyStaff,
     AuditDep,
@@ -17,6 +23,7 @@ from gateway.api.deps import (
     RosterDep,
     Teacher,
     UsersDep,
+    check_school,
 )
 from gateway.auth import Role, Users
 from gateway.fitness.standard import GRADES
@@ -114,7 +121,9 @@ def _check_class_fields(users: Users, grade: str | None, pe_teacher_id: str | No
 def add_class(
     body: ClassCreate, roster: RosterDep, users: UsersDep, user: CampusIT
 ) -> dict[str, str]:
-    """Create a class; an existing id answers 409 (PATCH changes a class)."""
+    """Create a class in one of the user's schools; an existing id answers 409 (PATCH
+    changes a class)."""
+    check_school(user, body.school)
     _check_class_fields(users, body.grade, body.pe_teacher_id)
     try:
         roster.create_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
@@ -158,8 +167,12 @@ def class_students(
 def update_class(
     class_id: str, body: ClassUpdate, roster: RosterDep, users: UsersDep, user: CampusIT
 ) -> dict[str, str | None]:
-    """Change the fields sent; the others keep their values."""
+    """Change the fields sent; the others keep their values. Only a class of the user's
+    schools, and only into one of them."""
+    if not in_schools(roster, user, class_id):
+        raise HTTPException(404, f"no class {class_id!r}")
     changes = body.model_dump(exclude_unset=True)
+    check_school(user, changes.get("school"))
     for field in ("school", "name", "grade"):
         if field in changes and changes[field] is None:
             raise HTTPException(422, f"{field}: cannot be null")
@@ -180,7 +193,7 @@ def import_roster(
     # error report cannot encode the raw bytes either.
     try:
         text, encoding = decode_csv(csv_bytes)
-        return {"imported": roster.import_csv(text), "encoding": encoding}
+        return {"imported": roster.import_csv(text, user.schools), "encoding": encoding}
     except RosterError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -202,16 +215,14 @@ class StudentCards(BaseModel):
 @router.get("/students/{student_id}/cards", response_model=StudentCards)
 def student_cards(student_id: str, roster: RosterDep, user: CampusIT) -> StudentCards:
     """The ids enrolled for a student (pseudonymous: no name, no health data)."""
-    if roster.student(student_id) is None:
-        raise HTTPException(404, f"unknown student {student_id!r}")
+    student_or_404(roster, user, student_id, f"unknown student {student_id!r}")
     return StudentCards(student_id=student_id, card_ids=roster.cards_of(student_id))
 
 
 @router.post("/students/{student_id}/cards", status_code=201, response_model=StudentCards)
 def enrol_card(student_id: str, body: CardEnrol, roster: RosterDep, user: CampusIT) -> StudentCards:
     """Enrol one more id (a new card, a face template); an id held by another student moves."""
-    if roster.student(student_id) is None:
-        raise HTTPException(404, f"unknown student {student_id!r}")
+    student_or_404(roster, user, student_id, f"unknown student {student_id!r}")
     try:
         roster.enrol_card(student_id, body.card_id)
     except RosterError as exc:
@@ -222,14 +233,20 @@ def enrol_card(student_id: str, body: CardEnrol, roster: RosterDep, user: Campus
 @router.delete("/cards/{card_id}", status_code=204)
 def withdraw_card(card_id: str, roster: RosterDep, user: CampusIT) -> None:
     """Forget an enrolled id (a lost card): a gate pass with it is then an unknown subject."""
+    holder = roster.student_for_card(card_id) or roster.student_for_card(as_sent(card_id))
+    student = roster.student(holder) if holder is not None else None
+    # A card of another school's child is answered as an unknown card.
+    if student is not None and not in_schools(roster, user, student.class_id):
+        raise HTTPException(404, f"no enrolled card {card_id!r}")
     if roster.withdraw_card(card_id) is None:
         raise HTTPException(404, f"no enrolled card {card_id!r}")
 
 
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
 def start_lesson(body: LessonCreate, roster: RosterDep, user: Teacher) -> LessonPublic:
-    roster = roster
-    if roster.class_of(body.class_id) is None:
+    cls = roster.class_of(body.class_id)
+    # Another school's class is answered as an unknown one.
+    if cls is None or cls["school"] not in user.schools:
         raise HTTPException(
             404,
             f"class_id: unknown class {body.class_id!r} (campus IT "
@@ -260,11 +277,11 @@ def end_lesson(
     lesson_id: str, roster: RosterDep, alerts: MaybeAlerts, user: Teacher
 ) -> LessonPublic:
     lesson = roster.lesson(lesson_id)
-    if lesson is None:
+    cls = roster.class_of(lesson.class_id) if lesson is not None else None
+    if lesson is None or cls is None or cls["school"] not in user.schools:
         raise HTTPException(404, f"no lesson {lesson_id!r}")
     # The class's own PE teacher may end a lesson someone else opened on their class (a
     # substitute who left it running would otherwise hold its devices for good).
-    cls = roster.class_of(lesson.class_id) or {}
     if user.id not in (lesson.teacher_id, cls.get("pe_teacher_id")):
         raise HTTPException(
             403, "only the teacher who opened a lesson or the class's PE teacher can end it"

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from gateway.alerts.lifecycle import LifecycleError
 from gateway.alerts.model import Rule
-from gateway.api.deps import Alerts, AnyStaff
+from gateway.api.deps import Alerts, AnyStaff, check_school
 from gateway.auth import Role
 
 router = APIRouter(prefix="/api/alerts", tags=["silences"])
@@ -58,6 +58,8 @@ class SilencePublic(BaseModel):
 
 @router.get("/silences", response_model=list[SilencePublic])
 def list_silences(alerts: Alerts, user: AnyStaff, school: str | None = None) -> list[SilencePublic]:
+    """The silences of the user's schools (of *school*, one of them)."""
+    check_school(user, school)
     return [
         SilencePublic(
             id=s.id,
@@ -71,6 +73,7 @@ def list_silences(alerts: Alerts, user: AnyStaff, school: str | None = None) -> 
             created_by=s.created_by,
         )
         for s in alerts.silences(school)
+        if s.school in user.schools
     ]
 
 
@@ -78,6 +81,7 @@ def list_silences(alerts: Alerts, user: AnyStaff, school: str | None = None) -> 
 def add_silence(body: SilenceCreate, alerts: Alerts, user: AnyStaff) -> SilencePublic:
     if user.role is Role.PE_TEACHER:
         raise HTTPException(403, "silences are set by campus IT or health staff")
+    check_school(user, body.school)
     try:
         s = alerts.add_silence(
             body.school,
@@ -97,5 +101,5 @@ def add_silence(body: SilenceCreate, alerts: Alerts, user: AnyStaff) -> SilenceP
 def delete_silence(silence_id: int, alerts: Alerts, user: AnyStaff) -> None:
     if user.role is Role.PE_TEACHER:
         raise HTTPException(403, "silences are set by campus IT or health staff")
-    if not alerts.delete_silence(silence_id):
+    if not alerts.delete_silence(silence_id, schools=user.schools):
         raise HTTPException(404, f"no silence {silence_id}")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from gateway.alerts.service import AlertService
-from gateway.api.deps import Alerts, HealthStaff, RosterDep
+from gateway.api.deps import Alerts, HealthStaff, RosterDep, check_school
 
 router = APIRouter(prefix="/api/alerts", tags=["warning levels"])
 
@@ -41,6 +41,7 @@ class WarningLevelsPublic(BaseModel):
 def warning_levels(
     alerts: Alerts, roster: RosterDep, user: HealthStaff, school: str, day: date | None = None
 ) -> WarningLevelsPublic:
+    check_school(user, school)  # another school's level is not the user's to read
     # Every school has a level, green when nothing happened: a misspelt or foreign school
     # would read as all clear. Only a school the gateway knows is answered.
     if not (roster.has_school(school) or alerts.configs.configured(school)):

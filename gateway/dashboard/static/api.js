@@ -22,8 +22,11 @@ export function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+// Without a token (signed out while a request was on its way) no header at all: "Bearer null"
+// would count as a failed sign-in of this address.
 export function authHeaders(extra = {}) {
-  return { Authorization: `Bearer ${token()}`, ...extra };
+  const value = token();
+  return value ? { Authorization: `Bearer ${value}`, ...extra } : { ...extra };
 }
 
 async function errorOf(response) {

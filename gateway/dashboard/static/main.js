@@ -19,6 +19,18 @@ export function say(text) {
   $("message").textContent = text;
 }
 
+// What a refused sign-in tells the person: the gateway says why (expired, unknown, too many
+// failures from this address) in its answer.
+function signInProblem(err) {
+  if (!(err instanceof ApiError)) return `Could not reach the gateway: ${err.message}`;
+  if (err.status === 401 && err.message.includes("expired")) {
+    return "That token has expired. Ask campus IT for a new one.";
+  }
+  if (err.status === 401) return "That token is unknown or revoked. Ask campus IT for a new one.";
+  if (err.status === 429) return `Too many failed sign-ins from here. ${err.message.slice(4)}`;
+  return `Could not reach the gateway: ${err.message}`;
+}
+
 async function start() {
   if (!token()) {
     $("sign-in").hidden = false;
@@ -31,9 +43,7 @@ async function start() {
   } catch (err) {
     clearToken();
     $("sign-in").hidden = false;
-    say(err instanceof ApiError && err.status === 401
-      ? "That token is unknown or revoked. Ask campus IT for a new one."
-      : `Could not reach the gateway: ${err.message}`);
+    say(signInProblem(err));
     return;
   }
   const panel = PANELS[me.role];

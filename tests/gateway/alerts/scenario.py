@@ -1,4 +1,4 @@
-"""Builders for alert-test inputs: a school roster and stored messages made by hand."""
+"""Builders for alert- and health-test inputs: a school roster and stored messages made by hand."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from gateway.alerts.engine import AlertEngine
 from gateway.alerts.notification import Notification
 from gateway.binding import Binder
 from gateway.devices import Devices
+from gateway.health.absences import Absences
+from gateway.health.referrals import Referrals
+from gateway.health.screenings import Screenings
 from gateway.ingest import CommittedBatch
 from gateway.roster import Roster
 from gateway.state import StateDB
@@ -55,11 +58,18 @@ class World:
     configs: AlertConfigs
     engine: AlertEngine
     out: Collected
+    referrals: Referrals
+    absences: Absences
+    screenings: Screenings
     students: list[str] = field(default_factory=list)
 
     def feed(self, committed: CommittedBatch) -> None:
-        """What the alert consumer hands the engine: the messages bound as ingest binds them."""
-        self.engine.on_batch(bound(self.roster, committed))
+        """What the alert and health consumers are handed: the messages bound as ingest binds
+        them, through the engine's rules, and the screenings into the health records."""
+        committed = bound(self.roster, committed)
+        self.engine.on_batch(committed)
+        for message in committed.messages:
+            self.screenings.record(message)
 
 
 def build_world(
@@ -96,8 +106,15 @@ def build_world(
     clock = ManualClock(MORNING)
     configs = AlertConfigs(overrides={SCHOOL: config} if config else None)
     out = Collected()
-    engine = AlertEngine(db, roster, devices, configs, channels=[out], clock=clock)
-    return World(db, roster, devices, clock, configs, engine, out, students)
+    absences = Absences(db)
+    engine = AlertEngine(
+        db, roster, devices, configs, channels=[out], clock=clock, absences=absences
+    )
+    referrals = Referrals(db)
+    screenings = Screenings(referrals, roster, lambda s: configs.for_school(s).vision)
+    return World(
+        db, roster, devices, clock, configs, engine, out, referrals, absences, screenings, students
+    )
 
 
 def gate_pass(

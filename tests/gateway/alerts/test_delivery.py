@@ -80,10 +80,10 @@ def running(tmp_path: Path, mqtt_settings: MqttSettings) -> Iterator[dict[str, A
     gw.roster.add_student("s1", "Name One", "F", date(2014, 3, 1), "c1", card_id="card-1")
     gw.roster.add_student("s2", "Name Two", "M", date(2014, 3, 1), "c1")
     tokens = {
-        "nurse": gw.users.create("nurse", "Nurse", Role.HEALTH_STAFF),
-        "it": gw.users.create("it", "IT", Role.CAMPUS_IT),
-        "t1": gw.users.create("t1", "Teacher 1", Role.PE_TEACHER),
-        "t2": gw.users.create("t2", "Teacher 2", Role.PE_TEACHER),
+        "nurse": gw.users.create("nurse", "Nurse", Role.HEALTH_STAFF, schools=[school]),
+        "it": gw.users.create("it", "IT", Role.CAMPUS_IT, schools=[school]),
+        "t1": gw.users.create("t1", "Teacher 1", Role.PE_TEACHER, schools=[school]),
+        "t2": gw.users.create("t2", "Teacher 2", Role.PE_TEACHER, schools=[school]),
     }
     api = serve_api(gw)
     gw.start()

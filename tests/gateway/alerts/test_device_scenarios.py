@@ -99,7 +99,7 @@ def test_simulated_screening_day(state_url: str) -> None:
             )
         )
     )
-    refs = w.engine.referrals.find(school=SCHOOL)
+    refs = w.referrals.find(school=SCHOOL)
     poor = {
         w.students[i]
         for i, e in enumerate(events)

@@ -54,9 +54,11 @@ def test_gate_morning_opens_one_alert_per_feverish_student(state_url: str) -> No
     fever_notes = [n for n in w.out.notifications if n.rule is Rule.FEVER]
     assert [len(n.alerts) for n in fever_notes] == [2, 1]
     assert sorted(a.id for n in fever_notes for a in n.alerts) == sorted(a.id for a in alerts)
-    # Two feverish students in class c1: the class reached yellow.
-    [level] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
-    assert level.class_id == "c1" and level.detail["level"] == "yellow"
+    # Two feverish students in class c1, not rechecked yet: no case by the packaged default,
+    # two screens awaiting a recheck.
+    assert not w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    [c1] = [c for c in w.engine.levels("sch1", MORNING.date()).classes if c.scope == "c1"]
+    assert (c1.cases, c1.unconfirmed_screens) == (0, 2)
 
 
 def test_redelivered_batch_changes_nothing(state_url: str) -> None:

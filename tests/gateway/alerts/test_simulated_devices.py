@@ -132,7 +132,8 @@ def test_a_screening_day_of_a_real_roster_builds_its_referral_list(
     assert sorted(r["student_id"] for r in rows) == sorted(ids)
     poor = {r["student_id"] for r in rows if min(r["acuity_left"], r["acuity_right"]) < 5.0}
     assert poor, "a population with 35 % myopia has children with poor vision"
-    referrals = engine.referrals.find(school=school)
+    assert gateway.referrals is not None
+    referrals = gateway.referrals.find(school=school)
     assert {r.student_id for r in referrals} == poor
     assert all(r.class_id == "c7" for r in referrals)
     # Referrals page nobody.

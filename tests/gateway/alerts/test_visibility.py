@@ -11,14 +11,17 @@ from gateway.alerts.config import WebhookTarget
 from gateway.alerts.delivery.webhook import accepted
 from gateway.alerts.model import Alert, AlertState, Rule, Severity
 from gateway.alerts.notification import Notification, NotificationKind, markdown
-from gateway.alerts.visibility import is_recipient, may_see_name
+from gateway.alerts.visibility import is_recipient, may_read, may_see_name
+from gateway.alerts.wording import Wording
 from gateway.auth import Role, User
+from gateway.i18n import Catalogs
 
 AT = datetime(2026, 9, 1, tzinfo=UTC)
-NURSE = User("nurse", "Nurse", Role.HEALTH_STAFF)
-T1 = User("t1", "Teacher 1", Role.PE_TEACHER)
-T2 = User("t2", "Teacher 2", Role.PE_TEACHER)
-IT = User("it", "IT", Role.CAMPUS_IT)
+SCHOOLS = frozenset({"sch1"})
+NURSE = User("nurse", "Nurse", Role.HEALTH_STAFF, SCHOOLS)
+T1 = User("t1", "Teacher 1", Role.PE_TEACHER, SCHOOLS)
+T2 = User("t2", "Teacher 2", Role.PE_TEACHER, SCHOOLS)
+IT = User("it", "IT", Role.CAMPUS_IT, SCHOOLS)
 
 
 def alert(
@@ -74,6 +77,15 @@ def test_recipients_and_names(a: Alert, recipients: set[str], named: set[str]) -
     assert {u.id for u in users if may_see_name(u, a)} == named
 
 
+@pytest.mark.parametrize("rule", list(Rule))
+def test_nobody_hears_of_reads_or_is_named_in_another_schools_alerts(rule: Rule) -> None:
+    other = replace(alert(rule, lesson="pe-1", teacher="t1"), school="sch2")
+    for user in (NURSE, T1, T2, IT):
+        assert not is_recipient(user, other)
+        assert not may_read(user, other)
+        assert not may_see_name(user, other)
+
+
 def note(a: Alert, kind: NotificationKind = NotificationKind.OPENED) -> Notification:
     return Notification(
         kind=kind, school=a.school, rule=a.rule, severity=a.severity, alerts=(a,), at=AT
@@ -106,17 +118,23 @@ def test_markdown_carries_pseudonyms_and_caps_length() -> None:
         alerts=many,
         at=AT,
     )
-    text = markdown(n)
-    assert "(30 alerts)" in text and "`s0`" in text and "… and 10 more" in text
+    text = markdown(n, Wording(Catalogs().translator("en")))
+    assert "(30 alerts)" in text and "Student: s0\n" in text and "… and 10 more" in text
+    assert "Student: s19\n" in text and "s20" not in text
+    text = markdown(n, Wording(Catalogs().translator("zh_CN")))
+    assert "（30 条）" in text and "学生：s0\n" in text and "……另有 10 条" in text
 
 
 def test_wecom_content_fits_the_robots_byte_limit() -> None:
     from gateway.alerts.config import WebhookFormat, WebhookTarget
     from gateway.alerts.delivery.webhook import WECOM_MAX_BYTES, body_for
 
-    # Twenty heart-rate alerts whose summaries are long and full of multi-byte characters.
-    long = "heart rate 199 bpm above 179.6 (90 % of 208 − 0.7 × 12) ×" * 6
-    many = tuple(replace(alert(Rule.HR_HIGH), id=i, summary=long) for i in range(20))
+    # Twenty heart-rate alerts in Chinese (three bytes a character), their classes long names.
+    detail = {"bpm": 199, "max_value": 199, "limit_bpm": 179.6, "held_s": 61, "age": 12}
+    long = "高一（3）班体育选修" * 6
+    many = tuple(
+        replace(alert(Rule.HR_HIGH), id=i, class_id=long, detail=detail) for i in range(20)
+    )
     n = Notification(
         kind=NotificationKind.OPENED,
         school="sch1",
@@ -125,9 +143,9 @@ def test_wecom_content_fits_the_robots_byte_limit() -> None:
         alerts=many,
         at=AT,
     )
-    assert len(markdown(n).encode()) > WECOM_MAX_BYTES
-    content = body_for(WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM), n)[
-        "markdown"
-    ]["content"]
+    w = Wording(Catalogs().translator("zh_CN"))
+    assert len(markdown(n, w).encode()) > WECOM_MAX_BYTES
+    target = WebhookTarget(name="w", url="http://x", format=WebhookFormat.WECOM)
+    content = body_for(target, n, w)["markdown"]["content"]
     assert WECOM_MAX_BYTES - 3 <= len(content.encode()) <= WECOM_MAX_BYTES
-    assert markdown(n).startswith(content)
+    assert markdown(n, w).startswith(content)

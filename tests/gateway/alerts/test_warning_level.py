@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.alerts.config import LevelThresholds
-from gateway.alerts.model import Rule, Severity
+from gateway.alerts.model import AlertState, Rule, Severity
 from gateway.alerts.rules.warning_level import Level, level_for
-from tests.gateway.alerts.scenario import MORNING, batch, build_world, gate_pass
+from tests.gateway.alerts.scenario import MORNING, World, batch, build_world, gate_pass
 
 
 def test_level_for() -> None:
@@ -24,8 +24,34 @@ def test_level_for() -> None:
     ]
 
 
-def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
+def counting_screens(w: World) -> World:
+    """The district's choice that a fever screen counts as a case before its recheck."""
+    w.configs.warning_levels = w.configs.warning_levels.model_copy(
+        update={"count_unconfirmed_screens": True}
+    )
+    return w
+
+
+def test_unconfirmed_screens_are_shown_and_count_only_once_confirmed(state_url: str) -> None:
+    # The packaged default: a gate's screen is no case until a recheck confirms it.
     w = build_world(state_url)
+    day = MORNING.date()
+    w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
+    [c1] = w.engine.levels("sch1", day).classes
+    assert (c1.cases, c1.unconfirmed_screens, c1.level) == (0, 2, Level.GREEN)
+    assert not w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    fevers = {a.student_id: a for a in w.engine.lifecycle.find(rule=Rule.FEVER)}
+    for student in ("c1s01", "c1s02"):
+        w.engine.recheck(fevers[student].id, "nurse", 38.0)  # confirmed
+    w.engine.levels_changed("sch1", day)
+    [c1] = w.engine.levels("sch1", day).classes
+    assert (c1.cases, c1.fevers, c1.unconfirmed_screens, c1.level) == (2, 2, 0, Level.YELLOW)
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert alert.detail["level"] == "yellow"
+
+
+def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
+    w = counting_screens(build_world(state_url))
     day = MORNING.date()
     w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
     levels = w.engine.levels("sch1", day)
@@ -34,22 +60,63 @@ def test_levels_rise_with_fevers_and_absences(state_url: str) -> None:
     assert levels.school_level.level is Level.GREEN
     # An absence for illness of a feverish student counts once; a new one adds a case.
     for student in ("c1s01", "c1s03"):
-        w.engine.warning_levels.record_absence(
-            "sch1", day, student, "c1", "illness", "cough", "nurse", MORNING
-        )
-    w.engine.warning_levels.record_absence(
-        "sch1", day, "c1s04", "c1", "personal", "", "nurse", MORNING
-    )
+        w.absences.record("sch1", day, student, "c1", "illness", "cough", "nurse", MORNING)
+    w.absences.record("sch1", day, "c1s04", "c1", "other", "", "nurse", MORNING)
     w.engine.levels_changed("sch1", day)
     [c1] = w.engine.levels("sch1", day).classes
     assert (c1.fevers, c1.illness_absences, c1.cases, c1.level) == (2, 2, 3, Level.ORANGE)
-    alerts = sorted(w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL), key=lambda a: a.id)
-    assert [(a.detail["scope"], a.detail["level"], a.severity) for a in alerts] == [
-        ("c1", "yellow", Severity.WARNING),
-        ("c1", "orange", Severity.CRITICAL),
-    ]
+    # One alert for the class, which followed its level up, with the step in its history.
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert (alert.detail["scope"], alert.detail["level"], alert.severity) == (
+        "c1",
+        "orange",
+        Severity.CRITICAL,
+    )
+    steps = [e.action for e in w.engine.lifecycle.history(alert.id) if e.action != "notified"]
+    assert steps == ["opened", "changed"]
     # Evaluating again raises nothing new.
     assert w.engine.levels_changed("sch1", day) == []
+
+
+def test_a_level_that_falls_moves_its_alert_down_and_back_to_green_resolves_it(
+    state_url: str,
+) -> None:
+    w = counting_screens(build_world(state_url))
+    day = MORNING.date()
+    w.feed(batch(*(gate_pass(f"card-c1s0{n}", 38.0, MORNING) for n in (1, 2, 3))))
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert (alert.detail["level"], alert.severity) == ("orange", Severity.CRITICAL)
+    fevers = {a.student_id: a for a in w.engine.lifecycle.find(rule=Rule.FEVER)}
+    w.engine.recheck(fevers["c1s03"].id, "nurse", 36.6)  # cleared: 2 cases, yellow
+    w.engine.levels_changed("sch1", day)
+    alert = w.engine.lifecycle.get(alert.id)  # type: ignore[assignment]
+    assert (alert.detail["level"], alert.severity, alert.state) == (
+        "yellow",
+        Severity.WARNING,
+        AlertState.OPEN,
+    )
+    for student in ("c1s01", "c1s02"):
+        w.engine.recheck(fevers[student].id, "nurse", 36.7)
+    w.engine.levels_changed("sch1", day)
+    alert = w.engine.lifecycle.get(alert.id)  # type: ignore[assignment]
+    assert alert.state is AlertState.RESOLVED and alert.outcome == "level_fell"
+    assert [e.action for e in w.engine.lifecycle.history(alert.id) if e.action != "notified"] == [
+        "opened",
+        "changed",
+        "resolved",
+    ]
+    assert len(w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)) == 1  # still one alert
+
+
+def test_a_new_day_brings_the_level_down_without_any_new_case(state_url: str) -> None:
+    w = counting_screens(build_world(state_url))
+    w.feed(batch(gate_pass("card-c1s01", 37.9, MORNING), gate_pass("card-c1s02", 38.2, MORNING)))
+    [alert] = w.engine.lifecycle.find(rule=Rule.WARNING_LEVEL)
+    assert alert.detail["level"] == "yellow"
+    w.clock.set(MORNING + timedelta(days=1))
+    w.engine.tick()  # the periodic look at open levels
+    alert = w.engine.lifecycle.get(alert.id)  # type: ignore[assignment]
+    assert alert.state is AlertState.RESOLVED and alert.outcome == "level_fell"
 
 
 def test_cleared_fever_does_not_count(state_url: str) -> None:
@@ -72,7 +139,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(
     alerts_dir.mkdir()
     (alerts_dir / "warning_levels.yaml").write_text(
         "owner: District CDC\nversion: '2026-10'\nper_class: {yellow: 3, orange: 4, red: 6}\n"
-        "per_school: {yellow: 4, orange: 6, red: 8}\n"
+        "per_school: {yellow: 4, orange: 6, red: 8}\ncount_unconfirmed_screens: true\n"
     )
     w = build_world(state_url)
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
@@ -94,9 +161,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(
     assert alert.detail["level"] == "yellow" and alert.severity is Severity.WARNING
     # Two absences for illness in c1 take the class to orange (4) and the school to orange (6).
     for student in ("c1s03", "c1s04"):
-        w.engine.warning_levels.record_absence(
-            "sch1", MORNING.date(), student, "c1", "illness", "", "nurse", MORNING
-        )
+        w.absences.record("sch1", MORNING.date(), student, "c1", "illness", "", "nurse", MORNING)
     raised = w.engine.levels_changed("sch1", MORNING.date())
     assert {(a.detail["scope"], a.detail["level"]) for a in raised} == {
         ("school", "orange"),
@@ -108,7 +173,7 @@ def test_school_level_and_the_district_file_set_the_thresholds(
 def test_five_cases_over_three_days_in_a_class_reach_orange(state_url: str) -> None:
     # The packaged district file: a class reaches orange with 3 cases in a day, or with 5
     # distinct students over 3 consecutive days (the 2006 reporting specification).
-    w = build_world(state_url)
+    w = counting_screens(build_world(state_url))
     day1, day2, day3 = (MORNING + timedelta(days=n) for n in range(3))
     w.feed(batch(gate_pass("card-c1s01", 37.9, day1), gate_pass("card-c1s02", 38.0, day1)))
     w.feed(
@@ -119,9 +184,7 @@ def test_five_cases_over_three_days_in_a_class_reach_orange(state_url: str) -> N
     assert (c1.cases, c1.window_cases, c1.window_days, c1.level) == (2, 3, 3, Level.YELLOW)
     # Day 3: one new case; the day alone is green, the three days hold 5 distinct students.
     w.feed(batch(gate_pass("card-c1s04", 38.0, day3)))
-    w.engine.warning_levels.record_absence(
-        "sch1", day3.date(), "c1s05", "c1", "illness", "fever", "nurse", day3
-    )
+    w.absences.record("sch1", day3.date(), "c1s05", "c1", "illness", "fever", "nurse", day3)
     raised = w.engine.levels_changed("sch1", day3.date())
     [c1] = w.engine.levels("sch1", day3.date()).classes
     assert (c1.cases, c1.window_cases, c1.level) == (2, 5, Level.ORANGE)
@@ -163,7 +226,7 @@ def test_each_scope_counts_over_its_own_window(tmp_path: Path, state_url: str) -
     w.engine.configs = w.engine.notifier.configs = AlertConfigs(alerts_dir)
     six_days_ago = (MORNING - timedelta(days=6)).date()
     for student in ("c1s01", "c1s02", "c1s03", "c1s04", "c1s05"):
-        w.engine.warning_levels.record_absence(
+        w.absences.record(
             "sch1", six_days_ago, student, "c1", "illness", "", "nurse", MORNING - timedelta(days=6)
         )
     levels = w.engine.levels("sch1", MORNING.date())

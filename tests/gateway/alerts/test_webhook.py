@@ -132,9 +132,13 @@ def test_wecom_and_dingtalk_formats(state_url: str) -> None:
     by_path = {r.path.split("?")[1].split("=")[0]: r for r in receiver.received}
     wecom = by_path["key"].body
     assert wecom["msgtype"] == "markdown" and set(wecom["markdown"]) == {"content"}
-    assert "fever" in wecom["markdown"]["content"] and "c1s07" in wecom["markdown"]["content"]
+    # In the deployment's language, Chinese by default, with the student's pseudonymous id.
+    content = wecom["markdown"]["content"]
+    assert "疑似发热" in content and "学生：c1s07" in content and "38.3 °C（额温）" in content
     ding = by_path["access_token"]
     assert ding.body["msgtype"] == "markdown" and set(ding.body["markdown"]) == {"title", "text"}
+    assert ding.body["markdown"]["title"] == "【警告】新告警：疑似发热 · sch1"
+    assert "学生：c1s07" in ding.body["markdown"]["text"]
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(ding.path).query)
     timestamp, sign = query["timestamp"][0], query["sign"][0]
     expected = base64.b64encode(
@@ -206,6 +210,11 @@ def test_a_full_outbox_gives_new_deliveries_up_and_logs_why(
     receiver = WebhookReceiver(fail_first=1_000).start()
     try:
         w, log, channel = wired(state_url, receiver.url, SLOW)
+        # Two notifications at once: the first fever, and the class's warning level that two
+        # fevers raise when the district counts screens before their recheck.
+        w.configs.warning_levels = w.configs.warning_levels.model_copy(
+            update={"count_unconfirmed_screens": True}
+        )
         w.feed(
             batch(gate_pass("card-c1s07", 38.3, MORNING), gate_pass("card-c1s08", 38.6, MORNING))
         )

@@ -126,13 +126,15 @@ def build_campus(tmp_path: Path, state: str | None = None) -> Gateway:
 
 
 def populate(gateway: Gateway) -> dict[str, str]:
-    """Users t1 (PE teacher of 5a), t2 (of 5b), h1 (health), it1 (campus IT); students."""
+    """Users t1 (PE teacher of 5a), t2 (of 5b), h1 (health), it1 (campus IT), au1 (auditor);
+    students."""
     users = gateway.users
     tokens = {
-        "t1": users.create("t1", "Teacher One", Role.PE_TEACHER),
-        "t2": users.create("t2", "Teacher Two", Role.PE_TEACHER),
-        "h1": users.create("h1", "Nurse", Role.HEALTH_STAFF),
-        "it1": users.create("it1", "Admin", Role.CAMPUS_IT),
+        "t1": users.create("t1", "Teacher One", Role.PE_TEACHER, schools=[SCHOOL]),
+        "t2": users.create("t2", "Teacher Two", Role.PE_TEACHER, schools=[SCHOOL]),
+        "h1": users.create("h1", "Nurse", Role.HEALTH_STAFF, schools=[SCHOOL]),
+        "it1": users.create("it1", "Admin", Role.CAMPUS_IT, schools=[SCHOOL]),
+        "au1": users.create("au1", "Auditor", Role.AUDITOR),
     }
     roster = gateway.roster
     roster.add_class("5a", SCHOOL, "Class 5A", "5", "t1")

@@ -157,6 +157,7 @@ def test_two_schools_each_have_their_own_hr_01(campus: Campus) -> None:
     assert devices.get("hr-01") is None  # ambiguous without the school
     assert devices.last_statuses(["hr-01"], "school-b") == {"hr-01": (AT, "offline")}
     assert devices.enrolled(["hr-01", "hr-99"], "school-a") == {"hr-01"}
+    campus.gateway.users.set_schools("it1", ["school-a", "school-b"])  # IT of both schools
     r = campus.client.get("/api/devices/hr-01", headers=campus.auth("it1"))
     assert r.status_code == 409 and "?school=" in r.json()["detail"]
     r = campus.client.get("/api/devices/hr-01?school=school-b", headers=campus.auth("it1"))
@@ -166,6 +167,14 @@ def test_two_schools_each_have_their_own_hr_01(campus: Campus) -> None:
         ("school-a", "hr-01", 5),
         ("school-b", "hr-01", 2),
     ]
+    # IT of school-a alone: the id is school-a's band, school-b's is not there for them.
+    campus.gateway.users.set_schools("it1", ["school-a"])
+    r = campus.client.get("/api/devices/hr-01", headers=campus.auth("it1"))
+    assert r.status_code == 200 and r.json()["school"] == "school-a"
+    r = campus.client.get("/api/devices/hr-01?school=school-b", headers=campus.auth("it1"))
+    assert r.status_code == 404 and r.json() == {"detail": "no school 'school-b'"}
+    listed = campus.client.get("/api/devices", headers=campus.auth("it1")).json()
+    assert [(d["school"], d["device_id"]) for d in listed] == [("school-a", "hr-01")]
 
 
 def test_a_state_database_keyed_by_device_id_alone_is_upgraded_in_place(tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ def test_rope_result_over_mqtt_is_scored_and_served(
     tokens = populate(gateway)
     # Devices are bound within their own school: class 5a is at the school this test publishes as.
     gateway.roster.update_class("5a", {"school": school})
+    gateway.users.set_schools("t1", [school])  # and its teacher sees that school
     auth = {"Authorization": f"Bearer {tokens['t1']}"}
     gateway.start()
     try:
@@ -136,6 +137,7 @@ def test_timed_runs_over_mqtt_are_scored_and_kept_as_history(
     tokens = populate(gateway)
     # Devices are bound within their own school: class 5a is at the school this test publishes as.
     gateway.roster.update_class("5a", {"school": school})
+    gateway.users.set_schools("t1", [school])  # and its teacher sees that school
     auth = {"Authorization": f"Bearer {tokens['t1']}"}
     gateway.start()
     try:

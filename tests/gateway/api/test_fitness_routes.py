@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from campusedge.topics import DeviceKind
+from gateway.fitness.headers import column_id
 from gateway.roster import Lesson, LessonKind
 from tests.gateway.api.conftest import Campus, event, now, rope_result
 
@@ -298,8 +299,12 @@ def _export_rows(campus: Campus) -> None:
 
 def test_export_csv(campus: Campus) -> None:
     _export_rows(campus)
-    r = campus.client.get("/api/fitness/classes/5a/export?format=csv", headers=campus.auth("t1"))
+    r = campus.client.get(
+        "/api/fitness/classes/5a/export?format=csv",
+        headers={**campus.auth("t1"), "Accept-Language": "en-US,en;q=0.9"},
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-language"] == "en"
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [row["student_id"] for row in rows] == ["s1", "s2", "s3"]
@@ -323,7 +328,10 @@ def test_export_csv(campus: Campus) -> None:
 
 def test_export_xlsx(campus: Campus) -> None:
     _export_rows(campus)
-    r = campus.client.get("/api/fitness/classes/5a/export?format=xlsx", headers=campus.auth("h1"))
+    r = campus.client.get(
+        "/api/fitness/classes/5a/export?format=xlsx",
+        headers={**campus.auth("h1"), "Accept-Language": "en"},
+    )
     assert r.status_code == 200 and "spreadsheetml" in r.headers["content-type"]
     sheet = load_workbook(io.BytesIO(r.content)).active
     assert sheet.title == "Class 5A"
@@ -335,6 +343,33 @@ def test_export_xlsx(campus: Campus) -> None:
     s2 = dict(zip(header, values[2], strict=True))
     assert s2["run_50m"] == 10.2 and s2["total"] is None
     assert len(values) == 4
+
+
+def test_export_speaks_chinese_by_default(campus: Campus) -> None:
+    _export_rows(campus)
+    # No Accept-Language (or one we have no catalog for): the deployment's language, zh-CN.
+    for extra in ({}, {"Accept-Language": "fr-FR,de;q=0.8"}):
+        r = campus.client.get(
+            "/api/fitness/classes/5a/export?format=csv", headers={**campus.auth("t1"), **extra}
+        )
+        assert r.status_code == 200 and r.headers["content-language"] == "zh-CN"
+        rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [row["学号"] for row in rows] == ["s1", "s2", "s3"]
+        s1 = rows[0]
+        assert (s1["姓名"], s1["性别"], s1["身高"], s1["体重"]) == ("王小明", "男", "140", "35")
+        assert (s1["1分钟跳绳"], s1["1分钟跳绳得分"], s1["1分钟跳绳附加分"]) == ("158", "100", "5")
+        assert (s1["体重指数"], s1["体重指数得分"]) == ("17.9", "100")
+        assert (s1["标准分"], s1["附加分"], s1["总分"], s1["等级"]) == ("81", "5", "86", "良好")
+        assert rows[2]["50米跑"] == "" and rows[2]["等级"] == ""
+    r = campus.client.get(
+        "/api/fitness/classes/5a/export?format=xlsx",
+        headers={**campus.auth("h1"), "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"},
+    )
+    values = [list(row) for row in load_workbook(io.BytesIO(r.content)).active.values]
+    s1 = dict(zip(values[0], values[1], strict=True))
+    assert (s1["50米跑"], s1["50米跑得分"], s1["等级"]) == (9.6, 72, "良好")
+    # The item and student headers are the ones the fitness file import reads.
+    assert {column_id(h) for h in values[0]} >= {"run_50m", "rope_skip_1min", "bmi", "id", "sex"}
 
 
 def test_export_format_is_checked(campus: Campus) -> None:

@@ -58,7 +58,9 @@ def test_a_child_in_a_running_lesson_cannot_be_in_another(campus: Campus) -> Non
 
 
 def test_the_class_teacher_can_end_a_lesson_someone_else_opened(campus: Campus) -> None:
-    campus.tokens["t3"] = campus.gateway.users.create("t3", "Teacher Three", Role.PE_TEACHER)
+    campus.tokens["t3"] = campus.gateway.users.create(
+        "t3", "Teacher Three", Role.PE_TEACHER, schools=[SCHOOL]
+    )
     opened = open_lesson(campus, "5a", {"hr-01": "s1"}, "t2")
     assert opened.status_code == 201, opened.text
     url = f"/api/lessons/{opened.json()['id']}/end"

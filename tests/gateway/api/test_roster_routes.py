@@ -48,13 +48,21 @@ def test_import_accepts_both_sex_spellings(campus: Campus) -> None:
             "n1,One,male,2015-02-01,5a,card-n1\n"
             "n2,Two,Female,2015-02-01,5a,\n"
             "n3,Three,f,2015-02-01,5b,\n"
+            "n4,四,男,2015-02-01,5b,\n"
+            "n5,五,女,2015-02-01,5b,\n"
         )
     )
     r = import_csv(campus, text)
     assert r.status_code == 200, r.text
-    assert r.json() == {"imported": 3, "encoding": "utf-8"}
+    assert r.json() == {"imported": 5, "encoding": "utf-8"}
     roster = campus.gateway.roster
-    assert [roster.student(s).sex for s in ("n1", "n2", "n3")] == ["M", "F", "F"]  # type: ignore[union-attr]
+    assert [roster.student(s).sex for s in ("n1", "n2", "n3", "n4", "n5")] == [  # type: ignore[union-attr]
+        "M",
+        "F",
+        "F",
+        "M",
+        "F",
+    ]
     assert roster.student_for_card("card-n1") == "n1"
 
 

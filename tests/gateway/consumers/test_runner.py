@@ -166,3 +166,40 @@ def test_a_cursor_beyond_a_new_log_starts_that_log_from_its_beginning(
     consumers.check_cursors()
     consumers.catch_up()
     assert len(Recorder(db).recorded()) == 7  # the new log's two are not skipped
+
+
+class Counting(Recorder):
+    """A recorder that wants only band-9's messages and counts its step transactions."""
+
+    name = "counting"
+
+    def __init__(self, db: StateDB) -> None:
+        super().__init__(db)
+        self.steps = 0
+
+    def wants(self, entry: Committed) -> bool:
+        return entry.message is not None and entry.message.device_id == "band-9"
+
+    def finish(self) -> None:
+        self.steps += 1
+
+
+def test_entries_a_consumer_passes_by_cost_no_transaction_and_its_cursor_is_kept(
+    tmp_path: Path, state_url: str
+) -> None:
+    db = StateDB(state_url)
+    log = CommitLog(tmp_path / "commits.db")
+    consumers = Consumers(log, db, CollectorRegistry(), batch_limit=10)
+    counting = Counting(db)
+    runner = consumers.add(counting)
+    for _ in range(5):
+        log.append([heart_rate("band-1", 120.0, MORNING) for _ in range(10)])
+    consumers.catch_up()
+    # Five steps of entries it does not want: no step transaction, and its cursor is saved
+    # once it has caught up (a restart does not read them again).
+    assert counting.steps == 0 and counting.recorded() == []
+    assert consumers.cursors.get("counting") == log.head() == runner.position
+    log.append([heart_rate("band-9", 120.0, MORNING)])
+    consumers.catch_up()
+    assert counting.steps == 1 and len(counting.recorded()) == 1
+    assert consumers.cursors.get("counting") == log.head()

@@ -215,6 +215,23 @@ def test_an_unknown_token_is_refused_with_a_message(browser: Any, site: Site) ->
     assert browser.execute_script("return sessionStorage.length") == 0
 
 
+def test_an_expired_token_is_refused_saying_so(browser: Any, site: Site) -> None:
+    from datetime import timedelta
+
+    from selenium.webdriver.common.by import By
+
+    from gateway.auth import Role
+
+    stale = site.gateway.users.create(
+        "nurse.stale", "Nurse", Role.HEALTH_STAFF, lifetime=timedelta(seconds=-1)
+    )
+    open_page(browser, site)
+    browser.find_element(By.ID, "token").send_keys(stale)
+    click(browser, "#sign-in-form button[type=submit]")
+    wait_for(lambda: "has expired" in text_of(browser, "message"), PATIENCE_S, "the refusal")
+    assert visible_panels(browser) == set()
+
+
 def test_sign_out_forgets_the_token(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 

@@ -119,19 +119,22 @@ def test_round_trip_through_the_installed_command() -> None:
 def test_score_accepts_the_roster_spelling_of_sex(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """M/F as in the roster CSV, any case, score as male/female (CSV on stdin)."""
+    """M/F or 男/女 as in the roster CSV, any case, score as male/female (CSV on stdin)."""
     rows = [
         "id,grade,sex,item,value",
         "a,7,M,pull_up,16",
         "c,7,f,run_800m,3:35",
         "d,7,x,run_800m,3:35",
+        "e,7,男,pull_up,16",
+        "g,7,女,run_800m,3:35",
     ]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(rows) + "\n"))
     assert main(["fitness", "score", "--csv", "-"]) == 1  # row d
     captured = capsys.readouterr()
     scored = captured.out.splitlines()
     assert scored[1].startswith("a,100,3,") and scored[2].startswith("c,100,0,")
-    assert "expected male, female, M or F" in captured.err
+    assert scored[4].startswith("e,100,3,") and scored[5].startswith("g,100,0,")
+    assert "expected 男/女, male/female, M/F or 1/2" in captured.err
 
 
 @pytest.mark.parametrize(
@@ -156,3 +159,34 @@ def test_csv_on_stdin_with_a_byte_order_mark_keeps_the_ids(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(",")[0] == "id"
     assert lines[1].split(",")[0] == "a"
+
+
+def test_a_gbk_results_file_with_chinese_headers_scores_like_the_roster_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As Excel on Chinese Windows saves "CSV (comma delimited)": GBK, headers as the 2014
+    # standard names the items, grades and sex as the class list writes them.
+    source = tmp_path / "成绩.csv"
+    source.write_bytes(
+        (
+            "学号,姓名,性别,年级,1分钟跳绳,引体向上\ns1,张三,男,初一,,16\ns2,李四,女,三年级,120,\n"
+        ).encode("gbk")
+    )
+    out = tmp_path / "out.csv"
+    assert main(["fitness", "score", "--csv", str(source), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "id,rope_skip_1min_score,rope_skip_1min_bonus,pull_up_score,pull_up_bonus,error,column",
+        "s1,,,100,3,,",  # 初一 boy, 16 pull-ups: 100 and 3 bonus points
+        "s2,85,0,,,,",  # 三年级 girl, 120 skips: 85
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_results_file_without_an_id_column_is_refused_naming_the_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "results.csv"
+    source.write_text("number,grade,sex,pull_up\n1,7,M,16\n", encoding="utf-8")
+    assert main(["fitness", "score", "--csv", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "no id column" in err and "学号" in err and "number, grade, sex, pull_up" in err

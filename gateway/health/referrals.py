@@ -1,15 +1,16 @@
-"""Vision screenings and the referral list they build (stored with the alert state)."""
+"""Vision screenings and the referral list they build, followed up by health staff."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
-from gateway.alerts.rules.vision import EYES, Screening
+from gateway.health.vision import EYES, Screening
 from gateway.state import StateDB, dialect_insert
 from gateway.tables.health import referrals, vision_screenings
 
@@ -19,6 +20,8 @@ _GRADE_ORDER = {"mild": 1, "moderate": 2, "severe": 3}
 
 @dataclass(frozen=True)
 class Referral:
+    """A child a screening sent on to an optometrist, and where the follow-up stands."""
+
     id: int
     school: str
     student_id: str
@@ -33,10 +36,13 @@ class Referral:
 
 
 class Referrals:
+    """The screenings and referrals tables: written by the health consumer, read by the API."""
+
     def __init__(self, db: StateDB) -> None:
         self.db = db
 
     def previous(self, student_id: str, before: datetime) -> Screening | None:
+        """The student's last screening before *before* (an acuity drop is judged against it)."""
         v = vision_screenings.c
         rows = self.db.query(
             select(vision_screenings)
@@ -98,15 +104,24 @@ class Referrals:
             )
         return self.find(device_seq=(device_id, seq))[0]
 
-    def set_status(self, referral_id: int, status: str, user_id: str, at: datetime) -> bool:
+    def set_status(
+        self,
+        referral_id: int,
+        status: str,
+        user_id: str,
+        at: datetime,
+        schools: Collection[str] | None = None,
+    ) -> bool:
+        """Whether referral *referral_id* (of one of *schools*, when given) was found and set."""
         if status not in REFERRAL_STATES:
             raise ValueError(f"status must be one of {', '.join(REFERRAL_STATES)}")
+        change = update(referrals).where(referrals.c.id == referral_id)
+        if schools is not None:
+            change = change.where(referrals.c.school.in_(sorted(schools)))
         with self.db.transaction() as conn:
             return (
                 conn.execute(
-                    update(referrals)
-                    .where(referrals.c.id == referral_id)
-                    .values(status=status, updated_by=user_id, updated_at=at.isoformat())
+                    change.values(status=status, updated_by=user_id, updated_at=at.isoformat())
                 ).rowcount
                 > 0
             )
@@ -119,9 +134,13 @@ class Referrals:
         class_id: str | None = None,
         device_seq: tuple[str, int] | None = None,
         limit: int = 1000,
+        schools: Collection[str] | None = None,
     ) -> list[Referral]:
+        """Newest first; *schools* narrows it to those schools' referrals."""
         r_ = referrals.c
         query = select(referrals)
+        if schools is not None:
+            query = query.where(r_.school.in_(sorted(schools)))
         if school is not None:
             query = query.where(r_.school == school)
         if class_id is not None:

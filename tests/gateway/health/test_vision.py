@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from gateway.alerts.config import VisionConfig
-from gateway.alerts.rules.vision import Screening, findings, grade
+from gateway.health.vision import Screening, findings, grade
 from tests.gateway.alerts.scenario import MORNING, batch, build_world, screening
 
 
@@ -55,7 +55,7 @@ def test_screening_day_builds_a_referral_list_without_paging(state_url: str) -> 
         screening("card-k1s00", MORNING, 4.6, 4.6),  # under 6: no referral
     ]
     w.feed(batch(*day))
-    refs = {r.student_id: r for r in w.engine.referrals.find(school="sch1")}
+    refs = {r.student_id: r for r in w.referrals.find(school="sch1")}
     assert set(refs) == {"c1s02", "c1s03", "c1s04", "c1s05"}
     assert refs["c1s02"].worst_grade == "mild"
     assert refs["c1s03"].worst_grade == "moderate"
@@ -68,12 +68,12 @@ def test_screening_day_builds_a_referral_list_without_paging(state_url: str) -> 
     assert w.out.notifications == []
     # A redelivered screening does not add a second referral.
     w.feed(batch(*day))
-    assert len(w.engine.referrals.find(school="sch1")) == 4
+    assert len(w.referrals.find(school="sch1")) == 4
 
 
 def test_screener_may_name_the_class_list_id(state_url: str) -> None:
     w = build_world(state_url)
     # Screeners load the class list and send the roster's pseudonymous student id itself.
     w.feed(batch(screening("c2s06", MORNING, 4.5, 4.9)))
-    [ref] = w.engine.referrals.find()
+    [ref] = w.referrals.find()
     assert ref.student_id == "c2s06" and ref.worst_grade == "severe"

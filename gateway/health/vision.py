@@ -1,7 +1,4 @@
-"""Vision screening: poor uncorrected acuity, screening myopia and a drop since last time.
-
-These findings build a referral list for health staff; they page nobody.
-"""
+"""Vision screening findings that make a referral: poor acuity, screening myopia, a drop."""
 
 from __future__ import annotations
 

@@ -1,0 +1,130 @@
+"""`campusedge fitness export-national`: a school year's upload file for the national platform."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from gateway.fitness.national_export import Problem, build, to_xlsx
+from gateway.fitness.national_registry import (
+    RegistryEntry,
+    RegistryError,
+    RegistryProblem,
+    read_registry,
+)
+from gateway.fitness.national_template import TemplateError, load_template
+from gateway.fitness.standard import load_standard
+from gateway.roster import Roster
+from gateway.state import StateDB, StateDBError, is_sqlite_path
+
+PROG = "campusedge fitness export-national"
+DEFAULT_STATE_DB = "var/campusedge/state.db"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Writes the upload sheet and a second sheet listing every student left out, with the "
+        "row and column to fix (also on stderr). Exit 0: every student written; 1: some left "
+        "out (the file holds the others); 2: nothing written. See docs/fitness.md."
+    )
+    parser.add_argument("--school", required=True, help="the school id of the roster's classes")
+    parser.add_argument(
+        "--year",
+        required=True,
+        type=int,
+        help="school year by its first calendar year: 2025 is 1 Sep 2025 to 31 Aug 2026",
+    )
+    parser.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
+    parser.add_argument(
+        "--registry",
+        metavar="FILE.csv",
+        help="each student's 学籍号 and 民族 (columns 学号,学籍号,民族), which the roster "
+        "does not hold",
+    )
+    parser.add_argument(
+        "--template-config",
+        metavar="FILE.yaml",
+        help="keys that replace the packaged template's (columns, codes, formats)",
+    )
+    parser.add_argument(
+        "--state-db",
+        help="the gateway's state database, a file or a postgresql:// URL (default: "
+        f"$CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+    )
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2
+
+
+def _state_target(given: str | None) -> str:
+    target = given or os.environ.get("CAMPUSEDGE_STATE_DB") or DEFAULT_STATE_DB
+    if is_sqlite_path(target) and not Path(target).is_file():
+        # Opening would create an empty database and export an empty school.
+        raise StateDBError(
+            f"no state database at {Path(target).absolute()}: name the gateway's with "
+            "--state-db or CAMPUSEDGE_STATE_DB"
+        )
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 2000 <= args.year <= 2100:
+        return _fail(f"--year {args.year}: give the school year's first calendar year, e.g. 2025")
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        return _fail(f"--out {out}: the platform imports .xlsx workbooks; name it FILE.xlsx")
+    try:
+        template = load_template(Path(args.template_config) if args.template_config else None)
+    except TemplateError as exc:
+        return _fail(str(exc))
+    registry: dict[str, RegistryEntry] = {}
+    registry_problems: list[RegistryProblem] = []
+    if args.registry:
+        try:
+            registry, registry_problems = read_registry(
+                Path(args.registry).read_bytes(), template.ethnicity_codes
+            )
+        except OSError as exc:
+            return _fail(f"--registry {args.registry}: cannot read: {exc}")
+        except RegistryError as exc:
+            return _fail(f"--registry {args.registry}: {exc}")
+    try:
+        db = StateDB(_state_target(args.state_db), migrate=False)
+    except StateDBError as exc:
+        return _fail(str(exc))
+    try:
+        roster = Roster(db)
+        if not roster.has_school(args.school):
+            return _fail(f"no class of school {args.school!r} on the roster")
+        export = build(db, roster, load_standard(), template, args.school, args.year, registry)
+    finally:
+        db.close()
+    # The registry file's own problems come first, named by its row and column.
+    export.problems[:0] = [
+        Problem(
+            None,
+            None,
+            None,
+            r.student_id or None,
+            None,
+            f"{args.registry} row {r.row}, column {r.column}: {r.message}",
+            False,
+        )
+        for r in registry_problems
+    ]
+    for p in export.problems:
+        print(p.line(), file=sys.stderr)
+    try:
+        out.write_bytes(to_xlsx(export, template))
+    except OSError as exc:
+        return _fail(f"--out {out}: cannot write: {exc}")
+    print(
+        f"{out}: {len(export.rows)} students written, {export.left_out} left out "
+        f"(see sheet {template.problems_sheet_title!r})",
+        file=sys.stderr,
+    )
+    return 1 if export.left_out else 0

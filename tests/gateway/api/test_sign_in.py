@@ -1,0 +1,65 @@
+"""Signing in to the API: expired and rotated tokens refused, failures limited per address."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from gateway.api.login_limit import FailedLogins
+from gateway.auth import Role
+from tests.gateway.api.conftest import Campus
+
+
+def test_an_expired_token_is_refused_saying_so(campus: Campus) -> None:
+    users = campus.gateway.users
+    stale = users.create("old", "Old", Role.HEALTH_STAFF, lifetime=timedelta(seconds=-1))
+    response = campus.client.get("/api/me", headers={"Authorization": f"Bearer {stale}"})
+    assert response.status_code == 401
+    assert "token expired" in response.json()["detail"]
+    assert "invalid_token" in response.headers["WWW-Authenticate"]
+    fresh = users.rotate("old")
+    response = campus.client.get("/api/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert response.status_code == 200 and response.json()["id"] == "old"
+    response = campus.client.get("/api/me", headers={"Authorization": f"Bearer {stale}"})
+    assert response.json()["detail"] == "unknown or revoked token"
+
+
+def test_the_auditor_signs_in_and_sees_no_lessons(campus: Campus) -> None:
+    assert campus.get("/api/me", "au1").json()["role"] == "auditor"  # type: ignore[attr-defined]
+    assert campus.get("/api/me/lessons", "au1").json() == []  # type: ignore[attr-defined]
+
+
+def test_failed_sign_ins_from_one_address_get_429_with_retry_after(campus: Campus) -> None:
+    campus.client.app.state.failed_logins = FailedLogins(max_failures=3, window_s=1.5)  # type: ignore[attr-defined]
+    stale = {"Authorization": "Bearer revoked-token"}
+    for _ in range(5):  # one stale token polled again and again counts once
+        assert campus.client.get("/api/me", headers=stale).status_code == 401
+    for n in range(2):
+        guess = {"Authorization": f"Bearer guess-{n}"}
+        assert campus.client.get("/api/me", headers=guess).status_code == 401
+    # Now every request from this address that needs a token waits, a right token too, and
+    # the alert stream's query-string token as well.
+    refused = campus.client.get("/api/me", headers=campus.auth("h1"))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2
+    assert "too many failed sign-ins" in refused.json()["detail"]
+    stream = campus.client.get("/api/alerts/stream", params={"access_token": "x"})
+    assert stream.status_code == 429
+    # Unauthenticated monitoring is not affected.
+    assert campus.client.get("/healthz").status_code in (200, 503)
+    time.sleep(int(refused.headers["Retry-After"]) + 0.1)
+    assert campus.client.get("/api/me", headers=campus.auth("h1")).status_code == 200
+
+
+def test_a_missing_token_is_no_failed_sign_in(campus: Campus) -> None:
+    campus.client.app.state.failed_logins = FailedLogins(max_failures=2, window_s=60)  # type: ignore[attr-defined]
+    for _ in range(5):
+        assert campus.client.get("/api/me").status_code == 401
+    assert campus.client.get("/api/me", headers=campus.auth("h1")).status_code == 200
+
+
+def test_the_limit_comes_from_the_settings(campus: Campus) -> None:
+    limiter = campus.client.app.state.failed_logins  # type: ignore[attr-defined]
+    settings = campus.gateway.settings
+    assert (limiter.max_failures, limiter.window_s) == (10, 60.0)
+    assert (settings.api_login_failures, settings.api_login_window_s) == (10, 60.0)

@@ -1,0 +1,1 @@
+"""Tests of the health records: screenings and referrals, absences."""
