@@ -39,6 +39,7 @@ from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
 from gateway.bench.load import LoadSpec, bench_devices, rss_mb, run_publishers
+from gateway.fleet.ca import CampusCA, write_private
 from gateway.fleet.registry import FleetRegistry
 from gateway.state import StateDB
 
@@ -52,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=50, help="devices per publisher")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="TLS on the broker's listener (a CA of the bench's own) and an ACL, for the "
+        "baseline, the publishers and the gateway alike",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
 
 
@@ -102,6 +109,8 @@ class Baseline:
             CallbackAPIVersion.VERSION2, client_id="bench-baseline", clean_session=False
         )
         client.username_pw_set(USER, PASSWORD)
+        if self.broker.tls:
+            client.tls_set(ca_certs=str(self.broker.tls[0]))
         client.on_message = self._on_message
         subscribed = threading.Event()
         client.on_subscribe = lambda *_: subscribed.set()
@@ -154,6 +163,7 @@ class GatewayProcess:
             "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
             "CAMPUSEDGE_MQTT_KEEPALIVE_S": str(keepalive),
             "CAMPUSEDGE_LOG_LEVEL": "WARNING",
+            **({"CAMPUSEDGE_MQTT_TLS_CA": str(broker.tls[0])} if broker.tls else {}),
         }
         self.proc = subprocess.Popen(
             [
@@ -259,6 +269,18 @@ class GatewayProcess:
         return int(stored), int(dupes)
 
 
+def secured(work: Path) -> tuple[tuple[Path, Path, Path], Path]:
+    """The broker's TLS files from a CA made for this run, and an ACL as a deployment has one
+    (the broker checks it on every publish and delivery): the bench's user may use its topics."""
+    ca = CampusCA.open(work / "ca")
+    key, cert = ca.issue("bench broker", server_names=["127.0.0.1", "localhost"])
+    write_private(work / "ca" / "broker.key", key)
+    (work / "ca" / "broker.crt").write_bytes(cert)
+    acl = work / "acl"
+    acl.write_text(f"user {USER}\ntopic readwrite campus/#\n")
+    return (ca.cert_path, work / "ca" / "broker.crt", work / "ca" / "broker.key"), acl
+
+
 def run(args: argparse.Namespace) -> int:
     if find_mosquitto() is None:
         print("bench ingest needs Mosquitto (Debian package 'mosquitto')", file=sys.stderr)
@@ -266,10 +288,17 @@ def run(args: argparse.Namespace) -> int:
     mqtt_settings: MqttSettings
     with tempfile.TemporaryDirectory(prefix="campusedge-bench-") as tmp:
         work = Path(tmp)
-        broker = MosquittoProcess(data_dir=work / "broker", users={USER: PASSWORD})
+        tls, acl = secured(work) if args.tls else (None, None)
+        broker = MosquittoProcess(
+            data_dir=work / "broker", users={USER: PASSWORD}, tls=tls, acl_file=acl
+        )
         broker.start()
         mqtt_settings = MqttSettings(
-            host=broker.host, port=broker.port, username=USER, password=PASSWORD
+            host=broker.host,
+            port=broker.port,
+            username=USER,
+            password=PASSWORD,
+            tls_ca=str(broker.tls[0]) if broker.tls else None,
         )
         try:
             gateway = GatewayProcess(
@@ -332,6 +361,7 @@ def run(args: argparse.Namespace) -> int:
                 "rss_mb_idle": round(rss_idle, 1),
                 "rss_mb_start": round(rss_start, 1),
                 "rss_mb_end": round(rss_end, 1),
+                "tls": bool(args.tls),
             }
         )
     )

@@ -13,7 +13,8 @@ from tests.services import missing
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
 
-def test_short_ingest_bench(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_short_ingest_bench(capsys: pytest.CaptureFixture[str], tls: bool) -> None:
     if find_mosquitto() is None:
         missing("mosquitto")
     rc = main(
@@ -29,6 +30,7 @@ def test_short_ingest_bench(capsys: pytest.CaptureFixture[str]) -> None:
             "--devices",
             "5",
             "--json",
+            *(["--tls"] if tls else []),
         ]
     )
     out = capsys.readouterr().out.strip().splitlines()
@@ -52,3 +54,4 @@ def test_short_ingest_bench(capsys: pytest.CaptureFixture[str]) -> None:
         result["rate_per_s"] / result["baseline_rate_per_s"], abs=0.001
     )
     assert result["rss_mb_start"] > 0 and result["rss_mb_end"] > 0
+    assert result["tls"] is tls
