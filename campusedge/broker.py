@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campusedge.contract import MAX_PAYLOAD_BYTES
-from campusedge.processes import child_options
+from campusedge.processes import child_options, terminate
 
 
 def free_port() -> int:
@@ -168,12 +168,7 @@ class MosquittoProcess:
     def stop(self) -> None:
         if self._proc is None:
             return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        terminate(self._proc)
         self._proc = None
 
     def kill(self) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campusedge.broker import free_port
-from campusedge.processes import child_options
+from campusedge.processes import child_options, terminate
 
 
 def find_influxd() -> str | None:
@@ -135,12 +135,7 @@ bind-address = "127.0.0.1:{rpc}"
     def stop(self) -> None:
         if self._proc is None:
             return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        terminate(self._proc)
         self._proc = None
 
 

@@ -103,6 +103,16 @@ def stop_group(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:
     proc.wait()
 
 
+def terminate(proc: subprocess.Popen[Any], timeout_s: float = 10.0) -> None:
+    """SIGTERM *proc* and wait for it; SIGKILL it if it is still there after *timeout_s*."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Shutdown(SystemExit):
     """Raised in the main thread by SIGTERM or SIGHUP: the command stops in order."""
 
