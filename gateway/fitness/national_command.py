@@ -105,14 +105,8 @@ def run(args: argparse.Namespace) -> int:
         db.close()
     # The registry file's own problems come first, named by its row and column.
     export.problems[:0] = [
-        Problem(
-            None,
-            None,
-            None,
-            r.student_id or None,
-            None,
-            f"{args.registry} row {r.row}, column {r.column}: {r.message}",
-            False,
+        Problem.about_file(
+            f"{args.registry} row {r.row}, column {r.column}: {r.message}", r.student_id or None
         )
         for r in registry_problems
     ]

@@ -47,6 +47,11 @@ class Problem:
     message: str
     left_out: bool  # the student is not in the upload sheet
 
+    @classmethod
+    def about_file(cls, message: str, student_id: str | None = None) -> Problem:
+        """A note on the whole file (no row, no column); nobody is left out by it."""
+        return cls(None, None, None, student_id, None, message, False)
+
     def line(self) -> str:
         where = []
         if self.row is not None:
@@ -158,30 +163,18 @@ def build(
     ]
     if not lesson_ids:
         export.problems.append(
-            Problem(
-                None,
-                None,
-                None,
-                None,
-                None,
+            Problem.about_file(
                 f"no fitness test sessions of school {school!r} in school year "
-                f"{year}-{year + 1}: every item column is empty",
-                False,
+                f"{year}-{year + 1}: every item column is empty"
             )
         )
     latest = current(FitnessResults(db, roster, standard).rows(lesson_ids=lesson_ids))
     screenings = _latest_screenings(db, school, start, end)
     if any(c.field in REFRACTION for c in template.columns):
         export.problems.append(
-            Problem(
-                None,
-                None,
-                None,
-                None,
-                None,
+            Problem.about_file(
                 "refraction columns (sphere, cylinder, axis) are empty: the gateway stores only "
-                "each eye's spherical equivalent from the screener",
-                False,
+                "each eye's spherical equivalent from the screener"
             )
         )
     for number, (student, class_name, class_id) in enumerate(students, start=2):
