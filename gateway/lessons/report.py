@@ -34,6 +34,8 @@ from gateway.lessons.heart_rate import (
 )
 
 MINUTE: Final = timedelta(minutes=1)
+# A report is of one lesson: a span longer than this is a lesson left open, not a lesson.
+MAX_SPAN: Final = timedelta(hours=6)
 
 
 class Target(StrEnum):
@@ -94,7 +96,7 @@ class LessonReport:
 
 
 class ReportError(ValueError):
-    """A report asked for over a window that is not inside the lesson."""
+    """A report that cannot be made: a main part outside the lesson, or no lesson span."""
 
 
 def lesson_report(
@@ -109,6 +111,11 @@ def lesson_report(
     """The report of a lesson from *since* to *until* (exclusive)."""
     if until <= since:
         raise ReportError(f"the lesson ends ({until}) before or when it starts ({since})")
+    if until - since > MAX_SPAN:
+        raise ReportError(
+            f"the lesson runs {(until - since) / timedelta(hours=1):.1f} h, longer than a "
+            f"report covers ({MAX_SPAN / timedelta(hours=1):g} h): was it left open? End it first"
+        )
     main = main_part or (since, until)
     if not since <= main[0] < main[1] <= until:
         raise ReportError(

@@ -24,7 +24,8 @@ from gateway.lessons.heart_rate import (
     zone_of,
 )
 from gateway.lessons.live import LIVE_METRICS, Latest
-from gateway.roster import Lesson, Roster, Student
+from gateway.lessons.readings import heart_rate_samples, lesson_students
+from gateway.roster import Lesson
 from gateway.store.base import Store
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -104,19 +105,6 @@ class LessonAnalytics(BaseModel):
     students: list[StudentAnalytics]
 
 
-def _students(roster: Roster, lesson: Lesson) -> dict[str, tuple[Student, list[str]]]:
-    """student id -> (student, device ids assigned to them in the lesson)."""
-    out: dict[str, tuple[Student, list[str]]] = {}
-    for device_id, student_id in sorted(roster.assignments(lesson.id).items()):
-        if student_id not in out:
-            student = roster.student(student_id)
-            if student is None:
-                continue
-            out[student_id] = (student, [])
-        out[student_id][1].append(device_id)
-    return out
-
-
 def _from_store(store: Store, lesson: Lesson, devices: list[str], metric: str) -> Latest | None:
     best: Latest | None = None
     for device_id in devices:
@@ -161,7 +149,7 @@ def lesson_live(
     held = live.snapshot(lesson.id)
     day = lesson.started_at.date()
     students: list[StudentLive] = []
-    for student_id, (student, devices) in _students(roster, lesson).items():
+    for student_id, (student, devices) in lesson_students(roster, lesson).items():
         latest: dict[str, Latest | None] = {}
         for metric in LIVE_METRICS:
             # Memory first; the store when memory does not hold it (restart, evicted lesson).
@@ -226,18 +214,8 @@ def lesson_heart_rate(
     day = lesson.started_at.date()
     per_student = []
     out: list[StudentAnalytics] = []
-    for student_id, (student, devices) in _students(roster, lesson).items():
-        samples = [
-            (r.ts, r.value)
-            for d in devices
-            for r in store.readings(
-                device_id=d,
-                metric="heart_rate",
-                since=lesson.started_at,
-                until=until,
-                limit=1_000_000,
-            )
-        ]
+    for student_id, (student, devices) in lesson_students(roster, lesson).items():
+        samples = heart_rate_samples(store, devices, lesson.started_at, until)
         result = student_heart_rate(samples, student.age_on(day), settings, threshold)
         per_student.append(result)
         out.append(
