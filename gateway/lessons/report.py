@@ -16,9 +16,9 @@ report and the analytics route agree to the second. What the report adds:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Final
 
@@ -93,6 +93,15 @@ class LessonReport:
     def stayed(self, target: Target) -> list[str]:
         """The ids of the students whose mean lies *target* the band, in the report's order."""
         return [s.student_id for s in self.students if s.target is target]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What a reader sees of the lesson and its students: names only for those who may."""
+
+    title: str  # the class and lesson, as the reader knows them
+    students: Mapping[str, str]  # student id -> name or id
+    zone: tzinfo
 
 
 class ReportError(ValueError):

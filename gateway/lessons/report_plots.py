@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import io
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+import math
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from gateway.i18n import N_, Translator
 from gateway.lessons.heart_rate import ZONE_NAMES
-from gateway.lessons.report import LessonReport, StudentReport, Target
+from gateway.lessons.report import Labels, LessonReport, StudentReport, Target
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +97,6 @@ def _style() -> dict[Any, Any]:
     return {"font.family": "sans-serif", "font.sans-serif": fonts, "axes.unicode_minus": False}
 
 
-@dataclass(frozen=True)
-class Labels:
-    """What a reader sees of the lesson and its students: names only for those who may."""
-
-    title: str  # the class and lesson, as the reader knows them
-    students: Mapping[str, str]  # student id -> name or id
-    zone: tzinfo
-
-
 def curve_png(report: LessonReport, t: Translator, labels: Labels) -> bytes:
     with matplotlib.rc_context(_style()):
         fig = Figure(figsize=(9, 4.5), layout="constrained")
@@ -149,9 +140,13 @@ def _png(fig: Figure) -> bytes:
 
 
 def _draw_curve(ax: Axes, report: LessonReport, t: Translator, lab: Labels) -> None:
-    points = [p for p in report.curve if p.mean_bpm is not None]
-    # Each minute's value is drawn at the minute's middle.
-    xs = [p.minute + 0.5 for p in points]
+    # Each minute's value is drawn at the minute's middle; a minute nobody was measured in is
+    # a gap (NaN), not a line drawn across it.
+    xs = [p.minute + 0.5 for p in report.curve]
+
+    def series(values: list[float | None]) -> list[float]:
+        return [math.nan if v is None else v for v in values]
+
     minutes = len(report.curve)
     main_from = (report.main_since - report.since).total_seconds() / 60
     main_to = (report.main_until - report.since).total_seconds() / 60
@@ -166,19 +161,18 @@ def _draw_curve(ax: Axes, report: LessonReport, t: Translator, lab: Labels) -> N
             low=s.mean_hr_low_bpm, high=s.mean_hr_high_bpm
         ),
     )
-    if points:
+    if any(p.students for p in report.curve):
         ax.fill_between(
             xs,
-            [p.p10_bpm or 0.0 for p in points],
-            [p.p90_bpm or 0.0 for p in points],
+            series([p.p10_bpm for p in report.curve]),
+            series([p.p90_bpm for p in report.curve]),
             color="#6baed6",
             alpha=0.45,
-            step=None,
             label=t.gettext("middle 80 % of the class"),
         )
         ax.plot(
             xs,
-            [p.mean_bpm or 0.0 for p in points],
+            series([p.mean_bpm for p in report.curve]),
             color="#08519c",
             marker="o",
             markersize=3,

@@ -29,16 +29,20 @@ from gateway.api.deps import (
 from gateway.lessons.heart_rate import ZONES
 from gateway.lessons.readings import heart_rate_samples, lesson_students
 from gateway.lessons.report import (
+    Labels,
     LessonReport,
     ReportError,
     StudentSamples,
     Target,
     lesson_report,
 )
-from gateway.lessons.report_plots import Labels, curve_png, report_pdf, zones_png
 from gateway.roster import Lesson
 
 router = APIRouter(prefix="/api/lessons", tags=["lesson reports"])
+
+# _PLOTS_LATE: the drawing module is imported by the routes that draw, on first use:
+# importing matplotlib takes about half a second, which every gateway start (and every CLI
+# command that builds the app) would pay otherwise.
 
 
 class MinutePublic(BaseModel):
@@ -270,6 +274,8 @@ def lesson_report_json(built: BuiltDep) -> LessonReportPublic:
 
 @router.get("/{lesson_id}/report/curve.png", response_class=Response)
 def lesson_report_curve(built: BuiltDep, t: TranslatorDep, language: LanguageDep) -> Response:
+    from gateway.lessons.report_plots import curve_png  # see _PLOTS_LATE
+
     return Response(
         curve_png(built.report, t, built.labels), media_type="image/png", headers=_spoken(language)
     )
@@ -277,6 +283,8 @@ def lesson_report_curve(built: BuiltDep, t: TranslatorDep, language: LanguageDep
 
 @router.get("/{lesson_id}/report/zones.png", response_class=Response)
 def lesson_report_zones(built: BuiltDep, t: TranslatorDep, language: LanguageDep) -> Response:
+    from gateway.lessons.report_plots import zones_png  # see _PLOTS_LATE
+
     return Response(
         zones_png(built.report, t, built.labels), media_type="image/png", headers=_spoken(language)
     )
@@ -284,6 +292,8 @@ def lesson_report_zones(built: BuiltDep, t: TranslatorDep, language: LanguageDep
 
 @router.get("/{lesson_id}/report.pdf", response_class=Response)
 def lesson_report_pdf(built: BuiltDep, t: TranslatorDep, language: LanguageDep) -> Response:
+    from gateway.lessons.report_plots import report_pdf  # see _PLOTS_LATE
+
     name = _filename(built.lesson.id, ".pdf")
     return Response(
         report_pdf(built.report, t, built.labels),

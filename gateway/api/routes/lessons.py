@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import overload
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.api.access import HeartRateReads, lesson_access
+from gateway.api.access import lesson_access
 from gateway.api.deps import (
+    HeartRateReadsDep,
     HeartRateSettingsDep,
     LiveLessonsDep,
     RosterDep,
@@ -131,11 +132,6 @@ def _r1(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def _hr_reads(request: Request) -> HeartRateReads:
-    reads: HeartRateReads = request.app.state.heart_rate_reads
-    return reads
-
-
 @router.get("/{lesson_id}/live", response_model=LessonLive)
 def lesson_live(
     lesson_id: str,
@@ -143,7 +139,7 @@ def lesson_live(
     store: StoreDep,
     live: LiveLessonsDep,
     user: TeacherOrHealth,
-    request: Request,
+    reads: HeartRateReadsDep,
 ) -> LessonLive:
     lesson, access = lesson_access(roster, user, lesson_id)
     held = live.snapshot(lesson.id)
@@ -178,7 +174,7 @@ def lesson_live(
                 rep_count=Value(**vars(reps)) if reps else None,
             )
         )
-    _hr_reads(request).record(
+    reads.record(
         user,
         "read_live_heart_rate",
         lesson.id,
@@ -203,7 +199,7 @@ def lesson_heart_rate(
     store: StoreDep,
     settings: HeartRateSettingsDep,
     user: TeacherOrHealth,
-    request: Request,
+    reads: HeartRateReadsDep,
     moderate_pct: float | None = Query(
         default=None, gt=0, le=100, description="moderate threshold, % of HRmax"
     ),
@@ -238,7 +234,7 @@ def lesson_heart_rate(
             )
         )
     group = group_heart_rate(per_student, settings)
-    _hr_reads(request).record(
+    reads.record(
         user,
         "read_heart_rate_analytics",
         lesson.id,

@@ -14,8 +14,8 @@ import pytest
 from gateway.i18n import Catalogs
 from gateway.lessons import report_plots
 from gateway.lessons.heart_rate import HeartRateSettings
-from gateway.lessons.report import StudentSamples, lesson_report
-from gateway.lessons.report_plots import Labels, curve_png, report_pdf
+from gateway.lessons.report import Labels, StudentSamples, lesson_report
+from gateway.lessons.report_plots import curve_png, report_pdf
 from tests.gateway.lessons.test_report import END, MAIN, T0, at
 from tests.services import missing
 
