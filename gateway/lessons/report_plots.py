@@ -1,7 +1,9 @@
 """The lesson report drawn with matplotlib: the class curve and zone shares as PNG, all as PDF.
 
-Figures are made with `matplotlib.figure.Figure` and the Agg and PDF canvases, never pyplot:
-no global figure state, so API threads can draw at the same time. Labels come from the
+Figures are made with `matplotlib.figure.Figure` and the Agg and PDF canvases, never pyplot;
+drawing is serialized by one lock, because matplotlib is not thread-safe (its rcParams, which
+`rc_context` sets and restores, and its font cache are process-wide) and API requests run in
+threads. Labels come from the
 reader's gettext catalog (Simplified Chinese by default), which needs a CJK font: the first
 installed one of `CJK_FONTS` (Debian: fonts-noto-cjk, fonts-wqy-microhei or -zenhei). Without
 one the report is still drawn, with a logged warning, and Chinese shows as empty boxes.
@@ -13,6 +15,7 @@ import functools
 import io
 import logging
 import math
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +60,7 @@ ZONE_COLOURS: Final = {
 # Students per page of the zone chart in the PDF: a bar each, readable on A4.
 STUDENTS_PER_PAGE: Final = 25
 A4_PORTRAIT: Final = (8.27, 11.69)
+_DRAWING = threading.Lock()
 
 
 # File names of those fonts, looked for when matplotlib's font cache predates their install.
@@ -98,14 +102,14 @@ def _style() -> dict[Any, Any]:
 
 
 def curve_png(report: LessonReport, t: Translator, labels: Labels) -> bytes:
-    with matplotlib.rc_context(_style()):
+    with _DRAWING, matplotlib.rc_context(_style()):
         fig = Figure(figsize=(9, 4.5), layout="constrained")
         _draw_curve(fig.add_subplot(), report, t, labels)
         return _png(fig)
 
 
 def zones_png(report: LessonReport, t: Translator, labels: Labels) -> bytes:
-    with matplotlib.rc_context(_style()):
+    with _DRAWING, matplotlib.rc_context(_style()):
         fig = Figure(figsize=(9, 1.5 + 0.32 * max(1, len(report.students))), layout="constrained")
         _draw_zones(fig.add_subplot(), report.students, t, labels)
         return _png(fig)
@@ -115,7 +119,7 @@ def report_pdf(report: LessonReport, t: Translator, labels: Labels) -> bytes:
     """Page 1: the figures against the targets and the class curve; then the zone shares,
     STUDENTS_PER_PAGE students a page."""
     out = io.BytesIO()
-    with matplotlib.rc_context(_style()), PdfPages(out) as pdf:
+    with _DRAWING, matplotlib.rc_context(_style()), PdfPages(out) as pdf:
         first = Figure(figsize=A4_PORTRAIT)
         grid = first.add_gridspec(2, 1, height_ratios=(1.1, 1), top=0.95, bottom=0.07)
         _draw_summary(first.add_subplot(grid[0]), report, t, labels)
