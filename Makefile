@@ -32,7 +32,7 @@ services:
 	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/sbin/mosquitto ] || ! command -v influxd >/dev/null 2>&1 \
 	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	    || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
-	    || [ ! -d /usr/share/fonts/opentype/noto ] || ! command -v pdftoppm >/dev/null 2>&1; }; then \
+	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || ! command -v pdftoppm >/dev/null 2>&1; }; then \
 	  echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
