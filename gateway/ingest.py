@@ -68,7 +68,12 @@ class IngestSettings(BaseModel):
     # run` sets it to 0 (unlimited); on another broker raise it well above batch_max, or acks
     # after commit throttle ingest.
     protocol: Literal["5", "3.1.1"] = "3.1.1"
-    batch_max: int = Field(default=1000, ge=1, le=10_000)
+    # Under a backlog (a restart, a broker's replay) batches fill to this size. Readings of
+    # interleaved devices land all over the key indexes (messages, readings, the commit log),
+    # so a commit writes about one dirty page per device whatever the batch size: larger
+    # batches write each page once for more rows. 5000 against 1000: in the store and log
+    # alone ~30 against ~41 µs a message, and the ingest bench +12 % back to back.
+    batch_max: int = Field(default=5000, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=20, ge=0, le=5_000)
     # Messages the broker may send before we acknowledge (MQTT 5). Acks follow commits, so
     # the window must cover everything between the socket and the commit (the MQTT process's
