@@ -33,7 +33,7 @@ from campusedge.topics import Channel, DeviceKind, DeviceTopic, check_id, cmd_to
 from campusedge.units import Metric
 from drivers import jump_rope
 from drivers.base import DriverConfig
-from drivers.registry import CAMERAS, DRIVERS
+from drivers.registry import registry
 from edge.buffer import NewMessage
 from edge.buffer_guard import open_buffer
 from edge.clock import OffsetEstimator
@@ -156,15 +156,16 @@ class EdgeAgent:
         self._repairs_sent = 0
         if runners is None:
             runners = []
+            drivers = registry().drivers
             for dev in box.devices:
-                if dev.model.driver not in DRIVERS:
+                if dev.model.driver not in drivers:
                     continue  # cameras feed on-device inference, not this byte pipeline
                 # The ropes' clocks are set on every (re)connection of the base station.
                 on_open = _rope_time_sync if dev.model.driver == "jump_rope" else None
                 runners.append(
                     DeviceRunner(
                         dev,
-                        DRIVERS[dev.model.driver],
+                        drivers[dev.model.driver],
                         self.queue.put,
                         self._stop_devices,
                         on_open=on_open,
@@ -195,7 +196,7 @@ class EdgeAgent:
 
     def _camera_stations(self) -> dict[str, StationRunner]:
         """PE-station cameras: each counts in its own thread and submits what it counted."""
-        cameras = [dev for dev in self.box.devices if dev.model.driver in CAMERAS]
+        cameras = [dev for dev in self.box.devices if dev.model.driver in registry().cameras]
         if not cameras:
             return {}
         # Imported only for a box with a camera: the pose pipeline brings OpenCV, NumPy and

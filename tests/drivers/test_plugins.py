@@ -1,0 +1,88 @@
+"""The plug-in loader: good plug-ins join the registry, bad ones are named and skipped."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from campusedge.units import MetricNameError, Unit, VendorMetric
+from drivers.base import DecodeError
+from drivers.plugin import ENTRY_POINT_GROUP, VendorMetricSpec
+from drivers.registry import BUILT_IN, DRIVERS, UnknownDriverError, load_registry, registry
+from edge.cli import drivers as drivers_command
+
+SAMPLES = "tests.drivers.plugin_samples"
+
+
+def _ep(name: str, target: str) -> EntryPoint:
+    return EntryPoint(name, target, ENTRY_POINT_GROUP)
+
+
+def test_good_plugins_load_and_bad_ones_are_named_and_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    found = [
+        _ep("other_rope", f"{SAMPLES}:other_rope"),
+        _ep("other_rope_twin", f"{SAMPLES}:other_rope_twin"),
+        _ep("ghost", "campusedge_no_such_package.driver:plugin"),
+        _ep("hr_band", f"{SAMPLES}:other_rope"),
+        _ep("edge_rope", f"{SAMPLES}:edge_kind"),
+        _ep("unschemable", f"{SAMPLES}:unschemable"),
+        _ep("required", f"{SAMPLES}:required"),
+        _ep("lenient", f"{SAMPLES}:lenient"),
+        _ep("number", f"{SAMPLES}:not_a_plugin"),
+    ]
+    with caplog.at_level(logging.ERROR, logger="drivers.registry"):
+        reg = load_registry(found)
+    assert set(reg.drivers) == set(DRIVERS) | {"other_rope"}
+    assert reg.origin("other_rope") == f"entry point {SAMPLES}:other_rope"
+    assert reg.origin("hr_band") == BUILT_IN
+    why = {p.name: p.reason for p in reg.problems}
+    assert "already declared by other_rope" in why["other_rope_twin"]
+    assert "cannot import campusedge_no_such_package.driver:plugin" in why["ghost"]
+    assert "named 'hr_band' but its driver 'other_rope'" in why["hr_band"]
+    assert "kind" in why["edge_rope"] and "jump_rope" in why["edge_rope"]
+    assert "Config schema is invalid" in why["unschemable"]
+    assert "without a default" in why["required"]
+    assert "forbid unknown fields" in why["lenient"]
+    assert "not a DriverPlugin" in why["number"]
+    # Each one is named in the log at start, with the reason.
+    logged = caplog.text
+    assert all(f"driver plug-in {name!r}" in logged for name in why)
+    with pytest.raises(UnknownDriverError, match="plug-in was skipped: cannot import"):
+        reg.config_model("ghost")
+
+
+def test_vendor_metric_names_are_validated() -> None:
+    for bad in ["jump_rate", "Acme.rate", "acme.", ".rate", "acme.rate.x", "a.rate", "acme rate"]:
+        with pytest.raises(MetricNameError, match=r"vendor\.metric"):
+            VendorMetric(bad)
+    with pytest.raises(ValueError, match="minimum"):
+        VendorMetricSpec(VendorMetric("acme.x"), Unit.COUNT, 5, 1)
+    with pytest.raises(ValueError, match="fixed Unit set"):
+        VendorMetricSpec(VendorMetric("acme.x"), "furlongs", 0, 1)  # type: ignore[arg-type]
+
+
+def test_a_plugin_checks_its_metric_ranges() -> None:
+    spec = registry().vendor_metrics[VendorMetric("acme.jump_rate")]
+    assert spec.reading(150, "here").value == 150
+    with pytest.raises(DecodeError, match=r"here: acme.jump_rate: 401 1/min is outside"):
+        spec.reading(401, "here")
+
+
+def test_drivers_list_says_where_each_came_from(capsys: pytest.CaptureFixture[str]) -> None:
+    assert drivers_command.show(registry(), as_json=False) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
+    assert "built-in" in lines["hr_band"] and "built-in" in lines["pe_station"]
+    assert "campusedge-vendor-rope 0.1.0" in lines["acme_rope"]
+    assert "acme.jump_rate (1/min, 0..400)" in out
+
+
+def test_drivers_list_names_a_skipped_plugin(capsys: pytest.CaptureFixture[str]) -> None:
+    reg = load_registry([_ep("ghost", "campusedge_no_such_package.driver:plugin")])
+    assert drivers_command.show(reg, as_json=False) == 1
+    out = capsys.readouterr().out
+    assert "SKIPPED ghost" in out and "cannot import" in out
