@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
+from campusedge.topics import DeviceKind
 from campusedge.units import MetricNameError, Unit, VendorMetric
 from drivers.base import DecodeError
 from drivers.plugin import ENTRY_POINT_GROUP, VendorMetricSpec
 from drivers.registry import BUILT_IN, DRIVERS, UnknownDriverError, load_registry, registry
 from edge.cli import drivers as drivers_command
+from edge.config import load_box
 
 SAMPLES = "tests.drivers.plugin_samples"
 
@@ -86,3 +89,15 @@ def test_drivers_list_names_a_skipped_plugin(capsys: pytest.CaptureFixture[str])
     assert drivers_command.show(reg, as_json=False) == 1
     out = capsys.readouterr().out
     assert "SKIPPED ghost" in out and "cannot import" in out
+
+
+def test_an_edge_box_runs_a_plugin_device_model(tmp_path: Path) -> None:
+    box = tmp_path / "box.yaml"
+    box.write_text(
+        "kind: edge_box\nedge_id: box-1\nschool: s1\ndevices:\n"
+        "  - id: ropes-1\n    model: acme_rope_r2\n"
+        "    transport: {type: serial, port: /dev/ttyUSB0}\n    config: {emit_rate: false}\n"
+    )
+    [dev] = load_box(box).devices
+    assert dev.kind is DeviceKind.JUMP_ROPE and dev.model.vendor == "ACME"
+    assert dev.driver_config.model_dump() == {"baudrate": 57600, "emit_rate": False}
