@@ -31,7 +31,13 @@ DRIVER_NAME = re.compile(r"[a-z][a-z0-9_]{1,47}")
 # contract (a vendor rope base station is a jump_rope, and its rope_result events are checked
 # as a jump_rope's).
 PLUGIN_KINDS = frozenset(
-    {DeviceKind.HR_BAND, DeviceKind.JUMP_ROPE, DeviceKind.TEMP_GATE, DeviceKind.VISION_SCREENER}
+    {
+        DeviceKind.HR_BAND,
+        DeviceKind.JUMP_ROPE,
+        DeviceKind.TEMP_GATE,
+        DeviceKind.THERMOMETER,
+        DeviceKind.VISION_SCREENER,
+    }
 )
 
 

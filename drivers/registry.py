@@ -27,6 +27,7 @@ from drivers.pe_station import PeStationCamera
 from drivers.plugin import DRIVER_NAME, ENTRY_POINT_GROUP, PLUGIN_KINDS, DriverPlugin
 from drivers.plugin import VendorMetricSpec as VendorMetricSpec
 from drivers.temp_gate import TempGate
+from drivers.thermometer import Thermometer
 from drivers.vision_screener import VisionScreener
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ DRIVERS: dict[str, Driver] = {
     "hr_band": HrBand(),
     "jump_rope": JumpRope(),
     "temp_gate": TempGate(),
+    "thermometer": Thermometer(),
     "vision_screener": VisionScreener(),
 }
 

@@ -20,6 +20,7 @@ from campusedge.paths import firmware_configs_dir
 from campusedge.topics import DeviceKind, check_id
 from drivers.base import DriverConfig
 from drivers.registry import config_model, registry
+from edge.transports import gatt_profiles
 
 
 class ConfigError(ValueError):
@@ -288,6 +289,14 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
                 f"{' or '.join(str(d) for d in search)}"
             )
         model = load_model(model_path)
+        if (
+            isinstance(entry.transport, BleTransport)
+            and model.driver not in gatt_profiles.BY_DRIVER
+        ):
+            raise ConfigError(
+                f"{where}: driver {model.driver} has no BLE GATT profile; a ble transport "
+                f"reads {', '.join(sorted(gatt_profiles.BY_DRIVER))}"
+            )
         cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
         cameras = registry().cameras
         is_camera = model.driver in cameras

@@ -17,6 +17,7 @@ from edge.config import (
     SerialTransport,
     TcpTransport,
 )
+from edge.transports import gatt_profiles
 from edge.transports.base import ByteTransport, SourceState, TransportError
 from edge.transports.ble import SimulatedBleAdapter
 from edge.transports.serial_port import SerialTransport as PySerialTransport
@@ -55,6 +56,7 @@ def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTranspo
             max_connections=t.max_connections,
             connect_timeout_s=t.connect_timeout_s,
             read_battery=t.read_battery,
+            profile=gatt_profiles.BY_DRIVER[dev.model.driver],
         )
     raise ValueError(f"{dev.entry.id}: transport {t.type} carries no bytes")
 
