@@ -143,6 +143,12 @@ class BoxFile(_Strict):
     model_versions: dict[str, str] = Field(
         default_factory=dict, description="on-device models, reported in status"
     )
+    # Prometheus /metrics of the agent: off unless a port is set (a shared box may have no
+    # free port, and metrics say what runs there); on loopback unless told otherwise.
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="serve Prometheus /metrics on this port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="address /metrics listens on")
     mqtt_credentials: str | None = Field(
         default=None,
         description="the box's credentials file from `campusedge provision box` "
