@@ -172,6 +172,7 @@ class EdgeAgent:
                         self.queue.put,
                         self._stop_devices,
                         on_open=on_open,
+                        guard_decoder=dev.model.driver in registry().plugins,
                     )
                 )
         self.runners = {r.dev.entry.id: r for r in runners}

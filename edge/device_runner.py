@@ -72,8 +72,12 @@ class DeviceRunner(threading.Thread):
         stop: threading.Event,
         transport: ByteTransport | None = None,
         on_open: Callable[[], list[bytes]] | None = None,
+        guard_decoder: bool = False,
     ) -> None:
         super().__init__(name=f"device-{dev.entry.id}", daemon=True)
+        # A plug-in's decoder is third-party code: a bug in it (an IndexError on an odd
+        # frame) costs that frame, counted and logged, not the device's thread.
+        self._guard_decoder = guard_decoder
         self.dev = dev
         self.driver = driver
         # Replaced whole by the agent on a config command; read once per frame here.
@@ -155,6 +159,20 @@ class DeviceRunner(threading.Thread):
                         # Counted and skipped: one bad frame must not stop the device.
                         self.decode_errors += 1
                         log.debug("%s: %s", self.dev.entry.id, exc)
+                        continue
+                    except Exception as exc:
+                        if not self._guard_decoder:
+                            raise
+                        self.decode_errors += 1
+                        log.error(
+                            "%s: plug-in driver %s failed on frame %s: %s: %s (a bug in the "
+                            "plug-in; the frame is skipped)",
+                            self.dev.entry.id,
+                            self.dev.model.driver,
+                            frame[:32].hex(),
+                            type(exc).__name__,
+                            exc,
+                        )
                         continue
                     for item in items:
                         self._out(Received(self, source, item, now))

@@ -11,7 +11,7 @@ from pydantic import ConfigDict
 
 from campusedge.topics import DeviceKind
 from campusedge.units import Unit, VendorMetric
-from drivers.base import DriverConfig
+from drivers.base import Decoded, DriverConfig
 from drivers.plugin import DriverPlugin, VendorMetricSpec
 
 
@@ -58,6 +58,15 @@ class _Lenient(DriverConfig):
 class Lenient(codec.AcmeRope):
     name: ClassVar[str] = "lenient"
     Config: ClassVar[type[DriverConfig]] = _Lenient
+
+
+class Buggy(codec.AcmeRope):
+    """Fails with an IndexError on rope 13's frames: a plug-in with a bug."""
+
+    def decode(self, frame: bytes, cfg: DriverConfig) -> list[Decoded]:
+        if frame[4] == 13:
+            return [Decoded(source=str([][0]))]
+        return super().decode(frame, cfg)
 
 
 SPEED = VendorMetricSpec(VendorMetric("other.speed"), Unit.PER_MINUTE, 0, 500)

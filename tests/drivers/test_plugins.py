@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
+from campusedge_vendor_rope import codec
 
 from campusedge.topics import DeviceKind
 from campusedge.units import MetricNameError, Unit, VendorMetric
@@ -15,6 +18,9 @@ from drivers.plugin import ENTRY_POINT_GROUP, VendorMetricSpec
 from drivers.registry import BUILT_IN, DRIVERS, UnknownDriverError, load_registry, registry
 from edge.cli import drivers as drivers_command
 from edge.config import load_box
+from edge.device_runner import DeviceRunner, Received
+from simulators.links import StreamServer
+from tests.drivers import plugin_samples
 
 SAMPLES = "tests.drivers.plugin_samples"
 
@@ -101,3 +107,32 @@ def test_an_edge_box_runs_a_plugin_device_model(tmp_path: Path) -> None:
     [dev] = load_box(box).devices
     assert dev.kind is DeviceKind.JUMP_ROPE and dev.model.vendor == "ACME"
     assert dev.driver_config.model_dump() == {"baudrate": 57600, "emit_rate": False}
+
+
+def test_a_bug_in_a_plugins_decoder_costs_the_frame_not_the_device(tmp_path: Path) -> None:
+    device = StreamServer()
+    box = tmp_path / "box.yaml"
+    box.write_text(
+        "kind: edge_box\nedge_id: box-1\nschool: s1\ndevices:\n"
+        "  - id: ropes-1\n    model: acme_rope_r2\n"
+        f"    transport: {{type: tcp, host: 127.0.0.1, port: {device.port}}}\n"
+    )
+    [dev] = load_box(box).devices
+    got: list[Received] = []
+    stop = threading.Event()
+    runner = DeviceRunner(dev, plugin_samples.Buggy(), got.append, stop, guard_decoder=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not (runner.online and device.connected) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for rope in (1, 13, 2):
+            device.write(codec.encode_live(rope, 1, 10, 120, 0, 90))
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        runner.join(5)
+        device.close()
+    assert [g.decoded.source for g in got] == ["1", "2"]
+    assert runner.decode_errors == 1
