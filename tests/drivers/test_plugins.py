@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -88,6 +89,15 @@ def test_drivers_list_says_where_each_came_from(capsys: pytest.CaptureFixture[st
     assert "built-in" in lines["hr_band"] and "built-in" in lines["pe_station"]
     assert "campusedge-vendor-rope 0.1.0" in lines["acme_rope"]
     assert "acme.jump_rate (1/min, 0..400)" in out
+    assert drivers_command.show(registry(), as_json=True) == 0
+    listed = json.loads(capsys.readouterr().out)
+    acme = next(d for d in listed["drivers"] if d["name"] == "acme_rope")
+    assert acme["origin"] == "campusedge-vendor-rope 0.1.0" and acme["kind"] == "jump_rope"
+    assert {m["name"]: m["unit"] for m in acme["metrics"]} == {
+        "acme.jump_rate": "1/min",
+        "acme.trips": "count",
+    }
+    assert listed["skipped"] == []
 
 
 def test_drivers_list_names_a_skipped_plugin(capsys: pytest.CaptureFixture[str]) -> None:
