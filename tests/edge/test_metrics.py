@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -110,3 +111,31 @@ def test_metrics_are_served_on_the_configured_port(tmp_path: Path) -> None:
         pass
     else:
         raise AssertionError("metrics still served after the agent stopped")
+
+
+def test_pe_fps_is_the_frames_a_station_took_over_the_interval(tmp_path: Path) -> None:
+    gate = PtyLink()
+    box = write_box(
+        tmp_path,
+        [
+            {
+                "id": "gate",
+                "model": "temp_gate_ce_tg100",
+                "transport": {"type": "serial", "port": gate.port},
+            }
+        ],
+        metrics_port=free_port(),
+    )
+    agent = EdgeAgent(box, NO_BROKER)
+    try:
+        # Only the frame counter of a station is read; a real one needs a camera and a model.
+        station = SimpleNamespace(frames=100)
+        agent.stations["cam-1"] = station  # type: ignore[assignment]
+        assert agent._snapshot().pe_fps == {}  # first look: no interval yet
+        time.sleep(0.2)
+        station.frames = 106
+        fps = agent._snapshot().pe_fps["cam-1"]
+        assert 10 <= fps <= 30, fps
+    finally:
+        agent.buffer.close()
+        gate.close()
