@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from gateway.alerts.service import AlertService
+from gateway.api.access import HeartRateReads
 from gateway.api.login_limit import FailedLogins
 from gateway.audit import AuditLog
 from gateway.auth import Refused, Role, User, Users
@@ -20,7 +21,7 @@ from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
-from gateway.i18n import negotiate
+from gateway.i18n import Translator, negotiate
 from gateway.ingest import Ingest
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -122,6 +123,22 @@ def get_language(
 
 
 LanguageDep = Annotated[str, Depends(get_language)]
+
+
+def get_translator(gateway: GatewayDep, language: LanguageDep) -> Translator:
+    """The reader's catalog, for what a route writes itself (report labels)."""
+    return gateway.catalogs.translator(language)
+
+
+TranslatorDep = Annotated[Translator, Depends(get_translator)]
+
+
+def get_heart_rate_reads(request: Request) -> HeartRateReads:
+    reads: HeartRateReads = request.app.state.heart_rate_reads
+    return reads
+
+
+HeartRateReadsDep = Annotated[HeartRateReads, Depends(get_heart_rate_reads)]
 
 
 def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:
