@@ -44,6 +44,8 @@ from campusedge.topics import DeviceKind
 from campusedge.units import Metric, Unit
 from drivers.base import Decoded, DecodeError, DriverConfig, Framer, WholeFrames, need, reading
 
+HEALTH_THERMOMETER_SERVICE = 0x1809
+TEMPERATURE_MEASUREMENT = 0x2A1C
 FLAG_FAHRENHEIT = 0x01
 FLAG_TIMESTAMP = 0x02
 FLAG_TYPE = 0x04

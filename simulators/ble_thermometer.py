@@ -26,7 +26,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink, Transport
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
-from edge.transports.gatt_profiles import HEALTH_THERMOMETER
+from drivers.thermometer import HEALTH_THERMOMETER_SERVICE, TEMPERATURE_MEASUREMENT
 
 MODEL_NAME = "CE-IRT10"
 
@@ -83,13 +83,13 @@ class ThreadedThermometerLink:
             host=Host(controller, AsyncPipeSink(controller)),
         )
         measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
-            UUID.from_16_bits(HEALTH_THERMOMETER.characteristic),
+            UUID.from_16_bits(TEMPERATURE_MEASUREMENT),
             gatt.Characteristic.Properties.INDICATE,
             gatt.Characteristic.Permissions(0),
             b"",
         )
         device.add_services(
-            [gatt.Service(UUID.from_16_bits(HEALTH_THERMOMETER.service), [measurement])]
+            [gatt.Service(UUID.from_16_bits(HEALTH_THERMOMETER_SERVICE), [measurement])]
         )
         peripheral = PeripheralThermometer(address, device, measurement)
 
@@ -109,7 +109,7 @@ class ThreadedThermometerLink:
                         | AdvertisingData.Flags.BR_EDR_NOT_SUPPORTED
                     ),
                     data_types.CompleteListOf16BitServiceUUIDs(
-                        [UUID.from_16_bits(HEALTH_THERMOMETER.service)]
+                        [UUID.from_16_bits(HEALTH_THERMOMETER_SERVICE)]
                     ),
                     data_types.CompleteLocalName(name),
                 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drivers import thermometer
+
 
 @dataclass(frozen=True)
 class GattProfile:
@@ -17,7 +19,12 @@ class GattProfile:
 
 # Heart-rate bands notify 0x2A37; thermometers indicate 0x2A1C (the central takes either).
 HEART_RATE = GattProfile(0x180D, 0x2A37, "Heart Rate", "Heart Rate Measurement")
-HEALTH_THERMOMETER = GattProfile(0x1809, 0x2A1C, "Health Thermometer", "Temperature Measurement")
+HEALTH_THERMOMETER = GattProfile(
+    thermometer.HEALTH_THERMOMETER_SERVICE,
+    thermometer.TEMPERATURE_MEASUREMENT,
+    "Health Thermometer",
+    "Temperature Measurement",
+)
 
 BY_DRIVER: dict[str, GattProfile] = {
     "hr_band": HEART_RATE,
