@@ -16,7 +16,8 @@ Layout, from the Bluetooth SIG Health Thermometer Service specification (HTS v1.
   0x00800001 reserved;
 - time stamp (with flag bit 1), the Date Time characteristic (0x2A08), 7 bytes: year uint16
   (1582-9999, 0 = not known), month uint8 (1-12, 0 = not known), day uint8 (1-31, 0 = not
-  known), hours 0-23, minutes 0-59, seconds 0-59, in the thermometer's local time;
+  known), hours 0-23, minutes 0-59, seconds 0-59, in the thermometer's local time (the
+  zone is the config's `time_zone`);
 - temperature type (with flag bit 2), uint8: 1 armpit, 2 body (general), 3 ear (usually
   earlobe), 4 finger, 5 gastro-intestinal tract, 6 mouth, 7 rectum, 8 toe, 9 tympanum (ear
   drum); 0 and 10-255 reserved for future use.
@@ -29,15 +30,15 @@ reading carries metric, value and unit only.
 
 from __future__ import annotations
 
-import calendar
 import struct
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
@@ -217,6 +218,22 @@ class Config(DriverConfig):
     use_device_time: bool = Field(
         default=True, description="stamp readings with the thermometer's own time stamp"
     )
+    # The Date Time field has no zone: a phone app sets the thermometer to local time. Read as
+    # UTC, a school's thermometers would all seem eight hours off (and raise clock drift).
+    time_zone: str = Field(
+        default="Asia/Shanghai", description="IANA time zone the thermometer's clock keeps"
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)"
+            ) from None
+        return value
 
 
 class Thermometer:
@@ -240,12 +257,11 @@ class Thermometer:
         temperature = reading(Metric.BODY_TEMPERATURE, m.value, unit, "temperature measurement")
         if m.timestamp is None or not cfg.use_device_time:
             return [Decoded(readings=[temperature], time_quality=TimeQuality.RECEIVED)]
-        # Local time of the thermometer taken as UTC: the agent's offset estimate absorbs
-        # the time zone along with the clock's error.
+        local = m.timestamp.replace(tzinfo=ZoneInfo(cfg.time_zone))
         return [
             Decoded(
                 readings=[temperature],
-                device_time_s=float(calendar.timegm(m.timestamp.timetuple())),
+                device_time_s=local.timestamp(),
                 time_quality=TimeQuality.UNSYNCED,
             )
         ]

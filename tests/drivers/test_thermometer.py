@@ -103,3 +103,8 @@ def test_round_trip(centi: int, fahrenheit: bool, when: datetime | None, site: i
         when,
         site,
     )
+
+
+def test_an_unknown_time_zone_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Asia/Beijing'"):
+        Config(time_zone="Asia/Beijing")
