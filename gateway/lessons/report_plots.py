@@ -87,7 +87,7 @@ def cjk_font() -> str | None:
         return found
     log.warning(
         "no CJK font installed (any of %s): lesson reports show Chinese as empty boxes; "
-        "install the Debian package fonts-noto-cjk",
+        "install the Debian package fonts-wqy-microhei (or fonts-noto-cjk)",
         ", ".join(CJK_FONTS),
     )
     return None

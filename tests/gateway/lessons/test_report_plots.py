@@ -65,4 +65,4 @@ def test_without_a_cjk_font_it_warns_and_still_draws(
     with caplog.at_level(logging.WARNING, logger="gateway.lessons.report_plots"):
         png = curve_png(report, catalogs.translator("zh_CN"), Labels("5A", {}, UTC))
     assert png.startswith(b"\x89PNG")
-    assert any("fonts-noto-cjk" in r.getMessage() for r in caplog.records)
+    assert any("fonts-wqy-microhei" in r.getMessage() for r in caplog.records)
