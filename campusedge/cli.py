@@ -85,6 +85,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "a school year's upload workbook for the national student fitness platform",
     ),
     ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
+    ("drivers", "list"): (
+        "edge.cli.drivers",
+        "the drivers this box can run: built-in and plug-ins, and where each came from",
+    ),
     ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
     ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
     ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),

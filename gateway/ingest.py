@@ -30,7 +30,7 @@ from campusedge.topics import (
     school_of,
     short_topic,
 )
-from campusedge.units import METRICS, UnitError, normalize
+from campusedge.units import METRICS, UnitError, VendorMetric, normalize
 from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
@@ -176,6 +176,8 @@ def classify_fast(item: Inbound, settings: IngestSettings) -> StoredMessage | No
         return None
     readings = []
     for r in msg.readings:
+        if isinstance(r.metric, VendorMetric):
+            return None  # a plug-in's vendor.metric: `classify` takes it
         spec = METRICS[r.metric]
         value, unit = float(r.value), r.unit
         if unit is not spec.unit or not spec.minimum <= value <= spec.maximum:
