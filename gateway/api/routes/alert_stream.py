@@ -18,12 +18,14 @@ from gateway.alerts.notification import Notification
 from gateway.alerts.visibility import is_recipient
 from gateway.api.alert_views import audit_alert_reads, present
 from gateway.api.deps import (
+    STAFF,
     Alerts,
     AuditDep,
     FailedLoginsDep,
     RosterDep,
     UsersDep,
     bearer_token,
+    check_role,
     sign_in,
 )
 from gateway.api.event_stream import EventStream
@@ -51,10 +53,12 @@ def stream_user(
     authorization: Annotated[str | None, Header()] = None,
     access_token: Annotated[str | None, Query()] = None,
 ) -> StreamCaller:
-    """Bearer header, or `?access_token=` for browsers' EventSource, which cannot set headers."""
+    """Bearer header, or `?access_token=` for browsers' EventSource, which cannot set headers.
+    Staff only: the auditor reads the audit log and nothing else, so hears no alerts either."""
     token = bearer_token(authorization) or access_token
     user = sign_in(request, users, limiter, token)
     assert token is not None  # sign_in refuses a request without one
+    check_role(user, STAFF)
     return StreamCaller(token, user)
 
 

@@ -63,3 +63,14 @@ def test_the_limit_comes_from_the_settings(campus: Campus) -> None:
     settings = campus.gateway.settings
     assert (limiter.max_failures, limiter.window_s) == (10, 60.0)
     assert (settings.api_login_failures, settings.api_login_window_s) == (10, 60.0)
+
+
+def test_the_auditor_hears_no_alert_stream(campus: Campus) -> None:
+    # The auditor reads the audit log and nothing else: no stream opens to hear alerts on.
+    for how in (
+        {"headers": campus.auth("au1")},
+        {"params": {"access_token": campus.tokens["au1"]}},
+    ):
+        refused = campus.client.get("/api/alerts/stream", **how)  # type: ignore[arg-type]
+        assert refused.status_code == 403
+        assert refused.json()["detail"].startswith("role auditor may not do this")
