@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Request, status
 
 from gateway.alerts.service import AlertService
 from gateway.api.access import HeartRateReads
@@ -244,6 +244,13 @@ HealthStaff = Annotated[User, Depends(require(Role.HEALTH_STAFF))]
 TeacherOrHealth = Annotated[User, Depends(require(Role.PE_TEACHER, Role.HEALTH_STAFF))]
 AnyStaff = Annotated[User, Depends(require(*STAFF))]
 Auditor = Annotated[User, Depends(require(Role.AUDITOR))]
+
+
+# Row ids (alerts, referrals, silences, audit entries) are PostgreSQL `integer` keys: a larger
+# number names no row, and sent to the database it would fail there (a 500, on SQLite too past
+# 64 bits) rather than be refused here with a 422 that says why.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def check_school(user: User, school: str | None) -> None:

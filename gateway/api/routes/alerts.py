@@ -19,7 +19,15 @@ from gateway.alerts.model import Alert, AlertState, Rule
 from gateway.alerts.service import AlertService
 from gateway.alerts.visibility import may_act, may_read, readable
 from gateway.api.alert_views import AlertPublic, audit_alert_reads, present
-from gateway.api.deps import Alerts, AnyStaff, AuditDep, HealthStaff, RosterDep, check_school
+from gateway.api.deps import (
+    Alerts,
+    AnyStaff,
+    AuditDep,
+    HealthStaff,
+    RosterDep,
+    RowId,
+    check_school,
+)
 from gateway.auth import User
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -79,7 +87,7 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(
-    alert_id: int, alerts: Alerts, roster: RosterDep, audit: AuditDep, user: AnyStaff
+    alert_id: RowId, alerts: Alerts, roster: RosterDep, audit: AuditDep, user: AnyStaff
 ) -> AlertDetail:
     alert = _readable_or_404(alerts, user, alert_id)
     audit_alert_reads(audit, user, [alert], "read_alert")
@@ -112,7 +120,7 @@ def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
 def acknowledge(
-    alert_id: int,
+    alert_id: RowId,
     alerts: Alerts,
     roster: RosterDep,
     audit: AuditDep,
@@ -132,7 +140,7 @@ def acknowledge(
 
 @router.post("/{alert_id}/resolve", response_model=AlertPublic)
 def resolve(
-    alert_id: int,
+    alert_id: RowId,
     alerts: Alerts,
     roster: RosterDep,
     audit: AuditDep,
@@ -151,7 +159,7 @@ def resolve(
 
 @router.post("/{alert_id}/recheck", response_model=AlertPublic)
 def recheck(
-    alert_id: int,
+    alert_id: RowId,
     body: Recheck,
     alerts: Alerts,
     roster: RosterDep,

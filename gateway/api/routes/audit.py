@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel
 
-from gateway.api.deps import AuditDep, Auditor
+from gateway.api.deps import MAX_ROW_ID, AuditDep, Auditor
 from gateway.audit import AuditFilter
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -43,7 +43,9 @@ def read_audit(
     user_id: Annotated[str | None, Query(max_length=64, description="whose reads")] = None,
     since: Annotated[AwareDatetime | None, Query(description="from (inclusive)")] = None,
     until: Annotated[AwareDatetime | None, Query(description="to (exclusive)")] = None,
-    before_id: Annotated[int | None, Query(ge=1, description="older than this entry")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="older than this entry")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """Newest first, a page at a time; times with a UTC offset (ISO 8601)."""

@@ -12,7 +12,14 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from gateway.api.alert_views import student_name
-from gateway.api.deps import AuditDep, HealthStaff, ReferralsDep, RosterDep, check_school
+from gateway.api.deps import (
+    AuditDep,
+    HealthStaff,
+    ReferralsDep,
+    RosterDep,
+    RowId,
+    check_school,
+)
 from gateway.health.referrals import REFERRAL_STATES, Referral
 from gateway.roster import Roster
 
@@ -78,7 +85,7 @@ def _referral(roster: Roster, r: Referral) -> ReferralPublic:
 
 @router.post("/referrals/{referral_id}/status", status_code=204)
 def update_referral(
-    referral_id: int, body: ReferralUpdate, referrals: ReferralsDep, user: HealthStaff
+    referral_id: RowId, body: ReferralUpdate, referrals: ReferralsDep, user: HealthStaff
 ) -> None:
     assert body.status in REFERRAL_STATES
     if not referrals.set_status(

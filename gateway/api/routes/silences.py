@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from gateway.alerts.lifecycle import LifecycleError
 from gateway.alerts.model import Rule
-from gateway.api.deps import Alerts, AnyStaff, check_school
+from gateway.api.deps import Alerts, AnyStaff, RowId, check_school
 from gateway.auth import Role
 
 router = APIRouter(prefix="/api/alerts", tags=["silences"])
@@ -98,7 +98,7 @@ def add_silence(body: SilenceCreate, alerts: Alerts, user: AnyStaff) -> SilenceP
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
-def delete_silence(silence_id: int, alerts: Alerts, user: AnyStaff) -> None:
+def delete_silence(silence_id: RowId, alerts: Alerts, user: AnyStaff) -> None:
     if user.role is Role.PE_TEACHER:
         raise HTTPException(403, "silences are set by campus IT or health staff")
     if not alerts.delete_silence(silence_id, schools=user.schools):
