@@ -29,6 +29,7 @@ from gateway.api.deps import (
 from gateway.lessons.heart_rate import ZONES
 from gateway.lessons.readings import heart_rate_samples, lesson_students
 from gateway.lessons.report import (
+    MAX_SPAN,
     Labels,
     LessonReport,
     ReportError,
@@ -102,6 +103,11 @@ class LessonReportPublic(BaseModel):
     students: list[StudentReportPublic]
 
 
+# No report covers more (MAX_SPAN); a larger number of minutes would overflow the date
+# arithmetic (a 500) rather than say what is wrong.
+MAX_MINUTES = MAX_SPAN / timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class ReportQuery:
     moderate_pct: float | None
@@ -114,10 +120,12 @@ def report_query(
         float | None, Query(gt=0, le=100, description="moderate threshold, % of HRmax")
     ] = None,
     main_start_min: Annotated[
-        float | None, Query(ge=0, description="main part from, minutes after the start")
+        float | None,
+        Query(ge=0, le=MAX_MINUTES, description="main part from, minutes after the start"),
     ] = None,
     main_end_min: Annotated[
-        float | None, Query(gt=0, description="main part until, minutes after the start")
+        float | None,
+        Query(gt=0, le=MAX_MINUTES, description="main part until, minutes after the start"),
     ] = None,
 ) -> ReportQuery:
     return ReportQuery(moderate_pct, main_start_min, main_end_min)

@@ -74,6 +74,12 @@ def test_a_main_part_outside_the_lesson_is_a_clear_422(campus: Campus) -> None:
     for query in ("?moderate_pct=0", "?main_start_min=-1", "?main_end_min=0"):
         r = campus.client.get(f"/api/lessons/{lesson.id}/report{query}", headers=campus.auth("t1"))
         assert r.status_code == 422, query
+    # Minutes past what any report covers are refused before any date arithmetic overflows.
+    for view in ("report", "report.pdf", "report/curve.png", "report/zones.png"):
+        for query in ("?main_start_min=8.8e306", "?main_end_min=1e308", "?main_end_min=361"):
+            url = f"/api/lessons/{lesson.id}/{view}{query}"
+            r = campus.client.get(url, headers=campus.auth("t1"))
+            assert r.status_code == 422 and "360" in r.text, url
 
 
 def _pdf_pages_and_text(pdf: bytes, tmp_path: Path) -> tuple[int, str]:
