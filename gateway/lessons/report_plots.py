@@ -226,7 +226,9 @@ def _draw_zones(
         )
         ax.text(101, y, note, va="center", fontsize=7)
     ax.set_yticks(ys, names, fontsize=8)
-    ax.set_ylim((slots or len(rows)) - 0.5, -0.5)
+    # At least one slot: a lesson with no device handed out has no bars, and an empty range
+    # is a singular axis (matplotlib warns and widens it on its own).
+    ax.set_ylim(max(slots or len(rows), 1) - 0.5, -0.5)
     ax.set_xlim(0, 135)
     ax.set_xticks([0, 25, 50, 75, 100])
     ax.set_xlabel(t.gettext("share of the main part's measured time (%)"))

@@ -66,3 +66,11 @@ def test_without_a_cjk_font_it_warns_and_still_draws(
         png = curve_png(report, catalogs.translator("zh_CN"), Labels("5A", {}, UTC))
     assert png.startswith(b"\x89PNG")
     assert any("fonts-wqy-microhei" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.filterwarnings("error:Attempting to set identical low and high ylims")
+def test_a_lesson_with_no_student_draws_an_empty_zone_chart(catalogs: Catalogs) -> None:
+    # No device handed out: no bars, and still a chart (not a singular axis).
+    report = lesson_report([], T0, END, HeartRateSettings(), main_part=MAIN)
+    png = report_plots.zones_png(report, catalogs.translator("en"), Labels("5A", {}, UTC))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
