@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,25 +277,28 @@ def _send(two: TwoSchools, call: Call, role: Role) -> Response:
     if call.csv is not None:
         content = call.csv.encode()
         headers = {**headers, "Content-Type": "text/csv"}
-    ender = None
+    done = threading.Event()
     if call.stream:
         assert two.campus.gateway.alerts is not None
         hub = two.campus.gateway.alerts.hub
-        ender = threading.Thread(target=_end_streams, args=(hub,), daemon=True)
-        ender.start()
-    response = client.request(
-        call.method, call.url, params=call.params, json=call.json, content=content, headers=headers
-    )
-    if ender is not None:
-        ender.join(5)
-    return response
+        threading.Thread(target=_end_streams, args=(hub, done), daemon=True).start()
+    try:
+        return client.request(
+            call.method,
+            call.url,
+            params=call.params,
+            json=call.json,
+            content=content,
+            headers=headers,
+        )
+    finally:
+        done.set()
 
 
-def _end_streams(hub: Any) -> None:
+def _end_streams(hub: Any, done: threading.Event) -> None:
     """A stream that opened answers 200 with its first line; the hub then ends it."""
-    deadline = time.monotonic() + 5
-    while hub.subscribers == 0 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    while hub.subscribers == 0 and not done.wait(0.005):
+        pass
     hub.close()
 
 
