@@ -8,6 +8,7 @@ from campusedge import __version__
 from gateway.api.access import HeartRateReads
 from gateway.api.body_limit import BodyLimit
 from gateway.api.login_limit import FailedLogins
+from gateway.api.no_nul import NoNul
 from gateway.api.routes import (
     absences,
     alert_stream,
@@ -55,7 +56,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     ):
         app.include_router(module.router)
     dashboard.mount(app)
-    # Outside the routes and their dependencies: an oversize body costs no parsing and no
+    # Outside the routes and their dependencies: a NUL no database text can hold, or an
+    # oversize body (checked first: the last added is the outermost), costs no parsing and no
     # token check.
+    app.add_middleware(NoNul)
     app.add_middleware(BodyLimit, limit=gateway.settings.api_max_body_bytes)
     return app
