@@ -3,7 +3,8 @@
 Every /api operation gets a few generated requests (valid and invalid parameters and bodies),
 sent as a role the route lets through (`ACCESS`), so that the requests reach the route's code
 rather than stopping at 403. A request that breaks the schema must get a 4xx, and a 2xx
-answer must match the schema. The alert stream is left out: it answers with an endless event
+answer must match the schema. The state is on PostgreSQL (the route x role matrix runs on
+SQLite). The alert stream is left out: it answers with an endless event
 stream (tests/gateway/alerts has its tests).
 """
 
@@ -24,8 +25,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.auth import Role
+from tests.conftest import drop_pg_database, fresh_pg_database
 from tests.gateway.api.test_route_roles import ACCESS, USERS
 from tests.gateway.api.two_schools import TwoSchools, World, two_schools
+from tests.services import PostgresProcess
 
 # Bounded: about 40 operations x this many requests keeps the module within a few seconds,
 # the same requests every run; CAMPUSEDGE_FUZZ_EXAMPLES=500 digs deeper, new ones each time.
@@ -34,9 +37,15 @@ EXAMPLES = int(DEEPER or "5")
 
 
 @pytest.fixture(scope="module")
-def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoSchools]:
-    with two_schools(tmp_path_factory.mktemp("fuzz")) as made:
-        yield made
+def two(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresProcess
+) -> Iterator[TwoSchools]:
+    name = fresh_pg_database(postgres)
+    try:
+        with two_schools(tmp_path_factory.mktemp("fuzz"), postgres.url(name)) as made:
+            yield made
+    finally:
+        drop_pg_database(postgres, name)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Two schools on one gateway, each with a lesson, alerts, a referral, a device and a card.
 
-The route x role matrix and the OpenAPI fuzz run build one of these per test module (SQLite
-state): `World` names the ids of one school, so that a request can be made with this
+The route x role matrix (SQLite state) and the OpenAPI fuzz run (PostgreSQL) build one of these
+per test module: `World` names the ids of one school, so that a request can be made with this
 school's ids, the other school's, or ids that exist nowhere.
 """
 
@@ -140,10 +140,11 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
 
 
 @contextmanager
-def two_schools(tmp_path: Path) -> Iterator[TwoSchools]:
+def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools]:
     """Users of SCHOOL: t1 (PE teacher of 5a), t2, h1 (health), it1 (campus IT), au1
-    (auditor); of OTHER: t9 (PE teacher of 9a) and h2."""
-    gw = build_campus(tmp_path)
+    (auditor); of OTHER: t9 (PE teacher of 9a) and h2. The state in *state* (a path or a
+    PostgreSQL URL) when given, else a SQLite file in *tmp_path*."""
+    gw = build_campus(tmp_path, state)
     tokens = populate(gw)
     gw.users.set_schools("au1", [SCHOOL])
     tokens["t9"] = gw.users.create("t9", "Teacher Nine", Role.PE_TEACHER, schools=[OTHER])
