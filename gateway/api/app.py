@@ -19,6 +19,7 @@ from gateway.api.routes import (
     fitness,
     health,
     lessons,
+    locale,
     me,
     referrals,
     roster,
@@ -38,7 +39,18 @@ def create_app(gateway: Gateway) -> FastAPI:
     # The alert resources with fixed paths come before /api/alerts/{alert_id}, which would
     # otherwise take "silences" or "stream" for an alert id.
     alert_resources = (silences, referrals, absences, warning_levels, deliveries, alert_stream)
-    for module in (health, me, devices, roster, lessons, fitness, audit, *alert_resources, alerts):
+    for module in (
+        health,
+        locale,
+        me,
+        devices,
+        roster,
+        lessons,
+        fitness,
+        audit,
+        *alert_resources,
+        alerts,
+    ):
         app.include_router(module.router)
     dashboard.mount(app)
     # Outside the routes and their dependencies: an oversize body costs no parsing and no
