@@ -8,6 +8,7 @@ from campusedge import __version__
 from gateway.api.access import HeartRateReads
 from gateway.api.body_limit import BodyLimit
 from gateway.api.login_limit import FailedLogins
+from gateway.api.refusals import translate_refusals
 from gateway.api.routes import (
     absences,
     alert_stream,
@@ -53,6 +54,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     ):
         app.include_router(module.router)
     dashboard.mount(app)
+    translate_refusals(app)
     # Outside the routes and their dependencies: an oversize body costs no parsing and no
     # token check.
     app.add_middleware(BodyLimit, limit=gateway.settings.api_max_body_bytes)

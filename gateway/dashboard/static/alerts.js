@@ -38,6 +38,14 @@ export function studentOf(a) {
   return subject ? t("alerts.not_in_roster", { subject }) : "—";
 }
 
+// What the rule saw in the page's language (the gateway words it from the alert's detail;
+// an older alert without that detail keeps its stored English summary), and the device that
+// saw it where the row's subject is a person.
+function summaryOf(a) {
+  const text = a.description ?? a.summary ?? "";
+  return a.device_id && (a.student_id || a.detail?.subject_id) ? `${text} · ${a.device_id}` : text;
+}
+
 const SUBJECTS = {
   student: [N_("col.student"), studentOf],
   device: [N_("col.device"), (a) => a.device_id ?? "—"],
@@ -126,7 +134,7 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
       h("td", { class: `sev-${a.severity}` }, named(SEVERITY_NAMES, a.severity)),
       h("td", {}, named(RULE_NAMES, a.rule)),
       h("td", {}, subjectOf(a)),
-      h("td", {}, a.summary ?? ""),
+      h("td", {}, summaryOf(a)),
       h("td", {}, named(STATE_NAMES, a.state)),
       h("td", { class: "actions" },
         a.state === "open"

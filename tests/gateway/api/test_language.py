@@ -55,3 +55,55 @@ def test_messages_shown_in_english_are_counted_at_metrics(english_campus: Campus
     metrics = english_campus.client.get("/metrics").text
     assert 'campusedge_translations_missing_total{language="zh_CN"} 1.0' in metrics
     assert 'campusedge_translations_missing_total{language="en"} 1.0' in metrics
+
+
+@pytest.fixture
+def chinese_campus(tmp_path: Path) -> Iterator[Campus]:
+    """A deployment left at its default language (zh-CN), read without the API tests' English."""
+    gateway = build_campus(tmp_path)
+    tokens = populate(gateway)
+    with TestClient(create_app(gateway)) as client:
+        yield Campus(gateway, client, tokens)
+    gateway.store.close()
+    gateway.db.close()
+
+
+def test_refusals_are_in_the_readers_language(chinese_campus: Campus) -> None:
+    client = chinese_campus.client
+    unknown = {"Authorization": "Bearer not-a-token"}
+    r = client.get("/api/me", headers=unknown)
+    assert r.status_code == 401 and r.json() == {"detail": "令牌无效或已被吊销"}
+    assert r.headers["content-language"] == "zh-CN"
+    # The machine's part is the same in every language.
+    assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    r = client.get("/api/me", headers={**unknown, "Accept-Language": "en-GB,en;q=0.9"})
+    assert r.status_code == 401 and r.json() == {"detail": "unknown or revoked token"}
+    assert r.headers["content-language"] == "en"
+    # A refusal that names what was asked for, in either language.
+    path = "/api/fitness/students/s90/results"
+    r = client.get(path, headers=chinese_campus.auth("t1"))
+    assert r.status_code == 404 and r.json() == {"detail": "没有学生 's90'"}
+    r = client.get(path, headers={**chinese_campus.auth("t1"), "Accept-Language": "en"})
+    assert r.json() == {"detail": "no student 's90'"}
+
+
+def test_the_dashboard_is_told_its_language_and_clock(
+    chinese_campus: Campus, english_campus: Campus
+) -> None:
+    def locale(campus: Campus, **headers: str) -> dict[str, object]:
+        r = campus.client.get("/api/locale", headers=headers)
+        assert r.status_code == 200 and r.headers["vary"] == "Accept-Language"
+        body: dict[str, object] = r.json()
+        return body
+
+    assert locale(chinese_campus) == {
+        "language": "zh-CN",
+        "default_language": "zh-CN",
+        "languages": ["zh-CN", "en"],
+        "time_zone": "Asia/Shanghai",
+    }
+    assert locale(chinese_campus, **{"Accept-Language": "en-US,en;q=0.9"})["language"] == "en"
+    # A language without a catalog, or Traditional script: the deployment's.
+    assert locale(chinese_campus, **{"Accept-Language": "fr-FR"})["language"] == "zh-CN"
+    assert locale(english_campus, **{"Accept-Language": "zh-TW"})["language"] == "en"
+    assert locale(english_campus, **{"Accept-Language": "zh-Hans-CN"})["language"] == "zh-CN"

@@ -738,11 +738,22 @@ def test_the_pages_in_chinese_show_no_english(browser: Any, site: Site) -> None:
     browser.get(site.base + "/")
     browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
     try:
+        # The gateway's refusal comes in the page's language too.
+        open_page(browser, site)
+        browser.find_element(By.ID, "token").send_keys("not-a-token")
+        click(browser, "#sign-in-form button[type=submit]")
+        wait_for(
+            lambda: text_of(browser, "message") == "登录失败：令牌无效或已被吊销",
+            PATIENCE_S,
+            "the refusal in Chinese",
+        )
         sign_in(browser, site, "campus_it")
         assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
         wait_for(lambda: rows(browser, "#fleet-table tbody tr[data-device]"), PATIENCE_S, "devices")
         wait_for(lambda: rows(browser, "#device-alerts-table tbody tr"), PATIENCE_S, "alerts")
-        assert "设备离线" in text_of(browser, "device-alerts-table")
+        alerts_text = text_of(browser, "device-alerts-table")
+        # What each rule saw, worded by the gateway in the reader's language.
+        assert "设备离线" in alerts_text and "原因：" in alerts_text
         texts = browser.execute_script(TEXTS_JS)
         browser.save_screenshot(str(site.shots / "zh-CN_campus_it.png"))
 
