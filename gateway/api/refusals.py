@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse
 
-from gateway.i18n import negotiate
+from gateway.i18n import Worded, negotiate
 
 
 class Refusal(HTTPException):
@@ -27,6 +27,11 @@ class Refusal(HTTPException):
         super().__init__(status_code, message.format(**values), dict(headers or {}))
         self.message = message
         self.values = values
+
+    @classmethod
+    def of(cls, status_code: int, error: Worded) -> Refusal:
+        """A refusal saying what a lower layer's *error* says, in the reader's language."""
+        return cls(status_code, error.message, None, **error.values)
 
 
 async def _answer(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.alerts.lifecycle import LifecycleError
@@ -144,7 +144,7 @@ def acknowledge(
     try:
         alert = alerts.acknowledge(alert_id, user.id, body.note)
     except LifecycleError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     # The answer shows the alert (name, reading) to the person: a read like any other.
     audit_alert_reads(audit, user, [alert], "acknowledge_alert")
     return present(roster, user, alert, translator)
@@ -165,7 +165,7 @@ def resolve(
     try:
         alert = alerts.resolve(alert_id, user.id, body.outcome, body.note)
     except LifecycleError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     audit_alert_reads(audit, user, [alert], "resolve_alert")
     return present(roster, user, alert, translator)
 
@@ -184,6 +184,6 @@ def recheck(
     try:
         alert = alerts.recheck(alert_id, user.id, body.temperature_c, body.method)
     except LifecycleError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     audit_alert_reads(audit, user, [alert], "recheck_alert")
     return present(roster, user, alert, translator)

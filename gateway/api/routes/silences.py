@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gateway.alerts.lifecycle import LifecycleError
@@ -95,7 +95,7 @@ def add_silence(body: SilenceCreate, alerts: Alerts, user: AnyStaff) -> SilenceP
             body.device_id,
         )
     except LifecycleError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Refusal.of(422, exc) from None
     return SilencePublic(id=s.id, created_by=s.created_by, **body.model_dump())
 
 

@@ -107,3 +107,24 @@ def test_the_dashboard_is_told_its_language_and_clock(
     assert locale(chinese_campus, **{"Accept-Language": "fr-FR"})["language"] == "zh-CN"
     assert locale(english_campus, **{"Accept-Language": "zh-TW"})["language"] == "en"
     assert locale(english_campus, **{"Accept-Language": "zh-Hans-CN"})["language"] == "zh-CN"
+
+
+def test_a_lower_layers_refusal_is_worded_for_the_reader(chinese_campus: Campus) -> None:
+    """What the alert lifecycle refuses (here a silence ending before it starts) comes back in
+    the reader's language, with the same status in both."""
+    silence = {
+        "school": "sch1",
+        "starts_at": "2026-12-04T10:00:00+08:00",
+        "ends_at": "2026-12-04T09:00:00+08:00",
+        "reason": "bands replaced",
+    }
+    for language, said in (
+        ("zh-CN", "告警静默的结束时间必须晚于开始时间"),
+        ("en", "after it starts"),
+    ):
+        r = chinese_campus.client.post(
+            "/api/alerts/silences",
+            json=silence,
+            headers={**chinese_campus.auth("it1"), "Accept-Language": language},
+        )
+        assert r.status_code == 422 and said in r.json()["detail"], r.text
