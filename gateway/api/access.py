@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from fastapi import status
 
@@ -23,6 +24,7 @@ from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import Role, User
 from gateway.i18n import N_
+from gateway.names import by_name
 from gateway.roster import Lesson, Roster, Student
 
 
@@ -31,6 +33,25 @@ class Access:
     """What a permitted reader may see."""
 
     show_names: bool
+
+
+class StudentRow(Protocol):
+    @property
+    def student_id(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=StudentRow)
+
+
+def listed(rows: list[R], access: Access) -> list[R]:
+    """A class's rows as a teacher scans them: by name in pinyin order where names are shown;
+    as they are where not (an order by names the reader may not see would tell of them)."""
+    if not access.show_names:
+        return rows
+    return by_name(rows, lambda r: r.name or "", lambda r: r.student_id)
 
 
 def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, Access]:

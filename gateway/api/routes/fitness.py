@@ -13,6 +13,7 @@ from gateway.api.access import (
     Access,
     class_access,
     lesson_access,
+    listed,
     require_owner,
     student_or_404,
 )
@@ -307,7 +308,7 @@ def session_results(
     return SessionResults(
         lesson_id=lesson.id,
         class_id=lesson.class_id,
-        students=[_student(s, access) for s in summaries],
+        students=listed([_student(s, access) for s in summaries], access),
     )
 
 

@@ -8,7 +8,7 @@ from typing import overload
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from gateway.api.access import HeartRateReads, lesson_access
+from gateway.api.access import HeartRateReads, lesson_access, listed
 from gateway.api.deps import (
     HeartRateSettingsDep,
     LiveLessonsDep,
@@ -204,7 +204,7 @@ def lesson_live(
         started_at=lesson.started_at,
         ended_at=lesson.ended_at,
         as_of=datetime.now(UTC),
-        students=students,
+        students=listed(students, access),
     )
 
 
@@ -286,5 +286,5 @@ def lesson_heart_rate(
             mean_bpm=_r1(group.mean_bpm),
             mean_ok=group.mean_ok,
         ),
-        students=out,
+        students=listed(out, access),
     )
