@@ -28,10 +28,15 @@ export function languageHeader() {
   return { "Accept-Language": language };
 }
 
+// A catalog that cannot be read leaves its words to the next one (English, then the key): the
+// page still works, in the words it has.
 async function catalog(name) {
-  const response = await fetch(`/static/i18n/${name}.json`);
-  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-  return response.json();
+  try {
+    const response = await fetch(`/static/i18n/${name}.json`);
+    return response.ok ? await response.json() : {};
+  } catch {
+    return {};
+  }
 }
 
 export async function loadLanguage() {
@@ -47,8 +52,8 @@ export async function loadLanguage() {
     // The gateway did not answer: the page still speaks its default language.
   }
   // English backs every other catalog, so that a missing key shows English, never a blank.
-  [english, words] = await Promise.all(
-    language === "en" ? [catalog("en"), catalog("en")] : [catalog("en"), catalog(language)]);
+  [english, words] = await Promise.all([catalog("en"), language === "en" ? null : catalog(language)]);
+  words ??= english;
   document.documentElement.lang = language;
   translatePage(document);
 }
