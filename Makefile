@@ -22,15 +22,18 @@ demo: $(BASE_STAMP)
 	$(VENV)/bin/campusedge demo
 
 # Installs the Debian packages the tests run for real (Mosquitto, InfluxDB, PostgreSQL for the
-# state database, Chromium for the dashboard) when run as root and any is missing; without them
+# state database, Chromium for the dashboard, a CJK font for the Chinese lesson reports and
+# pages (WenQuanYi Micro Hei: 1.6 MB against Noto CJK's 56 MB) and poppler's pdftoppm to render
+# the reports back) when run as root and any is missing; without them
 # those tests skip, or fail under CAMPUSEDGE_REQUIRE_SERVICES=1. Debian keeps PostgreSQL's
 # initdb and pg_ctl in /usr/lib/postgresql/<version>/bin, off PATH.
-DEBIAN_PACKAGES := mosquitto influxdb postgresql chromium chromium-driver
+DEBIAN_PACKAGES := mosquitto influxdb postgresql chromium chromium-driver fonts-wqy-microhei poppler-utils
 
 services:
 	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/sbin/mosquitto ] || ! command -v influxd >/dev/null 2>&1 \
 	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	    || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then \
+	    || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+	    || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || ! command -v pdftoppm >/dev/null 2>&1; }; then \
 	  echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
 	fi

@@ -176,8 +176,13 @@ SIGNALS = {
 }
 
 
-@pytest.mark.parametrize("sig", list(SIGNALS))
-@pytest.mark.parametrize("name", list(COMMANDS))
+# SIGHUP goes through the very handler SIGTERM does (campusedge.processes): the commands that
+# take seconds to get under way are sent it once, by the light ones, not once each.
+LIGHT = {"broker", "gateway run", "edge run", "simulate lesson"}
+CASES = [(name, sig) for name in COMMANDS for sig in SIGNALS if sig != "HUP" or name in LIGHT]
+
+
+@pytest.mark.parametrize(("name", "sig"), CASES)
 def test_a_signalled_command_leaves_no_process_behind(
     name: str, sig: str, tmp_path: Path, mosquitto: MosquittoProcess
 ) -> None:
@@ -193,21 +198,25 @@ def test_a_signalled_command_leaves_no_process_behind(
         start_new_session=True,  # as a service or a script would start it: no terminal
     )
     seen: set[Proc] = set()
+    # The most processes alive at one look: a command's children come and go (a bench
+    # restarts its gateway's MQTT process through an outage), so the count at the end of
+    # the wait may be lower on a slow machine although the command was well under way.
+    most = 0
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and cmd.poll() is None:
             seen |= _descendants(cmd.pid)
-            if len({p for p in seen if _alive(p)}) >= expected and (
-                not name.endswith("paused") or _stopped(seen)
-            ):
+            most = max(most, len({p for p in seen if _alive(p)}))
+            if most >= expected and (not name.endswith("paused") or _stopped(seen)):
                 break
             time.sleep(0.1)
         settle = time.monotonic() + 1.0  # well under way, and children of children started
         while time.monotonic() < settle:
             seen |= _descendants(cmd.pid)
+            most = max(most, len({p for p in seen if _alive(p)}))
             time.sleep(0.1)
         assert cmd.poll() is None, (tmp_path / "out.log").read_text()[-3000:]
-        assert len([p for p in seen if _alive(p)]) >= expected, [_describe(p) for p in seen]
+        assert most >= expected, [_describe(p) for p in seen]
         assert _stopped(seen) or not name.endswith("paused")
         cmd.send_signal(SIGNALS[sig])
         try:

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, status
 
 from gateway.alerts.service import AlertService
+from gateway.api.access import HeartRateReads
 from gateway.api.login_limit import FailedLogins
 from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
@@ -126,11 +127,20 @@ LanguageDep = Annotated[str, Depends(get_language)]
 
 
 def get_translator(gateway: GatewayDep, language: LanguageDep) -> Translator:
-    """The messages of the reader's language (see get_language)."""
+    """The reader's catalog (see get_language), for what a route writes itself (report
+    labels, alert descriptions)."""
     return gateway.catalogs.translator(language)
 
 
 TranslatorDep = Annotated[Translator, Depends(get_translator)]
+
+
+def get_heart_rate_reads(request: Request) -> HeartRateReads:
+    reads: HeartRateReads = request.app.state.heart_rate_reads
+    return reads
+
+
+HeartRateReadsDep = Annotated[HeartRateReads, Depends(get_heart_rate_reads)]
 
 
 def get_heart_rate_settings(gateway: GatewayDep) -> HeartRateSettings:

@@ -15,7 +15,7 @@ that comes within `max_gap_s`; a longer gap (band off, out of range) is no data,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -97,22 +97,42 @@ class GroupHeartRate:
     mean_ok: bool | None
 
 
+def attributed(
+    samples: Iterable[tuple[datetime, float]],
+    max_gap_s: float,
+    window: tuple[datetime, datetime] | None = None,
+) -> Iterator[tuple[datetime, datetime, float]]:
+    """The intervals (start, end, bpm) the samples account for, oldest first: each sample's
+    heart rate holds until the next sample within *max_gap_s*; zero readings are skipped.
+    With *window* (since inclusive, until exclusive) the intervals are cut to it."""
+    points = sorted((ts, bpm) for ts, bpm in samples if bpm > 0)
+    for (ts, bpm), (nxt, _) in itertools.pairwise(points):
+        dt = (nxt - ts).total_seconds()
+        if dt <= 0 or dt > max_gap_s:
+            continue
+        if window is not None:
+            ts, nxt = max(ts, window[0]), min(nxt, window[1])
+            if nxt <= ts:
+                continue
+        yield ts, nxt, bpm
+
+
 def student_heart_rate(
     samples: Iterable[tuple[datetime, float]],
     age: int,
     settings: HeartRateSettings,
     moderate_pct: float | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> StudentHeartRate:
-    """Analyse one student's samples (any order); zero or absent readings are skipped."""
+    """Analyse one student's samples (any order); zero or absent readings are skipped. With
+    *window*, only the time inside it counts (a lesson's main part)."""
     top = hr_max(age)
     threshold = top * (moderate_pct if moderate_pct is not None else settings.moderate_pct) / 100
     points = sorted((ts, bpm) for ts, bpm in samples if bpm > 0)
     zone_s = dict.fromkeys(ZONE_NAMES, 0.0)
     measured = above = weighted = 0.0
-    for (ts, bpm), (nxt, _) in itertools.pairwise(points):
+    for ts, nxt, bpm in attributed(points, settings.max_gap_s, window):
         dt = (nxt - ts).total_seconds()
-        if dt <= 0 or dt > settings.max_gap_s:
-            continue
         measured += dt
         weighted += bpm * dt
         zone_s[zone_of(bpm, top)] += dt
@@ -127,7 +147,10 @@ def student_heart_rate(
         at_or_above_s=above,
         density_pct=100.0 * above / measured if measured else None,
         mean_bpm=weighted / measured if measured else None,
-        peak_bpm=max((bpm for _, bpm in points), default=None),
+        peak_bpm=max(
+            (bpm for ts, bpm in points if window is None or window[0] <= ts < window[1]),
+            default=None,
+        ),
         weighted_sum=weighted,
     )
 

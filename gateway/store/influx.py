@@ -69,7 +69,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -86,6 +86,29 @@ from gateway.store.base import (
     WriteResult,
 )
 from gateway.store.line_protocol import FieldValue, LineProtocolError, point
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The tag and field keys of one measurement as this store writes it."""
+
+    tags: frozenset[str]
+    fields: frozenset[str]
+
+
+# What this store writes (see the module docstring). Other readers of the database are checked
+# against it — the Grafana dashboards in deploy/grafana by tests/deploy/test_grafana.py — and
+# it is checked against what InfluxDB reports after a write (tests/gateway/store/test_influx.py).
+_KEY_TAGS = frozenset({"school", "kind", "device_id", "seq_block"})
+_MESSAGE_FIELDS = frozenset({"seq", "time_quality", "ts_us"})
+SCHEMA: Final[Mapping[str, Measurement]] = {
+    "reading": Measurement(_KEY_TAGS | {"metric"}, _MESSAGE_FIELDS | {"value", "unit"}),
+    "event": Measurement(_KEY_TAGS | {"event_type"}, _MESSAGE_FIELDS | {"attributes", "readings"}),
+    "message": Measurement(_KEY_TAGS, _MESSAGE_FIELDS | {"received_us", "student_id", "lesson_id"}),
+    "dead_letter": Measurement(
+        frozenset(), frozenset({"topic", "reason", "detail", "school", "payload", "received_us"})
+    ),
+}
 
 SEQ_BLOCK = 1_000_000
 NS_PER_MS = 1_000_000

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import overload
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.api.access import HeartRateReads, lesson_access, listed
+from gateway.api.access import lesson_access, listed
 from gateway.api.deps import (
+    HeartRateReadsDep,
     HeartRateSettingsDep,
     LiveLessonsDep,
     RosterDep,
@@ -24,7 +25,8 @@ from gateway.lessons.heart_rate import (
     zone_of,
 )
 from gateway.lessons.live import LIVE_METRICS, Latest
-from gateway.roster import Lesson, Roster, Student
+from gateway.lessons.readings import heart_rate_samples, lesson_students
+from gateway.roster import Lesson
 from gateway.store.base import Store
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -104,19 +106,6 @@ class LessonAnalytics(BaseModel):
     students: list[StudentAnalytics]
 
 
-def _students(roster: Roster, lesson: Lesson) -> dict[str, tuple[Student, list[str]]]:
-    """student id -> (student, device ids assigned to them in the lesson)."""
-    out: dict[str, tuple[Student, list[str]]] = {}
-    for device_id, student_id in sorted(roster.assignments(lesson.id).items()):
-        if student_id not in out:
-            student = roster.student(student_id)
-            if student is None:
-                continue
-            out[student_id] = (student, [])
-        out[student_id][1].append(device_id)
-    return out
-
-
 def _from_store(store: Store, lesson: Lesson, devices: list[str], metric: str) -> Latest | None:
     best: Latest | None = None
     for device_id in devices:
@@ -143,11 +132,6 @@ def _r1(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def _hr_reads(request: Request) -> HeartRateReads:
-    reads: HeartRateReads = request.app.state.heart_rate_reads
-    return reads
-
-
 @router.get("/{lesson_id}/live", response_model=LessonLive)
 def lesson_live(
     lesson_id: str,
@@ -155,13 +139,13 @@ def lesson_live(
     store: StoreDep,
     live: LiveLessonsDep,
     user: TeacherOrHealth,
-    request: Request,
+    reads: HeartRateReadsDep,
 ) -> LessonLive:
     lesson, access = lesson_access(roster, user, lesson_id)
     held = live.snapshot(lesson.id)
     day = lesson.started_at.date()
     students: list[StudentLive] = []
-    for student_id, (student, devices) in _students(roster, lesson).items():
+    for student_id, (student, devices) in lesson_students(roster, lesson).items():
         latest: dict[str, Latest | None] = {}
         for metric in LIVE_METRICS:
             # Memory first; the store when memory does not hold it (restart, evicted lesson).
@@ -190,7 +174,7 @@ def lesson_live(
                 rep_count=Value(**vars(reps)) if reps else None,
             )
         )
-    _hr_reads(request).record(
+    reads.record(
         user,
         "read_live_heart_rate",
         lesson.id,
@@ -215,7 +199,7 @@ def lesson_heart_rate(
     store: StoreDep,
     settings: HeartRateSettingsDep,
     user: TeacherOrHealth,
-    request: Request,
+    reads: HeartRateReadsDep,
     moderate_pct: float | None = Query(
         default=None, gt=0, le=100, description="moderate threshold, % of HRmax"
     ),
@@ -226,18 +210,8 @@ def lesson_heart_rate(
     day = lesson.started_at.date()
     per_student = []
     out: list[StudentAnalytics] = []
-    for student_id, (student, devices) in _students(roster, lesson).items():
-        samples = [
-            (r.ts, r.value)
-            for d in devices
-            for r in store.readings(
-                device_id=d,
-                metric="heart_rate",
-                since=lesson.started_at,
-                until=until,
-                limit=1_000_000,
-            )
-        ]
+    for student_id, (student, devices) in lesson_students(roster, lesson).items():
+        samples = heart_rate_samples(store, devices, lesson.started_at, until)
         result = student_heart_rate(samples, student.age_on(day), settings, threshold)
         per_student.append(result)
         out.append(
@@ -260,7 +234,7 @@ def lesson_heart_rate(
             )
         )
     group = group_heart_rate(per_student, settings)
-    _hr_reads(request).record(
+    reads.record(
         user,
         "read_heart_rate_analytics",
         lesson.id,

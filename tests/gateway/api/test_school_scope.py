@@ -15,6 +15,7 @@ from gateway.roster import LessonKind
 from tests.gateway.api.conftest import SCHOOL, Campus
 
 OTHER = "sch2"
+LESSON_REPORTS = ("report", "report.pdf", "report/curve.png", "report/zones.png")
 AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
@@ -164,7 +165,7 @@ def test_referrals_of_another_school_are_not_listed_and_cannot_be_changed(
 @pytest.mark.parametrize("user", ["h1", "t1"])
 def test_another_schools_lesson_is_404_in_the_live_view(two: TwoSchools, user: str) -> None:
     campus = two.campus
-    for view in ("live", "heart-rate"):
+    for view in ("live", "heart-rate", *LESSON_REPORTS):
         response = campus.client.get(
             f"/api/lessons/{two.lesson[OTHER]}/{view}", headers=campus.auth(user)
         )
@@ -419,6 +420,12 @@ ROUTES = {
     "GET /api/lessons/{lesson_id}/heart-rate": (
         "test_another_schools_lesson_is_404_in_the_live_view"
     ),
+    **{
+        f"GET /api/lessons/{{lesson_id}}/{report}": (
+            "test_another_schools_lesson_is_404_in_the_live_view"
+        )
+        for report in LESSON_REPORTS
+    },
     "POST /api/fitness/sessions/{lesson_id}/results": (
         "test_another_schools_lesson_is_404_in_the_live_view"
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -11,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.store.base import StoreError, WriteResult
-from gateway.store.influx import InfluxStore, point_time_ns
+from gateway.store.base import DeadLetter, StoreError, WriteResult
+from gateway.store.influx import SCHEMA, InfluxStore, point_time_ns
 from gateway.store.line_protocol import point
 from tests.gateway.store.conftest import T0, message, open_influx
 from tests.services import (
@@ -174,3 +175,34 @@ def test_token_goes_with_every_write_and_query(influxd: InfluxProcess) -> None:
     for request in sent:
         assert request.headers["Authorization"] == "Token tok-3n", request.url
         assert "u" not in request.url.params and "p" not in request.url.params
+
+
+def test_schema_is_what_influxdb_holds_after_a_write(influxd: InfluxProcess) -> None:
+    """SCHEMA, which dashboards are checked against, lists every tag and field key written."""
+    store = open_influx(influxd)
+    assert isinstance(store, InfluxStore)
+    bound = dataclasses.replace(
+        message("rope-01", 1, readings=(("rope_count", 120.0, "count"),), event_type="rope_result"),
+        attributes=(("mode", "countdown_time"),),
+        student_id="s1",
+        lesson_id="L1",
+    )
+    store.write([bound])
+    store.write_dead_letters(
+        [DeadLetter("sch-a", "campus/sch-a/hr_band/x/reading", "bad_json", "d", b"{", T0)]
+    )
+    held: dict[str, tuple[set[str], set[str]]] = {}
+    for measurement in SCHEMA:
+        tags = {
+            row["tagKey"]
+            for s in store.query(f'SHOW TAG KEYS FROM "{measurement}"')
+            for row in s.rows()
+        }
+        fields = {
+            row["fieldKey"]
+            for s in store.query(f'SHOW FIELD KEYS FROM "{measurement}"')
+            for row in s.rows()
+        }
+        held[measurement] = (tags, fields)
+    assert held == {m: (set(s.tags), set(s.fields)) for m, s in SCHEMA.items()}
+    store.close()
