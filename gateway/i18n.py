@@ -168,7 +168,10 @@ class Worded(Exception):
         self.values = values
 
     def words(self, translator: Translator) -> str:
-        return translator.gettext(self.message).format(**self.values)
+        values = {
+            k: v.words(translator) if isinstance(v, Worded) else v for k, v in self.values.items()
+        }
+        return translator.gettext(self.message).format(**values)
 
 
 def N_(message: str) -> str:

@@ -38,7 +38,10 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Refusal)
     catalogs = request.app.state.gateway.catalogs
     language = negotiate(request.headers.get("accept-language"), catalogs.default)
-    detail = catalogs.translator(language).gettext(exc.message).format(**exc.values)
+    translator = catalogs.translator(language)
+    # A value that is itself a worded error (a lower layer's reason) is worded alike.
+    values = {k: v.words(translator) if isinstance(v, Worded) else v for k, v in exc.values.items()}
+    detail = translator.gettext(exc.message).format(**values)
     headers = {
         **(exc.headers or {}),
         "Content-Language": language.replace("_", "-"),

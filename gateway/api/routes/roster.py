@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from campusedge.contract import DeviceId
@@ -139,7 +139,7 @@ def add_class(
     try:
         roster.create_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
     except RosterConflict as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     return {"id": body.id}
 
 
@@ -191,7 +191,7 @@ def update_class(
     try:
         return dict(roster.update_class(class_id, changes))
     except RosterError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Refusal.of(404, exc) from None
 
 
 @router.post("/roster/import")
@@ -206,7 +206,7 @@ def import_roster(
         text, encoding = decode_csv(csv_bytes)
         return {"imported": roster.import_csv(text, user.schools), "encoding": encoding}
     except RosterError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Refusal.of(422, exc) from None
 
 
 class CardEnrol(BaseModel):
@@ -237,7 +237,7 @@ def enrol_card(student_id: str, body: CardEnrol, roster: RosterDep, user: Campus
     try:
         roster.enrol_card(student_id, body.card_id)
     except RosterError as exc:
-        raise HTTPException(422, f"card_id: {exc}") from None
+        raise Refusal(422, N_("card_id: {problem}"), problem=exc) from None
     return StudentCards(student_id=student_id, card_ids=roster.cards_of(student_id))
 
 
@@ -280,11 +280,11 @@ def start_lesson(body: LessonCreate, roster: RosterDep, user: Teacher) -> Lesson
     try:
         lesson = roster.start_lesson(body.class_id, user.id, body.kind, body.assignments)
     except DeviceBusy as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     except UnknownClass as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Refusal.of(404, exc) from None
     except RosterError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Refusal.of(422, exc) from None
     return LessonPublic(**vars(lesson), assignments=body.assignments)
 
 

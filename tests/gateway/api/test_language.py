@@ -128,3 +128,20 @@ def test_a_lower_layers_refusal_is_worded_for_the_reader(chinese_campus: Campus)
             headers={**chinese_campus.auth("it1"), "Accept-Language": language},
         )
         assert r.status_code == 422 and said in r.json()["detail"], r.text
+
+
+def test_a_roster_file_refused_says_why_in_the_readers_language(chinese_campus: Campus) -> None:
+    bad = b"student_id,name\n\x81\x20\xff\xfe,x\n"  # neither UTF-8 nor GB18030
+    headers = {**chinese_campus.auth("it1"), "Content-Type": "text/csv"}
+    r = chinese_campus.client.post("/api/roster/import", content=bad, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("花名册 CSV 既不是 UTF-8 也不是 GBK/GB18030 编码")
+    r = chinese_campus.client.post(
+        "/api/roster/import", content=bad, headers={**headers, "Accept-Language": "en"}
+    )
+    assert r.json()["detail"].startswith("roster CSV is neither UTF-8 nor GBK/GB18030")
+    # A reason given by a lower layer inside the refusal is worded alike (card_id: …).
+    r = chinese_campus.client.post(
+        "/api/students/s1/cards", json={"card_id": "not a card"}, headers=chinese_campus.auth("it1")
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("card_id：card_id 'not a card'")
