@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SUM := $(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
+# The example driver plug-in is installed with the test extras: the driver contract tests run
+# over plug-ins found through their entry points, and this one is the proof.
+EXAMPLE_PLUGIN := examples/campusedge-vendor-rope
+SUM := $(shell cat pyproject.toml setup.py $(EXAMPLE_PLUGIN)/pyproject.toml | cksum | cut -d' ' -f1)
 BASE_STAMP := $(VENV)/.installed-base-$(SUM)
 TEST_STAMP := $(VENV)/.installed-test-$(SUM)
 
@@ -14,8 +17,8 @@ $(BASE_STAMP): pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e .
 	rm -f $(VENV)/.installed-base-* && touch $(BASE_STAMP)
 
-$(TEST_STAMP): $(BASE_STAMP)
-	$(PY) -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): $(BASE_STAMP) $(EXAMPLE_PLUGIN)/pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]' -e $(EXAMPLE_PLUGIN)
 	rm -f $(VENV)/.installed-test-* && touch $(TEST_STAMP)
 
 demo: $(BASE_STAMP)
@@ -44,6 +47,7 @@ lint: $(TEST_STAMP)
 
 typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy campusedge edge gateway drivers simulators models firmware_configs
+	$(VENV)/bin/mypy $(EXAMPLE_PLUGIN)/campusedge_vendor_rope
 
 contract: $(BASE_STAMP)
 	$(VENV)/bin/campusedge contract export --out docs/contract

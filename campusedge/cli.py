@@ -113,6 +113,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         N_("a school year's upload workbook for the national student fitness platform"),
     ),
     ("edge", "run"): ("edge.cli.run", N_("run an edge box: devices, buffer, MQTT publishing")),
+    ("drivers", "list"): (
+        "edge.cli.drivers",
+        N_("the drivers this box can run: built-in and plug-ins, and where each came from"),
+    ),
     ("simulate", "lesson"): ("simulators.cli.lesson", N_("simulate a PE lesson: bands and ropes")),
     ("simulate", "gate"): ("simulators.cli.gate", N_("simulate a morning at the temperature gate")),
     ("simulate", "screening"): ("simulators.cli.screening", N_("simulate a vision screening day")),

@@ -15,16 +15,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
     field_validator,
 )
+from pydantic_core import core_schema
 
 from campusedge.excerpt import excerpt
 from campusedge.topics import DeviceKind, check_id
-from campusedge.units import Metric, Unit
+from campusedge.units import VENDOR_METRIC_PATTERN, Metric, MetricName, Unit, VendorMetric
 
 SCHEMA_VERSION: Literal[1] = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -91,14 +93,40 @@ Finite = Annotated[StrictFloat | StrictInt, AfterValidator(_finite)]
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
+class _OpenMetric:
+    """Schema of a reading's metric: a built-in Metric, else a plug-in's `vendor.metric`.
+
+    Left to right, so a built-in name is matched by the enum's own (compiled) validator and
+    only a dotted name reaches the vendor pattern; one error naming both forms otherwise.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.union_schema(
+            [handler.generate_schema(Metric), handler.generate_schema(VendorMetric)],
+            mode="left_to_right",
+            custom_error_type="metric_name",
+            custom_error_message=(
+                "metric is neither a built-in metric nor a vendor metric vendor.metric "
+                f"(matching {VENDOR_METRIC_PATTERN})"
+            ),
+        )
+
+
+OpenMetric = Annotated[MetricName, _OpenMetric]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Reading(_Strict):
-    """One measured value: metric, value and unit."""
+    """One measured value: metric, value and unit. Built-in metrics are the Metric enum; a
+    plug-in driver's are `vendor.metric` (VendorMetric) in a unit of the fixed Unit set."""
 
-    metric: Metric
+    metric: OpenMetric
     value: Finite
     unit: Unit
 

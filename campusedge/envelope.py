@@ -21,7 +21,7 @@ from campusedge.contract import (
     check_not_future,
 )
 from campusedge.topics import Channel, DeviceTopic
-from campusedge.units import METRICS, UnitError, normalize
+from campusedge.units import METRICS, UnitError, VendorMetric, normalize
 
 _MODELS: dict[Channel, type[ReadingMessage | EventMessage | Status]] = {
     Channel.READING: ReadingMessage,
@@ -87,6 +87,8 @@ def _normalized(readings: list[Reading]) -> list[Reading]:
 
 
 def _canonical(r: Reading) -> bool:
+    if isinstance(r.metric, VendorMetric):
+        return True  # a plug-in's vendor.metric: kept as sent (see units.normalize)
     spec = METRICS[r.metric]
     return r.unit is spec.unit and spec.minimum <= r.value <= spec.maximum
 

@@ -21,6 +21,8 @@ class DeviceKind(StrEnum):
     TEMP_GATE = "temp_gate"
     VISION_SCREENER = "vision_screener"
     PE_STATION = "pe_station"
+    # Handheld and bedside thermometers of the Bluetooth Health Thermometer Service.
+    THERMOMETER = "thermometer"
     # The edge box itself publishes status (and takes commands) under this kind.
     EDGE = "edge"
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 
 class Unit(StrEnum):
@@ -57,6 +63,74 @@ class Metric(StrEnum):
     CADENCE = "cadence"
     RUN_TIME = "run_time"
     CLOCK_OFFSET = "clock_offset"
+
+
+# A plug-in driver's metric: `vendor.metric`, both parts lower-case snake case, so that it can
+# never be mistaken for (or shadow) a built-in metric, which has no dot.
+VENDOR_METRIC_PATTERN = r"[a-z][a-z0-9_]{1,31}\.[a-z][a-z0-9_]{0,47}"
+_VENDOR_METRIC = re.compile(VENDOR_METRIC_PATTERN)
+
+
+class MetricNameError(ValueError):
+    """A metric name is neither built in nor a well-formed `vendor.metric`."""
+
+
+class VendorMetric(str):
+    """A plug-in's metric name, `vendor.metric`; validated on construction.
+
+    `.value` gives the name, as it does for a built-in `Metric`, so code that handles readings
+    needs no case for either.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, name: str) -> VendorMetric:
+        if not isinstance(name, str) or not _VENDOR_METRIC.fullmatch(name):
+            raise MetricNameError(
+                f"metric {str(name)[:80]!r} is neither a built-in metric nor a vendor metric "
+                "`vendor.metric` (lower-case letters, digits and _, e.g. acme.jump_rate)"
+            )
+        return super().__new__(cls, name)
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    @property
+    def vendor(self) -> str:
+        return self.split(".", 1)[0]
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(pattern=f"^{VENDOR_METRIC_PATTERN}$", strict=True),
+            serialization=core_schema.to_string_ser_schema(),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "string",
+            "pattern": f"^{VENDOR_METRIC_PATTERN}$",
+            "description": "a plug-in driver's metric, vendor.metric",
+        }
+
+
+# Built-in metrics stay a typed enum; a plug-in's are VendorMetric.
+MetricName = Metric | VendorMetric
+
+
+def metric_name(name: str) -> MetricName:
+    """The built-in Metric called *name*, else a VendorMetric; MetricNameError otherwise."""
+    try:
+        return Metric(name)
+    except ValueError:
+        return VendorMetric(name)
 
 
 @dataclass(frozen=True)
@@ -123,9 +197,19 @@ class UnitError(ValueError):
     """A value's unit does not fit its metric, or the value is outside the metric's range."""
 
 
-def normalize(metric: Metric, value: float, unit: Unit) -> tuple[float, Unit]:
-    """Convert a value to its metric's canonical unit and check it is physically plausible."""
-    spec = METRICS[metric]
+def normalize(
+    metric: MetricName, value: float, unit: Unit, spec: MetricSpec | None = None
+) -> tuple[float, Unit]:
+    """Convert a value to its metric's canonical unit and check it is physically plausible.
+
+    A vendor metric is checked against *spec* (what its plug-in declared) when given; without
+    it (a gateway that does not run the plug-in) it is kept as sent: its unit is already one of
+    the fixed set, and its range is the plug-in's to check at the edge.
+    """
+    if spec is None:
+        if isinstance(metric, VendorMetric):
+            return value, unit
+        spec = METRICS[metric]
     if unit != spec.unit:
         convert = CONVERSIONS.get((unit, spec.unit))
         if convert is None:

@@ -33,12 +33,13 @@ from campusedge.topics import Channel, DeviceKind, DeviceTopic, check_id, cmd_to
 from campusedge.units import Metric
 from drivers import jump_rope
 from drivers.base import DriverConfig
-from drivers.registry import CAMERAS, DRIVERS
+from drivers.registry import registry
 from edge.buffer import NewMessage
 from edge.buffer_guard import open_buffer
 from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
+from edge.metrics import EdgeMetrics, Snapshot
 from edge.mqtt_link import Command, MqttLink
 from edge.results import Submitted as Submitted
 from edge.stored_marks import StoredMarks
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 500
+METRICS_INTERVAL_S = 1.0
 
 
 class LinkState(Protocol):
@@ -77,6 +79,7 @@ class TrackedDevice:
     status_offset: float | None = None
     online_sent: bool | None = None
     error_sent: str | None = None
+    last_seen_s: float | None = None  # Unix time of its last decoded frame
 
 
 @dataclass
@@ -156,18 +159,20 @@ class EdgeAgent:
         self._repairs_sent = 0
         if runners is None:
             runners = []
+            drivers = registry().drivers
             for dev in box.devices:
-                if dev.model.driver not in DRIVERS:
+                if dev.model.driver not in drivers:
                     continue  # cameras feed on-device inference, not this byte pipeline
                 # The ropes' clocks are set on every (re)connection of the base station.
                 on_open = _rope_time_sync if dev.model.driver == "jump_rope" else None
                 runners.append(
                     DeviceRunner(
                         dev,
-                        DRIVERS[dev.model.driver],
+                        drivers[dev.model.driver],
                         self.queue.put,
                         self._stop_devices,
                         on_open=on_open,
+                        guard_decoder=dev.model.driver in registry().plugins,
                     )
                 )
         self.runners = {r.dev.entry.id: r for r in runners}
@@ -184,6 +189,10 @@ class EdgeAgent:
         self._edge_topic = str(
             DeviceTopic(self.school, DeviceKind.EDGE, self.edge_id, Channel.STATUS)
         )
+        self.metrics = EdgeMetrics(self.edge_id) if b.metrics_port is not None else None
+        self.metrics_port: int | None = None  # bound once running
+        self._metrics_s = 0.0
+        self._pe_frames: dict[str, tuple[float, int]] = {}
         self.link = MqttLink(
             mqtt,
             client_id=f"edge-{self.school}-{self.edge_id}",
@@ -195,7 +204,7 @@ class EdgeAgent:
 
     def _camera_stations(self) -> dict[str, StationRunner]:
         """PE-station cameras: each counts in its own thread and submits what it counted."""
-        cameras = [dev for dev in self.box.devices if dev.model.driver in CAMERAS]
+        cameras = [dev for dev in self.box.devices if dev.model.driver in registry().cameras]
         if not cameras:
             return {}
         # Imported only for a box with a camera: the pose pipeline brings OpenCV, NumPy and
@@ -211,6 +220,15 @@ class EdgeAgent:
     def run(self, duration_s: float | None = None, drain_s: float = 10.0) -> Stats:
         """Run until `stop_event` is set or *duration_s* passed; then drain and go offline."""
         self.link.start()
+        if self.metrics is not None and self.box.box.metrics_port is not None:
+            host, port = self.box.box.metrics_host, self.box.box.metrics_port
+            try:
+                self.metrics_port = self.metrics.serve(host, port)
+                log.info("Prometheus metrics on http://%s:%d/metrics", host, self.metrics_port)
+            except OSError as exc:
+                # Readings matter more than their metrics: the box runs on without them.
+                self.metrics = None
+                log.error("cannot serve metrics on %s:%d (%s); running without", host, port, exc)
         for r in self.runners.values():
             r.start()
         for st in self.stations.values():
@@ -236,6 +254,8 @@ class EdgeAgent:
             self._go_offline()
             self.link.stop()
             self._update_stats()
+            if self.metrics is not None:
+                self.metrics.stop()
             if self.buffer_guard.in_memory and self.buffer.count:
                 log.error(
                     "%d message(s) in the memory buffer are lost: the buffer file could not "
@@ -403,6 +423,7 @@ class EdgeAgent:
                 log.warning("%s: %s", dev_cfg.entry.id, exc)
                 continue
             dev = self._device(rec, device_id)
+            dev.last_seen_s = rec.received_s
             if d.frame_id is not None:
                 if d.frame_id == dev.last_frame_id:
                     self.stats.duplicate_frames += 1  # a radio or serial retransmission
@@ -752,3 +773,34 @@ class EdgeAgent:
         s.peak_rss_mb = round(peak_rss_mb(), 1)
         s.buffer_repairs = len(self.buffer.repairs)
         s.buffer_recovered = sum(r.recovered for r in self.buffer.repairs)
+        now = time.monotonic()
+        if self.metrics is not None and now - self._metrics_s >= METRICS_INTERVAL_S:
+            self._metrics_s = now
+            self.metrics.update(self._snapshot())
+
+    def _snapshot(self) -> Snapshot:
+        """The numbers /metrics serves (built here, on the thread that owns the buffer)."""
+        now = time.time()
+        oldest = self.buffer.oldest_timestamp() if self.buffer.count else None
+        fps: dict[str, float] = {}
+        for device_id, station in self.stations.items():
+            then, frames = self._pe_frames.get(device_id, (now, station.frames))
+            if now > then:
+                fps[device_id] = round((station.frames - frames) / (now - then), 2)
+            self._pe_frames[device_id] = (now, station.frames)
+        return Snapshot(
+            buffered=self.buffer.count,
+            buffered_bytes=self.buffer.bytes,
+            oldest_age_s=max(0.0, now - oldest.timestamp()) if oldest is not None else None,
+            published=self.link.published,
+            acked=self.stats.acked,
+            dropped=self.stats.dropped,
+            connected=self.link.connected.is_set(),
+            connects=self.link.connects,
+            decode_errors={i: r.decode_errors for i, r in self.runners.items()},
+            corrupted_frames={i: r.corrupted_frames for i, r in self.runners.items()},
+            last_seen_s={
+                i: d.last_seen_s for i, d in self._devices.items() if d.last_seen_s is not None
+            },
+            pe_fps=fps,
+        )

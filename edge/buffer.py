@@ -32,6 +32,7 @@ zero-length file is treated the same way (reported, not silently reused as a new
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -355,6 +356,18 @@ class Buffer:
             ).fetchall()
         )
         return [Entry(*r) for r in rows]
+
+    def oldest_timestamp(self) -> datetime | None:
+        """The timestamp of the oldest buffered message (from its payload), or None if empty."""
+        row = self._guard(
+            lambda: self._db.execute("SELECT payload FROM outbox ORDER BY id LIMIT 1").fetchone()
+        )
+        if row is None:
+            return None
+        try:
+            return datetime.fromisoformat(json.loads(row[0])["ts"])
+        except (ValueError, KeyError, TypeError):
+            return None  # the agent wrote it, so this is not expected; no age rather than none
 
     def remove(self, ids: Iterable[int]) -> None:
         """Delete acknowledged entries."""

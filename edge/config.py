@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from campusedge.paths import firmware_configs_dir
 from campusedge.topics import DeviceKind, check_id
 from drivers.base import DriverConfig
-from drivers.registry import CAMERAS, DRIVERS, config_model
+from drivers.registry import config_model, registry
+from edge.transports import gatt_profiles
 
 
 class ConfigError(ValueError):
@@ -142,6 +143,12 @@ class BoxFile(_Strict):
     model_versions: dict[str, str] = Field(
         default_factory=dict, description="on-device models, reported in status"
     )
+    # Prometheus /metrics of the agent: off unless a port is set (a shared box may have no
+    # free port, and metrics say what runs there); on loopback unless told otherwise.
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="serve Prometheus /metrics on this port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="address /metrics listens on")
     mqtt_credentials: str | None = Field(
         default=None,
         description="the box's credentials file from `campusedge provision box` "
@@ -159,9 +166,10 @@ class ResolvedDevice(_Strict):
 
     @property
     def kind(self) -> DeviceKind:
-        if self.model.driver in DRIVERS:
-            return DRIVERS[self.model.driver].kind
-        return CAMERAS[self.model.driver].kind
+        drivers = registry()
+        if self.model.driver in drivers.drivers:
+            return drivers.drivers[self.model.driver].kind
+        return drivers.cameras[self.model.driver].kind
 
     def device_id(self, source: str | None) -> str:
         if source is None:
@@ -203,7 +211,7 @@ def driver_config(driver: str, values: dict[str, Any], where: str) -> DriverConf
     except KeyError as exc:
         raise ConfigError(f"{where}: {exc.args[0]}") from None
     try:
-        cfg = model.model_validate(values)  # type: ignore[attr-defined]
+        cfg = model.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(f"{where}: invalid {driver} config: {_where(exc)}") from None
     assert isinstance(cfg, DriverConfig)
@@ -260,7 +268,8 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         raise ConfigError(f"{path}: {exc}") from None
     if box.mqtt_credentials is not None:
         box = box.model_copy(update={"mqtt_credentials": str(path.parent / box.mqtt_credentials)})
-    search = [path.parent, models_dir or firmware_configs_dir()]
+    # The box's own folder, the shipped models, then those plug-ins bring along.
+    search = [path.parent, models_dir or firmware_configs_dir(), *registry().device_model_dirs()]
     resolved = []
     seen: set[str] = set()
     for i, entry in enumerate(box.devices):
@@ -286,8 +295,17 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
                 f"{' or '.join(str(d) for d in search)}"
             )
         model = load_model(model_path)
+        if (
+            isinstance(entry.transport, BleTransport)
+            and model.driver not in gatt_profiles.BY_DRIVER
+        ):
+            raise ConfigError(
+                f"{where}: driver {model.driver} has no BLE GATT profile; a ble transport "
+                f"reads {', '.join(sorted(gatt_profiles.BY_DRIVER))}"
+            )
         cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
-        is_camera = model.driver in CAMERAS
+        cameras = registry().cameras
+        is_camera = model.driver in cameras
         if is_camera != isinstance(entry.transport, CameraTransport):
             raise ConfigError(
                 f"{where}: driver {model.driver} needs "
@@ -295,7 +313,7 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
             )
         if is_camera:
             try:
-                CAMERAS[model.driver].check_device(cfg)
+                cameras[model.driver].check_device(cfg)
             except ValueError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
         resolved.append(ResolvedDevice(entry=entry, model=model, driver_config=cfg))

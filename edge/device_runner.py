@@ -17,6 +17,7 @@ from edge.config import (
     SerialTransport,
     TcpTransport,
 )
+from edge.transports import gatt_profiles
 from edge.transports.base import ByteTransport, SourceState, TransportError
 from edge.transports.ble import SimulatedBleAdapter
 from edge.transports.serial_port import SerialTransport as PySerialTransport
@@ -55,6 +56,7 @@ def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTranspo
             max_connections=t.max_connections,
             connect_timeout_s=t.connect_timeout_s,
             read_battery=t.read_battery,
+            profile=gatt_profiles.BY_DRIVER[dev.model.driver],
         )
     raise ValueError(f"{dev.entry.id}: transport {t.type} carries no bytes")
 
@@ -70,8 +72,12 @@ class DeviceRunner(threading.Thread):
         stop: threading.Event,
         transport: ByteTransport | None = None,
         on_open: Callable[[], list[bytes]] | None = None,
+        guard_decoder: bool = False,
     ) -> None:
         super().__init__(name=f"device-{dev.entry.id}", daemon=True)
+        # A plug-in's decoder is third-party code: a bug in it (an IndexError on an odd
+        # frame) costs that frame, counted and logged, not the device's thread.
+        self._guard_decoder = guard_decoder
         self.dev = dev
         self.driver = driver
         # Replaced whole by the agent on a config command; read once per frame here.
@@ -153,6 +159,20 @@ class DeviceRunner(threading.Thread):
                         # Counted and skipped: one bad frame must not stop the device.
                         self.decode_errors += 1
                         log.debug("%s: %s", self.dev.entry.id, exc)
+                        continue
+                    except Exception as exc:
+                        if not self._guard_decoder:
+                            raise
+                        self.decode_errors += 1
+                        log.error(
+                            "%s: plug-in driver %s failed on frame %s: %s: %s (a bug in the "
+                            "plug-in; the frame is skipped)",
+                            self.dev.entry.id,
+                            self.dev.model.driver,
+                            frame[:32].hex(),
+                            type(exc).__name__,
+                            exc,
+                        )
                         continue
                     for item in items:
                         self._out(Received(self, source, item, now))

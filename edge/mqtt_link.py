@@ -43,6 +43,7 @@ class MqttLink:
         self.commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self.connected = threading.Event()
         self.connects = 0
+        self.published = 0  # publishes handed to paho (from the agent's thread only)
         self.last_error: str | None = None  # why the broker is not reachable now, if it is not
         self._reported: str | None = None  # the failure last logged, so a retry loop logs once
         self._subscriptions = subscriptions
@@ -74,6 +75,7 @@ class MqttLink:
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int:
         """Publish at QoS 1; the message id whose PUBACK will appear in `acks`."""
         info = self._client.publish(topic, payload, qos=1, retain=retain)
+        self.published += 1
         return int(info.mid)
 
     @property

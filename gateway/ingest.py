@@ -30,7 +30,7 @@ from campusedge.topics import (
     school_of,
     short_topic,
 )
-from campusedge.units import METRICS, UnitError, normalize
+from campusedge.units import METRICS, UnitError, VendorMetric, normalize
 from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
@@ -68,7 +68,12 @@ class IngestSettings(BaseModel):
     # run` sets it to 0 (unlimited); on another broker raise it well above batch_max, or acks
     # after commit throttle ingest.
     protocol: Literal["5", "3.1.1"] = "3.1.1"
-    batch_max: int = Field(default=1000, ge=1, le=10_000)
+    # Under a backlog (a restart, a broker's replay) batches fill to this size. Readings of
+    # interleaved devices land all over the key indexes (messages, readings, the commit log),
+    # so a commit writes about one dirty page per device whatever the batch size: larger
+    # batches write each page once for more rows. 5000 against 1000: in the store and log
+    # alone ~30 against ~41 µs a message, and the ingest bench +12 % back to back.
+    batch_max: int = Field(default=5000, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=20, ge=0, le=5_000)
     # Messages the broker may send before we acknowledge (MQTT 5). Acks follow commits, so
     # the window must cover everything between the socket and the commit (the MQTT process's
@@ -171,6 +176,8 @@ def classify_fast(item: Inbound, settings: IngestSettings) -> StoredMessage | No
         return None
     readings = []
     for r in msg.readings:
+        if isinstance(r.metric, VendorMetric):
+            return None  # a plug-in's vendor.metric: `classify` takes it
         spec = METRICS[r.metric]
         value, unit = float(r.value), r.unit
         if unit is not spec.unit or not spec.minimum <= value <= spec.maximum:

@@ -1,13 +1,16 @@
-"""A BLE GATT central (bumble host stack) that subscribes to the kit's heart-rate bands.
+"""A BLE GATT central (bumble host stack) that subscribes to the kit's bands or thermometers.
 
 bumble drives a controller through an HCI transport string: `usb:0` (a USB dongle),
 `hci-socket:0` (a Linux HCI socket), `serial:/dev/ttyACM0,1000000` (a UART controller), or
 `tcp-client:127.0.0.1:PORT` (the virtual link of simulators/ble_link.py). Each controller
 scans passively; when a band listed in the box's `ids` advertises, the first controller with
-a free connection slot connects, discovers the Heart Rate Service (0x180D), enables
-notifications of Heart Rate Measurement (0x2A37) through its CCCD and, when the band has the
-Battery Service (0x180F), reads Battery Level (0x2A19). A band that drops is connected again
-when it advertises again. Advertisers not in `ids` are never connected.
+a free connection slot connects, discovers the driver's service (edge/transports/
+gatt_profiles.py: Heart Rate 0x180D for bands, Health Thermometer 0x1809 for thermometers),
+enables notifications of its measurement characteristic (Heart Rate Measurement 0x2A37), or
+indications where the characteristic only indicates (Temperature Measurement 0x2A1C), through
+its CCCD and, when the device has the Battery Service (0x180F), reads Battery Level (0x2A19).
+A device that drops is connected again when it advertises again. Advertisers not in `ids`
+are never connected.
 
 bumble is asyncio and the agent's transports are synchronous, so the stack runs its own event
 loop in a thread; notifications cross to the agent through a bounded queue.
@@ -24,12 +27,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bumble import gatt, hci
-from bumble.core import BaseBumbleError
+from bumble.core import UUID, BaseBumbleError
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.transport import open_transport
 from bumble.transport.common import Transport, TransportLostError
 
 from edge.transports.base import SourceState, TransportError
+from edge.transports.gatt_profiles import HEART_RATE, GattProfile
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +95,12 @@ class BleCentral:
         read_battery: bool = True,
         open_timeout_s: float = 10.0,
         queue_limit: int = QUEUE_LIMIT,
+        profile: GattProfile = HEART_RATE,
     ) -> None:
         if not hci_specs:
             raise ValueError("a BLE central needs at least one HCI transport")
         self._specs = list(hci_specs)
+        self.profile = profile
         self.kit = frozenset(normalize_address(a) for a in kit)
         self._max_connections = max_connections
         self._connect_timeout_s = connect_timeout_s
@@ -328,14 +334,17 @@ class BleCentral:
 
     async def _subscribe(self, address: str, connection: Connection) -> None:
         peer = Peer(connection)
-        services = await peer.discover_service(gatt.GATT_HEART_RATE_SERVICE)
+        p = self.profile
+        services = await peer.discover_service(UUID.from_16_bits(p.service))
         if not services:
-            raise LookupError("no Heart Rate service (0x180D)")
+            raise LookupError(f"no {p.service_name} service (0x{p.service:04X})")
         chars = await peer.discover_characteristics(
-            [gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC], services[0]
+            [UUID.from_16_bits(p.characteristic)], services[0]
         )
         if not chars:
-            raise LookupError("no Heart Rate Measurement characteristic (0x2A37)")
+            raise LookupError(
+                f"no {p.characteristic_name} characteristic (0x{p.characteristic:04X})"
+            )
         band = self.bands[address]
 
         def on_notification(value: bytes) -> None:

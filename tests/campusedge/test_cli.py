@@ -57,3 +57,12 @@ def test_help_and_errors_are_in_the_deployments_language(monkeypatch: pytest.Mon
     code, text = run(["teleport"])
     assert "campusedge: unknown command 'teleport'" in text
     assert "run the gateway: ingest, store, API" in text
+
+
+def test_every_summary_is_in_the_chinese_catalog() -> None:
+    """A command added without N_() around its summary would show in English."""
+    from gateway.i18n import Catalogs
+
+    chinese = Catalogs("zh_CN").translator()
+    untranslated = [p for p, (_, s) in COMMANDS.items() if chinese.gettext(s) == s]
+    assert untranslated == []

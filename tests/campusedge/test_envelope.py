@@ -43,6 +43,28 @@ def test_valid_reading_is_normalized() -> None:
     assert msg.readings[0].value == 0.5 and msg.readings[0].unit == "s"
 
 
+def test_vendor_metrics_pass_as_sent_and_malformed_names_are_refused() -> None:
+    readings = [
+        {"metric": "acme.jump_rate", "value": 152, "unit": "1/min"},
+        {"metric": "rr_interval", "value": 500, "unit": "ms"},  # still converted beside it
+    ]
+    msg = parse(payload(readings=readings))
+    assert isinstance(msg, ReadingMessage)
+    assert [(r.metric.value, r.value, r.unit.value) for r in msg.readings] == [
+        ("acme.jump_rate", 152, "1/min"),
+        ("rr_interval", 0.5, "s"),
+    ]
+    for bad in ("Acme.rate", "acme", "acme.rate.x", "acme.", "a" * 40 + ".rate", "héat.rate"):
+        with pytest.raises(EnvelopeError) as info:
+            parse(payload(readings=[{"metric": bad, "value": 1, "unit": "count"}]))
+        assert info.value.reason == "invalid"
+        assert "readings.0.metric: metric is neither a built-in metric nor a vendor" in str(
+            info.value
+        )
+    with pytest.raises(EnvelopeError, match=r"readings\.0\.unit"):
+        parse(payload(readings=[{"metric": "acme.rate", "value": 1, "unit": "furlongs"}]))
+
+
 ROPE_EVENT_TOPIC = DeviceTopic.parse("campus/s1/jump_rope/rope-1/event")
 
 

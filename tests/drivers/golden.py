@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.base import Decoded
+from drivers.registry import registry
 
 ROOT = Path(__file__).parent
 
@@ -26,10 +27,18 @@ class Case:
         return f"{self.driver}/{self.name}"
 
 
+def _folders() -> list[tuple[str, Path]]:
+    """(driver, case folder): the built-ins' here, each plug-in's from its own package."""
+    found = [(f.parent.parent.name, f) for f in sorted(ROOT.glob("*/testdata/*"))]
+    for name, plugin in sorted(registry().plugins.items()):
+        if plugin.testdata is not None:
+            found += [(name, f) for f in sorted(plugin.testdata.iterdir()) if f.is_dir()]
+    return found
+
+
 def load_cases(driver: str | None = None) -> list[Case]:
     cases = []
-    for folder in sorted(ROOT.glob("*/testdata/*")):
-        name = folder.parent.parent.name
+    for name, folder in _folders():
         if driver is not None and name != driver:
             continue
         if (folder / "input.hex").exists():

@@ -1,4 +1,5 @@
-"""Contract over the driver registry: simulator, golden data, decoding, rejection, configs."""
+"""Contract over the driver registry (built-in drivers and installed plug-ins alike): simulator,
+golden data, decoding, rejection, configs."""
 
 from __future__ import annotations
 
@@ -11,24 +12,42 @@ import pytest
 from campusedge.contract import check_event
 from campusedge.paths import firmware_configs_dir
 from drivers.base import DecodeError
-from drivers.registry import CAMERAS, DRIVERS
+from drivers.plugin import PLUGIN_KINDS
+from drivers.registry import BUILT_IN, registry
 from edge.config import ConfigError, DeviceModel, load_any, load_model
 from tests.drivers.golden import load_cases
 
+REGISTRY = registry()
+DRIVERS = REGISTRY.drivers
 NAMES = sorted(DRIVERS)
+# Frames that are BLE characteristic values, which carry no checksum.
+GATT_CHARACTERISTICS = {"hr_band", "thermometer"}
+
+
+def test_the_example_plugin_is_installed() -> None:
+    # `make test` installs examples/campusedge-vendor-rope with the test extras: without it
+    # this contract would silently cover the built-in drivers only.
+    assert "acme_rope" in REGISTRY.plugins, REGISTRY.problems
+    assert REGISTRY.origin("acme_rope") == "campusedge-vendor-rope 0.1.0"
 
 
 def _sim_frames(name: str) -> list[bytes]:
-    sim = importlib.import_module(f"simulators.{name}")
-    frames: list[bytes] = sim.sample_frames(random.Random(7))
-    assert frames, f"simulators.{name}.sample_frames gave nothing"
+    plugin = REGISTRY.plugins.get(name)
+    if plugin is not None:
+        frames = plugin.sample_frames(random.Random(7))
+    else:
+        frames = importlib.import_module(f"simulators.{name}").sample_frames(random.Random(7))
+    assert frames, f"the simulator of {name} gave nothing"
     return frames
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_registry_entry_is_consistent(name: str) -> None:
     driver = DRIVERS[name]
-    assert driver.name == name == driver.kind.value
+    if REGISTRY.origin(name) == BUILT_IN:
+        assert driver.name == name == driver.kind.value
+    else:
+        assert driver.name == name and driver.kind in PLUGIN_KINDS
     assert load_cases(name), f"tests/drivers/{name}/testdata is empty"
     driver.Config()  # every option has a default, so a minimal firmware config works
 
@@ -59,8 +78,9 @@ def test_rejects_truncated_and_corrupted_frames(name: str) -> None:
     frame = _sim_frames(name)[-1]
     with pytest.raises(DecodeError):
         driver.decode(frame[:1], cfg)
-    if name == "hr_band":
-        return  # 0x2A37 carries no checksum: only truncation is detectable
+    plugin = REGISTRY.plugins.get(name)
+    if name in GATT_CHARACTERISTICS or (plugin is not None and not plugin.checksummed):
+        return  # a GATT characteristic carries no checksum: only truncation is detectable
     body = frame.rstrip(b"\r\n")
     with pytest.raises(DecodeError):
         driver.decode(body[: len(body) // 2], cfg)
@@ -70,7 +90,9 @@ def test_rejects_truncated_and_corrupted_frames(name: str) -> None:
         driver.decode(bytes(flipped), cfg)
 
 
-FIRMWARE = sorted(firmware_configs_dir().glob("*.yaml"))
+FIRMWARE = sorted(firmware_configs_dir().glob("*.yaml")) + [
+    path for folder in REGISTRY.device_model_dirs() for path in sorted(folder.glob("*.yaml"))
+]
 
 
 @pytest.mark.parametrize("path", FIRMWARE, ids=[p.name for p in FIRMWARE])
@@ -80,7 +102,7 @@ def test_every_firmware_config_validates(path: Path) -> None:
 
 def test_every_driver_has_a_device_model() -> None:
     models = [m for p in FIRMWARE if isinstance(m := load_any(p), DeviceModel)]
-    assert {m.driver for m in models} >= set(DRIVERS) | set(CAMERAS)
+    assert {m.driver for m in models} >= set(DRIVERS) | set(REGISTRY.cameras)
 
 
 def test_config_typo_is_named(tmp_path: Path) -> None:

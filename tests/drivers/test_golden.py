@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from drivers.base import DecodeError
-from drivers.registry import DRIVERS
+from drivers.registry import registry
 from tests.drivers.golden import Case, as_plain, load_cases
 
 CASES = load_cases()
@@ -15,7 +15,7 @@ CASES = load_cases()
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_golden(case: Case) -> None:
-    driver = DRIVERS[case.driver]
+    driver = registry().drivers[case.driver]
     cfg = driver.Config.model_validate(case.config)
     if case.error is not None:
         with pytest.raises(DecodeError) as info:
@@ -34,7 +34,7 @@ def test_golden(case: Case) -> None:
 
 
 def test_every_driver_has_golden_data_with_errors() -> None:
-    for name in DRIVERS:
+    for name in registry().drivers:
         cases = load_cases(name)
         assert any(c.expected for c in cases), f"{name} has no decoding case"
         assert any(c.error for c in cases), f"{name} has no error case"

@@ -74,7 +74,7 @@ def test_readings_are_stored_once_in_canonical_units(
     assert registry.get_sample_value("campusedge_batch_size_count") < 202 / 2
 
 
-def test_unit_normalization_on_the_way_in(
+def test_unit_normalization_and_vendor_metrics_on_the_way_in(
     gateway: Gateway, mqtt_settings: MqttSettings, school: str
 ) -> None:
     body = {
@@ -87,11 +87,20 @@ def test_unit_normalization_on_the_way_in(
         "readings": [{"metric": "body_temperature", "value": 99.5, "unit": "degF"}],
     }
     publish_all(
-        mqtt_settings, [(f"campus/{school}/temp_gate/gate-1/reading", json.dumps(body).encode())]
+        mqtt_settings,
+        [
+            (f"campus/{school}/temp_gate/gate-1/reading", json.dumps(body).encode()),
+            (f"campus/{school}/jump_rope/acme-7/reading", VENDOR_READING),
+        ],
     )
-    wait_until(lambda: gateway.ingest.stats["stored"] == 1)
+    wait_until(lambda: gateway.ingest.stats["stored"] == 2)
     [row] = gateway.store.readings(device_id="gate-1")
     assert row.unit == "degC" and row.value == pytest.approx(37.5, abs=0.01)
+    rows = gateway.store.readings(device_id="acme-7")
+    assert sorted((r.metric, r.value, r.unit) for r in rows) == [
+        ("acme.jump_rate", 152, "1/min"),
+        ("rope_count", 345, "count"),
+    ]
 
 
 def _future() -> str:
@@ -131,7 +140,18 @@ MALFORMED = {
     "integer_beyond_float": _body(
         readings=[{"metric": "heart_rate", "value": 10**400, "unit": "bpm"}]
     ),
+    # Neither a built-in metric nor a vendor one (`vendor.metric`, lower case).
+    "bad_metric_name": _body(readings=[{"metric": "Acme.Rate", "value": 1, "unit": "count"}]),
 }
+# A plug-in driver's rope base station: its vendor.metric is stored as sent.
+VENDOR_READING = _body(
+    device_id="acme-7",
+    kind="jump_rope",
+    readings=[
+        {"metric": "rope_count", "value": 345, "unit": "count"},
+        {"metric": "acme.jump_rate", "value": 152, "unit": "1/min"},
+    ],
+)
 EXPECTED_REASON = {
     "not_json": "not_json",
     "wrong_types": "invalid",
@@ -146,6 +166,7 @@ EXPECTED_REASON = {
     "timestamp_out_of_range": "invalid",
     "clock_not_set": "invalid",
     "integer_beyond_float": "invalid",
+    "bad_metric_name": "invalid",
 }
 
 
@@ -425,9 +446,12 @@ def test_every_kind_of_malformed_input_is_dead_lettered_with_influxdb_as_the_sto
             [
                 *((f"campus/{school}/hr_band/hr-x/reading", MALFORMED[c]) for c in cases),
                 reading(school, "hr-ok", 1),
+                (f"campus/{school}/jump_rope/acme-7/reading", VENDOR_READING),
             ],
         )
-        wait_until(lambda: gw.ingest.stats["stored"] == 1, what="the valid message stored")
+        wait_until(lambda: gw.ingest.stats["stored"] == 2, what="the valid messages stored")
+        [vendor] = gw.store.readings(device_id="acme-7", metric="acme.jump_rate")
+        assert (vendor.value, vendor.unit) == (152, "1/min")
         letters = gw.store.dead_letters()
         assert sorted(d.reason for d in letters) == sorted(EXPECTED_REASON[c] for c in cases)
         for letter in letters:  # an oversize one keeps a prefix in InfluxDB

@@ -1,0 +1,67 @@
+"""A device's stored readings of one device metric, for campus IT: battery, clock offset and
+the vendor metrics of plug-in drivers (`vendor.metric`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+
+from campusedge.units import Metric, MetricNameError, metric_name
+from gateway.api.deps import AuditDep, CampusIT, StoreDep, check_school
+
+router = APIRouter(prefix="/api/devices", tags=["devices"])
+
+# Built-in metrics that describe the device rather than the person wearing or using it.
+# The rest (heart rate, temperature, acuity, counts) are a student's once a lesson binds the
+# device, and campus IT reads no student data (gateway/api/access.py).
+DEVICE_METRICS = frozenset({Metric.BATTERY, Metric.CLOCK_OFFSET})
+
+
+class ReadingPublic(BaseModel):
+    device_id: str
+    school: str
+    kind: str
+    seq: int
+    ts: datetime
+    time_quality: str
+    metric: str
+    value: float
+    unit: str
+
+
+@router.get("/{device_id}/readings", response_model=list[ReadingPublic])
+def device_readings(
+    device_id: str,
+    store: StoreDep,
+    audit: AuditDep,
+    user: CampusIT,
+    metric: str = Query(description="battery, clock_offset, or a plug-in's vendor.metric"),
+    school: str | None = None,
+    since: datetime | None = None,
+    limit: int = Query(default=500, ge=1, le=10_000),
+) -> list[ReadingPublic]:
+    check_school(user, school)
+    try:
+        name = metric_name(metric)
+    except MetricNameError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if isinstance(name, Metric) and name not in DEVICE_METRICS:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{name.value} is a measurement of a person once a lesson binds the device; "
+            f"campus IT reads device metrics only ({', '.join(sorted(DEVICE_METRICS))} "
+            "and plug-ins' vendor.metric)",
+        )
+    schools = {school} if school is not None else set(user.schools)
+    rows = [
+        r
+        for r in store.readings(
+            device_id=device_id, metric=name.value, since=since, limit=limit, newest_first=True
+        )
+        if r.school in schools
+    ]
+    # A vendor metric may measure a person too: who read which device's is kept.
+    audit.record(user, "device_readings", "device", device_id, f"{name.value}: {len(rows)}")
+    return [ReadingPublic(**vars(r)) for r in rows]
