@@ -331,6 +331,37 @@ def test_another_schools_devices_are_not_listed_or_found(two: TwoSchools) -> Non
     assert asked.status_code == 404
 
 
+def test_another_schools_device_readings_are_not_read(two: TwoSchools) -> None:
+    from campusedge.contract import TimeQuality
+    from campusedge.topics import DeviceKind
+    from gateway.store.base import StoredMessage
+
+    campus = two.campus
+
+    def battery(school: str, percent: float) -> StoredMessage:
+        return StoredMessage(
+            school=school,
+            kind=DeviceKind.HR_BAND,
+            device_id="hr-77",
+            seq=1,
+            ts=AT,
+            time_quality=TimeQuality.SYNCED,
+            received_at=AT,
+            readings=(("battery", percent, "%"),),
+        )
+
+    # One device id in both schools: ids are unique within a school only.
+    campus.gateway.store.write([battery(OTHER, 12.0), battery(SCHOOL, 88.0)])
+    it = campus.auth("it1")
+    read = campus.client.get("/api/devices/hr-77/readings?metric=battery", headers=it)
+    assert read.status_code == 200
+    assert [(r["school"], r["value"]) for r in read.json()] == [(SCHOOL, 88.0)]
+    asked = campus.client.get(
+        "/api/devices/hr-77/readings", headers=it, params={"metric": "battery", "school": OTHER}
+    )
+    assert asked.status_code == 404
+
+
 def test_a_roster_import_cannot_reach_into_another_school(two: TwoSchools) -> None:
     campus = two.campus
     roster = campus.gateway.roster
@@ -404,6 +435,7 @@ ROUTES = {
     "GET /api/audit": NO_SCHOOL_DATA,  # the auditor's, whole (docs/security.md)
     "GET /api/devices": "test_another_schools_devices_are_not_listed_or_found",
     "GET /api/devices/{device_id}": "test_another_schools_devices_are_not_listed_or_found",
+    "GET /api/devices/{device_id}/readings": "test_another_schools_device_readings_are_not_read",
     "POST /api/classes": "test_campus_it_cannot_touch_another_schools_roster",
     "GET /api/classes": "test_another_schools_classes_and_students_are_404",
     "GET /api/classes/{class_id}/students": "test_another_schools_classes_and_students_are_404",
