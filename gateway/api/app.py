@@ -9,6 +9,7 @@ from gateway.api.access import HeartRateReads
 from gateway.api.body_limit import BodyLimit
 from gateway.api.login_limit import FailedLogins
 from gateway.api.no_nul import NoNul
+from gateway.api.refusals import translate_refusals
 from gateway.api.routes import (
     absences,
     alert_stream,
@@ -22,6 +23,7 @@ from gateway.api.routes import (
     health,
     lesson_reports,
     lessons,
+    locale,
     me,
     referrals,
     roster,
@@ -43,6 +45,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     alert_resources = (silences, referrals, absences, warning_levels, deliveries, alert_stream)
     for module in (
         health,
+        locale,
         me,
         devices,
         device_readings,
@@ -56,6 +59,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     ):
         app.include_router(module.router)
     dashboard.mount(app)
+    translate_refusals(app)
     # Outside the routes and their dependencies: a NUL no database text can hold, or an
     # oversize body (checked first: the last added is the outermost), costs no parsing and no
     # token check.

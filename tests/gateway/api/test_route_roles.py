@@ -42,6 +42,7 @@ USERS = {IT: "it1", PE: "t1", HEALTH: "h1", AUDITOR: "au1"}
 # fitness and vision results go only to health staff and their own PE teacher; campus IT runs
 # the fleet and the roster (ids, no names), the auditor reads the audit log alone.
 ACCESS: dict[str, frozenset[Role]] = {
+    "GET /api/locale": ALL,  # no token needed either: a language and a time zone
     "GET /api/me": ALL,
     "GET /api/me/lessons": ALL,  # empty for campus IT and auditors
     "GET /api/audit": frozenset({AUDITOR}),
@@ -123,6 +124,7 @@ def _csv(w: World) -> str:
 # How each route is called with the ids of world *w*. Writes with the user's own ids are
 # ones that can be made once per role without changing what the other rows read.
 CALLS: dict[str, Callable[[World], Call]] = {
+    "GET /api/locale": lambda w: Call("GET", "/api/locale"),
     "GET /api/me": lambda w: Call("GET", "/api/me"),
     "GET /api/me/lessons": lambda w: Call("GET", "/api/me/lessons"),
     "GET /api/audit": lambda w: Call("GET", "/api/audit", params={"student": w.student}),
@@ -340,7 +342,7 @@ def test_each_role_is_let_through_or_refused_and_another_schools_ids_are_unknown
 def _without(response: Response, subject: str | int | None) -> object:
     """The answer with the id asked for taken out: what is left must not depend on whose."""
     body = json.loads(response.text) if response.text else None
-    return json.loads(json.dumps(body).replace(str(subject), "<id>"))
+    return json.loads(json.dumps(body, ensure_ascii=False).replace(str(subject), "<id>"))
 
 
 def _api_routes(app: Any) -> dict[str, APIRoute]:
@@ -388,4 +390,9 @@ def test_the_table_keeps_within_each_routes_declared_role_check(two: TwoSchools)
             assert ACCESS[name] <= declared, (name, declared)
         else:
             # Only these check the role themselves, or let every signed-in user in.
-            assert name in {"GET /api/me", "GET /api/me/lessons", "GET /api/alerts/stream"}, name
+            assert name in {
+                "GET /api/locale",
+                "GET /api/me",
+                "GET /api/me/lessons",
+                "GET /api/alerts/stream",
+            }, name
