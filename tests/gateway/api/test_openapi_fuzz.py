@@ -31,7 +31,7 @@ from tests.services import PostgresProcess
 # Bounded: about 40 operations x this many requests keeps the module within a few seconds,
 # the same requests every run; CAMPUSEDGE_FUZZ_EXAMPLES=500 digs deeper, new ones each time.
 DEEPER = os.environ.get("CAMPUSEDGE_FUZZ_EXAMPLES")
-EXAMPLES = int(DEEPER or "5")
+EXAMPLES = int(DEEPER or "3")
 
 
 @pytest.fixture(scope="module")
