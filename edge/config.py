@@ -168,6 +168,10 @@ class ResolvedDevice(_Strict):
     def kind(self) -> DeviceKind:
         drivers = registry()
         if self.model.driver in drivers.drivers:
+            # A protocol family (modbus) stands for several kinds: the device model says which.
+            kind = getattr(self.driver_config, "kind", None)
+            if isinstance(kind, DeviceKind):
+                return kind
             return drivers.drivers[self.model.driver].kind
         return drivers.cameras[self.model.driver].kind
 
@@ -254,6 +258,18 @@ def _check_ble_kit(entry: DeviceEntry, t: BleTransport, where: str) -> None:
         )
 
 
+def _check_modbus_units(entry: DeviceEntry, where: str) -> None:
+    """Units sharing one line (RS-485, a TCP gateway) are listed in ids by unit number."""
+    if isinstance(entry.transport, (BleTransport, BleSimTransport, CameraTransport)):
+        raise ConfigError(f"{where}: a modbus device is on a serial (RTU) or tcp transport")
+    for unit in entry.ids:
+        if not (unit.isdigit() and 0 <= int(unit) <= 247):
+            raise ConfigError(
+                f"{where}: ids key {unit!r} is not a Modbus unit number 0-247 "
+                "(the units polled on this line)"
+            )
+
+
 def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
     """Load an edge-box file and every device model it names; ConfigError on any problem."""
     data = _read_yaml(path)
@@ -304,6 +320,8 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
                 f"reads {', '.join(sorted(gatt_profiles.BY_DRIVER))}"
             )
         cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
+        if model.driver == "modbus":
+            _check_modbus_units(entry, where)
         cameras = registry().cameras
         is_camera = model.driver in cameras
         if is_camera != isinstance(entry.transport, CameraTransport):
