@@ -10,6 +10,7 @@ field named.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -188,12 +189,51 @@ class BoxConfig(_Strict):
     devices: list[ResolvedDevice]
 
 
-def _where(exc: ValidationError) -> str:
+# A model-level check names the field it is about at the start of its message ("points.3
+# (co2): ..."), since pydantic gives such an error no location of its own.
+_FIELD_IN_MESSAGE = re.compile(r"Value error, ([a-z_]+(?:\.\d+)?)\b")
+LineOf = Callable[[tuple[str | int, ...]], int | None]
+
+
+def _where(exc: ValidationError, line_of: LineOf | None = None) -> str:
     parts = []
     for err in exc.errors()[:3]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{loc}: {err['msg']}")
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        named = _FIELD_IN_MESSAGE.match(err["msg"]) if not loc else None
+        if named is not None:
+            loc = tuple(int(p) if p.isdigit() else p for p in named.group(1).split("."))
+        text = ".".join(str(p) for p in loc) or "(top level)"
+        line = line_of(loc) if line_of is not None and loc else None
+        parts.append(f"{text}{f' (line {line})' if line else ''}: {err['msg']}")
     return "; ".join(parts)
+
+
+def yaml_lines(text: str, prefix: tuple[str | int, ...] = ()) -> LineOf:
+    """The line of a field path (`points.3.type`) in YAML *text*: the deepest one found."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        root = None
+
+    def line_of(loc: tuple[str | int, ...]) -> int | None:
+        node, line = root, None
+        for key in (*prefix, *loc):
+            if isinstance(node, yaml.MappingNode):
+                match = next((v for k, v in node.value if k.value == str(key)), None)
+                if match is None:
+                    break
+                line = next(k for k, v in node.value if v is match).start_mark.line + 1
+                node = match
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+                if key >= len(node.value):
+                    break
+                node = node.value[key]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+    return line_of
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -208,8 +248,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def driver_config(driver: str, values: dict[str, Any], where: str) -> DriverConfig:
-    """Validate *values* against the Config of *driver*."""
+def driver_config(
+    driver: str, values: dict[str, Any], where: str, line_of: LineOf | None = None
+) -> DriverConfig:
+    """Validate *values* against the Config of *driver*; *line_of* finds a field's line."""
     try:
         model = config_model(driver)
     except KeyError as exc:
@@ -217,7 +259,7 @@ def driver_config(driver: str, values: dict[str, Any], where: str) -> DriverConf
     try:
         cfg = model.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: invalid {driver} config: {_where(exc)}") from None
+        raise ConfigError(f"{where}: invalid {driver} config: {_where(exc, line_of)}") from None
     assert isinstance(cfg, DriverConfig)
     return cfg
 
@@ -229,7 +271,8 @@ def load_model(path: Path) -> DeviceModel:
         model = DeviceModel.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_where(exc)}") from None
-    driver_config(model.driver, model.config, str(path))
+    lines = yaml_lines(path.read_text(), ("config",))
+    driver_config(model.driver, model.config, str(path), lines)
     return model
 
 

@@ -180,9 +180,21 @@ class ModbusSimulator:
         return SimDevice(id=unit, simdata=tables, action=action)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
-        if sending and self.mangle is not None:
-            return self.mangle(data)
-        return data
+        if sending:
+            return self.mangle(data) if self.mangle is not None else data
+        # A request to a unit not on the line gets no answer, as on RS-485 (pymodbus 3.16
+        # would answer it from a device 0, or fail with a KeyError when there is none). *data*
+        # is what the server holds unparsed; requests to others are cut from its front.
+        while True:
+            if self.bridge is None:  # MBAP header: its length field, then the unit
+                size = 6 + int.from_bytes(data[4:6], "big") if len(data) >= 7 else 0
+                unit = data[6] if size else None
+            else:  # RTU: a read request is unit, function, address, count, CRC: 8 bytes
+                size = 8 if len(data) >= 8 else 0
+                unit = data[0] if size else None
+            if unit is None or unit in self.images or len(data) < size:
+                return data
+            data = data[size:]
 
     def _run(self) -> None:
         async def main() -> None:
