@@ -64,8 +64,11 @@ def test_a_bad_register_map_is_refused_with_its_line(
 
 
 def test_the_counter_may_not_overlap_a_point(tmp_path: Path) -> None:
-    body = "  counter: {address: 1}\n  points:\n    - {metric: co2, unit: ppm, address: 0, type: uint32}\n"
-    with pytest.raises(ConfigError, match="counter.*already read by points.0"):
+    body = (
+        "  counter: {address: 1}\n"
+        "  points:\n    - {metric: co2, unit: ppm, address: 0, type: uint32}\n"
+    )
+    with pytest.raises(ConfigError, match=r"counter.*already read by points\.0"):
         load_model(_model(tmp_path, body))
 
 
