@@ -92,6 +92,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
     ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
     ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
+    ("simulate", "modbus"): (
+        "simulators.cli.modbus",
+        "Modbus devices on a pymodbus server, over TCP and RTU (a pty pair)",
+    ),
     ("simulate", "ble-bands"): (
         "simulators.cli.ble_bands",
         "heart-rate bands as GATT peripherals on a virtual BLE link",
@@ -107,6 +111,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bench", "ble"): (
         "edge.bench_ble",
         "benchmark band notifications over the virtual BLE link against TCP",
+    ),
+    ("bench", "modbus"): (
+        "edge.bench_modbus",
+        "benchmark Modbus polling and decoding against pymodbus's bare client, TCP and RTU",
     ),
     ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),
     ("pe", "eval"): ("edge.pe.cli_eval", "evaluate rep counting on a folder of labelled clips"),

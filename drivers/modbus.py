@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, Literal
@@ -160,16 +161,60 @@ class Block:
         return FUNCTION[self.register]
 
 
+# Wire bytes of a 32-bit value -> big-endian order, by (word order, byte order); None: as is.
+_PERMUTATION: dict[tuple[str, str], tuple[int, ...] | None] = {
+    ("big", "big"): None,  # AB CD
+    ("little", "big"): (2, 3, 0, 1),  # CD AB
+    ("big", "little"): (1, 0, 3, 2),  # BA DC
+    ("little", "little"): (3, 2, 1, 0),  # DC BA
+}
+
+
+def _decimals(x: float) -> int:
+    exponent = Decimal(repr(x)).as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 @dataclass(frozen=True)
 class _Compiled:
-    """A point ready to decode: scale and offset as Decimals, its range, its reading's name."""
+    """A point ready to decode, worked out once per config rather than once per poll."""
 
     point: Point
     function: int
     metric: Metric | VendorMetric
+    where: str
+    unpack: struct.Struct  # of the value's bytes in big-endian order
+    permutation: tuple[int, ...] | None
+    # Integers: raw x scale + offset rounded to the decimals of scale and offset, so that
+    # 215 x 0.1 is 21.5, not 21.500000000000004. float32: its 7 significant digits first.
+    ndigits: int
     scale: Decimal
     offset: Decimal
-    spec: MetricSpec | None
+    spec: MetricSpec  # the range checked, in the metric's canonical unit
+    converts: bool  # the point's unit is not the canonical one: normalize() converts it
+    offset_in_plan: int  # where the value's bytes are in a frame laid out by plan()
+    end_in_plan: int
+    is_float: bool
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a config's register map is read and where its values are in a frame."""
+
+    blocks: tuple[Block, ...]
+    heads: tuple[tuple[int, bytes], ...]  # (offset, block header) of a frame laid out by plan()
+    frame_size: int
+    points: tuple[_Compiled, ...]
+    counter_at: int
+
+
+def _plan_of(cfg: Config) -> _Plan:
+    # Read from pydantic's store of private attributes directly: the attribute access goes
+    # through BaseModel.__getattr__, which costs more than decoding a register.
+    private = cfg.__pydantic_private__
+    plan = private["_plan"] if private else None
+    assert isinstance(plan, _Plan)
+    return plan
 
 
 class Config(DriverConfig):
@@ -195,8 +240,9 @@ class Config(DriverConfig):
     counter: CounterPoint | None = None
     points: tuple[Point, ...] = ()
 
-    _compiled: tuple[_Compiled, ...] = PrivateAttr(default=())
-    _blocks: tuple[Block, ...] = PrivateAttr(default=())
+    # Worked out by the validator below (so model_copy with new points would keep the old:
+    # validate a changed map instead, as the agent does with a config command).
+    _plan: _Plan | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _no_overlap(self) -> Config:
@@ -216,24 +262,58 @@ class Config(DriverConfig):
                         "(the register map overlaps)"
                     )
                 taken[(register, address)] = name
-        self._blocks = _plan(named, self.max_gap)
-        self._compiled = tuple(_compile(p) for p in self.points)
+        blocks = _plan(named, self.max_gap)
+        # Where each block's header and each register sit in a frame the poller lays out by
+        # this plan: decode() reads values straight from there when the frame has that layout.
+        heads, where, pos = [], {}, 0
+        for block in blocks:
+            heads.append((pos, _BLOCK_HEAD.pack(block.function, block.start, block.count)))
+            for i in range(block.count):
+                where[(block.function, block.start + i)] = pos + _BLOCK_HEAD.size + 2 * i
+            pos += _BLOCK_HEAD.size + 2 * block.count
+        c = self.counter
+        self._plan = _Plan(
+            blocks=blocks,
+            heads=tuple(heads),
+            frame_size=pos,
+            points=tuple(
+                _compile(p, where[(FUNCTION[p.register_type], p.address)]) for p in self.points
+            ),
+            counter_at=where[(FUNCTION[c.register_type], c.address)] if c is not None else -1,
+        )
         return self
 
     @property
     def blocks(self) -> tuple[Block, ...]:
         """The read requests that cover the map, in address order."""
-        return self._blocks
+        return _plan_of(self).blocks
 
 
-def _compile(p: Point) -> _Compiled:
+def _compile(p: Point, offset_in_plan: int) -> _Compiled:
     metric = metric_name(p.metric)
-    spec = None
     if isinstance(metric, VendorMetric):
         assert p.minimum is not None and p.maximum is not None
         spec = MetricSpec(p.unit, p.minimum, p.maximum)
+    else:
+        spec = METRICS[metric]
+    wide = WIDTH[p.type] == 2
     return _Compiled(
-        p, FUNCTION[p.register_type], metric, Decimal(repr(p.scale)), Decimal(repr(p.offset)), spec
+        point=p,
+        function=FUNCTION[p.register_type],
+        metric=metric,
+        where=f"point {p.metric} ({p.register_type} {p.address})",
+        unpack=_STRUCT[p.type],
+        permutation=_PERMUTATION[(p.word_order, p.byte_order)]
+        if wide
+        else ((1, 0) if p.byte_order == "little" else None),
+        ndigits=max(_decimals(p.scale), _decimals(p.offset)),
+        scale=Decimal(repr(p.scale)),
+        offset=Decimal(repr(p.offset)),
+        spec=spec,
+        converts=p.unit != spec.unit,
+        offset_in_plan=offset_in_plan,
+        end_in_plan=offset_in_plan + 2 * WIDTH[p.type],
+        is_float=p.type == "float32",
     )
 
 
@@ -260,7 +340,7 @@ def plan(cfg: DriverConfig) -> tuple[Block, ...]:
     return cfg.blocks
 
 
-def encode_block(block: Block, registers: list[int]) -> bytes:
+def encode_block(block: Block, registers: Sequence[int]) -> bytes:
     """One block of a frame (the poller's encoder, and the tests')."""
     if len(registers) != block.count:
         raise ValueError(f"{len(registers)} registers for a block of {block.count}")
@@ -334,23 +414,32 @@ def _words(words: dict[tuple[int, int], int], function: int, span: range, what: 
         ) from None
 
 
-def _reading(c: _Compiled, words: dict[tuple[int, int], int]) -> Reading:
+def _reading(c: _Compiled, frame: bytes, words: dict[tuple[int, int], int] | None) -> Reading:
+    """The reading of one point: its bytes from the frame's planned layout, else by address."""
     p = c.point
-    where = f"point {p.metric} ({p.register_type} {p.address})"
-    raw = raw_value(_words(words, c.function, p.registers, where), p.type, p.word_order,
-                    p.byte_order)  # fmt: skip
-    if p.type == "float32":
-        if not math.isfinite(raw):
-            raise DecodeError(f"{where}: float32 {raw} is not a measurement")
-        # A float32 holds about 7 significant digits; more would be noise of the conversion.
-        exact = Decimal(f"{raw:.7g}")
+    if words is None:
+        data = frame[c.offset_in_plan : c.end_in_plan]
     else:
-        exact = Decimal(int(raw))
-    value = float(exact * c.scale + c.offset)
-    try:
-        normalize(c.metric, value, p.unit, c.spec)
-    except UnitError as exc:
-        raise DecodeError(f"{where}: {exc}") from None
+        found = _words(words, c.function, p.registers, c.where)
+        data = b"".join(w.to_bytes(2, "big") for w in found)
+    if c.permutation is not None:
+        data = bytes([data[i] for i in c.permutation])
+    raw = c.unpack.unpack(data)[0]
+    if c.is_float:
+        if not math.isfinite(raw):
+            raise DecodeError(f"{c.where}: float32 {raw} is not a measurement")
+        # A float32 holds about 7 significant digits; more would be noise of the conversion.
+        value = float(f"{raw:.7g}")
+        if c.scale != 1 or c.offset != 0:
+            value = float(Decimal(f"{raw:.7g}") * c.scale + c.offset)
+    else:
+        value = round(raw * p.scale + p.offset, c.ndigits)
+    spec = c.spec
+    if c.converts or not spec.minimum <= value <= spec.maximum:
+        try:
+            normalize(c.metric, value, p.unit, spec)
+        except UnitError as exc:
+            raise DecodeError(f"{c.where}: {exc}") from None
     return Reading(metric=c.metric, value=value, unit=p.unit)
 
 
@@ -370,19 +459,25 @@ class Modbus:
 
     def decode(self, frame: bytes, cfg: DriverConfig) -> list[Decoded]:
         assert isinstance(cfg, Config)
-        words = parse_frame(frame)
+        plan = _plan_of(cfg)
+        if not plan.points:
+            raise DecodeError("modbus frame: the register map has no points to read")
+        words: dict[tuple[int, int], int] | None = None
+        if len(frame) != plan.frame_size:
+            words = parse_frame(frame)  # not the planned layout: find registers by address
+        else:
+            for pos, head in plan.heads:
+                if frame[pos : pos + _BLOCK_HEAD.size] != head:
+                    words = parse_frame(frame)
+                    break
         frame_id = None
         if cfg.counter is not None:
             c = cfg.counter
-            frame_id = int(
-                raw_value(
-                    _words(words, FUNCTION[c.register_type], c.registers, "the counter"),
-                    c.type,
-                    c.word_order,
-                    c.byte_order,
-                )
-            )
-        readings = [_reading(c, words) for c in cfg._compiled]
-        if not readings:
-            raise DecodeError("modbus frame: the register map has no points to read")
+            if words is None:
+                at = plan.counter_at
+                counter = list(struct.unpack_from(f">{WIDTH[c.type]}H", frame, at))
+            else:
+                counter = _words(words, FUNCTION[c.register_type], c.registers, "the counter")
+            frame_id = int(raw_value(counter, c.type, c.word_order, c.byte_order))
+        readings = [_reading(c, frame, words) for c in plan.points]
         return [Decoded(readings=readings, time_quality=TimeQuality.RECEIVED, frame_id=frame_id)]

@@ -41,7 +41,9 @@ TYPICAL: dict[Metric, tuple[float, float]] = {
 def model_config(name: str, folder: Path | None = None) -> modbus.Config:
     """The driver config of device-model file *name* (without .yaml)."""
     path = (folder or firmware_configs_dir()) / f"{name}.yaml"
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or data.get("driver") != "modbus":
+        raise ValueError(f"{path} is not the device model of a modbus device")
     cfg = modbus.Config.model_validate(data.get("config", {}))
     assert isinstance(cfg, modbus.Config)
     return cfg

@@ -162,8 +162,8 @@ class ModbusPoller:
         return b"".join(parts)
 
     def _read(self, unit: int, block: modbus.Block, parts: list[bytes]) -> str | None:
+        """Read one block into *parts*; else why not."""
         assert self._client is not None
-        what = f"{block.register} registers {block.start}..{block.start + block.count - 1}"
         try:
             if block.register == "holding":
                 rr: ModbusPDU = self._client.read_holding_registers(
@@ -176,14 +176,17 @@ class ModbusPoller:
         except ConnectionException as exc:
             raise TransportError(f"{self.description}: {exc}") from None
         except _BAD_ANSWER as exc:
-            return f"{what}: {type(exc).__name__}: {exc}"
+            return f"{_what(block)}: {type(exc).__name__}: {exc}"
         if rr.isError():
             code = getattr(rr, "exception_code", None)
-            return f"{what}: exception response {code}"
-        registers = list(getattr(rr, "registers", None) or [])
-        if len(registers) != block.count or not all(0 <= r <= 0xFFFF for r in registers):
-            return f"{what}: answer of {len(registers)} registers, asked for {block.count}"
-        parts.append(modbus.encode_block(block, registers))
+            return f"{_what(block)}: exception response {code}"
+        registers = rr.registers
+        if len(registers) != block.count:
+            return f"{_what(block)}: answer of {len(registers)} registers, asked for {block.count}"
+        try:
+            parts.append(modbus.encode_block(block, registers))
+        except struct.error:  # a value that is not a 16-bit register
+            return f"{_what(block)}: an answer's register is not 0..65535"
         return None
 
     def source_state(self, source: str) -> SourceState | None:
@@ -193,3 +196,7 @@ class ModbusPoller:
             return None
         online = state.missed < self.cfg.offline_after
         return SourceState(online=online, detail=None if online else state.last_error)
+
+
+def _what(block: modbus.Block) -> str:
+    return f"{block.register} registers {block.start}..{block.start + block.count - 1}"

@@ -179,3 +179,20 @@ def test_any_register_values_decode_or_raise_decode_error(
         return
     assert decoded.frame_id == held[0]
     assert all(math.isfinite(r.value) for r in decoded.readings)
+
+
+def test_a_frame_in_another_block_order_decodes_the_same() -> None:
+    # The poller lays blocks out as plan() orders them, and decode reads values straight from
+    # there; blocks in any other order are found by address, with the same result.
+    holding = modbus.encode_block(modbus.Block("holding", 0, 2), [7, 3651])
+    inputs = modbus.encode_block(modbus.Block("input", 2, 2), [0x4419, 0x2000])
+    planned = [modbus.encode_block(b, [7, 3651] if b.register == "holding" else [0x2000, 0x4419])
+               for b in CFG.blocks]  # fmt: skip
+    (fast,) = modbus.Modbus().decode(b"".join(planned), CFG)
+    (slow,) = modbus.Modbus().decode(inputs[:4] + bytes([0x20, 0, 0x44, 0x19]) + holding, CFG)
+    assert fast == slow
+    assert [(r.metric.value, r.value) for r in fast.readings] == [
+        ("body_temperature", 36.51),
+        ("co2", 612.5),
+    ]
+    assert fast.frame_id == slow.frame_id == 7
