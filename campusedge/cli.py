@@ -20,105 +20,133 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogs where it is written; `_` translates it when shown."""
+    return message
+
+
+# The CLI's words are in the gateway's catalogs, in the deployment's language
+# (CAMPUSEDGE_LANGUAGE, zh-CN by default). Named as a module path, like the commands below, so
+# that this vocabulary package imports no service, and loaded only when something is shown.
+LANGUAGE_MODULE = "gateway.cli.language"
+
+
+def _(message: str) -> str:
+    try:
+        words = importlib.import_module(LANGUAGE_MODULE)
+    except ImportError:  # an install without the gateway: its English
+        return message
+    return cast(Callable[[str], str], words.gettext)(message)
+
+
 # A static table rather than a folder scan: the vocabulary package must not import the services
 # (DESIGN.md), and importing one subcommand should not load onnxruntime or FastAPI for another.
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
-    ("demo",): ("gateway.cli.demo", "run broker, gateway, API and a simulated PE lesson"),
-    ("broker",): ("gateway.cli.broker", "run an MQTT broker (Mosquitto if installed, else amqtt)"),
-    ("gateway", "run"): ("gateway.cli.run", "run the gateway: ingest, store, API"),
+    ("demo",): ("gateway.cli.demo", N_("run broker, gateway, API and a simulated PE lesson")),
+    ("broker",): (
+        "gateway.cli.broker",
+        N_("run an MQTT broker (Mosquitto if installed, else amqtt)"),
+    ),
+    ("gateway", "run"): ("gateway.cli.run", N_("run the gateway: ingest, store, API")),
     ("provision",): (
         "gateway.cli.provision",
-        "MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files",
+        N_("MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files"),
     ),
-    ("gateway", "user"): ("gateway.cli.user", "manage API users and their roles"),
+    ("gateway", "user"): ("gateway.cli.user", N_("manage API users and their roles")),
     ("audit", "export"): (
         "gateway.cli.audit",
-        "write the audit log of a time range as CSV (the export is audited too)",
+        N_("write the audit log of a time range as CSV (the export is audited too)"),
     ),
     ("gateway", "migrate"): (
         "gateway.cli.migrate",
-        "upgrade the state database's schema (--check: only say whether it is current)",
+        N_("upgrade the state database's schema (--check: only say whether it is current)"),
     ),
     ("gateway", "repair"): (
         "gateway.cli.repair",
-        "check the gateway's state database; --salvage rebuilds a damaged one",
+        N_("check the gateway's state database; --salvage rebuilds a damaged one"),
     ),
     ("backup",): (
         "gateway.backup.backup_command",
-        "copy the gateway's state (and SQLite readings) to a backup file, online",
+        N_("copy the gateway's state (and SQLite readings) to a backup file, online"),
     ),
-    ("restore",): ("gateway.backup.restore_command", "put a backup's state back"),
+    ("restore",): ("gateway.backup.restore_command", N_("put a backup's state back")),
     ("student", "forget"): (
         "gateway.privacy.forget_command",
-        "erase one student's personal data from the state and the readings store",
+        N_("erase one student's personal data from the state and the readings store"),
     ),
-    ("contract", "export"): ("gateway.cli.contract", "write the wire contract's JSON Schema"),
+    ("contract", "export"): ("gateway.cli.contract", N_("write the wire contract's JSON Schema")),
     ("bench", "ingest"): (
         "gateway.bench.ingest",
-        "benchmark MQTT ingest against a bare subscriber",
+        N_("benchmark MQTT ingest against a bare subscriber"),
     ),
     ("alerts", "check"): (
         "gateway.alerts.cli",
-        "validate alert configs and print a school's effective rules",
+        N_("validate alert configs and print a school's effective rules"),
     ),
     ("bench", "alerts"): (
         "gateway.alerts.bench",
-        "benchmark fever alert delivery (SSE, webhook) under load",
+        N_("benchmark fever alert delivery (SSE, webhook) under load"),
     ),
     ("bench", "hr-alerts"): (
         "gateway.alerts.bench_heart_rate",
-        "heart-rate alerts a simulated class raises per lesson, by rule and severity",
+        N_("heart-rate alerts a simulated class raises per lesson, by rule and severity"),
     ),
-    ("bench", "store"): ("gateway.store.bench", "benchmark store writes against bare SQLite"),
+    ("bench", "store"): ("gateway.store.bench", N_("benchmark store writes against bare SQLite")),
     ("bench", "state"): (
         "gateway.bench.state",
-        "time the state database's hot paths on SQLite and PostgreSQL",
+        N_("time the state database's hot paths on SQLite and PostgreSQL"),
     ),
     ("bench", "fitness-listener"): (
         "gateway.fitness.bench",
-        "fitness listener cost per batch against the store write",
+        N_("fitness listener cost per batch against the store write"),
     ),
-    ("fitness", "score"): ("gateway.fitness.score_command", "score fitness-test items in a batch"),
-    ("fitness", "total"): ("gateway.fitness.total_command", "total fitness scores for a roster"),
+    ("fitness", "score"): (
+        "gateway.fitness.score_command",
+        N_("score fitness-test items in a batch"),
+    ),
+    ("fitness", "total"): (
+        "gateway.fitness.total_command",
+        N_("total fitness scores for a roster"),
+    ),
     ("fitness", "export-national"): (
         "gateway.fitness.national_command",
-        "a school year's upload workbook for the national student fitness platform",
+        N_("a school year's upload workbook for the national student fitness platform"),
     ),
-    ("edge", "run"): ("edge.cli.run", "run an edge box: devices, buffer, MQTT publishing"),
+    ("edge", "run"): ("edge.cli.run", N_("run an edge box: devices, buffer, MQTT publishing")),
     ("drivers", "list"): (
         "edge.cli.drivers",
-        "the drivers this box can run: built-in and plug-ins, and where each came from",
+        N_("the drivers this box can run: built-in and plug-ins, and where each came from"),
     ),
-    ("simulate", "lesson"): ("simulators.cli.lesson", "simulate a PE lesson: bands and ropes"),
-    ("simulate", "gate"): ("simulators.cli.gate", "simulate a morning at the temperature gate"),
-    ("simulate", "screening"): ("simulators.cli.screening", "simulate a vision screening day"),
+    ("simulate", "lesson"): ("simulators.cli.lesson", N_("simulate a PE lesson: bands and ropes")),
+    ("simulate", "gate"): ("simulators.cli.gate", N_("simulate a morning at the temperature gate")),
+    ("simulate", "screening"): ("simulators.cli.screening", N_("simulate a vision screening day")),
     ("simulate", "modbus"): (
         "simulators.cli.modbus",
-        "Modbus devices on a pymodbus server, over TCP and RTU (a pty pair)",
+        N_("Modbus devices on a pymodbus server, over TCP and RTU (a pty pair)"),
     ),
     ("simulate", "ble-bands"): (
         "simulators.cli.ble_bands",
-        "heart-rate bands as GATT peripherals on a virtual BLE link",
+        N_("heart-rate bands as GATT peripherals on a virtual BLE link"),
     ),
     ("bench", "outage"): (
         "simulators.bench_outage",
-        "benchmark a broker outage mid-lesson: nothing lost or doubled",
+        N_("benchmark a broker outage mid-lesson: nothing lost or doubled"),
     ),
     ("bench", "soak"): (
         "simulators.bench_soak",
-        "soak: a school day again and again with broker and gateway faults; nothing lost",
+        N_("soak: a school day again and again with broker and gateway faults; nothing lost"),
     ),
     ("bench", "ble"): (
         "edge.bench_ble",
-        "benchmark band notifications over the virtual BLE link against TCP",
+        N_("benchmark band notifications over the virtual BLE link against TCP"),
     ),
     ("bench", "modbus"): (
         "edge.bench_modbus",
-        "benchmark Modbus polling and decoding against pymodbus's bare client, TCP and RTU",
+        N_("benchmark Modbus polling and decoding against pymodbus's bare client, TCP and RTU"),
     ),
-    ("pe", "count"): ("edge.pe.cli_count", "count exercise repetitions in a video"),
-    ("pe", "eval"): ("edge.pe.cli_eval", "evaluate rep counting on a folder of labelled clips"),
-    ("bench", "pose"): ("edge.pe.bench", "benchmark pose inference and counting on one thread"),
+    ("pe", "count"): ("edge.pe.cli_count", N_("count exercise repetitions in a video")),
+    ("pe", "eval"): ("edge.pe.cli_eval", N_("evaluate rep counting on a folder of labelled clips")),
+    ("bench", "pose"): ("edge.pe.bench", N_("benchmark pose inference and counting on one thread")),
 }
 
 
@@ -129,10 +157,10 @@ def _load(module: str) -> Command:
 def _usage(group: str | None = None) -> str:
     shown = {p: v for p, v in COMMANDS.items() if group is None or p[0] == group}
     width = max(len(" ".join(path)) for path in shown)
-    lines = [f"campusedge {__version__}", "", "usage: campusedge COMMAND [options]", ""]
-    for path, (_, summary) in sorted(shown.items()):
-        lines.append(f"  {' '.join(path):<{width}}  {summary}")
-    lines.append("\n`campusedge COMMAND --help` shows a command's options.")
+    lines = [f"campusedge {__version__}", "", _("usage: campusedge COMMAND [options]"), ""]
+    for path, (_module, summary) in sorted(shown.items()):
+        lines.append(f"  {' '.join(path):<{width}}  {_(summary)}")
+    lines.append("\n" + _("`campusedge COMMAND --help` shows a command's options."))
     return "\n".join(lines)
 
 
@@ -160,7 +188,8 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
         out(_usage(args[0]))
         return 0 if args[1:2] in (["-h"], ["--help"]) else 2
     if found is None:
-        out(f"campusedge: unknown command {' '.join(args[:2])!r}\n\n{_usage()}")
+        unknown = _("campusedge: unknown command {command!r}").format(command=" ".join(args[:2]))
+        out(f"{unknown}\n\n{_usage()}")
         return 2
     path, rest = found
     # Before anything starts: a SIGTERM or SIGHUP then unwinds the command through its
@@ -168,7 +197,9 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     with shutdown_on_signals():
         module_name, summary = COMMANDS[path]
         command = _load(module_name)
-        parser = argparse.ArgumentParser(prog="campusedge " + " ".join(path), description=summary)
+        parser = argparse.ArgumentParser(
+            prog="campusedge " + " ".join(path), description=_(summary)
+        )
         command.add_arguments(parser)
         return command.run(parser.parse_args(rest))
 

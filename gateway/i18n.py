@@ -158,6 +158,22 @@ class Catalogs:
             log.warning("no %s translation of %r: shown in English", language, message)
 
 
+class Worded(Exception):
+    """An error people read: a catalog message (marked with N_ where it is raised) and its
+    values, so that whoever shows it can word it in the reader's language; str() is English."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values))
+        self.message = message
+        self.values = values
+
+    def words(self, translator: Translator) -> str:
+        values = {
+            k: v.words(translator) if isinstance(v, Worded) else v for k, v in self.values.items()
+        }
+        return translator.gettext(self.message).format(**values)
+
+
 def N_(message: str) -> str:
     """Marks a message for extraction where it is defined (a table of names); it is translated
     where it is shown, with a translator of the reader's language."""

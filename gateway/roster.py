@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 
 from drivers.subject_ids import as_sent
+from gateway.i18n import N_, Worded
 from gateway.state import StateDB, serialize, upsert, upsert_rows
 from gateway.tables import roster as rt
 from gateway.tables.roster import cards, classes, students
@@ -48,7 +49,7 @@ class LessonKind(StrEnum):
     FITNESS_TEST = "fitness_test"
 
 
-class RosterError(ValueError):
+class RosterError(Worded, ValueError):
     """Roster input that cannot be accepted; the message names the row and column."""
 
 
@@ -90,9 +91,12 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
         raise RosterError(
-            f"roster CSV is neither UTF-8 nor GBK/GB18030 (undecodable byte at offset "
-            f'{exc.start}): save it as UTF-8 — in Excel, File > Save As > "CSV UTF-8 (Comma '
-            'delimited) (*.csv)"; in WPS or LibreOffice choose the UTF-8 character set'
+            N_(
+                "roster CSV is neither UTF-8 nor GBK/GB18030 (undecodable byte at offset "
+                '{offset}): save it as UTF-8 — in Excel, File > Save As > "CSV UTF-8 (Comma '
+                'delimited) (*.csv)"; in WPS or LibreOffice choose the UTF-8 character set'
+            ),
+            offset=exc.start,
         ) from None
 
 
@@ -171,7 +175,8 @@ class Roster:
                 )
         except exc.IntegrityError:
             raise RosterConflict(
-                f"class {class_id!r} exists; change it with PATCH /api/classes/{class_id}"
+                N_("class {class_id!r} exists; change it with PATCH /api/classes/{class_id}"),
+                class_id=class_id,
             ) from None
 
     def update_class(self, class_id: str, changes: dict[str, str | None]) -> dict[str, str | None]:
@@ -179,13 +184,16 @@ class Roster:
         keep their values. Returns the class as stored; RosterError for an unknown class."""
         allowed = {"school", "name", "grade", "pe_teacher_id"}
         if set(changes) - allowed:
-            raise RosterError(f"cannot change class field(s) {sorted(set(changes) - allowed)}")
+            raise RosterError(
+                N_("cannot change class field(s) {fields}"),
+                fields=str(sorted(set(changes) - allowed)),
+            )
         with self.db.transaction() as conn:
             if changes:
                 conn.execute(update(classes).where(classes.c.id == class_id).values(changes))
             row = conn.execute(select(classes).where(classes.c.id == class_id)).mappings().first()
         if row is None:
-            raise RosterError(f"unknown class {class_id!r}")
+            raise RosterError(N_("unknown class {class_id!r}"), class_id=class_id)
         return dict(row)
 
     def add_student(
@@ -200,7 +208,9 @@ class Roster:
         try:
             letter = sex_letter(sex)
         except ValueError as exc:
-            raise RosterError(f"student {student_id}: {exc}") from None
+            raise RosterError(
+                N_("student {student_id}: {problem}"), student_id=student_id, problem=exc
+            ) from None
         with self.db.transaction() as conn:
             self._write_student(
                 conn, student_id, name, letter, birth_date, class_id, split_card_ids(card_id or "")
@@ -247,12 +257,16 @@ class Roster:
             fieldnames, records = reader.fieldnames, list(reader)
         except csv.Error as exc:  # a NUL byte, a stray quote: nothing after it lines up
             raise RosterError(
-                f"roster CSV is not readable as CSV after line {reader.line_num}: {exc}"
+                N_("roster CSV is not readable as CSV after line {line}: {problem}"),
+                line=reader.line_num,
+                problem=exc,
             ) from None
         required = ("student_id", "name", "sex", "birth_date", "class_id")
         missing = set(required) - set(fieldnames or [])
         if missing:
-            raise RosterError(f"roster CSV is missing column(s): {', '.join(sorted(missing))}")
+            raise RosterError(
+                N_("roster CSV is missing column(s): {columns}"), columns=", ".join(sorted(missing))
+            )
         in_schools = classes.c.school.in_(sorted(schools)) if schools is not None else None
         known = select(classes.c.id)
         known_classes = {
@@ -321,7 +335,9 @@ class Roster:
                 rows.append((student_id, values["name"], sex, born, values["class_id"], card_ids))
         if problems:
             raise RosterError(
-                f"roster CSV not imported, {len(problems)} problem(s): " + "; ".join(problems)
+                N_("roster CSV not imported, {count} problem(s): {problems}"),
+                count=len(problems),
+                problems="; ".join(problems),
             )
         with self.db.transaction() as conn:
             # Two statements for the whole file (a school's roster is thousands of rows).
@@ -394,11 +410,13 @@ class Roster:
         """Enrol one more id for a student; an id enrolled for another student moves here."""
         card_id = as_sent(card_id)
         if not CARD_ID.fullmatch(card_id):
-            raise RosterError(f"card_id {card_id!r} is not an id a device sends")
+            raise RosterError(
+                N_("card_id {card_id!r} is not an id a device sends"), card_id=card_id
+            )
         with self.db.transaction() as conn:
             found = conn.execute(select(students.c.id).where(students.c.id == student_id))
             if found.first() is None:
-                raise RosterError(f"unknown student {student_id!r}")
+                raise RosterError(N_("unknown student {student_id!r}"), student_id=student_id)
             _enrol(conn, card_id, student_id)
 
     def withdraw_card(self, card_id: str) -> str | None:
@@ -431,7 +449,8 @@ class Roster:
         """Open a lesson and bind devices (device id -> student id) to students for its span."""
         if self.class_of(class_id) is None:
             raise UnknownClass(
-                f"unknown class {class_id!r} (create it first with POST /api/classes)"
+                N_("unknown class {class_id!r} (create it first with POST /api/classes)"),
+                class_id=class_id,
             )
         lesson = Lesson(
             lesson_id or uuid.uuid4().hex[:12],
@@ -512,7 +531,8 @@ class Roster:
                 )
         if problems:
             raise DeviceBusy(
-                "; ".join(problems) + "; end that lesson first (POST /api/lessons/LESSON_ID/end)"
+                N_("{problems}; end that lesson first (POST /api/lessons/LESSON_ID/end)"),
+                problems="; ".join(problems),
             )
 
     def end_lesson(self, lesson_id: str, at: datetime | None = None, actor: str = "system") -> bool:

@@ -1,9 +1,12 @@
 """The message catalogs are complete: every id in the code translated in zh_CN and en, no
 id the code no longer uses, the same placeholders in a translation as in its id, and the
-compiled catalogs the gateway reads up to date with the .po files."""
+compiled catalogs the gateway reads up to date with the .po files; the dashboard's JSON
+catalogs likewise (the same keys, none blank, the same placeholders, every key its pages use)."""
 
 from __future__ import annotations
 
+import json
+import re
 import string
 from pathlib import Path
 
@@ -97,3 +100,63 @@ def test_compiled_catalogs_match_the_po_files(language: str) -> None:
             expected = m.string[-1]
         assert shown == expected, f"{language}: stale .mo (run `make messages`): {m.id!r}"
     assert missing == []
+
+
+# The dashboard's catalogs: JSON, one per language, read by the page (gateway/dashboard/static).
+DASHBOARD = ROOT / "gateway" / "dashboard" / "static"
+DASHBOARD_LANGUAGES = ("zh-CN", "en")
+# A key as the page's code names it: t("key", …), N_("key") in a table, data-i18n="key".
+KEY_USES = (
+    re.compile(r"""\b(?:t|N_)\(\s*["']([\w.-]+)["']"""),
+    # t(condition ? "key" : "other key", …)
+    re.compile(r"""\bt\(\s*[^,()"'?]+\?\s*["']([\w.-]+)["']\s*:\s*["']([\w.-]+)["']"""),
+    re.compile(r"""data-i18n(?:-label)?=["']([\w.-]+)["']"""),
+)
+
+
+def dashboard_catalog(language: str) -> dict[str, str]:
+    with (DASHBOARD / "i18n" / f"{language}.json").open(encoding="utf-8") as f:
+        data = json.load(f)
+    assert isinstance(data, dict)
+    return data
+
+
+def dashboard_keys_used() -> set[str]:
+    keys: set[str] = set()
+    for path in (*DASHBOARD.glob("*.js"), *DASHBOARD.glob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in KEY_USES:
+            for match in pattern.finditer(text):
+                keys.update(g for g in match.groups() if g)
+    return keys
+
+
+def test_dashboard_catalogs_have_the_same_keys_and_no_blank() -> None:
+    catalogs = {language: dashboard_catalog(language) for language in DASHBOARD_LANGUAGES}
+    english = catalogs["en"]
+    for language, words in catalogs.items():
+        assert words.keys() == english.keys(), (
+            f"{language}.json differs from en.json: {set(words) ^ set(english)}"
+        )
+        for key, text in words.items():
+            assert isinstance(text, str) and text.strip(), f"{language}.json: {key} is blank"
+            assert fields(text) == fields(english[key]), f"{language}.json: {key} -> {text!r}"
+
+
+def test_every_key_the_dashboard_uses_is_in_its_catalogs_and_no_other() -> None:
+    used = dashboard_keys_used()
+    assert len(used) > 100, "the key scan found too little: did the lookup calls change?"
+    keys = set(dashboard_catalog("en"))
+    assert not used - keys, f"used by the dashboard, missing from its catalogs: {used - keys}"
+    assert not keys - used, f"in the catalogs, used nowhere in the dashboard: {keys - used}"
+
+
+def test_the_chinese_dashboard_is_in_chinese() -> None:
+    """A value copied from en.json and left untranslated is caught here; a few words are the
+    same in both (units, MQTT, the format of a line)."""
+    same = {
+        key
+        for key, text in dashboard_catalog("zh-CN").items()
+        if text == dashboard_catalog("en")[key]
+    }
+    assert same <= {"lessons.option", "unit.kg_m2", "health.mqtt"}, same

@@ -45,3 +45,15 @@ def test_makefile_targets_create_and_use_the_venv() -> None:
     for target in ("demo", "test"):
         recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M)
         assert recipe and "$(VENV)/bin/" in recipe.group(1), target
+
+
+def test_the_chinese_readme_has_the_same_quickstart_and_its_links_resolve() -> None:
+    chinese = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "](README.zh-CN.md)" in README and "](README.md)" in chinese
+    match = re.search(r"^## 快速开始\n(.*?)(?=^## )", chinese, re.S | re.M)
+    assert match, "README.zh-CN.md has no '## 快速开始' section"
+    [block] = re.findall(r"^```\n(.*?)^```", match.group(1), re.S | re.M)
+    assert block.split("\n")[:-1] == ["make demo", "make test"]
+    for target in re.findall(r"\]\(([^)#]+)\)", chinese):
+        if not re.match(r"[a-z]+://", target):
+            assert (ROOT / target).exists(), f"README.zh-CN.md links to missing {target}"

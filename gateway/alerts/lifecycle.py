@@ -31,13 +31,14 @@ from gateway.alerts.model import (
     Rule,
     Severity,
 )
+from gateway.i18n import N_, Worded
 from gateway.state import StateDB, insert_or_ignore, serialize
 from gateway.tables.alerts import alert_events, alert_sources, alerts, silences
 
 SYSTEM = "system"
 
 
-class LifecycleError(ValueError):
+class LifecycleError(Worded, ValueError):
     """A transition that the alert's state does not allow, or an unknown alert."""
 
 
@@ -283,7 +284,7 @@ class Lifecycle:
         query = select(alerts).where(alerts.c.id == alert_id)
         row = conn.execute(query.with_for_update() if lock else query).mappings().first()
         if row is None:
-            raise LifecycleError(f"no alert {alert_id}")
+            raise LifecycleError(N_("no alert {alert_id}"), alert_id=alert_id)
         return _alert(row)
 
     # --- transitions by people ----------------------------------------------------------------
@@ -293,8 +294,9 @@ class Lifecycle:
             alert = self._get(conn, alert_id, lock=True)
             if alert.state is not AlertState.OPEN:
                 raise LifecycleError(
-                    f"alert {alert_id} is {alert.state.value}; only an open "
-                    "alert can be acknowledged"
+                    N_("alert {alert_id} is {state}; only an open alert can be acknowledged"),
+                    alert_id=alert_id,
+                    state=alert.state.value,
                 )
             self._set_acknowledged(conn, alert_id, now, actor)
             self._event(conn, alert_id, now, actor, "acknowledged", {"note": note})
@@ -307,7 +309,7 @@ class Lifecycle:
         with self.db.transaction() as conn:
             alert = self._get(conn, alert_id, lock=True)
             if alert.state is AlertState.RESOLVED:
-                raise LifecycleError(f"alert {alert_id} is already resolved")
+                raise LifecycleError(N_("alert {alert_id} is already resolved"), alert_id=alert_id)
             self._set_resolved(conn, alert_id, now, actor, outcome, note)
             return self._get(conn, alert_id)
 
@@ -349,7 +351,7 @@ class Lifecycle:
         with self.db.transaction() as conn:
             before = self._get(conn, alert_id, lock=True)
             if before.state is AlertState.RESOLVED:
-                raise LifecycleError(f"alert {alert_id} is resolved")
+                raise LifecycleError(N_("alert {alert_id} is resolved"), alert_id=alert_id)
             conn.execute(
                 update(alerts)
                 .where(alerts.c.id == alert_id)
@@ -427,11 +429,12 @@ class Lifecycle:
             alert = self._get(conn, alert_id, lock=True)
             if alert.rule is not Rule.FEVER:
                 raise LifecycleError(
-                    f"alert {alert_id} is a {alert.rule.value} alert; only "
-                    "fever alerts take a recheck"
+                    N_("alert {alert_id} is a {rule} alert; only fever alerts take a recheck"),
+                    alert_id=alert_id,
+                    rule=alert.rule.value,
                 )
             if alert.state is AlertState.RESOLVED:
-                raise LifecycleError(f"alert {alert_id} is already resolved")
+                raise LifecycleError(N_("alert {alert_id} is already resolved"), alert_id=alert_id)
             confirmed = temperature_c >= threshold_c
             detail = {
                 **alert.detail,
@@ -603,14 +606,18 @@ class Lifecycle:
         class_id: str | None = None,
     ) -> Silence:
         if starts_at.tzinfo is None or ends_at.tzinfo is None:
-            raise LifecycleError("a silence's starts_at and ends_at need a UTC offset")
+            raise LifecycleError(N_("a silence's starts_at and ends_at need a UTC offset"))
         starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
         if ends_at <= starts_at:
-            raise LifecycleError("a silence must end after it starts")
+            raise LifecycleError(N_("a silence must end after it starts"))
         if rule is not None and rule not in SILENCEABLE_RULES:
             raise LifecycleError(
-                f"rule: {rule.value} alerts are never silenced; a silence covers device rules "
-                f"only ({', '.join(sorted(r.value for r in SILENCEABLE_RULES))})"
+                N_(
+                    "rule: {rule} alerts are never silenced; "
+                    "a silence covers device rules only ({rules})"
+                ),
+                rule=rule.value,
+                rules=", ".join(sorted(r.value for r in SILENCEABLE_RULES)),
             )
         with self.db.transaction() as conn:
             silence_id: int = conn.execute(

@@ -107,6 +107,15 @@ def facts(alert: Alert, w: Wording) -> list[tuple[str, str]]:
     return lines
 
 
+def measured(alert: Alert, translator: Translator) -> str | None:
+    """What the rule saw as one line in *translator*'s language (the dashboard's summary of
+    an alert), or None when the alert's detail holds none of it (an older alert)."""
+    w = Wording(translator)
+    line = translator.gettext("{label}: {value}").format
+    parts = [line(label=label, value=value) for label, value in _measured(alert, w)]
+    return translator.gettext("; ").join(parts) or None
+
+
 def _measured(alert: Alert, w: Wording) -> list[tuple[str, str]]:
     """What the rule saw, from the alert's detail; a value the detail lacks is left out."""
     t = w.translator

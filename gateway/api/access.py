@@ -16,11 +16,15 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from fastapi import HTTPException, status
+from fastapi import status
 
+from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import Role, User
+from gateway.i18n import N_
+from gateway.names import by_name
 from gateway.roster import Lesson, Roster, Student
 
 
@@ -31,19 +35,40 @@ class Access:
     show_names: bool
 
 
+class StudentRow(Protocol):
+    @property
+    def student_id(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=StudentRow)
+
+
+def listed(rows: list[R], access: Access) -> list[R]:
+    """A class's rows as a teacher scans them: by name in pinyin order where names are shown;
+    as they are where not (an order by names the reader may not see would tell of them)."""
+    if not access.show_names:
+        return rows
+    return by_name(rows, lambda r: r.name or "", lambda r: r.student_id)
+
+
 def lesson_access(roster: Roster, user: User, lesson_id: str) -> tuple[Lesson, Access]:
     lesson = roster.lesson(lesson_id)
     cls = roster.class_of(lesson.class_id) if lesson is not None else None
     # Another school's lesson is answered as an unknown one: its id tells nothing.
     if lesson is None or cls is None or cls["school"] not in user.schools:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lesson {lesson_id!r}")
+        raise Refusal(status.HTTP_404_NOT_FOUND, N_("no lesson {lesson_id!r}"), lesson_id=lesson_id)
     if user.role is Role.HEALTH_STAFF:
         return lesson, Access(show_names=True)
     class_teacher = cls.get("pe_teacher_id") == user.id
     if user.role is Role.PE_TEACHER and (class_teacher or lesson.teacher_id == user.id):
         return lesson, Access(show_names=class_teacher)
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN, f"lesson {lesson_id!r} is neither yours nor of a class you teach"
+    raise Refusal(
+        status.HTTP_403_FORBIDDEN,
+        N_("lesson {lesson_id!r} is neither yours nor of a class you teach"),
+        lesson_id=lesson_id,
     )
 
 
@@ -52,7 +77,7 @@ def _class_or_404(roster: Roster, user: User, class_id: str) -> dict[str, str]:
     unknown one."""
     cls = roster.class_of(class_id)
     if cls is None or cls["school"] not in user.schools:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no class {class_id!r}")
+        raise Refusal(status.HTTP_404_NOT_FOUND, N_("no class {class_id!r}"), class_id=class_id)
     return cls
 
 
@@ -62,12 +87,14 @@ def in_schools(roster: Roster, user: User, class_id: str) -> bool:
     return cls is not None and cls["school"] in user.schools
 
 
-def student_or_404(roster: Roster, user: User, student_id: str, message: str) -> Student:
-    """The student, if of a class of one of the user's schools; else 404 with *message*, as
-    for an unknown student."""
+def student_or_404(roster: Roster, user: User, student_id: str) -> Student:
+    """The student, if of a class of one of the user's schools; else 404, as for an unknown
+    student."""
     student = roster.student(student_id)
     if student is None or not in_schools(roster, user, student.class_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, message)
+        raise Refusal(
+            status.HTTP_404_NOT_FOUND, N_("no student {student_id!r}"), student_id=student_id
+        )
     return student
 
 
@@ -77,7 +104,11 @@ def class_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, s
         return cls, Access(show_names=True)
     if user.role is Role.PE_TEACHER and cls.get("pe_teacher_id") == user.id:
         return cls, Access(show_names=True)
-    raise HTTPException(status.HTTP_403_FORBIDDEN, f"class {class_id!r} is not a class you teach")
+    raise Refusal(
+        status.HTTP_403_FORBIDDEN,
+        N_("class {class_id!r} is not a class you teach"),
+        class_id=class_id,
+    )
 
 
 def class_roster_access(roster: Roster, user: User, class_id: str) -> tuple[dict[str, str], Access]:
@@ -105,9 +136,9 @@ def require_owner(roster: Roster, user: User, lesson: Lesson) -> None:
     cls = roster.class_of(lesson.class_id) or {}
     if user.role is Role.PE_TEACHER and user.id in (lesson.teacher_id, cls.get("pe_teacher_id")):
         return
-    raise HTTPException(
+    raise Refusal(
         status.HTTP_403_FORBIDDEN,
-        "only the teacher running the session or the class's PE teacher may enter results",
+        N_("only the teacher running the session or the class's PE teacher may enter results"),
     )
 
 

@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 
 from gateway.alerts.model import Alert, AlertState, Rule
 from gateway.alerts.visibility import may_see_name
+from gateway.alerts.wording import measured
 from gateway.audit import AuditLog
 from gateway.auth import User
+from gateway.i18n import Translator
 from gateway.roster import Roster
 
 
@@ -20,6 +22,11 @@ class AlertPublic(BaseModel):
     severity: str
     state: AlertState
     summary: str
+    description: str | None = Field(
+        default=None,
+        description="what the rule saw, in the reader's language (Accept-Language); null "
+        "where the alert's detail does not say",
+    )
     school: str
     student_id: str | None
     student_name: str | None = Field(
@@ -46,9 +53,12 @@ def student_name(roster: Roster, student_id: str | None) -> str | None:
     return student.name if student else None
 
 
-def present(roster: Roster, user: User, alert: Alert) -> AlertPublic:
+def present(
+    roster: Roster, user: User, alert: Alert, translator: Translator | None = None
+) -> AlertPublic:
     name = student_name(roster, alert.student_id) if may_see_name(user, alert) else None
     return AlertPublic(
+        description=None if translator is None else measured(alert, translator),
         id=alert.id,
         rule=alert.rule,
         severity=alert.severity.value,

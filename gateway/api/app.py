@@ -8,6 +8,7 @@ from campusedge import __version__
 from gateway.api.access import HeartRateReads
 from gateway.api.body_limit import BodyLimit
 from gateway.api.login_limit import FailedLogins
+from gateway.api.refusals import translate_refusals
 from gateway.api.routes import (
     absences,
     alert_stream,
@@ -21,6 +22,7 @@ from gateway.api.routes import (
     health,
     lesson_reports,
     lessons,
+    locale,
     me,
     referrals,
     roster,
@@ -42,6 +44,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     alert_resources = (silences, referrals, absences, warning_levels, deliveries, alert_stream)
     for module in (
         health,
+        locale,
         me,
         devices,
         device_readings,
@@ -55,6 +58,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     ):
         app.include_router(module.router)
     dashboard.mount(app)
+    translate_refusals(app)
     # Outside the routes and their dependencies: an oversize body costs no parsing and no
     # token check.
     app.add_middleware(BodyLimit, limit=gateway.settings.api_max_body_bytes)

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, Request, status
 
 from gateway.alerts.service import AlertService
 from gateway.api.access import HeartRateReads
 from gateway.api.login_limit import FailedLogins
+from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import Refused, Role, User, Users
 from gateway.consumers.runner import Consumers
@@ -21,7 +22,7 @@ from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
-from gateway.i18n import Translator, negotiate
+from gateway.i18n import N_, Translator, negotiate
 from gateway.ingest import Ingest
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -41,14 +42,14 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 def get_alerts(gateway: GatewayDep) -> AlertService:
     if gateway.alerts is None:
-        raise HTTPException(503, "alerts are disabled on this gateway (alerts_enabled=false)")
+        raise Refusal(503, N_("alerts are disabled on this gateway (alerts_enabled=false)"))
     return gateway.alerts
 
 
 def get_referrals(gateway: GatewayDep) -> Referrals:
     if gateway.referrals is None:
-        raise HTTPException(
-            503, "referrals are kept only with alerts on (alerts_enabled=false on this gateway)"
+        raise Refusal(
+            503, N_("referrals are kept only with alerts on (alerts_enabled=false on this gateway)")
         )
     return gateway.referrals
 
@@ -126,7 +127,8 @@ LanguageDep = Annotated[str, Depends(get_language)]
 
 
 def get_translator(gateway: GatewayDep, language: LanguageDep) -> Translator:
-    """The reader's catalog, for what a route writes itself (report labels)."""
+    """The reader's catalog (see get_language), for what a route writes itself (report
+    labels, alert descriptions)."""
     return gateway.catalogs.translator(language)
 
 
@@ -166,26 +168,28 @@ def sign_in(request: Request, users: Users, limiter: FailedLogins, token: str | 
     source = request.client.host if request.client is not None else "unknown"
     wait = limiter.retry_after(source)
     if wait:
-        raise HTTPException(
+        raise Refusal(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed sign-ins from {source}; try again in {wait} s",
+            N_("too many failed sign-ins from {source}; try again in {wait} s"),
             headers={"Retry-After": str(wait)},
+            source=source,
+            wait=wait,
         )
     if not token:
-        raise HTTPException(
+        raise Refusal(
             status.HTTP_401_UNAUTHORIZED,
-            "send 'Authorization: Bearer <token>' (campusedge gateway user add)",
+            N_("send 'Authorization: Bearer <token>' (campusedge gateway user add)"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     found = users.verify(token)
     if isinstance(found, User):
         return found
     limiter.failed(source, token)
-    raise HTTPException(
+    raise Refusal(
         status.HTTP_401_UNAUTHORIZED,
-        "token expired: ask campus IT for a new one (campusedge gateway user rotate ID)"
+        N_("token expired: ask campus IT for a new one (campusedge gateway user rotate ID)")
         if found is Refused.EXPIRED
-        else "unknown or revoked token",
+        else N_("unknown or revoked token"),
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
 
@@ -214,10 +218,11 @@ def require(*roles: Role) -> Callable[[User], User]:
 
     def check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise HTTPException(
+            raise Refusal(
                 status.HTTP_403_FORBIDDEN,
-                f"role {user.role.value} may not do this; needs one of "
-                f"{', '.join(sorted(r.value for r in allowed))}",
+                N_("role {role} may not do this; needs one of {roles}"),
+                role=user.role.value,
+                roles=", ".join(sorted(r.value for r in allowed)),
             )
         return user
 
@@ -236,4 +241,4 @@ def check_school(user: User, school: str | None) -> None:
     """404 for a school the user does not belong to, as for one that does not exist: another
     school's id tells them nothing, not even that it exists."""
     if school is not None and school not in user.schools:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no school {school!r}")
+        raise Refusal(status.HTTP_404_NOT_FOUND, N_("no school {school!r}"), school=school)

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.auth import Role, TokenSettings, Users, check_user_id
+from gateway.cli.language import gettext as _
 from gateway.state import StateDB, StateDBError, is_sqlite_path
 
 PROG = "campusedge gateway user"
@@ -34,30 +35,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="days the new token works (default: $CAMPUSEDGE_TOKEN_LIFETIME_DAYS, else 30)",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", parents=[common, issue], help="add a user; prints their token")
+    add = actions.add_parser(
+        "add", parents=[common, issue], help=_("add a user; prints their token")
+    )
     add.add_argument("user_id")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--name", help="display name (default: the user id)")
+    add.add_argument("--name", help=_("display name (default: the user id)"))
     add.add_argument(
         "--school",
         action="append",
         default=[],
-        help="a school whose alerts, referrals and lessons the user sees (repeat for more)",
+        help=_("a school whose alerts, referrals and lessons the user sees (repeat for more)"),
     )
     schools = actions.add_parser(
-        "schools", parents=[common], help="set the schools a user sees (replaces the list)"
+        "schools", parents=[common], help=_("set the schools a user sees (replaces the list)")
     )
     schools.add_argument("user_id")
-    schools.add_argument("--school", action="append", default=[], help="a school (repeat)")
+    schools.add_argument("--school", action="append", default=[], help=_("a school (repeat)"))
     rotate = actions.add_parser(
         "rotate",
         parents=[common, issue],
-        help="give a user a new token; the old one stops working",
+        help=_("give a user a new token; the old one stops working"),
     )
     rotate.add_argument("user_id")
-    revoke = actions.add_parser("revoke", parents=[common], help="revoke a user's access")
+    revoke = actions.add_parser("revoke", parents=[common], help=_("revoke a user's access"))
     revoke.add_argument("user_id")
-    actions.add_parser("list", parents=[common], help="list users and their roles")
+    actions.add_parser("list", parents=[common], help=_("list users and their roles"))
 
 
 def say(text: str) -> None:
@@ -75,23 +78,27 @@ def _state_db(given: str | None, may_create: bool) -> tuple[str, bool]:
         env = os.environ.get("CAMPUSEDGE_STATE_DB")
         if env is not None and not env.strip():
             raise _NoStateDB(
-                "CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
-                f"state database file, or unset it for {DEFAULT_STATE_DB}"
+                _(
+                    "CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
+                    "state database file, or unset it for {default}"
+                ).format(default=DEFAULT_STATE_DB)
             )
         given = env or DEFAULT_STATE_DB
     if not is_sqlite_path(given):
         return given, False  # a server's database: StateDB says if it cannot be reached
     path = Path(given).absolute()
     if path.is_dir():
-        raise _NoStateDB(f"{path} is a directory, not a state database file")
+        raise _NoStateDB(_("{path} is a directory, not a state database file").format(path=path))
     if path.exists():
         return str(path), False
     if not may_create:
         # A typo or a different working directory must not quietly start an empty database
         # that the running gateway never reads.
         raise _NoStateDB(
-            f"no state database at {path}: name the gateway's with --state-db or "
-            "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)"
+            _(
+                "no state database at {path}: name the gateway's with --state-db or "
+                "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)"
+            ).format(path=path)
         )
     return str(path), True
 
@@ -102,7 +109,11 @@ def _lifetime(args: argparse.Namespace) -> timedelta:
     if given is None:
         return TokenSettings().lifetime
     if not 0 < given <= 3650:
-        raise ValueError(f"--lifetime-days {given:g}: give a number of days from 0 to 3650")
+        raise ValueError(
+            _("--lifetime-days {days}: give a number of days from 0 to 3650").format(
+                days=f"{given:g}"
+            )
+        )
     return timedelta(days=given)
 
 
@@ -136,7 +147,10 @@ def run(args: argparse.Namespace) -> int:
         say(f"{PROG}: {exc}")
         return 2
     except OSError as exc:
-        say(f"{PROG}: cannot open state database {path}: {exc.strerror}")
+        say(
+            f"{PROG}: "
+            + _("cannot open state database {path}: {error}").format(path=path, error=exc.strerror)
+        )
         return 2
     if args.action == "list":
         listed = users.all()
@@ -149,14 +163,16 @@ def run(args: argparse.Namespace) -> int:
                 f"\tschools {schools}"
             )
         if not listed:
-            say(f"no users in {path}")
+            say(_("no users in {path}").format(path=path))
         return 0
     existing = users.get(args.user_id)
     if args.action == "add":
         if existing is not None:
             say(
-                f"user {args.user_id!r} exists in {path} (role {existing.role.value}); use "
-                "`rotate` for a new token, or `revoke` first to change the role"
+                _(
+                    "user {user!r} exists in {path} (role {role}); use "
+                    "`rotate` for a new token, or `revoke` first to change the role"
+                ).format(user=args.user_id, path=path, role=existing.role.value)
             )
             return 1
         token = users.create(
@@ -164,36 +180,48 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.school and Role(args.role) is not Role.AUDITOR:
             say(
-                f"{args.user_id} belongs to no school yet and sees no school's alerts, "
-                f"referrals or lessons: `{PROG} schools {args.user_id} --school S`"
+                _(
+                    "{user} belongs to no school yet and sees no school's alerts, "
+                    "referrals or lessons: `{prog} schools {user} --school S`"
+                ).format(user=args.user_id, prog=PROG)
             )
         if created:
             say(
-                f"created a new state database {path}: the gateway accepts this token only "
-                f"if it runs with CAMPUSEDGE_STATE_DB={path}"
+                _(
+                    "created a new state database {path}: the gateway accepts this token only "
+                    "if it runs with CAMPUSEDGE_STATE_DB={path}"
+                ).format(path=path)
             )
         say(
-            f"added {args.user_id} ({args.role}) to {path}; their token, shown only now, "
-            f"works until {_until(users, args.user_id)}:"
+            _(
+                "added {user} ({role}) to {path}; their token, shown only now, works until {until}:"
+            ).format(
+                user=args.user_id, role=args.role, path=path, until=_until(users, args.user_id)
+            )
         )
         print(token)
         return 0
     if existing is None:
-        say(f"no user {args.user_id!r} in {path}")
+        say(_("no user {user!r} in {path}").format(user=args.user_id, path=path))
         return 1
     if args.action == "schools":
         users.set_schools(args.user_id, args.school)
-        listed_schools = ", ".join(sorted(set(args.school))) or "none"
-        say(f"{args.user_id} in {path} now sees the schools: {listed_schools}")
+        listed_schools = ", ".join(sorted(set(args.school))) or _("none")
+        say(
+            _("{user} in {path} now sees the schools: {schools}").format(
+                user=args.user_id, path=path, schools=listed_schools
+            )
+        )
         return 0
     if args.action == "revoke":
         users.delete(args.user_id)
-        say(f"revoked {args.user_id} in {path}")
+        say(_("revoked {user} in {path}").format(user=args.user_id, path=path))
         return 0
     token = users.rotate(existing.id)
     say(
-        f"new token for {args.user_id} in {path}, until {_until(users, args.user_id)}; "
-        "the old one no longer works:"
+        _("new token for {user} in {path}, until {until}; the old one no longer works:").format(
+            user=args.user_id, path=path, until=_until(users, args.user_id)
+        )
     )
     print(token)
     return 0

@@ -11,6 +11,13 @@ from gateway.auth import Role, Users
 from gateway.state import StateDB
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def test_user_lifecycle(state_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     db = ["--state-db", state_url]
     assert main(["gateway", "user", "add", "nurse.wang", "--role", "health_staff", *db]) == 0

@@ -11,6 +11,13 @@ from gateway.roster import Roster
 from gateway.state import StateDB
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 @pytest.fixture
 def users(state_url: str) -> Users:
     return Users(StateDB(state_url))

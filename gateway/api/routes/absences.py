@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import AbsencesDep, Alerts, HealthStaff, RosterDep
+from gateway.api.refusals import Refusal
 from gateway.api.routes.warning_levels import WarningLevelsPublic, levels_public
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/alerts", tags=["absences"])
 
@@ -34,7 +36,9 @@ def record_absence(
     klass = roster.class_of(student.class_id) if student else None
     # A student of another school is answered like one not on the roster.
     if student is None or klass is None or klass["school"] not in user.schools:
-        raise HTTPException(422, f"student_id: {body.student_id!r} is not on the roster")
+        raise Refusal(
+            422, N_("student_id: {student_id!r} is not on the roster"), student_id=body.student_id
+        )
     school = klass["school"]
     absences.record(
         school,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.alerts.lifecycle import LifecycleError
@@ -19,8 +19,18 @@ from gateway.alerts.model import Alert, AlertState, Rule
 from gateway.alerts.service import AlertService
 from gateway.alerts.visibility import may_act, may_read, readable
 from gateway.api.alert_views import AlertPublic, audit_alert_reads, present
-from gateway.api.deps import Alerts, AnyStaff, AuditDep, HealthStaff, RosterDep, check_school
+from gateway.api.deps import (
+    Alerts,
+    AnyStaff,
+    AuditDep,
+    HealthStaff,
+    RosterDep,
+    TranslatorDep,
+    check_school,
+)
+from gateway.api.refusals import Refusal
 from gateway.auth import User
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -57,6 +67,7 @@ def list_alerts(
     roster: RosterDep,
     audit: AuditDep,
     user: AnyStaff,
+    translator: TranslatorDep,
     school: str | None = None,
     rule: Rule | None = None,
     state: AlertState | None = None,
@@ -74,12 +85,17 @@ def list_alerts(
         schools=user.schools,
     )
     audit_alert_reads(audit, user, found, "list_alert")
-    return [present(roster, user, a) for a in found]
+    return [present(roster, user, a, translator) for a in found]
 
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(
-    alert_id: int, alerts: Alerts, roster: RosterDep, audit: AuditDep, user: AnyStaff
+    alert_id: int,
+    alerts: Alerts,
+    roster: RosterDep,
+    audit: AuditDep,
+    user: AnyStaff,
+    translator: TranslatorDep,
 ) -> AlertDetail:
     alert = _readable_or_404(alerts, user, alert_id)
     audit_alert_reads(audit, user, [alert], "read_alert")
@@ -87,7 +103,7 @@ def get_alert(
         AlertEventPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
         for e in alerts.history(alert_id)
     ]
-    return AlertDetail(**present(roster, user, alert).model_dump(), history=history)
+    return AlertDetail(**present(roster, user, alert, translator).model_dump(), history=history)
 
 
 def _readable_or_404(service: AlertService, user: User, alert_id: int) -> Alert:
@@ -95,7 +111,7 @@ def _readable_or_404(service: AlertService, user: User, alert_id: int) -> Alert:
     exactly like an unknown id, so that its existence (and its kind) tells them nothing."""
     alert = service.get(alert_id)
     if alert is None or not may_read(user, alert):
-        raise HTTPException(404, f"no alert {alert_id}")
+        raise Refusal(404, N_("no alert {alert_id}"), alert_id=alert_id)
     return alert
 
 
@@ -104,8 +120,11 @@ def _acting(service: AlertService, user: User, alert_id: int) -> Alert:
     if not may_act(user, alert):
         # Only alerts everyone may read get here (device alerts): naming the rule says nothing
         # the person could not list for themselves.
-        raise HTTPException(
-            403, f"role {user.role.value} does not handle {alert.rule.value} alerts"
+        raise Refusal(
+            403,
+            N_("role {role} does not handle {rule} alerts"),
+            role=user.role.value,
+            rule=alert.rule.value,
         )
     return alert
 
@@ -117,6 +136,7 @@ def acknowledge(
     roster: RosterDep,
     audit: AuditDep,
     user: AnyStaff,
+    translator: TranslatorDep,
     body: Note | None = None,
 ) -> AlertPublic:
     body = body or Note()  # a bare POST acknowledges without a note
@@ -124,10 +144,10 @@ def acknowledge(
     try:
         alert = alerts.acknowledge(alert_id, user.id, body.note)
     except LifecycleError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     # The answer shows the alert (name, reading) to the person: a read like any other.
     audit_alert_reads(audit, user, [alert], "acknowledge_alert")
-    return present(roster, user, alert)
+    return present(roster, user, alert, translator)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertPublic)
@@ -137,6 +157,7 @@ def resolve(
     roster: RosterDep,
     audit: AuditDep,
     user: AnyStaff,
+    translator: TranslatorDep,
     body: Resolution | None = None,
 ) -> AlertPublic:
     body = body or Resolution()
@@ -144,9 +165,9 @@ def resolve(
     try:
         alert = alerts.resolve(alert_id, user.id, body.outcome, body.note)
     except LifecycleError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     audit_alert_reads(audit, user, [alert], "resolve_alert")
-    return present(roster, user, alert)
+    return present(roster, user, alert, translator)
 
 
 @router.post("/{alert_id}/recheck", response_model=AlertPublic)
@@ -157,11 +178,12 @@ def recheck(
     roster: RosterDep,
     audit: AuditDep,
     user: HealthStaff,
+    translator: TranslatorDep,
 ) -> AlertPublic:
     _readable_or_404(alerts, user, alert_id)
     try:
         alert = alerts.recheck(alert_id, user.id, body.temperature_c, body.method)
     except LifecycleError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     audit_alert_reads(audit, user, [alert], "recheck_alert")
-    return present(roster, user, alert)
+    return present(roster, user, alert, translator)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
 
 from gateway.api.deps import AuditDep, Auditor
+from gateway.api.refusals import Refusal
 from gateway.audit import AuditFilter
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -48,7 +50,7 @@ def read_audit(
 ) -> AuditPage:
     """Newest first, a page at a time; times with a UTC offset (ISO 8601)."""
     if since is not None and until is not None and until <= since:
-        raise HTTPException(422, "until must be after since")
+        raise Refusal(422, N_("until must be after since"))
     where = AuditFilter(student_id=student, user_id=user_id, since=since, until=until)
     page, more = audit.read(user, where, before_id=before_id, limit=limit)
     return AuditPage(

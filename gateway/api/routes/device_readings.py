@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from campusedge.units import Metric, MetricNameError, metric_name
 from gateway.api.deps import AuditDep, CampusIT, StoreDep, check_school
+from gateway.api.refusals import Refusal
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
@@ -48,11 +50,14 @@ def device_readings(
     except MetricNameError as exc:
         raise HTTPException(422, str(exc)) from None
     if isinstance(name, Metric) and name not in DEVICE_METRICS:
-        raise HTTPException(
+        raise Refusal(
             status.HTTP_403_FORBIDDEN,
-            f"{name.value} is a measurement of a person once a lesson binds the device; "
-            f"campus IT reads device metrics only ({', '.join(sorted(DEVICE_METRICS))} "
-            "and plug-ins' vendor.metric)",
+            N_(
+                "{metric} is a measurement of a person once a lesson binds the device; "
+                "campus IT reads device metrics only ({metrics} and plug-ins' vendor.metric)"
+            ),
+            metric=name.value,
+            metrics=", ".join(sorted(DEVICE_METRICS)),
         )
     schools = {school} if school is not None else set(user.schools)
     rows = [

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CampusIT, DevicesDep, check_school
+from gateway.api.refusals import Refusal
 from gateway.devices import DeviceRecord
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
@@ -82,12 +84,21 @@ def get_device(
     # Another school's device is answered as one never seen.
     found = [d for d in devices.find(device_id, school) if d.school in user.schools]
     if not found:
-        where = f" in school {school!r}" if school else ""
-        raise HTTPException(404, f"no device {device_id!r} has been seen{where}")
+        raise Refusal(
+            404,
+            N_("no device {device_id!r} has been seen in school {school!r}")
+            if school
+            else N_("no device {device_id!r} has been seen"),
+            device_id=device_id,
+            school=school,
+        )
     if len(found) > 1:
         schools = ", ".join(d.school for d in found)
-        raise HTTPException(
-            409, f"device id {device_id!r} is used in schools {schools}: add ?school=SCHOOL"
+        raise Refusal(
+            409,
+            N_("device id {device_id!r} is used in schools {schools}: add ?school=SCHOOL"),
+            device_id=device_id,
+            schools=schools,
         )
     record = found[0]
     box = None

@@ -13,6 +13,7 @@ from gateway.api.access import (
     Access,
     class_access,
     lesson_access,
+    listed,
     require_owner,
     student_or_404,
 )
@@ -24,6 +25,7 @@ from gateway.api.deps import (
     Teacher,
     TeacherOrHealth,
 )
+from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import User
 from gateway.fitness.export import table, to_csv, to_xlsx
@@ -37,6 +39,7 @@ from gateway.fitness.results import (
 )
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
+from gateway.i18n import N_
 from gateway.roster import Lesson, LessonKind, Roster
 
 router = APIRouter(prefix="/api/fitness", tags=["fitness"])
@@ -200,7 +203,12 @@ def _sessions(roster: Roster, class_id: str, lesson_id: str | None) -> list[str]
     if lesson_id is None:
         return sessions
     if lesson_id not in sessions:
-        raise HTTPException(404, f"no fitness_test session {lesson_id!r} in class {class_id!r}")
+        raise Refusal(
+            404,
+            N_("no fitness_test session {lesson_id!r} in class {class_id!r}"),
+            lesson_id=lesson_id,
+            class_id=class_id,
+        )
     return [lesson_id]
 
 
@@ -258,18 +266,23 @@ def _check_measured_at(measured_at: datetime, lesson: Lesson, now: datetime) -> 
     latest measurement is the current result, so a mistyped year would stay current for good."""
     slack = MEASURED_AT_TOLERANCE
     if measured_at > now + slack:
-        raise HTTPException(
+        raise Refusal(
             422,
-            f"measured_at: {measured_at.isoformat()} is in the future "
-            f"(the gateway's clock says {now.isoformat(timespec='seconds')})",
+            N_("measured_at: {measured_at} is in the future (the gateway's clock says {now})"),
+            measured_at=measured_at.isoformat(),
+            now=now.isoformat(timespec="seconds"),
         )
     end = lesson.ended_at or now
     if not lesson.started_at - slack <= measured_at <= end + slack:
-        span = f"{lesson.started_at.isoformat(timespec='seconds')} to " + (
-            end.isoformat(timespec="seconds") if lesson.ended_at else "now"
-        )
-        raise HTTPException(
-            422, f"measured_at: {measured_at.isoformat()} is outside session {lesson.id!r} ({span})"
+        raise Refusal(
+            422,
+            N_("measured_at: {measured_at} is outside session {lesson_id!r} ({start} to {end})")
+            if lesson.ended_at
+            else N_("measured_at: {measured_at} is outside session {lesson_id!r} ({start} to now)"),
+            measured_at=measured_at.isoformat(),
+            lesson_id=lesson.id,
+            start=lesson.started_at.isoformat(timespec="seconds"),
+            end=end.isoformat(timespec="seconds"),
         )
 
 
@@ -279,7 +292,9 @@ def session_results(
 ) -> SessionResults:
     lesson, access = lesson_access(roster, user, lesson_id)
     if lesson.kind is not LessonKind.FITNESS_TEST:
-        raise HTTPException(404, f"lesson {lesson_id!r} is not a fitness_test session")
+        raise Refusal(
+            404, N_("lesson {lesson_id!r} is not a fitness_test session"), lesson_id=lesson_id
+        )
     students = roster.students_of_class(lesson.class_id)
     rows = results.rows(lesson_ids=[lesson.id])
     summaries = summarize(results.standard, students, rows)
@@ -293,7 +308,7 @@ def session_results(
     return SessionResults(
         lesson_id=lesson.id,
         class_id=lesson.class_id,
-        students=[_student(s, access) for s in summaries],
+        students=listed([_student(s, access) for s in summaries], access),
     )
 
 
@@ -357,7 +372,7 @@ def class_export(
 def student_history(
     student_id: str, roster: RosterDep, results: FitnessDep, audit: AuditDep, user: TeacherOrHealth
 ) -> StudentHistory:
-    student = student_or_404(roster, user, student_id, f"no student {student_id!r}")
+    student = student_or_404(roster, user, student_id)
     _, access = class_access(roster, user, student.class_id)
     rows = results.rows(student_id=student_id)
     latest = {row.id for (_, _), (row, _) in _current_by_session(rows).items()}

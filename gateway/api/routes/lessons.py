@@ -8,7 +8,7 @@ from typing import overload
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.api.access import lesson_access
+from gateway.api.access import lesson_access, listed
 from gateway.api.deps import (
     HeartRateReadsDep,
     HeartRateSettingsDep,
@@ -188,7 +188,7 @@ def lesson_live(
         started_at=lesson.started_at,
         ended_at=lesson.ended_at,
         as_of=datetime.now(UTC),
-        students=students,
+        students=listed(students, access),
     )
 
 
@@ -260,5 +260,5 @@ def lesson_heart_rate(
             mean_bpm=_r1(group.mean_bpm),
             mean_ok=group.mean_ok,
         ),
-        students=out,
+        students=listed(out, access),
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from gateway.api.alert_views import student_name
 from gateway.api.deps import AuditDep, HealthStaff, ReferralsDep, RosterDep, check_school
+from gateway.api.refusals import Refusal
 from gateway.health.referrals import REFERRAL_STATES, Referral
+from gateway.i18n import N_
 from gateway.roster import Roster
 
 router = APIRouter(prefix="/api/alerts", tags=["referrals"])
@@ -53,7 +55,9 @@ def list_referrals(
         if cls is None or cls["school"] not in user.schools:
             # An unknown class is a typo to point out, not an empty list that looks like
             # "none"; another school's is answered the same way.
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"class_id: no class {class_id!r}")
+            raise Refusal(
+                status.HTTP_404_NOT_FOUND, N_("class_id: no class {class_id!r}"), class_id=class_id
+            )
     refs = referrals.find(school=school, status=status_, class_id=class_id, schools=user.schools)
     audit.record_many(
         user, "read_referral", [("student", r.student_id, f"vision referral {r.id}") for r in refs]
@@ -84,4 +88,4 @@ def update_referral(
     if not referrals.set_status(
         referral_id, body.status, user.id, datetime.now(UTC), schools=user.schools
     ):
-        raise HTTPException(404, f"no referral {referral_id}")
+        raise Refusal(404, N_("no referral {referral_id}"), referral_id=referral_id)

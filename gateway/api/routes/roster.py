@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from campusedge.contract import DeviceId
@@ -25,8 +25,10 @@ from gateway.api.deps import (
     UsersDep,
     check_school,
 )
+from gateway.api.refusals import Refusal
 from gateway.auth import Role, Users
 from gateway.fitness.standard import GRADES
+from gateway.i18n import N_
 from gateway.roster import (
     DeviceBusy,
     LessonKind,
@@ -100,20 +102,29 @@ class LessonPublic(BaseModel):
 
 def _check_class_fields(users: Users, grade: str | None, pe_teacher_id: str | None) -> None:
     if grade is not None and grade not in GRADES:
-        raise HTTPException(422, f"grade: {grade!r} is not one of {', '.join(GRADES)}")
+        raise Refusal(
+            422,
+            N_("grade: {grade!r} is not one of {grades}"),
+            grade=grade,
+            grades=", ".join(GRADES),
+        )
     if pe_teacher_id is not None:
         teacher = users.get(pe_teacher_id)
         if teacher is None:
-            raise HTTPException(
+            raise Refusal(
                 422,
-                f"pe_teacher_id: no user {pe_teacher_id!r} (create them "
-                "with `campusedge gateway user add ID --role pe_teacher`)",
+                N_(
+                    "pe_teacher_id: no user {user!r} (create them "
+                    "with `campusedge gateway user add ID --role pe_teacher`)"
+                ),
+                user=pe_teacher_id,
             )
         if teacher.role is not Role.PE_TEACHER:
-            raise HTTPException(
+            raise Refusal(
                 422,
-                f"pe_teacher_id: user {pe_teacher_id!r} has role "
-                f"{teacher.role.value}, not pe_teacher",
+                N_("pe_teacher_id: user {user!r} has role {role}, not pe_teacher"),
+                user=pe_teacher_id,
+                role=teacher.role.value,
             )
 
 
@@ -128,7 +139,7 @@ def add_class(
     try:
         roster.create_class(body.id, body.school, body.name, body.grade, body.pe_teacher_id)
     except RosterConflict as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     return {"id": body.id}
 
 
@@ -170,17 +181,17 @@ def update_class(
     """Change the fields sent; the others keep their values. Only a class of the user's
     schools, and only into one of them."""
     if not in_schools(roster, user, class_id):
-        raise HTTPException(404, f"no class {class_id!r}")
+        raise Refusal(404, N_("no class {class_id!r}"), class_id=class_id)
     changes = body.model_dump(exclude_unset=True)
     check_school(user, changes.get("school"))
     for field in ("school", "name", "grade"):
         if field in changes and changes[field] is None:
-            raise HTTPException(422, f"{field}: cannot be null")
+            raise Refusal(422, N_("{field}: cannot be null"), field=field)
     _check_class_fields(users, changes.get("grade"), changes.get("pe_teacher_id"))
     try:
         return dict(roster.update_class(class_id, changes))
     except RosterError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Refusal.of(404, exc) from None
 
 
 @router.post("/roster/import")
@@ -195,7 +206,7 @@ def import_roster(
         text, encoding = decode_csv(csv_bytes)
         return {"imported": roster.import_csv(text, user.schools), "encoding": encoding}
     except RosterError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Refusal.of(422, exc) from None
 
 
 class CardEnrol(BaseModel):
@@ -215,18 +226,18 @@ class StudentCards(BaseModel):
 @router.get("/students/{student_id}/cards", response_model=StudentCards)
 def student_cards(student_id: str, roster: RosterDep, user: CampusIT) -> StudentCards:
     """The ids enrolled for a student (pseudonymous: no name, no health data)."""
-    student_or_404(roster, user, student_id, f"unknown student {student_id!r}")
+    student_or_404(roster, user, student_id)
     return StudentCards(student_id=student_id, card_ids=roster.cards_of(student_id))
 
 
 @router.post("/students/{student_id}/cards", status_code=201, response_model=StudentCards)
 def enrol_card(student_id: str, body: CardEnrol, roster: RosterDep, user: CampusIT) -> StudentCards:
     """Enrol one more id (a new card, a face template); an id held by another student moves."""
-    student_or_404(roster, user, student_id, f"unknown student {student_id!r}")
+    student_or_404(roster, user, student_id)
     try:
         roster.enrol_card(student_id, body.card_id)
     except RosterError as exc:
-        raise HTTPException(422, f"card_id: {exc}") from None
+        raise Refusal(422, N_("card_id: {problem}"), problem=exc) from None
     return StudentCards(student_id=student_id, card_ids=roster.cards_of(student_id))
 
 
@@ -237,9 +248,9 @@ def withdraw_card(card_id: str, roster: RosterDep, user: CampusIT) -> None:
     student = roster.student(holder) if holder is not None else None
     # A card of another school's child is answered as an unknown card.
     if student is not None and not in_schools(roster, user, student.class_id):
-        raise HTTPException(404, f"no enrolled card {card_id!r}")
+        raise Refusal(404, N_("no enrolled card {card_id!r}"), card_id=card_id)
     if roster.withdraw_card(card_id) is None:
-        raise HTTPException(404, f"no enrolled card {card_id!r}")
+        raise Refusal(404, N_("no enrolled card {card_id!r}"), card_id=card_id)
 
 
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
@@ -247,28 +258,33 @@ def start_lesson(body: LessonCreate, roster: RosterDep, user: Teacher) -> Lesson
     cls = roster.class_of(body.class_id)
     # Another school's class is answered as an unknown one.
     if cls is None or cls["school"] not in user.schools:
-        raise HTTPException(
+        raise Refusal(
             404,
-            f"class_id: unknown class {body.class_id!r} (campus IT "
-            "creates classes with POST /api/classes)",
+            N_(
+                "class_id: unknown class {class_id!r} "
+                "(campus IT creates classes with POST /api/classes)"
+            ),
+            class_id=body.class_id,
         )
     # One query for the class, not one per assignment (a lesson may hand out thousands).
     in_class = {student.id for student in roster.students_of_class(body.class_id)}
     for device_id, student_id in body.assignments.items():
         if student_id not in in_class:
-            raise HTTPException(
+            raise Refusal(
                 422,
-                f"assignments.{device_id}: student {student_id!r} is not "
-                f"in class {body.class_id!r}",
+                N_("assignments.{device_id}: student {student_id!r} is not in class {class_id!r}"),
+                device_id=device_id,
+                student_id=student_id,
+                class_id=body.class_id,
             )
     try:
         lesson = roster.start_lesson(body.class_id, user.id, body.kind, body.assignments)
     except DeviceBusy as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Refusal.of(409, exc) from None
     except UnknownClass as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Refusal.of(404, exc) from None
     except RosterError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Refusal.of(422, exc) from None
     return LessonPublic(**vars(lesson), assignments=body.assignments)
 
 
@@ -279,12 +295,12 @@ def end_lesson(
     lesson = roster.lesson(lesson_id)
     cls = roster.class_of(lesson.class_id) if lesson is not None else None
     if lesson is None or cls is None or cls["school"] not in user.schools:
-        raise HTTPException(404, f"no lesson {lesson_id!r}")
+        raise Refusal(404, N_("no lesson {lesson_id!r}"), lesson_id=lesson_id)
     # The class's own PE teacher may end a lesson someone else opened on their class (a
     # substitute who left it running would otherwise hold its devices for good).
     if user.id not in (lesson.teacher_id, cls.get("pe_teacher_id")):
-        raise HTTPException(
-            403, "only the teacher who opened a lesson or the class's PE teacher can end it"
+        raise Refusal(
+            403, N_("only the teacher who opened a lesson or the class's PE teacher can end it")
         )
     roster.end_lesson(lesson_id, actor=user.id)
     if alerts is not None:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gateway.alerts.lifecycle import LifecycleError
 from gateway.alerts.model import Rule
 from gateway.api.deps import Alerts, AnyStaff, check_school
+from gateway.api.refusals import Refusal
 from gateway.auth import Role
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/alerts", tags=["silences"])
 
@@ -80,7 +82,7 @@ def list_silences(alerts: Alerts, user: AnyStaff, school: str | None = None) -> 
 @router.post("/silences", status_code=201, response_model=SilencePublic)
 def add_silence(body: SilenceCreate, alerts: Alerts, user: AnyStaff) -> SilencePublic:
     if user.role is Role.PE_TEACHER:
-        raise HTTPException(403, "silences are set by campus IT or health staff")
+        raise Refusal(403, N_("silences are set by campus IT or health staff"))
     check_school(user, body.school)
     try:
         s = alerts.add_silence(
@@ -93,13 +95,13 @@ def add_silence(body: SilenceCreate, alerts: Alerts, user: AnyStaff) -> SilenceP
             body.device_id,
         )
     except LifecycleError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Refusal.of(422, exc) from None
     return SilencePublic(id=s.id, created_by=s.created_by, **body.model_dump())
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
 def delete_silence(silence_id: int, alerts: Alerts, user: AnyStaff) -> None:
     if user.role is Role.PE_TEACHER:
-        raise HTTPException(403, "silences are set by campus IT or health staff")
+        raise Refusal(403, N_("silences are set by campus IT or health staff"))
     if not alerts.delete_silence(silence_id, schools=user.schools):
-        raise HTTPException(404, f"no silence {silence_id}")
+        raise Refusal(404, N_("no silence {silence_id}"), silence_id=silence_id)

@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from gateway.alerts.service import AlertService
 from gateway.api.deps import Alerts, HealthStaff, RosterDep, check_school
+from gateway.api.refusals import Refusal
+from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/alerts", tags=["warning levels"])
 
@@ -45,9 +47,13 @@ def warning_levels(
     # Every school has a level, green when nothing happened: a misspelt or foreign school
     # would read as all clear. Only a school the gateway knows is answered.
     if not (roster.has_school(school) or alerts.configs.configured(school)):
-        raise HTTPException(
+        raise Refusal(
             404,
-            f"unknown school {school!r}: no class of the roster and no alert config belongs to it",
+            N_(
+                "unknown school {school!r}: "
+                "no class of the roster and no alert config belongs to it"
+            ),
+            school=school,
         )
     return levels_public(alerts, school, alerts.today(school) if day is None else day)
 

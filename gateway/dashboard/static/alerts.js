@@ -4,10 +4,30 @@
 
 import { api, ApiError, authHeaders } from "./api.js";
 import { fmtTime, h, replaceRows } from "./dom.js";
+import { N_, named, t } from "./i18n.js";
 import { mountReferrals } from "./referrals.js";
 
-const UNAVAILABLE = "The alerts service is not available on this gateway " +
-  "(it is not installed or is switched off). Alerts cannot be shown here.";
+export const RULE_NAMES = {
+  fever: N_("alert.rule.fever"),
+  hr_high: N_("alert.rule.hr_high"),
+  hr_extreme: N_("alert.rule.hr_extreme"),
+  hr_low: N_("alert.rule.hr_low"),
+  hr_signal_lost: N_("alert.rule.hr_signal_lost"),
+  device_offline: N_("alert.rule.device_offline"),
+  battery_low: N_("alert.rule.battery_low"),
+  clock_drift: N_("alert.rule.clock_drift"),
+  warning_level: N_("alert.rule.warning_level"),
+};
+const SEVERITY_NAMES = {
+  info: N_("alert.severity.info"),
+  warning: N_("alert.severity.warning"),
+  critical: N_("alert.severity.critical"),
+};
+const STATE_NAMES = {
+  open: N_("alert.state.open"),
+  acknowledged: N_("alert.state.acknowledged"),
+  resolved: N_("alert.state.resolved"),
+};
 
 // Health staff see a name where the API sends one, else the pseudonymous id. A fever of a
 // card or face the roster does not know has no student: the gate's subject id is what staff
@@ -15,12 +35,20 @@ const UNAVAILABLE = "The alerts service is not available on this gateway " +
 export function studentOf(a) {
   if (a.student_name || a.student_id) return a.student_name ?? a.student_id;
   const subject = a.detail?.subject_id;
-  return subject ? `${subject} (not in the roster)` : "—";
+  return subject ? t("alerts.not_in_roster", { subject }) : "—";
+}
+
+// What the rule saw in the page's language (the gateway words it from the alert's detail;
+// an older alert without that detail keeps its stored English summary), and the device that
+// saw it where the row's subject is a person.
+function summaryOf(a) {
+  const text = a.description ?? a.summary ?? "";
+  return a.device_id && (a.student_id || a.detail?.subject_id) ? `${text} · ${a.device_id}` : text;
 }
 
 const SUBJECTS = {
-  student: ["Student", studentOf],
-  device: ["Device", (a) => a.device_id ?? "—"],
+  student: [N_("col.student"), studentOf],
+  device: [N_("col.device"), (a) => a.device_id ?? "—"],
 };
 
 // Yields {event, data} for each message of a text/event-stream body.
@@ -55,7 +83,7 @@ const DEVICE_RULES = new Set(["device_offline", "battery_low", "clock_drift"]);
 export const HEALTH = (a) => !DEVICE_RULES.has(a.rule);
 export const DEVICE = (a) => DEVICE_RULES.has(a.rule);
 
-const STATES = ["open", "acknowledged", "resolved"];
+const STATES = Object.keys(STATE_NAMES);
 
 // Builds an alerts list inside `container`: ids are prefixed with `prefix` so two lists can
 // share a page; `accept` picks the alerts this list shows. Returns stop().
@@ -64,15 +92,16 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
   const live = h("span", { class: "muted", id: `${prefix}-live` });
   const status = h("p", { class: "notice", id: `${prefix}-status`, hidden: true });
   const stateSelect = h("select", { id: `${prefix}-state`, name: "state" },
-    h("option", { value: "" }, "all"),
-    STATES.map((s) => h("option", { value: s, selected: s === "open" }, s)));
+    h("option", { value: "" }, t("alerts.all")),
+    STATES.map((s) => h("option", { value: s, selected: s === "open" }, named(STATE_NAMES, s))));
   const filter = h("form", { class: "inline", id: `${prefix}-filter` },
-    h("label", { for: `${prefix}-state` }, "Show"), stateSelect);
+    h("label", { for: `${prefix}-state` }, t("alerts.show")), stateSelect);
   const tbody = h("tbody");
   const table = h("table", { id: `${prefix}-table` },
-    h("caption", {}, `${title}, newest first`),
-    h("thead", {}, h("tr", {}, ["Opened", "Severity", "Rule", subjectLabel, "Summary", "State",
-      "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+    h("caption", {}, t("alerts.caption", { title: t(title) })),
+    h("thead", {}, h("tr", {}, [t("alerts.col.opened"), t("alerts.col.severity"),
+      t("alerts.col.rule"), t(subjectLabel), t("alerts.col.summary"), t("col.state"),
+      t("alerts.col.actions")].map((text) => h("th", { scope: "col" }, text)))),
     tbody);
   container.replaceChildren(h("p", { class: "stream" }, live), status, filter, table);
   const aborter = new AbortController();
@@ -80,7 +109,7 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
 
   function unavailable() {
     available = false;
-    status.textContent = UNAVAILABLE;
+    status.textContent = t("alerts.unavailable");
     status.hidden = false;
     table.hidden = true;
     filter.hidden = true;
@@ -93,34 +122,38 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
       say("");
       await load();
     } catch (err) {
-      say(`Alert ${alert.id}: ${err.message}`);
+      say(t("alerts.action_error", { id: alert.id, error: err.message }));
     }
   }
 
   function row(a) {
-    const button = (action, label) => h("button", { type: "button", onclick: () => act(a, action),
-      "aria-label": `${label} alert ${a.id}` }, label);
+    const button = (action, label, ariaLabel) => h("button", { type: "button",
+      onclick: () => act(a, action), "aria-label": t(ariaLabel, { id: a.id }) }, t(label));
     return h("tr", { "data-alert": a.id, class: `state-${a.state}` },
       h("td", {}, fmtTime(a.opened_at)),
-      h("td", { class: `sev-${a.severity}` }, a.severity),
-      h("td", {}, a.rule.replaceAll("_", " ")),
+      h("td", { class: `sev-${a.severity}` }, named(SEVERITY_NAMES, a.severity)),
+      h("td", {}, named(RULE_NAMES, a.rule)),
       h("td", {}, subjectOf(a)),
-      h("td", {}, a.summary ?? ""),
-      h("td", {}, a.state),
+      h("td", {}, summaryOf(a)),
+      h("td", {}, named(STATE_NAMES, a.state)),
       h("td", { class: "actions" },
-        a.state === "open" ? button("acknowledge", "Acknowledge") : null,
-        a.state !== "resolved" ? button("resolve", "Resolve") : null));
+        a.state === "open"
+          ? button("acknowledge", N_("alerts.acknowledge"), N_("alerts.acknowledge_label")) : null,
+        a.state !== "resolved"
+          ? button("resolve", N_("alerts.resolve"), N_("alerts.resolve_label")) : null));
   }
 
   async function load() {
     const state = stateSelect.value;
     try {
       const alerts = await api(`/api/alerts${state ? `?state=${encodeURIComponent(state)}` : ""}`);
-      replaceRows(tbody, alerts.filter(accept).map(row), `No ${state || ""} alerts.`, 7);
+      const empty = state ? t("alerts.empty_state", { state: named(STATE_NAMES, state) })
+        : t("alerts.empty");
+      replaceRows(tbody, alerts.filter(accept).map(row), empty, 7);
       return true;
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) unavailable();
-      else say(`Alerts: ${err.message}`);
+      else say(t("alerts.error", { error: err.message }));
       return false;
     }
   }
@@ -135,15 +168,15 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
         });
         if (response.status === 404 || response.status === 503) return unavailable();
         if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-        live.textContent = "Live updates: connected";
+        live.textContent = t("alerts.live_connected");
         delay = 1000;
         for await (const { event } of sseEvents(response.body)) {
           if (event === "alert") await load();
         }
-        live.textContent = "Live updates: reconnecting";
+        live.textContent = t("alerts.live_reconnecting");
       } catch (err) {
         if (aborter.signal.aborted) return;
-        live.textContent = `Live updates: reconnecting (${err.message})`;
+        live.textContent = t("alerts.live_reconnecting_error", { error: err.message });
       }
       // The stream ended or failed: wait, catch up on what was missed, then reconnect.
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -161,5 +194,5 @@ export function showAlerts(panel, say) {
   const reload = mountReferrals(panel.querySelector("#referrals"), say);
   panel.querySelector("#referrals-reload").addEventListener("click", reload);
   return mountAlerts(panel.querySelector("#alerts-view"), say,
-    { prefix: "alerts", accept: HEALTH, title: "Health alerts", subject: "student" });
+    { prefix: "alerts", accept: HEALTH, title: N_("alerts.health_title"), subject: "student" });
 }

@@ -1,12 +1,15 @@
 // Talks to the gateway API with the signed-in bearer token; the token lives in sessionStorage
 // only (gone with the tab), and nothing the API returns is stored in the browser.
 
+import { languageHeader } from "./i18n.js";
+
 const TOKEN_KEY = "campusedge.token";
 
 export class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
+  constructor(status, detail) {
+    super(`${status} ${detail}`);
     this.status = status;
+    this.detail = detail; // the gateway's words, in the page's language
   }
 }
 
@@ -23,10 +26,12 @@ export function clearToken() {
 }
 
 // Without a token (signed out while a request was on its way) no header at all: "Bearer null"
-// would count as a failed sign-in of this address.
+// would count as a failed sign-in of this address. The page's language goes with every request,
+// so that what the gateway says back (errors, exports) is in it too.
 export function authHeaders(extra = {}) {
   const value = token();
-  return value ? { Authorization: `Bearer ${value}`, ...extra } : { ...extra };
+  const base = { ...languageHeader(), ...extra };
+  return value ? { Authorization: `Bearer ${value}`, ...base } : base;
 }
 
 async function errorOf(response) {
@@ -38,7 +43,7 @@ async function errorOf(response) {
   } catch {
     // not JSON: keep the status text
   }
-  return new ApiError(response.status, `${response.status} ${detail}`);
+  return new ApiError(response.status, detail);
 }
 
 // GET (or POST with a JSON body) and return the parsed JSON; throws ApiError on a non-2xx.
@@ -55,7 +60,7 @@ export async function api(path, { method = "GET", body } = {}) {
 
 // /healthz answers 503 with a body when degraded: both are an answer worth showing.
 export async function health() {
-  const response = await fetch("/healthz", { cache: "no-store" });
+  const response = await fetch("/healthz", { headers: languageHeader(), cache: "no-store" });
   return { ok: response.ok, body: await response.json() };
 }
 

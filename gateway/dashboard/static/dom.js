@@ -1,6 +1,8 @@
 // Small DOM helpers. Text always goes in through textContent, never as HTML, so names and
 // summaries from the API cannot inject markup.
 
+import { t, timeZone } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -21,19 +23,33 @@ export function replaceRows(tbody, rows, emptyText, columns) {
     : [h("tr", {}, h("td", { colspan: columns, class: "muted" }, emptyText))]));
 }
 
-export function fmtTime(iso) {
+// Times as staff read them on the school's clock, whatever the browser's: 2026-12-04 08:05.
+export function fmtTime(iso, { seconds = false } = {}) {
   if (!iso) return "—";
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: timeZone(), year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", second: seconds ? "2-digit" : undefined, hourCycle: "h23",
+  }).formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  const time = `${parts.hour}:${parts.minute}${seconds ? `:${parts.second}` : ""}`;
+  return `${parts.year}-${parts.month}-${parts.day} ${time}`;
+}
+
+// The time of day on the school's clock: 08:05:09.
+export function fmtClock(iso) {
+  return fmtTime(iso, { seconds: true }).split(" ")[1];
+}
+
+// How long ago, from a number of seconds.
+export function agoS(s) {
+  if (s < 60) return t("time.seconds_ago", { n: s });
+  if (s < 3600) return t("time.minutes_ago", { n: Math.floor(s / 60) });
+  if (s < 86400) return t("time.hours_ago", { n: Math.floor(s / 3600) });
+  return t("time.days_ago", { n: Math.floor(s / 86400) });
 }
 
 export function ago(iso, now = Date.now()) {
-  if (!iso) return "never";
-  const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  if (!iso) return t("time.never");
+  return agoS(Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000)));
 }
 
 export function num(value, digits = 0) {

@@ -3,9 +3,31 @@
 import { api, health } from "./api.js";
 import { DEVICE, mountAlerts } from "./alerts.js";
 import { ago, every, fmtTime, h, num, replaceRows } from "./dom.js";
+import { N_, named, t } from "./i18n.js";
 
 const LOW_BATTERY_PCT = 20;
 const STALE_AFTER_S = 300; // no message for 5 minutes while said to be online
+
+const STATE_NAMES = {
+  online: N_("device.state.online"),
+  offline: N_("device.state.offline"),
+  unknown: N_("device.state.unknown"),
+  stopped: N_("device.state.stopped"),
+};
+const PROBLEM_NAMES = {
+  offline: N_("device.problem.offline"),
+  "box-offline": N_("device.problem.box_offline"),
+  "low-battery": N_("device.problem.low_battery"),
+  stale: N_("device.problem.stale"),
+};
+const KIND_NAMES = {
+  hr_band: N_("device.kind.hr_band"),
+  jump_rope: N_("device.kind.jump_rope"),
+  temp_gate: N_("device.kind.temp_gate"),
+  vision_screener: N_("device.kind.vision_screener"),
+  pe_station: N_("device.kind.pe_station"),
+  edge: N_("device.kind.edge"),
+};
 
 // A box that publishes only its status (an edge box) is heard from by its status messages.
 function lastHeard(device) {
@@ -49,15 +71,17 @@ function row(device, now) {
   const models = Object.entries(device.model_versions || {}).map(([k, v]) => `${k} ${v}`);
   // The state is already the cell's text: a flag repeating it ("offline offline") says nothing.
   const flags = issues.filter((issue) => issue !== state).map((issue) =>
-    h("span", { class: issue === "low-battery" ? "flag warn" : "flag" }, issue.replace("-", " ")));
+    h("span", { class: issue === "low-battery" ? "flag warn" : "flag" }, named(PROBLEM_NAMES, issue)));
   return h("tr", { class: [...issues, state === "stopped" ? "stopped" : null].filter(Boolean).join(" "),
     "data-device": device.device_id },
     h("th", { scope: "row" }, device.device_id),
-    h("td", {}, device.kind),
-    h("td", { class: "state" }, h("span", { class: `state-${state}` }, state), flags,
+    h("td", {}, named(KIND_NAMES, device.kind)),
+    h("td", { class: "state" }, h("span", { class: `state-${state}` }, named(STATE_NAMES, state)), flags,
       shownDetail(device) ? h("div", { class: "detail muted" }, shownDetail(device)) : null,
       device.edge_id ? h("div", { class: "via muted" },
-        `via ${device.edge_id}${device.edge_state ? ` (${device.edge_state})` : ""}`) : null),
+        device.edge_state
+          ? t("fleet.via_state", { box: device.edge_id, state: named(STATE_NAMES, device.edge_state) })
+          : t("fleet.via", { box: device.edge_id })) : null),
     h("td", { class: "num battery" }, device.battery_pct === null ? "—" : `${num(device.battery_pct)} %`),
     h("td", {}, device.firmware ?? "—"),
     h("td", {}, models.length ? models.join(", ") : "—"),
@@ -68,21 +92,24 @@ function row(device, now) {
 
 function showHealth(list, { ok, body }) {
   const item = (label, value, cls) => h("div", {}, h("dt", {}, label), h("dd", { class: cls }, value));
+  const STATUS_NAMES = { ok: N_("health.ok"), degraded: N_("health.degraded") };
   list.replaceChildren(
-    item("Gateway", body.status ?? (ok ? "ok" : "degraded"), ok ? "status-ok" : "status-bad"),
-    item("MQTT", body.mqtt_connected ? "connected" : "disconnected",
+    item(t("health.gateway"), named(STATUS_NAMES, body.status ?? (ok ? "ok" : "degraded")),
+      ok ? "status-ok" : "status-bad"),
+    item(t("health.mqtt"), t(body.mqtt_connected ? "health.connected" : "health.disconnected"),
       body.mqtt_connected ? "status-ok" : "status-bad"),
-    item("Writer", body.writer_alive ? "running" : "stopped",
+    item(t("health.writer"), t(body.writer_alive ? "health.running" : "health.stopped"),
       body.writer_alive ? "status-ok" : "status-bad"),
-    item("Last commit", body.last_commit_age_s === null ? "none yet" : `${body.last_commit_age_s} s ago`),
-    item("Stored", body.stored ?? "—"),
-    item("Dead-lettered", body.dead_lettered ?? "—"));
+    item(t("health.last_commit"), body.last_commit_age_s === null ? t("health.none_yet")
+      : t("time.seconds_ago", { n: Math.round(body.last_commit_age_s) })),
+    item(t("health.stored"), body.stored ?? "—"),
+    item(t("health.dead_lettered"), body.dead_lettered ?? "—"));
 }
 
 export function showFleet(panel, say) {
   const tbody = panel.querySelector("#fleet-table tbody");
   const stopAlerts = mountAlerts(panel.querySelector("#device-alerts"), say,
-    { prefix: "device-alerts", accept: DEVICE, title: "Device alerts", subject: "device" });
+    { prefix: "device-alerts", accept: DEVICE, title: N_("fleet.device_alerts"), subject: "device" });
   const stopFleet = every(5000, async () => {
     try {
       const [devices, gw] = await Promise.all([api("/api/devices"), health()]);
@@ -90,18 +117,16 @@ export function showFleet(panel, say) {
       // Problems first, then by id, so a glance at the top of the table is enough.
       devices.sort((a, b) => (problems(b, now).length - problems(a, now).length)
         || a.device_id.localeCompare(b.device_id));
-      replaceRows(tbody, devices.map((d) => row(d, now)), "No device has reported yet.", 8);
+      replaceRows(tbody, devices.map((d) => row(d, now)), t("fleet.empty"), 8);
       const bad = devices.filter((d) => problems(d, now).length).length;
       const stopped = devices.filter((d) => stateLabel(d) === "stopped").length;
-      panel.querySelector("#fleet-summary").textContent =
-        `${devices.length} devices, ${bad} needing attention (offline or behind an offline ` +
-        `edge box, battery under ` +
-        `${LOW_BATTERY_PCT} % or silent for ${STALE_AFTER_S / 60} min)` +
-        (stopped ? `, ${stopped} stopped on purpose (box stopped cleanly).` : ".");
+      panel.querySelector("#fleet-summary").textContent = t(
+        stopped ? "fleet.summary_stopped" : "fleet.summary",
+        { total: devices.length, bad, low: LOW_BATTERY_PCT, minutes: STALE_AFTER_S / 60, stopped });
       showHealth(panel.querySelector("#gateway-health"), gw);
       say("");
     } catch (err) {
-      say(`Fleet: ${err.message}`);
+      say(t("fleet.error", { error: err.message }));
     }
   });
   return () => {

@@ -2,9 +2,51 @@
 // for a fitness test, the scored results with export. Names appear only where the API sends them.
 
 import { api, download } from "./api.js";
-import { every, fmtTime, h, num, replaceRows } from "./dom.js";
+import { agoS, every, fmtClock, fmtTime, h, num, replaceRows } from "./dom.js";
+import { N_, named, t } from "./i18n.js";
 
 const LIVE_EVERY_MS = 2000;
+
+const ZONE_NAMES = {
+  very_light: N_("zone.very_light"),
+  light: N_("zone.light"),
+  moderate: N_("zone.moderate"),
+  vigorous: N_("zone.vigorous"),
+  near_maximal: N_("zone.near_maximal"),
+};
+const KIND_NAMES = { lesson: N_("lessons.kind.lesson"), fitness_test: N_("lessons.kind.fitness_test") };
+// The test items by the names the 2014 standard prints (in Chinese); units and levels likewise.
+const ITEM_NAMES = {
+  height_cm: N_("item.height_cm"),
+  weight_kg: N_("item.weight_kg"),
+  bmi: N_("item.bmi"),
+  vital_capacity: N_("item.vital_capacity"),
+  run_50m: N_("item.run_50m"),
+  sit_and_reach: N_("item.sit_and_reach"),
+  rope_skip_1min: N_("item.rope_skip_1min"),
+  sit_up_1min: N_("item.sit_up_1min"),
+  shuttle_50x8: N_("item.shuttle_50x8"),
+  standing_long_jump: N_("item.standing_long_jump"),
+  pull_up: N_("item.pull_up"),
+  run_1000m: N_("item.run_1000m"),
+  run_800m: N_("item.run_800m"),
+};
+const UNIT_NAMES = {
+  cm: N_("unit.cm"),
+  kg: N_("unit.kg"),
+  count: N_("unit.count"),
+  "count/min": N_("unit.count_per_min"),
+  "kg/m2": N_("unit.kg_m2"),
+  mL: N_("unit.ml"),
+  s: N_("unit.s"),
+};
+const LEVEL_NAMES = {
+  excellent: N_("level.excellent"),
+  good: N_("level.good"),
+  pass: N_("level.pass"),
+  fail: N_("level.fail"),
+};
+const bpm = (value) => t("live.bpm", { value });
 
 // After this long without a heart rate a band is taken as no longer sending: its last value
 // is greyed out with its age, so it cannot be read as a child's heart rate now.
@@ -27,10 +69,7 @@ function ageS(value, asOf) {
 }
 
 function fmtAge(s) {
-  if (s === null) return "—";
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  return `${Math.floor(s / 3600)} h ago`;
+  return s === null ? "—" : agoS(s);
 }
 
 function liveRow(s, asOf) {
@@ -42,14 +81,14 @@ function liveRow(s, asOf) {
   const hrCell = (text) => h("td", { class: stale ? "num stale-value" : "num" }, text);
   return h("tr", { "data-student": s.student_id, class: stale ? "stale-reading" : null },
     studentCell(s),
-    hrCell(hr ? `${num(hr.value)} bpm` : "—"),
+    hrCell(hr ? bpm(num(hr.value)) : "—"),
     hrCell(hr ? `${num(hr.pct_hr_max)} %` : "—"),
     h("td", { class: stale ? "stale-value" : null },
-      hr ? h("span", { class: `zone zone-${hr.zone}` }, hr.zone.replace("_", " ")) : "—"),
+      hr ? h("span", { class: `zone zone-${hr.zone}` }, named(ZONE_NAMES, hr.zone)) : "—"),
     h("td", { class: "num" }, s.rope_count ? num(s.rope_count.value) : "—"),
     h("td", { class: "num" }, s.rep_count ? num(s.rep_count.value) : "—"),
     h("td", { class: stale ? "num last-reading stale-value" : "num last-reading",
-      title: stale ? `no heart rate for ${fmtAge(hrAge).replace(" ago", "")}` : null },
+      title: stale ? t("live.no_heart_rate_since", { age: fmtAge(hrAge) }) : null },
     fmtAge(stale ? hrAge : newest)));
 }
 
@@ -58,17 +97,24 @@ function analyticsView(a) {
   const zones = Object.keys(a.zones_pct_hr_max);
   const mark = (ok) => (ok === null ? "" : ok ? " ✓" : " ✗");
   return [
-    h("p", {}, `Group: ${g.students_measured} measured, exercise density ` +
-      `${g.density_pct === null ? "—" : `${num(g.density_pct, 1)} %`}${mark(g.density_ok)} ` +
-      `(guidance ≥ ${a.guidance.group_density_min_pct} %), mean ` +
-      `${g.mean_bpm === null ? "—" : `${num(g.mean_bpm)} bpm`}${mark(g.mean_ok)} ` +
-      `(guidance ${a.guidance.mean_hr_bpm[0]}–${a.guidance.mean_hr_bpm[1]} bpm). ` +
-      `Moderate threshold ${a.moderate_pct} % HRmax.`),
+    h("p", {}, t("analytics.group", {
+      measured: g.students_measured,
+      density: g.density_pct === null ? "—" : `${num(g.density_pct, 1)} %`,
+      density_mark: mark(g.density_ok),
+      density_min: a.guidance.group_density_min_pct,
+      mean: g.mean_bpm === null ? "—" : bpm(num(g.mean_bpm)),
+      mean_mark: mark(g.mean_ok),
+      mean_low: a.guidance.mean_hr_bpm[0],
+      mean_high: a.guidance.mean_hr_bpm[1],
+      moderate: a.moderate_pct,
+    })),
     h("table", {},
-      h("caption", {}, `Per student, ${fmtTime(a.since)} to ${fmtTime(a.until)}`),
+      h("caption", {}, t("analytics.caption", { since: fmtTime(a.since), until: fmtTime(a.until) })),
       h("thead", {}, h("tr", {},
-        ["Student", "Mean", "Peak", "Density", ...zones.map((z) => `${z.replace("_", " ")} (s)`)]
-          .map((t) => h("th", { scope: "col" }, t)))),
+        [t("col.student"), t("analytics.col.mean"), t("analytics.col.peak"),
+          t("analytics.col.density"),
+          ...zones.map((z) => t("analytics.col.zone_s", { zone: named(ZONE_NAMES, z) }))]
+          .map((text) => h("th", { scope: "col" }, text)))),
       h("tbody", {}, a.students.map((s) => h("tr", {},
         studentCell(s),
         h("td", { class: "num" }, num(s.mean_bpm)),
@@ -79,19 +125,22 @@ function analyticsView(a) {
 
 function resultsView(r) {
   const items = [...new Set(r.students.flatMap((s) => Object.keys(s.items)))].sort();
-  const cell = (it) => (it ? `${num(it.value, it.value % 1 ? 1 : 0)} ${it.unit}` +
-    (it.score === null ? "" : ` · ${it.score}`) + (it.level ? ` · ${it.level}` : "") : "—");
+  const cell = (it) => (it ? `${num(it.value, it.value % 1 ? 1 : 0)} ${named(UNIT_NAMES, it.unit)}` +
+    (it.score === null ? "" : ` · ${it.score}`) +
+    (it.level ? ` · ${named(LEVEL_NAMES, it.level)}` : "") : "—");
   return h("table", {},
-    h("caption", {}, "Value · score · level per item; total and level by the 2014 standard"),
+    h("caption", {}, t("results.caption")),
     h("thead", {}, h("tr", {},
-      ["Student", ...items, "Total", "Level"].map((t) => h("th", { scope: "col" }, t)))),
+      [t("col.student"), ...items.map((i) => named(ITEM_NAMES, i)), t("results.col.total"),
+        t("results.col.level")].map((text) => h("th", { scope: "col" }, text)))),
     h("tbody", {}, r.students.map((s) => h("tr", { "data-student": s.student_id },
       studentCell(s),
       items.map((i) => h("td", {}, cell(s.items[i]))),
       h("td", { class: "num" }, s.total ? num(s.total.total, 1) : "—"),
-      s.total ? h("td", {}, s.total.level)
-        : h("td", { class: "muted", title: `missing: ${s.missing.join(", ")}` },
-          `incomplete (${s.missing.length} missing)`)))));
+      s.total ? h("td", {}, named(LEVEL_NAMES, s.total.level))
+        : h("td", { class: "muted",
+          title: t("results.missing", { items: s.missing.map((i) => named(ITEM_NAMES, i)).join(", ") }) },
+        t("results.incomplete", { n: s.missing.length }))))));
 }
 
 export function showLessons(panel, say) {
@@ -107,29 +156,29 @@ export function showLessons(panel, say) {
     const lesson = current();
     panel.querySelector("#analytics").replaceChildren();
     panel.querySelector("#results").replaceChildren();
-    replaceRows(tbody, [], lesson ? "Loading…" : "No lesson.", 7);
+    replaceRows(tbody, [], t(lesson ? "lessons.loading" : "lessons.no_lesson"), 7);
     const exports = panel.querySelector("#export-links");
     exports.replaceChildren();
     if (!lesson) return;
     if (lesson.class_teacher) {
       const base = `/api/fitness/classes/${encodeURIComponent(lesson.class_id)}/export`;
-      exports.append(`Class ${lesson.class_name ?? lesson.class_id} fitness results: `,
+      exports.append(t("lessons.export_intro", { class: lesson.class_name ?? lesson.class_id }),
         ...["csv", "xlsx"].map((fmt) => h("button", {
           type: "button",
           onclick: () => download(`${base}?format=${fmt}`, `fitness-${lesson.class_id}.${fmt}`)
-            .catch((err) => say(`Export: ${err.message}`)),
-        }, `Download ${fmt.toUpperCase()}`)));
+            .catch((err) => say(t("lessons.export_error", { error: err.message }))),
+        }, t("lessons.download", { format: fmt.toUpperCase() }))));
     }
     stopLive = every(LIVE_EVERY_MS, async () => {
       try {
         const live = await api(`/api/lessons/${encodeURIComponent(lesson.id)}/live`);
         if (select.value !== lesson.id) return; // another lesson was picked meanwhile
         replaceRows(tbody, live.students.map((s) => liveRow(s, live.as_of)),
-          "No devices are assigned in this lesson.", 7);
-        panel.querySelector("#live-updated").textContent =
-          `updated ${new Date().toLocaleTimeString()}${live.ended_at ? " (lesson ended)" : ""}`;
+          t("live.empty"), 7);
+        panel.querySelector("#live-updated").textContent = t(
+          live.ended_at ? "live.updated_ended" : "live.updated", { time: fmtClock(live.as_of) });
       } catch (err) {
-        say(`Live view: ${err.message}`);
+        say(t("live.error", { error: err.message }));
       }
     });
     const resultsSection = panel.querySelector("#results-section");
@@ -140,7 +189,7 @@ export function showLessons(panel, say) {
         if (select.value !== lesson.id) return;
         panel.querySelector("#results").replaceChildren(resultsView(r));
       } catch (err) {
-        say(`Results: ${err.message}`);
+        say(t("results.error", { error: err.message }));
       }
     }
   }
@@ -153,7 +202,7 @@ export function showLessons(panel, say) {
       if (select.value !== lesson.id) return;
       panel.querySelector("#analytics").replaceChildren(...analyticsView(a));
     } catch (err) {
-      say(`Analytics: ${err.message}`);
+      say(t("analytics.error", { error: err.message }));
     }
   });
   select.addEventListener("change", openLesson);
@@ -162,13 +211,14 @@ export function showLessons(panel, say) {
     try {
       lessons = await api("/api/me/lessons");
     } catch (err) {
-      say(`Lessons: ${err.message}`);
+      say(t("lessons.error", { error: err.message }));
       return;
     }
     select.replaceChildren(...lessons.map((l) => h("option", { value: l.id },
-      `${l.class_name ?? l.class_id} · ${l.kind.replace("_", " ")} · ${fmtTime(l.started_at)}` +
-      (l.ended_at ? "" : " (running)"))));
-    if (!lessons.length) say("You have no lessons yet.");
+      t(l.ended_at ? "lessons.option" : "lessons.option_running", {
+        class: l.class_name ?? l.class_id, kind: named(KIND_NAMES, l.kind), time: fmtTime(l.started_at),
+      }))));
+    if (!lessons.length) say(t("lessons.none"));
     openLesson();
   })();
   return () => stopLive();

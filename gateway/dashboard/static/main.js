@@ -1,8 +1,10 @@
-// Entry point: sign in with a token, ask /api/me who that is, and open the role's panel.
+// Entry point: load the page's language, sign in with a token, ask /api/me who that is, and
+// open the role's panel.
 
 import { api, ApiError, clearToken, setToken, token } from "./api.js";
 import { showAlerts } from "./alerts.js";
 import { showFleet } from "./fleet.js";
+import { chooseLanguage, currentLanguage, loadLanguage, N_, named, t } from "./i18n.js";
 import { showLessons } from "./lessons.js";
 
 // Each role sees exactly one panel; the API refuses the others anyway.
@@ -10,6 +12,13 @@ const PANELS = {
   campus_it: ["fleet-panel", showFleet],
   pe_teacher: ["lessons-panel", showLessons],
   health_staff: ["alerts-panel", showAlerts],
+};
+
+const ROLE_NAMES = {
+  campus_it: N_("role.campus_it"),
+  pe_teacher: N_("role.pe_teacher"),
+  health_staff: N_("role.health_staff"),
+  auditor: N_("role.auditor"),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -20,15 +29,12 @@ export function say(text) {
 }
 
 // What a refused sign-in tells the person: the gateway says why (expired, unknown, too many
-// failures from this address) in its answer.
+// failures from this address) in its answer, in the page's language.
 function signInProblem(err) {
-  if (!(err instanceof ApiError)) return `Could not reach the gateway: ${err.message}`;
-  if (err.status === 401 && err.message.includes("expired")) {
-    return "That token has expired. Ask campus IT for a new one.";
+  if (err instanceof ApiError && (err.status === 401 || err.status === 429)) {
+    return t("signin.refused", { detail: err.detail });
   }
-  if (err.status === 401) return "That token is unknown or revoked. Ask campus IT for a new one.";
-  if (err.status === 429) return `Too many failed sign-ins from here. ${err.message.slice(4)}`;
-  return `Could not reach the gateway: ${err.message}`;
+  return t("signin.unreachable", { error: err.message });
 }
 
 async function start() {
@@ -48,11 +54,11 @@ async function start() {
   }
   const panel = PANELS[me.role];
   $("sign-in").hidden = true;
-  $("who").textContent = `${me.display_name} (${me.role.replace("_", " ")})`;
+  $("who").textContent = t("page.who", { name: me.display_name, role: named(ROLE_NAMES, me.role) });
   $("who").hidden = false;
   $("sign-out").hidden = false;
   if (!panel) {
-    say(`The dashboard has no view for the role ${me.role}.`);
+    say(t("page.no_view", { role: named(ROLE_NAMES, me.role) }));
     return;
   }
   say("");
@@ -77,4 +83,12 @@ $("sign-out").addEventListener("click", () => {
   location.reload();
 });
 
+// Another language: the page is opened again in it (panels render once, in one language).
+$("language").addEventListener("change", (event) => {
+  chooseLanguage(event.target.value);
+  location.reload();
+});
+
+await loadLanguage();
+$("language").value = currentLanguage();
 start();

@@ -2,26 +2,40 @@
 
 import { api, ApiError } from "./api.js";
 import { fmtTime, h, replaceRows } from "./dom.js";
+import { N_, named, t } from "./i18n.js";
 
-const STATUSES = ["open", "parents_informed", "seen_by_optometrist", "closed"];
-const words = (text) => text.replaceAll("_", " ");
+const STATUS_NAMES = {
+  open: N_("referral.status.open"),
+  parents_informed: N_("referral.status.parents_informed"),
+  seen_by_optometrist: N_("referral.status.seen_by_optometrist"),
+  closed: N_("referral.status.closed"),
+};
+const STATUSES = Object.keys(STATUS_NAMES);
+const EYE_NAMES = { left: N_("eye.left"), right: N_("eye.right") };
+const GRADE_NAMES = { mild: N_("grade.mild"), moderate: N_("grade.moderate"), severe: N_("grade.severe") };
 
-export function describe(finding) {
-  const eye = finding.eye ? `${finding.eye}: ` : "";
-  if (finding.finding === "poor_vision") return `${eye}poor vision ${finding.acuity} (${finding.grade})`;
-  if (finding.finding === "screening_myopia") {
-    return `${eye}myopia, ${finding.acuity}, SE ${finding.spherical_equivalent_d} D`;
+function finding(f) {
+  if (f.finding === "poor_vision") {
+    return t("finding.poor_vision", { acuity: f.acuity, grade: named(GRADE_NAMES, f.grade) });
   }
-  if (finding.finding === "acuity_drop") return `${eye}dropped ${finding.from} → ${finding.to}`;
-  return `${eye}${words(String(finding.finding ?? "finding"))}`;
+  if (f.finding === "screening_myopia") {
+    return t("finding.screening_myopia", { acuity: f.acuity, se: f.spherical_equivalent_d });
+  }
+  if (f.finding === "acuity_drop") return t("finding.acuity_drop", { from: f.from, to: f.to });
+  return String(f.finding ?? "—");
+}
+
+export function describe(f) {
+  return f.eye ? t("finding.eye", { eye: named(EYE_NAMES, f.eye), finding: finding(f) }) : finding(f);
 }
 
 export function mountReferrals(container, say) {
   const tbody = h("tbody");
   const table = h("table", { id: "referrals-table" },
-    h("caption", {}, "Vision screening referrals, newest first"),
-    h("thead", {}, h("tr", {}, ["Screened", "Student", "Class", "Findings", "Worst grade",
-      "Status"].map((t) => h("th", { scope: "col" }, t)))),
+    h("caption", {}, t("referrals.caption")),
+    h("thead", {}, h("tr", {}, [t("referrals.col.screened"), t("col.student"), t("col.class"),
+      t("referrals.col.findings"), t("referrals.col.worst_grade"), t("referrals.col.status")]
+      .map((text) => h("th", { scope: "col" }, text)))),
     tbody);
   container.replaceChildren(table);
 
@@ -30,7 +44,7 @@ export function mountReferrals(container, say) {
       await api(`/api/alerts/referrals/${referral.id}/status`, { method: "POST", body: { status } });
       say("");
     } catch (err) {
-      say(`Referral ${referral.id}: ${err.message}`);
+      say(t("referrals.action_error", { id: referral.id, error: err.message }));
       load();
     }
   }
@@ -42,11 +56,12 @@ export function mountReferrals(container, say) {
       h("td", {}, r.student_name ?? r.student_id),
       h("td", {}, r.class_id ?? "—"),
       h("td", {}, r.findings.map(describe).join("; ")),
-      h("td", {}, r.worst_grade ?? "—"),
+      h("td", {}, r.worst_grade ? named(GRADE_NAMES, r.worst_grade) : "—"),
       h("td", {},
-        h("label", { for: id, class: "visually-hidden" }, `Status of referral ${r.id}`),
+        h("label", { for: id, class: "visually-hidden" }, t("referrals.status_label", { id: r.id })),
         h("select", { id, onchange: (e) => setStatus(r, e.target.value) },
-          STATUSES.map((s) => h("option", { value: s, selected: s === r.status }, words(s))))));
+          STATUSES.map((s) => h("option", { value: s, selected: s === r.status },
+            named(STATUS_NAMES, s))))));
   }
 
   async function load() {
@@ -54,13 +69,13 @@ export function mountReferrals(container, say) {
       const referrals = await api("/api/alerts/referrals");
       referrals.sort((a, b) => b.screened_at.localeCompare(a.screened_at));
       if (!table.isConnected) container.replaceChildren(table); // back after being unavailable
-      replaceRows(tbody, referrals.map(row), "No referrals.", 6);
+      replaceRows(tbody, referrals.map(row), t("referrals.empty"), 6);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) {
         container.replaceChildren(h("p", { class: "notice" },
-          "Referrals are not available on this gateway."));
+          t("referrals.unavailable")));
       } else {
-        say(`Referrals: ${err.message}`);
+        say(t("referrals.error", { error: err.message }));
       }
     }
   }

@@ -67,7 +67,8 @@ def api(tmp_path: Path) -> Iterator[Api]:
         "teacher2": gw.users.create("teacher2", "Teacher Zhao", Role.PE_TEACHER, schools=[SCHOOL]),
         "it": gw.users.create("it", "IT Chen", Role.CAMPUS_IT, schools=[SCHOOL]),
     }
-    with TestClient(create_app(gw)) as client:
+    # The tests read the gateway's messages in English (the deployment's default is Chinese).
+    with TestClient(create_app(gw), headers={"Accept-Language": "en"}) as client:
         yield Api(gw, client, tokens)
     assert gw.alerts is not None
     gw.alerts.stop()

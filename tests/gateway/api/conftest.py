@@ -151,7 +151,9 @@ def campus(tmp_path: Path, state_url: str) -> Iterator[Campus]:
     """Every API test runs on a SQLite state file and on PostgreSQL."""
     gateway = build_campus(tmp_path, state_url)
     tokens = populate(gateway)
-    with TestClient(create_app(gateway)) as client:
+    # The tests read the gateway's messages in English; tests/gateway/api/test_language.py
+    # reads them in the deployment's language (Chinese by default) and as a reader asks.
+    with TestClient(create_app(gateway), headers={"Accept-Language": "en"}) as client:
         yield Campus(gateway, client, tokens)
     gateway.store.close()
     gateway.db.close()

@@ -55,3 +55,93 @@ def test_messages_shown_in_english_are_counted_at_metrics(english_campus: Campus
     metrics = english_campus.client.get("/metrics").text
     assert 'campusedge_translations_missing_total{language="zh_CN"} 1.0' in metrics
     assert 'campusedge_translations_missing_total{language="en"} 1.0' in metrics
+
+
+@pytest.fixture
+def chinese_campus(tmp_path: Path) -> Iterator[Campus]:
+    """A deployment left at its default language (zh-CN), read without the API tests' English."""
+    gateway = build_campus(tmp_path)
+    tokens = populate(gateway)
+    with TestClient(create_app(gateway)) as client:
+        yield Campus(gateway, client, tokens)
+    gateway.store.close()
+    gateway.db.close()
+
+
+def test_refusals_are_in_the_readers_language(chinese_campus: Campus) -> None:
+    client = chinese_campus.client
+    unknown = {"Authorization": "Bearer not-a-token"}
+    r = client.get("/api/me", headers=unknown)
+    assert r.status_code == 401 and r.json() == {"detail": "令牌无效或已被吊销"}
+    assert r.headers["content-language"] == "zh-CN"
+    # The machine's part is the same in every language.
+    assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    r = client.get("/api/me", headers={**unknown, "Accept-Language": "en-GB,en;q=0.9"})
+    assert r.status_code == 401 and r.json() == {"detail": "unknown or revoked token"}
+    assert r.headers["content-language"] == "en"
+    # A refusal that names what was asked for, in either language.
+    path = "/api/fitness/students/s90/results"
+    r = client.get(path, headers=chinese_campus.auth("t1"))
+    assert r.status_code == 404 and r.json() == {"detail": "没有学生 's90'"}
+    r = client.get(path, headers={**chinese_campus.auth("t1"), "Accept-Language": "en"})
+    assert r.json() == {"detail": "no student 's90'"}
+
+
+def test_the_dashboard_is_told_its_language_and_clock(
+    chinese_campus: Campus, english_campus: Campus
+) -> None:
+    def locale(campus: Campus, **headers: str) -> dict[str, object]:
+        r = campus.client.get("/api/locale", headers=headers)
+        assert r.status_code == 200 and r.headers["vary"] == "Accept-Language"
+        body: dict[str, object] = r.json()
+        return body
+
+    assert locale(chinese_campus) == {
+        "language": "zh-CN",
+        "default_language": "zh-CN",
+        "languages": ["zh-CN", "en"],
+        "time_zone": "Asia/Shanghai",
+    }
+    assert locale(chinese_campus, **{"Accept-Language": "en-US,en;q=0.9"})["language"] == "en"
+    # A language without a catalog, or Traditional script: the deployment's.
+    assert locale(chinese_campus, **{"Accept-Language": "fr-FR"})["language"] == "zh-CN"
+    assert locale(english_campus, **{"Accept-Language": "zh-TW"})["language"] == "en"
+    assert locale(english_campus, **{"Accept-Language": "zh-Hans-CN"})["language"] == "zh-CN"
+
+
+def test_a_lower_layers_refusal_is_worded_for_the_reader(chinese_campus: Campus) -> None:
+    """What the alert lifecycle refuses (here a silence ending before it starts) comes back in
+    the reader's language, with the same status in both."""
+    silence = {
+        "school": "sch1",
+        "starts_at": "2026-12-04T10:00:00+08:00",
+        "ends_at": "2026-12-04T09:00:00+08:00",
+        "reason": "bands replaced",
+    }
+    for language, said in (
+        ("zh-CN", "告警静默的结束时间必须晚于开始时间"),
+        ("en", "after it starts"),
+    ):
+        r = chinese_campus.client.post(
+            "/api/alerts/silences",
+            json=silence,
+            headers={**chinese_campus.auth("it1"), "Accept-Language": language},
+        )
+        assert r.status_code == 422 and said in r.json()["detail"], r.text
+
+
+def test_a_roster_file_refused_says_why_in_the_readers_language(chinese_campus: Campus) -> None:
+    bad = b"student_id,name\n\x81\x20\xff\xfe,x\n"  # neither UTF-8 nor GB18030
+    headers = {**chinese_campus.auth("it1"), "Content-Type": "text/csv"}
+    r = chinese_campus.client.post("/api/roster/import", content=bad, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("花名册 CSV 既不是 UTF-8 也不是 GBK/GB18030 编码")
+    r = chinese_campus.client.post(
+        "/api/roster/import", content=bad, headers={**headers, "Accept-Language": "en"}
+    )
+    assert r.json()["detail"].startswith("roster CSV is neither UTF-8 nor GBK/GB18030")
+    # A reason given by a lower layer inside the refusal is worded alike (card_id: …).
+    r = chinese_campus.client.post(
+        "/api/students/s1/cards", json={"card_id": "not a card"}, headers=chinese_campus.auth("it1")
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("card_id：card_id 'not a card'")

@@ -100,6 +100,7 @@ def test_pdf_renders_to_pages_in_chinese_with_names_only_for_the_class_teacher(
     campus: Campus, tmp_path: Path
 ) -> None:
     lesson = known_lesson(campus)
+    del campus.client.headers["Accept-Language"]  # the fixture's English: the default here
     r = campus.client.get(f"/api/lessons/{lesson.id}/report.pdf", headers=campus.auth("t1"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.headers["content-language"] == "zh-CN"

@@ -430,6 +430,7 @@ def test_the_delivery_log_shows_only_the_users_schools_notifications(two: TwoSch
 NO_SCHOOL_DATA = "no school's data"
 ROUTES = {
     "GET /api/me": NO_SCHOOL_DATA,  # the user's own account
+    "GET /api/locale": NO_SCHOOL_DATA,  # the reader's language and the school's time zone
     "GET /api/me/lessons": "test_another_schools_lesson_is_404_in_the_live_view",
     "GET /api/audit": NO_SCHOOL_DATA,  # the auditor's, whole (docs/security.md)
     "GET /api/devices": "test_another_schools_devices_are_not_listed_or_found",

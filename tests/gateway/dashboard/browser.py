@@ -24,8 +24,9 @@ def _find(names: tuple[str, str]) -> str | None:
     return shutil.which(names[0]) or (names[1] if Path(names[1]).exists() else None)
 
 
-def start_chromium(profile: Path) -> Any:
-    """A headless Chromium on a profile of its own; skips (or fails in CI) when not installed."""
+def start_chromium(profile: Path, accept_language: str = "en-US,en") -> Any:
+    """A headless Chromium on a profile of its own, asking for pages in *accept_language*;
+    skips (or fails in CI) when not installed."""
     chromium, driver = _find(CHROMIUM), _find(CHROMEDRIVER)
     if chromium is None:
         missing("chromium")
@@ -55,6 +56,8 @@ def start_chromium(profile: Path) -> Any:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
+    # The page follows the browser's Accept-Language, as a reader's browser would set it.
+    options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
     # The driver is given by path, so selenium never looks one up or downloads one.
     return webdriver.Chrome(service=Service(executable_path=str(driver)), options=options)
 

@@ -7,6 +7,7 @@ Screenshots go to $CAMPUSEDGE_DASHBOARD_SCREENSHOTS (default: the test's tempora
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import uuid
@@ -15,12 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from campusedge.broker import MosquittoProcess
 from campusedge.settings import MqttSettings
+from gateway.api.routes.dashboard import STATIC_DIR
 from gateway.cli.demo import CLASS_ID, seed
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
@@ -181,9 +184,15 @@ def choose(browser: Any, select_id: str, value: str) -> None:
 
 
 def open_page(browser: Any, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
     browser.get(site.base + "/")
     browser.execute_script("sessionStorage.clear()")
     browser.get(site.base + "/")
+    # The form shows once the page has its words (its language's catalog).
+    wait_for(
+        lambda: browser.find_element(By.ID, "token").is_displayed(), PATIENCE_S, "the sign-in form"
+    )
 
 
 def sign_in(browser: Any, site: Site, role: str) -> None:
@@ -228,7 +237,7 @@ def test_an_expired_token_is_refused_saying_so(browser: Any, site: Site) -> None
     open_page(browser, site)
     browser.find_element(By.ID, "token").send_keys(stale)
     click(browser, "#sign-in-form button[type=submit]")
-    wait_for(lambda: "has expired" in text_of(browser, "message"), PATIENCE_S, "the refusal")
+    wait_for(lambda: "expired" in text_of(browser, "message"), PATIENCE_S, "the refusal")
     assert visible_panels(browser) == set()
 
 
@@ -250,7 +259,7 @@ def test_sign_out_forgets_the_token(browser: Any, site: Site) -> None:
 def test_campus_it_sees_the_fleet_with_problems_highlighted(browser: Any, site: Site) -> None:
     sign_in(browser, site, "campus_it")
     assert visible_panels(browser) == {"fleet-panel"}
-    assert "Campus IT (campus it)" in text_of(browser, "who")
+    assert "Campus IT (campus IT)" in text_of(browser, "who")
     fleet = wait_for(
         lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and len(r) >= 5 and r,
         PATIENCE_S,
@@ -411,7 +420,7 @@ def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site
 
     choose(browser, "lesson-select", "demo-test")
     results = wait_for(lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S, "results")
-    assert "rope_skip_1min" in text_of(browser, "results")
+    assert "1-min rope skipping" in text_of(browser, "results")
     s1 = results["S0001"]["text"]
     assert s1.startswith("Student 01") and "150 count" in s1
     assert "incomplete (6 missing)" in s1  # one item of seven entered
@@ -679,3 +688,96 @@ def test_a_role_cannot_read_another_roles_data_from_the_page(browser: Any, site:
     """)
     assert status == 403
     assert browser.execute_script("return localStorage.length") == 0
+
+
+# Every text a person reads in the page: visible or not (other roles' panels are translated
+# too), with the labels and tooltips of controls and the page's title.
+TEXTS_JS = """
+const texts = [document.title];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  if (walker.currentNode.parentElement.closest("script, style")) continue;
+  texts.push(walker.currentNode.textContent);
+}
+for (const node of document.querySelectorAll("[aria-label], [title]")) {
+  texts.push(node.getAttribute("aria-label") ?? "", node.getAttribute("title") ?? "");
+}
+return texts.map((t) => t.trim()).filter(Boolean);
+"""
+
+
+def english_leaks(texts: list[str]) -> list[tuple[str, str]]:
+    """(English catalog words, the page text holding them): a phrase of several words found in
+    a text, or a single word that is a whole text. Words both catalogs give alike (MQTT) are
+    not leaks; tests/test_catalogs.py keeps that list short."""
+    catalogs = {}
+    for language in ("en", "zh-CN"):
+        path = STATIC_DIR / "i18n" / f"{language}.json"
+        catalogs[language] = json.loads(path.read_text(encoding="utf-8"))
+
+    def fragments(text: str) -> set[str]:
+        parts = (p.strip(" .,:;()·") for p in re.split(r"\{\w+\}", text))
+        return {p for p in parts if re.search(r"[A-Za-z]{3,}", p)}
+
+    chinese = catalogs["zh-CN"]
+    english = set().union(*(fragments(v) for k, v in catalogs["en"].items() if v != chinese[k]))
+    leaks = []
+    for words in english:
+        for text in texts:
+            if (" " in words and words in text) or words == text:
+                leaks.append((words, text))
+    return leaks
+
+
+def test_the_pages_in_chinese_show_no_english(browser: Any, site: Site) -> None:
+    """The reader's choice of Chinese (kept in the browser, sent as Accept-Language): every
+    role's page reads in Chinese, with times on the school's clock; screenshots beside the
+    English ones."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(site.base + "/")
+    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+    try:
+        # The gateway's refusal comes in the page's language too.
+        open_page(browser, site)
+        browser.find_element(By.ID, "token").send_keys("not-a-token")
+        click(browser, "#sign-in-form button[type=submit]")
+        wait_for(
+            lambda: text_of(browser, "message") == "登录失败：令牌无效或已被吊销",
+            PATIENCE_S,
+            "the refusal in Chinese",
+        )
+        sign_in(browser, site, "campus_it")
+        assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
+        wait_for(lambda: rows(browser, "#fleet-table tbody tr[data-device]"), PATIENCE_S, "devices")
+        wait_for(lambda: rows(browser, "#device-alerts-table tbody tr"), PATIENCE_S, "alerts")
+        alerts_text = text_of(browser, "device-alerts-table")
+        # What each rule saw, worded by the gateway in the reader's language.
+        assert "设备离线" in alerts_text and "原因：" in alerts_text
+        texts = browser.execute_script(TEXTS_JS)
+        browser.save_screenshot(str(site.shots / "zh-CN_campus_it.png"))
+
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "demo-test")
+        results = wait_for(lambda: text_of(browser, "results"), PATIENCE_S, "results")
+        assert "1分钟跳绳" in results and "未完成（缺 6 项）" in results
+        click(browser, "#analytics-load")
+        wait_for(lambda: "全班" in text_of(browser, "analytics"), PATIENCE_S, "analytics")
+        # The lesson's start on the school's clock (Asia/Shanghai), as staff write times.
+        option = browser.find_element(By.CSS_SELECTOR, '#lesson-select option[value="demo-test"]')
+        [started] = [x.started_at for x in site.gateway.roster.lessons() if x.id == "demo-test"]
+        shanghai = started.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+        assert f"体质测试 · {shanghai}" in option.text
+        texts += browser.execute_script(TEXTS_JS)
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher.png"))
+
+        sign_in(browser, site, "health_staff")
+        wait_for(
+            lambda: text_of(browser, "alerts-live") == "实时更新：已连接", PATIENCE_S, "the stream"
+        )
+        wait_for(lambda: rows(browser, "#referrals-table tbody tr"), PATIENCE_S, "referrals")
+        texts += browser.execute_script(TEXTS_JS)
+        browser.save_screenshot(str(site.shots / "zh-CN_health_staff.png"))
+    finally:
+        browser.execute_script("localStorage.clear()")
+    assert english_leaks(texts) == []

@@ -18,7 +18,7 @@ def test_index_is_the_dashboard_page(campus: Campus) -> None:
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert '<script type="module" src="/static/main.js">' in r.text
-    assert '<label for="token">' in r.text
+    assert '<label for="token" data-i18n="signin.token">' in r.text
 
 
 @pytest.mark.parametrize(
@@ -70,15 +70,18 @@ def test_no_file_outside_static_is_served(campus: Campus) -> None:
 
 
 def test_nothing_is_loaded_from_elsewhere(campus: Campus) -> None:
-    names = [p.name for p in STATIC_DIR.iterdir()]
-    assert len(names) >= 8
+    names = [p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*") if p.is_file()]
+    assert len(names) >= 10
     for name in names:
         # An SVG's XML namespace is a name, not something fetched.
-        text = campus.client.get(f"/static/{name}").text.replace(
-            'xmlns="http://www.w3.org/2000/svg"', ""
-        )
+        r = campus.client.get(f"/static/{name}")
+        assert r.status_code == 200, name
+        text = r.text.replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert not re.search(r"https?://", text), f"{name} refers to another origin"
-        assert "localStorage" not in text, f"{name} uses localStorage"
+        # localStorage keeps the reader's language choice, and nothing else.
+        uses = re.findall(r"localStorage\.(\w+)\(([^)]*)\)", text)
+        assert all(arg.startswith("CHOICE_KEY") for _, arg in uses), f"{name}: {uses}"
+        assert text.count("localStorage") == len(uses), f"{name} uses localStorage otherwise"
 
 
 @pytest.mark.parametrize(
