@@ -91,6 +91,7 @@ class Stats:
     decode_errors: int = 0
     discarded_bytes: int = 0
     corrupted_frames: int = 0
+    poll_errors: int = 0
     duplicate_frames: int = 0
     dropped: int = 0
     # Published live without a copy in the buffer, which took no writes (a full disk).
@@ -765,6 +766,7 @@ class EdgeAgent:
         s.decode_errors = sum(r.decode_errors for r in self.runners.values())
         s.discarded_bytes = sum(r.discarded_bytes for r in self.runners.values())
         s.corrupted_frames = sum(r.corrupted_frames for r in self.runners.values())
+        s.poll_errors = sum(sum(r.poll_errors.values()) for r in self.runners.values())
         s.buffered = self.buffer.count
         s.buffer_unavailable = self.buffer_guard.unavailable
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
@@ -799,6 +801,7 @@ class EdgeAgent:
             connects=self.link.connects,
             decode_errors={i: r.decode_errors for i, r in self.runners.items()},
             corrupted_frames={i: r.corrupted_frames for i, r in self.runners.items()},
+            poll_errors={d: n for r in self.runners.values() for d, n in r.poll_errors.items()},
             last_seen_s={
                 i: d.last_seen_s for i, d in self._devices.items() if d.last_seen_s is not None
             },
