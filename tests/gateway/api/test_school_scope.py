@@ -331,6 +331,44 @@ def test_another_schools_devices_are_not_listed_or_found(two: TwoSchools) -> Non
     assert asked.status_code == 404
 
 
+def test_free_devices_are_the_teachers_schools_bands_and_ropes_no_lesson_holds(
+    two: TwoSchools,
+) -> None:
+    from campusedge.contract import DeviceState, Status
+    from campusedge.topics import DeviceKind
+
+    campus = two.campus
+
+    def status(device_id: str, kind: DeviceKind) -> Status:
+        return Status(device_id=device_id, kind=kind, state=DeviceState.ONLINE)
+
+    campus.gateway.devices.apply(
+        [
+            (SCHOOL, status("hr-10", DeviceKind.HR_BAND), AT),
+            (SCHOOL, status("hr-11", DeviceKind.HR_BAND), AT),
+            (SCHOOL, status("rope-10", DeviceKind.JUMP_ROPE), AT),
+            (SCHOOL, status("gate-10", DeviceKind.TEMP_GATE), AT),
+            (OTHER, status("hr-90", DeviceKind.HR_BAND), AT),
+        ],
+        [],
+    )
+    campus.gateway.roster.start_lesson("5a", "t1", LessonKind.LESSON, {"hr-11": "s1"})
+    free = campus.client.get("/api/free-devices", headers=campus.auth("t1"))
+    assert free.status_code == 200
+    assert [(d["device_id"], d["kind"]) for d in free.json()] == [
+        ("hr-10", "hr_band"),
+        ("rope-10", "jump_rope"),
+    ]
+    other = campus.client.get(
+        "/api/free-devices", headers=campus.auth("t1"), params={"school": OTHER}
+    )
+    assert other.status_code == 404 and other.json() == {"detail": f"no school {OTHER!r}"}
+    theirs = campus.client.get("/api/free-devices", headers=campus.auth("t9")).json()
+    assert [d["device_id"] for d in theirs] == ["hr-90"]
+    for user in ("h1", "it1"):  # handing out devices is the PE teacher's
+        assert campus.client.get("/api/free-devices", headers=campus.auth(user)).status_code == 403
+
+
 def test_another_schools_device_readings_are_not_read(two: TwoSchools) -> None:
     from campusedge.contract import TimeQuality
     from campusedge.topics import DeviceKind
@@ -434,6 +472,9 @@ ROUTES = {
     "GET /api/me/lessons": "test_another_schools_lesson_is_404_in_the_live_view",
     "GET /api/audit": NO_SCHOOL_DATA,  # the auditor's, whole (docs/security.md)
     "GET /api/devices": "test_another_schools_devices_are_not_listed_or_found",
+    "GET /api/free-devices": (
+        "test_free_devices_are_the_teachers_schools_bands_and_ropes_no_lesson_holds"
+    ),
     "GET /api/devices/{device_id}": "test_another_schools_devices_are_not_listed_or_found",
     "GET /api/devices/{device_id}/readings": "test_another_schools_device_readings_are_not_read",
     "POST /api/classes": "test_campus_it_cannot_touch_another_schools_roster",
