@@ -4,6 +4,8 @@
 import { api, download } from "./api.js";
 import { agoS, every, fmtClock, fmtTime, h, num, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { HEALTH, mountAlerts } from "./alerts.js";
+import { mountLessonControl } from "./lesson_control.js";
 
 const LIVE_EVERY_MS = 2000;
 
@@ -151,9 +153,29 @@ export function showLessons(panel, say) {
 
   const current = () => lessons.find((l) => l.id === select.value);
 
+  // The lessons again (one was opened or ended), showing *show* if given.
+  async function reload(show) {
+    try {
+      lessons = await api("/api/me/lessons");
+    } catch (err) {
+      say(t("lessons.error", { error: err.message }));
+      return;
+    }
+    const keep = show ?? select.value;
+    select.replaceChildren(...lessons.map((l) => h("option", { value: l.id },
+      t(l.ended_at ? "lessons.option" : "lessons.option_running", {
+        class: l.class_name ?? l.class_id, kind: named(KIND_NAMES, l.kind), time: fmtTime(l.started_at),
+      }))));
+    if (lessons.some((l) => l.id === keep)) select.value = keep;
+    if (!lessons.length) say(t("lessons.none"));
+    await openLesson();
+  }
+  const showControl = mountLessonControl(panel, say, { reload });
+
   async function openLesson() {
     stopLive();
     const lesson = current();
+    showControl(lesson);
     panel.querySelector("#analytics").replaceChildren();
     panel.querySelector("#results").replaceChildren();
     replaceRows(tbody, [], t(lesson ? "lessons.loading" : "lessons.no_lesson"), 7);
@@ -206,20 +228,12 @@ export function showLessons(panel, say) {
     }
   });
   select.addEventListener("change", openLesson);
-
-  (async () => {
-    try {
-      lessons = await api("/api/me/lessons");
-    } catch (err) {
-      say(t("lessons.error", { error: err.message }));
-      return;
-    }
-    select.replaceChildren(...lessons.map((l) => h("option", { value: l.id },
-      t(l.ended_at ? "lessons.option" : "lessons.option_running", {
-        class: l.class_name ?? l.class_id, kind: named(KIND_NAMES, l.kind), time: fmtTime(l.started_at),
-      }))));
-    if (!lessons.length) say(t("lessons.none"));
-    openLesson();
-  })();
-  return () => stopLive();
+  reload();
+  // The heart-rate alerts of the teacher's own lessons (the API sends no others), live.
+  const stopAlerts = mountAlerts(panel.querySelector("#teacher-alerts"), say,
+    { prefix: "teacher-alerts", accept: HEALTH, title: N_("alerts.lesson_title"), subject: "student" });
+  return () => {
+    stopLive();
+    stopAlerts();
+  };
 }

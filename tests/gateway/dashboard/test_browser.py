@@ -781,3 +781,120 @@ def test_the_pages_in_chinese_show_no_english(browser: Any, site: Site) -> None:
     finally:
         browser.execute_script("localStorage.clear()")
     assert english_leaks(texts) == []
+
+
+def fill(browser: Any, element_id: str, text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    box = browser.find_element(By.ID, element_id)
+    box.clear()
+    box.send_keys(text)
+
+
+def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it(browser: Any, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
+    school = site.messages.school
+    roster = site.gateway.roster
+    roster.add_class("g5-2", school, "Grade 5 Class 2", "5", pe_teacher_id="teacher.demo")
+    for student in ("S0201", "S0202"):
+        roster.add_student(student, f"Pupil {student}", "F", date(2015, 3, 3), "g5-2")
+    site.publish(
+        [
+            site.messages.status("hr_band", "hr-21", "online", 90, "hr-1.4.2"),
+            site.messages.status("hr_band", "hr-22", "online", 80, "hr-1.4.2"),
+            site.messages.status("jump_rope", "rope-21", "online", 70, "rope-2.0"),
+        ]
+    )
+    wait_for(lambda: site.gateway.devices.get("rope-21"), PATIENCE_S, "the devices' statuses")
+    sign_in(browser, site, "pe_teacher")
+    choose(browser, "start-class", "g5-2")
+    free = '#free-hr_band option[value="hr-22"]'
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, free), PATIENCE_S, "the free bands")
+    assert not browser.find_elements(By.CSS_SELECTOR, '#free-hr_band option[value="hr-01"]')
+    # The same band twice: refused in the page, next to both cells, before anything is sent.
+    fill(browser, "assign-hr_band-S0201", "hr-21")
+    fill(browser, "assign-hr_band-S0202", "hr-21")
+    fill(browser, "assign-jump_rope-S0201", "hr-22")
+    click(browser, "#lesson-start-submit")
+    for cell in ("assign-hr_band-S0201", "assign-hr_band-S0202"):
+        assert "hr-21 is given to more than one student" in text_of(browser, f"{cell}-error")
+    assert "is a heart-rate band" in text_of(browser, "assign-jump_rope-S0201-error")
+    # A band another lesson holds (typed, as a scanner would): the gateway refuses, the cell says.
+    fill(browser, "assign-hr_band-S0202", "hr-01")
+    fill(browser, "assign-jump_rope-S0201", "rope-21")
+    click(browser, "#lesson-start-submit")
+    wait_for(
+        lambda: "holds this device" in text_of(browser, "assign-hr_band-S0202-error"),
+        PATIENCE_S,
+        "the refusal next to hr-01",
+    )
+    assert roster.lessons(class_id="g5-2") == []
+    fill(browser, "assign-hr_band-S0202", "hr-22")
+    click(browser, "#lesson-start-submit")
+    opened = wait_for(lambda: roster.lessons(class_id="g5-2"), PATIENCE_S, "the lesson")
+    [lesson] = opened
+    assert roster.assignments(lesson.id) == {
+        "hr-21": "S0201",
+        "rope-21": "S0201",
+        "hr-22": "S0202",
+    }
+    wait_for(
+        lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0201", "S0202"},
+        PATIENCE_S,
+        "the new lesson's live view",
+    )
+    assert browser.find_element(By.ID, "lesson-select").get_attribute("value") == lesson.id
+    browser.save_screenshot(str(site.shots / "pe_teacher_lesson_control.png"))
+    click(browser, "#lesson-end")
+    assert roster.lesson(lesson.id).ended_at is None  # type: ignore[union-attr]
+    click(browser, "#lesson-end")  # a second click ends it
+    wait_for(
+        lambda: roster.lesson(lesson.id).ended_at is not None,  # type: ignore[union-attr]
+        PATIENCE_S,
+        "the lesson to end",
+    )
+    wait_for(
+        lambda: not browser.find_element(By.ID, "lesson-end").is_displayed(),
+        PATIENCE_S,
+        "the end button to go",
+    )
+
+
+def test_teacher_gets_a_heart_rate_alert_of_their_lesson_live_and_acknowledges_it(
+    browser: Any, site: Site
+) -> None:
+    sign_in(browser, site, "pe_teacher")
+    wait_for(
+        lambda: text_of(browser, "teacher-alerts-live") == "Live updates: connected",
+        PATIENCE_S,
+        "the alert stream to connect",
+    )
+    # 226 bpm for 24 s, inside the demo lesson (it may have begun less than 24 s ago).
+    begun = site.gateway.roster.lesson("demo-lesson").started_at  # type: ignore[union-attr]
+    first = max(datetime.now(UTC) - timedelta(seconds=24), begun + timedelta(seconds=1))
+    site.publish(
+        [
+            site.messages.heart_rate("hr-03", 226, first + timedelta(seconds=s))
+            for s in (0, 8, 16, 24)
+        ]
+    )
+    selector = "#teacher-alerts-table tbody tr[data-alert]"
+    found = wait_for(
+        lambda: [(k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]],
+        PATIENCE_S,
+        "the heart-rate alert to arrive over SSE",
+    )
+    [(alert_id, row)] = found
+    assert "hr-03" in row["text"]
+    click(
+        browser,
+        f'tr[data-alert="{alert_id}"] button[aria-label="Acknowledge alert {alert_id}"]',
+    )
+    alerts = site.gateway.alerts
+    assert alerts is not None
+    wait_for(
+        lambda: (a := alerts.get(int(alert_id))) is not None and a.state.value == "acknowledged",
+        PATIENCE_S,
+        "the alert to be acknowledged",
+    )
