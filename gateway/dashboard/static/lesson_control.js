@@ -1,7 +1,8 @@
 // PE teachers run a lesson from the page: open it for one of their classes with bands and ropes
 // handed out (picked from the school's free devices, or typed or scanned by the id printed on
 // the device's label), and end it. The API checks everything again; the page only says early
-// what it can see itself (a device given twice, a rope in the band column).
+// what it can see itself (a device given twice, a rope in the band column). A running lesson's
+// ropes can be started and stopped for a timed test.
 
 import { api, ApiError } from "./api.js";
 import { h } from "./dom.js";
@@ -162,6 +163,31 @@ export function mountLessonControl(panel, say, { reload }) {
     }
   }
 
+  // A timed rope test on the lesson's ropes: the gateway tells each ropes' edge box.
+  const ropeForm = panel.querySelector("#rope-test");
+  const ropeStatus = panel.querySelector("#rope-status");
+  async function ropeTest(action) {
+    if (!lesson) return;
+    ropeStatus.textContent = "";
+    const seconds = Number(panel.querySelector("#rope-seconds").value);
+    if (action === "start" && !(Number.isInteger(seconds) && seconds >= 10 && seconds <= 600)) {
+      ropeStatus.textContent = t("rope.bad_seconds");
+      return;
+    }
+    try {
+      const answer = await api(`/api/lessons/${encodeURIComponent(lesson.id)}/rope-test`,
+        { method: "POST", body: { action, seconds } });
+      const n = Object.values(answer.sent).flat().length;
+      ropeStatus.textContent = (action === "start" ? t("rope.started", { n }) : t("rope.ended", { n })) +
+        (answer.unreachable.length
+          ? t("rope.unreachable", { devices: answer.unreachable.join(", ") }) : "");
+    } catch (err) {
+      ropeStatus.textContent = t("rope.error", { error: err instanceof ApiError ? err.detail : err.message });
+    }
+  }
+  panel.querySelector("#rope-start").addEventListener("click", () => ropeTest("start"));
+  panel.querySelector("#rope-end").addEventListener("click", () => ropeTest("end"));
+
   panel.querySelector("#lesson-start-submit").addEventListener("click", start);
   classSelect.addEventListener("change", loadClass);
   endButton.addEventListener("click", end);
@@ -183,5 +209,7 @@ export function mountLessonControl(panel, say, { reload }) {
     confirming = false;
     endButton.textContent = t("control.end");
     endButton.hidden = !shown || Boolean(shown.ended_at);
+    ropeForm.hidden = endButton.hidden;
+    ropeStatus.textContent = "";
   };
 }

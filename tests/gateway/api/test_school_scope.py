@@ -369,6 +369,40 @@ def test_free_devices_are_the_teachers_schools_bands_and_ropes_no_lesson_holds(
         assert campus.client.get("/api/free-devices", headers=campus.auth(user)).status_code == 403
 
 
+def test_a_rope_test_is_sent_only_by_the_lessons_teachers_of_its_school(two: TwoSchools) -> None:
+    from campusedge.contract import DeviceState, Status
+    from campusedge.topics import DeviceKind
+
+    campus = two.campus
+
+    def rope_test(user: str, lesson_id: str) -> tuple[int, str]:
+        r = campus.client.post(
+            f"/api/lessons/{lesson_id}/rope-test",
+            headers=campus.auth(user),
+            json={"action": "start"},
+        )
+        return r.status_code, str(r.json().get("detail"))
+
+    assert rope_test("t1", two.lesson[OTHER]) == (404, f"no lesson {two.lesson[OTHER]!r}")
+    assert rope_test("h1", two.lesson[SCHOOL])[0] == 403  # the PE teacher's, not the nurse's
+    assert rope_test("t2", two.lesson[SCHOOL])[0] == 403  # another class's teacher
+    assert rope_test("t1", two.lesson[SCHOOL]) == (
+        409,
+        f"no rope of lesson {two.lesson[SCHOOL]!r} is known behind an edge box",
+    )
+    rope = Status(
+        device_id="rope-10", kind=DeviceKind.JUMP_ROPE, state=DeviceState.ONLINE, edge_id="box-1"
+    )
+    campus.gateway.devices.apply([(SCHOOL, rope, AT)], [])
+    test = campus.gateway.roster.start_lesson(
+        "5a", "t1", LessonKind.FITNESS_TEST, {"rope-10": "s1"}
+    )
+    # Everything checked, only the broker is missing here (ingest is not started).
+    assert rope_test("t1", test.id)[0] == 503
+    campus.gateway.roster.end_lesson(test.id)
+    assert rope_test("t1", test.id) == (409, f"lesson {test.id!r} has ended")
+
+
 def test_another_schools_device_readings_are_not_read(two: TwoSchools) -> None:
     from campusedge.contract import TimeQuality
     from campusedge.topics import DeviceKind
@@ -486,6 +520,9 @@ ROUTES = {
     "POST /api/students/{student_id}/cards": "test_campus_it_cannot_touch_another_schools_roster",
     "DELETE /api/cards/{card_id}": "test_a_roster_import_cannot_reach_into_another_school",
     "POST /api/lessons": "test_teachers_cannot_open_or_end_lessons_of_another_school",
+    "POST /api/lessons/{lesson_id}/rope-test": (
+        "test_a_rope_test_is_sent_only_by_the_lessons_teachers_of_its_school"
+    ),
     "POST /api/lessons/{lesson_id}/end": (
         "test_teachers_cannot_open_or_end_lessons_of_another_school"
     ),

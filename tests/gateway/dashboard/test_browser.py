@@ -52,6 +52,7 @@ class Site:
     publish: Any
     messages: Publisher
     shots: Path
+    mqtt: MqttSettings | None = None
 
 
 def seeded_gateway(
@@ -117,7 +118,9 @@ def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory) 
         wait_for(gateway.consumers.caught_up, 30, "the consumers to follow the commits")
         shots = Path(os.environ.get("CAMPUSEDGE_DASHBOARD_SCREENSHOTS") or tmp / "shots")
         shots.mkdir(parents=True, exist_ok=True)
-        yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots)
+        yield Site(
+            gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots, mqtt
+        )
     finally:
         api.stop()
         gateway.stop()
@@ -898,3 +901,50 @@ def test_teacher_gets_a_heart_rate_alert_of_their_lesson_live_and_acknowledges_i
         PATIENCE_S,
         "the alert to be acknowledged",
     )
+
+
+def test_teacher_starts_and_ends_a_rope_test_on_the_lessons_ropes(browser: Any, site: Site) -> None:
+    from tests.gateway.mqtt_helpers import Collector
+
+    assert site.mqtt is not None
+    school = site.messages.school
+    site.publish(
+        [
+            site.messages.status(
+                "jump_rope", "rope-01", "online", 75, "rope-2.0", edge_id="edge-pe-1"
+            )
+        ]
+    )
+    wait_for(
+        lambda: (d := site.gateway.devices.get("rope-01")) is not None and d.edge_id,
+        PATIENCE_S,
+        "rope-01's box",
+    )
+    boxes = Collector(site.mqtt, f"campus/{school}/edge/+/cmd/rope")
+    try:
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "demo-lesson")
+        fill(browser, "rope-seconds", "5")
+        click(browser, "#rope-start")
+        assert "10 to 600" in text_of(browser, "rope-status")  # refused in the page, none sent
+        fill(browser, "rope-seconds", "60")
+        click(browser, "#rope-start")
+        [(topic, payload)] = boxes.wait_for(1)
+        assert topic == f"campus/{school}/edge/edge-pe-1/cmd/rope"
+        assert json.loads(payload) == {
+            "action": "start",
+            "mode": "countdown_time",
+            "set_value": 60,
+            "ropes": ["rope-01"],
+        }
+        status = wait_for(
+            lambda: (t := text_of(browser, "rope-status")) and "Start sent" in t and t,
+            PATIENCE_S,
+            "the answer",
+        )
+        assert "Start sent to 1 ropes" in status and "rope-02, rope-03, rope-04" in status
+        click(browser, "#rope-end")
+        end = boxes.wait_for(2)[1]
+        assert json.loads(end[1]) == {"action": "end", "ropes": ["rope-01"]}
+    finally:
+        boxes.close()
