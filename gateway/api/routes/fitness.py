@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.access import (
     Access,
@@ -28,6 +29,7 @@ from gateway.api.deps import (
 from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import User
+from gateway.fitness.batch import CsvFormatError
 from gateway.fitness.export import table, to_csv, to_xlsx
 from gateway.fitness.results import (
     MEASURES,
@@ -37,6 +39,7 @@ from gateway.fitness.results import (
     TestResult,
     current,
 )
+from gateway.fitness.results_file import read_results_file
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
 from gateway.i18n import N_
@@ -255,6 +258,81 @@ def enter_result(
     held = current(results.rows(lesson_ids=[lesson.id], student_id=outcome.student_id))
     latest = held.get((outcome.student_id, outcome.item))
     return _public(outcome, latest is not None and latest[0].id == outcome.id)
+
+
+class FileProblem(BaseModel):
+    row: int = Field(description="as the spreadsheet numbers it (the header is row 1)")
+    column: str = Field(description="the column id (an item, or id)")
+    student_id: str | None
+    error: str
+
+
+class FileOutcome(BaseModel):
+    """All or nothing: `saved` results, or none and every problem found."""
+
+    saved: int
+    errors: list[FileProblem]
+
+
+@router.post("/sessions/{lesson_id}/results/file", response_model=FileOutcome)
+async def upload_results(
+    lesson_id: str, request: Request, roster: RosterDep, results: FitnessDep, user: Teacher
+) -> FileOutcome:
+    """A class's results file as the request body (CSV in UTF-8 or GBK, or XLSX): one row a
+    student, one column an item. Every cell is checked as a result typed in is, and nothing
+    is saved unless all are good, so the file can be fixed and sent again as a whole."""
+    data = await request.body()
+    # The checks and the write are blocking database work: off the event loop.
+    return await run_in_threadpool(_take_file, lesson_id, data, roster, results, user)
+
+
+def _take_file(
+    lesson_id: str, data: bytes, roster: Roster, results: FitnessResults, user: User
+) -> FileOutcome:
+    lesson, _ = lesson_access(roster, user, lesson_id)
+    require_owner(roster, user, lesson)
+    try:
+        _header, rows = read_results_file(data)
+    except CsvFormatError as exc:
+        raise Refusal(
+            422, N_("the results file cannot be read: {problem}"), problem=str(exc)
+        ) from None
+    received = datetime.now(UTC)
+    new: list[NewResult] = []
+    errors: list[FileProblem] = []
+    for row in rows:
+        student = str(row.cells.get("id") or "").strip()
+        if not student:
+            errors.append(
+                FileProblem(row=row.number, column="id", student_id=None, error="no student id")
+            )
+            continue
+        for column, value in row.cells.items():
+            if column not in MEASURES or value in ("", None):
+                continue  # 姓名, 性别, 班级 ... are the roster's; a blank cell is not tested yet
+            result = NewResult(
+                lesson_id=lesson.id,
+                student_id=student,
+                item=column,
+                raw_value=value,
+                measured_at=received,
+                source="staff",
+                entered_by=user.id,
+            )
+            try:
+                results.check(result)
+            except ResultError as exc:
+                errors.append(
+                    FileProblem(
+                        row=row.number, column=column, student_id=student, error=exc.message
+                    )
+                )
+                continue
+            new.append(result)
+    if errors or not new:
+        return FileOutcome(saved=0, errors=errors)
+    outcomes = results.record(new)
+    return FileOutcome(saved=sum(isinstance(o, TestResult) for o in outcomes), errors=[])
 
 
 # Allows for a teacher's watch or tablet being a little off the gateway's clock.

@@ -369,7 +369,9 @@ def test_free_devices_are_the_teachers_schools_bands_and_ropes_no_lesson_holds(
         assert campus.client.get("/api/free-devices", headers=campus.auth(user)).status_code == 403
 
 
-def test_a_rope_test_is_sent_only_by_the_lessons_teachers_of_its_school(two: TwoSchools) -> None:
+def test_a_rope_test_or_results_file_only_by_the_lessons_teachers_of_its_school(
+    two: TwoSchools,
+) -> None:
     from campusedge.contract import DeviceState, Status
     from campusedge.topics import DeviceKind
 
@@ -384,6 +386,13 @@ def test_a_rope_test_is_sent_only_by_the_lessons_teachers_of_its_school(two: Two
         return r.status_code, str(r.json().get("detail"))
 
     assert rope_test("t1", two.lesson[OTHER]) == (404, f"no lesson {two.lesson[OTHER]!r}")
+    # Nor a results file into another school's session.
+    upload = campus.client.post(
+        f"/api/fitness/sessions/{two.lesson[OTHER]}/results/file",
+        headers=campus.auth("t1"),
+        content=b"id,rope_skip_1min\ns90,150\n",
+    )
+    assert upload.status_code == 404
     assert rope_test("h1", two.lesson[SCHOOL])[0] == 403  # the PE teacher's, not the nurse's
     assert rope_test("t2", two.lesson[SCHOOL])[0] == 403  # another class's teacher
     assert rope_test("t1", two.lesson[SCHOOL]) == (
@@ -521,7 +530,7 @@ ROUTES = {
     "DELETE /api/cards/{card_id}": "test_a_roster_import_cannot_reach_into_another_school",
     "POST /api/lessons": "test_teachers_cannot_open_or_end_lessons_of_another_school",
     "POST /api/lessons/{lesson_id}/rope-test": (
-        "test_a_rope_test_is_sent_only_by_the_lessons_teachers_of_its_school"
+        "test_a_rope_test_or_results_file_only_by_the_lessons_teachers_of_its_school"
     ),
     "POST /api/lessons/{lesson_id}/end": (
         "test_teachers_cannot_open_or_end_lessons_of_another_school"
@@ -538,6 +547,9 @@ ROUTES = {
     },
     "POST /api/fitness/sessions/{lesson_id}/results": (
         "test_another_schools_lesson_is_404_in_the_live_view"
+    ),
+    "POST /api/fitness/sessions/{lesson_id}/results/file": (
+        "test_a_rope_test_or_results_file_only_by_the_lessons_teachers_of_its_school"
     ),
     "GET /api/fitness/sessions/{lesson_id}/results": (
         "test_another_schools_lesson_is_404_in_the_live_view"
