@@ -948,3 +948,46 @@ def test_teacher_starts_and_ends_a_rope_test_on_the_lessons_ropes(browser: Any, 
         assert json.loads(end[1]) == {"action": "end", "ropes": ["rope-01"]}
     finally:
         boxes.close()
+
+
+def test_teacher_types_results_in_the_grid_and_uploads_a_class_file(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def saved(student: str, item: str) -> list[float]:
+        rows_ = site.gateway.fitness_results.rows(lesson_ids=["demo-test"], student_id=student)
+        return [float(r.value) for r in rows_ if r.item == item]
+
+    sign_in(browser, site, "pe_teacher")
+    choose(browser, "lesson-select", "demo-test")
+    cell = "entry-S0003-run_50m"
+    wait_for(lambda: browser.find_elements(By.ID, cell), PATIENCE_S, "the entry grid")
+    fill(browser, cell, "96")
+    browser.find_element(By.ID, cell).send_keys(Keys.TAB)  # leaving the cell saves it
+    wait_for(
+        lambda: "Not saved" in text_of(browser, f"{cell}-error"), PATIENCE_S, "the cell's refusal"
+    )
+    assert "impossible value" in text_of(browser, f"{cell}-error")
+    fill(browser, cell, "9.6")
+    browser.find_element(By.ID, cell).send_keys(Keys.TAB)
+    wait_for(lambda: saved("S0003", "run_50m") == [9.6], PATIENCE_S, "the typed result")
+    assert text_of(browser, f"{cell}-error") == ""
+    # A class file as Excel saves it on Chinese Windows: GBK, the standard's item names.
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    header = "学号,姓名,性别,1分钟跳绳\n"
+    bad.write_bytes((header + "S0004,Student 04,女,120\nS0003,Student 03,男,999\n").encode("gbk"))
+    good.write_bytes((header + "S0004,Student 04,女,120\n").encode("gbk"))
+    browser.find_element(By.ID, "results-file").send_keys(str(bad))
+    click(browser, "#results-upload")
+    wait_for(
+        lambda: "nothing was saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "refusal"
+    )
+    assert "Row 3" in text_of(browser, "upload-outcome")
+    assert "Not saved" in text_of(browser, "entry-S0003-rope_skip_1min-error")
+    assert saved("S0004", "rope_skip_1min") == []
+    browser.find_element(By.ID, "results-file").send_keys(str(good))
+    click(browser, "#results-upload")
+    wait_for(lambda: "1 results saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "saved")
+    assert saved("S0004", "rope_skip_1min") == [120.0]
