@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,7 @@ from gateway.api.deps import (
     RosterDep,
     Teacher,
     TeacherOrHealth,
+    TranslatorDep,
 )
 from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
@@ -42,7 +43,7 @@ from gateway.fitness.results import (
 from gateway.fitness.results_file import read_results_file
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
-from gateway.i18n import N_
+from gateway.i18n import N_, Translator
 from gateway.roster import Lesson, LessonKind, Roster
 
 router = APIRouter(prefix="/api/fitness", tags=["fitness"])
@@ -234,7 +235,9 @@ def enter_result(
         try:
             check_unit(body.item, body.unit)
         except FieldError as exc:
-            raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+            raise Refusal(
+                422, N_("{field}: {problem}"), field=exc.field, problem=exc.worded()
+            ) from None
     received = datetime.now(UTC)
     if body.measured_at is not None:
         _check_measured_at(body.measured_at, lesson, received)
@@ -252,7 +255,7 @@ def enter_result(
         ]
     )
     if isinstance(outcome, ResultError):
-        raise HTTPException(422, f"{outcome.field}: {outcome.message}")
+        raise Refusal(422, N_("{field}: {problem}"), field=outcome.field, problem=outcome.worded())
     # An attempt entered late with an earlier measured_at does not displace a newer one, so
     # the reply says which one is current rather than assuming the new row is.
     held = current(results.rows(lesson_ids=[lesson.id], student_id=outcome.student_id))
@@ -276,18 +279,28 @@ class FileOutcome(BaseModel):
 
 @router.post("/sessions/{lesson_id}/results/file", response_model=FileOutcome)
 async def upload_results(
-    lesson_id: str, request: Request, roster: RosterDep, results: FitnessDep, user: Teacher
+    lesson_id: str,
+    request: Request,
+    roster: RosterDep,
+    results: FitnessDep,
+    user: Teacher,
+    translator: TranslatorDep,
 ) -> FileOutcome:
     """A class's results file as the request body (CSV in UTF-8 or GBK, or XLSX): one row a
     student, one column an item. Every cell is checked as a result typed in is, and nothing
     is saved unless all are good, so the file can be fixed and sent again as a whole."""
     data = await request.body()
     # The checks and the write are blocking database work: off the event loop.
-    return await run_in_threadpool(_take_file, lesson_id, data, roster, results, user)
+    return await run_in_threadpool(_take_file, lesson_id, data, roster, results, user, translator)
 
 
 def _take_file(
-    lesson_id: str, data: bytes, roster: Roster, results: FitnessResults, user: User
+    lesson_id: str,
+    data: bytes,
+    roster: Roster,
+    results: FitnessResults,
+    user: User,
+    translator: Translator,
 ) -> FileOutcome:
     lesson, _ = lesson_access(roster, user, lesson_id)
     require_owner(roster, user, lesson)
@@ -304,7 +317,12 @@ def _take_file(
         student = str(row.cells.get("id") or "").strip()
         if not student:
             errors.append(
-                FileProblem(row=row.number, column="id", student_id=None, error="no student id")
+                FileProblem(
+                    row=row.number,
+                    column="id",
+                    student_id=None,
+                    error=translator.gettext(N_("no student id in this row")),
+                )
             )
             continue
         for column, value in row.cells.items():
@@ -324,7 +342,10 @@ def _take_file(
             except ResultError as exc:
                 errors.append(
                     FileProblem(
-                        row=row.number, column=column, student_id=student, error=exc.message
+                        row=row.number,
+                        column=column,
+                        student_id=student,
+                        error=exc.words(translator),
                     )
                 )
                 continue

@@ -524,6 +524,20 @@ def test_a_class_results_file_is_taken_whole_or_not_at_all(campus: Campus) -> No
     assert (problem["row"], problem["column"], problem["student_id"]) == (3, "run_50m", "s3")
     assert "impossible value" in problem["error"]
     assert results(campus, lesson.id)["s1"]["items"] == {}  # nothing of the file was saved
+    # In Chinese for a Chinese page, the item by the standard's name, as the cell's refusal.
+    zh = campus.client.post(
+        f"/api/fitness/sessions/{lesson.id}/results/file",
+        content=bad.encode("gbk"),
+        headers={**campus.auth("t1"), "Accept-Language": "zh-CN"},
+    )
+    assert zh.json()["errors"][0]["error"] == "50米跑的成绩 '96' 不可能：应在 5–30 s 之间"
+    typed = campus.client.post(
+        f"/api/fitness/sessions/{lesson.id}/results",
+        json={"student_id": "s3", "item": "rope_skip_1min", "value": "1.5"},
+        headers={**campus.auth("t1"), "Accept-Language": "zh-CN"},
+    )
+    assert typed.status_code == 422
+    assert typed.json()["detail"] == "value：1分钟跳绳是计数项目，'1.5' 不是整数"
     good = bad.replace(",96\n", ",9.6\n")
     r = upload(campus, lesson.id, good.encode("gbk"))
     assert r.json() == {"saved": 4, "errors": []}
