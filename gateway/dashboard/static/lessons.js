@@ -181,7 +181,8 @@ export function showLessons(panel, say) {
   }
 
   // The session's results, and once a lesson is opened the grid to type them in (or a file to
-  // upload) below them; a save refreshes the results, not the grid being typed in.
+  // upload) below them; a typed cell refreshes the results, not the grid being typed in, and
+  // a saved file both.
   async function showResults(lesson, withGrid = false) {
     try {
       const r = await api(`/api/fitness/sessions/${encodeURIComponent(lesson.id)}/results`);
@@ -189,7 +190,7 @@ export function showLessons(panel, say) {
       panel.querySelector("#results").replaceChildren(resultsView(r));
       if (withGrid) {
         mountResultsEntry(panel.querySelector("#results-entry"), lesson, r, say,
-          () => (select.value === lesson.id ? showResults(lesson) : null));
+          (grid = false) => (select.value === lesson.id ? showResults(lesson, grid) : null));
       }
     } catch (err) {
       say(t("results.error", { error: err.message }));

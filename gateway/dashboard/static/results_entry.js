@@ -106,8 +106,9 @@ export function mountResultsEntry(container, lesson, results, say, refresh) {
       } else if (body.errors.length) {
         showProblems(body.errors);
       } else {
-        outcome.textContent = t("upload.saved", { n: body.saved, file: chosen.name });
-        refresh();
+        await refresh(true);
+        const shown = container.querySelector("#upload-outcome"); // in the grid built anew
+        if (shown) shown.textContent = t("upload.saved", { n: body.saved, file: chosen.name });
       }
     } catch (err) {
       outcome.replaceChildren(h("p", { class: "error" }, t("upload.failed", { error: err.message })));

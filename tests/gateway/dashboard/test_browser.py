@@ -991,3 +991,5 @@ def test_teacher_types_results_in_the_grid_and_uploads_a_class_file(
     click(browser, "#results-upload")
     wait_for(lambda: "1 results saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "saved")
     assert saved("S0004", "rope_skip_1min") == [120.0]
+    grid_cell = browser.find_element(By.ID, "entry-S0004-rope_skip_1min")
+    assert grid_cell.get_attribute("value") == "120"  # the grid shows what the file saved
