@@ -313,8 +313,23 @@ def _take_file(
     received = datetime.now(UTC)
     new: list[NewResult] = []
     errors: list[FileProblem] = []
+    first_row: dict[str, int] = {}
     for row in rows:
         student = str(row.cells.get("id") or "").strip()
+        if student and student in first_row:
+            # Two rows of one student: which is meant cannot be told, so neither is taken.
+            errors.append(
+                FileProblem(
+                    row=row.number,
+                    column="id",
+                    student_id=student,
+                    error=translator.gettext(N_("the same student as row {row}")).format(
+                        row=first_row[student]
+                    ),
+                )
+            )
+            continue
+        first_row.setdefault(student, row.number)
         if not student:
             errors.append(
                 FileProblem(

@@ -555,6 +555,10 @@ def test_a_class_results_file_is_taken_whole_or_not_at_all(campus: Campus) -> No
     book.save(data)
     r = upload(campus, lesson.id, data.getvalue())
     assert r.status_code == 422 and "merged cells at B2:B3" in r.json()["detail"]
+    twice = upload(campus, lesson.id, b"id,rope_skip_1min\ns1,150\ns1,160\n").json()
+    assert twice["errors"] == [
+        {"row": 3, "column": "id", "student_id": "s1", "error": "the same student as row 2"}
+    ]
     no_id = upload(campus, lesson.id, "姓名,1分钟跳绳\n王小明,150\n".encode())
     assert no_id.status_code == 422 and "no id column" in no_id.json()["detail"]
     assert upload(campus, lesson.id, good.encode(), user="t2").status_code == 403
