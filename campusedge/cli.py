@@ -120,6 +120,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("simulate", "lesson"): ("simulators.cli.lesson", N_("simulate a PE lesson: bands and ropes")),
     ("simulate", "gate"): ("simulators.cli.gate", N_("simulate a morning at the temperature gate")),
     ("simulate", "screening"): ("simulators.cli.screening", N_("simulate a vision screening day")),
+    ("simulate", "modbus"): (
+        "simulators.cli.modbus",
+        N_("Modbus devices on a pymodbus server, over TCP and RTU (a pty pair)"),
+    ),
     ("simulate", "ble-bands"): (
         "simulators.cli.ble_bands",
         N_("heart-rate bands as GATT peripherals on a virtual BLE link"),
@@ -135,6 +139,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bench", "ble"): (
         "edge.bench_ble",
         N_("benchmark band notifications over the virtual BLE link against TCP"),
+    ),
+    ("bench", "modbus"): (
+        "edge.bench_modbus",
+        N_("benchmark Modbus polling and decoding against pymodbus's bare client, TCP and RTU"),
     ),
     ("pe", "count"): ("edge.pe.cli_count", N_("count exercise repetitions in a video")),
     ("pe", "eval"): ("edge.pe.cli_eval", N_("evaluate rep counting on a folder of labelled clips")),

@@ -23,6 +23,8 @@ class DeviceKind(StrEnum):
     PE_STATION = "pe_station"
     # Handheld and bedside thermometers of the Bluetooth Health Thermometer Service.
     THERMOMETER = "thermometer"
+    # Classroom environment sensors (temperature, humidity, CO2), read over Modbus.
+    ENV_SENSOR = "env_sensor"
     # The edge box itself publishes status (and takes commands) under this kind.
     EDGE = "edge"
 

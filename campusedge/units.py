@@ -33,6 +33,8 @@ class Unit(StrEnum):
     BOOL = "bool"
     VOLT = "V"
     MILLIVOLT = "mV"
+    # Parts per million by volume: CO2 in a classroom's air.
+    PPM = "ppm"
 
 
 class Metric(StrEnum):
@@ -63,6 +65,11 @@ class Metric(StrEnum):
     CADENCE = "cadence"
     RUN_TIME = "run_time"
     CLOCK_OFFSET = "clock_offset"
+    # A classroom's air (environment sensors): every vendor's sensor measures the same
+    # quantities, and the limits of the classroom hygiene standards (GB/T 17226, CO2 at most
+    # 0.15 %) are set on them, so they are built in rather than each vendor's own.
+    RELATIVE_HUMIDITY = "relative_humidity"
+    CO2 = "co2"
 
 
 # A plug-in driver's metric: `vendor.metric`, both parts lower-case snake case, so that it can
@@ -171,6 +178,9 @@ METRICS: dict[Metric, MetricSpec] = {
     # A timed run (50 m .. 1000 m, 50 m×8) from a timing device.
     Metric.RUN_TIME: MetricSpec(Unit.SECOND, 0, 3_600),
     Metric.CLOCK_OFFSET: MetricSpec(Unit.SECOND, -1e9, 1e9),
+    Metric.RELATIVE_HUMIDITY: MetricSpec(Unit.PERCENT, 0, 100),
+    # NDIR sensors read to 5,000 or 10,000 ppm; 40,000 ppm is already immediately dangerous.
+    Metric.CO2: MetricSpec(Unit.PPM, 0, 40_000),
 }
 
 

@@ -23,6 +23,7 @@ from campusedge.units import VendorMetric
 from drivers.base import Driver, DriverConfig
 from drivers.hr_band import HrBand
 from drivers.jump_rope import JumpRope
+from drivers.modbus import Modbus
 from drivers.pe_station import PeStationCamera
 from drivers.plugin import DRIVER_NAME, ENTRY_POINT_GROUP, PLUGIN_KINDS, DriverPlugin
 from drivers.plugin import VendorMetricSpec as VendorMetricSpec
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 DRIVERS: dict[str, Driver] = {
     "hr_band": HrBand(),
     "jump_rope": JumpRope(),
+    # Polled rather than streamed: its transport asks for registers and hands over a frame.
+    "modbus": Modbus(),
     "temp_gate": TempGate(),
     "thermometer": Thermometer(),
     "vision_screener": VisionScreener(),

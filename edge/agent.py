@@ -91,6 +91,7 @@ class Stats:
     decode_errors: int = 0
     discarded_bytes: int = 0
     corrupted_frames: int = 0
+    poll_errors: int = 0
     duplicate_frames: int = 0
     dropped: int = 0
     # Published live without a copy in the buffer, which took no writes (a full disk).
@@ -743,9 +744,6 @@ class EdgeAgent:
         self.config_detail = f"config {version} applied to {', '.join(staged) or 'no device'}"
 
     def _rope_command(self, body: dict[str, Any]) -> None:
-        runner = self.runners.get(str(body.get("device")))
-        if runner is None or runner.dev.model.driver != "jump_rope":
-            raise ValueError(f"no rope base station {body.get('device')!r} on this box")
         try:
             action = jump_rope.Action[str(body.get("action", "")).upper()]
             mode = jump_rope.Mode[str(body.get("mode", "free")).upper()]
@@ -753,18 +751,55 @@ class EdgeAgent:
             raise ValueError(
                 "action must be start/pause/resume/end and mode free/countdown_time/countdown_count"
             ) from None
-        rope = int(body.get("rope", jump_rope.ALL_ROPES))
-        if not 0 <= rope <= jump_rope.ALL_ROPES:
-            raise ValueError(f"rope number {rope} is outside 0..65535")
-        runner.send(jump_rope.encode_time_sync(int(time.time()), rope))
-        runner.send(jump_rope.encode_control(action, mode, int(body.get("set_value", 0)), rope))
-        self.config_detail = f"rope {action.name.lower()} sent to {runner.dev.entry.id}"
+        set_value = int(body.get("set_value", 0))
+        if "ropes" in body:
+            # By the ropes' own device ids, as the gateway knows them from a lesson.
+            targets = self._ropes_by_id(body["ropes"])
+        else:
+            runner = self.runners.get(str(body.get("device")))
+            if runner is None or runner.dev.model.driver != "jump_rope":
+                raise ValueError(f"no rope base station {body.get('device')!r} on this box")
+            rope = int(body.get("rope", jump_rope.ALL_ROPES))
+            if not 0 <= rope <= jump_rope.ALL_ROPES:
+                raise ValueError(f"rope number {rope} is outside 0..65535")
+            targets = [(runner, rope)]
+        for runner, rope in targets:
+            runner.send(jump_rope.encode_time_sync(int(time.time()), rope))
+            runner.send(jump_rope.encode_control(action, mode, set_value, rope))
+        stations = sorted({runner.dev.entry.id for runner, _ in targets})
+        self.config_detail = excerpt(
+            f"rope {action.name.lower()} sent to {len(targets)} rope(s) via {', '.join(stations)}",
+            200,
+        )
+
+    def _ropes_by_id(self, ropes: object) -> list[tuple[DeviceRunner, int]]:
+        """(base station, rope number) of each rope device id: all known, or none is sent."""
+        if not isinstance(ropes, list) or not ropes or len(ropes) > 1000:
+            raise ValueError("ropes must be a list of 1 to 1000 rope device ids")
+        found: dict[str, tuple[DeviceRunner, int]] = {}
+        for runner in self.runners.values():
+            if runner.dev.model.driver != "jump_rope":
+                continue
+            entry = runner.dev.entry
+            # A rope is named by the config's `ids` (rope number -> id), else `<station>-<n>`.
+            named = {device_id: source for source, device_id in entry.ids.items()}
+            for device_id in ropes:
+                source = named.get(str(device_id))
+                if source is None and str(device_id).startswith(f"{entry.id}-"):
+                    source = str(device_id)[len(entry.id) + 1 :]
+                if source is not None and source.isdigit() and int(source) < jump_rope.ALL_ROPES:
+                    found.setdefault(str(device_id), (runner, int(source)))
+        unknown = [str(d) for d in ropes if str(d) not in found]
+        if unknown:
+            raise ValueError(f"no rope {', '.join(unknown[:5])} behind this box's base stations")
+        return list(found.values())
 
     def _update_stats(self) -> None:
         s = self.stats
         s.decode_errors = sum(r.decode_errors for r in self.runners.values())
         s.discarded_bytes = sum(r.discarded_bytes for r in self.runners.values())
         s.corrupted_frames = sum(r.corrupted_frames for r in self.runners.values())
+        s.poll_errors = sum(sum(r.poll_errors.values()) for r in self.runners.values())
         s.buffered = self.buffer.count
         s.buffer_unavailable = self.buffer_guard.unavailable
         s.max_buffered = max(s.max_buffered, self.buffer.max_count)
@@ -799,6 +834,7 @@ class EdgeAgent:
             connects=self.link.connects,
             decode_errors={i: r.decode_errors for i, r in self.runners.items()},
             corrupted_frames={i: r.corrupted_frames for i, r in self.runners.items()},
+            poll_errors={d: n for r in self.runners.values() for d, n in r.poll_errors.items()},
             last_seen_s={
                 i: d.last_seen_s for i, d in self._devices.items() if d.last_seen_s is not None
             },

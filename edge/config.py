@@ -10,6 +10,7 @@ field named.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -168,6 +169,10 @@ class ResolvedDevice(_Strict):
     def kind(self) -> DeviceKind:
         drivers = registry()
         if self.model.driver in drivers.drivers:
+            # A protocol family (modbus) stands for several kinds: the device model says which.
+            kind = getattr(self.driver_config, "kind", None)
+            if isinstance(kind, DeviceKind):
+                return kind
             return drivers.drivers[self.model.driver].kind
         return drivers.cameras[self.model.driver].kind
 
@@ -184,12 +189,51 @@ class BoxConfig(_Strict):
     devices: list[ResolvedDevice]
 
 
-def _where(exc: ValidationError) -> str:
+# A model-level check names the field it is about at the start of its message ("points.3
+# (co2): ..."), since pydantic gives such an error no location of its own.
+_FIELD_IN_MESSAGE = re.compile(r"Value error, ([a-z_]+(?:\.\d+)?)\b")
+LineOf = Callable[[tuple[str | int, ...]], int | None]
+
+
+def _where(exc: ValidationError, line_of: LineOf | None = None) -> str:
     parts = []
     for err in exc.errors()[:3]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{loc}: {err['msg']}")
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        named = _FIELD_IN_MESSAGE.match(err["msg"]) if not loc else None
+        if named is not None:
+            loc = tuple(int(p) if p.isdigit() else p for p in named.group(1).split("."))
+        text = ".".join(str(p) for p in loc) or "(top level)"
+        line = line_of(loc) if line_of is not None and loc else None
+        parts.append(f"{text}{f' (line {line})' if line else ''}: {err['msg']}")
     return "; ".join(parts)
+
+
+def yaml_lines(text: str, prefix: tuple[str | int, ...] = ()) -> LineOf:
+    """The line of a field path (`points.3.type`) in YAML *text*: the deepest one found."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        root = None
+
+    def line_of(loc: tuple[str | int, ...]) -> int | None:
+        node, line = root, None
+        for key in (*prefix, *loc):
+            if isinstance(node, yaml.MappingNode):
+                match = next((v for k, v in node.value if k.value == str(key)), None)
+                if match is None:
+                    break
+                line = next(k for k, v in node.value if v is match).start_mark.line + 1
+                node = match
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+                if key >= len(node.value):
+                    break
+                node = node.value[key]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+    return line_of
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -204,8 +248,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def driver_config(driver: str, values: dict[str, Any], where: str) -> DriverConfig:
-    """Validate *values* against the Config of *driver*."""
+def driver_config(
+    driver: str, values: dict[str, Any], where: str, line_of: LineOf | None = None
+) -> DriverConfig:
+    """Validate *values* against the Config of *driver*; *line_of* finds a field's line."""
     try:
         model = config_model(driver)
     except KeyError as exc:
@@ -213,7 +259,7 @@ def driver_config(driver: str, values: dict[str, Any], where: str) -> DriverConf
     try:
         cfg = model.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: invalid {driver} config: {_where(exc)}") from None
+        raise ConfigError(f"{where}: invalid {driver} config: {_where(exc, line_of)}") from None
     assert isinstance(cfg, DriverConfig)
     return cfg
 
@@ -225,7 +271,8 @@ def load_model(path: Path) -> DeviceModel:
         model = DeviceModel.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_where(exc)}") from None
-    driver_config(model.driver, model.config, str(path))
+    lines = yaml_lines(path.read_text(), ("config",))
+    driver_config(model.driver, model.config, str(path), lines)
     return model
 
 
@@ -252,6 +299,18 @@ def _check_ble_kit(entry: DeviceEntry, t: BleTransport, where: str) -> None:
             f"max_connections {t.max_connections} hold {room}; add controllers "
             "to hci or raise max_connections if the controller allows it"
         )
+
+
+def _check_modbus_units(entry: DeviceEntry, where: str) -> None:
+    """Units sharing one line (RS-485, a TCP gateway) are listed in ids by unit number."""
+    if isinstance(entry.transport, (BleTransport, BleSimTransport, CameraTransport)):
+        raise ConfigError(f"{where}: a modbus device is on a serial (RTU) or tcp transport")
+    for unit in entry.ids:
+        if not (unit.isdigit() and 0 <= int(unit) <= 247):
+            raise ConfigError(
+                f"{where}: ids key {unit!r} is not a Modbus unit number 0-247 "
+                "(the units polled on this line)"
+            )
 
 
 def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
@@ -304,6 +363,8 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
                 f"reads {', '.join(sorted(gatt_profiles.BY_DRIVER))}"
             )
         cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
+        if model.driver == "modbus":
+            _check_modbus_units(entry, where)
         cameras = registry().cameras
         is_camera = model.driver in cameras
         if is_camera != isinstance(entry.transport, CameraTransport):

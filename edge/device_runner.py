@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drivers import modbus
 from drivers.base import Decoded, DecodeError, Driver, DriverConfig, Framer
 from edge.config import (
     BleSimTransport,
@@ -20,6 +21,7 @@ from edge.config import (
 from edge.transports import gatt_profiles
 from edge.transports.base import ByteTransport, SourceState, TransportError
 from edge.transports.ble import SimulatedBleAdapter
+from edge.transports.modbus import ModbusPoller
 from edge.transports.serial_port import SerialTransport as PySerialTransport
 from edge.transports.tcp_stream import TcpTransport as SocketTransport
 
@@ -38,6 +40,14 @@ class Received:
 
 def make_transport(dev: ResolvedDevice, driver_cfg: DriverConfig) -> ByteTransport:
     t = dev.entry.transport
+    if isinstance(driver_cfg, modbus.Config):
+        # Several units on one line are listed in ids by unit number; else the model's unit.
+        units: dict[str | None, int] | None = {src: int(src) for src in dev.entry.ids} or None
+        if isinstance(t, SerialTransport):
+            return ModbusPoller(driver_cfg, serial_port=t.port, baudrate=t.baudrate, units=units)
+        if isinstance(t, TcpTransport):
+            return ModbusPoller(driver_cfg, host=t.host, tcp_port=t.port, units=units)
+        raise ValueError(f"{dev.entry.id}: a modbus device is on a serial or tcp transport")
     if isinstance(t, SerialTransport):
         baud = t.baudrate or int(getattr(driver_cfg, "baudrate", 9600))
         return PySerialTransport(t.port, baud)
@@ -102,6 +112,14 @@ class DeviceRunner(threading.Thread):
     @property
     def corrupted_frames(self) -> int:
         return sum(f.corrupted_frames for f in self._framers.values())
+
+    @property
+    def poll_errors(self) -> dict[str, int]:
+        """Failed polls by published device id, for transports that poll (Modbus)."""
+        query = getattr(self.transport, "poll_errors", None)
+        if not isinstance(query, dict):
+            return {}
+        return {self.dev.device_id(source): n for source, n in query.items()}
 
     def source_state(self, source: str) -> SourceState | None:
         """The link of one device behind this runner's radio, when the transport knows it."""

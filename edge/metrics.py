@@ -33,6 +33,8 @@ class Snapshot:
     # By device entry (one transport: a base station's ropes share it).
     decode_errors: dict[str, int] = field(default_factory=dict)
     corrupted_frames: dict[str, int] = field(default_factory=dict)
+    # By published device id: polls that got no usable answer (Modbus timeouts, exceptions).
+    poll_errors: dict[str, int] = field(default_factory=dict)
     # By published device id: Unix time of the last frame decoded for it.
     last_seen_s: dict[str, float] = field(default_factory=dict)
     # By PE-station device id: frames per second its pose pipeline took over the last interval.
@@ -87,6 +89,13 @@ class EdgeMetrics:
             "Frame candidates a framer dropped (bad checksum, overlong line)",
             s.corrupted_frames,
         )
+        if s.poll_errors:
+            yield _labelled(
+                CounterMetricFamily,
+                "poll_errors",
+                "Polls of a device without a usable answer (timeout, exception response)",
+                s.poll_errors,
+            )
         yield _labelled(
             GaugeMetricFamily,
             "device_last_seen_timestamp_seconds",

@@ -354,6 +354,15 @@ class Ingest:
             self.metrics.health_problem.labels(reason=reason).set(1 if reason in found else 0)
         return found
 
+    def publish_command(self, topic: str, payload: bytes) -> bool:
+        """Publish a command to an edge box through the MQTT process, at QoS 1 and not
+        retained (a rope test started now, not whenever a box next connects); False when
+        the gateway is not connected to the broker or its send queue is full."""
+        side = self._side
+        if side is None or not self.connected.is_set():
+            return False
+        return side.publish(topic, payload)
+
     def waiting(self) -> int:
         """Messages received from the broker and not yet committed."""
         side = self._side

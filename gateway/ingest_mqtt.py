@@ -322,12 +322,27 @@ class MqttSide:
         self._sender.start()
         self.client.loop_start()
 
+    def _poll_timeout(self) -> float:
+        """How long to wait for the parent before looking at the open batch again.
+
+        Until the open batch is due; with none open, a quarter of the batch wait, since a
+        message may open one meanwhile (paho's thread cannot wake this one). Waiting the whole
+        batch wait each time let a message that came just after a look wait nearly twice as
+        long as the setting says before it was sent.
+        """
+        wait = self.batch_wait_s or 0.01
+        with self._lock:
+            since = self._pending_since if self._pending else None
+        if since is None:
+            return wait / 4
+        return min(wait, max(0.0, since + wait - time.monotonic()))
+
     def serve(self) -> None:
         """Obey the parent until it says stop or goes away."""
         while True:
             self.marks[_SERVE_TICK] = time.monotonic()
             try:
-                ready = self.conn.poll(self.batch_wait_s or 0.01)
+                ready = self.conn.poll(self._poll_timeout())
                 command = self.conn.recv() if ready else None
             except (EOFError, OSError):
                 os._exit(0)  # the parent died: exit without acknowledging anything more

@@ -125,3 +125,50 @@ def ble_record(address: str, notification: bytes) -> bytes:
     if len(raw) != 6:
         raise ValueError(f"BLE address {address!r} is not 6 bytes")
     return bytes([6 + len(notification)]) + raw + notification
+
+
+class PtyBridge:
+    """Two pty pairs joined back to back: a null-modem cable between two tty paths.
+
+    `device_port` is opened by a simulator that needs a serial port of its own (pymodbus's
+    RTU server opens a path, not a pty's master), `port` by the edge agent, as with PtyLink.
+    A thread copies bytes between the two masters until `close`.
+    """
+
+    def __init__(self) -> None:
+        self._a_master, self._a_slave = pty.openpty()
+        self._b_master, self._b_slave = pty.openpty()
+        for fd in (self._a_master, self._a_slave, self._b_master, self._b_slave):
+            tty.setraw(fd)
+        self.device_port = os.ttyname(self._a_slave)
+        self.port = os.ttyname(self._b_slave)
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._relay, name="pty-bridge", daemon=True)
+        self._thread.start()
+
+    def _relay(self) -> None:
+        other = {self._a_master: self._b_master, self._b_master: self._a_master}
+        while True:
+            ready, _, _ = select.select([self._a_master, self._b_master, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # the far end's last holder closed it; wait for a reopen
+                    continue
+                view = memoryview(data)
+                while view:
+                    try:
+                        view = view[os.write(other[fd], view) :]
+                    except BlockingIOError:
+                        select.select([], [other[fd]], [], 1.0)
+
+    def close(self) -> None:
+        os.write(self._stop_w, b"x")
+        self._thread.join(5)
+        for fd in (self._a_master, self._a_slave, self._b_master, self._b_slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for fd in (self._stop_r, self._stop_w):
+            os.close(fd)

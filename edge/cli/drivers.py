@@ -45,11 +45,16 @@ def show(reg: Registry, *, as_json: bool) -> int:
     if as_json:
         print(_as_json(reg))
         return 1 if reg.problems else 0
-    kinds = {name: d.kind.value for name, d in reg.drivers.items()}
+    # A protocol family (modbus) stands for the kinds its device models name.
+    kinds = {
+        name: "|".join(sorted(k.value for k in getattr(d, "kinds", None) or [d.kind]))
+        for name, d in reg.drivers.items()
+    }
     kinds |= {name: c.kind.value for name, c in reg.cameras.items()}
     width = max(len(n) for n in kinds)
+    kind_width = max(16, *(len(k) for k in kinds.values()))
     for name in sorted(kinds):
-        print(f"{name:<{width}}  {kinds[name]:<16}  {reg.origin(name)}")
+        print(f"{name:<{width}}  {kinds[name]:<{kind_width}}  {reg.origin(name)}")
         for m in reg.plugins[name].metrics if name in reg.plugins else ():
             print(f"{'':<{width}}    {m.name} ({m.unit.value}, {m.minimum:g}..{m.maximum:g})")
     for p in reg.problems:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal, TextIO, TypeVar
@@ -306,6 +306,19 @@ def _as_csv(result: RowResult, columns: tuple[str, ...]) -> RowResult:
     return RowResult({k: v for k, v in record.items() if k in columns}, result.errors)
 
 
+def header_ids(written: Sequence[str]) -> tuple[str, ...]:
+    """Our column ids for a results file's header row: Chinese headers (学号, 性别, 1分钟跳绳,
+    ...) as the 2014 standard names the items, or our ids; CsvFormatError without an id column."""
+    header = tuple(column_id(name) for name in written)
+    if "id" not in header:
+        # Without it every result would be nobody's: refuse the file, not each row.
+        raise CsvFormatError(
+            "row 1 (header): no id column; name the students' column id, 学号 or 学籍号 "
+            f"(the header has: {', '.join(written) or 'nothing'})"
+        )
+    return header
+
+
 def run_csv(
     standard: Standard, kind: Kind, stream: TextIO
 ) -> tuple[tuple[str, ...], Iterator[RowResult]]:
@@ -319,15 +332,8 @@ def run_csv(
         written = tuple(reader.fieldnames or ())
     except csv.Error as exc:
         raise CsvFormatError(f"row 1 (header): not readable as CSV: {exc}") from None
-    # Chinese headers (学号, 性别, 1分钟跳绳, ...) read as our column ids.
-    header = tuple(column_id(name) for name in written)
+    header = header_ids(written)
     reader.fieldnames = list(header)
-    if "id" not in header:
-        # Without it every result would be nobody's: refuse the file, not each row.
-        raise CsvFormatError(
-            "row 1 (header): no id column; name the students' column id, 学号 or 学籍号 "
-            f"(the header has: {', '.join(written) or 'nothing'})"
-        )
     roster_items = tuple(
         item
         for item in ITEM_IDS

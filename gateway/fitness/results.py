@@ -17,7 +17,8 @@ from sqlalchemy import RowMapping, select
 
 from gateway.fitness.scoring import score_item
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard, load_standard
-from gateway.fitness.values import SPECS, FieldError, parse_measure
+from gateway.fitness.values import SPECS, FieldError, Term, item_term, parse_measure
+from gateway.i18n import N_
 from gateway.roster import LessonKind, Roster, Student
 from gateway.state import StateDB, dialect_insert
 from gateway.tables.fitness import fitness_results
@@ -101,24 +102,33 @@ class FitnessResults:
         if student is None or student.class_id != lesson.class_id:
             raise ResultError(
                 "student_id",
-                f"student {new.student_id!r} is not in class "
-                f"{lesson.class_id!r} of session {lesson.id!r}",
+                N_("student {student_id!r} is not in class {class_id!r} of session {lesson_id!r}"),
+                student_id=new.student_id,
+                class_id=lesson.class_id,
+                lesson_id=lesson.id,
             )
         if new.item not in MEASURES:
             raise ResultError(
-                "item", f"unknown item {new.item!r}; expected one of {', '.join(MEASURES)}"
+                "item",
+                N_("unknown item {item!r}; expected one of {items}"),
+                item=new.item,
+                items=", ".join(MEASURES),
             )
         try:
             value = canonical(parse_measure(new.item, new.raw_value, "value"))
         except FieldError as exc:
-            raise ResultError(exc.field, exc.message) from None
+            raise ResultError(exc.field, exc.template, **exc.values) from None
         if new.item in ("height_cm", "weight_kg"):
             return value, SPECS[new.item].unit, None, None
         item: ItemId = next(i for i in ITEM_IDS if i == new.item)
         sex = engine_sex(student)
         if item not in self.standard.items_for(student.grade, sex):
             raise ResultError(
-                "item", f"{item} is not a test item for grade {student.grade} {sex} students"
+                "item",
+                N_("{item} is not a test item for grade {grade} {sex} students"),
+                item=item_term(item),
+                grade=student.grade,
+                sex=Term(sex, "男" if sex == "male" else "女"),
             )
         scored = score_item(self.standard, item, student.grade, sex, value)
         return value, SPECS[item].unit, scored.score, scored.bonus

@@ -13,18 +13,51 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from gateway.fitness.headers import GRADE_NAMES
+from gateway.fitness.headers import GRADE_NAMES, ITEM_NAMES
 from gateway.fitness.standard import GRADES, ITEM_IDS, ItemId, Sex
+from gateway.i18n import N_, Translator, Worded
 from gateway.roster import sex_letter
 
 
 class FieldError(ValueError):
-    """Bad input in one named field; `field` is the item, key or column to fix."""
+    """Bad input in one named field; `field` is the item, key or column to fix.
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    With *values*, *message* is a catalog message (marked with N_) and `message` its English
+    text, so that a page can word it in the reader's language (`words`); without, the text
+    as it is.
+    """
+
+    def __init__(self, field: str, message: str, **values: object) -> None:
+        text = message.format(**values) if values else message
+        super().__init__(f"{field}: {text}")
         self.field = field
-        self.message = message
+        self.message = text
+        self.template = message
+        self.values = values
+
+    def worded(self) -> Worded | str:
+        """The message for a refusal's placeholder: worded in the reader's language."""
+        return Worded(self.template, **self.values) if self.values else self.message
+
+    def words(self, translator: Translator) -> str:
+        worded = self.worded()
+        return worded.words(translator) if isinstance(worded, Worded) else worded
+
+
+class Term(Worded):
+    """A word inside a message that comes from data, not the catalog (an item's id and the
+    standard's Chinese name for it, a unit): English as files and the CLI write it."""
+
+    def __init__(self, english: str, chinese: str) -> None:
+        super().__init__("{english}", english=english)
+        self.english, self.chinese = english, chinese
+
+    def words(self, translator: Translator) -> str:
+        return self.chinese if translator.language.startswith("zh") else self.english
+
+
+def item_term(name: str) -> Term:
+    return Term(name, ITEM_NAMES.get(name, name))
 
 
 @dataclass(frozen=True)
@@ -74,6 +107,14 @@ SPECS: Final[Mapping[str, ValueSpec]] = {
 }
 
 _UNIT_WORDS: Final = {"s": "seconds", "cm": "centimetres", "mL": "millilitres", "kg": "kilograms"}
+_UNIT_CHINESE: Final = {"s": "秒", "cm": "厘米", "mL": "毫升", "kg": "千克", "count": "次"}
+_HINT_CHINESE: Final = {"litres": "升", "minutes": "分钟", "metres": "米"}
+
+
+def _unit_term(unit: str) -> Term:
+    return Term(_UNIT_WORDS.get(unit, unit), _UNIT_CHINESE.get(unit, unit))
+
+
 _CLOCK: Final = re.compile(r"^(\d{1,2}):([0-5]\d(?:\.\d+)?)$")
 _LIMIT: Final = Decimal("1e9")
 
@@ -92,7 +133,13 @@ def check_unit(name: str, raw: object, field: str = "unit") -> None:
     """An optional unit given with a value must be the item's own unit (no conversions)."""
     unit = SPECS[name].unit
     if not (isinstance(raw, str) and raw.strip().lower() in _UNIT_SPELLINGS[unit]):
-        raise FieldError(field, f"wrong unit {show(raw)} for {name}: give it in {unit}")
+        raise FieldError(
+            field,
+            N_("wrong unit {typed} for {item}: give it in {symbol}"),
+            typed=show(raw),
+            item=item_term(name),
+            symbol=unit,
+        )
 
 
 def show(raw: object) -> str:
@@ -135,9 +182,15 @@ def parse_item(raw: object, field: str = "item") -> ItemId:
 
 
 def _to_decimal(raw: object, spec: ValueSpec, name: str, field: str) -> Decimal:
-    unit = _UNIT_WORDS.get(spec.unit, spec.unit)
+    unit, item, typed = _unit_term(spec.unit), item_term(name), show(raw)
     if isinstance(raw, bool) or raw is None:
-        raise FieldError(field, f"{name} needs a number of {unit}, got {show(raw)}")
+        raise FieldError(
+            field,
+            N_("{item} needs a number of {unit}, got {typed}"),
+            item=item,
+            unit=unit,
+            typed=typed,
+        )
     if isinstance(raw, int | Decimal):
         value = Decimal(raw)
     elif isinstance(raw, float):
@@ -148,17 +201,34 @@ def _to_decimal(raw: object, spec: ValueSpec, name: str, field: str) -> Decimal:
         if clock and spec.clock:
             return Decimal(int(clock.group(1)) * 60) + Decimal(clock.group(2))
         if ":" in text or "'" in text or '"' in text:
-            raise FieldError(field, f"wrong unit: {name} is in {unit}, not minutes ({show(raw)})")
+            raise FieldError(
+                field,
+                N_("wrong unit: {item} is in {unit}, not minutes ({typed})"),
+                item=item,
+                unit=unit,
+                typed=typed,
+            )
         try:
             value = Decimal(text)
         except InvalidOperation:
             raise FieldError(
-                field, f"{show(raw)} is not a plain number; {name} is in {unit} ({spec.unit})"
+                field,
+                N_("{typed} is not a plain number; {item} is in {unit} ({symbol})"),
+                typed=typed,
+                item=item,
+                unit=unit,
+                symbol=spec.unit,
             ) from None
     else:
-        raise FieldError(field, f"{name} needs a number of {unit}, got {type(raw).__name__}")
+        raise FieldError(
+            field,
+            N_("{item} needs a number of {unit}, got {typed}"),
+            item=item,
+            unit=unit,
+            typed=type(raw).__name__,
+        )
     if not value.is_finite() or abs(value) > _LIMIT:
-        raise FieldError(field, f"impossible value {show(raw)} for {name}")
+        raise FieldError(field, N_("impossible value {typed} for {item}"), typed=typed, item=item)
     return value
 
 
@@ -170,18 +240,29 @@ def parse_measure(name: str, raw: object, field: str | None = None) -> Decimal:
     spec = SPECS[name]
     where = field or name
     value = _to_decimal(raw, spec, name, where)
-    unit = _UNIT_WORDS.get(spec.unit, spec.unit)
+    unit, item, typed = _unit_term(spec.unit), item_term(name), show(raw)
     if spec.wrong_unit_below is not None and Decimal(0) < value < spec.wrong_unit_below:
+        hint = spec.wrong_unit_hint
         raise FieldError(
             where,
-            f"wrong unit: {show(raw)} looks like {spec.wrong_unit_hint}; {name} is in {unit}",
+            N_("wrong unit: {typed} looks like {hint}; {item} is in {unit}"),
+            typed=typed,
+            hint=Term(hint, _HINT_CHINESE.get(hint, hint)),
+            item=item,
+            unit=unit,
         )
     if not spec.low <= value <= spec.high:
         raise FieldError(
             where,
-            f"impossible value {show(raw)} for {name}: "
-            f"expected {spec.low}..{spec.high} {spec.unit}",
+            N_("impossible value {typed} for {item}: expected {low}..{high} {symbol}"),
+            typed=typed,
+            item=item,
+            low=spec.low,
+            high=spec.high,
+            symbol=spec.unit,
         )
     if spec.integer and value != value.to_integral_value():
-        raise FieldError(where, f"{name} is a count; {show(raw)} is not a whole number")
+        raise FieldError(
+            where, N_("{item} is a count; {typed} is not a whole number"), item=item, typed=typed
+        )
     return value

@@ -172,7 +172,7 @@ def _draw_curve(ax: Axes, report: LessonReport, t: Translator, lab: Labels) -> N
             series([p.p90_bpm for p in report.curve]),
             color="#6baed6",
             alpha=0.45,
-            label=t.gettext("middle 80 % of the class"),
+            label=t.gettext("middle 80 percent of the class"),
         )
         ax.plot(
             xs,
@@ -283,7 +283,7 @@ def _draw_summary(ax: Axes, r: LessonReport, t: Translator, lab: Labels) -> None
         ),
         (
             t.gettext("Moderate intensity from"),
-            t.gettext("{pct:g} % of HRmax (208 − 0.7 × age)").format(pct=r.moderate_pct),
+            t.gettext("{pct:g} percent of HRmax (208 − 0.7 × age)").format(pct=r.moderate_pct),
         ),
         (t.gettext("Stayed below the target"), listed(Target.BELOW)),
         (t.gettext("Stayed above the target"), listed(Target.ABOVE)),

@@ -266,6 +266,18 @@ def test_config_command_is_applied_and_reported(
         sent += link.read()
         time.sleep(0.05)
     assert jr.encode_control(jr.Action.START, jr.Mode.COUNTDOWN_COUNT, 100, 3) in sent
+    # By the ropes' device ids, as the gateway sends a lesson's: all known, or nothing is sent.
+    col.publish(rope_topic, b'{"ropes": ["ropes-5", "rope-99"], "action": "end"}')
+    assert col.wait_for(lambda ms: "no rope rope-99" in (((s := status(ms)) and s.detail) or ""), 5)
+    col.publish(rope_topic, b'{"ropes": ["ropes-5", "ropes-6"], "action": "end"}')
+    assert col.wait_for(lambda ms: "to 2 rope(s)" in (((s := status(ms)) and s.detail) or ""), 5)
+    wanted = [jr.encode_control(jr.Action.END, jr.Mode.FREE, 0, rope) for rope in (5, 6)]
+    end = time.monotonic() + 3
+    while time.monotonic() < end and not all(w in sent for w in wanted):
+        sent += link.read()
+        time.sleep(0.05)
+    assert all(w in sent for w in wanted)
+    assert jr.encode_control(jr.Action.END, jr.Mode.FREE, 0, 99) not in sent
     agent.stop_event.set()
     runner.join(20)
     col.stop()

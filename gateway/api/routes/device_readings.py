@@ -15,10 +15,20 @@ from gateway.i18n import N_
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
-# Built-in metrics that describe the device rather than the person wearing or using it.
-# The rest (heart rate, temperature, acuity, counts) are a student's once a lesson binds the
-# device, and campus IT reads no student data (gateway/api/access.py).
-DEVICE_METRICS = frozenset({Metric.BATTERY, Metric.CLOCK_OFFSET})
+# Built-in metrics that describe the device, or the room it is in, rather than the person
+# wearing or using it: a classroom's air (environment sensors, a gate's ambient temperature)
+# is never a student's. The rest (heart rate, body temperature, acuity, counts) are a
+# student's once a lesson binds the device, and campus IT reads no student data
+# (gateway/api/access.py).
+DEVICE_METRICS = frozenset(
+    {
+        Metric.BATTERY,
+        Metric.CLOCK_OFFSET,
+        Metric.AMBIENT_TEMPERATURE,
+        Metric.RELATIVE_HUMIDITY,
+        Metric.CO2,
+    }
+)
 
 
 class ReadingPublic(BaseModel):
@@ -39,7 +49,10 @@ def device_readings(
     store: StoreDep,
     audit: AuditDep,
     user: CampusIT,
-    metric: str = Query(description="battery, clock_offset, or a plug-in's vendor.metric"),
+    metric: str = Query(
+        description="battery, clock_offset, a room's air (ambient_temperature, "
+        "relative_humidity, co2), or a plug-in's vendor.metric"
+    ),
     school: str | None = None,
     since: datetime | None = None,
     limit: int = Query(default=500, ge=1, le=10_000),

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.access import (
     Access,
@@ -24,10 +25,12 @@ from gateway.api.deps import (
     RosterDep,
     Teacher,
     TeacherOrHealth,
+    TranslatorDep,
 )
 from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import User
+from gateway.fitness.batch import CsvFormatError
 from gateway.fitness.export import table, to_csv, to_xlsx
 from gateway.fitness.results import (
     MEASURES,
@@ -37,9 +40,10 @@ from gateway.fitness.results import (
     TestResult,
     current,
 )
+from gateway.fitness.results_file import read_results_file
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
-from gateway.i18n import N_
+from gateway.i18n import N_, Translator
 from gateway.roster import Lesson, LessonKind, Roster
 
 router = APIRouter(prefix="/api/fitness", tags=["fitness"])
@@ -231,7 +235,9 @@ def enter_result(
         try:
             check_unit(body.item, body.unit)
         except FieldError as exc:
-            raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+            raise Refusal(
+                422, N_("{field}: {problem}"), field=exc.field, problem=exc.worded()
+            ) from None
     received = datetime.now(UTC)
     if body.measured_at is not None:
         _check_measured_at(body.measured_at, lesson, received)
@@ -249,12 +255,120 @@ def enter_result(
         ]
     )
     if isinstance(outcome, ResultError):
-        raise HTTPException(422, f"{outcome.field}: {outcome.message}")
+        raise Refusal(422, N_("{field}: {problem}"), field=outcome.field, problem=outcome.worded())
     # An attempt entered late with an earlier measured_at does not displace a newer one, so
     # the reply says which one is current rather than assuming the new row is.
     held = current(results.rows(lesson_ids=[lesson.id], student_id=outcome.student_id))
     latest = held.get((outcome.student_id, outcome.item))
     return _public(outcome, latest is not None and latest[0].id == outcome.id)
+
+
+class FileProblem(BaseModel):
+    row: int = Field(description="as the spreadsheet numbers it (the header is row 1)")
+    column: str = Field(description="the column id (an item, or id)")
+    student_id: str | None
+    error: str
+
+
+class FileOutcome(BaseModel):
+    """All or nothing: `saved` results, or none and every problem found."""
+
+    saved: int
+    errors: list[FileProblem]
+
+
+@router.post("/sessions/{lesson_id}/results/file", response_model=FileOutcome)
+async def upload_results(
+    lesson_id: str,
+    request: Request,
+    roster: RosterDep,
+    results: FitnessDep,
+    user: Teacher,
+    translator: TranslatorDep,
+) -> FileOutcome:
+    """A class's results file as the request body (CSV in UTF-8 or GBK, or XLSX): one row a
+    student, one column an item. Every cell is checked as a result typed in is, and nothing
+    is saved unless all are good, so the file can be fixed and sent again as a whole."""
+    data = await request.body()
+    # The checks and the write are blocking database work: off the event loop.
+    return await run_in_threadpool(_take_file, lesson_id, data, roster, results, user, translator)
+
+
+def _take_file(
+    lesson_id: str,
+    data: bytes,
+    roster: Roster,
+    results: FitnessResults,
+    user: User,
+    translator: Translator,
+) -> FileOutcome:
+    lesson, _ = lesson_access(roster, user, lesson_id)
+    require_owner(roster, user, lesson)
+    try:
+        _header, rows = read_results_file(data)
+    except CsvFormatError as exc:
+        raise Refusal(
+            422, N_("the results file cannot be read: {problem}"), problem=str(exc)
+        ) from None
+    received = datetime.now(UTC)
+    new: list[NewResult] = []
+    errors: list[FileProblem] = []
+    first_row: dict[str, int] = {}
+    for row in rows:
+        student = str(row.cells.get("id") or "").strip()
+        if student and student in first_row:
+            # Two rows of one student: which is meant cannot be told, so neither is taken.
+            errors.append(
+                FileProblem(
+                    row=row.number,
+                    column="id",
+                    student_id=student,
+                    error=translator.gettext(N_("the same student as row {row}")).format(
+                        row=first_row[student]
+                    ),
+                )
+            )
+            continue
+        first_row.setdefault(student, row.number)
+        if not student:
+            errors.append(
+                FileProblem(
+                    row=row.number,
+                    column="id",
+                    student_id=None,
+                    error=translator.gettext(N_("no student id in this row")),
+                )
+            )
+            continue
+        for column, value in row.cells.items():
+            if column not in MEASURES or value in ("", None):
+                continue  # 姓名, 性别, 班级 ... are the roster's; a blank cell is not tested yet
+            result = NewResult(
+                lesson_id=lesson.id,
+                student_id=student,
+                item=column,
+                raw_value=value,
+                measured_at=received,
+                source="staff",
+                entered_by=user.id,
+            )
+            try:
+                results.check(result)
+            except ResultError as exc:
+                errors.append(
+                    FileProblem(
+                        row=row.number,
+                        column=column,
+                        student_id=student,
+                        error=exc.words(translator),
+                    )
+                )
+                continue
+            new.append(result)
+    if errors or not new:
+        return FileOutcome(saved=0, errors=errors)
+    outcomes = results.record(new)
+    return FileOutcome(saved=sum(isinstance(o, TestResult) for o in outcomes), errors=[])
 
 
 # Allows for a teacher's watch or tablet being a little off the gateway's clock.

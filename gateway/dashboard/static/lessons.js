@@ -4,6 +4,10 @@
 import { api, download } from "./api.js";
 import { agoS, every, fmtClock, fmtTime, h, num, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { HEALTH, mountAlerts } from "./alerts.js";
+import { ITEM_NAMES, LEVEL_NAMES, UNIT_NAMES } from "./fitness_names.js";
+import { mountLessonControl } from "./lesson_control.js";
+import { mountResultsEntry } from "./results_entry.js";
 
 const LIVE_EVERY_MS = 2000;
 
@@ -15,37 +19,6 @@ const ZONE_NAMES = {
   near_maximal: N_("zone.near_maximal"),
 };
 const KIND_NAMES = { lesson: N_("lessons.kind.lesson"), fitness_test: N_("lessons.kind.fitness_test") };
-// The test items by the names the 2014 standard prints (in Chinese); units and levels likewise.
-const ITEM_NAMES = {
-  height_cm: N_("item.height_cm"),
-  weight_kg: N_("item.weight_kg"),
-  bmi: N_("item.bmi"),
-  vital_capacity: N_("item.vital_capacity"),
-  run_50m: N_("item.run_50m"),
-  sit_and_reach: N_("item.sit_and_reach"),
-  rope_skip_1min: N_("item.rope_skip_1min"),
-  sit_up_1min: N_("item.sit_up_1min"),
-  shuttle_50x8: N_("item.shuttle_50x8"),
-  standing_long_jump: N_("item.standing_long_jump"),
-  pull_up: N_("item.pull_up"),
-  run_1000m: N_("item.run_1000m"),
-  run_800m: N_("item.run_800m"),
-};
-const UNIT_NAMES = {
-  cm: N_("unit.cm"),
-  kg: N_("unit.kg"),
-  count: N_("unit.count"),
-  "count/min": N_("unit.count_per_min"),
-  "kg/m2": N_("unit.kg_m2"),
-  mL: N_("unit.ml"),
-  s: N_("unit.s"),
-};
-const LEVEL_NAMES = {
-  excellent: N_("level.excellent"),
-  good: N_("level.good"),
-  pass: N_("level.pass"),
-  fail: N_("level.fail"),
-};
 const bpm = (value) => t("live.bpm", { value });
 
 // After this long without a heart rate a band is taken as no longer sending: its last value
@@ -151,9 +124,29 @@ export function showLessons(panel, say) {
 
   const current = () => lessons.find((l) => l.id === select.value);
 
+  // The lessons again (one was opened or ended), showing *show* if given.
+  async function reload(show) {
+    try {
+      lessons = await api("/api/me/lessons");
+    } catch (err) {
+      say(t("lessons.error", { error: err.message }));
+      return;
+    }
+    const keep = show ?? select.value;
+    select.replaceChildren(...lessons.map((l) => h("option", { value: l.id },
+      t(l.ended_at ? "lessons.option" : "lessons.option_running", {
+        class: l.class_name ?? l.class_id, kind: named(KIND_NAMES, l.kind), time: fmtTime(l.started_at),
+      }))));
+    if (lessons.some((l) => l.id === keep)) select.value = keep;
+    if (!lessons.length) say(t("lessons.none"));
+    await openLesson();
+  }
+  const showControl = mountLessonControl(panel, say, { reload });
+
   async function openLesson() {
     stopLive();
     const lesson = current();
+    showControl(lesson);
     panel.querySelector("#analytics").replaceChildren();
     panel.querySelector("#results").replaceChildren();
     replaceRows(tbody, [], t(lesson ? "lessons.loading" : "lessons.no_lesson"), 7);
@@ -183,14 +176,24 @@ export function showLessons(panel, say) {
     });
     const resultsSection = panel.querySelector("#results-section");
     resultsSection.hidden = lesson.kind !== "fitness_test";
-    if (lesson.kind === "fitness_test") {
-      try {
-        const r = await api(`/api/fitness/sessions/${encodeURIComponent(lesson.id)}/results`);
-        if (select.value !== lesson.id) return;
-        panel.querySelector("#results").replaceChildren(resultsView(r));
-      } catch (err) {
-        say(t("results.error", { error: err.message }));
+    panel.querySelector("#results-entry").replaceChildren();
+    if (lesson.kind === "fitness_test") await showResults(lesson, true);
+  }
+
+  // The session's results, and once a lesson is opened the grid to type them in (or a file to
+  // upload) below them; a typed cell refreshes the results, not the grid being typed in, and
+  // a saved file both.
+  async function showResults(lesson, withGrid = false) {
+    try {
+      const r = await api(`/api/fitness/sessions/${encodeURIComponent(lesson.id)}/results`);
+      if (select.value !== lesson.id) return;
+      panel.querySelector("#results").replaceChildren(resultsView(r));
+      if (withGrid) {
+        mountResultsEntry(panel.querySelector("#results-entry"), lesson, r, say,
+          (grid = false) => (select.value === lesson.id ? showResults(lesson, grid) : null));
       }
+    } catch (err) {
+      say(t("results.error", { error: err.message }));
     }
   }
 
@@ -206,20 +209,12 @@ export function showLessons(panel, say) {
     }
   });
   select.addEventListener("change", openLesson);
-
-  (async () => {
-    try {
-      lessons = await api("/api/me/lessons");
-    } catch (err) {
-      say(t("lessons.error", { error: err.message }));
-      return;
-    }
-    select.replaceChildren(...lessons.map((l) => h("option", { value: l.id },
-      t(l.ended_at ? "lessons.option" : "lessons.option_running", {
-        class: l.class_name ?? l.class_id, kind: named(KIND_NAMES, l.kind), time: fmtTime(l.started_at),
-      }))));
-    if (!lessons.length) say(t("lessons.none"));
-    openLesson();
-  })();
-  return () => stopLive();
+  reload();
+  // The heart-rate alerts of the teacher's own lessons (the API sends no others), live.
+  const stopAlerts = mountAlerts(panel.querySelector("#teacher-alerts"), say,
+    { prefix: "teacher-alerts", accept: HEALTH, title: N_("alerts.lesson_title"), subject: "student" });
+  return () => {
+    stopLive();
+    stopAlerts();
+  };
 }

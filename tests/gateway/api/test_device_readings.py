@@ -41,3 +41,19 @@ def test_campus_it_reads_vendor_and_device_metrics_only(campus: Campus) -> None:
     assert other_school.status_code == 404  # type: ignore[attr-defined]
     logged = campus.gateway.audit.entries()
     assert any(e.action == "device_readings" and e.subject_id == "acme-1-7" for e in logged), logged
+
+
+def test_campus_it_reads_a_classrooms_air(campus: Campus) -> None:
+    # An environment sensor polled over Modbus: its readings are the room's, not a person's.
+    at = now()
+    env = DeviceKind.ENV_SENSOR
+    campus.feed(
+        reading("env-101", 1, at, "co2", 1240.0, "ppm", kind=env),
+        reading("env-101", 2, at, "relative_humidity", 48.5, "%", kind=env),
+        reading("env-101", 3, at, "ambient_temperature", 23.5, "degC", kind=env),
+    )
+    for metric, value in (("co2", 1240.0), ("relative_humidity", 48.5)):
+        got = campus.get(f"/api/devices/env-101/readings?metric={metric}", "it1")
+        assert got.status_code == 200, got.text  # type: ignore[attr-defined]
+        [row] = got.json()  # type: ignore[attr-defined]
+        assert (row["value"], row["kind"]) == (value, "env_sensor")

@@ -501,3 +501,64 @@ def test_the_reply_says_whether_the_new_attempt_is_current(campus: Campus) -> No
     )
     assert r.status_code == 201 and r.json()["current"] is False, r.text
     assert results(campus, lesson.id)["s1"]["items"]["run_50m"]["value"] == 9.0
+
+
+def upload(campus: Campus, lesson_id: str, data: bytes, user: str = "t1") -> Any:
+    return campus.client.post(
+        f"/api/fitness/sessions/{lesson_id}/results/file",
+        content=data,
+        headers={**campus.auth(user), "Content-Type": "application/octet-stream"},
+    )
+
+
+def test_a_class_results_file_is_taken_whole_or_not_at_all(campus: Campus) -> None:
+    from openpyxl import Workbook
+
+    lesson = session(campus)
+    # As Excel saves a CSV on Chinese Windows: GBK, the standard's item names as headers.
+    bad = "学号,姓名,性别,1分钟跳绳,50米跑\ns1,王小明,男,158,9.6\ns3,张三,男,158,96\n"
+    r = upload(campus, lesson.id, bad.encode("gbk"))
+    assert r.status_code == 200, r.text
+    assert r.json()["saved"] == 0
+    [problem] = r.json()["errors"]
+    assert (problem["row"], problem["column"], problem["student_id"]) == (3, "run_50m", "s3")
+    assert "impossible value" in problem["error"]
+    assert results(campus, lesson.id)["s1"]["items"] == {}  # nothing of the file was saved
+    # In Chinese for a Chinese page, the item by the standard's name, as the cell's refusal.
+    zh = campus.client.post(
+        f"/api/fitness/sessions/{lesson.id}/results/file",
+        content=bad.encode("gbk"),
+        headers={**campus.auth("t1"), "Accept-Language": "zh-CN"},
+    )
+    assert zh.json()["errors"][0]["error"] == "50米跑的成绩 '96' 不可能：应在 5–30 s 之间"
+    typed = campus.client.post(
+        f"/api/fitness/sessions/{lesson.id}/results",
+        json={"student_id": "s3", "item": "rope_skip_1min", "value": "1.5"},
+        headers={**campus.auth("t1"), "Accept-Language": "zh-CN"},
+    )
+    assert typed.status_code == 422
+    assert typed.json()["detail"] == "value：1分钟跳绳是计数项目，'1.5' 不是整数"
+    good = bad.replace(",96\n", ",9.6\n")
+    r = upload(campus, lesson.id, good.encode("gbk"))
+    assert r.json() == {"saved": 4, "errors": []}
+    rope = results(campus, lesson.id)["s3"]["items"]["rope_skip_1min"]
+    assert (rope["value"], rope["score"]) == (158, 100)
+    # A sheet with merged cells: the rows under the merge would be read blank or wrong.
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["学号", "一分钟跳绳"])
+    sheet.append(["s1", 150])
+    sheet.append(["s2", None])
+    sheet.merge_cells("B2:B3")
+    data = io.BytesIO()
+    book.save(data)
+    r = upload(campus, lesson.id, data.getvalue())
+    assert r.status_code == 422 and "merged cells at B2:B3" in r.json()["detail"]
+    twice = upload(campus, lesson.id, b"id,rope_skip_1min\ns1,150\ns1,160\n").json()
+    assert twice["errors"] == [
+        {"row": 3, "column": "id", "student_id": "s1", "error": "the same student as row 2"}
+    ]
+    no_id = upload(campus, lesson.id, "姓名,1分钟跳绳\n王小明,150\n".encode())
+    assert no_id.status_code == 422 and "no id column" in no_id.json()["detail"]
+    assert upload(campus, lesson.id, good.encode(), user="t2").status_code == 403

@@ -331,6 +331,87 @@ def test_another_schools_devices_are_not_listed_or_found(two: TwoSchools) -> Non
     assert asked.status_code == 404
 
 
+def test_free_devices_are_the_teachers_schools_bands_and_ropes_no_lesson_holds(
+    two: TwoSchools,
+) -> None:
+    from campusedge.contract import DeviceState, Status
+    from campusedge.topics import DeviceKind
+
+    campus = two.campus
+
+    def status(device_id: str, kind: DeviceKind) -> Status:
+        return Status(device_id=device_id, kind=kind, state=DeviceState.ONLINE)
+
+    campus.gateway.devices.apply(
+        [
+            (SCHOOL, status("hr-10", DeviceKind.HR_BAND), AT),
+            (SCHOOL, status("hr-11", DeviceKind.HR_BAND), AT),
+            (SCHOOL, status("rope-10", DeviceKind.JUMP_ROPE), AT),
+            (SCHOOL, status("gate-10", DeviceKind.TEMP_GATE), AT),
+            (OTHER, status("hr-90", DeviceKind.HR_BAND), AT),
+        ],
+        [],
+    )
+    campus.gateway.roster.start_lesson("5a", "t1", LessonKind.LESSON, {"hr-11": "s1"})
+    free = campus.client.get("/api/free-devices", headers=campus.auth("t1"))
+    assert free.status_code == 200
+    assert [(d["device_id"], d["kind"]) for d in free.json()] == [
+        ("hr-10", "hr_band"),
+        ("rope-10", "jump_rope"),
+    ]
+    other = campus.client.get(
+        "/api/free-devices", headers=campus.auth("t1"), params={"school": OTHER}
+    )
+    assert other.status_code == 404 and other.json() == {"detail": f"no school {OTHER!r}"}
+    theirs = campus.client.get("/api/free-devices", headers=campus.auth("t9")).json()
+    assert [d["device_id"] for d in theirs] == ["hr-90"]
+    for user in ("h1", "it1"):  # handing out devices is the PE teacher's
+        assert campus.client.get("/api/free-devices", headers=campus.auth(user)).status_code == 403
+
+
+def test_a_rope_test_or_results_file_only_by_the_lessons_teachers_of_its_school(
+    two: TwoSchools,
+) -> None:
+    from campusedge.contract import DeviceState, Status
+    from campusedge.topics import DeviceKind
+
+    campus = two.campus
+
+    def rope_test(user: str, lesson_id: str) -> tuple[int, str]:
+        r = campus.client.post(
+            f"/api/lessons/{lesson_id}/rope-test",
+            headers=campus.auth(user),
+            json={"action": "start"},
+        )
+        return r.status_code, str(r.json().get("detail"))
+
+    assert rope_test("t1", two.lesson[OTHER]) == (404, f"no lesson {two.lesson[OTHER]!r}")
+    # Nor a results file into another school's session.
+    upload = campus.client.post(
+        f"/api/fitness/sessions/{two.lesson[OTHER]}/results/file",
+        headers=campus.auth("t1"),
+        content=b"id,rope_skip_1min\ns90,150\n",
+    )
+    assert upload.status_code == 404
+    assert rope_test("h1", two.lesson[SCHOOL])[0] == 403  # the PE teacher's, not the nurse's
+    assert rope_test("t2", two.lesson[SCHOOL])[0] == 403  # another class's teacher
+    assert rope_test("t1", two.lesson[SCHOOL]) == (
+        409,
+        f"no rope of lesson {two.lesson[SCHOOL]!r} is known behind an edge box",
+    )
+    rope = Status(
+        device_id="rope-10", kind=DeviceKind.JUMP_ROPE, state=DeviceState.ONLINE, edge_id="box-1"
+    )
+    campus.gateway.devices.apply([(SCHOOL, rope, AT)], [])
+    test = campus.gateway.roster.start_lesson(
+        "5a", "t1", LessonKind.FITNESS_TEST, {"rope-10": "s1"}
+    )
+    # Everything checked, only the broker is missing here (ingest is not started).
+    assert rope_test("t1", test.id)[0] == 503
+    campus.gateway.roster.end_lesson(test.id)
+    assert rope_test("t1", test.id) == (409, f"lesson {test.id!r} has ended")
+
+
 def test_another_schools_device_readings_are_not_read(two: TwoSchools) -> None:
     from campusedge.contract import TimeQuality
     from campusedge.topics import DeviceKind
@@ -434,6 +515,9 @@ ROUTES = {
     "GET /api/me/lessons": "test_another_schools_lesson_is_404_in_the_live_view",
     "GET /api/audit": NO_SCHOOL_DATA,  # the auditor's, whole (docs/security.md)
     "GET /api/devices": "test_another_schools_devices_are_not_listed_or_found",
+    "GET /api/free-devices": (
+        "test_free_devices_are_the_teachers_schools_bands_and_ropes_no_lesson_holds"
+    ),
     "GET /api/devices/{device_id}": "test_another_schools_devices_are_not_listed_or_found",
     "GET /api/devices/{device_id}/readings": "test_another_schools_device_readings_are_not_read",
     "POST /api/classes": "test_campus_it_cannot_touch_another_schools_roster",
@@ -445,6 +529,9 @@ ROUTES = {
     "POST /api/students/{student_id}/cards": "test_campus_it_cannot_touch_another_schools_roster",
     "DELETE /api/cards/{card_id}": "test_a_roster_import_cannot_reach_into_another_school",
     "POST /api/lessons": "test_teachers_cannot_open_or_end_lessons_of_another_school",
+    "POST /api/lessons/{lesson_id}/rope-test": (
+        "test_a_rope_test_or_results_file_only_by_the_lessons_teachers_of_its_school"
+    ),
     "POST /api/lessons/{lesson_id}/end": (
         "test_teachers_cannot_open_or_end_lessons_of_another_school"
     ),
@@ -460,6 +547,9 @@ ROUTES = {
     },
     "POST /api/fitness/sessions/{lesson_id}/results": (
         "test_another_schools_lesson_is_404_in_the_live_view"
+    ),
+    "POST /api/fitness/sessions/{lesson_id}/results/file": (
+        "test_a_rope_test_or_results_file_only_by_the_lessons_teachers_of_its_school"
     ),
     "GET /api/fitness/sessions/{lesson_id}/results": (
         "test_another_schools_lesson_is_404_in_the_live_view"

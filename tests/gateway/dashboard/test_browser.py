@@ -52,6 +52,7 @@ class Site:
     publish: Any
     messages: Publisher
     shots: Path
+    mqtt: MqttSettings | None = None
 
 
 def seeded_gateway(
@@ -117,7 +118,9 @@ def site(mosquitto: MosquittoProcess, tmp_path_factory: pytest.TempPathFactory) 
         wait_for(gateway.consumers.caught_up, 30, "the consumers to follow the commits")
         shots = Path(os.environ.get("CAMPUSEDGE_DASHBOARD_SCREENSHOTS") or tmp / "shots")
         shots.mkdir(parents=True, exist_ok=True)
-        yield Site(gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots)
+        yield Site(
+            gateway, api.base, tokens, lambda msgs: publish_all(mqtt, msgs), messages, shots, mqtt
+        )
     finally:
         api.stop()
         gateway.stop()
@@ -781,3 +784,212 @@ def test_the_pages_in_chinese_show_no_english(browser: Any, site: Site) -> None:
     finally:
         browser.execute_script("localStorage.clear()")
     assert english_leaks(texts) == []
+
+
+def fill(browser: Any, element_id: str, text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    box = browser.find_element(By.ID, element_id)
+    box.clear()
+    box.send_keys(text)
+
+
+def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it(browser: Any, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
+    school = site.messages.school
+    roster = site.gateway.roster
+    roster.add_class("g5-2", school, "Grade 5 Class 2", "5", pe_teacher_id="teacher.demo")
+    for student in ("S0201", "S0202"):
+        roster.add_student(student, f"Pupil {student}", "F", date(2015, 3, 3), "g5-2")
+    site.publish(
+        [
+            site.messages.status("hr_band", "hr-21", "online", 90, "hr-1.4.2"),
+            site.messages.status("hr_band", "hr-22", "online", 80, "hr-1.4.2"),
+            site.messages.status("jump_rope", "rope-21", "online", 70, "rope-2.0"),
+        ]
+    )
+    wait_for(lambda: site.gateway.devices.get("rope-21"), PATIENCE_S, "the devices' statuses")
+    sign_in(browser, site, "pe_teacher")
+    choose(browser, "start-class", "g5-2")
+    free = '#free-hr_band option[value="hr-22"]'
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, free), PATIENCE_S, "the free bands")
+    assert not browser.find_elements(By.CSS_SELECTOR, '#free-hr_band option[value="hr-01"]')
+    # The same band twice: refused in the page, next to both cells, before anything is sent.
+    fill(browser, "assign-hr_band-S0201", "hr-21")
+    fill(browser, "assign-hr_band-S0202", "hr-21")
+    fill(browser, "assign-jump_rope-S0201", "hr-22")
+    click(browser, "#lesson-start-submit")
+    for cell in ("assign-hr_band-S0201", "assign-hr_band-S0202"):
+        assert "hr-21 is given to more than one student" in text_of(browser, f"{cell}-error")
+    assert "is a heart-rate band" in text_of(browser, "assign-jump_rope-S0201-error")
+    # A band another lesson holds (typed, as a scanner would): the gateway refuses, the cell says.
+    fill(browser, "assign-hr_band-S0202", "hr-01")
+    fill(browser, "assign-jump_rope-S0201", "rope-21")
+    click(browser, "#lesson-start-submit")
+    wait_for(
+        lambda: "holds this device" in text_of(browser, "assign-hr_band-S0202-error"),
+        PATIENCE_S,
+        "the refusal next to hr-01",
+    )
+    assert roster.lessons(class_id="g5-2") == []
+    fill(browser, "assign-hr_band-S0202", "hr-22")
+    click(browser, "#lesson-start-submit")
+    opened = wait_for(lambda: roster.lessons(class_id="g5-2"), PATIENCE_S, "the lesson")
+    [lesson] = opened
+    assert roster.assignments(lesson.id) == {
+        "hr-21": "S0201",
+        "rope-21": "S0201",
+        "hr-22": "S0202",
+    }
+    wait_for(
+        lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0201", "S0202"},
+        PATIENCE_S,
+        "the new lesson's live view",
+    )
+    assert browser.find_element(By.ID, "lesson-select").get_attribute("value") == lesson.id
+    browser.save_screenshot(str(site.shots / "pe_teacher_lesson_control.png"))
+    click(browser, "#lesson-end")
+    assert roster.lesson(lesson.id).ended_at is None  # type: ignore[union-attr]
+    click(browser, "#lesson-end")  # a second click ends it
+    wait_for(
+        lambda: roster.lesson(lesson.id).ended_at is not None,  # type: ignore[union-attr]
+        PATIENCE_S,
+        "the lesson to end",
+    )
+    wait_for(
+        lambda: not browser.find_element(By.ID, "lesson-end").is_displayed(),
+        PATIENCE_S,
+        "the end button to go",
+    )
+
+
+def test_teacher_gets_a_heart_rate_alert_of_their_lesson_live_and_acknowledges_it(
+    browser: Any, site: Site
+) -> None:
+    sign_in(browser, site, "pe_teacher")
+    wait_for(
+        lambda: text_of(browser, "teacher-alerts-live") == "Live updates: connected",
+        PATIENCE_S,
+        "the alert stream to connect",
+    )
+    # 226 bpm for 24 s, inside the demo lesson (it may have begun less than 24 s ago).
+    begun = site.gateway.roster.lesson("demo-lesson").started_at  # type: ignore[union-attr]
+    first = max(datetime.now(UTC) - timedelta(seconds=24), begun + timedelta(seconds=1))
+    site.publish(
+        [
+            site.messages.heart_rate("hr-03", 226, first + timedelta(seconds=s))
+            for s in (0, 8, 16, 24)
+        ]
+    )
+    selector = "#teacher-alerts-table tbody tr[data-alert]"
+    found = wait_for(
+        lambda: [(k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]],
+        PATIENCE_S,
+        "the heart-rate alert to arrive over SSE",
+    )
+    [(alert_id, row)] = found
+    assert "hr-03" in row["text"]
+    click(
+        browser,
+        f'tr[data-alert="{alert_id}"] button[aria-label="Acknowledge alert {alert_id}"]',
+    )
+    alerts = site.gateway.alerts
+    assert alerts is not None
+    wait_for(
+        lambda: (a := alerts.get(int(alert_id))) is not None and a.state.value == "acknowledged",
+        PATIENCE_S,
+        "the alert to be acknowledged",
+    )
+
+
+def test_teacher_starts_and_ends_a_rope_test_on_the_lessons_ropes(browser: Any, site: Site) -> None:
+    from tests.gateway.mqtt_helpers import Collector
+
+    assert site.mqtt is not None
+    school = site.messages.school
+    site.publish(
+        [
+            site.messages.status(
+                "jump_rope", "rope-01", "online", 75, "rope-2.0", edge_id="edge-pe-1"
+            )
+        ]
+    )
+    wait_for(
+        lambda: (d := site.gateway.devices.get("rope-01")) is not None and d.edge_id,
+        PATIENCE_S,
+        "rope-01's box",
+    )
+    boxes = Collector(site.mqtt, f"campus/{school}/edge/+/cmd/rope")
+    try:
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "demo-lesson")
+        fill(browser, "rope-seconds", "5")
+        click(browser, "#rope-start")
+        assert "10 to 600" in text_of(browser, "rope-status")  # refused in the page, none sent
+        fill(browser, "rope-seconds", "60")
+        click(browser, "#rope-start")
+        [(topic, payload)] = boxes.wait_for(1)
+        assert topic == f"campus/{school}/edge/edge-pe-1/cmd/rope"
+        assert json.loads(payload) == {
+            "action": "start",
+            "mode": "countdown_time",
+            "set_value": 60,
+            "ropes": ["rope-01"],
+        }
+        status = wait_for(
+            lambda: (t := text_of(browser, "rope-status")) and "Start sent" in t and t,
+            PATIENCE_S,
+            "the answer",
+        )
+        assert "Start sent to 1 ropes" in status and "rope-02, rope-03, rope-04" in status
+        click(browser, "#rope-end")
+        end = boxes.wait_for(2)[1]
+        assert json.loads(end[1]) == {"action": "end", "ropes": ["rope-01"]}
+    finally:
+        boxes.close()
+
+
+def test_teacher_types_results_in_the_grid_and_uploads_a_class_file(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def saved(student: str, item: str) -> list[float]:
+        rows_ = site.gateway.fitness_results.rows(lesson_ids=["demo-test"], student_id=student)
+        return [float(r.value) for r in rows_ if r.item == item]
+
+    sign_in(browser, site, "pe_teacher")
+    choose(browser, "lesson-select", "demo-test")
+    cell = "entry-S0003-run_50m"
+    wait_for(lambda: browser.find_elements(By.ID, cell), PATIENCE_S, "the entry grid")
+    fill(browser, cell, "96")
+    browser.find_element(By.ID, cell).send_keys(Keys.TAB)  # leaving the cell saves it
+    wait_for(
+        lambda: "Not saved" in text_of(browser, f"{cell}-error"), PATIENCE_S, "the cell's refusal"
+    )
+    assert "impossible value" in text_of(browser, f"{cell}-error")
+    fill(browser, cell, "9.6")
+    browser.find_element(By.ID, cell).send_keys(Keys.TAB)
+    wait_for(lambda: saved("S0003", "run_50m") == [9.6], PATIENCE_S, "the typed result")
+    assert text_of(browser, f"{cell}-error") == ""
+    # A class file as Excel saves it on Chinese Windows: GBK, the standard's item names.
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    header = "学号,姓名,性别,1分钟跳绳\n"
+    bad.write_bytes((header + "S0004,Student 04,女,120\nS0003,Student 03,男,999\n").encode("gbk"))
+    good.write_bytes((header + "S0004,Student 04,女,120\n").encode("gbk"))
+    browser.find_element(By.ID, "results-file").send_keys(str(bad))
+    click(browser, "#results-upload")
+    wait_for(
+        lambda: "nothing was saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "refusal"
+    )
+    assert "Row 3" in text_of(browser, "upload-outcome")
+    assert "Not saved" in text_of(browser, "entry-S0003-rope_skip_1min-error")
+    assert saved("S0004", "rope_skip_1min") == []
+    browser.find_element(By.ID, "results-file").send_keys(str(good))
+    click(browser, "#results-upload")
+    wait_for(lambda: "1 results saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "saved")
+    assert saved("S0004", "rope_skip_1min") == [120.0]
+    grid_cell = browser.find_element(By.ID, "entry-S0004-rope_skip_1min")
+    assert grid_cell.get_attribute("value") == "120"  # the grid shows what the file saved
