@@ -1,4 +1,4 @@
-"""Refuse a NUL character (U+0000) in a request's path, query or body with 422.
+"""Refuse a NUL character (U+0000) in a request's path, query or text body with 422.
 
 PostgreSQL text cannot hold one: an id, name or note with a NUL reached the state database and
 failed there with a 500 (SQLite stores it, and a later export or display would cut it short).
@@ -16,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # In a body: a raw NUL byte (CSV), or JSON's escape for one (an odd run of backslashes, so
 # that an escaped backslash followed by "u0000" is text and passes).
 _BODY_NUL = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
+# An XLSX workbook (a results file) is a zip, binary through and through; the XML inside it
+# cannot hold a NUL, so the cells read from it have none.
+_ZIP = b"PK\x03\x04"
 # How much of one part is kept to scan with the next: an escape split between parts is found
 # unless thousands of backslashes stand before it (and then it is taken for text).
 _TAIL = 4096
@@ -56,11 +59,14 @@ class NoNul:
             return
         tail = b""
         found = False
+        binary: bool | None = None
 
         async def checking_receive() -> Message:
-            nonlocal tail, found
+            nonlocal tail, found, binary
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and binary is None and message.get("body"):
+                binary = message["body"].startswith(_ZIP)
+            if message["type"] == "http.request" and not binary:
                 # Each part is scanned with the end of the one before, so that an escape split
                 # between two is seen too; only that end is kept, never the whole body.
                 seen = tail + message.get("body", b"")

@@ -5,6 +5,7 @@ On PostgreSQL each of these was a 500: its text cannot hold a NUL.
 
 from __future__ import annotations
 
+import io
 import json
 
 from tests.gateway.api.conftest import SCHOOL, Campus
@@ -54,3 +55,19 @@ def test_an_escaped_backslash_before_u0000_is_text_and_passes(campus: Campus) ->
     )
     assert created.status_code == 201, created.text
     assert campus.gateway.roster.class_of("6a")["name"] == name  # type: ignore[index]
+
+
+def test_a_workbook_is_binary_and_reaches_its_route(campus: Campus) -> None:
+    # An XLSX results file is a zip, full of NUL bytes; its cells (XML) cannot hold one.
+    from openpyxl import Workbook
+
+    book = Workbook()
+    data = io.BytesIO()
+    book.save(data)
+    assert b"\x00" in data.getvalue()
+    r = campus.client.post(
+        "/api/fitness/sessions/l404/results/file",
+        content=data.getvalue(),
+        headers={**campus.auth("t1"), "Content-Type": "application/octet-stream"},
+    )
+    assert r.status_code == 404 and "l404" in r.json()["detail"], r.text
