@@ -59,6 +59,8 @@ ACCESS: dict[str, frozenset[Role]] = {
     "DELETE /api/cards/{card_id}": frozenset({IT}),
     "POST /api/lessons": frozenset({PE}),
     "POST /api/lessons/{lesson_id}/end": frozenset({PE}),
+    "POST /api/lessons/{lesson_id}/rope-test": frozenset({PE}),
+    "GET /api/free-devices": frozenset({PE}),
     "GET /api/lessons/{lesson_id}/live": TEACHING,
     "GET /api/lessons/{lesson_id}/heart-rate": TEACHING,
     "GET /api/lessons/{lesson_id}/report": TEACHING,
@@ -66,6 +68,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/lessons/{lesson_id}/report/curve.png": TEACHING,
     "GET /api/lessons/{lesson_id}/report/zones.png": TEACHING,
     "POST /api/fitness/sessions/{lesson_id}/results": frozenset({PE}),
+    "POST /api/fitness/sessions/{lesson_id}/results/file": frozenset({PE}),
     "GET /api/fitness/sessions/{lesson_id}/results": TEACHING,
     "GET /api/fitness/classes/{class_id}/distribution": TEACHING,
     "GET /api/fitness/classes/{class_id}/export": TEACHING,
@@ -178,6 +181,17 @@ CALLS: dict[str, Callable[[World], Call]] = {
     "POST /api/lessons/{lesson_id}/end": lambda w: Call(
         "POST", f"/api/lessons/{w.lesson}/end", subject=w.lesson
     ),
+    # 409: no rope of the lesson is known behind an edge box (or the lesson has ended).
+    "POST /api/lessons/{lesson_id}/rope-test": lambda w: Call(
+        "POST",
+        f"/api/lessons/{w.lesson}/rope-test",
+        ok=409,
+        subject=w.lesson,
+        json={"action": "start"},
+    ),
+    "GET /api/free-devices": lambda w: Call(
+        "GET", "/api/free-devices", subject=w.school, params={"school": w.school}
+    ),
     **{
         f"GET /api/lessons/{{lesson_id}}/{view}": (
             lambda w, view=view: Call("GET", f"/api/lessons/{w.lesson}/{view}", subject=w.lesson)
@@ -190,6 +204,12 @@ CALLS: dict[str, Callable[[World], Call]] = {
         ok=201,
         subject=w.lesson,
         json={"student_id": w.student, "item": "sit_and_reach", "value": 10},
+    ),
+    "POST /api/fitness/sessions/{lesson_id}/results/file": lambda w: Call(
+        "POST",
+        f"/api/fitness/sessions/{w.lesson}/results/file",
+        subject=w.lesson,
+        csv=f"id,sit_and_reach\n{w.student},11\n",
     ),
     "GET /api/fitness/sessions/{lesson_id}/results": lambda w: Call(
         "GET", f"/api/fitness/sessions/{w.lesson}/results", subject=w.lesson
