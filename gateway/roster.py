@@ -37,6 +37,16 @@ from gateway.tables.roster import cards, classes, students
 # of 32,766 variables.
 SQL_SLICE = 10_000
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+# A roster's columns as Chinese schools head them (the dashboard's template uses the first of
+# each); our own ids are taken as well.
+ROSTER_HEADERS = {
+    "学号": "student_id",
+    "姓名": "name",
+    "性别": "sex",
+    "出生日期": "birth_date",
+    "班级编号": "class_id",
+    "卡号": "card_id",
+}
 
 
 def split_card_ids(cell: str) -> tuple[str, ...]:
@@ -254,6 +264,10 @@ class Roster:
         # newline="" leaves line endings to the csv module, which takes \r\n, \n and a bare \r.
         reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
         try:
+            if reader.fieldnames is not None:
+                reader.fieldnames = [
+                    ROSTER_HEADERS.get(name.strip(), name) for name in reader.fieldnames
+                ]
             fieldnames, records = reader.fieldnames, list(reader)
         except csv.Error as exc:  # a NUL byte, a stray quote: nothing after it lines up
             raise RosterError(
