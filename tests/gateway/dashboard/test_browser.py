@@ -1099,3 +1099,36 @@ def rows_by_scope(browser: Any) -> dict[str, str]:
             ".map((r) => [r.dataset.scope, r.innerText]);"
         )
     )
+
+
+def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, site, "campus_it")
+    # The template the page offers: what the files below are made from.
+    href = browser.find_element(By.ID, "roster-template").get_attribute("href")
+    header = httpx.get(href).content.decode("utf-8-sig").splitlines()[0]
+    assert header == "学号,姓名,性别,出生日期,班级编号,卡号"
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    row = f"S7001,王五,男,2015-02-01,{CLASS_ID},\n"
+    bad.write_bytes(f"{header}\n{row}S7002,赵六,x,2015-13-01,{CLASS_ID},\n".encode("gbk"))
+    good.write_bytes(f"{header}\n{row}".encode("gbk"))
+    browser.find_element(By.ID, "roster-file").send_keys(str(bad))
+    click(browser, "#roster-upload")
+    wait_for(lambda: "2 problems" in text_of(browser, "roster-outcome"), PATIENCE_S, "refusal")
+    outcome = text_of(browser, "roster-outcome")
+    assert "Row 3, column “sex”" in outcome and "Row 3, column “birth date”" in outcome
+    assert site.gateway.roster.student("S7001") is None  # all or nothing
+    browser.find_element(By.ID, "roster-file").send_keys(str(good))
+    click(browser, "#roster-upload")
+    wait_for(
+        lambda: (
+            "1 students imported from good.csv (read as GBK)" in text_of(browser, "roster-outcome")
+        ),
+        PATIENCE_S,
+        "the import",
+    )
+    student = site.gateway.roster.student("S7001")
+    assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
