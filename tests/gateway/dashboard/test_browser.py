@@ -815,6 +815,10 @@ def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it(browser: Any, s
     free = '#free-hr_band option[value="hr-22"]'
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, free), PATIENCE_S, "the free bands")
     assert not browser.find_elements(By.CSS_SELECTOR, '#free-hr_band option[value="hr-01"]')
+    # The class's students come in an answer of their own, which may come after the devices'.
+    wait_for(
+        lambda: browser.find_elements(By.ID, "assign-hr_band-S0202"), PATIENCE_S, "the students"
+    )
     # The same band twice: refused in the page, next to both cells, before anything is sent.
     fill(browser, "assign-hr_band-S0201", "hr-21")
     fill(browser, "assign-hr_band-S0202", "hr-21")
