@@ -16,8 +16,9 @@ const COLUMN_NAMES = {
   card_id: N_("roster.col.card_id"),
 };
 
-// The gateway names each bad cell as "row N, column X: why" in its refusal.
-const PROBLEM = /row (\d+), column (\w+): ([^;]+)/g;
+// The gateway names each bad cell as "row N, column X: why" (in Chinese "第 N 行，X 列：why"),
+// the cells apart by "; ".
+const PROBLEM = /(?:row|第) (\d+)(?:, column | 行，)(\w+)(?: 列)?[:：] ?([^;]+)/g;
 
 export function mountRosterImport(container) {
   const file = h("input", { id: "roster-file", type: "file", accept: ".csv,text/csv" });
