@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 
 from drivers.subject_ids import as_sent
-from gateway.i18n import N_, Worded
+from gateway.i18n import N_, Translator, Worded
 from gateway.state import StateDB, serialize, upsert, upsert_rows
 from gateway.tables import roster as rt
 from gateway.tables.roster import cards, classes, students
@@ -37,6 +37,16 @@ from gateway.tables.roster import cards, classes, students
 # of 32,766 variables.
 SQL_SLICE = 10_000
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+# A roster's columns as Chinese schools head them (the dashboard's template uses the first of
+# each); our own ids are taken as well.
+ROSTER_HEADERS = {
+    "学号": "student_id",
+    "姓名": "name",
+    "性别": "sex",
+    "出生日期": "birth_date",
+    "班级编号": "class_id",
+    "卡号": "card_id",
+}
 
 
 def split_card_ids(cell: str) -> tuple[str, ...]:
@@ -51,6 +61,19 @@ class LessonKind(StrEnum):
 
 class RosterError(Worded, ValueError):
     """Roster input that cannot be accepted; the message names the row and column."""
+
+
+class CellProblems(Worded):
+    """The problems of a file's cells, each worded on its own: "row 3, column sex: …"."""
+
+    def __init__(self, problems: list[Worded]) -> None:
+        Exception.__init__(self, "; ".join(str(p) for p in problems))
+        self.message = str(self)
+        self.values = {}
+        self.problems = problems
+
+    def words(self, translator: Translator) -> str:
+        return "; ".join(p.words(translator) for p in self.problems)
 
 
 class RosterConflict(RosterError):
@@ -254,6 +277,10 @@ class Roster:
         # newline="" leaves line endings to the csv module, which takes \r\n, \n and a bare \r.
         reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
         try:
+            if reader.fieldnames is not None:
+                reader.fieldnames = [
+                    ROSTER_HEADERS.get(name.strip(), name) for name in reader.fieldnames
+                ]
             fieldnames, records = reader.fieldnames, list(reader)
         except csv.Error as exc:  # a NUL byte, a stray quote: nothing after it lines up
             raise RosterError(
@@ -284,51 +311,87 @@ class Roster:
             held = select(cards.c.card_id).where(cards.c.student_id.in_(elsewhere))
             foreign_cards = {r["card_id"] for r in self.db.query(held)}
         rows: list[tuple[str, str, str, date, str, tuple[str, ...]]] = []
-        problems: list[str] = []
+        problems: list[Worded] = []
         seen: dict[str, int] = {}
         cards_seen: dict[str, int] = {}
         for line, row in enumerate(records, start=2):
 
-            def bad(column: str, problem: str, line: int = line) -> None:
-                problems.append(f"row {line}, column {column}: {problem}")
+            def bad(column: str, problem: str, line: int = line, **values: object) -> None:
+                problems.append(
+                    Worded(
+                        N_("row {row}, column {column}: {problem}"),
+                        row=line,
+                        column=column,
+                        problem=Worded(problem, **values),
+                    )
+                )
 
             values = {k: (row.get(k) or "").strip() for k in (*required, "card_id")}
             for column in ("student_id", "name"):
                 if not values[column]:
-                    bad(column, "empty")
+                    bad(column, N_("empty"))
             student_id = values["student_id"]
             if student_id in seen:
-                bad("student_id", f"{student_id!r} is also on row {seen[student_id]}")
+                bad(
+                    "student_id",
+                    N_("{value!r} is also on row {other}"),
+                    value=student_id,
+                    other=seen[student_id],
+                )
             elif student_id:
                 seen[student_id] = line
             if student_id in foreign_students:
-                bad("student_id", f"{student_id!r} is taken (a student of another school)")
+                bad(
+                    "student_id",
+                    N_("{value!r} is taken (a student of another school)"),
+                    value=student_id,
+                )
             try:
                 sex = sex_letter(values["sex"])
-            except ValueError as exc:
-                bad("sex", str(exc))
+            except ValueError:
+                bad(
+                    "sex",
+                    N_("sex must be 男/女, M/F, male/female or 1/2, not {value!r}"),
+                    value=values["sex"],
+                )
             try:
                 born = date.fromisoformat(values["birth_date"])
             except ValueError:
-                bad("birth_date", f"{values['birth_date']!r} is not a date like 2014-09-01")
+                bad(
+                    "birth_date",
+                    N_("{value!r} is not a date like 2014-09-01"),
+                    value=values["birth_date"],
+                )
             if values["class_id"] not in known_classes:
                 bad(
                     "class_id",
-                    f"unknown class {values['class_id']!r} (create it first with "
-                    "POST /api/classes)",
+                    N_("unknown class {value!r} (create it first with POST /api/classes)"),
+                    value=values["class_id"],
                 )
             card_ids = split_card_ids(values["card_id"])
             for card_id in card_ids:
                 if not CARD_ID.fullmatch(card_id):
                     bad(
                         "card_id",
-                        f"{card_id!r} is not an id a device sends (letters, digits "
-                        "and - _ . : only, up to 64)",
+                        N_(
+                            "{value!r} is not an id a device sends (letters, digits "
+                            "and - _ . : only, up to 64)"
+                        ),
+                        value=card_id,
                     )
                 elif card_id in foreign_cards:
-                    bad("card_id", f"{card_id!r} is enrolled for a student of another school")
+                    bad(
+                        "card_id",
+                        N_("{value!r} is enrolled for a student of another school"),
+                        value=card_id,
+                    )
                 elif card_id in cards_seen:
-                    bad("card_id", f"{card_id!r} is also enrolled on row {cards_seen[card_id]}")
+                    bad(
+                        "card_id",
+                        N_("{value!r} is also enrolled on row {other}"),
+                        value=card_id,
+                        other=cards_seen[card_id],
+                    )
                 else:
                     cards_seen[card_id] = line
             if len(problems) == 0:
@@ -337,7 +400,7 @@ class Roster:
             raise RosterError(
                 N_("roster CSV not imported, {count} problem(s): {problems}"),
                 count=len(problems),
-                problems="; ".join(problems),
+                problems=CellProblems(problems),
             )
         with self.db.transaction() as conn:
             # Two statements for the whole file (a school's roster is thousands of rows).

@@ -357,7 +357,12 @@ class AlertEngine:
             return alert
 
     def recheck(
-        self, alert_id: int, actor: str, temperature_c: float, method: str = "axillary"
+        self,
+        alert_id: int,
+        actor: str,
+        temperature_c: float,
+        method: str = "axillary",
+        thermometer: str | None = None,
     ) -> Alert:
         with self._lock:
             alert = self.lifecycle.get(alert_id)
@@ -365,7 +370,7 @@ class AlertEngine:
                 self.configs.for_school(alert.school).fever.recheck_threshold_c if alert else 37.3
             )
             updated = self.lifecycle.record_recheck(
-                alert_id, actor, temperature_c, threshold, method
+                alert_id, actor, temperature_c, threshold, method, thermometer
             )
             if updated.state is AlertState.RESOLVED:
                 self.notifier.emit(NotificationKind.RESOLVED, [updated])

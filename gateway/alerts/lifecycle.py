@@ -421,7 +421,13 @@ class Lifecycle:
         }
 
     def record_recheck(
-        self, alert_id: int, actor: str, temperature_c: float, threshold_c: float, method: str
+        self,
+        alert_id: int,
+        actor: str,
+        temperature_c: float,
+        threshold_c: float,
+        method: str,
+        thermometer: str | None = None,
     ) -> Alert:
         """A contact-thermometer recheck: confirms the fever or clears the alert."""
         now = self.clock.now()
@@ -440,6 +446,7 @@ class Lifecycle:
                 **alert.detail,
                 "recheck_c": temperature_c,
                 "recheck_method": method,
+                "recheck_thermometer": thermometer,
                 "recheck_by": actor,
                 "recheck_at": _iso(now),
                 "confirmed": confirmed,
@@ -456,6 +463,7 @@ class Lifecycle:
                 {
                     "temperature_c": temperature_c,
                     "method": method,
+                    "thermometer": thermometer,
                     "threshold_c": threshold_c,
                     "confirmed": confirmed,
                 },

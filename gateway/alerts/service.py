@@ -110,8 +110,15 @@ class AlertService:
     def resolve(self, alert_id: int, actor: str, outcome: str, note: str = "") -> Alert:
         return self.engine.resolve(alert_id, actor, outcome, note)
 
-    def recheck(self, alert_id: int, actor: str, temperature_c: float, method: str) -> Alert:
-        return self.engine.recheck(alert_id, actor, temperature_c, method)
+    def recheck(
+        self,
+        alert_id: int,
+        actor: str,
+        temperature_c: float,
+        method: str,
+        thermometer: str | None = None,
+    ) -> Alert:
+        return self.engine.recheck(alert_id, actor, temperature_c, method, thermometer)
 
     def silences(self, school: str | None = None) -> list[Silence]:
         return self.engine.lifecycle.silences(school)

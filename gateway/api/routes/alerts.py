@@ -59,7 +59,10 @@ class Resolution(Note):
 class Recheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
     temperature_c: float = Field(ge=34, le=43)
+    # Where it was taken (the site) and with what: a recheck confirms a screen only with a
+    # contact or ear thermometer, and a nurse reading the record later needs to know which.
     method: Literal["axillary", "oral", "ear"] = "axillary"
+    thermometer: Literal["electronic", "mercury", "infrared_ear"] | None = None
 
 
 @router.get("", response_model=list[AlertPublic])
@@ -183,7 +186,7 @@ def recheck(
 ) -> AlertPublic:
     _readable_or_404(alerts, user, alert_id)
     try:
-        alert = alerts.recheck(alert_id, user.id, body.temperature_c, body.method)
+        alert = alerts.recheck(alert_id, user.id, body.temperature_c, body.method, body.thermometer)
     except LifecycleError as exc:
         raise Refusal.of(409, exc) from None
     audit_alert_reads(audit, user, [alert], "recheck_alert")

@@ -49,6 +49,7 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".svg": "image/svg+xml",
     ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
 }
 
 

@@ -17,6 +17,8 @@ class MePublic(BaseModel):
     id: str
     display_name: str
     role: str
+    # The schools whose data the user sees: the pages ask for a school's levels by it.
+    schools: list[str]
 
 
 class MyLesson(BaseModel):
@@ -32,7 +34,12 @@ class MyLesson(BaseModel):
 @router.get("", response_model=MePublic)
 def me(user: CurrentUser) -> MePublic:
     """Any signed-in user, whatever the role: the dashboard asks this first."""
-    return MePublic(id=user.id, display_name=user.display_name, role=user.role.value)
+    return MePublic(
+        id=user.id,
+        display_name=user.display_name,
+        role=user.role.value,
+        schools=sorted(user.schools),
+    )
 
 
 @router.get("/lessons", response_model=list[MyLesson])

@@ -6,11 +6,13 @@ The thresholds are the district health authority's (`warning_levels.yaml`).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from gateway.alerts.config import LevelThresholds
+from gateway.alerts.rules.warning_level import Level, level_for
 from gateway.alerts.service import AlertService
 from gateway.api.deps import Alerts, HealthStaff, RosterDep, check_school
 from gateway.api.refusals import Refusal
@@ -29,12 +31,20 @@ class ScopeLevelPublic(BaseModel):
     # (null when its thresholds have no window).
     window_cases: int | None = None
     window_days: int | None = None
+    # Fever screens no recheck has confirmed or cleared: among the cases only if the district
+    # counts them (`count_unconfirmed_screens`), shown beside them either way.
+    unconfirmed_screens: int = 0
+    # The rule that set a level above green: the day's cases reaching `threshold`, or the
+    # window's cases (over `window_days`) reaching it. Null when green.
+    set_by: Literal["day", "window"] | None = None
+    threshold: int | None = None
 
 
 class WarningLevelsPublic(BaseModel):
     school: str
     day: date
     owner: str
+    count_unconfirmed_screens: bool = False
     school_level: ScopeLevelPublic
     classes: list[ScopeLevelPublic]
 
@@ -60,8 +70,10 @@ def warning_levels(
 
 def levels_public(alerts: AlertService, school: str, day: date) -> WarningLevelsPublic:
     levels = alerts.levels(school, day)
+    cfg = alerts.configs.warning_levels
 
-    def scope(s: Any) -> ScopeLevelPublic:
+    def scope(s: Any, thresholds: LevelThresholds) -> ScopeLevelPublic:
+        set_by, threshold = rule_of(s.level, s.cases, thresholds)
         return ScopeLevelPublic(
             scope=s.scope,
             fevers=s.fevers,
@@ -70,12 +82,29 @@ def levels_public(alerts: AlertService, school: str, day: date) -> WarningLevels
             level=s.level.value,
             window_cases=s.window_cases,
             window_days=s.window_days,
+            unconfirmed_screens=s.unconfirmed_screens,
+            set_by=set_by,
+            threshold=threshold,
         )
 
     return WarningLevelsPublic(
         school=school,
         day=day,
-        owner=alerts.configs.warning_levels.owner,
-        school_level=scope(levels.school_level),
-        classes=[scope(c) for c in levels.classes],
+        owner=cfg.owner,
+        count_unconfirmed_screens=cfg.count_unconfirmed_screens,
+        school_level=scope(levels.school_level, cfg.per_school),
+        classes=[scope(c, cfg.per_class) for c in levels.classes],
     )
+
+
+def rule_of(
+    level: Level, cases: int, t: LevelThresholds
+) -> tuple[Literal["day", "window"] | None, int | None]:
+    """Which threshold set *level*: the day's count if it alone reaches the level, else the
+    multi-day window (which only ever raises a level)."""
+    if level is Level.GREEN:
+        return None, None
+    if level_for(cases, t) is level:
+        return "day", int(getattr(t, level.value))
+    assert t.window is not None  # only a window raises a level above the day's count
+    return "window", t.window.cases

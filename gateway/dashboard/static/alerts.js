@@ -5,7 +5,9 @@
 import { api, ApiError, authHeaders } from "./api.js";
 import { fmtTime, h, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { mountRecheck } from "./recheck.js";
 import { mountReferrals } from "./referrals.js";
+import { mountWarningLevels } from "./warning_levels.js";
 
 export const RULE_NAMES = {
   fever: N_("alert.rule.fever"),
@@ -86,8 +88,9 @@ export const DEVICE = (a) => DEVICE_RULES.has(a.rule);
 const STATES = Object.keys(STATE_NAMES);
 
 // Builds an alerts list inside `container`: ids are prefixed with `prefix` so two lists can
-// share a page; `accept` picks the alerts this list shows. Returns stop().
-export function mountAlerts(container, say, { prefix, accept, title, subject }) {
+// share a page; `accept` picks the alerts this list shows; `more(alert, reload)` may add a
+// button of the role's own to a row. Returns stop().
+export function mountAlerts(container, say, { prefix, accept, title, subject, more }) {
   const [subjectLabel, subjectOf] = SUBJECTS[subject];
   const live = h("span", { class: "muted", id: `${prefix}-live` });
   const status = h("p", { class: "notice", id: `${prefix}-status`, hidden: true });
@@ -140,7 +143,8 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
         a.state === "open"
           ? button("acknowledge", N_("alerts.acknowledge"), N_("alerts.acknowledge_label")) : null,
         a.state !== "resolved"
-          ? button("resolve", N_("alerts.resolve"), N_("alerts.resolve_label")) : null));
+          ? button("resolve", N_("alerts.resolve"), N_("alerts.resolve_label")) : null,
+        more ? more(a, load) : null));
   }
 
   async function load() {
@@ -190,9 +194,18 @@ export function mountAlerts(container, say, { prefix, accept, title, subject }) 
   return () => aborter.abort();
 }
 
-export function showAlerts(panel, say) {
+export function showAlerts(panel, say, me) {
   const reload = mountReferrals(panel.querySelector("#referrals"), say);
   panel.querySelector("#referrals-reload").addEventListener("click", reload);
-  return mountAlerts(panel.querySelector("#alerts-view"), say,
-    { prefix: "alerts", accept: HEALTH, title: N_("alerts.health_title"), subject: "student" });
+  const levels = mountWarningLevels(panel.querySelector("#warning-levels"), say, me.schools);
+  const recheck = mountRecheck(panel.querySelector("#recheck"), say);
+  // A screen not yet rechecked takes one; a recheck may confirm the fever (a case) or clear it.
+  const more = (a, reloadAlerts) => (a.rule === "fever" && a.state !== "resolved"
+    && a.detail?.recheck_c === undefined
+    ? h("button", { type: "button", "aria-label": t("recheck.label", { id: a.id }),
+      onclick: () => recheck(a, studentOf(a), () => { reloadAlerts(); levels(); }) },
+    t("recheck.open"))
+    : null);
+  return mountAlerts(panel.querySelector("#alerts-view"), say, { prefix: "alerts",
+    accept: HEALTH, title: N_("alerts.health_title"), subject: "student", more });
 }

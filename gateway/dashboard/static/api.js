@@ -6,10 +6,11 @@ import { languageHeader } from "./i18n.js";
 const TOKEN_KEY = "campusedge.token";
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, problems = null) {
     super(`${status} ${detail}`);
     this.status = status;
     this.detail = detail; // the gateway's words, in the page's language
+    this.problems = problems; // a refused body's field-by-field problems (422), as sent
   }
 }
 
@@ -36,14 +37,16 @@ export function authHeaders(extra = {}) {
 
 async function errorOf(response) {
   let detail = response.statusText;
+  let problems = null;
   try {
     const body = await response.json();
     if (typeof body.detail === "string") detail = body.detail;
     else if (body.detail) detail = JSON.stringify(body.detail);
+    if (Array.isArray(body.detail)) problems = body.detail;
   } catch {
     // not JSON: keep the status text
   }
-  return new ApiError(response.status, detail);
+  return new ApiError(response.status, detail, problems);
 }
 
 // GET (or POST with a JSON body) and return the parsed JSON; throws ApiError on a non-2xx.

@@ -4,6 +4,7 @@ import { api, health } from "./api.js";
 import { DEVICE, mountAlerts } from "./alerts.js";
 import { ago, every, fmtTime, h, num, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { mountRosterImport } from "./roster_import.js";
 
 const LOW_BATTERY_PCT = 20;
 const STALE_AFTER_S = 300; // no message for 5 minutes while said to be online
@@ -107,6 +108,7 @@ function showHealth(list, { ok, body }) {
 }
 
 export function showFleet(panel, say) {
+  mountRosterImport(panel.querySelector("#roster-import"));
   const tbody = panel.querySelector("#fleet-table tbody");
   const stopAlerts = mountAlerts(panel.querySelector("#device-alerts"), say,
     { prefix: "device-alerts", accept: DEVICE, title: N_("fleet.device_alerts"), subject: "device" });

@@ -64,7 +64,7 @@ async function start() {
   say("");
   const [id, show] = panel;
   $(id).hidden = false;
-  stopPanel = show($(id), say);
+  stopPanel = show($(id), say, me);
 }
 
 $("sign-in-form").addEventListener("submit", (event) => {

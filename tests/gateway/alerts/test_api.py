@@ -206,10 +206,18 @@ def test_fever_recheck_over_http(api: Api) -> None:
     r = api.client.post(url, json={"temperature_c": 51}, headers=api.auth("nurse"))
     assert r.status_code == 422
     r = api.client.post(
-        url, json={"temperature_c": 36.8, "method": "axillary"}, headers=api.auth("nurse")
+        url, json={"temperature_c": 36.8, "thermometer": "infrared"}, headers=api.auth("nurse")
+    )
+    assert r.status_code == 422 and "thermometer" in r.text  # a forehead gun is no recheck
+    r = api.client.post(
+        url,
+        json={"temperature_c": 36.8, "method": "axillary", "thermometer": "electronic"},
+        headers=api.auth("nurse"),
     )
     assert r.status_code == 200
     assert (r.json()["state"], r.json()["outcome"]) == ("resolved", "cleared")
+    detail = api.get("nurse", f"/api/alerts/{ids['fever']}")["detail"]
+    assert (detail["recheck_method"], detail["recheck_thermometer"]) == ("axillary", "electronic")
 
 
 def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
@@ -273,9 +281,14 @@ def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:
         "level": "yellow",
         "window_cases": 2,
         "window_days": 3,
+        "unconfirmed_screens": 0,
+        # The rule behind the level: two cases today reach the class's yellow threshold.
+        "set_by": "day",
+        "threshold": 2,
     }
     levels = api.get("nurse", "/api/alerts/warning-levels", school="sch1", day=day)
     assert levels["school_level"]["level"] == "green" and "authority" in levels["owner"]
+    assert (levels["school_level"]["set_by"], levels["count_unconfirmed_screens"]) == (None, False)
     # A school nobody configured or enrolled is not "green": it is not known here.
     r = c.get(
         "/api/alerts/warning-levels",

@@ -211,6 +211,20 @@ def test_a_window_needs_its_case_count() -> None:
     assert level_for(1, t) is Level.GREEN  # no window count given
 
 
+def test_the_rule_behind_a_level_is_named() -> None:
+    """What staff are shown beside a level: which threshold set it."""
+    from gateway.alerts.config import CaseWindow
+    from gateway.api.routes.warning_levels import rule_of
+
+    t = LevelThresholds(
+        yellow=2, orange=3, red=5, window=CaseWindow(days=3, cases=5, level="orange")
+    )
+    assert rule_of(Level.GREEN, 1, t) == (None, None)
+    assert rule_of(Level.YELLOW, 2, t) == ("day", 2)
+    assert rule_of(Level.RED, 6, t) == ("day", 5)
+    assert rule_of(level_for(1, t, 5), 1, t) == ("window", 5)
+
+
 def test_each_scope_counts_over_its_own_window(tmp_path: Path, state_url: str) -> None:
     from gateway.alerts.config import AlertConfigs
 

@@ -140,6 +140,12 @@ def test_a_roster_file_refused_says_why_in_the_readers_language(chinese_campus: 
         "/api/roster/import", content=bad, headers={**headers, "Accept-Language": "en"}
     )
     assert r.json()["detail"].startswith("roster CSV is neither UTF-8 nor GBK/GB18030")
+    # Each bad cell of a readable file too, named by row and column.
+    text = "学号,姓名,性别,出生日期,班级编号\nn9,九,x,2015-13-01,5a\n"
+    r = chinese_campus.client.post("/api/roster/import", content=text.encode(), headers=headers)
+    assert r.status_code == 422
+    assert "第 2 行，sex 列：性别应填 男/女" in r.json()["detail"]
+    assert "第 2 行，birth_date 列：'2015-13-01' 不是有效日期" in r.json()["detail"]
     # A reason given by a lower layer inside the refusal is worded alike (card_id: …).
     r = chinese_campus.client.post(
         "/api/students/s1/cards", json={"card_id": "not a card"}, headers=chinese_campus.auth("it1")

@@ -40,6 +40,25 @@ def test_import_is_all_or_nothing_and_names_every_bad_row(campus: Campus) -> Non
     assert roster.student("n1") is None and roster.student_for_card("card-n1") is None
 
 
+def test_the_dashboards_template_with_chinese_headers_imports(campus: Campus) -> None:
+    """The template campus IT download (UTF-8 with a BOM, as Excel opens it right), filled in
+    and saved by Excel on Chinese Windows (GBK), imports."""
+    template = campus.client.get("/static/roster_template.csv")
+    assert template.status_code == 200 and template.headers["content-type"].startswith("text/csv")
+    text = template.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == "学号,姓名,性别,出生日期,班级编号,卡号"
+    filled = (text + "t1,张三,男,2015-02-01,5a,card-t1\r\n").encode("gbk")
+    r = campus.client.post(
+        "/api/roster/import",
+        content=filled,
+        headers={**campus.auth("it1"), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"imported": 1, "encoding": "gb18030"}
+    assert campus.gateway.roster.student("t1").name == "张三"  # type: ignore[union-attr]
+    assert campus.gateway.roster.student_for_card("card-t1") is not None
+
+
 def test_import_accepts_both_sex_spellings(campus: Campus) -> None:
     text = (
         "\ufeff"

@@ -815,6 +815,10 @@ def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it(browser: Any, s
     free = '#free-hr_band option[value="hr-22"]'
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, free), PATIENCE_S, "the free bands")
     assert not browser.find_elements(By.CSS_SELECTOR, '#free-hr_band option[value="hr-01"]')
+    # The class's students come in an answer of their own, which may come after the devices'.
+    wait_for(
+        lambda: browser.find_elements(By.ID, "assign-hr_band-S0202"), PATIENCE_S, "the students"
+    )
     # The same band twice: refused in the page, next to both cells, before anything is sent.
     fill(browser, "assign-hr_band-S0201", "hr-21")
     fill(browser, "assign-hr_band-S0202", "hr-21")
@@ -993,3 +997,142 @@ def test_teacher_types_results_in_the_grid_and_uploads_a_class_file(
     assert saved("S0004", "rope_skip_1min") == [120.0]
     grid_cell = browser.find_element(By.ID, "entry-S0004-rope_skip_1min")
     assert grid_cell.get_attribute("value") == "120"  # the grid shows what the file saved
+
+
+def in_chinese(browser: Any, site: Site) -> None:
+    """The reader's choice of Chinese, kept in the browser for the pages opened after it."""
+    browser.get(site.base + "/")
+    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+
+
+def test_health_staff_record_a_fever_recheck_from_its_alert(browser: Any, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    gate = "gate-" + uuid.uuid4().hex[:6]
+    site.publish([site.messages.gate_pass(gate, "card-0001", 38.6)])
+    auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
+    [alert_id] = wait_for(
+        lambda: [
+            a["id"]
+            for a in httpx.get(f"{site.base}/api/alerts", headers=auth).json()
+            if a["device_id"] == gate
+        ],
+        PATIENCE_S,
+        "the fever alert",
+    )
+    in_chinese(browser, site)
+    try:
+        sign_in(browser, site, "health_staff")
+        click(browser, f'button[aria-label="为告警 {alert_id} 登记复测体温"]')
+        fill(browser, "recheck-temperature", "45")
+        click(browser, "#recheck-submit")
+        # The gateway's own limit, worded in Chinese beside the field; nothing recorded.
+        wait_for(
+            lambda: text_of(browser, "recheck-temperature-error") == "不能高于 43",
+            PATIENCE_S,
+            "the refusal beside the field",
+        )
+        assert "recheck_c" not in site.gateway.alerts.get(alert_id).detail  # type: ignore[union-attr]
+        fill(browser, "recheck-temperature", "38.2")
+        Select(browser.find_element(By.ID, "recheck-site")).select_by_value("oral")
+        Select(browser.find_element(By.ID, "recheck-thermometer")).select_by_value("mercury")
+        click(browser, "#recheck-submit")
+        wait_for(lambda: "已确认发热" in text_of(browser, "message"), PATIENCE_S, "the recheck")
+        browser.save_screenshot(str(site.shots / "zh-CN_health_staff_recheck.png"))
+    finally:
+        browser.execute_script("localStorage.clear()")
+    alert = site.gateway.alerts.get(alert_id)  # type: ignore[union-attr]
+    assert alert is not None
+    d = alert.detail
+    assert (d["recheck_c"], d["recheck_method"], d["recheck_thermometer"]) == (
+        38.2,
+        "oral",
+        "mercury",
+    )
+    assert d["confirmed"] is True and d["recheck_by"] == "nurse.demo"
+
+
+def test_health_staff_record_absences_and_see_the_levels_with_their_rule(
+    browser: Any, site: Site
+) -> None:
+    school = site.messages.school
+    in_chinese(browser, site)
+    try:
+        sign_in(browser, site, "health_staff")
+        wait_for(lambda: rows_by_scope(browser).get("school"), PATIENCE_S, "the school's level row")
+        fill(browser, "absence-student", "S9999")
+        click(browser, "#absence-submit")
+        wait_for(
+            lambda: "不在花名册中" in text_of(browser, "absence-student-error"),
+            PATIENCE_S,
+            "the refusal beside the student id",
+        )
+        for student in ("S0002", "S0004"):
+            fill(browser, "absence-student", student)
+            fill(browser, "absence-symptoms", "发热、咳嗽")
+            click(browser, "#absence-submit")
+            wait_for(
+                lambda s=student: f"已登记：{s}" in text_of(browser, "absence-saved"),  # type: ignore[misc]
+                PATIENCE_S,
+                f"{student}'s absence",
+            )
+        today = site.gateway.alerts.today(school)  # type: ignore[union-attr]
+        absent = site.gateway.absences.absent_for_illness(school, today, today)
+        assert {"S0002", "S0004"} <= {a.student_id for a in absent}
+        levels = site.gateway.alerts.levels(school, today)  # type: ignore[union-attr]
+        [klass] = [c for c in levels.classes if c.scope == CLASS_ID]
+        assert klass.cases >= 2 and klass.level.value != "green"
+        # The counts behind the class's level and the threshold that set it, as stored.
+        row = wait_for(
+            lambda: (r := rows_by_scope(browser).get(CLASS_ID)) and str(klass.cases) in r and r,
+            PATIENCE_S,
+            "the class's row",
+        )
+        assert f"当日病例 {klass.cases} 例，达到" in row and "预警阈值" in row
+        assert str(klass.illness_absences) in row.split("\t")[4]
+        browser.save_screenshot(str(site.shots / "zh-CN_health_staff_levels.png"))
+    finally:
+        browser.execute_script("localStorage.clear()")
+
+
+def rows_by_scope(browser: Any) -> dict[str, str]:
+    return dict(
+        browser.execute_script(
+            "return [...document.querySelectorAll('#levels-table tbody tr[data-scope]')]"
+            ".map((r) => [r.dataset.scope, r.innerText]);"
+        )
+    )
+
+
+def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, site, "campus_it")
+    # The template the page offers: what the files below are made from.
+    href = browser.find_element(By.ID, "roster-template").get_attribute("href")
+    header = httpx.get(href).content.decode("utf-8-sig").splitlines()[0]
+    assert header == "学号,姓名,性别,出生日期,班级编号,卡号"
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    row = f"S7001,王五,男,2015-02-01,{CLASS_ID},\n"
+    bad.write_bytes(f"{header}\n{row}S7002,赵六,x,2015-13-01,{CLASS_ID},\n".encode("gbk"))
+    good.write_bytes(f"{header}\n{row}".encode("gbk"))
+    browser.find_element(By.ID, "roster-file").send_keys(str(bad))
+    click(browser, "#roster-upload")
+    wait_for(lambda: "2 problems" in text_of(browser, "roster-outcome"), PATIENCE_S, "refusal")
+    outcome = text_of(browser, "roster-outcome")
+    assert "Row 3, column “sex”" in outcome and "Row 3, column “birth date”" in outcome
+    assert site.gateway.roster.student("S7001") is None  # all or nothing
+    browser.find_element(By.ID, "roster-file").send_keys(str(good))
+    click(browser, "#roster-upload")
+    wait_for(
+        lambda: (
+            "1 students imported from good.csv (read as GBK)" in text_of(browser, "roster-outcome")
+        ),
+        PATIENCE_S,
+        "the import",
+    )
+    student = site.gateway.roster.student("S7001")
+    assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
