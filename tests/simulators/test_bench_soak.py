@@ -35,42 +35,11 @@ def _running_in(folder: Path) -> list[str]:
     return found
 
 
-def test_a_short_soak_loses_nothing_and_leaves_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if find_mosquitto() is None:
-        missing("mosquitto")
-    rc = main(
-        [
-            "bench",
-            "soak",
-            "--minutes",
-            "0.1",
-            "--speed",
-            "30",
-            "--students",
-            "5",
-            "--fault-every",
-            "6",
-            "--seed",
-            "3",
-            "--json",
-            "--workdir",
-            str(tmp_path),
-        ]
-    )
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert rc == 0, result
-    assert result["published"] > 1000
-    assert (result["lost"], result["duplicates_stored"]) == (0, 0), result
-    assert result["alerts_expected"] > 0
-    assert result["alerts_delivered"] == result["alerts_expected"], result
-    assert sum(result["faults"].values()) >= 2, result
-    assert result["bad_messages_sent"] > 0
-    assert _running_in(tmp_path) == []
-
-
-def test_with_the_influx_store_an_influxdb_outage_loses_nothing_and_leaves_nothing(
+# One short soak for the suite, on the district store with every fault it knows (broker
+# restarts and kills, gateway kills, InfluxDB outages): each soak takes about a minute and a
+# half whatever its --minutes, since every box's round runs whole. Broker and gateway kills
+# on the SQLite store are covered by the crash and stored-watermark tests.
+def test_a_short_soak_with_every_fault_loses_nothing_and_leaves_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if find_mosquitto() is None:
@@ -83,8 +52,6 @@ def test_with_the_influx_store_an_influxdb_outage_loses_nothing_and_leaves_nothi
             "soak",
             "--store",
             "influx",
-            "--faults",
-            "influx_stop",
             "--minutes",
             "0.1",
             "--speed",
@@ -92,7 +59,7 @@ def test_with_the_influx_store_an_influxdb_outage_loses_nothing_and_leaves_nothi
             "--students",
             "5",
             "--fault-every",
-            "25",
+            "8",
             "--seed",
             "5",
             "--json",
@@ -106,7 +73,10 @@ def test_with_the_influx_store_an_influxdb_outage_loses_nothing_and_leaves_nothi
     assert result["published"] > 1000
     assert (result["lost"], result["duplicates_stored"]) == (0, 0), result
     assert result["faults"].get("influx_stop", 0) >= 1, result
+    assert sum(result["faults"].values()) >= 3, result
+    assert result["alerts_expected"] > 0
     assert result["alerts_delivered"] == result["alerts_expected"], result
+    assert result["bad_messages_sent"] > 0
     # The outage reached the gateway: its store writes failed while influxd was down, and
     # went through again once it was back.
     log = (tmp_path / "gateway.log").read_text(errors="replace")
