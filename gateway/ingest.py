@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from campusedge.contract import (
     MAX_PAYLOAD_BYTES,
     EnvelopeError,
     EventMessage,
+    ReadingMessage,
     Status,
 )
 from campusedge.envelope import parse_message
@@ -29,11 +30,11 @@ from campusedge.topics import (
     school_of,
     short_topic,
 )
+from campusedge.units import METRICS, UnitError, VendorMetric, normalize
 from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON, Enrolment
-from gateway.ingest_fast import fast_reading
 from gateway.ingest_mqtt import MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
@@ -101,9 +102,6 @@ class Inbound:
     received_at: float  # time.time() when paho handed it over
     # Sent because it is retained (on a (re)subscription), not live from its publisher.
     retain: bool = False
-    # What the MQTT process made of it, when it was a plain valid reading (`fast_reading`);
-    # None: the writer classifies it.
-    parsed: StoredMessage | None = None
 
 
 @dataclass
@@ -156,13 +154,47 @@ def classify(
 
 
 def classify_fast(item: Inbound, settings: IngestSettings) -> StoredMessage | None:
-    """The common case, cheaper (`gateway.ingest_fast`); None: `classify` decides."""
-    return fast_reading(
-        item.topic,
-        item.payload,
-        item.received_at,
-        max_payload_bytes=settings.max_payload_bytes,
-        future_tolerance_s=settings.future_tolerance_s,
+    """The common case, cheaper: a valid reading in canonical or convertible units.
+
+    Returns None for anything else (statuses, events, any doubt, any rejection); `classify`
+    then decides, so every rejection keeps its exact reason. For what it accepts it makes the
+    same checks as `parse_message` (size, schema, topic match, clock, unit and range) but
+    builds the stored tuples directly instead of copying pydantic models.
+    """
+    topic_text = item.topic
+    if not topic_text.endswith("/reading") or len(item.payload) > settings.max_payload_bytes:
+        return None
+    try:
+        topic = DeviceTopic.parse(topic_text)
+        msg = ReadingMessage.model_validate_json(item.payload)
+    except (TopicError, ValidationError):
+        return None
+    if msg.device_id != topic.device_id or msg.kind is not topic.kind:
+        return None
+    received_at = datetime.fromtimestamp(item.received_at, UTC)
+    if msg.ts > received_at + timedelta(seconds=settings.future_tolerance_s):
+        return None
+    readings = []
+    for r in msg.readings:
+        if isinstance(r.metric, VendorMetric):
+            return None  # a plug-in's vendor.metric: `classify` takes it
+        spec = METRICS[r.metric]
+        value, unit = float(r.value), r.unit
+        if unit is not spec.unit or not spec.minimum <= value <= spec.maximum:
+            try:
+                value, unit = normalize(r.metric, value, unit)
+            except UnitError:
+                return None
+        readings.append((r.metric.value, value, unit.value))
+    return StoredMessage(
+        school=topic.school,
+        kind=msg.kind,
+        device_id=msg.device_id,
+        seq=msg.seq,
+        ts=msg.ts,
+        time_quality=msg.time_quality,
+        received_at=received_at,
+        readings=tuple(readings),
     )
 
 
@@ -388,11 +420,7 @@ class Ingest:
                 self._commit_with_retry(side, gen, batch)
                 batch = []
             gen = message.gen
-            parsed = message.parsed or [None] * len(message.messages)
-            batch.extend(
-                Inbound(*raw, parsed=fast)
-                for raw, fast in zip(message.messages, parsed, strict=True)
-            )
+            batch.extend(Inbound(*raw) for raw in message.messages)
         return gen, batch
 
     def _connection(self, up: bool, detail: str) -> None:
@@ -545,7 +573,7 @@ class Ingest:
                 cleared.append(item.topic)
                 continue
             try:
-                result = item.parsed or classify_fast(item, settings) or classify(item, settings)
+                result = classify_fast(item, settings) or classify(item, settings)
             except Exception as exc:
                 # A parser bug on one message must not become a "store failure" that holds
                 # the batch, unacknowledged, for ever: dead-letter it and go on.

@@ -41,8 +41,6 @@ from campusedge.mqtt_client import connect_properties, make_client
 from campusedge.processes import die_with_parent
 from campusedge.settings import MqttSettings
 from campusedge.topics import device_subscriptions, short_topic
-from gateway.ingest_fast import fast_reading
-from gateway.store.base import StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +65,6 @@ class Batch:
     # (topic, payload, mid, qos, received_at, retain): tuples, not objects, because this is
     # the one message sent thousands of times a second and pickling tuples is cheapest.
     messages: list[RawMessage]
-    # Beside each message, what `fast_reading` made of it (None: not a plain valid reading).
-    # Validation is the largest share of the writer's work a message after the store's: done
-    # here it uses the core the writer does not, and the writer only unpickles the result.
-    parsed: list[StoredMessage | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +94,8 @@ _SERVE_TICK, _SEND_SINCE, _CHILD_WAITING = 0, 1, 2
 
 
 class IngestOptions(Protocol):
-    """The ingest settings this side needs (kept structural: the child imports the envelope's
-    validation, `gateway.ingest_fast`, and not the rest of ingest)."""
+    """The ingest settings this side needs (kept structural: this module must not import the
+    validating side, so that the child process starts with paho and little else)."""
 
     school: str
     client_id: str
@@ -110,8 +104,6 @@ class IngestOptions(Protocol):
     session_expiry_s: int
     batch_max: int
     batch_wait_ms: int
-    max_payload_bytes: int
-    future_tolerance_s: float
 
 
 def puback_packets(mids: list[int]) -> bytes:
@@ -144,12 +136,8 @@ class MqttSide:
         session_expiry_s: int,
         batch_max: int,
         batch_wait_ms: int,
-        max_payload_bytes: int,
-        future_tolerance_s: float,
     ) -> None:
         self.conn = conn
-        self.max_payload_bytes = max_payload_bytes
-        self.future_tolerance_s = future_tolerance_s
         self.mqtt_settings = mqtt_settings
         self.marks = marks
         self.school = school
@@ -196,29 +184,9 @@ class MqttSide:
             self._outbox_messages += delta
             self.marks[_CHILD_WAITING] = self._outbox_messages + len(self._pending)
 
-    def _validated(self, batch: Batch) -> Batch:
-        """*batch* with the plain valid readings among it parsed (any doubt left to the
-        parent, which keeps every rejection's reason and dead-letters it)."""
-        parsed: list[StoredMessage | None] = []
-        for topic, payload, _, _, received_at, _ in batch.messages:
-            try:
-                fast = fast_reading(
-                    topic,
-                    payload,
-                    received_at,
-                    max_payload_bytes=self.max_payload_bytes,
-                    future_tolerance_s=self.future_tolerance_s,
-                )
-            except Exception:  # the parent classifies it again and says what is wrong
-                fast = None
-            parsed.append(fast)
-        return Batch(batch.gen, batch.messages, parsed)
-
     def _send_loop(self) -> None:
         while True:
             item = self._outbox.get()
-            if isinstance(item, Batch):
-                item = self._validated(item)
             self.marks[_SEND_SINCE] = time.monotonic()
             try:
                 self.conn.send(item)
@@ -412,8 +380,6 @@ class MqttSideProcess:
             "session_expiry_s": settings.session_expiry_s,
             "batch_max": settings.batch_max,
             "batch_wait_ms": settings.batch_wait_ms,
-            "max_payload_bytes": settings.max_payload_bytes,
-            "future_tolerance_s": settings.future_tolerance_s,
         }
         self._proc = ctx.Process(
             target=run_mqtt_side,
