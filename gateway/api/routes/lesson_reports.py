@@ -26,6 +26,7 @@ from gateway.api.deps import (
     TeacherOrHealth,
     TranslatorDep,
 )
+from gateway.api.routes.lessons import GroupAnalytics, Guidance
 from gateway.lessons.heart_rate import ZONES
 from gateway.lessons.readings import heart_rate_samples, lesson_students
 from gateway.lessons.report import (
@@ -71,20 +72,6 @@ class StudentReportPublic(BaseModel):
     target: Target | None
 
 
-class Targets(BaseModel):
-    group_density_min_pct: float
-    individual_density_min_pct: float
-    mean_hr_bpm: tuple[float, float]
-
-
-class GroupPublic(BaseModel):
-    students_measured: int
-    density_pct: float | None
-    density_ok: bool | None
-    mean_bpm: float | None
-    mean_ok: bool | None
-
-
 class LessonReportPublic(BaseModel):
     lesson_id: str
     class_id: str
@@ -95,8 +82,9 @@ class LessonReportPublic(BaseModel):
     moderate_pct: float
     max_gap_s: float
     zones_pct_hr_max: dict[str, float]
-    targets: Targets
-    group: GroupPublic
+    # The curriculum's targets and the group's figures, as the heart-rate analytics give them.
+    targets: Guidance
+    group: GroupAnalytics
     stayed_below: list[str]
     stayed_above: list[str]
     curve: list[MinutePublic]
@@ -232,12 +220,12 @@ def lesson_report_json(built: BuiltDep) -> LessonReportPublic:
         moderate_pct=r.moderate_pct,
         max_gap_s=s.max_gap_s,
         zones_pct_hr_max=dict(ZONES),
-        targets=Targets(
+        targets=Guidance(
             group_density_min_pct=s.group_density_min_pct,
             individual_density_min_pct=s.individual_density_min_pct,
             mean_hr_bpm=(s.mean_hr_low_bpm, s.mean_hr_high_bpm),
         ),
-        group=GroupPublic(
+        group=GroupAnalytics(
             students_measured=r.group.students_measured,
             density_pct=_r1(r.group.density_pct),
             density_ok=r.group.density_ok,
