@@ -186,13 +186,14 @@ def parse_mapping(text: str, where: str) -> PushMapping:
         parts = []
         for err in exc.errors()[:3]:
             loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
             # A check of the whole mapping names its field first ("seq: ..."): point there.
-            if not loc:
-                named = re.match(r"Value error, ([a-z_]+):", err["msg"])
-                loc = (named.group(1),) if named else ()
+            named = re.match(r"([a-z_]+): ", msg) if not loc else None
+            if named is not None:
+                loc, msg = (named.group(1),), msg[named.end() :]
             line = _line_of(text, loc) if loc else None
             field = ".".join(str(p) for p in loc) or "(top level)"
-            parts.append(f"{field}{f' (line {line})' if line else ''}: {err['msg']}")
+            parts.append(f"{field}{f' (line {line})' if line else ''}: {msg}")
         raise MappingFileError(f"{where}: " + "; ".join(parts)) from None
 
 
