@@ -59,6 +59,14 @@ class PushStored(BaseModel):
 @router.post(
     "/{school}/{device}",
     response_model=PushStored,
+    # The body is read raw (its mapping says what it holds): declared here for the schema.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": "the device's JSON, read by its payload mapping",
+        }
+    },
     responses={
         400: {"description": "the body is not JSON (kept as a dead letter)"},
         401: {"description": "no push token, or one no device has"},

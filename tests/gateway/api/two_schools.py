@@ -47,6 +47,7 @@ class World:
     silence: int
     device: str
     card: str
+    push_device: str  # a temperature gate that posts over HTTP with its push token
 
 
 UNKNOWN = World(
@@ -60,6 +61,7 @@ UNKNOWN = World(
     silence=90_004,
     device="hr-404",
     card="C-0404",
+    push_device="tg-404",
 )
 
 
@@ -68,6 +70,7 @@ class TwoSchools:
     campus: Campus
     own: World  # of SCHOOL, the school of the users t1, h1, it1, au1
     other: World  # of OTHER
+    push_tokens: dict[str, str]  # school -> the push token of its world's push_device
 
 
 def _reading(school: str, device_id: str, metric: str, value: float, unit: str) -> StoredMessage:
@@ -125,6 +128,8 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
     gw.alerts.delivery_log.record(
         f"n-{school}", "mqtt", f"campus/{school}/alert", 1, "delivered", [alerts[Rule.FEVER].id]
     )
+    push_device = f"tg-{class_id}"
+    gw.push_tokens.mint(school, push_device, "vendor_gate_cloud")
     return World(
         school=school,
         lesson=lesson.id,
@@ -136,6 +141,7 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
         silence=silence.id,
         device=device,
         card=card,
+        push_device=push_device,
     )
 
 
@@ -153,9 +159,11 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
     own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1)
     other = _school(gw, OTHER, "9a", "t9", "s90", seq=2)
+    # Minted again for the tokens (only their hashes are kept).
+    push_tokens = {w.school: gw.push_tokens.rotate(w.school, w.push_device) for w in (own, other)}
     try:
         with TestClient(create_app(gw)) as client:
-            yield TwoSchools(Campus(gw, client, tokens), own, other)
+            yield TwoSchools(Campus(gw, client, tokens), own, other, push_tokens)
     finally:
         if gw.alerts is not None:
             gw.alerts.hub.close()
