@@ -215,6 +215,11 @@ def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> Dea
     )
 
 
+# How long a post over HTTP waits for the commit in progress (a batch of the writer's, or
+# another post) before it is answered 503.
+PUSH_WAIT_S = 10.0
+
+
 # The device label of dead letters from devices the gateway has not heard from: in brackets,
 # which no device id may contain, so it never merges with a real device's series.
 UNKNOWN_DEVICE = "(unknown)"
@@ -576,12 +581,17 @@ class Ingest:
         is its enrolment.
         """
         batch, ready = ([entry], []) if isinstance(entry, Inbound) else ([], [entry])
+        # Bounded: behind a store that hangs, each waiting post holds one of the API's worker
+        # threads; past this the client hears "later" and the thread is free again.
+        if not self._commit_lock.acquire(timeout=PUSH_WAIT_S):
+            raise TimeoutError(f"no commit could start within {PUSH_WAIT_S:.0f} s")
         try:
-            with self._commit_lock:
-                out = self._commit(self._side, batch, ready)
+            out = self._commit(self._side, batch, ready)
         except Exception:
             self.metrics.store_errors.inc()
             raise
+        finally:
+            self._commit_lock.release()
         for wake in self.on_commit:
             try:
                 wake()
@@ -753,6 +763,8 @@ class Ingest:
         m = self.metrics
         channels: dict[str, int] = {}
         for item in batch:
+            if item.body is not None:
+                continue  # posted over HTTP: counted in campusedge_push_requests
             channel = item.topic.rsplit("/", 1)[-1]
             channel = channel if channel in ("reading", "event", "status") else "other"
             channels[channel] = channels.get(channel, 0) + 1

@@ -237,3 +237,24 @@ def test_a_bad_mapping_file_stops_the_gateway_naming_the_file_and_line(tmp_path:
     message = str(raised.value)
     assert "broken_gate.yaml" in message and "readings.0 (line 6)" in message
     assert "cannot be converted" in message
+
+
+def test_a_store_that_cannot_write_answers_503_and_nothing_is_said_stored(tmp_path: Path) -> None:
+    gateway = build_campus(tmp_path)
+    token = gateway.push_tokens.mint(SCHOOL, GATE, "vendor_gate_cloud")
+    gateway.store.close()  # every write fails from now on, as on a lost disk
+    try:
+        with TestClient(create_app(gateway), headers={"Accept-Language": "en"}) as client:
+            answer = client.post(
+                f"/api/ingest/{SCHOOL}/{GATE}",
+                json=_gate_pass(7300),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+        assert "send the same body again later" in answer.json()["detail"]
+        registry = gateway.metrics.registry
+        assert registry.get_sample_value("campusedge_push_requests_total", {"outcome": "failed"})
+        assert registry.get_sample_value("campusedge_store_errors_total") == 1
+    finally:
+        gateway.commit_log.close()
+        gateway.db.close()
