@@ -119,7 +119,9 @@ class PushMapping(_Strict):
     ts: TimeMap | None = None
     readings: list[ReadingMap] = Field(default_factory=list, max_length=MAX_READINGS)
     # Events only: attribute name -> pointer (a scalar of the body, checked by the contract).
-    attributes: dict[Annotated[str, Field(max_length=64)], Pointer] = Field(default_factory=dict)
+    attributes: dict[Annotated[str, Field(max_length=64)], Pointer] = Field(
+        default_factory=dict, max_length=64
+    )
     # Refuse a body holding a value no pointer above reads (a vendor changed its format).
     refuse_unmapped: bool = False
 

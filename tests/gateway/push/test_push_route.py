@@ -185,6 +185,9 @@ def test_only_the_devices_own_push_token_is_let_in(pushing: Pushing) -> None:
         assert "a person's token cannot push" in person.json()["detail"]
     assert p.metric("campusedge_push_requests_total", outcome="refused") == refused + 9
     assert all(e.seq != 7200 for e in p.gateway.store.events(device_id=GATE))
+    # And a push token opens no person's route.
+    me = p.client.get("/api/me", headers={"Authorization": f"Bearer {p.tokens[(SCHOOL, GATE)]}"})
+    assert me.status_code == 401
 
 
 def test_a_rotated_or_revoked_token_stops_at_once(pushing: Pushing) -> None:
