@@ -146,6 +146,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ),
     ("pe", "count"): ("edge.pe.cli_count", N_("count exercise repetitions in a video")),
     ("pe", "eval"): ("edge.pe.cli_eval", N_("evaluate rep counting on a folder of labelled clips")),
+    ("pe", "eval-crowd"): (
+        "edge.pe.cli_crowd",
+        N_("evaluate counting several people at once on side-by-side labelled clips"),
+    ),
     ("bench", "pose"): ("edge.pe.bench", N_("benchmark pose inference and counting on one thread")),
 }
 

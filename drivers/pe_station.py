@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 from typing import ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from campusedge.contract import DeviceId
 from campusedge.topics import DeviceKind
 from drivers.base import DriverConfig
 
@@ -72,6 +74,26 @@ def parse_source(text: str) -> CameraSource:
     raise SourceError(f"camera source {text!r}: use file:<path>, rtsp://host/stream or usb:<index>")
 
 
+class LaneConfig(BaseModel):
+    """One student's place at a station filming several: a band of the frame's width.
+
+    Its counts and sets are published as their own device, which the gateway binds to the
+    student like a wristband (provision the lane ids with the box).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: DeviceId
+    x0: float = Field(ge=0.0, lt=1.0, description="left edge, share of the frame's width")
+    x1: float = Field(gt=0.0, le=1.0, description="right edge, share of the frame's width")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LaneConfig:
+        if self.x1 <= self.x0:
+            raise ValueError(f"lane {self.device_id}: x1 {self.x1} is not right of x0 {self.x0}")
+        return self
+
+
 class Config(DriverConfig):
     """One PE station: the camera, and what it counts and how results are reported."""
 
@@ -111,6 +133,16 @@ class Config(DriverConfig):
     min_set_reps: int = Field(default=1, ge=1, description="shorter sets are not reported")
     start_frame: int = Field(default=0, ge=0, description="file sources: first frame")
     end_frame: int | None = Field(default=None, ge=0, description="file sources: last frame")
+    lanes: list[LaneConfig] | None = Field(
+        default=None,
+        max_length=8,
+        description="several students in one frame: each lane counts the person in it and "
+        "publishes as its own device",
+    )
+    detector_file: str = Field(
+        default="pose_detection.onnx",
+        description="ONNX person detector for lanes; a bare name is looked up in the models folder",
+    )
 
     @field_validator("source")
     @classmethod
@@ -122,6 +154,20 @@ class Config(DriverConfig):
     def _frames_in_order(self) -> Config:
         if self.end_frame is not None and self.end_frame < self.start_frame:
             raise ValueError(f"end_frame {self.end_frame} is before start_frame {self.start_frame}")
+        return self
+
+    @model_validator(mode="after")
+    def _lanes_apart(self) -> Config:
+        lanes = sorted(self.lanes or [], key=lambda lane: lane.x0)
+        ids = [lane.device_id for lane in lanes]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"lanes: device ids must differ, got {ids}")
+        for left, right in pairwise(lanes):
+            if right.x0 < left.x1:
+                raise ValueError(
+                    f"lanes {left.device_id} and {right.device_id} overlap "
+                    f"({left.x0}-{left.x1} and {right.x0}-{right.x1})"
+                )
         return self
 
 

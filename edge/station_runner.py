@@ -162,6 +162,10 @@ class StationRunner(threading.Thread):
             raise ValueError(f"{self.device_id}: a PE station's config must name the exercise")
         if not resolve_model(config.model_file).is_file():
             raise ValueError(f"{self.device_id}: no pose model {config.model_file!r} on this box")
+        if config.lanes and not resolve_model(config.detector_file).is_file():
+            raise ValueError(
+                f"{self.device_id}: no person detector {config.detector_file!r} on this box"
+            )
 
     def reconfigure(self, config: DriverConfig) -> None:
         """Count with *config* from the next frame on (see the module docstring)."""
@@ -276,9 +280,11 @@ class StationRunner(threading.Thread):
             station = PeStation(self.config, model=model)
 
     def _hand_over(self, item: StationOutput, quality: TimeQuality) -> None:
+        # A lane's counts go out as the lane's own device, bound to its student by the gateway.
+        device_id = item.device_id or self.device_id
         if isinstance(item, LiveUpdate):
             result = Submitted(
-                self.device_id,
+                device_id,
                 self.dev.kind,
                 item.ts,
                 quality,
@@ -287,7 +293,7 @@ class StationRunner(threading.Thread):
             )
         else:
             result = Submitted(
-                self.device_id,
+                device_id,
                 self.dev.kind,
                 item.ts,
                 quality,

@@ -12,6 +12,8 @@ from edge.pe.model import PoseModel
 from edge.pe.tracker import Pose, PoseTracker
 from edge.pe.video import VideoFrame, VideoSource
 
+SOLO = "solo"  # the key of the one counter of a single-person pipeline
+
 
 @dataclass(frozen=True)
 class FrameResult:
@@ -43,14 +45,20 @@ class RepPipeline:
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.tracker = PoseTracker(model)
-        self.counter: RepCounter = make_counter(exercise)
+        # Keyed like a station's lanes, so that a station follows sets the same way for one
+        # person and for several.
+        self.counters: dict[str, RepCounter] = {SOLO: make_counter(exercise)}
         self.stride = stride
         self._prev_time: float | None = None
         self._seen = 0
 
+    @property
+    def counter(self) -> RepCounter:
+        return self.counters[SOLO]
+
     def start_new_set(self) -> None:
         """A fresh counter for the next set; the tracker keeps following the person."""
-        self.counter = make_counter(self.counter.exercise)
+        self.counters[SOLO] = make_counter(self.counter.exercise)
 
     def process(self, frame: VideoFrame) -> FrameResult:
         self._seen += 1

@@ -20,9 +20,11 @@ from pathlib import Path
 from campusedge.contract import Event, Reading
 from campusedge.units import METRICS, Metric
 from drivers.pe_station import Config, Exercise
-from edge.pe.counters import COUNTERS, CountResult
+from edge.pe.counters import COUNTERS, CountResult, RepCounter, make_counter
+from edge.pe.crowd import CrowdPipeline, Lane
+from edge.pe.detector import PersonDetector
 from edge.pe.model import PoseModel, resolve_model
-from edge.pe.pipeline import RepPipeline, infer_every
+from edge.pe.pipeline import SOLO, RepPipeline, infer_every
 from edge.pe.video import DEFAULT_FPS, VideoFrame, VideoSource
 
 EVENT_TYPE = "pe_set"
@@ -35,6 +37,7 @@ class LiveUpdate:
     ts: datetime
     frame: int
     readings: list[Reading]
+    device_id: str | None = None  # a lane's device; None: the station's own
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,26 @@ class SetFinished:
     ts: datetime
     frame: int
     event: Event
+    device_id: str | None = None  # a lane's device; None: the station's own
 
 
 StationOutput = LiveUpdate | SetFinished
+
+
+@dataclass
+class _Slot:
+    """One counter's set in progress: the station's own, or a lane's."""
+
+    counters: dict[str, RepCounter]  # where the counter lives (replaced at each new set)
+    key: str
+    device_id: str | None
+    set_start: datetime | None = None
+    last_live: float | None = None
+    published: int = 0
+
+    @property
+    def counter(self) -> RepCounter:
+        return self.counters[self.key]
 
 
 def _readings(result: CountResult) -> list[Reading]:
@@ -102,11 +122,14 @@ class PeStation:
         config: Config,
         *,
         model: PoseModel | None = None,
+        detector: PersonDetector | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.exercise = _exercise(config)
         self.model = model or PoseModel(resolve_model(config.model_file), threads=config.threads)
+        # Loaded when the station has lanes and none is handed in.
+        self.detector = detector
         self._clock = clock
 
     def open(self) -> VideoSource:
@@ -136,46 +159,67 @@ class PeStation:
         def stamp(frame: VideoFrame) -> datetime:
             return self._clock() if live else started + timedelta(seconds=frame.time_s)
 
-        pipeline = RepPipeline(self.model, self.exercise, stride=stride)
-        last_live: float | None = None
-        published = 0
-        set_start: datetime | None = None
+        step: Callable[[VideoFrame], object]
+        if cfg.lanes:
+            crowd = CrowdPipeline(
+                self.model,
+                self.detector or PersonDetector(resolve_model(cfg.detector_file), cfg.threads),
+                self.exercise,
+                [Lane(lane.device_id, lane.x0, lane.x1) for lane in cfg.lanes],
+                stride=stride,
+            )
+            step = crowd.process
+            slots = [_Slot(crowd.counters, lane.device_id, lane.device_id) for lane in cfg.lanes]
+        else:
+            pipeline = RepPipeline(self.model, self.exercise, stride=stride)
+            step = pipeline.process
+            slots = [_Slot(pipeline.counters, SOLO, None)]
         last = None
         for frame in frames:
             last = frame
-            step = pipeline.process(frame)
-            result = step.result
-            if step.new_reps and set_start is None:
-                set_start = stamp(frame)
-            if (
-                result.count
-                and result.count != published
-                and (last_live is None or frame.time_s - last_live >= cfg.live_interval_s)
-            ):
-                yield LiveUpdate(stamp(frame), frame.index, _readings(result))
-                published, last_live = result.count, frame.time_s
-            idle = frame.time_s - result.reps[-1].time_s if result.reps else 0.0
-            over = (
-                cfg.duration_s is not None
-                and bool(result.reps)
-                and frame.time_s - result.reps[0].time_s >= cfg.duration_s
-            )
-            if result.reps and (idle >= cfg.set_idle_s or over):
-                yield from self._finish(pipeline, set_start or stamp(frame), frame, stamp)
-                pipeline.start_new_set()
-                last_live, published, set_start = None, 0, None
-        if last is not None and pipeline.counter.result.reps:
-            yield from self._finish(pipeline, set_start or stamp(last), last, stamp)
+            step(frame)
+            for slot in slots:
+                yield from self._follow(slot, frame, stamp)
+        if last is not None:
+            for slot in slots:
+                if slot.counter.result.reps:
+                    yield from self._finish(slot, slot.set_start or stamp(last), last, stamp)
+
+    def _follow(
+        self, slot: _Slot, frame: VideoFrame, stamp: Callable[[VideoFrame], datetime]
+    ) -> Iterator[StationOutput]:
+        """Live updates of one counter's set, and the set's end."""
+        cfg = self.config
+        result = slot.counter.result
+        if result.reps and slot.set_start is None:
+            slot.set_start = stamp(frame)
+        if (
+            result.count
+            and result.count != slot.published
+            and (slot.last_live is None or frame.time_s - slot.last_live >= cfg.live_interval_s)
+        ):
+            yield LiveUpdate(stamp(frame), frame.index, _readings(result), slot.device_id)
+            slot.published, slot.last_live = result.count, frame.time_s
+        idle = frame.time_s - result.reps[-1].time_s if result.reps else 0.0
+        over = (
+            cfg.duration_s is not None
+            and bool(result.reps)
+            and frame.time_s - result.reps[0].time_s >= cfg.duration_s
+        )
+        if result.reps and (idle >= cfg.set_idle_s or over):
+            yield from self._finish(slot, slot.set_start or stamp(frame), frame, stamp)
+            slot.counters[slot.key] = make_counter(self.exercise)
+            slot.last_live, slot.published, slot.set_start = None, 0, None
 
     def _finish(
         self,
-        pipeline: RepPipeline,
+        slot: _Slot,
         start: datetime,
         frame: VideoFrame,
         stamp: Callable[[VideoFrame], datetime],
     ) -> Iterator[StationOutput]:
-        pipeline.counter.finish()
-        result = pipeline.counter.result
+        slot.counter.finish()
+        result = slot.counter.result
         if self.config.duration_s is not None and result.reps:
             # Reps after the test window do not count (the frame that closes it may add one).
             window_end = result.reps[0].time_s + self.config.duration_s
@@ -183,5 +227,6 @@ class PeStation:
         if result.count < self.config.min_set_reps:
             return
         end = stamp(frame)
-        yield LiveUpdate(end, frame.index, _readings(result))
-        yield SetFinished(end, frame.index, set_event(self.config, result, start, end))
+        yield LiveUpdate(end, frame.index, _readings(result), slot.device_id)
+        event = set_event(self.config, result, start, end)
+        yield SetFinished(end, frame.index, event, slot.device_id)

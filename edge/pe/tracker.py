@@ -90,12 +90,36 @@ class PoseTracker:
     detector; a hit is refined by a second run on the crop its landmarks give.
     """
 
-    def __init__(self, model: PoseModel, *, smooth: bool = True, use_detector: bool = True) -> None:
+    def __init__(
+        self,
+        model: PoseModel,
+        *,
+        smooth: bool = True,
+        use_detector: bool = True,
+        search: bool = True,
+    ) -> None:
         self.model = model
+        # Without search a lost person stays lost until `follow` is given a new region (a
+        # station with several people finds them with the person detector instead).
+        self.search = search
         self._roi: Roi | None = None
+        self._refine = False  # the region came from a detector: place the crop again first
         self._lost_frames = 0
         self._filter = OneEuroFilter() if smooth else None
         self._detector = PeopleDetector() if use_detector and PeopleDetector.available() else None
+
+    @property
+    def roi(self) -> Roi | None:
+        """Where the next frame's crop is taken: centred on the person's hips (None: lost)."""
+        return self._roi
+
+    def follow(self, roi: Roi) -> None:
+        """Track the person in *roi* from the next frame on (found by a detector)."""
+        self._roi = roi
+        self._refine = True
+        self._lost_frames = 0
+        if self._filter is not None:
+            self._filter.reset()
 
     def reset(self) -> None:
         self._roi = None
@@ -132,7 +156,12 @@ class PoseTracker:
     def process(self, frame: Frame, dt: float) -> Pose | None:
         """Keypoints of the person in *frame*, or None when nobody is found."""
         found = self._run(frame, self._roi) if self._roi is not None else None
-        if found is None:
+        if found is not None and self._refine:
+            # A detector's region is coarse; the crop the first landmarks point to is accurate
+            # (as after a search), so the person does not seem to move while it settles.
+            found = self._run(frame, found[1]) or found
+        self._refine = False
+        if found is None and self.search:
             found = self._acquire(frame)
         if found is None:
             self._roi = None

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
 from campusedge.contract import EventMessage, ReadingMessage, TimeQuality
 from campusedge.topics import DeviceKind
 from campusedge.units import Metric
-from drivers.pe_station import Config
+from drivers.pe_station import Config, LaneConfig
+from edge.pe.detector import PersonDetector
 from edge.pe.model import PoseModel
 from edge.pe.station import EVENT_TYPE, LiveUpdate, PeStation, SetFinished
 from edge.pe.synthetic import draw_jack
@@ -91,3 +96,48 @@ def test_a_timed_set_ends_with_its_window_and_says_how_long(pose_model: PoseMode
     assert first.attributes["exercise"] == "jumping_jack"
     count = next(r.value for r in first.readings if r.metric is Metric.REP_COUNT)
     assert 5 <= count <= 6  # one jack a second, counted from the first within 5 s
+
+
+def test_two_students_in_their_lanes_are_counted_and_published_apart(
+    pose_model: PoseModel,
+) -> None:
+    per = 30  # one jack a second
+    # Left: 4 jacks from the start; right: 2 jacks, starting 1.5 s later (not in step).
+    left = [0.0] * 15 + [i / per for i in range(per)] * 4 + [0.0] * 30
+    right = [0.0] * 60 + [i / per for i in range(per)] * 2 + [0.0] * 45
+    frames = [
+        VideoFrame(i, i / 30.0, np.hstack([draw_jack(320, 360, a), draw_jack(320, 360, b)]))
+        for i, (a, b) in enumerate(zip(left, right, strict=True))
+    ]
+    config = Config(
+        source="usb:0",
+        exercise="jumping_jack",
+        set_idle_s=10,
+        lanes=[
+            LaneConfig(device_id="pe-01.mat-1", x0=0.0, x1=0.5),
+            LaneConfig(device_id="pe-01.mat-2", x0=0.5, x1=1.0),
+        ],
+    )
+    station = PeStation(config, model=pose_model, detector=PersonDetector(), clock=lambda: T0)
+    done = {
+        o.device_id: next(r.value for r in o.event.readings if r.metric is Metric.REP_COUNT)
+        for o in station.process(frames)
+        if isinstance(o, SetFinished)
+    }
+    assert done == {"pe-01.mat-1": 4, "pe-01.mat-2": 2}
+
+
+def test_lanes_must_not_overlap_and_need_their_own_ids() -> None:
+    lane = LaneConfig(device_id="pe-01.mat-1", x0=0.0, x1=0.6)
+    with pytest.raises(ValidationError, match="overlap"):
+        Config(
+            source="usb:0",
+            exercise="sit_up",
+            lanes=[lane, LaneConfig(device_id="pe-01.mat-2", x0=0.5, x1=1.0)],
+        )
+    with pytest.raises(ValidationError, match="must differ"):
+        Config(source="usb:0", exercise="sit_up", lanes=[lane, lane])
+    with pytest.raises(ValidationError, match="not right of"):
+        LaneConfig(device_id="pe-01.mat-1", x0=0.5, x1=0.4)
+    with pytest.raises(ValidationError, match="device id"):
+        LaneConfig(device_id="王小明", x0=0.0, x1=0.4)
