@@ -15,6 +15,7 @@ from gateway.api.routes import (
     alert_stream,
     alerts,
     audit,
+    competitions,
     dashboard,
     deliveries,
     device_readings,
@@ -58,6 +59,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         lesson_reports,
         fitness,
         audit,
+        competitions,
         *alert_resources,
         alerts,
     ):

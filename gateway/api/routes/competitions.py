@@ -1,0 +1,200 @@
+"""The rope-skipping competition: define and list, leaderboard, export, held results' review.
+
+Campus IT defines a competition over schools they belong to (there is no district role yet;
+see docs/competition.md). Staff of a school taking part read its leaderboard and export,
+which show no student ids and no names unless the competition allows them. PE teachers of a
+school see that school's held results and approve or reject them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Body, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from gateway.api.deps import (
+    AnyStaff,
+    CampusIT,
+    CompetitionsDep,
+    LanguageDep,
+    RosterDep,
+    RowId,
+    Teacher,
+    TranslatorDep,
+    check_school,
+)
+from gateway.api.refusals import Refusal
+from gateway.auth import User
+from gateway.competition.config import CompetitionConfig, CompetitionConfigError, load
+from gateway.competition.export import rows
+from gateway.competition.leaderboard import Leaderboard, leaderboard
+from gateway.competition.results import (
+    CompetitionExists,
+    Competitions,
+    NotHeld,
+    StoredResult,
+)
+from gateway.fitness.export import to_csv, to_xlsx
+from gateway.i18n import N_
+from gateway.roster import Roster
+
+router = APIRouter(prefix="/api/competitions", tags=["competitions"])
+
+
+class ResultPublic(BaseModel):
+    """A stored set as PE teachers review it: pseudonymous ids, no names."""
+
+    id: int
+    round_id: str | None
+    event: str
+    school: str
+    device_id: str
+    seq: int
+    student_id: str | None
+    class_id: str | None
+    count: int
+    trips: int
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    reasons: list[str]
+
+
+class Review(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+
+
+def _public(r: StoredResult) -> ResultPublic:
+    return ResultPublic(
+        id=r.id,
+        round_id=r.round_id,
+        event=r.event,
+        school=r.school,
+        device_id=r.device_id,
+        seq=r.seq,
+        student_id=r.student_id,
+        class_id=r.class_id,
+        count=r.count,
+        trips=r.trips,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        status=r.status,
+        reasons=list(r.reasons),
+    )
+
+
+def _visible(competitions: Competitions, user: User, competition_id: str) -> CompetitionConfig:
+    """The competition, if a school of the user takes part; else 404, as for an unknown one."""
+    found = competitions.get(competition_id)
+    if found is None or not user.schools.intersection(found.schools):
+        raise Refusal(
+            status.HTTP_404_NOT_FOUND,
+            N_("no competition {competition_id!r}"),
+            competition_id=competition_id,
+        )
+    return found
+
+
+@router.post("", status_code=201, response_model=CompetitionConfig)
+def define_competition(
+    competitions: CompetitionsDep,
+    user: CampusIT,
+    body: bytes = Body(..., media_type="application/yaml"),
+) -> CompetitionConfig:
+    """A competition in YAML or JSON (docs/competition.md); every school in it must be one of
+    the user's."""
+    try:
+        config = load(body.decode("utf-8"), "(request body)")
+    except UnicodeDecodeError:
+        raise Refusal(422, N_("the competition must be UTF-8 text")) from None
+    except CompetitionConfigError as exc:
+        raise Refusal.of(422, exc) from None
+    for school in config.schools:
+        check_school(user, school)
+    try:
+        competitions.define(config, user.id)
+    except CompetitionExists as exc:
+        raise Refusal.of(409, exc) from None
+    return config
+
+
+@router.get("", response_model=list[CompetitionConfig])
+def list_competitions(competitions: CompetitionsDep, user: AnyStaff) -> list[CompetitionConfig]:
+    """The competitions a school of the user takes part in, the earliest first."""
+    return [c for c in competitions.all() if user.schools.intersection(c.schools)]
+
+
+def _board(competitions: Competitions, roster: Roster, config: CompetitionConfig) -> Leaderboard:
+    def student_name(student_id: str) -> str | None:
+        student = roster.student(student_id)
+        return student.name if student is not None else None
+
+    def class_name(class_id: str) -> str | None:
+        cls = roster.class_of(class_id)
+        return cls["name"] if cls is not None else None
+
+    return leaderboard(config, competitions.entries(config.id), student_name, class_name)
+
+
+@router.get("/{competition_id}/leaderboard", response_model=Leaderboard)
+def competition_leaderboard(
+    competition_id: str, competitions: CompetitionsDep, roster: RosterDep, user: AnyStaff
+) -> Leaderboard:
+    """Rankings of ranked and approved sets: no student ids; initials unless allowed."""
+    return _board(competitions, roster, _visible(competitions, user, competition_id))
+
+
+@router.get("/{competition_id}/export")
+def competition_export(
+    competition_id: str,
+    competitions: CompetitionsDep,
+    roster: RosterDep,
+    user: AnyStaff,
+    translator: TranslatorDep,
+    language: LanguageDep,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    """The final results as the leaderboard shows them, one row per individual, class, school."""
+    config = _visible(competitions, user, competition_id)
+    header, table = rows(_board(competitions, roster, config), translator)
+    spoken = {"Content-Language": language.replace("_", "-"), "Vary": "Accept-Language"}
+    stem = f"competition-{config.id}"
+    if format == "csv":
+        return Response(
+            to_csv(header, table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"', **spoken},
+        )
+    return Response(
+        to_xlsx(header, table, config.id),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"', **spoken},
+    )
+
+
+@router.get("/{competition_id}/held", response_model=list[ResultPublic])
+def held_results(
+    competition_id: str, competitions: CompetitionsDep, user: Teacher
+) -> list[ResultPublic]:
+    """Sets of the teacher's schools held for review, with their reasons, oldest first."""
+    config = _visible(competitions, user, competition_id)
+    return [_public(r) for r in competitions.results(config.id, user.schools, statuses=("held",))]
+
+
+@router.post("/results/{result_id}/review", response_model=ResultPublic)
+def review_result(
+    result_id: RowId, body: Review, competitions: CompetitionsDep, user: Teacher
+) -> ResultPublic:
+    """Approve (the set is ranked) or reject a held set of one of the teacher's schools."""
+    found = competitions.result(result_id)
+    if found is None or found.school not in user.schools:
+        raise Refusal(
+            status.HTTP_404_NOT_FOUND, N_("no competition result {result_id}"), result_id=result_id
+        )
+    try:
+        return _public(competitions.review(result_id, body.decision, user.id))
+    except NotHeld as exc:
+        raise Refusal.of(409, exc) from None
