@@ -9,9 +9,9 @@ school see that school's held results and approve or reject them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from gateway.api.deps import (
@@ -98,11 +98,29 @@ def _visible(competitions: Competitions, user: User, competition_id: str) -> Com
     return found
 
 
-@router.post("", status_code=201, response_model=CompetitionConfig)
+async def raw_body(request: Request) -> bytes:
+    """The body as sent: JSON or YAML, read by `load`, whose errors name the field."""
+    return await request.body()
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CompetitionConfig,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CompetitionConfig"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def define_competition(
     competitions: CompetitionsDep,
     user: CampusIT,
-    body: bytes = Body(..., media_type="application/yaml"),
+    body: Annotated[bytes, Depends(raw_body)],
 ) -> CompetitionConfig:
     """A competition in YAML or JSON (docs/competition.md); every school in it must be one of
     the user's."""

@@ -28,7 +28,15 @@ from httpx import Response
 from gateway.api.deps import RoleCheck
 from gateway.auth import Role
 from tests.gateway.api.conftest import SCHOOL
-from tests.gateway.api.two_schools import OTHER_SECRETS, UNKNOWN, TwoSchools, World, two_schools
+from tests.gateway.api.two_schools import (
+    AT,
+    OTHER_SECRETS,
+    UNKNOWN,
+    TwoSchools,
+    World,
+    two_schools,
+)
+from tests.gateway.competition.conftest import one_school_cup
 
 IT, PE, HEALTH, AUDITOR = Role.CAMPUS_IT, Role.PE_TEACHER, Role.HEALTH_STAFF, Role.AUDITOR
 STAFF = frozenset({IT, PE, HEALTH})
@@ -89,6 +97,15 @@ ACCESS: dict[str, frozenset[Role]] = {
     "POST /api/alerts/absences": frozenset({HEALTH}),
     "GET /api/alerts/warning-levels": frozenset({HEALTH}),
     "GET /api/alerts/deliveries": frozenset({IT}),
+    # The district's competition: defined by campus IT of every school in it (no district
+    # role yet); its board and export are public-safe (no ids, initials), so every staff role
+    # of a school taking part reads them; held sets go to PE teachers of their school.
+    "POST /api/competitions": frozenset({IT}),
+    "GET /api/competitions": STAFF,
+    "GET /api/competitions/{competition_id}/leaderboard": STAFF,
+    "GET /api/competitions/{competition_id}/export": STAFF,
+    "GET /api/competitions/{competition_id}/held": frozenset({PE}),
+    "POST /api/competitions/results/{result_id}/review": frozenset({PE}),
 }
 
 
@@ -283,6 +300,29 @@ CALLS: dict[str, Callable[[World], Call]] = {
         "GET", "/api/alerts/warning-levels", subject=w.school, params={"school": w.school}
     ),
     "GET /api/alerts/deliveries": lambda w: Call("GET", "/api/alerts/deliveries"),
+    # 409: the world's competition exists (a new one would be made once per role).
+    "POST /api/competitions": lambda w: Call(
+        "POST",
+        "/api/competitions",
+        ok=409,
+        subject=w.school,
+        json=one_school_cup(w.competition, w.school, AT).model_dump(mode="json"),
+    ),
+    "GET /api/competitions": lambda w: Call("GET", "/api/competitions"),
+    **{
+        f"GET /api/competitions/{{competition_id}}/{view}": (
+            lambda w, view=view: Call(
+                "GET", f"/api/competitions/{w.competition}/{view}", subject=w.competition
+            )
+        )
+        for view in ("leaderboard", "export", "held")
+    },
+    "POST /api/competitions/results/{result_id}/review": lambda w: Call(
+        "POST",
+        f"/api/competitions/results/{w.held_result}/review",
+        subject=w.held_result,
+        json={"decision": "approve"},
+    ),
 }
 
 
