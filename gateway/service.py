@@ -333,6 +333,7 @@ class Gateway:
         self.retention.stop()
         self.ingest.stop()
         self.consumers.stop()
+        self.competitions.hub.close()
         if self.alerts is not None:
             self.alerts.stop()
         self.store.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -19,6 +19,7 @@ from sqlalchemy import RowMapping, select, update
 from gateway.competition.anti_cheat import Hold, Placement, RopeSet
 from gateway.competition.anti_cheat import Participant as Participant
 from gateway.competition.config import CompetitionConfig, validate
+from gateway.competition.live import BoardHub
 from gateway.competition.ranking import Entry
 from gateway.i18n import N_, Worded
 from gateway.state import StateDB, insert_or_ignore, upsert_rows
@@ -74,8 +75,8 @@ class Competitions:
         self._lock = threading.Lock()
         self._cache: dict[str, CompetitionConfig] | None = None
         self.generation = 0  # bumped when this process defines one
-        # Called (with the competition id) after a result is stored or reviewed: live boards.
-        self.on_change: list[Callable[[str], None]] = []
+        # Told (with the competition id) after results are stored or reviewed: live boards.
+        self.hub = BoardHub()
 
     # --- definitions ------------------------------------------------------------------------
     def define(self, config: CompetitionConfig, by: str) -> None:
@@ -222,8 +223,8 @@ class Competitions:
         return found
 
     def changed(self, competition_id: str) -> None:
-        for listener in list(self.on_change):
-            listener(competition_id)
+        """After a commit that changed *competition_id*'s results: its live boards read again."""
+        self.hub.changed(competition_id)
 
     def entries(self, competition_id: str) -> list[Entry]:
         """The sets that rank: ranked or approved, of a known student."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from campusedge.topics import DeviceKind
@@ -77,8 +77,15 @@ class CompetitionConsumer:
         self._generation = -1
         self._schools: frozenset[str] = frozenset()
 
-    def exclusive(self) -> AbstractContextManager[object]:
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        # Held around the step's transaction: live boards are told once it has committed (a
+        # step that fails tells nobody; it is tried again).
+        self._changed, self._progress = set(), {}
+        yield
+        changed, self._changed = self._changed, set()
+        for competition_id in sorted(changed):
+            self.competitions.changed(competition_id)
 
     def _taking_part(self) -> frozenset[str]:
         """The schools of every competition (read again when one is defined, or now and then)."""
@@ -153,8 +160,3 @@ class CompetitionConsumer:
     def finish(self) -> None:
         progress, self._progress = self._progress, {}
         self.competitions.note_progress(progress)
-        changed, self._changed = self._changed, set()
-        for competition_id in sorted(changed):
-            # Live boards read the results after this step's commit; a listener that reads too
-            # early sees them at the next change or poll.
-            self.competitions.changed(competition_id)

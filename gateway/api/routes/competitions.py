@@ -8,11 +8,15 @@ school see that school's held results and approve or reject them.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import (
     AnyStaff,
@@ -23,13 +27,17 @@ from gateway.api.deps import (
     RowId,
     Teacher,
     TranslatorDep,
+    UsersDep,
     check_school,
 )
+from gateway.api.event_stream import EventStream
 from gateway.api.refusals import Refusal
+from gateway.api.routes.alert_stream import StreamCaller, still_allowed, stream_user
 from gateway.auth import User
 from gateway.competition.config import CompetitionConfig, CompetitionConfigError, load
 from gateway.competition.export import rows
 from gateway.competition.leaderboard import Leaderboard, leaderboard
+from gateway.competition.live import ENDED
 from gateway.competition.results import (
     CompetitionExists,
     Competitions,
@@ -39,6 +47,8 @@ from gateway.competition.results import (
 from gateway.fitness.export import to_csv, to_xlsx
 from gateway.i18n import N_
 from gateway.roster import Roster
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/competitions", tags=["competitions"])
 
@@ -163,6 +173,48 @@ def competition_leaderboard(
 ) -> Leaderboard:
     """Rankings of ranked and approved sets: no student ids; initials unless allowed."""
     return _board(competitions, roster, _visible(competitions, user, competition_id))
+
+
+@router.get("/{competition_id}/stream")
+async def competition_stream(
+    competition_id: str,
+    request: Request,
+    competitions: CompetitionsDep,
+    roster: RosterDep,
+    users: UsersDep,
+    caller: Annotated[StreamCaller, Depends(stream_user)],
+) -> EventStream:
+    """The leaderboard as server-sent events: `event: leaderboard` with the whole board (as
+    GET .../leaderboard) at once and again after each change of its results."""
+    config = await run_in_threadpool(_visible, competitions, caller.user, competition_id)
+    sub = competitions.hub.subscribe(config.id, asyncio.get_running_loop())
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            yield ": subscribed\n\n"
+            while True:
+                board = await run_in_threadpool(_board, competitions, roster, config)
+                yield f"event: leaderboard\ndata: {board.model_dump_json()}\n\n"
+                while True:
+                    try:
+                        mark = await asyncio.wait_for(sub.next(), timeout=15)
+                    except TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        if not await run_in_threadpool(still_allowed, users, caller):
+                            return
+                        yield ": keep-alive\n\n"
+                        continue
+                    break
+                if mark is ENDED:
+                    return  # the gateway is stopping
+                if not await run_in_threadpool(still_allowed, users, caller):
+                    log.info("leaderboard stream of %s ended: access revoked", caller.user.id)
+                    return
+        finally:
+            competitions.hub.unsubscribe(sub)
+
+    return EventStream(events(), sub.cut)
 
 
 @router.get("/{competition_id}/export")

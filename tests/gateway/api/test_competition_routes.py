@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -165,3 +168,45 @@ def test_ropes_sets_rank_publicly_by_initials_and_a_teacher_approves_a_held_one(
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0][0] == "event" and rows[-3][:5] == ["一分钟跳绳", "class", None, None, 1]
+
+
+def test_the_leaderboard_stream_sends_the_board_and_again_after_a_new_set(campus: Campus) -> None:
+    assert define(campus, cup()).status_code == 201  # type: ignore[attr-defined]
+    gw = campus.gateway
+    gw.roster.start_lesson(
+        "5a", "t1", LessonKind.LESSON, {"rope-1": "s1"}, at=START - timedelta(hours=1)
+    )
+    hub = gw.competitions.hub
+
+    def a_set_then_stop() -> None:
+        while hub.subscribers == 0:
+            time.sleep(0.005)
+        campus.feed(
+            progress("rope-1", START + timedelta(seconds=30)),
+            rope_result("rope-1", 2, FINISH, 177),
+        )
+        # The stream ends at the hub's close, after the change it was told of before it.
+        hub.close()
+
+    feeder = threading.Thread(target=a_set_then_stop)
+    feeder.start()
+    answer = campus.client.get(
+        "/api/competitions/autumn-cup-2026/stream", params={"access_token": campus.tokens["h1"]}
+    )
+    feeder.join()
+    assert answer.status_code == 200 and answer.text.startswith(": subscribed\n\n")
+    boards = [
+        json.loads(line.removeprefix("data: "))
+        for line in answer.text.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert len(boards) >= 2
+    [event] = [e for e in boards[-1]["events"] if e["event"] == "rope_1min"]
+    assert event["individuals"][0]["ranking"][0]["name"] == "W.X.M."
+    assert event["individuals"][0]["ranking"][0]["count"] == 177
+    assert "s1" not in answer.text and "王小明" not in answer.text
+    # Another school's teacher cannot open it.
+    refused = campus.client.get(
+        "/api/competitions/autumn-cup-2026/stream", params={"access_token": campus.tokens["t9"]}
+    )
+    assert refused.status_code == 404

@@ -104,6 +104,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/competitions": STAFF,
     "GET /api/competitions/{competition_id}/leaderboard": STAFF,
     "GET /api/competitions/{competition_id}/export": STAFF,
+    "GET /api/competitions/{competition_id}/stream": STAFF,
     "GET /api/competitions/{competition_id}/held": frozenset({PE}),
     "POST /api/competitions/results/{result_id}/review": frozenset({PE}),
 }
@@ -317,6 +318,9 @@ CALLS: dict[str, Callable[[World], Call]] = {
         )
         for view in ("leaderboard", "export", "held")
     },
+    "GET /api/competitions/{competition_id}/stream": lambda w: Call(
+        "GET", f"/api/competitions/{w.competition}/stream", subject=w.competition, stream=True
+    ),
     "POST /api/competitions/results/{result_id}/review": lambda w: Call(
         "POST",
         f"/api/competitions/results/{w.held_result}/review",
@@ -341,8 +345,10 @@ def _send(two: TwoSchools, call: Call, role: Role) -> Response:
         headers = {**headers, "Content-Type": "text/csv"}
     done = threading.Event()
     if call.stream:
-        assert two.campus.gateway.alerts is not None
-        hub = two.campus.gateway.alerts.hub
+        gateway = two.campus.gateway
+        assert gateway.alerts is not None
+        competitions = call.url.startswith("/api/competitions/")
+        hub = gateway.competitions.hub if competitions else gateway.alerts.hub
         threading.Thread(target=_end_streams, args=(hub, done), daemon=True).start()
     try:
         return client.request(
@@ -455,4 +461,5 @@ def test_the_table_keeps_within_each_routes_declared_role_check(two: TwoSchools)
                 "GET /api/me",
                 "GET /api/me/lessons",
                 "GET /api/alerts/stream",
+                "GET /api/competitions/{competition_id}/stream",
             }, name

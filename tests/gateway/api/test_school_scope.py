@@ -526,7 +526,7 @@ def test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_
     for user in ("t1", "h1", "it1"):
         listed = campus.client.get("/api/competitions", headers=campus.auth(user)).json()
         assert [c["id"] for c in listed] == ["joint-cup"]
-        for view in ("leaderboard", "export", "held"):
+        for view in ("leaderboard", "export", "held", "stream"):
             url = f"/api/competitions/their-cup/{view}"
             answer = campus.client.get(url, headers=campus.auth(user))
             assert answer.status_code == (404 if user == "t1" or view != "held" else 403), url
@@ -662,6 +662,7 @@ ROUTES = {
             "GET /api/competitions",
             "GET /api/competitions/{competition_id}/leaderboard",
             "GET /api/competitions/{competition_id}/export",
+            "GET /api/competitions/{competition_id}/stream",
             "GET /api/competitions/{competition_id}/held",
             "POST /api/competitions/results/{result_id}/review",
         )
