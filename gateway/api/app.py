@@ -27,6 +27,7 @@ from gateway.api.routes import (
     lessons,
     locale,
     me,
+    push,
     referrals,
     rope_tests,
     roster,
@@ -60,6 +61,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         fitness,
         audit,
         competitions,
+        push,
         *alert_resources,
         alerts,
     ):

@@ -24,6 +24,7 @@ def all_tables() -> MetaData:
         health,
         ingest,
         people,
+        push,
         roster,
     )
 

@@ -107,6 +107,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/competitions/{competition_id}/stream": STAFF,
     "GET /api/competitions/{competition_id}/held": frozenset({PE}),
     "POST /api/competitions/results/{result_id}/review": frozenset({PE}),
+    # Devices only, with their own push token: a person's token of any role is refused (403).
+    # The device tokens' own tests: tests/gateway/push; the fuzz posts with one.
+    "POST /api/ingest/{school}/{device}": frozenset(),
 }
 
 
@@ -327,6 +330,12 @@ CALLS: dict[str, Callable[[World], Call]] = {
         subject=w.held_result,
         json={"decision": "approve"},
     ),
+    "POST /api/ingest/{school}/{device}": lambda w: Call(
+        "POST",
+        f"/api/ingest/{w.school}/{w.push_device}",
+        subject=w.school,
+        json={"record": {"id": "1", "time": "2026-11-02T08:00:00+08:00", "temp_x10": 365}},
+    ),
 }
 
 
@@ -462,4 +471,5 @@ def test_the_table_keeps_within_each_routes_declared_role_check(two: TwoSchools)
                 "GET /api/me/lessons",
                 "GET /api/alerts/stream",
                 "GET /api/competitions/{competition_id}/stream",
+                "POST /api/ingest/{school}/{device}",  # a device's push token, no role
             }, name

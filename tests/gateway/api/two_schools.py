@@ -51,6 +51,7 @@ class World:
     card: str
     competition: str  # a competition of this school alone, with a ranked and a held set
     held_result: int
+    push_device: str  # a temperature gate that posts over HTTP with its push token
 
 
 UNKNOWN = World(
@@ -66,6 +67,7 @@ UNKNOWN = World(
     card="C-0404",
     competition="cup-c404",
     held_result=90_005,
+    push_device="tg-404",
 )
 
 
@@ -74,6 +76,7 @@ class TwoSchools:
     campus: Campus
     own: World  # of SCHOOL, the school of the users t1, h1, it1, au1
     other: World  # of OTHER
+    push_tokens: dict[str, str]  # school -> the push token of its world's push_device
 
 
 def _reading(school: str, device_id: str, metric: str, value: float, unit: str) -> StoredMessage:
@@ -138,6 +141,8 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
     held = store_set(
         gw.competitions, cup, entrant, f"rope2-{class_id}", 170, AT, [Hold.NO_LIVE_PROGRESS]
     )
+    push_device = f"tg-{class_id}"
+    gw.push_tokens.mint(school, push_device, "vendor_gate_cloud")
     return World(
         school=school,
         lesson=lesson.id,
@@ -151,6 +156,7 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
         card=card,
         competition=cup.id,
         held_result=held,
+        push_device=push_device,
     )
 
 
@@ -168,9 +174,11 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
     own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1)
     other = _school(gw, OTHER, "9a", "t9", "s90", seq=2)
+    # Minted again for the tokens (only their hashes are kept).
+    push_tokens = {w.school: gw.push_tokens.rotate(w.school, w.push_device) for w in (own, other)}
     try:
         with TestClient(create_app(gw)) as client:
-            yield TwoSchools(Campus(gw, client, tokens), own, other)
+            yield TwoSchools(Campus(gw, client, tokens), own, other, push_tokens)
     finally:
         if gw.alerts is not None:
             gw.alerts.hub.close()
