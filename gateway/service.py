@@ -307,7 +307,9 @@ class Gateway:
         )
         self.consumers.add(LiveLessonsConsumer(self.live_lessons))
         self.competitions = Competitions(self.db)
-        self.consumers.add(CompetitionConsumer(self.competitions, self.roster))
+        self.consumers.add(
+            CompetitionConsumer(self.competitions, self.roster, self.metrics.registry)
+        )
         self.retention = RetentionSweep(
             settings.retention,
             self.store,

@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from prometheus_client import CollectorRegistry, Counter
+
 from campusedge.topics import DeviceKind
 from campusedge.units import Metric
 from gateway.binding import Binder
@@ -67,8 +69,22 @@ class CompetitionConsumer:
     name = "competitions"
     savepoints = True
 
-    def __init__(self, competitions: Competitions, roster: Roster) -> None:
+    def __init__(
+        self, competitions: Competitions, roster: Roster, registry: CollectorRegistry
+    ) -> None:
         self.competitions = competitions
+        self.sets = Counter(
+            "campusedge_competition_sets",
+            "Competition sets stored, by status when stored (ranked, held)",
+            ["status"],
+            registry=registry,
+        )
+        self.holds = Counter(
+            "campusedge_competition_holds",
+            "Reasons competition sets were held for review (a set may have several)",
+            ["reason"],
+            registry=registry,
+        )
         self.roster = roster
         self.binder = Binder(roster)
         self._progress: dict[tuple[str, str], datetime] = {}
@@ -141,6 +157,10 @@ class CompetitionConsumer:
         reasons = holds(config, placement, found, facts)
         if self.competitions.record(config, placement, found, participant, student_id, reasons):
             self._changed.add(config.id)
+            # Counted as stored; a step rolled back and read again counts its sets again.
+            self.sets.labels(status="held" if reasons else "ranked").inc()
+            for reason in reasons:
+                self.holds.labels(reason=reason.value).inc()
             if reasons:
                 log.warning(
                     "competition %s: set %s/%s held for review (%s)",

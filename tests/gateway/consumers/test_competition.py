@@ -103,7 +103,7 @@ def test_sets_are_ranked_or_held_with_their_reasons_and_stored_once(
     finish = START + timedelta(seconds=60)
     # Running counts of rope-1 come in a step of their own: kept in the state database.
     log.append(bound(roster, [rope("rope-1", 1, START + timedelta(seconds=20))]))
-    run(log, db, CompetitionConsumer(competitions, roster))
+    run(log, db, CompetitionConsumer(competitions, roster, CollectorRegistry()))
     sets = [
         rope("rope-1", 2, finish, count=182),  # fair
         rope("rope-2", 1, finish, count=175),  # no running count at all
@@ -119,10 +119,11 @@ def test_sets_are_ranked_or_held_with_their_reasons_and_stored_once(
 
     # The process dies after the step's effects, before its commit: none of them is kept.
     with pytest.raises(Crash):
-        run(log, db, CrashingConsumer(competitions, roster))
+        run(log, db, CrashingConsumer(competitions, roster, CollectorRegistry()))
     assert competitions.results("autumn-cup-2026") == []
 
-    consumers = run(log, db, CompetitionConsumer(competitions, roster))
+    registry = CollectorRegistry()
+    consumers = run(log, db, CompetitionConsumer(competitions, roster, registry))
     stored = {(r.device_id, r.status, r.reasons) for r in competitions.results("autumn-cup-2026")}
     assert stored == {
         ("rope-1", "ranked", ()),
@@ -139,12 +140,18 @@ def test_sets_are_ranked_or_held_with_their_reasons_and_stored_once(
     )
     assert consumers.cursors.dead_letters("competitions") == []
 
+    def counted(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(f"campusedge_competition_{name}_total", labels)
+
+    assert (counted("sets", status="ranked"), counted("sets", status="held")) == (1.0, 3.0)
+    assert counted("holds", reason="unbound") == counted("holds", reason="over_ceiling") == 1.0
+
     # Read again from the start (a cursor lost with a restored state) and a redelivery: the
     # rows are keyed by the rope message, so nothing is counted twice.
     with db.transaction() as conn:
         Cursors.save(conn, "competitions", 0)
     log.append(bound(roster, sets[:2]))
-    run(log, db, CompetitionConsumer(competitions, roster))
+    run(log, db, CompetitionConsumer(competitions, roster, CollectorRegistry()))
     assert len(competitions.results("autumn-cup-2026")) == 4
     log.close()
     db.close()
@@ -159,7 +166,7 @@ def test_a_teacher_approves_a_held_set_into_the_ranking_or_rejects_it(
     log.append(
         bound(roster, [rope("rope-1", 1, finish, count=190), rope("rope-2", 1, finish, count=170)])
     )
-    run(log, db, CompetitionConsumer(competitions, roster))
+    run(log, db, CompetitionConsumer(competitions, roster, CollectorRegistry()))
     held = {r.device_id: r for r in competitions.results("autumn-cup-2026", {"sch1"}, ["held"])}
     assert set(held) == {"rope-1", "rope-2"}
     approved = competitions.review(held["rope-2"].id, "approve", "t1")
