@@ -6,6 +6,8 @@ import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.competition.anti_cheat import Facts, Hold, Participant, RopeSet, holds, place
 from tests.gateway.competition.conftest import sample
@@ -96,3 +98,35 @@ def test_every_reason_is_kept_when_several_apply() -> None:
         Hold.REBOUND_DURING_SET,
         Hold.NO_LIVE_PROGRESS,
     ]
+
+
+@given(
+    start_s=st.integers(0, 3600),
+    count=st.integers(0, 1000),
+    progress_s=st.integers(-120, 180) | st.none(),
+    at_start=st.sampled_from(["s1", "s2", None]),
+    at_finish=st.sampled_from(["s1", None]),
+)
+def test_a_set_is_ranked_exactly_when_no_rule_holds_it(
+    start_s: int, count: int, progress_s: int | None, at_start: str | None, at_finish: str | None
+) -> None:
+    opens = datetime.fromisoformat("2026-11-02T09:00:00+08:00")
+    started = opens + timedelta(seconds=start_s - 60)
+    rope_set = RopeSet("sch1", "rope-3", 1, 60, count, 0, started, started + timedelta(seconds=60))
+    progress = None if progress_s is None else started + timedelta(seconds=progress_s)
+    facts = Facts(at_finish, at_start, ALICE if at_finish else None, progress)
+    placement = place(CUP, rope_set)
+    assert placement is not None and placement.event == "rope_1min"
+    found = holds(CUP, placement, rope_set, facts)
+    assert found == sorted(set(found), key=list(Hold).index)  # each once, in a fixed order
+    in_window = placement.round is not None
+    assert in_window == (60 <= start_s <= 3600)
+    fair = (
+        count <= 300
+        and in_window
+        and at_finish == at_start == "s1"
+        and progress_s is not None
+        and -5 <= progress_s <= 65
+    )
+    assert (found == []) == fair
+    assert (Hold.OVER_CEILING in found) == (count > 300)
