@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, exc, select, update
 
 from gateway.competition.anti_cheat import Hold, Placement, RopeSet
 from gateway.competition.anti_cheat import Participant as Participant
 from gateway.competition.config import CompetitionConfig, validate
+from gateway.competition.leaderboard import Leaderboard
 from gateway.competition.live import BoardHub
 from gateway.competition.ranking import Entry
 from gateway.i18n import N_, Worded
 from gateway.state import StateDB, insert_or_ignore, upsert_rows
 from gateway.tables.competition import competition_results, competitions, rope_progress
+from gateway.tables.roster import classes, students
 
 Decision = Literal["approve", "reject"]
 RANKED_STATUSES = ("ranked", "approved")
+# How long a board is reused when no change was told of (another worker's changes).
+BOARD_TTL_S = 2.0
 
 
 class CompetitionError(Worded, ValueError):
@@ -77,26 +82,27 @@ class Competitions:
         self.generation = 0  # bumped when this process defines one
         # Told (with the competition id) after results are stored or reviewed: live boards.
         self.hub = BoardHub()
+        self._versions: dict[str, int] = {}
+        self._boards: dict[str, tuple[int, float, Leaderboard]] = {}
 
     # --- definitions ------------------------------------------------------------------------
     def define(self, config: CompetitionConfig, by: str) -> None:
-        with self.db.transaction() as conn:
-            found = conn.execute(
-                select(competitions.c.id).where(competitions.c.id == config.id)
-            ).first()
-            if found is not None:
-                raise CompetitionExists(
-                    N_("competition {competition_id!r} exists already"), competition_id=config.id
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    competitions.insert().values(
+                        id=config.id,
+                        name=config.name,
+                        definition=config.model_dump_json(),
+                        defined_by=by,
+                        defined_at=_iso(datetime.now(UTC)),
+                    )
                 )
-            conn.execute(
-                competitions.insert().values(
-                    id=config.id,
-                    name=config.name,
-                    definition=config.model_dump_json(),
-                    defined_by=by,
-                    defined_at=_iso(datetime.now(UTC)),
-                )
-            )
+        except exc.IntegrityError:
+            # The key decides, not a look first: two workers defining one id at once.
+            raise CompetitionExists(
+                N_("competition {competition_id!r} exists already"), competition_id=config.id
+            ) from None
         with self._lock:
             self._cache = None
             self.generation += 1
@@ -224,7 +230,45 @@ class Competitions:
 
     def changed(self, competition_id: str) -> None:
         """After a commit that changed *competition_id*'s results: its live boards read again."""
+        with self._lock:
+            self._versions[competition_id] = self._versions.get(competition_id, 0) + 1
         self.hub.changed(competition_id)
+
+    def board(self, competition_id: str, build: Callable[[], Leaderboard]) -> Leaderboard:
+        """The competition's board, built again after a change this process was told of, or
+        when older than BOARD_TTL_S (a change another gateway worker made): every open stream
+        and poll between changes shares one build."""
+        now = time.monotonic()
+        with self._lock:
+            version = self._versions.get(competition_id, 0)
+            hit = self._boards.get(competition_id)
+        if hit is not None and hit[0] == version and now - hit[1] < BOARD_TTL_S:
+            return hit[2]
+        board = build()
+        with self._lock:
+            self._boards[competition_id] = (version, now, board)
+        return board
+
+    def names(self, student_ids: Collection[str]) -> dict[str, str]:
+        """Students' names by id, in a few queries however many (a board names hundreds)."""
+        found: dict[str, str] = {}
+        ids = sorted(student_ids)
+        for i in range(0, len(ids), 500):
+            rows = self.db.query(
+                select(students.c.id, students.c.name).where(students.c.id.in_(ids[i : i + 500]))
+            )
+            found.update({r["id"]: r["name"] for r in rows})
+        return found
+
+    def class_names(self, class_ids: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        ids = sorted(class_ids)
+        for i in range(0, len(ids), 500):
+            rows = self.db.query(
+                select(classes.c.id, classes.c.name).where(classes.c.id.in_(ids[i : i + 500]))
+            )
+            found.update({r["id"]: r["name"] for r in rows})
+        return found
 
     def entries(self, competition_id: str) -> list[Entry]:
         """The sets that rank: ranked or approved, of a known student."""

@@ -23,7 +23,6 @@ from gateway.api.deps import (
     CampusIT,
     CompetitionsDep,
     LanguageDep,
-    RosterDep,
     RowId,
     Teacher,
     TranslatorDep,
@@ -46,7 +45,6 @@ from gateway.competition.results import (
 )
 from gateway.fitness.export import to_csv, to_xlsx
 from gateway.i18n import N_
-from gateway.roster import Roster
 
 log = logging.getLogger(__name__)
 
@@ -155,24 +153,22 @@ def list_competitions(competitions: CompetitionsDep, user: AnyStaff) -> list[Com
     return [c for c in competitions.all() if user.schools.intersection(c.schools)]
 
 
-def _board(competitions: Competitions, roster: Roster, config: CompetitionConfig) -> Leaderboard:
-    def student_name(student_id: str) -> str | None:
-        student = roster.student(student_id)
-        return student.name if student is not None else None
+def _board(competitions: Competitions, config: CompetitionConfig) -> Leaderboard:
+    def build() -> Leaderboard:
+        entries = competitions.entries(config.id)
+        names = competitions.names({e.student_id for e in entries})
+        classes = competitions.class_names({e.class_id for e in entries})
+        return leaderboard(config, entries, names.get, classes.get)
 
-    def class_name(class_id: str) -> str | None:
-        cls = roster.class_of(class_id)
-        return cls["name"] if cls is not None else None
-
-    return leaderboard(config, competitions.entries(config.id), student_name, class_name)
+    return competitions.board(config.id, build)
 
 
 @router.get("/{competition_id}/leaderboard", response_model=Leaderboard)
 def competition_leaderboard(
-    competition_id: str, competitions: CompetitionsDep, roster: RosterDep, user: AnyStaff
+    competition_id: str, competitions: CompetitionsDep, user: AnyStaff
 ) -> Leaderboard:
     """Rankings of ranked and approved sets: no student ids; initials unless allowed."""
-    return _board(competitions, roster, _visible(competitions, user, competition_id))
+    return _board(competitions, _visible(competitions, user, competition_id))
 
 
 @router.get("/{competition_id}/stream")
@@ -180,7 +176,6 @@ async def competition_stream(
     competition_id: str,
     request: Request,
     competitions: CompetitionsDep,
-    roster: RosterDep,
     users: UsersDep,
     caller: Annotated[StreamCaller, Depends(stream_user)],
 ) -> EventStream:
@@ -193,7 +188,7 @@ async def competition_stream(
         try:
             yield ": subscribed\n\n"
             while True:
-                board = await run_in_threadpool(_board, competitions, roster, config)
+                board = await run_in_threadpool(_board, competitions, config)
                 yield f"event: leaderboard\ndata: {board.model_dump_json()}\n\n"
                 while True:
                     try:
@@ -221,7 +216,6 @@ async def competition_stream(
 def competition_export(
     competition_id: str,
     competitions: CompetitionsDep,
-    roster: RosterDep,
     user: AnyStaff,
     translator: TranslatorDep,
     language: LanguageDep,
@@ -229,7 +223,7 @@ def competition_export(
 ) -> Response:
     """The final results as the leaderboard shows them, one row per individual, class, school."""
     config = _visible(competitions, user, competition_id)
-    header, table = rows(_board(competitions, roster, config), translator)
+    header, table = rows(_board(competitions, config), translator)
     spoken = {"Content-Language": language.replace("_", "-"), "Vary": "Accept-Language"}
     stem = f"competition-{config.id}"
     if format == "csv":
