@@ -78,6 +78,9 @@ class CompetitionConfig(BaseModel):
     team: TeamScore = TeamScore()
     # Public boards show school, class and initials unless the district allows full names.
     show_full_names: bool = False
+    # The board (JSON, stream, page) may be read without signing in: a screen in a gym.
+    # Default: only staff of a school taking part, signed in.
+    public_board: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> CompetitionConfig:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
@@ -22,11 +23,13 @@ from gateway.api.deps import (
     AnyStaff,
     CampusIT,
     CompetitionsDep,
+    FailedLoginsDep,
     LanguageDep,
     RowId,
     Teacher,
     TranslatorDep,
     UsersDep,
+    bearer_token,
     check_school,
 )
 from gateway.api.event_stream import EventStream
@@ -91,6 +94,45 @@ def _public(r: StoredResult) -> ResultPublic:
         finished_at=r.finished_at,
         status=r.status,
         reasons=list(r.reasons),
+    )
+
+
+@dataclass(frozen=True)
+class BoardReader:
+    """Who reads a board: a signed-in staff member, or nobody (a public board's screen)."""
+
+    caller: StreamCaller | None
+
+
+def board_reader(
+    request: Request,
+    users: UsersDep,
+    limiter: FailedLoginsDep,
+    authorization: Annotated[str | None, Header()] = None,
+    access_token: Annotated[str | None, Query()] = None,
+) -> BoardReader:
+    """A token (header, or `?access_token=` for a stream) is checked as everywhere: it must be
+    valid and of a staff role. Without one, only a public board answers (`_readable`)."""
+    if bearer_token(authorization) is None and not access_token:
+        return BoardReader(None)
+    return BoardReader(stream_user(request, users, limiter, authorization, access_token))
+
+
+def _readable(
+    competitions: Competitions, reader: BoardReader, competition_id: str
+) -> CompetitionConfig:
+    """The competition, if the reader may read its board: anyone a public one; staff of a
+    school taking part any other (another's is unknown, 404); without a token, 401 (an
+    unknown id is answered alike: it tells a stranger nothing)."""
+    found = competitions.get(competition_id)
+    if found is not None and found.public_board:
+        return found
+    if reader.caller is not None:
+        return _visible(competitions, reader.caller.user, competition_id)
+    raise Refusal(
+        status.HTTP_401_UNAUTHORIZED,
+        N_("send 'Authorization: Bearer <token>' (campusedge gateway user add)"),
+        headers={"WWW-Authenticate": "Bearer"},
     )
 
 
@@ -165,10 +207,13 @@ def _board(competitions: Competitions, config: CompetitionConfig) -> Leaderboard
 
 @router.get("/{competition_id}/leaderboard", response_model=Leaderboard)
 def competition_leaderboard(
-    competition_id: str, competitions: CompetitionsDep, user: AnyStaff
+    competition_id: str,
+    competitions: CompetitionsDep,
+    reader: Annotated[BoardReader, Depends(board_reader)],
 ) -> Leaderboard:
-    """Rankings of ranked and approved sets: no student ids; initials unless allowed."""
-    return _board(competitions, _visible(competitions, user, competition_id))
+    """Rankings of ranked and approved sets: no student ids; initials unless allowed. Staff of
+    a school taking part, or anyone when the competition has `public_board: true`."""
+    return _board(competitions, _readable(competitions, reader, competition_id))
 
 
 @router.get("/{competition_id}/stream")
@@ -177,11 +222,13 @@ async def competition_stream(
     request: Request,
     competitions: CompetitionsDep,
     users: UsersDep,
-    caller: Annotated[StreamCaller, Depends(stream_user)],
+    reader: Annotated[BoardReader, Depends(board_reader)],
 ) -> EventStream:
     """The leaderboard as server-sent events: `event: leaderboard` with the whole board (as
-    GET .../leaderboard) at once and again after each change of its results."""
-    config = await run_in_threadpool(_visible, competitions, caller.user, competition_id)
+    GET .../leaderboard) at once and again after each change of its results. Who may open
+    it: as for GET .../leaderboard."""
+    config = await run_in_threadpool(_readable, competitions, reader, competition_id)
+    caller = reader.caller
     sub = competitions.hub.subscribe(config.id, asyncio.get_running_loop())
 
     async def events() -> AsyncIterator[str]:
@@ -196,14 +243,14 @@ async def competition_stream(
                     except TimeoutError:
                         if await request.is_disconnected():
                             return
-                        if not await run_in_threadpool(still_allowed, users, caller):
+                        if caller and not await run_in_threadpool(still_allowed, users, caller):
                             return
                         yield ": keep-alive\n\n"
                         continue
                     break
                 if mark is ENDED:
                     return  # the gateway is stopping
-                if not await run_in_threadpool(still_allowed, users, caller):
+                if caller and not await run_in_threadpool(still_allowed, users, caller):
                     log.info("leaderboard stream of %s ended: access revoked", caller.user.id)
                     return
         finally:

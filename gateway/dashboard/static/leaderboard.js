@@ -1,6 +1,7 @@
 // The live leaderboard of one competition (?competition=ID): school, class and initials as the
-// gateway projects them, redrawn on each board the SSE stream sends. The stream is read with
-// fetch() so the token travels in the Authorization header, not in the URL.
+// gateway projects them, redrawn on each board the SSE stream sends. A public board opens
+// without a token; any other asks for one. The stream is read with fetch() so the token travels
+// in the Authorization header, not in the URL.
 
 import { authHeaders, clearToken, setToken, token } from "./api.js";
 import { sseEvents } from "./alerts.js";
@@ -68,8 +69,9 @@ async function follow() {
       const response = await fetch(`/api/competitions/${encodeURIComponent(competition)}/stream`,
         { headers: authHeaders({ Accept: "text/event-stream" }), cache: "no-store", signal });
       if (response.status === 401) {
+        // A public board needs no token; any other asks for one (again, if it ended).
+        if (token()) $("message").textContent = t("board.signed_out");
         clearToken();
-        $("message").textContent = t("board.signed_out");
         return signIn();
       }
       if (response.status === 404 || response.status === 403) {
@@ -97,7 +99,7 @@ async function follow() {
 
 window.addEventListener("pagehide", () => aborter.abort());
 window.addEventListener("pageshow", (event) => {
-  if (!event.persisted || !competition || !token()) return;
+  if (!event.persisted || !competition) return;
   aborter = new AbortController();
   follow();
 });
@@ -115,5 +117,4 @@ $("sign-in-form").addEventListener("submit", (event) => {
 
 await loadLanguage();
 if (!competition) $("message").textContent = t("board.no_competition");
-else if (!token()) signIn();
 else follow();

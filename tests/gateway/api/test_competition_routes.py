@@ -210,3 +210,38 @@ def test_the_leaderboard_stream_sends_the_board_and_again_after_a_new_set(campus
         "/api/competitions/autumn-cup-2026/stream", params={"access_token": campus.tokens["t9"]}
     )
     assert refused.status_code == 404
+
+
+def test_a_public_board_is_read_without_a_token_and_any_other_asks_for_one(
+    campus: Campus,
+) -> None:
+    assert define(campus, cup()).status_code == 201  # type: ignore[attr-defined]
+    public = cup(id="gym-screen", public_board=True)
+    assert define(campus, public).status_code == 201  # type: ignore[attr-defined]
+    client = campus.client
+    for competition in ("autumn-cup-2026", "no-such-cup"):
+        refused = client.get(f"/api/competitions/{competition}/leaderboard")
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+        assert client.get(f"/api/competitions/{competition}/stream").status_code == 401
+    board = client.get("/api/competitions/gym-screen/leaderboard")
+    assert board.status_code == 200 and board.json()["competition"] == "gym-screen"
+    # Staff of another school read a public board too; a token given is still checked.
+    assert campus.get("/api/competitions/gym-screen/leaderboard", "t9").status_code == 200  # type: ignore[attr-defined]
+    assert campus.get("/api/competitions/autumn-cup-2026/leaderboard", "t9").status_code == 404  # type: ignore[attr-defined]
+    assert campus.get("/api/competitions/gym-screen/leaderboard", "au1").status_code == 403  # type: ignore[attr-defined]
+    bad = client.get(
+        "/api/competitions/gym-screen/leaderboard", headers={"Authorization": "Bearer x"}
+    )
+    assert bad.status_code == 401
+    hub = campus.gateway.competitions.hub
+
+    def stop_when_open() -> None:
+        while hub.subscribers == 0:
+            time.sleep(0.005)
+        hub.close()
+
+    closer = threading.Thread(target=stop_when_open)
+    closer.start()
+    streamed = client.get("/api/competitions/gym-screen/stream")
+    closer.join()
+    assert streamed.status_code == 200 and "event: leaderboard" in streamed.text
