@@ -18,7 +18,9 @@ from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.binding import Binder
+from gateway.competition.results import Competitions
 from gateway.consumers.alerts import AlertConsumer
+from gateway.consumers.competition import CompetitionConsumer
 from gateway.consumers.devices import DeviceRegistryConsumer
 from gateway.consumers.fitness import FitnessConsumer
 from gateway.consumers.health import HealthConsumer
@@ -304,6 +306,10 @@ class Gateway:
             FitnessConsumer(self.roster, self.fitness_results, self.metrics.registry)
         )
         self.consumers.add(LiveLessonsConsumer(self.live_lessons))
+        self.competitions = Competitions(self.db)
+        self.consumers.add(
+            CompetitionConsumer(self.competitions, self.roster, self.metrics.registry)
+        )
         self.retention = RetentionSweep(
             settings.retention,
             self.store,
@@ -341,6 +347,7 @@ class Gateway:
         self.retention.stop()
         self.ingest.stop()
         self.consumers.stop()
+        self.competitions.hub.close()
         if self.alerts is not None:
             self.alerts.stop()
         self.store.close()

@@ -17,6 +17,7 @@ from gateway.api.login_limit import FailedLogins
 from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import Refused, Role, User, Users
+from gateway.competition.results import Competitions
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
@@ -98,12 +99,17 @@ def get_consumers(gateway: GatewayDep) -> Consumers:
     return gateway.consumers
 
 
+def get_competitions(gateway: GatewayDep) -> Competitions:
+    return gateway.competitions
+
+
 def get_metrics(gateway: GatewayDep) -> GatewayMetrics:
     return gateway.metrics
 
 
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
 ConsumersDep = Annotated[Consumers, Depends(get_consumers)]
+CompetitionsDep = Annotated[Competitions, Depends(get_competitions)]
 MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
 Alerts = Annotated[AlertService, Depends(get_alerts)]
 # For routes that work with alerts off too (ending a lesson).

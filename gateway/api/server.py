@@ -58,6 +58,7 @@ class ApiServer(uvicorn.Server):
         # stream never finishes by itself.
         if self.gateway.alerts is not None:
             self.gateway.alerts.hub.close()
+        self.gateway.competitions.hub.close()
         super().handle_exit(sig, frame)
 
     def serve_forever(self) -> None:

@@ -62,7 +62,7 @@ def stream_user(
     return StreamCaller(token, user)
 
 
-def _still_allowed(users: Users, caller: StreamCaller) -> bool:
+def still_allowed(users: Users, caller: StreamCaller) -> bool:
     """Whether the stream's token still names the same user with the same role.
 
     A stream lives for hours: a user revoked (or given a new token or role) since it opened
@@ -110,14 +110,14 @@ async def stream(
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
-                    if not _still_allowed(users, caller):
+                    if not still_allowed(users, caller):
                         log.info("SSE stream of %s ended: access revoked", user.id)
                         return
                     yield ": keep-alive\n\n"
                     continue
                 if n is None:
                     return  # the gateway is stopping
-                if not _still_allowed(users, caller):
+                if not still_allowed(users, caller):
                     log.info("SSE stream of %s ended: access revoked", user.id)
                     return
                 text = _event(roster, audit, user, n)

@@ -28,7 +28,15 @@ from httpx import Response
 from gateway.api.deps import RoleCheck
 from gateway.auth import Role
 from tests.gateway.api.conftest import SCHOOL
-from tests.gateway.api.two_schools import OTHER_SECRETS, UNKNOWN, TwoSchools, World, two_schools
+from tests.gateway.api.two_schools import (
+    AT,
+    OTHER_SECRETS,
+    UNKNOWN,
+    TwoSchools,
+    World,
+    two_schools,
+)
+from tests.gateway.competition.conftest import one_school_cup
 
 IT, PE, HEALTH, AUDITOR = Role.CAMPUS_IT, Role.PE_TEACHER, Role.HEALTH_STAFF, Role.AUDITOR
 STAFF = frozenset({IT, PE, HEALTH})
@@ -89,6 +97,16 @@ ACCESS: dict[str, frozenset[Role]] = {
     "POST /api/alerts/absences": frozenset({HEALTH}),
     "GET /api/alerts/warning-levels": frozenset({HEALTH}),
     "GET /api/alerts/deliveries": frozenset({IT}),
+    # The district's competition: defined by campus IT of every school in it (no district
+    # role yet); its board and export are public-safe (no ids, initials), so every staff role
+    # of a school taking part reads them; held sets go to PE teachers of their school.
+    "POST /api/competitions": frozenset({IT}),
+    "GET /api/competitions": STAFF,
+    "GET /api/competitions/{competition_id}/leaderboard": STAFF,
+    "GET /api/competitions/{competition_id}/export": STAFF,
+    "GET /api/competitions/{competition_id}/stream": STAFF,
+    "GET /api/competitions/{competition_id}/held": frozenset({PE}),
+    "POST /api/competitions/results/{result_id}/review": frozenset({PE}),
     # Devices only, with their own push token: a person's token of any role is refused (403).
     # The device tokens' own tests: tests/gateway/push; the fuzz posts with one.
     "POST /api/ingest/{school}/{device}": frozenset(),
@@ -286,6 +304,32 @@ CALLS: dict[str, Callable[[World], Call]] = {
         "GET", "/api/alerts/warning-levels", subject=w.school, params={"school": w.school}
     ),
     "GET /api/alerts/deliveries": lambda w: Call("GET", "/api/alerts/deliveries"),
+    # 409: the world's competition exists (a new one would be made once per role).
+    "POST /api/competitions": lambda w: Call(
+        "POST",
+        "/api/competitions",
+        ok=409,
+        subject=w.school,
+        json=one_school_cup(w.competition, w.school, AT).model_dump(mode="json"),
+    ),
+    "GET /api/competitions": lambda w: Call("GET", "/api/competitions"),
+    **{
+        f"GET /api/competitions/{{competition_id}}/{view}": (
+            lambda w, view=view: Call(
+                "GET", f"/api/competitions/{w.competition}/{view}", subject=w.competition
+            )
+        )
+        for view in ("leaderboard", "export", "held")
+    },
+    "GET /api/competitions/{competition_id}/stream": lambda w: Call(
+        "GET", f"/api/competitions/{w.competition}/stream", subject=w.competition, stream=True
+    ),
+    "POST /api/competitions/results/{result_id}/review": lambda w: Call(
+        "POST",
+        f"/api/competitions/results/{w.held_result}/review",
+        subject=w.held_result,
+        json={"decision": "approve"},
+    ),
     "POST /api/ingest/{school}/{device}": lambda w: Call(
         "POST",
         f"/api/ingest/{w.school}/{w.push_device}",
@@ -310,8 +354,10 @@ def _send(two: TwoSchools, call: Call, role: Role) -> Response:
         headers = {**headers, "Content-Type": "text/csv"}
     done = threading.Event()
     if call.stream:
-        assert two.campus.gateway.alerts is not None
-        hub = two.campus.gateway.alerts.hub
+        gateway = two.campus.gateway
+        assert gateway.alerts is not None
+        competitions = call.url.startswith("/api/competitions/")
+        hub = gateway.competitions.hub if competitions else gateway.alerts.hub
         threading.Thread(target=_end_streams, args=(hub, done), daemon=True).start()
     try:
         return client.request(
@@ -424,5 +470,6 @@ def test_the_table_keeps_within_each_routes_declared_role_check(two: TwoSchools)
                 "GET /api/me",
                 "GET /api/me/lessons",
                 "GET /api/alerts/stream",
+                "GET /api/competitions/{competition_id}/stream",
                 "POST /api/ingest/{school}/{device}",  # a device's push token, no role
             }, name

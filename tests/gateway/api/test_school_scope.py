@@ -10,9 +10,11 @@ import pytest
 from gateway.alerts.model import Alert, Candidate, Rule, Severity
 from gateway.alerts.visibility import is_recipient, may_read
 from gateway.auth import Role
+from gateway.competition.anti_cheat import Hold, Participant
 from gateway.health.vision import Screening
 from gateway.roster import LessonKind
 from tests.gateway.api.conftest import SCHOOL, Campus
+from tests.gateway.competition.conftest import one_school_cup, store_set
 
 OTHER = "sch2"
 LESSON_REPORTS = ("report", "report.pdf", "report/curve.png", "report/zones.png")
@@ -505,6 +507,62 @@ def test_the_delivery_log_shows_only_the_users_schools_notifications(two: TwoSch
     assert asked.status_code == 200 and asked.json() == []
 
 
+def test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_apart(
+    two: TwoSchools,
+) -> None:
+    campus = two.campus
+    competitions = campus.gateway.competitions
+    theirs = one_school_cup("their-cup", OTHER, AT)
+    competitions.define(theirs, "it9")
+    joint = one_school_cup("joint-cup", SCHOOL, AT).model_copy(update={"schools": [SCHOOL, OTHER]})
+    competitions.define(joint, "it0")
+    sun = Participant("s90", OTHER, "9a", "5", "F")
+    their_held = store_set(competitions, theirs, sun, "rope-9", 150, AT, [Hold.UNBOUND])
+    store_set(competitions, joint, sun, "rope-9", 190, AT)
+    joint_held = store_set(competitions, joint, sun, "rope-99", 120, AT, [Hold.OVER_CEILING])
+    ours = Participant("s1", SCHOOL, "5a", "5", "M")
+    our_held = store_set(competitions, joint, ours, "rope-1", 160, AT, [Hold.NO_LIVE_PROGRESS])
+
+    for user in ("t1", "h1", "it1"):
+        listed = campus.client.get("/api/competitions", headers=campus.auth(user)).json()
+        assert [c["id"] for c in listed] == ["joint-cup"]
+        for view in ("leaderboard", "export", "held", "stream"):
+            url = f"/api/competitions/their-cup/{view}"
+            answer = campus.client.get(url, headers=campus.auth(user))
+            assert answer.status_code == (404 if user == "t1" or view != "held" else 403), url
+    # A competition naming another school is not campus IT's of this school to define.
+    defined = campus.client.post(
+        "/api/competitions",
+        json=theirs.model_copy(update={"id": "new-cup"}).model_dump(mode="json"),
+        headers=campus.auth("it1"),
+    )
+    assert defined.status_code == 404 and defined.json() == {"detail": f"no school {OTHER!r}"}
+
+    # The joint board shows the other school's entrant by initials only.
+    board = campus.client.get("/api/competitions/joint-cup/leaderboard", headers=campus.auth("h1"))
+    assert board.status_code == 200 and "S.J.S." in board.text
+    assert "s90" not in board.text and "孙九十" not in board.text and "rope-9" not in board.text
+    # Held sets: each school's PE teachers see and review their own school's only.
+    held = campus.client.get("/api/competitions/joint-cup/held", headers=campus.auth("t1")).json()
+    assert [h["id"] for h in held] == [our_held]
+    for result in (their_held, joint_held):
+        review = campus.client.post(
+            f"/api/competitions/results/{result}/review",
+            json={"decision": "approve"},
+            headers=campus.auth("t1"),
+        )
+        assert review.status_code == 404
+        assert review.json() == {"detail": f"no competition result {result}"}
+    held = campus.client.get("/api/competitions/joint-cup/held", headers=campus.auth("t9")).json()
+    assert [h["id"] for h in held] == [joint_held]
+    review = campus.client.post(
+        f"/api/competitions/results/{joint_held}/review",
+        json={"decision": "reject"},
+        headers=campus.auth("t9"),
+    )
+    assert review.status_code == 200 and review.json()["status"] == "rejected"
+
+
 # Every API route and how it keeps to the user's schools: the test above that shows another
 # school's ids answered as unknown ones, or why the route holds no school's data. A new route
 # fails here until it says which.
@@ -599,6 +657,18 @@ ROUTES = {
     "POST /api/alerts/{alert_id}/recheck": (
         "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
     ),
+    **{
+        route: "test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_apart"
+        for route in (
+            "POST /api/competitions",
+            "GET /api/competitions",
+            "GET /api/competitions/{competition_id}/leaderboard",
+            "GET /api/competitions/{competition_id}/export",
+            "GET /api/competitions/{competition_id}/stream",
+            "GET /api/competitions/{competition_id}/held",
+            "POST /api/competitions/results/{result_id}/review",
+        )
+    },
 }
 
 

@@ -20,12 +20,14 @@ from campusedge.topics import DeviceKind
 from gateway.alerts.model import Candidate, Rule, Severity
 from gateway.api.app import create_app
 from gateway.auth import Role
+from gateway.competition.anti_cheat import Hold, Participant
 from gateway.fitness.results import NewResult, ResultError
 from gateway.health.vision import Screening
 from gateway.roster import LessonKind
 from gateway.service import Gateway
 from gateway.store.base import StoredMessage
 from tests.gateway.api.conftest import SCHOOL, Campus, build_campus, populate
+from tests.gateway.competition.conftest import one_school_cup, store_set
 
 OTHER = "sch2"
 AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -47,6 +49,8 @@ class World:
     silence: int
     device: str
     card: str
+    competition: str  # a competition of this school alone, with a ranked and a held set
+    held_result: int
     push_device: str  # a temperature gate that posts over HTTP with its push token
 
 
@@ -61,6 +65,8 @@ UNKNOWN = World(
     silence=90_004,
     device="hr-404",
     card="C-0404",
+    competition="cup-c404",
+    held_result=90_005,
     push_device="tg-404",
 )
 
@@ -128,6 +134,13 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
     gw.alerts.delivery_log.record(
         f"n-{school}", "mqtt", f"campus/{school}/alert", 1, "delivered", [alerts[Rule.FEVER].id]
     )
+    cup = one_school_cup(f"cup-{class_id}", school, AT)
+    gw.competitions.define(cup, "it1")
+    entrant = Participant(student, school, class_id, "5", "M" if school == SCHOOL else "F")
+    store_set(gw.competitions, cup, entrant, f"rope-{class_id}", 180, AT)
+    held = store_set(
+        gw.competitions, cup, entrant, f"rope2-{class_id}", 170, AT, [Hold.NO_LIVE_PROGRESS]
+    )
     push_device = f"tg-{class_id}"
     gw.push_tokens.mint(school, push_device, "vendor_gate_cloud")
     return World(
@@ -141,6 +154,8 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
         silence=silence.id,
         device=device,
         card=card,
+        competition=cup.id,
+        held_result=held,
         push_device=push_device,
     )
 

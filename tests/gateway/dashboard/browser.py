@@ -85,6 +85,22 @@ class Publisher:
         }
         return f"campus/{self.school}/hr_band/{device}/reading", json.dumps(body).encode()
 
+    def rope_progress(self, device: str, count: int, at: datetime) -> tuple[str, bytes]:
+        """A rope's running count during a set (its realtime frame)."""
+        body = {
+            "v": 1,
+            "device_id": device,
+            "kind": "jump_rope",
+            "seq": self._next(),
+            "ts": at.isoformat(),
+            "time_quality": "synced",
+            "readings": [
+                {"metric": "rope_count", "value": count, "unit": "count"},
+                {"metric": "rope_elapsed", "value": 30, "unit": "s"},
+            ],
+        }
+        return f"campus/{self.school}/jump_rope/{device}/reading", json.dumps(body).encode()
+
     def event(
         self,
         kind: str,

@@ -30,6 +30,7 @@ from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
 from tests.conftest import mqtt_settings_for
 from tests.gateway.api_server import serve_api
+from tests.gateway.competition.conftest import one_school_cup
 from tests.gateway.dashboard.browser import (
     Publisher,
     start_chromium,
@@ -1144,3 +1145,48 @@ def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers(
     )
     student = site.gateway.roster.student("S7001")
     assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
+
+
+def test_a_competitions_leaderboard_page_follows_new_sets_live(browser: Any, site: Site) -> None:
+    """The leaderboard page: signed in once, it redraws from the SSE stream as a rope's set is
+    committed, showing the student's initials and class, never the name or id."""
+    from selenium.webdriver.common.by import By
+
+    gateway = site.gateway
+    now = datetime.now(UTC)
+    gateway.competitions.define(one_school_cup("live-cup", site.messages.school, now), "it.demo")
+    # A class of its own, its rope bound since before the set began.
+    school = site.messages.school
+    gateway.roster.add_class("g5-cup", school, "Grade 5 Class 2", "5", "teacher.demo")
+    gateway.roster.add_student("C0001", "Li Lei", "M", date(2015, 1, 1), "g5-cup")
+    at = now - timedelta(minutes=10)
+    gateway.roster.start_lesson(
+        "g5-cup", "teacher.demo", LessonKind.LESSON, {"crope-01": "C0001"}, at=at
+    )
+    browser.get(site.base + "/static/leaderboard.html?competition=live-cup")
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()
+    wait_for(lambda: browser.find_element(By.ID, "token").is_displayed(), PATIENCE_S, "sign-in")
+    browser.find_element(By.ID, "token").send_keys(site.tokens["health_staff"])
+    click(browser, "#sign-in-form button[type=submit]")
+    wait_for(lambda: text_of(browser, "board-live") == "Live", PATIENCE_S, "the stream")
+    assert "No ranked sets yet." in text_of(browser, "board")
+
+    site.publish(
+        [
+            site.messages.rope_progress("crope-01", 80, datetime.now(UTC) - timedelta(seconds=30)),
+            site.messages.rope_result("crope-01", 155),
+        ]
+    )
+    board = wait_for(
+        lambda: (text := text_of(browser, "board")) and "155" in text and text,
+        PATIENCE_S,
+        "the new set on the board, without a reload",
+    )
+    assert "L.L." in board and "Grade 5 Class 2" in board
+    assert "Li Lei" not in board and "C0001" not in board
+    browser.save_screenshot(str(site.shots / "leaderboard.png"))
+    # Leaving the page closes its stream (an open one holds the server's stop for seconds).
+    browser.get("about:blank")
+    hub = gateway.competitions.hub
+    wait_for(lambda: hub.subscribers == 0, PATIENCE_S, "the page to close its stream")

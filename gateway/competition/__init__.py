@@ -1,0 +1,1 @@
+"""The district rope-skipping competition: its definition, anti-cheat holds, rankings, export."""
