@@ -27,6 +27,7 @@ from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.enrolment import Enrolment
+from gateway.fleet.provisioning import default_ca_dir
 from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
@@ -128,6 +129,13 @@ class GatewaySettings(BaseSettings):
         description="admit only messages of devices the fleet registry lists under their "
         "school (`campusedge provision box`); others are dead-lettered as unknown_device. "
         "Off only for the demo and for trials with simulated devices",
+    )
+    ca_dir: Path | None = Field(
+        default=None,
+        description="the campus CA folder (ca.crt, ca.key) that enrolling a box from the "
+        "dashboard issues its certificate from, as `campusedge provision --ca-dir` does; "
+        "default ca/ beside a SQLite state database (where `provision` makes it), else "
+        "var/campusedge/ca",
     )
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
@@ -232,6 +240,8 @@ class Gateway:
         self.audit = AuditLog(self.db)
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
+        self.fleet = FleetRegistry(self.db)
+        self.ca_dir = settings.ca_dir or default_ca_dir(settings.state_db)
         self.metrics = GatewayMetrics()
         self.catalogs = Catalogs(settings.language, self.metrics.count_missing_translation)
         password = settings.store_password
@@ -253,7 +263,7 @@ class Gateway:
             self.commit_log,
             settings.ingest,
             self.watermarks,
-            Enrolment(FleetRegistry(self.db)) if settings.strict_enrolment else None,
+            Enrolment(self.fleet) if settings.strict_enrolment else None,
         )
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)
