@@ -19,6 +19,7 @@ from gateway.api.routes import (
     deliveries,
     device_readings,
     devices,
+    enrolment,
     fitness,
     free_devices,
     health,
@@ -30,6 +31,7 @@ from gateway.api.routes import (
     rope_tests,
     roster,
     silences,
+    users,
     warning_levels,
 )
 from gateway.service import Gateway
@@ -52,6 +54,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         free_devices,
         devices,
         device_readings,
+        enrolment,
+        users,
         roster,
         lessons,
         rope_tests,

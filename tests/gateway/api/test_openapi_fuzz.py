@@ -73,6 +73,8 @@ def _own_ids(own: World, path: str) -> dict[str, str | int]:
         "silence_id": own.silence,
         "device_id": own.device,
         "card_id": own.card,
+        "user_id": own.user,
+        "school": own.school,
     }
     return {name: value for name, value in ids.items() if f"{{{name}}}" in path}
 

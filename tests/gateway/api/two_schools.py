@@ -47,6 +47,9 @@ class World:
     silence: int
     device: str
     card: str
+    user: str  # a user campus IT manage (a PE teacher of the school)
+    gone_user: str  # one campus IT revoke (once)
+    box: str  # an enrolled edge box
 
 
 UNKNOWN = World(
@@ -60,6 +63,9 @@ UNKNOWN = World(
     silence=90_004,
     device="hr-404",
     card="C-0404",
+    user="u404",
+    gone_user="gone404",
+    box="box-404",
 )
 
 
@@ -83,9 +89,12 @@ def _reading(school: str, device_id: str, metric: str, value: float, unit: str) 
     )
 
 
-def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str, seq: int) -> World:
+def _school(
+    gw: Gateway, school: str, class_id: str, teacher: str, student: str, seq: int, user: str
+) -> World:
     """A fitness session with a result, a fever and a device alert, a referral, a silence,
-    a device with a battery reading, and an enrolled card, all of *school*."""
+    a device with a battery reading, an enrolled card, a user to revoke and an enrolled edge
+    box, all of *school*."""
     assert gw.alerts is not None and gw.referrals is not None
     # Opened 40 minutes ago: a lesson report covers at most a few hours of an open lesson.
     opened = datetime.now(UTC) - timedelta(minutes=40)
@@ -125,6 +134,10 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
     gw.alerts.delivery_log.record(
         f"n-{school}", "mqtt", f"campus/{school}/alert", 1, "delivered", [alerts[Rule.FEVER].id]
     )
+    gone = f"gone-{class_id}"
+    gw.users.create(gone, "Leaving", Role.PE_TEACHER, schools=[school])
+    box = f"box-{class_id}"
+    gw.fleet.enrol_box(school, box, [f"rope-{class_id}"])
     return World(
         school=school,
         lesson=lesson.id,
@@ -136,6 +149,9 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
         silence=silence.id,
         device=device,
         card=card,
+        user=user,
+        gone_user=gone,
+        box=box,
     )
 
 
@@ -151,8 +167,8 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     tokens["h2"] = gw.users.create("h2", "Nurse Two", Role.HEALTH_STAFF, schools=[OTHER])
     gw.roster.add_class("9a", OTHER, "Class 9A", "5", "t9")
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
-    own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1)
-    other = _school(gw, OTHER, "9a", "t9", "s90", seq=2)
+    own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1, user="t2")
+    other = _school(gw, OTHER, "9a", "t9", "s90", seq=2, user="t9")
     try:
         with TestClient(create_app(gw)) as client:
             yield TwoSchools(Campus(gw, client, tokens), own, other)
