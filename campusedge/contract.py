@@ -257,6 +257,11 @@ EVENT_ATTRIBUTES: Final[dict[DeviceKind, dict[str, dict[str, AttributeSpec]]]] =
             "end_frame": _int(),
             "form_flags": _token("flags, comma-separated", r"([a-z_]{1,32}(,[a-z_]{1,32})*)?"),
             "model": _token("the pose model's file name"),
+            "signal": _token("the body signal the reps were counted from", r"[a-z_]{1,40}"),
+            "quality": _token(
+                "why the count may not be a measurement, comma-separated; empty when it is",
+                r"([a-z_]{1,32}(,[a-z_]{1,32})*)?",
+            ),
             "duration_s": _number("length of a timed test"),
             "form_*": _int("reps with that form flag"),
         },

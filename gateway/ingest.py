@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -102,6 +102,9 @@ class Inbound:
     received_at: float  # time.time() when paho handed it over
     # Sent because it is retained (on a (re)subscription), not live from its publisher.
     retain: bool = False
+    # Posted over HTTP (gateway.push): the body as the client sent it, which its dead letter
+    # keeps rather than the envelope mapped from it. None for what came over MQTT.
+    body: bytes | None = None
 
 
 @dataclass
@@ -111,6 +114,9 @@ class CommittedBatch:
     messages: list[StoredMessage] = field(default_factory=list)
     statuses: list[tuple[str, Status]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    # Of `messages`, how many the store took new, and how many it had already.
+    inserted: int = 0
+    duplicates: int = 0
 
 
 def to_stored(topic: DeviceTopic, msg: Any, received_at: datetime) -> StoredMessage:
@@ -209,6 +215,11 @@ def _dead(item: Inbound, received_at: datetime, reason: str, detail: str) -> Dea
     )
 
 
+# How long a post over HTTP waits for the commit in progress (a batch of the writer's, or
+# another post) before it is answered 503.
+PUSH_WAIT_S = 10.0
+
+
 # The device label of dead letters from devices the gateway has not heard from: in brackets,
 # which no device id may contain, so it never merges with a real device's series.
 UNKNOWN_DEVICE = "(unknown)"
@@ -304,6 +315,9 @@ class Ingest:
         self._dead_memory = DeadLetterMemory()
         self._batch_number = 0
         self._enrolment_checked_at = -1
+        # One commit at a time: the writer's batches and HTTP pushes (`push`) share the store,
+        # the commit log (one appender) and the accounting.
+        self._commit_lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -514,7 +528,8 @@ class Ingest:
         self._in_hand = len(batch)
         while True:
             try:
-                committed = self._commit(side, batch)
+                with self._commit_lock:
+                    committed = self._commit(side, batch)
                 self._store_writes_again()
                 break
             except Exception as exc:  # any store failure: keep the batch, unacked, and retry
@@ -556,8 +571,41 @@ class Ingest:
         self.store_error = None
         self.store_failure = None
 
-    def _commit(self, side: MqttSideProcess, batch: Sequence[Inbound]) -> CommittedBatch:
-        out = CommittedBatch()
+    def push(self, entry: Inbound | DeadLetter) -> CommittedBatch:
+        """Commit one message posted over HTTP (gateway.push) now, on the caller's thread.
+
+        The same path as the writer's batches: classify, bind, store, log, account, wake the
+        consumers; *entry* is a dead letter already when its body could not be mapped. Returns
+        only once it is durable (the HTTP answer is the acknowledgement); a store that fails
+        raises, and nothing is answered as stored. No enrolment check: the device's push token
+        is its enrolment.
+        """
+        batch, ready = ([entry], []) if isinstance(entry, Inbound) else ([], [entry])
+        # Bounded: behind a store that hangs, each waiting post holds one of the API's worker
+        # threads; past this the client hears "later" and the thread is free again.
+        if not self._commit_lock.acquire(timeout=PUSH_WAIT_S):
+            raise TimeoutError(f"no commit could start within {PUSH_WAIT_S:.0f} s")
+        try:
+            out = self._commit(self._side, batch, ready)
+        except Exception:
+            self.metrics.store_errors.inc()
+            raise
+        finally:
+            self._commit_lock.release()
+        for wake in self.on_commit:
+            try:
+                wake()
+            except Exception:  # waking is best effort: consumers also look every second
+                log.exception("waking %r after a commit failed", wake)
+        return out
+
+    def _commit(
+        self,
+        side: MqttSideProcess | None,
+        batch: Sequence[Inbound],
+        ready: Sequence[DeadLetter] = (),
+    ) -> CommittedBatch:
+        out = CommittedBatch(dead_letters=list(ready))
         self._batch_number += 1
         if self.enrolment is not None:
             self.enrolment.refresh()
@@ -584,7 +632,13 @@ class Ingest:
                     "internal_error",
                     f"{type(exc).__name__}: {exc}",
                 )
-            if self.enrolment is not None and not isinstance(result, DeadLetter):
+            if isinstance(result, DeadLetter) and item.body is not None:
+                result = replace(result, payload=item.body)
+            elif (
+                self.enrolment is not None
+                and item.body is None
+                and not isinstance(result, DeadLetter)
+            ):
                 result = self._admitted(item, result)
             if isinstance(result, StoredMessage):
                 out.messages.append(result)
@@ -609,6 +663,8 @@ class Ingest:
             key = (m.school, m.device_id, m.kind.value)
             last, count = seen.get(key, (m.received_at, 0))
             seen[key] = (max(last, m.received_at), count + 1)
+        out.inserted = written.inserted if written else 0
+        out.duplicates = written.duplicates if written else 0
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(batch))
         self.last_commit = time.monotonic()
@@ -641,7 +697,7 @@ class Ingest:
                 letter.reason,
                 letter.detail[:300],
             )
-            if not side.publish(
+            if side is None or not side.publish(
                 dead_letter_topic(letter.school or "unknown"), dead_letter_payload(letter)
             ):
                 # Stored already; only the notice on the dead-letter topic is not sent.
@@ -707,6 +763,8 @@ class Ingest:
         m = self.metrics
         channels: dict[str, int] = {}
         for item in batch:
+            if item.body is not None:
+                continue  # posted over HTTP: counted in campusedge_push_requests
             channel = item.topic.rsplit("/", 1)[-1]
             channel = channel if channel in ("reading", "event", "status") else "other"
             channels[channel] = channels.get(channel, 0) + 1

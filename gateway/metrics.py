@@ -90,6 +90,13 @@ class GatewayMetrics:
             "Dead letters stored but not republished on the dead-letter topic (queue full)",
             registry=r,
         )
+        self.push_requests = Counter(
+            "campusedge_push_requests",
+            "HTTP push requests (POST /api/ingest) by outcome: stored, duplicate, dead_lettered, "
+            "refused (no, unknown or another device's token), failed (the store)",
+            ["outcome"],
+            registry=r,
+        )
         self.store_errors = Counter(
             "campusedge_store_errors", "Failed batch commits (retried)", registry=r
         )

@@ -38,6 +38,8 @@ from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
 from gateway.metrics import GatewayMetrics
 from gateway.migrations import require_head
+from gateway.push.mapping import MappingFileError, load_mappings, packaged_dir
+from gateway.push.tokens import PushTokens
 from gateway.retention import RetentionSettings, RetentionSweep
 from gateway.roster import Roster
 from gateway.state import (
@@ -137,6 +139,11 @@ class GatewaySettings(BaseSettings):
         "default ca/ beside a SQLite state database (where `provision` makes it), else "
         "var/campusedge/ca",
     )
+    push_mappings_dir: Path | None = Field(
+        default=None,
+        description="a folder of HTTP push payload mappings (<name>.yaml), beside the packaged "
+        "examples (a file of the same name replaces one of them); read and checked at start",
+    )
     alerts_enabled: bool = True
     alerts_dir: Path | None = Field(
         default=None,
@@ -225,7 +232,7 @@ class Gateway:
         self.db = open_state(settings.state_db, migrate=settings.migrate_on_start)
         try:
             self._assemble(settings, mqtt, store)
-        except (StoreError, AlertConfigError) as exc:
+        except (StoreError, AlertConfigError, MappingFileError) as exc:
             # What was opened before the failure is closed, so that a caller may retry.
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
@@ -243,6 +250,11 @@ class Gateway:
         self.fleet = FleetRegistry(self.db)
         self.ca_dir = settings.ca_dir or default_ca_dir(settings.state_db)
         self.metrics = GatewayMetrics()
+        # Checked before anything is opened that would need closing: a bad file stops the start.
+        self.push_mappings = load_mappings(
+            packaged_dir(), *([settings.push_mappings_dir] if settings.push_mappings_dir else [])
+        )
+        self.push_tokens = PushTokens(self.db)
         self.catalogs = Catalogs(settings.language, self.metrics.count_missing_translation)
         password = settings.store_password
         self.store = store or open_store(

@@ -55,6 +55,9 @@ def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:
     revisions = {Path(n).name for n in names if n.startswith("gateway/migrations/versions/")}
     on_disk_revisions = {p.name for p in (ROOT / "gateway/migrations/versions").glob("*.py")}
     assert on_disk_revisions and on_disk_revisions <= revisions
+    # The example push payload mappings, loaded at every gateway start.
+    pushed = {p.name for p in (ROOT / "gateway/push/mappings").glob("*.yaml")}
+    assert pushed and {f"gateway/push/mappings/{name}" for name in pushed} <= names
     assert not any(n.startswith("tests/") for n in names)
     # The message catalogs, compiled by the build from the .po files in the repository.
     for language in ("zh_CN", "en"):

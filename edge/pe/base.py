@@ -18,6 +18,12 @@ from edge.pe import features as ft
 
 FloatArray = npt.NDArray[np.float32]
 
+# A count is a measurement when the person was found in at least this share of the frames and
+# the counter's signal in this share of those; a longer stretch without the person than
+# MAX_GAP_S can hide several reps of any exercise.
+MIN_SEEN_SHARE = 0.7
+MAX_GAP_S = 2.0
+
 
 class FormFlag(StrEnum):
     """What can be wrong with a repetition or a set."""
@@ -40,6 +46,40 @@ class Rep:
     time_s: float
     swing: float
     flags: tuple[FormFlag, ...] = ()
+    # How sure the counter is that this was a rep, 0..1: how well the body parts its signal
+    # needs were seen over the rep, and how its swing compares with the set's typical rep.
+    confidence: float = 1.0
+
+
+class QualityReason(StrEnum):
+    """Why a count may not be a measurement."""
+
+    NO_FRAMES = "no_frames"  # the video or window held no frame
+    NO_PERSON = "no_person"  # nobody was found in any frame
+    PERSON_LOST = "person_lost"  # the person was not found in much of the set, or for long
+    BODY_PARTS_HIDDEN = "body_parts_hidden"  # what the counter needs was out of frame or hidden
+    CANNOT_OPEN = "cannot_open"  # the video could not be opened or read
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Whether a count can be trusted as a measurement, and if not, why."""
+
+    reasons: tuple[QualityReason, ...] = ()
+    signal: str = ""  # which body signal the count came from
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "reasons": [r.value for r in self.reasons],
+            "signal": self.signal,
+            "detail": self.detail,
+        }
 
 
 @dataclass
@@ -52,6 +92,9 @@ class CountResult:
     frames_with_pose: int = 0
     first_frame: int | None = None
     last_frame: int | None = None
+    signal: str = ""  # the signal the reps were counted from (see each counter's specs)
+    signal_frames: int = 0  # frames with a pose in which that signal could be measured
+    longest_gap_s: float = 0.0  # the longest stretch without a pose after the person was found
 
     @property
     def count(self) -> int:
@@ -76,6 +119,31 @@ class CountResult:
         if self.frames and self.frames_with_pose < 0.8 * self.frames:
             counts[FormFlag.TRACKING_LOST.value] = 1
         return counts
+
+    @property
+    def quality(self) -> Quality:
+        """Reasons the count may be low or meaningless; none when it is a measurement."""
+        reasons: list[QualityReason] = []
+        detail = ""
+        if self.frames == 0:
+            reasons.append(QualityReason.NO_FRAMES)
+        elif self.frames_with_pose == 0:
+            reasons.append(QualityReason.NO_PERSON)
+        else:
+            seen = self.frames_with_pose / self.frames
+            if seen < MIN_SEEN_SHARE or self.longest_gap_s > MAX_GAP_S:
+                reasons.append(QualityReason.PERSON_LOST)
+                detail = (
+                    f"person found in {seen:.0%} of frames; longest gap {self.longest_gap_s:.1f} s"
+                )
+            measured = self.signal_frames / self.frames_with_pose
+            if measured < MIN_SEEN_SHARE:
+                reasons.append(QualityReason.BODY_PARTS_HIDDEN)
+                detail = (detail + "; " if detail else "") + (
+                    f"the body parts for {self.signal or 'counting'} were seen in "
+                    f"{measured:.0%} of the frames with a person"
+                )
+        return Quality(tuple(reasons), self.signal, detail)
 
 
 class BodyScale:
@@ -141,6 +209,7 @@ class RepCounter(ABC):
         self.result = CountResult(self.exercise)
         self._scale = BodyScale()
         self._prev_time: float | None = None
+        self._lost_since: float | None = None
 
     def update(
         self, frame: int, time_s: float, keypoints: FloatArray | None, visibility: FloatArray | None
@@ -157,7 +226,12 @@ class RepCounter(ABC):
         result.first_frame = frame if result.first_frame is None else result.first_frame
         result.last_frame = frame
         if keypoints is None or visibility is None:
+            if self._lost_since is None and result.frames_with_pose:
+                self._lost_since = time_s
+            if self._lost_since is not None:
+                result.longest_gap_s = max(result.longest_gap_s, time_s - self._lost_since)
             return []
+        self._lost_since = None
         result.frames_with_pose += 1
         unit = self._scale.update(keypoints, visibility, dt)
         if unit is None:
@@ -170,6 +244,11 @@ class RepCounter(ABC):
         if len(reps) > 1:
             result.reps.sort(key=lambda r: r.time_s)
         return reps
+
+    def finish(self) -> list[Rep]:
+        """The set has ended: count a last rep whose working phase is complete but not yet
+        confirmed by the movement back (a pull-up set that ends with the chin over the bar)."""
+        return []
 
     @abstractmethod
     def _restart_signals(self) -> None:

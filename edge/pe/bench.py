@@ -4,7 +4,8 @@ The clip is a 640x360, 30 fps synthetic jumping-jack video the command draws its
 frame's time covers decoding, cropping, the model and the counter. `fps_1_thread` is the
 pipeline as it runs for jumping jacks (the model on every `infer_every`-th frame); the run is
 repeated with the model on every frame (`fps_every_frame`, the rope-skipping case). The
-baseline, measured in the same run, is decoding alone and the model alone.
+baseline, measured in the same run, is decoding alone and the model alone. With `--eval DIR`
+the every-frame pipeline is also timed on the real rope-skipping clips listed there.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.pe.cli_eval import count_clip
 from edge.pe.counters import COUNTERS, Exercise
+from edge.pe.manifest import read_manifest
 from edge.pe.model import INPUT_SIZE, PoseModel
 from edge.pe.pipeline import RepPipeline, infer_every
 from edge.pe.synthetic import write_jacks_clip
@@ -32,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reps", type=int, default=6, help="jumping jacks in the clip")
     parser.add_argument("--model", type=Path, default=None, help="pose model (.onnx)")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    parser.add_argument(
+        "--eval",
+        type=Path,
+        default=None,
+        help="also time the every-frame pipeline on the rope-skipping clips of this "
+        "evaluation folder (manifest.csv), with their counts",
+    )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -87,12 +97,35 @@ def _time_pipeline(clip: Path, model: PoseModel, stride: int) -> tuple[list[floa
     return frame_ms, time.perf_counter() - total_start, pipeline.counter.result.count
 
 
+def rope_clips(folder: Path, model: PoseModel) -> dict[str, object]:
+    """Every-frame speed and counts on real rope-skipping clips (decode included)."""
+    if not (folder / "manifest.csv").is_file():
+        return {"rope_clips": f"{folder}/manifest.csv does not exist"}
+    clips = [c for c in read_manifest(folder) if c.exercise == Exercise.ROPE_SKIP]
+    fps: list[float] = []
+    errors: list[float] = []
+    for clip in clips:
+        counted = count_clip(clip, model, stride=1)
+        fps.append(counted.fps)
+        errors.append(abs(counted.result.count - clip.count) / clip.count)
+    if not clips:
+        return {"rope_clips": 0}
+    return {
+        "rope_clips": len(clips),
+        "rope_fps_every_frame_median": round(float(np.median(fps)), 1),
+        "rope_fps_every_frame_min": round(min(fps), 1),
+        "rope_mae": round(sum(errors) / len(errors), 4),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     model = PoseModel(args.model, threads=1)
     with tempfile.TemporaryDirectory(prefix="campusedge-bench-pose-") as tmp:
         clip = Path(tmp) / "jacks_640x360.avi"
         write_jacks_clip(clip, width=WIDTH, height=HEIGHT, fps=FPS, reps=args.reps)
-        figures = measure(clip, model)
+        figures: dict[str, object] = dict(measure(clip, model))
+    if args.eval is not None:
+        figures.update(rope_clips(args.eval, model))
     if not args.json:
         print(
             f"pose pipeline on a {WIDTH}x{HEIGHT} clip of {figures['frames']} frames, "

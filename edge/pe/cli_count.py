@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from edge.pe.counters import Exercise
+from edge.pe.counters import Exercise, Quality, QualityReason
 from edge.pe.model import ModelError, PoseModel
 from edge.pe.pipeline import count_video
 from edge.pe.video import SourceError
@@ -50,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
             end_frame=args.end_frame,
             stride=args.stride,
         )
-    except (ModelError, SourceError) as exc:
+    except ModelError as exc:
         print(f"campusedge pe count: {exc}", file=sys.stderr)
+        return 1
+    except SourceError as exc:
+        print(f"campusedge pe count: {exc}", file=sys.stderr)
+        if args.json:
+            unreadable = Quality((QualityReason.CANNOT_OPEN,), detail=str(exc))
+            print(json.dumps({"count": None, "quality": unreadable.to_json()}))
         return 1
     if counted.frames == 0:
         print(
@@ -63,14 +69,21 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     result = counted.result
+    quality = result.quality
     if args.json:
         print(json.dumps(counted.to_json()))
     else:
+        if not quality.ok:
+            reasons = ", ".join(r.value for r in quality.reasons)
+            print(
+                f"{args.video}: the count ({result.count}) is not a measurement: {reasons}"
+                + (f" ({quality.detail})" if quality.detail else "")
+            )
         print(
             f"{args.video}: {result.count} {args.exercise} reps in {counted.frames} frames "
             f"(processed at {counted.fps:.1f} frames/s); "
             f"cadence {result.cadence_per_min:.0f}/min; "
-            f"form flags {result.form_flags or 'none'}"
+            f"form flags {result.form_flags or 'none'}; counted from {quality.signal}"
         )
         print("rep frames:", " ".join(str(r.frame) for r in result.reps))
     return 0

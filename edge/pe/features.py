@@ -99,6 +99,29 @@ def shoulders_over_wrists(k: FloatArray, v: FloatArray, unit: float) -> float:
     return -wrists_over_shoulders(k, v, unit)
 
 
+def shoulders_over_elbows(k: FloatArray, v: FloatArray, unit: float) -> float:
+    """Height of the shoulders above the elbows in body units (a push-up with the hands hidden)."""
+    shoulders = _mid(k, v, L_SHOULDER, R_SHOULDER)
+    elbows = _mid(k, v, L_ELBOW, R_ELBOW)
+    if shoulders is None or elbows is None:
+        return math.nan
+    return float(elbows[1] - shoulders[1]) / unit
+
+
+def elbows_over_shoulders(k: FloatArray, v: FloatArray, unit: float) -> float:
+    """Height of the elbows above the shoulders in body units (a jack with the hands hidden)."""
+    return -shoulders_over_elbows(k, v, unit)
+
+
+def shoulders_over_hips(k: FloatArray, v: FloatArray, unit: float) -> float:
+    """Height of the shoulders above the hips in body units: about 0 lying, 1 sitting up."""
+    shoulders = _mid(k, v, L_SHOULDER, R_SHOULDER)
+    hips = _mid(k, v, L_HIP, R_HIP)
+    if shoulders is None or hips is None:
+        return math.nan
+    return float(hips[1] - shoulders[1]) / unit
+
+
 def elbow_angle(k: FloatArray, v: FloatArray) -> float:
     return side_angle(k, v, (L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST))
 

@@ -85,11 +85,16 @@ class VideoCount:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, object]:
+        quality = self.result.quality
         return {
-            "count": self.result.count,
+            # A count that is not a measurement is not given as one (see `quality`).
+            "count": self.result.count if quality.ok else None,
+            "counted": self.result.count,
             "reps": [r.frame for r in self.result.reps],
+            "rep_confidence": [r.confidence for r in self.result.reps],
             "frames": self.frames,
             "fps": round(self.fps, 1),
+            "quality": quality.to_json(),
         }
 
 
@@ -114,4 +119,5 @@ def count_video(
         pipeline = RepPipeline(model, exercise, stride=step)
         for _ in pipeline.run(source):
             frames += 1
+        pipeline.counter.finish()
     return VideoCount(pipeline.counter.result, frames, time.perf_counter() - started)

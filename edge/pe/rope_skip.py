@@ -61,6 +61,7 @@ class RopeSkipCounter(RepCounter):
 
     def __init__(self) -> None:
         super().__init__()
+        self.result.signal = "body_and_feet_height"
         self.stepping = False
         self._restart_signals()
 
@@ -80,6 +81,8 @@ class RopeSkipCounter(RepCounter):
         right = self._right.update(_height(k, v, FEET_R, unit))
         trunk = _height(k, v, TRUNK, unit)
         body = (trunk + (left + right) / 2.0) / 2.0
+        if not math.isnan(body):
+            self.result.signal_frames += 1
         jump = self._jump.update(frame, time_s, body - self._trend.update(body, dt))
         self._trunk.update(frame, time_s, trunk - self._trunk_trend.update(trunk, dt))
         step = self._feet.update(frame, time_s, left - right)

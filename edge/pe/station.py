@@ -71,6 +71,8 @@ def set_event(config: Config, result: CountResult, start: datetime, end: datetim
         "end_frame": result.reps[-1].frame if result.reps else result.last_frame,
         "form_flags": ",".join(sorted(flags)),
         "model": Path(config.model_file).name,
+        "signal": result.signal,
+        "quality": ",".join(reason.value for reason in result.quality.reasons),
     }
     if config.duration_s is not None:
         # A timed test (the gateway scores a 60 s rope-skip or sit-up set as the 1-min item).
@@ -172,6 +174,7 @@ class PeStation:
         frame: VideoFrame,
         stamp: Callable[[VideoFrame], datetime],
     ) -> Iterator[StationOutput]:
+        pipeline.counter.finish()
         result = pipeline.counter.result
         if self.config.duration_s is not None and result.reps:
             # Reps after the test window do not count (the frame that closes it may add one).

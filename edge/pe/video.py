@@ -104,6 +104,7 @@ class VideoSource:
         self.start_frame = start_frame
         self.end_frame = end_frame
         self.frames_skipped = 0
+        self._last_stamp = -1.0
 
     def __enter__(self) -> VideoSource:
         return self
@@ -137,9 +138,18 @@ class VideoSource:
                 last_kept = now
                 yield VideoFrame(index - 1, now, np.asarray(image, dtype=np.uint8))
                 continue
+            time_s = self._file_time(index - 1)
             if (index - 1 - self.start_frame) % self._keep_every:
                 self.frames_skipped += 1
                 continue
-            yield VideoFrame(
-                index - 1, (index - 1) / self.native_fps, np.asarray(image, dtype=np.uint8)
-            )
+            yield VideoFrame(index - 1, time_s, np.asarray(image, dtype=np.uint8))
+
+    def _file_time(self, index: int) -> float:
+        """The frame's presentation time from the container, so that a variable frame rate
+        (phones record so) keeps real time; the nominal rate where the container has none."""
+        nominal = index / self.native_fps
+        stamp = float(self._capture.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
+        if index == 0 or stamp <= self._last_stamp:
+            stamp = nominal if index == 0 or nominal > self._last_stamp else self._last_stamp
+        self._last_stamp = stamp
+        return stamp

@@ -73,6 +73,15 @@ class Zigzag:
         self._last = value
         return Extreme(kind, frame, time_s, value, swing)
 
+    def pending(self) -> Extreme | None:
+        """The turn the signal is heading for but that is not confirmed yet, with its swing
+        from the last confirmed turn (None before the first confirmed turn)."""
+        if self._last is None or self._hi is None or self._lo is None or self._trend == 0:
+            return None
+        kind, point = (Turn.PEAK, self._hi) if self._trend > 0 else (Turn.VALLEY, self._lo)
+        value, frame, time_s = point
+        return Extreme(kind, frame, time_s, value, abs(value - self._last))
+
     def update(self, frame: int, time_s: float, value: float) -> Extreme | None:
         """Feed one sample (NaN for a frame without a pose); returns a newly confirmed turn."""
         if math.isnan(value):

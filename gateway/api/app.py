@@ -27,6 +27,7 @@ from gateway.api.routes import (
     lessons,
     locale,
     me,
+    push,
     referrals,
     rope_tests,
     roster,
@@ -62,6 +63,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         lesson_reports,
         fitness,
         audit,
+        push,
         *alert_resources,
         alerts,
     ):

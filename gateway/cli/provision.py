@@ -1,4 +1,4 @@
-"""`campusedge provision`: enrol boxes and gateway workers, write their and the broker's files."""
+"""`campusedge provision`: enrol boxes and workers, write broker files, issue push tokens."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from gateway.fleet.registry import (
     gateway_username,
 )
 from gateway.i18n import N_
+from gateway.push.mapping import MappingFileError, load_mappings, packaged_dir
+from gateway.push.tokens import PushTokenError, PushTokens
 from gateway.state import StateDB, StateDBError
 
 PROG = "campusedge provision"
@@ -85,6 +87,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "--broker-dir", type=Path, help="broker folder (default: the last `provision broker`)"
         )
     actions.add_parser("list", parents=[common], help="list enrolled identities")
+    push = actions.add_parser(
+        "push-token",
+        help="the token a device or vendor cloud posts readings with (POST /api/ingest)",
+    )
+    steps = push.add_subparsers(dest="step", required=True, metavar="STEP")
+    for name, text in (
+        ("mint", "a first token for a device, read with a payload mapping; printed once"),
+        ("rotate", "a new token for the device; the old one stops working at once"),
+        ("revoke", "take the device's token away"),
+    ):
+        step = steps.add_parser(name, parents=[common], help=text)
+        step.add_argument("--school", required=True)
+        step.add_argument("--device", required=True)
+        if name == "mint":
+            step.add_argument(
+                "--mapping",
+                required=True,
+                help="the payload mapping's name (its file name without .yaml)",
+            )
+            step.add_argument(
+                "--mappings-dir",
+                type=Path,
+                help="the gateway's folder of mappings (default: "
+                "$CAMPUSEDGE_PUSH_MAPPINGS_DIR), beside the packaged examples",
+            )
+    steps.add_parser("list", parents=[common], help="list the devices that have a push token")
 
 
 def say(text: str) -> None:
@@ -125,8 +153,51 @@ def _username(args: argparse.Namespace) -> str:
     return gateway_username(args.worker)
 
 
+def _push_token(args: argparse.Namespace, state_db: Path) -> int:
+    """`provision push-token STEP`: mint, rotate, revoke or list push tokens."""
+    if args.step != "mint" and not state_db.exists():
+        say(f"{PROG}: no state database at {state_db}: name it with --state-db")
+        return 2
+    state_db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = StateDB(state_db)
+        try:
+            tokens = PushTokens(db)
+            if args.step == "list":
+                for d in tokens.all():
+                    print(f"{d.school} {d.device_id} mapping={d.mapping} since={d.created_at}")
+                return 0
+            if args.step == "revoke":
+                tokens.revoke(args.school, args.device)
+                say(f"{PROG}: the push token of {args.device} ({args.school}) is revoked")
+                return 0
+            if args.step == "mint":
+                extra = args.mappings_dir or os.environ.get("CAMPUSEDGE_PUSH_MAPPINGS_DIR")
+                known = load_mappings(packaged_dir(), *([Path(extra)] if extra else []))
+                if args.mapping not in known:
+                    say(
+                        f"{PROG}: no push mapping {args.mapping!r}; there are: "
+                        f"{', '.join(sorted(known))} (add yours with --mappings-dir)"
+                    )
+                    return 2
+                token = tokens.mint(args.school, args.device, args.mapping)
+            else:
+                token = tokens.rotate(args.school, args.device)
+        finally:
+            db.close()
+    except (PushTokenError, TopicError, MappingFileError, StateDBError) as exc:
+        say(f"{PROG}: {exc}")
+        return 2
+    # The token itself alone on stdout (for a script); it is shown this once, never stored.
+    print(token)
+    say(f"{PROG}: the device posts with 'Authorization: Bearer <token>'; keep it secret")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     state_db = _state_db_path(args.state_db)
+    if args.action == "push-token":
+        return _push_token(args, state_db)
     if args.action in {"box", "gateway", "broker"}:
         state_db.parent.mkdir(parents=True, exist_ok=True)
     elif not state_db.exists():

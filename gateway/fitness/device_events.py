@@ -73,6 +73,13 @@ def result_of_event(message: StoredMessage) -> DeviceResult:
         return DeviceResult("rope_skip_1min", _reading(message, "rope_count"))
     if kind == "pe_set":
         exercise = attrs.get("exercise")
+        quality = attrs.get("quality")
+        if isinstance(quality, str) and quality:
+            # The camera could not count this set reliably (person lost, body parts out of
+            # frame): a low count must not become a student's test result.
+            raise NotATestResult(
+                "not_a_measurement", f"pe_set {exercise!r} counted with quality {quality}"
+            )
         if exercise == "pull_up":
             return DeviceResult("pull_up", _reading(message, "rep_count"))
         if isinstance(exercise, str) and exercise in _CAMERA_ONE_MINUTE and _one_minute(attrs):

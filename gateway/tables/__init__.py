@@ -23,6 +23,7 @@ def all_tables() -> MetaData:
         health,
         ingest,
         people,
+        push,
         roster,
     )
 

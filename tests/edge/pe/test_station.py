@@ -39,6 +39,9 @@ def test_one_set_from_a_file(jacks_clip: Path, pose_model: PoseModel) -> None:
     assert 40 <= values[Metric.CADENCE] <= 60  # one jack every 1.2 s
     assert event.attributes["exercise"] == "jumping_jack"
     assert event.attributes["start"] < event.attributes["end"]  # ISO strings sort by time
+    # The signal the count came from, and no reason to doubt it.
+    assert event.attributes["signal"] == "wrists_over_shoulders"
+    assert event.attributes["quality"] == ""
     assert "duration_s" not in event.attributes  # not a timed test
     # The edge agent can wrap both in envelopes unchanged.
     EventMessage(

@@ -98,6 +98,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "POST /api/alerts/absences": frozenset({HEALTH}),
     "GET /api/alerts/warning-levels": frozenset({HEALTH}),
     "GET /api/alerts/deliveries": frozenset({IT}),
+    # Devices only, with their own push token: a person's token of any role is refused (403).
+    # The device tokens' own tests: tests/gateway/push; the fuzz posts with one.
+    "POST /api/ingest/{school}/{device}": frozenset(),
 }
 
 
@@ -323,6 +326,12 @@ CALLS: dict[str, Callable[[World], Call]] = {
         "GET", "/api/alerts/warning-levels", subject=w.school, params={"school": w.school}
     ),
     "GET /api/alerts/deliveries": lambda w: Call("GET", "/api/alerts/deliveries"),
+    "POST /api/ingest/{school}/{device}": lambda w: Call(
+        "POST",
+        f"/api/ingest/{w.school}/{w.push_device}",
+        subject=w.school,
+        json={"record": {"id": "1", "time": "2026-11-02T08:00:00+08:00", "temp_x10": 365}},
+    ),
 }
 
 
@@ -455,4 +464,5 @@ def test_the_table_keeps_within_each_routes_declared_role_check(two: TwoSchools)
                 "GET /api/me",
                 "GET /api/me/lessons",
                 "GET /api/alerts/stream",
+                "POST /api/ingest/{school}/{device}",  # a device's push token, no role
             }, name

@@ -600,6 +600,8 @@ ROUTES = {
         "test_the_delivery_log_shows_only_the_users_schools_notifications"
     ),
     "GET /api/alerts/stream": "test_the_alert_stream_tells_nobody_of_another_schools_alerts",
+    # No person's token is let in; a push token is its one device's, of its one school.
+    "POST /api/ingest/{school}/{device}": "test_a_push_token_posts_only_for_its_own_device",
     "GET /api/alerts": "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404",
     "GET /api/alerts/{alert_id}": (
         "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
@@ -711,3 +713,17 @@ def test_campus_it_enrol_and_revoke_only_in_their_schools(two: TwoSchools) -> No
         assert gone.status_code == 404 and gone.json() == {"detail": f"no school {OTHER!r}"}
     assert fleet.get("box/sch2/box-90").devices == ("hr-90",)
     assert [i.username for i in fleet.active()] == ["box/sch1/box-10", "box/sch2/box-90"]
+
+
+def test_a_push_token_posts_only_for_its_own_device(two: TwoSchools) -> None:
+    campus = two.campus
+    token = campus.gateway.push_tokens.mint(OTHER, "tg-90", "vendor_gate_cloud")
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    body = {"record": {"id": "90", "time": at.isoformat(), "temp_x10": 366}}
+    headers = {"Authorization": f"Bearer {token}"}
+    # The same device id under this school is another device: refused, nothing stored there.
+    here = campus.client.post(f"/api/ingest/{SCHOOL}/tg-90", json=body, headers=headers)
+    assert here.status_code == 403 and OTHER not in here.text
+    theirs = campus.client.post(f"/api/ingest/{OTHER}/tg-90", json=body, headers=headers)
+    assert theirs.status_code == 200, theirs.text
+    assert [e.school for e in campus.gateway.store.events(device_id="tg-90")] == [OTHER]

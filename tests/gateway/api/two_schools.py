@@ -50,6 +50,7 @@ class World:
     user: str  # a user campus IT manage (a PE teacher of the school)
     gone_user: str  # one campus IT revoke (once)
     box: str  # an enrolled edge box
+    push_device: str  # a temperature gate that posts over HTTP with its push token
 
 
 UNKNOWN = World(
@@ -66,6 +67,7 @@ UNKNOWN = World(
     user="u404",
     gone_user="gone404",
     box="box-404",
+    push_device="tg-404",
 )
 
 
@@ -74,6 +76,7 @@ class TwoSchools:
     campus: Campus
     own: World  # of SCHOOL, the school of the users t1, h1, it1, au1
     other: World  # of OTHER
+    push_tokens: dict[str, str]  # school -> the push token of its world's push_device
 
 
 def _reading(school: str, device_id: str, metric: str, value: float, unit: str) -> StoredMessage:
@@ -138,6 +141,8 @@ def _school(
     gw.users.create(gone, "Leaving", Role.PE_TEACHER, schools=[school])
     box = f"box-{class_id}"
     gw.fleet.enrol_box(school, box, [f"rope-{class_id}"])
+    push_device = f"tg-{class_id}"
+    gw.push_tokens.mint(school, push_device, "vendor_gate_cloud")
     return World(
         school=school,
         lesson=lesson.id,
@@ -152,6 +157,7 @@ def _school(
         user=user,
         gone_user=gone,
         box=box,
+        push_device=push_device,
     )
 
 
@@ -169,9 +175,13 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
     own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1, user="t2")
     other = _school(gw, OTHER, "9a", "t9", "s90", seq=2, user="t9")
+    own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1)
+    other = _school(gw, OTHER, "9a", "t9", "s90", seq=2)
+    # Minted again for the tokens (only their hashes are kept).
+    push_tokens = {w.school: gw.push_tokens.rotate(w.school, w.push_device) for w in (own, other)}
     try:
         with TestClient(create_app(gw)) as client:
-            yield TwoSchools(Campus(gw, client, tokens), own, other)
+            yield TwoSchools(Campus(gw, client, tokens), own, other, push_tokens)
     finally:
         if gw.alerts is not None:
             gw.alerts.hub.close()

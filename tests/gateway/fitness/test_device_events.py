@@ -93,6 +93,10 @@ def test_results(msg: StoredMessage, expected: DeviceResult) -> None:
         ),
         (message("gate_pass", ()), "not_a_result_event"),
         (message(None, ROPE), "not_a_result_event"),
+        (
+            message("pe_set", REPS, exercise="pull_up", quality="body_parts_hidden"),
+            "not_a_measurement",
+        ),
     ],
 )
 def test_not_results(msg: StoredMessage, reason: str) -> None:
@@ -114,7 +118,7 @@ scalars = st.one_of(
 @given(
     st.sampled_from(["rope_result", "pe_set", "run_time", "other"]),
     st.dictionaries(
-        st.sampled_from(["mode", "set_value", "exercise", "duration_s", "item", "x"]),
+        st.sampled_from(["mode", "set_value", "exercise", "duration_s", "item", "quality", "x"]),
         scalars,
         max_size=6,
     ),
@@ -134,7 +138,12 @@ def test_any_attributes_give_a_result_or_a_reason(
     try:
         found = result_of_event(msg)
     except NotATestResult as exc:
-        assert exc.reason in {"not_a_test_item", "missing_reading", "not_a_result_event"}
+        assert exc.reason in {
+            "not_a_test_item",
+            "missing_reading",
+            "not_a_result_event",
+            "not_a_measurement",
+        }
     else:
         assert found.item in {
             "rope_skip_1min",

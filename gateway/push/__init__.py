@@ -1,0 +1,1 @@
+"""HTTP push ingest: devices and vendor clouds that cannot speak MQTT post their readings."""
