@@ -175,8 +175,6 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
     own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1, user="t2")
     other = _school(gw, OTHER, "9a", "t9", "s90", seq=2, user="t9")
-    own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1)
-    other = _school(gw, OTHER, "9a", "t9", "s90", seq=2)
     # Minted again for the tokens (only their hashes are kept).
     push_tokens = {w.school: gw.push_tokens.rotate(w.school, w.push_device) for w in (own, other)}
     try:
