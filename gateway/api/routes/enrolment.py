@@ -289,6 +289,62 @@ def enrol(
     )
 
 
+class CredentialsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    broker_host: str | None = Field(
+        default=None, max_length=253, description="written into the credentials file"
+    )
+    broker_port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class RotatedPublic(BaseModel):
+    school: str
+    device_id: str
+    credentials: CredentialsPublic
+    broker: BrokerPublic
+
+
+@router.post("/{school}/{device_id}/rotate", response_model=RotatedPublic)
+def rotate(
+    school: str,
+    device_id: str,
+    fleet: FleetDep,
+    ca_dir: CADir,
+    audit: AuditDep,
+    user: CampusIT,
+    body: CredentialsOptions | None = None,
+) -> RotatedPublic:
+    """New credentials for an edge box or an MQTT device (lost, or a certificate to renew):
+    a new secret and certificate, shown once; the old secret stops working at the broker's
+    reload. Its devices stay enrolled."""
+    check_school(user, school)
+    try:
+        username = box_username(school, device_id)
+    except TopicError:
+        username = None
+    if username is None or fleet.find(username) is None:
+        raise Refusal(
+            status.HTTP_404_NOT_FOUND,
+            N_("no enrolled edge box or MQTT device {device!r} in school {school!r}"),
+            device=device_id,
+            school=school,
+        )
+    ca = _ca(ca_dir)
+    options = body or CredentialsOptions()
+    try:
+        issued = fleet.rotate(username)
+    except UnknownIdentity as exc:  # revoked meanwhile
+        raise Refusal.of(status.HTTP_404_NOT_FOUND, exc) from None
+    files = client_files(issued, ca, options.broker_host, options.broker_port)
+    audit.record(user, "rotate_device", SUBJECT, f"{school}/{device_id}")
+    return RotatedPublic(
+        school=school,
+        device_id=device_id,
+        credentials=_credentials(files),
+        broker=_broker(fleet),
+    )
+
+
 @router.delete("/{school}/{device_id}", response_model=RevokedPublic)
 def revoke(
     school: str, device_id: str, fleet: FleetDep, audit: AuditDep, user: CampusIT

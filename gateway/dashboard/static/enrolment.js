@@ -79,9 +79,12 @@ export function mountEnrolment(container, me) {
 
   function showCredentials(result) {
     const c = result.credentials;
-    const parts = [h("p", {}, c
-      ? t("enrol.enrolled_login", { device: result.device_id, school: result.school })
-      : t("enrol.enrolled_behind", { device: result.device_id, box: result.box })),
+    let said = t("enrol.enrolled_behind", { device: result.device_id, box: result.box });
+    if (c) {
+      said = t(result.renewed ? "enrol.renewed" : "enrol.enrolled_login",
+        { device: result.device_id, school: result.school });
+    }
+    const parts = [h("p", {}, said),
     h("p", { class: "help", id: "enrol-broker" }, brokerNote(result.broker))];
     if (c) {
       const config = [`kind: edge_box`, `edge_id: ${result.device_id}`, `school: ${result.school}`,
@@ -127,6 +130,19 @@ export function mountEnrolment(container, me) {
     await load();
   }
 
+  async function renew(b, own) {
+    done("");
+    try {
+      const path = `/api/enrolment/${encodeURIComponent(b.school)}/${encodeURIComponent(b.box)}/rotate`;
+      const result = await api(path, { method: "POST", body: {
+        broker_host: host.value.trim() || null, broker_port: port.value.trim() || null } });
+      showCredentials({ ...result, kind: own ? null : "edge", renewed: true });
+    } catch (err) {
+      done(t("enrol.failed", { error: err.detail ?? err.message }), true);
+    }
+    await load();
+  }
+
   function pendingRow(p) {
     return h("tr", { "data-device": p.device_id },
       h("th", { scope: "row" }, p.device_id),
@@ -154,7 +170,10 @@ export function mountEnrolment(container, me) {
         h("td", {}, t(own ? "enrol.own_device" : "enrol.edge_box")),
         h("td", {}, b.school),
         h("td", {}, fmtTime(b.enrolled_at)),
-        h("td", { class: "actions" }, revokeButton(b.box))),
+        h("td", { class: "actions" },
+          confirming(`renew-${b.box}`, t("enrol.renew"), t("enrol.renew_confirm"),
+            () => renew(b, own)),
+          revokeButton(b.box))),
       ...(own ? [] : b.devices.map((d) => h("tr", { "data-device": d, class: "behind" },
         h("th", { scope: "row" }, d),
         h("td", {}, t("enrol.behind", { box: b.box })),

@@ -122,6 +122,19 @@ def test_campus_it_enrol_a_box_its_devices_and_an_mqtt_device_then_revoke(
         refused = campus.client.post("/api/enrolment", headers=it, json=body)
         assert (refused.status_code, refused.json()) == (status, {"detail": detail}), body
 
+    # Lost credentials: new ones, the devices stay; the old secret's hash is gone.
+    old_hash = campus.gateway.fleet.get(f"box/{SCHOOL}/gym-box").password_hash
+    renewed = campus.client.post(f"/api/enrolment/{SCHOOL}/gym-box/rotate", headers=it)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["credentials"]["password"] != creds["password"]
+    assert campus.gateway.fleet.get(f"box/{SCHOOL}/gym-box").devices == ("hr-07",)
+    assert old_hash not in (broker / PASSWORDS).read_text()
+    not_a_login = campus.client.post(f"/api/enrolment/{SCHOOL}/hr-07/rotate", headers=it)
+    assert not_a_login.status_code == 404
+    assert not_a_login.json() == {
+        "detail": f"no enrolled edge box or MQTT device 'hr-07' in school '{SCHOOL}'"
+    }
+
     device = campus.client.delete(f"/api/enrolment/{SCHOOL}/hr-07", headers=it)
     assert device.status_code == 200 and device.json()["revoked"] == "device"
     assert campus.gateway.fleet.get(f"box/{SCHOOL}/gym-box").devices == ()
@@ -137,6 +150,7 @@ def test_campus_it_enrol_a_box_its_devices_and_an_mqtt_device_then_revoke(
         ("enrol_device", f"{SCHOOL}/gym-box", "kind=edge login"),
         ("enrol_device", f"{SCHOOL}/hr-07", "kind=hr_band box=gym-box"),
         ("enrol_device", f"{SCHOOL}/gate-1", "kind=temp_gate login"),
+        ("rotate_device", f"{SCHOOL}/gym-box", ""),
         ("revoke_device", f"{SCHOOL}/hr-07", "revoked=device"),
         ("revoke_device", f"{SCHOOL}/gym-box", "revoked=box"),
     ]

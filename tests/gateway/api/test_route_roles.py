@@ -57,6 +57,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "DELETE /api/users/{user_id}": frozenset({IT}),
     "GET /api/enrolment": frozenset({IT}),
     "POST /api/enrolment": frozenset({IT}),
+    "POST /api/enrolment/{school}/{device_id}/rotate": frozenset({IT}),
     "DELETE /api/enrolment/{school}/{device_id}": frozenset({IT}),
     "POST /api/classes": frozenset({IT}),
     "GET /api/classes": STAFF,
@@ -183,6 +184,9 @@ CALLS: dict[str, Callable[[World], Call]] = {
         ok=201,
         subject=w.school,
         json={"school": w.school, "device_id": "new-box", "kind": "edge"},
+    ),
+    "POST /api/enrolment/{school}/{device_id}/rotate": lambda w: Call(
+        "POST", f"/api/enrolment/{w.school}/{w.box}/rotate", subject=w.school
     ),
     "DELETE /api/enrolment/{school}/{device_id}": lambda w: Call(
         "DELETE", f"/api/enrolment/{w.school}/{w.box}", subject=w.school

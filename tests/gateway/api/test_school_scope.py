@@ -523,6 +523,9 @@ ROUTES = {
     ),
     "GET /api/enrolment": "test_campus_it_enrol_and_revoke_only_in_their_schools",
     "POST /api/enrolment": "test_campus_it_enrol_and_revoke_only_in_their_schools",
+    "POST /api/enrolment/{school}/{device_id}/rotate": (
+        "test_campus_it_enrol_and_revoke_only_in_their_schools"
+    ),
     "DELETE /api/enrolment/{school}/{device_id}": (
         "test_campus_it_enrol_and_revoke_only_in_their_schools"
     ),
@@ -686,6 +689,7 @@ def test_campus_it_enrol_and_revoke_only_in_their_schools(two: TwoSchools) -> No
     it = campus.auth("it1")
     fleet.enrol_box(OTHER, "box-90", ["hr-90"])
     fleet.enrol_box(SCHOOL, "box-10", ["hr-10"])
+    before = fleet.get("box/sch2/box-90").password_hash
     listed = campus.client.get("/api/enrolment", headers=it).json()
     assert [(b["school"], b["box"], b["devices"]) for b in listed["boxes"]] == [
         (SCHOOL, "box-10", ["hr-10"])
@@ -711,7 +715,14 @@ def test_campus_it_enrol_and_revoke_only_in_their_schools(two: TwoSchools) -> No
     for device in ("box-90", "hr-90"):
         gone = campus.client.delete(f"/api/enrolment/{OTHER}/{device}", headers=it)
         assert gone.status_code == 404 and gone.json() == {"detail": f"no school {OTHER!r}"}
+    rotated = campus.client.post(f"/api/enrolment/{OTHER}/box-90/rotate", headers=it)
+    assert rotated.status_code == 404 and rotated.json() == {"detail": f"no school {OTHER!r}"}
+    # Nor under this school's name.
+    rotated = campus.client.post(f"/api/enrolment/{SCHOOL}/box-90/rotate", headers=it)
+    assert rotated.status_code == 404
+    assert "password" not in rotated.text
     assert fleet.get("box/sch2/box-90").devices == ("hr-90",)
+    assert fleet.get("box/sch2/box-90").password_hash == before
     assert [i.username for i in fleet.active()] == ["box/sch1/box-10", "box/sch2/box-90"]
 
 

@@ -162,15 +162,16 @@ def text_of(browser: Any, element_id: str) -> str:
 
 
 def click(browser: Any, selector: str) -> None:
-    """Click what *selector* finds, finding it again if a re-render replaced it meanwhile."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    """Click what *selector* finds, finding it again if a re-render replaced it meanwhile, or
+    once a render that is on its way has made it."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     def attempt() -> bool:
         try:
             browser.find_element(By.CSS_SELECTOR, selector).click()
             return True
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             return False
 
     wait_for(attempt, PATIENCE_S, f"a clickable {selector}")
@@ -1256,6 +1257,17 @@ def test_campus_it_enrol_a_box_and_a_waiting_device_then_revoke_it_in_chinese(
         assert "BEGIN CERTIFICATE" in text_of(browser, "cred-crt")
         assert "PRIVATE KEY" in text_of(browser, "cred-key")
         assert f"edge_id: gym-box\nschool: {school}" in text_of(browser, "cred-config")
+
+        # Lost: new credentials for the box, after a second click.
+        click(browser, "#renew-gym-box")
+        click(browser, "#renew-gym-box")
+        renewed = wait_for(
+            lambda: (text := text_of(browser, "cred-json")) != written and text,
+            PATIENCE_S,
+            "the new credentials",
+        )
+        assert json.loads(renewed)["password"] != creds["password"]
+        assert "换发凭据" in text_of(browser, "enrol-result")
 
         click(browser, "#enrol-pending-hr-77")
         assert browser.find_element(By.ID, "enrol-kind").get_attribute("value") == "hr_band"
