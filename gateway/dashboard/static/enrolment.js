@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { KIND_NAMES } from "./device_kinds.js";
-import { fmtTime, h, replaceRows } from "./dom.js";
+import { confirming, fmtTime, h, replaceRows } from "./dom.js";
 import { field, showErrors } from "./form_errors.js";
 import { N_, named, t } from "./i18n.js";
 import { secret } from "./shown_once.js";
@@ -24,20 +24,6 @@ const FIELDS = { school: "enrol-school", device_id: "enrol-device", kind: "enrol
 function brokerNote(broker) {
   return broker.state in BROKER_NOTES
     ? t(BROKER_NOTES[broker.state], { detail: broker.detail ?? "" }) : broker.state;
-}
-
-function confirming(id, label, question, action) {
-  const button = h("button", { type: "button", id }, label);
-  button.addEventListener("click", () => {
-    if (button.dataset.confirm !== "yes") {
-      button.dataset.confirm = "yes";
-      button.textContent = question;
-      return;
-    }
-    button.disabled = true;
-    action();
-  });
-  return button;
 }
 
 export function mountEnrolment(container, me) {

@@ -3,7 +3,7 @@
 // The gateway decides who may do what; its refusals are shown next to the field they name.
 
 import { api, setToken } from "./api.js";
-import { fmtTime, h, replaceRows } from "./dom.js";
+import { confirming, fmtTime, h, replaceRows } from "./dom.js";
 import { field, showErrors } from "./form_errors.js";
 import { N_, named, t } from "./i18n.js";
 import { GRANTABLE, ROLE_NAMES } from "./roles.js";
@@ -23,21 +23,6 @@ function schoolChecks(id, schools, chosen = []) {
 
 function checked(group) {
   return [...group.querySelectorAll("input:checked")].map((box) => box.value);
-}
-
-// A button that asks once more before it acts: the first click turns it into the question.
-function confirming(id, label, question, action) {
-  const button = h("button", { type: "button", id }, label);
-  button.addEventListener("click", () => {
-    if (button.dataset.confirm !== "yes") {
-      button.dataset.confirm = "yes";
-      button.textContent = question;
-      return;
-    }
-    button.disabled = true;
-    action();
-  });
-  return button;
 }
 
 export function mountUsers(container, me) {
