@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, RowMapping, delete, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
 from gateway.state import StateDB, upsert
 from gateway.tables.people import user_schools, users
@@ -60,6 +60,10 @@ class Refused(StrEnum):
 
     UNKNOWN = "unknown"  # never issued, rotated away, or its user revoked
     EXPIRED = "expired"
+
+
+class UserExists(KeyError):
+    """A new user's id is taken."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,41 @@ class Users:
             )
             self._put_schools(conn, user_id, schools)
         return token
+
+    def add(
+        self,
+        user_id: str,
+        display_name: str,
+        role: Role,
+        schools: Iterable[str],
+        lifetime: timedelta | None = None,
+    ) -> str:
+        """`create`, but never over an existing user (UserExists): a new user's token."""
+        token = secrets.token_urlsafe(24)
+        expires = datetime.now(UTC) + (lifetime or self.token_lifetime)
+        with self.db.transaction() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None:
+                raise UserExists(user_id)
+            conn.execute(
+                insert(users).values(
+                    id=user_id,
+                    display_name=display_name,
+                    role=role.value,
+                    token_sha256=_digest(token),
+                    token_expires_at=_iso(expires),
+                )
+            )
+            self._put_schools(conn, user_id, schools)
+        return token
+
+    def set_role(self, user_id: str, role: Role) -> None:
+        """Give *user_id* another role; their token stays (KeyError if there is no such user)."""
+        with self.db.transaction() as conn:
+            changed = conn.execute(
+                update(users).where(users.c.id == user_id).values(role=role.value)
+            ).rowcount
+        if not changed:
+            raise KeyError(user_id)
 
     def set_schools(self, user_id: str, schools: Iterable[str]) -> None:
         """Make *schools* the user's schools (KeyError if there is no such user)."""

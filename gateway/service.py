@@ -29,6 +29,7 @@ from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.enrolment import Enrolment
+from gateway.fleet.provisioning import default_ca_dir
 from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
@@ -132,6 +133,13 @@ class GatewaySettings(BaseSettings):
         description="admit only messages of devices the fleet registry lists under their "
         "school (`campusedge provision box`); others are dead-lettered as unknown_device. "
         "Off only for the demo and for trials with simulated devices",
+    )
+    ca_dir: Path | None = Field(
+        default=None,
+        description="the campus CA folder (ca.crt, ca.key) that enrolling a box from the "
+        "dashboard issues its certificate from, as `campusedge provision --ca-dir` does; "
+        "default ca/ beside a SQLite state database (where `provision` makes it), else "
+        "var/campusedge/ca",
     )
     push_mappings_dir: Path | None = Field(
         default=None,
@@ -241,6 +249,8 @@ class Gateway:
         self.audit = AuditLog(self.db)
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
+        self.fleet = FleetRegistry(self.db)
+        self.ca_dir = settings.ca_dir or default_ca_dir(settings.state_db)
         self.metrics = GatewayMetrics()
         # Checked before anything is opened that would need closing: a bad file stops the start.
         self.push_mappings = load_mappings(
@@ -267,7 +277,7 @@ class Gateway:
             self.commit_log,
             settings.ingest,
             self.watermarks,
-            Enrolment(FleetRegistry(self.db)) if settings.strict_enrolment else None,
+            Enrolment(self.fleet) if settings.strict_enrolment else None,
         )
         self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
         self.ingest.on_commit.append(self.consumers.wake)

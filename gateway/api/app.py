@@ -20,6 +20,7 @@ from gateway.api.routes import (
     deliveries,
     device_readings,
     devices,
+    enrolment,
     fitness,
     free_devices,
     health,
@@ -32,6 +33,7 @@ from gateway.api.routes import (
     rope_tests,
     roster,
     silences,
+    users,
     warning_levels,
 )
 from gateway.service import Gateway
@@ -54,6 +56,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         free_devices,
         devices,
         device_readings,
+        enrolment,
+        users,
         roster,
         lessons,
         rope_tests,

@@ -21,6 +21,7 @@ from gateway.competition.results import Competitions
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
 from gateway.i18n import N_, Translator, negotiate
@@ -73,6 +74,10 @@ def get_users(gateway: GatewayDep) -> Users:
 
 def get_devices(gateway: GatewayDep) -> Devices:
     return gateway.devices
+
+
+def get_fleet(gateway: GatewayDep) -> FleetRegistry:
+    return gateway.fleet
 
 
 def get_fitness_results(gateway: GatewayDep) -> FitnessResults:
@@ -158,6 +163,7 @@ RosterDep = Annotated[Roster, Depends(get_roster)]
 AuditDep = Annotated[AuditLog, Depends(get_audit)]
 UsersDep = Annotated[Users, Depends(get_users)]
 DevicesDep = Annotated[Devices, Depends(get_devices)]
+FleetDep = Annotated[FleetRegistry, Depends(get_fleet)]
 
 
 def get_failed_logins(request: Request) -> FailedLogins:

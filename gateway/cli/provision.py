@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -11,14 +10,9 @@ from pathlib import Path
 
 from campusedge.topics import TopicError
 from gateway.cli.user import DEFAULT_STATE_DB
-from gateway.fleet.broker_files import (
-    BrokerOptions,
-    ReloadError,
-    reload_broker,
-    write_access_files,
-    write_broker,
-)
-from gateway.fleet.ca import CAError, CampusCA, write_private
+from gateway.fleet.broker_files import BrokerOptions, ReloadError, write_broker
+from gateway.fleet.ca import CAError, CampusCA
+from gateway.fleet.provisioning import client_files, default_ca_dir, refresh_broker
 from gateway.fleet.registry import (
     FleetError,
     FleetRegistry,
@@ -26,12 +20,12 @@ from gateway.fleet.registry import (
     box_username,
     gateway_username,
 )
+from gateway.i18n import N_
 from gateway.push.mapping import MappingFileError, load_mappings, packaged_dir
 from gateway.push.tokens import PushTokenError, PushTokens
 from gateway.state import StateDB, StateDBError
 
 PROG = "campusedge provision"
-CREDENTIALS = "credentials.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -130,52 +124,31 @@ def _state_db_path(given: Path | None) -> Path:
 
 
 def _ca(args: argparse.Namespace, state_db: Path) -> CampusCA:
-    return CampusCA.open(args.ca_dir or state_db.parent / "ca")
+    return CampusCA.open(args.ca_dir or default_ca_dir(str(state_db)))
 
 
 def _write_credentials(args: argparse.Namespace, issued: Issued, ca: CampusCA) -> Path:
+    files = client_files(issued, ca, args.broker_host, args.broker_port)
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
-    key, cert = ca.issue(issued.identity.username)
-    write_private(out / "client.key", key)
-    (out / "client.crt").write_bytes(cert)
-    (out / "ca.crt").write_bytes(ca.cert_path.read_bytes())
-    fields: dict[str, object] = {
-        "username": issued.identity.username,
-        "password": issued.password,
-        "tls_ca": "ca.crt",
-        "tls_cert": "client.crt",
-        "tls_key": "client.key",
-    }
-    if args.broker_host:
-        fields["host"] = args.broker_host
-    if args.broker_port:
-        fields["port"] = args.broker_port
-    path = out / CREDENTIALS
-    write_private(path, (json.dumps(fields, indent=2) + "\n").encode())
-    return path
+    return files.write(out)
 
 
 def _refresh_broker(registry: FleetRegistry, given: Path | None) -> None:
     """Rewrite the broker's password and ACL files and make a running broker reread them."""
-    remembered = registry.broker_dir()
-    out = given or (Path(remembered) if remembered else None)
-    if out is None:
+    done = refresh_broker(registry, given)
+    if done.folder is None:
         say(f"{PROG}: no broker folder yet; `{PROG} broker --out DIR` writes one")
         return
-    write_access_files(out, registry.active())
-    pid = reload_broker(out)
     say(
-        f"{PROG}: {out}: passwords and ACL rewritten; "
-        + (f"broker {pid} reloaded" if pid else "no broker running there")
+        f"{PROG}: {done.folder}: passwords and ACL rewritten; "
+        + (f"broker {done.pid} reloaded" if done.pid else "no broker running there")
     )
 
 
 def _username(args: argparse.Namespace) -> str:
     if args.box is not None:
         if args.school is None:
-            raise FleetError("--box needs --school")
+            raise FleetError(N_("--box needs --school"))
         return box_username(args.school, args.box)
     return gateway_username(args.worker)
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from campusedge.topics import check_id
 from gateway.fleet.passwords import mosquitto_hash, new_secret
+from gateway.i18n import N_, Worded
 from gateway.state import StateDB, dialect_insert, upsert
 from gateway.tables.fleet import fleet_broker, fleet_changes, fleet_device, fleet_identity
 
@@ -19,8 +20,16 @@ class Role(StrEnum):
     GATEWAY = "gateway"
 
 
-class FleetError(ValueError):
+class FleetError(Worded, ValueError):
     """A provisioning request that cannot be done; the message says why and what to do."""
+
+
+class FleetConflict(FleetError):
+    """What is asked for is held already (a device by another box, an enrolled box)."""
+
+
+class UnknownIdentity(FleetError):
+    """No enrolled identity (or device) by that name."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class Identity:
     school: str | None = None
     box: str | None = None
     devices: tuple[str, ...] = ()
+    created_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,25 @@ def _changed(conn: Connection) -> None:
     )
 
 
+def _check_free(conn: Connection, school: str, device: str, username: str) -> None:
+    """FleetConflict if *device* of *school* belongs to another box than *username*."""
+    owner = conn.execute(
+        select(fleet_device.c.username).where(
+            fleet_device.c.school == school, fleet_device.c.device_id == device
+        )
+    ).scalar()
+    if owner is not None and owner != username:
+        raise FleetConflict(
+            N_(
+                "device {device} of school {school} belongs to {owner}: "
+                "revoke that box first or give another device id"
+            ),
+            device=device,
+            school=school,
+            owner=owner,
+        )
+
+
 class FleetRegistry:
     """Identities in the gateway's state database; only hashes of their secrets are kept."""
 
@@ -93,20 +122,11 @@ class FleetRegistry:
         for device in devices:
             check_id(device, "device id")
         if len(set(devices)) != len(devices):
-            raise FleetError(f"box {box}: a device id is given twice")
+            raise FleetError(N_("box {box}: a device id is given twice"), box=box)
         password = new_secret()
         with self.db.transaction() as conn:
             for device in devices:
-                owner = conn.execute(
-                    select(fleet_device.c.username).where(
-                        fleet_device.c.school == school, fleet_device.c.device_id == device
-                    )
-                ).scalar()
-                if owner is not None and owner != username:
-                    raise FleetError(
-                        f"device {device} of school {school} belongs to {owner}: "
-                        "revoke that box first or give another device id"
-                    )
+                _check_free(conn, school, device, username)
             self._put(conn, username, Role.BOX, password, school, box)
             conn.execute(delete(fleet_device).where(fleet_device.c.username == username))
             if devices:
@@ -116,6 +136,53 @@ class FleetRegistry:
                 )
             _changed(conn)
         return Issued(self.get(username), password)
+
+    def add_device(self, school: str, box: str, device: str) -> Identity:
+        """Let enrolled box *box* publish for one more device; its secret stays as it is."""
+        username = box_username(school, box)
+        check_id(device, "device id")
+        self.get(username)
+        with self.db.transaction() as conn:
+            _check_free(conn, school, device, username)
+            upsert(
+                conn,
+                fleet_device,
+                {"school": school, "device_id": device, "username": username},
+                keys=["school", "device_id"],
+            )
+            _changed(conn)
+        return self.get(username)
+
+    def remove_device(self, school: str, device: str) -> str:
+        """Take *device* of *school* off its box's list (its messages are refused from then
+        on); returns the box's username."""
+        where = (fleet_device.c.school == school, fleet_device.c.device_id == device)
+        with self.db.transaction() as conn:
+            owner = conn.execute(select(fleet_device.c.username).where(*where)).scalar()
+            if owner is None:
+                raise UnknownIdentity(
+                    N_("no enrolled device {device!r} in school {school!r}"),
+                    device=device,
+                    school=school,
+                )
+            conn.execute(delete(fleet_device).where(*where))
+            _changed(conn)
+        return str(owner)
+
+    def find(self, username: str) -> Identity | None:
+        """The enrolled identity *username*, or None."""
+        rows = self.db.query(_ACTIVE.where(fleet_identity.c.username == username))
+        return self._identity(rows[0]) if rows else None
+
+    def boxes(self, schools: frozenset[str]) -> list[Identity]:
+        """The enrolled boxes of *schools*, by school and box id."""
+        i = fleet_identity.c
+        rows = self.db.query(
+            _ACTIVE.where(i.role == Role.BOX.value, i.school.in_(sorted(schools))).order_by(
+                i.school, i.box
+            )
+        )
+        return [self._identity(r) for r in rows]
 
     def enrol_gateway(self, worker: str) -> Issued:
         username = gateway_username(worker)
@@ -177,10 +244,13 @@ class FleetRegistry:
             _changed(conn)
 
     def get(self, username: str) -> Identity:
-        rows = self.db.query(_ACTIVE.where(fleet_identity.c.username == username))
-        if not rows:
-            raise FleetError(f"no enrolled identity {username!r} (see `campusedge provision list`)")
-        return self._identity(rows[0])
+        found = self.find(username)
+        if found is None:
+            raise UnknownIdentity(
+                N_("no enrolled identity {username!r} (see `campusedge provision list`)"),
+                username=username,
+            )
+        return found
 
     def active(self) -> list[Identity]:
         """Every identity that may log in, in a stable order (the broker files are diffable)."""
@@ -200,6 +270,7 @@ class FleetRegistry:
             school=row["school"],
             box=row["box"],
             devices=tuple(d["device_id"] for d in devices),
+            created_at=row["created_at"],
         )
 
     def generation(self) -> int:

@@ -73,3 +73,18 @@ export function every(ms, task) {
     clearTimeout(timer);
   };
 }
+
+// A button that asks once more before it acts: the first click turns it into the question.
+export function confirming(id, label, question, action) {
+  const button = h("button", { type: "button", id }, label);
+  button.addEventListener("click", () => {
+    if (button.dataset.confirm !== "yes") {
+      button.dataset.confirm = "yes";
+      button.textContent = question;
+      return;
+    }
+    button.disabled = true;
+    action();
+  });
+  return button;
+}

@@ -2,9 +2,12 @@
 
 import { api, health } from "./api.js";
 import { DEVICE, mountAlerts } from "./alerts.js";
+import { KIND_NAMES } from "./device_kinds.js";
 import { ago, every, fmtTime, h, num, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { mountEnrolment } from "./enrolment.js";
 import { mountRosterImport } from "./roster_import.js";
+import { mountUsers } from "./users.js";
 
 const LOW_BATTERY_PCT = 20;
 const STALE_AFTER_S = 300; // no message for 5 minutes while said to be online
@@ -20,14 +23,6 @@ const PROBLEM_NAMES = {
   "box-offline": N_("device.problem.box_offline"),
   "low-battery": N_("device.problem.low_battery"),
   stale: N_("device.problem.stale"),
-};
-const KIND_NAMES = {
-  hr_band: N_("device.kind.hr_band"),
-  jump_rope: N_("device.kind.jump_rope"),
-  temp_gate: N_("device.kind.temp_gate"),
-  vision_screener: N_("device.kind.vision_screener"),
-  pe_station: N_("device.kind.pe_station"),
-  edge: N_("device.kind.edge"),
 };
 
 // A box that publishes only its status (an edge box) is heard from by its status messages.
@@ -107,8 +102,10 @@ function showHealth(list, { ok, body }) {
     item(t("health.dead_lettered"), body.dead_lettered ?? "—"));
 }
 
-export function showFleet(panel, say) {
+export function showFleet(panel, say, me) {
   mountRosterImport(panel.querySelector("#roster-import"));
+  mountUsers(panel.querySelector("#users-admin"), me);
+  mountEnrolment(panel.querySelector("#enrolment"), me);
   const tbody = panel.querySelector("#fleet-table tbody");
   const stopAlerts = mountAlerts(panel.querySelector("#device-alerts"), say,
     { prefix: "device-alerts", accept: DEVICE, title: N_("fleet.device_alerts"), subject: "device" });

@@ -14,9 +14,14 @@ const PROBLEMS = {
   less_than: N_("form.too_high"),
   float_parsing: N_("form.not_number"),
   float_type: N_("form.not_number"),
+  int_parsing: N_("form.not_number"),
+  int_type: N_("form.not_number"),
   date_from_datetime_parsing: N_("form.not_date"),
   date_parsing: N_("form.not_date"),
   literal_error: N_("form.not_a_choice"),
+  enum: N_("form.not_a_choice"),
+  string_too_short: N_("form.missing"),
+  too_short: N_("form.too_short"),
   string_too_long: N_("form.too_long"),
 };
 
@@ -24,7 +29,8 @@ function worded(p) {
   const key = PROBLEMS[p.type];
   if (!key) return p.msg;
   const ctx = p.ctx ?? {};
-  return t(key, { limit: ctx.ge ?? ctx.gt ?? ctx.le ?? ctx.lt ?? ctx.max_length ?? "" });
+  return t(key, { limit: ctx.ge ?? ctx.gt ?? ctx.le ?? ctx.lt ?? ctx.max_length ?? ctx.min_length
+    ?? "" });
 }
 
 // A field of a form: its control with a labelled error line under it.

@@ -4,8 +4,9 @@
 import { api, ApiError, clearToken, setToken, token } from "./api.js";
 import { showAlerts } from "./alerts.js";
 import { showFleet } from "./fleet.js";
-import { chooseLanguage, currentLanguage, loadLanguage, N_, named, t } from "./i18n.js";
+import { chooseLanguage, currentLanguage, loadLanguage, named, t } from "./i18n.js";
 import { showLessons } from "./lessons.js";
+import { ROLE_NAMES } from "./roles.js";
 
 // Each role sees exactly one panel; the API refuses the others anyway.
 const PANELS = {
@@ -14,12 +15,6 @@ const PANELS = {
   health_staff: ["alerts-panel", showAlerts],
 };
 
-const ROLE_NAMES = {
-  campus_it: N_("role.campus_it"),
-  pe_teacher: N_("role.pe_teacher"),
-  health_staff: N_("role.health_staff"),
-  auditor: N_("role.auditor"),
-};
 
 const $ = (id) => document.getElementById(id);
 let stopPanel = null;

@@ -120,6 +120,7 @@ def build_campus(tmp_path: Path, state: str | None = None) -> Gateway:
         state_db=state or str(tmp_path / "state.db"),
         # Beside the test's files: a PostgreSQL state's default log is under var/campusedge.
         commit_log=tmp_path / "commits.db",
+        ca_dir=tmp_path / "ca",
         api_port=0,
     )
     return Gateway(settings, MqttSettings())

@@ -75,6 +75,7 @@ def _own_ids(own: World, path: str) -> dict[str, str | int]:
         "silence_id": own.silence,
         "device_id": own.device,
         "card_id": own.card,
+        "user_id": own.user,
         "school": own.school,
         "device": own.push_device,
     }

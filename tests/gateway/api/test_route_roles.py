@@ -57,6 +57,16 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/devices": frozenset({IT}),
     "GET /api/devices/{device_id}": frozenset({IT}),
     "GET /api/devices/{device_id}/readings": frozenset({IT}),  # device metrics only
+    # Campus IT run their schools' staff accounts and the fleet's enrolment.
+    "GET /api/users": frozenset({IT}),
+    "POST /api/users": frozenset({IT}),
+    "POST /api/users/{user_id}/rotate": frozenset({IT}),
+    "PATCH /api/users/{user_id}": frozenset({IT}),
+    "DELETE /api/users/{user_id}": frozenset({IT}),
+    "GET /api/enrolment": frozenset({IT}),
+    "POST /api/enrolment": frozenset({IT}),
+    "POST /api/enrolment/{school}/{device_id}/rotate": frozenset({IT}),
+    "DELETE /api/enrolment/{school}/{device_id}": frozenset({IT}),
     "POST /api/classes": frozenset({IT}),
     "GET /api/classes": STAFF,
     "GET /api/classes/{class_id}/students": STAFF,  # names for HEALTH and the class's PE
@@ -164,6 +174,40 @@ CALLS: dict[str, Callable[[World], Call]] = {
         unknown=200,  # no readings stored, as for a device never heard
         subject=w.device,
         params={"metric": "battery"},
+    ),
+    "GET /api/users": lambda w: Call("GET", "/api/users"),
+    # Made once (only campus IT get past the role check): a new id of the school.
+    "POST /api/users": lambda w: Call(
+        "POST",
+        "/api/users",
+        ok=201,
+        subject=w.school,
+        json={"id": "new.user", "role": "pe_teacher", "schools": [w.school]},
+    ),
+    "POST /api/users/{user_id}/rotate": lambda w: Call(
+        "POST", f"/api/users/{w.user}/rotate", subject=w.user
+    ),
+    "PATCH /api/users/{user_id}": lambda w: Call(
+        "PATCH", f"/api/users/{w.user}", subject=w.user, json={"schools": [w.school]}
+    ),
+    "DELETE /api/users/{user_id}": lambda w: Call(
+        "DELETE", f"/api/users/{w.gone_user}", ok=204, subject=w.gone_user
+    ),
+    "GET /api/enrolment": lambda w: Call(
+        "GET", "/api/enrolment", subject=w.school, params={"school": w.school}
+    ),
+    "POST /api/enrolment": lambda w: Call(
+        "POST",
+        "/api/enrolment",
+        ok=201,
+        subject=w.school,
+        json={"school": w.school, "device_id": "new-box", "kind": "edge"},
+    ),
+    "POST /api/enrolment/{school}/{device_id}/rotate": lambda w: Call(
+        "POST", f"/api/enrolment/{w.school}/{w.box}/rotate", subject=w.school
+    ),
+    "DELETE /api/enrolment/{school}/{device_id}": lambda w: Call(
+        "DELETE", f"/api/enrolment/{w.school}/{w.box}", subject=w.school
     ),
     # 409: class 5a exists (a new one would be made once per role).
     "POST /api/classes": lambda w: Call(

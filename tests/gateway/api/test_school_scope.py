@@ -568,6 +568,25 @@ def test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_
 # fails here until it says which.
 NO_SCHOOL_DATA = "no school's data"
 ROUTES = {
+    "GET /api/users": "test_campus_it_manage_only_users_of_their_schools_up_to_their_role",
+    "POST /api/users": "test_campus_it_manage_only_users_of_their_schools_up_to_their_role",
+    "POST /api/users/{user_id}/rotate": (
+        "test_campus_it_manage_only_users_of_their_schools_up_to_their_role"
+    ),
+    "PATCH /api/users/{user_id}": (
+        "test_campus_it_manage_only_users_of_their_schools_up_to_their_role"
+    ),
+    "DELETE /api/users/{user_id}": (
+        "test_campus_it_manage_only_users_of_their_schools_up_to_their_role"
+    ),
+    "GET /api/enrolment": "test_campus_it_enrol_and_revoke_only_in_their_schools",
+    "POST /api/enrolment": "test_campus_it_enrol_and_revoke_only_in_their_schools",
+    "POST /api/enrolment/{school}/{device_id}/rotate": (
+        "test_campus_it_enrol_and_revoke_only_in_their_schools"
+    ),
+    "DELETE /api/enrolment/{school}/{device_id}": (
+        "test_campus_it_enrol_and_revoke_only_in_their_schools"
+    ),
     "GET /api/me": NO_SCHOOL_DATA,  # the user's own account
     "GET /api/locale": NO_SCHOOL_DATA,  # the reader's language and the school's time zone
     "GET /api/me/lessons": "test_another_schools_lesson_is_404_in_the_live_view",
@@ -683,6 +702,98 @@ def test_every_api_route_says_how_it_keeps_to_the_users_schools(campus: Campus) 
     assert routes == set(ROUTES)
     for route, proof in ROUTES.items():
         assert proof == NO_SCHOOL_DATA or callable(globals().get(proof)), route
+
+
+def test_campus_it_manage_only_users_of_their_schools_up_to_their_role(two: TwoSchools) -> None:
+    campus = two.campus
+    gw = campus.gateway
+    it = campus.auth("it1")
+    campus.tokens["both"] = gw.users.create(
+        "both", "Two schools", Role.PE_TEACHER, schools=[SCHOOL, OTHER]
+    )
+    listed = campus.client.get("/api/users", headers=it).json()
+    # Not the other school's staff, nor one who also serves it, nor the auditor, nor a user of
+    # no school: only staff all of whose schools campus IT hold.
+    assert [u["id"] for u in listed] == ["h1", "it1", "t1", "t2"]
+    _no_trace_of_the_other_school(two, listed)
+    for body, status, detail in (
+        ({"id": "x1", "role": "pe_teacher", "schools": [OTHER]}, 404, f"no school {OTHER!r}"),
+        (
+            {"id": "x1", "role": "pe_teacher", "schools": [SCHOOL, OTHER]},
+            404,
+            f"no school {OTHER!r}",
+        ),
+        (
+            {"id": "x1", "role": "auditor", "schools": [SCHOOL]},
+            403,
+            "role: campus_it may not give the role auditor",
+        ),
+    ):
+        made = campus.client.post("/api/users", headers=it, json=body)
+        assert (made.status_code, made.json()) == (status, {"detail": detail}), body
+    assert gw.users.get("x1") is None
+    for user_id in ("t9", "h2", "both", "au1", "h0"):
+        for method, url, body in (
+            ("POST", f"/api/users/{user_id}/rotate", None),
+            ("PATCH", f"/api/users/{user_id}", {"schools": [SCHOOL]}),
+            ("DELETE", f"/api/users/{user_id}", None),
+        ):
+            response = campus.client.request(method, url, headers=it, json=body)
+            assert response.status_code == 404, (method, url)
+            assert response.json() == {"detail": f"no user {user_id!r}"}
+        still = gw.users.authenticate(campus.tokens[user_id])
+        assert still is not None and still.role is not Role.CAMPUS_IT
+    # Nor a school campus IT do not hold, nor a role above theirs, to their own staff.
+    moved = campus.client.patch("/api/users/t1", headers=it, json={"schools": [OTHER]})
+    assert moved.status_code == 404
+    raised = campus.client.patch("/api/users/t1", headers=it, json={"role": "auditor"})
+    assert raised.status_code == 403
+    t1 = gw.users.get("t1")
+    assert t1 is not None and (t1.role, t1.schools) == (Role.PE_TEACHER, {SCHOOL})
+    assert gw.audit.entries(user_id="it1") == []
+
+
+def test_campus_it_enrol_and_revoke_only_in_their_schools(two: TwoSchools) -> None:
+    campus = two.campus
+    fleet = campus.gateway.fleet
+    it = campus.auth("it1")
+    fleet.enrol_box(OTHER, "box-90", ["hr-90"])
+    fleet.enrol_box(SCHOOL, "box-10", ["hr-10"])
+    before = fleet.get("box/sch2/box-90").password_hash
+    listed = campus.client.get("/api/enrolment", headers=it).json()
+    assert [(b["school"], b["box"], b["devices"]) for b in listed["boxes"]] == [
+        (SCHOOL, "box-10", ["hr-10"])
+    ]
+    _no_trace_of_the_other_school(two, listed)
+    asked = campus.client.get("/api/enrolment", headers=it, params={"school": OTHER})
+    assert asked.status_code == 404
+    for body in (
+        {"school": OTHER, "device_id": "box-91", "kind": "edge"},
+        {"school": OTHER, "device_id": "hr-91", "kind": "hr_band", "box": "box-90"},
+    ):
+        refused = campus.client.post("/api/enrolment", headers=it, json=body)
+        assert refused.status_code == 404 and refused.json() == {"detail": f"no school {OTHER!r}"}
+    # The other school's box is no box of this school.
+    behind = campus.client.post(
+        "/api/enrolment",
+        headers=it,
+        json={"school": SCHOOL, "device_id": "hr-91", "kind": "hr_band", "box": "box-90"},
+    )
+    assert behind.status_code == 422 and behind.json()["detail"].startswith(
+        f"box: no enrolled edge box 'box-90' in school {SCHOOL!r}"
+    )
+    for device in ("box-90", "hr-90"):
+        gone = campus.client.delete(f"/api/enrolment/{OTHER}/{device}", headers=it)
+        assert gone.status_code == 404 and gone.json() == {"detail": f"no school {OTHER!r}"}
+    rotated = campus.client.post(f"/api/enrolment/{OTHER}/box-90/rotate", headers=it)
+    assert rotated.status_code == 404 and rotated.json() == {"detail": f"no school {OTHER!r}"}
+    # Nor under this school's name.
+    rotated = campus.client.post(f"/api/enrolment/{SCHOOL}/box-90/rotate", headers=it)
+    assert rotated.status_code == 404
+    assert "password" not in rotated.text
+    assert fleet.get("box/sch2/box-90").devices == ("hr-90",)
+    assert fleet.get("box/sch2/box-90").password_hash == before
+    assert [i.username for i in fleet.active()] == ["box/sch1/box-10", "box/sch2/box-90"]
 
 
 def test_a_push_token_posts_only_for_its_own_device(two: TwoSchools) -> None:

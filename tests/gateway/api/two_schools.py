@@ -51,6 +51,9 @@ class World:
     card: str
     competition: str  # a competition of this school alone, with a ranked and a held set
     held_result: int
+    user: str  # a user campus IT manage (a PE teacher of the school)
+    gone_user: str  # one campus IT revoke (once)
+    box: str  # an enrolled edge box
     push_device: str  # a temperature gate that posts over HTTP with its push token
 
 
@@ -67,6 +70,9 @@ UNKNOWN = World(
     card="C-0404",
     competition="cup-c404",
     held_result=90_005,
+    user="u404",
+    gone_user="gone404",
+    box="box-404",
     push_device="tg-404",
 )
 
@@ -92,9 +98,12 @@ def _reading(school: str, device_id: str, metric: str, value: float, unit: str) 
     )
 
 
-def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str, seq: int) -> World:
+def _school(
+    gw: Gateway, school: str, class_id: str, teacher: str, student: str, seq: int, user: str
+) -> World:
     """A fitness session with a result, a fever and a device alert, a referral, a silence,
-    a device with a battery reading, and an enrolled card, all of *school*."""
+    a device with a battery reading, an enrolled card, a user to revoke and an enrolled edge
+    box, all of *school*."""
     assert gw.alerts is not None and gw.referrals is not None
     # Opened 40 minutes ago: a lesson report covers at most a few hours of an open lesson.
     opened = datetime.now(UTC) - timedelta(minutes=40)
@@ -141,6 +150,10 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
     held = store_set(
         gw.competitions, cup, entrant, f"rope2-{class_id}", 170, AT, [Hold.NO_LIVE_PROGRESS]
     )
+    gone = f"gone-{class_id}"
+    gw.users.create(gone, "Leaving", Role.PE_TEACHER, schools=[school])
+    box = f"box-{class_id}"
+    gw.fleet.enrol_box(school, box, [f"rope-{class_id}"])
     push_device = f"tg-{class_id}"
     gw.push_tokens.mint(school, push_device, "vendor_gate_cloud")
     return World(
@@ -156,6 +169,9 @@ def _school(gw: Gateway, school: str, class_id: str, teacher: str, student: str,
         card=card,
         competition=cup.id,
         held_result=held,
+        user=user,
+        gone_user=gone,
+        box=box,
         push_device=push_device,
     )
 
@@ -172,8 +188,8 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     tokens["h2"] = gw.users.create("h2", "Nurse Two", Role.HEALTH_STAFF, schools=[OTHER])
     gw.roster.add_class("9a", OTHER, "Class 9A", "5", "t9")
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
-    own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1)
-    other = _school(gw, OTHER, "9a", "t9", "s90", seq=2)
+    own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1, user="t2")
+    other = _school(gw, OTHER, "9a", "t9", "s90", seq=2, user="t9")
     # Minted again for the tokens (only their hashes are kept).
     push_tokens = {w.school: gw.push_tokens.rotate(w.school, w.push_device) for w in (own, other)}
     try:

@@ -163,15 +163,16 @@ def text_of(browser: Any, element_id: str) -> str:
 
 
 def click(browser: Any, selector: str) -> None:
-    """Click what *selector* finds, finding it again if a re-render replaced it meanwhile."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    """Click what *selector* finds, finding it again if a re-render replaced it meanwhile, or
+    once a render that is on its way has made it."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     def attempt() -> bool:
         try:
             browser.find_element(By.CSS_SELECTOR, selector).click()
             return True
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             return False
 
     wait_for(attempt, PATIENCE_S, f"a clickable {selector}")
@@ -1190,3 +1191,157 @@ def test_a_competitions_leaderboard_page_follows_new_sets_live(browser: Any, sit
     browser.get("about:blank")
     hub = gateway.competitions.hub
     wait_for(lambda: hub.subscribers == 0, PATIENCE_S, "the page to close its stream")
+
+
+def _api_as(site: Site, token: str, path: str) -> httpx.Response:
+    return httpx.get(site.base + path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_campus_it_add_a_user_change_them_give_a_new_token_and_revoke_in_chinese(
+    browser: Any, site: Site
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(site.base + "/")
+    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+    try:
+        sign_in(browser, site, "campus_it")
+        wait_for(
+            lambda: browser.find_elements(By.CSS_SELECTOR, "#users-table tr[data-user]"),
+            PATIENCE_S,
+            "the users",
+        )
+        fill(browser, "user-id", "li hua")
+        click(browser, "#user-add-submit")
+        wait_for(
+            lambda: "不是有效的用户编号" in text_of(browser, "user-id-error"),
+            PATIENCE_S,
+            "the refusal beside the id",
+        )
+        fill(browser, "user-id", "li.hua")
+        fill(browser, "user-name", "李华")
+        Select(browser.find_element(By.ID, "user-role")).select_by_value("health_staff")
+        click(browser, "#user-add-submit")
+        first = wait_for(lambda: text_of(browser, "user-token-text"), PATIENCE_S, "the token")
+        assert text_of(browser, "user-id-error") == ""
+        click(browser, "#user-token-text-copy")
+        wait_for(lambda: text_of(browser, "user-token-text-copy") == "已复制", PATIENCE_S, "copy")
+        me = _api_as(site, first, "/api/me").json()
+        assert (me["id"], me["display_name"], me["role"], me["schools"]) == (
+            "li.hua",
+            "李华",
+            "health_staff",
+            [site.messages.school],
+        )
+
+        click(browser, "#edit-li\\.hua")
+        choose(browser, "edit-role", "pe_teacher")
+        click(browser, "#user-edit-save")
+        row = '#users-table tr[data-user="li.hua"]'
+        wait_for(lambda: "体育教师" in browser.find_element(By.CSS_SELECTOR, row).text, 20, "role")
+        assert _api_as(site, first, "/api/me").json()["role"] == "pe_teacher"
+
+        click(browser, "#rotate-li\\.hua")  # asks first
+        assert text_of(browser, "user-token-text") == first
+        click(browser, "#rotate-li\\.hua")
+        second = wait_for(
+            lambda: (text := text_of(browser, "user-token-text")) != first and text,
+            PATIENCE_S,
+            "the new token",
+        )
+        assert _api_as(site, first, "/api/me").status_code == 401
+        assert _api_as(site, second, "/api/me").status_code == 200
+
+        click(browser, "#revoke-li\\.hua")
+        click(browser, "#revoke-li\\.hua")
+        wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, row), PATIENCE_S, "revoked")
+        assert "已吊销 li.hua" in text_of(browser, "users-status")
+        assert text_of(browser, "user-token") == ""  # its token gone from the page too
+        assert _api_as(site, second, "/api/me").status_code == 401
+        browser.save_screenshot(str(site.shots / "zh-CN_campus_it_users.png"))
+    finally:
+        browser.execute_script("localStorage.clear()")
+
+
+def test_campus_it_enrol_a_box_and_a_waiting_device_then_revoke_it_in_chinese(
+    browser: Any, site: Site
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON
+    from gateway.store.base import DeadLetter
+
+    school = site.messages.school
+    # What ingest keeps of a band's reading refused as not enrolled (strict enrolment).
+    site.gateway.store.write_dead_letters(
+        [
+            DeadLetter(
+                school,
+                f"campus/{school}/hr_band/hr-77/reading",
+                UNKNOWN_DEVICE_REASON,
+                "device hr-77 is not enrolled",
+                b"{}",
+                datetime.now(UTC),
+            )
+        ]
+    )
+    token = site.tokens["campus_it"]
+    browser.get(site.base + "/")
+    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+    try:
+        sign_in(browser, site, "campus_it")
+        wait_for(lambda: "hr-77" in text_of(browser, "pending-table"), PATIENCE_S, "pending")
+        fill(browser, "enrol-device", "gym-box")
+        fill(browser, "enrol-host", "broker.school.lan")
+        fill(browser, "enrol-port", "8883")
+        click(browser, "#enrol-submit")
+        written = wait_for(lambda: text_of(browser, "cred-json"), PATIENCE_S, "the credentials")
+        creds = json.loads(written)
+        assert creds["username"] == f"box/{school}/gym-box" and len(creds["password"]) > 30
+        assert (creds["host"], creds["port"]) == ("broker.school.lan", 8883)
+        assert "BEGIN CERTIFICATE" in text_of(browser, "cred-crt")
+        assert "PRIVATE KEY" in text_of(browser, "cred-key")
+        assert f"edge_id: gym-box\nschool: {school}" in text_of(browser, "cred-config")
+
+        # Lost: new credentials for the box, after a second click.
+        click(browser, "#renew-gym-box")
+        click(browser, "#renew-gym-box")
+        renewed = wait_for(
+            lambda: (text := text_of(browser, "cred-json")) != written and text,
+            PATIENCE_S,
+            "the new credentials",
+        )
+        assert json.loads(renewed)["password"] != creds["password"]
+        assert "换发凭据" in text_of(browser, "enrol-result")
+
+        click(browser, "#enrol-pending-hr-77")
+        assert browser.find_element(By.ID, "enrol-kind").get_attribute("value") == "hr_band"
+        choose(browser, "enrol-box", "gym-box")
+        fill(browser, "enrol-device", "hr 77")
+        click(browser, "#enrol-submit")
+        wait_for(
+            lambda: "不是有效的编号" in text_of(browser, "enrol-device-error"),
+            PATIENCE_S,
+            "the refusal beside the device id",
+        )
+        fill(browser, "enrol-device", "hr-77")
+        click(browser, "#enrol-submit")
+        wait_for(
+            lambda: "经由边缘盒 gym-box" in text_of(browser, "enrol-result"),
+            PATIENCE_S,
+            "the band enrolled behind the box",
+        )
+        listed = _api_as(site, token, "/api/enrolment").json()
+        assert [(b["box"], b["devices"]) for b in listed["boxes"]] == [("gym-box", ["hr-77"])]
+        assert listed["pending"] == []
+        wait_for(lambda: "没有待登记的设备" in text_of(browser, "pending-table"), 20, "none left")
+
+        click(browser, "#revoke-device-hr-77")
+        click(browser, "#revoke-device-hr-77")
+        wait_for(lambda: "已吊销 hr-77" in text_of(browser, "enrol-status"), PATIENCE_S, "revoked")
+        listed = _api_as(site, token, "/api/enrolment").json()
+        assert [(b["box"], b["devices"]) for b in listed["boxes"]] == [("gym-box", [])]
+        browser.save_screenshot(str(site.shots / "zh-CN_campus_it_enrolment.png"))
+    finally:
+        browser.execute_script("localStorage.clear()")
