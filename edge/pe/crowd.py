@@ -28,9 +28,6 @@ DETECT_EVERY_S = 1.0
 MAX_LOST_S = 1.0
 # A detection whose hips are this close to a tracked person's (in crop sizes) is that person.
 SAME_PERSON = 0.35
-# A new track's first poses move while its crop and smoothing settle on the person; rope
-# skipping counts swings of a few per cent of the torso, so they are not counted.
-SETTLE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,6 @@ class _Track:
     centre: tuple[float, float]
     lost_s: float = 0.0
     pose: Pose | None = None
-    tracked_s: float = 0.0
 
     @property
     def size(self) -> float:
@@ -128,7 +124,6 @@ class CrowdPipeline:
             roi = track.tracker.roi
             if track.pose is not None and roi is not None:
                 track.centre, track.lost_s = (roi.cx, roi.cy), 0.0
-                track.tracked_s += dt
             else:
                 track.lost_s += dt
         self._drop_duplicates_and_lost()
@@ -201,7 +196,7 @@ class CrowdPipeline:
     def _by_lane(self, width: int) -> dict[str, Pose | None]:
         chosen: dict[str, tuple[float, Pose]] = {}
         for track in self._tracks:
-            if track.pose is None or track.tracked_s < SETTLE_S:
+            if track.pose is None:
                 continue
             x = track.centre[0] / width
             name = self._lane_of(x)

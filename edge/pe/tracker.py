@@ -23,6 +23,8 @@ PRESENCE_THRESHOLD = 0.5
 # about as much as tracking. The slow HOG detector (where OpenCV has it) joins that search.
 SEARCH_EVERY = 3
 DETECTOR_WIDTH = 480
+# Landmark runs at most to settle a crop given by a detector (see `PoseTracker._settle`).
+SETTLE_RUNS = 8
 
 
 @dataclass(frozen=True)
@@ -153,13 +155,29 @@ class PoseTracker:
         # The search crop is coarse; one more run on the crop it points to is accurate.
         return self._run(frame, best[1]) or best
 
+    def _settle(self, frame: Frame, found: tuple[Pose, Roi]) -> tuple[Pose, Roi]:
+        """Place the crop again on the same frame until it stops moving (a few runs at most).
+
+        A detector's region is coarse, and each crop placed from the last one's landmarks is
+        closer: left to later frames, that settling looks like the person moving, which rope
+        skipping (swings of a few per cent of the torso) would count.
+        """
+        for _ in range(SETTLE_RUNS):
+            again = self._run(frame, found[1])
+            if again is None:
+                break
+            moved = math.hypot(again[1].cx - found[1].cx, again[1].cy - found[1].cy)
+            grown = abs(again[1].size - found[1].size)
+            found = again
+            if max(moved, grown) < 0.01 * found[1].size:
+                break
+        return found
+
     def process(self, frame: Frame, dt: float) -> Pose | None:
         """Keypoints of the person in *frame*, or None when nobody is found."""
         found = self._run(frame, self._roi) if self._roi is not None else None
         if found is not None and self._refine:
-            # A detector's region is coarse; the crop the first landmarks point to is accurate
-            # (as after a search), so the person does not seem to move while it settles.
-            found = self._run(frame, found[1]) or found
+            found = self._settle(frame, found)
         self._refine = False
         if found is None and self.search:
             found = self._acquire(frame)
