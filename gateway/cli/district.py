@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from gateway.cli.language import gettext as _
 from gateway.cli.user import NoStateDB, state_db_path
@@ -24,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--state-db",
         default=None,
         help="the gateway's state database, a file or a postgresql:// URL "
-        "(default: $CAMPUSEDGE_STATE_DB, else var/campusedge/state.db)",
+        "(default: $CAMPUSEDGE_STATE_DB, else var/campusedge/state.db); only `add` "
+        "creates a new one",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", parents=[common], help=_("define a district"))
@@ -45,7 +47,10 @@ def say(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        path, _created = state_db_path(args.state_db, may_create=False)
+        # Like `user add`, `district add` may make the state database: a district comes first.
+        path, created = state_db_path(args.state_db, may_create=args.action == "add")
+        if created:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = StateDB(path)
     except (NoStateDB, StateDBError) as exc:
         say(f"{PROG}: {exc}")

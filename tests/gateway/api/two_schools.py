@@ -180,8 +180,9 @@ def _school(
 @contextmanager
 def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools]:
     """Users of SCHOOL: t1 (PE teacher of 5a), t2, h1 (health), it1 (campus IT), au1
-    (auditor), d1 (district user of D1, whose one school is SCHOOL); of OTHER: t9 (PE teacher of 9a) and h2. The state in *state* (a path or a
-    PostgreSQL URL) when given, else a SQLite file in *tmp_path*."""
+    (auditor), d1 (district user of D1, whose one school is SCHOOL); of OTHER: t9 (PE teacher
+    of 9a) and h2. The state in *state* (a path or a PostgreSQL URL) when given, else a SQLite
+    file in *tmp_path*."""
     gw = build_campus(tmp_path, state)
     tokens = populate(gw)
     gw.users.set_schools("au1", [SCHOOL])
