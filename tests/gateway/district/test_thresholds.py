@@ -43,3 +43,20 @@ def test_a_district_file_naming_a_school_is_refused_with_where_it_belongs(tmp_pa
     (tmp_path / "districts" / "D1.yaml").write_text("school: sch1\n")
     with pytest.raises(AlertConfigError, match=r"D1\.yaml: school: .*sch1\.yaml"):
         _configs(tmp_path)
+
+
+def test_check_command_says_where_a_schools_rules_come_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from campusedge.cli import main
+
+    (tmp_path / "districts").mkdir()
+    (tmp_path / "districts" / "D1.yaml").write_text("heart_rate: {high_sustain_s: 45}\n")
+    (tmp_path / "districts" / "D1.warning_levels.yaml").write_text(LEVELS)
+    check = ["alerts", "check", str(tmp_path), "--school", "sch1"]
+    assert main([*check, "--district", "D1"]) == 0
+    out = capsys.readouterr().out
+    assert "sch1: from district D1" in out and "high_sustain_s: 45.0" in out
+    assert "by District One health authority" in out
+    assert main(check) == 0
+    assert "sch1: from defaults" in capsys.readouterr().out
