@@ -110,9 +110,10 @@ ACCESS: dict[str, frozenset[Role]] = {
     "POST /api/alerts/absences": frozenset({HEALTH}),
     "GET /api/alerts/warning-levels": frozenset({HEALTH}),
     "GET /api/alerts/deliveries": frozenset({IT}),
-    # The district's competition: defined by campus IT of every school in it (no district
-    # role yet); its board and export are public-safe (no ids, initials), so every staff role
-    # of a school taking part reads them; held sets go to PE teachers of their school.
+    # The district's competition: defined by campus IT of every school in it (the district
+    # role does not define them yet); its board and export are public-safe (no ids,
+    # initials), so every staff role of a school taking part reads them; held sets go to PE
+    # teachers of their school.
     "POST /api/competitions": frozenset({IT}),
     "GET /api/competitions": STAFF,
     "GET /api/competitions/{competition_id}/leaderboard": STAFF,
