@@ -137,11 +137,11 @@ def _year_items(
 ) -> dict[str, YearItem]:
     per_session = _latest_per_session(rows)
     counted: dict[str, tuple[TestResult, int, int]] = {}  # item -> (row, sessions, attempts)
-    for (item, _), attempts in per_session.items():
-        current = attempts[-1]
+    for (item, _), session in per_session.items():
+        current = session[-1]
         held = counted.get(item)
         if held is None:
-            counted[item] = (current, 1, len(attempts))
+            counted[item] = (current, 1, len(session))
             continue
         row, sessions, total = held
         # Measurements: the latest; scored items: the best of the year's sessions.
@@ -150,7 +150,7 @@ def _year_items(
             keep = current if (current.measured_at, current.id) > (row.measured_at, row.id) else row
         else:
             keep = current if _better(current, row) else row
-        counted[item] = (keep, sessions + 1, total + len(attempts))
+        counted[item] = (keep, sessions + 1, total + len(session))
     items: dict[str, YearItem] = {}
     for item, (row, sessions, attempts) in counted.items():
         level: Level | BmiBand | None = item_level(row.score)
@@ -278,3 +278,19 @@ def item_ids(records: Iterable[GrowthRecord]) -> list[ItemId]:
     """The scored items any year of any record holds, in the standard's order."""
     held = {i for r in records for y in r.years for i in y.items}
     return [i for i in ITEM_IDS if i in held]
+
+
+def without_health(record: GrowthRecord) -> GrowthRecord:
+    """The record as a PE teacher reads it: no height, weight, BMI or vision (health staff's);
+    the totals still hold the BMI's score, as the standard weighs it in."""
+    return GrowthRecord(
+        record.student,
+        tuple(
+            replace(
+                y,
+                items={k: v for k, v in y.items.items() if k not in HEALTH_ITEMS},
+                vision=None,
+            )
+            for y in record.years
+        ),
+    )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import struct
+import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 
 from gateway.fitness.growth import (
     GrowthRecord,
@@ -12,12 +16,16 @@ from gateway.fitness.growth import (
     grade_in,
     growth_record,
     school_year_of,
+    without_health,
 )
+from gateway.fitness.growth_plots import growth_pdf, growth_png
 from gateway.fitness.results import TestResult as Attempt
 from gateway.fitness.scoring import bmi_from, level_for, round_tenth, score_item
 from gateway.fitness.standard import GRADE_GROUP, ItemId, Standard
 from gateway.fitness.values import SPECS
+from gateway.i18n import Catalogs
 from gateway.roster import Student
+from tests.services import missing
 
 # Grade 5 in school year 2026 (from 1 September 2026): grade 2 in 2023, grade 3 in 2024.
 STUDENT = Student("s1", "张三", "M", date(2016, 3, 1), "5a", "5")
@@ -220,3 +228,23 @@ def test_a_year_short_of_an_item_has_no_total_and_says_what_is_missing(
     assert last.year == 2026 and last.total is None and last.missing == ("sit_up_1min",)
     assert [y.year for y in record.years if not y.recorded] == [2025]
     assert growth_record(standard, STUDENT, [], [], NOW).years == ()
+
+
+def test_the_report_is_one_pdf_page_and_a_png(standard: Standard, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        missing("poppler-utils (pdftoppm)")
+    record = _record(standard)
+    t = Catalogs().translator("zh_CN")
+    pdf = tmp_path / "growth.pdf"
+    pdf.write_bytes(growth_pdf(record, "张三 (s1)", t))
+    subprocess.run(
+        ["pdftoppm", "-r", "10", "-png", str(pdf), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert len(list(tmp_path.glob("page-*.png"))) == 1
+    png = growth_png(without_health(record), "s1", Catalogs().translator("en"))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk: an A4 portrait page
+    assert height > width > 0
