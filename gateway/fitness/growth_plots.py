@@ -18,6 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from gateway.fitness.growth import GrowthRecord, GrowthYear
+from gateway.fitness.growth_export import GRADE_WORDS
 from gateway.fitness.headers import ITEM_NAMES, LEVEL_NAMES
 from gateway.fitness.values import SPECS
 from gateway.i18n import N_, Translator
@@ -56,6 +57,8 @@ def item_label(item: str, t: Translator) -> str:
     """The item as the standard prints it in Chinese (50米跑), else its id, with its unit."""
     name = ITEM_NAMES.get(item, item) if t.language.startswith("zh") else item
     unit = "kg/m²" if item == "bmi" else SPECS[item].unit if item in SPECS else ""
+    if unit == "count" and t.language.startswith("zh"):
+        unit = "次"  # as the standard's tables head 跳绳 and 仰卧起坐
     return f"{name} ({unit})" if unit else name
 
 
@@ -65,6 +68,12 @@ def _level(level: str | None, t: Translator) -> str:
     if t.language.startswith("zh") and level in LEVEL_NAMES:
         return LEVEL_NAMES[level]
     return t.gettext(LEVEL_WORDS[level]) if level in LEVEL_WORDS else level
+
+
+def _grade(grade: str | None, t: Translator) -> str:
+    if grade is None:
+        return "—"
+    return GRADE_WORDS.get(grade, grade) if t.language.startswith("zh") else grade
 
 
 def _year_label(year: int) -> str:
@@ -122,7 +131,7 @@ def _draw_table(ax: Axes, years: tuple[GrowthYear, ...], t: Translator) -> None:
     for y in years:
         row = [
             _year_label(y.year),
-            y.grade or "—",
+            _grade(y.grade, t),
             str(y.total.total) if y.total else ("—" if y.recorded else t.gettext("not tested")),
             _level(y.total.level if y.total else None, t),
             _signed(y.change_total),
