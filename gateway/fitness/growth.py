@@ -294,3 +294,50 @@ def without_health(record: GrowthRecord) -> GrowthRecord:
             for y in record.years
         ),
     )
+
+
+# The school stages a student graduates from, by their grades, and the grade that ends each.
+STAGES: Final = (
+    (frozenset(str(g) for g in range(1, 7)), "6"),
+    (frozenset(str(g) for g in range(7, 10)), "9"),
+    (frozenset(str(g) for g in range(10, 13)), "12"),
+)
+
+
+@dataclass(frozen=True)
+class Graduation:
+    """毕业成绩: the final year's total 50 %, the mean of the stage's other years' totals 50 %."""
+
+    year: int  # the school year the stage ends in
+    score: Decimal
+    level: Level
+    final_total: Decimal
+    others_mean: Decimal
+    years: tuple[int, ...]  # the other years whose totals were averaged
+    without_total: tuple[int, ...]  # years of the stage with no total (not averaged)
+
+
+def graduation(record: GrowthRecord) -> Graduation | None:
+    """The graduation score of the stage whose final grade (6, 9, 12) the record holds a total
+    for, by the standard's rule; None without that total or without any other year's total.
+    Years of the stage with no total are left out of the mean and listed, not taken as 0."""
+    for grades, final in reversed(STAGES):  # the latest stage first
+        last = next((y for y in record.years if y.grade == final and y.total), None)
+        if last is None or last.total is None:
+            continue
+        stage = [y for y in record.years if y.grade in grades and y.year < last.year]
+        counted = [y for y in stage if y.total is not None]
+        if not counted:
+            return None
+        mean = sum((y.total.total for y in counted if y.total), Decimal(0)) / len(counted)
+        score = round_tenth(last.total.total / 2 + mean / 2)
+        return Graduation(
+            year=last.year,
+            score=score,
+            level=level_for(score),
+            final_total=last.total.total,
+            others_mean=round_tenth(mean),
+            years=tuple(y.year for y in counted),
+            without_total=tuple(y.year for y in stage if y.total is None),
+        )
+    return None

@@ -28,7 +28,7 @@ from gateway.api.deps import (
 from gateway.audit import AuditLog
 from gateway.auth import Role, User
 from gateway.fitness.export import to_csv, to_xlsx
-from gateway.fitness.growth import GrowthRecord, YearItem, without_health
+from gateway.fitness.growth import GrowthRecord, YearItem, graduation, without_health
 from gateway.fitness.growth_export import growth_table
 from gateway.fitness.growth_read import read_growth
 from gateway.fitness.results import FitnessResults
@@ -83,6 +83,16 @@ class GrowthYearPublic(BaseModel):
     notes: list[str]
 
 
+class GraduationPublic(BaseModel):
+    year: int
+    score: float
+    level: str
+    final_total: float
+    others_mean: float
+    years: list[int]
+    without_total: list[int]
+
+
 class GrowthPublic(BaseModel):
     student_id: str
     name: str | None
@@ -91,6 +101,7 @@ class GrowthPublic(BaseModel):
     class_id: str
     health_data: bool
     years: list[GrowthYearPublic]
+    graduation: GraduationPublic | None
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -167,6 +178,22 @@ def student_growth(
             )
             for y in record.years
         ],
+        graduation=_graduation(record),
+    )
+
+
+def _graduation(record: GrowthRecord) -> GraduationPublic | None:
+    g = graduation(record)
+    if g is None:
+        return None
+    return GraduationPublic(
+        year=g.year,
+        score=float(g.score),
+        level=g.level,
+        final_total=float(g.final_total),
+        others_mean=float(g.others_mean),
+        years=list(g.years),
+        without_total=list(g.without_total),
     )
 
 

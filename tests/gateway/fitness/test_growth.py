@@ -12,8 +12,11 @@ from pathlib import Path
 
 from gateway.fitness.growth import (
     GrowthRecord,
+    GrowthYear,
     Screening,
+    YearTotal,
     grade_in,
+    graduation,
     growth_record,
     school_year_of,
     without_health,
@@ -248,3 +251,31 @@ def test_the_report_is_one_pdf_page_and_a_png(standard: Standard, tmp_path: Path
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk: an A4 portrait page
     assert height > width > 0
+
+
+def _totalled(year: int, grade: str, total: str | None) -> GrowthYear:
+    t = None if total is None else YearTotal(Decimal(total), 0, Decimal(total), "pass")
+    return GrowthYear(year, grade, total is not None, {}, (), t, None, None, ())
+
+
+def test_graduation_is_half_the_final_year_and_half_the_mean_of_the_stages_others() -> None:
+    years = (
+        _totalled(2020, "5", "70.0"),  # primary: not of the junior stage
+        _totalled(2021, "6", "72.0"),
+        _totalled(2022, "7", "60.0"),
+        _totalled(2023, "8", None),  # a gap: left out of the mean, listed
+        _totalled(2024, "9", "81.0"),
+    )
+    g = graduation(GrowthRecord(STUDENT, years))
+    assert g is not None
+    # 81.0 / 2 + 60.0 / 2 = 70.5 (the gap is not a zero: that would give 55.5)
+    assert (g.year, g.score, g.level, g.years, g.without_total) == (
+        2024,
+        Decimal("70.5"),
+        "pass",
+        (2022,),
+        (2023,),
+    )
+    primary = graduation(GrowthRecord(STUDENT, years[:4]))  # the junior stage has no final yet
+    assert primary is not None and (primary.year, primary.score) == (2021, Decimal("71.0"))
+    assert graduation(GrowthRecord(STUDENT, (years[4],))) is None  # no other year to average
