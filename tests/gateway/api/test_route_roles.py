@@ -92,6 +92,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/fitness/classes/{class_id}/distribution": TEACHING,
     "GET /api/fitness/classes/{class_id}/export": TEACHING,
     "GET /api/fitness/students/{student_id}/results": TEACHING,
+    "GET /api/fitness/students/{student_id}/growth": TEACHING,  # health data: HEALTH only
+    "GET /api/fitness/students/{student_id}/growth/report": TEACHING,
+    "GET /api/fitness/classes/{class_id}/growth/export": TEACHING,
     "GET /api/alerts": STAFF,  # health alerts only to their recipients
     "GET /api/alerts/{alert_id}": STAFF,  # a device alert here: every staff role reads it
     # A device alert here, handled by campus IT; a health alert by health staff (and a
@@ -296,6 +299,15 @@ CALLS: dict[str, Callable[[World], Call]] = {
     ),
     "GET /api/fitness/students/{student_id}/results": lambda w: Call(
         "GET", f"/api/fitness/students/{w.student}/results", subject=w.student
+    ),
+    "GET /api/fitness/students/{student_id}/growth": lambda w: Call(
+        "GET", f"/api/fitness/students/{w.student}/growth", subject=w.student
+    ),
+    "GET /api/fitness/students/{student_id}/growth/report": lambda w: Call(
+        "GET", f"/api/fitness/students/{w.student}/growth/report", subject=w.student
+    ),
+    "GET /api/fitness/classes/{class_id}/growth/export": lambda w: Call(
+        "GET", f"/api/fitness/classes/{w.class_id}/growth/export", subject=w.class_id
     ),
     "GET /api/alerts": lambda w: Call(
         "GET", "/api/alerts", subject=w.school, params={"school": w.school}

@@ -279,6 +279,9 @@ def test_another_schools_classes_and_students_are_404(two: TwoSchools, user: str
             ("/api/fitness/classes/9a/distribution", "no class '9a'"),
             ("/api/fitness/classes/9a/export", "no class '9a'"),
             ("/api/fitness/students/s90/results", "no student 's90'"),
+            ("/api/fitness/students/s90/growth", "no student 's90'"),
+            ("/api/fitness/students/s90/growth/report", "no student 's90'"),
+            ("/api/fitness/classes/9a/growth/export", "no class '9a'"),
         ):
             response = campus.client.get(url, headers=headers)
             # Answered as an unknown id would be: the id asked for, nothing more.
@@ -647,6 +650,14 @@ ROUTES = {
     "GET /api/fitness/students/{student_id}/results": (
         "test_another_schools_classes_and_students_are_404"
     ),
+    **{
+        route: "test_another_schools_classes_and_students_are_404"
+        for route in (
+            "GET /api/fitness/students/{student_id}/growth",
+            "GET /api/fitness/students/{student_id}/growth/report",
+            "GET /api/fitness/classes/{class_id}/growth/export",
+        )
+    },
     "GET /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",
     "POST /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",
     "DELETE /api/alerts/silences/{silence_id}": (
