@@ -57,6 +57,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "gateway.cli.district",
         N_("define districts (named sets of schools) for district users and thresholds"),
     ),
+    ("gateway", "model"): (
+        "gateway.cli.models",
+        N_("sign pose models and offer them to the edge boxes (remote model updates)"),
+    ),
     ("audit", "export"): (
         "gateway.cli.audit",
         N_("write the audit log of a time range as CSV (the export is audited too)"),
