@@ -17,9 +17,12 @@ router = APIRouter(tags=["dashboard"])
 # The files ship inside the gateway package (no build step), so an installed wheel serves them.
 STATIC_DIR = Path(str(files("gateway.dashboard").joinpath("static")))
 
-# The page loads only its own files; no inline script, nothing from elsewhere.
+# The page loads only its own files; no inline script, nothing from elsewhere. Images may be
+# blob: URLs, which only the page's own script can make: the lesson report's plots are fetched
+# with the bearer token (an <img src> cannot send it) and shown from the fetched bytes.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

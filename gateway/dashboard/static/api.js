@@ -67,11 +67,17 @@ export async function health() {
   return { ok: response.ok, body: await response.json() };
 }
 
-// Downloads need the Authorization header too, so a plain link cannot fetch them.
-export async function download(path, filename) {
+// A file (an image, a PDF) as a Blob: it needs the Authorization header too, so a plain
+// link or <img src> cannot fetch it. Throws ApiError on a non-2xx.
+export async function blob(path) {
   const response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
   if (!response.ok) throw await errorOf(response);
-  const url = URL.createObjectURL(await response.blob());
+  return response.blob();
+}
+
+// Saves the file at *path* as *filename*, fetched with the token (see blob()).
+export async function download(path, filename) {
+  const url = URL.createObjectURL(await blob(path));
   const link = Object.assign(document.createElement("a"), { href: url, download: filename });
   document.body.append(link);
   link.click();

@@ -7,6 +7,7 @@ import { N_, named, t } from "./i18n.js";
 import { HEALTH, mountAlerts } from "./alerts.js";
 import { ITEM_NAMES, LEVEL_NAMES, UNIT_NAMES } from "./fitness_names.js";
 import { mountLessonControl } from "./lesson_control.js";
+import { mountLessonReport } from "./lesson_report.js";
 import { mountResultsEntry } from "./results_entry.js";
 
 const LIVE_EVERY_MS = 2000;
@@ -142,11 +143,13 @@ export function showLessons(panel, say) {
     await openLesson();
   }
   const showControl = mountLessonControl(panel, say, { reload });
+  const showReport = mountLessonReport(panel.querySelector("#report-section"), say);
 
   async function openLesson() {
     stopLive();
     const lesson = current();
     showControl(lesson);
+    showReport(lesson);
     panel.querySelector("#analytics").replaceChildren();
     panel.querySelector("#results").replaceChildren();
     replaceRows(tbody, [], t(lesson ? "lessons.loading" : "lessons.no_lesson"), 7);

@@ -1386,3 +1386,69 @@ def test_a_district_user_reads_its_schools_aggregates_in_chinese(browser: Any, s
         browser.save_screenshot(str(site.shots / "zh-CN_district.png"))
     finally:
         browser.execute_script("localStorage.clear()")
+
+
+def test_teacher_reads_a_lesson_report_with_its_plots_and_downloads_the_pdf_in_chinese(
+    browser: Any, site: Site
+) -> None:
+    """A finished lesson of four students, a sample every 10 s for 6 minutes: 150, 155 and
+    175 bpm are above the moderate threshold all the time, 100 bpm never: density
+    (100 + 100 + 0 + 100) / 4 = 75 % and mean (150 + 155 + 100 + 175) / 4 = 145 bpm, both
+    meeting the curriculum's targets; the 100 bpm student stayed below, the 175 bpm above."""
+    school = site.messages.school
+    roster = site.gateway.roster
+    roster.add_class("g5-7", school, "五年级7班", "5", pe_teacher_id="teacher.demo")
+    bpm = {"S0701": 150, "S0702": 155, "S0703": 100, "S0704": 175}
+    names = {"S0701": "陈一", "S0702": "陈二", "S0703": "陈三", "S0704": "陈四"}
+    for student, name in names.items():
+        roster.add_student(student, name, "F", date(2015, 3, 3), "g5-7")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=8)
+    bands = {f"hr-7{i}": student for i, student in enumerate(bpm, 1)}
+    roster.start_lesson(
+        "g5-7", "teacher.demo", LessonKind.LESSON, bands, at=start, lesson_id="report-lesson"
+    )
+    stats = site.gateway.ingest.stats
+    before = stats["stored"]
+    batch = [
+        site.messages.heart_rate(band, bpm[student], start + timedelta(seconds=5 + 10 * i))
+        for i in range(37)
+        for band, student in bands.items()
+    ]
+    site.publish(batch)
+    wait_for(lambda: stats["stored"] - before >= len(batch), PATIENCE_S, "the samples stored")
+    roster.end_lesson("report-lesson", at=start + timedelta(minutes=7))
+
+    in_chinese(browser, site)
+    try:
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "report-lesson")
+        click(browser, "#report-load")
+        density = wait_for(
+            lambda: text_of(browser, "report-density"), PATIENCE_S, "the density figure"
+        )
+        assert "75.0 %" in density and "达标" in density and "未达标" not in density
+        mean = text_of(browser, "report-mean")
+        assert "145 次/分" in mean and "未达标" not in mean
+        assert text_of(browser, "report-below") == "陈三"
+        assert text_of(browser, "report-above") == "陈四"
+        # Both plots fetched with the token and decoded as images.
+        wait_for(
+            lambda: browser.execute_script(
+                "return ['report-curve', 'report-zones'].every((id) => {"
+                " const img = document.getElementById(id);"
+                " return img && img.complete && img.naturalWidth > 0; });"
+            ),
+            PATIENCE_S,
+            "both plots",
+        )
+        click(browser, "#report-pdf")
+        wait_for(
+            lambda: "PDF 已下载" in text_of(browser, "report-pdf-status"),
+            PATIENCE_S,
+            "the PDF downloaded",
+        )
+        assert english_leaks(browser.execute_script(TEXTS_JS)) == []
+        browser.execute_script("document.getElementById('report-section').scrollIntoView()")
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher_report.png"))
+    finally:
+        browser.execute_script("localStorage.clear()")
