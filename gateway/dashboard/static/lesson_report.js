@@ -5,8 +5,9 @@
 
 import { api, blob, download } from "./api.js";
 import { fmtTime, h, num } from "./dom.js";
-import { N_, t } from "./i18n.js";
+import { N_, named, t } from "./i18n.js";
 
+const KIND_NAMES = { lesson: N_("lessons.kind.lesson"), fitness_test: N_("lessons.kind.fitness_test") };
 const PLOTS = [
   ["curve", N_("report.curve_alt")],
   ["zones", N_("report.zones_alt")],
@@ -26,7 +27,7 @@ function figure(id, label, value, ok, target) {
   ];
 }
 
-function figuresView(r) {
+function figuresView(r, prefix) {
   const g = r.group;
   const names = new Map(r.students.map((s) => [s.student_id, s.name ?? s.student_id]));
   const list = (ids) => (ids.length ? ids.map((i) => names.get(i) ?? i).join("、") : t("report.nobody"));
@@ -38,26 +39,30 @@ function figuresView(r) {
       measured: g.students_measured,
     })),
     h("dl", { class: "report-figures" },
-      figure("report-density", t("report.density"),
+      figure(`${prefix}-density`, t("report.density"),
         g.density_pct === null ? t("report.no_data") : `${num(g.density_pct, 1)} %`, g.density_ok,
         t("report.density_target", { min: r.targets.group_density_min_pct })),
-      figure("report-mean", t("report.mean"),
+      figure(`${prefix}-mean`, t("report.mean"),
         g.mean_bpm === null ? t("report.no_data") : t("live.bpm", { value: num(g.mean_bpm) }),
         g.mean_ok, t("report.mean_target", { low, high })),
       h("dt", {}, t("report.below", { low })),
-      h("dd", { id: "report-below" }, list(r.stayed_below)),
+      h("dd", { id: `${prefix}-below` }, list(r.stayed_below)),
       h("dt", {}, t("report.above", { high })),
-      h("dd", { id: "report-above" }, list(r.stayed_above))),
+      h("dd", { id: `${prefix}-above` }, list(r.stayed_above))),
   ];
 }
 
-// Mounts the report under the lesson picker; the returned function shows *lesson*'s button
-// (or none) and drops the report of the lesson shown before.
-export function mountLessonReport(section, say) {
-  const view = section.querySelector("#report");
-  const loadButton = section.querySelector("#report-load");
-  const pdfButton = section.querySelector("#report-pdf");
-  const pdfStatus = section.querySelector("#report-pdf-status");
+// Mounts the report's buttons and view in *container* (element ids start with *prefix*); the
+// returned function shows *lesson*'s button (or none) and drops the report shown before.
+export function mountLessonReport(container, say, prefix) {
+  const loadButton = h("button", { type: "button", id: `${prefix}-load`, hidden: true },
+    t("report.load"));
+  const pdfButton = h("button", { type: "button", id: `${prefix}-pdf`, class: "report-pdf",
+    hidden: true }, t("report.pdf"));
+  const pdfStatus = h("span", { id: `${prefix}-pdf-status`, role: "status" });
+  const view = h("div", { id: `${prefix}-view` });
+  container.replaceChildren(h("p", { class: "help" }, t("report.help")),
+    loadButton, pdfButton, " ", pdfStatus, view);
   let lesson = null;
   let urls = []; // object URLs of the plots shown, given back when they are replaced
 
@@ -72,7 +77,7 @@ export function mountLessonReport(section, say) {
   const base = (l) => `/api/lessons/${encodeURIComponent(l.id)}/report`;
 
   async function plot(shown, name, alt) {
-    const img = h("img", { id: `report-${name}`, class: "report-plot", alt: t(alt) });
+    const img = h("img", { id: `${prefix}-${name}`, class: "report-plot", alt: t(alt) });
     try {
       const url = URL.createObjectURL(await blob(`${base(shown)}/${name}.png`));
       if (lesson !== shown) {
@@ -98,7 +103,7 @@ export function mountLessonReport(section, say) {
         ...PLOTS.map(([name, alt]) => plot(shown, name, alt)),
       ]);
       if (lesson !== shown) return; // another lesson was picked meanwhile
-      view.replaceChildren(...figuresView(r), h("div", { class: "report-plots" }, plots));
+      view.replaceChildren(...figuresView(r, prefix), h("div", { class: "report-plots" }, plots));
       pdfButton.hidden = false;
     } catch (err) {
       if (lesson === shown) view.replaceChildren();
@@ -125,4 +130,31 @@ export function mountLessonReport(section, say) {
     clear();
     loadButton.hidden = !lesson;
   };
+}
+
+// Health staff have no lesson view of their own: a picker of the school's lessons (the API
+// lists them all for health staff) with the report under it.
+export function mountReportPicker(container, say, prefix) {
+  const select = h("select", { id: `${prefix}-lesson`, name: "lesson" });
+  const form = h("form", { class: "inline", onsubmit: (e) => e.preventDefault() },
+    h("label", { for: select.id }, t("lessons.lesson")), select);
+  const report = h("div");
+  container.replaceChildren(form, report);
+  const show = mountLessonReport(report, say, prefix);
+  let lessons = [];
+  select.addEventListener("change", () => show(lessons.find((l) => l.id === select.value)));
+  (async () => {
+    try {
+      lessons = await api("/api/me/lessons");
+    } catch (err) {
+      say(t("lessons.error", { error: err.message }));
+      return;
+    }
+    select.replaceChildren(...lessons.map((l) => h("option", { value: l.id },
+      t(l.ended_at ? "lessons.option" : "lessons.option_running", {
+        class: l.class_name ?? l.class_id, kind: named(KIND_NAMES, l.kind),
+        time: fmtTime(l.started_at),
+      }))));
+    show(lessons.find((l) => l.id === select.value));
+  })();
 }

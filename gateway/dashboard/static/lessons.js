@@ -143,7 +143,7 @@ export function showLessons(panel, say) {
     await openLesson();
   }
   const showControl = mountLessonControl(panel, say, { reload });
-  const showReport = mountLessonReport(panel.querySelector("#report-section"), say);
+  const showReport = mountLessonReport(panel.querySelector("#lesson-report"), say, "report");
 
   async function openLesson() {
     stopLive();
