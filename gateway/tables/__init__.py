@@ -19,6 +19,7 @@ def all_tables() -> MetaData:
         competition,
         consumers,
         devices,
+        district,
         fitness,
         fleet,
         health,

@@ -1,0 +1,1 @@
+"""District scale: gateway workers sharing one PostgreSQL, each holding leases on schools."""
