@@ -16,7 +16,8 @@ the same school, and nothing beyond PostgreSQL coordinates them. A tick
    share.
 
 A worker that dies stops renewing: its row and leases lapse `ttl_s` after its last tick, and
-the survivors take its schools at their next tick, so within `ttl_s + ttl_s / 3`.
+the survivors take its schools at their next tick, so within `ttl_s + ttl_s / 3`. The first
+tick to find a lapsed worker's row removes it and reports the worker in `Holding.drain`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class Holding:
     share: int
     # School -> the worker whose lapsed lease this tick took over (a dead worker's).
     taken_over: dict[str, str] = field(default_factory=dict)
+    # Workers found lapsed by this tick (their rows removed, so by no other tick): this worker
+    # empties their MQTT sessions.
+    drain: tuple[str, ...] = ()
 
     @property
     def active(self) -> frozenset[str]:
@@ -159,6 +163,18 @@ class Leases:
                     update(school_leases).where(mine).values(expires_at=until).returning(s.school)
                 )
             }
+            # A lapsed worker's row is claimed by the one tick that finds it: its id is free
+            # again, and if the worker was only stalled, its next tick finds it gone and stops.
+            lapsed_workers = tuple(
+                sorted(
+                    str(r[0])
+                    for r in conn.execute(
+                        delete(gateway_workers)
+                        .where((w.expires_at <= now) & (w.worker_id != self.worker_id))
+                        .returning(w.worker_id)
+                    )
+                )
+            )
             workers = int(
                 conn.execute(
                     select(func.count()).select_from(gateway_workers).where(w.expires_at > now)
@@ -189,7 +205,9 @@ class Leases:
                         )
                     )
                     held.add(school)
-        return Holding(frozenset(held), surplus, workers, len(schools), share, taken)
+        return Holding(
+            frozenset(held), surplus, workers, len(schools), share, taken, lapsed_workers
+        )
 
     def leave(self) -> None:
         """A clean stop: give up every school and the worker id at once (no waiting for lapse)."""

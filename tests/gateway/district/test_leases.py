@@ -94,10 +94,11 @@ def test_a_dead_workers_schools_lapse_and_move_to_the_survivor(db: StateDB) -> N
         h2 = w2.tick()
         assert time.monotonic() - died < TTL + 2 * w2.heartbeat_s
     assert h2.taken_over == dict.fromkeys(h1.schools, "w1")
+    assert h2.drain == ("w1",)  # w2 empties w1's MQTT session
     assert holders(db) == dict.fromkeys(SCHOOLS, "w2")
-    # Had w1 only stalled, it finds its schools gone at its next tick and takes none back
-    # while w2 holds its fair share.
-    assert w1.tick().schools == frozenset()
+    # Had w1 only stalled, its next tick finds its id claimed, and it stops.
+    with pytest.raises(WorkerIdLost):
+        w1.tick()
 
 
 def test_a_worker_whose_id_was_taken_after_it_lapsed_stops(db: StateDB) -> None:
