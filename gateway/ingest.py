@@ -291,6 +291,7 @@ class Ingest:
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._side: MqttSideProcess | None = None
         self._hold: Hold | None = None  # a worker's schools, given again to a new MQTT process
+        self._early_drains: list[Drain] = []  # asked for before the MQTT process started
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
@@ -340,6 +341,9 @@ class Ingest:
         self._side = MqttSideProcess(
             self.mqtt_settings, self.settings, self._connection, self._hold
         )
+        for drain in self._early_drains:
+            self._side.command(drain)
+        self._early_drains.clear()
         self._writer.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -416,7 +420,9 @@ class Ingest:
     def drain(self, client_id: str, schools: frozenset[str]) -> None:
         """Empty a dead worker's MQTT session (*client_id*) into this ingest."""
         side = self._side
-        if side is not None:
+        if side is None:
+            self._early_drains.append(Drain(client_id, schools))
+        else:
             side.command(Drain(client_id, schools))
 
     def publish_command(self, topic: str, payload: bytes) -> bool:
