@@ -40,6 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
 from campusedge.topics import Channel, DeviceKind, DeviceTopic
+from gateway.bench.ingest import children
 from gateway.bench.load import reading_payload
 from gateway.district.leases import holders
 from gateway.fleet.registry import FleetRegistry
@@ -158,6 +159,17 @@ class Worker:
         except httpx.HTTPError:
             return False
 
+    def cpu_s(self) -> float:
+        """CPU time (user + system) of the worker and its MQTT process so far."""
+        total = 0.0
+        for pid in (self.proc.pid, *children(self.proc.pid)):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def pause(self) -> None:
         os.killpg(self.proc.pid, signal.SIGSTOP)
 
@@ -263,8 +275,10 @@ def phases(
     # 1: one worker drains a backlog.
     w1.pause()
     publisher.publish(n)
+    cpu = w1.cpu_s()
     w1.resume()
     one = n / wait_stored(store, publisher.published, 120)
+    one_cpu = (w1.cpu_s() - cpu) / n * 1000
     # 2: a second worker joins; both drain a backlog once the schools are shared.
     w2 = Worker("w2", broker, state, store, args.lease)
     workers.append(w2)
@@ -278,9 +292,11 @@ def phases(
     for w in workers:
         w.pause()
     publisher.publish(n)
+    cpus = [w.cpu_s() for w in workers]
     for w in workers:
         w.resume()
     two = n / wait_stored(store, publisher.published, 120)
+    two_cpu = sum(w.cpu_s() - c for w, c in zip(workers, cpus, strict=True)) / n * 1000
     # 3: SIGKILL w1 mid-stream; the survivor takes every school and w1's session.
     stream = threading.Thread(
         target=publisher.publish,
@@ -311,5 +327,8 @@ def phases(
         "rate_per_s": round(two, 1),
         "one_worker_rate_per_s": round(one, 1),
         "failover_s": round(failover, 2),
+        # CPU seconds of the workers (each with its MQTT process) per 1,000 messages drained.
+        "one_worker_cpu_s_per_1k": round(one_cpu, 3),
+        "workers_cpu_s_per_1k": round(two_cpu, 3),
         "lease_s": args.lease,
     }
