@@ -361,6 +361,19 @@ class BufferRepair(_Strict):
     repairs: StrictInt = Field(ge=1, description="buffer repairs since the agent started")
 
 
+class CommandResult(_Strict):
+    """What an edge box did with a command the gateway sent with an id (`command_id`)."""
+
+    id: DeviceId = Field(description="the command's id, as the gateway sent it")
+    name: StrictStr = Field(max_length=32, description="config, rope or model")
+    ok: StrictBool = Field(description="applied (true) or refused/failed (false)")
+    detail: StrictStr = Field(default="", max_length=256, description="the box's reason")
+    at: Timestamp = Field(description="when the box finished with it (UTC)")
+
+
+# Results a box repeats in its status: enough to cover commands sent while it was away.
+COMMAND_RESULTS_KEPT = 20
+
 # The largest clock offset a status may state (about 31 years).
 CLOCK_OFFSET_LIMIT_S = 1e9
 
@@ -391,17 +404,20 @@ class Status(_Strict):
     edge_id: DeviceId | None = None
     # On a box's own status: the last time its buffer file was found damaged and rebuilt.
     buffer_repair: BufferRepair | None = None
+    # On a box's own status: its results of the last commands sent with an id, newest last.
+    commands: list[CommandResult] | None = Field(default=None, max_length=COMMAND_RESULTS_KEPT)
 
     def wire(self) -> bytes:
         """The JSON to publish: fields added to schema version 1 later (a clock offset, a
-        clean stop, the edge box, a buffer repair) go only when set, so an older gateway,
-        whose Status forbids fields it does not know, still takes every status that does not
-        need them."""
+        clean stop, the edge box, a buffer repair, command results) go only when set, so an
+        older gateway, whose Status forbids fields it does not know, still takes every status
+        that does not need them."""
         later = {
             "clock_offset_s": self.clock_offset_s is None,
             "stopped": not self.stopped,
             "edge_id": self.edge_id is None,
             "buffer_repair": self.buffer_repair is None,
+            "commands": not self.commands,
         }
         return self.model_dump_json(exclude={k for k, unset in later.items() if unset}).encode()
 

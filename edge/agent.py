@@ -17,7 +17,9 @@ from pydantic import ValidationError
 
 from campusedge.contract import (
     CLOCK_OFFSET_LIMIT_S,
+    COMMAND_RESULTS_KEPT,
     BufferRepair,
+    CommandResult,
     DeviceState,
     Event,
     EventMessage,
@@ -40,6 +42,9 @@ from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
 from edge.metrics import EdgeMetrics, Snapshot
+from edge.model_update import ModelOffer
+from edge.model_update import install as install_model
+from edge.model_update import public_key as model_public_key
 from edge.mqtt_link import Command, MqttLink
 from edge.results import Submitted as Submitted
 from edge.stored_marks import StoredMarks
@@ -125,6 +130,16 @@ def _rope_time_sync() -> list[bytes]:
     return [jump_rope.encode_time_sync(int(time.time()))]
 
 
+def _command_id(body: dict[str, Any]) -> str | None:
+    """The gateway's id of a command (absent: sent by hand, nothing to report back)."""
+    value = body.pop("command_id", None)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("command_id must be a string")
+    return check_id(value, "command id")
+
+
 class EdgeAgent:
     """Owns the buffer and the MQTT link; device threads only feed its queue."""
 
@@ -141,6 +156,8 @@ class EdgeAgent:
         self.edge_id = b.edge_id
         self.config_version = b.config_version
         self.config_detail: str | None = None
+        # Results of the commands sent with an id, oldest first (repeated in the box status).
+        self.command_results: dict[str, CommandResult] = {}
         self.stop_event = threading.Event()
         # Set (a second SIGTERM/SIGINT) to give up the drain: what is left stays in the buffer.
         self.abort_drain = threading.Event()
@@ -535,6 +552,7 @@ class EdgeAgent:
             stopped=stopped,
             detail=detail[:256],
             buffer_repair=repair,
+            commands=list(self.command_results.values()) or None,
         ).wire()
 
     def _buffer_repair(self) -> BufferRepair | None:
@@ -695,21 +713,40 @@ class EdgeAgent:
             except (ValueError, ValidationError) as exc:
                 log.warning("ignored a stored watermark: %s", str(exc)[:200])
             return  # one a second: no status for it
+        command_id: str | None = None
         try:
             body = json.loads(cmd.payload)
             if not isinstance(body, dict):
                 raise ValueError("the payload must be a JSON object")
-            if name == "config":
+            command_id = _command_id(body)
+            if command_id is not None and command_id in self.command_results:
+                # Sent again (the gateway resends what it has no result for when a box comes
+                # back): done once already, so only the result is said again.
+                command_id = None
+            elif name == "config":
                 self._apply_config(body)
             elif name == "rope":
                 self._rope_command(body)
+            elif name == "model":
+                self._model_command(body)
             else:
-                raise ValueError(f"unknown command {name!r} (config, rope, stored)")
+                raise ValueError(f"unknown command {name!r} (config, rope, model, stored)")
+            if command_id is not None:
+                self._command_done(command_id, name, True, self.config_detail or "")
         except (ValueError, ConfigError, ValidationError) as exc:
             self.config_detail = excerpt(f"command {name} rejected: {exc}", 200)
             log.warning("%s", self.config_detail)
+            if command_id is not None:
+                self._command_done(command_id, name, False, self.config_detail)
         if self.link.connected.is_set():
             self._publish_edge_status()
+
+    def _command_done(self, command_id: str, name: str, ok: bool, detail: str) -> None:
+        self.command_results[command_id] = CommandResult(
+            id=command_id, name=name, ok=ok, detail=excerpt(detail, 256), at=datetime.now(UTC)
+        )
+        while len(self.command_results) > COMMAND_RESULTS_KEPT:
+            self.command_results.pop(next(iter(self.command_results)))
 
     def _apply_config(self, body: dict[str, Any]) -> None:
         version = body.get("config_version")
@@ -742,6 +779,25 @@ class EdgeAgent:
         self.config_version = version
         self.stats.config_version = version
         self.config_detail = f"config {version} applied to {', '.join(staged) or 'no device'}"
+
+    def _model_command(self, body: dict[str, Any]) -> None:
+        """Install a signed model from the gateway and switch every camera to it."""
+        key = self.box.box.model_signing_key
+        if not key:
+            raise ValueError(
+                "no model_signing_key is pinned in this box's config: model updates are refused"
+            )
+        offer = ModelOffer.parse(body)
+        path = install_model(offer, model_public_key(key), Path(self.box.box.model_dir))
+        for station in self.stations.values():
+            station.reconfigure(
+                station.latest_config().model_copy(update={"model_file": str(path)})
+            )
+        self.model_versions["pose"] = offer.sha256[:12]
+        self.config_detail = (
+            f"model {offer.file} ({offer.sha256[:12]}) passed its self-test; "
+            f"{len(self.stations)} camera(s) switched to it"
+        )
 
     def _rope_command(self, body: dict[str, Any]) -> None:
         try:

@@ -155,6 +155,13 @@ class BoxFile(_Strict):
         description="the box's credentials file from `campusedge provision box` "
         "(relative to this file)",
     )
+    # Remote model updates: the ed25519 public key (raw 32 bytes, base64) whose signature a
+    # model from the gateway must carry; none pinned, none is taken.
+    model_signing_key: str | None = Field(default=None, max_length=64)
+    model_dir: str = Field(
+        default="campusedge-models",
+        description="where models from the gateway are kept (relative to the working directory)",
+    )
     devices: list[DeviceEntry] = Field(min_length=1)
 
 

@@ -21,6 +21,7 @@ from gateway.auth import Users
 from gateway.binding import Binder
 from gateway.competition.results import Competitions
 from gateway.consumers.alerts import AlertConsumer
+from gateway.consumers.box_commands import BoxCommandsConsumer
 from gateway.consumers.competition import CompetitionConsumer
 from gateway.consumers.devices import DeviceRegistryConsumer
 from gateway.consumers.fitness import FitnessConsumer
@@ -31,7 +32,9 @@ from gateway.devices import Devices
 from gateway.district.leases import DEFAULT_TTL_S, Leases
 from gateway.district.worker import Worker
 from gateway.fitness.results import FitnessResults
+from gateway.fleet.commands import BoxCommands
 from gateway.fleet.enrolment import Enrolment
+from gateway.fleet.model_store import ModelStore, default_model_store
 from gateway.fleet.provisioning import default_ca_dir
 from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
@@ -158,6 +161,11 @@ class GatewaySettings(BaseSettings):
         "default ca/ beside a SQLite state database (where `provision` makes it), else "
         "var/campusedge/ca",
     )
+    model_store: Path | None = Field(
+        default=None,
+        description="the folder of signed pose models offered to the edge boxes "
+        "(`campusedge gateway model add`); default models/ beside the campus CA folder",
+    )
     push_mappings_dir: Path | None = Field(
         default=None,
         description="a folder of HTTP push payload mappings (<name>.yaml), beside the packaged "
@@ -270,6 +278,7 @@ class Gateway:
         self.devices = Devices(self.db)
         self.fleet = FleetRegistry(self.db)
         self.ca_dir = settings.ca_dir or default_ca_dir(settings.state_db)
+        self.models = ModelStore(settings.model_store or default_model_store(settings.state_db))
         self.metrics = GatewayMetrics()
         # Checked before anything is opened that would need closing: a bad file stops the start.
         self.push_mappings = load_mappings(
@@ -333,6 +342,8 @@ class Gateway:
         )
         self.ingest.on_commit.append(self.consumers.wake)
         self.consumers.add(DeviceRegistryConsumer(self.devices))
+        self.box_commands = BoxCommands(self.db)
+        self.consumers.add(BoxCommandsConsumer(self.box_commands, self.ingest.publish_command))
         self.absences = Absences(self.db)
         self.alerts: AlertService | None = None
         # None when nothing keeps the referral list (alerts off: see below).

@@ -23,6 +23,11 @@ FloatArray = npt.NDArray[np.float32]
 # MAX_GAP_S can hide several reps of any exercise.
 MIN_SEEN_SHARE = 0.7
 MAX_GAP_S = 2.0
+# Tilt from the image's vertical, degrees, beyond which a body is across the frame: the torso
+# more than this for a standing exercise; the legs (hips to ankles) less than ACROSS_LYING for
+# one done lying down.
+ACROSS_STANDING = 55.0
+ACROSS_LYING = 30.0
 
 
 class FormFlag(StrEnum):
@@ -59,6 +64,7 @@ class QualityReason(StrEnum):
     PERSON_LOST = "person_lost"  # the person was not found in much of the set, or for long
     BODY_PARTS_HIDDEN = "body_parts_hidden"  # what the counter needs was out of frame or hidden
     CANNOT_OPEN = "cannot_open"  # the video could not be opened or read
+    ROTATED = "rotated"  # the body lies across the frame: the video is turned (no metadata)
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class CountResult:
     signal: str = ""  # the signal the reps were counted from (see each counter's specs)
     signal_frames: int = 0  # frames with a pose in which that signal could be measured
     longest_gap_s: float = 0.0  # the longest stretch without a pose after the person was found
+    frames_across: int = 0  # frames whose body lay across the way the exercise is done
 
     @property
     def count(self) -> int:
@@ -135,6 +142,15 @@ class CountResult:
                 reasons.append(QualityReason.PERSON_LOST)
                 detail = (
                     f"person found in {seen:.0%} of frames; longest gap {self.longest_gap_s:.1f} s"
+                )
+            if self.frames_across > 0.5 * self.frames_with_pose:
+                # Heights are measured up the image: in a video turned on its side they are
+                # sideways movements, and the count means nothing.
+                reasons.append(QualityReason.ROTATED)
+                across = self.frames_across / self.frames_with_pose
+                detail = (detail + "; " if detail else "") + (
+                    f"the body lay across the frame in {across:.0%} of the frames with a person: "
+                    "turn the video upright"
                 )
             measured = self.signal_frames / self.frames_with_pose
             if measured < MIN_SEEN_SHARE:
@@ -204,6 +220,8 @@ class RepCounter(ABC):
     # are counted as well from 15 poses a second as from 30, which halves the model's work;
     # rope skipping, with up to seven foot contacts a second, needs every frame of a camera.
     sample_hz: float = 15.0
+    # Done lying down (push-ups, sit-ups): the torso is near level, not upright.
+    lying: bool = False
 
     def __init__(self) -> None:
         self.result = CountResult(self.exercise)
@@ -233,6 +251,10 @@ class RepCounter(ABC):
             return []
         self._lost_since = None
         result.frames_with_pose += 1
+        # Lying down, hips and feet are on the floor (a sit-up's torso rises, its legs stay).
+        tilt = (ft.legs_tilt if self.lying else ft.torso_tilt)(keypoints, visibility)
+        if math.isfinite(tilt) and (tilt < ACROSS_LYING if self.lying else tilt > ACROSS_STANDING):
+            result.frames_across += 1
         unit = self._scale.update(keypoints, visibility, dt)
         if unit is None:
             return []

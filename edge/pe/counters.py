@@ -209,6 +209,7 @@ class PushUpCounter(SignalCounter):
     """Shoulders' height above the wrists (the hands stay on the floor); else above the elbows."""
 
     exercise = Exercise.PUSH_UP
+    lying = True
     specs = (
         Spec(
             "shoulders_over_wrists",
@@ -239,6 +240,7 @@ class SitUpCounter(SignalCounter):
     """
 
     exercise = Exercise.SIT_UP
+    lying = True
     specs = (
         Spec(
             "hip_angle",

@@ -43,6 +43,27 @@ def torso_length(k: FloatArray, v: FloatArray) -> float:
     return float(np.hypot(*(shoulders - hips)))
 
 
+def _tilt(k: FloatArray, v: FloatArray, lower: tuple[int, int], upper: tuple[int, int]) -> float:
+    a = _mid(k, v, *upper)
+    b = _mid(k, v, *lower)
+    if a is None or b is None:
+        return math.nan
+    dx, dy = a - b
+    if abs(dx) + abs(dy) < 1e-6:
+        return math.nan
+    return math.degrees(math.atan2(abs(float(dx)), abs(float(dy))))
+
+
+def torso_tilt(k: FloatArray, v: FloatArray) -> float:
+    """Angle of the hips-to-shoulders line from the image's vertical, 0..90 degrees."""
+    return _tilt(k, v, (L_HIP, R_HIP), (L_SHOULDER, R_SHOULDER))
+
+
+def legs_tilt(k: FloatArray, v: FloatArray) -> float:
+    """Angle of the ankles-to-hips line from the image's vertical, 0..90 degrees."""
+    return _tilt(k, v, (L_ANKLE, R_ANKLE), (L_HIP, R_HIP))
+
+
 def _angle(k: FloatArray, a: int, b: int, c: int) -> float:
     """Angle at b between b->a and b->c in degrees (image plane)."""
     u = k[a, :2] - k[b, :2]

@@ -21,6 +21,8 @@ from gateway.competition.results import Competitions
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.fitness.results import FitnessResults
+from gateway.fleet.commands import BoxCommands
+from gateway.fleet.model_store import ModelStore
 from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
@@ -164,6 +166,18 @@ AuditDep = Annotated[AuditLog, Depends(get_audit)]
 UsersDep = Annotated[Users, Depends(get_users)]
 DevicesDep = Annotated[Devices, Depends(get_devices)]
 FleetDep = Annotated[FleetRegistry, Depends(get_fleet)]
+
+
+def get_box_commands(gateway: GatewayDep) -> BoxCommands:
+    return gateway.box_commands
+
+
+def get_model_store(gateway: GatewayDep) -> ModelStore:
+    return gateway.models
+
+
+BoxCommandsDep = Annotated[BoxCommands, Depends(get_box_commands)]
+ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
 
 
 def get_failed_logins(request: Request) -> FailedLogins:

@@ -16,6 +16,7 @@ def all_tables() -> MetaData:
     """The MetaData with every area's tables declared on it."""
     from gateway.tables import (  # noqa: F401
         alerts,
+        box_commands,
         competition,
         consumers,
         devices,

@@ -278,6 +278,29 @@ def test_config_command_is_applied_and_reported(
         time.sleep(0.05)
     assert all(w in sent for w in wanted)
     assert jr.encode_control(jr.Action.END, jr.Mode.FREE, 0, 99) not in sent
+
+    # With the gateway's id: the result comes back in the status; the same id sent again
+    # (a resend to a box back online) is not applied again, only reported again.
+    def result(ms: list[tuple[str, bytes, bool]], cid: str) -> object:
+        s = status(ms)
+        return next((r for r in (s.commands or []) if r.id == cid), None) if s else None
+
+    config = b'{"config_version": "3", "devices": {}, "command_id": "cmd-1"}'
+    col.publish(topic, config)
+    assert col.wait_for(lambda ms: result(ms, "cmd-1") is not None, 5)
+    done = result(col.snapshot(), "cmd-1")
+    assert done.ok and "config 3 applied" in done.detail  # type: ignore[attr-defined]
+    agent.config_version = "changed since"
+    col.publish(topic, config)
+    time.sleep(0.5)
+    assert agent.config_version == "changed since"
+    assert list(agent.command_results) == ["cmd-1"]
+    # A model update on a box with no signing key pinned: refused, and said why.
+    model = cmd_topic(school, "test-box", "model")
+    col.publish(model, b'{"file": "p.onnx", "sha256": "00", "command_id": "cmd-2"}')
+    assert col.wait_for(lambda ms: result(ms, "cmd-2") is not None, 5)
+    refused = result(col.snapshot(), "cmd-2")
+    assert not refused.ok and "no model_signing_key" in refused.detail  # type: ignore[attr-defined]
     agent.stop_event.set()
     runner.join(20)
     col.stop()

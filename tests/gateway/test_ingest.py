@@ -306,6 +306,7 @@ def test_api_healthz_over_http(
             assert body["status"] == "ok" and body["writer_alive"] is True
             assert set(body["consumers"]) == {
                 "alerts",
+                "box_commands",
                 "competitions",
                 "devices",
                 "fitness_results",

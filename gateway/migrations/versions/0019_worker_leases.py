@@ -1,4 +1,5 @@
-"""Revision 19: gateway workers and the schools they hold, for several workers on one database."""
+"""Revision 19: gateway workers and the schools they hold, for several workers on one database
+(it follows revision 20)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from edge.pe import features as ft
@@ -221,3 +222,16 @@ def test_rep_confidence_falls_with_poorly_seen_body_parts() -> None:
         counter.update(i, i / sk.FPS, k, vis if k is not None else None)
     confidences = [r.confidence for r in counter.result.reps]
     assert len(confidences) == 4 and all(0.3 <= c <= 0.5 for c in confidences)
+
+
+@pytest.mark.parametrize("exercise", [Exercise.SQUAT, Exercise.PUSH_UP, Exercise.SIT_UP])
+def test_a_video_turned_on_its_side_is_said_to_be_rotated(exercise: Exercise) -> None:
+    pose, period = POSES[exercise]
+    frames = sk.degrade(sk.cycles(pose, reps=4, period_s=period), seed=8, noise_px=1.0)
+    upright = run(make_counter(exercise), frames).result
+    assert upright.quality.ok and upright.count == 4
+    # The same frames turned a quarter (x, y) -> (y, -x), as a phone on its side films them.
+    turned = [None if k is None else k[:, [1, 0, 2]] * np.float32([1.0, -1.0, 1.0]) for k in frames]
+    result = run(make_counter(exercise), turned).result
+    assert QualityReason.ROTATED in result.quality.reasons
+    assert "turn the video upright" in result.quality.detail

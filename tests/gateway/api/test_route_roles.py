@@ -31,6 +31,7 @@ from tests.gateway.api.conftest import SCHOOL
 from tests.gateway.api.two_schools import (
     AT,
     OTHER_SECRETS,
+    PROBE_SHA256,
     UNKNOWN,
     TwoSchools,
     World,
@@ -91,6 +92,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/fitness/classes/{class_id}/distribution": TEACHING,
     "GET /api/fitness/classes/{class_id}/export": TEACHING,
     "GET /api/fitness/students/{student_id}/results": TEACHING,
+    "GET /api/fitness/students/{student_id}/growth": TEACHING,  # health data: HEALTH only
+    "GET /api/fitness/students/{student_id}/growth/report": TEACHING,
+    "GET /api/fitness/classes/{class_id}/growth/export": TEACHING,
     "GET /api/alerts": STAFF,  # health alerts only to their recipients
     "GET /api/alerts/{alert_id}": STAFF,  # a device alert here: every staff role reads it
     # A device alert here, handled by campus IT; a health alert by health staff (and a
@@ -120,6 +124,14 @@ ACCESS: dict[str, frozenset[Role]] = {
     # Devices only, with their own push token: a person's token of any role is refused (403).
     # The device tokens' own tests: tests/gateway/push; the fuzz posts with one.
     "POST /api/ingest/{school}/{device}": frozenset(),
+    # Remote management of the boxes: campus IT. A model file goes to boxes alone, with their
+    # command's download token; a person's token is refused (tests/gateway/api/
+    # test_box_command_routes.py downloads one).
+    "POST /api/fleet/commands": frozenset({IT}),
+    "GET /api/fleet/commands": frozenset({IT}),
+    "GET /api/fleet/models": frozenset({IT}),
+    "POST /api/fleet/rollouts": frozenset({IT}),
+    "GET /api/fleet/models/{sha256}/file": frozenset(),
 }
 
 
@@ -288,6 +300,15 @@ CALLS: dict[str, Callable[[World], Call]] = {
     "GET /api/fitness/students/{student_id}/results": lambda w: Call(
         "GET", f"/api/fitness/students/{w.student}/results", subject=w.student
     ),
+    "GET /api/fitness/students/{student_id}/growth": lambda w: Call(
+        "GET", f"/api/fitness/students/{w.student}/growth", subject=w.student
+    ),
+    "GET /api/fitness/students/{student_id}/growth/report": lambda w: Call(
+        "GET", f"/api/fitness/students/{w.student}/growth/report", subject=w.student
+    ),
+    "GET /api/fitness/classes/{class_id}/growth/export": lambda w: Call(
+        "GET", f"/api/fitness/classes/{w.class_id}/growth/export", subject=w.class_id
+    ),
     "GET /api/alerts": lambda w: Call(
         "GET", "/api/alerts", subject=w.school, params={"school": w.school}
     ),
@@ -379,6 +400,32 @@ CALLS: dict[str, Callable[[World], Call]] = {
         f"/api/ingest/{w.school}/{w.push_device}",
         subject=w.school,
         json={"record": {"id": "1", "time": "2026-11-02T08:00:00+08:00", "temp_x10": 365}},
+    ),
+    "POST /api/fleet/commands": lambda w: Call(
+        "POST",
+        "/api/fleet/commands",
+        ok=201,
+        subject=w.school,
+        json={
+            "school": w.school,
+            "box": f"fleet-{w.class_id}",
+            "name": "rope",
+            "body": {"action": "end"},
+        },
+    ),
+    "GET /api/fleet/commands": lambda w: Call(
+        "GET", "/api/fleet/commands", subject=w.school, params={"school": w.school}
+    ),
+    "GET /api/fleet/models": lambda w: Call("GET", "/api/fleet/models"),
+    "POST /api/fleet/rollouts": lambda w: Call(
+        "POST",
+        "/api/fleet/rollouts",
+        ok=201,
+        subject=w.school,
+        json={"school": w.school, "sha256": PROBE_SHA256, "percent": 100},
+    ),
+    "GET /api/fleet/models/{sha256}/file": lambda w: Call(
+        "GET", f"/api/fleet/models/{PROBE_SHA256}/file", params={"token": "t" * 32}
     ),
 }
 
@@ -516,4 +563,5 @@ def test_the_table_keeps_within_each_routes_declared_role_check(two: TwoSchools)
                 "GET /api/alerts/stream",
                 "GET /api/competitions/{competition_id}/stream",
                 "POST /api/ingest/{school}/{device}",  # a device's push token, no role
+                "GET /api/fleet/models/{sha256}/file",  # a box's download token, no role
             }, name

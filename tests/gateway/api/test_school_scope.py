@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -277,6 +279,9 @@ def test_another_schools_classes_and_students_are_404(two: TwoSchools, user: str
             ("/api/fitness/classes/9a/distribution", "no class '9a'"),
             ("/api/fitness/classes/9a/export", "no class '9a'"),
             ("/api/fitness/students/s90/results", "no student 's90'"),
+            ("/api/fitness/students/s90/growth", "no student 's90'"),
+            ("/api/fitness/students/s90/growth/report", "no student 's90'"),
+            ("/api/fitness/classes/9a/growth/export", "no class '9a'"),
         ):
             response = campus.client.get(url, headers=headers)
             # Answered as an unknown id would be: the id asked for, nothing more.
@@ -568,6 +573,11 @@ def test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_
 # fails here until it says which.
 NO_SCHOOL_DATA = "no school's data"
 ROUTES = {
+    "POST /api/fleet/commands": "test_campus_it_command_only_their_schools_boxes",
+    "GET /api/fleet/commands": "test_campus_it_command_only_their_schools_boxes",
+    "POST /api/fleet/rollouts": "test_campus_it_command_only_their_schools_boxes",
+    "GET /api/fleet/models": NO_SCHOOL_DATA,  # the gateway's signed model files, no school's
+    "GET /api/fleet/models/{sha256}/file": NO_SCHOOL_DATA,  # a model file, to a box's token
     "GET /api/users": "test_campus_it_manage_only_users_of_their_schools_up_to_their_role",
     "POST /api/users": "test_campus_it_manage_only_users_of_their_schools_up_to_their_role",
     "POST /api/users/{user_id}/rotate": (
@@ -640,6 +650,14 @@ ROUTES = {
     "GET /api/fitness/students/{student_id}/results": (
         "test_another_schools_classes_and_students_are_404"
     ),
+    **{
+        route: "test_another_schools_classes_and_students_are_404"
+        for route in (
+            "GET /api/fitness/students/{student_id}/growth",
+            "GET /api/fitness/students/{student_id}/growth/report",
+            "GET /api/fitness/classes/{class_id}/growth/export",
+        )
+    },
     "GET /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",
     "POST /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",
     "DELETE /api/alerts/silences/{silence_id}": (
@@ -808,3 +826,28 @@ def test_a_push_token_posts_only_for_its_own_device(two: TwoSchools) -> None:
     theirs = campus.client.post(f"/api/ingest/{OTHER}/tg-90", json=body, headers=headers)
     assert theirs.status_code == 200, theirs.text
     assert [e.school for e in campus.gateway.store.events(device_id="tg-90")] == [OTHER]
+
+
+def test_campus_it_command_only_their_schools_boxes(two: TwoSchools, tmp_path: Path) -> None:
+    campus = two.campus
+    gw = campus.gateway
+    it = campus.auth("it1")
+    gw.fleet.enrol_box(OTHER, "box-90", ["hr-90"])
+    gw.fleet.enrol_box(SCHOOL, "box-10", ["hr-10"])
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"a model")
+    sha = gw.models.add(model, base64.b64encode(bytes(64)).decode()).sha256
+    body = {"school": OTHER, "box": "box-90", "name": "rope", "body": {"action": "end"}}
+    refused = campus.client.post("/api/fleet/commands", headers=it, json=body)
+    assert refused.status_code == 404 and refused.json() == {"detail": f"no school {OTHER!r}"}
+    # Their own school's name with the other school's box: no such box here either.
+    mixed = campus.client.post("/api/fleet/commands", headers=it, json={**body, "school": SCHOOL})
+    assert mixed.status_code == 404 and "box-90" in mixed.json()["detail"]
+    listed = campus.client.get("/api/fleet/commands", headers=it, params={"school": OTHER})
+    assert listed.status_code == 404
+    rollout = {"school": OTHER, "sha256": sha, "percent": 100}
+    assert campus.client.post("/api/fleet/rollouts", headers=it, json=rollout).status_code == 404
+    assert gw.box_commands.list(OTHER) == []
+    # Their own school's rollout reaches their box alone.
+    own = campus.client.post("/api/fleet/rollouts", headers=it, json={**rollout, "school": SCHOOL})
+    assert own.status_code == 201 and own.json()["included"] == ["box-10"]

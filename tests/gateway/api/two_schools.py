@@ -7,6 +7,8 @@ school's ids, the other school's, or ids that exist nowhere.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,12 @@ from tests.gateway.competition.conftest import one_school_cup, store_set
 OTHER = "sch2"
 AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 # What only the other school holds: none of it may show in an answer to this school's users.
+# A model file in the gateway's model folder: bytes of no real model, a signature-shaped value.
+PROBE_MODEL = "probe.onnx"
+PROBE_BYTES = b"not a real model"
+PROBE_SHA256 = hashlib.sha256(PROBE_BYTES).hexdigest()
+PROBE_SIGNATURE = base64.b64encode(bytes(64)).decode()
+
 OTHER_SECRETS = ("孙九十", "s90", "hr-90", "C-0090", "Teacher Nine", OTHER)
 
 
@@ -154,6 +162,8 @@ def _school(
     gw.users.create(gone, "Leaving", Role.PE_TEACHER, schools=[school])
     box = f"box-{class_id}"
     gw.fleet.enrol_box(school, box, [f"rope-{class_id}"])
+    # One the enrolment rows leave alone (they revoke `box`), for the command rows.
+    gw.fleet.enrol_box(school, f"fleet-{class_id}", [])
     push_device = f"tg-{class_id}"
     gw.push_tokens.mint(school, push_device, "vendor_gate_cloud")
     return World(
@@ -190,6 +200,10 @@ def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
     own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1, user="t2")
     other = _school(gw, OTHER, "9a", "t9", "s90", seq=2, user="t9")
+    # A model offered to the boxes (the gateway checks no signature: the boxes do).
+    probe = tmp_path / PROBE_MODEL
+    probe.write_bytes(PROBE_BYTES)
+    gw.models.add(probe, PROBE_SIGNATURE)
     # Minted again for the tokens (only their hashes are kept).
     push_tokens = {w.school: gw.push_tokens.rotate(w.school, w.push_device) for w in (own, other)}
     try:
