@@ -295,6 +295,9 @@ class Gateway:
                 check_id(worker_id, "worker id")
             except TopicError as exc:
                 raise StateDBError(f"--worker-id: {exc}") from None
+            if worker_id == "alerts" or worker_id.endswith("-alerts"):
+                # <client id>-<worker>-alerts is the alert publisher's MQTT client id.
+                raise StateDBError(f"--worker-id {worker_id!r}: may not end in 'alerts'")
             # Claimed before anything touches the broker: a second process with this id
             # would otherwise take over the first one's MQTT session.
             leases = Leases(self.db, worker_id, ttl_s=settings.worker_lease_s)
