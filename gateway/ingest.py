@@ -35,7 +35,7 @@ from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON, Enrolment
-from gateway.ingest_mqtt import Drain, Hold, MqttSideProcess
+from gateway.ingest_mqtt import Drain, Drained, Hold, MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
 from gateway.store.commit_log import CommitLog
@@ -291,7 +291,11 @@ class Ingest:
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._side: MqttSideProcess | None = None
         self._hold: Hold | None = None  # a worker's schools, given again to a new MQTT process
-        self._early_drains: list[Drain] = []  # asked for before the MQTT process started
+        # Drains asked for and not reported ended: sent again to a new MQTT process (a drain
+        # ends with the process that ran it).
+        self._draining: dict[str, Drain] = {}
+        # Called (on the pipe's reader thread: keep it short) when a drain ends.
+        self.on_drained: list[Callable[[Drained], None]] = []
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
@@ -339,11 +343,9 @@ class Ingest:
                 "dead-lettered once more"
             )
         self._side = MqttSideProcess(
-            self.mqtt_settings, self.settings, self._connection, self._hold
+            self.mqtt_settings, self.settings, self._connection, self._hold, self._drained
         )
-        for drain in self._early_drains:
-            self._side.command(drain)
-        self._early_drains.clear()
+        self._resend_drains(self._side)
         self._writer.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -419,11 +421,20 @@ class Ingest:
 
     def drain(self, client_id: str, schools: frozenset[str]) -> None:
         """Empty a dead worker's MQTT session (*client_id*) into this ingest."""
+        command = Drain(client_id, schools)
+        self._draining[client_id] = command
         side = self._side
-        if side is None:
-            self._early_drains.append(Drain(client_id, schools))
-        else:
-            side.command(Drain(client_id, schools))
+        if side is not None:  # else sent when it starts
+            side.command(command)
+
+    def _drained(self, message: Drained) -> None:
+        self._draining.pop(message.client_id, None)
+        for callback in self.on_drained:
+            callback(message)
+
+    def _resend_drains(self, side: MqttSideProcess) -> None:
+        for command in list(self._draining.values()):
+            side.command(command)
 
     def publish_command(self, topic: str, payload: bytes) -> bool:
         """Publish a command to an edge box through the MQTT process, at QoS 1 and not
@@ -519,8 +530,9 @@ class Ingest:
                 return
             delay = min(delay * 2, 30.0)
             self._side = MqttSideProcess(
-                self.mqtt_settings, self.settings, self._connection, self._hold
+                self.mqtt_settings, self.settings, self._connection, self._hold, self._drained
             )
+            self._resend_drains(self._side)
 
     def _publish_watermarks(self, side: MqttSideProcess, committed: list[StoredMessage]) -> None:
         """Tell edge boxes what of theirs is stored now (at most once a second per box)."""

@@ -68,6 +68,15 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class Drained:
+    """A drain ended: `complete` when the session was emptied, else it stopped short (the
+    broker keeps what it had not acknowledged in the session, for a later drain)."""
+
+    client_id: str
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     gen: int
     mids: list[int]
@@ -103,7 +112,7 @@ class Drain:
     schools: frozenset[str]
 
 
-FromChild = Connected | Disconnected | Batch
+FromChild = Connected | Disconnected | Batch | Drained
 ToChild = Ack | Publish | Stop | Hold | Drain
 
 # A drained session's packet ids travel beside this connection's: tagged above 16 bits with
@@ -289,6 +298,7 @@ class MqttSide:
         for number, drainer in list(self._drains.items()):
             if drainer.finished():
                 del self._drains[number]
+                self._put(Drained(drainer.command.client_id, drainer.complete))
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
@@ -437,6 +447,7 @@ class _Drainer:
         self.started = self.last = time.monotonic()
         self.ready = False  # its subscriptions are left
         self.lost = False
+        self.complete = False
         self.connects = 0
         self.client = make_client(
             side.mqtt_settings,
@@ -520,6 +531,7 @@ class _Drainer:
             return False
         else:
             log.info("drained the MQTT session %s", self.command.client_id)
+            self.complete = True
         self.stop()
         return True
 
@@ -568,8 +580,10 @@ class MqttSideProcess:
         settings: IngestOptions,
         on_connection: Callable[[bool, str], None],
         hold: Hold | None = None,
+        on_drained: Callable[[Drained], None] | None = None,
     ) -> None:
         self._on_connection = on_connection
+        self._on_drained = on_drained
         ctx = mp.get_context("spawn")  # fork would copy the gateway's threads and locks
         self._conn, child_conn = ctx.Pipe(duplex=True)
         # lock=False: each mark has one writer, and a torn read of a float is not possible
@@ -645,6 +659,10 @@ class MqttSideProcess:
                 continue
             if isinstance(message, Disconnected):
                 self._on_connection(False, "disconnected from the broker")
+                continue
+            if isinstance(message, Drained):
+                if self._on_drained is not None:
+                    self._on_drained(message)
                 continue
             if message is not None:
                 with self._count_lock:

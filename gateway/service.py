@@ -336,6 +336,7 @@ class Gateway:
         )
         if leases is not None:
             self.worker = Worker(leases, self.ingest, lambda w: f"{base_client_id}-{w}")
+            self.ingest.on_drained.append(self.worker.drained)
         # A worker's consumers read its own commit log, so their cursors are its own too.
         self.consumers = Consumers(
             self.commit_log,

@@ -17,7 +17,12 @@ the same school, and nothing beyond PostgreSQL coordinates them. A tick
 
 A worker that dies stops renewing: its row and leases lapse `ttl_s` after its last tick, and
 the survivors take its schools at their next tick, so within `ttl_s + ttl_s / 3`. The first
-tick to find a lapsed worker's row removes it and reports the worker in `Holding.drain`.
+tick to find a lapsed worker's row claims it for draining (its instance becomes
+`drain:<claimer's instance>`, renewed by the claimer's ticks) and reports the worker in
+`Holding.drain`: the claimer empties the dead worker's MQTT session and, once that is done,
+passes the worker to `tick(drained=…)`, which removes the row. A claimer that dies lets the
+claim lapse, and the next tick to find it claims it again, so a session is emptied even when
+its drainer dies too; a claim given up (`tick(undrained=…)`) is lapsed at once for the same.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from gateway.tables.roster import classes
 # (any constant no other part of the gateway uses; "ce" "ls" in ASCII).
 TICK_LOCK = 0x63656C73
 DEFAULT_TTL_S = 10.0
+DRAIN = "drain:"  # the instance of a dead worker's row that a live worker is draining
 
 
 class WorkerIdTaken(StateDBError):
@@ -117,6 +123,12 @@ class Leases:
             row = conn.execute(
                 select(w.instance, w.expires_at).where(w.worker_id == self.worker_id)
             ).first()
+            if row is not None and row.expires_at > now and row.instance.startswith(DRAIN):
+                raise WorkerIdTaken(
+                    f"worker id {self.worker_id!r}: another worker is emptying the MQTT session "
+                    f"this id left behind (for {row.expires_at - now:.1f} s more at most); "
+                    "start again in a few seconds"
+                )
             if row is not None and row.expires_at > now and row.instance != self.instance:
                 raise WorkerIdTaken(
                     f"worker id {self.worker_id!r} is in use by another running gateway "
@@ -137,8 +149,14 @@ class Leases:
                     update(gateway_workers).where(w.worker_id == self.worker_id).values(values)
                 )
 
-    def tick(self, release: Iterable[str] = ()) -> Holding:
-        """Renew, release *release*, and take or give up schools towards the fair share."""
+    def tick(
+        self,
+        release: Iterable[str] = (),
+        drained: Iterable[str] = (),
+        undrained: Iterable[str] = (),
+    ) -> Holding:
+        """Renew, release *release*, and take or give up schools towards the fair share;
+        finish the drains of *drained* workers and give up those of *undrained* ones."""
         w, s = gateway_workers.c, school_leases.c
         mine = (s.worker_id == self.worker_id) & (s.instance == self.instance)
         with self.db.transaction() as conn:
@@ -154,6 +172,21 @@ class Leases:
                     f"worker id {self.worker_id!r} was taken by another process after this one "
                     f"missed its heartbeats for {self.ttl_s:g} s; this worker stops"
                 )
+            claim = DRAIN + self.instance
+            mine_to_drain = w.instance == claim
+            if drained:
+                conn.execute(
+                    delete(gateway_workers).where(
+                        mine_to_drain & w.worker_id.in_(sorted(set(drained)))
+                    )
+                )
+            if undrained:
+                conn.execute(
+                    update(gateway_workers)
+                    .where(mine_to_drain & w.worker_id.in_(sorted(set(undrained))))
+                    .values(expires_at=0.0)
+                )
+            conn.execute(update(gateway_workers).where(mine_to_drain).values(expires_at=until))
             released = sorted(set(release))
             if released:
                 conn.execute(delete(school_leases).where(mine & s.school.in_(released)))
@@ -163,21 +196,24 @@ class Leases:
                     update(school_leases).where(mine).values(expires_at=until).returning(s.school)
                 )
             }
-            # A lapsed worker's row is claimed by the one tick that finds it: its id is free
-            # again, and if the worker was only stalled, its next tick finds it gone and stops.
+            # A lapsed worker's row (or a lapsed claim on it) is claimed by the one tick that
+            # finds it; if the worker was only stalled, its next tick finds it claimed and stops.
             lapsed_workers = tuple(
                 sorted(
                     str(r[0])
                     for r in conn.execute(
-                        delete(gateway_workers)
+                        update(gateway_workers)
                         .where((w.expires_at <= now) & (w.worker_id != self.worker_id))
+                        .values(instance=claim, expires_at=until)
                         .returning(w.worker_id)
                     )
                 )
             )
             workers = int(
                 conn.execute(
-                    select(func.count()).select_from(gateway_workers).where(w.expires_at > now)
+                    select(func.count())
+                    .select_from(gateway_workers)
+                    .where((w.expires_at > now) & ~w.instance.startswith(DRAIN))
                 ).scalar_one()
             )
             schools = known_schools(conn)

@@ -4,8 +4,10 @@ Every `ttl_s / 3` the worker ticks its leases (gateway.district.leases) and hand
 schools it holds now. A school it must give up (fair share after a worker joined) is first
 left on the broker and released in PostgreSQL only at the next tick, so that the worker that
 takes it next does not share its messages with this one. A school taken over from a worker
-that died comes with that worker's MQTT session: this worker empties it (see
-`gateway.ingest_mqtt.Drain`), since the broker kept queuing the dead worker's share there.
+that died comes with that worker's MQTT session: the worker whose tick claimed the dead one
+empties it (see `gateway.ingest_mqtt.Drain`), since the broker kept queuing the dead worker's
+share there, and reports at its next tick when that is done (or gives the claim up, for
+another try, if the drain stopped short).
 
 If PostgreSQL cannot be reached, the worker keeps its schools until its leases would have
 lapsed, then holds none: by then the others may have taken them.
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from gateway.district.leases import Holding, Leases, WorkerIdLost, known_schools
+from gateway.ingest_mqtt import Drained
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,9 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost: str | None = None
+        self._draining: dict[str, str] = {}  # MQTT client id -> the dead worker's id
+        self._ended: list[Drained] = []  # drains ended since the last tick
+        self._ended_lock = threading.Lock()
 
     @property
     def worker_id(self) -> str:
@@ -66,7 +72,20 @@ class Worker:
         """One heartbeat: renew, rebalance, and tell ingest (also called once before ingest
         starts, so that its MQTT process subscribes to the right schools from the first)."""
         began = time.monotonic()
-        holding = self.leases.tick(release=self._surplus)
+        with self._ended_lock:
+            ended, self._ended = self._ended, []
+        done = [self._draining.pop(e.client_id) for e in ended if e.client_id in self._draining]
+        complete = {e.client_id for e in ended if e.complete}
+        drained = [w for w in done if self.client_id_of(w) in complete]
+        undrained = [w for w in done if self.client_id_of(w) not in complete]
+        try:
+            holding = self.leases.tick(release=self._surplus, drained=drained, undrained=undrained)
+        except Exception:
+            with self._ended_lock:  # reported again at the next tick
+                self._ended[:0] = ended
+            for e in ended:
+                self._draining.setdefault(e.client_id, self._dead_of(e.client_id, done))
+            raise
         self._valid_until = began + self.leases.ttl_s
         self._surplus = holding.surplus
         self.holding = holding
@@ -86,8 +105,17 @@ class Worker:
             self.active = holding.active
         for dead in holding.drain:
             log.warning("worker %s lapsed: emptying its MQTT session here", dead)
+            self._draining[self.client_id_of(dead)] = dead
             self.ingest.drain(self.client_id_of(dead), frozenset(self._all_schools()))
         return holding
+
+    def _dead_of(self, client_id: str, workers: list[str]) -> str:
+        return next(w for w in workers if self.client_id_of(w) == client_id)
+
+    def drained(self, message: Drained) -> None:
+        """Ingest's news that a drain ended (its pipe reader's thread): told at the next tick."""
+        with self._ended_lock:
+            self._ended.append(message)
 
     def _all_schools(self) -> list[str]:
         with self.leases.db.transaction() as conn:

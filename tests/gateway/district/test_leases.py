@@ -118,3 +118,28 @@ def test_workers_need_a_postgresql_state(tmp_path: Path) -> None:
             Leases(state, "w1")
     finally:
         state.close()
+
+
+def test_a_dead_workers_session_is_claimed_once_and_again_when_its_drainer_dies(
+    db: StateDB,
+) -> None:
+    w1, w2, w3 = worker(db, "w1"), worker(db, "w2"), worker(db, "w3")
+    for w in (w1, w2, w3):
+        w.tick()
+    claims: dict[str, tuple[str, ...]] = {}
+    while not claims:  # w1 dies; the first tick after it lapsed claims it
+        time.sleep(w2.heartbeat_s)
+        claims = {w.worker_id: h.drain for w in (w2, w3) if (h := w.tick()).drain}
+    assert list(claims.values()) == [("w1",)]  # one claimer
+    claimer, other = (w2, w3) if "w2" in claims else (w3, w2)
+    assert other.tick().workers == 2  # a claimed row is no live worker
+    with pytest.raises(WorkerIdTaken, match="emptying the MQTT session"):
+        worker(db, "w1")
+    # The claimer dies before it is done: its claim lapses, and the survivor claims w1 again.
+    again: tuple[str, ...] = ()
+    while "w1" not in again:
+        time.sleep(other.heartbeat_s)
+        again = other.tick().drain
+    assert again == tuple(sorted(("w1", claimer.worker_id)))
+    other.tick(drained=again)
+    assert worker(db, "w1").tick().workers == 2  # its id is free once its session is emptied

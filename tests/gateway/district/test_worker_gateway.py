@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from campusedge.settings import MqttSettings
 from campusedge.topics import shared_subscriptions
@@ -34,6 +34,10 @@ def pg_url(postgres: PostgresProcess) -> Iterator[str]:
     drop_pg_database(postgres, name)
 
 
+def worker_rows(db: StateDB) -> set[str]:
+    return {str(r["worker_id"]) for r in db.query(select(gateway_workers.c.worker_id))}
+
+
 def worker_settings(tmp_path: Path, pg_url: str, school: str, worker: str) -> GatewaySettings:
     return GatewaySettings(
         store_url=f"sqlite:///{tmp_path / 'readings.db'}",
@@ -43,7 +47,7 @@ def worker_settings(tmp_path: Path, pg_url: str, school: str, worker: str) -> Ga
         strict_enrolment=False,
         alerts_enabled=False,
         worker_id=worker,
-        worker_lease_s=3.0,
+        worker_lease_s=1.5,
         ingest=IngestSettings(client_id=f"gw-{school}"),
     )
 
@@ -99,6 +103,8 @@ def test_a_worker_takes_a_dead_workers_school_and_empties_its_session(
         assert gw.store.duplicate_keys() == 0
         gw.consumers.catch_up()
         assert {"devices@w1"} <= set(Cursors(db).all())
+        # The drain, once done, is reported and the dead worker's row goes.
+        wait_until(lambda: "dead" not in worker_rows(db), what="the drain reported done")
     finally:
         gw.stop()
         db.close()
