@@ -29,7 +29,7 @@ from gateway.consumers.health import HealthConsumer
 from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
-from gateway.district.leases import DEFAULT_TTL_S, Leases
+from gateway.district.leases import DEFAULT_TTL_S, Leases, WorkerIdTaken
 from gateway.district.worker import Worker
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.commands import BoxCommands
@@ -268,7 +268,10 @@ class Gateway:
             if getattr(self, "commit_log", None) is not None:
                 self.commit_log.close()
             self.db.close()
-            transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
+            # A worker id in use may be a killed worker's not lapsed yet, or a session being
+            # emptied: retried by the service manager, it starts once that is over.
+            transient = isinstance(exc, StoreUnavailable | WorkerIdTaken | StateDBUnavailable)
+            transient = transient or disk_trouble(str(exc))
             raise GatewayStartError(str(exc), transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
