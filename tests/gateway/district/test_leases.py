@@ -4,34 +4,13 @@ worker id that only one process may use."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
 
 from gateway.district.leases import Leases, WorkerIdLost, WorkerIdTaken, holders
 from gateway.state import StateDB, StateDBError
-from gateway.tables.roster import classes
-from tests.conftest import drop_pg_database, fresh_pg_database
-from tests.services import PostgresProcess
-
-TTL = 0.6  # short leases keep these tests fast; the gateway's default is 10 s
-SCHOOLS = ["s1", "s2", "s3", "s4", "s5"]
-
-
-@pytest.fixture
-def db(postgres: PostgresProcess) -> Iterator[StateDB]:
-    name = fresh_pg_database(postgres)
-    state = StateDB(postgres.url(name))
-    with state.transaction() as conn:
-        for i, school in enumerate(SCHOOLS):
-            conn.execute(
-                insert(classes).values(id=f"c{i}", school=school, name=f"1-{i}", grade="1")
-            )
-    yield state
-    state.close()
-    drop_pg_database(postgres, name)
+from tests.gateway.district.conftest import SCHOOLS, TTL
 
 
 def worker(db: StateDB, worker_id: str) -> Leases:
