@@ -53,6 +53,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         N_("MQTT identities of boxes and gateway workers; the broker's config, ACL and TLS files"),
     ),
     ("gateway", "user"): ("gateway.cli.user", N_("manage API users and their roles")),
+    ("gateway", "district"): (
+        "gateway.cli.district",
+        N_("define districts (named sets of schools) for district users and thresholds"),
+    ),
     ("gateway", "model"): (
         "gateway.cli.models",
         N_("sign pose models and offer them to the edge boxes (remote model updates)"),

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
 from gateway.state import StateDB, upsert
+from gateway.tables.districts import district_schools, user_districts
 from gateway.tables.people import user_schools, users
 
 # User ids end up in audit rows, URLs (`pe_teacher_id`), shell commands and log lines: letters,
@@ -38,6 +39,9 @@ class Role(StrEnum):
     HEALTH_STAFF = "health_staff"
     # Reads the audit log (who read which student's health data), and nothing else.
     AUDITOR = "auditor"
+    # The district PE office or health authority: aggregates over its district's schools,
+    # never a student's name or id; it belongs to no school, so no school's route answers it.
+    DISTRICT = "district"
 
 
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
@@ -73,6 +77,9 @@ class User:
     role: Role
     # The schools whose alerts, referrals and lessons this user sees; none: no school's.
     schools: frozenset[str] = field(default=frozenset())
+    # A district user's district and its schools (read at sign-in); None and empty for others.
+    district: str | None = None
+    district_schools: frozenset[str] = field(default=frozenset())
 
 
 def _digest(token: str) -> str:
@@ -100,7 +107,12 @@ class Users:
         role: Role,
         lifetime: timedelta | None = None,
         schools: Iterable[str] = (),
+        district: str | None = None,
     ) -> str:
+        """A user (replacing one of the same id) and their new token. A `district` user needs
+        *district* (an existing one) and has no schools; other roles have no district."""
+        schools = list(schools)
+        _check_district(role, district, schools)
         token = secrets.token_urlsafe(24)  # 24 bytes: 192 random bits
         expires = datetime.now(UTC) + (lifetime or self.token_lifetime)
         with self.db.transaction() as conn:
@@ -117,6 +129,9 @@ class Users:
                 keys=["id"],
             )
             self._put_schools(conn, user_id, schools)
+            conn.execute(delete(user_districts).where(user_districts.c.user_id == user_id))
+            if district is not None:
+                conn.execute(insert(user_districts).values(user_id=user_id, district_id=district))
         return token
 
     def add(
@@ -128,6 +143,8 @@ class Users:
         lifetime: timedelta | None = None,
     ) -> str:
         """`create`, but never over an existing user (UserExists): a new user's token."""
+        schools = list(schools)
+        _check_district(role, None, schools)
         token = secrets.token_urlsafe(24)
         expires = datetime.now(UTC) + (lifetime or self.token_lifetime)
         with self.db.transaction() as conn:
@@ -146,8 +163,12 @@ class Users:
         return token
 
     def set_role(self, user_id: str, role: Role) -> None:
-        """Give *user_id* another role; their token stays (KeyError if there is no such user)."""
+        """Give *user_id* another role; their token stays (KeyError if there is no such user).
+        The district role is given only with a district, at `create`."""
+        if role is Role.DISTRICT:
+            raise ValueError("a district user is made with `create` and a district")
         with self.db.transaction() as conn:
+            conn.execute(delete(user_districts).where(user_districts.c.user_id == user_id))
             changed = conn.execute(
                 update(users).where(users.c.id == user_id).values(role=role.value)
             ).rowcount
@@ -156,9 +177,13 @@ class Users:
 
     def set_schools(self, user_id: str, schools: Iterable[str]) -> None:
         """Make *schools* the user's schools (KeyError if there is no such user)."""
+        schools = list(schools)
         with self.db.transaction() as conn:
-            if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+            found = conn.execute(select(users.c.role).where(users.c.id == user_id)).first()
+            if found is None:
                 raise KeyError(user_id)
+            if Role(found.role) is Role.DISTRICT and schools:
+                raise ValueError("a district user reads its district's schools and has none")
             self._put_schools(conn, user_id, schools)
 
     @staticmethod
@@ -223,7 +248,34 @@ class Users:
         return [self._user(r) for r in self.db.query(_USER.order_by(users.c.id))]
 
     def _user(self, row: RowMapping) -> User:
-        return User(row["id"], row["display_name"], Role(row["role"]), self._schools(row["id"]))
+        role = Role(row["role"])
+        district: str | None = None
+        their_schools: frozenset[str] = frozenset()
+        if role is Role.DISTRICT:
+            found = self.db.query(
+                select(user_districts.c.district_id).where(user_districts.c.user_id == row["id"])
+            )
+            district = found[0]["district_id"] if found else None
+            their_schools = frozenset(
+                r["school"]
+                for r in self.db.query(
+                    select(district_schools.c.school).where(
+                        district_schools.c.district_id == district
+                    )
+                )
+            )
+        return User(
+            row["id"], row["display_name"], role, self._schools(row["id"]), district, their_schools
+        )
+
+
+def _check_district(role: Role, district: str | None, schools: Iterable[str]) -> None:
+    # A district user reading a school's rows through a school list would defeat the point:
+    # the role reads aggregates alone, so it is given no school, and every other role no district.
+    if role is Role.DISTRICT and (district is None or any(True for _ in schools)):
+        raise ValueError("a district user needs a district and no schools")
+    if role is not Role.DISTRICT and district is not None:
+        raise ValueError(f"only a district user has a district, not a {role.value} user")
 
 
 _USER = select(users.c.id, users.c.display_name, users.c.role)

@@ -30,6 +30,7 @@ from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
 from gateway.district.leases import DEFAULT_TTL_S, Leases, WorkerIdTaken
+from gateway.district.registry import Districts
 from gateway.district.worker import Worker
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.commands import BoxCommands
@@ -175,8 +176,8 @@ class GatewaySettings(BaseSettings):
     alerts_dir: Path | None = Field(
         default=None,
         description="per-school alert YAML files "
-        "(<school>.yaml, warning_levels.yaml); packaged defaults "
-        "otherwise",
+        "(<school>.yaml, warning_levels.yaml) and per-district ones (districts/<district>.yaml, "
+        "districts/<district>.warning_levels.yaml); packaged defaults otherwise",
     )
     warning_levels_file: Path | None = Field(
         default=None,
@@ -185,6 +186,13 @@ class GatewaySettings(BaseSettings):
         "packaged placeholders",
     )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
+    district_min_cell: int = Field(
+        default=5,
+        ge=2,
+        le=100,
+        description="district views hide any count of fewer students than this (a small "
+        "group can identify a child); at least 2, so suppression cannot be turned off",
+    )
     language: str = Field(
         default="zh-CN",
         description="the language of what people read (robot messages, exports): zh-CN or en",
@@ -276,6 +284,7 @@ class Gateway:
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
+        self.districts = Districts(self.db)
         self.audit = AuditLog(self.db)
         self.roster = Roster(self.db)
         self.devices = Devices(self.db)
@@ -368,6 +377,7 @@ class Gateway:
                 absences=self.absences,
                 catalogs=self.catalogs,
                 dashboard_url=settings.dashboard_url,
+                district_of=self.districts.district_of,
             )
             self.consumers.add(AlertConsumer(self.alerts.engine))
             # The vision thresholds are part of each school's alert config, which a gateway

@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--school", help="print the effective config of this school")
     parser.add_argument(
+        "--district",
+        help="the school's district (`campusedge gateway district list`): its "
+        "districts/<district>.yaml applies unless the school has its own file",
+    )
+    parser.add_argument(
         "--warning-levels",
         type=Path,
         metavar="FILE",
@@ -31,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        configs = AlertConfigs(args.directory, args.warning_levels)
+        configs = AlertConfigs(
+            args.directory, args.warning_levels, district_of=lambda school: args.district
+        )
     except AlertConfigError as exc:
         print(f"invalid alert config:\n{exc}", file=sys.stderr)
         return 1
@@ -40,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     levels = configs.warning_levels
     print(f"warning levels v{levels.version} by {levels.owner}")
     if args.school:
+        print(f"{args.school}: from {configs.source(args.school)}")
+        levels = configs.warning_levels_for(args.school)
+        print(f"{args.school}: warning levels v{levels.version} by {levels.owner}")
         effective = configs.for_school(args.school).model_dump(mode="json")
         # A terminal, a ticket or a screen share is no place for a robot's key or secret.
         for target in effective["delivery"]["webhooks"]:

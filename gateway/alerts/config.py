@@ -7,6 +7,7 @@ sources are copied here with that source noted, the rest are the project's own c
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
 from importlib import resources
@@ -240,9 +241,19 @@ def packaged_text(name: str) -> str:
     return resources.files("gateway.alerts").joinpath(name).read_text(encoding="utf-8")
 
 
-class AlertConfigs:
-    """Configs by school: `<dir>/<school>.yaml` when present, else the packaged defaults.
+DISTRICTS_DIR = "districts"
+WARNING_LEVELS_SUFFIX = ".warning_levels.yaml"
 
+
+class AlertConfigs:
+    """Configs by school. Which applies, first found (docs/district.md):
+
+    1. the school's own `<dir>/<school>.yaml`;
+    2. its district's `<dir>/districts/<district>.yaml` (*district_of* says a school's district);
+    3. the packaged defaults.
+
+    Warning levels: the district's `<dir>/districts/<district>.warning_levels.yaml`, else the
+    deployment's (`warning_levels_file`, else `<dir>/warning_levels.yaml`), else the packaged.
     All files are validated when the gateway starts (a broken file stops start-up with a clear
     error rather than leaving a school half-configured).
     """
@@ -252,8 +263,12 @@ class AlertConfigs:
         directory: Path | None = None,
         warning_levels_file: Path | None = None,
         overrides: dict[str, SchoolAlertConfig] | None = None,
+        district_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.directory = directory
+        self.district_of = district_of or (lambda school: None)
+        self._districts: dict[str, SchoolAlertConfig] = {}
+        self._district_levels: dict[str, WarningLevelConfig] = {}
         self.default = parse_school_config(
             packaged_text("defaults.yaml"), "gateway/alerts/defaults.yaml"
         )
@@ -273,6 +288,7 @@ class AlertConfigs:
                         f"file name (expected {path.stem!r})"
                     )
                 self._schools[school] = cfg.model_copy(update={"school": school})
+            self._read_districts(directory / DISTRICTS_DIR)
         if (
             warning_levels_file is None
             and directory is not None
@@ -293,14 +309,57 @@ class AlertConfigs:
                 "gateway/alerts/district_warning_levels.yaml",
             )
 
+    def _read_districts(self, folder: Path) -> None:
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            if path.name.endswith(WARNING_LEVELS_SUFFIX):
+                district = path.name[: -len(WARNING_LEVELS_SUFFIX)]
+                self._district_levels[district] = parse_warning_levels(text, str(path))
+                continue
+            cfg = parse_school_config(text, str(path))
+            if cfg.school is not None:
+                # One file for every school of the district: a school line would say otherwise.
+                raise AlertConfigError(
+                    f"{path}: school: a district's file applies to all its schools; remove "
+                    f"`school:` or move the file to {path.parent.parent / (cfg.school + '.yaml')}"
+                )
+            self._districts[path.stem] = cfg
+
     def configured(self, school: str) -> bool:
         """Whether *school* has a config of its own (a file in the alerts folder)."""
         with self._lock:
             return school in self._schools
 
     def for_school(self, school: str) -> SchoolAlertConfig:
+        """The school's own config, else its district's, else the packaged defaults."""
         with self._lock:
-            return self._schools.get(school, self.default)
+            own = self._schools.get(school)
+        if own is not None:
+            return own
+        if self._districts:
+            district = self.district_of(school)
+            if district is not None and district in self._districts:
+                return self._districts[district]
+        return self.default
+
+    def source(self, school: str) -> str:
+        """Where *school*'s config comes from: "school", "district <id>" or "defaults"."""
+        if self.configured(school):
+            return "school"
+        district = self.district_of(school)
+        if district is not None and district in self._districts:
+            return f"district {district}"
+        return "defaults"
+
+    def warning_levels_for(self, school: str) -> WarningLevelConfig:
+        """The warning-level thresholds of *school*'s district, else the deployment's."""
+        if self._district_levels:
+            district = self.district_of(school)
+            if district is not None and district in self._district_levels:
+                return self._district_levels[district]
+        return self.warning_levels
 
     def set(self, school: str, config: SchoolAlertConfig) -> None:
         with self._lock:

@@ -271,7 +271,9 @@ class AlertEngine:
 
     def levels(self, school: str, day: date) -> SchoolLevels:
         cfg = self.configs.for_school(school)
-        return self.warning_levels.compute(school, day, cfg.zone, self.configs.warning_levels)
+        return self.warning_levels.compute(
+            school, day, cfg.zone, self.configs.warning_levels_for(school)
+        )
 
     def levels_changed(self, school: str, day: date) -> list[Alert]:
         """Re-evaluate a day's warning levels (an absence was entered, a fever cleared);

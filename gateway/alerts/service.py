@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -49,10 +49,13 @@ class AlertService:
         absences: IllnessAbsences | None = None,
         catalogs: Catalogs | None = None,
         dashboard_url: str | None = None,
+        district_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.db = db
         # Configs are validated here, before any connection is made.
-        self.configs = configs or AlertConfigs(config_dir, warning_levels_file)
+        self.configs = configs or AlertConfigs(
+            config_dir, warning_levels_file, district_of=district_of
+        )
         self.metrics = AlertMetrics(registry)
         self.hub = SseHub(on_cut=self.metrics.sse_cut.inc)
         self.metrics.watch_sse(lambda: self.hub.subscribers)

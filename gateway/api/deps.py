@@ -275,6 +275,7 @@ HealthStaff = Annotated[User, Depends(require(Role.HEALTH_STAFF))]
 TeacherOrHealth = Annotated[User, Depends(require(Role.PE_TEACHER, Role.HEALTH_STAFF))]
 AnyStaff = Annotated[User, Depends(require(*STAFF))]
 Auditor = Annotated[User, Depends(require(Role.AUDITOR))]
+DistrictUser = Annotated[User, Depends(require(Role.DISTRICT))]
 
 
 # Row ids (alerts, referrals, silences, audit entries) are PostgreSQL `integer` keys: a larger

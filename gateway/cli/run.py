@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--worker-id",
         help="run as one of several gateway workers sharing one PostgreSQL state (--state-db "
         "postgresql://…), broker and store: each holds leases on a fair share of the schools "
-        "and takes over a dead worker's (docs/district.md). One id per running worker",
+        "and takes over a dead worker's (docs/workers.md). One id per running worker",
     )
     parser.add_argument(
         "--worker-lease",

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from gateway.auth import Role, TokenSettings, Users, check_user_id
 from gateway.cli.language import gettext as _
+from gateway.district.registry import Districts
 from gateway.state import StateDB, StateDBError, is_sqlite_path
 
 PROG = "campusedge gateway user"
@@ -47,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help=_("a school whose alerts, referrals and lessons the user sees (repeat for more)"),
     )
+    add.add_argument(
+        "--district",
+        help=_("for --role district: the district whose schools' aggregates the user reads"),
+    )
     schools = actions.add_parser(
         "schools", parents=[common], help=_("set the schools a user sees (replaces the list)")
     )
@@ -68,16 +73,16 @@ def say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-class _NoStateDB(Exception):
+class NoStateDB(Exception):
     """The state database named cannot be used; the message says which and why."""
 
 
-def _state_db(given: str | None, may_create: bool) -> tuple[str, bool]:
+def state_db_path(given: str | None, may_create: bool) -> tuple[str, bool]:
     """The state database to use and whether it is a new file (only when *may_create*)."""
     if given is None:
         env = os.environ.get("CAMPUSEDGE_STATE_DB")
         if env is not None and not env.strip():
-            raise _NoStateDB(
+            raise NoStateDB(
                 _(
                     "CAMPUSEDGE_STATE_DB is set but empty: set it to the gateway's "
                     "state database file, or unset it for {default}"
@@ -88,13 +93,13 @@ def _state_db(given: str | None, may_create: bool) -> tuple[str, bool]:
         return given, False  # a server's database: StateDB says if it cannot be reached
     path = Path(given).absolute()
     if path.is_dir():
-        raise _NoStateDB(_("{path} is a directory, not a state database file").format(path=path))
+        raise NoStateDB(_("{path} is a directory, not a state database file").format(path=path))
     if path.exists():
         return str(path), False
     if not may_create:
         # A typo or a different working directory must not quietly start an empty database
         # that the running gateway never reads.
-        raise _NoStateDB(
+        raise NoStateDB(
             _(
                 "no state database at {path}: name the gateway's with --state-db or "
                 "CAMPUSEDGE_STATE_DB (only `user add` creates a new one)"
@@ -134,13 +139,13 @@ def run(args: argparse.Namespace) -> int:
             say(f"{PROG}: {exc}")
             return 2
     try:
-        path, created = _state_db(args.state_db, may_create=args.action == "add")
+        path, created = state_db_path(args.state_db, may_create=args.action == "add")
         if created:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = StateDB(path)
         path = db.where  # never a password in what is printed
         users = Users(db, lifetime) if lifetime is not None else Users(db)
-    except _NoStateDB as exc:
+    except NoStateDB as exc:
         say(f"{PROG}: {exc}")
         return 2
     except StateDBError as exc:  # its message names the file already
@@ -158,9 +163,9 @@ def run(args: argparse.Namespace) -> int:
             expires = users.expires_at(user.id)
             until = expires.isoformat(timespec="minutes") if expires else "-"
             schools = ",".join(sorted(user.schools)) or "-"
+            where = f"district {user.district}" if user.district else f"schools {schools}"
             print(
-                f"{user.id}\t{user.role.value}\t{user.display_name}\ttoken until {until}"
-                f"\tschools {schools}"
+                f"{user.id}\t{user.role.value}\t{user.display_name}\ttoken until {until}\t{where}"
             )
         if not listed:
             say(_("no users in {path}").format(path=path))
@@ -175,10 +180,19 @@ def run(args: argparse.Namespace) -> int:
                 ).format(user=args.user_id, path=path, role=existing.role.value)
             )
             return 1
+        role = Role(args.role)
+        problem = _district_problem(db, role, args.district, args.school)
+        if problem:
+            say(f"{PROG}: {problem}")
+            return 2
         token = users.create(
-            args.user_id, args.name or args.user_id, Role(args.role), schools=args.school
+            args.user_id,
+            args.name or args.user_id,
+            role,
+            schools=args.school,
+            district=args.district,
         )
-        if not args.school and Role(args.role) is not Role.AUDITOR:
+        if not args.school and role not in (Role.AUDITOR, Role.DISTRICT):
             say(
                 _(
                     "{user} belongs to no school yet and sees no school's alerts, "
@@ -205,6 +219,15 @@ def run(args: argparse.Namespace) -> int:
         say(_("no user {user!r} in {path}").format(user=args.user_id, path=path))
         return 1
     if args.action == "schools":
+        if existing.role is Role.DISTRICT:
+            say(
+                f"{PROG}: "
+                + _(
+                    "{user} is a district user and reads its district's schools: change "
+                    "them with `campusedge gateway district schools`"
+                ).format(user=args.user_id)
+            )
+            return 2
         users.set_schools(args.user_id, args.school)
         listed_schools = ", ".join(sorted(set(args.school))) or _("none")
         say(
@@ -225,6 +248,23 @@ def run(args: argparse.Namespace) -> int:
     )
     print(token)
     return 0
+
+
+def _district_problem(db: StateDB, role: Role, district: str | None, schools: list[str]) -> str:
+    """Why a new user's district options do not fit their role ("" when they do)."""
+    if role is not Role.DISTRICT:
+        return _("--district is only for --role district") if district is not None else ""
+    if district is None:
+        return _(
+            "a district user needs --district D (define it with `campusedge gateway district add`)"
+        )
+    if schools:
+        return _("a district user reads its district's schools: give no --school")
+    if Districts(db).get(district) is None:
+        return _(
+            "no district {district!r}: define it with `campusedge gateway district add {district}`"
+        ).format(district=district)
+    return ""
 
 
 def _until(users: Users, user_id: str) -> str:

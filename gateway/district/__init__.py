@@ -1,1 +1,1 @@
-"""District scale: gateway workers sharing one PostgreSQL, each holding leases on schools."""
+"""The district tier: districts and what their users read, and gateway workers sharing schools."""

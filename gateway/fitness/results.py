@@ -193,7 +193,11 @@ class FitnessResults:
         return bool(self.db.query(select(f.id).where(f.device_id == device_id, f.seq == seq)))
 
     def rows(
-        self, *, lesson_ids: Iterable[str] | None = None, student_id: str | None = None
+        self,
+        *,
+        lesson_ids: Iterable[str] | None = None,
+        student_id: str | None = None,
+        student_ids: Iterable[str] | None = None,
     ) -> list[TestResult]:
         """Every attempt (history), oldest first by measurement time."""
         f = fitness_results.c
@@ -205,6 +209,11 @@ class FitnessResults:
             query = query.where(f.lesson_id.in_(ids))
         if student_id is not None:
             query = query.where(f.student_id == student_id)
+        if student_ids is not None:
+            wanted = sorted(set(student_ids))
+            if not wanted:
+                return []
+            query = query.where(f.student_id.in_(wanted))
         return [_result(r) for r in self.db.query(query.order_by(f.measured_at, f.id))]
 
 

@@ -21,6 +21,7 @@ def all_tables() -> MetaData:
         consumers,
         devices,
         district,
+        districts,
         fitness,
         fleet,
         health,

@@ -1,9 +1,10 @@
 """The rope-skipping competition: define and list, leaderboard, export, held results' review.
 
-Campus IT defines a competition over schools they belong to (there is no district role yet;
-see docs/competition.md). Staff of a school taking part read its leaderboard and export,
-which show no student ids and no names unless the competition allows them. PE teachers of a
-school see that school's held results and approve or reject them.
+Campus IT defines a competition over schools they belong to (the district role reads
+aggregates only and defines no competition yet; see docs/competition.md). Staff of a school
+taking part read its leaderboard and export, which show no student ids and no names unless
+the competition allows them. PE teachers of a school see that school's held results and
+approve or reject them.
 """
 
 from __future__ import annotations

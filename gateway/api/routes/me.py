@@ -19,6 +19,9 @@ class MePublic(BaseModel):
     role: str
     # The schools whose data the user sees: the pages ask for a school's levels by it.
     schools: list[str]
+    # A district user's district and its schools (the district pages ask by them); else null.
+    district: str | None = None
+    district_schools: list[str] = []
 
 
 class MyLesson(BaseModel):
@@ -39,6 +42,8 @@ def me(user: CurrentUser) -> MePublic:
         display_name=user.display_name,
         role=user.role.value,
         schools=sorted(user.schools),
+        district=user.district,
+        district_schools=sorted(user.district_schools),
     )
 
 
@@ -47,8 +52,8 @@ def my_lessons(
     roster: RosterDep, user: CurrentUser, limit: int = Query(default=50, ge=1, le=1000)
 ) -> list[MyLesson]:
     """Newest first: lessons a PE teacher opened or whose class they teach; all for health
-    staff; none for campus IT and auditors, who read no student data."""
-    if user.role in (Role.CAMPUS_IT, Role.AUDITOR):
+    staff; none for campus IT, auditors and district users, who read no student data."""
+    if user.role in (Role.CAMPUS_IT, Role.AUDITOR, Role.DISTRICT):
         return []
     classes: dict[str, dict[str, str]] = {}
     out: list[MyLesson] = []

@@ -70,7 +70,7 @@ def warning_levels(
 
 def levels_public(alerts: AlertService, school: str, day: date) -> WarningLevelsPublic:
     levels = alerts.levels(school, day)
-    cfg = alerts.configs.warning_levels
+    cfg = alerts.configs.warning_levels_for(school)
 
     def scope(s: Any, thresholds: LevelThresholds) -> ScopeLevelPublic:
         set_by, threshold = rule_of(s.level, s.cases, thresholds)

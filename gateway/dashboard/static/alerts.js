@@ -20,7 +20,7 @@ export const RULE_NAMES = {
   clock_drift: N_("alert.rule.clock_drift"),
   warning_level: N_("alert.rule.warning_level"),
 };
-const SEVERITY_NAMES = {
+export const SEVERITY_NAMES = {
   info: N_("alert.severity.info"),
   warning: N_("alert.severity.warning"),
   critical: N_("alert.severity.critical"),

@@ -3,6 +3,7 @@
 
 import { api, ApiError, clearToken, setToken, token } from "./api.js";
 import { showAlerts } from "./alerts.js";
+import { showDistrict } from "./district.js";
 import { showFleet } from "./fleet.js";
 import { chooseLanguage, currentLanguage, loadLanguage, named, t } from "./i18n.js";
 import { showLessons } from "./lessons.js";
@@ -13,6 +14,7 @@ const PANELS = {
   campus_it: ["fleet-panel", showFleet],
   pe_teacher: ["lessons-panel", showLessons],
   health_staff: ["alerts-panel", showAlerts],
+  district: ["district-panel", (panel, say, me) => showDistrict(panel.querySelector("#district-view"), say, me)],
 };
 
 

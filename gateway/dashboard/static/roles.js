@@ -7,6 +7,7 @@ export const ROLE_NAMES = {
   pe_teacher: N_("role.pe_teacher"),
   health_staff: N_("role.health_staff"),
   auditor: N_("role.auditor"),
+  district: N_("role.district"),
 };
 
 // As the gateway's rule (gateway/user_rules.py): never the auditor, whose log watches campus IT.

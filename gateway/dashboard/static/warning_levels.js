@@ -7,7 +7,7 @@ import { h, replaceRows } from "./dom.js";
 import { field, showErrors } from "./form_errors.js";
 import { N_, named, t, timeZone } from "./i18n.js";
 
-const LEVEL_NAMES = {
+export const LEVEL_NAMES = {
   green: N_("level.green"),
   yellow: N_("level.yellow"),
   orange: N_("level.orange"),

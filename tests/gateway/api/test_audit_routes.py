@@ -96,7 +96,15 @@ def test_each_read_of_the_log_is_itself_logged(logged: Campus) -> None:
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.AUDITOR])
 def test_every_other_role_is_refused(logged: Campus, role: Role) -> None:
-    user = {Role.CAMPUS_IT: "it1", Role.PE_TEACHER: "t1", Role.HEALTH_STAFF: "h1"}[role]
+    if role is Role.DISTRICT:
+        logged.gateway.districts.add("D1", "District One")
+        logged.tokens["d1"] = logged.gateway.users.create("d1", "Office", role, district="D1")
+    user = {
+        Role.CAMPUS_IT: "it1",
+        Role.PE_TEACHER: "t1",
+        Role.HEALTH_STAFF: "h1",
+        Role.DISTRICT: "d1",
+    }[role]
     response = logged.client.get("/api/audit", headers=logged.auth(user))
     assert response.status_code == 403
     assert "auditor" in response.json()["detail"]

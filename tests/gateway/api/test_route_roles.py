@@ -40,16 +40,19 @@ from tests.gateway.api.two_schools import (
 from tests.gateway.competition.conftest import one_school_cup
 
 IT, PE, HEALTH, AUDITOR = Role.CAMPUS_IT, Role.PE_TEACHER, Role.HEALTH_STAFF, Role.AUDITOR
+DISTRICT = Role.DISTRICT
 STAFF = frozenset({IT, PE, HEALTH})
 ALL = frozenset(Role)
 TEACHING = frozenset({PE, HEALTH})  # lessons, fitness results: student data, with names
 
 # One user of each role, all of SCHOOL; t1 is the PE teacher of class 5a and opened its lesson.
-USERS = {IT: "it1", PE: "t1", HEALTH: "h1", AUDITOR: "au1"}
+# d1 is a district user of a district whose one school is SCHOOL (OTHER is another district's).
+USERS = {IT: "it1", PE: "t1", HEALTH: "h1", AUDITOR: "au1", DISTRICT: "d1"}
 
 # Who may call each route. Students are minors: their names, heart rates, temperatures,
 # fitness and vision results go only to health staff and their own PE teacher; campus IT runs
-# the fleet and the roster (ids, no names), the auditor reads the audit log alone.
+# the fleet and the roster (ids, no names), the auditor reads the audit log alone, and a
+# district user its district's aggregates alone: no route of a school answers it.
 ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/locale": ALL,  # no token needed either: a language and a time zone
     "GET /api/me": ALL,
@@ -111,9 +114,10 @@ ACCESS: dict[str, frozenset[Role]] = {
     "POST /api/alerts/absences": frozenset({HEALTH}),
     "GET /api/alerts/warning-levels": frozenset({HEALTH}),
     "GET /api/alerts/deliveries": frozenset({IT}),
-    # The district's competition: defined by campus IT of every school in it (no district
-    # role yet); its board and export are public-safe (no ids, initials), so every staff role
-    # of a school taking part reads them; held sets go to PE teachers of their school.
+    # The district's competition: defined by campus IT of every school in it (the district
+    # role does not define them yet); its board and export are public-safe (no ids,
+    # initials), so every staff role of a school taking part reads them; held sets go to PE
+    # teachers of their school.
     "POST /api/competitions": frozenset({IT}),
     "GET /api/competitions": STAFF,
     "GET /api/competitions/{competition_id}/leaderboard": STAFF,
@@ -121,6 +125,10 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/competitions/{competition_id}/stream": STAFF,
     "GET /api/competitions/{competition_id}/held": frozenset({PE}),
     "POST /api/competitions/results/{result_id}/review": frozenset({PE}),
+    # A district's aggregates (no student's id or name) to its district users alone.
+    "GET /api/district/warning-levels": frozenset({DISTRICT}),
+    "GET /api/district/fitness": frozenset({DISTRICT}),
+    "GET /api/district/alerts/summary": frozenset({DISTRICT}),
     # Devices only, with their own push token: a person's token of any role is refused (403).
     # The device tokens' own tests: tests/gateway/push; the fuzz posts with one.
     "POST /api/ingest/{school}/{device}": frozenset(),
@@ -395,6 +403,14 @@ CALLS: dict[str, Callable[[World], Call]] = {
         subject=w.held_result,
         json={"decision": "approve"},
     ),
+    **{
+        f"GET /api/district/{view}": (
+            lambda w, view=view: Call(
+                "GET", f"/api/district/{view}", subject=w.school, params={"school": w.school}
+            )
+        )
+        for view in ("warning-levels", "fitness", "alerts/summary")
+    },
     "POST /api/ingest/{school}/{device}": lambda w: Call(
         "POST",
         f"/api/ingest/{w.school}/{w.push_device}",
@@ -532,7 +548,11 @@ def test_the_tables_name_every_api_route_and_every_role(two: TwoSchools) -> None
     assert set(USERS) == set(Role)
     for role, user_id in USERS.items():
         user = two.campus.gateway.users.get(user_id)
-        assert user is not None and user.role is role and user.schools == {SCHOOL}
+        assert user is not None and user.role is role
+        if role is DISTRICT:  # of no school itself: it reads its district's
+            assert not user.schools and user.district_schools == {SCHOOL}
+        else:
+            assert user.schools == {SCHOOL}
 
 
 def _declared_roles(route: APIRoute) -> frozenset[Role] | None:

@@ -571,6 +571,29 @@ def test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_
 # Every API route and how it keeps to the user's schools: the test above that shows another
 # school's ids answered as unknown ones, or why the route holds no school's data. A new route
 # fails here until it says which.
+def test_a_district_user_reads_its_own_districts_schools_alone(two: TwoSchools) -> None:
+    campus = two.campus
+    gw = campus.gateway
+    gw.districts.add("D1", "District One")
+    gw.districts.set_schools("D1", [SCHOOL])
+    gw.districts.add("D2", "District Two")
+    gw.districts.set_schools("D2", [OTHER])
+    campus.tokens["d1"] = gw.users.create("d1", "District One", Role.DISTRICT, district="D1")
+    for view in ("warning-levels", "fitness", "alerts/summary"):
+        url = f"/api/district/{view}"
+        whole = campus.client.get(url, headers=campus.auth("d1"))
+        assert whole.status_code == 200, whole.text
+        _no_trace_of_the_other_school(two, whole.json())
+        assert "s1" not in whole.text and "王小明" not in whole.text
+        theirs = campus.client.get(url, params={"school": OTHER}, headers=campus.auth("d1"))
+        assert theirs.status_code == 404
+        # Staff of a school of the district read no district view.
+        assert campus.client.get(url, headers=campus.auth("h1")).status_code == 403
+    # Nor does a district user read a school's rows, not even of its own district.
+    refused = campus.client.get("/api/alerts", params={"school": SCHOOL}, headers=campus.auth("d1"))
+    assert refused.status_code == 403
+
+
 NO_SCHOOL_DATA = "no school's data"
 ROUTES = {
     "POST /api/fleet/commands": "test_campus_it_command_only_their_schools_boxes",
@@ -694,6 +717,11 @@ ROUTES = {
     "POST /api/alerts/{alert_id}/recheck": (
         "test_alerts_of_another_school_are_not_listed_and_their_ids_are_404"
     ),
+    # A district user's own district's schools (tests/gateway/district/test_views.py).
+    **{
+        f"GET /api/district/{view}": "test_a_district_user_reads_its_own_districts_schools_alone"
+        for view in ("warning-levels", "fitness", "alerts/summary")
+    },
     **{
         route: "test_another_schools_competition_is_unknown_and_a_joint_ones_held_sets_stay_apart"
         for route in (

@@ -32,6 +32,7 @@ from tests.gateway.api.conftest import SCHOOL, Campus, build_campus, populate
 from tests.gateway.competition.conftest import one_school_cup, store_set
 
 OTHER = "sch2"
+DISTRICT = "D1"
 AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 # What only the other school holds: none of it may show in an answer to this school's users.
 # A model file in the gateway's model folder: bytes of no real model, a signature-shaped value.
@@ -189,13 +190,20 @@ def _school(
 @contextmanager
 def two_schools(tmp_path: Path, state: str | None = None) -> Iterator[TwoSchools]:
     """Users of SCHOOL: t1 (PE teacher of 5a), t2, h1 (health), it1 (campus IT), au1
-    (auditor); of OTHER: t9 (PE teacher of 9a) and h2. The state in *state* (a path or a
-    PostgreSQL URL) when given, else a SQLite file in *tmp_path*."""
+    (auditor), d1 (district user of D1, whose one school is SCHOOL); of OTHER: t9 (PE teacher
+    of 9a) and h2. The state in *state* (a path or a PostgreSQL URL) when given, else a SQLite
+    file in *tmp_path*."""
     gw = build_campus(tmp_path, state)
     tokens = populate(gw)
     gw.users.set_schools("au1", [SCHOOL])
     tokens["t9"] = gw.users.create("t9", "Teacher Nine", Role.PE_TEACHER, schools=[OTHER])
     tokens["h2"] = gw.users.create("h2", "Nurse Two", Role.HEALTH_STAFF, schools=[OTHER])
+    # d1 reads district D1 (SCHOOL); OTHER is of district D2.
+    gw.districts.add(DISTRICT, "District One")
+    gw.districts.set_schools(DISTRICT, [SCHOOL])
+    gw.districts.add("D2", "District Two")
+    gw.districts.set_schools("D2", [OTHER])
+    tokens["d1"] = gw.users.create("d1", "District PE office", Role.DISTRICT, district=DISTRICT)
     gw.roster.add_class("9a", OTHER, "Class 9A", "5", "t9")
     gw.roster.add_student("s90", "孙九十", "F", date(2015, 2, 2), "9a")
     own = _school(gw, SCHOOL, "5a", "t1", "s1", seq=1, user="t2")

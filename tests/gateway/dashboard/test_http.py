@@ -96,7 +96,14 @@ def test_nothing_is_loaded_from_elsewhere(campus: Campus) -> None:
 def test_me_says_who_and_which_role(campus: Campus, user: str, name: str, role: str) -> None:
     r = campus.client.get("/api/me", headers=campus.auth(user))
     assert r.status_code == 200
-    assert r.json() == {"id": user, "display_name": name, "role": role, "schools": ["sch1"]}
+    assert r.json() == {
+        "id": user,
+        "display_name": name,
+        "role": role,
+        "schools": ["sch1"],
+        "district": None,  # a district user's alone
+        "district_schools": [],
+    }
 
 
 def test_me_needs_a_known_token(campus: Campus) -> None:
