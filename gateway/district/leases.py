@@ -36,6 +36,7 @@ from sqlalchemy import Connection, delete, func, insert, select, text, union, up
 
 from gateway.state import StateDB, StateDBError
 from gateway.tables.district import gateway_workers, school_leases
+from gateway.tables.districts import district_schools
 from gateway.tables.fleet import fleet_device, fleet_identity
 from gateway.tables.roster import classes
 
@@ -77,12 +78,14 @@ class Holding:
 
 
 def known_schools(conn: Connection) -> list[str]:
-    """Every school the deployment knows: enrolled devices and boxes, and the roster's classes."""
+    """Every school the deployment knows: enrolled devices and boxes, the roster's classes,
+    and the schools of its districts."""
     rows = conn.execute(
         union(
             select(fleet_device.c.school),
             select(fleet_identity.c.school).where(fleet_identity.c.school.is_not(None)),
             select(classes.c.school),
+            select(district_schools.c.school),
         )
     )
     return sorted(str(r[0]) for r in rows)
