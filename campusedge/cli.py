@@ -100,6 +100,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         N_("heart-rate alerts a simulated class raises per lesson, by rule and severity"),
     ),
     ("bench", "store"): ("gateway.store.bench", N_("benchmark store writes against bare SQLite")),
+    ("bench", "district"): (
+        "gateway.bench.district",
+        N_("gateway workers sharing a broker and PostgreSQL: throughput, and one killed"),
+    ),
     ("bench", "state"): (
         "gateway.bench.state",
         N_("time the state database's hot paths on SQLite and PostgreSQL"),

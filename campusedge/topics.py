@@ -104,6 +104,16 @@ def device_subscriptions(school: str = "+") -> list[str]:
     return [f"{ROOT}/{school}/+/+/{c.value}" for c in Channel]
 
 
+def shared_subscriptions(school: str, group: str) -> list[str]:
+    """One school's filters in the MQTT 5 shared subscription *group* (`$share/{group}/…`):
+    every gateway worker that holds the school subscribes with the same group, so the broker
+    hands each message to one of them, and whatever a worker's session queued for the school
+    is still that group's."""
+    check_id(school, "school id")
+    check_id(group, "share group")
+    return [f"$share/{group}/{f}" for f in device_subscriptions(school)]
+
+
 def dead_letter_topic(school: str) -> str:
     """Where invalid input is republished with its reason (not matched by device filters)."""
     return f"{ROOT}/{school}/deadletter"

@@ -42,9 +42,6 @@ from edge.clock import OffsetEstimator
 from edge.config import BoxConfig, ConfigError, driver_config
 from edge.device_runner import DeviceRunner, Received
 from edge.metrics import EdgeMetrics, Snapshot
-from edge.model_update import ModelOffer
-from edge.model_update import install as install_model
-from edge.model_update import public_key as model_public_key
 from edge.mqtt_link import Command, MqttLink
 from edge.results import Submitted as Submitted
 from edge.stored_marks import StoredMarks
@@ -787,8 +784,12 @@ class EdgeAgent:
             raise ValueError(
                 "no model_signing_key is pinned in this box's config: model updates are refused"
             )
+        # Here, not at the top: the pose pipeline (onnxruntime, OpenCV) loads only on a box that
+        # needs it, and a model update is one.
+        from edge.model_update import ModelOffer, install, public_key
+
         offer = ModelOffer.parse(body)
-        path = install_model(offer, model_public_key(key), Path(self.box.box.model_dir))
+        path = install(offer, public_key(key), Path(self.box.box.model_dir))
         for station in self.stations.values():
             station.reconfigure(
                 station.latest_config().model_copy(update={"model_file": str(path)})

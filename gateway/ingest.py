@@ -35,7 +35,7 @@ from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
 from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON, Enrolment
-from gateway.ingest_mqtt import MqttSideProcess
+from gateway.ingest_mqtt import Drain, Drained, Hold, MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
 from gateway.store.commit_log import CommitLog
@@ -62,6 +62,9 @@ class IngestSettings(BaseModel):
 
     school: str = Field(default="+", description="school id to ingest, '+' for all")
     client_id: str = "campusedge-gateway"
+    # Set for a gateway worker (`gateway run --worker-id`): it subscribes to the schools it
+    # holds a lease on, each in this MQTT 5 shared-subscription group, instead of `school`.
+    share_group: str | None = None
     # 3.1.1 by default: in back-to-back bench runs MQTT 5 cost the gateway about 40 % of its
     # rate (paho parses MQTT 5 properties on every PUBLISH, in the process that sets the
     # pace). With 3.1.1 the broker's max_inflight_messages is the window: `campusedge broker
@@ -287,6 +290,12 @@ class Ingest:
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._side: MqttSideProcess | None = None
+        self._hold: Hold | None = None  # a worker's schools, given again to a new MQTT process
+        # Drains asked for and not reported ended: sent again to a new MQTT process (a drain
+        # ends with the process that ran it).
+        self._draining: dict[str, Drain] = {}
+        # Called (on the pipe's reader thread: keep it short) when a drain ends.
+        self.on_drained: list[Callable[[Drained], None]] = []
         self._stop_by = float("inf")  # when stopping: stop taking batches after this
         self.connected = threading.Event()
         self.last_commit: float | None = None
@@ -333,7 +342,10 @@ class Ingest:
                 "could not read the stored dead letters; bad retained messages are "
                 "dead-lettered once more"
             )
-        self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
+        self._side = MqttSideProcess(
+            self.mqtt_settings, self.settings, self._connection, self._hold, self._drained
+        )
+        self._resend_drains(self._side)
         self._writer.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -399,6 +411,30 @@ class Ingest:
         for reason in HEALTH_REASONS:
             self.metrics.health_problem.labels(reason=reason).set(1 if reason in found else 0)
         return found
+
+    def hold(self, schools: frozenset[str], others: frozenset[str] = frozenset()) -> None:
+        """A worker's schools changed: subscribe to *schools*, leave *others*."""
+        self._hold = Hold(schools, others)
+        side = self._side
+        if side is not None:
+            side.command(self._hold)
+
+    def drain(self, client_id: str, schools: frozenset[str]) -> None:
+        """Empty a dead worker's MQTT session (*client_id*) into this ingest."""
+        command = Drain(client_id, schools)
+        self._draining[client_id] = command
+        side = self._side
+        if side is not None:  # else sent when it starts
+            side.command(command)
+
+    def _drained(self, message: Drained) -> None:
+        self._draining.pop(message.client_id, None)
+        for callback in self.on_drained:
+            callback(message)
+
+    def _resend_drains(self, side: MqttSideProcess) -> None:
+        for command in list(self._draining.values()):
+            side.command(command)
 
     def publish_command(self, topic: str, payload: bytes) -> bool:
         """Publish a command to an edge box through the MQTT process, at QoS 1 and not
@@ -493,7 +529,10 @@ class Ingest:
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, 30.0)
-            self._side = MqttSideProcess(self.mqtt_settings, self.settings, self._connection)
+            self._side = MqttSideProcess(
+                self.mqtt_settings, self.settings, self._connection, self._hold, self._drained
+            )
+            self._resend_drains(self._side)
 
     def _publish_watermarks(self, side: MqttSideProcess, committed: list[StoredMessage]) -> None:
         """Tell edge boxes what of theirs is stored now (at most once a second per box)."""

@@ -40,7 +40,7 @@ import paho.mqtt.client as mqtt
 from campusedge.mqtt_client import connect_properties, make_client
 from campusedge.processes import die_with_parent
 from campusedge.settings import MqttSettings
-from campusedge.topics import device_subscriptions, short_topic
+from campusedge.topics import device_subscriptions, shared_subscriptions, short_topic
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,15 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class Drained:
+    """A drain ended: `complete` when the session was emptied, else it stopped short (the
+    broker keeps what it had not acknowledged in the session, for a later drain)."""
+
+    client_id: str
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     gen: int
     mids: list[int]
@@ -85,8 +94,30 @@ class Stop:
     pass
 
 
-FromChild = Connected | Disconnected | Batch
-ToChild = Ack | Publish | Stop
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A gateway worker's schools: subscribe to these (in the share group), and leave the
+    others' subscriptions (a session resumed after a restart may still hold some)."""
+
+    schools: frozenset[str]
+    others: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """Take over a dead worker's MQTT session (*client_id*) once: leave its subscriptions
+    (*schools*' share filters), take what it queued through this worker's ingest, then let go."""
+
+    client_id: str
+    schools: frozenset[str]
+
+
+FromChild = Connected | Disconnected | Batch | Drained
+ToChild = Ack | Publish | Stop | Hold | Drain
+
+# A drained session's packet ids travel beside this connection's: tagged above 16 bits with
+# the drain's number, so that an ack finds its way back to the client that received it.
+_DRAIN_TAG = 1 << 16
 
 # Shared progress marks (time.monotonic(), which is system-wide on Linux, so both processes
 # read the same clock): written by the child, read by the parent's watchdog.
@@ -104,6 +135,7 @@ class IngestOptions(Protocol):
     session_expiry_s: int
     batch_max: int
     batch_wait_ms: int
+    share_group: str | None
 
 
 def puback_packets(mids: list[int]) -> bytes:
@@ -136,6 +168,8 @@ class MqttSide:
         session_expiry_s: int,
         batch_max: int,
         batch_wait_ms: int,
+        share_group: str | None = None,
+        hold: Hold | None = None,
     ) -> None:
         self.conn = conn
         self.mqtt_settings = mqtt_settings
@@ -146,6 +180,12 @@ class MqttSide:
         self.session_expiry_s = session_expiry_s
         self.batch_max = batch_max
         self.batch_wait_s = batch_wait_ms / 1000
+        # A gateway worker (share_group set) subscribes to the schools it holds, in that
+        # group; otherwise to `school` ('+': all of them), as one gateway always has.
+        self.share_group = share_group
+        self._hold = hold or Hold(frozenset())
+        self._sub_lock = threading.Lock()  # orders subscription changes; never waits on _lock
+        self._drains: dict[int, _Drainer] = {}
         self.gen = 0
         self._pending: list[RawMessage] = []
         self._pending_since = 0.0
@@ -211,11 +251,54 @@ class MqttSide:
             self._put(batch)
         # Connected is said once the broker has taken the subscriptions (SUBACK), not on
         # CONNACK: a message published in between would reach no subscription of a new session.
-        _, mid = client.subscribe([(f, 1) for f in device_subscriptions(self.school)])
+        with self._sub_lock:
+            if self.share_group is None:
+                filters = device_subscriptions(self.school)
+            else:
+                filters = self._filters(self._hold.schools)
+                if self._hold.others:
+                    client.unsubscribe(self._filters(self._hold.others))
+            if not filters:  # a worker that holds no school yet
+                self._put(Connected(gen, bool(flags.session_present)))
+                return
+            _, mid = client.subscribe([(f, 1) for f in filters])
         if mid is None:  # not sent (the connection already lost): the next connect says it
             return
         with self._lock:
             self._subscribing = (mid, gen, bool(flags.session_present))
+
+    def _filters(self, schools: frozenset[str]) -> list[str]:
+        group = self.share_group or "campusedge"
+        return [f for school in sorted(schools) for f in shared_subscriptions(school, group)]
+
+    def hold(self, command: Hold) -> None:
+        """Subscribe to the schools newly held and leave those given up (serve thread)."""
+        with self._sub_lock:
+            old, self._hold = self._hold.schools, command
+            if not self.client.is_connected():
+                return  # the next connect subscribes to what is held then
+            if old - command.schools:
+                # What the broker already sent for these is still received, committed and
+                # acknowledged here: leaving a subscription does not take back what is in flight.
+                self.client.unsubscribe(self._filters(old - command.schools))
+            if command.schools - old:
+                self.client.subscribe([(f, 1) for f in self._filters(command.schools - old)])
+        log.info("holding %d schools: %s", len(command.schools), ", ".join(sorted(command.schools)))
+
+    def drain(self, command: Drain) -> None:
+        number = max(self._drains, default=0) + 1
+        if number >= 1 << 15:
+            log.error("too many session drains at once; %s is left for later", command.client_id)
+            return
+        drainer = _Drainer(self, number, command)
+        self._drains[number] = drainer
+        drainer.start()
+
+    def _check_drains(self) -> None:
+        for number, drainer in list(self._drains.items()):
+            if drainer.finished():
+                del self._drains[number]
+                self._put(Drained(drainer.command.client_id, drainer.complete))
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
@@ -239,6 +322,10 @@ class MqttSide:
         self._put(Disconnected(gen))
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.take(msg, msg.mid)
+
+    def take(self, msg: mqtt.MQTTMessage, mid: int) -> None:
+        """Add *msg* to the open batch under *mid* (tagged for a drained session's messages)."""
         # Runs on paho's network thread for every message: keep it to an append. An exception
         # here would end paho's thread (and with it the connection) for good, so none escapes.
         try:
@@ -246,7 +333,7 @@ class MqttSide:
                 if not self._pending:
                     self._pending_since = time.monotonic()
                 self._pending.append(
-                    (msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), bool(msg.retain))
+                    (msg.topic, bytes(msg.payload), mid, msg.qos, time.time(), bool(msg.retain))
                 )
                 self.marks[_CHILD_WAITING] = self._outbox_messages + len(self._pending)
                 batch = self._take_locked() if len(self._pending) >= self.batch_max else None
@@ -272,10 +359,14 @@ class MqttSide:
 
     # --- from the parent --------------------------------------------------------------------
     def ack(self, command: Ack) -> None:
-        if command.gen != self.gen:
-            return  # an earlier connection's messages: the broker redelivers them
+        current = command.gen == self.gen
         for mid in command.mids:
-            self.client.ack(mid, 1)
+            if mid >= _DRAIN_TAG:
+                drainer = self._drains.get(mid // _DRAIN_TAG)
+                if drainer is not None:
+                    drainer.ack(mid % _DRAIN_TAG)
+            elif current:  # else an earlier connection's message: the broker redelivers it
+                self.client.ack(mid, 1)
 
     def connect(self) -> None:
         s = self.mqtt_settings
@@ -318,12 +409,136 @@ class MqttSide:
                 self.ack(command)
             elif isinstance(command, Publish):
                 self.client.publish(command.topic, command.payload, qos=1, retain=command.retain)
+            elif isinstance(command, Hold):
+                self.hold(command)
+            elif isinstance(command, Drain):
+                self.drain(command)
             elif isinstance(command, Stop):
                 # DISCONNECT is queued behind the acks already queued, so they go out first.
+                for drainer in self._drains.values():
+                    drainer.stop()
                 self.client.disconnect()
                 self.client.loop_stop()
                 return
             self.flush_if_due()
+            if self._drains:
+                self._check_drains()
+
+
+class _Drainer:
+    """One dead worker's session, resumed under its client id and emptied into this ingest.
+
+    It leaves the session's subscriptions first (so nothing new is queued there), then takes
+    what the broker queued or had in flight for it, each message acknowledged only after this
+    worker committed it, like its own. Done when nothing is unacknowledged and nothing came
+    for `IDLE_S`; the session, empty and subscribed to nothing, then lapses on the broker. If
+    the dead worker comes back meanwhile, the broker hands it its session and this drain ends:
+    what it had not acknowledged is the worker's again.
+    """
+
+    IDLE_S = 1.0
+    GIVE_UP_S = 120.0
+
+    def __init__(self, side: MqttSide, number: int, command: Drain) -> None:
+        self.side = side
+        self.tag = number * _DRAIN_TAG
+        self.command = command
+        self.outstanding: set[int] = set()
+        self.started = self.last = time.monotonic()
+        self.ready = False  # its subscriptions are left
+        self.lost = False
+        self.complete = False
+        self.connects = 0
+        self.client = make_client(
+            side.mqtt_settings,
+            command.client_id,
+            protocol=side.protocol,
+            persistent=True,
+            manual_ack=True,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_unsubscribe = self._on_unsubscribe
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self) -> None:
+        s = self.side.mqtt_settings
+        props = connect_properties(
+            self.side.protocol, self.side.session_expiry_s, self.side.receive_maximum
+        )
+        self.client.connect_async(
+            s.host,
+            s.port,
+            keepalive=s.keepalive_s,
+            clean_start=False if props is not None else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self.client.loop_start()
+        log.info("draining the MQTT session %s", self.command.client_id)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self.connects += 1
+        if reason.is_failure or self.connects > 1:
+            # A second connection would resume a session whose packet ids this drain no
+            # longer knows: the session stays on the broker for its owner or a later drain.
+            self.lost = True
+            client.disconnect()
+            return
+        filters = self.side._filters(self.command.schools)
+        if filters:
+            client.unsubscribe(filters)
+        else:
+            self.ready = True
+
+    def _on_unsubscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        self.ready = True
+        self.last = time.monotonic()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self.lost = True
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.last = time.monotonic()
+        if msg.qos:
+            self.outstanding.add(msg.mid)
+        self.side.take(msg, self.tag + msg.mid)
+
+    def ack(self, mid: int) -> None:
+        if self.lost or mid not in self.outstanding:
+            return  # the connection it came on is gone: the session keeps the message
+        self.outstanding.discard(mid)
+        self.last = time.monotonic()
+        self.client.ack(mid, 1)
+
+    def finished(self) -> bool:
+        now = time.monotonic()
+        if self.lost:
+            log.warning(
+                "the drain of MQTT session %s ended early (%d messages unacknowledged stay in "
+                "it for its owner or a later drain)",
+                self.command.client_id,
+                len(self.outstanding),
+            )
+        elif now - self.started > self.GIVE_UP_S:
+            log.warning("the drain of MQTT session %s took too long; left", self.command.client_id)
+        elif not (self.ready and not self.outstanding and now - self.last >= self.IDLE_S):
+            return False
+        else:
+            log.info("drained the MQTT session %s", self.command.client_id)
+            self.complete = True
+        self.stop()
+        return True
+
+    def stop(self) -> None:
+        self.lost = True
+        self.client.disconnect()
+        self.client.loop_stop()
 
 
 def run_mqtt_side(
@@ -364,8 +579,11 @@ class MqttSideProcess:
         mqtt_settings: MqttSettings,
         settings: IngestOptions,
         on_connection: Callable[[bool, str], None],
+        hold: Hold | None = None,
+        on_drained: Callable[[Drained], None] | None = None,
     ) -> None:
         self._on_connection = on_connection
+        self._on_drained = on_drained
         ctx = mp.get_context("spawn")  # fork would copy the gateway's threads and locks
         self._conn, child_conn = ctx.Pipe(duplex=True)
         # lock=False: each mark has one writer, and a torn read of a float is not possible
@@ -380,6 +598,8 @@ class MqttSideProcess:
             "session_expiry_s": settings.session_expiry_s,
             "batch_max": settings.batch_max,
             "batch_wait_ms": settings.batch_wait_ms,
+            "share_group": settings.share_group,
+            "hold": hold,
         }
         self._proc = ctx.Process(
             target=run_mqtt_side,
@@ -409,7 +629,7 @@ class MqttSideProcess:
         # waits on the pipe: acks without a bound (they are fewer than the messages received,
         # which the inbox bounds), publications bounded and dropped past it.
         self._acks: deque[Ack] = deque()
-        self._publications: deque[Publish] = deque()
+        self._publications: deque[Publish | Hold | Drain] = deque()
         self._stop_requested = False
         self._wake = threading.Condition()
         self.publications_dropped = 0
@@ -439,6 +659,10 @@ class MqttSideProcess:
                 continue
             if isinstance(message, Disconnected):
                 self._on_connection(False, "disconnected from the broker")
+                continue
+            if isinstance(message, Drained):
+                if self._on_drained is not None:
+                    self._on_drained(message)
                 continue
             if message is not None:
                 with self._count_lock:
@@ -529,6 +753,12 @@ class MqttSideProcess:
             with self._wake:
                 self._acks.append(Ack(gen, mids))
                 self._wake.notify()
+
+    def command(self, command: Hold | Drain) -> None:
+        """Send a worker's subscription change or session drain; returns at once."""
+        with self._wake:
+            self._publications.appendleft(command)
+            self._wake.notify()
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """Ask the child to publish at QoS 1; returns at once. False if dropped (queue full).

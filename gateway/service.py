@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
 from campusedge.settings import MqttSettings
+from campusedge.topics import TopicError, check_id
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
 from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -28,7 +29,9 @@ from gateway.consumers.health import HealthConsumer
 from gateway.consumers.live_lessons import LiveLessonsConsumer
 from gateway.consumers.runner import Consumers
 from gateway.devices import Devices
+from gateway.district.leases import DEFAULT_TTL_S, Leases, WorkerIdTaken
 from gateway.district.registry import Districts
+from gateway.district.worker import Worker
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.commands import BoxCommands
 from gateway.fleet.enrolment import Enrolment
@@ -132,6 +135,20 @@ class GatewaySettings(BaseSettings):
     )
     api_login_window_s: float = Field(default=60.0, gt=0)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    worker_id: str | None = Field(
+        default=None,
+        description="run as one of several gateway workers on one PostgreSQL state, broker "
+        "and store: this worker holds leases on a fair share of the schools and ingests only "
+        "theirs (its MQTT client id is <ingest client id>-<worker id>). Unset: one gateway "
+        "ingests every school of --school",
+    )
+    worker_lease_s: float = Field(
+        default=DEFAULT_TTL_S,
+        ge=1.0,
+        le=300.0,
+        description="a worker's school leases lapse this long after its last heartbeat (one "
+        "every third of it): a dead worker's schools move to the others within 4/3 of it",
+    )
     strict_enrolment: bool = Field(
         default=True,
         description="admit only messages of devices the fleet registry lists under their "
@@ -200,14 +217,16 @@ class GatewaySettings(BaseSettings):
         return checked_language(v)
 
 
-def commit_log_beside(state: str) -> Path:
+def commit_log_beside(state: str, worker_id: str | None = None) -> Path:
     """The default commit log of a state database: beside its file, named after it; for a
-    PostgreSQL state, named after its database under var/campusedge."""
+    PostgreSQL state, named after its database under var/campusedge (and after the worker:
+    each worker's consumers read what that worker committed, from cursors of its own)."""
     if is_sqlite_path(state):
         path = Path(state)
         return path.with_name(path.stem + ".commits.db")
     name = make_url(state_url(state)).database or "state"
-    return Path("var/campusedge") / f"{name}.commits.db"
+    worker = f".{worker_id}" if worker_id else ""
+    return Path("var/campusedge") / f"{name}{worker}.commits.db"
 
 
 def open_state(target: str, *, migrate: bool = True) -> StateDB:
@@ -250,14 +269,17 @@ class Gateway:
         self.db = open_state(settings.state_db, migrate=settings.migrate_on_start)
         try:
             self._assemble(settings, mqtt, store)
-        except (StoreError, AlertConfigError, MappingFileError) as exc:
+        except (StoreError, AlertConfigError, MappingFileError, StateDBError) as exc:
             # What was opened before the failure is closed, so that a caller may retry.
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
             if getattr(self, "commit_log", None) is not None:
                 self.commit_log.close()
             self.db.close()
-            transient = isinstance(exc, StoreUnavailable) or disk_trouble(str(exc))
+            # A worker id in use may be a killed worker's not lapsed yet, or a session being
+            # emptied: retried by the service manager, it starts once that is over.
+            transient = isinstance(exc, StoreUnavailable | WorkerIdTaken | StateDBUnavailable)
+            transient = transient or disk_trouble(str(exc))
             raise GatewayStartError(str(exc), transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
@@ -277,11 +299,38 @@ class Gateway:
         self.push_tokens = PushTokens(self.db)
         self.catalogs = Catalogs(settings.language, self.metrics.count_missing_translation)
         password = settings.store_password
+        self.worker: Worker | None = None
+        worker_id = settings.worker_id
+        leases: Leases | None = None
+        if worker_id is not None:
+            try:
+                check_id(worker_id, "worker id")
+            except TopicError as exc:
+                raise StateDBError(f"--worker-id: {exc}") from None
+            if worker_id == "alerts" or worker_id.endswith("-alerts"):
+                # <client id>-<worker>-alerts is the alert publisher's MQTT client id.
+                raise StateDBError(f"--worker-id {worker_id!r}: may not end in 'alerts'")
+            # Claimed before anything touches the broker: a second process with this id
+            # would otherwise take over the first one's MQTT session.
+            leases = Leases(self.db, worker_id, ttl_s=settings.worker_lease_s)
+            leases.register()
+            base_client_id = settings.ingest.client_id
+            settings = settings.model_copy(
+                update={
+                    "ingest": settings.ingest.model_copy(
+                        update={
+                            "client_id": f"{base_client_id}-{worker_id}",
+                            "share_group": "campusedge",
+                        }
+                    )
+                }
+            )
+            self.settings = settings
         self.store = store or open_store(
             settings.store_url, password.get_secret_value() if password else None
         )
         self.commit_log = CommitLog(
-            settings.commit_log or commit_log_beside(settings.state_db),
+            settings.commit_log or commit_log_beside(settings.state_db, worker_id),
             synchronous=getattr(self.store, "synchronous", "full"),
         )
         self.binder = Binder(self.roster)
@@ -297,7 +346,16 @@ class Gateway:
             self.watermarks,
             Enrolment(self.fleet) if settings.strict_enrolment else None,
         )
-        self.consumers = Consumers(self.commit_log, self.db, self.metrics.registry)
+        if leases is not None:
+            self.worker = Worker(leases, self.ingest, lambda w: f"{base_client_id}-{w}")
+            self.ingest.on_drained.append(self.worker.drained)
+        # A worker's consumers read its own commit log, so their cursors are its own too.
+        self.consumers = Consumers(
+            self.commit_log,
+            self.db,
+            self.metrics.registry,
+            cursor_suffix=f"@{worker_id}" if worker_id else "",
+        )
         self.ingest.on_commit.append(self.consumers.wake)
         self.consumers.add(DeviceRegistryConsumer(self.devices))
         self.box_commands = BoxCommands(self.db)
@@ -355,7 +413,11 @@ class Gateway:
             self._resume_heart_rate_windows()
             self.alerts.start()
         self.consumers.start()
+        if self.worker is not None:
+            self.worker.tick()  # the first schools, so that ingest subscribes to them at once
         self.ingest.start()
+        if self.worker is not None:
+            self.worker.start()
         self.retention.start()
 
     def _resume_heart_rate_windows(self) -> None:
@@ -376,7 +438,11 @@ class Gateway:
 
     def stop(self) -> None:
         self.retention.stop()
+        if self.worker is not None:
+            self.worker.stop()  # leaves the subscriptions before ingest disconnects
         self.ingest.stop()
+        if self.worker is not None:
+            self.worker.leave()
         self.consumers.stop()
         self.competitions.hub.close()
         if self.alerts is not None:

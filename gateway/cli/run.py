@@ -69,6 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
     )
     parser.add_argument("--protocol", choices=["5", "3.1.1"])
+    parser.add_argument(
+        "--worker-id",
+        help="run as one of several gateway workers sharing one PostgreSQL state (--state-db "
+        "postgresql://…), broker and store: each holds leases on a fair share of the schools "
+        "and takes over a dead worker's (docs/workers.md). One id per running worker",
+    )
+    parser.add_argument(
+        "--worker-lease",
+        type=float,
+        metavar="SECONDS",
+        help="how long a worker's school leases outlive its last heartbeat (default 10)",
+    )
     parser.add_argument("--api-host")
     parser.add_argument("--api-port", type=int, help="0 disables the HTTP API")
     parser.add_argument(
@@ -95,6 +107,8 @@ OPTIONS = {
     "api_port": "--api-port",
     "ingest": "--school/--client-id/--protocol",
     "strict_enrolment": "--strict-enrolment",
+    "worker_id": "--worker-id",
+    "worker_lease_s": "--worker-lease",
 }
 
 
@@ -131,9 +145,11 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
         updates["alerts_dir"] = args.alerts_dir
     if args.warning_levels is not None:
         updates["warning_levels_file"] = args.warning_levels
-    for name in ("api_host", "api_port", "strict_enrolment"):
+    for name in ("api_host", "api_port", "strict_enrolment", "worker_id"):
         if getattr(args, name) is not None:
             updates[name] = getattr(args, name)
+    if args.worker_lease is not None:
+        updates["worker_lease_s"] = args.worker_lease
     ingest = {
         k: getattr(args, k)
         for k in ("school", "client_id", "protocol")
@@ -187,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
             trace.start()
         # Inside the try: a SIGTERM while it starts (a service manager, or the parent-death
         # signal of a bench that was killed) still stops what has started, in order.
+        if gateway.worker is not None:
+            # Another process took this worker's id after it missed its heartbeats: stop in
+            # order (a service manager starts it again under its id once that is free).
+            gateway.worker.on_lost = lambda why: signal.raise_signal(signal.SIGTERM)
         gateway.start()
         if sock is not None:
             # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went

@@ -111,10 +111,14 @@ class ConsumerRunner:
         metrics: ConsumerMetrics,
         batch_limit: int = 1000,
         idle: Callable[[], None] | None = None,
+        cursor_suffix: str = "",
     ) -> None:
         self.consumer = consumer
         self._idle = idle
         self.name = consumer.name
+        # The cursor's name: the consumer's, and a gateway worker's id after it (each worker
+        # reads its own commit log).
+        self.cursor = consumer.name + cursor_suffix
         self.log = commit_log
         self.db = db
         self.cursors = cursors
@@ -132,7 +136,7 @@ class ConsumerRunner:
     @property
     def position(self) -> int:
         if self._position is None:
-            self._position = self._saved = self.cursors.get(self.name)
+            self._position = self._saved = self.cursors.get(self.cursor)
         return self._position
 
     def reset(self) -> None:
@@ -174,7 +178,7 @@ class ConsumerRunner:
         if self._position is None or self._position == self._saved:
             return
         with self.db.transaction() as conn:
-            Cursors.save(conn, self.name, self._position)
+            Cursors.save(conn, self.cursor, self._position)
         self._saved, self._saved_at = self._position, time.monotonic()
 
     def _run(self, entries: Sequence[Committed]) -> list[tuple[Committed, Exception]]:
@@ -198,7 +202,7 @@ class ConsumerRunner:
                     if entry_savepoint is not None:
                         entry_savepoint.commit()
             consumer.finish()
-            Cursors.save(conn, self.name, entries[-1].position)
+            Cursors.save(conn, self.cursor, entries[-1].position)
         return failed
 
     def catch_up(self, timeout_s: float = 30.0) -> None:
@@ -272,8 +276,10 @@ class Consumers:
         db: StateDB,
         registry: CollectorRegistry,
         batch_limit: int = 1000,
+        cursor_suffix: str = "",
     ) -> None:
         self.log = commit_log
+        self.cursor_suffix = cursor_suffix
         self.db = db
         self.cursors = Cursors(db)
         self.metrics = ConsumerMetrics(registry)
@@ -293,6 +299,7 @@ class Consumers:
             self.metrics,
             self.batch_limit,
             idle=self._prune_when_due,
+            cursor_suffix=self.cursor_suffix,
         )
         self.runners[consumer.name] = runner
         return runner
@@ -318,7 +325,7 @@ class Consumers:
                     head,
                 )
                 with self.db.transaction() as conn:
-                    Cursors.save(conn, name, 0)
+                    Cursors.save(conn, runner.cursor, 0)
                 runner.reset()
 
     def stop(self) -> None:

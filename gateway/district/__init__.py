@@ -1,1 +1,1 @@
-"""The district tier: districts as named sets of schools, and what a district user may read."""
+"""The district tier: districts and what their users read, and gateway workers sharing schools."""

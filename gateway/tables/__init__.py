@@ -20,6 +20,7 @@ def all_tables() -> MetaData:
         competition,
         consumers,
         devices,
+        district,
         districts,
         fitness,
         fleet,

@@ -5,6 +5,7 @@ import { DEVICE, mountAlerts } from "./alerts.js";
 import { KIND_NAMES } from "./device_kinds.js";
 import { ago, every, fmtTime, h, num, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { mountBoxCommands } from "./box_commands.js";
 import { mountEnrolment } from "./enrolment.js";
 import { mountRosterImport } from "./roster_import.js";
 import { mountUsers } from "./users.js";
@@ -106,6 +107,7 @@ export function showFleet(panel, say, me) {
   mountRosterImport(panel.querySelector("#roster-import"));
   mountUsers(panel.querySelector("#users-admin"), me);
   mountEnrolment(panel.querySelector("#enrolment"), me);
+  const stopCommands = mountBoxCommands(panel.querySelector("#box-commands"), me);
   const tbody = panel.querySelector("#fleet-table tbody");
   const stopAlerts = mountAlerts(panel.querySelector("#device-alerts"), say,
     { prefix: "device-alerts", accept: DEVICE, title: N_("fleet.device_alerts"), subject: "device" });
@@ -131,5 +133,6 @@ export function showFleet(panel, say, me) {
   return () => {
     stopFleet();
     stopAlerts();
+    stopCommands();
   };
 }

@@ -1488,3 +1488,87 @@ def test_health_staff_pick_a_lesson_and_read_its_report_in_chinese(
         )
     finally:
         browser.execute_script("localStorage.clear()")
+
+
+def test_campus_it_send_a_box_a_command_and_roll_out_a_model_in_chinese(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    """The page sends the command and shows the box's own answer when its status brings it;
+    a rollout queues the model for the school's boxes."""
+    import base64
+
+    school = site.messages.school
+    box = "cmd-box"
+
+    def box_status(*results: dict[str, object]) -> tuple[str, bytes]:
+        body: dict[str, object] = {"v": 1, "device_id": box, "kind": "edge", "state": "online"}
+        if results:
+            body["commands"] = list(results)
+        return f"campus/{school}/edge/{box}/status", json.dumps(body).encode()
+
+    site.publish([box_status()])  # a box the gateway has heard of
+    wait_for(lambda: site.gateway.devices.get(box, school), PATIENCE_S, "the box's status")
+    model = tmp_path / "pose_v2.onnx"
+    model.write_bytes(b"model bytes")
+    sha = site.gateway.models.add(model, base64.b64encode(bytes(64)).decode()).sha256
+    browser.get(site.base + "/")
+    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+    try:
+        sign_in(browser, site, "campus_it")
+        fill(browser, "cmd-box", box)
+        choose(browser, "cmd-name", "rope")
+        fill(browser, "cmd-body", "{not json")
+        click(browser, "#cmd-submit")
+        wait_for(lambda: "不是 JSON" in text_of(browser, "cmd-body-error"), PATIENCE_S, "refusal")
+        fill(browser, "cmd-body", '{"action": "end"}')
+        click(browser, "#cmd-submit")
+        said = wait_for(lambda: text_of(browser, "cmd-status"), PATIENCE_S, "the command sent")
+        command_id = re.search(r"cmd-[0-9a-f]+", said).group(0)  # type: ignore[union-attr]
+        assert "已发送" in said  # handed to the broker
+        site.publish(
+            [
+                box_status(
+                    {
+                        "id": command_id,
+                        "name": "rope",
+                        "ok": True,
+                        "detail": "rope end sent to 2 rope(s)",
+                        "at": datetime.now(UTC).isoformat(),
+                    }
+                )
+            ]
+        )
+        wait_for(
+            lambda: (
+                (c := site.gateway.box_commands.get(school, command_id)) and c.state == "applied"
+            ),
+            PATIENCE_S,
+            "the box's answer stored",
+        )
+        choose(browser, "cmd-list-school", school)  # a refresh now, not at the next tick
+        wait_for(
+            lambda: (
+                "已执行" in text_of(browser, "commands-table")
+                and "rope end sent to 2 rope(s)" in text_of(browser, "commands-table")
+            ),
+            PATIENCE_S,
+            "the box's answer on the page",
+        )
+        choose(browser, "rollout-model", sha)
+        fill(browser, "rollout-percent", "100")
+        click(browser, "#rollout-submit")
+        said = wait_for(
+            lambda: (text := text_of(browser, "cmd-status")) and "推送" in text and text,
+            PATIENCE_S,
+            "the rollout",
+        )
+        assert box in said, said  # every box of the school is in a 100 % share
+        wait_for(lambda: "模型更新" in text_of(browser, "commands-table"), PATIENCE_S, "the row")
+        [offered] = [
+            c for c in site.gateway.box_commands.list(school) if c.name == "model" and c.box == box
+        ]
+        assert offered.box == box and offered.body["sha256"] == sha
+        assert offered.body["url"].startswith(site.base + f"/api/fleet/models/{sha}/file?token=")
+        browser.save_screenshot(str(site.shots / "zh-CN_box_commands.png"))
+    finally:
+        browser.execute_script("localStorage.removeItem('campusedge.language')")
