@@ -131,6 +131,7 @@ export function mountBoxCommands(container, me) {
       h("button", { type: "submit", id: "rollout-submit" }, t("cmd.roll_out"))),
     status,
     field("cmd-list-school", t("cmd.list_school"), listSchool),
+    h("button", { type: "button", id: "cmd-refresh", onclick: refresh }, t("cmd.refresh")),
     h("table", { id: "commands-table" },
       h("caption", {}, t("cmd.caption")),
       h("thead", {}, h("tr", {}, [N_("cmd.col.box"), N_("cmd.col.name"), N_("cmd.col.asked"),

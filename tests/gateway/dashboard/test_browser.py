@@ -1240,7 +1240,10 @@ def test_campus_it_add_a_user_change_them_give_a_new_token_and_revoke_in_chinese
         choose(browser, "edit-role", "pe_teacher")
         click(browser, "#user-edit-save")
         row = '#users-table tr[data-user="li.hua"]'
-        wait_for(lambda: "体育教师" in browser.find_element(By.CSS_SELECTOR, row).text, 20, "role")
+        # Read in the page: the table re-renders as it is polled, so a row element found here
+        # can be gone (stale) by the time its text is asked for.
+        row_text = f"return document.querySelector('{row}')?.textContent ?? ''"
+        wait_for(lambda: "体育教师" in browser.execute_script(row_text), 20, "role")
         assert _api_as(site, first, "/api/me").json()["role"] == "pe_teacher"
 
         click(browser, "#rotate-li\\.hua")  # asks first
@@ -1545,7 +1548,7 @@ def test_campus_it_send_a_box_a_command_and_roll_out_a_model_in_chinese(
             PATIENCE_S,
             "the box's answer stored",
         )
-        choose(browser, "cmd-list-school", school)  # a refresh now, not at the next tick
+        click(browser, "#cmd-refresh")  # now, not at the next tick
         wait_for(
             lambda: (
                 "已执行" in text_of(browser, "commands-table")
