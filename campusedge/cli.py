@@ -57,6 +57,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "gateway.cli.district",
         N_("define districts (named sets of schools) for district users and thresholds"),
     ),
+    ("gateway", "district-broker"): (
+        "gateway.cli.district_broker",
+        N_("write the district topologies' broker configs (Mosquitto bridge, EMQX cluster)"),
+    ),
     ("gateway", "model"): (
         "gateway.cli.models",
         N_("sign pose models and offer them to the edge boxes (remote model updates)"),
