@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = args.folder / "manifest.csv"
     if not manifest.is_file():
         if args.if_present:
-            # `make test` evaluates where the shared clips exist; elsewhere there is nothing to do.
+            # `make eval` evaluates where the shared clips exist; elsewhere there is nothing to do.
             print(f"campusedge pe eval: {manifest} does not exist; no clips to evaluate, skipped")
             return 0
         print(

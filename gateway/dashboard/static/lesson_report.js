@@ -126,8 +126,11 @@ export function mountLessonReport(container, say, prefix) {
   });
 
   return (next) => {
+    // The lesson list is read again after a lesson starts or ends and when the page comes
+    // back: the same lesson shown again keeps the report that is on the page.
+    const same = Boolean(next && lesson && next.id === lesson.id);
     lesson = next ?? null;
-    clear();
+    if (!same) clear();
     loadButton.hidden = !lesson;
   };
 }
