@@ -17,10 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 
 from campusedge.paths import models_dir
-from edge.pe.model import ModelError
+from edge.pe.model import open_session
 from edge.pe.roi import Roi, from_alignment
 
 FloatArray = npt.NDArray[np.float32]
@@ -138,28 +137,7 @@ class PersonDetector:
         self, path: Path | None = None, threads: int = 1, min_score: float = MIN_SCORE
     ) -> None:
         self.path = path or models_dir() / DETECTOR_FILE
-        if not self.path.is_file():
-            raise ModelError(
-                f"person detector {self.path} not found: reinstall campusedge or run "
-                "models/export_pose.py to rebuild it"
-            )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
-            raise ModelError(f"person detector {self.path} could not be loaded: {exc}") from exc
-        inputs = self._session.get_inputs()
-        if len(inputs) != 1 or list(inputs[0].shape) != [1, INPUT_SIZE, INPUT_SIZE, 3]:
-            raise ModelError(
-                f"person detector {self.path}: expected one input of shape "
-                f"[1, {INPUT_SIZE}, {INPUT_SIZE}, 3]"
-            )
-        self._input = inputs[0].name
+        self._session, self._input = open_session(self.path, threads, "person detector", INPUT_SIZE)
         self._outputs = [o.name for o in self._session.get_outputs()][:2]
         self.min_score = min_score
         self._anchors = ssd_anchors()

@@ -73,35 +73,38 @@ def _sigmoid(x: FloatArray) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0))), dtype=np.float32)
 
 
+def open_session(
+    path: Path, threads: int, what: str, size: int
+) -> tuple[ort.InferenceSession, str]:
+    """A CPU session over one of the shipped models, and its one input's name; ModelError
+    when the file is missing, does not load, or is not a model of a size x size RGB input."""
+    if not path.is_file():
+        raise ModelError(
+            f"{what} {path} not found: reinstall campusedge or run "
+            "models/export_pose.py to rebuild it"
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
+        raise ModelError(f"{what} {path} could not be loaded: {exc}") from exc
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or list(inputs[0].shape) != [1, size, size, 3]:
+        raise ModelError(f"{what} {path}: expected one input of shape [1, {size}, {size}, 3]")
+    return session, inputs[0].name
+
+
 class PoseModel:
     """One onnxruntime session over the landmark model; not shared between threads."""
 
     def __init__(self, path: Path | None = None, threads: int = 1) -> None:
         self.path = path or default_model_path()
         self.threads = threads
-        if not self.path.is_file():
-            raise ModelError(
-                f"pose model {self.path} not found: reinstall campusedge or run "
-                "models/export_pose.py to rebuild it"
-            )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
-            raise ModelError(f"pose model {self.path} could not be loaded: {exc}") from exc
-        inputs = self._session.get_inputs()
-        if len(inputs) != 1 or list(inputs[0].shape) != [1, INPUT_SIZE, INPUT_SIZE, 3]:
-            raise ModelError(
-                f"pose model {self.path}: expected one input of shape "
-                f"[1, {INPUT_SIZE}, {INPUT_SIZE}, 3]"
-            )
-        self._input = inputs[0].name
+        self._session, self._input = open_session(self.path, threads, "pose model", INPUT_SIZE)
         outputs = [o.name for o in self._session.get_outputs()]
         # The first output holds the landmarks, the second the presence flag (export order).
         self._outputs = outputs[:2]
