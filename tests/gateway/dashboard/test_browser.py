@@ -319,34 +319,37 @@ def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any, s
             ),
         ]
     )
-    sign_in(browser, site, "campus_it")
-    fleet = wait_for(
-        lambda: (
-            (r := rows(browser, "#fleet-table tbody tr[data-device]"))
-            and {box_stopped, link_lost} <= set(r)
-            and r
-        ),
-        PATIENCE_S,
-        "the two ropes' rows",
-    )
-    stopped, lost = fleet[box_stopped], fleet[link_lost]
-    assert stopped["cls"].split() == ["stopped"]
-    assert "stopped" in stopped["text"] and "offline" not in stopped["text"]
-    assert "box stopped" in stopped["text"]
-    assert "offline" in lost["cls"].split()
-    # The state is said once, with the reason the box gave under it.
-    assert lost["text"].count("offline") == 1 and "serial port closed" in lost["text"]
-    assert fleet["hr-03"]["text"].count("offline") == 1
-    # Problems first: the stopped rope is not among them, the one that lost its link is.
-    order = list(fleet)
-    assert order.index(link_lost) < order.index(box_stopped)
-    summary = text_of(browser, "fleet-summary")
-    assert "stopped on purpose" in summary
-    problems = [
-        k for k, r in fleet.items() if {"offline", "stale", "low-battery"} & set(r["cls"].split())
-    ]
-    assert box_stopped not in problems and link_lost in problems
-    assert f"{len(problems)} needing attention" in summary
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        fleet = wait_for(
+            lambda: (
+                (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                and {box_stopped, link_lost} <= set(r)
+                and r
+            ),
+            PATIENCE_S,
+            "the two ropes' rows",
+        )
+        stopped, lost = fleet[box_stopped], fleet[link_lost]
+        assert stopped["cls"].split() == ["stopped"]
+        assert "已停机" in stopped["text"] and "离线" not in stopped["text"]
+        assert "box stopped" in stopped["text"]
+        assert "offline" in lost["cls"].split()
+        # The state is said once, with the reason the box gave under it.
+        assert lost["text"].count("离线") == 1 and "serial port closed" in lost["text"]
+        assert fleet["hr-03"]["text"].count("离线") == 1
+        # Problems first: the stopped rope is not among them, the one that lost its link is.
+        order = list(fleet)
+        assert order.index(link_lost) < order.index(box_stopped)
+        summary = text_of(browser, "fleet-summary")
+        assert "台为正常停机" in summary
+        problems = [
+            k
+            for k, r in fleet.items()
+            if {"offline", "stale", "low-battery"} & set(r["cls"].split())
+        ]
+        assert box_stopped not in problems and link_lost in problems
+        assert f"{len(problems)} 台需要处理" in summary
 
 
 def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any, site: Site) -> None:
@@ -370,17 +373,18 @@ def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any, 
         PATIENCE_S,
         "the box's last will",
     )
-    sign_in(browser, site, "campus_it")
-    fleet = wait_for(
-        lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and rope in r and r,
-        PATIENCE_S,
-        "the rope's row",
-    )
-    row = fleet[rope]
-    assert "box-offline" in row["cls"].split()
-    assert "unknown" in row["text"] and "box offline" in row["text"]
-    assert f"via {box} (offline)" in row["text"]
-    assert "online" not in row["text"].replace(f"via {box} (offline)", "")
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        fleet = wait_for(
+            lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and rope in r and r,
+            PATIENCE_S,
+            "the rope's row",
+        )
+        row = fleet[rope]
+        assert "box-offline" in row["cls"].split()
+        assert "未知" in row["text"] and "边缘盒子离线" in row["text"]
+        assert f"经由 {box}（离线）" in row["text"]
+        assert "在线" not in row["text"]
 
 
 def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(
@@ -416,43 +420,48 @@ def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(
 def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 
-    sign_in(browser, site, "pe_teacher")
-    assert visible_panels(browser) == {"lessons-panel"}
-    choose(browser, "lesson-select", "demo-lesson")
+    with chinese(browser, site):
+        sign_in(browser, site, "pe_teacher")
+        assert visible_panels(browser) == {"lessons-panel"}
+        choose(browser, "lesson-select", "demo-lesson")
 
-    def live(student: str) -> str:
-        return rows(browser, "#live-table tbody tr[data-student]").get(student, {}).get("text", "")
+        def live(student: str) -> str:
+            return (
+                rows(browser, "#live-table tbody tr[data-student]").get(student, {}).get("text", "")
+            )
 
-    wait_for(lambda: "110 bpm" in live("S0001"), PATIENCE_S, "S0001's heart rate")
-    assert live("S0001").startswith("Student 01")
-    assert "88" in live("S0001")  # its rope count
-    assert "130 bpm" in live("S0003")
-    assert live("S0004").startswith("Student 04")  # assigned, nothing measured yet
-    # The view polls every 2 s: a new reading shows without any action in the page.
-    site.publish([site.messages.heart_rate("hr-04", 163)])
-    wait_for(lambda: "163 bpm" in live("S0004"), PATIENCE_S, "the live view to pick up hr-04")
+        wait_for(lambda: "110 次/分" in live("S0001"), PATIENCE_S, "S0001's heart rate")
+        assert live("S0001").startswith("Student 01")
+        assert "88" in live("S0001")  # its rope count
+        assert "130 次/分" in live("S0003")
+        assert live("S0004").startswith("Student 04")  # assigned, nothing measured yet
+        # The view polls every 2 s: a new reading shows without any action in the page.
+        site.publish([site.messages.heart_rate("hr-04", 163)])
+        wait_for(lambda: "163 次/分" in live("S0004"), PATIENCE_S, "the live view to pick up hr-04")
 
-    click(browser, "#analytics-load")
-    analytics = wait_for(lambda: text_of(browser, "analytics"), PATIENCE_S, "analytics")
-    assert "Group:" in analytics and "Student 01" in analytics
-    assert browser.find_element(By.ID, "results-section").is_displayed() is False
-    exports = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#export-links button")]
-    assert exports == ["Download CSV", "Download XLSX"]
-    browser.save_screenshot(str(site.shots / "pe_teacher.png"))
+        click(browser, "#analytics-load")
+        analytics = wait_for(lambda: text_of(browser, "analytics"), PATIENCE_S, "analytics")
+        assert "全班：" in analytics and "Student 01" in analytics
+        assert browser.find_element(By.ID, "results-section").is_displayed() is False
+        exports = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#export-links button")]
+        assert exports == ["下载 CSV", "下载 XLSX"]
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher.png"))
 
-    choose(browser, "lesson-select", "demo-test")
-    results = wait_for(lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S, "results")
-    assert "1-min rope skipping" in text_of(browser, "results")
-    s1 = results["S0001"]["text"]
-    assert s1.startswith("Student 01") and "150 count" in s1
-    assert "incomplete (6 missing)" in s1  # one item of seven entered
-    # The live view now follows the test session: its ropes, not the lesson's bands.
-    wait_for(
-        lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0001", "S0002"},
-        PATIENCE_S,
-        "the test session's live rows",
-    )
-    browser.save_screenshot(str(site.shots / "pe_teacher_results.png"))
+        choose(browser, "lesson-select", "demo-test")
+        results = wait_for(
+            lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S, "results"
+        )
+        assert "1分钟跳绳" in text_of(browser, "results")
+        s1 = results["S0001"]["text"]
+        assert s1.startswith("Student 01") and "150 次" in s1
+        assert "未完成（缺 6 项）" in s1  # one item of seven entered
+        # The live view now follows the test session: its ropes, not the lesson's bands.
+        wait_for(
+            lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0001", "S0002"},
+            PATIENCE_S,
+            "the test session's live rows",
+        )
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher_results.png"))
 
 
 def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(
@@ -473,41 +482,43 @@ def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(
     site.publish(
         [site.messages.heart_rate("hr-z2", 131, datetime.now(UTC) - timedelta(seconds=30))]
     )
-    sign_in(browser, site, "pe_teacher")
-    choose(browser, "lesson-select", "dup-lesson")
-    site.publish([site.messages.heart_rate("hr-z1", 120)])
+    with chinese(browser, site):
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "dup-lesson")
+        site.publish([site.messages.heart_rate("hr-z1", 120)])
 
-    def live() -> dict[str, dict[str, str]]:
-        return rows(browser, "#live-table tbody tr[data-student]")
+        def live() -> dict[str, dict[str, str]]:
+            return rows(browser, "#live-table tbody tr[data-student]")
 
-    shown = wait_for(
-        lambda: (
-            (r := live())
-            and "120 bpm" in r.get("S0101", {}).get("text", "")
-            and "131 bpm" in r.get("S0102", {}).get("text", "")
-            and r
-        ),
-        PATIENCE_S,
-        "the lesson's heart rates",
-    )
-    for i in (1, 2, 3):
-        assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
-    fresh, silent = shown["S0101"], shown["S0102"]
-    assert "stale-reading" not in fresh["cls"].split()
-    assert "stale-reading" in silent["cls"].split()
-    ages = [int(a) for a in re.findall(r"(\d+) s ago", silent["text"])]
-    assert ages and 30 <= ages[0] < 60, silent["text"]
-    assert shown["S0103"]["text"].rstrip().endswith("—")  # nothing measured: no age either
-    # The greyed-out value is really greyed: its colour is the muted one.
-    colour = browser.execute_script(
-        "return getComputedStyle(document.querySelector("
-        "'tr[data-student=\"S0102\"] td.stale-value')).color"
-    )
-    fresh_colour = browser.execute_script(
-        "return getComputedStyle(document.querySelector('tr[data-student=\"S0101\"] td.num')).color"
-    )
-    assert colour != fresh_colour
-    browser.save_screenshot(str(site.shots / "pe_teacher_stale.png"))
+        shown = wait_for(
+            lambda: (
+                (r := live())
+                and "120 次/分" in r.get("S0101", {}).get("text", "")
+                and "131 次/分" in r.get("S0102", {}).get("text", "")
+                and r
+            ),
+            PATIENCE_S,
+            "the lesson's heart rates",
+        )
+        for i in (1, 2, 3):
+            assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
+        fresh, silent = shown["S0101"], shown["S0102"]
+        assert "stale-reading" not in fresh["cls"].split()
+        assert "stale-reading" in silent["cls"].split()
+        ages = [int(a) for a in re.findall(r"(\d+) 秒前", silent["text"])]
+        assert ages and 30 <= ages[0] < 60, silent["text"]
+        assert shown["S0103"]["text"].rstrip().endswith("—")  # nothing measured: no age either
+        # The greyed-out value is really greyed: its colour is the muted one.
+        colour = browser.execute_script(
+            "return getComputedStyle(document.querySelector("
+            "'tr[data-student=\"S0102\"] td.stale-value')).color"
+        )
+        fresh_colour = browser.execute_script(
+            "return getComputedStyle(document.querySelector("
+            "'tr[data-student=\"S0101\"] td.num')).color"
+        )
+        assert colour != fresh_colour
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher_stale.png"))
 
 
 def test_teacher_export_downloads_through_the_api(browser: Any, site: Site) -> None:
@@ -1219,37 +1230,53 @@ def rows_by_scope(browser: Any) -> dict[str, str]:
     )
 
 
-def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers(
+def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers_in_chinese(
     browser: Any, site: Site, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    sign_in(browser, site, "campus_it")
-    # The template the page offers: what the files below are made from.
-    href = browser.find_element(By.ID, "roster-template").get_attribute("href")
-    header = httpx.get(href).content.decode("utf-8-sig").splitlines()[0]
-    assert header == "学号,姓名,性别,出生日期,班级编号,卡号"
-    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
-    row = f"S7001,王五,男,2015-02-01,{CLASS_ID},\n"
-    bad.write_bytes(f"{header}\n{row}S7002,赵六,x,2015-13-01,{CLASS_ID},\n".encode("gbk"))
-    good.write_bytes(f"{header}\n{row}".encode("gbk"))
-    browser.find_element(By.ID, "roster-file").send_keys(str(bad))
-    click(browser, "#roster-upload")
-    wait_for(lambda: "2 problems" in text_of(browser, "roster-outcome"), PATIENCE_S, "refusal")
-    outcome = text_of(browser, "roster-outcome")
-    assert "Row 3, column “sex”" in outcome and "Row 3, column “birth date”" in outcome
-    assert site.gateway.roster.student("S7001") is None  # all or nothing
-    browser.find_element(By.ID, "roster-file").send_keys(str(good))
-    click(browser, "#roster-upload")
-    wait_for(
-        lambda: (
-            "1 students imported from good.csv (read as GBK)" in text_of(browser, "roster-outcome")
-        ),
-        PATIENCE_S,
-        "the import",
-    )
-    student = site.gateway.roster.student("S7001")
-    assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        # The template the page offers: what the files below are made from.
+        href = browser.find_element(By.ID, "roster-template").get_attribute("href")
+        header = httpx.get(href).content.decode("utf-8-sig").splitlines()[0]
+        assert header == "学号,姓名,性别,出生日期,班级编号,卡号"
+        bad, good, mixed = tmp_path / "bad.csv", tmp_path / "good.csv", tmp_path / "mixed.csv"
+        row = f"S7001,王五,男,2015-02-01,{CLASS_ID},\n"
+        # GBK rows with a row pasted in from a UTF-8 file: refused whole, naming both lines.
+        mixed.write_bytes(
+            f"{header}\n{row}".encode("gbk") + f"S7003,张三,男,2015-02-01,{CLASS_ID},\n".encode()
+        )
+        browser.find_element(By.ID, "roster-file").send_keys(str(mixed))
+        click(browser, "#roster-upload")
+        wait_for(
+            lambda: (
+                "文件混用了不同的字符编码：第 3 行是 UTF-8，第 1 行不是"
+                in text_of(browser, "roster-outcome")
+            ),
+            PATIENCE_S,
+            "the mixed file's refusal",
+        )
+        assert text_of(browser, "roster-outcome").startswith("未导入：")
+        bad.write_bytes(f"{header}\n{row}S7002,赵六,x,2015-13-01,{CLASS_ID},\n".encode("gbk"))
+        good.write_bytes(f"{header}\n{row}".encode("gbk"))
+        browser.find_element(By.ID, "roster-file").send_keys(str(bad))
+        click(browser, "#roster-upload")
+        wait_for(lambda: "共 2 处问题" in text_of(browser, "roster-outcome"), PATIENCE_S, "refusal")
+        outcome = text_of(browser, "roster-outcome")
+        assert "第 3 行，“性别”列" in outcome and "第 3 行，“出生日期”列" in outcome
+        assert site.gateway.roster.student("S7001") is None  # all or nothing
+        browser.find_element(By.ID, "roster-file").send_keys(str(good))
+        click(browser, "#roster-upload")
+        wait_for(
+            lambda: (
+                "已从 good.csv 导入 1 名学生（文件编码：GBK）" in text_of(browser, "roster-outcome")
+            ),
+            PATIENCE_S,
+            "the import",
+        )
+        student = site.gateway.roster.student("S7001")
+        assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
 
 
 def test_a_competitions_leaderboard_page_follows_new_sets_live(browser: Any, site: Site) -> None:
