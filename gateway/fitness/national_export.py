@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
@@ -23,14 +23,13 @@ from sqlalchemy import select
 from gateway.fitness.national_registry import RegistryEntry
 from gateway.fitness.national_template import EYES, MEASURE_FIELDS, Column, Template
 from gateway.fitness.results import FitnessResults, TestResult, current, engine_sex
+from gateway.fitness.school_year import CHINA
 from gateway.fitness.standard import Standard
 from gateway.roster import LessonKind, Roster, Student
 from gateway.state import StateDB
 from gateway.tables.health import vision_screenings
 from gateway.tables.roster import classes
 
-# China keeps one time zone and no summer time: a school year starts on 1 September there.
-CHINA: Final = timezone(timedelta(hours=8))
 REFRACTION: Final = frozenset(f"{w}_{e}" for w in ("sphere", "cylinder", "axis") for e in EYES)
 Cell = str | float | int | None
 
