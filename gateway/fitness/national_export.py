@@ -162,7 +162,7 @@ def _all_students(roster: Roster, school: str) -> list[Student]:
 
 
 def with_registry_problems(
-    export: Export, problems: list[RegistryProblem], file_name: str
+    export: Export, problems: list[RegistryProblem], file_name: str | Worded
 ) -> Export:
     """The registry file's own problems put first, named by its row and column."""
     export.problems[:0] = [
@@ -172,7 +172,7 @@ def with_registry_problems(
                 file=file_name,
                 row=r.row,
                 column=r.column,
-                problem=r.message,
+                problem=r.reason,
             ),
             r.student_id or None,
         )

@@ -45,13 +45,15 @@ from gateway.fitness.national_registry import (
 )
 from gateway.fitness.national_template import Template
 from gateway.fitness.results import FitnessResults
+from gateway.fitness.values import Term
 from gateway.i18n import N_, Translator
 from gateway.roster import Roster
 
 router = APIRouter(prefix="/api/fitness", tags=["national upload"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REGISTRY_NAME = "registry"  # how a problem of the uploaded registry file names it
+# How a problem of the uploaded registry file names it (the upload carries no file name).
+REGISTRY_NAME = Term("registry file", "学籍文件")
 
 SchoolQuery = Annotated[str, Query(min_length=1, max_length=64, description="the school id")]
 YearQuery = Annotated[
@@ -128,7 +130,7 @@ def _build(
             registry, registry_problems = read_registry(data, gateway_template.ethnicity_codes)
         except RegistryError as exc:
             raise Refusal(
-                422, N_("the registry file cannot be read: {problem}"), problem=str(exc)
+                422, N_("the registry file cannot be read: {problem}"), problem=exc
             ) from None
     export = build(
         results.db, roster, results.standard, gateway_template, school, year, registry, class_id

@@ -25,7 +25,10 @@ S1 = {
     "sit_up_1min": "35",
     "shuttle_50x8": "105.4",
 }
-REGISTRY = "学号,学籍号,民族\ns1,G110101201503010011,汉族\ns2,G110101201201010022,回族\n"
+REGISTRY = (
+    "学号,学籍号,民族\ns1,G110101201503010011,汉族\ns2,G110101201201010022,回族\n"
+    "s3,G110101201505050033,火星族\n"
+)
 
 
 def test_a_class_file_read_back_with_its_problems_and_who_may_have_it(campus: Campus) -> None:
@@ -100,7 +103,18 @@ def test_a_class_file_read_back_with_its_problems_and_who_may_have_it(campus: Ca
     assert (body["written"], body["left_out"]) == (1, 2)
     assert len(body["problems"]) == int(reply.headers["x-problems"])
     s3 = [p for p in body["problems"] if p["student_id"] == "s3"]
-    assert s3 and {p["row"] for p in s3} == {4} and all(p["left_out"] for p in s3)
+    assert {p["row"] for p in s3 if p["row"]} == {4} and all(p["left_out"] for p in s3 if p["row"])
+    # The registry file's own problem first, named by its row and column, in Chinese.
+    assert body["problems"][0] == {
+        "row": None,
+        "column": None,
+        "header": None,
+        "student_id": "s3",
+        "class_name": None,
+        "reason": "学籍文件 第 4 行，民族 列："
+        "'火星族' 不是 GB 3304-91 中的民族（请填写名称如 汉族，或两位代码如 01）",
+        "left_out": False,
+    }
 
     # Without the registry file every student is short of a 学籍号: listed, nothing lost.
     bare = campus.client.post(
