@@ -58,7 +58,7 @@ function signed(value) {
 function normText(n, unit) {
   if (!n) return "—";
   const reached = n.reached ? named(NORM_NAMES, n.reached) : named(LEVEL_NAMES, "fail");
-  if (!n.next) return t("records.norm.top", { reached });
+  if (!n.next) return t("records.norm.top"); // only full marks has no boundary above it
   return t("records.norm.gap", {
     reached,
     next: named(NORM_NAMES, n.next.level),
@@ -98,7 +98,7 @@ function yearView(y) {
       change: signed(y.change_total) })
     : t("records.no_total", { items: y.missing.map((i) => named(ITEM_NAMES, i)).join("、") || "—" });
   const vision = y.vision ? t("records.vision", {
-    left: y.vision.acuity_left ?? "—", right: y.vision.acuity_right ?? "—" }) : null;
+    left: num(y.vision.acuity_left, 1), right: num(y.vision.acuity_right, 1) }) : null;
   return [heading,
     h("table", { class: "growth-year", "data-year": y.year },
       h("caption", {}, t("records.year_caption", { year: y.school_year })),

@@ -1702,5 +1702,20 @@ def test_teacher_reads_a_growth_record_and_downloads_the_class_national_file_in_
         assert english_leaks(browser.execute_script(TEXTS_JS)) == []
         browser.execute_script("document.getElementById('growth-record').scrollIntoView()")
         browser.save_screenshot(str(site.shots / "zh-CN_growth_and_national.png"))
+
+        # Health staff read the same record with the health data: BMI's band and vision.
+        sign_in(browser, site, "health_staff")
+        choose(browser, "records-class", CLASS_ID)
+        choose(browser, "growth-student", "S0001")
+        record = wait_for(
+            lambda: (
+                "裸眼视力" in text_of(browser, "growth-record")
+                and text_of(browser, "growth-record")
+            ),
+            PATIENCE_S,
+            "the record with health data",
+        )
+        assert "裸眼视力：左 4.9，右 5.0" in record and "体重指数(BMI)" in record
+        assert "只向校医显示" not in record
     finally:
         browser.execute_script("localStorage.removeItem('campusedge.language')")
