@@ -136,16 +136,16 @@ def _build(
         results.db, roster, results.standard, gateway_template, school, year, registry, class_id
     )
     with_registry_problems(export, registry_problems, REGISTRY_NAME)
-    # The file names everyone it holds; the problems name the students they list.
-    if action == "export_fitness_national":
-        classes = (
-            [class_id]
-            if class_id
-            else [str(c["id"]) for c in roster.classes() if c["school"] == school]
-        )
-        students = {s.id for c in classes for s in roster.students_of_class(c)}
-    else:
-        students = {p.student_id for p in export.problems if p.student_id}
+    # The file names everyone it holds; the problems the students they list (an id the
+    # registry file gave that is none of the scope's students is nobody's read).
+    classes = (
+        [class_id]
+        if class_id
+        else [str(c["id"]) for c in roster.classes() if c["school"] == school]
+    )
+    students = {s.id for c in classes for s in roster.students_of_class(c)}
+    if action == "check_fitness_national":
+        students &= {p.student_id for p in export.problems if p.student_id}
     scope = f"school={school} year={year}" + (f" class={class_id}" if class_id else "")
     audit.record_many(user, action, [("student_fitness", s, scope) for s in sorted(students)])
     return export
