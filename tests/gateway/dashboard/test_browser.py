@@ -1705,3 +1705,147 @@ def test_campus_it_send_a_box_a_command_and_roll_out_a_model_in_chinese(
         browser.save_screenshot(str(site.shots / "zh-CN_box_commands.png"))
     finally:
         browser.execute_script("localStorage.removeItem('campusedge.language')")
+
+
+def growth_history(site: Site) -> None:
+    """Student 01 tested last school year (rope 100; the result says no grade, so the page
+    counts it, grade 4) and this year every item of grade 5 with a vision screening, so that
+    the class's national file has one complete row."""
+    from gateway.fitness.results import NewResult
+    from gateway.fitness.school_year import school_year_of
+    from gateway.health.vision import Screening
+
+    roster, results = site.gateway.roster, site.gateway.fitness_results
+    if roster.lesson("growth-past") is not None:
+        return
+    last = datetime(school_year_of(datetime.now(UTC)) - 1, 10, 10, 2, tzinfo=UTC)
+    recent = datetime.now(UTC) - timedelta(minutes=20)
+    values = {
+        "height_cm": 140.2,
+        "weight_kg": 33.5,
+        "vital_capacity": 1800,
+        "run_50m": 9.1,
+        "sit_and_reach": 9.4,
+        "sit_up_1min": 35,
+        "shuttle_50x8": 105,
+    }
+    for lesson, at, items in (
+        ("growth-past", last, {"rope_skip_1min": 100}),
+        ("growth-now", recent, values),
+    ):
+        roster.start_lesson(
+            CLASS_ID, "teacher.demo", LessonKind.FITNESS_TEST, {}, at=at, lesson_id=lesson
+        )
+        roster.end_lesson(lesson, at + timedelta(minutes=10))
+        stored = results.record(
+            [
+                NewResult(lesson, "S0001", item, v, at + timedelta(minutes=1), "staff")
+                for item, v in items.items()
+            ]
+        )
+        assert all(not isinstance(r, Exception) for r in stored), stored
+    assert site.gateway.referrals is not None
+    site.gateway.referrals.record(
+        site.messages.school,
+        "S0001",
+        CLASS_ID,
+        recent,
+        "vs-growth",
+        1,
+        Screening({"left": 4.9, "right": 5.0}, {"left": -0.25, "right": 0.0}),
+        [],
+    )
+
+
+def test_teacher_reads_a_growth_record_and_downloads_the_class_national_file_in_chinese(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from gateway.fitness.school_year import school_year_of
+
+    growth_history(site)
+    year = school_year_of(datetime.now(UTC))
+    registry = tmp_path / "学籍.csv"
+    registry.write_text(
+        "学号,学籍号,民族\n"
+        + "".join(f"S000{i},G11010120150{i}010011,汉族\n" for i in range(1, STUDENTS + 1)),
+        encoding="utf-8",
+    )
+    downloads = tmp_path / "downloads"
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    in_chinese(browser, site)
+    try:
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "records-class", CLASS_ID)
+        choose(browser, "growth-student", "S0001")
+        record = wait_for(
+            lambda: (
+                "对照年级标准" in text_of(browser, "growth-record")
+                and text_of(browser, "growth-record")
+            ),
+            PATIENCE_S,
+            "the growth record",
+        )
+        assert "Student 01 S0001 的成长档案" in record
+        # This year's grade as its results recorded it; last year's counted back from it.
+        assert f"{year}-{year + 1} 学年 · 5 年级（测试时记录）" in record
+        assert f"{year - 1}-{year} 学年 · 4 年级（按年推算）" in record
+        assert "家长报告（PDF）" in record and "身高、体重、BMI 和视力只向校医显示" in record
+        rope = browser.execute_script(
+            "return [...document.querySelectorAll('table.growth-year')][0]"
+            ".querySelector('tr[data-item=rope_skip_1min]').innerText"
+        )
+        assert "+50" in rope and ("还差" in rope or "满分" in rope), rope
+
+        browser.find_element("id", "national-registry").send_keys(str(registry))
+        click(browser, "#national-download")
+        summary = wait_for(
+            lambda: (
+                "已写入" in text_of(browser, "national-problems")
+                and text_of(browser, "national-problems")
+            ),
+            PATIENCE_S,
+            "the national file's problems",
+        )
+        # Other tests of the module add students to the class: all but Student 01 lack items.
+        others = len(site.gateway.roster.students_of_class(CLASS_ID)) - 1
+        assert f"已写入 1 名学生，{others} 名未导出" in summary
+        listed = rows(browser, "#national-problems-table tbody tr")
+        assert "S0001" not in listed and "未导出" in listed["S0002"]["text"]
+        assert "本学年没有" in listed["S0002"]["text"]
+        path = downloads / f"national-{site.messages.school}-{year}-{CLASS_ID}.xlsx"
+        wait_for(path.exists, PATIENCE_S, "the downloaded workbook")
+        upload, problems = load_workbook(path).worksheets
+        header = [c.value for c in upload[1]]
+        [row] = [dict(zip(header, (c.value for c in r), strict=True)) for r in upload.iter_rows(2)]
+        assert (row["学籍号"], row["姓名"], row["年级编号"]) == (
+            "G110101201501010011",
+            "Student 01",
+            "15",
+        )
+        assert (row["一分钟跳绳"], row["50米×8往返跑"], row["左眼裸眼视力"]) == (150, "1'45", 4.9)
+        reasons = [r[5] for r in problems.iter_rows(min_row=2, values_only=True)]
+        assert any("本学年没有" in str(r) for r in reasons)  # in the page's language
+        assert english_leaks(browser.execute_script(TEXTS_JS)) == []
+        browser.execute_script("document.getElementById('growth-record').scrollIntoView()")
+        browser.save_screenshot(str(site.shots / "zh-CN_growth_and_national.png"))
+
+        # Health staff read the same record with the health data: BMI's band and vision.
+        sign_in(browser, site, "health_staff")
+        choose(browser, "records-class", CLASS_ID)
+        choose(browser, "growth-student", "S0001")
+        record = wait_for(
+            lambda: (
+                "裸眼视力" in text_of(browser, "growth-record")
+                and text_of(browser, "growth-record")
+            ),
+            PATIENCE_S,
+            "the record with health data",
+        )
+        assert "裸眼视力：左 4.9，右 5.0" in record and "体重指数(BMI)" in record
+        assert "只向校医显示" not in record
+    finally:
+        browser.execute_script("localStorage.removeItem('campusedge.language')")
