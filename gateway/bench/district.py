@@ -8,7 +8,11 @@ can be counted exactly. Three phases:
 
 1. one worker alone drains a backlog published while it was paused: `one_worker_rate_per_s`;
 2. a second worker joins; once the schools are shared, both drain a backlog: `rate_per_s`;
-3. publishing at a steady pace, the first worker is killed with SIGKILL (with its MQTT
+3. both workers holding their share and readings flowing at the failover phase's pace, rope
+   results of a competition go the real way to the live leaderboard, followed over its SSE
+   stream on one worker: `leaderboard_median_ms` and `leaderboard_p99_ms` from each result's
+   publish to its showing (gateway.bench.district_board);
+4. publishing at a steady pace, the first worker is killed with SIGKILL (with its MQTT
    process); `failover_s` runs from the kill until the survivor holds every school, and the
    run ends when everything published is stored, or after a timeout.
 
@@ -40,6 +44,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
 from campusedge.topics import Channel, DeviceKind, DeviceTopic
+from gateway.bench import district_board
 from gateway.bench.ingest import children
 from gateway.bench.load import reading_payload
 from gateway.district.leases import holders
@@ -64,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--failover-rate", type=float, default=1000.0, help="messages a second while killing"
     )
     parser.add_argument("--lease", type=float, default=10.0, help="the workers' lease time, s")
+    parser.add_argument(
+        "--board-sets", type=int, default=400, help="rope results sent to the leaderboard"
+    )
+    parser.add_argument(
+        "--board-rate", type=float, default=40.0, help="rope results a second, round the schools"
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
 
 
@@ -112,7 +123,8 @@ class Worker:
         self, worker_id: str, broker: MosquittoProcess, state: str, store: Path, lease: float
     ) -> None:
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}/healthz"
+        self.api = f"http://127.0.0.1:{port}"
+        self.url = f"{self.api}/healthz"
         env = {
             **os.environ,
             "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
@@ -239,11 +251,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             registry = FleetRegistry(db)
             for school in schools:
-                registry.enrol_box(school, "box", [f"{school}-hr{d}" for d in range(args.devices)])
+                devices = [f"{school}-hr{d}" for d in range(args.devices)]
+                registry.enrol_box(school, "box", devices + district_board.ropes(school))
+            district_board.define(db, schools)
             publisher = Publisher(broker, schools, args.devices)
+            ropes = district_board.Ropes(broker, USER, PASSWORD)
             try:
-                result = phases(args, broker, state, store, db, publisher, workers, schools)
+                result = phases(args, broker, state, store, db, publisher, ropes, workers, schools)
             finally:
+                ropes.close()
                 publisher.close()
         finally:
             for worker in workers:
@@ -265,10 +281,15 @@ def phases(
     store: Path,
     db: StateDB,
     publisher: Publisher,
+    ropes: district_board.Ropes,
     workers: list[Worker],
     schools: list[str],
 ) -> dict[str, object]:
     n = args.backlog
+
+    def published() -> int:
+        return publisher.published + ropes.published
+
     w1 = Worker("w1", broker, state, store, args.lease)
     workers.append(w1)
     wait_for(lambda: len(holders(db)) == len(schools), 30, "w1 holding every school")
@@ -297,7 +318,20 @@ def phases(
         w.resume()
     two = n / wait_stored(store, publisher.published, 120)
     two_cpu = sum(w.cpu_s() - c for w, c in zip(workers, cpus, strict=True)) / n * 1000
-    # 3: SIGKILL w1 mid-stream; the survivor takes every school and w1's session.
+    # 3: the leaderboard, read on w2 while both hold their share and readings keep coming.
+    reader = district_board.BoardReader(w2.api)
+    background = threading.Thread(
+        target=publisher.publish,
+        args=(int(args.failover_rate * args.board_sets / args.board_rate),),
+        kwargs={"rate_per_s": args.failover_rate},
+    )
+    background.start()
+    try:
+        board = district_board.measure(ropes, reader, schools, args.board_sets, args.board_rate)
+    finally:
+        background.join()
+        reader.close()
+    # 4: SIGKILL w1 mid-stream; the survivor takes every school and w1's session.
     stream = threading.Thread(
         target=publisher.publish,
         args=(int(args.failover_rate * 2 * args.lease),),
@@ -315,14 +349,14 @@ def phases(
     failover = time.monotonic() - killed
     stream.join()
     with contextlib.suppress(TimeoutError):  # what is missing by then is counted as lost
-        wait_stored(store, publisher.published, 60)
+        wait_stored(store, published(), 60)
     stored, dupes = counts(store)
     return {
         "workers": 2,
         "schools": len(schools),
-        "published": publisher.published,
+        "published": published(),
         "stored": stored,
-        "lost": max(0, publisher.published - stored),
+        "lost": max(0, published() - stored),
         "duplicates_stored": dupes,
         "rate_per_s": round(two, 1),
         "one_worker_rate_per_s": round(one, 1),
@@ -330,5 +364,10 @@ def phases(
         # CPU seconds of the workers (each with its MQTT process) per 1,000 messages drained.
         "one_worker_cpu_s_per_1k": round(one_cpu, 3),
         "workers_cpu_s_per_1k": round(two_cpu, 3),
+        "leaderboard_median_ms": board["leaderboard_median_ms"],
+        "leaderboard_p99_ms": board["leaderboard_p99_ms"],
+        # Rope results sent to the board, and how many never showed within 30 s.
+        "leaderboard_results": board["leaderboard_results"],
+        "leaderboard_missing": board["leaderboard_missing"],
         "lease_s": args.lease,
     }

@@ -85,7 +85,9 @@ class BoardNews:
                     log.warning(
                         "live boards: lost PostgreSQL (%s); other workers' changes are not "
                         "shown until it is back",
-                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                        str(exc).strip().splitlines()[0]
+                        if str(exc).strip()
+                        else type(exc).__name__,
                     )
                 lost = True
                 self._stop.wait(RETRY_S)

@@ -47,4 +47,3 @@ def test_a_change_on_one_worker_wakes_the_board_streams_of_the_other(pg_url: str
             n.stop()
         for db in dbs:
             db.close()
-
