@@ -152,16 +152,23 @@ class Devices:
             r["device_id"] for r in self._rows("status_at", device_ids, school) if r["status_at"]
         }
 
-    def enrolled_pairs(self, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Those of *devices* (school, device id) that are enrolled (see `enrolled`)."""
-        by_school: dict[str, set[str]] = {}
-        for school, device_id in devices:
-            by_school.setdefault(school, set()).add(device_id)
-        return {
-            (school, device_id)
-            for school, ids in by_school.items()
-            for device_id in self.enrolled(ids, school)
-        }
+    def enrolled_pairs(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of *pairs* (school, device id) that are enrolled (see `enrolled`).
+
+        One query for all of them, however many schools they are of: ingest asks after every
+        batch, and a district worker's batches hold many schools (a query per school cost a
+        round trip to PostgreSQL each, on the path of every acknowledgement)."""
+        wanted = set(pairs)
+        ids = sorted({device_id for _, device_id in wanted})
+        schools = sorted({school for school, _ in wanted})
+        d = devices.c
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(ids), 10_000):
+            query = select(d.school, d.device_id, d.status_at).where(
+                d.device_id.in_(ids[start : start + 10_000]), d.school.in_(schools)
+            )
+            found |= {(r["school"], r["device_id"]) for r in self.db.query(query) if r["status_at"]}
+        return found & wanted
 
     def stopped_cleanly(self, device_ids: Iterable[str], school: str | None = None) -> set[str]:
         """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of

@@ -592,12 +592,14 @@ class Ingest:
                 delay = min(delay * 2, 10.0)
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
-        self._publish_watermarks(side, committed.messages)
         for wake in self.on_commit:
             try:
                 wake()
             except Exception:  # waking is best effort: consumers also look every second
                 log.exception("waking %r after a commit failed", wake)
+        # After the wake: once a second this reads the boxes of the batch's devices, which
+        # the consumers (alerts, live boards) need not wait for.
+        self._publish_watermarks(side, committed.messages)
 
     def _store_writes_again(self) -> None:
         if self.store_failing_since is not None:
