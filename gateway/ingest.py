@@ -39,7 +39,7 @@ from gateway.ingest_mqtt import Drain, Drained, Hold, MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
 from gateway.store.commit_log import CommitLog
-from gateway.store_failure import DISK_FULL, failure_reason
+from gateway.store_failure import DISK_FULL, STATE_DB_UNREACHABLE, failure_reason
 from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ HEALTH_REASONS = (
     "writer_stopped",
     "store_failing",
     "disk_full",
+    "state_db_unreachable",
     "commit_stalled",
     "mqtt_wedged",
 )
@@ -305,7 +306,8 @@ class Ingest:
         # Set while commits fail (the store unreachable, its disk full): since when, and why.
         self.store_failing_since: float | None = None
         self.store_error: str | None = None
-        # The kind of failure (`disk_full`, `store_unreachable`, `store_write_failed`).
+        # The kind of failure (`disk_full`, `store_unreachable`, `state_db_unreachable`,
+        # `store_write_failed`).
         self.store_failure: str | None = None
         # The watchdog's last restart of a wedged MQTT process: when, and why.
         self.wedged_at: float | None = None
@@ -393,6 +395,12 @@ class Ingest:
                 found["disk_full"] = (
                     "the store's disk is full: free space there; ingest resumes by itself, and "
                     "the broker keeps the messages until then"
+                )
+            if self.store_failure == STATE_DB_UNREACHABLE:
+                found["state_db_unreachable"] = (
+                    "the state database (PostgreSQL) cannot be reached, and a commit needs it "
+                    "(binding, enrolment): ingest resumes by itself when it is back, and the "
+                    "broker keeps the messages until then"
                 )
         side = self._side
         waiting = self.waiting()
@@ -589,7 +597,9 @@ class Ingest:
                     # after a restart, or to the next MQTT process.
                     self._in_hand = 0
                     return
-                delay = min(delay * 2, 10.0)
+                # A PostgreSQL that comes back is used within 2 s (trying it costs a refused
+                # connection); a failing store is given longer.
+                delay = min(delay * 2, 2.0 if self.store_failure == STATE_DB_UNREACHABLE else 10.0)
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
         for wake in self.on_commit:

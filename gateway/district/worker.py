@@ -9,8 +9,10 @@ empties it (see `gateway.ingest_mqtt.Drain`), since the broker kept queuing the 
 share there, and reports at its next tick when that is done (or gives the claim up, for
 another try, if the drain stopped short).
 
-If PostgreSQL cannot be reached, the worker keeps its schools until its leases would have
-lapsed, then holds none: by then the others may have taken them.
+If PostgreSQL cannot be reached, the worker says so and keeps its subscriptions (see
+`_unreachable`): its ingest acknowledges nothing it cannot commit, and what it received is
+stored once PostgreSQL is back; its leases are then renewed, or given up where another worker
+took them meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Protocol
 
 from gateway.district.leases import Holding, Leases, WorkerIdLost, known_schools
 from gateway.ingest_mqtt import Drained
+from gateway.state import StateDBUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost: str | None = None
+        self.away_since: float | None = None  # monotonic: PostgreSQL unreachable since
+        self._lapsed_told = False
         self._draining: dict[str, str] = {}  # MQTT client id -> the dead worker's id
         self._ended: list[Drained] = []  # drains ended since the last tick
         self._ended_lock = threading.Lock()
@@ -135,10 +140,47 @@ class Worker:
                 if self.on_lost is not None:
                     self.on_lost(str(exc))
                 return
+            except StateDBUnavailable as exc:
+                self._unreachable(str(exc))
             except Exception:
                 log.exception("worker %s: the lease heartbeat failed", self.worker_id)
-                if time.monotonic() >= self._valid_until and self.active:
-                    self._fence("its leases lapsed while PostgreSQL could not be reached")
+            else:
+                if self.away_since is not None:
+                    log.warning(
+                        "worker %s: PostgreSQL is back after %.0f s; it holds %d schools",
+                        self.worker_id,
+                        time.monotonic() - self.away_since,
+                        len(self.active),
+                    )
+                    self.away_since = None
+                    self._lapsed_told = False
+
+    def _unreachable(self, why: str) -> None:
+        """A heartbeat that could not reach PostgreSQL: said once, and once more when the
+        leases lapse. The subscriptions stay: while PostgreSQL is away no worker can take a
+        school, and a school nobody subscribes to is a school whose messages the broker
+        drops; held by this worker's session, they are stored (and only then acknowledged)
+        once PostgreSQL is back. Should another worker have taken a school meanwhile, this one
+        leaves it at its first heartbeat after that (and stores once, by key, what it got)."""
+        now = time.monotonic()
+        if self.away_since is None:
+            self.away_since = now
+            log.error(
+                "worker %s: PostgreSQL cannot be reached (%s); it keeps its %d schools' "
+                "subscriptions and acknowledges nothing it has not stored; retrying every %.1f s",
+                self.worker_id,
+                why,
+                len(self.active),
+                self.leases.heartbeat_s,
+            )
+        if now >= self._valid_until and self.active and not self._lapsed_told:
+            self._lapsed_told = True
+            log.error(
+                "worker %s: its leases have lapsed with PostgreSQL away; it keeps its "
+                "subscriptions (nothing published is dropped) and gives up any school another "
+                "worker has taken when PostgreSQL is back",
+                self.worker_id,
+            )
 
     def _fence(self, why: str) -> None:
         log.error("worker %s gives up all its schools: %s", self.worker_id, why)
