@@ -7,7 +7,9 @@ device and sequence number, like the InfluxDB store's idempotent writes), so wha
 can be counted exactly. Three phases:
 
 1. one worker alone drains a backlog published while it was paused: `one_worker_rate_per_s`;
-2. a second worker joins; once the schools are shared, both drain a backlog: `rate_per_s`;
+2. a second worker joins while readings are published at the failover phase's pace (schools
+   move from one worker to the other under traffic); once the schools are shared, both drain
+   a backlog: `rate_per_s`;
 3. both workers holding their share and readings flowing at the failover phase's pace, rope
    results of a competition go the real way to the live leaderboard, followed over its SSE
    stream on one worker: `leaderboard_median_ms` and `leaderboard_p99_ms` from each result's
@@ -95,10 +97,14 @@ class Publisher:
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
 
-    def publish(self, n: int, rate_per_s: float | None = None) -> None:
+    def publish(
+        self, n: int, rate_per_s: float | None = None, until: threading.Event | None = None
+    ) -> None:
         started = time.monotonic()
         last = None
         for i in range(n):
+            if until is not None and until.is_set():
+                break
             k = self.published % len(self.topics)
             self.seq[k] += 1
             topic, device = self.topics[k]
@@ -123,6 +129,7 @@ class Worker:
         self, worker_id: str, broker: MosquittoProcess, state: str, store: Path, lease: float
     ) -> None:
         port = free_port()
+        self.commit_log = store.with_name(f"{worker_id}.commits.db")
         self.api = f"http://127.0.0.1:{port}"
         self.url = f"{self.api}/healthz"
         env = {
@@ -130,7 +137,7 @@ class Worker:
             "CAMPUSEDGE_MQTT_PASSWORD": PASSWORD,
             "CAMPUSEDGE_STATE_DB": state,
             "CAMPUSEDGE_LOG_LEVEL": "WARNING",
-            "CAMPUSEDGE_COMMIT_LOG": str(store.with_name(f"{worker_id}.commits.db")),
+            "CAMPUSEDGE_COMMIT_LOG": str(self.commit_log),
         }
         self.proc = subprocess.Popen(
             [
@@ -215,6 +222,36 @@ def counts(store: Path) -> tuple[int, int]:
     except sqlite3.OperationalError:  # not made yet
         return 0, 0
     return int(stored), int(dupes)
+
+
+# Messages stored (or committed) after a later one of the same device: their seq is below the
+# highest seq of that device written before them (rowid / log position order).
+_INVERSIONS = """
+SELECT COUNT(*) FROM (
+    SELECT seq, MAX(seq) OVER (
+        PARTITION BY school, device_id ORDER BY {order}
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS before FROM {table}{where}
+) WHERE seq < before
+"""
+
+
+def order_inversions(store: Path, logs: list[Path]) -> tuple[int, int]:
+    """Per-device order: messages written after a later one of their device, in the shared
+    store (insertion order) and within each worker's commit log (position order, summed)."""
+    with sqlite3.connect(store, timeout=30) as conn:
+        in_store = conn.execute(
+            _INVERSIONS.format(order="rowid", table="messages", where="")
+        ).fetchone()[0]
+    in_logs = 0
+    for path in logs:
+        with sqlite3.connect(path, timeout=30) as conn:
+            in_logs += conn.execute(
+                _INVERSIONS.format(
+                    order="position", table="commits", where=" WHERE entry = 'message'"
+                )
+            ).fetchone()[0]
+    return int(in_store), in_logs
 
 
 def wait_stored(store: Path, target: int, timeout_s: float) -> float:
@@ -305,16 +342,30 @@ def phases(
     w1.resume()
     one = n / wait_stored(store, publisher.published, 120)
     one_cpu = (w1.cpu_s() - cpu) / n * 1000
-    # 2: a second worker joins; both drain a backlog once the schools are shared.
-    w2 = Worker("w2", broker, state, store, args.lease)
-    workers.append(w2)
-    share = -(-len(schools) // 2)
+    # 2: a second worker joins while readings keep coming (nothing may be lost as schools
+    # move); both drain a backlog once the schools are shared and w1 has left w2's.
+    joined = threading.Event()
+    joining = threading.Thread(
+        target=publisher.publish,
+        args=(10**9,),
+        kwargs={"rate_per_s": args.failover_rate, "until": joined},
+    )
+    joining.start()
+    try:
+        w2 = Worker("w2", broker, state, store, args.lease)
+        workers.append(w2)
+        share = -(-len(schools) // 2)
 
-    def shared() -> bool:
-        held = list(holders(db).values())
-        return len(held) == len(schools) and held.count("w1") == share
+        def shared() -> bool:
+            held = list(holders(db).values())
+            return len(held) == len(schools) and held.count("w1") == share
 
-    wait_for(shared, 4 * args.lease, "sharing the schools")
+        wait_for(shared, 4 * args.lease, "sharing the schools")
+        time.sleep(args.lease)  # three heartbeats: w1 leaves the schools it gave up
+    finally:
+        joined.set()
+        joining.join()
+    wait_stored(store, published(), 60)
     for w in workers:
         w.pause()
     publisher.publish(n)
@@ -358,6 +409,7 @@ def phases(
     with contextlib.suppress(TimeoutError):  # what is missing by then is counted as lost
         wait_stored(store, published(), 60)
     stored, dupes = counts(store)
+    in_store, in_logs = order_inversions(store, [w.commit_log for w in workers])
     return {
         "workers": 2,
         "schools": len(schools),
@@ -379,5 +431,9 @@ def phases(
         # Rope results sent to the board, and how many never showed within 30 s.
         "leaderboard_results": board["leaderboard_results"],
         "leaderboard_missing": board["leaderboard_missing"],
+        # Per-device order (see docs/workers.md): messages written after a later one of
+        # their device, in the store and within each worker's commit log.
+        "order_inversions_store": in_store,
+        "order_inversions_log": in_logs,
         "lease_s": args.lease,
     }

@@ -1,9 +1,11 @@
 """One gateway worker's heartbeat: keeps its school leases and tells ingest what to subscribe to.
 
 Every `ttl_s / 3` the worker ticks its leases (gateway.district.leases) and hands ingest the
-schools it holds now. A school it must give up (fair share after a worker joined) is first
-left on the broker and released in PostgreSQL only at the next tick, so that the worker that
-takes it next does not share its messages with this one. A school taken over from a worker
+schools it holds now. A school it must give up (fair share after a worker joined) is released
+in PostgreSQL at the next tick and left on the broker two ticks after that, once the worker
+taking it has subscribed: both are then members of the school's share group for a heartbeat
+or two (each message still goes to one of them and is stored once, by key), where leaving
+first would let the broker drop the school's messages until the taker subscribed. A school taken over from a worker
 that died comes with that worker's MQTT session: the worker whose tick claimed the dead one
 empties it (see `gateway.ingest_mqtt.Drain`), since the broker kept queuing the dead worker's
 share there, and reports at its next tick when that is done (or gives the claim up, for
@@ -29,6 +31,11 @@ from gateway.state import StateDBUnavailable
 
 log = logging.getLogger(__name__)
 
+# A school given up stays subscribed for this many heartbeats after its lease is released:
+# the worker taking it subscribes at its next tick, within one heartbeat, and until then the
+# school's share group would have no member, and the broker would drop its messages.
+LEAVE_AFTER_TICKS = 2
+
 
 class Subscriber(Protocol):
     """What the worker asks of ingest."""
@@ -53,8 +60,11 @@ class Worker:
         self.client_id_of = client_id_of
         self.on_lost = on_lost
         self.holding: Holding | None = None
-        self.active: frozenset[str] = frozenset()
+        self.active: frozenset[str] = frozenset()  # held and kept (the surplus excluded)
+        self.subscribed: frozenset[str] = frozenset()  # what ingest is told to subscribe to
         self._surplus: frozenset[str] = frozenset()
+        self._leaving: dict[str, int] = {}  # released school -> the tick that leaves it
+        self._ticks = 0
         self._valid_until = 0.0  # monotonic: the leases held lapse after this
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,21 +102,33 @@ class Worker:
                 self._draining.setdefault(e.client_id, self._dead_of(e.client_id, done))
             raise
         self._valid_until = began + self.leases.ttl_s
+        self._ticks += 1
+        # Released by this tick: left on the broker only LEAVE_AFTER_TICKS ticks on, once the
+        # worker taking them has had a whole heartbeat to subscribe.
+        for school in self._surplus - holding.schools:
+            self._leaving[school] = self._ticks + LEAVE_AFTER_TICKS
+        self._leaving = {
+            school: at
+            for school, at in self._leaving.items()
+            if at > self._ticks and school not in holding.schools
+        }
         self._surplus = holding.surplus
         self.holding = holding
-        if holding.active != self.active or holding.taken_over:
+        subscribed = holding.schools | frozenset(self._leaving)
+        if subscribed != self.subscribed or holding.taken_over:
             schools = self._all_schools()
-            self.ingest.hold(holding.active, frozenset(schools) - holding.active)
-            if holding.active != self.active:
-                log.info(
-                    "worker %s holds %d of %d schools (%d workers, fair share %d)%s",
-                    self.worker_id,
-                    len(holding.active),
-                    holding.all_schools,
-                    holding.workers,
-                    holding.share,
-                    f"; giving up {', '.join(sorted(holding.surplus))}" if holding.surplus else "",
-                )
+            self.ingest.hold(subscribed, frozenset(schools) - subscribed)
+            self.subscribed = subscribed
+        if holding.active != self.active:
+            log.info(
+                "worker %s holds %d of %d schools (%d workers, fair share %d)%s",
+                self.worker_id,
+                len(holding.active),
+                holding.all_schools,
+                holding.workers,
+                holding.share,
+                f"; giving up {', '.join(sorted(holding.surplus))}" if holding.surplus else "",
+            )
             self.active = holding.active
         for dead in holding.drain:
             log.warning("worker %s lapsed: emptying its MQTT session here", dead)
@@ -184,9 +206,10 @@ class Worker:
 
     def _fence(self, why: str) -> None:
         log.error("worker %s gives up all its schools: %s", self.worker_id, why)
-        self.ingest.hold(frozenset(), self.active)
-        self.active = frozenset()
+        self.ingest.hold(frozenset(), self.subscribed)
+        self.active = self.subscribed = frozenset()
         self._surplus = frozenset()
+        self._leaving = {}
 
     def stop(self) -> None:
         """Stop the heartbeat and leave every school's subscription (the leases are released
@@ -195,8 +218,8 @@ class Worker:
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-        if self.active:
-            self.ingest.hold(frozenset(), self.active)
+        if self.subscribed:
+            self.ingest.hold(frozenset(), self.subscribed)
 
     def leave(self) -> None:
         try:
