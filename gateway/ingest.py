@@ -34,6 +34,7 @@ from campusedge.units import METRICS, UnitError, VendorMetric, normalize
 from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
+from gateway.enrolled_devices import EnrolledDevices
 from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON, Enrolment
 from gateway.ingest_mqtt import Drain, Drained, Hold, MqttSideProcess
 from gateway.metrics import GatewayMetrics
@@ -324,6 +325,7 @@ class Ingest:
             "unknown_device": 0,
         }
         self._dead_memory = DeadLetterMemory()
+        self._enrolled = EnrolledDevices(devices)
         self._batch_number = 0
         self._enrolment_checked_at = -1
         # One commit at a time: the writer's batches and HTTP pushes (`push`) share the store,
@@ -852,7 +854,7 @@ class Ingest:
         # Per-device series only for enrolled devices (they have sent a status): valid
         # messages on made-up device ids must not each create series either.
         try:
-            enrolled = self.devices.enrolled_pairs((s, d) for s, d, _ in seen)
+            enrolled = self._enrolled.of((s, d) for s, d, _ in seen)
         except Exception:
             log.exception("could not look up the enrolled devices")
             enrolled = set()
