@@ -5,11 +5,11 @@ schools it holds now. A school it must give up (fair share after a worker joined
 in PostgreSQL at the next tick and left on the broker two ticks after that, once the worker
 taking it has subscribed: both are then members of the school's share group for a heartbeat
 or two (each message still goes to one of them and is stored once, by key), where leaving
-first would let the broker drop the school's messages until the taker subscribed. A school taken over from a worker
-that died comes with that worker's MQTT session: the worker whose tick claimed the dead one
-empties it (see `gateway.ingest_mqtt.Drain`), since the broker kept queuing the dead worker's
-share there, and reports at its next tick when that is done (or gives the claim up, for
-another try, if the drain stopped short).
+first would let the broker drop the school's messages until the taker subscribed. A school
+taken over from a worker that died comes with that worker's MQTT session: the worker whose
+tick claimed the dead one empties it (see `gateway.ingest_mqtt.Drain`), since the broker kept
+queuing the dead worker's share there, and reports at its next tick when that is done (or
+gives the claim up, for another try, if the drain stopped short).
 
 If PostgreSQL cannot be reached, the worker says so and keeps its subscriptions (see
 `_unreachable`): its ingest acknowledges nothing it cannot commit, and what it received is
