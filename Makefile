@@ -66,9 +66,11 @@ messages: $(TEST_STAMP)
 
 EVAL_VIDEOS := ../shared/eval/pe_videos
 
+# Three test processes, each test file whole on one of them (its module fixtures built once):
+# most of the suite's time is spent waiting on brokers, databases and browsers, not the CPU.
 test: $(TEST_STAMP) services lint typecheck
 	$(VENV)/bin/campusedge contract export --out docs/contract --check
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 3 --dist loadfile
 
 # Repetition counting on the real evaluation clips, when the folder is beside the project (a
 # benchmark, kept out of `make test`, which must stay within CI's 20 minutes).

@@ -33,6 +33,7 @@ from gateway.devices import Devices
 from gateway.district.leases import DEFAULT_TTL_S, Leases, WorkerIdTaken
 from gateway.district.registry import Districts
 from gateway.district.worker import Worker
+from gateway.fitness.national_template import TemplateError, load_template
 from gateway.fitness.results import FitnessResults
 from gateway.fleet.commands import BoxCommands
 from gateway.fleet.enrolment import Enrolment
@@ -186,6 +187,12 @@ class GatewaySettings(BaseSettings):
         "wherever the district keeps them; default <alerts_dir>/warning_levels.yaml, else the "
         "packaged placeholders",
     )
+    national_template_file: Path | None = Field(
+        default=None,
+        description="keys that replace the packaged national upload template's (columns, "
+        "codes, formats), as `campusedge fitness export-national --template-config` takes; "
+        "the dashboard's national file uses it",
+    )
     heart_rate: HeartRateSettings = Field(default_factory=HeartRateSettings)
     district_min_cell: int = Field(
         default=5,
@@ -270,7 +277,7 @@ class Gateway:
         self.db = open_state(settings.state_db, migrate=settings.migrate_on_start)
         try:
             self._assemble(settings, mqtt, store)
-        except (StoreError, AlertConfigError, MappingFileError, StateDBError) as exc:
+        except (StoreError, AlertConfigError, MappingFileError, TemplateError, StateDBError) as exc:
             # What was opened before the failure is closed, so that a caller may retry.
             if getattr(self, "store", None) is not None and store is None:
                 self.store.close()
@@ -298,6 +305,8 @@ class Gateway:
             packaged_dir(), *([settings.push_mappings_dir] if settings.push_mappings_dir else [])
         )
         self.push_tokens = PushTokens(self.db)
+        # The national upload's template, checked at start like the other files.
+        self.national_template = load_template(settings.national_template_file)
         self.catalogs = Catalogs(settings.language, self.metrics.count_missing_translation)
         password = settings.store_password
         self.worker: Worker | None = None

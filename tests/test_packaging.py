@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -18,6 +19,17 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools builds in the source tree's build/ folder, which the test processes share:
+    # one builds at a time.
+    (ROOT / "build").mkdir(exist_ok=True)
+    with open(ROOT / "build" / ".wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _build_wheel(out)
+    [built] = out.glob("campusedge-*.whl")
+    return built
+
+
+def _build_wheel(out: Path) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -33,8 +45,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
         check=True,
     )
-    [built] = out.glob("campusedge-*.whl")
-    return built
 
 
 def test_wheel_holds_packages_configs_and_models(wheel: Path) -> None:

@@ -17,8 +17,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final
 
-from gateway.fitness.national_export import CHINA
+from gateway.fitness.norms import Norm, norm_for
 from gateway.fitness.results import TestResult, engine_sex
+from gateway.fitness.school_year import school_year_of
 from gateway.fitness.scoring import (
     BmiBand,
     Level,
@@ -30,6 +31,7 @@ from gateway.fitness.scoring import (
 )
 from gateway.fitness.standard import GRADE_GROUP, ITEM_IDS, ItemId, Sex, Standard
 from gateway.fitness.summary import item_level
+from gateway.fitness.year_grade import GradeSource, year_grades
 from gateway.roster import Student
 
 MEASUREMENTS: Final = ("height_cm", "weight_kg")
@@ -66,6 +68,7 @@ class YearItem:
     derived: bool = False
     change_value: Decimal | None = None
     change_score: int | None = None
+    norm: Norm | None = None  # against the year's grade's boundaries (scored items only)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,9 @@ class GrowthYear:
     """One school year: `year` 2024 is 1 September 2024 to 31 August 2025, China time."""
 
     year: int
-    grade: str | None  # as the year's grade is known (see `grade_in`); None when it is not
+    grade: str | None  # as the year's grade is known (see `year_grades`); None when it is not
+    grade_source: GradeSource
+    classes: tuple[str, ...]  # the classes the year's results were taken in
     recorded: bool  # False: a gap, nothing was measured this year
     items: dict[str, YearItem]
     missing: tuple[str, ...]  # items the year's grade takes without a result
@@ -95,24 +100,6 @@ class GrowthYear:
 class GrowthRecord:
     student: Student
     years: tuple[GrowthYear, ...]  # oldest first, every year from the first record to the last
-
-
-def school_year_of(at: datetime) -> int:
-    """The school year a moment falls in: it starts on 1 September, China time."""
-    local = at.astimezone(CHINA)
-    return local.year if local.month >= 9 else local.year - 1
-
-
-def grade_in(student: Student, year: int, this_year: int) -> str | None:
-    """The student's grade in school year *year*, counted back from the roster's grade for
-    *this_year* one grade a year. The roster keeps only today's grade, so a student who
-    repeated a year is placed a grade off; university grades are not counted back."""
-    if year == this_year:
-        return student.grade
-    if not student.grade.isdigit():
-        return None
-    grade = int(student.grade) - (this_year - year)
-    return str(grade) if 1 <= grade <= 12 else None
 
 
 def _better(a: TestResult, b: TestResult) -> bool:
@@ -229,14 +216,22 @@ def growth_record(
     for s in sorted(screenings, key=lambda s: s.at):
         vision[school_year_of(s.at)] = s  # the year's latest
     known = sorted({*by_year, *vision})
+    span = range(known[0], known[-1] + 1) if known else range(0)
+    grades = year_grades(student, by_year, span, this_year)
     years: list[GrowthYear] = []
     before: GrowthYear | None = None
-    for year in range(known[0], known[-1] + 1) if known else ():
-        grade = grade_in(student, year, this_year)
-        notes: list[str] = []
+    for year in span:
+        placed = grades[year]
+        grade = placed.grade
+        notes: list[str] = list(placed.notes)
         if grade is None:
             notes.append("grade_unknown")
         items = _year_items(standard, grade, sex, by_year.get(year, []))
+        if grade is not None:
+            items = {
+                k: replace(v, norm=norm_for(standard, k, grade, sex, v.value))
+                for k, v in items.items()
+            }
         takes = set(standard.items_for(grade, sex)) if grade else set()
         for item in sorted(set(items) - takes - HEALTH_ITEMS, key=_order):
             notes.append(f"not_taken:{item}")  # scored at entry under another grade
@@ -254,6 +249,8 @@ def growth_record(
         entry = GrowthYear(
             year=year,
             grade=grade,
+            grade_source=placed.source,
+            classes=placed.classes,
             recorded=year in by_year or year in vision,
             items=items,
             missing=missing if year in by_year else (),

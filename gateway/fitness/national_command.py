@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.fitness.national_export import Problem, build, to_xlsx
+from gateway.fitness.national_export import build, to_xlsx, with_registry_problems
 from gateway.fitness.national_registry import (
     RegistryEntry,
     RegistryError,
@@ -103,13 +103,7 @@ def run(args: argparse.Namespace) -> int:
         export = build(db, roster, load_standard(), template, args.school, args.year, registry)
     finally:
         db.close()
-    # The registry file's own problems come first, named by its row and column.
-    export.problems[:0] = [
-        Problem.about_file(
-            f"{args.registry} row {r.row}, column {r.column}: {r.message}", r.student_id or None
-        )
-        for r in registry_problems
-    ]
+    with_registry_problems(export, registry_problems, str(args.registry))
     for p in export.problems:
         print(p.line(), file=sys.stderr)
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
@@ -20,17 +20,18 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from gateway.fitness.national_registry import RegistryEntry
+from gateway.fitness.national_registry import RegistryEntry, RegistryProblem
 from gateway.fitness.national_template import EYES, MEASURE_FIELDS, Column, Template
 from gateway.fitness.results import FitnessResults, TestResult, current, engine_sex
+from gateway.fitness.school_year import CHINA
 from gateway.fitness.standard import Standard
+from gateway.fitness.values import Term, item_term
+from gateway.i18n import N_, Translator, Worded
 from gateway.roster import LessonKind, Roster, Student
 from gateway.state import StateDB
 from gateway.tables.health import vision_screenings
 from gateway.tables.roster import classes
 
-# China keeps one time zone and no summer time: a school year starts on 1 September there.
-CHINA: Final = timezone(timedelta(hours=8))
 REFRACTION: Final = frozenset(f"{w}_{e}" for w in ("sphere", "cylinder", "axis") for e in EYES)
 Cell = str | float | int | None
 
@@ -44,13 +45,17 @@ class Problem:
     header: str | None
     student_id: str | None
     class_name: str | None
-    message: str
+    reason: Worded  # worded in the reader's language where shown; str() is English
     left_out: bool  # the student is not in the upload sheet
 
+    @property
+    def message(self) -> str:
+        return str(self.reason)
+
     @classmethod
-    def about_file(cls, message: str, student_id: str | None = None) -> Problem:
+    def about_file(cls, reason: Worded, student_id: str | None = None) -> Problem:
         """A note on the whole file (no row, no column); nobody is left out by it."""
-        return cls(None, None, None, student_id, None, message, False)
+        return cls(None, None, None, student_id, None, reason, False)
 
     def line(self) -> str:
         where = []
@@ -130,15 +135,50 @@ def _latest_screenings(
     return {student: values for student, (_, values) in latest.items()}
 
 
-def _school_students(db: StateDB, roster: Roster, school: str) -> list[tuple[Student, str, str]]:
-    """(student, class name, class id) for every student of the school, in the school's order."""
-    rows = db.query(select(classes).where(classes.c.school == school))
+def _school_students(
+    db: StateDB, roster: Roster, school: str, class_id: str | None
+) -> list[tuple[Student, str, str]]:
+    """(student, class name, class id) for every student of the school (or of its one class),
+    in the school's order."""
+    query = select(classes).where(classes.c.school == school)
+    if class_id is not None:
+        query = query.where(classes.c.id == class_id)
+    rows = db.query(query)
     ordered = sorted(rows, key=lambda c: (_grade_key(c["grade"]), c["name"], c["id"]))
     return [
         (student, c["name"], c["id"])
         for c in ordered
         for student in roster.students_of_class(c["id"])
     ]
+
+
+def _all_students(roster: Roster, school: str) -> list[Student]:
+    return [
+        s
+        for c in roster.classes()
+        if c["school"] == school
+        for s in roster.students_of_class(str(c["id"]))
+    ]
+
+
+def with_registry_problems(
+    export: Export, problems: list[RegistryProblem], file_name: str | Worded
+) -> Export:
+    """The registry file's own problems put first, named by its row and column."""
+    export.problems[:0] = [
+        Problem.about_file(
+            Worded(
+                N_("{file} row {row}, column {column}: {problem}"),
+                file=file_name,
+                row=r.row,
+                column=r.column,
+                problem=r.reason,
+            ),
+            r.student_id or None,
+        )
+        for r in problems
+    ]
+    return export
 
 
 def build(
@@ -149,11 +189,13 @@ def build(
     school: str,
     year: int,
     registry: dict[str, RegistryEntry],
+    class_id: str | None = None,
 ) -> Export:
-    """The upload for *school* in school year *year* (see `school_year`)."""
+    """The upload for *school* in school year *year* (see `school_year`), or for its class
+    *class_id* alone (whose rows are then numbered within the class's file)."""
     start, end = school_year(year)
     export = Export([c.header for c in template.columns])
-    students = _school_students(db, roster, school)
+    students = _school_students(db, roster, school, class_id)
     class_ids = sorted({class_id for _, _, class_id in students})
     lesson_ids = [
         lesson.id
@@ -164,8 +206,21 @@ def build(
     if not lesson_ids:
         export.problems.append(
             Problem.about_file(
-                f"no fitness test sessions of school {school!r} in school year "
-                f"{year}-{year + 1}: every item column is empty"
+                Worded(
+                    N_(
+                        "no fitness test sessions of class {class_id!r} in school year "
+                        "{start}-{end}: every item column is empty"
+                    )
+                    if class_id is not None
+                    else N_(
+                        "no fitness test sessions of school {school!r} in school year "
+                        "{start}-{end}: every item column is empty"
+                    ),
+                    class_id=class_id,
+                    school=school,
+                    start=year,
+                    end=year + 1,
+                )
             )
         )
     latest = current(FitnessResults(db, roster, standard).rows(lesson_ids=lesson_ids))
@@ -173,8 +228,12 @@ def build(
     if any(c.field in REFRACTION for c in template.columns):
         export.problems.append(
             Problem.about_file(
-                "refraction columns (sphere, cylinder, axis) are empty: the gateway stores only "
-                "each eye's spherical equivalent from the screener"
+                Worded(
+                    N_(
+                        "refraction columns (sphere, cylinder, axis) are empty: the gateway "
+                        "stores only each eye's spherical equivalent from the screener"
+                    )
+                )
             )
         )
     for number, (student, class_name, class_id) in enumerate(students, start=2):
@@ -193,7 +252,9 @@ def build(
         if not any(p.left_out for p in problems):
             export.rows.append(row)
     known = {s.id for s, _, _ in students}
-    for student_id in sorted(set(registry) - known):
+    # A class's file is given the school's registry file: its other classes are not news.
+    others = set() if class_id is None else {s.id for s in _all_students(roster, school)}
+    for student_id in sorted(set(registry) - known - others):
         export.problems.append(
             Problem(
                 None,
@@ -201,12 +262,22 @@ def build(
                 None,
                 student_id,
                 None,
-                f"registry file names student {student_id!r}, who is not on school "
-                f"{school!r}'s roster; ignored",
+                Worded(
+                    N_(
+                        "registry file names student {student_id!r}, who is not on school "
+                        "{school!r}'s roster; ignored"
+                    ),
+                    student_id=student_id,
+                    school=school,
+                ),
                 False,
             )
         )
     return export
+
+
+def sex_term(sex: str) -> Term:
+    return Term(sex, "男" if sex == "male" else "女")
 
 
 def _row(
@@ -233,15 +304,17 @@ def _row(
         "address": None,
     }
     hints = {
-        "grade_code": f"grade {student.grade!r} has no code in the template's grade_codes",
-        "class_code": "the class's name and id hold no number",
-        "registry_no": "no 学籍号: give it in the registry file (--registry)",
-        "ethnicity_code": "no 民族: give it in the registry file (--registry)",
+        "grade_code": Worded(
+            N_("grade {grade!r} has no code in the template's grade_codes"), grade=student.grade
+        ),
+        "class_code": Worded(N_("the class's name and id hold no number")),
+        "registry_no": Worded(N_("no 学籍号: give it in the registry file (学号,学籍号,民族)")),
+        "ethnicity_code": Worded(N_("no 民族: give it in the registry file (学号,学籍号,民族)")),
     }
     row: list[Cell] = []
     problems: list[Problem] = []
 
-    def problem(index: int, column: Column, message: str, left_out: bool) -> None:
+    def problem(index: int, column: Column, message: Worded, left_out: bool) -> None:
         problems.append(
             Problem(
                 number,
@@ -259,7 +332,7 @@ def _row(
         if column.field in person:
             value = person[column.field]
             if value is None and column.required:
-                problem(index, column, hints.get(column.field, "missing"), True)
+                problem(index, column, hints.get(column.field, Worded(N_("missing"))), True)
         elif column.field in MEASURE_FIELDS:
             held = latest.get((student.id, column.field))
             if column.field not in takes:
@@ -267,13 +340,27 @@ def _row(
                     problem(
                         index,
                         column,
-                        f"a result for {column.field} is stored, but grade {student.grade} "
-                        f"{engine_sex(student)} students do not take it; left empty",
+                        Worded(
+                            N_(
+                                "a result for {item} is stored, but grade {grade} {sex} students "
+                                "do not take it; left empty"
+                            ),
+                            item=item_term(column.field),
+                            grade=student.grade,
+                            sex=sex_term(engine_sex(student)),
+                        ),
                         False,
                     )
             elif held is None:
                 if column.required:
-                    problem(index, column, f"no {column.field} result this school year", True)
+                    problem(
+                        index,
+                        column,
+                        Worded(
+                            N_("no {item} result this school year"), item=item_term(column.field)
+                        ),
+                        True,
+                    )
             else:
                 measured = held[0].value
                 value = (
@@ -285,7 +372,7 @@ def _row(
             acuity = screening.get(column.field) if screening else None
             if acuity is None:
                 if column.required:
-                    problem(index, column, "no vision screening this school year", True)
+                    problem(index, column, Worded(N_("no vision screening this school year")), True)
             elif acuity < template.acuity_floor:
                 value = template.acuity_below_floor
             else:
@@ -301,8 +388,9 @@ CODE_FIELDS: Final = frozenset(
 PROBLEM_HEADER: Final = ("行", "列", "列名", "学号", "班级", "问题", "已导出")
 
 
-def to_xlsx(export: Export, template: Template) -> bytes:
-    """The workbook: the upload sheet first, then the problems sheet."""
+def to_xlsx(export: Export, template: Template, translator: Translator | None = None) -> bytes:
+    """The workbook: the upload sheet first, then the problems sheet (its reasons in the
+    translator's language, else in English)."""
     book = Workbook()
     sheet = book.active
     sheet.title = template.sheet_title
@@ -330,7 +418,15 @@ def to_xlsx(export: Export, template: Template) -> bytes:
     problems.append(list(PROBLEM_HEADER))
     for p in export.problems:
         problems.append(
-            [p.row, p.column, p.header, p.student_id, p.class_name, p.message, _kept(p)]
+            [
+                p.row,
+                p.column,
+                p.header,
+                p.student_id,
+                p.class_name,
+                p.reason.words(translator) if translator else p.message,
+                _kept(p),
+            ]
         )
     buffer = io.BytesIO()
     book.save(buffer)

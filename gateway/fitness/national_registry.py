@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from gateway.i18n import N_, Worded
 from gateway.roster import RosterError, decode_csv
 
 ID_HEADERS: Final = ("学号", "student_id")
@@ -28,7 +29,7 @@ ETHNICITY_HEADERS: Final = ("民族", "民族代码", "ethnicity")
 REGISTRY_NO: Final = re.compile(r"[0-9A-Za-z]{6,32}")
 
 
-class RegistryError(ValueError):
+class RegistryError(Worded, ValueError):
     """A registry file that cannot be read at all (no header, no id column, not CSV)."""
 
 
@@ -45,7 +46,11 @@ class RegistryProblem:
     row: int
     column: str
     student_id: str
-    message: str
+    reason: Worded  # worded in the reader's language where shown; str() is English
+
+    @property
+    def message(self) -> str:
+        return str(self.reason)
 
 
 def _header(fieldnames: list[str], names: tuple[str, ...]) -> str | None:
@@ -72,36 +77,51 @@ def read_registry(
     try:
         text, _ = decode_csv(data)
     except RosterError as exc:
-        raise RegistryError(str(exc).replace("roster CSV", "registry CSV")) from None
+        raise RegistryError(
+            N_(
+                "registry CSV is neither UTF-8 nor GBK/GB18030 (undecodable byte at offset "
+                "{offset}): save it as UTF-8"
+            ),
+            offset=exc.values.get("offset"),
+        ) from None
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     try:
         fieldnames, records = list(reader.fieldnames or []), list(reader)
     except csv.Error as exc:
         raise RegistryError(
-            f"registry CSV is not readable after line {reader.line_num}: {exc}"
+            N_("registry CSV is not readable after line {line}: {problem}"),
+            line=reader.line_num,
+            problem=str(exc),
         ) from None
     id_col = _header(fieldnames, ID_HEADERS)
     if id_col is None:
         raise RegistryError(
-            "registry CSV has no student id column: head it 学号 or student_id "
-            f"(found: {', '.join(fieldnames) or 'no header'})"
+            N_(
+                "registry CSV has no student id column: head it 学号 or student_id (found: {found})"
+            ),
+            found=", ".join(fieldnames) or "—",
         )
     reg_col = _header(fieldnames, REGISTRY_HEADERS)
     eth_col = _header(fieldnames, ETHNICITY_HEADERS)
     if reg_col is None and eth_col is None:
-        raise RegistryError("registry CSV has neither a 学籍号 nor a 民族 column")
+        raise RegistryError(N_("registry CSV has neither a 学籍号 nor a 民族 column"))
     entries: dict[str, RegistryEntry] = {}
     seen: dict[str, int] = {}
     problems: list[RegistryProblem] = []
     for line, row in enumerate(records, start=2):
         student_id = (row.get(id_col) or "").strip()
         if not student_id:
-            problems.append(RegistryProblem(line, id_col, "", "empty student id; row skipped"))
+            problems.append(
+                RegistryProblem(line, id_col, "", Worded(N_("empty student id; row skipped")))
+            )
             continue
         if student_id in seen:
             problems.append(
                 RegistryProblem(
-                    line, id_col, student_id, f"also on row {seen[student_id]}; row skipped"
+                    line,
+                    id_col,
+                    student_id,
+                    Worded(N_("also on row {row}; row skipped"), row=seen[student_id]),
                 )
             )
             continue
@@ -113,7 +133,10 @@ def read_registry(
                     line,
                     reg_col or "",
                     student_id,
-                    f"{registry_no!r} is not a registry number (6-32 letters and digits)",
+                    Worded(
+                        N_("{value!r} is not a registry number (6-32 letters and digits)"),
+                        value=registry_no,
+                    ),
                 )
             )
             registry_no = ""
@@ -125,8 +148,13 @@ def read_registry(
                     line,
                     eth_col or "",
                     student_id,
-                    f"{raw_ethnicity!r} is not a nationality of GB 3304-91 "
-                    "(give the name, e.g. 汉族, or its two-digit code, e.g. 01)",
+                    Worded(
+                        N_(
+                            "{value!r} is not a nationality of GB 3304-91 (give the name, "
+                            "e.g. 汉族, or its two-digit code, e.g. 01)"
+                        ),
+                        value=raw_ethnicity,
+                    ),
                 )
             )
         entries[student_id] = RegistryEntry(registry_no or None, code)

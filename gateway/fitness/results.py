@@ -15,6 +15,7 @@ from typing import Final, Literal
 
 from sqlalchemy import RowMapping, select
 
+from gateway.fitness.school_year import school_year_of
 from gateway.fitness.scoring import score_item
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard, load_standard
 from gateway.fitness.values import SPECS, FieldError, Term, item_term, parse_measure
@@ -50,6 +51,8 @@ class TestResult:
     entered_by: str | None
     measured_at: datetime
     recorded_at: datetime
+    grade: str | None = None  # the student's grade and class when tested, where recorded
+    class_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,11 @@ class FitnessResults:
                 except ResultError as exc:
                     outcomes.append(exc)
                     continue
+                # check() found the student in the session's class. The roster's grade is
+                # this school year's: a result typed in later for a past year does not say
+                # that year's grade, and is left for the growth record to count.
+                student = self.roster.student(new.student_id)
+                graded = school_year_of(new.measured_at) == school_year_of(now)
                 f = fitness_results.c
                 stored = (
                     conn.execute(
@@ -165,6 +173,8 @@ class FitnessResults:
                             entered_by=new.entered_by,
                             measured_at=_iso(new.measured_at),
                             recorded_at=_iso(now),
+                            grade=student.grade if student and graded else None,
+                            class_id=student.class_id if student else None,
                         )
                         .on_conflict_do_nothing(
                             index_elements=[f.device_id, f.seq],
@@ -249,4 +259,6 @@ def _result(r: RowMapping) -> TestResult:
         entered_by=r["entered_by"],
         measured_at=datetime.fromisoformat(r["measured_at"]),
         recorded_at=datetime.fromisoformat(r["recorded_at"]),
+        grade=r["grade"],
+        class_id=r["class_id"],
     )

@@ -23,6 +23,9 @@ fitness_results = Table(
     Column("entered_by", Text),
     Column("measured_at", Text, nullable=False),
     Column("recorded_at", Text, nullable=False),
+    # The student's grade and class when tested (NULL on rows from before revision 21).
+    Column("grade", Text),
+    Column("class_id", Text),
     CheckConstraint("(source = 'device') = (device_id IS NOT NULL AND seq IS NOT NULL)"),
     Index(
         "fitness_results_device_seq",

@@ -31,13 +31,33 @@ from gateway.fitness.export import to_csv, to_xlsx
 from gateway.fitness.growth import GrowthRecord, YearItem, graduation, without_health
 from gateway.fitness.growth_export import growth_table
 from gateway.fitness.growth_read import read_growth
+from gateway.fitness.norms import Boundary, Norm, NormLevel
 from gateway.fitness.results import FitnessResults
+from gateway.fitness.year_grade import GradeSource
 from gateway.roster import Roster, Student
 
 router = APIRouter(prefix="/api/fitness", tags=["growth records"])
 
 # _PLOTS_LATE: matplotlib is imported by the report route on first use, as the lesson
 # report's routes do, so that a gateway start does not pay for it.
+
+
+class BoundaryPublic(BaseModel):
+    level: NormLevel
+    score: int
+    threshold: float
+
+
+class NormPublic(BaseModel):
+    """The result against its grade's 及格/良好/优秀/满分 boundaries (docs/fitness.md)."""
+
+    grade: str
+    sex: str
+    direction: str
+    boundaries: list[BoundaryPublic]
+    reached: NormLevel | None
+    next: BoundaryPublic | None
+    gap: float | None
 
 
 class YearItemPublic(BaseModel):
@@ -53,6 +73,7 @@ class YearItemPublic(BaseModel):
     derived: bool
     change_value: float | None
     change_score: int | None
+    norm: NormPublic | None
 
 
 class TotalPublic(BaseModel):
@@ -74,6 +95,8 @@ class GrowthYearPublic(BaseModel):
     year: int
     school_year: str
     grade: str | None
+    grade_source: GradeSource
+    classes: list[str]
     recorded: bool
     items: dict[str, YearItemPublic]
     missing: list[str]
@@ -122,6 +145,23 @@ def _item(i: YearItem) -> YearItemPublic:
         derived=i.derived,
         change_value=_num(i.change_value),
         change_score=i.change_score,
+        norm=_norm(i.norm) if i.norm else None,
+    )
+
+
+def _boundary(b: Boundary) -> BoundaryPublic:
+    return BoundaryPublic(level=b.level, score=b.score, threshold=float(b.threshold))
+
+
+def _norm(n: Norm) -> NormPublic:
+    return NormPublic(
+        grade=n.grade,
+        sex=n.sex,
+        direction=n.direction,
+        boundaries=[_boundary(b) for b in n.boundaries],
+        reached=n.reached,
+        next=_boundary(n.next) if n.next else None,
+        gap=_num(n.gap),
     )
 
 
@@ -161,6 +201,8 @@ def student_growth(
                 year=y.year,
                 school_year=f"{y.year}-{y.year + 1}",
                 grade=y.grade,
+                grade_source=y.grade_source,
+                classes=list(y.classes),
                 recorded=y.recorded,
                 items={k: _item(v) for k, v in y.items.items()},
                 missing=list(y.missing),

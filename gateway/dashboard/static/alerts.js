@@ -5,6 +5,7 @@
 import { api, ApiError, authHeaders } from "./api.js";
 import { fmtTime, h, replaceRows } from "./dom.js";
 import { N_, named, t } from "./i18n.js";
+import { mountFitnessRecords } from "./fitness_records.js";
 import { mountReportPicker } from "./lesson_report.js";
 import { mountRecheck } from "./recheck.js";
 import { mountReferrals } from "./referrals.js";
@@ -201,6 +202,7 @@ export function showAlerts(panel, say, me) {
   const levels = mountWarningLevels(panel.querySelector("#warning-levels"), say, me.schools);
   const recheck = mountRecheck(panel.querySelector("#recheck"), say);
   mountReportPicker(panel.querySelector("#health-report"), say, "health-report");
+  mountFitnessRecords(panel.querySelector("#health-records"), say);
   // A screen not yet rechecked takes one; a recheck may confirm the fever (a case) or clear it.
   const more = (a, reloadAlerts) => (a.rule === "fever" && a.state !== "resolved"
     && a.detail?.recheck_c === undefined

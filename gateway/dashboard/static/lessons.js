@@ -7,6 +7,7 @@ import { N_, named, t } from "./i18n.js";
 import { HEALTH, mountAlerts } from "./alerts.js";
 import { ITEM_NAMES, LEVEL_NAMES, UNIT_NAMES } from "./fitness_names.js";
 import { mountLessonControl } from "./lesson_control.js";
+import { mountFitnessRecords } from "./fitness_records.js";
 import { mountLessonReport } from "./lesson_report.js";
 import { mountResultsEntry } from "./results_entry.js";
 
@@ -213,6 +214,7 @@ export function showLessons(panel, say) {
   });
   select.addEventListener("change", openLesson);
   reload();
+  mountFitnessRecords(panel.querySelector("#fitness-records"), say);
   // The heart-rate alerts of the teacher's own lessons (the API sends no others), live.
   const stopAlerts = mountAlerts(panel.querySelector("#teacher-alerts"), say,
     { prefix: "teacher-alerts", accept: HEALTH, title: N_("alerts.lesson_title"), subject: "student" });

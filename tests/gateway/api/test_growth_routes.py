@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from openpyxl import load_workbook
 
 from gateway.auth import Role
-from gateway.fitness.growth import school_year_of
 from gateway.fitness.results import NewResult, ResultError
+from gateway.fitness.school_year import school_year_of
 from gateway.health.vision import Screening
 from gateway.roster import LessonKind
 from tests.gateway.api.conftest import SCHOOL, Campus, now

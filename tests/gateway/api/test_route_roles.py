@@ -98,6 +98,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "GET /api/fitness/students/{student_id}/growth": TEACHING,  # health data: HEALTH only
     "GET /api/fitness/students/{student_id}/growth/report": TEACHING,
     "GET /api/fitness/classes/{class_id}/growth/export": TEACHING,
+    # The national upload file (names, measurements, vision): as the class export.
+    "POST /api/fitness/national": TEACHING,
+    "POST /api/fitness/national/problems": TEACHING,
     "GET /api/alerts": STAFF,  # health alerts only to their recipients
     "GET /api/alerts/{alert_id}": STAFF,  # a device alert here: every staff role reads it
     # A device alert here, handled by campus IT; a health alert by health staff (and a
@@ -317,6 +320,18 @@ CALLS: dict[str, Callable[[World], Call]] = {
     "GET /api/fitness/classes/{class_id}/growth/export": lambda w: Call(
         "GET", f"/api/fitness/classes/{w.class_id}/growth/export", subject=w.class_id
     ),
+    **{
+        f"POST /api/fitness/national{tail}": (
+            lambda w, tail=tail: Call(
+                "POST",
+                f"/api/fitness/national{tail}",
+                subject=w.class_id,
+                params={"school": w.school, "year": "2026", "class_id": w.class_id},
+                csv=f"学号,学籍号,民族\n{w.student},G110101201503010011,汉族\n",
+            )
+        )
+        for tail in ("", "/problems")
+    },
     "GET /api/alerts": lambda w: Call(
         "GET", "/api/alerts", subject=w.school, params={"school": w.school}
     ),

@@ -287,6 +287,18 @@ def test_another_schools_classes_and_students_are_404(two: TwoSchools, user: str
             # Answered as an unknown id would be: the id asked for, nothing more.
             assert response.status_code == 404, url
             assert response.json() == {"detail": unknown}, url
+        # The national file: another school, its class, or its class under one's own school.
+        for url in ("/api/fitness/national", "/api/fitness/national/problems"):
+            for params, unknown in (
+                ({"school": OTHER}, f"no school '{OTHER}'"),
+                ({"school": OTHER, "class_id": "9a"}, "no class '9a'"),
+                ({"school": SCHOOL, "class_id": "9a"}, "no class '9a'"),
+            ):
+                response = campus.client.post(
+                    url, params={**params, "year": "2026"}, headers=headers
+                )
+                assert response.status_code == 404, (url, params)
+                assert response.json() == {"detail": unknown}, (url, params)
     assert campus.gateway.audit.entries(subject_id="s90") == []
 
 
@@ -679,6 +691,8 @@ ROUTES = {
             "GET /api/fitness/students/{student_id}/growth",
             "GET /api/fitness/students/{student_id}/growth/report",
             "GET /api/fitness/classes/{class_id}/growth/export",
+            "POST /api/fitness/national",
+            "POST /api/fitness/national/problems",
         )
     },
     "GET /api/alerts/silences": "test_silences_of_another_school_are_not_listed_set_or_ended",

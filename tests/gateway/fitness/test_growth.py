@@ -15,14 +15,13 @@ from gateway.fitness.growth import (
     GrowthYear,
     Screening,
     YearTotal,
-    grade_in,
     graduation,
     growth_record,
-    school_year_of,
     without_health,
 )
 from gateway.fitness.growth_plots import growth_pdf, growth_png
 from gateway.fitness.results import TestResult as Attempt
+from gateway.fitness.school_year import school_year_of
 from gateway.fitness.scoring import bmi_from, level_for, round_tenth, score_item
 from gateway.fitness.standard import GRADE_GROUP, ItemId, Standard
 from gateway.fitness.values import SPECS
@@ -147,10 +146,9 @@ def _record(standard: Standard) -> GrowthRecord:
     return growth_record(standard, STUDENT, _history(standard), screenings, NOW)
 
 
-def test_school_years_start_in_september_china_time_and_grades_count_back() -> None:
+def test_school_years_start_in_september_china_time() -> None:
     assert school_year_of(datetime(2024, 8, 31, 15, 59, tzinfo=UTC)) == 2023
     assert school_year_of(datetime(2024, 8, 31, 16, 0, tzinfo=UTC)) == 2024  # 00:00 in Beijing
-    assert [grade_in(STUDENT, y, 2026) for y in (2021, 2022, 2023, 2026)] == [None, "1", "2", "5"]
 
 
 def test_each_years_counted_result_score_level_total_and_change(standard: Standard) -> None:
@@ -255,7 +253,7 @@ def test_the_report_is_one_pdf_page_and_a_png(standard: Standard, tmp_path: Path
 
 def _totalled(year: int, grade: str, total: str | None) -> GrowthYear:
     t = None if total is None else YearTotal(Decimal(total), 0, Decimal(total), "pass")
-    return GrowthYear(year, grade, total is not None, {}, (), t, None, None, ())
+    return GrowthYear(year, grade, "recorded", (), total is not None, {}, (), t, None, None, ())
 
 
 def test_graduation_is_half_the_final_year_and_half_the_mean_of_the_stages_others() -> None:

@@ -247,7 +247,7 @@ def test_the_upload_sheet_column_by_column(
             "民族代码",
             "s-c",
             "三年级1班",
-            "no 民族: give it in the registry file (--registry)",
+            "no 民族: give it in the registry file (学号,学籍号,民族)",
             "否",
         ]
     ]
