@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "campusedge_boards"
 RETRY_S = 2.0
+STOP_CHECK_S = 0.2
 
 
 class BoardNews:
@@ -75,7 +76,8 @@ class BoardNews:
                         self.on_change(None)  # what was told meanwhile is gone
                         lost = False
                     while not self._stop.is_set():
-                        for notice in conn.notifies(timeout=1.0):
+                        # A short wait: `stop` (the gateway stopping) is seen within it.
+                        for notice in conn.notifies(timeout=STOP_CHECK_S):
                             sender, _, competition_id = notice.payload.partition(" ")
                             if sender != self.instance and competition_id:
                                 self.on_change(competition_id)
