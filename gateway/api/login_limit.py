@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 
 class FailedLogins:
@@ -24,8 +25,13 @@ class FailedLogins:
     """
 
     def __init__(
-        self, max_failures: int = 10, window_s: float = 60.0, max_sources: int = 10_000
+        self,
+        max_failures: int = 10,
+        window_s: float = 60.0,
+        max_sources: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.max_failures = max_failures
         self.window_s = window_s
         # Bounded: a flood from many addresses forgets the least recent ones, never grows.
@@ -36,7 +42,7 @@ class FailedLogins:
 
     def retry_after(self, source: str, now: float | None = None) -> int:
         """Seconds until *source* may try again; 0 when it may now."""
-        at = time.monotonic() if now is None else now
+        at = self.clock() if now is None else now
         with self._lock:
             tried = self._failures.get(source)
             if tried is None:
@@ -51,7 +57,7 @@ class FailedLogins:
             return max(1, math.ceil(min(tried.values()) + self.window_s - at))
 
     def failed(self, source: str, token: str, now: float | None = None) -> None:
-        at = time.monotonic() if now is None else now
+        at = self.clock() if now is None else now
         digest = hashlib.sha256(token.encode()).hexdigest()[:16]
         with self._lock:
             tried = self._failures.pop(source, None) or {}
