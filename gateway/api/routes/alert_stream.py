@@ -23,6 +23,7 @@ from gateway.api.deps import (
     AuditDep,
     FailedLoginsDep,
     RosterDep,
+    TranslatorDep,
     UsersDep,
     bearer_token,
     check_role,
@@ -31,6 +32,7 @@ from gateway.api.deps import (
 from gateway.api.event_stream import EventStream
 from gateway.audit import AuditLog
 from gateway.auth import User, Users
+from gateway.i18n import Translator
 from gateway.roster import Roster
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,9 @@ def still_allowed(users: Users, caller: StreamCaller) -> bool:
     return users.authenticate(caller.token) == caller.user
 
 
-def _event(roster: Roster, audit: AuditLog, user: User, n: Notification) -> str | None:
+def _event(
+    roster: Roster, audit: AuditLog, user: User, translator: Translator, n: Notification
+) -> str | None:
     visible = [a for a in n.alerts if is_recipient(user, a)]
     if not visible:
         return None
@@ -83,7 +87,9 @@ def _event(roster: Roster, audit: AuditLog, user: User, n: Notification) -> str 
         "rule": n.rule.value,
         "severity": n.severity.value,
         "at": n.at.isoformat(),
-        "alerts": [present(roster, user, a).model_dump(mode="json") for a in visible],
+        # As GET /api/alerts words them (in the reader's language), so that a page can show
+        # an alert as it arrives, as the same row its list would.
+        "alerts": [present(roster, user, a, translator).model_dump(mode="json") for a in visible],
     }
     return f"id: {n.id}\nevent: alert\ndata: {json.dumps(body)}\n\n"
 
@@ -95,6 +101,7 @@ async def stream(
     roster: RosterDep,
     audit: AuditDep,
     users: UsersDep,
+    translator: TranslatorDep,
     caller: Annotated[StreamCaller, Depends(stream_user)],
 ) -> EventStream:
     user = caller.user
@@ -120,7 +127,7 @@ async def stream(
                 if not still_allowed(users, caller):
                     log.info("SSE stream of %s ended: access revoked", user.id)
                     return
-                text = _event(roster, audit, user, n)
+                text = _event(roster, audit, user, translator, n)
                 if text is not None:
                     yield text
         finally:

@@ -88,10 +88,42 @@ export const HEALTH = (a) => !DEVICE_RULES.has(a.rule);
 export const DEVICE = (a) => DEVICE_RULES.has(a.rule);
 
 const STATES = Object.keys(STATE_NAMES);
+const STATE_ORDER = { open: 0, acknowledged: 1, resolved: 2 };
+
+// When an alert last changed: it is seen again (count, last_seen_at), acknowledged or resolved.
+function changedAt(a) {
+  return Math.max(...[a.last_seen_at, a.acknowledged_at, a.resolved_at]
+    .filter(Boolean).map((at) => Date.parse(at)));
+}
+
+// Whether copy `a` of an alert is older than copy `b` of the same alert. An alert's state only
+// moves forward (open, acknowledged, resolved), so the later state is the newer copy; within a
+// state, the later change, then the higher count or escalation level.
+export function isOlder(a, b) {
+  const order = (STATE_ORDER[a.state] - STATE_ORDER[b.state]) || (changedAt(a) - changedAt(b))
+    || (a.count - b.count) || (a.escalation_level - b.escalation_level);
+  return order < 0;
+}
+
+// Keeps in `known` the newer of its copy and `a`; a tie keeps the copy it has (a copy the
+// stream brought during a list request is merged again on top of the list's answer, which
+// may hold a change the stream does not tell, such as a recheck's reading).
+function merge(known, a) {
+  const had = known.get(a.id);
+  if (!had || isOlder(had, a)) known.set(a.id, a);
+}
+
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 // Builds an alerts list inside `container`: ids are prefixed with `prefix` so two lists can
 // share a page; `accept` picks the alerts this list shows; `more(alert, reload)` may add a
 // button of the role's own to a row. Returns stop().
+//
+// The live stream is opened first and the list loaded once it is subscribed, so that an alert
+// raised while the list loads comes as an event if the list's answer misses it. The stream's
+// copy and the list's row of one alert are one row, the newer copy winning. A list that cannot
+// be loaded is said to be out of date and asked for again, waiting longer each time.
 export function mountAlerts(container, say, { prefix, accept, title, subject, more }) {
   const [subjectLabel, subjectOf] = SUBJECTS[subject];
   const live = h("span", { class: "muted", id: `${prefix}-live` });
@@ -111,9 +143,19 @@ export function mountAlerts(container, say, { prefix, accept, title, subject, mo
   container.replaceChildren(h("p", { class: "stream" }, live), status, filter, table);
   const aborter = new AbortController();
   let available = true;
+  let loaded = false; // a first list has been shown (till then the table says it is loading)
+  let known = new Map(); // alert id -> the newest copy heard of it
+  // The copies the stream brought while the list request was on its way: its answer may be
+  // older than they are, so they are merged again on top of it.
+  let heardDuring = null;
+  let retryDelay = RETRY_FIRST_MS;
+  let retryTimer = null;
+  let loading = false;
+  let again = false;
 
   function unavailable() {
     available = false;
+    clearTimeout(retryTimer);
     status.textContent = t("alerts.unavailable");
     status.hidden = false;
     table.hidden = true;
@@ -121,11 +163,28 @@ export function mountAlerts(container, say, { prefix, accept, title, subject, mo
     live.textContent = "";
   }
 
+  function render() {
+    const state = stateSelect.value;
+    const shown = [...known.values()]
+      .filter((a) => accept(a) && (!state || a.state === state))
+      .sort((a, b) => b.id - a.id);
+    const empty = state ? t("alerts.empty_state", { state: named(STATE_NAMES, state) })
+      : t("alerts.empty");
+    replaceRows(tbody, shown.map(row), loaded ? empty : t("alerts.loading"), 7);
+  }
+
+  function heard(alerts) {
+    for (const a of alerts) merge(known, a);
+    heardDuring?.push(...alerts);
+    render();
+  }
+
   async function act(alert, action) {
     try {
-      await api(`/api/alerts/${alert.id}/${action}`, { method: "POST", body: {} });
+      const changed = await api(`/api/alerts/${alert.id}/${action}`, { method: "POST", body: {} });
       say("");
-      await load();
+      heard([changed]);
+      refresh();
     } catch (err) {
       say(t("alerts.action_error", { id: alert.id, error: err.message }));
     }
@@ -146,26 +205,63 @@ export function mountAlerts(container, say, { prefix, accept, title, subject, mo
           ? button("acknowledge", N_("alerts.acknowledge"), N_("alerts.acknowledge_label")) : null,
         a.state !== "resolved"
           ? button("resolve", N_("alerts.resolve"), N_("alerts.resolve_label")) : null,
-        more ? more(a, load) : null));
+        more ? more(a, refresh) : null));
   }
 
+  // One list request (one at a time: see refresh).
   async function load() {
     const state = stateSelect.value;
+    heardDuring = [];
     try {
       const alerts = await api(`/api/alerts${state ? `?state=${encodeURIComponent(state)}` : ""}`);
-      const empty = state ? t("alerts.empty_state", { state: named(STATE_NAMES, state) })
-        : t("alerts.empty");
-      replaceRows(tbody, alerts.filter(accept).map(row), empty, 7);
-      return true;
+      const fresh = new Map(alerts.map((a) => [a.id, a]));
+      for (const a of heardDuring) merge(fresh, a);
+      known = fresh;
+      loaded = true;
+      render();
+    } finally {
+      heardDuring = null;
+    }
+  }
+
+  // Loads the list; a failed load says the list is out of date and is tried again later.
+  // Asked again while a load is on its way, it loads once more after that one (a burst of
+  // events is one more request, not one each).
+  async function refresh() {
+    if (!available) return;
+    if (loading) {
+      again = true;
+      return;
+    }
+    clearTimeout(retryTimer);
+    loading = true;
+    try {
+      await load();
+      retryDelay = RETRY_FIRST_MS;
+      status.hidden = true;
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 404 || err.status === 503)) unavailable();
-      else say(t("alerts.error", { error: err.message }));
-      return false;
+      if (err instanceof ApiError && (err.status === 404 || err.status === 503)) {
+        unavailable();
+        return;
+      }
+      if (aborter.signal.aborted) return;
+      status.textContent = t("alerts.stale", { error: err.message,
+        seconds: Math.round(retryDelay / 1000) });
+      status.hidden = false;
+      retryTimer = setTimeout(refresh, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+      again = false; // the retry is that one more load
+    } finally {
+      loading = false;
+    }
+    if (again) {
+      again = false;
+      refresh();
     }
   }
 
   async function follow() {
-    let delay = 1000;
+    let delay = RETRY_FIRST_MS;
     while (available && !aborter.signal.aborted) {
       try {
         const response = await fetch("/api/alerts/stream", {
@@ -174,26 +270,38 @@ export function mountAlerts(container, say, { prefix, accept, title, subject, mo
         });
         if (response.status === 404 || response.status === 503) return unavailable();
         if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+        // The gateway subscribes this stream before it answers: from here on nothing is
+        // missed, so the list (everything before) is loaded now, also after a reconnection.
         live.textContent = t("alerts.live_connected");
-        delay = 1000;
-        for await (const { event } of sseEvents(response.body)) {
-          if (event === "alert") await load();
+        delay = RETRY_FIRST_MS;
+        refresh();
+        for await (const { event, data } of sseEvents(response.body)) {
+          if (event !== "alert") continue;
+          heard(JSON.parse(data).alerts);
+          // What the stream does not tell (another person's acknowledgement) comes with
+          // the list.
+          refresh();
         }
         live.textContent = t("alerts.live_reconnecting");
       } catch (err) {
-        if (aborter.signal.aborted) return;
+        if (aborter.signal.aborted) return undefined;
         live.textContent = t("alerts.live_reconnecting_error", { error: err.message });
       }
-      // The stream ended or failed: wait, catch up on what was missed, then reconnect.
+      // A stream that cannot be opened does not keep the list from being shown.
+      if (!loaded) refresh();
       await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 30_000);
-      if (available) await load();
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
     }
+    return undefined;
   }
 
-  stateSelect.addEventListener("change", load);
-  load().then((ok) => { if (ok) follow(); });
-  return () => aborter.abort();
+  stateSelect.addEventListener("change", refresh);
+  render();
+  follow();
+  return () => {
+    aborter.abort();
+    clearTimeout(retryTimer);
+  };
 }
 
 export function showAlerts(panel, say, me) {
