@@ -174,6 +174,30 @@ class Worded(Exception):
         return translator.gettext(self.message).format(**values)
 
 
+class Shown(Exception):
+    """An error shown to people, in one of three ways: a catalog message (marked with N_) with
+    the *values* of its placeholders, worded in the reader's language; another error, in its
+    words when it has them (a Worded or Shown one), else its own text; or a text alone (a
+    library's, or one built from several), as it is. str() is English."""
+
+    def __init__(self, message: str | BaseException, **values: object) -> None:
+        text = message.format(**values) if isinstance(message, str) and values else message
+        super().__init__(str(text))
+        self.message = message
+        self.values = values
+
+    def words(self, translator: Translator) -> str:
+        if isinstance(self.message, Worded | Shown):
+            return self.message.words(translator)
+        if isinstance(self.message, BaseException) or not self.values:
+            return str(self.message)
+        values = {
+            k: v.words(translator) if isinstance(v, Worded | Shown) else v
+            for k, v in self.values.items()
+        }
+        return translator.gettext(self.message).format(**values)
+
+
 def N_(message: str) -> str:
     """Marks a message for extraction where it is defined (a table of names); it is translated
     where it is shown, with a translator of the reader's language."""

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
+from campusedge.words import _
 from edge.agent import EdgeAgent
 from edge.buffer import BufferOpenError
 from edge.config import ConfigError, load_box
@@ -77,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
         agent = EdgeAgent(box, settings, buffer_path=args.buffer)
     except BufferOpenError as exc:
         print(
-            f"campusedge edge run: {exc} (use --buffer PATH or create the folder)", file=sys.stderr
+            _("{prog}: {error} (use --buffer PATH or create the folder)").format(
+                prog="campusedge edge run", error=exc
+            ),
+            file=sys.stderr,
         )
         return 2
 

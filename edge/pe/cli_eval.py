@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from campusedge.words import _
 from edge.pe.manifest import Clip, ManifestError, read_manifest
 from edge.pe.model import ModelError, PoseModel
 from edge.pe.pipeline import VideoCount, count_video
@@ -62,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"campusedge pe eval: {manifest} does not exist; no clips to evaluate, skipped")
             return 0
         print(
-            f"campusedge pe eval: {manifest} does not exist (a folder with manifest.csv "
-            "and the clips it lists; see docs/pe.md)",
+            _(
+                "{prog}: {path} does not exist (a folder with manifest.csv and the clips it "
+                "lists; see docs/pe.md)"
+            ).format(prog="campusedge pe eval", path=manifest),
             file=sys.stderr,
         )
         return 2
@@ -125,7 +128,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print("-" * len(header))
     if not errors:
-        print(f"none of the {len(clips)} clips could be read", file=sys.stderr)
+        print(
+            _("{prog}: none of the {count} clips could be read").format(
+                prog="campusedge pe eval", count=len(clips)
+            ),
+            file=sys.stderr,
+        )
         return 1
     mae = sum(errors) / len(errors)
     obo = within_one / len(errors)

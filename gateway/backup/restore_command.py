@@ -11,6 +11,7 @@ from campusedge import __version__
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, extract, read_manifest
 from gateway.backup.targets import Target, readings_target, state_target
+from gateway.cli.language import error_text
 
 PROG = "campusedge restore"
 STOP_FIRST = "stop the gateway first (systemctl stop campusedge-gateway), or give --force"
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         return restore(args)
     except BackupError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {error_text(exc)}", file=sys.stderr)
         return 1
 
 

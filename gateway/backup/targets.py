@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 from gateway.backup.archive import BackupError
 from gateway.backup.postgres import is_postgres_url
 from gateway.cli.common import load_settings
+from gateway.cli.language import translator
 from gateway.service import GatewaySettings, GatewayStartError
 
 
@@ -17,7 +18,7 @@ def _settings() -> GatewaySettings:
     try:
         return load_settings(GatewaySettings, {})
     except GatewayStartError as exc:
-        raise BackupError(str(exc)) from None
+        raise BackupError(exc.words(translator())) from None
 
 
 @dataclass(frozen=True)

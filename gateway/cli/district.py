@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.cli.user import NoStateDB, state_db_path
 from gateway.district.registry import (
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = StateDB(path)
     except (NoStateDB, StateDBError) as exc:
-        say(f"{PROG}: {exc}")
+        say(f"{PROG}: {error_text(exc)}")
         return 2
     districts = Districts(db)
     try:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                     "that one first (`{prog} schools {district} --school ...`)"
                 ).format(school=exc.school, district=exc.district_id, prog=PROG)
             )
-        say(f"{PROG}: {exc}")
+        say(f"{PROG}: {error_text(exc)}")
         return 2
     except DistrictExists:
         say(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Protocol, runtime_checkable
 
 from gateway.i18n import Catalogs, Translator, language_of
 
@@ -22,3 +23,18 @@ def translator() -> Translator:
 
 def gettext(message: str) -> str:
     return translator().gettext(message)
+
+
+@runtime_checkable
+class _Worded(Protocol):
+    """An error that can word itself in a reader's language (i18n.Worded, GatewayStartError)."""
+
+    def words(self, translator: Translator) -> str: ...
+
+
+def error_text(exc: BaseException) -> str:
+    """An error's message in the deployment's language where it is one of ours with catalog
+    words; another library's (or the system's) text as it is."""
+    if isinstance(exc, _Worded):
+        return exc.words(translator())
+    return str(exc)

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.auth import Role, TokenSettings, Users, check_user_id
+from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.district.registry import Districts
 from gateway.state import StateDB, StateDBError, is_sqlite_path
@@ -130,13 +131,13 @@ def run(args: argparse.Namespace) -> int:
         say(f"{PROG}: CAMPUSEDGE_TOKEN_LIFETIME_DAYS: {exc.errors()[0]['msg']}")
         return 2
     except ValueError as exc:
-        say(f"{PROG}: {exc}")
+        say(f"{PROG}: {error_text(exc)}")
         return 2
     if args.action == "add":
         try:
             check_user_id(args.user_id)
         except ValueError as exc:
-            say(f"{PROG}: {exc}")
+            say(f"{PROG}: {error_text(exc)}")
             return 2
     try:
         path, created = state_db_path(args.state_db, may_create=args.action == "add")
@@ -146,10 +147,10 @@ def run(args: argparse.Namespace) -> int:
         path = db.where  # never a password in what is printed
         users = Users(db, lifetime) if lifetime is not None else Users(db)
     except NoStateDB as exc:
-        say(f"{PROG}: {exc}")
+        say(f"{PROG}: {error_text(exc)}")
         return 2
     except StateDBError as exc:  # its message names the file already
-        say(f"{PROG}: {exc}")
+        say(f"{PROG}: {error_text(exc)}")
         return 2
     except OSError as exc:
         say(
