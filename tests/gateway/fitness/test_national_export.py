@@ -19,6 +19,14 @@ from gateway.health.vision import Screening
 from gateway.roster import LessonKind, Roster
 from gateway.state import StateDB
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 AT = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # school year 2026-2027
 # The template's columns in order, as docs/fitness.md documents them.
 HEADER = [
