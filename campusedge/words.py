@@ -24,3 +24,9 @@ def _(message: str) -> str:
     except ImportError:
         return message
     return cast(Callable[[str], str], words.gettext)(message)
+
+
+def error_line(prog: str, error: object) -> str:
+    """`prog: error` as the reader's language writes it (a full-width colon in Chinese);
+    *error* is shown as it is, already in the reader's language or another program's words."""
+    return _("{prog}: {error}").format(prog=prog, error=error)

@@ -45,7 +45,7 @@ from campusedge.influxd import InfluxProcess, PortTaken, find_influxd
 from campusedge.mqtt_client import make_client
 from campusedge.processes import Shutdown, child_options
 from campusedge.settings import MqttSettings
-from campusedge.words import _
+from campusedge.words import _, error_line
 from simulators.faults import Faults
 from simulators.scenario import EdgeProcess, Scenario
 from simulators.scenarios.gate import MorningGate
@@ -318,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
 
     kinds = _fault_kinds(args.store, args.faults)
     if isinstance(kinds, str):
-        print(f"campusedge bench soak: {kinds}", file=sys.stderr)
+        print(error_line("campusedge bench soak", kinds), file=sys.stderr)
         return 2
 
     rng = random.Random(args.seed)

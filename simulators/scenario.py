@@ -28,7 +28,7 @@ import yaml
 
 from campusedge.processes import child_options
 from campusedge.settings import MqttSettings
-from campusedge.words import _
+from campusedge.words import _, error_line
 from simulators.broker_check import broker_problem
 from simulators.cli_help import DefaultsHelpFormatter
 from simulators.faults import Faults
@@ -348,7 +348,7 @@ class Scenario(ABC):
 
 
 def _say(scenario: Scenario, text: str) -> None:
-    print(f"campusedge simulate {scenario.name}: {text}", file=sys.stderr, flush=True)
+    print(error_line(f"campusedge simulate {scenario.name}", text), file=sys.stderr, flush=True)
 
 
 def _agent_trouble(stats: dict[str, Any]) -> str | None:

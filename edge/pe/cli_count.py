@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from campusedge.words import _
+from campusedge.words import _, error_line
 from edge.pe.counters import Exercise, Quality, QualityReason
 from edge.pe.model import ModelError, PoseModel
 from edge.pe.pipeline import count_video
@@ -52,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
             stride=args.stride,
         )
     except ModelError as exc:
-        print(f"campusedge pe count: {exc}", file=sys.stderr)
+        print(error_line("campusedge pe count", exc), file=sys.stderr)
         return 1
     except SourceError as exc:
-        print(f"campusedge pe count: {exc}", file=sys.stderr)
+        print(error_line("campusedge pe count", exc), file=sys.stderr)
         if args.json:
             unreadable = Quality((QualityReason.CANNOT_OPEN,), detail=str(exc))
             print(json.dumps({"count": None, "quality": unreadable.to_json()}))

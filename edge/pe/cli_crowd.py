@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from campusedge.words import _
+from campusedge.words import _, error_line
 from edge.pe.cli_eval import count_clip
 from edge.pe.composite import composite
 from edge.pe.counters import COUNTERS
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         model = PoseModel(threads=1)
         detector = PersonDetector(threads=1)
     except (ManifestError, ModelError) as exc:
-        print(f"campusedge pe eval-crowd: {exc}", file=sys.stderr)
+        print(error_line("campusedge pe eval-crowd", exc), file=sys.stderr)
         return 1
     alone: dict[Path, int] = {}
     rows: list[dict[str, Any]] = []

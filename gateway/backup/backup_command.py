@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from campusedge.words import error_line
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, write_atomically
 from gateway.backup.retention import backup_name, prune
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         manifest = take(out, args)
     except BackupError as exc:
-        print(f"{PROG}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     except OSError as exc:
         # A full or read-only backup disk: the temporary file is gone, no backup is claimed.

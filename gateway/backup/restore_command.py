@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from campusedge import __version__
+from campusedge.words import error_line
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, extract, read_manifest
 from gateway.backup.targets import Target, readings_target, state_target
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         return restore(args)
     except BackupError as exc:
-        print(f"{PROG}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
 
 

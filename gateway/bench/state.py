@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from campusedge.words import error_line
 from gateway.alerts.clock import ManualClock
 from gateway.alerts.lifecycle import Lifecycle
 from gateway.alerts.model import Candidate, Rule, Severity
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             db = StateDB(args.postgresql, migrate=False)
         except StateDBError as exc:
-            print(f"campusedge bench state: {error_text(exc)}", file=sys.stderr)
+            print(error_line("campusedge bench state", error_text(exc)), file=sys.stderr)
             return 2
         try:
             if inspect(db.engine).get_table_names():

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.audit import AuditFilter, AuditLog
 from gateway.auth import Role, User
 from gateway.cli.language import error_text
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         since = parse_time(args.since, "--since")
         until = parse_time(args.until, "--until") if args.until else datetime.now(UTC)
     except ValueError as exc:
-        say(f"{PROG}: {error_text(exc)}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     if until <= since:
         say(
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         db = StateDB(target)
     except StateDBError as exc:
-        say(f"{PROG}: {error_text(exc)}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     try:
         where = AuditFilter(student_id=args.student, user_id=args.user, since=since, until=until)

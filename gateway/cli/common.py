@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsError
 
 from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
+from campusedge.words import error_line
 from gateway.alerts.delivery.redact import quiet_http_client_logs
 from gateway.cli.language import translator
 from gateway.i18n import N_
@@ -99,7 +100,7 @@ def start_failed(prog: str, exc: GatewayStartError) -> int:
     the same way), 1 for a transient one (a store not reachable yet), which systemd retries.
     """
     # One line: a YAML parser's caret diagram is folded rather than spread over the log.
-    print(f"{prog}: {' '.join(exc.words(translator()).split())}", file=sys.stderr)
+    print(error_line(prog, " ".join(exc.words(translator()).split())), file=sys.stderr)
     return 1 if exc.transient else 2
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.cli.common import load_settings, start_failed
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
@@ -58,14 +59,14 @@ def _check(target: str) -> int:
     try:
         db = StateDB(target, migrate=False)
     except StateDBError as exc:
-        print(f"{PROG}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     try:
         require_head(db)
         print(f"state database {db.where} is at schema revision {status(db).current} (head)")
         return 0
     except StateDBError as exc:
-        print(f"{PROG}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     finally:
         db.close()

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from campusedge.model_signing import FILE_NAME, signed_message
+from campusedge.words import error_line
 from gateway.cli.common import load_settings, start_failed
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
@@ -61,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
     except GatewayStartError as exc:
         return start_failed(PROG, exc)
     except (OSError, ValueError) as exc:
-        print(f"{PROG} {args.step}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(f"{PROG} {args.step}", error_text(exc)), file=sys.stderr)
         return 1
     if args.step == "add":
         try:
             model = store.add(args.model, args.signature, args.name)
         except ModelStoreError as exc:
-            print(f"{PROG} add: {error_text(exc)}", file=sys.stderr)
+            print(error_line(f"{PROG} add", error_text(exc)), file=sys.stderr)
             return 2
         print(f"{model.file} {model.sha256} offered from {store.folder}")
         return 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from campusedge.topics import TopicError
+from campusedge.words import error_line
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.cli.user import DEFAULT_STATE_DB
@@ -210,7 +211,7 @@ def _push_token(args: argparse.Namespace, state_db: Path) -> int:
         finally:
             db.close()
     except (PushTokenError, TopicError, MappingFileError, StateDBError) as exc:
-        say(f"{PROG}: {error_text(exc)}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     # The token itself alone on stdout (for a script); it is shown this once, never stored.
     print(token)
@@ -271,5 +272,5 @@ def run(args: argparse.Namespace) -> int:
         _refresh_broker(registry, getattr(args, "broker_dir", None))
         return 0
     except (FleetError, TopicError, CAError, ReloadError, StateDBError) as exc:
-        say(f"{PROG}: {error_text(exc)}")
+        say(error_line(PROG, error_text(exc)))
         return 2

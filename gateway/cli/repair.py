@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from campusedge import sqlite_salvage
+from campusedge.words import error_line
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.repair import rebuild
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = rebuild(path)
     except (OSError, ValueError, sqlite3.Error) as exc:
-        print(f"{PROG}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     print(f"kept the damaged file as {done.moved_to}")
     print(f"rebuilt {path}: {done.salvage.summary()}")

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from campusedge.words import error_line
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.fitness.batch import (
@@ -130,7 +131,7 @@ def run_kind(args: argparse.Namespace, kind: Kind) -> int:
         print(cannot_read_or_write(f"campusedge fitness {kind}", exc), file=sys.stderr)
         return 2
     except CsvFormatError as exc:
-        print(f"campusedge fitness {kind}: {error_text(exc)}", file=sys.stderr)
+        print(error_line(f"campusedge fitness {kind}", error_text(exc)), file=sys.stderr)
         return 2
     except UnicodeDecodeError as exc:
         print(

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.fitness.national_export import build, to_xlsx, with_registry_problems
@@ -59,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    print(error_line(PROG, message), file=sys.stderr)
     return 2
 
 

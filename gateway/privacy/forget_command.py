@@ -7,6 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.auth import Role, User
 from gateway.cli.common import load_settings
 from gateway.cli.language import gettext as _
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(GatewaySettings, {}, **overrides)
     except GatewayStartError as exc:
-        print(f"{PROG}: {exc.words(translator())}", file=sys.stderr)
+        print(error_line(PROG, exc.words(translator())), file=sys.stderr)
         return 2
     if not args.yes:
         print(
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         db = open_state(settings.state_db)
     except GatewayStartError as exc:
-        print(f"{PROG}: {exc.words(translator())}", file=sys.stderr)
+        print(error_line(PROG, exc.words(translator())), file=sys.stderr)
         return 1
     try:
         # The readings first: should they fail, the roster still knows the student and the

@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from campusedge.words import _
+from campusedge.words import _, error_line
 from simulators.ble_link import BleBandLink, Outage, serve
 from simulators.cli_help import DefaultsHelpFormatter
 from simulators.hr_band import Band
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         outages = [Outage.parse(text) for text in args.outage or []]
     except ValueError as exc:
-        raise SystemExit(f"{prog}: {exc}") from None
+        raise SystemExit(error_line(prog, exc)) from None
     if args.trace is not None and not 0 <= args.trace < args.bands:
         raise SystemExit(
             _("{prog}: --trace INDEX is not one of the {bands} bands").format(
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(error_line(prog, exc), file=sys.stderr)
         return 1
     _emit(
         "done",
