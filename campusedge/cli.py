@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from campusedge import __version__
+from campusedge.argparse_words import ArgumentParser
 from campusedge.processes import shutdown_on_signals
 from campusedge.words import N_, _
 
@@ -199,9 +200,7 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     with shutdown_on_signals():
         module_name, summary = COMMANDS[path]
         command = _load(module_name)
-        parser = argparse.ArgumentParser(
-            prog="campusedge " + " ".join(path), description=_(summary)
-        )
+        parser = ArgumentParser(prog="campusedge " + " ".join(path), description=_(summary))
         command.add_arguments(parser)
         return command.run(parser.parse_args(rest))
 

@@ -22,6 +22,7 @@ KEPT = [
     re.compile(r"--[a-z][a-z-]*"),
     re.compile(r"\b[A-Z][A-Z_]{2,}\b"),
     re.compile(re.escape(os.strerror(errno.ENOENT))),
+    re.compile(r"'x'|\bint\b"),  # the value given, and the type argparse names
 ]
 Case = Callable[[Path], tuple[list[str], str, str]]
 
@@ -60,6 +61,16 @@ CASES: dict[str, Case] = {
         "campusedge pe eval-crowd",
         "must be 2, 3 or 4",
     ),
+    "argparse: a required option missing": lambda tmp: (
+        ["backup"],
+        "campusedge backup",
+        "error: one of the arguments --out --out-dir is required",
+    ),
+    "argparse: an invalid value": lambda tmp: (
+        ["fitness", "export-national", "--school", "s1", "--year", "x", "--out", "w.xlsx"],
+        "campusedge fitness export-national",
+        "error: argument --year: invalid int value: 'x'",
+    ),
     "simulators: modbus usage": lambda tmp: (
         ["simulate", "modbus", "--devices", "0"],
         "campusedge simulate modbus",
@@ -68,13 +79,15 @@ CASES: dict[str, Case] = {
 }
 
 
-def fails(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str, str]:
+def fails(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """The exit code and the last stderr line (a SystemExit's message is its line)."""
     try:
-        code: int | str = main(argv)
+        code = main(argv)
     except SystemExit as stop:
-        assert isinstance(stop.code, str)
-        return 1, stop.code
+        if isinstance(stop.code, str):
+            return 1, stop.code
+        assert isinstance(stop.code, int)
+        code = stop.code  # argparse's exit
     err = capsys.readouterr().err.strip()
     return code, err.splitlines()[-1] if err else ""
 
@@ -99,3 +112,22 @@ def test_an_error_line_is_chinese_by_default_and_english_when_asked(
     assert en_line.startswith(prog + ": ") and english_words in en_line, en_line
     assert not CJK.search(en_line), en_line
     assert en_code == zh_code != 0
+
+
+def test_argparse_help_is_in_the_deployments_language(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CAMPUSEDGE_LANGUAGE", raising=False)
+    with pytest.raises(SystemExit) as done:
+        main(["gateway", "repair", "--help"])
+    shown = capsys.readouterr().out
+    assert done.value.code == 0
+    assert shown.startswith("用法：campusedge gateway repair [-h]"), shown
+    assert "选项" in shown and "显示此帮助信息并退出" in shown and "usage:" not in shown
+
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+    with pytest.raises(SystemExit):
+        main(["gateway", "repair", "--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: campusedge gateway repair [-h]"), shown
+    assert "options:" in shown and "show this help message and exit" in shown
