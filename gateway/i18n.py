@@ -176,20 +176,24 @@ class Worded(Exception):
 
 class Shown(Exception):
     """An error shown to people, in one of three ways: a catalog message (marked with N_) with
-    the *values* of its placeholders, worded in the reader's language; another error, in its
-    words when it has them (a Worded or Shown one), else its own text; or a text alone (a
-    library's, or one built from several), as it is. str() is English."""
+    the *values* of its placeholders (or with catalog=True when it has none), worded in the
+    reader's language; another error, in its words when it has them (a Worded or Shown one),
+    else its own text; or a text alone (a library's, or one built from several), as it is.
+    str() is English."""
 
-    def __init__(self, message: str | BaseException, **values: object) -> None:
+    def __init__(
+        self, message: str | BaseException, *, catalog: bool = False, **values: object
+    ) -> None:
         text = message.format(**values) if isinstance(message, str) and values else message
         super().__init__(str(text))
         self.message = message
         self.values = values
+        self.catalog = catalog or bool(values)
 
     def words(self, translator: Translator) -> str:
         if isinstance(self.message, Worded | Shown):
             return self.message.words(translator)
-        if isinstance(self.message, BaseException) or not self.values:
+        if isinstance(self.message, BaseException) or not self.catalog:
             return str(self.message)
         values = {
             k: v.words(translator) if isinstance(v, Worded | Shown) else v

@@ -76,9 +76,14 @@ class GatewayStartError(Shown):
     """
 
     def __init__(
-        self, message: str | BaseException, *, transient: bool = False, **values: object
+        self,
+        message: str | BaseException,
+        *,
+        transient: bool = False,
+        catalog: bool = False,
+        **values: object,
     ) -> None:
-        super().__init__(message, **values)
+        super().__init__(message, catalog=catalog, **values)
         self.transient = transient
 
 

@@ -123,11 +123,7 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
             # state database the environment names (the one `gateway user add` also uses).
             updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
     if args.store_url and args.store_url_file is not None:
-        raise GatewayStartError(
-            N_("give {first} or {second}, not both"),
-            first="--store-url",
-            second="--store-url-file",
-        )
+        raise GatewayStartError(N_("give --store-url or --store-url-file, not both"), catalog=True)
     if args.store_url:
         updates["store_url"] = args.store_url
         if has_secret(args.store_url):
