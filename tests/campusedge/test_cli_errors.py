@@ -51,6 +51,11 @@ CASES: dict[str, Case] = {
         "campusedge backup",
         "needs --out-dir",
     ),
+    "restore: backup error": lambda tmp: (
+        ["restore", str(tmp / "none.tar")],
+        "campusedge restore",
+        "no such file",
+    ),
     "repair: no file": lambda tmp: (
         ["gateway", "repair", "--state-db", str(tmp / "none.db")],
         "campusedge gateway repair",
