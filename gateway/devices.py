@@ -114,6 +114,13 @@ class Devices:
             rows += self.db.query(query)
         return rows
 
+    def schools_of(self, device_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The schools that have recorded each of *device_ids* (ids never heard are left out)."""
+        out: dict[str, set[str]] = {}
+        for row in self._rows("school", device_ids, None):
+            out.setdefault(row["device_id"], set()).add(row["school"])
+        return out
+
     def edge_box_ids(self) -> list[tuple[str, str]]:
         """(school, edge id) of every edge box that has sent a status."""
         rows = self.db.query(

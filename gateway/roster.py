@@ -59,6 +59,10 @@ class LessonKind(StrEnum):
     FITNESS_TEST = "fitness_test"
 
 
+# What a lesson of each kind is called where a message names one.
+KIND_WORDS = {LessonKind.LESSON: N_("lesson"), LessonKind.FITNESS_TEST: N_("fitness test")}
+
+
 class RosterError(Worded, ValueError):
     """Roster input that cannot be accepted; the message names the row and column."""
 
@@ -99,6 +103,36 @@ def sex_letter(raw: str) -> str:
     raise ValueError(f"sex must be 男/女, M/F, male/female or 1/2, not {raw!r}")
 
 
+MIXED_ENCODINGS = N_(
+    "the file mixes character encodings: line {utf8_line} is UTF-8 but line {other_line} is "
+    "not (GBK?); save the whole file again in one encoding"
+)
+
+
+class MixedEncoding(RosterError):
+    """A file whose lines are in different character encodings (pasted together)."""
+
+
+def mixed_lines(data: bytes) -> tuple[int, int] | None:
+    """(a line that only UTF-8 reads, a line that UTF-8 cannot read) of a file that is not
+    UTF-8 as a whole, or None. A line that GB18030 reads too is no evidence either way: a
+    short GBK line is valid UTF-8 by chance about once in a few hundred."""
+    utf8_only = other = None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            other = other or number
+            continue
+        try:
+            line.decode("gb18030")
+        except UnicodeDecodeError:
+            utf8_only = utf8_only or number
+    return (utf8_only, other) if utf8_only and other else None
+
+
 def decode_csv(data: bytes) -> tuple[str, str]:
     """The text of an uploaded CSV and the encoding it was read with.
 
@@ -110,6 +144,13 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = mixed_lines(data)
+    if mixed is not None:
+        raise MixedEncoding(
+            MIXED_ENCODINGS,
+            utf8_line=mixed[0],
+            other_line=mixed[1],
+        )
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
@@ -578,24 +619,40 @@ class Roster:
                     )
                 )
             )
-        problems = []
+        problems: list[Worded] = []
         for device_id, student_id, lesson_id, class_id in sorted(held):
             if device_id in wanted:
                 problems.append(
-                    f"device {device_id!r} is assigned to student "
-                    f"{student_id!r} in running lesson {lesson_id!r} "
-                    f"(class {class_id!r})"
+                    RosterError(
+                        N_(
+                            "device {device_id!r} is assigned to student {student_id!r} in "
+                            "running lesson {lesson_id!r} (class {class_id!r})"
+                        ),
+                        device_id=device_id,
+                        student_id=student_id,
+                        lesson_id=lesson_id,
+                        class_id=class_id,
+                    )
                 )
             else:
                 problems.append(
-                    f"student {student_id!r} wears device "
-                    f"{device_id!r} in running {kind.value} {lesson_id!r} "
-                    f"(class {class_id!r})"
+                    RosterError(
+                        N_(
+                            "student {student_id!r} wears device {device_id!r} in running "
+                            "{kind} {lesson_id!r} (class {class_id!r})"
+                        ),
+                        student_id=student_id,
+                        device_id=device_id,
+                        kind=Worded(KIND_WORDS[kind]),
+                        lesson_id=lesson_id,
+                        class_id=class_id,
+                    )
                 )
         if problems:
+            # Each problem worded on its own, so that the page reads them in its language.
             raise DeviceBusy(
                 N_("{problems}; end that lesson first (POST /api/lessons/LESSON_ID/end)"),
-                problems="; ".join(problems),
+                problems=CellProblems(problems),
             )
 
     def end_lesson(self, lesson_id: str, at: datetime | None = None, actor: str = "system") -> bool:

@@ -90,6 +90,26 @@ def _stored(db: Path) -> int:
         return 0  # the gateway has not created its tables yet
 
 
+# The gateway says this once the broker has taken its subscriptions (SUBACK).
+SUBSCRIBED_LINE = b"gateway.ingest: connected to "
+
+
+def _wait_subscribed(gateway: subprocess.Popen[bytes], log: Path, custom: bool) -> None:
+    """Return once the receiver has subscribed. Its session is new: what the box publishes
+    before has no subscription to be queued for, and the broker drops it after its PUBACK.
+    (A fixed 2 s wait once lost the first readings of 4 bands on a busy machine, where the
+    gateway took longer to start.) A custom receiver says nothing we know: it gets 2 s."""
+    deadline = time.monotonic() + (2 if custom else 60)
+    while time.monotonic() < deadline:
+        if gateway.poll() is not None:
+            raise RuntimeError(f"the gateway exited ({gateway.returncode}); see {log}")
+        if not custom and SUBSCRIBED_LINE in log.read_bytes():
+            return
+        time.sleep(0.1)
+    if not custom:
+        raise RuntimeError(f"the gateway did not subscribe within 60 s; see {log}")
+
+
 def _parse_ts(value: Any) -> float:
     from datetime import datetime
 
@@ -211,11 +231,7 @@ def run(args: argparse.Namespace) -> int:
     edge = EdgeProcess(workdir / "box.yaml", mqtt, workdir / "edge-stats.json")
     edge_stats: dict[str, Any] = {}
     try:
-        time.sleep(2)  # let the gateway subscribe before the first reading
-        if gateway.poll() is not None:
-            raise RuntimeError(
-                f"the gateway exited ({gateway.returncode}); see {workdir / 'gateway.log'}"
-            )
+        _wait_subscribed(gateway, workdir / "gateway.log", custom=args.gateway_cmd != GATEWAY_CMD)
         edge.start()
         assert edge.proc is not None
         lesson.wait_connected(30, edge.proc.pid)

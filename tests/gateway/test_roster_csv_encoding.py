@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gateway.roster import Roster, RosterError, decode_csv
+from gateway.roster import MixedEncoding, Roster, RosterError, decode_csv
 from gateway.state import StateDB
 
 
@@ -58,3 +58,11 @@ def test_any_bytes_import_or_fail_with_a_roster_error(roster: Roster, data: byte
 def test_refusal_names_the_offset() -> None:
     with pytest.raises(RosterError, match=r"offset 3.*CSV UTF-8"):
         decode_csv(b"abc\xff")
+
+
+def test_a_file_of_gbk_and_utf8_lines_is_refused_naming_both() -> None:
+    # Rows pasted from a UTF-8 file into a GBK one: read as either, some would be mojibake.
+    # (A GBK file is never taken for one: all its lines are GB18030; see the test above.)
+    gbk = "学号,姓名\ns1,王小明\n".encode("gbk")
+    with pytest.raises(MixedEncoding, match="line 3 is UTF-8 but line 1 is not"):
+        decode_csv(gbk + "s2,张三丰\n".encode())

@@ -30,7 +30,6 @@ from gateway.api.deps import (
 from gateway.api.refusals import Refusal
 from gateway.audit import AuditLog
 from gateway.auth import User
-from gateway.fitness.batch import CsvFormatError
 from gateway.fitness.export import table, to_csv, to_xlsx
 from gateway.fitness.results import (
     MEASURES,
@@ -40,7 +39,7 @@ from gateway.fitness.results import (
     TestResult,
     current,
 )
-from gateway.fitness.results_file import read_results_file
+from gateway.fitness.results_file import ResultsFileError, read_results_file
 from gateway.fitness.summary import ItemResult, StudentSummary, class_items, distribution, summarize
 from gateway.fitness.values import FieldError, check_unit
 from gateway.i18n import N_, Translator
@@ -306,10 +305,8 @@ def _take_file(
     require_owner(roster, user, lesson)
     try:
         _header, rows = read_results_file(data)
-    except CsvFormatError as exc:
-        raise Refusal(
-            422, N_("the results file cannot be read: {problem}"), problem=str(exc)
-        ) from None
+    except ResultsFileError as exc:
+        raise Refusal(422, N_("the results file cannot be read: {problem}"), problem=exc) from None
     received = datetime.now(UTC)
     new: list[NewResult] = []
     errors: list[FileProblem] = []

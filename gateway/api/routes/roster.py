@@ -19,6 +19,7 @@ from gateway.api.deps import (
     AnyStaff,
     AuditDep,
     CampusIT,
+    DevicesDep,
     MaybeAlerts,
     RosterDep,
     Teacher,
@@ -254,7 +255,9 @@ def withdraw_card(card_id: str, roster: RosterDep, user: CampusIT) -> None:
 
 
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
-def start_lesson(body: LessonCreate, roster: RosterDep, user: Teacher) -> LessonPublic:
+def start_lesson(
+    body: LessonCreate, roster: RosterDep, registry: DevicesDep, user: Teacher
+) -> LessonPublic:
     cls = roster.class_of(body.class_id)
     # Another school's class is answered as an unknown one.
     if cls is None or cls["school"] not in user.schools:
@@ -276,6 +279,17 @@ def start_lesson(body: LessonCreate, roster: RosterDep, user: Teacher) -> Lesson
                 device_id=device_id,
                 student_id=student_id,
                 class_id=body.class_id,
+            )
+    # A device another school has heard of and this one has not is that school's: ingest binds
+    # a device only in its own school, so handed out here it would report nobody. A device not
+    # heard of anywhere yet (new, scanned from its label) is taken.
+    schools = registry.schools_of(body.assignments)
+    for device_id in body.assignments:
+        if device_id in schools and cls["school"] not in schools[device_id]:
+            raise Refusal(
+                422,
+                N_("assignments.{device_id}: {device_id!r} is a device of another school"),
+                device_id=device_id,
             )
     try:
         lesson = roster.start_lesson(body.class_id, user.id, body.kind, body.assignments)

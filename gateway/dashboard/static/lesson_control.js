@@ -135,10 +135,16 @@ export function mountLessonControl(panel, say, { reload }) {
       await reload(opened.id);
       await loadClass();
     } catch (err) {
-      // The gateway names a device another lesson holds: mark the cell that asked for it.
+      // The gateway words a refused device "assignments.<device>: why" (another school's, a
+      // student not in the class), or names the devices other running lessons hold: either is
+      // shown beside the cell that asked for it; what was typed stays for the next try.
       const detail = err instanceof ApiError ? err.detail : err.message;
       for (const input of inputs()) {
-        if (input.value && detail.includes(`'${input.value}'`)) cellError(input, t("control.busy"));
+        if (!input.value) continue;
+        const own = [":", "："].map((colon) => `assignments.${input.value}${colon}`)
+          .find((prefix) => detail.startsWith(prefix));
+        if (own) cellError(input, detail.slice(own.length).trim());
+        else if (err.status === 409 && detail.includes(`'${input.value}'`)) cellError(input, t("control.busy"));
       }
       problem.textContent = t("control.start_error", { error: detail });
     }

@@ -2,7 +2,7 @@
 // alert. The gateway confirms the fever (it then counts towards the warning levels) or clears
 // the alert; a refused value is shown beside its field.
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
 import { h } from "./dom.js";
 import { field, showErrors } from "./form_errors.js";
 import { N_, named, t } from "./i18n.js";
@@ -48,6 +48,10 @@ export function mountRecheck(container, say) {
       done();
     } catch (err) {
       showErrors(err, FIELDS, whole);
+      // Resolved meanwhile (by someone else, or cleared by another recheck): the refusal stays
+      // beside the form with what was typed, and the list is read again to show the alert as
+      // it now is.
+      if (err instanceof ApiError && err.status === 409) done();
     }
   }
 

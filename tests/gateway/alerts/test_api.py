@@ -218,6 +218,16 @@ def test_fever_recheck_over_http(api: Api) -> None:
     assert (r.json()["state"], r.json()["outcome"]) == ("resolved", "cleared")
     detail = api.get("nurse", f"/api/alerts/{ids['fever']}")["detail"]
     assert (detail["recheck_method"], detail["recheck_thermometer"]) == ("axillary", "electronic")
+    # A second recheck (a nurse whose list still showed it open): refused in her language, and
+    # the first recheck is kept as it was.
+    again = api.client.post(
+        url,
+        json={"temperature_c": 38.4, "method": "oral", "thermometer": "mercury"},
+        headers={**api.auth("nurse"), "Accept-Language": "zh-CN"},
+    )
+    assert again.status_code == 409
+    assert again.json()["detail"] == f"告警 {ids['fever']} 已经处理完毕"
+    assert api.get("nurse", f"/api/alerts/{ids['fever']}")["detail"] == detail
 
 
 def test_silences_referrals_absences_levels_and_deliveries(api: Api) -> None:

@@ -562,3 +562,51 @@ def test_a_class_results_file_is_taken_whole_or_not_at_all(campus: Campus) -> No
     no_id = upload(campus, lesson.id, "姓名,1分钟跳绳\n王小明,150\n".encode())
     assert no_id.status_code == 422 and "no id column" in no_id.json()["detail"]
     assert upload(campus, lesson.id, good.encode(), user="t2").status_code == 403
+
+
+def test_a_results_file_of_mixed_encodings_or_merged_cells_is_refused_in_chinese(
+    campus: Campus,
+) -> None:
+    from openpyxl import Workbook
+
+    lesson = session(campus)
+    zh = {**campus.auth("t1"), "Accept-Language": "zh-CN"}
+
+    def refusal(data: bytes) -> str:
+        r = campus.client.post(
+            f"/api/fitness/sessions/{lesson.id}/results/file", content=data, headers=zh
+        )
+        assert r.status_code == 422, r.text
+        return str(r.json()["detail"])
+
+    saved = upload(campus, lesson.id, "学号,1分钟跳绳\ns1,150\n".encode())
+    assert saved.json() == {"saved": 1, "errors": []}
+    # A UTF-8 template (as downloaded) with a class's GBK rows pasted under it: GB18030 reads
+    # the header too, as other characters, and would call it a file without an id column.
+    pasted = "学号,姓名,1分钟跳绳\n".encode() + "s2,李小红,160\n".encode("gbk")
+    assert refusal(pasted) == (
+        "成绩文件无法读取：文件混用了不同的字符编码：第 1 行是 UTF-8，第 2 行不是（可能是 GBK）；"
+        "请把整个文件用同一种编码重新保存"
+    )
+    # A GBK file with one UTF-8 row among them that GB18030 cannot read. (A UTF-8 row that
+    # GB18030 reads too is read so: its ids and values are the same in both, its name is not
+    # taken from the file.)
+    among = "学号,姓名,性别,1分钟跳绳\n".encode("gbk") + "s3,张三,男,150\n".encode()
+    assert "第 2 行是 UTF-8，第 1 行不是" in refusal(among)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["学号", "一分钟跳绳"])
+    sheet.append(["s2", 150])
+    sheet.append(["s3", None])
+    sheet.merge_cells("B2:B3")
+    data = io.BytesIO()
+    book.save(data)
+    assert refusal(data.getvalue()) == (
+        "成绩文件无法读取：B2:B3 是合并单元格：请取消合并，使每一行都有自己的学生和成绩"
+    )
+    assert "没有学号列" in refusal("姓名,1分钟跳绳\n王小明,150\n".encode())
+    # Nothing of the refused files was taken, and what was saved before is kept.
+    items = results(campus, lesson.id)
+    assert items["s1"]["items"]["rope_skip_1min"]["value"] == 150
+    assert items["s2"]["items"] == {} and items["s3"]["items"] == {}

@@ -115,3 +115,44 @@ def test_a_lesson_with_40000_assignments_opens_and_a_busy_device_among_them_is_n
     assert campus.gateway.roster.assignments(r.json()["id"]) == big
     binding = campus.gateway.binder.bind(SCHOOL, "hr-39999", now())
     assert binding is not None and binding.student_id == "b39999"
+
+
+def test_a_device_of_another_school_is_refused_beside_it_in_the_readers_language(
+    campus: Campus,
+) -> None:
+    at = now()
+    # hr-77 is another school's band; hr-78 is heard in both schools (ids are per school).
+    campus.gateway.devices.apply(
+        [],
+        [
+            ("sch-other", "hr-77", "hr_band", at, 1),
+            ("sch-other", "hr-78", "hr_band", at, 1),
+            (SCHOOL, "hr-78", "hr_band", at, 1),
+        ],
+    )
+    zh = {**campus.auth("t1"), "Accept-Language": "zh-CN"}
+    body = {"class_id": "5a", "assignments": {"hr-01": "s1", "hr-77": "s2"}}
+    r = campus.client.post("/api/lessons", headers=zh, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == "assignments.hr-77：'hr-77' 是其他学校的设备"
+    assert campus.gateway.roster.lessons(class_id="5a") == []  # nothing of it was saved
+    r = open_lesson(campus, "5a", {"hr-77": "s2"}, "t1")
+    assert r.json()["detail"] == "assignments.hr-77: 'hr-77' is a device of another school"
+    # A band this school has heard of too, and one not heard of anywhere yet, are handed out.
+    r = open_lesson(campus, "5a", {"hr-78": "s1", "hr-new": "s2"}, "t1")
+    assert r.status_code == 201, r.text
+
+
+def test_a_busy_device_is_named_in_the_readers_language(campus: Campus) -> None:
+    first = open_lesson(campus, "5a", {"hr-01": "s1"}, "t1")
+    assert first.status_code == 201, first.text
+    r = campus.client.post(
+        "/api/lessons",
+        headers={**campus.auth("t2"), "Accept-Language": "zh-CN"},
+        json={"class_id": "5b", "assignments": {"hr-01": "s9"}},
+    )
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    lesson_id = first.json()["id"]
+    assert detail.startswith(f"设备 'hr-01' 已分配给正在进行的课程 '{lesson_id}'")
+    assert "请先结束那节课" in detail and "assigned" not in detail

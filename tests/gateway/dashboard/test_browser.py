@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -211,6 +212,22 @@ def sign_in(browser: Any, site: Site, role: str) -> None:
     )
 
 
+def in_chinese(browser: Any, site: Site) -> None:
+    """The reader's choice of Chinese, kept in the browser for the pages opened after it."""
+    browser.get(site.base + "/")
+    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+
+
+@contextmanager
+def chinese(browser: Any, site: Site) -> Iterator[None]:
+    """The page in Chinese for the block, and the reader's choice forgotten after it."""
+    in_chinese(browser, site)
+    try:
+        yield
+    finally:
+        browser.execute_script("localStorage.clear()")
+
+
 def visible_panels(browser: Any) -> set[str]:
     from selenium.webdriver.common.by import By
 
@@ -302,34 +319,37 @@ def test_campus_it_sees_a_clean_stop_as_stopped_not_as_a_problem(browser: Any, s
             ),
         ]
     )
-    sign_in(browser, site, "campus_it")
-    fleet = wait_for(
-        lambda: (
-            (r := rows(browser, "#fleet-table tbody tr[data-device]"))
-            and {box_stopped, link_lost} <= set(r)
-            and r
-        ),
-        PATIENCE_S,
-        "the two ropes' rows",
-    )
-    stopped, lost = fleet[box_stopped], fleet[link_lost]
-    assert stopped["cls"].split() == ["stopped"]
-    assert "stopped" in stopped["text"] and "offline" not in stopped["text"]
-    assert "box stopped" in stopped["text"]
-    assert "offline" in lost["cls"].split()
-    # The state is said once, with the reason the box gave under it.
-    assert lost["text"].count("offline") == 1 and "serial port closed" in lost["text"]
-    assert fleet["hr-03"]["text"].count("offline") == 1
-    # Problems first: the stopped rope is not among them, the one that lost its link is.
-    order = list(fleet)
-    assert order.index(link_lost) < order.index(box_stopped)
-    summary = text_of(browser, "fleet-summary")
-    assert "stopped on purpose" in summary
-    problems = [
-        k for k, r in fleet.items() if {"offline", "stale", "low-battery"} & set(r["cls"].split())
-    ]
-    assert box_stopped not in problems and link_lost in problems
-    assert f"{len(problems)} needing attention" in summary
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        fleet = wait_for(
+            lambda: (
+                (r := rows(browser, "#fleet-table tbody tr[data-device]"))
+                and {box_stopped, link_lost} <= set(r)
+                and r
+            ),
+            PATIENCE_S,
+            "the two ropes' rows",
+        )
+        stopped, lost = fleet[box_stopped], fleet[link_lost]
+        assert stopped["cls"].split() == ["stopped"]
+        assert "已停机" in stopped["text"] and "离线" not in stopped["text"]
+        assert "box stopped" in stopped["text"]
+        assert "offline" in lost["cls"].split()
+        # The state is said once, with the reason the box gave under it.
+        assert lost["text"].count("离线") == 1 and "serial port closed" in lost["text"]
+        assert fleet["hr-03"]["text"].count("离线") == 1
+        # Problems first: the stopped rope is not among them, the one that lost its link is.
+        order = list(fleet)
+        assert order.index(link_lost) < order.index(box_stopped)
+        summary = text_of(browser, "fleet-summary")
+        assert "台为正常停机" in summary
+        problems = [
+            k
+            for k, r in fleet.items()
+            if {"offline", "stale", "low-battery"} & set(r["cls"].split())
+        ]
+        assert box_stopped not in problems and link_lost in problems
+        assert f"{len(problems)} 台需要处理" in summary
 
 
 def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any, site: Site) -> None:
@@ -353,17 +373,18 @@ def test_campus_it_sees_the_devices_of_a_box_that_died_as_unknown(browser: Any, 
         PATIENCE_S,
         "the box's last will",
     )
-    sign_in(browser, site, "campus_it")
-    fleet = wait_for(
-        lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and rope in r and r,
-        PATIENCE_S,
-        "the rope's row",
-    )
-    row = fleet[rope]
-    assert "box-offline" in row["cls"].split()
-    assert "unknown" in row["text"] and "box offline" in row["text"]
-    assert f"via {box} (offline)" in row["text"]
-    assert "online" not in row["text"].replace(f"via {box} (offline)", "")
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        fleet = wait_for(
+            lambda: (r := rows(browser, "#fleet-table tbody tr[data-device]")) and rope in r and r,
+            PATIENCE_S,
+            "the rope's row",
+        )
+        row = fleet[rope]
+        assert "box-offline" in row["cls"].split()
+        assert "未知" in row["text"] and "边缘盒子离线" in row["text"]
+        assert f"经由 {box}（离线）" in row["text"]
+        assert "在线" not in row["text"]
 
 
 def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(
@@ -399,43 +420,48 @@ def test_campus_it_is_not_shown_an_uptime_counter_as_a_clock_offset(
 def test_teacher_sees_names_live_heart_rate_and_results(browser: Any, site: Site) -> None:
     from selenium.webdriver.common.by import By
 
-    sign_in(browser, site, "pe_teacher")
-    assert visible_panels(browser) == {"lessons-panel"}
-    choose(browser, "lesson-select", "demo-lesson")
+    with chinese(browser, site):
+        sign_in(browser, site, "pe_teacher")
+        assert visible_panels(browser) == {"lessons-panel"}
+        choose(browser, "lesson-select", "demo-lesson")
 
-    def live(student: str) -> str:
-        return rows(browser, "#live-table tbody tr[data-student]").get(student, {}).get("text", "")
+        def live(student: str) -> str:
+            return (
+                rows(browser, "#live-table tbody tr[data-student]").get(student, {}).get("text", "")
+            )
 
-    wait_for(lambda: "110 bpm" in live("S0001"), PATIENCE_S, "S0001's heart rate")
-    assert live("S0001").startswith("Student 01")
-    assert "88" in live("S0001")  # its rope count
-    assert "130 bpm" in live("S0003")
-    assert live("S0004").startswith("Student 04")  # assigned, nothing measured yet
-    # The view polls every 2 s: a new reading shows without any action in the page.
-    site.publish([site.messages.heart_rate("hr-04", 163)])
-    wait_for(lambda: "163 bpm" in live("S0004"), PATIENCE_S, "the live view to pick up hr-04")
+        wait_for(lambda: "110 次/分" in live("S0001"), PATIENCE_S, "S0001's heart rate")
+        assert live("S0001").startswith("Student 01")
+        assert "88" in live("S0001")  # its rope count
+        assert "130 次/分" in live("S0003")
+        assert live("S0004").startswith("Student 04")  # assigned, nothing measured yet
+        # The view polls every 2 s: a new reading shows without any action in the page.
+        site.publish([site.messages.heart_rate("hr-04", 163)])
+        wait_for(lambda: "163 次/分" in live("S0004"), PATIENCE_S, "the live view to pick up hr-04")
 
-    click(browser, "#analytics-load")
-    analytics = wait_for(lambda: text_of(browser, "analytics"), PATIENCE_S, "analytics")
-    assert "Group:" in analytics and "Student 01" in analytics
-    assert browser.find_element(By.ID, "results-section").is_displayed() is False
-    exports = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#export-links button")]
-    assert exports == ["Download CSV", "Download XLSX"]
-    browser.save_screenshot(str(site.shots / "pe_teacher.png"))
+        click(browser, "#analytics-load")
+        analytics = wait_for(lambda: text_of(browser, "analytics"), PATIENCE_S, "analytics")
+        assert "全班：" in analytics and "Student 01" in analytics
+        assert browser.find_element(By.ID, "results-section").is_displayed() is False
+        exports = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#export-links button")]
+        assert exports == ["下载 CSV", "下载 XLSX"]
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher.png"))
 
-    choose(browser, "lesson-select", "demo-test")
-    results = wait_for(lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S, "results")
-    assert "1-min rope skipping" in text_of(browser, "results")
-    s1 = results["S0001"]["text"]
-    assert s1.startswith("Student 01") and "150 count" in s1
-    assert "incomplete (6 missing)" in s1  # one item of seven entered
-    # The live view now follows the test session: its ropes, not the lesson's bands.
-    wait_for(
-        lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0001", "S0002"},
-        PATIENCE_S,
-        "the test session's live rows",
-    )
-    browser.save_screenshot(str(site.shots / "pe_teacher_results.png"))
+        choose(browser, "lesson-select", "demo-test")
+        results = wait_for(
+            lambda: rows(browser, "#results tr[data-student]"), PATIENCE_S, "results"
+        )
+        assert "1分钟跳绳" in text_of(browser, "results")
+        s1 = results["S0001"]["text"]
+        assert s1.startswith("Student 01") and "150 次" in s1
+        assert "未完成（缺 6 项）" in s1  # one item of seven entered
+        # The live view now follows the test session: its ropes, not the lesson's bands.
+        wait_for(
+            lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0001", "S0002"},
+            PATIENCE_S,
+            "the test session's live rows",
+        )
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher_results.png"))
 
 
 def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(
@@ -456,41 +482,43 @@ def test_teacher_tells_same_named_students_apart_and_sees_a_silent_band(
     site.publish(
         [site.messages.heart_rate("hr-z2", 131, datetime.now(UTC) - timedelta(seconds=30))]
     )
-    sign_in(browser, site, "pe_teacher")
-    choose(browser, "lesson-select", "dup-lesson")
-    site.publish([site.messages.heart_rate("hr-z1", 120)])
+    with chinese(browser, site):
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "dup-lesson")
+        site.publish([site.messages.heart_rate("hr-z1", 120)])
 
-    def live() -> dict[str, dict[str, str]]:
-        return rows(browser, "#live-table tbody tr[data-student]")
+        def live() -> dict[str, dict[str, str]]:
+            return rows(browser, "#live-table tbody tr[data-student]")
 
-    shown = wait_for(
-        lambda: (
-            (r := live())
-            and "120 bpm" in r.get("S0101", {}).get("text", "")
-            and "131 bpm" in r.get("S0102", {}).get("text", "")
-            and r
-        ),
-        PATIENCE_S,
-        "the lesson's heart rates",
-    )
-    for i in (1, 2, 3):
-        assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
-    fresh, silent = shown["S0101"], shown["S0102"]
-    assert "stale-reading" not in fresh["cls"].split()
-    assert "stale-reading" in silent["cls"].split()
-    ages = [int(a) for a in re.findall(r"(\d+) s ago", silent["text"])]
-    assert ages and 30 <= ages[0] < 60, silent["text"]
-    assert shown["S0103"]["text"].rstrip().endswith("—")  # nothing measured: no age either
-    # The greyed-out value is really greyed: its colour is the muted one.
-    colour = browser.execute_script(
-        "return getComputedStyle(document.querySelector("
-        "'tr[data-student=\"S0102\"] td.stale-value')).color"
-    )
-    fresh_colour = browser.execute_script(
-        "return getComputedStyle(document.querySelector('tr[data-student=\"S0101\"] td.num')).color"
-    )
-    assert colour != fresh_colour
-    browser.save_screenshot(str(site.shots / "pe_teacher_stale.png"))
+        shown = wait_for(
+            lambda: (
+                (r := live())
+                and "120 次/分" in r.get("S0101", {}).get("text", "")
+                and "131 次/分" in r.get("S0102", {}).get("text", "")
+                and r
+            ),
+            PATIENCE_S,
+            "the lesson's heart rates",
+        )
+        for i in (1, 2, 3):
+            assert shown[f"S010{i}"]["text"].startswith(f"赵磊 S010{i}")
+        fresh, silent = shown["S0101"], shown["S0102"]
+        assert "stale-reading" not in fresh["cls"].split()
+        assert "stale-reading" in silent["cls"].split()
+        ages = [int(a) for a in re.findall(r"(\d+) 秒前", silent["text"])]
+        assert ages and 30 <= ages[0] < 60, silent["text"]
+        assert shown["S0103"]["text"].rstrip().endswith("—")  # nothing measured: no age either
+        # The greyed-out value is really greyed: its colour is the muted one.
+        colour = browser.execute_script(
+            "return getComputedStyle(document.querySelector("
+            "'tr[data-student=\"S0102\"] td.stale-value')).color"
+        )
+        fresh_colour = browser.execute_script(
+            "return getComputedStyle(document.querySelector("
+            "'tr[data-student=\"S0101\"] td.num')).color"
+        )
+        assert colour != fresh_colour
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher_stale.png"))
 
 
 def test_teacher_export_downloads_through_the_api(browser: Any, site: Site) -> None:
@@ -556,43 +584,44 @@ def test_health_staff_without_alerts_service_see_a_clear_message(
 
 
 def test_health_staff_get_a_fever_alert_live_and_acknowledge_it(browser: Any, site: Site) -> None:
-    sign_in(browser, site, "health_staff")
-    assert visible_panels(browser) == {"alerts-panel"}
-    wait_for(
-        lambda: text_of(browser, "alerts-live") == "Live updates: connected",
-        PATIENCE_S,
-        "the alert stream to connect",
-    )
-    # Device faults are campus IT's: not in the health staff's list.
-    assert "device offline" not in text_of(browser, "alerts-table")
-    # Raised only now, so the row can only come through the stream (no page reload).
-    gate = "gate-" + uuid.uuid4().hex[:6]
-    site.publish([site.messages.gate_pass(gate, "card-0002", 38.4)])
-    selector = "#alerts-table tbody tr[data-alert]"
-    found = wait_for(
-        lambda: [(k, r) for k, r in rows(browser, selector).items() if gate in r["text"]],
-        PATIENCE_S,
-        "the fever alert to arrive over SSE",
-    )
-    [(alert_id, row)] = found
-    assert "Student 02" in row["text"] and "fever" in row["text"]
-    browser.save_screenshot(str(site.shots / "health_staff.png"))
-    click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="Acknowledge alert {alert_id}"]')
-
-    def state() -> str:
-        r = httpx.get(
-            f"{site.base}/api/alerts/{alert_id}",
-            headers={"Authorization": f"Bearer {site.tokens['health_staff']}"},
+    with chinese(browser, site):
+        sign_in(browser, site, "health_staff")
+        assert visible_panels(browser) == {"alerts-panel"}
+        wait_for(
+            lambda: text_of(browser, "alerts-live") == "实时更新：已连接",
+            PATIENCE_S,
+            "the alert stream to connect",
         )
-        return str(r.json()["state"])
+        # Device faults are campus IT's: not in the health staff's list.
+        assert "设备离线" not in text_of(browser, "alerts-table")
+        # Raised only now, so the row can only come through the stream (no page reload).
+        gate = "gate-" + uuid.uuid4().hex[:6]
+        site.publish([site.messages.gate_pass(gate, "card-0002", 38.4)])
+        selector = "#alerts-table tbody tr[data-alert]"
+        found = wait_for(
+            lambda: [(k, r) for k, r in rows(browser, selector).items() if gate in r["text"]],
+            PATIENCE_S,
+            "the fever alert to arrive over SSE",
+        )
+        [(alert_id, row)] = found
+        assert "Student 02" in row["text"] and "疑似发热" in row["text"]
+        browser.save_screenshot(str(site.shots / "zh-CN_health_staff.png"))
+        click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="确认告警 {alert_id}"]')
 
-    wait_for(lambda: state() == "acknowledged", PATIENCE_S, "the alert to be acknowledged")
-    # The list shows open alerts by default: the acknowledged one leaves it.
-    wait_for(
-        lambda: alert_id not in rows(browser, selector),
-        PATIENCE_S,
-        "the acknowledged alert to leave the open list",
-    )
+        def state() -> str:
+            r = httpx.get(
+                f"{site.base}/api/alerts/{alert_id}",
+                headers={"Authorization": f"Bearer {site.tokens['health_staff']}"},
+            )
+            return str(r.json()["state"])
+
+        wait_for(lambda: state() == "acknowledged", PATIENCE_S, "the alert to be acknowledged")
+        # The list shows open alerts by default: the acknowledged one leaves it.
+        wait_for(
+            lambda: alert_id not in rows(browser, selector),
+            PATIENCE_S,
+            "the acknowledged alert to leave the open list",
+        )
 
 
 def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(
@@ -612,15 +641,16 @@ def test_health_staff_see_the_card_of_a_fever_the_roster_does_not_know(
         PATIENCE_S,
         "the fever alert",
     )
-    sign_in(browser, site, "health_staff")
-    selector = "#alerts-table tbody tr[data-alert]"
-    [row] = wait_for(
-        lambda: [r for r in rows(browser, selector).values() if gate in r["text"]],
-        PATIENCE_S,
-        "the unknown card's fever alert",
-    )
-    assert f"{card} (not in the roster)" in row["text"]
-    assert "—" not in row["text"].split("\t")[3]  # the Student cell is not empty
+    with chinese(browser, site):
+        sign_in(browser, site, "health_staff")
+        selector = "#alerts-table tbody tr[data-alert]"
+        [row] = wait_for(
+            lambda: [r for r in rows(browser, selector).values() if gate in r["text"]],
+            PATIENCE_S,
+            "the unknown card's fever alert",
+        )
+        assert f"{card}（不在花名册中）" in row["text"]
+        assert "—" not in row["text"].split("\t")[3]  # the Student cell is not empty
 
 
 def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> None:
@@ -629,58 +659,63 @@ def test_health_staff_follow_up_a_vision_referral(browser: Any, site: Site) -> N
     from selenium.webdriver.support.ui import Select
 
     site.publish([site.messages.vision_screening("screener-1", "card-0003", 4.7, 5.0, -1.0, 0.0)])
-    sign_in(browser, site, "health_staff")
-    selector = "#referrals-table tbody tr[data-referral]"
+    with chinese(browser, site):
+        sign_in(browser, site, "health_staff")
+        selector = "#referrals-table tbody tr[data-referral]"
 
-    def referral() -> list[tuple[str, dict[str, str]]]:
-        click(browser, "#referrals-reload")
-        return [(k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]]
+        def referral() -> list[tuple[str, dict[str, str]]]:
+            click(browser, "#referrals-reload")
+            return [(k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]]
 
-    [(referral_id, row)] = wait_for(referral, PATIENCE_S, "the referral of Student 03")
-    assert "left: poor vision 4.7 (moderate)" in row["text"]
-    assert "myopia" in row["text"]
+        [(referral_id, row)] = wait_for(referral, PATIENCE_S, "the referral of Student 03")
+        assert "左眼：视力不良 4.7（中度）" in row["text"]
+        assert "筛查性近视" in row["text"]
 
-    def choose_status() -> bool:
-        # The list may be drawn again (the reload clicked above answers late): find it anew.
-        try:
-            Select(browser.find_element(By.ID, f"referral-{referral_id}-status")).select_by_value(
-                "parents_informed"
-            )
-        except StaleElementReferenceException:
-            return False
-        return True
+        def choose_status() -> bool:
+            # The list may be drawn again (the reload clicked above answers late): find it anew.
+            try:
+                Select(
+                    browser.find_element(By.ID, f"referral-{referral_id}-status")
+                ).select_by_value("parents_informed")
+            except StaleElementReferenceException:
+                return False
+            return True
 
-    wait_for(choose_status, PATIENCE_S, "the referral's status menu")
-    auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
+        wait_for(choose_status, PATIENCE_S, "the referral's status menu")
+        auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
 
-    def status() -> str:
-        listed = httpx.get(f"{site.base}/api/alerts/referrals", headers=auth).json()
-        return str(next(r["status"] for r in listed if str(r["id"]) == referral_id))
+        def status() -> str:
+            listed = httpx.get(f"{site.base}/api/alerts/referrals", headers=auth).json()
+            return str(next(r["status"] for r in listed if str(r["id"]) == referral_id))
 
-    wait_for(lambda: status() == "parents_informed", PATIENCE_S, "the referral's new status")
-    browser.save_screenshot(str(site.shots / "health_staff_referrals.png"))
+        wait_for(lambda: status() == "parents_informed", PATIENCE_S, "the referral's new status")
+        browser.save_screenshot(str(site.shots / "zh-CN_health_staff_referrals.png"))
 
 
 def test_campus_it_sees_and_resolves_device_alerts(browser: Any, site: Site) -> None:
-    sign_in(browser, site, "campus_it")
-    selector = "#device-alerts-table tbody tr[data-alert]"
-    alerts = wait_for(
-        lambda: (r := rows(browser, selector)) and len(r) >= 2 and r,
-        PATIENCE_S,
-        "the offline and low-battery alerts",
-    )
-    text = "\n".join(r["text"] for r in alerts.values())
-    assert "device offline" in text and "hr-03" in text
-    assert "battery low" in text and "hr-02" in text
-    assert "fever" not in text  # health alerts are not campus IT's
-    alert_id = next(k for k, r in alerts.items() if "battery low" in r["text"])
-    browser.save_screenshot(str(site.shots / "campus_it_alerts.png"))
-    click(browser, f'tr[data-alert="{alert_id}"] button[aria-label="Resolve alert {alert_id}"]')
-    wait_for(
-        lambda: alert_id not in rows(browser, selector),
-        PATIENCE_S,
-        "the resolved alert to leave the open list",
-    )
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        selector = "#device-alerts-table tbody tr[data-alert]"
+        alerts = wait_for(
+            lambda: (r := rows(browser, selector)) and len(r) >= 2 and r,
+            PATIENCE_S,
+            "the offline and low-battery alerts",
+        )
+        text = "\n".join(r["text"] for r in alerts.values())
+        assert "设备离线" in text and "hr-03" in text
+        assert "电量低" in text and "hr-02" in text
+        assert "疑似发热" not in text  # health alerts are not campus IT's
+        alert_id = next(k for k, r in alerts.items() if "电量低" in r["text"])
+        browser.save_screenshot(str(site.shots / "zh-CN_campus_it_alerts.png"))
+        click(
+            browser,
+            f'tr[data-alert="{alert_id}"] button[aria-label="将告警 {alert_id} 标为处理完毕"]',
+        )
+        wait_for(
+            lambda: alert_id not in rows(browser, selector),
+            PATIENCE_S,
+            "the resolved alert to leave the open list",
+        )
 
 
 def test_a_role_cannot_read_another_roles_data_from_the_page(browser: Any, site: Site) -> None:
@@ -796,7 +831,9 @@ def fill(browser: Any, element_id: str, text: str) -> None:
     box.send_keys(text)
 
 
-def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it(browser: Any, site: Site) -> None:
+def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it_in_chinese(
+    browser: Any, site: Site
+) -> None:
     from selenium.webdriver.common.by import By
 
     school = site.messages.school
@@ -811,102 +848,132 @@ def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it(browser: Any, s
             site.messages.status("jump_rope", "rope-21", "online", 70, "rope-2.0"),
         ]
     )
+    # A band heard at another school only: its label can be scanned here, but it is theirs.
+    site.gateway.devices.apply([], [("other-" + school, "hr-91", "hr_band", datetime.now(UTC), 1)])
     wait_for(lambda: site.gateway.devices.get("rope-21"), PATIENCE_S, "the devices' statuses")
-    sign_in(browser, site, "pe_teacher")
-    choose(browser, "start-class", "g5-2")
-    free = '#free-hr_band option[value="hr-22"]'
-    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, free), PATIENCE_S, "the free bands")
-    assert not browser.find_elements(By.CSS_SELECTOR, '#free-hr_band option[value="hr-01"]')
-    # The class's students come in an answer of their own, which may come after the devices'.
-    wait_for(
-        lambda: browser.find_elements(By.ID, "assign-hr_band-S0202"), PATIENCE_S, "the students"
-    )
-    # The same band twice: refused in the page, next to both cells, before anything is sent.
-    fill(browser, "assign-hr_band-S0201", "hr-21")
-    fill(browser, "assign-hr_band-S0202", "hr-21")
-    fill(browser, "assign-jump_rope-S0201", "hr-22")
-    click(browser, "#lesson-start-submit")
-    for cell in ("assign-hr_band-S0201", "assign-hr_band-S0202"):
-        assert "hr-21 is given to more than one student" in text_of(browser, f"{cell}-error")
-    assert "is a heart-rate band" in text_of(browser, "assign-jump_rope-S0201-error")
-    # A band another lesson holds (typed, as a scanner would): the gateway refuses, the cell says.
-    fill(browser, "assign-hr_band-S0202", "hr-01")
-    fill(browser, "assign-jump_rope-S0201", "rope-21")
-    click(browser, "#lesson-start-submit")
-    wait_for(
-        lambda: "holds this device" in text_of(browser, "assign-hr_band-S0202-error"),
-        PATIENCE_S,
-        "the refusal next to hr-01",
-    )
-    assert roster.lessons(class_id="g5-2") == []
-    fill(browser, "assign-hr_band-S0202", "hr-22")
-    click(browser, "#lesson-start-submit")
-    opened = wait_for(lambda: roster.lessons(class_id="g5-2"), PATIENCE_S, "the lesson")
-    [lesson] = opened
-    assert roster.assignments(lesson.id) == {
-        "hr-21": "S0201",
-        "rope-21": "S0201",
-        "hr-22": "S0202",
-    }
-    wait_for(
-        lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0201", "S0202"},
-        PATIENCE_S,
-        "the new lesson's live view",
-    )
-    assert browser.find_element(By.ID, "lesson-select").get_attribute("value") == lesson.id
-    browser.save_screenshot(str(site.shots / "pe_teacher_lesson_control.png"))
-    click(browser, "#lesson-end")
-    assert roster.lesson(lesson.id).ended_at is None  # type: ignore[union-attr]
-    click(browser, "#lesson-end")  # a second click ends it
-    wait_for(
-        lambda: roster.lesson(lesson.id).ended_at is not None,  # type: ignore[union-attr]
-        PATIENCE_S,
-        "the lesson to end",
-    )
-    wait_for(
-        lambda: not browser.find_element(By.ID, "lesson-end").is_displayed(),
-        PATIENCE_S,
-        "the end button to go",
-    )
+    with chinese(browser, site):
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "start-class", "g5-2")
+        free = '#free-hr_band option[value="hr-22"]'
+        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, free), PATIENCE_S, "free bands")
+        assert not browser.find_elements(By.CSS_SELECTOR, '#free-hr_band option[value="hr-01"]')
+        # The class's students come in an answer of their own, which may come after the devices'.
+        wait_for(
+            lambda: browser.find_elements(By.ID, "assign-hr_band-S0202"),
+            PATIENCE_S,
+            "the students",
+        )
+        # The same band twice: refused in the page, next to both cells, before anything is sent.
+        fill(browser, "assign-hr_band-S0201", "hr-21")
+        fill(browser, "assign-hr_band-S0202", "hr-21")
+        fill(browser, "assign-jump_rope-S0201", "hr-22")
+        click(browser, "#lesson-start-submit")
+        for cell in ("assign-hr_band-S0201", "assign-hr_band-S0202"):
+            assert text_of(browser, f"{cell}-error") == "hr-21 分给了不止一名学生"
+        assert (
+            text_of(browser, "assign-jump_rope-S0201-error") == "hr-22 是心率手环，不能填在这一栏"
+        )
+        assert "请先改正标红的格子" in text_of(browser, "start-error")
+        # A band another lesson holds (typed, as a scanner would): the gateway refuses, the
+        # cell says.
+        fill(browser, "assign-hr_band-S0202", "hr-01")
+        fill(browser, "assign-jump_rope-S0201", "rope-21")
+        click(browser, "#lesson-start-submit")
+        wait_for(
+            lambda: text_of(browser, "assign-hr_band-S0202-error") == "这台设备正被另一节课占用",
+            PATIENCE_S,
+            "the refusal next to hr-01",
+        )
+        assert "设备 'hr-01' 已分配给正在进行的课程" in text_of(browser, "start-error")
+        # Another school's band: the gateway's reason, in Chinese, beside the cell.
+        fill(browser, "assign-hr_band-S0202", "hr-91")
+        click(browser, "#lesson-start-submit")
+        wait_for(
+            lambda: text_of(browser, "assign-hr_band-S0202-error") == "'hr-91' 是其他学校的设备",
+            PATIENCE_S,
+            "the refusal next to hr-91",
+        )
+        assert text_of(browser, "assign-hr_band-S0201-error") == ""
+        assert roster.lessons(class_id="g5-2") == []
+        # Nothing typed was lost to the refusals.
+        typed = {
+            c: browser.find_element(By.ID, c).get_attribute("value")
+            for c in ("assign-hr_band-S0201", "assign-jump_rope-S0201")
+        }
+        assert typed == {"assign-hr_band-S0201": "hr-21", "assign-jump_rope-S0201": "rope-21"}
+        fill(browser, "assign-hr_band-S0202", "hr-22")
+        click(browser, "#lesson-start-submit")
+        opened = wait_for(lambda: roster.lessons(class_id="g5-2"), PATIENCE_S, "the lesson")
+        [lesson] = opened
+        assert roster.assignments(lesson.id) == {
+            "hr-21": "S0201",
+            "rope-21": "S0201",
+            "hr-22": "S0202",
+        }
+        wait_for(
+            lambda: set(rows(browser, "#live-table tbody tr[data-student]")) == {"S0201", "S0202"},
+            PATIENCE_S,
+            "the new lesson's live view",
+        )
+        assert browser.find_element(By.ID, "lesson-select").get_attribute("value") == lesson.id
+        browser.save_screenshot(str(site.shots / "zh-CN_pe_teacher_lesson_control.png"))
+        click(browser, "#lesson-end")
+        assert roster.lesson(lesson.id).ended_at is None  # type: ignore[union-attr]
+        click(browser, "#lesson-end")  # a second click ends it
+        wait_for(
+            lambda: roster.lesson(lesson.id).ended_at is not None,  # type: ignore[union-attr]
+            PATIENCE_S,
+            "the lesson to end",
+        )
+        wait_for(
+            lambda: not browser.find_element(By.ID, "lesson-end").is_displayed(),
+            PATIENCE_S,
+            "the end button to go",
+        )
 
 
 def test_teacher_gets_a_heart_rate_alert_of_their_lesson_live_and_acknowledges_it(
     browser: Any, site: Site
 ) -> None:
-    sign_in(browser, site, "pe_teacher")
-    wait_for(
-        lambda: text_of(browser, "teacher-alerts-live") == "Live updates: connected",
-        PATIENCE_S,
-        "the alert stream to connect",
-    )
-    # 226 bpm for 24 s, inside the demo lesson (it may have begun less than 24 s ago).
-    begun = site.gateway.roster.lesson("demo-lesson").started_at  # type: ignore[union-attr]
-    first = max(datetime.now(UTC) - timedelta(seconds=24), begun + timedelta(seconds=1))
-    site.publish(
-        [
-            site.messages.heart_rate("hr-03", 226, first + timedelta(seconds=s))
-            for s in (0, 8, 16, 24)
-        ]
-    )
-    selector = "#teacher-alerts-table tbody tr[data-alert]"
-    found = wait_for(
-        lambda: [(k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]],
-        PATIENCE_S,
-        "the heart-rate alert to arrive over SSE",
-    )
-    [(alert_id, row)] = found
-    assert "hr-03" in row["text"]
-    click(
-        browser,
-        f'tr[data-alert="{alert_id}"] button[aria-label="Acknowledge alert {alert_id}"]',
-    )
-    alerts = site.gateway.alerts
-    assert alerts is not None
-    wait_for(
-        lambda: (a := alerts.get(int(alert_id))) is not None and a.state.value == "acknowledged",
-        PATIENCE_S,
-        "the alert to be acknowledged",
-    )
+    with chinese(browser, site):
+        sign_in(browser, site, "pe_teacher")
+        wait_for(
+            lambda: text_of(browser, "teacher-alerts-live") == "实时更新：已连接",
+            PATIENCE_S,
+            "the alert stream to connect",
+        )
+        # 226 bpm for 24 s, inside the demo lesson (it may have begun less than 24 s ago).
+        begun = site.gateway.roster.lesson("demo-lesson").started_at  # type: ignore[union-attr]
+        first = max(datetime.now(UTC) - timedelta(seconds=24), begun + timedelta(seconds=1))
+        site.publish(
+            [
+                site.messages.heart_rate("hr-03", 226, first + timedelta(seconds=s))
+                for s in (0, 8, 16, 24)
+            ]
+        )
+        selector = "#teacher-alerts-table tbody tr[data-alert]"
+        found = wait_for(
+            lambda: [
+                (k, r) for k, r in rows(browser, selector).items() if "Student 03" in r["text"]
+            ],
+            PATIENCE_S,
+            "the heart-rate alert to arrive over SSE",
+        )
+        [(alert_id, row)] = found
+        assert "hr-03" in row["text"]
+        click(
+            browser,
+            f'tr[data-alert="{alert_id}"] button[aria-label="确认告警 {alert_id}"]',
+        )
+        alerts = site.gateway.alerts
+        assert alerts is not None
+        wait_for(
+            lambda: (
+                (a := alerts.get(int(alert_id))) is not None and a.state.value == "acknowledged"
+            ),
+            PATIENCE_S,
+            "the alert to be acknowledged",
+        )
 
 
 def test_teacher_starts_and_ends_a_rope_test_on_the_lessons_ropes(browser: Any, site: Site) -> None:
@@ -928,11 +995,12 @@ def test_teacher_starts_and_ends_a_rope_test_on_the_lessons_ropes(browser: Any, 
     )
     boxes = Collector(site.mqtt, f"campus/{school}/edge/+/cmd/rope")
     try:
+        in_chinese(browser, site)
         sign_in(browser, site, "pe_teacher")
         choose(browser, "lesson-select", "demo-lesson")
         fill(browser, "rope-seconds", "5")
         click(browser, "#rope-start")
-        assert "10 to 600" in text_of(browser, "rope-status")  # refused in the page, none sent
+        assert "10 到 600" in text_of(browser, "rope-status")  # refused in the page, none sent
         fill(browser, "rope-seconds", "60")
         click(browser, "#rope-start")
         [(topic, payload)] = boxes.wait_for(1)
@@ -944,19 +1012,20 @@ def test_teacher_starts_and_ends_a_rope_test_on_the_lessons_ropes(browser: Any, 
             "ropes": ["rope-01"],
         }
         status = wait_for(
-            lambda: (t := text_of(browser, "rope-status")) and "Start sent" in t and t,
+            lambda: (t := text_of(browser, "rope-status")) and "开始指令" in t and t,
             PATIENCE_S,
             "the answer",
         )
-        assert "Start sent to 1 ropes" in status and "rope-02, rope-03, rope-04" in status
+        assert "已向 1 根跳绳发出开始指令" in status and "rope-02, rope-03, rope-04" in status
         click(browser, "#rope-end")
         end = boxes.wait_for(2)[1]
         assert json.loads(end[1]) == {"action": "end", "ropes": ["rope-01"]}
     finally:
         boxes.close()
+        browser.execute_script("localStorage.clear()")
 
 
-def test_teacher_types_results_in_the_grid_and_uploads_a_class_file(
+def test_teacher_types_results_in_the_grid_and_uploads_a_class_file_in_chinese(
     browser: Any, site: Site, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -966,46 +1035,59 @@ def test_teacher_types_results_in_the_grid_and_uploads_a_class_file(
         rows_ = site.gateway.fitness_results.rows(lesson_ids=["demo-test"], student_id=student)
         return [float(r.value) for r in rows_ if r.item == item]
 
-    sign_in(browser, site, "pe_teacher")
-    choose(browser, "lesson-select", "demo-test")
-    cell = "entry-S0003-run_50m"
-    wait_for(lambda: browser.find_elements(By.ID, cell), PATIENCE_S, "the entry grid")
-    fill(browser, cell, "96")
-    browser.find_element(By.ID, cell).send_keys(Keys.TAB)  # leaving the cell saves it
-    wait_for(
-        lambda: "Not saved" in text_of(browser, f"{cell}-error"), PATIENCE_S, "the cell's refusal"
-    )
-    assert "impossible value" in text_of(browser, f"{cell}-error")
-    fill(browser, cell, "9.6")
-    browser.find_element(By.ID, cell).send_keys(Keys.TAB)
-    wait_for(lambda: saved("S0003", "run_50m") == [9.6], PATIENCE_S, "the typed result")
-    # The page clears the refusal when the save's answer comes back, just after the row is in.
-    wait_for(lambda: text_of(browser, f"{cell}-error") == "", PATIENCE_S, "the cleared refusal")
-    # A class file as Excel saves it on Chinese Windows: GBK, the standard's item names.
-    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
-    header = "学号,姓名,性别,1分钟跳绳\n"
-    bad.write_bytes((header + "S0004,Student 04,女,120\nS0003,Student 03,男,999\n").encode("gbk"))
-    good.write_bytes((header + "S0004,Student 04,女,120\n").encode("gbk"))
-    browser.find_element(By.ID, "results-file").send_keys(str(bad))
-    click(browser, "#results-upload")
-    wait_for(
-        lambda: "nothing was saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "refusal"
-    )
-    assert "Row 3" in text_of(browser, "upload-outcome")
-    assert "Not saved" in text_of(browser, "entry-S0003-rope_skip_1min-error")
-    assert saved("S0004", "rope_skip_1min") == []
-    browser.find_element(By.ID, "results-file").send_keys(str(good))
-    click(browser, "#results-upload")
-    wait_for(lambda: "1 results saved" in text_of(browser, "upload-outcome"), PATIENCE_S, "saved")
-    assert saved("S0004", "rope_skip_1min") == [120.0]
-    grid_cell = browser.find_element(By.ID, "entry-S0004-rope_skip_1min")
-    assert grid_cell.get_attribute("value") == "120"  # the grid shows what the file saved
-
-
-def in_chinese(browser: Any, site: Site) -> None:
-    """The reader's choice of Chinese, kept in the browser for the pages opened after it."""
-    browser.get(site.base + "/")
-    browser.execute_script("localStorage.setItem('campusedge.language', 'zh-CN')")
+    in_chinese(browser, site)
+    try:
+        sign_in(browser, site, "pe_teacher")
+        choose(browser, "lesson-select", "demo-test")
+        cell = "entry-S0003-run_50m"
+        wait_for(lambda: browser.find_elements(By.ID, cell), PATIENCE_S, "the entry grid")
+        fill(browser, cell, "96")
+        browser.find_element(By.ID, cell).send_keys(Keys.TAB)  # leaving the cell saves it
+        wait_for(
+            lambda: "未保存" in text_of(browser, f"{cell}-error"), PATIENCE_S, "the cell's refusal"
+        )
+        assert "50米跑的成绩 '96' 不可能" in text_of(browser, f"{cell}-error")
+        fill(browser, cell, "9.6")
+        browser.find_element(By.ID, cell).send_keys(Keys.TAB)
+        wait_for(lambda: saved("S0003", "run_50m") == [9.6], PATIENCE_S, "the typed result")
+        # The page clears the refusal when the save's answer comes back, just after the row is in.
+        wait_for(lambda: text_of(browser, f"{cell}-error") == "", PATIENCE_S, "the cleared refusal")
+        # A class file as Excel saves it on Chinese Windows: GBK, the standard's item names.
+        bad, good, mixed = tmp_path / "bad.csv", tmp_path / "good.csv", tmp_path / "mixed.csv"
+        header = "学号,姓名,性别,1分钟跳绳\n"
+        rows_ = "S0004,Student 04,女,120\nS0003,Student 03,男,999\n"
+        bad.write_bytes((header + rows_).encode("gbk"))
+        good.write_bytes((header + "S0004,Student 04,女,120\n").encode("gbk"))
+        # The UTF-8 template with GBK rows pasted under it: refused whole, saying which lines.
+        mixed.write_bytes(header.encode() + "S0004,学生四,女,120\n".encode("gbk"))
+        browser.find_element(By.ID, "results-file").send_keys(str(mixed))
+        click(browser, "#results-upload")
+        wait_for(
+            lambda: (
+                "文件混用了不同的字符编码：第 1 行是 UTF-8，第 2 行不是"
+                in text_of(browser, "upload-outcome")
+            ),
+            PATIENCE_S,
+            "the mixed file's refusal",
+        )
+        assert saved("S0004", "rope_skip_1min") == []
+        assert browser.find_element(By.ID, cell).get_attribute("value") == "9.6"  # kept
+        browser.find_element(By.ID, "results-file").send_keys(str(bad))
+        click(browser, "#results-upload")
+        wait_for(
+            lambda: "一条也没有保存" in text_of(browser, "upload-outcome"), PATIENCE_S, "refusal"
+        )
+        assert "第 3 行" in text_of(browser, "upload-outcome")
+        assert "未保存" in text_of(browser, "entry-S0003-rope_skip_1min-error")
+        assert saved("S0004", "rope_skip_1min") == []
+        browser.find_element(By.ID, "results-file").send_keys(str(good))
+        click(browser, "#results-upload")
+        wait_for(lambda: "保存 1 项成绩" in text_of(browser, "upload-outcome"), PATIENCE_S, "saved")
+        assert saved("S0004", "rope_skip_1min") == [120.0]
+        grid_cell = browser.find_element(By.ID, "entry-S0004-rope_skip_1min")
+        assert grid_cell.get_attribute("value") == "120"  # the grid shows what the file saved
+    finally:
+        browser.execute_script("localStorage.clear()")
 
 
 def test_health_staff_record_a_fever_recheck_from_its_alert(browser: Any, site: Site) -> None:
@@ -1013,29 +1095,62 @@ def test_health_staff_record_a_fever_recheck_from_its_alert(browser: Any, site: 
     from selenium.webdriver.support.ui import Select
 
     gate = "gate-" + uuid.uuid4().hex[:6]
-    site.publish([site.messages.gate_pass(gate, "card-0001", 38.6)])
-    auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
-    [alert_id] = wait_for(
-        lambda: [
-            a["id"]
-            for a in httpx.get(f"{site.base}/api/alerts", headers=auth).json()
-            if a["device_id"] == gate
-        ],
-        PATIENCE_S,
-        "the fever alert",
+    site.publish(
+        [
+            site.messages.gate_pass(gate, "card-0001", 38.6),
+            site.messages.gate_pass(gate, "card-0004", 38.3),
+        ]
     )
-    in_chinese(browser, site)
-    try:
+    auth = {"Authorization": f"Bearer {site.tokens['health_staff']}"}
+    fevers = wait_for(
+        lambda: (
+            len(
+                found := {
+                    a["student_id"]: a["id"]
+                    for a in httpx.get(f"{site.base}/api/alerts", headers=auth).json()
+                    if a["device_id"] == gate
+                }
+            )
+            == 2
+            and found
+        ),
+        PATIENCE_S,
+        "the two fever alerts",
+    )
+    alert_id, resolved_id = fevers["S0001"], fevers["S0004"]
+    alerts = site.gateway.alerts
+    assert alerts is not None
+    with chinese(browser, site):
         sign_in(browser, site, "health_staff")
-        button = f'button[aria-label="为告警 {alert_id} 登记复测体温"]'
+        button = 'button[aria-label="为告警 {} 登记复测体温"]'
         # Known defect, under investigation: after other API tests ran in the same process
         # the list's first load sometimes lacks an alert the API already served to this
         # user (about one run in three; it shows up at the next load). The nurse's remedy,
         # choosing the filter again, reloads it; the recheck itself is what is tested here.
-        if not browser.find_elements(By.CSS_SELECTOR, button):
+        if not browser.find_elements(By.CSS_SELECTOR, button.format(resolved_id)):
             Select(browser.find_element(By.ID, "alerts-state")).select_by_value("")
             Select(browser.find_element(By.ID, "alerts-state")).select_by_value("open")
-        click(browser, button)
+        # A recheck on an alert another nurse resolved while this list still showed it open:
+        # refused beside the form, in Chinese, with what was typed kept; the list catches up.
+        click(browser, button.format(resolved_id))
+        alerts.resolve(resolved_id, "nurse.other", "resolved")
+        fill(browser, "recheck-temperature", "38.1")
+        click(browser, "#recheck-submit")
+        wait_for(
+            lambda: text_of(browser, "recheck-error") == f"未保存：告警 {resolved_id} 已经处理完毕",
+            PATIENCE_S,
+            "the refusal beside the form",
+        )
+        assert browser.find_element(By.ID, "recheck-temperature").get_attribute("value") == "38.1"
+        wait_for(
+            lambda: str(resolved_id) not in rows(browser, "#alerts-table tbody tr[data-alert]"),
+            PATIENCE_S,
+            "the resolved alert to leave the open list",
+        )
+        resolved = alerts.get(resolved_id)
+        assert resolved is not None and "recheck_c" not in resolved.detail
+        assert resolved.resolved_by == "nurse.other"
+        click(browser, button.format(alert_id))
         fill(browser, "recheck-temperature", "45")
         click(browser, "#recheck-submit")
         # The gateway's own limit, worded in Chinese beside the field; nothing recorded.
@@ -1044,16 +1159,15 @@ def test_health_staff_record_a_fever_recheck_from_its_alert(browser: Any, site: 
             PATIENCE_S,
             "the refusal beside the field",
         )
-        assert "recheck_c" not in site.gateway.alerts.get(alert_id).detail  # type: ignore[union-attr]
+        assert text_of(browser, "recheck-error") == ""
+        assert "recheck_c" not in alerts.get(alert_id).detail  # type: ignore[union-attr]
         fill(browser, "recheck-temperature", "38.2")
         Select(browser.find_element(By.ID, "recheck-site")).select_by_value("oral")
         Select(browser.find_element(By.ID, "recheck-thermometer")).select_by_value("mercury")
         click(browser, "#recheck-submit")
         wait_for(lambda: "已确认发热" in text_of(browser, "message"), PATIENCE_S, "the recheck")
         browser.save_screenshot(str(site.shots / "zh-CN_health_staff_recheck.png"))
-    finally:
-        browser.execute_script("localStorage.clear()")
-    alert = site.gateway.alerts.get(alert_id)  # type: ignore[union-attr]
+    alert = alerts.get(alert_id)
     assert alert is not None
     d = alert.detail
     assert (d["recheck_c"], d["recheck_method"], d["recheck_thermometer"]) == (
@@ -1116,37 +1230,53 @@ def rows_by_scope(browser: Any) -> dict[str, str]:
     )
 
 
-def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers(
+def test_campus_it_imports_the_roster_from_a_gbk_file_with_chinese_headers_in_chinese(
     browser: Any, site: Site, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    sign_in(browser, site, "campus_it")
-    # The template the page offers: what the files below are made from.
-    href = browser.find_element(By.ID, "roster-template").get_attribute("href")
-    header = httpx.get(href).content.decode("utf-8-sig").splitlines()[0]
-    assert header == "学号,姓名,性别,出生日期,班级编号,卡号"
-    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
-    row = f"S7001,王五,男,2015-02-01,{CLASS_ID},\n"
-    bad.write_bytes(f"{header}\n{row}S7002,赵六,x,2015-13-01,{CLASS_ID},\n".encode("gbk"))
-    good.write_bytes(f"{header}\n{row}".encode("gbk"))
-    browser.find_element(By.ID, "roster-file").send_keys(str(bad))
-    click(browser, "#roster-upload")
-    wait_for(lambda: "2 problems" in text_of(browser, "roster-outcome"), PATIENCE_S, "refusal")
-    outcome = text_of(browser, "roster-outcome")
-    assert "Row 3, column “sex”" in outcome and "Row 3, column “birth date”" in outcome
-    assert site.gateway.roster.student("S7001") is None  # all or nothing
-    browser.find_element(By.ID, "roster-file").send_keys(str(good))
-    click(browser, "#roster-upload")
-    wait_for(
-        lambda: (
-            "1 students imported from good.csv (read as GBK)" in text_of(browser, "roster-outcome")
-        ),
-        PATIENCE_S,
-        "the import",
-    )
-    student = site.gateway.roster.student("S7001")
-    assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
+    with chinese(browser, site):
+        sign_in(browser, site, "campus_it")
+        # The template the page offers: what the files below are made from.
+        href = browser.find_element(By.ID, "roster-template").get_attribute("href")
+        header = httpx.get(href).content.decode("utf-8-sig").splitlines()[0]
+        assert header == "学号,姓名,性别,出生日期,班级编号,卡号"
+        bad, good, mixed = tmp_path / "bad.csv", tmp_path / "good.csv", tmp_path / "mixed.csv"
+        row = f"S7001,王五,男,2015-02-01,{CLASS_ID},\n"
+        # GBK rows with a row pasted in from a UTF-8 file: refused whole, naming both lines.
+        mixed.write_bytes(
+            f"{header}\n{row}".encode("gbk") + f"S7003,张三,男,2015-02-01,{CLASS_ID},\n".encode()
+        )
+        browser.find_element(By.ID, "roster-file").send_keys(str(mixed))
+        click(browser, "#roster-upload")
+        wait_for(
+            lambda: (
+                "文件混用了不同的字符编码：第 3 行是 UTF-8，第 1 行不是"
+                in text_of(browser, "roster-outcome")
+            ),
+            PATIENCE_S,
+            "the mixed file's refusal",
+        )
+        assert text_of(browser, "roster-outcome").startswith("未导入：")
+        bad.write_bytes(f"{header}\n{row}S7002,赵六,x,2015-13-01,{CLASS_ID},\n".encode("gbk"))
+        good.write_bytes(f"{header}\n{row}".encode("gbk"))
+        browser.find_element(By.ID, "roster-file").send_keys(str(bad))
+        click(browser, "#roster-upload")
+        wait_for(lambda: "共 2 处问题" in text_of(browser, "roster-outcome"), PATIENCE_S, "refusal")
+        outcome = text_of(browser, "roster-outcome")
+        assert "第 3 行，“性别”列" in outcome and "第 3 行，“出生日期”列" in outcome
+        assert site.gateway.roster.student("S7001") is None  # all or nothing
+        browser.find_element(By.ID, "roster-file").send_keys(str(good))
+        click(browser, "#roster-upload")
+        wait_for(
+            lambda: (
+                "已从 good.csv 导入 1 名学生（文件编码：GBK）" in text_of(browser, "roster-outcome")
+            ),
+            PATIENCE_S,
+            "the import",
+        )
+        student = site.gateway.roster.student("S7001")
+        assert student is not None and (student.name, student.class_id) == ("王五", CLASS_ID)
 
 
 def test_a_competitions_leaderboard_page_follows_new_sets_live(browser: Any, site: Site) -> None:
