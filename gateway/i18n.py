@@ -186,20 +186,22 @@ class Shown(Exception):
     ) -> None:
         text = message.format(**values) if isinstance(message, str) and values else message
         super().__init__(str(text))
-        self.message = message
-        self.values = values
-        self.catalog = catalog or bool(values)
+        # Named apart from Worded's message and values: a class may be both (a Worded
+        # subclass of a Shown error), and then Worded's words are its words.
+        self._shown = message
+        self._shown_values = values
+        self._catalog = catalog or bool(values)
 
     def words(self, translator: Translator) -> str:
-        if isinstance(self.message, Worded | Shown):
-            return self.message.words(translator)
-        if isinstance(self.message, BaseException) or not self.catalog:
-            return str(self.message)
+        if isinstance(self._shown, Worded | Shown):
+            return self._shown.words(translator)
+        if isinstance(self._shown, BaseException) or not self._catalog:
+            return str(self._shown)
         values = {
             k: v.words(translator) if isinstance(v, Worded | Shown) else v
-            for k, v in self.values.items()
+            for k, v in self._shown_values.items()
         }
-        return translator.gettext(self.message).format(**values)
+        return translator.gettext(self._shown).format(**values)
 
 
 def N_(message: str) -> str:
