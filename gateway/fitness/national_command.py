@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from campusedge.words import error_line
-from gateway.cli.language import error_text
+from gateway.cli.language import error_text, translator
 from gateway.cli.language import gettext as _
 from gateway.fitness.national_export import build, to_xlsx, with_registry_problems
 from gateway.fitness.national_registry import (
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         db.close()
     with_registry_problems(export, registry_problems, str(args.registry))
     for p in export.problems:
-        print(p.line(), file=sys.stderr)
+        print(p.words(translator()), file=sys.stderr)
     try:
         out.write_bytes(to_xlsx(export, template))
     except OSError as exc:

@@ -279,6 +279,20 @@ def test_without_a_registry_file_every_student_is_listed(
     assert "0 students written, 4 left out" in err
 
 
+def test_the_commands_lines_are_in_chinese_by_default(
+    tmp_path: Path,
+    school: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CAMPUSEDGE_LANGUAGE")
+    code, out = _export(tmp_path, school)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "第 2 行，D 列（" in err and "学生 " in err and "row 2" not in err
+    assert f"{out}：已写入 0 名学生，4 名未写入" in err
+
+
 def test_a_school_override_changes_columns_and_date_format(
     tmp_path: Path, school: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
