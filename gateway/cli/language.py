@@ -27,7 +27,7 @@ def gettext(message: str) -> str:
 
 @runtime_checkable
 class _Worded(Protocol):
-    """An error that can word itself in a reader's language (i18n.Worded, GatewayStartError)."""
+    """An error that can word itself in a reader's language (i18n.Worded, i18n.Shown)."""
 
     def words(self, translator: Translator) -> str: ...
 
