@@ -14,7 +14,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
-from gateway.i18n import N_, Shown
+from campusedge.words import Shown
+from gateway.i18n import N_
 from gateway.state import StateDB, upsert
 from gateway.tables.districts import district_schools, user_districts
 from gateway.tables.people import user_schools, users

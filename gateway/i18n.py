@@ -174,36 +174,6 @@ class Worded(Exception):
         return translator.gettext(self.message).format(**values)
 
 
-class Shown(Exception):
-    """An error shown to people, in one of three ways: a catalog message (marked with N_) with
-    the *values* of its placeholders (or with catalog=True when it has none), worded in the
-    reader's language; another error, in its words when it has them (a Worded or Shown one),
-    else its own text; or a text alone (a library's, or one built from several), as it is.
-    str() is English."""
-
-    def __init__(
-        self, message: str | BaseException, *, catalog: bool = False, **values: object
-    ) -> None:
-        text = message.format(**values) if isinstance(message, str) and values else message
-        super().__init__(str(text))
-        # Named apart from Worded's message and values: a class may be both (a Worded
-        # subclass of a Shown error), and then Worded's words are its words.
-        self._shown = message
-        self._shown_values = values
-        self._catalog = catalog or bool(values)
-
-    def words(self, translator: Translator) -> str:
-        if isinstance(self._shown, Worded | Shown):
-            return self._shown.words(translator)
-        if isinstance(self._shown, BaseException) or not self._catalog:
-            return str(self._shown)
-        values = {
-            k: v.words(translator) if isinstance(v, Worded | Shown) else v
-            for k, v in self._shown_values.items()
-        }
-        return translator.gettext(self._shown).format(**values)
-
-
 def N_(message: str) -> str:
     """Marks a message for extraction where it is defined (a table of names); it is translated
     where it is shown, with a translator of the reader's language."""

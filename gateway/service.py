@@ -13,6 +13,7 @@ from sqlalchemy import make_url
 
 from campusedge.settings import MqttSettings
 from campusedge.topics import TopicError, check_id
+from campusedge.words import Shown
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
 from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -42,7 +43,7 @@ from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
 from gateway.health.screenings import Screenings
-from gateway.i18n import N_, Catalogs, Shown, checked_language
+from gateway.i18n import N_, Catalogs, checked_language
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons

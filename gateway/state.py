@@ -27,7 +27,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
-from gateway.i18n import N_, Shown
+from campusedge.words import Shown
+from gateway.i18n import N_
 
 SQLITE_MAX_VARIABLES = 32_766
 

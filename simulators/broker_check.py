@@ -12,7 +12,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from campusedge.credentials import CredentialsError
 from campusedge.mqtt_client import make_client
 from campusedge.settings import MqttSettings
-from campusedge.words import _
+from campusedge.words import _, error_text
 
 
 def broker_problem(
@@ -24,7 +24,7 @@ def broker_problem(
         # The same client as the edge agent's, so TLS client certificates are checked too.
         client = make_client(settings, f"campusedge-check-{os.getpid()}", persistent=False)
     except CredentialsError as exc:
-        return str(exc)
+        return error_text(exc)
     answers: list[ReasonCode] = []
 
     def on_connect(

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
-from campusedge.words import _, error_line
+from campusedge.words import _, error_line, error_text
 from edge.agent import EdgeAgent
 from edge.buffer import BufferOpenError
 from edge.config import ConfigError, load_box
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         settings = mqtt_settings(args, Path(credentials) if credentials else None)
         check_tls_files(settings)
     except CredentialsError as exc:
-        print(error_line("campusedge edge run", exc), file=sys.stderr)
+        print(error_line("campusedge edge run", error_text(exc)), file=sys.stderr)
         return 2
     try:
         agent = EdgeAgent(box, settings, buffer_path=args.buffer)

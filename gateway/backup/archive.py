@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from campusedge import __version__
-from gateway.i18n import N_, Shown
+from campusedge.words import Shown
+from gateway.i18n import N_
 
 FORMAT = "campusedge-backup"
 FORMAT_VERSION = 1

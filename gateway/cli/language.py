@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Protocol, runtime_checkable
 
+from campusedge.words import Wording
 from gateway.i18n import Catalogs, Translator, language_of
 
 
@@ -25,16 +25,7 @@ def gettext(message: str) -> str:
     return translator().gettext(message)
 
 
-@runtime_checkable
-class _Worded(Protocol):
-    """An error that can word itself in a reader's language (i18n.Worded, i18n.Shown)."""
-
-    def words(self, translator: Translator) -> str: ...
-
-
 def error_text(exc: BaseException) -> str:
-    """An error's message in the deployment's language where it is one of ours with catalog
-    words; another library's (or the system's) text as it is."""
-    if isinstance(exc, _Worded):
-        return exc.words(translator())
-    return str(exc)
+    """An error's message in the deployment's language where it words itself (the gateway's
+    Worded and Shown errors); another library's (or the system's) text as it is."""
+    return exc.words(translator()) if isinstance(exc, Wording) else str(exc)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal, TextIO, TypeVar
 
+from campusedge.words import Shown
 from gateway.fitness.headers import column_id
 from gateway.fitness.scoring import TotalScore, bmi_from, score_item, score_total, table_for
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard
@@ -26,7 +27,7 @@ from gateway.fitness.values import (
     parse_measure,
     parse_sex,
 )
-from gateway.i18n import N_, Shown
+from gateway.i18n import N_
 
 Kind = Literal["score", "total"]
 Record = dict[str, object]

@@ -10,12 +10,12 @@ from babel.messages.mofile import write_mo
 from prometheus_client import generate_latest
 from pydantic import ValidationError
 
+from campusedge.words import Shown
 from gateway.i18n import (
     DEFAULT_LANGUAGE,
     N_,
     Catalogs,
     LanguageError,
-    Shown,
     Worded,
     checked_language,
     language_of,
