@@ -36,7 +36,7 @@ from pymodbus.pdu import ModbusPDU
 
 from campusedge.paths import firmware_configs_dir
 from campusedge.processes import child_options, stop_group
-from campusedge.words import _, error_line
+from campusedge.words import _, error_line, error_text
 from drivers import modbus
 from drivers.base import DecodeError
 from edge.config import ConfigError, load_model
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = load_model(firmware_configs_dir() / f"{args.model}.yaml")
     except ConfigError as exc:
-        raise SystemExit(error_line(prog, exc)) from None
+        raise SystemExit(error_line(prog, error_text(exc))) from None
     cfg = modbus.Config.model_validate(model.config)
     # As fast as the devices answer; a lost answer waits its timeout once, no retry.
     cfg = modbus.Config.model_validate(

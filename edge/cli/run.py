@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         box = load_box(args.config)
     except ConfigError as exc:
-        print(error_line("campusedge edge run", exc), file=sys.stderr)
+        print(error_line("campusedge edge run", error_text(exc)), file=sys.stderr)
         return 2
     credentials = box.box.mqtt_credentials
     try:

@@ -61,6 +61,11 @@ CASES: dict[str, Case] = {
         "campusedge gateway repair",
         "no state database file",
     ),
+    "edge run: box config error": lambda tmp: (
+        ["edge", "run", "--config", str(tmp / "box.yaml")],
+        "campusedge edge run",
+        "cannot read",
+    ),
     "edge: pe eval-crowd usage": lambda tmp: (
         ["pe", "eval-crowd", str(tmp), "--people", "5"],
         "campusedge pe eval-crowd",
