@@ -128,13 +128,23 @@ class Devices:
         )
         return [(r["school"], r["device_id"]) for r in rows]
 
-    def edge_boxes(self, school: str, device_ids: Iterable[str]) -> dict[str, str]:
-        """The edge box each of *device_ids* of *school* is reached through, where known."""
-        return {
-            r["device_id"]: r["edge_id"]
-            for r in self._rows("edge_id", device_ids, school)
-            if r["edge_id"]
-        }
+    def edge_boxes(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The edge box each of *pairs* (school, device id) is reached through, where known;
+        one query for all of them, whatever their schools (as `enrolled_pairs`)."""
+        wanted = set(pairs)
+        ids = sorted({device_id for _, device_id in wanted})
+        schools = sorted({school for school, _ in wanted})
+        d = devices.c
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(ids), 10_000):
+            query = select(d.school, d.device_id, d.edge_id).where(
+                d.device_id.in_(ids[start : start + 10_000]), d.school.in_(schools)
+            )
+            for r in self.db.query(query):
+                key = (r["school"], r["device_id"])
+                if r["edge_id"] and key in wanted:
+                    found[key] = r["edge_id"]
+        return found
 
     def kinds(self, device_ids: Iterable[str], school: str | None = None) -> dict[str, str]:
         """The recorded kind of each of *device_ids* that the gateway has heard from (in
@@ -159,16 +169,23 @@ class Devices:
             r["device_id"] for r in self._rows("status_at", device_ids, school) if r["status_at"]
         }
 
-    def enrolled_pairs(self, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Those of *devices* (school, device id) that are enrolled (see `enrolled`)."""
-        by_school: dict[str, set[str]] = {}
-        for school, device_id in devices:
-            by_school.setdefault(school, set()).add(device_id)
-        return {
-            (school, device_id)
-            for school, ids in by_school.items()
-            for device_id in self.enrolled(ids, school)
-        }
+    def enrolled_pairs(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of *pairs* (school, device id) that are enrolled (see `enrolled`).
+
+        One query for all of them, however many schools they are of: ingest asks after every
+        batch, and a district worker's batches hold many schools (a query per school cost a
+        round trip to PostgreSQL each, on the path of every acknowledgement)."""
+        wanted = set(pairs)
+        ids = sorted({device_id for _, device_id in wanted})
+        schools = sorted({school for school, _ in wanted})
+        d = devices.c
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(ids), 10_000):
+            query = select(d.school, d.device_id, d.status_at).where(
+                d.device_id.in_(ids[start : start + 10_000]), d.school.in_(schools)
+            )
+            found |= {(r["school"], r["device_id"]) for r in self.db.query(query) if r["status_at"]}
+        return found & wanted
 
     def stopped_cleanly(self, device_ids: Iterable[str], school: str | None = None) -> set[str]:
         """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of

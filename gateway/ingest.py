@@ -34,12 +34,13 @@ from campusedge.units import METRICS, UnitError, VendorMetric, normalize
 from gateway.binding import Binder
 from gateway.dead_letter_memory import DeadLetterMemory
 from gateway.devices import Devices
+from gateway.enrolled_devices import EnrolledDevices
 from gateway.fleet.enrolment import UNKNOWN_DEVICE_REASON, Enrolment
 from gateway.ingest_mqtt import Drain, Drained, Hold, MqttSideProcess
 from gateway.metrics import GatewayMetrics
 from gateway.store.base import DeadLetter, Store, StoredMessage
 from gateway.store.commit_log import CommitLog
-from gateway.store_failure import DISK_FULL, failure_reason
+from gateway.store_failure import DISK_FULL, STATE_DB_UNREACHABLE, failure_reason
 from gateway.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ HEALTH_REASONS = (
     "writer_stopped",
     "store_failing",
     "disk_full",
+    "state_db_unreachable",
     "commit_stalled",
     "mqtt_wedged",
 )
@@ -305,7 +307,8 @@ class Ingest:
         # Set while commits fail (the store unreachable, its disk full): since when, and why.
         self.store_failing_since: float | None = None
         self.store_error: str | None = None
-        # The kind of failure (`disk_full`, `store_unreachable`, `store_write_failed`).
+        # The kind of failure (`disk_full`, `store_unreachable`, `state_db_unreachable`,
+        # `store_write_failed`).
         self.store_failure: str | None = None
         # The watchdog's last restart of a wedged MQTT process: when, and why.
         self.wedged_at: float | None = None
@@ -322,6 +325,7 @@ class Ingest:
             "unknown_device": 0,
         }
         self._dead_memory = DeadLetterMemory()
+        self._enrolled = EnrolledDevices(devices)
         self._batch_number = 0
         self._enrolment_checked_at = -1
         # One commit at a time: the writer's batches and HTTP pushes (`push`) share the store,
@@ -393,6 +397,12 @@ class Ingest:
                 found["disk_full"] = (
                     "the store's disk is full: free space there; ingest resumes by itself, and "
                     "the broker keeps the messages until then"
+                )
+            if self.store_failure == STATE_DB_UNREACHABLE:
+                found["state_db_unreachable"] = (
+                    "the state database (PostgreSQL) cannot be reached, and a commit needs it "
+                    "(binding, enrolment): ingest resumes by itself when it is back, and the "
+                    "broker keeps the messages until then"
                 )
         side = self._side
         waiting = self.waiting()
@@ -589,15 +599,19 @@ class Ingest:
                     # after a restart, or to the next MQTT process.
                     self._in_hand = 0
                     return
-                delay = min(delay * 2, 10.0)
+                # A PostgreSQL that comes back is used within 2 s (trying it costs a refused
+                # connection); a failing store is given longer.
+                delay = min(delay * 2, 2.0 if self.store_failure == STATE_DB_UNREACHABLE else 10.0)
         self._in_hand = 0
         side.ack(gen, [item.mid for item in batch if item.qos == 1])
-        self._publish_watermarks(side, committed.messages)
         for wake in self.on_commit:
             try:
                 wake()
             except Exception:  # waking is best effort: consumers also look every second
                 log.exception("waking %r after a commit failed", wake)
+        # After the wake: once a second this reads the boxes of the batch's devices, which
+        # the consumers (alerts, live boards) need not wait for.
+        self._publish_watermarks(side, committed.messages)
 
     def _store_writes_again(self) -> None:
         if self.store_failing_since is not None:
@@ -840,7 +854,7 @@ class Ingest:
         # Per-device series only for enrolled devices (they have sent a status): valid
         # messages on made-up device ids must not each create series either.
         try:
-            enrolled = self.devices.enrolled_pairs((s, d) for s, d, _ in seen)
+            enrolled = self._enrolled.of((s, d) for s, d, _ in seen)
         except Exception:
             log.exception("could not look up the enrolled devices")
             enrolled = set()

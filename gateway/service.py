@@ -20,6 +20,7 @@ from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.audit import AuditLog
 from gateway.auth import Users
 from gateway.binding import Binder
+from gateway.competition.board_news import BoardNews
 from gateway.competition.results import Competitions
 from gateway.consumers.alerts import AlertConsumer
 from gateway.consumers.box_commands import BoxCommandsConsumer
@@ -421,6 +422,12 @@ class Gateway:
         )
         self.consumers.add(LiveLessonsConsumer(self.live_lessons))
         self.competitions = Competitions(self.db)
+        # Several processes may share a PostgreSQL state (gateway workers): a board stream on
+        # one shows the results another stores.
+        self.board_news: BoardNews | None = None
+        if self.db.dialect == "postgresql":
+            self.board_news = BoardNews(self.db, self.competitions.changed_elsewhere)
+            self.competitions.on_changed.append(self.board_news.tell)
         self.consumers.add(
             CompetitionConsumer(self.competitions, self.roster, self.metrics.registry)
         )
@@ -437,6 +444,8 @@ class Gateway:
         if self.alerts is not None:
             self._resume_heart_rate_windows()
             self.alerts.start()
+        if self.board_news is not None:
+            self.board_news.start()
         self.consumers.start()
         if self.worker is not None:
             self.worker.tick()  # the first schools, so that ingest subscribes to them at once
@@ -469,6 +478,8 @@ class Gateway:
         if self.worker is not None:
             self.worker.leave()
         self.consumers.stop()
+        if self.board_news is not None:
+            self.board_news.stop()
         self.competitions.hub.close()
         if self.alerts is not None:
             self.alerts.stop()

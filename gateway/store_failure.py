@@ -5,11 +5,14 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+from gateway.state import StateDBUnavailable
 from gateway.store.base import StoreUnavailable
 
 DISK_FULL = "disk_full"
 STORE_UNREACHABLE = "store_unreachable"
 WRITE_FAILED = "store_write_failed"
+# The commit needs the state database too (binding, enrolment): PostgreSQL away.
+STATE_DB_UNREACHABLE = "state_db_unreachable"
 
 # What a store says when its disk is full, where it gives no code: InfluxDB answers with the
 # server's error text; some SQLite paths report the OS error as text.
@@ -17,7 +20,8 @@ _FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota
 
 
 def failure_reason(exc: BaseException) -> str:
-    """`disk_full`, `store_unreachable` or `store_write_failed`, from *exc* and its causes."""
+    """`disk_full`, `store_unreachable`, `state_db_unreachable` or `store_write_failed`, from
+    *exc* and its causes."""
     seen: BaseException | None = exc
     for _ in range(8):  # the chain a store wraps its driver's error in
         if seen is None:
@@ -32,6 +36,8 @@ def failure_reason(exc: BaseException) -> str:
             return DISK_FULL
         if isinstance(seen, StoreUnavailable):
             return STORE_UNREACHABLE
+        if isinstance(seen, StateDBUnavailable):
+            return STATE_DB_UNREACHABLE
         seen = seen.__cause__ or seen.__context__
     return WRITE_FAILED
 

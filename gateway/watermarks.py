@@ -129,15 +129,16 @@ class StoredWatermarks:
 
     def due(
         self,
-        boxes: Callable[[str, Iterable[str]], dict[str, str]],
+        boxes: Callable[[Iterable[tuple[str, str]]], dict[tuple[str, str], str]],
         known_boxes: Callable[[], list[tuple[str, str]]],
         *,
         force: bool = False,
     ) -> list[tuple[str, bytes]]:
         """The retained messages to publish now, (topic, payload), at most once a period.
 
-        *boxes* maps a school's device ids to the edge box each is reached through (from the
-        devices' statuses); a device whose box is not known yet waits for its next turn.
+        *boxes* maps (school, device id) pairs to the edge box each is reached through (from
+        the devices' statuses, in one query for all schools); a device whose box is not known
+        yet waits for its next turn.
         *known_boxes* lists every box heard from: each hears at least a heartbeat, even before
         any of its messages is stored, so that a box whose every message a broker lost knows
         the gateway is there and sends them again.
@@ -156,10 +157,7 @@ class StoredWatermarks:
         if not changed and not quiet:
             return []
         self._last_publish = now
-        schools: dict[str, set[str]] = {}
-        for school, device in changed:
-            schools.setdefault(school, set()).add(device)
-        box_of = {school: boxes(school, devices) for school, devices in schools.items()}
+        box_of = boxes(changed) if changed else {}
         if changed:  # (nothing when only heartbeats are due)
             with self.db.transaction() as conn:
                 conn.execute(
@@ -177,7 +175,7 @@ class StoredWatermarks:
         touched: set[tuple[str, str]] = set(quiet)
         for (school, device), dev in changed.items():
             dev.changed = False
-            edge_id = box_of[school].get(device)
+            edge_id = box_of.get((school, device))
             if edge_id is None:
                 continue  # reached directly, or its box not known yet: published when known
             self._box_marks.setdefault((school, edge_id), {})[device] = dev.seq

@@ -63,6 +63,11 @@ class BoardHub:
         with self._lock:
             return len(self._subs)
 
+    def competitions(self) -> set[str]:
+        """The competitions that have an open stream."""
+        with self._lock:
+            return {s.competition_id for s in self._subs.values()}
+
     def changed(self, competition_id: str) -> None:
         with self._lock:
             subs = [s for s in self._subs.values() if s.competition_id == competition_id]

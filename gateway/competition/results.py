@@ -82,6 +82,7 @@ class Competitions:
         self.generation = 0  # bumped when this process defines one
         # Told (with the competition id) after results are stored or reviewed: live boards.
         self.hub = BoardHub()
+        self.on_changed: list[Callable[[str], None]] = []
         self._versions: dict[str, int] = {}
         self._boards: dict[str, tuple[int, float, Leaderboard]] = {}
 
@@ -229,10 +230,21 @@ class Competitions:
         return found
 
     def changed(self, competition_id: str) -> None:
-        """After a commit that changed *competition_id*'s results: its live boards read again."""
+        """After a commit that changed *competition_id*'s results: its live boards read again
+        (this process's, then, through `on_changed`, those of the other gateway workers)."""
+        self.changed_elsewhere(competition_id)
+        for tell in self.on_changed:
+            tell(competition_id)
+
+    def changed_elsewhere(self, competition_id: str | None) -> None:
+        """Another worker changed *competition_id*'s results (None: any competition's)."""
         with self._lock:
-            self._versions[competition_id] = self._versions.get(competition_id, 0) + 1
-        self.hub.changed(competition_id)
+            cached = [competition_id] if competition_id is not None else list(self._boards)
+            for changed in cached:
+                self._versions[changed] = self._versions.get(changed, 0) + 1
+        streamed = [competition_id] if competition_id is not None else self.hub.competitions()
+        for changed in streamed:
+            self.hub.changed(changed)
 
     def board(self, competition_id: str, build: Callable[[], Leaderboard]) -> Leaderboard:
         """The competition's board, built again after a change this process was told of, or

@@ -23,7 +23,7 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.consumers.cursors import Cursors
-from gateway.state import StateDB
+from gateway.state import StateDB, StateDBUnavailable
 from gateway.store.commit_log import CommitLog, Committed
 
 log = logging.getLogger(__name__)
@@ -249,13 +249,15 @@ class ConsumerRunner:
             try:
                 handled = self.step()
                 delay = 0.5
-            except Exception:
+            except Exception as exc:
                 # The state database or the log refused (disk full, locked too long): the
                 # cursor did not move, so the same entries are tried again.
                 self.metrics.step_failures.labels(consumer=self.name).inc()
                 log.exception("consumer %s: a step failed; retrying in %.1f s", self.name, delay)
                 self._stop.wait(delay)
-                delay = min(delay * 2, 30.0)
+                # A state database that went away is tried every 2 s, so that alerts and boards
+                # resume soon after it is back; other failures back off further.
+                delay = min(delay * 2, 2.0 if isinstance(exc, StateDBUnavailable) else 30.0)
                 continue
             if handled:
                 continue

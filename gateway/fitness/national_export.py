@@ -151,7 +151,7 @@ def _latest_screenings(
         if held is None or at >= held[0]:
             latest[r["student_id"]] = (
                 at,
-                {f"acuity_{e}": r[f"acuity_{e}"] for e in EYES},
+                {f: r[f] for f in (*(f"acuity_{e}" for e in EYES), *REFRACTION)},
             )
     return {student: values for student, (_, values) in latest.items()}
 
@@ -246,17 +246,6 @@ def build(
         )
     latest = current(FitnessResults(db, roster, standard).rows(lesson_ids=lesson_ids))
     screenings = _latest_screenings(db, school, start, end)
-    if any(c.field in REFRACTION for c in template.columns):
-        export.problems.append(
-            Problem.about_file(
-                Worded(
-                    N_(
-                        "refraction columns (sphere, cylinder, axis) are empty: the gateway "
-                        "stores only each eye's spherical equivalent from the screener"
-                    )
-                )
-            )
-        )
     for number, (student, class_name, class_id) in enumerate(students, start=2):
         row, problems = _row(
             template,
@@ -398,7 +387,20 @@ def _row(
                 value = template.acuity_below_floor
             else:
                 value = _round(Decimal(str(acuity)), column.decimals)
-        # Refraction (sphere, cylinder, axis) is not stored: see the file-level problem.
+        elif column.field in REFRACTION:
+            refraction = screening.get(column.field) if screening else None
+            if refraction is None:
+                if column.required:
+                    problem(
+                        index,
+                        column,
+                        Worded(N_("the screening this school year sent no refraction")),
+                        True,
+                    )
+            else:
+                if not column.field.startswith("axis_"):
+                    refraction *= template.refraction_scale
+                value = _round(Decimal(str(refraction)), column.decimals)
         row.append(value)
     return row, problems
 

@@ -67,6 +67,9 @@ class Template(BaseModel):
     birth_date_format: str = Field(min_length=1)
     acuity_floor: float
     acuity_below_floor: str
+    # Sphere and cylinder are stored in dioptres; 1 writes dioptres, 100 writes hundredths
+    # (度), which the platform's example values may be (docs/fitness.md: not confirmed).
+    refraction_scale: float = Field(default=1.0, gt=0)
     ethnicity_codes: dict[str, str]
 
     @model_validator(mode="after")

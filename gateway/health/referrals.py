@@ -35,6 +35,16 @@ class Referral:
     updated_at: datetime | None
 
 
+def _refraction_columns(screening: Screening) -> dict[str, float | None]:
+    columns: dict[str, float | None] = {}
+    for eye in EYES:
+        r = screening.refraction.get(eye)
+        columns[f"sphere_{eye}"] = r.sphere if r else None
+        columns[f"cylinder_{eye}"] = r.cylinder if r else None
+        columns[f"axis_{eye}"] = r.axis if r else None
+    return columns
+
+
 class Referrals:
     """The screenings and referrals tables: written by the health consumer, read by the API."""
 
@@ -81,6 +91,7 @@ class Referrals:
                     at=at.isoformat(),
                     **{f"acuity_{e}": screening.acuity[e] for e in EYES},
                     **{f"se_{e}": screening.spherical_equivalent[e] for e in EYES},
+                    **_refraction_columns(screening),
                 )
                 .on_conflict_do_nothing()
             ).rowcount

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from campusedge.topics import DeviceKind
@@ -16,11 +16,22 @@ EYES = ("left", "right")
 
 
 @dataclass(frozen=True)
+class Refraction:
+    """One eye's autorefraction as the screener sends it: dioptres, and the axis in degrees."""
+
+    sphere: float
+    cylinder: float
+    axis: float | None
+
+
+@dataclass(frozen=True)
 class Screening:
-    """One eye test result: uncorrected acuity (5-point) and spherical equivalent per eye."""
+    """One eye test result: uncorrected acuity (5-point) and spherical equivalent per eye, and
+    the refraction behind it where the screener sent one (the national upload file asks)."""
 
     acuity: dict[str, float | None]
     spherical_equivalent: dict[str, float | None]
+    refraction: dict[str, Refraction | None] = field(default_factory=dict)
 
 
 def screening_of(msg: StoredMessage) -> Screening | None:
@@ -28,13 +39,18 @@ def screening_of(msg: StoredMessage) -> Screening | None:
         return None
     acuity = {eye: reading(msg, f"acuity_uncorrected_{eye}") for eye in EYES}
     se = {eye: reading(msg, f"spherical_equivalent_{eye}") for eye in EYES}
+    refraction: dict[str, Refraction | None] = {}
     for eye in EYES:
-        if se[eye] is None:
-            sphere, cylinder = reading(msg, f"sphere_{eye}"), reading(msg, f"cylinder_{eye}")
-            if sphere is not None:
-                # SE = sphere + cylinder / 2, when the screener did not send it.
-                se[eye] = sphere + (cylinder or 0.0) / 2
-    return Screening(acuity, se)
+        sphere, cylinder = reading(msg, f"sphere_{eye}"), reading(msg, f"cylinder_{eye}")
+        refraction[eye] = (
+            Refraction(sphere, cylinder or 0.0, reading(msg, f"axis_{eye}"))
+            if sphere is not None
+            else None
+        )
+        if se[eye] is None and sphere is not None:
+            # SE = sphere + cylinder / 2, when the screener did not send it.
+            se[eye] = sphere + (cylinder or 0.0) / 2
+    return Screening(acuity, se, refraction)
 
 
 def chart_line(acuity: float) -> float:

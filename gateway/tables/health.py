@@ -18,6 +18,14 @@ vision_screenings = Table(
     Column("acuity_right", Double),
     Column("se_left", Double),
     Column("se_right", Double),
+    # The refraction behind the spherical equivalent (dioptres; axis in degrees), for the
+    # national upload file. NULL for screenings stored before revision 22 or sent without it.
+    Column("sphere_left", Double),
+    Column("sphere_right", Double),
+    Column("cylinder_left", Double),
+    Column("cylinder_right", Double),
+    Column("axis_left", Double),
+    Column("axis_right", Double),
     Index("vision_screenings_student", "student_id", "at"),
 )
 

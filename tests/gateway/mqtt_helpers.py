@@ -34,8 +34,10 @@ def publish_all(
     infos = [c.publish(topic, payload, qos=1, retain=retain) for topic, payload in messages]
     for info in infos:
         info.wait_for_publish(timeout=30)
-    c.loop_stop()
+    # Disconnect first: the network thread then ends at once, where loop_stop alone waits
+    # out its select (a second).
     c.disconnect()
+    c.loop_stop()
     return len(infos)
 
 

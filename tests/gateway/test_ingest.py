@@ -234,6 +234,8 @@ def test_status_updates_the_fleet_and_metrics(
     wait_until(
         lambda: gateway.ingest.stats["statuses"] == 1 and gateway.ingest.stats["stored"] == 1
     )
+    # The registry is the devices consumer's, which runs after the commit.
+    wait_until(lambda: gateway.devices.get("rope-base-1") is not None, what="the registry")
     record = gateway.devices.get("rope-base-1")
     assert record is not None and record.state == "online" and record.battery_pct == 77
     client = TestClient(create_app(gateway))

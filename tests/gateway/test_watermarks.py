@@ -34,8 +34,8 @@ def _msg(seq: int, device: str = "hr-1", school: str = "s1") -> StoredMessage:
     )
 
 
-def _boxes(school: str, devices: Iterable[str]) -> dict[str, str]:
-    return {d: "box-1" for d in devices}
+def _boxes(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    return {pair: "box-1" for pair in pairs}
 
 
 def _published(marks: StoredWatermarks) -> dict[str, dict[str, int]]:

@@ -179,3 +179,25 @@ def test_a_teacher_approves_a_held_set_into_the_ranking_or_rejects_it(
         competitions.review(held["rope-1"].id, "approve", "t1")
     log.close()
     db.close()
+
+
+def test_a_set_bound_to_a_student_the_roster_no_longer_has_is_held_not_dropped(
+    tmp_path: Path, world: tuple[StateDB, Roster, Competitions]
+) -> None:
+    db, roster, competitions = world
+    log = CommitLog(f"{tmp_path}/commits.db")
+    finish = START + timedelta(seconds=60)
+    running = rope("rope-1", 1, START + timedelta(seconds=30))
+    result = rope("rope-1", 2, finish, count=180)
+    # Bound at ingest to a student id the roster does not have by the time the set is placed.
+    log.append([dataclasses.replace(m, student_id="s-gone") for m in bound(roster, [running])])
+    log.append([dataclasses.replace(m, student_id="s-gone") for m in bound(roster, [result])])
+    run(log, db, CompetitionConsumer(competitions, roster, CollectorRegistry()))
+    [stored] = competitions.results("autumn-cup-2026")
+    assert (stored.status, stored.student_id, stored.count) == ("held", "s-gone", 180)
+    assert "unknown_student" in stored.reasons
+    # A teacher may approve it, but a set of no known student stays off the board.
+    competitions.review(stored.id, "approve", "t1")
+    assert competitions.entries("autumn-cup-2026") == []
+    log.close()
+    db.close()

@@ -40,11 +40,17 @@ def test_the_worker_tells_ingest_what_to_hold_leave_and_drain(db: StateDB) -> No
     worker.register()
     worker.tick()
     assert ingest.holds == [(frozenset(SCHOOLS), frozenset())]
-    # A second worker joins: the surplus is left on the broker at once.
+    # A second worker joins: the surplus is released at the next tick, and left on the broker
+    # two ticks later, once the taker has subscribed (the share group is never empty).
     Leases(db, "w2", ttl_s=TTL).register()
     worker.tick()
+    assert len(worker.active) == 3 and len(ingest.holds) == 1
+    worker.tick()  # released
+    assert len(ingest.holds) == 1 and worker.subscribed == frozenset(SCHOOLS)
+    worker.tick()
+    worker.tick()  # left
     active, others = ingest.holds[-1]
-    assert len(active) == 3 and others == frozenset(SCHOOLS) - active
+    assert active == worker.active and others == frozenset(SCHOOLS) - active
     # A dead worker's row: claimed, and its session drained under its client id.
     with db.transaction() as conn:
         conn.execute(

@@ -4,6 +4,7 @@ from a dead worker comes with the messages that worker's MQTT session queued."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,13 @@ from gateway.state import StateDB
 from gateway.tables.district import gateway_workers, school_leases
 from gateway.tables.roster import classes
 from tests.conftest import drop_pg_database, fresh_pg_database
-from tests.gateway.mqtt_helpers import client, publish_all, reading, wait_until
+from tests.gateway.mqtt_helpers import (
+    client,
+    publish_all,
+    reading,
+    wait_subscribed,
+    wait_until,
+)
 from tests.services import PostgresProcess
 
 pytestmark = pytest.mark.mosquitto
@@ -113,3 +120,49 @@ def test_a_worker_takes_a_dead_workers_school_and_empties_its_session(
         db.close()
     # A clean stop gives the school up at once.
     assert holders(StateDB(pg_url)) == {}
+
+
+def test_a_worker_rides_out_postgresql_going_away_and_stores_everything_once(
+    tmp_path: Path,
+    pg_url: str,
+    postgres: PostgresProcess,
+    mqtt_settings: MqttSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    school = "s" + uuid.uuid4().hex[:8]
+    db = StateDB(pg_url)
+    with db.transaction() as conn:
+        conn.execute(insert(classes).values(id="c1", school=school, name="1-1", grade="1"))
+    gw = Gateway(worker_settings(tmp_path, pg_url, school, "w1"), mqtt_settings)
+    gw.start()
+    try:
+        wait_subscribed(mqtt_settings, school, gw.store.count_messages)  # a probe: 1 stored
+        publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(10)])
+        wait_until(lambda: gw.store.count_messages() == 11, what="the first 10 stored")
+        postgres.stop()  # the session's server: started again below on its port and folder
+        try:
+            publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(10, 25)])
+            wait_until(
+                lambda: "state_db_unreachable" in gw.ingest.problems(), what="health saying so"
+            )
+            # Past the lease, which cannot be renewed meanwhile: the school stays subscribed,
+            # so what is published now is kept for the worker, not dropped by the broker.
+            time.sleep(1.2 * gw.settings.worker_lease_s)
+            publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(25, 40)])
+            assert gw.store.count_messages() == 11  # a commit needs the state: nothing stored
+        finally:
+            postgres.restart()
+        wait_until(lambda: gw.store.count_messages() == 41, what="all 40 stored")
+        assert gw.store.duplicate_keys() == 0
+        wait_until(lambda: "state_db_unreachable" not in gw.ingest.problems(), what="health")
+        wait_until(lambda: holders(db) == {school: "w1"}, what="the lease renewed")
+        publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(40, 50)])
+        wait_until(lambda: gw.store.count_messages() == 51, what="later ones stored")
+        wait_until(gw.consumers.caught_up, what="the consumers caught up")
+        said = [r.getMessage() for r in caplog.records if r.name == "gateway.district.worker"]
+        assert any("PostgreSQL cannot be reached" in m for m in said)
+        assert any("leases have lapsed with PostgreSQL away" in m for m in said)
+        assert any("PostgreSQL is back" in m for m in said)
+    finally:
+        gw.stop()
+        db.close()

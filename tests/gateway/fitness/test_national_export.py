@@ -15,7 +15,7 @@ from gateway.fitness.national_export import min_sec
 from gateway.fitness.national_registry import ethnicity_code
 from gateway.fitness.national_template import load_template
 from gateway.health.referrals import Referrals
-from gateway.health.vision import Screening
+from gateway.health.vision import Refraction, Screening
 from gateway.roster import LessonKind, Roster
 from gateway.state import StateDB
 
@@ -152,7 +152,14 @@ def _school(path: Path) -> None:
                 AT,
                 "vs-1",
                 seq,
-                Screening({"left": left, "right": right}, {"left": -1.0, "right": -0.5}),
+                Screening(
+                    {"left": left, "right": right},
+                    {"left": -1.0, "right": -0.5},
+                    # Only s-a's screener sent the refraction behind the spherical equivalent.
+                    {"left": Refraction(-1.125, -0.5, 175), "right": Refraction(-0.5, 0.0, None)}
+                    if student == "s-a"
+                    else {},
+                ),
                 [],
             )
     finally:
@@ -229,19 +236,21 @@ def test_the_upload_sheet_column_by_column(
         "1000米跑": "3'45",
         "引体向上": 8,  # this year's, not last year's 2
         "左眼裸眼视力": 4.9,
-        "左眼屈光球镜S": None,
-        "左眼屈光柱镜C": None,
-        "左屈光轴位A": None,
+        "左眼屈光球镜S": -1.13,  # -1.125 half up, away from zero, to two decimals
+        "左眼屈光柱镜C": -0.5,
+        "左屈光轴位A": 175,
         "右眼裸眼视力": 5.0,
-        "右眼屈光球镜S": None,
-        "右眼屈光柱镜C": None,
-        "右屈光轴位A": None,
+        "右眼屈光球镜S": -0.5,
+        "右眼屈光柱镜C": 0,
+        "右屈光轴位A": None,  # a sphere-only eye has no axis
     }
     # Codes are text cells, so a spreadsheet keeps 01 and the 20-character registry number.
     assert sheet["E3"].value == "01" and sheet["E3"].number_format == "@"
     assert sheet["D3"].data_type == "s" and sheet["J3"].number_format == "0.0"
     b = dict(zip(HEADER, rows[3], strict=True))
     assert (b["性别"], b["民族代码"], b["800米跑"], b["一分钟仰卧起坐"]) == ("2", "03", "3'52", 40)
+    # A screening without refraction leaves those cells empty (not required by default).
+    assert {b[h] for h in HEADER if "屈光" in h} == {None}
     d = dict(zip(HEADER, rows[1], strict=True))
     assert (d["年级编号"], d["班级编号"], d["民族代码"], d["一分钟跳绳"]) == ("13", "1", "08", 110)
 
@@ -260,7 +269,6 @@ def test_the_upload_sheet_column_by_column(
         ]
     ]
     notes = [p[5] for p in problems[1:] if p[6] is None]
-    assert any("refraction columns" in n for n in notes)
     assert any("'s-zz'" in n and "not on school 'sch1'" in n for n in notes)
     assert "row 2, column E (民族代码), student s-c (三年级1班): no 民族" in err
     assert "1 left out" in err
@@ -315,6 +323,26 @@ def test_a_school_override_changes_columns_and_date_format(
     assert rows[0] == ("学籍号", "出生日期", "1000米跑")
     assert ("G110101201305020011", "20130502", "3'45") in rows
     assert ("G110101201703030033", "20170303", None) in rows  # girls do not run 1000 m
+
+
+def test_refraction_in_hundredths_and_required(
+    tmp_path: Path, school: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "template.yaml"
+    config.write_text(
+        "refraction_scale: 100\n"
+        "columns:\n"
+        "  - {header: 学号, field: name}\n"
+        "  - {header: 左眼屈光球镜S, field: sphere_left, required: true, decimals: 0}\n"
+        "  - {header: 左屈光轴位A, field: axis_left, decimals: 0}\n",
+        encoding="utf-8",
+    )
+    code, out = _export(tmp_path, school, "--template-config", str(config))
+    assert code == 1  # written for s-a; the others' screenings sent no refraction
+    rows = list(load_workbook(out)["体测数据"].iter_rows(values_only=True))
+    assert rows[1:] == [("张三", -113, 175)]  # 度, hundredths of a dioptre; the axis unscaled
+    err = capsys.readouterr().err
+    assert err.count("the screening this school year sent no refraction") == 3
 
 
 def test_bad_input_writes_nothing_and_says_why(

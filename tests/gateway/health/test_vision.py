@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from gateway.alerts.config import VisionConfig
 from gateway.health.vision import Screening, findings, grade
+from gateway.tables.health import vision_screenings
 from tests.gateway.alerts.scenario import MORNING, batch, build_world, screening
 
 
@@ -77,3 +80,25 @@ def test_screener_may_name_the_class_list_id(state_url: str) -> None:
     w.feed(batch(screening("c2s06", MORNING, 4.5, 4.9)))
     [ref] = w.referrals.find()
     assert ref.student_id == "c2s06" and ref.worst_grade == "severe"
+
+
+def test_the_refraction_behind_a_screening_is_kept_for_the_national_file(state_url: str) -> None:
+    w = build_world(state_url)
+    message = screening("c2s07", MORNING, 4.7, 5.0, -1.25, 0.0)
+    w.feed(
+        batch(
+            replace(
+                message,
+                readings=(
+                    *message.readings,
+                    ("sphere_left", -1.0, "D"),
+                    ("cylinder_left", -0.5, "D"),
+                    ("axis_left", 180.0, "deg"),
+                ),
+            )
+        )
+    )
+    [row] = w.referrals.db.query(select(vision_screenings))
+    assert (row["sphere_left"], row["cylinder_left"], row["axis_left"]) == (-1.0, -0.5, 180.0)
+    assert (row["sphere_right"], row["cylinder_right"], row["axis_right"]) == (None, None, None)
+    assert row["se_left"] == -1.25  # as sent, not recomputed from the sphere
