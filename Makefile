@@ -59,7 +59,7 @@ LOCALES := gateway/locale
 messages: $(TEST_STAMP)
 	mkdir -p build
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-wrap --sort-by-file --add-location=file \
-	  --project campusedge -o build/campusedge.pot gateway campusedge
+	  --project campusedge -o build/campusedge.pot gateway campusedge edge simulators
 	$(VENV)/bin/pybabel update -i build/campusedge.pot -d $(LOCALES) -D campusedge \
 	  --no-wrap --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d $(LOCALES) -D campusedge --statistics

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from campusedge import __version__
+from campusedge.argparse_words import ArgumentParser
 from campusedge.processes import shutdown_on_signals
+from campusedge.words import N_, _
 
 
 class Command(Protocol):
@@ -18,25 +20,6 @@ class Command(Protocol):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def run(self, args: argparse.Namespace) -> int: ...
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs where it is written; `_` translates it when shown."""
-    return message
-
-
-# The CLI's words are in the gateway's catalogs, in the deployment's language
-# (CAMPUSEDGE_LANGUAGE, zh-CN by default). Named as a module path, like the commands below, so
-# that this vocabulary package imports no service, and loaded only when something is shown.
-LANGUAGE_MODULE = "gateway.cli.language"
-
-
-def _(message: str) -> str:
-    try:
-        words = importlib.import_module(LANGUAGE_MODULE)
-    except ImportError:  # an install without the gateway: its English
-        return message
-    return cast(Callable[[str], str], words.gettext)(message)
 
 
 # A static table rather than a folder scan: the vocabulary package must not import the services
@@ -217,9 +200,7 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     with shutdown_on_signals():
         module_name, summary = COMMANDS[path]
         command = _load(module_name)
-        parser = argparse.ArgumentParser(
-            prog="campusedge " + " ".join(path), description=_(summary)
-        )
+        parser = ArgumentParser(prog="campusedge " + " ".join(path), description=_(summary))
         command.add_arguments(parser)
         return command.run(parser.parse_args(rest))
 

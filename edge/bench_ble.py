@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from campusedge.processes import child_options
+from campusedge.words import _
 from edge.transports.base import ByteTransport
 from edge.transports.ble import SimulatedBleAdapter
 from edge.transports.ble_central import BleCentral
@@ -147,7 +148,11 @@ def _measure(feed: str, bands: int, period_s: float, seconds: float) -> dict[str
 
 def run(args: argparse.Namespace) -> int:
     if args.bands < 1 or args.period <= 0 or args.seconds <= 0:
-        raise SystemExit("campusedge bench ble: --bands >= 1, --period and --seconds > 0")
+        raise SystemExit(
+            _("{prog}: --bands >= 1, --period and --seconds > 0").format(
+                prog="campusedge bench ble"
+            )
+        )
     sent = args.bands / args.period
     if not args.json:
         print(

@@ -36,6 +36,7 @@ from pymodbus.pdu import ModbusPDU
 
 from campusedge.paths import firmware_configs_dir
 from campusedge.processes import child_options, stop_group
+from campusedge.words import _, error_line, error_text
 from drivers import modbus
 from drivers.base import DecodeError
 from edge.config import ConfigError, load_model
@@ -210,11 +211,13 @@ def _measure(
 def run(args: argparse.Namespace) -> int:
     prog = "campusedge bench modbus"
     if not 1 <= args.devices <= 247 or args.seconds <= 0 or args.turns < 1:
-        raise SystemExit(f"{prog}: --devices 1..247, --seconds > 0, --turns >= 1")
+        raise SystemExit(
+            _("{prog}: --devices 1..247, --seconds > 0, --turns >= 1").format(prog=prog)
+        )
     try:
         model = load_model(firmware_configs_dir() / f"{args.model}.yaml")
     except ConfigError as exc:
-        raise SystemExit(f"{prog}: {exc}") from None
+        raise SystemExit(error_line(prog, error_text(exc))) from None
     cfg = modbus.Config.model_validate(model.config)
     # As fast as the devices answer; a lost answer waits its timeout once, no retry.
     cfg = modbus.Config.model_validate(

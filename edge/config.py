@@ -19,12 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from campusedge.paths import firmware_configs_dir
 from campusedge.topics import DeviceKind, check_id
+from campusedge.words import N_, Shown
 from drivers.base import DriverConfig
 from drivers.registry import config_model, registry
 from edge.transports import gatt_profiles
 
 
-class ConfigError(ValueError):
+class ConfigError(Shown, ValueError):
     """A firmware config file is invalid; the message names the file and the field."""
 
 
@@ -247,11 +248,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        raise ConfigError(
+            N_("{path}: cannot read ({reason})"), path=path, reason=exc.strerror
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(N_("{path}: not valid YAML ({reason})"), path=path, reason=exc) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
+        raise ConfigError(N_("{path}: expected a mapping at the top level"), path=path)
     return data
 
 
@@ -266,7 +269,12 @@ def driver_config(
     try:
         cfg = model.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: invalid {driver} config: {_where(exc, line_of)}") from None
+        raise ConfigError(
+            N_("{where}: invalid {driver} config: {problem}"),
+            where=where,
+            driver=driver,
+            problem=_where(exc, line_of),
+        ) from None
     assert isinstance(cfg, DriverConfig)
     return cfg
 
@@ -290,33 +298,53 @@ def _check_ble_kit(entry: DeviceEntry, t: BleTransport, where: str) -> None:
     """The central connects only to the bands in `ids`, so they must be there and fit."""
     if not entry.ids:
         raise ConfigError(
-            f"{where}: a ble transport connects only to the bands listed in ids "
-            "(BLE address -> device id); ids is empty"
+            N_(
+                "{where}: a ble transport connects only to the bands listed in ids "
+                "(BLE address -> device id); ids is empty"
+            ),
+            where=where,
         )
     for address in entry.ids:
         if not BLE_ADDRESS.fullmatch(address):
             raise ConfigError(
-                f"{where}: ids key {address!r} is not a BLE address in upper "
-                "case like CE:5E:00:00:00:01"
+                N_(
+                    "{where}: ids key {address!r} is not a BLE address in upper case like "
+                    "CE:5E:00:00:00:01"
+                ),
+                where=where,
+                address=address,
             )
     room = len(t.hci) * t.max_connections
     if len(entry.ids) > room:
         raise ConfigError(
-            f"{where}: {len(entry.ids)} bands but {len(t.hci)} controller(s) x "
-            f"max_connections {t.max_connections} hold {room}; add controllers "
-            "to hci or raise max_connections if the controller allows it"
+            N_(
+                "{where}: {bands} bands but {controllers} controller(s) x max_connections "
+                "{max_connections} hold {room}; add controllers to hci or raise "
+                "max_connections if the controller allows it"
+            ),
+            where=where,
+            bands=len(entry.ids),
+            controllers=len(t.hci),
+            max_connections=t.max_connections,
+            room=room,
         )
 
 
 def _check_modbus_units(entry: DeviceEntry, where: str) -> None:
     """Units sharing one line (RS-485, a TCP gateway) are listed in ids by unit number."""
     if isinstance(entry.transport, (BleTransport, BleSimTransport, CameraTransport)):
-        raise ConfigError(f"{where}: a modbus device is on a serial (RTU) or tcp transport")
+        raise ConfigError(
+            N_("{where}: a modbus device is on a serial (RTU) or tcp transport"), where=where
+        )
     for unit in entry.ids:
         if not (unit.isdigit() and 0 <= int(unit) <= 247):
             raise ConfigError(
-                f"{where}: ids key {unit!r} is not a Modbus unit number 0-247 "
-                "(the units polled on this line)"
+                N_(
+                    "{where}: ids key {unit!r} is not a Modbus unit number 0-247 "
+                    "(the units polled on this line)"
+                ),
+                where=where,
+                unit=unit,
             )
 
 
@@ -349,7 +377,9 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         if isinstance(entry.transport, BleTransport):
             _check_ble_kit(entry, entry.transport, where)
         if entry.id in seen:
-            raise ConfigError(f"{where}: device id {entry.id!r} is used twice")
+            raise ConfigError(
+                N_("{where}: device id {device!r} is used twice"), where=where, device=entry.id
+            )
         seen.add(entry.id)
         model_path = next(
             (d / f"{entry.model}.yaml" for d in search if (d / f"{entry.model}.yaml").exists()),
@@ -357,8 +387,10 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         )
         if model_path is None:
             raise ConfigError(
-                f"{where}: no device model file {entry.model}.yaml in "
-                f"{' or '.join(str(d) for d in search)}"
+                N_("{where}: no device model file {file} in {folders}"),
+                where=where,
+                file=f"{entry.model}.yaml",
+                folders=", ".join(str(d) for d in search),
             )
         model = load_model(model_path)
         if (
@@ -366,8 +398,13 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
             and model.driver not in gatt_profiles.BY_DRIVER
         ):
             raise ConfigError(
-                f"{where}: driver {model.driver} has no BLE GATT profile; a ble transport "
-                f"reads {', '.join(sorted(gatt_profiles.BY_DRIVER))}"
+                N_(
+                    "{where}: driver {driver} has no BLE GATT profile; a ble transport reads "
+                    "{drivers}"
+                ),
+                where=where,
+                driver=model.driver,
+                drivers=", ".join(sorted(gatt_profiles.BY_DRIVER)),
             )
         cfg = driver_config(model.driver, {**model.config, **entry.config}, where)
         if model.driver == "modbus":
@@ -375,9 +412,16 @@ def load_box(path: Path, models_dir: Path | None = None) -> BoxConfig:
         cameras = registry().cameras
         is_camera = model.driver in cameras
         if is_camera != isinstance(entry.transport, CameraTransport):
+            if is_camera:
+                raise ConfigError(
+                    N_("{where}: driver {driver} needs a camera transport"),
+                    where=where,
+                    driver=model.driver,
+                )
             raise ConfigError(
-                f"{where}: driver {model.driver} needs "
-                f"{'a camera' if is_camera else 'a byte-stream'} transport"
+                N_("{where}: driver {driver} needs a byte-stream transport"),
+                where=where,
+                driver=model.driver,
             )
         if is_camera:
             try:
@@ -395,4 +439,6 @@ def load_any(path: Path) -> DeviceModel | BoxConfig:
         return load_model(path)
     if kind == "edge_box":
         return load_box(path)
-    raise ConfigError(f"{path}: 'kind' must be device_model or edge_box, not {kind!r}")
+    raise ConfigError(
+        N_("{path}: 'kind' must be device_model or edge_box, not {kind!r}"), path=path, kind=kind
+    )

@@ -14,6 +14,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
+from campusedge.words import Shown
+from gateway.i18n import N_
 from gateway.state import StateDB, upsert
 from gateway.tables.districts import district_schools, user_districts
 from gateway.tables.people import user_schools, users
@@ -23,12 +25,19 @@ from gateway.tables.people import user_schools, users
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
+class InvalidId(Shown, ValueError):
+    """An id that cannot be used; the message says which characters can."""
+
+
 def check_user_id(user_id: str) -> str:
-    """Return *user_id* if it is a valid new user id, else raise ValueError saying why."""
+    """Return *user_id* if it is a valid new user id, else raise InvalidId saying why."""
     if not _USER_ID.fullmatch(user_id):
-        raise ValueError(
-            f"invalid user id {user_id!r}: use 1-64 characters from A-Z a-z 0-9 "
-            ". _ @ -, starting with a letter or digit (no spaces)"
+        raise InvalidId(
+            N_(
+                "invalid user id {user_id!r}: use 1-64 characters from A-Z a-z 0-9 "
+                ". _ @ -, starting with a letter or digit (no spaces)"
+            ),
+            user_id=user_id,
         )
     return user_id
 

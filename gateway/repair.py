@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campusedge import sqlite_salvage
+from gateway.i18n import N_
+
+DAMAGED = N_(
+    "the state database {path} is damaged ({problem}). Stop the gateway, then run "
+    "`campusedge gateway repair --state-db {path}` to see it, and add --salvage to "
+    "move it aside and rebuild it from what still reads"
+)
 
 
 class StateDamaged(Exception):
     """The state file is damaged; the message says how and what to run."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(
-            f"the state database {path} is damaged ({problem}). Stop the gateway, then run "
-            f"`campusedge gateway repair --state-db {path}` to see it, and add --salvage to "
-            "move it aside and rebuild it from what still reads"
-        )
+        super().__init__(DAMAGED.format(path=path, problem=problem))
         self.path = path
         self.problem = problem
 

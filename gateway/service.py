@@ -13,6 +13,7 @@ from sqlalchemy import make_url
 
 from campusedge.settings import MqttSettings
 from campusedge.topics import TopicError, check_id
+from campusedge.words import Shown
 from gateway.alerts.config import AlertConfigError
 from gateway.alerts.service import AlertService
 from gateway.api.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -43,7 +44,7 @@ from gateway.fleet.registry import FleetRegistry
 from gateway.health.absences import Absences
 from gateway.health.referrals import Referrals
 from gateway.health.screenings import Screenings
-from gateway.i18n import Catalogs, checked_language
+from gateway.i18n import N_, Catalogs, checked_language
 from gateway.ingest import Ingest, IngestSettings
 from gateway.lessons.heart_rate import HeartRateSettings
 from gateway.lessons.live import LiveLessons
@@ -69,15 +70,22 @@ from gateway.watermarks import StoredWatermarks
 log = logging.getLogger(__name__)
 
 
-class GatewayStartError(Exception):
+class GatewayStartError(Shown):
     """The gateway cannot start; the message says what to fix, naming the file, URL or variable.
 
     `transient`: not a configuration error but something that may pass (the store's server
     not up yet after a power cut), so a service manager should try again.
     """
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str | BaseException,
+        *,
+        transient: bool = False,
+        catalog: bool = False,
+        **values: object,
+    ) -> None:
+        super().__init__(message, catalog=catalog, **values)
         self.transient = transient
 
 
@@ -246,24 +254,30 @@ def open_state(target: str, *, migrate: bool = True) -> StateDB:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GatewayStartError(
-                f"cannot create the folder of state database {target}: {exc.strerror}"
+                N_("cannot create the folder of state database {target}: {reason}"),
+                target=target,
+                reason=exc.strerror,
             ) from None
     try:
         db = StateDB(target, migrate=migrate)
     except StateDBUnavailable as exc:
         raise GatewayStartError(
-            f"{exc}; will retry (is PostgreSQL running and the URL in CAMPUSEDGE_STATE_DB right?)",
+            N_(
+                "{error}; will retry (is PostgreSQL running and the URL in "
+                "CAMPUSEDGE_STATE_DB right?)"
+            ),
             transient=True,
+            error=exc,
         ) from None
     except StateDBError as exc:  # the message names the database and what to do
         # A full disk may pass: exit as transient, so that systemd keeps trying.
-        raise GatewayStartError(str(exc), transient=disk_trouble(str(exc))) from None
+        raise GatewayStartError(exc, transient=disk_trouble(str(exc))) from None
     if not migrate:
         try:
             require_head(db)
         except StateDBError as exc:
             db.close()
-            raise GatewayStartError(str(exc)) from None
+            raise GatewayStartError(exc) from None
     return db
 
 
@@ -288,7 +302,7 @@ class Gateway:
             # emptied: retried by the service manager, it starts once that is over.
             transient = isinstance(exc, StoreUnavailable | WorkerIdTaken | StateDBUnavailable)
             transient = transient or disk_trouble(str(exc))
-            raise GatewayStartError(str(exc), transient=transient) from None
+            raise GatewayStartError(exc, transient=transient) from None
 
     def _assemble(self, settings: GatewaySettings, mqtt: MqttSettings, store: Store | None) -> None:
         self.users = Users(self.db)
@@ -319,7 +333,9 @@ class Gateway:
                 raise StateDBError(f"--worker-id: {exc}") from None
             if worker_id == "alerts" or worker_id.endswith("-alerts"):
                 # <client id>-<worker>-alerts is the alert publisher's MQTT client id.
-                raise StateDBError(f"--worker-id {worker_id!r}: may not end in 'alerts'")
+                raise StateDBError(
+                    N_("--worker-id {worker!r}: may not end in 'alerts'"), worker=worker_id
+                )
             # Claimed before anything touches the broker: a second process with this id
             # would otherwise take over the first one's MQTT session.
             leases = Leases(self.db, worker_id, ttl_s=settings.worker_lease_s)

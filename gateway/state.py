@@ -27,6 +27,9 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
+from campusedge.words import Shown
+from gateway.i18n import N_
+
 SQLITE_MAX_VARIABLES = 32_766
 
 
@@ -35,7 +38,7 @@ SQLITE_MAX_VARIABLES = 32_766
 SQLITE_MAX_VARIABLES = 32_766
 
 
-class StateDBError(RuntimeError):
+class StateDBError(Shown, RuntimeError):
     """The state database cannot be used; the message names the file or server."""
 
 
@@ -56,7 +59,8 @@ def state_url(target: str | PurePath) -> str:
         return f"postgresql+psycopg://{rest}"
     if "://" in value and not value.startswith("sqlite:"):
         raise StateDBError(
-            f"state database {value!r}: give a SQLite file path or a postgresql:// URL"
+            N_("state database {value!r}: give a SQLite file path or a postgresql:// URL"),
+            value=value,
         )
     if value.startswith("sqlite:"):
         return value
@@ -148,10 +152,14 @@ class StateDB:
         if collation is not None:
             self.engine.dispose()
             raise StateDBError(
-                f"state database {self.where} sorts text by {collation}: campusedge stores "
-                "times as ISO text and compares them as text, which needs byte order. Create "
-                "the database with `createdb --locale=C --template=template0 NAME` (or "
-                "LC_COLLATE 'C' and the libc provider)"
+                N_(
+                    "state database {where} sorts text by {collation}: campusedge stores "
+                    "times as ISO text and compares them as text, which needs byte order. "
+                    "Create the database with `createdb --locale=C --template=template0 NAME` "
+                    "(or LC_COLLATE 'C' and the libc provider)"
+                ),
+                where=self.where,
+                collation=collation,
             )
         if migrate:
             from gateway.migrations import upgrade  # the migrations import this module
@@ -165,8 +173,12 @@ class StateDB:
     def _failure(self, error: exc.DBAPIError) -> StateDBError:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         if self.dialect == "sqlite":
-            return StateDBError(f"cannot open state database {self.where}: {reason}")
-        return StateDBUnavailable(f"state database {self.where} is not reachable: {reason}")
+            return StateDBError(
+                N_("cannot open state database {where}: {reason}"), where=self.where, reason=reason
+            )
+        return StateDBUnavailable(
+            N_("state database {where} is not reachable: {reason}"), where=self.where, reason=reason
+        )
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

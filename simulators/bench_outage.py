@@ -34,6 +34,7 @@ from pydantic import SecretStr
 from campusedge.broker import MosquittoProcess
 from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
+from campusedge.words import _
 from simulators.faults import Faults
 from simulators.scenario import EdgeProcess
 from simulators.scenarios.lesson import Lesson
@@ -129,7 +130,7 @@ def analyse(db: Path, outage_start_wall: float, outage_end_wall: float) -> dict[
     # without relying on the store's primary key.
     distinct = {(r[1], r[2]) for r in rows}
     by_device: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for rowid, device_id, seq, *_ in rows:
+    for rowid, device_id, seq, *_rest in rows:
         by_device[device_id].append((rowid, seq))
     order_violations = 0
     gaps = 0
@@ -176,10 +177,18 @@ def run(args: argparse.Namespace) -> int:
     if args.outage_at + args.outage >= lesson_s:
         # Checked before anything starts: the broker must come back while the lesson runs.
         print(
-            f"campusedge bench outage: the lesson lasts {lesson_s:.0f} s (--minutes "
-            f"{args.minutes:g} at --speed {args.speed:g}), so an outage from "
-            f"{args.outage_at:g} s for {args.outage:g} s would outlast it; use a longer "
-            "--minutes, a lower --speed or a smaller --outage-at/--outage",
+            _(
+                "{prog}: the lesson lasts {lesson} s (--minutes {minutes} at --speed {speed}), "
+                "so an outage from {outage_at} s for {outage} s would outlast it; use a longer "
+                "--minutes, a lower --speed or a smaller --outage-at/--outage"
+            ).format(
+                prog="campusedge bench outage",
+                lesson=f"{lesson_s:.0f}",
+                minutes=f"{args.minutes:g}",
+                speed=f"{args.speed:g}",
+                outage_at=f"{args.outage_at:g}",
+                outage=f"{args.outage:g}",
+            ),
             file=sys.stderr,
         )
         return 2

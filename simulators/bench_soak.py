@@ -45,6 +45,7 @@ from campusedge.influxd import InfluxProcess, PortTaken, find_influxd
 from campusedge.mqtt_client import make_client
 from campusedge.processes import Shutdown, child_options
 from campusedge.settings import MqttSettings
+from campusedge.words import _, error_line
 from simulators.faults import Faults
 from simulators.scenario import EdgeProcess, Scenario
 from simulators.scenarios.gate import MorningGate
@@ -209,7 +210,7 @@ class Flood:
             return  # the broker is down for a fault right now
         client.loop_start()
         infos = []
-        for _ in range(count):
+        for _i in range(count):
             payload = self.rng.choice(self.PAYLOADS)
             if self.rng.random() < 0.02:
                 payload = os.urandom(60 * 1024)
@@ -304,7 +305,9 @@ def _fault_kinds(store: str, given: str | None) -> list[str] | str:
         return "influx_stop stops the soak's InfluxDB: it needs --store influx"
     unknown = set(kinds) - set(FAULTS[store])
     if unknown or not kinds:
-        return f"--faults takes some of {', '.join(FAULTS[store])}, not {given!r}"
+        return _("--faults takes some of {faults}, not {given!r}").format(
+            faults=", ".join(FAULTS[store]), given=given
+        )
     return kinds
 
 
@@ -315,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
 
     kinds = _fault_kinds(args.store, args.faults)
     if isinstance(kinds, str):
-        print(f"campusedge bench soak: {kinds}", file=sys.stderr)
+        print(error_line("campusedge bench soak", kinds), file=sys.stderr)
         return 2
 
     rng = random.Random(args.seed)
@@ -331,7 +334,9 @@ def run(args: argparse.Namespace) -> int:
         binary = find_influxd()
         if binary is None:
             print(
-                "campusedge bench soak: --store influx needs influxd (Debian package 'influxdb')",
+                _("{prog}: --store influx needs influxd (Debian package 'influxdb')").format(
+                    prog="campusedge bench soak"
+                ),
                 file=sys.stderr,
             )
             return 2

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from campusedge.argparse_words import HelpFormatter
 
-class DefaultsHelpFormatter(argparse.HelpFormatter):
+
+class DefaultsHelpFormatter(HelpFormatter):
     """Appends "(default: X)" to an option's help, unless the help already names its default.
 
     Unlike argparse's ArgumentDefaultsHelpFormatter it says nothing for a default of None or
@@ -13,7 +15,7 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
     """
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
+        text = super()._get_help_string(action) or ""  # argparse's own -h help translated
         default = action.default
         # Identity, not equality: a default of 0.0 (no fault injected) is worth saying.
         if (

@@ -28,6 +28,7 @@ import yaml
 
 from campusedge.processes import child_options
 from campusedge.settings import MqttSettings
+from campusedge.words import _, error_line
 from simulators.broker_check import broker_problem
 from simulators.cli_help import DefaultsHelpFormatter
 from simulators.faults import Faults
@@ -347,16 +348,18 @@ class Scenario(ABC):
 
 
 def _say(scenario: Scenario, text: str) -> None:
-    print(f"campusedge simulate {scenario.name}: {text}", file=sys.stderr, flush=True)
+    print(error_line(f"campusedge simulate {scenario.name}", text), file=sys.stderr, flush=True)
 
 
 def _agent_trouble(stats: dict[str, Any]) -> str | None:
     """Why the agent's run did not deliver everything, from its counters; None if it did."""
     if not stats.get("connects"):
-        why = stats.get("mqtt_error") or "no answer"
-        return f"the edge agent never reached the MQTT broker ({why})"
+        why = stats.get("mqtt_error")
+        if not why:
+            return _("the edge agent never reached the MQTT broker (no answer)")
+        return _("the edge agent never reached the MQTT broker ({reason})").format(reason=why)
     if stats.get("buffered"):
-        return f"the edge agent left {stats['buffered']} messages unsent"
+        return _("the edge agent left {count} messages unsent").format(count=stats["buffered"])
     return None
 
 
@@ -460,7 +463,9 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         if edge is not None:
             if not edge.running():
                 code = edge.proc.returncode if edge.proc is not None else None
-                trouble = f"the edge agent exited early (code {code}); see {edge.log_path}"
+                trouble = _("the edge agent exited early (code {code}); see {log}").format(
+                    code=code, log=edge.log_path
+                )
             try:
                 # A short drain when it would only wait for a broker that is not there.
                 drain_s = 5 if interrupted.is_set() else 10 if broker_down.is_set() else None
@@ -492,4 +497,9 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> int:
         if temp and disposable:
             shutil.rmtree(workdir, ignore_errors=True)
         elif temp:
-            _say(scenario, f"kept {workdir}: the agent's buffer.db (unsent messages) and its log")
+            _say(
+                scenario,
+                _("kept {workdir}: the agent's buffer.db (unsent messages) and its log").format(
+                    workdir=workdir
+                ),
+            )

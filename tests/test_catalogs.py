@@ -20,7 +20,7 @@ from gateway.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, Catalogs
 
 ROOT = Path(__file__).resolve().parent.parent
 # The folders `make messages` extracts from.
-SOURCES = ("gateway", "campusedge")
+SOURCES = ("gateway", "campusedge", "edge", "simulators")
 MessageId = str | tuple[str, ...]
 
 

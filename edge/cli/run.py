@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
+from campusedge.words import _, error_line, error_text
 from edge.agent import EdgeAgent
 from edge.buffer import BufferOpenError
 from edge.config import ConfigError, load_box
@@ -64,20 +65,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         box = load_box(args.config)
     except ConfigError as exc:
-        print(f"campusedge edge run: {exc}", file=sys.stderr)
+        print(error_line("campusedge edge run", error_text(exc)), file=sys.stderr)
         return 2
     credentials = box.box.mqtt_credentials
     try:
         settings = mqtt_settings(args, Path(credentials) if credentials else None)
         check_tls_files(settings)
     except CredentialsError as exc:
-        print(f"campusedge edge run: {exc}", file=sys.stderr)
+        print(error_line("campusedge edge run", error_text(exc)), file=sys.stderr)
         return 2
     try:
         agent = EdgeAgent(box, settings, buffer_path=args.buffer)
     except BufferOpenError as exc:
         print(
-            f"campusedge edge run: {exc} (use --buffer PATH or create the folder)", file=sys.stderr
+            _("{prog}: {error} (use --buffer PATH or create the folder)").format(
+                prog="campusedge edge run", error=exc
+            ),
+            file=sys.stderr,
         )
         return 2
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from campusedge.words import _, error_line
 from edge.pe.counters import Exercise, Quality, QualityReason
 from edge.pe.model import ModelError, PoseModel
 from edge.pe.pipeline import count_video
@@ -51,20 +52,32 @@ def run(args: argparse.Namespace) -> int:
             stride=args.stride,
         )
     except ModelError as exc:
-        print(f"campusedge pe count: {exc}", file=sys.stderr)
+        print(error_line("campusedge pe count", exc), file=sys.stderr)
         return 1
     except SourceError as exc:
-        print(f"campusedge pe count: {exc}", file=sys.stderr)
+        print(error_line("campusedge pe count", exc), file=sys.stderr)
         if args.json:
             unreadable = Quality((QualityReason.CANNOT_OPEN,), detail=str(exc))
             print(json.dumps({"count": None, "quality": unreadable.to_json()}))
         return 1
     if counted.frames == 0:
+        if args.end_frame is None:
+            empty = _(
+                "{prog}: {video} has no frames from --start-frame {start} "
+                "(is the start past the end of the video?)"
+            )
+        else:
+            empty = _(
+                "{prog}: {video} has no frames from --start-frame {start} to --end-frame {end} "
+                "(is the start past the end of the video?)"
+            )
         print(
-            f"campusedge pe count: {args.video} has no frames from --start-frame "
-            f"{args.start_frame}"
-            + (f" to --end-frame {args.end_frame}" if args.end_frame is not None else "")
-            + " (is the start past the end of the video?)",
+            empty.format(
+                prog="campusedge pe count",
+                video=args.video,
+                start=args.start_frame,
+                end=args.end_frame,
+            ),
             file=sys.stderr,
         )
         return 1

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from campusedge.words import _, error_line
 from edge.pe.cli_eval import count_clip
 from edge.pe.composite import composite
 from edge.pe.counters import COUNTERS
@@ -67,11 +68,17 @@ def count_composite(
 
 def run(args: argparse.Namespace) -> int:
     if not 2 <= args.people <= 4:
-        print("campusedge pe eval-crowd: --people must be 2, 3 or 4", file=sys.stderr)
+        print(
+            _("{prog}: --people must be 2, 3 or 4").format(prog="campusedge pe eval-crowd"),
+            file=sys.stderr,
+        )
         return 2
     if not (args.folder / "manifest.csv").is_file():
         print(
-            f"campusedge pe eval-crowd: {args.folder}/manifest.csv does not exist", file=sys.stderr
+            _("{prog}: {path} does not exist").format(
+                prog="campusedge pe eval-crowd", path=args.folder / "manifest.csv"
+            ),
+            file=sys.stderr,
         )
         return 2
     try:
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         model = PoseModel(threads=1)
         detector = PersonDetector(threads=1)
     except (ManifestError, ModelError) as exc:
-        print(f"campusedge pe eval-crowd: {exc}", file=sys.stderr)
+        print(error_line("campusedge pe eval-crowd", exc), file=sys.stderr)
         return 1
     alone: dict[Path, int] = {}
     rows: list[dict[str, Any]] = []
@@ -93,7 +100,14 @@ def run(args: argparse.Namespace) -> int:
                 if clip.path not in alone:
                     alone[clip.path] = count_clip(clip, model).result.count
         except SourceError as exc:
-            print(f"cannot read a clip of {[c.path.name for c in group]}: {exc}", file=sys.stderr)
+            print(
+                _("{prog}: cannot read a clip of {clips}: {reason}").format(
+                    prog="campusedge pe eval-crowd",
+                    clips=", ".join(c.path.name for c in group),
+                    reason=exc,
+                ),
+                file=sys.stderr,
+            )
             return 1
         for clip, count in zip(group, counts, strict=True):
             crowd_err.append(abs(count - clip.count) / clip.count)

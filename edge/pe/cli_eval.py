@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from campusedge.words import _, error_line
 from edge.pe.manifest import Clip, ManifestError, read_manifest
 from edge.pe.model import ModelError, PoseModel
 from edge.pe.pipeline import VideoCount, count_video
@@ -59,11 +60,17 @@ def run(args: argparse.Namespace) -> int:
     if not manifest.is_file():
         if args.if_present:
             # `make eval` evaluates where the shared clips exist; elsewhere there is nothing to do.
-            print(f"campusedge pe eval: {manifest} does not exist; no clips to evaluate, skipped")
+            print(
+                _("{prog}: {path} does not exist; no clips to evaluate, skipped").format(
+                    prog="campusedge pe eval", path=manifest
+                )
+            )
             return 0
         print(
-            f"campusedge pe eval: {manifest} does not exist (a folder with manifest.csv "
-            "and the clips it lists; see docs/pe.md)",
+            _(
+                "{prog}: {path} does not exist (a folder with manifest.csv and the clips it "
+                "lists; see docs/pe.md)"
+            ).format(prog="campusedge pe eval", path=manifest),
             file=sys.stderr,
         )
         return 2
@@ -71,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         clips = read_manifest(args.folder)
         model = PoseModel(args.model, threads=args.threads)
     except (ManifestError, ModelError) as exc:
-        print(f"campusedge pe eval: {exc}")
+        print(error_line("campusedge pe eval", exc))
         return 1
     header = f"{'clip':<40} {'exercise':<13} {'gt':>5} {'pred':>5} {'err':>6} {'fps':>6}  signal"
     print(header)
@@ -125,7 +132,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print("-" * len(header))
     if not errors:
-        print(f"none of the {len(clips)} clips could be read", file=sys.stderr)
+        print(
+            _("{prog}: none of the {count} clips could be read").format(
+                prog="campusedge pe eval", count=len(clips)
+            ),
+            file=sys.stderr,
+        )
         return 1
     mae = sum(errors) / len(errors)
     obo = within_one / len(errors)

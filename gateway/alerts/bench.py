@@ -34,6 +34,7 @@ from campusedge.settings import MqttSettings
 from gateway.alerts.delivery.receiver import WebhookReceiver
 from gateway.auth import Role, Users
 from gateway.bench.load import LoadSpec, run_publishers
+from gateway.cli.language import gettext as _
 from gateway.roster import Roster
 from gateway.state import StateDB
 from gateway.tables.roster import cards
@@ -409,7 +410,12 @@ def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     if find_mosquitto() is None:
-        print("bench alerts needs Mosquitto (Debian package 'mosquitto')", file=sys.stderr)
+        print(
+            _("{prog} needs Mosquitto (Debian package 'mosquitto')").format(
+                prog="campusedge bench alerts"
+            ),
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory(prefix="campusedge-bench-alerts-") as tmp:
         result = measure(Path(tmp), args)

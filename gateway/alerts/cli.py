@@ -10,6 +10,8 @@ import yaml
 
 from gateway.alerts.config import AlertConfigError, AlertConfigs
 from gateway.alerts.delivery.redact import HIDDEN, redact_url
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             args.directory, args.warning_levels, district_of=lambda school: args.district
         )
     except AlertConfigError as exc:
-        print(f"invalid alert config:\n{exc}", file=sys.stderr)
+        print(_("invalid alert config:\n{error}").format(error=error_text(exc)), file=sys.stderr)
         return 1
     schools = sorted(c.school or "" for c in configs.all()[1:])
     print(f"ok: defaults, {len(schools)} school file(s) {', '.join(schools) or ''}".rstrip())

@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from campusedge.words import Shown
 from gateway.alerts.model import Rule, Severity
+from gateway.i18n import N_
 
 
-class AlertConfigError(ValueError):
+class AlertConfigError(Shown, ValueError):
     """An alert config file that cannot be used; the message names the file and the field."""
 
 
@@ -219,7 +221,9 @@ def _read_yaml(text: str, where: str) -> Any:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise AlertConfigError(f"{where}: not valid YAML: {exc}") from None
+        raise AlertConfigError(
+            N_("{where}: not valid YAML: {reason}"), where=where, reason=exc
+        ) from None
     return {} if data is None else data
 
 
@@ -276,7 +280,9 @@ class AlertConfigs:
         self._lock = threading.Lock()
         if directory is not None:
             if not directory.is_dir():
-                raise AlertConfigError(f"alert config directory {directory} does not exist")
+                raise AlertConfigError(
+                    N_("alert config directory {directory} does not exist"), directory=directory
+                )
             for path in sorted(directory.glob("*.yaml")):
                 if path.name == "warning_levels.yaml":
                     continue
@@ -284,8 +290,13 @@ class AlertConfigs:
                 school = cfg.school or path.stem
                 if cfg.school is not None and cfg.school != path.stem:
                     raise AlertConfigError(
-                        f"{path}: school: {cfg.school!r} does not match the "
-                        f"file name (expected {path.stem!r})"
+                        N_(
+                            "{path}: school: {school!r} does not match the file name "
+                            "(expected {expected!r})"
+                        ),
+                        path=path,
+                        school=cfg.school,
+                        expected=path.stem,
                     )
                 self._schools[school] = cfg.model_copy(update={"school": school})
             self._read_districts(directory / DISTRICTS_DIR)
@@ -300,7 +311,9 @@ class AlertConfigs:
                 text = warning_levels_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise AlertConfigError(
-                    f"{warning_levels_file}: cannot read the district's warning levels: {exc}"
+                    N_("{path}: cannot read the district's warning levels: {reason}"),
+                    path=warning_levels_file,
+                    reason=exc,
                 ) from None
             self.warning_levels = parse_warning_levels(text, str(warning_levels_file))
         else:
@@ -322,8 +335,12 @@ class AlertConfigs:
             if cfg.school is not None:
                 # One file for every school of the district: a school line would say otherwise.
                 raise AlertConfigError(
-                    f"{path}: school: a district's file applies to all its schools; remove "
-                    f"`school:` or move the file to {path.parent.parent / (cfg.school + '.yaml')}"
+                    N_(
+                        "{path}: school: a district's file applies to all its schools; remove "
+                        "`school:` or move the file to {moved}"
+                    ),
+                    path=path,
+                    moved=path.parent.parent / (cfg.school + ".yaml"),
                 )
             self._districts[path.stem] = cfg
 

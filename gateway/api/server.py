@@ -9,6 +9,7 @@ from types import FrameType
 import uvicorn
 
 from gateway.api.app import create_app
+from gateway.i18n import N_
 from gateway.service import Gateway, GatewayStartError
 
 
@@ -19,7 +20,9 @@ def listen(host: str, port: int, option: str) -> socket.socket:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise GatewayStartError(f"API host {host!r}: {exc.strerror}") from None
+        raise GatewayStartError(
+            N_("API host {host!r}: {reason}"), host=host, reason=exc.strerror
+        ) from None
     # A name such as "localhost" may resolve to ::1 first; like uvicorn, prefer IPv4 unless
     # the host is an IPv6 address, so that http://localhost:PORT reaches it either way.
     if ":" not in host:
@@ -31,9 +34,19 @@ def listen(host: str, port: int, option: str) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        hint = f"; choose another with {option}" if exc.errno == errno.EADDRINUSE else ""
+        if exc.errno == errno.EADDRINUSE:
+            raise GatewayStartError(
+                N_("cannot serve the API on {host}:{port}: {reason}; choose another with {option}"),
+                host=host,
+                port=port,
+                reason=exc.strerror,
+                option=option,
+            ) from None
         raise GatewayStartError(
-            f"cannot serve the API on {host}:{port}: {exc.strerror}{hint}"
+            N_("cannot serve the API on {host}:{port}: {reason}"),
+            host=host,
+            port=port,
+            reason=exc.strerror,
         ) from None
     return sock
 

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from campusedge import __version__
+from campusedge.words import Shown
+from gateway.i18n import N_
 
 FORMAT = "campusedge-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-class BackupError(Exception):
+class BackupError(Shown):
     """A backup or restore cannot go on; the message says what and what to do."""
 
 
@@ -122,18 +124,34 @@ def read_manifest(file: Path) -> dict[str, Any]:
         with tarfile.open(file, mode="r:gz") as tar:
             first = tar.next()
             if first is None or first.name != MANIFEST:
-                raise BackupError(f"{file}: not a campusedge backup (no {MANIFEST} first)")
+                raise BackupError(
+                    N_("{file}: not a campusedge backup (no {manifest} first)"),
+                    file=file,
+                    manifest=MANIFEST,
+                )
             f = tar.extractfile(first)
             assert f is not None
             manifest: dict[str, Any] = json.loads(f.read())
     except (tarfile.TarError, OSError, EOFError, json.JSONDecodeError) as exc:
-        raise BackupError(f"{file}: not a readable campusedge backup ({exc})") from None
+        raise BackupError(
+            N_("{file}: not a readable campusedge backup ({reason})"), file=file, reason=exc
+        ) from None
     if manifest.get("format") != FORMAT:
-        raise BackupError(f"{file}: not a campusedge backup (format {manifest.get('format')!r})")
+        raise BackupError(
+            N_("{file}: not a campusedge backup (format {format!r})"),
+            file=file,
+            format=manifest.get("format"),
+        )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError(
-            f"{file}: backup format version {manifest.get('format_version')!r}; this campusedge "
-            f"({__version__}) reads version {FORMAT_VERSION}"
+            N_(
+                "{file}: backup format version {found!r}; this campusedge ({version}) reads "
+                "version {readable}"
+            ),
+            file=file,
+            found=manifest.get("format_version"),
+            version=__version__,
+            readable=FORMAT_VERSION,
         )
     return manifest
 
@@ -149,10 +167,14 @@ def extract(file: Path, folder: Path) -> tuple[dict[str, Any], list[Member]]:
                 info = tar.getmember(name)
             except KeyError:
                 raise BackupError(
-                    f"{file}: the manifest lists {name} but the file lacks it"
+                    N_("{file}: the manifest lists {name} but the file lacks it"),
+                    file=file,
+                    name=name,
                 ) from None
             if not info.isfile() or "/" in name or name.startswith("."):
-                raise BackupError(f"{file}: member {name!r} is not a plain file")
+                raise BackupError(
+                    N_("{file}: member {name!r} is not a plain file"), file=file, name=name
+                )
             src = tar.extractfile(info)
             assert src is not None
             target = folder / name
@@ -161,7 +183,9 @@ def extract(file: Path, folder: Path) -> tuple[dict[str, Any], list[Member]]:
                     dst.write(block)
             if sha256(target) != meta["sha256"]:
                 raise BackupError(
-                    f"{file}: {name} does not match its checksum; the backup is damaged"
+                    N_("{file}: {name} does not match its checksum; the backup is damaged"),
+                    file=file,
+                    name=name,
                 )
             members.append(Member(role, str(meta["kind"]), target, dict(meta.get("schema", {}))))
     return manifest, members

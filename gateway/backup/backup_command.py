@@ -8,10 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from campusedge.words import error_line
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, write_atomically
 from gateway.backup.retention import backup_name, prune
 from gateway.backup.targets import readings_target, state_target
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 
 PROG = "campusedge backup"
 
@@ -48,17 +51,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.keep is not None and (args.out_dir is None or args.keep < 1):
-        print(f"{PROG}: --keep needs --out-dir and a count of at least 1", file=sys.stderr)
+        print(
+            _("{prog}: --keep needs --out-dir and a count of at least 1").format(prog=PROG),
+            file=sys.stderr,
+        )
         return 2
     out = args.out if args.out is not None else args.out_dir / backup_name()
     try:
         manifest = take(out, args)
     except BackupError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     except OSError as exc:
         # A full or read-only backup disk: the temporary file is gone, no backup is claimed.
-        print(f"{PROG}: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            _("{prog}: cannot write {path}: {reason}").format(
+                prog=PROG, path=out, reason=exc.strerror or exc
+            ),
+            file=sys.stderr,
+        )
         return 1
     parts = ", ".join(
         f"{role} ({meta['kind']}, {meta['bytes']} bytes)"

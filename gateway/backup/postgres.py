@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from gateway.backup.archive import BackupError
+from gateway.i18n import N_
 
 
 def is_postgres_url(value: str) -> bool:
@@ -34,7 +35,8 @@ def _tool(name: str) -> str:
     )
     if found is None:
         raise BackupError(
-            f"{name} is not installed: install the PostgreSQL client (Debian postgresql-client)"
+            N_("{name} is not installed: install the PostgreSQL client (Debian postgresql-client)"),
+            name=name,
         )
     return found
 
@@ -53,10 +55,14 @@ def _run(argv: list[str], env: dict[str, str], what: str, url: str) -> str:
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=3600)
     except subprocess.TimeoutExpired:
-        raise BackupError(f"{what} of {redact(url)} took over an hour; stopped") from None
+        raise BackupError(
+            N_("{program} of {url} took over an hour; stopped"), program=what, url=redact(url)
+        ) from None
     if done.returncode != 0:
         detail = " ".join(done.stderr.split())[:500]
-        raise BackupError(f"{what} of {redact(url)} failed: {detail}")
+        raise BackupError(
+            N_("{program} of {url} failed: {detail}"), program=what, url=redact(url), detail=detail
+        )
     return done.stdout
 
 

@@ -8,12 +8,14 @@ import tempfile
 from pathlib import Path
 
 from campusedge import __version__
+from campusedge.words import error_line
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, extract, read_manifest
 from gateway.backup.targets import Target, readings_target, state_target
+from gateway.cli.language import error_text
+from gateway.i18n import N_
 
 PROG = "campusedge restore"
-STOP_FIRST = "stop the gateway first (systemctl stop campusedge-gateway), or give --force"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
             return 0
         return restore(args)
     except BackupError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
 
 
 def restore(args: argparse.Namespace) -> int:
     if not args.file.is_file():
-        raise BackupError(f"{args.file}: no such file")
+        raise BackupError(N_("{file}: no such file"), file=args.file)
     manifest = read_manifest(args.file)
     targets: dict[str, Target | None] = {
         "state": state_target(args.state_db),
@@ -68,7 +70,12 @@ def restore(args: argparse.Namespace) -> int:
     }
     wanted = [r for r in manifest["members"] if args.only in (None, r)]
     if not wanted:
-        raise BackupError(f"{args.file} holds no {args.only} ({', '.join(manifest['members'])})")
+        raise BackupError(
+            N_("{file} holds no {part} ({parts})"),
+            file=args.file,
+            part=args.only,
+            parts=", ".join(manifest["members"]),
+        )
     # Every check before anything is written: a refusal leaves everything as it was.
     for role in wanted:
         _check(role, manifest["members"][role]["kind"], targets[role], args.force)
@@ -99,13 +106,31 @@ def restore(args: argparse.Namespace) -> int:
 def _check(role: str, kind: str, target: Target | None, force: bool) -> None:
     if target is None:
         raise BackupError(
-            f"the backup's {role} is a SQLite file but the store is not SQLite; give "
-            "--db FILE (or --store-url sqlite:///FILE) to restore it to a file, or --only state"
+            N_(
+                "the backup's {part} is a SQLite file but the store is not SQLite; give "
+                "--db FILE (or --store-url sqlite:///FILE) to restore it to a file, or "
+                "--only state"
+            ),
+            part=role,
         )
     if target.kind != kind:
+        if kind == "postgresql":
+            raise BackupError(
+                N_(
+                    "the backup's {part} is {kind}, the target is {target}: give --state-db "
+                    "with a postgresql:// URL"
+                ),
+                part=role,
+                kind=kind,
+                target=target.kind,
+            )
         raise BackupError(
-            f"the backup's {role} is {kind}, the target is {target.kind}: "
-            f"give --state-db with a {'postgresql:// URL' if kind == 'postgresql' else 'file'}"
+            N_(
+                "the backup's {part} is {kind}, the target is {target}: give --state-db with a file"
+            ),
+            part=role,
+            kind=kind,
+            target=target.kind,
         )
     if force:
         return
@@ -114,16 +139,24 @@ def _check(role: str, kind: str, target: Target | None, force: bool) -> None:
         others = postgres.other_sessions(target.url)
         if others:
             raise BackupError(
-                f"{postgres.redact(target.url)} has {others} other connection(s), a running "
-                f"gateway's perhaps: {STOP_FIRST}"
+                N_(
+                    "{url} has {count} other connection(s), a running gateway's perhaps: "
+                    "stop the gateway first (systemctl stop campusedge-gateway), or give --force"
+                ),
+                url=postgres.redact(target.url),
+                count=others,
             )
         return
     assert target.path is not None
     pids = sqlite_copy.holders(target.path)
     if pids:
         raise BackupError(
-            f"{target.path} is open by process {', '.join(map(str, pids))} (a running "
-            f"gateway?): {STOP_FIRST}"
+            N_(
+                "{path} is open by process {pids} (a running gateway?): stop the gateway "
+                "first (systemctl stop campusedge-gateway), or give --force"
+            ),
+            path=target.path,
+            pids=", ".join(map(str, pids)),
         )
 
 

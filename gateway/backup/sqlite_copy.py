@@ -11,17 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from gateway.backup.archive import BackupError
+from gateway.i18n import N_
 
 
 def _open_existing(path: Path) -> sqlite3.Connection:
     # mode=rw: a plain connect() would create an empty database at a mistyped path, and the
     # backup would then be of nothing.
     if not path.is_file():
-        raise BackupError(f"SQLite database {path} does not exist")
+        raise BackupError(N_("SQLite database {path} does not exist"), path=path)
     try:
         return sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30)
     except sqlite3.Error as exc:
-        raise BackupError(f"cannot open SQLite database {path}: {exc}") from None
+        raise BackupError(
+            N_("cannot open SQLite database {path}: {reason}"), path=path, reason=exc
+        ) from None
 
 
 def schema_of(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -52,12 +55,18 @@ def copy_online(source: Path, target: Path) -> dict[str, Any]:
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file in the archive
             check = dst.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise BackupError(f"the copy of {source} fails its integrity check: {check}")
+                raise BackupError(
+                    N_("the copy of {source} fails its integrity check: {check}"),
+                    source=source,
+                    check=check,
+                )
             return schema_of(dst)
         finally:
             dst.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"copying SQLite database {source} failed: {exc}") from None
+        raise BackupError(
+            N_("copying SQLite database {source} failed: {reason}"), source=source, reason=exc
+        ) from None
     finally:
         src.close()
 
@@ -121,5 +130,7 @@ def restore_into(copy: Path, target: Path) -> Path | None:
             dst.close()
             src.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"restoring into {target} failed: {exc}") from None
+        raise BackupError(
+            N_("restoring into {target} failed: {reason}"), target=target, reason=exc
+        ) from None
     return kept

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 from gateway.backup.archive import BackupError
 from gateway.backup.postgres import is_postgres_url
 from gateway.cli.common import load_settings
+from gateway.i18n import N_
 from gateway.service import GatewaySettings, GatewayStartError
 
 
@@ -17,7 +18,7 @@ def _settings() -> GatewaySettings:
     try:
         return load_settings(GatewaySettings, {})
     except GatewayStartError as exc:
-        raise BackupError(str(exc)) from None
+        raise BackupError(exc) from None
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ def state_target(option: str | None) -> Target:
         return Target("postgresql", url=value)
     if "://" in value:
         raise BackupError(
-            f"state database {value.split('://')[0]}://…: give a SQLite file path or a "
-            "postgresql:// URL"
+            N_("state database {scheme}://…: give a SQLite file path or a postgresql:// URL"),
+            scheme=value.split("://")[0],
         )
     return Target("sqlite", path=Path(value))
 
@@ -52,5 +53,7 @@ def readings_target(store_url: str | None, db: Path | None) -> Target | None:
         return None
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
     if not path:
-        raise BackupError(f"store URL {url!r}: no database file; write sqlite:///path/to.db")
+        raise BackupError(
+            N_("store URL {url!r}: no database file; write sqlite:///path/to.db"), url=url
+        )
     return Target("sqlite", path=Path(path))

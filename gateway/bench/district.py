@@ -49,6 +49,7 @@ from campusedge.topics import Channel, DeviceKind, DeviceTopic
 from gateway.bench import district_board
 from gateway.bench.ingest import children
 from gateway.bench.load import reading_payload
+from gateway.cli.language import gettext as _
 from gateway.district.leases import holders
 from gateway.fleet.registry import FleetRegistry
 from gateway.state import StateDB, state_url
@@ -275,7 +276,12 @@ def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     if find_mosquitto() is None:
-        print("bench district needs Mosquitto (Debian package 'mosquitto')", file=sys.stderr)
+        print(
+            _("{prog} needs Mosquitto (Debian package 'mosquitto')").format(
+                prog="campusedge bench district"
+            ),
+            file=sys.stderr,
+        )
         return 2
     name = f"campusedge_bench_district_{os.getpid()}"
     admin_url = state_url(args.pg_url).replace("postgresql+psycopg://", "postgresql://")

@@ -39,6 +39,7 @@ from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
 from gateway.bench.load import LoadSpec, bench_devices, rss_mb, run_publishers
+from gateway.cli.language import gettext as _
 from gateway.fleet.ca import CampusCA, write_private
 from gateway.fleet.registry import FleetRegistry
 from gateway.state import StateDB
@@ -283,7 +284,12 @@ def secured(work: Path) -> tuple[tuple[Path, Path, Path], Path]:
 
 def run(args: argparse.Namespace) -> int:
     if find_mosquitto() is None:
-        print("bench ingest needs Mosquitto (Debian package 'mosquitto')", file=sys.stderr)
+        print(
+            _("{prog} needs Mosquitto (Debian package 'mosquitto')").format(
+                prog="campusedge bench ingest"
+            ),
+            file=sys.stderr,
+        )
         return 2
     mqtt_settings: MqttSettings
     with tempfile.TemporaryDirectory(prefix="campusedge-bench-") as tmp:

@@ -20,9 +20,12 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from campusedge.words import error_line
 from gateway.alerts.clock import ManualClock
 from gateway.alerts.lifecycle import Lifecycle
 from gateway.alerts.model import Candidate, Rule, Severity
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.roster import LessonKind, Roster
 from gateway.state import StateDB, StateDBError
 
@@ -143,12 +146,14 @@ def run(args: argparse.Namespace) -> int:
         try:
             db = StateDB(args.postgresql, migrate=False)
         except StateDBError as exc:
-            print(f"campusedge bench state: {exc}", file=sys.stderr)
+            print(error_line("campusedge bench state", error_text(exc)), file=sys.stderr)
             return 2
         try:
             if inspect(db.engine).get_table_names():
                 print(
-                    f"campusedge bench state: {db.where} is not empty; give an empty database",
+                    _("{prog}: {database} is not empty; give an empty database").format(
+                        prog="campusedge bench state", database=db.where
+                    ),
                     file=sys.stderr,
                 )
                 return 2

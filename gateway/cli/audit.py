@@ -10,8 +10,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.audit import AuditFilter, AuditLog
 from gateway.auth import Role, User
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.cli.user import DEFAULT_STATE_DB
 from gateway.state import StateDB, StateDBError, is_sqlite_path
 
@@ -48,7 +51,10 @@ def parse_time(text: str, option: str) -> datetime:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"{option} {text!r}: not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00+08:00)"
+            _(
+                "{option} {text!r}: not an ISO 8601 date or time "
+                "(2026-12-01, 2026-12-01T08:00+08:00)"
+            ).format(option=option, text=text)
         ) from None
     return at.astimezone() if at.tzinfo is None else at
 
@@ -65,19 +71,27 @@ def run(args: argparse.Namespace) -> int:
         since = parse_time(args.since, "--since")
         until = parse_time(args.until, "--until") if args.until else datetime.now(UTC)
     except ValueError as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     if until <= since:
-        say(f"{PROG}: --until ({until.isoformat()}) must be after --since ({since.isoformat()})")
+        say(
+            _("{prog}: --until ({until}) must be after --since ({since})").format(
+                prog=PROG, until=until.isoformat(), since=since.isoformat()
+            )
+        )
         return 2
     target = args.state_db or os.environ.get("CAMPUSEDGE_STATE_DB") or DEFAULT_STATE_DB
     if is_sqlite_path(target) and not Path(target).is_file():
-        say(f"{PROG}: no state database at {Path(target).absolute()}: name it with --state-db")
+        say(
+            _("{prog}: no state database at {path}: name it with --state-db").format(
+                prog=PROG, path=Path(target).absolute()
+            )
+        )
         return 2
     try:
         db = StateDB(target)
     except StateDBError as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     try:
         where = AuditFilter(student_id=args.student, user_id=args.user, since=since, until=until)
@@ -93,7 +107,11 @@ def _export(audit: AuditLog, where: AuditFilter, out: Path) -> int:
         # Owner-only from the first byte: the file says who read which student's data.
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
-        say(f"{PROG}: cannot write {partial}: {exc.strerror}")
+        say(
+            _("{prog}: cannot write {path}: {reason}").format(
+                prog=PROG, path=partial, reason=exc.strerror
+            )
+        )
         return 2
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -125,7 +143,11 @@ def _export(audit: AuditLog, where: AuditFilter, out: Path) -> int:
         partial.unlink(missing_ok=True)
         # Recorded whatever came of it: what was read was read.
         audit.record(exporter(), "export_audit", "audit_log", where.describe(), _detail(count, out))
-    say(f"{PROG}: {count} entries ({where.describe()}) written to {out}")
+    say(
+        _("{prog}: {count} entries ({filter}) written to {path}").format(
+            prog=PROG, count=count, filter=where.describe(), path=out
+        )
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from campusedge.broker import MosquittoProcess, find_mosquitto
 from gateway.cli.common import setup_logging
+from gateway.cli.language import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def parse_users(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, password = pair.partition(":")
         if not sep or not name or not password:
-            raise SystemExit(f"--user {pair!r}: expected NAME:PASSWORD")
+            raise SystemExit(_("--user {pair!r}: expected NAME:PASSWORD").format(pair=pair))
         users[name] = password
     return users
 

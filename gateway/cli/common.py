@@ -16,7 +16,10 @@ from pydantic_settings import BaseSettings, SettingsError
 
 from campusedge.credentials import CredentialsError, check_tls_files, load_credentials
 from campusedge.settings import MqttSettings
+from campusedge.words import error_line
 from gateway.alerts.delivery.redact import quiet_http_client_logs
+from gateway.cli.language import translator
+from gateway.i18n import N_
 from gateway.service import GatewayStartError
 
 S = TypeVar("S", bound=BaseSettings)
@@ -54,7 +57,7 @@ def mqtt_from_args(args: argparse.Namespace) -> MqttSettings:
         settings = load_settings(MqttSettings, MQTT_OPTIONS, **overrides)
         check_tls_files(settings)
     except CredentialsError as exc:
-        raise GatewayStartError(str(exc)) from None
+        raise GatewayStartError(exc) from None
     return settings
 
 
@@ -67,8 +70,17 @@ def load_settings(cls: type[S], options: Mapping[str, str], **values: Any) -> S:
     except SettingsError as exc:
         # A complex field (JSON in the variable) that does not parse; only the message says which.
         found = re.search(r'field "(\w+)"', str(exc))
-        where = f"{prefix}{found.group(1)}".upper() if found else f"a {prefix}* variable"
-        raise GatewayStartError(f"{where}: not valid JSON ({exc.__cause__ or exc})") from None
+        if found is None:
+            raise GatewayStartError(
+                N_("a {prefix}* variable: not valid JSON ({error})"),
+                prefix=prefix.upper(),
+                error=exc.__cause__ or exc,
+            ) from None
+        raise GatewayStartError(
+            N_("{where}: not valid JSON ({error})"),
+            where=f"{prefix}{found.group(1)}".upper(),
+            error=exc.__cause__ or exc,
+        ) from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -88,7 +100,7 @@ def start_failed(prog: str, exc: GatewayStartError) -> int:
     the same way), 1 for a transient one (a store not reachable yet), which systemd retries.
     """
     # One line: a YAML parser's caret diagram is folded rather than spread over the log.
-    print(f"{prog}: {' '.join(str(exc).split())}", file=sys.stderr)
+    print(error_line(prog, " ".join(exc.words(translator()).split())), file=sys.stderr)
     return 1 if exc.transient else 2
 
 

@@ -16,6 +16,7 @@ from campusedge.contract import (
     StoredWatermark,
     event_attributes_schema,
 )
+from gateway.cli.language import gettext as _
 
 MODELS: dict[str, type[BaseModel]] = {
     "reading.schema.json": ReadingMessage,
@@ -44,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.check and not args.out.is_dir():
         print(
-            f"campusedge contract export --check: {args.out} does not exist (run it from the "
-            "project folder, or give --out)",
+            _(
+                "{prog}: {path} does not exist (run it from the project folder, or give --out)"
+            ).format(prog="campusedge contract export --check", path=args.out),
             file=sys.stderr,
         )
         return 2
@@ -61,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if stale:
         print(
-            "JSON Schema out of date: "
-            + ", ".join(stale)
-            + "\nrun `campusedge contract export` and commit the result",
+            _(
+                "JSON Schema out of date: {paths}\n"
+                "run `campusedge contract export` and commit the result"
+            ).format(paths=", ".join(stale)),
             file=sys.stderr,
         )
         return 1

@@ -29,6 +29,7 @@ from gateway.api.server import ApiServer, listen
 from gateway.auth import Role
 from gateway.cli.broker import run_amqtt
 from gateway.cli.common import load_settings, setup_logging, start_failed
+from gateway.i18n import N_
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
@@ -183,11 +184,15 @@ def lock_workdir(workdir: Path) -> TextIO:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         lock.seek(0)
-        holder = lock.read().strip() or "another process"
+        holder = lock.read().strip() or "?"
         lock.close()
         raise GatewayStartError(
-            f"{workdir} is in use by the demo with pid {holder}; stop it first, or give this "
-            "one its own --workdir (and --port)"
+            N_(
+                "{workdir} is in use by the demo with pid {holder}; stop it first, or give this "
+                "one its own --workdir (and --port)"
+            ),
+            workdir=workdir,
+            holder=holder,
         ) from None
     lock.seek(0)
     lock.truncate()

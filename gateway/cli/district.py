@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
+from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.cli.user import NoStateDB, state_db_path
 from gateway.district.registry import (
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = StateDB(path)
     except (NoStateDB, StateDBError) as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     districts = Districts(db)
     try:
@@ -74,21 +76,27 @@ def run(args: argparse.Namespace) -> int:
                     "that one first (`{prog} schools {district} --school ...`)"
                 ).format(school=exc.school, district=exc.district_id, prog=PROG)
             )
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     except DistrictExists:
         say(
-            f"{PROG}: "
-            + _("district {district!r} exists; change its schools with `{prog} schools`").format(
-                district=args.district_id, prog=PROG
+            error_line(
+                PROG,
+                _("district {district!r} exists; change its schools with `{prog} schools`").format(
+                    district=args.district_id,
+                    prog=PROG,
+                ),
             )
         )
         return 1
     except KeyError:
         say(
-            f"{PROG}: "
-            + _("no district {district!r}: define it with `{prog} add`").format(
-                district=args.district_id, prog=PROG
+            error_line(
+                PROG,
+                _("no district {district!r}: define it with `{prog} add`").format(
+                    district=args.district_id,
+                    prog=PROG,
+                ),
             )
         )
         return 1

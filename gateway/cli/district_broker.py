@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from campusedge.topics import TopicError
+from campusedge.words import error_line
 from gateway.fleet.district_broker import BridgeTarget, bridge_conf, emqx_acl, emqx_conf
 
 PROG = "campusedge gateway district-broker"
@@ -60,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
         print(acl)
         return 0
     except (TopicError, ValueError, OSError) as exc:
-        print(f"{PROG} {args.kind}: {exc}", file=sys.stderr)
+        print(error_line(f"{PROG} {args.kind}", exc), file=sys.stderr)
         return 2

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.cli.common import load_settings, start_failed
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.migrations import require_head, status
 from gateway.service import GatewaySettings, GatewayStartError, open_state
 from gateway.state import StateDB, StateDBError, is_sqlite_path
@@ -46,19 +49,24 @@ def run(args: argparse.Namespace) -> int:
 def _check(target: str) -> int:
     if is_sqlite_path(target) and not Path(target).is_file():
         # Checking must not leave an empty database behind.
-        print(f"{PROG}: no state database at {Path(target).absolute()}", file=sys.stderr)
+        print(
+            _("{prog}: no state database at {path}").format(
+                prog=PROG, path=Path(target).absolute()
+            ),
+            file=sys.stderr,
+        )
         return 1
     try:
         db = StateDB(target, migrate=False)
     except StateDBError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     try:
         require_head(db)
         print(f"state database {db.where} is at schema revision {status(db).current} (head)")
         return 0
     except StateDBError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     finally:
         db.close()

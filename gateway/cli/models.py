@@ -18,7 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from campusedge.model_signing import FILE_NAME, signed_message
+from campusedge.words import error_line
 from gateway.cli.common import load_settings, start_failed
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.fleet.model_store import ModelStore, ModelStoreError, default_model_store
 from gateway.service import GatewaySettings, GatewayStartError
 
@@ -59,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
     except GatewayStartError as exc:
         return start_failed(PROG, exc)
     except (OSError, ValueError) as exc:
-        print(f"{PROG} {args.step}: {exc}", file=sys.stderr)
+        print(error_line(f"{PROG} {args.step}", error_text(exc)), file=sys.stderr)
         return 1
     if args.step == "add":
         try:
             model = store.add(args.model, args.signature, args.name)
         except ModelStoreError as exc:
-            print(f"{PROG} add: {exc}", file=sys.stderr)
+            print(error_line(f"{PROG} add", error_text(exc)), file=sys.stderr)
             return 2
         print(f"{model.file} {model.sha256} offered from {store.folder}")
         return 0
@@ -76,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _keygen(out: Path) -> int:
     if out.exists():
-        print(f"{PROG} keygen: {out} exists; not overwritten", file=sys.stderr)
+        print(
+            _("{prog}: {path} exists; not overwritten").format(prog=f"{PROG} keygen", path=out),
+            file=sys.stderr,
+        )
         return 2
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(

@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 from campusedge.topics import TopicError
+from campusedge.words import error_line
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.cli.user import DEFAULT_STATE_DB
 from gateway.fleet.broker_files import BrokerOptions, ReloadError, write_broker
 from gateway.fleet.ca import CAError, CampusCA
@@ -137,12 +140,24 @@ def _refresh_broker(registry: FleetRegistry, given: Path | None) -> None:
     """Rewrite the broker's password and ACL files and make a running broker reread them."""
     done = refresh_broker(registry, given)
     if done.folder is None:
-        say(f"{PROG}: no broker folder yet; `{PROG} broker --out DIR` writes one")
+        say(
+            _("{prog}: no broker folder yet; `{prog} broker --out DIR` writes one").format(
+                prog=PROG
+            )
+        )
         return
-    say(
-        f"{PROG}: {done.folder}: passwords and ACL rewritten; "
-        + (f"broker {done.pid} reloaded" if done.pid else "no broker running there")
-    )
+    if done.pid:
+        say(
+            _("{prog}: {folder}: passwords and ACL rewritten; broker {pid} reloaded").format(
+                prog=PROG, folder=done.folder, pid=done.pid
+            )
+        )
+    else:
+        say(
+            _("{prog}: {folder}: passwords and ACL rewritten; no broker running there").format(
+                prog=PROG, folder=done.folder
+            )
+        )
 
 
 def _username(args: argparse.Namespace) -> str:
@@ -156,7 +171,11 @@ def _username(args: argparse.Namespace) -> str:
 def _push_token(args: argparse.Namespace, state_db: Path) -> int:
     """`provision push-token STEP`: mint, rotate, revoke or list push tokens."""
     if args.step != "mint" and not state_db.exists():
-        say(f"{PROG}: no state database at {state_db}: name it with --state-db")
+        say(
+            _("{prog}: no state database at {path}: name it with --state-db").format(
+                prog=PROG, path=state_db
+            )
+        )
         return 2
     state_db.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -169,15 +188,21 @@ def _push_token(args: argparse.Namespace, state_db: Path) -> int:
                 return 0
             if args.step == "revoke":
                 tokens.revoke(args.school, args.device)
-                say(f"{PROG}: the push token of {args.device} ({args.school}) is revoked")
+                say(
+                    _("{prog}: the push token of {device} ({school}) is revoked").format(
+                        prog=PROG, device=args.device, school=args.school
+                    )
+                )
                 return 0
             if args.step == "mint":
                 extra = args.mappings_dir or os.environ.get("CAMPUSEDGE_PUSH_MAPPINGS_DIR")
                 known = load_mappings(packaged_dir(), *([Path(extra)] if extra else []))
                 if args.mapping not in known:
                     say(
-                        f"{PROG}: no push mapping {args.mapping!r}; there are: "
-                        f"{', '.join(sorted(known))} (add yours with --mappings-dir)"
+                        _(
+                            "{prog}: no push mapping {mapping!r}; there are: {known} "
+                            "(add yours with --mappings-dir)"
+                        ).format(prog=PROG, mapping=args.mapping, known=", ".join(sorted(known)))
                     )
                     return 2
                 token = tokens.mint(args.school, args.device, args.mapping)
@@ -186,11 +211,15 @@ def _push_token(args: argparse.Namespace, state_db: Path) -> int:
         finally:
             db.close()
     except (PushTokenError, TopicError, MappingFileError, StateDBError) as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     # The token itself alone on stdout (for a script); it is shown this once, never stored.
     print(token)
-    say(f"{PROG}: the device posts with 'Authorization: Bearer <token>'; keep it secret")
+    say(
+        _("{prog}: the device posts with 'Authorization: Bearer <token>'; keep it secret").format(
+            prog=PROG
+        )
+    )
     return 0
 
 
@@ -202,7 +231,11 @@ def run(args: argparse.Namespace) -> int:
         state_db.parent.mkdir(parents=True, exist_ok=True)
     elif not state_db.exists():
         # A typo must not start an empty registry that the gateway never reads.
-        say(f"{PROG}: no state database at {state_db}: name it with --state-db")
+        say(
+            _("{prog}: no state database at {path}: name it with --state-db").format(
+                prog=PROG, path=state_db
+            )
+        )
         return 2
     try:
         registry = FleetRegistry(StateDB(state_db))
@@ -239,5 +272,5 @@ def run(args: argparse.Namespace) -> int:
         _refresh_broker(registry, getattr(args, "broker_dir", None))
         return 0
     except (FleetError, TopicError, CAError, ReloadError, StateDBError) as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2

@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 from campusedge import sqlite_salvage
+from campusedge.words import error_line
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.repair import rebuild
 
 PROG = "campusedge gateway repair"
@@ -34,13 +37,21 @@ def run(args: argparse.Namespace) -> int:
     path: Path = args.state_db or Path(os.environ.get("CAMPUSEDGE_STATE_DB") or DEFAULT_STATE_DB)
     if not path.is_file():
         print(
-            f"{PROG}: no state database file at {path} (name it with --state-db)", file=sys.stderr
+            _("{prog}: no state database file at {path} (name it with --state-db)").format(
+                prog=PROG, path=path
+            ),
+            file=sys.stderr,
         )
         return 2
     try:
         problem = sqlite_salvage.check(path)
     except sqlite3.Error as exc:
-        print(f"{PROG}: cannot read {path}: {exc} (is the gateway running?)", file=sys.stderr)
+        print(
+            _("{prog}: cannot read {path}: {reason} (is the gateway running?)").format(
+                prog=PROG, path=path, reason=exc
+            ),
+            file=sys.stderr,
+        )
         return 1
     if problem is None:
         print(f"{path}: sound, nothing to repair")
@@ -52,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = rebuild(path)
     except (OSError, ValueError, sqlite3.Error) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     print(f"kept the damaged file as {done.moved_to}")
     print(f"rebuilt {path}: {done.salvage.summary()}")

@@ -19,8 +19,9 @@ from gateway.cli.common import (
     start_failed,
 )
 from gateway.heap_trim import HeapTrimmer
+from gateway.i18n import N_
 from gateway.memory_trace import MemoryTrace
-from gateway.repair import StateDamaged, check_state
+from gateway.repair import DAMAGED, StateDamaged, check_state
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
 from gateway.state import is_sqlite_path
 from gateway.store.factory import has_secret
@@ -122,7 +123,7 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
             # state database the environment names (the one `gateway user add` also uses).
             updates["state_db"] = str(args.db.with_name(args.db.stem + "-state.db"))
     if args.store_url and args.store_url_file is not None:
-        raise GatewayStartError("give --store-url or --store-url-file, not both")
+        raise GatewayStartError(N_("give --store-url or --store-url-file, not both"), catalog=True)
     if args.store_url:
         updates["store_url"] = args.store_url
         if has_secret(args.store_url):
@@ -135,7 +136,9 @@ def settings_from_args(args: argparse.Namespace) -> GatewaySettings:
             updates["store_url"] = args.store_url_file.read_text().strip()
         except OSError as exc:
             raise GatewayStartError(
-                f"--store-url-file {args.store_url_file}: {exc.strerror}"
+                N_("--store-url-file {path}: {reason}"),
+                path=args.store_url_file,
+                reason=exc.strerror,
             ) from None
     if args.state_db is not None:
         updates["state_db"] = args.state_db
@@ -179,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
             if is_sqlite_path(settings.state_db):  # a server's database is its own to check
                 check_state(Path(settings.state_db))
         except StateDamaged as exc:
-            raise GatewayStartError(str(exc)) from None
+            raise GatewayStartError(DAMAGED, path=exc.path, problem=exc.problem) from None
         mqtt = mqtt_from_args(args)
         if settings.api_port:
             sock = listen(

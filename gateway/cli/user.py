@@ -10,7 +10,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from campusedge.words import error_line
 from gateway.auth import Role, TokenSettings, Users, check_user_id
+from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.district.registry import Districts
 from gateway.state import StateDB, StateDBError, is_sqlite_path
@@ -127,16 +129,16 @@ def run(args: argparse.Namespace) -> int:
         # Only a new token needs it: a bad variable must not stop `list` or `revoke`.
         lifetime = _lifetime(args) if args.action in ("add", "rotate") else None
     except ValidationError as exc:
-        say(f"{PROG}: CAMPUSEDGE_TOKEN_LIFETIME_DAYS: {exc.errors()[0]['msg']}")
+        say(error_line(PROG, f"CAMPUSEDGE_TOKEN_LIFETIME_DAYS: {exc.errors()[0]['msg']}"))
         return 2
     except ValueError as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     if args.action == "add":
         try:
             check_user_id(args.user_id)
         except ValueError as exc:
-            say(f"{PROG}: {exc}")
+            say(error_line(PROG, error_text(exc)))
             return 2
     try:
         path, created = state_db_path(args.state_db, may_create=args.action == "add")
@@ -146,15 +148,19 @@ def run(args: argparse.Namespace) -> int:
         path = db.where  # never a password in what is printed
         users = Users(db, lifetime) if lifetime is not None else Users(db)
     except NoStateDB as exc:
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     except StateDBError as exc:  # its message names the file already
-        say(f"{PROG}: {exc}")
+        say(error_line(PROG, error_text(exc)))
         return 2
     except OSError as exc:
         say(
-            f"{PROG}: "
-            + _("cannot open state database {path}: {error}").format(path=path, error=exc.strerror)
+            error_line(
+                PROG,
+                _("cannot open state database {path}: {error}").format(
+                    path=path, error=exc.strerror
+                ),
+            )
         )
         return 2
     if args.action == "list":
@@ -183,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         role = Role(args.role)
         problem = _district_problem(db, role, args.district, args.school)
         if problem:
-            say(f"{PROG}: {problem}")
+            say(error_line(PROG, problem))
             return 2
         token = users.create(
             args.user_id,
@@ -221,11 +227,13 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "schools":
         if existing.role is Role.DISTRICT:
             say(
-                f"{PROG}: "
-                + _(
-                    "{user} is a district user and reads its district's schools: change "
-                    "them with `campusedge gateway district schools`"
-                ).format(user=args.user_id)
+                error_line(
+                    PROG,
+                    _(
+                        "{user} is a district user and reads its district's schools: change "
+                        "them with `campusedge gateway district schools`"
+                    ).format(user=args.user_id),
+                )
             )
             return 2
         users.set_schools(args.user_id, args.school)

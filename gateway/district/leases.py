@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, insert, select, text, union, update
 
+from gateway.i18n import N_
 from gateway.state import StateDB, StateDBError
 from gateway.tables.district import gateway_workers, school_leases
 from gateway.tables.districts import district_schools
@@ -97,8 +98,12 @@ class Leases:
     def __init__(self, db: StateDB, worker_id: str, *, ttl_s: float = DEFAULT_TTL_S) -> None:
         if db.dialect != "postgresql":
             raise StateDBError(
-                f"gateway workers share a PostgreSQL state database; {db.where!r} is "
-                f"{db.dialect}: give --state-db postgresql://… (or run without --worker-id)"
+                N_(
+                    "gateway workers share a PostgreSQL state database; {where!r} is "
+                    "{dialect}: give --state-db postgresql://… (or run without --worker-id)"
+                ),
+                where=db.where,
+                dialect=db.dialect,
             )
         if ttl_s <= 0:
             raise ValueError("the lease time must be positive")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
+from gateway.auth import InvalidId
+from gateway.i18n import N_
 from gateway.state import StateDB
 from gateway.tables.districts import district_schools, districts
 
@@ -19,11 +21,14 @@ _DISTRICT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def check_district_id(district_id: str) -> str:
-    """Return *district_id* if it is a valid id, else raise ValueError saying why."""
+    """Return *district_id* if it is a valid id, else raise InvalidId saying why."""
     if not _DISTRICT_ID.fullmatch(district_id):
-        raise ValueError(
-            f"invalid district id {district_id!r}: use 1-64 characters from A-Z a-z 0-9 "
-            ". _ -, starting with a letter or digit"
+        raise InvalidId(
+            N_(
+                "invalid district id {district_id!r}: use 1-64 characters from A-Z a-z 0-9 "
+                ". _ -, starting with a letter or digit"
+            ),
+            district_id=district_id,
         )
     return district_id
 

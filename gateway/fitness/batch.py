@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal, TextIO, TypeVar
 
+from campusedge.words import Shown
 from gateway.fitness.headers import column_id
 from gateway.fitness.scoring import TotalScore, bmi_from, score_item, score_total, table_for
 from gateway.fitness.standard import ITEM_IDS, ItemId, Sex, Standard
@@ -26,6 +27,7 @@ from gateway.fitness.values import (
     parse_measure,
     parse_sex,
 )
+from gateway.i18n import N_
 
 Kind = Literal["score", "total"]
 Record = dict[str, object]
@@ -36,7 +38,7 @@ SCORE_CSV_OUT: Final = ("id", "score", "bonus", "error", "column")
 TOTAL_CSV_OUT: Final = ("id", "standard_score", "bonus", "total", "level", "error", "column")
 
 
-class CsvFormatError(ValueError):
+class CsvFormatError(Shown, ValueError):
     """A CSV file whose header cannot be read at all."""
 
 
@@ -312,9 +314,20 @@ def header_ids(written: Sequence[str]) -> tuple[str, ...]:
     header = tuple(column_id(name) for name in written)
     if "id" not in header:
         # Without it every result would be nobody's: refuse the file, not each row.
+        if not written:
+            raise CsvFormatError(
+                N_(
+                    "row 1 (header): no id column; name the students' column id, 学号 or "
+                    "学籍号 (the header is empty)"
+                ),
+                catalog=True,
+            )
         raise CsvFormatError(
-            "row 1 (header): no id column; name the students' column id, 学号 or 学籍号 "
-            f"(the header has: {', '.join(written) or 'nothing'})"
+            N_(
+                "row 1 (header): no id column; name the students' column id, 学号 or 学籍号 "
+                "(the header has: {columns})"
+            ),
+            columns=", ".join(written),
         )
     return header
 
@@ -331,7 +344,9 @@ def run_csv(
     try:
         written = tuple(reader.fieldnames or ())
     except csv.Error as exc:
-        raise CsvFormatError(f"row 1 (header): not readable as CSV: {exc}") from None
+        raise CsvFormatError(
+            N_("row 1 (header): not readable as CSV: {reason}"), reason=exc
+        ) from None
     header = header_ids(written)
     reader.fieldnames = list(header)
     roster_items = tuple(

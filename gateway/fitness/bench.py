@@ -19,6 +19,7 @@ from pathlib import Path
 from campusedge.contract import TimeQuality
 from campusedge.settings import MqttSettings
 from campusedge.topics import DeviceKind
+from gateway.cli.language import gettext as _
 from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
 from gateway.store.base import StoredMessage
@@ -101,8 +102,10 @@ def run(args: argparse.Namespace) -> int:
     if args.devices < 80:
         # Both lessons run at once and a band can be worn in only one running lesson.
         print(
-            "campusedge bench fitness-listener: --devices must be at least 80 (two running "
-            "lessons of 40 students, one band each)",
+            _(
+                "{prog}: --devices must be at least 80 (two running lessons of 40 students, "
+                "one band each)"
+            ).format(prog="campusedge bench fitness-listener"),
             file=sys.stderr,
         )
         return 2

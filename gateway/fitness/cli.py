@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from campusedge.words import error_line
+from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.fitness.batch import (
     CsvFormatError,
     Kind,
@@ -97,6 +100,15 @@ def _report(result: RowResult, errors: TextIO) -> bool:
     return not result.errors
 
 
+def cannot_read_or_write(prog: str, exc: OSError) -> str:
+    """One line for a file that cannot be used; the system's reason is its own words."""
+    if exc.filename is None:
+        return _("{prog}: cannot read or write: {reason}").format(prog=prog, reason=exc)
+    return _("{prog}: cannot read or write {path}: {reason}").format(
+        prog=prog, path=exc.filename, reason=exc.strerror or exc
+    )
+
+
 def run_kind(args: argparse.Namespace, kind: Kind) -> int:
     """Score a batch; 0 if every row scored, 1 if any row failed, 2 if the input can't be read."""
     standard = load_standard()
@@ -116,12 +128,17 @@ def run_kind(args: argparse.Namespace, kind: Kind) -> int:
                     out.write(to_json_line(result.record))
                     all_good &= _report(result, sys.stderr)
     except OSError as exc:
-        print(f"campusedge fitness {kind}: cannot read or write: {exc}", file=sys.stderr)
+        print(cannot_read_or_write(f"campusedge fitness {kind}", exc), file=sys.stderr)
         return 2
     except CsvFormatError as exc:
-        print(f"campusedge fitness {kind}: {exc}", file=sys.stderr)
+        print(error_line(f"campusedge fitness {kind}", error_text(exc)), file=sys.stderr)
         return 2
     except UnicodeDecodeError as exc:
-        print(f"campusedge fitness {kind}: input is not UTF-8 text: {exc}", file=sys.stderr)
+        print(
+            _("{prog}: input is not UTF-8 text: {reason}").format(
+                prog=f"campusedge fitness {kind}", reason=exc
+            ),
+            file=sys.stderr,
+        )
         return 2
     return 0 if all_good else 1

@@ -7,6 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
+from gateway.cli.language import error_text, translator
+from gateway.cli.language import gettext as _
 from gateway.fitness.national_export import build, to_xlsx, with_registry_problems
 from gateway.fitness.national_registry import (
     RegistryEntry,
@@ -16,6 +19,7 @@ from gateway.fitness.national_registry import (
 )
 from gateway.fitness.national_template import TemplateError, load_template
 from gateway.fitness.standard import load_standard
+from gateway.i18n import N_
 from gateway.roster import Roster
 from gateway.state import StateDB, StateDBError, is_sqlite_path
 
@@ -56,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    print(error_line(PROG, message), file=sys.stderr)
     return 2
 
 
@@ -65,22 +69,33 @@ def _state_target(given: str | None) -> str:
     if is_sqlite_path(target) and not Path(target).is_file():
         # Opening would create an empty database and export an empty school.
         raise StateDBError(
-            f"no state database at {Path(target).absolute()}: name the gateway's with "
-            "--state-db or CAMPUSEDGE_STATE_DB"
+            N_(
+                "no state database at {path}: name the gateway's with --state-db or "
+                "CAMPUSEDGE_STATE_DB"
+            ),
+            path=Path(target).absolute(),
         )
     return target
 
 
 def run(args: argparse.Namespace) -> int:
     if not 2000 <= args.year <= 2100:
-        return _fail(f"--year {args.year}: give the school year's first calendar year, e.g. 2025")
+        return _fail(
+            _("--year {year}: give the school year's first calendar year, e.g. 2025").format(
+                year=args.year
+            )
+        )
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":
-        return _fail(f"--out {out}: the platform imports .xlsx workbooks; name it FILE.xlsx")
+        return _fail(
+            _("--out {path}: the platform imports .xlsx workbooks; name it FILE.xlsx").format(
+                path=out
+            )
+        )
     try:
         template = load_template(Path(args.template_config) if args.template_config else None)
     except TemplateError as exc:
-        return _fail(str(exc))
+        return _fail(error_text(exc))
     registry: dict[str, RegistryEntry] = {}
     registry_problems: list[RegistryProblem] = []
     if args.registry:
@@ -89,30 +104,42 @@ def run(args: argparse.Namespace) -> int:
                 Path(args.registry).read_bytes(), template.ethnicity_codes
             )
         except OSError as exc:
-            return _fail(f"--registry {args.registry}: cannot read: {exc}")
+            return _fail(
+                _("--registry {path}: cannot read: {reason}").format(
+                    path=args.registry, reason=exc.strerror or exc
+                )
+            )
         except RegistryError as exc:
-            return _fail(f"--registry {args.registry}: {exc}")
+            return _fail(f"--registry {args.registry}: {error_text(exc)}")
     try:
         db = StateDB(_state_target(args.state_db), migrate=False)
     except StateDBError as exc:
-        return _fail(str(exc))
+        return _fail(error_text(exc))
     try:
         roster = Roster(db)
         if not roster.has_school(args.school):
-            return _fail(f"no class of school {args.school!r} on the roster")
+            return _fail(
+                _("no class of school {school!r} on the roster").format(school=args.school)
+            )
         export = build(db, roster, load_standard(), template, args.school, args.year, registry)
     finally:
         db.close()
     with_registry_problems(export, registry_problems, str(args.registry))
     for p in export.problems:
-        print(p.line(), file=sys.stderr)
+        print(p.words(translator()), file=sys.stderr)
     try:
         out.write_bytes(to_xlsx(export, template))
     except OSError as exc:
-        return _fail(f"--out {out}: cannot write: {exc}")
+        return _fail(
+            _("--out {path}: cannot write: {reason}").format(path=out, reason=exc.strerror or exc)
+        )
     print(
-        f"{out}: {len(export.rows)} students written, {export.left_out} left out "
-        f"(see sheet {template.problems_sheet_title!r})",
+        _("{path}: {written} students written, {left_out} left out (see sheet {sheet!r})").format(
+            path=out,
+            written=len(export.rows),
+            left_out=export.left_out,
+            sheet=template.problems_sheet_title,
+        ),
         file=sys.stderr,
     )
     return 1 if export.left_out else 0

@@ -67,6 +67,27 @@ class Problem:
             where.append(f"student {self.student_id} ({self.class_name})")
         return (", ".join(where) + ": " if where else "") + self.message
 
+    def words(self, translator: Translator) -> str:
+        """`line()` in *translator*'s language."""
+        say = translator.gettext
+        where = []
+        if self.row is not None:
+            where.append(say(N_("row {row}")).format(row=self.row))
+        if self.column is not None:
+            where.append(
+                say(N_("column {column} ({header})")).format(column=self.column, header=self.header)
+            )
+        if self.student_id is not None:
+            where.append(
+                say(N_("student {student} ({class_name})")).format(
+                    student=self.student_id, class_name=self.class_name
+                )
+            )
+        reason = self.reason.words(translator)
+        if not where:
+            return reason
+        return say(N_("{where}: {reason}")).format(where=say(N_(", ")).join(where), reason=reason)
+
 
 @dataclass
 class Export:

@@ -26,9 +26,10 @@ _ZIP = b"PK\x03\x04"
 MAX_ROWS = 5000
 
 
-class ResultsFileError(Worded, CsvFormatError):
+class ResultsFileError(Worded, ValueError):
     """A results file that cannot be read at all (nothing of it is taken), worded so that the
-    page says why in its reader's language."""
+    page says why in its reader's language. (Not a batch CsvFormatError, which words itself
+    otherwise: read_results_file turns one into this.)"""
 
 
 @dataclass(frozen=True)

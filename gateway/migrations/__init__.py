@@ -11,6 +11,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from gateway.i18n import N_
 from gateway.state import StateDB, StateDBError
 
 HERE = Path(__file__).parent
@@ -72,10 +73,15 @@ def _refuse_unknown(db: StateDB, current: str | None) -> None:
     known = {r.revision for r in scripts().walk_revisions()}
     if current is not None and current not in known:
         raise SchemaTooNew(
-            f"state database {db.where} is at schema revision {current!r}, which this "
-            f"campusedge does not know (its newest is {head()!r}): a newer release upgraded "
-            "it. Run that release, or restore the backup taken before the upgrade; this one "
-            "will not write to it."
+            N_(
+                "state database {where} is at schema revision {current!r}, which this "
+                "campusedge does not know (its newest is {head!r}): a newer release upgraded "
+                "it. Run that release, or restore the backup taken before the upgrade; this "
+                "one will not write to it."
+            ),
+            where=db.where,
+            current=current,
+            head=head(),
         )
 
 
@@ -108,6 +114,11 @@ def require_head(db: StateDB) -> None:
     found = status(db)
     if not found.at_head:
         raise SchemaBehind(
-            f"state database {db.where} is at schema revision {found.current!r}, this code "
-            f"needs {found.head!r}: run `campusedge gateway migrate`"
+            N_(
+                "state database {where} is at schema revision {current!r}, this code "
+                "needs {head!r}: run `campusedge gateway migrate`"
+            ),
+            where=db.where,
+            current=found.current,
+            head=found.head,
         )

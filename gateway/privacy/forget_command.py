@@ -7,8 +7,11 @@ import getpass
 import sys
 from pathlib import Path
 
+from campusedge.words import error_line
 from gateway.auth import Role, User
 from gateway.cli.common import load_settings
+from gateway.cli.language import gettext as _
+from gateway.cli.language import translator
 from gateway.privacy.forget import forget_in_state, forget_readings
 from gateway.service import GatewaySettings, GatewayStartError, commit_log_beside, open_state
 from gateway.store.base import StoreError
@@ -46,20 +49,26 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(GatewaySettings, {}, **overrides)
     except GatewayStartError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, exc.words(translator())), file=sys.stderr)
         return 2
     if not args.yes:
         print(
-            f"would remove every record of student {args.student_id!r} from "
-            f"{settings.state_db} and {settings.store_url.split('@')[-1]}, and name them in "
-            "the audit log by a pseudonym only; this cannot be undone. Run again with --yes"
+            _(
+                "would remove every record of student {student!r} from {state} and {store}, "
+                "and name them in the audit log by a pseudonym only; this cannot be undone. "
+                "Run again with --yes"
+            ).format(
+                student=args.student_id,
+                state=settings.state_db,
+                store=settings.store_url.split("@")[-1],
+            )
         )
         return 2
     operator = User(f"cli:{getpass.getuser()}", "command line", Role.CAMPUS_IT)
     try:
         db = open_state(settings.state_db)
     except GatewayStartError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(error_line(PROG, exc.words(translator())), file=sys.stderr)
         return 1
     try:
         # The readings first: should they fail, the roster still knows the student and the
@@ -76,13 +85,22 @@ def run(args: argparse.Namespace) -> int:
                 log.close()
         done = forget_in_state(db, args.student_id, operator)
     except StoreError as exc:
-        print(f"{PROG}: {exc}; nothing was removed from the state, run it again", file=sys.stderr)
+        print(
+            _("{prog}: {error}; nothing was removed from the state, run it again").format(
+                prog=PROG, error=exc
+            ),
+            file=sys.stderr,
+        )
         return 1
     finally:
         db.close()
     done.removed.update({f"readings store: {k}": v for k, v in readings.items()})
     if not done.found:
-        print(f"{PROG}: no record of student {args.student_id!r} found; nothing removed")
+        print(
+            _("{prog}: no record of student {student!r} found; nothing removed").format(
+                prog=PROG, student=args.student_id
+            )
+        )
         return 1
     print(f"forgot student {args.student_id!r}: {done.summary()}")
     print(f"the audit log now names them {done.pseudonym}")

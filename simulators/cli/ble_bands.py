@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from campusedge.words import _, error_line
 from simulators.ble_link import BleBandLink, Outage, serve
 from simulators.cli_help import DefaultsHelpFormatter
 from simulators.hr_band import Band
@@ -80,17 +81,29 @@ def _emit(name: str, fields: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     prog = "campusedge simulate ble-bands"
     if args.bands < 1 or args.first < 0 or args.first + args.bands > 0xFF00:
-        raise SystemExit(f"{prog}: --bands must be at least 1 and the indexes below 0xFF00")
+        raise SystemExit(
+            _("{prog}: --bands must be at least 1 and the indexes below 0xFF00").format(prog=prog)
+        )
     if args.strangers < 0 or args.period <= 0 or not 0 <= args.activity <= 1:
-        raise SystemExit(f"{prog}: --strangers >= 0, --period > 0 and --activity 0..1")
+        raise SystemExit(
+            _("{prog}: --strangers >= 0, --period > 0 and --activity 0..1").format(prog=prog)
+        )
     try:
         outages = [Outage.parse(text) for text in args.outage or []]
     except ValueError as exc:
-        raise SystemExit(f"{prog}: {exc}") from None
+        raise SystemExit(error_line(prog, exc)) from None
     if args.trace is not None and not 0 <= args.trace < args.bands:
-        raise SystemExit(f"{prog}: --trace INDEX is not one of the {args.bands} bands")
+        raise SystemExit(
+            _("{prog}: --trace INDEX is not one of the {bands} bands").format(
+                prog=prog, bands=args.bands
+            )
+        )
     if any(o.index >= args.bands for o in outages):
-        raise SystemExit(f"{prog}: an --outage INDEX is beyond --bands {args.bands}")
+        raise SystemExit(
+            _("{prog}: an --outage INDEX is beyond --bands {bands}").format(
+                prog=prog, bands=args.bands
+            )
+        )
     # The virtual controller warns of packets for links a central has just closed: noise here.
     logging.getLogger("bumble").setLevel(logging.ERROR)
     rng = random.Random(args.seed)
@@ -118,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(error_line(prog, exc), file=sys.stderr)
         return 1
     _emit(
         "done",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from campusedge.words import error_line
 from drivers.temp_gate import SUBJECT
 from simulators.roster import subjects_from_roster
 from simulators.scenario import add_common_arguments, faults_from, run_scenario
@@ -45,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
             subjects,
         )
     except ValueError as exc:
-        raise SystemExit(f"campusedge simulate gate: {exc}") from None
+        raise SystemExit(error_line("campusedge simulate gate", exc)) from None
     return run_scenario(scenario, args)

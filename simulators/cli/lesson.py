@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from campusedge.words import error_line
 from simulators.scenario import add_common_arguments, faults_from, run_scenario
 from simulators.scenarios.lesson import Lesson
 
@@ -42,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
             rope_test_at_min=args.rope_test_at,
         )
     except ValueError as exc:
-        raise SystemExit(f"campusedge simulate lesson: {exc}") from None
+        raise SystemExit(error_line("campusedge simulate lesson", exc)) from None
     return run_scenario(scenario, args)

@@ -15,6 +15,7 @@ import time
 
 from pydantic import ValidationError
 
+from campusedge.words import _
 from simulators.cli_help import DefaultsHelpFormatter
 from simulators.modbus import ModbusSimulator, model_config
 
@@ -38,11 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     prog = "campusedge simulate modbus"
     if not 1 <= args.devices <= 247 or args.tick <= 0:
-        raise SystemExit(f"{prog}: --devices 1..247 (Modbus unit numbers), --tick > 0")
+        raise SystemExit(
+            _("{prog}: --devices 1..247 (Modbus unit numbers), --tick > 0").format(prog=prog)
+        )
     try:
         cfg = model_config(args.model)
     except (OSError, ValueError, ValidationError) as exc:
-        raise SystemExit(f"{prog}: device model {args.model}: {exc}") from None
+        raise SystemExit(
+            _("{prog}: device model {model}: {error}").format(
+                prog=prog, model=args.model, error=exc
+            )
+        ) from None
     units = range(1, args.devices + 1)
     sims = {
         t: ModbusSimulator(cfg, units, transport=t, baudrate=args.baudrate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from campusedge.words import error_line
 from drivers.vision_screener import SUBJECT
 from simulators.roster import subjects_from_roster
 from simulators.scenario import add_common_arguments, faults_from, run_scenario
@@ -42,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
             args.students, args.seconds_per_student, faults_from(args), args.seed, subjects
         )
     except ValueError as exc:
-        raise SystemExit(f"campusedge simulate screening: {exc}") from None
+        raise SystemExit(error_line("campusedge simulate screening", exc)) from None
     return run_scenario(scenario, args)

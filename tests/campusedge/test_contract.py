@@ -28,6 +28,14 @@ from campusedge.topics import (
 )
 from campusedge.units import Metric, Unit, UnitError, normalize
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 TS = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 

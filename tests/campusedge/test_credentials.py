@@ -57,8 +57,9 @@ def test_a_missing_certificate_is_named_before_connecting(tmp_path: Path) -> Non
 
 
 def test_edge_run_stops_on_an_unsafe_credentials_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")  # the line is compared in English
     path = _credentials(tmp_path / "creds", mode=0o640)
     box = tmp_path / "box.yaml"
     box.write_text(

@@ -15,6 +15,14 @@ from gateway.audit import AuditLog
 from gateway.auth import Role, User
 from gateway.state import StateDB
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 DAY = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 NURSE = User("h1", "Nurse", Role.HEALTH_STAFF)
 

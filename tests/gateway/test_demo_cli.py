@@ -21,6 +21,13 @@ from gateway.cli.demo import (
 )
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def test_taken_port_stops_the_demo_first(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

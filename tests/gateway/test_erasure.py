@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, insert, select
 
@@ -191,7 +192,10 @@ def test_the_sweep_removes_students_data_past_retention_and_records_counts(
         db.close()
 
 
-def test_the_command_forgets_a_student_in_state_readings_and_commit_log(tmp_path: Path) -> None:
+def test_the_command_forgets_a_student_in_state_readings_and_commit_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")  # the command's words, read below
     state = tmp_path / "state.db"
     readings = tmp_path / "readings.db"
     db = StateDB(str(state))

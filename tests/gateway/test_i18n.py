@@ -10,10 +10,13 @@ from babel.messages.mofile import write_mo
 from prometheus_client import generate_latest
 from pydantic import ValidationError
 
+from campusedge.words import Shown
 from gateway.i18n import (
     DEFAULT_LANGUAGE,
+    N_,
     Catalogs,
     LanguageError,
+    Worded,
     checked_language,
     language_of,
     negotiate,
@@ -122,3 +125,21 @@ def test_a_catalog_not_compiled_shows_english_and_counts_every_message(tmp_path:
     assert catalogs.translator().gettext("Device") == "Device"
     assert catalogs.translator("zh_CN").gettext("Device") == "Device"
     assert counted == [("en", "Device"), ("zh_CN", "Device"), ("en", "Device")]
+
+
+def test_a_shown_error_words_its_catalog_message_and_passes_other_text_as_it_is() -> None:
+    chinese = Catalogs().translator("zh_CN")
+    ours = Shown(N_("cannot open state database {where}: {reason}"), where="/s.db", reason="busy")
+    assert str(ours) == "cannot open state database /s.db: busy"  # what logs read
+    assert ours.words(chinese) == "无法打开状态数据库 /s.db：busy"
+    fixed = Shown(N_("give --store-url or --store-url-file, not both"), catalog=True)
+    assert fixed.words(chinese) == "--store-url 和 --store-url-file 只能给出其一"
+    # Text that is not a catalog message (a library's, braces and all) is shown as it is.
+    assert Shown("{not: a template}").words(chinese) == "{not: a template}"
+    # Another error passed on: in its words when it has them, else its own text.
+    worded = Worded(N_("no user {user!r} in {path}"), user="wang", path="/s.db")
+    assert Shown(worded).words(chinese) == chinese.gettext("no user {user!r} in {path}").format(
+        user="wang", path="/s.db"
+    )
+    assert Shown(ours).words(chinese) == "无法打开状态数据库 /s.db：busy"
+    assert Shown(OSError("disk full")).words(chinese) == "disk full"

@@ -30,6 +30,14 @@ from gateway.service import GatewaySettings, GatewayStartError, open_state
 from gateway.state import StateDB
 from gateway.tables import all_tables
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 OLD_DUMP = Path(__file__).parent / "data" / "state_before_revisions.sql"
 
 

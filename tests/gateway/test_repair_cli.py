@@ -14,6 +14,14 @@ from gateway.audit import AuditLog
 from gateway.auth import Role, Users
 from gateway.state import StateDB
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 ENTRIES = 3000
 
 

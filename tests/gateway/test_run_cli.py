@@ -14,6 +14,13 @@ from gateway.cli import run as run_command
 from gateway.cli.run import settings_from_args
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def run_fails(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 2) -> str:
     assert main(["gateway", "run", *argv]) == code
     err = capsys.readouterr().err

@@ -181,8 +181,9 @@ def test_message_counts_from_two_workers_add_up(pg_url: str) -> None:
 
 
 def test_an_unreachable_postgresql_at_start_is_a_transient_error_naming_it(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")  # the command's line is read in English
     url = f"postgresql://gw:hunter2@127.0.0.1:{free_port()}/campus"
     with pytest.raises(GatewayStartError) as started:
         open_state(url)

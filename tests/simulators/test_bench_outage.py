@@ -16,6 +16,14 @@ from campusedge.cli import main
 from simulators import bench_outage
 from tests.services import missing
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
 

@@ -14,6 +14,13 @@ from simulators.ble_link import Outage
 from tests.edge.ble_bands import BandSimulator
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def test_outages_parse_and_bad_ones_are_named() -> None:
     assert Outage.parse("2:3:1.5") == Outage(2, 3.0, 1.5)
     for bad in ["2:3", "a:1:1", "1:-1:1", "1:1:0"]:

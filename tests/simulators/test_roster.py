@@ -10,6 +10,14 @@ from campusedge.cli import main
 from drivers import temp_gate, vision_screener
 from simulators.roster import RosterFileError, subjects_from_roster
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 ROSTER = (
     "\ufeffstudent_id,name,sex,birth_date,class_id,card_id\n"  # as a spreadsheet saves it
     "S-0000A001,Pupil 1,F,2014-03-01,c7,C-0000C001\n"

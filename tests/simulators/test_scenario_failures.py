@@ -19,6 +19,14 @@ from campusedge.broker import MosquittoProcess, free_port
 from campusedge.cli import main
 from tests.services import MQTT_PASSWORD, MQTT_USER
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 pytestmark = pytest.mark.mosquitto
 
 

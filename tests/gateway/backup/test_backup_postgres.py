@@ -12,6 +12,14 @@ from campusedge.cli import main
 from gateway.backup.archive import read_manifest
 from tests.gateway.backup.postgres_server import PASSWORD, PostgresServer, postgres
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 __all__ = ["postgres"]  # the fixture
 
 

@@ -21,6 +21,14 @@ from gateway.service import Gateway, GatewaySettings
 from tests.gateway.mqtt_helpers import client, reading, wait_subscribed, wait_until
 from tests.small_disk import small_disk
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 __all__ = ["small_disk"]  # the fixture
 
 

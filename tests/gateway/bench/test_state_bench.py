@@ -11,6 +11,13 @@ from tests.conftest import drop_pg_database, fresh_pg_database
 from tests.services import PostgresProcess
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def test_bench_state_on_both_databases(
     postgres: PostgresProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,14 @@ import pytest
 
 from campusedge.cli import main
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 SCORES = [
     {"id": "a", "grade": "7", "sex": "male", "item": "pull_up", "value": 16},
     {"id": "b", "grade": "7", "sex": "male", "item": "pull_up", "value": 200},

@@ -19,6 +19,14 @@ from gateway.health.vision import Refraction, Screening
 from gateway.roster import LessonKind, Roster
 from gateway.state import StateDB
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 AT = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # school year 2026-2027
 # The template's columns in order, as docs/fitness.md documents them.
 HEADER = [
@@ -277,6 +285,20 @@ def test_without_a_registry_file_every_student_is_listed(
     left = [(p[0], p[1]) for p in book["未导出学生"].iter_rows(min_row=2, values_only=True) if p[6]]
     assert left == [(n, col) for n in (2, 3, 4, 5) for col in ("D", "E")]
     assert "0 students written, 4 left out" in err
+
+
+def test_the_commands_lines_are_in_chinese_by_default(
+    tmp_path: Path,
+    school: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CAMPUSEDGE_LANGUAGE")
+    code, out = _export(tmp_path, school)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "第 2 行，D 列（" in err and "学生 " in err and "row 2" not in err
+    assert f"{out}：已写入 0 名学生，4 名未写入" in err
 
 
 def test_a_school_override_changes_columns_and_date_format(

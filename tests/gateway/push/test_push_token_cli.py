@@ -12,6 +12,13 @@ from gateway.state import StateDB
 from gateway.tables.push import push_tokens
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def test_push_token_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = ["--state-db", str(tmp_path / "state.db")]
     device = ["--school", "sch1", "--device", "tg-7"]
