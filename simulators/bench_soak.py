@@ -169,6 +169,19 @@ class GatewayRunner:
             cmd, stdout=self.log, stderr=self.log, env=env, **child_options()
         )
 
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        """Until /readyz answers 200: the gateway has subscribed (its first session is new, and
+        what a box publishes before that has no session to be queued for and is dropped)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError("the gateway exited while starting; see gateway.log")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"the gateway was not ready within {timeout_s:.0f} s; see gateway.log")
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -404,7 +417,8 @@ def run(args: argparse.Namespace) -> int:
             _start_influx(influx)
         broker.start()
         gateway.start()
-        time.sleep(3)
+        # A fixed 3 s once was too short on a busy machine: the first readings were lost.
+        gateway.wait_ready()
         for t in threads:
             t.start()
         round_no = 0
