@@ -106,6 +106,8 @@ def test_a_status_that_claims_another_box_is_refused(
     )
     wait_until(lambda: gateway.ingest.stats["statuses"] == 2, what="two statuses admitted")
     wait_until(lambda: gateway.ingest.stats["unknown_device"] == 2, what="two refused")
+    # The device registry follows the commit log on its own thread: admitted is not yet read.
+    wait_until(gateway.consumers.caught_up, what="the consumers caught up")
     assert dead_reasons(gateway) == [("box-7", "unknown_device"), ("hr-1", "unknown_device")]
     [claim] = [d for d in gateway.store.dead_letters() if "/hr-1/" in d.topic]
     assert "claims edge box box-2, but the registry lists it under box box-1" in claim.detail
