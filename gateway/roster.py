@@ -493,6 +493,11 @@ class Roster:
         rows = self.db.query(_STUDENT.where(students.c.id == student_id))
         return _student(rows[0]) if rows else None
 
+    def student_at_school(self, student_id: str) -> tuple[Student, str] | None:
+        """A student and the school of their class, in one query."""
+        rows = self.db.query(_STUDENT_AT_SCHOOL.where(students.c.id == student_id))
+        return (_student(rows[0]), str(rows[0]["class_school"])) if rows else None
+
     def students_of_class(self, class_id: str) -> list[Student]:
         rows = self.db.query(
             _STUDENT.where(students.c.class_id == class_id).order_by(students.c.id)
@@ -790,6 +795,9 @@ _OPEN_SINCE = _ASSIGNED.where(
 )
 _OF_DEVICE = _ASSIGNED.where(rt.assignments.c.device_id == bindparam("device_id"))
 _STUDENT = select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
+_STUDENT_AT_SCHOOL = select(students, classes.c.grade, classes.c.school.label("class_school")).join(
+    classes, classes.c.id == students.c.class_id
+)
 _HOLDER = select(cards.c.student_id).where(cards.c.card_id == bindparam("card_id"))
 
 

@@ -213,6 +213,20 @@ class StateDB:
                 finally:
                     self._local.conn = None
 
+    @contextmanager
+    def joined(self) -> Iterator[Connection]:
+        """This thread's open transaction, without a savepoint of its own (else a new one).
+
+        For writes whose failure fails the enclosing transaction anyway: a savepoint would
+        only add two round trips to the server, which a busy consumer step pays for each.
+        """
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self.transaction() as conn:
+            yield conn
+
     def ensure(self, schema_sql: str) -> None:
         """Run `CREATE … IF NOT EXISTS` statements outside the revisions.
 

@@ -3,9 +3,10 @@ PostgreSQL's NOTIFY, and each worker LISTENs and wakes its own open board stream
 
 A school's results are stored by the worker holding it, while a reader's board stream may be
 open on any worker; without this, a stream would show only the changes of its own worker. The
-notice is sent after the change has committed, so a worker that reads the board on it sees
-the change. A worker that lost its listening connection (PostgreSQL restarted) marks every
-board changed once it listens again, since notices sent meanwhile are gone.
+notice reaches the listeners once the change has committed (it is sent in the transaction of
+the change, or after it), so a worker that reads the board on it sees the change. A worker
+that lost its listening connection (PostgreSQL restarted) marks every board changed once it
+listens again, since notices sent meanwhile are gone.
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ class BoardNews:
         self._thread: threading.Thread | None = None
 
     def tell(self, competition_id: str) -> None:
-        """After a commit that changed *competition_id*: the other workers' boards read again.
-        A notice that cannot be sent is logged; those boards catch up at their next change."""
+        """The other workers' boards of *competition_id* read again. Called after a commit,
+        the notice is sent in a transaction of its own; a notice that cannot be sent is then
+        logged, and those boards catch up at their next change. Called inside the thread's
+        transaction (the competition consumer's step), it is sent at that commit, and not if
+        the step rolls back; a failure there fails the step, which is tried again."""
         try:
-            with self.db.transaction() as conn:
+            with self.db.joined() as conn:
                 conn.execute(
                     text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": CHANNEL, "payload": f"{self.instance} {competition_id}"},

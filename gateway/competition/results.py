@@ -138,8 +138,9 @@ class Competitions:
         student_id: str | None,
         reasons: list[Hold],
     ) -> bool:
-        """Store one set (ranked, or held with *reasons*); False when it was stored before."""
-        with self.db.transaction() as conn:
+        """Store one set (ranked, or held with *reasons*); False when it was stored before.
+        Inside a transaction (the competition consumer's step) it is one statement of it."""
+        with self.db.joined() as conn:
             done = conn.execute(
                 insert_or_ignore(conn, competition_results),
                 {
@@ -170,7 +171,7 @@ class Competitions:
         """Each rope's newest running-count time (school, device) -> device time."""
         if not newest:
             return
-        with self.db.transaction() as conn:
+        with self.db.joined() as conn:
             conn.execute(
                 upsert_rows(
                     conn, rope_progress, ["school", "device_id", "last_at"], ["school", "device_id"]
@@ -233,11 +234,19 @@ class Competitions:
         """After a commit that changed *competition_id*'s results: its live boards read again
         (this process's, then, through `on_changed`, those of the other gateway workers)."""
         self.changed_elsewhere(competition_id)
+        self.tell_others(competition_id)
+
+    def tell_others(self, competition_id: str) -> None:
+        """The other gateway workers' boards of *competition_id* read again (`on_changed`).
+        Called inside the transaction that changes the results, the notice goes out with its
+        commit (PostgreSQL's NOTIFY is transactional): no transaction of its own after it."""
         for tell in self.on_changed:
             tell(competition_id)
 
     def changed_elsewhere(self, competition_id: str | None) -> None:
-        """Another worker changed *competition_id*'s results (None: any competition's)."""
+        """*competition_id*'s results changed, committed by another worker or by this one's
+        consumer, which told the others itself (None: any competition's): this process's
+        boards read again."""
         with self._lock:
             cached = [competition_id] if competition_id is not None else list(self._boards)
             for changed in cached:
@@ -261,56 +270,53 @@ class Competitions:
             self._boards[competition_id] = (version, now, board)
         return board
 
-    def names(self, student_ids: Collection[str]) -> dict[str, str]:
-        """Students' names by id, in a few queries however many (a board names hundreds)."""
-        found: dict[str, str] = {}
-        ids = sorted(student_ids)
-        for i in range(0, len(ids), 500):
-            rows = self.db.query(
-                select(students.c.id, students.c.name).where(students.c.id.in_(ids[i : i + 500]))
-            )
-            found.update({r["id"]: r["name"] for r in rows})
-        return found
-
-    def class_names(self, class_ids: Collection[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        ids = sorted(class_ids)
-        for i in range(0, len(ids), 500):
-            rows = self.db.query(
-                select(classes.c.id, classes.c.name).where(classes.c.id.in_(ids[i : i + 500]))
-            )
-            found.update({r["id"]: r["name"] for r in rows})
-        return found
-
     def entries(self, competition_id: str) -> list[Entry]:
         """The sets that rank: ranked or approved, of a known student."""
-        return [
-            Entry(
-                r.id,
-                r.event,
-                r.student_id,
-                r.school,
-                r.class_id,
-                grade,
-                sex,
-                r.count,
-                r.trips,
-                r.finished_at,
-                r.device_id,
-                r.seq,
-            )
-            for r, grade, sex in self._ranked_rows(competition_id)
-            if r.student_id is not None and r.class_id is not None
-        ]
+        return self.board_rows(competition_id)[0]
 
-    def _ranked_rows(self, competition_id: str) -> list[tuple[StoredResult, str, str]]:
+    def board_rows(self, competition_id: str) -> tuple[list[Entry], dict[str, str], dict[str, str]]:
+        """The sets that rank, with their students' and classes' names (by id), in one query:
+        a live board is built again at each change, and every query is a round trip (on
+        PostgreSQL three, with the connection's check and its rollback)."""
         c = competition_results.c
         rows = self.db.query(
-            select(competition_results).where(
-                c.competition_id == competition_id, c.status.in_(RANKED_STATUSES)
+            select(
+                competition_results,
+                students.c.name.label("student_name"),
+                classes.c.name.label("class_name"),
             )
+            .outerjoin(students, students.c.id == c.student_id)
+            .outerjoin(classes, classes.c.id == c.class_id)
+            .where(c.competition_id == competition_id, c.status.in_(RANKED_STATUSES))
         )
-        return [(_result(r), r["grade"] or "", r["sex"] or "") for r in rows]
+        entries: list[Entry] = []
+        names: dict[str, str] = {}
+        class_names: dict[str, str] = {}
+        for row in rows:
+            r = _result(row)
+            if r.student_id is None or r.class_id is None:
+                continue
+            entries.append(
+                Entry(
+                    r.id,
+                    r.event,
+                    r.student_id,
+                    r.school,
+                    r.class_id,
+                    row["grade"] or "",
+                    row["sex"] or "",
+                    r.count,
+                    r.trips,
+                    r.finished_at,
+                    r.device_id,
+                    r.seq,
+                )
+            )
+            if row["student_name"] is not None:
+                names[r.student_id] = row["student_name"]
+            if row["class_name"] is not None:
+                class_names[r.class_id] = row["class_name"]
+        return entries, names, class_names
 
 
 def _result(m: RowMapping) -> StoredResult:

@@ -67,7 +67,10 @@ class CompetitionConsumer:
     """Places each finished rope set of a participating school in its competition."""
 
     name = "competitions"
-    savepoints = True
+    # A finished set's effects are undone alone in a savepoint `handle` opens; running counts
+    # only gather in memory (`finish` writes them), and a savepoint each would cost two round
+    # trips to the server per count in the step that the next result waits for.
+    savepoints = False
 
     def __init__(
         self, competitions: Competitions, roster: Roster, registry: CollectorRegistry
@@ -95,13 +98,14 @@ class CompetitionConsumer:
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
-        # Held around the step's transaction: live boards are told once it has committed (a
-        # step that fails tells nobody; it is tried again).
+        # Held around the step's transaction: the other workers' boards are told in it
+        # (`finish`: the notice goes out with the commit), this process's once it has
+        # committed (a step that fails tells nobody; it is tried again).
         self._changed, self._progress = set(), {}
         yield
         changed, self._changed = self._changed, set()
         for competition_id in sorted(changed):
-            self.competitions.changed(competition_id)
+            self.competitions.changed_elsewhere(competition_id)
 
     def _taking_part(self) -> frozenset[str]:
         """The schools of every competition (read again when one is defined, or now and then)."""
@@ -135,8 +139,10 @@ class CompetitionConsumer:
             return
         found = rope_set(m)
         if found is not None:
-            for config in self.competitions.all():
-                self._place(config, m, found)
+            # One savepoint for the set: a failing one leaves nothing of its effects behind.
+            with self.competitions.db.transaction():
+                for config in self.competitions.all():
+                    self._place(config, m, found)
 
     def _place(self, config: CompetitionConfig, m: StoredMessage, found: RopeSet) -> None:
         placement = place(config, found)
@@ -171,12 +177,14 @@ class CompetitionConsumer:
                 )
 
     def _participant(self, student_id: str) -> Participant | None:
-        student = self.roster.student(student_id)
-        cls = self.roster.class_of(student.class_id) if student is not None else None
-        if student is None or cls is None:
+        found = self.roster.student_at_school(student_id)
+        if found is None:
             return None
-        return Participant(student.id, cls["school"], student.class_id, student.grade, student.sex)
+        student, school = found
+        return Participant(student.id, school, student.class_id, student.grade, student.sex)
 
     def finish(self) -> None:
         progress, self._progress = self._progress, {}
         self.competitions.note_progress(progress)
+        for competition_id in sorted(self._changed):
+            self.competitions.tell_others(competition_id)

@@ -198,9 +198,7 @@ def list_competitions(competitions: CompetitionsDep, user: AnyStaff) -> list[Com
 
 def _board(competitions: Competitions, config: CompetitionConfig) -> Leaderboard:
     def build() -> Leaderboard:
-        entries = competitions.entries(config.id)
-        names = competitions.names({e.student_id for e in entries})
-        classes = competitions.class_names({e.class_id for e in entries})
+        entries, names, classes = competitions.board_rows(config.id)
         return leaderboard(config, entries, names.get, classes.get)
 
     return competitions.board(config.id, build)

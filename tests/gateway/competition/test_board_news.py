@@ -47,3 +47,41 @@ def test_a_change_on_one_worker_wakes_the_board_streams_of_the_other(pg_url: str
             n.stop()
         for db in dbs:
             db.close()
+
+
+class Undone(Exception):
+    pass
+
+
+def test_a_notice_told_inside_a_transaction_goes_out_with_its_commit_and_not_without(
+    pg_url: str,
+) -> None:
+    # As the competition consumer tells it, inside its step: no transaction of its own.
+    dbs = [StateDB(pg_url), StateDB(pg_url)]
+    workers = [Competitions(db) for db in dbs]
+    news = [BoardNews(db, c.changed_elsewhere) for db, c in zip(dbs, workers, strict=True)]
+    workers[0].on_changed.append(news[0].tell)
+    news[1].start()
+    try:
+        assert news[1].listening.wait(5)
+
+        async def marks() -> tuple[bool, bool, bool]:
+            cup = workers[1].hub.subscribe("cup", asyncio.get_running_loop())
+            with pytest.raises(Undone), dbs[0].transaction():
+                workers[0].tell_others("cup")
+                raise Undone  # the step rolled back: its notice is not sent
+            await asyncio.sleep(0.3)
+            after_rollback = cup.queue.empty()
+            with dbs[0].transaction():
+                workers[0].tell_others("cup")
+                await asyncio.sleep(0.3)
+                before_commit = cup.queue.empty()
+            woken = await asyncio.wait_for(cup.next(), 5)
+            return after_rollback, before_commit, woken
+
+        assert asyncio.run(marks()) == (True, True, True)
+    finally:
+        for n in news:
+            n.stop()
+        for db in dbs:
+            db.close()

@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry
 from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
 from gateway.binding import Binder
+from gateway.competition.anti_cheat import RopeSet
+from gateway.competition.config import CompetitionConfig
 from gateway.competition.results import Competitions
 from gateway.consumers.competition import CompetitionConsumer
 from gateway.consumers.cursors import Cursors
@@ -199,5 +201,44 @@ def test_a_set_bound_to_a_student_the_roster_no_longer_has_is_held_not_dropped(
     # A teacher may approve it, but a set of no known student stays off the board.
     competitions.review(stored.id, "approve", "t1")
     assert competitions.entries("autumn-cup-2026") == []
+    log.close()
+    db.close()
+
+
+class FailingAfterItsRow(CompetitionConsumer):
+    """Raises on rope-2's set once its row is written (a bug, or the database refusing)."""
+
+    def _place(self, config: CompetitionConfig, m: StoredMessage, found: RopeSet) -> None:
+        super()._place(config, m, found)
+        if found.device_id == "rope-2":
+            raise RuntimeError("refused after the row")
+
+
+def test_a_set_that_fails_leaves_nothing_and_the_rest_of_its_step_is_kept(
+    tmp_path: Path, world: tuple[StateDB, Roster, Competitions]
+) -> None:
+    # Running counts take no savepoint of their own; a finished set does, so that a failing
+    # one is undone alone and dead-lettered while the step's other effects commit.
+    db, roster, competitions = world
+    log = CommitLog(f"{tmp_path}/commits.db")
+    finish = START + timedelta(seconds=60)
+    log.append(
+        bound(
+            roster,
+            [
+                rope("rope-1", 1, START + timedelta(seconds=20)),
+                rope("rope-2", 1, START + timedelta(seconds=20)),
+                rope("rope-2", 2, finish, count=170),
+                rope("rope-1", 2, finish, count=182),
+            ],
+        )
+    )
+    consumers = run(log, db, FailingAfterItsRow(competitions, roster, CollectorRegistry()))
+    assert [(r.device_id, r.count) for r in competitions.results("autumn-cup-2026")] == [
+        ("rope-1", 182)
+    ]
+    [letter] = consumers.cursors.dead_letters("competitions")
+    assert (letter.position, "refused after the row" in letter.error) == (3, True)
+    assert competitions.last_progress("sch1", "rope-2") == START + timedelta(seconds=20)
     log.close()
     db.close()
