@@ -425,13 +425,24 @@ class MqttSide:
                 self._check_drains()
 
 
+# Unsubscribed from by a drain to learn that the broker has nothing more for the session (no
+# client subscribes to it; the broker answers an UNSUBSCRIBE of any filter).
+BARRIER_TOPIC = "campusedge/drain-barrier"
+
+
 class _Drainer:
     """One dead worker's session, resumed under its client id and emptied into this ingest.
 
     It leaves the session's subscriptions first (so nothing new is queued there), then takes
     what the broker queued or had in flight for it, each message acknowledged only after this
-    worker committed it, like its own. Done when nothing is unacknowledged and nothing came
-    for `IDLE_S`; the session, empty and subscribed to nothing, then lapses on the broker. If
+    worker committed it, like its own. Done when nothing is unacknowledged, nothing came for
+    `IDLE_S`, and a barrier confirms it: an UNSUBSCRIBE of a topic nobody uses, sent after the
+    last acknowledgement, is answered with no message before its UNSUBACK. The broker handles
+    a connection's packets in order and sends the next queued message as soon as an
+    acknowledgement frees its slot, so a message still queued would arrive first; the idle time
+    alone could be a stalled process (a CPU-starved machine, a profiler's pause) that had not
+    yet read what was waiting on its socket. The session, empty and subscribed to nothing,
+    then lapses on the broker. If
     the dead worker comes back meanwhile, the broker hands it its session and this drain ends:
     what it had not acknowledged is the worker's again.
     """
@@ -446,6 +457,10 @@ class _Drainer:
         self.outstanding: set[int] = set()
         self.started = self.last = time.monotonic()
         self.ready = False  # its subscriptions are left
+        # The barrier's UNSUBSCRIBE in flight, and whether a message came while it was.
+        self.barrier_mid: int | None = None
+        self.barrier_clean = False
+        self.empty = False  # a barrier came back clean: nothing is left in the session
         self.lost = False
         self.complete = False
         self.connects = 0
@@ -495,6 +510,10 @@ class _Drainer:
     def _on_unsubscribe(
         self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
     ) -> None:
+        if mid == self.barrier_mid:
+            self.barrier_mid = None
+            self.empty = self.barrier_clean and not self.outstanding
+            return
         self.ready = True
         self.last = time.monotonic()
 
@@ -505,6 +524,8 @@ class _Drainer:
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         self.last = time.monotonic()
+        self.barrier_clean = False
+        self.empty = False
         if msg.qos:
             self.outstanding.add(msg.mid)
         self.side.take(msg, self.tag + msg.mid)
@@ -528,6 +549,11 @@ class _Drainer:
         elif now - self.started > self.GIVE_UP_S:
             log.warning("the drain of MQTT session %s took too long; left", self.command.client_id)
         elif not (self.ready and not self.outstanding and now - self.last >= self.IDLE_S):
+            return False
+        elif not self.empty:
+            if self.barrier_mid is None:
+                self.barrier_clean = True
+                _, self.barrier_mid = self.client.unsubscribe(BARRIER_TOPIC)
             return False
         else:
             log.info("drained the MQTT session %s", self.command.client_id)

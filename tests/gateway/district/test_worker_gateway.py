@@ -17,6 +17,7 @@ from campusedge.topics import shared_subscriptions
 from gateway.consumers.cursors import Cursors
 from gateway.district.leases import holders
 from gateway.ingest import IngestSettings
+from gateway.ingest_mqtt import _Drainer
 from gateway.service import Gateway, GatewaySettings, GatewayStartError
 from gateway.state import StateDB
 from gateway.tables.district import gateway_workers, school_leases
@@ -59,6 +60,10 @@ def worker_settings(tmp_path: Path, pg_url: str, school: str, worker: str) -> Ga
     )
 
 
+# Queued in a dead worker's session: more than one batch's worth for the worker taking it over.
+QUEUED = 500
+
+
 def test_a_second_process_with_the_same_worker_id_refuses_to_start(
     tmp_path: Path, pg_url: str, mqtt_settings: MqttSettings
 ) -> None:
@@ -74,8 +79,11 @@ def test_a_second_process_with_the_same_worker_id_refuses_to_start(
 
 
 def test_a_worker_takes_a_dead_workers_school_and_empties_its_session(
-    tmp_path: Path, pg_url: str, mqtt_settings: MqttSettings
+    tmp_path: Path, pg_url: str, mqtt_settings: MqttSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # No idle time at all: only the drain's barrier says the session is empty. Idle time alone
+    # once ended a drain with messages still queued, in a worker paused by a profiler.
+    monkeypatch.setattr(_Drainer, "IDLE_S", 0.0)
     school = "s" + uuid.uuid4().hex[:8]
     db = StateDB(pg_url)
     with db.transaction() as conn:
@@ -100,16 +108,18 @@ def test_a_worker_takes_a_dead_workers_school_and_empties_its_session(
     assert subscribed.wait(5)
     dead.disconnect()
     dead.loop_stop()
-    publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(30)])
+    publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(QUEUED)])
 
     gw = Gateway(worker_settings(tmp_path, pg_url, school, "w1"), mqtt_settings)
     gw.start()
     try:
         assert holders(db) == {school: "w1"}
-        wait_until(lambda: gw.store.count_messages() == 30, what="the dead session's 30")
+        wait_until(lambda: gw.store.count_messages() == QUEUED, what="the dead session's")
         # The dead session left the group: every later message comes to the worker.
-        publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(30, 40)])
-        wait_until(lambda: gw.store.count_messages() == 40, what="10 more")
+        publish_all(
+            mqtt_settings, [reading(school, "hr-1", seq) for seq in range(QUEUED, QUEUED + 10)]
+        )
+        wait_until(lambda: gw.store.count_messages() == QUEUED + 10, what="10 more")
         assert gw.store.duplicate_keys() == 0
         gw.consumers.catch_up()
         assert {"devices@w1"} <= set(Cursors(db).all())
