@@ -14,6 +14,7 @@ from gateway.alerts.clock import Clock
 from gateway.alerts.config import AlertConfigs
 from gateway.alerts.delivery.log import DeliveryLog, DeliveryRecord
 from gateway.alerts.delivery.mqtt import MqttAlertPublisher
+from gateway.alerts.delivery.other_workers import OtherWorkers
 from gateway.alerts.delivery.sse import SseHub
 from gateway.alerts.delivery.webhook import WebhookChannel
 from gateway.alerts.engine import AlertEngine
@@ -68,6 +69,12 @@ class AlertService:
                 mqtt, self.configs, client_id=f"{client_id}-alerts", delivery_log=self.delivery_log
             )
             channels.append(self.mqtt)
+        # Several processes on one PostgreSQL state (gateway workers): a stream open on one
+        # shows the alerts another raises.
+        self.other_workers: OtherWorkers | None = None
+        if db.dialect == "postgresql":
+            self.other_workers = OtherWorkers(db, self.hub, self.get)
+            channels.append(self.other_workers)
         self.engine = AlertEngine(
             db,
             roster,
@@ -184,8 +191,12 @@ class AlertService:
     def start(self) -> None:
         if self.mqtt is not None:
             self.mqtt.start()
+        if self.other_workers is not None:
+            self.other_workers.start()
         self.engine.start()
 
     def stop(self) -> None:
         self.hub.close()
         self.engine.stop()
+        if self.other_workers is not None:
+            self.other_workers.close()
