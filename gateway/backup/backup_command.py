@@ -71,16 +71,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    parts = ", ".join(
-        f"{role} ({meta['kind']}, {meta['bytes']} bytes)"
+    parts = _(", ").join(
+        _("{role} ({kind}, {size} bytes)").format(role=role, kind=meta["kind"], size=meta["bytes"])
         for role, meta in manifest["members"].items()
     )
-    print(f"backup written: {out}: {parts}")
+    print(_("backup written: {path}: {parts}").format(path=out, parts=parts))
     for note in manifest["notes"]:
-        print(f"note: {note}")
+        print(_("note: {note}").format(note=note))
     if args.keep is not None:
         for old in prune(args.out_dir, args.keep):
-            print(f"removed old backup {old}")
+            print(_("removed old backup {path}").format(path=old))
     return 0
 
 

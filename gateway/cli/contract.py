@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         args.out.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        print(f"wrote {path}")
+        print(_("wrote {path}").format(path=path))
     if stale:
         print(
             _(

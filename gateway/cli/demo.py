@@ -29,6 +29,7 @@ from gateway.api.server import ApiServer, listen
 from gateway.auth import Role
 from gateway.cli.broker import run_amqtt
 from gateway.cli.common import load_settings, setup_logging, start_failed
+from gateway.cli.language import gettext as _
 from gateway.i18n import N_
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
@@ -317,9 +318,11 @@ def run(args: argparse.Namespace) -> int:
         **child_options(),
     )  # Ctrl-C reaches the demo, which stops it in order
     console.print(
-        f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
-        f"(also in {args.workdir / 'tokens.json'}): "
-        + ", ".join(f"{k}={v}" for k, v in tokens.items())
+        _("Dashboard: {url} — sign in with a token (also in {path}): {tokens}").format(
+            url=f"http://127.0.0.1:{args.port}/",
+            path=args.workdir / "tokens.json",
+            tokens=", ".join(f"{k}={v}" for k, v in tokens.items()),
+        )
     )
     started = time.monotonic()
     stop = threading.Event()
@@ -345,10 +348,10 @@ def run(args: argparse.Namespace) -> int:
         console.print()  # end the live table's line before the summary
         summary = summary or lesson_report(sim)
         if not summary:
-            console.print(
-                "[red]the lesson simulator ended without its report; the published "
-                "count is unknown[/red]"
+            message = _(
+                "the lesson simulator ended without its report; the published count is unknown"
             )
+            console.print(f"[red]{message}[/red]")
         published = int(summary.get("edge", {}).get("acked", 0))
         _settle(gateway, published)
         stats = dict(gateway.ingest.stats)

@@ -40,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
     except GatewayStartError as exc:
         return start_failed(PROG, exc)
     try:
-        print(f"state database {db.where} is at schema revision {status(db).current}")
+        print(
+            _("state database {where} is at schema revision {revision}").format(
+                where=db.where, revision=status(db).current
+            )
+        )
     finally:
         db.close()
     return 0
@@ -63,7 +67,11 @@ def _check(target: str) -> int:
         return 1
     try:
         require_head(db)
-        print(f"state database {db.where} is at schema revision {status(db).current} (head)")
+        print(
+            _("state database {where} is at schema revision {revision} (head)").format(
+                where=db.where, revision=status(db).current
+            )
+        )
         return 0
     except StateDBError as exc:
         print(error_line(PROG, error_text(exc)), file=sys.stderr)

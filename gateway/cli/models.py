@@ -70,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
         except ModelStoreError as exc:
             print(error_line(f"{PROG} add", error_text(exc)), file=sys.stderr)
             return 2
-        print(f"{model.file} {model.sha256} offered from {store.folder}")
+        print(
+            _("{file} {sha256} offered from {folder}").format(
+                file=model.file, sha256=model.sha256, folder=store.folder
+            )
+        )
         return 0
     for model in store.all():
         print(f"{model.sha256}  {model.size:>10}  {model.file}")
@@ -96,7 +100,7 @@ def _keygen(out: Path) -> int:
     public = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
-    print(f"wrote {out} (keep it off the gateway)")
+    print(_("wrote {path} (keep it off the gateway)").format(path=out))
     print(f"model_signing_key: {base64.b64encode(public).decode()}   # for each box's config")
     return 0
 

@@ -102,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 1
-    print(f"forgot student {args.student_id!r}: {done.summary()}")
-    print(f"the audit log now names them {done.pseudonym}")
+    print(
+        _("forgot student {student!r}: {summary}").format(
+            student=args.student_id, summary=done.summary()
+        )
+    )
+    print(_("the audit log now names them {pseudonym}").format(pseudonym=done.pseudonym))
     return 0

@@ -1,0 +1,53 @@
+"""What a command tells a person when it succeeds is in the deployment's language too:
+Chinese by default, English when asked, the same exit code in both."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from campusedge.cli import main
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _sound_db(tmp: Path) -> list[str]:
+    path = tmp / "state.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x INTEGER)")
+    db.close()
+    return ["gateway", "repair", "--state-db", str(path)]
+
+
+# (argv made in a fresh folder, the Chinese words and the English words of its first line)
+Case = Callable[[Path], list[str]]
+CASES: dict[str, tuple[Case, str, str]] = {
+    "gateway repair: a sound file": (_sound_db, "完好，无需修复", "sound, nothing to repair"),
+    "gateway model keygen": (
+        lambda tmp: ["gateway", "model", "keygen", "--out", str(tmp / "signing.pem")],
+        "请勿存放在网关上",
+        "(keep it off the gateway)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_success_line_is_chinese_by_default_and_english_when_asked(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make, chinese, english = CASES[case]
+    lines = {}
+    for language in ("zh-CN", "en"):
+        monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", language)
+        folder = tmp_path / language
+        folder.mkdir()
+        code = main(make(folder))
+        out = capsys.readouterr().out
+        assert code == 0, out
+        lines[language] = out.splitlines()[0]
+    assert chinese in lines["zh-CN"] and english not in lines["zh-CN"], lines
+    assert english in lines["en"] and not CJK.search(lines["en"]), lines
