@@ -20,27 +20,31 @@ PROG = "campusedge restore"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="a file written by `campusedge backup`")
+    parser.add_argument("file", type=Path, help=_("a file written by `campusedge backup`"))
     parser.add_argument(
         "--state-db",
         metavar="PATH_OR_URL",
-        help="where to restore the state: a SQLite file or a postgresql:// URL "
-        "(default CAMPUSEDGE_STATE_DB)",
+        help=_(
+            "where to restore the state: a SQLite file or a postgresql:// URL "
+            "(default CAMPUSEDGE_STATE_DB)"
+        ),
     )
-    parser.add_argument("--store-url", help="the readings store (default CAMPUSEDGE_STORE_URL)")
-    parser.add_argument("--db", type=Path, help="SQLite readings file (shortcut for --store-url)")
+    parser.add_argument("--store-url", help=_("the readings store (default CAMPUSEDGE_STORE_URL)"))
     parser.add_argument(
-        "--only", choices=["state", "readings"], help="restore one part of the backup only"
+        "--db", type=Path, help=_("SQLite readings file (shortcut for --store-url)")
+    )
+    parser.add_argument(
+        "--only", choices=["state", "readings"], help=_("restore one part of the backup only")
     )
     parser.add_argument(
         "--force",
         action="store_true",
-        help="restore even while another process (a running gateway) has the database open",
+        help=_("restore even while another process (a running gateway) has the database open"),
     )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="verify the file and print its manifest; change nothing",
+        help=_("verify the file and print its manifest; change nothing"),
     )
 
 

@@ -45,17 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=float,
         metavar="SECONDS",
-        help="stop by itself after this long and print a JSON summary",
+        help=_("stop by itself after this long and print a JSON summary"),
     )
-    parser.add_argument("--port", type=int, default=8000, help="API port")
+    parser.add_argument("--port", type=int, default=8000, help=_("API port"))
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument(
-        "--workdir", type=Path, default=Path("var/demo"), help="demo data (wiped at start)"
+        "--workdir", type=Path, default=Path("var/demo"), help=_("demo data (wiped at start)")
     )
     parser.add_argument(
         "--embedded-broker",
         action="store_true",
-        help="use the in-process broker even if Mosquitto is installed",
+        help=_("use the in-process broker even if Mosquitto is installed"),
     )
 
 

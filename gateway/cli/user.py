@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     issue.add_argument(
         "--lifetime-days",
         type=float,
-        help="days the new token works (default: $CAMPUSEDGE_TOKEN_LIFETIME_DAYS, else 30)",
+        help=_("days the new token works (default: $CAMPUSEDGE_TOKEN_LIFETIME_DAYS, else 30)"),
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser(

@@ -46,9 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser, kind: Kind) -> None:
         "row and column; the exit code is then 1. See docs/fitness.md."
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--batch", metavar="FILE", help="JSON lines input ('-' for stdin)")
-    source.add_argument("--csv", metavar="FILE", help="CSV input with a header row ('-' for stdin)")
-    parser.add_argument("--out", metavar="FILE", help="write results here (default: stdout)")
+    source.add_argument("--batch", metavar="FILE", help=_("JSON lines input ('-' for stdin)"))
+    source.add_argument(
+        "--csv", metavar="FILE", help=_("CSV input with a header row ('-' for stdin)")
+    )
+    parser.add_argument("--out", metavar="FILE", help=_("write results here (default: stdout)"))
 
 
 @contextmanager

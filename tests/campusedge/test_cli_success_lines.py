@@ -51,3 +51,31 @@ def test_a_success_line_is_chinese_by_default_and_english_when_asked(
         lines[language] = out.splitlines()[0]
     assert chinese in lines["zh-CN"] and english not in lines["zh-CN"], lines
     assert english in lines["en"] and not CJK.search(lines["en"]), lines
+
+
+@pytest.mark.parametrize(
+    ("argv", "chinese", "english"),
+    [
+        (["fitness", "export-national", "--help"], "要写出的工作簿", "the workbook to write"),
+        (["backup", "--help"], "将备份写入 FILE", "write the backup to FILE"),
+        (["gateway", "run", "--help"], "0 表示关闭 HTTP API", "0 disables the HTTP API"),
+    ],
+)
+def test_the_options_help_is_in_the_deployments_language(
+    argv: list[str],
+    chinese: str,
+    english: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shown = {}
+    for language in ("zh-CN", "en"):
+        monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", language)
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 0
+        # argparse wraps lines: compare the words, not the breaks.
+        shown[language] = " ".join(capsys.readouterr().out.split())
+    assert chinese in shown["zh-CN"] and english not in shown["zh-CN"]
+    # (English help may name Chinese columns, as export-national's --registry does.)
+    assert english in shown["en"] and chinese not in shown["en"]
