@@ -36,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument(
         "--state-db",
         type=Path,
-        help="the gateway's state database "
-        f"(default: $CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+        help=_(
+            "the gateway's state database (default: $CAMPUSEDGE_STATE_DB, else {default})"
+        ).format(default=DEFAULT_STATE_DB),
     )
     common.add_argument(
         "--ca-dir",

@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument(
         "--state-db",
         default=None,
-        help="the gateway's state database, a file or a postgresql:// URL "
-        "(default: $CAMPUSEDGE_STATE_DB, "
-        f"else {DEFAULT_STATE_DB}); only `add` creates a new one",
+        help=_(
+            "the gateway's state database, a file or a postgresql:// URL "
+            "(default: $CAMPUSEDGE_STATE_DB, else {default}); only `add` creates a new one"
+        ).format(default=DEFAULT_STATE_DB),
     )
     issue = argparse.ArgumentParser(add_help=False)
     issue.add_argument(

@@ -28,7 +28,7 @@ DEFAULT_STATE_DB = "var/campusedge/state.db"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = (
+    parser.epilog = _(
         "Writes the upload sheet and a second sheet listing every student left out, with the "
         "row and column to fix (also on stderr). Exit 0: every student written; 1: some left "
         "out (the file holds the others); 2: nothing written. See docs/fitness.md."
@@ -58,8 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--state-db",
-        help="the gateway's state database, a file or a postgresql:// URL (default: "
-        f"$CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+        help=_(
+            "the gateway's state database, a file or a postgresql:// URL (default: "
+            "$CAMPUSEDGE_STATE_DB, else {default})"
+        ).format(default=DEFAULT_STATE_DB),
     )
 
 
