@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from campusedge import sqlite_salvage
+from campusedge.sqlite_salvage import Salvage
 from campusedge.words import error_line
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
     print(_("kept the damaged file as {path}").format(path=done.moved_to))
-    print(_("rebuilt {path}: {summary}").format(path=path, summary=done.salvage.summary()))
+    print(_("rebuilt {path}: {summary}").format(path=path, summary=_summary(done.salvage)))
     for name, table in sorted(done.salvage.tables.items()):
         if table.read_errors:
             print(
@@ -81,3 +82,14 @@ def run(args: argparse.Namespace) -> int:
             ).format(count=done.foreign_key_problems)
         )
     return 0 if done.salvage.schema_readable else 1
+
+
+def _summary(salvage: Salvage) -> str:
+    """Salvage.summary() in the reader's language (the English one goes to logs and records)."""
+    if not salvage.schema_readable:
+        return _("nothing readable ({error})").format(error=salvage.error)
+    parts = _(", ").join(f"{name} {t.rows}" for name, t in sorted(salvage.tables.items()))
+    text = _("{rows} rows recovered ({tables})").format(
+        rows=salvage.rows, tables=parts or _("no tables")
+    )
+    return text + _("; the file header was rebuilt") if salvage.header_rebuilt else text
