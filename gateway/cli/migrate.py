@@ -20,13 +20,15 @@ PROG = "campusedge gateway migrate"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-db",
-        help="a SQLite file or a postgresql:// URL (default: $CAMPUSEDGE_STATE_DB, else "
-        "var/campusedge/state.db)",
+        help=_(
+            "a SQLite file or a postgresql:// URL (default: $CAMPUSEDGE_STATE_DB, else "
+            "var/campusedge/state.db)"
+        ),
     )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="change nothing; exit 1 unless the schema is at this release's head",
+        help=_("change nothing; exit 1 unless the schema is at this release's head"),
     )
 
 

@@ -30,19 +30,23 @@ PROG = "campusedge gateway model"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     steps = parser.add_subparsers(dest="step", required=True)
-    keygen = steps.add_parser("keygen", help="make an ed25519 model signing key")
-    keygen.add_argument("--out", type=Path, required=True, help="private key file to write")
-    sign = steps.add_parser("sign", help="sign a model file (prints the base64 signature)")
+    keygen = steps.add_parser("keygen", help=_("make an ed25519 model signing key"))
+    keygen.add_argument("--out", type=Path, required=True, help=_("private key file to write"))
+    sign = steps.add_parser("sign", help=_("sign a model file (prints the base64 signature)"))
     sign.add_argument("model", type=Path)
-    sign.add_argument("--key", type=Path, required=True, help="private key from keygen")
-    sign.add_argument("--name", help="file name the boxes install it as (default: its own)")
-    add = steps.add_parser("add", help="offer a signed model to the boxes")
+    sign.add_argument("--key", type=Path, required=True, help=_("private key from keygen"))
+    sign.add_argument("--name", help=_("file name the boxes install it as (default: its own)"))
+    add = steps.add_parser("add", help=_("offer a signed model to the boxes"))
     add.add_argument("model", type=Path)
-    add.add_argument("--signature", required=True, help="base64 signature from `sign`")
-    add.add_argument("--name", help="file name the boxes install it as (default: its own)")
-    add.add_argument("--store", type=Path, help="model folder (default: $CAMPUSEDGE_MODEL_STORE)")
-    lst = steps.add_parser("list", help="models offered to the boxes")
-    lst.add_argument("--store", type=Path, help="model folder (default: $CAMPUSEDGE_MODEL_STORE)")
+    add.add_argument("--signature", required=True, help=_("base64 signature from `sign`"))
+    add.add_argument("--name", help=_("file name the boxes install it as (default: its own)"))
+    add.add_argument(
+        "--store", type=Path, help=_("model folder (default: $CAMPUSEDGE_MODEL_STORE)")
+    )
+    lst = steps.add_parser("list", help=_("models offered to the boxes"))
+    lst.add_argument(
+        "--store", type=Path, help=_("model folder (default: $CAMPUSEDGE_MODEL_STORE)")
+    )
 
 
 def _store(given: Path | None) -> ModelStore:

@@ -29,8 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--salvage",
         action="store_true",
-        help="when it is damaged: move it aside (<name>.damaged-<time>) and rebuild it from "
-        "the rows that still read. Stop the gateway first",
+        help=_(
+            "when it is damaged: move it aside (<name>.damaged-<time>) and rebuild it from "
+            "the rows that still read. Stop the gateway first"
+        ),
     )
 
 

@@ -22,19 +22,21 @@ PROG = "campusedge student forget"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("student_id", help="the student's id in the roster")
+    parser.add_argument("student_id", help=_("the student's id in the roster"))
     parser.add_argument(
         "--state-db",
         metavar="PATH_OR_URL",
-        help="the state database (default CAMPUSEDGE_STATE_DB, as for `gateway run`)",
+        help=_("the state database (default CAMPUSEDGE_STATE_DB, as for `gateway run`)"),
     )
-    parser.add_argument("--store-url", help="the readings store (default CAMPUSEDGE_STORE_URL)")
-    parser.add_argument("--db", type=Path, help="SQLite readings file (shortcut for --store-url)")
+    parser.add_argument("--store-url", help=_("the readings store (default CAMPUSEDGE_STORE_URL)"))
     parser.add_argument(
-        "--commit-log", type=Path, help="the commit log (default: as `gateway run` finds it)"
+        "--db", type=Path, help=_("SQLite readings file (shortcut for --store-url)")
     )
     parser.add_argument(
-        "--yes", action="store_true", help="do it: without --yes, only say what would happen"
+        "--commit-log", type=Path, help=_("the commit log (default: as `gateway run` finds it)")
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help=_("do it: without --yes, only say what would happen")
     )
 
 
