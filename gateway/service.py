@@ -473,7 +473,7 @@ class Gateway:
     def stop(self) -> None:
         self.retention.stop()
         if self.worker is not None:
-            self.worker.stop()  # leaves the subscriptions before ingest disconnects
+            self.worker.stop()  # its session stays subscribed, for a live worker to empty
         self.ingest.stop()
         if self.worker is not None:
             self.worker.leave()

@@ -254,7 +254,9 @@ class Leases:
         )
 
     def leave(self) -> None:
-        """A clean stop: give up every school and the worker id at once (no waiting for lapse)."""
+        """A clean stop: give up every school at once (no waiting for lapse), and lapse the
+        worker's row, so that a live worker empties its MQTT session (still subscribed: what
+        was published since is queued there) as it does a dead worker's. The id is free."""
         s, w = school_leases.c, gateway_workers.c
         with self.db.transaction() as conn:
             self._begin(conn)
@@ -264,9 +266,9 @@ class Leases:
                 )
             )
             conn.execute(
-                delete(gateway_workers).where(
-                    (w.worker_id == self.worker_id) & (w.instance == self.instance)
-                )
+                update(gateway_workers)
+                .where((w.worker_id == self.worker_id) & (w.instance == self.instance))
+                .values(expires_at=0.0)
             )
 
 

@@ -212,14 +212,16 @@ class Worker:
         self._leaving = {}
 
     def stop(self) -> None:
-        """Stop the heartbeat and leave every school's subscription (the leases are released
-        by `leave` once ingest has committed what it received)."""
+        """Stop the heartbeat. The subscriptions stay: ingest disconnects from a persistent
+        session that keeps queuing the schools' messages until a live worker empties it (or
+        this one comes back). Left before another worker subscribes, a school's share group
+        would be empty and the broker would drop what is published meanwhile (every restart
+        of a one-worker district). The leases are released by `leave` once ingest has
+        committed what it received."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-        if self.subscribed:
-            self.ingest.hold(frozenset(), self.subscribed)
 
     def leave(self) -> None:
         try:

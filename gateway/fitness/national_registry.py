@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from gateway.i18n import N_, Worded
-from gateway.roster import RosterError, decode_csv
+from gateway.roster import MixedEncoding, RosterError, decode_csv
 
 ID_HEADERS: Final = ("学号", "student_id")
 REGISTRY_HEADERS: Final = ("学籍号", "registry_no")
@@ -76,6 +76,8 @@ def read_registry(
     """Entries by student id, and the cells that could not be taken (named by row and column)."""
     try:
         text, _ = decode_csv(data)
+    except MixedEncoding as exc:  # its own words: which line is in which encoding
+        raise RegistryError(exc.message, **exc.values) from None
     except RosterError as exc:
         raise RegistryError(
             N_(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -272,6 +273,23 @@ class FleetRegistry:
             devices=tuple(d["device_id"] for d in devices),
             created_at=row["created_at"],
         )
+
+    def schools_enrolling(self, device_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The schools whose boxes (not revoked) have each of *device_ids* enrolled; ids
+        enrolled nowhere are left out."""
+        wanted = sorted(set(device_ids))
+        if not wanted:
+            return {}
+        i, d = fleet_identity.c, fleet_device.c
+        rows = self.db.query(
+            select(d.school, d.device_id)
+            .join(fleet_identity, i.username == d.username)
+            .where(i.revoked_at.is_(None), d.device_id.in_(wanted))
+        )
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            out.setdefault(r["device_id"], set()).add(r["school"])
+        return out
 
     def generation(self) -> int:
         """How many changes the registry has had: a cheap test of whether it changed."""

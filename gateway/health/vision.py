@@ -20,7 +20,7 @@ class Refraction:
     """One eye's autorefraction as the screener sends it: dioptres, and the axis in degrees."""
 
     sphere: float
-    cylinder: float
+    cylinder: float | None
     axis: float | None
 
 
@@ -42,8 +42,9 @@ def screening_of(msg: StoredMessage) -> Screening | None:
     refraction: dict[str, Refraction | None] = {}
     for eye in EYES:
         sphere, cylinder = reading(msg, f"sphere_{eye}"), reading(msg, f"cylinder_{eye}")
+        # A cylinder not sent stays unknown (an empty cell), not a measured 0.00 D.
         refraction[eye] = (
-            Refraction(sphere, cylinder or 0.0, reading(msg, f"axis_{eye}"))
+            Refraction(sphere, cylinder, reading(msg, f"axis_{eye}"))
             if sphere is not None
             else None
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from campusedge.words import error_line
 from gateway.auth import Role, User
+from gateway.backup.postgres import redact
 from gateway.cli.common import load_settings
 from gateway.cli.language import gettext as _
 from gateway.cli.language import translator
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 "Run again with --yes"
             ).format(
                 student=args.student_id,
-                state=settings.state_db,
+                state=redact(str(settings.state_db)),  # a PostgreSQL URL may hold a password
                 store=settings.store_url.split("@")[-1],
             )
         )

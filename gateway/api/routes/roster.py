@@ -19,7 +19,7 @@ from gateway.api.deps import (
     AnyStaff,
     AuditDep,
     CampusIT,
-    DevicesDep,
+    FleetDep,
     MaybeAlerts,
     RosterDep,
     Teacher,
@@ -256,7 +256,7 @@ def withdraw_card(card_id: str, roster: RosterDep, user: CampusIT) -> None:
 
 @router.post("/lessons", status_code=201, response_model=LessonPublic)
 def start_lesson(
-    body: LessonCreate, roster: RosterDep, registry: DevicesDep, user: Teacher
+    body: LessonCreate, roster: RosterDep, fleet: FleetDep, user: Teacher
 ) -> LessonPublic:
     cls = roster.class_of(body.class_id)
     # Another school's class is answered as an unknown one.
@@ -280,10 +280,12 @@ def start_lesson(
                 student_id=student_id,
                 class_id=body.class_id,
             )
-    # A device another school has heard of and this one has not is that school's: ingest binds
-    # a device only in its own school, so handed out here it would report nobody. A device not
-    # heard of anywhere yet (new, scanned from its label) is taken.
-    schools = registry.schools_of(body.assignments)
+    # A device enrolled for another school's boxes and not for this school's is that school's:
+    # ingest admits it only there, so handed out here it would report nobody. Device ids are
+    # per school, so the same id merely heard at another school says nothing; a device
+    # enrolled nowhere (a new band scanned from its label; a deployment without strict
+    # enrolment) is taken.
+    schools = fleet.schools_enrolling(body.assignments)
     for device_id in body.assignments:
         if device_id in schools and cls["school"] not in schools[device_id]:
             raise Refusal(

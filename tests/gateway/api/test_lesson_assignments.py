@@ -7,6 +7,7 @@ from typing import Any
 
 from campusedge.topics import DeviceKind
 from gateway.auth import Role
+from gateway.fleet.registry import FleetRegistry
 from gateway.roster import LessonKind
 from tests.gateway.api.conftest import SCHOOL, Campus, now, reading
 
@@ -121,15 +122,12 @@ def test_a_device_of_another_school_is_refused_beside_it_in_the_readers_language
     campus: Campus,
 ) -> None:
     at = now()
-    # hr-77 is another school's band; hr-78 is heard in both schools (ids are per school).
-    campus.gateway.devices.apply(
-        [],
-        [
-            ("sch-other", "hr-77", "hr_band", at, 1),
-            ("sch-other", "hr-78", "hr_band", at, 1),
-            (SCHOOL, "hr-78", "hr_band", at, 1),
-        ],
-    )
+    # hr-77 is enrolled for another school's box only; hr-78 for both schools' boxes (ids are
+    # per school); hr-79 is only heard at another school, which says nothing of this one's.
+    fleet = FleetRegistry(campus.gateway.db)
+    fleet.enrol_box("sch-other", "box-o", ["hr-77", "hr-78"])
+    fleet.enrol_box(SCHOOL, "box-here", ["hr-78"])
+    campus.gateway.devices.apply([], [("sch-other", "hr-79", "hr_band", at, 1)])
     zh = {**campus.auth("t1"), "Accept-Language": "zh-CN"}
     body = {"class_id": "5a", "assignments": {"hr-01": "s1", "hr-77": "s2"}}
     r = campus.client.post("/api/lessons", headers=zh, json=body)
@@ -138,8 +136,8 @@ def test_a_device_of_another_school_is_refused_beside_it_in_the_readers_language
     assert campus.gateway.roster.lessons(class_id="5a") == []  # nothing of it was saved
     r = open_lesson(campus, "5a", {"hr-77": "s2"}, "t1")
     assert r.json()["detail"] == "assignments.hr-77: 'hr-77' is a device of another school"
-    # A band this school has heard of too, and one not heard of anywhere yet, are handed out.
-    r = open_lesson(campus, "5a", {"hr-78": "s1", "hr-new": "s2"}, "t1")
+    # A band enrolled here too, one only heard elsewhere, and one enrolled nowhere are handed out.
+    r = open_lesson(campus, "5a", {"hr-78": "s1", "hr-79": "s2", "hr-new": "s3"}, "t1")
     assert r.status_code == 201, r.text
 
 

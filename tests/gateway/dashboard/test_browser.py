@@ -26,6 +26,7 @@ from campusedge.broker import MosquittoProcess
 from campusedge.settings import MqttSettings
 from gateway.api.routes.dashboard import STATIC_DIR
 from gateway.cli.demo import CLASS_ID, seed
+from gateway.fleet.registry import FleetRegistry
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
 from gateway.service import Gateway, GatewaySettings
@@ -913,8 +914,8 @@ def test_teacher_starts_a_lesson_handing_out_devices_and_ends_it_in_chinese(
             site.messages.status("jump_rope", "rope-21", "online", 70, "rope-2.0"),
         ]
     )
-    # A band heard at another school only: its label can be scanned here, but it is theirs.
-    site.gateway.devices.apply([], [("other-" + school, "hr-91", "hr_band", datetime.now(UTC), 1)])
+    # A band enrolled for another school's box: its label can be scanned here, but it is theirs.
+    FleetRegistry(site.gateway.db).enrol_box("other-" + school, "box-o", ["hr-91"])
     wait_for(lambda: site.gateway.devices.get("rope-21"), PATIENCE_S, "the devices' statuses")
     with chinese(browser, site):
         sign_in(browser, site, "pe_teacher")

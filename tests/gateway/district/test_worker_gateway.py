@@ -176,3 +176,34 @@ def test_a_worker_rides_out_postgresql_going_away_and_stores_everything_once(
     finally:
         gw.stop()
         db.close()
+
+
+def test_a_worker_stopped_cleanly_leaves_its_schools_messages_queued_for_the_next(
+    tmp_path: Path, pg_url: str, mqtt_settings: MqttSettings
+) -> None:
+    school = "s" + uuid.uuid4().hex[:8]
+    db = StateDB(pg_url)
+    with db.transaction() as conn:
+        conn.execute(insert(classes).values(id="c1", school=school, name="1-1", grade="1"))
+    first = Gateway(worker_settings(tmp_path, pg_url, school, "w1"), mqtt_settings)
+    first.start()
+    try:
+        wait_until(lambda: holders(db) == {school: "w1"}, what="w1 holding the school")
+        wait_until(lambda: first.ingest.connected.is_set(), what="w1 subscribed")
+        publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(10)])
+        wait_until(lambda: first.store.count_messages() == 10, what="w1 storing")
+    finally:
+        first.stop()
+    # No worker runs: a worker that had left the school's share group on its way out would
+    # have the broker drop these.
+    assert holders(db) == {}
+    publish_all(mqtt_settings, [reading(school, "hr-1", seq) for seq in range(10, 40)])
+    second = Gateway(worker_settings(tmp_path, pg_url, school, "w2"), mqtt_settings)
+    second.start()
+    try:
+        wait_until(lambda: second.store.count_messages() == 40, what="the 30 sent meanwhile")
+        assert second.store.duplicate_keys() == 0
+        wait_until(lambda: "w1" not in worker_rows(db), what="w1's session emptied")
+    finally:
+        second.stop()
+        db.close()
