@@ -215,21 +215,23 @@ def progress(
         1 for d in devices if d.last_seen and (datetime.now(UTC) - d.last_seen).total_seconds() < 10
     )
     table = Table(
-        title=f"campusedge demo — dashboard and API on http://127.0.0.1:{port}/ (Ctrl-C stops)"
+        title=_("campusedge demo — dashboard and API on {url} (Ctrl-C stops)").format(
+            url=f"http://127.0.0.1:{port}/"
+        )
     )
-    table.add_column("what")
-    table.add_column("value", justify="right")
+    table.add_column(_("what"))
+    table.add_column(_("value"), justify="right")
     for name, value in [
-        ("running for", f"{time.monotonic() - started:.0f} s"),
-        ("lesson", lesson_line(time.monotonic() - started, *plan)),
-        ("broker", broker.name),
-        ("messages stored", stats["stored"]),
-        ("duplicates absorbed", stats["duplicates"]),
-        ("dead-lettered", stats["dead_lettered"]),
-        ("devices seen / active", f"{len(devices)} / {online}"),
-        ("alerts", alert_count(gateway)),
+        (N_("running for"), _("{seconds} s").format(seconds=f"{time.monotonic() - started:.0f}")),
+        (N_("lesson"), lesson_line(time.monotonic() - started, *plan)),
+        (N_("broker"), broker.name),
+        (N_("messages stored"), stats["stored"]),
+        (N_("duplicates absorbed"), stats["duplicates"]),
+        (N_("dead-lettered"), stats["dead_lettered"]),
+        (N_("devices seen / active"), f"{len(devices)} / {online}"),
+        (N_("alerts"), alert_count(gateway)),
     ]:
-        table.add_row(name, str(value))
+        table.add_row(_(name), str(value))
     return table
 
 
