@@ -168,12 +168,14 @@ def lesson_line(elapsed_s: float, minutes: float, speed: float) -> str:
     now = min(minutes, elapsed_s * speed / 60)
     start = rope_test_minute(minutes)
     if now < start:
-        test = f"rope test in {(start - now) * 60 / speed:.0f} s"
+        test = _("rope test in {seconds} s").format(seconds=f"{(start - now) * 60 / speed:.0f}")
     elif now < start + 1:
-        test = "rope test now (1 minute, watch the results grid)"
+        test = _("rope test now (1 minute, watch the results grid)")
     else:
-        test = "rope test done"
-    return f"minute {now:.1f} of {minutes:g}; {test}"
+        test = _("rope test done")
+    return _("minute {now} of {minutes}; {test}").format(
+        now=f"{now:.1f}", minutes=f"{minutes:g}", test=test
+    )
 
 
 def lock_workdir(workdir: Path) -> TextIO:

@@ -79,3 +79,15 @@ def test_the_options_help_is_in_the_deployments_language(
     assert chinese in shown["zh-CN"] and english not in shown["zh-CN"]
     # (English help may name Chinese columns, as export-national's --registry does.)
     assert english in shown["en"] and chinese not in shown["en"]
+
+
+def test_the_demos_lesson_line_is_in_the_deployments_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.cli.demo import lesson_line, lesson_plan
+
+    minutes, speed = lesson_plan(None)
+    monkeypatch.delenv("CAMPUSEDGE_LANGUAGE", raising=False)  # the default: Chinese
+    assert lesson_line(0, minutes, speed) == "第 0.0 分钟，共 45 分钟；60 秒后开始跳绳测试"
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+    assert lesson_line(0, minutes, speed) == "minute 0.0 of 45; rope test in 60 s"
