@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from campusedge.model_signing import FILE_NAME, signed_message
-from campusedge.words import error_line
+from campusedge.words import N_, error_line
 from gateway.cli.common import load_settings, start_failed
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
@@ -112,10 +112,12 @@ def _keygen(out: Path) -> int:
 def _sign(model: Path, key_file: Path, name: str | None) -> int:
     file = name or model.name
     if not FILE_NAME.fullmatch(file):
-        raise ValueError(f"file name {file!r}: letters, digits, _ . - and .onnx")
+        raise ModelStoreError(
+            N_("model file name {name!r}: letters, digits, _ . - and .onnx"), name=file
+        )
     key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{key_file} is not an ed25519 private key")
+        raise ModelStoreError(N_("{path} is not an ed25519 private key"), path=key_file)
     sha = hashlib.sha256(model.read_bytes()).hexdigest()
     print(base64.b64encode(key.sign(signed_message(file, sha))).decode())
     return 0
