@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(
             _("{prog}: {error}; nothing was removed from the state, run it again").format(
-                prog=PROG, error=exc
+                prog=PROG, error=exc.words(translator())
             ),
             file=sys.stderr,
         )
