@@ -72,7 +72,18 @@ class BoardNews:
         lost = False
         while not self._stop.is_set():
             try:
-                with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                # TCP keepalives: a connection cut without a reset (a NAT's timeout, a
+                # failover) raises nothing to a listener that only waits, and would leave this
+                # worker's boards deaf to the others for good.
+                with psycopg.connect(
+                    url,
+                    autocommit=True,
+                    connect_timeout=5,
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.listening.set()
                     if lost:

@@ -166,6 +166,11 @@ class Worker:
                 self._unreachable(str(exc))
             except Exception:
                 log.exception("worker %s: the lease heartbeat failed", self.worker_id)
+                # Not PostgreSQL away (then nobody can take a school): something else fails
+                # here while the others go on. Once the leases lapse they may take the schools,
+                # and this worker must not go on as a second owner of them.
+                if time.monotonic() >= self._valid_until and self.active:
+                    self._fence("its leases lapsed while its heartbeat fails (errors above)")
             else:
                 if self.away_since is not None:
                     log.warning(
