@@ -45,13 +45,23 @@ def run(args: argparse.Namespace) -> int:
         print(_("invalid alert config:\n{error}").format(error=error_text(exc)), file=sys.stderr)
         return 1
     schools = sorted(c.school or "" for c in configs.all()[1:])
-    print(f"ok: defaults, {len(schools)} school file(s) {', '.join(schools) or ''}".rstrip())
+    print(
+        _("ok: defaults, {count} school file(s) {schools}")
+        .format(count=len(schools), schools=", ".join(schools))
+        .rstrip()
+    )
     levels = configs.warning_levels
-    print(f"warning levels v{levels.version} by {levels.owner}")
+    print(
+        _("warning levels v{version} by {owner}").format(version=levels.version, owner=levels.owner)
+    )
     if args.school:
-        print(f"{args.school}: from {configs.source(args.school)}")
+        print(_source(args.school, configs.source(args.school)))
         levels = configs.warning_levels_for(args.school)
-        print(f"{args.school}: warning levels v{levels.version} by {levels.owner}")
+        print(
+            _("{school}: warning levels v{version} by {owner}").format(
+                school=args.school, version=levels.version, owner=levels.owner
+            )
+        )
         effective = configs.for_school(args.school).model_dump(mode="json")
         # A terminal, a ticket or a screen share is no place for a robot's key or secret.
         for target in effective["delivery"]["webhooks"]:
@@ -60,3 +70,14 @@ def run(args: argparse.Namespace) -> int:
                 target["secret"] = HIDDEN
         print(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True), end="")
     return 0
+
+
+def _source(school: str, source: str) -> str:
+    """AlertConfigs.source() ("school", "district <id>" or "defaults") as a reader's line."""
+    if source.startswith("district "):
+        return _("{school}: from district {district}").format(
+            school=school, district=source.removeprefix("district ")
+        )
+    if source == "school":
+        return _("{school}: from school").format(school=school)
+    return _("{school}: from defaults").format(school=school)

@@ -21,31 +21,35 @@ PROG = "campusedge backup"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", type=Path, metavar="FILE", help="write the backup to FILE")
+    where.add_argument("--out", type=Path, metavar="FILE", help=_("write the backup to FILE"))
     where.add_argument(
         "--out-dir",
         type=Path,
         metavar="DIR",
-        help="write campusedge-backup-<UTC time>.tar.gz into DIR (for scheduled backups)",
+        help=_("write campusedge-backup-<UTC time>.tar.gz into DIR (for scheduled backups)"),
     )
     parser.add_argument(
         "--keep",
         type=int,
         metavar="N",
-        help="with --out-dir: then delete all but the newest N backups this command named there",
+        help=_("with --out-dir: then delete all but the newest N backups this command named there"),
     )
     parser.add_argument(
         "--state-db",
         metavar="PATH_OR_URL",
-        help="the state database: a SQLite file or a postgresql:// URL "
-        "(default CAMPUSEDGE_STATE_DB, as for `gateway run`)",
+        help=_(
+            "the state database: a SQLite file or a postgresql:// URL "
+            "(default CAMPUSEDGE_STATE_DB, as for `gateway run`)"
+        ),
     )
-    parser.add_argument("--store-url", help="the readings store (default CAMPUSEDGE_STORE_URL)")
-    parser.add_argument("--db", type=Path, help="SQLite readings file (shortcut for --store-url)")
+    parser.add_argument("--store-url", help=_("the readings store (default CAMPUSEDGE_STORE_URL)"))
+    parser.add_argument(
+        "--db", type=Path, help=_("SQLite readings file (shortcut for --store-url)")
+    )
     parser.add_argument(
         "--no-readings",
         action="store_true",
-        help="copy the state only, not a SQLite readings store",
+        help=_("copy the state only, not a SQLite readings store"),
     )
 
 
@@ -71,16 +75,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    parts = ", ".join(
-        f"{role} ({meta['kind']}, {meta['bytes']} bytes)"
+    parts = _(", ").join(
+        _("{role} ({kind}, {size} bytes)").format(role=role, kind=meta["kind"], size=meta["bytes"])
         for role, meta in manifest["members"].items()
     )
-    print(f"backup written: {out}: {parts}")
+    print(_("backup written: {path}: {parts}").format(path=out, parts=parts))
     for note in manifest["notes"]:
-        print(f"note: {note}")
+        print(_("note: {note}").format(note=note))
     if args.keep is not None:
         for old in prune(args.out_dir, args.keep):
-            print(f"removed old backup {old}")
+            print(_("removed old backup {path}").format(path=old))
     return 0
 
 

@@ -13,33 +13,38 @@ from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, extract, read_manifest
 from gateway.backup.targets import Target, readings_target, state_target
 from gateway.cli.language import error_text
+from gateway.cli.language import gettext as _
 from gateway.i18n import N_
 
 PROG = "campusedge restore"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="a file written by `campusedge backup`")
+    parser.add_argument("file", type=Path, help=_("a file written by `campusedge backup`"))
     parser.add_argument(
         "--state-db",
         metavar="PATH_OR_URL",
-        help="where to restore the state: a SQLite file or a postgresql:// URL "
-        "(default CAMPUSEDGE_STATE_DB)",
+        help=_(
+            "where to restore the state: a SQLite file or a postgresql:// URL "
+            "(default CAMPUSEDGE_STATE_DB)"
+        ),
     )
-    parser.add_argument("--store-url", help="the readings store (default CAMPUSEDGE_STORE_URL)")
-    parser.add_argument("--db", type=Path, help="SQLite readings file (shortcut for --store-url)")
+    parser.add_argument("--store-url", help=_("the readings store (default CAMPUSEDGE_STORE_URL)"))
     parser.add_argument(
-        "--only", choices=["state", "readings"], help="restore one part of the backup only"
+        "--db", type=Path, help=_("SQLite readings file (shortcut for --store-url)")
+    )
+    parser.add_argument(
+        "--only", choices=["state", "readings"], help=_("restore one part of the backup only")
     )
     parser.add_argument(
         "--force",
         action="store_true",
-        help="restore even while another process (a running gateway) has the database open",
+        help=_("restore even while another process (a running gateway) has the database open"),
     )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="verify the file and print its manifest; change nothing",
+        help=_("verify the file and print its manifest; change nothing"),
     )
 
 
@@ -85,7 +90,7 @@ def restore(args: argparse.Namespace) -> int:
     if room is not None:
         room.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".campusedge-restore-", dir=room) as tmp:
-        _, members = extract(args.file, Path(tmp))
+        _manifest, members = extract(args.file, Path(tmp))
         for member in members:
             if member.role in wanted:
                 target = targets[member.role]
@@ -93,12 +98,21 @@ def restore(args: argparse.Namespace) -> int:
                 print(_put_back(member, target))
     if manifest["campusedge_version"] != __version__:
         print(
-            f"note: the backup was taken by campusedge {manifest['campusedge_version']}, this is "
-            f"{__version__}: the gateway brings the schema up to date when it starts"
+            _(
+                "note: the backup was taken by campusedge {taken_by}, this is {version}: "
+                "the gateway brings the schema up to date when it starts"
+            ).format(taken_by=manifest["campusedge_version"], version=__version__)
         )
     print(
-        f"restored {', '.join(wanted)} from {args.file} (taken {manifest['created_at']} by "
-        f"campusedge {manifest['campusedge_version']}); start the gateway (restart it, if it ran)"
+        _(
+            "restored {parts} from {file} (taken {taken_at} by campusedge {taken_by}); "
+            "start the gateway (restart it, if it ran)"
+        ).format(
+            parts=_(", ").join(wanted),
+            file=args.file,
+            taken_at=manifest["created_at"],
+            taken_by=manifest["campusedge_version"],
+        )
     )
     return 0
 
@@ -164,8 +178,13 @@ def _put_back(member: Member, target: Target) -> str:
     if target.kind == "postgresql":
         assert target.url is not None
         postgres.restore(member.path, target.url)
-        return f"{member.role}: restored into {postgres.redact(target.url)}"
+        return _("{part}: restored into {where}").format(
+            part=member.role, where=postgres.redact(target.url)
+        )
     assert target.path is not None
     kept = sqlite_copy.restore_into(member.path, target.path)
-    where = f"; its previous contents are in {kept}" if kept else ""
-    return f"{member.role}: restored into {target.path}{where}"
+    if kept:
+        return _("{part}: restored into {where}; its previous contents are in {kept}").format(
+            part=member.role, where=target.path, kept=kept
+        )
+    return _("{part}: restored into {where}").format(part=member.role, where=target.path)

@@ -27,13 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since",
         required=True,
-        help="from this time (ISO 8601: 2026-12-01 or 2026-12-01T08:00+08:00; without an "
-        "offset, this machine's local time)",
+        help=_(
+            "from this time (ISO 8601: 2026-12-01 or 2026-12-01T08:00+08:00; without an "
+            "offset, this machine's local time)"
+        ),
     )
-    parser.add_argument("--until", help="up to this time, exclusive (default: now)")
-    parser.add_argument("--student", help="only reads of this student id")
-    parser.add_argument("--user", help="only reads by this user id")
-    parser.add_argument("--out", type=Path, required=True, help="the CSV file to write (0600)")
+    parser.add_argument("--until", help=_("up to this time, exclusive (default: now)"))
+    parser.add_argument("--student", help=_("only reads of this student id"))
+    parser.add_argument("--user", help=_("only reads by this user id"))
+    parser.add_argument("--out", type=Path, required=True, help=_("the CSV file to write (0600)"))
     parser.add_argument(
         "--state-db",
         help=f"the gateway's state database (default: $CAMPUSEDGE_STATE_DB, else "

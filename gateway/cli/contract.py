@@ -38,7 +38,7 @@ def schemas() -> dict[str, str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/contract"))
     parser.add_argument(
-        "--check", action="store_true", help="fail if the files on disk differ from the models"
+        "--check", action="store_true", help=_("fail if the files on disk differ from the models")
     )
 
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         args.out.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        print(f"wrote {path}")
+        print(_("wrote {path}").format(path=path))
     if stale:
         print(
             _(

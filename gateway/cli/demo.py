@@ -29,6 +29,7 @@ from gateway.api.server import ApiServer, listen
 from gateway.auth import Role
 from gateway.cli.broker import run_amqtt
 from gateway.cli.common import load_settings, setup_logging, start_failed
+from gateway.cli.language import gettext as _
 from gateway.i18n import N_
 from gateway.ingest import IngestSettings
 from gateway.roster import LessonKind
@@ -44,17 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=float,
         metavar="SECONDS",
-        help="stop by itself after this long and print a JSON summary",
+        help=_("stop by itself after this long and print a JSON summary"),
     )
-    parser.add_argument("--port", type=int, default=8000, help="API port")
+    parser.add_argument("--port", type=int, default=8000, help=_("API port"))
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument(
-        "--workdir", type=Path, default=Path("var/demo"), help="demo data (wiped at start)"
+        "--workdir", type=Path, default=Path("var/demo"), help=_("demo data (wiped at start)")
     )
     parser.add_argument(
         "--embedded-broker",
         action="store_true",
-        help="use the in-process broker even if Mosquitto is installed",
+        help=_("use the in-process broker even if Mosquitto is installed"),
     )
 
 
@@ -167,12 +168,14 @@ def lesson_line(elapsed_s: float, minutes: float, speed: float) -> str:
     now = min(minutes, elapsed_s * speed / 60)
     start = rope_test_minute(minutes)
     if now < start:
-        test = f"rope test in {(start - now) * 60 / speed:.0f} s"
+        test = _("rope test in {seconds} s").format(seconds=f"{(start - now) * 60 / speed:.0f}")
     elif now < start + 1:
-        test = "rope test now (1 minute, watch the results grid)"
+        test = _("rope test now (1 minute, watch the results grid)")
     else:
-        test = "rope test done"
-    return f"minute {now:.1f} of {minutes:g}; {test}"
+        test = _("rope test done")
+    return _("minute {now} of {minutes}; {test}").format(
+        now=f"{now:.1f}", minutes=f"{minutes:g}", test=test
+    )
 
 
 def lock_workdir(workdir: Path) -> TextIO:
@@ -214,21 +217,23 @@ def progress(
         1 for d in devices if d.last_seen and (datetime.now(UTC) - d.last_seen).total_seconds() < 10
     )
     table = Table(
-        title=f"campusedge demo — dashboard and API on http://127.0.0.1:{port}/ (Ctrl-C stops)"
+        title=_("campusedge demo — dashboard and API on {url} (Ctrl-C stops)").format(
+            url=f"http://127.0.0.1:{port}/"
+        )
     )
-    table.add_column("what")
-    table.add_column("value", justify="right")
+    table.add_column(_("what"))
+    table.add_column(_("value"), justify="right")
     for name, value in [
-        ("running for", f"{time.monotonic() - started:.0f} s"),
-        ("lesson", lesson_line(time.monotonic() - started, *plan)),
-        ("broker", broker.name),
-        ("messages stored", stats["stored"]),
-        ("duplicates absorbed", stats["duplicates"]),
-        ("dead-lettered", stats["dead_lettered"]),
-        ("devices seen / active", f"{len(devices)} / {online}"),
-        ("alerts", alert_count(gateway)),
+        (N_("running for"), _("{seconds} s").format(seconds=f"{time.monotonic() - started:.0f}")),
+        (N_("lesson"), lesson_line(time.monotonic() - started, *plan)),
+        (N_("broker"), broker.name),
+        (N_("messages stored"), stats["stored"]),
+        (N_("duplicates absorbed"), stats["duplicates"]),
+        (N_("dead-lettered"), stats["dead_lettered"]),
+        (N_("devices seen / active"), f"{len(devices)} / {online}"),
+        (N_("alerts"), alert_count(gateway)),
     ]:
-        table.add_row(name, str(value))
+        table.add_row(_(name), str(value))
     return table
 
 
@@ -317,9 +322,11 @@ def run(args: argparse.Namespace) -> int:
         **child_options(),
     )  # Ctrl-C reaches the demo, which stops it in order
     console.print(
-        f"Dashboard: http://127.0.0.1:{args.port}/ — sign in with a token "
-        f"(also in {args.workdir / 'tokens.json'}): "
-        + ", ".join(f"{k}={v}" for k, v in tokens.items())
+        _("Dashboard: {url} — sign in with a token (also in {path}): {tokens}").format(
+            url=f"http://127.0.0.1:{args.port}/",
+            path=args.workdir / "tokens.json",
+            tokens=", ".join(f"{k}={v}" for k, v in tokens.items()),
+        )
     )
     started = time.monotonic()
     stop = threading.Event()
@@ -345,10 +352,10 @@ def run(args: argparse.Namespace) -> int:
         console.print()  # end the live table's line before the summary
         summary = summary or lesson_report(sim)
         if not summary:
-            console.print(
-                "[red]the lesson simulator ended without its report; the published "
-                "count is unknown[/red]"
+            message = _(
+                "the lesson simulator ended without its report; the published count is unknown"
             )
+            console.print(f"[red]{message}[/red]")
         published = int(summary.get("edge", {}).get("acked", 0))
         _settle(gateway, published)
         stats = dict(gateway.ingest.stats)

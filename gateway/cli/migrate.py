@@ -20,13 +20,15 @@ PROG = "campusedge gateway migrate"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-db",
-        help="a SQLite file or a postgresql:// URL (default: $CAMPUSEDGE_STATE_DB, else "
-        "var/campusedge/state.db)",
+        help=_(
+            "a SQLite file or a postgresql:// URL (default: $CAMPUSEDGE_STATE_DB, else "
+            "var/campusedge/state.db)"
+        ),
     )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="change nothing; exit 1 unless the schema is at this release's head",
+        help=_("change nothing; exit 1 unless the schema is at this release's head"),
     )
 
 
@@ -40,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
     except GatewayStartError as exc:
         return start_failed(PROG, exc)
     try:
-        print(f"state database {db.where} is at schema revision {status(db).current}")
+        print(
+            _("state database {where} is at schema revision {revision}").format(
+                where=db.where, revision=status(db).current
+            )
+        )
     finally:
         db.close()
     return 0
@@ -63,7 +69,11 @@ def _check(target: str) -> int:
         return 1
     try:
         require_head(db)
-        print(f"state database {db.where} is at schema revision {status(db).current} (head)")
+        print(
+            _("state database {where} is at schema revision {revision} (head)").format(
+                where=db.where, revision=status(db).current
+            )
+        )
         return 0
     except StateDBError as exc:
         print(error_line(PROG, error_text(exc)), file=sys.stderr)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from campusedge.model_signing import FILE_NAME, signed_message
-from campusedge.words import error_line
+from campusedge.words import N_, error_line
 from gateway.cli.common import load_settings, start_failed
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
@@ -30,19 +30,23 @@ PROG = "campusedge gateway model"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     steps = parser.add_subparsers(dest="step", required=True)
-    keygen = steps.add_parser("keygen", help="make an ed25519 model signing key")
-    keygen.add_argument("--out", type=Path, required=True, help="private key file to write")
-    sign = steps.add_parser("sign", help="sign a model file (prints the base64 signature)")
+    keygen = steps.add_parser("keygen", help=_("make an ed25519 model signing key"))
+    keygen.add_argument("--out", type=Path, required=True, help=_("private key file to write"))
+    sign = steps.add_parser("sign", help=_("sign a model file (prints the base64 signature)"))
     sign.add_argument("model", type=Path)
-    sign.add_argument("--key", type=Path, required=True, help="private key from keygen")
-    sign.add_argument("--name", help="file name the boxes install it as (default: its own)")
-    add = steps.add_parser("add", help="offer a signed model to the boxes")
+    sign.add_argument("--key", type=Path, required=True, help=_("private key from keygen"))
+    sign.add_argument("--name", help=_("file name the boxes install it as (default: its own)"))
+    add = steps.add_parser("add", help=_("offer a signed model to the boxes"))
     add.add_argument("model", type=Path)
-    add.add_argument("--signature", required=True, help="base64 signature from `sign`")
-    add.add_argument("--name", help="file name the boxes install it as (default: its own)")
-    add.add_argument("--store", type=Path, help="model folder (default: $CAMPUSEDGE_MODEL_STORE)")
-    lst = steps.add_parser("list", help="models offered to the boxes")
-    lst.add_argument("--store", type=Path, help="model folder (default: $CAMPUSEDGE_MODEL_STORE)")
+    add.add_argument("--signature", required=True, help=_("base64 signature from `sign`"))
+    add.add_argument("--name", help=_("file name the boxes install it as (default: its own)"))
+    add.add_argument(
+        "--store", type=Path, help=_("model folder (default: $CAMPUSEDGE_MODEL_STORE)")
+    )
+    lst = steps.add_parser("list", help=_("models offered to the boxes"))
+    lst.add_argument(
+        "--store", type=Path, help=_("model folder (default: $CAMPUSEDGE_MODEL_STORE)")
+    )
 
 
 def _store(given: Path | None) -> ModelStore:
@@ -70,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         except ModelStoreError as exc:
             print(error_line(f"{PROG} add", error_text(exc)), file=sys.stderr)
             return 2
-        print(f"{model.file} {model.sha256} offered from {store.folder}")
+        print(
+            _("{file} {sha256} offered from {folder}").format(
+                file=model.file, sha256=model.sha256, folder=store.folder
+            )
+        )
         return 0
     for model in store.all():
         print(f"{model.sha256}  {model.size:>10}  {model.file}")
@@ -96,7 +104,7 @@ def _keygen(out: Path) -> int:
     public = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
-    print(f"wrote {out} (keep it off the gateway)")
+    print(_("wrote {path} (keep it off the gateway)").format(path=out))
     print(f"model_signing_key: {base64.b64encode(public).decode()}   # for each box's config")
     return 0
 
@@ -104,10 +112,12 @@ def _keygen(out: Path) -> int:
 def _sign(model: Path, key_file: Path, name: str | None) -> int:
     file = name or model.name
     if not FILE_NAME.fullmatch(file):
-        raise ValueError(f"file name {file!r}: letters, digits, _ . - and .onnx")
+        raise ModelStoreError(
+            N_("model file name {name!r}: letters, digits, _ . - and .onnx"), name=file
+        )
     key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{key_file} is not an ed25519 private key")
+        raise ModelStoreError(N_("{path} is not an ed25519 private key"), path=key_file)
     sha = hashlib.sha256(model.read_bytes()).hexdigest()
     print(base64.b64encode(key.sign(signed_message(file, sha))).decode())
     return 0

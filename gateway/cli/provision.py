@@ -36,44 +36,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument(
         "--state-db",
         type=Path,
-        help="the gateway's state database "
-        f"(default: $CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+        help=_(
+            "the gateway's state database (default: $CAMPUSEDGE_STATE_DB, else {default})"
+        ).format(default=DEFAULT_STATE_DB),
     )
     common.add_argument(
         "--ca-dir",
         type=Path,
-        help="campus CA folder with ca.crt and ca.key (default: ca/ beside the state "
-        "database; made on first use)",
+        help=_(
+            "campus CA folder with ca.crt and ca.key (default: ca/ beside the state "
+            "database; made on first use)"
+        ),
     )
     client = argparse.ArgumentParser(add_help=False)
-    client.add_argument("--out", type=Path, required=True, help="folder for the credentials")
-    client.add_argument("--broker-host", help="broker host written into the credentials")
-    client.add_argument("--broker-port", type=int, help="broker port (the TLS port)")
+    client.add_argument("--out", type=Path, required=True, help=_("folder for the credentials"))
+    client.add_argument("--broker-host", help=_("broker host written into the credentials"))
+    client.add_argument("--broker-port", type=int, help=_("broker port (the TLS port)"))
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     box = actions.add_parser(
-        "box", parents=[common, client], help="enrol an edge box and write its credentials"
+        "box", parents=[common, client], help=_("enrol an edge box and write its credentials")
     )
     box.add_argument("--school", required=True)
-    box.add_argument("--box", required=True, help="the box's edge id")
+    box.add_argument("--box", required=True, help=_("the box's edge id"))
     box.add_argument(
-        "--device", action="append", default=[], help="a device id the box publishes for"
+        "--device", action="append", default=[], help=_("a device id the box publishes for")
     )
     gw = actions.add_parser(
-        "gateway", parents=[common, client], help="enrol a gateway worker, write credentials"
+        "gateway", parents=[common, client], help=_("enrol a gateway worker, write credentials")
     )
     gw.add_argument("--worker", required=True)
     broker = actions.add_parser(
-        "broker", parents=[common], help="write mosquitto.conf, passwords, ACL and TLS files"
+        "broker", parents=[common], help=_("write mosquitto.conf, passwords, ACL and TLS files")
     )
     broker.add_argument("--out", type=Path, required=True)
-    broker.add_argument("--port", type=int, default=1883, help="plain MQTT on 127.0.0.1")
+    broker.add_argument("--port", type=int, default=1883, help=_("plain MQTT on 127.0.0.1"))
     broker.add_argument("--tls-port", type=int, default=8883)
-    broker.add_argument("--tls-bind", default="0.0.0.0", help="address of the TLS listener")
+    broker.add_argument("--tls-bind", default="0.0.0.0", help=_("address of the TLS listener"))
     broker.add_argument(
         "--server-name",
         action="append",
-        help="a host name or address clients use for the broker (default: localhost, "
-        "127.0.0.1 and this host's name)",
+        help=_(
+            "a host name or address clients use for the broker (default: localhost, "
+            "127.0.0.1 and this host's name)"
+        ),
     )
     for name, text in (
         ("revoke", "take an identity's login away (reloads the running broker)"),
@@ -83,16 +88,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             name, parents=[common] + ([client] if name == "rotate" else []), help=text
         )
         who = act.add_mutually_exclusive_group(required=True)
-        who.add_argument("--box", help="edge id (with --school)")
-        who.add_argument("--worker", help="gateway worker")
+        who.add_argument("--box", help=_("edge id (with --school)"))
+        who.add_argument("--worker", help=_("gateway worker"))
         act.add_argument("--school")
         act.add_argument(
-            "--broker-dir", type=Path, help="broker folder (default: the last `provision broker`)"
+            "--broker-dir",
+            type=Path,
+            help=_("broker folder (default: the last `provision broker`)"),
         )
-    actions.add_parser("list", parents=[common], help="list enrolled identities")
+    actions.add_parser("list", parents=[common], help=_("list enrolled identities"))
     push = actions.add_parser(
         "push-token",
-        help="the token a device or vendor cloud posts readings with (POST /api/ingest)",
+        help=_("the token a device or vendor cloud posts readings with (POST /api/ingest)"),
     )
     steps = push.add_subparsers(dest="step", required=True, metavar="STEP")
     for name, text in (
@@ -107,15 +114,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             step.add_argument(
                 "--mapping",
                 required=True,
-                help="the payload mapping's name (its file name without .yaml)",
+                help=_("the payload mapping's name (its file name without .yaml)"),
             )
             step.add_argument(
                 "--mappings-dir",
                 type=Path,
-                help="the gateway's folder of mappings (default: "
-                "$CAMPUSEDGE_PUSH_MAPPINGS_DIR), beside the packaged examples",
+                help=_(
+                    "the gateway's folder of mappings (default: "
+                    "$CAMPUSEDGE_PUSH_MAPPINGS_DIR), beside the packaged examples"
+                ),
             )
-    steps.add_parser("list", parents=[common], help="list the devices that have a push token")
+    steps.add_parser("list", parents=[common], help=_("list the devices that have a push token"))
 
 
 def say(text: str) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from campusedge import sqlite_salvage
+from campusedge.sqlite_salvage import Salvage
 from campusedge.words import error_line
 from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
@@ -28,8 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--salvage",
         action="store_true",
-        help="when it is damaged: move it aside (<name>.damaged-<time>) and rebuild it from "
-        "the rows that still read. Stop the gateway first",
+        help=_(
+            "when it is damaged: move it aside (<name>.damaged-<time>) and rebuild it from "
+            "the rows that still read. Stop the gateway first"
+        ),
     )
 
 
@@ -54,25 +57,41 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     if problem is None:
-        print(f"{path}: sound, nothing to repair")
+        print(_("{path}: sound, nothing to repair").format(path=path))
         return 0
-    print(f"{path}: damaged: {problem}")
+    print(_("{path}: damaged: {problem}").format(path=path, problem=problem))
     if not args.salvage:
-        print("run again with --salvage to move it aside and rebuild it from what still reads")
+        print(_("run again with --salvage to move it aside and rebuild it from what still reads"))
         return 1
     try:
         done = rebuild(path)
     except (OSError, ValueError, sqlite3.Error) as exc:
         print(error_line(PROG, error_text(exc)), file=sys.stderr)
         return 1
-    print(f"kept the damaged file as {done.moved_to}")
-    print(f"rebuilt {path}: {done.salvage.summary()}")
+    print(_("kept the damaged file as {path}").format(path=done.moved_to))
+    print(_("rebuilt {path}: {summary}").format(path=path, summary=_summary(done.salvage)))
     for name, table in sorted(done.salvage.tables.items()):
         if table.read_errors:
-            print(f"  {name}: {table.rows} rows, {table.read_errors} damaged places skipped")
+            print(
+                _("  {table}: {rows} rows, {skipped} damaged places skipped").format(
+                    table=name, rows=table.rows, skipped=table.read_errors
+                )
+            )
     if done.foreign_key_problems:
         print(
-            f"  {done.foreign_key_problems} rows refer to rows that were lost "
-            "(PRAGMA foreign_key_check lists them)"
+            _(
+                "  {count} rows refer to rows that were lost (PRAGMA foreign_key_check lists them)"
+            ).format(count=done.foreign_key_problems)
         )
     return 0 if done.salvage.schema_readable else 1
+
+
+def _summary(salvage: Salvage) -> str:
+    """Salvage.summary() in the reader's language (the English one goes to logs and records)."""
+    if not salvage.schema_readable:
+        return _("nothing readable ({error})").format(error=salvage.error)
+    parts = _(", ").join(f"{name} {t.rows}" for name, t in sorted(salvage.tables.items()))
+    text = _("{rows} rows recovered ({tables})").format(
+        rows=salvage.rows, tables=parts or _("no tables")
+    )
+    return text + _("; the file header was rebuilt") if salvage.header_rebuilt else text

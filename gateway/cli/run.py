@@ -18,6 +18,7 @@ from gateway.cli.common import (
     setup_logging,
     start_failed,
 )
+from gateway.cli.language import gettext as _
 from gateway.heap_trim import HeapTrimmer
 from gateway.i18n import N_
 from gateway.memory_trace import MemoryTrace
@@ -33,67 +34,78 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
-        help="SQLite readings file (shortcut for --store-url); the state database goes beside "
-        "it as <name>-state.db unless --state-db or CAMPUSEDGE_STATE_DB names one",
+        help=_(
+            "SQLite readings file (shortcut for --store-url); the state database goes beside "
+            "it as <name>-state.db unless --state-db or CAMPUSEDGE_STATE_DB names one"
+        ),
     )
     parser.add_argument(
         "--store-url",
-        help="sqlite:///path or influx://user@host:port/db; give the password in "
-        "CAMPUSEDGE_STORE_PASSWORD, not here (the command line is visible to every user)",
+        help=_(
+            "sqlite:///path or influx://user@host:port/db; give the password in "
+            "CAMPUSEDGE_STORE_PASSWORD, not here (the command line is visible to every user)"
+        ),
     )
     parser.add_argument(
         "--store-url-file",
         type=Path,
         metavar="FILE",
-        help="read the store URL from FILE (readable by the gateway's user alone), "
-        "password and all",
+        help=_(
+            "read the store URL from FILE (readable by the gateway's user alone), password and all"
+        ),
     )
     parser.add_argument(
         "--state-db",
-        help="roster/devices/users/alerts: a SQLite file or a postgresql:// URL (put a "
-        "password in CAMPUSEDGE_STATE_DB, not here: the command line is visible)",
+        help=_(
+            "roster/devices/users/alerts: a SQLite file or a postgresql:// URL (put a "
+            "password in CAMPUSEDGE_STATE_DB, not here: the command line is visible)"
+        ),
     )
     parser.add_argument(
         "--no-migrate",
         action="store_true",
-        help="do not upgrade the state schema at start; refuse to start if it is not current",
+        help=_("do not upgrade the state schema at start; refuse to start if it is not current"),
     )
-    parser.add_argument("--school", help="school id to ingest ('+' for all)")
+    parser.add_argument("--school", help=_("school id to ingest ('+' for all)"))
     parser.add_argument(
         "--strict-enrolment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="admit only devices enrolled in the fleet registry (default: on; "
-        "--no-strict-enrolment for trials with simulated devices)",
+        help=_(
+            "admit only devices enrolled in the fleet registry (default: on; "
+            "--no-strict-enrolment for trials with simulated devices)"
+        ),
     )
     parser.add_argument(
-        "--client-id", help="MQTT client id (one per gateway: it names the persistent session)"
+        "--client-id", help=_("MQTT client id (one per gateway: it names the persistent session)")
     )
     parser.add_argument("--protocol", choices=["5", "3.1.1"])
     parser.add_argument(
         "--worker-id",
-        help="run as one of several gateway workers sharing one PostgreSQL state (--state-db "
-        "postgresql://…), broker and store: each holds leases on a fair share of the schools "
-        "and takes over a dead worker's (docs/workers.md). One id per running worker",
+        help=_(
+            "run as one of several gateway workers sharing one PostgreSQL state (--state-db "
+            "postgresql://…), broker and store: each holds leases on a fair share of the schools "
+            "and takes over a dead worker's (docs/workers.md). One id per running worker"
+        ),
     )
     parser.add_argument(
         "--worker-lease",
         type=float,
         metavar="SECONDS",
-        help="how long a worker's school leases outlive its last heartbeat (default 10)",
+        help=_("how long a worker's school leases outlive its last heartbeat (default 10)"),
     )
     parser.add_argument("--api-host")
-    parser.add_argument("--api-port", type=int, help="0 disables the HTTP API")
+    parser.add_argument("--api-port", type=int, help=_("0 disables the HTTP API"))
     parser.add_argument(
         "--alerts-dir",
         type=Path,
-        help="per-school alert configs (<school>.yaml) and the district's warning_levels.yaml",
+        help=_("per-school alert configs (<school>.yaml) and the district's warning_levels.yaml"),
     )
     parser.add_argument(
         "--warning-levels",
         type=Path,
         metavar="FILE",
-        help="the district's warning-level thresholds, when kept outside --alerts-dir",
+        help=_("the district's warning-level thresholds, when kept outside --alerts-dir"),
     )
     parser.add_argument("-v", "--verbose", action="store_true")
     add_mqtt_arguments(parser)

@@ -27,15 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument(
         "--state-db",
         default=None,
-        help="the gateway's state database, a file or a postgresql:// URL "
-        "(default: $CAMPUSEDGE_STATE_DB, "
-        f"else {DEFAULT_STATE_DB}); only `add` creates a new one",
+        help=_(
+            "the gateway's state database, a file or a postgresql:// URL "
+            "(default: $CAMPUSEDGE_STATE_DB, else {default}); only `add` creates a new one"
+        ).format(default=DEFAULT_STATE_DB),
     )
     issue = argparse.ArgumentParser(add_help=False)
     issue.add_argument(
         "--lifetime-days",
         type=float,
-        help="days the new token works (default: $CAMPUSEDGE_TOKEN_LIFETIME_DAYS, else 30)",
+        help=_("days the new token works (default: $CAMPUSEDGE_TOKEN_LIFETIME_DAYS, else 30)"),
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser(

@@ -40,15 +40,17 @@ _FORMATS = {
 def add_arguments(parser: argparse.ArgumentParser, kind: Kind) -> None:
     """Options shared by both commands."""
     line_in, line_out = _FORMATS[kind]
-    parser.epilog = (
-        f"JSON lines in: {line_in} per line; out: {line_out} per line, in order. A bad row is "
-        'replaced by {"id", "error", "field"} and also reported on stderr as a JSON line naming '
-        "row and column; the exit code is then 1. See docs/fitness.md."
-    )
+    parser.epilog = _(
+        "JSON lines in: {line_in} per line; out: {line_out} per line, in order. A bad row is "
+        'replaced by {{"id", "error", "field"}} and also reported on stderr as a JSON line '
+        "naming row and column; the exit code is then 1. See docs/fitness.md."
+    ).format(line_in=line_in, line_out=line_out)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--batch", metavar="FILE", help="JSON lines input ('-' for stdin)")
-    source.add_argument("--csv", metavar="FILE", help="CSV input with a header row ('-' for stdin)")
-    parser.add_argument("--out", metavar="FILE", help="write results here (default: stdout)")
+    source.add_argument("--batch", metavar="FILE", help=_("JSON lines input ('-' for stdin)"))
+    source.add_argument(
+        "--csv", metavar="FILE", help=_("CSV input with a header row ('-' for stdin)")
+    )
+    parser.add_argument("--out", metavar="FILE", help=_("write results here (default: stdout)"))
 
 
 @contextmanager

@@ -28,34 +28,40 @@ DEFAULT_STATE_DB = "var/campusedge/state.db"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = (
+    parser.epilog = _(
         "Writes the upload sheet and a second sheet listing every student left out, with the "
         "row and column to fix (also on stderr). Exit 0: every student written; 1: some left "
         "out (the file holds the others); 2: nothing written. See docs/fitness.md."
     )
-    parser.add_argument("--school", required=True, help="the school id of the roster's classes")
+    parser.add_argument("--school", required=True, help=_("the school id of the roster's classes"))
     parser.add_argument(
         "--year",
         required=True,
         type=int,
-        help="school year by its first calendar year: 2025 is 1 Sep 2025 to 31 Aug 2026",
+        help=_("school year by its first calendar year: 2025 is 1 Sep 2025 to 31 Aug 2026"),
     )
-    parser.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
+    parser.add_argument(
+        "--out", required=True, metavar="FILE.xlsx", help=_("the workbook to write")
+    )
     parser.add_argument(
         "--registry",
         metavar="FILE.csv",
-        help="each student's 学籍号 and 民族 (columns 学号,学籍号,民族), which the roster "
-        "does not hold",
+        help=_(
+            "each student's 学籍号 and 民族 (columns 学号,学籍号,民族), which the roster "
+            "does not hold"
+        ),
     )
     parser.add_argument(
         "--template-config",
         metavar="FILE.yaml",
-        help="keys that replace the packaged template's (columns, codes, formats)",
+        help=_("keys that replace the packaged template's (columns, codes, formats)"),
     )
     parser.add_argument(
         "--state-db",
-        help="the gateway's state database, a file or a postgresql:// URL (default: "
-        f"$CAMPUSEDGE_STATE_DB, else {DEFAULT_STATE_DB})",
+        help=_(
+            "the gateway's state database, a file or a postgresql:// URL (default: "
+            "$CAMPUSEDGE_STATE_DB, else {default})"
+        ).format(default=DEFAULT_STATE_DB),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from campusedge.words import N_, Shown
 from gateway.fitness.standard import ITEM_IDS
 
 DEFAULT_FILE: Final = "national_template.yaml"
@@ -31,8 +32,12 @@ VISION_FIELDS: Final = tuple(
 FIELDS: Final = frozenset((*PERSON_FIELDS, *MEASURE_FIELDS, *VISION_FIELDS))
 
 
-class TemplateError(ValueError):
+class TemplateError(Shown, ValueError):
     """A template configuration that cannot be used; the message names the file and key."""
+
+
+def _where(path: Path | None) -> str | Shown:
+    return str(path) if path else Shown(N_("packaged {file}"), file=DEFAULT_FILE)
 
 
 class Column(BaseModel):
@@ -84,7 +89,7 @@ class Template(BaseModel):
 
 
 def _read(path: Path | None) -> dict[str, Any]:
-    where = str(path) if path else f"packaged {DEFAULT_FILE}"
+    where = _where(path)
     try:
         text = (
             path.read_text("utf-8")
@@ -95,15 +100,21 @@ def _read(path: Path | None) -> dict[str, Any]:
         )
         data = yaml.safe_load(text)
     except OSError as exc:
-        raise TemplateError(f"template config {where}: cannot read: {exc}") from None
+        raise TemplateError(
+            N_("template config {where}: cannot read: {reason}"), where=where, reason=exc
+        ) from None
     except UnicodeDecodeError:
-        raise TemplateError(f"template config {where}: not UTF-8 text") from None
+        raise TemplateError(N_("template config {where}: not UTF-8 text"), where=where) from None
     except yaml.YAMLError as exc:
-        raise TemplateError(f"template config {where}: not valid YAML: {exc}") from None
+        raise TemplateError(
+            N_("template config {where}: not valid YAML: {reason}"), where=where, reason=exc
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise TemplateError(f"template config {where}: expected a mapping of keys at the top")
+        raise TemplateError(
+            N_("template config {where}: expected a mapping of keys at the top"), where=where
+        )
     return data
 
 
@@ -116,8 +127,9 @@ def load_template(override: Path | None = None) -> Template:
     try:
         return Template.model_validate(data)
     except ValidationError as exc:
-        where = str(override) if override else f"packaged {DEFAULT_FILE}"
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'top level'}: {e['msg']}" for e in exc.errors()
         )
-        raise TemplateError(f"template config {where}: {problems}") from None
+        raise TemplateError(
+            N_("template config {where}: {problems}"), where=_where(override), problems=problems
+        ) from None

@@ -16,12 +16,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from campusedge.words import N_, Shown
 from gateway.fleet.provisioning import default_ca_dir
 
 FILE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
-class ModelStoreError(ValueError):
+class ModelStoreError(Shown, ValueError):
     """A model cannot be added as asked; the message says why."""
 
 
@@ -47,16 +48,18 @@ class ModelStore:
     def add(self, source: Path, signature: str, file: str | None = None) -> StoredModel:
         name = file or source.name
         if not name.endswith(".onnx") or not set(name) <= FILE_NAME_CHARS or len(name) > 80:
-            raise ModelStoreError(f"model file name {name!r}: letters, digits, _ . - and .onnx")
+            raise ModelStoreError(
+                N_("model file name {name!r}: letters, digits, _ . - and .onnx"), name=name
+            )
         try:
             if len(base64.b64decode(signature, validate=True)) != 64:
                 raise ValueError("not 64 bytes")
         except (binascii.Error, ValueError) as exc:
             raise ModelStoreError(
-                f"the signature is not a base64 ed25519 signature: {exc}"
+                N_("the signature is not a base64 ed25519 signature: {reason}"), reason=exc
             ) from None
         if not source.is_file():
-            raise ModelStoreError(f"{source} is not a file")
+            raise ModelStoreError(N_("{path} is not a file"), path=source)
         digest = hashlib.sha256()
         with source.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):

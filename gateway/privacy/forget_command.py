@@ -23,19 +23,21 @@ PROG = "campusedge student forget"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("student_id", help="the student's id in the roster")
+    parser.add_argument("student_id", help=_("the student's id in the roster"))
     parser.add_argument(
         "--state-db",
         metavar="PATH_OR_URL",
-        help="the state database (default CAMPUSEDGE_STATE_DB, as for `gateway run`)",
+        help=_("the state database (default CAMPUSEDGE_STATE_DB, as for `gateway run`)"),
     )
-    parser.add_argument("--store-url", help="the readings store (default CAMPUSEDGE_STORE_URL)")
-    parser.add_argument("--db", type=Path, help="SQLite readings file (shortcut for --store-url)")
+    parser.add_argument("--store-url", help=_("the readings store (default CAMPUSEDGE_STORE_URL)"))
     parser.add_argument(
-        "--commit-log", type=Path, help="the commit log (default: as `gateway run` finds it)"
+        "--db", type=Path, help=_("SQLite readings file (shortcut for --store-url)")
     )
     parser.add_argument(
-        "--yes", action="store_true", help="do it: without --yes, only say what would happen"
+        "--commit-log", type=Path, help=_("the commit log (default: as `gateway run` finds it)")
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help=_("do it: without --yes, only say what would happen")
     )
 
 
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(
             _("{prog}: {error}; nothing was removed from the state, run it again").format(
-                prog=PROG, error=exc
+                prog=PROG, error=exc.words(translator())
             ),
             file=sys.stderr,
         )
@@ -103,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 1
-    print(f"forgot student {args.student_id!r}: {done.summary()}")
-    print(f"the audit log now names them {done.pseudonym}")
+    print(
+        _("forgot student {student!r}: {summary}").format(
+            student=args.student_id, summary=done.summary()
+        )
+    )
+    print(_("the audit log now names them {pseudonym}").format(pseudonym=done.pseudonym))
     return 0

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from campusedge.contract import TimeQuality
 from campusedge.topics import DeviceKind
+from campusedge.words import Shown
 
 # What a store keeps of a dead letter's payload: plenty to diagnose a bad device, and a
 # bound on what reading dead letters back costs (an oversize message is a dead letter too).
@@ -101,8 +102,9 @@ class DeviceSeen:
     last_received_at: datetime
 
 
-class StoreError(RuntimeError):
-    """The store refused or could not complete an operation; the message says what and where."""
+class StoreError(Shown, RuntimeError):
+    """The store refused or could not complete an operation; the message says what and where
+    (a catalog message with its values where the text is ours, see Shown)."""
 
 
 class StoreUnavailable(StoreError):

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from campusedge.contract import Status, TimeQuality
 from campusedge.topics import DeviceKind
+from campusedge.words import N_
 from gateway.store.base import DeadLetter, StoredMessage, StoreError
 
 _SCHEMA = """
@@ -102,7 +103,9 @@ class CommitLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open commit log {self.path}: {exc}") from exc
+            raise StoreError(
+                N_("cannot open commit log {path}: {reason}"), path=self.path, reason=exc
+            ) from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

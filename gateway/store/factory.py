@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from campusedge.words import N_
 from gateway.store.base import Store, StoreError
 from gateway.store.influx import InfluxStore
 from gateway.store.sqlite import SqliteStore
@@ -36,30 +37,47 @@ def open_store(url: str, password: str | None = None) -> Store:
     if parts.scheme in ("influx", "influxs"):
         return _open_influx(url, parts.scheme, options, password)
     raise StoreError(
-        f"store URL {_redact(url)!r}: unknown scheme {parts.scheme!r}; use "
-        "sqlite:///path/to.db, influx://user:pass@host:8086/db, "
-        "influxs://… or influx://host:8086/db?token=…"
+        N_(
+            "store URL {url!r}: unknown scheme {scheme!r}; use sqlite:///path/to.db, "
+            "influx://user:pass@host:8086/db, influxs://… or influx://host:8086/db?token=…"
+        ),
+        url=_redact(url),
+        scheme=parts.scheme,
     )
 
 
 def _open_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> Store:
     if netloc:
         raise StoreError(
-            f"store URL {url!r}: sqlite takes no host ({netloc!r}); write "
-            "sqlite:///relative.db or sqlite:////absolute.db"
+            N_(
+                "store URL {url!r}: sqlite takes no host ({host!r}); write "
+                "sqlite:///relative.db or sqlite:////absolute.db"
+            ),
+            url=url,
+            host=netloc,
         )
     file = unquote(path[1:]) if path.startswith("/") else unquote(path)
     if not file:
-        raise StoreError(f"store URL {url!r}: no database file; write sqlite:///path/to.db")
+        raise StoreError(
+            N_("store URL {url!r}: no database file; write sqlite:///path/to.db"), url=url
+        )
     unknown = set(options) - {"synchronous"}
     if unknown:
-        raise StoreError(f"store URL {url!r}: unknown sqlite option(s) {sorted(unknown)}")
+        raise StoreError(
+            N_("store URL {url!r}: unknown sqlite option(s) {options}"),
+            url=url,
+            options=sorted(unknown),
+        )
     sync = options.get("synchronous", "full").lower()
     if sync == "full":
         return SqliteStore(file, synchronous="full")
     if sync == "normal":
         return SqliteStore(file, synchronous="normal")
-    raise StoreError(f"store URL {url!r}: synchronous must be 'full' or 'normal', not {sync!r}")
+    raise StoreError(
+        N_("store URL {url!r}: synchronous must be 'full' or 'normal', not {given!r}"),
+        url=url,
+        given=sync,
+    )
 
 
 def has_secret(url: str) -> bool:
@@ -73,30 +91,46 @@ def _open_influx(url: str, scheme: str, options: dict[str, str], secret: str | N
     parts = urlsplit(url)
     unknown = set(options) - {"token", "create", "timeout"}
     if unknown:
-        raise StoreError(f"store URL {shown!r}: unknown influx option(s) {sorted(unknown)}")
+        raise StoreError(
+            N_("store URL {url!r}: unknown influx option(s) {options}"),
+            url=shown,
+            options=sorted(unknown),
+        )
     try:
         port = parts.port or DEFAULT_INFLUX_PORT
     except ValueError:
-        raise StoreError(f"store URL {shown!r}: the port is not a number from 1 to 65535") from None
+        raise StoreError(
+            N_("store URL {url!r}: the port is not a number from 1 to 65535"), url=shown
+        ) from None
     host = parts.hostname
     if not host:
-        raise StoreError(f"store URL {shown!r}: no host; write influx://host:8086/database")
+        raise StoreError(
+            N_("store URL {url!r}: no host; write influx://host:8086/database"), url=shown
+        )
     database = unquote(parts.path.strip("/"))
     if not database or "/" in database:
         raise StoreError(
-            f"store URL {shown!r}: give exactly one database name as the path, "
-            "e.g. influx://host:8086/campusedge"
+            N_(
+                "store URL {url!r}: give exactly one database name as the path, "
+                "e.g. influx://host:8086/campusedge"
+            ),
+            url=shown,
         )
     token = options.get("token") or None
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     if token and username:
-        raise StoreError(f"store URL {shown!r}: give either user:password or a token, not both")
+        raise StoreError(
+            N_("store URL {url!r}: give either user:password or a token, not both"), url=shown
+        )
     if secret:
         if password or token:
             raise StoreError(
-                f"store URL {shown!r} holds a password or token, and CAMPUSEDGE_STORE_PASSWORD "
-                "gives one too: keep it in one place (the variable)"
+                N_(
+                    "store URL {url!r} holds a password or token, and CAMPUSEDGE_STORE_PASSWORD "
+                    "gives one too: keep it in one place (the variable)"
+                ),
+                url=shown,
             )
         if username:
             password = secret
@@ -106,7 +140,9 @@ def _open_influx(url: str, scheme: str, options: dict[str, str], secret: str | N
     try:
         timeout = float(options.get("timeout", "10"))
     except ValueError:
-        raise StoreError(f"store URL {shown!r}: timeout must be seconds, e.g. timeout=10") from None
+        raise StoreError(
+            N_("store URL {url!r}: timeout must be seconds, e.g. timeout=10"), url=shown
+        ) from None
     http = "https" if scheme == "influxs" else "http"
     host_part = f"[{host}]" if ":" in host else host
     return InfluxStore(

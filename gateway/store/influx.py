@@ -73,6 +73,7 @@ from typing import Any, Final
 
 import httpx
 
+from campusedge.words import N_
 from gateway.store.base import (
     DEAD_LETTER_PAYLOAD_BYTES,
     DeadLetter,
@@ -214,19 +215,31 @@ class InfluxStore:
             except httpx.TransportError as exc:
                 if last:
                     raise StoreUnavailable(
-                        f"influx {where}: {type(exc).__name__}: {exc} "
-                        f"(after {self.retries + 1} attempts)"
+                        N_("influx {where}: {reason} (after {attempts} attempts)"),
+                        where=where,
+                        reason=f"{type(exc).__name__}: {exc}",
+                        attempts=self.retries + 1,
                     ) from exc
             else:
                 if response.status_code < 300:
                     return response
                 message = _error_text(response)
                 if response.status_code not in RETRY_STATUS or last:
-                    hint = ""
                     if response.status_code in (401, 403):
-                        hint = " (check the user:password or token in the store URL)"
+                        raise StoreError(
+                            N_(
+                                "influx {where}: HTTP {status}: {reason} (check the "
+                                "user:password or token in the store URL)"
+                            ),
+                            where=where,
+                            status=response.status_code,
+                            reason=message,
+                        )
                     raise StoreError(
-                        f"influx {where}: HTTP {response.status_code}: {message}{hint}"
+                        N_("influx {where}: HTTP {status}: {reason}"),
+                        where=where,
+                        status=response.status_code,
+                        reason=message,
                     )
             time.sleep(min(self.backoff_s * 2**attempt, 5.0))
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from campusedge.words import N_
 from gateway.store.base import (
     DEAD_LETTER_PAYLOAD_BYTES,
     DeadLetter,
@@ -193,7 +194,9 @@ class SqliteStore:
             self._upgrade(self._conn())
             self._conn().executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open sqlite store {self.path}: {exc}") from exc
+            raise StoreError(
+                N_("cannot open sqlite store {path}: {reason}"), path=self.path, reason=exc
+            ) from exc
 
     def _upgrade(self, conn: sqlite3.Connection) -> None:
         """Bring a file made by an earlier release to the current schema, in one transaction."""

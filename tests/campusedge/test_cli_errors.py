@@ -26,6 +26,13 @@ KEPT = [
 ]
 Case = Callable[[Path], tuple[list[str], str, str]]
 
+
+def _not_utf8(tmp: Path) -> Path:
+    path = tmp / "template.yaml"
+    path.write_bytes("sex_codes: {M: 男}".encode("gb18030"))
+    return path
+
+
 # (argv in tmp_path, the program name the line starts with, words of the English line)
 CASES: dict[str, Case] = {
     "fitness: unreadable file (OSError)": lambda tmp: (
@@ -45,6 +52,14 @@ CASES: dict[str, Case] = {
         ],
         "campusedge fitness export-national",
         "no state database at",
+    ),
+    "export-national: template config error (our module's words)": lambda tmp: (
+        [
+            *("fitness", "export-national", "--school", "s1", "--year", "2025"),
+            *("--out", str(tmp / "w.xlsx"), "--template-config", str(_not_utf8(tmp))),
+        ],
+        "campusedge fitness export-national",
+        "not UTF-8 text",
     ),
     "backup: usage": lambda tmp: (
         ["backup", "--out", str(tmp / "b.tar"), "--keep", "3"],

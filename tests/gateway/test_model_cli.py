@@ -13,6 +13,13 @@ from campusedge.cli import main
 from campusedge.model_signing import signed_message
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's messages in English (the deployment's default is
+    Chinese; tests/campusedge/test_cli_errors.py reads them in both)."""
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")
+
+
 def test_keygen_sign_add_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key = tmp_path / "signing.pem"
     assert main(["gateway", "model", "keygen", "--out", str(key)]) == 0

@@ -99,9 +99,12 @@ def test_any_mapping_parses_or_fails_clearly(data: dict[str, object]) -> None:
         assert "fuzz.yaml" in str(exc)
 
 
-def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from campusedge.cli import main
 
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")  # the command's words, read below
     (tmp_path / "sch3.yaml").write_text("heart_rate: {high_sustain_s: 45}\n")
     assert main(["alerts", "check", str(tmp_path), "--school", "sch3"]) == 0
     out = capsys.readouterr().out
@@ -236,11 +239,13 @@ def test_every_default_and_its_source_is_in_the_docs() -> None:
 
 
 def test_the_district_file_may_live_outside_the_schools_folder(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from campusedge.cli import main
     from campusedge.settings import MqttSettings
     from gateway.service import Gateway, GatewaySettings, GatewayStartError
+
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")  # the command's words, read below
 
     district = tmp_path / "district" / "levels-2026.yaml"
     district.parent.mkdir()

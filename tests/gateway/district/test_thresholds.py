@@ -46,10 +46,11 @@ def test_a_district_file_naming_a_school_is_refused_with_where_it_belongs(tmp_pa
 
 
 def test_check_command_says_where_a_schools_rules_come_from(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from campusedge.cli import main
 
+    monkeypatch.setenv("CAMPUSEDGE_LANGUAGE", "en")  # the command's words, read below
     (tmp_path / "districts").mkdir()
     (tmp_path / "districts" / "D1.yaml").write_text("heart_rate: {high_sustain_s: 45}\n")
     (tmp_path / "districts" / "D1.warning_levels.yaml").write_text(LEVELS)
