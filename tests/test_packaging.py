@@ -145,11 +145,13 @@ def test_installed_copy_finds_its_data_outside_the_source_tree(wheel: Path, tmp_
             f"sys.exit(main(['gateway', 'migrate', '--state-db', {str(tmp_path / 's.db')!r}]))",
         ],
         cwd=tmp_path,
+        # The command's words come from the installed catalogs too.
+        env={**os.environ, "CAMPUSEDGE_LANGUAGE": "zh-CN"},
         capture_output=True,
         text=True,
     )
     assert migrated.returncode == 0, migrated.stderr
-    assert "at schema revision" in migrated.stdout
+    assert "的结构版本为" in migrated.stdout, migrated.stdout
 
 
 def test_console_script_runs_from_the_installed_copy(wheel: Path, tmp_path: Path) -> None:
