@@ -17,9 +17,10 @@ measurements and vision: every student in it is an audited read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -110,30 +111,74 @@ def _scope(roster: Roster, user: User, school: str, class_id: str | None) -> Non
         )
 
 
+@dataclass(frozen=True)
+class NationalAsk:
+    """What both routes build from: who asks, for which school (or class) and year, and the
+    registry CSV of the request body."""
+
+    template: Template
+    roster: Roster
+    results: FitnessResults
+    user: User
+    audit: AuditLog
+    school: str
+    year: int
+    class_id: str | None
+    registry_csv: bytes
+
+
+async def _ask(
+    request: Request,
+    gateway: GatewayDep,
+    roster: RosterDep,
+    results: FitnessDep,
+    audit: AuditDep,
+    user: TeacherOrHealth,
+    school: SchoolQuery,
+    year: YearQuery,
+    class_id: ClassQuery = None,
+) -> NationalAsk:
+    return NationalAsk(
+        gateway.national_template,
+        roster,
+        results,
+        user,
+        audit,
+        school,
+        year,
+        class_id,
+        await request.body(),
+    )
+
+
+AskDep = Annotated[NationalAsk, Depends(_ask)]
+
+
 def _build(
-    gateway_template: Template,
-    roster: Roster,
-    results: FitnessResults,
-    user: User,
-    audit: AuditLog,
-    school: str,
-    year: int,
-    class_id: str | None,
-    data: bytes,
-    action: Literal["export_fitness_national", "check_fitness_national"],
+    ask: NationalAsk, action: Literal["export_fitness_national", "check_fitness_national"]
 ) -> Export:
-    _scope(roster, user, school, class_id)
+    roster, school, class_id = ask.roster, ask.school, ask.class_id
+    _scope(roster, ask.user, school, class_id)
     registry: dict[str, RegistryEntry] = {}
     registry_problems: list[RegistryProblem] = []
-    if data.strip():
+    if ask.registry_csv.strip():
         try:
-            registry, registry_problems = read_registry(data, gateway_template.ethnicity_codes)
+            registry, registry_problems = read_registry(
+                ask.registry_csv, ask.template.ethnicity_codes
+            )
         except RegistryError as exc:
             raise Refusal(
                 422, N_("the registry file cannot be read: {problem}"), problem=exc
             ) from None
     export = build(
-        results.db, roster, results.standard, gateway_template, school, year, registry, class_id
+        ask.results.db,
+        roster,
+        ask.results.standard,
+        ask.template,
+        school,
+        ask.year,
+        registry,
+        class_id,
     )
     with_registry_problems(export, registry_problems, REGISTRY_NAME)
     # The file names everyone it holds; the problems the students they list (an id the
@@ -146,8 +191,10 @@ def _build(
     students = {s.id for c in classes for s in roster.students_of_class(c)}
     if action == "check_fitness_national":
         students &= {p.student_id for p in export.problems if p.student_id}
-    scope = f"school={school} year={year}" + (f" class={class_id}" if class_id else "")
-    audit.record_many(user, action, [("student_fitness", s, scope) for s in sorted(students)])
+    scope = f"school={school} year={ask.year}" + (f" class={class_id}" if class_id else "")
+    ask.audit.record_many(
+        ask.user, action, [("student_fitness", s, scope) for s in sorted(students)]
+    )
     return export
 
 
@@ -164,38 +211,13 @@ def _counts(export: Export) -> dict[str, str]:
     response_class=Response,
     responses={200: {"content": {XLSX: {}}, "description": "the upload workbook"}},
 )
-async def national_file(
-    request: Request,
-    gateway: GatewayDep,
-    roster: RosterDep,
-    results: FitnessDep,
-    audit: AuditDep,
-    user: TeacherOrHealth,
-    translator: TranslatorDep,
-    language: LanguageDep,
-    school: SchoolQuery,
-    year: YearQuery,
-    class_id: ClassQuery = None,
-) -> Response:
+async def national_file(ask: AskDep, translator: TranslatorDep, language: LanguageDep) -> Response:
     """The national platform's upload workbook for the school (or its class) in school year
     *year*: the upload sheet and a sheet of the students left out. Body: the registry CSV
     (学号,学籍号,民族), or nothing."""
-    data = await request.body()
-    export = await run_in_threadpool(
-        _build,
-        gateway.national_template,
-        roster,
-        results,
-        user,
-        audit,
-        school,
-        year,
-        class_id,
-        data,
-        "export_fitness_national",
-    )
-    book = await run_in_threadpool(to_xlsx, export, gateway.national_template, translator)
-    stem = f"national-{school}-{year}" + (f"-{class_id}" if class_id else "")
+    export = await run_in_threadpool(_build, ask, "export_fitness_national")
+    book = await run_in_threadpool(to_xlsx, export, ask.template, translator)
+    stem = f"national-{ask.school}-{ask.year}" + (f"-{ask.class_id}" if ask.class_id else "")
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in stem)
     return Response(
         book,
@@ -211,34 +233,10 @@ async def national_file(
 
 
 @router.post("/national/problems", response_model=NationalCheckPublic)
-async def national_problems(
-    request: Request,
-    gateway: GatewayDep,
-    roster: RosterDep,
-    results: FitnessDep,
-    audit: AuditDep,
-    user: TeacherOrHealth,
-    translator: TranslatorDep,
-    school: SchoolQuery,
-    year: YearQuery,
-    class_id: ClassQuery = None,
-) -> NationalCheckPublic:
+async def national_problems(ask: AskDep, translator: TranslatorDep) -> NationalCheckPublic:
     """What the same upload leaves out or leaves empty, and why, in the reader's language."""
-    data = await request.body()
-    export = await run_in_threadpool(
-        _build,
-        gateway.national_template,
-        roster,
-        results,
-        user,
-        audit,
-        school,
-        year,
-        class_id,
-        data,
-        "check_fitness_national",
-    )
-    return _public(export, school, year, class_id, translator)
+    export = await run_in_threadpool(_build, ask, "check_fitness_national")
+    return _public(export, ask.school, ask.year, ask.class_id, translator)
 
 
 def _public(
