@@ -114,12 +114,25 @@ class Devices:
             rows += self.db.query(query)
         return rows
 
-    def schools_of(self, device_ids: Iterable[str]) -> dict[str, set[str]]:
-        """The schools that have recorded each of *device_ids* (ids never heard are left out)."""
-        out: dict[str, set[str]] = {}
-        for row in self._rows("school", device_ids, None):
-            out.setdefault(row["device_id"], set()).add(row["school"])
-        return out
+    def _pair_rows(
+        self, column: str, pairs: Iterable[tuple[str, str]]
+    ) -> list[tuple[tuple[str, str], object]]:
+        """((school, device id), *column*) of the recorded devices among *pairs*: one query
+        for all of them (in slices), however many schools they are of."""
+        wanted = set(pairs)
+        ids = sorted({device_id for _, device_id in wanted})
+        schools = sorted({school for school, _ in wanted})
+        d = devices.c
+        found: list[tuple[tuple[str, str], object]] = []
+        for start in range(0, len(ids), 10_000):
+            query = select(d.school, d.device_id, d[column]).where(
+                d.device_id.in_(ids[start : start + 10_000]), d.school.in_(schools)
+            )
+            for r in self.db.query(query):
+                key = (r["school"], r["device_id"])
+                if key in wanted:
+                    found.append((key, r[column]))
+        return found
 
     def edge_box_ids(self) -> list[tuple[str, str]]:
         """(school, edge id) of every edge box that has sent a status."""
@@ -131,20 +144,7 @@ class Devices:
     def edge_boxes(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The edge box each of *pairs* (school, device id) is reached through, where known;
         one query for all of them, whatever their schools (as `enrolled_pairs`)."""
-        wanted = set(pairs)
-        ids = sorted({device_id for _, device_id in wanted})
-        schools = sorted({school for school, _ in wanted})
-        d = devices.c
-        found: dict[tuple[str, str], str] = {}
-        for start in range(0, len(ids), 10_000):
-            query = select(d.school, d.device_id, d.edge_id).where(
-                d.device_id.in_(ids[start : start + 10_000]), d.school.in_(schools)
-            )
-            for r in self.db.query(query):
-                key = (r["school"], r["device_id"])
-                if r["edge_id"] and key in wanted:
-                    found[key] = r["edge_id"]
-        return found
+        return {key: str(edge) for key, edge in self._pair_rows("edge_id", pairs) if edge}
 
     def kinds(self, device_ids: Iterable[str], school: str | None = None) -> dict[str, str]:
         """The recorded kind of each of *device_ids* that the gateway has heard from (in
@@ -175,17 +175,7 @@ class Devices:
         One query for all of them, however many schools they are of: ingest asks after every
         batch, and a district worker's batches hold many schools (a query per school cost a
         round trip to PostgreSQL each, on the path of every acknowledgement)."""
-        wanted = set(pairs)
-        ids = sorted({device_id for _, device_id in wanted})
-        schools = sorted({school for school, _ in wanted})
-        d = devices.c
-        found: set[tuple[str, str]] = set()
-        for start in range(0, len(ids), 10_000):
-            query = select(d.school, d.device_id, d.status_at).where(
-                d.device_id.in_(ids[start : start + 10_000]), d.school.in_(schools)
-            )
-            found |= {(r["school"], r["device_id"]) for r in self.db.query(query) if r["status_at"]}
-        return found & wanted
+        return {key for key, status_at in self._pair_rows("status_at", pairs) if status_at}
 
     def stopped_cleanly(self, device_ids: Iterable[str], school: str | None = None) -> set[str]:
         """Those of *device_ids* whose last status is offline with `stopped` (a clean stop of

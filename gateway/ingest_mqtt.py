@@ -457,8 +457,11 @@ class _Drainer:
         self.outstanding: set[int] = set()
         self.started = self.last = time.monotonic()
         self.ready = False  # its subscriptions are left
-        # The barrier's UNSUBSCRIBE in flight, and whether a message came while it was.
-        self.barrier_mid: int | None = None
+        # A barrier's UNSUBSCRIBE in flight (one at a time, and only once the subscriptions
+        # are left, so the next UNSUBACK is its), and whether a message came while it was.
+        # A flag set before sending, not its packet id: the UNSUBACK can arrive on paho's
+        # thread before `unsubscribe` has returned the id.
+        self.barrier_pending = False
         self.barrier_clean = False
         self.empty = False  # a barrier came back clean: nothing is left in the session
         self.lost = False
@@ -510,8 +513,8 @@ class _Drainer:
     def _on_unsubscribe(
         self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
     ) -> None:
-        if mid == self.barrier_mid:
-            self.barrier_mid = None
+        if self.ready and self.barrier_pending:
+            self.barrier_pending = False
             self.empty = self.barrier_clean and not self.outstanding
             return
         self.ready = True
@@ -551,9 +554,10 @@ class _Drainer:
         elif not (self.ready and not self.outstanding and now - self.last >= self.IDLE_S):
             return False
         elif not self.empty:
-            if self.barrier_mid is None:
+            if not self.barrier_pending:
                 self.barrier_clean = True
-                _, self.barrier_mid = self.client.unsubscribe(BARRIER_TOPIC)
+                self.barrier_pending = True
+                self.client.unsubscribe(BARRIER_TOPIC)
             return False
         else:
             log.info("drained the MQTT session %s", self.command.client_id)
