@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from campusedge.words import error_text
 from gateway.alerts.config import AlertConfigError, AlertConfigs
 from gateway.alerts.delivery.redact import HIDDEN, redact_url
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 
 

@@ -8,12 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from campusedge.words import error_line
+from campusedge.words import error_line, error_text
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, write_atomically
 from gateway.backup.retention import backup_name, prune
 from gateway.backup.targets import readings_target, state_target
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 
 PROG = "campusedge backup"

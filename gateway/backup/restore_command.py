@@ -8,11 +8,10 @@ import tempfile
 from pathlib import Path
 
 from campusedge import __version__
-from campusedge.words import error_line
+from campusedge.words import error_line, error_text
 from gateway.backup import postgres, sqlite_copy
 from gateway.backup.archive import BackupError, Member, extract, read_manifest
 from gateway.backup.targets import Target, readings_target, state_target
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.i18n import N_
 

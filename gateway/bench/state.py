@@ -20,11 +20,10 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from campusedge.words import error_line
+from campusedge.words import error_line, error_text
 from gateway.alerts.clock import ManualClock
 from gateway.alerts.lifecycle import Lifecycle
 from gateway.alerts.model import Candidate, Rule, Severity
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.roster import LessonKind, Roster
 from gateway.state import StateDB, StateDBError

@@ -10,10 +10,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from campusedge.words import error_line
+from campusedge.words import error_line, error_text
 from gateway.audit import AuditFilter, AuditLog
 from gateway.auth import Role, User
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.cli.user import DEFAULT_STATE_DB
 from gateway.state import StateDB, StateDBError, is_sqlite_path

@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from campusedge.words import error_line
-from gateway.cli.language import error_text
+from campusedge.words import error_line, error_text
 from gateway.cli.language import gettext as _
 from gateway.cli.user import NoStateDB, state_db_path
 from gateway.district.registry import (

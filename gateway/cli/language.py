@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from campusedge.words import Wording
 from gateway.i18n import Catalogs, Translator, language_of
 
 
@@ -23,9 +22,3 @@ def translator() -> Translator:
 
 def gettext(message: str) -> str:
     return translator().gettext(message)
-
-
-def error_text(exc: BaseException) -> str:
-    """An error's message in the deployment's language where it words itself (the gateway's
-    Worded and Shown errors); another library's (or the system's) text as it is."""
-    return exc.words(translator()) if isinstance(exc, Wording) else str(exc)

@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from campusedge.words import error_line
+from campusedge.words import error_line, error_text
 from gateway.cli.common import load_settings, start_failed
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.migrations import require_head, status
 from gateway.service import GatewaySettings, GatewayStartError, open_state

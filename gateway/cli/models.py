@@ -18,9 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from campusedge.model_signing import FILE_NAME, signed_message
-from campusedge.words import N_, error_line
+from campusedge.words import N_, error_line, error_text
 from gateway.cli.common import load_settings, start_failed
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.fleet.model_store import ModelStore, ModelStoreError, default_model_store
 from gateway.service import GatewaySettings, GatewayStartError

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from campusedge.topics import TopicError
-from campusedge.words import error_line
-from gateway.cli.language import error_text
+from campusedge.words import error_line, error_text
 from gateway.cli.language import gettext as _
 from gateway.cli.user import DEFAULT_STATE_DB
 from gateway.fleet.broker_files import BrokerOptions, ReloadError, write_broker

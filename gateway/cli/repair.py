@@ -10,8 +10,7 @@ from pathlib import Path
 
 from campusedge import sqlite_salvage
 from campusedge.sqlite_salvage import Salvage
-from campusedge.words import error_line
-from gateway.cli.language import error_text
+from campusedge.words import error_line, error_text
 from gateway.cli.language import gettext as _
 from gateway.repair import rebuild
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from campusedge.words import error_line
+from campusedge.words import error_line, error_text
 from gateway.auth import Role, TokenSettings, Users, check_user_id
-from gateway.cli.language import error_text
 from gateway.cli.language import gettext as _
 from gateway.district.registry import Districts
 from gateway.state import StateDB, StateDBError, is_sqlite_path

@@ -11,8 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from campusedge.words import error_line
-from gateway.cli.language import error_text
+from campusedge.words import error_line, error_text
 from gateway.cli.language import gettext as _
 from gateway.fitness.batch import (
     CsvFormatError,

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from campusedge.words import error_line
-from gateway.cli.language import error_text, translator
+from campusedge.words import error_line, error_text
 from gateway.cli.language import gettext as _
+from gateway.cli.language import translator
 from gateway.fitness.national_export import build, to_xlsx, with_registry_problems
 from gateway.fitness.national_registry import (
     RegistryEntry,
