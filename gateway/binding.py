@@ -10,12 +10,11 @@ message once, before it is stored, so everything downstream reads `student_id` a
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from gateway.roster import Binding, Lesson, Roster
-from gateway.store.base import StoredMessage
+from gateway.store.base import StoredMessage, bound
 
 Held = tuple[Binding, Lesson]
 # (device id, school of the lesson's class, binding, lesson), as the roster lists them
@@ -72,9 +71,5 @@ class Binder:
             if found is None:
                 out.append(m)
             else:
-                out.append(
-                    dataclasses.replace(
-                        m, student_id=found[0].student_id, lesson_id=found[0].lesson_id
-                    )
-                )
+                out.append(bound(m, found[0].student_id, found[0].lesson_id))
         return out

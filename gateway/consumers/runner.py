@@ -109,7 +109,7 @@ class ConsumerRunner:
         db: StateDB,
         cursors: Cursors,
         metrics: ConsumerMetrics,
-        batch_limit: int = 1000,
+        batch_limit: int = 5000,
         idle: Callable[[], None] | None = None,
         cursor_suffix: str = "",
     ) -> None:
@@ -151,8 +151,10 @@ class ConsumerRunner:
             if not entries:
                 self._save_passed_by()
                 return 0
-            if any(self.consumer.wants(entry) for entry in entries):
-                failed = self._run(entries)
+            # Asked once per entry: seven consumers read every entry ingest commits.
+            wanted = [entry for entry in entries if self.consumer.wants(entry)]
+            if wanted:
+                failed = self._run(wanted, entries[-1].position)
                 self._saved, self._saved_at = entries[-1].position, time.monotonic()
             else:
                 failed = []
@@ -181,14 +183,13 @@ class ConsumerRunner:
             Cursors.save(conn, self.cursor, self._position)
         self._saved, self._saved_at = self._position, time.monotonic()
 
-    def _run(self, entries: Sequence[Committed]) -> list[tuple[Committed, Exception]]:
+    def _run(self, entries: Sequence[Committed], upto: int) -> list[tuple[Committed, Exception]]:
+        """Handle *entries* (the wanted ones of a step) and move the cursor to *upto*."""
         failed: list[tuple[Committed, Exception]] = []
         consumer = self.consumer
         savepoints = consumer.savepoints
         with consumer.exclusive(), self.db.transaction() as conn:
             for entry in entries:
-                if not consumer.wants(entry):
-                    continue
                 # A savepoint per entry: a failing one leaves nothing of its effects behind.
                 entry_savepoint = conn.begin_nested() if savepoints else None
                 try:
@@ -202,7 +203,7 @@ class ConsumerRunner:
                     if entry_savepoint is not None:
                         entry_savepoint.commit()
             consumer.finish()
-            Cursors.save(conn, self.cursor, entries[-1].position)
+            Cursors.save(conn, self.cursor, upto)
         return failed
 
     def catch_up(self, timeout_s: float = 30.0) -> None:
@@ -277,7 +278,7 @@ class Consumers:
         commit_log: CommitLog,
         db: StateDB,
         registry: CollectorRegistry,
-        batch_limit: int = 1000,
+        batch_limit: int = 5000,
         cursor_suffix: str = "",
     ) -> None:
         self.log = commit_log

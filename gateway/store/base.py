@@ -39,6 +39,49 @@ class StoredMessage:
     lesson_id: str | None = None
 
 
+_new = object.__new__
+
+
+def built(
+    school: str,
+    kind: DeviceKind,
+    device_id: str,
+    seq: int,
+    ts: datetime,
+    time_quality: TimeQuality,
+    received_at: datetime,
+    readings: tuple[tuple[str, float, str], ...],
+    student_id: str | None = None,
+    lesson_id: str | None = None,
+) -> StoredMessage:
+    """A reading's StoredMessage, made for ingest's hot path: the frozen dataclass's
+    `__init__` sets each field through `object.__setattr__`, three times slower than filling
+    the instance's dict at once (the same object; a test keeps the fields in step)."""
+    m = _new(StoredMessage)
+    m.__dict__.update(
+        school=school,
+        kind=kind,
+        device_id=device_id,
+        seq=seq,
+        ts=ts,
+        time_quality=time_quality,
+        received_at=received_at,
+        readings=readings,
+        event_type=None,
+        attributes=(),
+        student_id=student_id,
+        lesson_id=lesson_id,
+    )
+    return m
+
+
+def bound(m: StoredMessage, student_id: str, lesson_id: str) -> StoredMessage:
+    """*m* with its binding (`dataclasses.replace`, without its cost per message)."""
+    out = _new(StoredMessage)
+    out.__dict__.update(m.__dict__, student_id=student_id, lesson_id=lesson_id)
+    return out
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """Input that was rejected, kept with its reason so nothing disappears silently."""

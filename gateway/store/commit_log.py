@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -57,6 +58,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS commits_message ON commits (school, device_id,
 """
 # JSON of a message body; one encoder for all (json.dumps with options builds one per call).
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_QUOTE = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept as with _ENCODE
 # Entries appended by this process, kept parsed for the consumers: they read what ingest has
 # just appended, and would otherwise each parse it again from the file.
 RECENT_ENTRIES = 20_000
@@ -161,10 +163,7 @@ class CommitLog:
                 head = self._sequence(conn)
                 if inserted == len(rows) and head == before + inserted:
                     # Nothing was a redelivery: the rows took the next positions in order.
-                    added = [
-                        (before + 1 + i, row[0], row[1], row[2], row[3])
-                        for i, row in enumerate(rows)
-                    ]
+                    added = None
                 else:
                     # The rows above `before` are this append's (the write lock is held):
                     # which messages were new, at which positions, in one range scan.
@@ -194,23 +193,27 @@ class CommitLog:
     def _remember(
         self,
         before: int,
-        added: list[tuple[Any, ...]],
+        added: list[tuple[Any, ...]] | None,
         messages: Sequence[StoredMessage],
         statuses: Sequence[tuple[str, Status]],
         dead_letters: Sequence[DeadLetter],
     ) -> None:
-        """Keep this append's entries parsed, by position (statuses and dead letters are never
-        ignored, so they come back in the order they went in)."""
-        by_key = {(m.school, m.device_id, m.seq): m for m in messages}
-        status_queue, letter_queue = iter(statuses), iter(dead_letters)
-        entries: list[Committed] = []
-        for position, entry, school, device_id, seq in added:
-            if entry == "message":
-                entries.append(Committed(position, message=by_key[school, device_id, seq]))
-            elif entry == "status":
-                entries.append(Committed(position, status=next(status_queue)))
-            else:
-                entries.append(Committed(position, dead_letter=_as_logged(next(letter_queue))))
+        """Keep this append's entries parsed, by position: *added* holds the rows the log took
+        (position, entry, school, device_id, seq), None when it took every row in order.
+        Statuses and dead letters are never ignored, so they come back in the order they
+        went in."""
+        entries: list[Committed]
+        if added is None:
+            position = before + len(messages)
+            entries = [Committed(before + 1 + i, message=m) for i, m in enumerate(messages)]
+            entries += [Committed(position + 1 + i, status=s) for i, s in enumerate(statuses)]
+            position += len(statuses)
+            entries += [
+                Committed(position + 1 + i, dead_letter=_as_logged(d))
+                for i, d in enumerate(dead_letters)
+            ]
+        else:
+            entries = self._added(added, messages, statuses, dead_letters)
         with self._recent_lock:
             if self._covered_after is None:
                 self._covered_after = before
@@ -221,6 +224,25 @@ class CommitLog:
                 del self._recent[:excess]
             if entries:
                 self._heads.append((time.monotonic(), entries[-1].position))
+
+    @staticmethod
+    def _added(
+        added: list[tuple[Any, ...]],
+        messages: Sequence[StoredMessage],
+        statuses: Sequence[tuple[str, Status]],
+        dead_letters: Sequence[DeadLetter],
+    ) -> list[Committed]:
+        by_key = {(m.school, m.device_id, m.seq): m for m in messages}
+        status_queue, letter_queue = iter(statuses), iter(dead_letters)
+        entries: list[Committed] = []
+        for position, entry, school, device_id, seq in added:
+            if entry == "message":
+                entries.append(Committed(position, message=by_key[school, device_id, seq]))
+            elif entry == "status":
+                entries.append(Committed(position, status=next(status_queue)))
+            else:
+                entries.append(Committed(position, dead_letter=_as_logged(next(letter_queue))))
+        return entries
 
     def since(self, position: int, limit: int = 500) -> list[Committed]:
         """Entries after *position*, oldest first, at most *limit*."""
@@ -317,6 +339,23 @@ class CommitLog:
 
 
 def _message_body(m: StoredMessage) -> str:
+    if m.event_type is None and not m.attributes:
+        # A reading (nearly every message): written out directly, which takes a third less
+        # time than building the list for the encoder. Strings go through the encoder's own
+        # quoting; a value JSON cannot hold (none passes the contract) takes the general
+        # path below.
+        try:
+            readings = ",".join(
+                [f"[{_QUOTE(k)},{_number(v)},{_QUOTE(u)}]" for k, v, u in m.readings]
+            )
+        except ValueError:
+            pass
+        else:
+            return (
+                f'[{_QUOTE(m.kind.value)},"{m.ts.isoformat()}",{_QUOTE(m.time_quality.value)},'
+                f'"{m.received_at.isoformat()}",[{readings}],null,[],'
+                f"{_optional(m.student_id)},{_optional(m.lesson_id)}]"
+            )
     return _ENCODE(
         [
             m.kind.value,
@@ -330,6 +369,17 @@ def _message_body(m: StoredMessage) -> str:
             m.lesson_id,
         ]
     )
+
+
+def _number(value: float) -> str:
+    """*value* as the JSON encoder writes a float; ValueError for what JSON cannot hold."""
+    if not math.isfinite(value):
+        raise ValueError(value)
+    return float.__repr__(float(value))
+
+
+def _optional(text: str | None) -> str:
+    return "null" if text is None else _QUOTE(text)
 
 
 # Of a dead letter's detail, the log keeps this much (the store keeps it all).

@@ -274,11 +274,16 @@ class SqliteStore:
                         "SELECT coalesce(max(rowid), 0) FROM messages"
                     ).fetchone()[0]
                     rows = {key: _message_row(m) for key, m in fresh.items()}
+                    changes = conn.total_changes
                     conn.executemany(_INSERT_MESSAGE, rows.values())
-                    for key in conn.execute(
-                        "SELECT school, device_id, seq FROM messages WHERE rowid > ?", (before,)
-                    ):
-                        inserted.append(fresh[key])
+                    if conn.total_changes - changes == len(rows):
+                        inserted = list(fresh.values())  # no duplicate: no need to look
+                    else:
+                        for key in conn.execute(
+                            "SELECT school, device_id, seq FROM messages WHERE rowid > ?",
+                            (before,),
+                        ):
+                            inserted.append(fresh[key])
                     readings, devices = _reading_and_device_rows(inserted, rows)
                     conn.executemany(_INSERT_READING, readings)
                     conn.executemany(_UPSERT_DEVICE, devices)

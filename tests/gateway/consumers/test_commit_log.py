@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from campusedge.contract import DeviceState, Status
 from campusedge.topics import DeviceKind
@@ -95,3 +99,43 @@ def test_prune_forgets_only_what_every_consumer_read_and_is_old_enough(tmp_path:
     reopened.append([message("hr-01", 12)])
     assert reopened.prune(100, age_s=0) == 2
     reopened.close()
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    readings=st.lists(
+        st.tuples(_TEXT, st.floats(allow_nan=False, allow_infinity=False), _TEXT),
+        min_size=1,
+        max_size=4,
+    ),
+    student=st.none() | _TEXT,
+    lesson=st.none() | _TEXT,
+    micros=st.integers(0, 999_999),
+)
+def test_a_reading_read_back_from_the_file_is_the_one_logged(
+    tmp_path: Path,
+    readings: list[tuple[str, float, str]],
+    student: str | None,
+    lesson: str | None,
+    micros: int,
+) -> None:
+    # Readings are written out by a path of their own (not the JSON encoder): any text, any
+    # float, with or without a binding, must come back from the file as it went in.
+    logged = dataclasses.replace(
+        message("hr-01", 1, ts=T0.replace(microsecond=micros), readings=tuple(readings)),
+        student_id=student,
+        lesson_id=lesson,
+    )
+    path = tmp_path / f"commits-{uuid.uuid4().hex}.db"
+    log = CommitLog(path)
+    log.append([logged])
+    log.close()
+    reader = CommitLog(path)  # another process: parses the file
+    [entry] = reader.since(0)
+    reader.close()
+    assert entry.message == logged
