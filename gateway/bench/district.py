@@ -48,7 +48,7 @@ from campusedge.processes import child_options, stop_group
 from campusedge.topics import Channel, DeviceKind, DeviceTopic
 from gateway.bench import district_board
 from gateway.bench.ingest import children
-from gateway.bench.load import reading_payload
+from gateway.bench.load import cpu_s, reading_payload
 from gateway.cli.language import gettext as _
 from gateway.district.leases import holders
 from gateway.fleet.registry import FleetRegistry
@@ -186,14 +186,7 @@ class Worker:
 
     def cpu_s(self) -> float:
         """CPU time (user + system) of the worker and its MQTT process so far."""
-        total = 0.0
-        for pid in (self.proc.pid, *children(self.proc.pid)):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return sum(cpu_s(pid) for pid in (self.proc.pid, *children(self.proc.pid)))
 
     def pause(self) -> None:
         os.killpg(self.proc.pid, signal.SIGSTOP)

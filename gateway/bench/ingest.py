@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campusedge.broker import MosquittoProcess, find_mosquitto, free_port
 from campusedge.processes import child_options, stop_group
 from campusedge.settings import MqttSettings
-from gateway.bench.load import LoadSpec, bench_devices, rss_mb, run_publishers
+from gateway.bench.load import LoadSpec, bench_devices, cpu_s, rss_mb, run_publishers
 from gateway.cli.language import gettext as _
 from gateway.fleet.ca import CampusCA, write_private
 from gateway.fleet.registry import FleetRegistry
@@ -198,6 +198,8 @@ class GatewayProcess:
         )
         self.http = httpx.Client(timeout=10)
         self._before = 0
+        # CPU µs a message of the last drain cost the gateway's process and its MQTT process.
+        self.cpu_us_per_message = (0.0, 0.0)
         deadline = time.monotonic() + 30
         try:
             while not self._healthy():
@@ -240,6 +242,8 @@ class GatewayProcess:
         before = self._before
         last = 0.0
         seen = before
+        mqtt = children(self.proc.pid)
+        cpu_before = cpu_s(self.proc.pid), sum(cpu_s(pid) for pid in mqtt)
         os.killpg(self.proc.pid, signal.SIGCONT)
         started = time.perf_counter()
         stall = time.monotonic()
@@ -248,6 +252,12 @@ class GatewayProcess:
             if value != seen:
                 last, seen, stall = committed_at, value, time.monotonic()
             time.sleep(0.25)
+        # What the drain cost each process (the polls after the last commit add a little).
+        taken = max(1, seen - before)
+        self.cpu_us_per_message = (
+            (cpu_s(self.proc.pid) - cpu_before[0]) / taken * 1e6,
+            (sum(cpu_s(pid) for pid in mqtt) - cpu_before[1]) / taken * 1e6,
+        )
         return (seen - before) / (last - started) if last > started else 0.0
 
     def rss_mb(self) -> float:
@@ -318,6 +328,7 @@ def run(args: argparse.Namespace) -> int:
             broker.stop()
             raise
         base_rates, gw_rates = [], []
+        gw_cpu: list[tuple[float, float]] = []
         published = 0
         try:
             baseline = Baseline(broker, "benchbase")
@@ -339,6 +350,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 published += n
                 gw_rates.append(gateway.drain(published))
+                gw_cpu.append(gateway.cpu_us_per_message)
                 if round_no == 0:
                     rss_start = gateway.rss_mb()  # after warm-up: caches filled once
                 if not args.json:
@@ -367,6 +379,11 @@ def run(args: argparse.Namespace) -> int:
                 "rss_mb_idle": round(rss_idle, 1),
                 "rss_mb_start": round(rss_start, 1),
                 "rss_mb_end": round(rss_end, 1),
+                # Where the gateway's time goes: medians over the rounds.
+                "gateway_cpu_us_per_message": round(statistics.median(c[0] for c in gw_cpu), 1),
+                "mqtt_process_cpu_us_per_message": round(
+                    statistics.median(c[1] for c in gw_cpu), 1
+                ),
                 "tls": bool(args.tls),
             }
         )

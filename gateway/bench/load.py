@@ -56,6 +56,16 @@ def rss_mb(pid: int | None = None) -> float:
     raise RuntimeError("VmRSS not found")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def publisher_devices(index: int, devices: int) -> list[str]:
     """The device ids publisher *index* publishes for."""
     return [f"bench-{index:02d}-{d:04d}" for d in range(devices)]

@@ -54,4 +54,7 @@ def test_short_ingest_bench(capsys: pytest.CaptureFixture[str], tls: bool) -> No
         result["rate_per_s"] / result["baseline_rate_per_s"], abs=0.001
     )
     assert result["rss_mb_start"] > 0 and result["rss_mb_end"] > 0
+    # Both of the gateway's processes worked for the messages they took.
+    assert result["gateway_cpu_us_per_message"] > 0
+    assert result["mqtt_process_cpu_us_per_message"] > 0
     assert result["tls"] is tls
