@@ -841,7 +841,6 @@ class Ingest:
         m.duplicates.inc(duplicates)
         self.stats["stored"] += inserted
         self.stats["duplicates"] += duplicates
-        self.stats["dead_lettered"] += len(out.dead_letters)
         self.stats["statuses"] += len(out.statuses)
         # The device label comes from the topic, which anyone allowed to publish chooses:
         # only devices the registry knows get a series of their own, so garbage on made-up
@@ -865,6 +864,8 @@ class Ingest:
                 else UNKNOWN_DEVICE
             )
             m.device_dead_letters.labels(device_id=label).inc()
+        # Counted once their metrics are: whoever sees the count sees them too.
+        self.stats["dead_lettered"] += len(out.dead_letters)
         # Per-device series only for enrolled devices (they have sent a status): valid
         # messages on made-up device ids must not each create series either.
         try:
