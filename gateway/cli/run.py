@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gateway import collector
 from gateway.api.server import ApiServer, listen
 from gateway.cli.common import (
     add_mqtt_arguments,
@@ -227,8 +228,11 @@ def run(args: argparse.Namespace) -> int:
             # With the API on, uvicorn owns SIGINT and SIGTERM; a SIGHUP (the terminal went
             # away) is made a SIGTERM, so that it too ends the gateway in order.
             signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
-            ApiServer(gateway, sock).serve_forever()
+            server = ApiServer(gateway, sock)
+            collector.settle()
+            server.serve_forever()
         else:
+            collector.settle()
             wait_for_signal()
     finally:
         gateway.stop()
