@@ -64,6 +64,7 @@ from gateway.state import (
 from gateway.store.base import Store, StoreError, StoreUnavailable
 from gateway.store.commit_log import CommitLog
 from gateway.store.factory import open_store
+from gateway.store.sqlite import SqliteStore
 from gateway.store_failure import disk_trouble
 from gateway.watermarks import StoredWatermarks
 
@@ -358,6 +359,7 @@ class Gateway:
         self.commit_log = CommitLog(
             settings.commit_log or commit_log_beside(settings.state_db, worker_id),
             synchronous=getattr(self.store, "synchronous", "full"),
+            source=self.store if isinstance(self.store, SqliteStore) else None,
         )
         self.binder = Binder(self.roster)
         self.watermarks = StoredWatermarks(self.db)

@@ -18,30 +18,39 @@ unacknowledged; the broker redelivers it, the store calls it a duplicate, and th
 then, once. A redelivery after both commits is ignored by the log as by the store.
 
 Schema: `commits(position, entry, school, device_id, seq, committed_at, body)`, `entry` one of
-`message`, `status`, `dead_letter`, `body` JSON. Durability follows the store's: with
-`synchronous=full` every append is fsync'd before the acknowledgement. Positions grow with
-commit time, so what is old enough to prune is found from positions noted at each append.
+`message`, `status`, `dead_letter`, `body` JSON. With the SQLite store, a reading's body is
+empty: the log keeps its key, and the store (committed first, in `Ingest._commit`) gives the
+message back when a consumer reads it from the file. Writing the copy cost about a tenth of
+ingest's CPU per message; the entries consumers read soon after the append come from memory
+anyway. A reading the store no longer has (retention, a student's erasure) is skipped then.
+
+Durability follows the store's: with `synchronous=full` every append is fsync'd before the
+acknowledgement. Positions grow with commit time, so what is old enough to prune is found from
+positions noted at each append.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import logging
 import math
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from campusedge.contract import Status, TimeQuality
 from campusedge.topics import DeviceKind
 from campusedge.words import N_
 from gateway.store.base import DeadLetter, StoredMessage, StoreError
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS commits (
@@ -70,6 +79,16 @@ _INSERT = (
 )
 
 
+class MessageSource(Protocol):
+    """A store that gives stored messages back by key (the SQLite store)."""
+
+    def finds_by_key(self, m: StoredMessage) -> bool: ...
+
+    def stored_readings(
+        self, keys: Iterable[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], StoredMessage]: ...
+
+
 @dataclass(frozen=True)
 class Committed:
     """One entry of the log: exactly one of message, status (school, status), dead letter."""
@@ -84,9 +103,17 @@ class CommitLog:
     """The log in one SQLite file (WAL): one writer (ingest), readers on their own threads."""
 
     def __init__(
-        self, path: str | Path, *, synchronous: Literal["full", "normal"] = "full"
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["full", "normal"] = "full",
+        source: MessageSource | None = None,
     ) -> None:
         self.path = Path(path)
+        # Where readings logged by key are read back; without it they are logged as copies.
+        self.source = source
+        # Entries logged by key that the source no longer had when they were read.
+        self.skipped = 0
         self.synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -136,8 +163,17 @@ class CommitLog:
         if not (messages or statuses or dead_letters):
             return
         now = datetime.now(UTC).isoformat()
+        source = self.source
         rows: list[tuple[object, ...]] = [
-            ("message", m.school, m.device_id, m.seq, now, _message_body(m)) for m in messages
+            (
+                "message",
+                m.school,
+                m.device_id,
+                m.seq,
+                now,
+                "" if source is not None and source.finds_by_key(m) else _message_body(m),
+            )
+            for m in messages
         ]
         rows += [
             ("status", school, s.device_id, None, now, s.model_dump_json())
@@ -256,7 +292,7 @@ class CommitLog:
                 " WHERE position > ? ORDER BY position LIMIT ?",
                 (position, limit),
             )
-            return [_entry(int(p), str(e), s, d, q, str(b)) for p, e, s, d, q, b in rows]
+            return self._entries(rows.fetchall())
         except sqlite3.Error as exc:
             raise StoreError(f"commit log {self.path}: read failed: {exc}") from exc
 
@@ -272,7 +308,7 @@ class CommitLog:
                 " ORDER BY position",
                 (committed_since.astimezone(UTC).isoformat(), up_to),
             )
-            found = [_entry(int(p), str(e), s, d, q, str(b)) for p, e, s, d, q, b in rows]
+            found = self._entries(rows.fetchall())
         except sqlite3.Error as exc:
             raise StoreError(f"commit log {self.path}: read failed: {exc}") from exc
         return [
@@ -281,6 +317,30 @@ class CommitLog:
             if c.message is not None
             and (metric is None or any(name == metric for name, _, _ in c.message.readings))
         ]
+
+    def _entries(self, rows: list[tuple[Any, ...]]) -> list[Committed]:
+        """Entries of rows (position, entry, school, device_id, seq, body), the readings
+        logged by key read back from the source."""
+        keys = [(str(s), str(d), int(q)) for _, e, s, d, q, b in rows if e == "message" and not b]
+        kept = self.source.stored_readings(keys) if keys and self.source is not None else {}
+        out: list[Committed] = []
+        for position, entry, school, device, seq, body in rows:
+            if entry == "message" and not body:
+                message = kept.get((str(school), str(device), int(seq)))
+                if message is None:
+                    self.skipped += 1
+                    log.warning(
+                        "commit log position %s: the store no longer has %s seq %s of %s; skipped",
+                        position,
+                        device,
+                        seq,
+                        school,
+                    )
+                    continue
+                out.append(Committed(int(position), message=message))
+            else:
+                out.append(_entry(int(position), str(entry), school, device, seq, str(body)))
+        return out
 
     def head(self) -> int:
         """The position of the newest entry ever appended (0 for a new log), pruned or not."""
@@ -315,11 +375,14 @@ class CommitLog:
         return cur.rowcount
 
     def forget_student(self, student_id: str) -> int:
-        """Remove the messages bound to *student_id* (a student's erasure); returns how many.
-        A consumer that had not read them yet never will: erasure wins over processing."""
+        """Remove the copies of messages bound to *student_id* (a student's erasure); returns
+        how many. A consumer that had not read them yet never will: erasure wins over
+        processing. (Readings logged by key hold no copy: the store's erasure removes what
+        they point at, and a consumer that reads them later skips them.)"""
         try:
             cur = self._conn().execute(
-                "DELETE FROM commits WHERE entry = 'message' AND json_extract(body, '$[7]') = ?",
+                "DELETE FROM commits WHERE entry = 'message'"
+                " AND CASE WHEN body = '' THEN NULL ELSE json_extract(body, '$[7]') END = ?",
                 (student_id,),
             )
         except sqlite3.Error as exc:

@@ -40,6 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from campusedge.contract import TimeQuality
+from campusedge.topics import DeviceKind
+from campusedge.units import Metric
 from campusedge.words import N_
 from gateway.store.base import (
     DEAD_LETTER_PAYLOAD_BYTES,
@@ -152,6 +155,24 @@ WHERE excluded.last_seq > devices.last_seq
 """
 
 
+# Keys looked up per statement by `stored_readings`.
+_LOOKUP_SLICE = 500
+_BUILT_IN_METRICS = frozenset(metric.value for metric in Metric)
+# A message's readings carry its device and time: with the metric one of a known few, the
+# (device_id, metric, ts) index finds them by seeks ("IN" on the middle column), not a scan
+# of the device's rows.
+_LOOKUP = f"""
+WITH k(school, device_id, seq) AS (SELECT json_extract(value, '$[0]'),
+    json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))
+SELECT m.school, m.device_id, m.seq, m.kind, m.ts, m.time_quality, m.received_at,
+    m.student_id, m.lesson_id, r.metric, r.value, r.unit
+FROM k JOIN messages m ON m.school = k.school AND m.device_id = k.device_id AND m.seq = k.seq
+JOIN readings r ON r.device_id = m.device_id
+    AND r.metric IN ({", ".join(f"'{name}'" for name in sorted(_BUILT_IN_METRICS))})
+    AND r.ts = m.ts AND r.seq = m.seq AND r.school = m.school
+WHERE m.event_type IS NULL
+ORDER BY r.rowid
+"""
 # Messages removed per transaction by the retention sweep.
 _RETENTION_SLICE = 2000
 
@@ -387,6 +408,51 @@ class SqliteStore:
                     f"sqlite store {self.path}: forgetting a student failed: {exc}"
                 ) from exc
         return len(keys)
+
+    @staticmethod
+    def finds_by_key(m: StoredMessage) -> bool:
+        """Whether `stored_readings` can give *m* back: a reading (not an event) of built-in
+        metrics, whose rows the (device_id, metric, ts) index finds without a scan."""
+        if m.event_type is not None or m.attributes:
+            return False
+        return all(metric in _BUILT_IN_METRICS for metric, _, _ in m.readings)
+
+    def stored_readings(
+        self, keys: Iterable[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], StoredMessage]:
+        """The stored messages of *keys* (school, device_id, seq) that `finds_by_key` accepts,
+        as they were written: what the commit log keeps by key rather than as a copy. A key
+        not stored (any more: retention, a student's erasure) is not in the answer."""
+        found: dict[tuple[str, str, int], StoredMessage] = {}
+        wanted = list(dict.fromkeys(keys))
+        try:
+            conn = self._conn()
+            for start in range(0, len(wanted), _LOOKUP_SLICE):
+                rows = conn.execute(
+                    _LOOKUP, (json.dumps(wanted[start : start + _LOOKUP_SLICE]),)
+                ).fetchall()
+                readings: dict[tuple[str, str, int], list[tuple[str, float, str]]] = {}
+                heads: dict[tuple[str, str, int], tuple[object, ...]] = {}
+                for row in rows:
+                    key = (str(row[0]), str(row[1]), int(row[2]))
+                    heads.setdefault(key, row)
+                    readings.setdefault(key, []).append((str(row[9]), float(row[10]), str(row[11])))
+                for key, head in heads.items():
+                    found[key] = StoredMessage(
+                        school=key[0],
+                        kind=DeviceKind(str(head[3])),
+                        device_id=key[1],
+                        seq=key[2],
+                        ts=parse_ts(str(head[4])),
+                        time_quality=TimeQuality(str(head[5])),
+                        received_at=parse_ts(str(head[6])),
+                        readings=tuple(readings[key]),
+                        student_id=None if head[7] is None else str(head[7]),
+                        lesson_id=None if head[8] is None else str(head[8]),
+                    )
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store {self.path}: look-up failed: {exc}") from exc
+        return found
 
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:
