@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from sqlalchemy import text
 
 from gateway.alerts.engine import AlertEngine
 from gateway.alerts.model import Rule
+from gateway.consumers import runner as runner_module
 from gateway.consumers.alerts import AlertConsumer
 from gateway.consumers.runner import Consumers
 from gateway.state import StateDB
@@ -203,3 +206,39 @@ def test_entries_a_consumer_passes_by_cost_no_transaction_and_its_cursor_is_kept
     consumers.catch_up()
     assert counting.steps == 1 and len(counting.recorded()) == 1
     assert consumers.cursors.get("counting") == log.head()
+
+
+def test_a_running_consumer_saves_a_passed_by_cursor_when_due_not_after_every_commit(
+    tmp_path: Path, state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seven consumers caught up after every commit of a drain each wrote their cursor: a
+    # state-database transaction per consumer and batch for entries they do not want.
+    monkeypatch.setattr(runner_module, "PASSED_BY_SAVE_S", 3600.0)
+    db = StateDB(state_url)
+    log = CommitLog(tmp_path / "commits.db")
+    consumers = Consumers(log, db, CollectorRegistry(), batch_limit=10)
+    runner = consumers.add(Counting(db))
+    runner.start()
+    try:
+        for _ in range(5):
+            log.append([heart_rate("band-1", 120.0, MORNING) for _ in range(10)])
+            runner.wake()
+        _wait_for(lambda: runner.position == log.head())
+        assert consumers.cursors.get("counting") == 0  # passed by, not saved yet
+        # When due (here: at once), the idle loop saves it within about a second.
+        monkeypatch.setattr(runner_module, "PASSED_BY_SAVE_S", 0.0)
+        _wait_for(lambda: consumers.cursors.get("counting") == log.head())
+        monkeypatch.setattr(runner_module, "PASSED_BY_SAVE_S", 3600.0)
+        log.append([heart_rate("band-1", 120.0, MORNING)])
+        runner.wake()
+        _wait_for(lambda: runner.position == log.head())
+    finally:
+        runner.stop()
+    assert consumers.cursors.get("counting") == log.head()  # and at stop
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
