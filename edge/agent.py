@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BATCH = 500
 METRICS_INTERVAL_S = 1.0
+# How long the device and station threads together get to stop before the final drain.
+DEVICE_STOP_S = 3.0
 
 
 class LinkState(Protocol):
@@ -256,10 +258,7 @@ class EdgeAgent:
                 self.step(wait_s=0.05)
         finally:
             self._stop_devices.set()
-            for r in self.runners.values():
-                r.join(timeout=2)
-            for st in self.stations.values():
-                st.join(timeout=2)
+            self._join_devices(DEVICE_STOP_S)
             self.step(wait_s=0)
             drain_end = time.monotonic() + drain_s
             while (
@@ -280,6 +279,28 @@ class EdgeAgent:
                 )
             self.buffer.close()
         return self.stats
+
+    def _join_devices(self, within_s: float) -> None:
+        """Wait for the device and station threads to stop, *within_s* for all of them
+        together: one each in turn was 2 s per device that was slow to notice, more than a
+        service manager's stop timeout on a box with many devices."""
+        deadline = time.monotonic() + within_s
+        threads: list[DeviceRunner | StationRunner] = [
+            *self.runners.values(),
+            *self.stations.values(),
+        ]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        slow = [t.name for t in threads if t.is_alive()]
+        if slow:
+            # Daemon threads: they end with the process; what they still hold is not lost
+            # (a device resends what the box did not acknowledge).
+            log.warning(
+                "%d device thread(s) still running %.0f s after the stop: %s",
+                len(slow),
+                within_s,
+                ", ".join(slow[:10]),
+            )
 
     def step(self, wait_s: float) -> None:
         """One round of the main loop: take decoded items, acks and commands; publish."""
