@@ -26,7 +26,7 @@ class DeviceRegistryConsumer:
         return contextlib.nullcontext()
 
     def wants(self, entry: Committed) -> bool:
-        return entry.dead_letter is None
+        return entry.message is not None or entry.status is not None
 
     def handle(self, entry: Committed) -> None:
         if entry.status is not None:

@@ -91,7 +91,9 @@ class MessageSource(Protocol):
 
 @dataclass(frozen=True)
 class Committed:
-    """One entry of the log: exactly one of message, status (school, status), dead letter."""
+    """One entry of the log: exactly one of message, status (school, status), dead letter;
+    or none, for a reading logged by key that the store no longer has (erased, or past its
+    retention): kept as its position, so that a consumer's cursor moves past it."""
 
     position: int
     message: StoredMessage | None = None
@@ -330,7 +332,6 @@ class CommitLog:
                 message = kept.get((str(school), str(device), int(seq)))
                 if message is None:
                     missing.append(int(position))
-                    continue
                 out.append(Committed(int(position), message=message))
             else:
                 out.append(_entry(int(position), str(entry), school, device, seq, str(body)))

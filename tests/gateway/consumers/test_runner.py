@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -19,6 +20,7 @@ from gateway.consumers.alerts import AlertConsumer
 from gateway.consumers.runner import Consumers
 from gateway.state import StateDB
 from gateway.store.commit_log import CommitLog, Committed
+from gateway.store.sqlite import SqliteStore
 from tests.gateway.alerts.scenario import MORNING, build_world, gate_pass, heart_rate
 
 
@@ -242,3 +244,31 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_a_consumer_moves_past_a_page_of_readings_the_store_no_longer_has(
+    tmp_path: Path, state_url: str
+) -> None:
+    # Readings logged by key and erased from the store before a consumer read them from the
+    # file: a whole page of them must not look like "caught up" and stop the consumer there.
+    store = SqliteStore(tmp_path / "store.db")
+    erased = [
+        dataclasses.replace(heart_rate("band-1", 120.0, MORNING), seq=seq, student_id="s9")
+        for seq in (1, 2, 3)
+    ]
+    kept = [dataclasses.replace(heart_rate("band-2", 120.0, MORNING), seq=seq) for seq in (4, 5)]
+    writer = CommitLog(tmp_path / "commits.db", source=store)
+    store.write(erased + kept)
+    writer.append(erased + kept)
+    writer.close()
+    store.forget_student("s9")
+    db = StateDB(state_url)
+    log = CommitLog(tmp_path / "commits.db", source=store)  # a restart: read from the file
+    consumers = Consumers(log, db, CollectorRegistry(), batch_limit=3)
+    runner = consumers.add(Recorder(db))
+    consumers.catch_up()
+    assert Recorder(db).recorded() == [4, 5]
+    assert runner.position == log.head() == 5
+    assert consumers.cursors.get("recorder") == 5
+    log.close()
+    store.close()
