@@ -12,11 +12,22 @@ from gateway.roster import Lesson, Roster, Student
 T = TypeVar("T")
 
 
+# Entries kept at most (past this the cache starts over), and the size from which expired
+# entries are dropped, at most once a time-to-live.
+_MAX_ITEMS = 50_000
+_PRUNE_FROM = 1_000
+
+
 class _TtlCache(Generic[T]):
+    """Values by key for *ttl_s* seconds. Expired entries are dropped as new ones come, so
+    that the cache holds about what was asked within one time-to-live: a gate that sees new
+    cards every morning (or a soak's made-up ones) must not fill it with dead entries."""
+
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
         self._items: dict[str, tuple[float, T]] = {}
         self._lock = threading.Lock()
+        self._pruned_at = time.monotonic()
 
     def get(self, key: str, load: Callable[[], T]) -> T:
         now = time.monotonic()
@@ -26,10 +37,16 @@ class _TtlCache(Generic[T]):
                 return hit[1]
         value = load()
         with self._lock:
-            if len(self._items) > 50_000:
+            if len(self._items) >= _PRUNE_FROM and now - self._pruned_at >= self.ttl_s:
+                self._items = {k: v for k, v in self._items.items() if now - v[0] < self.ttl_s}
+                self._pruned_at = now
+            if len(self._items) >= _MAX_ITEMS:
                 self._items.clear()
             self._items[key] = (now, value)
         return value
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def clear(self) -> None:
         with self._lock:
