@@ -194,6 +194,16 @@ CASES = [
 ]
 
 
+def _signal_state(pid: int) -> str:
+    """The masks of signals blocked, ignored and caught, from /proc (a command that inherits
+    a blocked or ignored SIGINT never sees a Ctrl-C)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as exc:
+        return f"unknown ({exc})"
+    return ", ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 @pytest.mark.parametrize(("name", "sig"), CASES)
 def test_a_signalled_command_leaves_no_process_behind(
     name: str, sig: str, tmp_path: Path, mosquitto: MosquittoProcess
@@ -234,7 +244,11 @@ def test_a_signalled_command_leaves_no_process_behind(
         try:
             cmd.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"{name} did not end within 120 s of SIG{sig}")
+            pytest.fail(
+                f"{name} did not end within 120 s of SIG{sig}; its signal state "
+                f"{_signal_state(cmd.pid)}, the test's {_signal_state(os.getpid())}; its "
+                f"output ends: {(tmp_path / 'out.log').read_text()[-2000:]}"
+            )
         # A child the command signalled may take a moment; one that a parent-death SIGTERM
         # reached stops in order, which for a lesson simulator means its agent's drain too.
         # An edge agent a scenario started drains for up to 120 s (its --drain) after the
