@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -194,6 +194,19 @@ CASES = [
 ]
 
 
+@contextlib.contextmanager
+def _sigint_as_a_terminal_gives_it() -> Iterator[None]:
+    """Start children with SIGINT's default action. A test run started as a background job
+    of a shell (`nohup make test &`) ignores SIGINT, and an ignored signal stays ignored
+    across exec: the command would start deaf to Ctrl-C, which is the shell's choice for
+    background jobs, not a fault of the command."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def _signal_state(pid: int) -> str:
     """The masks of signals blocked, ignored and caught, from /proc (a command that inherits
     a blocked or ignored SIGINT never sees a Ctrl-C)."""
@@ -211,14 +224,15 @@ def test_a_signalled_command_leaves_no_process_behind(
     make, expected = COMMANDS[name]
     env = {**os.environ, "CAMPUSEDGE_MQTT_PASSWORD": MQTT_PASSWORD}
     log = (tmp_path / "out.log").open("wb")
-    cmd = subprocess.Popen(
-        [sys.executable, "-m", "campusedge.cli", *make(tmp_path, mosquitto)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,  # as a service or a script would start it: no terminal
-    )
+    with _sigint_as_a_terminal_gives_it():
+        cmd = subprocess.Popen(
+            [sys.executable, "-m", "campusedge.cli", *make(tmp_path, mosquitto)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # as a service or a script would start it: no terminal
+        )
     seen: set[Proc] = set()
     # The most processes alive at one look: a command's children come and go (a bench
     # restarts its gateway's MQTT process through an outage), so the count at the end of
