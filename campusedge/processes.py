@@ -81,6 +81,12 @@ def child_options(sig: int = signal.SIGTERM, *, own_session: bool = True) -> dic
     parent = os.getpid()
 
     def _in_child() -> None:
+        # Until exec this process has its parent's handlers. A Python handler only notes a
+        # signal for later Python code, and exec forgets the note: a parent dying in this
+        # window would leave the command running with no parent and no signal to come. With
+        # the default action the signal ends it, before exec as after.
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
         die_with_parent(sig, parent)
 
     return {**session, "preexec_fn": _in_child}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import signal
@@ -18,6 +19,10 @@ from campusedge.words import _, error_line, error_text
 from edge.agent import EdgeAgent
 from edge.buffer import BufferOpenError
 from edge.config import ConfigError, load_box
+
+# What a stop gets beyond --drain before the process ends regardless: the device threads'
+# 3 s, the MQTT client's 10 s and the buffer's close, with room for a loaded machine.
+STOP_GRACE_S = 20.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
         # the drain at once (what is unsent stays in the buffer file for the next start).
         if agent.stop_event.is_set():
             agent.abort_drain.set()
+        else:
+            # However the stop goes, the process ends: a parent-death SIGTERM has nobody behind
+            # it to send a SIGKILL later, as a service manager would. Should the stop hang,
+            # every thread's stack goes to stderr first, so that the log says where.
+            faulthandler.dump_traceback_later(args.drain + STOP_GRACE_S, exit=True)
         agent.stop_event.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from campusedge.broker import MosquittoProcess
+from campusedge.broker import MosquittoProcess, free_port
 from campusedge.cli import main
 from simulators.links import StreamServer
 from tests.services import MQTT_PASSWORD, MQTT_USER
@@ -101,3 +106,53 @@ def test_a_buffer_that_cannot_be_opened_is_one_line_and_exit_2(
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith(f"campusedge edge run: cannot open the buffer {buffer}: ")
     assert err.endswith("(use --buffer PATH or create the folder)")
+
+
+def test_a_stop_that_hangs_ends_the_process_with_every_threads_stack(tmp_path: Path) -> None:
+    # A stop that never ends (here the run itself, replaced) would leave the box's process for
+    # ever when nobody follows the SIGTERM with a SIGKILL: a parent-death signal, a script.
+    box = tmp_path / "box.yaml"
+    box.write_text(
+        "kind: edge_box\nedge_id: b4\nschool: s1\ndevices:\n"
+        "  - id: g4\n    model: temp_gate_ce_tg100\n"
+        f"    transport: {{type: serial, port: {tmp_path / 'no-tty'}}}\n"
+    )
+    code = textwrap.dedent(
+        f"""
+        import argparse, sys, time
+        import edge.cli.run as command
+        from edge.agent import EdgeAgent
+
+        def stop_that_hangs(self, duration_s=None, drain_s=10.0):
+            print("running", flush=True)
+            while not self.stop_event.is_set():
+                time.sleep(0.05)
+            time.sleep(120)
+
+        EdgeAgent.run = stop_that_hangs
+        command.STOP_GRACE_S = 1.0
+        parser = argparse.ArgumentParser()
+        command.add_arguments(parser)
+        args = parser.parse_args(
+            ["--config", {str(box)!r}, "--buffer", {str(tmp_path / "b4.db")!r},
+             "--mqtt-port", "{free_port()}", "--drain", "0.5"]
+        )
+        sys.exit(command.run(args))
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "running"
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    assert took < 20, took
+    assert "Timeout (0:00:01.500000)!" in err and "stop_that_hangs" in err, err

@@ -1,0 +1,77 @@
+"""Children that end with their parent: the parent-death signal, in every window of a start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from campusedge.processes import child_options
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+
+
+@pytest.fixture
+def parent_handles_sigterm() -> Iterator[None]:
+    """This process handles SIGTERM in Python, as a command that stops in order does."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_child_ends_when_its_parent_dies(parent_handles_sigterm: None) -> None:
+    # The parent here is a shell that starts the child and is then killed.
+    code = (
+        "import subprocess, sys, time\n"
+        "from campusedge.processes import child_options\n"
+        "p = subprocess.Popen(['sleep', '60'], **child_options())\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_a_parent_death_signal_between_fork_and_exec_ends_the_child(
+    parent_handles_sigterm: None,
+) -> None:
+    # Between fork and exec the child still has its parent's handlers: a Python handler
+    # there only notes the signal, exec forgets the note, and the command would run on with
+    # no parent and no signal to come. The signal is sent here as the kernel sends it when
+    # the parent dies in that window.
+    options = child_options()
+    prepare = options["preexec_fn"]
+
+    def _parent_dies_now() -> None:
+        prepare()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    child = subprocess.Popen(["sleep", "30"], **{**options, "preexec_fn": _parent_dies_now})
+    try:
+        assert child.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
