@@ -13,9 +13,12 @@ rows of the SQLite file, or `message` points of the school per (device, seq) in 
 
 Last line: {"published", "stored", "lost", "duplicates_stored", "rss_mb_start", "rss_mb_end",
 "open_fds_start", "open_fds_end", "threads_start", "threads_end", "alerts_expected",
-"alerts_delivered", "faults", …}. "start" is measured once the first round is done (caches
-warm) on the gateway process then running, "end" on the one running at the end; a gateway
-killed in between makes them two processes, which `gateway_restarts` says.
+"alerts_delivered", "faults", "rss_mb_samples", "rss_mb_per_hour_late", …}. "start" is
+measured once the first round is done on the gateway process then running, "end" on the one
+running at the end; a gateway killed in between makes them two processes, which
+`gateway_restarts` says. Its caches fill for longer than a round, so start and end alone
+overstate growth: the gateway is sampled every minute, and the slope over the second half
+says whether its memory still grows.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import random
 import secrets
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,6 +67,8 @@ INFLUX_USER = "soak"
 INFLUX_DB = "soak"
 # How long influx_stop keeps InfluxDB down (wall seconds, drawn at random in between).
 INFLUX_OUTAGE_S = (20.0, 60.0)
+# How often the gateway's memory is sampled (wall seconds).
+SAMPLE_EVERY_S = 60.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -309,6 +315,22 @@ def _start_influx(influx: InfluxProcess) -> None:
             influx.port = free_port()
 
 
+def _late_trend(samples: list[tuple[float, float, int]]) -> float | None:
+    """MB an hour by least squares over the second half of the samples of the gateway process
+    running at the end; None with fewer than four. Start and end alone compare a process
+    whose caches were still filling with one that has settled: the late slope says whether
+    it still grows."""
+    if not samples:
+        return None
+    last = samples[-1][2]
+    own = [(m, r) for m, r, restarts in samples if restarts == last]
+    late = own[len(own) // 2 :]
+    if len(late) < 4:
+        return None
+    slope, _intercept = statistics.linear_regression([m for m, _ in late], [r for _, r in late])
+    return round(slope * 60, 1)
+
+
 def _fault_kinds(store: str, given: str | None) -> list[str] | str:
     """The faults to inject, or what is wrong with *given*."""
     if given is None:
@@ -365,6 +387,7 @@ def run(args: argparse.Namespace) -> int:
     api_errors = Counter[str]()
     flood = Flood(mqtt, random.Random(args.seed + 7))
     edges: list[EdgeProcess] = []
+    samples: list[tuple[float, float, int]] = []  # (minute, RSS MB, gateway restarts before)
 
     def _terminate(signum: int, frame: object) -> None:
         # The finally below ends everything this command started; exit 128 + the signal,
@@ -410,7 +433,20 @@ def run(args: argparse.Namespace) -> int:
                 stop.wait(rng.uniform(1, 5))
                 gateway.start()
 
-    threads = [threading.Thread(target=f, daemon=True) for f in (readers, flooder, fault_maker)]
+    def sampler() -> None:
+        started = time.monotonic()
+        while not stop.wait(SAMPLE_EVERY_S):
+            proc = gateway.proc
+            if proc is None or proc.poll() is not None:
+                continue
+            with contextlib.suppress(OSError):
+                rss, _fds, _threads = _proc_facts(proc.pid)
+                minute = round((time.monotonic() - started) / 60, 1)
+                samples.append((minute, rss, gateway.restarts))
+
+    threads = [
+        threading.Thread(target=f, daemon=True) for f in (readers, flooder, fault_maker, sampler)
+    ]
     deadline = time.monotonic() + args.minutes * 60
     try:
         if influx is not None:
@@ -506,6 +542,8 @@ def run(args: argparse.Namespace) -> int:
         "alerts_expected": len(keys),
         "alerts_delivered": delivered,
         "faults": dict(faults),
+        "rss_mb_samples": [[m, r] for m, r, _ in samples],
+        "rss_mb_per_hour_late": _late_trend(samples),
         "gateway_restarts": gateway.restarts - facts.get("restarts_at_start", 0),
         "bad_messages_sent": flood.sent,
         "api_errors": dict(api_errors),

@@ -16,6 +16,7 @@ import pytest
 from campusedge.broker import find_mosquitto
 from campusedge.cli import main
 from campusedge.influxd import find_influxd
+from simulators.bench_soak import _late_trend
 from tests.services import missing
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -94,3 +95,18 @@ def test_influx_stop_needs_the_influx_store(
         capsys.readouterr().err
     )
     assert list(tmp_path.iterdir()) == []  # nothing was started
+
+
+def test_the_late_trend_is_the_slope_of_the_last_gateways_second_half() -> None:
+    # Caches filling over the first half, then flat: the late slope is about nothing.
+    warming = [(float(m), 200.0 + min(m, 10) * 3, 0) for m in range(20)]
+    assert _late_trend(warming) == 0.0
+    # 1 MB a minute throughout is 60 MB an hour.
+    growing = [(float(m), 200.0 + m, 0) for m in range(20)]
+    assert _late_trend(growing) == 60.0
+    # A gateway killed and started again is another process: only the last one counts.
+    restarted = [(float(m), 500.0 - m * 10, 0) for m in range(10)] + [
+        (float(m), 250.0, 1) for m in range(10, 20)
+    ]
+    assert _late_trend(restarted) == 0.0
+    assert _late_trend(growing[:6]) is None and _late_trend([]) is None
