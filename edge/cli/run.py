@@ -30,21 +30,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         required=True,
         type=Path,
-        help="edge-box firmware config (firmware_configs/box_*.yaml)",
+        help=_("edge-box firmware config (firmware_configs/box_*.yaml)"),
     )
-    parser.add_argument("--buffer", type=Path, help="buffer file (default: from the config)")
-    parser.add_argument("--mqtt-host", help="broker host (default: CAMPUSEDGE_MQTT_HOST)")
+    parser.add_argument("--buffer", type=Path, help=_("buffer file (default: from the config)"))
+    parser.add_argument("--mqtt-host", help=_("broker host (default: CAMPUSEDGE_MQTT_HOST)"))
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--mqtt-username")
     parser.add_argument("--mqtt-password")
-    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--duration", type=float, help=_("stop after this many seconds"))
     parser.add_argument(
         "--drain",
         type=float,
         default=10.0,
-        help="seconds to keep publishing the buffer when stopping",
+        help=_("seconds to keep publishing the buffer when stopping"),
     )
-    parser.add_argument("--stats-out", type=Path, help="write the run's counters as JSON")
+    parser.add_argument("--stats-out", type=Path, help=_("write the run's counters as JSON"))
     parser.add_argument("--log-level", default="INFO")
 
 

@@ -43,8 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (0.0.0.0 for edge boxes on the network; "
-        "then add TLS in front or on the listener)",
+        help=_(
+            "address to listen on (0.0.0.0 for edge boxes on the network; "
+            "then add TLS in front or on the listener)"
+        ),
     )
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--data-dir", type=Path, default=Path("var/broker"))
@@ -53,43 +55,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME:PASSWORD",
-        help="a login (repeat for several); anonymous clients are refused",
+        help=_("a login (repeat for several); anonymous clients are refused"),
     )
-    limits = parser.add_argument_group("limits (Mosquitto only)")
+    limits = parser.add_argument_group(_("limits (Mosquitto only)"))
     limits.add_argument(
         "--max-queued-messages",
         type=int,
         default=MosquittoProcess.max_queued,
         metavar="N",
-        help="messages queued per persistent session while its client is away "
-        "(default %(default)s)",
+        help=_(
+            "messages queued per persistent session while its client is away (default %(default)s)"
+        ),
     )
     limits.add_argument(
         "--max-queued-bytes",
         type=int,
         default=MosquittoProcess.max_queued_bytes,
         metavar="BYTES",
-        help="bytes queued per persistent session (default %(default)s)",
+        help=_("bytes queued per persistent session (default %(default)s)"),
     )
     limits.add_argument(
         "--session-expiry",
         type=session_expiry,
         default=MosquittoProcess.session_expiry,
         metavar="DURATION",
-        help="remove a persistent session whose client has not come back for this long "
-        "(a number and h, d, w, m or y; default %(default)s)",
+        help=_(
+            "remove a persistent session whose client has not come back for this long "
+            "(a number and h, d, w, m or y; default %(default)s)"
+        ),
     )
     limits.add_argument(
         "--max-log-bytes",
         type=int,
         default=50_000_000,
         metavar="BYTES",
-        help="rotate mosquitto.log past this size, keeping 3 older files (default %(default)s)",
+        help=_("rotate mosquitto.log past this size, keeping 3 older files (default %(default)s)"),
     )
     parser.add_argument(
         "--embedded",
         action="store_true",
-        help="use the in-process amqtt broker even if Mosquitto is installed",
+        help=_("use the in-process amqtt broker even if Mosquitto is installed"),
     )
 
 
