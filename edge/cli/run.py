@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _stop)
     stats = agent.run(duration_s=args.duration, drain_s=args.drain)
+    # Stopped in time: nothing to end any more (and a process that goes on, such as a test
+    # that ran the command in its own process, must not be ended later by it).
+    faulthandler.cancel_dump_traceback_later()
     if args.stats_out:
         args.stats_out.write_text(json.dumps(stats.__dict__) + "\n")
     print(json.dumps(stats.__dict__))

@@ -108,36 +108,40 @@ def test_a_buffer_that_cannot_be_opened_is_one_line_and_exit_2(
     assert err.endswith("(use --buffer PATH or create the folder)")
 
 
-def test_a_stop_that_hangs_ends_the_process_with_every_threads_stack(tmp_path: Path) -> None:
-    # A stop that never ends (here the run itself, replaced) would leave the box's process for
-    # ever when nobody follows the SIGTERM with a SIGKILL: a parent-death signal, a script.
-    box = tmp_path / "box.yaml"
+def _stopped_run(tmp: Path, after_stop: str, after_run: str) -> tuple[int, float, str]:
+    """`edge run` in a process of its own, its run replaced by one that waits for the stop
+    signal and then does *after_stop*; the command then does *after_run*. Stopped by SIGTERM:
+    (exit status, seconds from the signal to the end, stderr)."""
+    box = tmp / "box.yaml"
     box.write_text(
         "kind: edge_box\nedge_id: b4\nschool: s1\ndevices:\n"
         "  - id: g4\n    model: temp_gate_ce_tg100\n"
-        f"    transport: {{type: serial, port: {tmp_path / 'no-tty'}}}\n"
+        f"    transport: {{type: serial, port: {tmp / 'no-tty'}}}\n"
     )
     code = textwrap.dedent(
         f"""
         import argparse, sys, time
         import edge.cli.run as command
-        from edge.agent import EdgeAgent
+        from edge.agent import EdgeAgent, Stats
 
-        def stop_that_hangs(self, duration_s=None, drain_s=10.0):
+        def stop_then(self, duration_s=None, drain_s=10.0):
             print("running", flush=True)
             while not self.stop_event.is_set():
                 time.sleep(0.05)
-            time.sleep(120)
+            {after_stop}
+            return Stats()
 
-        EdgeAgent.run = stop_that_hangs
+        EdgeAgent.run = stop_then
         command.STOP_GRACE_S = 1.0
         parser = argparse.ArgumentParser()
         command.add_arguments(parser)
         args = parser.parse_args(
-            ["--config", {str(box)!r}, "--buffer", {str(tmp_path / "b4.db")!r},
+            ["--config", {str(box)!r}, "--buffer", {str(tmp / "b4.db")!r},
              "--mqtt-port", "{free_port()}", "--drain", "0.5"]
         )
-        sys.exit(command.run(args))
+        code = command.run(args)
+        {after_run}
+        sys.exit(code)
         """
     )
     proc = subprocess.Popen(
@@ -153,6 +157,20 @@ def test_a_stop_that_hangs_ends_the_process_with_every_threads_stack(tmp_path: P
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 1
+    return proc.returncode, took, err
+
+
+def test_a_stop_that_hangs_ends_the_process_with_every_threads_stack(tmp_path: Path) -> None:
+    # A stop that never ends would leave the box's process for ever when nobody follows the
+    # SIGTERM with a SIGKILL: a parent-death signal, a script.
+    code, took, err = _stopped_run(tmp_path, "time.sleep(120)", "")
+    assert code == 1
     assert took < 20, took
-    assert "Timeout (0:00:01.500000)!" in err and "stop_that_hangs" in err, err
+    assert "Timeout (0:00:01.500000)!" in err and "stop_then" in err, err
+
+
+def test_a_stop_in_time_leaves_nothing_to_end_the_process_later(tmp_path: Path) -> None:
+    # The process goes on after the command (as a test running it in its own process would).
+    code, _took, err = _stopped_run(tmp_path, "", "time.sleep(3)")
+    assert code == 0, err
+    assert "Timeout" not in err
