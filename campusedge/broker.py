@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campusedge.contract import MAX_PAYLOAD_BYTES
-from campusedge.processes import child_options, terminate
+from campusedge.processes import popen, terminate
 
 
 def free_port() -> int:
@@ -152,11 +152,11 @@ class MosquittoProcess:
         # Its own session: a Ctrl-C in the terminal goes to the demo, which stops the broker
         # last, after the gateway has let go of it, instead of the broker dying first; and it
         # ends with the process that started it, should that one die without stopping it.
-        self._proc = subprocess.Popen(
+        # (From whichever thread starts it: a soak's fault injector restarts it.)
+        self._proc = popen(
             [self.binary, "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            **child_options(),
         )
         try:
             wait_for_port(self.host, self.port, timeout_s)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campusedge.broker import free_port
-from campusedge.processes import child_options, terminate
+from campusedge.processes import popen, terminate
 
 
 def find_influxd() -> str | None:
@@ -84,9 +84,7 @@ bind-address = "127.0.0.1:{rpc}"
         first_start = not (self.data_dir / "meta").exists()
         with open(self.data_dir / "influxd.log", "ab") as log:
             # Its own session and the parent-death signal, as for Mosquitto (broker.py).
-            self._proc = subprocess.Popen(
-                [self.binary, "-config", str(conf)], stdout=log, stderr=log, **child_options()
-            )
+            self._proc = popen([self.binary, "-config", str(conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -19,11 +19,13 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from types import FrameType
 from typing import Any
 
@@ -72,24 +74,81 @@ def child_options(sig: int = signal.SIGTERM, *, own_session: bool = True) -> dic
     process dies the kernel sends SIGHUP and SIGCONT to a process group that it leaves
     orphaned with stopped members (POSIX job control), which its own session would not get.
     """
-    session: dict[str, Any] = {"start_new_session": True} if own_session else {"process_group": 0}
     if threading.current_thread() is not threading.main_thread():
         # The kernel sends the parent-death signal when the *thread* that started the child
         # ends: a child started from a passing thread (a fault injector restarting a broker)
-        # would die with that thread. Such a child is left to its command's cleanup.
-        return session
+        # would die with that thread. `popen` starts such a child from a thread that lives as
+        # long as the process; these options alone leave it to its command's cleanup.
+        return _session(own_session)
+    return _options(sig, own_session)
+
+
+def _session(own_session: bool) -> dict[str, Any]:
+    return {"start_new_session": True} if own_session else {"process_group": 0}
+
+
+def _options(sig: int, own_session: bool) -> dict[str, Any]:
     parent = os.getpid()
 
     def _in_child() -> None:
-        # Until exec this process has its parent's handlers. A Python handler only notes a
-        # signal for later Python code, and exec forgets the note: a parent dying in this
-        # window would leave the command running with no parent and no signal to come. With
-        # the default action the signal ends it, before exec as after.
+        # Until exec this process has its parent's handlers. A Python handler runs between
+        # Python lines only: a signal after the last of them, just before exec, is noted
+        # and the note is forgotten by exec, leaving the command running with no parent and
+        # no signal to come. With the default action the signal ends it, before exec as after.
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(sig, signal.SIG_DFL)
         die_with_parent(sig, parent)
 
-    return {**session, "preexec_fn": _in_child}
+    return {**_session(own_session), "preexec_fn": _in_child}
+
+
+class _Starter:
+    """A thread that lives as long as the process and starts the children of other threads,
+    so that their parent-death signal comes when the process ends, not the thread."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, name="child-starter", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            start, done = self._requests.get()
+            try:
+                done.set_result(start())
+            except BaseException as exc:  # handed to the caller, who raises it
+                done.set_exception(exc)
+
+    def call(self, start: Callable[[], Any]) -> Any:
+        done: Future[Any] = Future()
+        self._requests.put((start, done))
+        return done.result()
+
+
+_starter: _Starter | None = None
+_starter_lock = threading.Lock()
+
+
+def popen(
+    args: list[str], sig: int = signal.SIGTERM, *, own_session: bool = True, **kwargs: Any
+) -> subprocess.Popen[Any]:
+    """`subprocess.Popen(args, **kwargs)` of a child that ends with this process, as with
+    `child_options`, from any thread: one started from a thread other than the main one is
+    started by a thread that lives as long as the process."""
+
+    def _start() -> subprocess.Popen[Any]:
+        return subprocess.Popen(args, **kwargs, **_options(sig, own_session))
+
+    if threading.current_thread() is threading.main_thread():
+        return _start()
+    global _starter
+    with _starter_lock:
+        if _starter is None:
+            _starter = _Starter()
+    started: subprocess.Popen[Any] = _starter.call(_start)
+    return started
 
 
 def stop_group(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:

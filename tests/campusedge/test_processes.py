@@ -6,12 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from campusedge.processes import child_options
+from campusedge.processes import child_options, popen
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 
@@ -75,3 +77,43 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_child_a_passing_thread_started_lives_on_and_ends_with_the_process() -> None:
+    # A fault injector's thread restarts a broker and ends: the broker runs on, and goes
+    # when the command is killed.
+    code = (
+        "import subprocess, threading, time\n"
+        "from campusedge.processes import popen\n"
+        "started = []\n"
+        "t = threading.Thread(target=lambda: started.append(popen(['sleep', '60'])))\n"
+        "t.start(); t.join()\n"
+        "print(started[0].pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    time.sleep(0.5)  # the thread that asked for it has ended
+    assert _alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_popen_from_a_thread_raises_what_popen_raises(tmp_path: Path) -> None:
+    failed: list[BaseException] = []
+
+    def _start() -> None:
+        try:
+            popen([str(tmp_path / "no-such-program")])
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=_start)
+    thread.start()
+    thread.join(10)
+    assert len(failed) == 1 and isinstance(failed[0], FileNotFoundError)
