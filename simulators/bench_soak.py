@@ -17,8 +17,9 @@ Last line: {"published", "stored", "lost", "duplicates_stored", "rss_mb_start", 
 measured once the first round is done on the gateway process then running, "end" on the one
 running at the end; a gateway killed in between makes them two processes, which
 `gateway_restarts` says. Its caches fill for longer than a round, so start and end alone
-overstate growth: the gateway is sampled every minute, and the slope over the second half
-says whether its memory still grows.
+overstate growth: the gateway is sampled every minute (`rss_mb_samples`: minute, MB, and how
+many times it had been restarted before), and the slope over the second half of the last
+gateway's samples says whether its memory still grows.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from pydantic import SecretStr
 from campusedge.broker import MosquittoProcess, free_port
 from campusedge.influxd import InfluxProcess, PortTaken, find_influxd
 from campusedge.mqtt_client import make_client
-from campusedge.processes import Shutdown, child_options
+from campusedge.processes import Shutdown, popen
 from campusedge.settings import MqttSettings
 from campusedge.words import _, error_line
 from simulators.faults import Faults
@@ -171,9 +172,8 @@ class GatewayRunner:
             "--mqtt-username",
             self.mqtt.username or "",
         ]
-        self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=self.log, env=env, **child_options()
-        )
+        # Started again by the fault injector's thread after a gateway_kill.
+        self.proc = popen(cmd, stdout=self.log, stderr=self.log, env=env)
 
     def wait_ready(self, timeout_s: float = 60) -> None:
         """Until /readyz answers 200: the gateway has subscribed (its first session is new, and
@@ -436,13 +436,15 @@ def run(args: argparse.Namespace) -> int:
     def sampler() -> None:
         started = time.monotonic()
         while not stop.wait(SAMPLE_EVERY_S):
-            proc = gateway.proc
+            # The restarts before and after: a gateway killed meanwhile is not sampled.
+            restarts, proc = gateway.restarts, gateway.proc
             if proc is None or proc.poll() is not None:
                 continue
             with contextlib.suppress(OSError):
                 rss, _fds, _threads = _proc_facts(proc.pid)
-                minute = round((time.monotonic() - started) / 60, 1)
-                samples.append((minute, rss, gateway.restarts))
+                if gateway.restarts == restarts and proc.poll() is None:
+                    minute = round((time.monotonic() - started) / 60, 1)
+                    samples.append((minute, rss, restarts))
 
     threads = [
         threading.Thread(target=f, daemon=True) for f in (readers, flooder, fault_maker, sampler)
@@ -542,7 +544,7 @@ def run(args: argparse.Namespace) -> int:
         "alerts_expected": len(keys),
         "alerts_delivered": delivered,
         "faults": dict(faults),
-        "rss_mb_samples": [[m, r] for m, r, _ in samples],
+        "rss_mb_samples": [list(sample) for sample in samples],
         "rss_mb_per_hour_late": _late_trend(samples),
         "gateway_restarts": gateway.restarts - facts.get("restarts_at_start", 0),
         "bad_messages_sent": flood.sent,
