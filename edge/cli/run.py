@@ -6,6 +6,7 @@ import argparse
 import faulthandler
 import json
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -21,8 +22,13 @@ from edge.buffer import BufferOpenError
 from edge.config import ConfigError, load_box
 
 # What a stop gets beyond --drain before the process ends regardless: the device threads'
-# 3 s, the MQTT client's 10 s and the buffer's close, with room for a loaded machine.
-STOP_GRACE_S = 20.0
+# 3 s, paho's disconnect (about 1 s, up to its 5 s connect timeout) and the buffer's close,
+# with room for a loaded machine; with the default drain (10 s) it ends before the unit's
+# TimeoutStopSec (30 s) would send SIGKILL, so that the stacks reach the journal.
+STOP_GRACE_S = 15.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +69,21 @@ def mqtt_settings(args: argparse.Namespace, credentials: Path | None = None) -> 
     return base.model_copy(update=updates)
 
 
+def _deadline(seconds: float) -> None:
+    """End the process *seconds* from now, every thread's stack on stderr first.
+
+    However the stop goes, the process ends: a parent-death SIGTERM has nobody behind it to
+    send a SIGKILL later, as a service manager would; should the stop hang, the log says
+    where. No deadline for an endless drain, or where stderr is not a file.
+    """
+    if not math.isfinite(seconds) or seconds <= 0:
+        return
+    try:
+        faulthandler.dump_traceback_later(seconds, exit=True)
+    except (OSError, ValueError) as exc:
+        log.warning("no deadline for the stop: %s", exc)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -96,18 +117,18 @@ def run(args: argparse.Namespace) -> int:
         if agent.stop_event.is_set():
             agent.abort_drain.set()
         else:
-            # However the stop goes, the process ends: a parent-death SIGTERM has nobody behind
-            # it to send a SIGKILL later, as a service manager would. Should the stop hang,
-            # every thread's stack goes to stderr first, so that the log says where.
-            faulthandler.dump_traceback_later(args.drain + STOP_GRACE_S, exit=True)
+            _deadline(args.drain + STOP_GRACE_S)
         agent.stop_event.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _stop)
-    stats = agent.run(duration_s=args.duration, drain_s=args.drain)
-    # Stopped in time: nothing to end any more (and a process that goes on, such as a test
-    # that ran the command in its own process, must not be ended later by it).
-    faulthandler.cancel_dump_traceback_later()
+    before = {sig: signal.signal(sig, _stop) for sig in STOP_SIGNALS}
+    try:
+        stats = agent.run(duration_s=args.duration, drain_s=args.drain)
+    finally:
+        # Stopped: nothing to end any more (a process that goes on, such as a test that ran
+        # the command in its own process, must not be ended later by it or take its signals).
+        faulthandler.cancel_dump_traceback_later()
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     if args.stats_out:
         args.stats_out.write_text(json.dumps(stats.__dict__) + "\n")
     print(json.dumps(stats.__dict__))

@@ -174,3 +174,20 @@ def test_a_stop_in_time_leaves_nothing_to_end_the_process_later(tmp_path: Path) 
     code, _took, err = _stopped_run(tmp_path, "", "time.sleep(3)")
     assert code == 0, err
     assert "Timeout" not in err
+
+
+def test_the_commands_signal_handlers_go_with_it(tmp_path: Path) -> None:
+    # Run in this process, the command leaves this process's handlers as it found them.
+    box = tmp_path / "box.yaml"
+    box.write_text(
+        "kind: edge_box\nedge_id: b5\nschool: s1\ndevices:\n"
+        "  - id: g5\n    model: temp_gate_ce_tg100\n"
+        f"    transport: {{type: serial, port: {tmp_path / 'no-tty'}}}\n"
+    )
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    args = [
+        *("edge", "run", "--config", str(box), "--buffer", str(tmp_path / "b5.db")),
+        *("--mqtt-port", str(free_port()), "--duration", "0.3", "--drain", "0"),
+    ]
+    assert main(args) == 0
+    assert {sig: signal.getsignal(sig) for sig in before} == before
