@@ -19,13 +19,12 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
-import queue
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
@@ -102,33 +101,10 @@ def _options(sig: int, own_session: bool) -> dict[str, Any]:
     return {**_session(own_session), "preexec_fn": _in_child}
 
 
-class _Starter:
-    """A thread that lives as long as the process and starts the children of other threads,
-    so that their parent-death signal comes when the process ends, not the thread."""
-
-    def __init__(self) -> None:
-        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._serve, name="child-starter", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            start, done = self._requests.get()
-            try:
-                done.set_result(start())
-            except BaseException as exc:  # handed to the caller, who raises it
-                done.set_exception(exc)
-
-    def call(self, start: Callable[[], Any]) -> Any:
-        done: Future[Any] = Future()
-        self._requests.put((start, done))
-        return done.result()
-
-
-_starter: _Starter | None = None
-_starter_lock = threading.Lock()
+# A thread that lives as long as the process (an idle executor's worker waits for work until
+# the interpreter ends) and starts the children of other threads, so that their parent-death
+# signal comes when the process ends, not the thread that asked.
+_STARTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="child-starter")
 
 
 def popen(
@@ -143,12 +119,7 @@ def popen(
 
     if threading.current_thread() is threading.main_thread():
         return _start()
-    global _starter
-    with _starter_lock:
-        if _starter is None:
-            _starter = _Starter()
-    started: subprocess.Popen[Any] = _starter.call(_start)
-    return started
+    return _STARTER.submit(_start).result()
 
 
 def stop_group(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:

@@ -28,18 +28,23 @@ def parent_handles_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_a_child_ends_when_its_parent_dies(parent_handles_sigterm: None) -> None:
-    # The parent here is a shell that starts the child and is then killed.
-    code = (
-        "import subprocess, sys, time\n"
-        "from campusedge.processes import child_options\n"
-        "p = subprocess.Popen(['sleep', '60'], **child_options())\n"
-        "print(p.pid, flush=True)\n"
-        "time.sleep(60)\n"
+def _parent_of(start_child: str) -> tuple[subprocess.Popen[str], int]:
+    """A Python process that runs *start_child* (which sets `pid`), says the pid and waits;
+    the process and the child's pid."""
+    code = "\n".join(
+        (
+            "import subprocess, threading, time",
+            start_child,
+            "print(pid, flush=True)",
+            "time.sleep(60)",
+        )
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
+    return parent, int(parent.stdout.readline())
+
+
+def _kill_and_see_the_child_go(parent: subprocess.Popen[str], child: int) -> None:
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 10
@@ -48,13 +53,21 @@ def test_a_child_ends_when_its_parent_dies(parent_handles_sigterm: None) -> None
     assert not _alive(child)
 
 
+def test_a_child_ends_when_its_parent_dies(parent_handles_sigterm: None) -> None:
+    parent, child = _parent_of(
+        "from campusedge.processes import child_options\n"
+        "pid = subprocess.Popen(['sleep', '60'], **child_options()).pid"
+    )
+    _kill_and_see_the_child_go(parent, child)
+
+
 def test_a_parent_death_signal_between_fork_and_exec_ends_the_child(
     parent_handles_sigterm: None,
 ) -> None:
     # Between fork and exec the child still has its parent's handlers: a Python handler
-    # there only notes the signal, exec forgets the note, and the command would run on with
-    # no parent and no signal to come. The signal is sent here as the kernel sends it when
-    # the parent dies in that window.
+    # there notes a signal that comes after the last Python line, exec forgets the note, and
+    # the command would run on with no parent and no signal to come. The signal is sent here
+    # as the kernel sends it when the parent dies in that window.
     options = child_options()
     prepare = options["preexec_fn"]
 
@@ -82,26 +95,16 @@ def _alive(pid: int) -> bool:
 def test_a_child_a_passing_thread_started_lives_on_and_ends_with_the_process() -> None:
     # A fault injector's thread restarts a broker and ends: the broker runs on, and goes
     # when the command is killed.
-    code = (
-        "import subprocess, threading, time\n"
+    parent, child = _parent_of(
         "from campusedge.processes import popen\n"
         "started = []\n"
         "t = threading.Thread(target=lambda: started.append(popen(['sleep', '60'])))\n"
         "t.start(); t.join()\n"
-        "print(started[0].pid, flush=True)\n"
-        "time.sleep(60)\n"
+        "pid = started[0].pid"
     )
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
     time.sleep(0.5)  # the thread that asked for it has ended
     assert _alive(child)
-    parent.kill()
-    parent.wait()
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    _kill_and_see_the_child_go(parent, child)
 
 
 def test_popen_from_a_thread_raises_what_popen_raises(tmp_path: Path) -> None:
